@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type {
+  CaseProgress,
+  NotificationRequest,
+  NotificationResult,
+  TimelineEntry,
+} from '../common/case';
+import type { Logger } from '../common/logger';
+import type { MailRenderer } from '../mail/renderer';
+import { TemplateError } from '../mail/renderer';
+import type { MailTransport } from '../mail/transport';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+
+export interface ActivityDependencies {
+  models: Models;
+  mail: { transport: MailTransport; renderer: MailRenderer; from: string };
+  clock: () => Date;
+  logger: Logger;
+}
+
+/**
+ * Every side effect of a case. Built over injected dependencies so tests hand in a real database
+ * and a real SMTP sink, and each function is idempotent: Temporal runs activities at least once.
+ */
+export function createActivities(deps: ActivityDependencies) {
+  const { Case, Outbox } = deps.models;
+
+  return {
+    /**
+     * Projects one revision of a case into its document. Revision 1 inserts the document;
+     * revision n applies only on top of n-1, so a retried or replayed call is a no-op.
+     */
+    async recordCaseProgress(progress: CaseProgress): Promise<void> {
+      const now = deps.clock();
+      const fields = {
+        revision: progress.revision,
+        status: progress.status,
+        currentStep: progress.currentStep,
+        updatedAt: now,
+        ...(progress.closedAt !== undefined ? { closedAt: new Date(progress.closedAt) } : {}),
+      };
+      const timeline = progress.events.map(toStoredEntry);
+
+      if (progress.opening) {
+        const { createdAt, ...opening } = progress.opening;
+        try {
+          await Case.create({
+            _id: progress.caseId,
+            ...opening,
+            ...fields,
+            createdAt: new Date(createdAt),
+            timeline,
+          });
+          return;
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+          // Inserted by an earlier attempt whose completion was lost: fall through and verify.
+        }
+      } else {
+        const result = await Case.updateOne(
+          { _id: progress.caseId, revision: progress.revision - 1 },
+          { $set: fields, $push: { timeline: { $each: timeline } } },
+        );
+        if (result.matchedCount === 1) return;
+      }
+
+      const current = await Case.findById(progress.caseId, { revision: 1 }).lean();
+      if (current && current.revision >= progress.revision) return;
+      // Revisions are applied in order by one workflow, so this means the store lost a write.
+      throw ApplicationFailure.retryable(
+        `Case ${progress.caseId} is at revision ${String(current?.revision)}; cannot apply ${progress.revision}`,
+        'ProjectionOutOfOrder',
+      );
+    },
+
+    /**
+     * Sends one notification through the outbox: recorded under its business key, sent once,
+     * attempts and the last error kept visible on the outbox document.
+     */
+    async sendNotification(request: NotificationRequest): Promise<NotificationResult> {
+      let rendered;
+      try {
+        rendered = deps.mail.renderer.render(request.template, request.context);
+      } catch (err) {
+        if (err instanceof TemplateError) {
+          throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
+        }
+        throw err;
+      }
+      const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
+      await Outbox.updateOne(
+        { _id: request.businessKey },
+        {
+          $setOnInsert: {
+            caseId: request.caseId,
+            template: request.template,
+            to: request.to,
+            subject: rendered.subject,
+            messageId,
+            status: 'pending',
+            attempts: 0,
+            createdAt: deps.clock(),
+          },
+        },
+        { upsert: true },
+      );
+      const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
+      if (record?.status === 'sent') return { status: 'already-sent', messageId };
+
+      try {
+        await deps.mail.transport.send({
+          from: deps.mail.from,
+          to: request.to,
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          messageId,
+        });
+      } catch (err) {
+        await Outbox.updateOne(
+          { _id: request.businessKey },
+          { $inc: { attempts: 1 }, $set: { lastError: String((err as Error).message).slice(0, 500) } },
+        );
+        deps.logger.warn({ businessKey: request.businessKey, err: (err as Error).message }, 'mail send failed');
+        throw err;
+      }
+      await Outbox.updateOne(
+        { _id: request.businessKey },
+        { $inc: { attempts: 1 }, $set: { status: 'sent', sentAt: deps.clock() }, $unset: { lastError: '' } },
+      );
+      return { status: 'sent', messageId };
+    },
+
+    /** Marks a notification given up after its last retry, so the failure shows in the outbox. */
+    async abandonNotification(businessKey: string): Promise<void> {
+      await Outbox.updateOne(
+        { _id: businessKey, status: { $ne: 'sent' } },
+        { $set: { status: 'failed' } },
+      );
+    },
+  };
+}
+
+export type CaseActivities = ReturnType<typeof createActivities>;
+
+function toStoredEntry(entry: TimelineEntry) {
+  return { ...entry, at: new Date(entry.at) };
+}

@@ -1,0 +1,104 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+
+/**
+ * Mail templates: `mail/templates/<name>.hbs`, a `subject:` line, a line with `---`, then the
+ * HTML body. Compiled once into one Handlebars instance; `strict` makes a missing field an error
+ * instead of an empty hole in a mail to a resident, and `{{ }}` escapes all user data.
+ */
+
+export class TemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+export interface RenderedMail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface MailRenderer {
+  readonly templateNames: ReadonlySet<string>;
+  render(template: string, context: Record<string, unknown>): RenderedMail;
+}
+
+const DEFAULT_TEMPLATE_DIR = path.join(__dirname, 'templates');
+
+/** Helpers available to every template, registered from one list. */
+export const templateHelpers: Record<string, Handlebars.HelperDelegate> = {
+  /** Formats an ISO instant as Beijing time, e.g. `2026-10-01 09:30`. */
+  beijingTime(value: unknown): string {
+    const date = new Date(String(value));
+    if (Number.isNaN(date.getTime())) throw new TemplateError(`beijingTime: "${String(value)}" is not a date`);
+    const shifted = new Date(date.getTime() + 8 * 3600_000);
+    return shifted.toISOString().slice(0, 16).replace('T', ' ');
+  },
+};
+
+export function createMailRenderer(templateDir: string = DEFAULT_TEMPLATE_DIR): MailRenderer {
+  const handlebars = Handlebars.create();
+  for (const [name, helper] of Object.entries(templateHelpers)) {
+    handlebars.registerHelper(name, helper);
+  }
+  const compiled = new Map<
+    string,
+    { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate }
+  >();
+  for (const file of readdirSync(templateDir).filter((f) => f.endsWith('.hbs'))) {
+    const name = file.slice(0, -'.hbs'.length);
+    const source = readFileSync(path.join(templateDir, file), 'utf8');
+    const match = /^subject:(.*)\r?\n---\r?\n([\s\S]*)$/.exec(source);
+    if (!match) {
+      throw new TemplateError(`${file}: expected a "subject:" line, then "---", then the body`);
+    }
+    compiled.set(name, {
+      // The subject is plain text, not HTML: escaping would show "&amp;" in mail clients.
+      subject: handlebars.compile(match[1]!.trim(), { strict: true, noEscape: true }),
+      body: handlebars.compile(match[2]!, { strict: true }),
+    });
+  }
+
+  return {
+    templateNames: new Set(compiled.keys()),
+    render(template, context) {
+      const entry = compiled.get(template);
+      if (!entry) throw new TemplateError(`unknown mail template "${template}"`);
+      try {
+        const html = entry.body(context);
+        return {
+          subject: toHeaderValue(entry.subject(context)),
+          html,
+          text: htmlToText(html),
+        };
+      } catch (err) {
+        if (err instanceof TemplateError) throw err;
+        throw new TemplateError(`template "${template}": ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+/** Header values never carry CR/LF (header injection) and stay on one line. */
+export function toHeaderValue(value: string): string {
+  return value.replace(/[\r\n]+/g, ' ').trim();
+}
+
+function htmlToText(html: string): string {
+  return html
+    .replace(/<\s*br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|div|h[1-6]|li|tr)>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;/g, "'")
+    .replace(/&#x3D;/g, '=')
+    .replace(/&#x60;/g, '`')
+    .replace(/&amp;/g, '&')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}

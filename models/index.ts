@@ -1,0 +1,183 @@
+import mongoose from 'mongoose';
+import type { Connection, InferSchemaType, Model } from 'mongoose';
+
+/**
+ * MongoDB documents (read models and admin data). Everything here runs on MongoDB and on
+ * FerretDB v1: no transactions, no `$lookup`, keys validated before they reach storage, and
+ * indexes created serially at start-up instead of by mongoose in the background.
+ */
+
+const actorSchema = new mongoose.Schema(
+  { kind: { type: String, required: true }, id: { type: String, required: true } },
+  { _id: false },
+);
+
+const timelineEntrySchema = new mongoose.Schema(
+  {
+    seq: { type: Number, required: true },
+    type: { type: String, required: true },
+    at: { type: Date, required: true },
+    actor: { type: actorSchema, required: true },
+    stepId: String,
+    detail: mongoose.Schema.Types.Mixed,
+  },
+  { _id: false },
+);
+
+const caseSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    revision: { type: Number, required: true },
+    status: { type: String, required: true },
+    definitionKey: { type: String, required: true },
+    definitionVersion: { type: Number, required: true },
+    definitionName: { type: String, required: true },
+    currentStep: {
+      type: new mongoose.Schema(
+        { id: String, name: String, type: { type: String } },
+        { _id: false },
+      ),
+      default: null,
+    },
+    data: { type: mongoose.Schema.Types.Mixed, required: true },
+    createdBy: { type: actorSchema, required: true },
+    unitId: String,
+    channel: { type: String, required: true },
+    requestHash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    closedAt: Date,
+    timeline: { type: [timelineEntrySchema], default: [] },
+  },
+  { collection: 'cases', versionKey: false, minimize: false },
+);
+caseSchema.index({ createdAt: -1 });
+caseSchema.index({ unitId: 1 });
+caseSchema.index({ 'createdBy.id': 1 });
+
+const definitionSchema = new mongoose.Schema(
+  {
+    /** `key@version`, so a version is found by `_id` (the only lookup FerretDB/SQLite pushes down). */
+    _id: { type: String, required: true },
+    key: { type: String, required: true },
+    version: { type: Number, required: true },
+    checksum: { type: String, required: true },
+    name: { type: String, required: true },
+    spec: { type: mongoose.Schema.Types.Mixed, required: true },
+    source: { type: String, required: true },
+    sourceFormat: { type: String, enum: ['yaml', 'json'], required: true },
+    status: { type: String, enum: ['published', 'retired'], required: true },
+    publishedAt: { type: Date, required: true },
+    publishedBy: { type: actorSchema, required: true },
+  },
+  { collection: 'definitions', versionKey: false },
+);
+definitionSchema.index({ key: 1, version: -1 }, { unique: true });
+
+const credentialSchema = new mongoose.Schema(
+  {
+    /** SHA-256 of the secret token: the token itself is never stored. */
+    _id: { type: String, required: true },
+    kind: { type: String, enum: ['apiKey', 'session'], required: true },
+    /** Public identifier shown in lists and used to revoke (`key_…` or `ses_…`). */
+    publicId: { type: String, required: true },
+    name: { type: String, required: true },
+    principal: { type: actorSchema, required: true },
+    roles: { type: [String], required: true },
+    unitIds: { type: [String], default: [] },
+    createdAt: { type: Date, required: true },
+    createdBy: { type: actorSchema, required: true },
+    expiresAt: Date,
+    revokedAt: Date,
+  },
+  { collection: 'credentials', versionKey: false },
+);
+credentialSchema.index({ publicId: 1 }, { unique: true });
+
+const userSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    username: { type: String, required: true },
+    displayName: { type: String, required: true },
+    /** scrypt: `scrypt$N$r$p$salt$hash`, all base64url. */
+    passwordHash: { type: String, required: true },
+    roles: { type: [String], required: true },
+    unitIds: { type: [String], default: [] },
+    disabled: { type: Boolean, default: false },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'users', versionKey: false },
+);
+userSchema.index({ username: 1 }, { unique: true });
+
+const outboxSchema = new mongoose.Schema(
+  {
+    /** The notification's business key: one document, one mail, however often it is retried. */
+    _id: { type: String, required: true },
+    caseId: { type: String, required: true },
+    template: { type: String, required: true },
+    to: { type: String, required: true },
+    subject: { type: String, required: true },
+    messageId: { type: String, required: true },
+    status: { type: String, enum: ['pending', 'sent', 'failed'], required: true },
+    attempts: { type: Number, default: 0 },
+    lastError: String,
+    createdAt: { type: Date, required: true },
+    sentAt: Date,
+  },
+  { collection: 'outbox', versionKey: false },
+);
+outboxSchema.index({ caseId: 1 });
+
+export type CaseDocument = InferSchemaType<typeof caseSchema>;
+export type DefinitionDocument = InferSchemaType<typeof definitionSchema>;
+export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
+export type UserDocument = InferSchemaType<typeof userSchema>;
+export type OutboxDocument = InferSchemaType<typeof outboxSchema>;
+
+export function createModels(connection: Connection) {
+  return {
+    Case: connection.model('Case', caseSchema),
+    Definition: connection.model('Definition', definitionSchema),
+    Credential: connection.model('Credential', credentialSchema),
+    User: connection.model('User', userSchema),
+    Outbox: connection.model('Outbox', outboxSchema),
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;
+
+export interface Database {
+  connection: Connection;
+  models: Models;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects and prepares collections and indexes one at a time (FerretDB on SQLite does not
+ * like concurrent DDL). Safe to call from several processes: creating what exists is a no-op.
+ */
+export async function connectDatabase(uri: string): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    autoIndex: false,
+    autoCreate: false,
+    serverSelectionTimeoutMS: 10_000,
+  });
+  await connection.asPromise();
+  const models = createModels(connection);
+  for (const model of Object.values(models) as unknown as Model<unknown>[]) {
+    await model.createCollection().catch(ignoreAlreadyExists);
+    await model.createIndexes();
+  }
+  return { connection, models, close: () => connection.close() };
+}
+
+function ignoreAlreadyExists(err: unknown): void {
+  const code = (err as { code?: number }).code;
+  if (code !== 48) throw err; // 48: NamespaceExists
+}
+
+/** True for a duplicate-key error on insert or upsert. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return (err as { code?: number } | null)?.code === 11000;
+}

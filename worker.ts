@@ -1,0 +1,75 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { AppConfig } from './common/config';
+import { loadConfig } from './common/config';
+import { createLogger } from './common/logger';
+import { createMailRenderer } from './mail/renderer';
+import { createSmtpTransport } from './mail/transport';
+import { connectDatabase } from './models';
+
+export interface RunningWorker {
+  /** Settles when the worker has stopped (after {@link stop} or a fatal error). */
+  readonly finished: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to Temporal, MongoDB and SMTP, registers the interpreter workflow and the activities,
+ * and starts polling. `workflowBundle` lets tests reuse one pre-built bundle.
+ */
+export async function startWorker(
+  config: AppConfig,
+  options: { workflowBundle?: WorkerOptions['workflowBundle'] } = {},
+): Promise<RunningWorker> {
+  const logger = createLogger('worker', config.LOG_LEVEL);
+  const db = await connectDatabase(config.MONGODB_URI);
+  const transport = createSmtpTransport(config.SMTP_URL);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({
+      models: db.models,
+      mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM },
+      clock: () => new Date(),
+      logger,
+    }),
+  });
+  const finished = worker.run().finally(async () => {
+    transport.close();
+    await connection.close();
+    await db.close();
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  return {
+    finished,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await finished;
+    },
+  };
+}
+
+if (require.main === module) {
+  const logger = createLogger('worker');
+  startWorker(loadConfig())
+    .then((running) => {
+      // The SDK already shuts the worker down on SIGINT/SIGTERM; wait for it to drain.
+      running.finished.then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'worker stopped with an error');
+          process.exit(1);
+        },
+      );
+    })
+    .catch((err: unknown) => {
+      logger.error({ err }, 'worker failed to start');
+      process.exit(1);
+    });
+}

@@ -1,0 +1,3 @@
+// The worker bundles this file: every workflow type the engine runs is exported here.
+export { caseWorkflow, caseStateQuery } from './case-workflow';
+export type { CaseStateView } from './case-workflow';
