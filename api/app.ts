@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Principal } from './auth';
+import { AppError } from './errors';
+import { buildOpenApi } from './openapi';
+import { RouteRegistry, sendError } from './pipeline';
+import { registerAccountRoutes } from './routes/accounts';
+import { registerCaseRoutes } from './routes/cases';
+import { mountDocs } from './routes/docs';
+import type { ReadinessCheck } from './routes/health';
+import { mountHealthRoutes } from './routes/health';
+import type { AccountService } from './services/accounts';
+import type { CaseService } from './services/cases';
+
+export interface AppDependencies {
+  logger: Logger;
+  bodyLimit: string;
+  version: string;
+  authenticate: (authorization: string | undefined) => Promise<Principal>;
+  services: { cases: CaseService; accounts: AccountService };
+  readiness: ReadinessCheck[];
+}
+
+/** All routes, described once: the same registry mounts them and generates the OpenAPI document. */
+export function createRoutes(services: AppDependencies['services']): RouteRegistry {
+  const routes = new RouteRegistry();
+  registerCaseRoutes(routes, services.cases);
+  registerAccountRoutes(routes, services.accounts);
+  return routes;
+}
+
+/** The Express app: only HTTP concerns live here; behaviour is in services/. */
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // Accept a caller's request id (for tracing across systems) only in a safe shape.
+      genReqId(req, res) {
+        const incoming = req.headers['x-request-id'];
+        const id =
+          typeof incoming === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Log the route, never query strings or bodies (they may carry personal data).
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+      },
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use(express.json({ limit: deps.bodyLimit }));
+
+  const router = express.Router();
+  mountHealthRoutes(router, deps.readiness);
+  const routes = createRoutes(deps.services);
+  routes.mount(router, { authenticate: deps.authenticate });
+  mountDocs(router, buildOpenApi(routes, { version: deps.version }));
+  app.use(router);
+
+  app.use((req, res) => {
+    sendError(res, new AppError('not_found', `No route ${req.method} ${req.path}`), requestIdOf(req), logOf(req));
+  });
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    sendError(res, err, requestIdOf(req), logOf(req));
+  };
+  app.use(onError);
+  return app;
+}
+
+function requestIdOf(req: Request): string {
+  return String((req as Request & { id?: unknown }).id ?? '');
+}
+
+function logOf(req: Request): Logger {
+  return (req as Request & { log: Logger }).log;
+}

@@ -1,0 +1,95 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Role } from '../common/roles';
+import type { Models } from '../models';
+import { AppError } from './errors';
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  kind: 'user' | 'apiKey';
+  /** User id, or the API key's public id. */
+  id: string;
+  roles: Role[];
+  /** Org units whose cases this principal may see and act on. */
+  unitIds: string[];
+}
+
+const API_KEY_PREFIX = 'gfk';
+const SESSION_PREFIX = 'gfs';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** A new secret: `<prefix>_<publicId>_<secret>`; only its hash is stored. */
+export function newToken(kind: 'apiKey' | 'session'): { token: string; publicId: string } {
+  const publicId = randomBytes(6).toString('hex');
+  const secret = randomBytes(24).toString('base64url');
+  const prefix = kind === 'apiKey' ? API_KEY_PREFIX : SESSION_PREFIX;
+  return { token: `${prefix}_${publicId}_${secret}`, publicId: `${kind === 'apiKey' ? 'key' : 'ses'}_${publicId}` };
+}
+
+/**
+ * Resolves `Authorization: Bearer <token>` to a principal. Tokens are looked up by their hash as
+ * `_id`, the one lookup FerretDB on SQLite serves from an index.
+ */
+export async function authenticate(
+  models: Models,
+  authorization: string | undefined,
+  now: Date,
+): Promise<Principal> {
+  if (!authorization) {
+    throw new AppError('unauthenticated', 'Missing Authorization header: send "Authorization: Bearer <API key or session token>"');
+  }
+  const match = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(authorization.trim());
+  if (!match) {
+    throw new AppError('unauthenticated', 'Authorization header must be "Bearer <API key or session token>"');
+  }
+  const credential = await models.Credential.findById(hashToken(match[1]!)).lean();
+  if (!credential || credential.revokedAt || (credential.expiresAt && credential.expiresAt <= now)) {
+    throw new AppError('unauthenticated', 'Invalid, expired or revoked credentials');
+  }
+  if (credential.kind === 'session') {
+    const user = await models.User.findById(credential.principal.id, { disabled: 1, roles: 1, unitIds: 1 }).lean();
+    if (!user || user.disabled) throw new AppError('unauthenticated', 'This account is disabled');
+    // Roles and units are read from the account, so a change applies to open sessions at once.
+    return { kind: 'user', id: user._id, roles: user.roles as Role[], unitIds: user.unitIds };
+  }
+  return {
+    kind: 'apiKey',
+    id: credential.publicId,
+    roles: credential.roles as Role[],
+    unitIds: credential.unitIds,
+  };
+}
+
+export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
+  return principal.roles.some((role) => roles.includes(role));
+}
+
+const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 };
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+/** A hash to compare against when the user does not exist, so timing does not reveal usernames. */
+export const DUMMY_PASSWORD_HASH =
+  'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, keyLength, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Errors a service may throw for the caller to act on; the route pipeline maps each kind to its
+ * HTTP status. Anything else becomes a logged, generic 500.
+ */
+export type ErrorKind =
+  | 'invalid_request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'payload_too_large'
+  | 'unavailable';
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+export interface ErrorDetail {
+  /** Where the problem is, e.g. `body.data.category` or `headers.idempotency-key`. */
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return STATUS[this.kind];
+  }
+}
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: { code: ErrorKind | 'internal'; message: string; details: ErrorDetail[]; requestId: string };
+}

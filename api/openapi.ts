@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { RouteRegistry } from './pipeline';
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with, so the
+ * documentation cannot drift from the behaviour.
+ */
+export function buildOpenApi(routes: RouteRegistry, info: { version: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes.list()) {
+    const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    const parameters = [
+      ...objectParameters(route.params, 'path'),
+      ...objectParameters(route.query, 'query'),
+      ...objectParameters(route.headers, 'header'),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.schema
+          ? { content: { 'application/json': { schema: toSchema(response.schema, 'output') } } }
+          : {}),
+      };
+    }
+    (paths[openApiPath] ??= {})[route.method] = {
+      tags: [route.tag],
+      summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
+      ...(route.roles === 'public'
+        ? { security: [] }
+        : { 'x-roles': route.roles }),
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: toSchema(route.body, 'input') } },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Community governance workflow API',
+      version: info.version,
+      description:
+        'Start and follow cases of governance processes. Authenticate with `Authorization: Bearer <token>`: an API key for systems, or a session token from POST /api/v1/auth/login for people. Errors share one body: `{ error: { code, message, details: [{ path, message }], requestId } }`.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
+  return z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
+}
+
+function objectParameters(schema: z.ZodType | undefined, location: 'path' | 'query' | 'header') {
+  if (!schema) return [];
+  const json = toSchema(schema, 'input') as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name: location === 'header' ? headerName(name) : name,
+    in: location,
+    required: location === 'path' || (json.required ?? []).includes(name),
+    schema: property,
+  }));
+}
+
+function headerName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
+}

@@ -1,0 +1,190 @@
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { formatPath } from '../common/definition';
+import type { Role } from '../common/roles';
+import type { Principal } from './auth';
+import { hasAnyRole } from './auth';
+import type { ErrorBody, ErrorDetail } from './errors';
+import { AppError } from './errors';
+
+/**
+ * The one route pipeline: authenticate → check role → validate params, query, headers and body
+ * (400 naming each field) → find the resource (404) → authorise on it (403) → call one service
+ * → map typed errors, or log and answer a plain 500. Each route also describes itself for the
+ * OpenAPI document, from the same zod schemas that validate it.
+ */
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteContext<P, Q, H, B> {
+  params: P;
+  query: Q;
+  headers: H;
+  body: B;
+  principal: Principal;
+  requestId: string;
+  log: Logger;
+  req: Request;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P, Q, H, B, R> {
+  method: Method;
+  /** Express-style path, e.g. `/api/v1/cases/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Roles allowed to call, or `public` for routes that need no credentials. */
+  roles: readonly Role[] | 'public';
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  headers?: z.ZodType<H>;
+  body?: z.ZodType<B>;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  find?: (ctx: RouteContext<P, Q, H, B>) => Promise<R>;
+  authorise?: (ctx: RouteContext<P, Q, H, B>, resource: R) => void;
+  handle: (ctx: RouteContext<P, Q, H, B>, resource: R) => Promise<RouteResult>;
+}
+
+export interface PipelineDeps {
+  authenticate: (authorization: string | undefined) => Promise<Principal>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of routes of any shape
+type AnyRoute = RouteSpec<any, any, any, any, any>;
+
+export class RouteRegistry {
+  private readonly routes: AnyRoute[] = [];
+
+  add<P = undefined, Q = undefined, H = undefined, B = undefined, R = undefined>(
+    spec: RouteSpec<P, Q, H, B, R>,
+  ): void {
+    this.routes.push(spec as AnyRoute);
+  }
+
+  mount(router: Router, deps: PipelineDeps): void {
+    for (const route of this.routes) {
+      router[route.method](route.path, toHandler(route, deps));
+    }
+  }
+
+  list(): readonly AnyRoute[] {
+    return this.routes;
+  }
+}
+
+const PUBLIC_PRINCIPAL: Principal = { kind: 'apiKey', id: 'anonymous', roles: [], unitIds: [] };
+
+function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
+  return async (req, res) => {
+    const log = (req as Request & { log: Logger }).log;
+    const requestId = String((req as Request & { id?: unknown }).id);
+    try {
+      const principal =
+        route.roles === 'public'
+          ? PUBLIC_PRINCIPAL
+          : await deps.authenticate(req.headers.authorization);
+      if (route.roles !== 'public' && !hasAnyRole(principal, route.roles)) {
+        throw new AppError('forbidden', `This action needs one of the roles: ${route.roles.join(', ')}`);
+      }
+      const details: ErrorDetail[] = [];
+      const params = parsePart(route.params, req.params, 'params', details);
+      const query = parsePart(route.query, req.query, 'query', details);
+      const headers = parsePart(route.headers, req.headers, 'headers', details);
+      const body = parsePart(route.body, req.body ?? {}, 'body', details);
+      if (details.length > 0) {
+        throw new AppError('invalid_request', 'The request is not valid', details);
+      }
+      const ctx: RouteContext<unknown, unknown, unknown, unknown> = {
+        params,
+        query,
+        headers,
+        body,
+        principal,
+        requestId,
+        log,
+        req,
+      };
+      const resource = route.find ? await route.find(ctx) : undefined;
+      route.authorise?.(ctx, resource);
+      const result = await route.handle(ctx, resource);
+      send(res, result);
+    } catch (err) {
+      sendError(res, err, requestId, log);
+    }
+  };
+}
+
+function parsePart(
+  schema: z.ZodType | undefined,
+  value: unknown,
+  part: string,
+  details: ErrorDetail[],
+): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  details.push(...zodDetails(parsed.error, part));
+  return undefined;
+}
+
+export function zodDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: formatPath([prefix, ...issue.path, key]),
+          message: 'unknown field',
+        }))
+      : [{ path: formatPath([prefix, ...issue.path]), message: issue.message }],
+  );
+}
+
+function send(res: Response, result: RouteResult): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  if (result.body === undefined) {
+    res.status(result.status).end();
+  } else {
+    res.status(result.status).json(result.body);
+  }
+}
+
+/** Maps an error to its response; also used by the app's last-resort error middleware. */
+export function sendError(res: Response, err: unknown, requestId: string, log: Logger): void {
+  const appError = toAppError(err);
+  if (appError) {
+    if (appError.kind === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(appError.status).json({
+      error: { code: appError.kind, message: appError.message, details: appError.details, requestId },
+    } satisfies ErrorBody);
+    return;
+  }
+  log.error({ err }, 'unhandled error');
+  res.status(500).json({
+    error: { code: 'internal', message: 'Internal server error', details: [], requestId },
+  } satisfies ErrorBody);
+}
+
+/** Known errors, including the ones Express's body parser raises before a route runs. */
+function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; message?: string } | null;
+  if (e?.type === 'entity.too.large') {
+    return new AppError('payload_too_large', 'The request body is too large');
+  }
+  if (e?.type === 'entity.parse.failed') {
+    return new AppError('invalid_request', 'The request body is not valid JSON', [
+      { path: 'body', message: e.message ?? 'invalid JSON' },
+    ]);
+  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new AppError('invalid_request', e.message ?? 'Unsupported encoding');
+  }
+  return undefined;
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import type { CaseService, CaseSummary, CaseView } from '../services/cases';
+import type { RouteRegistry } from '../pipeline';
+import { errorResponses, pageQuery } from './shared';
+
+const caseSummarySchema = z.object({
+  id: z.string(),
+  status: z.enum(['open', 'closed', 'rejected', 'cancelled', 'failed']),
+  definition: z.object({ key: z.string(), version: z.number().int(), name: z.string() }),
+  unitId: z.string().nullable(),
+  currentStep: z.object({ id: z.string(), name: z.string(), type: z.string() }).nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  closedAt: z.iso.datetime().nullable(),
+});
+
+const caseViewSchema = caseSummarySchema.extend({
+  data: z.record(z.string(), z.unknown()),
+  createdBy: z.object({ kind: z.string(), id: z.string() }),
+  channel: z.string(),
+  projected: z.boolean(),
+  timeline: z.array(
+    z.object({
+      seq: z.number().int(),
+      type: z.string(),
+      at: z.iso.datetime(),
+      actor: z.object({ kind: z.string(), id: z.string() }),
+      stepId: z.string().optional(),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+});
+
+const startCaseBody = z
+  .object({
+    definitionKey: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'a definition key such as resident-request'),
+    data: z.record(z.string(), z.unknown()).meta({ description: 'Field values, as the definition\'s input fields describe them' }),
+    unitId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id').optional(),
+  })
+  .strict();
+
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string({ error: 'the Idempotency-Key header is required' })
+    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters of letters, digits, _ . : -'),
+});
+
+const caseIdParams = z.object({ id: z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id') });
+
+const listQuery = pageQuery.extend({
+  status: caseSummarySchema.shape.status.optional(),
+  definitionKey: z.string().max(63).optional(),
+});
+
+export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): void {
+  routes.add<undefined, undefined, z.infer<typeof idempotencyHeaders>, z.infer<typeof startCaseBody>>({
+    method: 'post',
+    path: '/api/v1/cases',
+    tag: 'cases',
+    summary: 'Start a case',
+    description:
+      'Starts a case of the latest published version of a process. The Idempotency-Key makes the call safe to retry: the same key and body return the same case (200), the same key with another body is rejected (422).',
+    roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
+    headers: idempotencyHeaders,
+    body: startCaseBody,
+    responses: {
+      201: { description: 'Case started', schema: caseSummarySchema },
+      200: { description: 'The case this Idempotency-Key already started', schema: caseSummarySchema },
+      ...errorResponses(400, 401, 403, 422),
+    },
+    async handle({ principal, headers, body }) {
+      const result = await cases.startCase(principal, headers['idempotency-key'], body);
+      return {
+        status: result.created ? 201 : 200,
+        body: result.case satisfies CaseSummary,
+        headers: { Location: `/api/v1/cases/${result.case.id}` },
+      };
+    },
+  });
+
+  routes.add<z.infer<typeof caseIdParams>, undefined, undefined, undefined, CaseView>({
+    method: 'get',
+    path: '/api/v1/cases/:id',
+    tag: 'cases',
+    summary: 'Get a case with its timeline',
+    roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
+    params: caseIdParams,
+    responses: {
+      200: { description: 'The case', schema: caseViewSchema },
+      ...errorResponses(400, 401, 404),
+    },
+    // The scope check is part of finding: a case outside the caller's scope does not exist for it.
+    find: ({ principal, params }) => cases.getCase(principal, params.id),
+    handle: (_ctx, found) => Promise.resolve({ status: 200, body: found }),
+  });
+
+  routes.add<undefined, z.infer<typeof listQuery>>({
+    method: 'get',
+    path: '/api/v1/cases',
+    tag: 'cases',
+    summary: 'List cases in your scope, newest first',
+    roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
+    query: listQuery,
+    responses: {
+      200: {
+        description: 'A page of cases',
+        schema: z.object({
+          items: z.array(caseSummarySchema),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+          total: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await cases.listCases(principal, query) };
+    },
+  });
+}

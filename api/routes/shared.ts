@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })),
+    requestId: z.string(),
+  }),
+});
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is malformed; `details` names each bad field',
+  401: 'Missing or invalid credentials',
+  403: 'Your role or org scope does not allow this',
+  404: 'Not found (or not in your scope)',
+  409: 'Conflicts with the current state',
+  422: 'Well-formed but not acceptable; `details` names each problem',
+};
+
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: ERROR_DESCRIPTIONS[status] ?? 'Error', schema: errorBodySchema },
+    ]),
+  );
+}
+
+export const pageQuery = z
+  .object({
+    page: z.coerce.number().int().min(1).default(1),
+    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();

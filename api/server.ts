@@ -1,0 +1,99 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import type { AppConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { createMailRenderer } from '../mail/renderer';
+import { connectDatabase } from '../models';
+import { createApp } from './app';
+import { authenticate } from './auth';
+import { createAccountService } from './services/accounts';
+import { createCaseService } from './services/cases';
+import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
+import type { PublishResult } from './services/definitions';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  /** What start-up published from `definitions/` (unchanged files are listed as not published). */
+  definitions: PublishResult[];
+  /** Creates the first admin key if none exists (the local stack's first run). */
+  ensureBootstrapAdminKey(secret: string): Promise<'created' | 'exists'>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB and Temporal once for the process, publishes the shipped definitions whose
+ * content changed, and listens. Tests pass port 0.
+ */
+export async function startApi(
+  config: AppConfig,
+  options: { definitionsDir?: string | null } = {},
+): Promise<RunningApi> {
+  const logger = createLogger('api', config.LOG_LEVEL);
+  const db = await connectDatabase(config.MONGODB_URI);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const clock = () => new Date();
+
+  try {
+    const definitions = createDefinitionService(db.models, createMailRenderer().templateNames);
+    const accounts = createAccountService({ models: db.models, clock, sessionTtlHours: config.SESSION_TTL_HOURS });
+    const cases = createCaseService({
+      models: db.models,
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      definitions,
+      clock,
+    });
+
+    const definitionsDir = options.definitionsDir === undefined ? SHIPPED_DEFINITIONS_DIR : options.definitionsDir;
+    const published = definitionsDir
+      ? await definitions.publishFolder(definitionsDir, { kind: 'system', id: 'startup' })
+      : [];
+    for (const result of published.filter((r) => r.published)) {
+      logger.info({ key: result.key, version: result.version }, 'published definition');
+    }
+    if (config.BOOTSTRAP_ADMIN_API_KEY) {
+      const outcome = await accounts.ensureBootstrapAdminKey(config.BOOTSTRAP_ADMIN_API_KEY);
+      if (outcome === 'created') logger.info('registered the bootstrap admin API key');
+    }
+
+    const app = createApp({
+      logger,
+      bodyLimit: config.API_BODY_LIMIT,
+      version: process.env.npm_package_version ?? '0.1.0',
+      authenticate: (authorization) => authenticate(db.models, authorization, clock()),
+      services: { cases, accounts },
+      readiness: [
+        { name: 'temporal', check: async () => void (await connection.workflowService.getSystemInfo({})) },
+        { name: 'mongodb', check: async () => void (await db.connection.db!.admin().ping()) },
+      ],
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.API_PORT, config.API_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.API_PORT;
+    const host = config.API_HOST === '0.0.0.0' ? '127.0.0.1' : config.API_HOST;
+    logger.info({ port }, 'api listening');
+
+    return {
+      url: `http://${host}:${port}`,
+      port,
+      definitions: published,
+      ensureBootstrapAdminKey: (secret) => accounts.ensureBootstrapAdminKey(secret),
+      async stop() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await connection.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import type { Actor } from '../../common/case';
+import type { Role } from '../../common/roles';
+import type { Models } from '../../models';
+import { isDuplicateKeyError } from '../../models';
+import {
+  DUMMY_PASSWORD_HASH,
+  hashPassword,
+  hashToken,
+  newToken,
+  verifyPassword,
+} from '../auth';
+import type { Principal } from '../auth';
+import { AppError } from '../errors';
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  roles: string[];
+  unitIds: string[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface UserView {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: string[];
+  unitIds: string[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+/** People's accounts, their sign-in sessions, and API keys for other systems. */
+export function createAccountService(deps: {
+  models: Models;
+  clock: () => Date;
+  sessionTtlHours: number;
+}) {
+  const { Credential, User } = deps.models;
+
+  function actorOf(principal: Principal): Actor {
+    return { kind: principal.kind, id: principal.id };
+  }
+
+  async function storeApiKey(input: {
+    token: string;
+    publicId: string;
+    name: string;
+    roles: Role[];
+    unitIds: string[];
+    createdBy: Actor;
+  }) {
+    const doc = await Credential.create({
+      _id: hashToken(input.token),
+      kind: 'apiKey',
+      publicId: input.publicId,
+      name: input.name,
+      principal: { kind: 'apiKey', id: input.publicId },
+      roles: input.roles,
+      unitIds: input.unitIds,
+      createdAt: deps.clock(),
+      createdBy: input.createdBy,
+    });
+    return doc.toObject();
+  }
+
+  return {
+    async createApiKey(
+      principal: Principal,
+      input: { name: string; roles: Role[]; unitIds: string[] },
+    ): Promise<{ key: string; apiKey: ApiKeyView }> {
+      const { token, publicId } = newToken('apiKey');
+      const doc = await storeApiKey({ token, publicId, ...input, createdBy: actorOf(principal) });
+      return { key: token, apiKey: apiKeyView(doc) };
+    },
+
+    async listApiKeys(): Promise<ApiKeyView[]> {
+      const docs = await Credential.find({ kind: 'apiKey' }).sort({ createdAt: -1 }).lean();
+      return docs.map(apiKeyView);
+    },
+
+    async revokeApiKey(publicId: string): Promise<void> {
+      const result = await Credential.updateOne(
+        { kind: 'apiKey', publicId, revokedAt: { $exists: false } },
+        { $set: { revokedAt: deps.clock() } },
+      );
+      if (result.matchedCount === 0) {
+        const exists = await Credential.exists({ kind: 'apiKey', publicId });
+        if (!exists) throw new AppError('not_found', `No API key "${publicId}"`);
+      }
+    },
+
+    /**
+     * Registers a known admin key when no admin key exists yet: the first key of an install,
+     * created by the local stack or passed as BOOTSTRAP_ADMIN_API_KEY in production.
+     */
+    async ensureBootstrapAdminKey(secret: string): Promise<'created' | 'exists'> {
+      const hash = hashToken(secret);
+      if (await Credential.exists({ _id: hash })) return 'exists';
+      const anyAdmin = await Credential.exists({ kind: 'apiKey', roles: 'admin', revokedAt: { $exists: false } });
+      if (anyAdmin) return 'exists';
+      try {
+        await storeApiKey({
+          token: secret,
+          publicId: `key_bootstrap_${randomBytes(3).toString('hex')}`,
+          name: 'bootstrap admin key',
+          roles: ['admin'],
+          unitIds: [],
+          createdBy: { kind: 'system', id: 'bootstrap' },
+        });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      return 'created';
+    },
+
+    async createUser(input: {
+      username: string;
+      displayName: string;
+      password: string;
+      roles: Role[];
+      unitIds: string[];
+    }): Promise<UserView> {
+      try {
+        const doc = await User.create({
+          _id: `usr_${randomBytes(8).toString('hex')}`,
+          username: input.username,
+          displayName: input.displayName,
+          passwordHash: await hashPassword(input.password),
+          roles: input.roles,
+          unitIds: input.unitIds,
+          disabled: false,
+          createdAt: deps.clock(),
+        });
+        return userView(doc.toObject());
+      } catch (err) {
+        if (isDuplicateKeyError(err)) {
+          throw new AppError('conflict', `Username "${input.username}" is taken`, [
+            { path: 'body.username', message: 'already taken' },
+          ]);
+        }
+        throw err;
+      }
+    },
+
+    async listUsers(page: number, pageSize: number): Promise<{ items: UserView[]; total: number }> {
+      const [docs, total] = [
+        await User.find({}, { passwordHash: 0 })
+          .sort({ username: 1 })
+          .skip((page - 1) * pageSize)
+          .limit(pageSize)
+          .lean(),
+        await User.countDocuments({}),
+      ];
+      return { items: docs.map(userView), total };
+    },
+
+    /** Signs a person in; the same answer for a wrong username or password. */
+    async login(username: string, password: string): Promise<{ token: string; expiresAt: Date; user: UserView }> {
+      const user = await User.findOne({ username }).lean();
+      const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (!user || !ok || user.disabled) {
+        throw new AppError('unauthenticated', 'Wrong username or password');
+      }
+      const { token, publicId } = newToken('session');
+      const now = deps.clock();
+      const expiresAt = new Date(now.getTime() + deps.sessionTtlHours * 3600_000);
+      await Credential.create({
+        _id: hashToken(token),
+        kind: 'session',
+        publicId,
+        name: 'sign-in session',
+        principal: { kind: 'user', id: user._id },
+        roles: user.roles,
+        unitIds: user.unitIds,
+        createdAt: now,
+        createdBy: { kind: 'user', id: user._id },
+        expiresAt,
+      });
+      return { token, expiresAt, user: userView(user) };
+    },
+
+    async logout(authorization: string | undefined): Promise<void> {
+      const token = authorization?.replace(/^Bearer\s+/, '') ?? '';
+      await Credential.updateOne(
+        { _id: hashToken(token), kind: 'session' },
+        { $set: { revokedAt: deps.clock() } },
+      );
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;
+
+function apiKeyView(doc: {
+  publicId: string;
+  name: string;
+  roles: string[];
+  unitIds: string[];
+  createdAt: Date;
+  revokedAt?: Date | null;
+}): ApiKeyView {
+  return {
+    id: doc.publicId,
+    name: doc.name,
+    roles: doc.roles,
+    unitIds: doc.unitIds,
+    createdAt: doc.createdAt.toISOString(),
+    revokedAt: doc.revokedAt ? doc.revokedAt.toISOString() : null,
+  };
+}
+
+function userView(doc: {
+  _id: string;
+  username: string;
+  displayName: string;
+  roles: string[];
+  unitIds: string[];
+  disabled: boolean;
+  createdAt: Date;
+}): UserView {
+  return {
+    id: doc._id,
+    username: doc.username,
+    displayName: doc.displayName,
+    roles: doc.roles,
+    unitIds: doc.unitIds,
+    disabled: doc.disabled,
+    createdAt: doc.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,291 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { CaseStatus, CaseWorkflowInput } from '../../common/case';
+import { CASE_WORKFLOW_TYPE } from '../../common/case';
+import { validateCaseData } from '../../common/case-data';
+import {
+  CASE_DEFINITION_KEY,
+  CASE_STATUS,
+  CASE_UNIT_ID,
+} from '../../common/search-attributes';
+import type { CaseDocument, Models } from '../../models';
+import type { Principal } from '../auth';
+import { hasAnyRole } from '../auth';
+import { AppError } from '../errors';
+import { canSeeCase, caseScopeFilter, mayActForUnit } from '../scope';
+import type { DefinitionService } from './definitions';
+import { canonicalJson } from './definitions';
+
+export interface StartCaseRequest {
+  definitionKey: string;
+  data: Record<string, unknown>;
+  unitId?: string;
+}
+
+export interface CaseSummary {
+  id: string;
+  status: CaseStatus;
+  definition: { key: string; version: number; name: string };
+  unitId: string | null;
+  currentStep: { id: string; name: string; type: string } | null;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+}
+
+export interface CaseView extends CaseSummary {
+  data: Record<string, unknown>;
+  createdBy: { kind: string; id: string };
+  channel: string;
+  /** False while the workflow has accepted the case but not yet written its document. */
+  projected: boolean;
+  timeline: Array<{
+    seq: number;
+    type: string;
+    at: string;
+    actor: { kind: string; id: string };
+    stepId?: string;
+    detail?: Record<string, unknown>;
+  }>;
+}
+
+/** What the workflow memo keeps about the request that started a case (ids and hashes only). */
+interface StartMemo {
+  requestHash: string;
+  requestNonce: string;
+  createdBy: { kind: string; id: string };
+  unitId: string | null;
+  definitionKey: string;
+  definitionVersion: number;
+  definitionName: string;
+}
+
+/** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
+export function caseIdFor(principalId: string, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(`${principalId}\n${idempotencyKey}`).digest('hex');
+  return `case-${digest.slice(0, 24)}`;
+}
+
+export function createCaseService(deps: {
+  models: Models;
+  temporal: Client;
+  taskQueue: string;
+  definitions: DefinitionService;
+  clock: () => Date;
+}) {
+  const { Case } = deps.models;
+
+  /** Same key, same body → the existing case; same key, other body → 422. */
+  function assertSameRequest(storedHash: string, requestHash: string): void {
+    if (storedHash !== requestHash) {
+      throw new AppError(
+        'unprocessable',
+        'This Idempotency-Key was already used for a different request',
+        [{ path: 'headers.idempotency-key', message: 'reused with a different body' }],
+      );
+    }
+  }
+
+  return {
+    async startCase(
+      principal: Principal,
+      idempotencyKey: string,
+      request: StartCaseRequest,
+    ): Promise<{ created: boolean; case: CaseSummary }> {
+      const definition = await deps.definitions.latestSnapshot(request.definitionKey);
+      if (!definition) {
+        throw new AppError('unprocessable', `No published process "${request.definitionKey}"`, [
+          { path: 'body.definitionKey', message: 'unknown process definition' },
+        ]);
+      }
+      if (!hasAnyRole(principal, definition.spec.starters)) {
+        throw new AppError(
+          'forbidden',
+          `Starting "${definition.key}" needs one of the roles: ${definition.spec.starters.join(', ')}`,
+        );
+      }
+      if (request.unitId !== undefined && !mayActForUnit(principal, request.unitId)) {
+        throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);
+      }
+      const checked = validateCaseData(definition.spec.input.fields, request.data);
+      if (!checked.ok) {
+        throw new AppError('unprocessable', 'The case data does not match the process', checked.problems);
+      }
+
+      const caseId = caseIdFor(principal.id, idempotencyKey);
+      const requestHash = createHash('sha256')
+        .update(canonicalJson({ definitionKey: request.definitionKey, data: request.data, unitId: request.unitId ?? null }))
+        .digest('hex');
+
+      // A case whose workflow is gone from Temporal (past retention) still answers from MongoDB.
+      const existing = await Case.findById(caseId).lean();
+      if (existing) {
+        assertSameRequest(existing.requestHash, requestHash);
+        return { created: false, case: summaryOf(existing) };
+      }
+
+      const now = deps.clock();
+      const nonce = randomUUID();
+      const memo: StartMemo = {
+        requestHash,
+        requestNonce: nonce,
+        createdBy: { kind: principal.kind, id: principal.id },
+        unitId: request.unitId ?? null,
+        definitionKey: definition.key,
+        definitionVersion: definition.version,
+        definitionName: definition.spec.name,
+      };
+      const input: CaseWorkflowInput = {
+        caseId,
+        definition,
+        data: checked.data,
+        startedBy: { kind: principal.kind, id: principal.id, roles: principal.roles },
+        ...(request.unitId !== undefined ? { unitId: request.unitId } : {}),
+        requestHash,
+        receivedAt: now.toISOString(),
+        channel: 'api',
+      };
+      try {
+        await deps.temporal.workflow.start(CASE_WORKFLOW_TYPE, {
+          taskQueue: deps.taskQueue,
+          workflowId: caseId,
+          args: [input],
+          // A double submit while the case runs joins it; once it has closed, the id stays taken.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: memo as unknown as Record<string, unknown>,
+          typedSearchAttributes: [
+            { key: CASE_STATUS, value: 'open' },
+            { key: CASE_DEFINITION_KEY, value: definition.key },
+            ...(request.unitId !== undefined ? [{ key: CASE_UNIT_ID, value: request.unitId }] : []),
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const description = await deps.temporal.workflow.getHandle(caseId).describe();
+      const started = description.memo as unknown as StartMemo;
+      assertSameRequest(started.requestHash, requestHash);
+      const projected = await Case.findById(caseId).lean();
+      return {
+        created: started.requestNonce === nonce,
+        case: projected ? summaryOf(projected) : pendingSummary(caseId, started, description.startTime),
+      };
+    },
+
+    /** Finds a case the principal may see; 404 otherwise, so ids of other people's cases do not leak. */
+    async getCase(principal: Principal, caseId: string): Promise<CaseView> {
+      const doc = await Case.findById(caseId).lean();
+      if (doc) {
+        if (!canSeeCase(principal, doc)) throw notFound(caseId);
+        return viewOf(doc);
+      }
+      // Accepted by Temporal but not yet projected (the worker may be busy or restarting).
+      try {
+        const description = await deps.temporal.workflow.getHandle(caseId).describe();
+        const memo = description.memo as unknown as StartMemo | undefined;
+        if (!memo?.requestHash) throw notFound(caseId);
+        if (!canSeeCase(principal, { createdBy: memo.createdBy, unitId: memo.unitId })) {
+          throw notFound(caseId);
+        }
+        return {
+          ...pendingSummary(caseId, memo, description.startTime),
+          data: {},
+          createdBy: memo.createdBy,
+          channel: 'api',
+          projected: false,
+          timeline: [],
+        };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw notFound(caseId);
+        throw err;
+      }
+    },
+
+    async listCases(
+      principal: Principal,
+      query: { page: number; pageSize: number; status?: string; definitionKey?: string },
+    ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
+      const filter: Record<string, unknown> = { ...caseScopeFilter(principal) };
+      if (query.status) filter.status = query.status;
+      if (query.definitionKey) filter.definitionKey = query.definitionKey;
+      const [docs, total] = [
+        await Case.find(filter, { timeline: 0, data: 0 })
+          .sort({ createdAt: -1, _id: 1 })
+          .skip((query.page - 1) * query.pageSize)
+          .limit(query.pageSize)
+          .lean(),
+        await Case.countDocuments(filter),
+      ];
+      return { items: docs.map(summaryOf), page: query.page, pageSize: query.pageSize, total };
+    },
+  };
+}
+
+export type CaseService = ReturnType<typeof createCaseService>;
+
+function notFound(caseId: string): AppError {
+  return new AppError('not_found', `No case "${caseId}"`);
+}
+
+type StoredCase = CaseDocument;
+type SummaryFields = Pick<
+  CaseDocument,
+  | '_id'
+  | 'status'
+  | 'definitionKey'
+  | 'definitionVersion'
+  | 'definitionName'
+  | 'unitId'
+  | 'currentStep'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'closedAt'
+>;
+
+function summaryOf(doc: SummaryFields): CaseSummary {
+  return {
+    id: doc._id,
+    status: doc.status as CaseStatus,
+    definition: { key: doc.definitionKey, version: doc.definitionVersion, name: doc.definitionName },
+    unitId: doc.unitId ?? null,
+    currentStep: doc.currentStep?.id
+      ? { id: doc.currentStep.id, name: doc.currentStep.name ?? '', type: doc.currentStep.type ?? '' }
+      : null,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
+  };
+}
+
+function viewOf(doc: StoredCase): CaseView {
+  return {
+    ...summaryOf(doc),
+    data: doc.data as Record<string, unknown>,
+    createdBy: { kind: doc.createdBy.kind, id: doc.createdBy.id },
+    channel: doc.channel,
+    projected: true,
+    timeline: doc.timeline.map((entry) => ({
+      seq: entry.seq,
+      type: entry.type,
+      at: entry.at.toISOString(),
+      actor: { kind: entry.actor.kind, id: entry.actor.id },
+      ...(entry.stepId ? { stepId: entry.stepId } : {}),
+      ...(entry.detail ? { detail: entry.detail as Record<string, unknown> } : {}),
+    })),
+  };
+}
+
+function pendingSummary(caseId: string, memo: StartMemo, startTime: Date): CaseSummary {
+  return {
+    id: caseId,
+    status: 'open',
+    definition: { key: memo.definitionKey, version: memo.definitionVersion, name: memo.definitionName },
+    unitId: memo.unitId ?? null,
+    currentStep: null,
+    createdAt: startTime.toISOString(),
+    updatedAt: startTime.toISOString(),
+    closedAt: null,
+  };
+}

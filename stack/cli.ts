@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig } from '../common/config';
+import { startApi } from '../api/server';
+import { startWorker } from '../worker';
+import { InstallError } from './install';
+import { StackAlreadyRunningError, acquireStackLock } from './lock';
+import { stackDirs } from './paths';
+import { consoleProgress } from './progress';
+import type { LocalStack } from './stack';
+import { portsFromEnv, startLocalStack } from './stack';
+
+/**
+ * `npm start`: the local stack, the worker and the API in one supervised process.
+ * `npm run stack`: the stack alone, for running the worker and API yourself.
+ * Ctrl-C or SIGTERM stops everything in reverse order; a second start while one runs says so.
+ */
+async function main(command: string): Promise<void> {
+  if (command !== 'start' && command !== 'stack') {
+    throw new Error(`unknown command "${command}": use "start" or "stack"`);
+  }
+  const started = Date.now();
+  const progress = consoleProgress();
+  const dirs = stackDirs();
+  const ports = portsFromEnv();
+  const lock = await acquireStackLock(dirs.data);
+
+  const stoppers: Array<() => Promise<void>> = [lock.release];
+  let stopping = false;
+  const stopAll = async (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    progress.info(`${reason}: stopping…`);
+    for (const stop of stoppers.reverse()) {
+      await stop().catch((err: unknown) => progress.info(`while stopping: ${(err as Error).message}`));
+    }
+    progress.info('stopped');
+    process.exit(exitCode);
+  };
+  process.once('SIGINT', () => void stopAll('SIGINT', 0));
+  process.once('SIGTERM', () => void stopAll('SIGTERM', 0));
+
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ dirs, ports, progress });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  stoppers.push(() => stack.stop());
+  await lock.update({ pids: stack.pids });
+  void stack.failure.then((message) => stopAll(message, 1));
+  Object.assign(process.env, stack.env);
+
+  if (command === 'stack') {
+    progress.info('Local stack ready. Point the worker and API at it with:');
+    for (const [name, value] of Object.entries(stack.env)) progress.info(`  export ${name}=${value}`);
+    printUrls(stack, undefined);
+    return;
+  }
+
+  const config = loadConfig();
+  // The supervisor owns signals: the worker must not shut itself down before the API.
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'),
+  });
+  const worker = await progress.step('Starting the worker (bundling workflows)', () => startWorker(config));
+  stoppers.push(() => worker.stop());
+  const api = await progress.step('Starting the API', () => startApi(config));
+  stoppers.push(() => api.stop());
+  for (const result of api.definitions) {
+    progress.info(
+      `definition ${result.key}: v${result.version}${result.published ? ' published' : ' (unchanged)'}`,
+    );
+  }
+  const adminKey = await ensureLocalAdminKey(dirs.data, (secret) => api.ensureBootstrapAdminKey(secret));
+  await lock.update({ pids: stack.pids, apiUrl: api.url });
+
+  printUrls(stack, api.url);
+  progress.info(`Admin API key (kept in ${path.relative(process.cwd(), adminKey.file)}):`);
+  progress.info(`  curl -H "Authorization: Bearer ${adminKey.secret}" ${api.url}/api/v1/cases`);
+  progress.info(`Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`);
+}
+
+/** The local admin key: created on first run, kept in a file only this user can read. */
+async function ensureLocalAdminKey(
+  dataDir: string,
+  register: (secret: string) => Promise<'created' | 'exists'>,
+): Promise<{ secret: string; file: string }> {
+  const file = path.join(dataDir, 'admin-api-key');
+  const secret = existsSync(file)
+    ? readFileSync(file, 'utf8').trim()
+    : `gfk_local_${randomBytes(24).toString('base64url')}`;
+  if (!existsSync(file)) writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  await register(secret);
+  return { secret, file };
+}
+
+function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
+  const lines: Array<[string, string | undefined]> = [
+    ['API', apiUrl],
+    ['API docs', apiUrl && `${apiUrl}/docs`],
+    ['Temporal UI', stack.urls.temporalUi],
+    ['Mail sink', stack.urls.mailSink && `${stack.urls.mailSink}  (messages in ${stack.urls.mailDir})`],
+  ];
+  for (const [label, value] of lines) {
+    if (value) process.stdout.write(`  ${label.padEnd(12)} ${value}\n`);
+  }
+}
+
+main(process.argv[2] ?? 'start').catch((err: unknown) => {
+  const known =
+    err instanceof ConfigError || err instanceof StackAlreadyRunningError || err instanceof InstallError;
+  const message = known ? (err as Error).message : ((err as Error).stack ?? String(err));
+  process.stderr.write(`\n${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+/**
+ * The local stack's mail catcher: accepts any mail on loopback and keeps each message as
+ * `<mailDir>/<id>.eml` plus a `<id>.json` summary, where tests and the console read them. A small
+ * HTTP page lists what arrived.
+ */
+export interface SunkMail {
+  id: string;
+  receivedAt: string;
+  envelope: { from: string | null; to: string[] };
+  messageId: string | null;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface SmtpSink {
+  smtpPort: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startSmtpSink(options: {
+  mailDir: string;
+  smtpPort: number;
+  httpPort: number;
+  host?: string;
+}): Promise<SmtpSink> {
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(options.mailDir, { recursive: true });
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        storeMail(options.mailDir, raw, session.envelope).then(
+          () => callback(),
+          (err: Error) => callback(err),
+        );
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    smtp.once('error', reject);
+    smtp.listen(options.smtpPort, host, () => resolve());
+  });
+
+  const web = http.createServer((req, res) => {
+    listMail(options.mailDir).then(
+      (mails) => {
+        if (req.url?.startsWith('/messages')) {
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify(mails));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(renderList(mails));
+      },
+      () => {
+        res.writeHead(500);
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    web.once('error', reject);
+    web.listen(options.httpPort, host, () => resolve());
+  });
+
+  return {
+    smtpPort: options.smtpPort,
+    httpPort: options.httpPort,
+    async stop() {
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+      web.closeAllConnections();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    },
+  };
+}
+
+async function storeMail(
+  mailDir: string,
+  raw: Buffer,
+  envelope: { mailFrom: false | { address: string }; rcptTo: { address: string }[] },
+): Promise<void> {
+  const parsed = await simpleParser(raw);
+  const receivedAt = new Date().toISOString();
+  // Time-ordered names so a directory listing is the arrival order.
+  const id = `${receivedAt.replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const summary: SunkMail = {
+    id,
+    receivedAt,
+    envelope: {
+      from: envelope.mailFrom ? envelope.mailFrom.address : null,
+      to: envelope.rcptTo.map((r) => r.address),
+    },
+    messageId: parsed.messageId ?? null,
+    subject: parsed.subject ?? '',
+    text: parsed.text ?? '',
+    html: typeof parsed.html === 'string' ? parsed.html : '',
+  };
+  await writeFile(path.join(mailDir, `${id}.eml`), raw);
+  await writeFile(path.join(mailDir, `${id}.json`), JSON.stringify(summary, null, 2));
+}
+
+/** Every message the sink holds in `mailDir`, oldest first. */
+export async function listMail(mailDir: string): Promise<SunkMail[]> {
+  const files = (await readdir(mailDir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  return Promise.all(
+    files.map(async (f) => JSON.parse(await readFile(path.join(mailDir, f), 'utf8')) as SunkMail),
+  );
+}
+
+function renderList(mails: SunkMail[]): string {
+  const escape = (s: string) =>
+    s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const rows = mails
+    .slice()
+    .reverse()
+    .map(
+      (m) =>
+        `<tr><td>${escape(m.receivedAt)}</td><td>${escape(m.envelope.to.join(', '))}</td><td><details><summary>${escape(m.subject)}</summary><pre>${escape(m.text)}</pre></details></td></tr>`,
+    )
+    .join('');
+  return `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>Mail sink</title><style>body{font-family:sans-serif;margin:2rem}td{border-bottom:1px solid #ccc;padding:.4rem;vertical-align:top}</style><h1>Mail sink (${mails.length})</h1><table><thead><tr><th>Received</th><th>To</th><th>Subject</th></tr></thead><tbody>${rows}</tbody></table></html>`;
+}

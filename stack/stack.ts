@@ -1,0 +1,210 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import mongoose from 'mongoose';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { ensureFerretDb, ensureTemporalCli } from './install';
+import type { StackDirs } from './paths';
+import { ManagedProcess, freePort, isPortFree, waitUntilReady } from './process';
+import type { Progress } from './progress';
+import type { SmtpSink } from './smtp-sink';
+import { startSmtpSink } from './smtp-sink';
+
+export interface StackPorts {
+  temporal: number;
+  temporalUi: number;
+  ferretdb: number;
+  smtp: number;
+  mailHttp: number;
+}
+
+export const DEFAULT_PORTS: StackPorts = {
+  temporal: 7233,
+  temporalUi: 8233,
+  ferretdb: 27017,
+  smtp: 1025,
+  mailHttp: 1080,
+};
+
+/** Ports from the environment (TEMPORAL_PORT, TEMPORAL_UI_PORT, FERRETDB_PORT, SMTP_PORT, MAIL_SINK_HTTP_PORT). */
+export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): StackPorts {
+  const read = (name: string, fallback: number): number => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`${name}=${value} is not a port number (1-65535)`);
+    }
+    return port;
+  };
+  return {
+    temporal: read('TEMPORAL_PORT', DEFAULT_PORTS.temporal),
+    temporalUi: read('TEMPORAL_UI_PORT', DEFAULT_PORTS.temporalUi),
+    ferretdb: read('FERRETDB_PORT', DEFAULT_PORTS.ferretdb),
+    smtp: read('SMTP_PORT', DEFAULT_PORTS.smtp),
+    mailHttp: read('MAIL_SINK_HTTP_PORT', DEFAULT_PORTS.mailHttp),
+  };
+}
+
+export async function randomPorts(): Promise<StackPorts> {
+  return {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    ferretdb: await freePort(),
+    smtp: await freePort(),
+    mailHttp: await freePort(),
+  };
+}
+
+export interface LocalStack {
+  /** Variables pointing the API and worker at the stack (TEMPORAL_ADDRESS, MONGODB_URI, SMTP_URL). */
+  env: Record<string, string>;
+  urls: { temporalUi?: string; mailSink?: string; mailDir?: string };
+  /** Pids of the server processes, so a later start can clean up after a killed supervisor. */
+  pids: number[];
+  /** Resolves with a description when a stack process dies unexpectedly. */
+  failure: Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts each component the user did not configure: the Temporal dev server (persisted to a
+ * file, custom search attributes registered), FerretDB on SQLite, and the SMTP sink. Each one
+ * that is configured through TEMPORAL_ADDRESS, MONGODB_URI or SMTP_URL is left alone.
+ */
+export async function startLocalStack(options: {
+  dirs: StackDirs;
+  ports: StackPorts;
+  progress: Progress;
+  env?: NodeJS.ProcessEnv;
+  database?: string;
+}): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const { dirs, ports, progress } = options;
+  await mkdir(dirs.logs, { recursive: true });
+  const processes: ManagedProcess[] = [];
+  let sink: SmtpSink | undefined;
+  let reportFailure: (message: string) => void = () => {};
+  const failure = new Promise<string>((resolve) => (reportFailure = resolve));
+  const onExit = (name: string, code: number | null) =>
+    reportFailure(`${name} exited unexpectedly (code ${String(code)}); see ${dirs.logs}`);
+
+  const result: LocalStack = {
+    env: {},
+    urls: {},
+    pids: [],
+    failure,
+    async stop() {
+      await sink?.stop();
+      // Stop in reverse order of start; each gets SIGTERM, then SIGKILL after a grace period.
+      for (const proc of processes.reverse()) await proc.stop();
+    },
+  };
+
+  try {
+    if (env.TEMPORAL_ADDRESS) {
+      progress.info(`Temporal: using ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
+    } else {
+      const cli = await ensureTemporalCli(dirs.bin, progress);
+      await assertPortsFree({ TEMPORAL_PORT: ports.temporal, TEMPORAL_UI_PORT: ports.temporalUi });
+      const proc = new ManagedProcess(
+        'temporal',
+        cli,
+        [
+          'server', 'start-dev',
+          '--db-filename', path.join(dirs.data, 'temporal.db'),
+          '--ip', '127.0.0.1',
+          '--port', String(ports.temporal),
+          '--ui-port', String(ports.temporalUi),
+          '--log-level', 'warn',
+          ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+        ],
+        path.join(dirs.logs, 'temporal.log'),
+        onExit,
+      );
+      processes.push(proc);
+      const address = `127.0.0.1:${ports.temporal}`;
+      await progress.step('Starting the Temporal dev server', () =>
+        waitUntilReady(proc, () => probeTemporal(address), 60_000),
+      );
+      result.env.TEMPORAL_ADDRESS = address;
+      result.urls.temporalUi = `http://127.0.0.1:${ports.temporalUi}`;
+    }
+
+    if (env.MONGODB_URI) {
+      progress.info('MongoDB: using MONGODB_URI');
+    } else {
+      const ferretdb = await ensureFerretDb(dirs.bin, progress);
+      await assertPortsFree({ FERRETDB_PORT: ports.ferretdb });
+      const sqliteDir = path.join(dirs.data, 'ferretdb');
+      await mkdir(sqliteDir, { recursive: true });
+      const proc = new ManagedProcess(
+        'ferretdb',
+        ferretdb,
+        [
+          '--handler=sqlite',
+          `--sqlite-url=file:${sqliteDir}/`,
+          `--state-dir=${sqliteDir}`,
+          `--listen-addr=127.0.0.1:${ports.ferretdb}`,
+          // The debug/metrics listener is not needed, and its fixed default port would collide
+          // between two stacks (the tests' and a developer's).
+          `--debug-addr=127.0.0.1:${await freePort()}`,
+          '--telemetry=disable',
+          '--log-level=warn',
+        ],
+        path.join(dirs.logs, 'ferretdb.log'),
+        onExit,
+      );
+      processes.push(proc);
+      const uri = `mongodb://127.0.0.1:${ports.ferretdb}/${options.database ?? 'governance'}`;
+      await progress.step('Starting FerretDB (SQLite)', () =>
+        waitUntilReady(proc, () => probeMongo(uri), 30_000),
+      );
+      result.env.MONGODB_URI = uri;
+    }
+
+    if (env.SMTP_URL) {
+      progress.info('Mail: using SMTP_URL');
+    } else {
+      await assertPortsFree({ SMTP_PORT: ports.smtp, MAIL_SINK_HTTP_PORT: ports.mailHttp });
+      sink = await startSmtpSink({ mailDir: dirs.mail, smtpPort: ports.smtp, httpPort: ports.mailHttp });
+      result.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
+      result.urls.mailSink = `http://127.0.0.1:${ports.mailHttp}`;
+      result.urls.mailDir = dirs.mail;
+    }
+  } catch (err) {
+    await result.stop();
+    throw err;
+  }
+  result.pids = processes.map((p) => p.pid).filter((pid): pid is number => pid !== undefined);
+  return result;
+}
+
+async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [variable, port] of Object.entries(ports)) {
+    if (!(await isPortFree(port))) {
+      throw new Error(
+        `Port ${port} is already in use: is another stack running? Stop it, or choose another port with ${variable}=…`,
+      );
+    }
+  }
+}
+
+async function probeTemporal(address: string): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+  } finally {
+    await connection.close();
+  }
+}
+
+async function probeMongo(uri: string): Promise<void> {
+  const client = new mongoose.mongo.MongoClient(uri, { serverSelectionTimeoutMS: 1000 });
+  try {
+    await client.connect();
+    await client.db().command({ ping: 1 });
+  } finally {
+    await client.close();
+  }
+}
