@@ -1,5 +1,5 @@
 # Image for both the API (default CMD) and the worker (docker-compose.yml overrides the command).
-# The TypeScript sources run directly through tsx, a runtime dependency, so there is no build step.
+# The TypeScript sources run directly through tsx (loaded into node with --import), a runtime dependency, so there is no build step.
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production
@@ -24,4 +24,4 @@ COPY api ./api
 USER node
 
 EXPOSE 3000
-CMD ["node_modules/.bin/tsx", "api/main.ts"]
+CMD ["node", "--import", "tsx", "api/main.ts"]

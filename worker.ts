@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { AppConfig } from './common/config';
@@ -30,9 +30,7 @@ export async function startWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+    ...workflowSource(config, options.workflowBundle),
     activities: createActivities({
       models: db.models,
       mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM },
@@ -55,9 +53,28 @@ export async function startWorker(
   };
 }
 
+function workflowSource(
+  config: AppConfig,
+  bundle: WorkerOptions['workflowBundle'] | undefined,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (bundle) return { workflowBundle: bundle };
+  if (config.WORKFLOW_BUNDLE_PATH) return { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+/** The SDK's log levels for ours: its INFO is chatty (every bundle it builds), so start at WARN. */
+export function sdkLogLevel(level: AppConfig['LOG_LEVEL']): 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' {
+  if (level === 'trace') return 'TRACE';
+  if (level === 'debug') return 'DEBUG';
+  if (level === 'error' || level === 'fatal' || level === 'silent') return 'ERROR';
+  return 'WARN';
+}
+
 if (require.main === module) {
   const logger = createLogger('worker');
-  startWorker(loadConfig())
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger(sdkLogLevel(config.LOG_LEVEL)) });
+  startWorker(config)
     .then((running) => {
       // The SDK already shuts the worker down on SIGINT/SIGTERM; wait for it to drain.
       running.finished.then(

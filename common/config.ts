@@ -22,6 +22,8 @@ const envSchema = z.object({
     .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('governance-cases'),
+  /** A workflow bundle built by `npm run bundle`; without it the worker bundles at start-up. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// or mongodb+srv:// URI')

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
 import { startApi } from '../api/server';
-import { startWorker } from '../worker';
+import { sdkLogLevel, startWorker } from '../worker';
 import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
 import { stackDirs } from './paths';
@@ -65,7 +65,7 @@ async function main(command: string): Promise<void> {
   // The supervisor owns signals: the worker must not shut itself down before the API.
   Runtime.install({
     shutdownSignals: [],
-    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'),
+    logger: new DefaultLogger(sdkLogLevel(config.LOG_LEVEL)),
   });
   const worker = await progress.step('Starting the worker (bundling workflows)', () => startWorker(config));
   stoppers.push(() => worker.stop());

@@ -1,0 +1,29 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+/**
+ * Pre-builds the workflow bundle (`npm run bundle [out-file]`), so a worker started with
+ * WORKFLOW_BUNDLE_PATH skips webpack at start-up. The tests build it once per run this way.
+ */
+async function main(): Promise<void> {
+  const out = path.resolve(process.argv[2] ?? path.join('dist', 'workflow-bundle.js'));
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (message) => process.stderr.write(`${message}\n`),
+      error: (message) => process.stderr.write(`${message}\n`),
+    },
+  });
+  await writeFile(out, code);
+  process.stdout.write(`workflow bundle written to ${out} (${(code.length / 1024).toFixed(0)} KiB)\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

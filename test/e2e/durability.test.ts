@@ -1,0 +1,112 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createDefinitionService } from '../../api/services/definitions';
+import { createMailRenderer } from '../../mail/renderer';
+import { PROJECT_ROOT } from '../../stack/paths';
+import { waitingProcess } from '../fixtures/definitions';
+import type { TestApp } from '../support/harness';
+import { testStack } from '../support/test-stack';
+import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+
+/**
+ * The worker as production runs it, in its own process. Node loads tsx in-process (not through
+ * the tsx launcher, which would put a second process in between), so SIGKILL hits the worker.
+ */
+function spawnWorker(app: TestApp): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: app.config.TEMPORAL_ADDRESS,
+      MONGODB_URI: app.config.MONGODB_URI,
+      SMTP_URL: app.config.SMTP_URL,
+      TEMPORAL_TASK_QUEUE: app.config.TEMPORAL_TASK_QUEUE,
+      WORKFLOW_BUNDLE_PATH: testStack().workflowBundlePath,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+let app: TestApp;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  app = await startTestApp('durability', { worker: false });
+  await createDefinitionService(app.db.models, createMailRenderer().templateNames).publish({
+    source: waitingProcess('wait-and-notify', 'PT4S'),
+    format: 'yaml',
+    publishedBy: { kind: 'system', id: 'test' },
+  });
+});
+
+afterAll(async () => {
+  for (const worker of workers) {
+    worker.kill('SIGKILL');
+    await exited(worker);
+  }
+  await app?.stop();
+});
+
+it('when the worker is killed with SIGKILL mid-case, then a new worker completes it with nothing duplicated', async () => {
+  const email = uniqueAddress('durable');
+  const first = spawnWorker(app);
+  workers.push(first);
+
+  const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: app.adminKey,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: {
+      definitionKey: 'wait-and-notify',
+      data: { category: '物业服务', description: '电梯故障', contactEmail: email },
+    },
+  });
+  expect(started.status).toBe(201);
+  const caseId = started.body.id;
+
+  // Mid-way: the receipt is sent and the case waits on its timer.
+  await waitFor(
+    'the case to reach its timer',
+    async () => (await app.db.models.Case.findById(caseId).lean())?.currentStep?.id === 'wait',
+    60_000,
+  );
+  first.kill('SIGKILL');
+  await exited(first);
+  expect(first.signalCode).toBe('SIGKILL');
+
+  const second = spawnWorker(app);
+  workers.push(second);
+  const closed = await waitFor(
+    'the case to close on the new worker',
+    async () => {
+      const doc = await app.db.models.Case.findById(caseId).lean();
+      return doc?.status === 'closed' ? doc : undefined;
+    },
+    60_000,
+  );
+
+  expect(await app.db.models.Case.countDocuments({ _id: caseId })).toBe(1);
+  const seqs = closed.timeline.map((e) => e.seq);
+  expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  expect(closed.timeline.filter((e) => e.type === 'notification.sent')).toHaveLength(2);
+  expect(closed.timeline.filter((e) => e.type === 'timer.fired')).toHaveLength(1);
+  expect(closed.timeline.filter((e) => e.type === 'case.closed')).toHaveLength(1);
+
+  const outbox = await app.db.models.Outbox.find({ caseId }).lean();
+  expect(outbox.map((o) => [o._id, o.status])).toEqual(
+    expect.arrayContaining([
+      [`${caseId}:acknowledge:1`, 'sent'],
+      [`${caseId}:follow-up:1`, 'sent'],
+    ]),
+  );
+  expect(outbox).toHaveLength(2);
+  expect(await mailsTo(email)).toHaveLength(2);
+});

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { RunningApi } from '../../api/server';
+import { startApi } from '../../api/server';
+import type { AppConfig } from '../../common/config';
+import { loadConfig } from '../../common/config';
+import type { Database } from '../../models';
+import { connectDatabase } from '../../models';
+import type { SunkMail } from '../../stack/smtp-sink';
+import { listMail } from '../../stack/smtp-sink';
+import type { RunningWorker } from '../../worker';
+import { startWorker } from '../../worker';
+import { testStack } from './test-stack';
+
+/** Quiet the SDK's own logging in tests; the runtime is per process, so install it once. */
+export function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  } catch {
+    // Already installed by an earlier test file in this jest worker.
+  }
+}
+
+/**
+ * Configuration for one test file: its own database and task queue on the shared stack, so files
+ * running in parallel never see each other's cases or workers.
+ */
+export function testConfig(name: string, overrides: Record<string, string> = {}): AppConfig {
+  const stack = testStack();
+  const suffix = `${name}-${randomBytes(3).toString('hex')}`;
+  const database = `t_${suffix.replace(/[^A-Za-z0-9]/g, '_')}`;
+  return loadConfig({
+    ...stack.env,
+    MONGODB_URI: stack.env.MONGODB_URI.replace(/\/[^/]*$/, `/${database}`),
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    API_PORT: '0',
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    ...overrides,
+  });
+}
+
+export interface HttpResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface TestApp {
+  config: AppConfig;
+  api: RunningApi;
+  worker: RunningWorker | undefined;
+  db: Database;
+  adminKey: string;
+  http<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<HttpResponse<T>>;
+  stop(): Promise<void>;
+}
+
+/** The API and (unless told otherwise) an in-process worker on the shared stack, with an admin key. */
+export async function startTestApp(
+  name: string,
+  options: { worker?: boolean; config?: AppConfig } = {},
+): Promise<TestApp> {
+  quietTemporalRuntime();
+  const config = options.config ?? testConfig(name);
+  const worker =
+    options.worker === false
+      ? undefined
+      : await startWorker(config, { workflowBundle: { codePath: testStack().workflowBundlePath } });
+  const api = await startApi(config);
+  const adminKey = `gfk_test_${randomBytes(24).toString('base64url')}`;
+  await api.ensureBootstrapAdminKey(adminKey);
+  const db = await connectDatabase(config.MONGODB_URI);
+
+  return {
+    config,
+    api,
+    worker,
+    db,
+    adminKey,
+    async http(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let body: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+      }
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON (the docs page)
+      }
+      return { status: res.status, body: parsed as never, headers: res.headers };
+    },
+    async stop() {
+      await api.stop();
+      await worker?.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a value that is not undefined/false, or fails with `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function mailsTo(address: string): Promise<SunkMail[]> {
+  return (await listMail(testStack().mailDir)).filter((m) => m.envelope.to.includes(address));
+}
+
+/** A unique mailbox per test, so assertions on the shared sink never see another test's mail. */
+export function uniqueAddress(label: string): string {
+  return `${label}-${randomBytes(4).toString('hex')}@example.test`;
+}
+
+export function idempotencyKey(): string {
+  return `test-${randomBytes(8).toString('hex')}`;
+}
