@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import YAML from 'yaml';
+import { createActivities } from '../../activities';
+import { checksumOf } from '../../api/services/definitions';
+import type { CaseWorkflowInput } from '../../common/case';
+import { CASE_WORKFLOW_TYPE } from '../../common/case';
+import { validateDefinition } from '../../common/definition';
+import { createLogger } from '../../common/logger';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { createMailRenderer } from '../../mail/renderer';
+import type { MailTransport } from '../../mail/transport';
+import { createSmtpTransport } from '../../mail/transport';
+import type { Database } from '../../models';
+import { connectDatabase } from '../../models';
+import type { CaseStateView } from '../../workflows';
+import { waitingProcess } from '../fixtures/definitions';
+import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress } from '../support/harness';
+import { testStack } from '../support/test-stack';
+
+/**
+ * The interpreter on Temporal's time-skipping test server: days of timers pass in moments.
+ * Activities are the real ones, over FerretDB and the SMTP sink; only a failing mail transport
+ * is faked, at the transport boundary.
+ */
+let env: TestWorkflowEnvironment;
+let db: Database;
+const renderer = createMailRenderer();
+const logger = createLogger('test', 'silent');
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testStack().testServerPath } },
+  });
+  // Registered like the dev server's --search-attribute flags: the workflow upserts them.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  db = await connectDatabase(testConfig('workflow').MONGODB_URI);
+});
+
+afterAll(async () => {
+  await db?.close();
+  await env?.teardown();
+});
+
+function snapshotOf(source: string) {
+  const result = validateDefinition(YAML.parse(source), { knownTemplates: renderer.templateNames });
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return { key: result.spec.key, version: 1, checksum: checksumOf(result.spec), spec: result.spec };
+}
+
+function inputFor(source: string, data: Record<string, unknown>): CaseWorkflowInput {
+  return {
+    caseId: `case-${randomBytes(12).toString('hex')}`,
+    definition: snapshotOf(source),
+    data,
+    startedBy: { kind: 'user', id: 'usr_test', roles: ['resident'] },
+    requestHash: 'test',
+    receivedAt: new Date().toISOString(),
+    channel: 'test',
+  };
+}
+
+async function runCase(input: CaseWorkflowInput, transport: MailTransport): Promise<CaseStateView> {
+  const taskQueue = `wf-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: testStack().workflowBundlePath },
+    activities: createActivities({
+      models: db.models,
+      mail: { transport, renderer, from: 'test <noreply@governance.local>' },
+      clock: () => new Date(),
+      logger,
+    }),
+  });
+  return worker.runUntil(
+    env.client.workflow.execute(CASE_WORKFLOW_TYPE, { taskQueue, workflowId: input.caseId, args: [input] }),
+  );
+}
+
+const smtp = () => createSmtpTransport(testStack().env.SMTP_URL);
+
+it('when a case waits two days on a timer, then it fires after two days of workflow time and the case closes', async () => {
+  const email = uniqueAddress('timer');
+  const input = inputFor(waitingProcess('two-day-wait', 'P2D'), {
+    category: '公共设施',
+    description: '路灯不亮',
+    contactEmail: email,
+  });
+  const startedAt = Date.now();
+  const result = await runCase(input, smtp());
+  expect(result.status).toBe('closed');
+  expect(Date.now() - startedAt).toBeLessThan(30_000);
+
+  const doc = (await db.models.Case.findById(input.caseId).lean())!;
+  const entered = doc.timeline.find((e) => e.type === 'step.entered' && e.stepId === 'wait')!;
+  const fired = doc.timeline.find((e) => e.type === 'timer.fired')!;
+  expect(fired.at.getTime() - entered.at.getTime()).toBeGreaterThanOrEqual(2 * 24 * 3600_000);
+  expect(doc.status).toBe('closed');
+  expect(doc.closedAt).toBeInstanceOf(Date);
+  expect(await mailsTo(email)).toHaveLength(2);
+});
+
+it('when the recipient field is empty, then the notification is recorded as failed and the case goes on', async () => {
+  const source = `
+key: optional-mail
+name: 可选邮件
+starters: [resident]
+input:
+  fields:
+    - { name: contactEmail, label: 邮箱, type: email }
+steps:
+  - { id: tell, name: 通知, type: notify, template: case-received, to: { field: contactEmail } }
+  - { id: done, name: 完成, type: end }
+`;
+  const input = inputFor(source, {});
+  const result = await runCase(input, smtp());
+  expect(result.status).toBe('closed');
+  const doc = (await db.models.Case.findById(input.caseId).lean())!;
+  expect(doc.timeline.find((e) => e.type === 'notification.failed')?.detail).toEqual({
+    template: 'case-received',
+    reason: 'no-recipient',
+  });
+});
+
+it('when the mail relay keeps failing, then retries are counted, the outbox shows the failure and the case still closes', async () => {
+  let attempts = 0;
+  const failing: MailTransport = {
+    send: () => {
+      attempts++;
+      return Promise.reject(new Error('421 relay unavailable'));
+    },
+    verify: () => Promise.resolve(),
+    close: () => undefined,
+  };
+  const input = inputFor(waitingProcess('failing-mail', 'PT1M'), {
+    category: '其他',
+    description: '测试',
+    contactEmail: uniqueAddress('unreachable'),
+  });
+  const result = await runCase(input, failing);
+  expect(result.status).toBe('closed');
+  expect(attempts).toBe(16); // two notify steps, 8 attempts each
+  const outbox = await db.models.Outbox.find({ caseId: input.caseId }).sort({ _id: 1 }).lean();
+  expect(outbox.map((o) => [o.status, o.attempts, o.lastError])).toEqual([
+    ['failed', 8, '421 relay unavailable'],
+    ['failed', 8, '421 relay unavailable'],
+  ]);
+  const doc = (await db.models.Case.findById(input.caseId).lean())!;
+  expect(doc.timeline.filter((e) => e.type === 'notification.failed')).toHaveLength(2);
+});

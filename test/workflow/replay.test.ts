@@ -1,0 +1,26 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { quietTemporalRuntime } from '../support/harness';
+import { testStack } from '../support/test-stack';
+
+/**
+ * Replays recorded histories (test/fixtures/histories, made by `npm run record-histories`) through
+ * today's interpreter. A change that alters the order of commands for a running case fails here
+ * and must be guarded with `patched()`.
+ */
+const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
+const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+
+beforeAll(() => quietTemporalRuntime());
+
+it('has recorded histories to replay', () => {
+  expect(files.length).toBeGreaterThanOrEqual(3);
+});
+
+it.each(files)('when %s is replayed on the current interpreter, then it is deterministic', async (file) => {
+  const history = JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as unknown;
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { codePath: testStack().workflowBundlePath } }, history, file),
+  ).resolves.toBeUndefined();
+});
