@@ -21,6 +21,7 @@ module.exports = {
     },
   ],
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   // Integration tests wait on real servers; unit tests finish in milliseconds either way.
   testTimeout: 120000,
 };

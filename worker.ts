@@ -58,12 +58,15 @@ function workflowSource(
   bundle: WorkerOptions['workflowBundle'] | undefined,
 ): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundle) return { workflowBundle: bundle };
-  if (config.WORKFLOW_BUNDLE_PATH) return { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } };
+  if (config.WORKFLOW_BUNDLE_PATH)
+    return { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } };
   return { workflowsPath: require.resolve('./workflows') };
 }
 
 /** The SDK's log levels for ours: its INFO is chatty (every bundle it builds), so start at WARN. */
-export function sdkLogLevel(level: AppConfig['LOG_LEVEL']): 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' {
+export function sdkLogLevel(
+  level: AppConfig['LOG_LEVEL'],
+): 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' {
   if (level === 'trace') return 'TRACE';
   if (level === 'debug') return 'DEBUG';
   if (level === 'error' || level === 'fatal' || level === 'silent') return 'ERROR';

@@ -121,14 +121,24 @@ export function createActivities(deps: ActivityDependencies) {
       } catch (err) {
         await Outbox.updateOne(
           { _id: request.businessKey },
-          { $inc: { attempts: 1 }, $set: { lastError: String((err as Error).message).slice(0, 500) } },
+          {
+            $inc: { attempts: 1 },
+            $set: { lastError: String((err as Error).message).slice(0, 500) },
+          },
         );
-        deps.logger.warn({ businessKey: request.businessKey, err: (err as Error).message }, 'mail send failed');
+        deps.logger.warn(
+          { businessKey: request.businessKey, err: (err as Error).message },
+          'mail send failed',
+        );
         throw err;
       }
       await Outbox.updateOne(
         { _id: request.businessKey },
-        { $inc: { attempts: 1 }, $set: { status: 'sent', sentAt: deps.clock() }, $unset: { lastError: '' } },
+        {
+          $inc: { attempts: 1 },
+          $set: { status: 'sent', sentAt: deps.clock() },
+          $unset: { lastError: '' },
+        },
       );
       return { status: 'sent', messageId };
     },

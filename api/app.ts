@@ -44,7 +44,9 @@ export function createApp(deps: AppDependencies): express.Express {
       genReqId(req, res) {
         const incoming = req.headers['x-request-id'];
         const id =
-          typeof incoming === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+          typeof incoming === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(incoming)
+            ? incoming
+            : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
       },
@@ -72,7 +74,12 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(router);
 
   app.use((req, res) => {
-    sendError(res, new AppError('not_found', `No route ${req.method} ${req.path}`), requestIdOf(req), logOf(req));
+    sendError(
+      res,
+      new AppError('not_found', `No route ${req.method} ${req.path}`),
+      requestIdOf(req),
+      logOf(req),
+    );
   });
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     sendError(res, err, requestIdOf(req), logOf(req));
@@ -82,7 +89,8 @@ export function createApp(deps: AppDependencies): express.Express {
 }
 
 function requestIdOf(req: Request): string {
-  return String((req as Request & { id?: unknown }).id ?? '');
+  const id = (req as Request & { id?: string | number }).id;
+  return id === undefined ? '' : String(id);
 }
 
 function logOf(req: Request): Logger {

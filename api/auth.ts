@@ -25,7 +25,10 @@ export function newToken(kind: 'apiKey' | 'session'): { token: string; publicId:
   const publicId = randomBytes(6).toString('hex');
   const secret = randomBytes(24).toString('base64url');
   const prefix = kind === 'apiKey' ? API_KEY_PREFIX : SESSION_PREFIX;
-  return { token: `${prefix}_${publicId}_${secret}`, publicId: `${kind === 'apiKey' ? 'key' : 'ses'}_${publicId}` };
+  return {
+    token: `${prefix}_${publicId}_${secret}`,
+    publicId: `${kind === 'apiKey' ? 'key' : 'ses'}_${publicId}`,
+  };
 }
 
 /**
@@ -38,18 +41,32 @@ export async function authenticate(
   now: Date,
 ): Promise<Principal> {
   if (!authorization) {
-    throw new AppError('unauthenticated', 'Missing Authorization header: send "Authorization: Bearer <API key or session token>"');
+    throw new AppError(
+      'unauthenticated',
+      'Missing Authorization header: send "Authorization: Bearer <API key or session token>"',
+    );
   }
   const match = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(authorization.trim());
   if (!match) {
-    throw new AppError('unauthenticated', 'Authorization header must be "Bearer <API key or session token>"');
+    throw new AppError(
+      'unauthenticated',
+      'Authorization header must be "Bearer <API key or session token>"',
+    );
   }
   const credential = await models.Credential.findById(hashToken(match[1]!)).lean();
-  if (!credential || credential.revokedAt || (credential.expiresAt && credential.expiresAt <= now)) {
+  if (
+    !credential ||
+    credential.revokedAt ||
+    (credential.expiresAt && credential.expiresAt <= now)
+  ) {
     throw new AppError('unauthenticated', 'Invalid, expired or revoked credentials');
   }
   if (credential.kind === 'session') {
-    const user = await models.User.findById(credential.principal.id, { disabled: 1, roles: 1, unitIds: 1 }).lean();
+    const user = await models.User.findById(credential.principal.id, {
+      disabled: 1,
+      roles: 1,
+      unitIds: 1,
+    }).lean();
     if (!user || user.disabled) throw new AppError('unauthenticated', 'This account is disabled');
     // Roles and units are read from the account, so a change applies to open sessions at once.
     return { kind: 'user', id: user._id, roles: user.roles as Role[], unitIds: user.unitIds };
@@ -71,14 +88,28 @@ const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 };
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const hash = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+  return [
+    'scrypt',
+    SCRYPT.N,
+    SCRYPT.r,
+    SCRYPT.p,
+    salt.toString('base64url'),
+    hash.toString('base64url'),
+  ].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p), expected.length);
+  const actual = await scryptAsync(
+    password,
+    Buffer.from(salt, 'base64url'),
+    Number(n),
+    Number(r),
+    Number(p),
+    expected.length,
+  );
   return timingSafeEqual(actual, expected);
 }
 
@@ -86,7 +117,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export const DUMMY_PASSWORD_HASH =
   'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
-function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  N: number,
+  r: number,
+  p: number,
+  keyLength: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     scrypt(password, salt, keyLength, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) =>
       err ? reject(err) : resolve(key),

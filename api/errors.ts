@@ -46,5 +46,10 @@ export class AppError extends Error {
 
 /** The body of every error response. */
 export interface ErrorBody {
-  error: { code: ErrorKind | 'internal'; message: string; details: ErrorDetail[]; requestId: string };
+  error: {
+    code: ErrorKind | 'internal';
+    message: string;
+    details: ErrorDetail[];
+    requestId: string;
+  };
 }

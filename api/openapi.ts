@@ -5,7 +5,10 @@ import type { RouteRegistry } from './pipeline';
  * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with, so the
  * documentation cannot drift from the behaviour.
  */
-export function buildOpenApi(routes: RouteRegistry, info: { version: string }): Record<string, unknown> {
+export function buildOpenApi(
+  routes: RouteRegistry,
+  info: { version: string },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes.list()) {
     const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -27,9 +30,7 @@ export function buildOpenApi(routes: RouteRegistry, info: { version: string }): 
       tags: [route.tag],
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
-      ...(route.roles === 'public'
-        ? { security: [] }
-        : { 'x-roles': route.roles }),
+      ...(route.roles === 'public' ? { security: [] } : { 'x-roles': route.roles }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
         ? {
@@ -77,5 +78,8 @@ function objectParameters(schema: z.ZodType | undefined, location: 'path' | 'que
 }
 
 function headerName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
+  return name.replace(
+    /(^|-)([a-z])/g,
+    (_m, dash: string, c: string) => `${dash}${c.toUpperCase()}`,
+  );
 }

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { formatPath } from '../common/definition';
 import type { Role } from '../common/roles';
 import type { Principal } from './auth';
@@ -85,20 +85,23 @@ const PUBLIC_PRINCIPAL: Principal = { kind: 'apiKey', id: 'anonymous', roles: []
 function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const log = (req as Request & { log: Logger }).log;
-    const requestId = String((req as Request & { id?: unknown }).id);
+    const requestId = String((req as Request & { id?: string | number }).id ?? '');
     try {
       const principal =
         route.roles === 'public'
           ? PUBLIC_PRINCIPAL
           : await deps.authenticate(req.headers.authorization);
       if (route.roles !== 'public' && !hasAnyRole(principal, route.roles)) {
-        throw new AppError('forbidden', `This action needs one of the roles: ${route.roles.join(', ')}`);
+        throw new AppError(
+          'forbidden',
+          `This action needs one of the roles: ${route.roles.join(', ')}`,
+        );
       }
       const details: ErrorDetail[] = [];
       const params = parsePart(route.params, req.params, 'params', details);
       const query = parsePart(route.query, req.query, 'query', details);
       const headers = parsePart(route.headers, req.headers, 'headers', details);
-      const body = parsePart(route.body, req.body ?? {}, 'body', details);
+      const body = parsePart(route.body, (req.body as unknown) ?? {}, 'body', details);
       if (details.length > 0) {
         throw new AppError('invalid_request', 'The request is not valid', details);
       }
@@ -112,7 +115,7 @@ function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
         log,
         req,
       };
-      const resource = route.find ? await route.find(ctx) : undefined;
+      const resource: unknown = route.find ? await route.find(ctx) : undefined;
       route.authorise?.(ctx, resource);
       const result = await route.handle(ctx, resource);
       send(res, result);
@@ -161,7 +164,12 @@ export function sendError(res: Response, err: unknown, requestId: string, log: L
   if (appError) {
     if (appError.kind === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(appError.status).json({
-      error: { code: appError.kind, message: appError.message, details: appError.details, requestId },
+      error: {
+        code: appError.kind,
+        message: appError.message,
+        details: appError.details,
+        requestId,
+      },
     } satisfies ErrorBody);
     return;
   }

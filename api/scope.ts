@@ -14,7 +14,9 @@ export function canSeeCase(principal: Principal, item: ScopedCase): boolean {
   if (principal.roles.includes('admin')) return true;
   if (item.createdBy.id === principal.id) return true;
   return (
-    seesUnitCases(principal) && item.unitId != null && principal.unitIds.includes(item.unitId)
+    seesUnitCases(principal) &&
+    typeof item.unitId === 'string' &&
+    principal.unitIds.includes(item.unitId)
   );
 }
 

@@ -37,7 +37,11 @@ export async function startApi(
 
   try {
     const definitions = createDefinitionService(db.models, createMailRenderer().templateNames);
-    const accounts = createAccountService({ models: db.models, clock, sessionTtlHours: config.SESSION_TTL_HOURS });
+    const accounts = createAccountService({
+      models: db.models,
+      clock,
+      sessionTtlHours: config.SESSION_TTL_HOURS,
+    });
     const cases = createCaseService({
       models: db.models,
       temporal,
@@ -46,7 +50,8 @@ export async function startApi(
       clock,
     });
 
-    const definitionsDir = options.definitionsDir === undefined ? SHIPPED_DEFINITIONS_DIR : options.definitionsDir;
+    const definitionsDir =
+      options.definitionsDir === undefined ? SHIPPED_DEFINITIONS_DIR : options.definitionsDir;
     const published = definitionsDir
       ? await definitions.publishFolder(definitionsDir, { kind: 'system', id: 'startup' })
       : [];
@@ -65,12 +70,17 @@ export async function startApi(
       authenticate: (authorization) => authenticate(db.models, authorization, clock()),
       services: { cases, accounts },
       readiness: [
-        { name: 'temporal', check: async () => void (await connection.workflowService.getSystemInfo({})) },
+        {
+          name: 'temporal',
+          check: async () => void (await connection.workflowService.getSystemInfo({})),
+        },
         { name: 'mongodb', check: async () => void (await db.connection.db!.admin().ping()) },
       ],
     });
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.API_PORT, config.API_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+      const s = app.listen(config.API_PORT, config.API_HOST, (err?: Error) =>
+        err ? reject(err) : resolve(s),
+      );
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.API_PORT;

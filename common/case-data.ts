@@ -22,11 +22,16 @@ function fieldValueSchema(field: FieldSpec): z.ZodType {
   switch (field.type) {
     case 'string':
     case 'text': {
-      let schema = z.string().trim().min(field.required ? 1 : 0, 'must not be empty');
+      let schema = z
+        .string()
+        .trim()
+        .min(field.required ? 1 : 0, 'must not be empty');
       schema = schema.max(field.maxLength ?? (field.type === 'text' ? 5000 : 200));
-      return field.options ? schema.refine((v) => field.options!.includes(v), {
-        message: `must be one of: ${field.options.join(', ')}`,
-      }) : schema;
+      return field.options
+        ? schema.refine((v) => field.options!.includes(v), {
+            message: `must be one of: ${field.options.join(', ')}`,
+          })
+        : schema;
     }
     case 'email':
       return z.email();

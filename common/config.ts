@@ -13,7 +13,10 @@ const envSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** Largest JSON body the API accepts, in bytes or a size such as `100kb`. */
-  API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 100kb').default('100kb'),
+  API_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)?$/i, 'a size such as 100kb')
+    .default('100kb'),
   /** Public URL of the API, used in links inside mails and printed at start. */
   PUBLIC_BASE_URL: z.url().optional(),
   TEMPORAL_ADDRESS: z
@@ -33,7 +36,11 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
     .default('smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('社区治理服务平台 <noreply@governance.local>'),
-  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(12),
   /**
    * An API key to register as an admin key at boot when none exists yet: the first key of a
    * production install (the local stack creates one itself).

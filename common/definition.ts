@@ -14,7 +14,16 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'letters, digits and _, starting with a letter');
 
-export const FIELD_TYPES = ['string', 'text', 'integer', 'number', 'boolean', 'email', 'phone', 'date'] as const;
+export const FIELD_TYPES = [
+  'string',
+  'text',
+  'integer',
+  'number',
+  'boolean',
+  'email',
+  'phone',
+  'date',
+] as const;
 
 export const fieldSchema = z
   .object({
@@ -142,7 +151,10 @@ export function validateDefinition(
   const fieldNames = new Set<string>();
   spec.input.fields.forEach((field, i) => {
     if (fieldNames.has(field.name)) {
-      problems.push({ path: `input.fields[${i}].name`, message: `duplicate field "${field.name}"` });
+      problems.push({
+        path: `input.fields[${i}].name`,
+        message: `duplicate field "${field.name}"`,
+      });
     }
     fieldNames.add(field.name);
     if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
@@ -173,7 +185,10 @@ export function validateDefinition(
       if ('field' in recipient) {
         const field = spec.input.fields.find((f) => f.name === recipient.field);
         if (!field) {
-          problems.push({ path: `steps[${i}].to.field`, message: `unknown field "${recipient.field}"` });
+          problems.push({
+            path: `steps[${i}].to.field`,
+            message: `unknown field "${recipient.field}"`,
+          });
         } else if (field.type !== 'email') {
           problems.push({
             path: `steps[${i}].to.field`,

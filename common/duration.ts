@@ -3,7 +3,8 @@
  * `P1W`, `P1DT12H`). Pure and dependency-free so both the validator and workflow code use it.
  * Working-time durations (working days and hours) are a separate kind, see the engine docs.
  */
-const ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
+const ISO_DURATION =
+  /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -7,7 +7,10 @@ export type { Logger };
  * One logger shape for every process. Credentials and anything that may carry personal data
  * (request bodies, mail addresses) are redacted; code should not log them in the first place.
  */
-export function createLogger(name: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  name: string,
+  level: string = process.env.LOG_LEVEL ?? 'info',
+): Logger {
   return pino({
     name,
     level,

@@ -33,7 +33,8 @@ export const templateHelpers: Record<string, Handlebars.HelperDelegate> = {
   /** Formats an ISO instant as Beijing time, e.g. `2026-10-01 09:30`. */
   beijingTime(value: unknown): string {
     const date = new Date(String(value));
-    if (Number.isNaN(date.getTime())) throw new TemplateError(`beijingTime: "${String(value)}" is not a date`);
+    if (Number.isNaN(date.getTime()))
+      throw new TemplateError(`beijingTime: "${String(value)}" is not a date`);
     const shifted = new Date(date.getTime() + 8 * 3600_000);
     return shifted.toISOString().slice(0, 16).replace('T', ' ');
   },

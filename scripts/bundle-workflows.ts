@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     },
   });
   await writeFile(out, code);
-  process.stdout.write(`workflow bundle written to ${out} (${(code.length / 1024).toFixed(0)} KiB)\n`);
+  process.stdout.write(
+    `workflow bundle written to ${out} (${(code.length / 1024).toFixed(0)} KiB)\n`,
+  );
 }
 
 main().catch((err: unknown) => {

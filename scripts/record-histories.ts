@@ -30,8 +30,18 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const progress = consoleProgress('[record]');
   const dataDir = await mkdtemp(path.join(tmpdir(), 'governance-flow-record-'));
-  const stack = await startLocalStack({ dirs: stackDirs({ dataDir }), ports: await randomPorts(), progress, env: {} });
-  const config = loadConfig({ ...stack.env, API_PORT: '0', LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: 'record' });
+  const stack = await startLocalStack({
+    dirs: stackDirs({ dataDir }),
+    ports: await randomPorts(),
+    progress,
+    env: {},
+  });
+  const config = loadConfig({
+    ...stack.env,
+    API_PORT: '0',
+    LOG_LEVEL: 'warn',
+    TEMPORAL_TASK_QUEUE: 'record',
+  });
   const worker = await startWorker(config);
   const api = await startApi(config);
   const db = await connectDatabase(config.MONGODB_URI);
@@ -44,16 +54,28 @@ async function main(): Promise<void> {
       publishedBy: { kind: 'system', id: 'record' },
     });
     const cases: Array<[string, string, Record<string, unknown>]> = [
-      ['resident-request', 'resident-request', { category: '环境卫生', description: '楼道杂物', contactEmail: 'r@example.test' }],
+      [
+        'resident-request',
+        'resident-request',
+        { category: '环境卫生', description: '楼道杂物', contactEmail: 'r@example.test' },
+      ],
       ['resident-request-no-mail', 'resident-request', { category: '其他', description: '无邮箱' }],
-      ['notify-wait-notify', 'replay-wait', { category: '其他', description: '等待', contactEmail: 'w@example.test' }],
+      [
+        'notify-wait-notify',
+        'replay-wait',
+        { category: '其他', description: '等待', contactEmail: 'w@example.test' },
+      ],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
     for (const [name, definitionKey, data] of cases) {
       const res = await fetch(`${api.url}/api/v1/cases`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', 'idempotency-key': `record-${name}` },
+        headers: {
+          authorization: `Bearer ${SECRET}`,
+          'content-type': 'application/json',
+          'idempotency-key': `record-${name}`,
+        },
         body: JSON.stringify({ definitionKey, data }),
       });
       const { id } = (await res.json()) as { id: string };
@@ -63,7 +85,16 @@ async function main(): Promise<void> {
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
       const { stdout } = await run(
         cli,
-        ['workflow', 'show', '--workflow-id', id, '--address', config.TEMPORAL_ADDRESS, '--output', 'json'],
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          id,
+          '--address',
+          config.TEMPORAL_ADDRESS,
+          '--output',
+          'json',
+        ],
         { maxBuffer: 64 * 1024 * 1024 },
       );
       await writeFile(file, stdout);

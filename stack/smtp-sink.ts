@@ -125,8 +125,7 @@ export async function listMail(mailDir: string): Promise<SunkMail[]> {
 }
 
 function renderList(mails: SunkMail[]): string {
-  const escape = (s: string) =>
-    s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = mails
     .slice()
     .reverse()

@@ -111,13 +111,22 @@ export async function startLocalStack(options: {
         'temporal',
         cli,
         [
-          'server', 'start-dev',
-          '--db-filename', path.join(dirs.data, 'temporal.db'),
-          '--ip', '127.0.0.1',
-          '--port', String(ports.temporal),
-          '--ui-port', String(ports.temporalUi),
-          '--log-level', 'warn',
-          ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+          'server',
+          'start-dev',
+          '--db-filename',
+          path.join(dirs.data, 'temporal.db'),
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(ports.temporal),
+          '--ui-port',
+          String(ports.temporalUi),
+          '--log-level',
+          'warn',
+          ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((key) => [
+            '--search-attribute',
+            `${key.name}=Keyword`,
+          ]),
         ],
         path.join(dirs.logs, 'temporal.log'),
         onExit,
@@ -167,7 +176,11 @@ export async function startLocalStack(options: {
       progress.info('Mail: using SMTP_URL');
     } else {
       await assertPortsFree({ SMTP_PORT: ports.smtp, MAIL_SINK_HTTP_PORT: ports.mailHttp });
-      sink = await startSmtpSink({ mailDir: dirs.mail, smtpPort: ports.smtp, httpPort: ports.mailHttp });
+      sink = await startSmtpSink({
+        mailDir: dirs.mail,
+        smtpPort: ports.smtp,
+        httpPort: ports.mailHttp,
+      });
       result.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
       result.urls.mailSink = `http://127.0.0.1:${ports.mailHttp}`;
       result.urls.mailDir = dirs.mail;

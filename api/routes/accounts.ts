@@ -4,7 +4,10 @@ import type { RouteRegistry } from '../pipeline';
 import type { AccountService } from '../services/accounts';
 import { errorResponses, pageQuery } from './shared';
 
-const unitIds = z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')).max(100).default([]);
+const unitIds = z
+  .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id'))
+  .max(100)
+  .default([]);
 
 const createApiKeyBody = z
   .object({
@@ -25,7 +28,9 @@ const apiKeySchema = z.object({
 
 const createUserBody = z
   .object({
-    username: z.string().regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, '3 to 64 lower-case letters, digits, . _ -'),
+    username: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, '3 to 64 lower-case letters, digits, . _ -'),
     displayName: z.string().trim().min(1).max(100),
     password: z.string().min(10, 'at least 10 characters').max(200),
     roles: z.array(z.enum(PERSON_ROLES)).min(1),
@@ -43,7 +48,9 @@ const userSchema = z.object({
   createdAt: z.iso.datetime(),
 });
 
-const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict();
+const loginBody = z
+  .object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) })
+  .strict();
 
 export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountService): void {
   routes.add<undefined, undefined, undefined, z.infer<typeof loginBody>>({
@@ -64,7 +71,11 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
       const session = await accounts.login(body.username, body.password);
       return {
         status: 200,
-        body: { token: session.token, expiresAt: session.expiresAt.toISOString(), user: session.user },
+        body: {
+          token: session.token,
+          expiresAt: session.expiresAt.toISOString(),
+          user: session.user,
+        },
       };
     },
   });
@@ -104,7 +115,10 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
     tag: 'admin',
     summary: 'List API keys (never their secrets)',
     roles: ['admin'],
-    responses: { 200: { description: 'Keys', schema: z.object({ items: z.array(apiKeySchema) }) }, ...errorResponses(401, 403) },
+    responses: {
+      200: { description: 'Keys', schema: z.object({ items: z.array(apiKeySchema) }) },
+      ...errorResponses(401, 403),
+    },
     async handle() {
       return { status: 200, body: { items: await accounts.listApiKeys() } };
     },
@@ -129,10 +143,13 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
     method: 'post',
     path: '/api/v1/users',
     tag: 'admin',
-    summary: 'Create a person\'s account with roles and units',
+    summary: "Create a person's account with roles and units",
     roles: ['admin'],
     body: createUserBody,
-    responses: { 201: { description: 'Created', schema: userSchema }, ...errorResponses(400, 401, 403, 409) },
+    responses: {
+      201: { description: 'Created', schema: userSchema },
+      ...errorResponses(400, 401, 403, 409),
+    },
     async handle({ body }) {
       return { status: 201, body: await accounts.createUser(body) };
     },
@@ -148,7 +165,12 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
     responses: {
       200: {
         description: 'A page of accounts',
-        schema: z.object({ items: z.array(userSchema), page: z.number(), pageSize: z.number(), total: z.number() }),
+        schema: z.object({
+          items: z.array(userSchema),
+          page: z.number(),
+          pageSize: z.number(),
+          total: z.number(),
+        }),
       },
       ...errorResponses(400, 401, 403),
     },

@@ -33,9 +33,16 @@ const caseViewSchema = caseSummarySchema.extend({
 
 const startCaseBody = z
   .object({
-    definitionKey: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'a definition key such as resident-request'),
-    data: z.record(z.string(), z.unknown()).meta({ description: 'Field values, as the definition\'s input fields describe them' }),
-    unitId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id').optional(),
+    definitionKey: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,62}$/, 'a definition key such as resident-request'),
+    data: z
+      .record(z.string(), z.unknown())
+      .meta({ description: "Field values, as the definition's input fields describe them" }),
+    unitId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+      .optional(),
   })
   .strict();
 
@@ -53,7 +60,12 @@ const listQuery = pageQuery.extend({
 });
 
 export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): void {
-  routes.add<undefined, undefined, z.infer<typeof idempotencyHeaders>, z.infer<typeof startCaseBody>>({
+  routes.add<
+    undefined,
+    undefined,
+    z.infer<typeof idempotencyHeaders>,
+    z.infer<typeof startCaseBody>
+  >({
     method: 'post',
     path: '/api/v1/cases',
     tag: 'cases',
@@ -65,7 +77,10 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     body: startCaseBody,
     responses: {
       201: { description: 'Case started', schema: caseSummarySchema },
-      200: { description: 'The case this Idempotency-Key already started', schema: caseSummarySchema },
+      200: {
+        description: 'The case this Idempotency-Key already started',
+        schema: caseSummarySchema,
+      },
       ...errorResponses(400, 401, 403, 422),
     },
     async handle({ principal, headers, body }) {

@@ -10,9 +10,11 @@ export function mountDocs(router: Router, openApi: Record<string, unknown>): voi
   });
   router.use('/docs/assets', express.static(assets, { index: false, maxAge: '1h' }));
   router.get('/docs/init.js', (_req, res) => {
-    res.type('application/javascript').send(
-      "window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#docs', deepLinking: true, persistAuthorization: true });\n",
-    );
+    res
+      .type('application/javascript')
+      .send(
+        "window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#docs', deepLinking: true, persistAuthorization: true });\n",
+      );
   });
   router.get('/docs', (_req, res) => {
     res.type('html').send(`<!doctype html>

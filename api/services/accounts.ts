@@ -3,13 +3,7 @@ import type { Actor } from '../../common/case';
 import type { Role } from '../../common/roles';
 import type { Models } from '../../models';
 import { isDuplicateKeyError } from '../../models';
-import {
-  DUMMY_PASSWORD_HASH,
-  hashPassword,
-  hashToken,
-  newToken,
-  verifyPassword,
-} from '../auth';
+import { DUMMY_PASSWORD_HASH, hashPassword, hashToken, newToken, verifyPassword } from '../auth';
 import type { Principal } from '../auth';
 import { AppError } from '../errors';
 
@@ -99,7 +93,11 @@ export function createAccountService(deps: {
     async ensureBootstrapAdminKey(secret: string): Promise<'created' | 'exists'> {
       const hash = hashToken(secret);
       if (await Credential.exists({ _id: hash })) return 'exists';
-      const anyAdmin = await Credential.exists({ kind: 'apiKey', roles: 'admin', revokedAt: { $exists: false } });
+      const anyAdmin = await Credential.exists({
+        kind: 'apiKey',
+        roles: 'admin',
+        revokedAt: { $exists: false },
+      });
       if (anyAdmin) return 'exists';
       try {
         await storeApiKey({
@@ -158,7 +156,10 @@ export function createAccountService(deps: {
     },
 
     /** Signs a person in; the same answer for a wrong username or password. */
-    async login(username: string, password: string): Promise<{ token: string; expiresAt: Date; user: UserView }> {
+    async login(
+      username: string,
+      password: string,
+    ): Promise<{ token: string; expiresAt: Date; user: UserView }> {
       const user = await User.findOne({ username }).lean();
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
       if (!user || !ok || user.disabled) {

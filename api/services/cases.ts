@@ -4,11 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { CaseStatus, CaseWorkflowInput } from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { validateCaseData } from '../../common/case-data';
-import {
-  CASE_DEFINITION_KEY,
-  CASE_STATUS,
-  CASE_UNIT_ID,
-} from '../../common/search-attributes';
+import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../../common/search-attributes';
 import type { CaseDocument, Models } from '../../models';
 import type { Principal } from '../auth';
 import { hasAnyRole } from '../auth';
@@ -110,12 +106,22 @@ export function createCaseService(deps: {
       }
       const checked = validateCaseData(definition.spec.input.fields, request.data);
       if (!checked.ok) {
-        throw new AppError('unprocessable', 'The case data does not match the process', checked.problems);
+        throw new AppError(
+          'unprocessable',
+          'The case data does not match the process',
+          checked.problems,
+        );
       }
 
       const caseId = caseIdFor(principal.id, idempotencyKey);
       const requestHash = createHash('sha256')
-        .update(canonicalJson({ definitionKey: request.definitionKey, data: request.data, unitId: request.unitId ?? null }))
+        .update(
+          canonicalJson({
+            definitionKey: request.definitionKey,
+            data: request.data,
+            unitId: request.unitId ?? null,
+          }),
+        )
         .digest('hex');
 
       // A case whose workflow is gone from Temporal (past retention) still answers from MongoDB.
@@ -170,7 +176,9 @@ export function createCaseService(deps: {
       const projected = await Case.findById(caseId).lean();
       return {
         created: started.requestNonce === nonce,
-        case: projected ? summaryOf(projected) : pendingSummary(caseId, started, description.startTime),
+        case: projected
+          ? summaryOf(projected)
+          : pendingSummary(caseId, started, description.startTime),
       };
     },
 
@@ -248,10 +256,18 @@ function summaryOf(doc: SummaryFields): CaseSummary {
   return {
     id: doc._id,
     status: doc.status as CaseStatus,
-    definition: { key: doc.definitionKey, version: doc.definitionVersion, name: doc.definitionName },
+    definition: {
+      key: doc.definitionKey,
+      version: doc.definitionVersion,
+      name: doc.definitionName,
+    },
     unitId: doc.unitId ?? null,
     currentStep: doc.currentStep?.id
-      ? { id: doc.currentStep.id, name: doc.currentStep.name ?? '', type: doc.currentStep.type ?? '' }
+      ? {
+          id: doc.currentStep.id,
+          name: doc.currentStep.name ?? '',
+          type: doc.currentStep.type ?? '',
+        }
       : null,
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
@@ -281,7 +297,11 @@ function pendingSummary(caseId: string, memo: StartMemo, startTime: Date): CaseS
   return {
     id: caseId,
     status: 'open',
-    definition: { key: memo.definitionKey, version: memo.definitionVersion, name: memo.definitionName },
+    definition: {
+      key: memo.definitionKey,
+      version: memo.definitionVersion,
+      name: memo.definitionName,
+    },
     unitId: memo.unitId ?? null,
     currentStep: null,
     createdAt: startTime.toISOString(),

@@ -70,7 +70,10 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
           if (!isDuplicateKeyError(err)) throw err;
         }
       }
-      throw new AppError('conflict', `Definition "${spec.key}" is being published concurrently; retry`);
+      throw new AppError(
+        'conflict',
+        `Definition "${spec.key}" is being published concurrently; retry`,
+      );
     },
 
     /** The snapshot a new case starts with: the latest published version of `key`. */
@@ -93,7 +96,11 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
         const source = await readFile(path.join(dir, file), 'utf8');
         try {
           results.push(
-            await this.publish({ source, format: file.endsWith('.json') ? 'json' : 'yaml', publishedBy }),
+            await this.publish({
+              source,
+              format: file.endsWith('.json') ? 'json' : 'yaml',
+              publishedBy,
+            }),
           );
         } catch (err) {
           if (err instanceof AppError) {

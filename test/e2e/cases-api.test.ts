@@ -12,7 +12,12 @@ interface CaseBody {
   data: Record<string, unknown>;
 }
 interface ErrorBody {
-  error: { code: string; message: string; details: Array<{ path: string; message: string }>; requestId: string };
+  error: {
+    code: string;
+    message: string;
+    details: Array<{ path: string; message: string }>;
+    requestId: string;
+  };
 }
 
 let app: TestApp;
@@ -20,7 +25,11 @@ let residentToken: string;
 let otherResidentToken: string;
 let dispatcherToken: string;
 
-async function createUser(username: string, roles: string[], unitIds: string[] = []): Promise<string> {
+async function createUser(
+  username: string,
+  roles: string[],
+  unitIds: string[] = [],
+): Promise<string> {
   const created = await app.http('POST', '/api/v1/users', {
     token: app.adminKey,
     body: { username, displayName: username, password: 'correct horse battery', roles, unitIds },
@@ -36,7 +45,12 @@ async function createUser(username: string, roles: string[], unitIds: string[] =
 function residentRequest(email: string, extra: Record<string, unknown> = {}) {
   return {
     definitionKey: 'resident-request',
-    data: { category: '环境卫生', description: '楼道堆放杂物 <b>请清理</b>', contactEmail: email, ...extra },
+    data: {
+      category: '环境卫生',
+      description: '楼道堆放杂物 <b>请清理</b>',
+      contactEmail: email,
+      ...extra,
+    },
   };
 }
 
@@ -65,16 +79,24 @@ describe('authentication and roles', () => {
   });
 
   it('when a forged or revoked key is sent, then 401', async () => {
-    const forged = await app.http('GET', '/api/v1/cases', { token: 'gfk_000000000000_notarealsecretatallxx' });
+    const forged = await app.http('GET', '/api/v1/cases', {
+      token: 'gfk_000000000000_notarealsecretatallxx',
+    });
     expect(forged.status).toBe(401);
 
-    const created = await app.http<{ key: string; apiKey: { id: string } }>('POST', '/api/v1/api-keys', {
-      token: app.adminKey,
-      body: { name: '12345 hotline bridge', roles: ['system'] },
-    });
+    const created = await app.http<{ key: string; apiKey: { id: string } }>(
+      'POST',
+      '/api/v1/api-keys',
+      {
+        token: app.adminKey,
+        body: { name: '12345 hotline bridge', roles: ['system'] },
+      },
+    );
     expect(created.status).toBe(201);
     expect((await app.http('GET', '/api/v1/cases', { token: created.body.key })).status).toBe(200);
-    const revoked = await app.http('DELETE', `/api/v1/api-keys/${created.body.apiKey.id}`, { token: app.adminKey });
+    const revoked = await app.http('DELETE', `/api/v1/api-keys/${created.body.apiKey.id}`, {
+      token: app.adminKey,
+    });
     expect(revoked.status).toBe(204);
     expect((await app.http('GET', '/api/v1/cases', { token: created.body.key })).status).toBe(401);
   });
@@ -123,10 +145,14 @@ describe('starting a case', () => {
     expect(started.headers.get('location')).toBe(`/api/v1/cases/${started.body.id}`);
 
     const closed = await waitFor('the case to close', async () => {
-      const res = await app.http<CaseBody>('GET', `/api/v1/cases/${started.body.id}`, { token: residentToken });
+      const res = await app.http<CaseBody>('GET', `/api/v1/cases/${started.body.id}`, {
+        token: residentToken,
+      });
       return res.status === 200 && res.body.status === 'closed' ? res.body : undefined;
     });
-    expect(closed.definition).toEqual(expect.objectContaining({ key: 'resident-request', version: 1 }));
+    expect(closed.definition).toEqual(
+      expect.objectContaining({ key: 'resident-request', version: 1 }),
+    );
     expect(closed.timeline.map((e) => e.type)).toEqual([
       'case.started',
       'step.entered',
@@ -150,16 +176,29 @@ describe('starting a case', () => {
   it('when the same Idempotency-Key and body are sent twice, then the second call returns the same case with 200', async () => {
     const key = idempotencyKey();
     const body = residentRequest(uniqueAddress('twice'));
-    const first = await app.http<CaseBody>('POST', '/api/v1/cases', { token: residentToken, headers: { 'idempotency-key': key }, body });
-    const second = await app.http<CaseBody>('POST', '/api/v1/cases', { token: residentToken, headers: { 'idempotency-key': key }, body });
+    const first = await app.http<CaseBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      headers: { 'idempotency-key': key },
+      body,
+    });
+    const second = await app.http<CaseBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      headers: { 'idempotency-key': key },
+      body,
+    });
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     // Also once the case has closed and its document exists.
-    await waitFor('the case to close', async () =>
-      (await app.db.models.Case.findById(first.body.id).lean())?.status === 'closed',
+    await waitFor(
+      'the case to close',
+      async () => (await app.db.models.Case.findById(first.body.id).lean())?.status === 'closed',
     );
-    const third = await app.http<CaseBody>('POST', '/api/v1/cases', { token: residentToken, headers: { 'idempotency-key': key }, body });
+    const third = await app.http<CaseBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      headers: { 'idempotency-key': key },
+      body,
+    });
     expect(third.status).toBe(200);
     expect(third.body.id).toBe(first.body.id);
     expect(await app.db.models.Case.countDocuments({ _id: first.body.id })).toBe(1);
@@ -186,8 +225,16 @@ describe('starting a case', () => {
 
   it('when two people use the same Idempotency-Key, then they get two different cases', async () => {
     const key = idempotencyKey();
-    const a = await app.http<CaseBody>('POST', '/api/v1/cases', { token: residentToken, headers: { 'idempotency-key': key }, body: residentRequest(uniqueAddress('a')) });
-    const b = await app.http<CaseBody>('POST', '/api/v1/cases', { token: otherResidentToken, headers: { 'idempotency-key': key }, body: residentRequest(uniqueAddress('b')) });
+    const a = await app.http<CaseBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      headers: { 'idempotency-key': key },
+      body: residentRequest(uniqueAddress('a')),
+    });
+    const b = await app.http<CaseBody>('POST', '/api/v1/cases', {
+      token: otherResidentToken,
+      headers: { 'idempotency-key': key },
+      body: residentRequest(uniqueAddress('b')),
+    });
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(a.body.id).not.toBe(b.body.id);
@@ -195,7 +242,10 @@ describe('starting a case', () => {
 
   it('when the Idempotency-Key header is missing, then 400 naming it and nothing is written', async () => {
     const email = uniqueAddress('no-key');
-    const res = await app.http<ErrorBody>('POST', '/api/v1/cases', { token: residentToken, body: residentRequest(email) });
+    const res = await app.http<ErrorBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      body: residentRequest(email),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([
       expect.objectContaining({ path: 'headers.idempotency-key' }),
@@ -209,7 +259,10 @@ describe('starting a case', () => {
     const res = await app.http<ErrorBody>('POST', '/api/v1/cases', {
       token: residentToken,
       headers: { 'idempotency-key': key },
-      body: { definitionKey: 'resident-request', data: { category: '不存在的类别', contactEmail: 'not-an-email', extra: 1 } },
+      body: {
+        definitionKey: 'resident-request',
+        data: { category: '不存在的类别', contactEmail: 'not-an-email', extra: 1 },
+      },
     });
     expect(res.status).toBe(422);
     const paths = res.body.error.details.map((d) => d.path).sort();
@@ -280,31 +333,51 @@ describe('reading cases', () => {
   it("when a resident asks for another resident's case, then 404 as if it did not exist", async () => {
     const res = await app.http('GET', `/api/v1/cases/${ownCaseId}`, { token: residentToken });
     expect(res.status).toBe(404);
-    expect((await app.http('GET', `/api/v1/cases/${ownCaseId}`, { token: otherResidentToken })).status).toBe(200);
+    expect(
+      (await app.http('GET', `/api/v1/cases/${ownCaseId}`, { token: otherResidentToken })).status,
+    ).toBe(200);
   });
 
   it('when a resident lists cases, then only their own appear', async () => {
-    const res = await app.http<{ items: CaseBody[]; total: number }>('GET', '/api/v1/cases?pageSize=100', { token: otherResidentToken });
+    const res = await app.http<{ items: CaseBody[]; total: number }>(
+      'GET',
+      '/api/v1/cases?pageSize=100',
+      { token: otherResidentToken },
+    );
     expect(res.status).toBe(200);
     expect(res.body.items.map((c) => c.id)).toContain(ownCaseId);
     const owner = (await app.db.models.Case.findById(ownCaseId).lean())!.createdBy.id;
-    const listed = await app.db.models.Case.find({ _id: { $in: res.body.items.map((c) => c.id) } }).lean();
+    const listed = await app.db.models.Case.find({
+      _id: { $in: res.body.items.map((c) => c.id) },
+    }).lean();
     expect(listed.every((c) => c.createdBy.id === owner)).toBe(true);
     // resident-a filed cases earlier in this file; none of them may show up here.
-    expect(await app.db.models.Case.countDocuments({ 'createdBy.id': { $ne: owner } })).toBeGreaterThan(0);
+    expect(
+      await app.db.models.Case.countDocuments({ 'createdBy.id': { $ne: owner } }),
+    ).toBeGreaterThan(0);
     expect(await app.db.models.Case.countDocuments({ 'createdBy.id': owner })).toBe(res.body.total);
     expect(res.body.total).toBe(res.body.items.length);
   });
 
   it('when a dispatcher of another unit lists cases, then residents’ cases without their unit are hidden', async () => {
-    const res = await app.http<{ items: CaseBody[] }>('GET', '/api/v1/cases', { token: dispatcherToken });
+    const res = await app.http<{ items: CaseBody[] }>('GET', '/api/v1/cases', {
+      token: dispatcherToken,
+    });
     expect(res.status).toBe(200);
     expect(res.body.items.map((c) => c.id)).not.toContain(ownCaseId);
   });
 
   it('when an admin pages through cases, then pages do not overlap and the total is stable', async () => {
-    const first = await app.http<{ items: CaseBody[]; total: number; page: number }>('GET', '/api/v1/cases?pageSize=2&page=1', { token: app.adminKey });
-    const second = await app.http<{ items: CaseBody[]; total: number; page: number }>('GET', '/api/v1/cases?pageSize=2&page=2', { token: app.adminKey });
+    const first = await app.http<{ items: CaseBody[]; total: number; page: number }>(
+      'GET',
+      '/api/v1/cases?pageSize=2&page=1',
+      { token: app.adminKey },
+    );
+    const second = await app.http<{ items: CaseBody[]; total: number; page: number }>(
+      'GET',
+      '/api/v1/cases?pageSize=2&page=2',
+      { token: app.adminKey },
+    );
     expect(first.status).toBe(200);
     expect(first.body.items).toHaveLength(2);
     expect(first.body.total).toBeGreaterThanOrEqual(4);
@@ -314,14 +387,21 @@ describe('reading cases', () => {
   });
 
   it('when the paging query is out of range, then 400 naming the parameter', async () => {
-    const res = await app.http<ErrorBody>('GET', '/api/v1/cases?pageSize=1000', { token: app.adminKey });
+    const res = await app.http<ErrorBody>('GET', '/api/v1/cases?pageSize=1000', {
+      token: app.adminKey,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.details[0]!.path).toBe('query.pageSize');
   });
 
   it('when the case id is malformed, then 400; when unknown, then 404', async () => {
-    expect((await app.http('GET', '/api/v1/cases/not-a-case', { token: app.adminKey })).status).toBe(400);
-    expect((await app.http('GET', `/api/v1/cases/case-${'0'.repeat(24)}`, { token: app.adminKey })).status).toBe(404);
+    expect(
+      (await app.http('GET', '/api/v1/cases/not-a-case', { token: app.adminKey })).status,
+    ).toBe(400);
+    expect(
+      (await app.http('GET', `/api/v1/cases/case-${'0'.repeat(24)}`, { token: app.adminKey }))
+        .status,
+    ).toBe(404);
   });
 });
 
@@ -334,7 +414,9 @@ describe('operations', () => {
   });
 
   it('when a caller sends a request id, then it is echoed back; otherwise one is made up', async () => {
-    const echoed = await app.http('GET', '/healthz', { headers: { 'x-request-id': 'trace-12345678' } });
+    const echoed = await app.http('GET', '/healthz', {
+      headers: { 'x-request-id': 'trace-12345678' },
+    });
     expect(echoed.headers.get('x-request-id')).toBe('trace-12345678');
     const generated = await app.http('GET', '/healthz');
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -343,7 +425,9 @@ describe('operations', () => {
   it('when the docs are opened, then the OpenAPI document and the docs page are served without a CDN', async () => {
     const doc = await app.http<{ paths: Record<string, unknown> }>('GET', '/api/v1/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/cases', '/api/v1/cases/{id}']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/cases', '/api/v1/cases/{id}']),
+    );
     const page = await app.http<string>('GET', '/docs');
     expect(page.status).toBe(200);
     expect(page.body).toContain('/docs/assets/swagger-ui-bundle.js');

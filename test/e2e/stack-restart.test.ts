@@ -23,7 +23,12 @@ let stack: LocalStack | undefined;
 let app: TestApp | undefined;
 
 async function bringUp(): Promise<TestApp> {
-  stack = await startLocalStack({ dirs: stackDirs({ dataDir }), ports, progress: silentProgress, env: {} });
+  stack = await startLocalStack({
+    dirs: stackDirs({ dataDir }),
+    ports,
+    progress: silentProgress,
+    env: {},
+  });
   const config = loadConfig({
     ...stack.env,
     TEMPORAL_TASK_QUEUE: 'restart-test',
@@ -61,13 +66,17 @@ it('when the whole local stack is stopped and started again, then the case, its 
   const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
     token: adminKey,
     headers: { 'idempotency-key': idempotencyKey() },
-    body: { definitionKey: 'restart-wait', data: { category: '其他', description: '重启测试', contactEmail: uniqueAddress('restart') } },
+    body: {
+      definitionKey: 'restart-wait',
+      data: { category: '其他', description: '重启测试', contactEmail: uniqueAddress('restart') },
+    },
   });
   expect(started.status).toBe(201);
   const caseId = started.body.id;
   const current = app;
-  await waitFor('the case to reach its timer', async () =>
-    (await current.db.models.Case.findById(caseId).lean())?.currentStep?.id === 'wait',
+  await waitFor(
+    'the case to reach its timer',
+    async () => (await current.db.models.Case.findById(caseId).lean())?.currentStep?.id === 'wait',
   );
 
   await bringDown();
@@ -75,7 +84,11 @@ it('when the whole local stack is stopped and started again, then the case, its 
   const after = app;
 
   // The same admin key still works: credentials live in the store, which kept its files.
-  const view = await after.http<{ id: string; status: string; timeline: unknown[] }>('GET', `/api/v1/cases/${caseId}`, { token: adminKey });
+  const view = await after.http<{ id: string; status: string; timeline: unknown[] }>(
+    'GET',
+    `/api/v1/cases/${caseId}`,
+    { token: adminKey },
+  );
   expect(view.status).toBe(200);
   expect(view.body.status).toBe('open');
   expect(view.body.timeline.length).toBeGreaterThan(0);
@@ -88,10 +101,14 @@ it('when the whole local stack is stopped and started again, then the case, its 
     await connection.close();
   }
 
-  const closed = await waitFor('the timer to fire after the restart', async () => {
-    const doc = await after.db.models.Case.findById(caseId).lean();
-    return doc?.status === 'closed' ? doc : undefined;
-  }, 60_000);
+  const closed = await waitFor(
+    'the timer to fire after the restart',
+    async () => {
+      const doc = await after.db.models.Case.findById(caseId).lean();
+      return doc?.status === 'closed' ? doc : undefined;
+    },
+    60_000,
+  );
   expect(closed.timeline.filter((e) => e.type === 'timer.fired')).toHaveLength(1);
   expect(await after.db.models.Case.countDocuments({ _id: caseId })).toBe(1);
 });

@@ -53,7 +53,9 @@ export default async function globalSetup(): Promise<void> {
   const infoFile = path.join(dataDir, 'test-stack.json');
   await writeFile(infoFile, JSON.stringify(info, null, 2));
   process.env.GOVERNANCE_TEST_STACK_FILE = infoFile;
-  (globalThis as { __governanceTestStack?: { stack: LocalStack; dataDir: string } }).__governanceTestStack = {
+  (
+    globalThis as { __governanceTestStack?: { stack: LocalStack; dataDir: string } }
+  ).__governanceTestStack = {
     stack,
     dataDir,
   };

@@ -55,7 +55,12 @@ export interface TestApp {
   http<T = Record<string, unknown>>(
     method: string,
     path: string,
-    options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+    options?: {
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      rawBody?: string;
+    },
   ): Promise<HttpResponse<T>>;
   stop(): Promise<void>;
 }
@@ -90,7 +95,11 @@ export async function startTestApp(
         body = JSON.stringify(opts.body);
       }
       if (body !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(`${api.url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
       const text = await res.text();
       let parsed: unknown = text;
       try {
@@ -118,7 +127,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -13,6 +13,7 @@ export interface TestStackInfo {
 
 export function testStack(): TestStackInfo {
   const file = process.env.GOVERNANCE_TEST_STACK_FILE;
-  if (!file) throw new Error('The integration tests need the global setup (run them with npm test)');
+  if (!file)
+    throw new Error('The integration tests need the global setup (run them with npm test)');
   return JSON.parse(readFileSync(file, 'utf8')) as TestStackInfo;
 }

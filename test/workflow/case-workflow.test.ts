@@ -39,7 +39,10 @@ beforeAll(async () => {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      CUSTOM_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
   db = await connectDatabase(testConfig('workflow').MONGODB_URI);
@@ -82,7 +85,14 @@ async function runCase(input: CaseWorkflowInput, transport: MailTransport): Prom
     }),
   });
   return worker.runUntil(
-    env.client.workflow.execute(CASE_WORKFLOW_TYPE, { taskQueue, workflowId: input.caseId, args: [input] }),
+    env.client.workflow.execute<(input: CaseWorkflowInput) => Promise<CaseStateView>>(
+      CASE_WORKFLOW_TYPE,
+      {
+        taskQueue,
+        workflowId: input.caseId,
+        args: [input],
+      },
+    ),
   );
 }
 

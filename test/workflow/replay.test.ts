@@ -18,9 +18,16 @@ it('has recorded histories to replay', () => {
   expect(files.length).toBeGreaterThanOrEqual(3);
 });
 
-it.each(files)('when %s is replayed on the current interpreter, then it is deterministic', async (file) => {
-  const history = JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as unknown;
-  await expect(
-    Worker.runReplayHistory({ workflowBundle: { codePath: testStack().workflowBundlePath } }, history, file),
-  ).resolves.toBeUndefined();
-});
+it.each(files)(
+  'when %s is replayed on the current interpreter, then it is deterministic',
+  async (file) => {
+    const history = JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as unknown;
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: testStack().workflowBundlePath } },
+        history,
+        file,
+      ),
+    ).resolves.toBeUndefined();
+  },
+);

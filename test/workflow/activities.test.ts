@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { createActivities } from '../../activities';
+import type { CaseProgress, TimelineEntry } from '../../common/case';
+import { createLogger } from '../../common/logger';
+import { createMailRenderer } from '../../mail/renderer';
+import { createSmtpTransport } from '../../mail/transport';
+import type { Database } from '../../models';
+import { connectDatabase } from '../../models';
+import { mailsTo, testConfig, uniqueAddress } from '../support/harness';
+import { testStack } from '../support/test-stack';
+
+/** Activities run at least once: each one, called again with the same input, changes nothing. */
+let db: Database;
+let activities: ReturnType<typeof createActivities>;
+
+beforeAll(async () => {
+  db = await connectDatabase(testConfig('activities').MONGODB_URI);
+  activities = createActivities({
+    models: db.models,
+    mail: {
+      transport: createSmtpTransport(testStack().env.SMTP_URL),
+      renderer: createMailRenderer(),
+      from: 'test <noreply@governance.local>',
+    },
+    clock: () => new Date(),
+    logger: createLogger('test', 'silent'),
+  });
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+function entry(seq: number): TimelineEntry {
+  return { seq, type: 'step.entered', at: new Date().toISOString(), actor: { kind: 'system', id: 'engine' } };
+}
+
+function progress(caseId: string, revision: number, seqs: number[]): CaseProgress {
+  return {
+    caseId,
+    revision,
+    status: 'open',
+    currentStep: { id: `s${revision}`, name: 'step', type: 'timer' },
+    events: seqs.map(entry),
+    ...(revision === 1
+      ? {
+          opening: {
+            definitionKey: 'k',
+            definitionVersion: 1,
+            definitionName: 'n',
+            data: {},
+            createdBy: { kind: 'user', id: 'u' },
+            channel: 'test',
+            requestHash: 'h',
+            createdAt: new Date().toISOString(),
+          },
+        }
+      : {}),
+  };
+}
+
+it('when each revision is recorded twice, then the document holds each timeline entry once', async () => {
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  for (const p of [progress(caseId, 1, [1, 2]), progress(caseId, 2, [3]), progress(caseId, 3, [4, 5])]) {
+    await activities.recordCaseProgress(p);
+    await activities.recordCaseProgress(p);
+  }
+  // A late duplicate of an old revision is also a no-op.
+  await activities.recordCaseProgress(progress(caseId, 2, [3]));
+  const doc = (await db.models.Case.findById(caseId).lean())!;
+  expect(doc.revision).toBe(3);
+  expect(doc.timeline.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  expect(doc.currentStep?.id).toBe('s3');
+});
+
+it('when a revision arrives before the one it builds on, then it fails (to be retried) and writes nothing', async () => {
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  await activities.recordCaseProgress(progress(caseId, 1, [1]));
+  await expect(activities.recordCaseProgress(progress(caseId, 3, [3]))).rejects.toMatchObject({
+    type: 'ProjectionOutOfOrder',
+  });
+  const doc = (await db.models.Case.findById(caseId).lean())!;
+  expect(doc.revision).toBe(1);
+  expect(doc.timeline.map((e) => e.seq)).toEqual([1]);
+});
+
+it('when the same notification is sent twice, then one mail leaves and the outbox says sent once', async () => {
+  const to = uniqueAddress('outbox');
+  const request = {
+    businessKey: `case-${randomBytes(12).toString('hex')}:acknowledge:1`,
+    caseId: 'case-x',
+    template: 'case-received',
+    to,
+    context: {
+      caseId: 'case-x',
+      processName: '居民诉求受理',
+      stepName: '受理回执',
+      receivedAt: new Date().toISOString(),
+      data: { category: '其他', description: '重复发送' },
+    },
+  };
+  expect((await activities.sendNotification(request)).status).toBe('sent');
+  expect((await activities.sendNotification(request)).status).toBe('already-sent');
+  expect(await mailsTo(to)).toHaveLength(1);
+  const record = (await db.models.Outbox.findById(request.businessKey).lean())!;
+  expect(record.status).toBe('sent');
+  expect(record.attempts).toBe(1);
+});
+
+it('when a template lacks a field it needs, then the failure is not retryable', async () => {
+  await expect(
+    activities.sendNotification({
+      businessKey: `case-${randomBytes(12).toString('hex')}:x:1`,
+      caseId: 'case-x',
+      template: 'case-received',
+      to: uniqueAddress('broken'),
+      context: { caseId: 'case-x' },
+    }),
+  ).rejects.toMatchObject({ type: 'TemplateError', nonRetryable: true });
+});
