@@ -102,15 +102,22 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await scryptAsync(
-    password,
-    Buffer.from(salt, 'base64url'),
-    Number(n),
-    Number(r),
-    Number(p),
-    expected.length,
-  );
-  return timingSafeEqual(actual, expected);
+  // A truncated or tampered hash must never shorten the comparison (an empty key matches anything).
+  if (expected.length !== SCRYPT.keyLength) return false;
+  try {
+    const actual = await scryptAsync(
+      password,
+      Buffer.from(salt, 'base64url'),
+      Number(n),
+      Number(r),
+      Number(p),
+      expected.length,
+    );
+    return timingSafeEqual(actual, expected);
+  } catch {
+    // Parameters scrypt refuses: not a hash this system wrote.
+    return false;
+  }
 }
 
 /** A hash to compare against when the user does not exist, so timing does not reveal usernames. */

@@ -16,8 +16,11 @@ export interface RunningApi {
   port: number;
   /** What start-up published from `definitions/` (unchanged files are listed as not published). */
   definitions: PublishResult[];
-  /** Creates the first admin key if none exists (the local stack's first run). */
-  ensureBootstrapAdminKey(secret: string): Promise<'created' | 'exists'>;
+  /** Registers an admin key (see AccountService.ensureBootstrapAdminKey). */
+  ensureBootstrapAdminKey(
+    secret: string,
+    options?: { onlyIfNoAdmin: boolean },
+  ): Promise<'created' | 'exists'>;
   stop(): Promise<void>;
 }
 
@@ -91,7 +94,7 @@ export async function startApi(
       url: `http://${host}:${port}`,
       port,
       definitions: published,
-      ensureBootstrapAdminKey: (secret) => accounts.ensureBootstrapAdminKey(secret),
+      ensureBootstrapAdminKey: (secret, opts) => accounts.ensureBootstrapAdminKey(secret, opts),
       async stop() {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

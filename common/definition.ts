@@ -198,7 +198,8 @@ export function validateDefinition(
       }
     }
   });
-  if (problems.length === 0) problems.push(...checkGraph(spec));
+  // The graph can be walked whenever the start step exists, even with other problems present.
+  if (spec.start === undefined || index.has(spec.start)) problems.push(...checkGraph(spec));
   return problems.length === 0 ? { ok: true, spec } : { ok: false, problems };
 }
 

@@ -9,6 +9,7 @@ import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
 import { stackDirs } from './paths';
 import { consoleProgress } from './progress';
+import { isPortFree } from './process';
 import type { LocalStack } from './stack';
 import { portsFromEnv, startLocalStack } from './stack';
 
@@ -22,6 +23,13 @@ async function main(command: string): Promise<void> {
     throw new Error(`unknown command "${command}": use "start" or "stack"`);
   }
   const started = Date.now();
+  // Fail on a bad variable or a taken API port before any server starts.
+  const initial = loadConfig();
+  if (command === 'start' && !(await isPortFree(initial.API_PORT, initial.API_HOST))) {
+    throw new PortInUseError(
+      `Port ${initial.API_PORT} is already in use: stop what uses it, or choose another with API_PORT=…`,
+    );
+  }
   const progress = consoleProgress();
   const dirs = stackDirs();
   const ports = portsFromEnv();
@@ -64,6 +72,22 @@ async function main(command: string): Promise<void> {
     return;
   }
 
+  try {
+    await startApplication(stack, dirs.data, stoppers, lock, started);
+  } catch (err) {
+    process.stderr.write(`\n${(err as Error).stack ?? String(err)}\n`);
+    await stopAll('start-up failed', 1);
+  }
+}
+
+async function startApplication(
+  stack: LocalStack,
+  dataDir: string,
+  stoppers: Array<() => Promise<void>>,
+  lock: Awaited<ReturnType<typeof acquireStackLock>>,
+  started: number,
+): Promise<void> {
+  const progress = consoleProgress();
   const config = loadConfig();
   // The supervisor owns signals: the worker must not shut itself down before the API.
   Runtime.install({
@@ -81,8 +105,8 @@ async function main(command: string): Promise<void> {
       `definition ${result.key}: v${result.version}${result.published ? ' published' : ' (unchanged)'}`,
     );
   }
-  const adminKey = await ensureLocalAdminKey(dirs.data, (secret) =>
-    api.ensureBootstrapAdminKey(secret),
+  const adminKey = await ensureLocalAdminKey(dataDir, (secret) =>
+    api.ensureBootstrapAdminKey(secret, { onlyIfNoAdmin: false }),
   );
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
@@ -93,6 +117,8 @@ async function main(command: string): Promise<void> {
     `Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`,
   );
 }
+
+class PortInUseError extends Error {}
 
 /** The local admin key: created on first run, kept in a file only this user can read. */
 async function ensureLocalAdminKey(
@@ -126,6 +152,7 @@ function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
 main(process.argv[2] ?? 'start').catch((err: unknown) => {
   const known =
     err instanceof ConfigError ||
+    err instanceof PortInUseError ||
     err instanceof StackAlreadyRunningError ||
     err instanceof InstallError;
   const message = known ? err.message : ((err as Error).stack ?? String(err));

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -26,23 +27,27 @@ export class StackAlreadyRunningError extends Error {
 export async function acquireStackLock(dataDir: string) {
   await mkdir(dataDir, { recursive: true });
   const file = path.join(dataDir, 'stack.lock');
+  const lockExists = existsSync(file);
+  // An unreadable lock (empty, truncated by a crash) is treated as stale.
   const previous = await readLock(file);
   if (previous && isAlive(previous.pid) && previous.pid !== process.pid) {
     throw new StackAlreadyRunningError(previous, file);
   }
   if (previous) {
-    // The previous supervisor died without cleaning up: stop the servers it had started.
-    for (const pid of previous.pids.filter(isAlive)) {
+    // The previous supervisor died without cleaning up: stop the servers it had started (and
+    // only those: a recorded pid may since have been reused by an unrelated process).
+    const leftovers = previous.pids.filter((pid) => isAlive(pid) && isStackServer(pid));
+    for (const pid of leftovers) {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {
         // already gone
       }
     }
-    await waitForExit(previous.pids, 10_000);
+    await waitForExit(leftovers, 10_000);
   }
   let info: StackLockInfo = { pid: process.pid, startedAt: new Date().toISOString(), pids: [] };
-  await writeFile(file, JSON.stringify(info), { flag: previous ? 'w' : 'wx' });
+  await writeFile(file, JSON.stringify(info), { flag: lockExists ? 'w' : 'wx' });
   return {
     file,
     async update(changes: Partial<Omit<StackLockInfo, 'pid' | 'startedAt'>>) {
@@ -60,6 +65,16 @@ async function readLock(file: string): Promise<StackLockInfo | undefined> {
     return JSON.parse(await readFile(file, 'utf8')) as StackLockInfo;
   } catch {
     return undefined;
+  }
+}
+
+function isStackServer(pid: number): boolean {
+  try {
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /temporal|ferretdb/.test(command);
+  } catch {
+    // No /proc (macOS): trust the recorded pid.
+    return process.platform !== 'linux';
   }
 }
 

@@ -87,10 +87,14 @@ export function createAccountService(deps: {
     },
 
     /**
-     * Registers a known admin key when no admin key exists yet: the first key of an install,
-     * created by the local stack or passed as BOOTSTRAP_ADMIN_API_KEY in production.
+     * Registers a known admin key: in production (BOOTSTRAP_ADMIN_API_KEY) only while no admin
+     * key exists, so a leaked bootstrap value is useless once real keys are issued; on the local
+     * stack always, so the key in `.stack/data/admin-api-key` works.
      */
-    async ensureBootstrapAdminKey(secret: string): Promise<'created' | 'exists'> {
+    async ensureBootstrapAdminKey(
+      secret: string,
+      options: { onlyIfNoAdmin: boolean } = { onlyIfNoAdmin: true },
+    ): Promise<'created' | 'exists'> {
       const hash = hashToken(secret);
       if (await Credential.exists({ _id: hash })) return 'exists';
       const anyAdmin = await Credential.exists({
@@ -98,7 +102,7 @@ export function createAccountService(deps: {
         roles: 'admin',
         revokedAt: { $exists: false },
       });
-      if (anyAdmin) return 'exists';
+      if (anyAdmin && options.onlyIfNoAdmin) return 'exists';
       try {
         await storeApiKey({
           token: secret,

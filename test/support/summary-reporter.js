@@ -14,7 +14,6 @@ class SummaryReporter {
       failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
       skipped: results.numPendingTests + results.numTodoTests,
       suitesFailed: results.numFailedTestSuites,
-      success: results.success,
     };
     const dir = path.join(this.rootDir, '.artifacts');
     mkdirSync(dir, { recursive: true });

@@ -32,7 +32,12 @@ afterAll(async () => {
 });
 
 function entry(seq: number): TimelineEntry {
-  return { seq, type: 'step.entered', at: new Date().toISOString(), actor: { kind: 'system', id: 'engine' } };
+  return {
+    seq,
+    type: 'step.entered',
+    at: new Date().toISOString(),
+    actor: { kind: 'system', id: 'engine' },
+  };
 }
 
 function progress(caseId: string, revision: number, seqs: number[]): CaseProgress {
@@ -61,7 +66,11 @@ function progress(caseId: string, revision: number, seqs: number[]): CaseProgres
 
 it('when each revision is recorded twice, then the document holds each timeline entry once', async () => {
   const caseId = `case-${randomBytes(12).toString('hex')}`;
-  for (const p of [progress(caseId, 1, [1, 2]), progress(caseId, 2, [3]), progress(caseId, 3, [4, 5])]) {
+  for (const p of [
+    progress(caseId, 1, [1, 2]),
+    progress(caseId, 2, [3]),
+    progress(caseId, 3, [4, 5]),
+  ]) {
     await activities.recordCaseProgress(p);
     await activities.recordCaseProgress(p);
   }

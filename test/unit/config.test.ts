@@ -1,0 +1,117 @@
+import { ConfigError, loadConfig } from '../../common/config';
+
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError | undefined {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('loadConfig', () => {
+  it('when the environment is empty, then every setting has its default', () => {
+    // Act
+    const config = loadConfig({});
+
+    // Assert
+    expect(config).toEqual({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      API_HOST: '127.0.0.1',
+      API_PORT: 3000,
+      API_BODY_LIMIT: '100kb',
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'governance-cases',
+      MONGODB_URI: 'mongodb://127.0.0.1:27017/governance',
+      SMTP_URL: 'smtp://127.0.0.1:1025',
+      MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
+      SESSION_TTL_HOURS: 12,
+    });
+  });
+
+  it('when values are given, then they are parsed and numbers coerced', () => {
+    // Act
+    const config = loadConfig({
+      API_PORT: '8080',
+      MONGODB_URI: 'mongodb+srv://cluster.example.org/gov',
+      SMTP_URL: 'smtps://mail.example.org:465',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SESSION_TTL_HOURS: '1.5',
+    });
+
+    // Assert
+    expect(config).toMatchObject({
+      API_PORT: 8080,
+      MONGODB_URI: 'mongodb+srv://cluster.example.org/gov',
+      SMTP_URL: 'smtps://mail.example.org:465',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SESSION_TTL_HOURS: 1.5,
+    });
+  });
+
+  it.each([
+    ['API_PORT', 'abc'],
+    ['API_PORT', '70000'],
+    ['MONGODB_URI', 'http://x'],
+    ['SMTP_URL', 'ftp://x'],
+    ['TEMPORAL_ADDRESS', 'nohost'],
+    ['NODE_ENV', 'staging'],
+    ['API_BODY_LIMIT', 'lots'],
+    ['PUBLIC_BASE_URL', 'not a url'],
+  ])('when %s is %j, then the ConfigError names the variable', (name, value) => {
+    // Act
+    const err = configErrorOf({ [name]: value });
+
+    // Assert
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+    expect(err?.message).toContain(name);
+  });
+
+  it('when several variables are bad, then one ConfigError reports all of them', () => {
+    // Act
+    const err = configErrorOf({
+      API_PORT: 'abc',
+      MONGODB_URI: 'http://x',
+      SMTP_URL: 'ftp://x',
+      TEMPORAL_ADDRESS: 'nohost',
+    });
+
+    // Assert
+    const names = err?.problems.map((p) => p.split(':')[0]);
+    expect(names?.sort()).toEqual(['API_PORT', 'MONGODB_URI', 'SMTP_URL', 'TEMPORAL_ADDRESS']);
+  });
+
+  it('when BOOTSTRAP_ADMIN_API_KEY is empty, then it is treated as unset', () => {
+    // Act
+    const config = loadConfig({ BOOTSTRAP_ADMIN_API_KEY: '' });
+
+    // Assert
+    expect(config.BOOTSTRAP_ADMIN_API_KEY).toBeUndefined();
+  });
+
+  it('when BOOTSTRAP_ADMIN_API_KEY is long enough, then it is kept', () => {
+    // Arrange
+    const key = 'a'.repeat(48);
+
+    // Act
+    const config = loadConfig({ BOOTSTRAP_ADMIN_API_KEY: key });
+
+    // Assert
+    expect(config.BOOTSTRAP_ADMIN_API_KEY).toBe(key);
+  });
+
+  it.each(['short', 'a'.repeat(31), `${'a'.repeat(40)}!`])(
+    'when BOOTSTRAP_ADMIN_API_KEY is %j, then it is rejected by name',
+    (key) => {
+      // Act
+      const err = configErrorOf({ BOOTSTRAP_ADMIN_API_KEY: key });
+
+      // Assert
+      expect(err?.problems).toEqual([expect.stringMatching(/^BOOTSTRAP_ADMIN_API_KEY: /)]);
+    },
+  );
+});

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DefinitionProblem } from '../../common/definition';
+import { validateDefinition } from '../../common/definition';
+
+const options = { knownTemplates: new Set(['case-received']) };
+
+function shippedDefinition(): Record<string, unknown> {
+  const file = path.join(__dirname, '..', '..', 'definitions', 'resident-request.yaml');
+  return YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function definitionWith(steps: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    key: 'test-process',
+    name: 'Test process',
+    starters: ['resident'],
+    input: {
+      fields: [
+        { name: 'contactEmail', label: 'Email', type: 'email' },
+        { name: 'phone', label: 'Phone', type: 'phone' },
+      ],
+    },
+    steps,
+    ...extra,
+  };
+}
+
+function problem(path: string, messagePart: string): DefinitionProblem {
+  return { path, message: expect.stringContaining(messagePart) as string };
+}
+
+function problemsOf(raw: unknown): DefinitionProblem[] {
+  const result = validateDefinition(raw, options);
+  return result.ok ? [] : result.problems;
+}
+
+describe('validateDefinition: the shipped definition', () => {
+  it('when the shipped resident-request.yaml is validated, then it is valid', () => {
+    // Arrange
+    const raw = shippedDefinition();
+
+    // Act
+    const result = validateDefinition(raw, options);
+
+    // Assert
+    expect(result).toMatchObject({ ok: true, spec: { key: 'resident-request' } });
+  });
+});
+
+describe('validateDefinition: references and graph', () => {
+  it('when a definition has many problems, then every one is reported at once with its path', () => {
+    // Arrange
+    const raw = definitionWith([
+      {
+        id: 'ack',
+        name: 'Ack',
+        type: 'notify',
+        template: 'case-received',
+        to: { field: 'nobody' },
+      },
+      { id: 'wait', name: 'Wait', type: 'timer', duration: 'PT5M', next: 'nowhere' },
+      { id: 'ack', name: 'Again', type: 'end' },
+      {
+        id: 'sms',
+        name: 'Sms',
+        type: 'notify',
+        template: 'no-such-template',
+        to: { field: 'phone' },
+      },
+      { id: 'dangling', name: 'Dangling', type: 'timer', duration: 'PT1M' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        problem('steps[2].id', 'duplicate step id "ack"'),
+        problem('steps[1].next', '"nowhere"'),
+        problem('steps[3].template', '"no-such-template"'),
+        problem('steps[0].to.field', 'unknown field "nobody"'),
+        problem('steps[3].to.field', 'not of type email'),
+        problem('steps[4]', 'last step must be an end step'),
+        problem('steps[3]', 'unreachable'),
+      ]),
+    );
+  });
+
+  it('when a step cannot be reached from the start, then it is reported as unreachable', () => {
+    // Arrange
+    const raw = definitionWith([
+      {
+        id: 'ack',
+        name: 'Ack',
+        type: 'notify',
+        template: 'case-received',
+        to: { field: 'contactEmail' },
+        next: 'done',
+      },
+      { id: 'orphan', name: 'Orphan', type: 'timer', duration: 'PT1M' },
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([{ path: 'steps[1]', message: 'step "orphan" is unreachable' }]);
+  });
+
+  it('when the steps loop without an end, then no path to an end step is reported', () => {
+    // Arrange
+    const raw = definitionWith([
+      { id: 'wait', name: 'Wait', type: 'timer', duration: 'PT1H' },
+      {
+        id: 'remind',
+        name: 'Remind',
+        type: 'notify',
+        template: 'case-received',
+        to: { address: 'ops@example.org' },
+        next: 'wait',
+      },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      { path: 'steps', message: 'no path from the start step reaches an end step' },
+    ]);
+  });
+
+  it('when start names an unknown step, then the problem is reported at start', () => {
+    // Arrange
+    const raw = definitionWith([{ id: 'done', name: 'Done', type: 'end' }], { start: 'begin' });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toContainEqual({ path: 'start', message: 'unknown step "begin"' });
+  });
+
+  it('when start names a later step, then the earlier steps are unreachable', () => {
+    // Arrange
+    const raw = definitionWith(
+      [
+        { id: 'wait', name: 'Wait', type: 'timer', duration: 'PT1H' },
+        { id: 'done', name: 'Done', type: 'end' },
+      ],
+      { start: 'done' },
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([{ path: 'steps[0]', message: 'step "wait" is unreachable' }]);
+  });
+
+  it('when two fields share a name or min exceeds max, then both are reported', () => {
+    // Arrange
+    const raw = {
+      ...definitionWith([{ id: 'done', name: 'Done', type: 'end' }]),
+      input: {
+        fields: [
+          { name: 'age', label: 'Age', type: 'integer', min: 10, max: 5 },
+          { name: 'age', label: 'Age again', type: 'integer' },
+        ],
+      },
+    };
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'input.fields[0].min', message: 'min is greater than max' },
+        { path: 'input.fields[1].name', message: 'duplicate field "age"' },
+      ]),
+    );
+  });
+});

@@ -1,0 +1,102 @@
+import { createRoutes } from '../../api/app';
+import { buildOpenApi } from '../../api/openapi';
+
+interface Operation {
+  security?: unknown[];
+  parameters?: Array<{ name: string; in: string; required: boolean }>;
+  requestBody?: {
+    required: boolean;
+    content: {
+      'application/json': { schema: { properties?: Record<string, unknown>; required?: string[] } };
+    };
+  };
+  responses: Record<string, unknown>;
+}
+
+function document() {
+  // Handlers are never called here: the services only need to exist.
+  const routes = createRoutes({ cases: {} as never, accounts: {} as never });
+  const doc = buildOpenApi(routes, { version: 'test' }) as {
+    openapi: string;
+    info: { version: string };
+    paths: Record<string, Record<string, Operation>>;
+  };
+  return { routes: routes.list(), doc };
+}
+
+describe('buildOpenApi over the app routes', () => {
+  it('when built, then every route appears under its OpenAPI path with {param} syntax', () => {
+    // Act
+    const { routes, doc } = document();
+
+    // Assert
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
+      expect(doc.paths[openApiPath]?.[route.method]).toBeDefined();
+    }
+    expect(Object.keys(doc.paths).filter((p) => p.includes(':'))).toEqual([]);
+    expect(doc.paths['/api/v1/cases/{id}']?.get).toBeDefined();
+    expect(doc.paths['/api/v1/api-keys/{id}']?.delete).toBeDefined();
+    expect(doc.info.version).toBe('test');
+  });
+
+  it('when a path has a parameter, then it is declared as a required path parameter', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    const getCase = doc.paths['/api/v1/cases/{id}']?.get;
+    expect(getCase?.parameters).toContainEqual(
+      expect.objectContaining({ name: 'id', in: 'path', required: true }),
+    );
+  });
+
+  it('when POST /api/v1/cases is described, then it requires an Idempotency-Key header and a body', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    const startCase = doc.paths['/api/v1/cases']?.post;
+    expect(startCase?.parameters).toContainEqual(
+      expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }),
+    );
+    const schema = startCase?.requestBody?.content['application/json'].schema;
+    expect(startCase?.requestBody?.required).toBe(true);
+    expect(Object.keys(schema?.properties ?? {})).toEqual(
+      expect.arrayContaining(['definitionKey', 'data']),
+    );
+    expect(schema?.required).toEqual(expect.arrayContaining(['definitionKey', 'data']));
+  });
+
+  it('when login is described, then it needs no credentials (security: [])', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    expect(doc.paths['/api/v1/auth/login']?.post?.security).toEqual([]);
+  });
+
+  it('when a route needs a role, then it does not override the global bearer security', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    expect(doc.paths['/api/v1/cases']?.post?.security).toBeUndefined();
+    expect(doc.paths['/api/v1/api-keys']?.post).toMatchObject({ 'x-roles': ['admin'] });
+  });
+
+  it('when list queries are described, then paging parameters are optional query parameters', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    const listCases = doc.paths['/api/v1/cases']?.get;
+    expect(listCases?.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'page', in: 'query', required: false }),
+        expect.objectContaining({ name: 'pageSize', in: 'query', required: false }),
+      ]),
+    );
+  });
+});
