@@ -57,8 +57,6 @@ export default tseslint.config(
       '.artifacts/',
       'eslint.config.mjs',
       'jest.config.js',
-      // Loaded by jest as plain CommonJS, outside the TypeScript project.
-      'test/support/summary-reporter.js',
     ],
   },
   js.configs.recommended,
@@ -113,5 +111,16 @@ export default tseslint.config(
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'require'],
     },
+  },
+  {
+    // Plain JavaScript helpers (the jest reporter, the lockfile script) sit outside the
+    // TypeScript project: lint them without type information.
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

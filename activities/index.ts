@@ -119,18 +119,15 @@ export function createActivities(deps: ActivityDependencies) {
           messageId,
         });
       } catch (err) {
+        // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"); the error
+        // goes to logs and to the workflow history, so addresses are removed from it first.
+        const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
         await Outbox.updateOne(
           { _id: request.businessKey },
-          {
-            $inc: { attempts: 1 },
-            $set: { lastError: String((err as Error).message).slice(0, 500) },
-          },
+          { $inc: { attempts: 1 }, $set: { lastError: reason } },
         );
-        deps.logger.warn(
-          { businessKey: request.businessKey, err: (err as Error).message },
-          'mail send failed',
-        );
-        throw err;
+        deps.logger.warn({ businessKey: request.businessKey, reason }, 'mail send failed');
+        throw ApplicationFailure.retryable(reason, 'MailDeliveryFailed');
       }
       await Outbox.updateOne(
         { _id: request.businessKey },
@@ -157,4 +154,9 @@ export type CaseActivities = ReturnType<typeof createActivities>;
 
 function toStoredEntry(entry: TimelineEntry) {
   return { ...entry, at: new Date(entry.at) };
+}
+
+/** Replaces anything shaped like a mail address, so delivery errors carry no personal data. */
+export function withoutAddresses(text: string): string {
+  return text.replace(/<?[^\s<>@]+@[^\s<>]+>?/g, '[address]');
 }

@@ -141,12 +141,12 @@ steps:
   });
 });
 
-it('when the mail relay keeps failing, then retries are counted, the outbox shows the failure and the case still closes', async () => {
+it('when the mail relay keeps failing, then retries are counted, the outbox shows the failure without the address, and the case still closes', async () => {
   let attempts = 0;
   const failing: MailTransport = {
     send: () => {
       attempts++;
-      return Promise.reject(new Error('421 relay unavailable'));
+      return Promise.reject(new Error('550 <resident@example.test>: relay unavailable'));
     },
     verify: () => Promise.resolve(),
     close: () => undefined,
@@ -161,8 +161,8 @@ it('when the mail relay keeps failing, then retries are counted, the outbox show
   expect(attempts).toBe(16); // two notify steps, 8 attempts each
   const outbox = await db.models.Outbox.find({ caseId: input.caseId }).sort({ _id: 1 }).lean();
   expect(outbox.map((o) => [o.status, o.attempts, o.lastError])).toEqual([
-    ['failed', 8, '421 relay unavailable'],
-    ['failed', 8, '421 relay unavailable'],
+    ['failed', 8, '550 [address]: relay unavailable'],
+    ['failed', 8, '550 [address]: relay unavailable'],
   ]);
   const doc = (await db.models.Case.findById(input.caseId).lean())!;
   expect(doc.timeline.filter((e) => e.type === 'notification.failed')).toHaveLength(2);
