@@ -23,17 +23,18 @@ async function main(command: string): Promise<void> {
     throw new Error(`unknown command "${command}": use "start" or "stack"`);
   }
   const started = Date.now();
-  // Fail on a bad variable or a taken API port before any server starts.
+  // Fail on a bad variable, a running stack or a taken API port before any server starts.
   const initial = loadConfig();
-  if (command === 'start' && !(await isPortFree(initial.API_PORT, initial.API_HOST))) {
-    throw new PortInUseError(
-      `Port ${initial.API_PORT} is already in use: stop what uses it, or choose another with API_PORT=…`,
-    );
-  }
   const progress = consoleProgress();
   const dirs = stackDirs();
   const ports = portsFromEnv();
   const lock = await acquireStackLock(dirs.data);
+  if (command === 'start' && !(await isPortFree(initial.API_PORT, initial.API_HOST))) {
+    await lock.release();
+    throw new PortInUseError(
+      `Port ${initial.API_PORT} is already in use: stop what uses it, or choose another with API_PORT=…`,
+    );
+  }
 
   const stoppers: Array<() => Promise<void>> = [() => lock.release()];
   let stopping = false;

@@ -148,14 +148,12 @@ export function createAccountService(deps: {
     },
 
     async listUsers(page: number, pageSize: number): Promise<{ items: UserView[]; total: number }> {
-      const [docs, total] = [
-        await User.find({}, { passwordHash: 0 })
-          .sort({ username: 1 })
-          .skip((page - 1) * pageSize)
-          .limit(pageSize)
-          .lean(),
-        await User.countDocuments({}),
-      ];
+      const docs = await User.find({}, { passwordHash: 0 })
+        .sort({ username: 1 })
+        .skip((page - 1) * pageSize)
+        .limit(pageSize)
+        .lean();
+      const total = await User.countDocuments({});
       return { items: docs.map(userView), total };
     },
 

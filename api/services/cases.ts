@@ -55,6 +55,7 @@ interface StartMemo {
   definitionKey: string;
   definitionVersion: number;
   definitionName: string;
+  channel: string;
 }
 
 /** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
@@ -141,6 +142,7 @@ export function createCaseService(deps: {
         definitionKey: definition.key,
         definitionVersion: definition.version,
         definitionName: definition.spec.name,
+        channel: 'api',
       };
       const input: CaseWorkflowInput = {
         caseId,
@@ -201,7 +203,7 @@ export function createCaseService(deps: {
           ...pendingSummary(caseId, memo, description.startTime),
           data: {},
           createdBy: memo.createdBy,
-          channel: 'api',
+          channel: memo.channel ?? 'api',
           projected: false,
           timeline: [],
         };
@@ -218,14 +220,13 @@ export function createCaseService(deps: {
       const filter: Record<string, unknown> = { ...caseScopeFilter(principal) };
       if (query.status) filter.status = query.status;
       if (query.definitionKey) filter.definitionKey = query.definitionKey;
-      const [docs, total] = [
-        await Case.find(filter, { timeline: 0, data: 0 })
-          .sort({ createdAt: -1, _id: 1 })
-          .skip((query.page - 1) * query.pageSize)
-          .limit(query.pageSize)
-          .lean(),
-        await Case.countDocuments(filter),
-      ];
+      // One query after the other: FerretDB on SQLite serves them serially anyway.
+      const docs = await Case.find(filter, { timeline: 0, data: 0 })
+        .sort({ createdAt: -1, _id: 1 })
+        .skip((query.page - 1) * query.pageSize)
+        .limit(query.pageSize)
+        .lean();
+      const total = await Case.countDocuments(filter);
       return { items: docs.map(summaryOf), page: query.page, pageSize: query.pageSize, total };
     },
   };
