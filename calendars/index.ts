@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { CalendarYear } from '../common/working-calendar';
+
+/**
+ * China's statutory holidays and 调休 make-up working days, one file per year, in the format of
+ * NateScarlet/holiday-cn (MIT, see cn/LICENSE). Each year cites the State Council notice it was
+ * read from (`papers`). Years not shipped here (2027 until its notice) are added by admins.
+ */
+const holidayYearSchema = z.object({
+  year: z.number().int().min(2000).max(2100),
+  papers: z.array(z.string()).default([]),
+  days: z.array(
+    z.object({
+      name: z.string().min(1),
+      date: z.iso.date(),
+      isOffDay: z.boolean(),
+    }),
+  ),
+});
+
+export type HolidayYearFile = z.infer<typeof holidayYearSchema>;
+
+/** Converts one holiday-cn year into the calendar's exceptions; throws naming what is wrong. */
+export function parseHolidayYear(raw: unknown, source = 'calendar year'): CalendarYear {
+  const parsed = holidayYearSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`${source}: ${problems}`);
+  }
+  const { year, days } = parsed.data;
+  const stray = days.find((d) => !d.date.startsWith(`${year}-`));
+  if (stray) throw new Error(`${source}: ${stray.date} is not in ${year}`);
+  return {
+    year,
+    offDays: days.filter((d) => d.isOffDay).map((d) => d.date),
+    workDays: days.filter((d) => !d.isOffDay).map((d) => d.date),
+  };
+}
+
+export const SHIPPED_CALENDAR_DIR = path.join(__dirname, 'cn');
+
+/** The years shipped with the product (2024–2026). */
+export function loadShippedCalendarYears(dir: string = SHIPPED_CALENDAR_DIR): CalendarYear[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}\.json$/.test(f))
+    .sort()
+    .map((f) => parseHolidayYear(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), f));
+}
