@@ -17,8 +17,6 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)?$/i, 'a size such as 100kb')
     .default('100kb'),
-  /** Public URL of the API, used in links inside mails and printed at start. */
-  PUBLIC_BASE_URL: z.url().optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233')

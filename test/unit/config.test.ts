@@ -60,7 +60,6 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'nohost'],
     ['NODE_ENV', 'staging'],
     ['API_BODY_LIMIT', 'lots'],
-    ['PUBLIC_BASE_URL', 'not a url'],
   ])('when %s is %j, then the ConfigError names the variable', (name, value) => {
     // Act
     const err = configErrorOf({ [name]: value });
