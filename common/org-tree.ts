@@ -1,0 +1,146 @@
+/**
+ * The organisation as a tree of units (county → street → community → grid → compound →
+ * building → entrance → floor, plus co-building units and departments hung under the unit they
+ * serve) and the people who hold roles in them. Resolution is pure: the caller loads the units
+ * and posts it needs, and the same inputs always give the same people.
+ */
+
+export const UNIT_TYPES = [
+  'county', // 县/区
+  'street', // 街道
+  'community', // 社区
+  'grid', // 网格
+  'compound', // 小区
+  'building', // 楼栋
+  'entrance', // 单元
+  'floor', // 楼层
+  'cobuilding', // 驻区单位 / 共建单位
+  'department', // 职能部门
+] as const;
+export type UnitType = (typeof UNIT_TYPES)[number];
+
+export interface OrgUnit {
+  id: string;
+  name: string;
+  type: UnitType;
+  parentId: string | null;
+}
+
+/** A person's post: a role (网格员, 楼栋长, 书记…) held in a unit. */
+export interface Post {
+  personId: string;
+  unitId: string;
+  role: string;
+}
+
+/**
+ * Which unit, relative to a starting unit: the unit itself, its parent, or the nearest unit of a
+ * type at or above it (the case's street, the county).
+ */
+export type UnitRelation =
+  { kind: 'self' } | { kind: 'parent' } | { kind: 'nearest'; type: UnitType };
+
+export class OrgTreeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OrgTreeError';
+  }
+}
+
+export class OrgTree {
+  private readonly units = new Map<string, OrgUnit>();
+  private readonly postsByUnit = new Map<string, Post[]>();
+
+  constructor(units: readonly OrgUnit[], posts: readonly Post[] = []) {
+    for (const unit of units) {
+      if (this.units.has(unit.id)) throw new OrgTreeError(`duplicate unit "${unit.id}"`);
+      this.units.set(unit.id, unit);
+    }
+    for (const unit of units) {
+      if (unit.parentId !== null && !this.units.has(unit.parentId)) {
+        throw new OrgTreeError(`unit "${unit.id}" has an unknown parent "${unit.parentId}"`);
+      }
+      this.ancestry(unit.id); // throws on a cycle
+    }
+    for (const post of posts) {
+      if (!this.units.has(post.unitId)) {
+        throw new OrgTreeError(`post of "${post.personId}" names an unknown unit "${post.unitId}"`);
+      }
+      const list = this.postsByUnit.get(post.unitId) ?? [];
+      list.push(post);
+      this.postsByUnit.set(post.unitId, list);
+    }
+  }
+
+  unit(id: string): OrgUnit {
+    const unit = this.units.get(id);
+    if (!unit) throw new OrgTreeError(`unknown unit "${id}"`);
+    return unit;
+  }
+
+  /** The unit and its ancestors, nearest first. */
+  ancestry(id: string): OrgUnit[] {
+    const chain: OrgUnit[] = [];
+    const seen = new Set<string>();
+    for (let unit: OrgUnit | undefined = this.unit(id); unit;) {
+      if (seen.has(unit.id)) throw new OrgTreeError(`units form a cycle through "${unit.id}"`);
+      seen.add(unit.id);
+      chain.push(unit);
+      unit = unit.parentId === null ? undefined : this.units.get(unit.parentId);
+    }
+    return chain;
+  }
+
+  /** Whether `id` is `ancestorId` or lies below it (org scope checks). */
+  isWithin(id: string, ancestorId: string): boolean {
+    return this.ancestry(id).some((u) => u.id === ancestorId);
+  }
+
+  /** The unit a relation points at from `fromId`, or null when there is none (no parent). */
+  relate(fromId: string, relation: UnitRelation): OrgUnit | null {
+    const chain = this.ancestry(fromId);
+    switch (relation.kind) {
+      case 'self':
+        return chain[0]!;
+      case 'parent':
+        return chain[1] ?? null;
+      case 'nearest':
+        return chain.find((u) => u.type === relation.type) ?? null;
+    }
+  }
+
+  /** People holding `role` in exactly this unit, in a stable order. */
+  holders(unitId: string, role: string): string[] {
+    return (this.postsByUnit.get(unitId) ?? [])
+      .filter((p) => p.role === role)
+      .map((p) => p.personId)
+      .sort();
+  }
+}
+
+export interface ResolvedTarget {
+  unit: OrgUnit;
+  people: string[];
+  /** True when the post was vacant where asked and a unit above answered (兜底). */
+  fellBack: boolean;
+}
+
+/**
+ * Who answers for `role` at `relation` from a unit: the holders in the related unit, or, when
+ * that post is vacant, in the nearest unit above it that has one (兜底). Null when no unit up to
+ * the root has anyone in that role: the caller must then alert an administrator.
+ */
+export function resolveEscalationTarget(
+  tree: OrgTree,
+  fromUnitId: string,
+  relation: UnitRelation,
+  role: string,
+): ResolvedTarget | null {
+  const target = tree.relate(fromUnitId, relation);
+  if (!target) return null;
+  for (const unit of tree.ancestry(target.id)) {
+    const people = tree.holders(unit.id, role);
+    if (people.length > 0) return { unit, people, fellBack: unit.id !== target.id };
+  }
+  return null;
+}
