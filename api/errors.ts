@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'conflict'
   | 'unprocessable'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'unavailable';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -20,6 +21,7 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   payload_too_large: 413,
   unprocessable: 422,
+  too_many_requests: 429,
   unavailable: 503,
 };
 

@@ -129,6 +129,18 @@ const outboxSchema = new mongoose.Schema(
 );
 outboxSchema.index({ caseId: 1 });
 
+/** Failed sign-ins per username, to slow down password guessing (see AccountService.login). */
+const loginThrottleSchema = new mongoose.Schema(
+  {
+    /** The username tried (whether or not such an account exists). */
+    _id: { type: String, required: true },
+    failures: { type: Number, required: true },
+    windowStartedAt: { type: Date, required: true },
+    lockedUntil: Date,
+  },
+  { collection: 'loginThrottle', versionKey: false },
+);
+
 export type CaseDocument = InferSchemaType<typeof caseSchema>;
 export type DefinitionDocument = InferSchemaType<typeof definitionSchema>;
 export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
@@ -142,6 +154,7 @@ export function createModels(connection: Connection) {
     Credential: connection.model('Credential', credentialSchema),
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
+    LoginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
   };
 }
 

@@ -65,7 +65,7 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
         description: 'Signed in',
         schema: z.object({ token: z.string(), expiresAt: z.iso.datetime(), user: userSchema }),
       },
-      ...errorResponses(400, 401),
+      ...errorResponses(400, 401, 429),
     },
     async handle({ body }) {
       const session = await accounts.login(body.username, body.password);

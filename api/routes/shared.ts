@@ -16,6 +16,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found (or not in your scope)',
   409: 'Conflicts with the current state',
   422: 'Well-formed but not acceptable; `details` names each problem',
+  429: 'Too many attempts; try again later',
 };
 
 export function errorResponses(...statuses: number[]) {

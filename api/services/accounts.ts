@@ -26,13 +26,41 @@ export interface UserView {
   createdAt: string;
 }
 
+/** Failed sign-ins allowed per username within {@link LOGIN_WINDOW_MS} before a lock. */
+export const LOGIN_MAX_FAILURES = 10;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+const LOGIN_LOCK_MS = 15 * 60_000;
+
 /** People's accounts, their sign-in sessions, and API keys for other systems. */
 export function createAccountService(deps: {
   models: Models;
   clock: () => Date;
   sessionTtlHours: number;
 }) {
-  const { Credential, User } = deps.models;
+  const { Credential, User, LoginThrottle } = deps.models;
+
+  async function recordFailedLogin(
+    username: string,
+    previous: { failures: number; windowStartedAt: Date } | null,
+    now: Date,
+  ): Promise<void> {
+    const windowOpen =
+      previous !== null && now.getTime() - previous.windowStartedAt.getTime() < LOGIN_WINDOW_MS;
+    const failures = windowOpen ? previous.failures + 1 : 1;
+    await LoginThrottle.updateOne(
+      { _id: username },
+      {
+        $set: {
+          failures,
+          windowStartedAt: windowOpen ? previous.windowStartedAt : now,
+          ...(failures >= LOGIN_MAX_FAILURES
+            ? { lockedUntil: new Date(now.getTime() + LOGIN_LOCK_MS) }
+            : {}),
+        },
+      },
+      { upsert: true },
+    );
+  }
 
   function actorOf(principal: Principal): Actor {
     return { kind: principal.kind, id: principal.id };
@@ -157,18 +185,32 @@ export function createAccountService(deps: {
       return { items: docs.map(userView), total };
     },
 
-    /** Signs a person in; the same answer for a wrong username or password. */
+    /**
+     * Signs a person in; the same answer for a wrong username or password. After
+     * {@link LOGIN_MAX_FAILURES} failures within the window the username is locked for a while,
+     * whether or not the account exists (so the lock does not reveal which usernames do).
+     */
     async login(
       username: string,
       password: string,
     ): Promise<{ token: string; expiresAt: Date; user: UserView }> {
+      const now = deps.clock();
+      const throttle = await LoginThrottle.findById(username).lean();
+      if (throttle?.lockedUntil && throttle.lockedUntil > now) {
+        const seconds = Math.ceil((throttle.lockedUntil.getTime() - now.getTime()) / 1000);
+        throw new AppError(
+          'too_many_requests',
+          `Too many failed sign-ins for this username; try again in ${seconds} s`,
+        );
+      }
       const user = await User.findOne({ username }).lean();
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
       if (!user || !ok || user.disabled) {
+        await recordFailedLogin(username, throttle, now);
         throw new AppError('unauthenticated', 'Wrong username or password');
       }
+      if (throttle) await LoginThrottle.deleteOne({ _id: username });
       const { token, publicId } = newToken('session');
-      const now = deps.clock();
       const expiresAt = new Date(now.getTime() + deps.sessionTtlHours * 3600_000);
       await Credential.create({
         _id: hashToken(token),

@@ -1,3 +1,4 @@
+import { LOGIN_MAX_FAILURES } from '../../api/services/accounts';
 import { createDefinitionService } from '../../api/services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { DISPATCH_ONLY } from '../fixtures/definitions';
@@ -123,6 +124,25 @@ describe('authentication and roles', () => {
     });
     expect(res.status).toBe(401);
     expect(res.body.error.message).toBe('Wrong username or password');
+  });
+
+  it('when a username fails to sign in too often, then it is locked (even with the right password) and others are not', async () => {
+    await createUser('guessed', ['resident']);
+    for (let attempt = 0; attempt < LOGIN_MAX_FAILURES; attempt++) {
+      const wrong = await app.http('POST', '/api/v1/auth/login', {
+        body: { username: 'guessed', password: `guess ${attempt}` },
+      });
+      expect(wrong.status).toBe(401);
+    }
+    const right = await app.http<ErrorBody>('POST', '/api/v1/auth/login', {
+      body: { username: 'guessed', password: 'correct horse battery' },
+    });
+    expect(right.status).toBe(429);
+    expect(right.body.error.code).toBe('too_many_requests');
+    const other = await app.http('POST', '/api/v1/auth/login', {
+      body: { username: 'resident-a', password: 'correct horse battery' },
+    });
+    expect(other.status).toBe(200);
   });
 
   it('when a session is logged out, then its token stops working', async () => {
