@@ -8,11 +8,13 @@ import { AppError } from './errors';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry, sendError } from './pipeline';
 import { registerAccountRoutes } from './routes/accounts';
+import { registerCalendarRoutes } from './routes/calendar';
 import { registerCaseRoutes } from './routes/cases';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
 import type { AccountService } from './services/accounts';
+import type { CalendarService } from './services/calendar';
 import type { CaseService } from './services/cases';
 
 export interface AppDependencies {
@@ -20,7 +22,7 @@ export interface AppDependencies {
   bodyLimit: string;
   version: string;
   authenticate: (authorization: string | undefined) => Promise<Principal>;
-  services: { cases: CaseService; accounts: AccountService };
+  services: { cases: CaseService; accounts: AccountService; calendar: CalendarService };
   readiness: ReadinessCheck[];
 }
 
@@ -29,6 +31,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   const routes = new RouteRegistry();
   registerCaseRoutes(routes, services.cases);
   registerAccountRoutes(routes, services.accounts);
+  registerCalendarRoutes(routes, services.calendar);
   return routes;
 }
 

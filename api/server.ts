@@ -7,6 +7,7 @@ import { connectDatabase } from '../models';
 import { createApp } from './app';
 import { authenticate } from './auth';
 import { createAccountService } from './services/accounts';
+import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
@@ -45,6 +46,8 @@ export async function startApi(
       clock,
       sessionTtlHours: config.SESSION_TTL_HOURS,
     });
+    const calendar = createCalendarService({ models: db.models, clock });
+    await calendar.seedShippedYears();
     const cases = createCaseService({
       models: db.models,
       temporal,
@@ -71,7 +74,7 @@ export async function startApi(
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate: (authorization) => authenticate(db.models, authorization, clock()),
-      services: { cases, accounts },
+      services: { cases, accounts, calendar },
       readiness: [
         {
           name: 'temporal',

@@ -22,29 +22,43 @@ const holidayYearSchema = z.object({
 
 export type HolidayYearFile = z.infer<typeof holidayYearSchema>;
 
-/** Converts one holiday-cn year into the calendar's exceptions; throws naming what is wrong. */
-export function parseHolidayYear(raw: unknown, source = 'calendar year'): CalendarYear {
+/** Validates one holiday-cn year file; throws naming the source and the bad field. */
+export function readHolidayYear(raw: unknown, source = 'calendar year'): HolidayYearFile {
   const parsed = holidayYearSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`${source}: ${problems}`);
   }
-  const { year, days } = parsed.data;
-  const stray = days.find((d) => !d.date.startsWith(`${year}-`));
-  if (stray) throw new Error(`${source}: ${stray.date} is not in ${year}`);
+  const stray = parsed.data.days.find((d) => !d.date.startsWith(`${parsed.data.year}-`));
+  if (stray) throw new Error(`${source}: ${stray.date} is not in ${parsed.data.year}`);
+  return parsed.data;
+}
+
+/** The calendar's exceptions for one year file. */
+export function toCalendarYear(file: HolidayYearFile): CalendarYear {
   return {
-    year,
-    offDays: days.filter((d) => d.isOffDay).map((d) => d.date),
-    workDays: days.filter((d) => !d.isOffDay).map((d) => d.date),
+    year: file.year,
+    offDays: file.days.filter((d) => d.isOffDay).map((d) => d.date),
+    workDays: file.days.filter((d) => !d.isOffDay).map((d) => d.date),
   };
+}
+
+/** Converts one holiday-cn year into the calendar's exceptions; throws naming what is wrong. */
+export function parseHolidayYear(raw: unknown, source = 'calendar year'): CalendarYear {
+  return toCalendarYear(readHolidayYear(raw, source));
 }
 
 export const SHIPPED_CALENDAR_DIR = path.join(__dirname, 'cn');
 
-/** The years shipped with the product (2024–2026). */
-export function loadShippedCalendarYears(dir: string = SHIPPED_CALENDAR_DIR): CalendarYear[] {
+/** The year files shipped with the product (2024–2026), validated. */
+export function loadShippedHolidayYears(dir: string = SHIPPED_CALENDAR_DIR): HolidayYearFile[] {
   return readdirSync(dir)
     .filter((f) => /^\d{4}\.json$/.test(f))
     .sort()
-    .map((f) => parseHolidayYear(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), f));
+    .map((f) => readHolidayYear(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), f));
+}
+
+/** The shipped years as calendar exceptions. */
+export function loadShippedCalendarYears(dir: string = SHIPPED_CALENDAR_DIR): CalendarYear[] {
+  return loadShippedHolidayYears(dir).map(toCalendarYear);
 }

@@ -129,6 +129,36 @@ const outboxSchema = new mongoose.Schema(
 );
 outboxSchema.index({ caseId: 1 });
 
+/**
+ * One year of the working-day calendar: statutory days off and 调休 make-up days. Shipped years
+ * are seeded from `calendars/`; a year an admin entered or revised is never overwritten by them.
+ */
+const calendarYearSchema = new mongoose.Schema(
+  {
+    /** The year as a string (`"2027"`), so a year is found by `_id`. */
+    _id: { type: String, required: true },
+    year: { type: Number, required: true },
+    days: {
+      type: [
+        new mongoose.Schema(
+          {
+            date: { type: String, required: true },
+            name: { type: String, required: true },
+            isOffDay: { type: Boolean, required: true },
+          },
+          { _id: false },
+        ),
+      ],
+      default: [],
+    },
+    papers: { type: [String], default: [] },
+    source: { type: String, enum: ['shipped', 'admin'], required: true },
+    updatedAt: { type: Date, required: true },
+    updatedBy: { type: actorSchema, required: true },
+  },
+  { collection: 'calendarYears', versionKey: false },
+);
+
 /** Failed sign-ins per username, to slow down password guessing (see AccountService.login). */
 const loginThrottleSchema = new mongoose.Schema(
   {
@@ -155,6 +185,7 @@ export function createModels(connection: Connection) {
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
     LoginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
+    CalendarYear: connection.model('CalendarYear', calendarYearSchema),
   };
 }
 

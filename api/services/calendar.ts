@@ -1,0 +1,143 @@
+import type { HolidayYearFile } from '../../calendars';
+import {
+  loadShippedHolidayYears,
+  parseHolidayYear,
+  readHolidayYear,
+  SHIPPED_CALENDAR_DIR,
+} from '../../calendars';
+import type { Actor } from '../../common/case';
+import type { WorkingCalendar } from '../../common/working-calendar';
+import { createWorkingCalendar } from '../../common/working-calendar';
+import type { Models } from '../../models';
+import { isDuplicateKeyError } from '../../models';
+import { AppError } from '../errors';
+
+export interface CalendarYearView {
+  year: number;
+  source: 'shipped' | 'admin';
+  papers: string[];
+  days: Array<{ date: string; name: string; isOffDay: boolean }>;
+  updatedAt: string;
+}
+
+/**
+ * The working-day calendar as admin data: shipped years seeded at start-up, years added or
+ * revised by admins (2027 before the shipped data has it, a mid-year change of 调休).
+ */
+export function createCalendarService(deps: { models: Models; clock: () => Date }) {
+  const { CalendarYear } = deps.models;
+
+  return {
+    /**
+     * Writes the shipped years, updating earlier shipped copies but never a year an admin
+     * entered: the filter only matches shipped documents, so an admin year makes the upsert
+     * collide on `_id`, which is skipped.
+     */
+    async seedShippedYears(dir: string = SHIPPED_CALENDAR_DIR): Promise<number[]> {
+      const seeded: number[] = [];
+      for (const file of loadShippedHolidayYears(dir)) {
+        try {
+          await CalendarYear.updateOne(
+            { _id: String(file.year), source: 'shipped' },
+            {
+              $set: {
+                year: file.year,
+                days: file.days,
+                papers: file.papers,
+                source: 'shipped',
+                updatedAt: deps.clock(),
+                updatedBy: { kind: 'system', id: 'startup' },
+              },
+            },
+            { upsert: true },
+          );
+          seeded.push(file.year);
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+        }
+      }
+      return seeded;
+    },
+
+    async listYears(): Promise<CalendarYearView[]> {
+      const docs = await CalendarYear.find({}).sort({ year: 1 }).lean();
+      return docs.map(viewOf);
+    },
+
+    async getYear(year: number): Promise<CalendarYearView> {
+      const doc = await CalendarYear.findById(String(year)).lean();
+      if (!doc) throw new AppError('not_found', `The calendar has no year ${year}`);
+      return viewOf(doc);
+    },
+
+    /** Adds or replaces a year as an admin; answers whether it was new. */
+    async putYear(
+      year: number,
+      input: { days: HolidayYearFile['days']; papers: string[] },
+      by: Actor,
+    ): Promise<{ created: boolean; year: CalendarYearView }> {
+      const problems = input.days.flatMap((day, i) =>
+        day.date.startsWith(`${year}-`)
+          ? []
+          : [{ path: `body.days[${i}].date`, message: `${day.date} is not in ${year}` }],
+      );
+      const seen = new Set<string>();
+      input.days.forEach((day, i) => {
+        if (seen.has(day.date))
+          problems.push({ path: `body.days[${i}].date`, message: `${day.date} is listed twice` });
+        seen.add(day.date);
+      });
+      if (problems.length > 0)
+        throw new AppError('unprocessable', `The calendar year ${year} is not valid`, problems);
+      // The same validation as the shipped files, so both kinds of year obey one format.
+      readHolidayYear({ year, ...input });
+      const existed = await CalendarYear.exists({ _id: String(year) });
+      await CalendarYear.updateOne(
+        { _id: String(year) },
+        {
+          $set: {
+            year,
+            days: [...input.days].sort((a, b) => (a.date < b.date ? -1 : 1)),
+            papers: input.papers,
+            source: 'admin',
+            updatedAt: deps.clock(),
+            updatedBy: by,
+          },
+        },
+        { upsert: true },
+      );
+      return { created: !existed, year: await this.getYear(year) };
+    },
+
+    /** The calendar the SLA clocks compute with: every stored year. */
+    async workingCalendar(): Promise<WorkingCalendar> {
+      const docs = await CalendarYear.find({}).lean();
+      return createWorkingCalendar(
+        docs.map((d) =>
+          parseHolidayYear(
+            { year: d.year, papers: d.papers, days: d.days },
+            `calendar year ${d.year}`,
+          ),
+        ),
+      );
+    },
+  };
+}
+
+export type CalendarService = ReturnType<typeof createCalendarService>;
+
+function viewOf(doc: {
+  year: number;
+  source: string;
+  papers: string[];
+  days: Array<{ date: string; name: string; isOffDay: boolean }>;
+  updatedAt: Date;
+}): CalendarYearView {
+  return {
+    year: doc.year,
+    source: doc.source as 'shipped' | 'admin',
+    papers: doc.papers,
+    days: doc.days.map((d) => ({ date: d.date, name: d.name, isOffDay: d.isOffDay })),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
