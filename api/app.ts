@@ -9,12 +9,14 @@ import { buildOpenApi } from './openapi';
 import { RouteRegistry, sendError } from './pipeline';
 import { registerAccountRoutes } from './routes/accounts';
 import { registerCalendarRoutes } from './routes/calendar';
+import { registerOrgRoutes } from './routes/org';
 import { registerCaseRoutes } from './routes/cases';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
 import type { AccountService } from './services/accounts';
 import type { CalendarService } from './services/calendar';
+import type { OrgService } from './services/org';
 import type { CaseService } from './services/cases';
 
 export interface AppDependencies {
@@ -22,7 +24,12 @@ export interface AppDependencies {
   bodyLimit: string;
   version: string;
   authenticate: (authorization: string | undefined) => Promise<Principal>;
-  services: { cases: CaseService; accounts: AccountService; calendar: CalendarService };
+  services: {
+    cases: CaseService;
+    accounts: AccountService;
+    calendar: CalendarService;
+    org: OrgService;
+  };
   readiness: ReadinessCheck[];
 }
 
@@ -32,6 +39,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerCaseRoutes(routes, services.cases);
   registerAccountRoutes(routes, services.accounts);
   registerCalendarRoutes(routes, services.calendar);
+  registerOrgRoutes(routes, services.org);
   return routes;
 }
 

@@ -9,6 +9,7 @@ import { authenticate } from './auth';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
+import { createOrgService } from './services/org';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 
@@ -74,7 +75,7 @@ export async function startApi(
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate: (authorization) => authenticate(db.models, authorization, clock()),
-      services: { cases, accounts, calendar },
+      services: { cases, accounts, calendar, org: createOrgService({ models: db.models, clock }) },
       readiness: [
         {
           name: 'temporal',

@@ -159,6 +159,45 @@ const calendarYearSchema = new mongoose.Schema(
   { collection: 'calendarYears', versionKey: false },
 );
 
+/** A unit of the org tree (county … floor, co-building units, departments). */
+const unitSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    type: { type: String, required: true },
+    parentId: { type: String, default: null },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'units', versionKey: false },
+);
+unitSchema.index({ parentId: 1 });
+
+/** A person who can be assigned or notified (not necessarily someone who signs in). */
+const personSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    email: String,
+    phone: String,
+    /** The account this person signs in with, if any. */
+    userId: String,
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'people', versionKey: false },
+);
+
+/** A role held by a person in a unit; `_id` is `unit:role:person`, so re-imports are no-ops. */
+const postSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    unitId: { type: String, required: true },
+    role: { type: String, required: true },
+    personId: { type: String, required: true },
+  },
+  { collection: 'posts', versionKey: false },
+);
+postSchema.index({ unitId: 1 });
+
 /** Failed sign-ins per username, to slow down password guessing (see AccountService.login). */
 const loginThrottleSchema = new mongoose.Schema(
   {
@@ -186,6 +225,9 @@ export function createModels(connection: Connection) {
     Outbox: connection.model('Outbox', outboxSchema),
     LoginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
     CalendarYear: connection.model('CalendarYear', calendarYearSchema),
+    Unit: connection.model('Unit', unitSchema),
+    Person: connection.model('Person', personSchema),
+    Post: connection.model('Post', postSchema),
   };
 }
 

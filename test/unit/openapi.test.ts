@@ -15,7 +15,12 @@ interface Operation {
 
 function document() {
   // Handlers are never called here: the services only need to exist.
-  const routes = createRoutes({ cases: {} as never, accounts: {} as never, calendar: {} as never });
+  const routes = createRoutes({
+    cases: {} as never,
+    accounts: {} as never,
+    calendar: {} as never,
+    org: {} as never,
+  });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
     info: { version: string };
