@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UNIT_TYPES } from '../../common/org-tree';
 import type { RouteRegistry } from '../pipeline';
-import type { OrgImport, OrgService } from '../services/org';
+import type { OrgService } from '../services/org';
 import { errorResponses, pageQuery } from './shared';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');

@@ -1,4 +1,4 @@
-import type { OrgUnit, Post, UnitType } from '../../common/org-tree';
+import type { OrgUnit, UnitType } from '../../common/org-tree';
 import { OrgTree, OrgTreeError } from '../../common/org-tree';
 import type { Models } from '../../models';
 import { AppError } from '../errors';
