@@ -27,19 +27,7 @@ const year2027 = {
 
 beforeAll(async () => {
   app = await startTestApp('calendar-api', { worker: false });
-  await app.http('POST', '/api/v1/users', {
-    token: app.adminKey,
-    body: {
-      username: 'cal-resident',
-      displayName: 'r',
-      password: 'correct horse battery',
-      roles: ['resident'],
-    },
-  });
-  const login = await app.http<{ token: string }>('POST', '/api/v1/auth/login', {
-    body: { username: 'cal-resident', password: 'correct horse battery' },
-  });
-  residentToken = login.body.token;
+  residentToken = await app.signIn('cal-resident', ['resident']);
 });
 
 afterAll(async () => {

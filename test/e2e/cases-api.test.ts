@@ -3,7 +3,14 @@ import { createDefinitionService } from '../../api/services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { DISPATCH_ONLY } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';
-import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+import {
+  idempotencyKey,
+  mailsTo,
+  startTestApp,
+  TEST_PASSWORD,
+  uniqueAddress,
+  waitFor,
+} from '../support/harness';
 
 interface CaseBody {
   id: string;
@@ -26,23 +33,6 @@ let residentToken: string;
 let otherResidentToken: string;
 let dispatcherToken: string;
 
-async function createUser(
-  username: string,
-  roles: string[],
-  unitIds: string[] = [],
-): Promise<string> {
-  const created = await app.http('POST', '/api/v1/users', {
-    token: app.adminKey,
-    body: { username, displayName: username, password: 'correct horse battery', roles, unitIds },
-  });
-  expect(created.status).toBe(201);
-  const login = await app.http<{ token: string }>('POST', '/api/v1/auth/login', {
-    body: { username, password: 'correct horse battery' },
-  });
-  expect(login.status).toBe(200);
-  return login.body.token;
-}
-
 function residentRequest(email: string, extra: Record<string, unknown> = {}) {
   return {
     definitionKey: 'resident-request',
@@ -62,9 +52,9 @@ beforeAll(async () => {
     format: 'yaml',
     publishedBy: { kind: 'system', id: 'test' },
   });
-  residentToken = await createUser('resident-a', ['resident']);
-  otherResidentToken = await createUser('resident-b', ['resident']);
-  dispatcherToken = await createUser('dispatcher-a', ['dispatcher'], ['community-01']);
+  residentToken = await app.signIn('resident-a', ['resident']);
+  otherResidentToken = await app.signIn('resident-b', ['resident']);
+  dispatcherToken = await app.signIn('dispatcher-a', ['dispatcher'], ['community-01']);
 });
 
 afterAll(async () => {
@@ -127,7 +117,7 @@ describe('authentication and roles', () => {
   });
 
   it('when a username fails to sign in too often, then it is locked (even with the right password) and others are not', async () => {
-    await createUser('guessed', ['resident']);
+    await app.signIn('guessed', ['resident']);
     for (let attempt = 0; attempt < LOGIN_MAX_FAILURES; attempt++) {
       const wrong = await app.http('POST', '/api/v1/auth/login', {
         body: { username: 'guessed', password: `guess ${attempt}` },
@@ -135,18 +125,18 @@ describe('authentication and roles', () => {
       expect(wrong.status).toBe(401);
     }
     const right = await app.http<ErrorBody>('POST', '/api/v1/auth/login', {
-      body: { username: 'guessed', password: 'correct horse battery' },
+      body: { username: 'guessed', password: TEST_PASSWORD },
     });
     expect(right.status).toBe(429);
     expect(right.body.error.code).toBe('too_many_requests');
     const other = await app.http('POST', '/api/v1/auth/login', {
-      body: { username: 'resident-a', password: 'correct horse battery' },
+      body: { username: 'resident-a', password: TEST_PASSWORD },
     });
     expect(other.status).toBe(200);
   });
 
   it('when a session is logged out, then its token stops working', async () => {
-    const token = await createUser('short-lived', ['staff']);
+    const token = await app.signIn('short-lived', ['staff']);
     expect((await app.http('POST', '/api/v1/auth/logout', { token })).status).toBe(204);
     expect((await app.http('GET', '/api/v1/cases', { token })).status).toBe(401);
   });

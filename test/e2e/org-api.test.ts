@@ -88,25 +88,9 @@ it('when an import breaks the tree, then nothing is written and every problem is
 });
 
 it('when a resident asks for the org tree, then 403; an unknown unit is 404', async () => {
-  await app.http('POST', '/api/v1/users', {
-    token: app.adminKey,
-    body: {
-      username: 'org-resident',
-      displayName: 'r',
-      password: 'correct horse battery',
-      roles: ['resident'],
-    },
-  });
-  const login = await app.http<{ token: string }>('POST', '/api/v1/auth/login', {
-    body: { username: 'org-resident', password: 'correct horse battery' },
-  });
-  expect((await app.http('GET', '/api/v1/org/units', { token: login.body.token })).status).toBe(
-    403,
-  );
-  expect(
-    (await app.http('POST', '/api/v1/org/import', { token: login.body.token, body: roster }))
-      .status,
-  ).toBe(403);
+  const token = await app.signIn('org-resident', ['resident']);
+  expect((await app.http('GET', '/api/v1/org/units', { token })).status).toBe(403);
+  expect((await app.http('POST', '/api/v1/org/import', { token, body: roster })).status).toBe(403);
   expect((await app.http('GET', '/api/v1/org/units/nowhere', { token: app.adminKey })).status).toBe(
     404,
   );

@@ -62,8 +62,13 @@ export interface TestApp {
       rawBody?: string;
     },
   ): Promise<HttpResponse<T>>;
+  /** Creates a person's account through the API and signs in; returns the session token. */
+  signIn(username: string, roles: string[], unitIds?: string[]): Promise<string>;
   stop(): Promise<void>;
 }
+
+/** The password of every account the tests create. */
+export const TEST_PASSWORD = 'correct horse battery';
 
 /** The API and (unless told otherwise) an in-process worker on the shared stack, with an admin key. */
 export async function startTestApp(
@@ -81,7 +86,7 @@ export async function startTestApp(
   await api.ensureBootstrapAdminKey(adminKey);
   const db = await connectDatabase(config.MONGODB_URI);
 
-  return {
+  const app: TestApp = {
     config,
     api,
     worker,
@@ -109,12 +114,25 @@ export async function startTestApp(
       }
       return { status: res.status, body: parsed as never, headers: res.headers };
     },
+    async signIn(username, roles, unitIds = []) {
+      const created = await app.http('POST', '/api/v1/users', {
+        token: adminKey,
+        body: { username, displayName: username, password: TEST_PASSWORD, roles, unitIds },
+      });
+      if (created.status !== 201) throw new Error(`creating ${username}: HTTP ${created.status}`);
+      const login = await this.http<{ token: string }>('POST', '/api/v1/auth/login', {
+        body: { username, password: TEST_PASSWORD },
+      });
+      if (login.status !== 200) throw new Error(`signing in ${username}: HTTP ${login.status}`);
+      return login.body.token;
+    },
     async stop() {
       await api.stop();
       await worker?.stop();
       await db.close();
     },
   };
+  return app;
 }
 
 /** Polls until `check` returns a value that is not undefined/false, or fails with `what`. */
