@@ -8,6 +8,7 @@ import { sdkLogLevel, startWorker } from '../worker';
 import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
 import { stackDirs } from './paths';
+import type { Progress } from './progress';
 import { consoleProgress } from './progress';
 import { isPortFree } from './process';
 import type { LocalStack } from './stack';
@@ -74,7 +75,7 @@ async function main(command: string): Promise<void> {
   }
 
   try {
-    await startApplication(stack, dirs.data, stoppers, lock, started);
+    await startApplication(stack, dirs.data, stoppers, lock, started, progress);
   } catch (err) {
     process.stderr.write(`\n${(err as Error).stack ?? String(err)}\n`);
     await stopAll('start-up failed', 1);
@@ -87,8 +88,8 @@ async function startApplication(
   stoppers: Array<() => Promise<void>>,
   lock: Awaited<ReturnType<typeof acquireStackLock>>,
   started: number,
+  progress: Progress,
 ): Promise<void> {
-  const progress = consoleProgress();
   const config = loadConfig();
   // The supervisor owns signals: the worker must not shut itself down before the API.
   Runtime.install({

@@ -1,10 +1,5 @@
 import type { HolidayYearFile } from '../../calendars';
-import {
-  loadShippedHolidayYears,
-  parseHolidayYear,
-  readHolidayYear,
-  SHIPPED_CALENDAR_DIR,
-} from '../../calendars';
+import { loadShippedHolidayYears, parseHolidayYear, SHIPPED_CALENDAR_DIR } from '../../calendars';
 import type { Actor } from '../../common/case';
 import type { WorkingCalendar } from '../../common/working-calendar';
 import { createWorkingCalendar } from '../../common/working-calendar';
@@ -89,8 +84,6 @@ export function createCalendarService(deps: { models: Models; clock: () => Date 
       });
       if (problems.length > 0)
         throw new AppError('unprocessable', `The calendar year ${year} is not valid`, problems);
-      // The same validation as the shipped files, so both kinds of year obey one format.
-      readHolidayYear({ year, ...input });
       const existed = await CalendarYear.exists({ _id: String(year) });
       await CalendarYear.updateOne(
         { _id: String(year) },

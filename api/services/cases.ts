@@ -238,7 +238,6 @@ function notFound(caseId: string): AppError {
   return new AppError('not_found', `No case "${caseId}"`);
 }
 
-type StoredCase = CaseDocument;
 type SummaryFields = Pick<
   CaseDocument,
   | '_id'
@@ -276,7 +275,7 @@ function summaryOf(doc: SummaryFields): CaseSummary {
   };
 }
 
-function viewOf(doc: StoredCase): CaseView {
+function viewOf(doc: CaseDocument): CaseView {
   return {
     ...summaryOf(doc),
     data: doc.data as Record<string, unknown>,
