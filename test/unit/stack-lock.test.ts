@@ -91,6 +91,28 @@ describe('acquireStackLock', () => {
     expect(() => process.kill(sleeper!.pid!, 0)).not.toThrow();
   });
 
+  it('when a stale lock lists a server the killed supervisor left running, then acquiring stops it', async () => {
+    // Arrange: a process that looks like a leftover Temporal server (its argv[0] names it).
+    sleeper = spawn('bash', ['-c', 'exec -a temporal-leftover sleep 30'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      sleeper!.once('exit', (_code, signal) => resolve(signal)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let bash exec into sleep
+    const info = {
+      pid: await deadPid(),
+      startedAt: '2026-10-01T01:30:00.000Z',
+      pids: [sleeper.pid],
+    };
+    writeFileSync(path.join(dir, 'stack.lock'), JSON.stringify(info));
+
+    // Act
+    const lock = await acquireStackLock(dir);
+    await lock.release();
+
+    // Assert
+    expect(await exited).toBe('SIGTERM');
+  });
+
   it('when there is no lock, then acquiring writes one naming this process and update merges changes', async () => {
     // Arrange
     const nested = path.join(dir, 'data', 'stack');
