@@ -36,6 +36,7 @@ export async function startWorker(
       mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM },
       clock: () => new Date(),
       logger,
+      workingWindows: config.WORKING_HOURS,
     }),
   });
   const finished = worker.run().finally(async () => {

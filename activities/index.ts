@@ -4,6 +4,7 @@ import type {
   CaseProgress,
   NotificationRequest,
   NotificationResult,
+  TaskSnapshot,
   TimelineEntry,
 } from '../common/case';
 import type { Logger } from '../common/logger';
@@ -12,12 +13,16 @@ import { TemplateError } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
+import type { WorkingWindow } from '../common/working-calendar';
+import { createLookupActivities } from './lookups';
 
 export interface ActivityDependencies {
   models: Models;
   mail: { transport: MailTransport; renderer: MailRenderer; from: string };
   clock: () => Date;
   logger: Logger;
+  /** Office hours the working-time clocks count (default 09:00–12:00, 13:30–17:30). */
+  workingWindows?: readonly WorkingWindow[];
 }
 
 /**
@@ -25,9 +30,39 @@ export interface ActivityDependencies {
  * and a real SMTP sink, and each function is idempotent: Temporal runs activities at least once.
  */
 export function createActivities(deps: ActivityDependencies) {
-  const { Case, Outbox } = deps.models;
+  const { Case, Outbox, Person, Task } = deps.models;
+
+  /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
+  async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
+    for (const task of tasks) {
+      const running = task.deadlines.filter((d) => !d.stopped && d.dueAt !== null);
+      const dueAt = running.map((d) => d.dueAt!).sort()[0];
+      const fields = {
+        ...task,
+        candidateUserIds: task.candidates.flatMap((c) => (c.userId ? [c.userId] : [])),
+        assigneeUserId: task.assignee?.userId ?? null,
+        claimantUserIds: task.claimants.flatMap((c) => (c.userId ? [c.userId] : [])),
+        dueAt: dueAt !== undefined ? new Date(dueAt) : null,
+        openedAt: new Date(task.openedAt),
+        closedAt: task.closedAt !== null ? new Date(task.closedAt) : null,
+      };
+      const { id, ...rest } = fields;
+      try {
+        await Task.updateOne(
+          { _id: id, version: { $lt: task.version } },
+          { $set: rest },
+          { upsert: true },
+        );
+      } catch (err) {
+        // The stored task is already at this version or newer: a retry or a replay.
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+  }
 
   return {
+    ...createLookupActivities(deps),
+
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;
      * revision n applies only on top of n-1, so a retried or replayed call is a no-op.
@@ -40,7 +75,12 @@ export function createActivities(deps: ActivityDependencies) {
         currentStep: progress.currentStep,
         updatedAt: now,
         ...(progress.closedAt !== undefined ? { closedAt: new Date(progress.closedAt) } : {}),
+        ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
+        ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
+        ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
       };
+      // Tasks first: a retry after a lost case write re-applies them as no-ops.
+      if (progress.tasks) await projectTasks(progress.tasks);
       const timeline = progress.events.map(toStoredEntry);
 
       if (progress.opening) {
@@ -80,9 +120,26 @@ export function createActivities(deps: ActivityDependencies) {
      * attempts and the last error kept visible on the outbox document.
      */
     async sendNotification(request: NotificationRequest): Promise<NotificationResult> {
+      // People are named by id in the workflow; their address and name are read only here, so
+      // neither enters the workflow history.
+      let to: string;
+      const context: Record<string, unknown> = { ...request.context };
+      if (typeof request.to === 'string') {
+        to = request.to;
+        context.recipientName ??= '您';
+      } else {
+        const person = await Person.findById(request.to.personId, { name: 1, email: 1 }).lean();
+        if (!person?.email) return { status: 'no-address', messageId: null };
+        to = person.email;
+        context.recipientName = person.name;
+      }
+      for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
+        const person = await Person.findById(personId, { name: 1 }).lean();
+        context[contextKey] = person?.name ?? null;
+      }
       let rendered;
       try {
-        rendered = deps.mail.renderer.render(request.template, request.context);
+        rendered = deps.mail.renderer.render(request.template, context);
       } catch (err) {
         if (err instanceof TemplateError) {
           throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
@@ -96,7 +153,7 @@ export function createActivities(deps: ActivityDependencies) {
           $setOnInsert: {
             caseId: request.caseId,
             template: request.template,
-            to: request.to,
+            to,
             subject: rendered.subject,
             messageId,
             status: 'pending',
@@ -112,7 +169,7 @@ export function createActivities(deps: ActivityDependencies) {
       try {
         await deps.mail.transport.send({
           from: deps.mail.from,
-          to: request.to,
+          to,
           subject: rendered.subject,
           html: rendered.html,
           text: rendered.text,

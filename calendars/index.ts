@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { CalendarYear } from '../common/working-calendar';
+import type { CalendarYear, WorkingCalendar, WorkingWindow } from '../common/working-calendar';
+import { createWorkingCalendar } from '../common/working-calendar';
 
 /**
  * China's statutory holidays and 调休 make-up working days, one file per year, in the format of
@@ -46,6 +47,17 @@ export function toCalendarYear(file: HolidayYearFile): CalendarYear {
 /** Converts one holiday-cn year into the calendar's exceptions; throws naming what is wrong. */
 export function parseHolidayYear(raw: unknown, source = 'calendar year'): CalendarYear {
   return toCalendarYear(readHolidayYear(raw, source));
+}
+
+/** The calendar the SLA clocks compute with, from the stored years and the office hours. */
+export function workingCalendarOf(
+  years: ReadonlyArray<{ year: number; papers: string[]; days: unknown[] }>,
+  windows?: readonly WorkingWindow[],
+): WorkingCalendar {
+  return createWorkingCalendar(
+    years.map((y) => parseHolidayYear(y, `calendar year ${y.year}`)),
+    windows,
+  );
 }
 
 export const SHIPPED_CALENDAR_DIR = path.join(__dirname, 'cn');

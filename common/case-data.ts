@@ -55,6 +55,7 @@ function fieldValueSchema(field: FieldSpec): z.ZodType {
 export function validateCaseData(
   fields: readonly FieldSpec[],
   data: unknown,
+  prefix: 'data' | 'form' = 'data',
 ): { ok: true; data: Record<string, unknown> } | { ok: false; problems: FieldProblem[] } {
   const parsed = caseDataSchema(fields).safeParse(data);
   if (parsed.success) return { ok: true, data: parsed.data };
@@ -64,11 +65,11 @@ export function validateCaseData(
       // zod reports unknown keys once for the object; name each key so the caller can fix it.
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map((key) => ({
-          path: formatPath(['data', ...issue.path, key]),
+          path: formatPath([prefix, ...issue.path, key]),
           message: 'unknown field for this process',
         }));
       }
-      return [{ path: formatPath(['data', ...issue.path]), message: issue.message }];
+      return [{ path: formatPath([prefix, ...issue.path]), message: issue.message }];
     }),
   };
 }

@@ -27,8 +27,10 @@ export interface CaseWorkflowInput {
   requestHash: string;
   /** ISO instant the API accepted the request. */
   receivedAt: string;
-  /** Where the request came from (`api`, later `open311`, `console`, `schedule`). */
+  /** Where the request came from (`api`, later `open311`, `console`, `schedule`, `subprocess`). */
   channel: string;
+  /** The case that started this one as a sub-process. */
+  parentCaseId?: string;
 }
 
 export type TimelineEventType =
@@ -38,6 +40,26 @@ export type TimelineEventType =
   | 'notification.sent'
   | 'notification.failed'
   | 'timer.fired'
+  | 'decision.taken'
+  | 'task.opened'
+  | 'task.claimed'
+  | 'task.released'
+  | 'task.completed'
+  | 'task.returned'
+  | 'task.reassigned'
+  | 'task.cancelled'
+  | 'claim.closed'
+  | 'deadline.reminded'
+  | 'deadline.missed'
+  | 'deadline.escalated'
+  | 'deadline.unresolved'
+  | 'clock.paused'
+  | 'clock.resumed'
+  | 'feedback.rated'
+  | 'feedback.missing'
+  | 'case.published'
+  | 'subprocess.started'
+  | 'subprocess.ended'
   | 'case.closed';
 
 export interface TimelineEntry {
@@ -47,6 +69,8 @@ export interface TimelineEntry {
   at: string;
   actor: Actor;
   stepId?: string;
+  /** Where the action came from (`api`, `console`, `engine`). */
+  via?: string;
   /** Small structured detail (a template name, an outcome); never personal data. */
   detail?: Record<string, string | number | boolean>;
 }
@@ -68,6 +92,7 @@ export interface CaseOpening {
   channel: string;
   requestHash: string;
   createdAt: string;
+  parentCaseId?: string;
 }
 
 /**
@@ -82,18 +107,157 @@ export interface CaseProgress {
   events: TimelineEntry[];
   opening?: CaseOpening;
   closedAt?: string;
+  /** Tasks changed since the last revision, each with its own version. */
+  tasks?: TaskSnapshot[];
+  /** The case's SLA clocks as they stand (replaces the stored list). */
+  deadlines?: DeadlineView[];
+  rating?: RatingView;
+  publication?: PublicationView;
 }
+
+/** A person who may act on a task: their person id, account (if any) and the unit they serve in. */
+export interface Candidate {
+  personId: string;
+  userId: string | null;
+  unitId: string;
+}
+
+export type TaskStatus = 'open' | 'claimed' | 'completed' | 'returned' | 'cancelled' | 'unclaimed';
+
+export interface DeadlineView {
+  /** `<task id>/<deadline id>` or `case/<deadline id>`. */
+  key: string;
+  name: string;
+  dueAt: string | null;
+  paused: boolean;
+  missed: boolean;
+  stopped: boolean;
+  escalationLevel: number;
+}
+
+/** A task as the read model stores it; `version` orders the writes of one task. */
+export interface TaskSnapshot {
+  id: string;
+  version: number;
+  caseId: string;
+  definitionKey: string;
+  caseUnitId: string | null;
+  stepId: string;
+  name: string;
+  kind: 'task' | 'claim';
+  status: TaskStatus;
+  candidates: Candidate[];
+  assignee: Candidate | null;
+  claimants: Candidate[];
+  maxClaimants: number;
+  outcomes: Array<{ id: string; name: string; requiresComment: boolean }>;
+  outcome: string | null;
+  deadlines: DeadlineView[];
+  openedAt: string;
+  closedAt: string | null;
+}
+
+export interface RatingView {
+  /** 1–5, or null when the requester did not rate in time (never a default score). */
+  score: number | null;
+  comment: string | null;
+  at: string;
+}
+
+export interface PublicationView {
+  title: string;
+  outcome: string | null;
+  fields: Array<{ label: string; value: string }>;
+  publishedAt: string;
+}
+
+/** Who acts through an Update: the API passes the authenticated principal, ids only. */
+export interface ActingPrincipal {
+  kind: 'user' | 'apiKey';
+  id: string;
+  roles: Role[];
+  via: string;
+}
+
+export interface ClaimTaskRequest {
+  taskId: string;
+  actor: ActingPrincipal;
+}
+export interface CompleteTaskRequest {
+  taskId: string;
+  actor: ActingPrincipal;
+  outcome: string;
+  form: Record<string, unknown>;
+  comment?: string;
+}
+export interface ReturnTaskRequest {
+  taskId: string;
+  actor: ActingPrincipal;
+  reason: string;
+}
+export interface ReassignTaskRequest {
+  taskId: string;
+  actor: ActingPrincipal;
+  /** Resolved by the API from the org data; the workflow cannot read the database. */
+  to: Candidate;
+  reason?: string;
+}
+export interface RateCaseRequest {
+  actor: ActingPrincipal;
+  score: number;
+  comment?: string;
+}
+export interface ClockRequest {
+  actor: ActingPrincipal;
+  reason?: string;
+}
+
+/** Names of the case workflow's Updates and Signals, shared by the API and the interpreter. */
+export const CASE_UPDATES = {
+  claim: 'claimTask',
+  release: 'releaseTask',
+  complete: 'completeTask',
+  return: 'returnTask',
+  reassign: 'reassignTask',
+  rate: 'rateCase',
+  pause: 'pauseClock',
+  resume: 'resumeClock',
+} as const;
+export const CALENDAR_CHANGED_SIGNAL = 'calendarChanged';
+
+/**
+ * Error types an Update validator rejects with; the API maps them to HTTP statuses
+ * (404, 403, 409, 422).
+ */
+export const REJECTION = {
+  notFound: 'NotFound',
+  forbidden: 'Forbidden',
+  conflict: 'Conflict',
+  invalid: 'Invalid',
+} as const;
 
 export interface NotificationRequest {
   /** Business key: the same key is sent at most once (case, step, kind, recipient slot). */
   businessKey: string;
   caseId: string;
   template: string;
-  to: string;
+  /** An address from case data, or a person whose address the activity looks up. */
+  to: string | { personId: string };
   context: Record<string, unknown>;
+  /** Context keys to fill with a person's name, looked up by id when the mail is sent. */
+  names?: Record<string, string>;
 }
 
 export interface NotificationResult {
-  status: 'sent' | 'already-sent';
-  messageId: string;
+  /** `no-address`: the person has no mail address on file; nothing was sent. */
+  status: 'sent' | 'already-sent' | 'no-address';
+  messageId: string | null;
+}
+
+/** What a people selector resolved to: who, in which unit, and whether it fell back upwards. */
+export interface ResolvedPeople {
+  people: Candidate[];
+  unitId: string | null;
+  unitName: string | null;
+  fellBack: boolean;
 }

@@ -34,6 +34,34 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
     .default('smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('社区治理服务平台 <noreply@governance.local>'),
+  /** Office hours SLA working time counts, Beijing time: `09:00-12:00,13:30-17:30`. */
+  WORKING_HOURS: z
+    .string()
+    .regex(
+      /^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$/,
+      'windows such as 09:00-12:00,13:30-17:30',
+    )
+    .default('09:00-12:00,13:30-17:30')
+    .transform((value, ctx) => {
+      const windows = value.split(',').map((w) => {
+        const [start, end] = w.split('-').map((t) => {
+          const [h, m] = t.split(':').map(Number);
+          return h! * 60 + m!;
+        });
+        return { start: start!, end: end! };
+      });
+      const bad = windows.some(
+        (w, i) => w.start >= w.end || w.end > 1440 || (i > 0 && w.start < windows[i - 1]!.end),
+      );
+      if (bad) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'windows must be ordered, each start before its end',
+        });
+        return z.NEVER;
+      }
+      return windows;
+    }),
   SESSION_TTL_HOURS: z.coerce
     .number()
     .positive()

@@ -1,18 +1,31 @@
 import { z } from 'zod';
-import { isDuration } from './duration';
+import { isDuration, isSlaDuration, parseSlaDuration } from './duration';
+import { UNIT_TYPES } from './org-tree';
 import { ROLES } from './roles';
-import { nextStepId, startStepId } from './steps';
+import { checkExpression, compileExpression } from './expression';
+import type { StepList } from './steps';
+import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
 
 /**
- * The process definition language, first cut: a definition names its input fields, who may start
- * it, and a list of steps run by the one interpreter workflow. Later step types (human tasks,
- * claim pools, decisions, SLA clocks…) extend the `type` union; nothing here is process-specific.
+ * The process definition language. A definition names its input fields, who may start it, its
+ * SLA deadlines, and the steps the one interpreter workflow runs: human tasks, claim pools,
+ * timers, decisions, parallel branches, mail, feedback, publication, sub-processes and ends.
+ * Nothing here is process-specific; docs/definition-language.md is the reference.
  */
 
-/** Field and step names end up as MongoDB keys: no `.`, no leading `$` (FerretDB and MongoDB). */
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'letters, digits and _, starting with a letter');
+/** Field names end up as MongoDB keys: a `.` reads as a path and a leading `$` as an operator. */
+const identifier = z.string().superRefine((s, ctx) => {
+  const problem = s.includes('.')
+    ? 'must not contain "." (MongoDB would read it as a path)'
+    : s.startsWith('$')
+      ? 'must not start with "$" (MongoDB would read it as an operator)'
+      : /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(s)
+        ? null
+        : 'letters, digits and _, starting with a letter, up to 64';
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const key = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'lower-case letters, digits and -');
 
 export const FIELD_TYPES = [
   'string',
@@ -41,28 +54,177 @@ export const fieldSchema = z
   .strict();
 export type FieldSpec = z.infer<typeof fieldSchema>;
 
+const fieldList = z.object({ fields: z.array(fieldSchema) }).strict();
+
 const stepId = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter');
 
+/** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
+const slaDuration = z.string().refine(isSlaDuration, {
+  error: (issue) =>
+    `"${String(issue.input)}" is not a duration: use ISO 8601 (PT40M, PT3H, P2D) or "5 working days", "2 working hours"`,
+});
+const calendarDuration = z
+  .string()
+  .refine(isDuration, 'an ISO 8601 calendar duration such as PT30M or PT2H');
+const expression = z.string().min(1).max(1000);
+const templateName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a template name such as task-assigned');
+
+/**
+ * Post roles known to every installation (the org import may hold others; a definition that
+ * uses another role declares it under `roles`).
+ */
+export const BUILTIN_POST_ROLES: Readonly<Record<string, string>> = {
+  secretary: '党组织书记',
+  director: '主任',
+  'deputy-director': '副主任',
+  leader: '分管领导',
+  officer: '工作人员',
+  dispatcher: '派单员',
+  'duty-officer': '值班员',
+  'grid-leader': '网格长',
+  'grid-worker': '网格员',
+  'building-head': '楼栋长',
+  'entrance-head': '单元长',
+  'party-member': '党员',
+  volunteer: '志愿者',
+  liaison: '共建单位联络员',
+};
+const roleKey = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker');
+
+/**
+ * A unit relative to the case or the task's assignee. Shorthands: `case`, `assignee`, `parent`
+ * (the case unit's parent), or a unit type (the nearest unit of that type at or above the case's).
+ */
+const unitAt = z.enum(['self', 'parent', ...UNIT_TYPES]);
+export const unitRefSchema = z.union([
+  z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
+  z
+    .object({
+      of: z.union([z.enum(['case', 'assignee']), z.object({ field: identifier }).strict()]),
+      at: unitAt.default('self'),
+    })
+    .strict(),
+]);
+export type UnitRef = z.infer<typeof unitRefSchema>;
+
+/** Who: people holding a role in a unit, units of a type below one, a person, or an expression. */
+export const peopleSelectorSchema = z.union([
+  z.object({ role: roleKey, unit: unitRefSchema.default('case') }).strict(),
+  z
+    .object({
+      role: roleKey,
+      unitsOfType: z.enum(UNIT_TYPES),
+      under: unitRefSchema.default('case'),
+    })
+    .strict(),
+  z.object({ person: z.string().min(1).max(64) }).strict(),
+  z.object({ expression }).strict(),
+  z.object({ claimantsOf: stepId }).strict(),
+]);
+export type PeopleSelector = z.infer<typeof peopleSelectorSchema>;
+
+/** Who gets a mail: people (as above), the task's assignee or candidates, or an address. */
+export const recipientSchema = z.union([
+  z.enum(['assignee', 'candidates']),
+  z.object({ field: identifier }).strict(),
+  z.object({ address: z.email() }).strict(),
+  peopleSelectorSchema,
+]);
+export type RecipientSpec = z.infer<typeof recipientSchema>;
+const recipients = z.union([recipientSchema, z.array(recipientSchema).min(1)]);
+
+export const reminderSchema = z
+  .object({
+    /** Calendar time before the deadline. */
+    before: calendarDuration,
+    notify: recipients.default('assignee'),
+    template: templateName.default('task-reminder'),
+  })
+  .strict();
+
+export const escalationSchema = z
+  .object({
+    /** Offset after the deadline at which this level fires; 0 (at the deadline) by default. */
+    after: slaDuration.optional(),
+    notify: recipients,
+    template: templateName.default('task-escalated'),
+    /** Hand the task to the people this level notifies (the supervisor takes it over). */
+    reassign: z.boolean().default(false),
+  })
+  .strict();
+
+export const deadlineSchema = z
+  .object({
+    id: stepId,
+    name: z.string().min(1),
+    within: slaDuration,
+    /** What stops the clock: the task being claimed (签收) or completed (办结). */
+    stopsOn: z.enum(['claim', 'complete']).default('complete'),
+    /** Whether the clock stops while the case waits on the requester. */
+    pausable: z.boolean().default(true),
+    reminders: z.array(reminderSchema).default([]),
+    escalations: z.array(escalationSchema).default([]),
+  })
+  .strict();
+export type DeadlineSpec = z.infer<typeof deadlineSchema>;
+
 const stepBase = {
   id: stepId,
   name: z.string().min(1),
-  /** The step to run next; defaults to the following step in the list. */
+  /** The step to run next; defaults to the following step in the same list. */
   next: stepId.optional(),
 };
 
-const recipientSchema = z.union([
-  z.object({ field: identifier }).strict(),
-  z.object({ address: z.email() }).strict(),
-]);
-
-export const notifyStepSchema = z
+export const taskStepSchema = z
   .object({
     ...stepBase,
-    type: z.literal('notify'),
-    template: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a template name such as case-received'),
-    to: recipientSchema,
+    type: z.literal('task'),
+    candidates: z.array(peopleSelectorSchema).min(1),
+    form: fieldList.optional(),
+    outcomes: z
+      .array(
+        z
+          .object({
+            id: stepId,
+            name: z.string().min(1),
+            next: stepId.optional(),
+            /** Whether completing with this outcome needs a comment (a reason for a refusal). */
+            requiresComment: z.boolean().default(false),
+          })
+          .strict(),
+      )
+      .min(1)
+      .default([{ id: 'done', name: '完成', requiresComment: false }]),
+    /** Where a returned (退单) task goes; by default it goes back to its candidates' pool. */
+    onReturn: stepId.optional(),
+    /** Mail the candidates when the task opens (template `task-assigned`). */
+    announce: z.boolean().default(true),
+    deadlines: z.array(deadlineSchema).default([]),
+  })
+  .strict();
+
+export const claimStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('claim'),
+    /** demand: units claim a need (认领需求); offer: communities claim an offered resource. */
+    direction: z.enum(['demand', 'offer']).default('demand'),
+    candidates: z.array(peopleSelectorSchema).min(1),
+    claimants: z
+      .object({
+        min: z.number().int().min(1).default(1),
+        max: z.number().int().min(1).max(1000).default(1),
+      })
+      .strict()
+      .default({ min: 1, max: 1 }),
+    /** How long the pool stays open; without it, it waits until `max` claimants. */
+    within: slaDuration.optional(),
+    /** Where the case goes when the window ends with fewer than `min` claimants. */
+    onUnclaimed: stepId.optional(),
+    announce: z.boolean().default(true),
+    deadlines: z.array(deadlineSchema).default([]),
   })
   .strict();
 
@@ -70,7 +232,62 @@ export const timerStepSchema = z
   .object({
     ...stepBase,
     type: z.literal('timer'),
-    duration: z.string().refine(isDuration, 'an ISO 8601 duration such as PT5M, PT3H or P2D'),
+    duration: slaDuration.optional(),
+    /** An expression giving an ISO instant (e.g. `data.appointmentAt`). */
+    until: expression.optional(),
+  })
+  .strict();
+
+export const decisionStepSchema = z
+  .object({
+    id: stepId,
+    name: z.string().min(1),
+    type: z.literal('decision'),
+    branches: z.array(z.object({ when: expression, next: stepId }).strict()).min(1),
+    otherwise: stepId,
+  })
+  .strict();
+
+export const notifyStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('notify'),
+    template: templateName,
+    to: recipients,
+  })
+  .strict();
+
+export const feedbackStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('feedback'),
+    /** How long the requester has to rate; no rating by then is recorded as none, not a score. */
+    within: slaDuration,
+    /** Invite the requester by mail (template `case-result` unless named). */
+    invite: recipients.optional(),
+    template: templateName.default('case-result'),
+  })
+  .strict();
+
+export const publishStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('publish'),
+    title: z.string().min(1).max(200),
+    /** Input fields shown on the public board; personal fields are masked. */
+    show: z.array(identifier).default([]),
+  })
+  .strict();
+
+export const subprocessStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('subprocess'),
+    definition: key,
+    /** Child input fields, each an expression over this case. */
+    data: z.record(z.string(), expression).default({}),
+    /** Wait for the child case to end (its status is then `steps.<id>.status`). */
+    wait: z.boolean().default(true),
   })
   .strict();
 
@@ -83,24 +300,61 @@ export const endStepSchema = z
   })
   .strict();
 
-export const stepSchema = z.discriminatedUnion('type', [
-  notifyStepSchema,
+/** Steps allowed inside a parallel branch (no nested parallel, no end). */
+const branchStepSchema = z.discriminatedUnion('type', [
+  taskStepSchema,
+  claimStepSchema,
   timerStepSchema,
+  decisionStepSchema,
+  notifyStepSchema,
+  feedbackStepSchema,
+  publishStepSchema,
+  subprocessStepSchema,
+]);
+
+export const parallelStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('parallel'),
+    /** all: wait for every branch; any: the first branch to finish cancels the others. */
+    join: z.enum(['all', 'any']).default('all'),
+    branches: z
+      .array(
+        z.object({ name: z.string().min(1), steps: z.array(branchStepSchema).min(1) }).strict(),
+      )
+      .min(2),
+  })
+  .strict();
+
+export const stepSchema = z.discriminatedUnion('type', [
+  taskStepSchema,
+  claimStepSchema,
+  timerStepSchema,
+  decisionStepSchema,
+  notifyStepSchema,
+  feedbackStepSchema,
+  publishStepSchema,
+  subprocessStepSchema,
+  parallelStepSchema,
   endStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];
+export type TaskStepSpec = z.infer<typeof taskStepSchema>;
+export type ClaimStepSpec = z.infer<typeof claimStepSchema>;
 
 export const definitionSchema = z
   .object({
-    key: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{1,62}$/, 'lower-case letters, digits and -, 2 to 63 characters'),
+    key,
     name: z.string().min(1),
     description: z.string().optional(),
     /** Roles allowed to start a case of this process. */
     starters: z.array(z.enum(ROLES)).min(1),
-    input: z.object({ fields: z.array(fieldSchema) }).strict(),
+    /** Post roles this definition uses beyond the built-in ones, with their labels. */
+    roles: z.array(z.object({ key: roleKey, label: z.string().min(1) }).strict()).default([]),
+    input: fieldList,
+    /** Case-level deadlines (办结时限), running from the start until the case ends. */
+    deadlines: z.array(deadlineSchema).default([]),
     start: stepId.optional(),
     steps: z.array(stepSchema).min(1),
   })
@@ -120,13 +374,27 @@ export interface DefinitionProblem {
   message: string;
 }
 
+export interface ValidationOptions {
+  knownTemplates: ReadonlySet<string>;
+}
+
+/** Names an expression may start from; `steps.<id>` and `data.<field>` are checked further. */
+export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
+  'data',
+  'form',
+  'outcome',
+  'steps',
+  'case',
+]);
+
 /**
- * Parses and checks a definition as a whole, reporting every problem at once: schema errors, then
- * graph errors (unknown references, unreachable steps, no way to an end) and unknown templates.
+ * Parses and checks a definition as a whole, reporting every problem at once with its path:
+ * schema errors first; then, on a well-formed definition, references, reachability, a way to an
+ * end from every step, expressions, roles, templates and field names.
  */
 export function validateDefinition(
   raw: unknown,
-  options: { knownTemplates: ReadonlySet<string> },
+  options: ValidationOptions,
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) {
@@ -138,91 +406,341 @@ export function validateDefinition(
       })),
     };
   }
-  const spec = parsed.data;
-  const problems: DefinitionProblem[] = [];
-  const index = new Map<string, number>();
-  spec.steps.forEach((step, i) => {
-    if (index.has(step.id)) {
-      problems.push({ path: `steps[${i}].id`, message: `duplicate step id "${step.id}"` });
-    } else {
-      index.set(step.id, i);
-    }
-  });
-  const fieldNames = new Set<string>();
-  spec.input.fields.forEach((field, i) => {
-    if (fieldNames.has(field.name)) {
-      problems.push({
-        path: `input.fields[${i}].name`,
-        message: `duplicate field "${field.name}"`,
-      });
-    }
-    fieldNames.add(field.name);
-    if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
-      problems.push({ path: `input.fields[${i}].min`, message: 'min is greater than max' });
-    }
-  });
-  if (spec.start !== undefined && !index.has(spec.start)) {
-    problems.push({ path: 'start', message: `unknown step "${spec.start}"` });
+  const problems = new SemanticChecker(parsed.data, options).check();
+  return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };
+}
+
+class SemanticChecker {
+  private readonly problems: DefinitionProblem[] = [];
+  private readonly stepIds = new Set<string>();
+  private readonly fieldNames: Set<string>;
+  private readonly roles: Set<string>;
+
+  constructor(
+    private readonly spec: DefinitionSpec,
+    private readonly options: ValidationOptions,
+  ) {
+    this.fieldNames = new Set(spec.input.fields.map((f) => f.name));
+    this.roles = new Set([...Object.keys(BUILTIN_POST_ROLES), ...spec.roles.map((r) => r.key)]);
   }
-  spec.steps.forEach((step, i) => {
-    if (step.type !== 'end' && step.next !== undefined && !index.has(step.next)) {
-      problems.push({ path: `steps[${i}].next`, message: `unknown step "${step.next}"` });
-    }
-    if (step.type !== 'end' && step.next === undefined && i === spec.steps.length - 1) {
-      problems.push({
-        path: `steps[${i}]`,
-        message: 'the last step must be an end step or name its next step',
-      });
-    }
-    if (step.type === 'notify') {
-      if (!options.knownTemplates.has(step.template)) {
-        problems.push({
-          path: `steps[${i}].template`,
-          message: `unknown mail template "${step.template}"`,
-        });
+
+  check(): DefinitionProblem[] {
+    const { spec } = this;
+    for (const { step, list, index } of allSteps(spec)) {
+      if (this.stepIds.has(step.id)) {
+        this.report(`${list.path}[${index}].id`, `duplicate step id "${step.id}"`);
       }
-      const recipient = step.to;
+      this.stepIds.add(step.id);
+    }
+    this.checkFields('input.fields', spec.input.fields);
+    spec.roles.forEach((role, i) => {
+      if (role.key in BUILTIN_POST_ROLES) {
+        this.report(`roles[${i}].key`, `"${role.key}" is a built-in role; do not declare it`);
+      }
+    });
+    const top = topLevel(spec);
+    if (spec.start !== undefined && !top.steps.some((s) => s.id === spec.start)) {
+      this.report('start', `unknown step "${spec.start}"`);
+    }
+    spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
+    for (const { step, list, index } of allSteps(spec)) {
+      this.checkStep(`${list.path}[${index}]`, step, list);
+    }
+    for (const list of stepLists(spec)) this.checkGraph(list);
+    return this.problems;
+  }
+
+  private report(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  private checkFields(path: string, fields: readonly FieldSpec[]): void {
+    const seen = new Set<string>();
+    fields.forEach((field, i) => {
+      if (seen.has(field.name))
+        this.report(`${path}[${i}].name`, `duplicate field "${field.name}"`);
+      seen.add(field.name);
+      if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
+        this.report(`${path}[${i}].min`, 'min is greater than max');
+      }
+    });
+  }
+
+  private checkStep(path: string, step: StepSpec, list: StepList): void {
+    const inList = new Set(list.steps.map((s) => s.id));
+    const reference = (where: string, target: string | undefined) => {
+      if (target === undefined || inList.has(target)) return;
+      this.report(
+        `${path}.${where}`,
+        this.stepIds.has(target)
+          ? `step "${target}" is in another ${list.isBranch ? 'list' : 'branch'}; jumps stay inside their own list`
+          : `unknown step "${target}"`,
+      );
+    };
+    if (step.type !== 'end' && step.type !== 'decision') reference('next', step.next);
+    switch (step.type) {
+      case 'task':
+        step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
+        if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields);
+        step.outcomes.forEach((o, i) => reference(`outcomes[${i}].next`, o.next));
+        this.checkUnique(
+          `${path}.outcomes`,
+          step.outcomes.map((o) => o.id),
+          'outcome',
+        );
+        reference('onReturn', step.onReturn);
+        this.checkTemplate(`${path}`, 'task-assigned', step.announce);
+        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
+        this.checkUnique(
+          `${path}.deadlines`,
+          step.deadlines.map((d) => d.id),
+          'deadline',
+        );
+        break;
+      case 'claim':
+        step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
+        if (step.claimants.min > step.claimants.max) {
+          this.report(`${path}.claimants.min`, 'min is greater than max');
+        }
+        reference('onUnclaimed', step.onUnclaimed);
+        if (step.onUnclaimed !== undefined && step.within === undefined) {
+          this.report(`${path}.onUnclaimed`, 'onUnclaimed needs a claim window (within)');
+        }
+        this.checkTemplate(`${path}`, 'task-assigned', step.announce);
+        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
+        break;
+      case 'timer':
+        if ((step.duration === undefined) === (step.until === undefined)) {
+          this.report(path, 'a timer needs exactly one of duration and until');
+        }
+        if (step.until !== undefined) this.checkExpression(`${path}.until`, step.until);
+        break;
+      case 'decision':
+        step.branches.forEach((b, i) => {
+          this.checkExpression(`${path}.branches[${i}].when`, b.when);
+          reference(`branches[${i}].next`, b.next);
+        });
+        reference('otherwise', step.otherwise);
+        break;
+      case 'notify':
+        this.checkTemplate(`${path}.template`, step.template, true);
+        this.checkRecipients(`${path}.to`, step.to, false);
+        break;
+      case 'feedback':
+        if (step.invite !== undefined) {
+          this.checkRecipients(`${path}.invite`, step.invite, false);
+          this.checkTemplate(`${path}.template`, step.template, true);
+        }
+        break;
+      case 'publish':
+        step.show.forEach((name, i) => {
+          if (!this.fieldNames.has(name))
+            this.report(`${path}.show[${i}]`, `unknown field "${name}"`);
+        });
+        break;
+      case 'subprocess':
+        for (const [field, source] of Object.entries(step.data)) {
+          this.checkExpression(`${path}.data.${field}`, source);
+        }
+        if (step.definition === this.spec.key) {
+          this.report(`${path}.definition`, 'a process cannot start itself as a sub-process');
+        }
+        break;
+      case 'parallel':
+      case 'end':
+        break;
+    }
+  }
+
+  private checkUnique(path: string, ids: readonly string[], what: string): void {
+    const seen = new Set<string>();
+    ids.forEach((id, i) => {
+      if (seen.has(id)) this.report(`${path}[${i}].id`, `duplicate ${what} "${id}"`);
+      seen.add(id);
+    });
+  }
+
+  private checkTemplate(path: string, template: string, used: boolean): void {
+    if (used && !this.options.knownTemplates.has(template)) {
+      this.report(path, `unknown mail template "${template}"`);
+    }
+  }
+
+  private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean): void {
+    if (!onTask && deadline.stopsOn === 'claim') {
+      this.report(
+        `${path}.stopsOn`,
+        'a case deadline stops when the case ends; claim is for tasks',
+      );
+    }
+    deadline.reminders.forEach((r, i) => {
+      this.checkRecipients(`${path}.reminders[${i}].notify`, r.notify, onTask);
+      this.checkTemplate(`${path}.reminders[${i}].template`, r.template, true);
+    });
+    let previous = -1;
+    deadline.escalations.forEach((e, i) => {
+      this.checkRecipients(`${path}.escalations[${i}].notify`, e.notify, onTask);
+      this.checkTemplate(`${path}.escalations[${i}].template`, e.template, true);
+      if (e.reassign && !onTask) {
+        this.report(`${path}.escalations[${i}].reassign`, 'only a task deadline can reassign');
+      }
+      const offset = e.after === undefined ? 0 : roughMinutes(e.after);
+      if (offset < previous) {
+        this.report(`${path}.escalations[${i}].after`, 'levels must be in order of their offsets');
+      }
+      previous = offset;
+    });
+  }
+
+  private checkRecipients(path: string, value: RecipientSpec | RecipientSpec[], onTask: boolean) {
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((recipient, i) => {
+      const at = Array.isArray(value) ? `${path}[${i}]` : path;
+      if (recipient === 'assignee' || recipient === 'candidates') {
+        if (!onTask) this.report(at, `"${recipient}" only exists on a task or claim step`);
+        return;
+      }
       if ('field' in recipient) {
-        const field = spec.input.fields.find((f) => f.name === recipient.field);
-        if (!field) {
-          problems.push({
-            path: `steps[${i}].to.field`,
-            message: `unknown field "${recipient.field}"`,
-          });
-        } else if (field.type !== 'email') {
-          problems.push({
-            path: `steps[${i}].to.field`,
-            message: `field "${field.name}" is not of type email`,
-          });
+        const field = this.spec.input.fields.find((f) => f.name === recipient.field);
+        if (!field) this.report(`${at}.field`, `unknown field "${recipient.field}"`);
+        else if (field.type !== 'email') {
+          this.report(`${at}.field`, `field "${field.name}" is not of type email`);
+        }
+        return;
+      }
+      if ('address' in recipient) return;
+      this.checkSelector(at, recipient, onTask);
+    });
+  }
+
+  private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
+    if ('role' in selector) {
+      if (!this.roles.has(selector.role)) {
+        this.report(
+          `${path}.role`,
+          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
+        );
+      }
+      const unit = 'unit' in selector ? selector.unit : selector.under;
+      this.checkUnitRef(`${path}.${'unit' in selector ? 'unit' : 'under'}`, unit, onTask);
+    } else if ('expression' in selector) {
+      this.checkExpression(`${path}.expression`, selector.expression);
+    } else if ('claimantsOf' in selector) {
+      const target = allSteps(this.spec).find((s) => s.step.id === selector.claimantsOf)?.step;
+      if (target?.type !== 'claim') {
+        this.report(`${path}.claimantsOf`, `"${selector.claimantsOf}" is not a claim step`);
+      }
+    }
+  }
+
+  private checkUnitRef(path: string, ref: UnitRef, onTask: boolean): void {
+    const of = typeof ref === 'string' ? (ref === 'assignee' ? 'assignee' : 'case') : ref.of;
+    if (of === 'assignee' && !onTask) {
+      this.report(path, "the assignee's unit only exists on a task or claim step");
+    }
+    if (typeof of === 'object' && !this.fieldNames.has(of.field)) {
+      this.report(`${path}.of.field`, `unknown field "${of.field}"`);
+    }
+  }
+
+  private checkExpression(path: string, source: string): void {
+    const error = checkExpression(source, EXPRESSION_ROOTS);
+    if (error !== null) {
+      this.report(path, `bad expression: ${error}`);
+      return;
+    }
+    for (const ref of expressionPaths(source)) {
+      const [root, name] = ref.split('.');
+      if (root === 'data' && name !== undefined && !this.fieldNames.has(name)) {
+        this.report(path, `bad expression: unknown field "data.${name}"`);
+      }
+      if (root === 'steps' && name !== undefined && !this.stepIds.has(name)) {
+        this.report(path, `bad expression: unknown step "steps.${name}"`);
+      }
+    }
+  }
+
+  /**
+   * Reachability within a list (from the start, or a branch's first step), and from every
+   * reachable step a way out: an end step at the top level, the branch's end inside a branch.
+   */
+  private checkGraph(list: StepList): void {
+    const byId = new Map(list.steps.map((s, i) => [s.id, { step: s, index: i }]));
+    const start = list.isBranch ? list.steps[0]!.id : startStepId(this.spec);
+    if (!byId.has(start)) return;
+    const successors = (id: string): { ids: string[]; exits: boolean } => {
+      const step = byId.get(id)!.step;
+      const { targets, fallsThrough } = successorsOf(step);
+      const ids = targets.filter((t) => byId.has(t));
+      const following = fallsThrough ? followingStepId(list, id) : undefined;
+      if (following !== undefined) ids.push(following);
+      return { ids, exits: step.type === 'end' || (fallsThrough && following === undefined) };
+    };
+    const reachable = new Set<string>();
+    const queue = [start];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      if (reachable.has(id)) continue;
+      reachable.add(id);
+      queue.push(...successors(id).ids);
+    }
+    list.steps.forEach((step, i) => {
+      if (!reachable.has(step.id)) {
+        this.report(`${list.path}[${i}]`, `step "${step.id}" is unreachable`);
+      }
+    });
+    // A way out: an end step at the top level, running off the end of a branch inside one.
+    const isExit = (id: string): boolean => {
+      const { step } = byId.get(id)!;
+      return list.isBranch ? successors(id).exits : step.type === 'end';
+    };
+    const canExit = new Set([...reachable].filter(isExit));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const id of reachable) {
+        if (!canExit.has(id) && successors(id).ids.some((next) => canExit.has(next))) {
+          canExit.add(id);
+          changed = true;
         }
       }
     }
-  });
-  // The graph can be walked whenever the start step exists, even with other problems present.
-  if (spec.start === undefined || index.has(spec.start)) problems.push(...checkGraph(spec));
-  return problems.length === 0 ? { ok: true, spec } : { ok: false, problems };
+    const reachesEnd = [...reachable].some(isExit);
+    list.steps.forEach((step, index) => {
+      if (!list.isBranch && step.type !== 'end' && successors(step.id).exits) {
+        this.report(
+          `${list.path}[${index}]`,
+          'the last step must be an end step or name its next step',
+        );
+      } else if (reachesEnd && reachable.has(step.id) && !canExit.has(step.id)) {
+        this.report(
+          `${list.path}[${index}]`,
+          list.isBranch
+            ? `no way from step "${step.id}" to the end of its branch`
+            : `no way from step "${step.id}" to an end step`,
+        );
+      }
+    });
+    if (!list.isBranch && !reachesEnd) {
+      this.report(list.path, 'no path from the start step reaches an end step');
+    }
+  }
 }
 
-function checkGraph(spec: DefinitionSpec): DefinitionProblem[] {
-  const problems: DefinitionProblem[] = [];
-  const reachable = new Set<string>();
-  const queue = [startStepId(spec)];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
-    if (reachable.has(id)) continue;
-    reachable.add(id);
-    const next = nextStepId(spec, id);
-    if (next !== undefined) queue.push(next);
+/** Dotted paths an expression reads, for field and step checks (best effort, after syntax). */
+function expressionPaths(source: string): string[] {
+  try {
+    return compileExpression(source, { roots: EXPRESSION_ROOTS }).paths;
+  } catch {
+    return [];
   }
-  spec.steps.forEach((step, i) => {
-    if (!reachable.has(step.id)) {
-      problems.push({ path: `steps[${i}]`, message: `step "${step.id}" is unreachable` });
-    }
-  });
-  if (![...reachable].some((id) => spec.steps.find((s) => s.id === id)?.type === 'end')) {
-    problems.push({ path: 'steps', message: 'no path from the start step reaches an end step' });
-  }
-  return problems;
+}
+
+/** Orders escalation offsets of mixed kinds roughly (a working day ≈ 8 working hours). */
+function roughMinutes(duration: string): number {
+  const parsed = parseSlaDuration(duration);
+  if (parsed.kind === 'calendar') return parsed.ms / 60_000;
+  if (parsed.kind === 'workingMinutes') return parsed.minutes;
+  return parsed.days * 480;
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {

@@ -41,3 +41,56 @@ export function isDuration(input: string): boolean {
     return false;
   }
 }
+
+/**
+ * An SLA duration: calendar time (ISO 8601, as in the 54321 policy's 5 minutes, 40 minutes and
+ * 3 hours), working minutes, or working days. "1 working day" and "8 working hours" stay distinct:
+ * the first is the same time on the next working day, the second counts office minutes.
+ */
+export type SlaDuration =
+  | { kind: 'calendar'; ms: number }
+  | { kind: 'workingMinutes'; minutes: number }
+  | { kind: 'workingDays'; days: number };
+
+const WORKING =
+  /^(\d{1,4})\s*(?:working\s+(day|days|hour|hours|minute|minutes)|(个工作日|工作日|工作小时|个工作小时|工作分钟))$/;
+
+export class SlaDurationSyntaxError extends Error {
+  constructor(readonly input: string) {
+    super(
+      `"${input}" is not a duration: use ISO 8601 for calendar time (PT40M, PT3H, P2D) or ` +
+        '"N working days", "N working hours", "N working minutes" (also 5个工作日, 8工作小时)',
+    );
+    this.name = 'SlaDurationSyntaxError';
+  }
+}
+
+/** Parses an SLA duration; throws {@link SlaDurationSyntaxError} naming the accepted forms. */
+export function parseSlaDuration(input: string): SlaDuration {
+  const text = input.trim();
+  if (text.startsWith('P')) {
+    try {
+      return { kind: 'calendar', ms: parseDurationMs(text) };
+    } catch {
+      throw new SlaDurationSyntaxError(input);
+    }
+  }
+  const match = WORKING.exec(text);
+  const amount = Number(match?.[1]);
+  if (!match || amount <= 0) throw new SlaDurationSyntaxError(input);
+  const unit = match[2] ?? match[3]!;
+  if (unit.startsWith('day') || unit.endsWith('日')) return { kind: 'workingDays', days: amount };
+  if (unit.startsWith('hour') || unit.endsWith('小时')) {
+    return { kind: 'workingMinutes', minutes: amount * 60 };
+  }
+  return { kind: 'workingMinutes', minutes: amount };
+}
+
+export function isSlaDuration(input: string): boolean {
+  try {
+    parseSlaDuration(input);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -72,6 +72,38 @@ export class OrgTree {
     }
   }
 
+  has(id: string): boolean {
+    return this.units.has(id);
+  }
+
+  /** Units where a person holds any post, in a stable order. */
+  unitsOf(personId: string): string[] {
+    const units: string[] = [];
+    for (const [unitId, posts] of this.postsByUnit) {
+      if (posts.some((p) => p.personId === personId)) units.push(unitId);
+    }
+    return units.sort();
+  }
+
+  /** The unit and every unit below it, parents before children. */
+  descendants(id: string): OrgUnit[] {
+    const children = new Map<string, OrgUnit[]>();
+    for (const unit of this.units.values()) {
+      if (unit.parentId === null) continue;
+      const list = children.get(unit.parentId) ?? [];
+      list.push(unit);
+      children.set(unit.parentId, list);
+    }
+    const result: OrgUnit[] = [];
+    const queue = [this.unit(id)];
+    while (queue.length > 0) {
+      const unit = queue.shift()!;
+      result.push(unit);
+      queue.push(...(children.get(unit.id) ?? []).sort((a, b) => a.id.localeCompare(b.id)));
+    }
+    return result;
+  }
+
   unit(id: string): OrgUnit {
     const unit = this.units.get(id);
     if (!unit) throw new OrgTreeError(`unknown unit "${id}"`);
@@ -143,4 +175,37 @@ export function resolveEscalationTarget(
     if (people.length > 0) return { unit, people, fellBack: unit.id !== target.id };
   }
   return null;
+}
+
+/** The children of each unit, to walk the tree downwards (see {@link unitsAtOrBelow}). */
+export function childrenByParent(
+  units: Iterable<Pick<OrgUnit, 'id' | 'parentId'>>,
+): Map<string, string[]> {
+  const children = new Map<string, string[]>();
+  for (const unit of units) {
+    if (unit.parentId === null) continue;
+    const list = children.get(unit.parentId) ?? [];
+    list.push(unit.id);
+    children.set(unit.parentId, list);
+  }
+  return children;
+}
+
+/**
+ * `rootIds` and every unit below them: a street's dispatcher answers for its communities, their
+ * grids and so on down to the floors. A root the tree does not know is kept as itself; a cycle
+ * in stored data cannot loop.
+ */
+export function unitsAtOrBelow(
+  children: ReadonlyMap<string, readonly string[]>,
+  rootIds: Iterable<string>,
+): Set<string> {
+  const found = new Set<string>();
+  const pending = [...rootIds];
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    if (found.has(id)) continue;
+    found.add(id);
+    for (const child of children.get(id) ?? []) pending.push(child);
+  }
+  return found;
 }

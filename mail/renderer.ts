@@ -1,11 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import { contextContractFor } from './contexts';
 
 /**
  * Mail templates: `mail/templates/<name>.hbs`, a `subject:` line, a line with `---`, then the
  * HTML body. Compiled once into one Handlebars instance; `strict` makes a missing field an error
- * instead of an empty hole in a mail to a resident, and `{{ }}` escapes all user data.
+ * instead of an empty hole in a mail to a resident, and `{{ }}` escapes all user data. Templates
+ * with a contract in `contexts.ts` get their context checked (and stripped to it) first.
  */
 
 export class TemplateError extends Error {
@@ -68,10 +70,11 @@ export function createMailRenderer(templateDir: string = DEFAULT_TEMPLATE_DIR): 
     render(template, context) {
       const entry = compiled.get(template);
       if (!entry) throw new TemplateError(`unknown mail template "${template}"`);
+      const input = checkedContext(template, context);
       try {
-        const html = entry.body(context);
+        const html = entry.body(input);
         return {
-          subject: toHeaderValue(entry.subject(context)),
+          subject: toHeaderValue(entry.subject(input)),
           html,
           text: htmlToText(html),
         };
@@ -83,9 +86,28 @@ export function createMailRenderer(templateDir: string = DEFAULT_TEMPLATE_DIR): 
   };
 }
 
-/** Header values never carry CR/LF (header injection) and stay on one line. */
+function checkedContext(
+  template: string,
+  context: Record<string, unknown>,
+): Record<string, unknown> {
+  const contract = contextContractFor(template);
+  if (!contract) return context;
+  const result = contract.safeParse(context);
+  if (result.success) return result.data;
+  // Zod's messages name the field and the expected type, never the value (personal data).
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(context)'}: ${issue.message}`,
+  );
+  throw new TemplateError(`template "${template}": ${problems.join('; ')}`);
+}
+
+/**
+ * Header values stay on one line: CR, LF and every other control character (C0, DEL, C1 with
+ * NEL, and the Unicode line/paragraph separators) become one space, so data cannot start a new
+ * header (header injection) or smuggle invisible bytes into a subject or display name.
+ */
 export function toHeaderValue(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').trim();
+  return value.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').trim();
 }
 
 function htmlToText(html: string): string {

@@ -19,6 +19,7 @@ const timelineEntrySchema = new mongoose.Schema(
     at: { type: Date, required: true },
     actor: { type: actorSchema, required: true },
     stepId: String,
+    via: String,
     detail: mongoose.Schema.Types.Mixed,
   },
   { _id: false },
@@ -47,7 +48,14 @@ const caseSchema = new mongoose.Schema(
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     closedAt: Date,
+    parentCaseId: String,
     timeline: { type: [timelineEntrySchema], default: [] },
+    /** SLA clocks as they stand (case and task deadlines), replaced as a whole. */
+    deadlines: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    /** The requester's rating; `score: null` means none was given in time. */
+    rating: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** What the public board shows, personal data already masked. */
+    publication: { type: mongoose.Schema.Types.Mixed, default: null },
   },
   { collection: 'cases', versionKey: false, minimize: false },
 );
@@ -159,6 +167,43 @@ const calendarYearSchema = new mongoose.Schema(
   { collection: 'calendarYears', versionKey: false },
 );
 
+/**
+ * A human task or claim pool as staff see it: who may act, who holds it, its deadlines. Written
+ * only by the projection activity, each write carrying the task's next `version`.
+ */
+const taskSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    version: { type: Number, required: true },
+    caseId: { type: String, required: true },
+    definitionKey: { type: String, required: true },
+    caseUnitId: { type: String, default: null },
+    stepId: { type: String, required: true },
+    name: { type: String, required: true },
+    kind: { type: String, required: true },
+    status: { type: String, required: true },
+    candidates: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    /** Account ids of the candidates and the assignee, for "my tasks" queries. */
+    candidateUserIds: { type: [String], default: [] },
+    assignee: { type: mongoose.Schema.Types.Mixed, default: null },
+    assigneeUserId: { type: String, default: null },
+    claimants: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    claimantUserIds: { type: [String], default: [] },
+    maxClaimants: { type: Number, required: true },
+    outcomes: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    outcome: { type: String, default: null },
+    deadlines: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    /** The earliest running deadline, for sorting a work list by urgency. */
+    dueAt: { type: Date, default: null },
+    openedAt: { type: Date, required: true },
+    closedAt: { type: Date, default: null },
+  },
+  { collection: 'tasks', versionKey: false, minimize: false },
+);
+taskSchema.index({ caseId: 1 });
+taskSchema.index({ candidateUserIds: 1 });
+taskSchema.index({ status: 1, openedAt: -1 });
+
 /** A unit of the org tree (county … floor, co-building units, departments). */
 const unitSchema = new mongoose.Schema(
   {
@@ -215,6 +260,7 @@ export type DefinitionDocument = InferSchemaType<typeof definitionSchema>;
 export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
 export type UserDocument = InferSchemaType<typeof userSchema>;
 export type OutboxDocument = InferSchemaType<typeof outboxSchema>;
+export type TaskDocument = InferSchemaType<typeof taskSchema>;
 
 export function createModels(connection: Connection) {
   return {
@@ -223,6 +269,7 @@ export function createModels(connection: Connection) {
     Credential: connection.model('Credential', credentialSchema),
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
+    Task: connection.model('Task', taskSchema),
     LoginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
     CalendarYear: connection.model('CalendarYear', calendarYearSchema),
     Unit: connection.model('Unit', unitSchema),

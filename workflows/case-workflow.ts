@@ -1,68 +1,79 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   defineQuery,
-  log,
-  proxyActivities,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  isCancellation,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+  ParentClosePolicy,
 } from '@temporalio/workflow';
-import type { CaseActivities } from '../activities';
 import type {
-  Actor,
   CaseOpening,
-  CaseStatus,
   CaseWorkflowInput,
-  CurrentStep,
-  TimelineEntry,
-  TimelineEventType,
+  ClaimTaskRequest,
+  ClockRequest,
+  CompleteTaskRequest,
+  RateCaseRequest,
+  ReassignTaskRequest,
+  ReturnTaskRequest,
+  TaskSnapshot,
 } from '../common/case';
-import type { DefinitionSpec, StepSpec } from '../common/definition';
-import { nextStepId, startStepId } from '../common/steps';
-import { parseDurationMs } from '../common/duration';
+import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../common/case';
+import type { StepSpec } from '../common/definition';
+import { compileExpression, EvaluationError } from '../common/expression';
+import { maskValue } from '../common/mask';
+import { parseDurationMs, parseSlaDuration } from '../common/duration';
+import type { StepList } from '../common/steps';
+import { nextStepId, startStepId, stepLists, topLevel } from '../common/steps';
 import { CASE_STATUS } from '../common/search-attributes';
+import { lookups } from './stubs';
+import { Clock } from './clocks';
+import type { CaseStateView } from './projection';
+import { CaseProjection, ENGINE } from './projection';
+import { asList, CaseRun, DefinitionLoopError } from './run';
+import { actorOf, isSupervisor, reject, runTaskStep, taskHandlers, taskValidators } from './tasks';
 
-/** Writing the read model must eventually succeed: retry without limit, but back off. */
-const { recordCaseProgress, abandonNotification } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-/** Mail is retried for about an hour, then the failure is recorded and the case moves on. */
-const { sendNotification } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '15 minutes',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: ['TemplateError', 'InvalidRecipient'],
-  },
-});
-
-export interface CaseStateView {
-  status: CaseStatus;
-  currentStep: CurrentStep | null;
-  revision: number;
-}
+export type { CaseStateView } from './projection';
 
 export const caseStateQuery = defineQuery<CaseStateView>('caseState');
+export const claimTaskUpdate = defineUpdate<TaskView, [ClaimTaskRequest]>(CASE_UPDATES.claim);
+export const releaseTaskUpdate = defineUpdate<TaskView, [ClaimTaskRequest]>(CASE_UPDATES.release);
+export const completeTaskUpdate = defineUpdate<TaskView, [CompleteTaskRequest]>(
+  CASE_UPDATES.complete,
+);
+export const returnTaskUpdate = defineUpdate<TaskView, [ReturnTaskRequest]>(CASE_UPDATES.return);
+export const reassignTaskUpdate = defineUpdate<TaskView, [ReassignTaskRequest]>(
+  CASE_UPDATES.reassign,
+);
+export const rateCaseUpdate = defineUpdate<CaseStateView, [RateCaseRequest]>(CASE_UPDATES.rate);
+export const pauseClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.pause);
+export const resumeClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.resume);
+export const calendarChangedSignal = defineSignal(CALENDAR_CHANGED_SIGNAL);
 
-const ENGINE: Actor = { kind: 'system', id: 'engine' };
+type TaskView = Omit<TaskSnapshot, 'version'>;
+
 /** A definition that loops forever is a bug in the definition; stop it instead of spinning. */
 const MAX_STEP_VISITS = 10_000;
 
 /**
  * The one interpreter: runs any published definition, step by step, projecting every transition
- * into the case document through an idempotent activity.
+ * into the case document through an idempotent activity. Human actions arrive as Updates whose
+ * validators answer at once; SLA clocks run beside the steps on cancellable timers.
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateView> {
-  const spec = input.definition.spec;
   const projection = new CaseProjection(input.caseId);
-  setHandler(caseStateQuery, () => projection.view());
+  const run = new CaseRun(input, projection);
+  projection.trackDeadlines(() => run.clocks.map((c) => c.view()));
+  registerHandlers(run);
 
   projection.record('case.started', input.startedBy, undefined, {
     definition: input.definition.key,
@@ -71,98 +82,446 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateV
   });
   await projection.flush({ opening: openingOf(input) });
 
-  const visits = new Map<string, number>();
-  let stepId: string | undefined = startStepId(spec);
-  let visitCount = 0;
-  while (stepId !== undefined) {
-    if (++visitCount > MAX_STEP_VISITS) {
-      throw ApplicationFailure.nonRetryable(
-        `Case ran more than ${MAX_STEP_VISITS} steps; the definition loops`,
-        'DefinitionLoop',
-      );
+  const caseClocks = run.spec.deadlines.map((deadline) =>
+    run.startClock(new Clock(`case/${deadline.id}`, deadline, input.receivedAt, undefined, null)),
+  );
+  try {
+    const ending = await runList(run, topLevel(run.spec), startStepId(run.spec));
+    if (ending === 'exited') {
+      throw ApplicationFailure.nonRetryable('The case ran past its last step', 'DefinitionInvalid');
     }
-    const step = findStep(spec, stepId);
-    const visit = (visits.get(step.id) ?? 0) + 1;
-    visits.set(step.id, visit);
-    projection.enter(step);
-
-    if (step.type === 'end') {
-      projection.close(step.status, step.id);
-      await projection.flush({ closedAt: new Date().toISOString() });
-      upsertSearchAttributes([{ key: CASE_STATUS, value: step.status }]);
-      break;
+  } catch (err) {
+    if (err instanceof DefinitionLoopError) {
+      throw ApplicationFailure.nonRetryable(err.message, 'DefinitionLoop');
     }
-    await runStep(step, input, projection, visit);
-    projection.record('step.completed', ENGINE, step.id);
-    await projection.flush();
-    stepId = nextStepId(spec, step.id);
+    throw err;
   }
+  for (const clock of run.clocks) clock.stop();
+  await Promise.all(caseClocks);
 
   await condition(allHandlersFinished);
   return projection.view();
 }
 
-async function runStep(
-  step: Exclude<StepSpec, { type: 'end' }>,
-  input: CaseWorkflowInput,
-  projection: CaseProjection,
-  visit: number,
+/** Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). */
+async function runList(run: CaseRun, list: StepList, startId: string): Promise<'ended' | 'exited'> {
+  let stepId: string | undefined = startId;
+  while (stepId !== undefined) {
+    const step = list.steps.find((s) => s.id === stepId);
+    if (!step) {
+      throw ApplicationFailure.nonRetryable(
+        `Definition has no step "${stepId}"`,
+        'DefinitionInvalid',
+      );
+    }
+    const visit = run.visit(step.id, MAX_STEP_VISITS);
+    run.projection.enter(step);
+
+    if (step.type === 'end') {
+      await closeCase(run, step.id, step.status);
+      return 'ended';
+    }
+    const target = await runStep(run, step, visit);
+    run.projection.record('step.completed', ENGINE, step.id);
+    await run.projection.flush();
+    stepId = target ?? nextStepId(list, step);
+  }
+  return 'exited';
+}
+
+async function closeCase(
+  run: CaseRun,
+  stepId: string,
+  status: 'closed' | 'rejected' | 'cancelled',
 ): Promise<void> {
+  run.closed = true;
+  for (const task of run.tasks.values()) {
+    if (task.isOpen()) {
+      task.finish('cancelled');
+      run.projection.record('task.cancelled', ENGINE, task.step.id, { task: task.id });
+    }
+  }
+  for (const clock of run.clocks) clock.stop();
+  if (run.clocks.length > 0) run.projection.deadlinesChangedNow();
+  run.projection.close(status, stepId);
+  await run.projection.flush({ closedAt: new Date().toISOString() });
+  upsertSearchAttributes([{ key: CASE_STATUS, value: status }]);
+}
+
+/** Runs one step; answers the explicit next step, or undefined for the default successor. */
+async function runStep(
+  run: CaseRun,
+  step: Exclude<StepSpec, { type: 'end' }>,
+  visit: number,
+): Promise<string | undefined> {
   switch (step.type) {
-    case 'timer': {
-      await projection.flush();
-      await sleep(parseDurationMs(step.duration));
-      projection.record('timer.fired', ENGINE, step.id, { duration: step.duration });
-      return;
-    }
-    case 'notify': {
-      const address = 'address' in step.to ? step.to.address : input.data[step.to.field];
-      if (typeof address !== 'string' || address.length === 0) {
-        projection.record('notification.failed', ENGINE, step.id, {
-          template: step.template,
-          reason: 'no-recipient',
-        });
-        return;
-      }
-      const businessKey = `${input.caseId}:${step.id}:${visit}`;
-      try {
-        const result = await sendNotification({
-          businessKey,
-          caseId: input.caseId,
-          template: step.template,
-          to: address,
-          context: {
-            caseId: input.caseId,
-            processName: input.definition.spec.name,
-            stepName: step.name,
-            receivedAt: input.receivedAt,
-            data: input.data,
-          },
-        });
-        projection.record('notification.sent', ENGINE, step.id, {
-          template: step.template,
-          status: result.status,
-        });
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        log.warn('Notification failed', { caseId: input.caseId, stepId: step.id });
-        await abandonNotification(businessKey);
-        projection.record('notification.failed', ENGINE, step.id, {
-          template: step.template,
-          reason: 'delivery-failed',
-        });
-      }
-      return;
-    }
+    case 'timer':
+      await runTimer(run, step);
+      return undefined;
+    case 'notify':
+      await run.notify({
+        recipients: asList(step.to),
+        template: step.template,
+        keyBase: `${run.caseId}:${step.id}:${visit}`,
+        stepId: step.id,
+        task: null,
+        context: {
+          caseId: run.caseId,
+          processName: run.spec.name,
+          stepName: step.name,
+          receivedAt: run.input.receivedAt,
+          data: run.input.data,
+        },
+      });
+      return undefined;
+    case 'task':
+    case 'claim':
+      return runTaskStep(run, step, visit);
+    case 'decision':
+      return decide(run, step);
+    case 'parallel':
+      return runParallel(run, step);
+    case 'feedback':
+      await runFeedback(run, step, visit);
+      return undefined;
+    case 'publish':
+      publish(run, step);
+      return undefined;
+    case 'subprocess':
+      await runSubprocess(run, step);
+      return undefined;
   }
 }
 
-function findStep(spec: DefinitionSpec, id: string): StepSpec {
-  const step = spec.steps.find((s) => s.id === id);
-  if (!step) {
-    throw ApplicationFailure.nonRetryable(`Definition has no step "${id}"`, 'DefinitionInvalid');
+async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'timer' }>) {
+  await run.projection.flush();
+  let waitMs: number;
+  if (step.until !== undefined) {
+    const value = compileExpression(step.until).evaluate(run.expressionScope());
+    const at = typeof value === 'string' ? Date.parse(value) : NaN;
+    waitMs = Number.isNaN(at) ? 0 : at - Date.now();
+  } else if (parseSlaDuration(step.duration!).kind === 'calendar') {
+    waitMs = parseDurationMs(step.duration!);
+  } else {
+    const plan = await lookups.planDeadline({
+      policy: { within: step.duration!, reminders: [], escalations: [] },
+      startedAt: new Date().toISOString(),
+      pauses: [],
+    });
+    waitMs = Date.parse(plan.dueAt!) - Date.now();
   }
-  return step;
+  if (waitMs > 0) await sleep(waitMs);
+  run.projection.record('timer.fired', ENGINE, step.id, {
+    ...(step.duration !== undefined ? { duration: step.duration } : { until: step.until! }),
+  });
+}
+
+function decide(run: CaseRun, step: Extract<StepSpec, { type: 'decision' }>): string {
+  const scope = run.expressionScope();
+  for (const [index, branch] of step.branches.entries()) {
+    let value: unknown;
+    try {
+      value = compileExpression(branch.when).evaluate(scope);
+    } catch (err) {
+      if (!(err instanceof EvaluationError)) throw err;
+      // A condition that cannot be evaluated on this case's data is false, and says so.
+      run.projection.record('decision.taken', ENGINE, step.id, {
+        branch: index + 1,
+        error: err.message.slice(0, 200),
+      });
+      continue;
+    }
+    if (value === true) {
+      run.projection.record('decision.taken', ENGINE, step.id, {
+        branch: index + 1,
+        next: branch.next,
+      });
+      return branch.next;
+    }
+  }
+  run.projection.record('decision.taken', ENGINE, step.id, {
+    branch: 'otherwise',
+    next: step.otherwise,
+  });
+  return step.otherwise;
+}
+
+async function runParallel(
+  run: CaseRun,
+  step: Extract<StepSpec, { type: 'parallel' }>,
+): Promise<string | undefined> {
+  const lists = stepLists(run.spec).filter((l) =>
+    l.path.startsWith(`${listPathOf(run, step.id)}.branches[`),
+  );
+  await run.projection.flush();
+  const scope = new CancellationScope();
+  const branches = lists.map((list) => scope.run(() => runList(run, list, list.steps[0]!.id)));
+  if (step.join === 'all') {
+    await Promise.all(branches);
+  } else {
+    await Promise.race(branches);
+    scope.cancel();
+    const settled = await Promise.allSettled(branches);
+    for (const result of settled) {
+      if (result.status === 'rejected' && !isCancellation(result.reason)) throw result.reason;
+    }
+  }
+  return undefined;
+}
+
+function listPathOf(run: CaseRun, stepId: string): string {
+  const index = run.spec.steps.findIndex((s) => s.id === stepId);
+  return `steps[${index}]`;
+}
+
+async function runFeedback(
+  run: CaseRun,
+  step: Extract<StepSpec, { type: 'feedback' }>,
+  visit: number,
+): Promise<void> {
+  run.feedback = { stepId: step.id, rating: null };
+  await run.projection.flush();
+  if (step.invite !== undefined) {
+    const outcome = run.lastOutcome ?? '';
+    await run.notify({
+      recipients: asList(step.invite),
+      template: step.template,
+      keyBase: `${run.caseId}:${step.id}:${visit}:invite`,
+      stepId: step.id,
+      task: null,
+      context: { caseId: run.caseId, processName: run.spec.name, outcome },
+    });
+  }
+  const plan = await lookups.planDeadline({
+    policy: { within: step.within, reminders: [], escalations: [] },
+    startedAt: new Date().toISOString(),
+    pauses: [],
+  });
+  const feedback = run.feedback;
+  const waitMs = Date.parse(plan.dueAt!) - Date.now();
+  const rated = waitMs > 0 && (await condition(() => feedback.rating !== null, waitMs));
+  if (!rated && feedback.rating === null) {
+    // No rating is recorded as none, never as a default score.
+    feedback.rating = { score: null, comment: null, at: new Date().toISOString() };
+    run.projection.record('feedback.missing', ENGINE, step.id);
+    run.projection.rated(feedback.rating);
+  }
+  run.steps[step.id] = { rating: feedback.rating!.score };
+  run.feedback = null;
+}
+
+function publish(run: CaseRun, step: Extract<StepSpec, { type: 'publish' }>): void {
+  const fields = step.show.flatMap((name) => {
+    const spec = run.spec.input.fields.find((f) => f.name === name);
+    const value = run.input.data[name];
+    if (!spec || value === undefined || value === null) return [];
+    return [
+      {
+        label: spec.label,
+        value: spec.personal ? maskValue(spec.type, value) : displayValue(value),
+      },
+    ];
+  });
+  const outcomeName =
+    run.lastOutcome === null
+      ? null
+      : (run.spec.steps
+          .flatMap((s) => (s.type === 'task' ? s.outcomes : []))
+          .find((o) => o.id === run.lastOutcome)?.name ?? run.lastOutcome);
+  run.projection.published({
+    title: step.title,
+    outcome: outcomeName,
+    fields,
+    publishedAt: new Date().toISOString(),
+  });
+  run.projection.record('case.published', ENGINE, step.id);
+}
+
+function displayValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subprocess' }>) {
+  const definition = await lookups.loadDefinition(step.definition);
+  const scope = run.expressionScope();
+  const data: Record<string, unknown> = {};
+  for (const [field, source] of Object.entries(step.data)) {
+    data[field] = compileExpression(source).evaluate(scope);
+  }
+  const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
+  const childInput: CaseWorkflowInput = {
+    caseId: childId,
+    definition,
+    data,
+    startedBy: { kind: 'system', id: 'engine', roles: ['system'] },
+    ...(run.input.unitId !== undefined ? { unitId: run.input.unitId } : {}),
+    requestHash: `subprocess:${run.caseId}:${step.id}`,
+    receivedAt: new Date().toISOString(),
+    channel: 'subprocess',
+    parentCaseId: run.caseId,
+  };
+  const options = {
+    workflowId: childId,
+    args: [childInput] as [CaseWorkflowInput],
+    taskQueue: workflowInfo().taskQueue,
+    memo: {
+      requestHash: childInput.requestHash,
+      requestNonce: childId,
+      createdBy: { kind: 'system', id: 'engine' },
+      unitId: run.input.unitId ?? null,
+      definitionKey: definition.key,
+      definitionVersion: definition.version,
+      definitionName: definition.spec.name,
+      channel: 'subprocess',
+    },
+  };
+  run.projection.record('subprocess.started', ENGINE, step.id, {
+    caseId: childId,
+    definition: definition.key,
+  });
+  await run.projection.flush();
+  if (!step.wait) {
+    await startChild(CASE_WORKFLOW_TYPE, {
+      ...options,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    run.steps[step.id] = { caseId: childId, status: 'open' };
+    return;
+  }
+  const result = await executeChild<typeof caseWorkflow>(CASE_WORKFLOW_TYPE, options);
+  run.steps[step.id] = { caseId: childId, status: result.status };
+  run.projection.record('subprocess.ended', ENGINE, step.id, {
+    caseId: childId,
+    status: result.status,
+  });
+}
+
+function registerHandlers(run: CaseRun): void {
+  const { projection } = run;
+  setHandler(caseStateQuery, () => projection.view());
+  const task = <R extends { taskId: string }>(
+    update: Parameters<typeof setHandler>[0],
+    validate: (run: CaseRun, req: R) => void,
+    handle: (run: CaseRun, req: R) => Promise<TaskView>,
+  ) => {
+    setHandler(update as never, ((req: R) => handle(run, req)) as never, {
+      validator: ((req: R) => {
+        if (run.closed) reject('conflict', 'The case is closed');
+        validate(run, req);
+      }) as never,
+    });
+  };
+  task(claimTaskUpdate, taskValidators.claim, taskHandlers.claim);
+  task(releaseTaskUpdate, taskValidators.release, taskHandlers.release);
+  task(completeTaskUpdate, taskValidators.complete, taskHandlers.complete);
+  task(returnTaskUpdate, taskValidators.return, taskHandlers.return);
+  task(reassignTaskUpdate, taskValidators.reassign, taskHandlers.reassign);
+
+  setHandler(
+    rateCaseUpdate,
+    async (req: RateCaseRequest) => {
+      const rating = {
+        score: req.score,
+        comment: req.comment?.trim() || null,
+        at: new Date().toISOString(),
+      };
+      run.feedback!.rating = rating;
+      projection.rated(rating);
+      projection.record(
+        'feedback.rated',
+        actorOf(req.actor),
+        run.feedback!.stepId,
+        { score: req.score },
+        req.actor.via,
+      );
+      await projection.flush();
+      return projection.view();
+    },
+    {
+      validator: (req: RateCaseRequest) => {
+        if (!run.feedback) reject('conflict', 'The case is not waiting for a rating');
+        if (run.feedback.rating !== null) reject('conflict', 'The case has already been rated');
+        if (req.actor.id !== run.input.startedBy.id && !isSupervisor(req.actor)) {
+          reject('forbidden', 'Only the requester (or a dispatcher on their behalf) may rate');
+        }
+        if (!Number.isInteger(req.score) || req.score < 1 || req.score > 5) {
+          reject('invalid', 'A rating is a whole number from 1 to 5', [
+            { path: 'score', message: 'a whole number from 1 to 5' },
+          ]);
+        }
+      },
+    },
+  );
+
+  const mayHoldClock = (req: ClockRequest) => {
+    if (run.closed) reject('conflict', 'The case is closed');
+    const assignee = [...run.tasks.values()].some(
+      (t) => t.isOpen() && t.assignee?.userId === req.actor.id,
+    );
+    if (!assignee && !isSupervisor(req.actor)) {
+      reject('forbidden', 'Only the assignee or a dispatcher may pause or resume the clock');
+    }
+  };
+  setHandler(
+    pauseClockUpdate,
+    async (req: ClockRequest) => {
+      const now = new Date().toISOString();
+      run.pausedSince = now;
+      const active = run.clocks.filter((c) => !c.stopped && c.spec.pausable);
+      for (const clock of active) clock.pauses.push({ from: now });
+      projection.record(
+        'clock.paused',
+        actorOf(req.actor),
+        undefined,
+        { clocks: active.length },
+        req.actor.via,
+      );
+      await Promise.all(active.map((clock) => clock.replan(run)));
+      await projection.flush();
+      return projection.view();
+    },
+    {
+      validator: (req: ClockRequest) => {
+        mayHoldClock(req);
+        if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
+      },
+    },
+  );
+  setHandler(
+    resumeClockUpdate,
+    async (req: ClockRequest) => {
+      const now = new Date().toISOString();
+      run.pausedSince = null;
+      const active = run.clocks.filter((c) => !c.stopped);
+      for (const clock of active) {
+        for (const pause of clock.pauses) if (pause.to === undefined) pause.to = now;
+      }
+      projection.record(
+        'clock.resumed',
+        actorOf(req.actor),
+        undefined,
+        { clocks: active.length },
+        req.actor.via,
+      );
+      await Promise.all(active.map((clock) => clock.replan(run)));
+      await projection.flush();
+      return projection.view();
+    },
+    {
+      validator: (req: ClockRequest) => {
+        mayHoldClock(req);
+        if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
+      },
+    },
+  );
+  // A calendar year added or revised by an admin: running working-time deadlines move with it.
+  setHandler(calendarChangedSignal, async () => {
+    const active = run.clocks.filter((c) => !c.stopped);
+    await Promise.all(active.map((clock) => clock.replan(run)));
+    if (active.length > 0) await projection.flush();
+  });
 }
 
 function openingOf(input: CaseWorkflowInput): CaseOpening {
@@ -176,66 +535,6 @@ function openingOf(input: CaseWorkflowInput): CaseOpening {
     channel: input.channel,
     requestHash: input.requestHash,
     createdAt: input.receivedAt,
+    ...(input.parentCaseId !== undefined ? { parentCaseId: input.parentCaseId } : {}),
   };
-}
-
-/**
- * The workflow's view of its case document: collects timeline entries and hands them to the
- * projection activity in revision order.
- */
-class CaseProjection {
-  private revision = 0;
-  private seq = 0;
-  private pending: TimelineEntry[] = [];
-  private status: CaseStatus = 'open';
-  private currentStep: CurrentStep | null = null;
-
-  constructor(private readonly caseId: string) {}
-
-  view(): CaseStateView {
-    return { status: this.status, currentStep: this.currentStep, revision: this.revision };
-  }
-
-  record(
-    type: TimelineEventType,
-    actor: Actor,
-    stepId?: string,
-    detail?: Record<string, string | number | boolean>,
-  ): void {
-    this.pending.push({
-      seq: ++this.seq,
-      type,
-      at: new Date().toISOString(),
-      actor,
-      ...(stepId !== undefined ? { stepId } : {}),
-      ...(detail !== undefined ? { detail } : {}),
-    });
-  }
-
-  enter(step: StepSpec): void {
-    this.currentStep = { id: step.id, name: step.name, type: step.type };
-    this.record('step.entered', ENGINE, step.id, { stepType: step.type });
-  }
-
-  close(status: CaseStatus, stepId: string): void {
-    this.status = status;
-    this.currentStep = null;
-    this.record('case.closed', ENGINE, stepId, { status });
-  }
-
-  async flush(extra: { opening?: CaseOpening; closedAt?: string } = {}): Promise<void> {
-    if (this.pending.length === 0 && extra.opening === undefined && extra.closedAt === undefined) {
-      return;
-    }
-    const events = this.pending;
-    this.pending = [];
-    await recordCaseProgress({
-      caseId: this.caseId,
-      revision: ++this.revision,
-      status: this.status,
-      currentStep: this.currentStep,
-      events,
-      ...extra,
-    });
-  }
 }

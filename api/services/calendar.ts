@@ -1,8 +1,7 @@
 import type { HolidayYearFile } from '../../calendars';
-import { loadShippedHolidayYears, parseHolidayYear, SHIPPED_CALENDAR_DIR } from '../../calendars';
+import { loadShippedHolidayYears, SHIPPED_CALENDAR_DIR, workingCalendarOf } from '../../calendars';
 import type { Actor } from '../../common/case';
-import type { WorkingCalendar } from '../../common/working-calendar';
-import { createWorkingCalendar } from '../../common/working-calendar';
+import type { WorkingCalendar, WorkingWindow } from '../../common/working-calendar';
 import type { Models } from '../../models';
 import { isDuplicateKeyError } from '../../models';
 import { AppError } from '../errors';
@@ -19,7 +18,11 @@ export interface CalendarYearView {
  * The working-day calendar as admin data: shipped years seeded at start-up, years added or
  * revised by admins (2027 before the shipped data has it, a mid-year change of 调休).
  */
-export function createCalendarService(deps: { models: Models; clock: () => Date }) {
+export function createCalendarService(deps: {
+  models: Models;
+  clock: () => Date;
+  workingWindows?: readonly WorkingWindow[];
+}) {
   const { CalendarYear } = deps.models;
 
   return {
@@ -104,15 +107,7 @@ export function createCalendarService(deps: { models: Models; clock: () => Date 
 
     /** The calendar the SLA clocks compute with: every stored year. */
     async workingCalendar(): Promise<WorkingCalendar> {
-      const docs = await CalendarYear.find({}).lean();
-      return createWorkingCalendar(
-        docs.map((d) =>
-          parseHolidayYear(
-            { year: d.year, papers: d.papers, days: d.days },
-            `calendar year ${d.year}`,
-          ),
-        ),
-      );
+      return workingCalendarOf(await CalendarYear.find({}).lean(), deps.workingWindows);
     },
   };
 }

@@ -25,6 +25,10 @@ describe('loadConfig', () => {
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'governance-cases',
+      WORKING_HOURS: [
+        { start: 540, end: 720 },
+        { start: 810, end: 1050 },
+      ],
       MONGODB_URI: 'mongodb://127.0.0.1:27017/governance',
       SMTP_URL: 'smtp://127.0.0.1:1025',
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',

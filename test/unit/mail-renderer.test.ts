@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MailRenderer } from '../../mail/renderer';
-import { createMailRenderer, templateHelpers, TemplateError } from '../../mail/renderer';
+import {
+  createMailRenderer,
+  templateHelpers,
+  TemplateError,
+  toHeaderValue,
+} from '../../mail/renderer';
 
 function context(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -145,6 +150,27 @@ describe('templateHelpers.beijingTime', () => {
 
     // Assert
     expect(err).toBeInstanceOf(TemplateError);
+  });
+});
+
+describe('toHeaderValue', () => {
+  it('when a value carries CR, LF or other control characters, then each run becomes one space', () => {
+    // Arrange
+    const value = ' 居民\r\nBcc: x@y\u0000\tA\u007fB\u0085C\u2028D\u2029E\u001bF ';
+
+    // Act
+    const header = toHeaderValue(value);
+
+    // Assert
+    expect(header).toBe('居民 Bcc: x@y A B C D E F');
+  });
+
+  it('when a value is plain, then it is kept as it is', () => {
+    // Act
+    const header = toHeaderValue('街道办 <office@example.cn>');
+
+    // Assert
+    expect(header).toBe('街道办 <office@example.cn>');
   });
 });
 

@@ -1,12 +1,21 @@
-import type { DefinitionSpec } from '../../common/definition';
-import { nextStepId, startStepId } from '../../common/steps';
+import type { DefinitionSpec, StepSpec } from '../../common/definition';
+import {
+  listContaining,
+  nextStepId,
+  startStepId,
+  stepLists,
+  successorsOf,
+  topLevel,
+} from '../../common/steps';
 
 function spec(steps: DefinitionSpec['steps'], start?: string): DefinitionSpec {
   return {
     key: 'test-process',
     name: 'Test',
     starters: ['resident'],
+    roles: [],
     input: { fields: [] },
+    deadlines: [],
     ...(start !== undefined ? { start } : {}),
     steps,
   };
@@ -26,10 +35,14 @@ const steps: DefinitionSpec['steps'] = [
   { id: 'done', name: 'Done', type: 'end', status: 'closed' },
 ];
 
+function stepOf(id: string, list = steps): StepSpec {
+  return list.find((s) => s.id === id)!;
+}
+
 describe('nextStepId', () => {
   it('when a step has no next, then the following step in the list comes next', () => {
     // Act
-    const next = nextStepId(spec(steps), 'wait');
+    const next = nextStepId(topLevel(spec(steps)), stepOf('wait'));
 
     // Assert
     expect(next).toBe('remind');
@@ -37,28 +50,26 @@ describe('nextStepId', () => {
 
   it('when a step names its next, then that step comes next', () => {
     // Act
-    const next = nextStepId(spec(steps), 'remind');
+    const next = nextStepId(topLevel(spec(steps)), stepOf('remind'));
 
     // Assert
     expect(next).toBe('done');
   });
 
-  it('when the step is an end step or unknown, then there is no next step', () => {
+  it('when the step is an end step, then there is no next step', () => {
     // Act
-    const afterEnd = nextStepId(spec(steps), 'done');
-    const afterUnknown = nextStepId(spec(steps), 'missing');
+    const afterEnd = nextStepId(topLevel(spec(steps)), stepOf('done'));
 
     // Assert
     expect(afterEnd).toBeUndefined();
-    expect(afterUnknown).toBeUndefined();
   });
 
-  it('when the last step is not an end step and has no next, then there is no next step', () => {
+  it('when the last step of a list has no next, then there is no next step', () => {
     // Arrange
-    const lastIsTimer = spec([{ id: 'only', name: 'Only', type: 'timer', duration: 'PT1M' }]);
+    const only: StepSpec[] = [{ id: 'only', name: 'Only', type: 'timer', duration: 'PT1M' }];
 
     // Act
-    const next = nextStepId(lastIsTimer, 'only');
+    const next = nextStepId(topLevel(spec(only)), only[0]!);
 
     // Assert
     expect(next).toBeUndefined();
@@ -74,5 +85,86 @@ describe('startStepId', () => {
     // Assert
     expect(explicit).toBe('remind');
     expect(implicit).toBe('wait');
+  });
+});
+
+describe('step lists of a parallel step', () => {
+  const withParallel = spec([
+    {
+      id: 'both',
+      name: 'Both',
+      type: 'parallel',
+      join: 'all',
+      branches: [
+        { name: 'A', steps: [{ id: 'a1', name: 'A1', type: 'timer', duration: 'PT1M' }] },
+        { name: 'B', steps: [{ id: 'b1', name: 'B1', type: 'timer', duration: 'PT2M' }] },
+      ],
+    },
+    { id: 'done', name: 'Done', type: 'end', status: 'closed' },
+  ]);
+
+  it('when a definition has a parallel step, then each branch is its own list with its path', () => {
+    // Act
+    const lists = stepLists(withParallel);
+
+    // Assert
+    expect(lists.map((l) => [l.path, l.isBranch])).toEqual([
+      ['steps', false],
+      ['steps[0].branches[0].steps', true],
+      ['steps[0].branches[1].steps', true],
+    ]);
+    expect(listContaining(withParallel, 'b1')?.path).toBe('steps[0].branches[1].steps');
+  });
+
+  it('when the last step of a branch ends, then it falls through to the end of the branch', () => {
+    // Arrange
+    const branch = stepLists(withParallel)[1]!;
+
+    // Act
+    const next = nextStepId(branch, branch.steps[0]!);
+    const successors = successorsOf(branch.steps[0]!);
+
+    // Assert
+    expect(next).toBeUndefined();
+    expect(successors).toEqual({ targets: [], fallsThrough: true });
+  });
+});
+
+describe('successorsOf', () => {
+  it('when a task has outcomes with and without targets, then it lists the targets and falls through', () => {
+    // Arrange
+    const task: StepSpec = {
+      id: 'serve',
+      name: 'Serve',
+      type: 'task',
+      candidates: [{ role: 'grid-worker', unit: 'case' }],
+      outcomes: [
+        { id: 'done', name: 'Done', requiresComment: false },
+        { id: 'refuse', name: 'Refuse', next: 'rejected', requiresComment: true },
+      ],
+      onReturn: 'dispatch',
+      announce: true,
+      deadlines: [],
+    };
+
+    // Act
+    const successors = successorsOf(task);
+
+    // Assert
+    expect(successors).toEqual({ targets: ['rejected', 'dispatch'], fallsThrough: true });
+  });
+
+  it('when a decision has branches, then its successors are the branches and otherwise', () => {
+    // Act
+    const successors = successorsOf({
+      id: 'route',
+      name: 'Route',
+      type: 'decision',
+      branches: [{ when: "data.kind == 'a'", next: 'a' }],
+      otherwise: 'b',
+    });
+
+    // Assert
+    expect(successors).toEqual({ targets: ['a', 'b'], fallsThrough: false });
   });
 });

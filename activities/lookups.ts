@@ -1,0 +1,179 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { workingCalendarOf } from '../calendars';
+import type { Candidate, ResolvedPeople } from '../common/case';
+import type {
+  DefinitionSnapshot,
+  DefinitionSpec,
+  PeopleSelector,
+  UnitRef,
+} from '../common/definition';
+import type { OrgUnit, UnitRelation, UnitType } from '../common/org-tree';
+import { OrgTree, resolveEscalationTarget } from '../common/org-tree';
+import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
+import { planDeadline } from '../common/sla';
+import { CalendarError } from '../common/working-calendar';
+import type { ActivityDependencies } from '.';
+
+export type ResolvePeopleRequest =
+  | { persons: readonly string[]; caseUnitId: string | null }
+  | {
+      selector: Exclude<PeopleSelector, { expression: string } | { claimantsOf: string }>;
+      caseUnitId: string | null;
+      assigneeUnitId: string | null;
+      data: Record<string, unknown>;
+    };
+
+/** How long a loaded org tree is reused; an import shows up in new assignments after this. */
+const ORG_TREE_TTL_MS = 15_000;
+
+/**
+ * Reads the workflow needs from admin data: who holds a role where (with 兜底 fallback up the
+ * tree), SLA instants on the working calendar, and published definitions for sub-processes.
+ * Reads only, so retries are harmless.
+ */
+export function createLookupActivities(deps: ActivityDependencies) {
+  const { Unit, Post, Person, CalendarYear, Definition } = deps.models;
+  let cached: { tree: OrgTree; loadedAt: number } | null = null;
+
+  async function orgTree(): Promise<OrgTree> {
+    const now = deps.clock().getTime();
+    if (cached && now - cached.loadedAt < ORG_TREE_TTL_MS) return cached.tree;
+    const units = await Unit.find({}).lean();
+    const posts = await Post.find({}).lean();
+    const tree = new OrgTree(
+      units.map((u) => ({
+        id: u._id,
+        name: u.name,
+        type: u.type as UnitType,
+        parentId: u.parentId ?? null,
+      })),
+      posts.map((p) => ({ unitId: p.unitId, role: p.role, personId: p.personId })),
+    );
+    cached = { tree, loadedAt: now };
+    return tree;
+  }
+
+  async function candidatesOf(personIds: readonly string[], unitOf: (id: string) => string) {
+    const people = await Person.find({ _id: { $in: [...personIds] } }, { userId: 1 }).lean();
+    const byId = new Map(people.map((p) => [p._id, p]));
+    return personIds.flatMap((id): Candidate[] => {
+      const person = byId.get(id);
+      return person ? [{ personId: id, userId: person.userId ?? null, unitId: unitOf(id) }] : [];
+    });
+  }
+
+  function unitOfRef(
+    tree: OrgTree,
+    ref: UnitRef,
+    request: {
+      caseUnitId: string | null;
+      assigneeUnitId: string | null;
+      data: Record<string, unknown>;
+    },
+  ): { base: string | null; relation: UnitRelation } {
+    const normal =
+      typeof ref === 'string'
+        ? ref === 'case' || ref === 'assignee'
+          ? { of: ref, at: 'self' as const }
+          : { of: 'case' as const, at: ref }
+        : ref;
+    let base: string | null;
+    if (normal.of === 'case') base = request.caseUnitId;
+    else if (normal.of === 'assignee') base = request.assigneeUnitId ?? request.caseUnitId;
+    else {
+      const value = request.data[normal.of.field];
+      base = typeof value === 'string' ? value : null;
+    }
+    if (base !== null && !tree.has(base)) base = null;
+    const relation: UnitRelation =
+      normal.at === 'self'
+        ? { kind: 'self' }
+        : normal.at === 'parent'
+          ? { kind: 'parent' }
+          : { kind: 'nearest', type: normal.at };
+    return { base, relation };
+  }
+
+  return {
+    /** People a selector means for this case, as candidates (person, account, unit). */
+    async resolvePeople(request: ResolvePeopleRequest): Promise<ResolvedPeople> {
+      const tree = await orgTree();
+      const none: ResolvedPeople = { people: [], unitId: null, unitName: null, fellBack: false };
+      if ('persons' in request) {
+        const unitOf = (id: string) => tree.unitsOf(id)[0] ?? request.caseUnitId ?? '';
+        return { ...none, people: await candidatesOf(request.persons, unitOf) };
+      }
+      const { selector } = request;
+      if ('person' in selector) {
+        const unitOf = (id: string) => tree.unitsOf(id)[0] ?? request.caseUnitId ?? '';
+        return { ...none, people: await candidatesOf([selector.person], unitOf) };
+      }
+      if ('unit' in selector) {
+        const { base, relation } = unitOfRef(tree, selector.unit, request);
+        if (base === null) return none;
+        const target = resolveEscalationTarget(tree, base, relation, selector.role);
+        if (!target) return none;
+        return {
+          people: await candidatesOf(target.people, () => target.unit.id),
+          unitId: target.unit.id,
+          unitName: target.unit.name,
+          fellBack: target.fellBack,
+        };
+      }
+      // A role in every unit of a type below one: a broadcast to a claim pool.
+      const { base, relation } = unitOfRef(tree, selector.under, request);
+      const under: OrgUnit | null = base === null ? null : tree.relate(base, relation);
+      if (!under) return none;
+      const unitOfPerson = new Map<string, string>();
+      for (const unit of tree.descendants(under.id)) {
+        if (unit.type !== selector.unitsOfType) continue;
+        for (const person of tree.holders(unit.id, selector.role)) {
+          if (!unitOfPerson.has(person)) unitOfPerson.set(person, unit.id);
+        }
+      }
+      return {
+        people: await candidatesOf([...unitOfPerson.keys()], (id) => unitOfPerson.get(id)!),
+        unitId: under.id,
+        unitName: under.name,
+        fellBack: false,
+      };
+    },
+
+    /** Absolute instants of a deadline on today's working calendar (see common/sla.ts). */
+    async planDeadline(request: {
+      policy: DeadlinePolicy;
+      startedAt: string;
+      pauses: ClockPause[];
+    }): Promise<DeadlinePlan> {
+      const years = await CalendarYear.find({}).lean();
+      const calendar = workingCalendarOf(years, deps.workingWindows);
+      try {
+        return planDeadline(calendar, request.policy, request.startedAt, request.pauses);
+      } catch (err) {
+        if (err instanceof CalendarError) {
+          throw ApplicationFailure.nonRetryable(err.message, 'CalendarError');
+        }
+        throw err;
+      }
+    },
+
+    /** The latest published version of a process, for a sub-process step. */
+    async loadDefinition(key: string): Promise<DefinitionSnapshot> {
+      const doc = await Definition.findOne({ key, status: 'published' })
+        .sort({ version: -1 })
+        .lean();
+      if (!doc) {
+        throw ApplicationFailure.nonRetryable(
+          `No published definition "${key}" to start as a sub-process`,
+          'DefinitionNotFound',
+        );
+      }
+      return {
+        key: doc.key,
+        version: doc.version,
+        checksum: doc.checksum,
+        spec: doc.spec as DefinitionSpec,
+      };
+    },
+  };
+}

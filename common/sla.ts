@@ -1,0 +1,92 @@
+import type { SlaDuration } from './duration';
+import { parseDurationMs, parseSlaDuration } from './duration';
+import type { WorkingCalendar } from './working-calendar';
+import { addWorkingDays, addWorkingMinutes, workingMinutesBetween } from './working-calendar';
+
+/**
+ * SLA clocks as pure functions: from a deadline's policy, the instant its clock started, the
+ * pauses it went through and the working calendar, the absolute instants of the deadline, its
+ * reminders and its escalation levels. The engine calls this in an activity (the calendar is
+ * data) and awaits the instants with cancellable timers; recomputing after a pause or a calendar
+ * change gives the same answer as if the new facts had been known from the start.
+ */
+
+export interface DeadlinePolicy {
+  within: string;
+  reminders: ReadonlyArray<{ before: string }>;
+  escalations: ReadonlyArray<{ after?: string | undefined }>;
+}
+
+/** A span during which the clock stood still (the case waited on the requester). */
+export interface ClockPause {
+  from: string;
+  /** Absent while the pause lasts. */
+  to?: string;
+}
+
+export interface DeadlinePlan {
+  /** Null while the clock is paused: nothing is due until it resumes. */
+  dueAt: string | null;
+  reminders: Array<{ index: number; at: string }>;
+  escalations: Array<{ level: number; at: string }>;
+  /** Years the calendar lacks and for which a normal week was assumed; recompute once added. */
+  assumedYears: number[];
+}
+
+export function addSlaDuration(
+  calendar: WorkingCalendar,
+  start: Date,
+  duration: SlaDuration,
+): { at: Date; assumedYears: number[] } {
+  switch (duration.kind) {
+    case 'calendar':
+      return { at: new Date(start.getTime() + duration.ms), assumedYears: [] };
+    case 'workingMinutes':
+      return addWorkingMinutes(calendar, start, duration.minutes);
+    case 'workingDays':
+      return addWorkingDays(calendar, start, duration.days);
+  }
+}
+
+export function planDeadline(
+  calendar: WorkingCalendar,
+  policy: DeadlinePolicy,
+  startedAt: string,
+  pauses: readonly ClockPause[] = [],
+): DeadlinePlan {
+  const within = parseSlaDuration(policy.within);
+  const assumed = new Set<number>();
+  const first = addSlaDuration(calendar, new Date(startedAt), within);
+  first.assumedYears.forEach((y) => assumed.add(y));
+  let due = first.at;
+  for (const pause of [...pauses].sort((a, b) => a.from.localeCompare(b.from))) {
+    const from = new Date(pause.from);
+    if (from.getTime() >= due.getTime()) continue; // paused after it was already due
+    if (pause.to === undefined) {
+      return { dueAt: null, reminders: [], escalations: [], assumedYears: [...assumed].sort() };
+    }
+    const to = new Date(pause.to);
+    if (within.kind === 'calendar') {
+      due = new Date(due.getTime() + Math.max(0, to.getTime() - from.getTime()));
+    } else {
+      // The working time left when the clock stopped is what remains after it restarts.
+      const left = workingMinutesBetween(calendar, from, due);
+      const resumed = addWorkingMinutes(calendar, to, left);
+      resumed.assumedYears.forEach((y) => assumed.add(y));
+      due = resumed.at;
+    }
+  }
+  const reminders = policy.reminders.map((r, index) => ({
+    index,
+    at: new Date(due.getTime() - parseDurationMs(r.before)).toISOString(),
+  }));
+  const escalations = policy.escalations.map((e, i) => {
+    const at =
+      e.after === undefined
+        ? { at: due, assumedYears: [] }
+        : addSlaDuration(calendar, due, parseSlaDuration(e.after));
+    at.assumedYears.forEach((y) => assumed.add(y));
+    return { level: i + 1, at: at.at.toISOString() };
+  });
+  return { dueAt: due.toISOString(), reminders, escalations, assumedYears: [...assumed].sort() };
+}

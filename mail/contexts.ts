@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * The context each notification template expects, checked before rendering.
+ *
+ * Handlebars `strict` catches a missing `{{field}}`, but not a field read only by a block
+ * helper: `{{#if fellBack}}` and `{{#each deadlines}}` treat a missing key as false/empty. These
+ * contracts close that gap, check the value types (ISO instants, http(s) links) and strip keys a
+ * template does not declare, so a template can only show what its contract allows.
+ *
+ * Optional keys may be absent, `undefined` or `null`: Temporal's JSON payloads drop `undefined`
+ * keys, so a caller's `{ link: undefined }` arrives as `{}`.
+ */
+
+const requiredText = z.string().min(1);
+const optionalText = requiredText.nullish();
+/** An instant as `Date.prototype.toISOString()` writes it (an offset is accepted too). */
+const isoInstant = z.iso.datetime({ offset: true });
+/** Only http(s): a link lands in an `href`, where `javascript:` would be live. */
+const webLink = z.url({ protocol: /^https?$/ }).nullish();
+
+/** 新任务待办: a task dispatched to a candidate or its assignee. */
+export const taskAssignedContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  taskName: requiredText,
+  recipientName: requiredText,
+  dueAt: isoInstant.nullish(),
+  deadlines: z.array(z.object({ name: requiredText, dueAt: isoInstant })),
+  link: webLink,
+});
+
+/** 即将超时提醒: a deadline of an open task is near. */
+export const taskReminderContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  taskName: requiredText,
+  recipientName: requiredText,
+  deadlineName: requiredText,
+  dueAt: isoInstant,
+  link: webLink,
+});
+
+/** 超时督办: a deadline passed; a supervisor at escalation `level` is asked to step in. */
+export const taskEscalatedContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  taskName: requiredText,
+  recipientName: requiredText,
+  deadlineName: requiredText,
+  dueAt: isoInstant,
+  level: z.number().int().min(1),
+  /** The unit whose post holder receives this mail. */
+  unitName: requiredText,
+  /** Absent while nobody has claimed the task. */
+  assigneeName: optionalText,
+  /** The post was vacant where the escalation was due, so a unit above answered (兜底). */
+  fellBack: z.boolean(),
+  link: webLink,
+});
+
+/** 办理结果告知: the requester learns the outcome and may rate the service 1–5. */
+export const caseResultContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  outcome: requiredText,
+  summary: optionalText,
+  ratingLink: webLink,
+  link: webLink,
+});
+
+export type TaskAssignedContext = z.input<typeof taskAssignedContext>;
+export type TaskReminderContext = z.input<typeof taskReminderContext>;
+export type TaskEscalatedContext = z.input<typeof taskEscalatedContext>;
+export type CaseResultContext = z.input<typeof caseResultContext>;
+
+/** Templates with a declared contract; others (case-received) rely on `strict` alone. */
+export const templateContexts = {
+  'task-assigned': taskAssignedContext,
+  'task-reminder': taskReminderContext,
+  'task-escalated': taskEscalatedContext,
+  'case-result': caseResultContext,
+} as const;
+
+const contractsByTemplate: ReadonlyMap<string, z.ZodType<Record<string, unknown>>> = new Map(
+  Object.entries(templateContexts),
+);
+
+export function contextContractFor(
+  template: string,
+): z.ZodType<Record<string, unknown>> | undefined {
+  return contractsByTemplate.get(template);
+}

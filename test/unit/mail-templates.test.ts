@@ -1,0 +1,412 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {
+  CaseResultContext,
+  TaskAssignedContext,
+  TaskEscalatedContext,
+  TaskReminderContext,
+} from '../../mail/contexts';
+import { templateContexts } from '../../mail/contexts';
+import type { MailRenderer } from '../../mail/renderer';
+import { createMailRenderer, TemplateError } from '../../mail/renderer';
+
+const caseId = 'case-0123456789abcdef01234567';
+const link = 'https://gov.example.cn/tasks/t-1';
+
+const taskAssigned: TaskAssignedContext = {
+  caseId,
+  processName: '居民诉求受理',
+  taskName: '现场核查',
+  recipientName: '王网格员',
+  dueAt: '2026-10-02T09:00:00Z',
+  deadlines: [
+    { name: '签收时限', dueAt: '2026-10-01T03:30:00Z' },
+    { name: '办结时限', dueAt: '2026-10-02T09:00:00Z' },
+  ],
+  link,
+};
+
+const taskReminder: TaskReminderContext = {
+  caseId,
+  processName: '居民诉求受理',
+  taskName: '现场核查',
+  recipientName: '王网格员',
+  deadlineName: '办结时限',
+  dueAt: '2026-10-02T09:00:00Z',
+  link,
+};
+
+const taskEscalated: TaskEscalatedContext = {
+  caseId,
+  processName: '居民诉求受理',
+  taskName: '现场核查',
+  recipientName: '李主任',
+  deadlineName: '办结时限',
+  dueAt: '2026-10-02T09:00:00Z',
+  level: 2,
+  unitName: '和平街道办事处',
+  assigneeName: '王网格员',
+  fellBack: false,
+  link,
+};
+
+const caseResult: CaseResultContext = {
+  caseId,
+  processName: '居民诉求受理',
+  outcome: '已解决',
+  summary: '楼道杂物已清理完毕。',
+  ratingLink: 'https://gov.example.cn/rate/r-1',
+  link,
+};
+
+type TemplateName = keyof typeof templateContexts;
+
+interface Fixture {
+  full: Record<string, unknown>;
+  required: string[];
+  optional: string[];
+  /** A phrase the subject must carry, in Chinese. */
+  subjectPhrase: string;
+  /** A field shown in the HTML body, used to check escaping. */
+  bodyField: string;
+}
+
+const fixtures: Record<TemplateName, Fixture> = {
+  'task-assigned': {
+    full: taskAssigned,
+    required: ['caseId', 'processName', 'taskName', 'recipientName', 'deadlines'],
+    optional: ['dueAt', 'link'],
+    subjectPhrase: '新任务待办',
+    bodyField: 'taskName',
+  },
+  'task-reminder': {
+    full: taskReminder,
+    required: ['caseId', 'processName', 'taskName', 'recipientName', 'deadlineName', 'dueAt'],
+    optional: ['link'],
+    subjectPhrase: '即将超时提醒',
+    bodyField: 'deadlineName',
+  },
+  'task-escalated': {
+    full: taskEscalated,
+    required: [
+      'caseId',
+      'processName',
+      'taskName',
+      'recipientName',
+      'deadlineName',
+      'dueAt',
+      'level',
+      'unitName',
+      'fellBack',
+    ],
+    optional: ['assigneeName', 'link'],
+    subjectPhrase: '超时督办',
+    bodyField: 'assigneeName',
+  },
+  'case-result': {
+    full: caseResult,
+    required: ['caseId', 'processName', 'outcome'],
+    optional: ['summary', 'ratingLink', 'link'],
+    subjectPhrase: '办理结果告知',
+    bodyField: 'summary',
+  },
+};
+
+const templateNames: TemplateName[] = [
+  'task-assigned',
+  'task-reminder',
+  'task-escalated',
+  'case-result',
+];
+
+function without(context: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(context).filter(([key]) => !keys.includes(key)));
+}
+
+function withEach(
+  context: Record<string, unknown>,
+  keys: string[],
+  value: unknown,
+): Record<string, unknown> {
+  return { ...context, ...Object.fromEntries(keys.map((key) => [key, value])) };
+}
+
+function renderError(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+let renderer: MailRenderer;
+
+beforeAll(() => {
+  renderer = createMailRenderer();
+});
+
+it('when the renderer loads, then every template with a contract is shipped', () => {
+  // Act
+  const names = renderer.templateNames;
+
+  // Assert
+  expect(templateNames.filter((name) => !names.has(name))).toEqual([]);
+  expect(Object.keys(templateContexts).sort()).toEqual([...templateNames].sort());
+});
+
+describe.each(templateNames)('template %s', (name) => {
+  const fixture = fixtures[name];
+
+  it('when rendered with a full context, then subject, html and text carry the case in Chinese', () => {
+    // Act
+    const mail = renderer.render(name, fixture.full);
+
+    // Assert
+    expect(mail.subject).toContain(fixture.subjectPhrase);
+    expect(mail.subject).toContain(caseId);
+    expect(mail.html).toContain(`<strong>${caseId}</strong>`);
+    expect(mail.html).toContain('社区治理服务平台');
+    expect(mail.html).toContain(`<a href="${link}">${link}</a>`);
+    expect(mail.text).toContain(caseId);
+    expect(mail.text).toContain(link);
+    expect(mail.text).toContain('居民诉求受理');
+    expect(mail.text).not.toMatch(/<[^>]*>/);
+  });
+
+  it.each([
+    ['absent', (ctx: Record<string, unknown>) => without(ctx, fixture.optional)],
+    ['undefined', (ctx: Record<string, unknown>) => withEach(ctx, fixture.optional, undefined)],
+    ['null', (ctx: Record<string, unknown>) => withEach(ctx, fixture.optional, null)],
+  ])('when the optional fields are %s, then it renders without them', (_how, strip) => {
+    // Arrange
+    const context = strip(fixture.full);
+
+    // Act
+    const mail = renderer.render(name, context);
+
+    // Assert
+    expect(mail.html).toContain(caseId);
+    expect(mail.html).not.toContain('https://');
+    expect(mail.html).not.toMatch(/undefined|null/);
+    expect(mail.text).not.toMatch(/undefined|null/);
+  });
+
+  it.each(fixture.required)(
+    'when the required field %s is missing, then it throws a TemplateError naming it',
+    (field) => {
+      // Arrange
+      const context = without(fixture.full, [field]);
+
+      // Act
+      const err = renderError(() => renderer.render(name, context));
+
+      // Assert
+      expect(err).toBeInstanceOf(TemplateError);
+      expect((err as Error).message).toContain(field);
+    },
+  );
+
+  it('when user data contains markup and quotes, then the html escapes it and the text shows it', () => {
+    // Arrange
+    const hostile = '<script>alert("x")</script>';
+    const context = { ...fixture.full, [fixture.bodyField]: hostile };
+
+    // Act
+    const mail = renderer.render(name, context);
+
+    // Assert
+    expect(mail.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.text).toContain(hostile);
+  });
+
+  it('when data injects CR/LF and a Bcc header into the subject, then the subject is one line', () => {
+    // Arrange
+    const context = { ...fixture.full, processName: '居民诉求\r\nBcc: x@y' };
+
+    // Act
+    const mail = renderer.render(name, context);
+
+    // Assert
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.subject).toContain('居民诉求 Bcc: x@y');
+  });
+
+  it('when a link is not http(s), then it throws a TemplateError instead of rendering it', () => {
+    // Arrange
+    const context = { ...fixture.full, link: 'javascript:alert(1)' };
+
+    // Act
+    const err = renderError(() => renderer.render(name, context));
+
+    // Assert
+    expect(err).toBeInstanceOf(TemplateError);
+    expect((err as Error).message).toContain('link');
+  });
+});
+
+describe('task-assigned', () => {
+  it('when deadlines are given, then each is listed in Beijing time', () => {
+    // Act
+    const mail = renderer.render('task-assigned', taskAssigned);
+
+    // Assert
+    expect(mail.html).toContain('<li>签收时限：2026-10-01 11:30 前</li>');
+    expect(mail.html).toContain('<li>办结时限：2026-10-02 17:00 前</li>');
+    expect(mail.text).toContain('请于 2026-10-02 17:00（北京时间）前办结');
+  });
+
+  it('when there are no deadlines and no due time, then no time limit is mentioned', () => {
+    // Arrange
+    const context = { ...without(taskAssigned, ['dueAt']), deadlines: [] };
+
+    // Act
+    const mail = renderer.render('task-assigned', context);
+
+    // Assert
+    expect(mail.html).not.toContain('<ul>');
+    expect(mail.html).not.toContain('北京时间');
+  });
+
+  it('when a deadline lacks its due time, then it throws a TemplateError naming the path', () => {
+    // Arrange
+    const context = { ...taskAssigned, deadlines: [{ name: '签收时限' }] };
+
+    // Act
+    const err = renderError(() => renderer.render('task-assigned', context));
+
+    // Assert
+    expect(err).toBeInstanceOf(TemplateError);
+    expect((err as Error).message).toContain('deadlines.0.dueAt');
+  });
+
+  it('when a link carries quotes and &, then the href attribute stays closed', () => {
+    // Arrange
+    const context = { ...taskAssigned, link: 'https://gov.example.cn/t?a=1&b="x"' };
+
+    // Act
+    const mail = renderer.render('task-assigned', context);
+
+    // Assert
+    expect(mail.html).toContain(
+      'href="https://gov.example.cn/t?a&#x3D;1&amp;b&#x3D;&quot;x&quot;"',
+    );
+    expect(mail.text).toContain('https://gov.example.cn/t?a=1&b="x"');
+  });
+});
+
+describe('task-reminder', () => {
+  it('when rendered, then the deadline and its time in Beijing time are named', () => {
+    // Act
+    const mail = renderer.render('task-reminder', taskReminder);
+
+    // Assert
+    expect(mail.text).toContain('办结时限将于 2026-10-02 17:00（北京时间）到期');
+  });
+
+  it('when the due time is not an ISO instant, then it throws a TemplateError', () => {
+    // Act
+    const err = renderError(() =>
+      renderer.render('task-reminder', { ...taskReminder, dueAt: '明天' }),
+    );
+
+    // Assert
+    expect(err).toBeInstanceOf(TemplateError);
+    expect((err as Error).message).toContain('dueAt');
+  });
+});
+
+describe('task-escalated', () => {
+  it('when the post answered where due, then the mail names the level and no fallback', () => {
+    // Act
+    const mail = renderer.render('task-escalated', taskEscalated);
+
+    // Assert
+    expect(mail.subject).toContain('第 2 级督办');
+    expect(mail.text).toContain('本事项提交至和平街道办事处，请您进行第 2 级督办');
+    expect(mail.text).toContain('当前承办人：王网格员');
+    expect(mail.text).not.toContain('兜底');
+  });
+
+  it('when the escalation fell back, then the mail says the post was vacant (兜底)', () => {
+    // Act
+    const mail = renderer.render('task-escalated', { ...taskEscalated, fellBack: true });
+
+    // Assert
+    expect(mail.text).toContain('原定督办岗位暂时空缺');
+    expect(mail.text).toContain('兜底规则');
+    expect(mail.text).toContain('逐级提交至和平街道办事处');
+  });
+
+  it('when nobody has claimed the task, then the mail says so', () => {
+    // Act
+    const mail = renderer.render('task-escalated', without(taskEscalated, ['assigneeName']));
+
+    // Assert
+    expect(mail.text).toContain('该任务目前尚无人签收');
+    expect(mail.text).not.toContain('当前承办人');
+  });
+
+  it('when fellBack or level has the wrong type, then it throws a TemplateError', () => {
+    // Act
+    const errors = [{ fellBack: 'no' }, { level: '2' }, { level: 0 }].map((change) =>
+      renderError(() => renderer.render('task-escalated', { ...taskEscalated, ...change })),
+    );
+
+    // Assert
+    for (const err of errors) expect(err).toBeInstanceOf(TemplateError);
+  });
+});
+
+describe('case-result', () => {
+  it('when a rating link is given, then the requester is invited to rate 1–5', () => {
+    // Act
+    const mail = renderer.render('case-result', caseResult);
+
+    // Assert
+    expect(mail.text).toContain('办理结果：已解决');
+    expect(mail.text).toContain('办理情况说明：楼道杂物已清理完毕。');
+    expect(mail.text).toContain('1～5 分');
+    expect(mail.html).toContain('<a href="https://gov.example.cn/rate/r-1">');
+  });
+
+  it('when there is no rating link, then no rating is asked for', () => {
+    // Act
+    const mail = renderer.render('case-result', without(caseResult, ['ratingLink']));
+
+    // Assert
+    expect(mail.text).not.toContain('评价');
+  });
+});
+
+describe('a template with a contract', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'mail-contract-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when it reads a key outside its contract, then that key is not passed and strict throws', () => {
+    // Arrange
+    writeFileSync(
+      path.join(dir, 'task-reminder.hbs'),
+      'subject: {{caseId}}\n---\n<p>{{secret}}</p>\n',
+    );
+    const custom = createMailRenderer(dir);
+
+    // Act
+    const err = renderError(() =>
+      custom.render('task-reminder', { ...taskReminder, secret: 'not declared' }),
+    );
+
+    // Assert
+    expect(err).toBeInstanceOf(TemplateError);
+    expect((err as Error).message).toContain('secret');
+  });
+});

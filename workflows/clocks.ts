@@ -1,0 +1,182 @@
+import { condition } from '@temporalio/workflow';
+import type { DeadlineView } from '../common/case';
+import type { DeadlineSpec } from '../common/definition';
+import type { ClockPause, DeadlinePlan } from '../common/sla';
+import { lookups } from './stubs';
+import { ENGINE } from './projection';
+import type { CaseRun, TaskContext } from './run';
+import { asList } from './run';
+
+type ClockEvent =
+  | { kind: 'reminder'; index: number; at: string }
+  | { kind: 'missed'; at: string }
+  | { kind: 'escalation'; level: number; at: string };
+
+const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
+
+/**
+ * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
+ * what has fired, and whether it stopped. The runner sleeps on cancellable timers until the next
+ * instant; stopping the clock (the task was claimed or completed, the case ended) cancels them, so
+ * no reminder or escalation goes out after the work is done.
+ */
+export class Clock {
+  plan: DeadlinePlan | null = null;
+  stopped = false;
+  missed = false;
+  level = 0;
+  pauses: ClockPause[] = [];
+  private planVersion = 0;
+  private requested = 0;
+  private readonly firedReminders = new Set<number>();
+
+  constructor(
+    readonly key: string,
+    readonly spec: DeadlineSpec,
+    readonly startedAt: string,
+    readonly stepId: string | undefined,
+    /** The task the deadline belongs to; null for a case deadline. */
+    readonly task:
+      (TaskContext & { onEscalation?(people: TaskContext['candidates']): void }) | null,
+  ) {}
+
+  view(): DeadlineView {
+    const paused = this.pauses.some((p) => p.to === undefined);
+    return {
+      key: this.key,
+      name: this.spec.name,
+      dueAt: this.plan?.dueAt ?? null,
+      paused,
+      missed: this.missed,
+      stopped: this.stopped,
+      escalationLevel: this.level,
+    };
+  }
+
+  /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
+  async replan(run: CaseRun): Promise<void> {
+    const request = ++this.requested;
+    const plan = await lookups.planDeadline({
+      policy: {
+        within: this.spec.within,
+        reminders: this.spec.reminders.map((r) => ({ before: r.before })),
+        escalations: this.spec.escalations.map((e) => ({ after: e.after })),
+      },
+      startedAt: this.startedAt,
+      pauses: this.pauses,
+    });
+    if (request < this.requested) return;
+    this.plan = plan;
+    this.planVersion++;
+    run.projection.deadlinesChangedNow();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private nextEvent(): ClockEvent | null {
+    const plan = this.plan;
+    if (!plan || plan.dueAt === null) return null;
+    const events: ClockEvent[] = [];
+    for (const r of plan.reminders) {
+      // A reminder due before the clock started (a short deadline) would only be noise.
+      if (!this.firedReminders.has(r.index) && r.at > this.startedAt) {
+        events.push({ kind: 'reminder', index: r.index, at: r.at });
+      }
+    }
+    if (!this.missed) events.push({ kind: 'missed', at: plan.dueAt });
+    for (const e of plan.escalations) {
+      if (e.level > this.level) events.push({ kind: 'escalation', level: e.level, at: e.at });
+    }
+    events.sort((a, b) =>
+      a.at === b.at ? EVENT_ORDER[a.kind] - EVENT_ORDER[b.kind] : a.at < b.at ? -1 : 1,
+    );
+    return events[0] ?? null;
+  }
+
+  async run(run: CaseRun): Promise<void> {
+    if (this.plan === null) await this.replan(run);
+    for (;;) {
+      if (this.stopped) return;
+      const seen = this.planVersion;
+      const changed = () => this.stopped || this.planVersion !== seen;
+      const event = this.nextEvent();
+      if (!event) {
+        await condition(changed);
+        continue;
+      }
+      const waitMs = Date.parse(event.at) - Date.now();
+      if (waitMs > 0 && (await condition(changed, waitMs))) continue;
+      if (this.stopped) return;
+      await this.fire(run, event);
+    }
+  }
+
+  private async fire(run: CaseRun, event: ClockEvent): Promise<void> {
+    const detail = { deadline: this.spec.id, ...(this.task ? { task: this.task.id } : {}) };
+    const context = {
+      caseId: run.caseId,
+      processName: run.spec.name,
+      taskName: this.task?.name ?? run.spec.name,
+      deadlineName: this.spec.name,
+      dueAt: this.plan!.dueAt,
+    };
+    if (event.kind === 'missed') {
+      this.missed = true;
+      run.projection.record('deadline.missed', ENGINE, this.stepId, detail);
+      run.projection.deadlinesChangedNow();
+      await run.projection.flush();
+      return;
+    }
+    if (event.kind === 'reminder') {
+      this.firedReminders.add(event.index);
+      const reminder = this.spec.reminders[event.index]!;
+      run.projection.record('deadline.reminded', ENGINE, this.stepId, {
+        ...detail,
+        reminder: event.index + 1,
+      });
+      await run.notify({
+        recipients: asList(reminder.notify),
+        template: reminder.template,
+        keyBase: `${run.caseId}:${this.key}:reminder:${event.index + 1}`,
+        stepId: this.stepId ?? 'case',
+        task: this.task,
+        context,
+      });
+      await run.projection.flush();
+      return;
+    }
+    this.level = event.level;
+    const escalation = this.spec.escalations[event.level - 1]!;
+    const assignee = this.task?.assignee ?? null;
+    const { targets, found } = await run.recipientsOf(asList(escalation.notify), this.task);
+    await run.deliver(targets, {
+      template: escalation.template,
+      keyBase: `${run.caseId}:${this.key}:escalation:${event.level}`,
+      stepId: this.stepId ?? 'case',
+      context: {
+        ...context,
+        level: event.level,
+        unitName: found.unitName ?? '',
+        fellBack: found.fellBack,
+      },
+      ...(assignee ? { names: { assigneeName: assignee.personId } } : {}),
+    });
+    run.projection.record(
+      found.people.length > 0 ? 'deadline.escalated' : 'deadline.unresolved',
+      ENGINE,
+      this.stepId,
+      {
+        ...detail,
+        level: event.level,
+        people: found.people.length,
+        fellBack: found.fellBack,
+        ...(found.unitId !== null ? { unitId: found.unitId } : {}),
+      },
+    );
+    if (escalation.reassign && found.people.length > 0) this.task?.onEscalation?.(found.people);
+    run.projection.deadlinesChangedNow();
+    await run.projection.flush();
+  }
+}

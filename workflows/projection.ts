@@ -1,0 +1,153 @@
+import { CancellationScope } from '@temporalio/workflow';
+import type {
+  Actor,
+  CaseOpening,
+  CaseStatus,
+  CurrentStep,
+  DeadlineView,
+  PublicationView,
+  RatingView,
+  TaskSnapshot,
+  TimelineEntry,
+  TimelineEventType,
+} from '../common/case';
+import type { StepSpec } from '../common/definition';
+import { store } from './stubs';
+
+export const ENGINE: Actor = { kind: 'system', id: 'engine' };
+
+export type Detail = Record<string, string | number | boolean>;
+
+export interface CaseStateView {
+  status: CaseStatus;
+  currentStep: CurrentStep | null;
+  revision: number;
+}
+
+/** Anything whose state the read model shows and that changes over time (a task). */
+export interface Projected {
+  snapshot(): Omit<TaskSnapshot, 'version'>;
+}
+
+/**
+ * The workflow's view of its case document: collects timeline entries and changed tasks and hands
+ * them to the projection activity in revision order. Flushes are chained, so the main loop, clocks
+ * and Update handlers may all flush without two revisions racing; each runs outside any
+ * cancellation scope, so a cancelled parallel branch still records why it stopped.
+ */
+export class CaseProjection {
+  private revision = 0;
+  private seq = 0;
+  private pending: TimelineEntry[] = [];
+  private status: CaseStatus = 'open';
+  private currentStep: CurrentStep | null = null;
+  private readonly changedTasks = new Map<string, Projected>();
+  private readonly taskVersions = new Map<string, number>();
+  private deadlines: (() => DeadlineView[]) | null = null;
+  private deadlinesChanged = false;
+  private rating: RatingView | undefined;
+  private publication: PublicationView | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly caseId: string) {}
+
+  view(): CaseStateView {
+    return { status: this.status, currentStep: this.currentStep, revision: this.revision };
+  }
+
+  record(
+    type: TimelineEventType,
+    actor: Actor,
+    stepId?: string,
+    detail?: Detail,
+    via?: string,
+  ): void {
+    this.pending.push({
+      seq: ++this.seq,
+      type,
+      at: new Date().toISOString(),
+      actor,
+      ...(stepId !== undefined ? { stepId } : {}),
+      ...(via !== undefined ? { via } : {}),
+      ...(detail !== undefined ? { detail } : {}),
+    });
+  }
+
+  enter(step: StepSpec): void {
+    this.currentStep = { id: step.id, name: step.name, type: step.type };
+    this.record('step.entered', ENGINE, step.id, { stepType: step.type });
+  }
+
+  close(status: CaseStatus, stepId: string): void {
+    this.status = status;
+    this.currentStep = null;
+    this.record('case.closed', ENGINE, stepId, { status });
+  }
+
+  taskChanged(id: string, task: Projected): void {
+    this.changedTasks.set(id, task);
+  }
+
+  /** Where the current SLA clocks come from; read at each flush after {@link deadlinesChangedNow}. */
+  trackDeadlines(source: () => DeadlineView[]): void {
+    this.deadlines = source;
+  }
+
+  deadlinesChangedNow(): void {
+    this.deadlinesChanged = true;
+  }
+
+  rated(rating: RatingView): void {
+    this.rating = rating;
+  }
+
+  published(publication: PublicationView): void {
+    this.publication = publication;
+  }
+
+  flush(extra: { opening?: CaseOpening; closedAt?: string } = {}): Promise<void> {
+    const next = this.chain.then(() => CancellationScope.nonCancellable(() => this.write(extra)));
+    // A failed write fails the workflow task anyway; keep the chain usable for the next caller.
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(extra: { opening?: CaseOpening; closedAt?: string }): Promise<void> {
+    const dirty =
+      this.pending.length > 0 ||
+      this.changedTasks.size > 0 ||
+      this.deadlinesChanged ||
+      this.rating !== undefined ||
+      this.publication !== undefined ||
+      extra.opening !== undefined ||
+      extra.closedAt !== undefined;
+    if (!dirty) return;
+    const events = this.pending;
+    this.pending = [];
+    const tasks = [...this.changedTasks.values()].map((task) => {
+      const snapshot = task.snapshot();
+      const version = (this.taskVersions.get(snapshot.id) ?? 0) + 1;
+      this.taskVersions.set(snapshot.id, version);
+      return { ...snapshot, version };
+    });
+    this.changedTasks.clear();
+    const deadlines = this.deadlinesChanged && this.deadlines ? this.deadlines() : undefined;
+    this.deadlinesChanged = false;
+    const rating = this.rating;
+    const publication = this.publication;
+    this.rating = undefined;
+    this.publication = undefined;
+    await store.recordCaseProgress({
+      caseId: this.caseId,
+      revision: ++this.revision,
+      status: this.status,
+      currentStep: this.currentStep,
+      events,
+      ...extra,
+      ...(tasks.length > 0 ? { tasks } : {}),
+      ...(deadlines !== undefined ? { deadlines } : {}),
+      ...(rating !== undefined ? { rating } : {}),
+      ...(publication !== undefined ? { publication } : {}),
+    });
+  }
+}

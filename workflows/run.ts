@@ -1,0 +1,271 @@
+import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
+import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
+import type { DefinitionSpec, PeopleSelector, RecipientSpec } from '../common/definition';
+import { compileExpression } from '../common/expression';
+import { withLanguageDefaults } from '../common/steps';
+import { lookups, mail } from './stubs';
+import type { Clock } from './clocks';
+import type { CaseProjection, Detail } from './projection';
+import type { TaskRuntime } from './tasks';
+import { ENGINE } from './projection';
+
+/** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
+export interface StepResult {
+  outcome?: string | null;
+  form?: Record<string, unknown>;
+  comment?: string | null;
+  by?: string | null;
+  claimants?: string[];
+  rating?: number | null;
+  status?: string;
+  caseId?: string;
+}
+
+/** The people-related state a recipient can point at (the task a reminder is about). */
+export interface TaskContext {
+  id: string;
+  name: string;
+  unitId: string | null;
+  candidates: readonly Candidate[];
+  assignee: Candidate | null;
+}
+
+/**
+ * Everything one case run shares between its steps, clocks and Update handlers. Pure state plus
+ * helpers that call activities; the interpreter in case-workflow.ts drives it.
+ */
+export class CaseRun {
+  readonly spec: DefinitionSpec;
+  readonly steps: Record<string, StepResult> = {};
+  lastOutcome: string | null = null;
+  lastForm: Record<string, unknown> = {};
+  /** Open and finished tasks of this run, by task id (Update handlers look them up here). */
+  readonly tasks = new Map<string, TaskRuntime>();
+  /** Every SLA clock started so far, case and task deadlines alike. */
+  readonly clocks: Clock[] = [];
+  /** When the case started waiting on the requester, while it does. */
+  pausedSince: string | null = null;
+  /** The feedback step waiting for a rating, if any. */
+  feedback: { stepId: string; rating: RatingView | null } | null = null;
+  closed = false;
+  private readonly visits = new Map<string, number>();
+  private stepCount = 0;
+
+  constructor(
+    readonly input: CaseWorkflowInput,
+    readonly projection: CaseProjection,
+  ) {
+    this.spec = withLanguageDefaults(input.definition.spec);
+  }
+
+  get caseId(): string {
+    return this.input.caseId;
+  }
+
+  get caseUnitId(): string | null {
+    return this.input.unitId ?? null;
+  }
+
+  /** Counts a visit to a step; the visit number keeps ids and mail keys of loops apart. */
+  visit(stepId: string, limit: number): number {
+    if (++this.stepCount > limit) {
+      throw new DefinitionLoopError(limit);
+    }
+    const visit = (this.visits.get(stepId) ?? 0) + 1;
+    this.visits.set(stepId, visit);
+    return visit;
+  }
+
+  /** Starts an SLA clock; one started while the case waits on the requester starts paused. */
+  startClock(clock: Clock): Promise<void> {
+    if (this.pausedSince !== null && clock.spec.pausable) {
+      clock.pauses.push({ from: clock.startedAt });
+      clock.plan = null; // planned before the pause was known: plan again
+    }
+    this.clocks.push(clock);
+    this.projection.deadlinesChangedNow();
+    return clock.run(this);
+  }
+
+  /** The names conditions see: `data`, `form`, `outcome`, `steps`, `case`. */
+  expressionScope(): Record<string, unknown> {
+    return {
+      data: this.input.data,
+      form: this.lastForm,
+      outcome: this.lastOutcome,
+      steps: this.steps,
+      case: {
+        id: this.caseId,
+        unitId: this.caseUnitId,
+        channel: this.input.channel,
+        definition: this.input.definition.key,
+      },
+    };
+  }
+
+  /** Resolves people selectors; expressions and claimants are resolved here, the rest by the org data. */
+  async resolvePeople(
+    selectors: readonly PeopleSelector[],
+    task: TaskContext | null,
+  ): Promise<ResolvedPeople> {
+    const people: Candidate[] = [];
+    let unitId: string | null = null;
+    let unitName: string | null = null;
+    let fellBack = false;
+    for (const selector of selectors) {
+      let resolved: ResolvedPeople;
+      if ('claimantsOf' in selector) {
+        const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
+        resolved = await lookups.resolvePeople({ persons: ids, caseUnitId: this.caseUnitId });
+      } else if ('expression' in selector) {
+        const value = compileExpression(selector.expression).evaluate(this.expressionScope());
+        const ids = (Array.isArray(value) ? value : [value]).filter(
+          (v): v is string => typeof v === 'string' && v.length > 0,
+        );
+        resolved = await lookups.resolvePeople({ persons: ids, caseUnitId: this.caseUnitId });
+      } else {
+        resolved = await lookups.resolvePeople({
+          selector,
+          caseUnitId: this.caseUnitId,
+          assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
+          data: this.input.data,
+        });
+      }
+      for (const person of resolved.people) {
+        if (!people.some((p) => p.personId === person.personId)) people.push(person);
+      }
+      unitId ??= resolved.unitId;
+      unitName ??= resolved.unitName;
+      fellBack ||= resolved.fellBack;
+    }
+    return { people, unitId, unitName, fellBack };
+  }
+
+  /** Who a list of recipients means now: addresses from case data and resolved people. */
+  async recipientsOf(
+    recipients: readonly RecipientSpec[],
+    task: TaskContext | null,
+  ): Promise<{ targets: MailTarget[]; found: ResolvedPeople }> {
+    const targets: MailTarget[] = [];
+    const found: ResolvedPeople = { people: [], unitId: null, unitName: null, fellBack: false };
+    const selectors: PeopleSelector[] = [];
+    for (const recipient of recipients) {
+      if (recipient === 'assignee') {
+        if (task?.assignee) found.people.push(task.assignee);
+      } else if (recipient === 'candidates') {
+        found.people.push(...(task?.candidates ?? []));
+      } else if ('address' in recipient) {
+        targets.push({ slot: 'address', to: recipient.address });
+      } else if ('field' in recipient) {
+        const value = this.input.data[recipient.field];
+        if (typeof value === 'string' && value.length > 0) {
+          targets.push({ slot: recipient.field, to: value });
+        }
+      } else {
+        selectors.push(recipient);
+      }
+    }
+    if (selectors.length > 0) {
+      const resolved = await this.resolvePeople(selectors, task);
+      found.people.push(...resolved.people);
+      found.unitId = resolved.unitId;
+      found.unitName = resolved.unitName;
+      found.fellBack = resolved.fellBack;
+    }
+    const seen = new Set<string>();
+    for (const person of found.people) {
+      if (seen.has(person.personId)) continue;
+      seen.add(person.personId);
+      targets.push({ slot: person.personId, to: { personId: person.personId } });
+    }
+    return { targets, found };
+  }
+
+  /**
+   * Mails each target once under `keyBase`: addresses from case data directly, people through
+   * the outbox activity, which looks up their address so it never enters the workflow history.
+   */
+  async deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void> {
+    if (targets.length === 0) {
+      this.projection.record('notification.failed', ENGINE, args.stepId, {
+        template: args.template,
+        reason: 'no-recipient',
+      });
+    }
+    for (const target of targets) {
+      await this.sendOne(`${args.keyBase}:${target.slot}`, args, target.to);
+    }
+  }
+
+  async notify(
+    args: MailArgs & { recipients: readonly RecipientSpec[]; task: TaskContext | null },
+  ): Promise<ResolvedPeople> {
+    const { targets, found } = await this.recipientsOf(args.recipients, args.task);
+    await this.deliver(targets, args);
+    return found;
+  }
+
+  /** Sends one mail; a delivery that fails after every retry is recorded, not fatal. */
+  async sendOne(
+    businessKey: string,
+    args: MailArgs,
+    to: string | { personId: string },
+  ): Promise<void> {
+    const detail: Detail = { template: args.template };
+    try {
+      const result = await mail.sendNotification({
+        businessKey,
+        caseId: this.caseId,
+        template: args.template,
+        to,
+        context: args.context,
+        ...(args.names !== undefined ? { names: args.names } : {}),
+      });
+      if (result.status === 'no-address') {
+        this.projection.record('notification.failed', ENGINE, args.stepId, {
+          ...detail,
+          reason: 'no-address',
+        });
+      } else {
+        this.projection.record('notification.sent', ENGINE, args.stepId, {
+          ...detail,
+          status: result.status,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      log.warn('Notification failed', { caseId: this.caseId, stepId: args.stepId });
+      await lookups.abandonNotification(businessKey);
+      this.projection.record('notification.failed', ENGINE, args.stepId, {
+        ...detail,
+        reason: 'delivery-failed',
+      });
+    }
+  }
+}
+
+export interface MailTarget {
+  /** Distinguishes recipients within one notification's business key. */
+  slot: string;
+  to: string | { personId: string };
+}
+
+export interface MailArgs {
+  template: string;
+  keyBase: string;
+  stepId: string;
+  context: Record<string, unknown>;
+  /** Context keys whose value is a person's name, filled in by the activity from a person id. */
+  names?: Record<string, string>;
+}
+
+export class DefinitionLoopError extends Error {
+  constructor(readonly limit: number) {
+    super(`Case ran more than ${limit} steps; the definition loops`);
+    this.name = 'DefinitionLoopError';
+  }
+}
+
+export function asList<T>(value: T | readonly T[]): readonly T[] {
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
