@@ -10,7 +10,10 @@ import { RouteRegistry, sendError } from './pipeline';
 import { registerAccountRoutes } from './routes/accounts';
 import { registerCalendarRoutes } from './routes/calendar';
 import { registerOrgRoutes } from './routes/org';
+import { registerPeopleRoutes } from './routes/people';
 import { registerCaseRoutes } from './routes/cases';
+import { registerDefinitionRoutes } from './routes/definitions';
+import { registerTaskRoutes } from './routes/tasks';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
@@ -18,6 +21,8 @@ import type { AccountService } from './services/accounts';
 import type { CalendarService } from './services/calendar';
 import type { OrgService } from './services/org';
 import type { CaseService } from './services/cases';
+import type { DefinitionService } from './services/definitions';
+import type { TaskService } from './services/tasks';
 
 export interface AppDependencies {
   logger: Logger;
@@ -29,6 +34,8 @@ export interface AppDependencies {
     accounts: AccountService;
     calendar: CalendarService;
     org: OrgService;
+    tasks: TaskService;
+    definitions: DefinitionService;
   };
   readiness: ReadinessCheck[];
 }
@@ -37,9 +44,12 @@ export interface AppDependencies {
 export function createRoutes(services: AppDependencies['services']): RouteRegistry {
   const routes = new RouteRegistry();
   registerCaseRoutes(routes, services.cases);
+  registerTaskRoutes(routes, services.tasks);
   registerAccountRoutes(routes, services.accounts);
   registerCalendarRoutes(routes, services.calendar);
   registerOrgRoutes(routes, services.org);
+  registerPeopleRoutes(routes, services.org);
+  registerDefinitionRoutes(routes, services.definitions);
   return routes;
 }
 
@@ -75,12 +85,12 @@ export function createApp(deps: AppDependencies): express.Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(express.json({ limit: deps.bodyLimit }));
 
   const router = express.Router();
   mountHealthRoutes(router, deps.readiness);
   const routes = createRoutes(deps.services);
-  routes.mount(router, { authenticate: deps.authenticate });
+  // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
+  routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });
   mountDocs(router, buildOpenApi(routes, { version: deps.version }));
   app.use(router);
 

@@ -36,7 +36,11 @@ export function buildOpenApi(
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: toSchema(route.body, 'input') } },
+              content: {
+                [route.bodyFormat === 'csv' ? 'text/csv' : 'application/json']: {
+                  schema: toSchema(route.body, 'input'),
+                },
+              },
             },
           }
         : {}),

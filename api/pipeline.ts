@@ -1,3 +1,4 @@
+import express from 'express';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -47,6 +48,13 @@ export interface RouteSpec<P, Q, H, B, R> {
   query?: z.ZodType<Q>;
   headers?: z.ZodType<H>;
   body?: z.ZodType<B>;
+  /**
+   * How the body is sent: `json` (default, `application/json`) or `csv` (`text/csv`, UTF-8 unless
+   * its charset says otherwise; the body schema then receives the text).
+   */
+  bodyFormat?: 'json' | 'csv';
+  /** Largest body this route accepts, e.g. `5mb` for imports; default: the app's body limit. */
+  bodyLimit?: string;
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   find?: (ctx: RouteContext<P, Q, H, B>) => Promise<R>;
   authorise?: (ctx: RouteContext<P, Q, H, B>, resource: R) => void;
@@ -55,6 +63,8 @@ export interface RouteSpec<P, Q, H, B, R> {
 
 export interface PipelineDeps {
   authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /** Largest body a route accepts unless it says otherwise (API_BODY_LIMIT). */
+  bodyLimit: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of routes of any shape
@@ -71,13 +81,26 @@ export class RouteRegistry {
 
   mount(router: Router, deps: PipelineDeps): void {
     for (const route of this.routes) {
-      router[route.method](route.path, toHandler(route, deps));
+      router[route.method](route.path, ...bodyParsers(route, deps), toHandler(route, deps));
     }
   }
 
   list(): readonly AnyRoute[] {
     return this.routes;
   }
+}
+
+/**
+ * Each route parses only the body it declares, with its own size limit, so an import can take
+ * megabytes while every other route keeps the small default. Parser errors (413, malformed JSON,
+ * an unknown charset) reach the app's error middleware and {@link sendError}.
+ */
+function bodyParsers(route: AnyRoute, deps: PipelineDeps): RequestHandler[] {
+  if (!route.body) return [];
+  const limit = route.bodyLimit ?? deps.bodyLimit;
+  return route.bodyFormat === 'csv'
+    ? [express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' })]
+    : [express.json({ limit })];
 }
 
 const PUBLIC_PRINCIPAL: Principal = { kind: 'apiKey', id: 'anonymous', roles: [], unitIds: [] };

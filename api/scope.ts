@@ -1,40 +1,153 @@
+import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
+import type { Models } from '../models';
 import type { Principal } from './auth';
 
 /**
- * Org scope, in one place: which cases a principal may see. Admins see all; dispatchers and
- * staff see cases of their units; everyone sees the cases they started themselves (a resident
- * follows their own requests, a system its own submissions).
+ * Org scope, in one place: which cases (and tasks) a principal may see and act on. Admins see
+ * everything. Dispatchers and staff see the items of their units and of every unit below them
+ * (a street's dispatcher sees a case filed in one of its communities). Everyone sees the items
+ * they own themselves (a resident follows their own requests, a system its own submissions).
+ *
+ * A service resolves the scope once per request with {@link ScopeResolver.resolve}, then asks
+ * {@link canSee} about one item or queries with {@link scopeFilter}; both apply the same rule.
  */
-export interface ScopedCase {
-  createdBy: { id: string };
-  unitId?: string | null;
+export interface OrgScope {
+  /** Every item (admins). */
+  readonly all: boolean;
+  /** The principal: items it owns are always in scope. */
+  readonly principalId: string;
+  /** The principal's units and every unit below them; empty for residents and systems. */
+  readonly unitIds: ReadonlySet<string>;
 }
 
-export function canSeeCase(principal: Principal, item: ScopedCase): boolean {
-  if (principal.roles.includes('admin')) return true;
-  if (item.createdBy.id === principal.id) return true;
-  return (
-    seesUnitCases(principal) &&
-    typeof item.unitId === 'string' &&
-    principal.unitIds.includes(item.unitId)
-  );
+/**
+ * Where an item keeps what scope looks at. Cases: `unitId` and `createdBy.id` (the defaults).
+ * A tasks collection might use `{ ownerFields: ['createdBy.id', 'candidates'] }`: an owner field
+ * may hold one principal id or an array of them, as MongoDB matches either.
+ */
+export interface ScopeFields {
+  /** Dotted path of the item's unit id (default `unitId`). */
+  unitField?: string;
+  /** Dotted paths of principal ids that own the item (default `['createdBy.id']`). */
+  ownerFields?: readonly string[];
 }
 
-/** The same rule as {@link canSeeCase}, as a MongoDB filter for list queries. */
-export function caseScopeFilter(principal: Principal): Record<string, unknown> {
-  if (principal.roles.includes('admin')) return {};
-  const own = { 'createdBy.id': principal.id };
-  if (!seesUnitCases(principal) || principal.unitIds.length === 0) return own;
-  return { $or: [own, { unitId: { $in: principal.unitIds } }] };
-}
+const DEFAULT_UNIT_FIELD = 'unitId';
+const DEFAULT_OWNER_FIELDS = ['createdBy.id'] as const;
 
-function seesUnitCases(principal: Principal): boolean {
+/** Roles that see their units' items; the others see only what they own. */
+function seesUnitItems(principal: Principal): boolean {
   return principal.roles.includes('dispatcher') || principal.roles.includes('staff');
 }
 
-/** Whether a principal may file a case for a unit: its own units, or any unit for admins. */
-export function mayActForUnit(principal: Principal, unitId: string): boolean {
-  if (principal.roles.includes('admin')) return true;
+/**
+ * The scope of a principal over a unit tree given as its children (see `childrenByParent`). Pure;
+ * a unit id the tree does not know still counts as itself.
+ */
+export function expandScope(
+  principal: Principal,
+  children: ReadonlyMap<string, readonly string[]>,
+): OrgScope {
+  if (principal.roles.includes('admin')) {
+    return { all: true, principalId: principal.id, unitIds: new Set() };
+  }
+  return {
+    all: false,
+    principalId: principal.id,
+    unitIds: seesUnitItems(principal) ? unitsAtOrBelow(children, principal.unitIds) : new Set(),
+  };
+}
+
+/** Whether an item is in scope; the same rule as {@link scopeFilter}. */
+export function canSee(scope: OrgScope, item: object, fields: ScopeFields = {}): boolean {
+  if (scope.all) return true;
+  const owners = fields.ownerFields ?? DEFAULT_OWNER_FIELDS;
+  if (owners.some((path) => holds(valueAt(item, path), scope.principalId))) return true;
+  const unitId = valueAt(item, fields.unitField ?? DEFAULT_UNIT_FIELD);
+  return typeof unitId === 'string' && scope.unitIds.has(unitId);
+}
+
+/** The rule of {@link canSee} as a MongoDB filter, to combine with a list query's own filter. */
+export function scopeFilter(scope: OrgScope, fields: ScopeFields = {}): Record<string, unknown> {
+  if (scope.all) return {};
+  const branches: Array<Record<string, unknown>> = (fields.ownerFields ?? DEFAULT_OWNER_FIELDS).map(
+    (path) => ({ [path]: scope.principalId }),
+  );
+  if (scope.unitIds.size > 0) {
+    branches.push({ [fields.unitField ?? DEFAULT_UNIT_FIELD]: { $in: [...scope.unitIds].sort() } });
+  }
+  return branches.length === 1 ? branches[0]! : { $or: branches };
+}
+
+/**
+ * Whether a principal may file an item for a unit: admins, residents and systems for any unit
+ * (they say where a problem is), dispatchers and staff for the units in their scope.
+ */
+export function mayActForUnit(principal: Principal, scope: OrgScope, unitId: string): boolean {
+  if (scope.all) return true;
   if (principal.roles.includes('resident') || principal.roles.includes('system')) return true;
-  return principal.unitIds.includes(unitId);
+  return scope.unitIds.has(unitId);
+}
+
+export interface ScopeResolver {
+  /** The principal's scope; reads the unit tree only for dispatchers and staff with units. */
+  resolve(principal: Principal): Promise<OrgScope>;
+  /** Forgets the cached tree; org writes call it so the next request sees the new units. */
+  invalidate(): void;
+}
+
+/**
+ * Resolves scopes over the stored unit tree, read once and kept for `ttlMs` (default 30 s):
+ * this process's org writes invalidate it at once, another API replica's within the TTL.
+ */
+export function createScopeResolver(
+  models: Pick<Models, 'Unit'>,
+  options: { ttlMs?: number; now?: () => number } = {},
+): ScopeResolver {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  let cached: { loadedAt: number; children: Promise<Map<string, string[]>> } | undefined;
+
+  function loadChildren(): Promise<Map<string, string[]>> {
+    if (cached && now() - cached.loadedAt < ttlMs) return cached.children;
+    const loading = models.Unit.find({}, { _id: 1, parentId: 1 })
+      .lean()
+      .then((docs) =>
+        childrenByParent(docs.map((d) => ({ id: d._id, parentId: d.parentId ?? null }))),
+      );
+    // Concurrent requests share one read; a failed read is not kept.
+    const entry = { loadedAt: now(), children: loading };
+    cached = entry;
+    void loading.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return loading;
+  }
+
+  return {
+    async resolve(principal) {
+      const needsTree =
+        !principal.roles.includes('admin') &&
+        seesUnitItems(principal) &&
+        principal.unitIds.length > 0;
+      return expandScope(principal, needsTree ? await loadChildren() : new Map());
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+}
+
+function valueAt(item: object, path: string): unknown {
+  let value: unknown = item;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** MongoDB's equality: a field equals a value, or is an array that contains it. */
+function holds(value: unknown, wanted: string): boolean {
+  return Array.isArray(value) ? value.includes(wanted) : value === wanted;
 }

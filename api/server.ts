@@ -6,10 +6,12 @@ import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import { createApp } from './app';
 import { authenticate } from './auth';
+import { createScopeResolver } from './scope';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
 import { createOrgService } from './services/org';
+import { createTaskService } from './services/tasks';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 
@@ -47,13 +49,20 @@ export async function startApi(
       clock,
       sessionTtlHours: config.SESSION_TTL_HOURS,
     });
-    const calendar = createCalendarService({ models: db.models, clock });
+    const calendar = createCalendarService({
+      models: db.models,
+      clock,
+      workingWindows: config.WORKING_HOURS,
+    });
+    // One resolver for every service that reads cases, tasks or people within a scope.
+    const scope = createScopeResolver(db.models);
     await calendar.seedShippedYears();
     const cases = createCaseService({
       models: db.models,
       temporal,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       definitions,
+      scope,
       clock,
     });
 
@@ -75,7 +84,14 @@ export async function startApi(
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate: (authorization) => authenticate(db.models, authorization, clock()),
-      services: { cases, accounts, calendar, org: createOrgService({ models: db.models, clock }) },
+      services: {
+        cases,
+        accounts,
+        calendar,
+        org: createOrgService({ models: db.models, scope, clock }),
+        tasks: createTaskService({ models: db.models, temporal, scope }),
+        definitions,
+      },
       readiness: [
         {
           name: 'temporal',

@@ -74,7 +74,7 @@ const definitionSchema = new mongoose.Schema(
     spec: { type: mongoose.Schema.Types.Mixed, required: true },
     source: { type: String, required: true },
     sourceFormat: { type: String, enum: ['yaml', 'json'], required: true },
-    status: { type: String, enum: ['published', 'retired'], required: true },
+    status: { type: String, enum: ['draft', 'published', 'retired'], required: true },
     publishedAt: { type: Date, required: true },
     publishedBy: { type: actorSchema, required: true },
   },

@@ -26,9 +26,37 @@ const caseViewSchema = caseSummarySchema.extend({
       at: z.iso.datetime(),
       actor: z.object({ kind: z.string(), id: z.string() }),
       stepId: z.string().optional(),
+      via: z.string().optional(),
       detail: z.record(z.string(), z.unknown()).optional(),
     }),
   ),
+  deadlines: z.array(
+    z.object({
+      key: z.string(),
+      name: z.string(),
+      dueAt: z.iso.datetime().nullable(),
+      paused: z.boolean(),
+      missed: z.boolean(),
+      stopped: z.boolean(),
+      escalationLevel: z.number().int(),
+    }),
+  ),
+  rating: z
+    .object({
+      score: z.number().int().nullable(),
+      comment: z.string().nullable(),
+      at: z.iso.datetime(),
+    })
+    .nullable(),
+  publication: z
+    .object({
+      title: z.string(),
+      outcome: z.string().nullable(),
+      fields: z.array(z.object({ label: z.string(), value: z.string() })),
+      publishedAt: z.iso.datetime(),
+    })
+    .nullable(),
+  parentCaseId: z.string().nullable(),
 });
 
 const startCaseBody = z

@@ -1,57 +1,101 @@
 import { z } from 'zod';
 import { UNIT_TYPES } from '../../common/org-tree';
+import { csvCell, readCsvRows } from '../csv-body';
 import type { RouteRegistry } from '../pipeline';
-import type { OrgService } from '../services/org';
+import type { OrgImport, OrgService } from '../services/org';
 import { errorResponses, pageQuery } from './shared';
 
-const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
+export const orgId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
+
+export const unitInput = z
+  .object({
+    id: orgId,
+    name: z.string().trim().min(1).max(100),
+    type: z.enum(UNIT_TYPES, {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `"${issue.input}" is not a unit type`
+          : `a unit type is required (${UNIT_TYPES.join(', ')})`,
+    }),
+    parentId: orgId.nullable(),
+  })
+  .strict();
+
+export const personInput = z
+  .object({
+    id: orgId,
+    name: z.string().trim().min(1).max(100),
+    email: z.email().optional(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
+      .optional(),
+    userId: z.string().max(64).optional(),
+  })
+  .strict();
+
+export const postInput = z
+  .object({
+    unitId: orgId,
+    role: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker'),
+    personId: orgId,
+  })
+  .strict();
+
+/** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
+const IMPORT_BODY_LIMIT = '5mb';
+const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
 
 const importBody = z
   .object({
-    units: z
-      .array(
-        z
-          .object({
-            id,
-            name: z.string().trim().min(1).max(100),
-            type: z.enum(UNIT_TYPES),
-            parentId: id.nullable(),
-          })
-          .strict(),
-      )
-      .max(20_000)
-      .default([]),
-    people: z
-      .array(
-        z
-          .object({
-            id,
-            name: z.string().trim().min(1).max(100),
-            email: z.email().optional(),
-            phone: z
-              .string()
-              .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
-              .optional(),
-            userId: z.string().max(64).optional(),
-          })
-          .strict(),
-      )
-      .max(50_000)
-      .default([]),
-    posts: z
-      .array(
-        z
-          .object({
-            unitId: id,
-            role: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker'),
-            personId: id,
-          })
-          .strict(),
-      )
-      .max(50_000)
-      .default([]),
+    units: z.array(unitInput).max(MAX_ITEMS.units).default([]),
+    people: z.array(personInput).max(MAX_ITEMS.people).default([]),
+    posts: z.array(postInput).max(MAX_ITEMS.posts).default([]),
   })
   .strict();
+
+const importResult = z.object({ units: z.number(), people: z.number(), posts: z.number() });
+
+const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
+type ImportKind = (typeof IMPORT_KINDS)[number];
+const importKindParams = z.object({ kind: z.enum(IMPORT_KINDS) });
+
+const csvBody = z.string({ error: 'send the rows as the body with Content-Type: text/csv' }).meta({
+  description:
+    'A header row, then one row per item. Columns (any order): units `id,name,type,parentId` ' +
+    '(parentId empty for a root); people `id,name,email,phone,userId` (the last three optional); ' +
+    'posts `unitId,role,personId`. UTF-8 (a BOM is fine; other encodings such as GBK via the ' +
+    'charset parameter), fields quoted as RFC 4180 describes.',
+  example: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county\n',
+});
+
+/** In a CSV an empty parentId cell is a root unit. */
+const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
+
+/** Reads a CSV of one kind into an import; problems name the spreadsheet cell. */
+function importFromCsv(kind: ImportKind, text: string): { input: OrgImport; rows: number[] } {
+  const empty: OrgImport = { units: [], people: [], posts: [] };
+  const options = { maxRows: MAX_ITEMS[kind] };
+  switch (kind) {
+    case 'units': {
+      const rows = readCsvRows(text, unitRow, options);
+      return { input: { ...empty, units: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+    }
+    case 'people': {
+      const rows = readCsvRows(text, personInput, options);
+      return {
+        input: { ...empty, people: rows.map((r) => r.value) },
+        rows: rows.map((r) => r.row),
+      };
+    }
+    case 'posts': {
+      const rows = readCsvRows(text, postInput, options);
+      return { input: { ...empty, posts: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+    }
+  }
+}
 
 const unitSchema = z.object({
   id: z.string(),
@@ -68,19 +112,63 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     summary: 'Import units, people and their posts (JSON); checked as a whole, safe to repeat',
     roles: ['admin'],
     body: importBody,
+    bodyLimit: IMPORT_BODY_LIMIT,
     responses: {
-      200: {
-        description: 'Imported',
-        schema: z.object({ units: z.number(), people: z.number(), posts: z.number() }),
-      },
-      ...errorResponses(400, 401, 403, 422),
+      200: { description: 'Imported', schema: importResult },
+      ...errorResponses(400, 401, 403, 413, 422),
     },
     async handle({ body }) {
       return { status: 200, body: await org.importOrg(body) };
     },
   });
 
-  const listQuery = pageQuery.extend({ parentId: id.optional() });
+  routes.add<z.infer<typeof importKindParams>, undefined, undefined, string>({
+    method: 'post',
+    path: '/api/v1/org/import/:kind',
+    tag: 'org',
+    summary: 'Import units, people or posts from a CSV file; checked as a whole, safe to repeat',
+    description:
+      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts.',
+    roles: ['admin'],
+    params: importKindParams,
+    body: csvBody,
+    bodyFormat: 'csv',
+    bodyLimit: IMPORT_BODY_LIMIT,
+    responses: {
+      200: { description: 'Imported', schema: importResult },
+      ...errorResponses(400, 401, 403, 413, 422),
+    },
+    async handle({ params, body }) {
+      const { input, rows } = importFromCsv(params.kind, body);
+      const pathOf = (_kind: ImportKind, index: number, field: string) =>
+        csvCell(rows[index]!, field);
+      return { status: 200, body: await org.importOrg(input, { pathOf }) };
+    },
+  });
+
+  routes.add<undefined, undefined, undefined, z.infer<typeof unitInput>>({
+    method: 'post',
+    path: '/api/v1/org/units',
+    tag: 'org',
+    summary: 'Create a unit under an existing parent, or rename or move one',
+    roles: ['admin'],
+    body: unitInput,
+    responses: {
+      201: { description: 'Created', schema: unitSchema },
+      200: { description: 'Updated', schema: unitSchema },
+      ...errorResponses(400, 401, 403, 422),
+    },
+    async handle({ body }) {
+      const { created, unit } = await org.saveUnit(body);
+      return {
+        status: created ? 201 : 200,
+        body: unit,
+        headers: { Location: `/api/v1/org/units/${unit.id}` },
+      };
+    },
+  });
+
+  const listQuery = pageQuery.extend({ parentId: orgId.optional() });
   routes.add<undefined, z.infer<typeof listQuery>>({
     method: 'get',
     path: '/api/v1/org/units',
@@ -105,7 +193,7 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     },
   });
 
-  const unitParams = z.object({ id });
+  const unitParams = z.object({ id: orgId });
   routes.add<z.infer<typeof unitParams>>({
     method: 'get',
     path: '/api/v1/org/units/:id',

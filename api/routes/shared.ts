@@ -15,6 +15,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'Your role or org scope does not allow this',
   404: 'Not found (or not in your scope)',
   409: 'Conflicts with the current state',
+  413: 'The body is larger than this route accepts',
   422: 'Well-formed but not acceptable; `details` names each problem',
   429: 'Too many attempts; try again later',
 };

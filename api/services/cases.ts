@@ -1,7 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { CaseStatus, CaseWorkflowInput } from '../../common/case';
+import type {
+  CaseStatus,
+  CaseWorkflowInput,
+  DeadlineView,
+  PublicationView,
+  RatingView,
+} from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { validateCaseData } from '../../common/case-data';
 import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../../common/search-attributes';
@@ -9,7 +15,8 @@ import type { CaseDocument, Models } from '../../models';
 import type { Principal } from '../auth';
 import { hasAnyRole } from '../auth';
 import { AppError } from '../errors';
-import { canSeeCase, caseScopeFilter, mayActForUnit } from '../scope';
+import type { ScopeResolver } from '../scope';
+import { canSee, mayActForUnit, scopeFilter } from '../scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from './definitions';
 
@@ -42,8 +49,17 @@ export interface CaseView extends CaseSummary {
     at: string;
     actor: { kind: string; id: string };
     stepId?: string;
+    via?: string;
     detail?: Record<string, unknown>;
   }>;
+  /** SLA clocks of the case and its tasks as they stand. */
+  deadlines: DeadlineView[];
+  /** The requester's rating; `score: null` means none was given in time. */
+  rating: RatingView | null;
+  /** What the public board shows of the case, personal data masked. */
+  publication: PublicationView | null;
+  /** The case that started this one as a sub-process. */
+  parentCaseId: string | null;
 }
 
 /** What the workflow memo keeps about the request that started a case (ids and hashes only). */
@@ -69,6 +85,7 @@ export function createCaseService(deps: {
   temporal: Client;
   taskQueue: string;
   definitions: DefinitionService;
+  scope: ScopeResolver;
   clock: () => Date;
 }) {
   const { Case } = deps.models;
@@ -102,7 +119,10 @@ export function createCaseService(deps: {
           `Starting "${definition.key}" needs one of the roles: ${definition.spec.starters.join(', ')}`,
         );
       }
-      if (request.unitId !== undefined && !mayActForUnit(principal, request.unitId)) {
+      if (
+        request.unitId !== undefined &&
+        !mayActForUnit(principal, await deps.scope.resolve(principal), request.unitId)
+      ) {
         throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);
       }
       const checked = validateCaseData(definition.spec.input.fields, request.data);
@@ -186,9 +206,10 @@ export function createCaseService(deps: {
 
     /** Finds a case the principal may see; 404 otherwise, so ids of other people's cases do not leak. */
     async getCase(principal: Principal, caseId: string): Promise<CaseView> {
+      const scope = await deps.scope.resolve(principal);
       const doc = await Case.findById(caseId).lean();
       if (doc) {
-        if (!canSeeCase(principal, doc)) throw notFound(caseId);
+        if (!canSee(scope, doc)) throw notFound(caseId);
         return viewOf(doc);
       }
       // Accepted by Temporal but not yet projected (the worker may be busy or restarting).
@@ -196,7 +217,7 @@ export function createCaseService(deps: {
         const description = await deps.temporal.workflow.getHandle(caseId).describe();
         const memo = description.memo as unknown as StartMemo | undefined;
         if (!memo?.requestHash) throw notFound(caseId);
-        if (!canSeeCase(principal, { createdBy: memo.createdBy, unitId: memo.unitId })) {
+        if (!canSee(scope, { createdBy: memo.createdBy, unitId: memo.unitId })) {
           throw notFound(caseId);
         }
         return {
@@ -206,6 +227,10 @@ export function createCaseService(deps: {
           channel: memo.channel ?? 'api',
           projected: false,
           timeline: [],
+          deadlines: [],
+          rating: null,
+          publication: null,
+          parentCaseId: null,
         };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw notFound(caseId);
@@ -217,7 +242,9 @@ export function createCaseService(deps: {
       principal: Principal,
       query: { page: number; pageSize: number; status?: string; definitionKey?: string },
     ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
-      const filter: Record<string, unknown> = { ...caseScopeFilter(principal) };
+      const filter: Record<string, unknown> = {
+        ...scopeFilter(await deps.scope.resolve(principal)),
+      };
       if (query.status) filter.status = query.status;
       if (query.definitionKey) filter.definitionKey = query.definitionKey;
       // One query after the other: FerretDB on SQLite serves them serially anyway.
@@ -288,8 +315,13 @@ function viewOf(doc: CaseDocument): CaseView {
       at: entry.at.toISOString(),
       actor: { kind: entry.actor.kind, id: entry.actor.id },
       ...(entry.stepId ? { stepId: entry.stepId } : {}),
+      ...(entry.via ? { via: entry.via } : {}),
       ...(entry.detail ? { detail: entry.detail as Record<string, unknown> } : {}),
     })),
+    deadlines: (doc.deadlines ?? []) as DeadlineView[],
+    rating: (doc.rating as RatingView | null) ?? null,
+    publication: (doc.publication as PublicationView | null) ?? null,
+    parentCaseId: doc.parentCaseId ?? null,
   };
 }
 

@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { Actor } from '../../common/case';
 import type { DefinitionSnapshot, DefinitionSpec } from '../../common/definition';
-import { validateDefinition } from '../../common/definition';
+import type { SourceFormat, SourceProblem } from '../../common/definition-source';
+import { locate, validateDefinitionSource } from '../../common/definition-source';
 import type { Models } from '../../models';
 import { isDuplicateKeyError } from '../../models';
 import { AppError } from '../errors';
 
 export const SHIPPED_DEFINITIONS_DIR = path.resolve(__dirname, '..', '..', 'definitions');
+
+/** Definition files in a folder: YAML or JSON, but not the JSON Schema that sits beside them. */
+export function isDefinitionFile(name: string): boolean {
+  return /\.(ya?ml|json)$/.test(name) && !name.endsWith('.schema.json');
+}
 
 export interface PublishResult {
   key: string;
@@ -19,9 +24,70 @@ export interface PublishResult {
   published: boolean;
 }
 
+export type VersionStatus = 'published' | 'retired';
+
+export interface DefinitionSummary {
+  key: string;
+  /** The latest version's name, or the draft's when nothing is published yet. */
+  name: string;
+  latestVersion: number | null;
+  /** The latest version's status; `draft` when the key has only a draft. */
+  status: VersionStatus | 'draft';
+  checksum: string | null;
+  publishedAt: string | null;
+  hasDraft: boolean;
+}
+
+export interface VersionSummary {
+  version: number;
+  name: string;
+  status: VersionStatus;
+  checksum: string;
+  publishedAt: string;
+  publishedBy: Actor;
+}
+
+export interface VersionView extends VersionSummary {
+  key: string;
+  format: SourceFormat;
+  source: string;
+  spec: DefinitionSpec;
+}
+
+export interface DraftView {
+  key: string;
+  name: string;
+  checksum: string;
+  format: SourceFormat;
+  source: string;
+  spec: DefinitionSpec;
+  savedAt: string;
+  savedBy: Actor;
+}
+
+interface SourceInput {
+  source: string;
+  format: SourceFormat;
+}
+
+/** Versions, as opposed to the one draft a key may have. */
+const VERSION_STATUSES: VersionStatus[] = ['published', 'retired'];
+
+/**
+ * Drafts share the definitions collection: `_id` `key@draft`, version 0 (so the unique
+ * key/version index allows one per key), status `draft`; `publishedAt`/`publishedBy` hold when
+ * and by whom it was saved. Every query for runnable versions asks for status `published`, so a
+ * draft never starts a case.
+ */
+function draftId(key: string): string {
+  return `${key}@draft`;
+}
+
 /**
  * Definitions are immutable versions. Publishing content that differs from the latest version
- * creates version N+1; publishing the same content again is a no-op.
+ * creates version N+1; publishing the same content again is a no-op. Retiring a process retires
+ * all its versions: new cases (and sub-processes) can no longer start it, running cases keep the
+ * snapshot they started with, and publishing it again later makes a new version.
  */
 export function createDefinitionService(models: Models, knownTemplates: ReadonlySet<string>) {
   const { Definition } = models;
@@ -30,23 +96,125 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
     return Definition.findOne({ key, status: 'published' }).sort({ version: -1 }).lean();
   }
 
-  return {
-    async publish(input: {
-      source: string;
-      format: 'yaml' | 'json';
-      publishedBy: Actor;
-    }): Promise<PublishResult> {
-      const raw = parseSource(input.source, input.format);
-      const result = validateDefinition(raw, { knownTemplates });
-      if (!result.ok) {
-        throw new AppError('unprocessable', 'The definition is not valid', result.problems);
-      }
-      const spec = result.spec;
+  async function latestVersion(key: string) {
+    return Definition.findOne({ key, status: { $in: VERSION_STATUSES } })
+      .sort({ version: -1 })
+      .lean();
+  }
+
+  /** The spec, or a 422 listing every problem with its line and column. */
+  function check(input: SourceInput, expectedKey?: string): DefinitionSpec {
+    const result = validateDefinitionSource(input.source, input.format, { knownTemplates });
+    if (!result.ok) {
+      throw new AppError('unprocessable', 'The definition is not valid', result.problems);
+    }
+    if (expectedKey !== undefined && result.spec.key !== expectedKey) {
+      throw new AppError('unprocessable', `The definition is for "${result.spec.key}"`, [
+        {
+          path: 'key',
+          message: `expected "${expectedKey}", the key this request names`,
+          ...locate(input.source, input.format, 'key'),
+        },
+      ]);
+    }
+    return result.spec;
+  }
+
+  async function summaryOf(key: string): Promise<DefinitionSummary> {
+    const [current, draft] = await Promise.all([
+      latestVersion(key),
+      Definition.findById(draftId(key)).lean(),
+    ]);
+    if (!current && !draft) throw new AppError('not_found', `No definition "${key}"`);
+    return {
+      key,
+      name: current?.name ?? draft!.name,
+      latestVersion: current?.version ?? null,
+      status: (current?.status as VersionStatus | undefined) ?? 'draft',
+      checksum: current?.checksum ?? null,
+      publishedAt: current?.publishedAt.toISOString() ?? null,
+      hasDraft: draft !== null,
+    };
+  }
+
+  const service = {
+    /** Checks a source without storing anything. */
+    validate(input: SourceInput): { key: string; name: string; checksum: string } {
+      const spec = check(input);
+      return { key: spec.key, name: spec.name, checksum: checksumOf(spec) };
+    },
+
+    /**
+     * Stores a valid source as the draft of its key, replacing any earlier draft. A draft is
+     * never run; publishing it makes the next version.
+     */
+    async saveDraft(input: SourceInput & { savedBy: Actor }) {
+      const spec = check(input);
+      const checksum = checksumOf(spec);
+      const savedAt = new Date();
+      const result = await Definition.replaceOne(
+        { _id: draftId(spec.key) },
+        {
+          _id: draftId(spec.key),
+          key: spec.key,
+          version: 0,
+          checksum,
+          name: spec.name,
+          spec,
+          source: input.source,
+          sourceFormat: input.format,
+          status: 'draft',
+          publishedAt: savedAt,
+          publishedBy: input.savedBy,
+        },
+        { upsert: true },
+      );
+      const draft: DraftView = {
+        key: spec.key,
+        name: spec.name,
+        checksum,
+        format: input.format,
+        source: input.source,
+        spec,
+        savedAt: savedAt.toISOString(),
+        savedBy: input.savedBy,
+      };
+      return { created: result.upsertedCount > 0, draft };
+    },
+
+    async getDraft(key: string): Promise<DraftView> {
+      const doc = await Definition.findById(draftId(key)).lean();
+      if (!doc) throw new AppError('not_found', `No draft of "${key}"`);
+      return {
+        key: doc.key,
+        name: doc.name,
+        checksum: doc.checksum,
+        format: doc.sourceFormat,
+        source: doc.source,
+        spec: doc.spec as DefinitionSpec,
+        savedAt: doc.publishedAt.toISOString(),
+        savedBy: doc.publishedBy as Actor,
+      };
+    },
+
+    async deleteDraft(key: string): Promise<void> {
+      const result = await Definition.deleteOne({ _id: draftId(key) });
+      if (result.deletedCount === 0) throw new AppError('not_found', `No draft of "${key}"`);
+    },
+
+    /**
+     * Publishes a source as the next version of its key (of `key` when given: the source must
+     * be for it). Used by the API and by start-up for the shipped files.
+     */
+    async publish(
+      input: SourceInput & { publishedBy: Actor; key?: string },
+    ): Promise<PublishResult> {
+      const spec = check(input, input.key);
       const checksum = checksumOf(spec);
       // Two publishers may race for the same version; the unique index lets one win, the other
       // re-reads and either sees its content published or takes the next number.
       for (let attempt = 0; attempt < 5; attempt++) {
-        const current = await Definition.findOne({ key: spec.key }).sort({ version: -1 }).lean();
+        const current = await latestVersion(spec.key);
         if (current && current.checksum === checksum && current.status === 'published') {
           return { key: spec.key, version: current.version, checksum, published: false };
         }
@@ -76,6 +244,101 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
       );
     },
 
+    /** Publishes the key's draft (checked again) and discards it, unless it changed meanwhile. */
+    async publishDraft(key: string, publishedBy: Actor): Promise<PublishResult> {
+      const draft = await Definition.findById(draftId(key)).lean();
+      if (!draft) {
+        throw new AppError(
+          'not_found',
+          `No draft of "${key}" to publish: save one first, or send the source to publish`,
+        );
+      }
+      const result = await service.publish({
+        source: draft.source,
+        format: draft.sourceFormat,
+        publishedBy,
+        key,
+      });
+      await Definition.deleteOne({ _id: draftId(key), checksum: draft.checksum });
+      return result;
+    },
+
+    /** Every key with its latest version (or only a draft), by key. */
+    async list(): Promise<DefinitionSummary[]> {
+      const docs = await Definition.find(
+        {},
+        { key: 1, version: 1, name: 1, status: 1, checksum: 1, publishedAt: 1 },
+      ).lean();
+      const byKey = new Map<string, DefinitionSummary>();
+      for (const doc of docs.sort((a, b) => b.version - a.version)) {
+        const summary = byKey.get(doc.key);
+        if (doc.status === 'draft') {
+          if (summary) summary.hasDraft = true;
+          else byKey.set(doc.key, draftOnly(doc.key, doc.name));
+        } else if (!summary || summary.latestVersion === null) {
+          byKey.set(doc.key, {
+            key: doc.key,
+            name: doc.name,
+            latestVersion: doc.version,
+            status: doc.status,
+            checksum: doc.checksum,
+            publishedAt: doc.publishedAt.toISOString(),
+            hasDraft: summary?.hasDraft ?? false,
+          });
+        }
+      }
+      return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
+    /** The versions of a key, newest first (empty when it has only a draft). */
+    async versions(key: string): Promise<VersionSummary[]> {
+      const docs = await Definition.find(
+        { key, status: { $in: VERSION_STATUSES } },
+        { version: 1, name: 1, status: 1, checksum: 1, publishedAt: 1, publishedBy: 1 },
+      ).lean();
+      if (docs.length === 0) await summaryOf(key); // 404 unless a draft exists
+      return docs
+        .sort((a, b) => b.version - a.version)
+        .map((doc) => ({
+          version: doc.version,
+          name: doc.name,
+          status: doc.status as VersionStatus,
+          checksum: doc.checksum,
+          publishedAt: doc.publishedAt.toISOString(),
+          publishedBy: doc.publishedBy as Actor,
+        }));
+    },
+
+    async getVersion(key: string, version: number): Promise<VersionView> {
+      const doc = await Definition.findById(`${key}@${version}`).lean();
+      if (!doc || doc.status === 'draft') {
+        throw new AppError('not_found', `No version ${version} of "${key}"`);
+      }
+      return {
+        key: doc.key,
+        version: doc.version,
+        name: doc.name,
+        status: doc.status,
+        checksum: doc.checksum,
+        publishedAt: doc.publishedAt.toISOString(),
+        publishedBy: doc.publishedBy as Actor,
+        format: doc.sourceFormat,
+        source: doc.source,
+        spec: doc.spec as DefinitionSpec,
+      };
+    },
+
+    /**
+     * Retires every published version of a key. Retiring only the latest would let the one
+     * before it start new cases again, since starts take the latest published version.
+     */
+    async retire(key: string): Promise<DefinitionSummary> {
+      const current = await latestVersion(key);
+      if (!current) throw new AppError('not_found', `No published definition "${key}"`);
+      await Definition.updateMany({ key, status: 'published' }, { $set: { status: 'retired' } });
+      return summaryOf(key);
+    },
+
     /** The snapshot a new case starts with: the latest published version of `key`. */
     async latestSnapshot(key: string): Promise<DefinitionSnapshot | null> {
       const doc = await latest(key);
@@ -88,15 +351,15 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
       };
     },
 
-    /** Publishes every `*.yaml`, `*.yml` and `*.json` file of a folder whose content changed. */
+    /** Publishes every definition file of a folder (see isDefinitionFile) whose content changed. */
     async publishFolder(dir: string, publishedBy: Actor): Promise<PublishResult[]> {
-      const files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+      const files = (await readdir(dir)).filter(isDefinitionFile).sort();
       const results: PublishResult[] = [];
       for (const file of files) {
         const source = await readFile(path.join(dir, file), 'utf8');
         try {
           results.push(
-            await this.publish({
+            await service.publish({
               source,
               format: file.endsWith('.json') ? 'json' : 'yaml',
               publishedBy,
@@ -104,7 +367,9 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
           );
         } catch (err) {
           if (err instanceof AppError) {
-            const problems = err.details.map((d) => `  ${d.path}: ${d.message}`).join('\n');
+            const problems = err.details
+              .map((d) => `  ${file}${positionOf(d)}: ${d.path ? `${d.path}: ` : ''}${d.message}`)
+              .join('\n');
             throw new Error(`definitions/${file}: ${err.message}\n${problems}`);
           }
           throw err;
@@ -113,31 +378,26 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
       return results;
     },
   };
+  return service;
 }
 
 export type DefinitionService = ReturnType<typeof createDefinitionService>;
 
-function parseSource(source: string, format: 'yaml' | 'json'): unknown {
-  try {
-    if (format === 'json') return JSON.parse(source) as unknown;
-    const doc = YAML.parseDocument(source, { prettyErrors: true });
-    if (doc.errors.length > 0) {
-      throw new AppError(
-        'unprocessable',
-        'The definition is not valid YAML',
-        doc.errors.map((e) => ({
-          path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-          message: e.message.split('\n')[0] ?? e.message,
-        })),
-      );
-    }
-    return doc.toJS() as unknown;
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('unprocessable', `The definition is not valid ${format.toUpperCase()}`, [
-      { path: '', message: (err as Error).message },
-    ]);
-  }
+function draftOnly(key: string, name: string): DefinitionSummary {
+  return {
+    key,
+    name,
+    latestVersion: null,
+    status: 'draft',
+    checksum: null,
+    publishedAt: null,
+    hasDraft: true,
+  };
+}
+
+/** `:12:5` for a problem that knows its line and column, as compilers print it. */
+function positionOf(detail: SourceProblem): string {
+  return detail.line === undefined ? '' : `:${detail.line}:${detail.column ?? 1}`;
 }
 
 /** Checksum of the parsed content, so reformatting a file does not make a new version. */

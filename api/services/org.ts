@@ -1,25 +1,77 @@
 import type { OrgUnit, UnitType } from '../../common/org-tree';
 import { OrgTree, OrgTreeError } from '../../common/org-tree';
 import type { Models } from '../../models';
+import { isDuplicateKeyError } from '../../models';
+import type { Principal } from '../auth';
+import { hasAnyRole } from '../auth';
+import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
+import type { ScopeResolver } from '../scope';
+
+export interface UnitInput {
+  id: string;
+  name: string;
+  type: UnitType;
+  parentId: string | null;
+}
+
+export interface PersonInput {
+  id: string;
+  name: string;
+  email?: string;
+  phone?: string;
+  userId?: string;
+}
+
+export interface PostInput {
+  unitId: string;
+  role: string;
+  personId: string;
+}
 
 export interface OrgImport {
-  units: Array<{ id: string; name: string; type: UnitType; parentId: string | null }>;
-  people: Array<{ id: string; name: string; email?: string; phone?: string; userId?: string }>;
-  posts: Array<{ unitId: string; role: string; personId: string }>;
+  units: UnitInput[];
+  people: PersonInput[];
+  posts: PostInput[];
 }
+
+/** Names the field of an import item in an error detail: `body.units[3].parentId` for JSON. */
+export type ImportPathOf = (kind: keyof OrgImport, index: number, field: string) => string;
+
+const jsonPathOf: ImportPathOf = (kind, index, field) => `body.${kind}[${index}].${field}`;
 
 export interface UnitView extends OrgUnit {
   ancestry: Array<{ id: string; name: string; type: string }>;
   posts: Array<{ role: string; personId: string; personName: string }>;
 }
 
+/** A person as a reader sees them: email and phone only for admins and dispatchers. */
+export interface PersonView {
+  id: string;
+  name: string;
+  userId?: string;
+  email?: string;
+  phone?: string;
+}
+
+export interface PersonDetail extends PersonView {
+  posts: Array<{ unitId: string; unitName: string; role: string }>;
+}
+
+/** Who may read contact details (personal data) and the whole directory. */
+const DIRECTORY_ROLES = ['admin', 'dispatcher'] as const;
+
 /**
  * The org tree as admin data. An import is checked as a whole against what is stored (unknown
  * parents, cycles, posts in unknown units or of unknown people) before anything is written;
- * writes are upserts by id, so running the same import again changes nothing.
+ * writes are upserts by id, so running the same import again changes nothing. Unit writes
+ * invalidate the cached tree org scope is computed from.
  */
-export function createOrgService(deps: { models: Models; clock: () => Date }) {
+export function createOrgService(deps: {
+  models: Models;
+  scope: ScopeResolver;
+  clock: () => Date;
+}) {
   const { Unit, Person, Post: PostModel } = deps.models;
 
   async function storedUnits(): Promise<OrgUnit[]> {
@@ -40,11 +92,39 @@ export function createOrgService(deps: { models: Models; clock: () => Date }) {
     );
   }
 
+  /**
+   * Staff read only people who hold a post in a unit of their scope; admins and dispatchers
+   * read everyone. Returns the allowed person ids, or undefined for no restriction.
+   */
+  async function readablePeople(principal: Principal): Promise<Set<string> | undefined> {
+    if (hasAnyRole(principal, DIRECTORY_ROLES)) return undefined;
+    const scope = await deps.scope.resolve(principal);
+    if (scope.all) return undefined;
+    if (scope.unitIds.size === 0) return new Set();
+    const posts = await PostModel.find(
+      { unitId: { $in: [...scope.unitIds] } },
+      { personId: 1 },
+    ).lean();
+    return new Set(posts.map((p) => p.personId));
+  }
+
+  /** Email and phone are read from storage only for those who may see them. */
+  function personProjection(principal: Principal): Record<string, 1> {
+    return hasAnyRole(principal, DIRECTORY_ROLES)
+      ? { name: 1, userId: 1, email: 1, phone: 1 }
+      : { name: 1, userId: 1 };
+  }
+
   return {
     loadTree,
 
-    async importOrg(input: OrgImport): Promise<{ units: number; people: number; posts: number }> {
-      const merged = new Map((await storedUnits()).map((u) => [u.id, u]));
+    async importOrg(
+      input: OrgImport,
+      options: { pathOf?: ImportPathOf } = {},
+    ): Promise<{ units: number; people: number; posts: number }> {
+      const pathOf = options.pathOf ?? jsonPathOf;
+      const stored = new Map((await storedUnits()).map((u) => [u.id, u]));
+      const merged = new Map(stored);
       for (const unit of input.units) merged.set(unit.id, unit);
       const knownPeople = new Set([
         ...input.people.map((p) => p.id),
@@ -52,45 +132,210 @@ export function createOrgService(deps: { models: Models; clock: () => Date }) {
           await Person.find({ _id: { $in: input.posts.map((p) => p.personId) } }, { _id: 1 }).lean()
         ).map((p) => p._id),
       ]);
-      const problems = input.posts.flatMap((post, i) =>
-        knownPeople.has(post.personId)
-          ? []
-          : [{ path: `body.posts[${i}].personId`, message: `unknown person "${post.personId}"` }],
-      );
-      try {
-        new OrgTree([...merged.values()], input.posts);
-      } catch (err) {
-        if (!(err instanceof OrgTreeError)) throw err;
-        problems.push({ path: 'body', message: err.message });
+      const problems: ErrorDetail[] = [];
+      input.units.forEach((unit, i) => {
+        if (unit.parentId !== null && !merged.has(unit.parentId)) {
+          problems.push({
+            path: pathOf('units', i, 'parentId'),
+            message: `unknown unit "${unit.parentId}"`,
+          });
+        }
+      });
+      input.posts.forEach((post, i) => {
+        if (!merged.has(post.unitId)) {
+          problems.push({
+            path: pathOf('posts', i, 'unitId'),
+            message: `unknown unit "${post.unitId}"`,
+          });
+        }
+        if (!knownPeople.has(post.personId)) {
+          problems.push({
+            path: pathOf('posts', i, 'personId'),
+            message: `unknown person "${post.personId}"`,
+          });
+        }
+      });
+      if (problems.length === 0) {
+        try {
+          new OrgTree([...merged.values()], input.posts); // cycles
+        } catch (err) {
+          if (!(err instanceof OrgTreeError)) throw err;
+          problems.push({ path: 'body', message: err.message });
+        }
       }
       if (problems.length > 0)
         throw new AppError('unprocessable', 'The import does not fit the org tree', problems);
 
       const now = deps.clock();
-      // Parents before children, so a reader never sees a unit whose parent is missing.
-      for (const unit of orderParentsFirst(input.units)) {
-        await Unit.updateOne(
-          { _id: unit.id },
-          { $set: { name: unit.name, type: unit.type, parentId: unit.parentId, updatedAt: now } },
-          { upsert: true },
-        );
-      }
-      for (const person of input.people) {
-        const { id, ...fields } = person;
-        await Person.updateOne(
-          { _id: id },
-          { $set: { ...fields, updatedAt: now } },
-          { upsert: true },
-        );
-      }
-      for (const post of input.posts) {
-        await PostModel.updateOne(
-          { _id: `${post.unitId}:${post.role}:${post.personId}` },
-          { $set: post },
-          { upsert: true },
-        );
-      }
+      // Parents before children, so a reader never sees a unit whose parent is missing. Rows
+      // that change nothing are not written at all, so repeating an import is cheap.
+      await saveAll(
+        Unit,
+        orderParentsFirst(input.units)
+          .filter((unit) => !sameFields(stored.get(unit.id), unit))
+          .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+        (id) => stored.has(id),
+      );
+      const storedPeople = new Map(
+        (await Person.find({ _id: { $in: input.people.map((p) => p.id) } }).lean()).map((p) => [
+          p._id,
+          { ...p, id: p._id },
+        ]),
+      );
+      await saveAll(
+        Person,
+        input.people
+          .filter((person) => !sameFields(storedPeople.get(person.id), person))
+          .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+        (id) => storedPeople.has(id),
+      );
+      const postIds = input.posts.map(postIdOf);
+      const storedPosts = new Set(
+        (await PostModel.find({ _id: { $in: postIds } }, { _id: 1 }).lean()).map((p) => p._id),
+      );
+      await saveAll(
+        PostModel,
+        input.posts.map((post, i) => ({ _id: postIds[i]!, ...post })),
+        (id) => storedPosts.has(id),
+      );
+      if (input.units.length > 0) deps.scope.invalidate();
       return { units: input.units.length, people: input.people.length, posts: input.posts.length };
+    },
+
+    /**
+     * Creates a unit, or moves or renames one. Its parent must exist and must not lie below it;
+     * checked by walking up from the parent one lookup by `_id` at a time.
+     */
+    async saveUnit(input: UnitInput): Promise<{ created: boolean; unit: OrgUnit }> {
+      for (let cursor = input.parentId, depth = 0; cursor !== null; depth++) {
+        if (cursor === input.id || depth > 64) {
+          throw new AppError('unprocessable', 'A unit cannot be placed below itself', [
+            {
+              path: 'body.parentId',
+              message: `"${input.parentId}" is "${input.id}" or lies below it`,
+            },
+          ]);
+        }
+        const parent = await Unit.findById(cursor, { parentId: 1 }).lean();
+        if (!parent) {
+          if (cursor !== input.parentId) break; // an ancestor gone missing is not this write's fault
+          throw new AppError('unprocessable', `No unit "${cursor}" to place the unit under`, [
+            { path: 'body.parentId', message: `unknown unit "${cursor}"` },
+          ]);
+        }
+        cursor = parent.parentId ?? null;
+      }
+      const existing = await Unit.findById(input.id, { _id: 1 }).lean();
+      await Unit.updateOne(
+        { _id: input.id },
+        {
+          $set: {
+            name: input.name,
+            type: input.type,
+            parentId: input.parentId,
+            updatedAt: deps.clock(),
+          },
+        },
+        { upsert: true },
+      );
+      deps.scope.invalidate();
+      return { created: !existing, unit: input };
+    },
+
+    /** Creates a person or replaces what is stored about them (a field left out is removed). */
+    async savePerson(input: PersonInput): Promise<{ created: boolean; person: PersonView }> {
+      const existing = await Person.findById(input.id, { _id: 1 }).lean();
+      const { id, ...fields } = input;
+      const absent = (['email', 'phone', 'userId'] as const).filter((f) => fields[f] === undefined);
+      await Person.updateOne(
+        { _id: id },
+        {
+          $set: { ...fields, updatedAt: deps.clock() },
+          ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((f) => [f, 1])) } : {}),
+        },
+        { upsert: true },
+      );
+      return { created: !existing, person: input };
+    },
+
+    async listPeople(
+      principal: Principal,
+      query: { unitId?: string; role?: string; page: number; pageSize: number },
+    ): Promise<{ items: PersonView[]; page: number; pageSize: number; total: number }> {
+      let ids: string[] | undefined;
+      if (query.unitId !== undefined || query.role !== undefined) {
+        const posts = await PostModel.find(
+          {
+            ...(query.unitId !== undefined ? { unitId: query.unitId } : {}),
+            ...(query.role !== undefined ? { role: query.role } : {}),
+          },
+          { personId: 1 },
+        ).lean();
+        ids = [...new Set(posts.map((p) => p.personId))];
+      }
+      const readable = await readablePeople(principal);
+      if (readable) ids = (ids ?? [...readable]).filter((id) => readable.has(id));
+      const filter = ids === undefined ? {} : { _id: { $in: ids } };
+      const docs = await Person.find(filter, personProjection(principal))
+        .sort({ _id: 1 })
+        .skip((query.page - 1) * query.pageSize)
+        .limit(query.pageSize)
+        .lean<PersonRecord[]>();
+      const total = await Person.countDocuments(filter);
+      return { items: docs.map(personViewOf), page: query.page, pageSize: query.pageSize, total };
+    },
+
+    /** A person with their posts; 404 for staff when they hold no post in the staff's scope. */
+    async getPerson(principal: Principal, id: string): Promise<PersonDetail> {
+      const doc = await Person.findById(id, personProjection(principal)).lean<PersonRecord>();
+      const posts = doc
+        ? await PostModel.find({ personId: id }).sort({ unitId: 1, role: 1 }).lean()
+        : [];
+      const readable = await readablePeople(principal);
+      if (!doc || (readable && !readable.has(id))) {
+        throw new AppError('not_found', `No person "${id}"`);
+      }
+      const units = await Unit.find(
+        { _id: { $in: posts.map((p) => p.unitId) } },
+        { name: 1 },
+      ).lean();
+      const names = new Map(units.map((u) => [u._id, u.name]));
+      return {
+        ...personViewOf(doc),
+        posts: posts.map((p) => ({
+          unitId: p.unitId,
+          unitName: names.get(p.unitId) ?? '',
+          role: p.role,
+        })),
+      };
+    },
+
+    /** Gives a person a role in a unit; both must exist. Safe to repeat. */
+    async addPost(post: PostInput): Promise<{ created: boolean; post: PostInput }> {
+      const problems: ErrorDetail[] = [];
+      if (!(await Unit.findById(post.unitId, { _id: 1 }).lean())) {
+        problems.push({ path: 'body.unitId', message: `unknown unit "${post.unitId}"` });
+      }
+      if (!(await Person.findById(post.personId, { _id: 1 }).lean())) {
+        problems.push({ path: 'body.personId', message: `unknown person "${post.personId}"` });
+      }
+      if (problems.length > 0) {
+        throw new AppError('unprocessable', 'The post names an unknown unit or person', problems);
+      }
+      const id = postIdOf(post);
+      const existing = await PostModel.findById(id, { _id: 1 }).lean();
+      await PostModel.updateOne({ _id: id }, { $set: post }, { upsert: true });
+      return { created: !existing, post };
+    },
+
+    async removePost(post: PostInput): Promise<void> {
+      const result = await PostModel.deleteOne({ _id: postIdOf(post) });
+      if (result.deletedCount === 0) {
+        throw new AppError(
+          'not_found',
+          `"${post.personId}" holds no post "${post.role}" in unit "${post.unitId}"`,
+        );
+      }
     },
 
     async listUnits(query: { parentId?: string; page: number; pageSize: number }) {
@@ -145,6 +390,74 @@ export function createOrgService(deps: { models: Models; clock: () => Date }) {
 }
 
 export type OrgService = ReturnType<typeof createOrgService>;
+
+/** The part of a mongoose model {@link saveAll} uses. */
+interface WritableModel {
+  insertMany(docs: object[], options: { ordered: boolean }): Promise<unknown>;
+  updateOne(
+    filter: { _id: string },
+    update: { $set: object },
+    options: { upsert: boolean },
+  ): PromiseLike<unknown>;
+}
+
+/**
+ * Writes documents in order: new ones with `insertMany` in batches of 500, stored ones one
+ * `updateOne` at a time. FerretDB v1 on SQLite inserts a batch in about the time of two single
+ * upserts, but hangs on a bulk update of around a hundred stored documents, so updates stay
+ * single. A document someone else inserted meanwhile turns its batch into single upserts.
+ */
+async function saveAll<D extends { _id: string }>(
+  model: WritableModel,
+  docs: readonly D[],
+  isStored: (id: string) => boolean,
+): Promise<void> {
+  const upsert = ({ _id, ...fields }: D) =>
+    model.updateOne({ _id }, { $set: fields }, { upsert: true });
+  const fresh = docs.filter((d) => !isStored(d._id));
+  for (let start = 0; start < fresh.length; start += 500) {
+    const batch = fresh.slice(start, start + 500);
+    try {
+      await model.insertMany(batch, { ordered: true });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      for (const doc of batch) await upsert(doc);
+    }
+  }
+  for (const doc of docs.filter((d) => isStored(d._id))) await upsert(doc);
+}
+
+/** Whether every field given for an item already has that value in storage. */
+function sameFields(stored: object | undefined, given: object): boolean {
+  if (!stored) return false;
+  return Object.entries(given).every(
+    ([key, value]) => (stored as Record<string, unknown>)[key] === value,
+  );
+}
+
+/** Posts are keyed `unit:role:person` (none of the three may contain a colon). */
+function postIdOf(post: PostInput): string {
+  return `${post.unitId}:${post.role}:${post.personId}`;
+}
+
+/** A stored person as read with {@link personProjection}: contacts only when allowed. */
+interface PersonRecord {
+  _id: string;
+  name: string;
+  userId?: string | null;
+  email?: string | null;
+  phone?: string | null;
+}
+
+function personViewOf(doc: PersonRecord): PersonView {
+  return {
+    id: doc._id,
+    name: doc.name,
+    ...(doc.userId ? { userId: doc.userId } : {}),
+    ...(doc.email ? { email: doc.email } : {}),
+    ...(doc.phone ? { phone: doc.phone } : {}),
+  };
+}
 
 function orderParentsFirst<T extends { id: string; parentId: string | null }>(units: T[]): T[] {
   const byId = new Map(units.map((u) => [u.id, u]));

@@ -20,6 +20,8 @@ function document() {
     accounts: {} as never,
     calendar: {} as never,
     org: {} as never,
+    tasks: {} as never,
+    definitions: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
@@ -72,6 +74,21 @@ describe('buildOpenApi over the app routes', () => {
       expect.arrayContaining(['definitionKey', 'data']),
     );
     expect(schema?.required).toEqual(expect.arrayContaining(['definitionKey', 'data']));
+  });
+
+  it('when the CSV import is described, then its body is text/csv and its kind a path parameter', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    const csvImport = doc.paths['/api/v1/org/import/{kind}']?.post;
+    expect(Object.keys(csvImport?.requestBody?.content ?? {})).toEqual(['text/csv']);
+    expect(csvImport?.parameters).toContainEqual(
+      expect.objectContaining({ name: 'kind', in: 'path', required: true }),
+    );
+    expect(Object.keys(doc.paths['/api/v1/org/import']?.post?.requestBody?.content ?? {})).toEqual([
+      'application/json',
+    ]);
   });
 
   it('when login is described, then it needs no credentials (security: [])', () => {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import type { OrgUnit, Post } from '../../common/org-tree';
-import { OrgTree, OrgTreeError, resolveEscalationTarget } from '../../common/org-tree';
+import {
+  childrenByParent,
+  OrgTree,
+  OrgTreeError,
+  resolveEscalationTarget,
+  unitsAtOrBelow,
+} from '../../common/org-tree';
 
 /** A slice of a county: two streets, a community with a grid, compound, building and floor. */
 const units: OrgUnit[] = [
@@ -37,6 +43,50 @@ describe('relating units', () => {
     expect(tree.isWithin('floor-3-5', 'street-a')).toBe(true);
     expect(tree.isWithin('floor-3-5', 'floor-3-5')).toBe(true);
     expect(tree.isWithin('floor-3-5', 'street-b')).toBe(false);
+  });
+});
+
+describe('units at or below (org scope)', () => {
+  const children = childrenByParent(units);
+
+  it('when a street is the root, then its community and everything down to the floor are included', () => {
+    expect([...unitsAtOrBelow(children, ['street-a'])].sort()).toEqual([
+      'building-3',
+      'community-1',
+      'compound-1',
+      'floor-3-5',
+      'grid-1',
+      'hospital',
+      'street-a',
+    ]);
+    expect([...unitsAtOrBelow(children, ['street-b'])]).toEqual(['street-b']);
+  });
+
+  it('when a root is unknown to the tree, then it still counts as itself', () => {
+    expect([...unitsAtOrBelow(children, ['nowhere', 'grid-1'])].sort()).toEqual([
+      'building-3',
+      'compound-1',
+      'floor-3-5',
+      'grid-1',
+      'nowhere',
+    ]);
+  });
+
+  it('when stored data has a cycle, then the walk still ends', () => {
+    const looped = childrenByParent([
+      { id: 'a', parentId: 'b' },
+      { id: 'b', parentId: 'a' },
+    ]);
+    expect([...unitsAtOrBelow(looped, ['a'])].sort()).toEqual(['a', 'b']);
+  });
+
+  it('for any unit and root, the unit is at or below the root exactly when isWithin says so', () => {
+    const ids = units.map((u) => u.id);
+    fc.assert(
+      fc.property(fc.constantFrom(...ids), fc.constantFrom(...ids), (unit, root) => {
+        expect(unitsAtOrBelow(children, [root]).has(unit)).toBe(tree.isWithin(unit, root));
+      }),
+    );
   });
 });
 

@@ -1,61 +1,121 @@
 import fc from 'fast-check';
 import type { Principal } from '../../api/auth';
-import type { ScopedCase } from '../../api/scope';
-import { canSeeCase, caseScopeFilter } from '../../api/scope';
+import type { OrgScope, ScopeFields } from '../../api/scope';
+import {
+  canSee,
+  createScopeResolver,
+  expandScope,
+  mayActForUnit,
+  scopeFilter,
+} from '../../api/scope';
+import { childrenByParent } from '../../common/org-tree';
 import { ROLES } from '../../common/roles';
+import type { Models } from '../../models';
 
-/** Evaluates the filter shapes caseScopeFilter returns, as MongoDB would; anything else throws. */
-function matches(filter: Record<string, unknown>, doc: ScopedCase): boolean {
+/** county → street-a → community-a1 → grid-a1; county → street-b → community-b1. */
+const units = [
+  { id: 'county', parentId: null },
+  { id: 'street-a', parentId: 'county' },
+  { id: 'community-a1', parentId: 'street-a' },
+  { id: 'grid-a1', parentId: 'community-a1' },
+  { id: 'street-b', parentId: 'county' },
+  { id: 'community-b1', parentId: 'street-b' },
+];
+const children = childrenByParent(units);
+
+/** Reads a dotted path the way MongoDB does: an array field matches any of its elements. */
+function fieldMatches(doc: object, path: string, test: (value: unknown) => boolean): boolean {
+  let value: unknown = doc;
+  for (const key of path.split('.')) {
+    value =
+      value !== null && typeof value === 'object'
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
+  }
+  return Array.isArray(value) ? value.some(test) : test(value ?? null);
+}
+
+/** Evaluates the filter shapes scopeFilter returns, as MongoDB would; anything else throws. */
+function matches(filter: Record<string, unknown>, doc: object): boolean {
   return Object.entries(filter).every(([key, condition]) => {
     if (key === '$or') {
       return (condition as Array<Record<string, unknown>>).some((branch) => matches(branch, doc));
     }
-    if (key === 'createdBy.id' && typeof condition === 'string') {
-      return doc.createdBy.id === condition;
-    }
-    if (key === 'unitId' && condition !== null && typeof condition === 'object') {
+    if (typeof condition === 'string') return fieldMatches(doc, key, (v) => v === condition);
+    if (condition !== null && typeof condition === 'object') {
       const { $in, ...rest } = condition as { $in?: unknown };
       if (!Array.isArray($in) || Object.keys(rest).length > 0) throw new Error('unexpected shape');
-      return ($in as unknown[]).includes(doc.unitId ?? null);
+      return fieldMatches(doc, key, (v) => ($in as unknown[]).includes(v));
     }
     throw new Error(`unexpected filter shape: ${JSON.stringify({ [key]: condition })}`);
   });
 }
 
-function visibleBy(principal: Principal, cases: ScopedCase[]) {
-  const filter = caseScopeFilter(principal);
+function visible<T extends object>(scope: OrgScope, items: T[], fields?: ScopeFields) {
+  const filter = scopeFilter(scope, fields);
   return {
-    byFilter: cases.filter((c) => matches(filter, c)),
-    byRule: cases.filter((c) => canSeeCase(principal, c)),
+    byFilter: items.filter((item) => matches(filter, item)),
+    byRule: items.filter((item) => canSee(scope, item, fields)),
   };
 }
 
-const cases: ScopedCase[] = [
-  { createdBy: { id: 'usr_ann' }, unitId: 'unit-a' },
+const cases = [
+  { createdBy: { id: 'usr_ann' }, unitId: 'community-a1' },
   { createdBy: { id: 'usr_ann' } },
-  { createdBy: { id: 'usr_bob' }, unitId: 'unit-b' },
-  { createdBy: { id: 'key_hotline' }, unitId: 'unit-a' },
+  { createdBy: { id: 'usr_bob' }, unitId: 'community-b1' },
+  { createdBy: { id: 'key_hotline' }, unitId: 'grid-a1' },
   { createdBy: { id: 'key_hotline' }, unitId: null },
-  { createdBy: { id: 'usr_dan' }, unitId: 'unit-c' },
+  { createdBy: { id: 'usr_dan' }, unitId: 'street-b' },
+  { createdBy: { id: 'key_hotline' }, unitId: 'street-a' },
 ];
 
 const principals: Record<string, Principal> = {
   admin: { kind: 'user', id: 'usr_root', roles: ['admin'], unitIds: [] },
-  resident: { kind: 'user', id: 'usr_ann', roles: ['resident'], unitIds: ['unit-b'] },
-  dispatcher: { kind: 'user', id: 'usr_dan', roles: ['dispatcher'], unitIds: ['unit-a', 'unit-b'] },
+  resident: { kind: 'user', id: 'usr_ann', roles: ['resident'], unitIds: ['street-b'] },
+  streetDispatcher: { kind: 'user', id: 'usr_dan', roles: ['dispatcher'], unitIds: ['street-a'] },
+  communityStaff: { kind: 'user', id: 'usr_sue', roles: ['staff'], unitIds: ['community-a1'] },
   staffWithoutUnits: { kind: 'user', id: 'usr_eve', roles: ['staff'], unitIds: [] },
-  system: { kind: 'apiKey', id: 'key_hotline', roles: ['system'], unitIds: ['unit-c'] },
+  system: { kind: 'apiKey', id: 'key_hotline', roles: ['system'], unitIds: ['county'] },
 };
 
-describe('caseScopeFilter and canSeeCase', () => {
-  it.each(Object.keys(principals))(
-    'when the principal is %s, then the filter selects exactly the cases canSeeCase accepts',
-    (name) => {
-      // Arrange
-      const principal = principals[name]!;
+function scopeOf(name: string): OrgScope {
+  return expandScope(principals[name]!, children);
+}
 
+describe('expandScope', () => {
+  it('when a dispatcher holds a street, then the scope is the street and every unit below it', () => {
+    // Act
+    const scope = scopeOf('streetDispatcher');
+
+    // Assert
+    expect([...scope.unitIds].sort()).toEqual(['community-a1', 'grid-a1', 'street-a']);
+    expect(scope.all).toBe(false);
+  });
+
+  it('when the principal is an admin, then the scope is everything', () => {
+    expect(scopeOf('admin').all).toBe(true);
+  });
+
+  it('when a resident or a system has unitIds, then they give no unit scope', () => {
+    expect(scopeOf('resident').unitIds.size).toBe(0);
+    expect(scopeOf('system').unitIds.size).toBe(0);
+  });
+
+  it('when a unit is not in the tree, then it still counts as itself', () => {
+    // Arrange
+    const principal: Principal = { ...principals.communityStaff!, unitIds: ['community-01'] };
+
+    // Act / Assert
+    expect([...expandScope(principal, children).unitIds]).toEqual(['community-01']);
+  });
+});
+
+describe('scopeFilter and canSee', () => {
+  it.each(Object.keys(principals))(
+    'when the principal is %s, then the filter selects exactly the cases canSee accepts',
+    (name) => {
       // Act
-      const { byFilter, byRule } = visibleBy(principal, cases);
+      const { byFilter, byRule } = visible(scopeOf(name), cases);
 
       // Assert
       expect(byFilter).toEqual(byRule);
@@ -63,58 +123,160 @@ describe('caseScopeFilter and canSeeCase', () => {
   );
 
   it('when the principal is an admin, then every case is visible and the filter is empty', () => {
-    // Act
-    const filter = caseScopeFilter(principals.admin!);
-    const { byRule } = visibleBy(principals.admin!, cases);
-
-    // Assert
-    expect(filter).toEqual({});
-    expect(byRule).toHaveLength(cases.length);
+    expect(scopeFilter(scopeOf('admin'))).toEqual({});
+    expect(visible(scopeOf('admin'), cases).byRule).toHaveLength(cases.length);
   });
 
   it('when the principal is a resident, then only their own cases are visible despite unitIds', () => {
-    // Act
-    const filter = caseScopeFilter(principals.resident!);
-    const { byRule } = visibleBy(principals.resident!, cases);
-
-    // Assert
-    expect(filter).toEqual({ 'createdBy.id': 'usr_ann' });
-    expect(byRule).toEqual([cases[0], cases[1]]);
+    expect(scopeFilter(scopeOf('resident'))).toEqual({ 'createdBy.id': 'usr_ann' });
+    expect(visible(scopeOf('resident'), cases).byRule).toEqual([cases[0], cases[1]]);
   });
 
-  it('when the principal is a dispatcher, then own cases and cases of their units are visible', () => {
+  it('when a dispatcher holds a street, then cases of units below it are visible, a sibling street’s are not', () => {
     // Act
-    const filter = caseScopeFilter(principals.dispatcher!);
-    const { byRule } = visibleBy(principals.dispatcher!, cases);
+    const filter = scopeFilter(scopeOf('streetDispatcher'));
+    const { byRule } = visible(scopeOf('streetDispatcher'), cases);
 
     // Assert
     expect(filter).toEqual({
-      $or: [{ 'createdBy.id': 'usr_dan' }, { unitId: { $in: ['unit-a', 'unit-b'] } }],
+      $or: [
+        { 'createdBy.id': 'usr_dan' },
+        { unitId: { $in: ['community-a1', 'grid-a1', 'street-a'] } },
+      ],
     });
-    expect(byRule).toEqual([cases[0], cases[2], cases[3], cases[5]]);
+    expect(byRule).toEqual([cases[0], cases[3], cases[5], cases[6]]);
   });
 
-  it('when principals and cases are random, then filter and rule always agree', () => {
+  it('when staff hold a community, then the street above it is out of scope', () => {
+    const { byRule } = visible(scopeOf('communityStaff'), cases);
+    expect(byRule).toEqual([cases[0], cases[3]]);
+  });
+
+  it('when the items are tasks with another unit field and candidates, then the same rule applies', () => {
+    // Arrange
+    const fields: ScopeFields = { unitField: 'case.unitId', ownerFields: ['candidates'] };
+    const tasks = [
+      { case: { unitId: 'grid-a1' }, candidates: ['usr_x'] },
+      { case: { unitId: 'community-b1' }, candidates: ['usr_sue', 'usr_y'] },
+      { case: { unitId: 'community-b1' }, candidates: [] },
+      { case: {}, candidates: 'usr_sue' },
+    ];
+
+    // Act
+    const scope = scopeOf('communityStaff');
+    const { byFilter, byRule } = visible(scope, tasks, fields);
+
+    // Assert
+    expect(scopeFilter(scope, fields)).toEqual({
+      $or: [{ candidates: 'usr_sue' }, { 'case.unitId': { $in: ['community-a1', 'grid-a1'] } }],
+    });
+    expect(byRule).toEqual([tasks[0], tasks[1], tasks[3]]);
+    expect(byFilter).toEqual(byRule);
+  });
+
+  it('when principals, trees and items are random, then filter and rule always agree', () => {
     // Arrange
     const id = fc.constantFrom('usr_a', 'usr_b', 'key_c');
-    const unit = fc.constantFrom('unit-1', 'unit-2', 'unit-3');
+    const unit = fc.constantFrom('u1', 'u2', 'u3', 'u4');
+    const tree = fc.array(fc.record({ id: unit, parentId: fc.option(unit, { nil: null }) }), {
+      maxLength: 6,
+    });
     const principal = fc.record({
       kind: fc.constantFrom('user' as const, 'apiKey' as const),
       id,
       roles: fc.subarray([...ROLES]),
       unitIds: fc.uniqueArray(unit, { maxLength: 3 }),
     });
-    const scopedCase = fc.record(
-      { createdBy: fc.record({ id }), unitId: fc.option(unit, { nil: undefined }) },
+    const item = fc.record(
+      {
+        createdBy: fc.record({ id }),
+        unitId: fc.option(unit, { nil: undefined }),
+        candidates: fc.array(id, { maxLength: 2 }),
+      },
       { requiredKeys: ['createdBy'] },
     );
+    const fields = fc.constantFrom<ScopeFields | undefined>(undefined, {
+      ownerFields: ['createdBy.id', 'candidates'],
+    });
 
     // Act / Assert
     fc.assert(
-      fc.property(principal, fc.array(scopedCase, { maxLength: 12 }), (p, list) => {
-        const { byFilter, byRule } = visibleBy(p, list);
+      fc.property(tree, principal, fc.array(item, { maxLength: 12 }), fields, (t, p, list, f) => {
+        const { byFilter, byRule } = visible(expandScope(p, childrenByParent(t)), list, f);
         expect(byFilter).toEqual(byRule);
       }),
     );
+  });
+});
+
+describe('mayActForUnit', () => {
+  it('when a street dispatcher files for a community below, then yes; for a sibling street, no', () => {
+    const dispatcher = principals.streetDispatcher!;
+    const scope = scopeOf('streetDispatcher');
+    expect(mayActForUnit(dispatcher, scope, 'community-a1')).toBe(true);
+    expect(mayActForUnit(dispatcher, scope, 'community-b1')).toBe(false);
+  });
+
+  it('when a resident or a system files, then any unit will do', () => {
+    expect(mayActForUnit(principals.resident!, scopeOf('resident'), 'community-a1')).toBe(true);
+    expect(mayActForUnit(principals.system!, scopeOf('system'), 'street-b')).toBe(true);
+  });
+});
+
+describe('createScopeResolver', () => {
+  function fakeUnits() {
+    let reads = 0;
+    const stored = [...units];
+    const models = {
+      Unit: {
+        find: () => ({
+          lean: () => {
+            reads++;
+            return Promise.resolve(stored.map((u) => ({ _id: u.id, parentId: u.parentId })));
+          },
+        }),
+      },
+    } as unknown as Pick<Models, 'Unit'>;
+    return { models, stored, reads: () => reads };
+  }
+
+  it('when resolving twice within the TTL, then the tree is read once; after invalidate, again', async () => {
+    // Arrange
+    const db = fakeUnits();
+    let clock = 0;
+    const resolver = createScopeResolver(db.models, { ttlMs: 1000, now: () => clock });
+    const dispatcher = principals.streetDispatcher!;
+
+    // Act
+    await resolver.resolve(dispatcher);
+    clock = 500;
+    await resolver.resolve(dispatcher);
+    const readsWithinTtl = db.reads();
+    db.stored.push({ id: 'community-a2', parentId: 'street-a' });
+    resolver.invalidate();
+    const after = await resolver.resolve(dispatcher);
+
+    // Assert
+    expect(readsWithinTtl).toBe(1);
+    expect(db.reads()).toBe(2);
+    expect(after.unitIds.has('community-a2')).toBe(true);
+  });
+
+  it('when the TTL passes, then the tree is read again', async () => {
+    const db = fakeUnits();
+    let clock = 0;
+    const resolver = createScopeResolver(db.models, { ttlMs: 1000, now: () => clock });
+    await resolver.resolve(principals.streetDispatcher!);
+    clock = 1000;
+    await resolver.resolve(principals.streetDispatcher!);
+    expect(db.reads()).toBe(2);
+  });
+
+  it('when the principal is an admin or a resident, then the tree is not read at all', async () => {
+    const db = fakeUnits();
+    const resolver = createScopeResolver(db.models);
+    expect((await resolver.resolve(principals.admin!)).all).toBe(true);
+    expect((await resolver.resolve(principals.resident!)).unitIds.size).toBe(0);
+    expect(db.reads()).toBe(0);
   });
 });

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { RouteRegistry } from '../pipeline';
+import type { OrgService } from '../services/org';
+import { orgId, personInput, postInput } from './org';
+import { errorResponses, pageQuery } from './shared';
+
+/** Email and phone are personal data: only admins and dispatchers receive them. */
+const personSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  userId: z.string().optional(),
+  email: z.string().optional().meta({ description: 'Admins and dispatchers only' }),
+  phone: z.string().optional().meta({ description: 'Admins and dispatchers only' }),
+});
+
+const personDetailSchema = personSchema.extend({
+  posts: z.array(z.object({ unitId: z.string(), unitName: z.string(), role: z.string() })),
+});
+
+const postSchema = z.object({ unitId: z.string(), role: z.string(), personId: z.string() });
+
+const listQuery = pageQuery.extend({
+  unitId: orgId.optional(),
+  role: postInput.shape.role.optional(),
+});
+
+const personParams = z.object({ id: orgId });
+
+export function registerPeopleRoutes(routes: RouteRegistry, org: OrgService): void {
+  routes.add<undefined, undefined, undefined, z.infer<typeof personInput>>({
+    method: 'post',
+    path: '/api/v1/org/people',
+    tag: 'org',
+    summary: 'Create a person, or replace what is stored about one (fields left out are removed)',
+    roles: ['admin'],
+    body: personInput,
+    responses: {
+      201: { description: 'Created', schema: personSchema },
+      200: { description: 'Replaced', schema: personSchema },
+      ...errorResponses(400, 401, 403),
+    },
+    async handle({ body }) {
+      const { created, person } = await org.savePerson(body);
+      return {
+        status: created ? 201 : 200,
+        body: person,
+        headers: { Location: `/api/v1/org/people/${person.id}` },
+      };
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof listQuery>>({
+    method: 'get',
+    path: '/api/v1/org/people',
+    tag: 'org',
+    summary: 'List people, optionally those holding a role and/or a post in a unit',
+    description:
+      'Staff see only people who hold a post in a unit of their scope, without email and phone.',
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: listQuery,
+    responses: {
+      200: {
+        description: 'A page of people',
+        schema: z.object({
+          items: z.array(personSchema),
+          page: z.number(),
+          pageSize: z.number(),
+          total: z.number(),
+        }),
+      },
+      ...errorResponses(400, 401, 403),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await org.listPeople(principal, query) };
+    },
+  });
+
+  routes.add<z.infer<typeof personParams>>({
+    method: 'get',
+    path: '/api/v1/org/people/:id',
+    tag: 'org',
+    summary: 'A person with their posts',
+    roles: ['admin', 'dispatcher', 'staff'],
+    params: personParams,
+    responses: {
+      200: { description: 'The person', schema: personDetailSchema },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, params }) {
+      return { status: 200, body: await org.getPerson(principal, params.id) };
+    },
+  });
+
+  routes.add<undefined, undefined, undefined, z.infer<typeof postInput>>({
+    method: 'post',
+    path: '/api/v1/org/posts',
+    tag: 'org',
+    summary: 'Give a person a role in a unit (the unit and the person must exist); safe to repeat',
+    roles: ['admin'],
+    body: postInput,
+    responses: {
+      201: { description: 'Created', schema: postSchema },
+      200: { description: 'The person already held this post', schema: postSchema },
+      ...errorResponses(400, 401, 403, 422),
+    },
+    async handle({ body }) {
+      const { created, post } = await org.addPost(body);
+      return { status: created ? 201 : 200, body: post };
+    },
+  });
+
+  routes.add<z.infer<typeof postInput>>({
+    method: 'delete',
+    path: '/api/v1/org/posts/:unitId/:role/:personId',
+    tag: 'org',
+    summary: "End a person's role in a unit",
+    roles: ['admin'],
+    params: postInput,
+    responses: {
+      204: { description: 'Removed' },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ params }) {
+      await org.removePost(params);
+      return { status: 204 };
+    },
+  });
+}

@@ -1,0 +1,260 @@
+import { z } from 'zod';
+import type { RouteRegistry } from '../pipeline';
+import type { CaseAction, TaskAction, TaskService, TaskView } from '../services/tasks';
+import { errorResponses, pageQuery } from './shared';
+
+const candidateSchema = z.object({
+  personId: z.string(),
+  userId: z.string().nullable(),
+  unitId: z.string(),
+});
+
+const deadlineSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  dueAt: z.iso.datetime().nullable(),
+  paused: z.boolean(),
+  missed: z.boolean(),
+  stopped: z.boolean(),
+  escalationLevel: z.number().int(),
+});
+
+const TASK_STATUSES = [
+  'open',
+  'claimed',
+  'completed',
+  'returned',
+  'cancelled',
+  'unclaimed',
+] as const;
+
+const taskSchema = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  definitionKey: z.string(),
+  caseUnitId: z.string().nullable(),
+  stepId: z.string(),
+  name: z.string(),
+  kind: z.enum(['task', 'claim']),
+  status: z.enum(TASK_STATUSES),
+  candidates: z.array(candidateSchema),
+  assignee: candidateSchema.nullable(),
+  claimants: z.array(candidateSchema),
+  maxClaimants: z.number().int(),
+  outcomes: z.array(z.object({ id: z.string(), name: z.string(), requiresComment: z.boolean() })),
+  outcome: z.string().nullable(),
+  deadlines: z.array(deadlineSchema),
+  openedAt: z.iso.datetime(),
+  closedAt: z.iso.datetime().nullable(),
+  dueAt: z.iso.datetime().nullable(),
+});
+
+const taskIdParams = z.object({
+  id: z
+    .string()
+    .regex(
+      /^case-[0-9a-f]{24}\.[a-z][a-z0-9_-]{0,63}\.\d{1,6}$/,
+      'a task id such as case-….serve.1',
+    ),
+});
+const caseIdParams = z.object({ id: z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id') });
+
+/** Optional on actions: with it, a retried call is performed once and answers the same. */
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters of letters, digits, _ . : -')
+    .optional(),
+});
+
+const listQuery = pageQuery.extend({
+  view: z.enum(['mine', 'available', 'scope']).default('scope').meta({
+    description:
+      'mine: tasks you hold or claimed; available: open tasks you may claim; scope: every task in your org scope',
+  }),
+  status: z.enum(TASK_STATUSES).optional(),
+  caseId: z
+    .string()
+    .regex(/^case-[0-9a-f]{24}$/)
+    .optional(),
+});
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const ACTION_BODIES: Record<TaskAction, z.ZodType> = {
+  claim: z.object({}).strict(),
+  release: z.object({}).strict(),
+  complete: z
+    .object({
+      outcome: z.string().max(64).default('done'),
+      form: z.record(z.string(), z.unknown()).default({}),
+      comment: text(2000).optional(),
+    })
+    .strict(),
+  return: z.object({ reason: text(2000) }).strict(),
+  reassign: z
+    .object({ personId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), reason: text(2000).optional() })
+    .strict(),
+};
+
+const ACTION_TEXT: Record<TaskAction, { summary: string; description: string }> = {
+  claim: {
+    summary: 'Claim a task (签收) or a place in a claim pool',
+    description:
+      'Only a candidate may claim. 409 when someone else holds the task or the pool is full; claiming again what you hold answers 200.',
+  },
+  release: { summary: 'Give a claimed task back to its pool', description: 'Only the holder.' },
+  complete: {
+    summary: 'Complete a task with an outcome and its form',
+    description:
+      "The form is checked against the step's fields: 422 names each bad field. A dispatcher closes a claim pool early with this action.",
+  },
+  return: {
+    summary: 'Return a task (退单) with a reason',
+    description:
+      'The holder (or a dispatcher) returns it to its pool or to the step the definition names.',
+  },
+  reassign: {
+    summary: 'Reassign a task to a person (转派)',
+    description: 'Dispatchers and admins only.',
+  },
+};
+
+const stateSchema = z.object({ status: z.string(), revision: z.number().int() });
+
+export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): void {
+  routes.add<undefined, z.infer<typeof listQuery>>({
+    method: 'get',
+    path: '/api/v1/tasks',
+    tag: 'tasks',
+    summary: 'List tasks: yours, those you may claim, or all in your scope',
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: listQuery,
+    responses: {
+      200: {
+        description: 'A page of tasks, newest first',
+        schema: z.object({
+          items: z.array(taskSchema),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+          total: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401, 403),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await tasks.listTasks(principal, query) };
+    },
+  });
+
+  routes.add<z.infer<typeof taskIdParams>, undefined, undefined, undefined, TaskView>({
+    method: 'get',
+    path: '/api/v1/tasks/:id',
+    tag: 'tasks',
+    summary: 'Get a task',
+    roles: ['admin', 'dispatcher', 'staff'],
+    params: taskIdParams,
+    responses: {
+      200: { description: 'The task', schema: taskSchema },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    find: ({ principal, params }) => tasks.getTask(principal, params.id),
+    handle: (_ctx, found) => Promise.resolve({ status: 200, body: found }),
+  });
+
+  for (const action of Object.keys(ACTION_BODIES) as TaskAction[]) {
+    routes.add<
+      z.infer<typeof taskIdParams>,
+      undefined,
+      z.infer<typeof idempotencyHeaders>,
+      Record<string, unknown>
+    >({
+      method: 'post',
+      path: `/api/v1/tasks/:id/${action}`,
+      tag: 'tasks',
+      ...ACTION_TEXT[action],
+      roles: ['admin', 'dispatcher', 'staff'],
+      params: taskIdParams,
+      headers: idempotencyHeaders,
+      body: ACTION_BODIES[action] as z.ZodType<Record<string, unknown>>,
+      responses: {
+        200: { description: 'The task after the action', schema: taskSchema },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+      async handle({ principal, params, headers, body }) {
+        const view = await tasks.act(
+          principal,
+          params.id,
+          action,
+          body ?? {},
+          headers['idempotency-key'],
+        );
+        return { status: 200, body: view };
+      },
+    });
+  }
+
+  const caseActions: Array<{
+    action: CaseAction;
+    path: string;
+    summary: string;
+    body: z.ZodType;
+    roles: Array<'admin' | 'dispatcher' | 'staff' | 'resident'>;
+  }> = [
+    {
+      action: 'rate',
+      path: '/api/v1/cases/:id/rating',
+      summary:
+        'Rate the service of a case, 1 to 5 (the requester, or a dispatcher on their behalf)',
+      body: z
+        .object({ score: z.number().int().min(1).max(5), comment: text(1000).optional() })
+        .strict(),
+      roles: ['admin', 'dispatcher', 'staff', 'resident'],
+    },
+    {
+      action: 'pause',
+      path: '/api/v1/cases/:id/clock/pause',
+      summary: "Pause the case's SLA clocks while it waits on the requester",
+      body: z.object({ reason: text(500).optional() }).strict(),
+      roles: ['admin', 'dispatcher', 'staff'],
+    },
+    {
+      action: 'resume',
+      path: '/api/v1/cases/:id/clock/resume',
+      summary: 'Resume the SLA clocks; deadlines move by the paused time',
+      body: z.object({ reason: text(500).optional() }).strict(),
+      roles: ['admin', 'dispatcher', 'staff'],
+    },
+  ];
+  for (const spec of caseActions) {
+    routes.add<
+      z.infer<typeof caseIdParams>,
+      undefined,
+      z.infer<typeof idempotencyHeaders>,
+      Record<string, unknown>
+    >({
+      method: 'post',
+      path: spec.path,
+      tag: 'cases',
+      summary: spec.summary,
+      roles: spec.roles,
+      params: caseIdParams,
+      headers: idempotencyHeaders,
+      body: spec.body as z.ZodType<Record<string, unknown>>,
+      responses: {
+        200: { description: 'The case state after the action', schema: stateSchema },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+      async handle({ principal, params, headers, body }) {
+        const state = await tasks.actOnCase(
+          principal,
+          params.id,
+          spec.action,
+          body ?? {},
+          headers['idempotency-key'],
+        );
+        return { status: 200, body: state };
+      },
+    });
+  }
+}

@@ -1,0 +1,502 @@
+import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../common/definition-source';
+import { waitingProcess } from '../fixtures/definitions';
+import type { TestApp } from '../support/harness';
+import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+
+interface ProblemBody {
+  error: {
+    code: string;
+    message: string;
+    details: Array<{ path: string; message: string; line?: number; column?: number }>;
+  };
+}
+interface PublishBody {
+  key: string;
+  version: number;
+  checksum: string;
+  published: boolean;
+}
+interface SummaryBody {
+  key: string;
+  name: string;
+  latestVersion: number | null;
+  status: string;
+  hasDraft: boolean;
+}
+
+/** A small process; line numbers in the tests below refer to this layout. */
+function complaint(key: string, name = '噪声投诉'): string {
+  return `key: ${key}
+name: ${name}
+starters: [resident, admin]
+input:
+  fields:
+    - { name: contactEmail, label: 邮箱, type: email, required: true }
+steps:
+  - id: acknowledge
+    name: 受理回执
+    type: notify
+    template: case-received
+    to: { field: contactEmail }
+  - id: closed
+    name: 办结
+    type: end
+`;
+}
+
+let app: TestApp;
+let dispatcherToken: string;
+let residentToken: string;
+
+beforeAll(async () => {
+  app = await startTestApp('definitions-api');
+  dispatcherToken = await app.signIn('definitions-dispatcher', ['dispatcher']);
+  residentToken = await app.signIn('definitions-resident', ['resident']);
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+function asAdmin(method: string, path: string, body?: unknown) {
+  return app.http(method, path, { token: app.adminKey, ...(body === undefined ? {} : { body }) });
+}
+
+function startCase(key: string, token: string, email = uniqueAddress('definitions')) {
+  return app.http<{ id: string; definition: { version: number } } & ProblemBody>(
+    'POST',
+    '/api/v1/cases',
+    {
+      token,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: { definitionKey: key, data: { contactEmail: email } },
+    },
+  );
+}
+
+describe('start-up', () => {
+  it('when the API starts, then it publishes the shipped definitions and not the JSON Schema beside them', () => {
+    // Assert
+    expect(app.api.definitions.map((r) => r.key)).toEqual(['resident-request']);
+  });
+});
+
+describe('GET /api/v1/definitions/schema.json', () => {
+  it('when an editor fetches the schema without credentials, then it gets the generated JSON Schema', async () => {
+    // Act
+    const res = await app.http('GET', '/api/v1/definitions/schema.json');
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(res.body).toEqual(definitionJsonSchema());
+    expect(res.body.$id).toBe(DEFINITION_SCHEMA_ID);
+  });
+});
+
+describe('POST /api/v1/definitions/validate', () => {
+  it('when the definition is valid, then 200 with its key', async () => {
+    // Act
+    const res = await app.http('POST', '/api/v1/definitions/validate', {
+      token: dispatcherToken,
+      body: { format: 'yaml', source: complaint('valid-one') },
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ valid: true, key: 'valid-one', name: '噪声投诉' });
+    expect(await app.db.models.Definition.countDocuments({ key: 'valid-one' })).toBe(0);
+  });
+
+  it('when the YAML has several problems, then 422 lists every one with its line and column', async () => {
+    // Arrange: an unknown template (line 11) and a jump to an unknown step (line 13)
+    const source = complaint('invalid-one')
+      .replace('template: case-received', 'template: no-such-mail')
+      .replace(
+        '    to: { field: contactEmail }\n',
+        '    to: { field: contactEmail }\n    next: nowhere\n',
+      );
+
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'yaml', source },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('unprocessable');
+    expect(res.body.error.details).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'steps[0].template',
+          message: 'unknown mail template "no-such-mail"',
+          line: 11,
+          column: 15,
+        },
+        { path: 'steps[0].next', message: 'unknown step "nowhere"', line: 13, column: 11 },
+      ]),
+    );
+  });
+
+  it('when the YAML does not parse, then 422 with the line and column of the syntax error', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'yaml', source: 'key: broken\nname: x\nstarters: [resident\n' },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details[0]).toMatchObject({
+      path: '',
+      message: expect.stringMatching(/^YAML syntax: /) as string,
+      line: expect.any(Number) as number,
+      column: expect.any(Number) as number,
+    });
+  });
+
+  it('when JSON has a trailing comma, then 422 at its line and column', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'json', source: '{\n  "key": "json-one",\n}' },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      { path: '', message: expect.stringMatching(/^JSON syntax: /) as string, line: 3, column: 1 },
+    ]);
+  });
+
+  it('when the envelope is wrong, then 400 naming the field', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'toml', source: '' },
+    });
+
+    // Assert
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d) => d.path)).toEqual(
+      expect.arrayContaining(['body.format', 'body.source']),
+    );
+  });
+
+  it('when a resident or nobody calls, then 403 or 401', async () => {
+    // Act
+    const asResident = await app.http('POST', '/api/v1/definitions/validate', {
+      token: residentToken,
+      body: { source: complaint('x-one') },
+    });
+    const anonymous = await app.http('POST', '/api/v1/definitions/validate', {
+      body: { source: complaint('x-one') },
+    });
+
+    // Assert
+    expect(asResident.status).toBe(403);
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('drafts, versions and retirement', () => {
+  const key = 'noise-complaint';
+
+  it('when a draft is saved and published, then it becomes version 1 with a checksum and the draft is gone', async () => {
+    // Act
+    const saved = await asAdmin('POST', '/api/v1/definitions/drafts', {
+      format: 'yaml',
+      source: complaint(key),
+    });
+    const listedDraft = await asAdmin('GET', '/api/v1/definitions');
+    const notRunnable = await startCase(key, app.adminKey);
+    const published = await app.http<PublishBody>('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+    });
+
+    // Assert
+    expect(saved.status).toBe(201);
+    expect(saved.headers.get('location')).toBe(`/api/v1/definitions/${key}/draft`);
+    expect(saved.body).toMatchObject({ key, format: 'yaml', source: complaint(key) });
+    expect((listedDraft.body.items as SummaryBody[]).find((d) => d.key === key)).toMatchObject({
+      latestVersion: null,
+      status: 'draft',
+      hasDraft: true,
+    });
+    expect(notRunnable.status).toBe(422);
+    expect(published.status).toBe(201);
+    expect(published.body).toEqual({
+      key,
+      version: 1,
+      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as string,
+      published: true,
+    });
+    expect(published.headers.get('location')).toBe(`/api/v1/definitions/${key}/versions/1`);
+    expect((await asAdmin('GET', `/api/v1/definitions/${key}/draft`)).status).toBe(404);
+  });
+
+  it('when version 1 is read, then it has its source, spec, checksum and publication', async () => {
+    // Act
+    const res = await app.http('GET', `/api/v1/definitions/${key}/versions/1`, {
+      token: dispatcherToken,
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      key,
+      version: 1,
+      status: 'published',
+      format: 'yaml',
+      source: complaint(key),
+      checksum: expect.stringMatching(/^sha256:/) as string,
+      publishedBy: { kind: 'apiKey' },
+      spec: { key, steps: [{ id: 'acknowledge' }, { id: 'closed', status: 'closed' }] },
+    });
+    expect(Number.isNaN(Date.parse(res.body.publishedAt as string))).toBe(false);
+  });
+
+  it('when the same content is published again (reformatted, as JSON), then 200 and no new version', async () => {
+    // Arrange
+    const current = await asAdmin('GET', `/api/v1/definitions/${key}/versions/1`);
+    const asJson = JSON.stringify(current.body.spec);
+
+    // Act
+    const res = await app.http<PublishBody>('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+      body: { format: 'json', source: asJson },
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: 1, published: false });
+    expect(await app.db.models.Definition.countDocuments({ key, status: 'published' })).toBe(1);
+  });
+
+  it('when changed content is published, then 201 version 2, and new cases start version 2', async () => {
+    // Act
+    const res = await app.http<PublishBody>('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+      body: { format: 'yaml', source: complaint(key, '噪声投诉（第二版）') },
+    });
+    const started = await startCase(key, residentToken);
+
+    // Assert
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ key, version: 2, published: true });
+    expect(started.status).toBe(201);
+    expect(started.body.definition.version).toBe(2);
+  });
+
+  it('when the versions are listed, then newest first', async () => {
+    // Act
+    const res = await app.http<{ items: Array<{ version: number; status: string }> }>(
+      'GET',
+      `/api/v1/definitions/${key}/versions`,
+      { token: dispatcherToken },
+    );
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((v) => [v.version, v.status])).toEqual([
+      [2, 'published'],
+      [1, 'published'],
+    ]);
+  });
+
+  it('when the processes are listed, then each key shows its latest version, status and name', async () => {
+    // Act
+    const res = await app.http<{ items: SummaryBody[] }>('GET', '/api/v1/definitions', {
+      token: dispatcherToken,
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          key,
+          name: '噪声投诉（第二版）',
+          latestVersion: 2,
+          status: 'published',
+          hasDraft: false,
+        }),
+        expect.objectContaining({ key: 'resident-request', latestVersion: 1 }),
+      ]),
+    );
+  });
+
+  it('when a source for another key is published under this key, then 422 pointing at its key', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+      body: { source: complaint('other-key') },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      { path: 'key', message: expect.any(String) as string, line: 1, column: 6 },
+    ]);
+  });
+
+  it('when there is no draft and no source, then publishing answers 404', async () => {
+    // Act
+    const res = await app.http('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+    });
+
+    // Assert
+    expect(res.status).toBe(404);
+  });
+
+  it('when a dispatcher tries to publish or retire, then 403', async () => {
+    // Act
+    const publish = await app.http('POST', `/api/v1/definitions/${key}/publish`, {
+      token: dispatcherToken,
+      body: { source: complaint(key) },
+    });
+    const retire = await app.http('POST', `/api/v1/definitions/${key}/retire`, {
+      token: dispatcherToken,
+    });
+
+    // Assert
+    expect(publish.status).toBe(403);
+    expect(retire.status).toBe(403);
+  });
+
+  it('when the process is retired, then no version starts new cases, and publishing again brings it back', async () => {
+    // Act
+    const retired = await asAdmin('POST', `/api/v1/definitions/${key}/retire`);
+    const refused = await startCase(key, residentToken);
+    const versions = await asAdmin('GET', `/api/v1/definitions/${key}/versions`);
+    const again = await app.http<PublishBody>('POST', `/api/v1/definitions/${key}/publish`, {
+      token: app.adminKey,
+      body: { source: complaint(key, '噪声投诉（第二版）') },
+    });
+    const restarted = await startCase(key, residentToken);
+
+    // Assert
+    expect(retired.status).toBe(200);
+    expect(retired.body).toMatchObject({ key, latestVersion: 2, status: 'retired' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([
+      { path: 'body.definitionKey', message: expect.any(String) as string },
+    ]);
+    expect((versions.body.items as Array<{ status: string }>).map((v) => v.status)).toEqual([
+      'retired',
+      'retired',
+    ]);
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ version: 3, published: true });
+    expect(restarted.status).toBe(201);
+    expect(restarted.body.definition.version).toBe(3);
+  });
+
+  it('when unknown keys or versions are read, then 404', async () => {
+    // Act
+    const version = await asAdmin('GET', `/api/v1/definitions/${key}/versions/99`);
+    const versions = await asAdmin('GET', '/api/v1/definitions/no-such-process/versions');
+    const retire = await asAdmin('POST', '/api/v1/definitions/no-such-process/retire');
+
+    // Assert
+    expect([version.status, versions.status, retire.status]).toEqual([404, 404, 404]);
+  });
+});
+
+describe('drafts', () => {
+  it('when an invalid draft is saved, then 422 and nothing is stored', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/drafts', {
+      token: app.adminKey,
+      body: { source: complaint('bad-draft').replace('type: end', 'type: finish') },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details[0]).toMatchObject({
+      path: 'steps[1].type',
+      line: 15,
+      column: 11,
+    });
+    expect(await app.db.models.Definition.countDocuments({ key: 'bad-draft' })).toBe(0);
+  });
+
+  it('when a draft is saved twice, then the second replaces the first, and it can be read and discarded', async () => {
+    // Act
+    const first = await asAdmin('POST', '/api/v1/definitions/drafts', {
+      source: complaint('twice-drafted'),
+    });
+    const second = await asAdmin('POST', '/api/v1/definitions/drafts', {
+      source: complaint('twice-drafted', '第二稿'),
+    });
+    const read = await app.http('GET', '/api/v1/definitions/twice-drafted/draft', {
+      token: dispatcherToken,
+    });
+    const discarded = await asAdmin('DELETE', '/api/v1/definitions/twice-drafted/draft');
+    const gone = await asAdmin('GET', '/api/v1/definitions/twice-drafted/draft');
+
+    // Assert
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(read.body).toMatchObject({ key: 'twice-drafted', name: '第二稿' });
+    expect(discarded.status).toBe(204);
+    expect(gone.status).toBe(404);
+  });
+
+  it('when a dispatcher saves a draft, then 403', async () => {
+    // Act
+    const res = await app.http('POST', '/api/v1/definitions/drafts', {
+      token: dispatcherToken,
+      body: { source: complaint('dispatcher-draft') },
+    });
+
+    // Assert
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('running cases keep their snapshot', () => {
+  it('when a process is republished and retired while a case runs, then the case finishes on the version it started with', async () => {
+    // Arrange
+    const key = 'slow-complaint';
+    await asAdmin('POST', `/api/v1/definitions/${key}/publish`, {
+      source: waitingProcess(key, 'PT3S'),
+    });
+    const started = await app.http<{ id: string; definition: { version: number } }>(
+      'POST',
+      '/api/v1/cases',
+      {
+        token: residentToken,
+        headers: { 'idempotency-key': idempotencyKey() },
+        body: {
+          definitionKey: key,
+          data: {
+            category: '噪声',
+            description: '夜间施工',
+            contactEmail: uniqueAddress('snapshot'),
+          },
+        },
+      },
+    );
+
+    // Act
+    const v2 = await asAdmin('POST', `/api/v1/definitions/${key}/publish`, {
+      source: waitingProcess(key, 'PT1S').replace('name: 等待测试', 'name: 等待测试二'),
+    });
+    await asAdmin('POST', `/api/v1/definitions/${key}/retire`);
+
+    // Assert
+    expect(started.status).toBe(201);
+    expect(v2.body).toMatchObject({ version: 2 });
+    const closed = await waitFor('the case to close', async () => {
+      const res = await app.http<{ status: string; definition: { version: number } }>(
+        'GET',
+        `/api/v1/cases/${started.body.id}`,
+        { token: app.adminKey },
+      );
+      return res.body.status === 'closed' ? res.body : undefined;
+    });
+    expect(closed.definition.version).toBe(1);
+  });
+});

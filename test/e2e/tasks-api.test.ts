@@ -1,0 +1,296 @@
+import { createDefinitionService } from '../../api/services/definitions';
+import { createMailRenderer } from '../../mail/renderer';
+import { servedProcess } from '../fixtures/definitions';
+import type { TestApp } from '../support/harness';
+import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+
+/**
+ * A case through the API the way people work it: a dispatcher assigns it, a grid worker claims
+ * and completes it, the requester rates it; a missed deadline escalates to the director; two
+ * people claiming at once see exactly one win.
+ */
+interface Task {
+  id: string;
+  stepId: string;
+  status: string;
+  assignee: { personId: string } | null;
+  outcome: string | null;
+  deadlines: Array<{ name: string; dueAt: string | null; missed: boolean }>;
+}
+interface Page<T> {
+  items: T[];
+  total: number;
+}
+interface ErrorBody {
+  error: { code: string; message: string; details: Array<{ path: string; message: string }> };
+}
+interface CaseBody {
+  id: string;
+  status: string;
+  timeline: Array<{
+    type: string;
+    stepId?: string;
+    via?: string;
+    detail?: Record<string, unknown>;
+  }>;
+}
+
+let app: TestApp;
+const tokens: Record<string, string> = {};
+const directorMail = uniqueAddress('director');
+const DEFINITION = 'test-served';
+const HURRIED = 'test-served-hurried';
+
+async function account(username: string, roles: string[], unitIds: string[]): Promise<string> {
+  const token = await app.signIn(username, roles, unitIds);
+  const user = await app.db.models.User.findOne({ username }).lean();
+  tokens[username] = token;
+  return String(user!._id);
+}
+
+beforeAll(async () => {
+  app = await startTestApp('tasks-api');
+  const definitions = createDefinitionService(app.db.models, createMailRenderer().templateNames);
+  for (const [key, within] of [
+    [DEFINITION, 'PT1H'],
+    [HURRIED, 'PT3S'],
+  ] as const) {
+    await definitions.publish({
+      source: servedProcess(key, within),
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'test' },
+    });
+  }
+  const dispatcherId = await account('disp', ['dispatcher'], ['c1']);
+  const workerA = await account('worker-a', ['staff'], ['g1']);
+  const workerB = await account('worker-b', ['staff'], ['g1']);
+  await account('resident', ['resident'], []);
+  await account('outsider', ['staff'], ['g2']);
+  const imported = await app.http('POST', '/api/v1/org/import', {
+    token: app.adminKey,
+    body: {
+      units: [
+        { id: 's1', name: '东街道', type: 'street', parentId: null },
+        { id: 'c1', name: '东社区', type: 'community', parentId: 's1' },
+        { id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1' },
+        { id: 'g2', name: '第二网格', type: 'grid', parentId: 'c1' },
+      ],
+      people: [
+        { id: 'p-disp', name: '派单员', email: uniqueAddress('disp'), userId: dispatcherId },
+        { id: 'p-a', name: '网格员甲', email: uniqueAddress('worker-a'), userId: workerA },
+        { id: 'p-b', name: '网格员乙', email: uniqueAddress('worker-b'), userId: workerB },
+        { id: 'p-dir', name: '社区主任', email: directorMail },
+      ],
+      posts: [
+        { unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
+        { unitId: 'g1', role: 'grid-worker', personId: 'p-a' },
+        { unitId: 'g1', role: 'grid-worker', personId: 'p-b' },
+        { unitId: 'c1', role: 'director', personId: 'p-dir' },
+      ],
+    },
+  });
+  expect(imported.status).toBe(200);
+});
+
+afterAll(async () => {
+  await app.stop();
+});
+
+async function startCase(definitionKey: string, contactEmail: string): Promise<string> {
+  const res = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: tokens.resident,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: { definitionKey, unitId: 'g1', data: { category: '环境卫生', contactEmail } },
+  });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function openTask(user: string, caseId: string, stepId: string): Promise<Task> {
+  return waitFor(`an open ${stepId} task for ${user}`, async () => {
+    const res = await app.http<Page<Task>>('GET', `/api/v1/tasks?view=available&caseId=${caseId}`, {
+      token: tokens[user],
+    });
+    return res.body.items.find((t) => t.stepId === stepId);
+  });
+}
+
+function act<T = Task>(
+  user: string,
+  taskId: string,
+  action: string,
+  body: unknown = {},
+  key?: string,
+) {
+  return app.http<T>('POST', `/api/v1/tasks/${taskId}/${action}`, {
+    token: tokens[user],
+    body,
+    ...(key !== undefined ? { headers: { 'idempotency-key': key } } : {}),
+  });
+}
+
+describe('a case through dispatch, claim, complete and rating', () => {
+  it('when each person does their part, then the case closes with the rating and a full timeline', async () => {
+    // Arrange
+    const requester = uniqueAddress('requester');
+    const caseId = await startCase(DEFINITION, requester);
+
+    // Act: the dispatcher claims and assigns, a grid worker claims and completes
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    expect((await act('disp', dispatch.id, 'claim')).status).toBe(200);
+    const assigned = await act('disp', dispatch.id, 'complete', {
+      outcome: 'assign',
+      form: { note: '请尽快处理' },
+    });
+    const serve = await openTask('worker-a', caseId, 'serve');
+    const claimed = await act('worker-a', serve.id, 'claim');
+    const completed = await act('worker-a', serve.id, 'complete', { outcome: 'done' });
+    await waitFor('the result mail', async () => (await mailsTo(requester)).length > 0);
+    const rated = await app.http('POST', `/api/v1/cases/${caseId}/rating`, {
+      token: tokens.resident,
+      body: { score: 5, comment: '很满意' },
+    });
+    const closed = await waitFor('the case to close', async () => {
+      const res = await app.http<CaseBody>('GET', `/api/v1/cases/${caseId}`, {
+        token: tokens.resident,
+      });
+      return res.body.status === 'closed' ? res.body : undefined;
+    });
+
+    // Assert
+    expect(assigned.status).toBe(200);
+    expect(assigned.body).toMatchObject({ status: 'completed', outcome: 'assign' });
+    expect(claimed.body).toMatchObject({ status: 'claimed', assignee: { personId: 'p-a' } });
+    expect(completed.body).toMatchObject({ status: 'completed', outcome: 'done' });
+    expect(rated.status).toBe(200);
+    const types = closed.timeline.map((e) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'task.opened',
+        'task.claimed',
+        'task.completed',
+        'feedback.rated',
+        'case.closed',
+      ]),
+    );
+    expect(closed.timeline.find((e) => e.type === 'task.claimed')?.via).toBe('api');
+    const stored = await app.db.models.Case.findById(caseId).lean();
+    expect(stored?.rating).toMatchObject({ score: 5, comment: '很满意' });
+  });
+
+  it('when a form field is missing or the outcome unknown, then 422 names the problem', async () => {
+    // Arrange
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+
+    // Act
+    const noForm = await act<ErrorBody>('disp', dispatch.id, 'complete', { outcome: 'assign' });
+    const badOutcome = await act<ErrorBody>('disp', dispatch.id, 'complete', {
+      outcome: 'maybe',
+      form: { note: 'x' },
+    });
+    const noComment = await act<ErrorBody>('disp', dispatch.id, 'complete', {
+      outcome: 'reject',
+      form: { note: 'x' },
+    });
+
+    // Assert
+    expect(noForm.status).toBe(422);
+    expect(noForm.body.error.details).toContainEqual({
+      path: 'body.form.note',
+      message: expect.any(String) as string,
+    });
+    expect(badOutcome.status).toBe(422);
+    expect(badOutcome.body.error.details[0]?.path).toBe('body.outcome');
+    expect(noComment.status).toBe(422);
+    expect(noComment.body.error.details[0]?.path).toBe('body.comment');
+  });
+
+  it('when someone else acts on a task, then 403 for a non-candidate and 404 outside scope', async () => {
+    // Arrange
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+
+    // Act
+    const byWorker = await act<ErrorBody>('worker-a', dispatch.id, 'claim');
+    const byOutsider = await act<ErrorBody>('outsider', dispatch.id, 'claim');
+
+    // Assert
+    expect(byWorker.status).toBe(403);
+    expect(byOutsider.status).toBe(404);
+  });
+
+  it('when a task is completed twice with the same Idempotency-Key, then it is done once and answers the same', async () => {
+    // Arrange
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    const key = idempotencyKey();
+    const body = { outcome: 'assign', form: { note: '一次' } };
+
+    // Act
+    const first = await act('disp', dispatch.id, 'complete', body, key);
+    const again = await act('disp', dispatch.id, 'complete', body, key);
+    const otherKey = await act<ErrorBody>('disp', dispatch.id, 'complete', body, idempotencyKey());
+
+    // Assert
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(otherKey.status).toBe(409);
+    const stored = await app.db.models.Case.findById(caseId).lean();
+    expect(stored?.timeline.filter((e) => e.type === 'task.completed')).toHaveLength(1);
+  });
+});
+
+describe('claims and deadlines', () => {
+  it('when two grid workers claim the same task at once, then exactly one wins and the other gets 409', async () => {
+    // Arrange
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '并发' } });
+    const serve = await openTask('worker-a', caseId, 'serve');
+
+    // Act
+    const [a, b] = await Promise.all([
+      act('worker-a', serve.id, 'claim'),
+      act('worker-b', serve.id, 'claim'),
+    ]);
+
+    // Assert
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const winner = a.status === 200 ? 'p-a' : 'p-b';
+    const task = await app.http<Task>('GET', `/api/v1/tasks/${serve.id}`, { token: tokens.disp });
+    expect(task.body.assignee?.personId).toBe(winner);
+  });
+
+  it('when the serving deadline passes, then the community director of the assignee gets the escalation mail', async () => {
+    // Arrange
+    const caseId = await startCase(HURRIED, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '限时' } });
+    const serve = await openTask('worker-a', caseId, 'serve');
+    await act('worker-a', serve.id, 'claim');
+
+    // Act: nobody completes; the 3-second deadline passes
+    const mails = await waitFor('the escalation mail', async () => {
+      const found = (await mailsTo(directorMail)).filter((m) => m.subject.includes(caseId));
+      return found.length > 0 ? found : undefined;
+    });
+
+    // Assert
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.subject).toContain('督办');
+    const task = await app.http<Task>('GET', `/api/v1/tasks/${serve.id}`, { token: tokens.disp });
+    expect(task.body.deadlines[0]).toMatchObject({ name: '办结时限', missed: true });
+    const types = await waitFor('the escalation on the timeline', async () => {
+      const stored = await app.db.models.Case.findById(caseId).lean();
+      const seen = stored?.timeline.map((e) => e.type) ?? [];
+      return seen.includes('deadline.escalated') ? seen : undefined;
+    });
+    expect(types).toContain('deadline.missed');
+  });
+});
