@@ -53,6 +53,8 @@ export async function startApi(
       models: db.models,
       clock,
       workingWindows: config.WORKING_HOURS,
+      temporal,
+      logger,
     });
     // One resolver for every service that reads cases, tasks or people within a scope.
     const scope = createScopeResolver(db.models);

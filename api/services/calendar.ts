@@ -1,6 +1,10 @@
 import type { HolidayYearFile } from '../../calendars';
 import { loadShippedHolidayYears, SHIPPED_CALENDAR_DIR, workingCalendarOf } from '../../calendars';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Actor } from '../../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_WORKFLOW_TYPE } from '../../common/case';
+import type { Logger } from '../../common/logger';
 import type { WorkingCalendar, WorkingWindow } from '../../common/working-calendar';
 import type { Models } from '../../models';
 import { isDuplicateKeyError } from '../../models';
@@ -22,7 +26,34 @@ export function createCalendarService(deps: {
   models: Models;
   clock: () => Date;
   workingWindows?: readonly WorkingWindow[];
+  /** Running cases are told of a changed year so their working-time deadlines move with it. */
+  temporal?: Client;
+  logger?: Logger;
 }) {
+  /**
+   * Signals every running case to recompute its deadlines. Best effort per case: one that ended
+   * meanwhile is skipped; the count is of cases signalled.
+   */
+  async function recomputeRunningDeadlines(): Promise<number> {
+    if (!deps.temporal) return 0;
+    let signalled = 0;
+    const running = deps.temporal.workflow.list({
+      query: `WorkflowType = '${CASE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+    });
+    for await (const execution of running) {
+      try {
+        await deps.temporal.workflow
+          .getHandle(execution.workflowId)
+          .signal(CALENDAR_CHANGED_SIGNAL);
+        signalled++;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    deps.logger?.info({ signalled }, 'running cases told of a calendar change');
+    return signalled;
+  }
+
   const { CalendarYear } = deps.models;
 
   return {
@@ -102,6 +133,8 @@ export function createCalendarService(deps: {
         },
         { upsert: true },
       );
+      // The year is stored first: a case that misses the signal still plans with it next time.
+      await recomputeRunningDeadlines();
       return { created: !existed, year: await this.getYear(year) };
     },
 

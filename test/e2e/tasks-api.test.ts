@@ -40,6 +40,7 @@ const tokens: Record<string, string> = {};
 const directorMail = uniqueAddress('director');
 const DEFINITION = 'test-served';
 const HURRIED = 'test-served-hurried';
+const IN_DAYS = 'test-served-days';
 
 async function account(username: string, roles: string[], unitIds: string[]): Promise<string> {
   const token = await app.signIn(username, roles, unitIds);
@@ -54,6 +55,7 @@ beforeAll(async () => {
   for (const [key, within] of [
     [DEFINITION, 'PT1H'],
     [HURRIED, 'PT3S'],
+    [IN_DAYS, '2 working days'],
   ] as const) {
     await definitions.publish({
       source: servedProcess(key, within),
@@ -292,5 +294,44 @@ describe('claims and deadlines', () => {
       return seen.includes('deadline.escalated') ? seen : undefined;
     });
     expect(types).toContain('deadline.missed');
+  });
+});
+
+describe('calendar changes', () => {
+  it('when an admin adds a day off before a running deadline, then the deadline moves a working day later', async () => {
+    // Arrange: a serve task due in 2 working days
+    const caseId = await startCase(IN_DAYS, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '按日' } });
+    const serve = await openTask('worker-a', caseId, 'serve');
+    const before = serve.deadlines[0]!.dueAt!;
+    const calendar = await app.http<{ items: Array<{ year: number; days: unknown[] }> }>(
+      'GET',
+      '/api/v1/calendar/years',
+      { token: tokens.disp },
+    );
+    const { addWorkingDays, createWorkingCalendar } = await import('../../common/working-calendar');
+    const { parseHolidayYear } = await import('../../calendars');
+    const years = calendar.body.items.map((y) => parseHolidayYear({ ...y, papers: [] }));
+    const nextWorkingDay = addWorkingDays(createWorkingCalendar(years), new Date(), 1).at;
+    const date = new Date(nextWorkingDay.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+    const year = Number(date.slice(0, 4));
+    const existing = calendar.body.items.find((y) => y.year === year)?.days ?? [];
+
+    // Act
+    const put = await app.http('PUT', `/api/v1/calendar/years/${year}`, {
+      token: app.adminKey,
+      body: { days: [...existing, { date, name: '临时休息日', isOffDay: true }] },
+    });
+    const after = await waitFor('the deadline to move', async () => {
+      const task = await app.http<Task>('GET', `/api/v1/tasks/${serve.id}`, { token: tokens.disp });
+      const due = task.body.deadlines[0]?.dueAt;
+      return due && due !== before ? due : undefined;
+    });
+
+    // Assert
+    expect(put.status).toBe(200);
+    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
   });
 });
