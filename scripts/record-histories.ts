@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -9,18 +11,20 @@ import { startApi } from '../api/server';
 import { createDefinitionService } from '../api/services/definitions';
 import { loadConfig } from '../common/config';
 import { createMailRenderer } from '../mail/renderer';
+import type { Database } from '../models';
 import { connectDatabase } from '../models';
 import { ensureTemporalCli } from '../stack/install';
 import { stackDirs } from '../stack/paths';
 import { consoleProgress } from '../stack/progress';
 import { randomPorts, startLocalStack } from '../stack/stack';
-import { waitingProcess } from '../test/fixtures/definitions';
+import { servedProcess, waitingProcess } from '../test/fixtures/definitions';
+import { CASE_UPDATES } from '../common/case';
 import { startWorker } from '../worker';
 
 /**
  * Records workflow histories for the replay tests (`npm run record-histories`): runs real cases
  * on a throw-away local stack and saves each history under test/fixtures/histories/. Record new
- * ones when the interpreter gains behaviour; keep the old ones, they guard running cases.
+ * ones when the interpreter gains behaviour; existing files are kept, they guard running cases.
  */
 const run = promisify(execFile);
 const OUT_DIR = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
@@ -53,7 +57,13 @@ async function main(): Promise<void> {
       format: 'yaml',
       publishedBy: { kind: 'system', id: 'record' },
     });
-    const cases: Array<[string, string, Record<string, unknown>]> = [
+    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
+      source: servedProcess('replay-served', 'PT1H'),
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'record' },
+    });
+    await seedServedOrg(db);
+    const cases: Array<[string, string, Record<string, unknown>, string?]> = [
       [
         'resident-request',
         'resident-request',
@@ -65,10 +75,21 @@ async function main(): Promise<void> {
         'replay-wait',
         { category: '其他', description: '等待', contactEmail: 'w@example.test' },
       ],
+      [
+        'served-dispatch-claim-complete-rate',
+        'replay-served',
+        { category: '环境卫生', contactEmail: 's@example.test' },
+        'g1',
+      ],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
-    for (const [name, definitionKey, data] of cases) {
+    for (const [name, definitionKey, data, unitId] of cases) {
+      // A recorded history guards cases started by the interpreter of its day: never overwrite.
+      if (existsSync(path.join(OUT_DIR, `${name}.json`))) {
+        progress.info(`kept ${name}.json (recorded earlier)`);
+        continue;
+      }
       const res = await fetch(`${api.url}/api/v1/cases`, {
         method: 'POST',
         headers: {
@@ -76,10 +97,11 @@ async function main(): Promise<void> {
           'content-type': 'application/json',
           'idempotency-key': `record-${name}`,
         },
-        body: JSON.stringify({ definitionKey, data }),
+        body: JSON.stringify({ definitionKey, data, ...(unitId ? { unitId } : {}) }),
       });
       const { id } = (await res.json()) as { id: string };
       const handle = client.workflow.getHandle(id);
+      if (definitionKey === 'replay-served') await workServedCase(db, handle);
       await handle.result();
       const file = path.join(OUT_DIR, `${name}.json`);
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
@@ -108,6 +130,64 @@ async function main(): Promise<void> {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The org the served process resolves its candidates from (people with accounts' ids). */
+async function seedServedOrg(db: Database): Promise<void> {
+  const now = new Date();
+  const { Unit, Person, Post } = db.models;
+  await Unit.create([
+    { _id: 'c1', name: '东社区', type: 'community', parentId: null, updatedAt: now },
+    { _id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1', updatedAt: now },
+  ]);
+  await Person.create([
+    { _id: 'p-disp', name: '派单员', email: 'd@example.test', userId: 'u-disp', updatedAt: now },
+    { _id: 'p-work', name: '网格员', email: 'g@example.test', userId: 'u-work', updatedAt: now },
+  ]);
+  await Post.create([
+    { _id: 'c1:dispatcher:p-disp', unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
+    { _id: 'g1:grid-worker:p-work', unitId: 'g1', role: 'grid-worker', personId: 'p-work' },
+  ]);
+}
+
+/** Works a served case the way people would: claim and complete both tasks, then rate. */
+async function workServedCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const taskOf = async (stepId: string) => {
+    for (let i = 0; i < 200; i++) {
+      const task = await db.models.Task.findOne({ caseId: handle.workflowId, stepId }).lean();
+      if (task) return task._id;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${stepId} task`);
+  };
+  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
+  const dispatch = await taskOf('dispatch');
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: dispatch, actor: actor('u-disp') }],
+  });
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId: dispatch, actor: actor('u-disp'), outcome: 'assign', form: { note: '派单' } }],
+  });
+  const serve = await taskOf('serve');
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: serve, actor: actor('u-work') }],
+  });
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId: serve, actor: actor('u-work'), outcome: 'done', form: {} }],
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await handle.executeUpdate(CASE_UPDATES.rate, {
+        args: [
+          { actor: { kind: 'user', id: 'u-disp', roles: ['dispatcher'], via: 'record' }, score: 4 },
+        ],
+      });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100)); // the feedback step is not open yet
+    }
+  }
+  throw new Error('could not rate the served case');
 }
 
 main().catch((err: unknown) => {
