@@ -506,6 +506,12 @@ class SemanticChecker {
         if (step.onUnclaimed !== undefined && step.within === undefined) {
           this.report(`${path}.onUnclaimed`, 'onUnclaimed needs a claim window (within)');
         }
+        if (step.within !== undefined && step.onUnclaimed === undefined) {
+          this.report(
+            `${path}.onUnclaimed`,
+            'a claim window (within) needs onUnclaimed: where the case goes when too few claim',
+          );
+        }
         this.checkTemplate(`${path}`, 'task-assigned', step.announce);
         step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
         break;
@@ -567,6 +573,14 @@ class SemanticChecker {
   }
 
   private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean): void {
+    deadline.reminders.forEach((r, i) => {
+      if (!onTask && r.notify === 'assignee') {
+        this.report(
+          `${path}.reminders[${i}].notify`,
+          'a case deadline has no assignee: name who is reminded (a role in a unit, a person)',
+        );
+      }
+    });
     if (!onTask && deadline.stopsOn === 'claim') {
       this.report(
         `${path}.stopsOn`,

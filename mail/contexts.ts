@@ -69,6 +69,15 @@ export const caseResultContext = z.object({
   link: webLink,
 });
 
+/** 事项进展告知: a general notice that a case reached a step (any process, any recipient). */
+export const caseUpdateContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  stepName: requiredText,
+  recipientName: requiredText,
+  link: webLink,
+});
+
 export type TaskAssignedContext = z.input<typeof taskAssignedContext>;
 export type TaskReminderContext = z.input<typeof taskReminderContext>;
 export type TaskEscalatedContext = z.input<typeof taskEscalatedContext>;
@@ -80,6 +89,7 @@ export const templateContexts = {
   'task-reminder': taskReminderContext,
   'task-escalated': taskEscalatedContext,
   'case-result': caseResultContext,
+  'case-update': caseUpdateContext,
 } as const;
 
 const contractsByTemplate: ReadonlyMap<string, z.ZodType<Record<string, unknown>>> = new Map(

@@ -33,7 +33,7 @@ import { compileExpression, EvaluationError } from '../common/expression';
 import { maskValue } from '../common/mask';
 import { parseDurationMs, parseSlaDuration } from '../common/duration';
 import type { StepList } from '../common/steps';
-import { nextStepId, startStepId, stepLists, topLevel } from '../common/steps';
+import { allSteps, nextStepId, startStepId, stepLists, topLevel } from '../common/steps';
 import { CASE_STATUS } from '../common/search-attributes';
 import { lookups } from './stubs';
 import { Clock } from './clocks';
@@ -282,7 +282,8 @@ async function runFeedback(
   run.feedback = { stepId: step.id, rating: null };
   await run.projection.flush();
   if (step.invite !== undefined) {
-    const outcome = run.lastOutcome ?? '';
+    // The requester reads the outcome's name (已办结), never its id; 已办理 when no task decided.
+    const outcome = outcomeName(run) ?? '已办理';
     await run.notify({
       recipients: asList(step.invite),
       template: step.template,
@@ -322,19 +323,22 @@ function publish(run: CaseRun, step: Extract<StepSpec, { type: 'publish' }>): vo
       },
     ];
   });
-  const outcomeName =
-    run.lastOutcome === null
-      ? null
-      : (run.spec.steps
-          .flatMap((s) => (s.type === 'task' ? s.outcomes : []))
-          .find((o) => o.id === run.lastOutcome)?.name ?? run.lastOutcome);
   run.projection.published({
     title: step.title,
-    outcome: outcomeName,
+    outcome: outcomeName(run),
     fields,
     publishedAt: new Date().toISOString(),
   });
   run.projection.record('case.published', ENGINE, step.id);
+}
+
+/** The name of the last task outcome, wherever the task sits (top level or a branch). */
+function outcomeName(run: CaseRun): string | null {
+  if (run.lastOutcome === null) return null;
+  const outcomes = allSteps(run.spec).flatMap(({ step }) =>
+    step.type === 'task' ? step.outcomes : [],
+  );
+  return outcomes.find((o) => o.id === run.lastOutcome)?.name ?? run.lastOutcome;
 }
 
 function displayValue(value: unknown): string {

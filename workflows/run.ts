@@ -151,7 +151,9 @@ export class CaseRun {
     const selectors: PeopleSelector[] = [];
     for (const recipient of recipients) {
       if (recipient === 'assignee') {
+        // Before anyone claims the task, its candidates stand for the assignee.
         if (task?.assignee) found.people.push(task.assignee);
+        else found.people.push(...(task?.candidates ?? []));
       } else if (recipient === 'candidates') {
         found.people.push(...(task?.candidates ?? []));
       } else if ('address' in recipient) {

@@ -199,7 +199,7 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
     path: string;
     summary: string;
     body: z.ZodType;
-    roles: Array<'admin' | 'dispatcher' | 'staff' | 'resident'>;
+    roles: Array<'admin' | 'dispatcher' | 'staff' | 'resident' | 'system'>;
   }> = [
     {
       action: 'rate',
@@ -209,7 +209,8 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
       body: z
         .object({ score: z.number().int().min(1).max(5), comment: text(1000).optional() })
         .strict(),
-      roles: ['admin', 'dispatcher', 'staff', 'resident'],
+      // A system (a 12345 hotline bridge) relays the rating of the cases it filed.
+      roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
     },
     {
       action: 'pause',

@@ -104,6 +104,19 @@ const fixtures: Record<TemplateName, Fixture> = {
     subjectPhrase: '超时督办',
     bodyField: 'assigneeName',
   },
+  'case-update': {
+    full: {
+      caseId,
+      processName: '居民诉求受理',
+      stepName: '部门报到',
+      recipientName: '王主任',
+      link,
+    },
+    required: ['caseId', 'processName', 'stepName', 'recipientName'],
+    optional: ['link'],
+    subjectPhrase: '部门报到',
+    bodyField: 'recipientName',
+  },
   'case-result': {
     full: caseResult,
     required: ['caseId', 'processName', 'outcome'],
@@ -118,6 +131,7 @@ const templateNames: TemplateName[] = [
   'task-reminder',
   'task-escalated',
   'case-result',
+  'case-update',
 ];
 
 function without(context: Record<string, unknown>, keys: string[]): Record<string, unknown> {
