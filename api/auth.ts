@@ -9,7 +9,7 @@ export interface Principal {
   /** User id, or the API key's public id. */
   id: string;
   roles: Role[];
-  /** Org units whose cases this principal may see and act on. */
+  /** Org units whose cases this principal may see and act on, and every unit below them. */
   unitIds: string[];
 }
 

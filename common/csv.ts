@@ -91,6 +91,8 @@ export function parseCsv(text: string): CsvRecord[] {
       i++;
     }
   }
+  // The text may end inside quotes right after a doubled quote (`"ab""`): still not closed.
+  if (quoted) throw new CsvError(row, 'a quoted field is not closed');
   // The last line needs no line break; an empty text has no records.
   if (field !== '' || fields.length > 0) endRecord();
   return records;

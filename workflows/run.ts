@@ -195,7 +195,10 @@ export class CaseRun {
       });
     }
     for (const target of targets) {
-      await this.sendOne(`${args.keyBase}:${target.slot}`, args, target.to);
+      // A single recipient keeps the bare key (as mails of earlier versions did), so an upgrade
+      // never sends a mail again under a new key.
+      const key = targets.length === 1 ? args.keyBase : `${args.keyBase}:${target.slot}`;
+      await this.sendOne(key, args, target.to);
     }
   }
 

@@ -195,8 +195,10 @@ export function createOrgService(deps: {
       );
       await saveAll(
         PostModel,
-        input.posts.map((post, i) => ({ _id: postIds[i]!, ...post })),
-        (id) => storedPosts.has(id),
+        input.posts
+          .map((post, i) => ({ _id: postIds[i]!, ...post }))
+          .filter((post) => !storedPosts.has(post._id)),
+        () => false,
       );
       if (input.units.length > 0) deps.scope.invalidate();
       return { units: input.units.length, people: input.people.length, posts: input.posts.length };

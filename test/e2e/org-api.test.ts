@@ -152,6 +152,33 @@ describe('CSV import', () => {
     ]);
     const root = await app.db.models.Unit.findById('csv-county').lean();
     expect(root?.parentId).toBeNull();
+
+    const renamed = await postCsv(
+      'units',
+      'id,name,type,parentId\ncsv-county,城固县（新）,county,\n',
+    );
+    expect(renamed.status).toBe(200);
+    expect((await app.db.models.Unit.findById('csv-county').lean())?.name).toBe('城固县（新）');
+  });
+
+  it('when a spreadsheet saved the CSV in GBK and the charset says so, then the names arrive intact', async () => {
+    // Arrange: "城固县" in GBK, as Excel on a Chinese Windows saves "CSV (逗号分隔)"
+    const body = Buffer.concat([
+      Buffer.from('id,name,type,parentId\r\ngbk-county,'),
+      Buffer.from('b3c7b9cccfd8', 'hex'),
+      Buffer.from(',county,\r\n'),
+    ]);
+
+    // Act
+    const res = await fetch(`${app.api.url}/api/v1/org/import/units`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${app.adminKey}`, 'content-type': 'text/csv; charset=gbk' },
+      body,
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect((await app.db.models.Unit.findById('gbk-county').lean())?.name).toBe('城固县');
   });
 
   it('when one row is bad, then nothing is written and the problem names the row and column', async () => {

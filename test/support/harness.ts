@@ -135,16 +135,19 @@ export async function startTestApp(
   return app;
 }
 
-/** Polls until `check` returns a value that is not undefined/false, or fails with `what`. */
+/**
+ * Polls until `check` returns a value that is not undefined, null or false, or fails with
+ * `what`. (Null counts as "not yet": `Model.exists()` answers null for a missing document.)
+ */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined | false>,
+  check: () => Promise<T | undefined | null | false>,
   timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline)
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
