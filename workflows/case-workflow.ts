@@ -8,6 +8,7 @@ import {
   defineUpdate,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -39,7 +40,7 @@ import { lookups } from './stubs';
 import { Clock } from './clocks';
 import type { CaseStateView } from './projection';
 import { CaseProjection, ENGINE } from './projection';
-import { asList, CaseRun, DefinitionLoopError } from './run';
+import { asList, CaseRun, DefinitionLoopError, PATCHES } from './run';
 import { actorOf, isSupervisor, reject, runTaskStep, taskHandlers, taskValidators } from './tasks';
 
 export type { CaseStateView } from './projection';
@@ -123,7 +124,9 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
     }
     const target = await runStep(run, step, visit);
     run.projection.record('step.completed', ENGINE, step.id);
-    await run.projection.flush();
+    // The entry rides with the next step's write (every step writes before it waits, and so
+    // does the end); cases started before this change write it on its own, as recorded.
+    if (!patched(PATCHES.stepCompletedRidesNextWrite)) await run.projection.flush();
     stepId = target ?? nextStepId(list, step);
   }
   return 'exited';

@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { DeadlineView } from '../common/case';
 import type { DeadlineSpec } from '../common/definition';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
@@ -13,6 +13,7 @@ type ClockEvent =
   | { kind: 'escalation'; level: number; at: string };
 
 const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
+const CROSSED_LEVELS_PATCH = 'sla-crossed-escalation-levels';
 
 /**
  * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
@@ -29,6 +30,8 @@ export class Clock {
   private planVersion = 0;
   private requested = 0;
   private readonly firedReminders = new Set<number>();
+  /** Levels are kept apart like reminders: mixed offsets (working and calendar) may cross. */
+  private readonly firedLevels = new Set<number>();
 
   constructor(
     readonly key: string,
@@ -37,7 +40,12 @@ export class Clock {
     readonly stepId: string | undefined,
     /** The task the deadline belongs to; null for a case deadline. */
     readonly task:
-      (TaskContext & { onEscalation?(people: TaskContext['candidates']): void }) | null,
+      | (TaskContext & {
+          onEscalation?(people: TaskContext['candidates']): void;
+          /** Marks the task for the next projection (its document shows these deadlines too). */
+          changed?(): void;
+        })
+      | null,
   ) {}
 
   view(): DeadlineView {
@@ -68,7 +76,13 @@ export class Clock {
     if (request < this.requested) return;
     this.plan = plan;
     this.planVersion++;
+    this.viewChanged(run);
+  }
+
+  /** The deadline's view changed: the case's list and, for a task deadline, the task's. */
+  private viewChanged(run: CaseRun): void {
     run.projection.deadlinesChangedNow();
+    this.task?.changed?.();
   }
 
   stop(): void {
@@ -87,7 +101,11 @@ export class Clock {
     }
     if (!this.missed) events.push({ kind: 'missed', at: plan.dueAt });
     for (const e of plan.escalations) {
-      if (e.level > this.level) events.push({ kind: 'escalation', level: e.level, at: e.at });
+      // Histories from before levels were kept apart skipped a lower level that came due later.
+      const crossed = e.level < this.level;
+      if (!this.firedLevels.has(e.level) && (!crossed || patched(CROSSED_LEVELS_PATCH))) {
+        events.push({ kind: 'escalation', level: e.level, at: e.at });
+      }
     }
     events.sort((a, b) =>
       a.at === b.at ? EVENT_ORDER[a.kind] - EVENT_ORDER[b.kind] : a.at < b.at ? -1 : 1,
@@ -125,7 +143,7 @@ export class Clock {
     if (event.kind === 'missed') {
       this.missed = true;
       run.projection.record('deadline.missed', ENGINE, this.stepId, detail);
-      run.projection.deadlinesChangedNow();
+      this.viewChanged(run);
       await run.projection.flush();
       return;
     }
@@ -147,7 +165,8 @@ export class Clock {
       await run.projection.flush();
       return;
     }
-    this.level = event.level;
+    this.firedLevels.add(event.level);
+    this.level = Math.max(this.level, event.level);
     const escalation = this.spec.escalations[event.level - 1]!;
     const assignee = this.task?.assignee ?? null;
     const { targets, found } = await run.recipientsOf(asList(escalation.notify), this.task);
@@ -158,7 +177,8 @@ export class Clock {
       context: {
         ...context,
         level: event.level,
-        unitName: found.unitName ?? '',
+        // People named directly (the assignee, a person) come with no unit of their own.
+        unitName: found.unitName ?? this.task?.name ?? run.spec.name,
         fellBack: found.fellBack,
       },
       ...(assignee ? { names: { assigneeName: assignee.personId } } : {}),
@@ -176,7 +196,7 @@ export class Clock {
       },
     );
     if (escalation.reassign && found.people.length > 0) this.task?.onEscalation?.(found.people);
-    run.projection.deadlinesChangedNow();
+    this.viewChanged(run);
     await run.projection.flush();
   }
 }

@@ -1,9 +1,9 @@
-import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
 import type { DefinitionSpec, PeopleSelector, RecipientSpec } from '../common/definition';
 import { compileExpression } from '../common/expression';
 import { withLanguageDefaults } from '../common/steps';
-import { lookups, mail } from './stubs';
+import { localLookups, lookups, mail } from './stubs';
 import type { Clock } from './clocks';
 import type { CaseProjection, Detail } from './projection';
 import type { TaskRuntime } from './tasks';
@@ -103,6 +103,14 @@ export class CaseRun {
     };
   }
 
+  /**
+   * The people lookup: a local activity for cases started since it became one, a scheduled one
+   * for cases that recorded it so (their histories must replay as recorded).
+   */
+  private peopleLookup(): typeof lookups.resolvePeople {
+    return patched(PATCHES.localPeopleLookup) ? localLookups.resolvePeople : lookups.resolvePeople;
+  }
+
   /** Resolves people selectors; expressions and claimants are resolved here, the rest by the org data. */
   async resolvePeople(
     selectors: readonly PeopleSelector[],
@@ -116,15 +124,15 @@ export class CaseRun {
       let resolved: ResolvedPeople;
       if ('claimantsOf' in selector) {
         const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
-        resolved = await lookups.resolvePeople({ persons: ids, caseUnitId: this.caseUnitId });
+        resolved = await this.peopleLookup()({ persons: ids, caseUnitId: this.caseUnitId });
       } else if ('expression' in selector) {
         const value = compileExpression(selector.expression).evaluate(this.expressionScope());
         const ids = (Array.isArray(value) ? value : [value]).filter(
           (v): v is string => typeof v === 'string' && v.length > 0,
         );
-        resolved = await lookups.resolvePeople({ persons: ids, caseUnitId: this.caseUnitId });
+        resolved = await this.peopleLookup()({ persons: ids, caseUnitId: this.caseUnitId });
       } else {
-        resolved = await lookups.resolvePeople({
+        resolved = await this.peopleLookup()({
           selector,
           caseUnitId: this.caseUnitId,
           assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
@@ -248,6 +256,12 @@ export class CaseRun {
     }
   }
 }
+
+/** Changes to the order of commands, each guarded so running cases replay as recorded. */
+export const PATCHES = {
+  localPeopleLookup: 'local-people-lookup',
+  stepCompletedRidesNextWrite: 'step-completed-rides-next-write',
+} as const;
 
 export interface MailTarget {
   /** Distinguishes recipients within one notification's business key. */

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 
 /**
@@ -31,4 +31,13 @@ export const mail = proxyActivities<CaseActivities>({
     maximumAttempts: 8,
     nonRetryableErrorTypes: ['TemplateError', 'InvalidRecipient'],
   },
+});
+
+/**
+ * Quick reads of admin data (who holds a post) as local activities: they run in the worker that
+ * runs the case, without a round trip through the task queue between two human steps.
+ */
+export const localLookups = proxyLocalActivities<CaseActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
