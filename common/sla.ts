@@ -1,7 +1,12 @@
 import type { SlaDuration } from './duration';
 import { parseDurationMs, parseSlaDuration } from './duration';
-import type { WorkingCalendar } from './working-calendar';
-import { addWorkingDays, addWorkingMinutes, workingMinutesBetween } from './working-calendar';
+import type { Deadline, WorkingCalendar } from './working-calendar';
+import {
+  addWorkingDays,
+  addWorkingMinutes,
+  isWorkingMoment,
+  workingMinutesBetween,
+} from './working-calendar';
 
 /**
  * SLA clocks as pure functions: from a deadline's policy, the instant its clock started, the
@@ -48,6 +53,29 @@ export function addSlaDuration(
   }
 }
 
+const MINUTE_MS = 60_000;
+
+/**
+ * `start` plus `ms` of working time, to the millisecond. Pauses begin and end at any instant, so
+ * the working time left rarely is a whole number of minutes, which is all `addWorkingMinutes`
+ * counts. Windows open and close on whole minutes: count whole minutes from the start's minute,
+ * up to the end of the minute that holds the remainder, and step back inside it.
+ */
+function addWorkingMs(calendar: WorkingCalendar, start: Date, ms: number): Deadline {
+  let from = start.getTime();
+  let total = ms;
+  const offset = from % MINUTE_MS;
+  if (offset !== 0 && isWorkingMoment(calendar, start)) {
+    from -= offset;
+    total += offset;
+  }
+  const whole = Math.floor(total / MINUTE_MS);
+  const rest = total - whole * MINUTE_MS;
+  if (rest === 0) return addWorkingMinutes(calendar, new Date(from), whole);
+  const end = addWorkingMinutes(calendar, new Date(from), whole + 1);
+  return { at: new Date(end.at.getTime() - (MINUTE_MS - rest)), assumedYears: end.assumedYears };
+}
+
 export function planDeadline(
   calendar: WorkingCalendar,
   policy: DeadlinePolicy,
@@ -70,8 +98,13 @@ export function planDeadline(
       due = new Date(due.getTime() + Math.max(0, to.getTime() - from.getTime()));
     } else {
       // The working time left when the clock stopped is what remains after it restarts.
-      const left = workingMinutesBetween(calendar, from, due);
-      const resumed = addWorkingMinutes(calendar, to, left);
+      const left = Math.round(workingMinutesBetween(calendar, from, due) * MINUTE_MS);
+      let resumed = addWorkingMs(calendar, to, left);
+      if (within.kind === 'workingDays') {
+        // Working time that runs out at a closing time runs out at the next opening as well;
+        // a working-days deadline is an opening (09:00), never the close before it (17:30).
+        resumed = addWorkingMinutes(calendar, resumed.at, 0);
+      }
       resumed.assumedYears.forEach((y) => assumed.add(y));
       due = resumed.at;
     }

@@ -501,10 +501,11 @@ function registerHandlers(run: CaseRun): void {
     async (req: ClockRequest) => {
       const now = new Date().toISOString();
       run.pausedSince = null;
-      const active = run.clocks.filter((c) => !c.stopped);
-      for (const clock of active) {
+      // Every clock's pause ends, stopped ones too, so none shows as paused forever.
+      for (const clock of run.clocks) {
         for (const pause of clock.pauses) if (pause.to === undefined) pause.to = now;
       }
+      const active = run.clocks.filter((c) => !c.stopped);
       projection.record(
         'clock.resumed',
         actorOf(req.actor),

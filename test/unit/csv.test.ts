@@ -68,6 +68,7 @@ describe('parseCsv', () => {
 
   it.each([
     ['a quote is never closed', 'a,b\n1,"open\n2,3\n', 2, 'a quoted field is not closed'],
+    ['the text ends after a doubled quote', 'a,b\n1,"x""', 2, 'a quoted field is not closed'],
     ['text follows a closing quote', 'a,b\n1,2\n3,"x"y\n', 3, 'a closing quote must be followed'],
     [
       'a quote sits inside an unquoted field',

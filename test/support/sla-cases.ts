@@ -1,0 +1,522 @@
+import { randomBytes } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { checksumOf } from '../../api/services/definitions';
+import { loadShippedHolidayYears, workingCalendarOf } from '../../calendars';
+import type {
+  ActingPrincipal,
+  Candidate,
+  CaseWorkflowInput,
+  DeadlineView,
+} from '../../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { validateDefinition } from '../../common/definition';
+import { createLogger } from '../../common/logger';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import type { WorkingCalendar } from '../../common/working-calendar';
+import { createMailRenderer } from '../../mail/renderer';
+import { createSmtpTransport } from '../../mail/transport';
+import type { Database } from '../../models';
+import { connectDatabase } from '../../models';
+import type { SunkMail } from '../../stack/smtp-sink';
+import { bj } from './beijing';
+import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
+import { testStack } from './test-stack';
+
+/**
+ * SLA clocks on the time-skipping test server with the real activities over FerretDB and the
+ * SMTP sink: each test seeds its own corner of the org tree (so mail counts are its own), starts
+ * `caseWorkflow` on a worker of its own, acts through the Updates and moves workflow time.
+ */
+
+const DAY_MS = 24 * 3600_000;
+const renderer = createMailRenderer();
+
+export interface SeededPerson {
+  personId: string;
+  userId: string;
+  name: string;
+  email: string;
+}
+
+export interface SeededUnit {
+  id: string;
+  name: string;
+}
+
+/** county → street → community → grid, and who holds which post there. */
+export interface SeededOrg {
+  county: SeededUnit;
+  street: SeededUnit;
+  community: SeededUnit;
+  grid: SeededUnit;
+  /** 网格员 ×2 in the grid. */
+  gridWorker: SeededPerson;
+  gridWorker2: SeededPerson;
+  /** 社区主任 (absent when the post is left vacant). */
+  director: SeededPerson;
+  /** 社区书记. */
+  communitySecretary: SeededPerson;
+  /** 街道书记. */
+  streetSecretary: SeededPerson;
+  /** 街道主任: who answers when a community director's post is vacant (兜底). */
+  streetDirector: SeededPerson;
+  everyone: SeededPerson[];
+}
+
+export interface CalendarDay {
+  date: string;
+  name: string;
+  isOffDay: boolean;
+}
+
+/**
+ * One test file's database (the shipped calendar years seeded) and a time-skipping test server:
+ * one for the file, or with `serverPerTest` one per test (`startServer` in `beforeEach`,
+ * `stopServer` in `afterEach`). Time only moves forward, and a server that saw a test fail
+ * half-way (a case cut off mid-activity can hold its clock still) must not stall the next test.
+ */
+export class SlaTestBed {
+  private server: TestWorkflowEnvironment | null = null;
+
+  private constructor(readonly db: Database) {}
+
+  static async start(name: string, options: { serverPerTest?: boolean } = {}): Promise<SlaTestBed> {
+    quietTemporalRuntime();
+    const db = await connectDatabase(testConfig(name).MONGODB_URI);
+    for (const file of loadShippedHolidayYears()) {
+      await db.models.CalendarYear.create({
+        _id: String(file.year),
+        year: file.year,
+        days: file.days,
+        papers: file.papers,
+        source: 'shipped',
+        updatedAt: new Date(),
+        updatedBy: { kind: 'system', id: 'test' },
+      });
+    }
+    const bed = new SlaTestBed(db);
+    if (!options.serverPerTest) await bed.startServer();
+    return bed;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopServer();
+    await this.db.close();
+  }
+
+  /** A fresh time-skipping server at today's time, with the search attributes cases upsert. */
+  async startServer(): Promise<void> {
+    await this.stopServer();
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testStack().testServerPath } },
+    });
+    this.server = env;
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(
+        CUSTOM_SEARCH_ATTRIBUTES.map((key) => [
+          key.name,
+          temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        ]),
+      ),
+    });
+  }
+
+  async stopServer(): Promise<void> {
+    const env = this.server;
+    this.server = null;
+    await env?.teardown();
+  }
+
+  get env(): TestWorkflowEnvironment {
+    if (!this.server) throw new Error('No test server: call startServer() first');
+    return this.server;
+  }
+
+  /** Workflow time: where the test server's clock stands now. */
+  async now(): Promise<number> {
+    return this.env.currentTimeMs();
+  }
+
+  /** Moves workflow time forward to `instant`; timers due on the way fire in order. */
+  async skipTo(instant: Date | number): Promise<void> {
+    const target = new Date(instant).getTime();
+    const now = await this.now();
+    if (target > now) await this.env.sleep(target - now);
+  }
+
+  /** The working calendar as the planning activity reads it now. */
+  async calendar(): Promise<WorkingCalendar> {
+    return workingCalendarOf(await this.db.models.CalendarYear.find({}).lean());
+  }
+
+  /** Adds days off and make-up days to the stored calendar, as an admin's revision would. */
+  async addCalendarDays(days: readonly CalendarDay[]): Promise<void> {
+    const { CalendarYear } = this.db.models;
+    const years = new Set(days.map((d) => Number(d.date.slice(0, 4))));
+    for (const year of years) {
+      const added = days.filter((d) => d.date.startsWith(`${year}-`));
+      const stored = await CalendarYear.findById(String(year)).lean();
+      const kept = (stored?.days ?? []).filter((d) => !added.some((a) => a.date === d.date));
+      await CalendarYear.updateOne(
+        { _id: String(year) },
+        {
+          $set: {
+            year,
+            days: [...kept, ...added].sort((a, b) => a.date.localeCompare(b.date)),
+            papers: stored?.papers ?? [],
+            source: 'admin',
+            updatedAt: new Date(),
+            updatedBy: { kind: 'user', id: 'usr_admin' },
+          },
+        },
+        { upsert: true },
+      );
+    }
+  }
+
+  /**
+   * The first Monday (Beijing) at least `afterDays` days from now whose weeks around it, three
+   * before and three after, have no calendar exception: a normal stretch the test can shape.
+   */
+  async quietMonday(afterDays = 2): Promise<string> {
+    const exceptions = new Set(
+      (await this.db.models.CalendarYear.find({}).lean()).flatMap((y) => y.days.map((d) => d.date)),
+    );
+    const earliest = (await this.now()) + afterDays * DAY_MS;
+    for (let day = bj(dateOf(earliest) + ' 00:00').getTime(); ; day += DAY_MS) {
+      const date = dateOf(day);
+      if (new Date(`${date}T00:00:00Z`).getUTCDay() !== 1 || day < earliest) continue;
+      const span = Array.from({ length: 43 }, (_, i) => dateOf(day + (i - 21) * DAY_MS));
+      if (span.every((d) => !exceptions.has(d))) return date;
+    }
+  }
+
+  /** Units and people of a fresh corner of the org tree, with unique ids and mailboxes. */
+  async seedOrg(options: { vacantDirector?: boolean } = {}): Promise<SeededOrg> {
+    const { Unit, Person, Post } = this.db.models;
+    const tag = randomBytes(3).toString('hex');
+    const now = new Date();
+    const unit = async (type: string, name: string, parent: SeededUnit | null) => {
+      const created = { id: `u-${tag}-${type}`, name: `${name}${tag}` };
+      await Unit.create({
+        _id: created.id,
+        name: created.name,
+        type,
+        parentId: parent?.id ?? null,
+        updatedAt: now,
+      });
+      return created;
+    };
+    const county = await unit('county', '测试区', null);
+    const street = await unit('street', '幸福街道', county);
+    const community = await unit('community', '和平社区', street);
+    const grid = await unit('grid', '第一网格', community);
+    const everyone: SeededPerson[] = [];
+    const person = async (label: string, name: string, posts: Array<[SeededUnit, string]>) => {
+      const seeded: SeededPerson = {
+        personId: `p-${tag}-${label}`,
+        userId: `usr-${tag}-${label}`,
+        name,
+        email: uniqueAddress(label),
+      };
+      await Person.create({
+        _id: seeded.personId,
+        name,
+        email: seeded.email,
+        userId: seeded.userId,
+        updatedAt: now,
+      });
+      for (const [at, role] of posts) {
+        await Post.create({
+          _id: `${at.id}:${role}:${seeded.personId}`,
+          unitId: at.id,
+          role,
+          personId: seeded.personId,
+        });
+      }
+      everyone.push(seeded);
+      return seeded;
+    };
+    return {
+      county,
+      street,
+      community,
+      grid,
+      gridWorker: await person('grid-worker', '王网格', [[grid, 'grid-worker']]),
+      gridWorker2: await person('grid-worker-2', '赵网格', [[grid, 'grid-worker']]),
+      director: await person(
+        'director',
+        '李主任',
+        options.vacantDirector ? [] : [[community, 'director']],
+      ),
+      communitySecretary: await person('community-secretary', '陈书记', [[community, 'secretary']]),
+      streetSecretary: await person('street-secretary', '刘书记', [[street, 'secretary']]),
+      streetDirector: await person('street-director', '周主任', [[street, 'director']]),
+      everyone,
+    };
+  }
+
+  /** A definition as an admin publishes it: validated against the mail templates. */
+  definition(raw: Record<string, unknown>): DefinitionSnapshot {
+    const result = validateDefinition(raw, { knownTemplates: renderer.templateNames });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems, null, 2));
+    return {
+      key: result.spec.key,
+      version: 1,
+      checksum: checksumOf(result.spec),
+      spec: result.spec,
+    };
+  }
+
+  /**
+   * A service process: one task step `serve` for the grid workers of the case's unit, with the
+   * given deadlines, optionally followed by more steps, then the end.
+   */
+  serviceDefinition(
+    key: string,
+    deadlines: unknown[],
+    options: { caseDeadlines?: unknown[]; after?: unknown[] } = {},
+  ): DefinitionSnapshot {
+    return this.definition({
+      key,
+      name: '居民诉求办理',
+      starters: ['resident'],
+      input: { fields: [] },
+      deadlines: options.caseDeadlines ?? [],
+      steps: [
+        {
+          id: 'serve',
+          name: '网格员办理',
+          type: 'task',
+          candidates: [{ role: 'grid-worker', unit: 'case' }],
+          deadlines,
+        },
+        ...(options.after ?? []),
+        { id: 'closed', name: '办结', type: 'end' },
+      ],
+    });
+  }
+
+  /** Starts a case in the org's grid and waits until its task is open with its deadlines planned. */
+  async openTask(taskQueue: string, org: SeededOrg, definition: DefinitionSnapshot) {
+    const kase = await this.startCase(taskQueue, definition, org.grid.id);
+    const taskId = kase.taskId('serve');
+    const task = await kase.waitForTask('the task to open', taskId, (t) =>
+      t.deadlines.every((d) => d.dueAt !== null),
+    );
+    // The task document is written just before the case document: wait for both.
+    await kase.waitForDoc('the case to list the task’s deadlines', (doc) =>
+      task.deadlines.every((d) =>
+        doc.deadlines.some((c) => c.key === d.key && c.dueAt === d.dueAt),
+      ),
+    );
+    return { kase, taskId, task, openedAt: task.openedAt.getTime() };
+  }
+
+  /** Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache). */
+  async withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = `sla-${randomBytes(4).toString('hex')}`;
+    const worker = await Worker.create({
+      connection: this.env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: testStack().workflowBundlePath },
+      activities: createActivities({
+        models: this.db.models,
+        mail: {
+          transport: createSmtpTransport(testStack().env.SMTP_URL),
+          renderer,
+          from: 'test <noreply@governance.local>',
+        },
+        clock: () => new Date(),
+        logger: createLogger('test', 'silent'),
+      }),
+    });
+    return worker.runUntil(body(taskQueue));
+  }
+
+  /** Starts a case of `definition` in `unitId`, received now (workflow time). */
+  async startCase(
+    taskQueue: string,
+    definition: DefinitionSnapshot,
+    unitId: string,
+  ): Promise<RunningCase> {
+    const input: CaseWorkflowInput = {
+      caseId: `case-${randomBytes(12).toString('hex')}`,
+      definition,
+      data: {},
+      startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
+      unitId,
+      requestHash: 'test',
+      receivedAt: new Date(await this.now()).toISOString(),
+      channel: 'test',
+    };
+    const handle = await this.env.client.workflow.start(CASE_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: input.caseId,
+      args: [input],
+    });
+    return new RunningCase(this, input, handle);
+  }
+}
+
+/** A case under test: its Updates, its documents, its timeline. */
+export class RunningCase {
+  constructor(
+    private readonly bed: SlaTestBed,
+    readonly input: CaseWorkflowInput,
+    readonly handle: WorkflowHandle,
+  ) {}
+
+  get caseId(): string {
+    return this.input.caseId;
+  }
+
+  /** `${caseId}.${stepId}.${visit}`, as the interpreter names tasks. */
+  taskId(stepId: string, visit = 1): string {
+    return `${this.caseId}.${stepId}.${visit}`;
+  }
+
+  async claim(taskId: string, person: SeededPerson): Promise<void> {
+    await this.handle.executeUpdate(CASE_UPDATES.claim, {
+      args: [{ taskId, actor: actor(person) }],
+    });
+  }
+
+  async complete(taskId: string, person: SeededPerson, outcome = 'done'): Promise<void> {
+    await this.handle.executeUpdate(CASE_UPDATES.complete, {
+      args: [{ taskId, actor: actor(person), outcome, form: {} }],
+    });
+  }
+
+  async pause(person: SeededPerson): Promise<void> {
+    await this.handle.executeUpdate(CASE_UPDATES.pause, {
+      args: [{ actor: actor(person), reason: '等待居民补充材料' }],
+    });
+  }
+
+  async resume(person: SeededPerson): Promise<void> {
+    await this.handle.executeUpdate(CASE_UPDATES.resume, { args: [{ actor: actor(person) }] });
+  }
+
+  async calendarChanged(): Promise<void> {
+    await this.handle.signal(CALENDAR_CHANGED_SIGNAL);
+  }
+
+  async doc(): Promise<CaseDoc> {
+    const doc: CaseDoc | null = await this.bed.db.models.Case.findById(this.caseId).lean();
+    if (!doc) throw new Error(`case ${this.caseId} has no document`);
+    return doc;
+  }
+
+  async task(taskId: string): Promise<TaskDoc | null> {
+    return this.bed.db.models.Task.findById(taskId).lean();
+  }
+
+  /** Polls (in real time) until the case document satisfies `check`. */
+  async waitForDoc(what: string, check: (doc: CaseDoc) => boolean): Promise<CaseDoc> {
+    return waitFor(what, async () => {
+      const doc: CaseDoc | null = await this.bed.db.models.Case.findById(this.caseId).lean();
+      return doc && check(doc) ? doc : undefined;
+    });
+  }
+
+  /** Waits until the timeline holds `count` entries of `type` (matching `detail`), and returns them. */
+  async waitForEvents(
+    type: string,
+    count: number,
+    detail: Record<string, unknown> = {},
+  ): Promise<TimelineEvent[]> {
+    const doc = await this.waitForDoc(`${count} × ${type} ${JSON.stringify(detail)}`, (d) => {
+      return eventsOf(d.timeline, type, detail).length >= count;
+    });
+    return eventsOf(doc.timeline, type, detail);
+  }
+
+  async waitForTask(what: string, taskId: string, check: (task: TaskDoc) => boolean) {
+    return waitFor(what, async () => {
+      const task = await this.task(taskId);
+      return task && check(task) ? task : undefined;
+    });
+  }
+}
+
+/** The parts of the stored documents these tests read, typed (the stored ones are Mixed). */
+export interface TimelineEvent {
+  seq: number;
+  type: string;
+  at: Date;
+  stepId?: string | null;
+  detail?: Record<string, string | number | boolean> | null;
+}
+
+export interface CaseDoc {
+  status: string;
+  closedAt?: Date | null;
+  deadlines: DeadlineView[];
+  timeline: TimelineEvent[];
+}
+
+export interface TaskDoc {
+  status: string;
+  candidates: Candidate[];
+  candidateUserIds: string[];
+  assignee?: Candidate | null;
+  assigneeUserId?: string | null;
+  deadlines: DeadlineView[];
+  dueAt?: Date | null;
+  openedAt: Date;
+}
+
+/** Timeline entries of `type` whose detail has every key of `detail`. */
+export function eventsOf(
+  timeline: readonly TimelineEvent[],
+  type: string,
+  detail: Record<string, unknown> = {},
+): TimelineEvent[] {
+  return timeline.filter(
+    (e) => e.type === type && Object.entries(detail).every(([k, v]) => e.detail?.[k] === v),
+  );
+}
+
+export function actor(person: SeededPerson): ActingPrincipal {
+  return { kind: 'user', id: person.userId, roles: ['staff'], via: 'test' };
+}
+
+/** Mails in the sink to a person whose subject contains `marker` (a template's subject). */
+export async function mailsOf(person: SeededPerson, marker = ''): Promise<SunkMail[]> {
+  return (await mailsTo(person.email)).filter((m) => m.subject.includes(marker));
+}
+
+/** Subject markers of the templates these tests look for. */
+export const SUBJECT = {
+  assigned: '新任务待办',
+  reminder: '即将超时提醒',
+  escalated: '超时督办',
+} as const;
+
+/** A timer fires when the server reaches its instant; the workflow records it moments later. */
+const FIRING_SLACK_MS = 10_000;
+
+/** That something recorded at `at` fired at the `planned` instant: not before, barely after. */
+export function expectFiredAt(at: Date, planned: number | string): void {
+  const instant = new Date(planned).getTime();
+  expect(at.getTime()).toBeGreaterThanOrEqual(instant);
+  expect(at.getTime() - instant).toBeLessThan(FIRING_SLACK_MS);
+}
+
+/** The deadline `key` (`<task id>/<deadline id>` or `case/<deadline id>`) of a list. */
+export function deadlineOf(deadlines: readonly DeadlineView[], key: string): DeadlineView {
+  const found = deadlines.find((d) => d.key === key);
+  if (!found) throw new Error(`no deadline ${key} in ${JSON.stringify(deadlines)}`);
+  return found;
+}
+
+function dateOf(instant: number): string {
+  return new Date(instant + 8 * 3600_000).toISOString().slice(0, 10);
+}
