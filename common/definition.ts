@@ -342,6 +342,7 @@ export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];
 export type TaskStepSpec = z.infer<typeof taskStepSchema>;
 export type ClaimStepSpec = z.infer<typeof claimStepSchema>;
+export type ParallelStepSpec = z.infer<typeof parallelStepSchema>;
 
 export const definitionSchema = z
   .object({

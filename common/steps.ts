@@ -1,4 +1,4 @@
-import type { DefinitionSpec, StepSpec } from './definition';
+import type { DefinitionSpec, ParallelStepSpec, StepSpec } from './definition';
 
 // Step navigation shared by the validator and the interpreter workflow; imports types only so
 // the workflow bundle stays free of the validation library.
@@ -21,19 +21,21 @@ export function topLevel(spec: DefinitionSpec): StepList {
 
 /** Every step list of a definition: the top level, then each parallel branch. */
 export function stepLists(spec: DefinitionSpec): StepList[] {
-  const lists = [topLevel(spec)];
-  spec.steps.forEach((step, i) => {
-    if (step.type !== 'parallel') return;
-    step.branches.forEach((branch, b) => {
-      lists.push({ path: `steps[${i}].branches[${b}].steps`, steps: branch.steps, isBranch: true });
-    });
-  });
-  return lists;
+  return [
+    topLevel(spec),
+    ...spec.steps.flatMap((step, i) =>
+      step.type === 'parallel' ? branchLists(step, `steps[${i}]`) : [],
+    ),
+  ];
 }
 
-/** The list that holds a step, or undefined for an unknown id. */
-export function listContaining(spec: DefinitionSpec, id: string): StepList | undefined {
-  return stepLists(spec).find((list) => list.steps.some((s) => s.id === id));
+/** The branches of a parallel step as step lists; `path` is where the step sits. */
+export function branchLists(step: ParallelStepSpec, path: string): StepList[] {
+  return step.branches.map((branch, b) => ({
+    path: `${path}.branches[${b}].steps`,
+    steps: branch.steps,
+    isBranch: true,
+  }));
 }
 
 /** The step a list falls through to after `id`: the following one, or undefined at its end. */

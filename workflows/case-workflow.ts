@@ -26,7 +26,6 @@ import type {
   RateCaseRequest,
   ReassignTaskRequest,
   ReturnTaskRequest,
-  TaskSnapshot,
 } from '../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../common/case';
 import type { StepSpec } from '../common/definition';
@@ -34,13 +33,14 @@ import { compileExpression, EvaluationError } from '../common/expression';
 import { maskValue } from '../common/mask';
 import { parseDurationMs, parseSlaDuration } from '../common/duration';
 import type { StepList } from '../common/steps';
-import { allSteps, nextStepId, startStepId, stepLists, topLevel } from '../common/steps';
+import { allSteps, branchLists, nextStepId, startStepId, topLevel } from '../common/steps';
 import { CASE_STATUS } from '../common/search-attributes';
 import { lookups } from './stubs';
 import { Clock } from './clocks';
 import type { CaseStateView } from './projection';
 import { CaseProjection, ENGINE } from './projection';
 import { asList, CaseRun, DefinitionLoopError, PATCHES } from './run';
+import type { TaskView } from './tasks';
 import { actorOf, isSupervisor, reject, runTaskStep, taskHandlers, taskValidators } from './tasks';
 
 export type { CaseStateView } from './projection';
@@ -59,8 +59,6 @@ export const rateCaseUpdate = defineUpdate<CaseStateView, [RateCaseRequest]>(CAS
 export const pauseClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.pause);
 export const resumeClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.resume);
 export const calendarChangedSignal = defineSignal(CALENDAR_CHANGED_SIGNAL);
-
-type TaskView = Omit<TaskSnapshot, 'version'>;
 
 /** A definition that loops forever is a bug in the definition; stop it instead of spinning. */
 const MAX_STEP_VISITS = 10_000;
@@ -253,9 +251,7 @@ async function runParallel(
   run: CaseRun,
   step: Extract<StepSpec, { type: 'parallel' }>,
 ): Promise<string | undefined> {
-  const lists = stepLists(run.spec).filter((l) =>
-    l.path.startsWith(`${listPathOf(run, step.id)}.branches[`),
-  );
+  const lists = branchLists(step, 'steps');
   await run.projection.flush();
   const scope = new CancellationScope();
   const branches = lists.map((list) => scope.run(() => runList(run, list, list.steps[0]!.id)));
@@ -270,11 +266,6 @@ async function runParallel(
     }
   }
   return undefined;
-}
-
-function listPathOf(run: CaseRun, stepId: string): string {
-  const index = run.spec.steps.findIndex((s) => s.id === stepId);
-  return `steps[${index}]`;
 }
 
 async function runFeedback(
@@ -471,59 +462,44 @@ function registerHandlers(run: CaseRun): void {
       reject('forbidden', 'Only the assignee or a dispatcher may pause or resume the clock');
     }
   };
-  setHandler(
-    pauseClockUpdate,
-    async (req: ClockRequest) => {
-      const now = new Date().toISOString();
-      run.pausedSince = now;
-      const active = run.clocks.filter((c) => !c.stopped && c.spec.pausable);
-      for (const clock of active) clock.pauses.push({ from: now });
-      projection.record(
-        'clock.paused',
-        actorOf(req.actor),
-        undefined,
-        { clocks: active.length },
-        req.actor.via,
-      );
-      await Promise.all(active.map((clock) => clock.replan(run)));
-      await projection.flush();
-      return projection.view();
-    },
-    {
-      validator: (req: ClockRequest) => {
-        mayHoldClock(req);
-        if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
-      },
-    },
-  );
-  setHandler(
-    resumeClockUpdate,
-    async (req: ClockRequest) => {
-      const now = new Date().toISOString();
-      run.pausedSince = null;
+  /** Pausing and resuming: the pause list of each clock changes, then every clock replans. */
+  const holdClocks = async (req: ClockRequest, pause: boolean) => {
+    const now = new Date().toISOString();
+    run.pausedSince = pause ? now : null;
+    if (pause) {
+      for (const clock of run.clocks) {
+        if (!clock.stopped && clock.spec.pausable) clock.pauses.push({ from: now });
+      }
+    } else {
       // Every clock's pause ends, stopped ones too, so none shows as paused forever.
       for (const clock of run.clocks) {
-        for (const pause of clock.pauses) if (pause.to === undefined) pause.to = now;
+        for (const p of clock.pauses) if (p.to === undefined) p.to = now;
       }
-      const active = run.clocks.filter((c) => !c.stopped);
-      projection.record(
-        'clock.resumed',
-        actorOf(req.actor),
-        undefined,
-        { clocks: active.length },
-        req.actor.via,
-      );
-      await Promise.all(active.map((clock) => clock.replan(run)));
-      await projection.flush();
-      return projection.view();
+    }
+    const active = run.clocks.filter((c) => !c.stopped && (!pause || c.spec.pausable));
+    projection.record(
+      pause ? 'clock.paused' : 'clock.resumed',
+      actorOf(req.actor),
+      undefined,
+      { clocks: active.length },
+      req.actor.via,
+    );
+    await Promise.all(active.map((clock) => clock.replan(run)));
+    await projection.flush();
+    return projection.view();
+  };
+  setHandler(pauseClockUpdate, (req: ClockRequest) => holdClocks(req, true), {
+    validator: (req: ClockRequest) => {
+      mayHoldClock(req);
+      if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
     },
-    {
-      validator: (req: ClockRequest) => {
-        mayHoldClock(req);
-        if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
-      },
+  });
+  setHandler(resumeClockUpdate, (req: ClockRequest) => holdClocks(req, false), {
+    validator: (req: ClockRequest) => {
+      mayHoldClock(req);
+      if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
     },
-  );
+  });
   // A calendar year added or revised by an admin: running working-time deadlines move with it.
   setHandler(calendarChangedSignal, async () => {
     const active = run.clocks.filter((c) => !c.stopped);

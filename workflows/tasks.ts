@@ -8,13 +8,14 @@ import type {
   ReturnTaskRequest,
   TaskSnapshot,
   TaskStatus,
+  TimelineEventType,
 } from '../common/case';
 import { REJECTION } from '../common/case';
 import { validateCaseData } from '../common/case-data';
 import type { ClaimStepSpec, TaskStepSpec } from '../common/definition';
 import { lookups } from './stubs';
 import { Clock } from './clocks';
-import type { Projected } from './projection';
+import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
 
@@ -333,96 +334,81 @@ export const taskValidators = {
   },
 };
 
-/** Handlers: the change, its timeline entry, and a flush so the caller reads its own write. */
+/**
+ * Ends a handler: the person's action on the timeline (who, from where), the task marked changed
+ * and written, so the caller reads its own write.
+ */
+async function recorded(
+  run: CaseRun,
+  req: { actor: ActingPrincipal },
+  task: TaskRuntime,
+  type: TimelineEventType,
+  detail: Detail = {},
+): Promise<TaskView> {
+  run.projection.record(
+    type,
+    actorOf(req.actor),
+    task.step.id,
+    { task: task.id, ...detail },
+    req.actor.via,
+  );
+  task.changed();
+  await run.projection.flush();
+  return task.snapshot();
+}
+
+export type TaskView = Omit<TaskSnapshot, 'version'>;
+
+/** Handlers: they run only after their validator accepted the request. */
 export const taskHandlers = {
-  claim: async (run: CaseRun, req: ClaimTaskRequest): Promise<Omit<TaskSnapshot, 'version'>> => {
+  claim: async (run: CaseRun, req: ClaimTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
     const already =
       task.kind === 'task'
         ? task.assignee?.userId === req.actor.id
         : task.claimants.some((c) => c.userId === req.actor.id);
-    if (!already) {
-      const candidate = candidateOf(task, req.actor);
-      if (task.kind === 'task') {
-        task.assignee = candidate;
-        task.status = 'claimed';
-      } else {
-        task.claimants.push(candidate);
-      }
-      task.stopClocks('claim');
-      run.projection.record(
-        'task.claimed',
-        actorOf(req.actor),
-        task.step.id,
-        { task: task.id },
-        req.actor.via,
-      );
-      task.changed();
-      await run.projection.flush();
+    if (already) return task.snapshot();
+    const candidate = candidateOf(task, req.actor);
+    if (task.kind === 'task') {
+      task.assignee = candidate;
+      task.status = 'claimed';
+    } else {
+      task.claimants.push(candidate);
     }
-    return task.snapshot();
+    task.stopClocks('claim');
+    return recorded(run, req, task, 'task.claimed');
   },
 
-  release: async (run: CaseRun, req: ClaimTaskRequest) => {
+  release: (run: CaseRun, req: ClaimTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
     task.assignee = null;
     task.status = 'open';
-    run.projection.record(
-      'task.released',
-      actorOf(req.actor),
-      task.step.id,
-      { task: task.id },
-      req.actor.via,
-    );
-    task.changed();
-    await run.projection.flush();
-    return task.snapshot();
+    return recorded(run, req, task, 'task.released');
   },
 
-  complete: async (run: CaseRun, req: CompleteTaskRequest) => {
+  complete: (run: CaseRun, req: CompleteTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
     if (task.step.type === 'claim') {
-      run.projection.record(
-        'claim.closed',
-        actorOf(req.actor),
-        task.step.id,
-        {
-          task: task.id,
-          claimants: task.claimants.length,
-          reason: 'closed-by-dispatcher',
-        },
-        req.actor.via,
-      );
+      const claimants = task.claimants.length;
       task.finish('completed');
-    } else {
-      const checked = validateCaseData(task.step.form?.fields ?? [], req.form, 'form');
-      const outcome = task.step.outcomes.find((o) => o.id === req.outcome)!;
-      task.outcome = outcome.id;
-      task.form = checked.ok ? checked.data : {};
-      task.comment = req.comment?.trim() || null;
-      run.projection.record(
-        'task.completed',
-        actorOf(req.actor),
-        task.step.id,
-        { task: task.id, outcome: outcome.id },
-        req.actor.via,
-      );
-      task.finish('completed', outcome.next);
+      return recorded(run, req, task, 'claim.closed', {
+        claimants,
+        reason: 'closed-by-dispatcher',
+      });
     }
-    await run.projection.flush();
-    return task.snapshot();
+    // Parsed again (the validator cannot hand its result over) for trimmed, typed values.
+    const checked = validateCaseData(task.step.form?.fields ?? [], req.form, 'form');
+    const outcome = task.step.outcomes.find((o) => o.id === req.outcome)!;
+    task.outcome = outcome.id;
+    task.form = checked.ok ? checked.data : {};
+    task.comment = req.comment?.trim() || null;
+    task.finish('completed', outcome.next);
+    return recorded(run, req, task, 'task.completed', { outcome: outcome.id });
   },
 
-  return: async (run: CaseRun, req: ReturnTaskRequest) => {
+  return: (run: CaseRun, req: ReturnTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
     const step = task.step as TaskStepSpec;
-    run.projection.record(
-      'task.returned',
-      actorOf(req.actor),
-      step.id,
-      { task: task.id, reason: req.reason.trim().slice(0, 500) },
-      req.actor.via,
-    );
     task.comment = req.reason.trim();
     if (step.onReturn !== undefined) {
       task.finish('returned', step.onReturn);
@@ -430,27 +416,17 @@ export const taskHandlers = {
       // Back to the pool: the clocks keep running, the deadline is not restarted.
       task.assignee = null;
       task.status = 'open';
-      task.changed();
     }
-    await run.projection.flush();
-    return task.snapshot();
+    return recorded(run, req, task, 'task.returned', { reason: task.comment.slice(0, 500) });
   },
 
-  reassign: async (run: CaseRun, req: ReassignTaskRequest) => {
+  reassign: async (run: CaseRun, req: ReassignTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
     task.candidates = [req.to];
     task.assignee = req.to.userId !== null ? req.to : null;
     task.status = task.assignee ? 'claimed' : 'open';
     if (task.assignee) task.stopClocks('claim');
-    run.projection.record(
-      'task.reassigned',
-      actorOf(req.actor),
-      task.step.id,
-      { task: task.id, to: req.to.personId, by: 'dispatcher' },
-      req.actor.via,
-    );
-    task.changed();
-    await run.projection.flush();
+    await recorded(run, req, task, 'task.reassigned', { to: req.to.personId, by: 'dispatcher' });
     await run.deliver([{ slot: req.to.personId, to: { personId: req.to.personId } }], {
       template: 'task-assigned',
       keyBase: `${task.id}:reassigned:${run.projection.view().revision}`,
