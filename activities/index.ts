@@ -13,6 +13,7 @@ import { TemplateError } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
+import { earliestDue } from '../common/sla';
 import type { WorkingWindow } from '../common/working-calendar';
 import { createLookupActivities } from './lookups';
 
@@ -35,14 +36,13 @@ export function createActivities(deps: ActivityDependencies) {
   /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
   async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
     for (const task of tasks) {
-      const running = task.deadlines.filter((d) => !d.stopped && d.dueAt !== null);
-      const dueAt = running.map((d) => d.dueAt!).sort()[0];
+      const dueAt = earliestDue(task.deadlines);
       const fields = {
         ...task,
         candidateUserIds: task.candidates.flatMap((c) => (c.userId ? [c.userId] : [])),
         assigneeUserId: task.assignee?.userId ?? null,
         claimantUserIds: task.claimants.flatMap((c) => (c.userId ? [c.userId] : [])),
-        dueAt: dueAt !== undefined ? new Date(dueAt) : null,
+        dueAt: dueAt !== null ? new Date(dueAt) : null,
         openedAt: new Date(task.openedAt),
         closedAt: task.closedAt !== null ? new Date(task.closedAt) : null,
       };

@@ -1,3 +1,4 @@
+import type { DeadlineView } from './case';
 import type { SlaDuration } from './duration';
 import { parseDurationMs, parseSlaDuration } from './duration';
 import type { Deadline, WorkingCalendar } from './working-calendar';
@@ -122,4 +123,10 @@ export function planDeadline(
     return { level: i + 1, at: at.at.toISOString() };
   });
   return { dueAt: due.toISOString(), reminders, escalations, assumedYears: [...assumed].sort() };
+}
+
+/** The earliest instant a running clock is due (a paused one has none), for work-list order. */
+export function earliestDue(deadlines: readonly DeadlineView[]): string | null {
+  const running = deadlines.flatMap((d) => (!d.stopped && d.dueAt !== null ? [d.dueAt] : []));
+  return running.sort()[0] ?? null;
 }

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import type { CaseService, CaseSummary, CaseView } from '../services/cases';
 import type { RouteRegistry } from '../pipeline';
-import { errorResponses, pageQuery } from './shared';
+import {
+  caseIdParams,
+  deadlineViewSchema,
+  errorResponses,
+  idempotencyKey,
+  pageQuery,
+} from './shared';
 
 const caseSummarySchema = z.object({
   id: z.string(),
@@ -30,17 +36,7 @@ const caseViewSchema = caseSummarySchema.extend({
       detail: z.record(z.string(), z.unknown()).optional(),
     }),
   ),
-  deadlines: z.array(
-    z.object({
-      key: z.string(),
-      name: z.string(),
-      dueAt: z.iso.datetime().nullable(),
-      paused: z.boolean(),
-      missed: z.boolean(),
-      stopped: z.boolean(),
-      escalationLevel: z.number().int(),
-    }),
-  ),
+  deadlines: z.array(deadlineViewSchema),
   rating: z
     .object({
       score: z.number().int().nullable(),
@@ -74,13 +70,7 @@ const startCaseBody = z
   })
   .strict();
 
-const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string({ error: 'the Idempotency-Key header is required' })
-    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters of letters, digits, _ . : -'),
-});
-
-const caseIdParams = z.object({ id: z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id') });
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey });
 
 const listQuery = pageQuery.extend({
   status: caseSummarySchema.shape.status.optional(),

@@ -35,3 +35,23 @@ export const pageQuery = z
     pageSize: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
+
+/** A case id as the API makes them: `case-` and 24 hex digits. */
+export const caseId = z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id');
+export const caseIdParams = z.object({ id: caseId });
+
+/** The Idempotency-Key header's value (required on case starts, optional on actions). */
+export const idempotencyKey = z
+  .string({ error: 'the Idempotency-Key header is required' })
+  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters of letters, digits, _ . : -');
+
+/** An SLA clock as cases and tasks show it. */
+export const deadlineViewSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  dueAt: z.iso.datetime().nullable(),
+  paused: z.boolean(),
+  missed: z.boolean(),
+  stopped: z.boolean(),
+  escalationLevel: z.number().int(),
+});

@@ -1,22 +1,19 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
 import type { CaseAction, TaskAction, TaskService, TaskView } from '../services/tasks';
-import { errorResponses, pageQuery } from './shared';
+import {
+  caseId,
+  caseIdParams,
+  deadlineViewSchema,
+  errorResponses,
+  idempotencyKey,
+  pageQuery,
+} from './shared';
 
 const candidateSchema = z.object({
   personId: z.string(),
   userId: z.string().nullable(),
   unitId: z.string(),
-});
-
-const deadlineSchema = z.object({
-  key: z.string(),
-  name: z.string(),
-  dueAt: z.iso.datetime().nullable(),
-  paused: z.boolean(),
-  missed: z.boolean(),
-  stopped: z.boolean(),
-  escalationLevel: z.number().int(),
 });
 
 const TASK_STATUSES = [
@@ -43,7 +40,7 @@ const taskSchema = z.object({
   maxClaimants: z.number().int(),
   outcomes: z.array(z.object({ id: z.string(), name: z.string(), requiresComment: z.boolean() })),
   outcome: z.string().nullable(),
-  deadlines: z.array(deadlineSchema),
+  deadlines: z.array(deadlineViewSchema),
   openedAt: z.iso.datetime(),
   closedAt: z.iso.datetime().nullable(),
   dueAt: z.iso.datetime().nullable(),
@@ -57,15 +54,8 @@ const taskIdParams = z.object({
       'a task id such as case-….serve.1',
     ),
 });
-const caseIdParams = z.object({ id: z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id') });
-
 /** Optional on actions: with it, a retried call is performed once and answers the same. */
-const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters of letters, digits, _ . : -')
-    .optional(),
-});
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
 
 const listQuery = pageQuery.extend({
   view: z.enum(['mine', 'available', 'scope']).default('scope').meta({
@@ -73,10 +63,7 @@ const listQuery = pageQuery.extend({
       'mine: tasks you hold or claimed; available: open tasks you may claim; scope: every task in your org scope',
   }),
   status: z.enum(TASK_STATUSES).optional(),
-  caseId: z
-    .string()
-    .regex(/^case-[0-9a-f]{24}$/)
-    .optional(),
+  caseId: caseId.optional(),
 });
 
 const text = (max: number) => z.string().trim().min(1).max(max);

@@ -10,6 +10,7 @@ import type {
   TaskStatus,
 } from '../../common/case';
 import { CASE_UPDATES, REJECTION } from '../../common/case';
+import { earliestDue } from '../../common/sla';
 import type { Models, TaskDocument } from '../../models';
 import type { Principal } from '../auth';
 import type { ErrorDetail } from '../errors';
@@ -108,21 +109,19 @@ export function createTaskService(deps: {
         caseId?: string;
       },
     ): Promise<{ items: TaskView[]; page: number; pageSize: number; total: number }> {
+      // The view narrows; the scope always applies (a task you are named on is in it anyway).
       const filter: Record<string, unknown> = {};
       if (query.view === 'mine') {
         filter.$or = [{ assigneeUserId: principal.id }, { claimantUserIds: principal.id }];
       } else if (query.view === 'available') {
         filter.candidateUserIds = principal.id;
         filter.status = 'open';
-      } else {
-        Object.assign(filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE));
       }
       if (query.status !== undefined) filter.status = query.status;
       if (query.caseId !== undefined) filter.caseId = query.caseId;
-      const scoped =
-        query.view === 'scope'
-          ? filter
-          : { $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)] };
+      const scoped = {
+        $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)],
+      };
       const docs = await Task.find(scoped)
         .sort({ openedAt: -1, _id: 1 })
         .skip((query.page - 1) * query.pageSize)
@@ -232,15 +231,6 @@ function asAppError(err: unknown): unknown {
   return err;
 }
 
-function earliestDue(deadlines: readonly DeadlineView[]): string | null {
-  return (
-    deadlines
-      .filter((d) => !d.stopped && d.dueAt !== null)
-      .map((d) => d.dueAt!)
-      .sort()[0] ?? null
-  );
-}
-
 function viewOf(doc: TaskDocument & { _id: string }): TaskView {
   const deadlines = (doc.deadlines ?? []) as DeadlineView[];
   return {
@@ -261,6 +251,6 @@ function viewOf(doc: TaskDocument & { _id: string }): TaskView {
     deadlines,
     openedAt: doc.openedAt.toISOString(),
     closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
-    dueAt: earliestDue(deadlines),
+    dueAt: doc.dueAt ? doc.dueAt.toISOString() : null,
   };
 }
