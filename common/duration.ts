@@ -34,8 +34,12 @@ export function parseDurationMs(input: string): number {
 }
 
 export function isDuration(input: string): boolean {
+  return parses(parseDurationMs, input);
+}
+
+function parses(parse: (input: string) => unknown, input: string): boolean {
   try {
-    parseDurationMs(input);
+    parse(input);
     return true;
   } catch {
     return false;
@@ -87,10 +91,5 @@ export function parseSlaDuration(input: string): SlaDuration {
 }
 
 export function isSlaDuration(input: string): boolean {
-  try {
-    parseSlaDuration(input);
-    return true;
-  } catch {
-    return false;
-  }
+  return parses(parseSlaDuration, input);
 }

@@ -42,13 +42,7 @@ export const taskReminderContext = z.object({
 });
 
 /** 超时督办: a deadline passed; a supervisor at escalation `level` is asked to step in. */
-export const taskEscalatedContext = z.object({
-  caseId: requiredText,
-  processName: requiredText,
-  taskName: requiredText,
-  recipientName: requiredText,
-  deadlineName: requiredText,
-  dueAt: isoInstant,
+export const taskEscalatedContext = taskReminderContext.extend({
   level: z.number().int().min(1),
   /** The unit whose post holder receives this mail. */
   unitName: requiredText,
@@ -56,7 +50,6 @@ export const taskEscalatedContext = z.object({
   assigneeName: optionalText,
   /** The post was vacant where the escalation was due, so a unit above answered (兜底). */
   fellBack: z.boolean(),
-  link: webLink,
 });
 
 /** 办理结果告知: the requester learns the outcome and may rate the service 1–5. */

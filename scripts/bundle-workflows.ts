@@ -3,13 +3,17 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 /**
- * Pre-builds the workflow bundle (`npm run bundle [out-file]`), so a worker started with
- * WORKFLOW_BUNDLE_PATH skips webpack at start-up. The tests build it once per run this way.
+ * Pre-builds the workflow bundle (`npm run bundle [out-file] [workflows-module]`), so a worker
+ * started with WORKFLOW_BUNDLE_PATH skips webpack at start-up. The tests build it once per run
+ * this way; the benchmark also bundles its baseline workflow with it.
  */
 async function main(): Promise<void> {
   const out = path.resolve(process.argv[2] ?? path.join('dist', 'workflow-bundle.js'));
+  const workflows = process.argv[3]
+    ? path.resolve(process.argv[3])
+    : require.resolve('../workflows');
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: workflows,
     logger: {
       log() {},
       trace() {},
