@@ -345,11 +345,12 @@ export class SlaTestBed {
     taskQueue: string,
     definition: DefinitionSnapshot,
     unitId: string,
+    data: Record<string, unknown> = {},
   ): Promise<RunningCase> {
     const input: CaseWorkflowInput = {
       caseId: `case-${randomBytes(12).toString('hex')}`,
       definition,
-      data: {},
+      data,
       startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
       unitId,
       requestHash: 'test',
@@ -363,6 +364,21 @@ export class SlaTestBed {
     });
     return new RunningCase(this, input, handle);
   }
+}
+
+/**
+ * Registers a test file's hooks: one database for the file and a fresh time-skipping server for
+ * each test, so a test that stalls a server cannot stall the next one. `onReady` receives the bed.
+ */
+export function useSlaTestBed(name: string, onReady: (bed: SlaTestBed) => void): void {
+  let bed: SlaTestBed | undefined;
+  beforeAll(async () => {
+    bed = await SlaTestBed.start(name, { serverPerTest: true });
+    onReady(bed);
+  });
+  beforeEach(() => bed!.startServer());
+  afterEach(() => bed!.stopServer());
+  afterAll(() => bed?.stop());
 }
 
 /** A case under test: its Updates, its documents, its timeline. */

@@ -1,12 +1,13 @@
 import type { ClockPause } from '../../common/sla';
 import { planDeadline } from '../../common/sla';
 import { beijingText, bj } from '../support/beijing';
+import type { SlaTestBed } from '../support/sla-cases';
 import {
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
-  SlaTestBed,
+  useSlaTestBed,
   SUBJECT,
 } from '../support/sla-cases';
 
@@ -21,20 +22,8 @@ const HOUR = 3600_000;
 const MINUTE = 60_000;
 const DAY = 24 * HOUR;
 
-beforeAll(async () => {
-  bed = await SlaTestBed.start('sla-calendar', { serverPerTest: true });
-});
-
-beforeEach(async () => {
-  await bed.startServer();
-});
-
-afterEach(async () => {
-  await bed.stopServer();
-});
-
-afterAll(async () => {
-  await bed?.stop();
+useSlaTestBed('sla-calendar', (ready) => {
+  bed = ready;
 });
 
 /** The Beijing date `days` after `date` (`YYYY-MM-DD`). */

@@ -1,10 +1,11 @@
 import { beijingText } from '../support/beijing';
+import type { SlaTestBed } from '../support/sla-cases';
 import {
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
-  SlaTestBed,
+  useSlaTestBed,
   SUBJECT,
 } from '../support/sla-cases';
 
@@ -17,20 +18,8 @@ let bed: SlaTestBed;
 const HOUR = 3600_000;
 const MINUTE = 60_000;
 
-beforeAll(async () => {
-  bed = await SlaTestBed.start('sla', { serverPerTest: true });
-});
-
-beforeEach(async () => {
-  await bed.startServer();
-});
-
-afterEach(async () => {
-  await bed.stopServer();
-});
-
-afterAll(async () => {
-  await bed?.stop();
+useSlaTestBed('sla', (ready) => {
+  bed = ready;
 });
 
 it('when a deadline nears, then each reminder goes out at its offset to the assignee or the candidates', async () => {

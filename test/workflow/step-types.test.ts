@@ -4,12 +4,11 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CaseWorkflowInput } from '../../common/case';
-import { CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
-import type { SeededOrg, SeededPerson } from '../support/sla-cases';
-import { actor, eventsOf, RunningCase, SlaTestBed } from '../support/sla-cases';
+import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { actor, eventsOf, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The step types beside human tasks and clocks, run by the interpreter on the time-skipping
@@ -20,13 +19,12 @@ import { actor, eventsOf, RunningCase, SlaTestBed } from '../support/sla-cases';
 let bed: SlaTestBed;
 let org: SeededOrg;
 
-beforeAll(async () => {
-  bed = await SlaTestBed.start('step-types');
-  org = await bed.seedOrg();
+useSlaTestBed('step-types', (ready) => {
+  bed = ready;
 });
 
-afterAll(async () => {
-  await bed.stop();
+beforeAll(async () => {
+  org = await bed.seedOrg();
 });
 
 const end = (id: string, status = 'closed') => ({ id, name: id, type: 'end', status });
@@ -41,27 +39,12 @@ function process(key: string, steps: unknown[], fields: unknown[] = []): Definit
   });
 }
 
-async function start(
+function start(
   taskQueue: string,
   definition: DefinitionSnapshot,
   data: Record<string, unknown> = {},
 ): Promise<RunningCase> {
-  const input: CaseWorkflowInput = {
-    caseId: `case-${randomBytes(12).toString('hex')}`,
-    definition,
-    data,
-    startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
-    unitId: org.grid.id,
-    requestHash: 'test',
-    receivedAt: new Date(await bed.now()).toISOString(),
-    channel: 'test',
-  };
-  const handle = await bed.env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-    taskQueue,
-    workflowId: input.caseId,
-    args: [input],
-  });
-  return new RunningCase(bed, input, handle);
+  return bed.startCase(taskQueue, definition, org.grid.id, data);
 }
 
 /** The final state a case workflow returns. */
@@ -276,22 +259,8 @@ describe('a process written from the reference alone (街道吹哨、部门报�
 
     // Act
     const { result, doc } = await bed.withWorker(async (queue) => {
-      const input: CaseWorkflowInput = {
-        caseId: `case-${randomBytes(12).toString('hex')}`,
-        definition,
-        data,
-        startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
-        unitId: org.street.id,
-        requestHash: 'test',
-        receivedAt: new Date(await bed.now()).toISOString(),
-        channel: 'test',
-      };
-      const handle = await bed.env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-        taskQueue: queue,
-        workflowId: input.caseId,
-        args: [input],
-      });
-      const kase = new RunningCase(bed, input, handle);
+      const kase = await bed.startCase(queue, definition, org.street.id, data);
+      const { handle } = kase;
       const report = kase.taskId('report');
       await kase.waitForTask('the department task', report, () => true);
       await kase.claim(report, people.officer);
@@ -320,7 +289,7 @@ describe('a process written from the reference alone (街道吹哨、部门报�
       });
       return {
         result: await resultOf(kase),
-        doc: await bed.db.models.Case.findById(input.caseId).lean(),
+        doc: await bed.db.models.Case.findById(kase.caseId).lean(),
       };
     });
 
