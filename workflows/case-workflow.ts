@@ -81,9 +81,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateV
   });
   await projection.flush({ opening: openingOf(input) });
 
-  const caseClocks = run.spec.deadlines.map((deadline) =>
-    run.startClock(new Clock(`case/${deadline.id}`, deadline, input.receivedAt, undefined, null)),
+  // Planned before the first step, so the first write already shows the case's deadlines (the
+  // first step may write before a plan running beside it would return).
+  const caseClocks = run.spec.deadlines.map(
+    (deadline) => new Clock(`case/${deadline.id}`, deadline, input.receivedAt, undefined, null),
   );
+  await Promise.all(caseClocks.map((clock) => clock.replan(run)));
+  const caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
   try {
     const ending = await runList(run, topLevel(run.spec), startStepId(run.spec));
     if (ending === 'exited') {
@@ -96,7 +100,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateV
     throw err;
   }
   for (const clock of run.clocks) clock.stop();
-  await Promise.all(caseClocks);
+  await Promise.all(caseClockRuns);
 
   await condition(allHandlersFinished);
   return projection.view();
