@@ -147,7 +147,10 @@ describe('a case through dispatch, claim, complete and rating', () => {
     const serve = await openTask('worker-a', caseId, 'serve');
     const claimed = await act('worker-a', serve.id, 'claim');
     const completed = await act('worker-a', serve.id, 'complete', { outcome: 'done' });
-    await waitFor('the result mail', async () => (await mailsTo(requester)).length > 0);
+    const [resultMail] = await waitFor('the result mail', async () => {
+      const mails = await mailsTo(requester);
+      return mails.length > 0 ? mails : undefined;
+    });
     const rated = await app.http('POST', `/api/v1/cases/${caseId}/rating`, {
       token: tokens.resident,
       body: { score: 5, comment: '很满意' },
@@ -165,6 +168,8 @@ describe('a case through dispatch, claim, complete and rating', () => {
     expect(claimed.body).toMatchObject({ status: 'claimed', assignee: { personId: 'p-a' } });
     expect(completed.body).toMatchObject({ status: 'completed', outcome: 'done' });
     expect(rated.status).toBe(200);
+    // The requester reads the outcome's name, not its id.
+    expect(resultMail!.text).toContain('已办结');
     const types = closed.timeline.map((e) => e.type);
     expect(types).toEqual(
       expect.arrayContaining([
@@ -243,6 +248,47 @@ describe('a case through dispatch, claim, complete and rating', () => {
     expect(otherKey.status).toBe(409);
     const stored = await app.db.models.Case.findById(caseId).lean();
     expect(stored?.timeline.filter((e) => e.type === 'task.completed')).toHaveLength(1);
+  });
+});
+
+describe('a case filed by another system', () => {
+  it('when the hotline bridge that filed a case relays the rating, then it is accepted', async () => {
+    // Arrange: a system key files the case, people serve it
+    const key = await app.http<{ key: string }>('POST', '/api/v1/api-keys', {
+      token: app.adminKey,
+      body: { name: '12345 bridge', roles: ['system'] },
+    });
+    const bridge = key.body.key;
+    const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+      token: bridge,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: {
+        definitionKey: DEFINITION,
+        unitId: 'g1',
+        data: { category: '热线转办', contactEmail: uniqueAddress('hotline') },
+      },
+    });
+    const caseId = started.body.id;
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '热线' } });
+    const serve = await openTask('worker-a', caseId, 'serve');
+    await act('worker-a', serve.id, 'claim');
+    await act('worker-a', serve.id, 'complete', { outcome: 'done' });
+
+    // Act: the feedback step opens a moment after the completion
+    const rated = await waitFor('the rating to be accepted', async () => {
+      const res = await app.http('POST', `/api/v1/cases/${caseId}/rating`, {
+        token: bridge,
+        body: { score: 4 },
+      });
+      return res.status === 200 ? res : undefined;
+    });
+
+    // Assert
+    expect(rated.status).toBe(200);
+    const stored = await app.db.models.Case.findById(caseId).lean();
+    expect(stored?.rating).toMatchObject({ score: 4 });
   });
 });
 

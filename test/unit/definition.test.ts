@@ -186,3 +186,54 @@ describe('validateDefinition: references and graph', () => {
     );
   });
 });
+
+describe('validateDefinition: claim windows and case reminders', () => {
+  const pool = (extra: Record<string, unknown>) => ({
+    id: 'pool',
+    name: 'Pool',
+    type: 'claim',
+    candidates: [{ role: 'liaison', unitsOfType: 'cobuilding', under: 'street' }],
+    ...extra,
+  });
+
+  it('when a claim pool has a window but nowhere to go when too few claim, then onUnclaimed is asked for', () => {
+    // Arrange
+    const raw = definitionWith([
+      pool({ within: '3 working days' }),
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toContainEqual(problem('steps[0].onUnclaimed', 'needs onUnclaimed'));
+  });
+
+  it('when a claim pool names onUnclaimed without a window, then the window is asked for', () => {
+    // Arrange
+    const raw = definitionWith([
+      pool({ onUnclaimed: 'done' }),
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toContainEqual(problem('steps[0].onUnclaimed', 'needs a claim window'));
+  });
+
+  it('when a case deadline reminds its default recipient (the assignee), then it is reported: a case has none', () => {
+    // Arrange
+    const raw = definitionWith([{ id: 'done', name: 'Done', type: 'end' }], {
+      deadlines: [{ id: 'all', name: 'All', within: 'P5D', reminders: [{ before: 'PT1H' }] }],
+    });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toContainEqual(problem('deadlines[0].reminders[0].notify', 'has no assignee'));
+  });
+});

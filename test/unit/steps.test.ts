@@ -1,5 +1,12 @@
 import type { DefinitionSpec, StepSpec } from '../../common/definition';
-import { nextStepId, startStepId, stepLists, successorsOf, topLevel } from '../../common/steps';
+import {
+  nextStepId,
+  startStepId,
+  stepLists,
+  successorsOf,
+  topLevel,
+  withLanguageDefaults,
+} from '../../common/steps';
 
 function spec(steps: DefinitionSpec['steps'], start?: string): DefinitionSpec {
   return {
@@ -159,5 +166,26 @@ describe('successorsOf', () => {
 
     // Assert
     expect(successors).toEqual({ targets: ['a', 'b'], fallsThrough: false });
+  });
+});
+
+describe('withLanguageDefaults', () => {
+  it('when a snapshot predates roles and case deadlines, then they read as empty lists', () => {
+    // Arrange: a spec stored by the first version of the language
+    const stored = {
+      key: 'old',
+      name: 'Old',
+      starters: ['resident'],
+      input: { fields: [] },
+      steps,
+    };
+
+    // Act
+    const upgraded = withLanguageDefaults(stored as unknown as DefinitionSpec);
+
+    // Assert
+    expect(upgraded.roles).toEqual([]);
+    expect(upgraded.deadlines).toEqual([]);
+    expect(upgraded.steps).toBe(steps);
   });
 });

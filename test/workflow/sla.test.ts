@@ -70,6 +70,27 @@ it('when a deadline nears, then each reminder goes out at its offset to the assi
   });
 });
 
+it('when a reminder for the assignee falls before anyone claimed the task, then the candidates get it', async () => {
+  const org = await bed.seedOrg();
+  const definition = bed.serviceDefinition('reminder-unclaimed', [
+    { id: 'finish', name: '办结时限', within: 'PT4H', reminders: [{ before: 'PT1H' }] },
+  ]);
+  await bed.withWorker(async (queue) => {
+    // Arrange: the task is open to both grid workers; nobody claims it.
+    const opened = await bed.openTask(queue, org, definition);
+    const dueAt = opened.openedAt + 4 * HOUR;
+
+    // Act
+    await bed.skipTo(dueAt - HOUR + MINUTE);
+    await opened.kase.waitForEvents('deadline.reminded', 1);
+    await opened.kase.waitForEvents('notification.sent', 2 + 2);
+
+    // Assert
+    expect(await mailsOf(org.gridWorker, SUBJECT.reminder)).toHaveLength(1);
+    expect(await mailsOf(org.gridWorker2, SUBJECT.reminder)).toHaveLength(1);
+  });
+});
+
 it('when a claimed task passes its deadline, then level 1 reaches the community director, who takes the task over, and level 2 the street secretary', async () => {
   const org = await bed.seedOrg();
   const definition = bed.serviceDefinition('escalation-ladder', [
