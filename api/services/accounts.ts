@@ -6,6 +6,7 @@ import { isDuplicateKeyError } from '../../models';
 import { DUMMY_PASSWORD_HASH, hashPassword, hashToken, newToken, verifyPassword } from '../auth';
 import type { Principal } from '../auth';
 import { AppError } from '../errors';
+import { skipOf, totalOf } from './paging';
 
 export interface ApiKeyView {
   id: string;
@@ -178,10 +179,10 @@ export function createAccountService(deps: {
     async listUsers(page: number, pageSize: number): Promise<{ items: UserView[]; total: number }> {
       const docs = await User.find({}, { passwordHash: 0 })
         .sort({ username: 1 })
-        .skip((page - 1) * pageSize)
+        .skip(skipOf({ page, pageSize }))
         .limit(pageSize)
         .lean();
-      const total = await User.countDocuments({});
+      const total = await totalOf({ page, pageSize }, docs.length, () => User.countDocuments({}));
       return { items: docs.map(userView), total };
     },
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type {
@@ -19,6 +19,7 @@ import type { ScopeResolver } from '../scope';
 import { canSee, mayActForUnit, scopeFilter } from '../scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from './definitions';
+import { skipOf, totalOf } from './paging';
 
 export interface StartCaseRequest {
   definitionKey: string;
@@ -65,7 +66,6 @@ export interface CaseView extends CaseSummary {
 /** What the workflow memo keeps about the request that started a case (ids and hashes only). */
 interface StartMemo {
   requestHash: string;
-  requestNonce: string;
   createdBy: { kind: string; id: string };
   unitId: string | null;
   definitionKey: string;
@@ -153,10 +153,8 @@ export function createCaseService(deps: {
       }
 
       const now = deps.clock();
-      const nonce = randomUUID();
       const memo: StartMemo = {
         requestHash,
-        requestNonce: nonce,
         createdBy: { kind: principal.kind, id: principal.id },
         unitId: request.unitId ?? null,
         definitionKey: definition.key,
@@ -179,8 +177,7 @@ export function createCaseService(deps: {
           taskQueue: deps.taskQueue,
           workflowId: caseId,
           args: [input],
-          // A double submit while the case runs joins it; once it has closed, the id stays taken.
-          workflowIdConflictPolicy: 'USE_EXISTING',
+          // The id stays taken once the case has closed: a late retry never files it twice.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           memo: memo as unknown as Record<string, unknown>,
           typedSearchAttributes: [
@@ -189,15 +186,18 @@ export function createCaseService(deps: {
             ...(request.unitId !== undefined ? [{ key: CASE_UNIT_ID, value: request.unitId }] : []),
           ],
         });
+        // Just started: the workflow has not projected the case yet, and the summary is ours.
+        return { created: true, case: pendingSummary(caseId, memo, now) };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
+      // A double submit (same caller, same key) joins the case the first one started.
       const description = await deps.temporal.workflow.getHandle(caseId).describe();
       const started = description.memo as unknown as StartMemo;
       assertSameRequest(started.requestHash, requestHash);
       const projected = await Case.findById(caseId).lean();
       return {
-        created: started.requestNonce === nonce,
+        created: false,
         case: projected
           ? summaryOf(projected)
           : pendingSummary(caseId, started, description.startTime),
@@ -250,10 +250,10 @@ export function createCaseService(deps: {
       // One query after the other: FerretDB on SQLite serves them serially anyway.
       const docs = await Case.find(filter, { timeline: 0, data: 0 })
         .sort({ createdAt: -1, _id: 1 })
-        .skip((query.page - 1) * query.pageSize)
+        .skip(skipOf(query))
         .limit(query.pageSize)
         .lean();
-      const total = await Case.countDocuments(filter);
+      const total = await totalOf(query, docs.length, () => Case.countDocuments(filter));
       return { items: docs.map(summaryOf), page: query.page, pageSize: query.pageSize, total };
     },
   };

@@ -7,6 +7,7 @@ import { hasAnyRole } from '../auth';
 import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
 import type { ScopeResolver } from '../scope';
+import { skipOf, totalOf } from './paging';
 
 export interface UnitInput {
   id: string;
@@ -280,10 +281,10 @@ export function createOrgService(deps: {
       const filter = ids === undefined ? {} : { _id: { $in: ids } };
       const docs = await Person.find(filter, personProjection(principal))
         .sort({ _id: 1 })
-        .skip((query.page - 1) * query.pageSize)
+        .skip(skipOf(query))
         .limit(query.pageSize)
         .lean<PersonRecord[]>();
-      const total = await Person.countDocuments(filter);
+      const total = await totalOf(query, docs.length, () => Person.countDocuments(filter));
       return { items: docs.map(personViewOf), page: query.page, pageSize: query.pageSize, total };
     },
 
@@ -344,10 +345,10 @@ export function createOrgService(deps: {
       const filter = query.parentId === undefined ? {} : { parentId: query.parentId };
       const docs = await Unit.find(filter)
         .sort({ _id: 1 })
-        .skip((query.page - 1) * query.pageSize)
+        .skip(skipOf(query))
         .limit(query.pageSize)
         .lean();
-      const total = await Unit.countDocuments(filter);
+      const total = await totalOf(query, docs.length, () => Unit.countDocuments(filter));
       return {
         items: docs.map((d) => ({
           id: d._id,

@@ -17,6 +17,7 @@ import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
 import type { ScopeResolver, ScopeFields } from '../scope';
 import { canSee, scopeFilter } from '../scope';
+import { skipOf, totalOf } from './paging';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
 
@@ -124,10 +125,10 @@ export function createTaskService(deps: {
       };
       const docs = await Task.find(scoped)
         .sort({ openedAt: -1, _id: 1 })
-        .skip((query.page - 1) * query.pageSize)
+        .skip(skipOf(query))
         .limit(query.pageSize)
         .lean();
-      const total = await Task.countDocuments(scoped);
+      const total = await totalOf(query, docs.length, () => Task.countDocuments(scoped));
       return { items: docs.map(viewOf), page: query.page, pageSize: query.pageSize, total };
     },
 
