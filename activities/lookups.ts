@@ -34,6 +34,8 @@ const ORG_TREE_TTL_MS = 15_000;
 export function createLookupActivities(deps: ActivityDependencies) {
   const { Unit, Post, Person, CalendarYear, Definition } = deps.models;
   let cached: { tree: OrgTree; loadedAt: number } | null = null;
+  /** Each person's account (or none), kept as long as the tree: the same staleness for both. */
+  const accounts = new Map<string, { userId: string | null; loadedAt: number }>();
 
   async function orgTree(): Promise<OrgTree> {
     const now = deps.clock().getTime();
@@ -54,11 +56,19 @@ export function createLookupActivities(deps: ActivityDependencies) {
   }
 
   async function candidatesOf(personIds: readonly string[], unitOf: (id: string) => string) {
-    const people = await Person.find({ _id: { $in: [...personIds] } }, { userId: 1 }).lean();
-    const byId = new Map(people.map((p) => [p._id, p]));
+    const now = deps.clock().getTime();
+    const stale = personIds.filter((id) => {
+      const known = accounts.get(id);
+      return !known || now - known.loadedAt >= ORG_TREE_TTL_MS;
+    });
+    if (stale.length > 0) {
+      const people = await Person.find({ _id: { $in: stale } }, { userId: 1 }).lean();
+      for (const id of stale) accounts.delete(id);
+      for (const p of people) accounts.set(p._id, { userId: p.userId ?? null, loadedAt: now });
+    }
     return personIds.flatMap((id): Candidate[] => {
-      const person = byId.get(id);
-      return person ? [{ personId: id, userId: person.userId ?? null, unitId: unitOf(id) }] : [];
+      const person = accounts.get(id);
+      return person ? [{ personId: id, userId: person.userId, unitId: unitOf(id) }] : [];
     });
   }
 
