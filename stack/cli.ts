@@ -4,6 +4,13 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
 import { startApi } from '../api/server';
+import type { DemoAccountView } from '../demo/seed';
+import {
+  demoAccountLines,
+  demoSeedMode,
+  openDemoSeedDeps,
+  seedDemoOnEmptyStore,
+} from '../demo/seed';
 import { sdkLogLevel, startWorker } from '../worker';
 import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
@@ -15,17 +22,23 @@ import type { LocalStack } from './stack';
 import { portsFromEnv, startLocalStack } from './stack';
 
 /**
- * `npm start`: the local stack, the worker and the API in one supervised process.
+ * `npm start`: the local stack, the worker and the API in one supervised process, and the demo
+ * county loaded into an empty store (`DEMO_SEED=off` or `npm start -- --no-demo` skips it).
  * `npm run stack`: the stack alone, for running the worker and API yourself.
  * Ctrl-C or SIGTERM stops everything in reverse order; a second start while one runs says so.
  */
-async function main(command: string): Promise<void> {
+async function main(command: string, flags: string[]): Promise<void> {
   if (command !== 'start' && command !== 'stack') {
     throw new Error(`unknown command "${command}": use "start" or "stack"`);
+  }
+  const unknownFlag = flags.find((f) => f !== '--no-demo');
+  if (unknownFlag !== undefined) {
+    throw new UsageError(`unknown option "${unknownFlag}": the only one is --no-demo`);
   }
   const started = Date.now();
   // Fail on a bad variable, a running stack or a taken API port before any server starts.
   const initial = loadConfig();
+  const demo = flags.includes('--no-demo') ? 'off' : demoSeedMode();
   const progress = consoleProgress();
   const dirs = stackDirs();
   const ports = portsFromEnv();
@@ -75,7 +88,7 @@ async function main(command: string): Promise<void> {
   }
 
   try {
-    await startApplication(stack, dirs.data, stoppers, lock, started, progress);
+    await startApplication(stack, dirs.data, stoppers, lock, started, progress, demo === 'auto');
   } catch (err) {
     process.stderr.write(`\n${(err as Error).stack ?? String(err)}\n`);
     await stopAll('start-up failed', 1);
@@ -89,6 +102,7 @@ async function startApplication(
   lock: Awaited<ReturnType<typeof acquireStackLock>>,
   started: number,
   progress: Progress,
+  loadDemo: boolean,
 ): Promise<void> {
   const config = loadConfig();
   // The supervisor owns signals: the worker must not shut itself down before the API.
@@ -110,17 +124,57 @@ async function startApplication(
   const adminKey = await ensureLocalAdminKey(dataDir, (secret) =>
     api.ensureBootstrapAdminKey(secret, { onlyIfNoAdmin: false }),
   );
+  const demoAccounts = loadDemo ? await loadDemoCounty(config, progress) : [];
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
   printUrls(stack, api.url);
   progress.info(`Admin API key (kept in ${path.relative(process.cwd(), adminKey.file)}):`);
   progress.info(`  curl -H "Authorization: Bearer ${adminKey.secret}" ${api.url}/api/v1/cases`);
+  for (const line of demoAccountLines(demoAccounts)) progress.info(line);
   progress.info(
     `Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`,
   );
 }
 
 class PortInUseError extends Error {}
+class UsageError extends Error {}
+
+/**
+ * The demo county (demo/), loaded when the store has no units yet; its accounts are listed on
+ * every start while they exist. A failure here is reported and the stack keeps running: the demo
+ * is a convenience, not part of the service.
+ */
+async function loadDemoCounty(
+  config: ReturnType<typeof loadConfig>,
+  progress: Progress,
+): Promise<DemoAccountView[]> {
+  try {
+    const seeder = await openDemoSeedDeps(config);
+    try {
+      const result = await seedDemoOnEmptyStore(seeder.deps);
+      switch (result.status) {
+        case 'seeded': {
+          const { counts, ms } = result.report;
+          progress.info(
+            `Demo county loaded into the empty store in ${(ms / 1000).toFixed(1)}s: ` +
+              `${counts.unitTotal} units, ${counts.people} people, ${counts.postTotal} posts ` +
+              `(DEMO_SEED=off skips it)`,
+          );
+          return result.report.accounts;
+        }
+        case 'present':
+          return result.accounts;
+        case 'skipped':
+          return [];
+      }
+    } finally {
+      await seeder.close();
+    }
+  } catch (err) {
+    progress.info(`Demo county not loaded: ${(err as Error).message}`);
+    return [];
+  }
+}
 
 /** The local admin key: created on first run, kept in a file only this user can read. */
 async function ensureLocalAdminKey(
@@ -151,10 +205,11 @@ function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
   }
 }
 
-main(process.argv[2] ?? 'start').catch((err: unknown) => {
+main(process.argv[2] ?? 'start', process.argv.slice(3)).catch((err: unknown) => {
   const known =
     err instanceof ConfigError ||
     err instanceof PortInUseError ||
+    err instanceof UsageError ||
     err instanceof StackAlreadyRunningError ||
     err instanceof InstallError;
   const message = known ? err.message : ((err as Error).stack ?? String(err));

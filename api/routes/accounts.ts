@@ -26,7 +26,7 @@ const apiKeySchema = z.object({
   revokedAt: z.iso.datetime().nullable(),
 });
 
-const createUserBody = z
+export const createUserBody = z
   .object({
     username: z
       .string()

@@ -48,7 +48,7 @@ export const postInput = z
 const IMPORT_BODY_LIMIT = '5mb';
 const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
 
-const importBody = z
+export const importBody = z
   .object({
     units: z.array(unitInput).max(MAX_ITEMS.units).default([]),
     people: z.array(personInput).max(MAX_ITEMS.people).default([]),
