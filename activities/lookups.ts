@@ -1,12 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { workingCalendarOf } from '../calendars';
 import type { Candidate, ResolvedPeople } from '../common/case';
-import type {
-  DefinitionSnapshot,
-  DefinitionSpec,
-  PeopleSelector,
-  UnitRef,
-} from '../common/definition';
+import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../common/definition';
 import type { OrgUnit, UnitRelation, UnitType } from '../common/org-tree';
 import { OrgTree, resolveEscalationTarget } from '../common/org-tree';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
@@ -14,10 +9,22 @@ import { planDeadline } from '../common/sla';
 import { CalendarError } from '../common/working-calendar';
 import type { ActivityDependencies } from '.';
 
+/**
+ * A unit reference as the lookup receives it: the workflow evaluates `{ of: { expression } }`
+ * (it has the case's steps and forms) and sends the unit id it gave, or null.
+ */
+export type WireUnitRef =
+  | Extract<UnitRef, string>
+  | { of: 'case' | 'assignee' | { field: string } | { unit: string | null }; at: UnitAt };
+
+/** A role selector as the lookup receives it (see {@link WireUnitRef}). */
+export type WireRoleSelector =
+  { role: string; unit: WireUnitRef } | { role: string; unitsOfType: UnitType; under: WireUnitRef };
+
 export type ResolvePeopleRequest =
   | { persons: readonly string[]; caseUnitId: string | null }
   | {
-      selector: Exclude<PeopleSelector, { expression: string } | { claimantsOf: string }>;
+      selector: WireRoleSelector | { person: string };
       caseUnitId: string | null;
       assigneeUnitId: string | null;
       data: Record<string, unknown>;
@@ -74,7 +81,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
 
   function unitOfRef(
     tree: OrgTree,
-    ref: UnitRef,
+    ref: WireUnitRef,
     request: {
       caseUnitId: string | null;
       assigneeUnitId: string | null;
@@ -90,6 +97,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
     let base: string | null;
     if (normal.of === 'case') base = request.caseUnitId;
     else if (normal.of === 'assignee') base = request.assigneeUnitId ?? request.caseUnitId;
+    else if ('unit' in normal.of) base = normal.of.unit;
     else {
       const value = request.data[normal.of.field];
       base = typeof value === 'string' ? value : null;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import type { ErrorRequestHandler, Request } from 'express';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import { buildOpenApi } from './openapi';
-import { RouteRegistry, sendError } from './pipeline';
+import { logOf, requestIdOf, RouteRegistry, sendError } from './pipeline';
 import { registerAccountRoutes } from './routes/accounts';
 import { registerCalendarRoutes } from './routes/calendar';
 import { registerOrgRoutes } from './routes/org';
@@ -14,6 +14,7 @@ import { registerPeopleRoutes } from './routes/people';
 import { registerCaseRoutes } from './routes/cases';
 import { registerDefinitionRoutes } from './routes/definitions';
 import { registerTaskRoutes } from './routes/tasks';
+import { mountOpen311Fallback, registerOpen311Routes } from './routes/open311';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
@@ -23,6 +24,7 @@ import type { OrgService } from './services/org';
 import type { CaseService } from './services/cases';
 import type { DefinitionService } from './services/definitions';
 import type { TaskService } from './services/tasks';
+import type { Open311Api } from './services/open311';
 
 export interface AppDependencies {
   logger: Logger;
@@ -36,6 +38,7 @@ export interface AppDependencies {
     org: OrgService;
     tasks: TaskService;
     definitions: DefinitionService;
+    open311: Open311Api;
   };
   readiness: ReadinessCheck[];
 }
@@ -50,6 +53,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerOrgRoutes(routes, services.org);
   registerPeopleRoutes(routes, services.org);
   registerDefinitionRoutes(routes, services.definitions);
+  registerOpen311Routes(routes, services.open311);
   return routes;
 }
 
@@ -92,6 +96,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
   routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });
   mountDocs(router, buildOpenApi(routes, { version: deps.version }));
+  mountOpen311Fallback(router);
   app.use(router);
 
   app.use((req, res) => {
@@ -107,13 +112,4 @@ export function createApp(deps: AppDependencies): express.Express {
   };
   app.use(onError);
   return app;
-}
-
-function requestIdOf(req: Request): string {
-  const id = (req as Request & { id?: string | number }).id;
-  return id === undefined ? '' : String(id);
-}
-
-function logOf(req: Request): Logger {
-  return (req as Request & { log: Logger }).log;
 }

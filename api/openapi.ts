@@ -30,17 +30,18 @@ export function buildOpenApi(
       tags: [route.tag],
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
-      ...(route.roles === 'public' ? { security: [] } : { 'x-roles': route.roles }),
+      ...securityOf(route),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
         ? {
             requestBody: {
               required: true,
-              content: {
-                [route.bodyFormat === 'csv' ? 'text/csv' : 'application/json']: {
-                  schema: toSchema(route.body, 'input'),
-                },
-              },
+              content: Object.fromEntries(
+                bodyMediaTypes(route.bodyFormat).map((type) => [
+                  type,
+                  { schema: toSchema(route.body!, 'input') },
+                ]),
+              ),
             },
           }
         : {}),
@@ -56,11 +57,40 @@ export function buildOpenApi(
         'Start and follow cases of governance processes. Authenticate with `Authorization: Bearer <token>`: an API key for systems, or a session token from POST /api/v1/auth/login for people. Errors share one body: `{ error: { code, message, details: [{ path, message }], requestId } }`.',
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        // Open311 GeoReport v2 routes also take the API key as a parameter (query or form body).
+        apiKeyParameter: { type: 'apiKey', in: 'query', name: 'api_key' },
+      },
     },
     security: [{ bearer: [] }],
     paths,
   };
+}
+
+type AnyRoute = ReturnType<RouteRegistry['list']>[number];
+
+/**
+ * Public routes need nothing (`security: []`), or take credentials when sent (`{}` first); routes
+ * with roles keep the global bearer scheme unless they also take an `api_key` parameter.
+ */
+function securityOf(route: AnyRoute): Record<string, unknown> {
+  const schemes = [{ bearer: [] }, ...(route.apiKeyParameter ? [{ apiKeyParameter: [] }] : [])];
+  if (route.roles === 'public') {
+    return { security: route.optionalCredentials ? [{}, ...schemes] : [] };
+  }
+  return { 'x-roles': route.roles, ...(route.apiKeyParameter ? { security: schemes } : {}) };
+}
+
+function bodyMediaTypes(format: AnyRoute['bodyFormat']): string[] {
+  switch (format) {
+    case 'csv':
+      return ['text/csv'];
+    case 'form':
+      return ['application/x-www-form-urlencoded', 'application/json'];
+    default:
+      return ['application/json'];
+  }
 }
 
 function toSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {

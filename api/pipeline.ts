@@ -1,12 +1,19 @@
 import express from 'express';
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type {
+  ErrorRequestHandler,
+  NextFunction,
+  Request,
+  RequestHandler,
+  Response,
+  Router,
+} from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { formatPath } from '../common/definition';
 import type { Role } from '../common/roles';
 import type { Principal } from './auth';
 import { hasAnyRole } from './auth';
-import type { ErrorBody, ErrorDetail } from './errors';
+import type { ErrorBody, ErrorDetail, ErrorKind } from './errors';
 import { AppError } from './errors';
 
 /**
@@ -49,16 +56,36 @@ export interface RouteSpec<P, Q, H, B, R> {
   headers?: z.ZodType<H>;
   body?: z.ZodType<B>;
   /**
-   * How the body is sent: `json` (default, `application/json`) or `csv` (`text/csv`, UTF-8 unless
-   * its charset says otherwise; the body schema then receives the text).
+   * How the body is sent: `json` (default, `application/json`), `csv` (`text/csv`, UTF-8 unless
+   * its charset says otherwise; the body schema then receives the text), or `form`
+   * (`application/x-www-form-urlencoded` or JSON, as Open311 clients send; other types are 415).
    */
-  bodyFormat?: 'json' | 'csv';
+  bodyFormat?: 'json' | 'csv' | 'form';
   /** Largest body this route accepts, e.g. `5mb` for imports; default: the app's body limit. */
   bodyLimit?: string;
+  /**
+   * Also take an API key from an `api_key` query or body parameter, as Open311 GeoReport v2 says
+   * (the Authorization header still works and wins). Only API keys are accepted there, never
+   * session tokens: a person's session does not belong in URLs and form posts.
+   */
+  apiKeyParameter?: boolean;
+  /** For `public` routes: authenticate when credentials are sent (bad ones are still refused). */
+  optionalCredentials?: boolean;
+  /** Answers errors in the route's own shape (Open311's `[{ code, description }]`) and status. */
+  errorResponse?: (error: ErrorResponse) => { status: number; body: unknown };
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   find?: (ctx: RouteContext<P, Q, H, B>) => Promise<R>;
   authorise?: (ctx: RouteContext<P, Q, H, B>, resource: R) => void;
   handle: (ctx: RouteContext<P, Q, H, B>, resource: R) => Promise<RouteResult>;
+}
+
+/** An error as the pipeline answers it, before a route's {@link RouteSpec.errorResponse} shapes it. */
+export interface ErrorResponse {
+  status: number;
+  code: ErrorKind | 'internal';
+  message: string;
+  details: ErrorDetail[];
+  requestId: string;
 }
 
 export interface PipelineDeps {
@@ -81,7 +108,18 @@ export class RouteRegistry {
 
   mount(router: Router, deps: PipelineDeps): void {
     for (const route of this.routes) {
-      router[route.method](route.path, ...bodyParsers(route, deps), toHandler(route, deps));
+      const handlers: Array<RequestHandler | ErrorRequestHandler> = [
+        ...bodyParsers(route, deps),
+        toHandler(route, deps),
+      ];
+      // Body parser errors (413, malformed JSON) in the route's own error shape.
+      const render = route.errorResponse;
+      if (render) {
+        handlers.push((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+          sendError(res, err, requestIdOf(req), logOf(req), render);
+        });
+      }
+      router[route.method](route.path, ...handlers);
     }
   }
 
@@ -98,22 +136,41 @@ export class RouteRegistry {
 function bodyParsers(route: AnyRoute, deps: PipelineDeps): RequestHandler[] {
   if (!route.body) return [];
   const limit = route.bodyLimit ?? deps.bodyLimit;
-  return route.bodyFormat === 'csv'
-    ? [express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' })]
-    : [express.json({ limit })];
+  switch (route.bodyFormat) {
+    case 'csv':
+      return [express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' })];
+    case 'form':
+      return [
+        // `attribute[code]=v` stays one flat key (no qs nesting); repeated keys become lists.
+        express.urlencoded({ extended: false, limit, parameterLimit: 200 }),
+        express.json({ limit }),
+        (req, _res, next) => {
+          const hasBody =
+            req.headers['transfer-encoding'] !== undefined ||
+            Number(req.headers['content-length'] ?? 0) > 0;
+          next(
+            hasBody && !req.is(['application/x-www-form-urlencoded', 'application/json'])
+              ? new AppError(
+                  'unsupported_media_type',
+                  'Send the body as application/x-www-form-urlencoded or application/json',
+                )
+              : undefined,
+          );
+        },
+      ];
+    default:
+      return [express.json({ limit })];
+  }
 }
 
 const PUBLIC_PRINCIPAL: Principal = { kind: 'apiKey', id: 'anonymous', roles: [], unitIds: [] };
 
 function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
   return async (req, res) => {
-    const log = (req as Request & { log: Logger }).log;
-    const requestId = String((req as Request & { id?: string | number }).id ?? '');
+    const log = logOf(req);
+    const requestId = requestIdOf(req);
     try {
-      const principal =
-        route.roles === 'public'
-          ? PUBLIC_PRINCIPAL
-          : await deps.authenticate(req.headers.authorization);
+      const principal = await authenticateFor(route, req, deps);
       if (route.roles !== 'public' && !hasAnyRole(principal, route.roles)) {
         throw new AppError(
           'forbidden',
@@ -143,9 +200,54 @@ function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
       const result = await route.handle(ctx, resource);
       send(res, result);
     } catch (err) {
-      sendError(res, err, requestId, log);
+      sendError(res, err, requestId, log, route.errorResponse);
     }
   };
+}
+
+/** The caller: anonymous on public routes (unless it sends credentials it may), else authenticated. */
+async function authenticateFor(
+  route: AnyRoute,
+  req: Request,
+  deps: PipelineDeps,
+): Promise<Principal> {
+  const fromParameter = route.apiKeyParameter ? apiKeyParameterOf(req) : undefined;
+  const authorization =
+    req.headers.authorization ?? (fromParameter ? `Bearer ${fromParameter}` : undefined);
+  if (route.roles === 'public' && (!route.optionalCredentials || authorization === undefined)) {
+    return PUBLIC_PRINCIPAL;
+  }
+  if (authorization === undefined && route.apiKeyParameter) {
+    throw new AppError(
+      'unauthenticated',
+      'Missing credentials: send an api_key parameter or "Authorization: Bearer <API key>"',
+    );
+  }
+  const principal = await deps.authenticate(authorization);
+  if (req.headers.authorization === undefined && principal.kind !== 'apiKey') {
+    throw new AppError('unauthenticated', 'api_key takes an API key, not a session token');
+  }
+  return principal;
+}
+
+/** `api_key` from the body (form or JSON) or the query string; empty counts as absent. */
+function apiKeyParameterOf(req: Request): string | undefined {
+  const body = req.body as Record<string, unknown> | undefined;
+  for (const value of [body?.api_key, req.query.api_key]) {
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** The request id pino-http gave the request (echoed as X-Request-Id). */
+export function requestIdOf(req: Request): string {
+  const id = (req as Request & { id?: string | number }).id;
+  return id === undefined ? '' : String(id);
+}
+
+/** The request's logger (pino-http's child logger with the request id). */
+export function logOf(req: Request): Logger {
+  return (req as Request & { log: Logger }).log;
 }
 
 function parsePart(
@@ -181,25 +283,36 @@ function send(res: Response, result: RouteResult): void {
   }
 }
 
-/** Maps an error to its response; also used by the app's last-resort error middleware. */
-export function sendError(res: Response, err: unknown, requestId: string, log: Logger): void {
+/**
+ * Maps an error to its response (in a route's own shape when it has one); also used by the app's
+ * last-resort error middleware.
+ */
+export function sendError(
+  res: Response,
+  err: unknown,
+  requestId: string,
+  log: Logger,
+  render: (error: ErrorResponse) => { status: number; body: unknown } = defaultErrorResponse,
+): void {
   const appError = toAppError(err);
-  if (appError) {
-    if (appError.kind === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer');
-    res.status(appError.status).json({
-      error: {
+  if (!appError) log.error({ err }, 'unhandled error');
+  const error: ErrorResponse = appError
+    ? {
+        status: appError.status,
         code: appError.kind,
         message: appError.message,
         details: appError.details,
         requestId,
-      },
-    } satisfies ErrorBody);
-    return;
-  }
-  log.error({ err }, 'unhandled error');
-  res.status(500).json({
-    error: { code: 'internal', message: 'Internal server error', details: [], requestId },
-  } satisfies ErrorBody);
+      }
+    : { status: 500, code: 'internal', message: 'Internal server error', details: [], requestId };
+  const { status, body } = render(error);
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(status).json(body);
+}
+
+function defaultErrorResponse(error: ErrorResponse): { status: number; body: ErrorBody } {
+  const { status, code, message, details, requestId } = error;
+  return { status, body: { error: { code, message, details, requestId } } };
 }
 
 /** Known errors, including the ones Express's body parser raises before a route runs. */
@@ -208,6 +321,9 @@ function toAppError(err: unknown): AppError | undefined {
   const e = err as { type?: string; status?: number; message?: string } | null;
   if (e?.type === 'entity.too.large') {
     return new AppError('payload_too_large', 'The request body is too large');
+  }
+  if (e?.type === 'parameters.too.many') {
+    return new AppError('payload_too_large', 'The form has too many parameters');
   }
   if (e?.type === 'entity.parse.failed') {
     return new AppError('invalid_request', 'The request body is not valid JSON', [

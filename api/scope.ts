@@ -92,6 +92,8 @@ export function mayActForUnit(principal: Principal, scope: OrgScope, unitId: str
 export interface ScopeResolver {
   /** The principal's scope; reads the unit tree only for dispatchers and staff with units. */
   resolve(principal: Principal): Promise<OrgScope>;
+  /** The ids among `unitIds` that no unit has (over the same cached tree). */
+  unknownUnits(unitIds: readonly string[]): Promise<string[]>;
   /** Forgets the cached tree; org writes call it so the next request sees the new units. */
   invalidate(): void;
 }
@@ -106,17 +108,22 @@ export function createScopeResolver(
 ): ScopeResolver {
   const ttlMs = options.ttlMs ?? 30_000;
   const now = options.now ?? Date.now;
-  let cached: { loadedAt: number; children: Promise<Map<string, string[]>> } | undefined;
+  interface UnitTree {
+    children: Map<string, string[]>;
+    ids: Set<string>;
+  }
+  let cached: { loadedAt: number; tree: Promise<UnitTree> } | undefined;
 
-  function loadChildren(): Promise<Map<string, string[]>> {
-    if (cached && now() - cached.loadedAt < ttlMs) return cached.children;
+  function loadTree(): Promise<UnitTree> {
+    if (cached && now() - cached.loadedAt < ttlMs) return cached.tree;
     const loading = models.Unit.find({}, { _id: 1, parentId: 1 })
       .lean()
-      .then((docs) =>
-        childrenByParent(docs.map((d) => ({ id: d._id, parentId: d.parentId ?? null }))),
-      );
+      .then((docs) => ({
+        children: childrenByParent(docs.map((d) => ({ id: d._id, parentId: d.parentId ?? null }))),
+        ids: new Set(docs.map((d) => d._id)),
+      }));
     // Concurrent requests share one read; a failed read is not kept.
-    const entry = { loadedAt: now(), children: loading };
+    const entry = { loadedAt: now(), tree: loading };
     cached = entry;
     void loading.catch(() => {
       if (cached === entry) cached = undefined;
@@ -130,7 +137,12 @@ export function createScopeResolver(
         !principal.roles.includes('admin') &&
         seesUnitItems(principal) &&
         principal.unitIds.length > 0;
-      return expandScope(principal, needsTree ? await loadChildren() : new Map());
+      return expandScope(principal, needsTree ? (await loadTree()).children : new Map());
+    },
+    async unknownUnits(unitIds) {
+      if (unitIds.length === 0) return [];
+      const { ids } = await loadTree();
+      return unitIds.filter((id) => !ids.has(id));
     },
     invalidate() {
       cached = undefined;

@@ -10,6 +10,7 @@ import { createScopeResolver } from './scope';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
+import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
 import { createTaskService } from './services/tasks';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
@@ -93,6 +94,7 @@ export async function startApi(
         org: createOrgService({ models: db.models, scope, clock }),
         tasks: createTaskService({ models: db.models, temporal, scope }),
         definitions,
+        open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
       },
       readiness: [
         {

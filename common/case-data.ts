@@ -11,12 +11,23 @@ export interface FieldProblem {
 export function caseDataSchema(fields: readonly FieldSpec[]): z.ZodType<Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const field of fields) {
-    let schema = fieldValueSchema(field);
+    let schema = field.multiple
+      ? z
+          .array(fieldValueSchema(field))
+          .min(field.required ? 1 : 0, 'give at least one value')
+          .max(field.maxItems ?? DEFAULT_MAX_ITEMS)
+      : fieldValueSchema(field);
     if (!field.required) schema = schema.optional();
     shape[field.name] = schema;
   }
   return z.object(shape).strict();
 }
+
+/** The most values a `multiple` field takes when the definition does not say. */
+export const DEFAULT_MAX_ITEMS = 50;
+
+/** Unit ids as the org import accepts them. */
+const UNIT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function fieldValueSchema(field: FieldSpec): z.ZodType {
   switch (field.type) {
@@ -39,6 +50,10 @@ function fieldValueSchema(field: FieldSpec): z.ZodType {
       return z.string().regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number such as 13800138000');
     case 'date':
       return z.iso.date();
+    case 'datetime':
+      return z.iso.datetime({ offset: true });
+    case 'unit':
+      return z.string().regex(UNIT_ID, 'a unit id of the org tree');
     case 'boolean':
       return z.boolean();
     case 'integer':

@@ -23,11 +23,13 @@ export interface CaseWorkflowInput {
   startedBy: Actor & { roles: Role[] };
   /** The org unit the case belongs to (scope of who may see it). */
   unitId?: string;
+  /** The definition's category code the case was filed under (诉求类别), if it has categories. */
+  category?: string;
   /** Hash of the start request, to tell a retry from a conflicting reuse of an Idempotency-Key. */
   requestHash: string;
   /** ISO instant the API accepted the request. */
   receivedAt: string;
-  /** Where the request came from (`api`, later `open311`, `console`, `schedule`, `subprocess`). */
+  /** Where the request came from (`api`, `open311`, later `console`, `schedule`, `subprocess`). */
   channel: string;
   /** The case that started this one as a sub-process. */
   parentCaseId?: string;
@@ -89,6 +91,7 @@ export interface CaseOpening {
   data: Record<string, unknown>;
   createdBy: Actor;
   unitId?: string;
+  category?: string;
   channel: string;
   requestHash: string;
   createdAt: string;

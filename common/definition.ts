@@ -36,6 +36,10 @@ export const FIELD_TYPES = [
   'email',
   'phone',
   'date',
+  /** An instant with its offset, ISO 8601: 2026-05-01T09:30:00+08:00. */
+  'datetime',
+  /** The id of a unit of the org tree (a department to call, a co-building unit to dispatch to). */
+  'unit',
 ] as const;
 
 export const fieldSchema = z
@@ -48,11 +52,72 @@ export const fieldSchema = z
     min: z.number().optional(),
     max: z.number().optional(),
     options: z.array(z.string().min(1)).min(1).optional(),
+    /** A list of values of the type (several departments, several wishes); `required` means one at least. */
+    multiple: z.boolean().default(false),
+    /** The most values a `multiple` field takes (default 50). */
+    maxItems: z.number().int().positive().max(1000).optional(),
     /** Personal data (a name, a phone, an address) is masked wherever the case is shown publicly. */
     personal: z.boolean().default(false),
   })
   .strict();
 export type FieldSpec = z.infer<typeof fieldSchema>;
+export type FieldType = FieldSpec['type'];
+
+/**
+ * A category code is stored on the case and is the second half of an Open311 service code
+ * (`<definition key>.<code>`): an English slug, so no `.` (it separates the two halves, and MongoDB
+ * would read it as a path) and no `$`.
+ */
+const categoryCode = z.string().superRefine((s, ctx) => {
+  const problem = s.includes('.')
+    ? 'must not contain "." (it separates the process key from the category in an Open311 service code)'
+    : s.startsWith('$')
+      ? 'must not start with "$" (MongoDB would read it as an operator)'
+      : /^[a-z][a-z0-9-]{0,62}$/.test(s)
+        ? null
+        : 'an English slug: lower-case letters, digits and -, starting with a letter, up to 63 (waste-sorting)';
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A kind of request a process serves (诉求类别): cases start with one when a process has them. */
+export const categorySchema = z
+  .object({
+    code: categoryCode,
+    /** What people see (类别名称), e.g. 垃圾分类. */
+    name: z.string().min(1).max(100),
+    description: z.string().min(1).max(1000).optional(),
+    /** Synonyms that help people find the category (Open311 joins them with commas). */
+    keywords: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(50)
+          .regex(/^[^,]*$/, 'no commas (Open311 joins keywords with them)'),
+      )
+      .optional(),
+    /** A heading to group categories under (Open311 `group`), e.g. 市容环境. */
+    group: z.string().min(1).max(100).optional(),
+  })
+  .strict();
+export type CategorySpec = z.infer<typeof categorySchema>;
+
+/**
+ * Open311 GeoReport v2 parameters a case's input fields can take values from, with the field types
+ * each may fill and the field name each fills unless `open311.fields` names another (`name` is
+ * `first_name` and `last_name` together).
+ */
+export const OPEN311_PARAMETERS = {
+  description: { types: ['text', 'string'], field: 'description' },
+  address_string: { types: ['string', 'text'], field: 'address' },
+  lat: { types: ['number'], field: 'lat' },
+  long: { types: ['number'], field: 'long' },
+  email: { types: ['email'], field: 'contactEmail' },
+  phone: { types: ['phone'], field: 'contactPhone' },
+  name: { types: ['string'], field: 'contactName' },
+  media_url: { types: ['string', 'text'], field: 'mediaUrl' },
+} as const satisfies Record<string, { types: readonly FieldType[]; field: string }>;
+export type Open311Parameter = keyof typeof OPEN311_PARAMETERS;
 
 const fieldList = z.object({ fields: z.array(fieldSchema) }).strict();
 
@@ -102,12 +167,18 @@ export const unitRefSchema = z.union([
   z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
   z
     .object({
-      of: z.union([z.enum(['case', 'assignee']), z.object({ field: identifier }).strict()]),
+      of: z.union([
+        z.enum(['case', 'assignee']),
+        z.object({ field: identifier }).strict(),
+        /** A unit id computed from the case: a dispatcher's choice in a form, a list item. */
+        z.object({ expression }).strict(),
+      ]),
       at: unitAt.default('self'),
     })
     .strict(),
 ]);
 export type UnitRef = z.infer<typeof unitRefSchema>;
+export type UnitAt = z.infer<typeof unitAt>;
 
 /** Who: people holding a role in a unit, units of a type below one, a person, or an expression. */
 export const peopleSelectorSchema = z.union([
@@ -284,9 +355,16 @@ export const subprocessStepSchema = z
     ...stepBase,
     type: z.literal('subprocess'),
     definition: key,
-    /** Child input fields, each an expression over this case. */
+    /** Child input fields, each an expression over this case (and `item`, `index` with forEach). */
     data: z.record(z.string(), expression).default({}),
-    /** Wait for the child case to end (its status is then `steps.<id>.status`). */
+    /**
+     * One child case per value of this list (several departments called at once, a wish list):
+     * `item` and `index` name the value and its position in `data` and `unit`.
+     */
+    forEach: expression.optional(),
+    /** The child case's unit id (default: this case's unit), e.g. `item` for a list of units. */
+    unit: expression.optional(),
+    /** Wait for the child cases to end (their statuses are then in `steps.<id>`). */
     wait: z.boolean().default(true),
   })
   .strict();
@@ -344,11 +422,36 @@ export type TaskStepSpec = z.infer<typeof taskStepSchema>;
 export type ClaimStepSpec = z.infer<typeof claimStepSchema>;
 export type ParallelStepSpec = z.infer<typeof parallelStepSchema>;
 
+/**
+ * Offer the process as Open311 services: `true`, or `{ fields }` naming the input field an Open311
+ * parameter fills where it is not the conventional one (OPEN311_PARAMETERS).
+ */
+export const open311Schema = z.union([
+  z.boolean(),
+  z
+    .object({
+      fields: z
+        .object(
+          Object.fromEntries(
+            Object.keys(OPEN311_PARAMETERS).map((parameter) => [parameter, identifier.optional()]),
+          ) as Record<Open311Parameter, z.ZodOptional<typeof identifier>>,
+        )
+        .strict()
+        .optional(),
+    })
+    .strict(),
+]);
+export type Open311Spec = z.infer<typeof open311Schema>;
+
 export const definitionSchema = z
   .object({
     key,
     name: z.string().min(1),
     description: z.string().optional(),
+    /** Kinds of request (诉求类别); a case of a process with categories starts with one. */
+    categories: z.array(categorySchema).min(1).optional(),
+    /** Offered through the Open311 GeoReport v2 intake (one service per category). */
+    open311: open311Schema.optional(),
     /** Roles allowed to start a case of this process. */
     starters: z.array(z.enum(ROLES)).min(1),
     /** Post roles this definition uses beyond the built-in ones, with their labels. */
@@ -387,6 +490,9 @@ export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
   'steps',
   'case',
 ]);
+
+/** In a sub-process step with `forEach`: also the list's value and its position (from 0). */
+export const FOR_EACH_ROOTS: ReadonlySet<string> = new Set([...EXPRESSION_ROOTS, 'item', 'index']);
 
 /**
  * Parses and checks a definition as a whole, reporting every problem at once with its path:
@@ -434,6 +540,13 @@ class SemanticChecker {
       this.stepIds.add(step.id);
     }
     this.checkFields('input.fields', spec.input.fields);
+    this.checkUnique(
+      'categories',
+      (spec.categories ?? []).map((c) => c.code),
+      'category',
+      'code',
+    );
+    this.checkOpen311();
     spec.roles.forEach((role, i) => {
       if (role.key in BUILTIN_POST_ROLES) {
         this.report(`roles[${i}].key`, `"${role.key}" is a built-in role; do not declare it`);
@@ -461,6 +574,9 @@ class SemanticChecker {
       if (seen.has(field.name))
         this.report(`${path}[${i}].name`, `duplicate field "${field.name}"`);
       seen.add(field.name);
+      if (field.maxItems !== undefined && !field.multiple) {
+        this.report(`${path}[${i}].maxItems`, 'maxItems needs multiple: true');
+      }
       if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
         this.report(`${path}[${i}].min`, 'min is greater than max');
       }
@@ -545,26 +661,54 @@ class SemanticChecker {
             this.report(`${path}.show[${i}]`, `unknown field "${name}"`);
         });
         break;
-      case 'subprocess':
+      case 'subprocess': {
+        const roots = step.forEach !== undefined ? FOR_EACH_ROOTS : EXPRESSION_ROOTS;
+        if (step.forEach !== undefined) this.checkExpression(`${path}.forEach`, step.forEach);
+        if (step.unit !== undefined) this.checkExpression(`${path}.unit`, step.unit, roots);
         for (const [field, source] of Object.entries(step.data)) {
-          this.checkExpression(`${path}.data.${field}`, source);
+          this.checkExpression(`${path}.data.${field}`, source, roots);
         }
         if (step.definition === this.spec.key) {
           this.report(`${path}.definition`, 'a process cannot start itself as a sub-process');
         }
         break;
+      }
       case 'parallel':
       case 'end':
         break;
     }
   }
 
-  private checkUnique(path: string, ids: readonly string[], what: string): void {
+  private checkUnique(path: string, ids: readonly string[], what: string, key = 'id'): void {
     const seen = new Set<string>();
     ids.forEach((id, i) => {
-      if (seen.has(id)) this.report(`${path}[${i}].id`, `duplicate ${what} "${id}"`);
+      if (seen.has(id)) this.report(`${path}[${i}].${key}`, `duplicate ${what} "${id}"`);
       seen.add(id);
     });
+  }
+
+  /** Fields named in `open311.fields` exist, suit their parameter, and take one parameter each. */
+  private checkOpen311(): void {
+    const open311 = this.spec.open311;
+    if (typeof open311 !== 'object' || open311.fields === undefined) return;
+    const mapped = new Map<string, string>();
+    for (const [parameter, name] of Object.entries(open311.fields)) {
+      if (name === undefined) continue;
+      const path = `open311.fields.${parameter}`;
+      const field = this.spec.input.fields.find((f) => f.name === name);
+      const types: readonly FieldType[] = OPEN311_PARAMETERS[parameter as Open311Parameter].types;
+      if (!field) {
+        this.report(path, `unknown field "${name}"`);
+      } else if (!types.includes(field.type) || field.multiple) {
+        this.report(
+          path,
+          `field "${name}" is ${field.multiple ? 'a list of ' : 'of type '}${field.type}; ${parameter} fills one ${types.join(' or ')}`,
+        );
+      }
+      const other = mapped.get(name);
+      if (other !== undefined) this.report(path, `field "${name}" already takes ${other}`);
+      mapped.set(name, parameter);
+    }
   }
 
   private checkTemplate(path: string, template: string, used: boolean): void {
@@ -653,13 +797,15 @@ class SemanticChecker {
     if (of === 'assignee' && !onTask) {
       this.report(path, "the assignee's unit only exists on a task or claim step");
     }
-    if (typeof of === 'object' && !this.fieldNames.has(of.field)) {
+    if (typeof of !== 'object') return;
+    if ('expression' in of) this.checkExpression(`${path}.of.expression`, of.expression);
+    else if (!this.fieldNames.has(of.field)) {
       this.report(`${path}.of.field`, `unknown field "${of.field}"`);
     }
   }
 
-  private checkExpression(path: string, source: string): void {
-    const error = checkExpression(source, EXPRESSION_ROOTS);
+  private checkExpression(path: string, source: string, roots = EXPRESSION_ROOTS): void {
+    const error = checkExpression(source, roots);
     if (error !== null) {
       this.report(path, `bad expression: ${error}`);
       return;

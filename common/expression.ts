@@ -147,6 +147,20 @@ export function evaluateCondition(source: string, scope: ExpressionScope): boole
   return result;
 }
 
+/**
+ * Evaluates an expression whose value feeds a lookup (a unit id, person ids, a list to fan out
+ * over): a type error on this case's data gives null, like a missing value, rather than stopping
+ * the case. Validated definitions never fail to compile, so an {@link ExpressionError} still throws.
+ */
+export function evaluateValue(source: string, scope: ExpressionScope): unknown {
+  try {
+    return cachedCompile(source).evaluate(scope);
+  } catch (err) {
+    if (err instanceof EvaluationError) return null;
+    throw err;
+  }
+}
+
 /** Null when `source` compiles against `roots`, otherwise the error message (with its offset). */
 export function checkExpression(
   source: string,

@@ -77,6 +77,31 @@ function addWorkingMs(calendar: WorkingCalendar, start: Date, ms: number): Deadl
   return { at: new Date(end.at.getTime() - (MINUTE_MS - rest)), assumedYears: end.assumedYears };
 }
 
+/**
+ * `at` as a clock of `kind` reaches it when it stood still over `pause`: a calendar clock adds the
+ * time paused; a working clock keeps the working time that was left when it stopped and counts it
+ * again from the resumption (a working-days instant stays an opening, never the close before it).
+ */
+function resumedAfter(
+  calendar: WorkingCalendar,
+  kind: SlaDuration['kind'],
+  at: Date,
+  pause: { from: Date; to: Date },
+): Deadline {
+  if (kind === 'calendar') {
+    return {
+      at: new Date(at.getTime() + Math.max(0, pause.to.getTime() - pause.from.getTime())),
+      assumedYears: [],
+    };
+  }
+  const left = Math.round(workingMinutesBetween(calendar, pause.from, at) * MINUTE_MS);
+  const resumed = addWorkingMs(calendar, pause.to, left);
+  if (kind !== 'workingDays') return resumed;
+  // Working time that runs out at a closing time runs out at the next opening as well.
+  const opening = addWorkingMinutes(calendar, resumed.at, 0);
+  return { at: opening.at, assumedYears: [...resumed.assumedYears, ...opening.assumedYears] };
+}
+
 export function planDeadline(
   calendar: WorkingCalendar,
   policy: DeadlinePolicy,
@@ -87,40 +112,46 @@ export function planDeadline(
   const assumed = new Set<number>();
   const first = addSlaDuration(calendar, new Date(startedAt), within);
   first.assumedYears.forEach((y) => assumed.add(y));
-  let due = first.at;
-  for (const pause of [...pauses].sort((a, b) => a.from.localeCompare(b.from))) {
-    const from = new Date(pause.from);
-    if (from.getTime() >= due.getTime()) continue; // paused after it was already due
-    if (pause.to === undefined) {
-      return { dueAt: null, reminders: [], escalations: [], assumedYears: [...assumed].sort() };
-    }
-    const to = new Date(pause.to);
-    if (within.kind === 'calendar') {
-      due = new Date(due.getTime() + Math.max(0, to.getTime() - from.getTime()));
-    } else {
-      // The working time left when the clock stopped is what remains after it restarts.
-      const left = Math.round(workingMinutesBetween(calendar, from, due) * MINUTE_MS);
-      let resumed = addWorkingMs(calendar, to, left);
-      if (within.kind === 'workingDays') {
-        // Working time that runs out at a closing time runs out at the next opening as well;
-        // a working-days deadline is an opening (09:00), never the close before it (17:30).
-        resumed = addWorkingMinutes(calendar, resumed.at, 0);
-      }
-      resumed.assumedYears.forEach((y) => assumed.add(y));
-      due = resumed.at;
-    }
+  // While the clock stands still nothing is due, before the deadline or after it was missed: the
+  // rest of the ladder waits for the resumption.
+  if (pauses.some((p) => p.to === undefined)) {
+    return { dueAt: null, reminders: [], escalations: [], assumedYears: [...assumed].sort() };
   }
+  const spans = [...pauses]
+    .sort((a, b) => a.from.localeCompare(b.from))
+    .map((p) => ({ from: new Date(p.from), to: new Date(p.to!) }));
+  let due = first.at;
+  let firstAfterDue = spans.length;
+  for (const [i, pause] of spans.entries()) {
+    if (pause.from.getTime() >= due.getTime()) {
+      // Paused after it was already due (missed): the deadline stays, later levels move. Pauses
+      // are sorted and the deadline no longer moves, so every later pause is after it too.
+      firstAfterDue = i;
+      break;
+    }
+    const resumed = resumedAfter(calendar, within.kind, due, pause);
+    resumed.assumedYears.forEach((y) => assumed.add(y));
+    due = resumed.at;
+  }
+  const afterDue = spans.slice(firstAfterDue);
   const reminders = policy.reminders.map((r, index) => ({
     index,
     at: new Date(due.getTime() - parseDurationMs(r.before)).toISOString(),
   }));
   const escalations = policy.escalations.map((e, i) => {
-    const at =
-      e.after === undefined
-        ? { at: due, assumedYears: [] }
-        : addSlaDuration(calendar, due, parseSlaDuration(e.after));
-    at.assumedYears.forEach((y) => assumed.add(y));
-    return { level: i + 1, at: at.at.toISOString() };
+    if (e.after === undefined) return { level: i + 1, at: due.toISOString() };
+    const after = parseSlaDuration(e.after);
+    const level = addSlaDuration(calendar, due, after);
+    level.assumedYears.forEach((y) => assumed.add(y));
+    let at = level.at;
+    // A level still to come when the clock stopped after the miss comes that much later.
+    for (const pause of afterDue) {
+      if (pause.from.getTime() >= at.getTime()) break;
+      const resumed = resumedAfter(calendar, after.kind, at, pause);
+      resumed.assumedYears.forEach((y) => assumed.add(y));
+      at = resumed.at;
+    }
+    return { level: i + 1, at: at.toISOString() };
   });
   return { dueAt: due.toISOString(), reminders, escalations, assumedYears: [...assumed].sort() };
 }

@@ -43,6 +43,8 @@ const caseSchema = new mongoose.Schema(
     data: { type: mongoose.Schema.Types.Mixed, required: true },
     createdBy: { type: actorSchema, required: true },
     unitId: String,
+    /** The definition's category code (诉求类别) the case was filed under. */
+    category: String,
     channel: { type: String, required: true },
     requestHash: { type: String, required: true },
     createdAt: { type: Date, required: true },

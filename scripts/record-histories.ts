@@ -17,7 +17,7 @@ import { ensureTemporalCli } from '../stack/install';
 import { stackDirs } from '../stack/paths';
 import { consoleProgress } from '../stack/progress';
 import { randomPorts, startLocalStack } from '../stack/stack';
-import { servedProcess, waitingProcess } from '../test/fixtures/definitions';
+import { parallelProcess, servedProcess, waitingProcess } from '../test/fixtures/definitions';
 import { CASE_UPDATES } from '../common/case';
 import { startWorker } from '../worker';
 
@@ -62,6 +62,11 @@ async function main(): Promise<void> {
       format: 'yaml',
       publishedBy: { kind: 'system', id: 'record' },
     });
+    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
+      source: parallelProcess('replay-parallel'),
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'record' },
+    });
     await seedServedOrg(db);
     const cases: Array<[string, string, Record<string, unknown>, string?]> = [
       [
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
         { category: '环境卫生', contactEmail: 's@example.test' },
         'g1',
       ],
+      ['parallel-all-then-any', 'replay-parallel', { category: '其他' }, 'g1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
       const { id } = (await res.json()) as { id: string };
       const handle = client.workflow.getHandle(id);
       if (definitionKey === 'replay-served') await workServedCase(db, handle);
+      if (definitionKey === 'replay-parallel') await workParallelCase(db, handle);
       await handle.result();
       const file = path.join(OUT_DIR, `${name}.json`);
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
@@ -130,6 +137,27 @@ async function main(): Promise<void> {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Works the parallel case: both joint tasks, then the race's fast branch (the slow one is cancelled). */
+async function workParallelCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
+  const work = async (stepId: string, userId: string, outcome: string) => {
+    let taskId: string | undefined;
+    for (let i = 0; i < 200 && taskId === undefined; i++) {
+      const task = await db.models.Task.findOne({ caseId: handle.workflowId, stepId }).lean();
+      if (task) taskId = task._id;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    if (taskId === undefined) throw new Error(`no ${stepId} task`);
+    await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor(userId) }] });
+    await handle.executeUpdate(CASE_UPDATES.complete, {
+      args: [{ taskId, actor: actor(userId), outcome, form: {} }],
+    });
+  };
+  await work('review', 'u-disp', 'agree');
+  await work('inspect', 'u-work', 'fixed');
+  await work('fast', 'u-work', 'done');
 }
 
 /** The org the served process resolves its candidates from (people with accounts' ids). */

@@ -29,7 +29,7 @@ import type {
 } from '../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../common/case';
 import type { StepSpec } from '../common/definition';
-import { compileExpression, EvaluationError } from '../common/expression';
+import { compileExpression, EvaluationError, evaluateValue } from '../common/expression';
 import { maskValue } from '../common/mask';
 import { parseDurationMs, parseSlaDuration } from '../common/duration';
 import type { StepList } from '../common/steps';
@@ -202,7 +202,7 @@ async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'timer' }>
   await run.projection.flush();
   let waitMs: number;
   if (step.until !== undefined) {
-    const value = compileExpression(step.until).evaluate(run.expressionScope());
+    const value = evaluateValue(step.until, run.expressionScope());
     const at = typeof value === 'string' ? Date.parse(value) : NaN;
     waitMs = Number.isNaN(at) ? 0 : at - Date.now();
   } else if (parseSlaDuration(step.duration!).kind === 'calendar') {
@@ -317,7 +317,9 @@ function publish(run: CaseRun, step: Extract<StepSpec, { type: 'publish' }>): vo
     return [
       {
         label: spec.label,
-        value: spec.personal ? maskValue(spec.type, value) : displayValue(value),
+        value: (Array.isArray(value) ? value : [value])
+          .map((item) => (spec.personal ? maskValue(spec.type, item) : displayValue(item)))
+          .join('、'),
       },
     ];
   });
@@ -345,59 +347,120 @@ function displayValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The most child cases one `forEach` starts: a runaway list must not flood the cluster. */
+const MAX_CHILD_CASES = 200;
+
 async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subprocess' }>) {
   const definition = await lookups.loadDefinition(step.definition);
-  const scope = run.expressionScope();
-  const data: Record<string, unknown> = {};
-  for (const [field, source] of Object.entries(step.data)) {
-    data[field] = compileExpression(source).evaluate(scope);
-  }
-  const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
-  const childInput: CaseWorkflowInput = {
-    caseId: childId,
-    definition,
-    data,
-    startedBy: { kind: 'system', id: 'engine', roles: ['system'] },
-    ...(run.input.unitId !== undefined ? { unitId: run.input.unitId } : {}),
-    requestHash: `subprocess:${run.caseId}:${step.id}`,
-    receivedAt: new Date().toISOString(),
-    channel: 'subprocess',
-    parentCaseId: run.caseId,
-  };
-  const options = {
-    workflowId: childId,
-    args: [childInput] as [CaseWorkflowInput],
-    taskQueue: workflowInfo().taskQueue,
-    memo: {
-      requestHash: childInput.requestHash,
-      requestNonce: childId,
-      createdBy: { kind: 'system', id: 'engine' },
-      unitId: run.input.unitId ?? null,
-      definitionKey: definition.key,
-      definitionVersion: definition.version,
-      definitionName: definition.spec.name,
+  const base = run.expressionScope();
+  const items: Array<{ item: unknown; index: number } | null> =
+    step.forEach === undefined ? [null] : forEachItems(evaluateValue(step.forEach, base));
+  const children = items.map((entry) => {
+    const scope = entry === null ? base : { ...base, ...entry };
+    const data: Record<string, unknown> = {};
+    for (const [field, source] of Object.entries(step.data)) {
+      data[field] = evaluateValue(source, scope);
+    }
+    const unit = step.unit === undefined ? run.input.unitId : evaluateValue(step.unit, scope);
+    const unitId = typeof unit === 'string' && unit !== '' ? unit : undefined;
+    const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
+    const suffix = entry === null ? '' : `:${entry.index}`;
+    const childInput: CaseWorkflowInput = {
+      caseId: childId,
+      definition,
+      data,
+      startedBy: { kind: 'system', id: 'engine', roles: ['system'] },
+      ...(unitId !== undefined ? { unitId } : {}),
+      requestHash: `subprocess:${run.caseId}:${step.id}${suffix}`,
+      receivedAt: new Date().toISOString(),
       channel: 'subprocess',
-    },
-  };
-  run.projection.record('subprocess.started', ENGINE, step.id, {
-    caseId: childId,
-    definition: definition.key,
+      parentCaseId: run.caseId,
+    };
+    return {
+      childId,
+      unitId: unitId ?? null,
+      options: {
+        workflowId: childId,
+        args: [childInput] as [CaseWorkflowInput],
+        taskQueue: workflowInfo().taskQueue,
+        memo: {
+          requestHash: childInput.requestHash,
+          requestNonce: childId,
+          createdBy: { kind: 'system', id: 'engine' },
+          unitId: unitId ?? null,
+          definitionKey: definition.key,
+          definitionVersion: definition.version,
+          definitionName: definition.spec.name,
+          channel: 'subprocess',
+        },
+      },
+    };
   });
-  await run.projection.flush();
-  if (!step.wait) {
-    await startChild(CASE_WORKFLOW_TYPE, {
-      ...options,
-      parentClosePolicy: ParentClosePolicy.ABANDON,
+  for (const child of children) {
+    run.projection.record('subprocess.started', ENGINE, step.id, {
+      caseId: child.childId,
+      definition: definition.key,
+      ...(step.forEach !== undefined && child.unitId !== null ? { unitId: child.unitId } : {}),
     });
-    run.steps[step.id] = { caseId: childId, status: 'open' };
+  }
+  await run.projection.flush();
+  if (step.forEach === undefined) {
+    const child = children[0]!;
+    if (!step.wait) {
+      await startChild(CASE_WORKFLOW_TYPE, {
+        ...child.options,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      run.steps[step.id] = { caseId: child.childId, status: 'open' };
+      return;
+    }
+    const result = await executeChild<typeof caseWorkflow>(CASE_WORKFLOW_TYPE, child.options);
+    run.steps[step.id] = { caseId: child.childId, status: result.status };
+    run.projection.record('subprocess.ended', ENGINE, step.id, {
+      caseId: child.childId,
+      status: result.status,
+    });
     return;
   }
-  const result = await executeChild<typeof caseWorkflow>(CASE_WORKFLOW_TYPE, options);
-  run.steps[step.id] = { caseId: childId, status: result.status };
-  run.projection.record('subprocess.ended', ENGINE, step.id, {
-    caseId: childId,
-    status: result.status,
+  // All children start before any is awaited: the departments are called at the same moment.
+  const handles = [];
+  for (const child of children) {
+    handles.push(
+      await startChild<typeof caseWorkflow>(CASE_WORKFLOW_TYPE, {
+        ...child.options,
+        ...(step.wait ? {} : { parentClosePolicy: ParentClosePolicy.ABANDON }),
+      }),
+    );
+  }
+  const cases = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
+  const summary = () => ({
+    cases,
+    count: cases.length,
+    closed: cases.filter((c) => c.status === 'closed').length,
+    status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
   });
+  if (!step.wait) {
+    run.steps[step.id] = summary();
+    return;
+  }
+  await Promise.all(
+    handles.map(async (handle, i) => {
+      const result = await handle.result();
+      cases[i]!.status = result.status;
+      run.projection.record('subprocess.ended', ENGINE, step.id, {
+        caseId: cases[i]!.caseId,
+        status: result.status,
+      });
+    }),
+  );
+  run.steps[step.id] = summary();
+}
+
+/** The values a `forEach` fans out over: a list (null and empty strings dropped) or one value. */
+function forEachItems(value: unknown): Array<{ item: unknown; index: number }> {
+  const values: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
+  const list = values.filter((v) => v !== null && v !== undefined && v !== '');
+  return list.slice(0, MAX_CHILD_CASES).map((item, index) => ({ item, index }));
 }
 
 function registerHandlers(run: CaseRun): void {
@@ -466,19 +529,21 @@ function registerHandlers(run: CaseRun): void {
       reject('forbidden', 'Only the assignee or a dispatcher may pause or resume the clock');
     }
   };
-  /** Pausing and resuming: the pause list of each clock changes, then every clock replans. */
+  /**
+   * Pausing and resuming: the pause list of each clock changes, then every clock replans. The
+   * clocks hold from this moment (a pause or resumption wakes their runner), not from when the new
+   * plans return: while `planDeadline` is in flight, a timer set by the old plan must not fire.
+   */
   const holdClocks = async (req: ClockRequest, pause: boolean) => {
     const now = new Date().toISOString();
     run.pausedSince = pause ? now : null;
     if (pause) {
       for (const clock of run.clocks) {
-        if (!clock.stopped && clock.spec.pausable) clock.pauses.push({ from: now });
+        if (!clock.stopped && clock.spec.pausable) clock.pause(now);
       }
     } else {
       // Every clock's pause ends, stopped ones too, so none shows as paused forever.
-      for (const clock of run.clocks) {
-        for (const p of clock.pauses) if (p.to === undefined) p.to = now;
-      }
+      for (const clock of run.clocks) clock.resume(now);
     }
     const active = run.clocks.filter((c) => !c.stopped && (!pause || c.spec.pausable));
     projection.record(
@@ -520,6 +585,7 @@ function openingOf(input: CaseWorkflowInput): CaseOpening {
     data: input.data,
     createdBy: { kind: input.startedBy.kind, id: input.startedBy.id },
     ...(input.unitId !== undefined ? { unitId: input.unitId } : {}),
+    ...(input.category !== undefined ? { category: input.category } : {}),
     channel: input.channel,
     requestHash: input.requestHash,
     createdAt: input.receivedAt,

@@ -15,6 +15,17 @@ type ClockEvent =
 const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
 const CROSSED_LEVELS_PATCH = 'sla-crossed-escalation-levels';
 
+/** Changes to the commands SLA clocks issue, each guarded so running cases replay as recorded. */
+export const SLA_PATCHES = {
+  /**
+   * A pause holds the clock at once (its timer is cancelled) and a resumption holds it until the
+   * plan that knows of it returns: no event from a plan made before the pause or the resumption.
+   */
+  pauseHoldsClock: 'sla-pause-holds-clock',
+  /** An escalation handing a task to one person is that person's claim (签收): claim clocks stop. */
+  escalationReassignClaims: 'sla-escalation-reassign-claims',
+} as const;
+
 /**
  * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
  * what has fired, and whether it stopped. The runner sleeps on cancellable timers until the next
@@ -29,6 +40,14 @@ export class Clock {
   pauses: ClockPause[] = [];
   private planVersion = 0;
   private requested = 0;
+  /**
+   * Counts changes to the pause list (cases since `SLA_PATCHES.pauseHoldsClock`); the plan in use
+   * was made with `plannedHolds` of them. The clock holds (fires nothing) while it is paused or
+   * while those two differ: the plan in use predates the latest pause or resumption.
+   */
+  private holds = 0;
+  private plannedHolds = 0;
+  private holdsWhilePaused = false;
   private readonly firedReminders = new Set<number>();
   /** Levels are kept apart like reminders: mixed offsets (working and calendar) may cross. */
   private readonly firedLevels = new Set<number>();
@@ -64,6 +83,7 @@ export class Clock {
   /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
   async replan(run: CaseRun): Promise<void> {
     const request = ++this.requested;
+    const holds = this.holds;
     const plan = await lookups.planDeadline({
       policy: {
         within: this.spec.within,
@@ -75,6 +95,7 @@ export class Clock {
     });
     if (request < this.requested) return;
     this.plan = plan;
+    this.plannedHolds = holds;
     this.planVersion++;
     this.viewChanged(run);
   }
@@ -87,6 +108,36 @@ export class Clock {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /**
+   * The case waits on the requester from `at`: the clock stands still. Since the patch it holds at
+   * once, before the new plan returns, so a timer of the old plan cannot fire in between.
+   */
+  pause(at: string): void {
+    this.pauses.push({ from: at });
+    this.heldFromNow();
+  }
+
+  /** The wait ended at `at`. Since the patch the clock holds until the new plan returns. */
+  resume(at: string): void {
+    const open = this.pauses.filter((p) => p.to === undefined);
+    for (const p of open) p.to = at;
+    if (open.length > 0) this.heldFromNow();
+  }
+
+  private heldFromNow(): void {
+    if (!patched(SLA_PATCHES.pauseHoldsClock)) return;
+    this.holdsWhilePaused = true;
+    this.holds++;
+  }
+
+  /** Paused, or the plan in use was made before the latest pause or resumption. */
+  private held(): boolean {
+    return (
+      this.holdsWhilePaused &&
+      (this.plannedHolds !== this.holds || this.pauses.some((p) => p.to === undefined))
+    );
   }
 
   private nextEvent(): ClockEvent | null {
@@ -118,8 +169,10 @@ export class Clock {
     for (;;) {
       if (this.stopped) return;
       const seen = this.planVersion;
-      const changed = () => this.stopped || this.planVersion !== seen;
-      const event = this.nextEvent();
+      const seenHolds = this.holds;
+      // A pause or a resumption wakes the runner too (`holds` moves only since the patch).
+      const changed = () => this.stopped || this.planVersion !== seen || this.holds !== seenHolds;
+      const event = this.held() ? null : this.nextEvent();
       if (!event) {
         await condition(changed);
         continue;
@@ -127,6 +180,8 @@ export class Clock {
       const waitMs = Date.parse(event.at) - Date.now();
       if (waitMs > 0 && (await condition(changed, waitMs))) continue;
       if (this.stopped) return;
+      // The timer and a pause may arrive in one activation: the pause wins.
+      if (this.held()) continue;
       await this.fire(run, event);
     }
   }

@@ -1,9 +1,10 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
 import type { DefinitionSpec, PeopleSelector, RecipientSpec } from '../common/definition';
-import { compileExpression } from '../common/expression';
+import { evaluateValue } from '../common/expression';
 import { withLanguageDefaults } from '../common/steps';
 import { localLookups, lookups, mail } from './stubs';
+import type { WireRoleSelector, WireUnitRef } from '../activities/lookups';
 import type { Clock } from './clocks';
 import type { CaseProjection, Detail } from './projection';
 import type { TaskRuntime } from './tasks';
@@ -76,10 +77,14 @@ export class CaseRun {
     return visit;
   }
 
-  /** Starts an SLA clock; one started while the case waits on the requester starts paused. */
+  /**
+   * Starts an SLA clock; one started while the case waits on the requester starts paused: from
+   * its start, or from the pause when that came while its first plan was being made.
+   */
   startClock(clock: Clock): Promise<void> {
     if (this.pausedSince !== null && clock.spec.pausable) {
-      clock.pauses.push({ from: clock.startedAt });
+      const since = this.pausedSince;
+      clock.pause(clock.startedAt > since ? clock.startedAt : since);
       clock.plan = null; // planned before the pause was known: plan again
     }
     this.clocks.push(clock);
@@ -111,6 +116,40 @@ export class CaseRun {
     return patched(PATCHES.localPeopleLookup) ? localLookups.resolvePeople : lookups.resolvePeople;
   }
 
+  /** The lookup in flight, if any: lookups run one after the other (see {@link lookupPeople}). */
+  private lookupTurn: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One people lookup at a time. Local activities resolve in the order they finish on a first
+   * run but in the order they were scheduled on replay, so two at once (parallel branches, a
+   * clock escalating beside the main path) could let a replay take a different path.
+   */
+  private lookupPeople(
+    request: Parameters<typeof lookups.resolvePeople>[0],
+  ): Promise<ResolvedPeople> {
+    const lookup = this.peopleLookup();
+    if (!patched(PATCHES.serialPeopleLookups)) return lookup(request);
+    const turn = this.lookupTurn.then(() => lookup(request));
+    this.lookupTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** A role selector for the lookup: a unit given by an expression is evaluated here. */
+  private wireSelector(
+    selector: Extract<PeopleSelector, { role: string }> | { person: string },
+  ): WireRoleSelector | { person: string } {
+    if ('person' in selector) return selector;
+    const ref = 'unit' in selector ? selector.unit : selector.under;
+    let wire: WireUnitRef;
+    if (typeof ref === 'object' && typeof ref.of === 'object' && 'expression' in ref.of) {
+      const value = evaluateValue(ref.of.expression, this.expressionScope());
+      wire = { of: { unit: typeof value === 'string' && value !== '' ? value : null }, at: ref.at };
+    } else {
+      wire = ref as WireUnitRef;
+    }
+    return 'unit' in selector ? { ...selector, unit: wire } : { ...selector, under: wire };
+  }
+
   /** Resolves people selectors; expressions and claimants are resolved here, the rest by the org data. */
   async resolvePeople(
     selectors: readonly PeopleSelector[],
@@ -124,16 +163,16 @@ export class CaseRun {
       let resolved: ResolvedPeople;
       if ('claimantsOf' in selector) {
         const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
-        resolved = await this.peopleLookup()({ persons: ids, caseUnitId: this.caseUnitId });
+        resolved = await this.lookupPeople({ persons: ids, caseUnitId: this.caseUnitId });
       } else if ('expression' in selector) {
-        const value = compileExpression(selector.expression).evaluate(this.expressionScope());
+        const value = evaluateValue(selector.expression, this.expressionScope());
         const ids = (Array.isArray(value) ? value : [value]).filter(
           (v): v is string => typeof v === 'string' && v.length > 0,
         );
-        resolved = await this.peopleLookup()({ persons: ids, caseUnitId: this.caseUnitId });
+        resolved = await this.lookupPeople({ persons: ids, caseUnitId: this.caseUnitId });
       } else {
-        resolved = await this.peopleLookup()({
-          selector,
+        resolved = await this.lookupPeople({
+          selector: this.wireSelector(selector),
           caseUnitId: this.caseUnitId,
           assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
           data: this.input.data,
@@ -261,6 +300,7 @@ export class CaseRun {
 export const PATCHES = {
   localPeopleLookup: 'local-people-lookup',
   stepCompletedRidesNextWrite: 'step-completed-rides-next-write',
+  serialPeopleLookups: 'serial-people-lookups',
 } as const;
 
 export interface MailTarget {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, patched } from '@temporalio/workflow';
 import type {
   ActingPrincipal,
   Candidate,
@@ -14,7 +14,7 @@ import { REJECTION } from '../common/case';
 import { validateCaseData } from '../common/case-data';
 import type { ClaimStepSpec, TaskStepSpec } from '../common/definition';
 import { lookups } from './stubs';
-import { Clock } from './clocks';
+import { Clock, SLA_PATCHES } from './clocks';
 import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
@@ -126,13 +126,27 @@ export class TaskRuntime implements Projected, TaskContext {
     this.changed();
   }
 
-  /** Escalation with reassignment: the people the ladder reached take the task over. */
+  /**
+   * Escalation with reassignment: the people the ladder reached take the task over (上级接办).
+   *
+   * When one person with an account is reached, the task is theirs (`claimed`) and that counts
+   * as their claim (签收): the task's `stopsOn: claim` clocks stop, as after a dispatcher's 转派 to
+   * one person. The supervisor cannot claim a task already assigned to them, so a 签收 clock left
+   * running would escalate "not accepted" up the ladder about a task its holder has accepted;
+   * whether they finish in time is the `stopsOn: complete` clock's job, which keeps running.
+   * Reaching several people (or a pool) only replaces the candidates: nobody holds the task, so
+   * a 签收 clock still running keeps running for them, its deadline unchanged (not restarted).
+   */
   onEscalation(people: readonly Candidate[]): void {
     if (!this.isOpen()) return;
     this.candidates = [...people];
     const single = people.length === 1 && people[0]!.userId !== null ? people[0]! : null;
     this.assignee = this.kind === 'task' ? single : this.assignee;
     this.status = this.assignee ? 'claimed' : 'open';
+    // Cases from before the patch kept their claim clocks running, as recorded.
+    if (this.kind === 'task' && single && patched(SLA_PATCHES.escalationReassignClaims)) {
+      this.stopClocks('claim');
+    }
     this.run.projection.record('task.reassigned', ENGINE, this.step.id, {
       task: this.id,
       people: people.length,
@@ -169,7 +183,15 @@ export async function runTaskStep(
   }
   // Plans first, so the announcement can name the deadlines.
   await Promise.all(task.clocks.map((clock) => clock.replan(run)));
-  const clockRuns = task.clocks.map((clock) => run.startClock(clock));
+  // Observed at once: in a branch that lost a race (join: any) the clocks are cancelled with it,
+  // and a rejection left unobserved until a later activation fails the workflow task.
+  const clockRuns = task.clocks.map((clock) =>
+    run.startClock(clock).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
+  let clockEnds: unknown[] = [];
   task.changed();
   await run.projection.flush();
   try {
@@ -204,8 +226,10 @@ export async function runTaskStep(
     throw err;
   } finally {
     task.stopClocks('complete');
-    await Promise.all(clockRuns);
+    clockEnds = await Promise.all(clockRuns);
   }
+  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
+  if (clockFailure !== undefined) throw clockFailure as Error;
   run.steps[step.id] = {
     outcome: task.outcome,
     form: task.form,

@@ -14,6 +14,7 @@ const caseSummarySchema = z.object({
   status: z.enum(['open', 'closed', 'rejected', 'cancelled', 'failed']),
   definition: z.object({ key: z.string(), version: z.number().int(), name: z.string() }),
   unitId: z.string().nullable(),
+  category: z.string().nullable(),
   currentStep: z.object({ id: z.string(), name: z.string(), type: z.string() }).nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -67,6 +68,10 @@ const startCaseBody = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
       .optional(),
+    category: z.string().max(63).optional().meta({
+      description:
+        "One of the process's category codes (诉求类别); required when the process has categories",
+    }),
   })
   .strict();
 
@@ -75,6 +80,7 @@ const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey });
 const listQuery = pageQuery.extend({
   status: caseSummarySchema.shape.status.optional(),
   definitionKey: z.string().max(63).optional(),
+  category: z.string().max(63).optional(),
 });
 
 export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): void {

@@ -10,10 +10,13 @@ import type {
 } from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { validateCaseData } from '../../common/case-data';
+import type { CategorySpec } from '../../common/definition';
 import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../../common/search-attributes';
+import type { FieldSpec } from '../../common/definition';
 import type { CaseDocument, Models } from '../../models';
 import type { Principal } from '../auth';
 import { hasAnyRole } from '../auth';
+import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
 import type { ScopeResolver } from '../scope';
 import { canSee, mayActForUnit, scopeFilter } from '../scope';
@@ -25,6 +28,13 @@ export interface StartCaseRequest {
   definitionKey: string;
   data: Record<string, unknown>;
   unitId?: string;
+  /** One of the definition's category codes; required when it has categories. */
+  category?: string;
+}
+
+export interface StartCaseOptions {
+  /** Where the request came from: `api` (default) or `open311`. */
+  channel?: string;
 }
 
 export interface CaseSummary {
@@ -32,6 +42,8 @@ export interface CaseSummary {
   status: CaseStatus;
   definition: { key: string; version: number; name: string };
   unitId: string | null;
+  /** The category code (诉求类别) the case was filed under, for processes with categories. */
+  category: string | null;
   currentStep: { id: string; name: string; type: string } | null;
   createdAt: string;
   updatedAt: string;
@@ -68,6 +80,7 @@ interface StartMemo {
   requestHash: string;
   createdBy: { kind: string; id: string };
   unitId: string | null;
+  category?: string | null;
   definitionKey: string;
   definitionVersion: number;
   definitionName: string;
@@ -101,12 +114,33 @@ export function createCaseService(deps: {
     }
   }
 
+  /** Unit fields must name units of the org tree: a typo would route the case to nobody. */
+  async function assertUnitsExist(fields: readonly FieldSpec[], data: Record<string, unknown>) {
+    const problems: Array<{ path: string; message: string }> = [];
+    for (const field of fields) {
+      if (field.type !== 'unit' || data[field.name] === undefined) continue;
+      const value = data[field.name];
+      const values = (Array.isArray(value) ? value : [value]) as string[];
+      const unknown = new Set(await deps.scope.unknownUnits(values));
+      values.forEach((id, i) => {
+        if (!unknown.has(id)) return;
+        const path = field.multiple ? `data.${field.name}[${i}]` : `data.${field.name}`;
+        problems.push({ path, message: `no unit "${id}" in the org tree` });
+      });
+    }
+    if (problems.length > 0) {
+      throw new AppError('unprocessable', 'The case data names unknown units', problems);
+    }
+  }
+
   return {
     async startCase(
       principal: Principal,
       idempotencyKey: string,
       request: StartCaseRequest,
+      options: StartCaseOptions = {},
     ): Promise<{ created: boolean; case: CaseSummary }> {
+      const channel = options.channel ?? 'api';
       const definition = await deps.definitions.latestSnapshot(request.definitionKey);
       if (!definition) {
         throw new AppError('unprocessable', `No published process "${request.definitionKey}"`, [
@@ -125,14 +159,15 @@ export function createCaseService(deps: {
       ) {
         throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);
       }
+      const categoryProblems = checkCategory(definition.spec.categories, request.category);
       const checked = validateCaseData(definition.spec.input.fields, request.data);
-      if (!checked.ok) {
-        throw new AppError(
-          'unprocessable',
-          'The case data does not match the process',
-          checked.problems,
-        );
+      if (!checked.ok || categoryProblems.length > 0) {
+        throw new AppError('unprocessable', 'The case data does not match the process', [
+          ...categoryProblems,
+          ...(checked.ok ? [] : checked.problems),
+        ]);
       }
+      await assertUnitsExist(definition.spec.input.fields, checked.data);
 
       const caseId = caseIdFor(principal.id, idempotencyKey);
       const requestHash = createHash('sha256')
@@ -141,6 +176,8 @@ export function createCaseService(deps: {
             definitionKey: request.definitionKey,
             data: request.data,
             unitId: request.unitId ?? null,
+            // Only when given, so requests without one keep the hashes they always had.
+            ...(request.category !== undefined ? { category: request.category } : {}),
           }),
         )
         .digest('hex');
@@ -157,10 +194,11 @@ export function createCaseService(deps: {
         requestHash,
         createdBy: { kind: principal.kind, id: principal.id },
         unitId: request.unitId ?? null,
+        category: request.category ?? null,
         definitionKey: definition.key,
         definitionVersion: definition.version,
         definitionName: definition.spec.name,
-        channel: 'api',
+        channel,
       };
       const input: CaseWorkflowInput = {
         caseId,
@@ -168,9 +206,10 @@ export function createCaseService(deps: {
         data: checked.data,
         startedBy: { kind: principal.kind, id: principal.id, roles: principal.roles },
         ...(request.unitId !== undefined ? { unitId: request.unitId } : {}),
+        ...(request.category !== undefined ? { category: request.category } : {}),
         requestHash,
         receivedAt: now.toISOString(),
-        channel: 'api',
+        channel,
       };
       try {
         await deps.temporal.workflow.start(CASE_WORKFLOW_TYPE, {
@@ -240,13 +279,20 @@ export function createCaseService(deps: {
 
     async listCases(
       principal: Principal,
-      query: { page: number; pageSize: number; status?: string; definitionKey?: string },
+      query: {
+        page: number;
+        pageSize: number;
+        status?: string;
+        definitionKey?: string;
+        category?: string;
+      },
     ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
       const filter: Record<string, unknown> = {
         ...scopeFilter(await deps.scope.resolve(principal)),
       };
       if (query.status) filter.status = query.status;
       if (query.definitionKey) filter.definitionKey = query.definitionKey;
+      if (query.category) filter.category = query.category;
       // One query after the other: FerretDB on SQLite serves them serially anyway.
       const docs = await Case.find(filter, { timeline: 0, data: 0 })
         .sort({ createdAt: -1, _id: 1 })
@@ -265,6 +311,24 @@ function notFound(caseId: string): AppError {
   return new AppError('not_found', `No case "${caseId}"`);
 }
 
+/** A process with categories needs one of its codes; a process without takes none. */
+function checkCategory(
+  categories: readonly CategorySpec[] | undefined,
+  category: string | undefined,
+): ErrorDetail[] {
+  const problem =
+    categories === undefined
+      ? category === undefined
+        ? null
+        : 'this process has no categories'
+      : category === undefined
+        ? `required: one of ${categories.map((c) => c.code).join(', ')}`
+        : categories.some((c) => c.code === category)
+          ? null
+          : `must be one of: ${categories.map((c) => c.code).join(', ')}`;
+  return problem === null ? [] : [{ path: 'body.category', message: problem }];
+}
+
 type SummaryFields = Pick<
   CaseDocument,
   | '_id'
@@ -273,6 +337,7 @@ type SummaryFields = Pick<
   | 'definitionVersion'
   | 'definitionName'
   | 'unitId'
+  | 'category'
   | 'currentStep'
   | 'createdAt'
   | 'updatedAt'
@@ -289,6 +354,7 @@ function summaryOf(doc: SummaryFields): CaseSummary {
       name: doc.definitionName,
     },
     unitId: doc.unitId ?? null,
+    category: doc.category ?? null,
     currentStep: doc.currentStep?.id
       ? {
           id: doc.currentStep.id,
@@ -335,6 +401,7 @@ function pendingSummary(caseId: string, memo: StartMemo, startTime: Date): CaseS
       name: memo.definitionName,
     },
     unitId: memo.unitId ?? null,
+    category: memo.category ?? null,
     currentStep: null,
     createdAt: startTime.toISOString(),
     updatedAt: startTime.toISOString(),

@@ -342,13 +342,31 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
     /** The snapshot a new case starts with: the latest published version of `key`. */
     async latestSnapshot(key: string): Promise<DefinitionSnapshot | null> {
       const doc = await latest(key);
-      if (!doc) return null;
-      return {
-        key: doc.key,
-        version: doc.version,
-        checksum: doc.checksum,
-        spec: doc.spec as DefinitionSpec,
-      };
+      return doc ? snapshotOf(doc) : null;
+    },
+
+    /** The latest published version of every process that may start cases, by key. */
+    async latestSnapshots(): Promise<DefinitionSnapshot[]> {
+      const versions = await Definition.find(
+        { status: 'published' },
+        { key: 1, version: 1 },
+      ).lean();
+      const latestByKey = new Map<string, number>();
+      for (const { key, version } of versions) {
+        if (version > (latestByKey.get(key) ?? 0)) latestByKey.set(key, version);
+      }
+      const ids = [...latestByKey].map(([key, version]) => `${key}@${version}`);
+      if (ids.length === 0) return [];
+      const docs = await Definition.find({ _id: { $in: ids } }).lean();
+      return docs
+        .map((doc) => snapshotOf(doc))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
+    /** One version as cases of it carry it (published or retired), or null. */
+    async snapshot(key: string, version: number): Promise<DefinitionSnapshot | null> {
+      const doc = await Definition.findById(`${key}@${version}`).lean();
+      return doc && doc.status !== 'draft' ? snapshotOf(doc) : null;
     },
 
     /** Publishes every definition file of a folder (see isDefinitionFile) whose content changed. */
@@ -392,6 +410,20 @@ function draftOnly(key: string, name: string): DefinitionSummary {
     checksum: null,
     publishedAt: null,
     hasDraft: true,
+  };
+}
+
+function snapshotOf(doc: {
+  key: string;
+  version: number;
+  checksum: string;
+  spec: unknown;
+}): DefinitionSnapshot {
+  return {
+    key: doc.key,
+    version: doc.version,
+    checksum: doc.checksum,
+    spec: doc.spec as DefinitionSpec,
   };
 }
 

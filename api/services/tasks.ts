@@ -114,6 +114,8 @@ export function createTaskService(deps: {
       const filter: Record<string, unknown> = {};
       if (query.view === 'mine') {
         filter.$or = [{ assigneeUserId: principal.id }, { claimantUserIds: principal.id }];
+        // A work list: what is still to do, unless the caller asks for a status (done work).
+        filter.status = { $in: ['open', 'claimed'] };
       } else if (query.view === 'available') {
         filter.candidateUserIds = principal.id;
         filter.status = 'open';

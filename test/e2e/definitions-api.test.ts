@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../common/definition-source';
 import { waitingProcess } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';
@@ -76,8 +78,15 @@ function startCase(key: string, token: string, email = uniqueAddress('definition
 
 describe('start-up', () => {
   it('when the API starts, then it publishes the shipped definitions and not the JSON Schema beside them', () => {
+    // Arrange: one definition per YAML file shipped in definitions/
+    const dir = path.join(__dirname, '..', '..', 'definitions');
+    const shipped = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+
     // Assert
-    expect(app.api.definitions.map((r) => r.key)).toEqual(['resident-request']);
+    expect(app.api.definitions.map((r) => r.key)).toEqual(
+      shipped.map((f) => f.replace(/\.yaml$/, '')).sort(),
+    );
+    expect(shipped.length).toBeGreaterThanOrEqual(3);
   });
 });
 

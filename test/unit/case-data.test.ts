@@ -2,7 +2,7 @@ import type { FieldSpec } from '../../common/definition';
 import { validateCaseData } from '../../common/case-data';
 
 function field(spec: Partial<FieldSpec> & Pick<FieldSpec, 'name' | 'type'>): FieldSpec {
-  return { label: spec.name, required: false, personal: false, ...spec };
+  return { label: spec.name, required: false, personal: false, multiple: false, ...spec };
 }
 
 const fields: FieldSpec[] = [
@@ -13,6 +13,9 @@ const fields: FieldSpec[] = [
   field({ name: 'visitDate', type: 'date' }),
   field({ name: 'floor', type: 'integer', min: 1, max: 30 }),
   field({ name: 'note', type: 'string' }),
+  field({ name: 'meetAt', type: 'datetime' }),
+  field({ name: 'department', type: 'unit' }),
+  field({ name: 'helpers', type: 'unit', multiple: true, maxItems: 3 }),
 ];
 
 const valid = { category: '环境卫生', description: '楼道堆放杂物' };
@@ -78,6 +81,12 @@ describe('validateCaseData', () => {
     ['floor', 0],
     ['floor', 31],
     ['floor', '3'],
+    ['meetAt', '2026-05-01T09:30:00'],
+    ['meetAt', '2026-05-01'],
+    ['department', 'dep 1'],
+    ['department', ''],
+    ['helpers', 'd1'],
+    ['helpers', ['d1', 'd2', 'd3', 'd4']],
   ])('when %s is %j, then it is rejected at data.%s', (name, value) => {
     // Act
     const paths = pathsOf({ ...valid, [name]: value });
@@ -93,6 +102,11 @@ describe('validateCaseData', () => {
     ['visitDate', '2026-10-01'],
     ['floor', 1],
     ['floor', 30],
+    ['meetAt', '2026-05-01T09:30:00+08:00'],
+    ['meetAt', '2026-05-01T01:30:00Z'],
+    ['department', 'dep-housing_1'],
+    ['helpers', []],
+    ['helpers', ['d1', 'd2', 'd3']],
   ])('when %s is %j, then it is accepted', (name, value) => {
     // Act
     const result = validateCaseData(fields, { ...valid, [name]: value });
@@ -126,6 +140,22 @@ describe('validateCaseData', () => {
     // Assert
     expect(trimmedFits).toEqual({ ok: true, data: { title: '12345' } });
     expect(tooLong.ok).toBe(false);
+  });
+
+  it('when a required multiple field is empty or one value is bad, then the value is named by its index', () => {
+    // Arrange
+    const listed = [field({ name: 'departments', type: 'unit', multiple: true, required: true })];
+
+    // Act
+    const empty = validateCaseData(listed, { departments: [] });
+    const bad = validateCaseData(listed, { departments: ['d1', 'not a unit'] });
+
+    // Assert
+    expect(empty).toEqual({
+      ok: false,
+      problems: [{ path: 'data.departments', message: 'give at least one value' }],
+    });
+    expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(['data.departments[1]']);
   });
 
   it('when data is not an object, then it is rejected', () => {

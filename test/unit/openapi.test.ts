@@ -22,6 +22,7 @@ function document() {
     org: {} as never,
     tasks: {} as never,
     definitions: {} as never,
+    open311: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
@@ -106,6 +107,28 @@ describe('buildOpenApi over the app routes', () => {
     // Assert
     expect(doc.paths['/api/v1/cases']?.post?.security).toBeUndefined();
     expect(doc.paths['/api/v1/api-keys']?.post).toMatchObject({ 'x-roles': ['admin'] });
+  });
+
+  it('when the Open311 intake is described, then filing takes a form or JSON and an api_key, and reading needs no credentials', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    const file = doc.paths['/open311/v2/requests.json']?.post;
+    expect(Object.keys(file?.requestBody?.content ?? {})).toEqual([
+      'application/x-www-form-urlencoded',
+      'application/json',
+    ]);
+    expect(file?.security).toEqual([{ bearer: [] }, { apiKeyParameter: [] }]);
+    expect(doc.paths['/open311/v2/services.json']?.get?.security).toEqual([]);
+    expect(doc.paths['/open311/v2/services/{code}.json']?.get?.parameters).toContainEqual(
+      expect.objectContaining({ name: 'code', in: 'path', required: true }),
+    );
+    expect(doc.paths['/open311/v2/requests/{id}.json']?.get?.security).toEqual([
+      {},
+      { bearer: [] },
+      { apiKeyParameter: [] },
+    ]);
   });
 
   it('when list queries are described, then paging parameters are optional query parameters', () => {

@@ -73,7 +73,12 @@ describe('docs/definition-language.md: complete examples', () => {
 
     // Assert
     expect(keys).toEqual(
-      expect.arrayContaining(['property-54321', 'hotline-response', 'demand-claim']),
+      expect.arrayContaining([
+        'property-54321',
+        'hotline-response',
+        'demand-claim',
+        'street-service-desk', // categories and Open311 (section 3.1)
+      ]),
     );
     expect(unique.size).toBe(keys.length);
   });

@@ -139,9 +139,48 @@ describe('pauses', () => {
     expect(plan).toEqual({ dueAt: null, reminders: [], escalations: [], assumedYears: [] });
   });
 
-  it('when a pause starts after the deadline, then it changes nothing', () => {
+  it('when a pause starts after the deadline, then the deadline itself does not move', () => {
     const pauses = [pause('2025-10-11 10:30', '2025-10-13 10:00')];
     expect(dueText('3 working days', '2025-09-30 10:00', pauses)).toBe('2025-10-11 10:00');
+  });
+
+  it('when the clock is paused after the deadline was missed, then the levels still to come move by the time paused, each in its own kind of time', () => {
+    // Arrange: due 10-11 10:00 (the make-up Saturday); level 2 four calendar hours later, level 3
+    // one working day later (Monday 10-13 10:00). Paused 11:00–16:00: 5 hours, of which 210
+    // working minutes (11:00–12:00, 13:30–16:00).
+    const ladder = policy('3 working days', {
+      reminders: [{ before: 'PT1H' }],
+      escalations: [{}, { after: 'PT4H' }, { after: '1 working day' }],
+    });
+    const startedAt = bj('2025-09-30 10:00').toISOString();
+    const pauses = [pause('2025-10-11 11:00', '2025-10-11 16:00')];
+    // Act
+    const plan = planDeadline(calendar, ladder, startedAt, pauses);
+    // Assert: the deadline, its reminder and level 1 were behind the pause and stay; level 2
+    // moves by 5 hours; level 3 by 210 working minutes (90 on Saturday, 270 from Monday 09:00).
+    expect(beijingText(plan.dueAt!)).toBe('2025-10-11 10:00');
+    expect(plan.reminders.map((r) => beijingText(r.at))).toEqual(['2025-10-11 09:00']);
+    expect(plan.escalations.map((e) => [e.level, beijingText(e.at)])).toEqual([
+      [1, '2025-10-11 10:00'],
+      [2, '2025-10-11 19:00'],
+      [3, '2025-10-13 15:00'],
+    ]);
+    // Unpaused, levels 2 and 3 were at 14:00 and Monday 10:00.
+    expect(planDeadline(calendar, ladder, startedAt).escalations.map((e) => e.at)).toEqual([
+      bj('2025-10-11 10:00').toISOString(),
+      bj('2025-10-11 14:00').toISOString(),
+      bj('2025-10-13 10:00').toISOString(),
+    ]);
+  });
+
+  it('when the clock is still paused after the deadline was missed, then nothing more is planned until it resumes', () => {
+    const plan = planDeadline(
+      calendar,
+      policy('3 working days', { escalations: [{}, { after: 'PT4H' }] }),
+      bj('2025-09-30 10:00').toISOString(),
+      [pause('2025-10-11 11:00')],
+    );
+    expect(plan).toEqual({ dueAt: null, reminders: [], escalations: [], assumedYears: [] });
   });
 
   it('when a working-days deadline falls at an opening time, then a pause keeps it at an opening, not at the close before', () => {
@@ -222,6 +261,21 @@ describe('properties over 2024–2026, holidays and make-up days included', () =
     fc.assert(
       fc.property(instant, within, pauseSpan, (start, w, span) => {
         expect(dueOf(w, start, [pauseOf(start, span)])).toBeGreaterThanOrEqual(dueOf(w, start));
+      }),
+    );
+  });
+
+  it('never moves an escalation level earlier for a pause, before or after the deadline', () => {
+    const ladder = (w: string) =>
+      policy(w, { escalations: [{}, { after: 'PT3H' }, { after: '2 working days' }] });
+    const levelsOf = (w: string, start: Date, pauses: ClockPause[] = []) =>
+      planDeadline(calendar, ladder(w), start.toISOString(), pauses).escalations.map((e) =>
+        Date.parse(e.at),
+      );
+    fc.assert(
+      fc.property(instant, within, pauseSpan, (start, w, span) => {
+        const paused = levelsOf(w, start, [pauseOf(start, span)]);
+        levelsOf(w, start).forEach((at, i) => expect(paused[i]).toBeGreaterThanOrEqual(at));
       }),
     );
   });

@@ -368,3 +368,73 @@ it('when nobody claims within the 签收 deadline, then it escalates at its inst
     expect(await mailsOf(org.director)).toHaveLength(0);
   });
 });
+
+it('when an escalation hands an unclaimed task to one person, then that counts as their 签收: the 签收 clock stops and only the 办结 clock escalates further', async () => {
+  // Arrange: 签收 within an hour, its level 1 hands the task to the community director, level 2
+  // an hour later would tell the street secretary; 办结 within eight hours.
+  const org = await bed.seedOrg();
+  const definition = bed.serviceDefinition('escalation-claims', [
+    {
+      id: 'sign',
+      name: '签收时限',
+      within: 'PT1H',
+      stopsOn: 'claim',
+      escalations: [
+        { notify: { role: 'director', unit: { of: 'assignee', at: 'parent' } }, reassign: true },
+        { after: 'PT1H', notify: { role: 'secretary', unit: 'street' } },
+      ],
+    },
+    {
+      id: 'finish',
+      name: '办结时限',
+      within: 'PT8H',
+      escalations: [{ notify: { role: 'director', unit: 'street' } }],
+    },
+  ]);
+  await bed.withWorker(async (queue) => {
+    const opened = await bed.openTask(queue, org, definition);
+    const { kase, taskId, openedAt } = opened;
+
+    // Act: nobody claims within the hour
+    await bed.skipTo(openedAt + HOUR + MINUTE);
+
+    // Assert: the director holds the task, and the 签收 clock stopped with it
+    const [level1] = await kase.waitForEvents('deadline.escalated', 1, { deadline: 'sign' });
+    expectFiredAt(level1!.at, openedAt + HOUR);
+    const handed = await kase.waitForTask('the director to hold the task', taskId, (t) => {
+      return t.assignee?.personId === org.director.personId;
+    });
+    expect(handed.status).toBe('claimed');
+    expect(deadlineOf(handed.deadlines, `${taskId}/sign`)).toMatchObject({
+      stopped: true,
+      missed: true,
+      escalationLevel: 1,
+    });
+    expect(deadlineOf(handed.deadlines, `${taskId}/finish`)).toMatchObject({ stopped: false });
+    expect(handed.dueAt!.toISOString()).toBe(new Date(openedAt + 8 * HOUR).toISOString());
+
+    // Act: past the 签收 clock's level 2 and the 办结 deadline
+    await bed.skipTo(openedAt + 8 * HOUR + MINUTE);
+
+    // Assert: the 办结 clock escalated at its instant; the 签收 ladder never went on
+    const [finish] = await kase.waitForEvents('deadline.escalated', 1, { deadline: 'finish' });
+    expectFiredAt(finish!.at, openedAt + 8 * HOUR);
+    const doc = await kase.doc();
+    expect(
+      eventsOf(doc.timeline, 'deadline.escalated').map((e) => [
+        e.detail?.deadline,
+        e.detail?.level,
+      ]),
+    ).toEqual([
+      ['sign', 1],
+      ['finish', 1],
+    ]);
+    expect(await mailsOf(org.director, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.streetSecretary)).toHaveLength(0);
+    expect(await mailsOf(org.streetDirector, SUBJECT.escalated)).toHaveLength(1);
+
+    // The director, holding the task without claiming it, completes it.
+    await kase.complete(taskId, org.director);
+    expect(await kase.handle.result()).toMatchObject({ status: 'closed' });
+  });
+});

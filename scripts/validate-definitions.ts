@@ -1,0 +1,40 @@
+/**
+ * Checks definition files the way publishing does (schema, references, expressions, roles,
+ * templates) without a server: `npm run validate-definitions -- definitions/*.yaml`. With no
+ * arguments it checks every definition in definitions/. Exits 1 when any file has a problem.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { validateDefinitionSource } from '../common/definition-source';
+import { createMailRenderer } from '../mail/renderer';
+
+const DEFINITIONS_DIR = path.join(__dirname, '..', 'definitions');
+
+function definitionFiles(args: readonly string[]): string[] {
+  if (args.length > 0) return [...args];
+  return readdirSync(DEFINITIONS_DIR)
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.endsWith('.schema.json'))
+    .sort()
+    .map((f) => path.join(DEFINITIONS_DIR, f));
+}
+
+const knownTemplates = createMailRenderer().templateNames;
+let failed = 0;
+for (const file of definitionFiles(process.argv.slice(2))) {
+  const format = file.endsWith('.json') ? 'json' : 'yaml';
+  const result = validateDefinitionSource(readFileSync(file, 'utf8'), format, { knownTemplates });
+  if (result.ok) {
+    console.log(`ok      ${path.relative(process.cwd(), file)} (${result.spec.key})`);
+    continue;
+  }
+  failed++;
+  console.log(`invalid ${path.relative(process.cwd(), file)}`);
+  for (const problem of result.problems) {
+    const where =
+      'line' in problem && problem.line !== undefined
+        ? `${String(problem.line)}:${String(problem.column)} `
+        : '';
+    console.log(`  ${where}${problem.path}: ${problem.message}`);
+  }
+}
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { CASE_UPDATES } from '../../common/case';
+import type { CaseWorkflowInput } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { actor, eventsOf, RunningCase, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
+ * street calls several departments at once, each gets a case of its own with its own report-in
+ * and completion deadlines, and a department that does not report in is escalated to its
+ * director, then to the calling street's leader.
+ */
+let bed: SlaTestBed;
+let org: SeededOrg;
+
+useSlaTestBed('whistle', (ready) => {
+  bed = ready;
+});
+
+beforeAll(async () => {
+  org = await bed.seedOrg();
+});
+
+const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
+
+function shipped(file: string): DefinitionSnapshot {
+  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
+  return bed.definition(raw);
+}
+
+/** Publishes a snapshot in the test database, where the sub-process step looks it up. */
+async function publish(definition: DefinitionSnapshot): Promise<void> {
+  await bed.db.models.Definition.updateOne(
+    { _id: `${definition.key}@1` },
+    {
+      $setOnInsert: {
+        key: definition.key,
+        version: 1,
+        checksum: definition.checksum,
+        name: definition.spec.name,
+        spec: definition.spec,
+        source: 'test',
+        sourceFormat: 'yaml',
+        status: 'published',
+        publishedAt: new Date(),
+        publishedBy: { kind: 'system', id: 'test' },
+      },
+    },
+    { upsert: true },
+  );
+}
+
+interface Department {
+  id: string;
+  officer: SeededPerson;
+  director: SeededPerson;
+}
+
+/** A department under the org's street with an officer and a director, each with an account. */
+async function department(label: string): Promise<Department> {
+  const { Unit, Person, Post } = bed.db.models;
+  const tag = randomBytes(3).toString('hex');
+  const id = `dept-${label}-${tag}`;
+  const now = new Date();
+  await Unit.create({
+    _id: id,
+    name: `${label}${tag}`,
+    type: 'department',
+    parentId: org.street.id,
+    updatedAt: now,
+  });
+  const staff = async (role: string): Promise<SeededPerson> => {
+    const person: SeededPerson = {
+      personId: `p-${tag}-${role}`,
+      userId: `usr-${tag}-${role}`,
+      name: `${label}${role}`,
+      email: `${role}-${tag}@example.test`,
+    };
+    await Person.create({
+      _id: person.personId,
+      name: person.name,
+      email: person.email,
+      userId: person.userId,
+      updatedAt: now,
+    });
+    await Post.create({
+      _id: `${id}:${role}:${person.personId}`,
+      unitId: id,
+      role,
+      personId: person.personId,
+    });
+    return person;
+  };
+  return { id, officer: await staff('officer'), director: await staff('director') };
+}
+
+/** A street post for one of the org's people (the seeded org has no dispatcher or leader). */
+async function streetPost(person: SeededPerson, role: string): Promise<void> {
+  await bed.db.models.Post.updateOne(
+    { _id: `${org.street.id}:${role}:${person.personId}` },
+    { $setOnInsert: { unitId: org.street.id, role, personId: person.personId } },
+    { upsert: true },
+  );
+}
+
+function childCase(caseId: string): RunningCase {
+  const input = { caseId } as CaseWorkflowInput;
+  return new RunningCase(bed, input, bed.env.client.workflow.getHandle(caseId));
+}
+
+const whistle = {
+  title: '占道经营',
+  category: '环境治理',
+  description: '路口早市占道，堵塞消防通道',
+  location: '幸福路口',
+};
+
+describe('吹哨报到 (whistle-call → whistle-department)', () => {
+  it('when two departments are called, then each reports in its own case, the street verifies and the reporter rates', async () => {
+    // Arrange
+    await publish(shipped('whistle-department.yaml'));
+    const call = shipped('whistle-call.yaml');
+    const lead = await department('城管');
+    const assist = await department('市场监管');
+    await streetPost(org.streetDirector, 'dispatcher');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, call, org.street.id, {
+        ...whistle,
+        departments: [lead.id, assist.id],
+      });
+      const started = await kase.waitForEvents('subprocess.started', 2);
+      const children = started.map((e) => childCase(String(e.detail?.caseId)));
+      for (const [child, dept] of [
+        [children[0]!, lead],
+        [children[1]!, assist],
+      ] as const) {
+        const report = child.taskId('report');
+        await child.waitForTask('the department task', report, () => true);
+        await child.claim(report, dept.officer);
+        await child.handle.executeUpdate(CASE_UPDATES.complete, {
+          args: [
+            {
+              taskId: report,
+              actor: actor(dept.officer),
+              outcome: 'resolved',
+              form: { result: '已清理占道摊点' },
+            },
+          ],
+        });
+      }
+      const verify = kase.taskId('verify');
+      await kase.waitForTask('the verification task', verify, () => true);
+      await kase.claim(verify, org.streetDirector);
+      await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+        args: [
+          {
+            taskId: verify,
+            actor: actor(org.streetDirector),
+            outcome: 'pass',
+            form: { finding: '现场已恢复通行' },
+          },
+        ],
+      });
+      await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      await kase.handle.executeUpdate(CASE_UPDATES.rate, {
+        args: [
+          {
+            actor: { kind: 'user', id: 'usr_resident', roles: ['resident'], via: 'test' },
+            score: 4,
+          },
+        ],
+      });
+      const result = (await kase.handle.result()) as CaseStateView;
+      const childDocs = await Promise.all(
+        children.map((c) => bed.db.models.Case.findById(c.caseId).lean()),
+      );
+      return { result, doc: await kase.doc(), childDocs };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    const children = outcome.childDocs.map((d) => {
+      const data = d?.data as { lead?: boolean } | undefined;
+      return [d?.unitId, d?.status, data?.lead];
+    });
+    expect(children).toEqual([
+      [lead.id, 'closed', true],
+      [assist.id, 'closed', false],
+    ]);
+    expect(outcome.childDocs.every((d) => d?.parentCaseId !== null)).toBe(true);
+    expect(eventsOf(outcome.doc.timeline, 'subprocess.ended')).toHaveLength(2);
+  });
+
+  it('when a department does not report in within 30 minutes, then its director is called, and 30 minutes later the street leader', async () => {
+    // Arrange
+    await publish(shipped('whistle-department.yaml'));
+    const call = shipped('whistle-call.yaml');
+    const dept = await department('住建');
+    await streetPost(org.streetSecretary, 'leader');
+
+    // Act
+    const escalated = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, call, org.street.id, {
+        ...whistle,
+        departments: [dept.id],
+      });
+      const [started] = await kase.waitForEvents('subprocess.started', 1);
+      const child = childCase(String(started!.detail?.caseId));
+      const report = child.taskId('report');
+      const task = await child.waitForTask('the department task', report, (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(task.openedAt.getTime() + 31 * 60_000);
+      await child.waitForEvents('deadline.escalated', 1, { deadline: 'report_in', level: 1 });
+      await bed.skipTo(task.openedAt.getTime() + 61 * 60_000);
+      return child.waitForEvents('deadline.escalated', 2, { deadline: 'report_in' });
+    });
+
+    // Assert: level 1 in the department itself, level 2 in the calling street
+    expect(escalated.map((e) => [e.detail?.level, e.detail?.unitId])).toEqual([
+      [1, dept.id],
+      [2, org.street.id],
+    ]);
+    const mails = await bed.db.models.Outbox.find({ template: 'task-escalated' }).lean();
+    expect(mails.map((m) => m.to)).toEqual(
+      expect.arrayContaining([dept.director.email, org.streetSecretary.email]),
+    );
+  });
+});
