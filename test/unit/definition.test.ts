@@ -237,3 +237,73 @@ describe('validateDefinition: claim windows and case reminders', () => {
     expect(problems).toContainEqual(problem('deadlines[0].reminders[0].notify', 'has no assignee'));
   });
 });
+
+describe('validateDefinition: units from expressions and sub-process fan-out', () => {
+  const end = { id: 'closed', name: 'closed', type: 'end' };
+
+  it('when a unit reference names a step the process does not have, then the expression is reported at of.expression', () => {
+    // Arrange
+    const raw = definitionWith([
+      {
+        id: 'serve',
+        name: 'serve',
+        type: 'task',
+        announce: false,
+        candidates: [
+          { role: 'officer', unit: { of: { expression: 'steps.dispatch.form.unitId' } } },
+        ],
+        outcomes: [{ id: 'done', name: 'done' }],
+      },
+      end,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[0].candidates[0].unit.of.expression', 'unknown step "steps.dispatch"'),
+    ]);
+  });
+
+  it('when item is used in a sub-process without forEach, then it is an unknown name; with forEach it is allowed', () => {
+    // Arrange
+    const spawn = (extra: Record<string, unknown>) =>
+      definitionWith([
+        {
+          id: 'call',
+          name: 'call',
+          type: 'subprocess',
+          definition: 'child',
+          unit: 'item',
+          ...extra,
+        },
+        end,
+      ]);
+
+    // Act
+    const without = problemsOf(spawn({}));
+    const withList = problemsOf(spawn({ forEach: "['u1', 'u2']", data: { lead: 'index == 0' } }));
+
+    // Assert
+    expect(without.map((p) => p.path)).toEqual(['steps[0].unit']);
+    expect(withList).toEqual([]);
+  });
+
+  it('when maxItems is set on a single-valued field, then it is reported', () => {
+    // Arrange
+    const raw = definitionWith([end]);
+    (raw.input as { fields: unknown[] }).fields.push({
+      name: 'departments',
+      label: 'departments',
+      type: 'unit',
+      maxItems: 3,
+    });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([problem('input.fields[2].maxItems', 'needs multiple: true')]);
+  });
+});
