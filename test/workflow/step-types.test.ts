@@ -16,6 +16,11 @@ import { actor, eventsOf, useSlaTestBed } from '../support/sla-cases';
  * written from the reference alone. (Parallel joins and feedback without a rating wait on long
  * timers; on this server they hung now and then, so they are to move to the dev server.)
  */
+// Known flake, under investigation: on a loaded 2-core machine the time-skipping server now and
+// then reports "Workflow execution timed out" for the first case of this file. A retry gets a
+// fresh server (one per test); a real failure fails every attempt.
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
+
 let bed: SlaTestBed;
 let org: SeededOrg;
 
