@@ -319,6 +319,28 @@ export class SlaTestBed {
     return { kase, taskId, task, openedAt: task.openedAt.getTime() };
   }
 
+  /** Publishes a snapshot as version 1 in the test database, where sub-process steps look it up. */
+  async publish(definition: DefinitionSnapshot): Promise<void> {
+    await this.db.models.Definition.updateOne(
+      { _id: `${definition.key}@1` },
+      {
+        $setOnInsert: {
+          key: definition.key,
+          version: 1,
+          checksum: definition.checksum,
+          name: definition.spec.name,
+          spec: definition.spec,
+          source: 'test',
+          sourceFormat: 'yaml',
+          status: 'published',
+          publishedAt: new Date(),
+          publishedBy: { kind: 'system', id: 'test' },
+        },
+      },
+      { upsert: true },
+    );
+  }
+
   /** Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache). */
   async withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = `sla-${randomBytes(4).toString('hex')}`;
@@ -404,9 +426,23 @@ export class RunningCase {
     });
   }
 
-  async complete(taskId: string, person: SeededPerson, outcome = 'done'): Promise<void> {
+  async complete(
+    taskId: string,
+    person: SeededPerson,
+    outcome = 'done',
+    form: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.handle.executeUpdate(CASE_UPDATES.complete, {
-      args: [{ taskId, actor: actor(person), outcome, form: {} }],
+      args: [{ taskId, actor: actor(person), outcome, form }],
+    });
+  }
+
+  /** The requester's rating, as the resident who filed the case. */
+  async rate(score: number): Promise<void> {
+    await this.handle.executeUpdate(CASE_UPDATES.rate, {
+      args: [
+        { actor: { kind: 'user', id: 'usr_resident', roles: ['resident'], via: 'test' }, score },
+      ],
     });
   }
 

@@ -158,19 +158,7 @@ describe('sub-process', () => {
   it('when a step starts a child process and waits, then the child runs as its own case and the parent sees its status', async () => {
     // Arrange
     const child = process('child-proc', [end('done', 'rejected')]);
-    await bed.db.models.Definition.create({
-      _id: `${child.key}@1`,
-      key: child.key,
-      version: 1,
-      checksum: child.checksum,
-      name: child.spec.name,
-      spec: child.spec,
-      source: 'test',
-      sourceFormat: 'yaml',
-      status: 'published',
-      publishedAt: new Date(),
-      publishedBy: { kind: 'system', id: 'test' },
-    });
+    await bed.publish(child);
     const parent = process('parent-proc', [
       { id: 'spawn', name: '子流程', type: 'subprocess', definition: 'child-proc' },
       {
@@ -265,33 +253,16 @@ describe('a process written from the reference alone (街道吹哨、部门报�
     // Act
     const { result, doc } = await bed.withWorker(async (queue) => {
       const kase = await bed.startCase(queue, definition, org.street.id, data);
-      const { handle } = kase;
       const report = kase.taskId('report');
       await kase.waitForTask('the department task', report, () => true);
       await kase.claim(report, people.officer);
-      await handle.executeUpdate(CASE_UPDATES.complete, {
-        args: [
-          {
-            taskId: report,
-            actor: actor(people.officer),
-            outcome: 'resolved',
-            form: { result: '已清理' },
-          },
-        ],
-      });
+      await kase.complete(report, people.officer, 'resolved', { result: '已清理' });
       const verify = kase.taskId('verify');
       await kase.waitForTask('the verification task', verify, () => true);
       await kase.claim(verify, people.dispatcher);
       await kase.complete(verify, people.dispatcher, 'pass');
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
-      await handle.executeUpdate(CASE_UPDATES.rate, {
-        args: [
-          {
-            actor: { kind: 'user', id: 'usr_resident', roles: ['resident'], via: 'test' },
-            score: 5,
-          },
-        ],
-      });
+      await kase.rate(5);
       return {
         result: await resultOf(kase),
         doc: await bed.db.models.Case.findById(kase.caseId).lean(),

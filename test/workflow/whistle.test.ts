@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CASE_UPDATES } from '../../common/case';
 import type { CaseWorkflowInput } from '../../common/case';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { actor, eventsOf, RunningCase, useSlaTestBed } from '../support/sla-cases';
+import { eventsOf, RunningCase, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
@@ -31,28 +30,6 @@ const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
 function shipped(file: string): DefinitionSnapshot {
   const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
   return bed.definition(raw);
-}
-
-/** Publishes a snapshot in the test database, where the sub-process step looks it up. */
-async function publish(definition: DefinitionSnapshot): Promise<void> {
-  await bed.db.models.Definition.updateOne(
-    { _id: `${definition.key}@1` },
-    {
-      $setOnInsert: {
-        key: definition.key,
-        version: 1,
-        checksum: definition.checksum,
-        name: definition.spec.name,
-        spec: definition.spec,
-        source: 'test',
-        sourceFormat: 'yaml',
-        status: 'published',
-        publishedAt: new Date(),
-        publishedBy: { kind: 'system', id: 'test' },
-      },
-    },
-    { upsert: true },
-  );
 }
 
 interface Department {
@@ -123,7 +100,7 @@ const whistle = {
 describe('吹哨报到 (whistle-call → whistle-department)', () => {
   it('when two departments are called, then each reports in its own case, the street verifies and the reporter rates', async () => {
     // Arrange
-    await publish(shipped('whistle-department.yaml'));
+    await bed.publish(shipped('whistle-department.yaml'));
     const call = shipped('whistle-call.yaml');
     const lead = await department('城管');
     const assist = await department('市场监管');
@@ -144,39 +121,14 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
         const report = child.taskId('report');
         await child.waitForTask('the department task', report, () => true);
         await child.claim(report, dept.officer);
-        await child.handle.executeUpdate(CASE_UPDATES.complete, {
-          args: [
-            {
-              taskId: report,
-              actor: actor(dept.officer),
-              outcome: 'resolved',
-              form: { result: '已清理占道摊点' },
-            },
-          ],
-        });
+        await child.complete(report, dept.officer, 'resolved', { result: '已清理占道摊点' });
       }
       const verify = kase.taskId('verify');
       await kase.waitForTask('the verification task', verify, () => true);
       await kase.claim(verify, org.streetDirector);
-      await kase.handle.executeUpdate(CASE_UPDATES.complete, {
-        args: [
-          {
-            taskId: verify,
-            actor: actor(org.streetDirector),
-            outcome: 'pass',
-            form: { finding: '现场已恢复通行' },
-          },
-        ],
-      });
+      await kase.complete(verify, org.streetDirector, 'pass', { finding: '现场已恢复通行' });
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
-      await kase.handle.executeUpdate(CASE_UPDATES.rate, {
-        args: [
-          {
-            actor: { kind: 'user', id: 'usr_resident', roles: ['resident'], via: 'test' },
-            score: 4,
-          },
-        ],
-      });
+      await kase.rate(4);
       const result = (await kase.handle.result()) as CaseStateView;
       const childDocs = await Promise.all(
         children.map((c) => bed.db.models.Case.findById(c.caseId).lean()),
@@ -200,7 +152,7 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
 
   it('when a department does not report in within 30 minutes, then its director is called, and 30 minutes later the street leader', async () => {
     // Arrange
-    await publish(shipped('whistle-department.yaml'));
+    await bed.publish(shipped('whistle-department.yaml'));
     const call = shipped('whistle-call.yaml');
     const dept = await department('住建');
     await streetPost(org.streetSecretary, 'leader');
