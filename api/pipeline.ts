@@ -9,7 +9,7 @@ import type {
 } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { formatPath } from '../common/definition';
+import { formatPath } from '../common/case-data';
 import type { Role } from '../common/roles';
 import type { Principal } from './auth';
 import { hasAnyRole } from './auth';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isDuration, isSlaDuration, parseSlaDuration } from './duration';
 import { UNIT_TYPES } from './org-tree';
 import { ROLES } from './roles';
+import { formatPath } from './case-data';
 import { checkExpression, compileExpression } from './expression';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
@@ -902,12 +903,4 @@ function roughMinutes(duration: string): number {
   if (parsed.kind === 'calendar') return parsed.ms / 60_000;
   if (parsed.kind === 'workingMinutes') return parsed.minutes;
   return parsed.days * 480;
-}
-
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((part, i) =>
-      typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`,
-    )
-    .join('');
 }
