@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress } from '../support/harness';
+import type { PublicationView } from '../../common/case';
+import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 微心愿 process (definitions/micro-wish.yaml): the community lists a resident's wish,
+ * a reporting party member claims it (one to one), fulfils it, the result is published with the
+ * resident's name masked and rated; a wish nobody claims within 10 working days is escalated to
+ * the community party secretary.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('micro-wish', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+function shipped(file: string): DefinitionSnapshot {
+  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
+  return bed.definition(YAML.parse(source) as Record<string, unknown>);
+}
+
+/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[string, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${label}-${tag}`,
+    userId: `usr-${label}-${tag}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  const { Person, Post } = bed.db.models;
+  await Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) {
+    await Post.create({
+      _id: `${unitId}:${role}:${person.personId}`,
+      unitId,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+const wish = {
+  wish: '想要一台收音机听秦腔',
+  category: '陪伴关爱',
+  group: '空巢老人',
+  residentName: '王秀兰',
+};
+
+describe('微心愿认领 (micro-wish)', () => {
+  it('when a listed wish is claimed by a reporting party member, then the member fulfils it, the wall shows it masked and the resident rates it', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
+    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
+    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const contactEmail = uniqueAddress('wisher');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped('micro-wish.yaml'), org.grid.id, {
+        ...wish,
+        contactEmail,
+      });
+      const review = kase.taskId('review');
+      await kase.waitForTask('the review', review, () => true);
+      await kase.claim(review, dispatcher);
+      await kase.complete(review, dispatcher, 'listed');
+      const pool = kase.taskId('pool');
+      const offered = await kase.waitForTask('the wish list pool', pool, () => true);
+      await kase.claim(pool, member);
+      const fulfil = kase.taskId('fulfil');
+      const task = await kase.waitForTask('the fulfilment', fulfil, () => true);
+      await kase.claim(fulfil, member);
+      await kase.complete(fulfil, member, 'fulfilled', { summary: '已送上收音机并调好频道' });
+      await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      await kase.rate(5);
+      const result = (await kase.handle.result()) as CaseStateView;
+      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as {
+        publication: PublicationView | null;
+      } | null;
+      return { offered, task, result, doc: await kase.doc(), stored };
+    });
+
+    // Assert: offered to both members; the first claim fills the one place
+    expect(outcome.offered.candidates.map((c) => c.personId).sort()).toEqual(
+      [member.personId, other.personId].sort(),
+    );
+    expect(outcome.task.candidates.map((c) => c.personId)).toEqual([member.personId]);
+    expect(outcome.result.status).toBe('closed');
+    const timeline = outcome.doc.timeline;
+    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+      'review',
+      'wish_list',
+      'pool',
+      'fulfil',
+      'wall',
+      'rate',
+      'closed',
+    ]);
+    expect(eventsOf(timeline, 'claim.closed')[0]?.detail).toMatchObject({
+      claimants: 1,
+      reason: 'full',
+    });
+    expect(eventsOf(timeline, 'feedback.rated')[0]?.detail).toEqual({ score: 5 });
+    const shown = outcome.stored?.publication;
+    expect(shown?.title).toBe('微心愿圆梦公示');
+    expect(shown?.fields.find((f) => f.label === '心愿内容')?.value).toBe(wish.wish);
+    const name = shown?.fields.find((f) => f.label === '许愿人')?.value;
+    expect(name).not.toBe(wish.residentName);
+    expect(name?.startsWith('王')).toBe(true);
+    // Mails: the pool to both members, the fulfilment to the claimant, the result to the resident
+    expect(await mailsOf(member, SUBJECT.assigned)).toHaveLength(2);
+    expect(await mailsOf(other, SUBJECT.assigned)).toHaveLength(1);
+    const [invitation] = await mailsOf({ ...member, email: contactEmail });
+    expect(invitation?.text).toContain('心愿已实现');
+  });
+
+  it('when no party member claims a wish within 10 working days, then the members are reminded the day before and the community secretary is escalated to', async () => {
+    // Arrange: a quiet stretch; the wish is listed on Monday at 10:00
+    const org = await bed.seedOrg();
+    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
+    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 10:00`).getTime();
+    const sunday = beijingText(mondayAt + 13 * DAY).slice(0, 10);
+    const dueDay = beijingText(mondayAt + 14 * DAY).slice(0, 10);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:55`));
+      const kase = await bed.startCase(queue, shipped('micro-wish.yaml'), org.grid.id, wish);
+      const review = kase.taskId('review');
+      await kase.waitForTask('the review', review, () => true);
+      await bed.skipTo(mondayAt);
+      await kase.claim(review, dispatcher);
+      await kase.complete(review, dispatcher, 'listed');
+      const pool = kase.taskId('pool');
+      const opened = await kase.waitForTask('the pool to plan its deadline', pool, (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${dueDay} 10:01`));
+      const [escalated] = await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const doc = await kase.doc();
+      return { kase, opened, escalated, reminded, doc };
+    });
+
+    // Assert
+    const due = outcome.opened.deadlines.find((d) => d.key.endsWith('/first_claim'))!;
+    expect(beijingText(due.dueAt!)).toBe(`${dueDay} 10:00`);
+    expectFiredAt(outcome.reminded!.at, bj(`${sunday} 10:00`).getTime());
+    expectFiredAt(outcome.escalated!.at, bj(`${dueDay} 10:00`).getTime());
+    expect(outcome.escalated!.detail).toMatchObject({
+      deadline: 'first_claim',
+      level: 1,
+      unitId: org.community.id,
+    });
+    expect(await mailsOf(member, SUBJECT.reminder)).toHaveLength(1);
+    const [toSecretary] = await mailsOf(org.communitySecretary, SUBJECT.escalated);
+    expect(toSecretary?.subject).toContain('第 1 级督办');
+    expect(toSecretary?.text).toContain(org.community.name);
+    const outbox = await bed.db.models.Outbox.find({
+      caseId: outcome.kase.caseId,
+      template: 'task-escalated',
+    }).lean();
+    expect(outbox.map((m) => m.to)).toEqual([org.communitySecretary.email]);
+    // The quarter's window is still open: the pool waits on, no one was assigned
+    expect(eventsOf(outcome.doc.timeline, 'claim.closed')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { ActingPrincipal, PublicationView } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress } from '../support/harness';
+import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 三张清单·需求认领 process (definitions/three-lists.yaml): a community's demand is
+ * claimed by co-building units, one claimant takes the project's responsibility and delivers it,
+ * the result is published and rated; a demand nobody claims is escalated to the street party
+ * secretary and, when the claim window ends, goes to the street for assignment (兜底指派).
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('three-lists', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+function shipped(file: string): DefinitionSnapshot {
+  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
+  return bed.definition(YAML.parse(source) as Record<string, unknown>);
+}
+
+/** A unit of `type` under `parentId`. */
+async function addUnit(type: string, name: string, parentId: string): Promise<string> {
+  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
+  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
+  return id;
+}
+
+/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[string, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${label}-${tag}`,
+    userId: `usr-${label}-${tag}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  const { Person, Post } = bed.db.models;
+  await Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) {
+    await Post.create({
+      _id: `${unitId}:${role}:${person.personId}`,
+      unitId,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+function asDispatcher(person: SeededPerson): ActingPrincipal {
+  return { kind: 'user', id: person.userId, roles: ['dispatcher'], via: 'test' };
+}
+
+interface PublishedDoc {
+  publication: PublicationView | null;
+  rating: { score: number | null } | null;
+}
+
+const demand = {
+  title: '老旧小区助老送餐',
+  category: '助老助残',
+  description: '小区独居老人 12 户，午餐无人照料，希望有单位提供送餐服务',
+  beneficiaries: 12,
+};
+
+describe('三张清单·需求认领 (three-lists)', () => {
+  it('when two units claim a demand, then the one taking responsibility delivers the project, the result is published and the residents rate it', async () => {
+    // Arrange: two co-building units under the street, each with a liaison
+    const org = await bed.seedOrg();
+    const schoolId = await addUnit('cobuilding', '第一中学', org.street.id);
+    const hospitalId = await addUnit('cobuilding', '人民医院', org.street.id);
+    const school = await addPerson('liaison-school', '张联络', [[schoolId, 'liaison']]);
+    const hospital = await addPerson('liaison-hospital', '孙联络', [[hospitalId, 'liaison']]);
+    const streetDispatcher = await addPerson('street-dispatcher', '吴派单', [
+      [org.street.id, 'dispatcher'],
+    ]);
+    const contactEmail = uniqueAddress('resident-rep');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped('three-lists.yaml'), org.community.id, {
+        ...demand,
+        contactEmail,
+      });
+      const pool = kase.taskId('pool');
+      const opened = await kase.waitForTask('the claim pool', pool, () => true);
+      await kase.claim(pool, school);
+      await kase.claim(pool, hospital);
+      // Two units are enough: the street closes the pool before the window ends.
+      await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+        args: [{ taskId: pool, actor: asDispatcher(streetDispatcher), outcome: 'done', form: {} }],
+      });
+      const responsibility = kase.taskId('responsibility');
+      const duty = await kase.waitForTask('the responsibility task', responsibility, () => true);
+      await kase.claim(responsibility, hospital);
+      await kase.complete(responsibility, hospital, 'accepted', {
+        projectName: '爱心午餐',
+        duty: '医院职工食堂每日为 12 户独居老人配送午餐',
+        partners: '第一中学志愿者',
+        promisedDate: '2030-01-31',
+      });
+      const deliver = kase.taskId('deliver');
+      const delivery = await kase.waitForTask('the delivery task', deliver, () => true);
+      await kase.claim(deliver, hospital);
+      await kase.complete(deliver, hospital, 'delivered', { summary: '已连续送餐', served: 12 });
+      await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      await kase.rate(5);
+      const result = (await kase.handle.result()) as CaseStateView;
+      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as PublishedDoc | null;
+      return { opened, duty, delivery, result, doc: await kase.doc(), stored };
+    });
+
+    // Assert: the pool went to both liaisons, the project to the claimants, delivery to the one responsible
+    expect(outcome.opened.candidates.map((c) => c.personId).sort()).toEqual(
+      [school.personId, hospital.personId].sort(),
+    );
+    expect(outcome.duty.candidates.map((c) => c.personId).sort()).toEqual(
+      [school.personId, hospital.personId].sort(),
+    );
+    expect(outcome.delivery.candidates.map((c) => c.personId)).toEqual([hospital.personId]);
+    expect(outcome.result.status).toBe('closed');
+    const timeline = outcome.doc.timeline;
+    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+      'demand_wall',
+      'pool',
+      'responsibility',
+      'deliver',
+      'result_wall',
+      'rate',
+      'closed',
+    ]);
+    expect(eventsOf(timeline, 'claim.closed')[0]?.detail).toMatchObject({
+      claimants: 2,
+      reason: 'closed-by-dispatcher',
+    });
+    expect(eventsOf(timeline, 'feedback.rated')[0]?.detail).toEqual({ score: 5 });
+    expect(eventsOf(timeline, 'case.published')).toHaveLength(2);
+    expect(outcome.stored?.publication).toMatchObject({
+      title: '需求认领项目完成情况公示',
+      outcome: '项目已完成',
+      fields: [
+        { label: '需求名称', value: demand.title },
+        { label: '需求类别', value: demand.category },
+        { label: '受益人数', value: '12' },
+      ],
+    });
+    expect(outcome.stored?.rating?.score).toBe(5);
+    // Mails: the pool announced to both units, the project to both, the delivery to the hospital
+    expect(await mailsOf(school, SUBJECT.assigned)).toHaveLength(2);
+    expect(await mailsOf(hospital, SUBJECT.assigned)).toHaveLength(3);
+    const [invitation] = await mailsOf({ ...school, email: contactEmail });
+    expect(invitation?.text).toContain('项目已完成');
+  });
+
+  it('when no unit claims within 3 working days, then the street party secretary is escalated to, and when the window ends the street assigns a unit', async () => {
+    // Arrange: a quiet week; the demand is posted on Monday at 10:00
+    const org = await bed.seedOrg();
+    const unitId = await addUnit('cobuilding', '城投公司', org.street.id);
+    const liaison = await addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
+    const streetDispatcher = await addPerson('street-dispatcher', '吴派单', [
+      [org.street.id, 'dispatcher'],
+    ]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 10:00`).getTime();
+    const wednesday = beijingText(mondayAt + 2 * DAY).slice(0, 10);
+    const thursday = beijingText(mondayAt + 3 * DAY).slice(0, 10);
+    const nextMonday = beijingText(mondayAt + 7 * DAY).slice(0, 10);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const kase = await bed.startCase(
+        queue,
+        shipped('three-lists.yaml'),
+        org.community.id,
+        demand,
+      );
+      const pool = kase.taskId('pool');
+      await kase.waitForTask('the pool to plan its deadline', pool, (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${thursday} 10:01`));
+      const [escalated] = await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const escalationMails = await mailsOf(org.streetSecretary, SUBJECT.escalated);
+      await bed.skipTo(bj(`${nextMonday} 10:01`));
+      const [closed] = await kase.waitForEvents('claim.closed', 1);
+      const assign = kase.taskId('assign');
+      const assignTask = await kase.waitForTask('the street to assign', assign, () => true);
+      await kase.claim(assign, streetDispatcher);
+      await kase.complete(assign, streetDispatcher, 'assigned', { contactId: liaison.personId });
+      const duty = await kase.waitForTask(
+        'the assigned unit',
+        kase.taskId('responsibility'),
+        () => true,
+      );
+      return { kase, escalated, reminded, escalationMails, closed, assignTask, duty };
+    });
+
+    // Assert: reminded on Wednesday, escalated on Thursday at 10:00 to the street secretary
+    expectFiredAt(outcome.reminded!.at, bj(`${wednesday} 10:00`).getTime());
+    expectFiredAt(outcome.escalated!.at, bj(`${thursday} 10:00`).getTime());
+    expect(outcome.escalated!.detail).toMatchObject({
+      deadline: 'first_claim',
+      level: 1,
+      unitId: org.street.id,
+      fellBack: false,
+    });
+    expect(await mailsOf(liaison, SUBJECT.reminder)).toHaveLength(1);
+    expect(outcome.escalationMails).toHaveLength(1);
+    expect(outcome.escalationMails[0]!.subject).toContain('第 1 级督办');
+    expect(outcome.escalationMails[0]!.text).toContain(org.street.name);
+    const outbox = await bed.db.models.Outbox.find({
+      caseId: outcome.kase.caseId,
+      template: 'task-escalated',
+    }).lean();
+    expect(outbox.map((m) => m.to)).toEqual([org.streetSecretary.email]);
+    // The window ended after 5 working days with nobody: the street's dispatcher assigns
+    expectFiredAt(outcome.closed!.at, bj(`${nextMonday} 10:00`).getTime());
+    expect(outcome.closed!.detail).toMatchObject({ claimants: 0, reason: 'window-ended' });
+    expect(outcome.assignTask.candidates.map((c) => c.personId)).toEqual([
+      streetDispatcher.personId,
+    ]);
+    expect(outcome.duty.candidates.map((c) => c.personId)).toEqual([liaison.personId]);
+  });
+});

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress } from '../support/harness';
+import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 三单 process (definitions/three-orders.yaml): a resident places an order
+ * (群众点单), the community dispatches it to a named reporting party member or to all of them
+ * (社区派单), a member accepts and serves it (党员接单), the resident hears back and rates it; an
+ * order nobody accepts within a working day is escalated to the community dispatcher.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('three-orders', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+function shipped(file: string): DefinitionSnapshot {
+  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
+  return bed.definition(YAML.parse(source) as Record<string, unknown>);
+}
+
+/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[string, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${label}-${tag}`,
+    userId: `usr-${label}-${tag}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  const { Person, Post } = bed.db.models;
+  await Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) {
+    await Post.create({
+      _id: `${unitId}:${role}:${person.personId}`,
+      unitId,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+const order = {
+  channel: '入户走访',
+  category: '环境治理',
+  description: '西六巷垃圾清运不及时，楼道堆放杂物',
+  group: '空巢老人',
+  address: '西六巷 3 号',
+};
+
+describe('三单闭环 (three-orders)', () => {
+  it('when the community dispatches an order to a named party member, then the member accepts and serves it and the resident hears back and rates it', async () => {
+    // Arrange: the community's dispatcher and two reporting party members
+    const org = await bed.seedOrg();
+    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
+    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
+    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const contactEmail = uniqueAddress('resident');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped('three-orders.yaml'), org.grid.id, {
+        ...order,
+        contactEmail,
+      });
+      const dispatch = kase.taskId('dispatch');
+      await kase.waitForTask('the dispatch task', dispatch, () => true);
+      await kase.claim(dispatch, dispatcher);
+      await kase.complete(dispatch, dispatcher, 'dispatched', {
+        memberId: member.personId,
+        note: '请联系环卫所协调清运',
+      });
+      const take = kase.taskId('take_named');
+      const taken = await kase.waitForTask('the order to reach the member', take, () => true);
+      await kase.claim(take, member);
+      await kase.complete(take, member, 'resolved', { result: '已协调清运并清理楼道' });
+      await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      await kase.rate(5);
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { kase, taken, result, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.taken.candidates.map((c) => c.personId)).toEqual([member.personId]);
+    expect(outcome.result.status).toBe('closed');
+    const timeline = outcome.doc.timeline;
+    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+      'acknowledge',
+      'dispatch',
+      'target',
+      'take_named',
+      'reply',
+      'closed',
+    ]);
+    // 接单: the member's claim is on the timeline, before the completion
+    expect(
+      timeline
+        .filter((e) => e.stepId === 'take_named' && e.type.startsWith('task.'))
+        .map((e) => e.type),
+    ).toEqual(['task.opened', 'task.claimed', 'task.completed']);
+    expect(eventsOf(timeline, 'feedback.rated')[0]?.detail).toEqual({ score: 5 });
+    // Mails: the receipt and the result (回音) to the resident, the order to the named member only
+    const resident = { ...member, email: contactEmail };
+    const residentMails = await mailsOf(resident);
+    expect(residentMails).toHaveLength(2);
+    expect(residentMails.map((m) => m.text).join('\n')).toContain('已办结');
+    expect(await mailsOf(member, SUBJECT.assigned)).toHaveLength(1);
+    expect(await mailsOf(other)).toHaveLength(0);
+  });
+
+  it('when an order open to every party member is not accepted within 1 working day, then the members are reminded 2 hours before and the community dispatcher is escalated to', async () => {
+    // Arrange: a quiet week; the order is dispatched on Monday at 10:00 without a name
+    const org = await bed.seedOrg();
+    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
+    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
+    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const monday = await bed.quietMonday();
+    const tuesday = beijingText(bj(`${monday} 10:00`).getTime() + DAY).slice(0, 10);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:55`));
+      const kase = await bed.startCase(queue, shipped('three-orders.yaml'), org.grid.id, order);
+      const dispatch = kase.taskId('dispatch');
+      await kase.waitForTask('the dispatch task', dispatch, () => true);
+      await bed.skipTo(bj(`${monday} 10:00`));
+      await kase.claim(dispatch, dispatcher);
+      await kase.complete(dispatch, dispatcher, 'dispatched', { memberId: '' });
+      const take = kase.taskId('take_open');
+      const opened = await kase.waitForTask('the open order', take, (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${tuesday} 10:01`));
+      const [escalated] = await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const [missed] = await kase.waitForEvents('deadline.missed', 1);
+      return { kase, opened, escalated, reminded, missed };
+    });
+
+    // Assert: both members were offered it and reminded at 08:00; at 10:00 the dispatcher is told
+    expect(outcome.opened.candidates.map((c) => c.personId).sort()).toEqual(
+      [member.personId, other.personId].sort(),
+    );
+    const acceptBy = outcome.opened.deadlines.find((d) => d.key.endsWith('/accept_1d'))!;
+    expect(beijingText(acceptBy.dueAt!)).toBe(`${tuesday} 10:00`);
+    expectFiredAt(outcome.reminded!.at, bj(`${tuesday} 08:00`).getTime());
+    expectFiredAt(outcome.missed!.at, bj(`${tuesday} 10:00`).getTime());
+    expectFiredAt(outcome.escalated!.at, bj(`${tuesday} 10:00`).getTime());
+    expect(outcome.escalated!.detail).toMatchObject({
+      deadline: 'accept_1d',
+      level: 1,
+      unitId: org.community.id,
+    });
+    expect(await mailsOf(member, SUBJECT.reminder)).toHaveLength(1);
+    expect(await mailsOf(other, SUBJECT.reminder)).toHaveLength(1);
+    const [toDispatcher] = await mailsOf(dispatcher, SUBJECT.escalated);
+    expect(toDispatcher?.subject).toContain('第 1 级督办');
+    expect(toDispatcher?.text).toContain('该任务目前尚无人签收');
+    const outbox = await bed.db.models.Outbox.find({
+      caseId: outcome.kase.caseId,
+      template: 'task-escalated',
+    }).lean();
+    expect(outbox.map((m) => m.to)).toEqual([dispatcher.email]);
+  });
+});

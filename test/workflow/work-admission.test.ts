@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress } from '../support/harness';
+import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 社区工作准入 process (definitions/work-admission.yaml): a task a department pushes
+ * to a community is checked against the admission list (Binzhou: 20 statutory items, 44 assisted
+ * items); a listed item is decided by the street, anything else by the county, and both the
+ * department and the community are told; a street that does not decide in 3 working days is
+ * escalated to the street party secretary, one working day later to the county's 分管领导.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('work-admission', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+function shipped(file: string): DefinitionSnapshot {
+  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
+  return bed.definition(YAML.parse(source) as Record<string, unknown>);
+}
+
+/** A unit of `type` under `parentId`. */
+async function addUnit(type: string, name: string, parentId: string): Promise<string> {
+  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
+  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
+  return id;
+}
+
+/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[string, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${label}-${tag}`,
+    userId: `usr-${label}-${tag}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  const { Person, Post } = bed.db.models;
+  await Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) {
+    await Post.create({
+      _id: `${unitId}:${role}:${person.personId}`,
+      unitId,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+interface Parties {
+  departmentId: string;
+  officer: SeededPerson;
+  streetLeader: SeededPerson;
+  countyLeader: SeededPerson;
+  countyDirector: SeededPerson;
+}
+
+/** The pushing department under the county, and the street's and county's deciders. */
+async function parties(org: Awaited<ReturnType<SlaTestBed['seedOrg']>>): Promise<Parties> {
+  const departmentId = await addUnit('department', '民政局', org.county.id);
+  return {
+    departmentId,
+    officer: await addPerson('dept-officer', '许科员', [[departmentId, 'officer']]),
+    streetLeader: await addPerson('street-leader', '何分管', [[org.street.id, 'leader']]),
+    countyLeader: await addPerson('county-leader', '曹县领导', [[org.county.id, 'leader']]),
+    countyDirector: await addPerson('county-director', '袁主任', [[org.county.id, 'director']]),
+  };
+}
+
+const pushed = {
+  title: '高龄津贴资格年审入户核查',
+  description: '请社区于月底前完成辖区 80 岁以上老人高龄津贴资格入户核查',
+  itemKind: '依法履职事项',
+  listNo: 12,
+  funded: true,
+};
+
+describe('社区工作准入审核 (work-admission)', () => {
+  it('when a department pushes an item of the admission list, then the street admits it and the department and the community are told', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const p = await parties(org);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+        ...pushed,
+        requestingUnit: p.departmentId,
+      });
+      const review = kase.taskId('street_review');
+      const task = await kase.waitForTask('the street review', review, () => true);
+      await kase.claim(review, p.streetLeader);
+      await kase.complete(review, p.streetLeader, 'admit', { opinion: '属准入清单第 12 项' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { kase, task, result, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.task.candidates.map((c) => c.personId)).toEqual([p.streetLeader.personId]);
+    expect(outcome.result.status).toBe('closed');
+    const timeline = outcome.doc.timeline;
+    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+      'screen',
+      'street_review',
+      'admitted',
+      'closed',
+    ]);
+    expect(eventsOf(timeline, 'decision.taken')[0]?.detail).toMatchObject({
+      branch: 1,
+      next: 'street_review',
+    });
+    expect(eventsOf(timeline, 'notification.sent', { template: 'case-update' })).toHaveLength(2);
+    const [toDepartment] = await mailsOf(p.officer, '准入结果告知');
+    expect(toDepartment?.subject).toContain(outcome.kase.caseId);
+    expect(await mailsOf(org.communitySecretary, '准入结果告知')).toHaveLength(1);
+    expect(await mailsOf(p.countyLeader)).toHaveLength(0);
+  });
+
+  it('when an item is off the list (an inspection or appraisal), then it goes to the county, which refuses it, and the case ends rejected', async () => {
+    // Arrange: 第 45 项协办事项 lies beyond the 44 on the list; an appraisal is never on it
+    const org = await bed.seedOrg();
+    const p = await parties(org);
+
+    // Act
+    const outcomes = await bed.withWorker(async (queue) => {
+      const ends = [];
+      for (const data of [
+        { title: '文明社区创建评比', description: pushed.description, itemKind: '检查考核评比' },
+        { ...pushed, itemKind: '协办事项', listNo: 45 },
+      ]) {
+        const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+          ...data,
+          requestingUnit: p.departmentId,
+        });
+        const review = kase.taskId('county_review');
+        const task = await kase.waitForTask('the county review', review, () => true);
+        await kase.claim(review, p.countyLeader);
+        await kase.complete(review, p.countyLeader, 'refuse', {
+          opinion: '不在社区工作事项准入清单内',
+        });
+        const result = (await kase.handle.result()) as CaseStateView;
+        ends.push({ task, result, doc: await kase.doc() });
+      }
+      return ends;
+    });
+
+    // Assert
+    for (const outcome of outcomes) {
+      expect(outcome.task.candidates.map((c) => c.personId)).toEqual([p.countyLeader.personId]);
+      expect(outcome.result.status).toBe('rejected');
+      expect(eventsOf(outcome.doc.timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+        'screen',
+        'county_review',
+        'refused',
+        'rejected',
+      ]);
+    }
+    expect(await mailsOf(p.officer, '不予准入告知')).toHaveLength(2);
+    expect(await mailsOf(p.streetLeader)).toHaveLength(0);
+  });
+
+  it('when the street does not decide within 3 working days, then its party secretary is escalated to, and one working day later the county’s 分管领导', async () => {
+    // Arrange: a quiet week; the item is pushed on Monday at 10:00
+    const org = await bed.seedOrg();
+    const p = await parties(org);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 10:00`).getTime();
+    const thursday = beijingText(mondayAt + 3 * DAY).slice(0, 10);
+    const friday = beijingText(mondayAt + 4 * DAY).slice(0, 10);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+        ...pushed,
+        requestingUnit: p.departmentId,
+      });
+      const review = kase.taskId('street_review');
+      const task = await kase.waitForTask('the street review', review, (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${thursday} 10:01`));
+      const [level1] = await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const beforeLevel2 = await mailsOf(p.countyLeader, SUBJECT.escalated);
+      await bed.skipTo(bj(`${friday} 10:01`));
+      const [level2] = await kase.waitForEvents('deadline.escalated', 1, { level: 2 });
+      return { kase, task, level1, reminded, beforeLevel2, level2 };
+    });
+
+    // Assert
+    const due = outcome.task.deadlines.find((d) => d.key.endsWith('/review_3d'))!;
+    expect(beijingText(due.dueAt!)).toBe(`${thursday} 10:00`);
+    expectFiredAt(outcome.reminded!.at, bj(`${thursday} 06:00`).getTime());
+    expect(await mailsOf(p.streetLeader, SUBJECT.reminder)).toHaveLength(1);
+    expectFiredAt(outcome.level1!.at, bj(`${thursday} 10:00`).getTime());
+    expect(outcome.level1!.detail).toMatchObject({ deadline: 'review_3d', unitId: org.street.id });
+    expect(outcome.beforeLevel2).toHaveLength(0);
+    expectFiredAt(outcome.level2!.at, bj(`${friday} 10:00`).getTime());
+    expect(outcome.level2!.detail).toMatchObject({ deadline: 'review_3d', unitId: org.county.id });
+    const [toSecretary] = await mailsOf(org.streetSecretary, SUBJECT.escalated);
+    expect(toSecretary?.subject).toContain('第 1 级督办');
+    const [toCounty] = await mailsOf(p.countyLeader, SUBJECT.escalated);
+    expect(toCounty?.subject).toContain('第 2 级督办');
+    const outbox = await bed.db.models.Outbox.find({
+      caseId: outcome.kase.caseId,
+      template: 'task-escalated',
+    }).lean();
+    expect(outbox.map((m) => m.to).sort()).toEqual(
+      [org.streetSecretary.email, p.countyLeader.email].sort(),
+    );
+  });
+});
