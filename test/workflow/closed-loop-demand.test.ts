@@ -1,0 +1,380 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { CompleteTaskRequest } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { planDeadline } from '../../common/sla';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress, waitFor } from '../support/harness';
+import type {
+  RunningCase,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
+} from '../support/sla-cases';
+import {
+  actor,
+  deadlineOf,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 社区需求闭环响应 (definitions/closed-loop-demand.yaml, Xixiang): 社区提出需求 →
+ * 驻区单位认领 → 对接开展服务 → 办结销号评价 → 组织问效监督, on the time-skipping server with the
+ * real activities. A co-building unit claims the need and serves it, the community strikes it off,
+ * it is rated and audited; a need nobody claims is chased, then assigned by the street; a late
+ * service goes to the claiming unit's own party secretary, then to the street party committee.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('closed-loop-demand', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+interface DemandOrg extends SeededOrg {
+  hospital: SeededUnit;
+  school: SeededUnit;
+  hospitalLiaison: SeededPerson;
+  hospitalSecretary: SeededPerson;
+  schoolLiaison: SeededPerson;
+  communityDispatcher: SeededPerson;
+  streetDispatcher: SeededPerson;
+  countyLeader: SeededPerson;
+}
+
+async function addUnit(type: string, name: string, parent: SeededUnit): Promise<SeededUnit> {
+  const unit = { id: `u-${randomBytes(3).toString('hex')}-${type}`, name };
+  await bed.db.models.Unit.create({
+    _id: unit.id,
+    name,
+    type,
+    parentId: parent.id,
+    updatedAt: new Date(),
+  });
+  return unit;
+}
+
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[SeededUnit, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${tag}-${label}`,
+    userId: `usr-${tag}-${label}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  await bed.db.models.Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unit, role] of posts) {
+    await bed.db.models.Post.create({
+      _id: `${unit.id}:${role}:${person.personId}`,
+      unitId: unit.id,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+/** Two co-building units under the street (one hung under the community), and the posts named. */
+async function demandOrg(): Promise<DemandOrg> {
+  const org = await bed.seedOrg();
+  const hospital = await addUnit('cobuilding', '县医院', org.street);
+  const school = await addUnit('cobuilding', '城北小学', org.community);
+  return {
+    ...org,
+    hospital,
+    school,
+    hospitalLiaison: await addPerson('hospital-liaison', '医院联络员', [[hospital, 'liaison']]),
+    hospitalSecretary: await addPerson('hospital-secretary', '医院党委书记', [
+      [hospital, 'secretary'],
+    ]),
+    schoolLiaison: await addPerson('school-liaison', '学校联络员', [[school, 'liaison']]),
+    communityDispatcher: await addPerson('community-dispatcher', '社区派单员', [
+      [org.community, 'dispatcher'],
+    ]),
+    streetDispatcher: await addPerson('street-dispatcher', '街道派单员', [
+      [org.street, 'dispatcher'],
+    ]),
+    countyLeader: await addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
+  };
+}
+
+function shipped(): DefinitionSnapshot {
+  const file = path.join(__dirname, '..', '..', 'definitions', 'closed-loop-demand.yaml');
+  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+}
+
+function need(contactEmail: string) {
+  return {
+    title: '老旧小区义诊进社区',
+    category: '便民服务',
+    description: '社区老年人多，希望驻区医院每月一次上门义诊',
+    wantedBy: '2030-12-31',
+    contactEmail,
+  };
+}
+
+async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
+  const id = kase.taskId(stepId, visit);
+  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
+    t.deadlines.every((d) => d.dueAt !== null),
+  );
+  return { ...task, id };
+}
+
+async function claimAndComplete(
+  kase: RunningCase,
+  taskId: string,
+  person: SeededPerson,
+  outcome: string,
+  form: Record<string, unknown>,
+  comment?: string,
+): Promise<void> {
+  await kase.claim(taskId, person);
+  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
+  if (comment) request.comment = comment;
+  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
+}
+
+/** From the plan onwards: the unit plans and serves, the community strikes it off, rating, audit. */
+async function deliver(kase: RunningCase, org: DemandOrg, by: SeededPerson, score: number) {
+  const dock = await openedTask(kase, 'dock');
+  await claimAndComplete(kase, dock.id, by, 'planned', {
+    plan: '每月第一个周六上午在社区卫生室义诊',
+    startDate: '2030-01-04',
+  });
+  const serve = await openedTask(kase, 'serve');
+  await claimAndComplete(kase, serve.id, by, 'delivered', { summary: '首次义诊完成', served: 86 });
+  const closeout = await openedTask(kase, 'closeout');
+  await claimAndComplete(kase, closeout.id, org.communityDispatcher, 'struck_off', {
+    check: '服务已开展，居民反响好',
+  });
+  await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+  await kase.rate(score);
+  const audit = await openedTask(kase, 'audit');
+  await claimAndComplete(kase, audit.id, org.streetSecretary, 'effective', {
+    finding: '形成常态化机制',
+  });
+  return { dock, serve, closeout, audit };
+}
+
+function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
+  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
+}
+
+function plusDays(date: string, days: number): string {
+  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY).slice(0, 10);
+}
+
+async function mailsToAddress(address: string, marker: string, count: number) {
+  const person = { email: address } as SeededPerson;
+  return waitFor(`${count} mail(s) "${marker}" to ${address}`, async () => {
+    const found = await mailsOf(person, marker);
+    return found.length >= count ? found : undefined;
+  });
+}
+
+describe('社区需求闭环响应 (closed-loop-demand)', () => {
+  it('when a co-building unit claims a need, then it plans and serves, the community strikes it off, it is rated and the audit closes the loop', async () => {
+    // Arrange
+    const org = await demandOrg();
+    const monday = await bed.quietMonday();
+    const contact = uniqueAddress('community-contact');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.community.id, need(contact));
+      const pool = await openedTask(kase, 'pool');
+      await kase.claim(pool.id, org.hospitalLiaison);
+      const [closed] = await kase.waitForEvents('claim.closed', 1);
+      const tasks = await deliver(kase, org, org.hospitalLiaison, 5);
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, pool, closed, ...tasks, doc: await kase.doc() };
+    });
+
+    // Assert: the loop
+    expect(outcome.result.status).toBe('closed');
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'pool',
+      'dock',
+      'serve',
+      'closeout',
+      'rate',
+      'audit',
+      'closed',
+    ]);
+    // Every co-building unit's liaison under the street was offered the need; one claim closed it
+    expect([...outcome.pool.candidateUserIds].sort()).toEqual(
+      [org.hospitalLiaison.userId, org.schoolLiaison.userId].sort(),
+    );
+    expect(outcome.closed!.detail).toMatchObject({ reason: 'full', claimants: 1 });
+    expect(outcome.dock.candidateUserIds).toEqual([org.hospitalLiaison.userId]);
+    expect(outcome.serve.candidateUserIds).toEqual([org.hospitalLiaison.userId]);
+    expect(outcome.closeout.candidateUserIds).toEqual([org.communityDispatcher.userId]);
+    expect(outcome.audit.candidateUserIds).toEqual([org.streetSecretary.userId]);
+    expect(eventsOf(outcome.doc.timeline, 'feedback.rated')[0]?.detail).toMatchObject({ score: 5 });
+    // The limits from Monday 09:30 in a quiet week
+    const due = (task: typeof outcome.pool, key: string) =>
+      deadlineOf(task.deadlines, `${task.id}/${key}`).dueAt!;
+    expect(beijingText(due(outcome.pool, 'claim_3d'))).toBe(`${plusDays(monday, 3)} 09:30`);
+    expect(beijingText(due(outcome.dock, 'dock_5d'))).toBe(`${plusDays(monday, 7)} 09:30`);
+    expect(Date.parse(due(outcome.serve, 'serve_30d')) - outcome.serve.openedAt.getTime()).toBe(
+      30 * DAY,
+    );
+    expect(beijingText(due(outcome.audit, 'audit_10d'))).toBe(`${plusDays(monday, 14)} 09:30`);
+    expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toEqual([]);
+    // Mails: the pool to both liaisons, the plan and service to the claimant, the rating request
+    expect(await mailsOf(org.hospitalLiaison, SUBJECT.assigned)).toHaveLength(3);
+    expect(await mailsOf(org.schoolLiaison, SUBJECT.assigned)).toHaveLength(1);
+    expect(await mailsToAddress(contact, '办理结果告知', 1)).toHaveLength(1);
+  });
+
+  it('when no unit claims within 3 working days, then the liaisons are reminded the day before, the community secretary is called, and after the 5-day window the street assigns a unit', async () => {
+    // Arrange
+    const org = await demandOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 10:00`));
+      const kase = await bed.startCase(
+        queue,
+        shipped(),
+        org.community.id,
+        need(uniqueAddress('community-contact')),
+      );
+      const pool = await openedTask(kase, 'pool');
+      const plan = planDeadline(
+        await bed.calendar(),
+        {
+          within: '3 working days',
+          reminders: [{ before: 'P1D' }],
+          escalations: [{}, { after: '1 working day' }],
+        },
+        pool.openedAt.toISOString(),
+      );
+      await bed.skipTo(Date.parse(plan.dueAt!) + 60_000);
+      const [level1] = await kase.waitForEvents('deadline.escalated', 1);
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const window = planDeadline(
+        await bed.calendar(),
+        { within: '5 working days', reminders: [], escalations: [] },
+        pool.openedAt.toISOString(),
+      );
+      await bed.skipTo(Date.parse(window.dueAt!) + 60_000);
+      const [closed] = await kase.waitForEvents('claim.closed', 1);
+      const escalated = await kase.waitForEvents('deadline.escalated', 2);
+      const assign = await openedTask(kase, 'assign');
+      await claimAndComplete(kase, assign.id, org.streetDispatcher, 'assigned', {
+        contactId: org.schoolLiaison.personId,
+      });
+      const tasks = await deliver(kase, org, org.schoolLiaison, 4);
+      const result = (await kase.handle.result()) as CaseStateView;
+      const poolDoc = await kase.task(pool.id);
+      return { plan, window, level1, reminded, closed, escalated, assign, poolDoc, tasks, result };
+    });
+
+    // Assert: reminder Wednesday 10:00 to every candidate, level 1 Thursday 10:00 to the community
+    // secretary, level 2 Friday 10:00 to the street secretary; the window ends next Monday 10:00
+    const { plan } = outcome;
+    expect(beijingText(plan.dueAt!)).toBe(`${plusDays(monday, 3)} 10:00`);
+    expectFiredAt(outcome.reminded!.at, plan.reminders[0]!.at);
+    expect(beijingText(plan.reminders[0]!.at)).toBe(`${plusDays(monday, 2)} 10:00`);
+    for (const liaison of [org.hospitalLiaison, org.schoolLiaison]) {
+      expect(await mailsOf(liaison, SUBJECT.reminder)).toHaveLength(1);
+    }
+    expect(outcome.escalated.map((e) => [e.detail?.level, e.detail?.unitId])).toEqual([
+      [1, org.community.id],
+      [2, org.street.id],
+    ]);
+    expectFiredAt(outcome.escalated[0]!.at, plan.escalations[0]!.at);
+    expectFiredAt(outcome.escalated[1]!.at, plan.escalations[1]!.at);
+    expect(beijingText(plan.escalations[1]!.at)).toBe(`${plusDays(monday, 4)} 10:00`);
+    expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+    // The window closed unclaimed and the street took over
+    expect(beijingText(outcome.window.dueAt!)).toBe(`${plusDays(monday, 7)} 10:00`);
+    expectFiredAt(outcome.closed!.at, outcome.window.dueAt!);
+    expect(outcome.closed!.detail).toMatchObject({ reason: 'window-ended', claimants: 0 });
+    expect(outcome.poolDoc?.status).toBe('unclaimed');
+    expect(outcome.assign.candidateUserIds).toEqual([org.streetDispatcher.userId]);
+    expect(outcome.tasks.dock.candidateUserIds).toEqual([org.schoolLiaison.userId]);
+    expect(outcome.result.status).toBe('closed');
+  });
+
+  it('when the claiming unit does not deliver within 30 days, then its own party secretary is called, and 5 working days later the street party committee', async () => {
+    // Arrange
+    const org = await demandOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 10:00`));
+      const kase = await bed.startCase(
+        queue,
+        shipped(),
+        org.community.id,
+        need(uniqueAddress('community-contact')),
+      );
+      const pool = await openedTask(kase, 'pool');
+      await kase.claim(pool.id, org.hospitalLiaison);
+      const dock = await openedTask(kase, 'dock');
+      await claimAndComplete(kase, dock.id, org.hospitalLiaison, 'planned', {
+        plan: '义诊',
+        startDate: '2030-01-04',
+      });
+      const serve = await openedTask(kase, 'serve');
+      await kase.claim(serve.id, org.hospitalLiaison);
+      const plan = planDeadline(
+        await bed.calendar(),
+        {
+          within: 'P30D',
+          reminders: [{ before: 'P3D' }],
+          escalations: [{}, { after: '5 working days' }],
+        },
+        serve.openedAt.toISOString(),
+      );
+      await bed.skipTo(Date.parse(plan.escalations[1]!.at) + 60_000);
+      const escalated = await kase.waitForEvents('deadline.escalated', 2);
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      return { serve, plan, escalated, reminded };
+    });
+
+    // Assert
+    const { plan, escalated } = outcome;
+    const serveDue = deadlineOf(outcome.serve.deadlines, `${outcome.serve.id}/serve_30d`);
+    expect(serveDue.dueAt).toBe(plan.dueAt);
+    expectFiredAt(outcome.reminded!.at, plan.reminders[0]!.at);
+    expect(escalated.map((e) => [e.detail?.level, e.detail?.unitId])).toEqual([
+      [1, org.hospital.id],
+      [2, org.street.id],
+    ]);
+    escalated.forEach((e, i) => expectFiredAt(e.at, plan.escalations[i]!.at));
+    expect(await mailsOf(org.hospitalLiaison, SUBJECT.reminder)).toHaveLength(1);
+    const toUnit = await mailsOf(org.hospitalSecretary, SUBJECT.escalated);
+    expect(toUnit.map((m) => m.subject)).toEqual([expect.stringContaining('第 1 级督办')]);
+    const toStreet = await mailsOf(org.streetSecretary, SUBJECT.escalated);
+    expect(toStreet.map((m) => m.subject)).toEqual([expect.stringContaining('第 2 级督办')]);
+    expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(0);
+  });
+});

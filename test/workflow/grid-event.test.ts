@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { CompleteTaskRequest } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { planDeadline } from '../../common/sla';
+import type { CaseStateView } from '../../workflows/projection';
+import { beijingText, bj } from '../support/beijing';
+import { uniqueAddress, waitFor } from '../support/harness';
+import type {
+  RunningCase,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
+} from '../support/sla-cases';
+import {
+  actor,
+  deadlineOf,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 网格事件办理 process (definitions/grid-event.yaml, Hanzhong's 网格发现 → 中心汇集 →
+ * 分流处置 → 限期办理) on the time-skipping server with the real activities: the street centre routes
+ * an event to a department or the grid, the handler replies, the centre strikes it off or sends it
+ * round again; an overdue event is supervised (督办) one level up the chain each working day, from
+ * the grid chief to the county.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('grid-event', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+/** The seeded corner plus the posts this process names: the street centre, the chain upwards. */
+interface GridOrg extends SeededOrg {
+  centre: SeededPerson;
+  gridLeader: SeededPerson;
+  communityOfficer: SeededPerson;
+  streetLeader: SeededPerson;
+  countyLeader: SeededPerson;
+  department: SeededUnit;
+  departmentOfficer: SeededPerson;
+  departmentDirector: SeededPerson;
+}
+
+async function addUnit(type: string, name: string, parent: SeededUnit): Promise<SeededUnit> {
+  const unit = { id: `u-${randomBytes(3).toString('hex')}-${type}`, name };
+  await bed.db.models.Unit.create({
+    _id: unit.id,
+    name,
+    type,
+    parentId: parent.id,
+    updatedAt: new Date(),
+  });
+  return unit;
+}
+
+async function addPerson(
+  label: string,
+  name: string,
+  posts: Array<[SeededUnit, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const person: SeededPerson = {
+    personId: `p-${tag}-${label}`,
+    userId: `usr-${tag}-${label}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  await bed.db.models.Person.create({
+    _id: person.personId,
+    name,
+    email: person.email,
+    userId: person.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unit, role] of posts) {
+    await bed.db.models.Post.create({
+      _id: `${unit.id}:${role}:${person.personId}`,
+      unitId: unit.id,
+      role,
+      personId: person.personId,
+    });
+  }
+  return person;
+}
+
+async function gridOrg(): Promise<GridOrg> {
+  const org = await bed.seedOrg();
+  const department = await addUnit('department', '城市管理局', org.county);
+  return {
+    ...org,
+    centre: await addPerson('centre', '综治中心派单员', [[org.street, 'dispatcher']]),
+    gridLeader: await addPerson('grid-leader', '网格长', [[org.grid, 'grid-leader']]),
+    communityOfficer: await addPerson('community-officer', '社区干事', [
+      [org.community, 'officer'],
+    ]),
+    streetLeader: await addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
+    countyLeader: await addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
+    department,
+    departmentOfficer: await addPerson('dept-officer', '城管队员', [[department, 'officer']]),
+    departmentDirector: await addPerson('dept-director', '城管局长', [[department, 'director']]),
+  };
+}
+
+function shipped(): DefinitionSnapshot {
+  const file = path.join(__dirname, '..', '..', 'definitions', 'grid-event.yaml');
+  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+}
+
+const event = {
+  category: '环境卫生',
+  description: '背街小巷建筑垃圾堆放，影响通行',
+  location: '幸福巷12号门前',
+  households: 30,
+  risk: false,
+};
+
+async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
+  const id = kase.taskId(stepId, visit);
+  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
+    t.deadlines.every((d) => d.dueAt !== null),
+  );
+  return { ...task, id };
+}
+
+async function claimAndComplete(
+  kase: RunningCase,
+  taskId: string,
+  person: SeededPerson,
+  outcome: string,
+  form: Record<string, unknown>,
+  comment?: string,
+): Promise<void> {
+  await kase.claim(taskId, person);
+  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
+  if (comment) request.comment = comment;
+  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
+}
+
+function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
+  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
+}
+
+/** The Beijing date `days` after `date` (`YYYY-MM-DD`). */
+function plusDays(date: string, days: number): string {
+  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY).slice(0, 10);
+}
+
+async function mailsEventually(person: SeededPerson, marker: string, count: number) {
+  return waitFor(`${count} mail(s) "${marker}" to ${person.name}`, async () => {
+    const found = await mailsOf(person, marker);
+    return found.length >= count ? found : undefined;
+  });
+}
+
+describe('网格事件办理 (grid-event)', () => {
+  it('when the centre routes an event to a department and then, on review, to the grid, then each handler replies within its limit and the centre strikes it off', async () => {
+    // Arrange
+    const org = await gridOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const collect = await openedTask(kase, 'collect');
+      await claimAndComplete(kase, collect.id, org.centre, 'to_department', {
+        opinion: '占道堆放建筑垃圾，属城管职责',
+        department: org.department.id,
+      });
+      const department = await openedTask(kase, 'department_handle');
+      await claimAndComplete(kase, department.id, org.departmentOfficer, 'resolved', {
+        result: '已责令清运',
+      });
+      const verify = await openedTask(kase, 'verify');
+      await claimAndComplete(
+        kase,
+        verify.id,
+        org.centre,
+        'redo',
+        { finding: '现场仍有残余，需网格跟进' },
+        '残余建筑垃圾未清净',
+      );
+      const collect2 = await openedTask(kase, 'collect', 2);
+      await claimAndComplete(kase, collect2.id, org.centre, 'to_grid', {
+        opinion: '交网格跟进清理',
+      });
+      const grid = await openedTask(kase, 'grid_handle');
+      await claimAndComplete(kase, grid.id, org.gridWorker, 'resolved', {
+        result: '组织居民清理完毕',
+      });
+      const verify2 = await openedTask(kase, 'verify', 2);
+      await claimAndComplete(kase, verify2.id, org.centre, 'pass', { finding: '已清理干净' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, collect, department, grid, verify, doc: await kase.doc() };
+    });
+
+    // Assert: the path
+    expect(outcome.result.status).toBe('closed');
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'collect',
+      'department_handle',
+      'verify',
+      'collect',
+      'grid_handle',
+      'verify',
+      'closed',
+    ]);
+    expect(eventsOf(outcome.doc.timeline, 'task.completed').map((e) => e.detail?.outcome)).toEqual([
+      'to_department',
+      'resolved',
+      'redo',
+      'to_grid',
+      'resolved',
+      'pass',
+    ]);
+    // Who was asked: the street centre, the department chosen in the form, the grid's workers
+    expect(outcome.collect.candidateUserIds).toEqual([org.centre.userId]);
+    expect(outcome.department.candidateUserIds).toEqual([org.departmentOfficer.userId]);
+    expect([...outcome.grid.candidateUserIds].sort()).toEqual(
+      [org.gridWorker.userId, org.gridWorker2.userId].sort(),
+    );
+    // The limits, in working time from Monday 09:30 (a quiet week)
+    const due = (task: typeof outcome.collect, key: string) =>
+      beijingText(deadlineOf(task.deadlines, `${task.id}/${key}`).dueAt!);
+    expect(due(outcome.collect, 'collect_2h')).toBe(`${monday} 11:30`);
+    expect(due(outcome.department, 'handle_5d')).toBe(`${plusDays(monday, 7)} 09:30`);
+    expect(due(outcome.grid, 'handle_2d')).toBe(`${plusDays(monday, 2)} 09:30`);
+    expect(due(outcome.verify, 'verify_1d')).toBe(`${plusDays(monday, 1)} 09:30`);
+    expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toEqual([]);
+    // Mails: the dispatch of each task to its candidates, nothing escalated
+    expect(await mailsEventually(org.centre, SUBJECT.assigned, 4)).toHaveLength(4);
+    expect(await mailsOf(org.departmentOfficer, SUBJECT.assigned)).toHaveLength(1);
+    expect(await mailsOf(org.gridWorker, SUBJECT.assigned)).toHaveLength(1);
+    for (const person of [org.gridLeader, org.director, org.streetLeader, org.countyLeader]) {
+      expect(await mailsOf(person, SUBJECT.escalated)).toHaveLength(0);
+    }
+  });
+
+  it('when the grid does not finish within 2 working days, then the grid chief, the community director, the street leader and the county leader are called one working day apart', async () => {
+    // Arrange
+    const org = await gridOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 10:00`));
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const collect = await openedTask(kase, 'collect');
+      await claimAndComplete(kase, collect.id, org.centre, 'to_grid', { opinion: '网格自办' });
+      const task = await openedTask(kase, 'grid_handle');
+      await kase.claim(task.id, org.gridWorker);
+      const plan = planDeadline(
+        await bed.calendar(),
+        {
+          within: '2 working days',
+          reminders: [{ before: 'PT4H' }],
+          escalations: [
+            {},
+            { after: '1 working day' },
+            { after: '2 working days' },
+            { after: '3 working days' },
+          ],
+        },
+        task.openedAt.toISOString(),
+      );
+      await bed.skipTo(Date.parse(plan.escalations[1]!.at) + 60_000);
+      const early = await kase.waitForEvents('deadline.escalated', 2);
+      const beforeStreet = await mailsOf(org.streetLeader, SUBJECT.escalated);
+      await bed.skipTo(Date.parse(plan.escalations[3]!.at) + 60_000);
+      const escalated = await kase.waitForEvents('deadline.escalated', 4);
+      const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
+      const [missed] = await kase.waitForEvents('deadline.missed', 1);
+      // The grid worker finally replies; the centre strikes the event off.
+      await kase.complete(task.id, org.gridWorker, 'resolved', { result: '已协调清运' });
+      const verify = await openedTask(kase, 'verify');
+      await claimAndComplete(kase, verify.id, org.centre, 'pass', { finding: '已清理' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { task, plan, early, beforeStreet, escalated, reminded, missed, result };
+    });
+
+    // Assert: due Wednesday at the time it opened; levels Wednesday, Thursday, Friday, Monday
+    const { plan, escalated } = outcome;
+    expect(plan.dueAt).toBe(
+      deadlineOf(outcome.task.deadlines, `${outcome.task.id}/handle_2d`).dueAt,
+    );
+    expect(plan.escalations.map((e) => beijingText(e.at))).toEqual([
+      `${plusDays(monday, 2)} 10:00`,
+      `${plusDays(monday, 3)} 10:00`,
+      `${plusDays(monday, 4)} 10:00`,
+      `${plusDays(monday, 7)} 10:00`,
+    ]);
+    expectFiredAt(outcome.reminded!.at, plan.reminders[0]!.at);
+    expectFiredAt(outcome.missed!.at, plan.dueAt!);
+    expect(outcome.early).toHaveLength(2);
+    expect(outcome.beforeStreet).toHaveLength(0);
+    expect(escalated.map((e) => [e.detail?.level, e.detail?.unitId, e.detail?.fellBack])).toEqual([
+      [1, org.grid.id, false],
+      [2, org.community.id, false],
+      [3, org.street.id, false],
+      [4, org.county.id, false],
+    ]);
+    escalated.forEach((e, i) => expectFiredAt(e.at, plan.escalations[i]!.at));
+    // Each level's mail went to the person holding the post at that level, once
+    const levels: Array<[SeededPerson, number]> = [
+      [org.gridLeader, 1],
+      [org.director, 2],
+      [org.streetLeader, 3],
+      [org.countyLeader, 4],
+    ];
+    for (const [person, level] of levels) {
+      const mails = await mailsEventually(person, SUBJECT.escalated, 1);
+      expect(mails.map((m) => m.subject)).toEqual([expect.stringContaining(`第 ${level} 级督办`)]);
+    }
+    expect(await mailsEventually(org.gridWorker, SUBJECT.reminder, 1)).toHaveLength(1);
+    expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(0);
+    expect(outcome.result.status).toBe('closed');
+  });
+
+  it('when the centre judges an event outside its remit, then the case ends as not accepted', async () => {
+    // Arrange
+    const org = await gridOrg();
+
+    // Act
+    const result = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const collect = await openedTask(kase, 'collect');
+      await kase.claim(collect.id, org.centre);
+      const refusal: CompleteTaskRequest = {
+        taskId: collect.id,
+        actor: actor(org.centre),
+        outcome: 'not_accepted',
+        form: { opinion: '属司法诉讼事项' },
+        comment: '已引导当事人依法起诉',
+      };
+      await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [refusal] });
+      return (await kase.handle.result()) as CaseStateView;
+    });
+
+    // Assert
+    expect(result.status).toBe('rejected');
+  });
+});
