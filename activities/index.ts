@@ -78,6 +78,7 @@ export function createActivities(deps: ActivityDependencies) {
         ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
+        ...(progress.metrics !== undefined ? { metrics: progress.metrics } : {}),
       };
       // Tasks first: a retry after a lost case write re-applies them as no-ops.
       if (progress.tasks) await projectTasks(progress.tasks);

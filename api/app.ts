@@ -14,6 +14,8 @@ import { registerPeopleRoutes } from './routes/people';
 import { registerCaseRoutes } from './routes/cases';
 import { registerDefinitionRoutes } from './routes/definitions';
 import { registerTaskRoutes } from './routes/tasks';
+import { registerMetricsRoutes } from './routes/metrics';
+import { registerBoardRoutes } from './routes/board';
 import { mountOpen311Fallback, registerOpen311Routes } from './routes/open311';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
@@ -25,6 +27,8 @@ import type { CaseService } from './services/cases';
 import type { DefinitionService } from './services/definitions';
 import type { TaskService } from './services/tasks';
 import type { Open311Api } from './services/open311';
+import type { MetricsService } from './services/metrics';
+import type { BoardService } from './services/board';
 
 export interface AppDependencies {
   logger: Logger;
@@ -39,6 +43,8 @@ export interface AppDependencies {
     tasks: TaskService;
     definitions: DefinitionService;
     open311: Open311Api;
+    metrics: MetricsService;
+    board: BoardService;
   };
   readiness: ReadinessCheck[];
 }
@@ -54,6 +60,8 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerPeopleRoutes(routes, services.org);
   registerDefinitionRoutes(routes, services.definitions);
   registerOpen311Routes(routes, services.open311);
+  registerMetricsRoutes(routes, services.metrics);
+  registerBoardRoutes(routes, services.board);
   return routes;
 }
 

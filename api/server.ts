@@ -13,6 +13,8 @@ import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
 import { createTaskService } from './services/tasks';
+import { createMetricsService } from './services/metrics';
+import { createBoardService } from './services/board';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 
@@ -95,6 +97,8 @@ export async function startApi(
         tasks: createTaskService({ models: db.models, temporal, scope }),
         definitions,
         open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
+        metrics: createMetricsService({ models: db.models, scope, clock }),
+        board: createBoardService({ models: db.models, clock }),
       },
       readiness: [
         {

@@ -1,3 +1,4 @@
+import type { CaseMetrics } from './case-measures';
 import type { DefinitionSnapshot } from './definition';
 import type { Role } from './roles';
 
@@ -116,6 +117,8 @@ export interface CaseProgress {
   deadlines?: DeadlineView[];
   rating?: RatingView;
   publication?: PublicationView;
+  /** The case's metric figures, whole, when they changed (see common/case-measures.ts). */
+  metrics?: CaseMetrics;
 }
 
 /** A person who may act on a task: their person id, account (if any) and the unit they serve in. */

@@ -58,12 +58,15 @@ const caseSchema = new mongoose.Schema(
     rating: { type: mongoose.Schema.Types.Mixed, default: null },
     /** What the public board shows, personal data already masked. */
     publication: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** Numbers the metrics API adds up (see common/case-measures.ts); null before the first write. */
+    metrics: { type: mongoose.Schema.Types.Mixed, default: null },
   },
   { collection: 'cases', versionKey: false, minimize: false },
 );
 caseSchema.index({ createdAt: -1 });
 caseSchema.index({ unitId: 1 });
 caseSchema.index({ 'createdBy.id': 1 });
+caseSchema.index({ 'publication.publishedAt': -1 });
 
 const definitionSchema = new mongoose.Schema(
   {

@@ -11,6 +11,7 @@ import type {
   TimelineEntry,
   TimelineEventType,
 } from '../common/case';
+import { CaseMeasures } from '../common/case-measures';
 import type { StepSpec } from '../common/definition';
 import { store } from './stubs';
 
@@ -47,6 +48,8 @@ export class CaseProjection {
   private deadlinesChanged = false;
   private rating: RatingView | undefined;
   private publication: PublicationView | undefined;
+  /** The case's metric figures, fed by every entry recorded (rebuilt the same way on replay). */
+  private readonly measures = new CaseMeasures();
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly caseId: string) {}
@@ -62,7 +65,7 @@ export class CaseProjection {
     detail?: Detail,
     via?: string,
   ): void {
-    this.pending.push({
+    const entry: TimelineEntry = {
       seq: ++this.seq,
       type,
       at: new Date().toISOString(),
@@ -70,7 +73,9 @@ export class CaseProjection {
       ...(stepId !== undefined ? { stepId } : {}),
       ...(via !== undefined ? { via } : {}),
       ...(detail !== undefined ? { detail } : {}),
-    });
+    };
+    this.pending.push(entry);
+    this.measures.observe(entry);
   }
 
   enter(step: StepSpec): void {
@@ -137,6 +142,7 @@ export class CaseProjection {
     const publication = this.publication;
     this.rating = undefined;
     this.publication = undefined;
+    const { metrics, changed: metricsChanged } = this.measures.take();
     await store.recordCaseProgress({
       caseId: this.caseId,
       revision: ++this.revision,
@@ -148,6 +154,7 @@ export class CaseProjection {
       ...(deadlines !== undefined ? { deadlines } : {}),
       ...(rating !== undefined ? { rating } : {}),
       ...(publication !== undefined ? { publication } : {}),
+      ...(metricsChanged ? { metrics } : {}),
     });
   }
 }

@@ -23,6 +23,8 @@ function document() {
     tasks: {} as never,
     definitions: {} as never,
     open311: {} as never,
+    metrics: {} as never,
+    board: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { RouteRegistry } from '../pipeline';
+import type { BoardService } from '../services/board';
+import { caseIdParams, errorResponses, pageQuery } from './shared';
+
+const boardItem = z.object({
+  id: z.string(),
+  process: z.object({ key: z.string(), name: z.string() }),
+  category: z.string().nullable(),
+  place: z
+    .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
+    .meta({ description: 'County down to the compound at most (never a building or a floor)' }),
+  title: z.string(),
+  outcome: z.string().nullable(),
+  fields: z
+    .array(z.object({ label: z.string(), value: z.string() }))
+    .meta({ description: 'The fields the process shows, personal data masked' }),
+  status: z.string(),
+  receivedAt: z.iso.datetime(),
+  publishedAt: z.iso.datetime(),
+  closedAt: z.iso.datetime().nullable(),
+  handlingMinutes: z.number().int().nullable(),
+  score: z.number().int().nullable(),
+});
+
+const boardQuery = pageQuery.extend({
+  unitId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+    .optional()
+    .meta({ description: 'A community, street… : its cases and those below it' }),
+  category: z.string().max(63).optional(),
+  definitionKey: z.string().max(63).optional(),
+});
+
+export function registerBoardRoutes(routes: RouteRegistry, board: BoardService): void {
+  routes.add<undefined, z.infer<typeof boardQuery>>({
+    method: 'get',
+    path: '/api/v1/public/board',
+    tag: 'public board',
+    summary: 'The public board (公示): published cases, newest first, no sign-in',
+    roles: 'public',
+    query: boardQuery,
+    responses: {
+      200: {
+        description: 'A page of published cases',
+        schema: z.object({
+          items: z.array(boardItem),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+          total: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 404),
+    },
+    async handle({ query }) {
+      return { status: 200, body: await board.list(query) };
+    },
+  });
+
+  routes.add<z.infer<typeof caseIdParams>>({
+    method: 'get',
+    path: '/api/v1/public/board/:id',
+    tag: 'public board',
+    summary: 'One published case on the public board',
+    roles: 'public',
+    params: caseIdParams,
+    responses: {
+      200: { description: 'The published case', schema: boardItem },
+      ...errorResponses(400, 404),
+    },
+    async handle({ params }) {
+      return { status: 200, body: await board.get(params.id) };
+    },
+  });
+}

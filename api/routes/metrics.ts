@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { UNIT_TYPES } from '../../common/org-tree';
+import type { RouteRegistry } from '../pipeline';
+import type { MetricsService } from '../services/metrics';
+import { RANKING_KEYS } from '../services/metrics';
+import { errorResponses } from './shared';
+
+const unitRef = z.object({ id: z.string(), name: z.string(), type: z.string() });
+const share = z.number().min(0).max(1).nullable();
+
+const figures = z.object({
+  received: z.number().int(),
+  accepted: z.number().int(),
+  respondedInTime: z.number().int(),
+  completed: z.number().int(),
+  completedOnTime: z.number().int(),
+  rejected: z.number().int(),
+  overdue: z.number().int(),
+  escalated: z.number().int(),
+  escalations: z.number().int(),
+  returned: z.number().int(),
+  rated: z.number().int(),
+  satisfied: z.number().int(),
+  ratingMissing: z.number().int(),
+  rates: z.object({
+    acceptanceRate: share.meta({ description: '接单率: accepted ÷ received' }),
+    responseRate: share.meta({
+      description: '响应率: accepted before any deadline passed ÷ received',
+    }),
+    completionRate: share.meta({ description: '办结率: completed ÷ received' }),
+    onTimeRate: share.meta({ description: '按期办结率: completed on time ÷ completed' }),
+    satisfactionRate: share.meta({ description: '满意度: rated 4 or 5 ÷ rated' }),
+    overdueRate: share.meta({ description: '逾期率: overdue ÷ received' }),
+  }),
+  averages: z.object({
+    score: z.number().nullable(),
+    responseMinutes: z.number().nullable(),
+    handlingMinutes: z.number().nullable(),
+  }),
+});
+
+const period = z.object({ from: z.iso.datetime(), to: z.iso.datetime(), label: z.string() });
+
+const metricsQuery = z
+  .object({
+    unitId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+      .optional()
+      .meta({ description: 'The unit (with everything below it); default: your top unit' }),
+    period: z.string().max(10).optional().meta({
+      description:
+        'Beijing-time period: 2026, 2026-H1, 2026-Q3 or 2026-05 (default: the current half year)',
+    }),
+    from: z.string().max(40).optional().meta({ description: 'First day (2026-01-01) or instant' }),
+    to: z
+      .string()
+      .max(40)
+      .optional()
+      .meta({ description: 'Last day (inclusive) or instant (exclusive)' }),
+    definitionKey: z.string().max(63).optional(),
+    category: z.string().max(63).optional(),
+  })
+  .strict();
+
+const rankingQuery = metricsQuery.extend({
+  unitType: z.enum(UNIT_TYPES).optional().meta({
+    description: "Rank every unit of this type below unitId (default: unitId's children)",
+  }),
+  by: z
+    .enum(RANKING_KEYS)
+    .optional()
+    .meta({ description: 'What to rank by (default completionRate)' }),
+});
+
+export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsService): void {
+  routes.add<undefined, z.infer<typeof metricsQuery>>({
+    method: 'get',
+    path: '/api/v1/metrics',
+    tag: 'metrics',
+    summary: 'Metrics of a unit and its children over a period',
+    description:
+      'Cases received in the period for the unit and every unit below it: counts, the rates (接单率, 响应率, 办结率, 按期办结率, 满意度), mean score and times, each child unit with its own subtree, and received/completed per month.',
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: metricsQuery,
+    responses: {
+      200: {
+        description: 'The figures',
+        schema: z.object({
+          unit: unitRef,
+          period,
+          filters: z.object({
+            definitionKey: z.string().nullable(),
+            category: z.string().nullable(),
+          }),
+          totals: figures,
+          children: z.array(figures.extend({ unit: unitRef })),
+          months: z.array(
+            z.object({
+              month: z.string(),
+              received: z.number().int(),
+              completed: z.number().int(),
+              overdue: z.number().int(),
+            }),
+          ),
+          computedAt: z.iso.datetime(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await metrics.unitMetrics(principal, query) };
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof rankingQuery>>({
+    method: 'get',
+    path: '/api/v1/metrics/ranking',
+    tag: 'metrics',
+    summary: 'Rank units by a rate over a period',
+    description:
+      'Units below unitId (its children, or every unit of unitType), best first. Units with nothing to measure have rank null and come last; equal values share a rank.',
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: rankingQuery,
+    responses: {
+      200: {
+        description: 'The ranking',
+        schema: z.object({
+          unit: unitRef,
+          period,
+          by: z.enum(RANKING_KEYS),
+          unitType: z.string().nullable(),
+          items: z.array(figures.extend({ rank: z.number().int().nullable(), unit: unitRef })),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await metrics.ranking(principal, query) };
+    },
+  });
+}

@@ -1,0 +1,205 @@
+import { unitsAtOrBelow, childrenByParent } from '../../common/org-tree';
+import type { Models } from '../../models';
+import { AppError } from '../errors';
+import type { PageRequest } from './paging';
+import { skipOf, totalOf } from './paging';
+
+/**
+ * The public board (公示): cases a `publish` step put on the wall, for anyone, without signing in.
+ * What it shows was masked when the case was published (personal fields of the process); the
+ * board adds where (down to the compound, never the building or the floor), when, how long it
+ * took and the score, and nothing else of the case: no requester, no comment, no timeline.
+ */
+
+export interface BoardQuery extends PageRequest {
+  /** A unit (a community, a street…): its cases and those of every unit below it. */
+  unitId?: string;
+  category?: string;
+  definitionKey?: string;
+}
+
+export interface BoardItem {
+  id: string;
+  process: { key: string; name: string };
+  category: string | null;
+  /** From the top of the tree down to the compound the case was filed for, at most. */
+  place: Array<{ id: string; name: string; type: string }>;
+  title: string;
+  outcome: string | null;
+  fields: Array<{ label: string; value: string }>;
+  status: string;
+  receivedAt: string;
+  publishedAt: string;
+  closedAt: string | null;
+  /** Receipt to closing, in whole minutes; null while open. */
+  handlingMinutes: number | null;
+  /** The requester's score (1–5); null when not rated (yet, or in time). */
+  score: number | null;
+}
+
+export interface BoardService {
+  list(
+    query: BoardQuery,
+  ): Promise<{ items: BoardItem[]; total: number; page: number; pageSize: number }>;
+  get(id: string): Promise<BoardItem>;
+}
+
+/** Unit types the board may name; below a compound (楼栋, 单元, 楼层) would point at a home. */
+const SHOWN_UNIT_TYPES = new Set([
+  'county',
+  'street',
+  'community',
+  'grid',
+  'compound',
+  'cobuilding',
+  'department',
+]);
+
+interface TreeUnit {
+  id: string;
+  name: string;
+  type: string;
+  parentId: string | null;
+}
+
+interface StoredCase {
+  _id: string;
+  status: string;
+  definitionKey: string;
+  definitionName: string;
+  category?: string | null;
+  unitId?: string | null;
+  createdAt: Date;
+  closedAt?: Date | null;
+  rating?: { score: number | null } | null;
+  publication?: {
+    title: string;
+    outcome: string | null;
+    fields: Array<{ label: string; value: string }>;
+    publishedAt: string;
+  } | null;
+}
+
+const PROJECTION = {
+  _id: 1,
+  status: 1,
+  definitionKey: 1,
+  definitionName: 1,
+  category: 1,
+  unitId: 1,
+  createdAt: 1,
+  closedAt: 1,
+  rating: 1,
+  publication: 1,
+} as const;
+
+export function createBoardService(deps: {
+  models: Pick<Models, 'Case' | 'Unit'>;
+  clock: () => Date;
+  treeTtlMs?: number;
+}): BoardService {
+  const { Case, Unit } = deps.models;
+  const ttlMs = deps.treeTtlMs ?? 30_000;
+  let cached: { loadedAt: number; tree: Promise<Map<string, TreeUnit>> } | undefined;
+
+  function units(): Promise<Map<string, TreeUnit>> {
+    const now = deps.clock().getTime();
+    if (cached && now - cached.loadedAt < ttlMs) return cached.tree;
+    const loading = Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 })
+      .lean()
+      .then(
+        (docs) =>
+          new Map(
+            docs.map((d) => [
+              d._id,
+              { id: d._id, name: d.name, type: d.type, parentId: d.parentId ?? null },
+            ]),
+          ),
+      );
+    const entry = { loadedAt: now, tree: loading };
+    cached = entry;
+    void loading.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return loading;
+  }
+
+  function placeOf(byId: Map<string, TreeUnit>, unitId: string | null | undefined) {
+    const path: TreeUnit[] = [];
+    const seen = new Set<string>();
+    for (let at = unitId ?? null; at !== null && !seen.has(at);) {
+      seen.add(at);
+      const unit = byId.get(at);
+      if (!unit) break;
+      path.unshift(unit);
+      at = unit.parentId;
+    }
+    // Cut at the first unit below a compound: the board never names a building or a floor.
+    const cut = path.findIndex((u) => !SHOWN_UNIT_TYPES.has(u.type));
+    return (cut === -1 ? path : path.slice(0, cut)).map(({ id, name, type }) => ({
+      id,
+      name,
+      type,
+    }));
+  }
+
+  function itemOf(byId: Map<string, TreeUnit>, doc: StoredCase): BoardItem {
+    const publication = doc.publication!;
+    const closedAt = doc.closedAt ? new Date(doc.closedAt) : null;
+    return {
+      id: doc._id,
+      process: { key: doc.definitionKey, name: doc.definitionName },
+      category: doc.category ?? null,
+      place: placeOf(byId, doc.unitId),
+      title: publication.title,
+      outcome: publication.outcome,
+      fields: publication.fields,
+      status: doc.status,
+      receivedAt: new Date(doc.createdAt).toISOString(),
+      publishedAt: publication.publishedAt,
+      closedAt: closedAt?.toISOString() ?? null,
+      handlingMinutes: closedAt
+        ? Math.max(0, Math.round((closedAt.getTime() - new Date(doc.createdAt).getTime()) / 60_000))
+        : null,
+      score: typeof doc.rating?.score === 'number' ? doc.rating.score : null,
+    };
+  }
+
+  return {
+    async list(query) {
+      const byId = await units();
+      const filter: Record<string, unknown> = { publication: { $ne: null } };
+      if (query.unitId !== undefined) {
+        if (!byId.has(query.unitId)) {
+          throw new AppError('not_found', `No unit ${query.unitId}`);
+        }
+        const children = childrenByParent(byId.values());
+        filter.unitId = { $in: [...unitsAtOrBelow(children, [query.unitId])].sort() };
+      }
+      if (query.category !== undefined) filter.category = query.category;
+      if (query.definitionKey !== undefined) filter.definitionKey = query.definitionKey;
+      const docs = (await Case.find(filter, PROJECTION)
+        .sort({ 'publication.publishedAt': -1, _id: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean()) as unknown as StoredCase[];
+      const total = await totalOf(query, docs.length, () => Case.countDocuments(filter));
+      return {
+        items: docs.map((doc) => itemOf(byId, doc)),
+        total,
+        page: query.page,
+        pageSize: query.pageSize,
+      };
+    },
+
+    async get(id) {
+      const doc = await Case.findOne(
+        { _id: id, publication: { $ne: null } },
+        PROJECTION,
+      ).lean();
+      // An unpublished case is not on the board: the same answer as one that does not exist.
+      if (!doc) throw new AppError('not_found', `No published case ${id}`);
+      return itemOf(await units(), doc);
+    },
+  };
+}

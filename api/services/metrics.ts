@@ -1,0 +1,497 @@
+import type { MetricField } from '../../common/case-measures';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import type { UnitType } from '../../common/org-tree';
+import { childrenByParent, unitsAtOrBelow } from '../../common/org-tree';
+import type { Models } from '../../models';
+import type { Principal } from '../auth';
+import { AppError } from '../errors';
+import type { ScopeResolver } from '../scope';
+
+/**
+ * Metrics per unit (with everything below it) and period, and rankings of units: what the
+ * dashboards and the half-year 评议 read. Every case carries its own figures as numbers
+ * (common/case-measures.ts), so one `$match` + `$group`/`$sum` per request adds them up on the
+ * database, MongoDB or FerretDB alike; the roll-up along the org tree happens here, over the cached
+ * unit tree. A case counts for the unit it was filed for, in the period it was received.
+ */
+
+export interface PeriodInput {
+  /** `2026`, `2026-H1`, `2026-Q3` or `2026-05` (Beijing time). */
+  period?: string;
+  /** A day (Beijing time, inclusive) or an instant; with `to`. */
+  from?: string;
+  /** A day (Beijing time, inclusive) or an instant (exclusive). */
+  to?: string;
+}
+
+export interface MetricsQuery extends PeriodInput {
+  unitId?: string;
+  definitionKey?: string;
+  category?: string;
+}
+
+export const RANKING_KEYS = [
+  'completionRate',
+  'onTimeRate',
+  'responseRate',
+  'acceptanceRate',
+  'satisfactionRate',
+  'averageScore',
+  'received',
+] as const;
+export type RankingKey = (typeof RANKING_KEYS)[number];
+
+export interface RankingQuery extends MetricsQuery {
+  /** Rank the units of this type below `unitId` (default: `unitId`'s children). */
+  unitType?: UnitType;
+  by?: RankingKey;
+}
+
+export interface Figures {
+  received: number;
+  accepted: number;
+  respondedInTime: number;
+  completed: number;
+  completedOnTime: number;
+  rejected: number;
+  overdue: number;
+  escalated: number;
+  escalations: number;
+  returned: number;
+  rated: number;
+  satisfied: number;
+  ratingMissing: number;
+  /** Shares, 0–1 with 4 decimals; null when nothing to divide by. */
+  rates: {
+    /** 接单率: accepted ÷ received. */
+    acceptanceRate: number | null;
+    /** 响应率: accepted before any deadline passed ÷ received. */
+    responseRate: number | null;
+    /** 办结率: completed ÷ received. */
+    completionRate: number | null;
+    /** 按期办结率: completed on time ÷ completed. */
+    onTimeRate: number | null;
+    /** 满意度: rated 4–5 ÷ rated. */
+    satisfactionRate: number | null;
+    /** 逾期率: overdue ÷ received. */
+    overdueRate: number | null;
+  };
+  averages: {
+    /** Mean score of the rated cases (1–5). */
+    score: number | null;
+    /** Mean minutes from receipt to acceptance, over the accepted. */
+    responseMinutes: number | null;
+    /** Mean minutes from receipt to completion, over the completed. */
+    handlingMinutes: number | null;
+  };
+}
+
+export interface UnitRef {
+  id: string;
+  name: string;
+  type: string;
+}
+
+export interface Period {
+  from: string;
+  to: string;
+  label: string;
+}
+
+export interface UnitMetrics {
+  unit: UnitRef;
+  period: Period;
+  filters: { definitionKey: string | null; category: string | null };
+  totals: Figures;
+  /** Each child unit with everything below it. */
+  children: Array<{ unit: UnitRef } & Figures>;
+  /** Received and completed per month of the period (Beijing time). */
+  months: Array<{ month: string; received: number; completed: number; overdue: number }>;
+  computedAt: string;
+}
+
+export interface Ranking {
+  unit: UnitRef;
+  period: Period;
+  by: RankingKey;
+  unitType: string | null;
+  items: Array<{ rank: number | null; unit: UnitRef } & Figures>;
+}
+
+export interface MetricsService {
+  unitMetrics(principal: Principal, query: MetricsQuery): Promise<UnitMetrics>;
+  ranking(principal: Principal, query: RankingQuery): Promise<Ranking>;
+}
+
+type Sums = Record<MetricField, number>;
+
+interface TreeUnit {
+  id: string;
+  name: string;
+  type: string;
+  parentId: string | null;
+}
+
+interface UnitTree {
+  byId: Map<string, TreeUnit>;
+  children: Map<string, string[]>;
+  roots: string[];
+}
+
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
+const PERIOD = /^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** The longest period one request may cover: four years. */
+const MAX_PERIOD_MS = 4 * 366 * 86_400_000;
+
+/** A Beijing calendar period as absolute instants, `to` exclusive. */
+export function resolvePeriod(input: PeriodInput, now: Date): Period {
+  if (input.period !== undefined && (input.from !== undefined || input.to !== undefined)) {
+    throw new AppError('invalid_request', 'Give either period or from/to, not both', [
+      { path: 'query.period', message: 'not with from/to' },
+    ]);
+  }
+  if (input.from !== undefined || input.to !== undefined) {
+    if (input.from === undefined || input.to === undefined) {
+      throw new AppError('invalid_request', 'from and to go together', [
+        { path: input.from === undefined ? 'query.from' : 'query.to', message: 'required' },
+      ]);
+    }
+    const from = instantOf(input.from, 'from', false);
+    const to = instantOf(input.to, 'to', true);
+    if (to <= from) {
+      throw new AppError('invalid_request', 'to must be after from', [
+        { path: 'query.to', message: 'must be after from' },
+      ]);
+    }
+    if (to - from > MAX_PERIOD_MS) {
+      throw new AppError('invalid_request', 'A period may cover four years at most', [
+        { path: 'query.to', message: 'at most four years after from' },
+      ]);
+    }
+    return {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      label: `${input.from}/${input.to}`,
+    };
+  }
+  const label = input.period ?? currentHalfYear(now);
+  const match = PERIOD.exec(label);
+  if (!match) {
+    throw new AppError('invalid_request', `Unknown period "${label}"`, [
+      {
+        path: 'query.period',
+        message: 'a year (2026), half (2026-H1), quarter (2026-Q3) or month (2026-05)',
+      },
+    ]);
+  }
+  const year = Number(match[1]);
+  const part = match[2];
+  let firstMonth = 0;
+  let months = 12;
+  if (part?.startsWith('H')) [firstMonth, months] = [(Number(part[1]) - 1) * 6, 6];
+  else if (part?.startsWith('Q')) [firstMonth, months] = [(Number(part[1]) - 1) * 3, 3];
+  else if (part !== undefined) [firstMonth, months] = [Number(part) - 1, 1];
+  const from = Date.UTC(year, firstMonth, 1) - BEIJING_OFFSET_MS;
+  const to = Date.UTC(year, firstMonth + months, 1) - BEIJING_OFFSET_MS;
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), label };
+}
+
+function currentHalfYear(now: Date): string {
+  const beijing = new Date(now.getTime() + BEIJING_OFFSET_MS);
+  return `${beijing.getUTCFullYear()}-H${beijing.getUTCMonth() < 6 ? 1 : 2}`;
+}
+
+function instantOf(text: string, name: 'from' | 'to', endOfDay: boolean): number {
+  if (DAY.test(text)) {
+    const [y, m, d] = text.split('-').map(Number) as [number, number, number];
+    const start = Date.UTC(y, m - 1, d) - BEIJING_OFFSET_MS;
+    const check = new Date(start + BEIJING_OFFSET_MS);
+    if (check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
+      throw new AppError('invalid_request', `No such day: ${text}`, [
+        { path: `query.${name}`, message: 'not a calendar day' },
+      ]);
+    }
+    // A day given as `to` is included: the period ends at the next midnight.
+    return endOfDay ? start + 86_400_000 : start;
+  }
+  const at = Date.parse(text);
+  if (Number.isNaN(at) || !/T/.test(text)) {
+    throw new AppError('invalid_request', `${name} must be a day (2026-05-01) or an instant`, [
+      { path: `query.${name}`, message: 'a day such as 2026-05-01 or an ISO 8601 instant' },
+    ]);
+  }
+  return at;
+}
+
+function emptySums(): Sums {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Sums;
+}
+
+function addInto(target: Sums, source: Sums): void {
+  for (const field of METRIC_FIELDS) target[field] += source[field];
+}
+
+function share(part: number, whole: number): number | null {
+  return whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null;
+}
+
+function mean(sum: number, count: number): number | null {
+  return count > 0 ? Math.round((sum / count) * 100) / 100 : null;
+}
+
+/** Counts, shares and means from the summed flags. */
+export function figuresOf(s: Sums): Figures {
+  return {
+    received: s.received,
+    accepted: s.accepted,
+    respondedInTime: s.respondedInTime,
+    completed: s.completed,
+    completedOnTime: s.completedOnTime,
+    rejected: s.rejected,
+    overdue: s.overdue,
+    escalated: s.escalated,
+    escalations: s.escalations,
+    returned: s.returned,
+    rated: s.rated,
+    satisfied: s.satisfied,
+    ratingMissing: s.ratingMissing,
+    rates: {
+      acceptanceRate: share(s.accepted, s.received),
+      responseRate: share(s.respondedInTime, s.received),
+      completionRate: share(s.completed, s.received),
+      onTimeRate: share(s.completedOnTime, s.completed),
+      satisfactionRate: share(s.satisfied, s.rated),
+      overdueRate: share(s.overdue, s.received),
+    },
+    averages: {
+      score: mean(s.ratingScore, s.rated),
+      responseMinutes: mean(s.responseMinutes, s.accepted),
+      handlingMinutes: mean(s.handlingMinutes, s.completed),
+    },
+  };
+}
+
+function rankValue(figures: Figures, by: RankingKey): number | null {
+  if (by === 'received') return figures.received;
+  if (by === 'averageScore') return figures.averages.score;
+  return figures.rates[by];
+}
+
+export function createMetricsService(deps: {
+  models: Pick<Models, 'Case' | 'Unit'>;
+  scope: ScopeResolver;
+  clock: () => Date;
+  /** How long the unit tree is reused (default 30 s, like the scope resolver's). */
+  treeTtlMs?: number;
+}): MetricsService {
+  const { Case, Unit } = deps.models;
+  const ttlMs = deps.treeTtlMs ?? 30_000;
+  let cached: { loadedAt: number; tree: Promise<UnitTree> } | undefined;
+
+  function unitTree(): Promise<UnitTree> {
+    const now = deps.clock().getTime();
+    if (cached && now - cached.loadedAt < ttlMs) return cached.tree;
+    const loading = Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 })
+      .lean()
+      .then((docs) => {
+        const units = docs.map((d) => ({
+          id: d._id,
+          name: d.name,
+          type: d.type,
+          parentId: d.parentId ?? null,
+        }));
+        const byId = new Map(units.map((u) => [u.id, u]));
+        return {
+          byId,
+          children: childrenByParent(units),
+          roots: units.filter((u) => u.parentId === null || !byId.has(u.parentId)).map((u) => u.id),
+        };
+      });
+    const entry = { loadedAt: now, tree: loading };
+    cached = entry;
+    void loading.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return loading;
+  }
+
+  /** The unit asked for (or the caller's own top unit), checked against the caller's scope. */
+  async function focusUnit(principal: Principal, unitId: string | undefined): Promise<TreeUnit> {
+    const [tree, scope] = await Promise.all([unitTree(), deps.scope.resolve(principal)]);
+    let id = unitId;
+    if (id === undefined) {
+      const own = scope.all ? tree.roots : principal.unitIds.filter((u) => tree.byId.has(u));
+      // The highest of the caller's units: the one the others are below, if any.
+      id = own.find(
+        (candidate) => !own.some((o) => o !== candidate && isBelow(tree, candidate, o)),
+      );
+      if (id === undefined) {
+        throw new AppError('invalid_request', 'Name the unit: unitId is required for you', [
+          { path: 'query.unitId', message: 'required (your account has no unit)' },
+        ]);
+      }
+    }
+    const unit = tree.byId.get(id);
+    // A unit outside the caller's scope does not exist for it (as with cases and tasks).
+    if (!unit || (!scope.all && !scope.unitIds.has(id))) {
+      throw new AppError('not_found', `No unit ${id} in your scope`);
+    }
+    return unit;
+  }
+
+  /**
+   * One flag summed per group key. One accumulator per `$group` on purpose: FerretDB v1 computes
+   * only the first accumulator of a `$group` and answers 0 for the others (FerretDB issue 4616),
+   * so several in one stage would be right on MongoDB and silently wrong here. The queries run
+   * side by side over the same match.
+   */
+  async function sumPer(
+    match: Record<string, unknown>,
+    key: '$unitId' | '$metrics.month',
+    field: MetricField,
+  ): Promise<Map<string, number>> {
+    const rows = await Case.aggregate<{ _id: string | null; total: unknown }>([
+      { $match: match },
+      { $group: { _id: key, total: { $sum: `$metrics.${field}` } } },
+    ]);
+    const totals = new Map<string, number>();
+    for (const row of rows) {
+      const value = Number(row.total);
+      if (typeof row._id === 'string' && Number.isFinite(value)) totals.set(row._id, value);
+    }
+    return totals;
+  }
+
+  /** Flags summed per unit, for the units given, over the period and filters. */
+  async function sumsByUnit(
+    unitIds: readonly string[],
+    period: Period,
+    query: MetricsQuery,
+  ): Promise<Map<string, Sums>> {
+    const match = matchOf(unitIds, period, query);
+    const columns = await Promise.all(
+      METRIC_FIELDS.map((field) => sumPer(match, '$unitId', field)),
+    );
+    const byUnit = new Map<string, Sums>();
+    METRIC_FIELDS.forEach((field, i) => {
+      for (const [unitId, total] of columns[i]!) {
+        const sums = byUnit.get(unitId) ?? emptySums();
+        sums[field] = total;
+        byUnit.set(unitId, sums);
+      }
+    });
+    return byUnit;
+  }
+
+  async function months(unitIds: readonly string[], period: Period, query: MetricsQuery) {
+    const match = matchOf(unitIds, period, query);
+    const [received, completed, overdue] = await Promise.all(
+      (['received', 'completed', 'overdue'] as const).map((f) =>
+        sumPer(match, '$metrics.month', f),
+      ),
+    );
+    return [...received!.keys()]
+      .filter((month) => month !== '')
+      .sort()
+      .map((month) => ({
+        month,
+        received: received!.get(month) ?? 0,
+        completed: completed!.get(month) ?? 0,
+        overdue: overdue!.get(month) ?? 0,
+      }));
+  }
+
+  function rollUp(tree: UnitTree, rootId: string, sums: Map<string, Sums>): Sums {
+    const total = emptySums();
+    for (const id of unitsAtOrBelow(tree.children, [rootId])) {
+      const own = sums.get(id);
+      if (own) addInto(total, own);
+    }
+    return total;
+  }
+
+  const refOf = (unit: TreeUnit): UnitRef => ({ id: unit.id, name: unit.name, type: unit.type });
+
+  return {
+    async unitMetrics(principal, query) {
+      const period = resolvePeriod(query, deps.clock());
+      const unit = await focusUnit(principal, query.unitId);
+      const tree = await unitTree();
+      const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
+      const [sums, byMonth] = await Promise.all([
+        sumsByUnit(subtree, period, query),
+        months(subtree, period, query),
+      ]);
+      const children = (tree.children.get(unit.id) ?? [])
+        .map((id) => tree.byId.get(id)!)
+        .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
+        .map((child) => ({ unit: refOf(child), ...figuresOf(rollUp(tree, child.id, sums)) }));
+      return {
+        unit: refOf(unit),
+        period,
+        filters: { definitionKey: query.definitionKey ?? null, category: query.category ?? null },
+        totals: figuresOf(rollUp(tree, unit.id, sums)),
+        children,
+        months: byMonth,
+        computedAt: deps.clock().toISOString(),
+      };
+    },
+
+    async ranking(principal, query) {
+      const period = resolvePeriod(query, deps.clock());
+      const unit = await focusUnit(principal, query.unitId);
+      const tree = await unitTree();
+      const by = query.by ?? 'completionRate';
+      const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
+      const ranked = query.unitType
+        ? subtree.filter((id) => id !== unit.id && tree.byId.get(id)?.type === query.unitType)
+        : (tree.children.get(unit.id) ?? []);
+      const sums = await sumsByUnit(subtree, period, query);
+      const rows = ranked.map((id) => {
+        const member = tree.byId.get(id)!;
+        return { unit: refOf(member), ...figuresOf(rollUp(tree, id, sums)) };
+      });
+      // Highest first; units with nothing to measure go last, unranked; ties share a rank.
+      rows.sort((a, b) => {
+        const va = rankValue(a, by);
+        const vb = rankValue(b, by);
+        if (va === null || vb === null) return va === vb ? 0 : va === null ? 1 : -1;
+        return (
+          vb - va || b.received - a.received || a.unit.name.localeCompare(b.unit.name, 'zh-CN')
+        );
+      });
+      let previous: number | null = null;
+      let rank = 0;
+      const items = rows.map((row, index) => {
+        const value = rankValue(row, by);
+        if (value === null) return { rank: null, ...row };
+        if (value !== previous) rank = index + 1;
+        previous = value;
+        return { rank, ...row };
+      });
+      return { unit: refOf(unit), period, by, unitType: query.unitType ?? null, items };
+    },
+  };
+}
+
+function matchOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
+  return {
+    unitId: { $in: [...unitIds] },
+    createdAt: { $gte: new Date(period.from), $lt: new Date(period.to) },
+    metrics: { $ne: null },
+    ...(query.definitionKey !== undefined ? { definitionKey: query.definitionKey } : {}),
+    ...(query.category !== undefined ? { category: query.category } : {}),
+  };
+}
+
+function isBelow(tree: UnitTree, id: string, ancestor: string): boolean {
+  const seen = new Set<string>();
+  for (let at = tree.byId.get(id)?.parentId ?? null; at !== null;) {
+    if (at === ancestor) return true;
+    if (seen.has(at)) return false;
+    seen.add(at);
+    at = tree.byId.get(at)?.parentId ?? null;
+  }
+  return false;
+}
