@@ -76,7 +76,7 @@ export interface CaseView extends CaseSummary {
 }
 
 /** What the workflow memo keeps about the request that started a case (ids and hashes only). */
-interface StartMemo {
+export interface StartMemo {
   requestHash: string;
   createdBy: { kind: string; id: string };
   unitId: string | null;
@@ -85,6 +85,24 @@ interface StartMemo {
   definitionVersion: number;
   definitionName: string;
   channel: string;
+}
+
+/**
+ * The start memo and time of a case Temporal knows, or null: for a case accepted but not yet
+ * projected, the memo says whose it is (its creator and unit) before the read model does.
+ */
+export async function startOf(
+  temporal: Client,
+  caseId: string,
+): Promise<{ memo: StartMemo; startTime: Date } | null> {
+  try {
+    const description = await temporal.workflow.getHandle(caseId).describe();
+    const memo = description.memo as unknown as StartMemo | undefined;
+    return memo?.requestHash ? { memo, startTime: description.startTime } : null;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
 }
 
 /** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
@@ -252,29 +270,21 @@ export function createCaseService(deps: {
         return viewOf(doc);
       }
       // Accepted by Temporal but not yet projected (the worker may be busy or restarting).
-      try {
-        const description = await deps.temporal.workflow.getHandle(caseId).describe();
-        const memo = description.memo as unknown as StartMemo | undefined;
-        if (!memo?.requestHash) throw notFound(caseId);
-        if (!canSee(scope, { createdBy: memo.createdBy, unitId: memo.unitId })) {
-          throw notFound(caseId);
-        }
-        return {
-          ...pendingSummary(caseId, memo, description.startTime),
-          data: {},
-          createdBy: memo.createdBy,
-          channel: memo.channel ?? 'api',
-          projected: false,
-          timeline: [],
-          deadlines: [],
-          rating: null,
-          publication: null,
-          parentCaseId: null,
-        };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw notFound(caseId);
-        throw err;
-      }
+      const started = await startOf(deps.temporal, caseId);
+      if (!started || !canSee(scope, started.memo)) throw notFound(caseId);
+      const { memo, startTime } = started;
+      return {
+        ...pendingSummary(caseId, memo, startTime),
+        data: {},
+        createdBy: memo.createdBy,
+        channel: memo.channel ?? 'api',
+        projected: false,
+        timeline: [],
+        deadlines: [],
+        rating: null,
+        publication: null,
+        parentCaseId: null,
+      };
     },
 
     async listCases(

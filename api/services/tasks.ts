@@ -17,6 +17,7 @@ import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
 import type { ScopeResolver, ScopeFields } from '../scope';
 import { canSee, scopeFilter } from '../scope';
+import { startOf } from './cases';
 import { skipOf, totalOf } from './paging';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
@@ -181,8 +182,11 @@ export function createTaskService(deps: {
       body: { score?: number; comment?: string; reason?: string },
       idempotencyKey: string | undefined,
     ): Promise<{ status: string; revision: number }> {
-      const doc = await Case.findById(caseId, { unitId: 1, createdBy: 1 }).lean();
-      if (!doc || !canSee(await deps.scope.resolve(principal), doc)) {
+      // A case accepted a moment ago may not be projected yet: its start memo says whose it is.
+      const owner =
+        (await Case.findById(caseId, { unitId: 1, createdBy: 1 }).lean()) ??
+        (await startOf(deps.temporal, caseId))?.memo;
+      if (!owner || !canSee(await deps.scope.resolve(principal), owner)) {
         throw new AppError('not_found', `No case "${caseId}" in your scope`);
       }
       const request: Record<string, unknown> = { actor: actor(principal) };
