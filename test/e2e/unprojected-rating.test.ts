@@ -84,7 +84,7 @@ it('when a case is not projected yet, then its requester reaches it with a ratin
   expect(accepted.status).toBe(200);
   const stored = await waitFor('the rating stored', async () => {
     const doc = await app.db.models.Case.findById(caseId, { rating: 1 }).lean();
-    return doc?.rating ?? undefined;
+    return (doc?.rating as { score: number; comment: string } | null | undefined) ?? undefined;
   });
   expect(stored).toMatchObject({ score: 4, comment: '及时' });
 });
