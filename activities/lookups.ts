@@ -157,6 +157,42 @@ export function createLookupActivities(deps: ActivityDependencies) {
       };
     },
 
+    /**
+     * Units of a type at or below a unit, for a sub-process fanning out over the org tree (every
+     * grid of a street), parents' children in id order. `within: case` on a case without a unit
+     * means the whole tree. The ids come back only up to `limit`; beyond it just the count, which
+     * the workflow refuses (its history need not carry thousands of ids it will not use).
+     */
+    async findUnits(request: {
+      type: UnitType;
+      within: WireUnitRef;
+      caseUnitId: string | null;
+      data: Record<string, unknown>;
+      limit: number;
+    }): Promise<{ count: number; unitIds: string[] }> {
+      const tree = await orgTree();
+      const { within } = request;
+      const wholeTree =
+        request.caseUnitId === null &&
+        (within === 'case' ||
+          (typeof within === 'object' && within.of === 'case' && within.at === 'self'));
+      let found: string[];
+      if (wholeTree) {
+        const units = await Unit.find({ type: request.type }, { _id: 1 }).lean();
+        found = units.map((u) => u._id).sort();
+      } else {
+        const { base, relation } = unitOfRef(tree, within, { ...request, assigneeUnitId: null });
+        const under = base === null ? null : tree.relate(base, relation);
+        found = under
+          ? tree
+              .descendants(under.id)
+              .filter((u) => u.type === request.type)
+              .map((u) => u.id)
+          : [];
+      }
+      return { count: found.length, unitIds: found.length > request.limit ? [] : found };
+    },
+
     /** Absolute instants of a deadline on today's working calendar (see common/sla.ts). */
     async planDeadline(request: {
       policy: DeadlinePolicy;

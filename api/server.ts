@@ -17,6 +17,7 @@ import { createMetricsService } from './services/metrics';
 import { createBoardService } from './services/board';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
+import { createScheduleService } from './services/schedules';
 
 export interface RunningApi {
   url: string;
@@ -46,7 +47,16 @@ export async function startApi(
   const clock = () => new Date();
 
   try {
-    const definitions = createDefinitionService(db.models, createMailRenderer().templateNames);
+    // Schedules follow the latest published version of each key (created, updated, deleted).
+    const schedules = createScheduleService({
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      latestSnapshot: (key) => definitions.latestSnapshot(key),
+      logger,
+    });
+    const definitions = createDefinitionService(db.models, createMailRenderer().templateNames, {
+      changed: (key) => schedules.sync(key),
+    });
     const accounts = createAccountService({
       models: db.models,
       clock,
@@ -79,6 +89,8 @@ export async function startApi(
     for (const result of published.filter((r) => r.published)) {
       logger.info({ key: result.key, version: result.version }, 'published definition');
     }
+    // Keys published through the API earlier, or retired, get their schedules checked too.
+    await schedules.syncAll((await definitions.list()).map((d) => d.key));
     if (config.BOOTSTRAP_ADMIN_API_KEY) {
       const outcome = await accounts.ensureBootstrapAdminKey(config.BOOTSTRAP_ADMIN_API_KEY);
       if (outcome === 'created') logger.info('registered the bootstrap admin API key');

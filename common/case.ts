@@ -63,6 +63,8 @@ export type TimelineEventType =
   | 'case.published'
   | 'subprocess.started'
   | 'subprocess.ended'
+  /** A fan-out over the org tree found more units than one step may start cases for. */
+  | 'subprocess.refused'
   | 'case.closed';
 
 export interface TimelineEntry {

@@ -3,6 +3,7 @@ import { isDuration, isSlaDuration, parseSlaDuration } from './duration';
 import { UNIT_TYPES } from './org-tree';
 import { ROLES } from './roles';
 import { formatPath } from './case-data';
+import { validateCaseData } from './case-data';
 import { checkExpression, compileExpression } from './expression';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
@@ -231,7 +232,14 @@ export const deadlineSchema = z
   .object({
     id: stepId,
     name: z.string().min(1),
-    within: slaDuration,
+    /** The time allowed from the clock's start; exactly one of `within` and `at`. */
+    within: slaDuration.optional(),
+    /**
+     * An expression giving the instant (or the date: the end of that day, Beijing time) the
+     * deadline falls on, e.g. `addDays(steps.claim.form.dueDate, -30)` for a milestone scheduled
+     * backwards from a project's deadline (倒排工期). Null sets no deadline.
+     */
+    at: expression.optional(),
     /** What stops the clock: the task being claimed (签收) or completed (办结). */
     stopsOn: z.enum(['claim', 'complete']).default('complete'),
     /** Whether the clock stops while the case waits on the requester. */
@@ -351,6 +359,22 @@ export const publishStepSchema = z
   })
   .strict();
 
+/**
+ * Fan-out over the org tree: every unit of `type` at or below the unit `within` points at (the
+ * case's unit by default; the whole tree for a case without a unit), found when the step runs.
+ */
+export const forEachUnitsSchema = z
+  .object({
+    units: z
+      .object({
+        type: z.enum(UNIT_TYPES),
+        within: unitRefSchema.default('case'),
+      })
+      .strict(),
+  })
+  .strict();
+export type ForEachUnitsSpec = z.infer<typeof forEachUnitsSchema>;
+
 export const subprocessStepSchema = z
   .object({
     ...stepBase,
@@ -359,11 +383,15 @@ export const subprocessStepSchema = z
     /** Child input fields, each an expression over this case (and `item`, `index` with forEach). */
     data: z.record(z.string(), expression).default({}),
     /**
-     * One child case per value of this list (several departments called at once, a wish list):
-     * `item` and `index` name the value and its position in `data` and `unit`.
+     * One child case per value of this list (several departments called at once, a wish list),
+     * or per unit of a type found in the org tree (every grid of the street):
+     * `item` and `index` name the value (the unit id) and its position in `data` and `unit`.
      */
-    forEach: expression.optional(),
-    /** The child case's unit id (default: this case's unit), e.g. `item` for a list of units. */
+    forEach: z.union([expression, forEachUnitsSchema]).optional(),
+    /**
+     * The child case's unit id (default: this case's unit; `item` with `forEach: { units }`),
+     * e.g. `item` for a list of units.
+     */
     unit: expression.optional(),
     /** Wait for the child cases to end (their statuses are then in `steps.<id>`). */
     wait: z.boolean().default(true),
@@ -444,6 +472,44 @@ export const open311Schema = z.union([
 ]);
 export type Open311Spec = z.infer<typeof open311Schema>;
 
+/** How often a scheduled process starts a case (周期): monthly, quarterly, half-yearly, yearly. */
+export const SCHEDULE_PERIODS = ['month', 'quarter', 'half-year', 'year'] as const;
+export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
+/** Months in each period: `month` in a schedule counts within its period. */
+export const MONTHS_PER_PERIOD: Readonly<Record<SchedulePeriod, number>> = {
+  month: 1,
+  quarter: 3,
+  'half-year': 6,
+  year: 12,
+};
+
+/**
+ * A periodic round (月排查、季度走访): the engine keeps one Temporal Schedule for the process that
+ * starts a case at each fire, Beijing time, for `unit` with `data` as its input.
+ */
+export const scheduleSchema = z
+  .object({
+    every: z.enum(SCHEDULE_PERIODS),
+    /** The month within the period (1 = its first month); not with `every: month`. */
+    month: z.number().int().min(1).max(12).optional(),
+    /** Day of the month, 1–28 (every month has it). */
+    day: z.number().int().min(1).max(28).default(1),
+    /** Time of day, Beijing time. */
+    at: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day HH:MM (Beijing time), e.g. 09:00')
+      .default('09:00'),
+    /** The unit each scheduled case starts for (its `unitId`); none: the whole org tree. */
+    unit: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id: letters, digits, _ and -')
+      .optional(),
+    /** The scheduled case's input data, checked against `input.fields`. */
+    data: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type ScheduleSpec = z.infer<typeof scheduleSchema>;
+
 export const definitionSchema = z
   .object({
     key,
@@ -462,6 +528,8 @@ export const definitionSchema = z
     deadlines: z.array(deadlineSchema).default([]),
     start: stepId.optional(),
     steps: z.array(stepSchema).min(1),
+    /** Start a case periodically (a Temporal Schedule per process); also startable through the API. */
+    schedule: scheduleSchema.optional(),
   })
   .strict();
 export type DefinitionSpec = z.infer<typeof definitionSchema>;
@@ -558,6 +626,7 @@ class SemanticChecker {
       this.report('start', `unknown step "${spec.start}"`);
     }
     spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
+    this.checkSchedule();
     for (const { step, list, index } of allSteps(spec)) {
       this.checkStep(`${list.path}[${index}]`, step, list);
     }
@@ -664,7 +733,11 @@ class SemanticChecker {
         break;
       case 'subprocess': {
         const roots = step.forEach !== undefined ? FOR_EACH_ROOTS : EXPRESSION_ROOTS;
-        if (step.forEach !== undefined) this.checkExpression(`${path}.forEach`, step.forEach);
+        if (typeof step.forEach === 'string') {
+          this.checkExpression(`${path}.forEach`, step.forEach);
+        } else if (step.forEach !== undefined) {
+          this.checkUnitRef(`${path}.forEach.units.within`, step.forEach.units.within, false);
+        }
         if (step.unit !== undefined) this.checkExpression(`${path}.unit`, step.unit, roots);
         for (const [field, source] of Object.entries(step.data)) {
           this.checkExpression(`${path}.data.${field}`, source, roots);
@@ -677,6 +750,27 @@ class SemanticChecker {
       case 'parallel':
       case 'end':
         break;
+    }
+  }
+
+  /** The month fits its period, and the data is what a case of this process may start with. */
+  private checkSchedule(): void {
+    const schedule = this.spec.schedule;
+    if (schedule === undefined) return;
+    const months = MONTHS_PER_PERIOD[schedule.every];
+    if (schedule.month !== undefined && schedule.every === 'month') {
+      this.report('schedule.month', 'every: month starts every month: leave month out');
+    } else if (schedule.month !== undefined && schedule.month > months) {
+      this.report(
+        'schedule.month',
+        `a ${schedule.every} has ${months} months: month counts within it (1–${months})`,
+      );
+    }
+    const checked = validateCaseData(this.spec.input.fields, schedule.data);
+    if (!checked.ok) {
+      for (const problem of checked.problems) {
+        this.report(`schedule.${problem.path}`, problem.message);
+      }
     }
   }
 
@@ -719,6 +813,13 @@ class SemanticChecker {
   }
 
   private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean): void {
+    if ((deadline.within === undefined) === (deadline.at === undefined)) {
+      this.report(
+        path,
+        'a deadline needs exactly one of within (a duration) and at (an expression giving its date)',
+      );
+    }
+    if (deadline.at !== undefined) this.checkExpression(`${path}.at`, deadline.at);
     deadline.reminders.forEach((r, i) => {
       if (!onTask && r.notify === 'assignee') {
         this.report(

@@ -509,6 +509,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'case.published': '已公示',
   'subprocess.started': '已转办',
   'subprocess.ended': '转办完成',
+  'subprocess.refused': '下级单位过多，未能分派',
   'case.closed': '已办结',
 };
 

@@ -28,7 +28,7 @@ import type {
   ReturnTaskRequest,
 } from '../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../common/case';
-import type { StepSpec } from '../common/definition';
+import type { ForEachUnitsSpec, StepSpec } from '../common/definition';
 import { compileExpression, EvaluationError, evaluateValue } from '../common/expression';
 import { maskValue } from '../common/mask';
 import { parseDurationMs, parseSlaDuration } from '../common/duration';
@@ -36,7 +36,7 @@ import type { StepList } from '../common/steps';
 import { allSteps, branchLists, nextStepId, startStepId, topLevel } from '../common/steps';
 import { CASE_STATUS } from '../common/search-attributes';
 import { lookups } from './stubs';
-import { Clock } from './clocks';
+import { Clock, runnableDeadline } from './clocks';
 import type { CaseStateView } from './projection';
 import { CaseProjection, ENGINE } from './projection';
 import { asList, CaseRun, DefinitionLoopError, PATCHES } from './run';
@@ -83,9 +83,12 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateV
 
   // Planned before the first step, so the first write already shows the case's deadlines (the
   // first step may write before a plan running beside it would return).
-  const caseClocks = run.spec.deadlines.map(
-    (deadline) => new Clock(`case/${deadline.id}`, deadline, input.receivedAt, undefined, null),
-  );
+  const caseClocks = run.spec.deadlines.flatMap((deadline) => {
+    const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
+    return runnable === null
+      ? []
+      : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
+  });
   await Promise.all(caseClocks.map((clock) => clock.replan(run)));
   const caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
   try {
@@ -137,7 +140,7 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
 async function closeCase(
   run: CaseRun,
   stepId: string,
-  status: 'closed' | 'rejected' | 'cancelled',
+  status: 'closed' | 'rejected' | 'cancelled' | 'failed',
 ): Promise<void> {
   run.closed = true;
   for (const task of run.tasks.values()) {
@@ -353,15 +356,27 @@ const MAX_CHILD_CASES = 200;
 async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subprocess' }>) {
   const definition = await lookups.loadDefinition(step.definition);
   const base = run.expressionScope();
-  const items: Array<{ item: unknown; index: number } | null> =
-    step.forEach === undefined ? [null] : forEachItems(evaluateValue(step.forEach, base));
+  let items: Array<{ item: unknown; index: number } | null>;
+  if (step.forEach === undefined) items = [null];
+  else if (typeof step.forEach === 'string') {
+    items = forEachItems(evaluateValue(step.forEach, base));
+  } else {
+    const units = await unitsToFanOut(run, step, step.forEach);
+    items = units.map((item, index) => ({ item, index }));
+  }
+  const fansOutOverUnits = typeof step.forEach === 'object';
   const children = items.map((entry) => {
     const scope = entry === null ? base : { ...base, ...entry };
     const data: Record<string, unknown> = {};
     for (const [field, source] of Object.entries(step.data)) {
       data[field] = evaluateValue(source, scope);
     }
-    const unit = step.unit === undefined ? run.input.unitId : evaluateValue(step.unit, scope);
+    const unit =
+      step.unit !== undefined
+        ? evaluateValue(step.unit, scope)
+        : fansOutOverUnits
+          ? entry?.item
+          : run.input.unitId;
     const unitId = typeof unit === 'string' && unit !== '' ? unit : undefined;
     const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
     const suffix = entry === null ? '' : `:${entry.index}`;
@@ -454,6 +469,37 @@ async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subp
     }),
   );
   run.steps[step.id] = summary();
+}
+
+/**
+ * The units a `forEach: { units }` fans out over, found in the org tree by an activity. More than
+ * {@link MAX_CHILD_CASES} is refused, not cut short: a round that silently skipped some grids
+ * would look complete. The case fails (status `failed`, `subprocess.refused` on the timeline
+ * with the count), so an administrator starts the round per street instead.
+ */
+async function unitsToFanOut(
+  run: CaseRun,
+  step: Extract<StepSpec, { type: 'subprocess' }>,
+  forEach: ForEachUnitsSpec,
+): Promise<string[]> {
+  const found = await lookups.findUnits({
+    type: forEach.units.type,
+    within: run.wireUnitRef(forEach.units.within),
+    caseUnitId: run.caseUnitId,
+    data: run.input.data,
+    limit: MAX_CHILD_CASES,
+  });
+  if (found.count <= MAX_CHILD_CASES) return found.unitIds;
+  run.projection.record('subprocess.refused', ENGINE, step.id, {
+    definition: step.definition,
+    units: found.count,
+    limit: MAX_CHILD_CASES,
+  });
+  await closeCase(run, step.id, 'failed');
+  throw ApplicationFailure.nonRetryable(
+    `Step "${step.id}" found ${found.count} units of type ${forEach.units.type}; one step starts at most ${MAX_CHILD_CASES} child cases: start the round for a smaller unit (each street)`,
+    'FanOutTooLarge',
+  );
 }
 
 /** The values a `forEach` fans out over: a list (null and empty strings dropped) or one value. */

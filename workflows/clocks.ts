@@ -1,6 +1,7 @@
 import { condition, patched } from '@temporalio/workflow';
 import type { DeadlineView } from '../common/case';
 import type { DeadlineSpec } from '../common/definition';
+import { evaluateValue } from '../common/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
 import { ENGINE } from './projection';
@@ -86,7 +87,8 @@ export class Clock {
     const holds = this.holds;
     const plan = await lookups.planDeadline({
       policy: {
-        within: this.spec.within,
+        // Set for every clock: a deadline with `at` runs as the time from its start (runnableDeadline).
+        within: this.spec.within!,
         reminders: this.spec.reminders.map((r) => ({ before: r.before })),
         escalations: this.spec.escalations.map((e) => ({ after: e.after })),
       },
@@ -254,4 +256,38 @@ export class Clock {
     this.viewChanged(run);
     await run.projection.flush();
   }
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * The instant a deadline's `at` value means: an instant as given; a date, the end of that day in
+ * Beijing time (the next day at 00:00+08:00), so "due on 12-15" leaves all of the 15th. Anything
+ * else (null: an optional date left empty) is no instant.
+ */
+export function deadlineInstant(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const at = DATE_ONLY.test(value)
+    ? Date.parse(`${value}T00:00:00+08:00`) + DAY_MS
+    : Date.parse(value);
+  return Number.isNaN(at) ? null : at;
+}
+
+/**
+ * A deadline as its clock runs it. One with `at` is evaluated once, when its clock starts, and
+ * runs as the calendar time from then to that instant (at least a millisecond: a date already
+ * past is missed at once); pauses move it like any calendar deadline. Null when `at` gives no
+ * instant: that deadline is not set for this task or case.
+ */
+export function runnableDeadline(
+  spec: DeadlineSpec,
+  startedAt: string,
+  scope: Record<string, unknown>,
+): DeadlineSpec | null {
+  if (spec.at === undefined) return spec;
+  const due = deadlineInstant(evaluateValue(spec.at, scope));
+  if (due === null) return null;
+  const ms = Math.max(1, due - Date.parse(startedAt));
+  return { ...spec, within: `PT${(ms / 1000).toFixed(3)}S` };
 }

@@ -1,3 +1,4 @@
 // The worker bundles this file: every workflow type the engine runs is exported here.
 export { caseWorkflow, caseStateQuery } from './case-workflow';
+export { scheduledCaseWorkflow } from './scheduled';
 export type { CaseStateView } from './case-workflow';

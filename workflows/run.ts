@@ -1,6 +1,6 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
-import type { DefinitionSpec, PeopleSelector, RecipientSpec } from '../common/definition';
+import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../common/definition';
 import { evaluateValue } from '../common/expression';
 import { withLanguageDefaults } from '../common/steps';
 import { localLookups, lookups, mail } from './stubs';
@@ -104,6 +104,7 @@ export class CaseRun {
         unitId: this.caseUnitId,
         channel: this.input.channel,
         definition: this.input.definition.key,
+        receivedAt: this.input.receivedAt,
       },
     };
   }
@@ -134,19 +135,21 @@ export class CaseRun {
     return turn;
   }
 
-  /** A role selector for the lookup: a unit given by an expression is evaluated here. */
+  /** A unit reference for a lookup: a unit given by an expression is evaluated here. */
+  wireUnitRef(ref: UnitRef): WireUnitRef {
+    if (typeof ref === 'object' && typeof ref.of === 'object' && 'expression' in ref.of) {
+      const value = evaluateValue(ref.of.expression, this.expressionScope());
+      return { of: { unit: typeof value === 'string' && value !== '' ? value : null }, at: ref.at };
+    }
+    return ref as WireUnitRef;
+  }
+
+  /** A role selector for the lookup (see {@link wireUnitRef}). */
   private wireSelector(
     selector: Extract<PeopleSelector, { role: string }> | { person: string },
   ): WireRoleSelector | { person: string } {
     if ('person' in selector) return selector;
-    const ref = 'unit' in selector ? selector.unit : selector.under;
-    let wire: WireUnitRef;
-    if (typeof ref === 'object' && typeof ref.of === 'object' && 'expression' in ref.of) {
-      const value = evaluateValue(ref.of.expression, this.expressionScope());
-      wire = { of: { unit: typeof value === 'string' && value !== '' ? value : null }, at: ref.at };
-    } else {
-      wire = ref as WireUnitRef;
-    }
+    const wire = this.wireUnitRef('unit' in selector ? selector.unit : selector.under);
     return 'unit' in selector ? { ...selector, unit: wire } : { ...selector, under: wire };
   }
 

@@ -14,7 +14,7 @@ import { REJECTION } from '../common/case';
 import { validateCaseData } from '../common/case-data';
 import type { ClaimStepSpec, TaskStepSpec } from '../common/definition';
 import { lookups } from './stubs';
-import { Clock, SLA_PATCHES } from './clocks';
+import { Clock, runnableDeadline, SLA_PATCHES } from './clocks';
 import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
@@ -179,7 +179,9 @@ export async function runTaskStep(
     ...(resolved.fellBack ? { fellBack: true } : {}),
   });
   for (const deadline of step.deadlines) {
-    task.clocks.push(new Clock(`${id}/${deadline.id}`, deadline, task.openedAt, step.id, task));
+    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
+    if (runnable === null) continue;
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
   }
   // Plans first, so the announcement can name the deadlines.
   await Promise.all(task.clocks.map((clock) => clock.replan(run)));

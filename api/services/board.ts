@@ -193,10 +193,7 @@ export function createBoardService(deps: {
     },
 
     async get(id) {
-      const doc = await Case.findOne(
-        { _id: id, publication: { $ne: null } },
-        PROJECTION,
-      ).lean();
+      const doc = await Case.findOne({ _id: id, publication: { $ne: null } }, PROJECTION).lean();
       // An unpublished case is not on the board: the same answer as one that does not exist.
       if (!doc) throw new AppError('not_found', `No published case ${id}`);
       return itemOf(await units(), doc);

@@ -89,7 +89,11 @@ function draftId(key: string): string {
  * all its versions: new cases (and sub-processes) can no longer start it, running cases keep the
  * snapshot they started with, and publishing it again later makes a new version.
  */
-export function createDefinitionService(models: Models, knownTemplates: ReadonlySet<string>) {
+export function createDefinitionService(
+  models: Models,
+  knownTemplates: ReadonlySet<string>,
+  hooks: DefinitionHooks = {},
+) {
   const { Definition } = models;
 
   async function latest(key: string) {
@@ -216,6 +220,8 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = await latestVersion(spec.key);
         if (current && current.checksum === checksum && current.status === 'published') {
+          // Publishing again repairs what follows from the version (its schedule) if it failed.
+          await hooks.changed?.(spec.key);
           return { key: spec.key, version: current.version, checksum, published: false };
         }
         const version = (current?.version ?? 0) + 1;
@@ -233,6 +239,7 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
             publishedAt: new Date(),
             publishedBy: input.publishedBy,
           });
+          await hooks.changed?.(spec.key);
           return { key: spec.key, version, checksum, published: true };
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
@@ -336,6 +343,7 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
       const current = await latestVersion(key);
       if (!current) throw new AppError('not_found', `No published definition "${key}"`);
       await Definition.updateMany({ key, status: 'published' }, { $set: { status: 'retired' } });
+      await hooks.changed?.(key);
       return summaryOf(key);
     },
 
@@ -400,6 +408,12 @@ export function createDefinitionService(models: Models, knownTemplates: Readonly
 }
 
 export type DefinitionService = ReturnType<typeof createDefinitionService>;
+
+/** What else follows a key's published versions (its Temporal Schedule, api/services/schedules.ts). */
+export interface DefinitionHooks {
+  /** After a version was published (or published again) or the key retired. */
+  changed?(key: string): Promise<unknown>;
+}
 
 function draftOnly(key: string, name: string): DefinitionSummary {
   return {

@@ -467,7 +467,7 @@ describe('names and functions checked at compile time', () => {
 
     // Assert
     expect(error.reason).toBe(
-      'unknown function "foo" (known: len, contains, startsWith, endsWith, isEmpty, lower, upper, number)',
+      'unknown function "foo" (known: len, contains, startsWith, endsWith, isEmpty, lower, upper, number, date, addDays, addMonths)',
     );
     expect(error.position).toBe(10);
   });

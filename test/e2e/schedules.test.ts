@@ -1,0 +1,152 @@
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { waitFor } from '../support/harness';
+import type { TestApp } from '../support/harness';
+import { startTestApp } from '../support/harness';
+
+/**
+ * Periodic processes on the real Temporal dev server (the time-skipping server has no
+ * schedules): publishing a definition with a `schedule` creates its Temporal Schedule, a new
+ * version updates it, removing the schedule or retiring the process deletes it, the shipped
+ * rounds get theirs at start-up, and a fire starts a case exactly as the case API does (channel
+ * `schedule`, a case id of its own, listed and readable like any case).
+ */
+let app: TestApp;
+let temporal: Client;
+let connection: Connection;
+
+beforeAll(async () => {
+  app = await startTestApp('schedules');
+  connection = await Connection.connect({ address: app.config.TEMPORAL_ADDRESS });
+  temporal = new Client({ connection, namespace: app.config.TEMPORAL_NAMESPACE });
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await app?.stop();
+});
+
+const scheduleIdOf = (key: string) => `definition-${app.config.TEMPORAL_TASK_QUEUE}-${key}`;
+
+function source(key: string, schedule: string): string {
+  return [
+    `key: ${key}`,
+    'name: 周期性测试流程',
+    'starters: [admin]',
+    'input:',
+    '  fields:',
+    '    - { name: focus, label: 重点, type: string }',
+    schedule,
+    'steps:',
+    '  - { id: wait, name: 等待, type: timer, duration: P1D }',
+    '  - { id: closed, name: 结束, type: end }',
+  ].join('\n');
+}
+
+async function publish(key: string, text: string) {
+  return app.http('POST', `/api/v1/definitions/${key}/publish`, {
+    token: app.adminKey,
+    body: { format: 'yaml', source: text },
+  });
+}
+
+async function described(key: string) {
+  return temporal.schedule.getHandle(scheduleIdOf(key)).describe();
+}
+
+async function absent(key: string): Promise<boolean> {
+  try {
+    await described(key);
+    return false;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return true;
+    throw err;
+  }
+}
+
+describe('schedules of periodic processes', () => {
+  it('when the API starts, then the shipped monthly and quarterly rounds have schedules at 09:00 Beijing time', async () => {
+    // Act
+    const monthly = await described('dispute-screening');
+    const quarterly = await described('quarterly-round');
+
+    // Assert
+    expect(monthly.spec.timezone).toBe('Asia/Shanghai');
+    expect(monthly.spec.calendars?.[0]).toMatchObject({
+      dayOfMonth: [{ start: 1, end: 1, step: 1 }],
+      hour: [{ start: 9, end: 9, step: 1 }],
+      minute: [{ start: 0, end: 0, step: 1 }],
+    });
+    expect(monthly.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'scheduledCaseWorkflow',
+      taskQueue: app.config.TEMPORAL_TASK_QUEUE,
+      args: [{ definitionKey: 'dispute-screening' }],
+    });
+    const months = quarterly.spec.calendars?.[0]?.month.map((m) => m.start);
+    expect(months).toEqual(['JANUARY', 'APRIL', 'JULY', 'OCTOBER']);
+    expect(await absent('resident-request')).toBe(true);
+  });
+
+  it('when a scheduled process is published, changed, triggered, unscheduled and retired, then its schedule follows and a fire starts a case', async () => {
+    // Arrange
+    const key = `sched-${Date.now().toString(36)}`;
+    const monthly = "schedule: { every: month, day: 5, at: '08:30', data: { focus: 月度 } }";
+    const halfYearly =
+      "schedule: { every: half-year, month: 2, day: 10, at: '14:00', data: { focus: 半年 } }";
+
+    // Act + Assert: created
+    expect((await publish(key, source(key, monthly))).status).toBe(201);
+    const created = await described(key);
+    expect(created.spec.calendars?.[0]).toMatchObject({
+      dayOfMonth: [{ start: 5, end: 5, step: 1 }],
+      hour: [{ start: 8, end: 8, step: 1 }],
+      minute: [{ start: 30, end: 30, step: 1 }],
+    });
+    expect(created.state.note).toContain(' v1 ');
+
+    // …updated by the next version
+    expect((await publish(key, source(key, halfYearly))).status).toBe(201);
+    const updated = await described(key);
+    expect(updated.spec.calendars?.[0]?.month.map((m) => m.start)).toEqual(['FEBRUARY', 'AUGUST']);
+    expect(updated.state.note).toContain(' v2 ');
+
+    // …a fire starts a case of the latest version, as the case API would
+    await temporal.schedule.getHandle(scheduleIdOf(key)).trigger();
+    const listed = await waitFor('the scheduled case', async () => {
+      const res = await app.http<{ items: Array<Record<string, unknown>> }>(
+        'GET',
+        `/api/v1/cases?definitionKey=${key}`,
+        { token: app.adminKey },
+      );
+      return res.body.items[0];
+    });
+    expect(listed.id).toMatch(/^case-[0-9a-f]{24}$/);
+    const kase = await app.http<Record<string, unknown>>(
+      'GET',
+      `/api/v1/cases/${String(listed.id)}`,
+      {
+        token: app.adminKey,
+      },
+    );
+    expect(kase.body).toMatchObject({
+      channel: 'schedule',
+      createdBy: { kind: 'system', id: 'schedule' },
+      definition: { key, version: 2 },
+      data: { focus: '半年' },
+      status: 'open',
+    });
+
+    // …deleted when a version drops the schedule, created again with the next one
+    expect((await publish(key, source(key, ''))).status).toBe(201);
+    expect(await absent(key)).toBe(true);
+    expect((await publish(key, source(key, monthly))).status).toBe(201);
+    expect(await absent(key)).toBe(false);
+
+    // …and deleted when the process is retired
+    const retired = await app.http('POST', `/api/v1/definitions/${key}/retire`, {
+      token: app.adminKey,
+    });
+    expect(retired.status).toBe(200);
+    expect(await absent(key)).toBe(true);
+  });
+});

@@ -1,0 +1,217 @@
+import type { DefinitionProblem } from '../../common/definition';
+import { validateDefinition } from '../../common/definition';
+import { checkExpression, compileExpression, EvaluationError } from '../../common/expression';
+import { scheduleSpecOf } from '../../api/services/schedules';
+import { deadlineInstant } from '../../workflows/clocks';
+import { scheduledCaseId } from '../../workflows/scheduled';
+
+/**
+ * The language for periodic processes: `schedule`, deadlines `at` a date, fan-out over the org
+ * tree (`forEach: { units }`), the date functions, the Temporal calendar a schedule becomes and
+ * the case id of a fire.
+ */
+const options = { knownTemplates: new Set(['task-assigned']) };
+
+function definition(extra: Record<string, unknown>, steps?: unknown[]) {
+  return {
+    key: 'periodic-test',
+    name: '周期流程',
+    starters: ['admin'],
+    input: {
+      fields: [
+        { name: 'focus', label: '重点', type: 'string' },
+        { name: 'dueDate', label: '完成时限', type: 'date' },
+      ],
+    },
+    steps: steps ?? [
+      {
+        id: 'work',
+        name: '办理',
+        type: 'task',
+        candidates: [{ role: 'grid-worker' }],
+        deadlines: [{ id: 'due', name: '时限', at: 'data.dueDate' }],
+      },
+      { id: 'closed', name: '结束', type: 'end' },
+    ],
+    ...extra,
+  };
+}
+
+function problemsOf(raw: unknown): DefinitionProblem[] {
+  const result = validateDefinition(raw, options);
+  return result.ok ? [] : result.problems;
+}
+
+function problem(path: string, messagePart: string): DefinitionProblem {
+  return { path, message: expect.stringContaining(messagePart) as string };
+}
+
+describe('schedule', () => {
+  it('when a schedule names its period, day, time, unit and data, then it is valid with defaults filled in', () => {
+    const result = validateDefinition(
+      definition({ schedule: { every: 'quarter', unit: 'demo-county', data: { focus: '走访' } } }),
+      options,
+    );
+    expect(result.ok && result.spec.schedule).toEqual({
+      every: 'quarter',
+      day: 1,
+      at: '09:00',
+      unit: 'demo-county',
+      data: { focus: '走访' },
+    });
+  });
+
+  it('when the month does not fit the period, then it says how many months the period has', () => {
+    expect(problemsOf(definition({ schedule: { every: 'quarter', month: 4 } }))).toEqual([
+      problem('schedule.month', 'a quarter has 3 months'),
+    ]);
+    expect(problemsOf(definition({ schedule: { every: 'month', month: 1 } }))).toEqual([
+      problem('schedule.month', 'leave month out'),
+    ]);
+  });
+
+  it('when the data does not match the input fields, then each problem is under schedule.data', () => {
+    const problems = problemsOf(
+      definition({ schedule: { every: 'month', data: { focus: 3, other: 'x' } } }),
+    );
+    expect(problems.map((p) => p.path)).toContain('schedule.data.focus');
+    expect(problems.length).toBeGreaterThanOrEqual(2);
+    expect(problems.every((p) => p.path.startsWith('schedule.data'))).toBe(true);
+  });
+
+  it('when the day or time cannot be on every calendar, then the shape is refused', () => {
+    const paths = problemsOf(
+      definition({ schedule: { every: 'year', day: 29, at: '9:00', unit: 'a.b' } }),
+    ).map((p) => p.path);
+    expect(paths.sort()).toEqual(['schedule.at', 'schedule.day', 'schedule.unit']);
+  });
+
+  it('when a schedule becomes a Temporal calendar, then quarters and half-years start in the named month, Beijing time', () => {
+    const quarterly = scheduleSpecOf({ every: 'quarter', month: 2, day: 5, at: '14:30', data: {} });
+    expect(quarterly.timezone).toBe('Asia/Shanghai');
+    expect(quarterly.calendars?.[0]).toMatchObject({
+      month: ['FEBRUARY', 'MAY', 'AUGUST', 'NOVEMBER'],
+      dayOfMonth: 5,
+      hour: 14,
+      minute: 30,
+    });
+    const halfYearly = scheduleSpecOf({ every: 'half-year', day: 1, at: '09:00', data: {} });
+    expect(halfYearly.calendars?.[0]?.month).toEqual(['JANUARY', 'JULY']);
+    const monthly = scheduleSpecOf({ every: 'month', day: 1, at: '09:00', data: {} });
+    expect(monthly.calendars?.[0]?.month).toBeUndefined();
+  });
+});
+
+describe('deadlines at a date', () => {
+  it('when a deadline has both within and at, or neither, then it asks for exactly one', () => {
+    const steps = (deadline: Record<string, unknown>) => [
+      {
+        id: 'work',
+        name: '办理',
+        type: 'task',
+        candidates: [{ role: 'grid-worker' }],
+        deadlines: [{ id: 'due', name: '时限', ...deadline }],
+      },
+      { id: 'closed', name: '结束', type: 'end' },
+    ];
+    const message = 'exactly one of within (a duration) and at';
+    expect(problemsOf(definition({}, steps({ within: 'P1D', at: 'data.dueDate' })))).toEqual([
+      problem('steps[0].deadlines[0]', message),
+    ]);
+    expect(problemsOf(definition({}, steps({})))).toEqual([
+      problem('steps[0].deadlines[0]', message),
+    ]);
+  });
+
+  it('when at reads an unknown field or step, then it is a bad expression', () => {
+    expect(
+      problemsOf(definition({ deadlines: [{ id: 'd', name: 'x', at: 'data.nope' }] })),
+    ).toEqual([problem('deadlines[0].at', 'unknown field "data.nope"')]);
+  });
+
+  it('when at gives a date, then the deadline is the end of that day in Beijing; an instant is itself; anything else is none', () => {
+    expect(new Date(deadlineInstant('2026-12-15')!).toISOString()).toBe('2026-12-15T16:00:00.000Z');
+    expect(deadlineInstant('2026-12-15T09:00:00+08:00')).toBe(Date.parse('2026-12-15T01:00:00Z'));
+    expect(deadlineInstant(null)).toBeNull();
+    expect(deadlineInstant('next week')).toBeNull();
+  });
+});
+
+describe('forEach over the org tree', () => {
+  const fanOut = (forEach: unknown, extra: Record<string, unknown> = {}) => [
+    { id: 'grids', name: '各网格', type: 'subprocess', definition: 'report', forEach, ...extra },
+    { id: 'closed', name: '结束', type: 'end' },
+  ];
+
+  it('when units name a type within a unit reference, then item and index may be used', () => {
+    expect(
+      problemsOf(
+        definition(
+          {},
+          fanOut(
+            { units: { type: 'grid', within: 'street' } },
+            { data: { grid: 'item', n: 'index' } },
+          ),
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('when the type is unknown or the unit is the assignee’s, then each is reported', () => {
+    expect(problemsOf(definition({}, fanOut({ units: { type: 'village' } })))[0]?.path).toBe(
+      'steps[0].forEach',
+    );
+    expect(
+      problemsOf(definition({}, fanOut({ units: { type: 'grid', within: 'assignee' } }))),
+    ).toEqual([problem('steps[0].forEach.units.within', 'only exists on a task')]);
+  });
+});
+
+describe('date functions', () => {
+  const evaluate = (source: string, data: Record<string, unknown> = {}) =>
+    compileExpression(source).evaluate({ data });
+
+  it('when dates are shifted, then months keep the day or take the month’s last, instants keep their Beijing time', () => {
+    expect(evaluate("addMonths('2026-01-31', 1)")).toBe('2026-02-28');
+    expect(evaluate("addMonths('2026-12-15', -3)")).toBe('2026-09-15');
+    expect(evaluate("addDays('2026-03-01', -1)")).toBe('2026-02-28');
+    expect(evaluate("addDays('2026-03-31T16:30:00Z', 1)")).toBe('2026-04-02T00:30:00+08:00');
+    expect(evaluate("date('2026-03-31T16:30:00Z')")).toBe('2026-04-01');
+    expect(evaluate('addDays(data.missing, 3)')).toBeNull();
+    expect(evaluate("addDays(addMonths(date('2026-10-01T09:00:00+08:00'), 3), -1)")).toBe(
+      '2026-12-31',
+    );
+  });
+
+  it('when days are added across years and leap days, then the calendar agrees with the platform’s', () => {
+    const start = Date.UTC(2023, 11, 1);
+    for (let i = -800; i <= 3000; i += 7) {
+      const expected = new Date(start + i * 24 * 3600_000).toISOString().slice(0, 10);
+      expect(evaluate(`addDays('2023-12-01', ${i})`)).toBe(expected);
+    }
+    expect(evaluate("addMonths('2024-02-29', 12)")).toBe('2025-02-28');
+    expect(evaluate("addMonths('2024-03-31', -1)")).toBe('2024-02-29');
+    expect(evaluate("addMonths('2026-11-30', 14)")).toBe('2028-01-30');
+  });
+
+  it('when a date function gets no date or no whole number, then it is an evaluation error naming the type only', () => {
+    expect(() => evaluate("addDays('2026-02-30', 1)")).toThrow(EvaluationError);
+    expect(() => evaluate("addDays('2026-02-01', 1.5)")).toThrow(/whole number/);
+    expect(() => evaluate('date(data.x)', { x: 12 })).toThrow(/got a number/);
+    expect(checkExpression("addDays('2026-02-01')", new Set(['data']))).toContain('2 arguments');
+  });
+});
+
+describe('the case id of a schedule fire', () => {
+  it('when the same fire is named twice, then it gives the same case id; another fire another', () => {
+    const fire = 'schedule-dispute-screening-2026-05-01T01:00:00Z';
+    expect(scheduledCaseId(fire)).toMatch(/^case-[0-9a-f]{24}$/);
+    expect(scheduledCaseId(fire)).toBe(scheduledCaseId(fire));
+    const months = Array.from(
+      { length: 120 },
+      (_, i) =>
+        `schedule-dispute-screening-${2026 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}-01T01:00:00Z`,
+    );
+    expect(new Set(months.map(scheduledCaseId)).size).toBe(120);
+  });
+});

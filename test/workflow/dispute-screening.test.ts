@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { CaseWorkflowInput } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { planDeadline } from '../../common/sla';
+import type { CaseStateView } from '../../workflows/projection';
+import { uniqueAddress } from '../support/harness';
+import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
+import {
+  deadlineOf,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  RunningCase,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 矛盾纠纷“月排查、月上报” processes (definitions/dispute-screening.yaml and
+ * dispute-report.yaml) on the time-skipping server with the real activities: the monthly round of
+ * a street fans out over every grid under it (found in the org tree), each grid's grid workers
+ * report within 5 working days, a missing report is escalated to the grid chief, the community
+ * director and the street's 分管领导, closed as 逾期未报 after 10 working days, and the round's
+ * dispatcher sums up. (The schedule that starts the round is tested in
+ * test/e2e/schedules.test.ts; here the round starts as a schedule fire would start it.)
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('dispute-screening', (ready) => {
+  bed = ready;
+});
+
+const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
+
+function shipped(file: string): DefinitionSnapshot {
+  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
+  return bed.definition(raw);
+}
+
+/** The seeded corner plus a second grid, a grid chief in each grid and street posts. */
+interface ScreeningOrg extends SeededOrg {
+  grid2: SeededUnit;
+  gridWorker3: SeededPerson;
+  gridLeader: SeededPerson;
+  gridLeader2: SeededPerson;
+}
+
+async function person(label: string, posts: Array<[string, string]>): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const seeded: SeededPerson = {
+    personId: `p-${tag}-${label}`,
+    userId: `usr-${tag}-${label}`,
+    name: `${label}${tag}`,
+    email: uniqueAddress(label),
+  };
+  await bed.db.models.Person.create({
+    _id: seeded.personId,
+    name: seeded.name,
+    email: seeded.email,
+    userId: seeded.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) await post(seeded, unitId, role);
+  return seeded;
+}
+
+async function post(holder: SeededPerson, unitId: string, role: string): Promise<void> {
+  await bed.db.models.Post.create({
+    _id: `${unitId}:${role}:${holder.personId}`,
+    unitId,
+    role,
+    personId: holder.personId,
+  });
+}
+
+async function screeningOrg(): Promise<ScreeningOrg> {
+  const org = await bed.seedOrg();
+  const grid2 = { id: `${org.grid.id}-2`, name: `${org.grid.name}二` };
+  await bed.db.models.Unit.create({
+    _id: grid2.id,
+    name: grid2.name,
+    type: 'grid',
+    parentId: org.community.id,
+    updatedAt: new Date(),
+  });
+  // The street's 综治中心 sums up; its 分管领导 hears of late grids last.
+  await post(org.streetDirector, org.street.id, 'dispatcher');
+  await post(org.streetSecretary, org.street.id, 'leader');
+  return {
+    ...org,
+    grid2,
+    gridWorker3: await person('grid-worker-3', [[grid2.id, 'grid-worker']]),
+    gridLeader: await person('grid-leader', [[org.grid.id, 'grid-leader']]),
+    gridLeader2: await person('grid-leader-2', [[grid2.id, 'grid-leader']]),
+  };
+}
+
+function childCase(caseId: string): RunningCase {
+  return new RunningCase(
+    bed,
+    { caseId } as CaseWorkflowInput,
+    bed.env.client.workflow.getHandle(caseId),
+  );
+}
+
+/** The grid reports of a round, by the unit each was opened for. */
+async function reportsByGrid(round: RunningCase): Promise<Map<string, RunningCase>> {
+  const started = await round.waitForEvents('subprocess.started', 2);
+  return new Map(
+    started.map((e) => [String(e.detail?.unitId), childCase(String(e.detail?.caseId))]),
+  );
+}
+
+const REPORT = {
+  found: 3,
+  resolved: 2,
+  escalated: 1,
+  summary: '排查邻里纠纷 3 起，化解 2 起，1 起上报街道调处',
+};
+
+describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)', () => {
+  it('when every grid of the street reports, then each report closes and the dispatcher sums the round up', async () => {
+    // Arrange
+    const org = await screeningOrg();
+    await bed.publish(shipped('dispute-report.yaml'));
+    const round = shipped('dispute-screening.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, round, org.street.id, { focus: '邻里纠纷' });
+      const reports = await reportsByGrid(kase);
+      for (const [gridId, worker] of [
+        [org.grid.id, org.gridWorker],
+        [org.grid2.id, org.gridWorker3],
+      ] as const) {
+        const report = reports.get(gridId)!;
+        const taskId = report.taskId('report');
+        await report.waitForTask('the grid report task', taskId, () => true);
+        await report.claim(taskId, worker);
+        await report.complete(taskId, worker, 'reported', REPORT);
+      }
+      const summary = kase.taskId('summary');
+      await kase.waitForTask('the summary task', summary, () => true);
+      await kase.claim(summary, org.streetDirector);
+      await kase.complete(summary, org.streetDirector, 'summarised', {
+        reportedGrids: 2,
+        disputes: 6,
+        analysis: '本月纠纷以邻里纠纷为主，均已落实化解责任人',
+      });
+      const result = (await kase.handle.result()) as CaseStateView;
+      const children = await Promise.all(
+        [...reports.values()].map((r) => bed.db.models.Case.findById(r.caseId).lean()),
+      );
+      return { result, doc: await kase.doc(), children };
+    });
+
+    // Assert: one report per grid of the street, each for its grid, with this round's date
+    expect(outcome.result.status).toBe('closed');
+    const children = outcome.children.map((c) => [c?.unitId, c?.status, c?.parentCaseId]);
+    expect(children.sort()).toEqual(
+      [
+        [org.grid.id, 'closed', expect.any(String)],
+        [org.grid2.id, 'closed', expect.any(String)],
+      ].sort(),
+    );
+    const data = outcome.children[0]?.data as { period?: string; focus?: string };
+    expect(data.period).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(data.focus).toBe('邻里纠纷');
+    expect(eventsOf(outcome.doc.timeline, 'subprocess.ended')).toHaveLength(2);
+    expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toHaveLength(0);
+  });
+
+  it('when a grid does not report, then it is reminded, escalated up the org tree, closed as 逾期未报 after 10 working days, and the round goes on', async () => {
+    // Arrange
+    const org = await screeningOrg();
+    await bed.publish(shipped('dispute-report.yaml'));
+    const round = shipped('dispute-screening.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, round, org.street.id, {});
+      const reports = await reportsByGrid(kase);
+      const onTime = reports.get(org.grid.id)!;
+      const onTimeTask = onTime.taskId('report');
+      await onTime.waitForTask('the first grid report', onTimeTask, () => true);
+      await onTime.claim(onTimeTask, org.gridWorker);
+      await onTime.complete(onTimeTask, org.gridWorker, 'reported', REPORT);
+
+      const late = reports.get(org.grid2.id)!;
+      const task = await late.waitForTask('the silent grid report', late.taskId('report'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      const due = deadlineOf(task.deadlines, `${late.taskId('report')}/report_5d`).dueAt!;
+      const cutoff = planDeadline(
+        await bed.calendar(),
+        { within: '10 working days', reminders: [], escalations: [] },
+        task.openedAt.toISOString(),
+      ).dueAt!;
+      await bed.skipTo(Date.parse(due) + 60_000);
+      const first = await late.waitForEvents('deadline.escalated', 1, { level: 1 });
+      await bed.skipTo(Date.parse(cutoff) + 60_000);
+      const lateDoc = await late.waitForDoc('the late grid closed', (d) => d.status !== 'open');
+      const summary = kase.taskId('summary');
+      await kase.waitForTask('the summary task', summary, () => true);
+      return { kase, late, due, cutoff, first: first[0]!, lateDoc, roundDoc: await kase.doc() };
+    });
+
+    // Assert: level 1 fired at the deadline, to the grid's own grid chief
+    expectFiredAt(outcome.first.at, outcome.due);
+    const escalated = eventsOf(outcome.lateDoc.timeline, 'deadline.escalated');
+    expect(escalated.map((e) => [e.detail?.level, e.detail?.unitId])).toEqual([
+      [1, org.grid2.id],
+      [2, org.community.id],
+      [3, org.street.id],
+    ]);
+    expect(await mailsOf(org.gridWorker3, SUBJECT.reminder)).toHaveLength(1);
+    expect(await mailsOf(org.gridLeader2, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.director, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.gridLeader, SUBJECT.escalated)).toHaveLength(0);
+    // …closed as 逾期未报 at the cutoff, the task withdrawn
+    expect(outcome.lateDoc.status).toBe('cancelled');
+    const [closed] = eventsOf(outcome.lateDoc.timeline, 'case.closed');
+    expectFiredAt(closed!.at, outcome.cutoff);
+    expect(closed!.stepId).toBe('missing');
+    expect(eventsOf(outcome.lateDoc.timeline, 'task.cancelled')).toHaveLength(1);
+    // …and the round records one closed and one missing report before summing up
+    const ended = eventsOf(outcome.roundDoc.timeline, 'subprocess.ended');
+    expect(ended.map((e) => e.detail?.status).sort()).toEqual(['cancelled', 'closed']);
+  });
+});

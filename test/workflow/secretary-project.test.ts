@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DefinitionSnapshot } from '../../common/definition';
+import type { CaseStateView } from '../../workflows/projection';
+import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
+import {
+  deadlineOf,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 书记项目 process (definitions/secretary-project.yaml) on the time-skipping server:
+ * a community's party secretary claims the year's project and names its deadline, the milestones
+ * are due backwards from it (the mid-term one 3 months before, completion on the day), the street
+ * secretary reviews on site every 30 days until the work is complete (a loop back to an earlier
+ * step, each visit a task of its own), and assesses at the end.
+ */
+let bed: SlaTestBed;
+let project: DefinitionSnapshot;
+
+useSlaTestBed('secretary-project', (ready) => {
+  bed = ready;
+  const file = path.join(__dirname, '..', '..', 'definitions', 'secretary-project.yaml');
+  project = bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+});
+
+const DAY = 24 * 3600_000;
+
+/** The Beijing calendar date `days` days after `instant`. */
+function beijingDate(instant: number, days: number): string {
+  return new Date(instant + days * DAY + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+/** The end of a Beijing calendar date, as a deadline `at` a date means. */
+function endOf(date: string): number {
+  return Date.parse(`${date}T00:00:00+08:00`) + DAY;
+}
+
+/** The date `months` calendar months before `date`, on the month's last day when it is shorter. */
+function monthsBefore(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const first = new Date(Date.UTC(y, m - 1 - months, 1));
+  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(d, last)))
+    .toISOString()
+    .slice(0, 10);
+}
+
+/** Claims the project for the community secretary with `dueDate` and lists the plan. */
+async function claimAndPlan(kase: RunningCase, org: SeededOrg, dueDate: string): Promise<void> {
+  const claim = kase.taskId('claim');
+  await kase.waitForTask('the claim task', claim, () => true);
+  await kase.claim(claim, org.communitySecretary);
+  await kase.complete(claim, org.communitySecretary, 'claimed', {
+    title: '老旧小区加装电梯',
+    goal: '年内为 3 个老旧小区加装电梯 6 部',
+    dueDate,
+  });
+  const plan = kase.taskId('plan');
+  await kase.waitForTask('the plan task', plan, () => true);
+  await kase.claim(plan, org.communitySecretary);
+  await kase.complete(plan, org.communitySecretary, 'planned', {
+    plan: '3 月完成意见征集，6 月完成设计审批，9 月开工，12 月验收',
+  });
+}
+
+describe('书记项目 (secretary-project)', () => {
+  it('when the milestones are met, then the reviews repeat every 30 days until completion, the project is assessed and published', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const startedAt = await bed.now();
+    const dueDate = beijingDate(startedAt, 150);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, project, org.community.id, { year: 2026 });
+      await claimAndPlan(kase, org, dueDate);
+      const midterm = await kase.waitForTask('the mid-term task', kase.taskId('midterm'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      for (const visit of [1, 2]) {
+        await bed.skipTo(startedAt + visit * 31 * DAY);
+        const review = kase.taskId('review', visit);
+        await kase.waitForTask(`site review ${visit}`, review, () => true);
+        await kase.claim(review, org.streetSecretary);
+        await kase.complete(review, org.streetSecretary, 'on_track', { findings: '进度正常' });
+      }
+      await kase.claim(kase.taskId('midterm'), org.communitySecretary);
+      await kase.complete(kase.taskId('midterm'), org.communitySecretary, 'reached', {
+        progress: '设计审批完成',
+      });
+      const complete = kase.taskId('complete');
+      await kase.waitForTask('the completion task', complete, () => true);
+      await kase.claim(complete, org.communitySecretary);
+      await kase.complete(complete, org.communitySecretary, 'completed', {
+        result: '6 部电梯已验收',
+      });
+      const assess = kase.taskId('assess');
+      await kase.waitForTask('the assessment', assess, () => true);
+      await kase.claim(assess, org.streetSecretary);
+      await kase.complete(assess, org.streetSecretary, 'assessed', { score: 95, grade: '好' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      const history = await kase.handle.fetchHistory();
+      return {
+        result,
+        midterm,
+        doc: await kase.doc(),
+        events: history.events?.length ?? 0,
+        thirdReview: await kase.task(kase.taskId('review', 3)),
+      };
+    });
+
+    // Assert: milestones scheduled backwards from the deadline (倒排工期)
+    expect(outcome.result.status).toBe('closed');
+    const midtermDue = deadlineOf(outcome.midterm.deadlines, outcome.midterm.deadlines[0]!.key);
+    expect(midtermDue.dueAt).toBe(new Date(endOf(monthsBefore(dueDate, 3))).toISOString());
+    // …two site reviews on the 30-day loop, the third withdrawn when the work was complete
+    const reviews = eventsOf(outcome.doc.timeline, 'task.completed').filter(
+      (e) => e.stepId === 'review',
+    );
+    expect(reviews).toHaveLength(2);
+    expect(outcome.thirdReview?.status ?? 'never opened').toMatch(/cancelled|never opened/);
+    expect(eventsOf(outcome.doc.timeline, 'case.published')).toHaveLength(1);
+    // A year of monthly reviews stays far below Temporal's history limits without continue-as-new.
+    expect(outcome.events).toBeLessThan(1000);
+  });
+
+  it('when the mid-term milestone is missed, then the secretary is reminded 7 days before and the street secretary is told at the deadline', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const startedAt = await bed.now();
+    const dueDate = beijingDate(startedAt, 100);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, project, org.community.id, { year: 2026 });
+      await claimAndPlan(kase, org, dueDate);
+      const midterm = kase.taskId('midterm');
+      const task = await kase.waitForTask('the mid-term task', midterm, (t) =>
+        t.deadlines.every((dl) => dl.dueAt !== null),
+      );
+      const due = deadlineOf(task.deadlines, `${midterm}/midterm_due`).dueAt!;
+      await bed.skipTo(Date.parse(due) + 60_000);
+      const [escalated] = await kase.waitForEvents('deadline.escalated', 1, {
+        deadline: 'midterm_due',
+      });
+      return { due, escalated: escalated!, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.due).toBe(new Date(endOf(monthsBefore(dueDate, 3))).toISOString());
+    expectFiredAt(outcome.escalated.at, outcome.due);
+    expect(outcome.escalated.detail).toMatchObject({ level: 1, unitId: org.street.id });
+    const [missed] = eventsOf(outcome.doc.timeline, 'deadline.missed', { deadline: 'midterm_due' });
+    expectFiredAt(missed!.at, outcome.due);
+    expect(await mailsOf(org.communitySecretary, SUBJECT.reminder)).toHaveLength(1);
+    expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+  });
+});
