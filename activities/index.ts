@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { storedMetrics } from '../common/case-measures';
 import { ApplicationFailure } from '@temporalio/activity';
 import type {
   CaseProgress,
@@ -11,6 +12,7 @@ import type { Logger } from '../common/logger';
 import type { MailRenderer } from '../mail/renderer';
 import { TemplateError } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
+import type { mongo } from 'mongoose';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
@@ -32,6 +34,9 @@ export interface ActivityDependencies {
  */
 export function createActivities(deps: ActivityDependencies) {
   const { Case, Outbox, Person, Task } = deps.models;
+  /** The driver's collections (string ids), for the writes every transition makes. */
+  const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
+  const rawCases = Case.collection as unknown as mongo.Collection<{ _id: string }>;
 
   /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
   async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
@@ -48,7 +53,9 @@ export function createActivities(deps: ActivityDependencies) {
       };
       const { id, ...rest } = fields;
       try {
-        await Task.updateOne(
+        // The driver's own updateOne: the fields are already in their stored types, and this
+        // runs on every transition, where mongoose's casting was measurable CPU.
+        await rawTasks.updateOne(
           { _id: id, version: { $lt: task.version } },
           { $set: rest },
           { upsert: true },
@@ -78,7 +85,7 @@ export function createActivities(deps: ActivityDependencies) {
         ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
-        ...(progress.metrics !== undefined ? { metrics: progress.metrics } : {}),
+        ...(progress.metrics !== undefined ? { metrics: storedMetrics(progress.metrics) } : {}),
       };
       // Tasks first: a retry after a lost case write re-applies them as no-ops.
       if (progress.tasks) await projectTasks(progress.tasks);
@@ -100,7 +107,8 @@ export function createActivities(deps: ActivityDependencies) {
           // Inserted by an earlier attempt whose completion was lost: fall through and verify.
         }
       } else {
-        const result = await Case.updateOne(
+        // Stored types already (dates as Date): the driver's updateOne, as for tasks.
+        const result = await rawCases.updateOne(
           { _id: progress.caseId, revision: progress.revision - 1 },
           { $set: fields, $push: { timeline: { $each: timeline } } },
         );

@@ -40,20 +40,28 @@ export async function authenticate(
   authorization: string | undefined,
   now: Date,
 ): Promise<Principal> {
+  return (await resolveCredential(models, authorization, now)).principal;
+}
+
+async function resolveCredential(
+  models: Models,
+  authorization: string | undefined,
+  now: Date,
+): Promise<{ principal: Principal; expiresAt: number | null }> {
   if (!authorization) {
     throw new AppError(
       'unauthenticated',
       'Missing Authorization header: send "Authorization: Bearer <API key or session token>"',
     );
   }
-  const match = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(authorization.trim());
-  if (!match) {
+  const hash = hashOfHeader(authorization);
+  if (hash === null) {
     throw new AppError(
       'unauthenticated',
       'Authorization header must be "Bearer <API key or session token>"',
     );
   }
-  const credential = await models.Credential.findById(hashToken(match[1]!)).lean();
+  const credential = await models.Credential.findById(hash).lean();
   if (
     !credential ||
     credential.revokedAt ||
@@ -61,6 +69,7 @@ export async function authenticate(
   ) {
     throw new AppError('unauthenticated', 'Invalid, expired or revoked credentials');
   }
+  const expiresAt = credential.expiresAt ? credential.expiresAt.getTime() : null;
   if (credential.kind === 'session') {
     const user = await models.User.findById(credential.principal.id, {
       disabled: 1,
@@ -68,15 +77,86 @@ export async function authenticate(
       unitIds: 1,
     }).lean();
     if (!user || user.disabled) throw new AppError('unauthenticated', 'This account is disabled');
-    // Roles and units are read from the account, so a change applies to open sessions at once.
-    return { kind: 'user', id: user._id, roles: user.roles as Role[], unitIds: user.unitIds };
+    // Roles and units are read from the account, so a change applies to open sessions (within
+    // the authenticator's short memory, see createAuthenticator).
+    return {
+      principal: { kind: 'user', id: user._id, roles: user.roles as Role[], unitIds: user.unitIds },
+      expiresAt,
+    };
   }
   return {
-    kind: 'apiKey',
-    id: credential.publicId,
-    roles: credential.roles as Role[],
-    unitIds: credential.unitIds,
+    principal: {
+      kind: 'apiKey',
+      id: credential.publicId,
+      roles: credential.roles as Role[],
+      unitIds: credential.unitIds,
+    },
+    expiresAt,
   };
+}
+
+/**
+ * Authenticates with a short memory: a credential's principal (its account's roles and units) is
+ * kept for `ttlMs` (default 2 s), so a client polling a work list does not read the credential
+ * and the account on every request. Revocations through this process (logout, revoking an API
+ * key) take effect at once (`forget`/`forgetAll`); other API replicas and direct database edits
+ * within `ttlMs`. A credential's own expiry is checked on every request.
+ */
+export function createAuthenticator(
+  models: Models,
+  options: { clock: () => Date; ttlMs?: number; maxEntries?: number },
+) {
+  const ttlMs = options.ttlMs ?? 2_000;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const remembered = new Map<
+    string,
+    { principal: Principal; until: number; credentialExpiresAt: number | null }
+  >();
+
+  return {
+    async authenticate(authorization: string | undefined): Promise<Principal> {
+      const now = options.clock();
+      const hash = hashOfHeader(authorization);
+      const known = hash === null ? undefined : remembered.get(hash);
+      if (known && known.until > now.getTime()) {
+        if (known.credentialExpiresAt === null || known.credentialExpiresAt > now.getTime()) {
+          return known.principal;
+        }
+      }
+      if (hash !== null) remembered.delete(hash);
+      const { principal, expiresAt } = await resolveCredential(models, authorization, now);
+      if (hash !== null && ttlMs > 0) {
+        if (remembered.size >= maxEntries) {
+          // Map keeps insertion order: the oldest entry goes first.
+          const oldest = remembered.keys().next().value;
+          if (oldest !== undefined) remembered.delete(oldest);
+        }
+        remembered.set(hash, {
+          principal,
+          until: now.getTime() + ttlMs,
+          credentialExpiresAt: expiresAt,
+        });
+      }
+      return principal;
+    },
+    /** Forgets one credential (by the Authorization header it came in). */
+    forget(authorization: string | undefined): void {
+      const hash = hashOfHeader(authorization);
+      if (hash !== null) remembered.delete(hash);
+    },
+    forgetAll(): void {
+      remembered.clear();
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+function hashOfHeader(authorization: string | undefined): string | null {
+  const match = authorization
+    ? /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(authorization.trim())
+    : null;
+  return match ? hashToken(match[1]!) : null;
 }
 
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {

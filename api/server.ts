@@ -5,7 +5,7 @@ import { createLogger } from '../common/logger';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import { createApp } from './app';
-import { authenticate } from './auth';
+import { createAuthenticator } from './auth';
 import { createScopeResolver } from './scope';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
@@ -57,10 +57,13 @@ export async function startApi(
     const definitions = createDefinitionService(db.models, createMailRenderer().templateNames, {
       changed: (key) => schedules.sync(key),
     });
+    const authenticator = createAuthenticator(db.models, { clock });
     const accounts = createAccountService({
       models: db.models,
       clock,
       sessionTtlHours: config.SESSION_TTL_HOURS,
+      onRevoked: (which) =>
+        which === 'all' ? authenticator.forgetAll() : authenticator.forget(which.authorization),
     });
     const calendar = createCalendarService({
       models: db.models,
@@ -100,7 +103,7 @@ export async function startApi(
       logger,
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
-      authenticate: (authorization) => authenticate(db.models, authorization, clock()),
+      authenticate: (authorization) => authenticator.authenticate(authorization),
       services: {
         cases,
         accounts,

@@ -195,6 +195,17 @@ export class CaseMeasures {
   }
 }
 
+/**
+ * The figures as the case document stores them: zeros left out (a `$sum` counts a missing field
+ * as nothing, on MongoDB and FerretDB alike), because on FerretDB every write costs in proportion
+ * to the document and most flags of most cases are 0.
+ */
+export function storedMetrics(metrics: CaseMetrics): Partial<CaseMetrics> {
+  return Object.fromEntries(
+    Object.entries(metrics).filter(([, value]) => value !== 0 && value !== ''),
+  ) as Partial<CaseMetrics>;
+}
+
 /** The metrics of a stored timeline (for cases projected before the figures were kept). */
 export function measureTimeline(timeline: readonly Observed[]): CaseMetrics {
   const measures = new CaseMeasures();

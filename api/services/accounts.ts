@@ -37,6 +37,8 @@ export function createAccountService(deps: {
   models: Models;
   clock: () => Date;
   sessionTtlHours: number;
+  /** Told of every revocation, so a remembered principal is dropped at once (see createAuthenticator). */
+  onRevoked?: (which: { authorization: string } | 'all') => void;
 }) {
   const { Credential, User, LoginThrottle } = deps.models;
 
@@ -109,6 +111,8 @@ export function createAccountService(deps: {
         { kind: 'apiKey', publicId, revokedAt: { $exists: false } },
         { $set: { revokedAt: deps.clock() } },
       );
+      // The key's hash is not known here (only its public id): forget every remembered one.
+      deps.onRevoked?.('all');
       if (result.matchedCount === 0) {
         const exists = await Credential.exists({ kind: 'apiKey', publicId });
         if (!exists) throw new AppError('not_found', `No API key "${publicId}"`);
@@ -234,6 +238,7 @@ export function createAccountService(deps: {
         { _id: hashToken(token), kind: 'session' },
         { $set: { revokedAt: deps.clock() } },
       );
+      if (authorization !== undefined) deps.onRevoked?.({ authorization });
     },
   };
 }

@@ -89,12 +89,22 @@ function draftId(key: string): string {
  * all its versions: new cases (and sub-processes) can no longer start it, running cases keep the
  * snapshot they started with, and publishing it again later makes a new version.
  */
+/** How long a start reuses the latest published snapshot of a key (see latestSnapshot). */
+const STARTABLE_TTL_MS = 5_000;
+
 export function createDefinitionService(
   models: Models,
   knownTemplates: ReadonlySet<string>,
   hooks: DefinitionHooks = {},
 ) {
   const { Definition } = models;
+  /**
+   * The snapshot new cases start with, per key, kept for a few seconds: every case start needs
+   * it, and versions never change once published. Publishing and retiring through this process
+   * drop it at once; another API replica's publish is seen within STARTABLE_TTL_MS.
+   */
+  const startable = new Map<string, { at: number; snapshot: Promise<DefinitionSnapshot | null> }>();
+  const forgetStartable = (key: string) => startable.delete(key);
 
   async function latest(key: string) {
     return Definition.findOne({ key, status: 'published' }).sort({ version: -1 }).lean();
@@ -239,6 +249,7 @@ export function createDefinitionService(
             publishedAt: new Date(),
             publishedBy: input.publishedBy,
           });
+          forgetStartable(spec.key);
           await hooks.changed?.(spec.key);
           return { key: spec.key, version, checksum, published: true };
         } catch (err) {
@@ -343,14 +354,30 @@ export function createDefinitionService(
       const current = await latestVersion(key);
       if (!current) throw new AppError('not_found', `No published definition "${key}"`);
       await Definition.updateMany({ key, status: 'published' }, { $set: { status: 'retired' } });
+      forgetStartable(key);
       await hooks.changed?.(key);
       return summaryOf(key);
     },
 
     /** The snapshot a new case starts with: the latest published version of `key`. */
     async latestSnapshot(key: string): Promise<DefinitionSnapshot | null> {
-      const doc = await latest(key);
-      return doc ? snapshotOf(doc) : null;
+      const now = Date.now();
+      const known = startable.get(key);
+      if (known && now - known.at < STARTABLE_TTL_MS) return known.snapshot;
+      const loading = latest(key).then((doc) => (doc ? snapshotOf(doc) : null));
+      const entry = { at: now, snapshot: loading };
+      startable.set(key, entry);
+      // Neither a failed read nor "none published" is kept: a process published a moment later
+      // (by another replica) must be startable at once.
+      loading.then(
+        (snapshot) => {
+          if (snapshot === null && startable.get(key) === entry) startable.delete(key);
+        },
+        () => {
+          if (startable.get(key) === entry) startable.delete(key);
+        },
+      );
+      return loading;
     },
 
     /** The latest published version of every process that may start cases, by key. */
