@@ -18,6 +18,7 @@ import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
 import type { WorkingWindow } from '../common/working-calendar';
 import { createLookupActivities } from './lookups';
+import { createCaseImportActivities } from './case-import';
 
 export interface ActivityDependencies {
   models: Models;
@@ -69,6 +70,7 @@ export function createActivities(deps: ActivityDependencies) {
 
   return {
     ...createLookupActivities(deps),
+    ...createCaseImportActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;

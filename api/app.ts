@@ -16,6 +16,7 @@ import { registerDefinitionRoutes } from './routes/definitions';
 import { registerTaskRoutes } from './routes/tasks';
 import { registerMetricsRoutes } from './routes/metrics';
 import { registerBoardRoutes } from './routes/board';
+import { registerCaseImportRoutes } from './routes/case-import';
 import { mountOpen311Fallback, registerOpen311Routes } from './routes/open311';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
@@ -29,6 +30,7 @@ import type { TaskService } from './services/tasks';
 import type { Open311Api } from './services/open311';
 import type { MetricsService } from './services/metrics';
 import type { BoardService } from './services/board';
+import type { CaseImportService } from './services/case-import';
 
 export interface AppDependencies {
   logger: Logger;
@@ -45,6 +47,7 @@ export interface AppDependencies {
     open311: Open311Api;
     metrics: MetricsService;
     board: BoardService;
+    caseImport: CaseImportService;
   };
   readiness: ReadinessCheck[];
 }
@@ -62,6 +65,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerOpen311Routes(routes, services.open311);
   registerMetricsRoutes(routes, services.metrics);
   registerBoardRoutes(routes, services.board);
+  registerCaseImportRoutes(routes, services.caseImport);
   return routes;
 }
 

@@ -15,6 +15,7 @@ import { createOrgService } from './services/org';
 import { createTaskService } from './services/tasks';
 import { createMetricsService } from './services/metrics';
 import { createBoardService } from './services/board';
+import { createCaseImportService } from './services/case-import';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
@@ -114,6 +115,12 @@ export async function startApi(
         open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
         metrics: createMetricsService({ models: db.models, scope, clock }),
         board: createBoardService({ models: db.models, clock }),
+        caseImport: createCaseImportService({
+          temporal,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          definitions,
+          scope,
+        }),
       },
       readiness: [
         {

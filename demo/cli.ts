@@ -21,14 +21,14 @@ async function main(args: string[]): Promise<number> {
   const config = loadConfig();
   const print = (line: string) => process.stdout.write(`${line}\n`);
   print(`Demo county → ${withoutCredentials(config.MONGODB_URI)}`);
-  const seeder = await openDemoSeedDeps(config, (line) => print(`  ${line}`)).catch(
-    (err: unknown) => {
-      throw new UsageError(
-        `Cannot reach MongoDB at ${withoutCredentials(config.MONGODB_URI)} (${(err as Error).message}).\n` +
-          'Start the local stack first (npm start, or npm run stack), or set MONGODB_URI.',
-      );
-    },
-  );
+  const seeder = await openDemoSeedDeps(config, (line) => print(`  ${line}`), {
+    history: true,
+  }).catch((err: unknown) => {
+    throw new UsageError(
+      `Cannot reach MongoDB at ${withoutCredentials(config.MONGODB_URI)} (${(err as Error).message}).\n` +
+        'Start the local stack first (npm start, or npm run stack), or set MONGODB_URI and TEMPORAL_ADDRESS.',
+    );
+  });
   try {
     const report = await seedDemo(seeder.deps, { force });
     if (report.status === 'refused') {

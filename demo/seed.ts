@@ -6,6 +6,14 @@ import { createAccountService } from '../api/services/accounts';
 import type { OrgImport, OrgService } from '../api/services/org';
 import { createOrgService } from '../api/services/org';
 import type { AppConfig } from '../common/config';
+import type { DefinitionSnapshot } from '../common/definition';
+import type { Principal } from '../api/auth';
+import { Client, Connection } from '@temporalio/client';
+import type { CaseImportReport, CaseImportRequest } from '../api/services/case-import';
+import { createCaseImportService } from '../api/services/case-import';
+import { caseIdFor } from '../api/services/cases';
+import { createDefinitionService } from '../api/services/definitions';
+import { createMailRenderer } from '../mail/renderer';
 import { ConfigError } from '../common/config';
 import { OrgTree } from '../common/org-tree';
 import type { Models } from '../models';
@@ -13,6 +21,7 @@ import { connectDatabase } from '../models';
 import type { DemoAccount, DemoCounty } from './county';
 import { DEMO_COUNTY_ID, DEMO_PASSWORD, generateDemoCounty, summarizeDemoCounty } from './county';
 import type { Rng } from './random';
+import { HISTORY_DAYS, planHistory } from './history';
 import { createRng } from './random';
 
 /**
@@ -31,6 +40,11 @@ export interface DemoSeedDeps {
   org: OrgService;
   accounts: AccountService;
   clock: () => Date;
+  /** For the case history: the processes to draw from and the case import. Without it, skipped. */
+  history?: {
+    latestSnapshots(): Promise<DefinitionSnapshot[]>;
+    importCases(principal: Principal, request: CaseImportRequest): Promise<CaseImportReport>;
+  };
   /** Progress lines (`npm run seed` prints them; `npm start` keeps quiet). */
   log?: (line: string) => void;
 }
@@ -126,11 +140,52 @@ export const orgStage: DemoSeedStage = {
   },
 };
 
+/** Who the seed imports history as: the seed itself, with the admin role the import needs. */
+const SEED_PRINCIPAL: Principal = {
+  kind: 'apiKey',
+  id: 'demo-seed',
+  roles: ['admin'],
+  unitIds: [],
+};
+/** Records per import call (the import takes at most MAX_IMPORT_BATCH). */
+const HISTORY_BATCH = 100;
+
+/**
+ * A few months of closed cases in every process residents and staff start (demo/history.ts),
+ * through the case import; cases already there (by their seeded external id) are not sent again.
+ */
+export const historyStage: DemoSeedStage = {
+  name: 'case history',
+  async run({ deps, county, userIds, rng }) {
+    if (!deps.history) return { changed: 0, summary: 'skipped (no Temporal connection)' };
+    const definitions = await deps.history.latestSnapshots();
+    const plan = planHistory(county, definitions, userIds, rng, deps.clock());
+    const ids = plan.records.map((r) => caseIdFor('import', r.externalId));
+    const stored = new Set(
+      (await deps.models.Case.find({ _id: { $in: ids } }, { _id: 1 }).lean()).map((d) => d._id),
+    );
+    const missing = plan.records.filter((_, i) => !stored.has(ids[i]!));
+    let imported = 0;
+    for (let start = 0; start < missing.length; start += HISTORY_BATCH) {
+      const report = await deps.history.importCases(SEED_PRINCIPAL, {
+        batch: `demo-history-${start / HISTORY_BATCH + 1}`,
+        cases: missing.slice(start, start + HISTORY_BATCH),
+      });
+      imported += report.imported;
+    }
+    const processes = new Set(plan.records.map((r) => r.definitionKey)).size;
+    return {
+      changed: imported,
+      summary: `${plan.records.length} closed cases of ${processes} processes over ${HISTORY_DAYS} days (${imported} new)`,
+    };
+  },
+};
+
 /**
  * The stages `npm run seed` and `npm start` run, in order. The case-history stage (a few months
  * of cases in every process) goes after the org tree once the process definitions exist.
  */
-export const DEMO_STAGES: readonly DemoSeedStage[] = [accountsStage, orgStage];
+export const DEMO_STAGES: readonly DemoSeedStage[] = [accountsStage, orgStage, historyStage];
 
 /** How many stored units, people and posts are not the demo county's. */
 export interface ForeignOrgData {
@@ -199,10 +254,16 @@ export type DemoStartResult =
  * `npm start`: loads the demo county when the store has no units yet; otherwise only lists the
  * demo accounts if an earlier start loaded it.
  */
-export async function seedDemoOnEmptyStore(deps: DemoSeedDeps): Promise<DemoStartResult> {
+export async function seedDemoOnEmptyStore(
+  deps: DemoSeedDeps,
+  options: { stages?: readonly DemoSeedStage[] } = {},
+): Promise<DemoStartResult> {
   const county = generateDemoCounty();
   if ((await deps.models.Unit.countDocuments({}).exec()) === 0) {
-    const report = await seedDemo(deps, { county });
+    const report = await seedDemo(deps, {
+      county,
+      ...(options.stages ? { stages: options.stages } : {}),
+    });
     if (report.status === 'refused') return { status: 'skipped' }; // people or posts without units
     return { status: 'seeded', report };
   }
@@ -223,25 +284,56 @@ export async function seedDemoOnEmptyStore(deps: DemoSeedDeps): Promise<DemoStar
 
 /** The services over their own connection to `config.MONGODB_URI`, for the seed outside the API. */
 export async function openDemoSeedDeps(
-  config: Pick<AppConfig, 'MONGODB_URI' | 'SESSION_TTL_HOURS'>,
+  config: Pick<
+    AppConfig,
+    | 'MONGODB_URI'
+    | 'SESSION_TTL_HOURS'
+    | 'TEMPORAL_ADDRESS'
+    | 'TEMPORAL_NAMESPACE'
+    | 'TEMPORAL_TASK_QUEUE'
+  >,
   log?: (line: string) => void,
+  options: { history?: boolean } = {},
 ): Promise<{ deps: DemoSeedDeps; close(): Promise<void> }> {
   const db = await connectDatabase(config.MONGODB_URI);
   const clock = () => new Date();
   const models = db.models;
+  const scope = createScopeResolver(models);
+  let connection: Connection | undefined;
+  let history: DemoSeedDeps['history'];
+  if (options.history) {
+    // The import runs as a workflow: a worker on the task queue must be running (npm start).
+    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const definitions = createDefinitionService(models, createMailRenderer().templateNames);
+    const imports = createCaseImportService({
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      definitions,
+      scope,
+    });
+    history = {
+      latestSnapshots: () => definitions.latestSnapshots(),
+      importCases: (principal, request) => imports.importCases(principal, request),
+    };
+  }
   return {
     deps: {
       models,
       clock,
-      org: createOrgService({ models, scope: createScopeResolver(models), clock }),
+      org: createOrgService({ models, scope, clock }),
       accounts: createAccountService({
         models,
         clock,
         sessionTtlHours: config.SESSION_TTL_HOURS,
       }),
+      ...(history ? { history } : {}),
       ...(log ? { log } : {}),
     },
-    close: () => db.close(),
+    close: async () => {
+      await connection?.close();
+      await db.close();
+    },
   };
 }
 

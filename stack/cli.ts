@@ -8,7 +8,11 @@ import type { DemoAccountView } from '../demo/seed';
 import {
   demoAccountLines,
   demoSeedMode,
+  accountsStage,
+  historyStage,
   openDemoSeedDeps,
+  orgStage,
+  seedDemo,
   seedDemoOnEmptyStore,
 } from '../demo/seed';
 import { sdkLogLevel, startWorker } from '../worker';
@@ -124,16 +128,17 @@ async function startApplication(
   const adminKey = await ensureLocalAdminKey(dataDir, (secret) =>
     api.ensureBootstrapAdminKey(secret, { onlyIfNoAdmin: false }),
   );
-  const demoAccounts = loadDemo ? await loadDemoCounty(config, progress) : [];
+  const demo = loadDemo ? await loadDemoCounty(config, progress) : { accounts: [], history: null };
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
   printUrls(stack, api.url);
   progress.info(`Admin API key (kept in ${path.relative(process.cwd(), adminKey.file)}):`);
   progress.info(`  curl -H "Authorization: Bearer ${adminKey.secret}" ${api.url}/api/v1/cases`);
-  for (const line of demoAccountLines(demoAccounts)) progress.info(line);
+  for (const line of demoAccountLines(demo.accounts)) progress.info(line);
   progress.info(
     `Ready in ${((Date.now() - started) / 1000).toFixed(1)}s. Ctrl-C stops everything.`,
   );
+  if (demo.history) void demo.history();
 }
 
 class PortInUseError extends Error {}
@@ -147,32 +152,51 @@ class UsageError extends Error {}
 async function loadDemoCounty(
   config: ReturnType<typeof loadConfig>,
   progress: Progress,
-): Promise<DemoAccountView[]> {
+): Promise<{ accounts: DemoAccountView[]; history: (() => Promise<void>) | null }> {
+  const none = { accounts: [], history: null };
+  let seeder: Awaited<ReturnType<typeof openDemoSeedDeps>> | undefined;
   try {
-    const seeder = await openDemoSeedDeps(config);
-    try {
-      const result = await seedDemoOnEmptyStore(seeder.deps);
-      switch (result.status) {
-        case 'seeded': {
-          const { counts, ms } = result.report;
-          progress.info(
-            `Demo county loaded into the empty store in ${(ms / 1000).toFixed(1)}s: ` +
-              `${counts.unitTotal} units, ${counts.people} people, ${counts.postTotal} posts ` +
-              `(DEMO_SEED=off skips it)`,
-          );
-          return result.report.accounts;
-        }
-        case 'present':
-          return result.accounts;
-        case 'skipped':
-          return [];
+    seeder = await openDemoSeedDeps(config, undefined, { history: true });
+    const result = await seedDemoOnEmptyStore(seeder.deps, { stages: [accountsStage, orgStage] });
+    let accounts: DemoAccountView[];
+    switch (result.status) {
+      case 'seeded': {
+        const { counts, ms } = result.report;
+        progress.info(
+          `Demo county loaded into the empty store in ${(ms / 1000).toFixed(1)}s: ` +
+            `${counts.unitTotal} units, ${counts.people} people, ${counts.postTotal} posts ` +
+            `(DEMO_SEED=off skips it)`,
+        );
+        accounts = result.report.accounts;
+        break;
       }
-    } finally {
-      await seeder.close();
+      case 'present':
+        accounts = result.accounts;
+        break;
+      case 'skipped':
+        await seeder.close();
+        return none;
     }
+    const open = seeder;
+    // The past months of cases go in after "Ready", through the running worker: the stack is
+    // usable at once and the dashboards fill a few seconds later. Cases already there are kept.
+    const history = async () => {
+      try {
+        const report = await seedDemo(open.deps, { stages: [historyStage], force: true });
+        if (report.status !== 'refused') {
+          progress.info(`Demo history: ${report.stages[0]?.summary ?? 'nothing to do'}`);
+        }
+      } catch (err) {
+        progress.info(`Demo history not loaded: ${(err as Error).message}`);
+      } finally {
+        await open.close();
+      }
+    };
+    return { accounts, history };
   } catch (err) {
+    await seeder?.close();
     progress.info(`Demo county not loaded: ${(err as Error).message}`);
-    return [];
+    return none;
   }
 }
 

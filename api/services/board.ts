@@ -167,7 +167,12 @@ export function createBoardService(deps: {
 
   return {
     async list(query) {
-      const byId = await units();
+      let byId = await units();
+      if (query.unitId !== undefined && !byId.has(query.unitId)) {
+        // A unit added since the tree was read: read it again rather than answer 404.
+        cached = undefined;
+        byId = await units();
+      }
       const filter: Record<string, unknown> = { publication: { $ne: null } };
       if (query.unitId !== undefined) {
         if (!byId.has(query.unitId)) {

@@ -318,7 +318,13 @@ export function createMetricsService(deps: {
 
   /** The unit asked for (or the caller's own top unit), checked against the caller's scope. */
   async function focusUnit(principal: Principal, unitId: string | undefined): Promise<TreeUnit> {
-    const [tree, scope] = await Promise.all([unitTree(), deps.scope.resolve(principal)]);
+    const scope = await deps.scope.resolve(principal);
+    let tree = await unitTree();
+    if (unitId !== undefined && !tree.byId.has(unitId)) {
+      // A unit added since the tree was read: read it again rather than answer 404.
+      cached = undefined;
+      tree = await unitTree();
+    }
     let id = unitId;
     if (id === undefined) {
       const own = scope.all ? tree.roots : principal.unitIds.filter((u) => tree.byId.has(u));

@@ -25,6 +25,7 @@ function document() {
     open311: {} as never,
     metrics: {} as never,
     board: {} as never,
+    caseImport: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;

@@ -1,0 +1,54 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ImportedCaseDocument } from '../common/case-import';
+import { importedTimeline } from '../common/case-import';
+import { storedMetrics } from '../common/case-measures';
+import { isDuplicateKeyError } from '../models';
+import type { ActivityDependencies } from '.';
+
+/**
+ * Writes imported (historical) cases: the case document, closed, with its timeline and figures.
+ * Idempotent: a record already written under its case id with the same content hash is left as
+ * it is; one with another hash is refused (two sources claiming one id), never overwritten.
+ */
+export function createCaseImportActivities(deps: ActivityDependencies) {
+  const { Case } = deps.models;
+  return {
+    async importCase(record: ImportedCaseDocument): Promise<'imported' | 'already-there'> {
+      const { timeline, metrics } = importedTimeline(record);
+      try {
+        await Case.create({
+          _id: record.caseId,
+          revision: 1,
+          status: record.status,
+          definitionKey: record.definitionKey,
+          definitionVersion: record.definitionVersion,
+          definitionName: record.definitionName,
+          currentStep: null,
+          data: record.data,
+          createdBy: record.createdBy,
+          ...(record.unitId !== null ? { unitId: record.unitId } : {}),
+          ...(record.category !== null ? { category: record.category } : {}),
+          channel: 'import',
+          requestHash: record.requestHash,
+          createdAt: new Date(record.receivedAt),
+          updatedAt: new Date(record.closedAt),
+          closedAt: new Date(record.closedAt),
+          timeline: timeline.map((entry) => ({ ...entry, at: new Date(entry.at) })),
+          deadlines: [],
+          rating: record.rating,
+          publication: record.publication,
+          metrics: storedMetrics(metrics),
+        });
+        return 'imported';
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const stored = await Case.findById(record.caseId, { requestHash: 1 }).lean();
+      if (stored?.requestHash === record.requestHash) return 'already-there';
+      throw ApplicationFailure.nonRetryable(
+        `Case ${record.caseId} already exists with other content`,
+        'ImportConflict',
+      );
+    },
+  };
+}
