@@ -18,7 +18,9 @@ import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
 import type { WorkingWindow } from '../common/working-calendar';
 import { createLookupActivities } from './lookups';
+import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
+import { createEvaluationActivities } from './evaluations';
 
 export interface ActivityDependencies {
   models: Models;
@@ -70,7 +72,9 @@ export function createActivities(deps: ActivityDependencies) {
 
   return {
     ...createLookupActivities(deps),
+    ...createPointsActivities(deps),
     ...createCaseImportActivities(deps),
+    ...createEvaluationActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;
@@ -147,6 +151,15 @@ export function createActivities(deps: ActivityDependencies) {
       for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
         const person = await Person.findById(personId, { name: 1 }).lean();
         context[contextKey] = person?.name ?? null;
+      }
+      for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
+        // One query for the list; names only in the mail, in the order the ids were given.
+        const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
+        const byId = new Map(people.map((p) => [String(p._id), p.name]));
+        context[contextKey] = personIds.flatMap((id) => {
+          const name = byId.get(id);
+          return name ? [name] : [];
+        });
       }
       let rendered;
       try {

@@ -16,6 +16,8 @@ import { registerDefinitionRoutes } from './routes/definitions';
 import { registerTaskRoutes } from './routes/tasks';
 import { registerMetricsRoutes } from './routes/metrics';
 import { registerBoardRoutes } from './routes/board';
+import { registerEvaluationRoutes } from './routes/evaluations';
+import { registerPointsRoutes } from './routes/points';
 import { registerCaseImportRoutes } from './routes/case-import';
 import { mountOpen311Fallback, registerOpen311Routes } from './routes/open311';
 import { mountDocs } from './routes/docs';
@@ -30,6 +32,8 @@ import type { TaskService } from './services/tasks';
 import type { Open311Api } from './services/open311';
 import type { MetricsService } from './services/metrics';
 import type { BoardService } from './services/board';
+import type { EvaluationService } from './services/evaluations';
+import type { PointsService } from './services/points';
 import type { CaseImportService } from './services/case-import';
 
 export interface AppDependencies {
@@ -47,6 +51,8 @@ export interface AppDependencies {
     open311: Open311Api;
     metrics: MetricsService;
     board: BoardService;
+    evaluations: EvaluationService;
+    points: PointsService;
     caseImport: CaseImportService;
   };
   readiness: ReadinessCheck[];
@@ -65,6 +71,8 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerOpen311Routes(routes, services.open311);
   registerMetricsRoutes(routes, services.metrics);
   registerBoardRoutes(routes, services.board);
+  registerEvaluationRoutes(routes, services.evaluations);
+  registerPointsRoutes(routes, services.points);
   registerCaseImportRoutes(routes, services.caseImport);
   return routes;
 }

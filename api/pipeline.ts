@@ -278,6 +278,9 @@ function send(res: Response, result: RouteResult): void {
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   if (result.body === undefined) {
     res.status(result.status).end();
+  } else if (typeof result.body === 'string' && result.headers?.['content-type'] !== undefined) {
+    // A text answer in the type the route set (a CSV export), sent as it is.
+    res.status(result.status).send(result.body);
   } else {
     res.status(result.status).json(result.body);
   }

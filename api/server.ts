@@ -15,6 +15,8 @@ import { createOrgService } from './services/org';
 import { createTaskService } from './services/tasks';
 import { createMetricsService } from './services/metrics';
 import { createBoardService } from './services/board';
+import { createEvaluationService } from './services/evaluations';
+import { createPointsService } from './services/points';
 import { createCaseImportService } from './services/case-import';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
@@ -115,6 +117,8 @@ export async function startApi(
         open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
         metrics: createMetricsService({ models: db.models, scope, clock }),
         board: createBoardService({ models: db.models, clock }),
+        evaluations: createEvaluationService({ models: db.models, temporal, scope }),
+        points: createPointsService({ models: db.models, scope, clock }),
         caseImport: createCaseImportService({
           temporal,
           taskQueue: config.TEMPORAL_TASK_QUEUE,

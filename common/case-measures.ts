@@ -203,7 +203,7 @@ export class CaseMeasures {
 export function storedMetrics(metrics: CaseMetrics): Partial<CaseMetrics> {
   return Object.fromEntries(
     Object.entries(metrics).filter(([, value]) => value !== 0 && value !== ''),
-  ) as Partial<CaseMetrics>;
+  );
 }
 
 /** The metrics of a stored timeline (for cases projected before the figures were kept). */

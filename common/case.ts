@@ -65,6 +65,11 @@ export type TimelineEventType =
   | 'subprocess.ended'
   /** A fan-out over the org tree found more units than one step may start cases for. */
   | 'subprocess.refused'
+  /** An evaluation round (评单评议) opened, took a scorer's scores, closed, or found too many orders. */
+  | 'evaluation.opened'
+  | 'evaluation.scored'
+  | 'evaluation.closed'
+  | 'evaluation.refused'
   | 'case.closed';
 
 export interface TimelineEntry {
@@ -254,6 +259,8 @@ export interface NotificationRequest {
   context: Record<string, unknown>;
   /** Context keys to fill with a person's name, looked up by id when the mail is sent. */
   names?: Record<string, string>;
+  /** Context keys to fill with a list of names (a roll-call's missing), looked up by id. */
+  nameLists?: Record<string, string[]>;
 }
 
 export interface NotificationResult {

@@ -7,6 +7,7 @@ import { validateCaseData } from './case-data';
 import { checkExpression, compileExpression } from './expression';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
+import { checkPointsRules, MAX_POINTS_PER_RULE, MAX_POINTS_RULES } from './points';
 
 /**
  * The process definition language. A definition names its input fields, who may start it, its
@@ -198,9 +199,12 @@ export const peopleSelectorSchema = z.union([
 ]);
 export type PeopleSelector = z.infer<typeof peopleSelectorSchema>;
 
-/** Who gets a mail: people (as above), the task's assignee or candidates, or an address. */
+/**
+ * Who gets a mail: people (as above), the task's assignee or candidates, the candidates of a
+ * claim pool who have not claimed yet (`unacknowledged`, a roll-call's missing), or an address.
+ */
 export const recipientSchema = z.union([
-  z.enum(['assignee', 'candidates']),
+  z.enum(['assignee', 'candidates', 'unacknowledged']),
   z.object({ field: identifier }).strict(),
   z.object({ address: z.email() }).strict(),
   peopleSelectorSchema,
@@ -295,7 +299,8 @@ export const claimStepSchema = z
     claimants: z
       .object({
         min: z.number().int().min(1).default(1),
-        max: z.number().int().min(1).max(1000).default(1),
+        /** At most this many; `all`: every candidate is to claim (a roll-call, 点名报到). */
+        max: z.union([z.number().int().min(1).max(1000), z.literal('all')]).default(1),
       })
       .strict()
       .default({ min: 1, max: 1 }),
@@ -407,6 +412,63 @@ export const endStepSchema = z
   })
   .strict();
 
+/**
+ * An evaluation round (评单评议, Xunyi "半年一评议"): the orders of this case's unit and below
+ * closed in a period become the round's items; scorer groups (the residents served, co-building
+ * units, social organisations…) score each on the criteria until the round closes; the results,
+ * weighted by group, are frozen then. Top level only. See docs/definition-language.md 6.12.
+ */
+export const evaluationStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('evaluation'),
+    /** Which orders: closed at or after `from` and before the end of `to` (dates or instants). */
+    orders: z
+      .object({
+        from: expression,
+        to: expression,
+        /** Only cases of these processes (default: every process but this one). */
+        definitions: z.array(key).min(1).max(50).optional(),
+      })
+      .strict(),
+    /** What each scorer scores, 1–5 each (服务质量、办理时效、满意度 by default). */
+    criteria: z
+      .array(z.object({ id: identifier, name: z.string().min(1).max(50) }).strict())
+      .min(1)
+      .max(10)
+      .default([
+        { id: 'quality', name: '服务质量' },
+        { id: 'duration', name: '办理时效' },
+        { id: 'satisfaction', name: '满意度' },
+      ]),
+    /** Who scores, each group with its weight in percent (the weights add up to 100). */
+    groups: z
+      .array(
+        z
+          .object({
+            id: stepId,
+            name: z.string().min(1).max(50),
+            weight: z.number().positive().max(100),
+            /** `requester`: whoever filed an order scores it; or people selectors. */
+            scorers: z.union([z.literal('requester'), z.array(peopleSelectorSchema).min(1)]),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(10),
+    /** The requester's own rating of each order (一单一打分) counts as one score of this group. */
+    orderRating: z.object({ group: stepId }).strict().optional(),
+    /** The post whose holders answer for a unit's results (default 党组织书记). */
+    responsible: roleKey.default('secretary'),
+    /** When the round closes: a duration from its opening, or an expression giving the date. */
+    within: slaDuration.optional(),
+    at: expression.optional(),
+    /** Deadlines while the round is open (reminders to `candidates`: the selector groups' people). */
+    deadlines: z.array(deadlineSchema).default([]),
+  })
+  .strict();
+export type EvaluationStepSpec = z.infer<typeof evaluationStepSchema>;
+
 /** Steps allowed inside a parallel branch (no nested parallel, no end). */
 const branchStepSchema = z.discriminatedUnion('type', [
   taskStepSchema,
@@ -444,6 +506,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   subprocessStepSchema,
   parallelStepSchema,
   endStepSchema,
+  evaluationStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];
@@ -510,6 +573,33 @@ export const scheduleSchema = z
   .strict();
 export type ScheduleSpec = z.infer<typeof scheduleSchema>;
 
+/**
+ * Volunteer points (积分): a completed task or closed claim pool earns its people points, written
+ * once to the points ledger (docs/definition-language.md 3.4). Checked further in common/points.ts.
+ */
+const pointsRecipientSchema = z.union([z.enum(['assignee', 'claimants']), peopleSelectorSchema]);
+export const pointsRuleSchema = z
+  .object({
+    when: z
+      .object({
+        /** A task or claim step. */
+        step: stepId,
+        /** Only when the task completes with this outcome (any outcome when left out). */
+        outcome: stepId.optional(),
+      })
+      .strict(),
+    /** Who earns: default the task's assignee, or a pool's claimants. */
+    to: z.union([pointsRecipientSchema, z.array(pointsRecipientSchema).min(1)]).optional(),
+    points: z
+      .number({ error: 'points must be a whole number from 1 to 10000' })
+      .int('points must be a whole number from 1 to 10000')
+      .min(1, 'points must be a whole number from 1 to 10000')
+      .max(MAX_POINTS_PER_RULE, 'points must be a whole number from 1 to 10000'),
+    /** Why, as the ledger shows it (完成微心愿). */
+    reason: z.string().trim().min(1, 'a reason is required (完成微心愿)').max(100),
+  })
+  .strict();
+
 export const definitionSchema = z
   .object({
     key,
@@ -530,6 +620,8 @@ export const definitionSchema = z
     steps: z.array(stepSchema).min(1),
     /** Start a case periodically (a Temporal Schedule per process); also startable through the API. */
     schedule: scheduleSchema.optional(),
+    /** Volunteer points (积分) earned when tasks or claim pools complete. */
+    points: z.array(pointsRuleSchema).max(MAX_POINTS_RULES).optional(),
   })
   .strict();
 export type DefinitionSpec = z.infer<typeof definitionSchema>;
@@ -550,6 +642,12 @@ export interface DefinitionProblem {
 export interface ValidationOptions {
   knownTemplates: ReadonlySet<string>;
 }
+
+/** Mail templates that show a roll-call's figures and who is missing (mail/templates). */
+export const ROLL_CALL_TEMPLATES: ReadonlySet<string> = new Set([
+  'roll-call-reminder',
+  'roll-call-escalated',
+]);
 
 /** Names an expression may start from; `steps.<id>` and `data.<field>` are checked further. */
 export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
@@ -626,11 +724,17 @@ class SemanticChecker {
       this.report('start', `unknown step "${spec.start}"`);
     }
     spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
+    this.checkRollCallTemplates('deadlines', spec.deadlines);
     this.checkSchedule();
     for (const { step, list, index } of allSteps(spec)) {
       this.checkStep(`${list.path}[${index}]`, step, list);
     }
     for (const list of stepLists(spec)) this.checkGraph(list);
+    checkPointsRules(
+      spec,
+      (path, message) => this.report(path, message),
+      (path, selector) => this.checkSelector(path, selector, true),
+    );
     return this.problems;
   }
 
@@ -678,6 +782,7 @@ class SemanticChecker {
         reference('onReturn', step.onReturn);
         this.checkTemplate(`${path}`, 'task-assigned', step.announce);
         step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
+        this.checkRollCallTemplates(`${path}.deadlines`, step.deadlines);
         this.checkUnique(
           `${path}.deadlines`,
           step.deadlines.map((d) => d.id),
@@ -686,9 +791,11 @@ class SemanticChecker {
         break;
       case 'claim':
         step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
-        if (step.claimants.min > step.claimants.max) {
+        if (step.claimants.max !== 'all' && step.claimants.min > step.claimants.max) {
           this.report(`${path}.claimants.min`, 'min is greater than max');
         }
+        if (step.claimants.max === 'all') this.checkRollCall(path, step);
+        else this.checkRollCallTemplates(`${path}.deadlines`, step.deadlines);
         reference('onUnclaimed', step.onUnclaimed);
         if (step.onUnclaimed !== undefined && step.within === undefined) {
           this.report(`${path}.onUnclaimed`, 'onUnclaimed needs a claim window (within)');
@@ -700,7 +807,7 @@ class SemanticChecker {
           );
         }
         this.checkTemplate(`${path}`, 'task-assigned', step.announce);
-        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
+        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, 'claim'));
         break;
       case 'timer':
         if ((step.duration === undefined) === (step.until === undefined)) {
@@ -747,10 +854,78 @@ class SemanticChecker {
         }
         break;
       }
+      case 'evaluation':
+        this.checkEvaluation(path, step);
+        break;
       case 'parallel':
       case 'end':
         break;
     }
+  }
+
+  /** An evaluation round: its period, groups and weights, closing and deadlines make sense. */
+  private checkEvaluation(path: string, step: EvaluationStepSpec): void {
+    this.checkExpression(`${path}.orders.from`, step.orders.from);
+    this.checkExpression(`${path}.orders.to`, step.orders.to);
+    if ((step.within === undefined) === (step.at === undefined)) {
+      this.report(
+        path,
+        'an evaluation needs exactly one of within (how long it stays open) and at (an expression giving the date it closes)',
+      );
+    }
+    if (step.at !== undefined) this.checkExpression(`${path}.at`, step.at);
+    this.checkUnique(
+      `${path}.criteria`,
+      step.criteria.map((c) => c.id),
+      'criterion',
+    );
+    this.checkUnique(
+      `${path}.groups`,
+      step.groups.map((g) => g.id),
+      'group',
+    );
+    const total = step.groups.reduce((sum, g) => sum + g.weight, 0);
+    if (Math.abs(total - 100) > 1e-9) {
+      this.report(`${path}.groups`, `the weights add up to ${total}; they must add up to 100`);
+    }
+    step.groups.forEach((group, i) => {
+      if (group.scorers === 'requester') return;
+      group.scorers.forEach((s, j) =>
+        this.checkSelector(`${path}.groups[${i}].scorers[${j}]`, s, false),
+      );
+    });
+    if (
+      step.orderRating !== undefined &&
+      !step.groups.some((g) => g.id === step.orderRating!.group)
+    ) {
+      this.report(`${path}.orderRating.group`, `unknown group "${step.orderRating.group}"`);
+    }
+    if (!this.roles.has(step.responsible)) {
+      this.report(
+        `${path}.responsible`,
+        `unknown role "${step.responsible}": use a built-in role or declare it under roles`,
+      );
+    }
+    step.deadlines.forEach((d, i) => {
+      const at = `${path}.deadlines[${i}]`;
+      this.checkDeadline(at, d, true);
+      if (d.stopsOn === 'claim') {
+        this.report(
+          `${at}.stopsOn`,
+          'an evaluation has nothing to claim: its deadlines stop when it closes',
+        );
+      }
+      d.escalations.forEach((e, j) => {
+        if (e.reassign) {
+          this.report(`${at}.escalations[${j}].reassign`, 'an evaluation has no task to reassign');
+        }
+      });
+    });
+    this.checkUnique(
+      `${path}.deadlines`,
+      step.deadlines.map((d) => d.id),
+      'deadline',
+    );
   }
 
   /** The month fits its period, and the data is what a case of this process may start with. */
@@ -812,7 +987,50 @@ class SemanticChecker {
     }
   }
 
-  private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean): void {
+  /**
+   * A roll-call (`claimants.max: all`) calls every candidate: its deadlines run until everyone
+   * has reported and never hand the pool to others.
+   */
+  private checkRollCall(path: string, step: ClaimStepSpec): void {
+    step.deadlines.forEach((deadline, d) => {
+      const at = `${path}.deadlines[${d}]`;
+      if (deadline.stopsOn === 'claim') {
+        this.report(
+          `${at}.stopsOn`,
+          'a roll-call (claimants.max: all) runs until everyone has reported: stopsOn: claim would stop it at the first report',
+        );
+      }
+      deadline.escalations.forEach((e, i) => {
+        if (e.reassign) {
+          this.report(
+            `${at}.escalations[${i}].reassign`,
+            'a roll-call (claimants.max: all) keeps the people it called: reassign would replace them',
+          );
+        }
+      });
+    });
+  }
+
+  /** Roll-call templates need a roll-call's figures: only on the deadlines of one. */
+  private checkRollCallTemplates(path: string, deadlines: readonly DeadlineSpec[]): void {
+    deadlines.forEach((deadline, d) => {
+      const mails = [
+        ...deadline.reminders.map((r, i) => ({ at: `reminders[${i}]`, template: r.template })),
+        ...deadline.escalations.map((e, i) => ({ at: `escalations[${i}]`, template: e.template })),
+      ];
+      for (const mail of mails) {
+        if (ROLL_CALL_TEMPLATES.has(mail.template)) {
+          this.report(
+            `${path}[${d}].${mail.at}.template`,
+            `template "${mail.template}" reports a roll-call: use it on the deadlines of a claim step with claimants.max: all`,
+          );
+        }
+      }
+    });
+  }
+
+  /** `onTask`: a task's or pool's own deadline (`'claim'` for a pool), false for the case's. */
+  private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean | 'claim'): void {
     if ((deadline.within === undefined) === (deadline.at === undefined)) {
       this.report(
         path,
@@ -853,10 +1071,23 @@ class SemanticChecker {
     });
   }
 
-  private checkRecipients(path: string, value: RecipientSpec | RecipientSpec[], onTask: boolean) {
+  private checkRecipients(
+    path: string,
+    value: RecipientSpec | RecipientSpec[],
+    onTask: boolean | 'claim',
+  ) {
     const list = Array.isArray(value) ? value : [value];
     list.forEach((recipient, i) => {
       const at = Array.isArray(value) ? `${path}[${i}]` : path;
+      if (recipient === 'unacknowledged') {
+        if (onTask !== 'claim') {
+          this.report(
+            at,
+            '"unacknowledged" (candidates who have not claimed) only exists on a claim step\'s own deadlines',
+          );
+        }
+        return;
+      }
       if (recipient === 'assignee' || recipient === 'candidates') {
         if (!onTask) this.report(at, `"${recipient}" only exists on a task or claim step`);
         return;
@@ -870,7 +1101,7 @@ class SemanticChecker {
         return;
       }
       if ('address' in recipient) return;
-      this.checkSelector(at, recipient, onTask);
+      this.checkSelector(at, recipient, onTask !== false);
     });
   }
 

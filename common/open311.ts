@@ -510,6 +510,10 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'subprocess.started': '已转办',
   'subprocess.ended': '转办完成',
   'subprocess.refused': '下级单位过多，未能分派',
+  'evaluation.opened': '评议已开始',
+  'evaluation.scored': '已评分',
+  'evaluation.closed': '评议已结束',
+  'evaluation.refused': '评议未能开始',
   'case.closed': '已办结',
 };
 

@@ -71,6 +71,24 @@ export const caseUpdateContext = z.object({
   link: webLink,
 });
 
+/** A roll-call's figures (点名报到): how many were called, reported, still missing. */
+const rollCallFigures = {
+  expected: z.number().int().min(0),
+  acknowledged: z.number().int().min(0),
+  missing: z.number().int().min(0),
+};
+
+/** 紧急报到提醒: a person called to a roll-call has not reported and its deadline is near. */
+export const rollCallReminderContext = taskReminderContext.extend(rollCallFigures);
+
+/**
+ * 超时未报到督办: a roll-call's deadline passed with people missing; the supervisor gets their
+ * names (looked up by the mail activity; they never enter the workflow history or the logs).
+ */
+export const rollCallEscalatedContext = taskEscalatedContext
+  .omit({ assigneeName: true })
+  .extend({ ...rollCallFigures, missingNames: z.array(requiredText) });
+
 export type TaskAssignedContext = z.input<typeof taskAssignedContext>;
 export type TaskReminderContext = z.input<typeof taskReminderContext>;
 export type TaskEscalatedContext = z.input<typeof taskEscalatedContext>;
@@ -83,6 +101,8 @@ export const templateContexts = {
   'task-escalated': taskEscalatedContext,
   'case-result': caseResultContext,
   'case-update': caseUpdateContext,
+  'roll-call-reminder': rollCallReminderContext,
+  'roll-call-escalated': rollCallEscalatedContext,
 } as const;
 
 const contractsByTemplate: ReadonlyMap<string, z.ZodType<Record<string, unknown>>> = new Map(

@@ -260,6 +260,102 @@ const loginThrottleSchema = new mongoose.Schema(
   { collection: 'loginThrottle', versionKey: false },
 );
 
+/**
+ * The volunteer points ledger (积分台账), append-only: earnings written by the interpreter's
+ * activity under an award key, redemptions (and adjustments) by the API as a per-person debit
+ * chain `debit:<person>:<seq>` whose unique `_id` keeps concurrent debits from overdrawing.
+ */
+const pointsEntrySchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    personId: { type: String, required: true },
+    kind: { type: String, enum: ['earn', 'redeem', 'adjust'], required: true },
+    delta: { type: Number, required: true },
+    reason: { type: String, required: true },
+    unitId: { type: String, default: null },
+    communityId: { type: String, default: null },
+    homeUnitIds: { type: [String], default: [] },
+    caseId: { type: String, default: null },
+    taskId: { type: String, default: null },
+    stepId: { type: String, default: null },
+    definitionKey: { type: String, default: null },
+    ruleIndex: { type: Number, default: null },
+    seq: Number,
+    requestKey: String,
+    requestHash: String,
+    at: { type: Date, required: true },
+    by: { type: actorSchema, required: true },
+  },
+  { collection: 'points', versionKey: false },
+);
+pointsEntrySchema.index({ personId: 1, at: -1 });
+pointsEntrySchema.index({ homeUnitIds: 1 });
+pointsEntrySchema.index({ unitId: 1 });
+
+/**
+ * Evaluation rounds (评单评议), written only by the round's activities: the round (its groups,
+ * weights and scorers as found when it opened; its results, frozen when it closed), its items
+ * (`<round case id>:<order case id>`) and the scores (`<round>:<order>:<scorer>`, one per scorer
+ * and order: a correction before the round closes replaces it).
+ */
+const evaluationRoundSchema = new mongoose.Schema(
+  {
+    /** The round's case id. */
+    _id: { type: String, required: true },
+    stepId: { type: String, required: true },
+    definitionKey: { type: String, required: true },
+    unitId: { type: String, default: null },
+    status: { type: String, enum: ['open', 'closed'], required: true },
+    from: { type: Date, required: true },
+    to: { type: Date, required: true },
+    definitions: { type: [String], default: null },
+    criteria: { type: [mongoose.Schema.Types.Mixed], required: true },
+    groups: { type: [mongoose.Schema.Types.Mixed], required: true },
+    orderRatingGroup: { type: String, default: null },
+    responsibleRole: { type: String, required: true },
+    itemCount: { type: Number, required: true },
+    openedAt: { type: Date, required: true },
+    closesAt: { type: Date, required: true },
+    closedAt: { type: Date, default: null },
+    results: { type: mongoose.Schema.Types.Mixed, default: null },
+  },
+  { collection: 'evaluationRounds', versionKey: false, minimize: false },
+);
+
+const evaluationItemSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    roundId: { type: String, required: true },
+    caseId: { type: String, required: true },
+    unitId: { type: String, default: null },
+    definitionKey: { type: String, required: true },
+    definitionName: { type: String, required: true },
+    category: { type: String, default: null },
+    /** Who filed the order (the resident served scores it as `requester`). */
+    requesterId: { type: String, required: true },
+    /** The requester's own rating of the order, or null. */
+    rating: { type: Number, default: null },
+    closedAt: { type: Date, required: true },
+  },
+  { collection: 'evaluationItems', versionKey: false },
+);
+evaluationItemSchema.index({ roundId: 1 });
+
+const evaluationScoreSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    roundId: { type: String, required: true },
+    itemId: { type: String, required: true },
+    group: { type: String, required: true },
+    scorer: { type: actorSchema, required: true },
+    values: { type: mongoose.Schema.Types.Mixed, required: true },
+    comment: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { collection: 'evaluationScores', versionKey: false },
+);
+evaluationScoreSchema.index({ roundId: 1 });
+
 export type CaseDocument = InferSchemaType<typeof caseSchema>;
 export type DefinitionDocument = InferSchemaType<typeof definitionSchema>;
 export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
@@ -280,6 +376,10 @@ export function createModels(connection: Connection) {
     Unit: connection.model('Unit', unitSchema),
     Person: connection.model('Person', personSchema),
     Post: connection.model('Post', postSchema),
+    EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
+    EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
+    EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
+    PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
   };
 }
 

@@ -40,8 +40,12 @@ import { Clock, runnableDeadline } from './clocks';
 import type { CaseStateView } from './projection';
 import { CaseProjection, ENGINE } from './projection';
 import { asList, CaseRun, DefinitionLoopError, PATCHES } from './run';
+import type { RollCallFigures } from './roll-call';
+import { childRollCall, totalOf } from './roll-call';
+import { earnsPoints, runTaskStepEarningPoints } from './points';
 import type { TaskView } from './tasks';
 import { actorOf, isSupervisor, reject, runTaskStep, taskHandlers, taskValidators } from './tasks';
+import { registerEvaluationHandlers, runEvaluation } from './evaluation';
 
 export type { CaseStateView } from './projection';
 
@@ -68,7 +72,9 @@ const MAX_STEP_VISITS = 10_000;
  * into the case document through an idempotent activity. Human actions arrive as Updates whose
  * validators answer at once; SLA clocks run beside the steps on cancellable timers.
  */
-export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateView> {
+export async function caseWorkflow(
+  input: CaseWorkflowInput,
+): Promise<CaseStateView & { rollCall?: RollCallFigures }> {
   const projection = new CaseProjection(input.caseId);
   const run = new CaseRun(input, projection);
   projection.trackDeadlines(() => run.clocks.map((c) => c.view()));
@@ -106,7 +112,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseStateV
   await Promise.all(caseClockRuns);
 
   await condition(allHandlersFinished);
-  return projection.view();
+  // A case that ran a roll-call hands its figures to the parent that started it.
+  return run.rollCall ? { ...projection.view(), rollCall: run.rollCall } : projection.view();
 }
 
 /** Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). */
@@ -128,7 +135,7 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
       return 'ended';
     }
     const target = await runStep(run, step, visit);
-    run.projection.record('step.completed', ENGINE, step.id);
+    run.projection.record('step.completed', ENGINE, step.id, run.takeStepSummary(step.id));
     // The entry rides with the next step's write (every step writes before it waits, and so
     // does the end); cases started before this change write it on its own, as recorded.
     if (!patched(PATCHES.stepCompletedRidesNextWrite)) await run.projection.flush();
@@ -184,6 +191,8 @@ async function runStep(
       return undefined;
     case 'task':
     case 'claim':
+      // A step a points rule names awards them when it completes (workflows/points.ts).
+      if (earnsPoints(run.spec, step.id)) return runTaskStepEarningPoints(run, step, visit);
       return runTaskStep(run, step, visit);
     case 'decision':
       return decide(run, step);
@@ -197,6 +206,9 @@ async function runStep(
       return undefined;
     case 'subprocess':
       await runSubprocess(run, step);
+      return undefined;
+    case 'evaluation':
+      await runEvaluation(run, step, visit, (stepId) => closeCase(run, stepId, 'failed'));
       return undefined;
   }
 }
@@ -430,11 +442,14 @@ async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subp
       return;
     }
     const result = await executeChild<typeof caseWorkflow>(CASE_WORKFLOW_TYPE, child.options);
-    run.steps[step.id] = { caseId: child.childId, status: result.status };
+    const figures = childRollCall(result);
+    run.steps[step.id] = { caseId: child.childId, status: result.status, ...figures };
     run.projection.record('subprocess.ended', ENGINE, step.id, {
       caseId: child.childId,
       status: result.status,
+      ...figures,
     });
+    if (figures) run.summarizeStep(step.id, { ...figures });
     return;
   }
   // All children start before any is awaited: the departments are called at the same moment.
@@ -447,12 +462,25 @@ async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subp
       }),
     );
   }
-  const cases = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
+  const cases: Array<
+    {
+      caseId: string;
+      unitId: string | null;
+      status: string;
+    } & Partial<RollCallFigures>
+  > = children.map((c) => ({
+    caseId: c.childId,
+    unitId: c.unitId,
+    status: 'open',
+  }));
+  const figures: Array<RollCallFigures | null> = children.map(() => null);
   const summary = () => ({
     cases,
     count: cases.length,
     closed: cases.filter((c) => c.status === 'closed').length,
     status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
+    // Roll-calls of the children (emergency activation): the totals beside each child's own.
+    ...totalOf(figures),
   });
   if (!step.wait) {
     run.steps[step.id] = summary();
@@ -462,13 +490,20 @@ async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subp
     handles.map(async (handle, i) => {
       const result = await handle.result();
       cases[i]!.status = result.status;
+      const rollCall = childRollCall(result);
+      figures[i] = rollCall;
+      if (rollCall) Object.assign(cases[i]!, rollCall);
       run.projection.record('subprocess.ended', ENGINE, step.id, {
         caseId: cases[i]!.caseId,
         status: result.status,
+        ...(rollCall && cases[i]!.unitId !== null ? { unitId: cases[i]!.unitId } : {}),
+        ...rollCall,
       });
     }),
   );
   run.steps[step.id] = summary();
+  const total = totalOf(figures);
+  if (total) run.summarizeStep(step.id, { count: cases.length, ...total });
 }
 
 /**
@@ -529,6 +564,7 @@ function registerHandlers(run: CaseRun): void {
   task(completeTaskUpdate, taskValidators.complete, taskHandlers.complete);
   task(returnTaskUpdate, taskValidators.return, taskHandlers.return);
   task(reassignTaskUpdate, taskValidators.reassign, taskHandlers.reassign);
+  registerEvaluationHandlers(run);
 
   setHandler(
     rateCaseUpdate,

@@ -7,6 +7,7 @@ import { lookups } from './stubs';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
 import { asList } from './run';
+import { rollCallMailFacts } from './roll-call';
 
 type ClockEvent =
   | { kind: 'reminder'; index: number; at: string }
@@ -197,6 +198,8 @@ export class Clock {
       deadlineName: this.spec.name,
       dueAt: this.plan!.dueAt,
     };
+    // A roll-call's mails carry its figures and, by person id, who is still missing.
+    const rollCall = this.task ? rollCallMailFacts(this.task) : null;
     if (event.kind === 'missed') {
       this.missed = true;
       run.projection.record('deadline.missed', ENGINE, this.stepId, detail);
@@ -217,7 +220,8 @@ export class Clock {
         keyBase: `${run.caseId}:${this.key}:reminder:${event.index + 1}`,
         stepId: this.stepId ?? 'case',
         task: this.task,
-        context,
+        // The figures only: who else is missing is for the supervisor's mail, not each person's.
+        context: rollCall ? { ...context, ...rollCall.context } : context,
       });
       await run.projection.flush();
       return;
@@ -237,8 +241,10 @@ export class Clock {
         // People named directly (the assignee, a person) come with no unit of their own.
         unitName: found.unitName ?? this.task?.name ?? run.spec.name,
         fellBack: found.fellBack,
+        ...(rollCall ? rollCall.context : {}),
       },
       ...(assignee ? { names: { assigneeName: assignee.personId } } : {}),
+      ...(rollCall ? { nameLists: rollCall.nameLists } : {}),
     });
     run.projection.record(
       found.people.length > 0 ? 'deadline.escalated' : 'deadline.unresolved',

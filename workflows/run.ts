@@ -8,7 +8,10 @@ import type { WireRoleSelector, WireUnitRef } from '../activities/lookups';
 import type { Clock } from './clocks';
 import type { CaseProjection, Detail } from './projection';
 import type { TaskRuntime } from './tasks';
+import type { EvaluationRun } from './evaluation';
 import { ENGINE } from './projection';
+import type { RollCallFigures } from './roll-call';
+import { unacknowledged } from './roll-call';
 
 /** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
 export interface StepResult {
@@ -17,6 +20,11 @@ export interface StepResult {
   comment?: string | null;
   by?: string | null;
   claimants?: string[];
+  /** A roll-call's figures (counts), and the candidates who did not claim (person ids). */
+  expected?: number;
+  acknowledged?: number;
+  missing?: number;
+  unacknowledged?: string[];
   rating?: number | null;
   status?: string;
   caseId?: string;
@@ -29,6 +37,10 @@ export interface TaskContext {
   unitId: string | null;
   candidates: readonly Candidate[];
   assignee: Candidate | null;
+  /** A claim pool's claimants so far (the `unacknowledged` recipients are the other candidates). */
+  claimants?: readonly Candidate[];
+  /** A roll-call pool (`claimants.max: all`): its reminders and escalations carry its figures. */
+  rollCall?: boolean;
 }
 
 /**
@@ -48,6 +60,10 @@ export class CaseRun {
   pausedSince: string | null = null;
   /** The feedback step waiting for a rating, if any. */
   feedback: { stepId: string; rating: RatingView | null } | null = null;
+  /** The evaluation round open in this case, if any (workflows/evaluation.ts). */
+  evaluation: EvaluationRun | null = null;
+  /** The figures of the last roll-call this case ran, returned with its result to a parent. */
+  rollCall: RollCallFigures | null = null;
   closed = false;
   private readonly visits = new Map<string, number>();
   private stepCount = 0;
@@ -65,6 +81,20 @@ export class CaseRun {
 
   get caseUnitId(): string | null {
     return this.input.unitId ?? null;
+  }
+
+  /** Figures a step leaves on its `step.completed` entry (a fan-out's roll-call totals). */
+  private readonly stepSummaries = new Map<string, Detail>();
+
+  summarizeStep(stepId: string, summary: Detail): void {
+    this.stepSummaries.set(stepId, summary);
+  }
+
+  /** The figures for a step's `step.completed` entry, once; undefined for almost every step. */
+  takeStepSummary(stepId: string): Detail | undefined {
+    const summary = this.stepSummaries.get(stepId);
+    this.stepSummaries.delete(stepId);
+    return summary;
   }
 
   /** Counts a visit to a step; the visit number keeps ids and mail keys of loops apart. */
@@ -206,6 +236,8 @@ export class CaseRun {
         else found.people.push(...(task?.candidates ?? []));
       } else if (recipient === 'candidates') {
         found.people.push(...(task?.candidates ?? []));
+      } else if (recipient === 'unacknowledged') {
+        found.people.push(...(task ? unacknowledged(task) : []));
       } else if ('address' in recipient) {
         targets.push({ slot: 'address', to: recipient.address });
       } else if ('field' in recipient) {
@@ -275,6 +307,7 @@ export class CaseRun {
         to,
         context: args.context,
         ...(args.names !== undefined ? { names: args.names } : {}),
+        ...(args.nameLists !== undefined ? { nameLists: args.nameLists } : {}),
       });
       if (result.status === 'no-address') {
         this.projection.record('notification.failed', ENGINE, args.stepId, {
@@ -319,6 +352,8 @@ export interface MailArgs {
   context: Record<string, unknown>;
   /** Context keys whose value is a person's name, filled in by the activity from a person id. */
   names?: Record<string, string>;
+  /** Context keys whose value is a list of names, filled in by the activity from person ids. */
+  nameLists?: Record<string, string[]>;
 }
 
 export class DefinitionLoopError extends Error {

@@ -18,6 +18,7 @@ import { Clock, runnableDeadline, SLA_PATCHES } from './clocks';
 import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
+import { figuresOf, isRollCall, unacknowledged } from './roll-call';
 
 const SUPERVISOR_ROLES = ['dispatcher', 'admin'] as const;
 
@@ -70,7 +71,14 @@ export class TaskRuntime implements Projected, TaskContext {
   }
 
   get maxClaimants(): number {
-    return this.step.type === 'claim' ? this.step.claimants.max : 1;
+    if (this.step.type !== 'claim') return 1;
+    // A roll-call closes when every candidate has claimed.
+    return this.step.claimants.max === 'all' ? this.candidates.length : this.step.claimants.max;
+  }
+
+  /** A roll-call (`claimants.max: all`): every candidate is to claim (报到). */
+  get rollCall(): boolean {
+    return isRollCall(this.step);
   }
 
   snapshot(): Omit<TaskSnapshot, 'version'> {
@@ -240,6 +248,15 @@ export async function runTaskStep(
     claimants: task.claimants.map((c) => c.personId),
     status: task.status,
   };
+  if (task.rollCall) {
+    const figures = figuresOf(task);
+    run.steps[step.id] = {
+      ...run.steps[step.id],
+      ...figures,
+      unacknowledged: unacknowledged(task).map((c) => c.personId),
+    };
+    run.rollCall = figures;
+  }
   if (step.type === 'task') {
     run.lastOutcome = task.outcome;
     run.lastForm = task.form;
@@ -248,7 +265,7 @@ export async function runTaskStep(
 }
 
 async function waitForClaims(run: CaseRun, task: TaskRuntime, step: ClaimStepSpec) {
-  const full = () => task.done || task.claimants.length >= step.claimants.max;
+  const full = () => task.done || task.claimants.length >= task.maxClaimants;
   let windowEnded = false;
   if (step.within !== undefined) {
     const plan = await lookups.planDeadline({
@@ -267,6 +284,10 @@ async function waitForClaims(run: CaseRun, task: TaskRuntime, step: ClaimStepSpe
     task: task.id,
     claimants: task.claimants.length,
     reason: windowEnded ? 'window-ended' : 'full',
+    // A roll-call's figures (counts only: who is missing is in the task, never the timeline).
+    ...(task.rollCall
+      ? { expected: task.candidates.length, missing: unacknowledged(task).length }
+      : {}),
   });
   task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
   await run.projection.flush();

@@ -211,7 +211,7 @@ export function createTaskService(deps: {
 export type TaskService = ReturnType<typeof createTaskService>;
 
 /** Maps an Update's rejection to the HTTP error the caller should see. */
-function asAppError(err: unknown): unknown {
+export function asAppError(err: unknown): unknown {
   if (err instanceof WorkflowNotFoundError) {
     return new AppError('conflict', 'The case is no longer running');
   }

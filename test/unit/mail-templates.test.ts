@@ -60,6 +60,25 @@ const caseResult: CaseResultContext = {
   link,
 };
 
+/** A roll-call's mails (emergency activation): its figures; the supervisor's names who is missing. */
+const rollCallReminder = {
+  ...taskReminder,
+  taskName: '到小区报到',
+  deadlineName: '30分钟内到岗报到',
+  expected: 5,
+  acknowledged: 3,
+  missing: 2,
+};
+
+const rollCallEscalated = {
+  ...rollCallReminder,
+  recipientName: '李网格长',
+  level: 1,
+  unitName: '和平社区第一网格',
+  fellBack: false,
+  missingNames: ['张楼长', '赵经理'],
+};
+
 type TemplateName = keyof typeof templateContexts;
 
 interface Fixture {
@@ -124,6 +143,44 @@ const fixtures: Record<TemplateName, Fixture> = {
     subjectPhrase: '办理结果告知',
     bodyField: 'summary',
   },
+  'roll-call-reminder': {
+    full: rollCallReminder,
+    required: [
+      'caseId',
+      'processName',
+      'taskName',
+      'recipientName',
+      'deadlineName',
+      'dueAt',
+      'expected',
+      'acknowledged',
+      'missing',
+    ],
+    optional: ['link'],
+    subjectPhrase: '紧急报到提醒',
+    bodyField: 'taskName',
+  },
+  'roll-call-escalated': {
+    full: rollCallEscalated,
+    required: [
+      'caseId',
+      'processName',
+      'taskName',
+      'recipientName',
+      'deadlineName',
+      'dueAt',
+      'level',
+      'unitName',
+      'fellBack',
+      'expected',
+      'acknowledged',
+      'missing',
+      'missingNames',
+    ],
+    optional: ['link'],
+    subjectPhrase: '超时未报到督办',
+    bodyField: 'taskName',
+  },
 };
 
 const templateNames: TemplateName[] = [
@@ -132,6 +189,8 @@ const templateNames: TemplateName[] = [
   'task-escalated',
   'case-result',
   'case-update',
+  'roll-call-reminder',
+  'roll-call-escalated',
 ];
 
 function without(context: Record<string, unknown>, keys: string[]): Record<string, unknown> {

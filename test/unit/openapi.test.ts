@@ -25,6 +25,8 @@ function document() {
     open311: {} as never,
     metrics: {} as never,
     board: {} as never,
+    evaluations: {} as never,
+    points: {} as never,
     caseImport: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {

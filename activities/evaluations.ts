@@ -1,0 +1,211 @@
+import type {
+  CloseRoundResult,
+  OpenRoundRequest,
+  OpenRoundResult,
+  ScoreRequest,
+  ScoreResult,
+} from '../common/evaluation';
+import { computeRoundResults, MAX_ROUND_ITEMS } from '../common/evaluation';
+import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
+import type { ActivityDependencies } from '.';
+
+/**
+ * The side effects of an evaluation round (评单评议): selecting and storing its orders when it
+ * opens, recording scores, and freezing the results when it closes. Each write is keyed (round,
+ * round + order, round + order + scorer), so a retried activity changes nothing twice. Only
+ * bounded, projected reads and single-document writes: the same on FerretDB v1 and MongoDB
+ * (results are summed here, in code, not by `$group`).
+ */
+export function createEvaluationActivities(deps: ActivityDependencies) {
+  const { Case, Unit, Post, Person, EvaluationRound, EvaluationItem, EvaluationScore } =
+    deps.models;
+
+  return {
+    /**
+     * Opens a round: the cases of its unit and everything below (the whole tree for a round
+     * without a unit) closed in [from, to), optionally of some processes only, become its items.
+     * More than {@link MAX_ROUND_ITEMS} is refused and nothing is stored.
+     */
+    async openEvaluationRound(request: OpenRoundRequest): Promise<OpenRoundResult> {
+      const existing = await EvaluationRound.findById(request.roundId, { itemCount: 1 }).lean();
+      if (existing) return { items: existing.itemCount, refused: false };
+      const filter: Record<string, unknown> = {
+        status: 'closed',
+        closedAt: { $gte: new Date(request.from), $lt: new Date(request.to) },
+        definitionKey:
+          request.definitions !== null
+            ? { $in: request.definitions }
+            : { $ne: request.definitionKey },
+      };
+      if (request.unitId !== null) {
+        const units = await Unit.find({}, { _id: 1, parentId: 1 }).lean();
+        const children = childrenByParent(
+          units.map((u) => ({ id: u._id, parentId: u.parentId ?? null })),
+        );
+        filter.unitId = { $in: [...unitsAtOrBelow(children, [request.unitId])].sort() };
+      }
+      const orders = await Case.find(filter, {
+        _id: 1,
+        unitId: 1,
+        definitionKey: 1,
+        definitionName: 1,
+        category: 1,
+        createdBy: 1,
+        rating: 1,
+        closedAt: 1,
+      })
+        .sort({ closedAt: 1, _id: 1 })
+        .limit(MAX_ROUND_ITEMS + 1)
+        .lean();
+      if (orders.length > MAX_ROUND_ITEMS) return { items: orders.length, refused: true };
+      // Items first, the round last: a retry after a crash finds no round and writes them again
+      // (upserts of the same content), and a round once stored has all its items.
+      for (const order of orders) {
+        const rating = (order.rating as { score?: number | null } | null)?.score;
+        await EvaluationItem.updateOne(
+          { _id: `${request.roundId}:${order._id}` },
+          {
+            $setOnInsert: {
+              roundId: request.roundId,
+              caseId: order._id,
+              unitId: order.unitId ?? null,
+              definitionKey: order.definitionKey,
+              definitionName: order.definitionName,
+              category: order.category ?? null,
+              requesterId: order.createdBy.id,
+              rating: typeof rating === 'number' ? rating : null,
+              closedAt: order.closedAt,
+            },
+          },
+          { upsert: true },
+        );
+      }
+      await EvaluationRound.updateOne(
+        { _id: request.roundId },
+        {
+          $setOnInsert: {
+            stepId: request.stepId,
+            definitionKey: request.definitionKey,
+            unitId: request.unitId,
+            status: 'open',
+            from: new Date(request.from),
+            to: new Date(request.to),
+            definitions: request.definitions,
+            criteria: request.criteria,
+            groups: request.groups,
+            orderRatingGroup: request.orderRatingGroup,
+            responsibleRole: request.responsibleRole,
+            itemCount: orders.length,
+            openedAt: new Date(request.openedAt),
+            closesAt: new Date(request.closesAt),
+            closedAt: null,
+            results: null,
+          },
+        },
+        { upsert: true },
+      );
+      return { items: orders.length, refused: false };
+    },
+
+    /** Records one scorer's scores, one document per order: the same call again changes nothing. */
+    async recordEvaluationScores(
+      request: ScoreRequest & { roundId: string; at: string },
+    ): Promise<ScoreResult> {
+      for (const entry of request.entries) {
+        await EvaluationScore.updateOne(
+          { _id: `${request.roundId}:${entry.itemId}:${request.actor.kind}:${request.actor.id}` },
+          {
+            $set: {
+              roundId: request.roundId,
+              itemId: entry.itemId,
+              group: request.group,
+              scorer: { kind: request.actor.kind, id: request.actor.id },
+              values: entry.values,
+              comment: entry.comment?.trim() || null,
+              at: new Date(request.at),
+            },
+          },
+          { upsert: true },
+        );
+      }
+      return { roundId: request.roundId, group: request.group, recorded: request.entries.length };
+    },
+
+    /**
+     * Closes a round: its results from the items and the scores recorded until now, per order,
+     * per unit (with everything below it) and per holder of the responsible post, stored on the
+     * round and never computed again. Orders nobody scored stay missing. Answers only figures,
+     * so no name enters the workflow history.
+     */
+    async closeEvaluationRound(request: {
+      roundId: string;
+      closedAt: string;
+    }): Promise<CloseRoundResult> {
+      const round = await EvaluationRound.findById(request.roundId).lean();
+      if (!round) throw new Error(`No evaluation round ${request.roundId}`);
+      type Stored = ReturnType<typeof computeRoundResults>;
+      if (round.status === 'closed' && round.results) {
+        return summaryOf(round.results as Stored);
+      }
+      const items = await EvaluationItem.find(
+        { roundId: request.roundId },
+        { caseId: 1, unitId: 1, definitionKey: 1, rating: 1 },
+      ).lean();
+      const scores = await EvaluationScore.find(
+        { roundId: request.roundId },
+        { itemId: 1, group: 1, values: 1 },
+      ).lean();
+      const units = await Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 }).lean();
+      const posts = await Post.find(
+        { role: round.responsibleRole },
+        { unitId: 1, personId: 1 },
+      ).lean();
+      const people = await Person.find(
+        { _id: { $in: [...new Set(posts.map((p) => p.personId))] } },
+        { name: 1 },
+      ).lean();
+      const names = new Map(people.map((p) => [p._id, p.name]));
+      const groups = round.groups as Array<{ id: string; name: string; weight: number }>;
+      const results = computeRoundResults({
+        rootUnitId: round.unitId ?? null,
+        criteria: round.criteria as Array<{ id: string; name: string }>,
+        groups: groups.map((g) => ({ id: g.id, name: g.name, weight: g.weight })),
+        orderRatingGroup: round.orderRatingGroup ?? null,
+        items: items.map((i) => ({
+          itemId: i.caseId,
+          unitId: i.unitId ?? null,
+          definitionKey: i.definitionKey,
+          rating: i.rating ?? null,
+        })),
+        scores: scores.map((s) => ({
+          itemId: s.itemId,
+          group: s.group,
+          values: s.values as Record<string, number>,
+        })),
+        units: units.map((u) => ({
+          id: u._id,
+          name: u.name,
+          type: u.type,
+          parentId: u.parentId ?? null,
+        })),
+        responsible: posts.flatMap((p) => {
+          const name = names.get(p.personId);
+          return name === undefined ? [] : [{ personId: p.personId, name, unitId: p.unitId }];
+        }),
+      });
+      await EvaluationRound.updateOne(
+        { _id: request.roundId, status: 'open' },
+        { $set: { status: 'closed', closedAt: new Date(request.closedAt), results } },
+      );
+      const stored = await EvaluationRound.findById(request.roundId, { results: 1 }).lean();
+      return summaryOf(stored!.results as Stored);
+    },
+  };
+}
+
+function summaryOf(results: {
+  overall: { items: number; scored: number; missing: number; score: number | null };
+}): CloseRoundResult {
+  const { items, scored, missing, score } = results.overall;
+  return { items, scored, missing, score };
+}

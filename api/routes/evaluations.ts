@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import type { RouteRegistry } from '../pipeline';
+import type { EvaluationService } from '../services/evaluations';
+import { caseId, errorResponses, idempotencyKey } from './shared';
+
+const roundParams = z.object({ roundId: caseId });
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
+
+const criterion = z.object({ id: z.string(), name: z.string() });
+const groupFigure = z.object({
+  id: z.string(),
+  scores: z.number().int(),
+  mean: z.number().nullable(),
+});
+const figures = z.object({
+  items: z.number().int(),
+  scored: z.number().int().meta({ description: 'Orders with at least one score' }),
+  missing: z.number().int().meta({ description: 'Orders nobody scored (missing, never zero)' }),
+  score: z.number().nullable().meta({ description: 'Mean weighted score of the scored orders' }),
+  groups: z.array(groupFigure),
+  criteria: z.array(z.object({ id: z.string(), mean: z.number().nullable() })),
+});
+
+const roundView = z.object({
+  id: z.string(),
+  unitId: z.string().nullable(),
+  status: z.enum(['open', 'closed']),
+  period: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }),
+  openedAt: z.iso.datetime(),
+  closesAt: z.iso.datetime(),
+  closedAt: z.iso.datetime().nullable(),
+  criteria: z.array(criterion),
+  groups: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      weight: z.number(),
+      requester: z.boolean(),
+      scorers: z.number().int(),
+    }),
+  ),
+  orderRatingGroup: z.string().nullable(),
+  itemCount: z.number().int(),
+  items: z.array(
+    z.object({
+      id: z.string(),
+      unitId: z.string().nullable(),
+      definitionKey: z.string(),
+      definitionName: z.string(),
+      category: z.string().nullable(),
+      closedAt: z.iso.datetime(),
+      groups: z.array(z.string()).meta({ description: 'Groups you may score this order in' }),
+      myScore: z
+        .object({
+          group: z.string(),
+          values: z.record(z.string(), z.number()),
+          at: z.iso.datetime(),
+        })
+        .nullable(),
+    }),
+  ),
+});
+
+const scoreBody = z
+  .object({
+    group: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({ description: 'The scorer group; needed only when you may score in several' }),
+    scores: z
+      .array(
+        z
+          .object({
+            item: caseId.meta({ description: 'The order (its case id)' }),
+            values: z
+              .record(
+                z.string().max(64),
+                z
+                  .number()
+                  .int(`a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
+                  .min(SCORE_MIN, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
+                  .max(SCORE_MAX, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`),
+              )
+              .meta({
+                description: 'A score 1–5 per criterion: { quality, duration, satisfaction }',
+              }),
+            comment: z.string().trim().max(500).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(200),
+  })
+  .strict();
+
+const resultsQuery = z
+  .object({
+    format: z.enum(['json', 'csv']).default('json').meta({
+      description: 'csv: UTF-8 with BOM, a header row, one row per unit and per secretary',
+    }),
+  })
+  .strict();
+
+const resultsView = z.object({
+  roundId: z.string(),
+  unitId: z.string().nullable(),
+  period: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }),
+  closedAt: z.iso.datetime(),
+  criteria: z.array(criterion),
+  groups: z.array(z.object({ id: z.string(), name: z.string(), weight: z.number() })),
+  overall: figures,
+  units: z.array(
+    figures.extend({
+      unitId: z.string(),
+      name: z.string(),
+      type: z.string(),
+      parentId: z.string().nullable(),
+      parentName: z.string().nullable(),
+    }),
+  ),
+  secretaries: z.array(
+    figures.extend({
+      personId: z.string(),
+      name: z.string(),
+      units: z.array(z.object({ id: z.string(), name: z.string() })),
+    }),
+  ),
+  items: z.array(
+    z.object({
+      itemId: z.string(),
+      unitId: z.string().nullable(),
+      definitionKey: z.string(),
+      score: z.number().nullable(),
+      groups: z.array(groupFigure),
+      missingGroups: z.array(z.string()),
+    }),
+  ),
+});
+
+export function registerEvaluationRoutes(
+  routes: RouteRegistry,
+  evaluations: EvaluationService,
+): void {
+  routes.add<z.infer<typeof roundParams>>({
+    method: 'get',
+    path: '/api/v1/evaluations/:roundId',
+    tag: 'evaluations',
+    summary: 'An evaluation round (评单评议) and the orders you may score',
+    description:
+      "The round is the case of an `evaluation` step (its id is the case id). Supervisors (admins; dispatchers and staff whose scope holds the round's unit) see every order; scorers see the orders they may score, with the groups they score them in and their own score so far.",
+    roles: ['admin', 'dispatcher', 'staff', 'resident'],
+    params: roundParams,
+    responses: {
+      200: { description: 'The round', schema: roundView },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, params }) {
+      return { status: 200, body: await evaluations.getRound(principal, params.roundId) };
+    },
+  });
+
+  routes.add<
+    z.infer<typeof roundParams>,
+    undefined,
+    z.infer<typeof idempotencyHeaders>,
+    z.infer<typeof scoreBody>
+  >({
+    method: 'post',
+    path: '/api/v1/evaluations/:roundId/scores',
+    tag: 'evaluations',
+    summary: 'Score orders of an open round',
+    description:
+      'One scorer, one group, up to 200 orders, each with a whole number 1–5 per criterion. Scoring an order again before the round closes replaces your earlier score (one score per scorer and order). 403: you may not score that order (in that group); 409: the round has closed; 422: an order not in the round, a criterion missing or unknown, or the group unclear.',
+    roles: ['admin', 'dispatcher', 'staff', 'resident'],
+    params: roundParams,
+    headers: idempotencyHeaders,
+    body: scoreBody,
+    responses: {
+      200: {
+        description: 'Recorded',
+        schema: z.object({
+          roundId: z.string(),
+          group: z.string(),
+          recorded: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404, 409, 422),
+    },
+    async handle({ principal, params, headers, body }) {
+      return {
+        status: 200,
+        body: await evaluations.submitScores(
+          principal,
+          params.roundId,
+          body,
+          headers['idempotency-key'],
+        ),
+      };
+    },
+  });
+
+  routes.add<z.infer<typeof roundParams>, z.infer<typeof resultsQuery>>({
+    method: 'get',
+    path: '/api/v1/evaluations/:roundId/results',
+    tag: 'evaluations',
+    summary: "A closed round's weighted results, per unit and per secretary (JSON or CSV)",
+    description:
+      'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting): a header row, then one row per unit and one per secretary. 409 while the round is open.',
+    roles: ['admin', 'dispatcher', 'staff'],
+    params: roundParams,
+    query: resultsQuery,
+    responses: {
+      200: { description: 'The results (or the CSV text with format=csv)', schema: resultsView },
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
+    async handle({ principal, params, query }) {
+      const results = await evaluations.results(principal, params.roundId);
+      if (query.format === 'csv') {
+        return {
+          status: 200,
+          body: evaluations.resultsCsv(results),
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="evaluation-${params.roundId}.csv"`,
+          },
+        };
+      }
+      return { status: 200, body: results };
+    },
+  });
+}

@@ -1,0 +1,342 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { ActingPrincipal, Candidate } from '../../common/case';
+import type {
+  CriterionSpec,
+  RoundGroup,
+  RoundResults,
+  ScoreEntry,
+  ScoreResult,
+} from '../../common/evaluation';
+import { EVALUATION_SCORE_UPDATE, resultsCsv } from '../../common/evaluation';
+import { childrenByParent, unitsAtOrBelow } from '../../common/org-tree';
+import type { Models } from '../../models';
+import type { Principal } from '../auth';
+import { AppError } from '../errors';
+import type { ScopeResolver } from '../scope';
+import { asAppError } from './tasks';
+
+/**
+ * Evaluation rounds (评单评议) as the API serves them: a round and the orders the caller may
+ * score, scores (checked here against who may score which order, then sent as an Update to the
+ * round's workflow, whose validator answers whether the round is still open), and the frozen
+ * results as JSON or CSV. Rounds, items and scores are written only by the round's activities.
+ *
+ * Who may score an order: in a `requester` group, the account that filed it (the resident
+ * served); in a selector group, the people the group's selectors found when the round opened,
+ * for the orders at or below the unit they hold their post in (for a co-building unit or a
+ * department, the unit it is hung under: the community or street it serves). Who sees a round's
+ * results: admins, and dispatchers and staff whose scope holds the round's unit.
+ */
+
+export interface ScoreSubmission {
+  /** The scorer group; needed only when the caller may score an order in several. */
+  group?: string;
+  scores: Array<{ item: string; values: Record<string, number>; comment?: string }>;
+}
+
+export interface RoundItemView {
+  id: string;
+  unitId: string | null;
+  definitionKey: string;
+  definitionName: string;
+  category: string | null;
+  closedAt: string;
+  /** The groups the caller may score this order in. */
+  groups: string[];
+  /** The caller's own score of this order, if any. */
+  myScore: { group: string; values: Record<string, number>; at: string } | null;
+}
+
+export interface RoundView {
+  id: string;
+  unitId: string | null;
+  status: 'open' | 'closed';
+  period: { from: string; to: string };
+  openedAt: string;
+  closesAt: string;
+  closedAt: string | null;
+  criteria: CriterionSpec[];
+  groups: Array<{ id: string; name: string; weight: number; requester: boolean; scorers: number }>;
+  orderRatingGroup: string | null;
+  itemCount: number;
+  items: RoundItemView[];
+}
+
+export type ResultsView = RoundResults & {
+  roundId: string;
+  unitId: string | null;
+  period: { from: string; to: string };
+  closedAt: string;
+};
+
+const HUNG_UNDER_TYPES = new Set(['cobuilding', 'department']);
+
+export function createEvaluationService(deps: {
+  models: Models;
+  temporal: Client;
+  scope: ScopeResolver;
+}) {
+  const { EvaluationRound, EvaluationItem, EvaluationScore, Unit } = deps.models;
+
+  async function loadRound(roundId: string) {
+    const round = await EvaluationRound.findById(roundId, { results: 0 }).lean();
+    if (!round) throw notFound(roundId);
+    return round;
+  }
+
+  /** Admins, and dispatchers/staff whose scope holds the round's unit. */
+  async function supervises(principal: Principal, unitId: string | null): Promise<boolean> {
+    const scope = await deps.scope.resolve(principal);
+    return scope.all || (unitId !== null && scope.unitIds.has(unitId));
+  }
+
+  /** For each order, the groups the principal may score it in. */
+  async function entitlements(
+    principal: Principal,
+    groups: readonly RoundGroup[],
+    items: ReadonlyArray<{ caseId: string; unitId?: string | null; requesterId: string }>,
+  ): Promise<Map<string, string[]>> {
+    const byItem = new Map<string, string[]>();
+    const mine = groups.flatMap((g) =>
+      g.requester
+        ? []
+        : g.scorers
+            .filter((s: Candidate) => s.userId !== null && s.userId === principal.id)
+            .map((s) => ({ group: g.id, unitId: s.unitId })),
+    );
+    let allowed = new Map<string, Set<string>>();
+    if (mine.length > 0) {
+      const units = await Unit.find({}, { _id: 1, parentId: 1, type: 1 }).lean();
+      const parent = new Map(units.map((u) => [u._id, u]));
+      const children = childrenByParent(
+        units.map((u) => ({ id: u._id, parentId: u.parentId ?? null })),
+      );
+      allowed = new Map();
+      for (const { group, unitId } of mine) {
+        const unit = parent.get(unitId);
+        const root = unit && HUNG_UNDER_TYPES.has(unit.type) ? (unit.parentId ?? unitId) : unitId;
+        const set = allowed.get(group) ?? new Set<string>();
+        for (const id of unitsAtOrBelow(children, [root])) set.add(id);
+        allowed.set(group, set);
+      }
+    }
+    for (const item of items) {
+      const list: string[] = [];
+      for (const group of groups) {
+        if (group.requester) {
+          if (principal.kind === 'user' && item.requesterId === principal.id) list.push(group.id);
+        } else if (item.unitId && allowed.get(group.id)?.has(item.unitId)) {
+          list.push(group.id);
+        }
+      }
+      byItem.set(item.caseId, list);
+    }
+    return byItem;
+  }
+
+  function actor(principal: Principal): ActingPrincipal {
+    return { kind: principal.kind, id: principal.id, roles: principal.roles, via: 'api' };
+  }
+
+  return {
+    /** A round and the orders the caller may score (all of them for its supervisors). */
+    async getRound(principal: Principal, roundId: string): Promise<RoundView> {
+      const round = await loadRound(roundId);
+      const groups = round.groups as RoundGroup[];
+      const items = await EvaluationItem.find({ roundId }).sort({ closedAt: 1, _id: 1 }).lean();
+      const supervisor = await supervises(principal, round.unitId ?? null);
+      const entitled = await entitlements(principal, groups, items);
+      const visible = items.filter((i) => supervisor || (entitled.get(i.caseId) ?? []).length > 0);
+      if (!supervisor && visible.length === 0) throw notFound(roundId);
+      const scorer = `${principal.kind}:${principal.id}`;
+      const scores = await EvaluationScore.find(
+        { roundId, 'scorer.id': principal.id },
+        { itemId: 1, group: 1, values: 1, at: 1, scorer: 1 },
+      ).lean();
+      const myScores = new Map(
+        scores
+          .filter((s) => `${s.scorer.kind}:${s.scorer.id}` === scorer)
+          .map((s) => [s.itemId, s]),
+      );
+      return {
+        id: round._id,
+        unitId: round.unitId ?? null,
+        status: round.status,
+        period: { from: round.from.toISOString(), to: round.to.toISOString() },
+        openedAt: round.openedAt.toISOString(),
+        closesAt: round.closesAt.toISOString(),
+        closedAt: round.closedAt ? round.closedAt.toISOString() : null,
+        criteria: round.criteria as CriterionSpec[],
+        groups: groups.map((g) => ({
+          id: g.id,
+          name: g.name,
+          weight: g.weight,
+          requester: g.requester,
+          scorers: g.scorers.length,
+        })),
+        orderRatingGroup: round.orderRatingGroup ?? null,
+        itemCount: round.itemCount,
+        items: visible.map((i) => {
+          const score = myScores.get(i.caseId);
+          return {
+            id: i.caseId,
+            unitId: i.unitId ?? null,
+            definitionKey: i.definitionKey,
+            definitionName: i.definitionName,
+            category: i.category ?? null,
+            closedAt: i.closedAt.toISOString(),
+            groups: entitled.get(i.caseId) ?? [],
+            myScore: score
+              ? {
+                  group: score.group,
+                  values: score.values as Record<string, number>,
+                  at: score.at.toISOString(),
+                }
+              : null,
+          };
+        }),
+      };
+    },
+
+    /**
+     * Records the caller's scores (one group per request). 404: no such round for the caller;
+     * 422: an order not in the round, or the group unclear; 403: not entitled to score an order
+     * in that group; 409 (from the workflow): the round has closed.
+     */
+    async submitScores(
+      principal: Principal,
+      roundId: string,
+      submission: ScoreSubmission,
+      idempotencyKey: string | undefined,
+    ): Promise<ScoreResult> {
+      const round = await loadRound(roundId);
+      const groups = round.groups as RoundGroup[];
+      const ids = submission.scores.map((s) => s.item);
+      const items = await EvaluationItem.find(
+        { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
+        { caseId: 1, unitId: 1, requesterId: 1 },
+      ).lean();
+      const entitled = await entitlements(principal, groups, items);
+      const supervisor = await supervises(principal, round.unitId ?? null);
+      // A stranger to the round (neither a supervisor nor a scorer) learns nothing about it.
+      const participates =
+        supervisor ||
+        groups.some((g) => g.scorers.some((p) => p.userId !== null && p.userId === principal.id)) ||
+        (groups.some((g) => g.requester) &&
+          principal.kind === 'user' &&
+          (await EvaluationItem.exists({ roundId, requesterId: principal.id })) !== null);
+      if (!participates) throw notFound(roundId);
+      if (round.status !== 'open') {
+        throw new AppError('conflict', `Round ${roundId} has closed; its results are frozen`);
+      }
+      const problems = submission.scores.flatMap((s, i) =>
+        entitled.has(s.item)
+          ? []
+          : [{ path: `body.scores[${i}].item`, message: `order "${s.item}" is not in this round` }],
+      );
+      if (problems.length > 0) {
+        throw new AppError('unprocessable', 'Some orders are not in this round', problems);
+      }
+      const seen = new Set<string>();
+      submission.scores.forEach((s, i) => {
+        if (seen.has(s.item)) {
+          problems.push({ path: `body.scores[${i}].item`, message: 'scored twice in one request' });
+        }
+        seen.add(s.item);
+      });
+      if (problems.length > 0) {
+        throw new AppError('unprocessable', 'An order is scored twice', problems);
+      }
+      const forbidden = submission.scores.flatMap((s, i) => {
+        const may = entitled.get(s.item)!;
+        const ok = submission.group !== undefined ? may.includes(submission.group) : may.length > 0;
+        return ok
+          ? []
+          : [
+              {
+                path: `body.scores[${i}].item`,
+                message:
+                  submission.group !== undefined
+                    ? `you may not score order "${s.item}" as ${submission.group}`
+                    : `you may not score order "${s.item}"`,
+              },
+            ];
+      });
+      if (forbidden.length > 0) {
+        throw new AppError('forbidden', 'You may not score some of these orders', forbidden);
+      }
+      let group = submission.group;
+      if (group === undefined) {
+        const candidates = new Set(submission.scores.flatMap((s) => entitled.get(s.item)!));
+        const common = [...candidates].filter((g) =>
+          submission.scores.every((s) => entitled.get(s.item)!.includes(g)),
+        );
+        if (common.length !== 1) {
+          throw new AppError(
+            'unprocessable',
+            common.length === 0
+              ? 'These orders are scored in different groups: send one group per request'
+              : `You score these orders in several groups: name one (${common.join(', ')})`,
+            [{ path: 'body.group', message: `one of ${[...candidates].join(', ')}` }],
+          );
+        }
+        group = common[0]!;
+      }
+      const entries: ScoreEntry[] = submission.scores.map((s) => ({
+        itemId: s.item,
+        values: s.values,
+        ...(s.comment !== undefined ? { comment: s.comment } : {}),
+      }));
+      const updateId =
+        idempotencyKey === undefined
+          ? randomUUID()
+          : createHash('sha256')
+              .update(`${principal.kind}:${principal.id}\n${roundId}\nscores\n${idempotencyKey}`)
+              .digest('hex')
+              .slice(0, 32);
+      try {
+        return await deps.temporal.workflow
+          .getHandle(roundId)
+          .executeUpdate<ScoreResult, [object]>(EVALUATION_SCORE_UPDATE, {
+            args: [{ actor: actor(principal), group, entries }],
+            updateId,
+          });
+      } catch (err) {
+        // The validator's 409 (closed) and 422 (`scores[0].values.quality` → `body.scores…`).
+        throw asAppError(err);
+      }
+    },
+
+    /** The frozen results; 409 while the round is open. */
+    async results(principal: Principal, roundId: string): Promise<ResultsView> {
+      const round = await EvaluationRound.findById(roundId).lean();
+      if (!round || !(await supervises(principal, round.unitId ?? null))) {
+        throw notFound(roundId);
+      }
+      if (round.status !== 'closed' || !round.results) {
+        throw new AppError(
+          'conflict',
+          `Round ${roundId} is open until ${round.closesAt.toISOString()}; its results are frozen when it closes`,
+        );
+      }
+      return {
+        roundId,
+        unitId: round.unitId ?? null,
+        period: { from: round.from.toISOString(), to: round.to.toISOString() },
+        closedAt: round.closedAt!.toISOString(),
+        ...(round.results as RoundResults),
+      };
+    },
+
+    resultsCsv(results: RoundResults): string {
+      return resultsCsv(results);
+    },
+  };
+}
+
+export type EvaluationService = ReturnType<typeof createEvaluationService>;
+
+function notFound(roundId: string): AppError {
+  return new AppError('not_found', `No evaluation round "${roundId}" in your scope`);
+}

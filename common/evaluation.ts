@@ -1,0 +1,466 @@
+import type { ActingPrincipal, Candidate } from './case';
+
+/**
+ * Evaluation rounds (评单评议, Xunyi "一单一打分、半年一评议"): the shapes that cross the API ↔
+ * workflow ↔ activity boundaries, and the pure arithmetic of a round's results (weights per
+ * scorer group, roll-up along the org tree, per responsible secretary) and of its CSV export.
+ * Types and pure functions only, so the workflow may import it.
+ */
+
+/** The Update a scorer's scores arrive by (see workflows/evaluation.ts). */
+export const EVALUATION_SCORE_UPDATE = 'scoreEvaluation';
+
+/** Scores are whole numbers on this scale, per criterion. */
+export const SCORE_MIN = 1;
+export const SCORE_MAX = 5;
+
+/** The most orders one round scores; more is refused, not cut short (the round would look complete). */
+export const MAX_ROUND_ITEMS = 2000;
+
+export interface CriterionSpec {
+  id: string;
+  name: string;
+}
+
+/** A scorer group as stored with the round: its weight and, for selector groups, its scorers. */
+export interface RoundGroup {
+  id: string;
+  name: string;
+  /** Percent; a round's weights add up to 100. */
+  weight: number;
+  /** `requester`: the person who filed each order scores it (residents served). */
+  requester: boolean;
+  /** The people the group's selectors found when the round opened (empty for `requester`). */
+  scorers: Candidate[];
+}
+
+/** What the workflow asks the activity to open: the round's orders are selected and stored. */
+export interface OpenRoundRequest {
+  roundId: string;
+  stepId: string;
+  definitionKey: string;
+  unitId: string | null;
+  /** Orders closed at or after `from` and before `to` (ISO instants). */
+  from: string;
+  to: string;
+  definitions: string[] | null;
+  criteria: CriterionSpec[];
+  groups: RoundGroup[];
+  /** The group the requester's own rating of an order (一单一打分) counts in, if any. */
+  orderRatingGroup: string | null;
+  /** The post whose holders answer for a unit's results (党组织书记 by default). */
+  responsibleRole: string;
+  closesAt: string;
+  openedAt: string;
+}
+
+export interface OpenRoundResult {
+  items: number;
+  /** More orders than one round may score: nothing was stored. */
+  refused: boolean;
+}
+
+/** One scorer's scores on one order: a value per criterion. */
+export interface ScoreEntry {
+  itemId: string;
+  values: Record<string, number>;
+  comment?: string;
+}
+
+/** What the API sends once it has checked the scorer may score each entry in `group`. */
+export interface ScoreRequest {
+  actor: ActingPrincipal;
+  group: string;
+  entries: ScoreEntry[];
+}
+
+export interface ScoreResult {
+  roundId: string;
+  group: string;
+  recorded: number;
+}
+
+export interface CloseRoundResult {
+  items: number;
+  scored: number;
+  /** Orders without any score at all (recorded as missing, never given a default). */
+  missing: number;
+  score: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/** A stored score as the arithmetic reads it. */
+export interface ScoreInput {
+  itemId: string;
+  group: string;
+  values: Record<string, number>;
+}
+
+export interface ItemInput {
+  itemId: string;
+  unitId: string | null;
+  definitionKey: string;
+  /** The requester's own rating of the order, 1–5, or null (not rated). */
+  rating: number | null;
+}
+
+export interface UnitInput {
+  id: string;
+  name: string;
+  type: string;
+  parentId: string | null;
+}
+
+export interface ResponsibleInput {
+  personId: string;
+  name: string;
+  unitId: string;
+}
+
+export interface GroupFigure {
+  id: string;
+  /** How many scores of the group (the order rating counts as one). */
+  scores: number;
+  /** Mean of the group's scores (each score the mean of its criteria), 2 decimals. */
+  mean: number | null;
+}
+
+export interface CriterionFigure {
+  id: string;
+  mean: number | null;
+}
+
+/** The figures of a set of orders: a unit's subtree, a secretary's units, the whole round. */
+export interface ResultFigures {
+  items: number;
+  /** Orders with at least one score. */
+  scored: number;
+  /** Orders without any score (missing, not zero). */
+  missing: number;
+  /** Mean of the scored orders' weighted scores (1–5), 2 decimals; null when none was scored. */
+  score: number | null;
+  groups: GroupFigure[];
+  criteria: CriterionFigure[];
+}
+
+export interface ItemResult {
+  itemId: string;
+  unitId: string | null;
+  definitionKey: string;
+  /** Weighted over the groups that scored it (their weights renormalised); null when none did. */
+  score: number | null;
+  groups: GroupFigure[];
+  /** Groups that gave no score for this order. */
+  missingGroups: string[];
+}
+
+export interface UnitResult extends ResultFigures {
+  unitId: string;
+  name: string;
+  type: string;
+  parentId: string | null;
+  /** The parent's name (the county for a street's round), or null. */
+  parentName: string | null;
+}
+
+export interface SecretaryResult extends ResultFigures {
+  personId: string;
+  name: string;
+  /** The units whose posts make the person answer for these orders. */
+  units: Array<{ id: string; name: string }>;
+}
+
+export interface RoundResults {
+  criteria: CriterionSpec[];
+  groups: Array<{ id: string; name: string; weight: number }>;
+  overall: ResultFigures;
+  units: UnitResult[];
+  secretaries: SecretaryResult[];
+  items: ItemResult[];
+}
+
+export interface ResultsInput {
+  rootUnitId: string | null;
+  criteria: readonly CriterionSpec[];
+  groups: ReadonlyArray<{ id: string; name: string; weight: number }>;
+  orderRatingGroup: string | null;
+  items: readonly ItemInput[];
+  scores: readonly ScoreInput[];
+  units: readonly UnitInput[];
+  responsible: readonly ResponsibleInput[];
+}
+
+/** Two decimals, half away from zero (as a spreadsheet rounds a displayed score). */
+export function round2(value: number): number {
+  return (Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-9)) / 100;
+}
+
+function mean(values: readonly number[]): number | null {
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** One score as a single number: the mean of its criteria. */
+function scoreValue(values: Record<string, number>, criteria: readonly CriterionSpec[]): number {
+  return mean(criteria.map((c) => values[c.id] ?? 0))!;
+}
+
+interface ItemWork {
+  item: ItemInput;
+  /** Each group's score values (one number per score) and per-criterion values. */
+  byGroup: Map<string, number[]>;
+  byCriterion: Map<string, number[]>;
+  weighted: number | null;
+}
+
+/**
+ * The weighted score of one order: each group's mean score, weighted by the groups' weights,
+ * over the groups that scored the order only (a group that gave nothing is missing, not zero,
+ * so the weights of the others are renormalised). Null when no group scored it.
+ */
+export function weightedScore(
+  groupMeans: ReadonlyArray<{ weight: number; mean: number | null }>,
+): number | null {
+  let sum = 0;
+  let weights = 0;
+  for (const g of groupMeans) {
+    if (g.mean === null) continue;
+    sum += g.weight * g.mean;
+    weights += g.weight;
+  }
+  return weights === 0 ? null : sum / weights;
+}
+
+function figuresOf(
+  works: readonly ItemWork[],
+  input: Pick<ResultsInput, 'groups' | 'criteria'>,
+): ResultFigures {
+  const scored = works.filter((w) => w.weighted !== null);
+  return {
+    items: works.length,
+    scored: scored.length,
+    missing: works.length - scored.length,
+    score: roundOrNull(mean(scored.map((w) => w.weighted!))),
+    groups: input.groups.map((g) => {
+      const values = works.flatMap((w) => w.byGroup.get(g.id) ?? []);
+      return { id: g.id, scores: values.length, mean: roundOrNull(mean(values)) };
+    }),
+    criteria: input.criteria.map((c) => ({
+      id: c.id,
+      mean: roundOrNull(mean(works.flatMap((w) => w.byCriterion.get(c.id) ?? []))),
+    })),
+  };
+}
+
+function roundOrNull(value: number | null): number | null {
+  return value === null ? null : round2(value);
+}
+
+/**
+ * A round's results: per order, per unit (each unit with everything below it, in tree order:
+ * parents first, children by id), per holder of the responsible post (the orders of all their
+ * units' subtrees, each order once), and overall. Units with no order below them are left out,
+ * except the round's own unit.
+ */
+export function computeRoundResults(input: ResultsInput): RoundResults {
+  const works: ItemWork[] = input.items.map((item) => ({
+    item,
+    byGroup: new Map(),
+    byCriterion: new Map(),
+    weighted: null,
+  }));
+  const byId = new Map(works.map((w) => [w.item.itemId, w]));
+  const add = (work: ItemWork, group: string, values: Record<string, number>) => {
+    const list = work.byGroup.get(group) ?? [];
+    list.push(scoreValue(values, input.criteria));
+    work.byGroup.set(group, list);
+    for (const c of input.criteria) {
+      const v = values[c.id];
+      if (v === undefined) continue;
+      const cl = work.byCriterion.get(c.id) ?? [];
+      cl.push(v);
+      work.byCriterion.set(c.id, cl);
+    }
+  };
+  const known = new Set(input.groups.map((g) => g.id));
+  for (const score of input.scores) {
+    const work = byId.get(score.itemId);
+    if (work && known.has(score.group)) add(work, score.group, score.values);
+  }
+  if (input.orderRatingGroup !== null && known.has(input.orderRatingGroup)) {
+    for (const work of works) {
+      const rating = work.item.rating;
+      if (rating === null) continue;
+      add(
+        work,
+        input.orderRatingGroup,
+        Object.fromEntries(input.criteria.map((c) => [c.id, rating])),
+      );
+    }
+  }
+  for (const work of works) {
+    work.weighted = weightedScore(
+      input.groups.map((g) => ({ weight: g.weight, mean: mean(work.byGroup.get(g.id) ?? []) })),
+    );
+  }
+
+  // The tree below the round's unit (the whole tree for a round without one).
+  const units = new Map(input.units.map((u) => [u.id, u]));
+  const children = new Map<string, string[]>();
+  for (const u of input.units) {
+    if (u.parentId === null || !units.has(u.parentId)) continue;
+    const list = children.get(u.parentId) ?? [];
+    list.push(u.id);
+    children.set(u.parentId, list);
+  }
+  for (const list of children.values()) list.sort();
+  const roots =
+    input.rootUnitId !== null && units.has(input.rootUnitId)
+      ? [input.rootUnitId]
+      : input.units
+          .filter((u) => u.parentId === null || !units.has(u.parentId))
+          .map((u) => u.id)
+          .sort();
+  const order: string[] = [];
+  const below = new Map<string, ItemWork[]>();
+  const ownItems = new Map<string, ItemWork[]>();
+  for (const w of works) {
+    if (w.item.unitId === null) continue;
+    const list = ownItems.get(w.item.unitId) ?? [];
+    list.push(w);
+    ownItems.set(w.item.unitId, list);
+  }
+  const visit = (id: string, seen: Set<string>): ItemWork[] => {
+    if (seen.has(id)) return [];
+    seen.add(id);
+    order.push(id);
+    const collected = [...(ownItems.get(id) ?? [])];
+    for (const child of children.get(id) ?? []) collected.push(...visit(child, seen));
+    below.set(id, collected);
+    return collected;
+  };
+  const seen = new Set<string>();
+  for (const root of roots) visit(root, seen);
+
+  const unitResults: UnitResult[] = order
+    .filter((id) => (below.get(id)?.length ?? 0) > 0 || id === input.rootUnitId)
+    .map((id) => {
+      const unit = units.get(id)!;
+      return {
+        unitId: id,
+        name: unit.name,
+        type: unit.type,
+        parentId: unit.parentId,
+        parentName: unit.parentId === null ? null : (units.get(unit.parentId)?.name ?? null),
+        ...figuresOf(below.get(id) ?? [], input),
+      };
+    });
+
+  const people = new Map<string, { name: string; unitIds: string[] }>();
+  for (const post of input.responsible) {
+    if (!below.has(post.unitId)) continue;
+    const entry = people.get(post.personId) ?? { name: post.name, unitIds: [] };
+    if (!entry.unitIds.includes(post.unitId)) entry.unitIds.push(post.unitId);
+    people.set(post.personId, entry);
+  }
+  const position = new Map(order.map((id, i) => [id, i]));
+  const secretaries: SecretaryResult[] = [...people.entries()]
+    .map(([personId, entry]) => {
+      const unitIds = [...entry.unitIds].sort((a, b) => position.get(a)! - position.get(b)!);
+      const items = new Set<ItemWork>();
+      for (const id of unitIds) for (const w of below.get(id) ?? []) items.add(w);
+      return {
+        personId,
+        name: entry.name,
+        units: unitIds.map((id) => ({ id, name: units.get(id)!.name })),
+        ...figuresOf([...items], input),
+      };
+    })
+    .filter((s) => s.items > 0)
+    .sort(
+      (a, b) =>
+        position.get(a.units[0]!.id)! - position.get(b.units[0]!.id)! ||
+        (a.personId < b.personId ? -1 : 1),
+    );
+
+  return {
+    criteria: [...input.criteria],
+    groups: input.groups.map((g) => ({ id: g.id, name: g.name, weight: g.weight })),
+    overall: figuresOf(works, input),
+    units: unitResults,
+    secretaries,
+    items: works.map((w) => ({
+      itemId: w.item.itemId,
+      unitId: w.item.unitId,
+      definitionKey: w.item.definitionKey,
+      score: roundOrNull(w.weighted),
+      groups: input.groups.map((g) => {
+        const values = w.byGroup.get(g.id) ?? [];
+        return { id: g.id, scores: values.length, mean: roundOrNull(mean(values)) };
+      }),
+      missingGroups: input.groups.filter((g) => !w.byGroup.has(g.id)).map((g) => g.id),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+/** One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break. */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = typeof value === 'number' ? String(value) : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * A CSV document: UTF-8 byte order mark (so Excel reads Chinese correctly), records separated by
+ * CRLF, the last one ended too.
+ */
+export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  return '\uFEFF' + rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
+}
+
+const fixed2 = (value: number | null) => (value === null ? null : value.toFixed(2));
+
+/**
+ * The report as a spreadsheet: a header row, then one row per unit (tree order) and one per
+ * responsible person. Scores with two decimals; a figure nobody gave is an empty cell.
+ */
+export function resultsCsv(results: RoundResults): string {
+  const header = [
+    '类型',
+    '编号',
+    '名称',
+    '所属单位',
+    '评单数',
+    '已评单数',
+    '缺评单数',
+    '综合得分',
+    ...results.groups.map((g) => `${g.name}（权重${g.weight}%）`),
+    ...results.criteria.map((c) => c.name),
+  ];
+  const figures = (f: ResultFigures) => [
+    f.items,
+    f.scored,
+    f.missing,
+    fixed2(f.score),
+    ...f.groups.map((g) => fixed2(g.mean)),
+    ...f.criteria.map((c) => fixed2(c.mean)),
+  ];
+  const rows: Array<Array<string | number | null>> = [header];
+  for (const unit of results.units) {
+    rows.push(['单位', unit.unitId, unit.name, unit.parentName, ...figures(unit)]);
+  }
+  for (const person of results.secretaries) {
+    rows.push([
+      '书记',
+      person.personId,
+      person.name,
+      person.units.map((u) => u.name).join('、'),
+      ...figures(person),
+    ]);
+  }
+  return toCsv(rows);
+}

@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { CaseWorkflowInput } from '../../common/case';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { uniqueAddress } from '../support/harness';
+import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
+import {
+  deadlineOf,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  RunningCase,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 一键启动 processes (definitions/emergency-activation.yaml and
+ * emergency-compound.yaml) on the time-skipping server with the real activities: an activation of
+ * a community fans out one roll-call per compound below it; everyone holding a post in the
+ * compound is called and reports by claiming; whoever has not reported is reminded 10 minutes
+ * before the 30-minute deadline and escalated, by name, to the grid chief at the deadline, the
+ * community secretary 30 minutes later and the street's 分管领导 an hour later; the roll-call closes
+ * when all have reported or after 2 hours, and the activation closes with the figures per compound.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('emergency-activation', (ready) => {
+  bed = ready;
+});
+
+const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
+const MINUTE = 60_000;
+
+function shipped(file: string): DefinitionSnapshot {
+  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
+  return bed.definition(raw);
+}
+
+/** Subject markers of the roll-call templates. */
+const SUBJECT = {
+  called: '新任务待办',
+  reminder: '紧急报到提醒',
+  escalated: '超时未报到督办',
+} as const;
+
+interface EmergencyOrg extends SeededOrg {
+  compound1: SeededUnit;
+  compound2: SeededUnit;
+  /** Compound 1: its property manager and the chief of its building. */
+  manager1: SeededPerson;
+  buildingHead1: SeededPerson;
+  /** Compound 2: its party-branch secretary, property manager and building chief. */
+  branchSecretary2: SeededPerson;
+  manager2: SeededPerson;
+  buildingHead2: SeededPerson;
+  gridLeader: SeededPerson;
+  streetLeader: SeededPerson;
+}
+
+async function unit(id: string, name: string, type: string, parentId: string) {
+  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
+  return { id, name };
+}
+
+async function person(
+  label: string,
+  name: string,
+  posts: Array<[string, string]>,
+): Promise<SeededPerson> {
+  const tag = randomBytes(3).toString('hex');
+  const seeded: SeededPerson = {
+    personId: `p-${tag}-${label}`,
+    userId: `usr-${tag}-${label}`,
+    name,
+    email: uniqueAddress(label),
+  };
+  await bed.db.models.Person.create({
+    _id: seeded.personId,
+    name,
+    email: seeded.email,
+    userId: seeded.userId,
+    updatedAt: new Date(),
+  });
+  for (const [unitId, role] of posts) {
+    await bed.db.models.Post.create({
+      _id: `${unitId}:${role}:${seeded.personId}`,
+      unitId,
+      role,
+      personId: seeded.personId,
+    });
+  }
+  return seeded;
+}
+
+/** Two compounds in the seeded grid, one building each, and who holds which post. */
+async function emergencyOrg(): Promise<EmergencyOrg> {
+  const org = await bed.seedOrg();
+  const compound1 = await unit(`${org.grid.id}-c1`, '幸福小区', 'compound', org.grid.id);
+  const compound2 = await unit(`${org.grid.id}-c2`, '和谐小区', 'compound', org.grid.id);
+  await unit(`${compound1.id}-b1`, '1号楼', 'building', compound1.id);
+  await unit(`${compound2.id}-b1`, '1号楼', 'building', compound2.id);
+  return {
+    ...org,
+    compound1,
+    compound2,
+    manager1: await person('manager-1', '孙经理', [[compound1.id, 'property-manager']]),
+    buildingHead1: await person('building-1', '周楼长', [[`${compound1.id}-b1`, 'building-head']]),
+    branchSecretary2: await person('branch-2', '吴支书', [[compound2.id, 'secretary']]),
+    manager2: await person('manager-2', '郑经理', [[compound2.id, 'property-manager']]),
+    buildingHead2: await person('building-2', '冯楼长', [[`${compound2.id}-b1`, 'building-head']]),
+    gridLeader: await person('grid-leader', '钱网格长', [[org.grid.id, 'grid-leader']]),
+    streetLeader: await person('street-leader', '褚分管', [[org.street.id, 'leader']]),
+  };
+}
+
+function childCase(caseId: string): RunningCase {
+  return new RunningCase(
+    bed,
+    { caseId } as CaseWorkflowInput,
+    bed.env.client.workflow.getHandle(caseId),
+  );
+}
+
+/** The roll-calls an activation started, by the compound each was opened for. */
+async function rollCallsByCompound(activation: RunningCase): Promise<Map<string, RunningCase>> {
+  const started = await activation.waitForEvents('subprocess.started', 2);
+  return new Map(
+    started.map((e) => [String(e.detail?.unitId), childCase(String(e.detail?.caseId))]),
+  );
+}
+
+/** Reports each person to the roll-call of their compound, and returns the task id. */
+async function report(rollCall: RunningCase, people: readonly SeededPerson[]): Promise<string> {
+  const taskId = rollCall.taskId('report');
+  await rollCall.waitForTask('the roll-call to open', taskId, (t) =>
+    t.deadlines.every((d) => d.dueAt !== null),
+  );
+  for (const someone of people) await rollCall.claim(taskId, someone);
+  return taskId;
+}
+
+const DATA = { reason: '防汛Ⅳ级应急响应', instructions: '立即到包联小区报到，排查低洼地带住户' };
+
+describe('一键启动应急响应 (emergency-activation → emergency-compound)', () => {
+  it('when everyone in both compounds reports, then each roll-call closes at once and the activation sums up all present', async () => {
+    // Arrange
+    const org = await emergencyOrg();
+    await bed.publish(shipped('emergency-compound.yaml'));
+    const activation = shipped('emergency-activation.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, activation, org.community.id, DATA);
+      const rollCalls = await rollCallsByCompound(kase);
+      const first = rollCalls.get(org.compound1.id)!;
+      const second = rollCalls.get(org.compound2.id)!;
+      const taskId = await report(first, [org.manager1]);
+      // The live view: the read model's claimants against its candidates, while it runs.
+      const live = (await first.task(taskId)) as unknown as {
+        status: string;
+        candidates: unknown[];
+        claimants: unknown[];
+      };
+      await report(first, [org.buildingHead1]);
+      await report(second, [org.branchSecretary2, org.manager2, org.buildingHead2]);
+      await kase.handle.result();
+      const firstTask = await first.task(taskId);
+      return { kase, live, firstTask, doc: await kase.doc(), firstDoc: await first.doc() };
+    });
+
+    // Assert: everyone was called, and the live view counted one of two before the second report
+    for (const called of [org.manager1, org.buildingHead1, org.manager2, org.buildingHead2]) {
+      expect(await mailsOf(called, SUBJECT.called)).toHaveLength(1);
+    }
+    expect(outcome.live.status).toBe('open');
+    expect(outcome.live.candidates).toHaveLength(2);
+    expect(outcome.live.claimants).toHaveLength(1);
+    expect(await mailsOf(org.gridLeader, SUBJECT.escalated)).toHaveLength(0);
+    // …the roll-call closed as soon as both had reported
+    expect(outcome.firstTask).toMatchObject({ status: 'completed', maxClaimants: 2 });
+    const [closed] = eventsOf(outcome.firstDoc.timeline, 'claim.closed');
+    expect(closed!.detail).toMatchObject({ reason: 'full', claimants: 2, expected: 2, missing: 0 });
+    // …and the activation's summary: per compound, the totals, and the 全员到岗 end
+    const ended = eventsOf(outcome.doc.timeline, 'subprocess.ended');
+    expect(
+      ended
+        .map((e) => [
+          e.detail?.unitId,
+          e.detail?.expected,
+          e.detail?.acknowledged,
+          e.detail?.missing,
+        ])
+        .sort(),
+    ).toEqual(
+      [
+        [org.compound1.id, 2, 2, 0],
+        [org.compound2.id, 3, 3, 0],
+      ].sort(),
+    );
+    const summary = eventsOf(outcome.doc.timeline, 'step.completed').find(
+      (e) => e.stepId === 'compounds',
+    );
+    expect(summary!.detail).toEqual({ count: 2, expected: 5, acknowledged: 5, missing: 0 });
+    expect(outcome.doc.status).toBe('closed');
+    expect(eventsOf(outcome.doc.timeline, 'case.closed')[0]!.stepId).toBe('all_present');
+  });
+
+  it('when one person stays silent, then they are reminded, named to the grid chief at the deadline and up the ladder, and the summary counts them missing', async () => {
+    // Arrange
+    const org = await emergencyOrg();
+    await bed.publish(shipped('emergency-compound.yaml'));
+    const activation = shipped('emergency-activation.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, activation, org.community.id, DATA);
+      const rollCalls = await rollCallsByCompound(kase);
+      await report(rollCalls.get(org.compound1.id)!, [org.manager1, org.buildingHead1]);
+      const late = rollCalls.get(org.compound2.id)!;
+      const taskId = await report(late, [org.branchSecretary2, org.manager2]);
+      const task = (await late.task(taskId))!;
+      const due = Date.parse(deadlineOf(task.deadlines, `${taskId}/report_30m`).dueAt!);
+      const windowEnds = task.openedAt.getTime() + 120 * MINUTE;
+      await bed.skipTo(due + MINUTE);
+      const [first] = await late.waitForEvents('deadline.escalated', 1, { level: 1 });
+      const escalatedMail = await mailsOf(org.gridLeader, SUBJECT.escalated);
+      await bed.skipTo(windowEnds + MINUTE);
+      const lateDoc = await late.waitForDoc('the roll-call closed', (d) => d.status !== 'open');
+      await kase.handle.result();
+      return { due, windowEnds, first: first!, escalatedMail, lateDoc, doc: await kase.doc() };
+    });
+
+    // Assert: only the silent building chief was reminded, 10 minutes before the deadline
+    expect(await mailsOf(org.buildingHead2, SUBJECT.reminder)).toHaveLength(1);
+    for (const reported of [org.branchSecretary2, org.manager2, org.manager1]) {
+      expect(await mailsOf(reported, SUBJECT.reminder)).toHaveLength(0);
+    }
+    const [reminded] = eventsOf(outcome.lateDoc.timeline, 'deadline.reminded');
+    expectFiredAt(reminded!.at, outcome.due - 10 * MINUTE);
+    // …at the deadline the grid chief got the names of the missing, not of those present
+    expectFiredAt(outcome.first.at, outcome.due);
+    expect(outcome.escalatedMail).toHaveLength(1);
+    expect(outcome.escalatedMail[0]!.text).toContain(org.buildingHead2.name);
+    expect(outcome.escalatedMail[0]!.text).toContain('应到 3 人，已报到 2 人');
+    expect(outcome.escalatedMail[0]!.text).not.toContain(org.manager2.name);
+    // …then the community secretary (30 min) and the street's 分管领导 (1 h)
+    const levels = eventsOf(outcome.lateDoc.timeline, 'deadline.escalated');
+    expect(levels.map((e) => [e.detail?.level, e.detail?.unitId])).toEqual([
+      [1, org.grid.id],
+      [2, org.community.id],
+      [3, org.street.id],
+    ]);
+    expectFiredAt(levels[1]!.at, outcome.due + 30 * MINUTE);
+    expectFiredAt(levels[2]!.at, outcome.due + 60 * MINUTE);
+    expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(1);
+    expect(await mailsOf(org.streetLeader, SUBJECT.escalated)).toHaveLength(1);
+    // …no name on the timeline, only counts
+    expect(JSON.stringify(outcome.lateDoc.timeline)).not.toContain(org.buildingHead2.name);
+    // …the roll-call closed when its window ended, with one missing
+    const [closed] = eventsOf(outcome.lateDoc.timeline, 'claim.closed');
+    expectFiredAt(closed!.at, outcome.windowEnds);
+    expect(closed!.detail).toMatchObject({ reason: 'window-ended', expected: 3, missing: 1 });
+    // …and the activation's summary counts them missing
+    const ended = eventsOf(outcome.doc.timeline, 'subprocess.ended', {
+      unitId: org.compound2.id,
+    });
+    expect(ended[0]!.detail).toMatchObject({ expected: 3, acknowledged: 2, missing: 1 });
+    const summary = eventsOf(outcome.doc.timeline, 'step.completed').find(
+      (e) => e.stepId === 'compounds',
+    );
+    expect(summary!.detail).toEqual({ count: 2, expected: 5, acknowledged: 4, missing: 1 });
+    expect(eventsOf(outcome.doc.timeline, 'case.closed')[0]!.stepId).toBe('closed');
+  });
+});

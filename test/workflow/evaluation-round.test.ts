@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { CaseStateView } from '../../workflows/projection';
+import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
+import type { RoundResults } from '../../common/evaluation';
+import type { SlaTestBed } from '../support/sla-cases';
+import { actor, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+
+/**
+ * The shipped 半年评单评议 (definitions/evaluation-round.yaml) on the time-skipping server: the
+ * round opens over the orders the street closed in the half year before it, the co-building
+ * unit's liaison scores, the 10-working-day deadline escalates to the street's secretary, the
+ * round closes after 15 working days with the requester's ratings counted for the residents, the
+ * results are frozen, and the secretary's evaluation meeting closes the case.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('evaluation-round', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+describe('半年评单评议 (evaluation-round)', () => {
+  it('when a unit scores and the round runs its 15 working days, then the results are frozen and the meeting closes it', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const { Unit, Person, Post, Case, EvaluationRound } = bed.db.models;
+    const now = new Date(await bed.now());
+    const cobuilding = `${org.street.id}-cb`;
+    await Unit.create({
+      _id: cobuilding,
+      name: '县医院',
+      type: 'cobuilding',
+      parentId: org.street.id,
+      updatedAt: now,
+    });
+    const liaison = { ...org.gridWorker2 };
+    await Post.create({
+      _id: `${cobuilding}:liaison:${liaison.personId}`,
+      unitId: cobuilding,
+      role: 'liaison',
+      personId: liaison.personId,
+    });
+    await Person.updateOne({ _id: liaison.personId }, { $set: { name: '联络员' } });
+    const order = (id: string, unitId: string, daysAgo: number, score: number | null) => ({
+      _id: id,
+      revision: 5,
+      status: 'closed',
+      definitionKey: 'resident-request',
+      definitionVersion: 1,
+      definitionName: '居民诉求',
+      data: {},
+      createdBy: { kind: 'user', id: 'usr_resident' },
+      unitId,
+      channel: 'api',
+      requestHash: 'h',
+      createdAt: new Date(now.getTime() - (daysAgo + 1) * DAY),
+      updatedAt: now,
+      closedAt: new Date(now.getTime() - daysAgo * DAY),
+      rating: score === null ? null : { score, comment: null, at: now.toISOString() },
+    });
+    const tag = org.street.id;
+    await Case.create([
+      order(`${tag}-o1`, org.grid.id, 30, 5),
+      order(`${tag}-o2`, org.community.id, 60, null),
+      // Closed today: after the period (it ended yesterday), so not in this round.
+      order(`${tag}-o3`, org.community.id, 0, 4),
+    ]);
+    const raw = YAML.parse(
+      readFileSync(
+        path.join(__dirname, '..', '..', 'definitions', 'evaluation-round.yaml'),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+    const definition = bed.definition(raw);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, org.street.id);
+      const [opened] = await kase.waitForEvents('evaluation.opened', 1);
+      await kase.handle.executeUpdate(EVALUATION_SCORE_UPDATE, {
+        args: [
+          {
+            actor: actor(liaison),
+            group: 'units',
+            entries: [
+              { itemId: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
+              { itemId: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
+            ],
+          },
+        ],
+      });
+      await bed.skipTo(now.getTime() + 30 * DAY);
+      const [closed] = await kase.waitForEvents('evaluation.closed', 1);
+      const meeting = kase.taskId('meeting');
+      await kase.waitForTask('the evaluation meeting', meeting, () => true);
+      await kase.claim(meeting, org.streetSecretary);
+      await kase.complete(meeting, org.streetSecretary, 'reported', { summary: '测评通报' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      const doc = await kase.doc();
+      const round = await EvaluationRound.findById(kase.caseId).lean();
+      return { opened, closed, result, doc, round };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    expect(outcome.opened?.detail).toMatchObject({ items: 2, scorers: 1 });
+    expect(outcome.closed?.detail).toEqual({ items: 2, scored: 2, missing: 0 });
+    expect(outcome.doc.timeline.some((e) => e.type === 'deadline.escalated')).toBe(true);
+    expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+    const results = outcome.round!.results as RoundResults;
+    // o1: residents (its rating 5) ×50 + units 4 ×30, over 80 → 4.63 (4.625); o2: units 3 only.
+    expect(results.items.map((i) => [i.itemId, i.score])).toEqual([
+      [`${tag}-o2`, 3],
+      [`${tag}-o1`, 4.63],
+    ]);
+    expect(results.units.map((u) => [u.unitId, u.score])).toEqual([
+      [org.street.id, 3.81],
+      [org.community.id, 3.81],
+      [org.grid.id, 4.63],
+    ]);
+    expect(results.secretaries.map((s) => [s.name, s.score])).toEqual([
+      [org.streetSecretary.name, 3.81],
+      [org.communitySecretary.name, 3.81],
+    ]);
+  });
+});

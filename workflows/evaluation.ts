@@ -1,0 +1,259 @@
+import {
+  ApplicationFailure,
+  condition,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { CaseActivities } from '../activities';
+import type { Candidate } from '../common/case';
+import type { EvaluationStepSpec } from '../common/definition';
+import type { CriterionSpec, RoundGroup, ScoreRequest, ScoreResult } from '../common/evaluation';
+import { EVALUATION_SCORE_UPDATE, SCORE_MAX, SCORE_MIN } from '../common/evaluation';
+import { evaluateValue } from '../common/expression';
+import { lookups } from './stubs';
+import { Clock, deadlineInstant, runnableDeadline } from './clocks';
+import { ENGINE } from './projection';
+import type { CaseRun, TaskContext } from './run';
+import { actorOf, reject } from './tasks';
+
+/**
+ * The `evaluation` step (评单评议): opens a round over the orders closed in a period, takes the
+ * scorer groups' scores as Updates while it is open (its deadlines remind and escalate as any
+ * task's do), and at its closing instant freezes the weighted results. The orders, scores and
+ * results are written by activities (activities/evaluations.ts); the workflow keeps only whether
+ * the round is open, so a score is either recorded before the results are computed or refused.
+ */
+
+/** A round while its step runs; the Update validator reads it. */
+export interface EvaluationRun {
+  stepId: string;
+  criteria: readonly CriterionSpec[];
+  groups: readonly string[];
+  closesAtMs: number;
+  closed: boolean;
+  /** Score Updates whose write is still in flight: the results wait for them. */
+  pending: number;
+}
+
+export const scoreEvaluationUpdate = defineUpdate<ScoreResult, [ScoreRequest]>(
+  EVALUATION_SCORE_UPDATE,
+);
+
+/** Opening selects up to a few thousand orders; give it time, and never retry a refusal. */
+const rounds = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const DAY_START = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A period's first instant: a date means the start of that day, Beijing time. */
+function startInstant(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const at = DAY_START.test(value) ? Date.parse(`${value}T00:00:00+08:00`) : Date.parse(value);
+  return Number.isNaN(at) ? null : at;
+}
+
+export async function runEvaluation(
+  run: CaseRun,
+  step: EvaluationStepSpec,
+  visit: number,
+  fail: (stepId: string) => Promise<void>,
+): Promise<void> {
+  const scope = run.expressionScope();
+  const openedAt = new Date().toISOString();
+  const refuse = async (detail: Record<string, string | number>, message: string) => {
+    run.projection.record('evaluation.refused', ENGINE, step.id, detail);
+    await fail(step.id);
+    throw ApplicationFailure.nonRetryable(message, 'EvaluationRefused');
+  };
+  const from = startInstant(evaluateValue(step.orders.from, scope));
+  const to = deadlineInstant(evaluateValue(step.orders.to, scope));
+  if (from === null || to === null || to <= from) {
+    await refuse(
+      { reason: 'period' },
+      `Step "${step.id}": orders.from and orders.to must give dates or instants, from before to`,
+    );
+  }
+  let closesAtMs: number | null;
+  if (step.within !== undefined) {
+    const plan = await lookups.planDeadline({
+      policy: { within: step.within, reminders: [], escalations: [] },
+      startedAt: openedAt,
+      pauses: [],
+    });
+    closesAtMs = Date.parse(plan.dueAt!);
+  } else {
+    closesAtMs = deadlineInstant(evaluateValue(step.at!, scope));
+  }
+  if (closesAtMs === null) {
+    await refuse({ reason: 'closing' }, `Step "${step.id}": at gives no date or instant`);
+  }
+
+  // The selector groups' people, found now (with 兜底 like any task's candidates) and kept.
+  const groups: RoundGroup[] = [];
+  const everyone: Candidate[] = [];
+  for (const group of step.groups) {
+    const scorers =
+      group.scorers === 'requester' ? [] : (await run.resolvePeople(group.scorers, null)).people;
+    for (const person of scorers) {
+      if (!everyone.some((p) => p.personId === person.personId)) everyone.push(person);
+    }
+    groups.push({
+      id: group.id,
+      name: group.name,
+      weight: group.weight,
+      requester: group.scorers === 'requester',
+      scorers,
+    });
+  }
+  const opened = await rounds.openEvaluationRound({
+    roundId: run.caseId,
+    stepId: step.id,
+    definitionKey: run.input.definition.key,
+    unitId: run.caseUnitId,
+    from: new Date(from!).toISOString(),
+    to: new Date(to!).toISOString(),
+    definitions: step.orders.definitions ?? null,
+    criteria: step.criteria,
+    groups,
+    orderRatingGroup: step.orderRating?.group ?? null,
+    responsibleRole: step.responsible,
+    closesAt: new Date(closesAtMs!).toISOString(),
+    openedAt,
+  });
+  if (opened.refused) {
+    await refuse(
+      { reason: 'too-many-orders', items: opened.items },
+      `Step "${step.id}" found more orders than one round scores: start rounds for smaller units (each street)`,
+    );
+  }
+  const state: EvaluationRun = {
+    stepId: step.id,
+    criteria: step.criteria,
+    groups: step.groups.map((g) => g.id),
+    closesAtMs: closesAtMs!,
+    closed: false,
+    pending: 0,
+  };
+  run.evaluation = state;
+  run.projection.record('evaluation.opened', ENGINE, step.id, {
+    items: opened.items,
+    scorers: everyone.length,
+    closesAt: new Date(closesAtMs!).toISOString(),
+  });
+
+  // Deadlines while the round is open: reminders reach the selector groups' people.
+  const context: TaskContext = {
+    id: `${run.caseId}.${step.id}.${visit}`,
+    name: step.name,
+    unitId: run.caseUnitId,
+    candidates: everyone,
+    assignee: null,
+  };
+  const clocks = step.deadlines.flatMap((deadline) => {
+    const runnable = runnableDeadline(deadline, openedAt, scope);
+    return runnable === null
+      ? []
+      : [new Clock(`${context.id}/${deadline.id}`, runnable, openedAt, step.id, context)];
+  });
+  await run.projection.flush();
+  const clockRuns = clocks.map((clock) => run.startClock(clock));
+
+  const waitMs = closesAtMs! - Date.now();
+  if (waitMs > 0) await sleep(waitMs);
+  state.closed = true;
+  for (const clock of clocks) clock.stop();
+  if (clocks.length > 0) run.projection.deadlinesChangedNow();
+  await Promise.all(clockRuns);
+  // Scores accepted before the close are written before the results are computed.
+  await condition(() => state.pending === 0);
+  const closed = await rounds.closeEvaluationRound({
+    roundId: run.caseId,
+    closedAt: new Date().toISOString(),
+  });
+  run.projection.record('evaluation.closed', ENGINE, step.id, {
+    items: closed.items,
+    scored: closed.scored,
+    missing: closed.missing,
+  });
+  const result = { status: 'closed', count: closed.items, ...closed };
+  run.steps[step.id] = result;
+  run.evaluation = null;
+}
+
+/** The score Update: open rounds only, known groups, every criterion a whole number 1–5. */
+export function registerEvaluationHandlers(run: CaseRun): void {
+  setHandler(
+    scoreEvaluationUpdate,
+    async (request: ScoreRequest): Promise<ScoreResult> => {
+      const state = run.evaluation!;
+      state.pending++;
+      try {
+        const result = await rounds.recordEvaluationScores({
+          ...request,
+          roundId: run.caseId,
+          at: new Date().toISOString(),
+        });
+        run.projection.record(
+          'evaluation.scored',
+          actorOf(request.actor),
+          state.stepId,
+          { group: request.group, items: request.entries.length },
+          request.actor.via,
+        );
+        await run.projection.flush();
+        return result;
+      } finally {
+        state.pending--;
+      }
+    },
+    {
+      validator: (request: ScoreRequest) => {
+        if (run.closed) reject('conflict', 'The case is closed');
+        const state = run.evaluation;
+        if (!state || state.closed || Date.now() >= state.closesAtMs) {
+          reject('conflict', 'The round is not open for scoring');
+        }
+        if (!state.groups.includes(request.group)) {
+          reject('invalid', `Unknown scorer group "${request.group}"`, [
+            { path: 'group', message: `one of ${state.groups.join(', ')}` },
+          ]);
+        }
+        if (!Array.isArray(request.entries) || request.entries.length === 0) {
+          reject('invalid', 'No scores', [{ path: 'scores', message: 'at least one' }]);
+        }
+        const problems = scoreProblems(request, state.criteria);
+        if (problems.length > 0) reject('invalid', 'The scores are not valid', problems);
+      },
+    },
+  );
+}
+
+/** Every criterion scored with a whole number 1–5, and nothing else. */
+function scoreProblems(
+  request: ScoreRequest,
+  criteria: readonly CriterionSpec[],
+): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const ids = new Set(criteria.map((c) => c.id));
+  request.entries.forEach((entry, i) => {
+    for (const c of criteria) {
+      const value = entry.values?.[c.id];
+      if (!Number.isInteger(value) || value! < SCORE_MIN || value! > SCORE_MAX) {
+        problems.push({
+          path: `scores[${i}].values.${c.id}`,
+          message: `${c.name}: a whole number from ${SCORE_MIN} to ${SCORE_MAX}`,
+        });
+      }
+    }
+    for (const key of Object.keys(entry.values ?? {})) {
+      if (!ids.has(key)) {
+        problems.push({ path: `scores[${i}].values.${key}`, message: 'unknown criterion' });
+      }
+    }
+  });
+  return problems;
+}
