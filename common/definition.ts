@@ -276,6 +276,11 @@ export const taskStepSchema = z
             next: stepId.optional(),
             /** Whether completing with this outcome needs a comment (a reason for a refusal). */
             requiresComment: z.boolean().default(false),
+            /**
+             * Form fields this outcome needs even when the form leaves them optional: 交部门办理
+             * needs the department, 暂缓 does not (a later step's candidates come from them).
+             */
+            requires: z.array(identifier).min(1).max(50).optional(),
           })
           .strict(),
       )
@@ -774,6 +779,17 @@ class SemanticChecker {
         step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
         if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields);
         step.outcomes.forEach((o, i) => reference(`outcomes[${i}].next`, o.next));
+        step.outcomes.forEach((o, i) => {
+          const fields = new Set(step.form?.fields.map((f) => f.name) ?? []);
+          o.requires?.forEach((name, k) => {
+            if (!fields.has(name)) {
+              this.report(
+                `${path}.outcomes[${i}].requires[${k}]`,
+                `"${name}" is not a field of this step's form`,
+              );
+            }
+          });
+        });
         this.checkUnique(
           `${path}.outcomes`,
           step.outcomes.map((o) => o.id),

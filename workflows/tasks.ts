@@ -361,6 +361,17 @@ export const taskValidators = {
     }
     const checked = validateCaseData(task.step.form?.fields ?? [], req.form, 'form');
     if (!checked.ok) reject('invalid', 'The form is not valid', checked.problems);
+    const missing = (outcome.requires ?? []).filter((name) => isBlank(checked.data[name]));
+    if (missing.length > 0) {
+      reject(
+        'invalid',
+        `Outcome "${outcome.id}" needs ${missing.join(', ')}`,
+        missing.map((name) => ({
+          path: `form.${name}`,
+          message: `required for outcome "${outcome.id}"`,
+        })),
+      );
+    }
   },
 
   return: (run: CaseRun, req: ReturnTaskRequest): void => {
@@ -492,4 +503,14 @@ export const taskHandlers = {
 
 export function actorOf(actor: ActingPrincipal) {
   return { kind: actor.kind, id: actor.id };
+}
+
+/** A form value that says nothing: absent, an empty text, an empty list. */
+function isBlank(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }

@@ -201,6 +201,11 @@ describe('a case through dispatch, claim, complete and rating', () => {
       outcome: 'reject',
       form: { note: 'x' },
     });
+    // `rush` requires the field the form leaves optional; a blank one counts as missing.
+    const noUrgency = await act<ErrorBody>('disp', dispatch.id, 'complete', {
+      outcome: 'rush',
+      form: { note: 'x', urgency: '  ' },
+    });
 
     // Assert
     expect(noForm.status).toBe(422);
@@ -212,6 +217,10 @@ describe('a case through dispatch, claim, complete and rating', () => {
     expect(badOutcome.body.error.details[0]?.path).toBe('body.outcome');
     expect(noComment.status).toBe(422);
     expect(noComment.body.error.details[0]?.path).toBe('body.comment');
+    expect(noUrgency.status).toBe(422);
+    expect(noUrgency.body.error.details).toEqual([
+      { path: 'body.form.urgency', message: 'required for outcome "rush"' },
+    ]);
   });
 
   it('when someone else acts on a task, then 403 for a non-candidate and 404 outside scope', async () => {

@@ -49,6 +49,35 @@ describe('validateDefinition: the shipped definition', () => {
   });
 });
 
+describe('validateDefinition: outcomes that need fields', () => {
+  it('when an outcome requires a field its form does not have, then the reference is named', () => {
+    // Arrange
+    const raw = definitionWith([
+      {
+        id: 'sort',
+        name: 'Sort',
+        type: 'task',
+        candidates: [{ role: 'dispatcher', unit: 'community' }],
+        announce: false,
+        form: { fields: [{ name: 'unitId', label: 'Unit', type: 'unit' }] },
+        outcomes: [
+          { id: 'send', name: 'Send', requires: ['unitId'] },
+          { id: 'hold', name: 'Hold', requires: ['unitId', 'reason'] },
+        ],
+      },
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[0].outcomes[1].requires[1]', '"reason" is not a field'),
+    ]);
+  });
+});
+
 describe('validateDefinition: references and graph', () => {
   it('when a definition has many problems, then every one is reported at once with its path', () => {
     // Arrange
