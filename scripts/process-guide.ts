@@ -714,10 +714,11 @@ function sampleData(
   fields: readonly FieldSpec[],
   unitId: string,
   prefix: 'data' | 'form',
+  alsoRequired: readonly string[] = [],
 ): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const field of fields) {
-    if (field.required || field.type === 'email')
+    if (field.required || field.type === 'email' || alsoRequired.includes(field.name))
       data[field.name] = sampleValue(key, field, unitId);
   }
   const checked = validateCaseData(fields, data, prefix);
@@ -843,11 +844,8 @@ function loginLine(variable: string, username: string): string[] {
   ];
 }
 
-function exampleLines(
-  process: Process,
-  processes: ReadonlyMap<string, Process>,
-  demo: DemoCounty,
-): string[] {
+/** The example case of a process: its unit, its data and the demo account that starts it. */
+function exampleStart(process: Process, demo: DemoCounty) {
   const { spec } = process;
   const unitId = EXAMPLE_UNITS[spec.key] ?? DEFAULT_EXAMPLE_UNIT;
   if (!demo.tree.has(unitId)) throw new Error(`${spec.key}: no demo unit "${unitId}"`);
@@ -857,7 +855,36 @@ function exampleLines(
       : sampleData(spec.key, spec.input.fields, unitId, 'data');
   const checked = validateCaseData(spec.input.fields, data);
   if (!checked.ok) throw new Error(`${spec.key}: the example data is not valid`);
-  const starter = demo.starter(spec, unitId);
+  return { unitId, data, starter: demo.starter(spec, unitId) };
+}
+
+/**
+ * Each process's example start as the guide shows it (the request body and the demo account),
+ * for the test that starts every one of them against the demo county.
+ */
+export function guideExamples(): Array<{
+  key: string;
+  username: string | null;
+  body: Record<string, unknown>;
+}> {
+  const demo = new DemoCounty();
+  return loadProcesses().map((process) => {
+    const { spec } = process;
+    const { unitId, data, starter } = exampleStart(process, demo);
+    const body: Record<string, unknown> = { definitionKey: spec.key, unitId };
+    if (spec.categories !== undefined) body.category = spec.categories[0]!.code;
+    body.data = data;
+    return { key: spec.key, username: starter?.username ?? null, body };
+  });
+}
+
+function exampleLines(
+  process: Process,
+  processes: ReadonlyMap<string, Process>,
+  demo: DemoCounty,
+): string[] {
+  const { spec } = process;
+  const { unitId, data, starter } = exampleStart(process, demo);
   const lines: string[] = [];
   if (!starter) {
     lines.push(
@@ -955,7 +982,9 @@ function exampleLines(
   if (holder && step.type === 'task') {
     const outcome = step.outcomes[0]!;
     const complete: Record<string, unknown> = { outcome: outcome.id };
-    complete.form = step.form ? sampleData(spec2.key, step.form.fields, work.unitId, 'form') : {};
+    complete.form = step.form
+      ? sampleData(spec2.key, step.form.fields, work.unitId, 'form', outcome.requires)
+      : {};
     if (outcome.requiresComment) complete.comment = '已按要求办理';
     lines.push(
       `curl -s -X POST $API/tasks/$TASK/complete -H "Authorization: Bearer $WORKER" -H 'Content-Type: application/json' \\`,
