@@ -594,6 +594,7 @@ async function startBaselineWorker(
   await db.collection(BASELINE_COLLECTIONS.cases).createIndex({ createdAt: -1 });
   await db.collection(BASELINE_COLLECTIONS.cases).createIndex({ unitId: 1 });
   await db.collection(BASELINE_COLLECTIONS.cases).createIndex({ 'createdBy.id': 1 });
+  await db.collection(BASELINE_COLLECTIONS.cases).createIndex({ 'publication.publishedAt': -1 });
   await db.collection(BASELINE_COLLECTIONS.tasks).createIndex({ caseId: 1 });
   await db.collection(BASELINE_COLLECTIONS.tasks).createIndex({ candidateUserIds: 1 });
   await db.collection(BASELINE_COLLECTIONS.tasks).createIndex({ status: 1, openedAt: -1 });
