@@ -14,6 +14,7 @@ import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
 import { createTaskService } from './services/tasks';
 import { createMetricsService } from './services/metrics';
+import { createUnitDirectory } from './services/unit-directory';
 import { createBoardService } from './services/board';
 import { createEvaluationService } from './services/evaluations';
 import { createPointsService } from './services/points';
@@ -102,6 +103,8 @@ export async function startApi(
       if (outcome === 'created') logger.info('registered the bootstrap admin API key');
     }
 
+    // One cached unit tree for the read-side reports (metrics, board, points).
+    const units = createUnitDirectory({ models: db.models, clock });
     const app = createApp({
       logger,
       bodyLimit: config.API_BODY_LIMIT,
@@ -115,10 +118,10 @@ export async function startApi(
         tasks: createTaskService({ models: db.models, temporal, scope }),
         definitions,
         open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
-        metrics: createMetricsService({ models: db.models, scope, clock }),
-        board: createBoardService({ models: db.models, clock }),
+        metrics: createMetricsService({ models: db.models, scope, clock, units }),
+        board: createBoardService({ models: db.models, clock, units }),
         evaluations: createEvaluationService({ models: db.models, temporal, scope }),
-        points: createPointsService({ models: db.models, scope, clock }),
+        points: createPointsService({ models: db.models, scope, clock, units }),
         caseImport: createCaseImportService({
           temporal,
           taskQueue: config.TEMPORAL_TASK_QUEUE,

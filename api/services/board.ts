@@ -1,8 +1,10 @@
-import { unitsAtOrBelow, childrenByParent } from '../../common/org-tree';
+import { unitsAtOrBelow } from '../../common/org-tree';
 import type { Models } from '../../models';
 import { AppError } from '../errors';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
+import type { DirectoryUnit, UnitDirectoryReader } from './unit-directory';
+import { createUnitDirectory } from './unit-directory';
 
 /**
  * The public board (公示): cases a `publish` step put on the wall, for anyone, without signing in.
@@ -55,12 +57,7 @@ const SHOWN_UNIT_TYPES = new Set([
   'department',
 ]);
 
-interface TreeUnit {
-  id: string;
-  name: string;
-  type: string;
-  parentId: string | null;
-}
+type TreeUnit = DirectoryUnit;
 
 interface StoredCase {
   _id: string;
@@ -96,35 +93,13 @@ const PROJECTION = {
 export function createBoardService(deps: {
   models: Pick<Models, 'Case' | 'Unit'>;
   clock: () => Date;
-  treeTtlMs?: number;
+  /** The cached unit tree (shared with the metrics and the points reports). */
+  units?: UnitDirectoryReader;
 }): BoardService {
-  const { Case, Unit } = deps.models;
-  const ttlMs = deps.treeTtlMs ?? 30_000;
-  let cached: { loadedAt: number; tree: Promise<Map<string, TreeUnit>> } | undefined;
+  const { Case } = deps.models;
+  const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
 
-  function units(): Promise<Map<string, TreeUnit>> {
-    const now = deps.clock().getTime();
-    if (cached && now - cached.loadedAt < ttlMs) return cached.tree;
-    const loading = Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 })
-      .lean()
-      .then(
-        (docs) =>
-          new Map(
-            docs.map((d) => [
-              d._id,
-              { id: d._id, name: d.name, type: d.type, parentId: d.parentId ?? null },
-            ]),
-          ),
-      );
-    const entry = { loadedAt: now, tree: loading };
-    cached = entry;
-    void loading.catch(() => {
-      if (cached === entry) cached = undefined;
-    });
-    return loading;
-  }
-
-  function placeOf(byId: Map<string, TreeUnit>, unitId: string | null | undefined) {
+  function placeOf(byId: ReadonlyMap<string, TreeUnit>, unitId: string | null | undefined) {
     const path: TreeUnit[] = [];
     const seen = new Set<string>();
     for (let at = unitId ?? null; at !== null && !seen.has(at);) {
@@ -143,7 +118,7 @@ export function createBoardService(deps: {
     }));
   }
 
-  function itemOf(byId: Map<string, TreeUnit>, doc: StoredCase): BoardItem {
+  function itemOf(byId: ReadonlyMap<string, TreeUnit>, doc: StoredCase): BoardItem {
     const publication = doc.publication!;
     const closedAt = doc.closedAt ? new Date(doc.closedAt) : null;
     return {
@@ -167,19 +142,14 @@ export function createBoardService(deps: {
 
   return {
     async list(query) {
-      let byId = await units();
-      if (query.unitId !== undefined && !byId.has(query.unitId)) {
-        // A unit added since the tree was read: read it again rather than answer 404.
-        cached = undefined;
-        byId = await units();
-      }
+      const tree = await units.knowing(query.unitId);
+      const byId = tree.byId;
       const filter: Record<string, unknown> = { publication: { $ne: null } };
       if (query.unitId !== undefined) {
         if (!byId.has(query.unitId)) {
           throw new AppError('not_found', `No unit ${query.unitId}`);
         }
-        const children = childrenByParent(byId.values());
-        filter.unitId = { $in: [...unitsAtOrBelow(children, [query.unitId])].sort() };
+        filter.unitId = { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() };
       }
       if (query.category !== undefined) filter.category = query.category;
       if (query.definitionKey !== undefined) filter.definitionKey = query.definitionKey;
@@ -201,7 +171,7 @@ export function createBoardService(deps: {
       const doc = await Case.findOne({ _id: id, publication: { $ne: null } }, PROJECTION).lean();
       // An unpublished case is not on the board: the same answer as one that does not exist.
       if (!doc) throw new AppError('not_found', `No published case ${id}`);
-      return itemOf(await units(), doc);
+      return itemOf((await units.get()).byId, doc);
     },
   };
 }

@@ -1,11 +1,13 @@
 import type { MetricField } from '../../common/case-measures';
 import { METRIC_FIELDS } from '../../common/case-measures';
 import type { UnitType } from '../../common/org-tree';
-import { childrenByParent, unitsAtOrBelow } from '../../common/org-tree';
+import { unitsAtOrBelow } from '../../common/org-tree';
 import type { Models } from '../../models';
 import type { Principal } from '../auth';
 import { AppError } from '../errors';
 import type { ScopeResolver } from '../scope';
+import type { DirectoryUnit, UnitDirectory, UnitDirectoryReader } from './unit-directory';
+import { createUnitDirectory } from './unit-directory';
 
 /**
  * Metrics per unit (with everything below it) and period, and rankings of units: what the
@@ -125,18 +127,8 @@ export interface MetricsService {
 
 type Sums = Record<MetricField, number>;
 
-interface TreeUnit {
-  id: string;
-  name: string;
-  type: string;
-  parentId: string | null;
-}
-
-interface UnitTree {
-  byId: Map<string, TreeUnit>;
-  children: Map<string, string[]>;
-  roots: string[];
-}
+type TreeUnit = DirectoryUnit;
+type UnitTree = UnitDirectory;
 
 const BEIJING_OFFSET_MS = 8 * 3_600_000;
 const PERIOD = /^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$/;
@@ -282,49 +274,16 @@ export function createMetricsService(deps: {
   models: Pick<Models, 'Case' | 'Unit'>;
   scope: ScopeResolver;
   clock: () => Date;
-  /** How long the unit tree is reused (default 30 s, like the scope resolver's). */
-  treeTtlMs?: number;
+  /** The cached unit tree (shared with the board and the points reports). */
+  units?: UnitDirectoryReader;
 }): MetricsService {
-  const { Case, Unit } = deps.models;
-  const ttlMs = deps.treeTtlMs ?? 30_000;
-  let cached: { loadedAt: number; tree: Promise<UnitTree> } | undefined;
-
-  function unitTree(): Promise<UnitTree> {
-    const now = deps.clock().getTime();
-    if (cached && now - cached.loadedAt < ttlMs) return cached.tree;
-    const loading = Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 })
-      .lean()
-      .then((docs) => {
-        const units = docs.map((d) => ({
-          id: d._id,
-          name: d.name,
-          type: d.type,
-          parentId: d.parentId ?? null,
-        }));
-        const byId = new Map(units.map((u) => [u.id, u]));
-        return {
-          byId,
-          children: childrenByParent(units),
-          roots: units.filter((u) => u.parentId === null || !byId.has(u.parentId)).map((u) => u.id),
-        };
-      });
-    const entry = { loadedAt: now, tree: loading };
-    cached = entry;
-    void loading.catch(() => {
-      if (cached === entry) cached = undefined;
-    });
-    return loading;
-  }
+  const { Case } = deps.models;
+  const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
 
   /** The unit asked for (or the caller's own top unit), checked against the caller's scope. */
   async function focusUnit(principal: Principal, unitId: string | undefined): Promise<TreeUnit> {
     const scope = await deps.scope.resolve(principal);
-    let tree = await unitTree();
-    if (unitId !== undefined && !tree.byId.has(unitId)) {
-      // A unit added since the tree was read: read it again rather than answer 404.
-      cached = undefined;
-      tree = await unitTree();
-    }
+    const tree = await units.knowing(unitId);
     let id = unitId;
     if (id === undefined) {
       const own = scope.all ? tree.roots : principal.unitIds.filter((u) => tree.byId.has(u));
@@ -423,7 +382,7 @@ export function createMetricsService(deps: {
     async unitMetrics(principal, query) {
       const period = resolvePeriod(query, deps.clock());
       const unit = await focusUnit(principal, query.unitId);
-      const tree = await unitTree();
+      const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
       const [sums, byMonth] = await Promise.all([
         sumsByUnit(subtree, period, query),
@@ -447,7 +406,7 @@ export function createMetricsService(deps: {
     async ranking(principal, query) {
       const period = resolvePeriod(query, deps.clock());
       const unit = await focusUnit(principal, query.unitId);
-      const tree = await unitTree();
+      const tree = await units.get();
       const by = query.by ?? 'completionRate';
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
       const ranked = query.unitType

@@ -11,6 +11,8 @@ import type { ScopeResolver } from '../scope';
 import type { PeriodInput } from './metrics';
 import { resolvePeriod } from './metrics';
 import type { PageRequest } from './paging';
+import type { DirectoryUnit, UnitDirectoryReader } from './unit-directory';
+import { createUnitDirectory } from './unit-directory';
 import { skipOf, totalOf } from './paging';
 
 /**
@@ -120,9 +122,7 @@ const MAX_DEBIT_ATTEMPTS = 10;
 /** The most ledger entries one report adds up; a larger one asks for a shorter period. */
 const MAX_REPORT_ENTRIES = 50_000;
 
-interface TreeUnit extends UnitView {
-  parentId: string | null;
-}
+type TreeUnit = DirectoryUnit;
 
 function isSupervisor(principal: Principal): boolean {
   return principal.roles.includes('admin') || principal.roles.includes('dispatcher');
@@ -136,42 +136,24 @@ export function createPointsService(deps: {
   models: Pick<Models, 'PointsEntry' | 'Person' | 'Post' | 'Unit'>;
   scope: ScopeResolver;
   clock: () => Date;
-  treeTtlMs?: number;
+  /** The cached unit tree (shared with the metrics and the board). */
+  units?: UnitDirectoryReader;
 }): PointsService {
-  const { PointsEntry, Person, Post, Unit } = deps.models;
+  const { PointsEntry, Person, Post } = deps.models;
   const raw = PointsEntry.collection as unknown as mongo.Collection<StoredPointsEntry>;
-  const ttlMs = deps.treeTtlMs ?? 30_000;
-  let cached: { loadedAt: number; tree: Promise<Map<string, TreeUnit>> } | undefined;
+  const directory = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
+  const units = async () => (await directory.get()).byId;
 
-  function units(): Promise<Map<string, TreeUnit>> {
-    const now = deps.clock().getTime();
-    if (cached && now - cached.loadedAt < ttlMs) return cached.tree;
-    const loading = Unit.find({}, { _id: 1, name: 1, type: 1, parentId: 1 })
-      .lean()
-      .then(
-        (docs) =>
-          new Map(
-            docs.map((d) => [
-              d._id,
-              { id: d._id, name: d.name, type: d.type, parentId: d.parentId ?? null },
-            ]),
-          ),
-      );
-    const entry = { loadedAt: now, tree: loading };
-    cached = entry;
-    void loading.catch(() => {
-      if (cached === entry) cached = undefined;
-    });
-    return loading;
-  }
-
-  function unitView(tree: Map<string, TreeUnit>, id: string | null | undefined): UnitView | null {
+  function unitView(
+    tree: ReadonlyMap<string, TreeUnit>,
+    id: string | null | undefined,
+  ): UnitView | null {
     if (!id) return null;
     const unit = tree.get(id);
     return unit ? { id: unit.id, name: unit.name, type: unit.type } : { id, name: id, type: '' };
   }
 
-  function entryView(tree: Map<string, TreeUnit>, e: StoredPointsEntry): PointsEntryView {
+  function entryView(tree: ReadonlyMap<string, TreeUnit>, e: StoredPointsEntry): PointsEntryView {
     return {
       id: e._id,
       kind: e.kind,
