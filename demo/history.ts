@@ -65,7 +65,9 @@ export function planHistory(
     kind: 'user',
     id: userIds.get(username) ?? username,
   });
-  // Children of another process (a department's 报到, a grid's report) come with their parent.
+  // Children of another process (a department's 报到, a grid's monthly report, a compound's
+  // roll-call) carry the measured work of their rounds: they get history of their own, started
+  // by the engine, while the rounds around them (containers) get none.
   const parents = new Map<string, string>();
   for (const definition of definitions) {
     for (const { step } of allSteps(definition.spec)) {
@@ -75,22 +77,20 @@ export function planHistory(
   for (const definition of [...definitions].sort((a, b) => a.key.localeCompare(b.key))) {
     const spec = definition.spec;
     const parent = parents.get(definition.key);
-    if (parent !== undefined) {
-      skipped.push({ key: definition.key, reason: `a sub-process of ${parent}` });
-      continue;
-    }
     if (spec.schedule !== undefined) {
       skipped.push({ key: definition.key, reason: 'a periodic round' });
       continue;
     }
-    if (!spec.starters.some((r) => r !== 'system')) {
+    if (parent === undefined && !spec.starters.some((r) => r !== 'system')) {
       skipped.push({ key: definition.key, reason: 'started only by the engine' });
       continue;
     }
-    const work = spec.steps.find(
-      (s): s is Extract<StepSpec, { type: 'task' | 'claim' }> =>
-        s.type === 'task' || s.type === 'claim',
-    );
+    const work = allSteps(spec)
+      .map(({ step }) => step)
+      .find(
+        (s): s is Extract<StepSpec, { type: 'task' | 'claim' }> =>
+          s.type === 'task' || s.type === 'claim',
+      );
     if (!work) {
       skipped.push({ key: definition.key, reason: 'no task to claim (nothing to measure)' });
       continue;
@@ -104,7 +104,7 @@ export function planHistory(
         const externalId = `demo-${definition.key}-${place.community.id}-${n}`;
         const record = historyCase(definition, work, place, departments, stream, now, {
           externalId,
-          createdBy: actorOf(starter),
+          createdBy: parent !== undefined ? { kind: 'system', id: 'engine' } : actorOf(starter),
           staff: actorOf('demo-grid-worker'),
           dispatcher: actorOf('demo-community-dispatcher'),
         });
