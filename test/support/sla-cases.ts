@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import YAML from 'yaml';
 import { createActivities } from '../../activities';
 import { checksumOf } from '../../api/services/definitions';
 import { loadShippedHolidayYears, workingCalendarOf } from '../../calendars';
@@ -10,7 +13,9 @@ import type {
   ActingPrincipal,
   Candidate,
   CaseWorkflowInput,
+  CompleteTaskRequest,
   DeadlineView,
+  PublicationView,
 } from '../../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
 import type { DefinitionSnapshot } from '../../common/definition';
@@ -23,7 +28,7 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
-import { bj } from './beijing';
+import { beijingText, bj } from './beijing';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
 import { testStack } from './test-stack';
 
@@ -35,6 +40,7 @@ import { testStack } from './test-stack';
 
 const DAY_MS = 24 * 3600_000;
 const renderer = createMailRenderer();
+const SHIPPED_DEFINITIONS = path.join(__dirname, '..', '..', 'definitions');
 
 export interface SeededPerson {
   personId: string;
@@ -262,6 +268,58 @@ export class SlaTestBed {
     };
   }
 
+  /**
+   * A unit of `type` named `name` under `parent` (a unit or its id; null for a root), with a
+   * unique id `u-<random>-<type>` unless `id` is given.
+   */
+  async addUnit(
+    type: string,
+    name: string,
+    parent: SeededUnit | string | null,
+    id = `u-${randomBytes(3).toString('hex')}-${type}`,
+  ): Promise<SeededUnit> {
+    const parentId = typeof parent === 'string' ? parent : (parent?.id ?? null);
+    await this.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
+    return { id, name };
+  }
+
+  /**
+   * A person with an account and a mailbox of their own (ids `p-<random>-<label>` and
+   * `usr-<random>-<label>`), holding `posts`: [unit or unit id, role].
+   */
+  async addPerson(
+    label: string,
+    name: string,
+    posts: ReadonlyArray<[SeededUnit | string, string]> = [],
+  ): Promise<SeededPerson> {
+    const tag = randomBytes(3).toString('hex');
+    const person: SeededPerson = {
+      personId: `p-${tag}-${label}`,
+      userId: `usr-${tag}-${label}`,
+      name,
+      email: uniqueAddress(label),
+    };
+    await this.db.models.Person.create({
+      _id: person.personId,
+      name,
+      email: person.email,
+      userId: person.userId,
+      updatedAt: new Date(),
+    });
+    for (const [unit, role] of posts) await this.addPost(person, unit, role);
+    return person;
+  }
+
+  /** A post `role` in `unit` (a unit or its id) for `person`; a post already held is kept. */
+  async addPost(person: SeededPerson, unit: SeededUnit | string, role: string): Promise<void> {
+    const unitId = typeof unit === 'string' ? unit : unit.id;
+    await this.db.models.Post.updateOne(
+      { _id: `${unitId}:${role}:${person.personId}` },
+      { $setOnInsert: { unitId, role, personId: person.personId } },
+      { upsert: true },
+    );
+  }
+
   /** A definition as an admin publishes it: validated against the mail templates. */
   definition(raw: Record<string, unknown>): DefinitionSnapshot {
     const result = validateDefinition(raw, { knownTemplates: renderer.templateNames });
@@ -272,6 +330,18 @@ export class SlaTestBed {
       checksum: checksumOf(result.spec),
       spec: result.spec,
     };
+  }
+
+  /** A shipped definition, definitions/<file> (YAML), as an admin publishes it. */
+  shipped(file: string): DefinitionSnapshot {
+    const source = readFileSync(path.join(SHIPPED_DEFINITIONS, file), 'utf8');
+    return this.definition(YAML.parse(source) as Record<string, unknown>);
+  }
+
+  /** The shipped `file`, once the shipped sub-processes it starts (`children`) are published. */
+  async shippedWith(file: string, ...children: string[]): Promise<DefinitionSnapshot> {
+    for (const child of children) await this.publish(this.shipped(child));
+    return this.shipped(file);
   }
 
   /**
@@ -348,18 +418,29 @@ export class SlaTestBed {
       connection: this.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
-      activities: createActivities({
-        models: this.db.models,
-        mail: {
-          transport: createSmtpTransport(testStack().env.SMTP_URL),
-          renderer,
-          from: 'test <noreply@governance.local>',
-        },
-        clock: () => new Date(),
-        logger: createLogger('test', 'silent'),
-      }),
+      activities: this.activities(),
     });
     return worker.runUntil(body(taskQueue));
+  }
+
+  /** The real activities over this bed's database and the SMTP sink, on the wall clock. */
+  activities(): ReturnType<typeof createActivities> {
+    return createActivities({
+      models: this.db.models,
+      mail: {
+        transport: createSmtpTransport(testStack().env.SMTP_URL),
+        renderer,
+        from: 'test <noreply@governance.local>',
+      },
+      clock: () => new Date(),
+      logger: createLogger('test', 'silent'),
+    });
+  }
+
+  /** A case the workflow started itself (a sub-process's child), by its id. */
+  childCase(caseId: string): RunningCase {
+    const input = { caseId } as CaseWorkflowInput;
+    return new RunningCase(this, input, this.env.client.workflow.getHandle(caseId));
   }
 
   /** Starts a case of `definition` in `unitId`, received now (workflow time). */
@@ -512,6 +593,9 @@ export interface CaseDoc {
   closedAt?: Date | null;
   deadlines: DeadlineView[];
   timeline: TimelineEvent[];
+  /** What the public board shows of a published case. */
+  publication?: PublicationView | null;
+  rating?: { score: number | null } | null;
 }
 
 export interface TaskDoc {
@@ -538,6 +622,54 @@ export function eventsOf(
 
 export function actor(person: SeededPerson): ActingPrincipal {
   return { kind: 'user', id: person.userId, roles: ['staff'], via: 'test' };
+}
+
+/** The person acting as a dispatcher (the role that may act on a pool for the street). */
+export function asDispatcher(person: SeededPerson): ActingPrincipal {
+  return { kind: 'user', id: person.userId, roles: ['dispatcher'], via: 'test' };
+}
+
+/** The `visit`-th task of step `stepId` once it is open with its deadlines planned, with its id. */
+export async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
+  const id = kase.taskId(stepId, visit);
+  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
+    t.deadlines.every((d) => d.dueAt !== null),
+  );
+  return { ...task, id };
+}
+
+/** Claims the task for `person` and completes it with `outcome`, `form` and an optional comment. */
+export async function claimAndComplete(
+  kase: RunningCase,
+  taskId: string,
+  person: SeededPerson,
+  outcome: string,
+  form: Record<string, unknown>,
+  comment?: string,
+): Promise<void> {
+  await kase.claim(taskId, person);
+  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
+  if (comment) request.comment = comment;
+  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
+}
+
+/** The ids of the steps a timeline entered, in order. */
+export function stepsEntered(timeline: ReadonlyArray<{ type: string; stepId?: string | null }>) {
+  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
+}
+
+/** The Beijing date `days` after `date` (`YYYY-MM-DD`). */
+export function plusDays(date: string, days: number): string {
+  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY_MS).slice(0, 10);
+}
+
+/** Mails to `address` whose subject contains `marker`, once `count` of them are in the sink. */
+export async function mailsToAddress(address: string, marker: string, count = 1) {
+  const person = { email: address } as SeededPerson;
+  return waitFor(`${count} mail(s) "${marker}" to ${address}`, async () => {
+    const found = await mailsOf(person, marker);
+    return found.length >= count ? found : undefined;
+  });
 }
 
 /** Mails in the sink to a person whose subject contains `marker` (a template's subject). */

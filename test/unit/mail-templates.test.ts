@@ -81,6 +81,20 @@ const rollCallEscalated = {
 
 type TemplateName = keyof typeof templateContexts;
 
+/** Required by every deadline mail (reminders and escalations), in this order. */
+const DEADLINE_FIELDS = [
+  'caseId',
+  'processName',
+  'taskName',
+  'recipientName',
+  'deadlineName',
+  'dueAt',
+];
+/** Required in addition by escalations: who is called, and whether it fell back upwards. */
+const ESCALATION_FIELDS = ['level', 'unitName', 'fellBack'];
+/** Required in addition by roll-call mails: the figures. */
+const ROLL_CALL_FIELDS = ['expected', 'acknowledged', 'missing'];
+
 interface Fixture {
   full: Record<string, unknown>;
   required: string[];
@@ -101,24 +115,14 @@ const fixtures: Record<TemplateName, Fixture> = {
   },
   'task-reminder': {
     full: taskReminder,
-    required: ['caseId', 'processName', 'taskName', 'recipientName', 'deadlineName', 'dueAt'],
+    required: DEADLINE_FIELDS,
     optional: ['link'],
     subjectPhrase: '即将超时提醒',
     bodyField: 'deadlineName',
   },
   'task-escalated': {
     full: taskEscalated,
-    required: [
-      'caseId',
-      'processName',
-      'taskName',
-      'recipientName',
-      'deadlineName',
-      'dueAt',
-      'level',
-      'unitName',
-      'fellBack',
-    ],
+    required: [...DEADLINE_FIELDS, ...ESCALATION_FIELDS],
     optional: ['assigneeName', 'link'],
     subjectPhrase: '超时督办',
     bodyField: 'assigneeName',
@@ -145,38 +149,14 @@ const fixtures: Record<TemplateName, Fixture> = {
   },
   'roll-call-reminder': {
     full: rollCallReminder,
-    required: [
-      'caseId',
-      'processName',
-      'taskName',
-      'recipientName',
-      'deadlineName',
-      'dueAt',
-      'expected',
-      'acknowledged',
-      'missing',
-    ],
+    required: [...DEADLINE_FIELDS, ...ROLL_CALL_FIELDS],
     optional: ['link'],
     subjectPhrase: '紧急报到提醒',
     bodyField: 'taskName',
   },
   'roll-call-escalated': {
     full: rollCallEscalated,
-    required: [
-      'caseId',
-      'processName',
-      'taskName',
-      'recipientName',
-      'deadlineName',
-      'dueAt',
-      'level',
-      'unitName',
-      'fellBack',
-      'expected',
-      'acknowledged',
-      'missing',
-      'missingNames',
-    ],
+    required: [...DEADLINE_FIELDS, ...ESCALATION_FIELDS, ...ROLL_CALL_FIELDS, 'missingNames'],
     optional: ['link'],
     subjectPhrase: '超时未报到督办',
     bodyField: 'taskName',

@@ -1,14 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CompleteTaskRequest } from '../../common/case';
-import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
-import { uniqueAddress, waitFor } from '../support/harness';
+import { uniqueAddress } from '../support/harness';
 import type {
   RunningCase,
   SeededOrg,
@@ -17,11 +10,15 @@ import type {
   SlaTestBed,
 } from '../support/sla-cases';
 import {
-  actor,
+  claimAndComplete,
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
+  mailsToAddress,
+  openedTask,
+  plusDays,
+  stepsEntered,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -39,6 +36,9 @@ useSlaTestBed('closed-loop-demand', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/closed-loop-demand.yaml). */
+const shipped = () => bed.shipped('closed-loop-demand.yaml');
+
 const DAY = 24 * 3600_000;
 
 interface DemandOrg extends SeededOrg {
@@ -52,75 +52,28 @@ interface DemandOrg extends SeededOrg {
   countyLeader: SeededPerson;
 }
 
-async function addUnit(type: string, name: string, parent: SeededUnit): Promise<SeededUnit> {
-  const unit = { id: `u-${randomBytes(3).toString('hex')}-${type}`, name };
-  await bed.db.models.Unit.create({
-    _id: unit.id,
-    name,
-    type,
-    parentId: parent.id,
-    updatedAt: new Date(),
-  });
-  return unit;
-}
-
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[SeededUnit, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unit, role] of posts) {
-    await bed.db.models.Post.create({
-      _id: `${unit.id}:${role}:${person.personId}`,
-      unitId: unit.id,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
 /** Two co-building units under the street (one hung under the community), and the posts named. */
 async function demandOrg(): Promise<DemandOrg> {
   const org = await bed.seedOrg();
-  const hospital = await addUnit('cobuilding', '县医院', org.street);
-  const school = await addUnit('cobuilding', '城北小学', org.community);
+  const hospital = await bed.addUnit('cobuilding', '县医院', org.street);
+  const school = await bed.addUnit('cobuilding', '城北小学', org.community);
   return {
     ...org,
     hospital,
     school,
-    hospitalLiaison: await addPerson('hospital-liaison', '医院联络员', [[hospital, 'liaison']]),
-    hospitalSecretary: await addPerson('hospital-secretary', '医院党委书记', [
+    hospitalLiaison: await bed.addPerson('hospital-liaison', '医院联络员', [[hospital, 'liaison']]),
+    hospitalSecretary: await bed.addPerson('hospital-secretary', '医院党委书记', [
       [hospital, 'secretary'],
     ]),
-    schoolLiaison: await addPerson('school-liaison', '学校联络员', [[school, 'liaison']]),
-    communityDispatcher: await addPerson('community-dispatcher', '社区派单员', [
+    schoolLiaison: await bed.addPerson('school-liaison', '学校联络员', [[school, 'liaison']]),
+    communityDispatcher: await bed.addPerson('community-dispatcher', '社区派单员', [
       [org.community, 'dispatcher'],
     ]),
-    streetDispatcher: await addPerson('street-dispatcher', '街道派单员', [
+    streetDispatcher: await bed.addPerson('street-dispatcher', '街道派单员', [
       [org.street, 'dispatcher'],
     ]),
-    countyLeader: await addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
+    countyLeader: await bed.addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
   };
-}
-
-function shipped(): DefinitionSnapshot {
-  const file = path.join(__dirname, '..', '..', 'definitions', 'closed-loop-demand.yaml');
-  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
 }
 
 function need(contactEmail: string) {
@@ -131,28 +84,6 @@ function need(contactEmail: string) {
     wantedBy: '2030-12-31',
     contactEmail,
   };
-}
-
-async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
-  const id = kase.taskId(stepId, visit);
-  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
-    t.deadlines.every((d) => d.dueAt !== null),
-  );
-  return { ...task, id };
-}
-
-async function claimAndComplete(
-  kase: RunningCase,
-  taskId: string,
-  person: SeededPerson,
-  outcome: string,
-  form: Record<string, unknown>,
-  comment?: string,
-): Promise<void> {
-  await kase.claim(taskId, person);
-  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
-  if (comment) request.comment = comment;
-  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
 }
 
 /** From the plan onwards: the unit plans and serves, the community strikes it off, rating, audit. */
@@ -177,20 +108,12 @@ async function deliver(kase: RunningCase, org: DemandOrg, by: SeededPerson, scor
   return { dock, serve, closeout, audit };
 }
 
-function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
-  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
-}
-
-function plusDays(date: string, days: number): string {
-  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY).slice(0, 10);
-}
-
-async function mailsToAddress(address: string, marker: string, count: number) {
-  const person = { email: address } as SeededPerson;
-  return waitFor(`${count} mail(s) "${marker}" to ${address}`, async () => {
-    const found = await mailsOf(person, marker);
-    return found.length >= count ? found : undefined;
-  });
+/** Starts a need at 10:00 on `monday` (Beijing time) and waits for its claim pool to open. */
+async function startNeed(queue: string, org: DemandOrg, monday: string) {
+  await bed.skipTo(bj(`${monday} 10:00`));
+  const contact = uniqueAddress('community-contact');
+  const kase = await bed.startCase(queue, shipped(), org.community.id, need(contact));
+  return { kase, pool: await openedTask(kase, 'pool') };
 }
 
 describe('社区需求闭环响应 (closed-loop-demand)', () => {
@@ -256,14 +179,7 @@ describe('社区需求闭环响应 (closed-loop-demand)', () => {
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      await bed.skipTo(bj(`${monday} 10:00`));
-      const kase = await bed.startCase(
-        queue,
-        shipped(),
-        org.community.id,
-        need(uniqueAddress('community-contact')),
-      );
-      const pool = await openedTask(kase, 'pool');
+      const { kase, pool } = await startNeed(queue, org, monday);
       const plan = planDeadline(
         await bed.calendar(),
         {
@@ -329,14 +245,7 @@ describe('社区需求闭环响应 (closed-loop-demand)', () => {
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      await bed.skipTo(bj(`${monday} 10:00`));
-      const kase = await bed.startCase(
-        queue,
-        shipped(),
-        org.community.id,
-        need(uniqueAddress('community-contact')),
-      );
-      const pool = await openedTask(kase, 'pool');
+      const { kase, pool } = await startNeed(queue, org, monday);
       await kase.claim(pool.id, org.hospitalLiaison);
       const dock = await openedTask(kase, 'dock');
       await claimAndComplete(kase, dock.id, org.hospitalLiaison, 'planned', {

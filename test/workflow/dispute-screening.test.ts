@@ -1,19 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CaseWorkflowInput } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
-import { uniqueAddress } from '../support/harness';
-import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
+import type {
+  RunningCase,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
+} from '../support/sla-cases';
 import {
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
-  RunningCase,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -33,13 +31,6 @@ useSlaTestBed('dispute-screening', (ready) => {
   bed = ready;
 });
 
-const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
-
-function shipped(file: string): DefinitionSnapshot {
-  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
-  return bed.definition(raw);
-}
-
 /** The seeded corner plus a second grid, a grid chief in each grid and street posts. */
 interface ScreeningOrg extends SeededOrg {
   grid2: SeededUnit;
@@ -48,69 +39,26 @@ interface ScreeningOrg extends SeededOrg {
   gridLeader2: SeededPerson;
 }
 
-async function person(label: string, posts: Array<[string, string]>): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const seeded: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name: `${label}${tag}`,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: seeded.personId,
-    name: seeded.name,
-    email: seeded.email,
-    userId: seeded.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) await post(seeded, unitId, role);
-  return seeded;
-}
-
-async function post(holder: SeededPerson, unitId: string, role: string): Promise<void> {
-  await bed.db.models.Post.create({
-    _id: `${unitId}:${role}:${holder.personId}`,
-    unitId,
-    role,
-    personId: holder.personId,
-  });
-}
-
 async function screeningOrg(): Promise<ScreeningOrg> {
   const org = await bed.seedOrg();
-  const grid2 = { id: `${org.grid.id}-2`, name: `${org.grid.name}二` };
-  await bed.db.models.Unit.create({
-    _id: grid2.id,
-    name: grid2.name,
-    type: 'grid',
-    parentId: org.community.id,
-    updatedAt: new Date(),
-  });
+  const grid2 = await bed.addUnit('grid', `${org.grid.name}二`, org.community, `${org.grid.id}-2`);
   // The street's 综治中心 sums up; its 分管领导 hears of late grids last.
-  await post(org.streetDirector, org.street.id, 'dispatcher');
-  await post(org.streetSecretary, org.street.id, 'leader');
+  await bed.addPost(org.streetDirector, org.street, 'dispatcher');
+  await bed.addPost(org.streetSecretary, org.street, 'leader');
   return {
     ...org,
     grid2,
-    gridWorker3: await person('grid-worker-3', [[grid2.id, 'grid-worker']]),
-    gridLeader: await person('grid-leader', [[org.grid.id, 'grid-leader']]),
-    gridLeader2: await person('grid-leader-2', [[grid2.id, 'grid-leader']]),
+    gridWorker3: await bed.addPerson('grid-worker-3', '吴网格', [[grid2, 'grid-worker']]),
+    gridLeader: await bed.addPerson('grid-leader', '郑网格长', [[org.grid, 'grid-leader']]),
+    gridLeader2: await bed.addPerson('grid-leader-2', '冯网格长', [[grid2, 'grid-leader']]),
   };
-}
-
-function childCase(caseId: string): RunningCase {
-  return new RunningCase(
-    bed,
-    { caseId } as CaseWorkflowInput,
-    bed.env.client.workflow.getHandle(caseId),
-  );
 }
 
 /** The grid reports of a round, by the unit each was opened for. */
 async function reportsByGrid(round: RunningCase): Promise<Map<string, RunningCase>> {
   const started = await round.waitForEvents('subprocess.started', 2);
   return new Map(
-    started.map((e) => [String(e.detail?.unitId), childCase(String(e.detail?.caseId))]),
+    started.map((e) => [String(e.detail?.unitId), bed.childCase(String(e.detail?.caseId))]),
   );
 }
 
@@ -125,8 +73,7 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
   it('when every grid of the street reports, then each report closes and the dispatcher sums the round up', async () => {
     // Arrange
     const org = await screeningOrg();
-    await bed.publish(shipped('dispute-report.yaml'));
-    const round = shipped('dispute-screening.yaml');
+    const round = await bed.shippedWith('dispute-screening.yaml', 'dispute-report.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
@@ -176,8 +123,7 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
   it('when a grid does not report, then it is reminded, escalated up the org tree, closed as 逾期未报 after 10 working days, and the round goes on', async () => {
     // Arrange
     const org = await screeningOrg();
-    await bed.publish(shipped('dispute-report.yaml'));
-    const round = shipped('dispute-screening.yaml');
+    const round = await bed.shippedWith('dispute-screening.yaml', 'dispute-report.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {

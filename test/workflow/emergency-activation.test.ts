@@ -1,19 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CaseWorkflowInput } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
-import { uniqueAddress } from '../support/harness';
-import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
-import {
-  deadlineOf,
-  eventsOf,
-  expectFiredAt,
-  mailsOf,
+import type {
   RunningCase,
-  useSlaTestBed,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
 } from '../support/sla-cases';
+import { deadlineOf, eventsOf, expectFiredAt, mailsOf, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The shipped 一键启动 processes (definitions/emergency-activation.yaml and
@@ -30,13 +22,7 @@ useSlaTestBed('emergency-activation', (ready) => {
   bed = ready;
 });
 
-const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
 const MINUTE = 60_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
-  return bed.definition(raw);
-}
 
 /** Subject markers of the roll-call templates. */
 const SUBJECT = {
@@ -59,76 +45,40 @@ interface EmergencyOrg extends SeededOrg {
   streetLeader: SeededPerson;
 }
 
-async function unit(id: string, name: string, type: string, parentId: string) {
-  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
-  return { id, name };
-}
-
-async function person(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const seeded: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: seeded.personId,
-    name,
-    email: seeded.email,
-    userId: seeded.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await bed.db.models.Post.create({
-      _id: `${unitId}:${role}:${seeded.personId}`,
-      unitId,
-      role,
-      personId: seeded.personId,
-    });
-  }
-  return seeded;
-}
-
 /** Two compounds in the seeded grid, one building each, and who holds which post. */
 async function emergencyOrg(): Promise<EmergencyOrg> {
   const org = await bed.seedOrg();
-  const compound1 = await unit(`${org.grid.id}-c1`, '幸福小区', 'compound', org.grid.id);
-  const compound2 = await unit(`${org.grid.id}-c2`, '和谐小区', 'compound', org.grid.id);
-  await unit(`${compound1.id}-b1`, '1号楼', 'building', compound1.id);
-  await unit(`${compound2.id}-b1`, '1号楼', 'building', compound2.id);
+  const compound1 = await bed.addUnit('compound', '幸福小区', org.grid, `${org.grid.id}-c1`);
+  const compound2 = await bed.addUnit('compound', '和谐小区', org.grid, `${org.grid.id}-c2`);
+  const building1 = await bed.addUnit('building', '1号楼', compound1, `${compound1.id}-b1`);
+  const building2 = await bed.addUnit('building', '1号楼', compound2, `${compound2.id}-b1`);
   return {
     ...org,
     compound1,
     compound2,
-    manager1: await person('manager-1', '孙经理', [[compound1.id, 'property-manager']]),
-    buildingHead1: await person('building-1', '周楼长', [[`${compound1.id}-b1`, 'building-head']]),
-    branchSecretary2: await person('branch-2', '吴支书', [[compound2.id, 'secretary']]),
-    manager2: await person('manager-2', '郑经理', [[compound2.id, 'property-manager']]),
-    buildingHead2: await person('building-2', '冯楼长', [[`${compound2.id}-b1`, 'building-head']]),
-    gridLeader: await person('grid-leader', '钱网格长', [[org.grid.id, 'grid-leader']]),
-    streetLeader: await person('street-leader', '褚分管', [[org.street.id, 'leader']]),
+    manager1: await bed.addPerson('manager-1', '孙经理', [[compound1, 'property-manager']]),
+    buildingHead1: await bed.addPerson('building-1', '周楼长', [[building1, 'building-head']]),
+    branchSecretary2: await bed.addPerson('branch-2', '吴支书', [[compound2, 'secretary']]),
+    manager2: await bed.addPerson('manager-2', '郑经理', [[compound2, 'property-manager']]),
+    buildingHead2: await bed.addPerson('building-2', '冯楼长', [[building2, 'building-head']]),
+    gridLeader: await bed.addPerson('grid-leader', '钱网格长', [[org.grid, 'grid-leader']]),
+    streetLeader: await bed.addPerson('street-leader', '褚分管', [[org.street, 'leader']]),
   };
-}
-
-function childCase(caseId: string): RunningCase {
-  return new RunningCase(
-    bed,
-    { caseId } as CaseWorkflowInput,
-    bed.env.client.workflow.getHandle(caseId),
-  );
 }
 
 /** The roll-calls an activation started, by the compound each was opened for. */
 async function rollCallsByCompound(activation: RunningCase): Promise<Map<string, RunningCase>> {
   const started = await activation.waitForEvents('subprocess.started', 2);
   return new Map(
-    started.map((e) => [String(e.detail?.unitId), childCase(String(e.detail?.caseId))]),
+    started.map((e) => [String(e.detail?.unitId), bed.childCase(String(e.detail?.caseId))]),
   );
+}
+
+/** Starts an activation of the org's community (roll-calls published) and finds its roll-calls. */
+async function activate(queue: string, org: EmergencyOrg) {
+  const activation = await bed.shippedWith('emergency-activation.yaml', 'emergency-compound.yaml');
+  const kase = await bed.startCase(queue, activation, org.community.id, DATA);
+  return { kase, rollCalls: await rollCallsByCompound(kase) };
 }
 
 /** Reports each person to the roll-call of their compound, and returns the task id. */
@@ -147,13 +97,10 @@ describe('一键启动应急响应 (emergency-activation → emergency-compound)
   it('when everyone in both compounds reports, then each roll-call closes at once and the activation sums up all present', async () => {
     // Arrange
     const org = await emergencyOrg();
-    await bed.publish(shipped('emergency-compound.yaml'));
-    const activation = shipped('emergency-activation.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, activation, org.community.id, DATA);
-      const rollCalls = await rollCallsByCompound(kase);
+      const { kase, rollCalls } = await activate(queue, org);
       const first = rollCalls.get(org.compound1.id)!;
       const second = rollCalls.get(org.compound2.id)!;
       const taskId = await report(first, [org.manager1]);
@@ -210,13 +157,10 @@ describe('一键启动应急响应 (emergency-activation → emergency-compound)
   it('when one person stays silent, then they are reminded, named to the grid chief at the deadline and up the ladder, and the summary counts them missing', async () => {
     // Arrange
     const org = await emergencyOrg();
-    await bed.publish(shipped('emergency-compound.yaml'));
-    const activation = shipped('emergency-activation.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, activation, org.community.id, DATA);
-      const rollCalls = await rollCallsByCompound(kase);
+      const { kase, rollCalls } = await activate(queue, org);
       await report(rollCalls.get(org.compound1.id)!, [org.manager1, org.buildingHead1]);
       const late = rollCalls.get(org.compound2.id)!;
       const taskId = await report(late, [org.branchSecretary2, org.manager2]);

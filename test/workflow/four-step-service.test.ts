@@ -1,27 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CompleteTaskRequest, PublicationView } from '../../common/case';
-import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
+import type { PublicationView } from '../../common/case';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
-import { uniqueAddress, waitFor } from '../support/harness';
-import type {
-  RunningCase,
-  SeededOrg,
-  SeededPerson,
-  SeededUnit,
-  SlaTestBed,
-} from '../support/sla-cases';
+import { uniqueAddress } from '../support/harness';
+import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import {
-  actor,
+  claimAndComplete,
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
+  mailsToAddress,
+  openedTask,
+  plusDays,
+  stepsEntered,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -39,55 +31,21 @@ useSlaTestBed('four-step-service', (ready) => {
   bed = ready;
 });
 
-const DAY = 24 * 3600_000;
+/** The process under test, as shipped (definitions/four-step-service.yaml). */
+const shipped = () => bed.shipped('four-step-service.yaml');
 
 interface ServiceOrg extends SeededOrg {
   officer: SeededPerson;
   streetLeader: SeededPerson;
 }
 
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[SeededUnit, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unit, role] of posts) {
-    await bed.db.models.Post.create({
-      _id: `${unit.id}:${role}:${person.personId}`,
-      unitId: unit.id,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
 async function serviceOrg(): Promise<ServiceOrg> {
   const org = await bed.seedOrg();
   return {
     ...org,
-    officer: await addPerson('window-officer', '全科窗口', [[org.community, 'officer']]),
-    streetLeader: await addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
+    officer: await bed.addPerson('window-officer', '全科窗口', [[org.community, 'officer']]),
+    streetLeader: await bed.addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
   };
-}
-
-function shipped(): DefinitionSnapshot {
-  const file = path.join(__dirname, '..', '..', 'definitions', 'four-step-service.yaml');
-  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
 }
 
 function request(contactEmail: string) {
@@ -101,49 +59,11 @@ function request(contactEmail: string) {
   };
 }
 
-async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
-  const id = kase.taskId(stepId, visit);
-  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
-    t.deadlines.every((d) => d.dueAt !== null),
-  );
-  return { ...task, id };
-}
-
-async function claimAndComplete(
-  kase: RunningCase,
-  taskId: string,
-  person: SeededPerson,
-  outcome: string,
-  form: Record<string, unknown>,
-  comment?: string,
-): Promise<void> {
-  await kase.claim(taskId, person);
-  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
-  if (comment) request.comment = comment;
-  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
-}
-
 /** Waits for the case to ask for a rating (the `visit`-th time) and rates it. */
 async function rateWhenAsked(kase: RunningCase, score: number, visit = 1): Promise<void> {
   await kase.waitForEvents('step.entered', visit, { stepType: 'feedback' });
   await kase.rate(score);
   await kase.waitForEvents('feedback.rated', visit);
-}
-
-function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
-  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
-}
-
-function plusDays(date: string, days: number): string {
-  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY).slice(0, 10);
-}
-
-async function mailsToAddress(address: string, marker: string, count: number) {
-  const person = { email: address } as SeededPerson;
-  return waitFor(`${count} mail(s) "${marker}" to ${address}`, async () => {
-    const found = await mailsOf(person, marker);
-    return found.length >= count ? found : undefined;
-  });
 }
 
 describe('社区“3+4”四步工作法 (four-step-service)', () => {

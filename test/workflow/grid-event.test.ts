@@ -1,27 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
 import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
-import { uniqueAddress, waitFor } from '../support/harness';
-import type {
-  RunningCase,
-  SeededOrg,
-  SeededPerson,
-  SeededUnit,
-  SlaTestBed,
-} from '../support/sla-cases';
+import { waitFor } from '../support/harness';
+import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
 import {
   actor,
+  claimAndComplete,
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
+  openedTask,
+  plusDays,
+  stepsEntered,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -39,7 +32,8 @@ useSlaTestBed('grid-event', (ready) => {
   bed = ready;
 });
 
-const DAY = 24 * 3600_000;
+/** The process under test, as shipped (definitions/grid-event.yaml). */
+const shipped = () => bed.shipped('grid-event.yaml');
 
 /** The seeded corner plus the posts this process names: the street centre, the chain upwards. */
 interface GridOrg extends SeededOrg {
@@ -53,69 +47,24 @@ interface GridOrg extends SeededOrg {
   departmentDirector: SeededPerson;
 }
 
-async function addUnit(type: string, name: string, parent: SeededUnit): Promise<SeededUnit> {
-  const unit = { id: `u-${randomBytes(3).toString('hex')}-${type}`, name };
-  await bed.db.models.Unit.create({
-    _id: unit.id,
-    name,
-    type,
-    parentId: parent.id,
-    updatedAt: new Date(),
-  });
-  return unit;
-}
-
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[SeededUnit, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unit, role] of posts) {
-    await bed.db.models.Post.create({
-      _id: `${unit.id}:${role}:${person.personId}`,
-      unitId: unit.id,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
 async function gridOrg(): Promise<GridOrg> {
   const org = await bed.seedOrg();
-  const department = await addUnit('department', '城市管理局', org.county);
+  const department = await bed.addUnit('department', '城市管理局', org.county);
   return {
     ...org,
-    centre: await addPerson('centre', '综治中心派单员', [[org.street, 'dispatcher']]),
-    gridLeader: await addPerson('grid-leader', '网格长', [[org.grid, 'grid-leader']]),
-    communityOfficer: await addPerson('community-officer', '社区干事', [
+    centre: await bed.addPerson('centre', '综治中心派单员', [[org.street, 'dispatcher']]),
+    gridLeader: await bed.addPerson('grid-leader', '网格长', [[org.grid, 'grid-leader']]),
+    communityOfficer: await bed.addPerson('community-officer', '社区干事', [
       [org.community, 'officer'],
     ]),
-    streetLeader: await addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
-    countyLeader: await addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
+    streetLeader: await bed.addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
+    countyLeader: await bed.addPerson('county-leader', '县分管领导', [[org.county, 'leader']]),
     department,
-    departmentOfficer: await addPerson('dept-officer', '城管队员', [[department, 'officer']]),
-    departmentDirector: await addPerson('dept-director', '城管局长', [[department, 'director']]),
+    departmentOfficer: await bed.addPerson('dept-officer', '城管队员', [[department, 'officer']]),
+    departmentDirector: await bed.addPerson('dept-director', '城管局长', [
+      [department, 'director'],
+    ]),
   };
-}
-
-function shipped(): DefinitionSnapshot {
-  const file = path.join(__dirname, '..', '..', 'definitions', 'grid-event.yaml');
-  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
 }
 
 const event = {
@@ -125,37 +74,6 @@ const event = {
   households: 30,
   risk: false,
 };
-
-async function openedTask(kase: RunningCase, stepId: string, visit = 1) {
-  const id = kase.taskId(stepId, visit);
-  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
-    t.deadlines.every((d) => d.dueAt !== null),
-  );
-  return { ...task, id };
-}
-
-async function claimAndComplete(
-  kase: RunningCase,
-  taskId: string,
-  person: SeededPerson,
-  outcome: string,
-  form: Record<string, unknown>,
-  comment?: string,
-): Promise<void> {
-  await kase.claim(taskId, person);
-  const request: CompleteTaskRequest = { taskId, actor: actor(person), outcome, form };
-  if (comment) request.comment = comment;
-  await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
-}
-
-function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
-  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
-}
-
-/** The Beijing date `days` after `date` (`YYYY-MM-DD`). */
-function plusDays(date: string, days: number): string {
-  return beijingText(bj(`${date} 12:00`).getTime() + days * DAY).slice(0, 10);
-}
 
 async function mailsEventually(person: SeededPerson, marker: string, count: number) {
   return waitFor(`${count} mail(s) "${marker}" to ${person.name}`, async () => {

@@ -1,13 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
-import type { PublicationView } from '../../common/case';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
 import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
 /**
@@ -22,44 +16,10 @@ useSlaTestBed('micro-wish', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/micro-wish.yaml). */
+const shipped = () => bed.shipped('micro-wish.yaml');
+
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
 
 const wish = {
   wish: '想要一台收音机听秦腔',
@@ -72,14 +32,14 @@ describe('微心愿认领 (micro-wish)', () => {
   it('when a listed wish is claimed by a reporting party member, then the member fulfils it, the wall shows it masked and the resident rates it', async () => {
     // Arrange
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
-    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const other = await bed.addPerson('member-2', '罗党员', [[org.community, 'party-member']]);
     const contactEmail = uniqueAddress('wisher');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, shipped('micro-wish.yaml'), org.grid.id, {
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, {
         ...wish,
         contactEmail,
       });
@@ -97,9 +57,7 @@ describe('微心愿认领 (micro-wish)', () => {
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
       await kase.rate(5);
       const result = (await kase.handle.result()) as CaseStateView;
-      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as {
-        publication: PublicationView | null;
-      } | null;
+      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as CaseDoc | null;
       return { offered, task, result, doc: await kase.doc(), stored };
     });
 
@@ -140,8 +98,8 @@ describe('微心愿认领 (micro-wish)', () => {
   it('when no party member claims a wish within 10 working days, then the members are reminded the day before and the community secretary is escalated to', async () => {
     // Arrange: a quiet stretch; the wish is listed on Monday at 10:00
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
     const monday = await bed.quietMonday();
     const mondayAt = bj(`${monday} 10:00`).getTime();
     const sunday = beijingText(mondayAt + 13 * DAY).slice(0, 10);
@@ -150,7 +108,7 @@ describe('微心愿认领 (micro-wish)', () => {
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:55`));
-      const kase = await bed.startCase(queue, shipped('micro-wish.yaml'), org.grid.id, wish);
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, wish);
       const review = kase.taskId('review');
       await kase.waitForTask('the review', review, () => true);
       await bed.skipTo(mondayAt);

@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { uniqueAddress } from '../support/harness';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import type { SlaTestBed } from '../support/sla-cases';
 import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
 /**
@@ -20,52 +15,11 @@ useSlaTestBed('order-service', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/order-service.yaml). */
+const shipped = () => bed.shipped('order-service.yaml');
+
 const HOUR = 3600_000;
 const MINUTE = 60_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A unit of `type` under `parentId`. */
-async function addUnit(type: string, name: string, parentId: string): Promise<string> {
-  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
-  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
-  return id;
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
 
 const need = {
   source: '小区微信群',
@@ -79,14 +33,14 @@ describe('订单式服务 (order-service)', () => {
   it('when an individual need is dispatched and a volunteer answers it, then the resident scores the order and the case closes', async () => {
     // Arrange
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
-    const volunteer = await addPerson('volunteer', '红马甲', [[org.community.id, 'volunteer']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const volunteer = await bed.addPerson('volunteer', '红马甲', [[org.community, 'volunteer']]);
     const contactEmail = uniqueAddress('resident');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, shipped('order-service.yaml'), org.community.id, {
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
         ...need,
         contactEmail,
       });
@@ -133,9 +87,9 @@ describe('订单式服务 (order-service)', () => {
   it('when a public-service order is put to the joint meeting, then it waits for the meeting, the meeting names the unit, and the unit’s liaison serves it', async () => {
     // Arrange: a co-building unit under the street with a liaison
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const unitId = await addUnit('cobuilding', '住建局机关', org.street.id);
-    const liaison = await addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const unitId = (await bed.addUnit('cobuilding', '住建局机关', org.street.id)).id;
+    const liaison = await bed.addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
     const order = {
       ...need,
       kind: '公共服务',
@@ -145,12 +99,7 @@ describe('订单式服务 (order-service)', () => {
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(
-        queue,
-        shipped('order-service.yaml'),
-        org.community.id,
-        order,
-      );
+      const kase = await bed.startCase(queue, shipped(), org.community.id, order);
       const sort = kase.taskId('sort');
       await kase.waitForTask('the weekly sorting', sort, () => true);
       await kase.claim(sort, dispatcher);
@@ -200,17 +149,12 @@ describe('订单式服务 (order-service)', () => {
   it('when an individual need is not dispatched within 1 hour nor answered within 4 hours, then the community party secretary is escalated to at each limit', async () => {
     // Arrange
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const volunteer = await addPerson('volunteer', '红马甲', [[org.community.id, 'volunteer']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const volunteer = await bed.addPerson('volunteer', '红马甲', [[org.community, 'volunteer']]);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(
-        queue,
-        shipped('order-service.yaml'),
-        org.community.id,
-        need,
-      );
+      const kase = await bed.startCase(queue, shipped(), org.community.id, need);
       const dispatch = kase.taskId('dispatch_personal');
       const opened = await kase.waitForTask('the dispatch', dispatch, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),

@@ -1,17 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import YAML from 'yaml';
-import { createActivities } from '../../activities';
 import type { AwardPointsRequest } from '../../activities/points';
-import type { DefinitionSnapshot } from '../../common/definition';
-import { createLogger } from '../../common/logger';
-import { createMailRenderer } from '../../mail/renderer';
-import { createSmtpTransport } from '../../mail/transport';
 import type { CaseStateView } from '../../workflows/projection';
-import { uniqueAddress } from '../support/harness';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import type { SlaTestBed } from '../support/sla-cases';
 import { useSlaTestBed } from '../support/sla-cases';
 import { testStack } from '../support/test-stack';
 
@@ -27,65 +18,17 @@ useSlaTestBed('points', (ready) => {
   bed = ready;
 });
 
-function microWish(): DefinitionSnapshot {
-  const file = path.join(__dirname, '..', '..', 'definitions', 'micro-wish.yaml');
-  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
-}
-
-async function addPerson(label: string, posts: Array<[string, string]>): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name: `${label}${tag}`,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name: person.name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
 describe('积分 (points) when a micro-wish is fulfilled', () => {
   it('when the member who claimed a wish fulfils it, then the rule’s 10 points are written once to their ledger, even after a lost activity completion and a replay', async () => {
     // Arrange: a community, and a co-building unit under the street the member works for
     const org = await bed.seedOrg();
-    const hospital = `u-${randomBytes(3).toString('hex')}-cobuilding`;
-    await bed.db.models.Unit.create({
-      _id: hospital,
-      name: '县人民医院',
-      type: 'cobuilding',
-      parentId: org.street.id,
-      updatedAt: new Date(),
-    });
-    const dispatcher = await addPerson('dispatcher', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', [
-      [org.community.id, 'party-member'],
+    const hospital = (await bed.addUnit('cobuilding', '县人民医院', org.street)).id;
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [
+      [org.community, 'party-member'],
       [hospital, 'officer'],
     ]);
-    const activities = createActivities({
-      models: bed.db.models,
-      mail: {
-        transport: createSmtpTransport(testStack().env.SMTP_URL),
-        renderer: createMailRenderer(),
-        from: 'test <noreply@governance.local>',
-      },
-      clock: () => new Date(),
-      logger: createLogger('test', 'silent'),
-    });
+    const activities = bed.activities();
     // The first attempt writes the ledger, then its completion is lost: Temporal runs it again.
     const attempts: AwardPointsRequest[] = [];
     const awardPoints = async (request: AwardPointsRequest) => {
@@ -104,7 +47,7 @@ describe('积分 (points) when a micro-wish is fulfilled', () => {
 
     // Act
     const outcome = await worker.runUntil(async () => {
-      const kase = await bed.startCase(taskQueue, microWish(), org.grid.id, {
+      const kase = await bed.startCase(taskQueue, bed.shipped('micro-wish.yaml'), org.grid.id, {
         wish: '想要一台收音机',
         category: '陪伴关爱',
         residentName: '王秀兰',

@@ -1,22 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
-import { uniqueAddress, waitFor } from '../support/harness';
-import type {
-  RunningCase,
-  SeededOrg,
-  SeededPerson,
-  SeededUnit,
-  SlaTestBed,
-} from '../support/sla-cases';
+import { uniqueAddress } from '../support/harness';
+import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
 import {
   deadlineOf,
   eventsOf,
   expectFiredAt,
   mailsOf,
+  mailsToAddress,
+  openedTask,
+  stepsEntered,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -34,6 +26,9 @@ useSlaTestBed('property-54321', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/property-54321.yaml). */
+const shipped = () => bed.shipped('property-54321.yaml');
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -46,66 +41,19 @@ interface PropertyOrg extends SeededOrg {
   manager: SeededPerson;
 }
 
-async function addUnit(type: string, name: string, parent: SeededUnit): Promise<SeededUnit> {
-  const unit = { id: `u-${randomBytes(3).toString('hex')}-${type}`, name };
-  await bed.db.models.Unit.create({
-    _id: unit.id,
-    name,
-    type,
-    parentId: parent.id,
-    updatedAt: new Date(),
-  });
-  return unit;
-}
-
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[SeededUnit, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${tag}-${label}`,
-    userId: `usr-${tag}-${label}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  await bed.db.models.Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unit, role] of posts) {
-    await bed.db.models.Post.create({
-      _id: `${unit.id}:${role}:${person.personId}`,
-      unitId: unit.id,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
 /** A fresh org per test, so each test's mail counts are its own. */
 async function propertyOrg(): Promise<PropertyOrg> {
   const org = await bed.seedOrg();
-  const compound = await addUnit('compound', '惠民小区', org.grid);
-  const building = await addUnit('building', '3号楼', compound);
+  const compound = await bed.addUnit('compound', '惠民小区', org.grid);
+  const building = await bed.addUnit('building', '3号楼', compound);
   return {
     ...org,
     compound,
     building,
-    staff: await addPerson('property-staff', '孙物业', [[compound, 'property-staff']]),
-    staff2: await addPerson('property-staff-2', '钱物业', [[compound, 'property-staff']]),
-    manager: await addPerson('property-manager', '吴经理', [[compound, 'property-manager']]),
+    staff: await bed.addPerson('property-staff', '孙物业', [[compound, 'property-staff']]),
+    staff2: await bed.addPerson('property-staff-2', '钱物业', [[compound, 'property-staff']]),
+    manager: await bed.addPerson('property-manager', '吴经理', [[compound, 'property-manager']]),
   };
-}
-
-function shipped(): DefinitionSnapshot {
-  const file = path.join(__dirname, '..', '..', 'definitions', 'property-54321.yaml');
-  return bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
 }
 
 function report(contactEmail: string) {
@@ -115,28 +63,6 @@ function report(contactEmail: string) {
     address: '3号楼2单元',
     contactEmail,
   };
-}
-
-/** Mails to `address` whose subject contains `marker`, once `count` of them are in the sink. */
-async function mailsToAddress(address: string, marker: string, count = 1) {
-  const person = { email: address } as SeededPerson;
-  return waitFor(`${count} mail(s) "${marker}" to ${address}`, async () => {
-    const found = await mailsOf(person, marker);
-    return found.length >= count ? found : undefined;
-  });
-}
-
-/** A task of the case once it is open with its deadlines planned. */
-async function openedTask(kase: RunningCase, stepId: string) {
-  const id = kase.taskId(stepId);
-  const task = await kase.waitForTask(`the ${stepId} task`, id, (t) =>
-    t.deadlines.every((d) => d.dueAt !== null),
-  );
-  return { ...task, id };
-}
-
-function stepsEntered(timeline: Array<{ type: string; stepId?: string | null }>): string[] {
-  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
 }
 
 describe('红心物业“54321” (property-54321)', () => {

@@ -1,18 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CaseWorkflowInput } from '../../common/case';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
-import type { SlaTestBed } from '../support/sla-cases';
-import {
-  eventsOf,
-  expectFiredAt,
-  mailsOf,
-  RunningCase,
-  SUBJECT,
-  useSlaTestBed,
-} from '../support/sla-cases';
+import type { SeededOrg, SlaTestBed } from '../support/sla-cases';
+import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The shipped 季度“三个一” processes (definitions/quarterly-round.yaml and
@@ -27,21 +16,7 @@ useSlaTestBed('quarterly-round', (ready) => {
   bed = ready;
 });
 
-const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
-  return bed.definition(raw);
-}
-
-function childCase(caseId: string): RunningCase {
-  return new RunningCase(
-    bed,
-    { caseId } as CaseWorkflowInput,
-    bed.env.client.workflow.getHandle(caseId),
-  );
-}
 
 /** The last day of the quarter a round started on `instant` covers: 3 months on, less a day. */
 function quarterEnd(instant: number): string {
@@ -56,25 +31,24 @@ function quarterEnd(instant: number): string {
   return new Date(sameDay - DAY).toISOString().slice(0, 10);
 }
 
+/** Starts the round for the org's street now, and finds the case it opened for the community. */
+async function startRound(queue: string, round: DefinitionSnapshot, org: SeededOrg) {
+  const startedAt = await bed.now();
+  const kase = await bed.startCase(queue, round, org.street.id);
+  const [started] = await kase.waitForEvents('subprocess.started', 1);
+  return { startedAt, kase, child: bed.childCase(String(started!.detail?.caseId)) };
+}
+
 describe('季度“三个一” (quarterly-round → quarterly-community)', () => {
   it('when the community does all three, then its case closes and the round is reviewed', async () => {
     // Arrange
     const org = await bed.seedOrg();
-    await bed.db.models.Post.create({
-      _id: `${org.street.id}:dispatcher:${org.streetDirector.personId}`,
-      unitId: org.street.id,
-      role: 'dispatcher',
-      personId: org.streetDirector.personId,
-    });
-    await bed.publish(shipped('quarterly-community.yaml'));
-    const round = shipped('quarterly-round.yaml');
+    await bed.addPost(org.streetDirector, org.street, 'dispatcher');
+    const round = await bed.shippedWith('quarterly-round.yaml', 'quarterly-community.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const startedAt = await bed.now();
-      const kase = await bed.startCase(queue, round, org.street.id);
-      const [started] = await kase.waitForEvents('subprocess.started', 1);
-      const child = childCase(String(started!.detail?.caseId));
+      const { startedAt, kase, child } = await startRound(queue, round, org);
       for (const [step, person, outcomeId, form] of [
         [
           'visit',
@@ -112,15 +86,11 @@ describe('季度“三个一” (quarterly-round → quarterly-community)', () =
   it('when the quarter ends with nothing done, then all three are missed at the end of its last day and the street secretary is told of each', async () => {
     // Arrange
     const org = await bed.seedOrg();
-    await bed.publish(shipped('quarterly-community.yaml'));
-    const round = shipped('quarterly-round.yaml');
+    const round = await bed.shippedWith('quarterly-round.yaml', 'quarterly-community.yaml');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const startedAt = await bed.now();
-      const kase = await bed.startCase(queue, round, org.street.id);
-      const [started] = await kase.waitForEvents('subprocess.started', 1);
-      const child = childCase(String(started!.detail?.caseId));
+      const { startedAt, child } = await startRound(queue, round, org);
       await child.waitForTask('the project task', child.taskId('project'), (t) =>
         t.deadlines.every((d) => d.dueAt !== null),
       );

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
@@ -25,8 +22,7 @@ let project: DefinitionSnapshot;
 
 useSlaTestBed('secretary-project', (ready) => {
   bed = ready;
-  const file = path.join(__dirname, '..', '..', 'definitions', 'secretary-project.yaml');
-  project = bed.definition(YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+  project = bed.shipped('secretary-project.yaml');
 });
 
 const DAY = 24 * 3600_000;

@@ -1,15 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { ActingPrincipal, PublicationView } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
-import { uniqueAddress } from '../support/harness';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
+import {
+  asDispatcher,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
 
 /**
  * The shipped 三张清单·资源认领 process (definitions/three-lists-resource.yaml): communities claim
@@ -23,59 +23,10 @@ useSlaTestBed('three-lists-resource', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/three-lists-resource.yaml). */
+const shipped = () => bed.shipped('three-lists-resource.yaml');
+
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A unit of `type` under `parentId`. */
-async function addUnit(type: string, name: string, parentId: string): Promise<string> {
-  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
-  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
-  return id;
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
-function asDispatcher(person: SeededPerson): ActingPrincipal {
-  return { kind: 'user', id: person.userId, roles: ['dispatcher'], via: 'test' };
-}
-
-interface PublishedDoc {
-  publication: PublicationView | null;
-}
 
 const offer = {
   title: '医院健康义诊进社区',
@@ -88,25 +39,22 @@ describe('三张清单·资源认领 (three-lists-resource)', () => {
   it('when two communities claim a unit’s resource, then the unit takes responsibility and delivers, a community accepts, the result is published and rated', async () => {
     // Arrange: the offering hospital (liaison, party secretary) and a second community
     const org = await bed.seedOrg();
-    const hospitalId = await addUnit('cobuilding', '人民医院', org.street.id);
-    const liaison = await addPerson('liaison', '孙联络', [[hospitalId, 'liaison']]);
-    const unitSecretary = await addPerson('unit-secretary', '钱书记', [[hospitalId, 'secretary']]);
-    const otherCommunityId = await addUnit('community', '光明社区', org.street.id);
-    const otherSecretary = await addPerson('other-secretary', '冯书记', [
+    const hospitalId = (await bed.addUnit('cobuilding', '人民医院', org.street.id)).id;
+    const liaison = await bed.addPerson('liaison', '孙联络', [[hospitalId, 'liaison']]);
+    const unitSecretary = await bed.addPerson('unit-secretary', '钱书记', [
+      [hospitalId, 'secretary'],
+    ]);
+    const otherCommunityId = (await bed.addUnit('community', '光明社区', org.street.id)).id;
+    const otherSecretary = await bed.addPerson('other-secretary', '冯书记', [
       [otherCommunityId, 'secretary'],
     ]);
-    const streetDispatcher = await addPerson('street-dispatcher', '吴派单', [
-      [org.street.id, 'dispatcher'],
+    const streetDispatcher = await bed.addPerson('street-dispatcher', '吴派单', [
+      [org.street, 'dispatcher'],
     ]);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(
-        queue,
-        shipped('three-lists-resource.yaml'),
-        hospitalId,
-        offer,
-      );
+      const kase = await bed.startCase(queue, shipped(), hospitalId, offer);
       const pool = kase.taskId('pool');
       const opened = await kase.waitForTask('the claim pool', pool, () => true);
       await kase.claim(pool, org.communitySecretary);
@@ -136,7 +84,7 @@ describe('三张清单·资源认领 (three-lists-resource)', () => {
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
       await kase.rate(4);
       const result = (await kase.handle.result()) as CaseStateView;
-      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as PublishedDoc | null;
+      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as CaseDoc | null;
       return { opened, projectTask, delivery, acceptance, result, doc: await kase.doc(), stored };
     });
 
@@ -181,9 +129,9 @@ describe('三张清单·资源认领 (three-lists-resource)', () => {
   it('when no community claims within 5 working days, then the street’s 分管领导 is escalated to, and after 10 working days the offer is withdrawn and the unit told', async () => {
     // Arrange: a quiet stretch; the resource is offered on Monday at 10:00
     const org = await bed.seedOrg();
-    const unitId = await addUnit('cobuilding', '自来水公司', org.street.id);
-    const liaison = await addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
-    const streetLeader = await addPerson('street-leader', '何分管', [[org.street.id, 'leader']]);
+    const unitId = (await bed.addUnit('cobuilding', '自来水公司', org.street.id)).id;
+    const liaison = await bed.addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
+    const streetLeader = await bed.addPerson('street-leader', '何分管', [[org.street, 'leader']]);
     const monday = await bed.quietMonday();
     const mondayAt = bj(`${monday} 10:00`).getTime();
     const sunday = beijingText(mondayAt + 6 * DAY).slice(0, 10);
@@ -193,7 +141,7 @@ describe('三张清单·资源认领 (three-lists-resource)', () => {
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(mondayAt);
-      const kase = await bed.startCase(queue, shipped('three-lists-resource.yaml'), unitId, offer);
+      const kase = await bed.startCase(queue, shipped(), unitId, offer);
       const pool = kase.taskId('pool');
       await kase.waitForTask('the pool to plan its deadline', pool, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),

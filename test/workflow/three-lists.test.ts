@@ -1,15 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { ActingPrincipal, PublicationView } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
+import {
+  asDispatcher,
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
 
 /**
  * The shipped 三张清单·需求认领 process (definitions/three-lists.yaml): a community's demand is
@@ -23,60 +24,10 @@ useSlaTestBed('three-lists', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/three-lists.yaml). */
+const shipped = () => bed.shipped('three-lists.yaml');
+
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A unit of `type` under `parentId`. */
-async function addUnit(type: string, name: string, parentId: string): Promise<string> {
-  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
-  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
-  return id;
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
-
-function asDispatcher(person: SeededPerson): ActingPrincipal {
-  return { kind: 'user', id: person.userId, roles: ['dispatcher'], via: 'test' };
-}
-
-interface PublishedDoc {
-  publication: PublicationView | null;
-  rating: { score: number | null } | null;
-}
 
 const demand = {
   title: '老旧小区助老送餐',
@@ -89,18 +40,18 @@ describe('三张清单·需求认领 (three-lists)', () => {
   it('when two units claim a demand, then the one taking responsibility delivers the project, the result is published and the residents rate it', async () => {
     // Arrange: two co-building units under the street, each with a liaison
     const org = await bed.seedOrg();
-    const schoolId = await addUnit('cobuilding', '第一中学', org.street.id);
-    const hospitalId = await addUnit('cobuilding', '人民医院', org.street.id);
-    const school = await addPerson('liaison-school', '张联络', [[schoolId, 'liaison']]);
-    const hospital = await addPerson('liaison-hospital', '孙联络', [[hospitalId, 'liaison']]);
-    const streetDispatcher = await addPerson('street-dispatcher', '吴派单', [
-      [org.street.id, 'dispatcher'],
+    const schoolId = (await bed.addUnit('cobuilding', '第一中学', org.street.id)).id;
+    const hospitalId = (await bed.addUnit('cobuilding', '人民医院', org.street.id)).id;
+    const school = await bed.addPerson('liaison-school', '张联络', [[schoolId, 'liaison']]);
+    const hospital = await bed.addPerson('liaison-hospital', '孙联络', [[hospitalId, 'liaison']]);
+    const streetDispatcher = await bed.addPerson('street-dispatcher', '吴派单', [
+      [org.street, 'dispatcher'],
     ]);
     const contactEmail = uniqueAddress('resident-rep');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, shipped('three-lists.yaml'), org.community.id, {
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
         ...demand,
         contactEmail,
       });
@@ -128,7 +79,7 @@ describe('三张清单·需求认领 (three-lists)', () => {
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
       await kase.rate(5);
       const result = (await kase.handle.result()) as CaseStateView;
-      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as PublishedDoc | null;
+      const stored = (await bed.db.models.Case.findById(kase.caseId).lean()) as CaseDoc | null;
       return { opened, duty, delivery, result, doc: await kase.doc(), stored };
     });
 
@@ -177,10 +128,10 @@ describe('三张清单·需求认领 (three-lists)', () => {
   it('when no unit claims within 3 working days, then the street party secretary is escalated to, and when the window ends the street assigns a unit', async () => {
     // Arrange: a quiet week; the demand is posted on Monday at 10:00
     const org = await bed.seedOrg();
-    const unitId = await addUnit('cobuilding', '城投公司', org.street.id);
-    const liaison = await addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
-    const streetDispatcher = await addPerson('street-dispatcher', '吴派单', [
-      [org.street.id, 'dispatcher'],
+    const unitId = (await bed.addUnit('cobuilding', '城投公司', org.street.id)).id;
+    const liaison = await bed.addPerson('liaison', '郑联络', [[unitId, 'liaison']]);
+    const streetDispatcher = await bed.addPerson('street-dispatcher', '吴派单', [
+      [org.street, 'dispatcher'],
     ]);
     const monday = await bed.quietMonday();
     const mondayAt = bj(`${monday} 10:00`).getTime();
@@ -191,12 +142,7 @@ describe('三张清单·需求认领 (three-lists)', () => {
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(mondayAt);
-      const kase = await bed.startCase(
-        queue,
-        shipped('three-lists.yaml'),
-        org.community.id,
-        demand,
-      );
+      const kase = await bed.startCase(queue, shipped(), org.community.id, demand);
       const pool = kase.taskId('pool');
       await kase.waitForTask('the pool to plan its deadline', pool, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),

@@ -1,12 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
-import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import type { SlaTestBed } from '../support/sla-cases';
 import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
 /**
@@ -21,44 +16,10 @@ useSlaTestBed('three-orders', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/three-orders.yaml). */
+const shipped = () => bed.shipped('three-orders.yaml');
+
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
 
 const order = {
   channel: '入户走访',
@@ -72,14 +33,14 @@ describe('三单闭环 (three-orders)', () => {
   it('when the community dispatches an order to a named party member, then the member accepts and serves it and the resident hears back and rates it', async () => {
     // Arrange: the community's dispatcher and two reporting party members
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
-    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const other = await bed.addPerson('member-2', '罗党员', [[org.community, 'party-member']]);
     const contactEmail = uniqueAddress('resident');
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, shipped('three-orders.yaml'), org.grid.id, {
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, {
         ...order,
         contactEmail,
       });
@@ -131,16 +92,16 @@ describe('三单闭环 (three-orders)', () => {
   it('when an order open to every party member is not accepted within 1 working day, then the members are reminded 2 hours before and the community dispatcher is escalated to', async () => {
     // Arrange: a quiet week; the order is dispatched on Monday at 10:00 without a name
     const org = await bed.seedOrg();
-    const dispatcher = await addPerson('dispatcher', '林派单', [[org.community.id, 'dispatcher']]);
-    const member = await addPerson('member', '高党员', [[org.community.id, 'party-member']]);
-    const other = await addPerson('member-2', '罗党员', [[org.community.id, 'party-member']]);
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const other = await bed.addPerson('member-2', '罗党员', [[org.community, 'party-member']]);
     const monday = await bed.quietMonday();
     const tuesday = beijingText(bj(`${monday} 10:00`).getTime() + DAY).slice(0, 10);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:55`));
-      const kase = await bed.startCase(queue, shipped('three-orders.yaml'), org.grid.id, order);
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, order);
       const dispatch = kase.taskId('dispatch');
       await kase.waitForTask('the dispatch task', dispatch, () => true);
       await bed.skipTo(bj(`${monday} 10:00`));

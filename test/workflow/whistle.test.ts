@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { CaseWorkflowInput } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, RunningCase, useSlaTestBed } from '../support/sla-cases';
+import { eventsOf, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
@@ -25,13 +20,6 @@ beforeAll(async () => {
   org = await bed.seedOrg();
 });
 
-const SHIPPED = path.join(__dirname, '..', '..', 'definitions');
-
-function shipped(file: string): DefinitionSnapshot {
-  const raw = YAML.parse(readFileSync(path.join(SHIPPED, file), 'utf8')) as Record<string, unknown>;
-  return bed.definition(raw);
-}
-
 interface Department {
   id: string;
   officer: SeededPerson;
@@ -40,54 +28,20 @@ interface Department {
 
 /** A department under the org's street with an officer and a director, each with an account. */
 async function department(label: string): Promise<Department> {
-  const { Unit, Person, Post } = bed.db.models;
   const tag = randomBytes(3).toString('hex');
-  const id = `dept-${label}-${tag}`;
-  const now = new Date();
-  await Unit.create({
-    _id: id,
-    name: `${label}${tag}`,
-    type: 'department',
-    parentId: org.street.id,
-    updatedAt: now,
-  });
-  const staff = async (role: string): Promise<SeededPerson> => {
-    const person: SeededPerson = {
-      personId: `p-${tag}-${role}`,
-      userId: `usr-${tag}-${role}`,
-      name: `${label}${role}`,
-      email: `${role}-${tag}@example.test`,
-    };
-    await Person.create({
-      _id: person.personId,
-      name: person.name,
-      email: person.email,
-      userId: person.userId,
-      updatedAt: now,
-    });
-    await Post.create({
-      _id: `${id}:${role}:${person.personId}`,
-      unitId: id,
-      role,
-      personId: person.personId,
-    });
-    return person;
-  };
-  return { id, officer: await staff('officer'), director: await staff('director') };
+  const unit = await bed.addUnit(
+    'department',
+    `${label}${tag}`,
+    org.street,
+    `dept-${label}-${tag}`,
+  );
+  const staff = (role: string) => bed.addPerson(role, `${label}${role}`, [[unit, role]]);
+  return { id: unit.id, officer: await staff('officer'), director: await staff('director') };
 }
 
 /** A street post for one of the org's people (the seeded org has no dispatcher or leader). */
-async function streetPost(person: SeededPerson, role: string): Promise<void> {
-  await bed.db.models.Post.updateOne(
-    { _id: `${org.street.id}:${role}:${person.personId}` },
-    { $setOnInsert: { unitId: org.street.id, role, personId: person.personId } },
-    { upsert: true },
-  );
-}
-
-function childCase(caseId: string): RunningCase {
-  const input = { caseId } as CaseWorkflowInput;
-  return new RunningCase(bed, input, bed.env.client.workflow.getHandle(caseId));
+function streetPost(person: SeededPerson, role: string): Promise<void> {
+  return bed.addPost(person, org.street, role);
 }
 
 const whistle = {
@@ -100,8 +54,7 @@ const whistle = {
 describe('吹哨报到 (whistle-call → whistle-department)', () => {
   it('when two departments are called, then each reports in its own case, the street verifies and the reporter rates', async () => {
     // Arrange
-    await bed.publish(shipped('whistle-department.yaml'));
-    const call = shipped('whistle-call.yaml');
+    const call = await bed.shippedWith('whistle-call.yaml', 'whistle-department.yaml');
     const lead = await department('城管');
     const assist = await department('市场监管');
     await streetPost(org.streetDirector, 'dispatcher');
@@ -113,7 +66,7 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
         departments: [lead.id, assist.id],
       });
       const started = await kase.waitForEvents('subprocess.started', 2);
-      const children = started.map((e) => childCase(String(e.detail?.caseId)));
+      const children = started.map((e) => bed.childCase(String(e.detail?.caseId)));
       for (const [child, dept] of [
         [children[0]!, lead],
         [children[1]!, assist],
@@ -152,8 +105,7 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
 
   it('when a department does not report in within 30 minutes, then its director is called, and 30 minutes later the street leader', async () => {
     // Arrange
-    await bed.publish(shipped('whistle-department.yaml'));
-    const call = shipped('whistle-call.yaml');
+    const call = await bed.shippedWith('whistle-call.yaml', 'whistle-department.yaml');
     const dept = await department('住建');
     await streetPost(org.streetSecretary, 'leader');
 
@@ -164,7 +116,7 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
         departments: [dept.id],
       });
       const [started] = await kase.waitForEvents('subprocess.started', 1);
-      const child = childCase(String(started!.detail?.caseId));
+      const child = bed.childCase(String(started!.detail?.caseId));
       const report = child.taskId('report');
       const task = await child.waitForTask('the department task', report, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),

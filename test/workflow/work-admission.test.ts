@@ -1,11 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
-import { uniqueAddress } from '../support/harness';
 import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
@@ -22,51 +16,10 @@ useSlaTestBed('work-admission', (ready) => {
   bed = ready;
 });
 
+/** The process under test, as shipped (definitions/work-admission.yaml). */
+const shipped = () => bed.shipped('work-admission.yaml');
+
 const DAY = 24 * 3600_000;
-
-function shipped(file: string): DefinitionSnapshot {
-  const source = readFileSync(path.join(__dirname, '..', '..', 'definitions', file), 'utf8');
-  return bed.definition(YAML.parse(source) as Record<string, unknown>);
-}
-
-/** A unit of `type` under `parentId`. */
-async function addUnit(type: string, name: string, parentId: string): Promise<string> {
-  const id = `u-${type}-${randomBytes(3).toString('hex')}`;
-  await bed.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
-  return id;
-}
-
-/** A person with an account and a mailbox of their own, holding `posts` ([unit id, role]). */
-async function addPerson(
-  label: string,
-  name: string,
-  posts: Array<[string, string]>,
-): Promise<SeededPerson> {
-  const tag = randomBytes(3).toString('hex');
-  const person: SeededPerson = {
-    personId: `p-${label}-${tag}`,
-    userId: `usr-${label}-${tag}`,
-    name,
-    email: uniqueAddress(label),
-  };
-  const { Person, Post } = bed.db.models;
-  await Person.create({
-    _id: person.personId,
-    name,
-    email: person.email,
-    userId: person.userId,
-    updatedAt: new Date(),
-  });
-  for (const [unitId, role] of posts) {
-    await Post.create({
-      _id: `${unitId}:${role}:${person.personId}`,
-      unitId,
-      role,
-      personId: person.personId,
-    });
-  }
-  return person;
-}
 
 interface Parties {
   departmentId: string;
@@ -78,13 +31,13 @@ interface Parties {
 
 /** The pushing department under the county, and the street's and county's deciders. */
 async function parties(org: Awaited<ReturnType<SlaTestBed['seedOrg']>>): Promise<Parties> {
-  const departmentId = await addUnit('department', '民政局', org.county.id);
+  const departmentId = (await bed.addUnit('department', '民政局', org.county.id)).id;
   return {
     departmentId,
-    officer: await addPerson('dept-officer', '许科员', [[departmentId, 'officer']]),
-    streetLeader: await addPerson('street-leader', '何分管', [[org.street.id, 'leader']]),
-    countyLeader: await addPerson('county-leader', '曹县领导', [[org.county.id, 'leader']]),
-    countyDirector: await addPerson('county-director', '袁主任', [[org.county.id, 'director']]),
+    officer: await bed.addPerson('dept-officer', '许科员', [[departmentId, 'officer']]),
+    streetLeader: await bed.addPerson('street-leader', '何分管', [[org.street, 'leader']]),
+    countyLeader: await bed.addPerson('county-leader', '曹县领导', [[org.county, 'leader']]),
+    countyDirector: await bed.addPerson('county-director', '袁主任', [[org.county, 'director']]),
   };
 }
 
@@ -104,7 +57,7 @@ describe('社区工作准入审核 (work-admission)', () => {
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
         ...pushed,
         requestingUnit: p.departmentId,
       });
@@ -149,7 +102,7 @@ describe('社区工作准入审核 (work-admission)', () => {
         { title: '文明社区创建评比', description: pushed.description, itemKind: '检查考核评比' },
         { ...pushed, itemKind: '协办事项', listNo: 45 },
       ]) {
-        const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+        const kase = await bed.startCase(queue, shipped(), org.community.id, {
           ...data,
           requestingUnit: p.departmentId,
         });
@@ -192,7 +145,7 @@ describe('社区工作准入审核 (work-admission)', () => {
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(mondayAt);
-      const kase = await bed.startCase(queue, shipped('work-admission.yaml'), org.community.id, {
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
         ...pushed,
         requestingUnit: p.departmentId,
       });
