@@ -240,7 +240,7 @@ describe('红心物业“54321” (property-54321)', () => {
     expect(stepsEntered(outcome.doc.timeline)).toContain('fix_serious');
   });
 
-  it('when the problem is special, then the manager proposes a plan within a day, the owner is told, and the fix follows the plan', async () => {
+  it('when the problem is special, then the manager proposes a plan within a day, the owner is told, and the fix follows the plan by its promised date', async () => {
     // Arrange
     const org = await propertyOrg();
     const contact = uniqueAddress('owner');
@@ -257,17 +257,20 @@ describe('红心物业“54321” (property-54321)', () => {
         plan: '外墙渗水需业主大会表决使用维修资金',
         promisedDate: '2030-06-30',
       });
-      await openedTask(kase, 'fix_special');
+      const fix = await openedTask(kase, 'fix_special');
       await kase.claim(kase.taskId('fix_special'), org.manager);
       await kase.complete(kase.taskId('fix_special'), org.manager, 'fixed', { result: '已修复' });
       await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
       await kase.rate(5);
       const result = (await kase.handle.result()) as CaseStateView;
-      return { plan, result, doc: await kase.doc() };
+      return { plan, fix, result, doc: await kase.doc() };
     });
 
     // Assert
     expect(outcome.result.status).toBe('closed');
+    // The fix is due at the end of the promised day, Beijing time.
+    const fixDue = deadlineOf(outcome.fix.deadlines, `${outcome.fix.id}/promised`);
+    expect(fixDue.dueAt).toBe('2030-06-30T16:00:00.000Z');
     expect(stepsEntered(outcome.doc.timeline)).toEqual([
       'acknowledge',
       'arrive',
