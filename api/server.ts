@@ -127,6 +127,7 @@ export async function startApi(
           taskQueue: config.TEMPORAL_TASK_QUEUE,
           definitions,
           scope,
+          models: db.models,
         }),
       },
       readiness: [

@@ -311,6 +311,7 @@ export async function openDemoSeedDeps(
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       definitions,
       scope,
+      models,
     });
     history = {
       latestSnapshots: () => definitions.latestSnapshots(),

@@ -8,6 +8,7 @@ import type { CaseImportResult } from '../../workflows/case-import';
 import { CASE_IMPORT_WORKFLOW_TYPE } from '../../workflows/case-import';
 import type { Principal } from '../auth';
 import { AppError } from '../errors';
+import type { Models } from '../../models';
 import type { ScopeResolver } from '../scope';
 import { caseIdFor } from './cases';
 import type { DefinitionService } from './definitions';
@@ -38,6 +39,7 @@ export function createCaseImportService(deps: {
   taskQueue: string;
   definitions: Pick<DefinitionService, 'snapshot'>;
   scope: Pick<ScopeResolver, 'unknownUnits'>;
+  models: Pick<Models, 'Case'>;
 }) {
   return {
     async importCases(principal: Principal, request: CaseImportRequest): Promise<CaseImportReport> {
@@ -89,6 +91,26 @@ export function createCaseImportService(deps: {
       request.cases.forEach((record, i) => {
         if (record.unitId !== null && unknown.has(record.unitId)) {
           problems.push({ path: `body.cases[${i}].unitId`, message: `no unit "${record.unitId}"` });
+        }
+      });
+      // A record whose case exists with other content (the same external id from another
+      // source, or an edited record) is refused here, before anything of the batch is written.
+      const stored = new Map(
+        (
+          await deps.models.Case.find(
+            { _id: { $in: documents.map((d) => d.caseId) } },
+            { requestHash: 1 },
+          ).lean()
+        ).map((doc) => [doc._id, doc.requestHash]),
+      );
+      request.cases.forEach((record, i) => {
+        const document = documents.find((d) => d.externalId === record.externalId);
+        const hash = document ? stored.get(document.caseId) : undefined;
+        if (document && hash !== undefined && hash !== document.requestHash) {
+          problems.push({
+            path: `body.cases[${i}].externalId`,
+            message: `already imported (case ${document.caseId}) with other content`,
+          });
         }
       });
       if (problems.length > 0) {

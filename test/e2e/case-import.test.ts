@@ -173,6 +173,23 @@ it('when records are wrong, then the batch is refused with every problem and not
   ).toBe(0);
 });
 
+it('when a record names a case already imported with other content, then the batch is refused before anything is written', async () => {
+  // Act: legacy-1 was imported by the first test; here it comes back edited, beside a new record.
+  const res = await importCases([
+    record('legacy-3'),
+    record('legacy-1', { data: { category: '其他', contactName: '周八' } }),
+  ]);
+
+  // Assert
+  expect(res.status).toBe(422);
+  expect(JSON.stringify(res.body)).toContain('body.cases[1].externalId');
+  expect(
+    await app.db.models.Case.countDocuments({ channel: 'import', 'data.category': '其他' }),
+  ).toBe(0);
+  const again = await importCases([record('legacy-3')]);
+  expect(again.body).toMatchObject({ imported: 1 });
+});
+
 it('when a resident imports, then it is forbidden', async () => {
   // Act
   const res = await importCases([record('legacy-9')], residentToken);
