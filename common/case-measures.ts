@@ -1,4 +1,5 @@
 import type { TimelineEntry } from './case';
+import { BEIJING_OFFSET_MS } from './beijing';
 
 /**
  * What a case counts for in the metrics (接单率, 响应率, 办结率, 满意度…), kept on the case document
@@ -66,9 +67,6 @@ export const METRIC_FIELDS = [
 ] as const satisfies ReadonlyArray<keyof CaseMetrics>;
 
 export type MetricField = (typeof METRIC_FIELDS)[number];
-
-/** China Standard Time has no daylight saving: a fixed +08:00. */
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
 
 /** The Beijing calendar month of an instant, `YYYY-MM`. */
 export function beijingMonth(instant: number): string {

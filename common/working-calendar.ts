@@ -7,7 +7,8 @@
  * derived by shifting the instant by eight hours.
  */
 
-const BEIJING_OFFSET_MS = 8 * 3600_000;
+import { BEIJING_OFFSET_MS } from './beijing';
+
 const DAY_MS = 24 * 3600_000;
 const MINUTE_MS = 60_000;
 

@@ -7,6 +7,7 @@ import { allSteps } from '../common/steps';
 import type { UnitInput } from '../api/services/org';
 import type { DemoCounty } from './county';
 import type { Rng } from './random';
+import { BEIJING_OFFSET_MS } from '../common/beijing';
 
 /**
  * The demo county's past months (for the dashboards, the rankings and the public board): closed
@@ -21,7 +22,6 @@ export const HISTORY_CASES_PER_COMMUNITY = 3;
 /** How far back the history reaches. */
 export const HISTORY_DAYS = 150;
 
-const BEIJING_MS = 8 * 3_600_000;
 const MINUTE = 60_000;
 
 const DESCRIPTIONS = [
@@ -290,11 +290,11 @@ function historyCase(
 
 /** A moment on a weekday between 08:30 and 17:00 Beijing time, on or before `around`. */
 function workingMoment(around: number, rng: Rng): number {
-  const day = Math.floor((around + BEIJING_MS) / 86_400_000);
+  const day = Math.floor((around + BEIJING_OFFSET_MS) / 86_400_000);
   let date = day;
   // 1970-01-01 was a Thursday: (day + 4) % 7 gives 0 for Sunday.
   while ((date + 4) % 7 === 0 || (date + 4) % 7 === 6) date--;
-  return date * 86_400_000 - BEIJING_MS + (8 * 60 + 30 + rng.int(0, 510)) * MINUTE;
+  return date * 86_400_000 - BEIJING_OFFSET_MS + (8 * 60 + 30 + rng.int(0, 510)) * MINUTE;
 }
 
 /** Input values the process accepts, or null when a required field is beyond the demo. */
@@ -343,7 +343,7 @@ function valueFor(
     case 'phone':
       return undefined; // any 11-digit mobile number may be someone's
     case 'date':
-      return new Date(received + 30 * 86_400_000 + BEIJING_MS).toISOString().slice(0, 10);
+      return new Date(received + 30 * 86_400_000 + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
     case 'datetime':
       return new Date(received + 86_400_000).toISOString();
     case 'unit':

@@ -8,6 +8,7 @@ import { AppError } from '../errors';
 import type { ScopeResolver } from '../scope';
 import type { DirectoryUnit, UnitDirectory, UnitDirectoryReader } from './unit-directory';
 import { createUnitDirectory } from './unit-directory';
+import { BEIJING_OFFSET_MS } from '../../common/beijing';
 
 /**
  * Metrics per unit (with everything below it) and period, and rankings of units: what the
@@ -130,7 +131,6 @@ type Sums = Record<MetricField, number>;
 type TreeUnit = DirectoryUnit;
 type UnitTree = UnitDirectory;
 
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
 const PERIOD = /^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** The longest period one request may cover: four years. */
