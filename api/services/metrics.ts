@@ -1,4 +1,4 @@
-import type { MetricField } from '../../common/case-measures';
+import type { CaseMetrics, MetricField } from '../../common/case-measures';
 import { METRIC_FIELDS } from '../../common/case-measures';
 import type { UnitType } from '../../common/org-tree';
 import { unitsAtOrBelow } from '../../common/org-tree';
@@ -50,20 +50,25 @@ export interface RankingQuery extends MetricsQuery {
   by?: RankingKey;
 }
 
-export interface Figures {
-  received: number;
-  accepted: number;
-  respondedInTime: number;
-  completed: number;
-  completedOnTime: number;
-  rejected: number;
-  overdue: number;
-  escalated: number;
-  escalations: number;
-  returned: number;
-  rated: number;
-  satisfied: number;
-  ratingMissing: number;
+/** The counts a report shows, summed from each case's flags (meanings in common/case-measures.ts). */
+type Counts = Pick<
+  CaseMetrics,
+  | 'received'
+  | 'accepted'
+  | 'respondedInTime'
+  | 'completed'
+  | 'completedOnTime'
+  | 'rejected'
+  | 'overdue'
+  | 'escalated'
+  | 'escalations'
+  | 'returned'
+  | 'rated'
+  | 'satisfied'
+  | 'ratingMissing'
+>;
+
+export interface Figures extends Counts {
   /** Shares, 0–1 with 4 decimals; null when nothing to divide by. */
   rates: {
     /** 接单率: accepted ÷ received. */

@@ -285,6 +285,9 @@ describe('drafts, versions and retirement', () => {
   });
 
   it('when changed content is published, then 201 version 2, and new cases start version 2', async () => {
+    // Arrange: a start just before, so the API holds version 1 as the one to start.
+    const before = await startCase(key, residentToken);
+
     // Act
     const res = await app.http<PublishBody>('POST', `/api/v1/definitions/${key}/publish`, {
       token: app.adminKey,
@@ -293,6 +296,7 @@ describe('drafts, versions and retirement', () => {
     const started = await startCase(key, residentToken);
 
     // Assert
+    expect(before.body.definition.version).toBe(1);
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ key, version: 2, published: true });
     expect(started.status).toBe(201);
@@ -377,6 +381,9 @@ describe('drafts, versions and retirement', () => {
   });
 
   it('when the process is retired, then no version starts new cases, and publishing again brings it back', async () => {
+    // Arrange: a start just before, so the API holds version 2 as the one to start.
+    expect((await startCase(key, residentToken)).status).toBe(201);
+
     // Act
     const retired = await asAdmin('POST', `/api/v1/definitions/${key}/retire`);
     const refused = await startCase(key, residentToken);
