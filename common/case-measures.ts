@@ -106,9 +106,12 @@ export class CaseMeasures {
 
   /** Takes one timeline entry into account; returns whether any figure changed. */
   observe(entry: Observed): boolean {
-    const before = JSON.stringify(this.counts);
+    // Runs for every entry the interpreter records: a field-by-field compare, no serialising.
+    const before = { ...this.counts };
     this.apply(entry);
-    const changed = JSON.stringify(this.counts) !== before;
+    const changed = (Object.keys(before) as Array<keyof CaseMetrics>).some(
+      (field) => before[field] !== this.counts[field],
+    );
     this.changed ||= changed;
     return changed;
   }
