@@ -19,6 +19,7 @@ COPY definitions ./definitions
 COPY activities ./activities
 COPY workflows ./workflows
 COPY api ./api
+COPY console ./console
 
 # Code and dependencies stay root-owned and read-only to the process.
 USER node

@@ -35,6 +35,7 @@ import type { BoardService } from './services/board';
 import type { EvaluationService } from './services/evaluations';
 import type { PointsService } from './services/points';
 import type { CaseImportService } from './services/case-import';
+import type { WebConsole } from '../console';
 
 export interface AppDependencies {
   logger: Logger;
@@ -56,6 +57,8 @@ export interface AppDependencies {
     caseImport: CaseImportService;
   };
   readiness: ReadinessCheck[];
+  /** The web console, mounted at `/console` (and `/`), when the app serves it. */
+  console?: WebConsole;
 }
 
 /** All routes, described once: the same registry mounts them and generates the OpenAPI document. */
@@ -112,6 +115,7 @@ export function createApp(deps: AppDependencies): express.Express {
 
   const router = express.Router();
   mountHealthRoutes(router, deps.readiness);
+  if (deps.console) router.use(deps.console.router);
   const routes = createRoutes(deps.services);
   // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
   routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });

@@ -22,6 +22,8 @@ import { createCaseImportService } from './services/case-import';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
+import { createConsole } from '../console';
+import type { DemoSignIn } from '../console';
 
 export interface RunningApi {
   url: string;
@@ -33,6 +35,8 @@ export interface RunningApi {
     secret: string,
     options?: { onlyIfNoAdmin: boolean },
   ): Promise<'created' | 'exists'>;
+  /** Offers demo accounts on the console's sign-in page (the local stack does after seeding). */
+  offerDemoAccounts(accounts: readonly DemoSignIn[]): void;
   stop(): Promise<void>;
 }
 
@@ -105,31 +109,45 @@ export async function startApi(
 
     // One cached unit tree for the read-side reports (metrics, board, points).
     const units = createUnitDirectory({ models: db.models, clock });
+    const services = {
+      cases,
+      accounts,
+      calendar,
+      org: createOrgService({ models: db.models, scope, clock }),
+      tasks: createTaskService({ models: db.models, temporal, scope }),
+      definitions,
+      open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
+      metrics: createMetricsService({ models: db.models, scope, clock, units }),
+      board: createBoardService({ models: db.models, clock, units }),
+      evaluations: createEvaluationService({ models: db.models, temporal, scope }),
+      points: createPointsService({ models: db.models, scope, clock, units }),
+      caseImport: createCaseImportService({
+        temporal,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        definitions,
+        scope,
+        models: db.models,
+      }),
+    };
+    const authenticate = (authorization: string | undefined) =>
+      authenticator.authenticate(authorization);
+    const webConsole = createConsole({
+      services,
+      authenticate,
+      logger,
+      clock,
+      options: {
+        cookieMode: config.CONSOLE_SECURE_COOKIES,
+        ...(config.CONSOLE_SECRET ? { secret: config.CONSOLE_SECRET } : {}),
+      },
+    });
     const app = createApp({
       logger,
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
-      authenticate: (authorization) => authenticator.authenticate(authorization),
-      services: {
-        cases,
-        accounts,
-        calendar,
-        org: createOrgService({ models: db.models, scope, clock }),
-        tasks: createTaskService({ models: db.models, temporal, scope }),
-        definitions,
-        open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
-        metrics: createMetricsService({ models: db.models, scope, clock, units }),
-        board: createBoardService({ models: db.models, clock, units }),
-        evaluations: createEvaluationService({ models: db.models, temporal, scope }),
-        points: createPointsService({ models: db.models, scope, clock, units }),
-        caseImport: createCaseImportService({
-          temporal,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          definitions,
-          scope,
-          models: db.models,
-        }),
-      },
+      authenticate,
+      services,
+      console: webConsole,
       readiness: [
         {
           name: 'temporal',
@@ -153,6 +171,7 @@ export async function startApi(
       port,
       definitions: published,
       ensureBootstrapAdminKey: (secret, opts) => accounts.ensureBootstrapAdminKey(secret, opts),
+      offerDemoAccounts: (demo) => webConsole.offerDemoAccounts(demo),
       async stop() {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -68,6 +68,13 @@ const envSchema = z.object({
     .max(24 * 30)
     .default(12),
   /**
+   * `Secure` on the console's cookies: `auto` (over HTTPS, and on loopback where browsers accept
+   * it over HTTP), `always`, or `never` (an intranet served over plain HTTP by name).
+   */
+  CONSOLE_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Signs the console's CSRF tokens; set the same value on every API replica behind one address. */
+  CONSOLE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /**
    * An API key to register as an admin key at boot when none exists yet: the first key of a
    * production install (the local stack creates one itself).
    */

@@ -129,6 +129,7 @@ async function startApplication(
     api.ensureBootstrapAdminKey(secret, { onlyIfNoAdmin: false }),
   );
   const demo = loadDemo ? await loadDemoCounty(config, progress) : { accounts: [], history: null };
+  api.offerDemoAccounts(demo.accounts);
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
   printUrls(stack, api.url);
@@ -216,6 +217,7 @@ async function ensureLocalAdminKey(
 
 function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
   const lines: Array<[string, string | undefined]> = [
+    ['Console', apiUrl && `${apiUrl}/console/`],
     ['API', apiUrl],
     ['API docs', apiUrl && `${apiUrl}/docs`],
     ['Temporal UI', stack.urls.temporalUi],

@@ -41,6 +41,7 @@ export function createAccountService(deps: {
   onRevoked?: (which: { authorization: string } | 'all') => void;
 }) {
   const { Credential, User, LoginThrottle } = deps.models;
+  const displayNames = new Map<string, { name: string; until: number }>();
 
   async function recordFailedLogin(
     username: string,
@@ -178,6 +179,25 @@ export function createAccountService(deps: {
         }
         throw err;
       }
+    },
+
+    /**
+     * The name to greet a principal by: a person's display name, an API key's name. Kept for a
+     * minute per id, as the console asks on every page.
+     */
+    async displayNameOf(principal: Principal): Promise<string> {
+      const known = displayNames.get(principal.id);
+      const now = deps.clock().getTime();
+      if (known && known.until > now) return known.name;
+      const name =
+        principal.kind === 'user'
+          ? ((await User.findById(principal.id, { displayName: 1 }).lean())?.displayName ??
+            principal.id)
+          : ((await Credential.findOne({ publicId: principal.id }, { name: 1 }).lean())?.name ??
+            principal.id);
+      if (displayNames.size > 10_000) displayNames.clear();
+      displayNames.set(principal.id, { name, until: now + 60_000 });
+      return name;
     },
 
     async listUsers(page: number, pageSize: number): Promise<{ items: UserView[]; total: number }> {

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import express from 'express';
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Principal } from '../api/auth';
+import type { ConsoleServices, DemoSignIn } from './kit';
+import { BASE, PageRouter } from './pipeline';
+import { createRenderer } from './render';
+import { registerNotFoundPage, registerSessionPages } from './pages/session';
+import { registerWorkPages } from './pages/work';
+import { registerCasePages } from './pages/cases';
+import { registerResidentPages } from './pages/resident';
+import { registerDefinitionPages } from './pages/admin-definitions';
+import { registerOrgPages } from './pages/admin-org';
+import { registerCalendarPages } from './pages/admin-calendar';
+import { registerDashboardPages } from './pages/dashboard';
+import { registerBoardPages } from './pages/board';
+import { registerEvaluationPages } from './pages/evaluations';
+import { registerEmergencyPages } from './pages/emergency';
+
+export { BASE } from './pipeline';
+export type { ConsoleServices, DemoSignIn } from './kit';
+
+export interface ConsoleOptions {
+  /** `Secure` on cookies: `auto` (HTTPS and loopback), `always` or `never`. */
+  cookieMode: 'auto' | 'always' | 'never';
+  /** Signs CSRF tokens; replicas behind one address need the same (CONSOLE_SECRET). */
+  secret?: string;
+}
+
+export interface ConsoleDeps {
+  services: ConsoleServices;
+  authenticate(authorization: string | undefined): Promise<Principal>;
+  logger: Logger;
+  clock: () => Date;
+  options: ConsoleOptions;
+}
+
+export interface WebConsole {
+  router: Router;
+  /** Offers demo accounts for one-click sign-in (the local stack does, once the demo is loaded). */
+  offerDemoAccounts(accounts: readonly DemoSignIn[]): void;
+}
+
+/**
+ * The web console: server-rendered pages over the API's services, mounted at `/console`.
+ * Static files (CSS, the small enhancement script) come from this folder, never a CDN.
+ */
+export function createConsole(deps: ConsoleDeps): WebConsole {
+  let demo: readonly DemoSignIn[] = [];
+  const pages = new PageRouter({
+    authenticate: deps.authenticate,
+    displayNameOf: (principal) => deps.services.accounts.displayNameOf(principal),
+    renderer: createRenderer(),
+    clock: deps.clock,
+    cookieMode: deps.options.cookieMode,
+    secret: deps.options.secret ? Buffer.from(deps.options.secret) : randomBytes(32),
+    logger: deps.logger,
+  });
+  const kit = { pages, services: deps.services, clock: deps.clock, demoAccounts: () => demo };
+  registerSessionPages(kit);
+  registerWorkPages(kit);
+  registerCasePages(kit);
+  registerResidentPages(kit);
+  registerDefinitionPages(kit);
+  registerOrgPages(kit);
+  registerCalendarPages(kit);
+  registerDashboardPages(kit);
+  registerBoardPages(kit);
+  registerEvaluationPages(kit);
+  registerEmergencyPages(kit);
+  registerNotFoundPage(kit);
+
+  const router = express.Router();
+  router.use(
+    `${BASE}/static`,
+    express.static(path.join(__dirname, 'static'), {
+      maxAge: '1h',
+      index: false,
+      fallthrough: false,
+    }),
+  );
+  const pageRouter = express.Router();
+  pages.mount(pageRouter);
+  router.use(BASE, pageRouter);
+  router.get('/', (_req, res) => res.redirect(302, `${BASE}/`));
+  return {
+    router,
+    offerDemoAccounts(accounts) {
+      demo = [...accounts];
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import type { ConsoleKit } from '../kit';
+
+export function registerCalendarPages(_kit: ConsoleKit): void {}

@@ -1,0 +1,3 @@
+import type { ConsoleKit } from '../kit';
+
+export function registerDefinitionPages(_kit: ConsoleKit): void {}

@@ -1,0 +1,3 @@
+import type { ConsoleKit } from '../kit';
+
+export function registerOrgPages(_kit: ConsoleKit): void {}
