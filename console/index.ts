@@ -31,7 +31,7 @@ export interface ConsoleOptions {
 
 export interface ConsoleDeps {
   services: ConsoleServices;
-  authenticate(authorization: string | undefined): Promise<Principal>;
+  authenticate: (authorization: string | undefined) => Promise<Principal>;
   logger: Logger;
   clock: () => Date;
   options: ConsoleOptions;

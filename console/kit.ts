@@ -38,5 +38,5 @@ export interface ConsoleKit {
   pages: PageRouter;
   services: ConsoleServices;
   clock: () => Date;
-  demoAccounts(): readonly DemoSignIn[];
+  demoAccounts: () => readonly DemoSignIn[];
 }

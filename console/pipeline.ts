@@ -57,12 +57,12 @@ export interface PageSpec {
   path: string;
   /** `public`: no sign-in; `signed-in`: any role; else the roles allowed. */
   access: 'public' | 'signed-in' | readonly Role[];
-  handle(ctx: PageContext): Promise<PageResult>;
+  handle(ctx: PageContext): PageResult | Promise<PageResult>;
 }
 
 export interface PipelineDeps {
-  authenticate(authorization: string | undefined): Promise<Principal>;
-  displayNameOf(principal: Principal): Promise<string>;
+  authenticate: (authorization: string | undefined) => Promise<Principal>;
+  displayNameOf: (principal: Principal) => Promise<string>;
   renderer: Renderer;
   clock: () => Date;
   cookieMode: 'auto' | 'always' | 'never';

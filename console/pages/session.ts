@@ -69,7 +69,7 @@ export function registerSessionPages({ pages, services, demoAccounts }: ConsoleK
     method: 'get',
     path: '/',
     access: 'public',
-    handle: async (ctx) => ({
+    handle: (ctx) => ({
       redirect: ctx.principal ? homeOf(ctx.principal.roles) : `${BASE}/login`,
     }),
   });
@@ -78,7 +78,7 @@ export function registerSessionPages({ pages, services, demoAccounts }: ConsoleK
     method: 'get',
     path: '/login',
     access: 'public',
-    handle: async (ctx) => loginPage(ctx),
+    handle: (ctx) => loginPage(ctx),
   });
 
   pages.add({
@@ -121,7 +121,7 @@ export function registerSessionPages({ pages, services, demoAccounts }: ConsoleK
     method: 'get',
     path: '/lang/:lang',
     access: 'public',
-    handle: async (ctx) => {
+    handle: (ctx) => {
       const lang = ctx.req.params.lang;
       if (!isLang(lang)) throw new AppError('not_found', `No language "${String(lang)}"`);
       setCookie(ctx.res, LANG_COOKIE, lang, {
