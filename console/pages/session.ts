@@ -149,7 +149,7 @@ export function registerNotFoundPage({ pages }: ConsoleKit): void {
     method: 'get',
     path: '/{*rest}',
     access: 'public',
-    handle: async (ctx) => {
+    handle: (ctx) => {
       throw new AppError(
         'not_found',
         ctx.t('error.noPage', { path: ctx.req.originalUrl.split('?')[0] }),
