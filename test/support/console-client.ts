@@ -1,0 +1,84 @@
+/**
+ * A browser-less client for console pages in integration tests: keeps cookies like a browser,
+ * reads the CSRF token from the page it fetched last and sends it with the next form. The real
+ * browser flows are in test/browser/; this is for checking a page's content and rules quickly.
+ */
+export interface ConsolePage {
+  status: number;
+  html: string;
+  location: string | null;
+}
+
+export interface ConsoleClient {
+  /** Uses an API session token (from `TestApp.signIn`) as the console session cookie. */
+  useSession(token: string): void;
+  get(path: string): Promise<ConsolePage>;
+  /** Posts a form with the CSRF token of the last page fetched (fetch one first). */
+  post(path: string, fields: Record<string, string | string[]>): Promise<ConsolePage>;
+  cookie(name: string): string | undefined;
+}
+
+export function consoleClient(baseUrl: string): ConsoleClient {
+  const jar = new Map<string, string>();
+  let csrf = '';
+
+  const remember = (res: Response) => {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = decodeURIComponent(pair!.slice(eq + 1));
+      if (/Max-Age=0/i.test(line)) jar.delete(name);
+      else jar.set(name, value);
+    }
+  };
+  const headers = (): Record<string, string> => ({
+    cookie: [...jar].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; '),
+  });
+  const page = async (res: Response): Promise<ConsolePage> => {
+    remember(res);
+    const html = await res.text();
+    const token = /name="_csrf" value="([^"]+)"/.exec(html);
+    if (token) csrf = token[1]!;
+    return { status: res.status, html, location: res.headers.get('location') };
+  };
+
+  return {
+    useSession(token) {
+      jar.set('gf_session', token);
+    },
+    async get(path) {
+      return page(await fetch(`${baseUrl}${path}`, { headers: headers(), redirect: 'manual' }));
+    },
+    async post(path, fields) {
+      const body = new URLSearchParams();
+      body.append('_csrf', csrf);
+      for (const [k, v] of Object.entries(fields)) {
+        for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
+      }
+      return page(
+        await fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: { ...headers(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: body.toString(),
+          redirect: 'manual',
+        }),
+      );
+    },
+    cookie: (name) => jar.get(name),
+  };
+}
+
+/** The text of an HTML page without tags, whitespace collapsed: for `toContain` checks. */
+export function textOf(html: string): string {
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
+}
