@@ -132,7 +132,7 @@ export async function startApi(
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);
     const webConsole = createConsole({
-      services,
+      services: { ...services, units },
       authenticate,
       logger,
       clock,

@@ -53,6 +53,11 @@ export function translator(lang: Lang): Translate {
   };
 }
 
+/** Whether a message exists (for keys built from data, such as timeline event types). */
+export function hasMessage(key: string): boolean {
+  return Object.hasOwn(MESSAGES, key);
+}
+
 export function messageKeys(): string[] {
   return Object.keys(MESSAGES);
 }

@@ -8,6 +8,7 @@ import type { MetricsService } from '../api/services/metrics';
 import type { OrgService } from '../api/services/org';
 import type { PointsService } from '../api/services/points';
 import type { TaskService } from '../api/services/tasks';
+import type { UnitDirectoryReader } from '../api/services/unit-directory';
 import type { PageRouter } from './pipeline';
 
 /** The services the console calls: the API's own, so both answer alike. */
@@ -22,6 +23,8 @@ export interface ConsoleServices {
   org: OrgService;
   points: PointsService;
   tasks: TaskService;
+  /** The cached unit tree, to name units on every page without a query per row. */
+  units: UnitDirectoryReader;
 }
 
 /** A demo account offered for one-click sign-in on the local stack (`npm start`). */

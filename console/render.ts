@@ -70,6 +70,12 @@ function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('encode', (value: unknown) =>
     encodeURIComponent(typeof value === 'string' ? value : ''),
   );
+  hbs.registerHelper('concat', (...args: unknown[]) =>
+    args
+      .slice(0, -1)
+      .map((a) => (typeof a === 'string' || typeof a === 'number' ? String(a) : ''))
+      .join(''),
+  );
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
   hbs.registerHelper('includes', (list: unknown, item: unknown) =>

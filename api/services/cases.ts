@@ -287,6 +287,42 @@ export function createCaseService(deps: {
       };
     },
 
+    /**
+     * The mail a case sent (its outbox), newest first, at most `limit`: what was sent to whom and
+     * whether it went. Recipients are personal data: only people who may see the case get here.
+     */
+    async mailOf(
+      principal: Principal,
+      caseId: string,
+      limit = 100,
+    ): Promise<
+      Array<{
+        template: string;
+        to: string;
+        subject: string;
+        status: string;
+        attempts: number;
+        createdAt: string;
+        sentAt: string | null;
+      }>
+    > {
+      const owner = await Case.findById(caseId, { unitId: 1, createdBy: 1 }).lean();
+      if (!owner || !canSee(await deps.scope.resolve(principal), owner)) throw notFound(caseId);
+      const docs = await deps.models.Outbox.find({ caseId })
+        .sort({ createdAt: -1, _id: 1 })
+        .limit(limit)
+        .lean();
+      return docs.map((d) => ({
+        template: d.template,
+        to: d.to,
+        subject: d.subject,
+        status: d.status,
+        attempts: d.attempts ?? 0,
+        createdAt: d.createdAt.toISOString(),
+        sentAt: d.sentAt ? d.sentAt.toISOString() : null,
+      }));
+    },
+
     async listCases(
       principal: Principal,
       query: {

@@ -24,6 +24,8 @@ export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
 
 export type TaskAction = 'claim' | 'release' | 'complete' | 'return' | 'reassign';
 export type CaseAction = 'rate' | 'pause' | 'resume';
+/** Where an action came from, as the timeline records it (`via`). */
+export type ActionChannel = 'api' | 'console';
 
 /** Tasks are in scope by the case's unit, and always for the people they name. */
 const TASK_SCOPE: ScopeFields = {
@@ -48,7 +50,7 @@ export function createTaskService(deps: {
   temporal: Client;
   scope: ScopeResolver;
 }) {
-  const { Task, Case, Person, Post } = deps.models;
+  const { Task, Case, Person, Post, Unit } = deps.models;
 
   async function findTask(
     principal: Principal,
@@ -84,8 +86,8 @@ export function createTaskService(deps: {
     }
   }
 
-  function actor(principal: Principal): ActingPrincipal {
-    return { kind: principal.kind, id: principal.id, roles: principal.roles, via: 'api' };
+  function actor(principal: Principal, via: ActionChannel): ActingPrincipal {
+    return { kind: principal.kind, id: principal.id, roles: principal.roles, via };
   }
 
   /** A person as a candidate: their account and the unit of their first post. */
@@ -151,9 +153,10 @@ export function createTaskService(deps: {
         personId?: string;
       },
       idempotencyKey: string | undefined,
+      via: ActionChannel = 'api',
     ): Promise<TaskView> {
       const task = await findTask(principal, taskId);
-      const request: Record<string, unknown> = { taskId, actor: actor(principal) };
+      const request: Record<string, unknown> = { taskId, actor: actor(principal, via) };
       if (action === 'complete') {
         request.outcome = body.outcome ?? 'done';
         request.form = body.form ?? {};
@@ -181,6 +184,7 @@ export function createTaskService(deps: {
       action: CaseAction,
       body: { score?: number; comment?: string; reason?: string },
       idempotencyKey: string | undefined,
+      via: ActionChannel = 'api',
     ): Promise<{ status: string; revision: number }> {
       // A case accepted a moment ago may not be projected yet: its start memo says whose it is.
       const owner =
@@ -189,7 +193,7 @@ export function createTaskService(deps: {
       if (!owner || !canSee(await deps.scope.resolve(principal), owner)) {
         throw new AppError('not_found', `No case "${caseId}" in your scope`);
       }
-      const request: Record<string, unknown> = { actor: actor(principal) };
+      const request: Record<string, unknown> = { actor: actor(principal, via) };
       if (action === 'rate') {
         request.score = body.score;
         if (body.comment !== undefined) request.comment = body.comment;
@@ -205,10 +209,148 @@ export function createTaskService(deps: {
       );
       return { status: view.status, revision: view.revision };
     },
+
+    /**
+     * The live roll-call (点名) of a case: its own roll-call pool, or those of the cases its
+     * sub-process step started per unit (an emergency activation's compounds), each with the
+     * people called and whether they have reported, and the totals over all of them. A roll-call
+     * is a claim pool every candidate is to claim (`claimants: { max: all }`). A page of units,
+     * in the order of their names; `missingOnly` keeps the units still waiting for someone.
+     */
+    async rollCall(
+      principal: Principal,
+      caseId: string,
+      query: { page: number; pageSize: number; missingOnly?: boolean },
+    ): Promise<RollCallView> {
+      const scope = await deps.scope.resolve(principal);
+      const doc = await Case.findById(caseId, { unitId: 1, createdBy: 1, timeline: 1 }).lean();
+      if (!doc || !canSee(scope, doc)) {
+        throw new AppError('not_found', `No case "${caseId}" in your scope`);
+      }
+      const children = new Map<string, string | null>();
+      for (const entry of doc.timeline) {
+        const detail = (entry.detail ?? {}) as { caseId?: unknown; unitId?: unknown };
+        if (entry.type !== 'subprocess.started' || typeof detail.caseId !== 'string') continue;
+        children.set(detail.caseId, typeof detail.unitId === 'string' ? detail.unitId : null);
+      }
+      const caseIds = [caseId, ...children.keys()];
+      const [tasks, childCases] = await Promise.all([
+        Task.find({ caseId: { $in: caseIds.sort() }, kind: 'claim' })
+          .sort({ openedAt: 1, _id: 1 })
+          .lean(),
+        Case.find({ _id: { $in: [...children.keys()].sort() } }, { status: 1, unitId: 1 }).lean(),
+      ]);
+      // The latest roll-call pool of each case (a later one replaces an earlier one).
+      const pools = new Map<string, TaskDocument & { _id: string }>();
+      for (const task of tasks) {
+        const candidates = task.candidates as Candidate[];
+        if (task.maxClaimants !== candidates.length) continue;
+        if (!canSee(scope, task, TASK_SCOPE)) continue;
+        pools.set(task.caseId, task);
+      }
+      const caseOf = new Map(childCases.map((c) => [c._id, c]));
+      const entries = [
+        ...(pools.has(caseId) ? [{ caseId, unitId: doc.unitId ?? null }] : []),
+        ...[...children].map(([id, unitId]) => ({
+          caseId: id,
+          unitId: unitId ?? caseOf.get(id)?.unitId ?? null,
+        })),
+      ];
+      const unitIds = [...new Set(entries.flatMap((e) => (e.unitId ? [e.unitId] : [])))];
+      const unitDocs = await Unit.find({ _id: { $in: unitIds.sort() } }, { name: 1 }).lean();
+      const unitNames = new Map(unitDocs.map((u) => [u._id, u.name]));
+      const units = entries.map((entry) => {
+        const pool = pools.get(entry.caseId);
+        const candidates = (pool?.candidates ?? []) as Candidate[];
+        const claimed = new Set(((pool?.claimants ?? []) as Candidate[]).map((c) => c.personId));
+        const acknowledged = candidates.filter((c) => claimed.has(c.personId)).length;
+        return {
+          caseId: entry.caseId,
+          unitId: entry.unitId,
+          unitName: entry.unitId ? (unitNames.get(entry.unitId) ?? entry.unitId) : '',
+          taskId: pool?._id ?? null,
+          status: pool?.status ?? caseOf.get(entry.caseId)?.status ?? 'pending',
+          expected: candidates.length,
+          acknowledged,
+          missing: candidates.length - acknowledged,
+          candidates,
+          claimed,
+        };
+      });
+      units.sort(
+        (a, b) => a.unitName.localeCompare(b.unitName, 'zh-CN') || a.caseId.localeCompare(b.caseId),
+      );
+      const totals = {
+        units: units.length,
+        running: units.filter((u) => u.status === 'open' || u.status === 'claimed').length,
+        pending: units.filter((u) => u.taskId === null).length,
+        expected: units.reduce((n, u) => n + u.expected, 0),
+        acknowledged: units.reduce((n, u) => n + u.acknowledged, 0),
+        missing: units.reduce((n, u) => n + u.missing, 0),
+      };
+      const listed = query.missingOnly
+        ? units.filter((u) => u.missing > 0 || u.taskId === null)
+        : units;
+      const shown = listed.slice(skipOf(query), skipOf(query) + query.pageSize);
+      const personIds = [...new Set(shown.flatMap((u) => u.candidates.map((c) => c.personId)))];
+      const people = await Person.find({ _id: { $in: personIds.sort() } }, { name: 1 }).lean();
+      const names = new Map(people.map((p) => [p._id, p.name]));
+      return {
+        caseId,
+        totals,
+        units: shown.map(({ candidates, claimed, ...unit }) => ({
+          ...unit,
+          people: candidates.map((c) => ({
+            personId: c.personId,
+            name: names.get(c.personId) ?? c.personId,
+            unitId: c.unitId,
+            acknowledged: claimed.has(c.personId),
+          })),
+        })),
+        page: query.page,
+        pageSize: query.pageSize,
+        total: listed.length,
+      };
+    },
   };
 }
 
 export type TaskService = ReturnType<typeof createTaskService>;
+
+/** One unit's roll-call as it stands: the people called and whether each has reported. */
+export interface RollCallUnit {
+  caseId: string;
+  unitId: string | null;
+  unitName: string;
+  /** The roll-call pool; null until the unit's case has opened it. */
+  taskId: string | null;
+  /** The pool's status; without a pool, the case's (or `pending` before it is projected). */
+  status: string;
+  expected: number;
+  acknowledged: number;
+  missing: number;
+  people: Array<{ personId: string; name: string; unitId: string; acknowledged: boolean }>;
+}
+
+export interface RollCallView {
+  caseId: string;
+  /** Over every unit, not just the page. */
+  totals: {
+    units: number;
+    /** Units whose roll-call is still open. */
+    running: number;
+    /** Units whose roll-call has not opened yet. */
+    pending: number;
+    expected: number;
+    acknowledged: number;
+    missing: number;
+  };
+  units: RollCallUnit[];
+  page: number;
+  pageSize: number;
+  /** Units listed (after `missingOnly`). */
+  total: number;
+}
 
 /** Maps an Update's rejection to the HTTP error the caller should see. */
 export function asAppError(err: unknown): unknown {

@@ -1,3 +1,233 @@
+import type { Principal } from '../../api/auth';
+import { AppError } from '../../api/errors';
+import type { CaseView } from '../../api/services/cases';
+import type { DefinitionSnapshot } from '../../common/definition';
+import { formatInstant, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
+import type { PageContext, PageResult } from '../pipeline';
+import { BASE, field } from '../pipeline';
+import {
+  caseRow,
+  dataRows,
+  deadlineRows,
+  statusLabel,
+  taskRow,
+  timelineRows,
+  unitPath,
+} from '../views-of';
+import { formKey, idempotencyKeyOf, noticeOf } from './work';
 
-export function registerCasePages(_kit: ConsoleKit): void {}
+const PAGE_SIZE = 20;
+const STATUSES = ['open', 'closed', 'cancelled', 'rejected'] as const;
+
+/**
+ * Cases: the list in the caller's scope, and the case page (data, deadlines, tasks, timeline,
+ * mail sent, rating, publication). Residents see their own cases through the same page, without
+ * the staff-only parts; they rate from it.
+ */
+export function registerCasePages({ pages, services }: ConsoleKit): void {
+  pages.add({
+    method: 'get',
+    path: '/cases',
+    access: ['dispatcher', 'staff', 'admin'],
+    handle: async (ctx) => listPage(ctx, 'cases'),
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/my/requests',
+    access: ['resident'],
+    handle: async (ctx) => listPage(ctx, 'my-requests'),
+  });
+
+  async function listPage(ctx: PageContext, view: 'cases' | 'my-requests'): Promise<PageResult> {
+    const page = Math.max(1, Number.parseInt(ctx.query.page ?? '1', 10) || 1);
+    const status = (STATUSES as readonly string[]).includes(ctx.query.status ?? '')
+      ? ctx.query.status
+      : undefined;
+    const definitionKey = /^[a-z][a-z0-9-]{1,62}$/.test(ctx.query.process ?? '')
+      ? ctx.query.process
+      : undefined;
+    const listed = await services.cases.listCases(ctx.principal!, {
+      page,
+      pageSize: PAGE_SIZE,
+      ...(status ? { status } : {}),
+      ...(definitionKey ? { definitionKey } : {}),
+    });
+    const units = await services.units.get();
+    const processes = await services.definitions.list();
+    const basePath = view === 'cases' ? `${BASE}/cases` : `${BASE}/my/requests`;
+    return {
+      view,
+      model: {
+        title: ctx.t(view === 'cases' ? 'cases.title' : 'my.title'),
+        rows: listed.items.map((c) => caseRow(c, { t: ctx.t, units })),
+        statuses: STATUSES.map((s) => ({
+          id: s,
+          label: statusLabel(ctx.t, s),
+          selected: s === status,
+        })),
+        processes: processes.map((p) => ({
+          key: p.key,
+          name: p.name,
+          selected: p.key === definitionKey,
+        })),
+        pager: pagerOf(basePath, { status, process: definitionKey }, page, PAGE_SIZE, listed.total),
+        notice: noticeOf(ctx),
+      },
+    };
+  }
+
+  const casePage = async (
+    ctx: PageContext,
+    caseId: string,
+    problems?: AppError,
+  ): Promise<PageResult> => {
+    const principal = ctx.principal!;
+    const view = await services.cases.getCase(principal, caseId);
+    const snapshot = await services.definitions.snapshot(
+      view.definition.key,
+      view.definition.version,
+    );
+    const units = await services.units.get();
+    const staff = isStaff(principal);
+    const stepNames = new Map((snapshot?.spec.steps ?? []).map((s) => [s.id, s.name]));
+    const tasks = staff
+      ? (
+          await services.tasks.listTasks(principal, {
+            view: 'scope',
+            page: 1,
+            pageSize: 50,
+            caseId,
+          })
+        ).items
+      : [];
+    const mail = staff ? await services.cases.mailOf(principal, caseId, 50) : [];
+    const actorNames = await namesOf(view);
+    const timeline = timelineRows(view, stepNames, ctx.t).map((row, i) => ({
+      ...row,
+      who: actorNames.get(view.timeline[i]!.actor.id) ?? row.who,
+    }));
+    return {
+      status: problems ? problems.status : 200,
+      view: 'case',
+      model: {
+        title: `${view.definition.name} · ${view.id}`,
+        staff,
+        c: {
+          id: view.id,
+          name: view.definition.name,
+          version: view.definition.version,
+          status: view.status,
+          statusLabel: statusLabel(ctx.t, view.status),
+          unit: unitPath(units, view.unitId),
+          category: view.category,
+          step: view.currentStep?.name ?? '',
+          createdAt: formatInstant(view.createdAt),
+          closedAt: formatInstant(view.closedAt),
+          channel: view.channel,
+          projected: view.projected,
+          parentCaseId: view.parentCaseId,
+        },
+        data: dataRows(snapshot?.spec.input.fields ?? [], view.data, units, ctx.t),
+        deadlines: deadlineRows(view.deadlines, ctx.t, ctx.now),
+        tasks: tasks.map((task) =>
+          taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
+        ),
+        timeline,
+        mail: mail.map((m) => ({
+          ...m,
+          statusLabel: ctx.t(`mail.${m.status}`),
+          createdAt: formatInstant(m.createdAt),
+          sentAt: formatInstant(m.sentAt),
+        })),
+        rating: view.rating
+          ? {
+              score: view.rating.score,
+              missing: view.rating.score === null,
+              comment: view.rating.comment,
+              at: formatInstant(view.rating.at),
+            }
+          : null,
+        canRate: canRate(principal, view, snapshot),
+        ratingComment: problems ? field(ctx.form, 'comment') : '',
+        publication: view.publication
+          ? { ...view.publication, publishedAt: formatInstant(view.publication.publishedAt) }
+          : null,
+        problems: problems ? { message: problems.message, details: problems.details } : null,
+        formKey: formKey(),
+        notice: noticeOf(ctx),
+      },
+    };
+  };
+
+  /** People named on the timeline by their display names (users), others by their ids. */
+  async function namesOf(view: CaseView): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const entry of view.timeline) {
+      if (entry.actor.kind !== 'user' || names.has(entry.actor.id)) continue;
+      names.set(
+        entry.actor.id,
+        await services.accounts.displayNameOf({
+          kind: 'user',
+          id: entry.actor.id,
+          roles: [],
+          unitIds: [],
+        }),
+      );
+    }
+    return names;
+  }
+
+  pages.add({
+    method: 'get',
+    path: '/cases/:id',
+    access: 'signed-in',
+    handle: (ctx) => casePage(ctx, String(ctx.req.params.id)),
+  });
+
+  pages.add({
+    method: 'post',
+    path: '/cases/:id/rate',
+    access: 'signed-in',
+    handle: async (ctx) => {
+      const caseId = String(ctx.req.params.id);
+      const score = Number.parseInt(field(ctx.form, 'score'), 10);
+      const comment = field(ctx.form, 'comment').trim();
+      try {
+        await services.tasks.actOnCase(
+          ctx.principal!,
+          caseId,
+          'rate',
+          { ...(Number.isFinite(score) ? { score } : {}), ...(comment ? { comment } : {}) },
+          idempotencyKeyOf(ctx),
+          'console',
+        );
+      } catch (err) {
+        if (err instanceof AppError && (err.kind === 'unprocessable' || err.kind === 'conflict')) {
+          return casePage(ctx, caseId, err);
+        }
+        throw err;
+      }
+      return { redirect: `${BASE}/cases/${encodeURIComponent(caseId)}?done=rate` };
+    },
+  });
+}
+
+function isStaff(principal: Principal): boolean {
+  return ['dispatcher', 'staff', 'admin'].some((r) =>
+    principal.roles.includes(r as Principal['roles'][number]),
+  );
+}
+
+/** The requester rates while the case waits in a feedback step and no rating is in. */
+function canRate(
+  principal: Principal,
+  view: CaseView,
+  snapshot: DefinitionSnapshot | null,
+): boolean {
+  if (view.status !== 'open' || view.rating !== null) return false;
+  if (view.createdBy.id !== principal.id) return false;
+  const step = snapshot?.spec.steps.find((s) => s.id === view.currentStep?.id);
+  return step?.type === 'feedback';
+}

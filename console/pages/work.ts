@@ -1,3 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../api/errors';
+import type { TaskAction, TaskView } from '../../api/services/tasks';
+import type { StepSpec } from '../../common/definition';
+import { controlsOf, valuesOf } from '../forms';
+import { pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
+import type { PageContext, PageResult } from '../pipeline';
+import { BASE, field, fieldErrors } from '../pipeline';
+import { deadlineRows, taskRow, unitPath } from '../views-of';
 
-export function registerWorkPages(_kit: ConsoleKit): void {}
+const PAGE_SIZE = 20;
+const VIEWS = ['mine', 'available', 'scope'] as const;
+type InboxView = (typeof VIEWS)[number];
+
+/** A fresh key per rendered form: a double click sends the same key, so the action runs once. */
+export function formKey(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Staff and dispatchers: the inbox with SLA countdowns, a task's page and its actions. */
+export function registerWorkPages({ pages, services }: ConsoleKit): void {
+  pages.add({
+    method: 'get',
+    path: '/inbox',
+    access: ['dispatcher', 'staff', 'admin'],
+    handle: async (ctx) => {
+      const principal = ctx.principal!;
+      const requested = ctx.query.view as InboxView | undefined;
+      const view: InboxView =
+        requested && VIEWS.includes(requested)
+          ? requested
+          : principal.roles.includes('dispatcher') || principal.roles.includes('admin')
+            ? 'scope'
+            : 'mine';
+      const page = Math.max(1, Number.parseInt(ctx.query.page ?? '1', 10) || 1);
+      const listed = await services.tasks.listTasks(principal, {
+        view,
+        page,
+        pageSize: PAGE_SIZE,
+        ...(view === 'scope' ? { status: 'open' as const } : {}),
+      });
+      const units = await services.units.get();
+      const rows = listed.items.map((task) =>
+        taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
+      );
+      return {
+        view: 'inbox',
+        model: {
+          title: ctx.t('inbox.title'),
+          tabs: VIEWS.map((v) => ({
+            id: v,
+            href: `${BASE}/inbox?view=${v}`,
+            label: ctx.t(`inbox.view.${v}`),
+            current: v === view,
+          })),
+          viewHint: ctx.t(`inbox.hint.${view}`),
+          rows,
+          empty: rows.length === 0,
+          pager: pagerOf(`${BASE}/inbox`, { view }, page, PAGE_SIZE, listed.total),
+          formKey: formKey(),
+          notice: noticeOf(ctx),
+        },
+      };
+    },
+  });
+
+  const taskPage = async (
+    ctx: PageContext,
+    taskId: string,
+    problems?: { action: TaskAction; error: AppError },
+  ): Promise<PageResult> => {
+    const principal = ctx.principal!;
+    const task = await services.tasks.getTask(principal, taskId);
+    const caseView = await services.cases.getCase(principal, task.caseId);
+    const snapshot = await services.definitions.snapshot(
+      caseView.definition.key,
+      caseView.definition.version,
+    );
+    const step = snapshot?.spec.steps.find((s) => s.id === task.stepId);
+    const units = await services.units.get();
+    const mine =
+      task.assignee?.userId === principal.id ||
+      task.claimants.some((c) => c.userId === principal.id);
+    const candidate = task.candidates.some((c) => c.userId === principal.id);
+    const active = task.status === 'open' || task.status === 'claimed';
+    const supervisor = principal.roles.includes('dispatcher') || principal.roles.includes('admin');
+    const formFields = step && step.type === 'task' ? (step.form?.fields ?? []) : [];
+    const posted = problems?.action === 'complete' ? ctx.form : undefined;
+    const errors =
+      problems?.action === 'complete' ? fieldErrors(problems.error, ['form', 'body.form']) : {};
+    return {
+      status: problems ? problems.error.status : 200,
+      view: 'task',
+      model: {
+        title: task.name,
+        task: taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
+        caseName: caseView.definition.name,
+        caseId: caseView.id,
+        unit: unitPath(units, task.caseUnitId),
+        kind: ctx.t(`task.kind.${task.kind}`),
+        assignee: task.assignee
+          ? await personName(task.assignee.userId, task.assignee.personId)
+          : null,
+        claimants: await Promise.all(task.claimants.map((c) => personName(c.userId, c.personId))),
+        candidatesCount: task.candidates.length,
+        deadlines: deadlineRows(task.deadlines, ctx.t, ctx.now),
+        canClaim: active && task.status === 'open' && candidate && !mine,
+        canRelease: active && mine && task.kind === 'task',
+        canComplete: active && mine && task.kind === 'task',
+        canReturn: active && mine && task.kind === 'task',
+        canReassign: active && supervisor && task.kind === 'task',
+        controls: controlsOf(formFields, { prefix: 'form', values: posted, errors, t: ctx.t }),
+        outcomes: task.outcomes.map((o) => ({
+          id: o.id,
+          name: o.name,
+          requiresComment: o.requiresComment,
+          selected: posted ? field(ctx.form, 'outcome') === o.id : false,
+        })),
+        singleOutcome: task.outcomes.length === 1,
+        comment: posted ? field(ctx.form, 'comment') : '',
+        problems: problems
+          ? {
+              action: problems.action,
+              message: problems.error.message,
+              details: problems.error.details,
+            }
+          : null,
+        formKey: formKey(),
+        notice: noticeOf(ctx),
+      },
+    };
+  };
+
+  async function personName(userId: string | null, personId: string): Promise<string> {
+    if (!userId) return personId;
+    return services.accounts.displayNameOf({ kind: 'user', id: userId, roles: [], unitIds: [] });
+  }
+
+  pages.add({
+    method: 'get',
+    path: '/tasks/:id',
+    access: ['dispatcher', 'staff', 'admin'],
+    handle: (ctx) => taskPage(ctx, String(ctx.req.params.id)),
+  });
+
+  for (const action of ['claim', 'release', 'complete', 'return', 'reassign'] as const) {
+    pages.add({
+      method: 'post',
+      path: `/tasks/:id/${action}`,
+      access: ['dispatcher', 'staff', 'admin'],
+      handle: async (ctx) => {
+        const taskId = String(ctx.req.params.id);
+        let result: TaskView;
+        try {
+          result = await services.tasks.act(
+            ctx.principal!,
+            taskId,
+            action,
+            await bodyOf(ctx, taskId, action),
+            idempotencyKeyOf(ctx),
+            'console',
+          );
+        } catch (err) {
+          if (
+            err instanceof AppError &&
+            (err.kind === 'unprocessable' || err.kind === 'conflict')
+          ) {
+            return taskPage(ctx, taskId, { action, error: err });
+          }
+          throw err;
+        }
+        // After finishing a task, back to the work list; otherwise stay on the task.
+        const back =
+          action === 'complete' || action === 'return' || action === 'reassign'
+            ? `${BASE}/inbox?done=${action}`
+            : `${BASE}/tasks/${encodeURIComponent(result.id)}?done=${action}`;
+        return { redirect: back };
+      },
+    });
+  }
+
+  async function bodyOf(ctx: PageContext, taskId: string, action: TaskAction) {
+    if (action === 'complete') {
+      const fields = await formFieldsOf(ctx, taskId);
+      const comment = field(ctx.form, 'comment').trim();
+      return {
+        outcome: field(ctx.form, 'outcome') || undefined,
+        form: valuesOf(fields, ctx.form),
+        ...(comment ? { comment } : {}),
+      };
+    }
+    if (action === 'return') return { reason: field(ctx.form, 'reason').trim() };
+    if (action === 'reassign') {
+      const reason = field(ctx.form, 'reason').trim();
+      return { personId: field(ctx.form, 'personId').trim(), ...(reason ? { reason } : {}) };
+    }
+    return {};
+  }
+
+  async function formFieldsOf(ctx: PageContext, taskId: string) {
+    const task = await services.tasks.getTask(ctx.principal!, taskId);
+    const caseView = await services.cases.getCase(ctx.principal!, task.caseId);
+    const snapshot = await services.definitions.snapshot(
+      caseView.definition.key,
+      caseView.definition.version,
+    );
+    const step: StepSpec | undefined = snapshot?.spec.steps.find((s) => s.id === task.stepId);
+    return step?.type === 'task' ? (step.form?.fields ?? []) : [];
+  }
+}
+
+/** The key of the form that was sent, scoped to the console so it never meets an API client's. */
+export function idempotencyKeyOf(ctx: PageContext): string | undefined {
+  const key = field(ctx.form, 'formKey');
+  return /^[A-Za-z0-9_-]{8,64}$/.test(key) ? `console-${key}` : undefined;
+}
+
+const DONE = ['claim', 'release', 'complete', 'return', 'reassign', 'rate', 'order'] as const;
+
+/**
+ * A confirmation carried across the redirect after an action (`?done=claim`): only the names of
+ * known actions, translated here, so a link can never make the page say something else.
+ */
+export function noticeOf(ctx: PageContext): string | null {
+  const done = ctx.query.done;
+  return done && (DONE as readonly string[]).includes(done) ? ctx.t(`done.${done}`) : null;
+}

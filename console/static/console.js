@@ -69,8 +69,8 @@
     button.hidden = !navigator.geolocation;
     button.addEventListener('click', function () {
       navigator.geolocation.getCurrentPosition(function (pos) {
-        var lat = document.getElementById('lat');
-        var lng = document.getElementById('long');
+        var lat = document.querySelector('[name=lat]');
+        var lng = document.querySelector('[name=long]');
         if (lat) lat.value = pos.coords.latitude.toFixed(6);
         if (lng) lng.value = pos.coords.longitude.toFixed(6);
       });

@@ -1,0 +1,149 @@
+import type { FieldSpec } from '../common/definition';
+import type { Translate } from './i18n';
+
+/**
+ * Forms generated from a definition's field schema (the case's input fields, a step's form), and
+ * the posted strings turned back into typed values. The server-side check is the engine's own
+ * (the API service, then the workflow's Update validator); this module only translates between
+ * HTML controls and JSON, so a browser and an API client are held to the same rules.
+ */
+
+export interface FieldControl {
+  id: string;
+  name: string;
+  label: string;
+  control: 'input' | 'textarea' | 'select' | 'checkbox';
+  inputType: string;
+  required: boolean;
+  multiple: boolean;
+  maxLength: number | null;
+  min: number | null;
+  max: number | null;
+  step: string | null;
+  value: string;
+  checked: boolean;
+  options: Array<{ value: string; label: string; selected: boolean }>;
+  hint: string | null;
+  error: string | null;
+  rows: number | null;
+}
+
+/** The prefix keeps generated ids apart from the page's own (`f-form-result`). */
+export function controlsOf(
+  fields: readonly FieldSpec[],
+  options: {
+    prefix: string;
+    values?: Record<string, string | string[]>;
+    errors?: Record<string, string>;
+    t: Translate;
+  },
+): FieldControl[] {
+  return fields.map((field) => {
+    const posted = options.values?.[field.name];
+    const values = posted === undefined ? [] : Array.isArray(posted) ? posted : [posted];
+    const base: FieldControl = {
+      id: `f-${options.prefix}-${field.name}`,
+      name: field.name,
+      label: field.label,
+      control: 'input',
+      inputType: 'text',
+      required: field.required,
+      multiple: field.multiple,
+      maxLength: field.maxLength ?? null,
+      min: field.min ?? null,
+      max: field.max ?? null,
+      step: null,
+      value: values.join('\n'),
+      checked: values.includes('true'),
+      options: [],
+      hint: null,
+      error: options.errors?.[field.name] ?? null,
+      rows: null,
+    };
+    if (field.options) {
+      return {
+        ...base,
+        control: 'select',
+        options: field.options.map((o) => ({ value: o, label: o, selected: values.includes(o) })),
+      };
+    }
+    if (field.multiple) {
+      return { ...base, control: 'textarea', rows: 3, hint: options.t('form.multipleHint') };
+    }
+    switch (field.type) {
+      case 'text':
+        return { ...base, control: 'textarea', rows: 4 };
+      case 'boolean':
+        return { ...base, control: 'checkbox', required: false };
+      case 'integer':
+        return { ...base, inputType: 'number', step: '1' };
+      case 'number':
+        return { ...base, inputType: 'number', step: 'any' };
+      case 'email':
+        return { ...base, inputType: 'email' };
+      case 'phone':
+        return { ...base, inputType: 'tel' };
+      case 'date':
+        return { ...base, inputType: 'date' };
+      case 'datetime':
+        return { ...base, inputType: 'datetime-local', hint: options.t('form.datetimeHint') };
+      case 'unit':
+        return { ...base, hint: options.t('form.unitHint') };
+      default:
+        return base;
+    }
+  });
+}
+
+/**
+ * Posted strings → the JSON the engine validates. Empty fields are left out (the validator then
+ * says "required" for required ones); numbers that do not parse are passed as text, so the
+ * validator names them instead of this module guessing.
+ */
+export function valuesOf(
+  fields: readonly FieldSpec[],
+  form: Record<string, string | string[]>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    const raw = form[field.name];
+    if (field.type === 'boolean' && !field.multiple) {
+      out[field.name] = raw === 'true';
+      continue;
+    }
+    const items = (
+      Array.isArray(raw)
+        ? raw
+        : raw === undefined
+          ? []
+          : field.multiple && !field.options
+            ? raw.split(/\r?\n/)
+            : [raw]
+    )
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    if (items.length === 0) continue;
+    const typed = items.map((v) => typedValue(field, v));
+    out[field.name] = field.multiple ? typed : typed[0];
+  }
+  return out;
+}
+
+function typedValue(field: FieldSpec, value: string): unknown {
+  switch (field.type) {
+    case 'integer':
+    case 'number': {
+      const n = Number(value);
+      return Number.isFinite(n) ? n : value;
+    }
+    case 'boolean':
+      return value === 'true';
+    case 'datetime':
+      // datetime-local has no offset: the console's times are Beijing time.
+      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)
+        ? `${value.length === 16 ? `${value}:00` : value}+08:00`
+        : value;
+    default:
+      return value;
+  }
+}

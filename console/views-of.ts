@@ -1,0 +1,182 @@
+import type { CaseSummary, CaseView } from '../api/services/cases';
+import type { TaskView } from '../api/services/tasks';
+import type { UnitDirectory } from '../api/services/unit-directory';
+import type { DeadlineView } from '../common/case';
+import type { FieldSpec } from '../common/definition';
+import type { SlaBadge } from './format';
+import { formatInstant, slaBadge } from './format';
+import type { Translate } from './i18n';
+import { hasMessage } from './i18n';
+
+/** View models shared by the inbox, the task page, the case pages and the resident's pages. */
+
+export function unitName(units: UnitDirectory, unitId: string | null): string {
+  if (!unitId) return '';
+  return units.byId.get(unitId)?.name ?? unitId;
+}
+
+/** "文化路社区 / 第一网格": the unit with its parent, enough to place it. */
+export function unitPath(units: UnitDirectory, unitId: string | null): string {
+  if (!unitId) return '';
+  const unit = units.byId.get(unitId);
+  if (!unit) return unitId;
+  const parent = unit.parentId ? units.byId.get(unit.parentId) : undefined;
+  return parent ? `${parent.name} / ${unit.name}` : unit.name;
+}
+
+export function statusLabel(t: Translate, status: string): string {
+  return t(`status.${status}`);
+}
+
+export interface TaskRow {
+  id: string;
+  name: string;
+  caseId: string;
+  definitionKey: string;
+  unit: string;
+  status: string;
+  statusLabel: string;
+  sla: SlaBadge;
+  openedAt: string;
+  claimable: boolean;
+}
+
+export function taskRow(
+  task: TaskView,
+  ctx: { t: Translate; now: Date; units: UnitDirectory; userId: string | null },
+): TaskRow {
+  return {
+    id: task.id,
+    name: task.name,
+    caseId: task.caseId,
+    definitionKey: task.definitionKey,
+    unit: unitPath(ctx.units, task.caseUnitId),
+    status: task.status,
+    statusLabel: statusLabel(ctx.t, task.status),
+    sla: slaBadge(
+      task.status === 'open' || task.status === 'claimed' ? task.dueAt : null,
+      ctx.now,
+      ctx.t,
+    ),
+    openedAt: formatInstant(task.openedAt),
+    claimable:
+      task.status === 'open' &&
+      ctx.userId !== null &&
+      task.candidates.some((c) => c.userId === ctx.userId) &&
+      !task.claimants.some((c) => c.userId === ctx.userId),
+  };
+}
+
+export interface CaseRow {
+  id: string;
+  name: string;
+  category: string | null;
+  unit: string;
+  status: string;
+  statusLabel: string;
+  step: string;
+  createdAt: string;
+  closedAt: string;
+}
+
+export function caseRow(c: CaseSummary, ctx: { t: Translate; units: UnitDirectory }): CaseRow {
+  return {
+    id: c.id,
+    name: c.definition.name,
+    category: c.category,
+    unit: unitPath(ctx.units, c.unitId),
+    status: c.status,
+    statusLabel: statusLabel(ctx.t, c.status),
+    step: c.currentStep?.name ?? '',
+    createdAt: formatInstant(c.createdAt),
+    closedAt: formatInstant(c.closedAt),
+  };
+}
+
+export interface DeadlineRow {
+  name: string;
+  sla: SlaBadge;
+  state: string;
+  escalationLevel: number;
+}
+
+export function deadlineRows(
+  deadlines: readonly DeadlineView[],
+  t: Translate,
+  now: Date,
+): DeadlineRow[] {
+  return deadlines.map((d) => ({
+    name: d.name,
+    sla: slaBadge(d.stopped || d.paused ? null : d.dueAt, now, t),
+    state: d.stopped
+      ? t('deadline.met')
+      : d.paused
+        ? t('deadline.paused')
+        : d.missed
+          ? t('deadline.missed')
+          : t('deadline.running'),
+    escalationLevel: d.escalationLevel,
+  }));
+}
+
+/** The case's data as label/value pairs, in the order of the definition's fields. */
+export function dataRows(
+  fields: readonly FieldSpec[],
+  data: Record<string, unknown>,
+  units: UnitDirectory,
+  t: Translate,
+): Array<{ label: string; value: string }> {
+  const rows: Array<{ label: string; value: string }> = [];
+  for (const field of fields) {
+    const value = data[field.name];
+    if (value === undefined || value === null || value === '') continue;
+    rows.push({ label: field.label, value: displayValue(field, value, units, t) });
+  }
+  return rows;
+}
+
+function displayValue(
+  field: FieldSpec,
+  value: unknown,
+  units: UnitDirectory,
+  t: Translate,
+): string {
+  if (Array.isArray(value)) return value.map((v) => displayValue(field, v, units, t)).join('、');
+  if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
+  if (field.type === 'unit' && typeof value === 'string') return unitPath(units, value);
+  if (field.type === 'datetime' && typeof value === 'string') return formatInstant(value);
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value as string | number);
+}
+
+export interface TimelineRow {
+  at: string;
+  what: string;
+  step: string;
+  who: string;
+  via: string;
+  detail: string;
+}
+
+/** The timeline in words: what happened, at which step, by whom, from where. */
+export function timelineRows(
+  view: CaseView,
+  stepNames: ReadonlyMap<string, string>,
+  t: Translate,
+): TimelineRow[] {
+  return view.timeline.map((entry) => ({
+    at: formatInstant(entry.at),
+    what: hasMessage(`event.${entry.type}`) ? t(`event.${entry.type}`) : entry.type,
+    step: entry.stepId ? (stepNames.get(entry.stepId) ?? entry.stepId) : '',
+    who:
+      entry.actor.kind === 'system' || entry.actor.kind === 'engine'
+        ? t('timeline.engine')
+        : entry.actor.id,
+    via: entry.via ?? '',
+    detail: entry.detail
+      ? Object.entries(entry.detail)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join(', ')
+      : '',
+  }));
+}
