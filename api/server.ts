@@ -114,7 +114,7 @@ export async function startApi(
       accounts,
       calendar,
       org: createOrgService({ models: db.models, scope, clock }),
-      tasks: createTaskService({ models: db.models, temporal, scope }),
+      tasks: createTaskService({ models: db.models, temporal, scope, definitions }),
       definitions,
       open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
       metrics: createMetricsService({ models: db.models, scope, clock, units }),

@@ -33,6 +33,8 @@ export interface TaskRow {
   name: string;
   caseId: string;
   definitionKey: string;
+  /** The process's name where the caller knows it, else its key. */
+  processName: string;
   unit: string;
   status: string;
   statusLabel: string;
@@ -43,13 +45,20 @@ export interface TaskRow {
 
 export function taskRow(
   task: TaskView,
-  ctx: { t: Translate; now: Date; units: UnitDirectory; userId: string | null },
+  ctx: {
+    t: Translate;
+    now: Date;
+    units: UnitDirectory;
+    userId: string | null;
+    processNames?: ReadonlyMap<string, string>;
+  },
 ): TaskRow {
   return {
     id: task.id,
     name: task.name,
     caseId: task.caseId,
     definitionKey: task.definitionKey,
+    processName: ctx.processNames?.get(task.definitionKey) ?? task.definitionKey,
     unit: unitPath(ctx.units, task.caseUnitId),
     status: task.status,
     statusLabel: statusLabel(ctx.t, task.status),
@@ -95,6 +104,8 @@ export function caseRow(c: CaseSummary, ctx: { t: Translate; units: UnitDirector
 
 export interface DeadlineRow {
   name: string;
+  /** Counting down now: not met, not paused. */
+  running: boolean;
   sla: SlaBadge;
   state: string;
   escalationLevel: number;
@@ -107,7 +118,8 @@ export function deadlineRows(
 ): DeadlineRow[] {
   return deadlines.map((d) => ({
     name: d.name,
-    sla: slaBadge(d.stopped || d.paused ? null : d.dueAt, now, t),
+    running: !d.stopped && !d.paused && d.dueAt !== null,
+    sla: slaBadge(d.dueAt, now, t),
     state: d.stopped
       ? t('deadline.met')
       : d.paused

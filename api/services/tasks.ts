@@ -17,10 +17,23 @@ import type { ErrorDetail } from '../errors';
 import { AppError } from '../errors';
 import type { ScopeResolver, ScopeFields } from '../scope';
 import { canSee, scopeFilter } from '../scope';
+import type { FieldSpec, StepSpec } from '../../common/definition';
 import { startOf } from './cases';
+import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
+
+export interface TaskWork {
+  task: TaskView;
+  /** The step the task belongs to (its form fields and outcomes), as the case's version has it. */
+  step: StepSpec | null;
+  caseFields: FieldSpec[];
+  caseName: string;
+  caseData: Record<string, unknown>;
+  caseCategory: string | null;
+  caseCreatedAt: string | null;
+}
 
 export type TaskAction = 'claim' | 'release' | 'complete' | 'return' | 'reassign';
 export type CaseAction = 'rate' | 'pause' | 'resume';
@@ -49,6 +62,7 @@ export function createTaskService(deps: {
   models: Models;
   temporal: Client;
   scope: ScopeResolver;
+  definitions: Pick<DefinitionService, 'snapshot'>;
 }) {
   const { Task, Case, Person, Post, Unit } = deps.models;
 
@@ -139,6 +153,35 @@ export function createTaskService(deps: {
 
     async getTask(principal: Principal, taskId: string): Promise<TaskView> {
       return viewOf(await findTask(principal, taskId));
+    },
+
+    /**
+     * What a person needs to do a task: the task, its step (for the form) and its case's process
+     * and data. Whoever may see the task may read these, though the case itself may be outside
+     * their scope (a party member serving an order of a community they do not belong to).
+     */
+    async workOf(principal: Principal, taskId: string): Promise<TaskWork> {
+      const task = await findTask(principal, taskId);
+      const kase = await Case.findById(task.caseId, {
+        definitionKey: 1,
+        definitionVersion: 1,
+        definitionName: 1,
+        data: 1,
+        category: 1,
+        createdAt: 1,
+      }).lean();
+      const snapshot = kase
+        ? await deps.definitions.snapshot(kase.definitionKey, kase.definitionVersion)
+        : null;
+      return {
+        task: viewOf(task),
+        step: snapshot?.spec.steps.find((s) => s.id === task.stepId) ?? null,
+        caseFields: snapshot?.spec.input.fields ?? [],
+        caseName: kase?.definitionName ?? task.definitionKey,
+        caseData: (kase?.data as Record<string, unknown> | undefined) ?? {},
+        caseCategory: kase?.category ?? null,
+        caseCreatedAt: kase ? kase.createdAt.toISOString() : null,
+      };
     },
 
     async act(

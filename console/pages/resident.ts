@@ -64,14 +64,15 @@ export function registerResidentPages({ pages, services }: ConsoleKit): void {
           description: chosen.spec.description ?? '',
         },
         communities: communities.map((c) => ({ ...c, selected: c.id === inCommunity })),
+        community: inCommunity ?? '',
         places: inCommunity ? placesUnder(units, inCommunity, place) : [],
         placeError: errors.unitId ?? null,
         categories: (chosen.spec.categories ?? []).map((c) => ({
           code: c.code,
           name: c.name,
-          selected: c.code === field(ctx.form, 'category'),
+          selected: c.code === field(ctx.form, 'caseCategory'),
         })),
-        categoryError: errors.category ?? null,
+        categoryError: errors['body.category'] ?? null,
         controls: controlsOf(fields, {
           prefix: 'data',
           values: problems ? ctx.form : {},
@@ -103,7 +104,8 @@ export function registerResidentPages({ pages, services }: ConsoleKit): void {
       const key = idempotencyKeyOf(ctx);
       if (!key) throw new AppError('invalid_request', ctx.t('order.expired'));
       const place = field(ctx.form, 'place');
-      const category = field(ctx.form, 'category');
+      // Named apart from the process's own fields: a definition may have a field called `category`.
+      const category = field(ctx.form, 'caseCategory');
       try {
         const started = await services.cases.startCase(
           principal,

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../api/errors';
 import type { TaskAction, TaskView } from '../../api/services/tasks';
-import type { StepSpec } from '../../common/definition';
 import { controlsOf, valuesOf } from '../forms';
 import { pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field, fieldErrors } from '../pipeline';
-import { deadlineRows, taskRow, unitPath } from '../views-of';
+import { dataRows, deadlineRows, taskRow, unitPath } from '../views-of';
 
 const PAGE_SIZE = 20;
+/** How long an action waits for the read model to show it (see `projected`). */
+const PROJECTION_WAIT_MS = 3_000;
 const VIEWS = ['mine', 'available', 'scope'] as const;
 type InboxView = (typeof VIEWS)[number];
 
@@ -41,8 +42,9 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         ...(view === 'scope' ? { status: 'open' as const } : {}),
       });
       const units = await services.units.get();
+      const processNames = new Map((await services.definitions.list()).map((d) => [d.key, d.name]));
       const rows = listed.items.map((task) =>
-        taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
+        taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id, processNames }),
       );
       return {
         view: 'inbox',
@@ -71,13 +73,16 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     problems?: { action: TaskAction; error: AppError },
   ): Promise<PageResult> => {
     const principal = ctx.principal!;
-    const task = await services.tasks.getTask(principal, taskId);
-    const caseView = await services.cases.getCase(principal, task.caseId);
-    const snapshot = await services.definitions.snapshot(
-      caseView.definition.key,
-      caseView.definition.version,
-    );
-    const step = snapshot?.spec.steps.find((s) => s.id === task.stepId);
+    const work = await services.tasks.workOf(principal, taskId);
+    const { task, step } = work;
+    // The case page only for those whose scope has the case; the task's people see its data here.
+    const caseVisible = await services.cases
+      .getCase(principal, task.caseId)
+      .then(() => true)
+      .catch((err: unknown) => {
+        if (err instanceof AppError && err.kind === 'not_found') return false;
+        throw err;
+      });
     const units = await services.units.get();
     const mine =
       task.assignee?.userId === principal.id ||
@@ -95,8 +100,11 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       model: {
         title: task.name,
         task: taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
-        caseName: caseView.definition.name,
-        caseId: caseView.id,
+        caseName: work.caseName,
+        caseId: task.caseId,
+        caseVisible,
+        caseCategory: work.caseCategory,
+        caseData: dataRows(work.caseFields, work.caseData, units, ctx.t),
         unit: unitPath(units, task.caseUnitId),
         kind: ctx.t(`task.kind.${task.kind}`),
         assignee: task.assignee
@@ -170,6 +178,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           }
           throw err;
         }
+        await projected(ctx, result);
         // After finishing a task, back to the work list; otherwise stay on the task.
         const back =
           action === 'complete' || action === 'return' || action === 'reassign'
@@ -178,6 +187,24 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         return { redirect: back };
       },
     });
+  }
+
+  /**
+   * Read your own writes: the Update answered with the task as the workflow holds it; the page
+   * after the redirect reads the read model, which the workflow writes a moment later. Wait for
+   * it (briefly), so the person does not see the task as it was before their own action.
+   */
+  async function projected(ctx: PageContext, expected: TaskView): Promise<void> {
+    const same = (t: TaskView) =>
+      t.status === expected.status &&
+      (t.assignee?.personId ?? null) === (expected.assignee?.personId ?? null) &&
+      t.claimants.length === expected.claimants.length;
+    const until = Date.now() + PROJECTION_WAIT_MS;
+    for (;;) {
+      const stored = await services.tasks.getTask(ctx.principal!, expected.id).catch(() => null);
+      if (stored === null || same(stored) || Date.now() > until) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async function bodyOf(ctx: PageContext, taskId: string, action: TaskAction) {
@@ -199,13 +226,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
   }
 
   async function formFieldsOf(ctx: PageContext, taskId: string) {
-    const task = await services.tasks.getTask(ctx.principal!, taskId);
-    const caseView = await services.cases.getCase(ctx.principal!, task.caseId);
-    const snapshot = await services.definitions.snapshot(
-      caseView.definition.key,
-      caseView.definition.version,
-    );
-    const step: StepSpec | undefined = snapshot?.spec.steps.find((s) => s.id === task.stepId);
+    const { step } = await services.tasks.workOf(ctx.principal!, taskId);
     return step?.type === 'task' ? (step.form?.fields ?? []) : [];
   }
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ensureFerretDb, ensureTemporalCli, ensureTestServer } from '../../stack/install';
+import { ensureChromium } from './browser';
 import { PROJECT_ROOT, stackDirs } from '../../stack/paths';
 import { consoleProgress } from '../../stack/progress';
 import type { LocalStack } from '../../stack/stack';
@@ -26,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
     await ensureFerretDb(dirs.bin, progress),
     await ensureTestServer(dirs.bin, progress),
   ];
+  await ensureChromium((line) => progress.info(line));
   const stack: LocalStack = await startLocalStack({
     dirs,
     ports: await randomPorts(),
