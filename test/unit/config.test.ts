@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtp://127.0.0.1:1025',
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
       SESSION_TTL_HOURS: 12,
+      CONSOLE_SECURE_COOKIES: 'auto',
     });
   });
 
