@@ -8,6 +8,8 @@ import { locate, validateDefinitionSource } from '../../common/definition-source
 import type { Models } from '../../models';
 import { isDuplicateKeyError } from '../../models';
 import { AppError } from '../errors';
+import type { PageRequest } from './paging';
+import { skipOf } from './paging';
 
 export const SHIPPED_DEFINITIONS_DIR = path.resolve(__dirname, '..', '..', 'definitions');
 
@@ -281,31 +283,54 @@ export function createDefinitionService(
       return result;
     },
 
+    /**
+     * Checks a source without storing anything, like `validate`, and also answers the spec as
+     * validated (defaults filled in): the console draws it before it is saved.
+     */
+    preview(input: SourceInput): {
+      key: string;
+      name: string;
+      checksum: string;
+      spec: DefinitionSpec;
+    } {
+      const spec = check(input);
+      return { key: spec.key, name: spec.name, checksum: checksumOf(spec), spec };
+    },
+
     /** Every key with its latest version (or only a draft), by key. */
     async list(): Promise<DefinitionSummary[]> {
-      const docs = await Definition.find(
-        {},
-        { key: 1, version: 1, name: 1, status: 1, checksum: 1, publishedAt: 1 },
-      ).lean();
-      const byKey = new Map<string, DefinitionSummary>();
-      for (const doc of docs.sort((a, b) => b.version - a.version)) {
-        const summary = byKey.get(doc.key);
-        if (doc.status === 'draft') {
-          if (summary) summary.hasDraft = true;
-          else byKey.set(doc.key, draftOnly(doc.key, doc.name));
-        } else if (!summary || summary.latestVersion === null) {
-          byKey.set(doc.key, {
-            key: doc.key,
-            name: doc.name,
-            latestVersion: doc.version,
-            status: doc.status,
-            checksum: doc.checksum,
-            publishedAt: doc.publishedAt.toISOString(),
-            hasDraft: summary?.hasDraft ?? false,
-          });
-        }
-      }
-      return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      return summarize(
+        await Definition.find(
+          {},
+          { key: 1, version: 1, name: 1, status: 1, checksum: 1, publishedAt: 1 },
+        ).lean(),
+      );
+    },
+
+    /**
+     * One page of `list`: the keys in order, then the versions of only the page's keys (the
+     * console's definitions list; `list` reads every version of every key).
+     */
+    async listPage(query: PageRequest): Promise<{
+      items: DefinitionSummary[];
+      page: number;
+      pageSize: number;
+      total: number;
+    }> {
+      const keys = (await Definition.distinct('key'))
+        .filter((k): k is string => typeof k === 'string')
+        .sort();
+      const pageKeys = keys.slice(skipOf(query), skipOf(query) + query.pageSize);
+      const items =
+        pageKeys.length === 0
+          ? []
+          : summarize(
+              await Definition.find(
+                { key: { $in: pageKeys } },
+                { key: 1, version: 1, name: 1, status: 1, checksum: 1, publishedAt: 1 },
+              ).lean(),
+            );
+      return { items, page: query.page, pageSize: query.pageSize, total: keys.length };
     },
 
     /** The versions of a key, newest first (empty when it has only a draft). */
@@ -440,6 +465,38 @@ export type DefinitionService = ReturnType<typeof createDefinitionService>;
 export interface DefinitionHooks {
   /** After a version was published (or published again) or the key retired. */
   changed?(key: string): Promise<unknown>;
+}
+
+/** Summaries by key from the version (and draft) documents of those keys, by key. */
+function summarize(
+  docs: ReadonlyArray<{
+    key: string;
+    version: number;
+    name: string;
+    status: string;
+    checksum: string;
+    publishedAt: Date;
+  }>,
+): DefinitionSummary[] {
+  const byKey = new Map<string, DefinitionSummary>();
+  for (const doc of [...docs].sort((a, b) => b.version - a.version)) {
+    const summary = byKey.get(doc.key);
+    if (doc.status === 'draft') {
+      if (summary) summary.hasDraft = true;
+      else byKey.set(doc.key, draftOnly(doc.key, doc.name));
+    } else if (!summary || summary.latestVersion === null) {
+      byKey.set(doc.key, {
+        key: doc.key,
+        name: doc.name,
+        latestVersion: doc.version,
+        status: doc.status as VersionStatus,
+        checksum: doc.checksum,
+        publishedAt: doc.publishedAt.toISOString(),
+        hasDraft: summary?.hasDraft ?? false,
+      });
+    }
+  }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 function draftOnly(key: string, name: string): DefinitionSummary {

@@ -341,7 +341,8 @@ export function createOrgService(deps: {
       }
     },
 
-    async listUnits(query: { parentId?: string; page: number; pageSize: number }) {
+    /** A page of units: every unit, the children of `parentId`, or the roots when it is null. */
+    async listUnits(query: { parentId?: string | null; page: number; pageSize: number }) {
       const filter = query.parentId === undefined ? {} : { parentId: query.parentId };
       const docs = await Unit.find(filter)
         .sort({ _id: 1 })
@@ -355,6 +356,63 @@ export function createOrgService(deps: {
           name: d.name,
           type: d.type as UnitType,
           parentId: d.parentId ?? null,
+        })),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
+    },
+
+    /**
+     * A unit with its ancestry (parent first), read by walking up one lookup by `_id` at a time,
+     * without the posts or the whole tree `getUnit` loads: the console's unit page.
+     */
+    async unitOutline(id: string): Promise<Omit<UnitView, 'posts'>> {
+      const doc = await Unit.findById(id).lean();
+      if (!doc) throw new AppError('not_found', `No unit "${id}"`);
+      const ancestry: UnitView['ancestry'] = [];
+      const seen = new Set([id]);
+      for (let cursor = doc.parentId ?? null; cursor !== null && !seen.has(cursor);) {
+        seen.add(cursor);
+        const parent = await Unit.findById(cursor, { name: 1, type: 1, parentId: 1 }).lean();
+        if (!parent || ancestry.length >= 64) break;
+        ancestry.push({ id: parent._id, name: parent.name, type: parent.type });
+        cursor = parent.parentId ?? null;
+      }
+      return {
+        id: doc._id,
+        name: doc.name,
+        type: doc.type as UnitType,
+        parentId: doc.parentId ?? null,
+        ancestry,
+      };
+    },
+
+    /** A page of the posts held in a unit, by role and person, with the holders' names. */
+    async listPosts(query: { unitId: string; page: number; pageSize: number }): Promise<{
+      items: Array<PostInput & { personName: string }>;
+      page: number;
+      pageSize: number;
+      total: number;
+    }> {
+      const filter = { unitId: query.unitId };
+      const posts = await PostModel.find(filter)
+        .sort({ role: 1, personId: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean();
+      const total = await totalOf(query, posts.length, () => PostModel.countDocuments(filter));
+      const people = await Person.find(
+        { _id: { $in: posts.map((p) => p.personId) } },
+        { name: 1 },
+      ).lean();
+      const names = new Map(people.map((p) => [p._id, p.name]));
+      return {
+        items: posts.map((p) => ({
+          unitId: p.unitId,
+          role: p.role,
+          personId: p.personId,
+          personName: names.get(p.personId) ?? '',
         })),
         page: query.page,
         pageSize: query.pageSize,

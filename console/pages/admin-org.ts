@@ -1,3 +1,328 @@
+import { AppError } from '../../api/errors';
+import { orgId } from '../../api/routes/org';
+import { BUILTIN_POST_ROLES } from '../../common/definition';
+import { UNIT_TYPES } from '../../common/org-tree';
+import {
+  IMPORT_COLUMNS,
+  IMPORT_EXAMPLES,
+  IMPORT_KINDS,
+  cellPathOf,
+  cellProblems,
+  importFromCsv,
+  isImportKind,
+} from '../admin-org-import';
+import type { ImportKind } from '../admin-org-import';
+import type { Pager } from '../format';
+import { pagerOf } from '../format';
+import type { Translate } from '../i18n';
+import { messageKeys } from '../i18n';
 import type { ConsoleKit } from '../kit';
+import type { PageContext, PageResult } from '../pipeline';
+import { BASE, field } from '../pipeline';
 
-export function registerOrgPages(_kit: ConsoleKit): void {}
+const PAGE_SIZE = 25;
+const POSTS_PAGE_SIZE = 25;
+
+/**
+ * The org tree and its people for admins: the tree one level at a time (a unit's children and
+ * the posts held in it, paged, with breadcrumbs to the root), the people (paged, by unit), a
+ * person's posts, and the CSV import the API offers, through the same OrgService.
+ */
+export function registerOrgPages({ pages, services }: ConsoleKit): void {
+  const org = services.org;
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org',
+    access: ['admin'],
+    handle: async (ctx) => {
+      const page = pageOf(ctx.query.page);
+      const roots = await org.listUnits({ parentId: null, page, pageSize: PAGE_SIZE });
+      return {
+        view: 'admin-org',
+        model: {
+          title: ctx.t('admin.org.title'),
+          units: roots.items.map((u) => unitRow(u, ctx.t)),
+          pager: pagerOf(`${BASE}/admin/org`, {}, page, PAGE_SIZE, roots.total),
+        },
+      };
+    },
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org/find',
+    access: ['admin'],
+    handle: (ctx) => {
+      const id = (ctx.query.id ?? '').trim();
+      if (!orgId.safeParse(id).success) {
+        throw new AppError('invalid_request', ctx.t('admin.org.badId', { id }));
+      }
+      return { redirect: unitPath(id) };
+    },
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org/units/:id',
+    access: ['admin'],
+    handle: async (ctx) => {
+      const id = idOf(ctx, 'admin.org.noUnit');
+      const unit = await org.unitOutline(id);
+      const page = pageOf(ctx.query.page);
+      const postsPage = pageOf(ctx.query.postsPage);
+      const [children, posts] = await Promise.all([
+        org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
+        org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
+      ]);
+      const here = unitPath(id);
+      return {
+        view: 'admin-org-unit',
+        model: {
+          title: unit.name,
+          unit: {
+            id: unit.id,
+            name: unit.name,
+            type: unitTypeLabel(ctx.t, unit.type),
+            peopleHref: `${BASE}/admin/org/people?unit=${encodeURIComponent(unit.id)}`,
+          },
+          crumbs: [...unit.ancestry].reverse().map((a) => ({
+            name: a.name,
+            href: unitPath(a.id),
+            type: unitTypeLabel(ctx.t, a.type),
+          })),
+          children: children.items.map((u) => unitRow(u, ctx.t)),
+          pager: pagerOf(here, { postsPage: ctx.query.postsPage }, page, PAGE_SIZE, children.total),
+          posts: posts.items.map((p) => ({
+            role: roleLabel(ctx.t, p.role),
+            roleKey: p.role,
+            personId: p.personId,
+            personName: p.personName,
+            href: personPath(p.personId),
+          })),
+          postsPager: pagerNamed(
+            'postsPage',
+            here,
+            { page: ctx.query.page },
+            postsPage,
+            POSTS_PAGE_SIZE,
+            posts.total,
+          ),
+        },
+      };
+    },
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org/people',
+    access: ['admin'],
+    handle: async (ctx) => {
+      const page = pageOf(ctx.query.page);
+      const unitId = (ctx.query.unit ?? '').trim();
+      if (unitId !== '' && !orgId.safeParse(unitId).success) {
+        throw new AppError('invalid_request', ctx.t('admin.org.badId', { id: unitId }));
+      }
+      let unit: { id: string; name: string; href: string } | null = null;
+      let missing = false;
+      if (unitId !== '') {
+        try {
+          const outline = await org.unitOutline(unitId);
+          unit = { id: outline.id, name: outline.name, href: unitPath(outline.id) };
+        } catch (err) {
+          if (!(err instanceof AppError && err.kind === 'not_found')) throw err;
+          missing = true;
+        }
+      }
+      const listed = await org.listPeople(ctx.principal!, {
+        ...(unitId !== '' ? { unitId } : {}),
+        page,
+        pageSize: PAGE_SIZE,
+      });
+      return {
+        view: 'admin-org-people',
+        model: {
+          title: unit
+            ? ctx.t('admin.people.titleOf', { unit: unit.name })
+            : ctx.t('admin.people.title'),
+          unitId,
+          unit,
+          missing,
+          people: listed.items.map((p) => ({ ...p, href: personPath(p.id) })),
+          pager: pagerOf(
+            `${BASE}/admin/org/people`,
+            { unit: unitId || undefined },
+            page,
+            PAGE_SIZE,
+            listed.total,
+          ),
+        },
+      };
+    },
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org/people/:id',
+    access: ['admin'],
+    handle: async (ctx) => {
+      const id = idOf(ctx, 'admin.people.noPerson');
+      const person = await org.getPerson(ctx.principal!, id);
+      return {
+        view: 'admin-org-person',
+        model: {
+          title: person.name,
+          person,
+          posts: person.posts.map((p) => ({
+            unitId: p.unitId,
+            unitName: p.unitName || p.unitId,
+            href: unitPath(p.unitId),
+            role: roleLabel(ctx.t, p.role),
+            roleKey: p.role,
+          })),
+        },
+      };
+    },
+  });
+
+  pages.add({
+    method: 'get',
+    path: '/admin/org/import',
+    access: ['admin'],
+    handle: (ctx) => {
+      const kind = isImportKind(ctx.query.kind ?? '') ? (ctx.query.kind as ImportKind) : 'units';
+      return importPage(ctx, { kind, csv: '', notice: importNotice(ctx) });
+    },
+  });
+
+  pages.add({
+    method: 'post',
+    path: '/admin/org/import',
+    access: ['admin'],
+    handle: async (ctx) => {
+      const requested = field(ctx.form, 'kind');
+      const kind: ImportKind = isImportKind(requested) ? requested : 'units';
+      const csv = field(ctx.form, 'csv');
+      try {
+        if (csv.trim() === '') {
+          throw new AppError('invalid_request', ctx.t('admin.import.empty'));
+        }
+        const { input, rows } = importFromCsv(kind, csv);
+        const result = await org.importOrg(input, { pathOf: cellPathOf(rows) });
+        const counts = new URLSearchParams({
+          done: 'imported',
+          kind,
+          units: String(result.units),
+          people: String(result.people),
+          posts: String(result.posts),
+        });
+        return { redirect: `${BASE}/admin/org/import?${counts.toString()}` };
+      } catch (err) {
+        if (err instanceof AppError) return importPage(ctx, { kind, csv, error: err });
+        throw err;
+      }
+    },
+  });
+
+  function importPage(
+    ctx: PageContext,
+    state: { kind: ImportKind; csv: string; error?: AppError; notice?: string | null },
+  ): PageResult {
+    const problems = state.error ? cellProblems(state.error.details, state.csv) : [];
+    return {
+      status: state.error?.status ?? 200,
+      view: 'admin-org-import',
+      model: {
+        title: ctx.t('admin.import.title'),
+        kinds: IMPORT_KINDS.map((k) => ({
+          value: k,
+          label: ctx.t(`admin.import.kind.${k}`),
+          selected: k === state.kind,
+          columns: IMPORT_COLUMNS[k].join(', '),
+          example: IMPORT_EXAMPLES[k],
+        })),
+        csv: state.csv,
+        notice: state.notice ?? null,
+        unitTypes: UNIT_TYPES.map((type) => ({ type, label: unitTypeLabel(ctx.t, type) })),
+        failure: state.error
+          ? {
+              // The CSV reader's message says "nothing was imported" with the first problem; the
+              // list below names every cell, so the heading stays short.
+              heading: ctx.t('admin.import.failed', { n: problems.length }),
+              message: problems.length === 0 ? state.error.message : null,
+              problems,
+            }
+          : null,
+      },
+    };
+  }
+
+  function importNotice(ctx: PageContext): string | null {
+    if (ctx.query.done !== 'imported') return null;
+    const count = (name: string) => Math.max(0, Number.parseInt(ctx.query[name] ?? '0', 10) || 0);
+    return ctx.t('admin.import.done', {
+      units: count('units'),
+      people: count('people'),
+      posts: count('posts'),
+    });
+  }
+}
+
+function idOf(ctx: PageContext, missingKey: string): string {
+  const id = String(ctx.req.params.id);
+  if (!orgId.safeParse(id).success) throw new AppError('not_found', ctx.t(missingKey, { id }));
+  return id;
+}
+
+function unitRow(u: { id: string; name: string; type: string }, t: Translate) {
+  return { id: u.id, name: u.name, type: unitTypeLabel(t, u.type), href: unitPath(u.id) };
+}
+
+function unitPath(id: string): string {
+  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
+}
+
+function personPath(id: string): string {
+  return `${BASE}/admin/org/people/${encodeURIComponent(id)}`;
+}
+
+export function unitTypeLabel(t: Translate, type: string): string {
+  return (UNIT_TYPES as readonly string[]).includes(type) ? t(`admin.unitType.${type}`) : type;
+}
+
+/** A post role as people call it: the built-in ones translated, others by their key. */
+export function roleLabel(t: Translate, role: string): string {
+  // A role added to the built-in list before its label here shows by its key, never a failure.
+  return Object.hasOwn(BUILTIN_POST_ROLES, role) && MESSAGE_KEYS.has(`admin.role.${role}`)
+    ? t(`admin.role.${role}`)
+    : role;
+}
+
+const MESSAGE_KEYS: ReadonlySet<string> = new Set(messageKeys());
+
+function pageOf(value: string | undefined): number {
+  return Math.max(1, Math.min(100_000, Number.parseInt(value ?? '1', 10) || 1));
+}
+
+/** A pager whose links set another parameter than `page` (a second list on one page). */
+function pagerNamed(
+  param: string,
+  basePath: string,
+  query: Record<string, string | undefined>,
+  page: number,
+  pageSize: number,
+  total: number,
+): Pager {
+  const base = pagerOf(basePath, {}, page, pageSize, total);
+  const link = (p: number) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v && k !== param) params.set(k, v);
+    params.set(param, String(p));
+    return `${basePath}?${params.toString()}`;
+  };
+  return {
+    ...base,
+    prev: page > 1 ? link(page - 1) : null,
+    next: page < base.pages ? link(page + 1) : null,
+  };
+}

@@ -97,6 +97,11 @@ it('when npm start runs, then it is ready with an admin key, refuses a second st
   expect(cases.status).toBe(200);
   const ready = await fetch(`http://127.0.0.1:${env.API_PORT}/readyz`);
   expect(ready.status).toBe(200);
+  // The console is there, its sign-in page offering the demo county's people
+  expect(first.output()).toContain(`Console      http://127.0.0.1:${env.API_PORT}/console/`);
+  const signIn = await fetch(`http://127.0.0.1:${env.API_PORT}/console/login`);
+  expect(signIn.status).toBe(200);
+  expect(await signIn.text()).toContain('data-username="demo-community-dispatcher"');
 
   const second = startCli();
   expect(await exitOf(second.child)).toBe(1);
