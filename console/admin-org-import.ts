@@ -1,6 +1,7 @@
 import type { ErrorDetail } from '../api/errors';
-import { csvCell, readCsvRows } from '../api/csv-body';
-import { personInput, postInput, unitInput } from '../api/routes/org';
+import { csvCell } from '../api/csv-body';
+import type { ImportKind } from '../api/routes/org';
+import { IMPORT_KINDS } from '../api/routes/org';
 import type { OrgImport } from '../api/services/org';
 import type { CsvRecord } from '../common/csv';
 import { CsvError, parseCsv } from '../common/csv';
@@ -11,8 +12,8 @@ import { CsvError, parseCsv } from '../common/csv';
  * OrgService.importOrg call. Problems are split back into row and column for the page.
  */
 
-export const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
-export type ImportKind = (typeof IMPORT_KINDS)[number];
+export { IMPORT_KINDS, importFromCsv } from '../api/routes/org';
+export type { ImportKind } from '../api/routes/org';
 
 export function isImportKind(value: string): value is ImportKind {
   return (IMPORT_KINDS as readonly string[]).includes(value);
@@ -31,45 +32,6 @@ export const IMPORT_EXAMPLES: Readonly<Record<ImportKind, string>> = {
   people: 'id,name,email,phone,userId\np-1,张网格,grid1@example.org,13800000000,\np-2,李书记,,,',
   posts: 'unitId,role,personId\nstreet-a,secretary,p-2',
 };
-
-/** As the API's limits (api/routes/org.ts). */
-const MAX_ROWS: Readonly<Record<ImportKind, number>> = {
-  units: 20_000,
-  people: 50_000,
-  posts: 50_000,
-};
-
-/** In a CSV an empty parentId cell is a root unit. */
-const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
-
-export interface CsvImport {
-  input: OrgImport;
-  /** The spreadsheet row of each item, to name the cell of a problem the service finds. */
-  rows: number[];
-}
-
-/** Reads one kind's CSV; throws the AppError readCsvRows throws, naming rows and columns. */
-export function importFromCsv(kind: ImportKind, text: string): CsvImport {
-  const empty: OrgImport = { units: [], people: [], posts: [] };
-  const options = { maxRows: MAX_ROWS[kind] };
-  switch (kind) {
-    case 'units': {
-      const rows = readCsvRows(text, unitRow, options);
-      return { input: { ...empty, units: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
-    }
-    case 'people': {
-      const rows = readCsvRows(text, personInput, options);
-      return {
-        input: { ...empty, people: rows.map((r) => r.value) },
-        rows: rows.map((r) => r.row),
-      };
-    }
-    case 'posts': {
-      const rows = readCsvRows(text, postInput, options);
-      return { input: { ...empty, posts: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
-    }
-  }
-}
 
 /** The cell naming of the API, for problems the service finds in an item. */
 export function cellPathOf(rows: readonly number[]) {

@@ -46,7 +46,7 @@ export const postInput = z
 
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
-const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
+export const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
 
 export const importBody = z
   .object({
@@ -58,8 +58,8 @@ export const importBody = z
 
 const importResult = z.object({ units: z.number(), people: z.number(), posts: z.number() });
 
-const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
-type ImportKind = (typeof IMPORT_KINDS)[number];
+export const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
 const importKindParams = z.object({ kind: z.enum(IMPORT_KINDS) });
 
 const csvBody = z.string({ error: 'send the rows as the body with Content-Type: text/csv' }).meta({
@@ -75,7 +75,10 @@ const csvBody = z.string({ error: 'send the rows as the body with Content-Type: 
 const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
 
 /** Reads a CSV of one kind into an import; problems name the spreadsheet cell. */
-function importFromCsv(kind: ImportKind, text: string): { input: OrgImport; rows: number[] } {
+export function importFromCsv(
+  kind: ImportKind,
+  text: string,
+): { input: OrgImport; rows: number[] } {
   const empty: OrgImport = { units: [], people: [], posts: [] };
   const options = { maxRows: MAX_ITEMS[kind] };
   switch (kind) {

@@ -14,6 +14,8 @@ import type { Models } from '../../models';
 import type { Principal } from '../auth';
 import { AppError } from '../errors';
 import type { ScopeResolver } from '../scope';
+import type { PageRequest } from './paging';
+import { skipOf, totalOf } from './paging';
 import { asAppError } from './tasks';
 
 /**
@@ -69,6 +71,47 @@ export type ResultsView = RoundResults & {
   period: { from: string; to: string };
   closedAt: string;
 };
+
+/** A round in a list: what it covers and where it stands, without its orders. */
+export interface RoundSummary {
+  id: string;
+  /** The name of the round's process (its case's). */
+  name: string;
+  definitionKey: string;
+  unitId: string | null;
+  status: 'open' | 'closed';
+  period: { from: string; to: string };
+  openedAt: string;
+  closesAt: string;
+  closedAt: string | null;
+  itemCount: number;
+  /** Whether the caller supervises the round (sees every order, the progress and the results). */
+  supervisor: boolean;
+}
+
+/** How far the scoring of a round has come, for its supervisors. */
+export interface RoundProgress {
+  roundId: string;
+  items: number;
+  /** Orders with at least one score (an order's own rating counts in its group). */
+  scoredItems: number;
+  groups: Array<{
+    id: string;
+    name: string;
+    requester: boolean;
+    /** Scores given in the group (with the orders' own ratings in the rating group). */
+    scores: number;
+    /** Orders the group has scored. */
+    scoredItems: number;
+    /**
+     * A selector group's scorers and how many orders each scored (0: not yet); empty for a
+     * requester group, whose scorers (the residents served) are not named.
+     */
+    scorers: Array<{ personId: string; name: string; hasAccount: boolean; scores: number }>;
+  }>;
+  /** For each order asked about: the scores each group gave it. */
+  byItem: Record<string, Record<string, number>>;
+}
 
 const HUNG_UNDER_TYPES = new Set(['cobuilding', 'department']);
 
@@ -331,6 +374,158 @@ export function createEvaluationService(deps: {
 
     resultsCsv(results: RoundResults): string {
       return resultsCsv(results);
+    },
+
+    /**
+     * The rounds the caller sees, newest first: those it supervises (admins; dispatchers and
+     * staff whose scope holds the round's unit), those it is a scorer of, and, for a resident,
+     * the rounds of a requester group with one of its own orders.
+     */
+    async listRounds(
+      principal: Principal,
+      query: PageRequest & { status?: 'open' | 'closed' },
+    ): Promise<{ items: RoundSummary[]; page: number; pageSize: number; total: number }> {
+      const scope = await deps.scope.resolve(principal);
+      const filter: Record<string, unknown> = {};
+      if (query.status !== undefined) filter.status = query.status;
+      if (!scope.all) {
+        const branches: Array<Record<string, unknown>> = [];
+        if (scope.unitIds.size > 0) branches.push({ unitId: { $in: [...scope.unitIds].sort() } });
+        if (principal.kind === 'user') {
+          branches.push({ 'groups.scorers.userId': principal.id });
+          const own = await EvaluationItem.distinct<string>('roundId', {
+            requesterId: principal.id,
+          });
+          if (own.length > 0) {
+            branches.push({ _id: { $in: own.sort() }, 'groups.requester': true });
+          }
+        }
+        if (branches.length === 0) {
+          return { items: [], page: query.page, pageSize: query.pageSize, total: 0 };
+        }
+        filter.$or = branches;
+      }
+      const docs = await EvaluationRound.find(filter, { results: 0, groups: 0, criteria: 0 })
+        .sort({ openedAt: -1, _id: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean();
+      const total = await totalOf(query, docs.length, () => EvaluationRound.countDocuments(filter));
+      const cases = await deps.models.Case.find(
+        { _id: { $in: docs.map((d) => d._id) } },
+        { definitionName: 1 },
+      ).lean();
+      const names = new Map(cases.map((c) => [c._id, c.definitionName]));
+      return {
+        items: docs.map((round) => ({
+          id: round._id,
+          name: names.get(round._id) ?? round.definitionKey,
+          definitionKey: round.definitionKey,
+          unitId: round.unitId ?? null,
+          status: round.status,
+          period: { from: round.from.toISOString(), to: round.to.toISOString() },
+          openedAt: round.openedAt.toISOString(),
+          closesAt: round.closesAt.toISOString(),
+          closedAt: round.closedAt ? round.closedAt.toISOString() : null,
+          itemCount: round.itemCount,
+          supervisor:
+            scope.all || (typeof round.unitId === 'string' && scope.unitIds.has(round.unitId)),
+        })),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
+    },
+
+    /**
+     * Who has scored how much of a round, for its supervisors (404 for anyone else): per group
+     * the scores and the orders scored, each selector group's scorers by name with their count,
+     * and per order asked about (`itemIds`, a page of them) the scores of each group.
+     */
+    async roundProgress(
+      principal: Principal,
+      roundId: string,
+      itemIds: readonly string[] = [],
+    ): Promise<RoundProgress> {
+      const round = await loadRound(roundId);
+      if (!(await supervises(principal, round.unitId ?? null))) throw notFound(roundId);
+      const groups = round.groups as RoundGroup[];
+      // One accumulator per $group (FerretDB v1 computes only the first).
+      const [perItem, perScorer, rated] = await Promise.all([
+        deps.models.EvaluationScore.aggregate<{ _id: { group: string; item: string }; n: number }>([
+          { $match: { roundId } },
+          { $group: { _id: { group: '$group', item: '$itemId' }, n: { $sum: 1 } } },
+        ]),
+        deps.models.EvaluationScore.aggregate<{
+          _id: { group: string; scorer: string };
+          n: number;
+        }>([
+          { $match: { roundId } },
+          { $group: { _id: { group: '$group', scorer: '$scorer.id' }, n: { $sum: 1 } } },
+        ]),
+        round.orderRatingGroup
+          ? EvaluationItem.find({ roundId, rating: { $ne: null } }, { caseId: 1 }).lean()
+          : Promise.resolve([]),
+      ]);
+      const scoredByGroup = new Map<string, Map<string, number>>();
+      const count = (group: string, item: string, n: number) => {
+        const items = scoredByGroup.get(group) ?? new Map<string, number>();
+        items.set(item, (items.get(item) ?? 0) + n);
+        scoredByGroup.set(group, items);
+      };
+      for (const row of perItem) count(row._id.group, row._id.item, Number(row.n) || 0);
+      for (const item of rated) count(round.orderRatingGroup!, item.caseId, 1);
+      const byScorer = new Map(
+        perScorer.map((row) => [`${row._id.group}\n${row._id.scorer}`, Number(row.n) || 0]),
+      );
+      const personIds = [
+        ...new Set(groups.flatMap((g) => (g.requester ? [] : g.scorers.map((s) => s.personId)))),
+      ];
+      const people = await deps.models.Person.find(
+        { _id: { $in: personIds.sort() } },
+        { name: 1 },
+      ).lean();
+      const personNames = new Map(people.map((p) => [p._id, p.name]));
+      const scoredItems = new Set([...scoredByGroup.values()].flatMap((m) => [...m.keys()]));
+      const wanted = new Set(itemIds);
+      const byItem: Record<string, Record<string, number>> = {};
+      for (const id of wanted) {
+        byItem[id] = Object.fromEntries(
+          groups.map((g) => [g.id, scoredByGroup.get(g.id)?.get(id) ?? 0]),
+        );
+      }
+      return {
+        roundId,
+        items: round.itemCount,
+        scoredItems: scoredItems.size,
+        groups: groups.map((g) => {
+          const items = scoredByGroup.get(g.id) ?? new Map<string, number>();
+          const seen = new Set<string>();
+          return {
+            id: g.id,
+            name: g.name,
+            requester: g.requester,
+            scores: [...items.values()].reduce((a, b) => a + b, 0),
+            scoredItems: items.size,
+            scorers: g.requester
+              ? []
+              : g.scorers
+                  .filter((s) => {
+                    // A person holding the post in two units is one scorer.
+                    if (seen.has(s.personId)) return false;
+                    seen.add(s.personId);
+                    return true;
+                  })
+                  .map((s) => ({
+                    personId: s.personId,
+                    name: personNames.get(s.personId) ?? s.personId,
+                    hasAccount: s.userId !== null,
+                    scores: s.userId === null ? 0 : (byScorer.get(`${g.id}\n${s.userId}`) ?? 0),
+                  })),
+          };
+        }),
+        byItem,
+      };
     },
   };
 }

@@ -1,3 +1,221 @@
+import { AppError } from '../../api/errors';
+import type { MetricsQuery, RankingKey, RankingQuery } from '../../api/services/metrics';
+import { RANKING_KEYS } from '../../api/services/metrics';
+import type { UnitType } from '../../common/org-tree';
+import { UNIT_TYPES } from '../../common/org-tree';
+import { formatInstant } from '../format';
 import type { ConsoleKit } from '../kit';
+import type { PageContext, PageResult } from '../pipeline';
+import { BASE } from '../pipeline';
+import {
+  cardsOf,
+  figureRow,
+  overdueChart,
+  rankingRows,
+  ratesChart,
+  satisfactionChart,
+  trendChart,
+} from '../report-dashboard';
+import type { Choice } from '../report-format';
+import { UNIT_ID, dayOf, lastDayOf, periodChoices, periodName } from '../report-format';
+import { ancestryOf, inScope, topUnitsOf, unitChoices, unitTypeName } from '../report-units';
 
-export function registerDashboardPages(_kit: ConsoleKit): void {}
+/**
+ * The dashboard (数据看板) of dispatchers and admins: a unit's figures over a period, from the
+ * metrics service (the same numbers as GET /api/v1/metrics and /metrics/ranking): cards, the
+ * monthly trend, the rates, satisfaction and overdue per child unit, and a ranking. Filters are
+ * a GET form, so a view can be bookmarked and shared.
+ */
+
+const PATH = `${BASE}/dashboard`;
+/** The unit types the unit filter lists; deeper units are reached through the tables' links. */
+const PICKABLE = new Set(['county', 'street', 'community', 'grid', 'department', 'cobuilding']);
+const RANK_TYPES: readonly UnitType[] = ['street', 'community', 'grid', 'compound'];
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+interface Filters {
+  unitId: string;
+  period: string;
+  from: string;
+  to: string;
+  by: RankingKey;
+  rankType: UnitType | '';
+}
+
+function filtersOf(query: Record<string, string>): { filters: Filters; problems: string[] } {
+  const problems: string[] = [];
+  const unitId = (query.unitId ?? '').trim();
+  const period = (query.period ?? '').trim();
+  const from = (query.from ?? '').trim();
+  const to = (query.to ?? '').trim();
+  const by = (query.by ?? '').trim();
+  const rankType = (query.rankType ?? '').trim();
+  if (unitId !== '' && !UNIT_ID.test(unitId)) problems.push('unitId');
+  if (period.length > 10) problems.push('period');
+  if (from !== '' && !DAY.test(from)) problems.push('from');
+  if (to !== '' && !DAY.test(to)) problems.push('to');
+  return {
+    filters: {
+      unitId: problems.includes('unitId') ? '' : unitId,
+      period: problems.includes('period') ? '' : period,
+      from: problems.includes('from') ? '' : from,
+      to: problems.includes('to') ? '' : to,
+      by: (RANKING_KEYS as readonly string[]).includes(by) ? (by as RankingKey) : 'completionRate',
+      rankType: (UNIT_TYPES as readonly string[]).includes(rankType) ? (rankType as UnitType) : '',
+    },
+    problems,
+  };
+}
+
+/** A link to the dashboard with these filters and another unit. */
+function linkFor(filters: Filters, unitId: string): string {
+  const params = new URLSearchParams();
+  params.set('unitId', unitId);
+  if (filters.from || filters.to) {
+    if (filters.from) params.set('from', filters.from);
+    if (filters.to) params.set('to', filters.to);
+  } else if (filters.period) {
+    params.set('period', filters.period);
+  }
+  if (filters.by !== 'completionRate') params.set('by', filters.by);
+  if (filters.rankType) params.set('rankType', filters.rankType);
+  return `${PATH}?${params.toString()}`;
+}
+
+export function registerDashboardPages({ pages, services, clock }: ConsoleKit): void {
+  async function dashboard(ctx: PageContext): Promise<PageResult> {
+    const principal = ctx.principal!;
+    const { t } = ctx;
+    const { filters, problems: badFields } = filtersOf(ctx.query);
+    const tree = await services.units.get();
+    const visible = inScope(tree, principal);
+
+    const base: MetricsQuery = {
+      ...(filters.unitId ? { unitId: filters.unitId } : {}),
+      ...(filters.from || filters.to
+        ? {
+            ...(filters.from ? { from: filters.from } : {}),
+            ...(filters.to ? { to: filters.to } : {}),
+          }
+        : filters.period
+          ? { period: filters.period }
+          : {}),
+    };
+    const rankingQuery: RankingQuery = {
+      ...base,
+      by: filters.by,
+      ...(filters.rankType ? { unitType: filters.rankType } : {}),
+    };
+
+    let problems: { message: string; details: Array<{ path: string; message: string }> } | null =
+      badFields.length > 0
+        ? {
+            message: t('report.dash.badFilters'),
+            details: badFields.map((f) => ({ path: f, message: t(`report.dash.bad.${f}`) })),
+          }
+        : null;
+    let status = 200;
+    let report: Record<string, unknown> | null = null;
+    let selectedUnit = filters.unitId;
+    let selectedPeriod = filters.period;
+    if (!problems) {
+      try {
+        const [metrics, ranking] = await Promise.all([
+          services.metrics.unitMetrics(principal, base),
+          services.metrics.ranking(principal, rankingQuery),
+        ]);
+        selectedUnit = metrics.unit.id;
+        if (!filters.from && !filters.to) selectedPeriod = metrics.period.label;
+        const shown = { ...filters, unitId: metrics.unit.id };
+        const custom = Boolean(filters.from || filters.to);
+        report = {
+          unit: { ...metrics.unit, typeName: unitTypeName(metrics.unit.type, t) },
+          periodName: custom ? t('report.period.custom') : periodName(metrics.period.label, t),
+          periodRange: `${dayOf(metrics.period.from)} – ${lastDayOf(metrics.period.to)}`,
+          computedAt: formatInstant(metrics.computedAt),
+          breadcrumb: ancestryOf(tree, metrics.unit.id, visible).map((u) => ({
+            name: u.name,
+            href: linkFor(shown, u.id),
+            current: u.id === metrics.unit.id,
+          })),
+          cards: cardsOf(metrics.totals, t),
+          charts: [
+            trendChart(metrics, t),
+            ratesChart(metrics, t),
+            satisfactionChart(metrics, t),
+            overdueChart(metrics, t),
+          ],
+          total: figureRow(metrics.unit, metrics.totals, linkFor(shown, metrics.unit.id)),
+          children: metrics.children.map((c) => figureRow(c.unit, c, linkFor(shown, c.unit.id))),
+          ranking: {
+            byName: t(`report.rank.${ranking.by}`),
+            scopeName: ranking.unitType
+              ? t('report.rank.scopeType', {
+                  unit: ranking.unit.name,
+                  type: unitTypeName(ranking.unitType, t),
+                })
+              : t('report.rank.scopeChildren', { unit: ranking.unit.name }),
+            rows: rankingRows(ranking, (id) => linkFor(shown, id)),
+          },
+        };
+      } catch (err) {
+        if (!(err instanceof AppError) || !['invalid_request', 'not_found'].includes(err.kind)) {
+          throw err;
+        }
+        status = err.status;
+        problems = {
+          message:
+            err.kind === 'not_found'
+              ? t('report.dash.noUnit', { unit: filters.unitId })
+              : err.message,
+          details: err.details,
+        };
+      }
+    }
+
+    const unitOptions: Choice[] = unitChoices(tree, topUnitsOf(tree, principal), {
+      types: PICKABLE,
+      selected: selectedUnit,
+      t,
+    });
+    if (selectedUnit && !unitOptions.some((o) => o.selected) && tree.byId.has(selectedUnit)) {
+      const unit = tree.byId.get(selectedUnit)!;
+      unitOptions.unshift({
+        value: unit.id,
+        label: `${unit.name} (${unitTypeName(unit.type, t)})`,
+        selected: true,
+      });
+    }
+    return {
+      status,
+      view: 'dashboard',
+      model: {
+        title: t('report.dash.title'),
+        problems,
+        report,
+        filters: {
+          ...filters,
+          unitOptions,
+          periodGroups: periodChoices(clock(), selectedPeriod, t),
+          byOptions: RANKING_KEYS.map((k) => ({
+            value: k,
+            label: t(`report.rank.${k}`),
+            selected: k === filters.by,
+          })),
+          rankTypeOptions: RANK_TYPES.map((type) => ({
+            value: type,
+            label: unitTypeName(type, t),
+            selected: type === filters.rankType,
+          })),
+        },
+      },
+    };
+  }
+
+  pages.add({
+    method: 'get',
+    path: '/dashboard',
+    access: ['dispatcher', 'admin'],
+    handle: dashboard,
+  });
+}

@@ -1,0 +1,578 @@
+import { createDefinitionService } from '../../api/services/definitions';
+import { BEIJING_OFFSET_MS } from '../../common/beijing';
+import { createMailRenderer } from '../../mail/renderer';
+import type { ConsoleClient } from '../support/console-client';
+import { consoleClient, textOf } from '../support/console-client';
+import type { TestApp } from '../support/harness';
+import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+
+/**
+ * The console's report pages on the real dev server and FerretDB: the dashboard drawing real
+ * figures of cases filed and handled here, the public board (no sign-in, masked, filtered), an
+ * evaluation round opened from a form, scored and exported as CSV, and an emergency activation
+ * whose roll-call page follows a report as it happens. Three streets keep the figures apart.
+ */
+
+const FLOW = 'rep-flow';
+const ORDER = 'rep-order';
+const ROUND = 'rep-round';
+const COMPOUND = 'rep-compound';
+const ACTIVATION = 'rep-activation';
+const ROUND_OPEN_S = 30;
+
+const definitions = [
+  `
+key: ${FLOW}
+name: 报表测试诉求
+starters: [resident, admin]
+categories:
+  - { code: sanitation, name: 环境卫生 }
+  - { code: noise, name: 噪音扰民 }
+input:
+  fields:
+    - { name: contactName, label: 联系人, type: string, personal: true }
+    - { name: summary, label: 诉求内容, type: string }
+steps:
+  - id: serve
+    name: 办理
+    type: task
+    announce: false
+    candidates: [{ role: grid-worker, unit: grid }]
+    outcomes: [{ id: done, name: 已办结 }]
+  - { id: wall, name: 结果公示, type: publish, title: 办理结果公示, show: [summary, contactName] }
+  - { id: rate, name: 群众评价, type: feedback, within: PT1M }
+  - { id: closed, name: 办结, type: end }
+`,
+  `
+key: ${ORDER}
+name: 报表测试订单
+starters: [resident]
+input: { fields: [] }
+steps:
+  - { id: rate, name: 群众评价, type: feedback, within: PT6S }
+  - { id: closed, name: 办结, type: end }
+`,
+  `
+key: ${ROUND}
+name: 报表评议测试
+starters: [admin, dispatcher]
+input:
+  fields:
+    - { name: periodFrom, label: 起始日, type: date, required: true }
+    - { name: periodTo, label: 截止日, type: date, required: true }
+steps:
+  - id: scoring
+    name: 评单打分
+    type: evaluation
+    orders: { from: data.periodFrom, to: data.periodTo, definitions: [${ORDER}] }
+    groups:
+      - { id: residents, name: 居民, weight: 60, scorers: requester }
+      - id: units
+        name: 共建单位
+        weight: 40
+        scorers: [{ role: liaison, unitsOfType: cobuilding, under: case }]
+    orderRating: { group: residents }
+    within: PT${ROUND_OPEN_S}S
+  - { id: closed, name: 结束, type: end }
+`,
+  `
+key: ${COMPOUND}
+name: 报表点名测试
+starters: [admin]
+roles:
+  - { key: property-manager, label: 物业项目经理 }
+input:
+  fields:
+    - { name: reason, label: 启动事由, type: text, required: true }
+steps:
+  - id: report
+    name: 到小区报到
+    type: claim
+    candidates:
+      - { role: property-manager, unitsOfType: compound, under: case }
+      - { role: building-head, unitsOfType: building, under: case }
+    claimants: { max: all }
+    within: PT2M
+    onUnclaimed: closed
+  - { id: closed, name: 点名结束, type: end }
+`,
+  `
+key: ${ACTIVATION}
+name: 报表一键启动测试
+starters: [admin]
+input:
+  fields:
+    - { name: reason, label: 启动事由, type: text, required: true }
+steps:
+  - id: compounds
+    name: 各小区点名报到
+    type: subprocess
+    definition: ${COMPOUND}
+    forEach: { units: { type: compound, within: case } }
+    data: { reason: data.reason }
+  - { id: closed, name: 点名结束, type: end }
+`,
+];
+
+let app: TestApp;
+const tokens: Record<string, string> = {};
+const cases: Record<string, string> = {};
+const orders: Record<string, string> = {};
+let roundId: string;
+
+async function account(username: string, roles: string[], unitIds: string[] = []) {
+  tokens[username] = await app.signIn(username, roles, unitIds);
+  const user = await app.db.models.User.findOne({ username }).lean();
+  return String(user!._id);
+}
+
+function as(username: string): ConsoleClient {
+  const client = consoleClient(app.api.url);
+  client.useSession(tokens[username]!);
+  return client;
+}
+
+async function startCase(
+  user: string,
+  definitionKey: string,
+  unitId: string,
+  extra: { category?: string; data?: Record<string, unknown> } = {},
+): Promise<string> {
+  const res = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: tokens[user],
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: {
+      definitionKey,
+      unitId,
+      data: extra.data ?? {},
+      ...(extra.category !== undefined ? { category: extra.category } : {}),
+    },
+  });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function atStep(caseId: string, step: string): Promise<void> {
+  await waitFor(`${caseId} at ${step}`, async () => {
+    const found = await app.db.models.Case.findById(caseId, { currentStep: 1 }).lean();
+    return found?.currentStep?.id === step;
+  });
+}
+
+async function serve(user: string, caseId: string): Promise<void> {
+  const task = await waitFor(`the serve task of ${caseId}`, async () => {
+    const res = await app.http<{ items: Array<{ id: string; stepId: string }> }>(
+      'GET',
+      `/api/v1/tasks?view=available&caseId=${caseId}`,
+      { token: tokens[user] },
+    );
+    return res.body.items.find((t) => t.stepId === 'serve');
+  });
+  const claimed = await app.http('POST', `/api/v1/tasks/${task.id}/claim`, { token: tokens[user] });
+  expect(claimed.status).toBe(200);
+  const done = await app.http('POST', `/api/v1/tasks/${task.id}/complete`, {
+    token: tokens[user],
+    body: { outcome: 'done' },
+  });
+  expect(done.status).toBe(200);
+}
+
+async function rate(caseId: string, score: number): Promise<void> {
+  await atStep(caseId, 'rate');
+  const res = await app.http('POST', `/api/v1/cases/${caseId}/rating`, {
+    token: tokens.resident,
+    body: { score },
+  });
+  expect(res.status).toBe(200);
+}
+
+function closed(caseId: string): Promise<unknown> {
+  return waitFor(`${caseId} closed`, async () => {
+    const found = await app.db.models.Case.findById(caseId, { status: 1 }).lean();
+    return found?.status === 'closed';
+  });
+}
+
+/** A Beijing calendar date, `days` from today. */
+function beijingDate(days: number): string {
+  return new Date(Date.now() + BEIJING_OFFSET_MS + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The hidden request key of the form the page holds. */
+function requestKeyIn(html: string): string {
+  return /name="requestKey" value="([^"]+)"/.exec(html)![1]!;
+}
+
+beforeAll(async () => {
+  app = await startTestApp('console-reports');
+  const service = createDefinitionService(app.db.models, createMailRenderer().templateNames);
+  for (const source of definitions) {
+    await service.publish({ source, format: 'yaml', publishedBy: { kind: 'system', id: 'test' } });
+  }
+  const ids = {
+    worker1: await account('worker1', ['staff'], ['r-g1']),
+    worker2: await account('worker2', ['staff'], ['r-g2']),
+    liaison: await account('liaison', ['staff'], ['r-cb']),
+    manager1: await account('manager1', ['staff'], ['r-x1']),
+    head1: await account('head1', ['staff'], ['r-x1-b1']),
+    manager2: await account('manager2', ['staff'], ['r-x2']),
+  };
+  await account('disp', ['dispatcher'], ['r-s']);
+  await account('edisp', ['dispatcher'], ['r-e']);
+  await account('boss', ['admin']);
+  await account('resident', ['resident']);
+  const imported = await app.http('POST', '/api/v1/org/import', {
+    token: app.adminKey,
+    body: {
+      units: [
+        { id: 'r-s', name: '报表街道', type: 'street', parentId: null },
+        { id: 'r-c1', name: '东关社区', type: 'community', parentId: 'r-s' },
+        { id: 'r-c2', name: '西关社区', type: 'community', parentId: 'r-s' },
+        { id: 'r-g1', name: '东关一网格', type: 'grid', parentId: 'r-c1' },
+        { id: 'r-g2', name: '西关一网格', type: 'grid', parentId: 'r-c2' },
+        { id: 'r-e', name: '评议街道', type: 'street', parentId: null },
+        { id: 'r-ec1', name: '南关社区', type: 'community', parentId: 'r-e' },
+        { id: 'r-ec2', name: '北关社区', type: 'community', parentId: 'r-e' },
+        { id: 'r-cb', name: '县第二中学', type: 'cobuilding', parentId: 'r-e' },
+        { id: 'r-m', name: '应急街道', type: 'street', parentId: null },
+        { id: 'r-mc', name: '应急社区', type: 'community', parentId: 'r-m' },
+        { id: 'r-mg', name: '应急网格', type: 'grid', parentId: 'r-mc' },
+        { id: 'r-x1', name: '幸福小区', type: 'compound', parentId: 'r-mg' },
+        { id: 'r-x1-b1', name: '1号楼', type: 'building', parentId: 'r-x1' },
+        { id: 'r-x2', name: '和谐小区', type: 'compound', parentId: 'r-mg' },
+      ],
+      people: [
+        { id: 'p-w1', name: '网格员甲', email: uniqueAddress('w1'), userId: ids.worker1 },
+        { id: 'p-w2', name: '网格员乙', email: uniqueAddress('w2'), userId: ids.worker2 },
+        { id: 'p-li', name: '联络员老刘', email: uniqueAddress('li'), userId: ids.liaison },
+        { id: 'p-sec', name: '评议书记', email: uniqueAddress('sec') },
+        { id: 'p-m1', name: '孙经理', email: uniqueAddress('m1'), userId: ids.manager1 },
+        { id: 'p-h1', name: '周楼长', email: uniqueAddress('h1'), userId: ids.head1 },
+        { id: 'p-m2', name: '郑经理', email: uniqueAddress('m2'), userId: ids.manager2 },
+      ],
+      posts: [
+        { unitId: 'r-g1', role: 'grid-worker', personId: 'p-w1' },
+        { unitId: 'r-g2', role: 'grid-worker', personId: 'p-w2' },
+        { unitId: 'r-cb', role: 'liaison', personId: 'p-li' },
+        { unitId: 'r-e', role: 'secretary', personId: 'p-sec' },
+        { unitId: 'r-x1', role: 'property-manager', personId: 'p-m1' },
+        { unitId: 'r-x1-b1', role: 'building-head', personId: 'p-h1' },
+        { unitId: 'r-x2', role: 'property-manager', personId: 'p-m2' },
+      ],
+    },
+  });
+  expect(imported.status).toBe(200);
+
+  // Street 报表街道: served and rated 5 (东关), served and rated 2 (西关), one still waiting (东关).
+  const filed = (unitId: string, category: string, contactName: string) =>
+    startCase('resident', FLOW, unitId, {
+      category,
+      data: { contactName, summary: category === 'noise' ? '夜间施工噪音' : '楼道堆放杂物' },
+    });
+  cases.good = await filed('r-g1', 'sanitation', '张三');
+  cases.poor = await filed('r-g2', 'noise', '李四');
+  cases.waiting = await filed('r-g1', 'sanitation', '王五');
+  // Street 评议街道: two orders, one rated 4, one left unrated (its window lapses).
+  orders.rated = await startCase('resident', ORDER, 'r-ec1');
+  orders.unrated = await startCase('resident', ORDER, 'r-ec2');
+  await Promise.all([
+    serve('worker1', cases.good).then(() => rate(cases.good!, 5)),
+    serve('worker2', cases.poor).then(() => rate(cases.poor!, 2)),
+    rate(orders.rated, 4),
+  ]);
+  await Promise.all([cases.good, cases.poor, orders.rated, orders.unrated].map((id) => closed(id)));
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+describe('evaluation rounds in the console', () => {
+  it('when a dispatcher opens a round from the form twice, then one round starts and its page shows the orders and progress', async () => {
+    // Arrange
+    const disp = as('edisp');
+    const list = await disp.get('/console/evaluations?process=rep-round');
+    const fields = {
+      process: ROUND,
+      unitId: 'r-e',
+      periodFrom: beijingDate(-1),
+      periodTo: beijingDate(0),
+      requestKey: requestKeyIn(list.html),
+    };
+
+    // Act
+    const first = await disp.post('/console/evaluations/open', fields);
+    const again = await disp.post('/console/evaluations/open', fields);
+    roundId = /\/console\/evaluations\/(case-[0-9a-f]{24})/.exec(first.location ?? '')![1]!;
+    await waitFor('the round opened', () => app.db.models.EvaluationRound.exists({ _id: roundId }));
+    const page = await disp.get(`/console/evaluations/${roundId}`);
+
+    // Assert
+    expect(list.status).toBe(200);
+    expect(textOf(list.html)).toContain('报表评议测试');
+    expect(first.status).toBe(303);
+    expect(again.location).toBe(first.location);
+    expect(await app.db.models.Case.countDocuments({ definitionKey: ROUND })).toBe(1);
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    expect(text).toContain('评议街道');
+    expect(text).toContain(orders.rated);
+    expect(text).toContain(orders.unrated);
+    // The order's own rating counts for the residents: one of two orders has a score already.
+    expect(text).toContain('已有打分的订单 1/2');
+    expect(text).toMatch(/联络员老刘 0 未打分/);
+  });
+
+  it('when the liaison scores an order through the form, then it is recorded and the progress names them', async () => {
+    // Arrange
+    const liaison = as('liaison');
+    const rounds = await liaison.get('/console/evaluations');
+    const form = await liaison.get(`/console/evaluations/${roundId}/score`);
+    const key = requestKeyIn(form.html);
+
+    // Act
+    const partial = await liaison.post(`/console/evaluations/${roundId}/score`, {
+      group: 'units',
+      page: '1',
+      requestKey: key,
+      [`v:${orders.unrated}:quality`]: '3',
+    });
+    await liaison.get(`/console/evaluations/${roundId}/score`);
+    const saved = await liaison.post(`/console/evaluations/${roundId}/score`, {
+      group: 'units',
+      page: '1',
+      requestKey: key,
+      [`v:${orders.rated}:quality`]: '5',
+      [`v:${orders.rated}:duration`]: '4',
+      [`v:${orders.rated}:satisfaction`]: '5',
+      [`c:${orders.rated}`]: '服务很及时',
+    });
+    const after = await as('edisp').get(`/console/evaluations/${roundId}`);
+
+    // Assert
+    expect(textOf(rounds.html)).toContain('报表评议测试');
+    expect(form.status).toBe(200);
+    expect(form.html).toContain(`name="v:${orders.rated}:quality"`);
+    expect(partial.status).toBe(422);
+    expect(textOf(partial.html)).toContain('有订单的打分项没有填全');
+    expect(saved.status).toBe(303);
+    expect(saved.location).toContain('saved=1');
+    expect(await app.db.models.EvaluationScore.countDocuments({ roundId, group: 'units' })).toBe(1);
+    expect(textOf(after.html)).toMatch(/联络员老刘 1 已打分/);
+  });
+
+  it('when a resident or a stranger asks for the results, then they are refused', async () => {
+    // Act
+    const resident = await as('resident').get(`/console/evaluations/${roundId}/results.csv`);
+    const stranger = await as('disp').get(`/console/evaluations/${roundId}`);
+
+    // Assert
+    expect(resident.status).toBe(403);
+    expect(stranger.status).toBe(404);
+  });
+});
+
+describe('the dashboard', () => {
+  it('when a street dispatcher opens it, then the charts and tables show the figures of its cases', async () => {
+    // Act
+    const page = await as('disp').get('/console/dashboard');
+
+    // Assert
+    expect(page.status).toBe(200);
+    expect(page.html.match(/<svg [^>]*role="img"/g)).toHaveLength(4);
+    expect(page.html).not.toMatch(/style=/);
+    const text = textOf(page.html);
+    const month = beijingDate(0).slice(0, 7);
+    // Trend table: 3 received this month, 2 completed, none overdue.
+    expect(text).toContain(`${month} 3 2 0`);
+    expect(text).toContain('办结率 66.7%');
+    expect(text).toContain('满意度 50%');
+    // Per community: 东关 2 received, 1 completed, all of its ratings satisfied; 西关 1/1, 0 %.
+    expect(text).toMatch(/东关社区 2 1 0 50% [^ ]+ 100% 5\.00/);
+    expect(text).toMatch(/西关社区 1 1 0 100% [^ ]+ 0% 2\.00/);
+    // Ranked by completion: 西关 first.
+    expect(text).toMatch(/1 西关社区 100% .* 2 东关社区 50%/);
+  });
+
+  it('when filtered to a community or an empty period, then the figures follow the filter', async () => {
+    // Act
+    const community = await as('disp').get('/console/dashboard?unitId=r-c1&by=received');
+    const empty = await as('disp').get('/console/dashboard?unitId=r-s&period=2020-H1');
+    const outside = await as('disp').get('/console/dashboard?unitId=r-e');
+    const admin = await as('boss').get('/console/dashboard?unitId=r-s');
+
+    // Assert
+    expect(community.status).toBe(200);
+    expect(textOf(community.html)).toContain('数据看板 · 东关社区');
+    expect(textOf(community.html)).toMatch(/受理 2 已接单 1 件/);
+    expect(empty.status).toBe(200);
+    expect(textOf(empty.html)).toContain('本期没有数据');
+    expect(outside.status).toBe(404);
+    expect(textOf(outside.html)).toContain('您的权限范围内没有单位“r-e”');
+    expect(admin.status).toBe(200);
+  });
+
+  it('when a resident, staff or nobody asks for it, then the roles decide', async () => {
+    // Act
+    const resident = await as('resident').get('/console/dashboard');
+    const staff = await as('worker1').get('/console/dashboard');
+    const anonymous = await consoleClient(app.api.url).get('/console/dashboard');
+
+    // Assert
+    expect(resident.status).toBe(403);
+    expect(staff.status).toBe(403);
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.location).toContain('/console/login?next=');
+  });
+});
+
+describe('the public board', () => {
+  it('when anyone reads it without signing in, then published cases show masked and unpublished ones do not', async () => {
+    // Act
+    const board = await consoleClient(app.api.url).get('/console/board');
+    const item = await consoleClient(app.api.url).get(`/console/board/${cases.good}`);
+    const unpublished = await consoleClient(app.api.url).get(`/console/board/${cases.waiting}`);
+
+    // Assert
+    expect(board.status).toBe(200);
+    const text = textOf(board.html);
+    expect(text).toContain('办理结果公示');
+    expect(board.html).toContain(`/console/board/${cases.good}`);
+    expect(board.html).toContain(`/console/board/${cases.poor}`);
+    expect(board.html).not.toContain(cases.waiting);
+    expect(item.status).toBe(200);
+    const detail = textOf(item.html);
+    expect(detail).toContain('环境卫生');
+    expect(detail).toContain('东关社区');
+    expect(detail).toContain('5 分');
+    for (const secret of ['张三', '李四']) {
+      expect(text).not.toContain(secret);
+      expect(detail).not.toContain(secret);
+    }
+    expect(detail).toMatch(/联系人 张\*/);
+    expect(unpublished.status).toBe(404);
+  });
+
+  it('when filtered by community or category, then only matching cases are listed', async () => {
+    // Act
+    const west = await consoleClient(app.api.url).get('/console/board?unitId=r-c2');
+    const noise = await consoleClient(app.api.url).get('/console/board?category=noise');
+    const street = await consoleClient(app.api.url).get(
+      '/console/board?unitId=r-s&category=sanitation',
+    );
+    const unknown = await consoleClient(app.api.url).get('/console/board?unitId=nowhere');
+
+    // Assert
+    for (const [page, shown, hidden] of [
+      [west, cases.poor, cases.good],
+      [noise, cases.poor, cases.good],
+      [street, cases.good, cases.poor],
+    ] as const) {
+      expect(page.status).toBe(200);
+      expect(page.html).toContain(`/console/board/${shown}`);
+      expect(page.html).not.toContain(`/console/board/${hidden}`);
+    }
+    expect(west.html).toMatch(/<option value="r-c2" selected>/);
+    expect(unknown.status).toBe(400);
+  });
+});
+
+describe('emergency activation', () => {
+  it('when an admin activates a community, then the roll-call page lists who was called and follows a report', async () => {
+    // Arrange
+    const boss = as('boss');
+    const form = await boss.get(`/console/emergency?process=${ACTIVATION}`);
+
+    // Act
+    const started = await boss.post('/console/emergency', {
+      process: ACTIVATION,
+      unitId: 'r-mc',
+      reason: '防汛应急响应',
+      requestKey: requestKeyIn(form.html),
+    });
+    const path = (started.location ?? '').split('?')[0]!;
+    const before = await waitFor('the roll-calls opened', async () => {
+      const page = await boss.get(path);
+      const text = textOf(page.html);
+      return ['孙经理', '周楼长', '郑经理'].every((n) => text.includes(n)) ? page : undefined;
+    });
+    const task = await waitFor('the roll-call offered to manager1', async () => {
+      const res = await app.http<{ items: Array<{ id: string; stepId: string }> }>(
+        'GET',
+        '/api/v1/tasks?view=available',
+        { token: tokens.manager1 },
+      );
+      return res.body.items.find((t) => t.stepId === 'report');
+    });
+    const claimed = await app.http('POST', `/api/v1/tasks/${task.id}/claim`, {
+      token: tokens.manager1,
+    });
+    const after = await boss.get(path);
+    const missingOnly = await boss.get(`${path}?missing=1`);
+
+    // Assert
+    expect(form.status).toBe(200);
+    expect(form.html).toContain('name="reason"');
+    expect(started.status).toBe(303);
+    expect(path).toMatch(/^\/console\/emergency\/case-[0-9a-f]{24}$/);
+    expect(before.html).toMatch(/<section id="roll-call"[^>]*data-refresh="5"/);
+    expect(textOf(before.html)).toContain('应到 3 已报到 0 未报到 3');
+    expect(textOf(before.html)).toContain('防汛应急响应');
+    expect(claimed.status).toBe(200);
+    expect(textOf(after.html)).toContain('应到 3 已报到 1 未报到 2');
+    expect(after.html).toContain('<li class="ack-yes">孙经理</li>');
+    expect(after.html).toContain('<li class="ack-no">周楼长</li>');
+    expect(after.html).toContain('<li class="ack-no">郑经理</li>');
+    // Both compounds still have someone missing.
+    expect(textOf(missingOnly.html)).toContain('幸福小区');
+    expect(textOf(missingOnly.html)).toContain('和谐小区');
+  });
+
+  it('when a dispatcher asks for the emergency pages, then they are refused', async () => {
+    // Act
+    const page = await as('disp').get('/console/emergency');
+
+    // Assert
+    expect(page.status).toBe(403);
+  });
+});
+
+describe('evaluation results', () => {
+  it('when the round has closed, then its page shows the results and the CSV downloads', async () => {
+    // Arrange
+    await waitFor(
+      'the round closed',
+      async () =>
+        (await app.db.models.EvaluationRound.findById(roundId, { status: 1 }).lean())?.status ===
+        'closed',
+      (ROUND_OPEN_S + 30) * 1000,
+    );
+    const disp = as('edisp');
+
+    // Act
+    const page = await disp.get(`/console/evaluations/${roundId}`);
+    const csv = await fetch(`${app.api.url}/console/evaluations/${roundId}/results.csv`, {
+      headers: { cookie: `gf_session=${encodeURIComponent(tokens.edisp!)}` },
+    });
+    const bytes = new Uint8Array(await csv.arrayBuffer());
+
+    // Assert
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    expect(text).toContain('评议结果');
+    expect(text).toContain('南关社区');
+    expect(page.html).toContain(`/console/evaluations/${roundId}/results.csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(csv.headers.get('content-disposition')).toBe(
+      `attachment; filename="evaluation-${roundId}.csv"`,
+    );
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const body = new TextDecoder('utf-8').decode(bytes);
+    expect(body.split('\r\n')[0]).toBe(
+      '类型,编号,名称,所属单位,评单数,已评单数,缺评单数,综合得分,居民（权重60%）,共建单位（权重40%）,服务质量,办理时效,满意度',
+    );
+    expect(body).toContain('单位,r-e,评议街道,');
+    expect(body).toContain('书记,p-sec,评议书记,');
+  }, 120_000);
+});
