@@ -157,8 +157,8 @@ function displayValue(
   if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
   if (field.type === 'unit' && typeof value === 'string') return unitPath(units, value);
   if (field.type === 'datetime' && typeof value === 'string') return formatInstant(value);
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value as string | number);
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 export interface TimelineRow {
