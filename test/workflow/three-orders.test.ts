@@ -75,7 +75,11 @@ describe('三单闭环 (three-orders)', () => {
       'closed',
     ]);
     // 单单有回音: the result is on the public board, the address masked
-    expect(outcome.doc.publication?.fields.map((f) => f.label)).toEqual(['诉求类别', '诉求内容', '地址']);
+    expect(outcome.doc.publication?.fields.map((f) => f.label)).toEqual([
+      '诉求类别',
+      '诉求内容',
+      '地址',
+    ]);
     expect(JSON.stringify(outcome.doc.publication)).not.toContain(order.address);
     // 接单: the member's claim is on the timeline, before the completion
     expect(
