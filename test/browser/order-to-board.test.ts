@@ -100,11 +100,16 @@ it('when a resident orders, a dispatcher dispatches, a party member completes an
   await screenshot(page, 'case-resident');
   await signOut(page);
 
-  // The public: the board shows the published result, the address masked
+  // The public: the board shows the published result, the address masked, and its page
   await reloadUntilText(page, `${bed.url}/console/board`, DESCRIPTION);
   await screenshot(page, 'board');
-  const board = await page.locator('main').innerText();
-  expect(board).not.toContain(ADDRESS);
+  expect(await page.locator('main').innerText()).not.toContain(ADDRESS);
+  await page.click('.board-item h2 a');
+  await screenshot(page, 'board-item');
+  const item = await page.locator('main').innerText();
+  expect(item).toContain('群众点单办理结果');
+  expect(item).toContain(DESCRIPTION);
+  expect(item).not.toContain(ADDRESS);
 });
 
 async function reloadUntilText(p: Page, url: string, text: string): Promise<void> {
