@@ -13,9 +13,9 @@ let bed: ConsoleBed;
 let page: Page;
 
 beforeAll(async () => {
-  bed = await startConsoleBed('browser-admin');
+  bed = await startConsoleBed('browser-admin', { history: true });
   page = await bed.browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await bed?.stop();

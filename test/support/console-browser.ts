@@ -1,12 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
-import { accountsStage, openDemoSeedDeps, orgStage, seedDemo } from '../../demo/seed';
+import { accountsStage, historyStage, openDemoSeedDeps, orgStage, seedDemo } from '../../demo/seed';
 import { launchBrowser } from './browser';
 import type { TestApp } from './harness';
 import { startTestApp } from './harness';
 
 /**
  * The console in a real browser: the API and a worker on the shared test stack, the demo county
- * loaded and its accounts offered on the sign-in page as `npm start` does, and one Chromium.
+ * loaded and its accounts offered on the sign-in page as `npm start` does (with its case history
+ * when asked), and one Chromium.
  */
 export interface ConsoleBed {
   app: TestApp;
@@ -15,13 +16,18 @@ export interface ConsoleBed {
   stop(): Promise<void>;
 }
 
-export async function startConsoleBed(name: string): Promise<ConsoleBed> {
+export async function startConsoleBed(
+  name: string,
+  options: { history?: boolean } = {},
+): Promise<ConsoleBed> {
   const app = await startTestApp(name);
-  const seeder = await openDemoSeedDeps(app.config);
+  const seeder = await openDemoSeedDeps(app.config, undefined, { history: options.history });
   try {
     const report = await seedDemo(seeder.deps, { stages: [accountsStage, orgStage], force: true });
     if (report.status === 'refused') throw new Error('the demo county was refused');
     app.api.offerDemoAccounts(report.accounts);
+    // The demo's past months of closed cases, so the dashboards and the board have figures.
+    if (options.history) await seedDemo(seeder.deps, { stages: [historyStage], force: true });
   } finally {
     await seeder.close();
   }
