@@ -1,3 +1,5 @@
+import { escapeXml } from './escape';
+
 /**
  * Charts as server-side SVG: pure functions from figures to markup, no script and no library.
  * Every label is escaped here (the views insert the markup as is), colours are presentation
@@ -60,15 +62,7 @@ const FONT_SIZE = 12;
 const DEFAULT_WIDTH = 640;
 const DEFAULT_HEIGHT = 280;
 
-/** Text for an XML text node or a double- or single-quoted attribute. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { escapeXml } from './escape';
 
 export interface Scale {
   max: number;

@@ -1,6 +1,7 @@
 import type { DefinitionSpec, StepSpec, StepType } from '../common/definition';
 import type { StepList } from '../common/steps';
 import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../common/steps';
+import { escapeXml } from './escape';
 
 /**
  * A definition's steps drawn as an SVG diagram: a pure function of the spec (no I/O, no clock).
@@ -364,15 +365,7 @@ const INK = '#1f2328';
 const MUTED = '#57606a';
 const FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif";
 
-/** Escapes text for SVG content and attribute values. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { escapeXml } from './escape';
 
 /** An estimate of a text's width in pixels: CJK and full-width characters are square. */
 function textWidth(text: string, size: number): number {

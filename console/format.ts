@@ -30,18 +30,26 @@ export function urgencyOf(dueAt: string | null, now: Date): Urgency {
 export function countdown(dueAt: string | null, now: Date, t: Translate): string {
   if (!dueAt) return t('sla.none');
   const left = new Date(dueAt).getTime() - now.getTime();
-  const span = spanText(Math.abs(left), t);
+  const span = durationText(Math.floor(Math.abs(left) / 60_000), t);
   return left <= 0 ? t('sla.overdueBy', { span }) : t('sla.dueIn', { span });
 }
 
-function spanText(ms: number, t: Translate): string {
-  const minutes = Math.floor(ms / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
+/** Whole minutes as "2天3小时" / "2 d 3 h" (the SLA countdown's wording); `—` when null. */
+export function durationText(minutes: number | null | undefined, t: Translate): string {
+  if (minutes === null || minutes === undefined || !Number.isFinite(minutes)) return '—';
+  const whole = Math.max(0, Math.round(minutes));
+  const days = Math.floor(whole / 1440);
+  const hours = Math.floor((whole % 1440) / 60);
+  const mins = whole % 60;
   if (days > 0) return t('sla.daysHours', { d: days, h: hours });
   if (hours > 0) return t('sla.hoursMinutes', { h: hours, m: mins });
   return t('sla.minutes', { m: mins });
+}
+
+/** A `?page=` value as a page number from 1 (anything else is page 1; at most 10 000). */
+export function pageNumber(value: string | undefined): number {
+  const page = Number(value);
+  return Number.isInteger(page) && page >= 1 ? Math.min(page, 10_000) : 1;
 }
 
 /** A countdown as views show it: text, colour class and the instant for the live update. */
@@ -61,7 +69,10 @@ export function slaBadge(dueAt: string | null, now: Date, t: Translate): SlaBadg
   };
 }
 
-/** Page links keep the other query parameters; pages count from 1. */
+/**
+ * Page links keep the other query parameters; pages count from 1. `param` names the page
+ * parameter when a page has a second list (`postsPage`).
+ */
 export interface Pager {
   page: number;
   pages: number;
@@ -76,12 +87,13 @@ export function pagerOf(
   page: number,
   pageSize: number,
   total: number,
+  param = 'page',
 ): Pager {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const link = (p: number) => {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v && k !== 'page') params.set(k, v);
-    params.set('page', String(p));
+    for (const [k, v] of Object.entries(query)) if (v && k !== param) params.set(k, v);
+    params.set(param, String(p));
     return `${basePath}?${params.toString()}`;
   };
   return {

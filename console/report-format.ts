@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BEIJING_OFFSET_MS } from '../common/beijing';
+import { pageNumber } from './format';
 import type { Translate } from './i18n';
 
 /**
@@ -20,17 +21,7 @@ export function decimal2(value: number | null | undefined, missing = '—'): str
   return value.toFixed(2);
 }
 
-/** Whole minutes as "2天3小时" / "2 d 3 h" (the SLA countdown's wording); `—` when null. */
-export function durationText(minutes: number | null | undefined, t: Translate): string {
-  if (minutes === null || minutes === undefined || !Number.isFinite(minutes)) return '—';
-  const whole = Math.max(0, Math.round(minutes));
-  const days = Math.floor(whole / 1440);
-  const hours = Math.floor((whole % 1440) / 60);
-  const mins = whole % 60;
-  if (days > 0) return t('sla.daysHours', { d: days, h: hours });
-  if (hours > 0) return t('sla.hoursMinutes', { h: hours, m: mins });
-  return t('sla.minutes', { m: mins });
-}
+export { durationText } from './format';
 
 /** A period label of the metrics API (`2026`, `2026-H1`, `2026-Q3`, `2026-05`) in words. */
 export function periodName(label: string, t: Translate): string {
@@ -121,10 +112,9 @@ export function dayOf(iso: string): string {
   return new Date(at + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
 }
 
-/** `?page=` as a page number from 1 (anything else is page 1; at most 10 000). */
+/** `?page=` as a page number from 1 (see pageNumber). */
 export function pageOf(query: Record<string, string>): number {
-  const page = Number(query.page);
-  return Number.isInteger(page) && page >= 1 ? Math.min(page, 10_000) : 1;
+  return pageNumber(query.page);
 }
 
 /**

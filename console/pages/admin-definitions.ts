@@ -16,7 +16,7 @@ import {
   problemViews,
   stepRows,
 } from '../admin-definition-view';
-import { formatInstant, pagerOf } from '../format';
+import { formatInstant, pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
@@ -58,7 +58,7 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
     path: '/admin/definitions',
     access: ['admin'],
     handle: async (ctx) => {
-      const page = pageOf(ctx.query.page);
+      const page = pageNumber(ctx.query.page);
       const listed = await definitions.listPage({ page, pageSize: PAGE_SIZE });
       return {
         view: 'admin-definitions',
@@ -99,7 +99,7 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
         shownVersion !== undefined ? await definitions.getVersion(key, shownVersion) : null;
       const source = shown ?? draft!;
       const steps = stepRows(source.spec, ctx.t);
-      const page = pageOf(ctx.query.page);
+      const page = pageNumber(ctx.query.page);
       const latest = versions[0];
       const versionRows = await Promise.all(
         versions
@@ -386,8 +386,4 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
     const version = Number.parseInt(ctx.query.version ?? '', 10);
     return ctx.t(`admin.def.done.${done}`, { version: Number.isInteger(version) ? version : '' });
   }
-}
-
-function pageOf(value: string | undefined): number {
-  return Math.max(1, Math.min(10_000, Number.parseInt(value ?? '1', 10) || 1));
 }

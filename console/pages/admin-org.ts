@@ -12,8 +12,7 @@ import {
   isImportKind,
 } from '../admin-org-import';
 import type { ImportKind } from '../admin-org-import';
-import type { Pager } from '../format';
-import { pagerOf } from '../format';
+import { pageNumber, pagerOf } from '../format';
 import type { Translate } from '../i18n';
 import { messageKeys } from '../i18n';
 import type { ConsoleKit } from '../kit';
@@ -36,7 +35,7 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
     path: '/admin/org',
     access: ['admin'],
     handle: async (ctx) => {
-      const page = pageOf(ctx.query.page);
+      const page = pageNumber(ctx.query.page);
       const roots = await org.listUnits({ parentId: null, page, pageSize: PAGE_SIZE });
       return {
         view: 'admin-org',
@@ -69,8 +68,8 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
     handle: async (ctx) => {
       const id = idOf(ctx, 'admin.org.noUnit');
       const unit = await org.unitOutline(id);
-      const page = pageOf(ctx.query.page);
-      const postsPage = pageOf(ctx.query.postsPage);
+      const page = pageNumber(ctx.query.page);
+      const postsPage = pageNumber(ctx.query.postsPage);
       const [children, posts] = await Promise.all([
         org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
         org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
@@ -100,13 +99,13 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
             personName: p.personName,
             href: personPath(p.personId),
           })),
-          postsPager: pagerNamed(
-            'postsPage',
+          postsPager: pagerOf(
             here,
             { page: ctx.query.page },
             postsPage,
             POSTS_PAGE_SIZE,
             posts.total,
+            'postsPage',
           ),
         },
       };
@@ -118,7 +117,7 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
     path: '/admin/org/people',
     access: ['admin'],
     handle: async (ctx) => {
-      const page = pageOf(ctx.query.page);
+      const page = pageNumber(ctx.query.page);
       const unitId = (ctx.query.unit ?? '').trim();
       if (unitId !== '' && !orgId.safeParse(unitId).success) {
         throw new AppError('invalid_request', ctx.t('admin.org.badId', { id: unitId }));
@@ -299,30 +298,3 @@ export function roleLabel(t: Translate, role: string): string {
 }
 
 const MESSAGE_KEYS: ReadonlySet<string> = new Set(messageKeys());
-
-function pageOf(value: string | undefined): number {
-  return Math.max(1, Math.min(100_000, Number.parseInt(value ?? '1', 10) || 1));
-}
-
-/** A pager whose links set another parameter than `page` (a second list on one page). */
-function pagerNamed(
-  param: string,
-  basePath: string,
-  query: Record<string, string | undefined>,
-  page: number,
-  pageSize: number,
-  total: number,
-): Pager {
-  const base = pagerOf(basePath, {}, page, pageSize, total);
-  const link = (p: number) => {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v && k !== param) params.set(k, v);
-    params.set(param, String(p));
-    return `${basePath}?${params.toString()}`;
-  };
-  return {
-    ...base,
-    prev: page > 1 ? link(page - 1) : null,
-    next: page < base.pages ? link(page + 1) : null,
-  };
-}

@@ -2,7 +2,7 @@ import type { Principal } from '../../api/auth';
 import { AppError } from '../../api/errors';
 import type { CaseView } from '../../api/services/cases';
 import type { DefinitionSnapshot } from '../../common/definition';
-import { formatInstant, pagerOf } from '../format';
+import { formatInstant, pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
@@ -41,7 +41,7 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
   });
 
   async function listPage(ctx: PageContext, view: 'cases' | 'my-requests'): Promise<PageResult> {
-    const page = Math.max(1, Number.parseInt(ctx.query.page ?? '1', 10) || 1);
+    const page = pageNumber(ctx.query.page);
     const status = (STATUSES as readonly string[]).includes(ctx.query.status ?? '')
       ? ctx.query.status
       : undefined;

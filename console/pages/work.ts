@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../api/errors';
 import type { TaskAction, TaskView } from '../../api/services/tasks';
 import { controlsOf, valuesOf } from '../forms';
-import { pagerOf } from '../format';
+import { pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field, fieldErrors } from '../pipeline';
@@ -34,7 +34,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           : principal.roles.includes('dispatcher') || principal.roles.includes('admin')
             ? 'scope'
             : 'mine';
-      const page = Math.max(1, Number.parseInt(ctx.query.page ?? '1', 10) || 1);
+      const page = pageNumber(ctx.query.page);
       const listed = await services.tasks.listTasks(principal, {
         view,
         page,
