@@ -203,13 +203,7 @@ export function createEvaluationService(deps: {
           .map((s) => [s.itemId, s]),
       );
       return {
-        id: round._id,
-        unitId: round.unitId ?? null,
-        status: round.status,
-        period: { from: round.from.toISOString(), to: round.to.toISOString() },
-        openedAt: round.openedAt.toISOString(),
-        closesAt: round.closesAt.toISOString(),
-        closedAt: round.closedAt ? round.closedAt.toISOString() : null,
+        ...roundFacts(round),
         criteria: round.criteria as CriterionSpec[],
         groups: groups.map((g) => ({
           id: g.id,
@@ -418,15 +412,9 @@ export function createEvaluationService(deps: {
       const names = new Map(cases.map((c) => [c._id, c.definitionName]));
       return {
         items: docs.map((round) => ({
-          id: round._id,
+          ...roundFacts(round),
           name: names.get(round._id) ?? round.definitionKey,
           definitionKey: round.definitionKey,
-          unitId: round.unitId ?? null,
-          status: round.status,
-          period: { from: round.from.toISOString(), to: round.to.toISOString() },
-          openedAt: round.openedAt.toISOString(),
-          closesAt: round.closesAt.toISOString(),
-          closedAt: round.closedAt ? round.closedAt.toISOString() : null,
           itemCount: round.itemCount,
           supervisor:
             scope.all || (typeof round.unitId === 'string' && scope.unitIds.has(round.unitId)),
@@ -534,4 +522,26 @@ export type EvaluationService = ReturnType<typeof createEvaluationService>;
 
 function notFound(roundId: string): AppError {
   return new AppError('not_found', `No evaluation round "${roundId}" in your scope`);
+}
+
+/** What every view of a round says about it: its unit, status, period and times. */
+function roundFacts(round: {
+  _id: string;
+  unitId?: string | null;
+  status: 'open' | 'closed';
+  from: Date;
+  to: Date;
+  openedAt: Date;
+  closesAt: Date;
+  closedAt?: Date | null;
+}) {
+  return {
+    id: round._id,
+    unitId: round.unitId ?? null,
+    status: round.status,
+    period: { from: round.from.toISOString(), to: round.to.toISOString() },
+    openedAt: round.openedAt.toISOString(),
+    closesAt: round.closesAt.toISOString(),
+    closedAt: round.closedAt ? round.closedAt.toISOString() : null,
+  };
 }
