@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { screenshot } from '../support/browser';
 import type { ConsoleBed } from '../support/console-browser';
-import { signInAs, startConsoleBed } from '../support/console-browser';
+import { reloadUntil, signInAs, startConsoleBed } from '../support/console-browser';
 
 /**
  * An administrator edits a shipped definition in Chromium: a mistake is shown at its line, the
@@ -87,6 +87,43 @@ it('when an admin opens the other admin pages, then each renders, in Chinese and
   );
   await page.click('a.lang');
   expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+});
+
+it('when an admin activates an emergency roll-call, then the open activation page shows each report as it comes in, without a reload', async () => {
+  // Admin: activate the roll-call for one grid (its compounds' staff and building heads)
+  await signInAs(page, bed.url, 'demo-admin');
+  await page.goto(`${bed.url}/console/emergency`);
+  await page.selectOption('#em-unit', 'demo-wenhualu-g1');
+  await page.fill('textarea[name="reason"]', '暴雨红色预警，立即到岗排查积水和地下车库');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await Promise.all([
+    page.waitForURL(/\/console\/emergency\/case-/),
+    page.click('form[action="/console/emergency"] button[type="submit"]'),
+  ]);
+  const activationUrl = page.url().split('?')[0]!;
+  // The compounds' roll-calls open a moment after the activation
+  await reloadUntil(page, activationUrl, '#roll-call tbody th[scope="row"]');
+  expect(await page.getAttribute('#roll-call', 'data-refresh')).toBe('5');
+  await screenshot(page, 'emergency-activation');
+
+  // A property staff member of 惠民小区 reports (claims the roll-call) in another browser
+  const staff = await bed.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await signInAs(staff, bed.url, 'demo-property-staff');
+  const name = (await staff.locator('.who .user').innerText()).trim();
+  await reloadUntil(
+    staff,
+    `${bed.url}/console/inbox?view=available`,
+    'tr[data-task] form[action$="/claim"]',
+  );
+  await staff.click('tr[data-task] form[action$="/claim"] button');
+  await staff.close();
+
+  // The admin's page, left open, shows the report on its next refresh
+  await page
+    .locator('#roll-call li.ack-yes', { hasText: name })
+    .first()
+    .waitFor({ timeout: 30_000 });
+  await screenshot(page, 'emergency-roll-call');
 });
 
 /** The latest version number shown on a definition's page. */
