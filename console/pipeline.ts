@@ -49,7 +49,8 @@ export interface PageContext {
 
 export type PageResult =
   | { view: string; model: PageModel; status?: number }
-  | { redirect: string; notice?: string }
+  /** After a POST (303); a confirmation travels as a known `?done=` key, never as free text. */
+  | { redirect: string }
   | { download: { filename: string; contentType: string; body: string } };
 
 export interface PageSpec {
