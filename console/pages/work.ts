@@ -6,7 +6,8 @@ import { pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field, fieldErrors } from '../pipeline';
-import { dataRows, deadlineRows, taskRow, unitPath } from '../views-of';
+import type { UnitDirectory } from '../../api/services/unit-directory';
+import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
 
 const PAGE_SIZE = 20;
 /** How long an action waits for the read model to show it (see `projected`). */
@@ -90,6 +91,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const candidate = task.candidates.some((c) => c.userId === principal.id);
     const active = task.status === 'open' || task.status === 'claimed';
     const supervisor = principal.roles.includes('dispatcher') || principal.roles.includes('admin');
+    const canReassign = active && supervisor && task.kind === 'task';
     const formFields = step && step.type === 'task' ? (step.form?.fields ?? []) : [];
     const posted = problems?.action === 'complete' ? ctx.form : undefined;
     const errors =
@@ -117,7 +119,8 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         canRelease: active && mine && task.kind === 'task',
         canComplete: active && mine && task.kind === 'task',
         canReturn: active && mine && task.kind === 'task',
-        canReassign: active && supervisor && task.kind === 'task',
+        canReassign,
+        reassignTo: canReassign ? await reassignCandidates(task.caseUnitId, units) : [],
         controls: controlsOf(formFields, { prefix: 'form', values: posted, errors, t: ctx.t }),
         outcomes: task.outcomes.map((o) => ({
           id: o.id,
@@ -139,6 +142,27 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       },
     };
   };
+
+  /**
+   * People a supervisor may pick for 转派: the post holders of the case's unit and of the unit
+   * above it (a grid's workers, the community's staff), as suggestions; any person id is taken.
+   */
+  async function reassignCandidates(
+    unitId: string | null,
+    units: UnitDirectory,
+  ): Promise<Array<{ personId: string; label: string }>> {
+    if (!unitId) return [];
+    const parentId = units.byId.get(unitId)?.parentId ?? null;
+    const seen = new Map<string, string>();
+    for (const id of parentId ? [unitId, parentId] : [unitId]) {
+      const posts = await services.org.listPosts({ unitId: id, page: 1, pageSize: 50 });
+      for (const post of posts.items) {
+        const label = `${post.personName} · ${unitName(units, post.unitId)} · ${post.role}`;
+        if (!seen.has(post.personId)) seen.set(post.personId, label);
+      }
+    }
+    return [...seen].map(([personId, label]) => ({ personId, label }));
+  }
 
   async function personName(userId: string | null, personId: string): Promise<string> {
     if (!userId) return personId;

@@ -167,6 +167,8 @@ it('when a dispatcher refuses an order without the comment the outcome needs, th
   });
   const taskPage = await client.get(`/console/tasks/${taskId}`);
   expect(textOf(taskPage.html)).toContain('小区门口路灯不亮');
+  // 转派 suggests the post holders of the case's compound and of the grid above it
+  expect(taskPage.html).toMatch(/<datalist id="reassign-people"><option value="demo-p\d+">/);
   expect(
     (await client.post(`/console/tasks/${taskId}/claim`, { formKey: 'claim-once-0001' })).status,
   ).toBe(303);
