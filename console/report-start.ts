@@ -146,12 +146,17 @@ export async function startFromForm(
     };
   }
   try {
-    const started = await services.cases.startCase(principal, requestKey, {
-      definitionKey: process.key,
-      unitId,
-      data: valuesOf(process.spec.input.fields, form),
-      ...(process.spec.categories ? { category } : {}),
-    });
+    const started = await services.cases.startCase(
+      principal,
+      requestKey,
+      {
+        definitionKey: process.key,
+        unitId,
+        data: valuesOf(process.spec.input.fields, form),
+        ...(process.spec.categories ? { category } : {}),
+      },
+      { channel: 'console' },
+    );
     return { ok: true, caseId: started.case.id, created: started.created };
   } catch (err) {
     if (
