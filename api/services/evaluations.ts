@@ -50,7 +50,8 @@ export interface RoundItemView {
   myScore: { group: string; values: Record<string, number>; at: string } | null;
 }
 
-export interface RoundView {
+/** What every view of a round says about it: its unit, status, period and times. */
+export interface RoundFacts {
   id: string;
   unitId: string | null;
   status: 'open' | 'closed';
@@ -58,6 +59,9 @@ export interface RoundView {
   openedAt: string;
   closesAt: string;
   closedAt: string | null;
+}
+
+export interface RoundView extends RoundFacts {
   criteria: CriterionSpec[];
   groups: Array<{ id: string; name: string; weight: number; requester: boolean; scorers: number }>;
   orderRatingGroup: string | null;
@@ -73,17 +77,10 @@ export type ResultsView = RoundResults & {
 };
 
 /** A round in a list: what it covers and where it stands, without its orders. */
-export interface RoundSummary {
-  id: string;
+export interface RoundSummary extends RoundFacts {
   /** The name of the round's process (its case's). */
   name: string;
   definitionKey: string;
-  unitId: string | null;
-  status: 'open' | 'closed';
-  period: { from: string; to: string };
-  openedAt: string;
-  closesAt: string;
-  closedAt: string | null;
   itemCount: number;
   /** Whether the caller supervises the round (sees every order, the progress and the results). */
   supervisor: boolean;
@@ -524,7 +521,6 @@ function notFound(roundId: string): AppError {
   return new AppError('not_found', `No evaluation round "${roundId}" in your scope`);
 }
 
-/** What every view of a round says about it: its unit, status, period and times. */
 function roundFacts(round: {
   _id: string;
   unitId?: string | null;
@@ -534,7 +530,7 @@ function roundFacts(round: {
   openedAt: Date;
   closesAt: Date;
   closedAt?: Date | null;
-}) {
+}): RoundFacts {
   return {
     id: round._id,
     unitId: round.unitId ?? null,
