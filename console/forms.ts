@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FieldSpec } from '../common/definition';
 import type { Translate } from './i18n';
 
@@ -7,6 +8,19 @@ import type { Translate } from './i18n';
  * (the API service, then the workflow's Update validator); this module only translates between
  * HTML controls and JSON, so a browser and an API client are held to the same rules.
  */
+
+/**
+ * A fresh key for one rendered form (a hidden field): a double click or a resubmit sends the same
+ * key, which becomes the action's Idempotency-Key, so the action runs once.
+ */
+export function newFormKey(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** A posted form key as an Idempotency-Key, scoped to the console; undefined when malformed. */
+export function idempotencyKeyOf(formKey: string): string | undefined {
+  return /^[A-Za-z0-9_-]{8,64}$/.test(formKey) ? `console-${formKey}` : undefined;
+}
 
 export interface FieldControl {
   id: string;

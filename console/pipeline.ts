@@ -69,7 +69,6 @@ export interface PipelineDeps {
   cookieMode: 'auto' | 'always' | 'never';
   /** Signs CSRF tokens; random per process unless configured (several replicas share one). */
   secret: Buffer;
-  /** Links in the navigation, by role. */
   logger: Logger;
 }
 
@@ -312,6 +311,20 @@ export function safeLocalPath(target: string | undefined, fallback = `${BASE}/`)
     return fallback;
   }
   return target;
+}
+
+/**
+ * The confirmation after a redirect (`?done=published`): only the names a page knows, each
+ * translated as `<messagePrefix><name>`, so a link can never make a page say something else.
+ */
+export function doneNotice(
+  ctx: PageContext,
+  known: readonly string[],
+  messagePrefix: string,
+  params: Record<string, unknown> = {},
+): string | null {
+  const done = ctx.query.done;
+  return done && known.includes(done) ? ctx.t(`${messagePrefix}${done}`, params) : null;
 }
 
 /** A form field as one string ('' when absent or repeated). */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BEIJING_OFFSET_MS } from '../common/beijing';
 import { pageNumber } from './format';
 import type { Translate } from './i18n';
@@ -115,19 +114,6 @@ export function dayOf(iso: string): string {
 /** `?page=` as a page number from 1 (see pageNumber). */
 export function pageOf(query: Record<string, string>): number {
   return pageNumber(query.page);
-}
-
-/**
- * A fresh key for a form that starts something: rendered in a hidden field, it becomes the
- * Idempotency-Key of the start, so a double submit starts one case.
- */
-export function newRequestKey(): string {
-  return `console-${randomBytes(12).toString('hex')}`;
-}
-
-/** A request key as posted: the format the API's Idempotency-Key takes, else null. */
-export function requestKeyOf(value: string): string | null {
-  return /^[A-Za-z0-9_.:-]{8,128}$/.test(value) ? value : null;
 }
 
 /** Unit ids as the API takes them. */

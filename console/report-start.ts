@@ -4,12 +4,12 @@ import { AppError } from '../api/errors';
 import type { UnitDirectory } from '../api/services/unit-directory';
 import type { DefinitionSnapshot, StepSpec } from '../common/definition';
 import type { FieldControl } from './forms';
-import { controlsOf, valuesOf } from './forms';
+import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from './forms';
 import type { Translate } from './i18n';
 import type { ConsoleServices } from './kit';
 import { field, fieldErrors } from './pipeline';
 import type { Choice } from './report-format';
-import { UNIT_ID, newRequestKey, requestKeyOf } from './report-format';
+import { UNIT_ID } from './report-format';
 import { topUnitsOf, unitChoices } from './report-units';
 
 /**
@@ -97,7 +97,9 @@ export function startFormOf(
       errors,
       t: options.t,
     }),
-    requestKey: requestKeyOf(field(values, 'requestKey')) ?? options.requestKey ?? newRequestKey(),
+    requestKey: idempotencyKeyOf(field(values, 'requestKey'))
+      ? field(values, 'requestKey')
+      : (options.requestKey ?? newFormKey()),
     errors: { unitId: errors.unitId ?? null, category: errors.category ?? null },
   };
 }
@@ -122,7 +124,7 @@ export async function startFromForm(
   form: Record<string, string | string[]>,
   t: Translate,
 ): Promise<StartOutcome> {
-  const requestKey = requestKeyOf(field(form, 'requestKey'));
+  const requestKey = idempotencyKeyOf(field(form, 'requestKey'));
   const unitId = field(form, 'unitId').trim();
   const category = field(form, 'category').trim();
   const errors: Record<string, string> = {};

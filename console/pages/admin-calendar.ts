@@ -13,7 +13,7 @@ import type { DayKind } from '../admin-calendar-view';
 import { formatDate, formatInstant } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
-import { BASE, field } from '../pipeline';
+import { BASE, doneNotice, field } from '../pipeline';
 
 /** As the API's `:year` (api/routes/calendar.ts). */
 const MIN_YEAR = 2000;
@@ -220,9 +220,7 @@ export function registerCalendarPages({ pages, services }: ConsoleKit): void {
   }
 
   function noticeOf(ctx: PageContext): string | null {
-    const done = ctx.query.done;
-    if (!done || !(DONE as readonly string[]).includes(done)) return null;
-    return ctx.t(`admin.cal.done.${done}`, { year: ctx.query.year ?? '' });
+    return doneNotice(ctx, DONE, 'admin.cal.done.', { year: ctx.query.year ?? '' });
   }
 }
 

@@ -19,7 +19,7 @@ import {
 import { formatInstant, pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
-import { BASE, field } from '../pipeline';
+import { BASE, doneNotice, field } from '../pipeline';
 
 const PAGE_SIZE = 20;
 const VERSIONS_PAGE_SIZE = 10;
@@ -381,9 +381,9 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
   }
 
   function noticeOf(ctx: PageContext): string | null {
-    const done = ctx.query.done;
-    if (!done || !(DONE as readonly string[]).includes(done)) return null;
     const version = Number.parseInt(ctx.query.version ?? '', 10);
-    return ctx.t(`admin.def.done.${done}`, { version: Number.isInteger(version) ? version : '' });
+    return doneNotice(ctx, DONE, 'admin.def.done.', {
+      version: Number.isInteger(version) ? version : '',
+    });
   }
 }

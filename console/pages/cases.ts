@@ -15,7 +15,8 @@ import {
   timelineRows,
   unitPath,
 } from '../views-of';
-import { formKey, idempotencyKeyOf, noticeOf } from './work';
+import { idempotencyKeyOf, newFormKey } from '../forms';
+import { noticeOf } from './work';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['open', 'closed', 'cancelled', 'rejected'] as const;
@@ -155,7 +156,7 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
           ? { ...view.publication, publishedAt: formatInstant(view.publication.publishedAt) }
           : null,
         problems: problems ? { message: problems.message, details: problems.details } : null,
-        formKey: formKey(),
+        formKey: newFormKey(),
         notice: noticeOf(ctx),
       },
     };
@@ -200,7 +201,7 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
           caseId,
           'rate',
           { ...(Number.isFinite(score) ? { score } : {}), ...(comment ? { comment } : {}) },
-          idempotencyKeyOf(ctx),
+          idempotencyKeyOf(field(ctx.form, 'formKey')),
           'console',
         );
       } catch (err) {

@@ -18,7 +18,8 @@ import {
   scoreRows,
   summaryRow,
 } from '../report-evaluations';
-import { CASE_ID, newRequestKey, pageOf, requestKeyOf } from '../report-format';
+import { CASE_ID, pageOf } from '../report-format';
+import { idempotencyKeyOf, newFormKey } from '../forms';
 import type { StartForm } from '../report-start';
 import { startFormOf, startFromForm, startable, stepsOf } from '../report-start';
 
@@ -279,7 +280,10 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
           posted?.errors ?? new Set(),
         ),
         page,
-        requestKey: (posted && requestKeyOf(field(posted.values, 'requestKey'))) || newRequestKey(),
+        requestKey:
+          posted && idempotencyKeyOf(field(posted.values, 'requestKey'))
+            ? field(posted.values, 'requestKey')
+            : newFormKey(),
         pager: pagerOf(
           roundHref(id, '/score'),
           { group: group.id },
@@ -334,7 +338,7 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
           ctx.principal!,
           id,
           { ...(group ? { group } : {}), scores: parsed.scores },
-          requestKeyOf(field(ctx.form, 'requestKey')) ?? undefined,
+          idempotencyKeyOf(field(ctx.form, 'requestKey')),
         );
         const back = new URLSearchParams({
           group: result.group,

@@ -3,12 +3,11 @@ import type { UnitDirectory } from '../../api/services/unit-directory';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { Principal } from '../../api/auth';
 import { hasAnyRole } from '../../api/auth';
-import { controlsOf, valuesOf } from '../forms';
+import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field, fieldErrors } from '../pipeline';
 import { unitPath } from '../views-of';
-import { formKey, idempotencyKeyOf } from './work';
 
 /** Unit types a place can be picked at, under a community: where people live and meet. */
 const PLACE_TYPES = ['community', 'grid', 'compound', 'building'];
@@ -81,7 +80,7 @@ export function registerResidentPages({ pages, services }: ConsoleKit): void {
         }),
         hasMapPoint: ['lat', 'long'].every((n) => fields.some((f) => f.name === n)),
         problems: problems ? { message: problems.message, details: problems.details } : null,
-        formKey: formKey(),
+        formKey: newFormKey(),
       },
     };
   };
@@ -101,7 +100,7 @@ export function registerResidentPages({ pages, services }: ConsoleKit): void {
       const principal = ctx.principal!;
       const chosen = (await startable(principal)).find((d) => d.key === field(ctx.form, 'process'));
       if (!chosen) throw new AppError('not_found', ctx.t('order.noProcess'));
-      const key = idempotencyKeyOf(ctx);
+      const key = idempotencyKeyOf(field(ctx.form, 'formKey'));
       if (!key) throw new AppError('invalid_request', ctx.t('order.expired'));
       const place = field(ctx.form, 'place');
       // Named apart from the process's own fields: a definition may have a field called `category`.

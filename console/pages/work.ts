@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { AppError } from '../../api/errors';
 import type { TaskAction, TaskView } from '../../api/services/tasks';
-import { controlsOf, valuesOf } from '../forms';
+import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
 import { pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
-import { BASE, field, fieldErrors } from '../pipeline';
+import { BASE, doneNotice, field, fieldErrors } from '../pipeline';
 import type { UnitDirectory } from '../../api/services/unit-directory';
 import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
 
@@ -14,11 +13,6 @@ const PAGE_SIZE = 20;
 const PROJECTION_WAIT_MS = 3_000;
 const VIEWS = ['mine', 'available', 'scope'] as const;
 type InboxView = (typeof VIEWS)[number];
-
-/** A fresh key per rendered form: a double click sends the same key, so the action runs once. */
-export function formKey(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 /** Staff and dispatchers: the inbox with SLA countdowns, a task's page and its actions. */
 export function registerWorkPages({ pages, services }: ConsoleKit): void {
@@ -61,7 +55,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           rows,
           empty: rows.length === 0,
           pager: pagerOf(`${BASE}/inbox`, { view }, page, PAGE_SIZE, listed.total),
-          formKey: formKey(),
+          formKey: newFormKey(),
           notice: noticeOf(ctx),
         },
       };
@@ -137,7 +131,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
               details: problems.error.details,
             }
           : null,
-        formKey: formKey(),
+        formKey: newFormKey(),
         notice: noticeOf(ctx),
       },
     };
@@ -190,7 +184,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
             taskId,
             action,
             await bodyOf(ctx, taskId, action),
-            idempotencyKeyOf(ctx),
+            idempotencyKeyOf(field(ctx.form, 'formKey')),
             'console',
           );
         } catch (err) {
@@ -255,19 +249,9 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
   }
 }
 
-/** The key of the form that was sent, scoped to the console so it never meets an API client's. */
-export function idempotencyKeyOf(ctx: PageContext): string | undefined {
-  const key = field(ctx.form, 'formKey');
-  return /^[A-Za-z0-9_-]{8,64}$/.test(key) ? `console-${key}` : undefined;
-}
-
 const DONE = ['claim', 'release', 'complete', 'return', 'reassign', 'rate', 'order'] as const;
 
-/**
- * A confirmation carried across the redirect after an action (`?done=claim`): only the names of
- * known actions, translated here, so a link can never make the page say something else.
- */
+/** The confirmation after a task or case action (`?done=claim`). */
 export function noticeOf(ctx: PageContext): string | null {
-  const done = ctx.query.done;
-  return done && (DONE as readonly string[]).includes(done) ? ctx.t(`done.${done}`) : null;
+  return doneNotice(ctx, DONE, 'done.');
 }
