@@ -70,6 +70,10 @@ it('when someone not signed in opens a page, then they are sent to sign in and c
 
 it('when the session cookie is set, then it is HttpOnly and SameSite, and Secure on loopback', async () => {
   const res = await fetch(`${app.api.url}/console/login`, { redirect: 'manual' });
+  // Pages are never framed, cached or given inline script
+  expect(res.headers.get('x-frame-options')).toBe('DENY');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
   const csrfCookie = res.headers.getSetCookie().find((c) => c.startsWith('gf_csrf='))!;
   const html = await res.text();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;

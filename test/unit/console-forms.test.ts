@@ -2,6 +2,9 @@ import type { FieldSpec } from '../../common/definition';
 import { controlsOf, valuesOf } from '../../console/forms';
 import { countdown, formatInstant, pagerOf, urgencyOf } from '../../console/format';
 import { hasMessage, messageKeys, translator } from '../../console/i18n';
+import type { Request } from 'express';
+import { cookieSecurity } from '../../console/cookies';
+import { idempotencyKeyOf, newFormKey } from '../../console/forms';
 import { safeLocalPath } from '../../console/pipeline';
 
 const field = (f: Partial<FieldSpec> & Pick<FieldSpec, 'name' | 'type'>): FieldSpec => ({
@@ -117,5 +120,26 @@ describe('messages and redirects', () => {
     expect(safeLocalPath('https://evil.example/')).toBe('/console/');
     expect(safeLocalPath('/\\evil.example')).toBe('/console/');
     expect(safeLocalPath(undefined)).toBe('/console/');
+  });
+});
+
+describe('cookies and form keys', () => {
+  const request = (hostname: string, secure = false) => ({ hostname, secure }) as Request;
+
+  it('when the mode is auto, then cookies are Secure over HTTPS and on loopback only', () => {
+    expect(cookieSecurity(request('gov.example', true), 'auto')).toBe(true);
+    expect(cookieSecurity(request('127.0.0.1'), 'auto')).toBe(true);
+    expect(cookieSecurity(request('localhost'), 'auto')).toBe(true);
+    expect(cookieSecurity(request('intranet.example'), 'auto')).toBe(false);
+    expect(cookieSecurity(request('intranet.example'), 'always')).toBe(true);
+    expect(cookieSecurity(request('127.0.0.1', true), 'never')).toBe(false);
+  });
+
+  it('when a form key comes back, then it is the console-scoped Idempotency-Key; a bad one is none', () => {
+    const key = newFormKey();
+    expect(idempotencyKeyOf(key)).toBe(`console-${key}`);
+    expect(idempotencyKeyOf(`${key}-claim`)).toBe(`console-${key}-claim`);
+    expect(idempotencyKeyOf('short')).toBeUndefined();
+    expect(idempotencyKeyOf('has space in it')).toBeUndefined();
   });
 });
