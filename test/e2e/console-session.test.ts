@@ -192,4 +192,10 @@ it('when a dispatcher refuses an order without the comment the outcome needs, th
   expect(text).toMatch(/comment/i);
   expect(refused.html).toContain('已电话联系物业');
   expect(refused.html).toMatch(/value="reject" checked/);
+  // The case page shows staff the mail the case sent: the dispatch task announced to the dispatcher
+  const casePage = await waitFor('the announcement in the case page', async () => {
+    const page = await client.get(`/console/cases/${started.body.id}`);
+    return page.html.includes('task-assigned') ? page : undefined;
+  });
+  expect(textOf(casePage.html)).toContain('已发送的邮件');
 });
