@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import mongoose from 'mongoose';
+import mongoose, { mongo } from 'mongoose';
 import { startApi } from '../api/server';
 import { createDefinitionService } from '../api/services/definitions';
 import type { OrgImport } from '../api/services/org';
@@ -31,13 +31,14 @@ import {
   baselineClaimUpdate,
   baselineCompleteUpdate,
 } from './baseline-workflow';
-import type { HistoryLike, HistoryProfile, SideResult } from './report';
+import type { HistoryLike, HistoryProfile, SideResult, StoredDocuments } from './report';
 import {
   OPS,
   OP_MEANING,
   Samples,
   casesPerSecond,
   comparisonTable,
+  cpuTable,
   profileHistories,
   profileTable,
 } from './report';
@@ -306,20 +307,27 @@ async function createAccounts(baseUrl: string): Promise<People> {
 
 // --- The three sides --------------------------------------------------------------------------
 
+type SideKey = keyof typeof DATABASES;
+
 interface Side {
   name: string;
+  /** Whose database its read model is in. */
+  store: SideKey;
   /** Runs one case; returns its id (the workflow id). */
   runCase(label: string, samples: Samples): Promise<string>;
 }
+
+type StoreCollection = mongoose.mongo.Collection<{ _id: string; status?: string }>;
 
 interface Context {
   baseUrl: string;
   client: Client;
   people: People;
   snapshot: DefinitionSnapshot;
-  engineTasks: mongoose.mongo.Collection<{ _id: string; status: string }>;
-  baselineTasks: mongoose.mongo.Collection<{ _id: string; status: string }>;
+  /** Each side's read model: its case and task collections. */
+  stores: Record<SideKey, { cases: StoreCollection; tasks: StoreCollection }>;
   pollMs: number;
+  cpu: CpuMeter;
   runId: string;
 }
 
@@ -327,6 +335,7 @@ interface Context {
 function engineViaApi(ctx: Context): Side {
   return {
     name: 'engine/API',
+    store: 'api',
     async runCase(label, samples) {
       const caseId = await samples.time('start', async () => {
         const res = await http<{ id: string }>(ctx.baseUrl, 'POST', '/api/v1/cases', {
@@ -375,6 +384,7 @@ function engineViaApi(ctx: Context): Side {
 function engineViaClient(ctx: Context): Side {
   return {
     name: 'engine/client',
+    store: 'client',
     async runCase(label, samples) {
       const caseId = `case-${randomBytes(12).toString('hex')}`;
       const handle = await samples.time('start', () => {
@@ -424,7 +434,7 @@ function engineViaClient(ctx: Context): Side {
         const taskId = `${caseId}.${step.stepId}.1`;
         await samples.time('ready', () =>
           pollFor(`task ${taskId}`, ctx.pollMs, async () =>
-            (await ctx.engineTasks.findOne(
+            (await ctx.stores.client.tasks.findOne(
               { _id: taskId, status: 'open' },
               { projection: { _id: 1 } },
             ))
@@ -450,6 +460,7 @@ function engineViaClient(ctx: Context): Side {
 function baselineViaClient(ctx: Context): Side {
   return {
     name: 'baseline',
+    store: 'baseline',
     async runCase(label, samples) {
       const caseId = `case-${randomBytes(12).toString('hex')}`;
       const input: BaselineInput = {
@@ -483,7 +494,7 @@ function baselineViaClient(ctx: Context): Side {
         const taskId = `${caseId}.${step.stepId}`;
         await samples.time('ready', () =>
           pollFor(`task ${taskId}`, ctx.pollMs, async () =>
-            (await ctx.baselineTasks.findOne(
+            (await ctx.stores.baseline.tasks.findOne(
               { _id: taskId, status: 'open' },
               { projection: { _id: 1 } },
             ))
@@ -518,6 +529,7 @@ async function runBatch(
   into: SideResult,
 ): Promise<number> {
   let next = 0;
+  const cpuBefore = ctx.cpu.read();
   const started = performance.now();
   const runner = async () => {
     while (next < count && !aborted) {
@@ -541,13 +553,54 @@ async function runBatch(
   if (failure) throw failure.reason;
   if (aborted) throw new Error(`aborted (${aborted})`);
   const wallMs = performance.now() - started;
+  for (const [name, ms] of ctx.cpu.read()) {
+    into.cpuMs.set(name, (into.cpuMs.get(name) ?? 0) + ms - (cpuBefore.get(name) ?? 0));
+  }
   into.cases += count;
   into.wallMs += wallMs;
   return count / (wallMs / 1000);
 }
 
 function emptyResult(name: string): SideResult {
-  return { name, cases: 0, wallMs: 0, samples: new Samples(), caseIds: [] };
+  return { name, cases: 0, wallMs: 0, samples: new Samples(), caseIds: [], cpuMs: new Map() };
+}
+
+/** Reads cumulative CPU time per process: the servers from /proc (Linux), this one from Node. */
+interface CpuMeter {
+  /** Milliseconds of CPU (user + system) each process has used so far, by name. */
+  read(): Map<string, number>;
+}
+
+function cpuMeter(serverPids: readonly number[]): CpuMeter {
+  // /proc/<pid>/stat counts in clock ticks; 100 per second on every Linux this runs on.
+  const ticksPerSecond = 100;
+  const servers = serverPids.flatMap((pid) => {
+    try {
+      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      return [{ pid, name }];
+    } catch {
+      return []; // no /proc (not Linux): only this process is measured
+    }
+  });
+  return {
+    read() {
+      const used = new Map<string, number>();
+      for (const { pid, name } of servers) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          // Fields after the parenthesised name: state is field 3, utime 14 and stime 15.
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          const ticks = Number(fields[11]) + Number(fields[12]);
+          used.set(name, (used.get(name) ?? 0) + (ticks * 1000) / ticksPerSecond);
+        } catch {
+          // the server has gone; the run is stopping
+        }
+      }
+      const self = process.cpuUsage();
+      used.set('node (API, workers, drivers)', (self.user + self.system) / 1000);
+      return used;
+    },
+  };
 }
 
 /** Samples the 1-minute load average, to show how busy the machine was during the run. */
@@ -565,14 +618,23 @@ function watchLoad(): { stop(): number[] } {
 
 async function profileOf(
   ctx: Context,
+  side: Side,
   result: SideResult,
   sample: number,
 ): Promise<HistoryProfile> {
   const histories: HistoryLike[] = [];
+  const documents: StoredDocuments = { caseBytes: 0, taskBytes: 0, tasks: 0 };
+  const { cases, tasks } = ctx.stores[side.store];
   for (const caseId of result.caseIds.slice(0, sample)) {
     histories.push(await ctx.client.workflow.getHandle(caseId).fetchHistory());
+    const stored = await cases.findOne({ _id: caseId });
+    if (stored) documents.caseBytes += mongo.BSON.calculateObjectSize(stored);
+    for (const task of await tasks.find({ caseId }).toArray()) {
+      documents.taskBytes += mongo.BSON.calculateObjectSize(task);
+      documents.tasks += 1;
+    }
   }
-  return profileHistories(histories);
+  return profileHistories(histories, documents);
 }
 
 // --- Stack, workers, API ----------------------------------------------------------------------
@@ -735,19 +797,30 @@ async function main(): Promise<void> {
       scope: createScopeResolver(clientDb.models),
       clock: () => new Date(),
     }).importOrg(orgOf(people));
+    const engineStore = (db: typeof apiDb) => ({
+      cases: db.connection.db!.collection<{ _id: string }>(
+        db.models.Case.collection.collectionName,
+      ),
+      tasks: db.connection.db!.collection<{ _id: string }>(
+        db.models.Task.collection.collectionName,
+      ),
+    });
+    const baselineDb = clientDb.connection.getClient().db(DATABASES.baseline);
     const ctx: Context = {
       baseUrl: api.url,
       client,
       people,
       snapshot,
-      engineTasks: clientDb.connection.db!.collection(
-        clientDb.models.Task.collection.collectionName,
-      ),
-      baselineTasks: clientDb.connection
-        .getClient()
-        .db(DATABASES.baseline)
-        .collection(BASELINE_COLLECTIONS.tasks),
+      stores: {
+        api: engineStore(apiDb),
+        client: engineStore(clientDb),
+        baseline: {
+          cases: baselineDb.collection(BASELINE_COLLECTIONS.cases),
+          tasks: baselineDb.collection(BASELINE_COLLECTIONS.tasks),
+        },
+      },
       pollMs: options.pollMs,
+      cpu: cpuMeter(stack.pids),
       runId: randomBytes(4).toString('hex'),
     };
 
@@ -789,8 +862,9 @@ async function main(): Promise<void> {
 
     const profiles: Array<[string, HistoryProfile]> = [];
     if (options.profile > 0) {
-      for (const result of [viaApi, viaClient, base]) {
-        profiles.push([result.name, await profileOf(ctx, result, options.profile)]);
+      for (const side of [...sides].reverse()) {
+        const result = results.get(side.name)!;
+        profiles.push([result.name, await profileOf(ctx, side, result, options.profile)]);
       }
     }
 
@@ -800,6 +874,8 @@ async function main(): Promise<void> {
       `machine: ${os.cpus().length} CPUs; 1-min load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1)})`,
       '',
       comparisonTable(viaApi, viaClient, base),
+      '',
+      cpuTable([viaApi, viaClient, base]),
       '',
       `cases/s per round: ${sides
         .map(

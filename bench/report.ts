@@ -50,6 +50,8 @@ export interface SideResult {
   wallMs: number;
   samples: Samples;
   caseIds: string[];
+  /** CPU time (ms) each process of the run spent during this side's batches, by process name. */
+  cpuMs: Map<string, number>;
 }
 
 export function casesPerSecond(side: SideResult): number {
@@ -115,6 +117,30 @@ export function comparisonTable(api: SideResult, client: SideResult, base: SideR
   return renderTable(header, rows);
 }
 
+/**
+ * CPU per case, by process: the sides take turns, so what a process used during a side's batches
+ * is that side's work (plus what idles in the background, alike for all).
+ */
+export function cpuTable(sides: readonly SideResult[]): string {
+  const names = [...new Set(sides.flatMap((s) => [...s.cpuMs.keys()]))];
+  const perCase = (side: SideResult, ms: number) => ms / Math.max(1, side.cases);
+  const total = (side: SideResult) => [...side.cpuMs.values()].reduce((a, b) => a + b, 0);
+  const base = sides[sides.length - 1]!;
+  const row = (label: string, of: (side: SideResult) => number): string[] => [
+    label,
+    ...sides.map((side) => fixed(perCase(side, of(side)), 1)),
+    ...sides.slice(0, -1).map((side) => ratio(perCase(side, of(side)), perCase(base, of(base)))),
+  ];
+  const rows = names.map((name) => row(`${name} CPU ms / case`, (s) => s.cpuMs.get(name) ?? 0));
+  rows.push(row('all CPU ms / case', total));
+  const header = [
+    '',
+    ...sides.map((s) => s.name),
+    ...sides.slice(0, -1).map((s) => `${s.name}÷${base.name}`),
+  ];
+  return renderTable(header, rows);
+}
+
 // --- Workflow history profile -------------------------------------------------------------
 
 type LongLike = number | string | { toString(): string } | null | undefined;
@@ -148,8 +174,16 @@ interface ActivityFigures {
   runMs: number;
 }
 
+/** Sizes of the read-model documents of the sampled cases, as stored (BSON bytes). */
+export interface StoredDocuments {
+  caseBytes: number;
+  taskBytes: number;
+  tasks: number;
+}
+
 export interface HistoryProfile {
   histories: number;
+  documents: StoredDocuments;
   events: number;
   workflowTasks: number;
   workflowTaskMs: number;
@@ -158,9 +192,13 @@ export interface HistoryProfile {
 }
 
 /** Sums what the histories of a side's cases show; {@link profileTable} prints per-case means. */
-export function profileHistories(histories: readonly HistoryLike[]): HistoryProfile {
+export function profileHistories(
+  histories: readonly HistoryLike[],
+  documents: StoredDocuments,
+): HistoryProfile {
   const profile: HistoryProfile = {
     histories: histories.length,
+    documents,
     events: 0,
     workflowTasks: 0,
     workflowTaskMs: 0,
@@ -214,6 +252,14 @@ export function profileTable(sides: ReadonlyArray<[string, HistoryProfile]>): st
       ...sides.map(([, p]) => fixed(p.workflowTaskMs / Math.max(1, p.workflowTasks), 1)),
     ],
     ['updates / case', ...sides.map(([, p]) => fixed(per(p, p.updates), 1))],
+    [
+      'case document (bytes, closed)',
+      ...sides.map(([, p]) => fixed(per(p, p.documents.caseBytes), 0)),
+    ],
+    [
+      'task document (bytes, closed)',
+      ...sides.map(([, p]) => fixed(p.documents.taskBytes / Math.max(1, p.documents.tasks), 0)),
+    ],
     [
       'activities / case',
       ...sides.map(([, p]) =>

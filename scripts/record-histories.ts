@@ -87,6 +87,15 @@ async function main(): Promise<void> {
         'g1',
       ],
       ['parallel-all-then-any', 'replay-parallel', { category: '其他' }, 'g1'],
+      // The same two on the interpreter that records one marker for all its changes
+      // (workflows/patches.ts) instead of one marker per change.
+      [
+        'served-dispatch-claim-complete-rate.changes-to-2026-11',
+        'replay-served',
+        { category: '环境卫生', contactEmail: 's@example.test' },
+        'g1',
+      ],
+      ['parallel-all-then-any.changes-to-2026-11', 'replay-parallel', { category: '其他' }, 'g1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);

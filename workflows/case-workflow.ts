@@ -8,7 +8,6 @@ import {
   defineUpdate,
   executeChild,
   isCancellation,
-  patched,
   setHandler,
   sleep,
   startChild,
@@ -39,7 +38,8 @@ import { lookups } from './stubs';
 import { Clock, runnableDeadline } from './clocks';
 import type { CaseStateView } from './projection';
 import { CaseProjection, ENGINE } from './projection';
-import { asList, CaseRun, DefinitionLoopError, PATCHES } from './run';
+import { applies, CHANGES } from './patches';
+import { asList, CaseRun, DefinitionLoopError } from './run';
 import type { RollCallFigures } from './roll-call';
 import { childRollCall, totalOf } from './roll-call';
 import { earnsPoints, runTaskStepEarningPoints } from './points';
@@ -138,7 +138,7 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
     run.projection.record('step.completed', ENGINE, step.id, run.takeStepSummary(step.id));
     // The entry rides with the next step's write (every step writes before it waits, and so
     // does the end); cases started before this change write it on its own, as recorded.
-    if (!patched(PATCHES.stepCompletedRidesNextWrite)) await run.projection.flush();
+    if (!applies(CHANGES.stepCompletedRidesNextWrite)) await run.projection.flush();
     stepId = target ?? nextStepId(list, step);
   }
   return 'exited';

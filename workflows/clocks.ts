@@ -1,4 +1,4 @@
-import { condition, patched } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
 import type { DeadlineView } from '../common/case';
 import type { DeadlineSpec } from '../common/definition';
 import { evaluateValue } from '../common/expression';
@@ -8,6 +8,7 @@ import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
 import { asList } from './run';
 import { rollCallMailFacts } from './roll-call';
+import { applies, CHANGES } from './patches';
 
 type ClockEvent =
   | { kind: 'reminder'; index: number; at: string }
@@ -15,18 +16,6 @@ type ClockEvent =
   | { kind: 'escalation'; level: number; at: string };
 
 const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
-const CROSSED_LEVELS_PATCH = 'sla-crossed-escalation-levels';
-
-/** Changes to the commands SLA clocks issue, each guarded so running cases replay as recorded. */
-export const SLA_PATCHES = {
-  /**
-   * A pause holds the clock at once (its timer is cancelled) and a resumption holds it until the
-   * plan that knows of it returns: no event from a plan made before the pause or the resumption.
-   */
-  pauseHoldsClock: 'sla-pause-holds-clock',
-  /** An escalation handing a task to one person is that person's claim (签收): claim clocks stop. */
-  escalationReassignClaims: 'sla-escalation-reassign-claims',
-} as const;
 
 /**
  * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
@@ -43,7 +32,7 @@ export class Clock {
   private planVersion = 0;
   private requested = 0;
   /**
-   * Counts changes to the pause list (cases since `SLA_PATCHES.pauseHoldsClock`); the plan in use
+   * Counts changes to the pause list (cases since `CHANGES.pauseHoldsClock`); the plan in use
    * was made with `plannedHolds` of them. The clock holds (fires nothing) while it is paused or
    * while those two differ: the plan in use predates the latest pause or resumption.
    */
@@ -130,7 +119,7 @@ export class Clock {
   }
 
   private heldFromNow(): void {
-    if (!patched(SLA_PATCHES.pauseHoldsClock)) return;
+    if (!applies(CHANGES.pauseHoldsClock)) return;
     this.holdsWhilePaused = true;
     this.holds++;
   }
@@ -157,7 +146,7 @@ export class Clock {
     for (const e of plan.escalations) {
       // Histories from before levels were kept apart skipped a lower level that came due later.
       const crossed = e.level < this.level;
-      if (!this.firedLevels.has(e.level) && (!crossed || patched(CROSSED_LEVELS_PATCH))) {
+      if (!this.firedLevels.has(e.level) && (!crossed || applies(CHANGES.crossedEscalationLevels))) {
         events.push({ kind: 'escalation', level: e.level, at: e.at });
       }
     }

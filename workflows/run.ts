@@ -1,4 +1,4 @@
-import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
 import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../common/definition';
 import { evaluateValue } from '../common/expression';
@@ -12,6 +12,7 @@ import type { EvaluationRun } from './evaluation';
 import { ENGINE } from './projection';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
+import { applies, CHANGES } from './patches';
 
 /** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
 export interface StepResult {
@@ -144,7 +145,7 @@ export class CaseRun {
    * for cases that recorded it so (their histories must replay as recorded).
    */
   private peopleLookup(): typeof lookups.resolvePeople {
-    return patched(PATCHES.localPeopleLookup) ? localLookups.resolvePeople : lookups.resolvePeople;
+    return applies(CHANGES.localPeopleLookup) ? localLookups.resolvePeople : lookups.resolvePeople;
   }
 
   /** The lookup in flight, if any: lookups run one after the other (see {@link lookupPeople}). */
@@ -159,7 +160,7 @@ export class CaseRun {
     request: Parameters<typeof lookups.resolvePeople>[0],
   ): Promise<ResolvedPeople> {
     const lookup = this.peopleLookup();
-    if (!patched(PATCHES.serialPeopleLookups)) return lookup(request);
+    if (!applies(CHANGES.serialPeopleLookups)) return lookup(request);
     const turn = this.lookupTurn.then(() => lookup(request));
     this.lookupTurn = turn.catch(() => undefined);
     return turn;
@@ -331,13 +332,6 @@ export class CaseRun {
     }
   }
 }
-
-/** Changes to the order of commands, each guarded so running cases replay as recorded. */
-export const PATCHES = {
-  localPeopleLookup: 'local-people-lookup',
-  stepCompletedRidesNextWrite: 'step-completed-rides-next-write',
-  serialPeopleLookups: 'serial-people-lookups',
-} as const;
 
 export interface MailTarget {
   /** Distinguishes recipients within one notification's business key. */

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation } from '@temporalio/workflow';
 import type {
   ActingPrincipal,
   Candidate,
@@ -14,7 +14,8 @@ import { REJECTION } from '../common/case';
 import { validateCaseData } from '../common/case-data';
 import type { ClaimStepSpec, TaskStepSpec } from '../common/definition';
 import { lookups } from './stubs';
-import { Clock, runnableDeadline, SLA_PATCHES } from './clocks';
+import { Clock, runnableDeadline } from './clocks';
+import { applies, CHANGES } from './patches';
 import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
@@ -152,7 +153,7 @@ export class TaskRuntime implements Projected, TaskContext {
     this.assignee = this.kind === 'task' ? single : this.assignee;
     this.status = this.assignee ? 'claimed' : 'open';
     // Cases from before the patch kept their claim clocks running, as recorded.
-    if (this.kind === 'task' && single && patched(SLA_PATCHES.escalationReassignClaims)) {
+    if (this.kind === 'task' && single && applies(CHANGES.escalationReassignClaims)) {
       this.stopClocks('claim');
     }
     this.run.projection.record('task.reassigned', ENGINE, this.step.id, {

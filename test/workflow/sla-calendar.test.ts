@@ -210,6 +210,14 @@ it('when the clock is paused and resumed, then nothing fires while it stands and
     expectFiredAt(missed[1]!.at, report.dueAt!);
     expect(await mailsOf(org.gridWorker, SUBJECT.reminder)).toHaveLength(1);
     expect(await mailsOf(org.director, SUBJECT.escalated)).toHaveLength(1);
+
+    // Assert: the guarded changes this case ran (people lookups, a pause holding the clock, the
+    // escalation) left one patch marker for all of them (workflows/patches.ts), not one each
+    const { events } = await kase.handle.fetchHistory();
+    const patchMarkers = (events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_patch',
+    );
+    expect(patchMarkers).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,47 @@
+import { patched } from '@temporalio/workflow';
+
+/**
+ * Changes to the commands the interpreter issues, each guarded so that running cases replay as
+ * they were recorded (see workflows/README.md).
+ */
+export const CHANGES = {
+  /** People lookups run as local activities (fewer round trips per human step). */
+  localPeopleLookup: 'local-people-lookup',
+  /** A step's `step.completed` entry rides with the next step's write instead of its own. */
+  stepCompletedRidesNextWrite: 'step-completed-rides-next-write',
+  /** People lookups run one after the other (local activities resolve in schedule order on replay). */
+  serialPeopleLookups: 'serial-people-lookups',
+  /**
+   * A pause holds an SLA clock at once (its timer is cancelled) and a resumption holds it until
+   * the plan that knows of it returns: no event from a plan made before the pause or resumption.
+   */
+  pauseHoldsClock: 'sla-pause-holds-clock',
+  /** An escalation handing a task to one person is that person's claim (签收): claim clocks stop. */
+  escalationReassignClaims: 'sla-escalation-reassign-claims',
+  /** Escalation levels are kept apart like reminders: a lower level due later still fires. */
+  crossedEscalationLevels: 'sla-crossed-escalation-levels',
+} as const;
+
+type Change = (typeof CHANGES)[keyof typeof CHANGES];
+
+/**
+ * One marker that stands for every change in {@link CHANGES}. Each patch marker costs a case a
+ * history event and, since the SDK upserts the TemporalChangeVersion search attribute beside it,
+ * a visibility write on the server: a case that runs its first guarded code on today's
+ * interpreter records this marker alone instead of one per change.
+ *
+ * It must only ever stand for the changes listed above: a later change gets a `patched()` of its
+ * own (or a new marker standing for it and all of these), never this one, which cases recorded
+ * without that change carry.
+ */
+const ALL_CHANGES_TO_2026_11 = 'changes-to-2026-11';
+
+/**
+ * Whether a change applies to this case. A case that recorded the combined marker takes every
+ * change; one recorded before it takes a change as its own marker says, as it always did. Both
+ * are `patched()` checks, so replay answers exactly what the first run answered: on a first run
+ * (or once a replayed case runs on live) the combined marker is recorded and the answer is yes.
+ */
+export function applies(change: Change): boolean {
+  return patched(ALL_CHANGES_TO_2026_11) || patched(change);
+}
