@@ -146,7 +146,10 @@ export class Clock {
     for (const e of plan.escalations) {
       // Histories from before levels were kept apart skipped a lower level that came due later.
       const crossed = e.level < this.level;
-      if (!this.firedLevels.has(e.level) && (!crossed || applies(CHANGES.crossedEscalationLevels))) {
+      if (
+        !this.firedLevels.has(e.level) &&
+        (!crossed || applies(CHANGES.crossedEscalationLevels))
+      ) {
         events.push({ kind: 'escalation', level: e.level, at: e.at });
       }
     }
