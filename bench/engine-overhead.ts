@@ -804,7 +804,7 @@ async function main(): Promise<void> {
     const api = await startApi(apiConfig, { definitionsDir: null });
     running.push({ name: 'API', stop: () => api.stop() });
     // Stopped before the API (in reverse order): its kept-alive connections would hold the server.
-    running.push({ name: 'HTTP client', stop: async () => keepAlive.destroy() });
+    running.push({ name: 'HTTP client', stop: () => Promise.resolve(keepAlive.destroy()) });
     await api.ensureBootstrapAdminKey(ADMIN_KEY);
     const apiDb = await connectDatabase(apiConfig.MONGODB_URI);
     running.push({ name: 'database connection (API side)', stop: () => apiDb.close() });
