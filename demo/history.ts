@@ -169,13 +169,6 @@ function historyCase(
     detail: { definition: definition.key, version: definition.version, channel: 'import' },
   });
   events.push({
-    type: 'step.entered',
-    at: at(t),
-    actor: engine,
-    stepId: work.id,
-    detail: { stepType: work.type },
-  });
-  events.push({
     type: 'task.opened',
     at: at(t),
     actor: engine,
@@ -221,7 +214,6 @@ function historyCase(
     stepId: work.id,
     detail: { task: taskId, ...(done ? { outcome: done.id } : {}) },
   });
-  events.push({ type: 'step.completed', at: at(t), actor: engine, stepId: work.id });
 
   let publication: ImportedCase['publication'] = null;
   let rating: ImportedCase['rating'] = null;

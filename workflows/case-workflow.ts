@@ -135,7 +135,7 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
       return 'ended';
     }
     const target = await runStep(run, step, visit);
-    run.projection.record('step.completed', ENGINE, step.id, run.takeStepSummary(step.id));
+    run.projection.leave(step, run.takeStepSummary(step.id));
     // The entry rides with the next step's write (every step writes before it waits, and so
     // does the end); cases started before this change write it on its own, as recorded.
     if (!applies(CHANGES.stepCompletedRidesNextWrite)) await run.projection.flush();

@@ -20,6 +20,11 @@ export const CHANGES = {
   escalationReassignClaims: 'sla-escalation-reassign-claims',
   /** Escalation levels are kept apart like reminders: a lower level due later still fires. */
   crossedEscalationLevels: 'sla-crossed-escalation-levels',
+  /**
+   * Task, claim and end steps record no `step.entered` and no bare `step.completed`: their own
+   * entries say it. Guarded so a running case keeps numbering its timeline as it did.
+   */
+  stepEntriesImplied: 'step-entries-implied',
 } as const;
 
 type Change = (typeof CHANGES)[keyof typeof CHANGES];

@@ -13,9 +13,23 @@ import type {
 } from '../common/case';
 import { CaseMeasures } from '../common/case-measures';
 import type { StepSpec } from '../common/definition';
+import { applies, CHANGES } from './patches';
 import { store } from './stubs';
 
 export const ENGINE: Actor = { kind: 'system', id: 'engine' };
+
+/**
+ * Steps whose own timeline entries say when they began and how they ended: a task or claim step
+ * (`task.opened`, then `task.completed`, `task.returned` or `task.cancelled`) and an end step
+ * (`case.closed`, with its step). They record no `step.entered`, nor a `step.completed` without
+ * figures: every write rewrites the case document, so each entry costs every later write.
+ */
+function speaksForItself(step: StepSpec): boolean {
+  return (
+    (step.type === 'task' || step.type === 'claim' || step.type === 'end') &&
+    applies(CHANGES.stepEntriesImplied)
+  );
+}
 
 export type Detail = Record<string, string | number | boolean>;
 
@@ -80,7 +94,15 @@ export class CaseProjection {
 
   enter(step: StepSpec): void {
     this.currentStep = { id: step.id, name: step.name, type: step.type };
-    this.record('step.entered', ENGINE, step.id, { stepType: step.type });
+    if (!speaksForItself(step))
+      this.record('step.entered', ENGINE, step.id, { stepType: step.type });
+  }
+
+  /** A step finished; its `summary` (a fan-out's figures) goes on the entry. */
+  leave(step: StepSpec, summary: Detail | undefined): void {
+    if (!speaksForItself(step) || summary !== undefined) {
+      this.record('step.completed', ENGINE, step.id, summary);
+    }
   }
 
   close(status: CaseStatus, stepId: string): void {

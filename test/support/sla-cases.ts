@@ -653,9 +653,14 @@ export async function claimAndComplete(
   await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [request] });
 }
 
-/** The ids of the steps a timeline entered, in order. */
+/**
+ * The ids of the steps a timeline entered, in order: a `step.entered`, or for the steps that
+ * record none (workflows/projection.ts) a task's `task.opened` and the end's `case.closed`.
+ */
 export function stepsEntered(timeline: ReadonlyArray<{ type: string; stepId?: string | null }>) {
-  return timeline.filter((e) => e.type === 'step.entered').map((e) => String(e.stepId));
+  return timeline
+    .filter((e) => ['step.entered', 'task.opened', 'case.closed'].includes(e.type))
+    .map((e) => String(e.stepId));
 }
 
 /** The Beijing date `days` after `date` (`YYYY-MM-DD`). */

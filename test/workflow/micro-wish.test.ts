@@ -2,7 +2,14 @@ import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
 import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import {
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+  stepsEntered,
+} from '../support/sla-cases';
 
 /**
  * The shipped 微心愿 process (definitions/micro-wish.yaml): the community lists a resident's wish,
@@ -68,7 +75,7 @@ describe('微心愿认领 (micro-wish)', () => {
     expect(outcome.task.candidates.map((c) => c.personId)).toEqual([member.personId]);
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(timeline)).toEqual([
       'review',
       'wish_list',
       'pool',

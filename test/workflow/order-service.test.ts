@@ -1,7 +1,14 @@
 import type { CaseStateView } from '../../workflows/projection';
 import { uniqueAddress } from '../support/harness';
 import type { SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import {
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+  stepsEntered,
+} from '../support/sla-cases';
 
 /**
  * The shipped 订单式服务 process (definitions/order-service.yaml): an individual need dispatched
@@ -64,7 +71,7 @@ describe('订单式服务 (order-service)', () => {
     );
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(timeline)).toEqual([
       'acknowledge',
       'triage',
       'dispatch_personal',
@@ -133,7 +140,7 @@ describe('订单式服务 (order-service)', () => {
     expectFiredAt(outcome.fired!.at, outcome.meetingAt);
     expect(outcome.served.candidates.map((c) => c.personId)).toEqual([liaison.personId]);
     expect(outcome.result.status).toBe('closed');
-    expect(eventsOf(outcome.doc.timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
       'acknowledge',
       'triage',
       'sort',

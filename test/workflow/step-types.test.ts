@@ -8,7 +8,7 @@ import { CASE_UPDATES } from '../../common/case';
 import type { DefinitionSnapshot } from '../../common/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { actor, eventsOf, useSlaTestBed } from '../support/sla-cases';
+import { actor, eventsOf, stepsEntered, useSlaTestBed } from '../support/sla-cases';
 import { waitFor } from '../support/harness';
 
 /**
@@ -285,7 +285,7 @@ describe('a process written from the reference alone (街道吹哨、部门报�
     expect(result.status).toBe('closed');
     expect(doc?.rating).toMatchObject({ score: 5 });
     expect(doc?.publication).not.toBeNull();
-    const entered = doc?.timeline.filter((e) => e.type === 'step.entered').map((e) => e.stepId);
+    const entered = stepsEntered(doc!.timeline);
     expect(entered).toEqual([
       'acknowledge',
       'route',

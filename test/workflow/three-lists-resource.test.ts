@@ -9,6 +9,7 @@ import {
   mailsOf,
   SUBJECT,
   useSlaTestBed,
+  stepsEntered,
 } from '../support/sla-cases';
 
 /**
@@ -99,7 +100,7 @@ describe('三张清单·资源认领 (three-lists-resource)', () => {
     );
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(timeline)).toEqual([
       'resource_wall',
       'pool',
       'project',

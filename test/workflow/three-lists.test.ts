@@ -10,6 +10,7 @@ import {
   mailsOf,
   SUBJECT,
   useSlaTestBed,
+  stepsEntered,
 } from '../support/sla-cases';
 
 /**
@@ -93,7 +94,7 @@ describe('三张清单·需求认领 (three-lists)', () => {
     expect(outcome.delivery.candidates.map((c) => c.personId)).toEqual([hospital.personId]);
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(timeline)).toEqual([
       'demand_wall',
       'pool',
       'responsibility',

@@ -2,7 +2,14 @@ import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
 import type { SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import {
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+  stepsEntered,
+} from '../support/sla-cases';
 
 /**
  * The shipped 三单 process (definitions/three-orders.yaml): a resident places an order
@@ -65,7 +72,7 @@ describe('三单闭环 (three-orders)', () => {
     expect(outcome.taken.candidates.map((c) => c.personId)).toEqual([member.personId]);
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+    expect(stepsEntered(timeline)).toEqual([
       'acknowledge',
       'dispatch',
       'target',

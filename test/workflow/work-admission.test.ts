@@ -1,7 +1,14 @@
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, expectFiredAt, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import {
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  SUBJECT,
+  useSlaTestBed,
+  stepsEntered,
+} from '../support/sla-cases';
 
 /**
  * The shipped 社区工作准入 process (definitions/work-admission.yaml): a task a department pushes
@@ -73,12 +80,7 @@ describe('社区工作准入审核 (work-admission)', () => {
     expect(outcome.task.candidates.map((c) => c.personId)).toEqual([p.streetLeader.personId]);
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(eventsOf(timeline, 'step.entered').map((e) => e.stepId)).toEqual([
-      'screen',
-      'street_review',
-      'admitted',
-      'closed',
-    ]);
+    expect(stepsEntered(timeline)).toEqual(['screen', 'street_review', 'admitted', 'closed']);
     expect(eventsOf(timeline, 'decision.taken')[0]?.detail).toMatchObject({
       branch: 1,
       next: 'street_review',
@@ -122,7 +124,7 @@ describe('社区工作准入审核 (work-admission)', () => {
     for (const outcome of outcomes) {
       expect(outcome.task.candidates.map((c) => c.personId)).toEqual([p.countyLeader.personId]);
       expect(outcome.result.status).toBe('rejected');
-      expect(eventsOf(outcome.doc.timeline, 'step.entered').map((e) => e.stepId)).toEqual([
+      expect(stepsEntered(outcome.doc.timeline)).toEqual([
         'screen',
         'county_review',
         'refused',
