@@ -94,8 +94,9 @@ export class CaseProjection {
 
   enter(step: StepSpec): void {
     this.currentStep = { id: step.id, name: step.name, type: step.type };
-    if (!speaksForItself(step))
+    if (!speaksForItself(step)) {
       this.record('step.entered', ENGINE, step.id, { stepType: step.type });
+    }
   }
 
   /** A step finished; its `summary` (a fan-out's figures) goes on the entry. */
