@@ -17,7 +17,12 @@ import { ensureTemporalCli } from '../stack/install';
 import { stackDirs } from '../stack/paths';
 import { consoleProgress } from '../stack/progress';
 import { randomPorts, startLocalStack } from '../stack/stack';
-import { parallelProcess, servedProcess, waitingProcess } from '../test/fixtures/definitions';
+import {
+  clockedProcess,
+  parallelProcess,
+  servedProcess,
+  waitingProcess,
+} from '../test/fixtures/definitions';
 import { CASE_UPDATES } from '../common/case';
 import { startWorker } from '../worker';
 
@@ -67,6 +72,11 @@ async function main(): Promise<void> {
       format: 'yaml',
       publishedBy: { kind: 'system', id: 'record' },
     });
+    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
+      source: clockedProcess('replay-clocked'),
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'record' },
+    });
     await seedServedOrg(db);
     const cases: Array<[string, string, Record<string, unknown>, string?]> = [
       [
@@ -96,6 +106,12 @@ async function main(): Promise<void> {
         'g1',
       ],
       ['parallel-all-then-any.changes-to-2026-11', 'replay-parallel', { category: '其他' }, 'g1'],
+      [
+        'reminder-pause-escalate-reassign.changes-to-2026-11',
+        'replay-clocked',
+        { category: '其他' },
+        'g1',
+      ],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
@@ -118,6 +134,7 @@ async function main(): Promise<void> {
       const handle = client.workflow.getHandle(id);
       if (definitionKey === 'replay-served') await workServedCase(db, handle);
       if (definitionKey === 'replay-parallel') await workParallelCase(db, handle);
+      if (definitionKey === 'replay-clocked') await workClockedCase(db, handle);
       await handle.result();
       const file = path.join(OUT_DIR, `${name}.json`);
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
@@ -167,6 +184,33 @@ async function workParallelCase(db: Database, handle: WorkflowHandle): Promise<v
   await work('review', 'u-disp', 'agree');
   await work('inspect', 'u-work', 'fixed');
   await work('fast', 'u-work', 'done');
+}
+
+/**
+ * Works the clocked case: the grid worker claims and pauses the clock for a moment; after the
+ * resumption the reminder, the miss and both escalation levels fire, the second handing the task
+ * to the dispatcher, who completes it.
+ */
+async function workClockedCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const taskOf = async (check: (task: { assigneeUserId?: string | null }) => boolean) => {
+    for (let i = 0; i < 300; i++) {
+      const task = await db.models.Task.findOne({ caseId: handle.workflowId }).lean();
+      if (task && check(task)) return task._id;
+      await sleep(100);
+    }
+    throw new Error('the serve task did not reach the expected state');
+  };
+  const taskId = await taskOf(() => true);
+  await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor('u-work') }] });
+  await handle.executeUpdate(CASE_UPDATES.pause, { args: [{ actor: actor('u-work') }] });
+  await sleep(1500);
+  await handle.executeUpdate(CASE_UPDATES.resume, { args: [{ actor: actor('u-work') }] });
+  await taskOf((task) => task.assigneeUserId === 'u-disp');
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId, actor: actor('u-disp'), outcome: 'done', form: {} }],
+  });
 }
 
 /** The org the served process resolves its candidates from (people with accounts' ids). */
