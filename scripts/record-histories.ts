@@ -165,17 +165,29 @@ async function main(): Promise<void> {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Someone acting on a recorded case (the Updates the API would send). */
+const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
+
+/** The id of the case's task matching `filter` once the read model has it (up to 30 s). */
+async function storedTask(
+  db: Database,
+  handle: WorkflowHandle,
+  filter: Record<string, unknown>,
+): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const task = await db.models.Task.findOne({ caseId: handle.workflowId, ...filter }).lean();
+    if (task) return task._id;
+    await sleep(100);
+  }
+  throw new Error(`no task of ${handle.workflowId} matching ${JSON.stringify(filter)}`);
+}
+
 /** Works the parallel case: both joint tasks, then the race's fast branch (the slow one is cancelled). */
 async function workParallelCase(db: Database, handle: WorkflowHandle): Promise<void> {
-  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
   const work = async (stepId: string, userId: string, outcome: string) => {
-    let taskId: string | undefined;
-    for (let i = 0; i < 200 && taskId === undefined; i++) {
-      const task = await db.models.Task.findOne({ caseId: handle.workflowId, stepId }).lean();
-      if (task) taskId = task._id;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    if (taskId === undefined) throw new Error(`no ${stepId} task`);
+    const taskId = await storedTask(db, handle, { stepId });
     await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor(userId) }] });
     await handle.executeUpdate(CASE_UPDATES.complete, {
       args: [{ taskId, actor: actor(userId), outcome, form: {} }],
@@ -192,22 +204,12 @@ async function workParallelCase(db: Database, handle: WorkflowHandle): Promise<v
  * to the dispatcher, who completes it.
  */
 async function workClockedCase(db: Database, handle: WorkflowHandle): Promise<void> {
-  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const taskOf = async (check: (task: { assigneeUserId?: string | null }) => boolean) => {
-    for (let i = 0; i < 300; i++) {
-      const task = await db.models.Task.findOne({ caseId: handle.workflowId }).lean();
-      if (task && check(task)) return task._id;
-      await sleep(100);
-    }
-    throw new Error('the serve task did not reach the expected state');
-  };
-  const taskId = await taskOf(() => true);
+  const taskId = await storedTask(db, handle, { stepId: 'serve' });
   await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor('u-work') }] });
   await handle.executeUpdate(CASE_UPDATES.pause, { args: [{ actor: actor('u-work') }] });
   await sleep(1500);
   await handle.executeUpdate(CASE_UPDATES.resume, { args: [{ actor: actor('u-work') }] });
-  await taskOf((task) => task.assigneeUserId === 'u-disp');
+  await storedTask(db, handle, { stepId: 'serve', assigneeUserId: 'u-disp' });
   await handle.executeUpdate(CASE_UPDATES.complete, {
     args: [{ taskId, actor: actor('u-disp'), outcome: 'done', form: {} }],
   });
@@ -233,23 +235,14 @@ async function seedServedOrg(db: Database): Promise<void> {
 
 /** Works a served case the way people would: claim and complete both tasks, then rate. */
 async function workServedCase(db: Database, handle: WorkflowHandle): Promise<void> {
-  const taskOf = async (stepId: string) => {
-    for (let i = 0; i < 200; i++) {
-      const task = await db.models.Task.findOne({ caseId: handle.workflowId, stepId }).lean();
-      if (task) return task._id;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no ${stepId} task`);
-  };
-  const actor = (id: string) => ({ kind: 'user', id, roles: ['staff'], via: 'record' });
-  const dispatch = await taskOf('dispatch');
+  const dispatch = await storedTask(db, handle, { stepId: 'dispatch' });
   await handle.executeUpdate(CASE_UPDATES.claim, {
     args: [{ taskId: dispatch, actor: actor('u-disp') }],
   });
   await handle.executeUpdate(CASE_UPDATES.complete, {
     args: [{ taskId: dispatch, actor: actor('u-disp'), outcome: 'assign', form: { note: '派单' } }],
   });
-  const serve = await taskOf('serve');
+  const serve = await storedTask(db, handle, { stepId: 'serve' });
   await handle.executeUpdate(CASE_UPDATES.claim, {
     args: [{ taskId: serve, actor: actor('u-work') }],
   });
@@ -265,7 +258,7 @@ async function workServedCase(db: Database, handle: WorkflowHandle): Promise<voi
       });
       return;
     } catch {
-      await new Promise((r) => setTimeout(r, 100)); // the feedback step is not open yet
+      await sleep(100); // the feedback step is not open yet
     }
   }
   throw new Error('could not rate the served case');
