@@ -1,6 +1,7 @@
 import { createDefinitionService } from '../../api/services/definitions';
 import { BEIJING_OFFSET_MS } from '../../common/beijing';
 import { createMailRenderer } from '../../mail/renderer';
+import { activationProcess, rollCallProcess } from '../fixtures/definitions';
 import type { ConsoleClient } from '../support/console-client';
 import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
@@ -75,43 +76,8 @@ steps:
     within: PT${ROUND_OPEN_S}S
   - { id: closed, name: 结束, type: end }
 `,
-  `
-key: ${COMPOUND}
-name: 报表点名测试
-starters: [admin]
-roles:
-  - { key: property-manager, label: 物业项目经理 }
-input:
-  fields:
-    - { name: reason, label: 启动事由, type: text, required: true }
-steps:
-  - id: report
-    name: 到小区报到
-    type: claim
-    candidates:
-      - { role: property-manager, unitsOfType: compound, under: case }
-      - { role: building-head, unitsOfType: building, under: case }
-    claimants: { max: all }
-    within: PT2M
-    onUnclaimed: closed
-  - { id: closed, name: 点名结束, type: end }
-`,
-  `
-key: ${ACTIVATION}
-name: 报表一键启动测试
-starters: [admin]
-input:
-  fields:
-    - { name: reason, label: 启动事由, type: text, required: true }
-steps:
-  - id: compounds
-    name: 各小区点名报到
-    type: subprocess
-    definition: ${COMPOUND}
-    forEach: { units: { type: compound, within: case } }
-    data: { reason: data.reason }
-  - { id: closed, name: 点名结束, type: end }
-`,
+  rollCallProcess(COMPOUND, { name: '报表点名测试', windowS: 120 }),
+  activationProcess(ACTIVATION, COMPOUND, { name: '报表一键启动测试', summarise: false }),
 ];
 
 let app: TestApp;

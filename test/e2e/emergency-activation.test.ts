@@ -1,5 +1,6 @@
 import { createDefinitionService } from '../../api/services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
+import { activationProcess, rollCallProcess } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
 
@@ -18,58 +19,12 @@ const CHILD = 'emergency-compound-e2e';
 const REPORT_WITHIN_S = 12;
 const WINDOW_S = 20;
 
-const child = `
-key: ${CHILD}
-name: 应急点名测试
-starters: [admin]
-roles:
-  - { key: property-manager, label: 物业项目经理 }
-input:
-  fields:
-    - { name: reason, label: 启动事由, type: text, required: true }
-steps:
-  - id: report
-    name: 到小区报到
-    type: claim
-    candidates:
-      - { role: property-manager, unitsOfType: compound, under: case }
-      - { role: building-head, unitsOfType: building, under: case }
-    claimants: { max: all }
-    within: PT${WINDOW_S}S
-    onUnclaimed: closed
-    deadlines:
-      - id: report_due
-        name: 限时报到
-        within: PT${REPORT_WITHIN_S}S
-        escalations:
-          - notify: { role: grid-leader, unit: grid }
-            template: roll-call-escalated
-  - { id: closed, name: 点名结束, type: end }
-`;
-
-const parent = `
-key: ${PARENT}
-name: 一键启动测试
-starters: [admin]
-input:
-  fields:
-    - { name: reason, label: 启动事由, type: text, required: true }
-steps:
-  - id: compounds
-    name: 各小区点名报到
-    type: subprocess
-    definition: ${CHILD}
-    forEach: { units: { type: compound, within: case } }
-    data: { reason: data.reason }
-  - id: summary
-    name: 点名汇总
-    type: decision
-    branches:
-      - { when: steps.compounds.missing == 0, next: all_present }
-    otherwise: closed
-  - { id: all_present, name: 全员到岗, type: end }
-  - { id: closed, name: 点名结束, type: end }
-`;
+const child = rollCallProcess(CHILD, {
+  name: '应急点名测试',
+  windowS: WINDOW_S,
+  reportWithinS: REPORT_WITHIN_S,
+});
+const parent = activationProcess(PARENT, CHILD, { name: '一键启动测试', summarise: true });
 
 interface Task {
   id: string;
