@@ -269,19 +269,47 @@ function categoryAxisX(frame: Frame, categories: readonly string[]): string {
   return `${out}</g>`;
 }
 
-function frameOf(
-  data: ChartData,
-  scale: Scale,
-  format: (v: number) => string,
-  width: number,
-  height: number,
-): { frame: Frame; legendMarkup: string } {
+/** The plot of a chart over its categories (line or columns): size, scale, frame and legend. */
+interface CategoryPlot {
+  width: number;
+  height: number;
+  format: (v: number) => string;
+  scale: Scale;
+  frame: Frame;
+  legendMarkup: string;
+  /** The width each category takes along the x axis. */
+  band: number;
+}
+
+function categoryPlot(data: ChartData, options: ChartOptions): CategoryPlot {
+  const width = options.width ?? DEFAULT_WIDTH;
+  const height = options.height ?? DEFAULT_HEIGHT;
+  const format = options.format ?? String;
+  const scale = scaleOf(data, options);
   const labelWidth = Math.max(...scale.ticks.map((t) => textWidth(format(t))));
   const left = Math.ceil(labelWidth) + 12;
   const [legendMarkup, legendBottom] = legend(data.series, left, width - 8);
   const top = Math.max(12, legendBottom + 10);
   const frame = { left, top, right: width - 12, bottom: height - 28, width, height };
-  return { frame, legendMarkup };
+  const band = (frame.right - frame.left) / data.categories.length;
+  return { width, height, format, scale, frame, legendMarkup, band };
+}
+
+/** A category chart's whole SVG around the marks drawn for its series. */
+function categoryChart(
+  plot: CategoryPlot,
+  data: ChartData,
+  options: ChartOptions,
+  marks: string,
+): Chart {
+  const svg =
+    open(data, plot.width, plot.height) +
+    plot.legendMarkup +
+    valueAxisY(plot.frame, plot.scale, plot.format) +
+    categoryAxisX(plot.frame, data.categories) +
+    marks +
+    '</svg>';
+  return { svg, table: chartTable(data, options), empty: false };
 }
 
 /**
@@ -290,12 +318,8 @@ function frameOf(
  */
 export function lineChart(data: ChartData, options: ChartOptions = {}): Chart {
   if (isEmpty(data)) return emptyChart(data, options);
-  const width = options.width ?? DEFAULT_WIDTH;
-  const height = options.height ?? DEFAULT_HEIGHT;
-  const format = options.format ?? String;
-  const scale = scaleOf(data, options);
-  const { frame, legendMarkup } = frameOf(data, scale, format, width, height);
-  const band = (frame.right - frame.left) / data.categories.length;
+  const plot = categoryPlot(data, options);
+  const { format, scale, frame, band } = plot;
   const xOf = (i: number) => frame.left + band * (i + 0.5);
   const yOf = (v: number) =>
     frame.bottom - (Math.min(v, scale.max) / scale.max) * (frame.bottom - frame.top);
@@ -324,15 +348,7 @@ export function lineChart(data: ChartData, options: ChartOptions = {}): Chart {
         : '') +
       `${dots}</g>`;
   });
-
-  const svg =
-    open(data, width, height) +
-    legendMarkup +
-    valueAxisY(frame, scale, format) +
-    categoryAxisX(frame, data.categories) +
-    body +
-    '</svg>';
-  return { svg, table: chartTable(data, options), empty: false };
+  return categoryChart(plot, data, options, body);
 }
 
 /**
@@ -351,12 +367,8 @@ export function barChart(
 }
 
 function verticalBars(data: ChartData, options: ChartOptions): Chart {
-  const width = options.width ?? DEFAULT_WIDTH;
-  const height = options.height ?? DEFAULT_HEIGHT;
-  const format = options.format ?? String;
-  const scale = scaleOf(data, options);
-  const { frame, legendMarkup } = frameOf(data, scale, format, width, height);
-  const band = (frame.right - frame.left) / data.categories.length;
+  const plot = categoryPlot(data, options);
+  const { format, scale, frame, band } = plot;
   const inner = (band * 0.8) / data.series.length;
   let body = '';
   data.categories.forEach((category, i) => {
@@ -370,14 +382,7 @@ function verticalBars(data: ChartData, options: ChartOptions): Chart {
         `<title>${escapeXml(`${s.name} · ${category}: ${format(v)}`)}</title></rect>`;
     });
   });
-  const svg =
-    open(data, width, height) +
-    legendMarkup +
-    valueAxisY(frame, scale, format) +
-    categoryAxisX(frame, data.categories) +
-    `<g class="chart-series">${body}</g>` +
-    '</svg>';
-  return { svg, table: chartTable(data, options), empty: false };
+  return categoryChart(plot, data, options, `<g class="chart-series">${body}</g>`);
 }
 
 function horizontalBars(data: ChartData, options: ChartOptions): Chart {
