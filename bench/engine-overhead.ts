@@ -39,6 +39,7 @@ import {
   Samples,
   casesPerSecond,
   comparisonTable,
+  cpuMsOfProcStat,
   cpuTable,
   profileHistories,
   profileTable,
@@ -602,8 +603,6 @@ interface CpuMeter {
 }
 
 function cpuMeter(serverPids: readonly number[]): CpuMeter {
-  // /proc/<pid>/stat counts in clock ticks; 100 per second on every Linux this runs on.
-  const ticksPerSecond = 100;
   const servers = serverPids.flatMap((pid) => {
     try {
       const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -617,11 +616,8 @@ function cpuMeter(serverPids: readonly number[]): CpuMeter {
       const used = new Map<string, number>();
       for (const { pid, name } of servers) {
         try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          // Fields after the parenthesised name: state is field 3, utime 14 and stime 15.
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          const ticks = Number(fields[11]) + Number(fields[12]);
-          used.set(name, (used.get(name) ?? 0) + (ticks * 1000) / ticksPerSecond);
+          const ms = cpuMsOfProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+          used.set(name, (used.get(name) ?? 0) + ms);
         } catch {
           // the server has gone; the run is stopping
         }

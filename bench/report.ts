@@ -141,6 +141,18 @@ export function cpuTable(sides: readonly SideResult[]): string {
   return renderTable(header, rows);
 }
 
+/**
+ * CPU time (user + system, ms) from the text of `/proc/<pid>/stat`. The fields after the
+ * parenthesised command name (which may hold spaces) start with the state, field 3: utime and
+ * stime are fields 14 and 15, in clock ticks of 1/100 s on every Linux this runs on.
+ */
+export function cpuMsOfProcStat(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error('not a /proc/<pid>/stat line');
+  return ticks * 10;
+}
+
 // --- Workflow history profile -------------------------------------------------------------
 
 type LongLike = number | string | { toString(): string } | null | undefined;

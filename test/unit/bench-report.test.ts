@@ -1,0 +1,67 @@
+import type { SideResult } from '../../bench/report';
+import {
+  cpuMsOfProcStat,
+  cpuTable,
+  profileHistories,
+  profileTable,
+  Samples,
+} from '../../bench/report';
+
+/** The benchmark's own figures: what it reads from /proc and how it turns it into per-case rows. */
+
+function side(name: string, cases: number, cpuMs: Record<string, number>): SideResult {
+  return {
+    name,
+    cases,
+    wallMs: 1000,
+    samples: new Samples(),
+    caseIds: [],
+    cpuMs: new Map(Object.entries(cpuMs)),
+  };
+}
+
+function row(table: string, label: string): string[] {
+  const line = table.split('\n').find((l) => l.startsWith(label));
+  if (!line) throw new Error(`no row "${label}" in\n${table}`);
+  return line.slice(label.length).trim().split(/\s+/);
+}
+
+it('when a /proc stat line is read, then utime and stime (fields 14 and 15) come back in ms, whatever spaces the command name holds', () => {
+  // Arrange: utime 1234 and stime 56 ticks, after a name with spaces and a parenthesis
+  const stat =
+    '4242 (temporal (dev) server) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 12 0 5 0 0';
+
+  // Act / Assert
+  expect(cpuMsOfProcStat(stat)).toBe(12_900);
+  expect(() => cpuMsOfProcStat('not a stat line')).toThrow('/proc');
+});
+
+it('when the sides used CPU, then the table shows it per case and the ratio of each side to the last one', () => {
+  // Arrange: the engine used 300 ms over 2 cases, the baseline 200 ms over 4
+  const engine = side('engine', 2, { ferretdb: 200, node: 100 });
+  const baseline = side('baseline', 4, { ferretdb: 120, node: 80 });
+
+  // Act
+  const table = cpuTable([engine, baseline]);
+
+  // Assert
+  expect(row(table, 'ferretdb CPU ms / case')).toEqual(['100.0', '30.0', '3.33x']);
+  expect(row(table, 'node CPU ms / case')).toEqual(['50.0', '20.0', '2.50x']);
+  expect(row(table, 'all CPU ms / case')).toEqual(['150.0', '50.0', '3.00x']);
+});
+
+it('when stored documents are profiled, then the case document is shown per case and the task document per task', () => {
+  // Arrange: two cases of 3,000 and 2,000 bytes and three tasks of 600 bytes each
+  const profile = profileHistories([{ events: [] }, { events: [] }], {
+    caseBytes: 5000,
+    taskBytes: 1800,
+    tasks: 3,
+  });
+
+  // Act
+  const table = profileTable([['engine', profile]]);
+
+  // Assert
+  expect(row(table, 'case document (bytes, closed)')).toEqual(['2500']);
+  expect(row(table, 'task document (bytes, closed)')).toEqual(['600']);
+});
