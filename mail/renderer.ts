@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { contextContractFor } from './contexts';
+import { unescapeHtml } from '../common/html-entities';
 
 /**
  * Mail templates: `mail/templates/<name>.hbs`, a `subject:` line, a line with `---`, then the
@@ -111,17 +112,11 @@ export function toHeaderValue(value: string): string {
 }
 
 function htmlToText(html: string): string {
-  return html
+  const text = html
     .replace(/<\s*br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|h[1-6]|li|tr)>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x3D;/g, '=')
-    .replace(/&#x60;/g, '`')
-    .replace(/&amp;/g, '&')
+    .replace(/<[^>]+>/g, '');
+  return unescapeHtml(text)
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }

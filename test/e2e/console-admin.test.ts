@@ -1,3 +1,4 @@
+import { unescapeHtml } from '../../common/html-entities';
 import type { ConsoleClient, ConsolePage } from '../support/console-client';
 import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
@@ -44,14 +45,7 @@ function textareaValue(html: string, name: string): string {
     html,
   );
   if (!match) throw new Error(`no textarea "${name}"`);
-  return match[1]!
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x3D;/g, '=')
-    .replace(/&#x60;/g, '`')
-    .replace(/&amp;/g, '&');
+  return unescapeHtml(match[1]!);
 }
 
 async function postForm(

@@ -1,3 +1,5 @@
+import { unescapeHtml } from '../../common/html-entities';
+
 /**
  * A browser-less client for console pages in integration tests: keeps cookies like a browser,
  * reads the CSRF token from the page it fetched last and sends it with the next form. The real
@@ -71,14 +73,6 @@ export function consoleClient(baseUrl: string): ConsoleClient {
 
 /** The text of an HTML page without tags, whitespace collapsed: for `toContain` checks. */
 export function textOf(html: string): string {
-  return html
-    .replace(/<script[\s\S]*?<\/script>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/\s+/g, ' ')
-    .trim();
+  const text = html.replace(/<script[\s\S]*?<\/script>/g, ' ').replace(/<[^>]+>/g, ' ');
+  return unescapeHtml(text).replace(/\s+/g, ' ').trim();
 }
