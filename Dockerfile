@@ -11,13 +11,16 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-COPY tsconfig.json worker.ts ./
+COPY tsconfig.json worker.ts server.ts ./
+COPY lang ./lang
 COPY common ./common
 COPY models ./models
 COPY mail ./mail
 COPY definitions ./definitions
+COPY calendars ./calendars
 COPY activities ./activities
 COPY workflows ./workflows
+COPY services ./services
 COPY api ./api
 COPY console ./console
 
@@ -25,4 +28,4 @@ COPY console ./console
 USER node
 
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "api/main.ts"]
+CMD ["node", "--import", "tsx", "server.ts"]

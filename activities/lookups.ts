@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { workingCalendarOf } from '../calendars';
 import type { Candidate, ResolvedPeople } from '../common/case';
-import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../common/definition';
+import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lang/definition';
 import type { OrgUnit, UnitRelation, UnitType } from '../common/org-tree';
 import { OrgTree, resolveEscalationTarget } from '../common/org-tree';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';

@@ -1,5 +1,5 @@
 import type { mongo } from 'mongoose';
-import { awardKey } from '../common/points';
+import { awardKey } from '../lang/points';
 import { isDuplicateKeyError } from '../models';
 import type { Models } from '../models';
 import type { ActivityDependencies } from '.';

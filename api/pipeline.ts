@@ -9,12 +9,12 @@ import type {
 } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { formatPath } from '../common/case-data';
+import { formatPath } from '../lang/case-data';
 import type { Role } from '../common/roles';
-import type { Principal } from './auth';
-import { hasAnyRole } from './auth';
-import type { ErrorBody, ErrorDetail, ErrorKind } from './errors';
-import { AppError } from './errors';
+import type { Principal } from '../services/auth';
+import { hasAnyRole } from '../services/auth';
+import type { ErrorBody, ErrorDetail, ErrorKind } from '../services/errors';
+import { AppError } from '../services/errors';
 
 /**
  * The one route pipeline: authenticate → check role → validate params, query, headers and body

@@ -8,8 +8,8 @@ import type {
   TimelineEntry,
   TimelineEventType,
 } from './case';
-import { validateCaseData } from './case-data';
-import type { DefinitionSnapshot } from './definition';
+import { validateCaseData } from '../lang/case-data';
+import type { DefinitionSnapshot } from '../lang/definition';
 
 /**
  * Closed cases brought in from before the engine ran them (历史工单导入): another system's records

@@ -1,5 +1,5 @@
 import type { CaseMetrics } from './case-measures';
-import type { DefinitionSnapshot } from './definition';
+import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
 
 /**

@@ -1,6 +1,6 @@
 import type { DeadlineView } from './case';
-import type { SlaDuration } from './duration';
-import { parseDurationMs, parseSlaDuration } from './duration';
+import type { SlaDuration } from '../lang/duration';
+import { parseDurationMs, parseSlaDuration } from '../lang/duration';
 import type { Deadline, WorkingCalendar } from './working-calendar';
 import {
   addWorkingDays,

@@ -1,8 +1,8 @@
-import type { ErrorDetail } from '../api/errors';
-import { csvCell } from '../api/csv-body';
-import type { ImportKind } from '../api/routes/org';
-import { IMPORT_KINDS } from '../api/routes/org';
-import type { OrgImport } from '../api/services/org';
+import type { ErrorDetail } from '../services/errors';
+import { csvCell } from '../services/csv-records';
+import type { ImportKind } from '../services/org-input';
+import { IMPORT_KINDS } from '../services/org-input';
+import type { OrgImport } from '../services/org';
 import type { CsvRecord } from '../common/csv';
 import { CsvError, parseCsv } from '../common/csv';
 
@@ -12,8 +12,8 @@ import { CsvError, parseCsv } from '../common/csv';
  * OrgService.importOrg call. Problems are split back into row and column for the page.
  */
 
-export { IMPORT_KINDS, importFromCsv } from '../api/routes/org';
-export type { ImportKind } from '../api/routes/org';
+export { IMPORT_KINDS, importFromCsv } from '../services/org-input';
+export type { ImportKind } from '../services/org-input';
 
 export function isImportKind(value: string): value is ImportKind {
   return (IMPORT_KINDS as readonly string[]).includes(value);

@@ -1,6 +1,6 @@
-import type { DefinitionSpec, StepSpec, StepType } from '../common/definition';
-import type { StepList } from '../common/steps';
-import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../common/steps';
+import type { DefinitionSpec, StepSpec, StepType } from '../lang/definition';
+import type { StepList } from '../lang/steps';
+import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../lang/steps';
 import { escapeXml } from './escape';
 
 /**

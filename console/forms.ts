@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FieldSpec } from '../common/definition';
+import type { FieldSpec } from '../lang/definition';
 import type { Translate } from './i18n';
 
 /**

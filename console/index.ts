@@ -3,7 +3,7 @@ import path from 'node:path';
 import express from 'express';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import type { Principal } from '../api/auth';
+import type { Principal } from '../services/auth';
 import type { ConsoleServices, DemoSignIn } from './kit';
 import { BASE, PageRouter } from './pipeline';
 import { createRenderer } from './render';

@@ -1,14 +1,14 @@
-import type { AccountService } from '../api/services/accounts';
-import type { BoardService } from '../api/services/board';
-import type { CalendarService } from '../api/services/calendar';
-import type { CaseService } from '../api/services/cases';
-import type { DefinitionService } from '../api/services/definitions';
-import type { EvaluationService } from '../api/services/evaluations';
-import type { MetricsService } from '../api/services/metrics';
-import type { OrgService } from '../api/services/org';
-import type { PointsService } from '../api/services/points';
-import type { TaskService } from '../api/services/tasks';
-import type { UnitDirectoryReader } from '../api/services/unit-directory';
+import type { AccountService } from '../services/accounts';
+import type { BoardService } from '../services/board';
+import type { CalendarService } from '../services/calendar';
+import type { CaseService } from '../services/cases';
+import type { DefinitionService } from '../services/definitions';
+import type { EvaluationService } from '../services/evaluations';
+import type { MetricsService } from '../services/metrics';
+import type { OrgService } from '../services/org';
+import type { PointsService } from '../services/points';
+import type { TaskService } from '../services/tasks';
+import type { UnitDirectoryReader } from '../services/unit-directory';
 import type { PageRouter } from './pipeline';
 
 /** The services the console calls: the API's own, so both answer alike. */

@@ -1,4 +1,4 @@
-import type { Figures, Ranking, RankingKey, UnitMetrics } from '../api/services/metrics';
+import type { Figures, Ranking, RankingKey, UnitMetrics } from '../services/metrics';
 import type { Chart } from './charts';
 import { barChart, lineChart } from './charts';
 import type { Translate } from './i18n';

@@ -1,10 +1,5 @@
-import type {
-  ResultsView,
-  RoundProgress,
-  RoundSummary,
-  RoundView,
-} from '../api/services/evaluations';
-import type { UnitDirectory } from '../api/services/unit-directory';
+import type { ResultsView, RoundProgress, RoundSummary, RoundView } from '../services/evaluations';
+import type { UnitDirectory } from '../services/unit-directory';
 import type { ResultFigures } from '../common/evaluation';
 import { SCORE_MAX, SCORE_MIN } from '../common/evaluation';
 import { barChart } from './charts';

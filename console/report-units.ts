@@ -1,6 +1,6 @@
-import type { Principal } from '../api/auth';
-import { hasAnyRole } from '../api/auth';
-import type { DirectoryUnit, UnitDirectory } from '../api/services/unit-directory';
+import type { Principal } from '../services/auth';
+import { hasAnyRole } from '../services/auth';
+import type { DirectoryUnit, UnitDirectory } from '../services/unit-directory';
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Translate } from './i18n';
 import type { Choice } from './report-format';

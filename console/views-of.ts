@@ -1,8 +1,8 @@
-import type { CaseSummary, CaseView } from '../api/services/cases';
-import type { TaskView } from '../api/services/tasks';
-import type { UnitDirectory } from '../api/services/unit-directory';
+import type { CaseSummary, CaseView } from '../services/cases';
+import type { TaskView } from '../services/tasks';
+import type { UnitDirectory } from '../services/unit-directory';
 import type { DeadlineView } from '../common/case';
-import type { FieldSpec } from '../common/definition';
+import type { FieldSpec } from '../lang/definition';
 import type { SlaBadge } from './format';
 import { formatInstant, slaBadge } from './format';
 import type { Translate } from './i18n';

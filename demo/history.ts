@@ -1,10 +1,10 @@
 import type { Actor, TimelineEntry } from '../common/case';
 import type { ImportedCase } from '../common/case-import';
-import { validateCaseData } from '../common/case-data';
-import type { DefinitionSnapshot, FieldSpec, StepSpec } from '../common/definition';
-import { maskValue } from '../common/mask';
-import { allSteps } from '../common/steps';
-import type { UnitInput } from '../api/services/org';
+import { validateCaseData } from '../lang/case-data';
+import type { DefinitionSnapshot, FieldSpec, StepSpec } from '../lang/definition';
+import { maskValue } from '../lang/mask';
+import { allSteps } from '../lang/steps';
+import type { UnitInput } from '../services/org';
 import type { DemoCounty } from './county';
 import type { Rng } from './random';
 import { BEIJING_OFFSET_MS } from '../common/beijing';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
-import { definitionJsonSchema } from '../common/definition-source';
+import { definitionJsonSchema } from '../lang/source';
 
 /**
  * Writes `definitions/definition.schema.json` (`npm run schema`), the JSON Schema editors use to

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { format } from 'prettier/standalone';
 import * as markdownPlugin from 'prettier/plugins/markdown';
-import { validateCaseData } from '../common/case-data';
+import { validateCaseData } from '../lang/case-data';
 import type {
   DeadlineSpec,
   DefinitionSpec,
@@ -11,10 +11,10 @@ import type {
   RecipientSpec,
   StepSpec,
   UnitRef,
-} from '../common/definition';
-import { BUILTIN_POST_ROLES } from '../common/definition';
-import { validateDefinitionSource } from '../common/definition-source';
-import { evaluateCondition } from '../common/expression';
+} from '../lang/definition';
+import { BUILTIN_POST_ROLES } from '../lang/definition';
+import { validateDefinitionSource } from '../lang/source';
+import { evaluateCondition } from '../lang/expression';
 import type { UnitRelation } from '../common/org-tree';
 import {
   childrenByParent,
@@ -22,7 +22,7 @@ import {
   resolveEscalationTarget,
   unitsAtOrBelow,
 } from '../common/org-tree';
-import { allSteps } from '../common/steps';
+import { allSteps } from '../lang/steps';
 import type { DemoAccount } from '../demo/county';
 import { DEMO_DECLARED_ROLES, DEMO_PASSWORD, generateDemoCounty } from '../demo/county';
 import { createMailRenderer } from '../mail/renderer';

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateDefinitionSource } from '../common/definition-source';
+import { validateDefinitionSource } from '../lang/source';
 import { createMailRenderer } from '../mail/renderer';
 
 const DEFINITIONS_DIR = path.join(__dirname, '..', 'definitions');

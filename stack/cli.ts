@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
-import { startApi } from '../api/server';
+import { startApi } from '../server';
 import type { DemoAccountView } from '../demo/seed';
 import {
   demoAccountLines,

@@ -27,12 +27,12 @@ import type {
   ReturnTaskRequest,
 } from '../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../common/case';
-import type { ForEachUnitsSpec, StepSpec } from '../common/definition';
-import { compileExpression, EvaluationError, evaluateValue } from '../common/expression';
-import { maskValue } from '../common/mask';
-import { parseDurationMs, parseSlaDuration } from '../common/duration';
-import type { StepList } from '../common/steps';
-import { allSteps, branchLists, nextStepId, startStepId, topLevel } from '../common/steps';
+import type { ForEachUnitsSpec, StepSpec } from '../lang/definition';
+import { compileExpression, EvaluationError, evaluateValue } from '../lang/expression';
+import { maskValue } from '../lang/mask';
+import { parseDurationMs, parseSlaDuration } from '../lang/duration';
+import type { StepList } from '../lang/steps';
+import { allSteps, branchLists, nextStepId, startStepId, topLevel } from '../lang/steps';
 import { CASE_STATUS } from '../common/search-attributes';
 import { lookups } from './stubs';
 import { Clock, runnableDeadline } from './clocks';

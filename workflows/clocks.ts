@@ -1,7 +1,7 @@
 import { condition } from '@temporalio/workflow';
 import type { DeadlineView } from '../common/case';
-import type { DeadlineSpec } from '../common/definition';
-import { evaluateValue } from '../common/expression';
+import type { DeadlineSpec } from '../lang/definition';
+import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
 import { ENGINE } from './projection';

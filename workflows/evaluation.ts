@@ -8,10 +8,10 @@ import {
 } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 import type { Candidate } from '../common/case';
-import type { EvaluationStepSpec } from '../common/definition';
+import type { EvaluationStepSpec } from '../lang/definition';
 import type { CriterionSpec, RoundGroup, ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE, SCORE_MAX, SCORE_MIN } from '../common/evaluation';
-import { evaluateValue } from '../common/expression';
+import { evaluateValue } from '../lang/expression';
 import { lookups } from './stubs';
 import { Clock, deadlineInstant, runnableDeadline } from './clocks';
 import { ENGINE } from './projection';

@@ -1,6 +1,6 @@
-import type { ClaimStepSpec, DefinitionSpec, PeopleSelector } from '../common/definition';
-import type { TaskStepSpec } from '../common/definition';
-import { matchingRules, recipientsOfRule } from '../common/points';
+import type { ClaimStepSpec, DefinitionSpec, PeopleSelector } from '../lang/definition';
+import type { TaskStepSpec } from '../lang/definition';
+import { matchingRules, recipientsOfRule } from '../lang/points';
 import type { AwardPointsRequest } from '../activities/points';
 import type { CaseRun } from './run';
 import { runTaskStep } from './tasks';

@@ -12,7 +12,7 @@ import type {
   TimelineEventType,
 } from '../common/case';
 import { CaseMeasures } from '../common/case-measures';
-import type { StepSpec } from '../common/definition';
+import type { StepSpec } from '../lang/definition';
 import { applies, CHANGES } from './patches';
 import { store } from './stubs';
 

@@ -1,5 +1,5 @@
 import type { Candidate } from '../common/case';
-import type { ClaimStepSpec, StepSpec, TaskStepSpec } from '../common/definition';
+import type { ClaimStepSpec, StepSpec, TaskStepSpec } from '../lang/definition';
 
 /**
  * Roll-calls (点名报到): a claim pool with `claimants: { max: all }`, where every candidate is

@@ -1,8 +1,8 @@
 import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
-import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../common/definition';
-import { evaluateValue } from '../common/expression';
-import { withLanguageDefaults } from '../common/steps';
+import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../lang/definition';
+import { evaluateValue } from '../lang/expression';
+import { withLanguageDefaults } from '../lang/steps';
 import { localLookups, lookups, mail } from './stubs';
 import type { WireRoleSelector, WireUnitRef } from '../activities/lookups';
 import type { Clock } from './clocks';

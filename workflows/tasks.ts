@@ -11,8 +11,8 @@ import type {
   TimelineEventType,
 } from '../common/case';
 import { REJECTION } from '../common/case';
-import { validateCaseData } from '../common/case-data';
-import type { ClaimStepSpec, TaskStepSpec } from '../common/definition';
+import { validateCaseData } from '../lang/case-data';
+import type { ClaimStepSpec, TaskStepSpec } from '../lang/definition';
 import { lookups } from './stubs';
 import { Clock, runnableDeadline } from './clocks';
 import { applies, CHANGES } from './patches';

@@ -1,13 +1,9 @@
 import { z } from 'zod';
-import { PERSON_ROLES, ROLES } from '../../common/roles';
+import { ROLES } from '../../common/roles';
+import { createUserBody, unitIds } from '../../services/account-input';
 import type { RouteRegistry } from '../pipeline';
-import type { AccountService } from '../services/accounts';
+import type { AccountService } from '../../services/accounts';
 import { errorResponses, pageQuery } from './shared';
-
-const unitIds = z
-  .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id'))
-  .max(100)
-  .default([]);
 
 const createApiKeyBody = z
   .object({
@@ -25,18 +21,6 @@ const apiKeySchema = z.object({
   createdAt: z.iso.datetime(),
   revokedAt: z.iso.datetime().nullable(),
 });
-
-export const createUserBody = z
-  .object({
-    username: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, '3 to 64 lower-case letters, digits, . _ -'),
-    displayName: z.string().trim().min(1).max(100),
-    password: z.string().min(10, 'at least 10 characters').max(200),
-    roles: z.array(z.enum(PERSON_ROLES)).min(1),
-    unitIds,
-  })
-  .strict();
 
 const userSchema = z.object({
   id: z.string(),

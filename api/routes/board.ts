@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { BoardService } from '../services/board';
+import type { BoardService } from '../../services/board';
 import { caseIdParams, errorResponses, pageQuery } from './shared';
 
 const boardItem = z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { CalendarService } from '../services/calendar';
+import type { CalendarService } from '../../services/calendar';
 import { errorResponses } from './shared';
 
 const dayEntry = z

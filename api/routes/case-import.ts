@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ImportedCase } from '../../common/case-import';
 import type { RouteRegistry } from '../pipeline';
-import type { CaseImportService } from '../services/case-import';
-import { MAX_IMPORT_BATCH } from '../services/case-import';
+import type { CaseImportService } from '../../services/case-import';
+import { MAX_IMPORT_BATCH } from '../../services/case-import';
 import { errorResponses } from './shared';
 
 const actor = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CaseService, CaseSummary, CaseView } from '../services/cases';
+import type { CaseService, CaseSummary, CaseView } from '../../services/cases';
 import type { RouteRegistry } from '../pipeline';
 import {
   caseIdParams,

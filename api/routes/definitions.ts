@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Actor } from '../../common/case';
-import { definitionJsonSchema } from '../../common/definition-source';
-import type { Principal } from '../auth';
+import { definitionJsonSchema } from '../../lang/source';
+import type { Principal } from '../../services/auth';
 import type { RouteRegistry } from '../pipeline';
-import type { DefinitionService } from '../services/definitions';
+import type { DefinitionService } from '../../services/definitions';
 import { errorBodySchema, errorResponses } from './shared';
 
 /**

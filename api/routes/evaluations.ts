@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
 import type { RouteRegistry } from '../pipeline';
-import type { EvaluationService } from '../services/evaluations';
+import type { EvaluationService } from '../../services/evaluations';
 import { caseId, errorResponses, idempotencyKey } from './shared';
 
 const roundParams = z.object({ roundId: caseId });

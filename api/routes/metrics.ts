@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { UNIT_TYPES } from '../../common/org-tree';
 import type { RouteRegistry } from '../pipeline';
-import type { MetricsService } from '../services/metrics';
-import { RANKING_KEYS } from '../services/metrics';
+import type { MetricsService } from '../../services/metrics';
+import { RANKING_KEYS } from '../../services/metrics';
 import { errorResponses } from './shared';
 
 const unitRef = z.object({ id: z.string(), name: z.string(), type: z.string() });

@@ -1,10 +1,10 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import type { AttributeValue } from '../../common/open311';
-import { AppError } from '../errors';
+import type { AttributeValue } from '../../services/open311-mapping';
+import { AppError } from '../../services/errors';
 import type { ErrorResponse, RouteRegistry } from '../pipeline';
 import { logOf, requestIdOf, sendError } from '../pipeline';
-import type { CreateRequestInput, Open311Api } from '../services/open311';
+import type { CreateRequestInput, Open311Api } from '../../services/open311';
 import { caseId, idempotencyKey } from './shared';
 
 /**

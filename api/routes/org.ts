@@ -1,65 +1,22 @@
 import { z } from 'zod';
-import { UNIT_TYPES } from '../../common/org-tree';
-import { csvCell, readCsvRows } from '../csv-body';
+import { csvCell } from '../../services/csv-records';
+import {
+  IMPORT_KINDS,
+  type ImportKind,
+  importBody,
+  importFromCsv,
+  orgId,
+  unitInput,
+} from '../../services/org-input';
 import type { RouteRegistry } from '../pipeline';
-import type { OrgImport, OrgService } from '../services/org';
+import type { OrgService } from '../../services/org';
 import { errorResponses, pageQuery } from './shared';
-
-export const orgId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
-
-export const unitInput = z
-  .object({
-    id: orgId,
-    name: z.string().trim().min(1).max(100),
-    type: z.enum(UNIT_TYPES, {
-      error: (issue) =>
-        typeof issue.input === 'string'
-          ? `"${issue.input}" is not a unit type`
-          : `a unit type is required (${UNIT_TYPES.join(', ')})`,
-    }),
-    parentId: orgId.nullable(),
-  })
-  .strict();
-
-export const personInput = z
-  .object({
-    id: orgId,
-    name: z.string().trim().min(1).max(100),
-    email: z.email().optional(),
-    phone: z
-      .string()
-      .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
-      .optional(),
-    userId: z.string().max(64).optional(),
-  })
-  .strict();
-
-export const postInput = z
-  .object({
-    unitId: orgId,
-    role: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker'),
-    personId: orgId,
-  })
-  .strict();
 
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
-export const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
-
-export const importBody = z
-  .object({
-    units: z.array(unitInput).max(MAX_ITEMS.units).default([]),
-    people: z.array(personInput).max(MAX_ITEMS.people).default([]),
-    posts: z.array(postInput).max(MAX_ITEMS.posts).default([]),
-  })
-  .strict();
 
 const importResult = z.object({ units: z.number(), people: z.number(), posts: z.number() });
 
-export const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
-export type ImportKind = (typeof IMPORT_KINDS)[number];
 const importKindParams = z.object({ kind: z.enum(IMPORT_KINDS) });
 
 const csvBody = z.string({ error: 'send the rows as the body with Content-Type: text/csv' }).meta({
@@ -70,35 +27,6 @@ const csvBody = z.string({ error: 'send the rows as the body with Content-Type: 
     'charset parameter), fields quoted as RFC 4180 describes.',
   example: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county\n',
 });
-
-/** In a CSV an empty parentId cell is a root unit. */
-const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
-
-/** Reads a CSV of one kind into an import; problems name the spreadsheet cell. */
-export function importFromCsv(
-  kind: ImportKind,
-  text: string,
-): { input: OrgImport; rows: number[] } {
-  const empty: OrgImport = { units: [], people: [], posts: [] };
-  const options = { maxRows: MAX_ITEMS[kind] };
-  switch (kind) {
-    case 'units': {
-      const rows = readCsvRows(text, unitRow, options);
-      return { input: { ...empty, units: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
-    }
-    case 'people': {
-      const rows = readCsvRows(text, personInput, options);
-      return {
-        input: { ...empty, people: rows.map((r) => r.value) },
-        rows: rows.map((r) => r.row),
-      };
-    }
-    case 'posts': {
-      const rows = readCsvRows(text, postInput, options);
-      return { input: { ...empty, posts: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
-    }
-  }
-}
 
 const unitSchema = z.object({
   id: z.string(),

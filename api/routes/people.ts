@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { OrgService } from '../services/org';
-import { orgId, personInput, postInput } from './org';
+import type { OrgService } from '../../services/org';
+import { orgId, personInput, postInput } from '../../services/org-input';
 import { errorResponses, pageQuery } from './shared';
 
 /** Email and phone are personal data: only admins and dispatchers receive them. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { PointsService } from '../services/points';
+import type { PointsService } from '../../services/points';
 import { errorResponses, idempotencyKey, pageQuery } from './shared';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');

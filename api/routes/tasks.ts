@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { CaseAction, TaskAction, TaskService, TaskView } from '../services/tasks';
+import type { CaseAction, TaskAction, TaskService, TaskView } from '../../services/tasks';
 import {
   caseId,
   caseIdParams,

@@ -1,5 +1,5 @@
-import { AppError } from '../../api/errors';
-import type { CalendarYearView } from '../../api/services/calendar';
+import { AppError } from '../../services/errors';
+import type { CalendarYearView } from '../../services/calendar';
 import type { LineProblem } from '../admin-calendar-view';
 import {
   linesOf,

@@ -1,8 +1,8 @@
-import { AppError } from '../../api/errors';
-import type { VersionSummary } from '../../api/services/definitions';
+import { AppError } from '../../services/errors';
+import type { VersionSummary } from '../../services/definitions';
 import type { Actor } from '../../common/case';
-import type { DefinitionSpec } from '../../common/definition';
-import type { SourceFormat } from '../../common/definition-source';
+import type { DefinitionSpec } from '../../lang/definition';
+import type { SourceFormat } from '../../lang/source';
 import {
   NEW_DEFINITION_PLACEHOLDER,
   actorOf,

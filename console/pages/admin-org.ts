@@ -1,6 +1,6 @@
-import { AppError } from '../../api/errors';
-import { orgId } from '../../api/routes/org';
-import { BUILTIN_POST_ROLES } from '../../common/definition';
+import { AppError } from '../../services/errors';
+import { orgId } from '../../services/org-input';
+import { BUILTIN_POST_ROLES } from '../../lang/definition';
 import { UNIT_TYPES } from '../../common/org-tree';
 import {
   IMPORT_COLUMNS,

@@ -1,6 +1,6 @@
-import { AppError } from '../../api/errors';
-import type { BoardItem, BoardQuery } from '../../api/services/board';
-import type { UnitDirectory } from '../../api/services/unit-directory';
+import { AppError } from '../../services/errors';
+import type { BoardItem, BoardQuery } from '../../services/board';
+import type { UnitDirectory } from '../../services/unit-directory';
 import { formatInstant, pagerOf } from '../format';
 import type { Translate } from '../i18n';
 import type { ConsoleKit } from '../kit';

@@ -1,7 +1,7 @@
-import type { Principal } from '../../api/auth';
-import { AppError } from '../../api/errors';
-import type { CaseView } from '../../api/services/cases';
-import type { DefinitionSnapshot } from '../../common/definition';
+import type { Principal } from '../../services/auth';
+import { AppError } from '../../services/errors';
+import type { CaseView } from '../../services/cases';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import { formatInstant, pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';

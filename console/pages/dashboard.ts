@@ -1,6 +1,6 @@
-import { AppError } from '../../api/errors';
-import type { MetricsQuery, RankingKey, RankingQuery } from '../../api/services/metrics';
-import { RANKING_KEYS } from '../../api/services/metrics';
+import { AppError } from '../../services/errors';
+import type { MetricsQuery, RankingKey, RankingQuery } from '../../services/metrics';
+import { RANKING_KEYS } from '../../services/metrics';
 import type { UnitType } from '../../common/org-tree';
 import { UNIT_TYPES } from '../../common/org-tree';
 import { formatInstant } from '../format';

@@ -1,6 +1,6 @@
-import { AppError } from '../../api/errors';
-import type { RollCallView } from '../../api/services/tasks';
-import type { DefinitionSnapshot } from '../../common/definition';
+import { AppError } from '../../services/errors';
+import type { RollCallView } from '../../services/tasks';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import { formatInstant, pagerOf } from '../format';
 import type { Translate } from '../i18n';
 import type { ConsoleKit } from '../kit';

@@ -1,7 +1,7 @@
-import { hasAnyRole } from '../../api/auth';
-import { AppError } from '../../api/errors';
-import type { RoundProgress, RoundView } from '../../api/services/evaluations';
-import type { DefinitionSnapshot } from '../../common/definition';
+import { hasAnyRole } from '../../services/auth';
+import { AppError } from '../../services/errors';
+import type { RoundProgress, RoundView } from '../../services/evaluations';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
 import { pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';

@@ -1,8 +1,8 @@
-import { AppError } from '../../api/errors';
-import type { UnitDirectory } from '../../api/services/unit-directory';
-import type { DefinitionSnapshot } from '../../common/definition';
-import type { Principal } from '../../api/auth';
-import { hasAnyRole } from '../../api/auth';
+import { AppError } from '../../services/errors';
+import type { UnitDirectory } from '../../services/unit-directory';
+import type { DefinitionSnapshot } from '../../lang/definition';
+import type { Principal } from '../../services/auth';
+import { hasAnyRole } from '../../services/auth';
 import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';

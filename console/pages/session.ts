@@ -1,6 +1,6 @@
-import { AppError } from '../../api/errors';
-import type { Principal } from '../../api/auth';
-import { hasAnyRole } from '../../api/auth';
+import { AppError } from '../../services/errors';
+import type { Principal } from '../../services/auth';
+import { hasAnyRole } from '../../services/auth';
 import { clearCookie, setCookie } from '../cookies';
 import { isLang } from '../i18n';
 import type { ConsoleKit } from '../kit';

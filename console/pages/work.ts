@@ -1,11 +1,11 @@
-import { AppError } from '../../api/errors';
-import type { TaskAction, TaskView } from '../../api/services/tasks';
+import { AppError } from '../../services/errors';
+import type { TaskAction, TaskView } from '../../services/tasks';
 import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
 import { pageNumber, pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, doneNotice, field, fieldErrors } from '../pipeline';
-import type { UnitDirectory } from '../../api/services/unit-directory';
+import type { UnitDirectory } from '../../services/unit-directory';
 import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
 
 const PAGE_SIZE = 20;

@@ -1,5 +1,5 @@
 import { addWorkingDays } from '../../common/working-calendar';
-import { createCalendarService } from '../../api/services/calendar';
+import { createCalendarService } from '../../services/calendar';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 

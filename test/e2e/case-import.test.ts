@@ -1,4 +1,4 @@
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import type { ImportedCase } from '../../common/case-import';
 import { DEMO_COUNTY_ID } from '../../demo/county';
 import type { DemoSeedDeps } from '../../demo/seed';

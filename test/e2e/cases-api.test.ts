@@ -1,5 +1,5 @@
-import { LOGIN_MAX_FAILURES } from '../../api/services/accounts';
-import { createDefinitionService } from '../../api/services/definitions';
+import { LOGIN_MAX_FAILURES } from '../../services/accounts';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { DISPATCH_ONLY } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';

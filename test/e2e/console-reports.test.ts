@@ -1,4 +1,4 @@
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { BEIJING_OFFSET_MS } from '../../common/beijing';
 import { createMailRenderer } from '../../mail/renderer';
 import { activationProcess, rollCallProcess } from '../fixtures/definitions';

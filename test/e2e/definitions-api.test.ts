@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../common/definition-source';
+import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../lang/source';
 import { waitingProcess } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { PROJECT_ROOT } from '../../stack/paths';
 import { waitingProcess } from '../fixtures/definitions';

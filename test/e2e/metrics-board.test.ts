@@ -1,5 +1,5 @@
 import type { TimelineEntry } from '../../common/case';
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { measureTimeline, storedMetrics } from '../../common/case-measures';
 import { createMailRenderer } from '../../mail/renderer';
 import type { TestApp } from '../support/harness';

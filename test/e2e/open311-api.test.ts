@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import type { Open311Kind } from '../support/open311-schemas';
 import { open311Problems } from '../support/open311-schemas';

@@ -1,4 +1,4 @@
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';

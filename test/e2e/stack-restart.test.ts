@@ -7,7 +7,7 @@ import { stackDirs } from '../../stack/paths';
 import { silentProgress } from '../../stack/progress';
 import type { LocalStack, StackPorts } from '../../stack/stack';
 import { randomPorts, startLocalStack } from '../../stack/stack';
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { waitingProcess } from '../fixtures/definitions';
 import type { TestApp } from '../support/harness';

@@ -1,4 +1,4 @@
-import { createDefinitionService } from '../../api/services/definitions';
+import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { feedbackProcess, jointProcess, raceProcess } from '../fixtures/flows';
 import type { HttpResponse, TestApp } from '../support/harness';

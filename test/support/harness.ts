@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { RunningApi } from '../../api/server';
-import { startApi } from '../../api/server';
+import type { RunningApi } from '../../server';
+import { startApi } from '../../server';
 import type { AppConfig } from '../../common/config';
 import { loadConfig } from '../../common/config';
 import type { Database } from '../../models';

@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createActivities } from '../../activities';
-import { checksumOf } from '../../api/services/definitions';
+import { checksumOf } from '../../services/definitions';
 import { loadShippedHolidayYears, workingCalendarOf } from '../../calendars';
 import type {
   ActingPrincipal,
@@ -18,8 +18,8 @@ import type {
   PublicationView,
 } from '../../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
-import { validateDefinition } from '../../common/definition';
+import type { DefinitionSnapshot } from '../../lang/definition';
+import { validateDefinition } from '../../lang/definition';
 import { createLogger } from '../../common/logger';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { WorkingCalendar } from '../../common/working-calendar';

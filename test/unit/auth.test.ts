@@ -4,7 +4,7 @@ import {
   hashToken,
   newToken,
   verifyPassword,
-} from '../../api/auth';
+} from '../../services/auth';
 
 describe('hashPassword and verifyPassword', () => {
   it('when the right password is checked against its hash, then it verifies', async () => {

@@ -1,5 +1,5 @@
-import type { FieldSpec } from '../../common/definition';
-import { validateCaseData } from '../../common/case-data';
+import type { FieldSpec } from '../../lang/definition';
+import { validateCaseData } from '../../lang/case-data';
 
 function field(spec: Partial<FieldSpec> & Pick<FieldSpec, 'name' | 'type'>): FieldSpec {
   return { label: spec.name, required: false, personal: false, multiple: false, ...spec };

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { caseIdFor } from '../../api/services/cases';
+import { caseIdFor } from '../../services/cases';
 
 describe('caseIdFor', () => {
   it('when called twice with the same principal and key, then it returns the same id', () => {

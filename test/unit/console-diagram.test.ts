@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DefinitionSpec, ParallelStepSpec, StepSpec } from '../../common/definition';
-import { validateDefinitionSource } from '../../common/definition-source';
-import { allSteps, followingStepId, successorsOf } from '../../common/steps';
+import type { DefinitionSpec, ParallelStepSpec, StepSpec } from '../../lang/definition';
+import { validateDefinitionSource } from '../../lang/source';
+import { allSteps, followingStepId, successorsOf } from '../../lang/steps';
 import { buildDiagramGraph, escapeXml, renderDiagram } from '../../console/diagram';
 import { createMailRenderer } from '../../mail/renderer';
 

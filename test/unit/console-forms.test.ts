@@ -1,4 +1,4 @@
-import type { FieldSpec } from '../../common/definition';
+import type { FieldSpec } from '../../lang/definition';
 import { controlsOf, valuesOf } from '../../console/forms';
 import { countdown, formatInstant, pagerOf, urgencyOf } from '../../console/format';
 import { hasMessage, messageKeys, translator } from '../../console/i18n';

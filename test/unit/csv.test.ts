@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
-import { readCsvRows } from '../../api/csv-body';
-import { AppError } from '../../api/errors';
+import { readCsvRows } from '../../services/csv-records';
+import { AppError } from '../../services/errors';
 import { CsvError, parseCsv } from '../../common/csv';
 
 function fieldsOf(text: string): string[][] {

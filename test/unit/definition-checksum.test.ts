@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
-import type { DefinitionSpec } from '../../common/definition';
-import { canonicalJson, checksumOf } from '../../api/services/definitions';
+import type { DefinitionSpec } from '../../lang/definition';
+import { canonicalJson, checksumOf } from '../../services/definitions';
 
 /** Rebuilds every object with its keys in reverse order. */
 function reverseKeys(value: unknown): unknown {

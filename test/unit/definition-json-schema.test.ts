@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDefinitionFile } from '../../api/services/definitions';
-import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../common/definition-source';
+import { isDefinitionFile } from '../../services/definitions';
+import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../lang/source';
 
 const DEFINITIONS_DIR = path.join(__dirname, '..', '..', 'definitions');
 

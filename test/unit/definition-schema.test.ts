@@ -1,4 +1,4 @@
-import { validateDefinition } from '../../common/definition';
+import { validateDefinition } from '../../lang/definition';
 
 const options = { knownTemplates: new Set(['case-received']) };
 

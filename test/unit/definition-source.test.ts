@@ -1,11 +1,11 @@
-import type { SourceProblem } from '../../common/definition-source';
+import type { SourceProblem } from '../../lang/source';
 import {
   findJsonSyntaxError,
   locate,
   parseDefinitionSource,
   pathSegments,
   validateDefinitionSource,
-} from '../../common/definition-source';
+} from '../../lang/source';
 
 const options = { knownTemplates: new Set(['case-received']) };
 

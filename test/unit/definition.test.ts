@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { DefinitionProblem } from '../../common/definition';
-import { validateDefinition } from '../../common/definition';
+import type { DefinitionProblem } from '../../lang/definition';
+import { validateDefinition } from '../../lang/definition';
 
 const options = { knownTemplates: new Set(['case-received']) };
 

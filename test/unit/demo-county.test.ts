@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createUserBody } from '../../api/routes/accounts';
-import { importBody } from '../../api/routes/org';
+import { createUserBody } from '../../services/account-input';
+import { importBody } from '../../services/org-input';
 import { ConfigError } from '../../common/config';
-import { BUILTIN_POST_ROLES } from '../../common/definition';
+import { BUILTIN_POST_ROLES } from '../../lang/definition';
 import type { UnitType } from '../../common/org-tree';
 import { OrgTree, UNIT_TYPES } from '../../common/org-tree';
 import type { DemoCounty } from '../../demo/county';

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkImportedCase } from '../../common/case-import';
-import { validateDefinitionSource } from '../../common/definition-source';
-import type { DefinitionSnapshot } from '../../common/definition';
+import { validateDefinitionSource } from '../../lang/source';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import { generateDemoCounty } from '../../demo/county';
 import { HISTORY_CASES_PER_COMMUNITY, planHistory } from '../../demo/history';
 import { createRng } from '../../demo/random';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DurationSyntaxError, isDuration, parseDurationMs } from '../../common/duration';
+import { DurationSyntaxError, isDuration, parseDurationMs } from '../../lang/duration';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,5 +1,5 @@
 import type { Candidate } from '../../common/case';
-import { validateDefinition } from '../../common/definition';
+import { validateDefinition } from '../../lang/definition';
 import { createMailRenderer } from '../../mail/renderer';
 import {
   childRollCall,

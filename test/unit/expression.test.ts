@@ -9,7 +9,7 @@ import {
   compileExpression,
   evaluateCondition,
   type ExpressionScope,
-} from '../../common/expression';
+} from '../../lang/expression';
 
 const ROOTS: ReadonlySet<string> = new Set(['data', 'form', 'outcome', 'steps', 'case']);
 
@@ -983,7 +983,7 @@ describe('determinism and properties', () => {
 });
 
 describe('sandbox safety of the module source', () => {
-  const source = readFileSync(join(__dirname, '../../common/expression.ts'), 'utf8');
+  const source = readFileSync(join(__dirname, '../../lang/expression.ts'), 'utf8');
 
   it.each([
     ['an import', /^\s*import\s/m],

@@ -1,4 +1,4 @@
-import { maskValue } from '../../common/mask';
+import { maskValue } from '../../lang/mask';
 
 describe('maskValue', () => {
   it.each([

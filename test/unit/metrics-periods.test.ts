@@ -1,6 +1,6 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
-import { AppError } from '../../api/errors';
-import { figuresOf, resolvePeriod } from '../../api/services/metrics';
+import { AppError } from '../../services/errors';
+import { figuresOf, resolvePeriod } from '../../services/metrics';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
 

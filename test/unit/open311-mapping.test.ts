@@ -1,6 +1,6 @@
-import type { DefinitionSpec, FieldSpec } from '../../common/definition';
-import { validateDefinitionSource } from '../../common/definition-source';
-import type { CaseForOpen311 } from '../../common/open311';
+import type { DefinitionSpec, FieldSpec } from '../../lang/definition';
+import { validateDefinitionSource } from '../../lang/source';
+import type { CaseForOpen311 } from '../../services/open311-mapping';
 import {
   attributesOf,
   attributeValue,
@@ -14,7 +14,7 @@ import {
   serviceDefinitionOf,
   servicesOf,
   statusNotesOf,
-} from '../../common/open311';
+} from '../../services/open311-mapping';
 import { createMailRenderer } from '../../mail/renderer';
 import { open311Problems } from '../support/open311-schemas';
 

@@ -1,4 +1,4 @@
-import { skipOf, totalOf } from '../../api/services/paging';
+import { skipOf, totalOf } from '../../services/paging';
 
 describe('totalOf', () => {
   const count = (n: number) => jest.fn(() => Promise.resolve(n));

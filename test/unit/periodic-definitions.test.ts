@@ -1,7 +1,7 @@
-import type { DefinitionProblem } from '../../common/definition';
-import { validateDefinition } from '../../common/definition';
-import { checkExpression, compileExpression, EvaluationError } from '../../common/expression';
-import { scheduleSpecOf } from '../../api/services/schedules';
+import type { DefinitionProblem } from '../../lang/definition';
+import { validateDefinition } from '../../lang/definition';
+import { checkExpression, compileExpression, EvaluationError } from '../../lang/expression';
+import { scheduleSpecOf } from '../../services/schedules';
 import { deadlineInstant } from '../../workflows/clocks';
 import { scheduledCaseId } from '../../workflows/scheduled';
 

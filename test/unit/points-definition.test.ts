@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { DefinitionProblem, DefinitionSpec } from '../../common/definition';
-import { validateDefinition } from '../../common/definition';
-import { awardKey, matchingRules, recipientsOfRule } from '../../common/points';
+import type { DefinitionProblem, DefinitionSpec } from '../../lang/definition';
+import { validateDefinition } from '../../lang/definition';
+import { awardKey, matchingRules, recipientsOfRule } from '../../lang/points';
 
 const options = { knownTemplates: new Set(['case-received', 'task-assigned']) };
 

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadShippedCalendarYears } from '../../calendars';
-import { BUILTIN_POST_ROLES, FIELD_TYPES, stepSchema } from '../../common/definition';
-import type { SourceProblem } from '../../common/definition-source';
-import { validateDefinitionSource } from '../../common/definition-source';
+import { BUILTIN_POST_ROLES, FIELD_TYPES, stepSchema } from '../../lang/definition';
+import type { SourceProblem } from '../../lang/source';
+import { validateDefinitionSource } from '../../lang/source';
 import { planDeadline } from '../../common/sla';
 import { createWorkingCalendar } from '../../common/working-calendar';
 import { createMailRenderer } from '../../mail/renderer';

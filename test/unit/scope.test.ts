@@ -1,13 +1,13 @@
 import fc from 'fast-check';
-import type { Principal } from '../../api/auth';
-import type { OrgScope, ScopeFields } from '../../api/scope';
+import type { Principal } from '../../services/auth';
+import type { OrgScope, ScopeFields } from '../../services/scope';
 import {
   canSee,
   createScopeResolver,
   expandScope,
   mayActForUnit,
   scopeFilter,
-} from '../../api/scope';
+} from '../../services/scope';
 import { childrenByParent } from '../../common/org-tree';
 import { ROLES } from '../../common/roles';
 import type { Models } from '../../models';

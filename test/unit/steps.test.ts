@@ -1,4 +1,4 @@
-import type { DefinitionSpec, StepSpec } from '../../common/definition';
+import type { DefinitionSpec, StepSpec } from '../../lang/definition';
 import {
   nextStepId,
   startStepId,
@@ -6,7 +6,7 @@ import {
   successorsOf,
   topLevel,
   withLanguageDefaults,
-} from '../../common/steps';
+} from '../../lang/steps';
 
 function spec(steps: DefinitionSpec['steps'], start?: string): DefinitionSpec {
   return {

@@ -1,4 +1,4 @@
-import type { DefinitionSnapshot } from '../../common/definition';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
 import {

@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CASE_UPDATES } from '../../common/case';
-import type { DefinitionSnapshot } from '../../common/definition';
+import type { DefinitionSnapshot } from '../../lang/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { actor, eventsOf, stepsEntered, useSlaTestBed } from '../support/sla-cases';

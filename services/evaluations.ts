@@ -1,19 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { ActingPrincipal, Candidate } from '../../common/case';
+import type { ActingPrincipal, Candidate } from '../common/case';
 import type {
   CriterionSpec,
   RoundGroup,
   RoundResults,
   ScoreEntry,
   ScoreResult,
-} from '../../common/evaluation';
-import { EVALUATION_SCORE_UPDATE, resultsCsv } from '../../common/evaluation';
-import { childrenByParent, unitsAtOrBelow } from '../../common/org-tree';
-import type { Models } from '../../models';
-import type { Principal } from '../auth';
-import { AppError } from '../errors';
-import type { ScopeResolver } from '../scope';
+} from '../common/evaluation';
+import { EVALUATION_SCORE_UPDATE, resultsCsv } from '../common/evaluation';
+import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
+import type { Models } from '../models';
+import type { Principal } from './auth';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
 import { asAppError } from './tasks';

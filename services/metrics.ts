@@ -1,14 +1,14 @@
-import type { CaseMetrics, MetricField } from '../../common/case-measures';
-import { METRIC_FIELDS } from '../../common/case-measures';
-import type { UnitType } from '../../common/org-tree';
-import { unitsAtOrBelow } from '../../common/org-tree';
-import type { Models } from '../../models';
-import type { Principal } from '../auth';
-import { AppError } from '../errors';
-import type { ScopeResolver } from '../scope';
+import type { CaseMetrics, MetricField } from '../common/case-measures';
+import { METRIC_FIELDS } from '../common/case-measures';
+import type { UnitType } from '../common/org-tree';
+import { unitsAtOrBelow } from '../common/org-tree';
+import type { Models } from '../models';
+import type { Principal } from './auth';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
 import type { DirectoryUnit, UnitDirectory, UnitDirectoryReader } from './unit-directory';
 import { createUnitDirectory } from './unit-directory';
-import { BEIJING_OFFSET_MS } from '../../common/beijing';
+import { BEIJING_OFFSET_MS } from '../common/beijing';
 
 /**
  * Metrics per unit (with everything below it) and period, and rankings of units: what the

@@ -1,6 +1,6 @@
-import { unitsAtOrBelow } from '../../common/org-tree';
-import type { Models } from '../../models';
-import { AppError } from '../errors';
+import { unitsAtOrBelow } from '../common/org-tree';
+import type { Models } from '../models';
+import { AppError } from './errors';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
 import type { DirectoryUnit, UnitDirectoryReader } from './unit-directory';

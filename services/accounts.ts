@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Actor } from '../../common/case';
-import type { Role } from '../../common/roles';
-import type { Models } from '../../models';
-import { isDuplicateKeyError } from '../../models';
-import { DUMMY_PASSWORD_HASH, hashPassword, hashToken, newToken, verifyPassword } from '../auth';
-import type { Principal } from '../auth';
-import { AppError } from '../errors';
+import type { Actor } from '../common/case';
+import type { Role } from '../common/roles';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import { DUMMY_PASSWORD_HASH, hashPassword, hashToken, newToken, verifyPassword } from './auth';
+import type { Principal } from './auth';
+import { AppError } from './errors';
 import { skipOf, totalOf } from './paging';
 
 export interface ApiKeyView {

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Actor } from '../../common/case';
-import type { DefinitionSnapshot, DefinitionSpec } from '../../common/definition';
-import type { SourceFormat, SourceProblem } from '../../common/definition-source';
-import { locate, validateDefinitionSource } from '../../common/definition-source';
-import type { Models } from '../../models';
-import { isDuplicateKeyError } from '../../models';
-import { AppError } from '../errors';
+import type { Actor } from '../common/case';
+import type { DefinitionSnapshot, DefinitionSpec } from '../lang/definition';
+import type { SourceFormat, SourceProblem } from '../lang/source';
+import { locate, validateDefinitionSource } from '../lang/source';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import { AppError } from './errors';
 import type { PageRequest } from './paging';
 import { skipOf } from './paging';
 
-export const SHIPPED_DEFINITIONS_DIR = path.resolve(__dirname, '..', '..', 'definitions');
+export const SHIPPED_DEFINITIONS_DIR = path.resolve(__dirname, '..', 'definitions');
 
 /** Definition files in a folder: YAML or JSON, but not the JSON Schema that sits beside them. */
 export function isDefinitionFile(name: string): boolean {

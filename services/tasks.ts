@@ -8,16 +8,16 @@ import type {
   DeadlineView,
   TaskSnapshot,
   TaskStatus,
-} from '../../common/case';
-import { CASE_UPDATES, REJECTION } from '../../common/case';
-import { earliestDue } from '../../common/sla';
-import type { Models, TaskDocument } from '../../models';
-import type { Principal } from '../auth';
-import type { ErrorDetail } from '../errors';
-import { AppError } from '../errors';
-import type { ScopeResolver, ScopeFields } from '../scope';
-import { canSee, scopeFilter } from '../scope';
-import type { FieldSpec, StepSpec } from '../../common/definition';
+} from '../common/case';
+import { CASE_UPDATES, REJECTION } from '../common/case';
+import { earliestDue } from '../common/sla';
+import type { Models, TaskDocument } from '../models';
+import type { Principal } from './auth';
+import type { ErrorDetail } from './errors';
+import { AppError } from './errors';
+import type { ScopeResolver, ScopeFields } from './scope';
+import { canSee, scopeFilter } from './scope';
+import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './cases';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';

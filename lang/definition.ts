@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isDuration, isSlaDuration, parseSlaDuration } from './duration';
-import { UNIT_TYPES } from './org-tree';
-import { ROLES } from './roles';
+import { UNIT_TYPES } from '../common/org-tree';
+import { ROLES } from '../common/roles';
 import { formatPath } from './case-data';
 import { validateCaseData } from './case-data';
 import { checkExpression, compileExpression } from './expression';

@@ -9,10 +9,10 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
-import type { DefinitionSnapshot, ScheduleSpec } from '../../common/definition';
-import { MONTHS_PER_PERIOD } from '../../common/definition';
-import type { Logger } from '../../common/logger';
-import type { ScheduledCaseInput } from '../../workflows/scheduled';
+import type { DefinitionSnapshot, ScheduleSpec } from '../lang/definition';
+import { MONTHS_PER_PERIOD } from '../lang/definition';
+import type { Logger } from '../common/logger';
+import type { ScheduledCaseInput } from '../workflows/scheduled';
 
 /** The workflow a schedule fire starts (workflows/scheduled.ts); it starts the case. */
 const SCHEDULED_CASE_WORKFLOW_TYPE = 'scheduledCaseWorkflow';

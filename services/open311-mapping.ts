@@ -1,8 +1,8 @@
-import type { CaseStatus, DeadlineView, TimelineEventType } from './case';
-import type { CategorySpec, DefinitionSpec, FieldSpec, Open311Parameter } from './definition';
-import { OPEN311_PARAMETERS } from './definition';
-import { maskValue } from './mask';
-import { allSteps } from './steps';
+import type { CaseStatus, DeadlineView, TimelineEventType } from '../common/case';
+import type { CategorySpec, DefinitionSpec, FieldSpec, Open311Parameter } from '../lang/definition';
+import { OPEN311_PARAMETERS } from '../lang/definition';
+import { maskValue } from '../lang/mask';
+import { allSteps } from '../lang/steps';
 
 /**
  * Open311 GeoReport v2 over the definition language, as pure functions: which services a process

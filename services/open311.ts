@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { CaseStatus, DeadlineView, TimelineEventType } from '../../common/case';
-import type { DefinitionSnapshot, DefinitionSpec } from '../../common/definition';
+import type { CaseStatus, DeadlineView, TimelineEventType } from '../common/case';
+import type { DefinitionSnapshot, DefinitionSpec } from '../lang/definition';
 import type {
   CaseForOpen311,
   Open311Request,
   Open311Service,
   Open311ServiceDefinition,
   Open311Submission,
-} from '../../common/open311';
+} from './open311-mapping';
 import {
   caseDataOf,
   categoryOfService,
@@ -16,13 +16,13 @@ import {
   requestOf,
   serviceDefinitionOf,
   servicesOf,
-} from '../../common/open311';
-import type { Models } from '../../models';
-import type { Principal } from '../auth';
-import type { ErrorDetail } from '../errors';
-import { AppError } from '../errors';
-import type { ScopeResolver } from '../scope';
-import { canSee } from '../scope';
+} from './open311-mapping';
+import type { Models } from '../models';
+import type { Principal } from './auth';
+import type { ErrorDetail } from './errors';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
+import { canSee } from './scope';
 import type { CaseService } from './cases';
 import type { DefinitionService } from './definitions';
 import { skipOf } from './paging';

@@ -7,19 +7,19 @@ import type {
   DeadlineView,
   PublicationView,
   RatingView,
-} from '../../common/case';
-import { CASE_WORKFLOW_TYPE } from '../../common/case';
-import { validateCaseData } from '../../common/case-data';
-import type { CategorySpec } from '../../common/definition';
-import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../../common/search-attributes';
-import type { FieldSpec } from '../../common/definition';
-import type { CaseDocument, Models } from '../../models';
-import type { Principal } from '../auth';
-import { hasAnyRole } from '../auth';
-import type { ErrorDetail } from '../errors';
-import { AppError } from '../errors';
-import type { ScopeResolver } from '../scope';
-import { canSee, mayActForUnit, scopeFilter } from '../scope';
+} from '../common/case';
+import { CASE_WORKFLOW_TYPE } from '../common/case';
+import { validateCaseData } from '../lang/case-data';
+import type { CategorySpec } from '../lang/definition';
+import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../common/search-attributes';
+import type { FieldSpec } from '../lang/definition';
+import type { CaseDocument, Models } from '../models';
+import type { Principal } from './auth';
+import { hasAnyRole } from './auth';
+import type { ErrorDetail } from './errors';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
+import { canSee, mayActForUnit, scopeFilter } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from './definitions';
 import { skipOf, totalOf } from './paging';

@@ -1,14 +1,14 @@
-import type { HolidayYearFile } from '../../calendars';
-import { loadShippedHolidayYears, SHIPPED_CALENDAR_DIR, workingCalendarOf } from '../../calendars';
+import type { HolidayYearFile } from '../calendars';
+import { loadShippedHolidayYears, SHIPPED_CALENDAR_DIR, workingCalendarOf } from '../calendars';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Actor } from '../../common/case';
-import { CALENDAR_CHANGED_SIGNAL, CASE_WORKFLOW_TYPE } from '../../common/case';
-import type { Logger } from '../../common/logger';
-import type { WorkingCalendar, WorkingWindow } from '../../common/working-calendar';
-import type { Models } from '../../models';
-import { isDuplicateKeyError } from '../../models';
-import { AppError } from '../errors';
+import type { Actor } from '../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_WORKFLOW_TYPE } from '../common/case';
+import type { Logger } from '../common/logger';
+import type { WorkingCalendar, WorkingWindow } from '../common/working-calendar';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import { AppError } from './errors';
 
 export interface CalendarYearView {
   year: number;

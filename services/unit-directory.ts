@@ -1,5 +1,5 @@
-import { childrenByParent } from '../../common/org-tree';
-import type { Models } from '../../models';
+import { childrenByParent } from '../common/org-tree';
+import type { Models } from '../models';
 
 /** A unit as the read-side services name and place it. */
 export interface DirectoryUnit {

@@ -1,12 +1,12 @@
-import type { OrgUnit, UnitType } from '../../common/org-tree';
-import { OrgTree, OrgTreeError } from '../../common/org-tree';
-import type { Models } from '../../models';
-import { isDuplicateKeyError } from '../../models';
-import type { Principal } from '../auth';
-import { hasAnyRole } from '../auth';
-import type { ErrorDetail } from '../errors';
-import { AppError } from '../errors';
-import type { ScopeResolver } from '../scope';
+import type { OrgUnit, UnitType } from '../common/org-tree';
+import { OrgTree, OrgTreeError } from '../common/org-tree';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import type { Principal } from './auth';
+import { hasAnyRole } from './auth';
+import type { ErrorDetail } from './errors';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
 import { skipOf, totalOf } from './paging';
 
 export interface UnitInput {

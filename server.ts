@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import type { AppConfig } from '../common/config';
-import { createLogger } from '../common/logger';
-import { createMailRenderer } from '../mail/renderer';
-import { connectDatabase } from '../models';
-import { createApp } from './app';
-import { createAuthenticator } from './auth';
-import { createScopeResolver } from './scope';
+import type { AppConfig } from './common/config';
+import { loadConfig } from './common/config';
+import { createLogger } from './common/logger';
+import { createMailRenderer } from './mail/renderer';
+import { connectDatabase } from './models';
+import { createApp } from './api/app';
+import { createAuthenticator } from './services/auth';
+import { createScopeResolver } from './services/scope';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
@@ -22,8 +23,8 @@ import { createCaseImportService } from './services/case-import';
 import { createDefinitionService, SHIPPED_DEFINITIONS_DIR } from './services/definitions';
 import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
-import { createConsole } from '../console';
-import type { DemoSignIn } from '../console';
+import { createConsole } from './console';
+import type { DemoSignIn } from './console';
 
 export interface RunningApi {
   url: string;
@@ -186,4 +187,32 @@ export async function startApi(
     await db.close();
     throw err;
   }
+}
+
+// Entry point of the API process (production image, `npm run api`): stops cleanly on a signal.
+if (require.main === module) {
+  const logger = createLogger('api');
+  startApi(loadConfig()).then(
+    (api) => {
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        api.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    },
+    (err: unknown) => {
+      logger.error({ err }, 'api failed to start');
+      process.exit(1);
+    },
+  );
 }

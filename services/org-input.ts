@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { UNIT_TYPES } from '../common/org-tree';
+import { readCsvRows } from './csv-records';
+import type { OrgImport } from './org';
+
+/**
+ * What an org import may contain, as zod schemas: the API's JSON body, the console's CSV upload
+ * and the demo seed all check units, people and posts with these, so the rules live once.
+ */
+export const orgId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
+
+export const unitInput = z
+  .object({
+    id: orgId,
+    name: z.string().trim().min(1).max(100),
+    type: z.enum(UNIT_TYPES, {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `"${issue.input}" is not a unit type`
+          : `a unit type is required (${UNIT_TYPES.join(', ')})`,
+    }),
+    parentId: orgId.nullable(),
+  })
+  .strict();
+
+export const personInput = z
+  .object({
+    id: orgId,
+    name: z.string().trim().min(1).max(100),
+    email: z.email().optional(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
+      .optional(),
+    userId: z.string().max(64).optional(),
+  })
+  .strict();
+
+export const postInput = z
+  .object({
+    unitId: orgId,
+    role: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker'),
+    personId: orgId,
+  })
+  .strict();
+
+export const MAX_ITEMS = { units: 20_000, people: 50_000, posts: 50_000 } as const;
+
+export const importBody = z
+  .object({
+    units: z.array(unitInput).max(MAX_ITEMS.units).default([]),
+    people: z.array(personInput).max(MAX_ITEMS.people).default([]),
+    posts: z.array(postInput).max(MAX_ITEMS.posts).default([]),
+  })
+  .strict();
+
+export const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+/** In a CSV an empty parentId cell is a root unit. */
+const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
+
+/** Reads a CSV of one kind into an import; problems name the spreadsheet cell. */
+export function importFromCsv(
+  kind: ImportKind,
+  text: string,
+): { input: OrgImport; rows: number[] } {
+  const empty: OrgImport = { units: [], people: [], posts: [] };
+  const options = { maxRows: MAX_ITEMS[kind] };
+  switch (kind) {
+    case 'units': {
+      const rows = readCsvRows(text, unitRow, options);
+      return { input: { ...empty, units: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+    }
+    case 'people': {
+      const rows = readCsvRows(text, personInput, options);
+      return {
+        input: { ...empty, people: rows.map((r) => r.value) },
+        rows: rows.map((r) => r.row),
+      };
+    }
+    case 'posts': {
+      const rows = readCsvRows(text, postInput, options);
+      return { input: { ...empty, posts: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+    }
+  }
+}
