@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   EXPRESSION_LIMITS,
@@ -983,17 +983,45 @@ describe('determinism and properties', () => {
 });
 
 describe('sandbox safety of the module source', () => {
-  const source = readFileSync(join(__dirname, '../../lang/expression.ts'), 'utf8');
-
-  it.each([
-    ['an import', /^\s*import\s/m],
+  const folder = join(__dirname, '../../lang/expression');
+  const files = readdirSync(folder)
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
+  const sourceOf = (file: string): string => readFileSync(join(folder, file), 'utf8');
+  const forbidden: ReadonlyArray<readonly [string, RegExp]> = [
     ['a require call', /\brequire\(/],
+    ['a dynamic import', /\bimport\s*\(/],
     ['eval', /\beval\(/],
     ['the Function constructor', /\bnew Function\b|\bFunction\(/],
     ['a RegExp built at run time', /\bnew RegExp\b|\bRegExp\(/],
     ['the clock', /\bDate\.now\b|\bnew Date\b|\bperformance\./],
     ['randomness', /\bMath\.random\b|\bcrypto\./],
-  ])('when the module is read, then it contains no %s', (_what, pattern) => {
-    expect(source).not.toMatch(pattern);
+  ];
+
+  it('when the folder is listed, then it holds the module with its index', () => {
+    expect(files).toContain('index.ts');
+  });
+
+  it.each(files)('when %s is read, then it imports only files of its own folder', (file) => {
+    // Arrange
+    const source = sourceOf(file);
+    const siblings = new Set(files.map((name) => `./${name.replace(/\.ts$/, '')}`));
+
+    // Act: the module names of every import and re-export, with or without bindings.
+    const specifiers = [
+      ...source.matchAll(/\bfrom\s+(['"])([^'"]*)\1/g),
+      ...source.matchAll(/^\s*import\s+(['"])([^'"]*)\1/gm),
+    ].map((match) => match[2]);
+    const statements = source.match(/^\s*(?:import|export)\s[^;]*?\sfrom\s|^\s*import\s+['"]/gm);
+
+    // Assert
+    expect(specifiers).toHaveLength(statements?.length ?? 0);
+    for (const specifier of specifiers) expect(siblings).toContain(specifier);
+  });
+
+  it.each(
+    files.flatMap((file) => forbidden.map(([what, pattern]) => [file, what, pattern] as const)),
+  )('when %s is read, then it contains no %s', (file, _what, pattern) => {
+    expect(sourceOf(file)).not.toMatch(pattern);
   });
 });
