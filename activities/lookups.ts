@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { workingCalendarOf } from '../calendars';
 import type { Candidate, ResolvedPeople } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lang/definition';
-import type { OrgUnit, UnitRelation, UnitType } from '../common/org-tree';
-import { OrgTree, resolveEscalationTarget } from '../common/org-tree';
+import type { UnitType } from '../common/org-tree';
+import { OrgTree } from '../common/org-tree';
+import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { planDeadline } from '../common/sla';
 import { CalendarError } from '../common/working-calendar';
@@ -79,81 +80,25 @@ export function createLookupActivities(deps: ActivityDependencies) {
     });
   }
 
-  function unitOfRef(
-    tree: OrgTree,
-    ref: WireUnitRef,
-    request: {
-      caseUnitId: string | null;
-      assigneeUnitId: string | null;
-      data: Record<string, unknown>;
-    },
-  ): { base: string | null; relation: UnitRelation } {
-    const normal =
-      typeof ref === 'string'
-        ? ref === 'case' || ref === 'assignee'
-          ? { of: ref, at: 'self' as const }
-          : { of: 'case' as const, at: ref }
-        : ref;
-    let base: string | null;
-    if (normal.of === 'case') base = request.caseUnitId;
-    else if (normal.of === 'assignee') base = request.assigneeUnitId ?? request.caseUnitId;
-    else if ('unit' in normal.of) base = normal.of.unit;
-    else {
-      const value = request.data[normal.of.field];
-      base = typeof value === 'string' ? value : null;
-    }
-    if (base !== null && !tree.has(base)) base = null;
-    const relation: UnitRelation =
-      normal.at === 'self'
-        ? { kind: 'self' }
-        : normal.at === 'parent'
-          ? { kind: 'parent' }
-          : { kind: 'nearest', type: normal.at };
-    return { base, relation };
-  }
-
   return {
     /** People a selector means for this case, as candidates (person, account, unit). */
     async resolvePeople(request: ResolvePeopleRequest): Promise<ResolvedPeople> {
       const tree = await orgTree();
       const none: ResolvedPeople = { people: [], unitId: null, unitName: null, fellBack: false };
       if ('persons' in request) {
-        const unitOf = (id: string) => tree.unitsOf(id)[0] ?? request.caseUnitId ?? '';
+        const unitOf = (id: string) => homeUnitOf(tree, id, request.caseUnitId);
         return { ...none, people: await candidatesOf(request.persons, unitOf) };
       }
-      const { selector } = request;
-      if ('person' in selector) {
-        const unitOf = (id: string) => tree.unitsOf(id)[0] ?? request.caseUnitId ?? '';
-        return { ...none, people: await candidatesOf([selector.person], unitOf) };
-      }
-      if ('unit' in selector) {
-        const { base, relation } = unitOfRef(tree, selector.unit, request);
-        if (base === null) return none;
-        const target = resolveEscalationTarget(tree, base, relation, selector.role);
-        if (!target) return none;
-        return {
-          people: await candidatesOf(target.people, () => target.unit.id),
-          unitId: target.unit.id,
-          unitName: target.unit.name,
-          fellBack: target.fellBack,
-        };
-      }
-      // A role in every unit of a type below one: a broadcast to a claim pool.
-      const { base, relation } = unitOfRef(tree, selector.under, request);
-      const under: OrgUnit | null = base === null ? null : tree.relate(base, relation);
-      if (!under) return none;
-      const unitOfPerson = new Map<string, string>();
-      for (const unit of tree.descendants(under.id)) {
-        if (unit.type !== selector.unitsOfType) continue;
-        for (const person of tree.holders(unit.id, selector.role)) {
-          if (!unitOfPerson.has(person)) unitOfPerson.set(person, unit.id);
-        }
-      }
+      const selected = selectPeople(tree, request.selector, request);
+      const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
       return {
-        people: await candidatesOf([...unitOfPerson.keys()], (id) => unitOfPerson.get(id)!),
-        unitId: under.id,
-        unitName: under.name,
-        fellBack: false,
+        people: await candidatesOf(
+          selected.people.map((p) => p.personId),
+          (id) => unitOfPerson.get(id)!,
+        ),
+        unitId: selected.unit?.id ?? null,
+        unitName: selected.unit?.name ?? null,
+        fellBack: selected.fellBack,
       };
     },
 
@@ -181,7 +126,10 @@ export function createLookupActivities(deps: ActivityDependencies) {
         const units = await Unit.find({ type: request.type }, { _id: 1 }).lean();
         found = units.map((u) => u._id).sort();
       } else {
-        const { base, relation } = unitOfRef(tree, within, { ...request, assigneeUnitId: null });
+        const { base, relation } = baseOfReference(tree, within, {
+          ...request,
+          assigneeUnitId: null,
+        });
         const under = base === null ? null : tree.relate(base, relation);
         found = under
           ? tree

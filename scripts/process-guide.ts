@@ -15,13 +15,9 @@ import type {
 import { BUILTIN_POST_ROLES } from '../lang/definition';
 import { validateDefinitionSource } from '../lang/source';
 import { evaluateCondition } from '../lang/expression';
-import type { UnitRelation } from '../common/org-tree';
-import {
-  childrenByParent,
-  OrgTree,
-  resolveEscalationTarget,
-  unitsAtOrBelow,
-} from '../common/org-tree';
+import { childrenByParent, OrgTree, unitsAtOrBelow } from '../common/org-tree';
+import type { OrgSelector, UnitReference } from '../common/people-selector';
+import { selectPeople } from '../common/people-selector';
 import { allSteps } from '../lang/steps';
 import type { DemoAccount } from '../demo/county';
 import { DEMO_DECLARED_ROLES, DEMO_PASSWORD, generateDemoCounty } from '../demo/county';
@@ -286,43 +282,37 @@ class DemoCounty {
       .map((u) => u.id);
   }
 
-  /** The people a role selector means for a case of `caseUnitId` (null when it cannot tell). */
+  /**
+   * The people a selector means for a case of `caseUnitId`, as the engine resolves it; null when
+   * the guide cannot tell (an expression, claimants, a unit relative to an assignee or computed
+   * by an expression).
+   */
   people(
     selector: PeopleSelector,
     caseUnitId: string,
     data: Record<string, unknown>,
   ): string[] | null {
-    if ('person' in selector) return [selector.person];
-    if (!('role' in selector)) return null;
-    const ref = 'unit' in selector ? selector.unit : selector.under;
-    const base = this.baseOf(ref, caseUnitId, data);
-    if (base === null) return null;
-    const relation = relationOf(ref);
-    if ('unit' in selector) {
-      return resolveEscalationTarget(this.tree, base, relation, selector.role)?.people ?? [];
-    }
-    const under = this.tree.relate(base, relation);
-    if (!under) return [];
-    return this.unitsOfType(selector.unitsOfType, under.id).flatMap((u) =>
-      this.tree.holders(u, selector.role),
-    );
-  }
-
-  private baseOf(ref: UnitRef, caseUnitId: string, data: Record<string, unknown>): string | null {
-    if (typeof ref === 'string') return ref === 'assignee' ? null : caseUnitId;
-    if (ref.of === 'case') return caseUnitId;
-    if (ref.of === 'assignee' || 'expression' in ref.of) return null;
-    const value = data[ref.of.field];
-    return typeof value === 'string' && this.tree.has(value) ? value : null;
+    const resolvable = orgSelectorOf(selector);
+    if (resolvable === null) return null;
+    const context = { caseUnitId, assigneeUnitId: null, data };
+    return selectPeople(this.tree, resolvable, context).people.map((p) => p.personId);
   }
 }
 
-function relationOf(ref: UnitRef): UnitRelation {
-  const at =
-    typeof ref === 'string' ? (ref === 'case' || ref === 'assignee' ? 'self' : ref) : ref.at;
-  if (at === 'self') return { kind: 'self' };
-  if (at === 'parent') return { kind: 'parent' };
-  return { kind: 'nearest', type: at };
+/** The selector as the org tree answers it, or null when it needs what the guide does not know. */
+function orgSelectorOf(selector: PeopleSelector): OrgSelector | null {
+  if ('person' in selector) return selector;
+  if (!('role' in selector)) return null;
+  const ref = knownUnitRef('unit' in selector ? selector.unit : selector.under);
+  if (ref === null) return null;
+  return 'unit' in selector ? { ...selector, unit: ref } : { ...selector, under: ref };
+}
+
+/** A unit reference without an assignee or an expression in it (the example has neither yet). */
+function knownUnitRef(ref: UnitRef): UnitReference | null {
+  if (typeof ref === 'string') return ref === 'assignee' ? null : ref;
+  if (ref.of === 'assignee' || (typeof ref.of === 'object' && 'expression' in ref.of)) return null;
+  return { of: ref.of, at: ref.at };
 }
 
 // ── rendering helpers ───────────────────────────────────────────────────────────────────────

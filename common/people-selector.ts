@@ -1,0 +1,133 @@
+import type { OrgTree, OrgUnit, UnitRelation, UnitType } from './org-tree';
+import { resolveEscalationTarget } from './org-tree';
+
+/**
+ * What a people selector of a definition means in the org tree: the holders of a role in a unit
+ * relative to the case or the assignee (with 兜底 fallback up the tree), the holders of a role in
+ * every unit of a type below one, or a named person. One pure reading for the engine's lookup
+ * (activities/lookups.ts) and the process guide's worked examples (scripts/process-guide/), so
+ * the two cannot drift apart. Candidate order is part of the meaning: workflows and their tests
+ * rely on it.
+ */
+
+/** Where a unit is from its base: the base itself, its parent, or the nearest unit of a type. */
+export type UnitStep = 'self' | 'parent' | UnitType;
+
+/**
+ * A unit reference with nothing left to evaluate: the shorthands of the language (`case`,
+ * `assignee`, `parent`, a unit type) or a base and a step from it, where a unit the definition
+ * computes by an expression arrives as its value (`{ unit }`, null when it gave none).
+ */
+export type UnitReference =
+  | 'case'
+  | 'assignee'
+  | 'parent'
+  | UnitType
+  | { of: 'case' | 'assignee' | { field: string } | { unit: string | null }; at: UnitStep };
+
+/** A selector the org tree answers (expressions and claimants are resolved by the workflow). */
+export type OrgSelector =
+  | { person: string }
+  | { role: string; unit: UnitReference }
+  | { role: string; unitsOfType: UnitType; under: UnitReference };
+
+/** What unit references are relative to. */
+export interface SelectionContext {
+  caseUnitId: string | null;
+  /** The assignee's unit; without one, `assignee` means the case's unit. */
+  assigneeUnitId: string | null;
+  /** The case data, for `{ of: { field } }`. */
+  data: Record<string, unknown>;
+}
+
+export interface SelectedPeople {
+  /** In candidate order, each with the unit they answer for. */
+  people: Array<{ personId: string; unitId: string }>;
+  /** The unit that answered: the post's unit, or the unit the type search ran under. */
+  unit: OrgUnit | null;
+  /** True when the post was vacant where asked and a unit above answered (兜底). */
+  fellBack: boolean;
+}
+
+/** `self`, `parent` or a unit type as the relation {@link OrgTree.relate} follows. */
+export function relationOf(step: UnitStep): UnitRelation {
+  if (step === 'self') return { kind: 'self' };
+  if (step === 'parent') return { kind: 'parent' };
+  return { kind: 'nearest', type: step };
+}
+
+/**
+ * The unit a reference starts from (null when there is none, or the tree does not know it) and
+ * the relation to follow from there.
+ */
+export function baseOfReference(
+  tree: OrgTree,
+  ref: UnitReference,
+  context: SelectionContext,
+): { base: string | null; relation: UnitRelation } {
+  const normal =
+    typeof ref === 'string'
+      ? ref === 'case' || ref === 'assignee'
+        ? { of: ref, at: 'self' as const }
+        : { of: 'case' as const, at: ref }
+      : ref;
+  let base: string | null;
+  if (normal.of === 'case') base = context.caseUnitId;
+  else if (normal.of === 'assignee') base = context.assigneeUnitId ?? context.caseUnitId;
+  else if ('unit' in normal.of) base = normal.of.unit;
+  else {
+    const value = context.data[normal.of.field];
+    base = typeof value === 'string' ? value : null;
+  }
+  if (base !== null && !tree.has(base)) base = null;
+  return { base, relation: relationOf(normal.at) };
+}
+
+/** The unit a named person answers for: their first post's unit, else the case's unit. */
+export function homeUnitOf(tree: OrgTree, personId: string, caseUnitId: string | null): string {
+  return tree.unitsOf(personId)[0] ?? caseUnitId ?? '';
+}
+
+/** The people a selector means for a case, with the unit that answered. */
+export function selectPeople(
+  tree: OrgTree,
+  selector: OrgSelector,
+  context: SelectionContext,
+): SelectedPeople {
+  const none: SelectedPeople = { people: [], unit: null, fellBack: false };
+  if ('person' in selector) {
+    const { person } = selector;
+    return {
+      ...none,
+      people: [{ personId: person, unitId: homeUnitOf(tree, person, context.caseUnitId) }],
+    };
+  }
+  if ('unit' in selector) {
+    const { base, relation } = baseOfReference(tree, selector.unit, context);
+    if (base === null) return none;
+    const target = resolveEscalationTarget(tree, base, relation, selector.role);
+    if (!target) return none;
+    return {
+      people: target.people.map((personId) => ({ personId, unitId: target.unit.id })),
+      unit: target.unit,
+      fellBack: target.fellBack,
+    };
+  }
+  // A role in every unit of a type below one: a broadcast to a claim pool. Units come parents
+  // first, children in id order; a person holding the post in several answers for the first.
+  const { base, relation } = baseOfReference(tree, selector.under, context);
+  const under = base === null ? null : tree.relate(base, relation);
+  if (!under) return none;
+  const unitOfPerson = new Map<string, string>();
+  for (const unit of tree.descendants(under.id)) {
+    if (unit.type !== selector.unitsOfType) continue;
+    for (const person of tree.holders(unit.id, selector.role)) {
+      if (!unitOfPerson.has(person)) unitOfPerson.set(person, unit.id);
+    }
+  }
+  return {
+    people: [...unitOfPerson].map(([personId, unitId]) => ({ personId, unitId })),
+    unit: under,
+    fellBack: false,
+  };
+}
