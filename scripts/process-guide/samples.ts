@@ -1,0 +1,121 @@
+/**
+ * The example data: which demo unit each process's example case is for, and sample values for its
+ * input and forms, checked against the fields as the API checks them.
+ */
+
+import { validateCaseData } from '../../lang/case-data';
+import type { FieldSpec } from '../../lang/definition';
+
+/** The demo unit a case of each process is started for (default: 文化路社区). */
+export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
+  'resident-request': 'demo-wenhualu-g1-c1-b1-e1-f3',
+  'grid-event': 'demo-wenhualu-g1',
+  'property-54321': 'demo-wenhualu-g1-c1',
+  'dispute-report': 'demo-wenhualu-g1',
+  'dispute-screening': 'demo-chengguan',
+  'quarterly-round': 'demo-chengguan',
+  'evaluation-round': 'demo-chengguan',
+  'emergency-compound': 'demo-wenhualu-g1-c1',
+  'three-lists-resource': 'demo-cb-peoples-hospital',
+  'whistle-department': 'demo-dept-housing',
+};
+export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
+
+/** Example values by field name (checked against each field like any other value). */
+const SAMPLE_VALUES: Readonly<Record<string, unknown>> = {
+  title: '小区南门路灯损坏',
+  description: '小区南门两盏路灯不亮，夜间出行不便。',
+  location: '文化路惠民小区南门',
+  address: '惠民小区 1 号楼 1 单元 301',
+  contactEmail: 'resident@example.com',
+  reporterEmail: 'resident@example.com',
+  residentName: '王秀英',
+  wish: '为独居老人更换一台电饭煲',
+  reason: '暴雨红色预警，启动防汛应急响应',
+  year: 2026,
+  quarterEnd: '2026-06-30',
+  period: '2026-06-01',
+  departments: ['demo-dept-housing', 'demo-dept-urban-management'],
+  requestingUnit: 'demo-dept-civil-affairs',
+  caller: 'demo-wenhualu',
+  lead: true,
+};
+/** Per process, where a generic value would read oddly. */
+const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'closed-loop-demand': {
+    title: '老旧小区加装电梯政策宣讲',
+    description: '向居民宣讲加装电梯补贴政策。',
+  },
+  'three-lists': { title: '老年人助餐服务', description: '为辖区 80 岁以上独居老人提供助餐。' },
+  'three-lists-resource': { title: '义诊进社区', description: '每月一次，内科、眼科医生坐诊。' },
+  'work-admission': {
+    title: '垃圾分类入户宣传',
+    description: '组织网格员入户发放垃圾分类宣传册。',
+  },
+  'four-step-service': { title: '办理居住证明' },
+};
+
+function sampleValue(key: string, field: FieldSpec, unitId: string): unknown {
+  const known = PROCESS_SAMPLES[key]?.[field.name] ?? SAMPLE_VALUES[field.name];
+  if (known !== undefined) {
+    return field.multiple && !Array.isArray(known) ? [known] : known;
+  }
+  let value: unknown;
+  switch (field.type) {
+    case 'string':
+      value = field.options?.[0] ?? `示例${field.label}`;
+      break;
+    case 'text':
+      value = field.options?.[0] ?? `示例：${field.label}`;
+      break;
+    case 'integer':
+    case 'number':
+      value = Math.min(field.max ?? Infinity, Math.max(field.min ?? 1, 1));
+      break;
+    case 'boolean':
+      value = true;
+      break;
+    case 'email':
+      value = 'resident@example.com';
+      break;
+    case 'phone':
+      value = '010-00000000';
+      break;
+    case 'date':
+      value = '2026-12-31';
+      break;
+    case 'datetime':
+      value = '2026-06-01T09:00:00+08:00';
+      break;
+    case 'unit':
+      value = unitId;
+      break;
+    default:
+      value = `示例${field.label}`;
+  }
+  if (typeof value === 'string' && field.maxLength !== undefined) {
+    value = value.slice(0, field.maxLength);
+  }
+  return field.multiple ? [value] : value;
+}
+
+/** Required fields and e-mail addresses (so the mails go somewhere), checked as the API checks them. */
+export function sampleData(
+  key: string,
+  fields: readonly FieldSpec[],
+  unitId: string,
+  prefix: 'data' | 'form',
+  alsoRequired: readonly string[] = [],
+): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const field of fields) {
+    if (field.required || field.type === 'email' || alsoRequired.includes(field.name))
+      data[field.name] = sampleValue(key, field, unitId);
+  }
+  const checked = validateCaseData(fields, data, prefix);
+  if (!checked.ok) {
+    const problems = checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+    throw new Error(`${key}: the example ${prefix} is not valid: ${problems}`);
+  }
+  return data;
+}

@@ -1,0 +1,200 @@
+/**
+ * A process's steps as a numbered list: what each step type does, who works it, its form,
+ * outcomes and deadlines, where it goes next, and any setting the guide has no words for yet.
+ */
+
+import type { DefinitionSpec, StepSpec } from '../../lang/definition';
+import { STATUS_LABELS } from './labels';
+import { code } from './markdown';
+import {
+  deadlineLines,
+  durationText,
+  fieldLabel,
+  formText,
+  recipientsText,
+  roleLabel,
+  selectorText,
+  stepRef,
+  unitRefText,
+  unitTypeText,
+} from './phrases';
+import type { Process } from './processes';
+
+/** Fields each step type is rendered from; others (added to the language later) are listed as they are. */
+const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  task: ['candidates', 'form', 'outcomes', 'onReturn', 'announce', 'deadlines'],
+  claim: ['direction', 'candidates', 'claimants', 'within', 'onUnclaimed', 'announce', 'deadlines'],
+  timer: ['duration', 'until'],
+  decision: ['branches', 'otherwise'],
+  notify: ['template', 'to'],
+  feedback: ['within', 'invite', 'template'],
+  publish: ['title', 'show'],
+  subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
+  parallel: ['join', 'branches'],
+  end: ['status'],
+  evaluation: [
+    'orders',
+    'criteria',
+    'groups',
+    'orderRating',
+    'responsible',
+    'within',
+    'at',
+    'deadlines',
+  ],
+};
+const COMMON_FIELDS = ['id', 'name', 'type', 'next'];
+
+export function stepLines(
+  spec: DefinitionSpec,
+  step: StepSpec,
+  steps: ReadonlyMap<string, StepSpec>,
+  processes: ReadonlyMap<string, Process>,
+): string[] {
+  const details: string[] = [];
+  const generic = step as unknown as Record<string, unknown> & { type: string };
+  let summary = '';
+  switch (step.type) {
+    case 'task': {
+      summary = 'a human task (办理任务): claimed (签收), then completed with an outcome';
+      details.push(`Who: ${step.candidates.map((c) => selectorText(spec, c)).join('; or ')}`);
+      if (step.form) details.push(`Form: ${formText(step.form.fields)}`);
+      details.push(
+        `Outcomes: ${step.outcomes
+          .map(
+            (o) =>
+              `${code(o.id)} ${o.name}${o.requiresComment ? ' (comment required)' : ''}${o.next !== undefined ? ` → ${stepRef(steps, o.next)}` : ''}`,
+          )
+          .join('; ')}`,
+      );
+      if (step.onReturn !== undefined) {
+        details.push(`Returned (退单): goes to ${stepRef(steps, step.onReturn)}`);
+      }
+      if (!step.announce) details.push('No assignment mail (announce: false).');
+      for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
+      break;
+    }
+    case 'claim': {
+      const { min, max } = step.claimants;
+      const how =
+        max === 'all'
+          ? 'a roll-call (点名报到): every candidate is to report by claiming'
+          : max === 1
+            ? 'the first claim takes it'
+            : `${min}–${max} claimants`;
+      summary = `a claim pool (认领, ${step.direction === 'offer' ? 'offer: a resource is offered' : 'demand: a need is offered'}); ${how}`;
+      details.push(`Who: ${step.candidates.map((c) => selectorText(spec, c)).join('; and ')}`);
+      details.push(
+        `Open ${step.within !== undefined ? `for ${durationText(step.within)}` : `until ${max === 'all' ? 'everyone has claimed' : `${max} claimed`}`}${step.onUnclaimed !== undefined ? `; with fewer than ${min} claimant${min === 1 ? '' : 's'} then → ${stepRef(steps, step.onUnclaimed)}` : ''}`,
+      );
+      if (!step.announce) details.push('No announcement mail (announce: false).');
+      for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
+      break;
+    }
+    case 'timer':
+      summary =
+        step.duration !== undefined
+          ? `waits ${durationText(step.duration)}`
+          : `waits until ${code(step.until ?? '?')}`;
+      break;
+    case 'decision':
+      summary = 'a decision (条件分支)';
+      for (const b of step.branches) details.push(`if ${code(b.when)} → ${stepRef(steps, b.next)}`);
+      details.push(`otherwise → ${stepRef(steps, step.otherwise)}`);
+      break;
+    case 'notify':
+      summary = `mails ${recipientsText(spec, step.to)} (template ${code(step.template)})`;
+      break;
+    case 'feedback':
+      summary = `the requester rates the service 1–5 within ${durationText(step.within)} (no rating by then is recorded as none)`;
+      details.push(
+        step.invite !== undefined
+          ? `Invitation: ${recipientsText(spec, step.invite)} (mail ${code(step.template)})`
+          : 'No invitation mail: a dispatcher records the rating (`POST /api/v1/cases/:id/rating`).',
+      );
+      break;
+    case 'publish': {
+      summary = `publishes the case on the public board (公示) as “${step.title}”`;
+      const shown = step.show.map((name) => {
+        const field = spec.input.fields.find((f) => f.name === name);
+        return `${fieldLabel(spec, name)}${field?.personal ? ' (masked)' : ''}`;
+      });
+      details.push(`Shows: ${shown.length > 0 ? shown.join(', ') : 'the outcome only'}`);
+      break;
+    }
+    case 'subprocess': {
+      const child = processes.get(step.definition);
+      const childName = child ? `[${child.spec.name}](#${step.definition})` : code(step.definition);
+      const forEach =
+        step.forEach === undefined
+          ? 'one case'
+          : typeof step.forEach === 'string'
+            ? `one case per value of ${code(step.forEach)}`
+            : `one case per ${unitTypeText(step.forEach.units.type)} unit within ${unitRefText(spec, step.forEach.units.within)}`;
+      summary = `starts ${forEach} of ${childName} (${code(step.definition)})${step.wait ? ' and waits for them to end' : ', without waiting'}`;
+      if (step.unit !== undefined) details.push(`Child unit: ${code(step.unit)}`);
+      const data = Object.entries(step.data);
+      if (data.length > 0) {
+        details.push(`Child data: ${data.map(([k, v]) => `${code(k)} = ${code(v)}`).join('; ')}`);
+      }
+      break;
+    }
+    case 'parallel':
+      summary = `runs ${step.branches.length} branches at once (并行), ${step.join === 'all' ? 'waiting for all of them' : 'until the first finishes (the others are cancelled)'}`;
+      break;
+    case 'end':
+      summary = `ends the case: ${STATUS_LABELS[step.status] ?? step.status}`;
+      break;
+    case 'evaluation': {
+      summary = 'an evaluation round (评单评议): the orders of the period are scored';
+      details.push(
+        `Orders closed from ${code(step.orders.from)} to ${code(step.orders.to)}${step.orders.definitions ? ` of ${step.orders.definitions.map(code).join(', ')}` : ' of every other process'}`,
+      );
+      details.push(
+        `Criteria (1–5 each): ${step.criteria.map((c) => `${code(c.id)} ${c.name}`).join(', ')}`,
+      );
+      for (const g of step.groups) {
+        const scorers =
+          g.scorers === 'requester'
+            ? 'whoever filed each order'
+            : g.scorers.map((s) => selectorText(spec, s)).join('; ');
+        details.push(`Group ${code(g.id)} ${g.name}, weight ${g.weight}%: ${scorers}`);
+      }
+      if (step.orderRating) {
+        details.push(
+          `The requester's own rating counts as a score of ${code(step.orderRating.group)}`,
+        );
+      }
+      details.push(`Results per unit answered for by ${roleLabel(spec, step.responsible)}`);
+      details.push(
+        `Closes ${step.within !== undefined ? `after ${durationText(step.within)}` : `on ${code(step.at ?? '?')}`}; scorers score through \`/api/v1/evaluations/:roundId\``,
+      );
+      for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
+      break;
+    }
+    default:
+      summary = `a step of type ${code(generic.type)}`;
+  }
+  const known = [...COMMON_FIELDS, ...(RENDERED_FIELDS[generic.type] ?? [])];
+  for (const [key, value] of Object.entries(generic).sort(([a], [b]) => a.localeCompare(b))) {
+    if (known.includes(key) || value === undefined) continue;
+    details.push(`${code(key)}: ${code(JSON.stringify(value))}`);
+  }
+  const next =
+    'next' in step && step.next !== undefined ? ` Then → ${stepRef(steps, step.next)}.` : '';
+  const lines = [`**${step.name}** (${code(step.id)}, ${generic.type}): ${summary}.${next}`];
+  for (const d of details) {
+    lines.push(d.startsWith('  - ') ? `  ${d}` : `- ${d}`);
+  }
+  if (step.type === 'parallel') {
+    step.branches.forEach((branch, i) => {
+      lines.push(`- Branch ${i + 1}, **${branch.name}**:`);
+      const branchSteps = new Map(branch.steps.map((s) => [s.id, s as StepSpec]));
+      branch.steps.forEach((s, j) => {
+        const [first, ...rest] = stepLines(spec, s, branchSteps, processes);
+        lines.push(`  ${j + 1}. ${first}`, ...rest.map((l) => `     ${l}`));
+      });
+    });
+  }
+  return lines;
+}
