@@ -7,7 +7,7 @@ import type { ActingPrincipal, Candidate } from './case';
  * Types and pure functions only, so the workflow may import it.
  */
 
-/** The Update a scorer's scores arrive by (see workflows/evaluation.ts). */
+/** The Update a scorer's scores arrive by (see workflows/steps/evaluation.ts). */
 export const EVALUATION_SCORE_UPDATE = 'scoreEvaluation';
 
 /** Scores are whole numbers on this scale, per criterion. */

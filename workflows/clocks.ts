@@ -1,12 +1,13 @@
 import { condition } from '@temporalio/workflow';
-import type { DeadlineView } from '../common/case';
-import type { DeadlineSpec } from '../lang/definition';
+import type { DeadlineView, ResolvedPeople } from '../common/case';
+import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
+import type { CaseProjection } from './projection';
 import { ENGINE } from './projection';
-import type { CaseRun, TaskContext } from './run';
-import { asList } from './run';
+import type { MailArgs, MailTarget, TaskContext } from './recipients';
+import { asList } from './recipients';
 import { rollCallMailFacts } from './roll-call';
 import { applies, CHANGES } from './patches';
 
@@ -16,6 +17,24 @@ type ClockEvent =
   | { kind: 'escalation'; level: number; at: string };
 
 const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
+
+/**
+ * What a clock needs of the case it runs in: the case run (workflows/run.ts) is one. Named here
+ * rather than imported, so the run can hold its clocks without the two importing each other.
+ */
+export interface ClockHost {
+  readonly caseId: string;
+  readonly spec: { readonly name: string };
+  readonly projection: CaseProjection;
+  notify(
+    args: MailArgs & { recipients: readonly RecipientSpec[]; task: TaskContext | null },
+  ): Promise<ResolvedPeople>;
+  recipientsOf(
+    recipients: readonly RecipientSpec[],
+    task: TaskContext | null,
+  ): Promise<{ targets: MailTarget[]; found: ResolvedPeople }>;
+  deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void>;
+}
 
 /**
  * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
@@ -72,7 +91,7 @@ export class Clock {
   }
 
   /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
-  async replan(run: CaseRun): Promise<void> {
+  async replan(run: ClockHost): Promise<void> {
     const request = ++this.requested;
     const holds = this.holds;
     const plan = await lookups.planDeadline({
@@ -93,7 +112,7 @@ export class Clock {
   }
 
   /** The deadline's view changed: the case's list and, for a task deadline, the task's. */
-  private viewChanged(run: CaseRun): void {
+  private viewChanged(run: ClockHost): void {
     run.projection.deadlinesChangedNow();
     this.task?.changed?.();
   }
@@ -159,7 +178,7 @@ export class Clock {
     return events[0] ?? null;
   }
 
-  async run(run: CaseRun): Promise<void> {
+  async run(run: ClockHost): Promise<void> {
     if (this.plan === null) await this.replan(run);
     for (;;) {
       if (this.stopped) return;
@@ -181,7 +200,7 @@ export class Clock {
     }
   }
 
-  private async fire(run: CaseRun, event: ClockEvent): Promise<void> {
+  private async fire(run: ClockHost, event: ClockEvent): Promise<void> {
     const detail = { deadline: this.spec.id, ...(this.task ? { task: this.task.id } : {}) };
     const context = {
       caseId: run.caseId,

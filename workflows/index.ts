@@ -1,5 +1,6 @@
 // The worker bundles this file: every workflow type the engine runs is exported here.
-export { caseWorkflow, caseStateQuery } from './case-workflow';
+export { caseWorkflow } from './case-workflow';
+export { caseStateQuery } from './handlers';
 export { scheduledCaseWorkflow } from './scheduled';
 export { caseImportWorkflow } from './case-import';
 export type { CaseStateView } from './case-workflow';

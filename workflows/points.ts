@@ -3,7 +3,6 @@ import type { TaskStepSpec } from '../lang/definition';
 import { matchingRules, recipientsOfRule } from '../lang/points';
 import type { AwardPointsRequest } from '../activities/points';
 import type { CaseRun } from './run';
-import { runTaskStep } from './tasks';
 import { store } from './stubs';
 
 /** Whether any points rule names this step (a plain check: no await, no command). */
@@ -12,26 +11,11 @@ export function earnsPoints(spec: DefinitionSpec, stepId: string): boolean {
 }
 
 /**
- * Runs a task or claim step that a points rule names, then awards the points its completion
- * earns. Steps no rule names run through {@link runTaskStep} directly, exactly as before, so the
- * commands of cases of definitions without `points` do not change.
- */
-export async function runTaskStepEarningPoints(
-  run: CaseRun,
-  step: TaskStepSpec | ClaimStepSpec,
-  visit: number,
-): Promise<string | undefined> {
-  const target = await runTaskStep(run, step, visit);
-  await awardPoints(run, step, visit);
-  return target;
-}
-
-/**
  * Works out who earns what for the step that just finished (its matching rules, their
  * recipients) and hands it to the ledger activity in one call. The activity writes each entry
  * under a key of case, task, person and rule, so a retry or a replay never awards twice.
  */
-async function awardPoints(
+export async function awardPoints(
   run: CaseRun,
   step: TaskStepSpec | ClaimStepSpec,
   visit: number,

@@ -2,17 +2,21 @@ import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
 import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
-import { withLanguageDefaults } from '../lang/steps';
+import { allSteps, withLanguageDefaults } from '../lang/steps';
 import { localLookups, lookups, mail } from './stubs';
 import type { WireRoleSelector, WireUnitRef } from '../activities/lookups';
+import type { CriterionSpec } from '../common/evaluation';
 import type { Clock } from './clocks';
-import type { CaseProjection, Detail } from './projection';
-import type { TaskRuntime } from './tasks';
-import type { EvaluationRun } from './evaluation';
+import type { CaseProjection, CaseStateView, Detail } from './projection';
 import { ENGINE } from './projection';
+import type { MailArgs, MailTarget, TaskContext } from './recipients';
+import type { TaskRuntime } from './task-runtime';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
 import { applies, CHANGES } from './patches';
+
+/** What a case workflow returns: its state, and the figures of a roll-call it ran. */
+export type CaseWorkflowResult = CaseStateView & { rollCall?: RollCallFigures };
 
 /** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
 export interface StepResult {
@@ -31,22 +35,21 @@ export interface StepResult {
   caseId?: string;
 }
 
-/** The people-related state a recipient can point at (the task a reminder is about). */
-export interface TaskContext {
-  id: string;
-  name: string;
-  unitId: string | null;
-  candidates: readonly Candidate[];
-  assignee: Candidate | null;
-  /** A claim pool's claimants so far (the `unacknowledged` recipients are the other candidates). */
-  claimants?: readonly Candidate[];
-  /** A roll-call pool (`claimants.max: all`): its reminders and escalations carry its figures. */
-  rollCall?: boolean;
+/** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */
+export interface EvaluationRun {
+  stepId: string;
+  criteria: readonly CriterionSpec[];
+  groups: readonly string[];
+  closesAtMs: number;
+  closed: boolean;
+  /** Score Updates whose write is still in flight: the results wait for them. */
+  pending: number;
 }
 
 /**
  * Everything one case run shares between its steps, clocks and Update handlers. Pure state plus
- * helpers that call activities; the interpreter in case-workflow.ts drives it.
+ * helpers that call activities; the interpreter in case-workflow.ts drives it. Its clocks and
+ * tasks know it only as a `ClockHost` / `TaskHost`, so imports run one way: run -> clocks, tasks.
  */
 export class CaseRun {
   readonly spec: DefinitionSpec;
@@ -61,7 +64,7 @@ export class CaseRun {
   pausedSince: string | null = null;
   /** The feedback step waiting for a rating, if any. */
   feedback: { stepId: string; rating: RatingView | null } | null = null;
-  /** The evaluation round open in this case, if any (workflows/evaluation.ts). */
+  /** The evaluation round open in this case, if any (workflows/steps/evaluation.ts). */
   evaluation: EvaluationRun | null = null;
   /** The figures of the last roll-call this case ran, returned with its result to a parent. */
   rollCall: RollCallFigures | null = null;
@@ -333,23 +336,6 @@ export class CaseRun {
   }
 }
 
-export interface MailTarget {
-  /** Distinguishes recipients within one notification's business key. */
-  slot: string;
-  to: string | { personId: string };
-}
-
-export interface MailArgs {
-  template: string;
-  keyBase: string;
-  stepId: string;
-  context: Record<string, unknown>;
-  /** Context keys whose value is a person's name, filled in by the activity from a person id. */
-  names?: Record<string, string>;
-  /** Context keys whose value is a list of names, filled in by the activity from person ids. */
-  nameLists?: Record<string, string[]>;
-}
-
 export class DefinitionLoopError extends Error {
   constructor(readonly limit: number) {
     super(`Case ran more than ${limit} steps; the definition loops`);
@@ -357,6 +343,11 @@ export class DefinitionLoopError extends Error {
   }
 }
 
-export function asList<T>(value: T | readonly T[]): readonly T[] {
-  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+/** The name of the last task outcome, wherever the task sits (top level or a branch). */
+export function outcomeName(run: CaseRun): string | null {
+  if (run.lastOutcome === null) return null;
+  const outcomes = allSteps(run.spec).flatMap(({ step }) =>
+    step.type === 'task' ? step.outcomes : [],
+  );
+  return outcomes.find((o) => o.id === run.lastOutcome)?.name ?? run.lastOutcome;
 }

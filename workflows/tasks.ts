@@ -1,4 +1,3 @@
-import { ApplicationFailure, condition, isCancellation } from '@temporalio/workflow';
 import type {
   ActingPrincipal,
   Candidate,
@@ -7,292 +6,20 @@ import type {
   ReassignTaskRequest,
   ReturnTaskRequest,
   TaskSnapshot,
-  TaskStatus,
   TimelineEventType,
 } from '../common/case';
-import { REJECTION } from '../common/case';
 import { validateCaseData } from '../lang/case-data';
-import type { ClaimStepSpec, TaskStepSpec } from '../lang/definition';
-import { lookups } from './stubs';
-import { Clock, runnableDeadline } from './clocks';
-import { applies, CHANGES } from './patches';
-import type { Detail, Projected } from './projection';
-import { ENGINE } from './projection';
-import type { CaseRun, TaskContext } from './run';
-import { figuresOf, isRollCall, unacknowledged } from './roll-call';
-
-const SUPERVISOR_ROLES = ['dispatcher', 'admin'] as const;
-
-export function isSupervisor(actor: ActingPrincipal): boolean {
-  return actor.roles.some((r) => (SUPERVISOR_ROLES as readonly string[]).includes(r));
-}
-
-export function reject(type: keyof typeof REJECTION, message: string, problems?: unknown): never {
-  throw ApplicationFailure.create({
-    type: REJECTION[type],
-    message,
-    nonRetryable: true,
-    ...(problems !== undefined ? { details: [problems] } : {}),
-  });
-}
+import type { TaskStepSpec } from '../lang/definition';
+import { actorOf, isSupervisor, reject } from './callers';
+import type { Detail } from './projection';
+import type { CaseRun } from './run';
+import type { TaskRuntime } from './task-runtime';
 
 /**
- * A human task or a claim pool while it runs: who may act, who holds it, what it ended with.
- * Update handlers change it (after their validators accepted the request); the step runner waits
- * for it to be done.
+ * The Updates on human tasks and claim pools (claim, release, complete, return, reassign): the
+ * validators that answer the caller at once, and the handlers that act once a validator has
+ * accepted. workflows/handlers.ts registers them; the step runner is workflows/steps/task.ts.
  */
-export class TaskRuntime implements Projected, TaskContext {
-  status: TaskStatus = 'open';
-  assignee: Candidate | null = null;
-  claimants: Candidate[] = [];
-  outcome: string | null = null;
-  form: Record<string, unknown> = {};
-  comment: string | null = null;
-  /** The step to go to when done, when not the default successor. */
-  target: string | undefined;
-  done = false;
-  closedAt: string | null = null;
-  readonly clocks: Clock[] = [];
-
-  constructor(
-    private readonly run: CaseRun,
-    readonly id: string,
-    readonly step: TaskStepSpec | ClaimStepSpec,
-    public candidates: Candidate[],
-    public unitId: string | null,
-    readonly openedAt: string,
-  ) {}
-
-  get name(): string {
-    return this.step.name;
-  }
-
-  get kind(): 'task' | 'claim' {
-    return this.step.type;
-  }
-
-  get maxClaimants(): number {
-    if (this.step.type !== 'claim') return 1;
-    // A roll-call closes when every candidate has claimed.
-    return this.step.claimants.max === 'all' ? this.candidates.length : this.step.claimants.max;
-  }
-
-  /** A roll-call (`claimants.max: all`): every candidate is to claim (报到). */
-  get rollCall(): boolean {
-    return isRollCall(this.step);
-  }
-
-  snapshot(): Omit<TaskSnapshot, 'version'> {
-    return {
-      id: this.id,
-      caseId: this.run.caseId,
-      definitionKey: this.run.input.definition.key,
-      caseUnitId: this.run.caseUnitId,
-      stepId: this.step.id,
-      name: this.step.name,
-      kind: this.kind,
-      status: this.status,
-      candidates: this.candidates,
-      assignee: this.assignee,
-      claimants: this.claimants,
-      maxClaimants: this.maxClaimants,
-      outcomes:
-        this.step.type === 'task'
-          ? this.step.outcomes.map((o) => ({
-              id: o.id,
-              name: o.name,
-              requiresComment: o.requiresComment,
-            }))
-          : [],
-      outcome: this.outcome,
-      deadlines: this.clocks.map((c) => c.view()),
-      openedAt: this.openedAt,
-      closedAt: this.closedAt,
-    };
-  }
-
-  isOpen(): boolean {
-    return this.status === 'open' || this.status === 'claimed';
-  }
-
-  changed(): void {
-    this.run.projection.taskChanged(this.id, this);
-    this.run.projection.deadlinesChangedNow();
-  }
-
-  stopClocks(on: 'claim' | 'complete'): void {
-    for (const clock of this.clocks) {
-      if (on === 'complete' || clock.spec.stopsOn === 'claim') clock.stop();
-    }
-  }
-
-  finish(status: TaskStatus, target?: string): void {
-    this.status = status;
-    this.done = true;
-    this.target = target;
-    this.closedAt = new Date().toISOString();
-    this.stopClocks('complete');
-    this.changed();
-  }
-
-  /**
-   * Escalation with reassignment: the people the ladder reached take the task over (上级接办).
-   *
-   * When one person with an account is reached, the task is theirs (`claimed`) and that counts
-   * as their claim (签收): the task's `stopsOn: claim` clocks stop, as after a dispatcher's 转派 to
-   * one person. The supervisor cannot claim a task already assigned to them, so a 签收 clock left
-   * running would escalate "not accepted" up the ladder about a task its holder has accepted;
-   * whether they finish in time is the `stopsOn: complete` clock's job, which keeps running.
-   * Reaching several people (or a pool) only replaces the candidates: nobody holds the task, so
-   * a 签收 clock still running keeps running for them, its deadline unchanged (not restarted).
-   */
-  onEscalation(people: readonly Candidate[]): void {
-    if (!this.isOpen()) return;
-    this.candidates = [...people];
-    const single = people.length === 1 && people[0]!.userId !== null ? people[0]! : null;
-    this.assignee = this.kind === 'task' ? single : this.assignee;
-    this.status = this.assignee ? 'claimed' : 'open';
-    // Cases from before the patch kept their claim clocks running, as recorded.
-    if (this.kind === 'task' && single && applies(CHANGES.escalationReassignClaims)) {
-      this.stopClocks('claim');
-    }
-    this.run.projection.record('task.reassigned', ENGINE, this.step.id, {
-      task: this.id,
-      people: people.length,
-      by: 'escalation',
-    });
-    this.changed();
-  }
-}
-
-/** Runs a task or claim step: opens it, starts its clocks, waits until it is done. */
-export async function runTaskStep(
-  run: CaseRun,
-  step: TaskStepSpec | ClaimStepSpec,
-  visit: number,
-): Promise<string | undefined> {
-  const id = `${run.caseId}.${step.id}.${visit}`;
-  const resolved = await run.resolvePeople(step.candidates, null);
-  const task = new TaskRuntime(
-    run,
-    id,
-    step,
-    resolved.people,
-    resolved.unitId,
-    new Date().toISOString(),
-  );
-  run.tasks.set(id, task);
-  run.projection.record('task.opened', ENGINE, step.id, {
-    task: id,
-    candidates: resolved.people.length,
-    ...(resolved.fellBack ? { fellBack: true } : {}),
-  });
-  for (const deadline of step.deadlines) {
-    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
-    if (runnable === null) continue;
-    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
-  }
-  // Plans first, so the announcement can name the deadlines.
-  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
-  // Observed at once: in a branch that lost a race (join: any) the clocks are cancelled with it,
-  // and a rejection left unobserved until a later activation fails the workflow task.
-  const clockRuns = task.clocks.map((clock) =>
-    run.startClock(clock).then(
-      () => null,
-      (err: unknown) => err,
-    ),
-  );
-  let clockEnds: unknown[] = [];
-  task.changed();
-  await run.projection.flush();
-  try {
-    if (step.announce) {
-      await run.deliver(
-        task.candidates.map((c) => ({ slot: c.personId, to: { personId: c.personId } })),
-        {
-          template: 'task-assigned',
-          keyBase: `${id}:assigned`,
-          stepId: step.id,
-          context: {
-            caseId: run.caseId,
-            processName: run.spec.name,
-            taskName: step.name,
-            deadlines: task.clocks.flatMap((c) =>
-              c.plan?.dueAt ? [{ name: c.spec.name, dueAt: c.plan.dueAt }] : [],
-            ),
-          },
-        },
-      );
-      await run.projection.flush();
-    }
-    if (step.type === 'claim') await waitForClaims(run, task, step);
-    else await condition(() => task.done);
-  } catch (err) {
-    if (isCancellation(err) && task.isOpen()) {
-      // A parallel branch lost the race (join: any): the task is withdrawn, not left open.
-      task.finish('cancelled');
-      run.projection.record('task.cancelled', ENGINE, step.id, { task: id });
-      await run.projection.flush();
-    }
-    throw err;
-  } finally {
-    task.stopClocks('complete');
-    clockEnds = await Promise.all(clockRuns);
-  }
-  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
-  if (clockFailure !== undefined) throw clockFailure as Error;
-  run.steps[step.id] = {
-    outcome: task.outcome,
-    form: task.form,
-    comment: task.comment,
-    by: task.assignee?.personId ?? null,
-    claimants: task.claimants.map((c) => c.personId),
-    status: task.status,
-  };
-  if (task.rollCall) {
-    const figures = figuresOf(task);
-    run.steps[step.id] = {
-      ...run.steps[step.id],
-      ...figures,
-      unacknowledged: unacknowledged(task).map((c) => c.personId),
-    };
-    run.rollCall = figures;
-  }
-  if (step.type === 'task') {
-    run.lastOutcome = task.outcome;
-    run.lastForm = task.form;
-  }
-  return task.target;
-}
-
-async function waitForClaims(run: CaseRun, task: TaskRuntime, step: ClaimStepSpec) {
-  const full = () => task.done || task.claimants.length >= task.maxClaimants;
-  let windowEnded = false;
-  if (step.within !== undefined) {
-    const plan = await lookups.planDeadline({
-      policy: { within: step.within, reminders: [], escalations: [] },
-      startedAt: task.openedAt,
-      pauses: [],
-    });
-    const waitMs = Date.parse(plan.dueAt!) - Date.now();
-    windowEnded = waitMs <= 0 || !(await condition(full, waitMs));
-  } else {
-    await condition(full);
-  }
-  if (task.done) return; // closed early by a supervisor
-  const enough = task.claimants.length >= step.claimants.min;
-  run.projection.record('claim.closed', ENGINE, step.id, {
-    task: task.id,
-    claimants: task.claimants.length,
-    reason: windowEnded ? 'window-ended' : 'full',
-    // A roll-call's figures (counts only: who is missing is in the task, never the timeline).
-    ...(task.rollCall
-      ? { expected: task.candidates.length, missing: unacknowledged(task).length }
-      : {}),
-  });
-  task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
-  await run.projection.flush();
-}
 
 function openTask(run: CaseRun, taskId: string): TaskRuntime {
   const task = run.tasks.get(taskId);
@@ -501,10 +228,6 @@ export const taskHandlers = {
     return task.snapshot();
   },
 };
-
-export function actorOf(actor: ActingPrincipal) {
-  return { kind: actor.kind, id: actor.id };
-}
 
 /** A form value that says nothing: absent, an empty text, an empty list. */
 function isBlank(value: unknown): boolean {

@@ -1,22 +1,17 @@
-import {
-  ApplicationFailure,
-  condition,
-  defineUpdate,
-  proxyActivities,
-  setHandler,
-  sleep,
-} from '@temporalio/workflow';
-import type { CaseActivities } from '../activities';
-import type { Candidate } from '../common/case';
-import type { EvaluationStepSpec } from '../lang/definition';
-import type { CriterionSpec, RoundGroup, ScoreRequest, ScoreResult } from '../common/evaluation';
-import { EVALUATION_SCORE_UPDATE, SCORE_MAX, SCORE_MIN } from '../common/evaluation';
-import { evaluateValue } from '../lang/expression';
-import { lookups } from './stubs';
-import { Clock, deadlineInstant, runnableDeadline } from './clocks';
-import { ENGINE } from './projection';
-import type { CaseRun, TaskContext } from './run';
-import { actorOf, reject } from './tasks';
+import { ApplicationFailure, condition, proxyActivities, sleep } from '@temporalio/workflow';
+import type { CaseActivities } from '../../activities';
+import type { Candidate } from '../../common/case';
+import type { EvaluationStepSpec } from '../../lang/definition';
+import type { CriterionSpec, RoundGroup, ScoreRequest, ScoreResult } from '../../common/evaluation';
+import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import { evaluateValue } from '../../lang/expression';
+import { lookups } from '../stubs';
+import { actorOf, reject } from '../callers';
+import { Clock, deadlineInstant, runnableDeadline } from '../clocks';
+import { ENGINE } from '../projection';
+import type { TaskContext } from '../recipients';
+import type { CaseRun, EvaluationRun } from '../run';
+import { closeCase } from './end';
 
 /**
  * The `evaluation` step (评单评议): opens a round over the orders closed in a period, takes the
@@ -25,21 +20,6 @@ import { actorOf, reject } from './tasks';
  * results are written by activities (activities/evaluations.ts); the workflow keeps only whether
  * the round is open, so a score is either recorded before the results are computed or refused.
  */
-
-/** A round while its step runs; the Update validator reads it. */
-export interface EvaluationRun {
-  stepId: string;
-  criteria: readonly CriterionSpec[];
-  groups: readonly string[];
-  closesAtMs: number;
-  closed: boolean;
-  /** Score Updates whose write is still in flight: the results wait for them. */
-  pending: number;
-}
-
-export const scoreEvaluationUpdate = defineUpdate<ScoreResult, [ScoreRequest]>(
-  EVALUATION_SCORE_UPDATE,
-);
 
 /** Opening selects up to a few thousand orders; give it time, and never retry a refusal. */
 const rounds = proxyActivities<CaseActivities>({
@@ -60,13 +40,12 @@ export async function runEvaluation(
   run: CaseRun,
   step: EvaluationStepSpec,
   visit: number,
-  fail: (stepId: string) => Promise<void>,
 ): Promise<void> {
   const scope = run.expressionScope();
   const openedAt = new Date().toISOString();
   const refuse = async (detail: Record<string, string | number>, message: string) => {
     run.projection.record('evaluation.refused', ENGINE, step.id, detail);
-    await fail(step.id);
+    await closeCase(run, step.id, 'failed');
     throw ApplicationFailure.nonRetryable(message, 'EvaluationRefused');
   };
   const from = startInstant(evaluateValue(step.orders.from, scope));
@@ -184,52 +163,47 @@ export async function runEvaluation(
   run.evaluation = null;
 }
 
-/** The score Update: open rounds only, known groups, every criterion a whole number 1–5. */
-export function registerEvaluationHandlers(run: CaseRun): void {
-  setHandler(
-    scoreEvaluationUpdate,
-    async (request: ScoreRequest): Promise<ScoreResult> => {
-      const state = run.evaluation!;
-      state.pending++;
-      try {
-        const result = await rounds.recordEvaluationScores({
-          ...request,
-          roundId: run.caseId,
-          at: new Date().toISOString(),
-        });
-        run.projection.record(
-          'evaluation.scored',
-          actorOf(request.actor),
-          state.stepId,
-          { group: request.group, items: request.entries.length },
-          request.actor.via,
-        );
-        await run.projection.flush();
-        return result;
-      } finally {
-        state.pending--;
-      }
-    },
-    {
-      validator: (request: ScoreRequest) => {
-        if (run.closed) reject('conflict', 'The case is closed');
-        const state = run.evaluation;
-        if (!state || state.closed || Date.now() >= state.closesAtMs) {
-          reject('conflict', 'The round is not open for scoring');
-        }
-        if (!state.groups.includes(request.group)) {
-          reject('invalid', `Unknown scorer group "${request.group}"`, [
-            { path: 'group', message: `one of ${state.groups.join(', ')}` },
-          ]);
-        }
-        if (!Array.isArray(request.entries) || request.entries.length === 0) {
-          reject('invalid', 'No scores', [{ path: 'scores', message: 'at least one' }]);
-        }
-        const problems = scoreProblems(request, state.criteria);
-        if (problems.length > 0) reject('invalid', 'The scores are not valid', problems);
-      },
-    },
-  );
+/** The score Update's handler: records the scores, then the case's timeline entry. */
+export async function recordScores(run: CaseRun, request: ScoreRequest): Promise<ScoreResult> {
+  const state = run.evaluation!;
+  state.pending++;
+  try {
+    const result = await rounds.recordEvaluationScores({
+      ...request,
+      roundId: run.caseId,
+      at: new Date().toISOString(),
+    });
+    run.projection.record(
+      'evaluation.scored',
+      actorOf(request.actor),
+      state.stepId,
+      { group: request.group, items: request.entries.length },
+      request.actor.via,
+    );
+    await run.projection.flush();
+    return result;
+  } finally {
+    state.pending--;
+  }
+}
+
+/** The score Update's validator: open rounds only, known groups, every criterion a whole number 1–5. */
+export function validateScores(run: CaseRun, request: ScoreRequest): void {
+  if (run.closed) reject('conflict', 'The case is closed');
+  const state = run.evaluation;
+  if (!state || state.closed || Date.now() >= state.closesAtMs) {
+    reject('conflict', 'The round is not open for scoring');
+  }
+  if (!state.groups.includes(request.group)) {
+    reject('invalid', `Unknown scorer group "${request.group}"`, [
+      { path: 'group', message: `one of ${state.groups.join(', ')}` },
+    ]);
+  }
+  if (!Array.isArray(request.entries) || request.entries.length === 0) {
+    reject('invalid', 'No scores', [{ path: 'scores', message: 'at least one' }]);
+  }
+  const problems = scoreProblems(request, state.criteria);
+  if (problems.length > 0) reject('invalid', 'The scores are not valid', problems);
 }
 
 /** Every criterion scored with a whole number 1–5, and nothing else. */

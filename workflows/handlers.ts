@@ -1,0 +1,178 @@
+import { defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import type {
+  ClaimTaskRequest,
+  ClockRequest,
+  CompleteTaskRequest,
+  RateCaseRequest,
+  ReassignTaskRequest,
+  ReturnTaskRequest,
+} from '../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES } from '../common/case';
+import type { ScoreRequest, ScoreResult } from '../common/evaluation';
+import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
+import { actorOf, isSupervisor, reject } from './callers';
+import type { CaseStateView } from './projection';
+import type { CaseRun } from './run';
+import { recordScores, validateScores } from './steps/evaluation';
+import type { TaskView } from './tasks';
+import { taskHandlers, taskValidators } from './tasks';
+
+/**
+ * Every Update, Signal and Query a case answers, defined with its argument and result types and
+ * registered against the run. A validator answers the caller at once (and records nothing); its
+ * handler runs only once the validator has accepted the request.
+ */
+
+export const caseStateQuery = defineQuery<CaseStateView>('caseState');
+export const claimTaskUpdate = defineUpdate<TaskView, [ClaimTaskRequest]>(CASE_UPDATES.claim);
+export const releaseTaskUpdate = defineUpdate<TaskView, [ClaimTaskRequest]>(CASE_UPDATES.release);
+export const completeTaskUpdate = defineUpdate<TaskView, [CompleteTaskRequest]>(
+  CASE_UPDATES.complete,
+);
+export const returnTaskUpdate = defineUpdate<TaskView, [ReturnTaskRequest]>(CASE_UPDATES.return);
+export const reassignTaskUpdate = defineUpdate<TaskView, [ReassignTaskRequest]>(
+  CASE_UPDATES.reassign,
+);
+export const scoreEvaluationUpdate = defineUpdate<ScoreResult, [ScoreRequest]>(
+  EVALUATION_SCORE_UPDATE,
+);
+export const rateCaseUpdate = defineUpdate<CaseStateView, [RateCaseRequest]>(CASE_UPDATES.rate);
+export const pauseClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.pause);
+export const resumeClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.resume);
+export const calendarChangedSignal = defineSignal(CALENDAR_CHANGED_SIGNAL);
+
+export function registerHandlers(run: CaseRun): void {
+  const { projection } = run;
+  setHandler(caseStateQuery, () => projection.view());
+
+  // A closed case refuses every task Update before the task's own validator runs.
+  const caseOpen = () => {
+    if (run.closed) reject('conflict', 'The case is closed');
+  };
+  setHandler(claimTaskUpdate, (req) => taskHandlers.claim(run, req), {
+    validator: (req: ClaimTaskRequest) => {
+      caseOpen();
+      taskValidators.claim(run, req);
+    },
+  });
+  setHandler(releaseTaskUpdate, (req) => taskHandlers.release(run, req), {
+    validator: (req: ClaimTaskRequest) => {
+      caseOpen();
+      taskValidators.release(run, req);
+    },
+  });
+  setHandler(completeTaskUpdate, (req) => taskHandlers.complete(run, req), {
+    validator: (req: CompleteTaskRequest) => {
+      caseOpen();
+      taskValidators.complete(run, req);
+    },
+  });
+  setHandler(returnTaskUpdate, (req) => taskHandlers.return(run, req), {
+    validator: (req: ReturnTaskRequest) => {
+      caseOpen();
+      taskValidators.return(run, req);
+    },
+  });
+  setHandler(reassignTaskUpdate, (req) => taskHandlers.reassign(run, req), {
+    validator: (req: ReassignTaskRequest) => {
+      caseOpen();
+      taskValidators.reassign(run, req);
+    },
+  });
+  // The evaluation round's scores (workflows/steps/evaluation.ts); its validator checks the case.
+  setHandler(scoreEvaluationUpdate, (req) => recordScores(run, req), {
+    validator: (req: ScoreRequest) => validateScores(run, req),
+  });
+
+  setHandler(
+    rateCaseUpdate,
+    async (req: RateCaseRequest) => {
+      const rating = {
+        score: req.score,
+        comment: req.comment?.trim() || null,
+        at: new Date().toISOString(),
+      };
+      run.feedback!.rating = rating;
+      projection.rated(rating);
+      projection.record(
+        'feedback.rated',
+        actorOf(req.actor),
+        run.feedback!.stepId,
+        { score: req.score },
+        req.actor.via,
+      );
+      await projection.flush();
+      return projection.view();
+    },
+    {
+      validator: (req: RateCaseRequest) => {
+        if (!run.feedback) reject('conflict', 'The case is not waiting for a rating');
+        if (run.feedback.rating !== null) reject('conflict', 'The case has already been rated');
+        if (req.actor.id !== run.input.startedBy.id && !isSupervisor(req.actor)) {
+          reject('forbidden', 'Only the requester (or a dispatcher on their behalf) may rate');
+        }
+        if (!Number.isInteger(req.score) || req.score < 1 || req.score > 5) {
+          reject('invalid', 'A rating is a whole number from 1 to 5', [
+            { path: 'score', message: 'a whole number from 1 to 5' },
+          ]);
+        }
+      },
+    },
+  );
+
+  const mayHoldClock = (req: ClockRequest) => {
+    if (run.closed) reject('conflict', 'The case is closed');
+    const assignee = [...run.tasks.values()].some(
+      (t) => t.isOpen() && t.assignee?.userId === req.actor.id,
+    );
+    if (!assignee && !isSupervisor(req.actor)) {
+      reject('forbidden', 'Only the assignee or a dispatcher may pause or resume the clock');
+    }
+  };
+  /**
+   * Pausing and resuming: the pause list of each clock changes, then every clock replans. The
+   * clocks hold from this moment (a pause or resumption wakes their runner), not from when the new
+   * plans return: while `planDeadline` is in flight, a timer set by the old plan must not fire.
+   */
+  const holdClocks = async (req: ClockRequest, pause: boolean) => {
+    const now = new Date().toISOString();
+    run.pausedSince = pause ? now : null;
+    if (pause) {
+      for (const clock of run.clocks) {
+        if (!clock.stopped && clock.spec.pausable) clock.pause(now);
+      }
+    } else {
+      // Every clock's pause ends, stopped ones too, so none shows as paused forever.
+      for (const clock of run.clocks) clock.resume(now);
+    }
+    const active = run.clocks.filter((c) => !c.stopped && (!pause || c.spec.pausable));
+    projection.record(
+      pause ? 'clock.paused' : 'clock.resumed',
+      actorOf(req.actor),
+      undefined,
+      { clocks: active.length },
+      req.actor.via,
+    );
+    await Promise.all(active.map((clock) => clock.replan(run)));
+    await projection.flush();
+    return projection.view();
+  };
+  setHandler(pauseClockUpdate, (req: ClockRequest) => holdClocks(req, true), {
+    validator: (req: ClockRequest) => {
+      mayHoldClock(req);
+      if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
+    },
+  });
+  setHandler(resumeClockUpdate, (req: ClockRequest) => holdClocks(req, false), {
+    validator: (req: ClockRequest) => {
+      mayHoldClock(req);
+      if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
+    },
+  });
+  // A calendar year added or revised by an admin: running working-time deadlines move with it.
+  setHandler(calendarChangedSignal, async () => {
+    const active = run.clocks.filter((c) => !c.stopped);
+    await Promise.all(active.map((clock) => clock.replan(run)));
+    if (active.length > 0) await projection.flush();
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * Who a mail goes to, as the case run and its clocks pass it around. Types only (and one list
+ * helper), so the run, its clocks and its tasks can all name them without importing each other.
+ */
+import type { Candidate } from '../common/case';
+
+/** The people-related state a recipient can point at (the task a reminder is about). */
+export interface TaskContext {
+  id: string;
+  name: string;
+  unitId: string | null;
+  candidates: readonly Candidate[];
+  assignee: Candidate | null;
+  /** A claim pool's claimants so far (the `unacknowledged` recipients are the other candidates). */
+  claimants?: readonly Candidate[];
+  /** A roll-call pool (`claimants.max: all`): its reminders and escalations carry its figures. */
+  rollCall?: boolean;
+}
+
+export interface MailTarget {
+  /** Distinguishes recipients within one notification's business key. */
+  slot: string;
+  to: string | { personId: string };
+}
+
+export interface MailArgs {
+  template: string;
+  keyBase: string;
+  stepId: string;
+  context: Record<string, unknown>;
+  /** Context keys whose value is a person's name, filled in by the activity from a person id. */
+  names?: Record<string, string>;
+  /** Context keys whose value is a list of names, filled in by the activity from person ids. */
+  nameLists?: Record<string, string[]>;
+}
+
+export function asList<T>(value: T | readonly T[]): readonly T[] {
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}

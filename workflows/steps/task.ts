@@ -1,0 +1,167 @@
+import { condition, isCancellation } from '@temporalio/workflow';
+import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
+import { lookups } from '../stubs';
+import { Clock, runnableDeadline } from '../clocks';
+import { awardPoints, earnsPoints } from '../points';
+import { ENGINE } from '../projection';
+import type { CaseRun } from '../run';
+import { figuresOf, unacknowledged } from '../roll-call';
+import { TaskRuntime } from '../task-runtime';
+
+/**
+ * The `task` and `claim` steps (one runner for both): a human task, or a claim pool
+ * (`claimants`, a roll-call when `max: all`). The Updates that act on them are in ../tasks.ts.
+ */
+export function runTask(
+  run: CaseRun,
+  step: TaskStepSpec | ClaimStepSpec,
+  visit: number,
+): Promise<string | undefined> {
+  // A step a points rule names awards them when it completes (workflows/points.ts).
+  if (earnsPoints(run.spec, step.id)) return runTaskStepEarningPoints(run, step, visit);
+  return runTaskStep(run, step, visit);
+}
+
+/**
+ * Runs a task or claim step that a points rule names, then awards the points its completion
+ * earns. Steps no rule names run through `runTaskStep` directly, exactly as before, so the
+ * commands of cases of definitions without `points` do not change.
+ */
+export async function runTaskStepEarningPoints(
+  run: CaseRun,
+  step: TaskStepSpec | ClaimStepSpec,
+  visit: number,
+): Promise<string | undefined> {
+  const target = await runTaskStep(run, step, visit);
+  await awardPoints(run, step, visit);
+  return target;
+}
+
+/** Runs a task or claim step: opens it, starts its clocks, waits until it is done. */
+export async function runTaskStep(
+  run: CaseRun,
+  step: TaskStepSpec | ClaimStepSpec,
+  visit: number,
+): Promise<string | undefined> {
+  const id = `${run.caseId}.${step.id}.${visit}`;
+  const resolved = await run.resolvePeople(step.candidates, null);
+  const task = new TaskRuntime(
+    run,
+    id,
+    step,
+    resolved.people,
+    resolved.unitId,
+    new Date().toISOString(),
+  );
+  run.tasks.set(id, task);
+  run.projection.record('task.opened', ENGINE, step.id, {
+    task: id,
+    candidates: resolved.people.length,
+    ...(resolved.fellBack ? { fellBack: true } : {}),
+  });
+  for (const deadline of step.deadlines) {
+    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
+    if (runnable === null) continue;
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
+  }
+  // Plans first, so the announcement can name the deadlines.
+  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
+  // Observed at once: in a branch that lost a race (join: any) the clocks are cancelled with it,
+  // and a rejection left unobserved until a later activation fails the workflow task.
+  const clockRuns = task.clocks.map((clock) =>
+    run.startClock(clock).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
+  let clockEnds: unknown[] = [];
+  task.changed();
+  await run.projection.flush();
+  try {
+    if (step.announce) {
+      await run.deliver(
+        task.candidates.map((c) => ({ slot: c.personId, to: { personId: c.personId } })),
+        {
+          template: 'task-assigned',
+          keyBase: `${id}:assigned`,
+          stepId: step.id,
+          context: {
+            caseId: run.caseId,
+            processName: run.spec.name,
+            taskName: step.name,
+            deadlines: task.clocks.flatMap((c) =>
+              c.plan?.dueAt ? [{ name: c.spec.name, dueAt: c.plan.dueAt }] : [],
+            ),
+          },
+        },
+      );
+      await run.projection.flush();
+    }
+    if (step.type === 'claim') await waitForClaims(run, task, step);
+    else await condition(() => task.done);
+  } catch (err) {
+    if (isCancellation(err) && task.isOpen()) {
+      // A parallel branch lost the race (join: any): the task is withdrawn, not left open.
+      task.finish('cancelled');
+      run.projection.record('task.cancelled', ENGINE, step.id, { task: id });
+      await run.projection.flush();
+    }
+    throw err;
+  } finally {
+    task.stopClocks('complete');
+    clockEnds = await Promise.all(clockRuns);
+  }
+  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
+  if (clockFailure !== undefined) throw clockFailure as Error;
+  run.steps[step.id] = {
+    outcome: task.outcome,
+    form: task.form,
+    comment: task.comment,
+    by: task.assignee?.personId ?? null,
+    claimants: task.claimants.map((c) => c.personId),
+    status: task.status,
+  };
+  if (task.rollCall) {
+    const figures = figuresOf(task);
+    run.steps[step.id] = {
+      ...run.steps[step.id],
+      ...figures,
+      unacknowledged: unacknowledged(task).map((c) => c.personId),
+    };
+    run.rollCall = figures;
+  }
+  if (step.type === 'task') {
+    run.lastOutcome = task.outcome;
+    run.lastForm = task.form;
+  }
+  return task.target;
+}
+
+async function waitForClaims(run: CaseRun, task: TaskRuntime, step: ClaimStepSpec) {
+  const full = () => task.done || task.claimants.length >= task.maxClaimants;
+  let windowEnded = false;
+  if (step.within !== undefined) {
+    const plan = await lookups.planDeadline({
+      policy: { within: step.within, reminders: [], escalations: [] },
+      startedAt: task.openedAt,
+      pauses: [],
+    });
+    const waitMs = Date.parse(plan.dueAt!) - Date.now();
+    windowEnded = waitMs <= 0 || !(await condition(full, waitMs));
+  } else {
+    await condition(full);
+  }
+  if (task.done) return; // closed early by a supervisor
+  const enough = task.claimants.length >= step.claimants.min;
+  run.projection.record('claim.closed', ENGINE, step.id, {
+    task: task.id,
+    claimants: task.claimants.length,
+    reason: windowEnded ? 'window-ended' : 'full',
+    // A roll-call's figures (counts only: who is missing is in the task, never the timeline).
+    ...(task.rollCall
+      ? { expected: task.candidates.length, missing: unacknowledged(task).length }
+      : {}),
+  });
+  task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
+  await run.projection.flush();
+}

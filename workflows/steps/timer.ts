@@ -1,0 +1,34 @@
+import { sleep } from '@temporalio/workflow';
+import type { StepSpec } from '../../lang/definition';
+import { parseDurationMs, parseSlaDuration } from '../../lang/duration';
+import { evaluateValue } from '../../lang/expression';
+import { ENGINE } from '../projection';
+import type { CaseRun } from '../run';
+import { lookups } from '../stubs';
+
+/**
+ * The `timer` step: waits until an instant (`until`), for a calendar duration, or for a working
+ * time duration the `planDeadline` activity turns into an instant (the calendar is data).
+ */
+export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'timer' }>) {
+  await run.projection.flush();
+  let waitMs: number;
+  if (step.until !== undefined) {
+    const value = evaluateValue(step.until, run.expressionScope());
+    const at = typeof value === 'string' ? Date.parse(value) : NaN;
+    waitMs = Number.isNaN(at) ? 0 : at - Date.now();
+  } else if (parseSlaDuration(step.duration!).kind === 'calendar') {
+    waitMs = parseDurationMs(step.duration!);
+  } else {
+    const plan = await lookups.planDeadline({
+      policy: { within: step.duration!, reminders: [], escalations: [] },
+      startedAt: new Date().toISOString(),
+      pauses: [],
+    });
+    waitMs = Date.parse(plan.dueAt!) - Date.now();
+  }
+  if (waitMs > 0) await sleep(waitMs);
+  run.projection.record('timer.fired', ENGINE, step.id, {
+    ...(step.duration !== undefined ? { duration: step.duration } : { until: step.until! }),
+  });
+}

@@ -1,0 +1,148 @@
+import type { Candidate, TaskSnapshot, TaskStatus } from '../common/case';
+import type { ClaimStepSpec, TaskStepSpec } from '../lang/definition';
+import type { Clock } from './clocks';
+import { applies, CHANGES } from './patches';
+import type { CaseProjection, Projected } from './projection';
+import { ENGINE } from './projection';
+import type { TaskContext } from './recipients';
+import { isRollCall } from './roll-call';
+
+/**
+ * What a task needs of the case it belongs to: the case run (workflows/run.ts) is one. Named here
+ * rather than imported, so the run can hold its tasks without the two importing each other.
+ */
+export interface TaskHost {
+  readonly caseId: string;
+  readonly caseUnitId: string | null;
+  readonly input: { readonly definition: { readonly key: string } };
+  readonly projection: CaseProjection;
+}
+
+/**
+ * A human task or a claim pool while it runs: who may act, who holds it, what it ended with.
+ * Update handlers change it (after their validators accepted the request); the step runner waits
+ * for it to be done.
+ */
+export class TaskRuntime implements Projected, TaskContext {
+  status: TaskStatus = 'open';
+  assignee: Candidate | null = null;
+  claimants: Candidate[] = [];
+  outcome: string | null = null;
+  form: Record<string, unknown> = {};
+  comment: string | null = null;
+  /** The step to go to when done, when not the default successor. */
+  target: string | undefined;
+  done = false;
+  closedAt: string | null = null;
+  readonly clocks: Clock[] = [];
+
+  constructor(
+    private readonly run: TaskHost,
+    readonly id: string,
+    readonly step: TaskStepSpec | ClaimStepSpec,
+    public candidates: Candidate[],
+    public unitId: string | null,
+    readonly openedAt: string,
+  ) {}
+
+  get name(): string {
+    return this.step.name;
+  }
+
+  get kind(): 'task' | 'claim' {
+    return this.step.type;
+  }
+
+  get maxClaimants(): number {
+    if (this.step.type !== 'claim') return 1;
+    // A roll-call closes when every candidate has claimed.
+    return this.step.claimants.max === 'all' ? this.candidates.length : this.step.claimants.max;
+  }
+
+  /** A roll-call (`claimants.max: all`): every candidate is to claim (报到). */
+  get rollCall(): boolean {
+    return isRollCall(this.step);
+  }
+
+  snapshot(): Omit<TaskSnapshot, 'version'> {
+    return {
+      id: this.id,
+      caseId: this.run.caseId,
+      definitionKey: this.run.input.definition.key,
+      caseUnitId: this.run.caseUnitId,
+      stepId: this.step.id,
+      name: this.step.name,
+      kind: this.kind,
+      status: this.status,
+      candidates: this.candidates,
+      assignee: this.assignee,
+      claimants: this.claimants,
+      maxClaimants: this.maxClaimants,
+      outcomes:
+        this.step.type === 'task'
+          ? this.step.outcomes.map((o) => ({
+              id: o.id,
+              name: o.name,
+              requiresComment: o.requiresComment,
+            }))
+          : [],
+      outcome: this.outcome,
+      deadlines: this.clocks.map((c) => c.view()),
+      openedAt: this.openedAt,
+      closedAt: this.closedAt,
+    };
+  }
+
+  isOpen(): boolean {
+    return this.status === 'open' || this.status === 'claimed';
+  }
+
+  changed(): void {
+    this.run.projection.taskChanged(this.id, this);
+    this.run.projection.deadlinesChangedNow();
+  }
+
+  stopClocks(on: 'claim' | 'complete'): void {
+    for (const clock of this.clocks) {
+      if (on === 'complete' || clock.spec.stopsOn === 'claim') clock.stop();
+    }
+  }
+
+  finish(status: TaskStatus, target?: string): void {
+    this.status = status;
+    this.done = true;
+    this.target = target;
+    this.closedAt = new Date().toISOString();
+    this.stopClocks('complete');
+    this.changed();
+  }
+
+  /**
+   * Escalation with reassignment: the people the ladder reached take the task over (上级接办).
+   *
+   * When one person with an account is reached, the task is theirs (`claimed`) and that counts
+   * as their claim (签收): the task's `stopsOn: claim` clocks stop, as after a dispatcher's 转派 to
+   * one person. The supervisor cannot claim a task already assigned to them, so a 签收 clock left
+   * running would escalate "not accepted" up the ladder about a task its holder has accepted;
+   * whether they finish in time is the `stopsOn: complete` clock's job, which keeps running.
+   * Reaching several people (or a pool) only replaces the candidates: nobody holds the task, so
+   * a 签收 clock still running keeps running for them, its deadline unchanged (not restarted).
+   */
+  onEscalation(people: readonly Candidate[]): void {
+    if (!this.isOpen()) return;
+    this.candidates = [...people];
+    const single = people.length === 1 && people[0]!.userId !== null ? people[0]! : null;
+    this.assignee = this.kind === 'task' ? single : this.assignee;
+    this.status = this.assignee ? 'claimed' : 'open';
+    // Cases from before the patch kept their claim clocks running, as recorded.
+    if (this.kind === 'task' && single && applies(CHANGES.escalationReassignClaims)) {
+      this.stopClocks('claim');
+    }
+    this.run.projection.record('task.reassigned', ENGINE, this.step.id, {
+      task: this.id,
+      people: people.length,
+      by: 'escalation',
+    });
+    this.changed();
+  }
+}
