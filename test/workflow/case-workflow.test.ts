@@ -16,7 +16,7 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { CaseStateView } from '../../workflows';
-import { waitingProcess } from '../fixtures/definitions';
+import { waitingProcess } from '../../scripts/recorded-processes';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress } from '../support/harness';
 import { testStack } from '../support/test-stack';
 
