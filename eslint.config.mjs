@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -135,6 +136,18 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // No import cycles in the application: a cycle makes load order decide what a module sees
+    // and blurs which layer owns what. Tests may sit on both sides of anything.
+    files: ['**/*.ts'],
+    ignores: ['test/**', '**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs'] })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Plain JavaScript helpers (the jest reporter, the lockfile script) sit outside the
