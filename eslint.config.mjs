@@ -1,9 +1,10 @@
 // @ts-check
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Node built-ins and I/O libraries that must never reach deterministic workflow code. */
+/** Node built-ins and I/O libraries that must never reach the workflow bundle (lang/, common/). */
 const forbiddenInWorkflows = [
   'assert',
   'async_hooks',
@@ -47,6 +48,23 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+/** The common/ files workflow code imports values from; everything else in common/ only as types. */
+const commonForWorkflows = ['case', 'case-measures', 'evaluation', 'search-attributes'];
+
+/** Those, plus the common/ files they and lang/ import values from: all end up in the bundle. */
+const sandboxCommonFiles = [...commonForWorkflows, 'beijing', 'org-tree', 'roles'];
+
+/** Import specifiers (regular expressions) workflow files may take values from. */
+const importableFromWorkflows = [
+  '@temporalio/workflow',
+  // The SDK's own pure types and helpers (defineSearchAttributeKey), which the workflow package
+  // does not all re-export.
+  '@temporalio/common',
+  '\\./[^/]+',
+  '\\.\\./lang/[^/]+',
+  `\\.\\./common/(?:${commonForWorkflows.join('|')})`,
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -75,42 +93,61 @@ export default tseslint.config(
     },
   },
   {
+    // The workflow sandbox boundary, as an allow-list: workflow code imports values only from
+    // the workflow SDK, its sibling files, the definition language and the named common/ files;
+    // anything else (activities, models, services, Node, I/O libraries) only as types.
     files: ['workflows/**/*.ts'],
     ignores: ['workflows/**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: forbiddenInWorkflows.flatMap((name) => [
-            { name, message: 'Workflow code must stay deterministic: do I/O in an activity.' },
-            {
-              name: `node:${name}`,
-              message: 'Workflow code must stay deterministic: do I/O in an activity.',
-            },
-          ]),
           patterns: [
             {
-              group: [
-                '**/activities',
-                '**/activities/*',
-                '**/api',
-                '**/api/*',
-                '**/models',
-                '**/models/*',
-                '**/mail',
-                '**/mail/*',
-                '**/stack/*',
-                '**/worker',
-              ],
+              regex: `^(?!(?:${importableFromWorkflows.join('|')})$)`,
+              caseSensitive: true,
               allowTypeImports: true,
               message:
-                'Workflows may import only types from activities, api, models, mail and stack.',
+                'Workflow code runs in the deterministic sandbox: import values only from @temporalio/workflow, @temporalio/common, workflows/, lang/ and ' +
+                commonForWorkflows.map((name) => `common/${name}`).join(', ') +
+                ' (others as types only; do I/O in an activity).',
             },
           ],
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'require'],
     },
+  },
+  {
+    // What the workflow bundle pulls in besides workflows/ must be sandbox-safe itself.
+    files: ['lang/**/*.ts', ...sandboxCommonFiles.map((name) => `common/${name}.ts`)],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.flatMap((name) => [
+            { name, message: 'The workflow bundle includes this file: keep it free of I/O.' },
+            {
+              name: `node:${name}`,
+              message: 'The workflow bundle includes this file: keep it free of I/O.',
+            },
+          ]),
+        },
+      ],
+    },
+  },
+  {
+    // No import cycles in the application: a cycle makes load order decide what a module sees
+    // and blurs which layer owns what. Tests may sit on both sides of anything.
+    files: ['**/*.ts'],
+    ignores: ['test/**', '**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs'] })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Plain JavaScript helpers (the jest reporter, the lockfile script) sit outside the

@@ -1,9 +1,25 @@
 /** @type {import('jest').Config} */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 
+/**
+ * An integration tier: its own global setup starts only what the tier uses (see
+ * test/support/global-setup.ts), on top of what another tier of the same run already started, and
+ * the one shared teardown stops it all. Jest runs each distinct setup file once per run, and only
+ * for projects that have tests to run.
+ */
+const tier = (name) => ({
+  displayName: name,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  testEnvironment: 'node',
+  transform,
+  globalSetup: `<rootDir>/test/support/tiers/${name}-setup.ts`,
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+});
+
 module.exports = {
-  // Integration tests share one local stack (Temporal dev server, FerretDB, SMTP sink) started
-  // by the integration project's global setup; unit tests need nothing and start nothing.
+  // unit: pure functions, starts nothing. workflow: the interpreter on time-skipping test servers
+  // (FerretDB, SMTP sink). e2e: the API and worker on the Temporal dev server. browser: the
+  // console in Chromium. `npm run test:<tier>` runs one; `npm test` runs all four.
   projects: [
     {
       displayName: 'unit',
@@ -11,18 +27,9 @@ module.exports = {
       testEnvironment: 'node',
       transform,
     },
-    {
-      displayName: 'integration',
-      testMatch: [
-        '<rootDir>/test/workflow/**/*.test.ts',
-        '<rootDir>/test/e2e/**/*.test.ts',
-        '<rootDir>/test/browser/**/*.test.ts',
-      ],
-      testEnvironment: 'node',
-      transform,
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-    },
+    tier('workflow'),
+    tier('e2e'),
+    tier('browser'),
   ],
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],

@@ -22,7 +22,7 @@ import {
   parallelProcess,
   servedProcess,
   waitingProcess,
-} from '../test/fixtures/definitions';
+} from './recorded-processes';
 import { CASE_UPDATES } from '../common/case';
 import { startWorker } from '../worker';
 

@@ -56,6 +56,9 @@ export async function randomPorts(): Promise<StackPorts> {
   };
 }
 
+/** The servers a local stack is made of: the Temporal dev server, FerretDB, the SMTP sink. */
+export type StackComponent = 'temporal' | 'mongodb' | 'smtp';
+
 export interface LocalStack {
   /** Variables pointing the API and worker at the stack (TEMPORAL_ADDRESS, MONGODB_URI, SMTP_URL). */
   env: Record<string, string>;
@@ -78,8 +81,11 @@ export async function startLocalStack(options: {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   database?: string;
+  /** The components to consider (default all three); the others are neither started nor reported. */
+  only?: ReadonlyArray<StackComponent>;
 }): Promise<LocalStack> {
   const env = options.env ?? process.env;
+  const wanted = (component: StackComponent) => options.only?.includes(component) ?? true;
   const { dirs, ports, progress } = options;
   await mkdir(dirs.logs, { recursive: true });
   const processes: ManagedProcess[] = [];
@@ -102,7 +108,9 @@ export async function startLocalStack(options: {
   };
 
   try {
-    if (env.TEMPORAL_ADDRESS) {
+    if (!wanted('temporal')) {
+      // Left to the caller (the test tiers start only what they use).
+    } else if (env.TEMPORAL_ADDRESS) {
       progress.info(`Temporal: using ${env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
     } else {
       const cli = await ensureTemporalCli(dirs.bin, progress);
@@ -140,7 +148,9 @@ export async function startLocalStack(options: {
       result.urls.temporalUi = `http://127.0.0.1:${ports.temporalUi}`;
     }
 
-    if (env.MONGODB_URI) {
+    if (!wanted('mongodb')) {
+      // Left to the caller.
+    } else if (env.MONGODB_URI) {
       progress.info('MongoDB: using MONGODB_URI');
     } else {
       const ferretdb = await ensureFerretDb(dirs.bin, progress);
@@ -172,7 +182,9 @@ export async function startLocalStack(options: {
       result.env.MONGODB_URI = uri;
     }
 
-    if (env.SMTP_URL) {
+    if (!wanted('smtp')) {
+      // Left to the caller.
+    } else if (env.SMTP_URL) {
       progress.info('Mail: using SMTP_URL');
     } else {
       await assertPortsFree({ SMTP_PORT: ports.smtp, MAIL_SINK_HTTP_PORT: ports.mailHttp });

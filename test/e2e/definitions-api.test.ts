@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../lang/source';
-import { waitingProcess } from '../fixtures/definitions';
+import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { PROJECT_ROOT } from '../../stack/paths';
-import { waitingProcess } from '../fixtures/definitions';
+import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { testStack } from '../support/test-stack';
 import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';

@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../../stack/paths';
 import { freePort } from '../../stack/process';
 import { randomPorts } from '../../stack/stack';
 import { waitFor } from '../support/harness';
-import { testStack } from '../support/test-stack';
+import { temporalCliPath, testStack } from '../support/test-stack';
 
 /**
  * `npm start` as a user runs it (the supervisor CLI in its own process), on its own folder and
@@ -55,7 +55,7 @@ beforeAll(async () => {
   for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'SMTP_URL']) delete env[name];
   Object.assign(env, {
     STACK_DIR: stackDir,
-    TEMPORAL_CLI: stack.temporalCliPath,
+    TEMPORAL_CLI: temporalCliPath(),
     FERRETDB_BIN: stack.ferretdbPath,
     TEMPORAL_PORT: String(ports.temporal),
     TEMPORAL_UI_PORT: String(ports.temporalUi),

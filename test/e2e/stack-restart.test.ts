@@ -9,7 +9,7 @@ import type { LocalStack, StackPorts } from '../../stack/stack';
 import { randomPorts, startLocalStack } from '../../stack/stack';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
-import { waitingProcess } from '../fixtures/definitions';
+import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
 

@@ -1,6 +1,6 @@
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
-import { servedProcess } from '../fixtures/definitions';
+import { servedProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
 

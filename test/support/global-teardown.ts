@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises';
-import type { LocalStack } from '../../stack/stack';
+import { runStack } from './global-setup';
 
+/** Shared by the integration tiers, so jest runs it once per run: stops what their setups started. */
 export default async function globalTeardown(): Promise<void> {
-  const state = (globalThis as { __governanceTestStack?: { stack: LocalStack; dataDir: string } })
-    .__governanceTestStack;
+  const state = runStack();
   if (!state) return;
-  await state.stack.stop();
+  // Reverse order of start: the dev server a later tier added goes before the database.
+  for (const stack of [...state.stacks].reverse()) await stack.stop();
   if (!process.env.KEEP_TEST_DATA) await rm(state.dataDir, { recursive: true, force: true });
 }

@@ -10,7 +10,7 @@ import type { SunkMail } from '../../stack/smtp-sink';
 import { listMail } from '../../stack/smtp-sink';
 import type { RunningWorker } from '../../worker';
 import { startWorker } from '../../worker';
-import { testStack } from './test-stack';
+import { temporalAddress, testStack } from './test-stack';
 
 /** Quiet the SDK's own logging in tests; the runtime is per process, so install it once. */
 export function quietTemporalRuntime(): void {
@@ -76,6 +76,8 @@ export async function startTestApp(
   options: { worker?: boolean; config?: AppConfig } = {},
 ): Promise<TestApp> {
   quietTemporalRuntime();
+  // The API and worker run on the shared dev server; fail plainly in a tier that has none.
+  temporalAddress();
   const config = options.config ?? testConfig(name);
   const worker =
     options.worker === false

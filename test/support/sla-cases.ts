@@ -30,7 +30,7 @@ import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
 import { beijingText, bj } from './beijing';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
-import { testStack } from './test-stack';
+import { testServerPath, testStack } from './test-stack';
 
 /**
  * SLA clocks on the time-skipping test server with the real activities over FerretDB and the
@@ -119,7 +119,7 @@ export class SlaTestBed {
   async startServer(): Promise<void> {
     await this.stopServer();
     const env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: testStack().testServerPath } },
+      server: { executable: { type: 'existing-path', path: testServerPath() } },
     });
     this.server = env;
     await env.connection.operatorService.addSearchAttributes({

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
 
-/** What the global setup started, shared with test files through a JSON file. */
+/**
+ * What the global setup started, shared with test files through a JSON file. A run starts only
+ * what its tiers use, so the parts one tier alone needs are optional: read them through the
+ * accessors below, which say which tier provides them.
+ */
 export interface TestStackInfo {
-  env: { TEMPORAL_ADDRESS: string; MONGODB_URI: string; SMTP_URL: string };
+  env: { TEMPORAL_ADDRESS?: string; MONGODB_URI: string; SMTP_URL: string };
   mailDir: string;
   dataDir: string;
   workflowBundlePath: string;
-  testServerPath: string;
-  temporalCliPath: string;
   ferretdbPath: string;
+  /** The time-skipping test server (workflow tier). */
+  testServerPath?: string;
+  /** The Temporal CLI whose dev server the e2e and browser tiers run. */
+  temporalCliPath?: string;
 }
 
 export function testStack(): TestStackInfo {
@@ -16,4 +22,26 @@ export function testStack(): TestStackInfo {
   if (!file)
     throw new Error('The integration tests need the global setup (run them with npm test)');
   return JSON.parse(readFileSync(file, 'utf8')) as TestStackInfo;
+}
+
+function provided<T>(value: T | undefined, what: string, tiers: string): T {
+  if (value === undefined) {
+    throw new Error(`${what} is started only for the ${tiers} tier: move the test there`);
+  }
+  return value;
+}
+
+/** The time-skipping test server executable. */
+export function testServerPath(): string {
+  return provided(testStack().testServerPath, 'The time-skipping test server', 'workflow');
+}
+
+/** The Temporal CLI (its dev server runs for the e2e and browser tiers). */
+export function temporalCliPath(): string {
+  return provided(testStack().temporalCliPath, 'The Temporal CLI', 'e2e and browser');
+}
+
+/** The address of the shared Temporal dev server. */
+export function temporalAddress(): string {
+  return provided(testStack().env.TEMPORAL_ADDRESS, 'The Temporal dev server', 'e2e and browser');
 }

@@ -16,9 +16,9 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { CaseStateView } from '../../workflows';
-import { waitingProcess } from '../fixtures/definitions';
+import { waitingProcess } from '../../scripts/recorded-processes';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress } from '../support/harness';
-import { testStack } from '../support/test-stack';
+import { testServerPath, testStack } from '../support/test-stack';
 
 /**
  * The interpreter on Temporal's time-skipping test server: days of timers pass in moments.
@@ -33,7 +33,7 @@ const logger = createLogger('test', 'silent');
 beforeAll(async () => {
   quietTemporalRuntime();
   env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testStack().testServerPath } },
+    server: { executable: { type: 'existing-path', path: testServerPath() } },
   });
   // Registered like the dev server's --search-attribute flags: the workflow upserts them.
   await env.connection.operatorService.addSearchAttributes({

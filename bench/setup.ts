@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { startApi } from '../server';
+import { createDefinitionService } from '../services/definitions';
+import { createOrgService } from '../services/org';
+import { createScopeResolver } from '../services/scope';
+import { loadConfig } from '../common/config';
+import { createMailRenderer } from '../mail/renderer';
+import { connectDatabase } from '../models';
+import { stackDirs } from '../stack/paths';
+import { randomPorts, startLocalStack } from '../stack/stack';
+import { startWorker } from '../worker';
+import { BASELINE_COLLECTIONS } from './baseline-activities';
+import { keepAlive } from './http';
+import { cpuMeter } from './machine';
+import type { Options } from './options';
+import { abort, progress, throwIfAborted } from './run-control';
+import {
+  ADMIN_KEY,
+  createAccounts,
+  DATABASES,
+  DEFINITION,
+  DEFINITION_KEY,
+  orgOf,
+  QUEUES,
+} from './scenario';
+import type { Stoppable } from './servers';
+import { bundle, startBaselineWorker } from './servers';
+import type { Context } from './sides';
+
+/**
+ * Starts everything the run needs in `tempDir`: the local stack (while both workflow bundles
+ * build), the two engine workers, the baseline worker, the API, the database connections and the
+ * Temporal client; publishes the process and creates the accounts and the org tree. Each thing
+ * started goes onto `running` as soon as it runs, so the caller stops it whatever fails later;
+ * `onServers` hears the servers' pids as soon as the stack is up.
+ */
+export async function startBench(
+  tempDir: string,
+  options: Options,
+  running: Stoppable[],
+  onServers: (pids: number[]) => void,
+): Promise<Context> {
+  const engineBundle = path.join(tempDir, 'engine-workflows.js');
+  const baselineBundle = path.join(tempDir, 'baseline-workflows.js');
+  // The stack starts while the two bundles build; a stack that started is stopped whatever
+  // happened to the bundles.
+  const [stackStart, bundling] = await Promise.allSettled([
+    startLocalStack({
+      dirs: stackDirs({ dataDir: path.join(tempDir, 'stack') }),
+      ports: await randomPorts(),
+      progress,
+      env: {},
+    }),
+    progress.step('Bundling the engine and baseline workflows', () =>
+      Promise.all([bundle(engineBundle), bundle(baselineBundle, 'bench/baseline-workflow.ts')]),
+    ),
+  ]);
+  if (stackStart.status === 'fulfilled') {
+    const stack = stackStart.value;
+    running.push({ name: 'stack', stop: () => stack.stop() });
+  }
+  if (stackStart.status === 'rejected') throw stackStart.reason;
+  if (bundling.status === 'rejected') throw bundling.reason;
+  const stack = stackStart.value;
+  onServers(stack.pids);
+  // A server that dies mid-run stops the run instead of leaving the drivers to time out.
+  void stack.failure.then(abort);
+  throwIfAborted();
+
+  const dbUri = (name: string) => stack.env.MONGODB_URI!.replace(/\/[^/]*$/, `/${name}`);
+  const configOf = (side: 'api' | 'client') =>
+    loadConfig({
+      ...stack.env,
+      MONGODB_URI: dbUri(DATABASES[side]),
+      TEMPORAL_TASK_QUEUE: QUEUES[side],
+      API_PORT: '0',
+      LOG_LEVEL: 'warn',
+    });
+  const apiConfig = configOf('api');
+  const clientConfig = configOf('client');
+  for (const config of [apiConfig, clientConfig]) {
+    const worker = await startWorker(config, { workflowBundle: { codePath: engineBundle } });
+    running.push({
+      name: `engine worker (${config.TEMPORAL_TASK_QUEUE})`,
+      stop: () => worker.stop(),
+    });
+  }
+  running.push(
+    await startBaselineWorker(
+      apiConfig.TEMPORAL_ADDRESS,
+      dbUri(DATABASES.baseline),
+      baselineBundle,
+    ),
+  );
+  const api = await startApi(apiConfig, { definitionsDir: null });
+  running.push({ name: 'API', stop: () => api.stop() });
+  // Stopped before the API (in reverse order): its kept-alive connections would hold the server.
+  running.push({ name: 'HTTP client', stop: () => Promise.resolve(keepAlive.destroy()) });
+  await api.ensureBootstrapAdminKey(ADMIN_KEY);
+  const apiDb = await connectDatabase(apiConfig.MONGODB_URI);
+  running.push({ name: 'database connection (API side)', stop: () => apiDb.close() });
+  const clientDb = await connectDatabase(clientConfig.MONGODB_URI);
+  running.push({ name: 'database connection (client side)', stop: () => clientDb.close() });
+  const connection = await Connection.connect({ address: apiConfig.TEMPORAL_ADDRESS });
+  running.push({ name: 'Temporal client', stop: () => connection.close() });
+  const client = new Client({ connection, namespace: apiConfig.TEMPORAL_NAMESPACE });
+
+  const definitions = createDefinitionService(apiDb.models, createMailRenderer().templateNames);
+  await definitions.publish({
+    source: DEFINITION,
+    format: 'yaml',
+    publishedBy: { kind: 'system', id: 'bench' },
+  });
+  const snapshot = await definitions.latestSnapshot(DEFINITION_KEY);
+  if (!snapshot) throw new Error(`${DEFINITION_KEY} was not published`);
+  const people = await createAccounts(api.url);
+  // The engine/client side resolves candidates from the same org tree, in its own database.
+  await createOrgService({
+    models: clientDb.models,
+    scope: createScopeResolver(clientDb.models),
+    clock: () => new Date(),
+  }).importOrg(orgOf(people));
+  const engineStore = (db: typeof apiDb) => ({
+    cases: db.connection.db!.collection<{ _id: string }>(db.models.Case.collection.collectionName),
+    tasks: db.connection.db!.collection<{ _id: string }>(db.models.Task.collection.collectionName),
+  });
+  const baselineDb = clientDb.connection.getClient().db(DATABASES.baseline);
+  const ctx: Context = {
+    baseUrl: api.url,
+    client,
+    people,
+    snapshot,
+    stores: {
+      api: engineStore(apiDb),
+      client: engineStore(clientDb),
+      baseline: {
+        cases: baselineDb.collection(BASELINE_COLLECTIONS.cases),
+        tasks: baselineDb.collection(BASELINE_COLLECTIONS.tasks),
+      },
+    },
+    pollMs: options.pollMs,
+    cpu: cpuMeter(stack.pids),
+    runId: randomBytes(4).toString('hex'),
+  };
+  return ctx;
+}
