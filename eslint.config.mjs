@@ -54,16 +54,57 @@ const commonForWorkflows = ['case', 'case-measures', 'evaluation', 'search-attri
 /** Those, plus the common/ files they and lang/ import values from: all end up in the bundle. */
 const sandboxCommonFiles = [...commonForWorkflows, 'beijing', 'org-tree', 'roles'];
 
-/** Import specifiers (regular expressions) workflow files may take values from. */
-const importableFromWorkflows = [
-  '@temporalio/workflow',
-  // The SDK's own pure types and helpers (defineSearchAttributeKey), which the workflow package
-  // does not all re-export.
-  '@temporalio/common',
-  '\\./[^/]+',
-  '\\.\\./lang/[^/]+',
-  `\\.\\./common/(?:${commonForWorkflows.join('|')})`,
-];
+/**
+ * Import specifiers (regular expressions) a workflow file may take values from, for a file
+ * `depth` folders below workflows/ (0 for workflows/*.ts, 1 for workflows/steps/*.ts).
+ */
+function importableFromWorkflows(depth) {
+  const up = '\\.\\./'.repeat(depth + 1);
+  const workflowFolders = Array.from({ length: depth + 1 }, (_, i) =>
+    i === 0 ? '\\./[^/]+' : `${'\\.\\./'.repeat(i)}[^/]+`,
+  );
+  // workflows/*.ts may also reach into steps/ (the dispatch and handler registration do).
+  if (depth === 0) workflowFolders.push('\\./steps(?:/[^/]+)?');
+  return [
+    '@temporalio/workflow',
+    // The SDK's own pure types and helpers (defineSearchAttributeKey), which the workflow package
+    // does not all re-export.
+    '@temporalio/common',
+    ...workflowFolders,
+    `${up}lang/[^/]+`,
+    `${up}common/(?:${commonForWorkflows.join('|')})`,
+  ];
+}
+
+/** The sandbox rule for the workflow files `depth` folders below workflows/. */
+function sandboxBoundary(files, depth) {
+  return {
+    // The workflow sandbox boundary, as an allow-list: workflow code imports values only from
+    // the workflow SDK, workflows/ itself, the definition language and the named common/ files;
+    // anything else (activities, models, services, Node, I/O libraries) only as types.
+    files,
+    ignores: ['workflows/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(?!(?:${importableFromWorkflows(depth).join('|')})$)`,
+              caseSensitive: true,
+              allowTypeImports: true,
+              message:
+                'Workflow code runs in the deterministic sandbox: import values only from @temporalio/workflow, @temporalio/common, workflows/, lang/ and ' +
+                commonForWorkflows.map((name) => `common/${name}`).join(', ') +
+                ' (others as types only; do I/O in an activity).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'require'],
+    },
+  };
+}
 
 export default tseslint.config(
   {
@@ -92,32 +133,8 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
-  {
-    // The workflow sandbox boundary, as an allow-list: workflow code imports values only from
-    // the workflow SDK, its sibling files, the definition language and the named common/ files;
-    // anything else (activities, models, services, Node, I/O libraries) only as types.
-    files: ['workflows/**/*.ts'],
-    ignores: ['workflows/**/*.test.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: `^(?!(?:${importableFromWorkflows.join('|')})$)`,
-              caseSensitive: true,
-              allowTypeImports: true,
-              message:
-                'Workflow code runs in the deterministic sandbox: import values only from @temporalio/workflow, @temporalio/common, workflows/, lang/ and ' +
-                commonForWorkflows.map((name) => `common/${name}`).join(', ') +
-                ' (others as types only; do I/O in an activity).',
-            },
-          ],
-        },
-      ],
-      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'require'],
-    },
-  },
+  sandboxBoundary(['workflows/*.ts'], 0),
+  sandboxBoundary(['workflows/steps/*.ts'], 1),
   {
     // What the workflow bundle pulls in besides workflows/ must be sandbox-safe itself.
     files: ['lang/**/*.ts', ...sandboxCommonFiles.map((name) => `common/${name}.ts`)],
