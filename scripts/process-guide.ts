@@ -12,7 +12,7 @@ import type {
   StepSpec,
   UnitRef,
 } from '../lang/definition';
-import { BUILTIN_POST_ROLES } from '../lang/definition';
+import { BUILTIN_POST_ROLES } from '../lang/vocabulary';
 import { validateDefinitionSource } from '../lang/source';
 import { evaluateCondition } from '../lang/expression';
 import type { UnitRelation } from '../common/org-tree';

@@ -1,4 +1,5 @@
-import type { OrgUnit, UnitType } from '../common/org-tree';
+import type { OrgUnit } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
 import { OrgTree, OrgTreeError } from '../common/org-tree';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';

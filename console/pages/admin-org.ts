@@ -1,7 +1,6 @@
 import { AppError } from '../../services/errors';
 import { orgId } from '../../services/org-input';
-import { BUILTIN_POST_ROLES } from '../../lang/definition';
-import { UNIT_TYPES } from '../../common/org-tree';
+import { BUILTIN_POST_ROLES, UNIT_TYPES } from '../../lang/vocabulary';
 import {
   IMPORT_COLUMNS,
   IMPORT_EXAMPLES,

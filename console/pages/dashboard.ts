@@ -1,8 +1,8 @@
 import { AppError } from '../../services/errors';
 import type { MetricsQuery, RankingKey, RankingQuery } from '../../services/metrics';
 import { RANKING_KEYS } from '../../services/metrics';
-import type { UnitType } from '../../common/org-tree';
-import { UNIT_TYPES } from '../../common/org-tree';
+import type { UnitType } from '../../lang/vocabulary';
+import { UNIT_TYPES } from '../../lang/vocabulary';
 import { formatInstant } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
