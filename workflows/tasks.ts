@@ -20,8 +20,7 @@ import type { Detail, Projected } from './projection';
 import { ENGINE } from './projection';
 import type { CaseRun, TaskContext } from './run';
 import { figuresOf, isRollCall, unacknowledged } from './roll-call';
-
-const SUPERVISOR_ROLES = ['dispatcher', 'admin'] as const;
+import { SUPERVISOR_ROLES } from '../common/roles';
 
 export function isSupervisor(actor: ActingPrincipal): boolean {
   return actor.roles.some((r) => (SUPERVISOR_ROLES as readonly string[]).includes(r));

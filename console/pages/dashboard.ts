@@ -19,6 +19,7 @@ import {
 import type { Choice } from '../report-format';
 import { UNIT_ID, dayOf, lastDayOf, periodChoices, periodName } from '../report-format';
 import { ancestryOf, inScope, topUnitsOf, unitChoices, unitTypeName } from '../report-units';
+import { SUPERVISOR_ROLES } from '../../common/roles';
 
 /**
  * The dashboard (数据看板) of dispatchers and admins: a unit's figures over a period, from the
@@ -215,7 +216,7 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
   pages.add({
     method: 'get',
     path: '/dashboard',
-    access: ['dispatcher', 'admin'],
+    access: SUPERVISOR_ROLES,
     handle: dashboard,
   });
 }
