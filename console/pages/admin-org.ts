@@ -13,7 +13,6 @@ import {
 import type { ImportKind } from '../admin-org-import';
 import { pageNumber, pagerOf } from '../format';
 import type { Translate } from '../i18n';
-import { messageKeys } from '../i18n';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
@@ -288,12 +287,10 @@ export function unitTypeLabel(t: Translate, type: string): string {
   return (UNIT_TYPES as readonly string[]).includes(type) ? t(`admin.unitType.${type}`) : type;
 }
 
-/** A post role as people call it: the built-in ones translated, others by their key. */
+/**
+ * A post role as people call it: the built-in ones translated (their messages come from the
+ * vocabulary, so every built-in role has one), others by their key.
+ */
 export function roleLabel(t: Translate, role: string): string {
-  // A role added to the built-in list before its label here shows by its key, never a failure.
-  return Object.hasOwn(BUILTIN_POST_ROLES, role) && MESSAGE_KEYS.has(`admin.role.${role}`)
-    ? t(`admin.role.${role}`)
-    : role;
+  return Object.hasOwn(BUILTIN_POST_ROLES, role) ? t(`admin.role.${role}`) : role;
 }
-
-const MESSAGE_KEYS: ReadonlySet<string> = new Set(messageKeys());
