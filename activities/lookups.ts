@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { workingCalendarOf } from '../calendars';
 import type { Candidate, ResolvedPeople } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lang/definition';
-import type { UnitType } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
 import { OrgTree } from '../common/org-tree';
 import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';

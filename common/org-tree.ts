@@ -1,23 +1,12 @@
+import type { UnitType } from '../lang/vocabulary';
+
 /**
  * The organisation as a tree of units (county → street → community → grid → compound →
  * building → entrance → floor, plus co-building units and departments hung under the unit they
  * serve) and the people who hold roles in them. Resolution is pure: the caller loads the units
- * and posts it needs, and the same inputs always give the same people.
+ * and posts it needs, and the same inputs always give the same people. The unit types and their
+ * names are words of the definition language (lang/vocabulary.ts).
  */
-
-export const UNIT_TYPES = [
-  'county', // 县/区
-  'street', // 街道
-  'community', // 社区
-  'grid', // 网格
-  'compound', // 小区
-  'building', // 楼栋
-  'entrance', // 单元
-  'floor', // 楼层
-  'cobuilding', // 驻区单位 / 共建单位
-  'department', // 职能部门
-] as const;
-export type UnitType = (typeof UNIT_TYPES)[number];
 
 export interface OrgUnit {
   id: string;

@@ -1,4 +1,5 @@
-import type { OrgTree, OrgUnit, UnitRelation, UnitType } from './org-tree';
+import type { UnitType } from '../lang/vocabulary';
+import type { OrgTree, OrgUnit, UnitRelation } from './org-tree';
 import { resolveEscalationTarget } from './org-tree';
 
 /**

@@ -7,6 +7,7 @@ import { hasAnyRole } from '../services/auth';
 import { AppError } from '../services/errors';
 import type { ErrorDetail } from '../services/errors';
 import type { Role } from '../common/roles';
+import { SUPERVISOR_ROLES } from '../common/roles';
 import { clearCookie, cookieSecurity, readCookies, setCookie } from './cookies';
 import type { Lang, Translate } from './i18n';
 import { DEFAULT_LANG, isLang, translator } from './i18n';
@@ -364,7 +365,7 @@ function navigationFor(principal: Principal | null, currentPath: string): NavLin
     { href: `${BASE}/cases`, label: 'nav.cases', roles: ['dispatcher', 'staff', 'admin'] },
     { href: `${BASE}/my/requests`, label: 'nav.myRequests', roles: ['resident'] },
     { href: `${BASE}/order`, label: 'nav.order', roles: ['resident', 'dispatcher', 'staff'] },
-    { href: `${BASE}/dashboard`, label: 'nav.dashboard', roles: ['dispatcher', 'admin'] },
+    { href: `${BASE}/dashboard`, label: 'nav.dashboard', roles: SUPERVISOR_ROLES },
     {
       href: `${BASE}/evaluations`,
       label: 'nav.evaluations',

@@ -2,6 +2,7 @@ import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
 import type { DirectoryUnit, UnitDirectory } from '../services/unit-directory';
 import { unitsAtOrBelow } from '../common/org-tree';
+import { UNIT_TYPES } from '../lang/vocabulary';
 import type { Translate } from './i18n';
 import type { Choice } from './report-format';
 
@@ -85,18 +86,7 @@ export function nameOf(tree: UnitDirectory, unitId: string | null | undefined): 
   return tree.byId.get(unitId)?.name ?? unitId;
 }
 
-const UNIT_TYPE_KEYS = new Set([
-  'county',
-  'street',
-  'community',
-  'grid',
-  'compound',
-  'building',
-  'entrance',
-  'floor',
-  'cobuilding',
-  'department',
-]);
+const UNIT_TYPE_KEYS: ReadonlySet<string> = new Set(UNIT_TYPES);
 
 export function unitTypeName(type: string, t: Translate): string {
   return UNIT_TYPE_KEYS.has(type) ? t(`report.unitType.${type}`) : type;

@@ -1,4 +1,4 @@
-import type { UnitType } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
 import type { Role } from '../common/roles';
 import type { PersonInput, PostInput, UnitInput } from '../services/org';
 import type { Generation, NameBook } from './names';
@@ -30,7 +30,7 @@ export const DEMO_COUNTY_ID = COUNTY.id;
 export const DEMO_PASSWORD = 'demo-county';
 
 /**
- * Post roles the demo uses beyond the built-in ones (common/definition.ts BUILTIN_POST_ROLES). A
+ * Post roles the demo uses beyond the built-in ones (lang/vocabulary.ts BUILTIN_POST_ROLES). A
  * process definition that names one declares it under `roles` with this label
  * (docs/definition-language.md section 5).
  */

@@ -20,11 +20,6 @@ export interface PointsRuleSpec {
   reason: string;
 }
 
-/** The most rules one definition may hold. */
-export const MAX_POINTS_RULES = 50;
-/** The most points one rule awards a person. */
-export const MAX_POINTS_PER_RULE = 10_000;
-
 /** The recipients of a rule as a list, with the default for the step's type filled in. */
 export function recipientsOfRule(
   rule: PointsRuleSpec,

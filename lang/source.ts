@@ -10,7 +10,9 @@ import {
   parseDocument,
 } from 'yaml';
 import { z } from 'zod';
-import type { DefinitionProblem, DefinitionSpec, ValidationOptions } from './definition';
+import type { DefinitionSpec } from './definition';
+import type { DefinitionProblem, ValidationOptions } from './check';
+import { validateDefinition } from './check';
 import * as language from './definition';
 
 /**
@@ -62,7 +64,7 @@ export function validateDefinitionSource(
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: SourceProblem[] } {
   const { result, document, lineCounter } = parse(text, format);
   if (!result.ok) return result;
-  const validated = language.validateDefinition(result.raw, options);
+  const validated = validateDefinition(result.raw, options);
   if (validated.ok) return validated;
   return {
     ok: false,

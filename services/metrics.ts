@@ -1,6 +1,6 @@
 import type { CaseMetrics, MetricField } from '../common/case-measures';
 import { METRIC_FIELDS } from '../common/case-measures';
-import type { UnitType } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';

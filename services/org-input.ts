@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UNIT_TYPES } from '../common/org-tree';
+import { UNIT_TYPES } from '../lang/vocabulary';
 import { readCsvRows } from './csv-records';
 import type { OrgImport } from './org';
 

@@ -1,4 +1,5 @@
-import type { OrgUnit, UnitType } from '../common/org-tree';
+import type { OrgUnit } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
 import { OrgTree, OrgTreeError } from '../common/org-tree';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
@@ -8,6 +9,7 @@ import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import { skipOf, totalOf } from './paging';
+import { SUPERVISOR_ROLES } from '../common/roles';
 
 export interface UnitInput {
   id: string;
@@ -59,9 +61,6 @@ export interface PersonDetail extends PersonView {
   posts: Array<{ unitId: string; unitName: string; role: string }>;
 }
 
-/** Who may read contact details (personal data) and the whole directory. */
-const DIRECTORY_ROLES = ['admin', 'dispatcher'] as const;
-
 /**
  * The org tree as admin data. An import is checked as a whole against what is stored (unknown
  * parents, cycles, posts in unknown units or of unknown people) before anything is written;
@@ -98,7 +97,7 @@ export function createOrgService(deps: {
    * read everyone. Returns the allowed person ids, or undefined for no restriction.
    */
   async function readablePeople(principal: Principal): Promise<Set<string> | undefined> {
-    if (hasAnyRole(principal, DIRECTORY_ROLES)) return undefined;
+    if (hasAnyRole(principal, SUPERVISOR_ROLES)) return undefined;
     const scope = await deps.scope.resolve(principal);
     if (scope.all) return undefined;
     if (scope.unitIds.size === 0) return new Set();
@@ -111,7 +110,7 @@ export function createOrgService(deps: {
 
   /** Email and phone are read from storage only for those who may see them. */
   function personProjection(principal: Principal): Record<string, 1> {
-    return hasAnyRole(principal, DIRECTORY_ROLES)
+    return hasAnyRole(principal, SUPERVISOR_ROLES)
       ? { name: 1, userId: 1, email: 1, phone: 1 }
       : { name: 1, userId: 1 };
   }

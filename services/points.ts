@@ -14,6 +14,7 @@ import type { PageRequest } from './paging';
 import type { DirectoryUnit, UnitDirectoryReader } from './unit-directory';
 import { createUnitDirectory } from './unit-directory';
 import { skipOf, totalOf } from './paging';
+import { isSupervisorRole } from '../common/roles';
 
 /**
  * Volunteer points (积分): each person's balance and ledger, redemptions (积分兑换), and the
@@ -125,7 +126,7 @@ const MAX_REPORT_ENTRIES = 50_000;
 type TreeUnit = DirectoryUnit;
 
 function isSupervisor(principal: Principal): boolean {
-  return principal.roles.includes('admin') || principal.roles.includes('dispatcher');
+  return isSupervisorRole(principal.roles);
 }
 
 function sha256(text: string): string {

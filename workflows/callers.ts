@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
+import { SUPERVISOR_ROLES } from '../common/roles';
 import type { ActingPrincipal } from '../common/case';
 import { REJECTION } from '../common/case';
 
@@ -7,8 +8,6 @@ import { REJECTION } from '../common/case';
  * and how a validator refuses them (`NotFound`, `Forbidden`, `Conflict`, `Invalid` become
  * 404/403/409/422 in the API).
  */
-
-const SUPERVISOR_ROLES = ['dispatcher', 'admin'] as const;
 
 export function isSupervisor(actor: ActingPrincipal): boolean {
   return actor.roles.some((r) => (SUPERVISOR_ROLES as readonly string[]).includes(r));

@@ -5,6 +5,7 @@ import type { Principal } from '../../services/auth';
 import type { RouteRegistry } from '../pipeline';
 import type { DefinitionService } from '../../services/definitions';
 import { errorBodySchema, errorResponses } from './shared';
+import { SUPERVISOR_ROLES } from '../../common/roles';
 
 /**
  * Process definitions: validate, draft, publish immutable versions, read, retire; and the JSON
@@ -12,7 +13,7 @@ import { errorBodySchema, errorResponses } from './shared';
  * its comments and layout, and errors point at its lines.
  */
 
-const READERS = ['admin', 'dispatcher'] as const;
+const READERS = SUPERVISOR_ROLES;
 const AUTHORS = ['admin'] as const;
 
 /** A definition file may be larger than an ordinary request. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UNIT_TYPES } from '../../common/org-tree';
+import { UNIT_TYPES } from '../../lang/vocabulary';
 import type { RouteRegistry } from '../pipeline';
 import type { MetricsService } from '../../services/metrics';
 import { RANKING_KEYS } from '../../services/metrics';

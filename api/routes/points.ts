@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
 import type { PointsService } from '../../services/points';
 import { errorResponses, idempotencyKey, pageQuery } from './shared';
+import { SUPERVISOR_ROLES } from '../../common/roles';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
 const unitView = z.object({ id: z.string(), name: z.string(), type: z.string() });
@@ -97,7 +98,7 @@ export function registerPointsRoutes(routes: RouteRegistry, points: PointsServic
     summary: 'Redeem a person’s points (积分兑换)',
     description:
       'A dispatcher (of one of the person’s units) or an admin redeems points for goods or a discount. The balance never goes negative: a redemption it does not cover is refused with 409, also when two redemptions race. An optional Idempotency-Key makes a retry answer the same redemption (200); the same key with another body is 422.',
-    roles: ['admin', 'dispatcher'],
+    roles: SUPERVISOR_ROLES,
     headers: redemptionHeaders,
     body: redemptionBody,
     responses: {

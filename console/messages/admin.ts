@@ -1,4 +1,5 @@
 import type { MessagePairs } from '../i18n';
+import { postRoleMessages, unitTypeMessages } from './vocabulary';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */
 export const ADMIN_MESSAGES: MessagePairs = {
@@ -194,30 +195,8 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.people.empty': ['没有人员', 'Nobody here'],
   'admin.people.noPerson': ['没有编号为“{id}”的人员', 'No person "{id}"'],
   'admin.people.noPosts': ['此人没有任何岗位', 'This person holds no post'],
-  'admin.unitType.county': ['县（区）', 'county'],
-  'admin.unitType.street': ['街道（镇）', 'street'],
-  'admin.unitType.community': ['社区（村）', 'community'],
-  'admin.unitType.grid': ['网格', 'grid'],
-  'admin.unitType.compound': ['小区', 'compound'],
-  'admin.unitType.building': ['楼栋', 'building'],
-  'admin.unitType.entrance': ['单元', 'entrance'],
-  'admin.unitType.floor': ['楼层', 'floor'],
-  'admin.unitType.cobuilding': ['驻区（共建）单位', 'co-building unit'],
-  'admin.unitType.department': ['职能部门', 'department'],
-  'admin.role.secretary': ['党组织书记', 'party secretary'],
-  'admin.role.director': ['主任', 'director'],
-  'admin.role.deputy-director': ['副主任', 'deputy director'],
-  'admin.role.leader': ['分管领导', 'leader in charge'],
-  'admin.role.officer': ['工作人员', 'officer'],
-  'admin.role.dispatcher': ['派单员', 'dispatcher'],
-  'admin.role.duty-officer': ['值班员', 'duty officer'],
-  'admin.role.grid-leader': ['网格长', 'grid leader'],
-  'admin.role.grid-worker': ['网格员', 'grid worker'],
-  'admin.role.building-head': ['楼栋长', 'building head'],
-  'admin.role.entrance-head': ['单元长', 'entrance head'],
-  'admin.role.party-member': ['党员', 'party member'],
-  'admin.role.volunteer': ['志愿者', 'volunteer'],
-  'admin.role.liaison': ['共建单位联络员', 'co-building liaison'],
+  ...unitTypeMessages('admin.unitType', 'formal'),
+  ...postRoleMessages('admin.role'),
 
   // The CSV import.
   'admin.import.title': ['导入', 'Import'],

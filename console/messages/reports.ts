@@ -1,4 +1,5 @@
 import type { MessagePairs } from '../i18n';
+import { unitTypeMessages } from './vocabulary';
 
 /** Dashboards, the public board, evaluation rounds and emergency roll-calls. */
 export const REPORT_MESSAGES: MessagePairs = {
@@ -12,16 +13,7 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.caseStatus.rejected': ['不予受理', 'Rejected'],
   'report.caseStatus.cancelled': ['已撤销', 'Cancelled'],
   'report.caseStatus.failed': ['异常终止', 'Failed'],
-  'report.unitType.county': ['县/区', 'county'],
-  'report.unitType.street': ['街道', 'street'],
-  'report.unitType.community': ['社区', 'community'],
-  'report.unitType.grid': ['网格', 'grid'],
-  'report.unitType.compound': ['小区', 'compound'],
-  'report.unitType.building': ['楼栋', 'building'],
-  'report.unitType.entrance': ['单元', 'entrance'],
-  'report.unitType.floor': ['楼层', 'floor'],
-  'report.unitType.cobuilding': ['共建单位', 'co-building unit'],
-  'report.unitType.department': ['职能部门', 'department'],
+  ...unitTypeMessages('report.unitType', 'everyday'),
   'report.period.year': ['{year}年', '{year}'],
   'report.period.h1': ['{year}年上半年', '{year}, first half'],
   'report.period.h2': ['{year}年下半年', '{year}, second half'],

@@ -1,4 +1,5 @@
 import type { MessagePairs } from '../i18n';
+import { unitTypeMessages } from './vocabulary';
 
 /** Inbox, tasks, cases and the resident's pages. */
 export const STAFF_MESSAGES: MessagePairs = {
@@ -135,16 +136,7 @@ export const STAFF_MESSAGES: MessagePairs = {
   ],
   'order.locate': ['使用我的位置', 'Use my location'],
   'order.submit': ['提交', 'Send'],
-  'unitType.county': ['县（区）', 'County'],
-  'unitType.street': ['街道', 'Street'],
-  'unitType.community': ['社区', 'Community'],
-  'unitType.grid': ['网格', 'Grid'],
-  'unitType.compound': ['小区', 'Compound'],
-  'unitType.building': ['楼栋', 'Building'],
-  'unitType.entrance': ['单元', 'Entrance'],
-  'unitType.floor': ['楼层', 'Floor'],
-  'unitType.cobuilding': ['共建单位', 'Co-building unit'],
-  'unitType.department': ['职能部门', 'Department'],
+  ...unitTypeMessages('unitType', 'heading'),
   'event.case.started': ['案件受理', 'case received'],
   'event.step.entered': ['进入环节', 'step entered'],
   'event.step.completed': ['环节完成', 'step completed'],

@@ -1,7 +1,6 @@
 import { AppError } from '../../services/errors';
 import { orgId } from '../../services/org-input';
-import { BUILTIN_POST_ROLES } from '../../lang/definition';
-import { UNIT_TYPES } from '../../common/org-tree';
+import { BUILTIN_POST_ROLES, UNIT_TYPES } from '../../lang/vocabulary';
 import {
   IMPORT_COLUMNS,
   IMPORT_EXAMPLES,
@@ -14,7 +13,6 @@ import {
 import type { ImportKind } from '../admin-org-import';
 import { pageNumber, pagerOf } from '../format';
 import type { Translate } from '../i18n';
-import { messageKeys } from '../i18n';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
@@ -289,12 +287,10 @@ export function unitTypeLabel(t: Translate, type: string): string {
   return (UNIT_TYPES as readonly string[]).includes(type) ? t(`admin.unitType.${type}`) : type;
 }
 
-/** A post role as people call it: the built-in ones translated, others by their key. */
+/**
+ * A post role as people call it: the built-in ones translated (their messages come from the
+ * vocabulary, so every built-in role has one), others by their key.
+ */
 export function roleLabel(t: Translate, role: string): string {
-  // A role added to the built-in list before its label here shows by its key, never a failure.
-  return Object.hasOwn(BUILTIN_POST_ROLES, role) && MESSAGE_KEYS.has(`admin.role.${role}`)
-    ? t(`admin.role.${role}`)
-    : role;
+  return Object.hasOwn(BUILTIN_POST_ROLES, role) ? t(`admin.role.${role}`) : role;
 }
-
-const MESSAGE_KEYS: ReadonlySet<string> = new Set(messageKeys());

@@ -1,8 +1,8 @@
 import { AppError } from '../../services/errors';
 import type { MetricsQuery, RankingKey, RankingQuery } from '../../services/metrics';
 import { RANKING_KEYS } from '../../services/metrics';
-import type { UnitType } from '../../common/org-tree';
-import { UNIT_TYPES } from '../../common/org-tree';
+import type { UnitType } from '../../lang/vocabulary';
+import { UNIT_TYPES } from '../../lang/vocabulary';
 import { formatInstant } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
@@ -19,6 +19,7 @@ import {
 import type { Choice } from '../report-format';
 import { UNIT_ID, dayOf, lastDayOf, periodChoices, periodName } from '../report-format';
 import { ancestryOf, inScope, topUnitsOf, unitChoices, unitTypeName } from '../report-units';
+import { SUPERVISOR_ROLES } from '../../common/roles';
 
 /**
  * The dashboard (数据看板) of dispatchers and admins: a unit's figures over a period, from the
@@ -215,7 +216,7 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
   pages.add({
     method: 'get',
     path: '/dashboard',
-    access: ['dispatcher', 'admin'],
+    access: SUPERVISOR_ROLES,
     handle: dashboard,
   });
 }

@@ -22,6 +22,7 @@ import { CASE_ID, pageOf } from '../report-format';
 import { idempotencyKeyOf, newFormKey } from '../forms';
 import type { StartForm } from '../report-start';
 import { startFormOf, startFromForm, startable, stepsOf } from '../report-start';
+import { SUPERVISOR_ROLES } from '../../common/roles';
 
 /**
  * Evaluation rounds (评单评议): the rounds a user sees, a round's facts, progress (who scored) and
@@ -32,7 +33,6 @@ import { startFormOf, startFromForm, startable, stepsOf } from '../report-start'
 const LIST_SIZE = 20;
 const ORDER_PAGE = 50;
 const SCORE_PAGE = 25;
-const OPENERS = ['admin', 'dispatcher'] as const;
 /** The units a round may be opened for. */
 const ROUND_UNITS = new Set(['county', 'street', 'community']);
 
@@ -55,7 +55,7 @@ function noticeOf(ctx: PageContext): string | null {
 
 export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
   async function openable(ctx: PageContext): Promise<DefinitionSnapshot[]> {
-    if (!hasAnyRole(ctx.principal!, OPENERS)) return [];
+    if (!hasAnyRole(ctx.principal!, SUPERVISOR_ROLES)) return [];
     return startable(await services.definitions.latestSnapshots(), ctx.principal!, (s) =>
       stepsOf(s).some((step) => step.type === 'evaluation'),
     );
@@ -124,7 +124,7 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
   pages.add({
     method: 'post',
     path: '/evaluations/open',
-    access: OPENERS,
+    access: SUPERVISOR_ROLES,
     handle: async (ctx) => {
       const processes = await openable(ctx);
       const process = processes.find((p) => p.key === field(ctx.form, 'process'));

@@ -7,6 +7,7 @@ import type { PageContext, PageResult } from '../pipeline';
 import { BASE, doneNotice, field, fieldErrors } from '../pipeline';
 import type { UnitDirectory } from '../../services/unit-directory';
 import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
+import { isSupervisorRole } from '../../common/roles';
 
 const PAGE_SIZE = 20;
 /** How long an action waits for the read model to show it (see `projected`). */
@@ -26,7 +27,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       const view: InboxView =
         requested && VIEWS.includes(requested)
           ? requested
-          : principal.roles.includes('dispatcher') || principal.roles.includes('admin')
+          : isSupervisorRole(principal.roles)
             ? 'scope'
             : 'mine';
       const page = pageNumber(ctx.query.page);
@@ -84,7 +85,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       task.claimants.some((c) => c.userId === principal.id);
     const candidate = task.candidates.some((c) => c.userId === principal.id);
     const active = task.status === 'open' || task.status === 'claimed';
-    const supervisor = principal.roles.includes('dispatcher') || principal.roles.includes('admin');
+    const supervisor = isSupervisorRole(principal.roles);
     const canReassign = active && supervisor && task.kind === 'task';
     const formFields = step && step.type === 'task' ? (step.form?.fields ?? []) : [];
     const posted = problems?.action === 'complete' ? ctx.form : undefined;

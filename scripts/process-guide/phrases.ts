@@ -12,9 +12,9 @@ import type {
   StepSpec,
   UnitRef,
 } from '../../lang/definition';
-import { BUILTIN_POST_ROLES } from '../../lang/definition';
+import { BUILTIN_POST_ROLES, UNIT_TYPE_LABELS } from '../../lang/vocabulary';
+import type { UnitType } from '../../lang/vocabulary';
 import { DEMO_DECLARED_ROLES } from '../../demo/county';
-import { UNIT_TYPE_LABELS } from './labels';
 import { cell, code } from './markdown';
 
 export function roleLabel(spec: DefinitionSpec, role: string): string {
@@ -26,8 +26,9 @@ export function roleLabel(spec: DefinitionSpec, role: string): string {
 }
 
 export function unitTypeText(type: string): string {
-  const label = UNIT_TYPE_LABELS[type];
-  return label === undefined ? code(type) : `${type} ${label}`;
+  return Object.hasOwn(UNIT_TYPE_LABELS, type)
+    ? `${type} ${UNIT_TYPE_LABELS[type as UnitType].zh}`
+    : code(type);
 }
 
 export function fieldLabel(spec: DefinitionSpec, name: string): string {

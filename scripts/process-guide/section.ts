@@ -5,7 +5,7 @@
 
 import type { DemoCounty } from './demo-county';
 import { exampleLines } from './example';
-import { ROLE_LABELS } from './labels';
+import { ROLE_LABELS } from '../../common/roles';
 import { code, joinLines, unfold } from './markdown';
 import { deadlineLines, fieldTable, selectorText, stepRef } from './phrases';
 import type { Process, StartedBy } from './processes';
@@ -30,7 +30,7 @@ export function processSection(
   if (process.header.length > 0) lines.push(`> ${joinLines(process.header)}`, '');
 
   lines.push(
-    `**Who starts it:** ${spec.starters.map((r) => `${r} ${ROLE_LABELS[r] ?? ''}`.trim()).join(', ')}.`,
+    `**Who starts it:** ${spec.starters.map((r) => `${r} ${ROLE_LABELS[r]}`).join(', ')}.`,
   );
   if (spec.schedule !== undefined) {
     const s = spec.schedule;

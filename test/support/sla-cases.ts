@@ -19,7 +19,7 @@ import type {
 } from '../../common/case';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
 import type { DefinitionSnapshot } from '../../lang/definition';
-import { validateDefinition } from '../../lang/definition';
+import { validateDefinition } from '../../lang/check';
 import { createLogger } from '../../common/logger';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { WorkingCalendar } from '../../common/working-calendar';

@@ -1,4 +1,4 @@
-import { validateDefinition } from '../../lang/definition';
+import { validateDefinition } from '../../lang/check';
 import { createMailRenderer } from '../../mail/renderer';
 
 /** `categories` (诉求类别) and `open311` in the definition language: shape and meaning checks. */

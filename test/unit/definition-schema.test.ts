@@ -1,4 +1,4 @@
-import { validateDefinition } from '../../lang/definition';
+import { validateDefinition } from '../../lang/check';
 
 const options = { knownTemplates: new Set(['case-received']) };
 

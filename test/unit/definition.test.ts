@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { DefinitionProblem } from '../../lang/definition';
-import { validateDefinition } from '../../lang/definition';
+import type { DefinitionProblem } from '../../lang/check';
+import { validateDefinition } from '../../lang/check';
 
 const options = { knownTemplates: new Set(['case-received']) };
 

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createUserBody } from '../../services/account-input';
 import { importBody } from '../../services/org-input';
 import { ConfigError } from '../../common/config';
-import { BUILTIN_POST_ROLES } from '../../lang/definition';
-import type { UnitType } from '../../common/org-tree';
-import { OrgTree, UNIT_TYPES } from '../../common/org-tree';
+import type { UnitType } from '../../lang/vocabulary';
+import { BUILTIN_POST_ROLES, UNIT_TYPES } from '../../lang/vocabulary';
+import { OrgTree } from '../../common/org-tree';
 import type { DemoCounty } from '../../demo/county';
 import {
   DEMO_COUNTY_ID,

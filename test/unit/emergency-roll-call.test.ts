@@ -1,5 +1,5 @@
 import type { Candidate } from '../../common/case';
-import { validateDefinition } from '../../lang/definition';
+import { validateDefinition } from '../../lang/check';
 import { createMailRenderer } from '../../mail/renderer';
 import {
   childRollCall,

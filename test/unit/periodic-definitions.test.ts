@@ -1,5 +1,5 @@
-import type { DefinitionProblem } from '../../lang/definition';
-import { validateDefinition } from '../../lang/definition';
+import type { DefinitionProblem } from '../../lang/check';
+import { validateDefinition } from '../../lang/check';
 import { checkExpression, compileExpression, EvaluationError } from '../../lang/expression';
 import { scheduleSpecOf } from '../../services/schedules';
 import { deadlineInstant } from '../../workflows/clocks';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { DefinitionProblem, DefinitionSpec } from '../../lang/definition';
-import { validateDefinition } from '../../lang/definition';
+import type { DefinitionSpec } from '../../lang/definition';
+import type { DefinitionProblem } from '../../lang/check';
+import { validateDefinition } from '../../lang/check';
 import { awardKey, matchingRules, recipientsOfRule } from '../../lang/points';
 
 const options = { knownTemplates: new Set(['case-received', 'task-assigned']) };

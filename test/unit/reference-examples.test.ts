@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadShippedCalendarYears } from '../../calendars';
-import { BUILTIN_POST_ROLES, FIELD_TYPES, stepSchema } from '../../lang/definition';
+import { FIELD_TYPES, stepSchema } from '../../lang/definition';
+import { BUILTIN_POST_ROLES } from '../../lang/vocabulary';
 import type { SourceProblem } from '../../lang/source';
 import { validateDefinitionSource } from '../../lang/source';
 import { planDeadline } from '../../common/sla';

@@ -7,7 +7,7 @@ import { createActivities } from '../../activities';
 import { checksumOf } from '../../services/definitions';
 import type { CaseWorkflowInput } from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
-import { validateDefinition } from '../../lang/definition';
+import { validateDefinition } from '../../lang/check';
 import { createLogger } from '../../common/logger';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { createMailRenderer } from '../../mail/renderer';

@@ -1,0 +1,644 @@
+import { formatPath, validateCaseData } from './case-data';
+import type {
+  ClaimStepSpec,
+  DeadlineSpec,
+  DefinitionSpec,
+  EvaluationStepSpec,
+  FieldSpec,
+  FieldType,
+  Open311Parameter,
+  PeopleSelector,
+  RecipientSpec,
+  StepSpec,
+  UnitRef,
+} from './definition';
+import { definitionSchema, MONTHS_PER_PERIOD, OPEN311_PARAMETERS } from './definition';
+import { parseSlaDuration } from './duration';
+import { checkExpression, compileExpression } from './expression';
+import { checkPointsRules } from './points';
+import type { StepList } from './steps';
+import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
+import { BUILTIN_POST_ROLES } from './vocabulary';
+
+/**
+ * The definition validator: the schema (definition.ts) first, then the meaning of a well-formed
+ * definition, every problem at once with its path: step references and reachability, a way to an
+ * end from every step, expressions and the fields and steps they read, roles, mail templates,
+ * deadlines, roll-calls, evaluation rounds, schedules, Open311 fields and points rules. Its size
+ * is that one responsibility: one checker walks the whole definition so problems come out in the
+ * order of the definition. Runs in the API and the tools, never in the workflow sandbox.
+ */
+
+export interface DefinitionProblem {
+  path: string;
+  message: string;
+}
+
+export interface ValidationOptions {
+  knownTemplates: ReadonlySet<string>;
+}
+
+/** Mail templates that show a roll-call's figures and who is missing (mail/templates). */
+export const ROLL_CALL_TEMPLATES: ReadonlySet<string> = new Set([
+  'roll-call-reminder',
+  'roll-call-escalated',
+]);
+
+/** Names an expression may start from; `steps.<id>` and `data.<field>` are checked further. */
+export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
+  'data',
+  'form',
+  'outcome',
+  'steps',
+  'case',
+]);
+
+/** In a sub-process step with `forEach`: also the list's value and its position (from 0). */
+export const FOR_EACH_ROOTS: ReadonlySet<string> = new Set([...EXPRESSION_ROOTS, 'item', 'index']);
+
+/**
+ * Parses and checks a definition as a whole, reporting every problem at once with its path:
+ * schema errors first; then, on a well-formed definition, references, reachability, a way to an
+ * end from every step, expressions, roles, templates and field names.
+ */
+export function validateDefinition(
+  raw: unknown,
+  options: ValidationOptions,
+): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
+  const parsed = definitionSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => ({
+        path: formatPath(issue.path),
+        message: issue.message,
+      })),
+    };
+  }
+  const problems = new SemanticChecker(parsed.data, options).check();
+  return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };
+}
+
+class SemanticChecker {
+  private readonly problems: DefinitionProblem[] = [];
+  private readonly stepIds = new Set<string>();
+  private readonly fieldNames: Set<string>;
+  private readonly roles: Set<string>;
+
+  constructor(
+    private readonly spec: DefinitionSpec,
+    private readonly options: ValidationOptions,
+  ) {
+    this.fieldNames = new Set(spec.input.fields.map((f) => f.name));
+    this.roles = new Set([...Object.keys(BUILTIN_POST_ROLES), ...spec.roles.map((r) => r.key)]);
+  }
+
+  check(): DefinitionProblem[] {
+    const { spec } = this;
+    for (const { step, list, index } of allSteps(spec)) {
+      if (this.stepIds.has(step.id)) {
+        this.report(`${list.path}[${index}].id`, `duplicate step id "${step.id}"`);
+      }
+      this.stepIds.add(step.id);
+    }
+    this.checkFields('input.fields', spec.input.fields);
+    this.checkUnique(
+      'categories',
+      (spec.categories ?? []).map((c) => c.code),
+      'category',
+      'code',
+    );
+    this.checkOpen311();
+    spec.roles.forEach((role, i) => {
+      if (role.key in BUILTIN_POST_ROLES) {
+        this.report(`roles[${i}].key`, `"${role.key}" is a built-in role; do not declare it`);
+      }
+    });
+    const top = topLevel(spec);
+    if (spec.start !== undefined && !top.steps.some((s) => s.id === spec.start)) {
+      this.report('start', `unknown step "${spec.start}"`);
+    }
+    spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
+    this.checkRollCallTemplates('deadlines', spec.deadlines);
+    this.checkSchedule();
+    for (const { step, list, index } of allSteps(spec)) {
+      this.checkStep(`${list.path}[${index}]`, step, list);
+    }
+    for (const list of stepLists(spec)) this.checkGraph(list);
+    checkPointsRules(
+      spec,
+      (path, message) => this.report(path, message),
+      (path, selector) => this.checkSelector(path, selector, true),
+    );
+    return this.problems;
+  }
+
+  private report(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  private checkFields(path: string, fields: readonly FieldSpec[]): void {
+    const seen = new Set<string>();
+    fields.forEach((field, i) => {
+      if (seen.has(field.name))
+        this.report(`${path}[${i}].name`, `duplicate field "${field.name}"`);
+      seen.add(field.name);
+      if (field.maxItems !== undefined && !field.multiple) {
+        this.report(`${path}[${i}].maxItems`, 'maxItems needs multiple: true');
+      }
+      if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
+        this.report(`${path}[${i}].min`, 'min is greater than max');
+      }
+    });
+  }
+
+  private checkStep(path: string, step: StepSpec, list: StepList): void {
+    const inList = new Set(list.steps.map((s) => s.id));
+    const reference = (where: string, target: string | undefined) => {
+      if (target === undefined || inList.has(target)) return;
+      this.report(
+        `${path}.${where}`,
+        this.stepIds.has(target)
+          ? `step "${target}" is in another ${list.isBranch ? 'list' : 'branch'}; jumps stay inside their own list`
+          : `unknown step "${target}"`,
+      );
+    };
+    if (step.type !== 'end' && step.type !== 'decision') reference('next', step.next);
+    switch (step.type) {
+      case 'task':
+        step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
+        if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields);
+        step.outcomes.forEach((o, i) => reference(`outcomes[${i}].next`, o.next));
+        step.outcomes.forEach((o, i) => {
+          const fields = new Set(step.form?.fields.map((f) => f.name) ?? []);
+          o.requires?.forEach((name, k) => {
+            if (!fields.has(name)) {
+              this.report(
+                `${path}.outcomes[${i}].requires[${k}]`,
+                `"${name}" is not a field of this step's form`,
+              );
+            }
+          });
+        });
+        this.checkUnique(
+          `${path}.outcomes`,
+          step.outcomes.map((o) => o.id),
+          'outcome',
+        );
+        reference('onReturn', step.onReturn);
+        this.checkTemplate(`${path}`, 'task-assigned', step.announce);
+        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, true));
+        this.checkRollCallTemplates(`${path}.deadlines`, step.deadlines);
+        this.checkUnique(
+          `${path}.deadlines`,
+          step.deadlines.map((d) => d.id),
+          'deadline',
+        );
+        break;
+      case 'claim':
+        step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
+        if (step.claimants.max !== 'all' && step.claimants.min > step.claimants.max) {
+          this.report(`${path}.claimants.min`, 'min is greater than max');
+        }
+        if (step.claimants.max === 'all') this.checkRollCall(path, step);
+        else this.checkRollCallTemplates(`${path}.deadlines`, step.deadlines);
+        reference('onUnclaimed', step.onUnclaimed);
+        if (step.onUnclaimed !== undefined && step.within === undefined) {
+          this.report(`${path}.onUnclaimed`, 'onUnclaimed needs a claim window (within)');
+        }
+        if (step.within !== undefined && step.onUnclaimed === undefined) {
+          this.report(
+            `${path}.onUnclaimed`,
+            'a claim window (within) needs onUnclaimed: where the case goes when too few claim',
+          );
+        }
+        this.checkTemplate(`${path}`, 'task-assigned', step.announce);
+        step.deadlines.forEach((d, i) => this.checkDeadline(`${path}.deadlines[${i}]`, d, 'claim'));
+        break;
+      case 'timer':
+        if ((step.duration === undefined) === (step.until === undefined)) {
+          this.report(path, 'a timer needs exactly one of duration and until');
+        }
+        if (step.until !== undefined) this.checkExpression(`${path}.until`, step.until);
+        break;
+      case 'decision':
+        step.branches.forEach((b, i) => {
+          this.checkExpression(`${path}.branches[${i}].when`, b.when);
+          reference(`branches[${i}].next`, b.next);
+        });
+        reference('otherwise', step.otherwise);
+        break;
+      case 'notify':
+        this.checkTemplate(`${path}.template`, step.template, true);
+        this.checkRecipients(`${path}.to`, step.to, false);
+        break;
+      case 'feedback':
+        if (step.invite !== undefined) {
+          this.checkRecipients(`${path}.invite`, step.invite, false);
+          this.checkTemplate(`${path}.template`, step.template, true);
+        }
+        break;
+      case 'publish':
+        step.show.forEach((name, i) => {
+          if (!this.fieldNames.has(name))
+            this.report(`${path}.show[${i}]`, `unknown field "${name}"`);
+        });
+        break;
+      case 'subprocess': {
+        const roots = step.forEach !== undefined ? FOR_EACH_ROOTS : EXPRESSION_ROOTS;
+        if (typeof step.forEach === 'string') {
+          this.checkExpression(`${path}.forEach`, step.forEach);
+        } else if (step.forEach !== undefined) {
+          this.checkUnitRef(`${path}.forEach.units.within`, step.forEach.units.within, false);
+        }
+        if (step.unit !== undefined) this.checkExpression(`${path}.unit`, step.unit, roots);
+        for (const [field, source] of Object.entries(step.data)) {
+          this.checkExpression(`${path}.data.${field}`, source, roots);
+        }
+        if (step.definition === this.spec.key) {
+          this.report(`${path}.definition`, 'a process cannot start itself as a sub-process');
+        }
+        break;
+      }
+      case 'evaluation':
+        this.checkEvaluation(path, step);
+        break;
+      case 'parallel':
+      case 'end':
+        break;
+    }
+  }
+
+  /** An evaluation round: its period, groups and weights, closing and deadlines make sense. */
+  private checkEvaluation(path: string, step: EvaluationStepSpec): void {
+    this.checkExpression(`${path}.orders.from`, step.orders.from);
+    this.checkExpression(`${path}.orders.to`, step.orders.to);
+    if ((step.within === undefined) === (step.at === undefined)) {
+      this.report(
+        path,
+        'an evaluation needs exactly one of within (how long it stays open) and at (an expression giving the date it closes)',
+      );
+    }
+    if (step.at !== undefined) this.checkExpression(`${path}.at`, step.at);
+    this.checkUnique(
+      `${path}.criteria`,
+      step.criteria.map((c) => c.id),
+      'criterion',
+    );
+    this.checkUnique(
+      `${path}.groups`,
+      step.groups.map((g) => g.id),
+      'group',
+    );
+    const total = step.groups.reduce((sum, g) => sum + g.weight, 0);
+    if (Math.abs(total - 100) > 1e-9) {
+      this.report(`${path}.groups`, `the weights add up to ${total}; they must add up to 100`);
+    }
+    step.groups.forEach((group, i) => {
+      if (group.scorers === 'requester') return;
+      group.scorers.forEach((s, j) =>
+        this.checkSelector(`${path}.groups[${i}].scorers[${j}]`, s, false),
+      );
+    });
+    if (
+      step.orderRating !== undefined &&
+      !step.groups.some((g) => g.id === step.orderRating!.group)
+    ) {
+      this.report(`${path}.orderRating.group`, `unknown group "${step.orderRating.group}"`);
+    }
+    if (!this.roles.has(step.responsible)) {
+      this.report(
+        `${path}.responsible`,
+        `unknown role "${step.responsible}": use a built-in role or declare it under roles`,
+      );
+    }
+    step.deadlines.forEach((d, i) => {
+      const at = `${path}.deadlines[${i}]`;
+      this.checkDeadline(at, d, true);
+      if (d.stopsOn === 'claim') {
+        this.report(
+          `${at}.stopsOn`,
+          'an evaluation has nothing to claim: its deadlines stop when it closes',
+        );
+      }
+      d.escalations.forEach((e, j) => {
+        if (e.reassign) {
+          this.report(`${at}.escalations[${j}].reassign`, 'an evaluation has no task to reassign');
+        }
+      });
+    });
+    this.checkUnique(
+      `${path}.deadlines`,
+      step.deadlines.map((d) => d.id),
+      'deadline',
+    );
+  }
+
+  /** The month fits its period, and the data is what a case of this process may start with. */
+  private checkSchedule(): void {
+    const schedule = this.spec.schedule;
+    if (schedule === undefined) return;
+    const months = MONTHS_PER_PERIOD[schedule.every];
+    if (schedule.month !== undefined && schedule.every === 'month') {
+      this.report('schedule.month', 'every: month starts every month: leave month out');
+    } else if (schedule.month !== undefined && schedule.month > months) {
+      this.report(
+        'schedule.month',
+        `a ${schedule.every} has ${months} months: month counts within it (1–${months})`,
+      );
+    }
+    const checked = validateCaseData(this.spec.input.fields, schedule.data);
+    if (!checked.ok) {
+      for (const problem of checked.problems) {
+        this.report(`schedule.${problem.path}`, problem.message);
+      }
+    }
+  }
+
+  private checkUnique(path: string, ids: readonly string[], what: string, key = 'id'): void {
+    const seen = new Set<string>();
+    ids.forEach((id, i) => {
+      if (seen.has(id)) this.report(`${path}[${i}].${key}`, `duplicate ${what} "${id}"`);
+      seen.add(id);
+    });
+  }
+
+  /** Fields named in `open311.fields` exist, suit their parameter, and take one parameter each. */
+  private checkOpen311(): void {
+    const open311 = this.spec.open311;
+    if (typeof open311 !== 'object' || open311.fields === undefined) return;
+    const mapped = new Map<string, string>();
+    for (const [parameter, name] of Object.entries(open311.fields)) {
+      if (name === undefined) continue;
+      const path = `open311.fields.${parameter}`;
+      const field = this.spec.input.fields.find((f) => f.name === name);
+      const types: readonly FieldType[] = OPEN311_PARAMETERS[parameter as Open311Parameter].types;
+      if (!field) {
+        this.report(path, `unknown field "${name}"`);
+      } else if (!types.includes(field.type) || field.multiple) {
+        this.report(
+          path,
+          `field "${name}" is ${field.multiple ? 'a list of ' : 'of type '}${field.type}; ${parameter} fills one ${types.join(' or ')}`,
+        );
+      }
+      const other = mapped.get(name);
+      if (other !== undefined) this.report(path, `field "${name}" already takes ${other}`);
+      mapped.set(name, parameter);
+    }
+  }
+
+  private checkTemplate(path: string, template: string, used: boolean): void {
+    if (used && !this.options.knownTemplates.has(template)) {
+      this.report(path, `unknown mail template "${template}"`);
+    }
+  }
+
+  /**
+   * A roll-call (`claimants.max: all`) calls every candidate: its deadlines run until everyone
+   * has reported and never hand the pool to others.
+   */
+  private checkRollCall(path: string, step: ClaimStepSpec): void {
+    step.deadlines.forEach((deadline, d) => {
+      const at = `${path}.deadlines[${d}]`;
+      if (deadline.stopsOn === 'claim') {
+        this.report(
+          `${at}.stopsOn`,
+          'a roll-call (claimants.max: all) runs until everyone has reported: stopsOn: claim would stop it at the first report',
+        );
+      }
+      deadline.escalations.forEach((e, i) => {
+        if (e.reassign) {
+          this.report(
+            `${at}.escalations[${i}].reassign`,
+            'a roll-call (claimants.max: all) keeps the people it called: reassign would replace them',
+          );
+        }
+      });
+    });
+  }
+
+  /** Roll-call templates need a roll-call's figures: only on the deadlines of one. */
+  private checkRollCallTemplates(path: string, deadlines: readonly DeadlineSpec[]): void {
+    deadlines.forEach((deadline, d) => {
+      const mails = [
+        ...deadline.reminders.map((r, i) => ({ at: `reminders[${i}]`, template: r.template })),
+        ...deadline.escalations.map((e, i) => ({ at: `escalations[${i}]`, template: e.template })),
+      ];
+      for (const mail of mails) {
+        if (ROLL_CALL_TEMPLATES.has(mail.template)) {
+          this.report(
+            `${path}[${d}].${mail.at}.template`,
+            `template "${mail.template}" reports a roll-call: use it on the deadlines of a claim step with claimants.max: all`,
+          );
+        }
+      }
+    });
+  }
+
+  /** `onTask`: a task's or pool's own deadline (`'claim'` for a pool), false for the case's. */
+  private checkDeadline(path: string, deadline: DeadlineSpec, onTask: boolean | 'claim'): void {
+    if ((deadline.within === undefined) === (deadline.at === undefined)) {
+      this.report(
+        path,
+        'a deadline needs exactly one of within (a duration) and at (an expression giving its date)',
+      );
+    }
+    if (deadline.at !== undefined) this.checkExpression(`${path}.at`, deadline.at);
+    deadline.reminders.forEach((r, i) => {
+      if (!onTask && r.notify === 'assignee') {
+        this.report(
+          `${path}.reminders[${i}].notify`,
+          'a case deadline has no assignee: name who is reminded (a role in a unit, a person)',
+        );
+      }
+    });
+    if (!onTask && deadline.stopsOn === 'claim') {
+      this.report(
+        `${path}.stopsOn`,
+        'a case deadline stops when the case ends; claim is for tasks',
+      );
+    }
+    deadline.reminders.forEach((r, i) => {
+      this.checkRecipients(`${path}.reminders[${i}].notify`, r.notify, onTask);
+      this.checkTemplate(`${path}.reminders[${i}].template`, r.template, true);
+    });
+    let previous = -1;
+    deadline.escalations.forEach((e, i) => {
+      this.checkRecipients(`${path}.escalations[${i}].notify`, e.notify, onTask);
+      this.checkTemplate(`${path}.escalations[${i}].template`, e.template, true);
+      if (e.reassign && !onTask) {
+        this.report(`${path}.escalations[${i}].reassign`, 'only a task deadline can reassign');
+      }
+      const offset = e.after === undefined ? 0 : roughMinutes(e.after);
+      if (offset < previous) {
+        this.report(`${path}.escalations[${i}].after`, 'levels must be in order of their offsets');
+      }
+      previous = offset;
+    });
+  }
+
+  private checkRecipients(
+    path: string,
+    value: RecipientSpec | RecipientSpec[],
+    onTask: boolean | 'claim',
+  ) {
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((recipient, i) => {
+      const at = Array.isArray(value) ? `${path}[${i}]` : path;
+      if (recipient === 'unacknowledged') {
+        if (onTask !== 'claim') {
+          this.report(
+            at,
+            '"unacknowledged" (candidates who have not claimed) only exists on a claim step\'s own deadlines',
+          );
+        }
+        return;
+      }
+      if (recipient === 'assignee' || recipient === 'candidates') {
+        if (!onTask) this.report(at, `"${recipient}" only exists on a task or claim step`);
+        return;
+      }
+      if ('field' in recipient) {
+        const field = this.spec.input.fields.find((f) => f.name === recipient.field);
+        if (!field) this.report(`${at}.field`, `unknown field "${recipient.field}"`);
+        else if (field.type !== 'email') {
+          this.report(`${at}.field`, `field "${field.name}" is not of type email`);
+        }
+        return;
+      }
+      if ('address' in recipient) return;
+      this.checkSelector(at, recipient, onTask !== false);
+    });
+  }
+
+  private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
+    if ('role' in selector) {
+      if (!this.roles.has(selector.role)) {
+        this.report(
+          `${path}.role`,
+          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
+        );
+      }
+      const unit = 'unit' in selector ? selector.unit : selector.under;
+      this.checkUnitRef(`${path}.${'unit' in selector ? 'unit' : 'under'}`, unit, onTask);
+    } else if ('expression' in selector) {
+      this.checkExpression(`${path}.expression`, selector.expression);
+    } else if ('claimantsOf' in selector) {
+      const target = allSteps(this.spec).find((s) => s.step.id === selector.claimantsOf)?.step;
+      if (target?.type !== 'claim') {
+        this.report(`${path}.claimantsOf`, `"${selector.claimantsOf}" is not a claim step`);
+      }
+    }
+  }
+
+  private checkUnitRef(path: string, ref: UnitRef, onTask: boolean): void {
+    const of = typeof ref === 'string' ? (ref === 'assignee' ? 'assignee' : 'case') : ref.of;
+    if (of === 'assignee' && !onTask) {
+      this.report(path, "the assignee's unit only exists on a task or claim step");
+    }
+    if (typeof of !== 'object') return;
+    if ('expression' in of) this.checkExpression(`${path}.of.expression`, of.expression);
+    else if (!this.fieldNames.has(of.field)) {
+      this.report(`${path}.of.field`, `unknown field "${of.field}"`);
+    }
+  }
+
+  private checkExpression(path: string, source: string, roots = EXPRESSION_ROOTS): void {
+    const error = checkExpression(source, roots);
+    if (error !== null) {
+      this.report(path, `bad expression: ${error}`);
+      return;
+    }
+    for (const ref of expressionPaths(source)) {
+      const [root, name] = ref.split('.');
+      if (root === 'data' && name !== undefined && !this.fieldNames.has(name)) {
+        this.report(path, `bad expression: unknown field "data.${name}"`);
+      }
+      if (root === 'steps' && name !== undefined && !this.stepIds.has(name)) {
+        this.report(path, `bad expression: unknown step "steps.${name}"`);
+      }
+    }
+  }
+
+  /**
+   * Reachability within a list (from the start, or a branch's first step), and from every
+   * reachable step a way out: an end step at the top level, the branch's end inside a branch.
+   */
+  private checkGraph(list: StepList): void {
+    const byId = new Map(list.steps.map((s, i) => [s.id, { step: s, index: i }]));
+    const start = list.isBranch ? list.steps[0]!.id : startStepId(this.spec);
+    if (!byId.has(start)) return;
+    const successors = (id: string): { ids: string[]; exits: boolean } => {
+      const step = byId.get(id)!.step;
+      const { targets, fallsThrough } = successorsOf(step);
+      const ids = targets.filter((t) => byId.has(t));
+      const following = fallsThrough ? followingStepId(list, id) : undefined;
+      if (following !== undefined) ids.push(following);
+      return { ids, exits: step.type === 'end' || (fallsThrough && following === undefined) };
+    };
+    const reachable = new Set<string>();
+    const queue = [start];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      if (reachable.has(id)) continue;
+      reachable.add(id);
+      queue.push(...successors(id).ids);
+    }
+    list.steps.forEach((step, i) => {
+      if (!reachable.has(step.id)) {
+        this.report(`${list.path}[${i}]`, `step "${step.id}" is unreachable`);
+      }
+    });
+    // A way out: an end step at the top level, running off the end of a branch inside one.
+    const isExit = (id: string): boolean => {
+      const { step } = byId.get(id)!;
+      return list.isBranch ? successors(id).exits : step.type === 'end';
+    };
+    const canExit = new Set([...reachable].filter(isExit));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const id of reachable) {
+        if (!canExit.has(id) && successors(id).ids.some((next) => canExit.has(next))) {
+          canExit.add(id);
+          changed = true;
+        }
+      }
+    }
+    const reachesEnd = [...reachable].some(isExit);
+    list.steps.forEach((step, index) => {
+      if (!list.isBranch && step.type !== 'end' && successors(step.id).exits) {
+        this.report(
+          `${list.path}[${index}]`,
+          'the last step must be an end step or name its next step',
+        );
+      } else if (reachesEnd && reachable.has(step.id) && !canExit.has(step.id)) {
+        this.report(
+          `${list.path}[${index}]`,
+          list.isBranch
+            ? `no way from step "${step.id}" to the end of its branch`
+            : `no way from step "${step.id}" to an end step`,
+        );
+      }
+    });
+    if (!list.isBranch && !reachesEnd) {
+      this.report(list.path, 'no path from the start step reaches an end step');
+    }
+  }
+}
+
+/** Dotted paths an expression reads, for field and step checks (best effort, after syntax). */
+function expressionPaths(source: string): string[] {
+  try {
+    return compileExpression(source, { roots: EXPRESSION_ROOTS }).paths;
+  } catch {
+    return [];
+  }
+}
+
+/** Orders escalation offsets of mixed kinds roughly (a working day ≈ 8 working hours). */
+function roughMinutes(duration: string): number {
+  const parsed = parseSlaDuration(duration);
+  if (parsed.kind === 'calendar') return parsed.ms / 60_000;
+  if (parsed.kind === 'workingMinutes') return parsed.minutes;
+  return parsed.days * 480;
+}

@@ -1,0 +1,74 @@
+/**
+ * The words a definition shares with the world outside it: the unit types of the org tree and the
+ * post roles people hold in units, each with its name once. The validator, the org tree, the
+ * console, the mails and the generated guides all call a unit type or a post by these names.
+ * Account roles (admin, dispatcher…) are permissions, not org words: they live in common/roles.ts.
+ */
+
+/** A name in the console's two languages. */
+export interface Label {
+  zh: string;
+  en: string;
+}
+
+/**
+ * Unit types from the top of the tree down (county → … → floor), then co-building units and
+ * departments, which hang under the unit they serve.
+ */
+export const UNIT_TYPES = [
+  'county',
+  'street',
+  'community',
+  'grid',
+  'compound',
+  'building',
+  'entrance',
+  'floor',
+  'cobuilding',
+  'department',
+] as const;
+export type UnitType = (typeof UNIT_TYPES)[number];
+
+/**
+ * `zh` and `en` are the everyday names (tables, charts, guides). `zhFormal` is the name the org
+ * administration shows, where it differs: it says what else the type stands for (a 镇 ranks with
+ * a 街道, a 村 with a 社区, a 驻区单位 is a co-building unit).
+ */
+export const UNIT_TYPE_LABELS: Readonly<Record<UnitType, Label & { zhFormal?: string }>> = {
+  county: { zh: '县/区', en: 'county', zhFormal: '县（区）' },
+  street: { zh: '街道', en: 'street', zhFormal: '街道（镇）' },
+  community: { zh: '社区', en: 'community', zhFormal: '社区（村）' },
+  grid: { zh: '网格', en: 'grid' },
+  compound: { zh: '小区', en: 'compound' },
+  building: { zh: '楼栋', en: 'building' },
+  entrance: { zh: '单元', en: 'entrance' },
+  floor: { zh: '楼层', en: 'floor' },
+  cobuilding: { zh: '共建单位', en: 'co-building unit', zhFormal: '驻区（共建）单位' },
+  department: { zh: '职能部门', en: 'department' },
+};
+
+/**
+ * Post roles known to every installation, with their names (the org import may hold others; a
+ * definition that uses another role declares it, with its label, under `roles`).
+ */
+export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
+  secretary: { zh: '党组织书记', en: 'party secretary' },
+  director: { zh: '主任', en: 'director' },
+  'deputy-director': { zh: '副主任', en: 'deputy director' },
+  leader: { zh: '分管领导', en: 'leader in charge' },
+  officer: { zh: '工作人员', en: 'officer' },
+  dispatcher: { zh: '派单员', en: 'dispatcher' },
+  'duty-officer': { zh: '值班员', en: 'duty officer' },
+  'grid-leader': { zh: '网格长', en: 'grid leader' },
+  'grid-worker': { zh: '网格员', en: 'grid worker' },
+  'building-head': { zh: '楼栋长', en: 'building head' },
+  'entrance-head': { zh: '单元长', en: 'entrance head' },
+  'party-member': { zh: '党员', en: 'party member' },
+  volunteer: { zh: '志愿者', en: 'volunteer' },
+  liaison: { zh: '共建单位联络员', en: 'co-building liaison' },
+};
+
+/** The built-in post roles by key with their Chinese names, as definitions and the docs write them. */
+export const BUILTIN_POST_ROLES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(POST_ROLE_LABELS).map(([key, label]) => [key, label.zh]),
+);
