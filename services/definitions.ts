@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson } from '../common/canonical-json';
 import type { Actor } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec } from '../lang/definition';
 import type { SourceFormat, SourceProblem } from '../lang/source';
@@ -533,17 +534,4 @@ function positionOf(detail: SourceProblem): string {
 /** Checksum of the parsed content, so reformatting a file does not make a new version. */
 export function checksumOf(spec: DefinitionSpec): string {
   return `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex')}`;
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  }
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

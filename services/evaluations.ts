@@ -16,7 +16,7 @@ import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
-import { asAppError } from './tasks';
+import { asAppError } from './temporal-errors';
 
 /**
  * Evaluation rounds (评单评议) as the API serves them: a round and the orders the caller may
