@@ -11,7 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import mongoose, { mongo } from 'mongoose';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
-import type { OrgImport } from '../services/org';
+import type { OrgImport } from '../services/org-import';
 import { createOrgService } from '../services/org';
 import { createScopeResolver } from '../services/scope';
 import type { ActingPrincipal, CaseWorkflowInput } from '../common/case';
