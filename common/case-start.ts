@@ -1,5 +1,4 @@
 import type { SearchAttributePair } from '@temporalio/common';
-import type { DefinitionSnapshot } from '../lang/definition';
 import type { CaseWorkflowInput } from './case';
 import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from './search-attributes';
 
@@ -11,22 +10,11 @@ import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from './search-attribu
  * each starter wrote by hand before: start commands in recorded histories stay the same.
  */
 
-/** Everything a start needs to know; the three starters differ only in what they fill in. */
-export interface CaseStartRequest {
-  caseId: string;
-  definition: DefinitionSnapshot;
-  /** The case data, already validated against the definition's input. */
-  data: Record<string, unknown>;
-  startedBy: CaseWorkflowInput['startedBy'];
-  unitId?: string;
-  category?: string;
-  requestHash: string;
-  /** ISO instant the request was accepted (workflow time for schedule fires and sub-processes). */
-  receivedAt: string;
-  channel: string;
-  /** Set for a sub-process: the case whose step started this one. */
-  parentCaseId?: string;
-}
+/**
+ * Everything a start needs to know: the interpreter's input itself, which the builder copies key
+ * by key in one fixed order, so the payload does not depend on how a starter built its request.
+ */
+export type CaseStartRequest = CaseWorkflowInput;
 
 /**
  * What the workflow memo keeps about the request that started a case (ids and hashes only, no
