@@ -1,7 +1,7 @@
 import type { mongo } from 'mongoose';
 import { awardKey } from '../lang/points';
 import { isDuplicateKeyError } from '../models';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 import type { StoredPointsEntry } from '../common/points-ledger';
 import { ledgerContext } from '../common/points-ledger';
 

@@ -1,4 +1,5 @@
-import type { CaseMetrics, MetricField } from '../common/case-measures';
+import type { CaseMetrics } from '../common/case';
+import type { MetricField } from '../common/case-measures';
 import { METRIC_FIELDS } from '../common/case-measures';
 import type { UnitType } from '../common/org-tree';
 import { unitsAtOrBelow } from '../common/org-tree';

@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */
 export const ADMIN_MESSAGES: MessagePairs = {

@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 
 /** Dashboards, the public board, evaluation rounds and emergency roll-calls. */
 export const REPORT_MESSAGES: MessagePairs = {

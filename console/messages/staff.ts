@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 
 /** Inbox, tasks, cases and the resident's pages. */
 export const STAFF_MESSAGES: MessagePairs = {
