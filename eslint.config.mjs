@@ -49,7 +49,14 @@ const forbiddenInWorkflows = [
 ];
 
 /** The common/ files workflow code imports values from; everything else in common/ only as types. */
-const commonForWorkflows = ['case', 'case-measures', 'evaluation', 'roles', 'search-attributes'];
+const commonForWorkflows = [
+  'case',
+  'case-measures',
+  'case-start',
+  'evaluation',
+  'roles',
+  'search-attributes',
+];
 
 /** Those, plus the common/ files they and lang/ import values from: all end up in the bundle. */
 const sandboxCommonFiles = [...commonForWorkflows, 'beijing', 'org-tree', 'roles'];

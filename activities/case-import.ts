@@ -3,7 +3,7 @@ import type { ImportedCaseDocument } from '../common/case-import';
 import { importedTimeline } from '../common/case-import';
 import { storedMetrics } from '../common/case-measures';
 import { isDuplicateKeyError } from '../models';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 
 /**
  * Writes imported (historical) cases: the case document, closed, with its timeline and figures.

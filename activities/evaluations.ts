@@ -7,7 +7,7 @@ import type {
 } from '../common/evaluation';
 import { computeRoundResults, MAX_ROUND_ITEMS } from '../common/evaluation';
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 
 /**
  * The side effects of an evaluation round (评单评议): selecting and storing its orders when it

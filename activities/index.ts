@@ -8,28 +8,15 @@ import type {
   TaskSnapshot,
   TimelineEntry,
 } from '../common/case';
-import type { Logger } from '../common/logger';
-import type { MailRenderer } from '../mail/renderer';
 import { TemplateError } from '../mail/renderer';
-import type { MailTransport } from '../mail/transport';
 import type { mongo } from 'mongoose';
-import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
-import type { WorkingWindow } from '../common/working-calendar';
+import type { ActivityDependencies } from './dependencies';
 import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
-
-export interface ActivityDependencies {
-  models: Models;
-  mail: { transport: MailTransport; renderer: MailRenderer; from: string };
-  clock: () => Date;
-  logger: Logger;
-  /** Office hours the working-time clocks count (default 09:00–12:00, 13:30–17:30). */
-  workingWindows?: readonly WorkingWindow[];
-}
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database

@@ -8,7 +8,7 @@ import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-sele
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { planDeadline } from '../common/sla';
 import { CalendarError } from '../common/working-calendar';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 
 /**
  * A unit reference as the lookup receives it: the workflow evaluates `{ of: { expression } }`

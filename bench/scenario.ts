@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ActingPrincipal } from '../common/case';
-import type { OrgImport } from '../services/org';
+import type { OrgImport } from '../services/org-import';
 import { expectStatus, http } from './http';
 
 /**

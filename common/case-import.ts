@@ -1,4 +1,4 @@
-import type { CaseMetrics } from './case-measures';
+import type { CaseMetrics } from './case';
 import { measureTimeline } from './case-measures';
 import type {
   Actor,

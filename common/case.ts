@@ -1,4 +1,3 @@
-import type { CaseMetrics } from './case-measures';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
 
@@ -275,4 +274,45 @@ export interface ResolvedPeople {
   unitId: string | null;
   unitName: string | null;
   fellBack: boolean;
+}
+
+/**
+ * What a case counts for in the metrics, as numbers on its document (flags 0 or 1, durations in
+ * whole minutes); common/case-measures.ts computes them from the timeline.
+ */
+export interface CaseMetrics {
+  /** Always 1: the case was received. */
+  received: number;
+  /** Somebody took the work on (签收, a pool place, or an escalation handing it over): 接单. */
+  accepted: number;
+  /** Accepted before any of its deadlines passed: 响应及时. */
+  respondedInTime: number;
+  /** Closed as done (status `closed`): 办结. Rejected, cancelled and failed cases are not. */
+  completed: number;
+  /** Completed with no deadline missed on the way: 按期办结. */
+  completedOnTime: number;
+  /** Closed as rejected (e.g. a task refused against the admission list). */
+  rejected: number;
+  /** At least one deadline passed: 超时. */
+  overdue: number;
+  /** At least one escalation level reached somebody: 督办. */
+  escalated: number;
+  /** Escalation levels fired, all deadlines together. */
+  escalations: number;
+  /** Tasks sent back (退单). */
+  returned: number;
+  /** The requester rated (1 when a score was given in time). */
+  rated: number;
+  /** The score given (1–5), 0 when none. */
+  ratingScore: number;
+  /** Rated 4 or 5: 满意. */
+  satisfied: number;
+  /** The feedback window passed without a rating (never counted as a score). */
+  ratingMissing: number;
+  /** Minutes from receipt to acceptance; 0 until accepted. */
+  responseMinutes: number;
+  /** Minutes from receipt to completion; 0 until completed. */
+  handlingMinutes: number;
+  /** The month it was received, Beijing time (`2026-05`): the key of a monthly trend. */
+  month: string;
 }

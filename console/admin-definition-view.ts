@@ -1,8 +1,6 @@
-import type { Principal } from '../services/auth';
 import type { ErrorDetail } from '../services/errors';
 import { AppError } from '../services/errors';
 import type { DefinitionSummary } from '../services/definitions';
-import type { Actor } from '../common/case';
 import type { DefinitionSpec, StepSpec, StepType } from '../lang/definition';
 import type { SourceFormat, SourceProblem } from '../lang/source';
 import { locate } from '../lang/source';
@@ -218,10 +216,6 @@ export function summaryRow(d: DefinitionSummary, t: Translate) {
 
 export function definitionPath(key: string): string {
   return `${BASE}/admin/definitions/${encodeURIComponent(key)}`;
-}
-
-export function actorOf(principal: Principal): Actor {
-  return { kind: principal.kind, id: principal.id };
 }
 
 /** A problem with the definition's key, pointed at the `key:` line as the validator would. */

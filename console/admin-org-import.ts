@@ -2,7 +2,7 @@ import type { ErrorDetail } from '../services/errors';
 import { csvCell } from '../services/csv-records';
 import type { ImportKind } from '../services/org-input';
 import { IMPORT_KINDS } from '../services/org-input';
-import type { OrgImport } from '../services/org';
+import type { OrgImport } from '../services/org-import';
 import type { CsvRecord } from '../common/csv';
 import { CsvError, parseCsv } from '../common/csv';
 

@@ -1,4 +1,5 @@
 import { escapeXml } from './escape';
+import { fitText, textWidth } from './text-width';
 
 /**
  * Charts as server-side SVG: pure functions from figures to markup, no script and no library.
@@ -108,24 +109,6 @@ function n(value: number): string {
   return String(Math.round(value * 10) / 10);
 }
 
-/** An estimate of a label's width: CJK characters are about one em wide, others about half. */
-export function textWidth(text: string, fontSize = FONT_SIZE): number {
-  let width = 0;
-  for (const ch of text) width += /[\u1100-\uffff]/.test(ch) ? fontSize : fontSize * 0.58;
-  return width;
-}
-
-/** The label cut to fit `width`, with an ellipsis when cut. */
-export function fitText(text: string, width: number, fontSize = FONT_SIZE): string {
-  if (textWidth(text, fontSize) <= width) return text;
-  let out = '';
-  for (const ch of text) {
-    if (textWidth(`${out}${ch}…`, fontSize) > width) break;
-    out += ch;
-  }
-  return `${out}…`;
-}
-
 function isEmpty(data: ChartData): boolean {
   return (
     data.categories.length === 0 ||
@@ -216,7 +199,7 @@ function legend(series: readonly ChartSeries[], left: number, width: number): [s
   let y = 14;
   let out = '<g class="chart-legend">';
   series.forEach((s, i) => {
-    const w = 18 + textWidth(s.name) + 16;
+    const w = 18 + textWidth(s.name, FONT_SIZE) + 16;
     if (x + w > width && x > left) {
       x = left;
       y += 18;
@@ -258,13 +241,15 @@ function valueAxisY(frame: Frame, scale: Scale, format: (v: number) => string): 
 /** Category labels under the x axis, thinned out when they would overlap. */
 function categoryAxisX(frame: Frame, categories: readonly string[]): string {
   const band = (frame.right - frame.left) / categories.length;
-  const widest = Math.max(...categories.map((c) => textWidth(c)));
+  const widest = Math.max(...categories.map((c) => textWidth(c, FONT_SIZE)));
   const every = Math.max(1, Math.ceil((widest + 8) / band));
   let out = '<g class="chart-axis">';
   categories.forEach((label, i) => {
     if (i % every !== 0) return;
     const x = frame.left + band * (i + 0.5);
-    out += text(x, frame.bottom + 18, fitText(label, band * every - 4), { anchor: 'middle' });
+    out += text(x, frame.bottom + 18, fitText(label, band * every - 4, FONT_SIZE), {
+      anchor: 'middle',
+    });
   });
   return `${out}</g>`;
 }
@@ -286,7 +271,7 @@ function categoryPlot(data: ChartData, options: ChartOptions): CategoryPlot {
   const height = options.height ?? DEFAULT_HEIGHT;
   const format = options.format ?? String;
   const scale = scaleOf(data, options);
-  const labelWidth = Math.max(...scale.ticks.map((t) => textWidth(format(t))));
+  const labelWidth = Math.max(...scale.ticks.map((t) => textWidth(format(t), FONT_SIZE)));
   const left = Math.ceil(labelWidth) + 12;
   const [legendMarkup, legendBottom] = legend(data.series, left, width - 8);
   const top = Math.max(12, legendBottom + 10);
@@ -394,10 +379,11 @@ function horizontalBars(data: ChartData, options: ChartOptions): Chart {
   const rowHeight = data.series.length * barHeight + 10;
   const labelSpace = Math.min(
     Math.round(width * 0.3),
-    Math.ceil(Math.max(...data.categories.map((c) => textWidth(c)))) + 8,
+    Math.ceil(Math.max(...data.categories.map((c) => textWidth(c, FONT_SIZE)))) + 8,
   );
   const left = labelSpace + 8;
-  const valueSpace = Math.ceil(Math.max(...scale.ticks.map((t) => textWidth(format(t))))) + 12;
+  const valueSpace =
+    Math.ceil(Math.max(...scale.ticks.map((t) => textWidth(format(t), FONT_SIZE)))) + 12;
   const [legendMarkup, legendBottom] = legend(data.series, left, width - 8);
   const top = Math.max(8, legendBottom + 8);
   const right = width - valueSpace;
@@ -419,9 +405,14 @@ function horizontalBars(data: ChartData, options: ChartOptions): Chart {
     const rowTop = top + rowHeight * i + 5;
     body +=
       `<g class="chart-row"><title>${escapeXml(category)}</title>` +
-      text(labelSpace, rowTop + (rowHeight - 10) / 2 + 4, fitText(category, labelSpace), {
-        anchor: 'end',
-      });
+      text(
+        labelSpace,
+        rowTop + (rowHeight - 10) / 2 + 4,
+        fitText(category, labelSpace, FONT_SIZE),
+        {
+          anchor: 'end',
+        },
+      );
     data.series.forEach((s, si) => {
       const v = valueAt(s, i);
       const y = rowTop + si * barHeight;

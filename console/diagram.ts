@@ -2,6 +2,7 @@ import type { DefinitionSpec, StepSpec, StepType } from '../lang/definition';
 import type { StepList } from '../lang/steps';
 import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../lang/steps';
 import { escapeXml } from './escape';
+import { fitText, textWidth } from './text-width';
 
 /**
  * A definition's steps drawn as an SVG diagram: a pure function of the spec (no I/O, no clock).
@@ -367,23 +368,6 @@ const FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft Ya
 
 export { escapeXml } from './escape';
 
-/** An estimate of a text's width in pixels: CJK and full-width characters are square. */
-function textWidth(text: string, size: number): number {
-  let width = 0;
-  for (const ch of text) width += ch.codePointAt(0)! >= 0x2e80 ? size : size * 0.58;
-  return width;
-}
-
-function fit(text: string, size: number, max: number): string {
-  if (textWidth(text, size) <= max) return text;
-  let out = '';
-  for (const ch of text) {
-    if (textWidth(`${out}${ch}…`, size) > max) break;
-    out += ch;
-  }
-  return `${out}…`;
-}
-
 const n = (value: number) => String(Math.round(value * 10) / 10);
 
 /** The SVG of a definition's step graph; see the module comment. */
@@ -450,7 +434,7 @@ export function renderDiagram(spec: DefinitionSpec, options: DiagramOptions = {}
   const edgeLabel = (edge: DiagramEdge, at: number, y: number): string => {
     if (edge.labels.length === 0) return '';
     const full = edge.labels.join(' / ');
-    const text = fit(full, 11, 150);
+    const text = fitText(full, 150, 11);
     const w = textWidth(text, 11) + 8;
     const x = Math.min(Math.max(at, w / 2 + 2), plan.width - w / 2 - 2);
     return (
@@ -543,7 +527,7 @@ function drawNode(node: DiagramNode, slot: Slot, labels: DiagramLabels, arrow: s
     const shape = `<polygon points="${n(x + 18)},${n(y)} ${n(x + w - 18)},${n(y)} ${n(x + w)},${n(y + h / 2)} ${n(x + w - 18)},${n(y + h)} ${n(x + 18)},${n(y + h)} ${n(x)},${n(y + h / 2)}" fill="#eef1f4" stroke="${MUTED}" stroke-width="1.5"/>`;
     return (
       `<g class="node node-join" data-join="${escapeXml(node.step.id)}"><title>${escapeXml(text)}</title>${shape}` +
-      `<text x="${n(cx)}" y="${n(y + h / 2 + 4)}" font-size="12" text-anchor="middle" fill="${INK}">${escapeXml(fit(text, 12, w - 30))}</text></g>`
+      `<text x="${n(cx)}" y="${n(y + h / 2 + 4)}" font-size="12" text-anchor="middle" fill="${INK}">${escapeXml(fitText(text, w - 30, 12))}</text></g>`
     );
   }
   const step = node.step;
@@ -584,8 +568,8 @@ function drawNode(node: DiagramNode, slot: Slot, labels: DiagramLabels, arrow: s
   return (
     `<g class="node node-${step.type}${node.isStart ? ' node-start' : ''}" data-step="${escapeXml(step.id)}" data-key="${key}">` +
     `<title>${escapeXml(`${step.name} (${type}, ${step.id})`)}</title>${start}${shape}` +
-    `<text x="${n(cx)}" y="${n(y + 22)}" font-size="13" font-weight="600" text-anchor="middle" fill="${nameColour}">${escapeXml(fit(step.name, 13, w - 20))}</text>` +
-    `<text x="${n(cx)}" y="${n(y + 40)}" font-size="11" text-anchor="middle" fill="${subColour}">${escapeXml(fit(sub, 11, w - 20))}</text>` +
+    `<text x="${n(cx)}" y="${n(y + 22)}" font-size="13" font-weight="600" text-anchor="middle" fill="${nameColour}">${escapeXml(fitText(step.name, w - 20, 13))}</text>` +
+    `<text x="${n(cx)}" y="${n(y + 40)}" font-size="11" text-anchor="middle" fill="${subColour}">${escapeXml(fitText(sub, w - 20, 11))}</text>` +
     `</g>`
   );
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BEIJING_ISO_OFFSET } from '../common/beijing';
 import type { FieldSpec } from '../lang/definition';
 import type { Translate } from './i18n';
 
@@ -155,7 +156,7 @@ function typedValue(field: FieldSpec, value: string): unknown {
     case 'datetime':
       // datetime-local has no offset: the console's times are Beijing time.
       return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)
-        ? `${value.length === 16 ? `${value}:00` : value}+08:00`
+        ? `${value.length === 16 ? `${value}:00` : value}${BEIJING_ISO_OFFSET}`
         : value;
     default:
       return value;

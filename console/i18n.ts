@@ -2,6 +2,7 @@ import { COMMON_MESSAGES } from './messages/common';
 import { STAFF_MESSAGES } from './messages/staff';
 import { ADMIN_MESSAGES } from './messages/admin';
 import { REPORT_MESSAGES } from './messages/reports';
+import type { MessagePairs } from './messages/pairs';
 
 /**
  * The console speaks zh-CN by default and English on request. Messages are kept as pairs
@@ -10,8 +11,6 @@ import { REPORT_MESSAGES } from './messages/reports';
 export const LANGUAGES = ['zh-CN', 'en'] as const;
 export type Lang = (typeof LANGUAGES)[number];
 export const DEFAULT_LANG: Lang = 'zh-CN';
-
-export type MessagePairs = Readonly<Record<string, readonly [zh: string, en: string]>>;
 
 const MESSAGES: MessagePairs = mergeMessages([
   COMMON_MESSAGES,

@@ -1,6 +1,6 @@
 import type { UnitType } from '../lang/vocabulary';
 import type { Role } from '../common/roles';
-import type { PersonInput, PostInput, UnitInput } from '../services/org';
+import type { PersonInput, PostInput, UnitInput } from '../services/org-import';
 import type { Generation, NameBook } from './names';
 import { createNameBook } from './names';
 import {

@@ -4,7 +4,7 @@ import { validateCaseData } from '../lang/case-data';
 import type { DefinitionSnapshot, FieldSpec, StepSpec } from '../lang/definition';
 import { maskValue } from '../lang/mask';
 import { allSteps } from '../lang/steps';
-import type { UnitInput } from '../services/org';
+import type { UnitInput } from '../services/org-import';
 import type { DemoCounty } from './county';
 import type { Rng } from './random';
 import { BEIJING_OFFSET_MS } from '../common/beijing';

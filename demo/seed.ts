@@ -3,7 +3,9 @@ import { importBody } from '../services/org-input';
 import { createScopeResolver } from '../services/scope';
 import type { AccountService } from '../services/accounts';
 import { createAccountService } from '../services/accounts';
-import type { OrgImport, OrgService } from '../services/org';
+import type { OrgImport } from '../services/org-import';
+import { postIdOf, sameFields } from '../services/org-import';
+import type { OrgService } from '../services/org';
 import { createOrgService } from '../services/org';
 import type { AppConfig } from '../common/config';
 import type { DefinitionSnapshot } from '../lang/definition';
@@ -116,7 +118,7 @@ export const orgStage: DemoSeedStage = {
     const storedPeople = new Map(
       (await Person.find({ _id: { $in: ids(input.people) } }).lean()).map((p) => [p._id, p]),
     );
-    const postIds = input.posts.map((p) => `${p.unitId}:${p.role}:${p.personId}`);
+    const postIds = input.posts.map(postIdOf);
     const storedPosts = new Set(
       (await Post.find({ _id: { $in: postIds } }, { _id: 1 }).lean()).map((p) => p._id),
     );
@@ -416,14 +418,6 @@ function demoAccountViews(accounts: readonly DemoAccount[]): DemoAccountView[] {
     persona: a.persona,
     roles: a.roles,
   }));
-}
-
-/** Whether every given field already has that value in storage (as the import service judges). */
-function sameFields(stored: object | undefined, given: object): boolean {
-  if (!stored) return false;
-  return Object.entries(given).every(
-    ([key, value]) => (stored as Record<string, unknown>)[key] === value,
-  );
 }
 
 /** Lines listing the demo users, for `npm run seed` and `npm start`. */

@@ -3,7 +3,14 @@ import type { Actor } from '../common/case';
 import type { Role } from '../common/roles';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
-import { DUMMY_PASSWORD_HASH, hashPassword, hashToken, newToken, verifyPassword } from './auth';
+import {
+  actorOf,
+  DUMMY_PASSWORD_HASH,
+  hashPassword,
+  hashToken,
+  newToken,
+  verifyPassword,
+} from './auth';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import { skipOf, totalOf } from './paging';
@@ -64,10 +71,6 @@ export function createAccountService(deps: {
       },
       { upsert: true },
     );
-  }
-
-  function actorOf(principal: Principal): Actor {
-    return { kind: principal.kind, id: principal.id };
   }
 
   async function storeApiKey(input: {

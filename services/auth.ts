@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Actor } from '../common/case';
 import type { Role } from '../common/roles';
 import type { Models } from '../models';
 import { AppError } from './errors';
@@ -11,6 +12,11 @@ export interface Principal {
   roles: Role[];
   /** Org units whose cases this principal may see and act on, and every unit below them. */
   unitIds: string[];
+}
+
+/** The principal as records name who acted: its kind and id, nothing more. */
+export function actorOf(principal: Principal): Actor {
+  return { kind: principal.kind, id: principal.id };
 }
 
 const API_KEY_PREFIX = 'gfk';

@@ -12,7 +12,7 @@ import type { Models } from '../models';
 import type { ScopeResolver } from './scope';
 import { caseIdFor } from './cases';
 import type { DefinitionService } from './definitions';
-import { canonicalJson } from './definitions';
+import { canonicalJson } from '../common/canonical-json';
 
 /** Records one request may bring; a larger history comes in several batches. */
 export const MAX_IMPORT_BATCH = 200;

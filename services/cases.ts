@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import type {
-  CaseStatus,
-  CaseWorkflowInput,
-  DeadlineView,
-  PublicationView,
-  RatingView,
-} from '../common/case';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { CaseStatus, DeadlineView, PublicationView, RatingView } from '../common/case';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
 import { validateCaseData } from '../lang/case-data';
 import type { CategorySpec } from '../lang/definition';
-import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../common/search-attributes';
+import type { CaseStartMemo } from '../common/case-start';
+import { caseStartMemoOf, caseStartOf } from '../common/case-start';
 import type { FieldSpec } from '../lang/definition';
 import type { CaseDocument, Models } from '../models';
 import type { Principal } from './auth';
@@ -21,8 +16,9 @@ import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import { canSee, mayActForUnit, scopeFilter } from './scope';
 import type { DefinitionService } from './definitions';
-import { canonicalJson } from './definitions';
+import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
+import { startOf } from './started-case';
 
 export interface StartCaseRequest {
   definitionKey: string;
@@ -73,36 +69,6 @@ export interface CaseView extends CaseSummary {
   publication: PublicationView | null;
   /** The case that started this one as a sub-process. */
   parentCaseId: string | null;
-}
-
-/** What the workflow memo keeps about the request that started a case (ids and hashes only). */
-export interface StartMemo {
-  requestHash: string;
-  createdBy: { kind: string; id: string };
-  unitId: string | null;
-  category?: string | null;
-  definitionKey: string;
-  definitionVersion: number;
-  definitionName: string;
-  channel: string;
-}
-
-/**
- * The start memo and time of a case Temporal knows, or null: for a case accepted but not yet
- * projected, the memo says whose it is (its creator and unit) before the read model does.
- */
-export async function startOf(
-  temporal: Client,
-  caseId: string,
-): Promise<{ memo: StartMemo; startTime: Date } | null> {
-  try {
-    const description = await temporal.workflow.getHandle(caseId).describe();
-    const memo = description.memo as unknown as StartMemo | undefined;
-    return memo?.requestHash ? { memo, startTime: description.startTime } : null;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
 }
 
 /** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
@@ -208,17 +174,7 @@ export function createCaseService(deps: {
       }
 
       const now = deps.clock();
-      const memo: StartMemo = {
-        requestHash,
-        createdBy: { kind: principal.kind, id: principal.id },
-        unitId: request.unitId ?? null,
-        category: request.category ?? null,
-        definitionKey: definition.key,
-        definitionVersion: definition.version,
-        definitionName: definition.spec.name,
-        channel,
-      };
-      const input: CaseWorkflowInput = {
+      const { args, memo, searchAttributes } = caseStartOf({
         caseId,
         definition,
         data: checked.data,
@@ -228,20 +184,16 @@ export function createCaseService(deps: {
         requestHash,
         receivedAt: now.toISOString(),
         channel,
-      };
+      });
       try {
         await deps.temporal.workflow.start(CASE_WORKFLOW_TYPE, {
           taskQueue: deps.taskQueue,
           workflowId: caseId,
-          args: [input],
+          args,
           // The id stays taken once the case has closed: a late retry never files it twice.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: memo as unknown as Record<string, unknown>,
-          typedSearchAttributes: [
-            { key: CASE_STATUS, value: 'open' },
-            { key: CASE_DEFINITION_KEY, value: definition.key },
-            ...(request.unitId !== undefined ? [{ key: CASE_UNIT_ID, value: request.unitId }] : []),
-          ],
+          memo,
+          typedSearchAttributes: searchAttributes,
         });
         // Just started: the workflow has not projected the case yet, and the summary is ours.
         return { created: true, case: pendingSummary(caseId, memo, now) };
@@ -250,7 +202,9 @@ export function createCaseService(deps: {
       }
       // A double submit (same caller, same key) joins the case the first one started.
       const description = await deps.temporal.workflow.getHandle(caseId).describe();
-      const started = description.memo as unknown as StartMemo;
+      const started = caseStartMemoOf(description.memo);
+      // Every start writes its memo: a case workflow without one is a broken invariant (500).
+      if (!started) throw new Error(`Case workflow ${caseId} carries no start memo`);
       assertSameRequest(started.requestHash, requestHash);
       const projected = await Case.findById(caseId).lean();
       return {
@@ -437,7 +391,7 @@ function viewOf(doc: CaseDocument): CaseView {
   };
 }
 
-function pendingSummary(caseId: string, memo: StartMemo, startTime: Date): CaseSummary {
+function pendingSummary(caseId: string, memo: CaseStartMemo, startTime: Date): CaseSummary {
   return {
     id: caseId,
     status: 'open',

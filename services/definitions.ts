@@ -1,22 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { canonicalJson } from '../common/canonical-json';
 import type { Actor } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec } from '../lang/definition';
-import type { SourceFormat, SourceProblem } from '../lang/source';
+import type { SourceFormat } from '../lang/source';
 import { locate, validateDefinitionSource } from '../lang/source';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
+import { publishFolder } from './definition-folder';
 import { AppError } from './errors';
 import type { PageRequest } from './paging';
 import { skipOf } from './paging';
-
-export const SHIPPED_DEFINITIONS_DIR = path.resolve(__dirname, '..', 'definitions');
-
-/** Definition files in a folder: YAML or JSON, but not the JSON Schema that sits beside them. */
-export function isDefinitionFile(name: string): boolean {
-  return /\.(ya?ml|json)$/.test(name) && !name.endsWith('.schema.json');
-}
 
 export interface PublishResult {
   key: string;
@@ -430,38 +423,15 @@ export function createDefinitionService(
     },
 
     /** Publishes every definition file of a folder (see isDefinitionFile) whose content changed. */
-    async publishFolder(dir: string, publishedBy: Actor): Promise<PublishResult[]> {
-      const files = (await readdir(dir)).filter(isDefinitionFile).sort();
-      const results: PublishResult[] = [];
-      for (const file of files) {
-        const source = await readFile(path.join(dir, file), 'utf8');
-        try {
-          results.push(
-            await service.publish({
-              source,
-              format: file.endsWith('.json') ? 'json' : 'yaml',
-              publishedBy,
-            }),
-          );
-        } catch (err) {
-          if (err instanceof AppError) {
-            const problems = err.details
-              .map((d) => `  ${file}${positionOf(d)}: ${d.path ? `${d.path}: ` : ''}${d.message}`)
-              .join('\n');
-            throw new Error(`definitions/${file}: ${err.message}\n${problems}`);
-          }
-          throw err;
-        }
-      }
-      return results;
-    },
+    publishFolder: (dir: string, publishedBy: Actor): Promise<PublishResult[]> =>
+      publishFolder(dir, (file) => service.publish({ ...file, publishedBy })),
   };
   return service;
 }
 
 export type DefinitionService = ReturnType<typeof createDefinitionService>;
 
-/** What else follows a key's published versions (its Temporal Schedule, api/services/schedules.ts). */
+/** What else follows a key's published versions (its Temporal Schedule, services/schedules.ts). */
 export interface DefinitionHooks {
   /** After a version was published (or published again) or the key retired. */
   changed?(key: string): Promise<unknown>;
@@ -525,25 +495,7 @@ function snapshotOf(doc: {
   };
 }
 
-/** `:12:5` for a problem that knows its line and column, as compilers print it. */
-function positionOf(detail: SourceProblem): string {
-  return detail.line === undefined ? '' : `:${detail.line}:${detail.column ?? 1}`;
-}
-
 /** Checksum of the parsed content, so reformatting a file does not make a new version. */
 export function checksumOf(spec: DefinitionSpec): string {
   return `sha256:${createHash('sha256').update(canonicalJson(spec)).digest('hex')}`;
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  }
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { ActingPrincipal, Candidate } from '../common/case';
+import type { ActingPrincipal } from '../common/case';
 import type {
   CriterionSpec,
   RoundGroup,
@@ -9,14 +9,14 @@ import type {
   ScoreResult,
 } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE, resultsCsv } from '../common/evaluation';
-import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
-import { asAppError } from './tasks';
+import { asAppError } from './temporal-errors';
+import { scoringEntitlements } from './evaluation-entitlements';
 
 /**
  * Evaluation rounds (评单评议) as the API serves them: a round and the orders the caller may
@@ -24,11 +24,8 @@ import { asAppError } from './tasks';
  * round's workflow, whose validator answers whether the round is still open), and the frozen
  * results as JSON or CSV. Rounds, items and scores are written only by the round's activities.
  *
- * Who may score an order: in a `requester` group, the account that filed it (the resident
- * served); in a selector group, the people the group's selectors found when the round opened,
- * for the orders at or below the unit they hold their post in (for a co-building unit or a
- * department, the unit it is hung under: the community or street it serves). Who sees a round's
- * results: admins, and dispatchers and staff whose scope holds the round's unit.
+ * Who may score an order is the rule of evaluation-entitlements.ts. Who sees a round's results:
+ * admins, and dispatchers and staff whose scope holds the round's unit.
  */
 
 export interface ScoreSubmission {
@@ -110,8 +107,6 @@ export interface RoundProgress {
   byItem: Record<string, Record<string, number>>;
 }
 
-const HUNG_UNDER_TYPES = new Set(['cobuilding', 'department']);
-
 export function createEvaluationService(deps: {
   models: Models;
   temporal: Client;
@@ -131,50 +126,6 @@ export function createEvaluationService(deps: {
     return scope.all || (unitId !== null && scope.unitIds.has(unitId));
   }
 
-  /** For each order, the groups the principal may score it in. */
-  async function entitlements(
-    principal: Principal,
-    groups: readonly RoundGroup[],
-    items: ReadonlyArray<{ caseId: string; unitId?: string | null; requesterId: string }>,
-  ): Promise<Map<string, string[]>> {
-    const byItem = new Map<string, string[]>();
-    const mine = groups.flatMap((g) =>
-      g.requester
-        ? []
-        : g.scorers
-            .filter((s: Candidate) => s.userId !== null && s.userId === principal.id)
-            .map((s) => ({ group: g.id, unitId: s.unitId })),
-    );
-    let allowed = new Map<string, Set<string>>();
-    if (mine.length > 0) {
-      const units = await Unit.find({}, { _id: 1, parentId: 1, type: 1 }).lean();
-      const parent = new Map(units.map((u) => [u._id, u]));
-      const children = childrenByParent(
-        units.map((u) => ({ id: u._id, parentId: u.parentId ?? null })),
-      );
-      allowed = new Map();
-      for (const { group, unitId } of mine) {
-        const unit = parent.get(unitId);
-        const root = unit && HUNG_UNDER_TYPES.has(unit.type) ? (unit.parentId ?? unitId) : unitId;
-        const set = allowed.get(group) ?? new Set<string>();
-        for (const id of unitsAtOrBelow(children, [root])) set.add(id);
-        allowed.set(group, set);
-      }
-    }
-    for (const item of items) {
-      const list: string[] = [];
-      for (const group of groups) {
-        if (group.requester) {
-          if (principal.kind === 'user' && item.requesterId === principal.id) list.push(group.id);
-        } else if (item.unitId && allowed.get(group.id)?.has(item.unitId)) {
-          list.push(group.id);
-        }
-      }
-      byItem.set(item.caseId, list);
-    }
-    return byItem;
-  }
-
   function actor(principal: Principal): ActingPrincipal {
     return { kind: principal.kind, id: principal.id, roles: principal.roles, via: 'api' };
   }
@@ -186,7 +137,7 @@ export function createEvaluationService(deps: {
       const groups = round.groups as RoundGroup[];
       const items = await EvaluationItem.find({ roundId }).sort({ closedAt: 1, _id: 1 }).lean();
       const supervisor = await supervises(principal, round.unitId ?? null);
-      const entitled = await entitlements(principal, groups, items);
+      const entitled = await scoringEntitlements(Unit, principal, groups, items);
       const visible = items.filter((i) => supervisor || (entitled.get(i.caseId) ?? []).length > 0);
       if (!supervisor && visible.length === 0) throw notFound(roundId);
       const scorer = `${principal.kind}:${principal.id}`;
@@ -251,7 +202,7 @@ export function createEvaluationService(deps: {
         { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
         { caseId: 1, unitId: 1, requesterId: 1 },
       ).lean();
-      const entitled = await entitlements(principal, groups, items);
+      const entitled = await scoringEntitlements(Unit, principal, groups, items);
       const supervisor = await supervises(principal, round.unitId ?? null);
       // A stranger to the round (neither a supervisor nor a scorer) learns nothing about it.
       const participates =

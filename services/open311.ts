@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { CaseStatus, DeadlineView, TimelineEventType } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec } from '../lang/definition';
 import type {
-  CaseForOpen311,
-  Open311Request,
   Open311Service,
   Open311ServiceDefinition,
   Open311Submission,
@@ -13,10 +11,11 @@ import {
   categoryOfService,
   isOffered,
   parseServiceCode,
-  requestOf,
   serviceDefinitionOf,
   servicesOf,
 } from './open311-mapping';
+import type { CaseForOpen311, Open311Request } from './open311-requests';
+import { requestOf } from './open311-requests';
 import type { Models } from '../models';
 import type { Principal } from './auth';
 import type { ErrorDetail } from './errors';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UNIT_TYPES } from '../lang/vocabulary';
 import { readCsvRows } from './csv-records';
-import type { OrgImport } from './org';
+import type { OrgImport } from './org-import';
 
 /**
  * What an org import may contain, as zod schemas: the API's JSON body, the console's CSV upload

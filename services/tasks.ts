@@ -1,7 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type {
   ActingPrincipal,
   Candidate,
@@ -9,18 +7,18 @@ import type {
   TaskSnapshot,
   TaskStatus,
 } from '../common/case';
-import { CASE_UPDATES, REJECTION } from '../common/case';
+import { CASE_UPDATES } from '../common/case';
 import { earliestDue } from '../common/sla';
 import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
-import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { ScopeResolver, ScopeFields } from './scope';
 import { canSee, scopeFilter } from './scope';
 import type { FieldSpec, StepSpec } from '../lang/definition';
-import { startOf } from './cases';
+import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
+import { asAppError } from './temporal-errors';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
 
@@ -44,13 +42,6 @@ export type ActionChannel = 'api' | 'console';
 const TASK_SCOPE: ScopeFields = {
   unitField: 'caseUnitId',
   ownerFields: ['candidateUserIds', 'assigneeUserId', 'claimantUserIds'],
-};
-
-const REJECTION_KINDS: Record<string, AppError['kind']> = {
-  [REJECTION.notFound]: 'not_found',
-  [REJECTION.forbidden]: 'forbidden',
-  [REJECTION.conflict]: 'conflict',
-  [REJECTION.invalid]: 'unprocessable',
 };
 
 /**
@@ -393,34 +384,6 @@ export interface RollCallView {
   pageSize: number;
   /** Units listed (after `missingOnly`). */
   total: number;
-}
-
-/** Maps an Update's rejection to the HTTP error the caller should see. */
-export function asAppError(err: unknown): unknown {
-  if (err instanceof WorkflowNotFoundError) {
-    return new AppError('conflict', 'The case is no longer running');
-  }
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const failure = err.cause;
-    const kind = REJECTION_KINDS[failure.type ?? ''];
-    if (kind) {
-      const problems = (failure.details?.[0] ?? []) as ErrorDetail[];
-      return new AppError(
-        kind,
-        failure.message,
-        Array.isArray(problems)
-          ? problems.map((p) => ({ path: `body.${p.path}`, message: p.message }))
-          : [],
-      );
-    }
-  }
-  if (
-    err instanceof Error &&
-    /already completed|workflow execution.*(completed|closed)/i.test(err.message)
-  ) {
-    return new AppError('conflict', 'The case is no longer running');
-  }
-  return err;
 }
 
 function viewOf(doc: TaskDocument & { _id: string }): TaskView {

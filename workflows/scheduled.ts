@@ -9,9 +9,8 @@ import {
   SearchAttributeType,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
-import type { CaseWorkflowInput } from '../common/case';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
-import { CASE_DEFINITION_KEY, CASE_STATUS, CASE_UNIT_ID } from '../common/search-attributes';
+import { caseStartOf } from '../common/case-start';
 import { lookups } from './stubs';
 
 /** What a process's Temporal Schedule starts at each fire: the process to start a case of. */
@@ -62,7 +61,9 @@ export async function scheduledCaseWorkflow(
   const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
   const receivedAt = (scheduledAt ?? new Date()).toISOString();
   const requestHash = `schedule:${definition.key}@${definition.version}`;
-  const caseInput: CaseWorkflowInput = {
+  // The input, memo and search attributes every starter builds (common/case-start.ts), so lists
+  // and reads see no difference from a case started through the API.
+  const start = caseStartOf({
     caseId,
     definition,
     data: schedule.data,
@@ -71,31 +72,17 @@ export async function scheduledCaseWorkflow(
     requestHash,
     receivedAt,
     channel: 'schedule',
-  };
+  });
   try {
     await startChild(CASE_WORKFLOW_TYPE, {
       workflowId: caseId,
-      args: [caseInput],
+      args: start.args,
       taskQueue: info.taskQueue,
       // The case outlives this starter, as a case started through the API does.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      // The memo and search attributes of api/services/cases.ts, so lists and reads see no difference.
-      memo: {
-        requestHash,
-        createdBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id },
-        unitId: schedule.unit ?? null,
-        category: null,
-        definitionKey: definition.key,
-        definitionVersion: definition.version,
-        definitionName: definition.spec.name,
-        channel: 'schedule',
-      },
-      typedSearchAttributes: [
-        { key: CASE_STATUS, value: 'open' },
-        { key: CASE_DEFINITION_KEY, value: definition.key },
-        ...(schedule.unit !== undefined ? [{ key: CASE_UNIT_ID, value: schedule.unit }] : []),
-      ],
+      memo: start.memo,
+      typedSearchAttributes: start.searchAttributes,
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { caseId, created: false };

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { Actor } from '../../common/case';
 import { definitionJsonSchema } from '../../lang/source';
-import type { Principal } from '../../services/auth';
+import { actorOf } from '../../services/auth';
 import type { RouteRegistry } from '../pipeline';
 import type { DefinitionService } from '../../services/definitions';
 import { errorBodySchema, errorResponses } from './shared';
@@ -112,10 +111,6 @@ const definitionProblems = {
     schema: problemsBodySchema,
   },
 };
-
-function actorOf(principal: Principal): Actor {
-  return { kind: principal.kind, id: principal.id };
-}
 
 export function registerDefinitionRoutes(
   routes: RouteRegistry,

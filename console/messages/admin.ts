@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 import { postRoleMessages, unitTypeMessages } from './vocabulary';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */

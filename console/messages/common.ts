@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 
 /** The layout, sign-in, errors, paging, SLA countdowns and generated forms. */
 export const COMMON_MESSAGES: MessagePairs = {

@@ -1,4 +1,4 @@
-import type { MessagePairs } from '../i18n';
+import type { MessagePairs } from './pairs';
 import { unitTypeMessages } from './vocabulary';
 
 /** Dashboards, the public board, evaluation rounds and emergency roll-calls. */

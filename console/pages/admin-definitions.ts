@@ -1,11 +1,11 @@
 import { AppError } from '../../services/errors';
 import type { VersionSummary } from '../../services/definitions';
 import type { Actor } from '../../common/case';
+import { actorOf } from '../../services/auth';
 import type { DefinitionSpec } from '../../lang/definition';
 import type { SourceFormat } from '../../lang/source';
 import {
   NEW_DEFINITION_PLACEHOLDER,
-  actorOf,
   definitionPath,
   keyProblem,
   summaryRow,

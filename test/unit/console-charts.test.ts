@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import type { ChartData } from '../../console/charts';
-import {
-  barChart,
-  chartTable,
-  escapeXml,
-  fitText,
-  lineChart,
-  niceScale,
-  textWidth,
-} from '../../console/charts';
+import { barChart, chartTable, escapeXml, lineChart, niceScale } from '../../console/charts';
+import { fitText, textWidth } from '../../console/text-width';
 import { monthsBetween, percent } from '../../console/report-format';
 
 function data(overrides: Partial<ChartData> = {}): ChartData {
@@ -243,9 +236,9 @@ describe('chartTable', () => {
 
 describe('text helpers', () => {
   it('when text is measured, then CJK characters count about twice as wide as Latin ones', () => {
-    expect(textWidth('社区')).toBeCloseTo(2 * textWidth('ab'), -1);
-    expect(fitText('short', 200)).toBe('short');
-    expect(textWidth(fitText('一二三四五六七八九十', 60))).toBeLessThanOrEqual(60);
+    expect(textWidth('社区', 12)).toBeCloseTo(2 * textWidth('ab', 12), -1);
+    expect(fitText('short', 200, 12)).toBe('short');
+    expect(textWidth(fitText('一二三四五六七八九十', 60, 12), 12)).toBeLessThanOrEqual(60);
   });
 
   it('when shares are shown, then they read as percentages with at most one decimal', () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import type { DefinitionSpec } from '../../lang/definition';
-import { canonicalJson, checksumOf } from '../../services/definitions';
+import { canonicalJson } from '../../common/canonical-json';
+import { checksumOf } from '../../services/definitions';
 
 /** Rebuilds every object with its keys in reverse order. */
 function reverseKeys(value: unknown): unknown {

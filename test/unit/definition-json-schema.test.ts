@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDefinitionFile } from '../../services/definitions';
+import { isDefinitionFile } from '../../services/definition-folder';
 import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../lang/source';
 
 const DEFINITIONS_DIR = path.join(__dirname, '..', '..', 'definitions');

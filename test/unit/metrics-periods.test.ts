@@ -1,6 +1,7 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
 import { AppError } from '../../services/errors';
-import { figuresOf, resolvePeriod } from '../../services/metrics';
+import { figuresOf } from '../../services/metrics';
+import { resolvePeriod } from '../../services/periods';
 
 const NOW = new Date('2026-11-22T04:00:00Z');
 

@@ -1,6 +1,5 @@
 import type { DefinitionSpec, FieldSpec } from '../../lang/definition';
 import { validateDefinitionSource } from '../../lang/source';
-import type { CaseForOpen311 } from '../../services/open311-mapping';
 import {
   attributesOf,
   attributeValue,
@@ -10,11 +9,11 @@ import {
   datatypeOf,
   parameterFields,
   parseServiceCode,
-  requestOf,
   serviceDefinitionOf,
   servicesOf,
-  statusNotesOf,
 } from '../../services/open311-mapping';
+import type { CaseForOpen311 } from '../../services/open311-requests';
+import { requestOf, statusNotesOf } from '../../services/open311-requests';
 import { createMailRenderer } from '../../mail/renderer';
 import { open311Problems } from '../support/open311-schemas';
 

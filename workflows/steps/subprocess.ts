@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { CaseWorkflowInput } from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
+import { caseStartOf } from '../../common/case-start';
 import type { ForEachUnitsSpec, StepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
 import { ENGINE } from '../projection';
@@ -54,7 +55,7 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
     const unitId = typeof unit === 'string' && unit !== '' ? unit : undefined;
     const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
     const suffix = entry === null ? '' : `:${entry.index}`;
-    const childInput: CaseWorkflowInput = {
+    const start = caseStartOf({
       caseId: childId,
       definition,
       data,
@@ -64,24 +65,16 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
       receivedAt: new Date().toISOString(),
       channel: 'subprocess',
       parentCaseId: run.caseId,
-    };
+    });
     return {
       childId,
       unitId: unitId ?? null,
       options: {
         workflowId: childId,
-        args: [childInput] as [CaseWorkflowInput],
+        args: start.args,
         taskQueue: workflowInfo().taskQueue,
-        memo: {
-          requestHash: childInput.requestHash,
-          requestNonce: childId,
-          createdBy: { kind: 'system', id: 'engine' },
-          unitId: unitId ?? null,
-          definitionKey: definition.key,
-          definitionVersion: definition.version,
-          definitionName: definition.spec.name,
-          channel: 'subprocess',
-        },
+        // No search attributes: sub-process starts never sent any, and recorded histories pin it.
+        memo: start.memo,
       },
     };
   });

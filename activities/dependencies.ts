@@ -1,0 +1,15 @@
+import type { Logger } from '../common/logger';
+import type { WorkingWindow } from '../common/working-calendar';
+import type { MailRenderer } from '../mail/renderer';
+import type { MailTransport } from '../mail/transport';
+import type { Models } from '../models';
+
+/** What every group of activities is built over (index.ts assembles them). */
+export interface ActivityDependencies {
+  models: Models;
+  mail: { transport: MailTransport; renderer: MailRenderer; from: string };
+  clock: () => Date;
+  logger: Logger;
+  /** Office hours the working-time clocks count (default 09:00–12:00, 13:30–17:30). */
+  workingWindows?: readonly WorkingWindow[];
+}

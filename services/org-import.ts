@@ -1,0 +1,209 @@
+import type { OrgUnit } from '../common/org-tree';
+import type { UnitType } from '../lang/vocabulary';
+import { OrgTree, OrgTreeError } from '../common/org-tree';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import type { ErrorDetail } from './errors';
+import { AppError } from './errors';
+import type { ScopeResolver } from './scope';
+
+/**
+ * The org import (组织架构导入): units, people and posts in one request, as the admin API, the
+ * console's CSV upload and the demo seed send them. The org service (org.ts) reads and edits one
+ * item at a time and hands whole imports here.
+ */
+
+export interface UnitInput {
+  id: string;
+  name: string;
+  type: UnitType;
+  parentId: string | null;
+}
+
+export interface PersonInput {
+  id: string;
+  name: string;
+  email?: string;
+  phone?: string;
+  userId?: string;
+}
+
+export interface PostInput {
+  unitId: string;
+  role: string;
+  personId: string;
+}
+
+export interface OrgImport {
+  units: UnitInput[];
+  people: PersonInput[];
+  posts: PostInput[];
+}
+
+/** Names the field of an import item in an error detail: `body.units[3].parentId` for JSON. */
+export type ImportPathOf = (kind: keyof OrgImport, index: number, field: string) => string;
+
+const jsonPathOf: ImportPathOf = (kind, index, field) => `body.${kind}[${index}].${field}`;
+
+/**
+ * Checks an import as a whole against what is stored (unknown parents, cycles, posts in unknown
+ * units or of unknown people) before anything is written, then upserts by id, so running the same
+ * import again changes nothing. Unit writes invalidate the cached tree org scope is computed from.
+ */
+export async function importOrg(
+  deps: {
+    models: Models;
+    scope: Pick<ScopeResolver, 'invalidate'>;
+    clock: () => Date;
+    /** The units as stored now (the org service's read). */
+    storedUnits(): Promise<OrgUnit[]>;
+  },
+  input: OrgImport,
+  options: { pathOf?: ImportPathOf } = {},
+): Promise<{ units: number; people: number; posts: number }> {
+  const { Unit, Person, Post: PostModel } = deps.models;
+  const pathOf = options.pathOf ?? jsonPathOf;
+  const stored = new Map((await deps.storedUnits()).map((u) => [u.id, u]));
+  const merged = new Map(stored);
+  for (const unit of input.units) merged.set(unit.id, unit);
+  const knownPeople = new Set([
+    ...input.people.map((p) => p.id),
+    ...(
+      await Person.find({ _id: { $in: input.posts.map((p) => p.personId) } }, { _id: 1 }).lean()
+    ).map((p) => p._id),
+  ]);
+  const problems: ErrorDetail[] = [];
+  input.units.forEach((unit, i) => {
+    if (unit.parentId !== null && !merged.has(unit.parentId)) {
+      problems.push({
+        path: pathOf('units', i, 'parentId'),
+        message: `unknown unit "${unit.parentId}"`,
+      });
+    }
+  });
+  input.posts.forEach((post, i) => {
+    if (!merged.has(post.unitId)) {
+      problems.push({
+        path: pathOf('posts', i, 'unitId'),
+        message: `unknown unit "${post.unitId}"`,
+      });
+    }
+    if (!knownPeople.has(post.personId)) {
+      problems.push({
+        path: pathOf('posts', i, 'personId'),
+        message: `unknown person "${post.personId}"`,
+      });
+    }
+  });
+  if (problems.length === 0) {
+    try {
+      new OrgTree([...merged.values()], input.posts); // cycles
+    } catch (err) {
+      if (!(err instanceof OrgTreeError)) throw err;
+      problems.push({ path: 'body', message: err.message });
+    }
+  }
+  if (problems.length > 0)
+    throw new AppError('unprocessable', 'The import does not fit the org tree', problems);
+
+  const now = deps.clock();
+  // Parents before children, so a reader never sees a unit whose parent is missing. Rows
+  // that change nothing are not written at all, so repeating an import is cheap.
+  await saveAll(
+    Unit,
+    orderParentsFirst(input.units)
+      .filter((unit) => !sameFields(stored.get(unit.id), unit))
+      .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+    (id) => stored.has(id),
+  );
+  const storedPeople = new Map(
+    (await Person.find({ _id: { $in: input.people.map((p) => p.id) } }).lean()).map((p) => [
+      p._id,
+      { ...p, id: p._id },
+    ]),
+  );
+  await saveAll(
+    Person,
+    input.people
+      .filter((person) => !sameFields(storedPeople.get(person.id), person))
+      .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+    (id) => storedPeople.has(id),
+  );
+  const postIds = input.posts.map(postIdOf);
+  const storedPosts = new Set(
+    (await PostModel.find({ _id: { $in: postIds } }, { _id: 1 }).lean()).map((p) => p._id),
+  );
+  await saveAll(
+    PostModel,
+    input.posts
+      .map((post, i) => ({ _id: postIds[i]!, ...post }))
+      .filter((post) => !storedPosts.has(post._id)),
+    () => false,
+  );
+  if (input.units.length > 0) deps.scope.invalidate();
+  return { units: input.units.length, people: input.people.length, posts: input.posts.length };
+}
+
+/** The part of a mongoose model {@link saveAll} uses. */
+interface WritableModel {
+  insertMany(docs: object[], options: { ordered: boolean }): Promise<unknown>;
+  updateOne(
+    filter: { _id: string },
+    update: { $set: object },
+    options: { upsert: boolean },
+  ): PromiseLike<unknown>;
+}
+
+/**
+ * Writes documents in order: new ones with `insertMany` in batches of 500, stored ones one
+ * `updateOne` at a time. FerretDB v1 on SQLite inserts a batch in about the time of two single
+ * upserts, but hangs on a bulk update of around a hundred stored documents, so updates stay
+ * single. A document someone else inserted meanwhile turns its batch into single upserts.
+ */
+async function saveAll<D extends { _id: string }>(
+  model: WritableModel,
+  docs: readonly D[],
+  isStored: (id: string) => boolean,
+): Promise<void> {
+  const upsert = ({ _id, ...fields }: D) =>
+    model.updateOne({ _id }, { $set: fields }, { upsert: true });
+  const fresh = docs.filter((d) => !isStored(d._id));
+  for (let start = 0; start < fresh.length; start += 500) {
+    const batch = fresh.slice(start, start + 500);
+    try {
+      await model.insertMany(batch, { ordered: true });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      for (const doc of batch) await upsert(doc);
+    }
+  }
+  for (const doc of docs.filter((d) => isStored(d._id))) await upsert(doc);
+}
+
+/** Whether every field given for an item already has that value in storage. */
+export function sameFields(stored: object | undefined, given: object): boolean {
+  if (!stored) return false;
+  return Object.entries(given).every(
+    ([key, value]) => (stored as Record<string, unknown>)[key] === value,
+  );
+}
+
+/** Posts are keyed `unit:role:person` (none of the three may contain a colon). */
+export function postIdOf(post: PostInput): string {
+  return `${post.unitId}:${post.role}:${post.personId}`;
+}
+
+function orderParentsFirst<T extends { id: string; parentId: string | null }>(units: T[]): T[] {
+  const byId = new Map(units.map((u) => [u.id, u]));
+  const ordered: T[] = [];
+  const placed = new Set<string>();
+  const place = (unit: T) => {
+    if (placed.has(unit.id)) return;
+    placed.add(unit.id);
+    const parent = unit.parentId === null ? undefined : byId.get(unit.parentId);
+    if (parent) place(parent);
+    ordered.push(unit);
+  };
+  units.forEach(place);
+  return ordered;
+}
