@@ -59,7 +59,7 @@ const commonForWorkflows = [
 ];
 
 /** Those, plus the common/ files they and lang/ import values from: all end up in the bundle. */
-const sandboxCommonFiles = [...commonForWorkflows, 'beijing', 'org-tree', 'roles'];
+const sandboxCommonFiles = [...commonForWorkflows, 'org-tree', 'roles'];
 
 /**
  * Import specifiers (regular expressions) a workflow file may take values from, for a file

@@ -1,5 +1,5 @@
 import type { CaseMetrics, TimelineEntry } from './case';
-import { BEIJING_OFFSET_MS } from './beijing';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 
 /**
  * What a case counts for in the metrics (接单率, 响应率, 办结率, 满意度…), kept on the case document

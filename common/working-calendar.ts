@@ -7,7 +7,7 @@
  * derived by shifting the instant by eight hours.
  */
 
-import { BEIJING_OFFSET_MS } from './beijing';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 
 const DAY_MS = 24 * 3600_000;
 const MINUTE_MS = 60_000;

@@ -1,4 +1,4 @@
-import { BEIJING_OFFSET_MS } from '../common/beijing';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 import type { Translate } from './i18n';
 
 /** `2026-11-22 14:05`, Beijing time: the console shows local times the way offices write them. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BEIJING_ISO_OFFSET } from '../common/beijing';
+import { BEIJING_ISO_OFFSET } from '../lang/beijing';
 import type { FieldSpec } from '../lang/definition';
 import type { Translate } from './i18n';
 

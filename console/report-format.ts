@@ -1,4 +1,4 @@
-import { BEIJING_OFFSET_MS } from '../common/beijing';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 import { pageNumber } from './format';
 import type { Translate } from './i18n';
 

@@ -7,7 +7,7 @@ import { allSteps } from '../lang/steps';
 import type { UnitInput } from '../services/org-import';
 import type { DemoCounty } from './county';
 import type { Rng } from './random';
-import { BEIJING_OFFSET_MS } from '../common/beijing';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 
 /**
  * The demo county's past months (for the dashboards, the rankings and the public board): closed

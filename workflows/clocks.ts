@@ -1,3 +1,4 @@
+import { BEIJING_ISO_OFFSET } from '../lang/beijing';
 import { condition } from '@temporalio/workflow';
 import type { DeadlineView, ResolvedPeople } from '../common/case';
 import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
@@ -286,7 +287,7 @@ const DAY_MS = 24 * 3600_000;
 export function deadlineInstant(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   const at = DATE_ONLY.test(value)
-    ? Date.parse(`${value}T00:00:00+08:00`) + DAY_MS
+    ? Date.parse(`${value}T00:00:00${BEIJING_ISO_OFFSET}`) + DAY_MS
     : Date.parse(value);
   return Number.isNaN(at) ? null : at;
 }

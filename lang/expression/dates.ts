@@ -1,3 +1,4 @@
+import { BEIJING_ISO_OFFSET, BEIJING_OFFSET_MS } from '../beijing';
 /**
  * Dates (日期) for the functions `date`, `addDays` and `addMonths`: pure calendar arithmetic on
  * ISO 8601 text, with no clock: the same case always gives the same dates. A date is
@@ -12,7 +13,6 @@ const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 // Its own copy of common/beijing.ts: this folder imports nothing outside itself (a test holds it
 // to that).
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 const DAY_MS = 24 * 3600_000;
 
 /** A date or an instant as a Beijing calendar date plus, for an instant, its time of day. */
@@ -114,5 +114,5 @@ export function shiftDate(value: unknown, amount: unknown, name: string, fail: F
   if (timeOfDayMs === null) return dateText(shifted);
   const seconds = Math.floor(timeOfDayMs / 1000);
   const time = `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor(seconds / 60) % 60)}:${pad(seconds % 60)}`;
-  return `${dateText(shifted)}T${time}+08:00`;
+  return `${dateText(shifted)}T${time}${BEIJING_ISO_OFFSET}`;
 }

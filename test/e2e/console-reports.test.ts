@@ -1,5 +1,5 @@
 import { createDefinitionService } from '../../services/definitions';
-import { BEIJING_OFFSET_MS } from '../../common/beijing';
+import { BEIJING_OFFSET_MS } from '../../lang/beijing';
 import { createMailRenderer } from '../../mail/renderer';
 import { activationProcess, rollCallProcess } from '../fixtures/definitions';
 import type { ConsoleClient } from '../support/console-client';

@@ -1,3 +1,4 @@
+import { BEIJING_ISO_OFFSET } from '../../lang/beijing';
 import { ApplicationFailure, condition, proxyActivities, sleep } from '@temporalio/workflow';
 import type { CaseActivities } from '../../activities';
 import type { Candidate } from '../../common/case';
@@ -32,7 +33,9 @@ const DAY_START = /^\d{4}-\d{2}-\d{2}$/;
 /** A period's first instant: a date means the start of that day, Beijing time. */
 function startInstant(value: unknown): number | null {
   if (typeof value !== 'string') return null;
-  const at = DAY_START.test(value) ? Date.parse(`${value}T00:00:00+08:00`) : Date.parse(value);
+  const at = DAY_START.test(value)
+    ? Date.parse(`${value}T00:00:00${BEIJING_ISO_OFFSET}`)
+    : Date.parse(value);
   return Number.isNaN(at) ? null : at;
 }
 
