@@ -5,7 +5,7 @@ import type { DefinitionSpec, StepSpec, StepType } from '../lang/definition';
 import type { SourceFormat, SourceProblem } from '../lang/source';
 import { locate } from '../lang/source';
 import { allSteps, startStepId, successorsOf } from '../lang/steps';
-import type { DiagramLabels } from './diagram';
+import type { DiagramLabels } from './diagram-graph';
 import { renderDiagram } from './diagram';
 import { formatInstant } from './format';
 import type { Translate } from './i18n';

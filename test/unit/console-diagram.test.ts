@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { DefinitionSpec, ParallelStepSpec, StepSpec } from '../../lang/definition';
 import { validateDefinitionSource } from '../../lang/source';
 import { allSteps, followingStepId, successorsOf } from '../../lang/steps';
-import { buildDiagramGraph, escapeXml, renderDiagram } from '../../console/diagram';
+import { escapeXml, renderDiagram } from '../../console/diagram';
+import { buildDiagramGraph } from '../../console/diagram-graph';
 import { createMailRenderer } from '../../mail/renderer';
 
 const options = { knownTemplates: createMailRenderer().templateNames };
