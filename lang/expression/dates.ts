@@ -11,8 +11,6 @@ import { describe } from './values';
 
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-// Its own copy of common/beijing.ts: this folder imports nothing outside itself (a test holds it
-// to that).
 const DAY_MS = 24 * 3600_000;
 
 /** A date or an instant as a Beijing calendar date plus, for an instant, its time of day. */
