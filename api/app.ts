@@ -19,7 +19,12 @@ import { registerBoardRoutes } from './routes/board';
 import { registerEvaluationRoutes } from './routes/evaluations';
 import { registerPointsRoutes } from './routes/points';
 import { registerCaseImportRoutes } from './routes/case-import';
-import { mountOpen311Fallback, registerOpen311Routes } from './routes/open311';
+import {
+  mountOpen311Fallback,
+  OPEN311_BASE,
+  open311ErrorResponse,
+  registerOpen311Routes,
+} from './routes/open311';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
@@ -98,6 +103,15 @@ export function createApp(deps: AppDependencies): express.Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
+      // A 5xx line carries no error pino-http invents ("failed with status code 503", with a
+      // stack): sendError has logged a bug's error with its stack, or a warn line for a
+      // dependency that is down, once.
+      customErrorObject(_req, res, error, val: Record<string, unknown>) {
+        if (error.message !== `failed with status code ${res.statusCode}`) return val;
+        const line = { ...val };
+        delete line.err;
+        return line;
+      },
       // Log the route, never query strings or bodies (they may carry personal data).
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({
@@ -131,8 +145,11 @@ export function createApp(deps: AppDependencies): express.Express {
       logOf(req),
     );
   });
+  // Errors no route answered (a path whose percent-encoding does not decode fails before any
+  // route runs): Open311's paths answer in Open311's shape, the rest in the API's.
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    sendError(res, err, requestIdOf(req), logOf(req));
+    const open311 = req.path === OPEN311_BASE || req.path.startsWith(`${OPEN311_BASE}/`);
+    sendError(res, err, requestIdOf(req), logOf(req), open311 ? open311ErrorResponse : undefined);
   };
   app.use(onError);
   return app;

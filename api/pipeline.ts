@@ -299,6 +299,8 @@ export function sendError(
 ): void {
   const appError = toAppError(err);
   if (!appError) log.error({ err }, 'unhandled error');
+  // A dependency down or too slow: one line for operators, no stack (it is not a bug of ours).
+  else if (appError.kind === 'unavailable') log.warn({ code: appError.kind }, appError.message);
   const error: ErrorResponse = appError
     ? {
         status: appError.status,
@@ -310,6 +312,9 @@ export function sendError(
     : { status: 500, code: 'internal', message: 'Internal server error', details: [], requestId };
   const { status, body } = render(error);
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  if (appError?.retryAfterSeconds !== undefined) {
+    res.setHeader('Retry-After', String(appError.retryAfterSeconds));
+  }
   res.status(status).json(body);
 }
 
@@ -318,9 +323,20 @@ function defaultErrorResponse(error: ErrorResponse): { status: number; body: Err
   return { status, body: { error: { code, message, details, requestId } } };
 }
 
-/** Known errors, including the ones Express's body parser raises before a route runs. */
+/**
+ * Known errors, including the ones Express raises before a route runs: its body parsers', and
+ * the router's when a path's percent-encoding does not decode (`/api/v1/cases/%`), a client's
+ * mistake answered 400 rather than logged as a failure of ours.
+ */
 function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (err instanceof URIError) {
+    return new AppError(
+      'invalid_request',
+      'The request path is not a valid URI: a % must start an escape such as %20',
+      [{ path: 'path', message: err.message }],
+    );
+  }
   const e = err as { type?: string; status?: number; message?: string } | null;
   if (e?.type === 'entity.too.large') {
     return new AppError('payload_too_large', 'The request body is too large');

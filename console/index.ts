@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import type { Router } from 'express';
+import type { ErrorRequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Principal } from '../services/auth';
 import type { ConsoleServices, DemoSignIn } from './kit';
@@ -44,6 +45,23 @@ export interface WebConsole {
 }
 
 /**
+ * What the static files answer for a file that is not there (404) or a path that is not one
+ * (400: bad percent-encoding, a NUL byte; 403: a dotfile or `..`): the status `send` chose, in
+ * plain text, never logged as a failure of ours.
+ */
+const staticMiss: ErrorRequestHandler = (err, _req, res, next) => {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) {
+    next(err);
+    return;
+  }
+  res
+    .status(status)
+    .type('text')
+    .send(STATUS_CODES[status] ?? 'Bad request');
+};
+
+/**
  * The web console: server-rendered pages over the API's services, mounted at `/console`.
  * Static files (CSS, the small enhancement script) come from this folder, never a CDN.
  */
@@ -80,6 +98,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
       index: false,
       fallthrough: false,
     }),
+    staticMiss,
   );
   const pageRouter = express.Router();
   pages.mount(pageRouter);

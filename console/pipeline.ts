@@ -253,6 +253,9 @@ export class PageRouter {
     const known = err instanceof AppError ? err : null;
     if (!known) log.error({ err }, 'console page failed');
     const status = known ? known.status : 500;
+    if (known?.retryAfterSeconds !== undefined) {
+      res.setHeader('Retry-After', String(known.retryAfterSeconds));
+    }
     const title =
       status === 404
         ? t('error.notFound')

@@ -33,14 +33,26 @@ export interface ErrorDetail {
   message: string;
 }
 
+export interface AppErrorOptions {
+  /**
+   * When a retry may succeed: the edges answer it as `Retry-After` (seconds). Only for refusals
+   * that pass (`too_many_requests`, `unavailable`); a refusal that lasts has none.
+   */
+  retryAfterSeconds?: number;
+}
+
 export class AppError extends Error {
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly kind: ErrorKind,
     message: string,
     readonly details: ErrorDetail[] = [],
+    options: AppErrorOptions = {},
   ) {
     super(message);
     this.name = 'AppError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get status(): number {
