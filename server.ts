@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
+import type { Logger } from './common/logger';
 import { createLogger } from './common/logger';
 import { createMailRenderer } from './mail/renderer';
 import { connectDatabase } from './models';
@@ -48,9 +49,9 @@ export interface RunningApi {
  */
 export async function startApi(
   config: AppConfig,
-  options: { definitionsDir?: string | null } = {},
+  options: { definitionsDir?: string | null; logger?: Logger } = {},
 ): Promise<RunningApi> {
-  const logger = createLogger('api', config.LOG_LEVEL);
+  const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -88,6 +89,7 @@ export async function startApi(
     const cases = createCaseService({
       models: db.models,
       temporal,
+      callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       definitions,
       scope,
@@ -116,12 +118,23 @@ export async function startApi(
       accounts,
       calendar,
       org: createOrgService({ models: db.models, scope, clock }),
-      tasks: createTaskService({ models: db.models, temporal, scope, definitions }),
+      tasks: createTaskService({
+        models: db.models,
+        temporal,
+        callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS,
+        scope,
+        definitions,
+      }),
       definitions,
       open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
       metrics: createMetricsService({ models: db.models, scope, clock, units }),
       board: createBoardService({ models: db.models, clock, units }),
-      evaluations: createEvaluationService({ models: db.models, temporal, scope }),
+      evaluations: createEvaluationService({
+        models: db.models,
+        temporal,
+        callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS,
+        scope,
+      }),
       points: createPointsService({ models: db.models, scope, clock, units }),
       caseImport: createCaseImportService({
         temporal,

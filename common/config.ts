@@ -23,6 +23,12 @@ const envSchema = z.object({
     .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('governance-cases'),
+  /**
+   * How long the API waits on Temporal for an Update (a task or evaluation action) or a case start
+   * before answering 503 with Retry-After. 10 s: far above the sub-second answers of a healthy
+   * server, well below the proxy timeouts (30-60 s) that would cut the request without an answer.
+   */
+  TEMPORAL_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   /** A workflow bundle built by `npm run bundle`; without it the worker bundles at start-up. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   MONGODB_URI: z

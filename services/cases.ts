@@ -19,6 +19,7 @@ import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
 import { startOf } from './started-case';
+import { asAppError, withCallDeadline } from './temporal-errors';
 
 export interface StartCaseRequest {
   definitionKey: string;
@@ -80,6 +81,8 @@ export function caseIdFor(principalId: string, idempotencyKey: string): string {
 export function createCaseService(deps: {
   models: Models;
   temporal: Client;
+  /** Deadline of each Update or start, in ms (TEMPORAL_CALL_TIMEOUT_MS); past it, a 503. */
+  callTimeoutMs: number;
   taskQueue: string;
   definitions: DefinitionService;
   scope: ScopeResolver;
@@ -185,23 +188,31 @@ export function createCaseService(deps: {
         receivedAt: now.toISOString(),
         channel,
       });
+      // Under a deadline: a Temporal that is down or stuck answers 503 (the caller retries with
+      // the same Idempotency-Key and joins the case if this start did reach the server).
       try {
-        await deps.temporal.workflow.start(CASE_WORKFLOW_TYPE, {
-          taskQueue: deps.taskQueue,
-          workflowId: caseId,
-          args,
-          // The id stays taken once the case has closed: a late retry never files it twice.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo,
-          typedSearchAttributes: searchAttributes,
-        });
+        await withCallDeadline(deps.temporal, deps.callTimeoutMs, () =>
+          deps.temporal.workflow.start(CASE_WORKFLOW_TYPE, {
+            taskQueue: deps.taskQueue,
+            workflowId: caseId,
+            args,
+            // The id stays taken once the case has closed: a late retry never files it twice.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            memo,
+            typedSearchAttributes: searchAttributes,
+          }),
+        );
         // Just started: the workflow has not projected the case yet, and the summary is ours.
         return { created: true, case: pendingSummary(caseId, memo, now) };
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw asAppError(err);
       }
       // A double submit (same caller, same key) joins the case the first one started.
-      const description = await deps.temporal.workflow.getHandle(caseId).describe();
+      const description = await withCallDeadline(deps.temporal, deps.callTimeoutMs, () =>
+        deps.temporal.workflow.getHandle(caseId).describe(),
+      ).catch((err: unknown) => {
+        throw asAppError(err);
+      });
       const started = caseStartMemoOf(description.memo);
       // Every start writes its memo: a case workflow without one is a broken invariant (500).
       if (!started) throw new Error(`Case workflow ${caseId} carries no start memo`);

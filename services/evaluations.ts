@@ -15,7 +15,7 @@ import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
-import { asAppError } from './temporal-errors';
+import { asAppError, withCallDeadline } from './temporal-errors';
 import { scoringEntitlements } from './evaluation-entitlements';
 
 /**
@@ -110,6 +110,8 @@ export interface RoundProgress {
 export function createEvaluationService(deps: {
   models: Models;
   temporal: Client;
+  /** Deadline of each Update or start, in ms (TEMPORAL_CALL_TIMEOUT_MS); past it, a 503. */
+  callTimeoutMs: number;
   scope: ScopeResolver;
 }) {
   const { EvaluationRound, EvaluationItem, EvaluationScore, Unit } = deps.models;
@@ -281,15 +283,17 @@ export function createEvaluationService(deps: {
               .digest('hex')
               .slice(0, 32);
       try {
-        return await deps.temporal.workflow
-          .getHandle(roundId)
-          .executeUpdate<ScoreResult, [object]>(EVALUATION_SCORE_UPDATE, {
-            args: [{ actor: actor(principal), group, entries }],
-            updateId,
-          });
+        return await withCallDeadline(deps.temporal, deps.callTimeoutMs, () =>
+          deps.temporal.workflow
+            .getHandle(roundId)
+            .executeUpdate<ScoreResult, [object]>(EVALUATION_SCORE_UPDATE, {
+              args: [{ actor: actor(principal), group, entries }],
+              updateId,
+            }),
+        );
       } catch (err) {
         // The validator's 409 (closed) and 422 (`scores[0].values.quality` → `body.scores…`).
-        throw asAppError(err);
+        throw asAppError(err, 'evaluation round');
       }
     },
 

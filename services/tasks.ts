@@ -18,7 +18,7 @@ import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
-import { asAppError } from './temporal-errors';
+import { asAppError, withCallDeadline } from './temporal-errors';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
 
@@ -52,6 +52,8 @@ const TASK_SCOPE: ScopeFields = {
 export function createTaskService(deps: {
   models: Models;
   temporal: Client;
+  /** Deadline of each Update or start, in ms (TEMPORAL_CALL_TIMEOUT_MS); past it, a 503. */
+  callTimeoutMs: number;
   scope: ScopeResolver;
   definitions: Pick<DefinitionService, 'snapshot'>;
 }) {
@@ -83,9 +85,11 @@ export function createTaskService(deps: {
             .digest('hex')
             .slice(0, 32);
     try {
-      return await deps.temporal.workflow
-        .getHandle(caseId)
-        .executeUpdate<R, [object]>(name, { args: [request], updateId });
+      return await withCallDeadline(deps.temporal, deps.callTimeoutMs, () =>
+        deps.temporal.workflow
+          .getHandle(caseId)
+          .executeUpdate<R, [object]>(name, { args: [request], updateId }),
+      );
     } catch (err) {
       throw asAppError(err);
     }

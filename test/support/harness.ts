@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import type { RunningApi } from '../../server';
 import { startApi } from '../../server';
 import type { AppConfig } from '../../common/config';
@@ -73,7 +74,7 @@ export const TEST_PASSWORD = 'correct horse battery';
 /** The API and (unless told otherwise) an in-process worker on the shared stack, with an admin key. */
 export async function startTestApp(
   name: string,
-  options: { worker?: boolean; config?: AppConfig } = {},
+  options: { worker?: boolean; config?: AppConfig; logger?: Logger } = {},
 ): Promise<TestApp> {
   quietTemporalRuntime();
   // The API and worker run on the shared dev server; fail plainly in a tier that has none.
@@ -83,7 +84,7 @@ export async function startTestApp(
     options.worker === false
       ? undefined
       : await startWorker(config, { workflowBundle: { codePath: testStack().workflowBundlePath } });
-  const api = await startApi(config);
+  const api = await startApi(config, options.logger ? { logger: options.logger } : {});
   const adminKey = `gfk_test_${randomBytes(24).toString('base64url')}`;
   await api.ensureBootstrapAdminKey(adminKey);
   const db = await connectDatabase(config.MONGODB_URI);

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'governance-cases',
+      TEMPORAL_CALL_TIMEOUT_MS: 10_000,
       WORKING_HOURS: [
         { start: 540, end: 720 },
         { start: 810, end: 1050 },
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtps://mail.example.org:465',
       TEMPORAL_ADDRESS: 'temporal:7233',
       SESSION_TTL_HOURS: '1.5',
+      TEMPORAL_CALL_TIMEOUT_MS: '2500',
     });
 
     // Assert
@@ -54,6 +56,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtps://mail.example.org:465',
       TEMPORAL_ADDRESS: 'temporal:7233',
       SESSION_TTL_HOURS: 1.5,
+      TEMPORAL_CALL_TIMEOUT_MS: 2500,
     });
   });
 
@@ -65,6 +68,8 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'nohost'],
     ['NODE_ENV', 'staging'],
     ['API_BODY_LIMIT', 'lots'],
+    ['TEMPORAL_CALL_TIMEOUT_MS', '10s'],
+    ['TEMPORAL_CALL_TIMEOUT_MS', '50'],
   ])('when %s is %j, then the ConfigError names the variable', (name, value) => {
     // Act
     const err = configErrorOf({ [name]: value });
