@@ -252,6 +252,8 @@ export class PageRouter {
   ): void {
     const known = err instanceof AppError ? err : null;
     if (!known) log.error({ err }, 'console page failed');
+    // A dependency down or too slow: one line for operators, no stack (as the API logs it).
+    else if (known.kind === 'unavailable') log.warn({ code: known.kind }, known.message);
     const status = known ? known.status : 500;
     if (known?.retryAfterSeconds !== undefined) {
       res.setHeader('Retry-After', String(known.retryAfterSeconds));

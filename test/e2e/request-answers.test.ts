@@ -6,6 +6,7 @@ import pino from 'pino';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { servedProcess } from '../../scripts/recorded-processes';
+import { consoleClient } from '../support/console-client';
 import { open311Problems } from '../support/open311-schemas';
 import type { TestApp } from '../support/harness';
 import {
@@ -206,9 +207,12 @@ describe("Temporal's refusals", () => {
       await viaProxy?.stop();
     });
 
-    it('then a case start and a task action answer 503 with Retry-After at the deadline', async () => {
-      // Arrange: a live case with an open task, then the server goes silent
+    it('then a case start and a task action, in the API and the console, answer 503 with Retry-After at the deadline', async () => {
+      // Arrange: a live case with an open task, its console page open, then the server goes silent
       const { task } = await caseWithOpenTask(viaProxy);
+      const browser = consoleClient(viaProxy.api.url);
+      browser.useSession(dispatcher);
+      expect((await browser.get(`/console/tasks/${task.id}`)).status).toBe(200);
       proxy.freeze();
       const since = logLines.length;
 
@@ -224,6 +228,7 @@ describe("Temporal's refusals", () => {
         token: dispatcher,
         body: {},
       });
+      const consoleClaim = await browser.post(`/console/tasks/${task.id}/claim`, {});
 
       // Assert
       for (const res of [start, claim]) {
@@ -231,10 +236,12 @@ describe("Temporal's refusals", () => {
         expect(res.body.error.code).toBe('unavailable');
         expect(res.headers.get('retry-after')).toBe('5');
       }
+      expect(consoleClaim.status).toBe(503);
+      expect(consoleClaim.headers.get('retry-after')).toBe('5');
       expect(startMs).toBeLessThan(5_000);
       expect(errorsLogged(since)).toEqual([]);
       const warned = logLines.slice(since).filter((line) => line.level === 40);
-      expect(warned).toHaveLength(2);
+      expect(warned).toHaveLength(3);
     });
   });
 });

@@ -9,6 +9,7 @@ export interface ConsolePage {
   status: number;
   html: string;
   location: string | null;
+  headers: Headers;
 }
 
 export interface ConsoleClient {
@@ -42,7 +43,12 @@ export function consoleClient(baseUrl: string): ConsoleClient {
     const html = await res.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(html);
     if (token) csrf = token[1]!;
-    return { status: res.status, html, location: res.headers.get('location') };
+    return {
+      status: res.status,
+      html,
+      location: res.headers.get('location'),
+      headers: res.headers,
+    };
   };
 
   return {
