@@ -134,6 +134,9 @@ export function createActivities(deps: ActivityDependencies) {
         if (!person?.email) return { status: 'no-address', messageId: null };
         to = person.email;
         context.recipientName = person.name;
+        // The late person gets an escalation too (notify: assignee, or a post they hold): the
+        // template then tells them of it instead of asking them to supervise their own task.
+        if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
       }
       for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
         const person = await Person.findById(personId, { name: 1 }).lean();

@@ -256,7 +256,10 @@ export interface NotificationRequest {
   /** An address from case data, or a person whose address the activity looks up. */
   to: string | { personId: string };
   context: Record<string, unknown>;
-  /** Context keys to fill with a person's name, looked up by id when the mail is sent. */
+  /**
+   * Context keys to fill with a person's name, looked up by id when the mail is sent. When
+   * `assigneeName` names the recipient, the context also gets `recipientIsAssignee: true`.
+   */
   names?: Record<string, string>;
   /** Context keys to fill with a list of names (a roll-call's missing), looked up by id. */
   nameLists?: Record<string, string[]>;

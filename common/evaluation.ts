@@ -407,10 +407,20 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-/** One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break. */
+/** What a spreadsheet reads as the start of a formula (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break. Text that
+ * a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR: a unit
+ * or person name anyone with org rights can type) gets a leading `'`, as OWASP recommends, so
+ * Excel and WPS show it as text. Numbers are the engine's own figures, never text someone typed,
+ * and stay numbers (a negative one keeps its `-`).
+ */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = typeof value === 'number' ? String(value) : value;
+  const text =
+    typeof value === 'number' ? String(value) : FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

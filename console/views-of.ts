@@ -120,8 +120,9 @@ export function deadlineRows(
     name: d.name,
     running: !d.stopped && !d.paused && d.dueAt !== null,
     sla: slaBadge(d.dueAt, now, t),
+    // A clock stopped after its deadline passed was met late, not on time (the API says missed).
     state: d.stopped
-      ? t('deadline.met')
+      ? t(d.missed ? 'deadline.metLate' : 'deadline.met')
       : d.paused
         ? t('deadline.paused')
         : d.missed

@@ -110,7 +110,7 @@ class SemanticChecker {
     );
     this.checkOpen311();
     spec.roles.forEach((role, i) => {
-      if (role.key in BUILTIN_POST_ROLES) {
+      if (Object.hasOwn(BUILTIN_POST_ROLES, role.key)) {
         this.report(`roles[${i}].key`, `"${role.key}" is a built-in role; do not declare it`);
       }
     });

@@ -15,19 +15,59 @@ import { UNIT_TYPES } from './vocabulary';
  * steps.ts, points.ts, case-data.ts and check.ts depend on it, never the reverse.
  */
 
+/**
+ * The members every JavaScript object inherits (Object.prototype's own names). A name the author
+ * chooses (a field, a category code, a step, outcome or role key) becomes a key of records the
+ * engine, the console and templates read, and `record.constructor` or `record.toString` would
+ * find the inherited member instead of nothing: such names are refused. A unit test checks the
+ * list against the running engine's Object.prototype.
+ */
+export const OBJECT_MEMBER_NAMES: ReadonlySet<string> = new Set([
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  'toString',
+  'valueOf',
+]);
+
+/** Why a name is refused when every object already has a member of that name; null when free. */
+export function objectMemberProblem(name: string): string | null {
+  return OBJECT_MEMBER_NAMES.has(name)
+    ? `"${name}" is reserved: every JavaScript object has a member of that name (Object.prototype.${name}), so records keyed by it would read that member; choose another name`
+    : null;
+}
+
+/** Refuses the names of Object.prototype's members (OBJECT_MEMBER_NAMES). */
+function notObjectMember(s: string, ctx: z.RefinementCtx): void {
+  const problem = objectMemberProblem(s);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+}
+
 /** Field names end up as MongoDB keys: a `.` reads as a path and a leading `$` as an operator. */
 const identifier = z.string().superRefine((s, ctx) => {
-  const problem = s.includes('.')
-    ? 'must not contain "." (MongoDB would read it as a path)'
-    : s.startsWith('$')
-      ? 'must not start with "$" (MongoDB would read it as an operator)'
-      : /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(s)
-        ? null
-        : 'letters, digits and _, starting with a letter, up to 64';
+  const problem =
+    objectMemberProblem(s) ??
+    (s.includes('.')
+      ? 'must not contain "." (MongoDB would read it as a path)'
+      : s.startsWith('$')
+        ? 'must not start with "$" (MongoDB would read it as an operator)'
+        : /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(s)
+          ? null
+          : 'letters, digits and _, starting with a letter, up to 64');
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const key = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'lower-case letters, digits and -');
+const key = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,62}$/, 'lower-case letters, digits and -')
+  .superRefine(notObjectMember);
 
 export const FIELD_TYPES = [
   'string',
@@ -71,13 +111,15 @@ export type FieldType = FieldSpec['type'];
  * would read it as a path) and no `$`.
  */
 const categoryCode = z.string().superRefine((s, ctx) => {
-  const problem = s.includes('.')
-    ? 'must not contain "." (it separates the process key from the category in an Open311 service code)'
-    : s.startsWith('$')
-      ? 'must not start with "$" (MongoDB would read it as an operator)'
-      : /^[a-z][a-z0-9-]{0,62}$/.test(s)
-        ? null
-        : 'an English slug: lower-case letters, digits and -, starting with a letter, up to 63 (waste-sorting)';
+  const problem =
+    objectMemberProblem(s) ??
+    (s.includes('.')
+      ? 'must not contain "." (it separates the process key from the category in an Open311 service code)'
+      : s.startsWith('$')
+        ? 'must not start with "$" (MongoDB would read it as an operator)'
+        : /^[a-z][a-z0-9-]{0,62}$/.test(s)
+          ? null
+          : 'an English slug: lower-case letters, digits and -, starting with a letter, up to 63 (waste-sorting)');
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
@@ -125,7 +167,8 @@ const fieldList = z.object({ fields: z.array(fieldSchema) }).strict();
 
 const stepId = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter');
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter')
+  .superRefine(notObjectMember);
 
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
 const slaDuration = z.string().refine(isSlaDuration, {
@@ -139,7 +182,10 @@ const expression = z.string().min(1).max(1000);
 const templateName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a template name such as task-assigned');
 
 /** A post role's key; the built-in ones are in vocabulary.ts, others a definition declares. */
-const roleKey = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker');
+const roleKey = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker')
+  .superRefine(notObjectMember);
 
 /**
  * A unit relative to the case or the task's assignee. Shorthands: `case`, `assignee`, `parent`

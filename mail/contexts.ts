@@ -50,6 +50,11 @@ export const taskEscalatedContext = taskReminderContext.extend({
   assigneeName: optionalText,
   /** The post was vacant where the escalation was due, so a unit above answered (兜底). */
   fellBack: z.boolean(),
+  /**
+   * The recipient is the task's late assignee (notified of the escalation, not asked to run it):
+   * set by the mail activity when the recipient is the person `names.assigneeName` names.
+   */
+  recipientIsAssignee: z.boolean().nullish(),
 });
 
 /** 办理结果告知: the requester learns the outcome and may rate the service 1–5. */
@@ -86,7 +91,7 @@ export const rollCallReminderContext = taskReminderContext.extend(rollCallFigure
  * names (looked up by the mail activity; they never enter the workflow history or the logs).
  */
 export const rollCallEscalatedContext = taskEscalatedContext
-  .omit({ assigneeName: true })
+  .omit({ assigneeName: true, recipientIsAssignee: true })
   .extend({ ...rollCallFigures, missingNames: z.array(requiredText) });
 
 export type TaskAssignedContext = z.input<typeof taskAssignedContext>;

@@ -207,7 +207,7 @@ export function registerEvaluationRoutes(
     tag: 'evaluations',
     summary: "A closed round's weighted results, per unit and per secretary (JSON or CSV)",
     description:
-      'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting): a header row, then one row per unit and one per secretary. 409 while the round is open.',
+      'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting; a text cell starting with = + - @, a tab or a CR gets a leading apostrophe so spreadsheets do not run it as a formula): a header row, then one row per unit and one per secretary. 409 while the round is open.',
     roles: ['admin', 'dispatcher', 'staff'],
     params: roundParams,
     query: resultsQuery,

@@ -239,16 +239,19 @@ function parameterOf(path: string): string {
 
 /** The service's input from the form: attributes gathered from `attribute[…]` keys and `attribute`. */
 function requestInput(body: CreateBody): CreateRequestInput {
-  const attributes: Record<string, AttributeValue> = { ...(body.attribute ?? {}) };
+  // A Map, then own properties: a code is the client's text, and on a plain object
+  // `attribute[constructor]` would read the inherited member and `attribute[__proto__]` vanish.
+  const gathered = new Map<string, AttributeValue>(Object.entries(body.attribute ?? {}));
   const standard = new Set(Object.keys(standardParameters));
   for (const [key, value] of Object.entries(body)) {
     const match = standard.has(key) ? null : ATTRIBUTE_KEY.exec(key);
     if (!match) continue;
     const code = match[1]!;
-    const previous = attributes[code];
+    const previous = gathered.get(code);
     const next = value as AttributeValue;
-    attributes[code] = previous === undefined ? next : [previous, next].flat();
+    gathered.set(code, previous === undefined ? next : [previous, next].flat());
   }
+  const attributes: Record<string, AttributeValue> = Object.fromEntries(gathered);
   const { service_code, lat, long, address_string, address_id, email, phone } = body;
   const { first_name, last_name, description, media_url } = body;
   const given = {

@@ -65,6 +65,7 @@ export const STAFF_MESSAGES: MessagePairs = {
   'deadline.state': ['状态', 'State'],
   'deadline.level': ['督办级别', 'Escalation level'],
   'deadline.met': ['已按时完成', 'met'],
+  'deadline.metLate': ['逾期完成', 'met late'],
   'deadline.paused': ['已暂停', 'paused'],
   'deadline.missed': ['已超时', 'missed'],
   'deadline.running': ['计时中', 'running'],

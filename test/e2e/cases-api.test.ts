@@ -1,3 +1,4 @@
+import { DOCS_CSP } from '../../api/routes/docs';
 import { LOGIN_MAX_FAILURES } from '../../services/accounts';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
@@ -441,6 +442,9 @@ describe('operations', () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('/docs/assets/swagger-ui-bundle.js');
     expect(page.body).not.toMatch(/https?:\/\//);
+    // Everything from this server: no inline script or style, no other origin (see DOCS_CSP).
+    expect(page.headers.get('content-security-policy')).toBe(DOCS_CSP);
+    expect(page.body).not.toMatch(/<script>|<style|style="/);
     expect((await app.http('GET', '/docs/assets/swagger-ui-bundle.js')).status).toBe(200);
   });
 

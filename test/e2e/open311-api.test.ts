@@ -493,6 +493,28 @@ describe('POST requests', () => {
     ]);
   });
 
+  it('when attributes are named after members every object has, then each is refused as unknown, none is dropped', async () => {
+    // Act
+    const res = await open311<Open311Error[]>('POST', '/requests.json', {
+      form: {
+        api_key: bridgeKey,
+        service_code: 'street-desk.street-light',
+        address_id: 'c1',
+        description: '路灯不亮',
+        'attribute[floor]': '3',
+        'attribute[constructor]': 'x',
+        'attribute[__proto__]': 'y',
+      },
+    });
+
+    // Assert
+    expect(res.status).toBe(400);
+    expect(descriptions(res)).toEqual([
+      '400 attribute[constructor]: this service has no attribute "constructor"',
+      '400 attribute[__proto__]: this service has no attribute "__proto__"',
+    ]);
+  });
+
   it('when no location is sent or the service code is unknown, then 400 and 404', async () => {
     // Act
     const noLocation = await open311<Open311Error[]>('POST', '/requests.json', {

@@ -6,6 +6,8 @@ import type { Request } from 'express';
 import { cookieSecurity } from '../../console/cookies';
 import { idempotencyKeyOf, newFormKey } from '../../console/forms';
 import { safeLocalPath } from '../../console/pipeline';
+import { deadlineRows } from '../../console/views-of';
+import type { DeadlineView } from '../../common/case';
 
 const field = (f: Partial<FieldSpec> & Pick<FieldSpec, 'name' | 'type'>): FieldSpec => ({
   label: f.name,
@@ -141,5 +143,47 @@ describe('cookies and form keys', () => {
     expect(idempotencyKeyOf(`${key}-claim`)).toBe(`console-${key}-claim`);
     expect(idempotencyKeyOf('short')).toBeUndefined();
     expect(idempotencyKeyOf('has space in it')).toBeUndefined();
+  });
+});
+
+describe('deadline rows', () => {
+  const deadline = (d: Partial<DeadlineView>): DeadlineView => ({
+    key: 'handle/reply',
+    name: '答复时限',
+    dueAt: '2026-05-01T01:00:00.000Z',
+    paused: false,
+    missed: false,
+    stopped: false,
+    escalationLevel: 0,
+    ...d,
+  });
+  const now = new Date('2026-05-03T00:00:00.000Z');
+
+  it('when a deadline was missed and its task is done since, then it reads 逾期完成, not 已按时完成', () => {
+    // Act
+    const [row] = deadlineRows(
+      [deadline({ missed: true, stopped: true, escalationLevel: 1 })],
+      t,
+      now,
+    );
+
+    // Assert
+    expect(row).toMatchObject({ state: '逾期完成', running: false, escalationLevel: 1 });
+  });
+
+  it('when a deadline was stopped in time, missed and running or still running, then each says so', () => {
+    // Act
+    const rows = deadlineRows(
+      [
+        deadline({ stopped: true }),
+        deadline({ missed: true, escalationLevel: 2 }),
+        deadline({ dueAt: '2026-05-04T00:00:00.000Z' }),
+      ],
+      translator('en'),
+      now,
+    );
+
+    // Assert
+    expect(rows.map((r) => r.state)).toEqual(['met', 'missed', 'running']);
   });
 });

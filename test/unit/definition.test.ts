@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { DefinitionProblem } from '../../lang/check';
 import { validateDefinition } from '../../lang/check';
+import { OBJECT_MEMBER_NAMES } from '../../lang/definition';
 
 const options = { knownTemplates: new Set(['case-received']) };
 
@@ -334,5 +335,91 @@ describe('validateDefinition: units from expressions and sub-process fan-out', (
 
     // Assert
     expect(problems).toEqual([problem('input.fields[2].maxItems', 'needs multiple: true')]);
+  });
+});
+
+describe('validateDefinition: names every object already has', () => {
+  it('when the reserved-name list is compared with Object.prototype, then it names every member', () => {
+    // Arrange
+    const members = Object.getOwnPropertyNames(Object.prototype);
+
+    // Act
+    const missing = members.filter((name) => !OBJECT_MEMBER_NAMES.has(name));
+
+    // Assert
+    expect(missing).toEqual([]);
+  });
+
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'])(
+    'when an input field is named %s, then the field name is refused as reserved',
+    (name) => {
+      // Arrange
+      const raw = definitionWith([{ id: 'done', name: 'Done', type: 'end' }]);
+      raw.input.fields.push({ name, label: 'Reserved', type: 'email' });
+
+      // Act
+      const problems = problemsOf(raw);
+
+      // Assert
+      expect(problems).toEqual([
+        problem('input.fields[2].name', `"${name}" is reserved: every JavaScript object has`),
+      ]);
+    },
+  );
+
+  it('when a category code, a step id, an outcome id and a role key are "constructor", then each is refused with its path', () => {
+    // Arrange
+    const raw = definitionWith(
+      [
+        {
+          id: 'constructor',
+          name: 'Sort',
+          type: 'task',
+          candidates: [{ role: 'dispatcher', unit: 'community' }],
+          outcomes: [{ id: 'constructor', name: 'Done' }],
+        },
+        { id: 'done', name: 'Done', type: 'end' },
+      ],
+      {
+        categories: [{ code: 'constructor', name: '垃圾分类' }],
+        roles: [{ key: 'constructor', label: 'Builder' }],
+      },
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        problem('categories[0].code', '"constructor" is reserved'),
+        problem('roles[0].key', '"constructor" is reserved'),
+        problem('steps[0].id', '"constructor" is reserved'),
+        problem('steps[0].outcomes[0].id', '"constructor" is reserved'),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('when an evaluation criterion is named toString, then it is refused as reserved', () => {
+    // Arrange
+    const raw = definitionWith([
+      {
+        id: 'round',
+        name: 'Round',
+        type: 'evaluation',
+        orders: { from: '"2026-01-01"', to: '"2026-06-30"' },
+        criteria: [{ id: 'toString', name: '服务质量' }],
+        groups: [{ id: 'residents', name: '居民', weight: 100, scorers: 'requester' }],
+        within: 'P30D',
+      },
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([problem('steps[0].criteria[0].id', '"toString" is reserved')]);
   });
 });

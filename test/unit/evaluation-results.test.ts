@@ -171,6 +171,43 @@ describe('CSV', () => {
     expect(csvField(3)).toBe('3');
   });
 
+  it.each([
+    ['=HYPERLINK("http://x","点我")', '"\'=HYPERLINK(""http://x"",""点我"")"'],
+    ['+1+1', "'+1+1"],
+    ['-2+3', "'-2+3"],
+    ['@SUM(A1:A2)', "'@SUM(A1:A2)"],
+    ['\t=1+1', "'\t=1+1"],
+    ['\r=1+1', '"\'\r=1+1"'],
+  ])(
+    'when a text field %j starts as a formula would, then it gets a leading quote so spreadsheets show it as text',
+    (text, written) => {
+      expect(csvField(text)).toBe(written);
+    },
+  );
+
+  it('when a number is negative or a text holds = or - past its start, then it is written as it is', () => {
+    expect(csvField(-3)).toBe('-3');
+    expect(csvField(-0.5)).toBe('-0.5');
+    expect(csvField('甲社区-东区')).toBe('甲社区-东区');
+    expect(csvField('a=b')).toBe('a=b');
+  });
+
+  it('when a unit and a secretary are named as formulas, then the exported results carry them as text', () => {
+    // Arrange
+    const base = input();
+    const units = base.units.map((u) => (u.id === 'c2' ? { ...u, name: '=1+1' } : u));
+    const responsible = base.responsible.map((p) =>
+      p.personId === 'p-c2' ? { ...p, name: '@cmd' } : p,
+    );
+
+    // Act
+    const text = resultsCsv(computeRoundResults(input({ units, responsible })));
+
+    // Assert
+    expect(text).toContain("\r\n单位,c2,'=1+1,街道,1,0,1,,,,,,,\r\n");
+    expect(text).toContain("\r\n书记,p-c2,'@cmd,'=1+1,1,0,1,,,,,,,\r\n");
+  });
+
   it('when rows are written, then the text starts with a BOM and every record ends with CRLF', () => {
     expect(
       toCsv([

@@ -123,7 +123,7 @@ const fixtures: Record<TemplateName, Fixture> = {
   'task-escalated': {
     full: taskEscalated,
     required: [...DEADLINE_FIELDS, ...ESCALATION_FIELDS],
-    optional: ['assigneeName', 'link'],
+    optional: ['assigneeName', 'recipientIsAssignee', 'link'],
     subjectPhrase: '超时督办',
     bodyField: 'assigneeName',
   },
@@ -402,9 +402,61 @@ describe('task-escalated', () => {
     expect(mail.text).not.toContain('当前承办人');
   });
 
-  it('when fellBack or level has the wrong type, then it throws a TemplateError', () => {
+  it('when the recipient is the late assignee, then the mail tells them of the escalation instead of asking them to supervise', () => {
     // Act
-    const errors = [{ fellBack: 'no' }, { level: '2' }, { level: 0 }].map((change) =>
+    const mail = renderer.render('task-escalated', {
+      ...taskEscalated,
+      recipientName: '王网格员',
+      recipientIsAssignee: true,
+    });
+
+    // Assert
+    expect(mail.subject).toContain('已进入第 2 级督办');
+    expect(mail.text).toContain('王网格员：');
+    expect(mail.text).toContain('您承办的“居民诉求受理”事项');
+    expect(mail.text).toContain('本事项已进入第 2 级督办');
+    expect(mail.text).toContain('请您尽快办结');
+    expect(mail.text).not.toContain('请您进行');
+    expect(mail.text).not.toContain('督促');
+    expect(mail.text).not.toContain('当前承办人');
+    expect(mail.text).toContain(`办理入口：${link}`);
+  });
+
+  it('when the late assignee is told of an escalation that fell back, then it says the post was vacant without asking them to supervise', () => {
+    // Act
+    const mail = renderer.render('task-escalated', {
+      ...taskEscalated,
+      fellBack: true,
+      recipientIsAssignee: true,
+    });
+
+    // Assert
+    expect(mail.text).toContain('兜底规则');
+    expect(mail.text).toContain('进入第 2 级督办');
+    expect(mail.text).not.toContain('请您进行');
+  });
+
+  it('when recipientIsAssignee is false, then the supervisor is asked to step in as before', () => {
+    // Act
+    const mail = renderer.render('task-escalated', {
+      ...taskEscalated,
+      recipientIsAssignee: false,
+    });
+
+    // Assert
+    expect(mail.subject).not.toContain('已进入');
+    expect(mail.text).toContain('请您进行第 2 级督办');
+    expect(mail.text).toContain('当前承办人：王网格员');
+  });
+
+  it('when fellBack, level or recipientIsAssignee has the wrong type, then it throws a TemplateError', () => {
+    // Act
+    const errors = [
+      { fellBack: 'no' },
+      { level: '2' },
+      { level: 0 },
+      { recipientIsAssignee: 'yes' },
+    ].map((change) =>
       renderError(() => renderer.render('task-escalated', { ...taskEscalated, ...change })),
     );
 

@@ -127,3 +127,44 @@ it('when a template lacks a field it needs, then the failure is not retryable', 
     }),
   ).rejects.toMatchObject({ type: 'TemplateError', nonRetryable: true });
 });
+
+it('when an escalation mail goes to the late assignee and to a supervisor, then only the supervisor is asked to supervise', async () => {
+  // Arrange
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  const assignee = { id: `p-late-${randomBytes(4).toString('hex')}`, email: uniqueAddress('late') };
+  const supervisor = { id: `p-sup-${randomBytes(4).toString('hex')}`, email: uniqueAddress('sup') };
+  await db.models.Person.create([
+    { _id: assignee.id, name: '王网格员', email: assignee.email, updatedAt: new Date() },
+    { _id: supervisor.id, name: '李书记', email: supervisor.email, updatedAt: new Date() },
+  ]);
+  const request = (personId: string) => ({
+    businessKey: `${caseId}:handle/reply:escalation:1:${personId}`,
+    caseId,
+    template: 'task-escalated',
+    to: { personId },
+    context: {
+      caseId,
+      processName: '居民诉求受理',
+      taskName: '现场核查',
+      deadlineName: '办结时限',
+      dueAt: new Date().toISOString(),
+      level: 1,
+      unitName: '甲社区',
+      fellBack: false,
+    },
+    names: { assigneeName: assignee.id },
+  });
+
+  // Act
+  await activities.sendNotification(request(assignee.id));
+  await activities.sendNotification(request(supervisor.id));
+
+  // Assert
+  const [late] = await mailsTo(assignee.email);
+  const [boss] = await mailsTo(supervisor.email);
+  expect(late!.text).toContain('您承办的');
+  expect(late!.text).toContain('本事项已进入第 1 级督办');
+  expect(late!.text).not.toContain('请您进行');
+  expect(boss!.text).toContain('本事项提交至甲社区，请您进行第 1 级督办');
+  expect(boss!.text).toContain('当前承办人：王网格员');
+});
