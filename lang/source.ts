@@ -1,5 +1,6 @@
-import type { Document, Node as YamlNode } from 'yaml';
+import type { CST, Document, Node as YamlNode } from 'yaml';
 import {
+  Composer,
   isAlias,
   isCollection,
   isMap,
@@ -7,7 +8,8 @@ import {
   isScalar,
   isSeq,
   LineCounter,
-  parseDocument,
+  Parser,
+  YAMLParseError,
 } from 'yaml';
 import { z } from 'zod';
 import type { DefinitionSpec } from './definition';
@@ -34,6 +36,29 @@ export interface SourceProblem extends DefinitionProblem {
   line?: number;
   column?: number;
 }
+
+/**
+ * Limits on a definition's text, checked before the expensive work so that no request holds the
+ * event loop for long: the API checks definitions on it (validate, drafts, publish, the console's
+ * editor). Chosen, not derived: the largest shipped definition (definitions/*.yaml, 8 KB, about
+ * 250 lines) has 786 syntax marks and nests 7 lists and maps deep, so the limits leave room for
+ * definitions six times larger while the worst text they accept checks in tens of milliseconds
+ * (bench/definition-validation.ts; most of it is the yaml library's lexer and parser).
+ *
+ * Syntax marks are the characters YAML and JSON build structure from (line breaks, `,` `[` `]`
+ * `{` `}` `-` `:` `?` `#` `&` `*` `!` `|` `>` and quotes), counted over the raw text before the
+ * parser runs: every key, list item and bracket needs at least one, so the count bounds the
+ * parser's work. It over-counts prose that uses them, which a definition has little of.
+ */
+export const MAX_SYNTAX_MARKS = 5_000;
+
+/**
+ * Lists and maps inside each other. Checked on the parser's token tree (which the yaml library
+ * builds without recursion) before the nodes are composed, which recurses: 1,000 nested `[` ran
+ * it out of stack and left the process unable to compile regular expressions. MongoDB stores at
+ * most 100 levels, so a definition could not be stored much deeper anyway.
+ */
+export const MAX_NESTING_DEPTH = 64;
 
 type ParsedSource = { ok: true; raw: unknown } | { ok: false; problems: SourceProblem[] };
 
@@ -77,20 +102,43 @@ export function validateDefinitionSource(
 
 interface Parsed {
   result: ParsedSource;
-  document: Document;
+  /** Null when the text was refused before it was parsed into nodes (a limit). */
+  document: Document | null;
   lineCounter: LineCounter;
 }
 
 function parse(text: string, format: SourceFormat): Parsed {
   const lineCounter = new LineCounter();
-  // JSON is YAML 1.2 as far as structure goes, so one parser gives positions for both; values of
-  // a JSON file still come from JSON.parse, which alone rejects what YAML would let through
-  // (comments, unquoted strings, trailing commas).
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const at = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const refuse = (problem: SourceProblem): Parsed => ({
+    result: { ok: false, problems: [problem] },
+    document: null,
+    lineCounter,
+  });
+
+  const marks = countSyntaxMarks(text);
+  if (marks > MAX_SYNTAX_MARKS) {
+    return refuse({
+      path: '',
+      message: `The definition is too large to check: it has ${marks.toLocaleString('en')} syntax marks (line breaks, keys, list items, brackets); at most ${MAX_SYNTAX_MARKS.toLocaleString('en')} are accepted`,
+    });
+  }
+  // JSON is YAML 1.2 as far as structure goes, so one parser gives positions for both; values of
+  // a JSON file still come from JSON.parse, which alone rejects what YAML would let through
+  // (comments, unquoted strings, trailing commas).
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deep = firstTooDeep(tokens);
+  if (deep !== null) {
+    return refuse({
+      path: '',
+      message: `The definition nests lists and maps more than ${MAX_NESTING_DEPTH} levels deep; at most ${MAX_NESTING_DEPTH} are accepted`,
+      ...at(deep),
+    });
+  }
+  const document = composeDocument(tokens, text.length);
   const yamlProblems = (errors: Document['errors']): SourceProblem[] =>
     errors.map((error) => ({
       path: '',
@@ -135,6 +183,112 @@ function parse(text: string, format: SourceFormat): Parsed {
   return { result: { ok: true, raw }, document, lineCounter };
 }
 
+/** YAML's and JSON's structure characters, by char code (see MAX_SYNTAX_MARKS). */
+const SYNTAX_MARKS = new Uint8Array(128);
+for (const c of '\n,[]{}-:?#&*!|>"\'') SYNTAX_MARKS[c.charCodeAt(0)] = 1;
+
+/** How many syntax marks the text has: one pass over the characters, no parsing. */
+function countSyntaxMarks(text: string): number {
+  let marks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) marks += SYNTAX_MARKS[c]!;
+  }
+  return marks;
+}
+
+/**
+ * The offset of the first list or map nested deeper than MAX_NESTING_DEPTH in the parser's token
+ * tree, or null. Walks with its own stack: the point is not to recurse.
+ */
+function firstTooDeep(tokens: readonly CST.Token[]): number | null {
+  const stack: Array<{ token: CST.Token; depth: number }> = tokens.map((token) => ({
+    token,
+    depth: 0,
+  }));
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { token, depth } = next;
+    switch (token.type) {
+      case 'document':
+        if (token.value) stack.push({ token: token.value, depth });
+        break;
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection': {
+        if (depth + 1 > MAX_NESTING_DEPTH) return token.offset;
+        for (const item of token.items) {
+          if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+          if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return null;
+}
+
+/**
+ * The first document of the tokens, as parseDocument makes it, but in time linear in the number
+ * of keys: the yaml library checks each key against every earlier key of its map (10,000 keys
+ * took seconds), so its check is off and a set per map finds duplicate keys instead, reported
+ * with the library's code and message.
+ */
+function composeDocument(tokens: readonly CST.Token[], length: number): Document {
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false });
+  let document: Document | null = null;
+  for (const composed of composer.compose(tokens, true, length)) {
+    if (!document) {
+      document = composed;
+    } else {
+      document.errors.push(
+        new YAMLParseError(
+          composed.range.slice(0, 2) as [number, number],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
+      break;
+    }
+  }
+  // compose(…, true) always ends with a document.
+  const doc = document!;
+  const duplicates = duplicateKeyErrors(doc.contents);
+  if (duplicates.length > 0) {
+    doc.errors.push(...duplicates);
+    doc.errors.sort((a, b) => a.pos[0] - b.pos[0]);
+  }
+  return doc;
+}
+
+/** A key equal to an earlier scalar key of the same map, as the yaml library compares them. */
+function duplicateKeyErrors(root: unknown): YAMLParseError[] {
+  const errors: YAMLParseError[] = [];
+  const pending: unknown[] = [root];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const { key } = pair;
+        if (isScalar(key) && !Number.isNaN(key.value)) {
+          if (seen.has(key.value)) {
+            const start = key.range?.[0] ?? 0;
+            errors.push(
+              new YAMLParseError([start, start + 1], 'DUPLICATE_KEY', 'Map keys must be unique'),
+            );
+          }
+          seen.add(key.value);
+        }
+        pending.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      pending.push(...node.items);
+    }
+  }
+  return errors;
+}
+
 /** `steps[2].to.field` → `['steps', 2, 'to', 'field']`. */
 export function pathSegments(path: string): Array<string | number> {
   const segments: Array<string | number> = [];
@@ -145,10 +299,11 @@ export function pathSegments(path: string): Array<string | number> {
 }
 
 function locateIn(
-  document: Document,
+  document: Document | null,
   lineCounter: LineCounter,
   path: string,
 ): SourcePosition | null {
+  if (!document) return null;
   const offset = offsetOf(document, pathSegments(path));
   if (offset === null) return null;
   const { line, col } = lineCounter.linePos(offset);
@@ -245,11 +400,17 @@ export function findJsonSyntaxError(text: string): { offset: number; message: st
       }
     }
   }
+  let depth = 0;
   function members(close: '}' | ']', member: () => void): void {
+    // It recurses; the caller has checked the depth, but a recogniser should not need that.
+    if (++depth > MAX_NESTING_DEPTH) {
+      throw new JsonSyntaxStop(i, `nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+    }
     i++; // the opening bracket
     space();
     if (text[i] === close) {
       i++;
+      depth--;
       return;
     }
     for (;;) {
@@ -257,6 +418,7 @@ export function findJsonSyntaxError(text: string): { offset: number; message: st
       space();
       if (text[i] === close) {
         i++;
+        depth--;
         return;
       }
       if (text[i] !== ',') fail(`"," or "${close}"`);

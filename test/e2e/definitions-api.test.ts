@@ -1,6 +1,11 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFINITION_SCHEMA_ID, definitionJsonSchema } from '../../lang/source';
+import {
+  DEFINITION_SCHEMA_ID,
+  definitionJsonSchema,
+  MAX_NESTING_DEPTH,
+  MAX_SYNTAX_MARKS,
+} from '../../lang/source';
 import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
@@ -207,6 +212,90 @@ describe('POST /api/v1/definitions/validate', () => {
     // Assert
     expect(asResident.status).toBe(403);
     expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('POST /api/v1/definitions/validate: limits', () => {
+  /** The most keys the syntax-mark limit lets through: each costs ":" and a line break. */
+  function largestAccepted(): string {
+    const head = complaint('largest-accepted');
+    const headMarks = head.replace(/[^\n,[\]{}\-:?#&*!|>"']/g, '').length;
+    const keys = Math.floor((MAX_SYNTAX_MARKS - headMarks) / 2);
+    return head + Array.from({ length: keys }, (_, i) => `extra${i}: x`).join('\n');
+  }
+
+  it('when the largest definition the limits accept is checked, then /healthz still answers meanwhile', async () => {
+    // Arrange: the first checks compile the parser's code paths; measure the steady state
+    const source = largestAccepted();
+    const body = { format: 'yaml', source };
+    for (let warmUp = 0; warmUp < 3; warmUp++) {
+      const res = await app.http('POST', '/api/v1/definitions/validate', {
+        token: app.adminKey,
+        body,
+      });
+      expect(res.status).toBe(422);
+    }
+    const healthz: number[] = [];
+
+    // Act: ask /healthz one after the other for as long as the check runs
+    let checking = true;
+    const checked = app
+      .http<ProblemBody>('POST', '/api/v1/definitions/validate', { token: app.adminKey, body })
+      .finally(() => (checking = false));
+    do {
+      const started = performance.now();
+      expect((await app.http('GET', '/healthz')).status).toBe(200);
+      healthz.push(performance.now() - started);
+    } while (checking);
+    const res = await checked;
+
+    // Assert: it was checked, not refused; and no /healthz waited long (generous for a loaded
+    // 2-core machine: before the limits, 10,000 keys held it for over a second)
+    expect(res.status).toBe(422);
+    expect(res.body.error.details[0]!.message).toMatch(/^Unrecognized keys: "extra0"/);
+    expect(Math.max(...healthz)).toBeLessThan(250);
+  });
+
+  it('when a definition has more syntax marks than the limit, then 422 names the count and the limit', async () => {
+    // Arrange: 49,000 keys, under the body limit
+    const source = Array.from({ length: 49_000 }, (_, i) => `k${i}: x`).join('\n');
+
+    // Act
+    const started = performance.now();
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'yaml', source },
+    });
+    const elapsed = performance.now() - started;
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      {
+        path: '',
+        message: `The definition is too large to check: it has 97,999 syntax marks (line breaks, keys, list items, brackets); at most ${MAX_SYNTAX_MARKS.toLocaleString('en')} are accepted`,
+      },
+    ]);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it('when a definition nests deeper than the limit, then 422 names the limit and where', async () => {
+    // Act
+    const res = await app.http<ProblemBody>('POST', '/api/v1/definitions/validate', {
+      token: app.adminKey,
+      body: { format: 'json', source: '['.repeat(5_000) },
+    });
+
+    // Assert
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      {
+        path: '',
+        message: `The definition nests lists and maps more than ${MAX_NESTING_DEPTH} levels deep; at most ${MAX_NESTING_DEPTH} are accepted`,
+        line: 1,
+        column: MAX_NESTING_DEPTH + 1,
+      },
+    ]);
   });
 });
 

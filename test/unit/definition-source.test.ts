@@ -2,6 +2,8 @@ import type { SourceProblem } from '../../lang/source';
 import {
   findJsonSyntaxError,
   locate,
+  MAX_NESTING_DEPTH,
+  MAX_SYNTAX_MARKS,
   parseDefinitionSource,
   pathSegments,
   validateDefinitionSource,
@@ -189,6 +191,113 @@ describe('parseDefinitionSource', () => {
   });
 });
 
+describe('limits on the size of a definition', () => {
+  /** A valid definition's lines, to which the tests add. */
+  const head = [
+    'key: big',
+    'name: Big',
+    'starters: [admin]',
+    'input:',
+    '  fields: []',
+    'steps:',
+    '  - { id: closed, name: end, type: end }',
+  ];
+
+  it('when the text has more syntax marks than the limit, then it is refused naming the count and the limit, before parsing', () => {
+    // Arrange: 6,000 keys, two marks each (":" and the line break)
+    const keys = Array.from({ length: 6_000 }, (_, i) => `key${i}: x`);
+    const text = [...head, ...keys].join('\n');
+
+    // Act
+    const result = validateDefinitionSource(text, 'yaml', options);
+
+    // Assert
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: '',
+          message: `The definition is too large to check: it has 12,024 syntax marks (line breaks, keys, list items, brackets); at most ${MAX_SYNTAX_MARKS.toLocaleString('en')} are accepted`,
+        },
+      ],
+    });
+  });
+
+  it('when many keys stay under the limit, then they are checked as usual and duplicates are still found', () => {
+    // Arrange: 2,000 keys, the last one repeating the first
+    const keys = Array.from({ length: 2_000 }, (_, i) => `key${i}: x`);
+    const text = [...head, ...keys, 'key0: y'].join('\n');
+
+    // Act
+    const result = parseDefinitionSource(text, 'yaml');
+
+    // Assert
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: '',
+          message: 'YAML syntax: Map keys must be unique',
+          line: head.length + 2_001,
+          column: 1,
+        },
+      ],
+    });
+  });
+
+  const tooDeep = MAX_NESTING_DEPTH + 1;
+  it.each([
+    ['YAML flow lists', 'yaml', `${'['.repeat(1_000)}${']'.repeat(1_000)}`, 1, tooDeep],
+    ['JSON arrays', 'json', `${'['.repeat(1_000)}${']'.repeat(1_000)}`, 1, tooDeep],
+    ['YAML block lists on one line', 'yaml', `${'- '.repeat(1_000)}x`, 1, 2 * tooDeep - 1],
+    [
+      'YAML maps',
+      'yaml',
+      Array.from({ length: 100 }, (_, i) => `${' '.repeat(i)}a:`).join('\n'),
+      tooDeep,
+      tooDeep,
+    ],
+  ] as const)(
+    'when %s nest deeper than the limit, then it is refused naming the limit, at the first one too deep',
+    (_, format, text, line, column) => {
+      // Act
+      const result = validateDefinitionSource(text, format, options);
+
+      // Assert
+      expect(result).toEqual({
+        ok: false,
+        problems: [
+          {
+            path: '',
+            message: `The definition nests lists and maps more than ${MAX_NESTING_DEPTH} levels deep; at most ${MAX_NESTING_DEPTH} are accepted`,
+            line,
+            column,
+          },
+        ],
+      });
+    },
+  );
+
+  it('when lists nest exactly to the limit, then the text parses', () => {
+    // Arrange
+    const text = `${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}`;
+
+    // Act
+    const result = parseDefinitionSource(text, 'json');
+
+    // Assert
+    expect(result.ok).toBe(true);
+  });
+
+  it('when a text was refused for a limit, then locate finds nothing to point at', () => {
+    // Act
+    const found = locate('['.repeat(1_000), 'yaml', 'key');
+
+    // Assert
+    expect(found).toBeNull();
+  });
+});
+
 describe('findJsonSyntaxError', () => {
   it.each(['{}', '[]', '"x"', '-0.5e+3', ' { "a": [1, true, null, {"b": "\\u00e9\\n"}] } '])(
     'when %s is valid JSON, then it finds nothing (it agrees with JSON.parse)',
@@ -201,6 +310,19 @@ describe('findJsonSyntaxError', () => {
       expect(found).toBeNull();
     },
   );
+});
+
+describe('findJsonSyntaxError: depth', () => {
+  it('when arrays nest deeper than the limit, then it stops there instead of running out of stack', () => {
+    // Act
+    const found = findJsonSyntaxError('['.repeat(20_000));
+
+    // Assert
+    expect(found).toEqual({
+      offset: MAX_NESTING_DEPTH,
+      message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`,
+    });
+  });
 });
 
 describe('locate: YAML', () => {
