@@ -6,7 +6,7 @@ import type { Principal } from './auth';
 import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
-import type { ScopeResolver } from './scope';
+import type { OrgScope, ScopeResolver } from './scope';
 import type { ImportPathOf, OrgImport, PersonInput, PostInput, UnitInput } from './org-import';
 import { importOrg, postIdOf } from './org-import';
 import { skipOf, totalOf } from './paging';
@@ -17,7 +17,10 @@ export interface UnitView extends OrgUnit {
   posts: Array<{ role: string; personId: string; personName: string }>;
 }
 
-/** A person as a reader sees them: email and phone only for admins and dispatchers. */
+/**
+ * A person as a reader sees them. Email and phone are present for admins, and for dispatchers
+ * when the person holds a post in a unit of the dispatcher's scope; absent otherwise.
+ */
 export interface PersonView {
   id: string;
   name: string;
@@ -62,12 +65,13 @@ export function createOrgService(deps: {
 
   /**
    * Staff read only people who hold a post in a unit of their scope; admins and dispatchers
-   * read everyone. Returns the allowed person ids, or undefined for no restriction.
+   * read everyone (by name). Returns the allowed person ids, or undefined for no restriction.
    */
-  async function readablePeople(principal: Principal): Promise<Set<string> | undefined> {
-    if (hasAnyRole(principal, SUPERVISOR_ROLES)) return undefined;
-    const scope = await deps.scope.resolve(principal);
-    if (scope.all) return undefined;
+  async function readablePeople(
+    principal: Principal,
+    scope: OrgScope,
+  ): Promise<Set<string> | undefined> {
+    if (scope.all || hasAnyRole(principal, SUPERVISOR_ROLES)) return undefined;
     if (scope.unitIds.size === 0) return new Set();
     const posts = await PostModel.find(
       { unitId: { $in: [...scope.unitIds] } },
@@ -76,11 +80,46 @@ export function createOrgService(deps: {
     return new Set(posts.map((p) => p.personId));
   }
 
-  /** Email and phone are read from storage only for those who may see them. */
-  function personProjection(principal: Principal): Record<string, 1> {
-    return hasAnyRole(principal, SUPERVISOR_ROLES)
-      ? { name: 1, userId: 1, email: 1, phone: 1 }
-      : { name: 1, userId: 1 };
+  /**
+   * Of these people, those whose email and phone a non-admin may read: for dispatchers, the ones
+   * holding a post in a unit of their scope (`posts` when the caller has them already, else read
+   * for these people only); for everyone else, nobody. Admins read all contacts (`scope.all`).
+   */
+  async function contactReadable(
+    principal: Principal,
+    scope: OrgScope,
+    personIds: readonly string[],
+    posts?: ReadonlyArray<{ personId: string; unitId: string }>,
+  ): Promise<Set<string>> {
+    if (!hasAnyRole(principal, CONTACT_ROLES) || scope.unitIds.size === 0) return new Set();
+    if (personIds.length === 0) return new Set();
+    const held =
+      posts ??
+      (await PostModel.find(
+        { personId: { $in: [...personIds].sort() } },
+        { personId: 1, unitId: 1 },
+      ).lean());
+    return new Set(held.filter((p) => scope.unitIds.has(p.unitId)).map((p) => p.personId));
+  }
+
+  /**
+   * Adds email and phone to people read without them, for those `contactReadable` allows: one
+   * lookup by `_id`, so contacts are read from storage only for those who may see them.
+   */
+  async function withContacts(
+    docs: PersonRecord[],
+    allowed: ReadonlySet<string>,
+  ): Promise<PersonRecord[]> {
+    if (allowed.size === 0) return docs;
+    const contacts = await Person.find(
+      { _id: { $in: [...allowed].sort() } },
+      { email: 1, phone: 1 },
+    ).lean<PersonRecord[]>();
+    const byId = new Map(contacts.map((c) => [c._id, c]));
+    return docs.map((d) => {
+      const c = byId.get(d._id);
+      return c ? { ...d, email: c.email, phone: c.phone } : d;
+    });
   }
 
   return {
@@ -160,28 +199,49 @@ export function createOrgService(deps: {
         ).lean();
         ids = [...new Set(posts.map((p) => p.personId))];
       }
-      const readable = await readablePeople(principal);
+      const scope = await deps.scope.resolve(principal);
+      const readable = await readablePeople(principal, scope);
       if (readable) ids = (ids ?? [...readable]).filter((id) => readable.has(id));
       const filter = ids === undefined ? {} : { _id: { $in: ids } };
-      const docs = await Person.find(filter, personProjection(principal))
+      const rows = await Person.find(filter, scope.all ? WITH_CONTACTS : WITHOUT_CONTACTS)
         .sort({ _id: 1 })
         .skip(skipOf(query))
         .limit(query.pageSize)
         .lean<PersonRecord[]>();
-      const total = await totalOf(query, docs.length, () => Person.countDocuments(filter));
+      const total = await totalOf(query, rows.length, () => Person.countDocuments(filter));
+      const docs = scope.all
+        ? rows
+        : await withContacts(
+            rows,
+            await contactReadable(
+              principal,
+              scope,
+              rows.map((d) => d._id),
+            ),
+          );
       return { items: docs.map(personViewOf), page: query.page, pageSize: query.pageSize, total };
     },
 
-    /** A person with their posts; 404 for staff when they hold no post in the staff's scope. */
+    /**
+     * A person with their posts; 404 for staff when they hold no post in the staff's scope.
+     * Email and phone as in {@link PersonView}.
+     */
     async getPerson(principal: Principal, id: string): Promise<PersonDetail> {
-      const doc = await Person.findById(id, personProjection(principal)).lean<PersonRecord>();
-      const posts = doc
+      const scope = await deps.scope.resolve(principal);
+      const found = await Person.findById(
+        id,
+        scope.all ? WITH_CONTACTS : WITHOUT_CONTACTS,
+      ).lean<PersonRecord>();
+      const posts = found
         ? await PostModel.find({ personId: id }).sort({ unitId: 1, role: 1 }).lean()
         : [];
-      const readable = await readablePeople(principal);
-      if (!doc || (readable && !readable.has(id))) {
+      const readable = await readablePeople(principal, scope);
+      if (!found || (readable && !readable.has(id))) {
         throw new AppError('not_found', `No person "${id}"`);
       }
+      const doc = scope.all
+        ? found
+        : (await withContacts([found], await contactReadable(principal, scope, [id], posts)))[0]!;
       const units = await Unit.find(
         { _id: { $in: posts.map((p) => p.unitId) } },
         { name: 1 },
@@ -336,7 +396,17 @@ export function createOrgService(deps: {
 
 export type OrgService = ReturnType<typeof createOrgService>;
 
-/** A stored person as read with {@link personProjection}: contacts only when allowed. */
+/**
+ * Roles that read the email and phone of people posted in their scope; admins read everyone's.
+ * Staff read none (they see colleagues' names only).
+ */
+const CONTACT_ROLES = SUPERVISOR_ROLES;
+
+/** What a person is read with for admins, and for everyone else before `withContacts`. */
+const WITH_CONTACTS = { name: 1, userId: 1, email: 1, phone: 1 } as const;
+const WITHOUT_CONTACTS = { name: 1, userId: 1 } as const;
+
+/** A stored person as read for a reader: contacts only when allowed. */
 interface PersonRecord {
   _id: string;
   name: string;

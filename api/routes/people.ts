@@ -4,13 +4,20 @@ import type { OrgService } from '../../services/org';
 import { orgId, personInput, postInput } from '../../services/org-input';
 import { errorResponses, pageQuery } from './shared';
 
-/** Email and phone are personal data: only admins and dispatchers receive them. */
+/**
+ * Email and phone are personal data: admins receive everyone's, dispatchers those of people who
+ * hold a post in a unit of their scope (their units and every unit below), staff none.
+ */
+const CONTACT_RULE =
+  'Present for admins, and for dispatchers when the person holds a post in a unit of their ' +
+  'scope (their units and every unit below them); absent otherwise, and when none is stored.';
+
 const personSchema = z.object({
   id: z.string(),
   name: z.string(),
   userId: z.string().optional(),
-  email: z.string().optional().meta({ description: 'Admins and dispatchers only' }),
-  phone: z.string().optional().meta({ description: 'Admins and dispatchers only' }),
+  email: z.string().optional().meta({ description: CONTACT_RULE }),
+  phone: z.string().optional().meta({ description: CONTACT_RULE }),
 });
 
 const personDetailSchema = personSchema.extend({
@@ -55,7 +62,9 @@ export function registerPeopleRoutes(routes: RouteRegistry, org: OrgService): vo
     tag: 'org',
     summary: 'List people, optionally those holding a role and/or a post in a unit',
     description:
-      'Staff see only people who hold a post in a unit of their scope, without email and phone.',
+      'Admins and dispatchers see everyone by name; staff see only people who hold a post in a ' +
+      "unit of their scope. Email and phone: admins see everyone's, dispatchers only those of " +
+      'people who hold a post in a unit of their scope, staff none.',
     roles: ['admin', 'dispatcher', 'staff'],
     query: listQuery,
     responses: {
@@ -80,6 +89,9 @@ export function registerPeopleRoutes(routes: RouteRegistry, org: OrgService): vo
     path: '/api/v1/org/people/:id',
     tag: 'org',
     summary: 'A person with their posts',
+    description:
+      'Staff get 404 for a person with no post in their scope. Email and phone as in the list: ' +
+      'admins always, dispatchers when the person holds a post in their scope, staff never.',
     roles: ['admin', 'dispatcher', 'staff'],
     params: personParams,
     responses: {

@@ -180,6 +180,104 @@ describe('people and posts', () => {
     expect(everyone.body.items[0]).toEqual({ id: 'p-li', name: '李四', phone: '13900000000' });
   });
 
+  describe('contact details', () => {
+    /** Posted in street A's community, in street B's, in both, and nowhere. */
+    const people = [
+      { id: 'c-east', name: '东岗', email: 'east@example.test', phone: '13800000001' },
+      { id: 'c-west', name: '西岗', email: 'west@example.test', phone: '13800000002' },
+      { id: 'c-both', name: '两岗', phone: '13800000003' },
+      { id: 'c-none', name: '无岗', email: 'none@example.test' },
+    ];
+    const contactIds = people.map((p) => p.id);
+
+    beforeAll(async () => {
+      const imported = await admin('POST', '/api/v1/org/import', {
+        people,
+        posts: [
+          { unitId: 'community-a1', role: 'grid-worker', personId: 'c-east' },
+          { unitId: 'community-b1', role: 'grid-worker', personId: 'c-west' },
+          { unitId: 'community-b1', role: 'secretary', personId: 'c-both' },
+          { unitId: 'street-a', role: 'dispatcher', personId: 'c-both' },
+        ],
+      });
+      if (imported.status !== 200) throw new Error(`importing people: HTTP ${imported.status}`);
+    });
+
+    async function listed(token: string): Promise<PersonBody[]> {
+      const res = await app.http<Page<PersonBody>>('GET', '/api/v1/org/people?pageSize=100', {
+        token,
+      });
+      expect(res.status).toBe(200);
+      return res.body.items.filter((p) => contactIds.includes(p.id));
+    }
+
+    it('when a street dispatcher reads people, then contacts only of those posted in the street’s units', async () => {
+      // Act
+      const list = await listed(tokens.streetA!);
+      const west = await app.http<PersonBody>('GET', '/api/v1/org/people/c-west', {
+        token: tokens.streetA,
+      });
+      const east = await app.http<PersonBody>('GET', '/api/v1/org/people/c-east', {
+        token: tokens.streetA,
+      });
+      const byUnit = await app.http<Page<PersonBody>>(
+        'GET',
+        '/api/v1/org/people?unitId=community-b1&role=grid-worker',
+        { token: tokens.streetA },
+      );
+
+      // Assert: everyone is still listed by name; contacts only within street A
+      expect(list).toEqual([
+        { id: 'c-both', name: '两岗', phone: '13800000003' },
+        { id: 'c-east', name: '东岗', email: 'east@example.test', phone: '13800000001' },
+        { id: 'c-none', name: '无岗' },
+        { id: 'c-west', name: '西岗' },
+      ]);
+      expect(west.status).toBe(200);
+      expect(west.body).toEqual({
+        id: 'c-west',
+        name: '西岗',
+        posts: [{ unitId: 'community-b1', unitName: '西关社区', role: 'grid-worker' }],
+      });
+      expect(east.body).toMatchObject({ email: 'east@example.test', phone: '13800000001' });
+      expect(byUnit.body.items).toEqual([
+        { id: 'c-west', name: '西岗' },
+        { id: 'p-li', name: '李四' },
+      ]);
+    });
+
+    it('when the other street’s dispatcher reads them, then the contacts of its own people only', async () => {
+      const list = await listed(tokens.streetB!);
+      expect(list.filter((p) => p.email || p.phone).map((p) => p.id)).toEqual(['c-both', 'c-west']);
+    });
+
+    it('when an admin reads people, then every stored email and phone', async () => {
+      // Act
+      const list = await listed(app.adminKey);
+      const none = await admin<PersonBody>('GET', '/api/v1/org/people/c-none');
+
+      // Assert
+      expect(list).toEqual([...people].sort((a, b) => a.id.localeCompare(b.id)));
+      expect(none.body).toEqual({ ...people[3], posts: [] });
+    });
+
+    it('when a dispatcher holds no unit, then nobody’s contacts', async () => {
+      const token = await app.signIn('dispatcher-no-unit', ['dispatcher']);
+      const list = await listed(token);
+      expect(list.map((p) => p.id)).toEqual(['c-both', 'c-east', 'c-none', 'c-west']);
+      expect(list.filter((p) => p.email || p.phone)).toEqual([]);
+    });
+
+    it('when staff read people in their scope, then still without email or phone', async () => {
+      const east = await app.http<PersonBody>('GET', '/api/v1/org/people/c-east', {
+        token: tokens.staffA1,
+      });
+      expect(east.status).toBe(200);
+      expect(east.body).not.toHaveProperty('email');
+      expect(east.body).not.toHaveProperty('phone');
+    });
+  });
+
   it('when a resident asks for people or a dispatcher writes one, then 403', async () => {
     expect((await app.http('GET', '/api/v1/org/people', { token: tokens.resident })).status).toBe(
       403,
