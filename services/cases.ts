@@ -88,7 +88,7 @@ export function createCaseService(deps: {
   scope: ScopeResolver;
   clock: () => Date;
 }) {
-  const { Case } = deps.models;
+  const { Case, Unit } = deps.models;
 
   /** Same key, same body → the existing case; same key, other body → 422. */
   function assertSameRequest(storedHash: string, requestHash: string): void {
@@ -140,8 +140,15 @@ export function createCaseService(deps: {
           `Starting "${definition.key}" needs one of the roles: ${definition.spec.starters.join(', ')}`,
         );
       }
+      // A case in a unit the org tree lacks would be an orphan no unit's scope shows. One `_id`
+      // lookup, not the cached tree: a unit just added by another replica is known at once.
+      const unitProblems: ErrorDetail[] =
+        request.unitId !== undefined && !(await Unit.exists({ _id: request.unitId }))
+          ? [{ path: 'body.unitId', message: `no unit "${request.unitId}" in the org tree` }]
+          : [];
       if (
         request.unitId !== undefined &&
+        unitProblems.length === 0 &&
         !mayActForUnit(principal, await deps.scope.resolve(principal), request.unitId)
       ) {
         throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);
@@ -150,9 +157,17 @@ export function createCaseService(deps: {
       const checked = validateCaseData(definition.spec.input.fields, request.data);
       if (!checked.ok || categoryProblems.length > 0) {
         throw new AppError('unprocessable', 'The case data does not match the process', [
+          ...unitProblems,
           ...categoryProblems,
           ...(checked.ok ? [] : checked.problems),
         ]);
+      }
+      if (unitProblems.length > 0) {
+        throw new AppError(
+          'unprocessable',
+          `No unit "${request.unitId}" in the org tree`,
+          unitProblems,
+        );
       }
       await assertUnitsExist(definition.spec.input.fields, checked.data);
 

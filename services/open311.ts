@@ -217,6 +217,9 @@ export function createOpen311Service(deps: {
           err.kind,
           err.message,
           err.details.map((detail) => {
+            // Checked above already; a unit deleted since is refused by the case service.
+            if (detail.path === 'body.unitId')
+              return { path: 'address_id', message: 'not a unit of the org tree' };
             const match = /^data\.([A-Za-z0-9_]+)(.*)$/.exec(detail.path);
             if (!match) return detail;
             const field = match[1]!;

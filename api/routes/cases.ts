@@ -67,7 +67,8 @@ const startCaseBody = z
     unitId: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
-      .optional(),
+      .optional()
+      .meta({ description: 'A unit of the org tree; an unknown one is refused (422)' }),
     category: z.string().max(63).optional().meta({
       description:
         "One of the process's category codes (诉求类别); required when the process has categories",

@@ -286,6 +286,62 @@ describe('starting a case', () => {
     expect(fixed.status).toBe(201);
   });
 
+  it('when a case names a unit the org tree does not have, then 422 naming unitId and no case or workflow starts', async () => {
+    // Arrange
+    const key = idempotencyKey();
+    const email = uniqueAddress('unknown-unit');
+    const send = (token: string, unitId: string, idempotency = key) =>
+      app.http<ErrorBody & CaseBody>('POST', '/api/v1/cases', {
+        token,
+        headers: { 'idempotency-key': idempotency },
+        body: { ...residentRequest(email), unitId },
+      });
+
+    // Act
+    const refused = await send(residentToken, 'no-such-unit');
+    // A dispatcher learns the unit is unknown rather than that it is outside their scope.
+    const dispatcher = await send(dispatcherToken, 'no-such-unit', idempotencyKey());
+
+    // Assert
+    for (const res of [refused, dispatcher]) {
+      expect(res.status).toBe(422);
+      expect(res.body.error.details).toEqual([
+        { path: 'body.unitId', message: 'no unit "no-such-unit" in the org tree' },
+      ]);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await app.db.models.Case.countDocuments({ 'data.contactEmail': email })).toBe(0);
+    // Nothing was reserved: once the unit exists, the same key starts the case, and a double
+    // submit of it returns that case.
+    const unit = { id: 'no-such-unit', name: '新建社区', type: 'community', parentId: null };
+    expect(
+      (await app.http('POST', '/api/v1/org/units', { token: app.adminKey, body: unit })).status,
+    ).toBe(201);
+    const started = await send(residentToken, 'no-such-unit');
+    const again = await send(residentToken, 'no-such-unit');
+    expect([started.status, again.status]).toEqual([201, 200]);
+    expect(again.body.id).toBe(started.body.id);
+    expect(started.body).toEqual(expect.objectContaining({ unitId: 'no-such-unit' }));
+  });
+
+  it('when a case names an unknown unit and breaks the process fields, then one 422 names them all', async () => {
+    const res = await app.http<ErrorBody>('POST', '/api/v1/cases', {
+      token: residentToken,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: {
+        definitionKey: 'resident-request',
+        unitId: 'nowhere',
+        data: { category: '环境卫生', contactEmail: 'not-an-email' },
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.map((d) => d.path).sort()).toEqual([
+      'body.unitId',
+      'data.contactEmail',
+      'data.description',
+    ]);
+  });
+
   it('when the body is malformed, then 400 naming the field', async () => {
     const unknownProcess = await app.http<ErrorBody>('POST', '/api/v1/cases', {
       token: residentToken,
