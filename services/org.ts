@@ -102,23 +102,14 @@ export function createOrgService(deps: {
     return new Set(held.filter((p) => scope.unitIds.has(p.unitId)).map((p) => p.personId));
   }
 
-  /**
-   * Adds email and phone to people read without them, for those `contactReadable` allows: one
-   * lookup by `_id`, so contacts are read from storage only for those who may see them.
-   */
-  async function withContacts(
-    docs: PersonRecord[],
-    allowed: ReadonlySet<string>,
-  ): Promise<PersonRecord[]> {
-    if (allowed.size === 0) return docs;
-    const contacts = await Person.find(
-      { _id: { $in: [...allowed].sort() } },
-      { email: 1, phone: 1 },
-    ).lean<PersonRecord[]>();
-    const byId = new Map(contacts.map((c) => [c._id, c]));
+  /** Drops email and phone of the people `allowed` does not name (admins keep every contact). */
+  function redactContacts(docs: PersonRecord[], allowed: ReadonlySet<string>): PersonRecord[] {
     return docs.map((d) => {
-      const c = byId.get(d._id);
-      return c ? { ...d, email: c.email, phone: c.phone } : d;
+      if (allowed.has(d._id)) return d;
+      const rest = { ...d };
+      delete rest.email;
+      delete rest.phone;
+      return rest;
     });
   }
 
@@ -203,7 +194,7 @@ export function createOrgService(deps: {
       const readable = await readablePeople(principal, scope);
       if (readable) ids = (ids ?? [...readable]).filter((id) => readable.has(id));
       const filter = ids === undefined ? {} : { _id: { $in: ids } };
-      const rows = await Person.find(filter, scope.all ? WITH_CONTACTS : WITHOUT_CONTACTS)
+      const rows = await Person.find(filter, PERSON_FIELDS)
         .sort({ _id: 1 })
         .skip(skipOf(query))
         .limit(query.pageSize)
@@ -211,7 +202,7 @@ export function createOrgService(deps: {
       const total = await totalOf(query, rows.length, () => Person.countDocuments(filter));
       const docs = scope.all
         ? rows
-        : await withContacts(
+        : redactContacts(
             rows,
             await contactReadable(
               principal,
@@ -228,10 +219,7 @@ export function createOrgService(deps: {
      */
     async getPerson(principal: Principal, id: string): Promise<PersonDetail> {
       const scope = await deps.scope.resolve(principal);
-      const found = await Person.findById(
-        id,
-        scope.all ? WITH_CONTACTS : WITHOUT_CONTACTS,
-      ).lean<PersonRecord>();
+      const found = await Person.findById(id, PERSON_FIELDS).lean<PersonRecord>();
       const posts = found
         ? await PostModel.find({ personId: id }).sort({ unitId: 1, role: 1 }).lean()
         : [];
@@ -241,7 +229,7 @@ export function createOrgService(deps: {
       }
       const doc = scope.all
         ? found
-        : (await withContacts([found], await contactReadable(principal, scope, [id], posts)))[0]!;
+        : redactContacts([found], await contactReadable(principal, scope, [id], posts))[0]!;
       const units = await Unit.find(
         { _id: { $in: posts.map((p) => p.unitId) } },
         { name: 1 },
@@ -402,9 +390,8 @@ export type OrgService = ReturnType<typeof createOrgService>;
  */
 const CONTACT_ROLES = SUPERVISOR_ROLES;
 
-/** What a person is read with for admins, and for everyone else before `withContacts`. */
-const WITH_CONTACTS = { name: 1, userId: 1, email: 1, phone: 1 } as const;
-const WITHOUT_CONTACTS = { name: 1, userId: 1 } as const;
+/** What a person is read with; contacts a reader may not see are dropped by `redactContacts`. */
+const PERSON_FIELDS = { name: 1, userId: 1, email: 1, phone: 1 } as const;
 
 /** A stored person as read for a reader: contacts only when allowed. */
 interface PersonRecord {
