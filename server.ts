@@ -9,6 +9,7 @@ import { connectDatabase } from './models';
 import { createApp } from './api/app';
 import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
+import { readOrgRevision } from './models/org-revision';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
@@ -84,7 +85,9 @@ export async function startApi(
       logger,
     });
     // One resolver for every service that reads cases, tasks or people within a scope.
-    const scope = createScopeResolver(db.models);
+    const scope = createScopeResolver(db.models, {
+      revision: () => readOrgRevision(db.models),
+    });
     await calendar.seedShippedYears();
     const cases = createCaseService({
       models: db.models,

@@ -4,6 +4,7 @@ import type { Candidate, ResolvedPeople } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lang/definition';
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree } from '../common/org-tree';
+import { readOrgRevision } from '../models/org-revision';
 import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { planDeadline } from '../common/sla';
@@ -31,9 +32,6 @@ export type ResolvePeopleRequest =
       data: Record<string, unknown>;
     };
 
-/** How long a loaded org tree is reused; an import shows up in new assignments after this. */
-const ORG_TREE_TTL_MS = 15_000;
-
 /**
  * Reads the workflow needs from admin data: who holds a role where (with 兜底 fallback up the
  * tree), SLA instants on the working calendar, and published definitions for sub-processes.
@@ -41,13 +39,18 @@ const ORG_TREE_TTL_MS = 15_000;
  */
 export function createLookupActivities(deps: ActivityDependencies) {
   const { Unit, Post, Person, CalendarYear, Definition } = deps.models;
-  let cached: { tree: OrgTree; loadedAt: number } | null = null;
-  /** Each person's account (or none), kept as long as the tree: the same staleness for both. */
-  const accounts = new Map<string, { userId: string | null; loadedAt: number }>();
+  /**
+   * The org tree and people's accounts as of one org revision (models/org-revision.ts). Every
+   * lookup reads the revision first (one `_id` read) and reloads when an org write has bumped it,
+   * so people imported a moment ago are called by the next case, not after a cache expires.
+   */
+  let cached: { tree: OrgTree; revision: number } | null = null;
+  let accounts = new Map<string, string | null>();
+  let accountsRevision = -1;
 
   async function orgTree(): Promise<OrgTree> {
-    const now = deps.clock().getTime();
-    if (cached && now - cached.loadedAt < ORG_TREE_TTL_MS) return cached.tree;
+    const revision = await readOrgRevision(deps.models);
+    if (cached && cached.revision === revision) return cached.tree;
     const units = await Unit.find({}).lean();
     const posts = await Post.find({}).lean();
     const tree = new OrgTree(
@@ -59,24 +62,24 @@ export function createLookupActivities(deps: ActivityDependencies) {
       })),
       posts.map((p) => ({ unitId: p.unitId, role: p.role, personId: p.personId })),
     );
-    cached = { tree, loadedAt: now };
+    cached = { tree, revision };
     return tree;
   }
 
   async function candidatesOf(personIds: readonly string[], unitOf: (id: string) => string) {
-    const now = deps.clock().getTime();
-    const stale = personIds.filter((id) => {
-      const known = accounts.get(id);
-      return !known || now - known.loadedAt >= ORG_TREE_TTL_MS;
-    });
-    if (stale.length > 0) {
-      const people = await Person.find({ _id: { $in: stale } }, { userId: 1 }).lean();
-      for (const id of stale) accounts.delete(id);
-      for (const p of people) accounts.set(p._id, { userId: p.userId ?? null, loadedAt: now });
+    const revision = cached?.revision ?? (await readOrgRevision(deps.models));
+    if (revision !== accountsRevision) {
+      accounts = new Map();
+      accountsRevision = revision;
+    }
+    const unknown = personIds.filter((id) => !accounts.has(id));
+    if (unknown.length > 0) {
+      const people = await Person.find({ _id: { $in: unknown } }, { userId: 1 }).lean();
+      for (const p of people) accounts.set(p._id, p.userId ?? null);
     }
     return personIds.flatMap((id): Candidate[] => {
-      const person = accounts.get(id);
-      return person ? [{ personId: id, userId: person.userId, unitId: unitOf(id) }] : [];
+      const userId = accounts.get(id);
+      return userId !== undefined ? [{ personId: id, userId, unitId: unitOf(id) }] : [];
     });
   }
 

@@ -248,6 +248,19 @@ const postSchema = new mongoose.Schema(
 );
 postSchema.index({ unitId: 1 });
 
+/**
+ * The org tree's revision: one document, bumped by every write to units, people or posts, so a
+ * process that keeps the tree in memory (the worker's lookups, the API's scope resolver) knows by
+ * one `_id` read whether its copy is current, without a time-based cache (models/org-revision.ts).
+ */
+const orgRevisionSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    revision: { type: Number, required: true },
+  },
+  { collection: 'orgRevision', versionKey: false },
+);
+
 /** Failed sign-ins per username, to slow down password guessing (see AccountService.login). */
 const loginThrottleSchema = new mongoose.Schema(
   {
@@ -376,6 +389,7 @@ export function createModels(connection: Connection) {
     Unit: connection.model('Unit', unitSchema),
     Person: connection.model('Person', personSchema),
     Post: connection.model('Post', postSchema),
+    OrgRevision: connection.model('OrgRevision', orgRevisionSchema),
     EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),

@@ -2,6 +2,7 @@ import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree, OrgTreeError } from '../common/org-tree';
 import type { Models } from '../models';
+import { bumpOrgRevision } from '../models/org-revision';
 import { isDuplicateKeyError } from '../models';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
@@ -106,40 +107,46 @@ export async function importOrg(
   if (problems.length > 0)
     throw new AppError('unprocessable', 'The import does not fit the org tree', problems);
 
-  const now = deps.clock();
-  // Parents before children, so a reader never sees a unit whose parent is missing. Rows
-  // that change nothing are not written at all, so repeating an import is cheap.
-  await saveAll(
-    Unit,
-    orderParentsFirst(input.units)
-      .filter((unit) => !sameFields(stored.get(unit.id), unit))
-      .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
-    (id) => stored.has(id),
-  );
-  const storedPeople = new Map(
-    (await Person.find({ _id: { $in: input.people.map((p) => p.id) } }).lean()).map((p) => [
-      p._id,
-      { ...p, id: p._id },
-    ]),
-  );
-  await saveAll(
-    Person,
-    input.people
-      .filter((person) => !sameFields(storedPeople.get(person.id), person))
-      .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
-    (id) => storedPeople.has(id),
-  );
-  const postIds = input.posts.map(postIdOf);
-  const storedPosts = new Set(
-    (await PostModel.find({ _id: { $in: postIds } }, { _id: 1 }).lean()).map((p) => p._id),
-  );
-  await saveAll(
-    PostModel,
-    input.posts
-      .map((post, i) => ({ _id: postIds[i]!, ...post }))
-      .filter((post) => !storedPosts.has(post._id)),
-    () => false,
-  );
+  try {
+    const now = deps.clock();
+    // Parents before children, so a reader never sees a unit whose parent is missing. Rows
+    // that change nothing are not written at all, so repeating an import is cheap.
+    await saveAll(
+      Unit,
+      orderParentsFirst(input.units)
+        .filter((unit) => !sameFields(stored.get(unit.id), unit))
+        .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+      (id) => stored.has(id),
+    );
+    const storedPeople = new Map(
+      (await Person.find({ _id: { $in: input.people.map((p) => p.id) } }).lean()).map((p) => [
+        p._id,
+        { ...p, id: p._id },
+      ]),
+    );
+    await saveAll(
+      Person,
+      input.people
+        .filter((person) => !sameFields(storedPeople.get(person.id), person))
+        .map(({ id, ...fields }) => ({ _id: id, ...fields, updatedAt: now })),
+      (id) => storedPeople.has(id),
+    );
+    const postIds = input.posts.map(postIdOf);
+    const storedPosts = new Set(
+      (await PostModel.find({ _id: { $in: postIds } }, { _id: 1 }).lean()).map((p) => p._id),
+    );
+    await saveAll(
+      PostModel,
+      input.posts
+        .map((post, i) => ({ _id: postIds[i]!, ...post }))
+        .filter((post) => !storedPosts.has(post._id)),
+      () => false,
+    );
+  } finally {
+    // After the writes, even a partial one (a failed batch): a reader never keeps a tree
+    // older than what is stored. An import that changed nothing bumps too; it costs one write.
+    await bumpOrgRevision(deps.models);
+  }
   if (input.units.length > 0) deps.scope.invalidate();
   return { units: input.units.length, people: input.people.length, posts: input.posts.length };
 }

@@ -2,6 +2,7 @@ import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree } from '../common/org-tree';
 import type { Models } from '../models';
+import { bumpOrgRevision } from '../models/org-revision';
 import type { Principal } from './auth';
 import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
@@ -155,6 +156,7 @@ export function createOrgService(deps: {
         },
         { upsert: true },
       );
+      await bumpOrgRevision(deps.models);
       deps.scope.invalidate();
       return { created: !existing, unit: input };
     },
@@ -172,6 +174,7 @@ export function createOrgService(deps: {
         },
         { upsert: true },
       );
+      await bumpOrgRevision(deps.models);
       return { created: !existing, person: input };
     },
 
@@ -260,11 +263,13 @@ export function createOrgService(deps: {
       const id = postIdOf(post);
       const existing = await PostModel.findById(id, { _id: 1 }).lean();
       await PostModel.updateOne({ _id: id }, { $set: post }, { upsert: true });
+      await bumpOrgRevision(deps.models);
       return { created: !existing, post };
     },
 
     async removePost(post: PostInput): Promise<void> {
       const result = await PostModel.deleteOne({ _id: postIdOf(post) });
+      if (result.deletedCount > 0) await bumpOrgRevision(deps.models);
       if (result.deletedCount === 0) {
         throw new AppError(
           'not_found',

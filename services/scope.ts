@@ -99,12 +99,14 @@ export interface ScopeResolver {
 }
 
 /**
- * Resolves scopes over the stored unit tree, read once and kept for `ttlMs` (default 30 s):
- * this process's org writes invalidate it at once, another API replica's within the TTL.
+ * Resolves scopes over the stored unit tree. Given `revision` (the org revision,
+ * models/org-revision.ts), the tree is kept until an org write, in any process, bumps it: one
+ * `_id` read per request. Without it (unit tests), the tree is kept for `ttlMs` (default 30 s).
+ * This process's own org writes also invalidate it at once.
  */
 export function createScopeResolver(
   models: Pick<Models, 'Unit'>,
-  options: { ttlMs?: number; now?: () => number } = {},
+  options: { ttlMs?: number; now?: () => number; revision?: () => Promise<number> } = {},
 ): ScopeResolver {
   const ttlMs = options.ttlMs ?? 30_000;
   const now = options.now ?? Date.now;
@@ -112,10 +114,14 @@ export function createScopeResolver(
     children: Map<string, string[]>;
     ids: Set<string>;
   }
-  let cached: { loadedAt: number; tree: Promise<UnitTree> } | undefined;
+  let cached: { loadedAt: number; revision: number; tree: Promise<UnitTree> } | undefined;
 
-  function loadTree(): Promise<UnitTree> {
-    if (cached && now() - cached.loadedAt < ttlMs) return cached.tree;
+  async function loadTree(): Promise<UnitTree> {
+    const revision = options.revision ? await options.revision() : -1;
+    const current = options.revision
+      ? cached?.revision === revision
+      : cached !== undefined && now() - cached.loadedAt < ttlMs;
+    if (cached && current) return cached.tree;
     const loading = models.Unit.find({}, { _id: 1, parentId: 1 })
       .lean()
       .then((docs) => ({
@@ -123,7 +129,7 @@ export function createScopeResolver(
         ids: new Set(docs.map((d) => d._id)),
       }));
     // Concurrent requests share one read; a failed read is not kept.
-    const entry = { loadedAt: now(), tree: loading };
+    const entry = { loadedAt: now(), revision, tree: loading };
     cached = entry;
     void loading.catch(() => {
       if (cached === entry) cached = undefined;

@@ -28,6 +28,7 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
+import { bumpOrgRevision } from '../../models/org-revision';
 import { beijingText, bj } from './beijing';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
 import { testServerPath, testStack } from './test-stack';
@@ -249,7 +250,7 @@ export class SlaTestBed {
       everyone.push(seeded);
       return seeded;
     };
-    return {
+    const seeded: SeededOrg = {
       county,
       street,
       community,
@@ -266,6 +267,9 @@ export class SlaTestBed {
       streetDirector: await person('street-director', '周主任', [[street, 'director']]),
       everyone,
     };
+    // Written past the org service: say so, as it would, so a worker's kept tree is refreshed.
+    await bumpOrgRevision(this.db.models);
+    return seeded;
   }
 
   /**
@@ -280,6 +284,7 @@ export class SlaTestBed {
   ): Promise<SeededUnit> {
     const parentId = typeof parent === 'string' ? parent : (parent?.id ?? null);
     await this.db.models.Unit.create({ _id: id, name, type, parentId, updatedAt: new Date() });
+    await bumpOrgRevision(this.db.models);
     return { id, name };
   }
 
@@ -307,6 +312,7 @@ export class SlaTestBed {
       updatedAt: new Date(),
     });
     for (const [unit, role] of posts) await this.addPost(person, unit, role);
+    await bumpOrgRevision(this.db.models);
     return person;
   }
 
@@ -318,6 +324,7 @@ export class SlaTestBed {
       { $setOnInsert: { unitId, role, personId: person.personId } },
       { upsert: true },
     );
+    await bumpOrgRevision(this.db.models);
   }
 
   /** A definition as an admin publishes it: validated against the mail templates. */

@@ -272,6 +272,33 @@ describe('createScopeResolver', () => {
     expect(db.reads()).toBe(2);
   });
 
+  it('when given the org revision, then the tree is kept until the revision moves, however long', async () => {
+    // Arrange
+    const db = fakeUnits();
+    let clock = 0;
+    let revision = 7;
+    const resolver = createScopeResolver(db.models, {
+      ttlMs: 1000,
+      now: () => clock,
+      revision: () => Promise.resolve(revision),
+    });
+    const dispatcher = principals.streetDispatcher!;
+
+    // Act
+    await resolver.resolve(dispatcher);
+    clock = 60_000;
+    await resolver.resolve(dispatcher);
+    const readsWhileUnchanged = db.reads();
+    db.stored.push({ id: 'community-a3', parentId: 'street-a' });
+    revision = 8; // another replica wrote a unit
+    const after = await resolver.resolve(dispatcher);
+
+    // Assert
+    expect(readsWhileUnchanged).toBe(1);
+    expect(db.reads()).toBe(2);
+    expect(after.unitIds.has('community-a3')).toBe(true);
+  });
+
   it('when the principal is an admin or a resident, then the tree is not read at all', async () => {
     const db = fakeUnits();
     const resolver = createScopeResolver(db.models);
