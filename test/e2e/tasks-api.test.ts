@@ -76,18 +76,22 @@ beforeAll(async () => {
         { id: 'c1', name: '东社区', type: 'community', parentId: 's1' },
         { id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1' },
         { id: 'g2', name: '第二网格', type: 'grid', parentId: 'c1' },
+        { id: 'c2', name: '西社区', type: 'community', parentId: 's1' },
       ],
       people: [
         { id: 'p-disp', name: '派单员', email: uniqueAddress('disp'), userId: dispatcherId },
         { id: 'p-a', name: '网格员甲', email: uniqueAddress('worker-a'), userId: workerA },
         { id: 'p-b', name: '网格员乙', email: uniqueAddress('worker-b'), userId: workerB },
         { id: 'p-dir', name: '社区主任', email: directorMail },
+        { id: 'p-west', name: '西社区网格员', email: uniqueAddress('west') },
+        { id: 'p-unposted', name: '未任职人员', email: uniqueAddress('unposted') },
       ],
       posts: [
         { unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
         { unitId: 'g1', role: 'grid-worker', personId: 'p-a' },
         { unitId: 'g1', role: 'grid-worker', personId: 'p-b' },
         { unitId: 'c1', role: 'director', personId: 'p-dir' },
+        { unitId: 'c2', role: 'grid-worker', personId: 'p-west' },
       ],
     },
   });
@@ -257,6 +261,61 @@ describe('a case through dispatch, claim, complete and rating', () => {
     expect(otherKey.status).toBe(409);
     const stored = await app.db.models.Case.findById(caseId).lean();
     expect(stored?.timeline.filter((e) => e.type === 'task.completed')).toHaveLength(1);
+  });
+});
+
+describe('reassignment within the org scope', () => {
+  async function serveTask(): Promise<Task> {
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '转派' } });
+    return openTask('worker-a', caseId, 'serve');
+  }
+
+  it('when a dispatcher reassigns to someone outside their scope, then 422 names the person and nothing changes', async () => {
+    // Arrange
+    const serve = await serveTask();
+
+    // Act
+    const toWest = await act<ErrorBody>('disp', serve.id, 'reassign', { personId: 'p-west' });
+    const toUnposted = await act<ErrorBody>('disp', serve.id, 'reassign', {
+      personId: 'p-unposted',
+    });
+    const task = await app.http<Task>('GET', `/api/v1/tasks/${serve.id}`, { token: tokens.disp });
+
+    // Assert
+    for (const refused of [toWest, toUnposted]) {
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.details[0]?.path).toBe('body.personId');
+    }
+    expect(toWest.body.error.details[0]?.message).toContain('"to" (person "p-west")');
+    expect(toWest.body.error.details[0]?.message).toContain('no post in your org scope');
+    expect(task.body.status).toBe('open');
+    expect(task.body.assignee).toBeNull();
+  });
+
+  it('when a dispatcher reassigns within their scope, or an admin to anyone, then the task moves', async () => {
+    // Arrange
+    const first = await serveTask();
+    const second = await serveTask();
+
+    // Act
+    const inScope = await act('disp', first.id, 'reassign', {
+      personId: 'p-b',
+      reason: '熟悉情况',
+    });
+    const byAdmin = await app.http<Task>('POST', `/api/v1/tasks/${second.id}/reassign`, {
+      token: app.adminKey,
+      body: { personId: 'p-west' },
+    });
+
+    // Assert
+    expect(inScope.status).toBe(200);
+    expect(inScope.body).toMatchObject({ status: 'claimed', assignee: { personId: 'p-b' } });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.status).toBe('open');
+    expect(byAdmin.body).toMatchObject({ assignee: null });
   });
 });
 
