@@ -162,6 +162,7 @@ export async function startApi(
     const app = createApp({
       logger,
       bodyLimit: config.API_BODY_LIMIT,
+      trustProxy: config.TRUST_PROXY,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate,
       services,

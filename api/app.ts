@@ -64,6 +64,8 @@ export interface AppDependencies {
   readiness: ReadinessCheck[];
   /** The web console, mounted at `/console` (and `/`), when the app serves it. */
   console?: WebConsole;
+  /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-* headers count. */
+  trustProxy?: boolean | number | string[];
 }
 
 /** All routes, described once: the same registry mounts them and generates the OpenAPI document. */
@@ -90,6 +92,8 @@ export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Off unless configured: a client could otherwise claim HTTPS or another address itself.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(
     pinoHttp({
       logger: deps.logger,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -78,6 +79,33 @@ const envSchema = z.object({
    * it over HTTP), `always`, or `never` (an intranet served over plain HTTP by name).
    */
   CONSOLE_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  /**
+   * Which proxies in front of the API are trusted for `X-Forwarded-For/-Proto/-Host`, with
+   * Express's `trust proxy` semantics: `false` (the default: the headers are ignored), `true`
+   * (trust every hop: only when nothing reaches the API but through the proxy), a hop count
+   * (`1`: the one proxy in front), or a comma-separated list of addresses, subnets (CIDR) and the
+   * names `loopback`, `linklocal`, `uniquelocal`. Behind a TLS proxy it keeps cookies `Secure`
+   * and client addresses right.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx): boolean | number | string[] => {
+      const text = value.trim();
+      if (text === 'false') return false;
+      if (text === 'true') return true;
+      if (/^\d+$/.test(text)) return Number(text);
+      const entries = text.split(',').map((entry) => entry.trim());
+      const bad = entries.filter((entry) => !isProxyEntry(entry));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `true, false, a hop count, or addresses/subnets/loopback,linklocal,uniquelocal; not ${bad.map((b) => `"${b}"`).join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   /** Signs the console's CSRF tokens; set the same value on every API replica behind one address. */
   CONSOLE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /**
@@ -92,6 +120,19 @@ const envSchema = z.object({
 });
 
 export type AppConfig = z.infer<typeof envSchema>;
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** A `trust proxy` list entry: a preset name, an IP address, or a subnet `address/prefix`. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,5 +1,6 @@
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
+import { maskIdentifiers } from '../lang/mask';
 import { AppError } from './errors';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
@@ -9,7 +10,8 @@ import { createUnitDirectory } from './unit-directory';
 /**
  * The public board (公示): cases a `publish` step put on the wall, for anyone, without signing in.
  * What it shows was masked when the case was published (personal fields of the process); the
- * board adds where (down to the compound, never the building or the floor), when, how long it
+ * board masks phone and identity numbers in every shown value (lang/mask.ts maskIdentifiers) and
+ * adds where (down to the compound, never the building or the floor), when, how long it
  * took and the score, and nothing else of the case: no requester, no comment, no timeline.
  */
 
@@ -128,7 +130,12 @@ export function createBoardService(deps: {
       place: placeOf(byId, doc.unitId),
       title: publication.title,
       outcome: publication.outcome,
-      fields: publication.fields,
+      // Free text typed by residents may carry a phone or identity number even in a field that
+      // is not personal; masked on the way out, so cases published earlier are covered too.
+      fields: publication.fields.map(({ label, value }) => ({
+        label,
+        value: maskIdentifiers(value),
+      })),
       status: doc.status,
       receivedAt: new Date(doc.createdAt).toISOString(),
       publishedAt: publication.publishedAt,

@@ -1,6 +1,6 @@
 import type { CaseStatus, DeadlineView, TimelineEventType } from '../common/case';
 import type { DefinitionSpec, Open311Parameter } from '../lang/definition';
-import { maskValue } from '../lang/mask';
+import { maskIdentifiers, maskValue } from '../lang/mask';
 import { allSteps } from '../lang/steps';
 import { parameterFields, serviceCodeOf } from './open311-mapping';
 
@@ -47,8 +47,9 @@ export interface CaseForOpen311 {
 
 /**
  * A case as an Open311 request. `visible`: the caller may see the case (its scope, or it filed
- * the case); otherwise personal fields are masked (lang/mask.ts) and personal coordinates and
- * links left out. Contact details are never shown: GeoReport v2 has no field for them.
+ * the case); otherwise personal fields are masked (lang/mask.ts), phone and identity numbers in
+ * the description and address masked (maskIdentifiers), and personal coordinates and links left
+ * out. Contact details are never shown: GeoReport v2 has no field for them.
  */
 export function requestOf(
   doc: CaseForOpen311,
@@ -61,10 +62,13 @@ export function requestOf(
     const field = fields[parameter];
     const value = field ? doc.data[field.name] : undefined;
     if (value === undefined || value === null || value === '') return null;
-    if (options.visible || !field!.personal) return value;
-    return parameter === 'description' || parameter === 'address_string'
-      ? maskValue(field!.type, value)
-      : null;
+    if (options.visible) return value;
+    const freeText = parameter === 'description' || parameter === 'address_string';
+    // Free text a resident typed may hold a phone or identity number even in a field that is
+    // not personal: masked for whoever may not see the case.
+    if (!field!.personal)
+      return freeText && typeof value === 'string' ? maskIdentifiers(value) : value;
+    return freeText ? maskIdentifiers(maskValue(field!.type, value)) : null;
   };
   const text = (value: unknown, max?: number) =>
     typeof value === 'string' ? (max ? [...value].slice(0, max).join('') : value) : null;

@@ -29,7 +29,23 @@ export interface ScopeFields {
   /** Dotted path of the item's unit id (default `unitId`). */
   unitField?: string;
   /** Dotted paths of principal ids that own the item (default `['createdBy.id']`). */
-  ownerFields?: readonly string[];
+  ownerFields?: readonly OwnerField[];
+}
+
+/**
+ * A dotted path of principal ids that own the item, or one that owns it only while the item
+ * matches one of `when` (each a set of fields equal to strings): a claim pool's candidates own it
+ * while it is open, `{ path: 'candidateUserIds', when: [{ kind: 'task' }, { status: 'open' }] }`.
+ */
+export type OwnerField = string | { path: string; when: ReadonlyArray<Record<string, string>> };
+
+/** Each owner field as the item conditions under which it owns (one empty condition: always). */
+function ownerBranches(fields: ScopeFields): Array<{ path: string; when: Record<string, string> }> {
+  return (fields.ownerFields ?? DEFAULT_OWNER_FIELDS).flatMap((field) =>
+    typeof field === 'string'
+      ? [{ path: field, when: {} }]
+      : field.when.map((when) => ({ path: field.path, when })),
+  );
 }
 
 const DEFAULT_UNIT_FIELD = 'unitId';
@@ -61,8 +77,12 @@ export function expandScope(
 /** Whether an item is in scope; the same rule as {@link scopeFilter}. */
 export function canSee(scope: OrgScope, item: object, fields: ScopeFields = {}): boolean {
   if (scope.all) return true;
-  const owners = fields.ownerFields ?? DEFAULT_OWNER_FIELDS;
-  if (owners.some((path) => holds(valueAt(item, path), scope.principalId))) return true;
+  const owns = ownerBranches(fields).some(
+    ({ path, when }) =>
+      holds(valueAt(item, path), scope.principalId) &&
+      Object.entries(when).every(([field, wanted]) => holds(valueAt(item, field), wanted)),
+  );
+  if (owns) return true;
   const unitId = valueAt(item, fields.unitField ?? DEFAULT_UNIT_FIELD);
   return typeof unitId === 'string' && scope.unitIds.has(unitId);
 }
@@ -70,9 +90,10 @@ export function canSee(scope: OrgScope, item: object, fields: ScopeFields = {}):
 /** The rule of {@link canSee} as a MongoDB filter, to combine with a list query's own filter. */
 export function scopeFilter(scope: OrgScope, fields: ScopeFields = {}): Record<string, unknown> {
   if (scope.all) return {};
-  const branches: Array<Record<string, unknown>> = (fields.ownerFields ?? DEFAULT_OWNER_FIELDS).map(
-    (path) => ({ [path]: scope.principalId }),
-  );
+  const branches: Array<Record<string, unknown>> = ownerBranches(fields).map(({ path, when }) => ({
+    [path]: scope.principalId,
+    ...when,
+  }));
   if (scope.unitIds.size > 0) {
     branches.push({ [fields.unitField ?? DEFAULT_UNIT_FIELD]: { $in: [...scope.unitIds].sort() } });
   }

@@ -8,6 +8,7 @@ import type {
   TaskStatus,
 } from '../common/case';
 import { CASE_UPDATES } from '../common/case';
+import { isSupervisorRole } from '../common/roles';
 import { earliestDue } from '../common/sla';
 import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
@@ -38,10 +39,19 @@ export type CaseAction = 'rate' | 'pause' | 'resume';
 /** Where an action came from, as the timeline records it (`via`). */
 export type ActionChannel = 'api' | 'console';
 
-/** Tasks are in scope by the case's unit, and always for the people they name. */
+/**
+ * Tasks are in scope by the case's unit, and for the people they name: the assignee and a pool's
+ * claimants always, a task's candidates always, a claim pool's candidates only while it is open
+ * (a broadcast pool reaches people far outside the case's unit; once it closes, those who did
+ * not claim it no longer read it or its case).
+ */
 const TASK_SCOPE: ScopeFields = {
   unitField: 'caseUnitId',
-  ownerFields: ['candidateUserIds', 'assigneeUserId', 'claimantUserIds'],
+  ownerFields: [
+    { path: 'candidateUserIds', when: [{ kind: 'task' }, { status: 'open' }] },
+    'assigneeUserId',
+    'claimantUserIds',
+  ],
 };
 
 /**
@@ -99,16 +109,33 @@ export function createTaskService(deps: {
     return { kind: principal.kind, id: principal.id, roles: principal.roles, via };
   }
 
-  /** A person as a candidate: their account and the unit of their first post. */
-  async function candidateFor(personId: string): Promise<Candidate> {
+  /**
+   * The person a task is reassigned to, as a candidate: their account and the unit of their
+   * first post. A dispatcher reassigns only to people posted in their org scope (their units and
+   * every unit below); admins to anyone. Others reach the workflow, which refuses them (403).
+   */
+  async function reassignee(principal: Principal, personId: string): Promise<Candidate> {
     const person = await Person.findById(personId, { userId: 1 }).lean();
     if (!person) {
       throw new AppError('unprocessable', 'Unknown person', [
         { path: 'body.personId', message: `no person "${personId}"` },
       ]);
     }
-    const post = await Post.findOne({ personId }).sort({ _id: 1 }).lean();
-    return { personId, userId: person.userId ?? null, unitId: post?.unitId ?? '' };
+    const posts = await Post.find({ personId }, { unitId: 1 }).sort({ _id: 1 }).lean();
+    const scope = await deps.scope.resolve(principal);
+    if (
+      !scope.all &&
+      isSupervisorRole(principal.roles) &&
+      !posts.some((post) => scope.unitIds.has(post.unitId))
+    ) {
+      throw new AppError('unprocessable', `Cannot reassign to "${personId}": outside your scope`, [
+        {
+          path: 'body.personId',
+          message: `the reassignment's "to" (person "${personId}") holds no post in your org scope`,
+        },
+      ]);
+    }
+    return { personId, userId: person.userId ?? null, unitId: posts[0]?.unitId ?? '' };
   }
 
   return {
@@ -202,7 +229,7 @@ export function createTaskService(deps: {
       } else if (action === 'return') {
         request.reason = body.reason ?? '';
       } else if (action === 'reassign') {
-        request.to = await candidateFor(body.personId ?? '');
+        request.to = await reassignee(principal, body.personId ?? '');
         if (body.reason !== undefined) request.reason = body.reason;
       }
       const result = await update<Omit<TaskSnapshot, 'version'>>(

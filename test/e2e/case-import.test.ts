@@ -221,3 +221,40 @@ it("when the demo county is seeded with its history, then a few months of every 
   expect(months.status).toBe(200);
   expect(months.body.months.length).toBeGreaterThanOrEqual(4);
 }, 180_000);
+
+it('when a published text holds phone and identity numbers, then the board shows them masked', async () => {
+  // Arrange: an earlier system published the resident's words as they were typed
+  const imported = await importCases([
+    record('legacy-phone', {
+      publication: {
+        title: '办理结果公示',
+        outcome: '已办结',
+        fields: [
+          { label: '诉求内容', value: '楼道堆物，请回电 139 0000 1111，身份证110105199003071234' },
+          { label: '联系人', value: '周*' },
+        ],
+        publishedAt: '2026-06-01T08:40:00Z',
+      },
+    }),
+  ]);
+  const caseId = imported.body.caseIds[0]!;
+
+  // Act
+  const one = await app.http<{ fields: Array<{ label: string; value: string }> }>(
+    'GET',
+    `/api/v1/public/board/${caseId}`,
+  );
+  const list = await app.http<{ items: Array<{ id: string; fields: unknown }> }>(
+    'GET',
+    '/api/v1/public/board?unitId=i-c&pageSize=100',
+  );
+
+  // Assert
+  expect(imported.status).toBe(200);
+  expect(one.body.fields).toEqual([
+    { label: '诉求内容', value: '楼道堆物，请回电 139****1111，身份证110***********1234' },
+    { label: '联系人', value: '周*' },
+  ]);
+  expect(list.body.items.find((i) => i.id === caseId)?.fields).toEqual(one.body.fields);
+  expect(JSON.stringify(list.body)).not.toMatch(/139 0000 1111|110105199003071234/);
+});

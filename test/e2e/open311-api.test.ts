@@ -680,6 +680,28 @@ describe('GET requests', () => {
     expect(res.body.map((r) => r.service_code)).not.toContain('internal-only');
   });
 
+  it('when a description holds phone and identity numbers, then anonymous readers see them masked and the filer in full', async () => {
+    // Arrange
+    const description =
+      '路灯不亮，联系 138-1234-5678 或座机 010-12345678，身份证 11010519900307123X';
+    const id = await file(streetLightForm({ description }));
+    await projected(id);
+
+    // Act
+    const list = await open311<Open311Request[]>('GET', `/requests.json?service_request_id=${id}`);
+    const one = await open311<Open311Request[]>('GET', `/requests/${id}.json`);
+    const filer = await open311<Open311Request[]>(
+      'GET',
+      `/requests/${id}.json?api_key=${bridgeKey}`,
+    );
+
+    // Assert
+    const masked = '路灯不亮，联系 138****5678 或座机 010****5678，身份证 110***********123X';
+    expect(list.body.map((r) => r.description)).toEqual([masked]);
+    expect(one.body[0]!.description).toBe(masked);
+    expect(filer.body[0]!.description).toBe(description);
+  });
+
   it('when another system or a dispatcher of another unit lists, then the case is masked; its filer and its unit see it in full', async () => {
     // Arrange
     const path = `/requests/${lightId}.json`;

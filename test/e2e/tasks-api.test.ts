@@ -41,6 +41,30 @@ const directorMail = uniqueAddress('director');
 const DEFINITION = 'test-served';
 const HURRIED = 'test-served-hurried';
 const IN_DAYS = 'test-served-days';
+const POOL = 'test-volunteer-pool';
+/** A broadcast pool: the community's volunteers, one of them takes it. */
+const POOL_SOURCE = `
+key: ${POOL}
+name: 测试志愿者认领
+starters: [resident]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: pool
+    name: 志愿者认领
+    type: claim
+    candidates: [{ role: volunteer, unit: community }]
+    claimants: { min: 1, max: 1 }
+  - id: help
+    name: 上门帮扶
+    type: task
+    candidates: [{ claimantsOf: pool }]
+    outcomes: [{ id: done, name: 已完成 }]
+  - id: closed
+    name: 办结
+    type: end
+`;
 
 async function account(username: string, roles: string[], unitIds: string[]): Promise<string> {
   const token = await app.signIn(username, roles, unitIds);
@@ -63,6 +87,13 @@ beforeAll(async () => {
       publishedBy: { kind: 'system', id: 'test' },
     });
   }
+  await definitions.publish({
+    source: POOL_SOURCE,
+    format: 'yaml',
+    publishedBy: { kind: 'system', id: 'test' },
+  });
+  const volunteerA = await account('vol-a', ['staff'], []);
+  const volunteerB = await account('vol-b', ['staff'], []);
   const dispatcherId = await account('disp', ['dispatcher'], ['c1']);
   const workerA = await account('worker-a', ['staff'], ['g1']);
   const workerB = await account('worker-b', ['staff'], ['g1']);
@@ -76,18 +107,26 @@ beforeAll(async () => {
         { id: 'c1', name: '东社区', type: 'community', parentId: 's1' },
         { id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1' },
         { id: 'g2', name: '第二网格', type: 'grid', parentId: 'c1' },
+        { id: 'c2', name: '西社区', type: 'community', parentId: 's1' },
       ],
       people: [
         { id: 'p-disp', name: '派单员', email: uniqueAddress('disp'), userId: dispatcherId },
         { id: 'p-a', name: '网格员甲', email: uniqueAddress('worker-a'), userId: workerA },
         { id: 'p-b', name: '网格员乙', email: uniqueAddress('worker-b'), userId: workerB },
         { id: 'p-dir', name: '社区主任', email: directorMail },
+        { id: 'p-west', name: '西社区网格员', email: uniqueAddress('west') },
+        { id: 'p-unposted', name: '未任职人员', email: uniqueAddress('unposted') },
+        { id: 'p-vol-a', name: '志愿者甲', email: uniqueAddress('vol-a'), userId: volunteerA },
+        { id: 'p-vol-b', name: '志愿者乙', email: uniqueAddress('vol-b'), userId: volunteerB },
       ],
       posts: [
         { unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
         { unitId: 'g1', role: 'grid-worker', personId: 'p-a' },
         { unitId: 'g1', role: 'grid-worker', personId: 'p-b' },
         { unitId: 'c1', role: 'director', personId: 'p-dir' },
+        { unitId: 'c2', role: 'grid-worker', personId: 'p-west' },
+        { unitId: 'c1', role: 'volunteer', personId: 'p-vol-a' },
+        { unitId: 'c1', role: 'volunteer', personId: 'p-vol-b' },
       ],
     },
   });
@@ -257,6 +296,114 @@ describe('a case through dispatch, claim, complete and rating', () => {
     expect(otherKey.status).toBe(409);
     const stored = await app.db.models.Case.findById(caseId).lean();
     expect(stored?.timeline.filter((e) => e.type === 'task.completed')).toHaveLength(1);
+  });
+});
+
+describe('reassignment within the org scope', () => {
+  async function serveTask(): Promise<Task> {
+    const caseId = await startCase(DEFINITION, uniqueAddress('requester'));
+    const dispatch = await openTask('disp', caseId, 'dispatch');
+    await act('disp', dispatch.id, 'claim');
+    await act('disp', dispatch.id, 'complete', { outcome: 'assign', form: { note: '转派' } });
+    return openTask('worker-a', caseId, 'serve');
+  }
+
+  it('when a dispatcher reassigns to someone outside their scope, then 422 names the person and nothing changes', async () => {
+    // Arrange
+    const serve = await serveTask();
+
+    // Act
+    const toWest = await act<ErrorBody>('disp', serve.id, 'reassign', { personId: 'p-west' });
+    const toUnposted = await act<ErrorBody>('disp', serve.id, 'reassign', {
+      personId: 'p-unposted',
+    });
+    const task = await app.http<Task>('GET', `/api/v1/tasks/${serve.id}`, { token: tokens.disp });
+
+    // Assert
+    for (const refused of [toWest, toUnposted]) {
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.details[0]?.path).toBe('body.personId');
+    }
+    expect(toWest.body.error.details[0]?.message).toContain('"to" (person "p-west")');
+    expect(toWest.body.error.details[0]?.message).toContain('no post in your org scope');
+    expect(task.body.status).toBe('open');
+    expect(task.body.assignee).toBeNull();
+  });
+
+  it('when a dispatcher reassigns within their scope, or an admin to anyone, then the task moves', async () => {
+    // Arrange
+    const first = await serveTask();
+    const second = await serveTask();
+
+    // Act
+    const inScope = await act('disp', first.id, 'reassign', {
+      personId: 'p-b',
+      reason: '熟悉情况',
+    });
+    const byAdmin = await app.http<Task>('POST', `/api/v1/tasks/${second.id}/reassign`, {
+      token: app.adminKey,
+      body: { personId: 'p-west' },
+    });
+
+    // Assert
+    expect(inScope.status).toBe(200);
+    expect(inScope.body).toMatchObject({ status: 'claimed', assignee: { personId: 'p-b' } });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.status).toBe('open');
+    expect(byAdmin.body).toMatchObject({ assignee: null });
+  });
+});
+
+describe('broadcast claim pools', () => {
+  it('when a pool closes, then candidates who did not claim it no longer read it, while the claimant does', async () => {
+    // Arrange: a pool offered to two volunteers outside the case's unit scope
+    const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+      token: tokens.resident,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: { definitionKey: POOL, unitId: 'g1', data: { category: '助老' } },
+    });
+    const caseId = started.body.id;
+    const pool = await openTask('vol-b', caseId, 'pool');
+    const whileOpen = await app.http('GET', `/api/v1/tasks/${pool.id}`, { token: tokens['vol-b'] });
+
+    // Act: volunteer A takes it, which fills and closes the pool
+    const claimed = await act('vol-a', pool.id, 'claim');
+    await waitFor('the pool to close', async () => {
+      const res = await app.http<Task>('GET', `/api/v1/tasks/${pool.id}`, { token: tokens.disp });
+      return res.body.status === 'completed' ? res : undefined;
+    });
+    const byOther = await app.http<ErrorBody>('GET', `/api/v1/tasks/${pool.id}`, {
+      token: tokens['vol-b'],
+    });
+    const otherLists = await Promise.all(
+      ['view=scope', 'view=available&status=completed', `view=scope&caseId=${caseId}`].map(
+        (query) =>
+          app.http<Page<Task>>('GET', `/api/v1/tasks?${query}`, { token: tokens['vol-b'] }),
+      ),
+    );
+    const otherCase = await app.http('GET', `/api/v1/cases/${caseId}`, { token: tokens['vol-b'] });
+    const byClaimant = await app.http<Task>('GET', `/api/v1/tasks/${pool.id}`, {
+      token: tokens['vol-a'],
+    });
+    const claimantList = await app.http<Page<Task>>(
+      'GET',
+      `/api/v1/tasks?view=scope&caseId=${caseId}`,
+      {
+        token: tokens['vol-a'],
+      },
+    );
+
+    // Assert
+    expect(whileOpen.status).toBe(200);
+    expect(claimed.status).toBe(200);
+    expect(byOther.status).toBe(404);
+    for (const list of otherLists) {
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((t) => t.id)).not.toContain(pool.id);
+    }
+    expect(otherCase.status).toBe(404);
+    expect(byClaimant.status).toBe(200);
+    expect(claimantList.body.items.map((t) => t.id)).toContain(pool.id);
   });
 });
 

@@ -35,8 +35,38 @@ describe('loadConfig', () => {
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
+      TRUST_PROXY: false,
     });
   });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['0', 0],
+    ['1', 1],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8, 192.168.1.7,fd00::/8', ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']],
+    ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
+  ])('when TRUST_PROXY is "%s", then Express is told %j', (value, trusted) => {
+    // Act
+    const config = loadConfig({ TRUST_PROXY: value });
+
+    // Assert
+    expect(config.TRUST_PROXY).toEqual(trusted);
+  });
+
+  it.each(['yes', '10.0.0.0/33', 'proxy.example.org', '1.2.3', '10.0.0.1,nonsense', '-1'])(
+    'when TRUST_PROXY is "%s", then the error names the variable and the bad entry',
+    (value) => {
+      // Act
+      const err = configErrorOf({ TRUST_PROXY: value });
+
+      // Assert
+      expect(err?.problems).toHaveLength(1);
+      expect(err!.problems[0]).toMatch(/^TRUST_PROXY: true, false, a hop count/);
+    },
+  );
 
   it('when values are given, then they are parsed and numbers coerced', () => {
     // Act

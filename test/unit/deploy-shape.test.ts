@@ -9,23 +9,36 @@ const root = path.join(__dirname, '..', '..');
 interface ComposeService {
   build?: string | { context?: string; dockerfile?: string };
   environment?: Record<string, string | number | boolean | null>;
+  ports?: Array<string | { host_ip?: string; published?: string | number }>;
+}
+
+function composeSource(): string {
+  return readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
 }
 
 function compose(): { services: Record<string, ComposeService> } {
-  const source = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+  const source = composeSource();
   // The file shares the app environment through YAML merge keys (`<<: *app-environment`).
   return YAML.parse(source, { merge: true }) as { services: Record<string, ComposeService> };
 }
 
-/** Resolves `${NAME:-default}` as compose does when NAME is unset. */
+/**
+ * Resolves `${NAME:-default}` as compose does when NAME is unset, and a required `${NAME:?…}` as
+ * an operator would set it (a hex secret, as the compose file asks).
+ */
 function withComposeDefaults(env: ComposeService['environment']): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env ?? {}).map(([name, value]) => [
       name,
-      String(value ?? '').replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1'),
+      String(value ?? '')
+        .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+        .replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'a'.repeat(48)),
     ]),
   );
 }
+
+/** Variables compose must refuse to start without: every password and secret of the stack. */
+const REQUIRED_SECRETS = ['CONSOLE_SECRET', 'MONGODB_PASSWORD', 'TEMPORAL_DB_PASSWORD'];
 
 describe('docker-compose.yml', () => {
   it('when parsed, then it has the Temporal, store, mail and app services', () => {
@@ -86,6 +99,84 @@ describe('docker-compose.yml', () => {
       );
     },
   );
+});
+
+describe('docker-compose.yml exposure and secrets', () => {
+  it('when ports are published, then only the api listens beyond the host; admin UIs and stores on 127.0.0.1 or not at all', () => {
+    // Arrange
+    const { services } = compose();
+
+    // Act
+    const published = Object.entries(services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => ({
+        name,
+        hostIp:
+          typeof port === 'string'
+            ? (/^(\d+\.\d+\.\d+\.\d+):/.exec(port)?.[1] ?? '')
+            : (port.host_ip ?? ''),
+      })),
+    );
+
+    // Assert
+    expect(published.map((p) => p.name).sort()).toEqual([
+      'api',
+      'mailpit',
+      'temporal',
+      'temporal-ui',
+    ]);
+    for (const { name, hostIp } of published.filter((p) => p.name !== 'api')) {
+      expect({ name, hostIp }).toEqual({ name, hostIp: '127.0.0.1' });
+    }
+    expect(services.postgresql?.ports).toBeUndefined();
+    expect(services.mongodb?.ports).toBeUndefined();
+  });
+
+  it.each(REQUIRED_SECRETS)(
+    'when %s is unset, then compose refuses to start with a message (required, no default)',
+    (name) => {
+      // Arrange
+      const source = composeSource();
+
+      // Act
+      const required = [...source.matchAll(new RegExp(`\\$\\{${name}:\\?([^}]+)\\}`, 'g'))];
+      const defaulted = new RegExp(`\\$\\{${name}(:?-[^}]*)?\\}`).test(source);
+
+      // Assert
+      expect(required.length).toBeGreaterThan(0);
+      for (const match of required) expect(match[1]).toContain(name);
+      expect(defaulted).toBe(false);
+    },
+  );
+
+  it('when any service is configured with a password or secret, then it comes from a required variable', () => {
+    // Arrange
+    const { services } = compose();
+
+    // Act
+    const secrets = Object.entries(services).flatMap(([service, { environment }]) =>
+      Object.entries(environment ?? {})
+        .filter(([key]) => /PASSWORD|PWD|SECRET/.test(key))
+        .map(([key, value]) => ({ service, key, value: String(value) })),
+    );
+
+    // Assert
+    expect(secrets.map((s) => `${s.service}.${s.key}`)).toEqual(
+      expect.arrayContaining([
+        'api.CONSOLE_SECRET',
+        'postgresql.POSTGRES_PASSWORD',
+        'mongodb.MONGO_INITDB_ROOT_PASSWORD',
+      ]),
+    );
+    for (const secret of secrets) {
+      expect({ ...secret, required: /^\$\{[A-Z_]+:\?[^}]+\}$/.test(secret.value) }).toEqual({
+        ...secret,
+        required: true,
+      });
+    }
+    for (const name of ['api', 'worker']) {
+      expect(String(services[name]?.environment?.MONGODB_URI)).toContain('${MONGODB_PASSWORD:?');
+    }
+  });
 });
 
 describe('deploy/temporal/register-search-attributes.sh', () => {

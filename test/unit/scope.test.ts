@@ -174,6 +174,43 @@ describe('scopeFilter and canSee', () => {
     expect(byFilter).toEqual(byRule);
   });
 
+  it('when candidates own a claim pool only while it is open, then closed pools drop them and keep their claimants', () => {
+    // Arrange
+    const fields: ScopeFields = {
+      unitField: 'caseUnitId',
+      ownerFields: [
+        { path: 'candidates', when: [{ kind: 'task' }, { status: 'open' }] },
+        'claimants',
+      ],
+    };
+    const tasks = [
+      { kind: 'claim', status: 'open', candidates: ['usr_x'], claimants: [] },
+      { kind: 'claim', status: 'completed', candidates: ['usr_x'], claimants: [] },
+      { kind: 'claim', status: 'completed', candidates: ['usr_x'], claimants: ['usr_x'] },
+      { kind: 'task', status: 'completed', candidates: ['usr_x'], claimants: [] },
+      { kind: 'claim', status: 'cancelled', caseUnitId: 'grid-a1', candidates: [], claimants: [] },
+    ];
+    const outsider = expandScope(
+      { kind: 'user', id: 'usr_x', roles: ['staff'], unitIds: ['street-b'] },
+      children,
+    );
+
+    // Act
+    const { byFilter, byRule } = visible(outsider, tasks, fields);
+
+    // Assert
+    expect(scopeFilter(outsider, fields)).toEqual({
+      $or: [
+        { candidates: 'usr_x', kind: 'task' },
+        { candidates: 'usr_x', status: 'open' },
+        { claimants: 'usr_x' },
+        { caseUnitId: { $in: ['community-b1', 'street-b'] } },
+      ],
+    });
+    expect(byRule).toEqual([tasks[0], tasks[2], tasks[3]]);
+    expect(byFilter).toEqual(byRule);
+  });
+
   it('when principals, trees and items are random, then filter and rule always agree', () => {
     // Arrange
     const id = fc.constantFrom('usr_a', 'usr_b', 'key_c');
@@ -192,12 +229,15 @@ describe('scopeFilter and canSee', () => {
         createdBy: fc.record({ id }),
         unitId: fc.option(unit, { nil: undefined }),
         candidates: fc.array(id, { maxLength: 2 }),
+        status: fc.constantFrom('open', 'completed'),
       },
       { requiredKeys: ['createdBy'] },
     );
-    const fields = fc.constantFrom<ScopeFields | undefined>(undefined, {
-      ownerFields: ['createdBy.id', 'candidates'],
-    });
+    const fields = fc.constantFrom<ScopeFields | undefined>(
+      undefined,
+      { ownerFields: ['createdBy.id', 'candidates'] },
+      { ownerFields: ['createdBy.id', { path: 'candidates', when: [{ status: 'open' }] }] },
+    );
 
     // Act / Assert
     fc.assert(
