@@ -50,3 +50,10 @@ const ALL_CHANGES_TO_2026_11 = 'changes-to-2026-11';
 export function applies(change: Change): boolean {
   return patched(ALL_CHANGES_TO_2026_11) || patched(change);
 }
+
+/**
+ * A `forEach` sub-process starts its children in parallel (slices of a large fan-out through
+ * fan-out batch workflows) and takes up to 20,000 of them; before, one after the other, at most
+ * 200. Its own `patched()`: cases recorded before it replay the serial fan-out.
+ */
+export const FAN_OUT_IN_PARALLEL = 'fan-out-in-parallel';

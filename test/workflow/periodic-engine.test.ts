@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { SlaTestBed } from '../support/sla-cases';
 import { eventsOf, useSlaTestBed } from '../support/sla-cases';
+import { bumpOrgRevision } from '../../models/org-revision';
 import { scheduledCaseId } from '../../workflows/scheduled';
 import type { ScheduledCaseResult } from '../../workflows/scheduled';
 
@@ -64,43 +65,99 @@ describe('a schedule fire', () => {
   });
 });
 
-describe('a fan-out over the org tree', () => {
-  it('when more than 200 units are found, then no child starts and the case fails, saying how many', async () => {
-    // Arrange: 201 grids under one community
-    const org = await bed.seedOrg();
+/** `count` grids under the seeded community (written past the org service, so it says so). */
+async function addGrids(org: Awaited<ReturnType<SlaTestBed['seedOrg']>>, count: number) {
+  for (let at = 0; at < count; at += 1000) {
     await bed.db.models.Unit.insertMany(
-      Array.from({ length: 200 }, (_, i) => ({
-        _id: `${org.grid.id}-x${i}`,
-        name: `网格${i}`,
+      Array.from({ length: Math.min(1000, count - at) }, (_, k) => ({
+        _id: `${org.grid.id}-x${at + k}`,
+        name: `网格${at + k}`,
         type: 'grid',
         parentId: org.community.id,
         updatedAt: new Date(),
       })),
     );
-    const child = bed.definition({
-      key: `report-${randomBytes(3).toString('hex')}`,
-      name: '网格上报',
-      starters: ['admin'],
-      input: { fields: [] },
-      steps: [{ id: 'closed', name: '结束', type: 'end' }],
+  }
+  await bumpOrgRevision(bed.db.models);
+}
+
+function roundOver(childKey: string) {
+  return bed.definition({
+    key: `round-${randomBytes(3).toString('hex')}`,
+    name: '月度轮次',
+    starters: ['admin'],
+    input: { fields: [] },
+    steps: [
+      {
+        id: 'grids',
+        name: '各网格',
+        type: 'subprocess',
+        definition: childKey,
+        forEach: { units: { type: 'grid', within: 'community' } },
+      },
+      { id: 'closed', name: '结束', type: 'end' },
+    ],
+  });
+}
+
+async function publishedChild() {
+  const child = bed.definition({
+    key: `report-${randomBytes(3).toString('hex')}`,
+    name: '网格上报',
+    starters: ['admin'],
+    input: { fields: [] },
+    steps: [{ id: 'closed', name: '结束', type: 'end' }],
+  });
+  await bed.publish(child);
+  return child;
+}
+
+describe('a fan-out over the org tree', () => {
+  it('when 301 grids are found, then every grid gets its child case, started in parallel slices, and no history grows with the whole fan-out', async () => {
+    // Arrange: 301 grids under one community (more than one slice of 250)
+    const org = await bed.seedOrg();
+    await addGrids(org, 300);
+    const child = await publishedChild();
+    const round = roundOver(child.key);
+
+    // Act
+    const { caseId, doc, parentEvents, batchIds } = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, round, org.grid.id);
+      await kase.handle.result();
+      const history = await kase.handle.fetchHistory();
+      const batches = (history.events ?? []).flatMap((e) =>
+        e.startChildWorkflowExecutionInitiatedEventAttributes
+          ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!]
+          : [],
+      );
+      return {
+        caseId: kase.handle.workflowId,
+        doc: await kase.doc(),
+        parentEvents: history.events?.length ?? 0,
+        batchIds: batches,
+      };
     });
-    await bed.publish(child);
-    const round = bed.definition({
-      key: `round-${randomBytes(3).toString('hex')}`,
-      name: '月度轮次',
-      starters: ['admin'],
-      input: { fields: [] },
-      steps: [
-        {
-          id: 'grids',
-          name: '各网格',
-          type: 'subprocess',
-          definition: child.key,
-          forEach: { units: { type: 'grid', within: 'community' } },
-        },
-        { id: 'closed', name: '结束', type: 'end' },
-      ],
-    });
+    const children = await bed.db.models.Case.find({ parentCaseId: caseId }, { status: 1 }).lean();
+
+    // Assert: 301 children, all closed, each named once on the parent's timeline
+    expect(doc.status).toBe('closed');
+    expect(children).toHaveLength(301);
+    expect(children.every((c) => c.status === 'closed')).toBe(true);
+    const started = eventsOf(doc.timeline, 'subprocess.started');
+    expect(new Set(started.map((e) => e.detail?.caseId)).size).toBe(301);
+    expect(eventsOf(doc.timeline, 'subprocess.ended')).toHaveLength(301);
+    // …the parent started two slices, not 301 children, so its history does not grow per grid
+    expect(batchIds).toHaveLength(2);
+    expect(batchIds.every((id) => id.startsWith('fanout-'))).toBe(true);
+    expect(parentEvents).toBeLessThan(150);
+  });
+
+  it('when more than 20,000 units are found, then no child starts and the case fails, saying how many', async () => {
+    // Arrange: 20,001 grids under one community
+    const org = await bed.seedOrg();
+    await addGrids(org, 20_000);
+    const child = await publishedChild();
+    const round = roundOver(child.key);
 
     // Act
     const { failure, doc } = await bed.withWorker(async (queue) => {
@@ -114,12 +171,12 @@ describe('a fan-out over the org tree', () => {
 
     // Assert
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect(String((failure as WorkflowFailedError).cause?.message)).toContain('found 201 units');
+    expect(String((failure as WorkflowFailedError).cause?.message)).toContain('found 20001 units');
     expect(doc.status).toBe('failed');
     expect(eventsOf(doc.timeline, 'subprocess.refused')[0]?.detail).toEqual({
       definition: child.key,
-      units: 201,
-      limit: 200,
+      units: 20_001,
+      limit: 20_000,
     });
     expect(eventsOf(doc.timeline, 'subprocess.started')).toHaveLength(0);
   });

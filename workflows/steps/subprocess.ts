@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   executeChild,
   ParentClosePolicy,
+  patched,
   startChild,
   uuid4,
   workflowInfo,
@@ -11,6 +12,9 @@ import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import type { ForEachUnitsSpec, StepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
+import type { FanOutBatchInput, FanOutChildEnd, FanOutChildStart } from '../fan-out-batch';
+import { FAN_OUT_BATCH_TYPE } from '../fan-out-batch';
+import { FAN_OUT_IN_PARALLEL } from '../patches';
 import { ENGINE } from '../projection';
 import type { RollCallFigures } from '../roll-call';
 import { childRollCall, totalOf } from '../roll-call';
@@ -21,22 +25,49 @@ import { closeCase } from './end';
 /** The child's signature (`caseWorkflow`), spelled out so this step need not import the loop. */
 type CaseWorkflowFunction = (input: CaseWorkflowInput) => Promise<CaseWorkflowResult>;
 
-/** The most child cases one `forEach` starts: a runaway list must not flood the cluster. */
-const MAX_CHILD_CASES = 200;
+/**
+ * The most child cases one `forEach` started before fan-outs ran in parallel slices (cases
+ * recorded then keep it: it is part of their `findUnits` request).
+ */
+const MAX_CHILD_CASES_SERIAL = 200;
+
+/**
+ * The most child cases one `forEach` starts (chosen: five times Hanzhong's 4,400 grids, so a
+ * city's activation fits, while a runaway list still cannot flood the cluster).
+ */
+const MAX_CHILD_CASES = 20_000;
+
+/**
+ * Children per slice (chosen). Up to this many, the step starts its children itself, all in one
+ * workflow task; beyond it, each slice goes to a fan-out batch workflow (../fan-out-batch.ts), so
+ * no history holds more than a slice's start commands (each carries the child's definition) and
+ * pending children stay far below the server's limit of 2,000 per execution.
+ */
+const FAN_OUT_SLICE = 250;
+
+/** Timeline entries per projection write while a large fan-out records its starts (chosen). */
+const ENTRIES_PER_WRITE = 500;
+
+type SubprocessStep = Extract<StepSpec, { type: 'subprocess' }>;
 
 /**
  * The `subprocess` step: starts one child case, or one per item or unit of a `forEach` fan-out,
  * and (with `wait`) waits for them; a child's roll-call figures are summed up for the parent.
  */
-export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type: 'subprocess' }>) {
+export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
   const definition = await lookups.loadDefinition(step.definition);
   const base = run.expressionScope();
+  // Fan-outs started one child after the other, at most 200, before this change.
+  const inParallel = step.forEach !== undefined && patched(FAN_OUT_IN_PARALLEL);
+  const limit = inParallel ? MAX_CHILD_CASES : MAX_CHILD_CASES_SERIAL;
   let items: Array<{ item: unknown; index: number } | null>;
   if (step.forEach === undefined) items = [null];
   else if (typeof step.forEach === 'string') {
-    items = forEachItems(evaluateValue(step.forEach, base));
+    const values = forEachValues(evaluateValue(step.forEach, base));
+    if (inParallel && values.length > limit) await refuse(run, step, values.length, 'items');
+    items = values.slice(0, limit).map((item, index) => ({ item, index }));
   } else {
-    const units = await unitsToFanOut(run, step, step.forEach);
+    const units = await unitsToFanOut(run, step, step.forEach, limit);
     items = units.map((item, index) => ({ item, index }));
   }
   const fansOutOverUnits = typeof step.forEach === 'object';
@@ -69,6 +100,7 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
     return {
       childId,
       unitId: unitId ?? null,
+      start,
       options: {
         workflowId: childId,
         args: start.args,
@@ -78,12 +110,14 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
       },
     };
   });
-  for (const child of children) {
+  for (const [i, child] of children.entries()) {
     run.projection.record('subprocess.started', ENGINE, step.id, {
       caseId: child.childId,
       definition: definition.key,
       ...(step.forEach !== undefined && child.unitId !== null ? { unitId: child.unitId } : {}),
     });
+    // Thousands of entries in one write would pass the payload limit of one activity input.
+    if (inParallel && (i + 1) % ENTRIES_PER_WRITE === 0) await run.projection.flush();
   }
   await run.projection.flush();
   if (step.forEach === undefined) {
@@ -105,6 +139,10 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
       ...figures,
     });
     if (figures) run.summarizeStep(step.id, { ...figures });
+    return;
+  }
+  if (inParallel) {
+    await fanOutInParallel(run, step, children);
     return;
   }
   // All children start before any is awaited: the departments are called at the same moment.
@@ -169,32 +207,140 @@ export async function runSubprocess(run: CaseRun, step: Extract<StepSpec, { type
  */
 async function unitsToFanOut(
   run: CaseRun,
-  step: Extract<StepSpec, { type: 'subprocess' }>,
+  step: SubprocessStep,
   forEach: ForEachUnitsSpec,
+  limit: number,
 ): Promise<string[]> {
   const found = await lookups.findUnits({
     type: forEach.units.type,
     within: run.wireUnitRef(forEach.units.within),
     caseUnitId: run.caseUnitId,
     data: run.input.data,
-    limit: MAX_CHILD_CASES,
+    limit,
   });
-  if (found.count <= MAX_CHILD_CASES) return found.unitIds;
+  if (found.count <= limit) return found.unitIds;
+  return refuse(run, step, found.count, `units of type ${forEach.units.type}`, limit);
+}
+
+/** Refuses a fan-out over more than `limit` children: the case fails, saying how many. */
+async function refuse(
+  run: CaseRun,
+  step: SubprocessStep,
+  count: number,
+  what: string,
+  limit = MAX_CHILD_CASES,
+): Promise<never> {
   run.projection.record('subprocess.refused', ENGINE, step.id, {
     definition: step.definition,
-    units: found.count,
-    limit: MAX_CHILD_CASES,
+    units: count,
+    limit,
   });
   await closeCase(run, step.id, 'failed');
   throw ApplicationFailure.nonRetryable(
-    `Step "${step.id}" found ${found.count} units of type ${forEach.units.type}; one step starts at most ${MAX_CHILD_CASES} child cases: start the round for a smaller unit (each street)`,
+    `Step "${step.id}" found ${count} ${what}; one step starts at most ${limit} child cases: start the round for a smaller unit (each street)`,
     'FanOutTooLarge',
   );
 }
 
 /** The values a `forEach` fans out over: a list (null and empty strings dropped) or one value. */
-function forEachItems(value: unknown): Array<{ item: unknown; index: number }> {
+function forEachValues(value: unknown): unknown[] {
   const values: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
-  const list = values.filter((v) => v !== null && v !== undefined && v !== '');
-  return list.slice(0, MAX_CHILD_CASES).map((item, index) => ({ item, index }));
+  return values.filter((v) => v !== null && v !== undefined && v !== '');
+}
+
+interface PlannedChild {
+  childId: string;
+  unitId: string | null;
+  start: ReturnType<typeof caseStartOf>;
+}
+
+/**
+ * Starts a fan-out's children in parallel: all in one workflow task when they fit one slice,
+ * otherwise slice by slice through fan-out batch workflows, every slice at once. With `wait`, it
+ * then records how each child ended and the roll-call totals, as the serial fan-out did.
+ */
+async function fanOutInParallel(
+  run: CaseRun,
+  step: SubprocessStep,
+  children: readonly PlannedChild[],
+): Promise<void> {
+  const taskQueue = workflowInfo().taskQueue;
+  let ends: Promise<FanOutChildEnd[]>;
+  if (children.length <= FAN_OUT_SLICE) {
+    const handles = await Promise.all(
+      children.map((child) =>
+        startChild<CaseWorkflowFunction>(CASE_WORKFLOW_TYPE, {
+          workflowId: child.childId,
+          args: child.start.args,
+          taskQueue,
+          memo: child.start.memo,
+          ...(step.wait ? {} : { parentClosePolicy: ParentClosePolicy.ABANDON }),
+        }),
+      ),
+    );
+    ends = step.wait
+      ? Promise.all(
+          handles.map(async (handle, i) => {
+            const result = await handle.result();
+            return {
+              caseId: children[i]!.childId,
+              status: result.status,
+              ...childRollCall(result),
+            };
+          }),
+        )
+      : Promise.resolve([]);
+  } else {
+    const slices: FanOutChildStart[][] = [];
+    for (let at = 0; at < children.length; at += FAN_OUT_SLICE) {
+      slices.push(
+        children.slice(at, at + FAN_OUT_SLICE).map((child) => ({
+          workflowId: child.childId,
+          input: child.start.args[0],
+          memo: child.start.memo,
+        })),
+      );
+    }
+    const results = await Promise.all(
+      slices.map((slice) =>
+        executeChild<(input: FanOutBatchInput) => Promise<FanOutChildEnd[]>>(FAN_OUT_BATCH_TYPE, {
+          workflowId: `fanout-${uuid4().replace(/-/g, '').slice(0, 24)}`,
+          args: [{ children: slice, wait: step.wait }],
+          taskQueue,
+        }),
+      ),
+    );
+    ends = Promise.resolve(step.wait ? results.flat() : []);
+  }
+  const cases: Array<
+    { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures>
+  > = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
+  const figures: Array<RollCallFigures | null> = children.map(() => null);
+  const summary = () => ({
+    cases,
+    count: cases.length,
+    closed: cases.filter((c) => c.status === 'closed').length,
+    status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
+    ...totalOf(figures),
+  });
+  if (!step.wait) {
+    run.steps[step.id] = summary();
+    return;
+  }
+  for (const [i, end] of (await ends).entries()) {
+    const rollCall = childRollCall({ rollCall: end });
+    cases[i]!.status = end.status;
+    figures[i] = rollCall;
+    if (rollCall) Object.assign(cases[i]!, rollCall);
+    run.projection.record('subprocess.ended', ENGINE, step.id, {
+      caseId: cases[i]!.caseId,
+      status: end.status,
+      ...(rollCall && cases[i]!.unitId !== null ? { unitId: cases[i]!.unitId } : {}),
+      ...rollCall,
+    });
+    if ((i + 1) % ENTRIES_PER_WRITE === 0) await run.projection.flush();
+  }
+  run.steps[step.id] = summary();
+  const total = totalOf(figures);
+  if (total) run.summarizeStep(step.id, { count: cases.length, ...total });
 }

@@ -1,0 +1,65 @@
+import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import type { CaseWorkflowInput } from '../common/case';
+import { CASE_WORKFLOW_TYPE } from '../common/case';
+import type { CaseStartMemo } from '../common/case-start';
+import type { RollCallFigures } from './roll-call';
+import { childRollCall } from './roll-call';
+import type { CaseWorkflowResult } from './run';
+
+/**
+ * A slice of a large fan-out (a county's or city's compounds or grids): the sub-process step
+ * (steps/subprocess.ts) hands each slice of at most FAN_OUT_SLICE child cases to one of these, so
+ * no execution's history carries more than a slice's starts (each start command carries the
+ * child's definition) nor more pending children than the server allows. The children are the
+ * parent case's own children in everything but the Temporal parent: their input names the case
+ * as `parentCaseId`, so reports find them as before.
+ */
+
+export const FAN_OUT_BATCH_TYPE = 'fanOutBatchWorkflow';
+
+type CaseWorkflowFunction = (input: CaseWorkflowInput) => Promise<CaseWorkflowResult>;
+
+export interface FanOutChildStart {
+  workflowId: string;
+  input: CaseWorkflowInput;
+  memo: CaseStartMemo;
+}
+
+export interface FanOutBatchInput {
+  children: FanOutChildStart[];
+  /** Wait for every child and report how each ended; otherwise only start them. */
+  wait: boolean;
+}
+
+/** How one child ended: its status and, when it ran a roll-call, the figures. */
+export type FanOutChildEnd = { caseId: string; status: string } & Partial<RollCallFigures>;
+
+export async function fanOutBatchWorkflow(input: FanOutBatchInput): Promise<FanOutChildEnd[]> {
+  const { taskQueue } = workflowInfo();
+  // All start commands go out in one workflow task: the units are called at the same moment.
+  const handles = await Promise.all(
+    input.children.map((child) =>
+      startChild<CaseWorkflowFunction>(CASE_WORKFLOW_TYPE, {
+        workflowId: child.workflowId,
+        args: [child.input],
+        taskQueue,
+        memo: child.memo,
+        // Started only: the children outlive the slice. Waited for: they end with it.
+        ...(input.wait ? {} : { parentClosePolicy: ParentClosePolicy.ABANDON }),
+      }),
+    ),
+  );
+  if (!input.wait) {
+    return input.children.map((c) => ({ caseId: c.input.caseId, status: 'open' }));
+  }
+  return Promise.all(
+    handles.map(async (handle, i): Promise<FanOutChildEnd> => {
+      const result = await handle.result();
+      return {
+        caseId: input.children[i]!.input.caseId,
+        status: result.status,
+        ...childRollCall(result),
+      };
+    }),
+  );
+}
