@@ -10,6 +10,7 @@ import type {
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES } from '../common/case';
 import type { ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
+import { checkShuffleBudget } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { CaseStateView } from './projection';
 import type { CaseRun } from './run';
@@ -122,6 +123,7 @@ export function registerHandlers(run: CaseRun): void {
 
   const mayHoldClock = (req: ClockRequest) => {
     if (run.closed) reject('conflict', 'The case is closed');
+    checkShuffleBudget(run);
     const assignee = [...run.tasks.values()].some(
       (t) => t.isOpen() && t.assignee?.userId === req.actor.id,
     );
@@ -135,6 +137,7 @@ export function registerHandlers(run: CaseRun): void {
    * plans return: while `planDeadline` is in flight, a timer set by the old plan must not fire.
    */
   const holdClocks = async (req: ClockRequest, pause: boolean) => {
+    run.shuffles++;
     const now = new Date().toISOString();
     run.pausedSince = pause ? now : null;
     if (pause) {

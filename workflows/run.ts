@@ -69,6 +69,8 @@ export class CaseRun {
   /** The figures of the last roll-call this case ran, returned with its result to a parent. */
   rollCall: RollCallFigures | null = null;
   closed = false;
+  /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
+  shuffles = 0;
   private readonly visits = new Map<string, number>();
   private stepCount = 0;
 

@@ -35,6 +35,8 @@ export class TaskRuntime implements Projected, TaskContext {
   done = false;
   closedAt: string | null = null;
   readonly clocks: Clock[] = [];
+  /** How often each account gave this task back (released it, or returned it to the pool). */
+  readonly releases = new Map<string, number>();
 
   constructor(
     private readonly run: TaskHost,

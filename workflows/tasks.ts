@@ -10,6 +10,7 @@ import type {
 } from '../common/case';
 import { validateCaseData } from '../lang/case-data';
 import type { TaskStepSpec } from '../lang/definition';
+import { checkReleases, checkShuffleBudget } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { Detail } from './projection';
 import type { CaseRun } from './run';
@@ -48,6 +49,8 @@ export const taskValidators = {
     if (task.kind === 'task') {
       if (task.assignee?.userId === req.actor.id) return;
       if (task.assignee) reject('conflict', 'The task is already claimed by someone else');
+      checkReleases(task.releases, req.actor);
+      checkShuffleBudget(run);
     } else {
       if (task.claimants.some((c) => c.userId === req.actor.id)) return;
       if (task.claimants.length >= task.maxClaimants) {
@@ -61,6 +64,7 @@ export const taskValidators = {
     const task = openTask(run, req.taskId);
     if (task.kind !== 'task') reject('conflict', 'A claim in a pool cannot be released');
     assigneeCheck(task, req.actor);
+    checkShuffleBudget(run);
   },
 
   complete: (run: CaseRun, req: CompleteTaskRequest): void => {
@@ -117,6 +121,7 @@ export const taskValidators = {
     const task = openTask(run, req.taskId);
     if (!isSupervisor(req.actor)) reject('forbidden', 'Only a dispatcher may reassign a task');
     if (task.kind !== 'task') reject('conflict', 'A pool is claimed, not reassigned');
+    checkShuffleBudget(run);
   },
 };
 
@@ -155,6 +160,7 @@ export const taskHandlers = {
         : task.claimants.some((c) => c.userId === req.actor.id);
     if (already) return task.snapshot();
     const candidate = candidateOf(task, req.actor);
+    if (task.kind === 'task') run.shuffles++;
     if (task.kind === 'task') {
       task.assignee = candidate;
       task.status = 'claimed';
@@ -167,6 +173,8 @@ export const taskHandlers = {
 
   release: (run: CaseRun, req: ClaimTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
+    run.shuffles++;
+    task.releases.set(req.actor.id, (task.releases.get(req.actor.id) ?? 0) + 1);
     task.assignee = null;
     task.status = 'open';
     return recorded(run, req, task, 'task.released');
@@ -200,6 +208,8 @@ export const taskHandlers = {
       task.finish('returned', step.onReturn);
     } else {
       // Back to the pool: the clocks keep running, the deadline is not restarted.
+      const giver = task.assignee?.userId;
+      if (giver) task.releases.set(giver, (task.releases.get(giver) ?? 0) + 1);
       task.assignee = null;
       task.status = 'open';
     }
@@ -208,6 +218,9 @@ export const taskHandlers = {
 
   reassign: async (run: CaseRun, req: ReassignTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
+    run.shuffles++;
+    // The dispatcher's choice stands: whoever gave the task back may now hold it again.
+    if (req.to.userId !== null) task.releases.delete(req.to.userId);
     task.candidates = [req.to];
     task.assignee = req.to.userId !== null ? req.to : null;
     task.status = task.assignee ? 'claimed' : 'open';

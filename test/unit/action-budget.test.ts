@@ -1,0 +1,90 @@
+import type { ActingPrincipal, Candidate, ClaimTaskRequest } from '../../common/case';
+import type { TaskStepSpec } from '../../lang/definition';
+import { SHUFFLE_BUDGET } from '../../workflows/action-budget';
+import type { CaseRun } from '../../workflows/run';
+import type { TaskHost } from '../../workflows/task-runtime';
+import { TaskRuntime } from '../../workflows/task-runtime';
+import { taskValidators } from '../../workflows/tasks';
+
+/**
+ * The budget of moves (claims, releases, reassignments, pauses) per case, through the Update
+ * validators themselves: at the budget, moves are refused and finishing work is not.
+ */
+
+const worker: Candidate = { personId: 'p-1', userId: 'usr-1', unitId: 'grid-1' };
+const staff: ActingPrincipal = { kind: 'user', id: 'usr-1', roles: ['staff'], via: 'test' };
+const dispatcher: ActingPrincipal = {
+  kind: 'user',
+  id: 'usr-9',
+  roles: ['dispatcher'],
+  via: 'test',
+};
+
+const step: TaskStepSpec = {
+  id: 'serve',
+  name: '办理',
+  type: 'task',
+  candidates: [],
+  outcomes: [{ id: 'done', name: '办结', requiresComment: false }],
+  deadlines: [],
+} as unknown as TaskStepSpec;
+
+/** A case run as the validators read it: its tasks and its count of moves. */
+function runWith(shuffles: number, claimed: boolean): { run: CaseRun; taskId: string } {
+  const host = { caseId: 'case-1', caseUnitId: 'grid-1' } as unknown as TaskHost;
+  const task = new TaskRuntime(host, 'case-1.serve.1', step, [worker], 'grid-1', 'x');
+  if (claimed) {
+    task.assignee = worker;
+    task.status = 'claimed';
+  }
+  const run = { closed: false, shuffles, tasks: new Map([[task.id, task]]) };
+  return { run: run as unknown as CaseRun, taskId: task.id };
+}
+
+function refusalOf(check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe('the budget of moves per case', () => {
+  it('when the case is one move short of the budget, then a claim is accepted', () => {
+    const { run, taskId } = runWith(SHUFFLE_BUDGET - 1, false);
+    const claim: ClaimTaskRequest = { taskId, actor: staff };
+    expect(refusalOf(() => taskValidators.claim(run, claim))).toBeNull();
+  });
+
+  it('when the case has spent its budget, then claims, releases and reassignments are refused, saying why', () => {
+    const open = runWith(SHUFFLE_BUDGET, false);
+    const held = runWith(SHUFFLE_BUDGET, true);
+    const messages = [
+      refusalOf(() => taskValidators.claim(open.run, { taskId: open.taskId, actor: staff })),
+      refusalOf(() => taskValidators.release(held.run, { taskId: held.taskId, actor: staff })),
+      refusalOf(() =>
+        taskValidators.reassign(held.run, {
+          taskId: held.taskId,
+          actor: dispatcher,
+          to: worker,
+        }),
+      ),
+    ];
+    for (const message of messages) {
+      expect(message).toContain(`has taken ${SHUFFLE_BUDGET} claims, releases`);
+    }
+  });
+
+  it('when the case has spent its budget, then the holder may still complete or return the task', () => {
+    const { run, taskId } = runWith(SHUFFLE_BUDGET, true);
+    expect(
+      refusalOf(() =>
+        taskValidators.complete(run, { taskId, actor: staff, outcome: 'done', form: {} }),
+      ),
+    ).toBeNull();
+    expect(
+      refusalOf(() => taskValidators.return(run, { taskId, actor: staff, reason: '不属实' })),
+    ).toBeNull();
+  });
+});

@@ -1,0 +1,46 @@
+import type { ActingPrincipal } from '../common/case';
+import { reject } from './callers';
+
+/**
+ * Limits on human actions, so no case can spend its execution's Update budget (Temporal accepts
+ * 2,000 Updates per execution by default) on moves that do not finish anything. Claims, releases,
+ * reassignments, pauses and resumptions count against {@link SHUFFLE_BUDGET}; the actions that
+ * finish work (complete, return, rate, score) are never refused by it, and the margin left under
+ * the server's cap is theirs. A person who keeps taking a task and giving it back is stopped at
+ * {@link RELEASES_PER_PERSON}: a dispatcher can still hand it to them.
+ */
+
+/** Accepted claims, releases, reassignments, pauses and resumptions per case (chosen). */
+export const SHUFFLE_BUDGET = 1_500;
+
+/** How often one person may give one task back (release, or return to the pool) (chosen). */
+export const RELEASES_PER_PERSON = 3;
+
+/** What the budget needs of a case run: how many moves it has accepted so far. */
+export interface ActionCounter {
+  shuffles: number;
+}
+
+/** Refuses a move once the case has accepted {@link SHUFFLE_BUDGET} of them. */
+export function checkShuffleBudget(run: ActionCounter): void {
+  if (run.shuffles >= SHUFFLE_BUDGET) {
+    reject(
+      'conflict',
+      `This case has taken ${SHUFFLE_BUDGET} claims, releases, reassignments and pauses; ` +
+        'only completing or returning its tasks is accepted now',
+    );
+  }
+}
+
+/** Refuses a claim by someone who has given this task back {@link RELEASES_PER_PERSON} times. */
+export function checkReleases(
+  releases: ReadonlyMap<string, number>,
+  actor: Pick<ActingPrincipal, 'id'>,
+): void {
+  if ((releases.get(actor.id) ?? 0) >= RELEASES_PER_PERSON) {
+    reject(
+      'conflict',
+      `You have given this task back ${RELEASES_PER_PERSON} times; a dispatcher can assign it to you`,
+    );
+  }
+}
