@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { HolidayYearFile } from '../calendars';
 import { loadShippedHolidayYears, SHIPPED_CALENDAR_DIR, workingCalendarOf } from '../calendars';
 import type { Client } from '@temporalio/client';
@@ -31,27 +32,51 @@ export function createCalendarService(deps: {
   logger?: Logger;
 }) {
   /**
-   * Signals every running case to recompute its deadlines. Best effort per case: one that ended
-   * meanwhile is skipped; the count is of cases signalled.
+   * Tells every running case to recompute its deadlines, in the background: one batch operation
+   * on the Temporal server signals them all (durably, at the server's pace), so a county's
+   * hundreds of thousands of running cases never hold the admin's request. A server that cannot
+   * run batch operations gets the signals from this process instead, one after the other, still
+   * after the request has been answered. Returns at once.
    */
-  async function recomputeRunningDeadlines(): Promise<number> {
-    if (!deps.temporal) return 0;
+  async function tellRunningCases(year: number): Promise<void> {
+    const temporal = deps.temporal;
+    if (!temporal) return;
+    const visibilityQuery = `WorkflowType = '${CASE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+    try {
+      await temporal.workflowService.startBatchOperation({
+        namespace: temporal.options.namespace,
+        jobId: `calendar-${year}-${randomUUID()}`,
+        reason: `calendar year ${year} changed`,
+        visibilityQuery,
+        signalOperation: { signal: CALENDAR_CHANGED_SIGNAL, identity: 'calendar-service' },
+      });
+      deps.logger?.info({ year }, 'running cases told of a calendar change (batch operation)');
+    } catch (err) {
+      deps.logger?.warn(
+        { year, err: (err as Error).message },
+        'no batch operation for the calendar change; signalling running cases from the API',
+      );
+      void signalOneByOne(temporal, visibilityQuery).catch((failure: unknown) =>
+        deps.logger?.error(
+          { year, err: (failure as Error).message },
+          'running cases could not all be told of a calendar change',
+        ),
+      );
+    }
+  }
+
+  /** The fallback: each running case signalled in turn; one that ended meanwhile is skipped. */
+  async function signalOneByOne(temporal: Client, query: string): Promise<void> {
     let signalled = 0;
-    const running = deps.temporal.workflow.list({
-      query: `WorkflowType = '${CASE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
-    });
-    for await (const execution of running) {
+    for await (const execution of temporal.workflow.list({ query })) {
       try {
-        await deps.temporal.workflow
-          .getHandle(execution.workflowId)
-          .signal(CALENDAR_CHANGED_SIGNAL);
+        await temporal.workflow.getHandle(execution.workflowId).signal(CALENDAR_CHANGED_SIGNAL);
         signalled++;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
     }
     deps.logger?.info({ signalled }, 'running cases told of a calendar change');
-    return signalled;
   }
 
   const { CalendarYear } = deps.models;
@@ -134,7 +159,7 @@ export function createCalendarService(deps: {
         { upsert: true },
       );
       // The year is stored first: a case that misses the signal still plans with it next time.
-      await recomputeRunningDeadlines();
+      await tellRunningCases(year);
       return { created: !existed, year: await this.getYear(year) };
     },
 
