@@ -4,6 +4,7 @@ import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import type { Logger } from './common/logger';
 import { createLogger } from './common/logger';
+import { dataConverterFor } from './common/payload-codec';
 import { createMailRenderer } from './mail/renderer';
 import { connectDatabase } from './models';
 import { createApp } from './api/app';
@@ -54,7 +55,11 @@ export async function startApi(
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(config.TEMPORAL_CODEC_KEYS),
+  });
   const clock = () => new Date();
 
   try {

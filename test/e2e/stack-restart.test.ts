@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor, parseCodecKeys } from '../../common/payload-codec';
 import { loadConfig } from '../../common/config';
 import { stackDirs } from '../../stack/paths';
 import { silentProgress } from '../../stack/progress';
@@ -95,7 +96,14 @@ it('when the whole local stack is stopped and started again, then the case, its 
 
   const connection = await Connection.connect({ address: stack!.env.TEMPORAL_ADDRESS });
   try {
-    const description = await new Client({ connection }).workflow.getHandle(caseId).describe();
+    const description = await new Client({
+      connection,
+      dataConverter: dataConverterFor(
+        stack!.env.TEMPORAL_CODEC_KEYS ? parseCodecKeys(stack!.env.TEMPORAL_CODEC_KEYS) : undefined,
+      ),
+    }).workflow
+      .getHandle(caseId)
+      .describe();
     expect(description.status.name).toBe('RUNNING');
   } finally {
     await connection.close();

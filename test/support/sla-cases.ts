@@ -30,7 +30,7 @@ import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
 import { beijingText, bj } from './beijing';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
-import { testServerPath, testStack } from './test-stack';
+import { testServerPath, testStack, testDataConverter } from './test-stack';
 
 /**
  * SLA clocks on the time-skipping test server with the real activities over FerretDB and the
@@ -120,6 +120,7 @@ export class SlaTestBed {
     await this.stopServer();
     const env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServerPath() } },
+      client: { dataConverter: testDataConverter() },
     });
     this.server = env;
     await env.connection.operatorService.addSearchAttributes({
@@ -418,6 +419,7 @@ export class SlaTestBed {
       connection: this.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
+      dataConverter: testDataConverter(),
       activities: this.activities(),
     });
     return worker.runUntil(body(taskQueue));

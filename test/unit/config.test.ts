@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
+      TEMPORAL_CODEC_DISABLED: false,
     });
   });
 
