@@ -153,6 +153,10 @@ export async function startLocalStack(options: {
       if (!env.TEMPORAL_CODEC_KEYS && env.TEMPORAL_CODEC_DISABLED !== 'true') {
         result.env.TEMPORAL_CODEC_KEYS = await ensureCodecKeys(dirs.data);
       }
+      // The local Temporal UI may call the API's codec endpoint (see README, Encrypted history).
+      if (!env.TEMPORAL_CODEC_CORS_ORIGINS) {
+        result.env.TEMPORAL_CODEC_CORS_ORIGINS = `http://127.0.0.1:${ports.temporalUi},http://localhost:${ports.temporalUi}`;
+      }
       result.urls.temporalUi = `http://127.0.0.1:${ports.temporalUi}`;
     }
 

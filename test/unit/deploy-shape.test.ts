@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig } from '../../common/config';
+import { generateCodecKey } from '../../common/payload-codec';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 
 const root = path.join(__dirname, '..', '..');
@@ -70,7 +71,11 @@ describe('docker-compose.yml', () => {
     (name) => {
       // Arrange
       const { services } = compose();
-      const env = withComposeDefaults(services[name]?.environment);
+      // The operator sets the payload codec keys, as the file's header says.
+      const env = {
+        ...withComposeDefaults(services[name]?.environment),
+        TEMPORAL_CODEC_KEYS: generateCodecKey('k1'),
+      };
 
       // Act
       const config = loadConfig(env);
@@ -84,6 +89,21 @@ describe('docker-compose.yml', () => {
           hostOf(config.SMTP_URL),
         ]),
       );
+    },
+  );
+
+  it.each(['api', 'worker'])(
+    'when %s is started without TEMPORAL_CODEC_KEYS, then it refuses, naming the variable',
+    (name) => {
+      // Arrange
+      const env = withComposeDefaults(compose().services[name]?.environment);
+
+      // Act
+      const loading = () => loadConfig(env);
+
+      // Assert
+      expect(env.TEMPORAL_CODEC_KEYS).toBe('');
+      expect(loading).toThrow(/TEMPORAL_CODEC_KEYS: required in production/);
     },
   );
 });
