@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateCodecKey, parseCodecKeys } from '../common/payload-codec';
+import { stackDirs } from './paths';
 
 /** Where a stack keeps its payload codec key: beside the Temporal history it encrypts. */
 export function codecKeyFile(dataDir: string): string {
@@ -30,4 +31,21 @@ export async function ensureCodecKeys(dataDir: string): Promise<string> {
   const keys = generateCodecKey(`local-${new Date().toISOString().slice(0, 10)}`);
   await writeFile(file, `${keys}\n`, { mode: 0o600, flag: 'wx' });
   return keys;
+}
+
+/**
+ * The environment with the local stack's key added when it points at the local stack (no
+ * TEMPORAL_ADDRESS) and names no key: for tools run beside `npm start`, such as `npm run seed`.
+ */
+export function withLocalStackCodecKeys(
+  env: NodeJS.ProcessEnv,
+  dataDir = stackDirs().data,
+): NodeJS.ProcessEnv {
+  if (env.TEMPORAL_CODEC_KEYS || env.TEMPORAL_ADDRESS || env.TEMPORAL_CODEC_DISABLED === 'true') {
+    return env;
+  }
+  const file = codecKeyFile(dataDir);
+  return existsSync(file)
+    ? { ...env, TEMPORAL_CODEC_KEYS: readFileSync(file, 'utf8').trim() }
+    : env;
 }
