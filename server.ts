@@ -4,6 +4,7 @@ import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import type { Logger } from './common/logger';
 import { createLogger } from './common/logger';
+import { EncryptionCodec } from './common/payload-codec';
 import { createMailRenderer } from './mail/renderer';
 import { connectDatabase } from './models';
 import { createApp } from './api/app';
@@ -26,6 +27,7 @@ import { createDefinitionService } from './services/definitions';
 import { SHIPPED_DEFINITIONS_DIR } from './services/definition-folder';
 import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
+import { createPayloadCodecService } from './services/payload-codec';
 import { createConsole } from './console';
 import type { DemoSignIn } from './console';
 
@@ -55,7 +57,16 @@ export async function startApi(
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Payloads are encrypted before they reach Temporal (common/payload-codec.ts); the same codec
+  // serves the Temporal UI's codec endpoint.
+  const codec = config.TEMPORAL_CODEC_KEYS
+    ? new EncryptionCodec(config.TEMPORAL_CODEC_KEYS)
+    : undefined;
+  const temporal = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: { payloadCodecs: codec ? [codec] : [] },
+  });
   const clock = () => new Date();
 
   try {
@@ -146,6 +157,7 @@ export async function startApi(
         scope,
         models: db.models,
       }),
+      payloadCodec: createPayloadCodecService(codec),
     };
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);
@@ -167,6 +179,7 @@ export async function startApi(
       authenticate,
       services,
       console: webConsole,
+      codecCorsOrigins: config.TEMPORAL_CODEC_CORS_ORIGINS ?? [],
       readiness: [
         {
           name: 'temporal',

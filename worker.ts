@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import { createLogger } from './common/logger';
+import { dataConverterFor } from './common/payload-codec';
 import { createMailRenderer } from './mail/renderer';
 import { createSmtpTransport } from './mail/transport';
 import { connectDatabase } from './models';
@@ -30,6 +31,8 @@ export async function startWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    // Payloads are encrypted before they reach Temporal (common/payload-codec.ts).
+    dataConverter: dataConverterFor(config.TEMPORAL_CODEC_KEYS),
     ...workflowSource(config, options.workflowBundle),
     activities: createActivities({
       models: db.models,

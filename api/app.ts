@@ -25,6 +25,7 @@ import {
   open311ErrorResponse,
   registerOpen311Routes,
 } from './routes/open311';
+import { CODEC_BASE, codecCors, codecSessionCookie, registerCodecRoutes } from './routes/codec';
 import { mountDocs } from './routes/docs';
 import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
@@ -40,7 +41,9 @@ import type { BoardService } from '../services/board';
 import type { EvaluationService } from '../services/evaluations';
 import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
+import type { PayloadCodecService } from '../services/payload-codec';
 import type { WebConsole } from '../console';
+import { SESSION_COOKIE } from '../console/pipeline';
 
 export interface AppDependencies {
   logger: Logger;
@@ -60,7 +63,10 @@ export interface AppDependencies {
     evaluations: EvaluationService;
     points: PointsService;
     caseImport: CaseImportService;
+    payloadCodec: PayloadCodecService;
   };
+  /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
+  codecCorsOrigins?: readonly string[];
   readiness: ReadinessCheck[];
   /** The web console, mounted at `/console` (and `/`), when the app serves it. */
   console?: WebConsole;
@@ -84,6 +90,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerEvaluationRoutes(routes, services.evaluations);
   registerPointsRoutes(routes, services.points);
   registerCaseImportRoutes(routes, services.caseImport);
+  registerCodecRoutes(routes, services.payloadCodec);
   return routes;
 }
 
@@ -135,6 +142,12 @@ export function createApp(deps: AppDependencies): express.Express {
   mountHealthRoutes(router, deps.readiness);
   if (deps.console) router.use(deps.console.router);
   const routes = createRoutes(deps.services);
+  // The Temporal UI's remote codec calls come from its own origin, with the console's cookie.
+  router.use(
+    CODEC_BASE,
+    codecCors(deps.codecCorsOrigins ?? []),
+    codecSessionCookie(SESSION_COOKIE),
+  );
   // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
   routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });
   mountDocs(router, buildOpenApi(routes, { version: deps.version }));

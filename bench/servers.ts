@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import mongoose from 'mongoose';
 import { PROJECT_ROOT } from '../stack/paths';
@@ -17,6 +18,7 @@ export async function startBaselineWorker(
   address: string,
   mongoUri: string,
   codePath: string,
+  dataConverter: DataConverter,
 ): Promise<Stoppable> {
   const mongo = new mongoose.mongo.MongoClient(mongoUri);
   await mongo.connect();
@@ -34,6 +36,7 @@ export async function startBaselineWorker(
     connection,
     taskQueue: QUEUES.baseline,
     workflowBundle: { codePath },
+    dataConverter,
     activities: createBaselineActivities(db),
   });
   const running = worker.run().finally(async () => {

@@ -6,6 +6,7 @@ import { createDefinitionService } from '../services/definitions';
 import { createOrgService } from '../services/org';
 import { createScopeResolver } from '../services/scope';
 import { loadConfig } from '../common/config';
+import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import { stackDirs } from '../stack/paths';
@@ -92,6 +93,8 @@ export async function startBench(
       apiConfig.TEMPORAL_ADDRESS,
       dbUri(DATABASES.baseline),
       baselineBundle,
+      // The baseline pays for payload encryption as the engine does, so the sides compare.
+      dataConverterFor(apiConfig.TEMPORAL_CODEC_KEYS),
     ),
   );
   const api = await startApi(apiConfig, { definitionsDir: null });
@@ -105,7 +108,11 @@ export async function startBench(
   running.push({ name: 'database connection (client side)', stop: () => clientDb.close() });
   const connection = await Connection.connect({ address: apiConfig.TEMPORAL_ADDRESS });
   running.push({ name: 'Temporal client', stop: () => connection.close() });
-  const client = new Client({ connection, namespace: apiConfig.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: apiConfig.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(apiConfig.TEMPORAL_CODEC_KEYS),
+  });
 
   const definitions = createDefinitionService(apiDb.models, createMailRenderer().templateNames);
   await definitions.publish({

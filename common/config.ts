@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseCodecKeys } from './payload-codec';
 
 /**
  * Configuration shared by the API, the worker and the local stack. Parsed once at boot from the
@@ -117,6 +118,45 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{32,128}$/, '32 to 128 characters of [A-Za-z0-9_-]')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /**
+   * The payload codec's keyring, `id:base64key,id:base64key` (32-byte AES-256 keys); the first
+   * encrypts, all decrypt. Required in production unless TEMPORAL_CODEC_DISABLED=true.
+   */
+  TEMPORAL_CODEC_KEYS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return parseCodecKeys(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** `true` runs production without payload encryption: histories keep payloads in plain text. */
+  TEMPORAL_CODEC_DISABLED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  /**
+   * Origins (comma-separated) allowed to call the codec endpoint from a browser: the Temporal
+   * Web UI's, e.g. `https://temporal.example.gov`. Unset: no cross-origin calls.
+   */
+  TEMPORAL_CODEC_CORS_ORIGINS: z
+    .string()
+    .transform((value, ctx) => {
+      const origins = value.split(',').map((o) => o.trim());
+      const bad = origins.find((o) => !/^https?:\/\/[^/\s]+$/.test(o));
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${bad}" is not an origin such as https://temporal.example.gov (no path)`,
+        });
+        return z.NEVER;
+      }
+      return origins;
+    })
+    .optional(),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;
@@ -151,5 +191,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
     );
   }
+  const codecProblem = codecKeysProblem(parsed.data);
+  if (codecProblem) throw new ConfigError([codecProblem]);
   return parsed.data;
+}
+
+/**
+ * Production refuses to start without payload encryption unless told so explicitly; keys and
+ * TEMPORAL_CODEC_DISABLED together are a contradiction. Development and tests without keys run
+ * without the codec (the local stack always provides a key).
+ */
+function codecKeysProblem(config: AppConfig): string | undefined {
+  if (config.TEMPORAL_CODEC_KEYS && config.TEMPORAL_CODEC_DISABLED) {
+    return 'TEMPORAL_CODEC_KEYS: set, but TEMPORAL_CODEC_DISABLED=true: keep one of them';
+  }
+  if (
+    config.NODE_ENV === 'production' &&
+    !config.TEMPORAL_CODEC_KEYS &&
+    !config.TEMPORAL_CODEC_DISABLED
+  ) {
+    return (
+      'TEMPORAL_CODEC_KEYS: required in production, or payloads (case data, names, phone ' +
+      'numbers) are stored in Temporal history in plain text. Set it to id:base64key ' +
+      '(32 random bytes, e.g. `openssl rand -base64 32`), or set TEMPORAL_CODEC_DISABLED=true ' +
+      'to accept plain-text history'
+    );
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../common/config';
+import { withLocalStackCodecKeys } from '../stack/codec-key';
 import { DEMO_COUNTY_ID } from './county';
 import { demoAccountLines, openDemoSeedDeps, seedDemo } from './seed';
 
@@ -18,7 +19,8 @@ async function main(args: string[]): Promise<number> {
   }
   if (unknown.length > 0) throw new UsageError(`unknown argument ${unknown[0]}\n${USAGE}`);
   const force = args.includes('--force');
-  const config = loadConfig();
+  // Beside `npm start`, the stack's payload codec key (the seed's imports run as workflows).
+  const config = loadConfig(withLocalStackCodecKeys(process.env));
   const print = (line: string) => process.stdout.write(`${line}\n`);
   print(`Demo county → ${withoutCredentials(config.MONGODB_URI)}`);
   const seeder = await openDemoSeedDeps(config, (line) => print(`  ${line}`), {

@@ -17,6 +17,7 @@ import { caseIdFor } from '../services/cases';
 import { createDefinitionService } from '../services/definitions';
 import { createMailRenderer } from '../mail/renderer';
 import { ConfigError } from '../common/config';
+import { dataConverterFor } from '../common/payload-codec';
 import { OrgTree } from '../common/org-tree';
 import type { Models } from '../models';
 import { connectDatabase } from '../models';
@@ -293,6 +294,7 @@ export async function openDemoSeedDeps(
     | 'TEMPORAL_ADDRESS'
     | 'TEMPORAL_NAMESPACE'
     | 'TEMPORAL_TASK_QUEUE'
+    | 'TEMPORAL_CODEC_KEYS'
   >,
   log?: (line: string) => void,
   options: { history?: boolean } = {},
@@ -306,7 +308,11 @@ export async function openDemoSeedDeps(
   if (options.history) {
     // The import runs as a workflow: a worker on the task queue must be running (npm start).
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverterFor(config.TEMPORAL_CODEC_KEYS),
+    });
     const definitions = createDefinitionService(models, createMailRenderer().templateNames);
     const imports = createCaseImportService({
       temporal,

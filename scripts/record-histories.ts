@@ -47,6 +47,9 @@ async function main(): Promise<void> {
   });
   const config = loadConfig({
     ...stack.env,
+    // Recorded without the payload codec, so the fixtures replay without any key (the replay test
+    // runs them through a codec, which passes unencrypted payloads through).
+    TEMPORAL_CODEC_KEYS: '',
     API_PORT: '0',
     LOG_LEVEL: 'warn',
     TEMPORAL_TASK_QUEUE: 'record',

@@ -16,6 +16,7 @@ import {
   seedDemoOnEmptyStore,
 } from '../demo/seed';
 import { sdkLogLevel, startWorker } from '../worker';
+import { codecKeyFile } from './codec-key';
 import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
 import { stackDirs } from './paths';
@@ -85,8 +86,11 @@ async function main(command: string, flags: string[]): Promise<void> {
 
   if (command === 'stack') {
     progress.info('Local stack ready. Point the worker and API at it with:');
-    for (const [name, value] of Object.entries(stack.env))
-      progress.info(`  export ${name}=${value}`);
+    for (const [name, value] of Object.entries(stack.env)) {
+      // The key stays in its file rather than in the terminal's scroll-back.
+      const shown = name === 'TEMPORAL_CODEC_KEYS' ? `"$(cat ${codecKeyFile(dirs.data)})"` : value;
+      progress.info(`  export ${name}=${shown}`);
+    }
     printUrls(stack, undefined);
     return;
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { ensureCodecKeys } from './codec-key';
 import { ensureFerretDb, ensureTemporalCli } from './install';
 import type { StackDirs } from './paths';
 import { ManagedProcess, freePort, isPortFree, waitUntilReady } from './process';
@@ -60,7 +61,10 @@ export async function randomPorts(): Promise<StackPorts> {
 export type StackComponent = 'temporal' | 'mongodb' | 'smtp';
 
 export interface LocalStack {
-  /** Variables pointing the API and worker at the stack (TEMPORAL_ADDRESS, MONGODB_URI, SMTP_URL). */
+  /**
+   * Variables pointing the API and worker at the stack (TEMPORAL_ADDRESS, MONGODB_URI, SMTP_URL,
+   * and TEMPORAL_CODEC_KEYS with the local Temporal server).
+   */
   env: Record<string, string>;
   urls: { temporalUi?: string; mailSink?: string; mailDir?: string };
   /** Pids of the server processes, so a later start can clean up after a killed supervisor. */
@@ -145,6 +149,14 @@ export async function startLocalStack(options: {
         waitUntilReady(proc, () => probeTemporal(address), 60_000),
       );
       result.env.TEMPORAL_ADDRESS = address;
+      // Payloads in the local history are encrypted like production's, with a key kept beside it.
+      if (!env.TEMPORAL_CODEC_KEYS && env.TEMPORAL_CODEC_DISABLED !== 'true') {
+        result.env.TEMPORAL_CODEC_KEYS = await ensureCodecKeys(dirs.data);
+      }
+      // The local Temporal UI may call the API's codec endpoint (see README, Encrypted history).
+      if (!env.TEMPORAL_CODEC_CORS_ORIGINS) {
+        result.env.TEMPORAL_CODEC_CORS_ORIGINS = `http://127.0.0.1:${ports.temporalUi},http://localhost:${ports.temporalUi}`;
+      }
       result.urls.temporalUi = `http://127.0.0.1:${ports.temporalUi}`;
     }
 

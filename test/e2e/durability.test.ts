@@ -22,6 +22,8 @@ function spawnWorker(app: TestApp): ChildProcess {
       SMTP_URL: app.config.SMTP_URL,
       TEMPORAL_TASK_QUEUE: app.config.TEMPORAL_TASK_QUEUE,
       WORKFLOW_BUNDLE_PATH: testStack().workflowBundlePath,
+      // The same payload codec key as the API, which encrypts the cases it starts.
+      TEMPORAL_CODEC_KEYS: testStack().env.TEMPORAL_CODEC_KEYS,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../../common/payload-codec';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import type { Open311Kind } from '../support/open311-schemas';
@@ -582,6 +583,7 @@ describe('POST requests', () => {
       const description = await new Client({
         connection,
         namespace: app.config.TEMPORAL_NAMESPACE,
+        dataConverter: dataConverterFor(app.config.TEMPORAL_CODEC_KEYS),
       }).workflow
         .getHandle(id)
         .describe();

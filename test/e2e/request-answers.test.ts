@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../../common/payload-codec';
 import pino from 'pino';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
@@ -162,7 +163,11 @@ describe("Temporal's refusals", () => {
     const { caseId, task } = await caseWithOpenTask();
     const connection = await Connection.connect({ address: app.config.TEMPORAL_ADDRESS });
     try {
-      await new Client({ connection, namespace: app.config.TEMPORAL_NAMESPACE }).workflow
+      await new Client({
+        connection,
+        namespace: app.config.TEMPORAL_NAMESPACE,
+        dataConverter: dataConverterFor(app.config.TEMPORAL_CODEC_KEYS),
+      }).workflow
         .getHandle(caseId)
         .terminate('the test ends the case');
     } finally {

@@ -1,4 +1,5 @@
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { dataConverterFor } from '../../common/payload-codec';
 import { waitFor } from '../support/harness';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
@@ -17,7 +18,11 @@ let connection: Connection;
 beforeAll(async () => {
   app = await startTestApp('schedules');
   connection = await Connection.connect({ address: app.config.TEMPORAL_ADDRESS });
-  temporal = new Client({ connection, namespace: app.config.TEMPORAL_NAMESPACE });
+  temporal = new Client({
+    connection,
+    namespace: app.config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(app.config.TEMPORAL_CODEC_KEYS),
+  });
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../../common/payload-codec';
 import { loadConfig } from '../../common/config';
 import { stackDirs } from '../../stack/paths';
 import { silentProgress } from '../../stack/progress';
@@ -74,6 +75,7 @@ it('when the whole local stack is stopped and started again, then the case, its 
   expect(started.status).toBe(201);
   const caseId = started.body.id;
   const current = app;
+  const keysBefore = stack!.env.TEMPORAL_CODEC_KEYS;
   await waitFor(
     'the case to reach its timer',
     async () => (await current.db.models.Case.findById(caseId).lean())?.currentStep?.id === 'wait',
@@ -82,6 +84,10 @@ it('when the whole local stack is stopped and started again, then the case, its 
   await bringDown();
   app = await bringUp();
   const after = app;
+  // The payload codec key was generated once into the data folder and is reused: the history
+  // written before the restart still decrypts.
+  expect(keysBefore).toMatch(/^local-/);
+  expect(stack!.env.TEMPORAL_CODEC_KEYS).toBe(keysBefore);
 
   // The same admin key still works: credentials live in the store, which kept its files.
   const view = await after.http<{ id: string; status: string; timeline: unknown[] }>(
@@ -95,7 +101,12 @@ it('when the whole local stack is stopped and started again, then the case, its 
 
   const connection = await Connection.connect({ address: stack!.env.TEMPORAL_ADDRESS });
   try {
-    const description = await new Client({ connection }).workflow.getHandle(caseId).describe();
+    const description = await new Client({
+      connection,
+      dataConverter: dataConverterFor(after.config.TEMPORAL_CODEC_KEYS),
+    }).workflow
+      .getHandle(caseId)
+      .describe();
     expect(description.status.name).toBe('RUNNING');
   } finally {
     await connection.close();

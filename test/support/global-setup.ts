@@ -1,8 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { ensureCodecKeys } from '../../stack/codec-key';
 import { ensureFerretDb, ensureTemporalCli, ensureTestServer } from '../../stack/install';
 import { ensureChromium } from './browser';
 import type { StackDirs } from '../../stack/paths';
@@ -80,6 +81,9 @@ async function createRunStack(): Promise<RunStack> {
   process.env.GOVERNANCE_TEST_STACK_FILE = infoFile;
 
   state.info.ferretdbPath = await ensureFerretDb(dirs.bin, progress);
+  // Every tier's clients and workers encrypt payloads, as production does, with the run's key.
+  await mkdir(dirs.data, { recursive: true });
+  state.info.env.TEMPORAL_CODEC_KEYS = await ensureCodecKeys(dirs.data);
   // Bundled in a child process: webpack left running in jest's own process keeps it from exiting.
   const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
   await progress.step('Bundling workflow code', () =>

@@ -31,7 +31,7 @@ import type { SunkMail } from '../../stack/smtp-sink';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { beijingText, bj } from './beijing';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
-import { testServerPath, testStack } from './test-stack';
+import { testServerPath, testStack, testDataConverter } from './test-stack';
 
 /**
  * SLA clocks on the time-skipping test server with the real activities over FerretDB and the
@@ -121,6 +121,7 @@ export class SlaTestBed {
     await this.stopServer();
     const env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServerPath() } },
+      client: { dataConverter: testDataConverter() },
     });
     this.server = env;
     await env.connection.operatorService.addSearchAttributes({
@@ -425,6 +426,7 @@ export class SlaTestBed {
       connection: this.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
+      dataConverter: testDataConverter(),
       activities: this.activities(),
     });
     return worker.runUntil(body(taskQueue));

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFor, parseCodecKeys } from '../../common/payload-codec';
 
 /**
  * What the global setup started, shared with test files through a JSON file. A run starts only
@@ -6,7 +8,13 @@ import { readFileSync } from 'node:fs';
  * accessors below, which say which tier provides them.
  */
 export interface TestStackInfo {
-  env: { TEMPORAL_ADDRESS?: string; MONGODB_URI: string; SMTP_URL: string };
+  env: {
+    TEMPORAL_ADDRESS?: string;
+    MONGODB_URI: string;
+    SMTP_URL: string;
+    /** The run's payload codec key (generated into its data folder), for every tier. */
+    TEMPORAL_CODEC_KEYS: string;
+  };
   mailDir: string;
   dataDir: string;
   workflowBundlePath: string;
@@ -44,4 +52,9 @@ export function temporalCliPath(): string {
 /** The address of the shared Temporal dev server. */
 export function temporalAddress(): string {
   return provided(testStack().env.TEMPORAL_ADDRESS, 'The Temporal dev server', 'e2e and browser');
+}
+
+/** The data converter of the run's clients and workers: payloads encrypted with the run's key. */
+export function testDataConverter(): DataConverter {
+  return dataConverterFor(parseCodecKeys(testStack().env.TEMPORAL_CODEC_KEYS));
 }

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
       TRUST_PROXY: false,
+      TEMPORAL_CODEC_DISABLED: false,
     });
   });
 

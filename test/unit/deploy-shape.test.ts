@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig } from '../../common/config';
+import { generateCodecKey } from '../../common/payload-codec';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 
 const root = path.join(__dirname, '..', '..');
@@ -32,13 +33,23 @@ function withComposeDefaults(env: ComposeService['environment']): Record<string,
       name,
       String(value ?? '')
         .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
-        .replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'a'.repeat(48)),
+        .replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_, variable: string) =>
+          variable === 'TEMPORAL_CODEC_KEYS' ? OPERATOR_CODEC_KEYS : 'a'.repeat(48),
+        ),
     ]),
   );
 }
 
+/** A key ring as an operator sets it (one 32-byte key). */
+const OPERATOR_CODEC_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+
 /** Variables compose must refuse to start without: every password and secret of the stack. */
-const REQUIRED_SECRETS = ['CONSOLE_SECRET', 'MONGODB_PASSWORD', 'TEMPORAL_DB_PASSWORD'];
+const REQUIRED_SECRETS = [
+  'CONSOLE_SECRET',
+  'MONGODB_PASSWORD',
+  'TEMPORAL_DB_PASSWORD',
+  'TEMPORAL_CODEC_KEYS',
+];
 
 describe('docker-compose.yml', () => {
   it('when parsed, then it has the Temporal, store, mail and app services', () => {
@@ -83,7 +94,11 @@ describe('docker-compose.yml', () => {
     (name) => {
       // Arrange
       const { services } = compose();
-      const env = withComposeDefaults(services[name]?.environment);
+      // The operator sets the payload codec keys, as the file's header says.
+      const env = {
+        ...withComposeDefaults(services[name]?.environment),
+        TEMPORAL_CODEC_KEYS: generateCodecKey('k1'),
+      };
 
       // Act
       const config = loadConfig(env);
@@ -97,6 +112,23 @@ describe('docker-compose.yml', () => {
           hostOf(config.SMTP_URL),
         ]),
       );
+    },
+  );
+
+  it.each(['api', 'worker'])(
+    'when %s is started with an empty TEMPORAL_CODEC_KEYS (past compose), then it refuses, naming the variable',
+    (name) => {
+      // Arrange
+      const env = {
+        ...withComposeDefaults(compose().services[name]?.environment),
+        TEMPORAL_CODEC_KEYS: '',
+      };
+
+      // Act
+      const loading = () => loadConfig(env);
+
+      // Assert
+      expect(loading).toThrow(/TEMPORAL_CODEC_KEYS: required in production/);
     },
   );
 });

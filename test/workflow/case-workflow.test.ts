@@ -18,7 +18,7 @@ import { connectDatabase } from '../../models';
 import type { CaseStateView } from '../../workflows';
 import { waitingProcess } from '../../scripts/recorded-processes';
 import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress } from '../support/harness';
-import { testServerPath, testStack } from '../support/test-stack';
+import { testServerPath, testStack, testDataConverter } from '../support/test-stack';
 
 /**
  * The interpreter on Temporal's time-skipping test server: days of timers pass in moments.
@@ -34,6 +34,7 @@ beforeAll(async () => {
   quietTemporalRuntime();
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
+    client: { dataConverter: testDataConverter() },
   });
   // Registered like the dev server's --search-attribute flags: the workflow upserts them.
   await env.connection.operatorService.addSearchAttributes({
@@ -77,6 +78,7 @@ async function runCase(input: CaseWorkflowInput, transport: MailTransport): Prom
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: testStack().workflowBundlePath },
+    dataConverter: testDataConverter(),
     activities: createActivities({
       models: db.models,
       mail: { transport, renderer, from: 'test <noreply@governance.local>' },

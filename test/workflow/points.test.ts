@@ -4,7 +4,7 @@ import type { AwardPointsRequest } from '../../activities/points';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SlaTestBed } from '../support/sla-cases';
 import { useSlaTestBed } from '../support/sla-cases';
-import { testStack } from '../support/test-stack';
+import { testStack, testDataConverter } from '../support/test-stack';
 
 /**
  * Points (积分) of the shipped 微心愿 process: the member who fulfils a wish earns the rule's
@@ -42,6 +42,7 @@ describe('积分 (points) when a micro-wish is fulfilled', () => {
       connection: bed.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
+      dataConverter: testDataConverter(),
       activities: { ...activities, awardPoints },
     });
 
@@ -72,7 +73,10 @@ describe('积分 (points) when a micro-wish is fulfilled', () => {
     const again = await activities.awardPoints(attempts[0]!);
     // The whole case replayed on the current interpreter
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: testStack().workflowBundlePath } },
+      {
+        workflowBundle: { codePath: testStack().workflowBundlePath },
+        dataConverter: testDataConverter(),
+      },
       outcome.history,
       outcome.kase.caseId,
     );

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { quietTemporalRuntime } from '../support/harness';
-import { testStack } from '../support/test-stack';
+import { testDataConverter, testStack } from '../support/test-stack';
 
 /**
  * Replays recorded histories (test/fixtures/histories, made by `npm run record-histories`) through
@@ -24,7 +24,12 @@ it.each(files)(
     const history = JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as unknown;
     await expect(
       Worker.runReplayHistory(
-        { workflowBundle: { codePath: testStack().workflowBundlePath } },
+        // Through the payload codec, as the workers run: payloads recorded before encryption
+        // (all of these fixtures) are passed through untouched.
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
         history,
         file,
       ),

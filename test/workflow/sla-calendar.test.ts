@@ -17,7 +17,7 @@ import {
   useSlaTestBed,
   SUBJECT,
 } from '../support/sla-cases';
-import { testStack } from '../support/test-stack';
+import { testStack, testDataConverter } from '../support/test-stack';
 
 /**
  * SLA clocks against the working calendar on the time-skipping test server: a ladder across a
@@ -354,6 +354,7 @@ async function withGatedPlanning<T>(
     connection: bed.env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: testStack().workflowBundlePath },
+    dataConverter: testDataConverter(),
     activities: {
       ...activities,
       planDeadline: async (request: Parameters<typeof planDeadline>[0]) => {
