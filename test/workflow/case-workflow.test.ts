@@ -116,6 +116,8 @@ it('when a case waits two days on a timer, then it fires after two days of workf
   const entered = doc.timeline.find((e) => e.type === 'step.entered' && e.stepId === 'wait')!;
   const fired = doc.timeline.find((e) => e.type === 'timer.fired')!;
   expect(fired.at.getTime() - entered.at.getTime()).toBeGreaterThanOrEqual(2 * 24 * 3600_000);
+  expect(fired.detail).toMatchObject({ duration: 'P2D' });
+  expect(Date.parse(String(fired.detail!.at))).toBeLessThanOrEqual(fired.at.getTime());
   expect(doc.status).toBe('closed');
   expect(doc.closedAt).toBeInstanceOf(Date);
   expect(await mailsTo(email)).toHaveLength(2);

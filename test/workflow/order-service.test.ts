@@ -138,6 +138,8 @@ describe('订单式服务 (order-service)', () => {
     // Assert: nothing before the meeting; the unit the meeting named serves
     expect(outcome.early).toBeNull();
     expectFiredAt(outcome.fired!.at, outcome.meetingAt);
+    // …and its entry names the instant the expression resolved to, not only the expression
+    expect(outcome.fired!.detail).toMatchObject({ at: new Date(outcome.meetingAt).toISOString() });
     expect(outcome.served.candidates.map((c) => c.personId)).toEqual([liaison.personId]);
     expect(outcome.result.status).toBe('closed');
     expect(stepsEntered(outcome.doc.timeline)).toEqual([

@@ -13,10 +13,13 @@ import { lookups } from '../stubs';
 export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'timer' }>) {
   await run.projection.flush();
   let waitMs: number;
+  /** False when `until` gave no instant: the timer fires at once, and its entry says why. */
+  let resolved = true;
   if (step.until !== undefined) {
     const value = evaluateValue(step.until, run.expressionScope());
     const at = typeof value === 'string' ? Date.parse(value) : NaN;
-    waitMs = Number.isNaN(at) ? 0 : at - Date.now();
+    resolved = !Number.isNaN(at);
+    waitMs = resolved ? at - Date.now() : 0;
   } else if (parseSlaDuration(step.duration!).kind === 'calendar') {
     waitMs = parseDurationMs(step.duration!);
   } else {
@@ -27,8 +30,11 @@ export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'ti
     });
     waitMs = Date.parse(plan.dueAt!) - Date.now();
   }
+  // The instant the wait resolved to, beside what the definition said (an expression, a duration).
+  const dueAt = new Date(Date.now() + Math.max(0, waitMs)).toISOString();
   if (waitMs > 0) await sleep(waitMs);
   run.projection.record('timer.fired', ENGINE, step.id, {
     ...(step.duration !== undefined ? { duration: step.duration } : { until: step.until! }),
+    ...(resolved ? { at: dueAt } : { at: dueAt, unresolved: true }),
   });
 }
