@@ -10,6 +10,7 @@ import { createApp } from './api/app';
 import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
 import { createAccountService } from './services/accounts';
+import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
@@ -69,9 +70,12 @@ export async function startApi(
       changed: (key) => schedules.sync(key),
     });
     const authenticator = createAuthenticator(db.models, { clock });
+    const limits = createRateLimits({ db: db.connection.db!, config: limitsConfigOf(config) });
+    await limits.ensureIndexes();
     const accounts = createAccountService({
       models: db.models,
       clock,
+      limits,
       sessionTtlHours: config.SESSION_TTL_HOURS,
       onRevoked: (which) =>
         which === 'all' ? authenticator.forgetAll() : authenticator.forget(which.authorization),
@@ -161,6 +165,8 @@ export async function startApi(
       bodyLimit: config.API_BODY_LIMIT,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate,
+      limits,
+      trustProxy: config.API_TRUST_PROXY,
       services,
       console: webConsole,
       readiness: [

@@ -4,6 +4,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Principal } from '../services/auth';
+import type { RateLimits } from '../services/limits';
 import { AppError } from '../services/errors';
 import { buildOpenApi } from './openapi';
 import { logOf, requestIdOf, RouteRegistry, sendError } from './pipeline';
@@ -47,6 +48,10 @@ export interface AppDependencies {
   bodyLimit: string;
   version: string;
   authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /** Rate limits for the routes that name one (RouteSpec.limit); none when absent. */
+  limits?: RateLimits;
+  /** Express's `trust proxy` as API_TRUST_PROXY states it (which client address limits count). */
+  trustProxy?: string;
   services: {
     cases: CaseService;
     accounts: AccountService;
@@ -90,6 +95,7 @@ export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', trustProxySetting(deps.trustProxy ?? 'false'));
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -132,7 +138,11 @@ export function createApp(deps: AppDependencies): express.Express {
   if (deps.console) router.use(deps.console.router);
   const routes = createRoutes(deps.services);
   // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
-  routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });
+  routes.mount(router, {
+    authenticate: deps.authenticate,
+    bodyLimit: deps.bodyLimit,
+    ...(deps.limits ? { limits: deps.limits } : {}),
+  });
   mountDocs(router, buildOpenApi(routes, { version: deps.version }));
   mountOpen311Fallback(router);
   app.use(router);
@@ -153,4 +163,12 @@ export function createApp(deps: AppDependencies): express.Express {
   };
   app.use(onError);
   return app;
+}
+
+/** `false`/`true`, a hop count, or addresses and subnets (comma-separated), as Express takes them. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
