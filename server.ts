@@ -155,6 +155,7 @@ export async function startApi(
       authenticate,
       logger,
       clock,
+      limits,
       options: {
         cookieMode: config.CONSOLE_SECURE_COOKIES,
         ...(config.CONSOLE_SECRET ? { secret: config.CONSOLE_SECRET } : {}),

@@ -102,6 +102,21 @@ describe('limits shared by API replicas', () => {
       },
     ]);
   });
+
+  it('when the console editor validates past the limit, then the page answers 429 with Retry-After naming the limit', async () => {
+    const client = consoleClient(app.api.url);
+    client.useSession(await app.signIn('console-admin', ['admin']));
+    await client.get('/console/admin/definitions/new');
+    const form = { format: 'yaml', action: 'validate', source: 'key: x' };
+    for (let i = 0; i < 4; i++) {
+      const page = await client.post('/console/admin/definitions/new', form);
+      expect(page.status).not.toBe(429);
+    }
+    const refused = await client.post('/console/admin/definitions/new', form);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.html).toContain('Rate limit &quot;definition-validate&quot; reached');
+  });
 });
 
 describe('sign-in failures', () => {
