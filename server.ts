@@ -12,6 +12,7 @@ import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
 import { readOrgRevision } from './models/org-revision';
 import { createAccountService } from './services/accounts';
+import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
@@ -81,9 +82,12 @@ export async function startApi(
       changed: (key) => schedules.sync(key),
     });
     const authenticator = createAuthenticator(db.models, { clock });
+    const limits = createRateLimits({ db: db.connection.db!, config: limitsConfigOf(config) });
+    await limits.ensureIndexes();
     const accounts = createAccountService({
       models: db.models,
       clock,
+      limits,
       sessionTtlHours: config.SESSION_TTL_HOURS,
       onRevoked: (which) =>
         which === 'all' ? authenticator.forgetAll() : authenticator.forget(which.authorization),
@@ -166,6 +170,7 @@ export async function startApi(
       authenticate,
       logger,
       clock,
+      limits,
       options: {
         cookieMode: config.CONSOLE_SECURE_COOKIES,
         ...(config.CONSOLE_SECRET ? { secret: config.CONSOLE_SECRET } : {}),
@@ -177,6 +182,7 @@ export async function startApi(
       trustProxy: config.TRUST_PROXY,
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate,
+      limits,
       services,
       console: webConsole,
       codecCorsOrigins: config.TEMPORAL_CODEC_CORS_ORIGINS ?? [],

@@ -4,6 +4,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Principal } from '../services/auth';
+import type { RateLimits } from '../services/limits';
 import { AppError } from '../services/errors';
 import { buildOpenApi } from './openapi';
 import { logOf, requestIdOf, RouteRegistry, sendError } from './pipeline';
@@ -50,6 +51,8 @@ export interface AppDependencies {
   bodyLimit: string;
   version: string;
   authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /** Rate limits for the routes that name one (RouteSpec.limit); none when absent. */
+  limits?: RateLimits;
   services: {
     cases: CaseService;
     accounts: AccountService;
@@ -149,7 +152,11 @@ export function createApp(deps: AppDependencies): express.Express {
     codecSessionCookie(SESSION_COOKIE),
   );
   // Bodies are parsed per route (see RouteSpec.bodyFormat and bodyLimit), not app-wide.
-  routes.mount(router, { authenticate: deps.authenticate, bodyLimit: deps.bodyLimit });
+  routes.mount(router, {
+    authenticate: deps.authenticate,
+    bodyLimit: deps.bodyLimit,
+    ...(deps.limits ? { limits: deps.limits } : {}),
+  });
   mountDocs(router, buildOpenApi(routes, { version: deps.version }));
   mountOpen311Fallback(router);
   app.use(router);

@@ -15,6 +15,7 @@ import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
 import type { ErrorBody, ErrorDetail, ErrorKind } from '../services/errors';
 import { AppError } from '../services/errors';
+import type { LimitName, RateLimits } from '../services/limits';
 
 /**
  * The one route pipeline: authenticate → check role → validate params, query, headers and body
@@ -71,6 +72,11 @@ export interface RouteSpec<P, Q, H, B, R> {
   apiKeyParameter?: boolean;
   /** For `public` routes: authenticate when credentials are sent (bad ones are still refused). */
   optionalCredentials?: boolean;
+  /**
+   * A rate limit this route spends, per account (API key or person) and per client address,
+   * after authentication: past it, 429 with Retry-After naming the limit.
+   */
+  limit?: LimitName;
   /** Answers errors in the route's own shape (Open311's `[{ code, description }]`) and status. */
   errorResponse?: (error: ErrorResponse) => { status: number; body: unknown };
   responses: Record<number, { description: string; schema?: z.ZodType }>;
@@ -92,6 +98,8 @@ export interface PipelineDeps {
   authenticate: (authorization: string | undefined) => Promise<Principal>;
   /** Largest body a route accepts unless it says otherwise (API_BODY_LIMIT). */
   bodyLimit: string;
+  /** Counts the routes that name a {@link RouteSpec.limit}; without it nothing is limited. */
+  limits?: RateLimits;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of routes of any shape
@@ -176,6 +184,14 @@ function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
           'forbidden',
           `This action needs one of the roles: ${route.roles.join(', ')}`,
         );
+      }
+      if (route.limit && deps.limits) {
+        await deps.limits.consume(route.limit, {
+          ...(principal === PUBLIC_PRINCIPAL
+            ? {}
+            : { account: `${principal.kind}:${principal.id}` }),
+          ...(req.ip !== undefined ? { address: req.ip } : {}),
+        });
       }
       const details: ErrorDetail[] = [];
       const params = parsePart(route.params, req.params, 'params', details);

@@ -78,6 +78,9 @@ export async function startBench(
       TEMPORAL_TASK_QUEUE: QUEUES[side],
       API_PORT: '0',
       LOG_LEVEL: 'warn',
+      // The benchmark measures the engine, not the limits: its resident starts every case.
+      RATE_LIMIT_CASE_START: 'off',
+      RATE_LIMIT_CASE_START_ADDRESS: 'off',
     });
   const apiConfig = configOf('api');
   const clientConfig = configOf('client');

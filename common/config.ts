@@ -9,6 +9,18 @@ import { parseCodecKeys } from './payload-codec';
  */
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** A rate limit: `120/60` is 120 requests per 60 s; `off` switches it off. */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .regex(/^(off|[1-9]\d*\/[1-9]\d*)$/, 'a rate such as 120/60 (requests/seconds), or off')
+    .default(fallback)
+    .transform((value) => {
+      if (value === 'off') return null;
+      const [points, seconds] = value.split('/').map(Number);
+      return { points: points!, seconds: seconds! };
+    });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -109,6 +121,34 @@ const envSchema = z.object({
     }),
   /** Signs the console's CSRF tokens; set the same value on every API replica behind one address. */
   CONSOLE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /*
+   * Rate limits (chosen defaults, generous for people and tests; see README "Rate limits"). Each
+   * is `<requests>/<seconds>` or `off`, per account (API key or person) and per client address,
+   * counted in the database so every API replica spends the same budget.
+   */
+  RATE_LIMIT_CASE_START: rate('120/60'),
+  RATE_LIMIT_CASE_START_ADDRESS: rate('600/60'),
+  RATE_LIMIT_OPEN311_POST: rate('120/60'),
+  RATE_LIMIT_OPEN311_POST_ADDRESS: rate('600/60'),
+  RATE_LIMIT_DEFINITION_VALIDATE: rate('60/60'),
+  RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS: rate('300/60'),
+  RATE_LIMIT_EXPORT: rate('30/60'),
+  RATE_LIMIT_EXPORT_ADDRESS: rate('120/60'),
+  /** Sign-in attempts per client address (an office behind one NAT address signs in together). */
+  RATE_LIMIT_SIGNIN_ADDRESS: rate('300/300'),
+  /** Failed sign-ins per (address, username) answered at once; each further one doubles a wait. */
+  SIGNIN_FREE_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed sign-ins per username from every address before the addresses that failed must wait. */
+  SIGNIN_ACCOUNT_FREE_FAILURES: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** The longest wait after failed sign-ins, in seconds. */
+  SIGNIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  /** How long failed sign-ins are remembered, in seconds from the first. */
+  SIGNIN_FAILURE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(3600),
   /**
    * An API key to register as an admin key at boot when none exists yet: the first key of a
    * production install (the local stack creates one itself).

@@ -17,6 +17,7 @@ import { registerOrgPages } from './pages/admin-org';
 import { registerCalendarPages } from './pages/admin-calendar';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
+import type { RateLimits } from '../services/limits';
 import { registerEvaluationPages } from './pages/evaluations';
 import { registerEmergencyPages } from './pages/emergency';
 
@@ -36,6 +37,8 @@ export interface ConsoleDeps {
   logger: Logger;
   clock: () => Date;
   options: ConsoleOptions;
+  /** Rate limits for the pages that start cases, validate definitions or export (as the API's). */
+  limits?: RateLimits;
 }
 
 export interface WebConsole {
@@ -75,6 +78,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
     cookieMode: deps.options.cookieMode,
     secret: deps.options.secret ? Buffer.from(deps.options.secret) : randomBytes(32),
     logger: deps.logger,
+    ...(deps.limits ? { limits: deps.limits } : {}),
   });
   const kit = { pages, services: deps.services, clock: deps.clock, demoAccounts: () => demo };
   registerSessionPages(kit);

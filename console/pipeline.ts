@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
 import { AppError } from '../services/errors';
+import type { LimitName, RateLimits } from '../services/limits';
 import type { ErrorDetail } from '../services/errors';
 import type { Role } from '../common/roles';
 import { SUPERVISOR_ROLES } from '../common/roles';
@@ -59,6 +60,8 @@ export interface PageSpec {
   path: string;
   /** `public`: no sign-in; `signed-in`: any role; else the roles allowed. */
   access: 'public' | 'signed-in' | readonly Role[];
+  /** A rate limit the page spends per account and client address, as the API's route does. */
+  limit?: LimitName;
   handle(ctx: PageContext): PageResult | Promise<PageResult>;
 }
 
@@ -71,6 +74,8 @@ export interface PipelineDeps {
   /** Signs CSRF tokens; random per process unless configured (several replicas share one). */
   secret: Buffer;
   logger: Logger;
+  /** Counts the pages that name a {@link PageSpec.limit}; without it nothing is limited. */
+  limits?: RateLimits;
 }
 
 /** Where pages live; the console's own links are all under it. */
@@ -171,6 +176,12 @@ export class PageRouter {
         if (spec.access !== 'signed-in' && !hasAnyRole(ctx.principal, spec.access)) {
           throw new AppError('forbidden', t('error.forbidden'));
         }
+      }
+      if (spec.limit && this.deps.limits && ctx.principal) {
+        await this.deps.limits.consume(spec.limit, {
+          account: `${ctx.principal.kind}:${ctx.principal.id}`,
+          ...(req.ip !== undefined ? { address: req.ip } : {}),
+        });
       }
       const result = await spec.handle(ctx);
       if ('redirect' in result) {

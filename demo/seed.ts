@@ -3,6 +3,7 @@ import { importBody } from '../services/org-input';
 import { createScopeResolver } from '../services/scope';
 import type { AccountService } from '../services/accounts';
 import { createAccountService } from '../services/accounts';
+import { createRateLimits, limitsConfigOf } from '../services/limits';
 import type { OrgImport } from '../services/org-import';
 import { postIdOf, sameFields } from '../services/org-import';
 import type { OrgService } from '../services/org';
@@ -16,7 +17,7 @@ import { createCaseImportService } from '../services/case-import';
 import { caseIdFor } from '../services/cases';
 import { createDefinitionService } from '../services/definitions';
 import { createMailRenderer } from '../mail/renderer';
-import { ConfigError } from '../common/config';
+import { ConfigError, loadConfig } from '../common/config';
 import { dataConverterFor } from '../common/payload-codec';
 import { OrgTree } from '../common/org-tree';
 import type { Models } from '../models';
@@ -335,6 +336,11 @@ export async function openDemoSeedDeps(
         models,
         clock,
         sessionTtlHours: config.SESSION_TTL_HOURS,
+        // The seed signs nobody in: the default limits serve.
+        limits: createRateLimits({
+          db: db.connection.db!,
+          config: limitsConfigOf(loadConfig({})),
+        }),
       }),
       ...(history ? { history } : {}),
       ...(log ? { log } : {}),

@@ -261,18 +261,6 @@ const orgRevisionSchema = new mongoose.Schema(
   { collection: 'orgRevision', versionKey: false },
 );
 
-/** Failed sign-ins per username, to slow down password guessing (see AccountService.login). */
-const loginThrottleSchema = new mongoose.Schema(
-  {
-    /** The username tried (whether or not such an account exists). */
-    _id: { type: String, required: true },
-    failures: { type: Number, required: true },
-    windowStartedAt: { type: Date, required: true },
-    lockedUntil: Date,
-  },
-  { collection: 'loginThrottle', versionKey: false },
-);
-
 /**
  * The volunteer points ledger (积分台账), append-only: earnings written by the interpreter's
  * activity under an award key, redemptions (and adjustments) by the API as a per-person debit
@@ -384,7 +372,6 @@ export function createModels(connection: Connection) {
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
     Task: connection.model('Task', taskSchema),
-    LoginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
     CalendarYear: connection.model('CalendarYear', calendarYearSchema),
     Unit: connection.model('Unit', unitSchema),
     Person: connection.model('Person', personSchema),

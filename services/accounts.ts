@@ -8,11 +8,13 @@ import {
   DUMMY_PASSWORD_HASH,
   hashPassword,
   hashToken,
+  needsRehash,
   newToken,
   verifyPassword,
 } from './auth';
 import type { Principal } from './auth';
 import { AppError } from './errors';
+import type { RateLimits } from './limits';
 import { skipOf, totalOf } from './paging';
 
 export interface ApiKeyView {
@@ -34,44 +36,18 @@ export interface UserView {
   createdAt: string;
 }
 
-/** Failed sign-ins allowed per username within {@link LOGIN_WINDOW_MS} before a lock. */
-export const LOGIN_MAX_FAILURES = 10;
-const LOGIN_WINDOW_MS = 15 * 60_000;
-const LOGIN_LOCK_MS = 15 * 60_000;
-
 /** People's accounts, their sign-in sessions, and API keys for other systems. */
 export function createAccountService(deps: {
   models: Models;
   clock: () => Date;
   sessionTtlHours: number;
+  /** Sign-in failure counts and waits, shared by every API replica. */
+  limits: RateLimits;
   /** Told of every revocation, so a remembered principal is dropped at once (see createAuthenticator). */
   onRevoked?: (which: { authorization: string } | 'all') => void;
 }) {
-  const { Credential, User, LoginThrottle } = deps.models;
+  const { Credential, User } = deps.models;
   const displayNames = new Map<string, { name: string; until: number }>();
-
-  async function recordFailedLogin(
-    username: string,
-    previous: { failures: number; windowStartedAt: Date } | null,
-    now: Date,
-  ): Promise<void> {
-    const windowOpen =
-      previous !== null && now.getTime() - previous.windowStartedAt.getTime() < LOGIN_WINDOW_MS;
-    const failures = windowOpen ? previous.failures + 1 : 1;
-    await LoginThrottle.updateOne(
-      { _id: username },
-      {
-        $set: {
-          failures,
-          windowStartedAt: windowOpen ? previous.windowStartedAt : now,
-          ...(failures >= LOGIN_MAX_FAILURES
-            ? { lockedUntil: new Date(now.getTime() + LOGIN_LOCK_MS) }
-            : {}),
-        },
-      },
-      { upsert: true },
-    );
-  }
 
   async function storeApiKey(input: {
     token: string;
@@ -214,30 +190,35 @@ export function createAccountService(deps: {
     },
 
     /**
-     * Signs a person in; the same answer for a wrong username or password. After
-     * {@link LOGIN_MAX_FAILURES} failures within the window the username is locked for a while,
-     * whether or not the account exists (so the lock does not reveal which usernames do).
+     * Signs a person in; the same answer for a wrong username or password. Failures are counted
+     * per (client address, username) and per username, whether or not the account exists (so
+     * the answer does not reveal which usernames do): past a few, that address waits longer after
+     * each one (429 with Retry-After); past many for the username, every address that has failed
+     * it waits. An address that has not failed is never refused for the username, so guessing
+     * from elsewhere cannot lock its owner out. A hash with older scrypt parameters is replaced
+     * on the way in.
      */
     async login(
       username: string,
       password: string,
+      from: { address: string },
     ): Promise<{ token: string; expiresAt: Date; user: UserView }> {
-      const now = deps.clock();
-      const throttle = await LoginThrottle.findById(username).lean();
-      if (throttle?.lockedUntil && throttle.lockedUntil > now) {
-        const seconds = Math.ceil((throttle.lockedUntil.getTime() - now.getTime()) / 1000);
-        throw new AppError(
-          'too_many_requests',
-          `Too many failed sign-ins for this username; try again in ${seconds} s`,
-        );
-      }
+      await deps.limits.signIn.check(from.address, username);
       const user = await User.findOne({ username }).lean();
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
       if (!user || !ok || user.disabled) {
-        await recordFailedLogin(username, throttle, now);
+        await deps.limits.signIn.failed(from.address, username);
         throw new AppError('unauthenticated', 'Wrong username or password');
       }
-      if (throttle) await LoginThrottle.deleteOne({ _id: username });
+      await deps.limits.signIn.succeeded(from.address, username);
+      if (needsRehash(user.passwordHash)) {
+        // Guarded by the old hash: a password changed meanwhile is not overwritten.
+        await User.updateOne(
+          { _id: user._id, passwordHash: user.passwordHash },
+          { $set: { passwordHash: await hashPassword(password) } },
+        );
+      }
+      const now = deps.clock();
       const { token, publicId } = newToken('session');
       const expiresAt = new Date(now.getTime() + deps.sessionTtlHours * 3600_000);
       await Credential.create({

@@ -169,19 +169,45 @@ export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolea
   return principal.roles.some((role) => roles.includes(role));
 }
 
-const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 };
+/**
+ * scrypt at OWASP's current recommendation (N=2^17, r=8, p=1: 128 MiB and a few hundred ms per
+ * hash). Each hash stores its parameters (`scrypt$N$r$p$salt$hash`), so hashes written with older
+ * ones still verify and are replaced at the next successful sign-in (see {@link needsRehash}).
+ */
+export const SCRYPT = { N: 2 ** 17, r: 8, p: 1, keyLength: 32 };
+/** The largest cost a stored hash may ask for (chosen: 8 times today's), so no hash can exhaust memory. */
+const MAX_SCRYPT_COST = 2 ** 20;
 
 export async function hashPassword(password: string): Promise<string> {
+  return hashPasswordWith(password, SCRYPT);
+}
+
+/** A hash with the given parameters (tests write old-parameter hashes with it). */
+export async function hashPasswordWith(
+  password: string,
+  params: { N: number; r: number; p: number },
+): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
+  const hash = await scryptAsync(password, salt, params.N, params.r, params.p, SCRYPT.keyLength);
   return [
     'scrypt',
-    SCRYPT.N,
-    SCRYPT.r,
-    SCRYPT.p,
+    params.N,
+    params.r,
+    params.p,
     salt.toString('base64url'),
     hash.toString('base64url'),
   ].join('$');
+}
+
+/** True when a stored hash was written with other parameters than today's. */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split('$');
+  return (
+    scheme !== 'scrypt' ||
+    Number(n) !== SCRYPT.N ||
+    Number(r) !== SCRYPT.r ||
+    Number(p) !== SCRYPT.p
+  );
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -190,6 +216,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(hash, 'base64url');
   // A truncated or tampered hash must never shorten the comparison (an empty key matches anything).
   if (expected.length !== SCRYPT.keyLength) return false;
+  if (Number(n) * Number(r) * Number(p) > MAX_SCRYPT_COST * SCRYPT.r) return false;
   try {
     const actual = await scryptAsync(
       password,
@@ -208,7 +235,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** A hash to compare against when the user does not exist, so timing does not reveal usernames. */
 export const DUMMY_PASSWORD_HASH =
-  'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+  'scrypt$131072$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 function scryptAsync(
   password: string,
@@ -219,8 +246,13 @@ function scryptAsync(
   keyLength: number,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, keyLength, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    // scrypt needs 128·N·r·p bytes; Node refuses over 32 MiB unless maxmem says more.
+    scrypt(
+      password,
+      salt,
+      keyLength,
+      { N, r, p, maxmem: 256 * N * r * p + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
     ),
   );
 }

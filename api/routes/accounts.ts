@@ -42,6 +42,8 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
     path: '/api/v1/auth/login',
     tag: 'auth',
     summary: 'Sign in with a username and password; returns a bearer session token',
+    description:
+      'Failed sign-ins are counted per (client address, username) and per username: past a few, that address waits longer after each failure (429 with Retry-After); an address that has not failed is not refused for the username. Sign-in attempts per client address are limited too.',
     roles: 'public',
     body: loginBody,
     responses: {
@@ -51,8 +53,10 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
       },
       ...errorResponses(400, 401, 429),
     },
-    async handle({ body }) {
-      const session = await accounts.login(body.username, body.password);
+    async handle({ body, req }) {
+      const session = await accounts.login(body.username, body.password, {
+        address: req.ip ?? '',
+      });
       return {
         status: 200,
         body: {

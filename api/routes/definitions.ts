@@ -139,6 +139,7 @@ export function registerDefinitionRoutes(
     summary: 'Check a definition without storing it',
     description:
       'Reports every problem at once: syntax, shape, unknown step references, unreachable steps, steps with no way to an end, bad durations and expressions, unknown roles and mail templates, field names that would break storage. Each problem has its path and, where it is in the text, its line and column.',
+    limit: 'definition-validate',
     roles: READERS,
     body: sourceBody,
     bodyLimit: SOURCE_BODY_LIMIT,
@@ -152,7 +153,7 @@ export function registerDefinitionRoutes(
           checksum: z.string(),
         }),
       },
-      ...errorResponses(400, 401, 403, 413),
+      ...errorResponses(400, 401, 403, 413, 429),
       ...definitionProblems,
     },
     handle: ({ body }) =>

@@ -208,12 +208,13 @@ export function registerEvaluationRoutes(
     summary: "A closed round's weighted results, per unit and per secretary (JSON or CSV)",
     description:
       'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting; a text cell starting with = + - @, a tab or a CR gets a leading apostrophe so spreadsheets do not run it as a formula): a header row, then one row per unit and one per secretary. 409 while the round is open.',
+    limit: 'export',
     roles: ['admin', 'dispatcher', 'staff'],
     params: roundParams,
     query: resultsQuery,
     responses: {
       200: { description: 'The results (or the CSV text with format=csv)', schema: resultsView },
-      ...errorResponses(400, 401, 403, 404, 409),
+      ...errorResponses(400, 401, 403, 404, 409, 429),
     },
     async handle({ principal, params, query }) {
       const results = await evaluations.results(principal, params.roundId);

@@ -212,6 +212,7 @@ const OPEN311_ERRORS: Record<number, string> = {
   404: 'No such service or service request',
   413: 'The body is too large',
   415: 'The body is neither a form nor JSON',
+  429: 'A rate limit, named in the description; Retry-After says when to try again',
 };
 
 /** GeoReport v2 statuses: 403 for credentials, 404 for what does not exist, 400 for the rest. */
@@ -323,6 +324,7 @@ export function registerOpen311Routes(routes: RouteRegistry, open311: Open311Api
     description:
       "Form-encoded as GeoReport v2 says, or JSON. Starts a case of the service's process through the same checks as POST /api/v1/cases; `service_request_id` is the case id. A location is required (lat and long, address_string or address_id). An optional Idempotency-Key makes a retry return the same request.",
     roles: ANYONE_WHO_FILES,
+    limit: 'open311-post',
     apiKeyParameter: true,
     query: keyQuery,
     headers: createHeaders,
@@ -333,7 +335,7 @@ export function registerOpen311Routes(routes: RouteRegistry, open311: Open311Api
         description: 'The request was filed (or this Idempotency-Key filed it before)',
         schema: createdSchema,
       },
-      ...errors(400, 403, 404, 413, 415),
+      ...errors(400, 403, 404, 413, 415, 429),
     },
     async handle({ principal, headers, body }) {
       const result = await open311.createRequest(

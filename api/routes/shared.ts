@@ -17,7 +17,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'The body is larger than this route accepts',
   422: 'Well-formed but not acceptable; `details` names each problem',
-  429: 'Too many attempts; try again later',
+  429: 'Too many requests: a rate limit, named in the message; Retry-After says when to try again',
 };
 
 export function errorResponses(...statuses: number[]) {

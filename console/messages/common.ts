@@ -24,6 +24,10 @@ export const COMMON_MESSAGES: MessagePairs = {
   'login.password': ['密码', 'Password'],
   'login.submit': ['登录', 'Sign in'],
   'login.wrong': ['用户名或密码错误', 'Wrong username or password'],
+  'login.throttled': [
+    '登录尝试过多，请在 {seconds} 秒后再试。',
+    'Too many sign-in attempts; try again in {seconds} s.',
+  ],
   'login.missing': ['请输入用户名和密码', 'Enter your username and password'],
   'login.noDemo': ['没有这个演示账号', 'No such demo account'],
   'login.demoTitle': ['演示账号（一键登录）', 'Demo users (one click)'],

@@ -82,6 +82,7 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
     method: 'post',
     path: '/admin/definitions/new',
     access: ['admin'],
+    limit: 'definition-validate',
     handle: (ctx) => submit(ctx, null),
   });
 
@@ -196,6 +197,7 @@ export function registerDefinitionPages({ pages, services }: ConsoleKit): void {
     method: 'post',
     path: '/admin/definitions/:key/edit',
     access: ['admin'],
+    limit: 'definition-validate',
     handle: (ctx) => submit(ctx, keyOf(ctx)),
   });
 

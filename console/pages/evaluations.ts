@@ -365,6 +365,7 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
     method: 'get',
     path: '/evaluations/:id/results.csv',
     access: ['admin', 'dispatcher', 'staff'],
+    limit: 'export',
     handle: async (ctx) => {
       const id = roundIdOf(ctx);
       const results = await services.evaluations.results(ctx.principal!, id);

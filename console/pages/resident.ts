@@ -89,6 +89,7 @@ export function registerResidentPages({ pages, services }: ConsoleKit): void {
     method: 'get',
     path: '/order',
     access: ['resident', 'dispatcher', 'staff', 'admin'],
+    limit: 'case-start',
     handle: (ctx) => orderPage(ctx),
   });
 

@@ -36,7 +36,9 @@ export function registerSessionPages({ pages, services, demoAccounts }: ConsoleK
     password: string,
   ): Promise<PageResult> => {
     try {
-      const session = await services.accounts.login(username, password);
+      const session = await services.accounts.login(username, password, {
+        address: ctx.req.ip ?? '',
+      });
       setCookie(ctx.res, SESSION_COOKIE, session.token, {
         sameSite: 'Lax',
         secure: ctx.secureCookies,
@@ -48,18 +50,17 @@ export function registerSessionPages({ pages, services, demoAccounts }: ConsoleK
       const next = safeLocalPath(field(ctx.form, 'next'), '');
       return { redirect: next || homeOf(session.user.roles as Principal['roles']) };
     } catch (err) {
-      if (
-        err instanceof AppError &&
-        (err.kind === 'unauthenticated' || err.kind === 'too_many_requests')
-      ) {
+      if (err instanceof AppError && err.kind === 'too_many_requests') {
+        const seconds = err.retryAfterSeconds ?? 1;
+        ctx.res.setHeader('Retry-After', String(seconds));
         return loginPage(
           ctx,
-          {
-            error: err.kind === 'unauthenticated' ? ctx.t('login.wrong') : err.message,
-            username,
-          },
+          { error: ctx.t('login.throttled', { seconds: String(seconds) }), username },
           err.status,
         );
+      }
+      if (err instanceof AppError && err.kind === 'unauthenticated') {
+        return loginPage(ctx, { error: ctx.t('login.wrong'), username }, err.status);
       }
       throw err;
     }

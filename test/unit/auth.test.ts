@@ -1,7 +1,9 @@
 import {
   DUMMY_PASSWORD_HASH,
   hashPassword,
+  hashPasswordWith,
   hashToken,
+  needsRehash,
   newToken,
   verifyPassword,
 } from '../../services/auth';
@@ -16,7 +18,8 @@ describe('hashPassword and verifyPassword', () => {
 
     // Assert
     expect(ok).toBe(true);
-    expect(stored).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]{43}$/);
+    expect(stored).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]{43}$/);
+    expect(needsRehash(stored)).toBe(false);
   });
 
   it('when a wrong password is checked, then it does not verify', async () => {
@@ -74,6 +77,31 @@ describe('hashPassword and verifyPassword', () => {
 
     // Assert
     await expect(result).resolves.toBe(false);
+  });
+
+  it('when a hash has older scrypt parameters, then it still verifies and needs a rehash', async () => {
+    // Arrange
+    const old = await hashPasswordWith('correct horse battery', { N: 16384, r: 8, p: 1 });
+
+    // Act
+    const ok = await verifyPassword('correct horse battery', old);
+
+    // Assert
+    expect(old).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(ok).toBe(true);
+    expect(needsRehash(old)).toBe(true);
+  });
+
+  it("when a stored hash asks for a cost far above today's, then it answers false without running it", async () => {
+    // Arrange
+    const stored =
+      'scrypt$1073741824$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+    // Act
+    const ok = await verifyPassword('anything', stored);
+
+    // Assert
+    expect(ok).toBe(false);
   });
 
   it('when checked against the dummy hash, then no password verifies', async () => {

@@ -37,7 +37,33 @@ describe('loadConfig', () => {
       CONSOLE_SECURE_COOKIES: 'auto',
       TRUST_PROXY: false,
       TEMPORAL_CODEC_DISABLED: false,
+      RATE_LIMIT_CASE_START: { points: 120, seconds: 60 },
+      RATE_LIMIT_CASE_START_ADDRESS: { points: 600, seconds: 60 },
+      RATE_LIMIT_OPEN311_POST: { points: 120, seconds: 60 },
+      RATE_LIMIT_OPEN311_POST_ADDRESS: { points: 600, seconds: 60 },
+      RATE_LIMIT_DEFINITION_VALIDATE: { points: 60, seconds: 60 },
+      RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS: { points: 300, seconds: 60 },
+      RATE_LIMIT_EXPORT: { points: 30, seconds: 60 },
+      RATE_LIMIT_EXPORT_ADDRESS: { points: 120, seconds: 60 },
+      RATE_LIMIT_SIGNIN_ADDRESS: { points: 300, seconds: 300 },
+      SIGNIN_FREE_FAILURES: 5,
+      SIGNIN_ACCOUNT_FREE_FAILURES: 20,
+      SIGNIN_MAX_DELAY_SECONDS: 900,
+      SIGNIN_FAILURE_WINDOW_SECONDS: 3600,
     });
+  });
+
+  it('when a rate limit is set to off or to requests/seconds, then it is parsed; anything else is named', () => {
+    // Act
+    const config = loadConfig({ RATE_LIMIT_EXPORT: 'off', RATE_LIMIT_CASE_START: '5/10' });
+    const err = configErrorOf({ RATE_LIMIT_OPEN311_POST: '5 per minute' });
+
+    // Assert
+    expect(config.RATE_LIMIT_EXPORT).toBeNull();
+    expect(config.RATE_LIMIT_CASE_START).toEqual({ points: 5, seconds: 10 });
+    expect(err?.problems).toEqual([
+      'RATE_LIMIT_OPEN311_POST: a rate such as 120/60 (requests/seconds), or off',
+    ]);
   });
 
   it.each([
