@@ -11,6 +11,7 @@ import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
 import { createAccountService } from './services/accounts';
 import { createCalendarService } from './services/calendar';
+import { createMailService } from './services/mail';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
@@ -142,6 +143,11 @@ export async function startApi(
         definitions,
         scope,
         models: db.models,
+      }),
+      mail: createMailService({
+        models: db.models,
+        clock,
+        expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
       }),
     };
     const authenticate = (authorization: string | undefined) =>

@@ -41,6 +41,8 @@ import type { EvaluationService } from '../services/evaluations';
 import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
 import type { WebConsole } from '../console';
+import type { MailService } from '../services/mail';
+import { registerMailRoutes } from './routes/mail';
 
 export interface AppDependencies {
   logger: Logger;
@@ -60,6 +62,7 @@ export interface AppDependencies {
     evaluations: EvaluationService;
     points: PointsService;
     caseImport: CaseImportService;
+    mail: MailService;
   };
   readiness: ReadinessCheck[];
   /** The web console, mounted at `/console` (and `/`), when the app serves it. */
@@ -82,6 +85,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerEvaluationRoutes(routes, services.evaluations);
   registerPointsRoutes(routes, services.points);
   registerCaseImportRoutes(routes, services.caseImport);
+  registerMailRoutes(routes, services.mail);
   return routes;
 }
 

@@ -29,7 +29,14 @@ import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
 import { beijingText, bj } from './beijing';
-import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
+import {
+  mailsTo,
+  quietTemporalRuntime,
+  testConfig,
+  uniqueAddress,
+  waitFor,
+  watchOutbox,
+} from './harness';
 import { testServerPath, testStack } from './test-stack';
 
 /**
@@ -89,7 +96,11 @@ export interface CalendarDay {
 export class SlaTestBed {
   private server: TestWorkflowEnvironment | null = null;
 
-  private constructor(readonly db: Database) {}
+  private readonly unwatch: () => void;
+
+  private constructor(readonly db: Database) {
+    this.unwatch = watchOutbox(db);
+  }
 
   static async start(name: string, options: { serverPerTest?: boolean } = {}): Promise<SlaTestBed> {
     quietTemporalRuntime();
@@ -112,6 +123,7 @@ export class SlaTestBed {
 
   async stop(): Promise<void> {
     await this.stopServer();
+    this.unwatch();
     await this.db.close();
   }
 
@@ -411,14 +423,20 @@ export class SlaTestBed {
     );
   }
 
-  /** Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache). */
-  async withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache; or the
+   * activities given, e.g. over another mail transport).
+   */
+  async withWorker<T>(
+    body: (taskQueue: string) => Promise<T>,
+    activities: ReturnType<typeof createActivities> = this.activities(),
+  ): Promise<T> {
     const taskQueue = `sla-${randomBytes(4).toString('hex')}`;
     const worker = await Worker.create({
       connection: this.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
-      activities: this.activities(),
+      activities,
     });
     return worker.runUntil(body(taskQueue));
   }

@@ -28,6 +28,7 @@ function document() {
     evaluations: {} as never,
     points: {} as never,
     caseImport: {} as never,
+    mail: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
