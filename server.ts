@@ -14,6 +14,7 @@ import { readOrgRevision } from './models/org-revision';
 import { createAccountService } from './services/accounts';
 import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';
+import { createMailService } from './services/mail';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
@@ -162,6 +163,11 @@ export async function startApi(
         models: db.models,
       }),
       payloadCodec: createPayloadCodecService(codec),
+      mail: createMailService({
+        models: db.models,
+        clock,
+        expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
+      }),
     };
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);

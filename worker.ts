@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createOutboxDispatcher, DEFAULT_OUTBOX_OPTIONS } from './activities/outbox';
 import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import { createLogger } from './common/logger';
@@ -25,7 +26,16 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
-  const transport = createSmtpTransport(config.SMTP_URL);
+  // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
+  const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
+  const outbox = createOutboxDispatcher({
+    models: db.models,
+    transport,
+    from: config.MAIL_FROM,
+    clock: () => new Date(),
+    logger,
+    options: { ...DEFAULT_OUTBOX_OPTIONS, expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000 },
+  });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -36,13 +46,16 @@ export async function startWorker(
     ...workflowSource(config, options.workflowBundle),
     activities: createActivities({
       models: db.models,
-      mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM },
+      mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM, outbox },
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,
     }),
   });
+  // Sends what the outbox holds (also what an earlier process left) while the worker runs.
+  outbox.start();
   const finished = worker.run().finally(async () => {
+    await outbox.stop();
     transport.close();
     await connection.close();
     await db.close();

@@ -3,11 +3,18 @@ import type { WorkingWindow } from '../common/working-calendar';
 import type { MailRenderer } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
+import type { OutboxDispatcher } from './outbox';
 
 /** What every group of activities is built over (index.ts assembles them). */
 export interface ActivityDependencies {
   models: Models;
-  mail: { transport: MailTransport; renderer: MailRenderer; from: string };
+  mail: {
+    transport: MailTransport;
+    renderer: MailRenderer;
+    from: string;
+    /** Delivers the outbox; without one, createActivities makes one that sends on enqueue. */
+    outbox?: OutboxDispatcher;
+  };
   clock: () => Date;
   logger: Logger;
   /** Office hours the working-time clocks count (default 09:00–12:00, 13:30–17:30). */

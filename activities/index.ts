@@ -17,6 +17,7 @@ import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
+import { createOutboxDispatcher, withoutAddresses } from './outbox';
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database
@@ -24,6 +25,16 @@ import { createEvaluationActivities } from './evaluations';
  */
 export function createActivities(deps: ActivityDependencies) {
   const { Case, Outbox, Person, Task } = deps.models;
+  /** The worker hands in its polling dispatcher; tests and tools get one that wakes on enqueue. */
+  const outbox =
+    deps.mail.outbox ??
+    createOutboxDispatcher({
+      models: deps.models,
+      transport: deps.mail.transport,
+      from: deps.mail.from,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
   /** The driver's collections (string ids), for the writes every transition makes. */
   const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
   const rawCases = Case.collection as unknown as mongo.Collection<{ _id: string }>;
@@ -118,8 +129,9 @@ export function createActivities(deps: ActivityDependencies) {
     },
 
     /**
-     * Sends one notification through the outbox: recorded under its business key, sent once,
-     * attempts and the last error kept visible on the outbox document.
+     * Puts one notification in the outbox under its business key (rendered, one document per
+     * recipient) and returns at once; the outbox dispatcher delivers it with retries. The name
+     * stays `sendNotification` because recorded histories call it.
      */
     async sendNotification(request: NotificationRequest): Promise<NotificationResult> {
       // People are named by id in the workflow; their address and name are read only here, so
@@ -161,6 +173,8 @@ export function createActivities(deps: ActivityDependencies) {
         throw err;
       }
       const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
+      const now = deps.clock();
+      // One document per business key: a retried or replayed enqueue changes nothing.
       await Outbox.updateOne(
         { _id: request.businessKey },
         {
@@ -169,46 +183,23 @@ export function createActivities(deps: ActivityDependencies) {
             template: request.template,
             to,
             subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
             messageId,
             status: 'pending',
             attempts: 0,
-            createdAt: deps.clock(),
+            nextAttemptAt: now,
+            expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
+            createdAt: now,
           },
         },
         { upsert: true },
       );
       const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
       if (record?.status === 'sent') return { status: 'already-sent', messageId };
-
-      try {
-        await deps.mail.transport.send({
-          from: deps.mail.from,
-          to,
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          messageId,
-        });
-      } catch (err) {
-        // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"); the error
-        // goes to logs and to the workflow history, so addresses are removed from it first.
-        const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
-        await Outbox.updateOne(
-          { _id: request.businessKey },
-          { $inc: { attempts: 1 }, $set: { lastError: reason } },
-        );
-        deps.logger.warn({ businessKey: request.businessKey, reason }, 'mail send failed');
-        throw ApplicationFailure.retryable(reason, 'MailDeliveryFailed');
-      }
-      await Outbox.updateOne(
-        { _id: request.businessKey },
-        {
-          $inc: { attempts: 1 },
-          $set: { status: 'sent', sentAt: deps.clock() },
-          $unset: { lastError: '' },
-        },
-      );
-      return { status: 'sent', messageId };
+      // Delivery is the dispatcher's (activities/outbox.ts): the step does not wait for SMTP.
+      outbox.wake();
+      return { status: 'queued', messageId };
     },
 
     /** Marks a notification given up after its last retry, so the failure shows in the outbox. */
@@ -227,7 +218,4 @@ function toStoredEntry(entry: TimelineEntry) {
   return { ...entry, at: new Date(entry.at) };
 }
 
-/** Replaces anything shaped like a mail address, so delivery errors carry no personal data. */
-export function withoutAddresses(text: string): string {
-  return text.replace(/<?[^\s<>@]+@[^\s<>]+>?/g, '[address]');
-}
+export { withoutAddresses };

@@ -45,6 +45,8 @@ import type { CaseImportService } from '../services/case-import';
 import type { PayloadCodecService } from '../services/payload-codec';
 import type { WebConsole } from '../console';
 import { SESSION_COOKIE } from '../console/pipeline';
+import type { MailService } from '../services/mail';
+import { registerMailRoutes } from './routes/mail';
 
 export interface AppDependencies {
   logger: Logger;
@@ -67,6 +69,7 @@ export interface AppDependencies {
     points: PointsService;
     caseImport: CaseImportService;
     payloadCodec: PayloadCodecService;
+    mail: MailService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -94,6 +97,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerPointsRoutes(routes, services.points);
   registerCaseImportRoutes(routes, services.caseImport);
   registerCodecRoutes(routes, services.payloadCodec);
+  registerMailRoutes(routes, services.mail);
   return routes;
 }
 

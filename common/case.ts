@@ -266,8 +266,12 @@ export interface NotificationRequest {
 }
 
 export interface NotificationResult {
-  /** `no-address`: the person has no mail address on file; nothing was sent. */
-  status: 'sent' | 'already-sent' | 'no-address';
+  /**
+   * `queued`: in the outbox, delivered by the dispatcher with retries (histories recorded before
+   * the outbox dispatcher say `sent`: delivered by the activity itself). `no-address`: the person
+   * has no mail address on file; nothing is sent.
+   */
+  status: 'queued' | 'sent' | 'already-sent' | 'no-address';
   messageId: string | null;
 }
 

@@ -54,6 +54,15 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
     .default('smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('社区治理服务平台 <noreply@governance.local>'),
+  /**
+   * How long the outbox keeps retrying a mail before it is marked failed (an admin can send it
+   * again from the console). 72 hours (chosen): a relay outage over a long weekend still delivers.
+   */
+  MAIL_EXPIRY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(72),
   /** Office hours SLA working time counts, Beijing time: `09:00-12:00,13:30-17:30`. */
   WORKING_HOURS: z
     .string()

@@ -15,6 +15,7 @@ import { registerResidentPages } from './pages/resident';
 import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
 import { registerCalendarPages } from './pages/admin-calendar';
+import { registerMailPages } from './pages/admin-mail';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
 import type { RateLimits } from '../services/limits';
@@ -88,6 +89,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDefinitionPages(kit);
   registerOrgPages(kit);
   registerCalendarPages(kit);
+  registerMailPages(kit);
   registerDashboardPages(kit);
   registerBoardPages(kit);
   registerEvaluationPages(kit);

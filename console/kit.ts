@@ -4,6 +4,7 @@ import type { CalendarService } from '../services/calendar';
 import type { CaseService } from '../services/cases';
 import type { DefinitionService } from '../services/definitions';
 import type { EvaluationService } from '../services/evaluations';
+import type { MailService } from '../services/mail';
 import type { MetricsService } from '../services/metrics';
 import type { OrgService } from '../services/org';
 import type { PointsService } from '../services/points';
@@ -19,6 +20,7 @@ export interface ConsoleServices {
   cases: CaseService;
   definitions: DefinitionService;
   evaluations: EvaluationService;
+  mail: MailService;
   metrics: MetricsService;
   org: OrgService;
   points: PointsService;

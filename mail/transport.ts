@@ -18,8 +18,24 @@ export interface MailTransport {
   close(): void;
 }
 
-export function createSmtpTransport(smtpUrl: string): MailTransport {
-  const transporter = nodemailer.createTransport(smtpUrl);
+/**
+ * SMTP through nodemailer. With `pool`, connections are kept open and reused (the worker's outbox
+ * dispatcher sends batches in parallel over at most `maxConnections` of them); without it, one
+ * connection per mail (short-lived tools and tests, which need no `close()`).
+ */
+export function createSmtpTransport(
+  smtpUrl: string,
+  pool?: { maxConnections: number },
+): MailTransport {
+  const transporter = pool
+    ? nodemailer.createTransport({
+        url: smtpUrl,
+        pool: true,
+        maxConnections: pool.maxConnections,
+        // chosen: a connection is renewed after 100 mails, nodemailer's default
+        maxMessages: 100,
+      })
+    : nodemailer.createTransport(smtpUrl);
   return {
     async send(mail) {
       await transporter.sendMail({

@@ -131,16 +131,50 @@ const outboxSchema = new mongoose.Schema(
     template: { type: String, required: true },
     to: { type: String, required: true },
     subject: { type: String, required: true },
+    /** The rendered bodies, kept until the mail is sent (then removed: no mail text at rest). */
+    html: String,
+    text: String,
+    /** Stable per business key and stored before any attempt: a resend after a crash reuses it. */
     messageId: { type: String, required: true },
-    status: { type: String, enum: ['pending', 'sent', 'failed'], required: true },
+    /**
+     * `pending` (due at `nextAttemptAt`), `sending` (claimed by a dispatcher until
+     * `leaseUntil`), `sent`, or `failed` (expired or refused for good; an admin may resend it).
+     */
+    status: { type: String, enum: ['pending', 'sending', 'sent', 'failed'], required: true },
     attempts: { type: Number, default: 0 },
     lastError: String,
+    nextAttemptAt: Date,
+    leaseUntil: Date,
+    /** Which dispatcher holds the lease (a random id per process), for the logs. */
+    leaseOwner: String,
+    /** After this instant a failed attempt is the last: the mail is marked failed. */
+    expiresAt: Date,
     createdAt: { type: Date, required: true },
     sentAt: Date,
+    failedAt: Date,
   },
   { collection: 'outbox', versionKey: false },
 );
 outboxSchema.index({ caseId: 1 });
+/** The dispatcher's claim and the admins' list of failed mail. */
+outboxSchema.index({ status: 1, nextAttemptAt: 1 });
+
+/**
+ * One document per delivery attempt of a mail (`<business key>#<attempt>`): the dispatcher that
+ * inserts it holds that attempt. An insert under a unique `_id` is the one compare-and-set that
+ * is atomic on FerretDB v1 (its findAndModify and filtered updates read, then write), so two
+ * dispatchers never send the same attempt. Removed when the mail is sent.
+ */
+const outboxClaimSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    mailId: { type: String, required: true },
+    owner: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'outboxClaims', versionKey: false },
+);
+outboxClaimSchema.index({ mailId: 1 });
 
 /**
  * One year of the working-day calendar: statutory days off and 调休 make-up days. Shipped years
@@ -371,6 +405,7 @@ export function createModels(connection: Connection) {
     Credential: connection.model('Credential', credentialSchema),
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
+    OutboxClaim: connection.model('OutboxClaim', outboxClaimSchema),
     Task: connection.model('Task', taskSchema),
     CalendarYear: connection.model('CalendarYear', calendarYearSchema),
     Unit: connection.model('Unit', unitSchema),

@@ -120,7 +120,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'case.started': '已受理',
   'step.entered': '正在办理',
   'step.completed': '环节完成',
-  'notification.sent': '已发送通知',
+  'notification.sent': '已安排通知',
   'notification.failed': '通知发送失败',
   'timer.fired': '等待结束',
   'decision.taken': '已研判',

@@ -235,6 +235,7 @@ export class CaseRun {
     const targets: MailTarget[] = [];
     const found: ResolvedPeople = { people: [], unitId: null, unitName: null, fellBack: false };
     const selectors: PeopleSelector[] = [];
+    let addresses = 0;
     for (const recipient of recipients) {
       if (recipient === 'assignee') {
         // Before anyone claims the task, its candidates stand for the assignee.
@@ -245,7 +246,13 @@ export class CaseRun {
       } else if (recipient === 'unacknowledged') {
         found.people.push(...(task ? unacknowledged(task) : []));
       } else if ('address' in recipient) {
-        targets.push({ slot: 'address', to: recipient.address });
+        // Each address its own key: the first keeps `address` (keys of earlier versions), the
+        // next are `address-2`, `address-3`…, so a second address is never taken as sent.
+        addresses += 1;
+        targets.push({
+          slot: addresses === 1 ? 'address' : `address-${addresses}`,
+          to: recipient.address,
+        });
       } else if ('field' in recipient) {
         const value = this.input.data[recipient.field];
         if (typeof value === 'string' && value.length > 0) {
@@ -298,7 +305,12 @@ export class CaseRun {
     return found;
   }
 
-  /** Sends one mail; a delivery that fails after every retry is recorded, not fatal. */
+  /**
+   * Puts one mail in the outbox and goes on: delivery (with retries until it expires) is the
+   * worker's outbox dispatcher's, so no step waits for SMTP. `notification.sent` on the timeline
+   * means "handed to the outbox" (`status: queued`; `sent` in cases recorded before the outbox
+   * dispatcher). An enqueue that fails after every retry is recorded, not fatal.
+   */
   async sendOne(
     businessKey: string,
     args: MailArgs,

@@ -3,8 +3,9 @@ import type { CaseActivities } from '../activities';
 
 /**
  * Activity stubs the interpreter calls, grouped by retry policy. Reads and the read model must
- * eventually succeed, so they retry without limit but back off; mail gives up after about an
- * hour and the failure is recorded on the case.
+ * eventually succeed, so they retry without limit but back off. The mail activity only renders
+ * and enqueues (delivery retries happen in the worker's outbox dispatcher, for days); an enqueue
+ * that still fails after its retries is recorded on the case.
  */
 export const store = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30 seconds',

@@ -3,6 +3,20 @@ import { postRoleMessages, unitTypeMessages } from './vocabulary';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */
 export const ADMIN_MESSAGES: MessagePairs = {
+  // Failed mail (the outbox).
+  'admin.mail.title': ['发送失败的邮件', 'Failed mail'],
+  'admin.mail.intro': [
+    '邮件在发送失败后按指数退避自动重试，直到送达或过期（MAIL_EXPIRY_HOURS，默认 72 小时）；被邮件服务器拒绝或过期的邮件列在这里，可重新发送（沿用原 Message-ID）。',
+    'Mail is retried with exponential backoff until delivered or expired (MAIL_EXPIRY_HOURS, 72 hours by default); mail the relay refused for good or that expired is listed here and can be sent again (with its original Message-ID).',
+  ],
+  'admin.mail.none': ['没有发送失败的邮件。', 'No failed mail.'],
+  'admin.mail.case': ['案件', 'Case'],
+  'admin.mail.template': ['模板', 'Template'],
+  'admin.mail.attempts': ['尝试次数', 'Attempts'],
+  'admin.mail.reason': ['原因', 'Reason'],
+  'admin.mail.failedAt': ['失败时间', 'Failed at'],
+  'admin.mail.resend': ['重新发送', 'Send again'],
+  'admin.mail.done.resent': ['已重新排队发送。', 'Queued to be sent again.'],
   // Definitions: the list and a definition's page.
   'admin.def.title': ['流程定义', 'Process definitions'],
   'admin.def.intro': [

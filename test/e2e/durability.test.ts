@@ -6,7 +6,14 @@ import { PROJECT_ROOT } from '../../stack/paths';
 import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
 import { testStack } from '../support/test-stack';
-import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
+import {
+  idempotencyKey,
+  mailsTo,
+  outboxSettled,
+  startTestApp,
+  uniqueAddress,
+  waitFor,
+} from '../support/harness';
 
 /**
  * The worker as production runs it, in its own process. Node loads tsx in-process (not through
@@ -102,6 +109,7 @@ it('when the worker is killed with SIGKILL mid-case, then a new worker completes
   expect(closed.timeline.filter((e) => e.type === 'timer.fired')).toHaveLength(1);
   expect(closed.timeline.filter((e) => e.type === 'case.closed')).toHaveLength(1);
 
+  await outboxSettled();
   const outbox = await app.db.models.Outbox.find({ caseId }).lean();
   expect(outbox.map((o) => [o._id, o.status])).toEqual(
     expect.arrayContaining([

@@ -88,6 +88,7 @@ export async function startTestApp(
   const adminKey = `gfk_test_${randomBytes(24).toString('base64url')}`;
   await api.ensureBootstrapAdminKey(adminKey);
   const db = await connectDatabase(config.MONGODB_URI);
+  const unwatch = watchOutbox(db);
 
   const app: TestApp = {
     config,
@@ -132,6 +133,7 @@ export async function startTestApp(
     async stop() {
       await api.stop();
       await worker?.stop();
+      unwatch();
       await db.close();
     },
   };
@@ -157,7 +159,46 @@ export async function waitFor<T>(
   }
 }
 
+/** The outboxes of this test file's databases, which {@link mailsTo} waits on. */
+const watchedOutboxes = new Set<Database['models']['Outbox']>();
+
+/** Makes {@link mailsTo} wait until `db`'s outbox has delivered what is due; returns the undo. */
+export function watchOutbox(db: Database): () => void {
+  const outbox = db.models.Outbox;
+  watchedOutboxes.add(outbox);
+  return () => void watchedOutboxes.delete(outbox);
+}
+
+/**
+ * Waits (up to `timeoutMs`) until no watched outbox holds mail due now or being sent. The
+ * workflow only enqueues mail and the worker's dispatcher delivers it moments later, so a test
+ * that saw `notification.sent` (queued) reads the sink once this settles. Mail waiting for a
+ * later retry does not count; past the timeout the caller's own assertion speaks.
+ */
+export async function outboxSettled(timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const now = new Date();
+    let busy = 0;
+    for (const outbox of watchedOutboxes) {
+      try {
+        busy += await outbox.countDocuments({
+          $or: [
+            { status: 'pending', nextAttemptAt: { $lte: now } },
+            { status: 'sending', leaseUntil: { $gt: now } },
+          ],
+        });
+      } catch {
+        watchedOutboxes.delete(outbox); // its connection was closed
+      }
+    }
+    if (busy === 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export async function mailsTo(address: string): Promise<SunkMail[]> {
+  await outboxSettled();
   return (await listMail(testStack().mailDir)).filter((m) => m.envelope.to.includes(address));
 }
 

@@ -30,7 +30,14 @@ import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { beijingText, bj } from './beijing';
-import { mailsTo, quietTemporalRuntime, testConfig, uniqueAddress, waitFor } from './harness';
+import {
+  mailsTo,
+  quietTemporalRuntime,
+  testConfig,
+  uniqueAddress,
+  waitFor,
+  watchOutbox,
+} from './harness';
 import { testServerPath, testStack, testDataConverter } from './test-stack';
 
 /**
@@ -90,7 +97,11 @@ export interface CalendarDay {
 export class SlaTestBed {
   private server: TestWorkflowEnvironment | null = null;
 
-  private constructor(readonly db: Database) {}
+  private readonly unwatch: () => void;
+
+  private constructor(readonly db: Database) {
+    this.unwatch = watchOutbox(db);
+  }
 
   static async start(name: string, options: { serverPerTest?: boolean } = {}): Promise<SlaTestBed> {
     quietTemporalRuntime();
@@ -113,6 +124,7 @@ export class SlaTestBed {
 
   async stop(): Promise<void> {
     await this.stopServer();
+    this.unwatch();
     await this.db.close();
   }
 
@@ -419,15 +431,21 @@ export class SlaTestBed {
     );
   }
 
-  /** Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache). */
-  async withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` with a worker of its own (fresh activities, so a fresh org tree cache; or the
+   * activities given, e.g. over another mail transport).
+   */
+  async withWorker<T>(
+    body: (taskQueue: string) => Promise<T>,
+    activities: ReturnType<typeof createActivities> = this.activities(),
+  ): Promise<T> {
     const taskQueue = `sla-${randomBytes(4).toString('hex')}`;
     const worker = await Worker.create({
       connection: this.env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: testStack().workflowBundlePath },
       dataConverter: testDataConverter(),
-      activities: this.activities(),
+      activities,
     });
     return worker.runUntil(body(taskQueue));
   }

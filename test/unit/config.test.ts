@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       MONGODB_URI: 'mongodb://127.0.0.1:27017/governance',
       SMTP_URL: 'smtp://127.0.0.1:1025',
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
+      MAIL_EXPIRY_HOURS: 72,
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
       TRUST_PROXY: false,
@@ -149,6 +150,11 @@ describe('loadConfig', () => {
     // Assert
     const names = err?.problems.map((p) => p.split(':')[0]);
     expect(names?.sort()).toEqual(['API_PORT', 'MONGODB_URI', 'SMTP_URL', 'TEMPORAL_ADDRESS']);
+  });
+
+  it('when MAIL_EXPIRY_HOURS is set, then it is parsed, and a non-positive value is refused by name', () => {
+    expect(loadConfig({ MAIL_EXPIRY_HOURS: '0.5' }).MAIL_EXPIRY_HOURS).toBe(0.5);
+    expect(configErrorOf({ MAIL_EXPIRY_HOURS: '0' })?.problems[0]).toMatch(/^MAIL_EXPIRY_HOURS:/);
   });
 
   it('when BOOTSTRAP_ADMIN_API_KEY is empty, then it is treated as unset', () => {

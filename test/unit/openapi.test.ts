@@ -29,6 +29,7 @@ function document() {
     points: {} as never,
     caseImport: {} as never,
     payloadCodec: {} as never,
+    mail: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;

@@ -6,7 +6,7 @@ import { createMailRenderer } from '../../mail/renderer';
 import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
-import { mailsTo, testConfig, uniqueAddress } from '../support/harness';
+import { mailsTo, testConfig, uniqueAddress, waitFor, watchOutbox } from '../support/harness';
 import { testStack } from '../support/test-stack';
 
 /** Activities run at least once: each one, called again with the same input, changes nothing. */
@@ -15,6 +15,7 @@ let activities: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   db = await connectDatabase(testConfig('activities').MONGODB_URI);
+  watchOutbox(db);
   activities = createActivities({
     models: db.models,
     mail: {
@@ -93,7 +94,7 @@ it('when a revision arrives before the one it builds on, then it fails (to be re
   expect(doc.timeline.map((e) => e.seq)).toEqual([1]);
 });
 
-it('when the same notification is sent twice, then one mail leaves and the outbox says sent once', async () => {
+it('when the same notification is enqueued twice, then one mail leaves and the outbox says sent once', async () => {
   const to = uniqueAddress('outbox');
   const request = {
     businessKey: `case-${randomBytes(12).toString('hex')}:acknowledge:1`,
@@ -108,12 +109,23 @@ it('when the same notification is sent twice, then one mail leaves and the outbo
       data: { category: '其他', description: '重复发送' },
     },
   };
-  expect((await activities.sendNotification(request)).status).toBe('sent');
-  expect((await activities.sendNotification(request)).status).toBe('already-sent');
-  expect(await mailsTo(to)).toHaveLength(1);
-  const record = (await db.models.Outbox.findById(request.businessKey).lean())!;
-  expect(record.status).toBe('sent');
+  const first = await activities.sendNotification(request);
+  expect(first.status).toBe('queued');
+  // A retried enqueue before delivery changes nothing (one document per business key).
+  expect((await activities.sendNotification(request)).messageId).toBe(first.messageId);
+  const [mail] = await waitFor('the mail', async () => {
+    const found = await mailsTo(to);
+    return found.length > 0 ? found : null;
+  });
+  expect(mail!.messageId).toBe(first.messageId);
+  const record = await waitFor('the outbox to say sent', async () => {
+    const doc = await db.models.Outbox.findById(request.businessKey).lean();
+    return doc?.status === 'sent' ? doc : null;
+  });
   expect(record.attempts).toBe(1);
+  expect((await activities.sendNotification(request)).status).toBe('already-sent');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await mailsTo(to)).toHaveLength(1);
 });
 
 it('when a template lacks a field it needs, then the failure is not retryable', async () => {

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../common/logger';
+import type { MailTransport } from '../mail/transport';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+
+/**
+ * The outbox dispatcher: sends the mail the `sendNotification` activity enqueued, outside the
+ * workflow, until it is delivered or expires.
+ *
+ * - Claiming is one atomic `findOneAndUpdate` on status and lease, so several workers (or a
+ *   worker and its restarted self) never hold the same mail at once.
+ * - An attempt is recorded first (`sending`, attempts + 1, a lease) and the stored Message-ID
+ *   goes out with the mail. A worker that dies between the SMTP answer and the `sent` write
+ *   leaves the mail `sending`; when the lease runs out another dispatcher sends it again with
+ *   the same Message-ID. Delivery is therefore at-least-once, never at-most-once: a lost mail
+ *   is worse than a duplicate, and the stable Message-ID lets receiving systems and mail
+ *   clients drop the rare second copy. (SMTP cannot be asked whether a message was accepted.)
+ * - Failed attempts back off exponentially; a permanent refusal (5xx) or the expiry ends in
+ *   `failed`, listed for admins, who may send it again.
+ */
+export interface OutboxOptions {
+  /** Mails sent at once. 8 (chosen): a relay's usual per-client limit is 10 or more. */
+  concurrency: number;
+  /** How long a claimed mail is held before another dispatcher may take it over. */
+  leaseMs: number;
+  /** How often the outbox is read without a wake-up. 5 s (chosen). */
+  pollMs: number;
+  /** First retry delay; it doubles after each failure up to `maxBackoffMs`. 5 s (chosen). */
+  initialBackoffMs: number;
+  /** Longest retry delay. 15 minutes (chosen). */
+  maxBackoffMs: number;
+  /** How long a mail is retried before it is marked failed (`MAIL_EXPIRY_HOURS`, default 72 h). */
+  expiryMs: number;
+}
+
+export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
+  concurrency: 8, // chosen
+  // chosen: far above one SMTP transaction (seconds), short enough that a crashed worker's
+  // mail goes out again within minutes
+  leaseMs: 2 * 60_000,
+  pollMs: 5_000, // chosen
+  initialBackoffMs: 5_000, // chosen
+  maxBackoffMs: 15 * 60_000, // chosen
+  expiryMs: 72 * 3_600_000, // MAIL_EXPIRY_HOURS default (chosen)
+};
+
+export interface OutboxDispatcherDeps {
+  models: Models;
+  transport: MailTransport;
+  from: string;
+  clock: () => Date;
+  logger: Logger;
+  options?: Partial<OutboxOptions>;
+}
+
+export interface OutboxDispatcher {
+  readonly options: OutboxOptions;
+  /** Sends what is due now, soon (coalesced): called after an enqueue in this process. */
+  wake(): void;
+  /** Starts polling every `pollMs` (the worker process); without it only wake-ups send. */
+  start(): void;
+  /** Stops polling and waits for the mails in flight. */
+  stop(): Promise<void>;
+  /** Sends everything due now; resolves with the number of mails attempted. */
+  drain(): Promise<number>;
+}
+
+type Claimed = {
+  _id: string;
+  to: string;
+  subject: string;
+  html?: string | null;
+  text?: string | null;
+  messageId: string;
+  attempts?: number | null;
+  expiresAt?: Date | null;
+};
+
+export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
+  const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
+  const { Outbox, OutboxClaim } = deps.models;
+  const owner = randomBytes(6).toString('hex');
+  let draining: Promise<number> | null = null;
+  let again = false;
+  let stopped = false;
+  let poll: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let retryAt = Infinity;
+
+  /**
+   * Claims up to `limit` due mails: pending ones whose time has come, or ones whose lease ran
+   * out. Each claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first dispatcher
+   * to insert it holds that attempt, a second gets a duplicate key and skips the mail.
+   */
+  async function claim(limit: number): Promise<Claimed[]> {
+    const now = deps.clock();
+    const due = await Outbox.find({
+      $or: [
+        { status: 'pending', nextAttemptAt: { $lte: now } },
+        { status: 'sending', leaseUntil: { $lte: now } },
+      ],
+    })
+      .sort({ nextAttemptAt: 1, _id: 1 })
+      .limit(limit)
+      .lean();
+    const claimed: Claimed[] = [];
+    for (const doc of due) {
+      const attempt = (doc.attempts ?? 0) + 1;
+      try {
+        await OutboxClaim.create({ _id: `${doc._id}#${attempt}`, mailId: doc._id, owner, at: now });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        // Another dispatcher holds this attempt. One that died between its claim and the
+        // outbox write left the mail as it was: past the lease, count the attempt as made so
+        // the next pass claims the one after it.
+        const held = await OutboxClaim.findById(`${doc._id}#${attempt}`).lean();
+        if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
+          await Outbox.updateOne(
+            { _id: doc._id, attempts: attempt - 1 },
+            { $set: { attempts: attempt } },
+          );
+        }
+        continue;
+      }
+      const leaseUntil = new Date(now.getTime() + options.leaseMs);
+      // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
+      await Outbox.updateOne(
+        { _id: doc._id },
+        { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
+      );
+      claimed.push({ ...doc, attempts: attempt });
+    }
+    return claimed;
+  }
+
+  async function sendOne(mail: Claimed): Promise<void> {
+    const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
+    try {
+      await deps.transport.send({
+        from: deps.from,
+        to: mail.to,
+        subject: mail.subject,
+        html: mail.html ?? '',
+        text: mail.text ?? '',
+        messageId: mail.messageId,
+      });
+    } catch (err) {
+      // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"): addresses are
+      // removed before the reason is stored or logged.
+      const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
+      const now = deps.clock();
+      const attempts = mail.attempts ?? 1;
+      const delay = Math.min(
+        options.maxBackoffMs,
+        options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
+      );
+      const next = new Date(now.getTime() + delay);
+      const permanent = isPermanent(err);
+      const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
+      if (permanent || expired) {
+        await Outbox.updateOne(mine, {
+          $set: {
+            status: 'failed',
+            failedAt: now,
+            lastError: permanent ? reason : `expired after ${attempts} attempts: ${reason}`,
+          },
+          $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
+        });
+        deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail failed');
+      } else {
+        await Outbox.updateOne(mine, {
+          $set: { status: 'pending', nextAttemptAt: next, lastError: reason },
+          $unset: { leaseUntil: '', leaseOwner: '' },
+        });
+        deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail send failed');
+        scheduleRetry(next.getTime());
+      }
+      return;
+    }
+    await Outbox.updateOne(mine, {
+      $set: { status: 'sent', sentAt: deps.clock() },
+      // No mail text at rest once it is delivered.
+      $unset: {
+        lastError: '',
+        html: '',
+        text: '',
+        leaseUntil: '',
+        leaseOwner: '',
+        nextAttemptAt: '',
+      },
+    });
+    await OutboxClaim.deleteMany({ mailId: mail._id });
+  }
+
+  /** A wake-up at the earliest retry this dispatcher knows of (polling finds the others). */
+  function scheduleRetry(at: number): void {
+    if (stopped || at >= retryAt) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryAt = at;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = null;
+        retryAt = Infinity;
+        dispatcher.wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    retryTimer.unref();
+  }
+
+  async function drainAll(): Promise<number> {
+    let attempted = 0;
+    for (;;) {
+      const batch = await claim(options.concurrency);
+      if (batch.length === 0) return attempted;
+      attempted += batch.length;
+      await Promise.all(batch.map((mail) => sendOne(mail)));
+    }
+  }
+
+  const dispatcher: OutboxDispatcher = {
+    options,
+    wake() {
+      if (stopped) return;
+      void dispatcher.drain().catch((err: unknown) => {
+        deps.logger.error({ err: errorName(err) }, 'outbox dispatch failed');
+      });
+    },
+    async drain() {
+      if (draining) {
+        // Mail enqueued while a drain runs is picked up by one more pass.
+        again = true;
+        return draining;
+      }
+      draining = (async () => {
+        let total = 0;
+        try {
+          do {
+            again = false;
+            total += await drainAll();
+          } while (again && !stopped);
+        } finally {
+          draining = null;
+        }
+        return total;
+      })();
+      return draining;
+    },
+    start() {
+      if (poll || stopped) return;
+      poll = setInterval(() => dispatcher.wake(), options.pollMs);
+      poll.unref();
+      dispatcher.wake();
+    },
+    async stop() {
+      stopped = true;
+      if (poll) clearInterval(poll);
+      if (retryTimer) clearTimeout(retryTimer);
+      poll = null;
+      retryTimer = null;
+      await draining?.catch(() => undefined);
+    },
+  };
+  return dispatcher;
+}
+
+/** A 5xx SMTP reply: the relay refuses this mail for good (unknown user, policy). */
+function isPermanent(err: unknown): boolean {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? withoutAddresses(err.message) : 'unknown error';
+}
+
+/** Replaces anything shaped like a mail address, so delivery errors carry no personal data. */
+export function withoutAddresses(text: string): string {
+  return text.replace(/<?[^\s<>@]+@[^\s<>]+>?/g, '[address]');
+}
