@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -37,6 +38,11 @@ export async function startWorker(
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,
+      // The reconciler reads visibility through the worker's own connection.
+      temporal: {
+        client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+      },
     }),
   });
   const finished = worker.run().finally(async () => {

@@ -17,6 +17,8 @@ import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
+import type { EndedStatus } from './case-failures';
+import { createCaseFailures } from './case-failures';
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database
@@ -57,6 +59,13 @@ export function createActivities(deps: ActivityDependencies) {
     }
   }
 
+  const failures = createCaseFailures({
+    models: deps.models,
+    clock: deps.clock,
+    logger: deps.logger,
+    send: (request) => sendNotification(request),
+  });
+
   return {
     ...createLookupActivities(deps),
     ...createPointsActivities(deps),
@@ -75,6 +84,7 @@ export function createActivities(deps: ActivityDependencies) {
         currentStep: progress.currentStep,
         updatedAt: now,
         ...(progress.closedAt !== undefined ? { closedAt: new Date(progress.closedAt) } : {}),
+        ...(progress.reopen ? { closedAt: null } : {}),
         ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
@@ -117,98 +127,26 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
 
-    /**
-     * Sends one notification through the outbox: recorded under its business key, sent once,
-     * attempts and the last error kept visible on the outbox document.
-     */
-    async sendNotification(request: NotificationRequest): Promise<NotificationResult> {
-      // People are named by id in the workflow; their address and name are read only here, so
-      // neither enters the workflow history.
-      let to: string;
-      const context: Record<string, unknown> = { ...request.context };
-      if (typeof request.to === 'string') {
-        to = request.to;
-        context.recipientName ??= '您';
-      } else {
-        const person = await Person.findById(request.to.personId, { name: 1, email: 1 }).lean();
-        if (!person?.email) return { status: 'no-address', messageId: null };
-        to = person.email;
-        context.recipientName = person.name;
-        // The late person gets an escalation too (notify: assignee, or a post they hold): the
-        // template then tells them of it instead of asking them to supervise their own task.
-        if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
-      }
-      for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
-        const person = await Person.findById(personId, { name: 1 }).lean();
-        context[contextKey] = person?.name ?? null;
-      }
-      for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
-        // One query for the list; names only in the mail, in the order the ids were given.
-        const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
-        const byId = new Map(people.map((p) => [String(p._id), p.name]));
-        context[contextKey] = personIds.flatMap((id) => {
-          const name = byId.get(id);
-          return name ? [name] : [];
-        });
-      }
-      let rendered;
-      try {
-        rendered = deps.mail.renderer.render(request.template, context);
-      } catch (err) {
-        if (err instanceof TemplateError) {
-          throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
-        }
-        throw err;
-      }
-      const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
-      await Outbox.updateOne(
-        { _id: request.businessKey },
-        {
-          $setOnInsert: {
-            caseId: request.caseId,
-            template: request.template,
-            to,
-            subject: rendered.subject,
-            messageId,
-            status: 'pending',
-            attempts: 0,
-            createdAt: deps.clock(),
-          },
-        },
-        { upsert: true },
-      );
-      const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
-      if (record?.status === 'sent') return { status: 'already-sent', messageId };
+    sendNotification,
 
-      try {
-        await deps.mail.transport.send({
-          from: deps.mail.from,
-          to,
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          messageId,
-        });
-      } catch (err) {
-        // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"); the error
-        // goes to logs and to the workflow history, so addresses are removed from it first.
-        const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
-        await Outbox.updateOne(
-          { _id: request.businessKey },
-          { $inc: { attempts: 1 }, $set: { lastError: reason } },
-        );
-        deps.logger.warn({ businessKey: request.businessKey, reason }, 'mail send failed');
-        throw ApplicationFailure.retryable(reason, 'MailDeliveryFailed');
+    /** Mails the administrators that a case failed (workflows/case-workflow.ts). */
+    async alertAdmins(request: {
+      caseId: string;
+      status: EndedStatus;
+      reason: string;
+    }): Promise<{ sent: number }> {
+      return failures.alertAdmins(request);
+    },
+
+    /** One reconciler pass (activities/case-failures.ts), run by the reconciler schedule. */
+    async reconcileCases(): Promise<{ scanned: number; ended: number }> {
+      if (!deps.temporal) {
+        throw ApplicationFailure.nonRetryable('This worker has no Temporal client', 'NoClient');
       }
-      await Outbox.updateOne(
-        { _id: request.businessKey },
-        {
-          $inc: { attempts: 1 },
-          $set: { status: 'sent', sentAt: deps.clock() },
-          $unset: { lastError: '' },
-        },
-      );
-      return { status: 'sent', messageId };
+      const report = await failures.reconcile(deps.temporal.client, {
+        taskQueue: deps.temporal.taskQueue,
+      });
+      return { scanned: report.scanned, ended: report.ended.length };
     },
 
     /** Marks a notification given up after its last retry, so the failure shows in the outbox. */
@@ -219,6 +157,100 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
   };
+
+  /**
+   * Sends one notification through the outbox: recorded under its business key, sent once,
+   * attempts and the last error kept visible on the outbox document.
+   */
+  async function sendNotification(request: NotificationRequest): Promise<NotificationResult> {
+    // People are named by id in the workflow; their address and name are read only here, so
+    // neither enters the workflow history.
+    let to: string;
+    const context: Record<string, unknown> = { ...request.context };
+    if (typeof request.to === 'string') {
+      to = request.to;
+      context.recipientName ??= '您';
+    } else {
+      const person = await Person.findById(request.to.personId, { name: 1, email: 1 }).lean();
+      if (!person?.email) return { status: 'no-address', messageId: null };
+      to = person.email;
+      context.recipientName = person.name;
+      // The late person gets an escalation too (notify: assignee, or a post they hold): the
+      // template then tells them of it instead of asking them to supervise their own task.
+      if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
+    }
+    for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
+      const person = await Person.findById(personId, { name: 1 }).lean();
+      context[contextKey] = person?.name ?? null;
+    }
+    for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
+      // One query for the list; names only in the mail, in the order the ids were given.
+      const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
+      const byId = new Map(people.map((p) => [String(p._id), p.name]));
+      context[contextKey] = personIds.flatMap((id) => {
+        const name = byId.get(id);
+        return name ? [name] : [];
+      });
+    }
+    let rendered;
+    try {
+      rendered = deps.mail.renderer.render(request.template, context);
+    } catch (err) {
+      if (err instanceof TemplateError) {
+        throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
+      }
+      throw err;
+    }
+    const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
+    await Outbox.updateOne(
+      { _id: request.businessKey },
+      {
+        $setOnInsert: {
+          caseId: request.caseId,
+          template: request.template,
+          to,
+          subject: rendered.subject,
+          messageId,
+          status: 'pending',
+          attempts: 0,
+          createdAt: deps.clock(),
+        },
+      },
+      { upsert: true },
+    );
+    const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
+    if (record?.status === 'sent') return { status: 'already-sent', messageId };
+
+    try {
+      await deps.mail.transport.send({
+        from: deps.mail.from,
+        to,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        messageId,
+      });
+    } catch (err) {
+      // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"); the error
+      // goes to logs and to the workflow history, so addresses are removed from it first.
+      const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
+      await Outbox.updateOne(
+        { _id: request.businessKey },
+        { $inc: { attempts: 1 }, $set: { lastError: reason } },
+      );
+      deps.logger.warn({ businessKey: request.businessKey, reason }, 'mail send failed');
+      throw ApplicationFailure.retryable(reason, 'MailDeliveryFailed');
+    }
+    await Outbox.updateOne(
+      { _id: request.businessKey },
+      {
+        $inc: { attempts: 1 },
+        $set: { status: 'sent', sentAt: deps.clock() },
+        $unset: { lastError: '' },
+      },
+    );
+    return { status: 'sent', messageId };
+  }
 }
 
 export type CaseActivities = ReturnType<typeof createActivities>;

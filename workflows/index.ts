@@ -4,3 +4,4 @@ export { caseStateQuery } from './handlers';
 export { scheduledCaseWorkflow } from './scheduled';
 export { caseImportWorkflow } from './case-import';
 export type { CaseStateView } from './case-workflow';
+export { reconcileCasesWorkflow } from './reconciler';
