@@ -19,6 +19,7 @@ import { registerBoardRoutes } from './routes/board';
 import { registerEvaluationRoutes } from './routes/evaluations';
 import { registerPointsRoutes } from './routes/points';
 import { registerCaseImportRoutes } from './routes/case-import';
+import { registerCaseFailureRoutes } from './routes/case-failures';
 import {
   mountOpen311Fallback,
   OPEN311_BASE,
@@ -40,6 +41,7 @@ import type { BoardService } from '../services/board';
 import type { EvaluationService } from '../services/evaluations';
 import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
+import type { CaseFailureService } from '../services/case-failures';
 import type { WebConsole } from '../console';
 
 export interface AppDependencies {
@@ -60,6 +62,7 @@ export interface AppDependencies {
     evaluations: EvaluationService;
     points: PointsService;
     caseImport: CaseImportService;
+    caseFailures: CaseFailureService;
   };
   readiness: ReadinessCheck[];
   /** The web console, mounted at `/console` (and `/`), when the app serves it. */
@@ -82,6 +85,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerEvaluationRoutes(routes, services.evaluations);
   registerPointsRoutes(routes, services.points);
   registerCaseImportRoutes(routes, services.caseImport);
+  registerCaseFailureRoutes(routes, services.caseFailures);
   return routes;
 }
 

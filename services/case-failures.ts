@@ -204,6 +204,13 @@ export function createCaseFailureService(deps: {
           `Only a failed case can be retried; "${caseId}" is ${doc.status}`,
         );
       }
+      // The failed run mails the admins after projecting the failure, then ends: moments.
+      if ((await executionStatus(caseId)) === 'RUNNING') {
+        throw new AppError(
+          'conflict',
+          `Case "${caseId}" still has a running execution (a failed run finishing, or a retry); try again shortly`,
+        );
+      }
       const definition = await deps.latestSnapshot(doc.definitionKey);
       if (!definition) {
         throw new AppError(
@@ -275,7 +282,7 @@ export interface RetryableCase {
   _id: string;
   definitionKey: string;
   revision: number;
-  data: Record<string, unknown>;
+  data?: Record<string, unknown> | null;
   createdBy: { kind: string; id: string };
   unitId?: string | null;
   category?: string | null;
@@ -336,7 +343,8 @@ export function retryInputOf(args: {
     input: {
       caseId: doc._id,
       definition,
-      data: doc.data,
+      // Stored without the key when empty (mongoose drops empty objects).
+      data: doc.data ?? {},
       startedBy: { kind: doc.createdBy.kind as 'user', id: doc.createdBy.id, roles: [] },
       ...(doc.unitId ? { unitId: doc.unitId } : {}),
       ...(doc.category ? { category: doc.category } : {}),

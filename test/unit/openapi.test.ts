@@ -28,6 +28,7 @@ function document() {
     evaluations: {} as never,
     points: {} as never,
     caseImport: {} as never,
+    caseFailures: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
