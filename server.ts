@@ -30,6 +30,7 @@ import { SHIPPED_DEFINITIONS_DIR } from './services/definition-folder';
 import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
 import { createPayloadCodecService } from './services/payload-codec';
+import { createCaseFailureService } from './services/case-failures';
 import { createConsole } from './console';
 import type { DemoSignIn } from './console';
 
@@ -130,6 +131,18 @@ export async function startApi(
       if (outcome === 'created') logger.info('registered the bootstrap admin API key');
     }
 
+    // Failed and stuck cases for admins; the reconciler's schedule runs a pass every few minutes.
+    const caseFailures = createCaseFailureService({
+      models: db.models,
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS,
+      latestSnapshot: (key) => definitions.latestSnapshot(key),
+      clock,
+      logger,
+    });
+    await caseFailures.ensureReconcilerSchedule();
+
     // One cached unit tree for the read-side reports (metrics, board, points).
     const units = createUnitDirectory({ models: db.models, clock });
     const services = {
@@ -168,6 +181,7 @@ export async function startApi(
         clock,
         expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
       }),
+      caseFailures,
     };
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);

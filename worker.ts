@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -37,12 +38,13 @@ export async function startWorker(
     options: { ...DEFAULT_OUTBOX_OPTIONS, expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000 },
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const dataConverter = dataConverterFor(config.TEMPORAL_CODEC_KEYS);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     // Payloads are encrypted before they reach Temporal (common/payload-codec.ts).
-    dataConverter: dataConverterFor(config.TEMPORAL_CODEC_KEYS),
+    dataConverter,
     ...workflowSource(config, options.workflowBundle),
     activities: createActivities({
       models: db.models,
@@ -50,6 +52,11 @@ export async function startWorker(
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,
+      // The reconciler reads visibility through the worker's own connection.
+      temporal: {
+        client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+      },
     }),
   });
   // Sends what the outbox holds (also what an earlier process left) while the worker runs.

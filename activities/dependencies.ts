@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Logger } from '../common/logger';
 import type { WorkingWindow } from '../common/working-calendar';
 import type { MailRenderer } from '../mail/renderer';
@@ -19,4 +20,6 @@ export interface ActivityDependencies {
   logger: Logger;
   /** Office hours the working-time clocks count (default 09:00–12:00, 13:30–17:30). */
   workingWindows?: readonly WorkingWindow[];
+  /** For the reconciler's pass over visibility (worker.ts); its task queue bounds the pass. */
+  temporal?: { client: Client; taskQueue: string };
 }

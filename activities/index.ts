@@ -18,6 +18,8 @@ import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
 import { createOutboxDispatcher, withoutAddresses } from './outbox';
+import type { EndedStatus } from './case-failures';
+import { createCaseFailures } from './case-failures';
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database
@@ -68,6 +70,13 @@ export function createActivities(deps: ActivityDependencies) {
     }
   }
 
+  const failures = createCaseFailures({
+    models: deps.models,
+    clock: deps.clock,
+    logger: deps.logger,
+    send: (request) => sendNotification(request),
+  });
+
   return {
     ...createLookupActivities(deps),
     ...createPointsActivities(deps),
@@ -86,6 +95,7 @@ export function createActivities(deps: ActivityDependencies) {
         currentStep: progress.currentStep,
         updatedAt: now,
         ...(progress.closedAt !== undefined ? { closedAt: new Date(progress.closedAt) } : {}),
+        ...(progress.reopen ? { closedAt: null } : {}),
         ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
@@ -128,78 +138,26 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
 
-    /**
-     * Puts one notification in the outbox under its business key (rendered, one document per
-     * recipient) and returns at once; the outbox dispatcher delivers it with retries. The name
-     * stays `sendNotification` because recorded histories call it.
-     */
-    async sendNotification(request: NotificationRequest): Promise<NotificationResult> {
-      // People are named by id in the workflow; their address and name are read only here, so
-      // neither enters the workflow history.
-      let to: string;
-      const context: Record<string, unknown> = { ...request.context };
-      if (typeof request.to === 'string') {
-        to = request.to;
-        context.recipientName ??= '您';
-      } else {
-        const person = await Person.findById(request.to.personId, { name: 1, email: 1 }).lean();
-        if (!person?.email) return { status: 'no-address', messageId: null };
-        to = person.email;
-        context.recipientName = person.name;
-        // The late person gets an escalation too (notify: assignee, or a post they hold): the
-        // template then tells them of it instead of asking them to supervise their own task.
-        if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
+    sendNotification,
+
+    /** Mails the administrators that a case failed (workflows/case-workflow.ts). */
+    async alertAdmins(request: {
+      caseId: string;
+      status: EndedStatus;
+      reason: string;
+    }): Promise<{ sent: number }> {
+      return failures.alertAdmins(request);
+    },
+
+    /** One reconciler pass (activities/case-failures.ts), run by the reconciler schedule. */
+    async reconcileCases(): Promise<{ scanned: number; ended: number }> {
+      if (!deps.temporal) {
+        throw ApplicationFailure.nonRetryable('This worker has no Temporal client', 'NoClient');
       }
-      for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
-        const person = await Person.findById(personId, { name: 1 }).lean();
-        context[contextKey] = person?.name ?? null;
-      }
-      for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
-        // One query for the list; names only in the mail, in the order the ids were given.
-        const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
-        const byId = new Map(people.map((p) => [String(p._id), p.name]));
-        context[contextKey] = personIds.flatMap((id) => {
-          const name = byId.get(id);
-          return name ? [name] : [];
-        });
-      }
-      let rendered;
-      try {
-        rendered = deps.mail.renderer.render(request.template, context);
-      } catch (err) {
-        if (err instanceof TemplateError) {
-          throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
-        }
-        throw err;
-      }
-      const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
-      const now = deps.clock();
-      // One document per business key: a retried or replayed enqueue changes nothing.
-      await Outbox.updateOne(
-        { _id: request.businessKey },
-        {
-          $setOnInsert: {
-            caseId: request.caseId,
-            template: request.template,
-            to,
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-            messageId,
-            status: 'pending',
-            attempts: 0,
-            nextAttemptAt: now,
-            expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
-            createdAt: now,
-          },
-        },
-        { upsert: true },
-      );
-      const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
-      if (record?.status === 'sent') return { status: 'already-sent', messageId };
-      // Delivery is the dispatcher's (activities/outbox.ts): the step does not wait for SMTP.
-      outbox.wake();
-      return { status: 'queued', messageId };
+      const report = await failures.reconcile(deps.temporal.client, {
+        taskQueue: deps.temporal.taskQueue,
+      });
+      return { scanned: report.scanned, ended: report.ended.length };
     },
 
     /** Marks a notification given up after its last retry, so the failure shows in the outbox. */
@@ -210,6 +168,80 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
   };
+
+  /**
+   * Puts one notification in the outbox under its business key (rendered, one document per
+   * recipient) and returns at once; the outbox dispatcher delivers it with retries. The name
+   * stays `sendNotification` because recorded histories call it.
+   */
+  async function sendNotification(request: NotificationRequest): Promise<NotificationResult> {
+    // People are named by id in the workflow; their address and name are read only here, so
+    // neither enters the workflow history.
+    let to: string;
+    const context: Record<string, unknown> = { ...request.context };
+    if (typeof request.to === 'string') {
+      to = request.to;
+      context.recipientName ??= '您';
+    } else {
+      const person = await Person.findById(request.to.personId, { name: 1, email: 1 }).lean();
+      if (!person?.email) return { status: 'no-address', messageId: null };
+      to = person.email;
+      context.recipientName = person.name;
+      // The late person gets an escalation too (notify: assignee, or a post they hold): the
+      // template then tells them of it instead of asking them to supervise their own task.
+      if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
+    }
+    for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
+      const person = await Person.findById(personId, { name: 1 }).lean();
+      context[contextKey] = person?.name ?? null;
+    }
+    for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
+      // One query for the list; names only in the mail, in the order the ids were given.
+      const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
+      const byId = new Map(people.map((p) => [String(p._id), p.name]));
+      context[contextKey] = personIds.flatMap((id) => {
+        const name = byId.get(id);
+        return name ? [name] : [];
+      });
+    }
+    let rendered;
+    try {
+      rendered = deps.mail.renderer.render(request.template, context);
+    } catch (err) {
+      if (err instanceof TemplateError) {
+        throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
+      }
+      throw err;
+    }
+    const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
+    const now = deps.clock();
+    // One document per business key: a retried or replayed enqueue changes nothing.
+    await Outbox.updateOne(
+      { _id: request.businessKey },
+      {
+        $setOnInsert: {
+          caseId: request.caseId,
+          template: request.template,
+          to,
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          messageId,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
+          createdAt: now,
+        },
+      },
+      { upsert: true },
+    );
+    const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
+    if (record?.status === 'sent') return { status: 'already-sent', messageId };
+    // Delivery is the dispatcher's (activities/outbox.ts): the step does not wait for SMTP.
+    outbox.wake();
+    return { status: 'queued', messageId };
+  }
 }
 
 export type CaseActivities = ReturnType<typeof createActivities>;

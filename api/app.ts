@@ -20,6 +20,7 @@ import { registerBoardRoutes } from './routes/board';
 import { registerEvaluationRoutes } from './routes/evaluations';
 import { registerPointsRoutes } from './routes/points';
 import { registerCaseImportRoutes } from './routes/case-import';
+import { registerCaseFailureRoutes } from './routes/case-failures';
 import {
   mountOpen311Fallback,
   OPEN311_BASE,
@@ -43,6 +44,7 @@ import type { EvaluationService } from '../services/evaluations';
 import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
 import type { PayloadCodecService } from '../services/payload-codec';
+import type { CaseFailureService } from '../services/case-failures';
 import type { WebConsole } from '../console';
 import { SESSION_COOKIE } from '../console/pipeline';
 import type { MailService } from '../services/mail';
@@ -70,6 +72,7 @@ export interface AppDependencies {
     caseImport: CaseImportService;
     payloadCodec: PayloadCodecService;
     mail: MailService;
+    caseFailures: CaseFailureService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -98,6 +101,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerCaseImportRoutes(routes, services.caseImport);
   registerCodecRoutes(routes, services.payloadCodec);
   registerMailRoutes(routes, services.mail);
+  registerCaseFailureRoutes(routes, services.caseFailures);
   return routes;
 }
 

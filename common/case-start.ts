@@ -58,6 +58,8 @@ export function caseStartOf(request: CaseStartRequest): CaseStart {
     receivedAt: request.receivedAt,
     channel: request.channel,
     ...(isSubprocess ? { parentCaseId } : {}),
+    // A retry only (services/case-failures.ts): ordinary starts stay as they were, key for key.
+    ...(request.resume !== undefined ? { resume: request.resume } : {}),
   };
   const memo: CaseStartMemo = {
     requestHash,

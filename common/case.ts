@@ -33,6 +33,23 @@ export interface CaseWorkflowInput {
   channel: string;
   /** The case that started this one as a sub-process. */
   parentCaseId?: string;
+  /**
+   * A retry of a failed case (services/case-failures.ts): the run starts at this step instead of
+   * the definition's first, on top of the case document as the failed run left it. Absent on
+   * every ordinary start, so recorded histories are unaffected.
+   */
+  resume?: CaseResume;
+}
+
+/** Where a retried case picks up: its step, and the document's revision and last timeline seq. */
+export interface CaseResume {
+  stepId: string;
+  revision: number;
+  seq: number;
+  /** Visits each step had in the failed run, so new task ids and mail keys do not collide. */
+  visits: Record<string, number>;
+  /** Who asked for the retry. */
+  by: Actor;
 }
 
 export type TimelineEventType =
@@ -69,6 +86,12 @@ export type TimelineEventType =
   | 'evaluation.scored'
   | 'evaluation.closed'
   | 'evaluation.refused'
+  /** The case run failed (an error escaped the steps, or the execution ended unclosed). */
+  | 'case.failed'
+  /** An administrator cancelled the case, or its execution was cancelled. */
+  | 'case.cancelled'
+  /** An administrator retried a failed case from a step. */
+  | 'case.retried'
   | 'case.closed';
 
 export interface TimelineEntry {
@@ -117,6 +140,8 @@ export interface CaseProgress {
   events: TimelineEntry[];
   opening?: CaseOpening;
   closedAt?: string;
+  /** A retried case opens again: its `closedAt` is cleared. */
+  reopen?: true;
   /** Tasks changed since the last revision, each with its own version. */
   tasks?: TaskSnapshot[];
   /** The case's SLA clocks as they stand (replaces the stored list). */

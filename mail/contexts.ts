@@ -76,6 +76,18 @@ export const caseUpdateContext = z.object({
   link: webLink,
 });
 
+/** 办理异常: a case run failed or ended unclosed; administrators are told (never personal data). */
+export const caseFailedContext = z.object({
+  caseId: requiredText,
+  processName: requiredText,
+  /** 异常终止 (failed) or 已撤销 (cancelled). */
+  statusName: requiredText,
+  /** The failure's kind (an error type or the execution's close status), no personal data. */
+  reason: requiredText,
+  recipientName: requiredText,
+  link: webLink,
+});
+
 /** A roll-call's figures (点名报到): how many were called, reported, still missing. */
 const rollCallFigures = {
   expected: z.number().int().min(0),
@@ -106,6 +118,7 @@ export const templateContexts = {
   'task-escalated': taskEscalatedContext,
   'case-result': caseResultContext,
   'case-update': caseUpdateContext,
+  'case-failed': caseFailedContext,
   'roll-call-reminder': rollCallReminderContext,
   'roll-call-escalated': rollCallEscalatedContext,
 } as const;

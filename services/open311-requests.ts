@@ -148,6 +148,9 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'evaluation.scored': '已评分',
   'evaluation.closed': '评议已结束',
   'evaluation.refused': '评议未能开始',
+  'case.failed': '办理异常终止',
+  'case.cancelled': '已撤销',
+  'case.retried': '已恢复办理',
   'case.closed': '已办结',
 };
 

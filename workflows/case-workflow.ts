@@ -1,14 +1,25 @@
-import { ApplicationFailure, allHandlersFinished, condition } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  TemporalFailure,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
 import type { CaseOpening, CaseWorkflowInput } from '../common/case';
 import type { StepList } from '../lang/steps';
 import { nextStepId, startStepId, topLevel } from '../lang/steps';
 import { Clock, runnableDeadline } from './clocks';
 import { registerHandlers } from './handlers';
-import { applies, CHANGES } from './patches';
-import { CaseProjection } from './projection';
+import { applies, CASE_FAILURE_PROJECTED, CHANGES } from './patches';
+import { CaseProjection, ENGINE } from './projection';
 import type { CaseWorkflowResult } from './run';
 import { CaseRun, DefinitionLoopError } from './run';
 import { closeCase, runStep } from './steps';
+import { mail } from './stubs';
 
 export type { CaseStateView } from './projection';
 export type { CaseWorkflowResult } from './run';
@@ -22,38 +33,54 @@ const MAX_STEP_VISITS = 10_000;
  * validators answer at once; SLA clocks run beside the steps on cancellable timers.
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkflowResult> {
-  const projection = new CaseProjection(input.caseId);
+  const projection = new CaseProjection(input.caseId, input.resume);
   const run = new CaseRun(input, projection);
   projection.trackDeadlines(() => run.clocks.map((c) => c.view()));
   registerHandlers(run);
 
-  projection.record('case.started', input.startedBy, undefined, {
-    definition: input.definition.key,
-    version: input.definition.version,
-    channel: input.channel,
-  });
-  await projection.flush({ opening: openingOf(input) });
+  if (input.resume) {
+    // A retry of a failed case: the document exists; it opens again at the chosen step.
+    projection.record('case.retried', input.resume.by, input.resume.stepId, {
+      definition: input.definition.key,
+      version: input.definition.version,
+    });
+    await projection.flush({ reopen: true });
+  } else {
+    projection.record('case.started', input.startedBy, undefined, {
+      definition: input.definition.key,
+      version: input.definition.version,
+      channel: input.channel,
+    });
+    await projection.flush({ opening: openingOf(input) });
+  }
 
-  // Planned before the first step, so the first write already shows the case's deadlines (the
-  // first step may write before a plan running beside it would return).
-  const caseClocks = run.spec.deadlines.flatMap((deadline) => {
-    const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
-    return runnable === null
-      ? []
-      : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
-  });
-  await Promise.all(caseClocks.map((clock) => clock.replan(run)));
-  const caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
+  let caseClockRuns: Promise<void>[] = [];
   try {
-    const ending = await runList(run, topLevel(run.spec), startStepId(run.spec));
+    // Planned before the first step, so the first write already shows the case's deadlines (the
+    // first step may write before a plan running beside it would return).
+    const caseClocks = run.spec.deadlines.flatMap((deadline) => {
+      const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
+      return runnable === null
+        ? []
+        : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
+    });
+    await Promise.all(caseClocks.map((clock) => clock.replan(run)));
+    caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
+    const ending = await runList(
+      run,
+      topLevel(run.spec),
+      input.resume?.stepId ?? startStepId(run.spec),
+    );
     if (ending === 'exited') {
       throw ApplicationFailure.nonRetryable('The case ran past its last step', 'DefinitionInvalid');
     }
   } catch (err) {
-    if (err instanceof DefinitionLoopError) {
-      throw ApplicationFailure.nonRetryable(err.message, 'DefinitionLoop');
-    }
-    throw err;
+    const failure =
+      err instanceof DefinitionLoopError
+        ? ApplicationFailure.nonRetryable(err.message, 'DefinitionLoop')
+        : err;
+    await projectFailure(run, failure);
+    throw failure;
   }
   for (const clock of run.clocks) clock.stop();
   await Promise.all(caseClockRuns);
@@ -61,6 +88,51 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
   await condition(allHandlersFinished);
   // A case that ran a roll-call hands its figures to the parent that started it.
   return run.rollCall ? { ...projection.view(), rollCall: run.rollCall } : projection.view();
+}
+
+/** How many characters of a failure's message the timeline and the admins' mail keep (chosen). */
+const MAX_REASON_LENGTH = 200;
+
+/**
+ * An error escaped the steps (a definition loop, a sub-process definition missing or retired, a
+ * calendar error, a failed child case…): the case is projected `failed` with the reason, its open
+ * tasks withdrawn and its clocks stopped, and the administrators are mailed. The workflow then
+ * fails as before (the caller rethrows), so Temporal shows it failed too. A cancellation is left
+ * to the reconciler (activities/case-failures.ts), as is a plain `Error` (a bug in the
+ * interpreter: its workflow task retries until a fixed worker runs it).
+ */
+async function projectFailure(run: CaseRun, err: unknown): Promise<void> {
+  if (!(err instanceof TemporalFailure) || isCancellation(err)) return;
+  // Cases that failed before this change end as recorded: the marker is written only when a
+  // case runs into a failure on this code.
+  if (!patched(CASE_FAILURE_PROJECTED)) return;
+  const reason = reasonOf(err);
+  const stepId = run.projection.currentStepId ?? 'case';
+  if (!run.closed) {
+    run.projection.record('case.failed', ENGINE, stepId, reason);
+    await CancellationScope.nonCancellable(() => closeCase(run, stepId, 'failed'));
+  }
+  try {
+    await mail.alertAdmins({ caseId: run.caseId, status: 'failed', reason: reason.reason });
+  } catch (alertErr) {
+    if (!(alertErr instanceof ActivityFailure)) throw alertErr;
+    run.projection.record('notification.failed', ENGINE, stepId, {
+      template: 'case-failed',
+      reason: 'delivery-failed',
+    });
+    await run.projection.flush();
+  }
+}
+
+/** A failure as the timeline keeps it: its kind (error type) and a short message. */
+function reasonOf(err: TemporalFailure): { reason: string; message: string } {
+  let failure: Error = err;
+  let kind = 'Failure';
+  if (err instanceof ChildWorkflowFailure) kind = 'ChildCaseFailed';
+  else if (err instanceof ActivityFailure && err.cause) failure = err.cause;
+  if (failure instanceof ApplicationFailure) kind = failure.type ?? 'ApplicationFailure';
+  else if (kind === 'Failure') kind = failure.name;
+  return { reason: kind, message: failure.message.slice(0, MAX_REASON_LENGTH) };
 }
 
 /** Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). */

@@ -5,3 +5,4 @@ export { scheduledCaseWorkflow } from './scheduled';
 export { caseImportWorkflow } from './case-import';
 export type { CaseStateView } from './case-workflow';
 export { fanOutBatchWorkflow } from './fan-out-batch';
+export { reconcileCasesWorkflow } from './reconciler';

@@ -27,6 +27,13 @@ export const CHANGES = {
   stepEntriesImplied: 'step-entries-implied',
 } as const;
 
+/**
+ * A failure escaping the steps is projected (case `failed`, tasks withdrawn, clocks stopped,
+ * admins mailed) before the workflow fails. Its own `patched()`, outside the combined marker:
+ * cases that failed before it replay to the bare failure they recorded.
+ */
+export const CASE_FAILURE_PROJECTED = 'case-failure-projected';
+
 type Change = (typeof CHANGES)[keyof typeof CHANGES];
 
 /**

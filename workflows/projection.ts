@@ -66,7 +66,24 @@ export class CaseProjection {
   private readonly measures = new CaseMeasures();
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly caseId: string) {}
+  /** A retried case writes on top of the document its failed run left (see CaseResume). */
+  private readonly resumed: boolean;
+
+  constructor(
+    private readonly caseId: string,
+    resume?: { revision: number; seq: number },
+  ) {
+    this.resumed = resume !== undefined;
+    if (resume) {
+      this.revision = resume.revision;
+      this.seq = resume.seq;
+    }
+  }
+
+  /** The step the case is in, if any (a failure is recorded against it). */
+  get currentStepId(): string | null {
+    return this.currentStep?.id ?? null;
+  }
 
   view(): CaseStateView {
     return { status: this.status, currentStep: this.currentStep, revision: this.revision };
@@ -133,14 +150,18 @@ export class CaseProjection {
     this.publication = publication;
   }
 
-  flush(extra: { opening?: CaseOpening; closedAt?: string } = {}): Promise<void> {
+  flush(extra: { opening?: CaseOpening; closedAt?: string; reopen?: true } = {}): Promise<void> {
     const next = this.chain.then(() => CancellationScope.nonCancellable(() => this.write(extra)));
     // A failed write fails the workflow task anyway; keep the chain usable for the next caller.
     this.chain = next.catch(() => undefined);
     return next;
   }
 
-  private async write(extra: { opening?: CaseOpening; closedAt?: string }): Promise<void> {
+  private async write(extra: {
+    opening?: CaseOpening;
+    closedAt?: string;
+    reopen?: true;
+  }): Promise<void> {
     const dirty =
       this.pending.length > 0 ||
       this.changedTasks.size > 0 ||
@@ -148,7 +169,8 @@ export class CaseProjection {
       this.rating !== undefined ||
       this.publication !== undefined ||
       extra.opening !== undefined ||
-      extra.closedAt !== undefined;
+      extra.closedAt !== undefined ||
+      extra.reopen !== undefined;
     if (!dirty) return;
     const events = this.pending;
     this.pending = [];
@@ -177,7 +199,8 @@ export class CaseProjection {
       ...(deadlines !== undefined ? { deadlines } : {}),
       ...(rating !== undefined ? { rating } : {}),
       ...(publication !== undefined ? { publication } : {}),
-      ...(metricsChanged ? { metrics } : {}),
+      // A retried run saw only its own part of the timeline: the figures stay as first written.
+      ...(metricsChanged && !this.resumed ? { metrics } : {}),
     });
   }
 }

@@ -79,6 +79,11 @@ export class CaseRun {
     readonly projection: CaseProjection,
   ) {
     this.spec = withLanguageDefaults(input.definition.spec);
+    // A retried case goes on counting visits where its failed run stopped: task ids and mail
+    // keys of the new visits differ from the old ones.
+    for (const [stepId, count] of Object.entries(input.resume?.visits ?? {})) {
+      this.visits.set(stepId, count);
+    }
   }
 
   get caseId(): string {

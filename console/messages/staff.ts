@@ -173,5 +173,8 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.evaluation.scored': ['评议打分', 'evaluation scored'],
   'event.evaluation.closed': ['评议结束', 'evaluation closed'],
   'event.evaluation.refused': ['评议未开始（工单过多）', 'evaluation refused (too many orders)'],
+  'event.case.failed': ['案件异常终止', 'case failed'],
+  'event.case.cancelled': ['案件已撤销', 'case cancelled'],
+  'event.case.retried': ['案件恢复办理', 'case retried'],
   'event.case.closed': ['案件办结', 'case closed'],
 };

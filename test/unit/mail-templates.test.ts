@@ -140,6 +140,20 @@ const fixtures: Record<TemplateName, Fixture> = {
     subjectPhrase: '部门报到',
     bodyField: 'recipientName',
   },
+  'case-failed': {
+    full: {
+      caseId,
+      processName: '居民诉求受理',
+      statusName: '异常终止',
+      reason: 'DefinitionNotFound',
+      recipientName: '王主任',
+      link,
+    },
+    required: ['caseId', 'processName', 'statusName', 'reason', 'recipientName'],
+    optional: ['link'],
+    subjectPhrase: '办理异常',
+    bodyField: 'reason',
+  },
   'case-result': {
     full: caseResult,
     required: ['caseId', 'processName', 'outcome'],
@@ -169,6 +183,7 @@ const templateNames: TemplateName[] = [
   'task-escalated',
   'case-result',
   'case-update',
+  'case-failed',
   'roll-call-reminder',
   'roll-call-escalated',
 ];

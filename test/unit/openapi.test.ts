@@ -30,6 +30,7 @@ function document() {
     caseImport: {} as never,
     payloadCodec: {} as never,
     mail: {} as never,
+    caseFailures: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
