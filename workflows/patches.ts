@@ -64,3 +64,10 @@ export function applies(change: Change): boolean {
  * 200. Its own `patched()`: cases recorded before it replay the serial fan-out.
  */
 export const FAN_OUT_IN_PARALLEL = 'fan-out-in-parallel';
+
+/**
+ * A mail step with more than 20 recipients hands them to the outbox in slices of 500, one
+ * activity each and all at once, with one timeline entry per slice; before, one activity per
+ * recipient, one after the other. Its own `patched()`, asked only for such long lists.
+ */
+export const BATCHED_NOTIFICATIONS = 'batched-notifications';

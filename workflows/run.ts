@@ -1,4 +1,4 @@
-import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
 import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
@@ -13,7 +13,7 @@ import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import type { TaskRuntime } from './task-runtime';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
-import { applies, CHANGES } from './patches';
+import { applies, BATCHED_NOTIFICATIONS, CHANGES } from './patches';
 
 /** What a case workflow returns: its state, and the figures of a roll-call it ran. */
 export type CaseWorkflowResult = CaseStateView & { rollCall?: RollCallFigures };
@@ -51,6 +51,13 @@ export interface EvaluationRun {
  * helpers that call activities; the interpreter in case-workflow.ts drives it. Its clocks and
  * tasks know it only as a `ClockHost` / `TaskHost`, so imports run one way: run -> clocks, tasks.
  */
+/**
+ * Recipients one mail step sends to one activity at a time, as it always did (chosen): a longer
+ * list goes to the outbox in slices of {@link MAILS_PER_SLICE} (chosen), all slices at once.
+ */
+const MAILS_ONE_BY_ONE = 20;
+const MAILS_PER_SLICE = 500;
+
 export class CaseRun {
   readonly spec: DefinitionSpec;
   readonly steps: Record<string, StepResult> = {};
@@ -294,11 +301,74 @@ export class CaseRun {
         reason: 'no-recipient',
       });
     }
-    for (const target of targets) {
+    const keyOf = (target: MailTarget) =>
       // A single recipient keeps the bare key (as mails of earlier versions did), so an upgrade
       // never sends a mail again under a new key.
-      const key = targets.length === 1 ? args.keyBase : `${args.keyBase}:${target.slot}`;
-      await this.sendOne(key, args, target.to);
+      targets.length === 1 ? args.keyBase : `${args.keyBase}:${target.slot}`;
+    // Only a long list asks about the change, so cases with short ones replay with no marker.
+    if (targets.length > MAILS_ONE_BY_ONE && patched(BATCHED_NOTIFICATIONS)) {
+      await this.deliverInSlices(targets, args, keyOf);
+      return;
+    }
+    for (const target of targets) await this.sendOne(keyOf(target), args, target.to);
+  }
+
+  /**
+   * A long recipient list (an announcement to a compound, a county's roll-call) goes to the
+   * outbox in slices of {@link MAILS_PER_SLICE}, every slice at once, one activity each; the
+   * timeline gets one entry per slice with its counts instead of one per person.
+   */
+  private async deliverInSlices(
+    targets: readonly MailTarget[],
+    args: MailArgs,
+    keyOf: (target: MailTarget) => string,
+  ): Promise<void> {
+    const slices: MailTarget[][] = [];
+    for (let at = 0; at < targets.length; at += MAILS_PER_SLICE) {
+      slices.push(targets.slice(at, at + MAILS_PER_SLICE));
+    }
+    const results = await Promise.all(
+      slices.map((slice) =>
+        mail
+          .enqueueNotifications({
+            caseId: this.caseId,
+            template: args.template,
+            context: args.context,
+            ...(args.names !== undefined ? { names: args.names } : {}),
+            ...(args.nameLists !== undefined ? { nameLists: args.nameLists } : {}),
+            recipients: slice.map((target) => ({ businessKey: keyOf(target), to: target.to })),
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+            log.warn('Notifications failed', { caseId: this.caseId, stepId: args.stepId });
+            return null;
+          }),
+      ),
+    );
+    for (const [i, result] of results.entries()) {
+      const detail: Detail = { template: args.template };
+      if (result === null) {
+        this.projection.record('notification.failed', ENGINE, args.stepId, {
+          ...detail,
+          reason: 'delivery-failed',
+          recipients: slices[i]!.length,
+        });
+        continue;
+      }
+      if (result.queued > 0) {
+        this.projection.record('notification.sent', ENGINE, args.stepId, {
+          ...detail,
+          status: 'queued',
+          recipients: result.queued,
+        });
+      }
+      if (result.noAddress > 0) {
+        this.projection.record('notification.failed', ENGINE, args.stepId, {
+          ...detail,
+          reason: 'no-address',
+          recipients: result.noAddress,
+        });
+      }
     }
   }
 
