@@ -50,3 +50,16 @@ const ALL_CHANGES_TO_2026_11 = 'changes-to-2026-11';
 export function applies(change: Change): boolean {
   return patched(ALL_CHANGES_TO_2026_11) || patched(change);
 }
+
+/**
+ * Roster roll-calls (workflows/steps/task.ts): a roll-call's people are written to the roster
+ * collection by one activity and acknowledged there, so its history holds counts, not lists.
+ * Its own marker (recorded only by cases that open a roll-call): the combined marker above
+ * stands for the changes before it only. Cases that opened a roll-call before keep the old path.
+ */
+export const ROSTER_ROLL_CALL = 'roster-roll-call';
+
+/** Whether a roll-call opening now uses the roster (see {@link ROSTER_ROLL_CALL}). */
+export function rosterRollCalls(): boolean {
+  return patched(ROSTER_ROLL_CALL);
+}
