@@ -244,4 +244,33 @@ describe('a roll-call of hundreds of people (roster)', () => {
       `roster roll-call N=${N}, 100 missing: ${events} events, ${bytes} bytes\n`,
     );
   });
+
+  it('when a dispatcher closes it early through the service, then it closes once with the figures and the people stay on the task', async () => {
+    // Arrange
+    const { compound, staff } = await bigCompound();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const { kase, taskId } = await openRollCall(queue, compound);
+      await acknowledgeAll(taskId, staff.slice(0, 10));
+      const answer = await bed.tasks().act(ADMIN, taskId, 'complete', {}, undefined);
+      await kase.handle.result();
+      return { kase, answer, doc: await kase.doc(), closed: await kase.task(taskId) };
+    });
+
+    // Assert: the answer and the stored task show the people, not the workflow's empty lists
+    expect(outcome.answer.candidates).toHaveLength(N);
+    expect(outcome.answer.claimants).toHaveLength(10);
+    const closings = eventsOf(outcome.doc.timeline, 'claim.closed');
+    expect(closings).toHaveLength(1);
+    expect(closings[0]!.detail).toMatchObject({
+      reason: 'closed-by-dispatcher',
+      claimants: 10,
+      expected: N,
+      missing: N - 10,
+    });
+    expect(outcome.closed).toMatchObject({ status: 'completed' });
+    expect(outcome.closed!.candidates).toHaveLength(N);
+    expect(outcome.closed!.claimants).toHaveLength(10);
+  });
 });
