@@ -20,6 +20,7 @@ import { createEvaluationActivities } from './evaluations';
 import { createOutboxDispatcher, withoutAddresses } from './outbox';
 import type { EndedStatus } from './case-failures';
 import { createCaseFailures } from './case-failures';
+import { createRollCallActivities, rosterCandidates } from './roll-calls';
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database
@@ -54,7 +55,15 @@ export function createActivities(deps: ActivityDependencies) {
         openedAt: new Date(task.openedAt),
         closedAt: task.closedAt !== null ? new Date(task.closedAt) : null,
       };
-      const { id, ...rest } = fields;
+      const { id, ...all } = fields;
+      // A roster roll-call's people are written by the roll-call activity and the acknowledging
+      // service (activities/roll-calls.ts, services/tasks.ts); its snapshot carries counts only.
+      const rest = task.roster
+        ? {
+            ...rosterFields(all, task.version),
+            ...(task.version === 1 ? await rosterCandidates(deps, id) : {}),
+          }
+        : all;
       try {
         // The driver's own updateOne: the fields are already in their stored types, and this
         // runs on every transition, where mongoose's casting was measurable CPU.
@@ -77,8 +86,9 @@ export function createActivities(deps: ActivityDependencies) {
     send: (request) => sendNotification(request),
   });
 
-  return {
-    ...createLookupActivities(deps),
+  const lookupActivities = createLookupActivities(deps);
+  const activities = {
+    ...lookupActivities,
     ...createPointsActivities(deps),
     ...createCaseImportActivities(deps),
     ...createEvaluationActivities(deps),
@@ -216,6 +226,14 @@ export function createActivities(deps: ActivityDependencies) {
       );
     },
   };
+  return {
+    ...activities,
+    ...createRollCallActivities(deps, {
+      resolvePeople: (request) => lookupActivities.resolvePeople(request),
+      sendNotification: (request) => sendNotification(request),
+      abandonNotification: (key) => activities.abandonNotification(key),
+    }),
+  };
 
   /**
    * Puts one notification in the outbox under its business key (rendered, one document per
@@ -301,6 +319,20 @@ export function createActivities(deps: ActivityDependencies) {
 }
 
 export type CaseActivities = ReturnType<typeof createActivities>;
+
+/**
+ * What a roster roll-call's snapshot writes: not its people (the roster's, copied with the
+ * first snapshot by rosterCandidates) nor its claimants and count (the acknowledging service's), except that
+ * the first snapshot starts them empty.
+ */
+function rosterFields<T extends Record<string, unknown>>(fields: T, version: number) {
+  const kept: Record<string, unknown> = { ...fields };
+  for (const key of ['candidates', 'candidateUserIds', 'claimants', 'claimantUserIds']) {
+    delete kept[key];
+  }
+  if (version === 1) Object.assign(kept, { claimants: [], claimantUserIds: [], acknowledged: 0 });
+  return kept;
+}
 
 function toStoredEntry(entry: TimelineEntry) {
   return { ...entry, at: new Date(entry.at) };

@@ -192,6 +192,18 @@ export interface TaskSnapshot {
   deadlines: DeadlineView[];
   openedAt: string;
   closedAt: string | null;
+  /**
+   * A roster roll-call (its people are in the roster collection, not here): its figures. Its
+   * `candidates` and `claimants` are then empty in the snapshot and not written from it.
+   */
+  roster?: RosterFigures;
+}
+
+/** A roster roll-call's figures: `expected` from its opening, the rest once it closed. */
+export interface RosterFigures {
+  expected: number;
+  acknowledged?: number;
+  missing?: number;
 }
 
 export interface RatingView {
@@ -261,6 +273,11 @@ export const CASE_UPDATES = {
   resume: 'resumeClock',
 } as const;
 export const CALENDAR_CHANGED_SIGNAL = 'calendarChanged';
+/**
+ * Sent by the acknowledging service when a roster roll-call's count reached its expected figure:
+ * the workflow checks the figures and closes the roll-call. Harmless when repeated or stale.
+ */
+export const ROLL_CALL_MAYBE_FULL_SIGNAL = 'rollCallMaybeFull';
 
 /**
  * Error types an Update validator rejects with; the API maps them to HTTP statuses

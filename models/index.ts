@@ -236,12 +236,47 @@ const taskSchema = new mongoose.Schema(
     dueAt: { type: Date, default: null },
     openedAt: { type: Date, required: true },
     closedAt: { type: Date, default: null },
+    /**
+     * A roster roll-call's figures as the workflow last projected them ({ expected } while open,
+     * the closing figures once closed); null for every other task. Its candidates and claimants
+     * are written by the roll-call activity and the acknowledging service, never by a snapshot.
+     */
+    roster: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** A roster roll-call's live count of acknowledgements ($inc by the acknowledging service). */
+    acknowledged: { type: Number, default: 0 },
   },
   { collection: 'tasks', versionKey: false, minimize: false },
 );
 taskSchema.index({ caseId: 1 });
 taskSchema.index({ candidateUserIds: 1 });
 taskSchema.index({ status: 1, openedAt: -1 });
+
+/**
+ * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call
+ * opens (activities/roll-calls.ts), acknowledged by the person through the API (services/tasks.ts,
+ * the one place the API writes case state: ARCHITECTURE decision 8), closed when it closes. Every
+ * change is one single-document atomic update guarded by its filter, so it is idempotent and an
+ * acknowledgement either lands before the close or is refused after it.
+ */
+const rollCallEntrySchema = new mongoose.Schema(
+  {
+    /** `<task id>:<person id>`. */
+    _id: { type: String, required: true },
+    taskId: { type: String, required: true },
+    caseId: { type: String, required: true },
+    personId: { type: String, required: true },
+    userId: { type: String, default: null },
+    unitId: { type: String, default: '' },
+    /** The order the resolver gave (the candidates' order). */
+    seq: { type: Number, required: true },
+    acknowledgedAt: { type: Date, default: null },
+    /** Set on the entries still unacknowledged when the roll-call closed: they were missing. */
+    closedAt: { type: Date, default: null },
+  },
+  { collection: 'rollCallEntries', versionKey: false },
+);
+rollCallEntrySchema.index({ taskId: 1, acknowledgedAt: 1 });
+rollCallEntrySchema.index({ userId: 1, taskId: 1 });
 
 /** A unit of the org tree (county … floor, co-building units, departments). */
 const unitSchema = new mongoose.Schema(
@@ -397,6 +432,7 @@ export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
 export type UserDocument = InferSchemaType<typeof userSchema>;
 export type OutboxDocument = InferSchemaType<typeof outboxSchema>;
 export type TaskDocument = InferSchemaType<typeof taskSchema>;
+export type RollCallEntryDocument = InferSchemaType<typeof rollCallEntrySchema>;
 
 export function createModels(connection: Connection) {
   return {
@@ -416,6 +452,7 @@ export function createModels(connection: Connection) {
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
+    RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
   };
 }
 

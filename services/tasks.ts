@@ -7,9 +7,10 @@ import type {
   TaskSnapshot,
   TaskStatus,
 } from '../common/case';
-import { CASE_UPDATES } from '../common/case';
+import { CASE_UPDATES, ROLL_CALL_MAYBE_FULL_SIGNAL } from '../common/case';
 import { isSupervisorRole } from '../common/roles';
 import { earliestDue } from '../common/sla';
+import type { mongo } from 'mongoose';
 import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
@@ -67,7 +68,9 @@ export function createTaskService(deps: {
   scope: ScopeResolver;
   definitions: Pick<DefinitionService, 'snapshot'>;
 }) {
-  const { Task, Case, Person, Post, Unit } = deps.models;
+  const { Task, Case, Person, Post, Unit, RollCallEntry } = deps.models;
+  /** The driver's collection, for the count and list a first acknowledgement adds to. */
+  const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
 
   async function findTask(
     principal: Principal,
@@ -136,6 +139,89 @@ export function createTaskService(deps: {
       ]);
     }
     return { personId, userId: person.userId ?? null, unitId: posts[0]?.unitId ?? '' };
+  }
+
+  /**
+   * A person reports (报到) to a roster roll-call: their roster entry is acknowledged in one
+   * atomic update (ARCHITECTURE decision 8: the one write the API makes to case state, since an
+   * Update per person would grow the case's history with the square of its size). Idempotent: a
+   * repeat answers with the task as it stands. The first acknowledgement also adds the person to
+   * the task's claimants (their "mine" list) and its live count; when the count reaches the
+   * expected figure, the workflow is told to check and close (a Signal, harmless if repeated).
+   */
+  async function acknowledge(
+    principal: Principal,
+    task: TaskDocument & { _id: string },
+  ): Promise<TaskView> {
+    if (task.status !== 'open' && task.status !== 'claimed') {
+      throw new AppError('conflict', 'The roll-call is closed');
+    }
+    const entry = await RollCallEntry.findOne({ userId: principal.id, taskId: task._id }).lean();
+    if (!entry) throw new AppError('forbidden', 'You are not on the roster of this roll-call');
+    const marked = await RollCallEntry.updateOne(
+      { _id: entry._id, acknowledgedAt: null, closedAt: null },
+      { $set: { acknowledgedAt: new Date() } },
+    );
+    if (marked.modifiedCount === 0) {
+      const current = await RollCallEntry.findById(entry._id, { acknowledgedAt: 1 }).lean();
+      if (!current?.acknowledgedAt) throw new AppError('conflict', 'The roll-call is closed');
+    }
+    return oneAtATime(task._id, () => countAcknowledgement(task, entry));
+  }
+
+  /**
+   * Acknowledgements of one roll-call are counted on its task one at a time in this process:
+   * FerretDB v1 applies an update as read-modify-write, so two at once on one document lose one
+   * (measured: 95 of 299 counted with 8 at once). MongoDB needs no queue; with FerretDB and
+   * several API processes the task's count may lag, and the roster (which the figures, the close
+   * and the roll-call report read) stays right: each entry has one writer.
+   */
+  const turns = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(key) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(work);
+    const tail = mine.catch(() => undefined);
+    turns.set(key, tail);
+    void tail.then(() => {
+      if (turns.get(key) === tail) turns.delete(key);
+    });
+    return mine;
+  }
+
+  async function countAcknowledgement(
+    task: TaskDocument & { _id: string },
+    entry: { personId: string; userId?: string | null; unitId?: string | null },
+  ): Promise<TaskView> {
+    const userId = entry.userId!;
+    // Once per person, guarded by the list itself: a retry after a crash between the two writes
+    // completes it, a repeat changes nothing.
+    const candidate: Candidate = {
+      personId: entry.personId,
+      userId: entry.userId ?? null,
+      unitId: entry.unitId ?? '',
+    };
+    await rawTasks.updateOne(
+      { _id: task._id, claimantUserIds: { $ne: userId } },
+      {
+        $addToSet: { claimants: candidate, claimantUserIds: userId },
+        $inc: { acknowledged: 1 },
+      },
+    );
+    const counts = await Task.findById(task._id, { acknowledged: 1, maxClaimants: 1 }).lean();
+    if (counts && counts.acknowledged >= counts.maxClaimants) {
+      try {
+        await withCallDeadline(deps.temporal, deps.callTimeoutMs, () =>
+          deps.temporal.workflow
+            .getHandle(task.caseId)
+            .signal(ROLL_CALL_MAYBE_FULL_SIGNAL, { taskId: task._id }),
+        );
+      } catch (err) {
+        // The case ended meanwhile: nothing to tell. Anything else: the person may retry.
+        const mapped = asAppError(err);
+        if (!(mapped instanceof AppError) || mapped.kind !== 'not_found') throw mapped;
+      }
+    }
+    return viewOf((await Task.findById(task._id).lean())!);
   }
 
   return {
@@ -221,6 +307,8 @@ export function createTaskService(deps: {
       via: ActionChannel = 'api',
     ): Promise<TaskView> {
       const task = await findTask(principal, taskId);
+      const onRoster = task.roster !== null && task.roster !== undefined;
+      if (onRoster && action === 'claim') return acknowledge(principal, task);
       const request: Record<string, unknown> = { taskId, actor: actor(principal, via) };
       if (action === 'complete') {
         request.outcome = body.outcome ?? 'done';
@@ -239,6 +327,12 @@ export function createTaskService(deps: {
         request,
         idempotencyKey,
       );
+      if (onRoster) {
+        // The workflow holds counts only: the people are on the stored task.
+        const stored = await Task.findById(taskId, { candidates: 1, claimants: 1 }).lean();
+        result.candidates = (stored?.candidates ?? []) as Candidate[];
+        result.claimants = (stored?.claimants ?? []) as Candidate[];
+      }
       return { ...result, dueAt: earliestDue(result.deadlines) };
     },
 
@@ -313,6 +407,20 @@ export function createTaskService(deps: {
         if (!canSee(scope, task, TASK_SCOPE)) continue;
         pools.set(task.caseId, task);
       }
+      // Roster roll-calls: who reported is read from the roster itself (one query for all).
+      const rosterTaskIds = [...pools.values()].filter((t) => t.roster).map((t) => t._id);
+      const reported = new Map<string, Set<string>>();
+      if (rosterTaskIds.length > 0) {
+        const acknowledged = await RollCallEntry.find(
+          { taskId: { $in: rosterTaskIds.sort() }, acknowledgedAt: { $ne: null } },
+          { taskId: 1, personId: 1 },
+        ).lean();
+        for (const entry of acknowledged) {
+          const set = reported.get(entry.taskId) ?? new Set<string>();
+          set.add(entry.personId);
+          reported.set(entry.taskId, set);
+        }
+      }
       const caseOf = new Map(childCases.map((c) => [c._id, c]));
       const entries = [
         ...(pools.has(caseId) ? [{ caseId, unitId: doc.unitId ?? null }] : []),
@@ -327,7 +435,9 @@ export function createTaskService(deps: {
       const units = entries.map((entry) => {
         const pool = pools.get(entry.caseId);
         const candidates = (pool?.candidates ?? []) as Candidate[];
-        const claimed = new Set(((pool?.claimants ?? []) as Candidate[]).map((c) => c.personId));
+        const claimed = pool?.roster
+          ? (reported.get(pool._id) ?? new Set<string>())
+          : new Set(((pool?.claimants ?? []) as Candidate[]).map((c) => c.personId));
         const acknowledged = candidates.filter((c) => claimed.has(c.personId)).length;
         return {
           caseId: entry.caseId,

@@ -5,11 +5,12 @@ import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
-import type { CaseProjection } from './projection';
+import type { CaseProjection, Detail } from './projection';
 import { ENGINE } from './projection';
 import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import { asList } from './recipients';
 import { rollCallMailFacts } from './roll-call';
+import type { RollCallMailRequest } from '../activities/roll-calls';
 import { applies, CHANGES } from './patches';
 
 type ClockEvent =
@@ -35,6 +36,32 @@ export interface ClockHost {
     task: TaskContext | null,
   ): Promise<{ targets: MailTarget[]; found: ResolvedPeople }>;
   deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void>;
+  mailRollCall(request: Omit<RollCallMailRequest, 'caseId'>, stepId: string): Promise<void>;
+}
+
+/** The recipients that mean a roll-call's own people (candidates, those missing). */
+const ROSTER_RECIPIENTS: ReadonlySet<RecipientSpec> = new Set<RecipientSpec>([
+  'candidates',
+  'assignee',
+  'unacknowledged',
+]);
+
+/**
+ * A roster roll-call's recipients split: which of its roster (everyone, the missing, or none:
+ * mailed from the roster by the activity) and the rest (resolved by the workflow, as always).
+ */
+function rosterSplit(recipients: readonly RecipientSpec[]): {
+  roster: 'all' | 'unacknowledged' | null;
+  others: RecipientSpec[];
+} {
+  const named = recipients.filter((r) => ROSTER_RECIPIENTS.has(r));
+  const roster =
+    named.length === 0
+      ? null
+      : named.every((r) => r === 'unacknowledged')
+        ? 'unacknowledged'
+        : 'all';
+  return { roster, others: recipients.filter((r) => !ROSTER_RECIPIENTS.has(r)) };
 }
 
 /**
@@ -201,6 +228,95 @@ export class Clock {
     }
   }
 
+  /**
+   * A reminder or escalation of a roster roll-call: the roll-call's own people (the missing, or
+   * everyone) are mailed from the roster, each once under a per-person key; supervisors are
+   * resolved here as always and their mails get the figures and the names of the missing, which
+   * the activity reads from the roster. Only counts enter the history.
+   */
+  private async fireOnRoster(
+    run: ClockHost,
+    event: Exclude<ClockEvent, { kind: 'missed' }>,
+    detail: Detail,
+    context: Record<string, unknown>,
+  ): Promise<void> {
+    const task = this.task!;
+    const stepId = this.stepId ?? 'case';
+    if (event.kind === 'reminder') {
+      this.firedReminders.add(event.index);
+      const reminder = this.spec.reminders[event.index]!;
+      run.projection.record('deadline.reminded', ENGINE, this.stepId, {
+        ...detail,
+        reminder: event.index + 1,
+      });
+      const split = rosterSplit(asList(reminder.notify));
+      const { targets } =
+        split.others.length > 0 ? await run.recipientsOf(split.others, task) : { targets: [] };
+      await run.mailRollCall(
+        {
+          taskId: task.id,
+          template: reminder.template,
+          keyBase: `${run.caseId}:${this.key}:reminder:${event.index + 1}`,
+          context,
+          roster: split.roster,
+          targets,
+          // The figures only: who else is missing is for the supervisor's mail.
+          figures: true,
+          missingNames: false,
+        },
+        stepId,
+      );
+      await run.projection.flush();
+      return;
+    }
+    this.firedLevels.add(event.level);
+    this.level = Math.max(this.level, event.level);
+    const escalation = this.spec.escalations[event.level - 1]!;
+    const split = rosterSplit(asList(escalation.notify));
+    const { targets, found } =
+      split.others.length > 0
+        ? await run.recipientsOf(split.others, task)
+        : {
+            targets: [],
+            found: { people: [], unitId: null, unitName: null, fellBack: false },
+          };
+    await run.mailRollCall(
+      {
+        taskId: task.id,
+        template: escalation.template,
+        keyBase: `${run.caseId}:${this.key}:escalation:${event.level}`,
+        context: {
+          ...context,
+          level: event.level,
+          unitName: found.unitName ?? task.name,
+          fellBack: found.fellBack,
+        },
+        roster: split.roster,
+        targets,
+        figures: true,
+        missingNames: true,
+      },
+      stepId,
+    );
+    run.projection.record(
+      found.people.length > 0 || split.roster !== null
+        ? 'deadline.escalated'
+        : 'deadline.unresolved',
+      ENGINE,
+      this.stepId,
+      {
+        ...detail,
+        level: event.level,
+        people: found.people.length,
+        fellBack: found.fellBack,
+        ...(found.unitId !== null ? { unitId: found.unitId } : {}),
+      },
+    );
+    // A roll-call is not handed over (reassign): its people are called, not replaced.
+    this.viewChanged(run);
+    await run.projection.flush();
+  }
+
   private async fire(run: ClockHost, event: ClockEvent): Promise<void> {
     const detail = { deadline: this.spec.id, ...(this.task ? { task: this.task.id } : {}) };
     const context = {
@@ -210,6 +326,11 @@ export class Clock {
       deadlineName: this.spec.name,
       dueAt: this.plan!.dueAt,
     };
+    // A roster roll-call's mails come from its roster (figures and names read there).
+    if (this.task?.roster && event.kind !== 'missed') {
+      await this.fireOnRoster(run, event, detail, context);
+      return;
+    }
     // A roll-call's mails carry its figures and, by person id, who is still missing.
     const rollCall = this.task ? rollCallMailFacts(this.task) : null;
     if (event.kind === 'missed') {

@@ -7,7 +7,7 @@ import type {
   ReassignTaskRequest,
   ReturnTaskRequest,
 } from '../common/case';
-import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES } from '../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, ROLL_CALL_MAYBE_FULL_SIGNAL } from '../common/case';
 import type { ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
 import { checkShuffleBudget } from './action-budget';
@@ -41,6 +41,9 @@ export const rateCaseUpdate = defineUpdate<CaseStateView, [RateCaseRequest]>(CAS
 export const pauseClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.pause);
 export const resumeClockUpdate = defineUpdate<CaseStateView, [ClockRequest]>(CASE_UPDATES.resume);
 export const calendarChangedSignal = defineSignal(CALENDAR_CHANGED_SIGNAL);
+export const rollCallMaybeFullSignal = defineSignal<[{ taskId: string }]>(
+  ROLL_CALL_MAYBE_FULL_SIGNAL,
+);
 
 export function registerHandlers(run: CaseRun): void {
   const { projection } = run;
@@ -171,6 +174,10 @@ export function registerHandlers(run: CaseRun): void {
       mayHoldClock(req);
       if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
     },
+  });
+  // A roster roll-call's count may be full (services/tasks.ts): its wait checks the roster.
+  setHandler(rollCallMaybeFullSignal, (req) => {
+    if (typeof req?.taskId === 'string') run.rosterMaybeFull.add(req.taskId);
   });
   // A calendar year added or revised by an admin: running working-time deadlines move with it.
   setHandler(calendarChangedSignal, async () => {

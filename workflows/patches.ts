@@ -71,3 +71,16 @@ export const FAN_OUT_IN_PARALLEL = 'fan-out-in-parallel';
  * recipient, one after the other. Its own `patched()`, asked only for such long lists.
  */
 export const BATCHED_NOTIFICATIONS = 'batched-notifications';
+
+/**
+ * Roster roll-calls (workflows/steps/task.ts): a roll-call's people are written to the roster
+ * collection by one activity and acknowledged there, so its history holds counts, not lists.
+ * Its own marker (recorded only by cases that open a roll-call): the combined marker above
+ * stands for the changes before it only. Cases that opened a roll-call before keep the old path.
+ */
+export const ROSTER_ROLL_CALL = 'roster-roll-call';
+
+/** Whether a roll-call opening now uses the roster (see {@link ROSTER_ROLL_CALL}). */
+export function rosterRollCalls(): boolean {
+  return patched(ROSTER_ROLL_CALL);
+}

@@ -2,7 +2,7 @@
  * Who a mail goes to, as the case run and its clocks pass it around. Types only (and one list
  * helper), so the run, its clocks and its tasks can all name them without importing each other.
  */
-import type { Candidate } from '../common/case';
+import type { Candidate, RosterFigures } from '../common/case';
 
 /** The people-related state a recipient can point at (the task a reminder is about). */
 export interface TaskContext {
@@ -15,6 +15,11 @@ export interface TaskContext {
   claimants?: readonly Candidate[];
   /** A roll-call pool (`claimants.max: all`): its reminders and escalations carry its figures. */
   rollCall?: boolean;
+  /**
+   * A roster roll-call: its people are in the roster collection (candidates and claimants stay
+   * empty here), so mails to them and figures about them come from activities/roll-calls.ts.
+   */
+  roster?: RosterFigures | null;
 }
 
 export interface MailTarget {

@@ -3,8 +3,9 @@ import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '.
 import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import { allSteps, withLanguageDefaults } from '../lang/steps';
-import { localLookups, lookups, mail } from './stubs';
-import type { WireRoleSelector, WireUnitRef } from '../activities/lookups';
+import { localLookups, lookups, mail, rollCallMail } from './stubs';
+import type { ResolvePeopleRequest, WireRoleSelector, WireUnitRef } from '../activities/lookups';
+import type { RollCallMailRequest } from '../activities/roll-calls';
 import type { CriterionSpec } from '../common/evaluation';
 import type { Clock } from './clocks';
 import type { CaseProjection, CaseStateView, Detail } from './projection';
@@ -75,6 +76,8 @@ export class CaseRun {
   evaluation: EvaluationRun | null = null;
   /** The figures of the last roll-call this case ran, returned with its result to a parent. */
   rollCall: RollCallFigures | null = null;
+  /** Roster roll-calls whose count the acknowledging service says reached the expected figure. */
+  readonly rosterMaybeFull = new Set<string>();
   closed = false;
   /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
   shuffles = 0;
@@ -201,6 +204,27 @@ export class CaseRun {
     return 'unit' in selector ? { ...selector, unit: wire } : { ...selector, under: wire };
   }
 
+  /** The lookup a people selector means now: expressions and claimants evaluated here. */
+  wireRequest(selector: PeopleSelector, task: TaskContext | null): ResolvePeopleRequest {
+    if ('claimantsOf' in selector) {
+      const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
+      return { persons: ids, caseUnitId: this.caseUnitId };
+    }
+    if ('expression' in selector) {
+      const value = evaluateValue(selector.expression, this.expressionScope());
+      const ids = (Array.isArray(value) ? value : [value]).filter(
+        (v): v is string => typeof v === 'string' && v.length > 0,
+      );
+      return { persons: ids, caseUnitId: this.caseUnitId };
+    }
+    return {
+      selector: this.wireSelector(selector),
+      caseUnitId: this.caseUnitId,
+      assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
+      data: this.input.data,
+    };
+  }
+
   /** Resolves people selectors; expressions and claimants are resolved here, the rest by the org data. */
   async resolvePeople(
     selectors: readonly PeopleSelector[],
@@ -211,24 +235,7 @@ export class CaseRun {
     let unitName: string | null = null;
     let fellBack = false;
     for (const selector of selectors) {
-      let resolved: ResolvedPeople;
-      if ('claimantsOf' in selector) {
-        const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
-        resolved = await this.lookupPeople({ persons: ids, caseUnitId: this.caseUnitId });
-      } else if ('expression' in selector) {
-        const value = evaluateValue(selector.expression, this.expressionScope());
-        const ids = (Array.isArray(value) ? value : [value]).filter(
-          (v): v is string => typeof v === 'string' && v.length > 0,
-        );
-        resolved = await this.lookupPeople({ persons: ids, caseUnitId: this.caseUnitId });
-      } else {
-        resolved = await this.lookupPeople({
-          selector: this.wireSelector(selector),
-          caseUnitId: this.caseUnitId,
-          assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
-          data: this.input.data,
-        });
-      }
+      const resolved = await this.lookupPeople(this.wireRequest(selector, task));
       for (const person of resolved.people) {
         if (!people.some((p) => p.personId === person.personId)) people.push(person);
       }
@@ -378,6 +385,51 @@ export class CaseRun {
     const { targets, found } = await this.recipientsOf(args.recipients, args.task);
     await this.deliver(targets, args);
     return found;
+  }
+
+  /**
+   * Mails a roster roll-call's people (and any further targets) from the roster, in one activity
+   * (activities/roll-calls.ts): the history holds the counts it returns, one timeline entry each.
+   */
+  async mailRollCall(request: Omit<RollCallMailRequest, 'caseId'>, stepId: string): Promise<void> {
+    const detail: Detail = { template: request.template };
+    try {
+      const result = await rollCallMail.mailRollCall({ ...request, caseId: this.caseId });
+      if (result.sent > 0) {
+        this.projection.record('notification.sent', ENGINE, stepId, {
+          ...detail,
+          status: 'sent',
+          count: result.sent,
+        });
+      }
+      if (result.noAddress > 0) {
+        this.projection.record('notification.failed', ENGINE, stepId, {
+          ...detail,
+          reason: 'no-address',
+          count: result.noAddress,
+        });
+      }
+      if (result.failed > 0) {
+        this.projection.record('notification.failed', ENGINE, stepId, {
+          ...detail,
+          reason: 'delivery-failed',
+          count: result.failed,
+        });
+      }
+      if (result.sent + result.noAddress + result.failed === 0) {
+        this.projection.record('notification.failed', ENGINE, stepId, {
+          ...detail,
+          reason: 'no-recipient',
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      log.warn('Roll-call notification failed', { caseId: this.caseId, stepId });
+      this.projection.record('notification.failed', ENGINE, stepId, {
+        ...detail,
+        reason: 'delivery-failed',
+      });
+    }
   }
 
   /**

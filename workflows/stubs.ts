@@ -42,3 +42,29 @@ export const localLookups = proxyLocalActivities<CaseActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/**
+ * A roster roll-call's mails (activities/roll-calls.ts): one activity mails a whole roster a few
+ * at a time, so it may run for minutes (chosen: 10). The mails still failing retry with the
+ * activity (sent ones are not sent again) and are given up on its 8th attempt, as `mail` does.
+ */
+export const rollCallMail = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '15 minutes',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['TemplateError', 'InvalidRecipient'],
+  },
+});
+
+/**
+ * A roster roll-call's opening, figures and closing (activities/roll-calls.ts): writes and counts
+ * over one document per person, so longer than a lookup (chosen: 5 minutes); retried like the
+ * read model, without limit.
+ */
+export const roster = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});

@@ -1,4 +1,4 @@
-import type { Candidate, TaskSnapshot, TaskStatus } from '../common/case';
+import type { Candidate, RosterFigures, TaskSnapshot, TaskStatus } from '../common/case';
 import type { ClaimStepSpec, TaskStepSpec } from '../lang/definition';
 import type { Clock } from './clocks';
 import { applies, CHANGES } from './patches';
@@ -37,6 +37,13 @@ export class TaskRuntime implements Projected, TaskContext {
   readonly clocks: Clock[] = [];
   /** How often each account gave this task back (released it, or returned it to the pool). */
   readonly releases = new Map<string, number>();
+  /**
+   * A roster roll-call's figures (workflows/steps/task.ts): `expected` from its opening, all
+   * three once it closed; null for every other task. Its people are never in this object.
+   */
+  roster: RosterFigures | null = null;
+  /** A roster roll-call is being closed (by its wait or a dispatcher): the other waits for it. */
+  closing = false;
 
   constructor(
     private readonly run: TaskHost,
@@ -58,7 +65,8 @@ export class TaskRuntime implements Projected, TaskContext {
   get maxClaimants(): number {
     if (this.step.type !== 'claim') return 1;
     // A roll-call closes when every candidate has claimed.
-    return this.step.claimants.max === 'all' ? this.candidates.length : this.step.claimants.max;
+    if (this.step.claimants.max !== 'all') return this.step.claimants.max;
+    return this.roster ? this.roster.expected : this.candidates.length;
   }
 
   /** A roll-call (`claimants.max: all`): every candidate is to claim (报到). */
@@ -92,6 +100,7 @@ export class TaskRuntime implements Projected, TaskContext {
       deadlines: this.clocks.map((c) => c.view()),
       openedAt: this.openedAt,
       closedAt: this.closedAt,
+      ...(this.roster ? { roster: { ...this.roster } } : {}),
     };
   }
 

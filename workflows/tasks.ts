@@ -15,6 +15,7 @@ import { actorOf, isSupervisor, reject } from './callers';
 import type { Detail } from './projection';
 import type { CaseRun } from './run';
 import type { TaskRuntime } from './task-runtime';
+import { closeRoster } from './steps/task';
 
 /**
  * The Updates on human tasks and claim pools (claim, release, complete, return, reassign): the
@@ -52,6 +53,8 @@ export const taskValidators = {
       checkReleases(task.releases, req.actor);
       checkShuffleBudget(run);
     } else {
+      // A roster roll-call is acknowledged on its roster (services/tasks.ts), not by an Update.
+      if (task.roster) reject('conflict', 'A roll-call is acknowledged through the API, not here');
       if (task.claimants.some((c) => c.userId === req.actor.id)) return;
       if (task.claimants.length >= task.maxClaimants) {
         reject('conflict', `The pool already has its ${task.maxClaimants} claimant(s)`);
@@ -71,7 +74,9 @@ export const taskValidators = {
     const task = openTask(run, req.taskId);
     if (task.step.type === 'claim') {
       if (!isSupervisor(req.actor)) reject('forbidden', 'Only a dispatcher may close a pool');
-      if (task.claimants.length < task.step.claimants.min) {
+      if (task.closing) reject('conflict', 'The roll-call is closing');
+      // A roster roll-call's count is in the roster: too few makes it unclaimed when it closes.
+      if (!task.roster && task.claimants.length < task.step.claimants.min) {
         reject('conflict', `The pool needs at least ${task.step.claimants.min} claimant(s)`);
       }
       return;
@@ -180,8 +185,20 @@ export const taskHandlers = {
     return recorded(run, req, task, 'task.released');
   },
 
-  complete: (run: CaseRun, req: CompleteTaskRequest): Promise<TaskView> => {
+  complete: async (run: CaseRun, req: CompleteTaskRequest): Promise<TaskView> => {
     const task = run.tasks.get(req.taskId)!;
+    if (task.step.type === 'claim' && task.roster) {
+      await closeRoster(run, task, 'closed-by-dispatcher', (detail) =>
+        run.projection.record(
+          'claim.closed',
+          actorOf(req.actor),
+          task.step.id,
+          detail,
+          req.actor.via,
+        ),
+      );
+      return task.snapshot();
+    }
     if (task.step.type === 'claim') {
       const claimants = task.claimants.length;
       task.finish('completed');

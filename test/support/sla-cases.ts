@@ -8,6 +8,9 @@ import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createActivities } from '../../activities';
 import { checksumOf } from '../../services/definitions';
+import { createScopeResolver } from '../../services/scope';
+import type { TaskService } from '../../services/tasks';
+import { createTaskService } from '../../services/tasks';
 import { loadShippedHolidayYears, workingCalendarOf } from '../../calendars';
 import type {
   ActingPrincipal,
@@ -464,6 +467,20 @@ export class SlaTestBed {
     });
   }
 
+  /**
+   * The task service as the API builds it, over this bed's database and test server: what a
+   * roster roll-call's acknowledgements go through (they are not Updates).
+   */
+  tasks(): TaskService {
+    return createTaskService({
+      models: this.db.models,
+      temporal: this.env.client,
+      callTimeoutMs: 30_000,
+      scope: createScopeResolver(this.db.models),
+      definitions: { snapshot: () => Promise.resolve(null) },
+    });
+  }
+
   /** A case the workflow started itself (a sub-process's child), by its id. */
   childCase(caseId: string): RunningCase {
     const input = { caseId } as CaseWorkflowInput;
@@ -532,6 +549,19 @@ export class RunningCase {
     await this.handle.executeUpdate(CASE_UPDATES.claim, {
       args: [{ taskId, actor: actor(person) }],
     });
+  }
+
+  /** The person reports (报到) to a roll-call, as the API's claim does (the task service). */
+  async acknowledge(taskId: string, person: SeededPerson): Promise<void> {
+    await this.bed
+      .tasks()
+      .act(
+        { kind: 'user', id: person.userId, roles: ['staff'], unitIds: [] },
+        taskId,
+        'claim',
+        {},
+        undefined,
+      );
   }
 
   async complete(
@@ -628,6 +658,7 @@ export interface CaseDoc {
 export interface TaskDoc {
   status: string;
   candidates: Candidate[];
+  claimants: Candidate[];
   candidateUserIds: string[];
   assignee?: Candidate | null;
   assigneeUserId?: string | null;

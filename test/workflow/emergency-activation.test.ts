@@ -81,13 +81,16 @@ async function activate(queue: string, org: EmergencyOrg) {
   return { kase, rollCalls: await rollCallsByCompound(kase) };
 }
 
-/** Reports each person to the roll-call of their compound, and returns the task id. */
+/**
+ * Reports each person to the roll-call of their compound (through the task service: a roster
+ * roll-call's acknowledgements are not Updates), and returns the task id.
+ */
 async function report(rollCall: RunningCase, people: readonly SeededPerson[]): Promise<string> {
   const taskId = rollCall.taskId('report');
   await rollCall.waitForTask('the roll-call to open', taskId, (t) =>
     t.deadlines.every((d) => d.dueAt !== null),
   );
-  for (const someone of people) await rollCall.claim(taskId, someone);
+  for (const someone of people) await rollCall.acknowledge(taskId, someone);
   return taskId;
 }
 

@@ -1,11 +1,13 @@
 import { condition, isCancellation } from '@temporalio/workflow';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
-import { lookups } from '../stubs';
+import { lookups, roster } from '../stubs';
 import { Clock, runnableDeadline } from '../clocks';
 import { awardPoints, earnsPoints } from '../points';
+import type { Detail } from '../projection';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
-import { figuresOf, unacknowledged } from '../roll-call';
+import { figuresOf, isRollCall, unacknowledged } from '../roll-call';
+import { rosterRollCalls } from '../patches';
 import { TaskRuntime } from '../task-runtime';
 
 /**
@@ -44,6 +46,8 @@ export async function runTaskStep(
   visit: number,
 ): Promise<string | undefined> {
   const id = `${run.caseId}.${step.id}.${visit}`;
+  // Roll-calls opened since the roster keep their people out of the history (see below).
+  if (isRollCall(step) && rosterRollCalls()) return runRosterRollCall(run, step, id);
   const resolved = await run.resolvePeople(step.candidates, null);
   const task = new TaskRuntime(
     run,
@@ -161,6 +165,169 @@ async function waitForClaims(run: CaseRun, task: TaskRuntime, step: ClaimStepSpe
     ...(task.rollCall
       ? { expected: task.candidates.length, missing: unacknowledged(task).length }
       : {}),
+  });
+  task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
+  await run.projection.flush();
+}
+
+/**
+ * A roster roll-call (ARCHITECTURE decision 8): one activity resolves the people and writes one
+ * roster entry each (activities/roll-calls.ts), returning counts; people acknowledge through the
+ * API, which records it on their entry and signals when the count is full; mails to the roster
+ * are sent from activities that read it. The history grows with the roll-call's events (its
+ * clocks, the close), not with the number of people called or acknowledging.
+ */
+async function runRosterRollCall(
+  run: CaseRun,
+  step: ClaimStepSpec,
+  id: string,
+): Promise<string | undefined> {
+  const opened = await roster.openRollCall({
+    taskId: id,
+    caseId: run.caseId,
+    requests: step.candidates.map((selector) => run.wireRequest(selector, null)),
+  });
+  const task = new TaskRuntime(run, id, step, [], opened.unitId, new Date().toISOString());
+  task.roster = { expected: opened.expected };
+  run.tasks.set(id, task);
+  run.projection.record('task.opened', ENGINE, step.id, {
+    task: id,
+    candidates: opened.expected,
+    ...(opened.fellBack ? { fellBack: true } : {}),
+  });
+  for (const deadline of step.deadlines) {
+    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
+    if (runnable === null) continue;
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
+  }
+  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
+  const clockRuns = task.clocks.map((clock) =>
+    run.startClock(clock).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
+  let clockEnds: unknown[] = [];
+  task.changed();
+  await run.projection.flush();
+  try {
+    if (step.announce) {
+      await run.mailRollCall(
+        {
+          taskId: id,
+          template: 'task-assigned',
+          keyBase: `${id}:assigned`,
+          context: {
+            caseId: run.caseId,
+            processName: run.spec.name,
+            taskName: step.name,
+            deadlines: task.clocks.flatMap((c) =>
+              c.plan?.dueAt ? [{ name: c.spec.name, dueAt: c.plan.dueAt }] : [],
+            ),
+          },
+          roster: 'all',
+          targets: [],
+          figures: false,
+          missingNames: false,
+        },
+        step.id,
+      );
+      await run.projection.flush();
+    }
+    await waitForRoster(run, task, step);
+  } catch (err) {
+    if (isCancellation(err) && task.isOpen()) {
+      task.finish('cancelled');
+      run.projection.record('task.cancelled', ENGINE, step.id, { task: id });
+      await run.projection.flush();
+    }
+    throw err;
+  } finally {
+    task.stopClocks('complete');
+    clockEnds = await Promise.all(clockRuns);
+  }
+  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
+  if (clockFailure !== undefined) throw clockFailure as Error;
+  const figures = {
+    expected: task.roster.expected,
+    acknowledged: task.roster.acknowledged ?? 0,
+    missing: task.roster.missing ?? task.roster.expected,
+  };
+  // Counts only: who reported and who did not are in the roster, not in the case's state.
+  run.steps[step.id] = {
+    outcome: task.outcome,
+    form: task.form,
+    comment: task.comment,
+    by: null,
+    claimants: [],
+    status: task.status,
+    ...figures,
+  };
+  run.rollCall = figures;
+  return task.target;
+}
+
+/**
+ * Waits until a roster roll-call is full (the service's signal, checked against the roster), its
+ * window ends, or a dispatcher closes it; then closes it (the unacknowledged are missing).
+ */
+async function waitForRoster(run: CaseRun, task: TaskRuntime, step: ClaimStepSpec) {
+  const woken = () => task.done || task.closing || run.rosterMaybeFull.has(task.id);
+  let dueMs: number | null = null;
+  if (step.within !== undefined) {
+    const plan = await lookups.planDeadline({
+      policy: { within: step.within, reminders: [], escalations: [] },
+      startedAt: task.openedAt,
+      pauses: [],
+    });
+    dueMs = Date.parse(plan.dueAt!);
+  }
+  let windowEnded = false;
+  while (task.roster!.expected > 0) {
+    if (dueMs === null) {
+      await condition(woken);
+    } else {
+      const waitMs = dueMs - Date.now();
+      if (waitMs <= 0 || !(await condition(woken, waitMs))) {
+        windowEnded = true;
+        break;
+      }
+    }
+    if (task.done || task.closing) break;
+    run.rosterMaybeFull.delete(task.id);
+    const figures = await roster.rollCallFigures(task.id);
+    if (figures.acknowledged >= figures.expected) break;
+  }
+  await closeRoster(run, task, windowEnded ? 'window-ended' : 'full');
+}
+
+/**
+ * Closes a roster roll-call once, whoever asks first (its wait, or a dispatcher's close): the
+ * roster's unacknowledged entries are closed as missing and the figures recorded.
+ */
+export async function closeRoster(
+  run: CaseRun,
+  task: TaskRuntime,
+  reason: 'full' | 'window-ended' | 'closed-by-dispatcher',
+  record: (detail: Detail) => void = (detail) =>
+    run.projection.record('claim.closed', ENGINE, task.step.id, detail),
+): Promise<void> {
+  if (task.closing || task.done) {
+    await condition(() => task.done);
+    return;
+  }
+  task.closing = true;
+  const figures = await roster.closeRollCall({ taskId: task.id, at: new Date().toISOString() });
+  task.roster = figures;
+  const step = task.step as ClaimStepSpec;
+  const enough = figures.acknowledged >= step.claimants.min;
+  // Counts only, as before: who is missing is in the roster, never the timeline.
+  record({
+    task: task.id,
+    claimants: figures.acknowledged,
+    reason,
+    expected: figures.expected,
+    missing: figures.missing,
   });
   task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
   await run.projection.flush();

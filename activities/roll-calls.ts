@@ -1,0 +1,291 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { mongo } from 'mongoose';
+import type {
+  Candidate,
+  NotificationRequest,
+  NotificationResult,
+  ResolvedPeople,
+  RosterFigures,
+} from '../common/case';
+import type { ActivityDependencies } from './dependencies';
+import type { ResolvePeopleRequest } from './lookups';
+
+/**
+ * Roster roll-calls (ARCHITECTURE decision 8): the people a roll-call calls live in the
+ * `rollCallEntries` collection, one document per person, never in the workflow's history. The
+ * workflow opens the roll-call here and gets counts back; people acknowledge through the API
+ * (services/tasks.ts), which sets their entry's `acknowledgedAt`; the workflow reads the figures
+ * when it closes. Mails to the roster (the call, reminders to the missing, escalations naming
+ * them) are sent from here, one per person under a per-person business key. Every write is
+ * idempotent: a retried or replayed activity changes nothing twice.
+ */
+
+/** Mails sent at once per roll-call mail activity (chosen: keeps a few SMTP connections busy). */
+export const ROLL_CALL_MAIL_CONCURRENCY = 8;
+/** Entries written per bulk upsert when a roll-call opens (chosen). */
+const OPEN_BATCH = 500;
+/**
+ * Attempts of a roll-call mail activity before the mails still failing are given up (the same
+ * number as the mail stub's `maximumAttempts` in workflows/stubs.ts).
+ */
+export const ROLL_CALL_MAIL_ATTEMPTS = 8;
+
+export interface OpenRollCallRequest {
+  taskId: string;
+  caseId: string;
+  /** The lookups the step's candidates mean, as the workflow built them (run.wireRequest). */
+  requests: ResolvePeopleRequest[];
+}
+
+export interface OpenRollCallResult {
+  expected: number;
+  unitId: string | null;
+  unitName: string | null;
+  fellBack: boolean;
+}
+
+/** A mail to a roll-call's roster (all or those still missing) and to other targets. */
+export interface RollCallMailRequest {
+  taskId: string;
+  caseId: string;
+  template: string;
+  keyBase: string;
+  context: Record<string, unknown>;
+  /** Which of the roster: everyone called, those not yet acknowledged, or none. */
+  roster: 'all' | 'unacknowledged' | null;
+  /** Further recipients (an escalation's supervisors), by slot. */
+  targets: Array<{ slot: string; to: string | { personId: string } }>;
+  /** Add the figures (expected, acknowledged, missing) to the context. */
+  figures: boolean;
+  /** Name those still missing in `missingNames` (an escalation's list). */
+  missingNames: boolean;
+  names?: Record<string, string>;
+}
+
+export interface RollCallMailResult {
+  /** Mails sent now or before (a retry). */
+  sent: number;
+  noAddress: number;
+  /** Given up after the last attempt. */
+  failed: number;
+}
+
+interface EntryDoc {
+  _id: string;
+  taskId: string;
+  caseId: string;
+  personId: string;
+  userId: string | null;
+  unitId: string;
+  seq: number;
+  acknowledgedAt: Date | null;
+  closedAt: Date | null;
+}
+
+function rosterCollection(deps: ActivityDependencies): mongo.Collection<EntryDoc> {
+  return deps.models.RollCallEntry.collection as unknown as mongo.Collection<EntryDoc>;
+}
+
+/**
+ * A roster roll-call's people as its task document lists them (the inbox finds a task by its
+ * candidates' accounts, the console lists them), in the candidates' order: the projection copies
+ * them with the task's first snapshot, so they never pass through the workflow.
+ */
+export async function rosterCandidates(
+  deps: ActivityDependencies,
+  taskId: string,
+): Promise<{ candidates: Candidate[]; candidateUserIds: string[] }> {
+  const docs = await rosterCollection(deps)
+    .find({ taskId }, { projection: { personId: 1, userId: 1, unitId: 1, seq: 1 } })
+    .sort({ seq: 1 })
+    .toArray();
+  const candidates = docs.map((d) => ({
+    personId: d.personId,
+    userId: d.userId,
+    unitId: d.unitId,
+  }));
+  return {
+    candidates,
+    candidateUserIds: candidates.flatMap((c) => (c.userId ? [c.userId] : [])),
+  };
+}
+
+export function createRollCallActivities(
+  deps: ActivityDependencies,
+  helpers: {
+    resolvePeople(request: ResolvePeopleRequest): Promise<ResolvedPeople>;
+    sendNotification(request: NotificationRequest): Promise<NotificationResult>;
+    abandonNotification(businessKey: string): Promise<void>;
+  },
+) {
+  const entries = rosterCollection(deps);
+  const rawTasks = deps.models.Task.collection as unknown as mongo.Collection<{ _id: string }>;
+
+  async function figuresOf(taskId: string): Promise<Required<RosterFigures>> {
+    const expected = await entries.countDocuments({ taskId });
+    const acknowledged = await entries.countDocuments({ taskId, acknowledgedAt: { $ne: null } });
+    return { expected, acknowledged, missing: expected - acknowledged };
+  }
+
+  /** Person ids of the roster, in the candidates' order: all, or those not acknowledged. */
+  async function personIdsOf(taskId: string, which: 'all' | 'unacknowledged'): Promise<string[]> {
+    const filter = which === 'all' ? { taskId } : { taskId, acknowledgedAt: null };
+    const docs = await entries
+      .find(filter, { projection: { personId: 1, seq: 1 } })
+      .sort({ seq: 1 })
+      .toArray();
+    return docs.map((d) => d.personId);
+  }
+
+  return {
+    /**
+     * Opens a roll-call: resolves its candidates here (the same resolver as `resolvePeople`),
+     * writes one roster entry per person (upserts: a retry finds them written), and returns
+     * counts only. The task's first projection copies the people onto its read model.
+     */
+    async openRollCall(request: OpenRollCallRequest): Promise<OpenRollCallResult> {
+      const people: ResolvedPeople['people'] = [];
+      const seen = new Set<string>();
+      let unitId: string | null = null;
+      let unitName: string | null = null;
+      let fellBack = false;
+      for (const lookup of request.requests) {
+        const resolved = await helpers.resolvePeople(lookup);
+        for (const person of resolved.people) {
+          if (seen.has(person.personId)) continue;
+          seen.add(person.personId);
+          people.push(person);
+        }
+        unitId ??= resolved.unitId;
+        unitName ??= resolved.unitName;
+        fellBack ||= resolved.fellBack;
+      }
+      for (let i = 0; i < people.length; i += OPEN_BATCH) {
+        const batch = people.slice(i, i + OPEN_BATCH);
+        await entries.bulkWrite(
+          batch.map((person, j) => ({
+            updateOne: {
+              filter: { _id: `${request.taskId}:${person.personId}` },
+              update: {
+                $setOnInsert: {
+                  taskId: request.taskId,
+                  caseId: request.caseId,
+                  personId: person.personId,
+                  userId: person.userId,
+                  unitId: person.unitId,
+                  seq: i + j,
+                  acknowledgedAt: null,
+                  closedAt: null,
+                },
+              },
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        );
+      }
+      return { expected: people.length, unitId, unitName, fellBack };
+    },
+
+    /** The figures of a roll-call as they stand. */
+    async rollCallFigures(taskId: string): Promise<Required<RosterFigures>> {
+      return figuresOf(taskId);
+    },
+
+    /**
+     * Closes a roll-call: every entry still unacknowledged is closed (missing), each in one atomic
+     * update, so an acknowledgement either landed before or is refused after. Idempotent.
+     */
+    async closeRollCall(request: { taskId: string; at: string }): Promise<Required<RosterFigures>> {
+      await entries.updateMany(
+        { taskId: request.taskId, acknowledgedAt: null, closedAt: null },
+        { $set: { closedAt: new Date(request.at) } },
+      );
+      // The task's claimants and count, from the roster: right even where the acknowledging
+      // service's count lagged (FerretDB with several API processes, a crash between writes).
+      const acknowledged = await entries
+        .find(
+          { taskId: request.taskId, acknowledgedAt: { $ne: null } },
+          { projection: { personId: 1, userId: 1, unitId: 1, seq: 1 } },
+        )
+        .sort({ seq: 1 })
+        .toArray();
+      const claimants = acknowledged.map((d) => ({
+        personId: d.personId,
+        userId: d.userId,
+        unitId: d.unitId,
+      }));
+      await rawTasks.updateOne(
+        { _id: request.taskId },
+        {
+          $set: {
+            claimants,
+            claimantUserIds: claimants.flatMap((c) => (c.userId ? [c.userId] : [])),
+            acknowledged: claimants.length,
+          },
+        },
+      );
+      return figuresOf(request.taskId);
+    },
+
+    /**
+     * Mails the roster (everyone, or those still missing) and any further targets, one mail per
+     * person under `<keyBase>:<slot>` through `sendNotification` (sent once per key), a few at a
+     * time. Mails still failing are retried by retrying the activity (what was sent is not sent
+     * again), and given up on its last attempt.
+     */
+    async mailRollCall(request: RollCallMailRequest): Promise<RollCallMailResult> {
+      const targets: Array<{ slot: string; to: string | { personId: string } }> = [];
+      if (request.roster !== null) {
+        for (const personId of await personIdsOf(request.taskId, request.roster)) {
+          targets.push({ slot: personId, to: { personId } });
+        }
+      }
+      targets.push(...request.targets);
+      const context = { ...request.context };
+      if (request.figures) Object.assign(context, await figuresOf(request.taskId));
+      const nameLists = request.missingNames
+        ? { missingNames: await personIdsOf(request.taskId, 'unacknowledged') }
+        : undefined;
+      const result: RollCallMailResult = { sent: 0, noAddress: 0, failed: 0 };
+      const failedKeys: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < targets.length) {
+          const target = targets[next++]!;
+          const businessKey = `${request.keyBase}:${target.slot}`;
+          try {
+            const sent = await helpers.sendNotification({
+              businessKey,
+              caseId: request.caseId,
+              template: request.template,
+              to: target.to,
+              context,
+              ...(request.names !== undefined ? { names: request.names } : {}),
+              ...(nameLists !== undefined ? { nameLists } : {}),
+            });
+            if (sent.status === 'no-address') result.noAddress++;
+            else result.sent++;
+          } catch (err) {
+            if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+            failedKeys.push(businessKey);
+          }
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(ROLL_CALL_MAIL_CONCURRENCY, targets.length) }, worker),
+      );
+      if (failedKeys.length > 0) {
+        if (Context.current().info.attempt < ROLL_CALL_MAIL_ATTEMPTS) {
+          throw ApplicationFailure.retryable(
+            `${failedKeys.length} of ${targets.length} roll-call mails failed`,
+            'MailDeliveryFailed',
+          );
+        }
+        for (const key of failedKeys) await helpers.abandonNotification(key);
+        result.failed = failedKeys.length;
+      }
+      return result;
+    },
+  };
+}
