@@ -14,6 +14,8 @@ export interface RollCallFigures {
   expected: number;
   acknowledged: number;
   missing: number;
+  /** Roll-calls that had nobody to call (a compound with no post holders); absent when none. */
+  unstaffed?: number;
 }
 
 /** Whether a task or claim step is a roll-call: a pool every candidate must claim. */
@@ -75,6 +77,9 @@ export function childRollCall(result: unknown): RollCallFigures | null {
     expected: figures.expected,
     acknowledged: figures.acknowledged,
     missing: figures.missing,
+    ...(typeof figures.unstaffed === 'number' && figures.unstaffed > 0
+      ? { unstaffed: figures.unstaffed }
+      : {}),
   };
 }
 
@@ -82,9 +87,11 @@ export function childRollCall(result: unknown): RollCallFigures | null {
 export function totalOf(figures: ReadonlyArray<RollCallFigures | null>): RollCallFigures | null {
   const present = figures.filter((f): f is RollCallFigures => f !== null);
   if (present.length === 0) return null;
+  const unstaffed = present.reduce((n, f) => n + (f.unstaffed ?? 0), 0);
   return {
     expected: present.reduce((n, f) => n + f.expected, 0),
     acknowledged: present.reduce((n, f) => n + f.acknowledged, 0),
     missing: present.reduce((n, f) => n + f.missing, 0),
+    ...(unstaffed > 0 ? { unstaffed } : {}),
   };
 }

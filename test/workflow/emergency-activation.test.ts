@@ -220,4 +220,51 @@ describe('一键启动应急响应 (emergency-activation → emergency-compound)
     expect(summary!.detail).toEqual({ count: 2, expected: 5, acknowledged: 4, missing: 1 });
     expect(eventsOf(outcome.doc.timeline, 'case.closed')[0]!.stepId).toBe('closed');
   });
+
+  it('when a compound has nobody to call, then its roll-call says so, the community is told, and the activation does not sum up as all present', async () => {
+    // Arrange: a third compound with no post holders at all
+    const org = await emergencyOrg();
+    const empty = await bed.addUnit('compound', '空置小区', org.grid, `${org.grid.id}-c3`);
+
+    // Act: everyone who was called reports
+    const outcome = await bed.withWorker(async (queue) => {
+      const activation = await bed.shippedWith(
+        'emergency-activation.yaml',
+        'emergency-compound.yaml',
+      );
+      const kase = await bed.startCase(queue, activation, org.community.id, DATA);
+      const started = await kase.waitForEvents('subprocess.started', 3);
+      const rollCalls = new Map(
+        started.map((e) => [String(e.detail?.unitId), bed.childCase(String(e.detail?.caseId))]),
+      );
+      await report(rollCalls.get(org.compound1.id)!, [org.manager1, org.buildingHead1]);
+      await report(rollCalls.get(org.compound2.id)!, [
+        org.branchSecretary2,
+        org.manager2,
+        org.buildingHead2,
+      ]);
+      await kase.handle.result();
+      return { doc: await kase.doc(), emptyDoc: await rollCalls.get(empty.id)!.doc() };
+    });
+
+    // Assert: the empty compound's roll-call closed saying nobody was there to call…
+    const [closed] = eventsOf(outcome.emptyDoc.timeline, 'claim.closed');
+    expect(closed!.detail).toMatchObject({ reason: 'nobody-to-call', expected: 0, missing: 0 });
+    expect(eventsOf(outcome.emptyDoc.timeline, 'case.closed')[0]!.stepId).toBe('closed');
+    expect(
+      eventsOf(outcome.emptyDoc.timeline, 'notification.sent', { template: 'case-update' }),
+    ).not.toHaveLength(0);
+    // …and the activation counts it, ending as 点名结束, not 全员到岗
+    const summary = eventsOf(outcome.doc.timeline, 'step.completed').find(
+      (e) => e.stepId === 'compounds',
+    );
+    expect(summary!.detail).toEqual({
+      count: 3,
+      expected: 5,
+      acknowledged: 5,
+      missing: 0,
+      unstaffed: 1,
+    });
+    expect(eventsOf(outcome.doc.timeline, 'case.closed')[0]!.stepId).toBe('closed');
+  });
 });

@@ -252,6 +252,8 @@ async function runRosterRollCall(
     expected: task.roster.expected,
     acknowledged: task.roster.acknowledged ?? 0,
     missing: task.roster.missing ?? task.roster.expected,
+    // A roll-call with nobody to call is not "everyone present": a parent's summary says so.
+    ...(task.roster.expected === 0 ? { unstaffed: 1 } : {}),
   };
   // Counts only: who reported and who did not are in the roster, not in the case's state.
   run.steps[step.id] = {
@@ -320,12 +322,14 @@ export async function closeRoster(
   const figures = await roster.closeRollCall({ taskId: task.id, at: new Date().toISOString() });
   task.roster = figures;
   const step = task.step as ClaimStepSpec;
-  const enough = figures.acknowledged >= step.claimants.min;
+  // Nobody to call is never enough, whatever `min` says: the roll-call goes to `onUnclaimed`.
+  const enough = figures.expected > 0 && figures.acknowledged >= step.claimants.min;
   // Counts only, as before: who is missing is in the roster, never the timeline.
   record({
     task: task.id,
     claimants: figures.acknowledged,
-    reason,
+    // A compound with no post holders: said as such, not as a roll-call everyone answered.
+    reason: figures.expected === 0 ? 'nobody-to-call' : reason,
     expected: figures.expected,
     missing: figures.missing,
   });
