@@ -61,6 +61,7 @@ export type TimelineEventType =
   | 'timer.fired'
   | 'decision.taken'
   | 'task.opened'
+  | 'task.unstaffed'
   | 'task.claimed'
   | 'task.released'
   | 'task.completed'

@@ -125,6 +125,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'timer.fired': '等待结束',
   'decision.taken': '已研判',
   'task.opened': '已派单',
+  'task.unstaffed': '待调度',
   'task.claimed': '已签收',
   'task.released': '待重新签收',
   'task.completed': '已办理',

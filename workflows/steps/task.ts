@@ -63,6 +63,11 @@ export async function runTaskStep(
     candidates: resolved.people.length,
     ...(resolved.fellBack ? { fellBack: true } : {}),
   });
+  if (resolved.people.length === 0) {
+    // Nobody holds the post, not even up the 兜底 chain: said on the timeline, so the task is not
+    // mistaken for one waiting on its people; a dispatcher in scope reassigns it (转派).
+    run.projection.record('task.unstaffed', ENGINE, step.id, { task: id });
+  }
   for (const deadline of step.deadlines) {
     const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
     if (runnable === null) continue;

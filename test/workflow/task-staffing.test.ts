@@ -5,12 +5,13 @@ import type { SlaTestBed } from '../support/sla-cases';
 import { actor, asDispatcher, eventsOf, useSlaTestBed } from '../support/sla-cases';
 
 /**
- * A case's budget of human actions: one person's claim-and-release loop is stopped with a clear
- * refusal, a dispatcher can still hand the task to them, and the task is still done.
+ * Who may hold a task: one person's claim-and-release loop is stopped with a clear refusal (the
+ * case's budget of human moves), a task nobody can do says so, and in both a dispatcher can still
+ * hand the task to someone who then does it.
  */
 let bed: SlaTestBed;
 
-useSlaTestBed('action-budget', (ready) => {
+useSlaTestBed('task-staffing', (ready) => {
   bed = ready;
 });
 
@@ -78,5 +79,43 @@ describe('claim and release loops', () => {
     expect(status).toBe('completed');
     expect(doc.status).toBe('closed');
     expect(eventsOf(doc.timeline, 'task.released')).toHaveLength(RELEASES_PER_PERSON + 1);
+  });
+});
+
+describe('a task nobody can do', () => {
+  it('when nobody holds the post, even up the 兜底 chain, then the timeline says the task is unstaffed and a dispatcher can still assign it', async () => {
+    // Arrange: a grid of its own, with no grid worker above it either
+    const org = await bed.seedOrg();
+    const street = await bed.addUnit('street', '空街道', null);
+    const grid = await bed.addUnit('grid', '空网格', street);
+    const definition = bed.serviceDefinition(`unstaffed-${Date.now()}`, []);
+
+    // Act
+    const { doc, status } = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, grid.id);
+      const taskId = kase.taskId('serve');
+      await kase.waitForEvents('task.unstaffed', 1);
+      await kase.handle.executeUpdate(CASE_UPDATES.reassign, {
+        args: [
+          {
+            taskId,
+            actor: asDispatcher(org.director),
+            to: {
+              personId: org.gridWorker.personId,
+              userId: org.gridWorker.userId,
+              unitId: org.grid.id,
+            },
+          },
+        ],
+      });
+      await kase.complete(taskId, org.gridWorker);
+      await kase.handle.result();
+      return { doc: await kase.doc(), status: (await kase.task(taskId))?.status };
+    });
+
+    // Assert
+    expect(eventsOf(doc.timeline, 'task.opened')[0]!.detail).toMatchObject({ candidates: 0 });
+    expect(eventsOf(doc.timeline, 'task.unstaffed')).toHaveLength(1);
+    expect(status).toBe('completed');
   });
 });
