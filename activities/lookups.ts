@@ -162,14 +162,39 @@ export function createLookupActivities(deps: ActivityDependencies) {
       }
     },
 
-    /** The latest published version of a process, for a sub-process step. */
-    async loadDefinition(key: string): Promise<DefinitionSnapshot> {
-      const doc = await Definition.findOne({ key, status: 'published' })
-        .sort({ version: -1 })
-        .lean();
+    /**
+     * The versions a case will start its sub-processes with, pinned when it starts: the latest
+     * published version of each key (keys with none are left out; the step fails when reached).
+     */
+    async pinDefinitions(keys: readonly string[]): Promise<Record<string, number>> {
+      const pinned: Record<string, number> = {};
+      for (const key of [...new Set(keys)].sort()) {
+        const doc = await Definition.findOne({ key, status: 'published' }, { version: 1 })
+          .sort({ version: -1 })
+          .lean();
+        if (doc) pinned[key] = doc.version;
+      }
+      return pinned;
+    },
+
+    /**
+     * A process for a sub-process step: the version the case pinned when it started (published
+     * or retired since: a running case keeps what it started with), else the latest published.
+     */
+    async loadDefinition(key: string, version?: number): Promise<DefinitionSnapshot> {
+      const doc =
+        version === undefined
+          ? await Definition.findOne({ key, status: 'published' }).sort({ version: -1 }).lean()
+          : await Definition.findOne({
+              key,
+              version,
+              status: { $in: ['published', 'retired'] },
+            }).lean();
       if (!doc) {
         throw ApplicationFailure.nonRetryable(
-          `No published definition "${key}" to start as a sub-process`,
+          version === undefined
+            ? `No published definition "${key}" to start as a sub-process`
+            : `No version ${version} of definition "${key}" to start as a sub-process`,
           'DefinitionNotFound',
         );
       }

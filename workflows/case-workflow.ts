@@ -11,15 +11,15 @@ import {
 } from '@temporalio/workflow';
 import type { CaseOpening, CaseWorkflowInput } from '../common/case';
 import type { StepList } from '../lang/steps';
-import { nextStepId, startStepId, topLevel } from '../lang/steps';
+import { allSteps, nextStepId, startStepId, topLevel } from '../lang/steps';
 import { Clock, runnableDeadline } from './clocks';
 import { registerHandlers } from './handlers';
-import { applies, CASE_FAILURE_PROJECTED, CHANGES } from './patches';
+import { applies, CASE_FAILURE_PROJECTED, CHANGES, PINNED_SUBPROCESS_VERSIONS } from './patches';
 import { CaseProjection, ENGINE } from './projection';
 import type { CaseWorkflowResult } from './run';
 import { CaseRun, DefinitionLoopError } from './run';
 import { closeCase, runStep } from './steps';
-import { mail } from './stubs';
+import { lookups, mail } from './stubs';
 
 export type { CaseStateView } from './projection';
 export type { CaseWorkflowResult } from './run';
@@ -56,6 +56,14 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
 
   let caseClockRuns: Promise<void>[] = [];
   try {
+    // The child processes it may start are pinned now: an edit published while it runs does not
+    // change what it starts (asked only by definitions with sub-process steps).
+    const childKeys = allSteps(run.spec).flatMap(({ step }) =>
+      step.type === 'subprocess' ? [step.definition] : [],
+    );
+    if (childKeys.length > 0 && patched(PINNED_SUBPROCESS_VERSIONS)) {
+      run.pinnedVersions = await lookups.pinDefinitions(childKeys);
+    }
     // Planned before the first step, so the first write already shows the case's deadlines (the
     // first step may write before a plan running beside it would return).
     const caseClocks = run.spec.deadlines.flatMap((deadline) => {

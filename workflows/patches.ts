@@ -84,3 +84,10 @@ export const ROSTER_ROLL_CALL = 'roster-roll-call';
 export function rosterRollCalls(): boolean {
   return patched(ROSTER_ROLL_CALL);
 }
+
+/**
+ * A case with sub-process steps pins the versions of their processes when it starts (one lookup
+ * before its first step) and starts those versions; before, each step loaded the latest. Its own
+ * `patched()`, asked only by definitions with sub-process steps.
+ */
+export const PINNED_SUBPROCESS_VERSIONS = 'pinned-subprocess-versions';

@@ -81,6 +81,8 @@ export class CaseRun {
   closed = false;
   /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
   shuffles = 0;
+  /** The sub-process versions pinned when the case started, by key (absent before the change). */
+  pinnedVersions: Record<string, number> | null = null;
   private readonly visits = new Map<string, number>();
   private stepCount = 0;
 

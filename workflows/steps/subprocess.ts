@@ -55,7 +55,11 @@ type SubprocessStep = Extract<StepSpec, { type: 'subprocess' }>;
  * and (with `wait`) waits for them; a child's roll-call figures are summed up for the parent.
  */
 export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
-  const definition = await lookups.loadDefinition(step.definition);
+  const pinned = run.pinnedVersions?.[step.definition];
+  const definition =
+    pinned === undefined
+      ? await lookups.loadDefinition(step.definition)
+      : await lookups.loadDefinition(step.definition, pinned);
   const base = run.expressionScope();
   // Fan-outs started one child after the other, at most 200, before this change.
   const inParallel = step.forEach !== undefined && patched(FAN_OUT_IN_PARALLEL);
