@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppConfig } from '../common/config';
@@ -45,8 +45,13 @@ export interface LimitsConfig {
 export const RATE_LIMIT_COLLECTION = 'rateLimits';
 /** Chosen: expired counters are deleted at most every 10 minutes per process. */
 const SWEEP_EVERY_MS = 10 * 60_000;
-/** A counter that never refuses by itself (the sign-in failure counts). */
-const UNBOUNDED = 1_000_000_000;
+/**
+ * Failed sign-ins, one inserted document each (`key`, `expire`): counted by counting documents.
+ * Inserts never lose a count, whereas FerretDB v1 loses concurrent updates of one document (a
+ * counter's `$inc`: 9 of 10 parallel failures counted, measured), so every parallel guess counts,
+ * on every replica. Each failure is remembered for the failure window from when it happened.
+ */
+export const SIGN_IN_FAILURE_COLLECTION = 'signInFailures';
 
 /** Who a request counts against. */
 export interface LimitKeys {
@@ -92,12 +97,29 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
   const signInAddress = s.perAddress
     ? limiter('sign-in/address', s.perAddress.points, s.perAddress.seconds)
     : null;
-  const pairFailures = limiter(
-    'sign-in-failures/address+account',
-    UNBOUNDED,
-    s.failureWindowSeconds,
+  const failures = db.collection<{ _id: string; key: string; expire: Date }>(
+    SIGN_IN_FAILURE_COLLECTION,
   );
-  const accountFailures = limiter('sign-in-failures/account', UNBOUNDED, s.failureWindowSeconds);
+  /** The failures of one key (an (address, username) pair, or a username) still remembered. */
+  const failureLog = (prefix: string) => ({
+    async add(key: string): Promise<number> {
+      const now = Date.now();
+      await failures.insertOne({
+        _id: randomUUID(),
+        key: `${prefix}:${key}`,
+        expire: new Date(now + s.failureWindowSeconds * 1000),
+      });
+      return this.count(key);
+    },
+    count(key: string): Promise<number> {
+      return failures.countDocuments({ key: `${prefix}:${key}`, expire: { $gt: new Date() } });
+    },
+    async clear(key: string): Promise<void> {
+      await failures.deleteMany({ key: `${prefix}:${key}` });
+    },
+  });
+  const pairFailures = failureLog('address+account');
+  const accountFailures = failureLog('account');
   // Waits: a blocked key (points above 1) refuses until its expiry.
   const pairWait = limiter('sign-in-wait/address+account', 1, s.failureWindowSeconds);
   const accountWait = limiter('sign-in-wait/account', 1, s.failureWindowSeconds);
@@ -110,9 +132,11 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
     const now = Date.now();
     if (now - lastSweep < SWEEP_EVERY_MS) return;
     lastSweep = now;
-    collection.deleteMany({ expire: { $lte: new Date(now) } }).catch(() => {
-      // The next sweep tries again; an expired counter is ignored meanwhile.
-    });
+    for (const store of [collection, failures]) {
+      store.deleteMany({ expire: { $lte: new Date(now) } }).catch(() => {
+        // The next sweep tries again; an expired counter or failure is ignored meanwhile.
+      });
+    }
   }
 
   /** A 429 whose message names the limit and when to try again (also as Retry-After). */
@@ -134,6 +158,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
     /** Creates the unique key index (serially, at start-up) that keeps one counter per key. */
     async ensureIndexes(): Promise<void> {
       await collection.createIndex({ key: 1 }, { unique: true });
+      await failures.createIndex({ key: 1, expire: 1 });
     },
 
     /** Counts one request of `limit` against the caller's account and address; 429 past either. */
@@ -182,23 +207,22 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
         }
         const accountMs = await waiting(accountWait, hashKey(username));
         if (accountMs > 0) {
-          const failedHere = await pairFailures.get(pair);
-          if (failedHere && failedHere.consumedPoints > 0) {
+          if ((await pairFailures.count(pair)) > 0) {
             throw refusal('Too many failed sign-ins for this username', accountMs);
           }
         }
       },
 
-      /** Counts a failure atomically (one `$inc` each) and starts the waits it has earned. */
+      /** Counts a failure (one inserted document: none is lost) and starts the waits it earned. */
       async failed(address: string, username: string): Promise<void> {
         const pair = pairKey(address, username);
         const account = hashKey(username);
-        const [pairRes, accountRes] = await Promise.all([
-          pairFailures.penalty(pair),
-          accountFailures.penalty(account),
+        const [pairCount, accountCount] = await Promise.all([
+          pairFailures.add(pair),
+          accountFailures.add(account),
         ]);
-        const pairDelay = delayAfter(pairRes.consumedPoints, s.freeFailures);
-        const accountDelay = delayAfter(accountRes.consumedPoints, s.accountFreeFailures);
+        const pairDelay = delayAfter(pairCount, s.freeFailures);
+        const accountDelay = delayAfter(accountCount, s.accountFreeFailures);
         await Promise.all([
           pairDelay > 0 ? pairWait.block(pair, pairDelay) : undefined,
           accountDelay > 0 ? accountWait.block(account, accountDelay) : undefined,
@@ -208,7 +232,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
       /** A correct password: this address's failures for the username are forgotten. */
       async succeeded(address: string, username: string): Promise<void> {
         const pair = pairKey(address, username);
-        await Promise.all([pairFailures.delete(pair), pairWait.delete(pair)]);
+        await Promise.all([pairFailures.clear(pair), pairWait.delete(pair)]);
       },
 
       /** Failures counted so far (for tests and operators). */
@@ -217,10 +241,10 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
         username: string,
       ): Promise<{ pair: number; account: number }> {
         const [pair, account] = await Promise.all([
-          pairFailures.get(pairKey(address, username)),
-          accountFailures.get(hashKey(username)),
+          pairFailures.count(pairKey(address, username)),
+          accountFailures.count(hashKey(username)),
         ]);
-        return { pair: pair?.consumedPoints ?? 0, account: account?.consumedPoints ?? 0 };
+        return { pair, account };
       },
     },
   };

@@ -6,7 +6,7 @@ import { createDefinitionService } from '../../services/definitions';
 import type { DefinitionService } from '../../services/definitions';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
-import { temporalAddress } from '../support/test-stack';
+import { temporalAddress, testDataConverter } from '../support/test-stack';
 
 /**
  * Failed and stuck cases on the dev server (whose visibility the reconciler reads): an execution
@@ -88,6 +88,8 @@ beforeAll(async () => {
   temporal = new Client({
     connection: await Connection.connect({ address: temporalAddress() }),
     namespace: app.config.TEMPORAL_NAMESPACE,
+    // The run's payloads are encrypted: this client reads them as the API's and worker's do.
+    dataConverter: testDataConverter(),
   });
 });
 
