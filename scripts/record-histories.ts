@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,12 +19,21 @@ import { stackDirs } from '../stack/paths';
 import { consoleProgress } from '../stack/progress';
 import { randomPorts, startLocalStack } from '../stack/stack';
 import {
+  childProcess,
   clockedProcess,
+  evaluationProcess,
+  failingProcess,
   parallelProcess,
+  poolProcess,
+  returnedProcess,
+  rollCallRecordedProcess,
   servedProcess,
+  subprocessProcess,
   waitingProcess,
 } from './recorded-processes';
-import { CASE_UPDATES } from '../common/case';
+import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES } from '../common/case';
+import { caseStartOf } from '../common/case-start';
+import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
 import { startWorker } from '../worker';
 
 /**
@@ -60,27 +70,28 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     await api.ensureBootstrapAdminKey(SECRET);
-    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
-      source: waitingProcess('replay-wait', 'PT2S'),
-      format: 'yaml',
-      publishedBy: { kind: 'system', id: 'record' },
-    });
-    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
-      source: servedProcess('replay-served', 'PT1H'),
-      format: 'yaml',
-      publishedBy: { kind: 'system', id: 'record' },
-    });
-    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
-      source: parallelProcess('replay-parallel'),
-      format: 'yaml',
-      publishedBy: { kind: 'system', id: 'record' },
-    });
-    await createDefinitionService(db.models, createMailRenderer().templateNames).publish({
-      source: clockedProcess('replay-clocked'),
-      format: 'yaml',
-      publishedBy: { kind: 'system', id: 'record' },
-    });
+    const definitions = createDefinitionService(db.models, createMailRenderer().templateNames);
+    for (const source of [
+      waitingProcess('replay-wait', 'PT2S'),
+      servedProcess('replay-served', 'PT1H'),
+      parallelProcess('replay-parallel'),
+      clockedProcess('replay-clocked'),
+      childProcess('replay-child'),
+      subprocessProcess('replay-subprocess', 'replay-child'),
+      failingProcess('replay-failing'),
+      poolProcess('replay-pool'),
+      rollCallRecordedProcess('replay-roll-call'),
+      returnedProcess('replay-returned'),
+      evaluationProcess('replay-evaluation'),
+    ]) {
+      await definitions.publish({
+        source,
+        format: 'yaml',
+        publishedBy: { kind: 'system', id: 'record' },
+      });
+    }
     await seedServedOrg(db);
+    await seedClosedOrder(db);
     const cases: Array<[string, string, Record<string, unknown>, string?]> = [
       [
         'resident-request',
@@ -115,15 +126,45 @@ async function main(): Promise<void> {
         { category: '其他' },
         'g1',
       ],
+      // Recorded 2026-12 (issue 14): one of each shape the interpreter gained since.
+      ['subprocess-single-and-for-each', 'replay-subprocess', { category: '其他' }, 'c1'],
+      ['failed-missing-subprocess', 'replay-failing', { category: '其他' }, 'g1'],
+      ['claim-pool-two-claimants-points', 'replay-pool', { category: '其他' }, 'c1'],
+      ['roll-call-one-missing-escalated', 'replay-roll-call', { category: '其他' }, 'c1'],
+      ['return-reassign-calendar-signal', 'replay-returned', { category: '其他' }, 'g1'],
+      // Its round's items: the order seedClosedOrder stores and the cases closed above.
+      ['evaluation-round-scored-closed', 'replay-evaluation', {}, 'c1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
+    const kept = (name: string) => {
+      // A recorded history guards executions started by the interpreter of its day: never overwrite.
+      if (!existsSync(path.join(OUT_DIR, `${name}.json`))) return false;
+      progress.info(`kept ${name}.json (recorded earlier)`);
+      return true;
+    };
+    const record = async (name: string, workflowId: string) => {
+      const file = path.join(OUT_DIR, `${name}.json`);
+      // The CLI writes the proto3 JSON that historyFromJSON reads back.
+      const { stdout } = await run(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          '--address',
+          config.TEMPORAL_ADDRESS,
+          '--output',
+          'json',
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      await writeFile(file, stdout);
+      progress.info(`recorded ${path.relative(process.cwd(), file)}`);
+    };
     for (const [name, definitionKey, data, unitId] of cases) {
-      // A recorded history guards cases started by the interpreter of its day: never overwrite.
-      if (existsSync(path.join(OUT_DIR, `${name}.json`))) {
-        progress.info(`kept ${name}.json (recorded earlier)`);
-        continue;
-      }
+      if (kept(name)) continue;
       const res = await fetch(`${api.url}/api/v1/cases`, {
         method: 'POST',
         headers: {
@@ -138,25 +179,79 @@ async function main(): Promise<void> {
       if (definitionKey === 'replay-served') await workServedCase(db, handle);
       if (definitionKey === 'replay-parallel') await workParallelCase(db, handle);
       if (definitionKey === 'replay-clocked') await workClockedCase(db, handle);
-      await handle.result();
-      const file = path.join(OUT_DIR, `${name}.json`);
-      // The CLI writes the proto3 JSON that historyFromJSON reads back.
-      const { stdout } = await run(
-        cli,
-        [
-          'workflow',
-          'show',
-          '--workflow-id',
-          id,
-          '--address',
-          config.TEMPORAL_ADDRESS,
-          '--output',
-          'json',
-        ],
-        { maxBuffer: 64 * 1024 * 1024 },
-      );
-      await writeFile(file, stdout);
-      progress.info(`recorded ${path.relative(process.cwd(), file)}`);
+      if (definitionKey === 'replay-pool') await workPoolCase(db, handle);
+      if (definitionKey === 'replay-roll-call') await workRollCallCase(db, handle);
+      if (definitionKey === 'replay-returned') await workReturnedCase(db, handle);
+      if (definitionKey === 'replay-evaluation') await workEvaluationCase(db, handle);
+      if (definitionKey === 'replay-failing') {
+        await handle.result().then(
+          () => {
+            throw new Error('the failing case closed');
+          },
+          () => undefined, // fails, as recorded
+        );
+      } else {
+        await handle.result();
+      }
+      await record(name, id);
+    }
+
+    // The workflow types besides the case interpreter, started the way their callers start them.
+    const taskQueue = config.TEMPORAL_TASK_QUEUE;
+    if (!kept('scheduled-case-fire')) {
+      // What a fire of the process's Temporal Schedule starts (services/schedules.ts). Its case id
+      // comes from its own workflow id, which the history does not carry: run under the file's
+      // name, which the replay test gives it back.
+      const workflowId = 'scheduled-case-fire';
+      await client.workflow.execute('scheduledCaseWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ definitionKey: 'replay-evaluation' }],
+      });
+      await record('scheduled-case-fire', workflowId);
+    }
+    if (!kept('case-import-two-records')) {
+      const batch = 'record-legacy-2026-06';
+      const res = await fetch(`${api.url}/api/v1/cases/import`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ batch, cases: [legacyCase('legacy-1'), legacyCase('legacy-2')] }),
+      });
+      if (!res.ok) throw new Error(`import refused: ${res.status} ${await res.text()}`);
+      // The id services/case-import.ts gives the batch's workflow.
+      const batchHash = createHash('sha256').update(batch).digest('hex').slice(0, 24);
+      await record('case-import-two-records', `case-import-${batchHash}`);
+    }
+    if (!kept('fan-out-batch-two-children')) {
+      // A slice the sub-process step hands over past 250 children (steps/subprocess.ts), small.
+      const definition = await definitions.latestSnapshot('replay-child');
+      if (!definition) throw new Error('replay-child is not published');
+      const children = ['g1', 'g2'].map((unitId, i) => {
+        const start = caseStartOf({
+          caseId: `case-00000000000000000000000${i + 1}`,
+          definition,
+          data: { category: '其他' },
+          startedBy: { kind: 'system', id: 'record', roles: ['system'] },
+          unitId,
+          requestHash: 'record-fan-out-batch',
+          receivedAt: new Date().toISOString(),
+          channel: 'subprocess',
+          parentCaseId: 'case-000000000000000000000000',
+        });
+        return { workflowId: start.args[0].caseId, input: start.args[0], memo: start.memo };
+      });
+      const workflowId = 'record-fan-out-batch';
+      await client.workflow.execute('fanOutBatchWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ children, wait: true }],
+      });
+      await record('fan-out-batch-two-children', workflowId);
+    }
+    if (!kept('reconcile-cases-pass')) {
+      const workflowId = 'record-reconcile-cases';
+      await client.workflow.execute('reconcileCasesWorkflow', { workflowId, taskQueue, args: [] });
+      await record('reconcile-cases-pass', workflowId);
     }
   } finally {
     await connection.close();
@@ -218,6 +313,148 @@ async function workClockedCase(db: Database, handle: WorkflowHandle): Promise<vo
   });
 }
 
+/** Works the pool: both grid workers claim it, the second serves the task that follows. */
+async function workPoolCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const pool = await storedTask(db, handle, { stepId: 'pool' });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: pool, actor: actor('u-work') }],
+  });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: pool, actor: actor('u-work2') }],
+  });
+  const serve = await storedTask(db, handle, { stepId: 'serve' });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: serve, actor: actor('u-work2') }],
+  });
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId: serve, actor: actor('u-work2'), outcome: 'done', form: {} }],
+  });
+}
+
+/** Works the roll-call: the first grid worker reports, the second stays silent (escalated). */
+async function workRollCallCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const report = await storedTask(db, handle, { stepId: 'report' });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: report, actor: actor('u-work') }],
+  });
+}
+
+/**
+ * Works the returned case: the grid worker claims and returns it (退单), the calendar-changed
+ * signal reaches its working-time clock, the dispatcher reassigns it to the second grid worker
+ * (转派), who completes it.
+ */
+async function workReturnedCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const taskId = await storedTask(db, handle, { stepId: 'serve' });
+  await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor('u-work') }] });
+  await handle.executeUpdate(CASE_UPDATES.return, {
+    args: [{ taskId, actor: actor('u-work'), reason: '不属本网格' }],
+  });
+  await handle.signal(CALENDAR_CHANGED_SIGNAL);
+  await handle.executeUpdate(CASE_UPDATES.reassign, {
+    args: [
+      {
+        taskId,
+        actor: { kind: 'user', id: 'u-disp', roles: ['dispatcher'], via: 'record' },
+        to: { personId: 'p-work2', userId: 'u-work2', unitId: 'g2' },
+        reason: '转派第二网格',
+      },
+    ],
+  });
+  await storedTask(db, handle, { _id: taskId, assigneeUserId: 'u-work2' });
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId, actor: actor('u-work2'), outcome: 'done', form: {} }],
+  });
+}
+
+/**
+ * Works the evaluation round: the dispatcher scores every item once the round is open (its items
+ * stored); the round then closes by itself.
+ */
+async function workEvaluationCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const items = await db.models.EvaluationItem.find({ roundId: handle.workflowId })
+      .sort({ _id: 1 })
+      .lean();
+    if (items.length > 0) {
+      try {
+        await handle.executeUpdate(EVALUATION_SCORE_UPDATE, {
+          args: [
+            {
+              actor: { kind: 'user', id: 'u-disp', roles: ['dispatcher'], via: 'record' },
+              group: 'units',
+              entries: items.map((item) => ({
+                itemId: item.caseId,
+                values: { quality: 4, duration: 4, satisfaction: 5 },
+              })),
+            },
+          ],
+        });
+        return;
+      } catch (err) {
+        if (i === 99) throw err;
+      }
+    }
+    await sleep(100); // the round is not open yet
+  }
+  throw new Error('could not score the evaluation round');
+}
+
+/** One order the community closed today, so the evaluation round always has an item to score. */
+async function seedClosedOrder(db: Database): Promise<void> {
+  const now = new Date();
+  await db.models.Case.create({
+    _id: 'case-0000000000000000000000aa',
+    revision: 1,
+    status: 'closed',
+    definitionKey: 'replay-returned',
+    definitionVersion: 1,
+    definitionName: '测试退单转派',
+    unitId: 'g1',
+    data: { category: '其他' },
+    createdBy: { kind: 'user', id: 'u-resident' },
+    channel: 'api',
+    requestHash: 'record-closed-order',
+    createdAt: now,
+    updatedAt: now,
+    closedAt: now,
+  });
+}
+
+/** A closed historical case (历史工单) of the returned process, as an import batch carries it. */
+function legacyCase(externalId: string): Record<string, unknown> {
+  const person = { kind: 'user', id: 'legacy-user' };
+  const engine = { kind: 'system', id: 'engine' };
+  return {
+    externalId,
+    definitionKey: 'replay-returned',
+    definitionVersion: 1,
+    unitId: 'g1',
+    category: null,
+    data: { category: '环境卫生' },
+    createdBy: person,
+    status: 'closed',
+    receivedAt: '2026-06-01T01:00:00Z',
+    closedAt: '2026-06-01T09:00:00Z',
+    events: [
+      { type: 'case.started', at: '2026-06-01T01:00:00Z', actor: person },
+      {
+        type: 'case.closed',
+        at: '2026-06-01T09:00:00Z',
+        actor: engine,
+        detail: { status: 'closed' },
+      },
+    ],
+    rating: { score: 4, comment: null, at: '2026-06-01T08:30:00Z' },
+    publication: {
+      title: '办理结果公示',
+      outcome: '已办结',
+      fields: [{ label: '类别', value: '环境卫生' }],
+      publishedAt: '2026-06-01T08:40:00Z',
+    },
+  };
+}
+
 /** The org the served process resolves its candidates from (people with accounts' ids). */
 async function seedServedOrg(db: Database): Promise<void> {
   const now = new Date();
@@ -225,14 +462,24 @@ async function seedServedOrg(db: Database): Promise<void> {
   await Unit.create([
     { _id: 'c1', name: '东社区', type: 'community', parentId: null, updatedAt: now },
     { _id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1', updatedAt: now },
+    // For the pool, the roll-call and the fan-outs (recorded 2026-12): a second grid.
+    { _id: 'g2', name: '第二网格', type: 'grid', parentId: 'c1', updatedAt: now },
   ]);
   await Person.create([
     { _id: 'p-disp', name: '派单员', email: 'd@example.test', userId: 'u-disp', updatedAt: now },
     { _id: 'p-work', name: '网格员', email: 'g@example.test', userId: 'u-work', updatedAt: now },
+    {
+      _id: 'p-work2',
+      name: '网格员二',
+      email: 'g2@example.test',
+      userId: 'u-work2',
+      updatedAt: now,
+    },
   ]);
   await Post.create([
     { _id: 'c1:dispatcher:p-disp', unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
     { _id: 'g1:grid-worker:p-work', unitId: 'g1', role: 'grid-worker', personId: 'p-work' },
+    { _id: 'g2:grid-worker:p-work2', unitId: 'g2', role: 'grid-worker', personId: 'p-work2' },
   ]);
 }
 

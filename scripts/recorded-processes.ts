@@ -178,3 +178,191 @@ steps:
     type: end
 `;
 }
+
+/** The child of the sub-process recordings: a short wait, then closed. */
+export function childProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试子流程
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string }
+steps:
+  - { id: wait, name: 等待, type: timer, duration: PT1S }
+  - { id: closed, name: 办结, type: end }
+`;
+}
+
+/**
+ * A sub-process started and waited for, then a fan-out of it over every grid of the case's
+ * community (started in parallel, waited for): recorded for replay of both child-case paths.
+ */
+export function subprocessProcess(key: string, child: string): string {
+  return `
+key: ${key}
+name: 测试子流程调用
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: single
+    name: 单个子流程
+    type: subprocess
+    definition: ${child}
+    data: { category: data.category }
+  - id: grids
+    name: 各网格子流程
+    type: subprocess
+    definition: ${child}
+    forEach: { units: { type: grid, within: case } }
+    data: { category: data.category }
+  - { id: closed, name: 办结, type: end }
+`;
+}
+
+/** A sub-process naming a process that does not exist: the case fails (projected failed). */
+export function failingProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试失败
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: missing
+    name: 不存在的子流程
+    type: subprocess
+    definition: replay-no-such-process
+  - { id: closed, name: 办结, type: end }
+`;
+}
+
+/**
+ * A claim pool broadcast to the grid workers of the community (two may claim), the task that
+ * follows going to the claimants, and volunteer points for the claimants and the assignee.
+ */
+export function poolProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试认领池
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: pool
+    name: 认领需求
+    type: claim
+    announce: false
+    candidates: [{ role: grid-worker, unitsOfType: grid, under: case }]
+    claimants: { min: 1, max: 2 }
+  - id: serve
+    name: 认领方办理
+    type: task
+    announce: false
+    candidates: [{ claimantsOf: pool }]
+    outcomes: [{ id: done, name: 已办 }]
+  - { id: closed, name: 办结, type: end }
+points:
+  - { when: { step: pool }, to: claimants, points: 5, reason: 认领需求 }
+  - { when: { step: serve, outcome: done }, points: 10, reason: 完成需求 }
+`;
+}
+
+/**
+ * A roll-call (点名报到) of every grid worker of the community within seconds: the one still
+ * silent at the report deadline is escalated to the dispatcher, the window then ends.
+ */
+export function rollCallRecordedProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试点名报到
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: report
+    name: 到岗报到
+    type: claim
+    announce: false
+    candidates: [{ role: grid-worker, unitsOfType: grid, under: case }]
+    claimants: { max: all }
+    within: PT8S
+    onUnclaimed: closed
+    deadlines:
+      - id: report_due
+        name: 限时报到
+        within: PT4S
+        escalations:
+          - notify: { role: dispatcher, unit: community }
+  - { id: closed, name: 点名结束, type: end }
+`;
+}
+
+/**
+ * One task on a working-time deadline: claimed, returned (退单), reassigned by the dispatcher
+ * (转派) and completed; the calendar-changed signal reaches its running clock on the way.
+ */
+export function returnedProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试退单转派
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: serve
+    name: 办理
+    type: task
+    candidates: [{ role: grid-worker, unit: case }]
+    outcomes: [{ id: done, name: 已办结 }]
+    deadlines:
+      - id: finish
+        name: 办结时限
+        within: 5 working days
+        escalations:
+          - notify: { role: dispatcher, unit: community }
+  - { id: closed, name: 办结, type: end }
+`;
+}
+
+/**
+ * An evaluation round (评单评议) over the orders the community closed today, scored by its
+ * dispatcher and closed after seconds; also carries a schedule, so `scheduledCaseWorkflow` can
+ * start it (the recorder starts that workflow itself, no Temporal Schedule needed).
+ */
+export function evaluationProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试评单评议
+starters: [admin, system]
+schedule:
+  every: year
+  at: '09:00'
+  unit: c1
+  data: { note: 定期评议 }
+input:
+  fields:
+    - { name: note, label: 备注, type: string }
+steps:
+  - id: scoring
+    name: 评单打分
+    type: evaluation
+    orders:
+      from: 'addDays(date(case.receivedAt), -1)'
+      to: 'addDays(date(case.receivedAt), 1)'
+    groups:
+      - id: units
+        name: 社区
+        weight: 100
+        scorers: [{ role: dispatcher, unit: case }]
+    responsible: dispatcher
+    within: PT6S
+  - { id: closed, name: 评议结束, type: end }
+`;
+}
