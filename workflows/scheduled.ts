@@ -61,12 +61,15 @@ export async function scheduledCaseWorkflow(
   const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
   const receivedAt = (scheduledAt ?? new Date()).toISOString();
   const requestHash = `schedule:${definition.key}@${definition.version}`;
+  // The type says `data` is always there (the language defaults it), but definitions stored
+  // before empty objects were kept lost `data: {}`: none means no data.
+  const scheduleData: Record<string, unknown> | undefined = schedule.data;
   // The input, memo and search attributes every starter builds (common/case-start.ts), so lists
   // and reads see no difference from a case started through the API.
   const start = caseStartOf({
     caseId,
     definition,
-    data: schedule.data,
+    data: scheduleData ?? {},
     startedBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id, roles: ['system'] },
     ...(schedule.unit !== undefined ? { unitId: schedule.unit } : {}),
     requestHash,
