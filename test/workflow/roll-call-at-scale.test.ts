@@ -6,8 +6,8 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import type { Principal } from '../../services/auth';
 import { AppError } from '../../services/errors';
-import { uniqueAddress } from '../support/harness';
-import { testStack } from '../support/test-stack';
+import { uniqueAddress, waitFor } from '../support/harness';
+import { testDataConverter, testStack } from '../support/test-stack';
 import type { RunningCase, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
 import { deadlineOf, eventsOf, mailsOf, useSlaTestBed } from '../support/sla-cases';
 
@@ -21,11 +21,20 @@ import { deadlineOf, eventsOf, mailsOf, useSlaTestBed } from '../support/sla-cas
  */
 let bed: SlaTestBed;
 
+jest.setTimeout(240_000);
+
 useSlaTestBed('roll-call-at-scale', (ready) => {
   bed = ready;
 });
 
-const N = 300;
+/**
+ * People called (chosen for the suite's time on two cores; the history bounds below do not depend
+ * on it: before the roster, history grew as 335·N² bytes).
+ */
+const N = 150;
+/** Who reports in the silent-third case. */
+const PRESENT = (N * 2) / 3;
+const SILENT = N - PRESENT;
 const MINUTE = 60_000;
 const SUBJECT = { called: '新任务待办', reminder: '紧急报到提醒', escalated: '超时未报到督办' };
 const DATA = { reason: '防汛Ⅳ级应急响应' };
@@ -117,8 +126,23 @@ async function historyOf(kase: RunningCase) {
   return { history, events: history.events!.length, bytes };
 }
 
+/**
+ * A person's mails with `marker`, once at least one has arrived: the outbox delivers hundreds of
+ * mails of the roll-call one after the other, longer than the sink read waits by itself.
+ */
+function mailsOnceDelivered(person: SeededPerson, marker: string) {
+  return waitFor(
+    `mail "${marker}" for ${person.personId}`,
+    async () => {
+      const mails = await mailsOf(person, marker);
+      return mails.length > 0 ? mails : undefined;
+    },
+    120_000,
+  );
+}
+
 describe('a roll-call of hundreds of people (roster)', () => {
-  it('when all 300 acknowledge through the service, then the roll-call closes at once and the history stays small and replays', async () => {
+  it('when all 150 acknowledge through the service, then the roll-call closes at once and the history stays small and replays', async () => {
     // Arrange
     const { compound, staff } = await bigCompound();
 
@@ -155,7 +179,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
         template: 'task-assigned',
       }),
     ).toBe(N);
-    expect(await mailsOf(staff[7]!, SUBJECT.called)).toHaveLength(1);
+    expect(await mailsOnceDelivered(staff[7]!, SUBJECT.called)).toHaveLength(1);
     expect(eventsOf(outcome.doc.timeline, 'notification.sent')[0]!.detail).toMatchObject({
       template: 'task-assigned',
       count: N,
@@ -168,7 +192,10 @@ describe('a roll-call of hundreds of people (roster)', () => {
     expect(new Set(outcome.closed!.claimants.map((c) => c.personId)).size).toBe(N);
     await expect(
       Worker.runReplayHistory(
-        { workflowBundle: { codePath: testStack().workflowBundlePath } },
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
         history,
         outcome.kase.caseId,
       ),
@@ -182,8 +209,8 @@ describe('a roll-call of hundreds of people (roster)', () => {
   it('when a third stay silent, then each is reminded once, the grid chief gets their names, the window closes with them missing, and late reports are refused', async () => {
     // Arrange
     const { compound, staff, gridLeader } = await bigCompound();
-    const present = staff.slice(0, 200);
-    const silent = staff.slice(200);
+    const present = staff.slice(0, PRESENT);
+    const silent = staff.slice(PRESENT);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
@@ -197,7 +224,15 @@ describe('a roll-call of hundreds of people (roster)', () => {
       const windowEnds = task.openedAt.getTime() + 120 * MINUTE;
       await bed.skipTo(due + MINUTE);
       await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
-      const escalated = await mailsOf(gridLeader, SUBJECT.escalated);
+      // The outbox delivers the announcements and reminders first: wait for the escalation.
+      const escalated = await waitFor(
+        'the grid chief’s escalation mail',
+        async () => {
+          const mails = await mailsOf(gridLeader, SUBJECT.escalated);
+          return mails.length > 0 ? mails : undefined;
+        },
+        120_000,
+      );
       await bed.skipTo(windowEnds + MINUTE);
       await kase.handle.result();
       const late = await bed
@@ -214,25 +249,26 @@ describe('a roll-call of hundreds of people (roster)', () => {
     ).lean();
     expect(reminders).toHaveLength(silent.length);
     expect(new Set(reminders.map((r) => r.to)).size).toBe(silent.length);
-    expect(await mailsOf(silent[5]!, SUBJECT.reminder)).toHaveLength(1);
+    expect(await mailsOnceDelivered(silent[5]!, SUBJECT.reminder)).toHaveLength(1);
     expect(await mailsOf(present[5]!, SUBJECT.reminder)).toHaveLength(0);
     // …the grid chief's mail has the figures and the names of the missing only
     expect(outcome.escalated).toHaveLength(1);
-    expect(outcome.escalated[0]!.text).toContain('应到 300 人，已报到 200 人');
+    expect(outcome.escalated[0]!.text).toContain(`应到 ${N} 人，已报到 ${PRESENT} 人`);
     expect(outcome.escalated[0]!.text).toContain(silent[0]!.name);
     expect(outcome.escalated[0]!.text).not.toContain(present[0]!.name);
     // …the window closed with the silent missing, on the timeline and the roster
     const [closed] = eventsOf(outcome.doc.timeline, 'claim.closed');
-    expect(closed!.detail).toMatchObject({ reason: 'window-ended', expected: N, missing: 100 });
+    expect(closed!.detail).toMatchObject({ reason: 'window-ended', expected: N, missing: SILENT });
     expect(
       await bed.db.models.RollCallEntry.countDocuments({
         taskId: outcome.taskId,
         closedAt: { $ne: null },
       }),
-    ).toBe(100);
-    // …a late report is refused (409), someone not on the roster too (403)
+    ).toBe(SILENT);
+    // …a late report is refused: once closed, the pool is no longer theirs to see (404, as for
+    // every candidate of a closed pool who did not take it); someone not on the roster: 403
     expect(outcome.late).toBeInstanceOf(AppError);
-    expect(outcome.late).toMatchObject({ kind: 'conflict', message: 'The roll-call is closed' });
+    expect(outcome.late).toMatchObject({ kind: 'not_found' });
     expect(outcome.stranger).toMatchObject({ kind: 'forbidden' });
     // …and the history is still small, reminders and escalations included
     const { events, bytes } = await historyOf(outcome.kase);
@@ -241,7 +277,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
     expect(bytes).toBeLessThan(150_000);
     await recordFixture('roster-roll-call-window-ends', outcome.kase);
     process.stdout.write(
-      `roster roll-call N=${N}, 100 missing: ${events} events, ${bytes} bytes\n`,
+      `roster roll-call N=${N}, ${SILENT} missing: ${events} events, ${bytes} bytes\n`,
     );
   });
 
