@@ -66,7 +66,8 @@ export async function scheduledCaseWorkflow(
   const start = caseStartOf({
     caseId,
     definition,
-    data: schedule.data,
+    // Versions stored before the definitions schema kept empty objects lack an empty `data`.
+    data: schedule.data ?? {},
     startedBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id, roles: ['system'] },
     ...(schedule.unit !== undefined ? { unitId: schedule.unit } : {}),
     requestHash,
