@@ -104,7 +104,7 @@ export interface TimelineEntry {
   /** Where the action came from (`api`, `console`, `engine`). */
   via?: string;
   /** Small structured detail (a template name, an outcome); never personal data. */
-  detail?: Record<string, string | number | boolean>;
+  detail?: Record<string, string | number | boolean | readonly string[]>;
 }
 
 export interface CurrentStep {
@@ -306,6 +306,11 @@ export interface ResolvedPeople {
   unitId: string | null;
   unitName: string | null;
   fellBack: boolean;
+  /**
+   * Every unit the selectors reached, in order, when several were resolved together (a level
+   * naming posts in two units); `unitId`/`unitName` stay the first.
+   */
+  units?: Array<{ unitId: string; unitName: string | null }>;
 }
 
 /**

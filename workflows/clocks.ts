@@ -251,7 +251,8 @@ export class Clock {
         ...context,
         level: event.level,
         // People named directly (the assignee, a person) come with no unit of their own.
-        unitName: found.unitName ?? this.task?.name ?? run.spec.name,
+        // Every unit the level reached (posts in two units), joined; the first alone before.
+        unitName: unitNamesOf(found) ?? this.task?.name ?? run.spec.name,
         fellBack: found.fellBack,
         ...(rollCall ? rollCall.context : {}),
       },
@@ -268,12 +269,24 @@ export class Clock {
         people: found.people.length,
         fellBack: found.fellBack,
         ...(found.unitId !== null ? { unitId: found.unitId } : {}),
+        ...(found.units && found.units.length > 1
+          ? { unitIds: found.units.map((u) => u.unitId) }
+          : {}),
       },
     );
     if (escalation.reassign && found.people.length > 0) this.task?.onEscalation?.(found.people);
     this.viewChanged(run);
     await run.projection.flush();
   }
+}
+
+/** The names of the units people were found in, joined with "、" (null: none). */
+export function unitNamesOf(found: ResolvedPeople): string | null {
+  const names = (found.units ?? [])
+    .map((u) => u.unitName)
+    .filter((n): n is string => typeof n === 'string' && n.length > 0);
+  if (names.length > 1) return [...new Set(names)].join('、');
+  return found.unitName;
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
