@@ -1,5 +1,6 @@
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
+import type { DeadlinePlan } from './sla';
 
 /**
  * Shapes that cross the API ↔ Temporal ↔ activity boundaries. Types only (plus constants), so
@@ -170,6 +171,37 @@ export interface DeadlineView {
   missed: boolean;
   stopped: boolean;
   escalationLevel: number;
+  /**
+   * Years the calendar lacks that the deadline crosses: counted as normal weeks (no holidays,
+   * no 调休), so the due time may be wrong. Absent when the calendar had every year.
+   */
+  assumedYears?: number[];
+}
+
+/**
+ * A deadline as cases and tasks show it, from its clock's state and plan: the plan's assumed
+ * years (a calendar year missing, counted as a normal week) are carried, when there are any.
+ */
+export function deadlineViewOf(clock: {
+  key: string;
+  name: string;
+  plan: DeadlinePlan | null;
+  paused: boolean;
+  missed: boolean;
+  stopped: boolean;
+  escalationLevel: number;
+}): DeadlineView {
+  const assumedYears = clock.plan?.assumedYears ?? [];
+  return {
+    key: clock.key,
+    name: clock.name,
+    dueAt: clock.plan?.dueAt ?? null,
+    paused: clock.paused,
+    missed: clock.missed,
+    stopped: clock.stopped,
+    escalationLevel: clock.escalationLevel,
+    ...(assumedYears.length > 0 ? { assumedYears: [...assumedYears] } : {}),
+  };
 }
 
 /** A task as the read model stores it; `version` orders the writes of one task. */

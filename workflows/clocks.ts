@@ -1,6 +1,7 @@
 import { BEIJING_ISO_OFFSET } from '../lang/beijing';
 import { condition } from '@temporalio/workflow';
 import type { DeadlineView, ResolvedPeople } from '../common/case';
+import { deadlineViewOf } from '../common/case';
 import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
@@ -80,15 +81,15 @@ export class Clock {
 
   view(): DeadlineView {
     const paused = this.pauses.some((p) => p.to === undefined);
-    return {
+    return deadlineViewOf({
       key: this.key,
       name: this.spec.name,
-      dueAt: this.plan?.dueAt ?? null,
+      plan: this.plan,
       paused,
       missed: this.missed,
       stopped: this.stopped,
       escalationLevel: this.level,
-    };
+    });
   }
 
   /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
