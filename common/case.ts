@@ -1,6 +1,5 @@
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
-import type { DeadlinePlan } from './sla';
 
 /**
  * Shapes that cross the API ↔ Temporal ↔ activity boundaries. Types only (plus constants), so
@@ -185,7 +184,8 @@ export interface DeadlineView {
 export function deadlineViewOf(clock: {
   key: string;
   name: string;
-  plan: DeadlinePlan | null;
+  /** Its plan (common/sla.ts `DeadlinePlan`), null before the first. */
+  plan: { dueAt: string | null; assumedYears?: readonly number[] } | null;
   paused: boolean;
   missed: boolean;
   stopped: boolean;
