@@ -105,7 +105,7 @@ export interface TimelineEntry {
   /** Where the action came from (`api`, `console`, `engine`). */
   via?: string;
   /** Small structured detail (a template name, an outcome); never personal data. */
-  detail?: Record<string, string | number | boolean>;
+  detail?: Record<string, string | number | boolean | readonly string[]>;
 }
 
 export interface CurrentStep {
@@ -171,6 +171,38 @@ export interface DeadlineView {
   missed: boolean;
   stopped: boolean;
   escalationLevel: number;
+  /**
+   * Years the calendar lacks that the deadline crosses: counted as normal weeks (no holidays,
+   * no 调休), so the due time may be wrong. Absent when the calendar had every year.
+   */
+  assumedYears?: number[];
+}
+
+/**
+ * A deadline as cases and tasks show it, from its clock's state and plan: the plan's assumed
+ * years (a calendar year missing, counted as a normal week) are carried, when there are any.
+ */
+export function deadlineViewOf(clock: {
+  key: string;
+  name: string;
+  /** Its plan (common/sla.ts `DeadlinePlan`), null before the first. */
+  plan: { dueAt: string | null; assumedYears?: readonly number[] } | null;
+  paused: boolean;
+  missed: boolean;
+  stopped: boolean;
+  escalationLevel: number;
+}): DeadlineView {
+  const assumedYears = clock.plan?.assumedYears ?? [];
+  return {
+    key: clock.key,
+    name: clock.name,
+    dueAt: clock.plan?.dueAt ?? null,
+    paused: clock.paused,
+    missed: clock.missed,
+    stopped: clock.stopped,
+    escalationLevel: clock.escalationLevel,
+    ...(assumedYears.length > 0 ? { assumedYears: [...assumedYears] } : {}),
+  };
 }
 
 /** A task as the read model stores it; `version` orders the writes of one task. */
@@ -324,6 +356,11 @@ export interface ResolvedPeople {
   unitId: string | null;
   unitName: string | null;
   fellBack: boolean;
+  /**
+   * Every unit the selectors reached, in order, when several were resolved together (a level
+   * naming posts in two units); `unitId`/`unitName` stay the first.
+   */
+  units?: Array<{ unitId: string; unitName: string | null }>;
 }
 
 /**

@@ -287,3 +287,17 @@ export function parsePapers(
     problems.push({ line: null, text: '', message: t('admin.cal.manyPapers') });
   return { papers, problems };
 }
+
+/** From this month (1-12, Beijing time) admins are reminded to enter next year (chosen: November). */
+export const NEXT_YEAR_REMINDER_FROM_MONTH = 11;
+
+/**
+ * The year admins should enter now: in November and December (Beijing time) the next year, if
+ * the calendar lacks it (the State Council publishes the holiday schedule around then); else null.
+ */
+export function yearToEnter(now: Date, years: readonly number[]): number | null {
+  const beijing = new Date(now.getTime() + 8 * 3_600_000);
+  if (beijing.getUTCMonth() + 1 < NEXT_YEAR_REMINDER_FROM_MONTH) return null;
+  const next = beijing.getUTCFullYear() + 1;
+  return years.includes(next) ? null : next;
+}

@@ -8,6 +8,7 @@ import type { Principal } from '../services/auth';
 import type { ConsoleServices, DemoSignIn } from './kit';
 import { BASE, PageRouter } from './pipeline';
 import { createRenderer } from './render';
+import { yearToEnter } from './admin-calendar-view';
 import { registerNotFoundPage, registerSessionPages } from './pages/session';
 import { registerWorkPages } from './pages/work';
 import { registerCasePages } from './pages/cases';
@@ -16,6 +17,7 @@ import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
 import { registerCalendarPages } from './pages/admin-calendar';
 import { registerMailPages } from './pages/admin-mail';
+import { registerCaseFailurePages } from './pages/admin-failures';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
 import type { RateLimits } from '../services/limits';
@@ -80,6 +82,11 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
     secret: deps.options.secret ? Buffer.from(deps.options.secret) : randomBytes(32),
     logger: deps.logger,
     ...(deps.limits ? { limits: deps.limits } : {}),
+    adminBanner: async (ctx) => {
+      const years = (await deps.services.calendar.listYears()).map((y) => y.year);
+      const year = yearToEnter(ctx.now, years);
+      return year === null ? null : ctx.t('admin.cal.enterNextYear', { year });
+    },
   });
   const kit = { pages, services: deps.services, clock: deps.clock, demoAccounts: () => demo };
   registerSessionPages(kit);
@@ -90,6 +97,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerOrgPages(kit);
   registerCalendarPages(kit);
   registerMailPages(kit);
+  registerCaseFailurePages(kit);
   registerDashboardPages(kit);
   registerBoardPages(kit);
   registerEvaluationPages(kit);

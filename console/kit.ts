@@ -1,6 +1,7 @@
 import type { AccountService } from '../services/accounts';
 import type { BoardService } from '../services/board';
 import type { CalendarService } from '../services/calendar';
+import type { CaseFailureService } from '../services/case-failures';
 import type { CaseService } from '../services/cases';
 import type { DefinitionService } from '../services/definitions';
 import type { EvaluationService } from '../services/evaluations';
@@ -18,6 +19,7 @@ export interface ConsoleServices {
   board: BoardService;
   calendar: CalendarService;
   cases: CaseService;
+  caseFailures: CaseFailureService;
   definitions: DefinitionService;
   evaluations: EvaluationService;
   mail: MailService;

@@ -76,6 +76,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Counts the pages that name a {@link PageSpec.limit}; without it nothing is limited. */
   limits?: RateLimits;
+  /** A banner for admins on the admin pages (`/admin/…`), such as a calendar year to enter. */
+  adminBanner?: (ctx: PageContext) => Promise<string | null>;
 }
 
 /** Where pages live; the console's own links are all under it. */
@@ -197,6 +199,13 @@ export class PageRouter {
         res.send(result.download.body);
         return;
       }
+      const banner =
+        this.deps.adminBanner &&
+        spec.path.startsWith('/admin/') &&
+        ctx.principal &&
+        hasAnyRole(ctx.principal, ['admin'])
+          ? await this.deps.adminBanner(ctx)
+          : null;
       this.send(
         res,
         result.status ?? 200,
@@ -205,6 +214,7 @@ export class PageRouter {
           ...common,
           user: ctx.user,
           nav: navigationFor(ctx.principal, req.originalUrl.split('?')[0]!),
+          adminBanner: banner,
           ...result.model,
         },
         t,
@@ -392,6 +402,7 @@ function navigationFor(principal: Principal | null, currentPath: string): NavLin
     { href: `${BASE}/admin/org`, label: 'nav.org', roles: ['admin'] },
     { href: `${BASE}/admin/calendar`, label: 'nav.calendar', roles: ['admin'] },
     { href: `${BASE}/admin/mail`, label: 'nav.mail', roles: ['admin'] },
+    { href: `${BASE}/admin/failures`, label: 'nav.failures', roles: ['admin'] },
     { href: `${BASE}/board`, label: 'nav.board', roles: 'any' },
   ];
   return links

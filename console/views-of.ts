@@ -109,6 +109,8 @@ export interface DeadlineRow {
   sla: SlaBadge;
   state: string;
   escalationLevel: number;
+  /** The deadline crosses years the calendar lacks (counted as normal weeks); null if none. */
+  assumedNotice: string | null;
 }
 
 export function deadlineRows(
@@ -129,6 +131,10 @@ export function deadlineRows(
           ? t('deadline.missed')
           : t('deadline.running'),
     escalationLevel: d.escalationLevel,
+    assumedNotice:
+      d.assumedYears && d.assumedYears.length > 0
+        ? t('deadline.assumedYears', { years: d.assumedYears.join('、') })
+        : null,
   }));
 }
 

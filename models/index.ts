@@ -83,7 +83,9 @@ const definitionSchema = new mongoose.Schema(
     publishedAt: { type: Date, required: true },
     publishedBy: { type: actorSchema, required: true },
   },
-  { collection: 'definitions', versionKey: false },
+  // minimize: false keeps a spec's empty objects (a sub-process step's `data: {}`); versions stored
+  // before lack them, so the interpreter treats a missing `data` as empty too.
+  { collection: 'definitions', versionKey: false, minimize: false },
 );
 definitionSchema.index({ key: 1, version: -1 }, { unique: true });
 

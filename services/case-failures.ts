@@ -152,6 +152,28 @@ export function createCaseFailureService(deps: {
     },
 
     /**
+     * The steps a failed case of each process can be retried from: the top-level steps of its
+     * latest published version, in order (none when no version is published).
+     */
+    async retrySteps(
+      principal: Principal,
+      definitionKeys: readonly string[],
+    ): Promise<Map<string, Array<{ id: string; name: string }>>> {
+      assertAdmin(principal);
+      const steps = new Map<string, Array<{ id: string; name: string }>>();
+      for (const key of new Set(definitionKeys)) {
+        const snapshot = await deps.latestSnapshot(key);
+        steps.set(
+          key,
+          snapshot
+            ? topLevel(snapshot.spec).steps.map((s) => ({ id: s.id, name: s.name ?? s.id }))
+            : [],
+        );
+      }
+      return steps;
+    },
+
+    /**
      * Cancels a case: a running execution is terminated (no step runs on), then the case is
      * projected `cancelled` with the admin's note, its tasks withdrawn and its clocks stopped.
      */
@@ -161,6 +183,13 @@ export function createCaseFailureService(deps: {
       note: string,
     ): Promise<{ id: string; status: CaseStatus }> {
       assertAdmin(principal);
+      if (note.trim().length === 0 || note.length > MAX_NOTE_LENGTH) {
+        throw new AppError(
+          'invalid_request',
+          `A cancellation needs a note of 1 to ${MAX_NOTE_LENGTH} characters`,
+          [{ path: 'body.note', message: `1 to ${MAX_NOTE_LENGTH} characters` }],
+        );
+      }
       const doc = await Case.findById(caseId, { status: 1 }).lean();
       if (!doc) throw new AppError('not_found', `No case "${caseId}"`);
       if (doc.status !== 'open') {

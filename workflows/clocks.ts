@@ -1,6 +1,7 @@
 import { BEIJING_ISO_OFFSET } from '../lang/beijing';
 import { condition } from '@temporalio/workflow';
 import type { DeadlineView, ResolvedPeople } from '../common/case';
+import { deadlineViewOf } from '../common/case';
 import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
@@ -107,15 +108,15 @@ export class Clock {
 
   view(): DeadlineView {
     const paused = this.pauses.some((p) => p.to === undefined);
-    return {
+    return deadlineViewOf({
       key: this.key,
       name: this.spec.name,
-      dueAt: this.plan?.dueAt ?? null,
+      plan: this.plan,
       paused,
       missed: this.missed,
       stopped: this.stopped,
       escalationLevel: this.level,
-    };
+    });
   }
 
   /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
@@ -372,7 +373,8 @@ export class Clock {
         ...context,
         level: event.level,
         // People named directly (the assignee, a person) come with no unit of their own.
-        unitName: found.unitName ?? this.task?.name ?? run.spec.name,
+        // Every unit the level reached (posts in two units), joined; the first alone before.
+        unitName: unitNamesOf(found) ?? this.task?.name ?? run.spec.name,
         fellBack: found.fellBack,
         ...(rollCall ? rollCall.context : {}),
       },
@@ -389,12 +391,24 @@ export class Clock {
         people: found.people.length,
         fellBack: found.fellBack,
         ...(found.unitId !== null ? { unitId: found.unitId } : {}),
+        ...(found.units && found.units.length > 1
+          ? { unitIds: found.units.map((u) => u.unitId) }
+          : {}),
       },
     );
     if (escalation.reassign && found.people.length > 0) this.task?.onEscalation?.(found.people);
     this.viewChanged(run);
     await run.projection.flush();
   }
+}
+
+/** The names of the units people were found in, joined with "、" (null: none). */
+export function unitNamesOf(found: ResolvedPeople): string | null {
+  const names = (found.units ?? [])
+    .map((u) => u.unitName)
+    .filter((n): n is string => typeof n === 'string' && n.length > 0);
+  if (names.length > 1) return [...new Set(names)].join('、');
+  return found.unitName;
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;

@@ -31,7 +31,7 @@ function speaksForItself(step: StepSpec): boolean {
   );
 }
 
-export type Detail = Record<string, string | number | boolean>;
+export type Detail = Record<string, string | number | boolean | readonly string[]>;
 
 export interface CaseStateView {
   status: CaseStatus;

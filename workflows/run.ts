@@ -236,6 +236,7 @@ export class CaseRun {
     let unitId: string | null = null;
     let unitName: string | null = null;
     let fellBack = false;
+    const units: Array<{ unitId: string; unitName: string | null }> = [];
     for (const selector of selectors) {
       const resolved = await this.lookupPeople(this.wireRequest(selector, task));
       for (const person of resolved.people) {
@@ -243,9 +244,12 @@ export class CaseRun {
       }
       unitId ??= resolved.unitId;
       unitName ??= resolved.unitName;
+      if (resolved.unitId !== null && !units.some((u) => u.unitId === resolved.unitId)) {
+        units.push({ unitId: resolved.unitId, unitName: resolved.unitName });
+      }
       fellBack ||= resolved.fellBack;
     }
-    return { people, unitId, unitName, fellBack };
+    return { people, unitId, unitName, fellBack, units };
   }
 
   /** Who a list of recipients means now: addresses from case data and resolved people. */
@@ -289,6 +293,7 @@ export class CaseRun {
       found.unitId = resolved.unitId;
       found.unitName = resolved.unitName;
       found.fellBack = resolved.fellBack;
+      if (resolved.units) found.units = resolved.units;
     }
     const seen = new Set<string>();
     for (const person of found.people) {

@@ -54,4 +54,8 @@ export const deadlineViewSchema = z.object({
   missed: z.boolean(),
   stopped: z.boolean(),
   escalationLevel: z.number().int(),
+  assumedYears: z.array(z.number().int()).optional().meta({
+    description:
+      'Years the working-day calendar lacks that this deadline crosses, counted as normal weeks (no holidays or make-up days): the due time may change once an admin enters them',
+  }),
 });

@@ -3,6 +3,38 @@ import { postRoleMessages, unitTypeMessages } from './vocabulary';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */
 export const ADMIN_MESSAGES: MessagePairs = {
+  // Failed and stuck cases (异常案件).
+  'admin.failures.title': ['异常案件', 'Failed and stuck cases'],
+  'admin.failures.intro': [
+    '办理失败的案件可从某一步骤重新办理（使用该流程最新发布的版本）；长时间没有进展且执行已结束或已不存在的案件列为停滞，可填写说明后撤销。',
+    'A failed case can be retried from a step (with the latest published version of its process); an open case without progress whose execution has ended or is gone is listed as stuck and can be cancelled with a note.',
+  ],
+  'admin.failures.failed': ['办理失败', 'Failed'],
+  'admin.failures.stuck': ['停滞', 'Stuck'],
+  'admin.failures.noneFailed': ['没有办理失败的案件。', 'No failed cases.'],
+  'admin.failures.noneStuck': ['没有停滞的案件。', 'No stuck cases.'],
+  'admin.failures.case': ['案件', 'Case'],
+  'admin.failures.process': ['流程', 'Process'],
+  'admin.failures.step': ['步骤', 'Step'],
+  'admin.failures.reason': ['原因', 'Reason'],
+  'admin.failures.time': ['时间', 'Time'],
+  'admin.failures.execution': ['执行状态', 'Execution'],
+  'admin.failures.actions': ['操作', 'Actions'],
+  'admin.failures.retryFrom': ['重新办理的步骤', 'Retry from step'],
+  'admin.failures.retry': ['重新办理', 'Retry'],
+  'admin.failures.note': ['撤销说明', 'Note'],
+  'admin.failures.cancel': ['撤销案件', 'Cancel case'],
+  'admin.failures.reconcile': ['立即检查', 'Check now'],
+  'admin.failures.noSteps': [
+    '该流程没有已发布的版本，无法重新办理。',
+    'The process has no published version to retry with.',
+  ],
+  'admin.failures.done.retried': ['已重新开始办理。', 'The case runs again.'],
+  'admin.failures.done.cancelled': ['案件已撤销。', 'The case is cancelled.'],
+  'admin.failures.done.reconciled': [
+    '已开始检查，结果稍后显示。',
+    'A check has started; results show shortly.',
+  ],
   // Failed mail (the outbox).
   'admin.mail.title': ['发送失败的邮件', 'Failed mail'],
   'admin.mail.intro': [
@@ -401,6 +433,10 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.cal.jsonShape': [
     'JSON 应为 holiday-cn 格式：{ "year", "papers", "days": [{ "name", "date", "isOffDay" }] }',
     'The JSON must be in the holiday-cn format: { "year", "papers", "days": [{ "name", "date", "isOffDay" }] }',
+  ],
+  'admin.cal.enterNextYear': [
+    '工作日历还没有 {year} 年的节假日安排：请在公布后录入（系统管理 › 工作日历），否则跨入 {year} 年的时限按常规周计算。',
+    'The working-day calendar has no {year} holiday schedule yet: enter it once published (Calendar), or deadlines reaching into {year} are counted as normal weeks.',
   ],
   'admin.cal.jsonItem': ['days 第 {n} 项', 'days item {n}'],
   'admin.cal.longPaper': ['每条最多 500 个字符', 'At most 500 characters each'],

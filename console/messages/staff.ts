@@ -66,6 +66,10 @@ export const STAFF_MESSAGES: MessagePairs = {
   'deadline.level': ['督办级别', 'Escalation level'],
   'deadline.met': ['已按时完成', 'met'],
   'deadline.metLate': ['逾期完成', 'met late'],
+  'deadline.assumedYears': [
+    '时限按常规周计算：日历缺少 {years} 年的节假日安排',
+    'Counted as normal weeks: the calendar lacks the {years} holiday schedule',
+  ],
   'deadline.paused': ['已暂停', 'paused'],
   'deadline.missed': ['已超时', 'missed'],
   'deadline.running': ['计时中', 'running'],

@@ -606,3 +606,68 @@ describe('running cases keep their snapshot', () => {
     expect(closed.definition.version).toBe(1);
   });
 });
+
+describe('sub-process steps without data', () => {
+  const parent = (key: string, child: string) => `
+key: ${key}
+name: 无数据转办
+starters: [admin]
+input: { fields: [] }
+steps:
+  - { id: spawn, name: 转办子流程, type: subprocess, definition: ${child} }
+  - { id: closed, name: 办结, type: end }
+`;
+  const child = `
+key: nodata-child
+name: 无数据子流程
+starters: [admin]
+input: { fields: [] }
+steps:
+  - { id: done, name: 完成, type: end }
+`;
+
+  async function runToClose(key: string) {
+    const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+      token: app.adminKey,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: { definitionKey: key, data: {} },
+    });
+    expect(started.status).toBe(201);
+    return waitFor(`case of ${key} to close`, async () => {
+      const doc = await app.db.models.Case.findById(started.body.id, { status: 1 }).lean();
+      return doc?.status === 'closed' || doc?.status === 'failed' ? doc.status : undefined;
+    });
+  }
+
+  it('when a process with a sub-process step without data is published and run, then its stored spec keeps the empty data and the case closes; a version stored without it runs too', async () => {
+    // Arrange: the child, a parent published now, and one whose stored spec lost `data` (as
+    // versions stored before the schema kept empty objects did)
+    expect(
+      (await asAdmin('POST', '/api/v1/definitions/nodata-child/publish', { source: child })).status,
+    ).toBe(201);
+    const fresh = await asAdmin('POST', '/api/v1/definitions/nodata-parent/publish', {
+      source: parent('nodata-parent', 'nodata-child'),
+    });
+    const legacy = await asAdmin('POST', '/api/v1/definitions/nodata-legacy/publish', {
+      source: parent('nodata-legacy', 'nodata-child'),
+    });
+    await app.db.models.Definition.updateOne(
+      { _id: 'nodata-legacy@1' },
+      { $unset: { 'spec.steps.0.data': 1 } },
+    );
+
+    // Act
+    const stored = await app.db.models.Definition.findById('nodata-parent@1').lean();
+    const legacyStored = await app.db.models.Definition.findById('nodata-legacy@1').lean();
+    const freshStatus = await runToClose('nodata-parent');
+    const legacyStatus = await runToClose('nodata-legacy');
+
+    // Assert
+    expect([fresh.status, legacy.status]).toEqual([201, 201]);
+    const steps = (spec: unknown) => (spec as { steps: Array<Record<string, unknown>> }).steps;
+    expect(steps(stored!.spec)[0]!.data).toEqual({});
+    expect(steps(legacyStored!.spec)[0]).not.toHaveProperty('data');
+    expect(freshStatus).toBe('closed');
+    expect(legacyStatus).toBe('closed');
+  });
+});

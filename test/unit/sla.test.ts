@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { loadShippedCalendarYears } from '../../calendars';
 import type { ClockPause, DeadlinePolicy } from '../../common/sla';
 import { planDeadline } from '../../common/sla';
+import { deadlineViewOf } from '../../common/case';
 import {
   createWorkingCalendar,
   isValidDeadline,
@@ -93,6 +94,42 @@ describe('a deadline across 国庆 2025', () => {
     expect(beijingText(plan.dueAt!)).toBe('2026-12-28 10:00');
     expect(beijingText(plan.escalations[0]!.at)).toBe('2027-01-04 10:00');
     expect(plan.assumedYears).toEqual([2027]);
+  });
+});
+
+describe('the deadline view', () => {
+  const clock = {
+    key: 'case/due',
+    name: '办结时限',
+    paused: false,
+    missed: false,
+    stopped: false,
+    escalationLevel: 0,
+  };
+
+  it('when the plan assumed a year the calendar lacks, then the view carries assumedYears', () => {
+    // Arrange
+    const plan = planDeadline(
+      calendar,
+      policy('5 working days'),
+      bj('2026-12-28 10:00').toISOString(),
+    );
+
+    // Act
+    const view = deadlineViewOf({ ...clock, plan });
+
+    // Assert
+    expect(view).toEqual({ ...clock, dueAt: plan.dueAt, assumedYears: [2027] });
+  });
+
+  it('when the calendar had every year, or there is no plan yet, then the view has no assumedYears', () => {
+    const plan = planDeadline(
+      calendar,
+      policy('5 working days'),
+      bj('2026-03-02 10:00').toISOString(),
+    );
+    expect(deadlineViewOf({ ...clock, plan })).not.toHaveProperty('assumedYears');
+    expect(deadlineViewOf({ ...clock, plan: null })).toEqual({ ...clock, dueAt: null });
   });
 });
 

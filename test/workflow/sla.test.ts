@@ -173,6 +173,51 @@ it('when a claimed task passes its deadline, then level 1 reaches the community 
   });
 });
 
+it('when an escalation level names posts in two units, then its mail and its timeline entry name both units', async () => {
+  const org = await bed.seedOrg();
+  const definition = bed.serviceDefinition('escalation-two-units', [
+    {
+      id: 'finish',
+      name: '办结时限',
+      within: 'PT4H',
+      escalations: [
+        {
+          notify: [
+            { role: 'director', unit: { of: 'assignee', at: 'parent' } },
+            { role: 'secretary', unit: 'street' },
+          ],
+        },
+      ],
+    },
+  ]);
+  await bed.withWorker(async (queue) => {
+    // Arrange
+    const opened = await bed.openTask(queue, org, definition);
+    const { kase, taskId } = opened;
+    await kase.claim(taskId, org.gridWorker);
+
+    // Act: past the deadline
+    await bed.skipTo(opened.openedAt + 4 * HOUR + MINUTE);
+
+    // Assert: one entry naming the first unit and both units; each mail names both
+    const [level1] = await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+    expect(level1!.detail).toEqual({
+      deadline: 'finish',
+      task: taskId,
+      level: 1,
+      people: 2,
+      fellBack: false,
+      unitId: org.community.id,
+      unitIds: [org.community.id, org.street.id],
+    });
+    const [toDirector] = await mailsOf(org.director, SUBJECT.escalated);
+    const [toSecretary] = await mailsOf(org.streetSecretary, SUBJECT.escalated);
+    for (const mail of [toDirector!, toSecretary!]) {
+      expect(mail.text).toContain(`本事项提交至${org.community.name}、${org.street.name}`);
+    }
+  });
+});
+
 it('when the community director’s post is vacant, then the escalation falls back to the street (兜底) and says so, and a level nobody holds is recorded as unresolved', async () => {
   const org = await bed.seedOrg({ vacantDirector: true });
   const definition = bed.serviceDefinition('escalation-fallback', [

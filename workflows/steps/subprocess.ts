@@ -78,7 +78,7 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
   const children = items.map((entry) => {
     const scope = entry === null ? base : { ...base, ...entry };
     const data: Record<string, unknown> = {};
-    for (const [field, source] of Object.entries(step.data)) {
+    for (const [field, source] of Object.entries(step.data ?? {})) {
       data[field] = evaluateValue(source, scope);
     }
     const unit =
