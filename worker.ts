@@ -35,7 +35,11 @@ export async function startWorker(
     from: config.MAIL_FROM,
     clock: () => new Date(),
     logger,
-    options: { ...DEFAULT_OUTBOX_OPTIONS, expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000 },
+    options: {
+      ...DEFAULT_OUTBOX_OPTIONS,
+      expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
+      maxBackoffMs: config.MAIL_RETRY_MAX_BACKOFF_SECONDS * 1000,
+    },
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const dataConverter = dataConverterFor(config.TEMPORAL_CODEC_KEYS);

@@ -63,6 +63,17 @@ const envSchema = z.object({
     .positive()
     .max(24 * 30)
     .default(72),
+  /**
+   * The longest wait between two delivery attempts of a mail in the outbox (the wait doubles from
+   * 5 s up to this). 900 s = 15 minutes (chosen); the chaos run (`npm run chaos -- --fast`) sets
+   * it low so mail goes out within seconds of the relay's return.
+   */
+  MAIL_RETRY_MAX_BACKOFF_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(900),
   /** Office hours SLA working time counts, Beijing time: `09:00-12:00,13:30-17:30`. */
   WORKING_HOURS: z
     .string()

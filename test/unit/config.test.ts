@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtp://127.0.0.1:1025',
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
       MAIL_EXPIRY_HOURS: 72,
+      MAIL_RETRY_MAX_BACKOFF_SECONDS: 900,
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
       TRUST_PROXY: false,
@@ -155,6 +156,15 @@ describe('loadConfig', () => {
   it('when MAIL_EXPIRY_HOURS is set, then it is parsed, and a non-positive value is refused by name', () => {
     expect(loadConfig({ MAIL_EXPIRY_HOURS: '0.5' }).MAIL_EXPIRY_HOURS).toBe(0.5);
     expect(configErrorOf({ MAIL_EXPIRY_HOURS: '0' })?.problems[0]).toMatch(/^MAIL_EXPIRY_HOURS:/);
+  });
+
+  it('when MAIL_RETRY_MAX_BACKOFF_SECONDS is set, then it is parsed, and zero is refused by name', () => {
+    expect(
+      loadConfig({ MAIL_RETRY_MAX_BACKOFF_SECONDS: '10' }).MAIL_RETRY_MAX_BACKOFF_SECONDS,
+    ).toBe(10);
+    expect(configErrorOf({ MAIL_RETRY_MAX_BACKOFF_SECONDS: '0' })?.problems[0]).toMatch(
+      /^MAIL_RETRY_MAX_BACKOFF_SECONDS:/,
+    );
   });
 
   it('when BOOTSTRAP_ADMIN_API_KEY is empty, then it is treated as unset', () => {
