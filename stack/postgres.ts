@@ -223,8 +223,13 @@ export function startPostgres(options: {
   );
 }
 
-/** Ready when the postmaster says so in postmaster.pid (its 8th line, PostgreSQL 10 and later). */
-export async function probePostgres(dir: string): Promise<void> {
+/**
+ * Ready when the postmaster says so in postmaster.pid (its 8th line, PostgreSQL 10 and later),
+ * and the file is this server's (its first line): one left by a killed server may say "ready" too.
+ */
+export async function probePostgres(dir: string, pid: number | undefined): Promise<void> {
   const lines = (await readFile(path.join(dir, 'postmaster.pid'), 'utf8')).split('\n');
-  if (lines[7]?.trim() !== 'ready') throw new Error('PostgreSQL is starting');
+  if (Number(lines[0]) !== pid || lines[7]?.trim() !== 'ready') {
+    throw new Error('PostgreSQL is starting');
+  }
 }

@@ -204,7 +204,7 @@ export async function startLocalStack(options: {
         });
         processes.push(pg);
         await progress.step('Starting PostgreSQL', () =>
-          waitUntilReady(pg, () => probePostgres(pgDir), 60_000),
+          waitUntilReady(pg, () => probePostgres(pgDir, pg.pid), 60_000),
         );
         storeArgs = [
           '--handler=postgresql',
