@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
-import { cpuMsOfProcStat } from './report';
+import { cpuMsOfProcStat, familyOfProcStat } from './report';
 
-/** Reads cumulative CPU time per process: the servers from /proc (Linux), this one from Node. */
+/**
+ * Reads cumulative CPU time per process: the servers from /proc (Linux), this one from Node. A
+ * server's figure includes the processes it forked (PostgreSQL serves each connection from its
+ * own process): those running now, and those that exited (counted into the server by the kernel).
+ */
 export interface CpuMeter {
   /** Milliseconds of CPU (user + system) each process has used so far, by name. */
   read(): Map<string, number>;
@@ -20,9 +24,14 @@ export function cpuMeter(serverPids: readonly number[]): CpuMeter {
   return {
     read() {
       const used = new Map<string, number>();
+      const descendants = servers.length > 0 ? descendantsCpu(servers.map((s) => s.pid)) : null;
       for (const { pid, name } of servers) {
         try {
-          const ms = cpuMsOfProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const ms =
+            cpuMsOfProcStat(stat) +
+            familyOfProcStat(stat).reapedChildrenMs +
+            (descendants?.get(pid) ?? 0);
           used.set(name, (used.get(name) ?? 0) + ms);
         } catch {
           // the server has gone; the run is stopping
@@ -33,6 +42,37 @@ export function cpuMeter(serverPids: readonly number[]): CpuMeter {
       return used;
     },
   };
+}
+
+/** CPU ms of the running descendants of each root pid (one pass over /proc), by root. */
+function descendantsCpu(roots: readonly number[]): Map<number, number> {
+  const processes: Array<{ pid: number; ppid: number; ms: number }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      processes.push({
+        pid: Number(entry),
+        ppid: familyOfProcStat(stat).ppid,
+        ms: cpuMsOfProcStat(stat),
+      });
+    } catch {
+      // exited while the folder was read
+    }
+  }
+  const parentOf = new Map(processes.map((p) => [p.pid, p.ppid]));
+  const rootSet = new Set(roots);
+  const totals = new Map<number, number>();
+  for (const p of processes) {
+    if (rootSet.has(p.pid)) continue;
+    // Walk up to a root, if any (bounded: pids form a tree).
+    let ancestor = p.ppid;
+    for (let hops = 0; hops < 64 && ancestor > 1 && !rootSet.has(ancestor); hops++) {
+      ancestor = parentOf.get(ancestor) ?? 0;
+    }
+    if (rootSet.has(ancestor)) totals.set(ancestor, (totals.get(ancestor) ?? 0) + p.ms);
+  }
+  return totals;
 }
 
 /** Samples the 1-minute load average, to show how busy the machine was during the run. */

@@ -153,6 +153,20 @@ export function cpuMsOfProcStat(stat: string): number {
   return ticks * 10;
 }
 
+/**
+ * What `/proc/<pid>/stat` says about a process's family: its parent's pid (field 4) and the CPU
+ * time (ms) of its children that have exited and been waited for (cutime + cstime, 16 and 17).
+ */
+export function familyOfProcStat(stat: string): { ppid: number; reapedChildrenMs: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  if (!Number.isInteger(ppid) || !Number.isFinite(ticks)) {
+    throw new Error('not a /proc/<pid>/stat line');
+  }
+  return { ppid, reapedChildrenMs: ticks * 10 };
+}
+
 // --- Workflow history profile -------------------------------------------------------------
 
 type LongLike = number | string | { toString(): string } | null | undefined;

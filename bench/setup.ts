@@ -10,6 +10,7 @@ import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import { stackDirs } from '../stack/paths';
+import { storeFromEnv } from '../stack/postgres';
 import { randomPorts, startLocalStack } from '../stack/stack';
 import { startWorker } from '../worker';
 import { BASELINE_COLLECTIONS } from './baseline-activities';
@@ -47,12 +48,14 @@ export async function startBench(
   const baselineBundle = path.join(tempDir, 'baseline-workflows.js');
   // The stack starts while the two bundles build; a stack that started is stopped whatever
   // happened to the bundles.
+  const store = storeFromEnv(process.env);
   const [stackStart, bundling] = await Promise.allSettled([
     startLocalStack({
       dirs: stackDirs({ dataDir: path.join(tempDir, 'stack') }),
       ports: await randomPorts(),
       progress,
       env: {},
+      store,
     }),
     progress.step('Bundling the engine and baseline workflows', () =>
       Promise.all([bundle(engineBundle), bundle(baselineBundle, 'bench/baseline-workflow.ts')]),

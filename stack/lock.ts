@@ -71,7 +71,7 @@ async function readLock(file: string): Promise<StackLockInfo | undefined> {
 function isStackServer(pid: number): boolean {
   try {
     const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /temporal|ferretdb/.test(command);
+    return /temporal|ferretdb|postgres/.test(command);
   } catch {
     // No /proc (macOS): trust the recorded pid.
     return process.platform !== 'linux';

@@ -4,8 +4,17 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
+/** How a server is started: as another user (when we are root), where, and how it is asked to stop. */
+export interface SpawnAs {
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+  /** The signal `stop()` sends first (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+}
+
 /**
- * A server process owned by the stack: output goes to a log file, `stop()` sends SIGTERM and
+ * A server process owned by the stack: output goes to a log file, `stop()` sends SIGTERM (or the chosen signal) and
  * escalates to SIGKILL, and an unexpected exit is reported instead of being noticed later as a
  * connection error.
  */
@@ -13,6 +22,7 @@ export class ManagedProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
   private stopping = false;
+  private readonly stopSignal: NodeJS.Signals;
 
   constructor(
     readonly name: string,
@@ -20,9 +30,12 @@ export class ManagedProcess {
     args: string[],
     readonly logFile: string,
     onUnexpectedExit?: (name: string, code: number | null) => void,
+    options: SpawnAs = {},
   ) {
     const log = createWriteStream(logFile, { flags: 'a' });
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { stopSignal, ...spawnOptions } = options;
+    this.stopSignal = stopSignal ?? 'SIGTERM';
+    this.child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
     this.exited = new Promise((resolve) => {
@@ -46,7 +59,7 @@ export class ManagedProcess {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     if (!this.running) return;
-    this.child.kill('SIGTERM');
+    this.child.kill(this.stopSignal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -6,6 +7,16 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { ensureCodecKeys } from './codec-key';
 import { ensureFerretDb, ensureTemporalCli } from './install';
 import type { StackDirs } from './paths';
+import type { StackStore } from './postgres';
+import {
+  POSTGRES_DATABASE,
+  ensurePostgresData,
+  findPostgres,
+  postgresUser,
+  probePostgres,
+  startPostgres,
+  storeFromEnv,
+} from './postgres';
 import { ManagedProcess, freePort, isPortFree, waitUntilReady } from './process';
 import type { Progress } from './progress';
 import type { SmtpSink } from './smtp-sink';
@@ -76,7 +87,8 @@ export interface LocalStack {
 
 /**
  * Starts each component the user did not configure: the Temporal dev server (persisted to a
- * file, custom search attributes registered), FerretDB on SQLite, and the SMTP sink. Each one
+ * file, custom search attributes registered), FerretDB on SQLite or on a local PostgreSQL
+ * (STACK_STORE), and the SMTP sink. Each one
  * that is configured through TEMPORAL_ADDRESS, MONGODB_URI or SMTP_URL is left alone.
  */
 export async function startLocalStack(options: {
@@ -85,6 +97,8 @@ export async function startLocalStack(options: {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   database?: string;
+  /** FerretDB's store (default: STACK_STORE from `env`, else SQLite). */
+  store?: StackStore;
   /** The components to consider (default all three); the others are neither started nor reported. */
   only?: ReadonlyArray<StackComponent>;
 }): Promise<LocalStack> {
@@ -165,17 +179,50 @@ export async function startLocalStack(options: {
     } else if (env.MONGODB_URI) {
       progress.info('MongoDB: using MONGODB_URI');
     } else {
+      const store = options.store ?? storeFromEnv(env);
       const ferretdb = await ensureFerretDb(dirs.bin, progress);
       await assertPortsFree({ FERRETDB_PORT: ports.ferretdb });
-      const sqliteDir = path.join(dirs.data, 'ferretdb');
-      await mkdir(sqliteDir, { recursive: true });
+      let storeArgs: string[];
+      if (store === 'postgresql') {
+        const bins = await findPostgres(env);
+        const user = await postgresUser();
+        const pgDir = path.join(dirs.data, 'postgresql');
+        if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+          await progress.step('Creating the PostgreSQL data folder', () =>
+            ensurePostgresData(pgDir, bins, user),
+          );
+        }
+        // Its own free port each start: nothing but this stack's FerretDB connects to it.
+        const pgPort = await freePort();
+        const pg = startPostgres({
+          bins,
+          dir: pgDir,
+          port: pgPort,
+          user,
+          logFile: path.join(dirs.logs, 'postgresql.log'),
+          onExit,
+        });
+        processes.push(pg);
+        await progress.step('Starting PostgreSQL', () =>
+          waitUntilReady(pg, () => probePostgres(pgDir, pg.pid), 60_000),
+        );
+        storeArgs = [
+          '--handler=postgresql',
+          `--postgresql-url=postgres://postgres@127.0.0.1:${pgPort}/${POSTGRES_DATABASE}`,
+        ];
+      } else {
+        const sqliteDir = path.join(dirs.data, 'ferretdb');
+        await mkdir(sqliteDir, { recursive: true });
+        storeArgs = ['--handler=sqlite', `--sqlite-url=file:${sqliteDir}/`];
+      }
+      const stateDir = path.join(dirs.data, 'ferretdb');
+      await mkdir(stateDir, { recursive: true });
       const proc = new ManagedProcess(
         'ferretdb',
         ferretdb,
         [
-          '--handler=sqlite',
-          `--sqlite-url=file:${sqliteDir}/`,
-          `--state-dir=${sqliteDir}`,
+          ...storeArgs,
+          `--state-dir=${stateDir}`,
           `--listen-addr=127.0.0.1:${ports.ferretdb}`,
           // The debug/metrics listener is not needed, and its fixed default port would collide
           // between two stacks (the tests' and a developer's).
@@ -188,8 +235,9 @@ export async function startLocalStack(options: {
       );
       processes.push(proc);
       const uri = `mongodb://127.0.0.1:${ports.ferretdb}/${options.database ?? 'governance'}`;
-      await progress.step('Starting FerretDB (SQLite)', () =>
-        waitUntilReady(proc, () => probeMongo(uri), 30_000),
+      await progress.step(
+        `Starting FerretDB (${store === 'postgresql' ? 'PostgreSQL' : 'SQLite'})`,
+        () => waitUntilReady(proc, () => probeMongo(uri), 30_000),
       );
       result.env.MONGODB_URI = uri;
     }

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../stack/paths';
+import { storeFromEnv } from '../../stack/postgres';
 import { freePort } from '../../stack/process';
 import { randomPorts } from '../../stack/stack';
 import { waitFor } from '../support/harness';
@@ -111,7 +112,8 @@ it('when npm start runs, then it is ready with an admin key, refuses a second st
   const lock = JSON.parse(readFileSync(path.join(stackDir, 'data', 'stack.lock'), 'utf8')) as {
     pids: number[];
   };
-  expect(lock.pids).toHaveLength(2);
+  // Temporal and FerretDB, and PostgreSQL under FerretDB when the run uses it (STACK_STORE)
+  expect(lock.pids).toHaveLength(storeFromEnv(process.env) === 'postgresql' ? 3 : 2);
   first.child.kill('SIGTERM');
   expect(await exitOf(first.child)).toBe(0);
   expect(lock.pids.filter(isAlive)).toEqual([]);

@@ -7,6 +7,7 @@ import { loadConfig } from '../../common/config';
 import { stackDirs } from '../../stack/paths';
 import { silentProgress } from '../../stack/progress';
 import type { LocalStack, StackPorts } from '../../stack/stack';
+import { storeFromEnv } from '../../stack/postgres';
 import { randomPorts, startLocalStack } from '../../stack/stack';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
@@ -29,6 +30,8 @@ async function bringUp(): Promise<TestApp> {
     ports,
     progress: silentProgress,
     env: {},
+    // The store the run was asked for (STACK_STORE), so a run on PostgreSQL proves its restart too.
+    store: storeFromEnv(process.env),
   });
   const config = loadConfig({
     ...stack.env,

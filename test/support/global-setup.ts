@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ensureCodecKeys } from '../../stack/codec-key';
+import { storeFromEnv } from '../../stack/postgres';
 import { ensureFerretDb, ensureTemporalCli, ensureTestServer } from '../../stack/install';
 import { ensureChromium } from './browser';
 import type { StackDirs } from '../../stack/paths';
@@ -123,6 +124,8 @@ export async function provisionTier(tier: Tier): Promise<void> {
       progress,
       // The tests always run against the embedded servers, whatever the shell points at.
       env: {},
+      // …except the store, so a run can prove the tiers on PostgreSQL (STACK_STORE=postgresql).
+      store: storeFromEnv(process.env),
       only: missing,
     });
     state.stacks.push(stack);

@@ -1,6 +1,7 @@
 import type { SideResult } from '../../bench/report';
 import {
   cpuMsOfProcStat,
+  familyOfProcStat,
   cpuTable,
   profileHistories,
   profileTable,
@@ -64,4 +65,17 @@ it('when stored documents are profiled, then the case document is shown per case
   // Assert
   expect(row(table, 'case document (bytes, closed)')).toEqual(['2500']);
   expect(row(table, 'task document (bytes, closed)')).toEqual(['600']);
+});
+
+it("when a /proc stat line is read for its family, then the parent pid and the exited children's CPU (fields 16 and 17) come back in ms", () => {
+  // Arrange: parent 77, cutime 300 and cstime 45 ticks, after a name with spaces
+  const stat =
+    '4242 (postgres: checkpointer) S 77 4242 4242 0 -1 4194560 100 0 0 0 1234 56 300 45 20 0 12 0 5 0 0';
+
+  // Act
+  const family = familyOfProcStat(stat);
+
+  // Assert
+  expect(family).toEqual({ ppid: 77, reapedChildrenMs: 3450 });
+  expect(() => familyOfProcStat('not a stat line')).toThrow('/proc');
 });

