@@ -151,7 +151,10 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.timer.fired': ['计时到期', 'timer fired'],
   'event.decision.taken': ['自动分流', 'decision taken'],
   'event.task.opened': ['任务下达', 'task opened'],
-  'event.task.unstaffed': ['无人可派：请调度员转派', 'nobody to do it: a dispatcher must assign it'],
+  'event.task.unstaffed': [
+    '无人可派：请调度员转派',
+    'nobody to do it: a dispatcher must assign it',
+  ],
   'event.task.claimed': ['签收/认领', 'accepted / claimed'],
   'event.task.released': ['退回待签收', 'released'],
   'event.task.completed': ['任务办结', 'task completed'],
