@@ -39,6 +39,7 @@ export async function startWorker(
       ...DEFAULT_OUTBOX_OPTIONS,
       expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
       maxBackoffMs: config.MAIL_RETRY_MAX_BACKOFF_SECONDS * 1000,
+      leaseMs: config.MAIL_SEND_LEASE_SECONDS * 1000,
     },
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });

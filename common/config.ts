@@ -74,6 +74,12 @@ const envSchema = z.object({
     .min(1)
     .max(24 * 3600)
     .default(900),
+  /**
+   * How long a dispatcher holds a mail it is sending (its lease): a worker killed mid-send leaves
+   * the mail `sending`, and another worker sends it again (same Message-ID) once the lease runs
+   * out. 120 s (chosen): far above one SMTP send, short enough that a crash delays a mail little.
+   */
+  MAIL_SEND_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   /** Office hours SLA working time counts, Beijing time: `09:00-12:00,13:30-17:30`. */
   WORKING_HOURS: z
     .string()

@@ -226,7 +226,7 @@ export async function startLocalStack(options: {
           `--listen-addr=127.0.0.1:${ports.ferretdb}`,
           // The debug/metrics listener is not needed, and its fixed default port would collide
           // between two stacks (the tests' and a developer's).
-          `--debug-addr=127.0.0.1:${await freePort()}`,
+          `--debug-addr=127.0.0.1:${await freePortOtherThan(Object.values(ports))}`,
           '--telemetry=disable',
           '--log-level=warn',
         ],
@@ -291,5 +291,16 @@ async function probeMongo(uri: string): Promise<void> {
     await client.db().command({ ping: 1 });
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * A free port that is none of `taken`: the stack's own ports are free until their servers bind
+ * them (on a restart FerretDB's was released a moment ago), so the OS may offer one of them.
+ */
+async function freePortOtherThan(taken: readonly number[]): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (!taken.includes(port)) return port;
   }
 }

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       MAIL_FROM: '社区治理服务平台 <noreply@governance.local>',
       MAIL_EXPIRY_HOURS: 72,
       MAIL_RETRY_MAX_BACKOFF_SECONDS: 900,
+      MAIL_SEND_LEASE_SECONDS: 120,
       SESSION_TTL_HOURS: 12,
       CONSOLE_SECURE_COOKIES: 'auto',
       TRUST_PROXY: false,
