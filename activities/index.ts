@@ -174,6 +174,8 @@ export function createActivities(deps: ActivityDependencies) {
           p,
         ]),
       );
+      // The same names for every recipient: looked up once for the slice, not once per mail.
+      const names = await namesOf(common);
       let queued = 0;
       let noAddress = 0;
       let next = 0;
@@ -187,8 +189,11 @@ export function createActivities(deps: ActivityDependencies) {
           }
           await sendNotification(
             { ...common, businessKey: recipient.businessKey, to: recipient.to },
-            known ? { email: known.email!, name: known.name } : undefined,
-            false,
+            {
+              ...(known ? { person: { email: known.email!, name: known.name } } : {}),
+              names,
+              batch: true,
+            },
           );
           queued++;
         }
@@ -236,16 +241,45 @@ export function createActivities(deps: ActivityDependencies) {
   };
 
   /**
+   * The context entries a notification's `names` and `nameLists` ask for: each person's name (or
+   * null), and each list's names in the order the ids were given (one query per list). Names are
+   * read only here, so they never enter the workflow history.
+   */
+  async function namesOf(
+    request: Pick<NotificationRequest, 'names' | 'nameLists'>,
+  ): Promise<Record<string, unknown>> {
+    const names: Record<string, unknown> = {};
+    for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
+      const person = await Person.findById(personId, { name: 1 }).lean();
+      names[contextKey] = person?.name ?? null;
+    }
+    for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
+      const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
+      const byId = new Map(people.map((p) => [String(p._id), p.name]));
+      names[contextKey] = personIds.flatMap((id) => {
+        const name = byId.get(id);
+        return name ? [name] : [];
+      });
+    }
+    return names;
+  }
+
+  /**
    * Puts one notification in the outbox under its business key (rendered, one document per
    * recipient) and returns at once; the outbox dispatcher delivers it with retries. The name
    * stays `sendNotification` because recorded histories call it.
    */
   async function sendNotification(
     request: NotificationRequest,
-    /** The person already read (a batch reads its people in one query). */
-    known?: { email: string; name: string },
-    /** False for a batch: it reports `queued` and wakes the dispatcher once at its end. */
-    single = true,
+    /** What a batch (`enqueueNotifications`) has already read for all its recipients at once. */
+    prepared: {
+      /** The recipient, read with the batch's people in one query. */
+      person?: { email: string; name: string };
+      /** The context's names ({@link namesOf}), the same for every mail of the batch. */
+      names?: Record<string, unknown>;
+      /** A batch reports `queued` and wakes the dispatcher once at its end. */
+      batch?: boolean;
+    } = {},
   ): Promise<NotificationResult> {
     // People are named by id in the workflow; their address and name are read only here, so
     // neither enters the workflow history.
@@ -256,7 +290,8 @@ export function createActivities(deps: ActivityDependencies) {
       context.recipientName ??= '您';
     } else {
       const person =
-        known ?? (await Person.findById(request.to.personId, { name: 1, email: 1 }).lean());
+        prepared.person ??
+        (await Person.findById(request.to.personId, { name: 1, email: 1 }).lean());
       if (!person?.email) return { status: 'no-address', messageId: null };
       to = person.email;
       context.recipientName = person.name;
@@ -264,19 +299,7 @@ export function createActivities(deps: ActivityDependencies) {
       // template then tells them of it instead of asking them to supervise their own task.
       if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
     }
-    for (const [contextKey, personId] of Object.entries(request.names ?? {})) {
-      const person = await Person.findById(personId, { name: 1 }).lean();
-      context[contextKey] = person?.name ?? null;
-    }
-    for (const [contextKey, personIds] of Object.entries(request.nameLists ?? {})) {
-      // One query for the list; names only in the mail, in the order the ids were given.
-      const people = await Person.find({ _id: { $in: personIds } }, { name: 1 }).lean();
-      const byId = new Map(people.map((p) => [String(p._id), p.name]));
-      context[contextKey] = personIds.flatMap((id) => {
-        const name = byId.get(id);
-        return name ? [name] : [];
-      });
-    }
+    Object.assign(context, prepared.names ?? (await namesOf(request)));
     let rendered;
     try {
       rendered = deps.mail.renderer.render(request.template, context);
@@ -309,7 +332,7 @@ export function createActivities(deps: ActivityDependencies) {
       },
       { upsert: true },
     );
-    if (!single) return { status: 'queued', messageId };
+    if (prepared.batch) return { status: 'queued', messageId };
     const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
     if (record?.status === 'sent') return { status: 'already-sent', messageId };
     // Delivery is the dispatcher's (activities/outbox.ts): the step does not wait for SMTP.

@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CASE_UPDATES } from '../../common/case';
 import { RELEASES_PER_PERSON } from '../../workflows/action-budget';
-import type { SlaTestBed } from '../support/sla-cases';
+import type { RunningCase, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { actor, asDispatcher, eventsOf, useSlaTestBed } from '../support/sla-cases';
 
 /**
@@ -14,6 +14,25 @@ let bed: SlaTestBed;
 useSlaTestBed('task-staffing', (ready) => {
   bed = ready;
 });
+
+/** A dispatcher's 转派 of `taskId` to `to`, posted in `unitId`. */
+async function reassign(
+  kase: RunningCase,
+  taskId: string,
+  dispatcher: SeededPerson,
+  to: SeededPerson,
+  unitId: string,
+): Promise<void> {
+  await kase.handle.executeUpdate(CASE_UPDATES.reassign, {
+    args: [
+      {
+        taskId,
+        actor: asDispatcher(dispatcher),
+        to: { personId: to.personId, userId: to.userId, unitId },
+      },
+    ],
+  });
+}
 
 /** The message of a refused Update. */
 async function refusal(action: Promise<unknown>): Promise<string> {
@@ -50,19 +69,7 @@ describe('claim and release loops', () => {
         args: [{ taskId, actor: actor(org.gridWorker2) }],
       });
       // …and a dispatcher's choice stands over the count
-      await kase.handle.executeUpdate(CASE_UPDATES.reassign, {
-        args: [
-          {
-            taskId,
-            actor: asDispatcher(org.director),
-            to: {
-              personId: org.gridWorker.personId,
-              userId: org.gridWorker.userId,
-              unitId: org.grid.id,
-            },
-          },
-        ],
-      });
+      await reassign(kase, taskId, org.director, org.gridWorker, org.grid.id);
       await kase.complete(taskId, org.gridWorker);
       await kase.handle.result();
       return {
@@ -95,19 +102,7 @@ describe('a task nobody can do', () => {
       const kase = await bed.startCase(queue, definition, grid.id);
       const taskId = kase.taskId('serve');
       await kase.waitForEvents('task.unstaffed', 1);
-      await kase.handle.executeUpdate(CASE_UPDATES.reassign, {
-        args: [
-          {
-            taskId,
-            actor: asDispatcher(org.director),
-            to: {
-              personId: org.gridWorker.personId,
-              userId: org.gridWorker.userId,
-              unitId: org.grid.id,
-            },
-          },
-        ],
-      });
+      await reassign(kase, taskId, org.director, org.gridWorker, org.grid.id);
       await kase.complete(taskId, org.gridWorker);
       await kase.handle.result();
       return { doc: await kase.doc(), status: (await kase.task(taskId))?.status };

@@ -159,48 +159,18 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
       }),
     );
   }
-  const cases: Array<
-    {
-      caseId: string;
-      unitId: string | null;
-      status: string;
-    } & Partial<RollCallFigures>
-  > = children.map((c) => ({
-    caseId: c.childId,
-    unitId: c.unitId,
-    status: 'open',
-  }));
-  const figures: Array<RollCallFigures | null> = children.map(() => null);
-  const summary = () => ({
-    cases,
-    count: cases.length,
-    closed: cases.filter((c) => c.status === 'closed').length,
-    status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
-    // Roll-calls of the children (emergency activation): the totals beside each child's own.
-    ...totalOf(figures),
-  });
+  const tally = new FanOutTally(run, step, children);
   if (!step.wait) {
-    run.steps[step.id] = summary();
+    tally.settle();
     return;
   }
   await Promise.all(
     handles.map(async (handle, i) => {
       const result = await handle.result();
-      cases[i]!.status = result.status;
-      const rollCall = childRollCall(result);
-      figures[i] = rollCall;
-      if (rollCall) Object.assign(cases[i]!, rollCall);
-      run.projection.record('subprocess.ended', ENGINE, step.id, {
-        caseId: cases[i]!.caseId,
-        status: result.status,
-        ...(rollCall && cases[i]!.unitId !== null ? { unitId: cases[i]!.unitId } : {}),
-        ...rollCall,
-      });
+      tally.ended(i, result.status, childRollCall(result));
     }),
   );
-  run.steps[step.id] = summary();
-  const total = totalOf(figures);
-  if (total) run.summarizeStep(step.id, { count: cases.length, ...total });
+  tally.settle();
 }
 
 /**
@@ -316,35 +286,69 @@ async function fanOutInParallel(
     );
     ends = Promise.resolve(step.wait ? results.flat() : []);
   }
-  const cases: Array<
-    { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures>
-  > = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
-  const figures: Array<RollCallFigures | null> = children.map(() => null);
-  const summary = () => ({
-    cases,
-    count: cases.length,
-    closed: cases.filter((c) => c.status === 'closed').length,
-    status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
-    ...totalOf(figures),
-  });
+  const tally = new FanOutTally(run, step, children);
   if (!step.wait) {
-    run.steps[step.id] = summary();
+    tally.settle();
     return;
   }
   for (const [i, end] of (await ends).entries()) {
-    const rollCall = childRollCall({ rollCall: end });
-    cases[i]!.status = end.status;
-    figures[i] = rollCall;
-    if (rollCall) Object.assign(cases[i]!, rollCall);
-    run.projection.record('subprocess.ended', ENGINE, step.id, {
-      caseId: cases[i]!.caseId,
-      status: end.status,
-      ...(rollCall && cases[i]!.unitId !== null ? { unitId: cases[i]!.unitId } : {}),
-      ...rollCall,
-    });
+    tally.ended(i, end.status, childRollCall({ rollCall: end }));
     if ((i + 1) % ENTRIES_PER_WRITE === 0) await run.projection.flush();
   }
-  run.steps[step.id] = summary();
-  const total = totalOf(figures);
-  if (total) run.summarizeStep(step.id, { count: cases.length, ...total });
+  tally.settle();
+}
+
+/**
+ * A fan-out's children as they end: each child's status and roll-call figures, its
+ * `subprocess.ended` entry, and at the end `steps.<id>` (every child, the counts, the roll-call
+ * totals) and the step's summary. The serial and the parallel fan-out keep their tally alike.
+ */
+class FanOutTally {
+  private readonly cases: Array<
+    { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures>
+  >;
+  private readonly figures: Array<RollCallFigures | null>;
+
+  constructor(
+    private readonly run: CaseRun,
+    private readonly step: SubprocessStep,
+    children: ReadonlyArray<{ childId: string; unitId: string | null }>,
+  ) {
+    this.cases = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
+    this.figures = children.map(() => null);
+  }
+
+  /** Child `i` ended with `status` (and, when it ran a roll-call, its figures). */
+  ended(i: number, status: string, rollCall: RollCallFigures | null): void {
+    const child = this.cases[i]!;
+    child.status = status;
+    this.figures[i] = rollCall;
+    if (rollCall) Object.assign(child, rollCall);
+    this.run.projection.record('subprocess.ended', ENGINE, this.step.id, {
+      caseId: child.caseId,
+      status,
+      ...(rollCall && child.unitId !== null ? { unitId: child.unitId } : {}),
+      ...rollCall,
+    });
+  }
+
+  /**
+   * Leaves `steps.<id>` for later conditions; for a waited-for fan-out, also the step's summary
+   * (the children's roll-call totals, when they ran one).
+   */
+  settle(): void {
+    const { cases, figures } = this;
+    const result = {
+      cases,
+      count: cases.length,
+      closed: cases.filter((c) => c.status === 'closed').length,
+      status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
+      // Roll-calls of the children (emergency activation): the totals beside each child's own.
+      ...totalOf(figures),
+    };
+    this.run.steps[this.step.id] = result;
+    if (!this.step.wait) return;
+    const total = totalOf(figures);
+    if (total) this.run.summarizeStep(this.step.id, { count: cases.length, ...total });
+  }
 }

@@ -68,21 +68,7 @@ export async function runTaskStep(
     // mistaken for one waiting on its people; a dispatcher in scope reassigns it (转派).
     run.projection.record('task.unstaffed', ENGINE, step.id, { task: id });
   }
-  for (const deadline of step.deadlines) {
-    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
-    if (runnable === null) continue;
-    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
-  }
-  // Plans first, so the announcement can name the deadlines.
-  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
-  // Observed at once: in a branch that lost a race (join: any) the clocks are cancelled with it,
-  // and a rejection left unobserved until a later activation fails the workflow task.
-  const clockRuns = task.clocks.map((clock) =>
-    run.startClock(clock).then(
-      () => null,
-      (err: unknown) => err,
-    ),
-  );
+  const clockRuns = await startClocks(run, task, step, id);
   let clockEnds: unknown[] = [];
   task.changed();
   await run.projection.flush();
@@ -200,18 +186,7 @@ async function runRosterRollCall(
     candidates: opened.expected,
     ...(opened.fellBack ? { fellBack: true } : {}),
   });
-  for (const deadline of step.deadlines) {
-    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
-    if (runnable === null) continue;
-    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
-  }
-  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
-  const clockRuns = task.clocks.map((clock) =>
-    run.startClock(clock).then(
-      () => null,
-      (err: unknown) => err,
-    ),
-  );
+  const clockRuns = await startClocks(run, task, step, id);
   let clockEnds: unknown[] = [];
   task.changed();
   await run.projection.flush();
@@ -340,4 +315,30 @@ export async function closeRoster(
   });
   task.finish(enough ? 'completed' : 'unclaimed', enough ? undefined : step.onUnclaimed);
   await run.projection.flush();
+}
+
+/**
+ * Plans and starts a task's SLA clocks (its step's deadlines). Plans first, so the announcement
+ * can name the deadlines. Each run is observed at once: in a branch that lost a race (join: any)
+ * the clocks are cancelled with it, and a rejection left unobserved until a later activation
+ * would fail the workflow task. Resolves each run to null, or to the error it ended with.
+ */
+async function startClocks(
+  run: CaseRun,
+  task: TaskRuntime,
+  step: TaskStepSpec | ClaimStepSpec,
+  id: string,
+): Promise<Array<Promise<unknown>>> {
+  for (const deadline of step.deadlines) {
+    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
+    if (runnable === null) continue;
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
+  }
+  await Promise.all(task.clocks.map((clock) => clock.replan(run)));
+  return task.clocks.map((clock) =>
+    run.startClock(clock).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
 }
