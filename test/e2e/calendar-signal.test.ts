@@ -1,7 +1,9 @@
+import { Connection } from '@temporalio/client';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, waitFor } from '../support/harness';
+import { temporalAddress } from '../support/test-stack';
 
 /**
  * An admin's calendar change reaches running cases in the background: the API stores the year and
@@ -105,6 +107,18 @@ it('when an admin adds a day off inside a running deadline, then the API answers
   // Assert
   expect([200, 201]).toContain(put.status);
   expect(new Date(after).getTime()).toBeGreaterThan(new Date(before).getTime());
+  // …told by one batch operation on the server, not by the API signalling case after case
+  const connection = await Connection.connect({ address: temporalAddress() });
+  try {
+    const batches = await connection.workflowService.listBatchOperations({
+      namespace: app.config.TEMPORAL_NAMESPACE,
+    });
+    expect(
+      (batches.operationInfo ?? []).some((b) => b.jobId?.startsWith(`calendar-${year}-`)),
+    ).toBe(true);
+  } finally {
+    await connection.close();
+  }
 });
 
 /** A date as Beijing's calendar has it (YYYY-MM-DD). */
