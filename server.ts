@@ -58,7 +58,9 @@ export async function startApi(
   options: { definitionsDir?: string | null; logger?: Logger } = {},
 ): Promise<RunningApi> {
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
-  const db = await connectDatabase(config.MONGODB_URI);
+  const db = await connectDatabase(config.MONGODB_URI, {
+    callTimeoutMs: config.STORE_CALL_TIMEOUT_MS,
+  });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // Payloads are encrypted before they reach Temporal (common/payload-codec.ts); the same codec
   // serves the Temporal UI's codec endpoint.

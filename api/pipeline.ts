@@ -14,7 +14,7 @@ import type { Role } from '../common/roles';
 import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
 import type { ErrorBody, ErrorDetail, ErrorKind } from '../services/errors';
-import { AppError } from '../services/errors';
+import { AppError, storeUnavailable } from '../services/errors';
 import type { LimitName, RateLimits } from '../services/limits';
 
 /**
@@ -346,6 +346,8 @@ function defaultErrorResponse(error: ErrorResponse): { status: number; body: Err
  */
 function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  const unavailable = storeUnavailable(err);
+  if (unavailable) return unavailable;
   if (err instanceof URIError) {
     return new AppError(
       'invalid_request',

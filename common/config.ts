@@ -43,6 +43,14 @@ const envSchema = z.object({
    * server, well below the proxy timeouts (30-60 s) that would cut the request without an answer.
    */
   TEMPORAL_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /**
+   * How long the API waits on the store (MongoDB/FerretDB) before answering 503 with Retry-After:
+   * to find a reachable server, and for a reply on a connection that has gone quiet. 15 s
+   * (chosen): above the slowest list query a loaded embedded store answers, below the proxy
+   * timeouts (30-60 s) that would cut the request without an answer. The worker waits longer
+   * (activities retry on their own).
+   */
+  STORE_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** A workflow bundle built by `npm run bundle`; without it the worker bundles at start-up. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   MONGODB_URI: z

@@ -4,7 +4,7 @@ import type { Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
-import { AppError } from '../services/errors';
+import { AppError, storeUnavailable } from '../services/errors';
 import type { LimitName, RateLimits } from '../services/limits';
 import type { ErrorDetail } from '../services/errors';
 import type { Role } from '../common/roles';
@@ -271,7 +271,7 @@ export class PageRouter {
     t: Translate,
     log: Logger,
   ): void {
-    const known = err instanceof AppError ? err : null;
+    const known = err instanceof AppError ? err : (storeUnavailable(err) ?? null);
     if (!known) log.error({ err }, 'console page failed');
     // A dependency down or too slow: one line for operators, no stack (as the API logs it).
     else if (known.kind === 'unavailable') log.warn({ code: known.kind }, known.message);

@@ -470,11 +470,28 @@ export interface Database {
  * Connects and prepares collections and indexes one at a time (FerretDB on SQLite does not
  * like concurrent DDL). Safe to call from several processes: creating what exists is a no-op.
  */
-export async function connectDatabase(uri: string): Promise<Database> {
+export async function connectDatabase(
+  uri: string,
+  options: { callTimeoutMs?: number } = {},
+): Promise<Database> {
+  // With a call timeout (the API's), a store that is down or stuck fails a query within it
+  // instead of holding the request: no reachable server (server selection), a new connection
+  // whose handshake gets no answer (connect), a connection that stopped answering (socket), or a
+  // connection mongoose is re-opening (its command buffer).
+  // Without one (worker, scripts) a quiet connection is waited on: a long scan may be legitimate.
+  const timeouts =
+    options.callTimeoutMs === undefined
+      ? {}
+      : {
+          socketTimeoutMS: options.callTimeoutMs,
+          connectTimeoutMS: options.callTimeoutMs,
+          bufferTimeoutMS: options.callTimeoutMs,
+        };
   const connection = mongoose.createConnection(uri, {
     autoIndex: false,
     autoCreate: false,
-    serverSelectionTimeoutMS: 10_000,
+    serverSelectionTimeoutMS: Math.min(10_000, options.callTimeoutMs ?? 10_000),
+    ...timeouts,
   });
   await connection.asPromise();
   const models = createModels(connection);
@@ -489,6 +506,32 @@ function ignoreAlreadyExists(err: unknown): void {
   const code = (err as { code?: number }).code;
   if (code !== 48) throw err; // 48: NamespaceExists
 }
+
+/**
+ * True when a store call failed because the store could not be reached or stopped answering (as
+ * opposed to refusing the call): no server found in time, a network error or timeout, a closed
+ * pool, or mongoose giving up on its command buffer while it reconnects. Such a failure passes:
+ * the edges answer it 503 with Retry-After.
+ */
+export function isStoreUnreachableError(err: unknown): boolean {
+  for (
+    let e = err as { name?: string; message?: string; cause?: unknown } | null, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (typeof e.name === 'string' && STORE_UNREACHABLE.has(e.name)) return true;
+    if (e.name === 'MongooseError' && /buffering timed out/.test(e.message ?? '')) return true;
+  }
+  return false;
+}
+
+const STORE_UNREACHABLE = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoPoolClearedError',
+  'MongoNotConnectedError',
+]);
 
 /** True for a duplicate-key error on insert or upsert. */
 export function isDuplicateKeyError(err: unknown): boolean {

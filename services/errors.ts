@@ -1,3 +1,5 @@
+import { isStoreUnreachableError } from '../models';
+
 /**
  * Errors a service may throw for the caller to act on; the route pipeline maps each kind to its
  * HTTP status. Anything else becomes a logged, generic 500.
@@ -68,4 +70,19 @@ export interface ErrorBody {
     details: ErrorDetail[];
     requestId: string;
   };
+}
+
+/** Seconds a caller waits before retrying when the store is down or not answering. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A store call that failed because the store could not be reached or stopped answering, as the
+ * 503 the edges give (a passing condition, not a bug of ours: logged as one warning line, no
+ * stack); undefined for anything else.
+ */
+export function storeUnavailable(err: unknown): AppError | undefined {
+  if (!isStoreUnreachableError(err)) return undefined;
+  return new AppError('unavailable', 'The data store is not answering; try again shortly', [], {
+    retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
+  });
 }

@@ -251,10 +251,80 @@ describe("Temporal's refusals", () => {
   });
 });
 
+describe('the store', () => {
+  describe('when the store stops answering or goes down', () => {
+    let proxy: FreezableProxy;
+    let viaProxy: TestApp;
+
+    beforeAll(async () => {
+      const uri = new URL(app.config.MONGODB_URI);
+      proxy = await freezableProxy(uri.host);
+      uri.host = proxy.address;
+      // The same database as `app`, reached through the proxy, with a short store deadline.
+      const config = testConfig('request-answers-store', {
+        MONGODB_URI: uri.toString(),
+        TEMPORAL_TASK_QUEUE: app.config.TEMPORAL_TASK_QUEUE,
+        STORE_CALL_TIMEOUT_MS: '1500',
+      });
+      viaProxy = await startTestApp('request-answers-store', { worker: false, config, logger });
+    });
+
+    afterAll(async () => {
+      proxy?.restore();
+      await viaProxy?.stop();
+      proxy?.close();
+    });
+
+    it('then API and console requests answer 503 with Retry-After within the deadline, log no stack, and succeed again once it is back', async () => {
+      // Arrange: the API works through the proxy; a console session is open
+      expect((await viaProxy.http('GET', '/api/v1/cases', { token: dispatcher })).status).toBe(200);
+      const browser = consoleClient(viaProxy.api.url);
+      browser.useSession(dispatcher);
+      expect((await browser.get('/console/cases')).status).toBe(200);
+      const since = logLines.length;
+
+      // Act: a stuck store, then a store that refuses connections
+      proxy.freeze();
+      const startedAt = Date.now();
+      const stuck = await viaProxy.http<ErrorBody>('GET', '/api/v1/cases', { token: dispatcher });
+      const stuckMs = Date.now() - startedAt;
+      const stuckPage = await browser.get('/console/cases');
+      proxy.cut();
+      const down = await viaProxy.http<ErrorBody>('GET', '/api/v1/cases', { token: dispatcher });
+      const downOpen311 = await viaProxy.http('GET', '/open311/v2/requests.json');
+      proxy.restore();
+      const back = await waitFor('the API answering again', async () => {
+        const res = await viaProxy.http('GET', '/api/v1/cases', { token: dispatcher });
+        return res.status === 200 ? res : undefined;
+      });
+
+      // Assert
+      for (const res of [stuck, down]) {
+        expect(res.status).toBe(503);
+        expect(res.body.error).toMatchObject({
+          code: 'unavailable',
+          message: 'The data store is not answering; try again shortly',
+        });
+        expect(res.headers.get('retry-after')).toBe('5');
+      }
+      expect(stuckMs).toBeLessThan(6_000);
+      expect(stuckPage.status).toBe(503);
+      expect(stuckPage.headers.get('retry-after')).toBe('5');
+      expect(downOpen311.status).toBe(503);
+      expect(back.status).toBe(200);
+      expect(errorsLogged(since)).toEqual([]);
+    });
+  });
+});
+
 interface FreezableProxy {
   address: string;
   /** From now on, bytes in either direction are dropped: the server seems stuck. */
   freeze(): void;
+  /** Open connections are cut and new ones refused at once: the server is down. */
+  cut(): void;
+  /** Bytes flow again and new connections reach the server. */
+  restore(): void;
   close(): void;
 }
 
@@ -263,7 +333,12 @@ async function freezableProxy(target: string): Promise<FreezableProxy> {
   const [host, port] = target.split(':') as [string, string];
   const sockets = new Set<Socket>();
   let frozen = false;
+  let down = false;
   const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(port), host);
     for (const [from, to] of [
       [client, upstream],
@@ -285,6 +360,16 @@ async function freezableProxy(target: string): Promise<FreezableProxy> {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     freeze() {
       frozen = true;
+    },
+    cut() {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      frozen = false;
+      down = false;
+      // Connections that carried dropped bytes are out of step: start afresh.
+      for (const socket of sockets) socket.destroy();
     },
     close() {
       for (const socket of sockets) socket.destroy();
