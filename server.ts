@@ -4,7 +4,7 @@ import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import type { Logger } from './common/logger';
 import { createLogger } from './common/logger';
-import { EncryptionCodec } from './common/payload-codec';
+import { EncryptionCodec, FAILURE_CONVERTER_PATH } from './common/payload-codec';
 import { createMailRenderer } from './mail/renderer';
 import { connectDatabase } from './models';
 import { createApp } from './api/app';
@@ -70,7 +70,10 @@ export async function startApi(
   const temporal = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    dataConverter: { payloadCodecs: codec ? [codec] : [] },
+    dataConverter: {
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      payloadCodecs: codec ? [codec] : [],
+    },
   });
   const clock = () => new Date();
 

@@ -179,10 +179,20 @@ function deserialise(plain: Buffer): Payload {
 }
 
 /**
- * The data converter every Temporal client and worker of the project uses: the default
- * converters with the encryption codec when keys are configured, the SDK default otherwise
- * (development without keys, or `TEMPORAL_CODEC_DISABLED=true`).
+ * The module of the failure converter (common/failure-converter.ts), by path: clients and
+ * workers load it from there, and the workflow bundle is built with it.
+ */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/**
+ * The data converter every Temporal client and worker of the project uses: failures with their
+ * message and stack encoded as a payload (common/failure-converter.ts), and the encryption codec
+ * when keys are configured; without keys (development, or `TEMPORAL_CODEC_DISABLED=true`)
+ * payloads, those included, stay plain.
  */
 export function dataConverterFor(keys: readonly CodecKey[] | undefined): DataConverter {
-  return keys && keys.length > 0 ? { payloadCodecs: [new EncryptionCodec(keys)] } : {};
+  return {
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(keys && keys.length > 0 ? { payloadCodecs: [new EncryptionCodec(keys)] } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../common/payload-codec';
 
 /**
  * Pre-builds the workflow bundle (`npm run bundle [out-file] [workflows-module]`), so a worker
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
     : require.resolve('../workflows');
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflows,
+    // Failures leave the sandbox with their message and stack encoded (see the module).
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: {
       log() {},
       trace() {},

@@ -116,6 +116,72 @@ it('when a case with personal fields has run, then its raw Temporal history hold
   expect(Buffer.from(plain).toString('utf8')).toContain(personal.residentName);
 });
 
+it('when a case fails, then the failures in its raw history carry no message or stack in plain text, and the API still names the reason', async () => {
+  // Arrange: a process whose sub-process was never published fails at its first step
+  const missingChild = `no-such-child-${idempotencyKey().slice(0, 8)}`;
+  await createDefinitionService(app.db.models, createMailRenderer().templateNames).publish({
+    source: `
+key: failing-spawn
+name: 转办
+starters: [admin]
+input: { fields: [] }
+steps:
+  - { id: spawn, name: 转办子流程, type: subprocess, definition: ${missingChild}, data: { origin: case.id } }
+  - { id: closed, name: 办结, type: end }
+`,
+    format: 'yaml',
+    publishedBy: { kind: 'system', id: 'test' },
+  });
+  const started = await app.http<CaseBody>('POST', '/api/v1/cases', {
+    token: app.adminKey,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: { definitionKey: 'failing-spawn', data: {} },
+  });
+  expect(started.status).toBe(201);
+
+  // Act
+  const connection = await Connection.connect({ address: app.config.TEMPORAL_ADDRESS });
+  let history: temporal.api.history.v1.IHistory;
+  try {
+    const plainClient = new Client({ connection, namespace: app.config.TEMPORAL_NAMESPACE });
+    const handle = plainClient.workflow.getHandle(started.body.id);
+    // (describe would decode the encrypted memo: this client has no key, so read the history)
+    history = await waitFor('the run to fail', async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      return events.at(-1)?.workflowExecutionFailedEventAttributes ? { events } : undefined;
+    });
+  } finally {
+    await connection.close();
+  }
+  const failed = await app.http<{ items: Array<{ id: string; reason: string }> }>(
+    'GET',
+    '/api/v1/admin/cases/failed',
+    { token: app.adminKey },
+  );
+
+  // Assert: every failure is encoded (the activity's and the run's), none readable in the bytes
+  const failures = (history.events ?? []).flatMap((e) => [
+    ...(e.activityTaskFailedEventAttributes?.failure
+      ? [e.activityTaskFailedEventAttributes.failure]
+      : []),
+    ...(e.workflowExecutionFailedEventAttributes?.failure
+      ? [e.workflowExecutionFailedEventAttributes.failure]
+      : []),
+  ]);
+  expect(failures.length).toBeGreaterThanOrEqual(2);
+  for (const failure of failures) {
+    expect(failure.message).toBe('Encoded failure');
+    expect(failure.stackTrace ?? '').toBe('');
+    expect(failure.encodedAttributes?.metadata?.encoding?.toString()).toBe('binary/encrypted');
+  }
+  const raw = rawText(history);
+  expect(raw).not.toContain(`"${missingChild}"`);
+  expect(raw).not.toContain('at async');
+  expect(failed.body.items.find((c) => c.id === started.body.id)).toMatchObject({
+    reason: 'DefinitionNotFound',
+  });
+});
+
 describe('the codec endpoint for the Temporal UI', () => {
   async function encryptedInputOf(caseId: string): Promise<WirePayload[]> {
     const connection = await Connection.connect({ address: app.config.TEMPORAL_ADDRESS });
