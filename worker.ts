@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createOutboxDispatcher, DEFAULT_OUTBOX_OPTIONS } from './activities/outbox';
+import { stuckActivityAlerts } from './activities/stuck-activities';
 import type { AppConfig } from './common/config';
 import { loadConfig } from './common/config';
 import { createLogger } from './common/logger';
@@ -51,6 +52,17 @@ export async function startWorker(
     // Payloads are encrypted before they reach Temporal (common/payload-codec.ts).
     dataConverter,
     ...workflowSource(config, options.workflowBundle),
+    // An activity failing past the threshold raises an alert (activities/stuck-activities.ts).
+    interceptors: {
+      activity: [
+        stuckActivityAlerts({
+          models: db.models,
+          clock: () => new Date(),
+          logger,
+          thresholdMs: config.STUCK_ACTIVITY_ALERT_SECONDS * 1000,
+        }),
+      ],
+    },
     activities: createActivities({
       models: db.models,
       mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM, outbox },

@@ -20,6 +20,8 @@ const UNCLOSED: ReadonlyMap<string, { status: EndedStatus; reason: string }> = n
 
 /** Case ids looked up in the store at once (chosen: one `$in` query per page of executions). */
 const BATCH = 100;
+/** Activity alerts one pass mails at most (chosen); the next pass goes on. */
+const ALERTS_PER_PASS = 100;
 /** Executions one pass reads from visibility at most (chosen); the next pass goes on. */
 const MAX_EXECUTIONS_PER_PASS = 10_000;
 
@@ -70,16 +72,11 @@ export function createCaseFailures(deps: CaseFailureDependencies) {
   }): Promise<{ sent: number }> {
     if (!deps.send) return { sent: 0 };
     const send = (request: NotificationRequest) => deps.send!(request);
-    const admins = await User.find({ roles: 'admin', disabled: { $ne: true } }, { _id: 1 }).lean();
-    if (admins.length === 0) return { sent: 0 };
-    const people = await Person.find(
-      { userId: { $in: admins.map((a) => a._id) } },
-      { _id: 1, email: 1 },
-    ).lean();
+    const people = await adminPeople();
+    if (people.length === 0) return { sent: 0 };
     const doc = await Case.findById(request.caseId, { definitionName: 1 }).lean();
     let sent = 0;
     for (const person of people) {
-      if (!person.email) continue;
       const result = await send({
         businessKey: `case-${request.status}:${request.caseId}:${person._id}`,
         caseId: request.caseId,
@@ -254,10 +251,67 @@ export function createCaseFailures(deps: CaseFailureDependencies) {
     }
   }
 
-  return { alertAdmins, alertAdminsQuietly, endCase, reconcile, endIfClosed };
+  /**
+   * Mails the administrators of each activity alert not mailed yet (activities/stuck-activities.ts
+   * records them), once per alert and person (outbox key), then marks it mailed: the reconciler's
+   * pass runs it, so an alert reaches the admins within one schedule interval. At most
+   * {@link ALERTS_PER_PASS} per pass; the next pass goes on.
+   */
+  async function mailActivityAlerts(): Promise<{ mailed: number }> {
+    const { ActivityAlert } = deps.models;
+    const alerts = await ActivityAlert.find({ mailedAt: null })
+      .sort({ since: 1 })
+      .limit(ALERTS_PER_PASS)
+      .lean();
+    if (alerts.length === 0) return { mailed: 0 };
+    const people = await adminPeople();
+    const now = deps.clock();
+    for (const alert of alerts) {
+      if (deps.send && alert.resolvedAt === null) {
+        const doc = await Case.findById(alert.workflowId, { definitionName: 1 }).lean();
+        for (const person of people) {
+          await deps.send({
+            businessKey: `activity-stuck:${alert._id}:${person._id}`,
+            caseId: alert.workflowId,
+            template: 'activity-stuck',
+            to: { personId: person._id },
+            context: {
+              caseId: alert.workflowId,
+              processName: doc?.definitionName ?? runNameOf(alert.workflowType),
+              activityName: alert.activityType,
+              minutes: Math.max(0, Math.floor((now.getTime() - alert.since.getTime()) / 60_000)),
+              attempts: alert.attempts,
+              errorKind: (alert.lastError ?? 'Error').split(':')[0]!,
+            },
+          });
+        }
+      }
+      await ActivityAlert.updateOne({ _id: alert._id }, { $set: { mailedAt: now } });
+    }
+    return { mailed: alerts.length };
+  }
+
+  /** The people of the administrators' accounts (enabled, with the `admin` role) who have an address. */
+  async function adminPeople(): Promise<Array<{ _id: string }>> {
+    const admins = await User.find({ roles: 'admin', disabled: { $ne: true } }, { _id: 1 }).lean();
+    if (admins.length === 0) return [];
+    const people = await Person.find(
+      { userId: { $in: admins.map((a) => a._id) } },
+      { _id: 1, email: 1 },
+    ).lean();
+    return people.filter((p) => p.email);
+  }
+
+  return { alertAdmins, alertAdminsQuietly, endCase, reconcile, endIfClosed, mailActivityAlerts };
 }
 
 export type CaseFailures = ReturnType<typeof createCaseFailures>;
+
+/** What a mail calls a run whose case document cannot be read: its kind, in words. */
+function runNameOf(workflowType: string | null | undefined): string {
+  if (workflowType === CASE_WORKFLOW_TYPE) return '事项';
+  return workflowType ? `后台任务 ${workflowType}` : '后台任务';
+}
 
 function stopped(deadlines: readonly DeadlineView[] | undefined): DeadlineView[] {
   return (deadlines ?? []).map((d) => ({ ...d, stopped: true }));

@@ -212,15 +212,20 @@ export function createActivities(deps: ActivityDependencies) {
       return failures.alertAdmins(request);
     },
 
-    /** One reconciler pass (activities/case-failures.ts), run by the reconciler schedule. */
-    async reconcileCases(): Promise<{ scanned: number; ended: number }> {
+    /**
+     * One reconciler pass (activities/case-failures.ts), run by the reconciler schedule: unclosed
+     * cases of ended executions, then the admins mailed of new activity alerts.
+     */
+    async reconcileCases(): Promise<{ scanned: number; ended: number; alerts: number }> {
       if (!deps.temporal) {
         throw ApplicationFailure.nonRetryable('This worker has no Temporal client', 'NoClient');
       }
       const report = await failures.reconcile(deps.temporal.client, {
         taskQueue: deps.temporal.taskQueue,
       });
-      return { scanned: report.scanned, ended: report.ended.length };
+      // Activities failing past the alert threshold (activities/stuck-activities.ts).
+      const alerts = await failures.mailActivityAlerts();
+      return { scanned: report.scanned, ended: report.ended.length, alerts: alerts.mailed };
     },
 
     /** Marks a notification given up after its last retry, so the failure shows in the outbox. */

@@ -88,6 +88,18 @@ const envSchema = z.object({
    * out. 120 s (chosen): far above one SMTP send, short enough that a crash delays a mail little.
    */
   MAIL_SEND_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
+  /**
+   * How long an activity may keep failing (counted from its first attempt) before the worker
+   * records an alert and the admins are mailed (a projection that cannot apply its revision, a
+   * store write refused again and again). 600 s = 10 minutes (chosen): past a store restart or a
+   * deploy, well before anyone notices a case that stopped moving.
+   */
+  STUCK_ACTIVITY_ALERT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(600),
   /** Office hours SLA working time counts, Beijing time: `09:00-12:00,13:30-17:30`. */
   WORKING_HOURS: z
     .string()

@@ -88,6 +88,22 @@ export const caseFailedContext = z.object({
   link: webLink,
 });
 
+/** 后台异常: an activity of a case has kept failing past the alert threshold (admins only). */
+export const activityStuckContext = z.object({
+  /** The workflow id: a case's id, or the id of a schedule's or the reconciler's run. */
+  caseId: requiredText,
+  /** The case's process, or the kind of run (a schedule's, the reconciler's). */
+  processName: requiredText,
+  /** The activity's type (`recordCaseProgress`…): names the step of the engine that is stuck. */
+  activityName: requiredText,
+  minutes: z.number().int().min(0),
+  attempts: z.number().int().min(1),
+  /** The failure's type only (`MongoServerError`…): a message could quote personal data. */
+  errorKind: requiredText,
+  recipientName: requiredText,
+  link: webLink,
+});
+
 /** A roll-call's figures (点名报到): how many were called, reported, still missing. */
 const rollCallFigures = {
   expected: z.number().int().min(0),
@@ -119,6 +135,7 @@ export const templateContexts = {
   'case-result': caseResultContext,
   'case-update': caseUpdateContext,
   'case-failed': caseFailedContext,
+  'activity-stuck': activityStuckContext,
   'roll-call-reminder': rollCallReminderContext,
   'roll-call-escalated': rollCallEscalatedContext,
 } as const;

@@ -179,6 +179,37 @@ const outboxClaimSchema = new mongoose.Schema(
 outboxClaimSchema.index({ mailId: 1 });
 
 /**
+ * An activity that has kept failing past the alert threshold (a projection that cannot apply its
+ * revision, a store write refused again and again), one document per activity execution
+ * (`<workflow id>:<run id>:<activity id>`), written by the worker's activity interceptor
+ * (activities/stuck-activities.ts): inserted once when the threshold passes, its attempts and
+ * last error kept current by that activity's own retries (one writer), `resolvedAt` set when it
+ * finally succeeds. The reconciler mails the admins of each new alert once (`mailedAt`).
+ */
+const activityAlertSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    workflowId: { type: String, required: true },
+    runId: { type: String, required: true },
+    activityId: { type: String, required: true },
+    activityType: { type: String, required: true },
+    workflowType: { type: String, default: null },
+    /** When its first attempt was scheduled. */
+    since: { type: Date, required: true },
+    attempts: { type: Number, required: true },
+    /** The last failure: its type and message, cut to a few hundred characters. */
+    lastError: { type: String, default: null },
+    lastFailedAt: { type: Date, required: true },
+    mailedAt: { type: Date, default: null },
+    resolvedAt: { type: Date, default: null },
+  },
+  { collection: 'activityAlerts', versionKey: false },
+);
+/** The admins' list (open alerts, newest first) and the reconciler's unmailed ones. */
+activityAlertSchema.index({ resolvedAt: 1, since: -1 });
+activityAlertSchema.index({ mailedAt: 1 });
+
+/**
  * One year of the working-day calendar: statutory days off and 调休 make-up days. Shipped years
  * are seeded from `calendars/`; a year an admin entered or revised is never overwritten by them.
  */
@@ -455,6 +486,7 @@ export function createModels(connection: Connection) {
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
+    ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
   };
 }
 

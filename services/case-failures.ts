@@ -29,6 +29,8 @@ export const RECONCILE_EVERY_MINUTES = 5;
 const STUCK_AFTER_MS = 10 * 60_000;
 /** Open cases one stuck listing checks at most, oldest change first (chosen: one describe each). */
 const STUCK_SCAN_LIMIT = 200;
+/** Open activity alerts one listing returns at most (chosen: more means a common cause). */
+const ALERT_LIST_LIMIT = 200;
 /** The longest note an admin may give a cancellation (chosen). */
 export const MAX_NOTE_LENGTH = 200;
 
@@ -45,6 +47,23 @@ export interface FailedCaseView {
   updatedAt: string;
   /** Stuck cases: the execution's state in Temporal (`TERMINATED`, `NOT_FOUND`…). */
   execution?: string;
+}
+
+/** An activity failing past the alert threshold, as admins see it. */
+export interface ActivityAlertView {
+  id: string;
+  /** The workflow id: a case's id, or a schedule's or the reconciler's run. */
+  caseId: string;
+  workflowType: string | null;
+  activityType: string;
+  /** When its first attempt was scheduled. */
+  since: string;
+  attempts: number;
+  /** The last failure's type and message, cut short. */
+  lastError: string | null;
+  lastFailedAt: string;
+  /** Whether the admins have been mailed of it (by the reconciler's pass). */
+  mailed: boolean;
 }
 
 /**
@@ -149,6 +168,32 @@ export function createCaseFailureService(deps: {
         if (execution !== 'RUNNING') items.push({ ...failedViewOf(doc), execution });
       }
       return { items };
+    },
+
+    /**
+     * Activities that have kept failing past the alert threshold and have not succeeded since
+     * (activities/stuck-activities.ts), newest first, at most {@link ALERT_LIST_LIMIT}: what is
+     * stuck, in which case, since when, how many attempts, the last error.
+     */
+    async listStuckActivities(principal: Principal): Promise<{ items: ActivityAlertView[] }> {
+      assertAdmin(principal);
+      const alerts = await deps.models.ActivityAlert.find({ resolvedAt: null })
+        .sort({ since: -1 })
+        .limit(ALERT_LIST_LIMIT)
+        .lean();
+      return {
+        items: alerts.map((a) => ({
+          id: a._id,
+          caseId: a.workflowId,
+          workflowType: a.workflowType ?? null,
+          activityType: a.activityType,
+          since: a.since.toISOString(),
+          attempts: a.attempts,
+          lastError: a.lastError ?? null,
+          lastFailedAt: a.lastFailedAt.toISOString(),
+          mailed: a.mailedAt !== null,
+        })),
+      };
     },
 
     /**

@@ -18,6 +18,18 @@ const failedCaseSchema = z.object({
   }),
 });
 
+const activityAlertSchema = z.object({
+  id: z.string(),
+  caseId: z.string().meta({ description: "The workflow id: a case's, or a schedule's run" }),
+  workflowType: z.string().nullable(),
+  activityType: z.string(),
+  since: z.string().meta({ description: 'When its first attempt was scheduled' }),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  lastFailedAt: z.string(),
+  mailed: z.boolean(),
+});
+
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 const cancelBody = z.object({ note: z.string().trim().min(1).max(MAX_NOTE_LENGTH) }).strict();
 const retryBody = z
@@ -65,6 +77,26 @@ export function registerCaseFailureRoutes(
     },
     async handle({ principal }) {
       return { status: 200, body: await failures.listStuck(principal) };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/api/v1/admin/activities/stuck',
+    tag: 'cases',
+    summary: 'List activities failing past the alert threshold',
+    description:
+      'Activities (a projection, a store write) that have kept failing for longer than STUCK_ACTIVITY_ALERT_SECONDS and have not succeeded since, newest first (at most 200). The admins are mailed of each once by the reconciler pass; the entry leaves the list when the activity succeeds.',
+    roles: ['admin'],
+    responses: {
+      200: {
+        description: 'Stuck activities',
+        schema: z.object({ items: z.array(activityAlertSchema) }),
+      },
+      ...errorResponses(401, 403),
+    },
+    async handle({ principal }) {
+      return { status: 200, body: await failures.listStuckActivities(principal) };
     },
   });
 

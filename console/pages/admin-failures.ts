@@ -11,7 +11,8 @@ const FAILED_LIMIT = 200;
 /**
  * Failed and stuck cases for admins (as `GET /api/v1/admin/cases/failed` and `/stuck`): the
  * reason, the step and when; a failed case is retried from a step of its process's latest
- * version (the failing one preselected), a stuck one cancelled with a note.
+ * version (the failing one preselected), a stuck one cancelled with a note. Below them, the
+ * activities failing past the alert threshold (`GET /api/v1/admin/activities/stuck`).
  */
 export function registerCaseFailurePages({ pages, services }: ConsoleKit): void {
   pages.add({
@@ -20,9 +21,10 @@ export function registerCaseFailurePages({ pages, services }: ConsoleKit): void 
     access: ['admin'],
     handle: async (ctx) => {
       const principal = ctx.principal!;
-      const [failed, stuck] = await Promise.all([
+      const [failed, stuck, activities] = await Promise.all([
         services.caseFailures.listFailed(principal, { limit: FAILED_LIMIT }),
         services.caseFailures.listStuck(principal),
+        services.caseFailures.listStuckActivities(principal),
       ]);
       const steps = await services.caseFailures.retrySteps(
         principal,
@@ -42,6 +44,17 @@ export function registerCaseFailurePages({ pages, services }: ConsoleKit): void 
             })),
           })),
           stuck: stuck.items.map((c) => ({ ...rowOf(c), execution: c.execution ?? '' })),
+          activities: activities.items.map((a) => ({
+            caseId: a.caseId,
+            caseHref: a.caseId.startsWith('case-')
+              ? `${BASE}/cases/${encodeURIComponent(a.caseId)}`
+              : null,
+            activityType: a.activityType,
+            attempts: a.attempts,
+            lastError: a.lastError ?? '',
+            since: formatInstant(a.since),
+            mailed: a.mailed,
+          })),
         },
       };
     },

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       TEMPORAL_TASK_QUEUE: 'governance-cases',
       TEMPORAL_CALL_TIMEOUT_MS: 10_000,
       STORE_CALL_TIMEOUT_MS: 15_000,
+      STUCK_ACTIVITY_ALERT_SECONDS: 600,
       WORKING_HOURS: [
         { start: 540, end: 720 },
         { start: 810, end: 1050 },

@@ -154,6 +154,30 @@ const fixtures: Record<TemplateName, Fixture> = {
     subjectPhrase: '办理异常',
     bodyField: 'reason',
   },
+  'activity-stuck': {
+    full: {
+      caseId,
+      processName: '居民诉求受理',
+      activityName: 'recordCaseProgress',
+      minutes: 12,
+      attempts: 9,
+      errorKind: 'MongoServerError',
+      recipientName: '王主任',
+      link,
+    },
+    required: [
+      'caseId',
+      'processName',
+      'activityName',
+      'minutes',
+      'attempts',
+      'errorKind',
+      'recipientName',
+    ],
+    optional: ['link'],
+    subjectPhrase: '后台异常',
+    bodyField: 'errorKind',
+  },
   'case-result': {
     full: caseResult,
     required: ['caseId', 'processName', 'outcome'],
@@ -184,6 +208,7 @@ const templateNames: TemplateName[] = [
   'case-result',
   'case-update',
   'case-failed',
+  'activity-stuck',
   'roll-call-reminder',
   'roll-call-escalated',
 ];

@@ -1,0 +1,158 @@
+import { createDefinitionService } from '../../services/definitions';
+import { createMailRenderer } from '../../mail/renderer';
+import { servedProcess } from '../../scripts/recorded-processes';
+import { consoleClient } from '../support/console-client';
+import type { TestApp } from '../support/harness';
+import {
+  idempotencyKey,
+  mailsTo,
+  startTestApp,
+  testConfig,
+  uniqueAddress,
+  waitFor,
+} from '../support/harness';
+
+/**
+ * An activity that keeps failing raises an alert instead of retrying in silence: past the
+ * threshold (2 s here, STUCK_ACTIVITY_ALERT_SECONDS) the worker records it, admins list it at
+ * /api/v1/admin/activities/stuck, the reconciler's pass mails them once, and the alert clears
+ * when the activity finally succeeds.
+ */
+
+const DEFINITION = 'test-stuck';
+
+interface AlertView {
+  id: string;
+  caseId: string;
+  activityType: string;
+  attempts: number;
+  lastError: string | null;
+  mailed: boolean;
+}
+
+let app: TestApp;
+let dispatcher: string;
+let adminSession: string;
+const adminMail = uniqueAddress('stuck-admin');
+
+beforeAll(async () => {
+  const config = testConfig('stuck-activities', { STUCK_ACTIVITY_ALERT_SECONDS: '2' });
+  app = await startTestApp('stuck-activities', { config });
+  await createDefinitionService(app.db.models, createMailRenderer().templateNames).publish({
+    source: servedProcess(DEFINITION, 'PT1H'),
+    format: 'yaml',
+    publishedBy: { kind: 'system', id: 'test' },
+  });
+  dispatcher = await app.signIn('stuck-disp', ['dispatcher'], ['sc1']);
+  adminSession = await app.signIn('stuck-admin', ['admin']);
+  const users = await app.db.models.User.find(
+    { username: { $in: ['stuck-disp', 'stuck-admin'] } },
+    { username: 1 },
+  ).lean();
+  const idOf = (name: string) => String(users.find((u) => u.username === name)!._id);
+  const imported = await app.http('POST', '/api/v1/org/import', {
+    token: app.adminKey,
+    body: {
+      units: [
+        { id: 'sc1', name: '卡住社区', type: 'community', parentId: null },
+        { id: 'sg1', name: '卡住网格', type: 'grid', parentId: 'sc1' },
+      ],
+      people: [
+        {
+          id: 'p-sdisp',
+          name: '派单员',
+          email: uniqueAddress('stuck-disp'),
+          userId: idOf('stuck-disp'),
+        },
+        { id: 'p-sadmin', name: '管理员', email: adminMail, userId: idOf('stuck-admin') },
+      ],
+      posts: [{ unitId: 'sc1', role: 'dispatcher', personId: 'p-sdisp' }],
+    },
+  });
+  expect(imported.status).toBe(200);
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function stuckActivities(): Promise<AlertView[]> {
+  const res = await app.http<{ items: AlertView[] }>('GET', '/api/v1/admin/activities/stuck', {
+    token: app.adminKey,
+  });
+  expect(res.status).toBe(200);
+  return res.body.items;
+}
+
+it('when a projection keeps failing past the threshold, then admins see it listed, are mailed once, and it clears once the projection succeeds', async () => {
+  // Arrange: a case waiting on its dispatch task
+  const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: dispatcher,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: { definitionKey: DEFINITION, unitId: 'sg1', data: { category: '环境卫生' } },
+  });
+  expect(started.status).toBe(201);
+  const caseId = started.body.id;
+  const task = await waitFor('the dispatch task', () =>
+    app.db.models.Task.findOne({ caseId, stepId: 'dispatch', status: 'open' }).lean(),
+  );
+  // The case document goes missing: the next revision has nothing to apply to, so the
+  // projection retries with no end (as it would after a restore from an older backup).
+  const saved = await app.db.models.Case.findById(caseId).lean();
+  await app.db.models.Case.deleteOne({ _id: caseId });
+
+  // Act: the claim makes the workflow project a new revision
+  const claim = app.http('POST', `/api/v1/tasks/${String(task._id)}/claim`, {
+    token: dispatcher,
+    body: {},
+  });
+  const alert = await waitFor('the alert', async () =>
+    (await stuckActivities()).find((a) => a.caseId === caseId),
+  );
+  expect(await app.db.models.ActivityAlert.countDocuments({ workflowId: caseId })).toBe(1);
+  const browser = consoleClient(app.api.url);
+  browser.useSession(adminSession);
+  const page = await browser.get('/console/admin/failures');
+  const reconcile = await app.http('POST', '/api/v1/admin/cases/reconcile', {
+    token: app.adminKey,
+  });
+  const mailed = await waitFor('the admins’ mail', async () => {
+    const mails = (await mailsTo(adminMail)).filter((m) => m.subject.includes('后台异常'));
+    return mails.length > 0 ? mails : undefined;
+  });
+  const listedMailed = await waitFor('the alert marked mailed', async () =>
+    (await stuckActivities()).find((a) => a.caseId === caseId && a.mailed),
+  );
+  await app.db.models.Case.collection.insertOne(saved as never);
+  const cleared = await waitFor(
+    'the projection to succeed and the alert to clear',
+    async () => ((await stuckActivities()).some((a) => a.caseId === caseId) ? undefined : true),
+    60_000,
+  );
+  // A second pass mails nothing more.
+  await app.http('POST', '/api/v1/admin/cases/reconcile', { token: app.adminKey });
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  // Assert
+  expect(alert).toMatchObject({ activityType: 'recordCaseProgress', mailed: false });
+  expect(alert.attempts).toBeGreaterThanOrEqual(2);
+  expect(alert.lastError).toMatch(/cannot apply/);
+  expect(page.status).toBe(200);
+  expect(page.html).toContain(`data-activity-case="${caseId}"`);
+  expect(page.html).toContain('recordCaseProgress');
+  expect(reconcile.status).toBe(202);
+  expect(mailed).toHaveLength(1);
+  expect(mailed[0]!.subject).toContain(caseId);
+  expect(mailed[0]!.text).toContain('recordCaseProgress');
+  expect(listedMailed.mailed).toBe(true);
+  expect(cleared).toBe(true);
+  const stored = await app.db.models.ActivityAlert.findOne({ workflowId: caseId }).lean();
+  expect(stored!.resolvedAt).toBeInstanceOf(Date);
+  expect((await mailsTo(adminMail)).filter((m) => m.subject.includes('后台异常'))).toHaveLength(1);
+  expect([200, 503]).toContain((await claim).status);
+  const doc = await waitFor('the claim projected', async () => {
+    const d = await app.db.models.Case.findById(caseId).lean();
+    return d && d.revision > saved!.revision ? d : undefined;
+  });
+  expect(doc.status).toBe('open');
+});
