@@ -93,7 +93,7 @@ const PROJECTION = {
 } as const;
 
 export function createBoardService(deps: {
-  models: Pick<Models, 'Case' | 'Unit'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
   clock: () => Date;
   /** The cached unit tree (shared with the metrics and the points reports). */
   units?: UnitDirectoryReader;

@@ -178,7 +178,7 @@ function rankValue(figures: Figures, by: RankingKey): number | null {
 }
 
 export function createMetricsService(deps: {
-  models: Pick<Models, 'Case' | 'Unit'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
   scope: ScopeResolver;
   clock: () => Date;
   /** The cached unit tree (shared with the board and the points reports). */

@@ -134,7 +134,7 @@ function sha256(text: string): string {
 }
 
 export function createPointsService(deps: {
-  models: Pick<Models, 'PointsEntry' | 'Person' | 'Post' | 'Unit'>;
+  models: Pick<Models, 'PointsEntry' | 'Person' | 'Post' | 'Unit' | 'OrgRevision'>;
   scope: ScopeResolver;
   clock: () => Date;
   /** The cached unit tree (shared with the metrics and the board). */
