@@ -114,7 +114,7 @@ export function createEvaluationService(deps: {
   callTimeoutMs: number;
   scope: ScopeResolver;
 }) {
-  const { EvaluationRound, EvaluationItem, EvaluationScore, Unit } = deps.models;
+  const { EvaluationRound, EvaluationItem, EvaluationScore } = deps.models;
 
   async function loadRound(roundId: string) {
     const round = await EvaluationRound.findById(roundId, { results: 0 }).lean();
