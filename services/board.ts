@@ -95,7 +95,7 @@ const PROJECTION = {
 export function createBoardService(deps: {
   models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
   clock: () => Date;
-  /** The cached unit tree (shared with the metrics and the points reports). */
+  /** The unit tree as of the org revision (the org snapshot, shared with metrics and points). */
   units?: UnitDirectoryReader;
 }): BoardService {
   const { Case } = deps.models;
