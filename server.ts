@@ -10,7 +10,7 @@ import { connectDatabase } from './models';
 import { createApp } from './api/app';
 import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
-import { readOrgRevision } from './models/org-revision';
+import { createOrgSnapshot } from './services/org-snapshot';
 import { createAccountService } from './services/accounts';
 import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';
@@ -106,10 +106,11 @@ export async function startApi(
       temporal,
       logger,
     });
-    // One resolver for every service that reads cases, tasks or people within a scope.
-    const scope = createScopeResolver(db.models, {
-      revision: () => readOrgRevision(db.models),
-    });
+    // One org snapshot per process (the unit tree, reloaded only when the org revision moves),
+    // shared by the scope resolver and the unit directory; one resolver for every service that
+    // reads cases, tasks or people within a scope.
+    const orgSnapshot = createOrgSnapshot({ models: db.models });
+    const scope = createScopeResolver(db.models, { snapshot: orgSnapshot });
     await calendar.seedShippedYears();
     const cases = createCaseService({
       models: db.models,
@@ -148,8 +149,8 @@ export async function startApi(
     });
     await caseFailures.ensureReconcilerSchedule();
 
-    // One cached unit tree for the read-side reports (metrics, board, points).
-    const units = createUnitDirectory({ models: db.models, clock });
+    // The same snapshot names and places units for the read-side reports (metrics, board, points).
+    const units = createUnitDirectory({ models: db.models, snapshot: orgSnapshot });
     const services = {
       cases,
       accounts,

@@ -93,9 +93,9 @@ const PROJECTION = {
 } as const;
 
 export function createBoardService(deps: {
-  models: Pick<Models, 'Case' | 'Unit'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
   clock: () => Date;
-  /** The cached unit tree (shared with the metrics and the points reports). */
+  /** The unit tree as of the org revision (the org snapshot, shared with metrics and points). */
   units?: UnitDirectoryReader;
 }): BoardService {
   const { Case } = deps.models;

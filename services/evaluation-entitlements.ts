@@ -1,8 +1,8 @@
 import type { Candidate } from '../common/case';
 import type { RoundGroup } from '../common/evaluation';
-import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
-import type { Models } from '../models';
+import { unitsAtOrBelow } from '../common/org-tree';
 import type { Principal } from './auth';
+import type { OrgSnapshot } from './org-snapshot';
 
 /**
  * Who may score which order of an evaluation round: in a `requester` group, the account that filed
@@ -14,9 +14,12 @@ import type { Principal } from './auth';
 /** Unit types hung under the community or street they serve rather than scoring their own subtree. */
 const HUNG_UNDER_TYPES = new Set(['cobuilding', 'department']);
 
-/** For each order, the groups the principal may score it in. */
+/**
+ * For each order, the groups the principal may score it in. The unit tree comes from the process's
+ * org snapshot (`org.units()`, the scope resolver's), not a read of every unit per call.
+ */
 export async function scoringEntitlements(
-  unitModel: Models['Unit'],
+  org: { units(): Promise<OrgSnapshot> },
   principal: Principal,
   groups: readonly RoundGroup[],
   items: ReadonlyArray<{ caseId: string; unitId?: string | null; requesterId: string }>,
@@ -31,11 +34,7 @@ export async function scoringEntitlements(
   );
   let allowed = new Map<string, Set<string>>();
   if (mine.length > 0) {
-    const units = await unitModel.find({}, { _id: 1, parentId: 1, type: 1 }).lean();
-    const parent = new Map(units.map((u) => [u._id, u]));
-    const children = childrenByParent(
-      units.map((u) => ({ id: u._id, parentId: u.parentId ?? null })),
-    );
+    const { byId: parent, children } = await org.units();
     allowed = new Map();
     for (const { group, unitId } of mine) {
       const unit = parent.get(unitId);

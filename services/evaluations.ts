@@ -114,7 +114,7 @@ export function createEvaluationService(deps: {
   callTimeoutMs: number;
   scope: ScopeResolver;
 }) {
-  const { EvaluationRound, EvaluationItem, EvaluationScore, Unit } = deps.models;
+  const { EvaluationRound, EvaluationItem, EvaluationScore } = deps.models;
 
   async function loadRound(roundId: string) {
     const round = await EvaluationRound.findById(roundId, { results: 0 }).lean();
@@ -139,7 +139,7 @@ export function createEvaluationService(deps: {
       const groups = round.groups as RoundGroup[];
       const items = await EvaluationItem.find({ roundId }).sort({ closedAt: 1, _id: 1 }).lean();
       const supervisor = await supervises(principal, round.unitId ?? null);
-      const entitled = await scoringEntitlements(Unit, principal, groups, items);
+      const entitled = await scoringEntitlements(deps.scope, principal, groups, items);
       const visible = items.filter((i) => supervisor || (entitled.get(i.caseId) ?? []).length > 0);
       if (!supervisor && visible.length === 0) throw notFound(roundId);
       const scorer = `${principal.kind}:${principal.id}`;
@@ -204,7 +204,7 @@ export function createEvaluationService(deps: {
         { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
         { caseId: 1, unitId: 1, requesterId: 1 },
       ).lean();
-      const entitled = await scoringEntitlements(Unit, principal, groups, items);
+      const entitled = await scoringEntitlements(deps.scope, principal, groups, items);
       const supervisor = await supervises(principal, round.unitId ?? null);
       // A stranger to the round (neither a supervisor nor a scorer) learns nothing about it.
       const participates =

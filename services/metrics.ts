@@ -16,8 +16,9 @@ import { resolvePeriod } from './periods';
  * Metrics per unit (with everything below it) and period, and rankings of units: what the
  * dashboards and the half-year 评议 read. Every case carries its own figures as numbers
  * (common/case-measures.ts), so one `$match` + `$group`/`$sum` per request adds them up on the
- * database, MongoDB or FerretDB alike; the roll-up along the org tree happens here, over the cached
- * unit tree. A case counts for the unit it was filed for, in the period it was received.
+ * database, MongoDB or FerretDB alike; the roll-up along the org tree happens here, over the org
+ * snapshot (the unit tree as of the org revision). A case counts for the unit it was filed for,
+ * in the period it was received.
  */
 
 export interface MetricsQuery extends PeriodInput {
@@ -178,10 +179,10 @@ function rankValue(figures: Figures, by: RankingKey): number | null {
 }
 
 export function createMetricsService(deps: {
-  models: Pick<Models, 'Case' | 'Unit'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
   scope: ScopeResolver;
   clock: () => Date;
-  /** The cached unit tree (shared with the board and the points reports). */
+  /** The unit tree as of the org revision (the org snapshot, shared with board and points). */
   units?: UnitDirectoryReader;
 }): MetricsService {
   const { Case } = deps.models;

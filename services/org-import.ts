@@ -49,7 +49,8 @@ const jsonPathOf: ImportPathOf = (kind, index, field) => `body.${kind}[${index}]
 /**
  * Checks an import as a whole against what is stored (unknown parents, cycles, posts in unknown
  * units or of unknown people) before anything is written, then upserts by id, so running the same
- * import again changes nothing. Unit writes invalidate the cached tree org scope is computed from.
+ * import again changes nothing. It bumps the org revision (even after a partial failure), so every
+ * process reads its org snapshot again.
  */
 export async function importOrg(
   deps: {

@@ -1,6 +1,5 @@
 import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
-import { OrgTree } from '../common/org-tree';
 import type { Models } from '../models';
 import { bumpOrgRevision } from '../models/org-revision';
 import type { Principal } from './auth';
@@ -36,8 +35,9 @@ export interface PersonDetail extends PersonView {
 
 /**
  * The org tree as admin data: units, people and posts read (contacts only for those who may see
- * them) and edited one at a time; whole imports go through org-import.ts. Unit writes invalidate
- * the cached tree org scope is computed from.
+ * them) and edited one at a time; whole imports go through org-import.ts. Every write bumps the
+ * org revision, so the org snapshot scopes are computed from (org-snapshot.ts) is read again by the
+ * next request of every process.
  */
 export function createOrgService(deps: {
   models: Models;
@@ -46,22 +46,10 @@ export function createOrgService(deps: {
 }) {
   const { Unit, Person, Post: PostModel } = deps.models;
 
+  /** Every unit, from the process's org snapshot (read again only after an org write). */
   async function storedUnits(): Promise<OrgUnit[]> {
-    const docs = await Unit.find({}).lean();
-    return docs.map((d) => ({
-      id: d._id,
-      name: d.name,
-      type: d.type as UnitType,
-      parentId: d.parentId ?? null,
-    }));
-  }
-
-  async function loadTree(): Promise<OrgTree> {
-    const posts = await PostModel.find({}).lean();
-    return new OrgTree(
-      await storedUnits(),
-      posts.map((p) => ({ unitId: p.unitId, role: p.role, personId: p.personId })),
-    );
+    const { byId } = await deps.scope.units();
+    return [...byId.values()].map((u) => ({ ...u, type: u.type as UnitType }));
   }
 
   /**
@@ -114,9 +102,32 @@ export function createOrgService(deps: {
     });
   }
 
-  return {
-    loadTree,
+  /**
+   * A unit with its ancestry (parent first), read by walking up one lookup by `_id` at a time,
+   * without the posts `getUnit` adds: the console's unit page.
+   */
+  async function unitOutline(id: string): Promise<Omit<UnitView, 'posts'>> {
+    const doc = await Unit.findById(id).lean();
+    if (!doc) throw new AppError('not_found', `No unit "${id}"`);
+    const ancestry: UnitView['ancestry'] = [];
+    const seen = new Set([id]);
+    for (let cursor = doc.parentId ?? null; cursor !== null && !seen.has(cursor);) {
+      seen.add(cursor);
+      const parent = await Unit.findById(cursor, { name: 1, type: 1, parentId: 1 }).lean();
+      if (!parent || ancestry.length >= 64) break;
+      ancestry.push({ id: parent._id, name: parent.name, type: parent.type });
+      cursor = parent.parentId ?? null;
+    }
+    return {
+      id: doc._id,
+      name: doc.name,
+      type: doc.type as UnitType,
+      parentId: doc.parentId ?? null,
+      ancestry,
+    };
+  }
 
+  return {
     importOrg: (input: OrgImport, options: { pathOf?: ImportPathOf } = {}) =>
       importOrg({ ...deps, storedUnits }, input, options),
 
@@ -300,30 +311,7 @@ export function createOrgService(deps: {
       };
     },
 
-    /**
-     * A unit with its ancestry (parent first), read by walking up one lookup by `_id` at a time,
-     * without the posts or the whole tree `getUnit` loads: the console's unit page.
-     */
-    async unitOutline(id: string): Promise<Omit<UnitView, 'posts'>> {
-      const doc = await Unit.findById(id).lean();
-      if (!doc) throw new AppError('not_found', `No unit "${id}"`);
-      const ancestry: UnitView['ancestry'] = [];
-      const seen = new Set([id]);
-      for (let cursor = doc.parentId ?? null; cursor !== null && !seen.has(cursor);) {
-        seen.add(cursor);
-        const parent = await Unit.findById(cursor, { name: 1, type: 1, parentId: 1 }).lean();
-        if (!parent || ancestry.length >= 64) break;
-        ancestry.push({ id: parent._id, name: parent.name, type: parent.type });
-        cursor = parent.parentId ?? null;
-      }
-      return {
-        id: doc._id,
-        name: doc.name,
-        type: doc.type as UnitType,
-        parentId: doc.parentId ?? null,
-        ancestry,
-      };
-    },
+    unitOutline,
 
     /** A page of the posts held in a unit, by role and person, with the holders' names. */
     async listPosts(query: { unitId: string; page: number; pageSize: number }): Promise<{
@@ -357,14 +345,12 @@ export function createOrgService(deps: {
       };
     },
 
+    /**
+     * A unit with its ancestry and the posts held in it: the unit and each ancestor read by `_id`
+     * ({@link unitOutline}), never the whole tree.
+     */
     async getUnit(id: string): Promise<UnitView> {
-      const tree = await loadTree();
-      let unit: OrgUnit;
-      try {
-        unit = tree.unit(id);
-      } catch {
-        throw new AppError('not_found', `No unit "${id}"`);
-      }
+      const outline = await unitOutline(id);
       const posts = await PostModel.find({ unitId: id }).sort({ role: 1, personId: 1 }).lean();
       const people = await Person.find(
         { _id: { $in: posts.map((p) => p.personId) } },
@@ -372,11 +358,7 @@ export function createOrgService(deps: {
       ).lean();
       const names = new Map(people.map((p) => [p._id, p.name]));
       return {
-        ...unit,
-        ancestry: tree
-          .ancestry(id)
-          .slice(1)
-          .map((u) => ({ id: u.id, name: u.name, type: u.type })),
+        ...outline,
         posts: posts.map((p) => ({
           role: p.role,
           personId: p.personId,

@@ -134,10 +134,10 @@ function sha256(text: string): string {
 }
 
 export function createPointsService(deps: {
-  models: Pick<Models, 'PointsEntry' | 'Person' | 'Post' | 'Unit'>;
+  models: Pick<Models, 'PointsEntry' | 'Person' | 'Post' | 'Unit' | 'OrgRevision'>;
   scope: ScopeResolver;
   clock: () => Date;
-  /** The cached unit tree (shared with the metrics and the board). */
+  /** The unit tree as of the org revision (the org snapshot, shared with metrics and board). */
   units?: UnitDirectoryReader;
 }): PointsService {
   const { PointsEntry, Person, Post } = deps.models;

@@ -1,6 +1,8 @@
-import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
+import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';
+import type { OrgSnapshot, OrgSnapshotReader } from './org-snapshot';
+import { createOrgSnapshot } from './org-snapshot';
 
 /**
  * Org scope, in one place: which cases (and tasks) a principal may see and act on. Admins see
@@ -113,50 +115,27 @@ export function mayActForUnit(principal: Principal, scope: OrgScope, unitId: str
 export interface ScopeResolver {
   /** The principal's scope; reads the unit tree only for dispatchers and staff with units. */
   resolve(principal: Principal): Promise<OrgScope>;
-  /** The ids among `unitIds` that no unit has (over the same cached tree). */
+  /** The ids among `unitIds` that no unit has (over the same org snapshot). */
   unknownUnits(unitIds: readonly string[]): Promise<string[]>;
-  /** Forgets the cached tree; org writes call it so the next request sees the new units. */
+  /** The org snapshot scopes are computed from, for other readers of the unit tree. */
+  units(): Promise<OrgSnapshot>;
+  /** Forgets the kept tree. Org writes bump the org revision, which is enough; kept for tests. */
   invalidate(): void;
 }
 
 /**
- * Resolves scopes over the stored unit tree. Given `revision` (the org revision,
- * models/org-revision.ts), the tree is kept until an org write, in any process, bumps it: one
- * `_id` read per request. Without it (unit tests), the tree is kept for `ttlMs` (default 30 s).
- * This process's own org writes also invalidate it at once.
+ * Resolves scopes over the org snapshot (org-snapshot.ts): the unit tree as of the current org
+ * revision, which every org write, in any process, bumps. One `_id` read per request; the units
+ * are read again only after an org write, so a new or moved unit is in scope on the next request.
+ * Given no snapshot, it builds one over `models`.
  */
 export function createScopeResolver(
-  models: Pick<Models, 'Unit'>,
-  options: { ttlMs?: number; now?: () => number; revision?: () => Promise<number> } = {},
+  models: Pick<Models, 'Unit' | 'OrgRevision'>,
+  options: { snapshot?: OrgSnapshotReader; revision?: () => Promise<number> } = {},
 ): ScopeResolver {
-  const ttlMs = options.ttlMs ?? 30_000;
-  const now = options.now ?? Date.now;
-  interface UnitTree {
-    children: Map<string, string[]>;
-    ids: Set<string>;
-  }
-  let cached: { loadedAt: number; revision: number; tree: Promise<UnitTree> } | undefined;
-
-  async function loadTree(): Promise<UnitTree> {
-    const revision = options.revision ? await options.revision() : -1;
-    const current = options.revision
-      ? cached?.revision === revision
-      : cached !== undefined && now() - cached.loadedAt < ttlMs;
-    if (cached && current) return cached.tree;
-    const loading = models.Unit.find({}, { _id: 1, parentId: 1 })
-      .lean()
-      .then((docs) => ({
-        children: childrenByParent(docs.map((d) => ({ id: d._id, parentId: d.parentId ?? null }))),
-        ids: new Set(docs.map((d) => d._id)),
-      }));
-    // Concurrent requests share one read; a failed read is not kept.
-    const entry = { loadedAt: now(), revision, tree: loading };
-    cached = entry;
-    void loading.catch(() => {
-      if (cached === entry) cached = undefined;
-    });
-    return loading;
-  }
+  const snapshot =
+    options.snapshot ??
+    createOrgSnapshot({ models, ...(options.revision ? { revision: options.revision } : {}) });
 
   return {
     async resolve(principal) {
@@ -164,15 +143,16 @@ export function createScopeResolver(
         !principal.roles.includes('admin') &&
         seesUnitItems(principal) &&
         principal.unitIds.length > 0;
-      return expandScope(principal, needsTree ? (await loadTree()).children : new Map());
+      return expandScope(principal, needsTree ? (await snapshot.get()).children : new Map());
     },
     async unknownUnits(unitIds) {
       if (unitIds.length === 0) return [];
-      const { ids } = await loadTree();
-      return unitIds.filter((id) => !ids.has(id));
+      const tree = await snapshot.get();
+      return unitIds.filter((id) => !tree.byId.has(id));
     },
+    units: () => snapshot.get(),
     invalidate() {
-      cached = undefined;
+      snapshot.invalidate();
     },
   };
 }

@@ -3,7 +3,7 @@ import { ROLES } from '../../common/roles';
 import { createUserBody, unitIds } from '../../services/account-input';
 import type { RouteRegistry } from '../pipeline';
 import type { AccountService } from '../../services/accounts';
-import { errorResponses, pageQuery } from './shared';
+import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
 
 const createApiKeyBody = z
   .object({
@@ -158,13 +158,22 @@ export function registerAccountRoutes(routes: RouteRegistry, accounts: AccountSe
           page: z.number(),
           pageSize: z.number(),
           total: z.number(),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 401, 403),
     },
     async handle({ query }) {
       const result = await accounts.listUsers(query.page, query.pageSize);
-      return { status: 200, body: { ...result, page: query.page, pageSize: query.pageSize } };
+      return {
+        status: 200,
+        body: {
+          ...result,
+          page: query.page,
+          pageSize: query.pageSize,
+          next: nextLink('/api/v1/users', query, result.total),
+        },
+      };
     },
   });
 }

@@ -10,7 +10,7 @@ import {
 } from '../../services/org-input';
 import type { RouteRegistry } from '../pipeline';
 import type { OrgService } from '../../services/org';
-import { errorResponses, pageQuery } from './shared';
+import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
 
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
@@ -115,12 +115,17 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
           page: z.number(),
           pageSize: z.number(),
           total: z.number(),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 401, 403),
     },
     async handle({ query }) {
-      return { status: 200, body: await org.listUnits(query) };
+      const page = await org.listUnits(query);
+      return {
+        status: 200,
+        body: { ...page, next: nextLink('/api/v1/org/units', query, page.total) },
+      };
     },
   });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
 import type { OrgService } from '../../services/org';
 import { orgId, personInput, postInput } from '../../services/org-input';
-import { errorResponses, pageQuery } from './shared';
+import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
 
 /**
  * Email and phone are personal data: admins receive everyone's, dispatchers those of people who
@@ -75,12 +75,17 @@ export function registerPeopleRoutes(routes: RouteRegistry, org: OrgService): vo
           page: z.number(),
           pageSize: z.number(),
           total: z.number(),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 401, 403),
     },
     async handle({ principal, query }) {
-      return { status: 200, body: await org.listPeople(principal, query) };
+      const page = await org.listPeople(principal, query);
+      return {
+        status: 200,
+        body: { ...page, next: nextLink('/api/v1/org/people', query, page.total) },
+      };
     },
   });
 

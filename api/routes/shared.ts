@@ -29,12 +29,53 @@ export function errorResponses(...statuses: number[]) {
   );
 }
 
+/** Items per page when a list request names none, and the most it may ask for (both chosen). */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
 export const pageQuery = z
   .object({
-    page: z.coerce.number().int().min(1).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+    page: z.coerce
+      .number({ error: 'page must be a whole number from 1' })
+      .int('page must be a whole number from 1')
+      .min(1, 'page must be a whole number from 1')
+      .default(1),
+    pageSize: z.coerce
+      .number({ error: `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}` })
+      .int(`pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+      .min(1, `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+      .max(MAX_PAGE_SIZE, `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+      .default(DEFAULT_PAGE_SIZE),
   })
   .strict();
+
+/** A list's `next` field: the link to the page after this one, null on the last page. */
+export const nextSchema = z
+  .string()
+  .nullable()
+  .meta({ description: 'The same list, one page on (same filters and pageSize); null when none' });
+
+/**
+ * The link to the page after `query`'s, keeping its filters, or null when this page reaches
+ * `total`. Values left out of the request (undefined) stay out; null is sent as empty.
+ */
+export function nextLink(
+  path: string,
+  query: { page: number; pageSize: number } & Record<
+    string,
+    string | number | boolean | null | undefined
+  >,
+  total: number,
+): string | null {
+  if (query.page * query.pageSize >= total) return null;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || key === 'page') continue;
+    params.set(key, value === null ? '' : String(value));
+  }
+  params.set('page', String(query.page + 1));
+  return `${path}?${params.toString()}`;
+}
 
 /** A case id as the API makes them: `case-` and 24 hex digits. */
 export const caseId = z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id');

@@ -264,83 +264,90 @@ describe('mayActForUnit', () => {
 });
 
 describe('createScopeResolver', () => {
-  function fakeUnits() {
+  /** A unit store that counts its reads, and an org revision the test moves as a write would. */
+  function fakeOrg() {
     let reads = 0;
+    let revision = 7;
+    let failNext = false;
     const stored = [...units];
     const models = {
       Unit: {
         find: () => ({
           lean: () => {
             reads++;
-            return Promise.resolve(stored.map((u) => ({ _id: u.id, parentId: u.parentId })));
+            if (failNext) {
+              failNext = false;
+              return Promise.reject(new Error('store unavailable'));
+            }
+            return Promise.resolve(
+              stored.map((u) => ({ _id: u.id, name: u.id, type: 'grid', parentId: u.parentId })),
+            );
           },
         }),
       },
-    } as unknown as Pick<Models, 'Unit'>;
-    return { models, stored, reads: () => reads };
+      OrgRevision: {
+        findById: () => ({ lean: () => Promise.resolve({ revision }) }),
+      },
+    } as unknown as Pick<Models, 'Unit' | 'OrgRevision'>;
+    return {
+      models,
+      stored,
+      reads: () => reads,
+      bump: () => revision++,
+      failNextRead: () => (failNext = true),
+    };
   }
 
-  it('when resolving twice within the TTL, then the tree is read once; after invalidate, again', async () => {
-    // Arrange
-    const db = fakeUnits();
-    let clock = 0;
-    const resolver = createScopeResolver(db.models, { ttlMs: 1000, now: () => clock });
-    const dispatcher = principals.streetDispatcher!;
-
-    // Act
-    await resolver.resolve(dispatcher);
-    clock = 500;
-    await resolver.resolve(dispatcher);
-    const readsWithinTtl = db.reads();
-    db.stored.push({ id: 'community-a2', parentId: 'street-a' });
-    resolver.invalidate();
-    const after = await resolver.resolve(dispatcher);
-
-    // Assert
-    expect(readsWithinTtl).toBe(1);
-    expect(db.reads()).toBe(2);
-    expect(after.unitIds.has('community-a2')).toBe(true);
+  it('when the org revision stays, then the tree is read once however many requests come', async () => {
+    const db = fakeOrg();
+    const resolver = createScopeResolver(db.models);
+    for (let i = 0; i < 5; i++) await resolver.resolve(principals.streetDispatcher!);
+    expect(db.reads()).toBe(1);
   });
 
-  it('when the TTL passes, then the tree is read again', async () => {
-    const db = fakeUnits();
-    let clock = 0;
-    const resolver = createScopeResolver(db.models, { ttlMs: 1000, now: () => clock });
-    await resolver.resolve(principals.streetDispatcher!);
-    clock = 1000;
-    await resolver.resolve(principals.streetDispatcher!);
-    expect(db.reads()).toBe(2);
-  });
-
-  it('when given the org revision, then the tree is kept until the revision moves, however long', async () => {
+  it('when an org write bumps the revision, then the very next request sees the new unit', async () => {
     // Arrange
-    const db = fakeUnits();
-    let clock = 0;
-    let revision = 7;
-    const resolver = createScopeResolver(db.models, {
-      ttlMs: 1000,
-      now: () => clock,
-      revision: () => Promise.resolve(revision),
-    });
+    const db = fakeOrg();
+    const resolver = createScopeResolver(db.models);
     const dispatcher = principals.streetDispatcher!;
+    await resolver.resolve(dispatcher);
 
-    // Act
-    await resolver.resolve(dispatcher);
-    clock = 60_000;
-    await resolver.resolve(dispatcher);
-    const readsWhileUnchanged = db.reads();
+    // Act: another replica writes a unit and bumps the revision
     db.stored.push({ id: 'community-a3', parentId: 'street-a' });
-    revision = 8; // another replica wrote a unit
+    db.bump();
     const after = await resolver.resolve(dispatcher);
 
     // Assert
-    expect(readsWhileUnchanged).toBe(1);
     expect(db.reads()).toBe(2);
     expect(after.unitIds.has('community-a3')).toBe(true);
+    expect(await resolver.unknownUnits(['community-a3', 'nowhere'])).toEqual(['nowhere']);
+  });
+
+  it('when requests arrive together after a bump, then they share one read of the units', async () => {
+    const db = fakeOrg();
+    const resolver = createScopeResolver(db.models);
+    await resolver.resolve(principals.streetDispatcher!);
+    db.bump();
+    await Promise.all(
+      Array.from({ length: 4 }, () => resolver.resolve(principals.streetDispatcher!)),
+    );
+    expect(db.reads()).toBe(2);
+  });
+
+  it('when a read of the units fails, then it is not kept and the next request reads again', async () => {
+    const db = fakeOrg();
+    const resolver = createScopeResolver(db.models);
+    db.failNextRead();
+    await expect(resolver.resolve(principals.streetDispatcher!)).rejects.toThrow(
+      'store unavailable',
+    );
+    const scope = await resolver.resolve(principals.streetDispatcher!);
+    expect(scope.unitIds.has('community-a1')).toBe(true);
+    expect(db.reads()).toBe(2);
   });
 
   it('when the principal is an admin or a resident, then the tree is not read at all', async () => {
-    const db = fakeUnits();
+    const db = fakeOrg();
     const resolver = createScopeResolver(db.models);
     expect((await resolver.resolve(principals.admin!)).all).toBe(true);
     expect((await resolver.resolve(principals.resident!)).unitIds.size).toBe(0);
