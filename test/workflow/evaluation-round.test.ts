@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { CaseStateView } from '../../workflows/projection';
-import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
 import type { RoundResults } from '../../common/evaluation';
+import { createEvaluationService } from '../../services/evaluations';
+import { createScopeResolver } from '../../services/scope';
 import type { SlaTestBed } from '../support/sla-cases';
-import { actor, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import { mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
 /**
  * The shipped 半年评单评议 (definitions/evaluation-round.yaml) on the time-skipping server: the
@@ -80,18 +81,25 @@ describe('半年评单评议 (evaluation-round)', () => {
     const outcome = await bed.withWorker(async (queue) => {
       const kase = await bed.startCase(queue, definition, org.street.id);
       const [opened] = await kase.waitForEvents('evaluation.opened', 1);
-      await kase.handle.executeUpdate(EVALUATION_SCORE_UPDATE, {
-        args: [
-          {
-            actor: actor(liaison),
-            group: 'units',
-            entries: [
-              { itemId: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
-              { itemId: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
-            ],
-          },
-        ],
+      // Scores go through the API's service, which writes them onto the items (not an Update).
+      const evaluations = createEvaluationService({
+        models: bed.db.models,
+        temporal: bed.env.client,
+        callTimeoutMs: 10_000,
+        scope: createScopeResolver(bed.db.models),
       });
+      await evaluations.submitScores(
+        { kind: 'user', id: liaison.userId, roles: ['staff'], unitIds: [] },
+        kase.caseId,
+        {
+          group: 'units',
+          scores: [
+            { item: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
+            { item: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
+          ],
+        },
+        undefined,
+      );
       await bed.skipTo(now.getTime() + 30 * DAY);
       const [closed] = await kase.waitForEvents('evaluation.closed', 1);
       const meeting = kase.taskId('meeting');
