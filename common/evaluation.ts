@@ -24,8 +24,9 @@ export const MAX_ROUND_ITEMS = 5000;
 
 /**
  * Rounds whose scores the API writes (`scoresVia: 'api'`): the longest a score request may take
- * from the API's check that the round is open to the end of its writes. A request that took
- * longer undoes its writes and answers 503 (Retry-After): it may have raced the close. Chosen:
+ * from the API's check that the round is open to the end of its writes, counted at the latest
+ * from `closesAt`. A request whose writes end after `closesAt` + this undoes them and answers 503
+ * (Retry-After): it may have raced the close. Chosen:
  * 10 s, far above a healthy store's milliseconds per single-document write, and the
  * TEMPORAL_CALL_TIMEOUT_MS default the Update path had.
  */
