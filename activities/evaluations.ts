@@ -11,8 +11,9 @@ import type { ActivityDependencies } from './dependencies';
 
 /**
  * The side effects of an evaluation round (评单评议): selecting and storing its orders when it
- * opens, recording scores, and freezing the results when it closes. Each write is keyed (round,
- * round + order, round + order + scorer), so a retried activity changes nothing twice. Only
+ * opens, recording scores (rounds taking them as Updates; newer rounds' scores are written by
+ * the API, services/evaluations.ts), and freezing the results when it closes. Each write is keyed
+ * (round, round + order, round + order + scorer), so a retried activity changes nothing twice. Only
  * bounded, projected reads and single-document writes: the same on FerretDB v1 and MongoDB
  * (results are summed here, in code, not by `$group`).
  */
@@ -100,6 +101,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
             closesAt: new Date(request.closesAt),
             closedAt: null,
             results: null,
+            scoresVia: request.scoresVia ?? 'update',
+            closingAt: null,
           },
         },
         { upsert: true },
@@ -146,6 +149,19 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       type Stored = ReturnType<typeof computeRoundResults>;
       if (round.status === 'closed' && round.results) {
         return summaryOf(round.results as Stored);
+      }
+      // Rounds whose scores the API writes: this runs SCORE_CLOSE_GRACE_MS (chosen, 60 s) after
+      // `closesAt` (the workflow waits). The API refuses a score once `now >= closesAt` and undoes
+      // any write that ended more than SCORE_WRITE_BUDGET_MS (chosen, 10 s) after its check, so
+      // every score it answered 200 for is stored before this point, given API and Temporal
+      // clocks within SCORE_CLOCK_SKEW_MS (50 s). `closingAt` also refuses scores from an API
+      // host whose clock runs behind. No transaction, and no document two writers share: each
+      // score is its own document (docs/definition-language.md 6.12).
+      if (round.scoresVia === 'api') {
+        await EvaluationRound.updateOne(
+          { _id: request.roundId, closingAt: null },
+          { $set: { closingAt: new Date(request.closedAt) } },
+        );
       }
       const items = await EvaluationItem.find(
         { roundId: request.roundId },

@@ -14,8 +14,40 @@ export const EVALUATION_SCORE_UPDATE = 'scoreEvaluation';
 export const SCORE_MIN = 1;
 export const SCORE_MAX = 5;
 
-/** The most orders one round scores; more is refused, not cut short (the round would look complete). */
-export const MAX_ROUND_ITEMS = 2000;
+/**
+ * The most orders one round scores; more is refused, not cut short (the round would look complete).
+ * Chosen: 5,000 (a street's half year is up to about 3,000 orders). Scores no longer pass through
+ * the round's history (docs/definition-language.md 6.12), so this bounds the open activity and
+ * the reads of one round, not Temporal's 2,000 Updates per execution.
+ */
+export const MAX_ROUND_ITEMS = 5000;
+
+/**
+ * Rounds whose scores the API writes (`scoresVia: 'api'`): the longest a score request may take
+ * from the API's check that the round is open to the end of its writes, counted at the latest
+ * from `closesAt`. A request whose writes end after `closesAt` + this undoes them and answers 503
+ * (Retry-After): it may have raced the close. Chosen:
+ * 10 s, far above a healthy store's milliseconds per single-document write, and the
+ * TEMPORAL_CALL_TIMEOUT_MS default the Update path had.
+ */
+export const SCORE_WRITE_BUDGET_MS = 10_000;
+
+/**
+ * How long after `closesAt` the round's workflow waits before its closing activity marks the
+ * round `closingAt` and reads the scores. Chosen: 60 s. It must exceed
+ * {@link SCORE_WRITE_BUDGET_MS} plus the clock skew between the API hosts and the Temporal
+ * server whose timer ends the wait: a score checked before `closesAt` (API clock) is stored before
+ * `closesAt + budget` (API clock), which is before the read as long as the clocks differ by less
+ * than {@link SCORE_CLOCK_SKEW_MS}.
+ */
+export const SCORE_CLOSE_GRACE_MS = 60_000;
+
+/**
+ * The clock skew between API hosts and the Temporal server that the close tolerates:
+ * {@link SCORE_CLOSE_GRACE_MS} − {@link SCORE_WRITE_BUDGET_MS} = 50 s. An assumption, not a
+ * setting: NTP-synchronised hosts differ by milliseconds.
+ */
+export const SCORE_CLOCK_SKEW_MS = SCORE_CLOSE_GRACE_MS - SCORE_WRITE_BUDGET_MS;
 
 export interface CriterionSpec {
   id: string;
@@ -52,7 +84,17 @@ export interface OpenRoundRequest {
   responsibleRole: string;
   closesAt: string;
   openedAt: string;
+  /** Absent in rounds recorded before the change: `update`. */
+  scoresVia?: ScoresVia;
 }
+
+/**
+ * How a round takes its scores: `update`, as a score Update per submission (rounds opened before
+ * the change, see workflows/patches.ts); `api`, written by the API as one document per scorer and
+ * order in `evaluationScores` while the round is open, and read by the closing activity a grace
+ * period after `closesAt` ({@link SCORE_CLOSE_GRACE_MS}).
+ */
+export type ScoresVia = 'update' | 'api';
 
 export interface OpenRoundResult {
   items: number;
@@ -78,6 +120,36 @@ export interface ScoreResult {
   roundId: string;
   group: string;
   recorded: number;
+}
+
+/**
+ * Every criterion scored with a whole number 1–5, and nothing else. `prefix` names where the
+ * entries sit in the request (`scores` in the Update, `body.scores` at the API).
+ */
+export function scoreProblems(
+  entries: ReadonlyArray<{ values?: Record<string, number> }>,
+  criteria: readonly CriterionSpec[],
+  prefix = 'scores',
+): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const ids = new Set(criteria.map((c) => c.id));
+  entries.forEach((entry, i) => {
+    for (const c of criteria) {
+      const value = entry.values?.[c.id];
+      if (!Number.isInteger(value) || value! < SCORE_MIN || value! > SCORE_MAX) {
+        problems.push({
+          path: `${prefix}[${i}].values.${c.id}`,
+          message: `${c.name}: a whole number from ${SCORE_MIN} to ${SCORE_MAX}`,
+        });
+      }
+    }
+    for (const key of Object.keys(entry.values ?? {})) {
+      if (!ids.has(key)) {
+        problems.push({ path: `${prefix}[${i}].values.${key}`, message: 'unknown criterion' });
+      }
+    }
+  });
+  return problems;
 }
 
 export interface CloseRoundResult {

@@ -399,7 +399,11 @@ pointsEntrySchema.index({ unitId: 1 });
  * Evaluation rounds (评单评议), written only by the round's activities: the round (its groups,
  * weights and scorers as found when it opened; its results, frozen when it closed), its items
  * (`<round case id>:<order case id>`) and the scores (`<round>:<order>:<scorer>`, one per scorer
- * and order: a correction before the round closes replaces it).
+ * and order: a correction before the round closes replaces it). Rounds opened before scores left
+ * the workflow (`scoresVia: 'update'`) have theirs written by an activity, id
+ * `<round>:<order>:<kind>:<id>`; newer rounds by the API, id `<round>:<order>:<digest of the
+ * scorer>`, each score its own document so that no two scorers ever write the same document
+ * (docs/definition-language.md 6.12).
  */
 const evaluationRoundSchema = new mongoose.Schema(
   {
@@ -421,6 +425,10 @@ const evaluationRoundSchema = new mongoose.Schema(
     closesAt: { type: Date, required: true },
     closedAt: { type: Date, default: null },
     results: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** `api`: scores are written by the API (one document each), not sent as Updates. */
+    scoresVia: { type: String, enum: ['update', 'api'], default: 'update' },
+    /** Set by the closing activity before it reads the scores: the API refuses scores from then on. */
+    closingAt: { type: Date, default: null },
   },
   { collection: 'evaluationRounds', versionKey: false, minimize: false },
 );
@@ -454,6 +462,11 @@ const evaluationScoreSchema = new mongoose.Schema(
     values: { type: mongoose.Schema.Types.Mixed, required: true },
     comment: { type: String, default: null },
     at: { type: Date, required: true },
+    /**
+     * Scores the API writes: a random id of the request that wrote this version, so that a
+     * request undoing its late write (SCORE_WRITE_BUDGET_MS) never undoes another's.
+     */
+    writeId: { type: String, default: null },
   },
   { collection: 'evaluationScores', versionKey: false },
 );

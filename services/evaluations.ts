@@ -8,7 +8,12 @@ import type {
   ScoreEntry,
   ScoreResult,
 } from '../common/evaluation';
-import { EVALUATION_SCORE_UPDATE, resultsCsv } from '../common/evaluation';
+import {
+  EVALUATION_SCORE_UPDATE,
+  resultsCsv,
+  SCORE_WRITE_BUDGET_MS,
+  scoreProblems,
+} from '../common/evaluation';
 import type { Models } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
@@ -20,9 +25,12 @@ import { scoringEntitlements } from './evaluation-entitlements';
 
 /**
  * Evaluation rounds (评单评议) as the API serves them: a round and the orders the caller may
- * score, scores (checked here against who may score which order, then sent as an Update to the
- * round's workflow, whose validator answers whether the round is still open), and the frozen
- * results as JSON or CSV. Rounds, items and scores are written only by the round's activities.
+ * score, scores, and the frozen results as JSON or CSV. Rounds and items are written by the
+ * round's activities. Scores are checked here against who may score which order; a round opened
+ * since scores left the workflow history (`scoresVia: 'api'`) has them written here, one
+ * document per scorer and order (see recordScores and docs/definition-language.md 6.12); an
+ * older round gets them as an Update to its workflow, whose validator answers whether the round
+ * is still open.
  *
  * Who may score an order is the rule of evaluation-entitlements.ts. Who sees a round's results:
  * admins, and dispatchers and staff whose scope holds the round's unit.
@@ -113,8 +121,11 @@ export function createEvaluationService(deps: {
   /** Deadline of each Update or start, in ms (TEMPORAL_CALL_TIMEOUT_MS); past it, a 503. */
   callTimeoutMs: number;
   scope: ScopeResolver;
+  /** The score write budget in ms; SCORE_WRITE_BUDGET_MS (chosen, 10 s) unless a test sets it. */
+  scoreWriteBudgetMs?: number;
 }) {
   const { EvaluationRound, EvaluationItem, EvaluationScore } = deps.models;
+  const writeBudgetMs = deps.scoreWriteBudgetMs ?? SCORE_WRITE_BUDGET_MS;
 
   async function loadRound(roundId: string) {
     const round = await EvaluationRound.findById(roundId, { results: 0 }).lean();
@@ -126,6 +137,92 @@ export function createEvaluationService(deps: {
   async function supervises(principal: Principal, unitId: string | null): Promise<boolean> {
     const scope = await deps.scope.resolve(principal);
     return scope.all || (unitId !== null && scope.unitIds.has(unitId));
+  }
+
+  /**
+   * Writes the caller's scores of a round whose scores the API writes (`scoresVia: 'api'`): each
+   * score is its own document, `<round>:<order>:<digest of the scorer>`, written by one
+   * single-document replace (upsert), so two scorers never write the same document (FerretDB v1
+   * does not make concurrent updates of one document atomic) and the same submission again
+   * replaces the score with itself (idempotent, whatever its Idempotency-Key; a correction
+   * replaces the earlier score).
+   *
+   * The close without a transaction (docs/definition-language.md 6.12): scores are refused (409)
+   * once `now >= closesAt` or the round is `closingAt`, checked here before writing; the writes
+   * must end within SCORE_WRITE_BUDGET_MS (chosen, 10 s) of that check, counted at the latest
+   * from `closesAt` (so: by `closesAt + budget`), or this request undoes them (each score back to
+   * what it replaced) and answers 503 with Retry-After: it may have raced the closing activity,
+   * which reads the scores SCORE_CLOSE_GRACE_MS (chosen, 60 s) after `closesAt`. Assumes API and
+   * Temporal clocks within SCORE_CLOCK_SKEW_MS (50 s).
+   */
+  async function recordScores(
+    principal: Principal,
+    round: { _id: string; criteria: unknown; closesAt: Date; closingAt?: Date | null },
+    group: string,
+    entries: ScoreEntry[],
+  ): Promise<ScoreResult> {
+    const problems = scoreProblems(entries, round.criteria as CriterionSpec[], 'body.scores');
+    if (problems.length > 0) {
+      throw new AppError('unprocessable', 'The scores are not valid', problems);
+    }
+    const checkedAt = Date.now();
+    if (round.closingAt || checkedAt >= round.closesAt.getTime()) {
+      throw new AppError('conflict', `Round ${round._id} has closed; its results are frozen`);
+    }
+    const key = scorerKey(principal);
+    const writeId = randomUUID();
+    const at = new Date(checkedAt);
+    const written: Array<{ id: string; before: object | null }> = [];
+    for (const entry of entries) {
+      const id = `${round._id}:${entry.itemId}:${key}`;
+      // What this write replaces (an `_id` read), to put back if the request must undo it.
+      const before = await EvaluationScore.findById(id).lean();
+      const score = {
+        roundId: round._id,
+        itemId: entry.itemId,
+        group,
+        scorer: { kind: principal.kind, id: principal.id },
+        values: entry.values,
+        comment: entry.comment?.trim() || null,
+        at,
+        writeId,
+      };
+      await replaceScore(id, score);
+      written.push({ id, before });
+    }
+    // Late: ended past the budget counted from the check, at the latest from `closesAt` (a write
+    // ending before `closesAt + budget` is stored before the close reads, however long it took;
+    // undoing slow writes while the round is far from closing made a loaded store thrash:
+    // bench:round, 3,000 orders).
+    if (Date.now() > round.closesAt.getTime() + writeBudgetMs) {
+      // Too slow to be sure the close has not read the scores yet: undo, only where this
+      // request's version is still the stored one (a later request's write stays).
+      for (const { id, before } of written) {
+        if (before) await EvaluationScore.replaceOne({ _id: id, writeId }, before);
+        else await EvaluationScore.deleteOne({ _id: id, writeId });
+      }
+      throw new AppError(
+        'unavailable',
+        `Round ${round._id}: the scores were stored more than ${writeBudgetMs / 1000} s past the closing instant and were undone; they do not count`,
+        [],
+        { retryAfterSeconds: 5 },
+      );
+    }
+    return { roundId: round._id, group, recorded: entries.length };
+  }
+
+  /**
+   * One score document replaced or inserted. Two upserts of the same new `_id` at once (the same
+   * scorer's request sent twice) may both try to insert: the loser gets a duplicate-key error and
+   * replaces once more, which then finds the document.
+   */
+  async function replaceScore(id: string, score: Record<string, unknown>): Promise<void> {
+    try {
+      await EvaluationScore.replaceOne({ _id: id }, score, { upsert: true });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+      await EvaluationScore.replaceOne({ _id: id }, score, { upsert: true });
+    }
   }
 
   function actor(principal: Principal): ActingPrincipal {
@@ -189,7 +286,8 @@ export function createEvaluationService(deps: {
     /**
      * Records the caller's scores (one group per request). 404: no such round for the caller;
      * 422: an order not in the round, or the group unclear; 403: not entitled to score an order
-     * in that group; 409 (from the workflow): the round has closed.
+     * in that group; 409: the round has closed (its workflow says so for rounds taking Updates;
+     * recordScores for the others); 503: the write took too long and was undone.
      */
     async submitScores(
       principal: Principal,
@@ -275,6 +373,9 @@ export function createEvaluationService(deps: {
         values: s.values,
         ...(s.comment !== undefined ? { comment: s.comment } : {}),
       }));
+      if (round.scoresVia === 'api') {
+        return recordScores(principal, round, group, entries);
+      }
       const updateId =
         idempotencyKey === undefined
           ? randomUUID()
@@ -471,6 +572,17 @@ export function createEvaluationService(deps: {
 }
 
 export type EvaluationService = ReturnType<typeof createEvaluationService>;
+
+/**
+ * A scorer's part of a score document's `_id`: a digest, so no principal id can put a `.`, a `$`
+ * or a `:` into it, and ids stay the same length.
+ */
+function scorerKey(principal: Principal): string {
+  return createHash('sha256')
+    .update(`${principal.kind}:${principal.id}`)
+    .digest('hex')
+    .slice(0, 32);
+}
 
 function notFound(roundId: string): AppError {
   return new AppError('not_found', `No evaluation round "${roundId}" in your scope`);

@@ -91,3 +91,12 @@ export function rosterRollCalls(): boolean {
  * `patched()`, asked only by definitions with sub-process steps.
  */
 export const PINNED_SUBPROCESS_VERSIONS = 'pinned-subprocess-versions';
+
+/**
+ * An evaluation round's scores are written by the API to the store (one document per scorer and
+ * order) instead of one Update per submission, so a round's history no longer grows with its
+ * scores (ARCHITECTURE.md decision 8); the round closes a grace period (SCORE_CLOSE_GRACE_MS)
+ * after its closing instant, one timer more. Its own `patched()`: rounds recorded before it keep
+ * taking scores as Updates and close at the instant.
+ */
+export const EVALUATION_SCORES_VIA_API = 'evaluation-scores-via-api';

@@ -45,6 +45,11 @@ export interface EvaluationRun {
   closed: boolean;
   /** Score Updates whose write is still in flight: the results wait for them. */
   pending: number;
+  /**
+   * Scores are written by the API into MongoDB, not sent as Updates (the Update is refused):
+   * the round's history stays the same size whatever the number of scores.
+   */
+  viaApi: boolean;
 }
 
 /**

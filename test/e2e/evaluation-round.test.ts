@@ -1,5 +1,6 @@
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
+import { SCORE_CLOSE_GRACE_MS } from '../../common/evaluation';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, uniqueAddress, waitFor } from '../support/harness';
 
@@ -266,6 +267,8 @@ describe('an evaluation round (评单评议)', () => {
     const unknown = await score('liaison', {
       scores: [{ item: 'case-000000000000000000000000', values: v(4, 4, 4) }],
     });
+    // The same submission again (a retry with another Idempotency-Key): nothing changes.
+    const again = await score('res-b', { scores: [{ item: orders.o3!, values: v(4, 5, 3) }] });
 
     // Assert
     expect([a.status, b.status, units.status, org.status]).toEqual([200, 200, 200, 200]);
@@ -282,6 +285,8 @@ describe('an evaluation round (评单评议)', () => {
     });
     expect(unknown.status).toBe(422);
     expect(unknown.body).toMatchObject({ error: { details: [{ path: 'body.scores[0].item' }] } });
+    expect(again.status).toBe(200);
+    // One document per scorer and order, written by the API (not through the round's workflow).
     expect(await app.db.models.EvaluationScore.countDocuments({ roundId })).toBe(7);
   });
 
@@ -295,13 +300,22 @@ describe('an evaluation round (评单评议)', () => {
     expect(res.status).toBe(409);
   });
 
-  it('when the deadline passes, then the round closes, escalated on the way, and late scores are refused', async () => {
+  it('when the deadline passes, then scores are refused at once, the round closes after its grace period, escalated on the way', async () => {
     // Act
+    const stored = await app.db.models.EvaluationRound.findById(roundId, { closesAt: 1 }).lean();
+    await waitFor(
+      'the closing instant passed',
+      () => Promise.resolve(Date.now() > stored!.closesAt.getTime()),
+      (OPEN_FOR_S + 30) * 1000,
+    );
+    // Past closesAt, within the grace period: the round is still open, the API refuses.
+    const inGrace = await score('res-b', { scores: [{ item: orders.o3!, values: v(1, 1, 1) }] });
+    const statusInGrace = (await app.db.models.EvaluationRound.findById(roundId).lean())?.status;
     await waitFor(
       'the round closed',
       async () =>
         (await app.db.models.EvaluationRound.findById(roundId).lean())?.status === 'closed',
-      (OPEN_FOR_S + 30) * 1000,
+      (SCORE_CLOSE_GRACE_MS / 1000 + 30) * 1000,
     );
     await closed(roundId);
     const late = await score('res-b', { scores: [{ item: orders.o3!, values: v(1, 1, 1) }] });
@@ -310,20 +324,21 @@ describe('an evaluation round (评单评议)', () => {
     const round = await app.db.models.Case.findById(roundId, { timeline: 1 }).lean();
     const types = round!.timeline.map((e) => e.type);
     expect(types).toEqual(
-      expect.arrayContaining([
-        'evaluation.opened',
-        'evaluation.scored',
-        'deadline.escalated',
-        'evaluation.closed',
-      ]),
+      expect.arrayContaining(['evaluation.opened', 'deadline.escalated', 'evaluation.closed']),
     );
+    // Scores no longer pass through the round's workflow, so they leave no timeline entry each.
+    expect(types).not.toContain('evaluation.scored');
     expect(round!.timeline.find((e) => e.type === 'evaluation.closed')?.detail).toEqual({
       items: 4,
       scored: 3,
       missing: 1,
     });
     expect(late.status).toBe(409);
-  });
+    expect(late.body).toMatchObject({
+      error: { message: `Round ${roundId} has closed; its results are frozen` },
+    });
+    expect([statusInGrace, inGrace.status]).toEqual(['open', 409]);
+  }, 240_000);
 
   it('when the results are read, then they are weighted per order, per unit with its subtree and per secretary', async () => {
     // Act

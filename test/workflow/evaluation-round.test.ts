@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { CaseStateView } from '../../workflows/projection';
-import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
 import type { RoundResults } from '../../common/evaluation';
+import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
+import { createEvaluationService } from '../../services/evaluations';
+import { createScopeResolver } from '../../services/scope';
 import type { SlaTestBed } from '../support/sla-cases';
 import { actor, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 
@@ -80,18 +82,42 @@ describe('半年评单评议 (evaluation-round)', () => {
     const outcome = await bed.withWorker(async (queue) => {
       const kase = await bed.startCase(queue, definition, org.street.id);
       const [opened] = await kase.waitForEvents('evaluation.opened', 1);
-      await kase.handle.executeUpdate(EVALUATION_SCORE_UPDATE, {
-        args: [
-          {
-            actor: actor(liaison),
-            group: 'units',
-            entries: [
-              { itemId: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
-              { itemId: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
-            ],
-          },
-        ],
+      // Scores go through the API's service, which writes them to the store (not an Update).
+      const evaluations = createEvaluationService({
+        models: bed.db.models,
+        temporal: bed.env.client,
+        callTimeoutMs: 10_000,
+        scope: createScopeResolver(bed.db.models),
       });
+      await evaluations.submitScores(
+        { kind: 'user', id: liaison.userId, roles: ['staff'], unitIds: [] },
+        kase.caseId,
+        {
+          group: 'units',
+          scores: [
+            { item: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
+            { item: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
+          ],
+        },
+        undefined,
+      );
+      // A round opened on today's interpreter refuses the Update older rounds take scores by.
+      const update = await kase.handle
+        .executeUpdate(EVALUATION_SCORE_UPDATE, {
+          args: [
+            {
+              actor: actor(liaison),
+              group: 'units',
+              entries: [
+                { itemId: `${tag}-o1`, values: { quality: 1, duration: 1, satisfaction: 1 } },
+              ],
+            },
+          ],
+        })
+        .then(
+          () => 'accepted',
+          (err: unknown) => (err as { cause?: Error }).cause?.message,
+        );
       await bed.skipTo(now.getTime() + 30 * DAY);
       const [closed] = await kase.waitForEvents('evaluation.closed', 1);
       const meeting = kase.taskId('meeting');
@@ -101,11 +127,12 @@ describe('半年评单评议 (evaluation-round)', () => {
       const result = (await kase.handle.result()) as CaseStateView;
       const doc = await kase.doc();
       const round = await EvaluationRound.findById(kase.caseId).lean();
-      return { opened, closed, result, doc, round };
+      return { opened, closed, result, doc, round, update };
     });
 
     // Assert
     expect(outcome.result.status).toBe('closed');
+    expect(outcome.update).toContain('This round takes its scores through the API, not as Updates');
     expect(outcome.opened?.detail).toMatchObject({ items: 2, scorers: 1 });
     expect(outcome.closed?.detail).toEqual({ items: 2, scored: 2, missing: 0 });
     expect(outcome.doc.timeline.some((e) => e.type === 'deadline.escalated')).toBe(true);

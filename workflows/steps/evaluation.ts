@@ -1,10 +1,16 @@
 import { BEIJING_ISO_OFFSET } from '../../lang/beijing';
-import { ApplicationFailure, condition, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { CaseActivities } from '../../activities';
 import type { Candidate } from '../../common/case';
 import type { EvaluationStepSpec } from '../../lang/definition';
-import type { CriterionSpec, RoundGroup, ScoreRequest, ScoreResult } from '../../common/evaluation';
-import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import type { RoundGroup, ScoreRequest, ScoreResult } from '../../common/evaluation';
+import { SCORE_CLOSE_GRACE_MS, scoreProblems } from '../../common/evaluation';
 import { evaluateValue } from '../../lang/expression';
 import { lookups } from '../stubs';
 import { actorOf, reject } from '../callers';
@@ -12,14 +18,20 @@ import { Clock, deadlineInstant, runnableDeadline } from '../clocks';
 import { ENGINE } from '../projection';
 import type { TaskContext } from '../recipients';
 import type { CaseRun, EvaluationRun } from '../run';
+import { EVALUATION_SCORES_VIA_API } from '../patches';
 import { closeCase } from './end';
 
 /**
- * The `evaluation` step (评单评议): opens a round over the orders closed in a period, takes the
- * scorer groups' scores as Updates while it is open (its deadlines remind and escalate as any
- * task's do), and at its closing instant freezes the weighted results. The orders, scores and
- * results are written by activities (activities/evaluations.ts); the workflow keeps only whether
- * the round is open, so a score is either recorded before the results are computed or refused.
+ * The `evaluation` step (评单评议): opens a round over the orders closed in a period, waits while
+ * it is open (its deadlines remind and escalate as any task's do), and at its closing instant
+ * freezes the weighted results. The orders and results are written by activities
+ * (activities/evaluations.ts). The scores are written by the API, one document per scorer and
+ * order, while `now < closesAt`; the workflow waits a grace period past the closing instant
+ * (SCORE_CLOSE_GRACE_MS, chosen 60 s, longer than the API's write budget plus the clock skew it
+ * tolerates) before its closing activity reads them, so the history does not grow with the
+ * scores (docs/definition-language.md 6.12). Rounds recorded before that (no
+ * `EVALUATION_SCORES_VIA_API` marker) take the scores as Updates, close without the grace
+ * period, and the workflow keeps whether the round is open for their validator.
  */
 
 /** Opening selects up to a few thousand orders; give it time, and never retry a refusal. */
@@ -91,6 +103,8 @@ export async function runEvaluation(
       scorers,
     });
   }
+  // Scores via the API (kept out of the history); rounds recorded before take them as Updates.
+  const viaApi = patched(EVALUATION_SCORES_VIA_API);
   const opened = await rounds.openEvaluationRound({
     roundId: run.caseId,
     stepId: step.id,
@@ -105,6 +119,7 @@ export async function runEvaluation(
     responsibleRole: step.responsible,
     closesAt: new Date(closesAtMs!).toISOString(),
     openedAt,
+    ...(viaApi ? { scoresVia: 'api' as const } : {}),
   });
   if (opened.refused) {
     await refuse(
@@ -119,6 +134,7 @@ export async function runEvaluation(
     closesAtMs: closesAtMs!,
     closed: false,
     pending: 0,
+    viaApi,
   };
   run.evaluation = state;
   run.projection.record('evaluation.opened', ENGINE, step.id, {
@@ -152,6 +168,10 @@ export async function runEvaluation(
   await Promise.all(clockRuns);
   // Scores accepted before the close are written before the results are computed.
   await condition(() => state.pending === 0);
+  // Scores written by the API: every one it accepted (checked before closesAt, written within
+  // its budget) is stored before this wait ends. Only rounds with the marker: older histories
+  // replay without this timer.
+  if (state.viaApi) await sleep(SCORE_CLOSE_GRACE_MS);
   const closed = await rounds.closeEvaluationRound({
     roundId: run.caseId,
     closedAt: new Date().toISOString(),
@@ -197,6 +217,9 @@ export function validateScores(run: CaseRun, request: ScoreRequest): void {
   if (!state || state.closed || Date.now() >= state.closesAtMs) {
     reject('conflict', 'The round is not open for scoring');
   }
+  if (state.viaApi) {
+    reject('conflict', 'This round takes its scores through the API, not as Updates');
+  }
   if (!state.groups.includes(request.group)) {
     reject('invalid', `Unknown scorer group "${request.group}"`, [
       { path: 'group', message: `one of ${state.groups.join(', ')}` },
@@ -205,32 +228,6 @@ export function validateScores(run: CaseRun, request: ScoreRequest): void {
   if (!Array.isArray(request.entries) || request.entries.length === 0) {
     reject('invalid', 'No scores', [{ path: 'scores', message: 'at least one' }]);
   }
-  const problems = scoreProblems(request, state.criteria);
+  const problems = scoreProblems(request.entries, state.criteria);
   if (problems.length > 0) reject('invalid', 'The scores are not valid', problems);
-}
-
-/** Every criterion scored with a whole number 1–5, and nothing else. */
-function scoreProblems(
-  request: ScoreRequest,
-  criteria: readonly CriterionSpec[],
-): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
-  const ids = new Set(criteria.map((c) => c.id));
-  request.entries.forEach((entry, i) => {
-    for (const c of criteria) {
-      const value = entry.values?.[c.id];
-      if (!Number.isInteger(value) || value! < SCORE_MIN || value! > SCORE_MAX) {
-        problems.push({
-          path: `scores[${i}].values.${c.id}`,
-          message: `${c.name}: a whole number from ${SCORE_MIN} to ${SCORE_MAX}`,
-        });
-      }
-    }
-    for (const key of Object.keys(entry.values ?? {})) {
-      if (!ids.has(key)) {
-        problems.push({ path: `scores[${i}].values.${key}`, message: 'unknown criterion' });
-      }
-    }
-  });
-  return problems;
 }
