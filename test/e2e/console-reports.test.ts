@@ -1,6 +1,7 @@
 import { createDefinitionService } from '../../services/definitions';
 import { BEIJING_OFFSET_MS } from '../../lang/beijing';
 import { createMailRenderer } from '../../mail/renderer';
+import { SCORE_CLOSE_GRACE_MS } from '../../common/evaluation';
 import { activationProcess, rollCallProcess } from '../fixtures/definitions';
 import type { ConsoleClient } from '../support/console-client';
 import { consoleClient, textOf } from '../support/console-client';
@@ -511,7 +512,8 @@ describe('evaluation results', () => {
       async () =>
         (await app.db.models.EvaluationRound.findById(roundId, { status: 1 }).lean())?.status ===
         'closed',
-      (ROUND_OPEN_S + 30) * 1000,
+      // The round closes a grace period after its window (SCORE_CLOSE_GRACE_MS).
+      (ROUND_OPEN_S + SCORE_CLOSE_GRACE_MS / 1000 + 30) * 1000,
     );
     const disp = as('edisp');
 
@@ -540,5 +542,5 @@ describe('evaluation results', () => {
     );
     expect(body).toContain('单位,r-e,评议街道,');
     expect(body).toContain('书记,p-sec,评议书记,');
-  }, 120_000);
+  }, 200_000);
 });
