@@ -240,7 +240,9 @@ export function createActivities(deps: ActivityDependencies) {
     ...activities,
     ...createRollCallActivities(deps, {
       resolvePeople: (request) => lookupActivities.resolvePeople(request),
-      sendNotification: (request) => sendNotification(request),
+      sendNotification: (request, prepared) => sendNotification(request, prepared),
+      namesOf: (request) => namesOf(request),
+      wakeOutbox: () => outbox.wake(),
       abandonNotification: (key) => activities.abandonNotification(key),
     }),
   };
