@@ -156,7 +156,16 @@ export function createTaskService(deps: {
     if (task.status !== 'open' && task.status !== 'claimed') {
       throw new AppError('conflict', 'The roll-call is closed');
     }
-    const entry = await RollCallEntry.findOne({ userId: principal.id, taskId: task._id }).lean();
+    // The entry by its `_id` (`<task>:<person>`), the person found among the task's candidates
+    // (copied from the roster with its first snapshot): on FerretDB v1 only an `_id` lookup avoids
+    // a scan of every roster entry per report. A task not yet carrying its roster is searched.
+    const candidate = ((task.candidates ?? []) as Candidate[]).find(
+      (c) => c.userId === principal.id,
+    );
+    const entry =
+      (candidate
+        ? await RollCallEntry.findById(`${task._id}:${candidate.personId}`).lean()
+        : null) ?? (await RollCallEntry.findOne({ userId: principal.id, taskId: task._id }).lean());
     if (!entry) throw new AppError('forbidden', 'You are not on the roster of this roll-call');
     const marked = await RollCallEntry.updateOne(
       { _id: entry._id, acknowledgedAt: null, closedAt: null },
