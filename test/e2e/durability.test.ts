@@ -60,7 +60,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-it('when the worker is killed with SIGKILL mid-case, then a new worker completes it with nothing duplicated', async () => {
+it('when the worker is killed with SIGKILL mid-case, then a new worker completes it with nothing done twice and each mail under its one Message-ID', async () => {
   const email = uniqueAddress('durable');
   const first = spawnWorker(app);
   workers.push(first);
@@ -120,5 +120,11 @@ it('when the worker is killed with SIGKILL mid-case, then a new worker completes
     ]),
   );
   expect(outbox).toHaveLength(2);
-  expect(await mailsTo(email)).toHaveLength(2);
+  // Two mails, each under its own stored Message-ID. A mail the killed worker had handed to the
+  // relay but not yet recorded as sent goes out again after its lease with the same Message-ID
+  // (at least once, by design): receivers drop the copy, so a copy may arrive, never a new id.
+  const sunk = await mailsTo(email);
+  const storedIds = outbox.map((o) => o.messageId).sort();
+  expect([...new Set(sunk.map((m) => m.messageId))].sort()).toEqual(storedIds);
+  expect(sunk.length).toBeLessThanOrEqual(3);
 });
