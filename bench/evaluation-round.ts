@@ -1,3 +1,4 @@
+import { startStackWhileBundling } from './stack-start';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,13 +19,9 @@ import type { Principal } from '../services/auth';
 import { createDefinitionService } from '../services/definitions';
 import { createEvaluationService } from '../services/evaluations';
 import { createScopeResolver } from '../services/scope';
-import { stackDirs } from '../stack/paths';
-import { storeFromEnv } from '../stack/postgres';
-import { randomPorts, startLocalStack } from '../stack/stack';
 import { startWorker } from '../worker';
 import { progress } from './run-control';
 import type { Stoppable } from './servers';
-import { bundle } from './servers';
 
 /**
  * An evaluation round at scale (`npm run bench:round -- --orders 3000`): on a throw-away local
@@ -224,17 +221,12 @@ export async function benchEvaluationRound(
   const running: Stoppable[] = [];
   try {
     const workflowBundle = path.join(dir, 'engine-workflows.js');
-    const [stack] = await Promise.all([
-      startLocalStack({
-        dirs: stackDirs({ dataDir: path.join(dir, 'stack') }),
-        ports: await randomPorts(),
-        progress,
-        env: {},
-        store: storeFromEnv(process.env),
-      }),
-      progress.step('Bundling the workflows', () => bundle(workflowBundle)),
-    ]);
-    running.push({ name: 'stack', stop: () => stack.stop() });
+    const stack = await startStackWhileBundling(
+      dir,
+      [{ out: workflowBundle }],
+      running,
+      'Bundling the workflows',
+    );
     const config = loadConfig({
       ...stack.env,
       API_PORT: '0',

@@ -1,3 +1,4 @@
+import { startStackWhileBundling } from './stack-start';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -16,7 +17,6 @@ import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
 import { storeFromEnv } from '../stack/postgres';
-import { randomPorts, startLocalStack } from '../stack/stack';
 import { startWorker } from '../worker';
 import { expectStatus, http, keepAlive } from './http';
 import { watchLoad } from './machine';
@@ -32,7 +32,6 @@ import {
 import type { CalledPerson } from './rollcall-org';
 import { buildCity, COUNTY_ID, importChunks, isMissing, writeAccounts } from './rollcall-org';
 import type { Stoppable } from './servers';
-import { bundle } from './servers';
 
 /**
  * Roll-call scale benchmark (`npm run bench:rollcall -- --people 10000 --compounds 300`), the
@@ -176,25 +175,10 @@ async function measure(
   onServers: (pids: number[]) => void,
 ): Promise<RollcallFigures> {
   const city = buildCity(options.people, options.compounds);
+  // The same folders startStackWhileBundling gives the stack: the sink's mail is read from them.
   const dirs = stackDirs({ dataDir: path.join(tempDir, 'stack') });
   const engineBundle = path.join(tempDir, 'engine-workflows.js');
-  const [stackStart, bundling] = await Promise.allSettled([
-    startLocalStack({
-      dirs,
-      ports: await randomPorts(),
-      progress,
-      env: {},
-      store: storeFromEnv(process.env),
-    }),
-    progress.step('Bundling the engine workflows', () => bundle(engineBundle)),
-  ]);
-  if (stackStart.status === 'fulfilled') {
-    const stack = stackStart.value;
-    running.push({ name: 'stack', stop: () => stack.stop() });
-  }
-  if (stackStart.status === 'rejected') throw stackStart.reason;
-  if (bundling.status === 'rejected') throw bundling.reason;
-  const stack = stackStart.value;
+  const stack = await startStackWhileBundling(tempDir, [{ out: engineBundle }], running);
   onServers(stack.pids);
   void stack.failure.then(abort);
   throwIfAborted();

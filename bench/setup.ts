@@ -1,3 +1,4 @@
+import { startStackWhileBundling } from './stack-start';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -9,15 +10,12 @@ import { loadConfig } from '../common/config';
 import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
-import { stackDirs } from '../stack/paths';
-import { storeFromEnv } from '../stack/postgres';
-import { randomPorts, startLocalStack } from '../stack/stack';
 import { startWorker } from '../worker';
 import { BASELINE_COLLECTIONS } from './baseline-activities';
 import { keepAlive } from './http';
 import { cpuMeter } from './machine';
 import type { Options } from './options';
-import { abort, progress, throwIfAborted } from './run-control';
+import { abort, throwIfAborted } from './run-control';
 import {
   ADMIN_KEY,
   createAccounts,
@@ -28,7 +26,7 @@ import {
   QUEUES,
 } from './scenario';
 import type { Stoppable } from './servers';
-import { bundle, startBaselineWorker } from './servers';
+import { startBaselineWorker } from './servers';
 import type { Context } from './sides';
 
 /**
@@ -48,26 +46,12 @@ export async function startBench(
   const baselineBundle = path.join(tempDir, 'baseline-workflows.js');
   // The stack starts while the two bundles build; a stack that started is stopped whatever
   // happened to the bundles.
-  const store = storeFromEnv(process.env);
-  const [stackStart, bundling] = await Promise.allSettled([
-    startLocalStack({
-      dirs: stackDirs({ dataDir: path.join(tempDir, 'stack') }),
-      ports: await randomPorts(),
-      progress,
-      env: {},
-      store,
-    }),
-    progress.step('Bundling the engine and baseline workflows', () =>
-      Promise.all([bundle(engineBundle), bundle(baselineBundle, 'bench/baseline-workflow.ts')]),
-    ),
-  ]);
-  if (stackStart.status === 'fulfilled') {
-    const stack = stackStart.value;
-    running.push({ name: 'stack', stop: () => stack.stop() });
-  }
-  if (stackStart.status === 'rejected') throw stackStart.reason;
-  if (bundling.status === 'rejected') throw bundling.reason;
-  const stack = stackStart.value;
+  const stack = await startStackWhileBundling(
+    tempDir,
+    [{ out: engineBundle }, { out: baselineBundle, workflows: 'bench/baseline-workflow.ts' }],
+    running,
+    'Bundling the engine and baseline workflows',
+  );
   onServers(stack.pids);
   // A server that dies mid-run stops the run instead of leaving the drivers to time out.
   void stack.failure.then(abort);
