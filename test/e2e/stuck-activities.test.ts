@@ -127,7 +127,8 @@ it('when a projection keeps failing past the threshold, then admins see it liste
   const cleared = await waitFor(
     'the projection to succeed and the alert to clear',
     async () => ((await stuckActivities()).some((a) => a.caseId === caseId) ? undefined : true),
-    60_000,
+    // The projection retries with backoff up to a minute apart (workflows/stubs.ts `store`).
+    150_000,
   );
   // A second pass mails nothing more.
   await app.http('POST', '/api/v1/admin/cases/reconcile', { token: app.adminKey });
@@ -155,4 +156,4 @@ it('when a projection keeps failing past the threshold, then admins see it liste
     return d && d.revision > saved!.revision ? d : undefined;
   });
   expect(doc.status).toBe('open');
-});
+}, 240_000);
