@@ -33,7 +33,7 @@ import {
 } from './recorded-processes';
 import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES } from '../common/case';
 import { caseStartOf } from '../common/case-start';
-import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
+import { hashPassword } from '../services/auth';
 import { startWorker } from '../worker';
 
 /**
@@ -44,6 +44,8 @@ import { startWorker } from '../worker';
 const run = promisify(execFile);
 const OUT_DIR = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
 const SECRET = 'gfk_record_histories_0123456789abcdef0123456789';
+const SCORER_USERNAME = 'record-dispatcher';
+const SCORER_PASSWORD = 'record-dispatcher-password-0123';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -132,8 +134,13 @@ async function main(): Promise<void> {
       ['claim-pool-two-claimants-points', 'replay-pool', { category: '其他' }, 'c1'],
       ['roll-call-one-missing-escalated', 'replay-roll-call', { category: '其他' }, 'c1'],
       ['return-reassign-calendar-signal', 'replay-returned', { category: '其他' }, 'g1'],
-      // Its round's items: the order seedClosedOrder stores and the cases closed above.
+      // Its round's items: the order seedClosedOrder stores and the cases closed above. Scored by
+      // Update, as rounds opened before the `evaluation-scores-via-api` patch are: kept, never
+      // re-recorded (new rounds refuse the Update).
       ['evaluation-round-scored-closed', 'replay-evaluation', {}, 'c1'],
+      // Recorded 2026-12: a round of today, scored through the API (scores stored as their own
+      // documents, read by the workflow when the round closes).
+      ['evaluation-round-api-scores-closed', 'replay-evaluation', {}, 'c1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
@@ -182,7 +189,7 @@ async function main(): Promise<void> {
       if (definitionKey === 'replay-pool') await workPoolCase(db, handle);
       if (definitionKey === 'replay-roll-call') await workRollCallCase(db, handle);
       if (definitionKey === 'replay-returned') await workReturnedCase(db, handle);
-      if (definitionKey === 'replay-evaluation') await workEvaluationCase(db, handle);
+      if (definitionKey === 'replay-evaluation') await workEvaluationCase(db, api.url, handle);
       if (definitionKey === 'replay-failing') {
         await handle.result().then(
           () => {
@@ -368,32 +375,44 @@ async function workReturnedCase(db: Database, handle: WorkflowHandle): Promise<v
 }
 
 /**
- * Works the evaluation round: the dispatcher scores every item once the round is open (its items
- * stored); the round then closes by itself.
+ * Works the evaluation round the way a scorer does: the community dispatcher (the seeded account
+ * of person p-disp) signs in and scores every item through the API once the round is open (its
+ * items stored); the round then closes by itself.
  */
-async function workEvaluationCase(db: Database, handle: WorkflowHandle): Promise<void> {
+async function workEvaluationCase(
+  db: Database,
+  apiUrl: string,
+  handle: WorkflowHandle,
+): Promise<void> {
+  const login = await fetch(`${apiUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: SCORER_USERNAME, password: SCORER_PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`the scorer could not sign in: ${login.status}`);
+  const { token } = (await login.json()) as { token: string };
   for (let i = 0; i < 100; i++) {
     const items = await db.models.EvaluationItem.find({ roundId: handle.workflowId })
       .sort({ _id: 1 })
       .lean();
     if (items.length > 0) {
-      try {
-        await handle.executeUpdate(EVALUATION_SCORE_UPDATE, {
-          args: [
-            {
-              actor: { kind: 'user', id: 'u-disp', roles: ['dispatcher'], via: 'record' },
-              group: 'units',
-              entries: items.map((item) => ({
-                itemId: item.caseId,
-                values: { quality: 4, duration: 4, satisfaction: 5 },
-              })),
-            },
-          ],
-        });
-        return;
-      } catch (err) {
-        if (i === 99) throw err;
-      }
+      const res = await fetch(`${apiUrl}/api/v1/evaluations/${handle.workflowId}/scores`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': `record-scores-${handle.workflowId}`,
+        },
+        body: JSON.stringify({
+          group: 'units',
+          scores: items.map((item) => ({
+            item: item.caseId,
+            values: { quality: 4, duration: 4, satisfaction: 5 },
+          })),
+        }),
+      });
+      if (res.ok) return;
+      if (i === 99) throw new Error(`scores refused: ${res.status} ${await res.text()}`);
     }
     await sleep(100); // the round is not open yet
   }
@@ -458,7 +477,7 @@ function legacyCase(externalId: string): Record<string, unknown> {
 /** The org the served process resolves its candidates from (people with accounts' ids). */
 async function seedServedOrg(db: Database): Promise<void> {
   const now = new Date();
-  const { Unit, Person, Post } = db.models;
+  const { Unit, Person, Post, User } = db.models;
   await Unit.create([
     { _id: 'c1', name: '东社区', type: 'community', parentId: null, updatedAt: now },
     { _id: 'g1', name: '第一网格', type: 'grid', parentId: 'c1', updatedAt: now },
@@ -476,6 +495,17 @@ async function seedServedOrg(db: Database): Promise<void> {
       updatedAt: now,
     },
   ]);
+  // The dispatcher's sign-in account (its id is the person's userId), to score through the API.
+  await User.create({
+    _id: 'u-disp',
+    username: SCORER_USERNAME,
+    displayName: '派单员',
+    passwordHash: await hashPassword(SCORER_PASSWORD),
+    roles: ['dispatcher'],
+    unitIds: ['c1'],
+    disabled: false,
+    createdAt: now,
+  });
   await Post.create([
     { _id: 'c1:dispatcher:p-disp', unitId: 'c1', role: 'dispatcher', personId: 'p-disp' },
     { _id: 'g1:grid-worker:p-work', unitId: 'g1', role: 'grid-worker', personId: 'p-work' },
