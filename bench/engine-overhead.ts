@@ -1,4 +1,4 @@
-import { storeFromEnv } from '../stack/postgres';
+import { storeLabel } from './stack-start';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
@@ -129,7 +129,7 @@ function figures(
   const sides = [base, viaClient, viaApi];
   const out: string[] = [
     `engine overhead: ${options.cases} cases per side (+${options.warmup} warm-up) in ${rounds} round(s), concurrency ${options.concurrency}, read model polled every ${options.pollMs} ms`,
-    `process: two human tasks (claim + complete each) and an end; one Temporal dev server and one FerretDB (${storeFromEnv(process.env) === 'postgresql' ? 'PostgreSQL' : 'SQLite'}, STACK_STORE), each side with its own task queue and database`,
+    `process: two human tasks (claim + complete each) and an end; one Temporal dev server and one FerretDB (${storeLabel()}, STACK_STORE), each side with its own task queue and database`,
     `machine: ${os.cpus().length} CPUs; 1-min load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1)})`,
     '',
     comparisonTable(viaApi, viaClient, base),

@@ -1,4 +1,4 @@
-import { startStackWhileBundling } from './stack-start';
+import { startStackWhileBundling, storeLabel } from './stack-start';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -16,7 +16,6 @@ import type { Models } from '../models';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
-import { storeFromEnv } from '../stack/postgres';
 import { startWorker } from '../worker';
 import { expectStatus, http, keepAlive } from './http';
 import { watchLoad } from './machine';
@@ -496,7 +495,7 @@ export function rollcallLines(f: RollcallFigures): string[] {
   const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
   const check = (ok: boolean) => (ok ? 'ok' : 'MISMATCH');
   return [
-    `rollcall run: ${o.people} people in ${o.compounds} compounds, ${o.missing}% never report, deadline ${o.deadline} s, ${o.concurrency} report-ins in flight; FerretDB on ${storeFromEnv(process.env) === 'postgresql' ? 'PostgreSQL' : 'SQLite'}`,
+    `rollcall run: ${o.people} people in ${o.compounds} compounds, ${o.missing}% never report, deadline ${o.deadline} s, ${o.concurrency} report-ins in flight; FerretDB on ${storeLabel()}`,
     `machine: ${os.cpus().length} CPUs; 1-min load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (mean ${mean.toFixed(1)})`,
     `compound cases started: ${f.seconds.casesStarted.toFixed(1)} s after the activation request`,
     `roster entries written (all ${o.people}): ${f.seconds.rosterWritten.toFixed(1)} s`,

@@ -7,9 +7,17 @@ import { progress } from './run-control';
 import type { Stoppable } from './servers';
 import { bundle } from './servers';
 
+/** The store of the last stack this process started, for the figures' headings. */
+let startedStore: string | undefined;
+
+/** `PostgreSQL` or `SQLite`: FerretDB's store under the benchmark's stack. */
+export function storeLabel(): string {
+  return startedStore === 'sqlite' ? 'SQLite' : startedStore === 'postgresql' ? 'PostgreSQL' : '?';
+}
+
 /**
  * Starts a throw-away local stack in `<tempDir>/stack` on free ports (the store from
- * `STACK_STORE`) while the workflow bundles build, for every benchmark. A stack that started is
+ * `STACK_STORE`, else the stack's default) while the workflow bundles build, for every benchmark. A stack that started is
  * put on `running` whatever happened to the bundles, so the caller stops it; then the first
  * failure, of the stack or of a bundle, is thrown.
  */
@@ -32,6 +40,7 @@ export async function startStackWhileBundling(
   if (stackStart.status === 'fulfilled') {
     const stack = stackStart.value;
     running.push({ name: 'stack', stop: () => stack.stop() });
+    startedStore = stack.store;
   }
   if (stackStart.status === 'rejected') throw stackStart.reason;
   if (bundling.status === 'rejected') throw bundling.reason;

@@ -1,6 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { InstallError } from './install';
@@ -8,17 +18,59 @@ import { ManagedProcess } from './process';
 
 const run = promisify(execFile);
 
-/** Where FerretDB keeps the documents: SQLite files (the default) or a local PostgreSQL. */
+/** Where FerretDB keeps the documents: a local PostgreSQL (the default) or SQLite files. */
 export type StackStore = 'sqlite' | 'postgresql';
 
 export const STACK_STORES: readonly StackStore[] = ['sqlite', 'postgresql'];
 
-/** `STACK_STORE` (default `sqlite`); anything else is an error naming the choices. */
-export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): StackStore {
+/**
+ * The store `STACK_STORE` asks for, or null when it is unset or empty (then {@link defaultStore}
+ * picks); anything else is an error naming the choices.
+ */
+export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): StackStore | null {
   const value = env.STACK_STORE;
-  if (value === undefined || value === '') return 'sqlite';
+  if (value === undefined || value === '') return null;
   if ((STACK_STORES as readonly string[]).includes(value)) return value as StackStore;
   throw new Error(`STACK_STORE=${value} is not a store: use ${STACK_STORES.join(' or ')}`);
+}
+
+/**
+ * The store a stack uses when `STACK_STORE` does not say: PostgreSQL, which costs FerretDB about
+ * a quarter of the CPU per case that SQLite does (README, The local stack), unless
+ * - the data folder already holds SQLite data and no PostgreSQL data: an existing local stack
+ *   keeps its documents (switching would start from an empty read model under the Temporal
+ *   histories it has), or
+ * - PostgreSQL cannot run here (no binaries, or root without a `postgres` user to run it as).
+ * `why` says which, for the start-up progress.
+ */
+export async function defaultStore(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): Promise<{ store: StackStore; why: string }> {
+  const hasPostgresData = existsSync(path.join(dataDir, 'postgresql', 'PG_VERSION'));
+  if (!hasPostgresData && (await holdsSqliteData(path.join(dataDir, 'ferretdb')))) {
+    return {
+      store: 'sqlite',
+      why: 'SQLite: this stack already keeps its documents there (STACK_STORE=postgresql on a fresh STACK_DIR moves to PostgreSQL)',
+    };
+  }
+  try {
+    await findPostgres(env);
+    await postgresUser();
+  } catch (err) {
+    if (!(err instanceof InstallError)) throw err;
+    return { store: 'sqlite', why: `SQLite: PostgreSQL cannot run here (${err.message})` };
+  }
+  return { store: 'postgresql', why: 'PostgreSQL' };
+}
+
+/** Whether FerretDB's SQLite folder holds a database file (one `<db>.sqlite` per database). */
+async function holdsSqliteData(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((name) => name.endsWith('.sqlite'));
+  } catch {
+    return false;
+  }
 }
 
 /** The database FerretDB keeps every MongoDB database in (one PostgreSQL schema each). */

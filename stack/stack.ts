@@ -15,6 +15,7 @@ import {
   postgresUser,
   probePostgres,
   startPostgres,
+  defaultStore,
   storeFromEnv,
 } from './postgres';
 import { ManagedProcess, freePort, isPortFree, waitUntilReady } from './process';
@@ -82,6 +83,8 @@ export interface LocalStack {
   pids: number[];
   /** Resolves with a description when a stack process dies unexpectedly. */
   failure: Promise<string>;
+  /** FerretDB's store, when the stack started FerretDB (not with MONGODB_URI). */
+  store?: StackStore;
   stop(): Promise<void>;
 }
 
@@ -97,8 +100,8 @@ export async function startLocalStack(options: {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   database?: string;
-  /** FerretDB's store (default: STACK_STORE from `env`, else SQLite). */
-  store?: StackStore;
+  /** FerretDB's store (default: STACK_STORE from `env`, else {@link defaultStore}). */
+  store?: StackStore | null;
   /** The components to consider (default all three); the others are neither started nor reported. */
   only?: ReadonlyArray<StackComponent>;
 }): Promise<LocalStack> {
@@ -179,7 +182,13 @@ export async function startLocalStack(options: {
     } else if (env.MONGODB_URI) {
       progress.info('MongoDB: using MONGODB_URI');
     } else {
-      const store = options.store ?? storeFromEnv(env);
+      let store = options.store ?? storeFromEnv(env);
+      if (store === null) {
+        const chosen = await defaultStore(env, dirs.data);
+        store = chosen.store;
+        progress.info(`Store: ${chosen.why}`);
+      }
+      result.store = store;
       const ferretdb = await ensureFerretDb(dirs.bin, progress);
       await assertPortsFree({ FERRETDB_PORT: ports.ferretdb });
       let storeArgs: string[];

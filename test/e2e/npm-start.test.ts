@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../stack/paths';
-import { storeFromEnv } from '../../stack/postgres';
+import { defaultStore, storeFromEnv } from '../../stack/postgres';
 import { freePort } from '../../stack/process';
 import { randomPorts } from '../../stack/stack';
 import { waitFor } from '../support/harness';
@@ -112,8 +112,15 @@ it('when npm start runs, then it is ready with an admin key, refuses a second st
   const lock = JSON.parse(readFileSync(path.join(stackDir, 'data', 'stack.lock'), 'utf8')) as {
     pids: number[];
   };
-  // Temporal and FerretDB, and PostgreSQL under FerretDB when the run uses it (STACK_STORE)
-  expect(lock.pids).toHaveLength(storeFromEnv(process.env) === 'postgresql' ? 3 : 2);
+  // Temporal and FerretDB, and PostgreSQL under FerretDB when the run uses it (STACK_STORE, else
+  // the default: PostgreSQL where it can run)
+  const store =
+    storeFromEnv(process.env) ??
+    (await defaultStore(process.env, path.join(stackDir, 'data'))).store;
+  expect(lock.pids).toHaveLength(store === 'postgresql' ? 3 : 2);
+  expect(first.output()).toContain(
+    store === 'postgresql' ? 'Starting FerretDB (PostgreSQL)' : 'Starting FerretDB (SQLite)',
+  );
   first.child.kill('SIGTERM');
   expect(await exitOf(first.child)).toBe(0);
   expect(lock.pids.filter(isAlive)).toEqual([]);

@@ -1,7 +1,12 @@
 import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { findPostgres, restoreLibrarySymlinks, storeFromEnv } from '../../stack/postgres';
+import {
+  defaultStore,
+  findPostgres,
+  restoreLibrarySymlinks,
+  storeFromEnv,
+} from '../../stack/postgres';
 
 let dir: string;
 
@@ -14,11 +19,53 @@ afterEach(async () => {
 });
 
 describe('the local stack’s store', () => {
-  it('when STACK_STORE is unset or empty, then FerretDB stays on SQLite', () => {
+  it('when STACK_STORE is unset or empty, then it asks for nothing and the default decides', () => {
     // Act / Assert
-    expect(storeFromEnv({})).toBe('sqlite');
-    expect(storeFromEnv({ STACK_STORE: '' })).toBe('sqlite');
+    expect(storeFromEnv({})).toBeNull();
+    expect(storeFromEnv({ STACK_STORE: '' })).toBeNull();
     expect(storeFromEnv({ STACK_STORE: 'postgresql' })).toBe('postgresql');
+    expect(storeFromEnv({ STACK_STORE: 'sqlite' })).toBe('sqlite');
+  });
+
+  it('when a fresh data folder and PostgreSQL can run, then the default store is PostgreSQL', async () => {
+    // Arrange: binaries where POSTGRESQL_BIN_DIR points (their content is not run by the choice)
+    await writeFile(path.join(dir, 'initdb'), '');
+    await writeFile(path.join(dir, 'postgres'), '');
+    const runsAsRoot = process.getuid?.() === 0;
+
+    // Act
+    const chosen = await defaultStore({ POSTGRESQL_BIN_DIR: dir }, path.join(dir, 'data'));
+
+    // Assert: as root it needs the `postgres` user, which this machine may lack
+    if (!runsAsRoot || chosen.store === 'postgresql') {
+      expect(chosen).toEqual({ store: 'postgresql', why: 'PostgreSQL' });
+    } else {
+      expect(chosen.why).toContain('no user "postgres"');
+    }
+  });
+
+  it('when the data folder already keeps SQLite data and no PostgreSQL data, then the stack stays on SQLite and says why', async () => {
+    // Arrange: a stack started on SQLite before PostgreSQL became the default
+    await mkdir(path.join(dir, 'data', 'ferretdb'), { recursive: true });
+    await writeFile(path.join(dir, 'data', 'ferretdb', 'governance.sqlite'), '');
+
+    // Act
+    const chosen = await defaultStore({}, path.join(dir, 'data'));
+
+    // Assert
+    expect(chosen.store).toBe('sqlite');
+    expect(chosen.why).toContain('already keeps its documents there');
+  });
+
+  it('when PostgreSQL binaries cannot be found, then the default falls back to SQLite naming the reason', async () => {
+    // Act: a bin folder without the server binaries
+    const chosen = await defaultStore({ POSTGRESQL_BIN_DIR: dir }, path.join(dir, 'data'));
+
+    // Assert
+    expect(chosen).toEqual({
+      store: 'sqlite',
+      why: `SQLite: PostgreSQL cannot run here (POSTGRESQL_BIN_DIR=${dir} has no initdb)`,
+    });
   });
 
   it('when STACK_STORE names no store, then start-up fails naming the value and the choices', () => {
