@@ -10,6 +10,7 @@ import { testDataConverter, testStack } from '../support/test-stack';
 import {
   claimAndComplete,
   eventsOf,
+  expectFiredAt,
   mailsOf,
   openedTask,
   RunningCase,
@@ -215,5 +216,57 @@ it('when a looping case passes the history threshold, then it continues as new, 
     ]);
     const stored = await bed.db.models.Case.findById(kase.caseId).lean();
     expect(stored?.metrics).toMatchObject({ escalations: 2, overdue: 1, completed: 1 });
+  });
+});
+
+it('when a case continues as new while its clock is paused, then the deadline stays paused and, once resumed, is missed once at the moved instant', async () => {
+  const org = await bed.seedOrg();
+  await bed.withWorker(async (queue) => {
+    // Arrange: accepted; the first visit's assignee pauses the clock (waiting on the resident).
+    const kase = await startLoopingCase(queue, org);
+    const startedAt = await bed.now();
+    const intake = await openedTask(kase, 'intake');
+    await claimAndComplete(kase, intake.id, org.gridWorker, 'accept', {});
+    const firstVisit = await openedTask(kase, 'serve', 1);
+    await kase.claim(firstVisit.id, org.gridWorker);
+    await kase.pause(org.gridWorker);
+    await kase.complete(firstVisit.id, org.gridWorker, 'again');
+
+    // Act: sent back often enough to switch runs while paused; the old due instant passes…
+    const loops = 12;
+    for (let visit = 2; visit <= loops; visit++) {
+      const task = await openedTask(kase, 'serve', visit);
+      await claimAndComplete(kase, task.id, org.gridWorker, 'again', {});
+    }
+    const last = await openedTask(kase, 'serve', loops + 1);
+    await bed.skipTo(startedAt + 2 * HOUR);
+    // …then the clock is resumed on the last visit and runs out.
+    await kase.claim(last.id, org.gridWorker);
+    await kase.resume(org.gridWorker);
+    const resumed = await kase.waitForDoc('the case deadline to be planned again', (d) =>
+      d.deadlines.some((x) => x.key === 'case/case' && !x.paused && x.dueAt !== null),
+    );
+    const dueAt = resumed.deadlines.find((d) => d.key === 'case/case')!.dueAt!;
+    await bed.skipTo(Date.parse(dueAt) + MINUTE);
+    const [missed] = await kase.waitForEvents('deadline.missed', 1);
+    await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+    await kase.complete(last.id, org.gridWorker, 'done');
+    await kase.handle.result();
+
+    // Assert: the case switched runs while paused…
+    const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
+    expect((await runHistories(kase.caseId, firstExecutionRunId)).length).toBeGreaterThan(1);
+    // …its deadline moved by the pause (about two hours: nothing missed at the old instant)…
+    expect(Date.parse(dueAt) - startedAt).toBeGreaterThan(2.5 * HOUR);
+    expectFiredAt(missed!.at, dueAt);
+    // …and was missed and escalated once.
+    const doc = await kase.waitForDoc('the case to close', (d) => d.status === 'closed');
+    expect(eventsOf(doc.timeline, 'clock.paused')).toHaveLength(1);
+    expect(eventsOf(doc.timeline, 'clock.resumed')).toHaveLength(1);
+    expect(eventsOf(doc.timeline, 'deadline.missed')).toHaveLength(1);
+    expect(eventsOf(doc.timeline, 'deadline.escalated')).toHaveLength(1);
+    expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+    const seqs = doc.timeline.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   });
 });
