@@ -91,6 +91,24 @@ export class CaseMeasures {
     return { ...this.counts };
   }
 
+  /** Everything it has accumulated, as plain data (a case run carries it when it continues as new). */
+  state(): Record<string, unknown> {
+    return {
+      startedAt: this.startedAt,
+      acceptedAt: this.acceptedAt,
+      missedBeforeAcceptance: this.missedBeforeAcceptance,
+      counts: { ...this.counts },
+    };
+  }
+
+  /** Goes on from a {@link state} taken earlier, as if it had observed the same entries. */
+  restore(state: Record<string, unknown>): void {
+    this.startedAt = typeof state.startedAt === 'number' ? state.startedAt : null;
+    this.acceptedAt = typeof state.acceptedAt === 'number' ? state.acceptedAt : null;
+    this.missedBeforeAcceptance = state.missedBeforeAcceptance === true;
+    Object.assign(this.counts, state.counts);
+  }
+
   private apply({ type, at, detail }: Observed): void {
     const when = Date.parse(at);
     const c = this.counts;

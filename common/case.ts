@@ -39,6 +39,45 @@ export interface CaseWorkflowInput {
    * every ordinary start, so recorded histories are unaffected.
    */
   resume?: CaseResume;
+  /**
+   * The state a run carried into this one when its history neared Temporal's limits and it
+   * continued as new (workflows/continuation.ts). Absent on every start and retry.
+   */
+  continued?: CaseContinuation;
+  /**
+   * Tests only: lower history thresholds for continuing as new (the production ones are
+   * CONTINUE_AS_NEW_AT_EVENTS / _BYTES in workflows/continuation.ts). Never set by the API.
+   */
+  historyLimits?: { events: number; bytes: number };
+}
+
+/**
+ * What one run of a case hands the next when it continues as new at a top-level step boundary:
+ * where to go on, and what later steps, the projection and the case clocks need. Small by design
+ * (no tasks open, nothing in flight): step results, counters and the case-level clocks' state.
+ */
+export interface CaseContinuation {
+  /** This run's number: 2 for the first continuation. */
+  run: number;
+  stepId: string;
+  revision: number;
+  seq: number;
+  visits: Record<string, number>;
+  stepCount: number;
+  steps: Record<string, Record<string, unknown>>;
+  lastOutcome: string | null;
+  lastForm: Record<string, unknown>;
+  shuffles: number;
+  pinnedVersions: Record<string, number> | null;
+  rollCall: Record<string, unknown> | null;
+  feedback: { stepId: string; rating: RatingView | null } | null;
+  pausedSince: string | null;
+  /** The metric accumulator's state (common/case-measures.ts). */
+  measures: Record<string, unknown>;
+  /** The case-level SLA clocks as they stood (`CarriedClock`, workflows/clocks.ts). */
+  clocks: unknown[];
+  /** The stopped task deadlines the case document lists, as they were last shown. */
+  deadlines: DeadlineView[];
 }
 
 /** Where a retried case picks up: its step, and the document's revision and last timeline seq. */

@@ -23,7 +23,11 @@ const REJECTION_KINDS: Record<string, AppError['kind']> = {
   [REJECTION.invalid]: 'unprocessable',
 };
 
-/** The server's failure for an accepted Update whose workflow completed (or continued) first. */
+/**
+ * The server's failure for an accepted Update whose workflow completed (or continued as new)
+ * first. Cases continue as new only when no Update handler runs (workflows/continuation.ts), so
+ * this is rare; an Update the server had not yet accepted is retried by the client on the new run.
+ */
 const UPDATE_OUTLIVED_WORKFLOW = 'AcceptedUpdateCompletedWorkflow';
 
 /** gRPC status codes (grpc/status.proto), as the client's errors carry them. */
@@ -63,7 +67,14 @@ export function asAppError(err: unknown, subject = 'case'): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const failure = err.cause;
     if (failure.type === UPDATE_OUTLIVED_WORKFLOW) {
-      return new AppError('conflict', `The ${subject} ended before this action completed`);
+      // The run ended, or continued as new (a case whose history grew long goes on in a new run
+      // of the same id): the caller looks again and, if the case is still open, retries.
+      return new AppError(
+        'conflict',
+        `The ${subject} ended or went on in a new run before this action completed; retry if it is still open`,
+        [],
+        { retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS },
+      );
     }
     const kind = REJECTION_KINDS[failure.type ?? ''];
     if (kind) {

@@ -7,12 +7,15 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  log,
   patched,
 } from '@temporalio/workflow';
 import type { CaseOpening, CaseWorkflowInput } from '../common/case';
 import type { StepList } from '../lang/steps';
 import { allSteps, nextStepId, startStepId, topLevel } from '../lang/steps';
+import type { CarriedClock } from './clocks';
 import { Clock, runnableDeadline } from './clocks';
+import { continueIfLong, historyNearLimit } from './continuation';
 import { registerHandlers } from './handlers';
 import { applies, CASE_FAILURE_PROJECTED, CHANGES, PINNED_SUBPROCESS_VERSIONS } from './patches';
 import { CaseProjection, ENGINE } from './projection';
@@ -33,12 +36,23 @@ const MAX_STEP_VISITS = 10_000;
  * validators answer at once; SLA clocks run beside the steps on cancellable timers.
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkflowResult> {
-  const projection = new CaseProjection(input.caseId, input.resume);
+  const carried = input.continued;
+  const projection = new CaseProjection(input.caseId, input.resume, carried);
   const run = new CaseRun(input, projection);
-  projection.trackDeadlines(() => run.clocks.map((c) => c.view()));
+  // A continued run lists its case clocks, then the task deadlines the earlier runs showed.
+  const shownBefore = carried?.deadlines ?? [];
+  projection.trackDeadlines(() => {
+    const views = run.clocks.map((c) => c.view());
+    if (shownBefore.length === 0) return views;
+    const caseCount = carried!.clocks.length;
+    return [...views.slice(0, caseCount), ...shownBefore, ...views.slice(caseCount)];
+  });
   registerHandlers(run);
 
-  if (input.resume) {
+  if (carried) {
+    // A run continued as new (./continuation.ts): the document goes on as the last run left it.
+    log.info('Case run continued', { caseId: input.caseId, run: carried.run });
+  } else if (input.resume) {
     // A retry of a failed case: the document exists; it opens again at the chosen step.
     projection.record('case.retried', input.resume.by, input.resume.stepId, {
       definition: input.definition.key,
@@ -56,28 +70,39 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
 
   let caseClockRuns: Promise<void>[] = [];
   try {
-    // The child processes it may start are pinned now: an edit published while it runs does not
-    // change what it starts (asked only by definitions with sub-process steps).
-    const childKeys = allSteps(run.spec).flatMap(({ step }) =>
-      step.type === 'subprocess' ? [step.definition] : [],
-    );
-    if (childKeys.length > 0 && patched(PINNED_SUBPROCESS_VERSIONS)) {
-      run.pinnedVersions = await lookups.pinDefinitions(childKeys);
+    let caseClocks: Clock[];
+    if (carried) {
+      // Pinned versions came with the carried state; the case clocks go on as they stood.
+      caseClocks = (carried.clocks as CarriedClock[]).map((clock) => Clock.restore(clock));
+      run.clocks.push(...caseClocks);
+      caseClockRuns = caseClocks.map((clock) => clock.run(run));
+    } else {
+      // The child processes it may start are pinned now: an edit published while it runs does
+      // not change what it starts (asked only by definitions with sub-process steps).
+      const childKeys = allSteps(run.spec).flatMap(({ step }) =>
+        step.type === 'subprocess' ? [step.definition] : [],
+      );
+      if (childKeys.length > 0 && patched(PINNED_SUBPROCESS_VERSIONS)) {
+        run.pinnedVersions = await lookups.pinDefinitions(childKeys);
+      }
+      // Planned before the first step, so the first write already shows the case's deadlines
+      // (the first step may write before a plan running beside it would return).
+      caseClocks = run.spec.deadlines.flatMap((deadline) => {
+        const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
+        return runnable === null
+          ? []
+          : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
+      });
+      await Promise.all(caseClocks.map((clock) => clock.replan(run)));
+      caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
     }
-    // Planned before the first step, so the first write already shows the case's deadlines (the
-    // first step may write before a plan running beside it would return).
-    const caseClocks = run.spec.deadlines.flatMap((deadline) => {
-      const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
-      return runnable === null
-        ? []
-        : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
-    });
-    await Promise.all(caseClocks.map((clock) => clock.replan(run)));
-    caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
+    // Between two top-level steps, a case whose history grew long continues as new there.
+    const boundary: Boundary = (nextId) => continueIfLong(run, nextId, caseClocks);
     const ending = await runList(
       run,
       topLevel(run.spec),
-      input.resume?.stepId ?? startStepId(run.spec),
+      carried?.stepId ?? input.resume?.stepId ?? startStepId(run.spec),
+      boundary,
     );
     if (ending === 'exited') {
       throw ApplicationFailure.nonRetryable('The case ran past its last step', 'DefinitionInvalid');
@@ -143,8 +168,16 @@ function reasonOf(err: TemporalFailure): { reason: string; message: string } {
   return { reason: kind, message: failure.message.slice(0, MAX_REASON_LENGTH) };
 }
 
+/** What the top-level list does between two steps (branches pass none). */
+type Boundary = (nextStepId: string) => Promise<void>;
+
 /** Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). */
-async function runList(run: CaseRun, list: StepList, startId: string): Promise<'ended' | 'exited'> {
+async function runList(
+  run: CaseRun,
+  list: StepList,
+  startId: string,
+  boundary?: Boundary,
+): Promise<'ended' | 'exited'> {
   let stepId: string | undefined = startId;
   while (stepId !== undefined) {
     const step = list.steps.find((s) => s.id === stepId);
@@ -167,6 +200,8 @@ async function runList(run: CaseRun, list: StepList, startId: string): Promise<'
     // does the end); cases started before this change write it on its own, as recorded.
     if (!applies(CHANGES.stepCompletedRidesNextWrite)) await run.projection.flush();
     stepId = target ?? nextStepId(list, step);
+    // Asked with no await unless the history is long: the commands of short cases are unchanged.
+    if (boundary && stepId !== undefined && historyNearLimit(run.input)) await boundary(stepId);
   }
   return 'exited';
 }

@@ -65,6 +65,21 @@ function rosterSplit(recipients: readonly RecipientSpec[]): {
   return { roster, others: recipients.filter((r) => !ROSTER_RECIPIENTS.has(r)) };
 }
 
+/** A case-level SLA clock carried across a continue-as-new: what it planned and has fired. */
+export interface CarriedClock {
+  key: string;
+  spec: DeadlineSpec;
+  startedAt: string;
+  plan: DeadlinePlan | null;
+  stopped: boolean;
+  missed: boolean;
+  level: number;
+  pauses: ClockPause[];
+  firedReminders: number[];
+  firedLevels: number[];
+  holdsWhilePaused: boolean;
+}
+
 /**
  * One SLA deadline of a case or a task: its plan (absolute instants from the planning activity),
  * what has fired, and whether it stopped. The runner sleeps on cancellable timers until the next
@@ -78,6 +93,8 @@ export class Clock {
   level = 0;
   pauses: ClockPause[] = [];
   private planVersion = 0;
+  /** Plans and firings under way (a clock mid-way is not carried to a next run). */
+  private busy = 0;
   private requested = 0;
   /**
    * Counts changes to the pause list (cases since `CHANGES.pauseHoldsClock`); the plan in use
@@ -123,16 +140,22 @@ export class Clock {
   async replan(run: ClockHost): Promise<void> {
     const request = ++this.requested;
     const holds = this.holds;
-    const plan = await lookups.planDeadline({
-      policy: {
-        // Set for every clock: a deadline with `at` runs as the time from its start (runnableDeadline).
-        within: this.spec.within!,
-        reminders: this.spec.reminders.map((r) => ({ before: r.before })),
-        escalations: this.spec.escalations.map((e) => ({ after: e.after })),
-      },
-      startedAt: this.startedAt,
-      pauses: this.pauses,
-    });
+    this.busy++;
+    let plan: DeadlinePlan;
+    try {
+      plan = await lookups.planDeadline({
+        policy: {
+          // Set for every clock: a deadline with `at` runs as the time from its start (runnableDeadline).
+          within: this.spec.within!,
+          reminders: this.spec.reminders.map((r) => ({ before: r.before })),
+          escalations: this.spec.escalations.map((e) => ({ after: e.after })),
+        },
+        startedAt: this.startedAt,
+        pauses: this.pauses,
+      });
+    } finally {
+      this.busy--;
+    }
     if (request < this.requested) return;
     this.plan = plan;
     this.plannedHolds = holds;
@@ -225,8 +248,48 @@ export class Clock {
       if (this.stopped) return;
       // The timer and a pause may arrive in one activation: the pause wins.
       if (this.held()) continue;
-      await this.fire(run, event);
+      this.busy++;
+      try {
+        await this.fire(run, event);
+      } finally {
+        this.busy--;
+      }
     }
+  }
+
+  /**
+   * The clock's state for the next run of its case (workflows/continuation.ts); null while it is
+   * mid-way: a plan or a reminder or escalation in flight, or holding for a plan after a pause.
+   */
+  carry(): CarriedClock | null {
+    if (this.busy > 0 || this.plannedHolds !== this.holds) return null;
+    return {
+      key: this.key,
+      spec: this.spec,
+      startedAt: this.startedAt,
+      plan: this.plan,
+      stopped: this.stopped,
+      missed: this.missed,
+      level: this.level,
+      pauses: this.pauses.map((p) => ({ ...p })),
+      firedReminders: [...this.firedReminders],
+      firedLevels: [...this.firedLevels],
+      holdsWhilePaused: this.holdsWhilePaused,
+    };
+  }
+
+  /** A case clock as a previous run of its case carried it: nothing it fired fires again. */
+  static restore(carried: CarriedClock): Clock {
+    const clock = new Clock(carried.key, carried.spec, carried.startedAt, undefined, null);
+    clock.plan = carried.plan;
+    clock.stopped = carried.stopped;
+    clock.missed = carried.missed;
+    clock.level = carried.level;
+    clock.pauses = carried.pauses.map((p) => ({ ...p }));
+    for (const index of carried.firedReminders) clock.firedReminders.add(index);
+    for (const level of carried.firedLevels) clock.firedLevels.add(level);
+    clock.holdsWhilePaused = carried.holdsWhilePaused;
+    return clock;
   }
 
   /**

@@ -72,12 +72,32 @@ export class CaseProjection {
   constructor(
     private readonly caseId: string,
     resume?: { revision: number; seq: number },
+    /** A run continued as new goes on writing where the last one stopped, figures and all. */
+    continued?: { revision: number; seq: number; measures: Record<string, unknown> },
   ) {
     this.resumed = resume !== undefined;
-    if (resume) {
-      this.revision = resume.revision;
-      this.seq = resume.seq;
+    const from = resume ?? continued;
+    if (from) {
+      this.revision = from.revision;
+      this.seq = from.seq;
     }
+    if (continued) this.measures.restore(continued.measures);
+  }
+
+  /**
+   * What the next run needs to go on writing this document (workflows/continuation.ts), asked
+   * after its last flush returned with nothing else running. Null while anything is unwritten:
+   * entries, tasks, a rating or deadlines waiting for a flush.
+   */
+  carry(): { revision: number; seq: number; measures: Record<string, unknown> } | null {
+    const idle =
+      this.pending.length === 0 &&
+      this.changedTasks.size === 0 &&
+      !this.deadlinesChanged &&
+      this.rating === undefined &&
+      this.publication === undefined;
+    if (!idle) return null;
+    return { revision: this.revision, seq: this.seq, measures: this.measures.state() };
   }
 
   /** The step the case is in, if any (a failure is recorded against it). */

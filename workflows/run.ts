@@ -101,6 +101,25 @@ export class CaseRun {
     for (const [stepId, count] of Object.entries(input.resume?.visits ?? {})) {
       this.visits.set(stepId, count);
     }
+    // A run continued as new goes on from the state its previous run carried (./continuation.ts).
+    const carried = input.continued;
+    if (carried) {
+      for (const [stepId, count] of Object.entries(carried.visits)) this.visits.set(stepId, count);
+      this.stepCount = carried.stepCount;
+      Object.assign(this.steps, carried.steps as Record<string, StepResult>);
+      this.lastOutcome = carried.lastOutcome;
+      this.lastForm = carried.lastForm;
+      this.shuffles = carried.shuffles;
+      this.pinnedVersions = carried.pinnedVersions;
+      this.rollCall = carried.rollCall as RollCallFigures | null;
+      this.feedback = carried.feedback;
+      this.pausedSince = carried.pausedSince;
+    }
+  }
+
+  /** The visit counters, for the next run when the case continues as new. */
+  countersToCarry(): { visits: Record<string, number>; stepCount: number } {
+    return { visits: Object.fromEntries(this.visits), stepCount: this.stepCount };
   }
 
   get caseId(): string {

@@ -150,4 +150,29 @@ describe('case measures', () => {
     expect(beijingMonth(Date.parse('2026-06-30T16:00:00Z'))).toBe('2026-07');
     expect(beijingMonth(Date.parse('2026-06-30T15:59:59Z'))).toBe('2026-06');
   });
+
+  it('when an accumulator is restored from another’s state, then later entries count as if one had seen them all', () => {
+    // Arrange: the first part of a timeline in one accumulator (one run of the case)…
+    const timeline = [
+      started,
+      at(0, 'task.opened', { task: 't1', candidates: 2, fellBack: false }),
+      at(70, 'deadline.missed', { deadline: 'case' }),
+      at(75, 'task.claimed', { task: 't1' }),
+      at(80, 'deadline.escalated', { deadline: 'case', level: 1 }),
+      at(300, 'deadline.escalated', { deadline: 'case', level: 2 }),
+      at(310, 'task.completed', { task: 't1', outcome: 'done' }),
+      at(311, 'case.closed', { status: 'closed' }),
+    ];
+    const first = new CaseMeasures();
+    for (const entry of timeline.slice(0, 4)) first.observe(entry);
+
+    // Act: …the rest in a fresh one restored from its state (the next run), through plain data.
+    const next = new CaseMeasures();
+    next.restore(JSON.parse(JSON.stringify(first.state())) as Record<string, unknown>);
+    for (const entry of timeline.slice(4)) next.observe(entry);
+
+    // Assert
+    expect(next.snapshot()).toEqual(measureTimeline(timeline));
+    expect(next.snapshot()).toMatchObject({ escalations: 2, responseMinutes: 75, overdue: 1 });
+  });
 });

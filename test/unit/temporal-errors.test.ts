@@ -68,7 +68,7 @@ function asError(err: unknown): AppError {
 }
 
 describe('asAppError', () => {
-  it('when the workflow completed before an accepted Update completed, then 409 says the case ended', () => {
+  it('when the workflow completed or continued as new before an accepted Update completed, then 409 says so with a short Retry-After', () => {
     // Arrange: the server's own failure (service/history/workflow/update/errors_failures.go)
     const err = updateFailure({
       message: 'Workflow Update failed because the Workflow completed before the Update completed.',
@@ -81,8 +81,10 @@ describe('asAppError', () => {
 
     // Assert
     expect(mapped.status).toBe(409);
-    expect(mapped.message).toBe('The case ended before this action completed');
-    expect(mapped.retryAfterSeconds).toBeUndefined();
+    expect(mapped.message).toBe(
+      'The case ended or went on in a new run before this action completed; retry if it is still open',
+    );
+    expect(mapped.retryAfterSeconds).toBe(IN_FLIGHT_RETRY_AFTER_SECONDS);
   });
 
   it('when the workflow completed before the Update was accepted, then 409 says the case is no longer running', () => {
