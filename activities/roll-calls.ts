@@ -24,8 +24,11 @@ import type { ResolvePeopleRequest } from './lookups';
 export const ROLL_CALL_MAIL_CONCURRENCY = 8;
 /** People read by one query when a roll-call mails its roster (chosen: as a mail step's slice). */
 const PEOPLE_PER_READ = 500;
-/** Entries written per bulk upsert when a roll-call opens (chosen). */
-const OPEN_BATCH = 500;
+/**
+ * Entries written per bulk upsert when a roll-call opens (chosen: small enough that one batch
+ * takes seconds even where FerretDB v1 scans per upsert, as the activity beats between batches).
+ */
+const OPEN_BATCH = 100;
 /**
  * Attempts of a roll-call mail activity before the mails still failing are given up (the same
  * number as the mail stub's `maximumAttempts` in workflows/stubs.ts).
@@ -112,6 +115,16 @@ export async function rosterCandidates(
   };
 }
 
+/**
+ * Tells the server this roll-call activity is alive. With the stubs' heartbeat timeout, a worker
+ * killed while calling or opening a roster is noticed within that timeout and the activity runs
+ * again on another worker (what was done is not done twice: upserts and business keys), instead
+ * of after its whole start-to-close timeout. The SDK throttles the beats it sends.
+ */
+function heartbeat(): void {
+  Context.current().heartbeat();
+}
+
 export function createRollCallActivities(
   deps: ActivityDependencies,
   helpers: {
@@ -182,6 +195,7 @@ export function createRollCallActivities(
       let unitName: string | null = null;
       let fellBack = false;
       for (const lookup of request.requests) {
+        heartbeat();
         const resolved = await helpers.resolvePeople(lookup);
         for (const person of resolved.people) {
           if (seen.has(person.personId)) continue;
@@ -193,6 +207,7 @@ export function createRollCallActivities(
         fellBack ||= resolved.fellBack;
       }
       for (let i = 0; i < people.length; i += OPEN_BATCH) {
+        heartbeat();
         const batch = people.slice(i, i + OPEN_BATCH);
         await entries.bulkWrite(
           batch.map((person, j) => ({
@@ -297,6 +312,7 @@ export function createRollCallActivities(
       const worker = async () => {
         while (next < targets.length) {
           const target = targets[next++]!;
+          heartbeat();
           const businessKey = `${request.keyBase}:${target.slot}`;
           const person = typeof target.to === 'string' ? null : people.get(target.to.personId);
           if (typeof target.to !== 'string' && !person?.email) {

@@ -44,12 +44,21 @@ export const localLookups = proxyLocalActivities<CaseActivities>({
 });
 
 /**
+ * How long a roster activity may go without a heartbeat before the server takes its worker for
+ * dead and runs it again elsewhere (chosen: 1 minute; the activities beat per mail and per batch
+ * of entries, each seconds at most). Without it, a worker killed mid-roster held the roll-call
+ * until the start-to-close timeout (10 minutes).
+ */
+const ROSTER_HEARTBEAT_TIMEOUT = '1 minute';
+
+/**
  * A roster roll-call's mails (activities/roll-calls.ts): one activity mails a whole roster a few
  * at a time, so it may run for minutes (chosen: 10). The mails still failing retry with the
  * activity (sent ones are not sent again) and are given up on its 8th attempt, as `mail` does.
  */
 export const rollCallMail = proxyActivities<CaseActivities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: ROSTER_HEARTBEAT_TIMEOUT,
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
@@ -66,5 +75,17 @@ export const rollCallMail = proxyActivities<CaseActivities>({
  */
 export const roster = proxyActivities<CaseActivities>({
   startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * The roster's opening (resolving the people and writing an entry each), which beats per batch:
+ * a worker killed while it writes thousands of entries is noticed within the heartbeat timeout.
+ * The figures and the close are one query or update each and cannot beat between, so they keep
+ * `roster`'s options.
+ */
+export const rosterOpening = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: ROSTER_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });

@@ -1,44 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
-import { PROJECT_ROOT } from '../../stack/paths';
 import { waitingProcess } from '../../scripts/recorded-processes';
 import type { TestApp } from '../support/harness';
-import { testStack } from '../support/test-stack';
+import { exited, spawnWorker } from '../support/worker-process';
 import { idempotencyKey, mailsTo, startTestApp, uniqueAddress, waitFor } from '../support/harness';
-
-/**
- * The worker as production runs it, in its own process. Node loads tsx in-process (not through
- * the tsx launcher, which would put a second process in between), so SIGKILL hits the worker.
- */
-function spawnWorker(app: TestApp): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: app.config.TEMPORAL_ADDRESS,
-      MONGODB_URI: app.config.MONGODB_URI,
-      SMTP_URL: app.config.SMTP_URL,
-      TEMPORAL_TASK_QUEUE: app.config.TEMPORAL_TASK_QUEUE,
-      WORKFLOW_BUNDLE_PATH: testStack().workflowBundlePath,
-      // The same payload codec key as the API, which encrypts the cases it starts.
-      TEMPORAL_CODEC_KEYS: testStack().env.TEMPORAL_CODEC_KEYS,
-      LOG_LEVEL: 'warn',
-      // A mail the killed worker was sending is sent again once its lease runs out: short here.
-      MAIL_SEND_LEASE_SECONDS: '5',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
 
 let app: TestApp;
 const workers: ChildProcess[] = [];

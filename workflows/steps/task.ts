@@ -1,6 +1,6 @@
 import { condition, isCancellation } from '@temporalio/workflow';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
-import { lookups, roster } from '../stubs';
+import { lookups, roster, rosterOpening } from '../stubs';
 import { Clock, runnableDeadline } from '../clocks';
 import { awardPoints, earnsPoints } from '../points';
 import type { Detail } from '../projection';
@@ -173,7 +173,7 @@ async function runRosterRollCall(
   step: ClaimStepSpec,
   id: string,
 ): Promise<string | undefined> {
-  const opened = await roster.openRollCall({
+  const opened = await rosterOpening.openRollCall({
     taskId: id,
     caseId: run.caseId,
     requests: step.candidates.map((selector) => run.wireRequest(selector, null)),
