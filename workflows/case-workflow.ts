@@ -33,7 +33,7 @@ const MAX_STEP_VISITS = 10_000;
  * validators answer at once; SLA clocks run beside the steps on cancellable timers.
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkflowResult> {
-  const projection = new CaseProjection(input.caseId, input.resume);
+  const projection = new CaseProjection(input.caseId, input.resume, input.definition.spec.measures);
   const run = new CaseRun(input, projection);
   projection.trackDeadlines(() => run.clocks.map((c) => c.view()));
   registerHandlers(run);

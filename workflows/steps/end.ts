@@ -1,5 +1,6 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { CASE_STATUS } from '../../common/search-attributes';
+import { evaluateValue } from '../../lang/expression';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 
@@ -22,7 +23,21 @@ export async function closeCase(
   }
   for (const clock of run.clocks) clock.stop();
   if (run.clocks.length > 0) run.projection.deadlinesChangedNow();
+  const disputes = run.spec.measures?.disputes;
+  if (disputes !== undefined) {
+    // Pure evaluation on the case's data (no command): replay computes the same figures.
+    const scope = run.expressionScope();
+    run.projection.measureDisputes(
+      numberOr0(evaluateValue(disputes.found, scope)),
+      numberOr0(evaluateValue(disputes.resolved, scope)),
+    );
+  }
   run.projection.close(status, stepId);
   await run.projection.flush({ closedAt: new Date().toISOString() });
   upsertSearchAttributes([{ key: CASE_STATUS, value: status }]);
+}
+
+/** A dispute figure: a number, or 0 when the expression gave anything else (a missing report). */
+function numberOr0(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
