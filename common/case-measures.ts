@@ -236,12 +236,12 @@ export class CaseMeasures {
     if (
       this.acceptedAt === null &&
       this.isAcceptanceStep(stepId) &&
-      (acceptanceDeadline === undefined || deadline === acceptanceDeadline)
+      isOrAny(acceptanceDeadline, deadline)
     ) {
       this.missedBeforeAcceptance = true;
       c.respondedInTime = 0;
     }
-    if (completionDeadline === undefined || deadline === completionDeadline) {
+    if (isOrAny(completionDeadline, deadline)) {
       this.completionMissed = true;
       // Past its 办结时限 a case counts against 办结率 whether it is done or not.
       c.due = 1;
@@ -301,6 +301,12 @@ export class CaseMeasures {
     if (this.startedAt === null || Number.isNaN(when)) return 0;
     return Math.max(0, Math.round((when - this.startedAt) / 60_000));
   }
+}
+
+/** Whether a missed deadline is the declared one (one of them), or any when none is declared. */
+function isOrAny(declared: string | readonly string[] | undefined, deadline: unknown): boolean {
+  if (declared === undefined) return true;
+  return typeof declared === 'string' ? deadline === declared : declared.includes(String(deadline));
 }
 
 function wholeOrZero(value: number): number {

@@ -647,10 +647,10 @@ export const measuresSchema = z
   .object({
     /** The handler's 接单/签收 step(s): dispatched when one opens, accepted when one is taken. */
     acceptance: z.array(stepId).min(1).max(20).optional(),
-    /** 响应及时: accepted before this deadline of the acceptance step passed. */
-    acceptanceDeadline: stepId.optional(),
-    /** The 办结时限: 按期办结 means completed before this deadline passed. */
-    completionDeadline: stepId.optional(),
+    /** 响应及时: accepted before this deadline (one of these) of an acceptance step passed. */
+    acceptanceDeadline: z.union([stepId, z.array(stepId).min(1).max(20)]).optional(),
+    /** The 办结时限 (one per path): 按期办结 means completed before it passed. */
+    completionDeadline: z.union([stepId, z.array(stepId).min(1).max(20)]).optional(),
     /** Task outcomes that mean 解决 (办结, solved). */
     resolved: z.array(measureMatch).min(1).max(50).optional(),
     /** Task outcomes that mean 解释说明 (办结, not solved). */

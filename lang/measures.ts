@@ -34,38 +34,38 @@ export function checkMeasures(
     }
   });
 
-  if (measures.acceptanceDeadline !== undefined) {
-    const id = measures.acceptanceDeadline;
-    if (measures.acceptance === undefined) {
-      report(
-        'measures.acceptanceDeadline',
-        'declare the acceptance step(s) whose deadline this is (measures.acceptance)',
-      );
-    }
-    for (const stepId of acceptance) {
-      const step = steps.get(stepId);
-      if (step !== undefined && !deadlinesOf(step).includes(id)) {
+  const acceptanceDeadlines = asList(measures.acceptanceDeadline);
+  if (acceptanceDeadlines.length > 0 && measures.acceptance === undefined) {
+    report(
+      'measures.acceptanceDeadline',
+      'declare the acceptance step(s) whose deadline this is (measures.acceptance)',
+    );
+  } else if (acceptanceDeadlines.length > 0) {
+    const own = [...new Set(acceptance.flatMap((id) => deadlinesOf(steps.get(id))))];
+    acceptanceDeadlines.forEach((id, i) => {
+      if (!own.includes(id)) {
         report(
-          'measures.acceptanceDeadline',
-          `acceptance step "${stepId}" has no deadline "${id}"${hint(deadlinesOf(step))}`,
+          pathOf('measures.acceptanceDeadline', measures.acceptanceDeadline, i),
+          `no acceptance step has a deadline "${id}"${hint(own)}`,
         );
       }
-    }
+    });
   }
 
-  if (measures.completionDeadline !== undefined) {
-    const id = measures.completionDeadline;
-    const all = [
+  const all = [
+    ...new Set([
       ...spec.deadlines.map((d) => d.id),
       ...[...steps.values()].flatMap((step) => deadlinesOf(step)),
-    ];
+    ]),
+  ];
+  asList(measures.completionDeadline).forEach((id, i) => {
     if (!all.includes(id)) {
       report(
-        'measures.completionDeadline',
-        `no deadline "${id}" in the definition (a case deadline or one of a step)${hint([...new Set(all)])}`,
+        pathOf('measures.completionDeadline', measures.completionDeadline, i),
+        `no deadline "${id}" in the definition (a case deadline or one of a step)${hint(all)}`,
       );
     }
-  }
+  });
 
   for (const list of ['resolved', 'explained', 'excluded'] as const) {
     (measures[list] ?? []).forEach((match, i) => {
@@ -122,4 +122,13 @@ export function checkMeasures(
 
 function hint(ids: readonly string[]): string {
   return ids.length > 0 ? `: use one of ${ids.join(', ')}` : '';
+}
+
+/** A deadline id or a list of them, as a list. */
+export function asList(value: string | readonly string[] | undefined): readonly string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+}
+
+function pathOf(path: string, value: string | readonly string[] | undefined, i: number): string {
+  return typeof value === 'string' ? path : `${path}[${i}]`;
 }
