@@ -94,7 +94,7 @@ function zeroMetrics(): CaseMetrics {
 /**
  * Accumulates one case's metrics from its timeline entries, in order. Pure and deterministic.
  *
- * The definition's `measures` block (lang/definition.ts, docs/definition-language.md "Measures")
+ * The definition's `measures` block (lang/definition.ts, docs/definition-language.md section 3.5)
  * says which step is the handler's acceptance, which deadline is the 办结时限, which outcomes are
  * 解决 or 解释说明 and what is 不予受理. Without it (or a part of it) the defaults are the engine's
  * earlier reading: the first human action is the acceptance, every case is dispatched when

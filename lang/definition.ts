@@ -640,7 +640,7 @@ export const pointsRuleSchema = z
  * What a case counts for in the rates (考核指标): which step is the handler's acceptance (接单),
  * which deadline is the case's 办结时限, which outcomes are 解决 and which 解释说明, which ends or
  * outcomes leave every denominator (不予受理), and for dispute processes the numbers summed for
- * 化解率. Checked further in measures.ts; docs/definition-language.md "Measures".
+ * 化解率. Checked further in measures.ts; docs/definition-language.md section 3.5.
  */
 const measureMatch = z.object({ step: stepId, outcome: stepId.optional() }).strict();
 export const measuresSchema = z

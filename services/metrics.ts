@@ -80,7 +80,7 @@ type Counts = Pick<
 export interface Figures extends Counts {
   /**
    * Shares, 0–1 with 4 decimals; null when nothing to divide by. Excluded cases (不予受理) are in
-   * no numerator or denominator (their flags are zero). docs/definition-language.md "Measures"
+   * no numerator or denominator (their flags are zero). docs/definition-language.md section 3.5
    * gives each formula with the practice it follows.
    */
   rates: {

@@ -99,7 +99,7 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
     tag: 'metrics',
     summary: 'Metrics of a unit and its children over a period',
     description:
-      'Cases received in the period for the unit and every unit below it: counts, the rates (接单率, 响应率, 办结率, 解决率, 按期办结率, 满意率, 参评率, 回访率, 化解率, 督办率, 退单率; formulas in docs/definition-language.md \"Measures\"), mean score and times, each child unit with its own subtree, and received/completed per month.',
+      'Cases received in the period for the unit and every unit below it: counts, the rates (接单率, 响应率, 办结率, 解决率, 按期办结率, 满意率, 参评率, 回访率, 化解率, 督办率, 退单率; formulas in docs/definition-language.md section 3.5), mean score and times, each child unit with its own subtree, and received/completed per month.',
     roles: ['admin', 'dispatcher', 'staff'],
     query: metricsQuery,
     responses: {
