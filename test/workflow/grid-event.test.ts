@@ -297,7 +297,7 @@ describe('网格事件办理 (grid-event)', () => {
       received: 1,
       excluded: 1,
       rejected: 1,
-      month: expect.any(String),
+      month: expect.any(String) as unknown,
     });
   });
 });

@@ -28,8 +28,8 @@ export async function closeCase(
     // Pure evaluation on the case's data (no command): replay computes the same figures.
     const scope = run.expressionScope();
     run.projection.measureDisputes(
-      numberOr0(evaluateValue(disputes.found, scope)),
-      numberOr0(evaluateValue(disputes.resolved, scope)),
+      figureOf(disputes.found, scope),
+      figureOf(disputes.resolved, scope),
     );
   }
   run.projection.close(status, stepId);
@@ -37,7 +37,15 @@ export async function closeCase(
   upsertSearchAttributes([{ key: CASE_STATUS, value: status }]);
 }
 
-/** A dispute figure: a number, or 0 when the expression gave anything else (a missing report). */
-function numberOr0(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+/**
+ * A dispute figure: the expression's number, or 0 when it gave anything else (a missing report)
+ * or could not be evaluated: a figure never stops a case from closing.
+ */
+function figureOf(source: string, scope: Record<string, unknown>): number {
+  try {
+    const value = evaluateValue(source, scope);
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  } catch {
+    return 0;
+  }
 }
