@@ -9,7 +9,7 @@ import type {
   TimelineEventType,
 } from './case';
 import { validateCaseData } from '../lang/case-data';
-import type { DefinitionSnapshot } from '../lang/definition';
+import type { DefinitionSnapshot, MeasuresSpec } from '../lang/definition';
 
 /**
  * Closed cases brought in from before the engine ran them (历史工单导入): another system's records
@@ -41,6 +41,8 @@ export interface ImportedCaseDocument extends ImportedCase {
   caseId: string;
   definitionName: string;
   requestHash: string;
+  /** The definition's `measures` block, so imported figures mean what live ones do. */
+  measures?: MeasuresSpec;
 }
 
 export interface ImportProblem {
@@ -133,10 +135,10 @@ export function checkImportedCase(
 }
 
 /** The timeline as stored (numbered) and the figures it gives. */
-export function importedTimeline(record: ImportedCase): {
+export function importedTimeline(record: ImportedCase & { measures?: MeasuresSpec }): {
   timeline: TimelineEntry[];
   metrics: CaseMetrics;
 } {
   const timeline = record.events.map((event, i) => ({ ...event, seq: i + 1 }));
-  return { timeline, metrics: measureTimeline(timeline) };
+  return { timeline, metrics: measureTimeline(timeline, record.measures) };
 }

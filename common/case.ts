@@ -403,20 +403,33 @@ export interface ResolvedPeople {
 }
 
 /**
- * What a case counts for in the metrics, as numbers on its document (flags 0 or 1, durations in
- * whole minutes); common/case-measures.ts computes them from the timeline.
+ * What one case counts for in the metrics, as numbers on its document (flags 0 or 1, durations in
+ * whole minutes), computed from its timeline by common/case-measures.ts. Which step
+ * is the acceptance, which deadline the 办结时限 and which outcomes are 解决/解释说明/不予受理 come
+ * from the definition's `measures` block (common/case-measures.ts gives the defaults without it).
+ * An excluded case (不予受理) keeps only `received`, `excluded`, `rejected` and `month`.
  */
 export interface CaseMetrics {
   /** Always 1: the case was received. */
   received: number;
-  /** Somebody took the work on (签收, a pool place, or an escalation handing it over): 接单. */
+  /** 派单: a task of the acceptance step opened (every received case without a declared one). */
+  dispatched: number;
+  /** 接单: the handler took the acceptance step's task (claimed or completed it). */
   accepted: number;
-  /** Accepted before any of its deadlines passed: 响应及时. */
+  /** 响应及时: accepted before the acceptance deadline (any of its deadlines by default) passed. */
   respondedInTime: number;
-  /** Closed as done (status `closed`): 办结. Rejected, cancelled and failed cases are not. */
+  /** 办结: closed `closed` with a resolved or explained outcome (any `closed` end by default). */
   completed: number;
-  /** Completed with no deadline missed on the way: 按期办结. */
+  /** 按期办结: completed before its 办结时限 passed (intermediate deadlines do not count). */
   completedOnTime: number;
+  /** 解决: completed with a resolved outcome (every completed case by default). */
+  resolved: number;
+  /** 解释说明: completed with an explained outcome (办结, not 解决). */
+  explained: number;
+  /** 不予受理: left every denominator (a declared outcome or end; by default a `rejected` end). */
+  excluded: number;
+  /** Counts against 办结率: completed, or its 办结时限 passed (a case within its limit does not). */
+  due: number;
   /** Closed as rejected (e.g. a task refused against the admission list). */
   rejected: number;
   /** At least one deadline passed: 超时. */
@@ -427,7 +440,11 @@ export interface CaseMetrics {
   escalations: number;
   /** Tasks sent back (退单). */
   returned: number;
-  /** The requester rated (1 when a score was given in time). */
+  /** At least one task sent back: the case counts for 退单率. */
+  returnedCase: number;
+  /** A feedback step asked for a rating: 参评率's denominator. */
+  ratingInvited: number;
+  /** A rating was recorded, by the requester or a dispatcher on their behalf: 参评, 回访. */
   rated: number;
   /** The score given (1–5), 0 when none. */
   ratingScore: number;
@@ -437,8 +454,12 @@ export interface CaseMetrics {
   ratingMissing: number;
   /** Minutes from receipt to acceptance; 0 until accepted. */
   responseMinutes: number;
-  /** Minutes from receipt to completion; 0 until completed. */
+  /** Minutes from receipt to completion (the resolved/explained outcome); 0 until completed. */
   handlingMinutes: number;
+  /** Disputes found (矛盾纠纷排查数), from the definition's `measures.disputes.found`. */
+  disputesFound: number;
+  /** Disputes resolved (化解数), from `measures.disputes.resolved`. */
+  disputesResolved: number;
   /** The month it was received, Beijing time (`2026-05`): the key of a monthly trend. */
   month: string;
 }

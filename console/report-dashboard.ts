@@ -14,8 +14,14 @@ export const RATE_KEYS = [
   'acceptanceRate',
   'responseRate',
   'completionRate',
+  'resolutionRate',
   'onTimeRate',
   'satisfactionRate',
+  'participationRate',
+  'visitRate',
+  'disputeResolutionRate',
+  'supervisionRate',
+  'returnRate',
   'overdueRate',
 ] as const;
 
@@ -97,7 +103,7 @@ export function trendChart(metrics: UnitMetrics, t: Translate): DashboardChart {
   return { ...chart, id: 'chart-trend', heading: data.title, note: t('report.chart.trendNote') };
 }
 
-/** The six shares of the unit with everything below it. */
+/** The shares (rates) of the unit with everything below it. */
 export function ratesChart(metrics: UnitMetrics, t: Translate): DashboardChart {
   const data = {
     title: t('report.chart.rates', { unit: metrics.unit.name }),

@@ -15,6 +15,7 @@ import type {
 import { definitionSchema, MONTHS_PER_PERIOD, OPEN311_PARAMETERS } from './definition';
 import { parseSlaDuration } from './duration';
 import { checkExpression, compileExpression } from './expression';
+import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
@@ -129,6 +130,11 @@ class SemanticChecker {
       spec,
       (path, message) => this.report(path, message),
       (path, selector) => this.checkSelector(path, selector, true),
+    );
+    checkMeasures(
+      spec,
+      (path, message) => this.report(path, message),
+      (path, source) => this.checkExpression(path, source),
     );
     return this.problems;
   }

@@ -636,6 +636,33 @@ export const pointsRuleSchema = z
   })
   .strict();
 
+/**
+ * What a case counts for in the rates (考核指标): which step is the handler's acceptance (接单),
+ * which deadline is the case's 办结时限, which outcomes are 解决 and which 解释说明, which ends or
+ * outcomes leave every denominator (不予受理), and for dispute processes the numbers summed for
+ * 化解率. Checked further in measures.ts; docs/definition-language.md section 3.5.
+ */
+const measureMatch = z.object({ step: stepId, outcome: stepId.optional() }).strict();
+export const measuresSchema = z
+  .object({
+    /** The handler's 接单/签收 step(s): dispatched when one opens, accepted when one is taken. */
+    acceptance: z.array(stepId).min(1).max(20).optional(),
+    /** 响应及时: accepted before this deadline (one of these) of an acceptance step passed. */
+    acceptanceDeadline: z.union([stepId, z.array(stepId).min(1).max(20)]).optional(),
+    /** The 办结时限 (one per path): 按期办结 means completed before it passed. */
+    completionDeadline: z.union([stepId, z.array(stepId).min(1).max(20)]).optional(),
+    /** Task outcomes that mean 解决 (办结, solved). */
+    resolved: z.array(measureMatch).min(1).max(50).optional(),
+    /** Task outcomes that mean 解释说明 (办结, not solved). */
+    explained: z.array(measureMatch).min(1).max(50).optional(),
+    /** Task outcomes or end steps that mean 不予受理: the case leaves every denominator. */
+    excluded: z.array(measureMatch).min(1).max(50).optional(),
+    /** Dispute processes: the numbers found and resolved, summed for 化解率. */
+    disputes: z.object({ found: expression, resolved: expression }).strict().optional(),
+  })
+  .strict();
+export type MeasuresSpec = z.infer<typeof measuresSchema>;
+
 export const definitionSchema = z
   .object({
     key,
@@ -658,6 +685,8 @@ export const definitionSchema = z
     schedule: scheduleSchema.optional(),
     /** Volunteer points (积分) earned when tasks or claim pools complete. */
     points: z.array(pointsRuleSchema).max(MAX_POINTS_RULES).optional(),
+    /** What its cases count for in the rates (考核指标); see measuresSchema. */
+    measures: measuresSchema.optional(),
   })
   .strict();
 export type DefinitionSpec = z.infer<typeof definitionSchema>;

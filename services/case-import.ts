@@ -83,6 +83,7 @@ export function createCaseImportService(deps: {
           ...record,
           caseId: caseIdFor('import', record.externalId),
           definitionName: definition.spec.name,
+          ...(definition.spec.measures !== undefined ? { measures: definition.spec.measures } : {}),
           requestHash: createHash('sha256').update(canonicalJson(record)).digest('hex'),
         });
       }

@@ -33,6 +33,12 @@ export const RANKING_KEYS = [
   'responseRate',
   'acceptanceRate',
   'satisfactionRate',
+  'resolutionRate',
+  'participationRate',
+  'visitRate',
+  'disputeResolutionRate',
+  'supervisionRate',
+  'returnRate',
   'averageScore',
   'received',
 ] as const;
@@ -48,34 +54,59 @@ export interface RankingQuery extends MetricsQuery {
 type Counts = Pick<
   CaseMetrics,
   | 'received'
+  | 'dispatched'
   | 'accepted'
   | 'respondedInTime'
   | 'completed'
   | 'completedOnTime'
+  | 'resolved'
+  | 'explained'
+  | 'excluded'
+  | 'due'
   | 'rejected'
   | 'overdue'
   | 'escalated'
   | 'escalations'
   | 'returned'
+  | 'returnedCase'
+  | 'ratingInvited'
   | 'rated'
   | 'satisfied'
   | 'ratingMissing'
+  | 'disputesFound'
+  | 'disputesResolved'
 >;
 
 export interface Figures extends Counts {
-  /** Shares, 0–1 with 4 decimals; null when nothing to divide by. */
+  /**
+   * Shares, 0–1 with 4 decimals; null when nothing to divide by. Excluded cases (不予受理) are in
+   * no numerator or denominator (their flags are zero). docs/definition-language.md section 3.5
+   * gives each formula with the practice it follows.
+   */
   rates: {
-    /** 接单率: accepted ÷ received. */
+    /** 接单率: accepted ÷ dispatched. */
     acceptanceRate: number | null;
-    /** 响应率: accepted before any deadline passed ÷ received. */
+    /** 响应率: accepted before the acceptance deadline passed ÷ dispatched. */
     responseRate: number | null;
-    /** 办结率: completed ÷ received. */
+    /** 办结率: completed (resolved or explained) ÷ due. */
     completionRate: number | null;
-    /** 按期办结率: completed on time ÷ completed. */
+    /** 解决率: resolved ÷ due. */
+    resolutionRate: number | null;
+    /** 按期办结率: completed before the 办结时限 passed ÷ completed. */
     onTimeRate: number | null;
-    /** 满意度: rated 4–5 ÷ rated. */
+    /** 满意率 (满意度): rated 4–5 ÷ rated. */
     satisfactionRate: number | null;
-    /** 逾期率: overdue ÷ received. */
+    /** 参评率: rated ÷ asked to rate. */
+    participationRate: number | null;
+    /** 回访率: rated (回访 done, by the requester or on their behalf) ÷ completed. */
+    visitRate: number | null;
+    /** 化解率: disputes resolved ÷ disputes found (dispute processes). */
+    disputeResolutionRate: number | null;
+    /** 督办率: escalated ÷ dispatched. */
+    supervisionRate: number | null;
+    /** 退单率: cases with a task sent back ÷ dispatched. */
+    returnRate: number | null;
+    /** 逾期率: overdue ÷ received and not excluded. */
     overdueRate: number | null;
   };
   averages: {
@@ -144,25 +175,40 @@ function mean(sum: number, count: number): number | null {
 export function figuresOf(s: Sums): Figures {
   return {
     received: s.received,
+    dispatched: s.dispatched,
     accepted: s.accepted,
     respondedInTime: s.respondedInTime,
     completed: s.completed,
     completedOnTime: s.completedOnTime,
+    resolved: s.resolved,
+    explained: s.explained,
+    excluded: s.excluded,
+    due: s.due,
     rejected: s.rejected,
     overdue: s.overdue,
     escalated: s.escalated,
     escalations: s.escalations,
     returned: s.returned,
+    returnedCase: s.returnedCase,
+    ratingInvited: s.ratingInvited,
     rated: s.rated,
     satisfied: s.satisfied,
     ratingMissing: s.ratingMissing,
+    disputesFound: s.disputesFound,
+    disputesResolved: s.disputesResolved,
     rates: {
-      acceptanceRate: share(s.accepted, s.received),
-      responseRate: share(s.respondedInTime, s.received),
-      completionRate: share(s.completed, s.received),
+      acceptanceRate: share(s.accepted, s.dispatched),
+      responseRate: share(s.respondedInTime, s.dispatched),
+      completionRate: share(s.completed, s.due),
+      resolutionRate: share(s.resolved, s.due),
       onTimeRate: share(s.completedOnTime, s.completed),
       satisfactionRate: share(s.satisfied, s.rated),
-      overdueRate: share(s.overdue, s.received),
+      participationRate: share(s.rated, s.ratingInvited),
+      visitRate: share(s.rated, s.completed),
+      disputeResolutionRate: share(s.disputesResolved, s.disputesFound),
+      supervisionRate: share(s.escalated, s.dispatched),
+      returnRate: share(s.returnedCase, s.dispatched),
+      overdueRate: share(s.overdue, s.received - s.excluded),
     },
     averages: {
       score: mean(s.ratingScore, s.rated),
@@ -172,10 +218,15 @@ export function figuresOf(s: Sums): Figures {
   };
 }
 
+/** Rates where fewer is better (督办率, 退单率): ranked lowest first. */
+const LOWER_IS_BETTER: ReadonlySet<RankingKey> = new Set(['supervisionRate', 'returnRate']);
+
+/** The value a ranking sorts by, highest first (negated where fewer is better). */
 function rankValue(figures: Figures, by: RankingKey): number | null {
   if (by === 'received') return figures.received;
   if (by === 'averageScore') return figures.averages.score;
-  return figures.rates[by];
+  const rate = figures.rates[by];
+  return rate !== null && LOWER_IS_BETTER.has(by) ? -rate : rate;
 }
 
 export function createMetricsService(deps: {

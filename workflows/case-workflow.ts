@@ -37,7 +37,12 @@ const MAX_STEP_VISITS = 10_000;
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkflowResult> {
   const carried = input.continued;
-  const projection = new CaseProjection(input.caseId, input.resume, carried);
+  const projection = new CaseProjection(
+    input.caseId,
+    input.resume,
+    input.definition.spec.measures,
+    carried,
+  );
   const run = new CaseRun(input, projection);
   // A continued run lists its case clocks, then the task deadlines the earlier runs showed.
   const shownBefore = carried?.deadlines ?? [];

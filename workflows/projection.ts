@@ -12,7 +12,7 @@ import type {
   TimelineEventType,
 } from '../common/case';
 import { CaseMeasures } from '../common/case-measures';
-import type { StepSpec } from '../lang/definition';
+import type { MeasuresSpec, StepSpec } from '../lang/definition';
 import { applies, CHANGES } from './patches';
 import { store } from './stubs';
 
@@ -63,7 +63,7 @@ export class CaseProjection {
   private rating: RatingView | undefined;
   private publication: PublicationView | undefined;
   /** The case's metric figures, fed by every entry recorded (rebuilt the same way on replay). */
-  private readonly measures = new CaseMeasures();
+  private readonly measures: CaseMeasures;
   private chain: Promise<void> = Promise.resolve();
 
   /** A retried case writes on top of the document its failed run left (see CaseResume). */
@@ -72,9 +72,12 @@ export class CaseProjection {
   constructor(
     private readonly caseId: string,
     resume?: { revision: number; seq: number },
+    /** The definition's `measures` block (from the snapshot in the input: deterministic). */
+    measures?: MeasuresSpec,
     /** A run continued as new goes on writing where the last one stopped, figures and all. */
     continued?: { revision: number; seq: number; measures: Record<string, unknown> },
   ) {
+    this.measures = new CaseMeasures(measures);
     this.resumed = resume !== undefined;
     const from = resume ?? continued;
     if (from) {
@@ -141,6 +144,11 @@ export class CaseProjection {
     if (!speaksForItself(step) || summary !== undefined) {
       this.record('step.completed', ENGINE, step.id, summary);
     }
+  }
+
+  /** A dispute process's figures for 化解率, evaluated as the case closes (before {@link close}). */
+  measureDisputes(found: number, resolved: number): void {
+    this.measures.disputes(found, resolved);
   }
 
   close(status: CaseStatus, stepId: string): void {

@@ -41,6 +41,12 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.rate.completionRate': ['办结率', 'Completion rate'],
   'report.rate.onTimeRate': ['按期办结率', 'On-time rate'],
   'report.rate.satisfactionRate': ['满意度', 'Satisfaction'],
+  'report.rate.resolutionRate': ['解决率', 'Resolution rate'],
+  'report.rate.participationRate': ['参评率', 'Rating participation'],
+  'report.rate.visitRate': ['回访率', 'Follow-up rate'],
+  'report.rate.disputeResolutionRate': ['化解率', 'Disputes resolved'],
+  'report.rate.supervisionRate': ['督办率', 'Escalation rate'],
+  'report.rate.returnRate': ['退单率', 'Return rate'],
   'report.rate.overdueRate': ['逾期率', 'Overdue rate'],
 
   // Dashboard
@@ -81,12 +87,12 @@ export const REPORT_MESSAGES: MessagePairs = {
   ],
   'report.chart.rates': ['{unit} · 各项比率', '{unit} · rates'],
   'report.chart.ratesDesc': [
-    '接单率、响应率、办结率、按期办结率、满意度和逾期率',
-    'Acceptance, response, completion, on-time, satisfaction and overdue rates',
+    '接单率、响应率、办结率、解决率、按期办结率、满意度、参评率、回访率、化解率、督办率、退单率和逾期率',
+    'Acceptance, response, completion, resolution, on-time, satisfaction, participation, follow-up, dispute-resolution, escalation, return and overdue rates',
   ],
   'report.chart.ratesNote': [
-    '按期办结率以已办结为分母，满意度以已评价为分母（4—5 分为满意），其余以受理为分母。',
-    'On-time is of the completed, satisfaction of the rated (4–5 counts as satisfied), the others of the received.',
+    '接单率、响应率、督办率、退单率以派单为分母；办结率、解决率以应办结（已办结或已超办结时限）为分母；按期办结率、回访率以已办结为分母；满意度以已评价为分母（4—5 分为满意）；参评率以邀请评价为分母；化解率以排查发现纠纷数为分母。不予受理的不计入任何分母。',
+    'Acceptance, response, escalation and return are of the dispatched; completion and resolution of the due (completed or past the time limit); on-time and follow-up of the completed; satisfaction of the rated (4–5 counts as satisfied); participation of those asked to rate; dispute resolution of the disputes found. Cases not accepted for handling count in no denominator.',
   ],
   'report.chart.satisfaction': ['各下级单位满意度', 'Satisfaction per unit below'],
   'report.chart.satisfactionDesc': [
@@ -119,6 +125,12 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.rank.responseRate': ['响应率', 'response rate'],
   'report.rank.acceptanceRate': ['接单率', 'acceptance rate'],
   'report.rank.satisfactionRate': ['满意度', 'satisfaction'],
+  'report.rank.resolutionRate': ['解决率', 'resolution rate'],
+  'report.rank.participationRate': ['参评率', 'rating participation'],
+  'report.rank.visitRate': ['回访率', 'follow-up rate'],
+  'report.rank.disputeResolutionRate': ['化解率', 'disputes resolved'],
+  'report.rank.supervisionRate': ['督办率（低者在前）', 'escalation rate (lowest first)'],
+  'report.rank.returnRate': ['退单率（低者在前）', 'return rate (lowest first)'],
   'report.rank.averageScore': ['平均评分', 'average score'],
   'report.rank.received': ['受理量', 'cases received'],
 

@@ -245,10 +245,17 @@ describe('metrics', () => {
     expect(res.status).toBe(200);
     expect(res.body.totals).toMatchObject({
       received: 5,
-      accepted: 4,
-      respondedInTime: 3,
+      // The refused case is 不予受理 (a `rejected` end, the default without declared measures):
+      // it counts in `received`, `excluded` and `rejected` only, in no rate's denominator.
+      excluded: 1,
+      dispatched: 4,
+      accepted: 3,
+      respondedInTime: 2,
       completed: 3,
       completedOnTime: 2,
+      // The completed ones and the waiting one, past a deadline (any counts without a declared
+      // completionDeadline).
+      due: 4,
       rejected: 1,
       // The late case, and the waiting one whose accept limit has passed by now (its community
       // has no director, so it escalates to nobody).
@@ -257,18 +264,24 @@ describe('metrics', () => {
       rated: 3,
       satisfied: 2,
       rates: {
-        acceptanceRate: 0.8,
-        responseRate: 0.6,
-        completionRate: 0.6,
+        acceptanceRate: 0.75,
+        responseRate: 0.5,
+        completionRate: 0.75,
+        resolutionRate: 0.75,
         onTimeRate: 0.6667,
         satisfactionRate: 0.6667,
-        overdueRate: 0.4,
+        participationRate: 1,
+        visitRate: 1,
+        disputeResolutionRate: null,
+        supervisionRate: 0.25,
+        returnRate: 0,
+        overdueRate: 0.5,
       },
       averages: { score: 3.67 },
     });
     const c1 = res.body.children.find((c) => c.unit.id === 'm-c1')!;
     const c2 = res.body.children.find((c) => c.unit.id === 'm-c2')!;
-    expect(c1).toMatchObject({ received: 3, accepted: 3, completed: 2, rejected: 1, overdue: 1 });
+    expect(c1).toMatchObject({ received: 3, accepted: 2, completed: 2, rejected: 1, overdue: 1 });
     expect(c2).toMatchObject({
       received: 2,
       accepted: 1,
@@ -308,7 +321,7 @@ describe('metrics', () => {
     // Assert
     expect(res.status).toBe(200);
     expect(res.body.items.map((i) => [i.unit.id, i.rank, i.rates.completionRate])).toEqual([
-      ['m-c1', 1, 0.6667],
+      ['m-c1', 1, 1],
       ['m-c2', 2, 0.5],
     ]);
   });

@@ -1,9 +1,15 @@
 import type { TimelineEntry } from '../../common/case';
-import { beijingMonth, CaseMeasures, measureTimeline } from '../../common/case-measures';
+import {
+  beijingMonth,
+  CaseMeasures,
+  measureTimeline,
+  storedMetrics,
+} from '../../common/case-measures';
+import type { MeasuresSpec } from '../../lang/definition';
 
 const T0 = Date.parse('2026-05-31T16:30:00Z'); // 2026-06-01 00:30 in Beijing
 
-type Entry = Pick<TimelineEntry, 'type' | 'at' | 'detail'>;
+type Entry = Pick<TimelineEntry, 'type' | 'at' | 'detail' | 'stepId'>;
 
 function at(minutes: number, type: TimelineEntry['type'], detail?: Entry['detail']): Entry {
   return { type, at: new Date(T0 + minutes * 60_000).toISOString(), ...(detail ? { detail } : {}) };
@@ -26,15 +32,24 @@ describe('case measures', () => {
     // Assert
     expect(metrics).toEqual({
       received: 1,
+      dispatched: 1,
       accepted: 1,
       respondedInTime: 1,
       completed: 1,
       completedOnTime: 1,
+      resolved: 1,
+      explained: 0,
+      excluded: 0,
+      due: 1,
       rejected: 0,
       overdue: 0,
       escalated: 0,
       escalations: 0,
       returned: 0,
+      returnedCase: 0,
+      ratingInvited: 0,
+      disputesFound: 0,
+      disputesResolved: 0,
       rated: 1,
       ratingScore: 5,
       satisfied: 1,
@@ -174,5 +189,264 @@ describe('case measures', () => {
     // Assert
     expect(next.snapshot()).toEqual(measureTimeline(timeline));
     expect(next.snapshot()).toMatchObject({ escalations: 2, responseMinutes: 75, overdue: 1 });
+  });
+});
+
+describe('case measures declared by the definition (three-orders)', () => {
+  // The measures block of definitions/three-orders.yaml.
+  const measures: MeasuresSpec = {
+    acceptance: ['take_named', 'take_open'],
+    acceptanceDeadline: 'accept_1d',
+    completionDeadline: 'serve_5d',
+    resolved: [
+      { step: 'take_named', outcome: 'resolved' },
+      { step: 'take_open', outcome: 'resolved' },
+    ],
+    explained: [
+      { step: 'take_named', outcome: 'explained' },
+      { step: 'take_open', outcome: 'explained' },
+    ],
+    excluded: [{ step: 'dispatch', outcome: 'reject' }],
+  };
+
+  function on(
+    stepId: string,
+    minutes: number,
+    type: TimelineEntry['type'],
+    detail?: Entry['detail'],
+  ): Entry {
+    return { ...at(minutes, type, detail), stepId };
+  }
+
+  const dispatched = [
+    started,
+    on('dispatch', 0, 'task.opened', { task: 'd', candidates: 1 }),
+    on('dispatch', 10, 'task.claimed', { task: 'd' }),
+    on('dispatch', 20, 'task.completed', { task: 'd', outcome: 'dispatched' }),
+    on('take_named', 20, 'task.opened', { task: 'n', candidates: 1 }),
+  ];
+  const rating = (minutes: number, score: number) => [
+    on('reply', minutes, 'step.entered', { stepType: 'feedback' }),
+    on('reply', minutes + 1, 'feedback.rated', { score }),
+    on('closed', minutes + 2, 'case.closed', { status: 'closed' }),
+  ];
+
+  it('when the dispatcher refuses the order, then it is excluded and counts in no denominator', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        started,
+        on('dispatch', 0, 'task.opened', { task: 'd', candidates: 1 }),
+        on('dispatch', 5, 'task.claimed', { task: 'd' }),
+        on('dispatch', 9, 'task.completed', { task: 'd', outcome: 'reject' }),
+        on('rejected', 9, 'case.closed', { status: 'rejected' }),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(storedMetrics(metrics)).toEqual({
+      received: 1,
+      excluded: 1,
+      rejected: 1,
+      month: '2026-06',
+    });
+  });
+
+  it('when the dispatcher signs the dispatch first, then only the member taking the order counts as accepted', () => {
+    // Act
+    const waiting = measureTimeline(dispatched, measures);
+    const taken = measureTimeline(
+      [...dispatched, on('take_named', 80, 'task.claimed', { task: 'n' })],
+      measures,
+    );
+
+    // Assert
+    expect(waiting).toMatchObject({ dispatched: 1, accepted: 0, respondedInTime: 0, due: 0 });
+    expect(taken).toMatchObject({
+      dispatched: 1,
+      accepted: 1,
+      respondedInTime: 1,
+      responseMinutes: 80,
+    });
+  });
+
+  it('when the member resolves in time and the resident rates 5, then it is resolved, on time, rated and satisfied', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        ...dispatched,
+        on('take_named', 30, 'task.claimed', { task: 'n' }),
+        on('take_named', 600, 'task.completed', { task: 'n', outcome: 'resolved' }),
+        ...rating(700, 5),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({
+      dispatched: 1,
+      accepted: 1,
+      respondedInTime: 1,
+      completed: 1,
+      resolved: 1,
+      explained: 0,
+      due: 1,
+      completedOnTime: 1,
+      ratingInvited: 1,
+      rated: 1,
+      satisfied: 1,
+      handlingMinutes: 600,
+      excluded: 0,
+    });
+  });
+
+  it('when the member answers with an explanation, then the order is completed but not resolved', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        ...dispatched,
+        on('take_named', 30, 'task.claimed', { task: 'n' }),
+        on('take_named', 90, 'task.completed', { task: 'n', outcome: 'explained' }),
+        ...rating(100, 4),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({ completed: 1, resolved: 0, explained: 1, due: 1 });
+  });
+
+  it('when the acceptance deadline passes but the order closes within its 办结时限, then it is late to respond but completed on time', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        ...dispatched,
+        on('take_named', 500, 'deadline.missed', { deadline: 'accept_1d', task: 'n' }),
+        on('take_named', 500, 'deadline.escalated', { deadline: 'accept_1d', level: 1 }),
+        on('take_named', 520, 'task.claimed', { task: 'n' }),
+        on('take_named', 900, 'task.completed', { task: 'n', outcome: 'resolved' }),
+        ...rating(950, 5),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({
+      accepted: 1,
+      respondedInTime: 0,
+      overdue: 1,
+      escalated: 1,
+      completed: 1,
+      completedOnTime: 1,
+      due: 1,
+    });
+  });
+
+  it('when a deadline of another step passes before acceptance, then the response still counts in time', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        started,
+        on('dispatch', 0, 'task.opened', { task: 'd', candidates: 1 }),
+        on('dispatch', 500, 'deadline.missed', { deadline: 'dispatch_1d', task: 'd' }),
+        on('dispatch', 510, 'task.completed', { task: 'd', outcome: 'dispatched' }),
+        on('take_named', 510, 'task.opened', { task: 'n', candidates: 1 }),
+        on('take_named', 520, 'task.claimed', { task: 'n' }),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({ accepted: 1, respondedInTime: 1, overdue: 1, due: 0 });
+  });
+
+  it('when the 办结时限 passes while the order is still open, then it counts against 办结率 and, once done, is late', () => {
+    // Act
+    const running = [
+      ...dispatched,
+      on('take_named', 30, 'task.claimed', { task: 'n' }),
+      on('take_named', 3000, 'deadline.missed', { deadline: 'serve_5d', task: 'n' }),
+    ];
+    const open = measureTimeline(running, measures);
+    const done = measureTimeline(
+      [
+        ...running,
+        on('take_named', 3100, 'task.completed', { task: 'n', outcome: 'resolved' }),
+        ...rating(3200, 2),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(open).toMatchObject({ due: 1, completed: 0, completedOnTime: 0 });
+    expect(done).toMatchObject({
+      due: 1,
+      completed: 1,
+      completedOnTime: 0,
+      rated: 1,
+      satisfied: 0,
+      ratingScore: 2,
+    });
+  });
+
+  it('when the member sends the order back and the feedback window passes unrated, then it is a returned case invited but not rated', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        ...dispatched,
+        on('take_named', 30, 'task.returned', { task: 'n', reason: 'x' }),
+        on('dispatch', 30, 'task.opened', { task: 'd2', candidates: 1 }),
+        on('dispatch', 40, 'task.completed', { task: 'd2', outcome: 'dispatched' }),
+        on('take_open', 40, 'task.opened', { task: 'o', candidates: 9 }),
+        on('take_open', 50, 'task.claimed', { task: 'o' }),
+        on('take_open', 60, 'task.completed', { task: 'o', outcome: 'resolved' }),
+        on('reply', 60, 'step.entered', { stepType: 'feedback' }),
+        on('reply', 99, 'feedback.missing'),
+        on('closed', 99, 'case.closed', { status: 'closed' }),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({
+      returned: 1,
+      returnedCase: 1,
+      accepted: 1,
+      responseMinutes: 50,
+      resolved: 1,
+      ratingInvited: 1,
+      rated: 0,
+      ratingMissing: 1,
+    });
+  });
+
+  it('when a dispatcher hands the acceptance task to a person, then that is not the handler accepting', () => {
+    // Act
+    const metrics = measureTimeline(
+      [...dispatched, on('take_named', 30, 'task.reassigned', { task: 'n', people: 1 })],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({ accepted: 0 });
+  });
+
+  it('when a dispute process closes with its figures, then they are kept; an excluded case keeps none', () => {
+    // Arrange
+    const report = new CaseMeasures({});
+    report.observe(started);
+    const refused = new CaseMeasures({ excluded: [{ step: 'refused' }] });
+    refused.observe(started);
+    refused.observe(on('refused', 1, 'case.closed', { status: 'cancelled' }));
+
+    // Act
+    report.disputes(8, 6.9);
+    report.observe(on('closed', 5, 'case.closed', { status: 'closed' }));
+    refused.disputes(3, 1);
+
+    // Assert
+    expect(report.snapshot()).toMatchObject({ disputesFound: 8, disputesResolved: 6 });
+    expect(refused.snapshot()).toMatchObject({ excluded: 1, disputesFound: 0, rejected: 0 });
   });
 });

@@ -79,15 +79,25 @@ describe('figures', () => {
       typeof figuresOf
     >[0];
     Object.assign(sums, {
-      received: 3,
+      received: 5,
+      excluded: 1,
+      dispatched: 3,
       accepted: 2,
       respondedInTime: 1,
+      due: 3,
       completed: 2,
       completedOnTime: 1,
+      resolved: 1,
+      explained: 1,
+      ratingInvited: 4,
       rated: 2,
       ratingScore: 7,
       satisfied: 1,
       overdue: 1,
+      escalated: 1,
+      returnedCase: 2,
+      disputesFound: 8,
+      disputesResolved: 6,
       responseMinutes: 30,
       handlingMinutes: 100,
     });
@@ -97,12 +107,18 @@ describe('figures', () => {
 
     // Assert
     expect(figures.rates).toEqual({
-      acceptanceRate: 0.6667,
-      responseRate: 0.3333,
-      completionRate: 0.6667,
-      onTimeRate: 0.5,
-      satisfactionRate: 0.5,
-      overdueRate: 0.3333,
+      acceptanceRate: 0.6667, // accepted ÷ dispatched
+      responseRate: 0.3333, // respondedInTime ÷ dispatched
+      completionRate: 0.6667, // completed ÷ due
+      resolutionRate: 0.3333, // resolved ÷ due
+      onTimeRate: 0.5, // completedOnTime ÷ completed
+      satisfactionRate: 0.5, // satisfied ÷ rated
+      participationRate: 0.5, // rated ÷ ratingInvited
+      visitRate: 1, // rated ÷ completed
+      disputeResolutionRate: 0.75, // disputesResolved ÷ disputesFound
+      supervisionRate: 0.3333, // escalated ÷ dispatched
+      returnRate: 0.6667, // returnedCase ÷ dispatched
+      overdueRate: 0.25, // overdue ÷ (received − excluded)
     });
     expect(figures.averages).toEqual({ score: 3.5, responseMinutes: 15, handlingMinutes: 50 });
   });

@@ -1,3 +1,6 @@
+import type { CaseMetrics } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import type {
@@ -118,6 +121,22 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     expect(data.focus).toBe('邻里纠纷');
     expect(eventsOf(outcome.doc.timeline, 'subprocess.ended')).toHaveLength(2);
     expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toHaveLength(0);
+    // 化解率 (measures.disputes of dispute-report): each grid's figures on its case, summed; the
+    // round declares none, so nothing is counted twice
+    const metricsOf = (doc: unknown) => ({
+      ...zeroFlags(),
+      ...(doc as { metrics?: Partial<CaseMetrics> }).metrics,
+    });
+    const grids = outcome.children.map(metricsOf);
+    expect(grids.map((m) => [m.disputesFound, m.disputesResolved, m.resolved, m.due])).toEqual([
+      [3, 2, 1, 1],
+      [3, 2, 1, 1],
+    ]);
+    const sums = zeroFlags();
+    for (const m of [...grids, metricsOf(outcome.doc)]) {
+      for (const f of METRIC_FIELDS) sums[f] += m[f];
+    }
+    expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.6667);
   });
 
   it('when a grid does not report, then it is reminded, escalated up the org tree, closed as 逾期未报 after 10 working days, and the round goes on', async () => {
@@ -178,3 +197,10 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     expect(ended.map((e) => e.detail?.status).sort()).toEqual(['cancelled', 'closed']);
   });
 });
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

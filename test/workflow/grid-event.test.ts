@@ -1,3 +1,4 @@
+import { METRIC_FIELDS } from '../../common/case-measures';
 import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
 import { planDeadline } from '../../common/sla';
@@ -164,6 +165,19 @@ describe('网格事件办理 (grid-event)', () => {
     for (const person of [org.gridLeader, org.director, org.streetLeader, org.countyLeader]) {
       expect(await mailsOf(person, SUBJECT.escalated)).toHaveLength(0);
     }
+    // Measures: the department's task is the acceptance (not the centre's 研判); resolved on
+    // time, the last handling (the grid's, after 重新交办) counting
+    expect(metricsOf(outcome.doc)).toMatchObject({
+      dispatched: 1,
+      accepted: 1,
+      respondedInTime: 1,
+      due: 1,
+      completed: 1,
+      resolved: 1,
+      explained: 0,
+      completedOnTime: 1,
+      excluded: 0,
+    });
   });
 
   it('when the grid does not finish within 2 working days, then the grid chief, the community director, the street leader and the county leader are called one working day apart', async () => {
@@ -205,7 +219,8 @@ describe('网格事件办理 (grid-event)', () => {
       const verify = await openedTask(kase, 'verify');
       await claimAndComplete(kase, verify.id, org.centre, 'pass', { finding: '已清理' });
       const result = (await kase.handle.result()) as CaseStateView;
-      return { task, plan, early, beforeStreet, escalated, reminded, missed, result };
+      const doc = await kase.doc();
+      return { task, plan, early, beforeStreet, escalated, reminded, missed, result, doc };
     });
 
     // Assert: due Wednesday at the time it opened; levels Wednesday, Thursday, Friday, Monday
@@ -244,6 +259,16 @@ describe('网格事件办理 (grid-event)', () => {
     expect(await mailsEventually(org.gridWorker, SUBJECT.reminder, 1)).toHaveLength(1);
     expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(0);
     expect(outcome.result.status).toBe('closed');
+    // Measures: taken at once, but done after its 办结时限 (handle_2d): due, completed, late
+    expect(metricsOf(outcome.doc)).toMatchObject({
+      accepted: 1,
+      respondedInTime: 1,
+      due: 1,
+      completed: 1,
+      resolved: 1,
+      completedOnTime: 0,
+      escalated: 1,
+    });
   });
 
   it('when the centre judges an event outside its remit, then the case ends as not accepted', async () => {
@@ -263,10 +288,25 @@ describe('网格事件办理 (grid-event)', () => {
         comment: '已引导当事人依法起诉',
       };
       await kase.handle.executeUpdate(CASE_UPDATES.complete, { args: [refusal] });
-      return (await kase.handle.result()) as CaseStateView;
+      return { ...((await kase.handle.result()) as CaseStateView), doc: await kase.doc() };
     });
 
-    // Assert
+    // Assert: 不予受理 is in no rate's denominator
     expect(result.status).toBe('rejected');
+    expect((result.doc as { metrics?: unknown }).metrics).toEqual({
+      received: 1,
+      excluded: 1,
+      rejected: 1,
+      month: expect.any(String) as unknown,
+    });
   });
 });
+
+/** A case document's figures, zeros filled in (they are left out when stored). */
+function metricsOf(doc: unknown): Record<(typeof METRIC_FIELDS)[number], number> {
+  const zero = Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0]));
+  return { ...zero, ...(doc as { metrics?: object }).metrics } as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

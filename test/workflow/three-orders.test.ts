@@ -1,8 +1,13 @@
+import type { CaseMetrics } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
-import type { SlaTestBed } from '../support/sla-cases';
+import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
 import {
+  actor,
   eventsOf,
   expectFiredAt,
   mailsOf,
@@ -159,3 +164,132 @@ describe('三单闭环 (three-orders)', () => {
     expect(outbox.map((m) => m.to)).toEqual([dispatcher.email]);
   });
 });
+
+describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)', () => {
+  it('when known orders run (refused, resolved, explained, accepted late but closed on time, rated unsatisfied), then every declared rate comes out exactly', async () => {
+    // Arrange: a quiet week; one named party member serves every order
+    const org = await bed.seedOrg();
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const monday = await bed.quietMonday();
+    const tuesday = beijingText(bj(`${monday} 10:00`).getTime() + DAY).slice(0, 10);
+
+    // Act
+    const docs = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:00`));
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const dispatched = async (kase: Kase, outcome = 'dispatched') => {
+        const dispatch = kase.taskId('dispatch');
+        await kase.waitForTask('the dispatch task', dispatch, () => true);
+        await kase.claim(dispatch, dispatcher);
+        await completeWithComment(
+          kase,
+          dispatch,
+          dispatcher,
+          outcome,
+          outcome === 'dispatched' ? { memberId: member.personId } : {},
+          '不属于社区服务范围',
+        );
+      };
+      // Closed as read from the document: awaiting a workflow result would let the test
+      // server skip time to the next timer of any case.
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const served = async (kase: Kase, outcome: 'resolved' | 'explained', score: number) => {
+        const take = kase.taskId('take_named');
+        await kase.waitForTask('the order at the member', take, () => true);
+        await kase.claim(take, member);
+        await completeWithComment(kase, take, member, outcome, { result: '已上门处理' }, '已说明');
+        await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+        await kase.rate(score);
+        return closed(kase);
+      };
+      const start = () => bed.startCase(queue, shipped(), org.grid.id, order);
+      const orderServed = async (outcome: 'resolved' | 'explained', score: number) => {
+        const kase = await start();
+        await dispatched(kase);
+        return served(kase, outcome, score);
+      };
+
+      // 1. refused at dispatch (不予受理)
+      const refused = await start();
+      await dispatched(refused, 'reject');
+      // 2. resolved on time, rated 5; 3. explained, rated 4; 5. resolved, rated 2
+      const done = [
+        await closed(refused),
+        await orderServed('resolved', 5),
+        await orderServed('explained', 4),
+        await orderServed('resolved', 2),
+      ];
+      // 4. accepted a day late (accept_1d missed and escalated), served within serve_5d
+      await bed.skipTo(bj(`${monday} 10:00`));
+      const late = await start();
+      await dispatched(late);
+      await late.waitForTask('the late order', late.taskId('take_named'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${tuesday} 10:05`));
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'accept_1d' });
+      return [...done, await served(late, 'resolved', 5)];
+    });
+
+    // Assert: the flags each order carries
+    const metrics = docs.map((d) => ({
+      ...zeroFlags(),
+      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
+    }));
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    const sums = zeroFlags();
+    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1, // 4 accepted of 4 dispatched (the refused order is in no denominator)
+      responseRate: 0.75, // 3 accepted before accept_1d passed
+      completionRate: 1, // 4 completed of 4 due
+      resolutionRate: 0.75, // 已解释说明 is 办结, not 解决
+      onTimeRate: 1, // the late acceptance still closed within serve_5d
+      satisfactionRate: 0.75, // 5, 4, 5 satisfied; 2 not
+      participationRate: 1, // 4 rated of 4 asked
+      visitRate: 1, // 4 rated of 4 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.25, // the late one escalated to the dispatcher
+      returnRate: 0,
+      overdueRate: 0.25,
+    });
+  });
+});
+
+/** Completes a task with a comment (不予受理 and 已解释说明 require one). */
+async function completeWithComment(
+  kase: Awaited<ReturnType<SlaTestBed['startCase']>>,
+  taskId: string,
+  person: SeededPerson,
+  outcome: string,
+  form: Record<string, unknown>,
+  comment: string,
+): Promise<void> {
+  await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId, actor: actor(person), outcome, form, comment }],
+  });
+}
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    keyof Omit<CaseMetrics, 'month'>,
+    number
+  >;
+}

@@ -1,5 +1,6 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { CASE_STATUS } from '../../common/search-attributes';
+import { evaluateValue } from '../../lang/expression';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 
@@ -22,7 +23,29 @@ export async function closeCase(
   }
   for (const clock of run.clocks) clock.stop();
   if (run.clocks.length > 0) run.projection.deadlinesChangedNow();
+  const disputes = run.spec.measures?.disputes;
+  if (disputes !== undefined) {
+    // Pure evaluation on the case's data (no command): replay computes the same figures.
+    const scope = run.expressionScope();
+    run.projection.measureDisputes(
+      figureOf(disputes.found, scope),
+      figureOf(disputes.resolved, scope),
+    );
+  }
   run.projection.close(status, stepId);
   await run.projection.flush({ closedAt: new Date().toISOString() });
   upsertSearchAttributes([{ key: CASE_STATUS, value: status }]);
+}
+
+/**
+ * A dispute figure: the expression's number, or 0 when it gave anything else (a missing report)
+ * or could not be evaluated: a figure never stops a case from closing.
+ */
+function figureOf(source: string, scope: Record<string, unknown>): number {
+  try {
+    const value = evaluateValue(source, scope);
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  } catch {
+    return 0;
+  }
 }
