@@ -67,6 +67,12 @@ caseSchema.index({ createdAt: -1 });
 caseSchema.index({ unitId: 1 });
 caseSchema.index({ 'createdBy.id': 1 });
 caseSchema.index({ 'publication.publishedAt': -1 });
+// The case list's filters (services/cases.ts), each with the list's createdAt order so MongoDB
+// reads one range of one index; a unit's subtree is an $in over unitId, the same index.
+caseSchema.index({ unitId: 1, createdAt: -1 });
+caseSchema.index({ definitionKey: 1, createdAt: -1 });
+caseSchema.index({ 'metrics.overdue': 1, createdAt: -1 });
+caseSchema.index({ 'metrics.escalated': 1, createdAt: -1 });
 
 const definitionSchema = new mongoose.Schema(
   {
