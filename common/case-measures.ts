@@ -73,7 +73,8 @@ export class CaseMeasures {
     // Runs for every entry the interpreter records: a field-by-field compare, no serialising.
     const before = { ...this.counts };
     this.apply(entry);
-    const changed = (Object.keys(before) as Array<keyof CaseMetrics>).some(
+    // The counts' own keys: a figure set only on some cases (supervised) appears after apply.
+    const changed = (Object.keys(this.counts) as Array<keyof CaseMetrics>).some(
       (field) => before[field] !== this.counts[field],
     );
     this.changed ||= changed;
@@ -121,6 +122,10 @@ export class CaseMeasures {
       case 'deadline.escalated':
         c.escalated = 1;
         c.escalations += 1;
+        return;
+      case 'supervision.opened':
+        // Only on cases with a slip, so the figures of every other case keep their shape.
+        c.supervised = 1;
         return;
       case 'feedback.rated': {
         const score = typeof detail?.score === 'number' ? detail.score : 0;

@@ -283,6 +283,8 @@ const taskSchema = new mongoose.Schema(
     roster: { type: mongoose.Schema.Types.Mixed, default: null },
     /** A roster roll-call's live count of acknowledgements ($inc by the acknowledging service). */
     acknowledged: { type: Number, default: 0 },
+    /** A supervision slip's (kind `supervision`) level, overdue flag and reply; null otherwise. */
+    supervision: { type: mongoose.Schema.Types.Mixed, default: null },
   },
   { collection: 'tasks', versionKey: false, minimize: false },
 );
