@@ -291,6 +291,8 @@ const taskSchema = new mongoose.Schema(
 taskSchema.index({ caseId: 1 });
 taskSchema.index({ candidateUserIds: 1 });
 taskSchema.index({ status: 1, openedAt: -1 });
+// The 督办 list (services/tasks.ts listSupervisions): slips newest first.
+taskSchema.index({ kind: 1, openedAt: -1 });
 
 /**
  * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call
