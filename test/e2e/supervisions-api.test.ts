@@ -1,3 +1,4 @@
+import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -168,3 +169,33 @@ it('when a filter value is bad, then the answer is 400 naming the parameter', as
     );
   }
 });
+
+it('when staff open the console 督办 page with filters, then the matching slips show and a reply form only on the open slips they must answer', async () => {
+  // Arrange: the street staff member is among the people of slip 1
+  const user = await app.db.models.User.findOne({ username: 'sv-street-staff' }).lean();
+  await app.db.models.Task.updateOne(
+    { _id: idOf(1) },
+    { $set: { candidates: [{ personId: 'p-sv', userId: String(user!._id) }] } },
+  );
+  const client = consoleClient(app.api.url);
+  client.useSession(streetStaff);
+
+  // Act
+  const all = await client.get('/console/supervisions');
+  const red = await client.get('/console/supervisions?level=red&unit=sv-street');
+  const overdue = await client.get('/console/supervisions?status=overdue');
+
+  // Assert
+  expect(all.status).toBe(200);
+  expect(all.html).toContain('href="/console/supervisions"');
+  expect(rowsOf(all.html)).toEqual([idOf(3), idOf(2), idOf(1)]);
+  expect(all.html).toContain(`action="/console/supervisions/${encodeURIComponent(idOf(1))}/reply"`);
+  expect(all.html).not.toContain(`/console/supervisions/${encodeURIComponent(idOf(2))}/reply`);
+  expect(textOf(all.html)).toContain('已整改');
+  expect(rowsOf(red.html)).toEqual([idOf(3), idOf(1)]);
+  expect(rowsOf(overdue.html)).toEqual([idOf(2)]);
+});
+
+function rowsOf(html: string): string[] {
+  return [...html.matchAll(/data-supervision="([^"]+)"/g)].map((m) => m[1]!);
+}
