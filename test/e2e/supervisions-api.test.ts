@@ -194,6 +194,12 @@ it('when staff open the console 督办 page with filters, then the matching slip
   expect(textOf(all.html)).toContain('已整改');
   expect(rowsOf(red.html)).toEqual([idOf(3), idOf(1)]);
   expect(rowsOf(overdue.html)).toEqual([idOf(2)]);
+  // A slip reached from the work list opens the 督办 page, where it is answered.
+  const fromInbox = await client.get(`/console/tasks/${encodeURIComponent(idOf(1))}`);
+  expect({ status: fromInbox.status, location: fromInbox.location }).toEqual({
+    status: 303,
+    location: '/console/supervisions',
+  });
 });
 
 function rowsOf(html: string): string[] {
