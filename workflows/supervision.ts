@@ -1,8 +1,8 @@
-import { patched } from '@temporalio/workflow';
 import type { Candidate, ResolvedPeople } from '../common/case';
 import type { EscalationSpec, PeopleSelector, TaskStepSpec } from '../lang/definition';
 import type { ClockHost } from './clocks';
 import { Clock } from './clocks';
+import { openingSlips } from './patches';
 import { ENGINE } from './projection';
 import type { TaskContext } from './recipients';
 import type { TaskHost } from './task-runtime';
@@ -32,12 +32,6 @@ export interface SlipHost extends TaskHost, ClockHost {
  * moved by the supervisor's slip; the case's figures get `supervised: 1` (督办率).
  */
 
-/**
- * Opening slips is a new command sequence (a people lookup, a deadline plan, a timer). Its own
- * `patched()`, asked only when a level with `supervise` fires: no case recorded before it has one.
- */
-export const SUPERVISION_SLIPS = 'supervision-slips';
-
 /** The step id a slip's task and timeline entries carry (the validator keeps it free). */
 export const SUPERVISION_STEP_ID = 'supervision';
 
@@ -58,7 +52,7 @@ const SLIP_FORM = {
 
 /** Whether a fired level opens a slip on this case (asks the marker only then). */
 export function opensSlip(escalation: EscalationSpec): boolean {
-  return escalation.supervise !== undefined && patched(SUPERVISION_SLIPS);
+  return escalation.supervise !== undefined && openingSlips();
 }
 
 /** Opens the slip a fired level asks for; the clock's flush writes it. */
