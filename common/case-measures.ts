@@ -178,7 +178,8 @@ export class CaseMeasures {
     // Runs for every entry the interpreter records: a field-by-field compare, no serialising.
     const before = { ...this.counts };
     change();
-    const changed = (Object.keys(before) as Array<keyof CaseMetrics>).some(
+    // The counts' own keys: a figure set only on some cases (supervised) appears after the change.
+    const changed = (Object.keys(this.counts) as Array<keyof CaseMetrics>).some(
       (field) => before[field] !== this.counts[field],
     );
     this.changed ||= changed;
@@ -237,6 +238,10 @@ export class CaseMeasures {
         return;
       case 'step.entered':
         if (detail?.stepType === 'feedback') c.ratingInvited = 1;
+        return;
+      case 'supervision.opened':
+        // Only on cases with a slip, so the figures of every other case keep their shape.
+        c.supervised = 1;
         return;
       case 'feedback.rated': {
         const score = typeof detail?.score === 'number' ? detail.score : 0;

@@ -108,6 +108,11 @@ export type TimelineEventType =
   | 'task.reassigned'
   | 'task.cancelled'
   | 'claim.closed'
+  /** A supervision slip (督办单) opened, passed its own deadline, was replied to, or closed moot. */
+  | 'supervision.opened'
+  | 'supervision.overdue'
+  | 'supervision.replied'
+  | 'supervision.moot'
   | 'deadline.reminded'
   | 'deadline.missed'
   | 'deadline.escalated'
@@ -253,7 +258,8 @@ export interface TaskSnapshot {
   caseUnitId: string | null;
   stepId: string;
   name: string;
-  kind: 'task' | 'claim';
+  /** `supervision`: a 督办单 an escalation level opened (workflows/supervision.ts). */
+  kind: 'task' | 'claim' | 'supervision';
   status: TaskStatus;
   candidates: Candidate[];
   assignee: Candidate | null;
@@ -269,6 +275,18 @@ export interface TaskSnapshot {
    * `candidates` and `claimants` are then empty in the snapshot and not written from it.
    */
   roster?: RosterFigures;
+  /** A supervision slip's facts (kind `supervision` only). */
+  supervision?: SupervisionFacts;
+}
+
+/** A 督办单: its level, what opened it, whether its own deadline passed, and its reply. */
+export interface SupervisionFacts {
+  level: 'yellow' | 'red';
+  /** The deadline whose escalation opened it, and that escalation's level (1-based). */
+  deadline: string;
+  escalation: number;
+  overdue: boolean;
+  reply: string | null;
 }
 
 /** A roster roll-call's figures: `expected` from its opening, the rest once it closed. */
@@ -462,4 +480,6 @@ export interface CaseMetrics {
   disputesResolved: number;
   /** The month it was received, Beijing time (`2026-05`): the key of a monthly trend. */
   month: string;
+  /** A supervision slip (督办单) was opened on the case: 督办率. Absent on cases without one. */
+  supervised?: number;
 }

@@ -12,6 +12,7 @@ import { yearToEnter } from './admin-calendar-view';
 import { registerNotFoundPage, registerSessionPages } from './pages/session';
 import { registerWorkPages } from './pages/work';
 import { registerCasePages } from './pages/cases';
+import { registerSupervisionPages } from './pages/supervisions';
 import { registerResidentPages } from './pages/resident';
 import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
@@ -92,6 +93,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerSessionPages(kit);
   registerWorkPages(kit);
   registerCasePages(kit);
+  registerSupervisionPages(kit);
   registerResidentPages(kit);
   registerDefinitionPages(kit);
   registerOrgPages(kit);

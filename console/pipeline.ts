@@ -389,6 +389,11 @@ function navigationFor(principal: Principal | null, currentPath: string): NavLin
   const links: Array<{ href: string; label: string; roles: readonly Role[] | 'any' }> = [
     { href: `${BASE}/inbox`, label: 'nav.inbox', roles: ['dispatcher', 'staff', 'admin'] },
     { href: `${BASE}/cases`, label: 'nav.cases', roles: ['dispatcher', 'staff', 'admin'] },
+    {
+      href: `${BASE}/supervisions`,
+      label: 'nav.supervisions',
+      roles: ['dispatcher', 'staff', 'admin'],
+    },
     { href: `${BASE}/my/requests`, label: 'nav.myRequests', roles: ['resident'] },
     { href: `${BASE}/order`, label: 'nav.order', roles: ['resident', 'dispatcher', 'staff'] },
     { href: `${BASE}/dashboard`, label: 'nav.dashboard', roles: SUPERVISOR_ROLES },

@@ -331,6 +331,12 @@ class SemanticChecker {
         if (e.reassign) {
           this.report(`${at}.escalations[${j}].reassign`, 'an evaluation has no task to reassign');
         }
+        if (e.supervise) {
+          this.report(
+            `${at}.escalations[${j}].supervise`,
+            'an evaluation round is not supervised by slip: escalate by mail',
+          );
+        }
       });
     });
     this.checkUnique(
@@ -419,6 +425,12 @@ class SemanticChecker {
             'a roll-call (claimants.max: all) keeps the people it called: reassign would replace them',
           );
         }
+        if (e.supervise) {
+          this.report(
+            `${at}.escalations[${i}].supervise`,
+            'a roll-call (claimants.max: all) is escalated to its people by mail, not by slip',
+          );
+        }
       });
     });
   }
@@ -475,12 +487,40 @@ class SemanticChecker {
       if (e.reassign && !onTask) {
         this.report(`${path}.escalations[${i}].reassign`, 'only a task deadline can reassign');
       }
+      if (e.supervise) this.checkSupervise(`${path}.escalations[${i}]`, e, onTask);
       const offset = e.after === undefined ? 0 : roughMinutes(e.after);
       if (offset < previous) {
         this.report(`${path}.escalations[${i}].after`, 'levels must be in order of their offsets');
       }
       previous = offset;
     });
+  }
+
+  /** A 督办单 needs people to answer it: its `to`, or the people its level notifies. */
+  private checkSupervise(
+    path: string,
+    level: DeadlineSpec['escalations'][number],
+    onTask: boolean | 'claim',
+  ): void {
+    const slip = level.supervise!;
+    if (allSteps(this.spec).some(({ step }) => step.id === 'supervision')) {
+      this.report(
+        `${path}.supervise`,
+        'the step id "supervision" is reserved for supervision slips: rename that step',
+      );
+    }
+    if (slip.to !== undefined) {
+      this.checkSelector(`${path}.supervise.to`, slip.to, onTask !== false);
+      return;
+    }
+    const list = Array.isArray(level.notify) ? level.notify : [level.notify];
+    const people = list.some((r) => typeof r === 'string' || !('field' in r || 'address' in r));
+    if (!people) {
+      this.report(
+        `${path}.supervise.to`,
+        'required: this level mails addresses only, and a supervision slip is answered by people of the org',
+      );
+    }
   }
 
   private checkRecipients(

@@ -247,6 +247,24 @@ export const reminderSchema = z
   })
   .strict();
 
+/**
+ * A supervision slip (督办单) an escalation level opens beside its mail: a task of its own, with
+ * its own deadline and a required written reply, that does not hold up the case.
+ */
+export const superviseSchema = z
+  .object({
+    /** The time the supervised have to reply. */
+    within: slaDuration,
+    /** 黄牌 (yellow) or 红牌 (red) 督办. */
+    level: z.enum(['yellow', 'red']),
+    /** Who must reply; default: the people this level notifies. */
+    to: peopleSelectorSchema.optional(),
+    /** The slip's name in work lists; default 督办单. */
+    name: z.string().min(1).max(60).optional(),
+  })
+  .strict();
+export type SuperviseSpec = z.infer<typeof superviseSchema>;
+
 export const escalationSchema = z
   .object({
     /** Offset after the deadline at which this level fires; 0 (at the deadline) by default. */
@@ -255,8 +273,12 @@ export const escalationSchema = z
     template: templateName.default('task-escalated'),
     /** Hand the task to the people this level notifies (the supervisor takes it over). */
     reassign: z.boolean().default(false),
+    /** Open a supervision slip (督办单) when this level fires. */
+    supervise: superviseSchema.optional(),
   })
   .strict();
+
+export type EscalationSpec = z.infer<typeof escalationSchema>;
 
 export const deadlineSchema = z
   .object({

@@ -67,6 +67,12 @@ caseSchema.index({ createdAt: -1 });
 caseSchema.index({ unitId: 1 });
 caseSchema.index({ 'createdBy.id': 1 });
 caseSchema.index({ 'publication.publishedAt': -1 });
+// The case list's filters (services/cases.ts), each with the list's createdAt order so MongoDB
+// reads one range of one index; a unit's subtree is an $in over unitId, the same index.
+caseSchema.index({ unitId: 1, createdAt: -1 });
+caseSchema.index({ definitionKey: 1, createdAt: -1 });
+caseSchema.index({ 'metrics.overdue': 1, createdAt: -1 });
+caseSchema.index({ 'metrics.escalated': 1, createdAt: -1 });
 
 const definitionSchema = new mongoose.Schema(
   {
@@ -277,12 +283,16 @@ const taskSchema = new mongoose.Schema(
     roster: { type: mongoose.Schema.Types.Mixed, default: null },
     /** A roster roll-call's live count of acknowledgements ($inc by the acknowledging service). */
     acknowledged: { type: Number, default: 0 },
+    /** A supervision slip's (kind `supervision`) level, overdue flag and reply; null otherwise. */
+    supervision: { type: mongoose.Schema.Types.Mixed, default: null },
   },
   { collection: 'tasks', versionKey: false, minimize: false },
 );
 taskSchema.index({ caseId: 1 });
 taskSchema.index({ candidateUserIds: 1 });
 taskSchema.index({ status: 1, openedAt: -1 });
+// The 督办 list (services/tasks.ts listSupervisions): slips newest first.
+taskSchema.index({ kind: 1, openedAt: -1 });
 
 /**
  * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call

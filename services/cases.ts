@@ -18,6 +18,8 @@ import { canSee, mayActForUnit, scopeFilter } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
+import { instantOf } from './periods';
+import { unitsAtOrBelow } from '../common/org-tree';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
@@ -118,6 +120,52 @@ export function createCaseService(deps: {
     if (problems.length > 0) {
       throw new AppError('unprocessable', 'The case data names unknown units', problems);
     }
+  }
+
+  /**
+   * The list's own conditions, each a plain equality, `$in` or range (indexed, and what FerretDB
+   * v1 can answer): unit (or its subtree), processes, createdAt range, overdue and escalated flags
+   * (the case's metrics, written by the projection from `deadline.missed` and
+   * `deadline.escalated`). Each bad value is a 400 naming its parameter.
+   */
+  async function listFilterOf(query: CaseListQuery): Promise<Record<string, unknown>> {
+    const filter: Record<string, unknown> = {};
+    if (query.status) filter.status = query.status;
+    const keys = [...new Set(query.definitionKeys ?? [])];
+    if (keys.length === 1) filter.definitionKey = keys[0];
+    else if (keys.length > 1) filter.definitionKey = { $in: keys.sort() };
+    if (query.category) filter.category = query.category;
+    if (query.subtree && query.unitId === undefined) {
+      throw new AppError('invalid_request', 'subtree needs a unitId', [
+        { path: 'query.subtree', message: 'only with unitId' },
+      ]);
+    }
+    if (query.unitId !== undefined) {
+      const tree = await deps.scope.units();
+      if (!tree.byId.has(query.unitId)) {
+        throw new AppError('invalid_request', `No unit "${query.unitId}"`, [
+          { path: 'query.unitId', message: 'unknown unit' },
+        ]);
+      }
+      filter.unitId = query.subtree
+        ? { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() }
+        : query.unitId;
+    }
+    const createdAt: Record<string, Date> = {};
+    if (query.from !== undefined) createdAt.$gte = new Date(instantOf(query.from, 'from', false));
+    if (query.to !== undefined) createdAt.$lt = new Date(instantOf(query.to, 'to', true));
+    if (createdAt.$gte && createdAt.$lt && createdAt.$lt <= createdAt.$gte) {
+      throw new AppError('invalid_request', 'to must be after from', [
+        { path: 'query.to', message: 'must be after from' },
+      ]);
+    }
+    if (Object.keys(createdAt).length > 0) filter.createdAt = createdAt;
+    // `false` also matches cases whose figures are not written yet (metrics null).
+    if (query.overdue !== undefined) filter['metrics.overdue'] = query.overdue ? 1 : { $ne: 1 };
+    if (query.escalated !== undefined) {
+      filter['metrics.escalated'] = query.escalated ? 1 : { $ne: 1 };
+    }
+    return filter;
   }
 
   return {
@@ -305,20 +353,10 @@ export function createCaseService(deps: {
 
     async listCases(
       principal: Principal,
-      query: {
-        page: number;
-        pageSize: number;
-        status?: string;
-        definitionKey?: string;
-        category?: string;
-      },
+      query: CaseListQuery,
     ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
-      const filter: Record<string, unknown> = {
-        ...scopeFilter(await deps.scope.resolve(principal)),
-      };
-      if (query.status) filter.status = query.status;
-      if (query.definitionKey) filter.definitionKey = query.definitionKey;
-      if (query.category) filter.category = query.category;
+      const scope = await deps.scope.resolve(principal);
+      const filter = withScope(scopeFilter(scope), await listFilterOf(query));
       // One query after the other: FerretDB on SQLite serves them serially anyway.
       const docs = await Case.find(filter, { timeline: 0, data: 0 })
         .sort({ createdAt: -1, _id: 1 })
@@ -332,6 +370,36 @@ export function createCaseService(deps: {
 }
 
 export type CaseService = ReturnType<typeof createCaseService>;
+
+/** What the case list filters by (see the route's query for the API's spelling). */
+export interface CaseListQuery {
+  page: number;
+  pageSize: number;
+  status?: string;
+  /** One or more process keys: a case of any of them. */
+  definitionKeys?: readonly string[];
+  category?: string;
+  /** Cases filed for this unit; with `subtree`, for it or any unit below it. */
+  unitId?: string;
+  subtree?: boolean;
+  /** createdAt from (a Beijing day from its midnight, or an instant), inclusive. */
+  from?: string;
+  /** createdAt until (a Beijing day, inclusive, or an instant, exclusive). */
+  to?: string;
+  /** Whether a deadline of the case was missed (metrics.overdue). */
+  overdue?: boolean;
+  /** Whether an escalation level of the case fired (metrics.escalated). */
+  escalated?: boolean;
+}
+
+/** A list filter within a scope filter: their keys side by side, or `$and` when both name one. */
+function withScope(
+  scope: Record<string, unknown>,
+  own: Record<string, unknown>,
+): Record<string, unknown> {
+  const clash = Object.keys(own).some((key) => key in scope);
+  return clash ? { $and: [scope, own] } : { ...scope, ...own };
+}
 
 function notFound(caseId: string): AppError {
   return new AppError('not_found', `No case "${caseId}"`);

@@ -84,7 +84,11 @@ function currentHalfYear(now: Date): string {
   return `${beijing.getUTCFullYear()}-H${beijing.getUTCMonth() < 6 ? 1 : 2}`;
 }
 
-function instantOf(text: string, name: 'from' | 'to', endOfDay: boolean): number {
+/**
+ * A bound given as a Beijing day (`2026-05-01`: its midnight, or the next midnight when `endOfDay`,
+ * so a day given as `to` is included) or an ISO 8601 instant (taken as is); 400 naming `name`.
+ */
+export function instantOf(text: string, name: 'from' | 'to', endOfDay: boolean): number {
   if (DAY.test(text)) {
     const [y, m, d] = text.split('-').map(Number) as [number, number, number];
     const start = Date.UTC(y, m - 1, d) - BEIJING_OFFSET_MS;

@@ -4,6 +4,7 @@ import type {
   ActingPrincipal,
   Candidate,
   DeadlineView,
+  SupervisionFacts,
   TaskSnapshot,
   TaskStatus,
 } from '../common/case';
@@ -20,6 +21,8 @@ import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
+import { instantOf } from './periods';
+import { unitsAtOrBelow } from '../common/org-tree';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
@@ -234,6 +237,65 @@ export function createTaskService(deps: {
   }
 
   return {
+    /**
+     * Supervision slips (督办单) in the caller's scope, newest first: by state (`open` awaiting a
+     * reply within its time, `overdue` awaiting one past it, `replied`, `moot` closed with its
+     * case), colour, the case's unit (with `subtree` every unit below it) and opening time.
+     * Plain equality, `$in` and range conditions (indexed; what FerretDB v1 answers).
+     */
+    async listSupervisions(
+      principal: Principal,
+      query: SupervisionQuery,
+    ): Promise<{ items: SupervisionView[]; page: number; pageSize: number; total: number }> {
+      const filter: Record<string, unknown> = { kind: 'supervision' };
+      if (query.status === 'open' || query.status === 'overdue') {
+        filter.status = 'open';
+        filter['supervision.overdue'] = query.status === 'overdue';
+      } else if (query.status === 'replied') filter.status = 'completed';
+      else if (query.status === 'moot') filter.status = 'cancelled';
+      if (query.level !== undefined) filter['supervision.level'] = query.level;
+      if (query.subtree && query.unitId === undefined) {
+        throw new AppError('invalid_request', 'subtree needs a unitId', [
+          { path: 'query.subtree', message: 'only with unitId' },
+        ]);
+      }
+      if (query.unitId !== undefined) {
+        const tree = await deps.scope.units();
+        if (!tree.byId.has(query.unitId)) {
+          throw new AppError('invalid_request', `No unit "${query.unitId}"`, [
+            { path: 'query.unitId', message: 'unknown unit' },
+          ]);
+        }
+        filter.caseUnitId = query.subtree
+          ? { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() }
+          : query.unitId;
+      }
+      const openedAt: Record<string, Date> = {};
+      if (query.from !== undefined) openedAt.$gte = new Date(instantOf(query.from, 'from', false));
+      if (query.to !== undefined) openedAt.$lt = new Date(instantOf(query.to, 'to', true));
+      if (openedAt.$gte && openedAt.$lt && openedAt.$lt <= openedAt.$gte) {
+        throw new AppError('invalid_request', 'to must be after from', [
+          { path: 'query.to', message: 'must be after from' },
+        ]);
+      }
+      if (Object.keys(openedAt).length > 0) filter.openedAt = openedAt;
+      const scoped = {
+        $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)],
+      };
+      const docs = await Task.find(scoped)
+        .sort({ openedAt: -1, _id: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean();
+      const total = await totalOf(query, docs.length, () => Task.countDocuments(scoped));
+      return {
+        items: docs.map(supervisionViewOf),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
+    },
+
     async listTasks(
       principal: Principal,
       query: {
@@ -536,6 +598,82 @@ export interface RollCallView {
   total: number;
 }
 
+export const SUPERVISION_STATES = ['open', 'overdue', 'replied', 'moot'] as const;
+export type SupervisionState = (typeof SUPERVISION_STATES)[number];
+
+export interface SupervisionQuery {
+  page: number;
+  pageSize: number;
+  status?: SupervisionState;
+  level?: 'yellow' | 'red';
+  /** The case's unit; with `subtree`, it or any unit below it. */
+  unitId?: string;
+  subtree?: boolean;
+  /** Opened from (a Beijing day from its midnight, or an instant), inclusive. */
+  from?: string;
+  /** Opened until (a Beijing day, inclusive, or an instant, exclusive). */
+  to?: string;
+}
+
+/** A 督办单 as the 督办 list shows it. */
+export interface SupervisionView {
+  id: string;
+  caseId: string;
+  definitionKey: string;
+  caseUnitId: string | null;
+  name: string;
+  level: 'yellow' | 'red';
+  state: SupervisionState;
+  /** The deadline whose escalation opened it, and that escalation's level. */
+  deadline: string;
+  escalation: number;
+  /** The slip's own deadline passed before a reply (also true of a slip replied late). */
+  overdue: boolean;
+  candidates: Candidate[];
+  repliedBy: Candidate | null;
+  reply: string | null;
+  dueAt: string | null;
+  openedAt: string;
+  closedAt: string | null;
+}
+
+function supervisionViewOf(doc: TaskDocument & { _id: string }): SupervisionView {
+  const facts = (doc.supervision ?? {}) as Partial<SupervisionFacts>;
+  const overdue = facts.overdue === true;
+  const state: SupervisionState =
+    doc.status === 'completed'
+      ? 'replied'
+      : doc.status === 'cancelled'
+        ? 'moot'
+        : overdue
+          ? 'overdue'
+          : 'open';
+  const reply = deadlineOfSlip((doc.deadlines ?? []) as DeadlineView[]);
+  return {
+    id: doc._id,
+    caseId: doc.caseId,
+    definitionKey: doc.definitionKey,
+    caseUnitId: doc.caseUnitId ?? null,
+    name: doc.name,
+    level: facts.level ?? 'yellow',
+    state,
+    deadline: facts.deadline ?? '',
+    escalation: facts.escalation ?? 0,
+    overdue,
+    candidates: doc.candidates as Candidate[],
+    repliedBy: doc.status === 'completed' ? ((doc.assignee as Candidate | null) ?? null) : null,
+    reply: facts.reply ?? null,
+    dueAt: reply,
+    openedAt: doc.openedAt.toISOString(),
+    closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
+  };
+}
+
+/** The slip's reply deadline (its only clock). */
+function deadlineOfSlip(deadlines: readonly DeadlineView[]): string | null {
+  return deadlines[0]?.dueAt ?? null;
+}
+
 function viewOf(doc: TaskDocument & { _id: string }): TaskView {
   const deadlines = (doc.deadlines ?? []) as DeadlineView[];
   return {
@@ -545,7 +683,7 @@ function viewOf(doc: TaskDocument & { _id: string }): TaskView {
     caseUnitId: doc.caseUnitId ?? null,
     stepId: doc.stepId,
     name: doc.name,
-    kind: doc.kind as 'task' | 'claim',
+    kind: doc.kind as TaskView['kind'],
     status: doc.status as TaskStatus,
     candidates: doc.candidates as Candidate[],
     assignee: (doc.assignee as Candidate | null) ?? null,

@@ -1,8 +1,8 @@
 import { BEIJING_ISO_OFFSET } from '../lang/beijing';
 import { condition } from '@temporalio/workflow';
-import type { DeadlineView, ResolvedPeople } from '../common/case';
+import type { DeadlineView, ResolvedPeople, SupervisionFacts } from '../common/case';
 import { deadlineViewOf } from '../common/case';
-import type { DeadlineSpec, RecipientSpec } from '../lang/definition';
+import type { DeadlineSpec, EscalationSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
@@ -38,6 +38,15 @@ export interface ClockHost {
   ): Promise<{ targets: MailTarget[]; found: ResolvedPeople }>;
   deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void>;
   mailRollCall(request: Omit<RollCallMailRequest, 'caseId'>, stepId: string): Promise<void>;
+  /** Whether a fired level opens a supervision slip (workflows/supervision.ts). */
+  opensSlip(escalation: EscalationSpec): boolean;
+  /** Opens the slip a fired level asks for; the clock's flush writes it. */
+  openSlip(
+    clock: Clock,
+    level: number,
+    escalation: EscalationSpec,
+    found: ResolvedPeople,
+  ): Promise<void>;
 }
 
 /** The recipients that mean a roll-call's own people (candidates, those missing). */
@@ -119,6 +128,8 @@ export class Clock {
           onEscalation?(people: TaskContext['candidates']): void;
           /** Marks the task for the next projection (its document shows these deadlines too). */
           changed?(): void;
+          /** Set on a supervision slip: its own deadline passing is recorded as the slip's. */
+          supervision?: SupervisionFacts | null;
         })
       | null,
   ) {}
@@ -399,6 +410,18 @@ export class Clock {
     const rollCall = this.task ? rollCallMailFacts(this.task) : null;
     if (event.kind === 'missed') {
       this.missed = true;
+      const slip = this.task?.supervision;
+      if (slip) {
+        // A slip's own deadline: recorded as the slip's, not as the case missing a deadline.
+        slip.overdue = true;
+        run.projection.record('supervision.overdue', ENGINE, this.stepId, {
+          task: this.task.id,
+          level: slip.level,
+        });
+        this.viewChanged(run);
+        await run.projection.flush();
+        return;
+      }
       run.projection.record('deadline.missed', ENGINE, this.stepId, detail);
       this.viewChanged(run);
       await run.projection.flush();
@@ -460,6 +483,7 @@ export class Clock {
       },
     );
     if (escalation.reassign && found.people.length > 0) this.task?.onEscalation?.(found.people);
+    if (run.opensSlip(escalation)) await run.openSlip(this, event.level, escalation, found);
     this.viewChanged(run);
     await run.projection.flush();
   }

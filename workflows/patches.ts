@@ -100,3 +100,15 @@ export const PINNED_SUBPROCESS_VERSIONS = 'pinned-subprocess-versions';
  * taking scores as Updates and close at the instant.
  */
 export const EVALUATION_SCORES_VIA_API = 'evaluation-scores-via-api';
+
+/**
+ * Supervision slips (workflows/supervision.ts): an escalation level with `supervise` opens a 督办单
+ * (a people lookup for `to`, a deadline plan, a timer). Its own `patched()`, asked only when such
+ * a level fires: no case recorded before it has one.
+ */
+export const SUPERVISION_SLIPS = 'supervision-slips';
+
+/** Whether a firing level with `supervise` opens its slip (see {@link SUPERVISION_SLIPS}). */
+export function openingSlips(): boolean {
+  return patched(SUPERVISION_SLIPS);
+}

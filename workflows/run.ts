@@ -1,6 +1,12 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
-import type { DefinitionSpec, PeopleSelector, RecipientSpec, UnitRef } from '../lang/definition';
+import type {
+  DefinitionSpec,
+  EscalationSpec,
+  PeopleSelector,
+  RecipientSpec,
+  UnitRef,
+} from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
 import { allSteps, withLanguageDefaults } from '../lang/steps';
 import { localLookups, lookups, mail, rollCallMail } from './stubs';
@@ -15,6 +21,7 @@ import type { TaskRuntime } from './task-runtime';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
 import { applies, BATCHED_NOTIFICATIONS, CHANGES } from './patches';
+import { openSlip, opensSlip } from './supervision';
 
 /** What a case workflow returns: its state, and the figures of a roll-call it ran. */
 export type CaseWorkflowResult = CaseStateView & { rollCall?: RollCallFigures };
@@ -86,6 +93,8 @@ export class CaseRun {
   closed = false;
   /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
   shuffles = 0;
+  /** Supervision slips opened so far (numbers their task ids). */
+  slips = 0;
   /** The sub-process versions pinned when the case started, by key (absent before the change). */
   pinnedVersions: Record<string, number> | null = null;
   private readonly visits = new Map<string, number>();
@@ -422,6 +431,19 @@ export class CaseRun {
    * Mails a roster roll-call's people (and any further targets) from the roster, in one activity
    * (activities/roll-calls.ts): the history holds the counts it returns, one timeline entry each.
    */
+  opensSlip(escalation: EscalationSpec): boolean {
+    return opensSlip(escalation);
+  }
+
+  openSlip(
+    clock: Clock,
+    level: number,
+    escalation: EscalationSpec,
+    found: ResolvedPeople,
+  ): Promise<void> {
+    return openSlip(this, clock, level, escalation, found);
+  }
+
   async mailRollCall(request: Omit<RollCallMailRequest, 'caseId'>, stepId: string): Promise<void> {
     const detail: Detail = { template: request.template };
     try {

@@ -1,4 +1,10 @@
-import type { Candidate, RosterFigures, TaskSnapshot, TaskStatus } from '../common/case';
+import type {
+  Candidate,
+  RosterFigures,
+  SupervisionFacts,
+  TaskSnapshot,
+  TaskStatus,
+} from '../common/case';
 import type { ClaimStepSpec, TaskStepSpec } from '../lang/definition';
 import type { Clock } from './clocks';
 import { applies, CHANGES } from './patches';
@@ -44,6 +50,8 @@ export class TaskRuntime implements Projected, TaskContext {
   roster: RosterFigures | null = null;
   /** A roster roll-call is being closed (by its wait or a dispatcher): the other waits for it. */
   closing = false;
+  /** A supervision slip's facts (workflows/supervision.ts); null for every other task. */
+  supervision: SupervisionFacts | null = null;
 
   constructor(
     private readonly run: TaskHost,
@@ -82,7 +90,7 @@ export class TaskRuntime implements Projected, TaskContext {
       caseUnitId: this.run.caseUnitId,
       stepId: this.step.id,
       name: this.step.name,
-      kind: this.kind,
+      kind: this.supervision ? 'supervision' : this.kind,
       status: this.status,
       candidates: this.candidates,
       assignee: this.assignee,
@@ -101,6 +109,7 @@ export class TaskRuntime implements Projected, TaskContext {
       openedAt: this.openedAt,
       closedAt: this.closedAt,
       ...(this.roster ? { roster: { ...this.roster } } : {}),
+      ...(this.supervision ? { supervision: { ...this.supervision } } : {}),
     };
   }
 

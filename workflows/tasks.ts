@@ -36,6 +36,16 @@ function candidateOf(task: TaskRuntime, actor: ActingPrincipal): Candidate {
   return candidate;
 }
 
+/** A supervision slip is answered by one of its people; it is not claimed or handed on. */
+function notASlip(task: TaskRuntime): void {
+  if (task.supervision) {
+    reject(
+      'conflict',
+      'A supervision slip is answered by one of its people, not claimed or handed on',
+    );
+  }
+}
+
 function assigneeCheck(task: TaskRuntime, actor: ActingPrincipal): void {
   if (!task.assignee) reject('conflict', 'The task is not claimed; claim it first');
   if (task.assignee.userId !== actor.id) {
@@ -47,6 +57,7 @@ function assigneeCheck(task: TaskRuntime, actor: ActingPrincipal): void {
 export const taskValidators = {
   claim: (run: CaseRun, req: ClaimTaskRequest): void => {
     const task = openTask(run, req.taskId);
+    notASlip(task);
     if (task.kind === 'task') {
       if (task.assignee?.userId === req.actor.id) return;
       if (task.assignee) reject('conflict', 'The task is already claimed by someone else');
@@ -65,6 +76,7 @@ export const taskValidators = {
 
   release: (run: CaseRun, req: ClaimTaskRequest): void => {
     const task = openTask(run, req.taskId);
+    notASlip(task);
     if (task.kind !== 'task') reject('conflict', 'A claim in a pool cannot be released');
     assigneeCheck(task, req.actor);
     checkShuffleBudget(run);
@@ -81,7 +93,9 @@ export const taskValidators = {
       }
       return;
     }
-    assigneeCheck(task, req.actor);
+    // Any of a slip's people answers it, without claiming it first.
+    if (task.supervision) candidateOf(task, req.actor);
+    else assigneeCheck(task, req.actor);
     const outcome = task.step.outcomes.find((o) => o.id === req.outcome);
     if (!outcome) {
       reject('invalid', 'Unknown outcome', [
@@ -113,6 +127,7 @@ export const taskValidators = {
 
   return: (run: CaseRun, req: ReturnTaskRequest): void => {
     const task = openTask(run, req.taskId);
+    notASlip(task);
     if (task.kind !== 'task') reject('conflict', 'Only a task can be returned');
     if (!isSupervisor(req.actor)) assigneeCheck(task, req.actor);
     if (!req.reason.trim()) {
@@ -124,6 +139,7 @@ export const taskValidators = {
 
   reassign: (run: CaseRun, req: ReassignTaskRequest): void => {
     const task = openTask(run, req.taskId);
+    notASlip(task);
     if (!isSupervisor(req.actor)) reject('forbidden', 'Only a dispatcher may reassign a task');
     if (task.kind !== 'task') reject('conflict', 'A pool is claimed, not reassigned');
     checkShuffleBudget(run);
@@ -213,6 +229,18 @@ export const taskHandlers = {
     task.outcome = outcome.id;
     task.form = checked.ok ? checked.data : {};
     task.comment = req.comment?.trim() || null;
+    if (task.supervision) {
+      // The slip's own entry: a supervisor's reply is not the case being taken on (接单).
+      task.assignee = candidateOf(task, req.actor);
+      const reply = task.form.reply;
+      task.supervision.reply = typeof reply === 'string' ? reply : null;
+      task.finish('completed');
+      return recorded(run, req, task, 'supervision.replied', {
+        outcome: outcome.id,
+        level: task.supervision.level,
+        overdue: task.supervision.overdue,
+      });
+    }
     task.finish('completed', outcome.next);
     return recorded(run, req, task, 'task.completed', { outcome: outcome.id });
   },

@@ -78,10 +78,48 @@ const startCaseBody = z
 
 const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey });
 
+const DEFINITION_KEY = /^[a-z][a-z0-9-]{1,62}$/;
+/** The most processes one list request may name (chosen: a dashboard's worth). */
+const MAX_LIST_PROCESSES = 20;
+
+/** `true` or `false`, nothing else (a bare `?overdue` or `yes` is a 400). */
+const flag = z
+  .enum(['true', 'false'], { error: 'true or false' })
+  .transform((v) => v === 'true')
+  .optional();
+
 const listQuery = pageQuery.extend({
   status: caseSummarySchema.shape.status.optional(),
-  definitionKey: z.string().max(63).optional(),
+  definitionKey: z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) =>
+      (Array.isArray(v) ? v : [v]).flatMap((k) => k.split(',')).map((k) => k.trim()),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(DEFINITION_KEY, 'a definition key such as resident-request'))
+        .min(1)
+        .max(MAX_LIST_PROCESSES, `at most ${MAX_LIST_PROCESSES} processes`),
+    )
+    .optional()
+    .meta({
+      description: 'One or more process keys, repeated or comma-separated: cases of any of them',
+    }),
   category: z.string().max(63).optional(),
+  unitId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+    .optional()
+    .meta({ description: 'Cases filed for this unit (an unknown unit is a 400)' }),
+  subtree: flag.meta({ description: 'With unitId: also the units below it' }),
+  from: z.string().max(40).optional().meta({
+    description: 'Created on or after: a Beijing day (2026-05-01, from its midnight) or an instant',
+  }),
+  to: z.string().max(40).optional().meta({
+    description: 'Created before: a Beijing day (2026-05-31, included) or an instant (excluded)',
+  }),
+  overdue: flag.meta({ description: 'Whether a deadline of the case was missed' }),
+  escalated: flag.meta({ description: 'Whether an escalation level of the case fired' }),
 });
 
 export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): void {
@@ -140,6 +178,8 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     path: '/api/v1/cases',
     tag: 'cases',
     summary: 'List cases in your scope, newest first',
+    description:
+      'Filters combine (all must hold): status, processes, category, unit (with subtree=true its whole subtree; results stay within your scope), createdAt from/to (Beijing days or ISO instants), overdue and escalated (true|false). Each bad value is a 400 naming its parameter.',
     roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
     query: listQuery,
     responses: {
@@ -155,7 +195,9 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
       ...errorResponses(400, 401),
     },
     async handle({ principal, query }) {
-      return { status: 200, body: await cases.listCases(principal, query) };
+      const { definitionKey, ...rest } = query;
+      const filters = definitionKey ? { ...rest, definitionKeys: definitionKey } : rest;
+      return { status: 200, body: await cases.listCases(principal, filters) };
     },
   });
 }

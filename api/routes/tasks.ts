@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
-import type { CaseAction, TaskAction, TaskService, TaskView } from '../../services/tasks';
+import type {
+  CaseAction,
+  SupervisionView,
+  TaskAction,
+  TaskService,
+  TaskView,
+} from '../../services/tasks';
+import { SUPERVISION_STATES } from '../../services/tasks';
 import {
   caseId,
   caseIdParams,
@@ -32,7 +39,7 @@ const taskSchema = z.object({
   caseUnitId: z.string().nullable(),
   stepId: z.string(),
   name: z.string(),
-  kind: z.enum(['task', 'claim']),
+  kind: z.enum(['task', 'claim', 'supervision']),
   status: z.enum(TASK_STATUSES),
   candidates: z.array(candidateSchema),
   assignee: candidateSchema.nullable(),
@@ -109,7 +116,82 @@ const ACTION_TEXT: Record<TaskAction, { summary: string; description: string }> 
 
 const stateSchema = z.object({ status: z.string(), revision: z.number().int() });
 
+const supervisionQuery = pageQuery.extend({
+  status: z.enum(SUPERVISION_STATES).optional().meta({
+    description:
+      'open (awaiting a reply in time), overdue (awaiting one past its time), replied, moot (closed with its case)',
+  }),
+  level: z.enum(['yellow', 'red']).optional(),
+  unitId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+    .optional()
+    .meta({ description: "The case's unit (an unknown unit is a 400)" }),
+  subtree: z
+    .enum(['true', 'false'], { error: 'true or false' })
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: 'With unitId: also the units below it' }),
+  from: z.string().max(40).optional().meta({
+    description: 'Opened on or after: a Beijing day (from its midnight) or an instant',
+  }),
+  to: z.string().max(40).optional().meta({
+    description: 'Opened before: a Beijing day (included) or an instant (excluded)',
+  }),
+});
+
+const candidateView = z.object({
+  personId: z.string(),
+  userId: z.string().nullable(),
+});
+
+const supervisionSchema = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  definitionKey: z.string(),
+  caseUnitId: z.string().nullable(),
+  name: z.string(),
+  level: z.enum(['yellow', 'red']),
+  state: z.enum(SUPERVISION_STATES),
+  deadline: z.string(),
+  escalation: z.number().int(),
+  overdue: z.boolean(),
+  candidates: z.array(candidateView.loose()),
+  repliedBy: candidateView.loose().nullable(),
+  reply: z.string().nullable(),
+  dueAt: z.iso.datetime().nullable(),
+  openedAt: z.iso.datetime(),
+  closedAt: z.iso.datetime().nullable(),
+});
+
 export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): void {
+  routes.add<undefined, z.infer<typeof supervisionQuery>>({
+    method: 'get',
+    path: '/api/v1/supervisions',
+    tag: 'tasks',
+    summary: 'List supervision slips (督办单) in your scope, newest first',
+    description:
+      "Slips escalation levels opened (`supervise` in a deadline's escalations). A slip is answered with POST /api/v1/tasks/{id}/complete, outcome `replied` and form `{ reply }`, by one of its people. Filters combine; each bad value is a 400 naming its parameter.",
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: supervisionQuery,
+    responses: {
+      200: {
+        description: 'A page of slips',
+        schema: z.object({
+          items: z.array(supervisionSchema),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+          total: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401, 403),
+    },
+    async handle({ principal, query }) {
+      const body = await tasks.listSupervisions(principal, query);
+      return { status: 200, body: body satisfies { items: SupervisionView[] } };
+    },
+  });
+
   routes.add<undefined, z.infer<typeof listQuery>>({
     method: 'get',
     path: '/api/v1/tasks',

@@ -8,6 +8,7 @@ export const COMMON_MESSAGES: MessagePairs = {
   'nav.label': ['主导航', 'Main navigation'],
   'nav.inbox': ['待办', 'Inbox'],
   'nav.cases': ['案件', 'Cases'],
+  'nav.supervisions': ['督办', 'Supervision'],
   'nav.myRequests': ['我的诉求', 'My requests'],
   'nav.order': ['我要点单', 'Place an order'],
   'nav.dashboard': ['数据看板', 'Dashboard'],

@@ -17,9 +17,18 @@ import {
 } from '../views-of';
 import { idempotencyKeyOf, newFormKey } from '../forms';
 import { noticeOf } from './work';
+import { topUnitsOf, unitChoices } from '../report-units';
+import type { Choice } from '../report-format';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['open', 'closed', 'cancelled', 'rejected'] as const;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** The unit types the case list's place filter offers (each with the units below it). */
+const PICKABLE = new Set(['county', 'street', 'community', 'grid', 'department', 'cobuilding']);
+
+function flagOf(value: string | undefined): boolean | undefined {
+  return value === 'true' ? true : value === 'false' ? false : undefined;
+}
 
 /**
  * Cases: the list in the caller's scope, and the case page (data, deadlines, tasks, timeline,
@@ -46,18 +55,44 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
     const status = (STATUSES as readonly string[]).includes(ctx.query.status ?? '')
       ? ctx.query.status
       : undefined;
-    const definitionKey = /^[a-z][a-z0-9-]{1,62}$/.test(ctx.query.process ?? '')
-      ? ctx.query.process
-      : undefined;
+    // One process from the select, or several comma-separated in a link (a dashboard's).
+    const definitionKeys = (ctx.query.process ?? '')
+      .split(',')
+      .filter((key) => /^[a-z][a-z0-9-]{1,62}$/.test(key));
+    const units = await services.units.get();
+    const staff = view === 'cases';
+    // Staff filter by place (always with the units below it), date and overdue/escalated.
+    const unitId = staff && units.byId.has(ctx.query.unit ?? '') ? ctx.query.unit : undefined;
+    const from = staff && DAY.test(ctx.query.from ?? '') ? ctx.query.from : undefined;
+    const to = staff && DAY.test(ctx.query.to ?? '') ? ctx.query.to : undefined;
+    const overdue = staff ? flagOf(ctx.query.overdue) : undefined;
+    const escalated = staff ? flagOf(ctx.query.escalated) : undefined;
     const listed = await services.cases.listCases(ctx.principal!, {
       page,
       pageSize: PAGE_SIZE,
       ...(status ? { status } : {}),
-      ...(definitionKey ? { definitionKey } : {}),
+      ...(definitionKeys.length > 0 ? { definitionKeys } : {}),
+      ...(unitId ? { unitId, subtree: true } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      ...(overdue !== undefined ? { overdue } : {}),
+      ...(escalated !== undefined ? { escalated } : {}),
     });
-    const units = await services.units.get();
     const processes = await services.definitions.list();
     const basePath = view === 'cases' ? `${BASE}/cases` : `${BASE}/my/requests`;
+    const unitOptions: Choice[] = staff
+      ? unitChoices(units, topUnitsOf(units, ctx.principal!), {
+          types: PICKABLE,
+          selected: unitId ?? '',
+          t: ctx.t,
+        })
+      : [];
+    const flagChoices = (selected: boolean | undefined) =>
+      (['true', 'false'] as const).map((v) => ({
+        id: v,
+        label: ctx.t(v === 'true' ? 'cases.filter.yes' : 'cases.filter.no'),
+        selected: selected === (v === 'true'),
+      }));
     return {
       view,
       model: {
@@ -71,9 +106,32 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
         processes: processes.map((p) => ({
           key: p.key,
           name: p.name,
-          selected: p.key === definitionKey,
+          selected: definitionKeys.includes(p.key),
         })),
-        pager: pagerOf(basePath, { status, process: definitionKey }, page, PAGE_SIZE, listed.total),
+        staffFilters: staff
+          ? {
+              unitOptions,
+              from: from ?? '',
+              to: to ?? '',
+              overdue: flagChoices(overdue),
+              escalated: flagChoices(escalated),
+            }
+          : null,
+        pager: pagerOf(
+          basePath,
+          {
+            status,
+            process: definitionKeys.join(',') || undefined,
+            unit: unitId,
+            from,
+            to,
+            overdue: ctx.query.overdue,
+            escalated: ctx.query.escalated,
+          },
+          page,
+          PAGE_SIZE,
+          listed.total,
+        ),
         notice: noticeOf(ctx),
       },
     };

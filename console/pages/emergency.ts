@@ -103,7 +103,7 @@ export function registerEmergencyPages({ pages, services }: ConsoleKit): void {
       ? await services.cases.listCases(ctx.principal!, {
           page,
           pageSize: LIST_SIZE,
-          definitionKey: selected.key,
+          definitionKeys: [selected.key],
         })
       : { items: [], total: 0 };
     return {

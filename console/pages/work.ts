@@ -71,6 +71,8 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const principal = ctx.principal!;
     const work = await services.tasks.workOf(principal, taskId);
     const { task, step } = work;
+    // A supervision slip (督办单) is answered on the 督办 page, not claimed like a task.
+    if (task.kind === 'supervision') return { redirect: `${BASE}/supervisions` };
     // The case page only for those whose scope has the case; the task's people see its data here.
     const caseVisible = await services.cases
       .getCase(principal, task.caseId)

@@ -666,6 +666,9 @@ export interface TaskDoc {
   deadlines: DeadlineView[];
   dueAt?: Date | null;
   openedAt: Date;
+  closedAt?: Date | null;
+  /** A supervision slip's facts (kind `supervision`). */
+  supervision?: { level: string; overdue: boolean; reply: string | null };
 }
 
 /** Timeline entries of `type` whose detail has every key of `detail`. */

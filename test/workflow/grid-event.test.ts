@@ -212,6 +212,8 @@ describe('网格事件办理 (grid-event)', () => {
       const beforeStreet = await mailsOf(org.streetLeader, SUBJECT.escalated);
       await bed.skipTo(Date.parse(plan.escalations[3]!.at) + 60_000);
       const escalated = await kase.waitForEvents('deadline.escalated', 4);
+      // The county level opens a red 督办单 for the community director.
+      const [slip] = await kase.waitForEvents('supervision.opened', 1);
       const [reminded] = await kase.waitForEvents('deadline.reminded', 1);
       const [missed] = await kase.waitForEvents('deadline.missed', 1);
       // The grid worker finally replies; the centre strikes the event off.
@@ -219,8 +221,22 @@ describe('网格事件办理 (grid-event)', () => {
       const verify = await openedTask(kase, 'verify');
       await claimAndComplete(kase, verify.id, org.centre, 'pass', { finding: '已清理' });
       const result = (await kase.handle.result()) as CaseStateView;
+      // Still unanswered when the event was struck off: closed with the case.
+      const [moot] = await kase.waitForEvents('supervision.moot', 1);
       const doc = await kase.doc();
-      return { task, plan, early, beforeStreet, escalated, reminded, missed, result, doc };
+      return {
+        task,
+        plan,
+        early,
+        beforeStreet,
+        escalated,
+        reminded,
+        missed,
+        result,
+        slip,
+        moot,
+        doc,
+      };
     });
 
     // Assert: due Wednesday at the time it opened; levels Wednesday, Thursday, Friday, Monday
@@ -268,7 +284,11 @@ describe('网格事件办理 (grid-event)', () => {
       resolved: 1,
       completedOnTime: 0,
       escalated: 1,
+      supervised: 1,
     });
+    expect(outcome.slip!.detail).toMatchObject({ level: 'red', escalation: 4, candidates: 1 });
+    expectFiredAt(outcome.slip!.at, plan.escalations[3]!.at);
+    expect(outcome.moot!.detail).toEqual({ task: outcome.slip!.detail?.task });
   });
 
   it('when the centre judges an event outside its remit, then the case ends as not accepted', async () => {

@@ -18,7 +18,13 @@ export async function closeCase(
   for (const task of run.tasks.values()) {
     if (task.isOpen()) {
       task.finish('cancelled');
-      run.projection.record('task.cancelled', ENGINE, task.step.id, { task: task.id });
+      // A supervision slip still open when its case ends has nothing left to supervise.
+      run.projection.record(
+        task.supervision ? 'supervision.moot' : 'task.cancelled',
+        ENGINE,
+        task.step.id,
+        { task: task.id },
+      );
     }
   }
   for (const clock of run.clocks) clock.stop();

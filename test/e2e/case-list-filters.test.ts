@@ -1,0 +1,202 @@
+import type { TestApp } from '../support/harness';
+import { startTestApp } from '../support/harness';
+
+/**
+ * The case list's filters over the API: unit (with subtree, within the reader's scope), several
+ * processes, createdAt range in Beijing days or instants, overdue and escalated, and a 400 naming
+ * the parameter for each bad value. The cases are read-model documents with known fields (what
+ * the projection writes), so each filter's answer is known exactly.
+ */
+
+interface ErrorBody {
+  error: { code: string; details: Array<{ path: string; message: string }> };
+}
+interface Listed {
+  items: Array<{ id: string }>;
+  total: number;
+}
+
+let app: TestApp;
+let streetDispatcher: string;
+let communityStaff: string;
+
+const roster = {
+  units: [
+    { id: 'lf-county', name: '测试县', type: 'county', parentId: null },
+    { id: 'lf-street', name: '甲街道', type: 'street', parentId: 'lf-county' },
+    { id: 'lf-c1', name: '一社区', type: 'community', parentId: 'lf-street' },
+    { id: 'lf-c2', name: '二社区', type: 'community', parentId: 'lf-street' },
+    { id: 'lf-g1', name: '一网格', type: 'grid', parentId: 'lf-c1' },
+    { id: 'lf-other', name: '乙街道', type: 'street', parentId: 'lf-county' },
+  ],
+};
+
+/** Beijing 2026-05-01 00:00 is 2026-04-30T16:00Z. */
+const cases: Array<{
+  id: string;
+  unitId: string;
+  definitionKey: string;
+  createdAt: string;
+  overdue?: number;
+  escalated?: number;
+  noMetrics?: true;
+}> = [
+  { id: 'lf-1', unitId: 'lf-c1', definitionKey: 'lf-alpha', createdAt: '2026-04-30T15:59:00Z' },
+  {
+    id: 'lf-2',
+    unitId: 'lf-g1',
+    definitionKey: 'lf-alpha',
+    createdAt: '2026-04-30T16:00:00Z',
+    overdue: 1,
+    escalated: 1,
+  },
+  {
+    id: 'lf-3',
+    unitId: 'lf-c2',
+    definitionKey: 'lf-beta',
+    createdAt: '2026-05-10T03:00:00Z',
+    overdue: 1,
+  },
+  { id: 'lf-4', unitId: 'lf-street', definitionKey: 'lf-gamma', createdAt: '2026-05-31T15:59:00Z' },
+  {
+    id: 'lf-5',
+    unitId: 'lf-other',
+    definitionKey: 'lf-alpha',
+    createdAt: '2026-05-20T00:00:00Z',
+    escalated: 1,
+  },
+  {
+    id: 'lf-6',
+    unitId: 'lf-c1',
+    definitionKey: 'lf-beta',
+    createdAt: '2026-05-31T16:00:00Z',
+    noMetrics: true,
+  },
+];
+
+beforeAll(async () => {
+  app = await startTestApp('case-list-filters', { worker: false });
+  const imported = await app.http('POST', '/api/v1/org/import', {
+    token: app.adminKey,
+    body: roster,
+  });
+  expect(imported.status).toBe(200);
+  for (const c of cases) {
+    const at = new Date(c.createdAt);
+    await app.db.models.Case.create({
+      _id: c.id,
+      revision: 1,
+      status: 'open',
+      definitionKey: c.definitionKey,
+      definitionVersion: 1,
+      definitionName: c.definitionKey,
+      data: {},
+      createdBy: { kind: 'user', id: 'lf-nobody' },
+      unitId: c.unitId,
+      channel: 'api',
+      requestHash: 'x',
+      createdAt: at,
+      updatedAt: at,
+      metrics: c.noMetrics ? null : { overdue: c.overdue ?? 0, escalated: c.escalated ?? 0 },
+    });
+  }
+  streetDispatcher = await app.signIn('lf-street-dispatcher', ['dispatcher'], ['lf-street']);
+  communityStaff = await app.signIn('lf-c1-staff', ['staff'], ['lf-c1']);
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+const ALL = 'definitionKey=lf-alpha,lf-beta,lf-gamma';
+
+async function ids(query: string, token = app.adminKey): Promise<string[]> {
+  const res = await app.http<Listed>('GET', `/api/v1/cases?pageSize=100&${query}`, { token });
+  expect(res.status).toBe(200);
+  expect(res.body.total).toBe(res.body.items.length);
+  return res.body.items.map((c) => c.id).sort();
+}
+
+async function problem(query: string): Promise<ErrorBody['error']> {
+  const res = await app.http<ErrorBody>('GET', `/api/v1/cases?${query}`, { token: app.adminKey });
+  expect(res.status).toBe(400);
+  return res.body.error;
+}
+
+it('when the list is filtered by a unit, then alone it is that unit and with subtree=true every unit below it too', async () => {
+  expect(await ids('unitId=lf-c1')).toEqual(['lf-1', 'lf-6']);
+  expect(await ids('unitId=lf-c1&subtree=true')).toEqual(['lf-1', 'lf-2', 'lf-6']);
+  expect(await ids('unitId=lf-street&subtree=true')).toEqual([
+    'lf-1',
+    'lf-2',
+    'lf-3',
+    'lf-4',
+    'lf-6',
+  ]);
+  expect(await ids('unitId=lf-street&subtree=false')).toEqual(['lf-4']);
+});
+
+it('when a reader filters by a unit above its scope, then the answer stays within its scope', async () => {
+  expect(await ids('unitId=lf-street&subtree=true', communityStaff)).toEqual([
+    'lf-1',
+    'lf-2',
+    'lf-6',
+  ]);
+  expect(await ids('unitId=lf-other&subtree=true', streetDispatcher)).toEqual([]);
+  expect(await ids('unitId=lf-other&subtree=true')).toEqual(['lf-5']);
+});
+
+it('when several processes are named, repeated or comma-separated, then cases of any of them are listed', async () => {
+  expect(await ids('definitionKey=lf-beta&definitionKey=lf-gamma')).toEqual([
+    'lf-3',
+    'lf-4',
+    'lf-6',
+  ]);
+  expect(await ids('definitionKey=lf-beta,lf-gamma')).toEqual(['lf-3', 'lf-4', 'lf-6']);
+  expect(await ids('definitionKey=lf-alpha')).toEqual(['lf-1', 'lf-2', 'lf-5']);
+});
+
+it('when a date range is given in Beijing days, then from counts from its midnight and to includes its whole day', async () => {
+  expect(await ids(`from=2026-05-01&to=2026-05-31&${ALL}`)).toEqual([
+    'lf-2',
+    'lf-3',
+    'lf-4',
+    'lf-5',
+  ]);
+  expect(await ids(`to=2026-04-30&${ALL}`)).toEqual(['lf-1']);
+  expect(await ids(`from=2026-06-01&${ALL}`)).toEqual(['lf-6']);
+});
+
+it('when a date range is given as instants, then from is included and to is excluded', async () => {
+  expect(await ids(`from=2026-04-30T16:00:00Z&to=2026-05-10T03:00:00Z&${ALL}`)).toEqual(['lf-2']);
+});
+
+it('when overdue or escalated is asked for, then the case figures decide, and false includes cases without figures yet', async () => {
+  expect(await ids(`${ALL}&overdue=true`)).toEqual(['lf-2', 'lf-3']);
+  expect(await ids(`${ALL}&overdue=false`)).toEqual(['lf-1', 'lf-4', 'lf-5', 'lf-6']);
+  expect(await ids(`${ALL}&escalated=true`)).toEqual(['lf-2', 'lf-5']);
+  expect(await ids(`${ALL}&escalated=true&overdue=true`)).toEqual(['lf-2']);
+  expect(await ids('escalated=false&definitionKey=lf-beta')).toEqual(['lf-3', 'lf-6']);
+});
+
+it('when a filter value is bad, then the answer is 400 naming the parameter', async () => {
+  const bad: Array<[string, string]> = [
+    ['overdue=yes', 'query.overdue'],
+    ['escalated=1', 'query.escalated'],
+    ['subtree=maybe&unitId=lf-c1', 'query.subtree'],
+    ['subtree=true', 'query.subtree'],
+    ['unitId=no-such-unit', 'query.unitId'],
+    ['unitId=bad%20id', 'query.unitId'],
+    ['from=2026-02-30', 'query.from'],
+    ['to=yesterday', 'query.to'],
+    ['from=2026-05-02&to=2026-05-01', 'query.to'],
+    ['definitionKey=Bad_Key', 'query.definitionKey'],
+  ];
+  for (const [query, path] of bad) {
+    const error = await problem(query);
+    expect({ query, paths: error.details.map((d) => d.path.replace(/\[\d+\]$/, '')) }).toEqual({
+      query,
+      paths: [path],
+    });
+  }
+});
