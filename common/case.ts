@@ -1,3 +1,4 @@
+import type { CatalogueRouting } from './catalogue';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
 
@@ -62,6 +63,9 @@ export type TimelineEventType =
   | 'decision.taken'
   | 'task.opened'
   | 'task.unstaffed'
+  /** The dispatch catalogue (派单目录) named the unit of a task, or had no entry (兜底 went on). */
+  | 'catalogue.routed'
+  | 'catalogue.unmatched'
   | 'task.claimed'
   | 'task.released'
   | 'task.completed'
@@ -361,6 +365,8 @@ export interface ResolvedPeople {
    * naming posts in two units); `unitId`/`unitName` stay the first.
    */
   units?: Array<{ unitId: string; unitName: string | null }>;
+  /** Where the dispatch catalogue routed, when a selector went by it (the first such). */
+  catalogue?: CatalogueRouting;
 }
 
 /**

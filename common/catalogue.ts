@@ -1,4 +1,6 @@
 import type { OrgTree } from './org-tree';
+import type { SelectedPeople, SelectionContext, UnitReference } from './people-selector';
+import { selectPeople } from './people-selector';
 
 /**
  * The dispatch catalogue (派单目录 / 职责清单): which department or unit answers for a category
@@ -118,4 +120,61 @@ export function findEntry(
     ofCategory.find((e) => !e.subcategory?.trim()) ??
     null
   );
+}
+
+/** Where the catalogue routed a selector, for the case's timeline. */
+export interface CatalogueRouting {
+  /** The category the definition's expression gave, null when it gave none. */
+  category: string | null;
+  /** The owning unit and revision of the catalogue read, null when none covers the case. */
+  ownerUnitId: string | null;
+  revision: number | null;
+  /** The responsible unit of the matching entry, null when no entry covers the category. */
+  unitId: string | null;
+  /** True when `otherwise` answered (兜底): no entry, or nobody holds the role in its unit. */
+  otherwise: boolean;
+}
+
+/** A catalogue unit reference with its category evaluated (see lang/definition.ts). */
+export interface CatalogueReference {
+  catalogue: { category: string | null };
+  otherwise?: UnitReference | { role: string; unit: UnitReference };
+}
+
+/**
+ * The holders of `role` in the unit the catalogue names for the category (with the org tree's
+ * own 兜底 up from a vacant post), else whoever `otherwise` names; nobody without it.
+ */
+export function selectByCatalogue(
+  tree: OrgTree,
+  role: string,
+  ref: CatalogueReference,
+  context: SelectionContext,
+  catalogue: CatalogueRevisionView | null,
+): SelectedPeople & { routing: CatalogueRouting } {
+  const { category } = ref.catalogue;
+  const entry = catalogue && category !== null ? findEntry(catalogue.entries, category) : null;
+  const routing: CatalogueRouting = {
+    category,
+    ownerUnitId: catalogue?.ownerUnitId ?? null,
+    revision: catalogue?.revision ?? null,
+    unitId: entry?.unitId ?? null,
+    otherwise: false,
+  };
+  if (entry && tree.has(entry.unitId)) {
+    const selected = selectPeople(
+      tree,
+      { role, unit: { of: { unit: entry.unitId }, at: 'self' } },
+      context,
+    );
+    if (selected.people.length > 0) return { ...selected, routing };
+  }
+  routing.otherwise = true;
+  const otherwise = ref.otherwise;
+  if (otherwise === undefined) return { people: [], unit: null, fellBack: false, routing };
+  const selector =
+    typeof otherwise === 'object' && 'role' in otherwise
+      ? { role: otherwise.role, unit: otherwise.unit }
+      : { role, unit: otherwise };
+  return { ...selectPeople(tree, selector, context), routing };
 }

@@ -126,6 +126,8 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'decision.taken': '已研判',
   'task.opened': '已派单',
   'task.unstaffed': '待调度',
+  'catalogue.routed': '已按派单目录派单',
+  'catalogue.unmatched': '派单目录未覆盖，转中心调度',
   'task.claimed': '已签收',
   'task.released': '待重新签收',
   'task.completed': '已办理',
