@@ -1,3 +1,4 @@
+import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -169,4 +170,29 @@ it('when a street dispatcher reads catalogues, then it sees its street’s and t
   expect(publish.status).toBe(403);
   const resident = await app.signIn('cat-resident', ['resident']);
   expect((await app.http('GET', '/api/v1/catalogues', { token: resident })).status).toBe(403);
+});
+
+it('when an admin uploads a catalogue CSV in the console, then a bad row is shown with its row and column, and a good file publishes a revision shown with its entries', async () => {
+  const admin = consoleClient(app.api.url);
+  admin.useSession(await app.signIn('cat-admin', ['admin']));
+  const form = await admin.get('/console/admin/catalogues/cat-street-b');
+  expect(form.status).toBe(200);
+
+  const refused = await admin.post('/console/admin/catalogues/cat-street-b/import', {
+    csv: 'category,unitId\nwater,cat-water\nroads,cat-gone\n',
+  });
+  expect(refused.status).toBe(422);
+  expect(refused.html).toMatch(/<td class="num">3<\/td>\s*<td><code>unitId<\/code><\/td>/);
+  expect(textOf(refused.html)).toContain('unknown unit "cat-gone"');
+
+  const published = await admin.post('/console/admin/catalogues/cat-street-b/import', {
+    csv: 'category,unitId\nwater,cat-water\nroads,cat-county\n',
+  });
+  expect(published.status).toBe(303);
+  const shown = await admin.get('/console/admin/catalogues/cat-street-b');
+  const text = textOf(shown.html);
+  expect(text).toContain('第 2 版');
+  expect(text).toContain('roads');
+  const list = await admin.get('/console/admin/catalogues');
+  expect(textOf(list.html)).toContain('龙头镇');
 });
