@@ -22,6 +22,7 @@ export const METRIC_FIELDS = [
   'escalated',
   'escalations',
   'returned',
+  'arbitrated',
   'rated',
   'ratingScore',
   'satisfied',
@@ -58,6 +59,7 @@ export class CaseMeasures {
     escalated: 0,
     escalations: 0,
     returned: 0,
+    arbitrated: 0,
     rated: 0,
     ratingScore: 0,
     satisfied: 0,
@@ -111,6 +113,9 @@ export class CaseMeasures {
         return;
       case 'task.returned':
         c.returned += 1;
+        return;
+      case 'case.arbitrated':
+        c.arbitrated = 1;
         return;
       case 'deadline.missed':
         c.overdue = 1;

@@ -66,6 +66,8 @@ export type TimelineEventType =
   /** The dispatch catalogue (派单目录) named the unit of a task, or had no entry (兜底 went on). */
   | 'catalogue.routed'
   | 'catalogue.unmatched'
+  /** A 非本部门职责 answer went to the centre's arbitration (兜底仲裁): a step marked `arbitration`. */
+  | 'case.arbitrated'
   | 'task.claimed'
   | 'task.released'
   | 'task.completed'
@@ -394,6 +396,8 @@ export interface CaseMetrics {
   escalations: number;
   /** Tasks sent back (退单). */
   returned: number;
+  /** A 非本部门职责 answer went to the centre's arbitration (兜底仲裁) at least once. */
+  arbitrated: number;
   /** The requester rated (1 when a score was given in time). */
   rated: number;
   /** The score given (1–5), 0 when none. */

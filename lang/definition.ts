@@ -317,6 +317,11 @@ export const taskStepSchema = z
     ...stepBase,
     type: z.literal('task'),
     candidates: z.array(peopleSelectorSchema).min(1),
+    /**
+     * The step is the centre's arbitration (兜底仲裁) of a 非本部门职责 answer: opening it records
+     * `case.arbitrated` on the timeline and counts the case as arbitrated in the metrics.
+     */
+    arbitration: z.boolean().optional(),
     form: fieldList.optional(),
     outcomes: z
       .array(

@@ -57,6 +57,7 @@ type Counts = Pick<
   | 'escalated'
   | 'escalations'
   | 'returned'
+  | 'arbitrated'
   | 'rated'
   | 'satisfied'
   | 'ratingMissing'
@@ -153,6 +154,7 @@ export function figuresOf(s: Sums): Figures {
     escalated: s.escalated,
     escalations: s.escalations,
     returned: s.returned,
+    arbitrated: s.arbitrated,
     rated: s.rated,
     satisfied: s.satisfied,
     ratingMissing: s.ratingMissing,

@@ -128,6 +128,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'task.unstaffed': '待调度',
   'catalogue.routed': '已按派单目录派单',
   'catalogue.unmatched': '派单目录未覆盖，转中心调度',
+  'case.arbitrated': '非本部门职责，中心仲裁',
   'task.claimed': '已签收',
   'task.released': '待重新签收',
   'task.completed': '已办理',

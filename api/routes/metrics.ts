@@ -19,6 +19,10 @@ const figures = z.object({
   escalated: z.number().int(),
   escalations: z.number().int(),
   returned: z.number().int(),
+  arbitrated: z
+    .number()
+    .int()
+    .meta({ description: '兜底仲裁: cases a 非本部门职责 answer sent to arbitration' }),
   rated: z.number().int(),
   satisfied: z.number().int(),
   ratingMissing: z.number().int(),

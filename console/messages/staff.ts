@@ -160,6 +160,10 @@ export const STAFF_MESSAGES: MessagePairs = {
     '派单目录无此类别：转兜底单位',
     'no catalogue entry for the category: sent to the fallback',
   ],
+  'event.case.arbitrated': [
+    '非本部门职责：中心仲裁',
+    'not our responsibility: sent to the centre for arbitration',
+  ],
   'event.task.claimed': ['签收/认领', 'accepted / claimed'],
   'event.task.released': ['退回待签收', 'released'],
   'event.task.completed': ['任务办结', 'task completed'],

@@ -35,6 +35,7 @@ describe('case measures', () => {
       escalated: 0,
       escalations: 0,
       returned: 0,
+      arbitrated: 0,
       rated: 1,
       ratingScore: 5,
       satisfied: 1,
@@ -149,5 +150,22 @@ describe('case measures', () => {
     // Act / Assert
     expect(beijingMonth(Date.parse('2026-06-30T16:00:00Z'))).toBe('2026-07');
     expect(beijingMonth(Date.parse('2026-06-30T15:59:59Z'))).toBe('2026-06');
+  });
+});
+
+describe('arbitration (兜底仲裁)', () => {
+  it('when a case goes to the centre’s arbitration twice, then it counts once as arbitrated', () => {
+    // Act
+    const metrics = measureTimeline([
+      at(0, 'case.started'),
+      at(5, 'task.completed', { task: 't1', outcome: 'not_ours' }),
+      at(6, 'case.arbitrated', { task: 't2' }),
+      at(9, 'case.arbitrated', { task: 't3' }),
+      at(20, 'case.closed', { status: 'closed' }),
+    ]);
+
+    // Assert
+    expect(metrics.arbitrated).toBe(1);
+    expect(metrics.completed).toBe(1);
   });
 });

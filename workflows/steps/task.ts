@@ -63,6 +63,9 @@ export async function runTaskStep(
     candidates: resolved.people.length,
     ...(resolved.fellBack ? { fellBack: true } : {}),
   });
+  if ('arbitration' in step && step.arbitration) {
+    run.projection.record('case.arbitrated', ENGINE, step.id, { task: id });
+  }
   if (resolved.catalogue) {
     // Where the dispatch catalogue sent the task, at the revision it read (never personal data).
     const routing = resolved.catalogue;
