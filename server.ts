@@ -31,6 +31,7 @@ import type { PublishResult } from './services/definitions';
 import { createScheduleService } from './services/schedules';
 import { createPayloadCodecService } from './services/payload-codec';
 import { createCaseFailureService } from './services/case-failures';
+import { createCatalogueService } from './services/catalogue';
 import { createConsole } from './console';
 import type { DemoSignIn } from './console';
 
@@ -188,6 +189,7 @@ export async function startApi(
         expiryMs: config.MAIL_EXPIRY_HOURS * 3_600_000,
       }),
       caseFailures,
+      catalogue: createCatalogueService({ models: db.models, snapshot: orgSnapshot, clock }),
     };
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);

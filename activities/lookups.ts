@@ -5,7 +5,10 @@ import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lan
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree } from '../common/org-tree';
 import { readOrgRevision } from '../models/org-revision';
+import type { OrgSelector } from '../common/people-selector';
 import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
+import type { CatalogueEntry, CatalogueRevisionView } from '../common/catalogue';
+import { coveringOwner, selectByCatalogue } from '../common/catalogue';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { planDeadline } from '../common/sla';
 import { CalendarError } from '../common/working-calendar';
@@ -19,9 +22,19 @@ export type WireUnitRef =
   | Extract<UnitRef, string>
   | { of: 'case' | 'assignee' | { field: string } | { unit: string | null }; at: UnitAt };
 
+/**
+ * A dispatch-catalogue unit reference as the lookup receives it: the workflow evaluates the
+ * category expression and sends the category it gave, or null.
+ */
+export interface WireCatalogueRef {
+  catalogue: { category: string | null };
+  otherwise?: WireUnitRef | { role: string; unit: WireUnitRef };
+}
+
 /** A role selector as the lookup receives it (see {@link WireUnitRef}). */
 export type WireRoleSelector =
-  { role: string; unit: WireUnitRef } | { role: string; unitsOfType: UnitType; under: WireUnitRef };
+  | { role: string; unit: WireUnitRef | WireCatalogueRef }
+  | { role: string; unitsOfType: UnitType; under: WireUnitRef };
 
 export type ResolvePeopleRequest =
   | { persons: readonly string[]; caseUnitId: string | null }
@@ -38,7 +51,8 @@ export type ResolvePeopleRequest =
  * Reads only, so retries are harmless.
  */
 export function createLookupActivities(deps: ActivityDependencies) {
-  const { Unit, Post, Person, CalendarYear, Definition } = deps.models;
+  const { Unit, Post, Person, CalendarYear, Definition, Catalogue, CatalogueRevision } =
+    deps.models;
   /**
    * The org tree and people's accounts as of one org revision (models/org-revision.ts). Every
    * lookup reads the revision first (one `_id` read) and reloads when an org write has bumped it,
@@ -83,6 +97,31 @@ export function createLookupActivities(deps: ActivityDependencies) {
     });
   }
 
+  /**
+   * The dispatch catalogue covering a case's unit at its current revision: the nearest owning
+   * unit at or above it (services/catalogue.ts keeps the pointers and revisions).
+   */
+  async function coveringCatalogue(
+    tree: OrgTree,
+    caseUnitId: string | null,
+  ): Promise<CatalogueRevisionView | null> {
+    const ids =
+      caseUnitId !== null && tree.has(caseUnitId)
+        ? tree.ancestry(caseUnitId).map((u) => u.id)
+        : null;
+    const pointers = await Catalogue.find(ids === null ? {} : { _id: { $in: ids } }).lean();
+    const owner = coveringOwner(tree, caseUnitId, new Set(pointers.map((p) => p._id)));
+    const pointer = pointers.find((p) => p._id === owner);
+    if (!owner || !pointer) return null;
+    const doc = await CatalogueRevision.findById(`${owner}@${pointer.revision}`).lean();
+    if (!doc) return null;
+    return {
+      ownerUnitId: owner,
+      revision: doc.revision,
+      entries: doc.entries as CatalogueEntry[],
+    };
+  }
+
   return {
     /** People a selector means for this case, as candidates (person, account, unit). */
     async resolvePeople(request: ResolvePeopleRequest): Promise<ResolvedPeople> {
@@ -92,7 +131,23 @@ export function createLookupActivities(deps: ActivityDependencies) {
         const unitOf = (id: string) => homeUnitOf(tree, id, request.caseUnitId);
         return { ...none, people: await candidatesOf(request.persons, unitOf) };
       }
-      const selected = selectPeople(tree, request.selector, request);
+      const { selector } = request;
+      if ('unit' in selector && typeof selector.unit === 'object' && 'catalogue' in selector.unit) {
+        const catalogue = await coveringCatalogue(tree, request.caseUnitId);
+        const selected = selectByCatalogue(tree, selector.role, selector.unit, request, catalogue);
+        const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
+        return {
+          people: await candidatesOf(
+            selected.people.map((p) => p.personId),
+            (id) => unitOfPerson.get(id)!,
+          ),
+          unitId: selected.unit?.id ?? null,
+          unitName: selected.unit?.name ?? null,
+          fellBack: selected.fellBack,
+          catalogue: selected.routing,
+        };
+      }
+      const selected = selectPeople(tree, selector as OrgSelector, request);
       const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
       return {
         people: await candidatesOf(

@@ -10,6 +10,7 @@ import { buildOpenApi } from './openapi';
 import { logOf, requestIdOf, RouteRegistry, sendError } from './pipeline';
 import { registerAccountRoutes } from './routes/accounts';
 import { registerCalendarRoutes } from './routes/calendar';
+import { registerCatalogueRoutes } from './routes/catalogue';
 import { registerOrgRoutes } from './routes/org';
 import { registerPeopleRoutes } from './routes/people';
 import { registerCaseRoutes } from './routes/cases';
@@ -33,6 +34,7 @@ import type { ReadinessCheck } from './routes/health';
 import { mountHealthRoutes } from './routes/health';
 import type { AccountService } from '../services/accounts';
 import type { CalendarService } from '../services/calendar';
+import type { CatalogueService } from '../services/catalogue';
 import type { OrgService } from '../services/org';
 import type { CaseService } from '../services/cases';
 import type { DefinitionService } from '../services/definitions';
@@ -73,6 +75,7 @@ export interface AppDependencies {
     payloadCodec: PayloadCodecService;
     mail: MailService;
     caseFailures: CaseFailureService;
+    catalogue: CatalogueService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -102,6 +105,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerCodecRoutes(routes, services.payloadCodec);
   registerMailRoutes(routes, services.mail);
   registerCaseFailureRoutes(routes, services.caseFailures);
+  registerCatalogueRoutes(routes, services.catalogue);
   return routes;
 }
 

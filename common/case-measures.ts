@@ -30,6 +30,7 @@ export const METRIC_FIELDS = [
   'returned',
   'returnedCase',
   'ratingInvited',
+  'arbitrated',
   'rated',
   'ratingScore',
   'satisfied',
@@ -79,6 +80,7 @@ function zeroMetrics(): CaseMetrics {
     returned: 0,
     returnedCase: 0,
     ratingInvited: 0,
+    arbitrated: 0,
     rated: 0,
     ratingScore: 0,
     satisfied: 0,
@@ -228,6 +230,9 @@ export class CaseMeasures {
       case 'task.returned':
         c.returned += 1;
         c.returnedCase = 1;
+        return;
+      case 'case.arbitrated':
+        c.arbitrated = 1;
         return;
       case 'deadline.missed':
         this.missed(stepId, detail?.deadline);

@@ -1,3 +1,4 @@
+import type { CatalogueRouting } from './catalogue';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
 
@@ -101,6 +102,11 @@ export type TimelineEventType =
   | 'decision.taken'
   | 'task.opened'
   | 'task.unstaffed'
+  /** The dispatch catalogue (派单目录) named the unit of a task, or had no entry (兜底 went on). */
+  | 'catalogue.routed'
+  | 'catalogue.unmatched'
+  /** A 非本部门职责 answer went to the centre's arbitration (兜底仲裁): a step marked `arbitration`. */
+  | 'case.arbitrated'
   | 'task.claimed'
   | 'task.released'
   | 'task.completed'
@@ -418,6 +424,8 @@ export interface ResolvedPeople {
    * naming posts in two units); `unitId`/`unitName` stay the first.
    */
   units?: Array<{ unitId: string; unitName: string | null }>;
+  /** Where the dispatch catalogue routed, when a selector went by it (the first such). */
+  catalogue?: CatalogueRouting;
 }
 
 /**
@@ -463,6 +471,8 @@ export interface CaseMetrics {
   /** A feedback step asked for a rating: 参评率's denominator. */
   ratingInvited: number;
   /** A rating was recorded, by the requester or a dispatcher on their behalf: 参评, 回访. */
+  /** A 非本部门职责 answer went to the centre's arbitration (兜底仲裁) at least once. */
+  arbitrated: number;
   rated: number;
   /** The score given (1–5), 0 when none. */
   ratingScore: number;

@@ -17,6 +17,7 @@ import { registerResidentPages } from './pages/resident';
 import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
 import { registerCalendarPages } from './pages/admin-calendar';
+import { registerCataloguePages } from './pages/admin-catalogue';
 import { registerMailPages } from './pages/admin-mail';
 import { registerCaseFailurePages } from './pages/admin-failures';
 import { registerDashboardPages } from './pages/dashboard';
@@ -98,6 +99,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDefinitionPages(kit);
   registerOrgPages(kit);
   registerCalendarPages(kit);
+  registerCataloguePages(kit);
   registerMailPages(kit);
   registerCaseFailurePages(kit);
   registerDashboardPages(kit);

@@ -1,5 +1,6 @@
 import type { AccountService } from '../services/accounts';
 import type { BoardService } from '../services/board';
+import type { CatalogueService } from '../services/catalogue';
 import type { CalendarService } from '../services/calendar';
 import type { CaseFailureService } from '../services/case-failures';
 import type { CaseService } from '../services/cases';
@@ -18,6 +19,7 @@ export interface ConsoleServices {
   accounts: AccountService;
   board: BoardService;
   calendar: CalendarService;
+  catalogue: CatalogueService;
   cases: CaseService;
   caseFailures: CaseFailureService;
   definitions: DefinitionService;

@@ -406,6 +406,7 @@ function navigationFor(principal: Principal | null, currentPath: string): NavLin
     { href: `${BASE}/admin/definitions`, label: 'nav.definitions', roles: ['admin'] },
     { href: `${BASE}/admin/org`, label: 'nav.org', roles: ['admin'] },
     { href: `${BASE}/admin/calendar`, label: 'nav.calendar', roles: ['admin'] },
+    { href: `${BASE}/admin/catalogues`, label: 'nav.catalogue', roles: ['admin'] },
     { href: `${BASE}/admin/mail`, label: 'nav.mail', roles: ['admin'] },
     { href: `${BASE}/admin/failures`, label: 'nav.failures', roles: ['admin'] },
     { href: `${BASE}/board`, label: 'nav.board', roles: 'any' },

@@ -130,3 +130,40 @@ export const DEPARTMENTS: ReadonlyArray<{ id: string; name: string; parentId: st
 ];
 
 export const CHINESE_ORDINALS = ['一', '二', '三', '四', '五', '六', '七', '八', '九', '十'];
+
+/**
+ * The demo county's dispatch catalogues (派单目录): the county's for every street, and 东湖's own,
+ * whose 治安防控 goes to its own police station (the most specific catalogue wins, so 东湖's lists
+ * every category it routes). 矛盾纠纷 and 其他 are left out on purpose: they go to the street
+ * centre (兜底). Categories as grid-event spells them.
+ */
+export const DEMO_CATALOGUES: ReadonlyArray<{
+  ownerUnitId: string;
+  entries: ReadonlyArray<{
+    category: string;
+    unitId: string;
+    coUnitIds?: string[];
+    timeLimit?: string;
+  }>;
+}> = [
+  {
+    ownerUnitId: 'demo-county',
+    entries: [
+      { category: '安全隐患', unitId: 'demo-dept-emergency' },
+      { category: '环境卫生', unitId: 'demo-dept-urban-management' },
+      { category: '市政设施', unitId: 'demo-dept-housing' },
+      { category: '治安防控', unitId: 'demo-dept-police-chengguan' },
+      { category: '民生服务', unitId: 'demo-dept-civil-affairs' },
+    ],
+  },
+  {
+    ownerUnitId: 'demo-donghu',
+    entries: [
+      { category: '安全隐患', unitId: 'demo-dept-emergency' },
+      { category: '环境卫生', unitId: 'demo-dept-urban-management' },
+      { category: '市政设施', unitId: 'demo-dept-housing', coUnitIds: ['demo-dept-market-donghu'] },
+      { category: '治安防控', unitId: 'demo-dept-police-donghu' },
+      { category: '民生服务', unitId: 'demo-dept-civil-affairs' },
+    ],
+  },
+];

@@ -1,6 +1,8 @@
 import { createUserBody } from '../services/account-input';
 import { importBody } from '../services/org-input';
 import { createScopeResolver } from '../services/scope';
+import { createCatalogueService } from '../services/catalogue';
+import { createOrgSnapshot } from '../services/org-snapshot';
 import type { AccountService } from '../services/accounts';
 import { createAccountService } from '../services/accounts';
 import { createRateLimits, limitsConfigOf } from '../services/limits';
@@ -27,6 +29,7 @@ import { DEMO_COUNTY_ID, DEMO_PASSWORD, generateDemoCounty, summarizeDemoCounty 
 import type { Rng } from './random';
 import { HISTORY_DAYS, planHistory } from './history';
 import { createRng } from './random';
+import { DEMO_CATALOGUES } from './places';
 
 /**
  * Loads the demo county into a store through the real services: the org import service (the
@@ -150,6 +153,30 @@ export const orgStage: DemoSeedStage = {
   },
 };
 
+/**
+ * The dispatch catalogues (demo/places.ts), published through the catalogue service; publishing
+ * the entries of the current revision again publishes nothing, so a second run changes nothing.
+ */
+export const catalogueStage: DemoSeedStage = {
+  name: 'dispatch catalogue',
+  async run({ deps }) {
+    const catalogue = createCatalogueService({
+      models: deps.models,
+      snapshot: createOrgSnapshot({ models: deps.models }),
+      clock: deps.clock,
+    });
+    let changed = 0;
+    for (const { ownerUnitId, entries } of DEMO_CATALOGUES) {
+      const result = await catalogue.publish(SEED_PRINCIPAL, ownerUnitId, [...entries]);
+      if (result.created) changed++;
+    }
+    return {
+      changed,
+      summary: `${DEMO_CATALOGUES.length} catalogues (${changed === 0 ? 'all in place' : `${changed} published`})`,
+    };
+  },
+};
+
 /** Who the seed imports history as: the seed itself, with the admin role the import needs. */
 const SEED_PRINCIPAL: Principal = {
   kind: 'apiKey',
@@ -195,7 +222,12 @@ export const historyStage: DemoSeedStage = {
  * The stages `npm run seed` and `npm start` run, in order. The case-history stage (a few months
  * of cases in every process) goes after the org tree once the process definitions exist.
  */
-export const DEMO_STAGES: readonly DemoSeedStage[] = [accountsStage, orgStage, historyStage];
+export const DEMO_STAGES: readonly DemoSeedStage[] = [
+  accountsStage,
+  orgStage,
+  catalogueStage,
+  historyStage,
+];
 
 /** How many stored units, people and posts are not the demo county's. */
 export interface ForeignOrgData {

@@ -11,6 +11,7 @@ import type {
   RecipientSpec,
   StepSpec,
   UnitRef,
+  CatalogueUnitRef,
 } from './definition';
 import { definitionSchema, MONTHS_PER_PERIOD, OPEN311_PARAMETERS } from './definition';
 import { parseSlaDuration } from './duration';
@@ -566,7 +567,11 @@ class SemanticChecker {
         );
       }
       const unit = 'unit' in selector ? selector.unit : selector.under;
-      this.checkUnitRef(`${path}.${'unit' in selector ? 'unit' : 'under'}`, unit, onTask);
+      if (typeof unit === 'object' && 'catalogue' in unit) {
+        this.checkCatalogueRef(`${path}.unit`, unit, onTask);
+      } else {
+        this.checkUnitRef(`${path}.${'unit' in selector ? 'unit' : 'under'}`, unit, onTask);
+      }
     } else if ('expression' in selector) {
       this.checkExpression(`${path}.expression`, selector.expression);
     } else if ('claimantsOf' in selector) {
@@ -574,6 +579,24 @@ class SemanticChecker {
       if (target?.type !== 'claim') {
         this.report(`${path}.claimantsOf`, `"${selector.claimantsOf}" is not a claim step`);
       }
+    }
+  }
+
+  /** `{ catalogue: <category expression>, otherwise }`: the expression and the fallback. */
+  private checkCatalogueRef(path: string, ref: CatalogueUnitRef, onTask: boolean): void {
+    this.checkExpression(`${path}.catalogue`, ref.catalogue);
+    const otherwise = ref.otherwise;
+    if (otherwise === undefined) return;
+    if (typeof otherwise === 'object' && 'role' in otherwise) {
+      if (!this.roles.has(otherwise.role)) {
+        this.report(
+          `${path}.otherwise.role`,
+          `unknown role "${otherwise.role}": use a built-in role or declare it under roles`,
+        );
+      }
+      this.checkUnitRef(`${path}.otherwise.unit`, otherwise.unit, onTask);
+    } else {
+      this.checkUnitRef(`${path}.otherwise`, otherwise, onTask);
     }
   }
 

@@ -209,9 +209,34 @@ export const unitRefSchema = z.union([
 export type UnitRef = z.infer<typeof unitRefSchema>;
 export type UnitAt = z.infer<typeof unitAt>;
 
+/**
+ * The unit the dispatch catalogue (派单目录) names for a category: `{ catalogue: data.category }`.
+ * The expression gives the category; the most specific catalogue covering the case's unit, at
+ * the revision current when the step runs, names the responsible unit. When no entry covers the
+ * category, or nobody holds the role there, `otherwise` answers (兜底): a unit reference for the
+ * same role, or a role in a unit (`{ role: dispatcher, unit: street }`); without it, nobody.
+ */
+export const catalogueUnitRefSchema = z
+  .object({
+    catalogue: expression,
+    otherwise: z
+      .union([
+        unitRefSchema,
+        z.object({ role: roleKey, unit: unitRefSchema.default('case') }).strict(),
+      ])
+      .optional(),
+  })
+  .strict();
+export type CatalogueUnitRef = z.infer<typeof catalogueUnitRefSchema>;
+
 /** Who: people holding a role in a unit, units of a type below one, a person, or an expression. */
 export const peopleSelectorSchema = z.union([
-  z.object({ role: roleKey, unit: unitRefSchema.default('case') }).strict(),
+  z
+    .object({
+      role: roleKey,
+      unit: z.union([unitRefSchema, catalogueUnitRefSchema]).default('case'),
+    })
+    .strict(),
   z
     .object({
       role: roleKey,
@@ -314,6 +339,11 @@ export const taskStepSchema = z
     ...stepBase,
     type: z.literal('task'),
     candidates: z.array(peopleSelectorSchema).min(1),
+    /**
+     * The step is the centre's arbitration (兜底仲裁) of a 非本部门职责 answer: opening it records
+     * `case.arbitrated` on the timeline and counts the case as arbitrated in the metrics.
+     */
+    arbitration: z.boolean().optional(),
     form: fieldList.optional(),
     outcomes: z
       .array(

@@ -482,6 +482,40 @@ const evaluationScoreSchema = new mongoose.Schema(
 );
 evaluationScoreSchema.index({ roundId: 1 });
 
+/**
+ * The dispatch catalogue (派单目录 / 职责清单) of an owning unit, one insert-only document per
+ * published revision, `_id` `<ownerUnitId>@<revision>`: a retried or concurrent publish of the
+ * same revision collides on `_id` instead of writing twice (no transactions on FerretDB v1).
+ */
+const catalogueRevisionSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    ownerUnitId: { type: String, required: true },
+    revision: { type: Number, required: true },
+    /** SHA-256 of the canonical entries: publishing the same entries again changes nothing. */
+    checksum: { type: String, required: true },
+    entries: { type: [mongoose.Schema.Types.Mixed], required: true },
+    publishedAt: { type: Date, required: true },
+    publishedBy: { type: actorSchema, required: true },
+  },
+  { collection: 'catalogueRevisions', versionKey: false, minimize: false },
+);
+catalogueRevisionSchema.index({ ownerUnitId: 1, revision: -1 }, { unique: true });
+
+/**
+ * The pointer to an owning unit's current catalogue revision, `_id` the owning unit id: flipped
+ * last, after its revision document is stored, so a reader never sees a revision half written.
+ */
+const catalogueSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    revision: { type: Number, required: true },
+    entryCount: { type: Number, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'catalogues', versionKey: false },
+);
+
 export type CaseDocument = InferSchemaType<typeof caseSchema>;
 export type DefinitionDocument = InferSchemaType<typeof definitionSchema>;
 export type CredentialDocument = InferSchemaType<typeof credentialSchema>;
@@ -510,6 +544,8 @@ export function createModels(connection: Connection) {
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
+    Catalogue: connection.model('Catalogue', catalogueSchema),
+    CatalogueRevision: connection.model('CatalogueRevision', catalogueRevisionSchema),
   };
 }
 

@@ -70,6 +70,7 @@ type Counts = Pick<
   | 'returned'
   | 'returnedCase'
   | 'ratingInvited'
+  | 'arbitrated'
   | 'rated'
   | 'satisfied'
   | 'ratingMissing'
@@ -191,6 +192,7 @@ export function figuresOf(s: Sums): Figures {
     returned: s.returned,
     returnedCase: s.returnedCase,
     ratingInvited: s.ratingInvited,
+    arbitrated: s.arbitrated,
     rated: s.rated,
     satisfied: s.satisfied,
     ratingMissing: s.ratingMissing,

@@ -10,7 +10,12 @@ import type {
 import { evaluateValue } from '../lang/expression';
 import { allSteps, withLanguageDefaults } from '../lang/steps';
 import { localLookups, lookups, mail, rollCallMail } from './stubs';
-import type { ResolvePeopleRequest, WireRoleSelector, WireUnitRef } from '../activities/lookups';
+import type {
+  ResolvePeopleRequest,
+  WireCatalogueRef,
+  WireRoleSelector,
+  WireUnitRef,
+} from '../activities/lookups';
 import type { RollCallMailRequest } from '../activities/roll-calls';
 import type { CriterionSpec } from '../common/evaluation';
 import type { Clock } from './clocks';
@@ -235,7 +240,21 @@ export class CaseRun {
     selector: Extract<PeopleSelector, { role: string }> | { person: string },
   ): WireRoleSelector | { person: string } {
     if ('person' in selector) return selector;
-    const wire = this.wireUnitRef('unit' in selector ? selector.unit : selector.under);
+    if ('unit' in selector && typeof selector.unit === 'object' && 'catalogue' in selector.unit) {
+      const { catalogue, otherwise } = selector.unit;
+      const category = evaluateValue(catalogue, this.expressionScope());
+      const ref: WireCatalogueRef = {
+        catalogue: { category: typeof category === 'string' && category !== '' ? category : null },
+      };
+      if (otherwise !== undefined) {
+        ref.otherwise =
+          typeof otherwise === 'object' && 'role' in otherwise
+            ? { role: otherwise.role, unit: this.wireUnitRef(otherwise.unit) }
+            : this.wireUnitRef(otherwise);
+      }
+      return { role: selector.role, unit: ref };
+    }
+    const wire = this.wireUnitRef('unit' in selector ? (selector.unit as UnitRef) : selector.under);
     return 'unit' in selector ? { ...selector, unit: wire } : { ...selector, under: wire };
   }
 
@@ -269,6 +288,7 @@ export class CaseRun {
     let unitId: string | null = null;
     let unitName: string | null = null;
     let fellBack = false;
+    let catalogue: ResolvedPeople['catalogue'];
     const units: Array<{ unitId: string; unitName: string | null }> = [];
     for (const selector of selectors) {
       const resolved = await this.lookupPeople(this.wireRequest(selector, task));
@@ -281,8 +301,9 @@ export class CaseRun {
         units.push({ unitId: resolved.unitId, unitName: resolved.unitName });
       }
       fellBack ||= resolved.fellBack;
+      catalogue ??= resolved.catalogue;
     }
-    return { people, unitId, unitName, fellBack, units };
+    return { people, unitId, unitName, fellBack, units, ...(catalogue ? { catalogue } : {}) };
   }
 
   /** Who a list of recipients means now: addresses from case data and resolved people. */

@@ -26,6 +26,10 @@ const figures = z.object({
   returned: z.number().int(),
   returnedCase: z.number().int(),
   ratingInvited: z.number().int(),
+  arbitrated: z
+    .number()
+    .int()
+    .meta({ description: '兜底仲裁: cases a 非本部门职责 answer sent to arbitration' }),
   rated: z.number().int(),
   satisfied: z.number().int(),
   ratingMissing: z.number().int(),

@@ -255,6 +255,45 @@ export const ADMIN_MESSAGES: MessagePairs = {
   ...unitTypeMessages('admin.unitType', 'formal'),
   ...postRoleMessages('admin.role'),
 
+  // The dispatch catalogue (派单目录).
+  'admin.catalogue.title': ['派单目录', 'Dispatch catalogue'],
+  'admin.catalogue.titleOf': ['{unit} 派单目录', 'Dispatch catalogue of {unit}'],
+  'admin.catalogue.intro': [
+    '派单目录（职责清单）按诉求类别指定主责单位；案件按覆盖其所在单位的最近一级目录派单（街道目录优先于县目录），没有对应类别时转兜底单位。每次发布生成新版本。',
+    'The catalogue names the responsible unit for each case category; a case is routed by the nearest catalogue covering its unit (a street’s before the county’s), and goes to the fallback when its category is not listed. Every publish makes a new revision.',
+  ],
+  'admin.catalogue.openLabel': ['按单位编号打开目录', 'Open the catalogue of a unit id'],
+  'admin.catalogue.all': ['全部目录', 'All catalogues'],
+  'admin.catalogue.none': ['还没有派单目录。', 'No catalogue yet.'],
+  'admin.catalogue.empty': [
+    '此单位还没有派单目录；上传 CSV 发布第一版。',
+    'This unit has no catalogue yet; upload a CSV to publish the first revision.',
+  ],
+  'admin.catalogue.owner': ['所属单位', 'Owning unit'],
+  'admin.catalogue.revision': ['版本', 'Revision'],
+  'admin.catalogue.revisionOf': ['第 {revision} 版', 'Revision {revision}'],
+  'admin.catalogue.notCurrent': ['非当前版本', 'not the current revision'],
+  'admin.catalogue.revisions': ['历史版本', 'Revisions'],
+  'admin.catalogue.entries': ['条目数', 'Entries'],
+  'admin.catalogue.updated': ['更新时间', 'Updated'],
+  'admin.catalogue.category': ['类别', 'Category'],
+  'admin.catalogue.subcategory': ['情形', 'Subcategory'],
+  'admin.catalogue.unit': ['主责单位', 'Responsible unit'],
+  'admin.catalogue.coUnits': ['配合单位', 'Co-responsible'],
+  'admin.catalogue.timeLimit': ['建议时限', 'Time limit hint'],
+  'admin.catalogue.note': ['备注', 'Note'],
+  'admin.catalogue.csv': ['目录 CSV（整份目录）', 'Catalogue CSV (the whole catalogue)'],
+  'admin.catalogue.csvHint': [
+    '列：{columns}。category 与 unitId 必填；keywords、coUnitIds 多个值用 ; 或 、 分隔。',
+    'Columns: {columns}. category and unitId are required; keywords and coUnitIds take several values separated by ; or 、.',
+  ],
+  'admin.catalogue.publish': ['发布为新版本', 'Publish as a new revision'],
+  'admin.catalogue.published': ['已发布。', 'Published.'],
+  'admin.catalogue.nothingPublished': [
+    '整份文件未发布，请修改后重新上传。',
+    'Nothing was published; fix the file and upload it again.',
+  ],
+
   // The CSV import.
   'admin.import.title': ['导入', 'Import'],
   'admin.import.intro': [

@@ -17,6 +17,7 @@ export const COMMON_MESSAGES: MessagePairs = {
   'nav.definitions': ['流程定义', 'Definitions'],
   'nav.org': ['组织与人员', 'Org & people'],
   'nav.calendar': ['工作日历', 'Calendar'],
+  'nav.catalogue': ['派单目录', 'Dispatch catalogue'],
   'nav.mail': ['发送失败的邮件', 'Failed mail'],
   'nav.failures': ['异常案件', 'Failed cases'],
   'nav.board': ['公示栏', 'Public board'],

@@ -179,6 +179,15 @@ export const STAFF_MESSAGES: MessagePairs = {
     '无人可派：请调度员转派',
     'nobody to do it: a dispatcher must assign it',
   ],
+  'event.catalogue.routed': ['按派单目录派单', 'routed by the dispatch catalogue'],
+  'event.catalogue.unmatched': [
+    '派单目录无此类别：转兜底单位',
+    'no catalogue entry for the category: sent to the fallback',
+  ],
+  'event.case.arbitrated': [
+    '非本部门职责：中心仲裁',
+    'not our responsibility: sent to the centre for arbitration',
+  ],
   'event.task.claimed': ['签收/认领', 'accepted / claimed'],
   'event.task.released': ['退回待签收', 'released'],
   'event.task.completed': ['任务办结', 'task completed'],

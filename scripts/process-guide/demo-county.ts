@@ -95,7 +95,10 @@ export class DemoCounty {
 function orgSelectorOf(selector: PeopleSelector): OrgSelector | null {
   if ('person' in selector) return selector;
   if (!('role' in selector)) return null;
-  const ref = knownUnitRef('unit' in selector ? selector.unit : selector.under);
+  const unit = 'unit' in selector ? selector.unit : selector.under;
+  // The dispatch catalogue is admin data the guide does not read.
+  if (typeof unit === 'object' && 'catalogue' in unit) return null;
+  const ref = knownUnitRef(unit);
   if (ref === null) return null;
   return 'unit' in selector ? { ...selector, unit: ref } : { ...selector, under: ref };
 }

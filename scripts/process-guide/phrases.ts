@@ -58,7 +58,17 @@ export function unitRefText(spec: DefinitionSpec, ref: UnitRef): string {
 
 export function selectorText(spec: DefinitionSpec, selector: PeopleSelector): string {
   if ('role' in selector && 'unit' in selector) {
-    return `${roleLabel(spec, selector.role)} of ${unitRefText(spec, selector.unit)}`;
+    const unit = selector.unit;
+    if (typeof unit === 'object' && 'catalogue' in unit) {
+      const fallback =
+        unit.otherwise === undefined
+          ? ''
+          : typeof unit.otherwise === 'object' && 'role' in unit.otherwise
+            ? `, else ${roleLabel(spec, unit.otherwise.role)} of ${unitRefText(spec, unit.otherwise.unit)}`
+            : `, else of ${unitRefText(spec, unit.otherwise)}`;
+      return `${roleLabel(spec, selector.role)} of the unit the dispatch catalogue names for ${code(unit.catalogue)}${fallback}`;
+    }
+    return `${roleLabel(spec, selector.role)} of ${unitRefText(spec, unit)}`;
   }
   if ('role' in selector) {
     return `every ${roleLabel(spec, selector.role)} of the ${unitTypeText(selector.unitsOfType)} units under ${unitRefText(spec, selector.under)}`;

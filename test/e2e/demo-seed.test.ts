@@ -34,7 +34,12 @@ it('when the demo county is seeded into an empty store, then the API serves it a
   // Assert
   if (result.status !== 'seeded') throw new Error(`expected a seed, got ${result.status}`);
   expect(result.report.status).toBe('seeded');
-  expect(result.report.stages.map((s) => s.name)).toEqual(['accounts', 'org tree', 'case history']);
+  expect(result.report.stages.map((s) => s.name)).toEqual([
+    'accounts',
+    'org tree',
+    'dispatch catalogue',
+    'case history',
+  ]);
   expect(result.report.accounts.map((a) => a.username)).toEqual(
     county.accounts.map((a) => a.username),
   );
@@ -44,6 +49,11 @@ it('when the demo county is seeded into an empty store, then the API serves it a
   expect(await Person.countDocuments({})).toBe(county.people.length);
   expect(await Post.countDocuments({})).toBe(county.posts.length);
   expect(await User.countDocuments({})).toBe(county.accounts.length);
+  // The dispatch catalogues: the county's and 东湖's own (demo/places.ts).
+  expect((await app.db.models.Catalogue.find({}).lean()).map((c) => c._id).sort()).toEqual([
+    'demo-county',
+    'demo-donghu',
+  ]);
 
   const top = await app.http<Page<{ id: string; type: string }>>(
     'GET',
@@ -121,7 +131,7 @@ it('when the seed runs again, then nothing is written and it says so', async () 
   // Assert
   if (again.status === 'refused') throw new Error('the demo store was refused');
   expect(again.status).toBe('unchanged');
-  expect(again.stages.map((s) => s.changed)).toEqual([0, 0, 0]);
+  expect(again.stages.map((s) => s.changed)).toEqual([0, 0, 0, 0]);
   expect(again.stages[1]!.summary).toContain('all in place');
   expect((await Unit.findById(DEMO_COUNTY_ID).lean())!.updatedAt).toEqual(stamp!.updatedAt);
   expect(await User.find({}).sort({ _id: 1 }).lean()).toEqual(users);

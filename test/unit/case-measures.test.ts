@@ -50,6 +50,7 @@ describe('case measures', () => {
       ratingInvited: 0,
       disputesFound: 0,
       disputesResolved: 0,
+      arbitrated: 0,
       rated: 1,
       ratingScore: 5,
       satisfied: 1,
@@ -448,5 +449,22 @@ describe('case measures declared by the definition (three-orders)', () => {
     // Assert
     expect(report.snapshot()).toMatchObject({ disputesFound: 8, disputesResolved: 6 });
     expect(refused.snapshot()).toMatchObject({ excluded: 1, disputesFound: 0, rejected: 0 });
+  });
+});
+
+describe('arbitration (兜底仲裁)', () => {
+  it('when a case goes to the centre’s arbitration twice, then it counts once as arbitrated', () => {
+    // Act
+    const metrics = measureTimeline([
+      at(0, 'case.started'),
+      at(5, 'task.completed', { task: 't1', outcome: 'not_ours' }),
+      at(6, 'case.arbitrated', { task: 't2' }),
+      at(9, 'case.arbitrated', { task: 't3' }),
+      at(20, 'case.closed', { status: 'closed' }),
+    ]);
+
+    // Assert
+    expect(metrics.arbitrated).toBe(1);
+    expect(metrics.completed).toBe(1);
   });
 });

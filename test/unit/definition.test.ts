@@ -423,3 +423,79 @@ describe('validateDefinition: names every object already has', () => {
     expect(problems).toEqual([problem('steps[0].criteria[0].id', '"toString" is reserved')]);
   });
 });
+
+describe('validateDefinition: units from the dispatch catalogue', () => {
+  const end = { id: 'closed', name: 'closed', type: 'end' };
+  const serveBy = (unit: unknown) =>
+    definitionWith([
+      {
+        id: 'serve',
+        name: 'serve',
+        type: 'task',
+        announce: false,
+        candidates: [{ role: 'leader', unit }],
+        outcomes: [{ id: 'done', name: 'done' }],
+      },
+      end,
+    ]);
+
+  it('when a task goes to the unit the catalogue names with a fallback role in the street, then it is valid', () => {
+    // Arrange
+    const raw = serveBy({
+      catalogue: "'water'",
+      otherwise: { role: 'dispatcher', unit: 'street' },
+    });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when the category expression names an unknown field, then it is reported at unit.catalogue', () => {
+    // Arrange
+    const raw = serveBy({ catalogue: 'data.kind' });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[0].candidates[0].unit.catalogue', 'unknown field "data.kind"'),
+    ]);
+  });
+
+  it('when the fallback names an unknown role or an unknown field, then each is reported at otherwise', () => {
+    // Arrange
+    const withRole = serveBy({
+      catalogue: "'water'",
+      otherwise: { role: 'arbiter', unit: 'street' },
+    });
+    const withField = serveBy({ catalogue: "'water'", otherwise: { of: { field: 'nope' } } });
+
+    // Act
+    const roleProblems = problemsOf(withRole);
+    const fieldProblems = problemsOf(withField);
+
+    // Assert
+    expect(roleProblems).toEqual([
+      problem('steps[0].candidates[0].unit.otherwise.role', 'unknown role "arbiter"'),
+    ]);
+    expect(fieldProblems).toEqual([
+      problem('steps[0].candidates[0].unit.otherwise.of.field', 'unknown field "nope"'),
+    ]);
+  });
+
+  it('when the catalogue reference has an unknown key, then the schema refuses it', () => {
+    // Arrange
+    const raw = serveBy({ catalogue: "'water'", fallback: 'street' });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]!.path).toContain('steps[0].candidates[0]');
+  });
+});

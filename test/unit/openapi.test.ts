@@ -31,6 +31,7 @@ function document() {
     payloadCodec: {} as never,
     mail: {} as never,
     caseFailures: {} as never,
+    catalogue: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;

@@ -3,6 +3,8 @@ import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
+import { createCatalogueService } from '../../services/catalogue';
+import { createOrgSnapshot } from '../../services/org-snapshot';
 import { beijingText, bj } from '../support/beijing';
 import { waitFor } from '../support/harness';
 import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
@@ -330,3 +332,116 @@ function metricsOf(doc: unknown): Record<(typeof METRIC_FIELDS)[number], number>
     number
   >;
 }
+describe('网格事件办理 by the dispatch catalogue (派单目录)', () => {
+  /** Publishes the street's catalogue as an admin would: 环境卫生 → the 城管局. */
+  async function publishCatalogue(
+    ownerUnitId: string,
+    entries: Array<{ category: string; unitId: string }>,
+  ) {
+    const catalogue = createCatalogueService({
+      models: bed.db.models,
+      snapshot: createOrgSnapshot({ models: bed.db.models }),
+      clock: () => new Date(),
+    });
+    await catalogue.publish(
+      { kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] },
+      ownerUnitId,
+      entries,
+    );
+  }
+
+  it('when the centre routes by the catalogue and the department answers 非本部门职责, then the street centre arbitrates, the ruled unit handles it, and the case counts as arbitrated', async () => {
+    // Arrange
+    const org = await gridOrg();
+    const roads = await bed.addUnit('department', '住建局', org.county);
+    const roadsOfficer = await bed.addPerson('roads-officer', '住建干事', [[roads, 'officer']]);
+    await publishCatalogue(org.street.id, [{ category: '环境卫生', unitId: org.department.id }]);
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const collect = await openedTask(kase, 'collect');
+      await claimAndComplete(kase, collect.id, org.centre, 'by_catalogue', {
+        opinion: '按派单目录交办',
+      });
+      const handle = await openedTask(kase, 'catalogue_handle');
+      await claimAndComplete(
+        kase,
+        handle.id,
+        org.departmentOfficer,
+        'not_ours',
+        { result: '道路破损不属城管职责' },
+        '属住建部门职责',
+      );
+      const arbitrate = await openedTask(kase, 'arbitrate');
+      await claimAndComplete(kase, arbitrate.id, org.centre, 'redispatch', {
+        ruling: '裁定由住建局承办',
+        department: roads.id,
+      });
+      const ruled = await openedTask(kase, 'arbitrated_handle');
+      await claimAndComplete(kase, ruled.id, roadsOfficer, 'resolved', { result: '已修复' });
+      const verify = await openedTask(kase, 'verify');
+      await claimAndComplete(kase, verify.id, org.centre, 'pass', { finding: '已修复' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, handle, arbitrate, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'collect',
+      'catalogue_handle',
+      'arbitrate',
+      'arbitrated_handle',
+      'verify',
+      'closed',
+    ]);
+    const routed = eventsOf(outcome.doc.timeline, 'catalogue.routed');
+    expect(routed.map((e) => e.detail)).toEqual([
+      {
+        task: expect.any(String) as string,
+        category: '环境卫生',
+        catalogue: org.street.id,
+        revision: 1,
+        unitId: org.department.id,
+      },
+    ]);
+    expect(eventsOf(outcome.doc.timeline, 'case.arbitrated')).toHaveLength(1);
+    expect(
+      (outcome.doc as unknown as { metrics: { arbitrated?: number } }).metrics.arbitrated,
+    ).toBe(1);
+    expect(
+      deadlineOf(outcome.arbitrate.deadlines, `${outcome.arbitrate.id}/arbitrate_2d`).dueAt,
+    ).not.toBeNull();
+    expect(outcome.handle.candidates.map((c) => c.personId)).toEqual([
+      org.departmentOfficer.personId,
+    ]);
+    expect(outcome.arbitrate.candidates.map((c) => c.personId)).toEqual([org.centre.personId]);
+  });
+
+  it('when the catalogue has no entry for the category, then the task goes to the street centre (兜底) and the timeline says so', async () => {
+    // Arrange
+    const org = await gridOrg();
+    await publishCatalogue(org.street.id, [{ category: '市政设施', unitId: org.department.id }]);
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const collect = await openedTask(kase, 'collect');
+      await claimAndComplete(kase, collect.id, org.centre, 'by_catalogue', { opinion: '按目录' });
+      const handle = await openedTask(kase, 'catalogue_handle');
+      // The centre's dispatcher holds the task now: completing it proves they are its candidate.
+      await claimAndComplete(kase, handle.id, org.centre, 'resolved', { result: '中心自办' });
+      return { doc: await kase.doc() };
+    });
+
+    // Assert
+    const unmatched = eventsOf(outcome.doc.timeline, 'catalogue.unmatched');
+    expect(unmatched).toHaveLength(1);
+    expect(unmatched[0]!.detail).toMatchObject({ category: '环境卫生', catalogue: org.street.id });
+  });
+});

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
-import { eventsOf, useSlaTestBed } from '../support/sla-cases';
+import {
+  claimAndComplete,
+  eventsOf,
+  openedTask,
+  stepsEntered,
+  useSlaTestBed,
+} from '../support/sla-cases';
 
 /**
  * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
@@ -136,5 +142,63 @@ describe('吹哨报到 (whistle-call → whistle-department)', () => {
     expect(mails.map((m) => m.to)).toEqual(
       expect.arrayContaining([dept.director.email, org.streetSecretary.email]),
     );
+  });
+});
+
+describe('部门报到 answered 非本部门职责 (whistle-department)', () => {
+  it('when a called department answers 非本部门职责, then the calling street centre arbitrates, the ruled department handles it, and the case counts as arbitrated', async () => {
+    // Arrange
+    const wrong = await department('urban');
+    const right = await department('housing');
+    const centre = await bed.addPerson('centre', '街道中心派单员', [[org.street, 'dispatcher']]);
+    const process = await bed.shippedWith('whistle-department.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, process, wrong.id, {
+        title: whistle.title,
+        description: whistle.description,
+        location: whistle.location,
+        lead: true,
+        caller: org.community.id,
+      });
+      const report = await openedTask(kase, 'report');
+      await claimAndComplete(
+        kase,
+        report.id,
+        wrong.officer,
+        'not_ours',
+        { result: '占道维修不属城管' },
+        '属住建职责',
+      );
+      const arbitrate = await openedTask(kase, 'arbitrate');
+      await claimAndComplete(kase, arbitrate.id, centre, 'redispatch', {
+        ruling: '裁定住建承办',
+        department: right.id,
+      });
+      const ruled = await openedTask(kase, 'arbitrated_handle');
+      await claimAndComplete(kase, ruled.id, right.officer, 'resolved', { result: '已处理' });
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, arbitrate, ruled, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'report',
+      'arbitrate',
+      'arbitrated_handle',
+      'done',
+    ]);
+    // The street's dispatchers (the seeded one and the centre's): the caller's street, not the department's.
+    expect(outcome.arbitrate.candidates.map((c) => c.personId)).toContain(centre.personId);
+    expect(outcome.arbitrate.candidates.map((c) => c.unitId)).toEqual(
+      outcome.arbitrate.candidates.map(() => org.street.id),
+    );
+    expect(outcome.ruled.candidates.map((c) => c.personId)).toEqual([right.officer.personId]);
+    expect(eventsOf(outcome.doc.timeline, 'case.arbitrated')).toHaveLength(1);
+    expect(
+      (outcome.doc as unknown as { metrics: { arbitrated?: number } }).metrics.arbitrated,
+    ).toBe(1);
   });
 });

@@ -63,6 +63,25 @@ export async function runTaskStep(
     candidates: resolved.people.length,
     ...(resolved.fellBack ? { fellBack: true } : {}),
   });
+  if ('arbitration' in step && step.arbitration) {
+    run.projection.record('case.arbitrated', ENGINE, step.id, { task: id });
+  }
+  if (resolved.catalogue) {
+    // Where the dispatch catalogue sent the task, at the revision it read (never personal data).
+    const routing = resolved.catalogue;
+    run.projection.record(
+      routing.otherwise ? 'catalogue.unmatched' : 'catalogue.routed',
+      ENGINE,
+      step.id,
+      {
+        task: id,
+        ...(routing.category !== null ? { category: routing.category } : {}),
+        ...(routing.ownerUnitId !== null ? { catalogue: routing.ownerUnitId } : {}),
+        ...(routing.revision !== null ? { revision: routing.revision } : {}),
+        ...(routing.unitId !== null ? { unitId: routing.unitId } : {}),
+      },
+    );
+  }
   if (resolved.people.length === 0) {
     // Nobody holds the post, not even up the 兜底 chain: said on the timeline, so the task is not
     // mistaken for one waiting on its people; a dispatcher in scope reassigns it (转派).
