@@ -19,6 +19,7 @@ import { registerMetricsRoutes } from './routes/metrics';
 import { registerBoardRoutes } from './routes/board';
 import { registerEvaluationRoutes } from './routes/evaluations';
 import { registerPointsRoutes } from './routes/points';
+import { registerExportRoutes } from './routes/exports';
 import { registerCaseImportRoutes } from './routes/case-import';
 import { registerCaseFailureRoutes } from './routes/case-failures';
 import {
@@ -45,6 +46,7 @@ import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
 import type { PayloadCodecService } from '../services/payload-codec';
 import type { CaseFailureService } from '../services/case-failures';
+import type { LedgerService } from '../services/ledgers';
 import type { WebConsole } from '../console';
 import { SESSION_COOKIE } from '../console/pipeline';
 import type { MailService } from '../services/mail';
@@ -73,6 +75,7 @@ export interface AppDependencies {
     payloadCodec: PayloadCodecService;
     mail: MailService;
     caseFailures: CaseFailureService;
+    ledgers: LedgerService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -102,6 +105,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerCodecRoutes(routes, services.payloadCodec);
   registerMailRoutes(routes, services.mail);
   registerCaseFailureRoutes(routes, services.caseFailures);
+  registerExportRoutes(routes, services.ledgers);
   return routes;
 }
 

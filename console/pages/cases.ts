@@ -17,6 +17,7 @@ import {
 } from '../views-of';
 import { idempotencyKeyOf, newFormKey } from '../forms';
 import { noticeOf } from './work';
+import { exportLinks } from './exports';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['open', 'closed', 'cancelled', 'rejected'] as const;
@@ -75,6 +76,8 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
         })),
         pager: pagerOf(basePath, { status, process: definitionKey }, page, PAGE_SIZE, listed.total),
         notice: noticeOf(ctx),
+        exportLinks:
+          view === 'cases' ? exportLinks('cases', { status, process: definitionKey }) : [],
       },
     };
   }
