@@ -182,6 +182,55 @@ describe('ledger exports', () => {
     expect(other.status).toBe(404);
   });
 
+  it('when a task is exported, then its row names the assignee by account id and the missed deadline', async () => {
+    await app.db.models.Task.create({
+      _id: 'task-lg-1',
+      version: 1,
+      caseId: 'case-a00000000000000000000001',
+      definitionKey: 'ledger-order',
+      caseUnitId: 'lg-a1',
+      stepId: 'serve',
+      name: '+办理',
+      kind: 'task',
+      status: 'completed',
+      assigneeUserId: 'usr_lg',
+      maxClaimants: 1,
+      outcome: 'resolved',
+      deadlines: [{ key: 'task-lg-1/due', dueAt: '2026-11-02T02:00:00.000Z', missed: true }],
+      openedAt: new Date('2026-11-02T01:00:00Z'),
+      closedAt: new Date('2026-11-02T03:00:00Z'),
+    });
+    const { res, body } = await download('/api/v1/exports/tasks?format=csv', app.adminKey);
+    expect(res.status).toBe(200);
+    const [header, ...rows] = parseCsv(body.toString('utf8')).map((r) => r.fields);
+    expect(rows).toHaveLength(1);
+    const cell = (name: string) => rows[0]![header!.indexOf(name)];
+    expect(cell('环节')).toBe("'+办理");
+    expect(cell('办理人账号')).toBe('usr_lg');
+    expect(cell('时限')).toBe('2026-11-02 10:00:00');
+    expect(cell('超时')).toBe('是');
+    const other = await download('/api/v1/exports/tasks?format=csv', streetB);
+    expect(parseCsv(other.body.toString('utf8'))).toHaveLength(1);
+  });
+
+  it('when the console link of the case list is followed, then the same ledger comes with its filters', async () => {
+    const res = await fetch(
+      `${app.api.url}/console/exports/cases?format=csv&status=open&process=ledger-order`,
+      { headers: { cookie: `gf_session=${streetB}` }, redirect: 'manual' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain('filename*=UTF-8');
+    // Street B has one closed case and no open one: only the header.
+    expect(parseCsv(await res.text())).toHaveLength(1);
+    const admin = await app.signIn('lg-admin', ['admin'], []);
+    const all = await fetch(`${app.api.url}/console/exports/cases?format=xlsx&status=open`, {
+      headers: { cookie: `gf_session=${admin}` },
+      redirect: 'manual',
+    });
+    const rows = await xlsxRows(Buffer.from(await all.arrayBuffer()));
+    expect(rows.slice(1).map((r) => r[0])).toEqual(['case-a00000000000000000000003']);
+  });
+
   it('when a parameter is bad, then 400 names it', async () => {
     const res = await app.http<{ error: { details: Array<{ path: string }> } }>(
       'GET',
