@@ -43,8 +43,8 @@ export interface RouteResult {
   body?: unknown;
   headers?: Record<string, string>;
   /**
-   * Writes the body itself, after the status and headers went out (a ledger export streamed page
-   * by page), and ends the response. If it fails midway the response is aborted (the connection
+   * Writes the body itself (a ledger export streamed page by page; the status and headers go out
+   * with its first bytes) and ends the response. If it fails midway the response is aborted (the connection
    * closed without the final chunk), so the client sees a broken download, never a file that
    * looks complete but is not.
    */
@@ -313,7 +313,6 @@ async function send(res: Response, result: RouteResult): Promise<void> {
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   if (result.stream) {
     res.status(result.status);
-    res.flushHeaders();
     await result.stream(res);
   } else if (result.body === undefined) {
     res.status(result.status).end();

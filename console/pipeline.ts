@@ -202,7 +202,6 @@ export class PageRouter {
           res.setHeader(name, value);
         }
         res.status(200);
-        res.flushHeaders();
         await result.stream.write(res);
         return;
       }

@@ -555,10 +555,32 @@ async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await drained(out);
 }
 
+/**
+ * The ledger's pages with the first one already read, so a query that fails at once (a bad
+ * filter, the database down) fails before anything is written and the caller still answers
+ * with a plain error instead of an aborted download.
+ */
+async function primed(ledger: Ledger): Promise<AsyncIterable<Cell[][]>> {
+  const source = ledger.pages();
+  const iterator =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (first.done) return;
+      yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        yield next.value;
+      }
+    },
+  };
+}
+
 /** UTF-8 CSV with a byte order mark, CRLF records, cells escaped against formulas. */
 export async function writeCsv(ledger: Ledger, out: Writable): Promise<void> {
+  const pages = await primed(ledger);
   await write(out, CSV_BOM + csvLine(ledger.columns));
-  for await (const page of ledger.pages()) await write(out, page.map(csvLine).join(''));
+  for await (const page of pages) await write(out, page.map(csvLine).join(''));
   await new Promise<void>((resolve, reject) => {
     out.once('error', reject);
     out.end(resolve);
@@ -579,6 +601,7 @@ export function xlsxValue(cell: Cell): string | number | null {
  * writer waits for the response to drain, so what is in memory is a page and the zip's buffers.
  */
 export async function writeXlsx(ledger: Ledger, out: Writable, sheetName: string): Promise<void> {
+  const pages = await primed(ledger);
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
     stream: out,
     useSharedStrings: false,
@@ -586,7 +609,7 @@ export async function writeXlsx(ledger: Ledger, out: Writable, sheetName: string
   });
   const sheet = workbook.addWorksheet(sheetName.slice(0, 31));
   sheet.addRow([...ledger.columns]).commit();
-  for await (const page of ledger.pages()) {
+  for await (const page of pages) {
     for (const row of page) sheet.addRow(row.map(xlsxValue)).commit();
     if (out.destroyed) throw new Error('the response was closed before the ledger was written');
     if (out.writableNeedDrain) await drained(out);
