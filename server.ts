@@ -24,6 +24,7 @@ import { createUnitDirectory } from './services/unit-directory';
 import { createBoardService } from './services/board';
 import { createEvaluationService } from './services/evaluations';
 import { createPointsService } from './services/points';
+import { createLedgerService } from './services/ledgers';
 import { createCaseImportService } from './services/case-import';
 import { createDefinitionService } from './services/definitions';
 import { SHIPPED_DEFINITIONS_DIR } from './services/definition-folder';
@@ -191,10 +192,18 @@ export async function startApi(
       caseFailures,
       catalogue: createCatalogueService({ models: db.models, snapshot: orgSnapshot, clock }),
     };
+    const ledgers = createLedgerService({
+      models: db.models,
+      scope,
+      units,
+      metrics: services.metrics,
+      evaluations: services.evaluations,
+      clock,
+    });
     const authenticate = (authorization: string | undefined) =>
       authenticator.authenticate(authorization);
     const webConsole = createConsole({
-      services: { ...services, units },
+      services: { ...services, units, ledgers },
       authenticate,
       logger,
       clock,
@@ -211,7 +220,7 @@ export async function startApi(
       version: process.env.npm_package_version ?? '0.1.0',
       authenticate,
       limits,
-      services,
+      services: { ...services, ledgers },
       console: webConsole,
       codecCorsOrigins: config.TEMPORAL_CODEC_CORS_ORIGINS ?? [],
       readiness: [

@@ -20,6 +20,7 @@ import { registerMetricsRoutes } from './routes/metrics';
 import { registerBoardRoutes } from './routes/board';
 import { registerEvaluationRoutes } from './routes/evaluations';
 import { registerPointsRoutes } from './routes/points';
+import { registerExportRoutes } from './routes/exports';
 import { registerCaseImportRoutes } from './routes/case-import';
 import { registerCaseFailureRoutes } from './routes/case-failures';
 import {
@@ -47,6 +48,7 @@ import type { PointsService } from '../services/points';
 import type { CaseImportService } from '../services/case-import';
 import type { PayloadCodecService } from '../services/payload-codec';
 import type { CaseFailureService } from '../services/case-failures';
+import type { LedgerService } from '../services/ledgers';
 import type { WebConsole } from '../console';
 import { SESSION_COOKIE } from '../console/pipeline';
 import type { MailService } from '../services/mail';
@@ -76,6 +78,7 @@ export interface AppDependencies {
     mail: MailService;
     caseFailures: CaseFailureService;
     catalogue: CatalogueService;
+    ledgers: LedgerService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -106,6 +109,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerMailRoutes(routes, services.mail);
   registerCaseFailureRoutes(routes, services.caseFailures);
   registerCatalogueRoutes(routes, services.catalogue);
+  registerExportRoutes(routes, services.ledgers);
   return routes;
 }
 

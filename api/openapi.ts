@@ -23,7 +23,9 @@ export function buildOpenApi(
         description: response.description,
         ...(response.schema
           ? { content: { 'application/json': { schema: toSchema(response.schema, 'output') } } }
-          : {}),
+          : response.media
+            ? { content: response.media }
+            : {}),
       };
     }
     (paths[openApiPath] ??= {})[route.method] = {

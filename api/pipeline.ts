@@ -7,6 +7,7 @@ import type {
   Response,
   Router,
 } from 'express';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { formatPath } from '../lang/case-data';
@@ -41,6 +42,13 @@ export interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Writes the body itself (a ledger export streamed page by page; the status and headers go out
+   * with its first bytes) and ends the response. If it fails midway the response is aborted (the connection
+   * closed without the final chunk), so the client sees a broken download, never a file that
+   * looks complete but is not.
+   */
+  stream?: (out: Writable) => Promise<void>;
 }
 
 export interface RouteSpec<P, Q, H, B, R> {
@@ -79,7 +87,11 @@ export interface RouteSpec<P, Q, H, B, R> {
   limit?: LimitName;
   /** Answers errors in the route's own shape (Open311's `[{ code, description }]`) and status. */
   errorResponse?: (error: ErrorResponse) => { status: number; body: unknown };
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Per status: a JSON body's schema, or `media` (OpenAPI content by type) for a file answer. */
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType; media?: Record<string, unknown> }
+  >;
   find?: (ctx: RouteContext<P, Q, H, B>) => Promise<R>;
   authorise?: (ctx: RouteContext<P, Q, H, B>, resource: R) => void;
   handle: (ctx: RouteContext<P, Q, H, B>, resource: R) => Promise<RouteResult>;
@@ -214,8 +226,15 @@ function toHandler(route: AnyRoute, deps: PipelineDeps): RequestHandler {
       const resource: unknown = route.find ? await route.find(ctx) : undefined;
       route.authorise?.(ctx, resource);
       const result = await route.handle(ctx, resource);
-      send(res, result);
+      await send(res, result);
     } catch (err) {
+      if (res.headersSent) {
+        // Too late for an error answer: abort, so the download fails visibly. No details of the
+        // rows (they may name people), only what failed.
+        log.warn({ err: { message: (err as Error).message }, path: route.path }, 'stream aborted');
+        res.destroy();
+        return;
+      }
       sendError(res, err, requestId, log, route.errorResponse);
     }
   };
@@ -290,9 +309,12 @@ export function zodDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
   );
 }
 
-function send(res: Response, result: RouteResult): void {
+async function send(res: Response, result: RouteResult): Promise<void> {
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-  if (result.body === undefined) {
+  if (result.stream) {
+    res.status(result.status);
+    await result.stream(res);
+  } else if (result.body === undefined) {
     res.status(result.status).end();
   } else if (typeof result.body === 'string' && result.headers?.['content-type'] !== undefined) {
     // A text answer in the type the route set (a CSV export), sent as it is.

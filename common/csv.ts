@@ -97,3 +97,50 @@ export function parseCsv(text: string): CsvRecord[] {
   if (field !== '' || fields.length > 0) endRecord();
   return records;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writing: exports (ledgers, evaluation results)
+
+/** A cell as exports write it: text someone may have typed, an engine figure, or nothing. */
+export type Cell = string | number | null;
+
+/** What a spreadsheet reads as the start of a formula (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Text made safe to open in a spreadsheet: text a spreadsheet would run as a formula (starting
+ * with `=`, `+`, `-`, `@`, a tab or a CR: a unit or person name, a category anyone with org or
+ * definition rights can type) gets a leading `'`, as OWASP recommends, so Excel, WPS and
+ * LibreOffice show it as text. Used for CSV fields and XLSX text cells alike, so a cell copied out
+ * of either file and pasted anywhere stays inert.
+ */
+export function safeText(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/**
+ * One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break; text
+ * passes through {@link safeText}. Numbers are the engine's own figures, never text someone typed,
+ * and stay numbers (a negative one keeps its `-`).
+ */
+export function csvField(value: Cell): string {
+  if (value === null) return '';
+  const text = typeof value === 'number' ? String(value) : safeText(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One CSV record, CRLF-terminated. */
+export function csvLine(row: readonly Cell[]): string {
+  return row.map(csvField).join(',') + '\r\n';
+}
+
+/** The UTF-8 byte order mark a CSV export starts with, so Excel reads Chinese correctly. */
+export const CSV_BOM = '\uFEFF';
+
+/**
+ * A CSV document: UTF-8 byte order mark, records separated by CRLF, the last one ended too. For
+ * small documents; ledgers stream their records with {@link csvLine}.
+ */
+export function toCsv(rows: ReadonlyArray<readonly Cell[]>): string {
+  return CSV_BOM + rows.map(csvLine).join('');
+}

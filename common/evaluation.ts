@@ -1,4 +1,6 @@
 import type { ActingPrincipal, Candidate } from './case';
+import type { Cell } from './csv';
+import { toCsv } from './csv';
 
 /**
  * Evaluation rounds (评单评议, Xunyi "一单一打分、半年一评议"): the shapes that cross the API ↔
@@ -479,30 +481,8 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-/** What a spreadsheet reads as the start of a formula (OWASP "CSV injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/**
- * One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break. Text that
- * a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR: a unit
- * or person name anyone with org rights can type) gets a leading `'`, as OWASP recommends, so
- * Excel and WPS show it as text. Numbers are the engine's own figures, never text someone typed,
- * and stay numbers (a negative one keeps its `-`).
- */
-export function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  const text =
-    typeof value === 'number' ? String(value) : FORMULA_START.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/**
- * A CSV document: UTF-8 byte order mark (so Excel reads Chinese correctly), records separated by
- * CRLF, the last one ended too.
- */
-export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  return '\uFEFF' + rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
-}
+/** Re-exported: the CSV writing helpers live in csv.ts. */
+export { csvField, toCsv } from './csv';
 
 const fixed2 = (value: number | null) => (value === null ? null : value.toFixed(2));
 
@@ -511,6 +491,11 @@ const fixed2 = (value: number | null) => (value === null ? null : value.toFixed(
  * responsible person. Scores with two decimals; a figure nobody gave is an empty cell.
  */
 export function resultsCsv(results: RoundResults): string {
+  return toCsv(resultsTable(results));
+}
+
+/** The rows of {@link resultsCsv}, header first (the CSV and XLSX exports write the same rows). */
+export function resultsTable(results: RoundResults): Cell[][] {
   const header = [
     '类型',
     '编号',
@@ -531,7 +516,7 @@ export function resultsCsv(results: RoundResults): string {
     ...f.groups.map((g) => fixed2(g.mean)),
     ...f.criteria.map((c) => fixed2(c.mean)),
   ];
-  const rows: Array<Array<string | number | null>> = [header];
+  const rows: Cell[][] = [header];
   for (const unit of results.units) {
     rows.push(['单位', unit.unitId, unit.name, unit.parentName, ...figures(unit)]);
   }
@@ -544,5 +529,5 @@ export function resultsCsv(results: RoundResults): string {
       ...figures(person),
     ]);
   }
-  return toCsv(rows);
+  return rows;
 }

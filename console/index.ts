@@ -24,6 +24,7 @@ import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
 import type { RateLimits } from '../services/limits';
 import { registerEvaluationPages } from './pages/evaluations';
+import { registerExportPages } from './pages/exports';
 import { registerEmergencyPages } from './pages/emergency';
 
 export { BASE } from './pipeline';
@@ -105,6 +106,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDashboardPages(kit);
   registerBoardPages(kit);
   registerEvaluationPages(kit);
+  registerExportPages(kit);
   registerEmergencyPages(kit);
   registerNotFoundPage(kit);
 

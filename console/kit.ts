@@ -6,6 +6,7 @@ import type { CaseFailureService } from '../services/case-failures';
 import type { CaseService } from '../services/cases';
 import type { DefinitionService } from '../services/definitions';
 import type { EvaluationService } from '../services/evaluations';
+import type { LedgerService } from '../services/ledgers';
 import type { MailService } from '../services/mail';
 import type { MetricsService } from '../services/metrics';
 import type { OrgService } from '../services/org';
@@ -24,6 +25,7 @@ export interface ConsoleServices {
   caseFailures: CaseFailureService;
   definitions: DefinitionService;
   evaluations: EvaluationService;
+  ledgers: LedgerService;
   mail: MailService;
   metrics: MetricsService;
   org: OrgService;

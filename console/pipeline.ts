@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Principal } from '../services/auth';
 import { hasAnyRole } from '../services/auth';
@@ -53,7 +54,13 @@ export type PageResult =
   | { view: string; model: PageModel; status?: number }
   /** After a POST (303); a confirmation travels as a known `?done=` key, never as free text. */
   | { redirect: string }
-  | { download: { filename: string; contentType: string; body: string } };
+  | { download: { filename: string; contentType: string; body: string } }
+  /**
+   * A file written as it is produced (a ledger): the headers go out first, then `write` streams
+   * the body and ends it; a failure midway aborts the response rather than leaving a file that
+   * looks complete.
+   */
+  | { stream: { headers: Record<string, string>; write(out: Writable): Promise<void> } };
 
 export interface PageSpec {
   method: 'get' | 'post';
@@ -190,6 +197,14 @@ export class PageRouter {
         res.redirect(303, safeLocalPath(result.redirect));
         return;
       }
+      if ('stream' in result) {
+        for (const [name, value] of Object.entries(result.stream.headers)) {
+          res.setHeader(name, value);
+        }
+        res.status(200);
+        await result.stream.write(res);
+        return;
+      }
       if ('download' in result) {
         res.setHeader('Content-Type', result.download.contentType);
         res.setHeader(
@@ -220,6 +235,12 @@ export class PageRouter {
         t,
       );
     } catch (err) {
+      if (res.headersSent) {
+        // A streamed file failed midway: abort it; log what failed, never the rows.
+        log.warn({ err: { message: (err as Error).message }, path: spec.path }, 'stream aborted');
+        res.destroy();
+        return;
+      }
       this.sendError(
         res,
         err,

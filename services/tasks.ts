@@ -49,7 +49,7 @@ export type ActionChannel = 'api' | 'console';
  * (a broadcast pool reaches people far outside the case's unit; once it closes, those who did
  * not claim it no longer read it or its case).
  */
-const TASK_SCOPE: ScopeFields = {
+export const TASK_SCOPE: ScopeFields = {
   unitField: 'caseUnitId',
   ownerFields: [
     { path: 'candidateUserIds', when: [{ kind: 'task' }, { status: 'open' }] },

@@ -281,6 +281,7 @@ export const REPORT_MESSAGES: MessagePairs = {
     'The results show once the round closes ({at}).',
   ],
   'report.eval.csv': ['下载 CSV', 'Download CSV'],
+  'export.ledger': ['导出台账：', 'Export ledger:'],
   'report.eval.overall': [
     '综合得分 {score}：{items} 个订单，已评 {scored} 个，缺评 {missing} 个。',
     'Overall {score}: {items} orders, {scored} scored, {missing} missing.',

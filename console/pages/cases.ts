@@ -19,6 +19,7 @@ import { idempotencyKeyOf, newFormKey } from '../forms';
 import { noticeOf } from './work';
 import { topUnitsOf, unitChoices } from '../report-units';
 import type { Choice } from '../report-format';
+import { exportLinks } from './exports';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['open', 'closed', 'cancelled', 'rejected'] as const;
@@ -133,6 +134,18 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
           listed.total,
         ),
         notice: noticeOf(ctx),
+        exportLinks:
+          view === 'cases'
+            ? exportLinks('cases', {
+                status,
+                process: definitionKeys.join(',') || undefined,
+                unit: unitId,
+                from,
+                to,
+                overdue: ctx.query.overdue,
+                escalated: ctx.query.escalated,
+              })
+            : [],
       },
     };
   }

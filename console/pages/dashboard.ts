@@ -20,6 +20,7 @@ import type { Choice } from '../report-format';
 import { UNIT_ID, dayOf, lastDayOf, periodChoices, periodName } from '../report-format';
 import { ancestryOf, inScope, topUnitsOf, unitChoices, unitTypeName } from '../report-units';
 import { SUPERVISOR_ROLES } from '../../common/roles';
+import { exportLinks } from './exports';
 
 /**
  * The dashboard (数据看板) of dispatchers and admins: a unit's figures over a period, from the
@@ -128,6 +129,12 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
         selectedUnit = metrics.unit.id;
         if (!filters.from && !filters.to) selectedPeriod = metrics.period.label;
         const shown = { ...filters, unitId: metrics.unit.id };
+        const ledgerFilters = {
+          unitId: metrics.unit.id,
+          ...(filters.from || filters.to
+            ? { from: filters.from, to: filters.to }
+            : { period: metrics.period.label }),
+        };
         const custom = Boolean(filters.from || filters.to);
         report = {
           unit: { ...metrics.unit, typeName: unitTypeName(metrics.unit.type, t) },
@@ -157,6 +164,14 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
                 })
               : t('report.rank.scopeChildren', { unit: ranking.unit.name }),
             rows: rankingRows(ranking, (id) => linkFor(shown, id)),
+          },
+          exports: {
+            metrics: exportLinks('metrics', ledgerFilters),
+            ranking: exportLinks('ranking', {
+              ...ledgerFilters,
+              by: filters.by,
+              rankType: filters.rankType,
+            }),
           },
         };
       } catch (err) {

@@ -23,6 +23,7 @@ import { idempotencyKeyOf, newFormKey } from '../forms';
 import type { StartForm } from '../report-start';
 import { startFormOf, startFromForm, startable, stepsOf } from '../report-start';
 import { SUPERVISOR_ROLES } from '../../common/roles';
+import { exportLinks } from './exports';
 
 /**
  * Evaluation rounds (评单评议): the rounds a user sees, a round's facts, progress (who scored) and
@@ -229,6 +230,7 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
           },
           results: results ? resultsView(results, t) : null,
           csvHref: roundHref(id, '/results.csv'),
+          exportLinks: results ? exportLinks('evaluation-results', { roundId: id }) : [],
         },
       };
     },

@@ -8,6 +8,7 @@ import { BASE, doneNotice, field, fieldErrors } from '../pipeline';
 import type { UnitDirectory } from '../../services/unit-directory';
 import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
 import { isSupervisorRole } from '../../common/roles';
+import { exportLinks } from './exports';
 
 const PAGE_SIZE = 20;
 /** How long an action waits for the read model to show it (see `projected`). */
@@ -56,6 +57,8 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           rows,
           empty: rows.length === 0,
           pager: pagerOf(`${BASE}/inbox`, { view }, page, PAGE_SIZE, listed.total),
+          // The ledger of every task in scope (the work list's tabs are views of it).
+          exportLinks: isSupervisorRole(principal.roles) ? exportLinks('tasks', {}) : [],
           formKey: newFormKey(),
           notice: noticeOf(ctx),
         },

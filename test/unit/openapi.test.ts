@@ -23,6 +23,7 @@ function document() {
     tasks: {} as never,
     definitions: {} as never,
     open311: {} as never,
+    ledgers: {} as never,
     metrics: {} as never,
     board: {} as never,
     evaluations: {} as never,
