@@ -55,11 +55,16 @@ function caseDoc(id: string, unitId: string, at: Date, extra: Record<string, unk
     closedAt: new Date(at.getTime() + 3_600_000),
     timeline: [],
     deadlines: [],
+    // As the projection keeps them (common/case-measures.ts): a closed case is dispatched, due,
+    // completed and resolved.
     metrics: {
       received: 1,
+      dispatched: 1,
       accepted: 1,
       respondedInTime: 1,
       completed: 1,
+      due: 1,
+      resolved: 1,
       completedOnTime: 1,
       rejected: 0,
       overdue: 0,
