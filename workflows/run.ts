@@ -44,6 +44,8 @@ export interface StepResult {
   missing?: number;
   unacknowledged?: string[];
   rating?: number | null;
+  /** A feedback step's visit number: how often it has run. */
+  visits?: number;
   status?: string;
   caseId?: string;
 }

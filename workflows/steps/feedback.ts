@@ -43,6 +43,8 @@ export async function runFeedback(
     run.projection.record('feedback.missing', ENGINE, step.id);
     run.projection.rated(feedback.rating);
   }
-  run.steps[step.id] = { rating: feedback.rating!.score };
+  // `visits`: how often this step has run (its latest visit's number), so a definition can count
+  // its reopens (重办次数) in a decision, e.g. `steps.callback.visits <= 2`.
+  run.steps[step.id] = { rating: feedback.rating!.score, visits: visit };
   run.feedback = null;
 }
