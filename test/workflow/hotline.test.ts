@@ -1,0 +1,314 @@
+import { METRIC_FIELDS } from '../../common/case-measures';
+import type { CompleteTaskRequest } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import type { CaseStateView } from '../../workflows/projection';
+import { createCatalogueService } from '../../services/catalogue';
+import { createOrgSnapshot } from '../../services/org-snapshot';
+import { beijingText, bj } from '../support/beijing';
+import type {
+  RunningCase,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
+} from '../support/sla-cases';
+import {
+  actor,
+  claimAndComplete,
+  deadlineOf,
+  eventsOf,
+  mailsOf,
+  openedTask,
+  plusDays,
+  stepsEntered,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+
+/**
+ * The shipped 接诉即办 hotline process (definitions/hotline.yaml) on the time-skipping server with
+ * the real activities: the street centre accepts a request, the dispatch catalogue names the
+ * department, which signs for it within 2 working hours and answers within the category's limit
+ * (Beijing: 2 h, 24 h, 7 days, 15 days); an extension is approved by the centre; 非本部门职责 goes to
+ * the centre's arbitration; an unsatisfied rating reopens the case with half the limit, at most
+ * twice.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('hotline', (ready) => {
+  bed = ready;
+});
+
+const shipped = () => bed.shipped('hotline.yaml');
+
+interface HotlineOrg extends SeededOrg {
+  centre: SeededPerson;
+  streetLeader: SeededPerson;
+  water: SeededUnit;
+  waterOfficer: SeededPerson;
+  urban: SeededUnit;
+  urbanOfficer: SeededPerson;
+  roads: SeededUnit;
+  roadsOfficer: SeededPerson;
+}
+
+async function hotlineOrg(): Promise<HotlineOrg> {
+  const org = await bed.seedOrg();
+  const water = await bed.addUnit('department', '供水公司', org.county);
+  const urban = await bed.addUnit('department', '城管局', org.county);
+  const roads = await bed.addUnit('department', '住建局', org.county);
+  const result: HotlineOrg = {
+    ...org,
+    centre: await bed.addPerson('centre', '接诉即办中心', [[org.street, 'dispatcher']]),
+    streetLeader: await bed.addPerson('street-leader', '街道分管领导', [[org.street, 'leader']]),
+    water,
+    waterOfficer: await bed.addPerson('water-officer', '供水专员', [[water, 'officer']]),
+    urban,
+    urbanOfficer: await bed.addPerson('urban-officer', '城管队员', [[urban, 'officer']]),
+    roads,
+    roadsOfficer: await bed.addPerson('roads-officer', '住建干事', [[roads, 'officer']]),
+  };
+  // The street's 派单目录, published as an admin would.
+  await createCatalogueService({
+    models: bed.db.models,
+    snapshot: createOrgSnapshot({ models: bed.db.models }),
+    clock: () => new Date(),
+  }).publish({ kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] }, org.street.id, [
+    { category: '供水', unitId: water.id },
+    { category: '环境卫生', unitId: urban.id },
+  ]);
+  return result;
+}
+
+/** Waits for the case to ask for a rating (the `visit`-th time) and rates it as the requester. */
+async function rateWhenAsked(kase: RunningCase, score: number, visit: number): Promise<void> {
+  await kase.waitForEvents('step.entered', visit, { stepType: 'feedback' });
+  await kase.rate(score);
+  await kase.waitForEvents('feedback.rated', visit);
+}
+
+/** A case document's figures, zeros filled in (they are left out when stored). */
+function metricsOf(doc: unknown): Record<(typeof METRIC_FIELDS)[number], number> {
+  const zero = Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0]));
+  return { ...zero, ...(doc as { metrics?: object }).metrics } as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}
+
+/** The clock starts as the task opens: its due instant is `ms` after the task's `openedAt`. */
+function expectDueAfterOpening(
+  task: { id: string; openedAt: unknown; deadlines: Parameters<typeof deadlineOf>[0] },
+  key: string,
+  ms: number,
+): void {
+  const dueAt = Date.parse(deadlineOf(task.deadlines, `${task.id}/${key}`).dueAt!);
+  const late = dueAt - (Date.parse(String(task.openedAt)) + ms);
+  expect(Math.abs(late)).toBeLessThan(5_000);
+}
+
+const due = (task: { id: string; deadlines: Parameters<typeof deadlineOf>[0] }, key: string) =>
+  beijingText(deadlineOf(task.deadlines, `${task.id}/${key}`).dueAt!);
+
+describe('接诉即办 (hotline-12345)', () => {
+  it('when a water request is signed for late, extended and rated unsatisfied once, then the centre is told, the extension moves the limit, the reopen halves it and the case closes resolved', async () => {
+    // Arrange
+    const org = await hotlineOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
+        category: '供水',
+        description: '3号楼停水一天，无任何通知',
+        address: '幸福里小区3号楼',
+      });
+      const intake = await openedTask(kase, 'intake');
+      await claimAndComplete(kase, intake.id, org.centre, 'accept', { opinion: '属供水诉求' });
+      const handle = await openedTask(kase, 'handle_utility');
+      // Nobody signs within 2 working hours: the centre is told (签收督办).
+      await bed.skipTo(bj(`${monday} 11:31`));
+      const [missed] = await kase.waitForEvents('deadline.missed', 1);
+      await kase.waitForEvents('deadline.escalated', 1);
+      await bed.skipTo(bj(`${monday} 14:00`));
+      await kase.claim(handle.id, org.waterOfficer);
+      await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+        args: [
+          {
+            taskId: handle.id,
+            actor: actor(org.waterOfficer),
+            outcome: 'extend',
+            form: { result: '需更换主管道' },
+            comment: '主管道破裂，需协调道路开挖许可',
+          } satisfies CompleteTaskRequest,
+        ],
+      });
+      const extension = await openedTask(kase, 'extension');
+      await claimAndComplete(kase, extension.id, org.centre, 'approve', { opinion: '同意延期' });
+      const extended = await openedTask(kase, 'handle_extended');
+      await claimAndComplete(kase, extended.id, org.waterOfficer, 'resolved', {
+        result: '已更换管道，恢复供水',
+      });
+      await rateWhenAsked(kase, 2, 1);
+      const redo = await openedTask(kase, 'redo_utility');
+      await claimAndComplete(kase, redo.id, org.waterOfficer, 'resolved', {
+        result: '已冲洗管道，水质恢复',
+      });
+      await rateWhenAsked(kase, 5, 2);
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, handle, extended, redo, missed, doc: await kase.doc() };
+    });
+
+    // Assert: the path, extension and reopen on the timeline
+    expect(outcome.result.status).toBe('closed');
+    expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'intake',
+      'classify',
+      'handle_utility',
+      'extension',
+      'handle_extended',
+      'callback',
+      'satisfied',
+      'reopen',
+      'redo_utility',
+      'callback',
+      'satisfied',
+      'closed',
+    ]);
+    expect(eventsOf(outcome.doc.timeline, 'task.completed').map((e) => e.detail?.outcome)).toEqual([
+      'accept',
+      'extend',
+      'approve',
+      'resolved',
+      'resolved',
+    ]);
+    // Routed by the catalogue to the water department
+    expect(outcome.handle.candidates.map((c) => c.personId)).toEqual([org.waterOfficer.personId]);
+    expect(eventsOf(outcome.doc.timeline, 'catalogue.routed')[0]!.detail).toMatchObject({
+      category: '供水',
+      unitId: org.water.id,
+    });
+    // 签收 missed at 11:30 and the street centre told
+    expect(outcome.missed!.detail).toMatchObject({ deadline: 'sign_2h' });
+    expect(await mailsOf(org.centre, SUBJECT.escalated)).toHaveLength(1);
+    // The limits: 24 h for water, 15 days after the extension, 12 h on the reopen
+    expect(due(outcome.handle, 'sign_2h')).toBe(`${monday} 11:30`);
+    expect(due(outcome.handle, 'limit_24h')).toBe(`${plusDays(monday, 1)} 09:30`);
+    expectDueAfterOpening(outcome.extended, 'limit_extended', 15 * 24 * 3_600_000);
+    expectDueAfterOpening(outcome.redo, 'redo_12h', 12 * 3_600_000);
+    // Measures: signed late, resolved on time (the last handling's limit), rated 5 in the end
+    expect(metricsOf(outcome.doc)).toMatchObject({
+      dispatched: 1,
+      accepted: 1,
+      respondedInTime: 0,
+      due: 1,
+      completed: 1,
+      resolved: 1,
+      explained: 0,
+      completedOnTime: 1,
+      excluded: 0,
+      rated: 1,
+      satisfied: 1,
+    });
+  });
+
+  it('when a department answers 非本部门职责 and the resident stays unsatisfied, then the centre arbitrates, the ruled unit handles it, it is reopened twice with half the limit and closes as 不满意办结', async () => {
+    // Arrange
+    const org = await hotlineOrg();
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
+        category: '环境卫生',
+        description: '小区门口道路破损积水',
+      });
+      const intake = await openedTask(kase, 'intake');
+      await claimAndComplete(kase, intake.id, org.centre, 'accept', {});
+      const handle = await openedTask(kase, 'handle_general');
+      await claimAndComplete(
+        kase,
+        handle.id,
+        org.urbanOfficer,
+        'not_ours',
+        { result: '道路破损属住建' },
+        '道路养护不属城管职责',
+      );
+      const arbitrate = await openedTask(kase, 'arbitrate');
+      await claimAndComplete(kase, arbitrate.id, org.centre, 'redispatch', {
+        ruling: '裁定住建局承办',
+        department: org.roads.id,
+      });
+      const ruled = await openedTask(kase, 'arbitrated_handle');
+      await claimAndComplete(kase, ruled.id, org.roadsOfficer, 'resolved', { result: '已修补' });
+      await rateWhenAsked(kase, 1, 1);
+      const redo1 = await openedTask(kase, 'redo_general');
+      await claimAndComplete(kase, redo1.id, org.urbanOfficer, 'resolved', { result: '已清积水' });
+      await rateWhenAsked(kase, 2, 2);
+      const redo2 = await openedTask(kase, 'redo_general', 2);
+      await claimAndComplete(
+        kase,
+        redo2.id,
+        org.urbanOfficer,
+        'explained',
+        {
+          result: '已解释',
+        },
+        '已说明排水改造计划',
+      );
+      await rateWhenAsked(kase, 3, 3);
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, handle, ruled, redo1, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    const path = stepsEntered(outcome.doc.timeline);
+    expect(path.slice(0, 4)).toEqual(['intake', 'classify', 'handle_general', 'arbitrate']);
+    expect(path.filter((s) => s === 'redo_general')).toHaveLength(2);
+    expect(path.at(-1)).toBe('closed_unsatisfied');
+    expect(outcome.handle.candidates.map((c) => c.personId)).toEqual([org.urbanOfficer.personId]);
+    expect(outcome.ruled.candidates.map((c) => c.personId)).toEqual([org.roadsOfficer.personId]);
+    expect(eventsOf(outcome.doc.timeline, 'case.arbitrated')).toHaveLength(1);
+    expect(due(outcome.handle, 'limit_7d')).toBe(`${plusDays(monday, 7)} 09:30`);
+    expectDueAfterOpening(outcome.redo1, 'redo_84h', 84 * 3_600_000);
+    // Measures: explained in the end (the last handling counts), unsatisfied, arbitrated
+    expect(metricsOf(outcome.doc)).toMatchObject({
+      accepted: 1,
+      completed: 1,
+      resolved: 0,
+      explained: 1,
+      rated: 1,
+      satisfied: 0,
+      arbitrated: 1,
+    });
+  });
+
+  it('when the centre refuses a request at 受理, then it ends 不予受理 and leaves every rate', async () => {
+    // Arrange
+    const org = await hotlineOrg();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, shipped(), org.community.id, {
+        category: '其他',
+        description: '咨询个人所得税政策',
+      });
+      const intake = await openedTask(kase, 'intake');
+      await claimAndComplete(kase, intake.id, org.centre, 'refuse', {}, '属税务咨询，已转12366');
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('rejected');
+    expect((outcome.doc as { metrics?: unknown }).metrics).toEqual({
+      received: 1,
+      excluded: 1,
+      rejected: 1,
+      month: expect.any(String) as unknown,
+    });
+  });
+});
