@@ -135,7 +135,7 @@ export const CHINESE_ORDINALS = ['一', '二', '三', '四', '五', '六', '七'
  * The demo county's dispatch catalogues (派单目录): the county's for every street, and 东湖's own,
  * whose 治安防控 goes to its own police station (the most specific catalogue wins, so 东湖's lists
  * every category it routes). 矛盾纠纷 and 其他 are left out on purpose: they go to the street
- * centre (兜底). Categories as grid-event spells them.
+ * centre (兜底). Categories as grid-event and the hotline (hotline-12345) spell them.
  */
 export const DEMO_CATALOGUES: ReadonlyArray<{
   ownerUnitId: string;
@@ -154,6 +154,14 @@ export const DEMO_CATALOGUES: ReadonlyArray<{
       { category: '市政设施', unitId: 'demo-dept-housing' },
       { category: '治安防控', unitId: 'demo-dept-police-chengguan' },
       { category: '民生服务', unitId: 'demo-dept-civil-affairs' },
+      // 接诉即办 (hotline-12345): 紧急险情, 水电气热 and its other categories
+      { category: '紧急险情', unitId: 'demo-dept-emergency' },
+      { category: '供水', unitId: 'demo-dept-housing' },
+      { category: '供电', unitId: 'demo-dept-housing' },
+      { category: '供气', unitId: 'demo-dept-housing' },
+      { category: '供暖', unitId: 'demo-dept-housing' },
+      { category: '物业服务', unitId: 'demo-dept-housing' },
+      { category: '噪声扰民', unitId: 'demo-dept-urban-management' },
     ],
   },
   {
@@ -164,6 +172,14 @@ export const DEMO_CATALOGUES: ReadonlyArray<{
       { category: '市政设施', unitId: 'demo-dept-housing', coUnitIds: ['demo-dept-market-donghu'] },
       { category: '治安防控', unitId: 'demo-dept-police-donghu' },
       { category: '民生服务', unitId: 'demo-dept-civil-affairs' },
+      // 接诉即办 (hotline-12345): 紧急险情, 水电气热 and its other categories
+      { category: '紧急险情', unitId: 'demo-dept-emergency' },
+      { category: '供水', unitId: 'demo-dept-housing' },
+      { category: '供电', unitId: 'demo-dept-housing' },
+      { category: '供气', unitId: 'demo-dept-housing' },
+      { category: '供暖', unitId: 'demo-dept-housing' },
+      { category: '物业服务', unitId: 'demo-dept-housing' },
+      { category: '噪声扰民', unitId: 'demo-dept-urban-management' },
     ],
   },
 ];
