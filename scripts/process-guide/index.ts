@@ -33,6 +33,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
   {
     title: '居民诉求与服务',
     keys: [
+      'hotline-12345',
       'resident-request',
       'four-step-service',
       'grid-event',

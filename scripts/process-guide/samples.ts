@@ -53,6 +53,7 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     description: '组织网格员入户发放垃圾分类宣传册。',
   },
   'four-step-service': { title: '办理居住证明' },
+  'hotline-12345': { category: '供水', description: '3 号楼停水一天，事先没有通知。' },
 };
 
 function sampleValue(key: string, field: FieldSpec, unitId: string): unknown {

@@ -85,7 +85,9 @@ export function processSection(
   if (spec.start !== undefined) lines.push(`Starts at ${stepRef(steps, spec.start)}.`, '');
   spec.steps.forEach((step, i) => {
     const [first, ...rest] = stepLines(spec, step, steps, processes);
-    lines.push(`${i + 1}. ${first}`, ...rest.map((l) => `   ${l}`));
+    // Continuation lines line up under the item's text: 3 spaces after "9. ", 4 after "10. ".
+    const indent = ' '.repeat(`${i + 1}. `.length);
+    lines.push(`${i + 1}. ${first}`, ...rest.map((l) => `${indent}${l}`));
   });
   if (spec.points !== undefined && spec.points.length > 0) {
     lines.push('', '**Points** (积分):', '');
