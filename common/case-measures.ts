@@ -288,11 +288,13 @@ export class CaseMeasures {
   }
 
   private completedTask(stepId: string | undefined, outcome: unknown, when: number): void {
-    const { resolved, explained, excluded } = this.spec;
+    const { resolved, explained, excluded, extended } = this.spec;
     if (matches(excluded, stepId, outcome)) {
       this.exclude();
       return;
     }
+    // Set only on cases with an extension, so the figures of every other case keep their shape.
+    if (matches(extended, stepId, outcome)) this.counts.extended = 1;
     const isResolved = matches(resolved, stepId, outcome);
     if (isResolved || matches(explained, stepId, outcome)) {
       this.outcome = { resolved: isResolved, at: when, late: this.completionMissed };

@@ -492,4 +492,6 @@ export interface CaseMetrics {
   month: string;
   /** A supervision slip (督办单) was opened on the case: 督办率. Absent on cases without one. */
   supervised?: number;
+  /** An extension (延期) was granted: one of `measures.extended`. Absent on cases without one. */
+  extended?: number;
 }

@@ -709,6 +709,8 @@ export const measuresSchema = z
     explained: z.array(measureMatch).min(1).max(50).optional(),
     /** Task outcomes or end steps that mean 不予受理: the case leaves every denominator. */
     excluded: z.array(measureMatch).min(1).max(50).optional(),
+    /** Task outcomes that grant an extension (延期申请 approved): the case counts as extended. */
+    extended: z.array(measureMatch).min(1).max(50).optional(),
     /** Dispute processes: the numbers found and resolved, summed for 化解率. */
     disputes: z.object({ found: expression, resolved: expression }).strict().optional(),
   })

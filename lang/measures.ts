@@ -67,7 +67,7 @@ export function checkMeasures(
     }
   });
 
-  for (const list of ['resolved', 'explained', 'excluded'] as const) {
+  for (const list of ['resolved', 'explained', 'excluded', 'extended'] as const) {
     (measures[list] ?? []).forEach((match, i) => {
       const path = `measures.${list}[${i}]`;
       const step = steps.get(match.step);

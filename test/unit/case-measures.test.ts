@@ -468,3 +468,51 @@ describe('arbitration (兜底仲裁)', () => {
     expect(metrics.completed).toBe(1);
   });
 });
+
+describe('extension (延期)', () => {
+  const measures: MeasuresSpec = {
+    acceptance: ['handle'],
+    resolved: [{ step: 'handle', outcome: 'resolved' }],
+    extended: [{ step: 'review', outcome: 'approve' }],
+  };
+  const task = (minutes: number, stepId: string, outcome: string): Entry => ({
+    ...at(minutes, 'task.completed', { task: `t-${stepId}`, outcome }),
+    stepId,
+  });
+
+  it('when the declared extension outcome is recorded, then the case counts as extended', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        at(0, 'case.started'),
+        task(5, 'handle', 'extend'),
+        task(9, 'review', 'approve'),
+        task(30, 'handle', 'resolved'),
+        at(31, 'case.closed', { status: 'closed' }),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics.extended).toBe(1);
+    expect(metrics.completed).toBe(1);
+  });
+
+  it('when the extension is refused, then the case carries no extended figure', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        at(0, 'case.started'),
+        task(5, 'handle', 'extend'),
+        task(9, 'review', 'refuse'),
+        task(30, 'handle', 'resolved'),
+        at(31, 'case.closed', { status: 'closed' }),
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).not.toHaveProperty('extended');
+    expect(metrics.resolved).toBe(1);
+  });
+});

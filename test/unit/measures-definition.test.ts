@@ -159,6 +159,19 @@ describe('measures in a definition', () => {
     ]);
   });
 
+  it('when an extension names an outcome the step does not have, then it is reported', () => {
+    // Act
+    const problems = problemsOf(orderProcess({ extended: [{ step: 'take', outcome: 'approve' }] }));
+
+    // Assert
+    expect(problems).toEqual([
+      problem(
+        'measures.extended[0].outcome',
+        'step "take" has no outcome "approve": use one of resolved, explained',
+      ),
+    ]);
+  });
+
   it('when a dispute expression does not compile or reads an unknown field, then it is reported', () => {
     // Act
     const problems = problemsOf(

@@ -210,6 +210,7 @@ describe('接诉即办 (hotline-12345)', () => {
       excluded: 0,
       rated: 1,
       satisfied: 1,
+      extended: 1,
     });
   });
 
