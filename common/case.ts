@@ -1,6 +1,7 @@
 import type { CatalogueRouting } from './catalogue';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
+import type { ServedBy } from './case-served';
 
 /**
  * Shapes that cross the API ↔ Temporal ↔ activity boundaries. Types only (plus constants), so
@@ -201,6 +202,8 @@ export interface CaseProgress {
   publication?: PublicationView;
   /** The case's metric figures, whole, when they changed (see common/case-measures.ts). */
   metrics?: CaseMetrics;
+  /** Who served the case (common/case-served.ts), whole, when it changed. */
+  servedBy?: ServedBy;
 }
 
 /** A person who may act on a task: their person id, account (if any) and the unit they serve in. */
