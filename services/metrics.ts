@@ -386,13 +386,8 @@ export function createMetricsService(deps: {
     key: GroupKey,
     field: MetricField,
   ): Promise<Map<string, number>> {
-    // An array key (who served) is unwound first, then matched again: one row per unit or person.
-    const unwind = ARRAY_KEYS.has(key)
-      ? [{ $unwind: key }, ...(key === '$servedBy.unitIds' ? [{ $match: match }] : [])]
-      : [];
     const rows = await Case.aggregate<{ _id: string | null; total: unknown }>([
       { $match: match },
-      ...unwind,
       { $group: { _id: key, total: { $sum: `$metrics.${field}` } } },
     ]);
     const totals = new Map<string, number>();
@@ -411,6 +406,8 @@ export function createMetricsService(deps: {
     key: GroupKey = query.attribution === 'served' ? '$servedBy.unitIds' : '$unitId',
   ): Promise<Map<string, Sums>> {
     const match = matchOf(unitIds, period, query);
+    if (key === '$servedBy.unitIds') return servedSums(match, 'unitIds', new Set(unitIds));
+    if (key === '$servedBy.personIds') return servedSums(match, 'personIds', null);
     const columns = await Promise.all(METRIC_FIELDS.map((field) => sumPer(match, key, field)));
     const byUnit = new Map<string, Sums>();
     METRIC_FIELDS.forEach((field, i) => {
@@ -439,6 +436,38 @@ export function createMetricsService(deps: {
         completed: completed!.get(month) ?? 0,
         overdue: overdue!.get(month) ?? 0,
       }));
+  }
+
+  /**
+   * Flags summed per serving unit or person. A case's `servedBy` is a list, and FerretDB v1 answers
+   * nothing for a `$group` after an `$unwind` of a nested array (found with this test data), so
+   * the matching cases' figures are read in pages and added up here: one pass, bounded memory (a
+   * page of cases and one sum per key), right on both engines.
+   */
+  async function servedSums(
+    match: Record<string, unknown>,
+    list: 'unitIds' | 'personIds',
+    keep: ReadonlySet<string> | null,
+  ): Promise<Map<string, Sums>> {
+    const byKey = new Map<string, Sums>();
+    const cursor = Case.find(match, { servedBy: 1, metrics: 1 })
+      .lean<Array<{ servedBy?: { unitIds?: unknown; personIds?: unknown }; metrics?: unknown }>>()
+      .cursor({ batchSize: SERVED_PAGE });
+    for await (const doc of cursor) {
+      const ids = doc.servedBy?.[list];
+      if (!Array.isArray(ids) || doc.metrics === null || typeof doc.metrics !== 'object') continue;
+      const figures = doc.metrics as Record<string, unknown>;
+      for (const id of new Set(ids.filter((v): v is string => typeof v === 'string'))) {
+        if (keep !== null && !keep.has(id)) continue;
+        const sums = byKey.get(id) ?? emptySums();
+        for (const field of METRIC_FIELDS) {
+          const value = Number(figures[field] ?? 0);
+          if (Number.isFinite(value)) sums[field] += value;
+        }
+        byKey.set(id, sums);
+      }
+    }
+    return byKey;
   }
 
   /** Every flag summed over the matching cases, once each (a served total counts a case once). */
@@ -600,7 +629,8 @@ export function createMetricsService(deps: {
 type GroupKey =
   '$unitId' | '$metrics.month' | '$definitionKey' | '$servedBy.unitIds' | '$servedBy.personIds';
 
-const ARRAY_KEYS: ReadonlySet<GroupKey> = new Set(['$servedBy.unitIds', '$servedBy.personIds']);
+/** Cases read per page when figures are summed per serving unit or person (chosen). */
+const SERVED_PAGE = 1_000;
 
 function matchOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
   const keys = definitionKeysOf(query.definitionKey);
