@@ -1,4 +1,5 @@
 import { parseCsv } from '../../common/csv';
+import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -263,5 +264,55 @@ describe('metrics by who served', () => {
       token: streetDispatcher,
     });
     expect(bad.status).toBe(400);
+  });
+});
+
+/** An attribute value as the browser reads it (Handlebars escapes `=` and `&`). */
+const attr = (html: string) => html.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+
+describe('the dashboard and the bulletin page', () => {
+  const as = (token: string) => {
+    const client = consoleClient(app.api.url);
+    client.useSession(token);
+    return client;
+  };
+
+  it('when the dashboard is asked for two ticked processes by who served, then each co-building unit shows the cases it served', async () => {
+    // Act
+    const page = await as(streetDispatcher).get(
+      '/console/dashboard?unitId=at-s&period=2026-11&process=at-order&process=at-wish&attribution=served',
+    );
+
+    // Assert
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    // 供电公司 served 4 cases (3 orders and 1 wish), all completed; 第一中学 2 orders, 1 completed.
+    expect(text).toContain('供电公司 4 4 0');
+    expect(text).toContain('第一中学 2 1 2');
+    expect(text).toContain('甲一社区 0 0 0');
+    expect(attr(page.html)).toContain(
+      '/console/bulletin?unitId=at-s&month=2026-11&process=at-order%2Cat-wish&attribution=served',
+    );
+    expect(attr(page.html)).toContain(
+      '/console/exports/metrics?format=csv&unitId=at-s&definitionKey=at-order%2Cat-wish&attribution=served',
+    );
+  });
+
+  it('when the bulletin page is opened for a month, then it shows the red and black lists and links the bulletin ledger', async () => {
+    // Act
+    const page = await as(streetDispatcher).get(
+      '/console/bulletin?unitId=at-s&month=2026-11&process=at-order&attribution=served&rankType=cobuilding',
+    );
+    const bad = await as(streetDispatcher).get('/console/bulletin?unitId=at-s&month=2026-13');
+
+    // Assert
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    expect(text).toMatch(/红榜（前 3 名）.*1 供电公司 100%.*黑榜（后 3 名）.*2 第一中学 50%/);
+    expect(attr(page.html)).toContain(
+      '/console/exports/bulletin?format=csv&unitId=at-s&month=2026-11&definitionKey=at-order&attribution=served',
+    );
+    expect(bad.status).toBe(200);
+    expect(textOf(bad.html)).toContain('月份应为 2026-11 这样的格式');
   });
 });
