@@ -1,16 +1,14 @@
-import type { Candidate, TaskSnapshot } from './case';
+import type { Candidate, ServedBy, TaskSnapshot } from './case';
 
-/**
- * Who served a case (接单/签收): the unit(s) and person(s) holding the task of the definition's
- * acceptance step (`measures.acceptance`, docs/definition-language.md section 3.5), or, without a
- * declaration, of the first human task anybody took on. Ids only: no names, no personal data.
- * The metrics read it with `attribution=served` (services/metrics.ts), so a co-building unit, a
- * department or a property company is measured on the cases it served, wherever they were filed.
+export type { ServedBy };
+
+/*
+ * Who served a case (接单/签收, {@link ServedBy}): the unit(s) and person(s) holding the task of
+ * the definition's acceptance step (`measures.acceptance`, docs/definition-language.md section
+ * 3.5), or, without a declaration, of the first human task anybody took on. Ids only. The metrics
+ * read it with `attribution=served` (services/metrics.ts), so a co-building unit, a department or
+ * a property company is measured on the cases it served, wherever they were filed.
  */
-export interface ServedBy {
-  unitIds: string[];
-  personIds: string[];
-}
 
 type Seen = Pick<TaskSnapshot, 'id' | 'stepId' | 'kind' | 'status' | 'assignee' | 'claimants'> & {
   roster?: unknown;

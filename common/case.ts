@@ -1,7 +1,6 @@
 import type { CatalogueRouting } from './catalogue';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
-import type { ServedBy } from './case-served';
 
 /**
  * Shapes that cross the API ↔ Temporal ↔ activity boundaries. Types only (plus constants), so
@@ -204,6 +203,15 @@ export interface CaseProgress {
   metrics?: CaseMetrics;
   /** Who served the case (common/case-served.ts), whole, when it changed. */
   servedBy?: ServedBy;
+}
+
+/**
+ * Who served a case (接单/签收): the unit(s) and person(s) holding its acceptance step's task
+ * (common/case-served.ts). Ids only: no names, no personal data.
+ */
+export interface ServedBy {
+  unitIds: string[];
+  personIds: string[];
 }
 
 /** A person who may act on a task: their person id, account (if any) and the unit they serve in. */
