@@ -52,6 +52,7 @@ const forbiddenInWorkflows = [
 const commonForWorkflows = [
   'case',
   'case-measures',
+  'case-served',
   'case-start',
   'evaluation',
   'roles',

@@ -110,6 +110,7 @@ export function createActivities(deps: ActivityDependencies) {
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
         ...(progress.metrics !== undefined ? { metrics: storedMetrics(progress.metrics) } : {}),
+        ...(progress.servedBy !== undefined ? { servedBy: progress.servedBy } : {}),
       };
       // Tasks first: a retry after a lost case write re-applies them as no-ops.
       if (progress.tasks) await projectTasks(progress.tasks);

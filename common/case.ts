@@ -201,6 +201,17 @@ export interface CaseProgress {
   publication?: PublicationView;
   /** The case's metric figures, whole, when they changed (see common/case-measures.ts). */
   metrics?: CaseMetrics;
+  /** Who served the case (common/case-served.ts), whole, when it changed. */
+  servedBy?: ServedBy;
+}
+
+/**
+ * Who served a case (接单/签收): the unit(s) and person(s) holding its acceptance step's task
+ * (common/case-served.ts). Ids only: no names, no personal data.
+ */
+export interface ServedBy {
+  unitIds: string[];
+  personIds: string[];
 }
 
 /** A person who may act on a task: their person id, account (if any) and the unit they serve in. */

@@ -349,6 +349,10 @@ function queryOf(query: unknown): Record<string, string> {
   if (typeof query !== 'object' || query === null) return out;
   for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
     if (typeof value === 'string') out[key] = value;
+    // A repeated parameter (a group of checkboxes) arrives comma-separated.
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      out[key] = value.join(',');
+    }
   }
   return out;
 }

@@ -60,6 +60,8 @@ const caseSchema = new mongoose.Schema(
     publication: { type: mongoose.Schema.Types.Mixed, default: null },
     /** Numbers the metrics API adds up (see common/case-measures.ts); null before the first write. */
     metrics: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** Who served it (common/case-served.ts): unit and person ids; absent until somebody did. */
+    servedBy: { type: mongoose.Schema.Types.Mixed, default: undefined },
   },
   { collection: 'cases', versionKey: false, minimize: false },
 );
@@ -72,6 +74,7 @@ caseSchema.index({ 'publication.publishedAt': -1 });
 caseSchema.index({ unitId: 1, createdAt: -1 });
 caseSchema.index({ definitionKey: 1, createdAt: -1 });
 caseSchema.index({ 'metrics.overdue': 1, createdAt: -1 });
+caseSchema.index({ 'servedBy.unitIds': 1, createdAt: -1 });
 caseSchema.index({ 'metrics.escalated': 1, createdAt: -1 });
 
 const definitionSchema = new mongoose.Schema(

@@ -10,7 +10,7 @@ import type { Models } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { EvaluationService } from './evaluations';
-import type { MetricsQuery, MetricsService, RankingQuery } from './metrics';
+import type { BulletinQuery, MetricsQuery, MetricsService, RankingQuery } from './metrics';
 import type { PeriodInput } from './periods';
 import { resolvePeriod } from './periods';
 import type { OrgScope, ScopeResolver } from './scope';
@@ -449,6 +449,35 @@ export function createLedgerService(deps: {
         fileName: `ranking-${ranking.unit.id}-${ranking.period.label}`,
         title: `排名-${ranking.unit.name}-${ranking.period.label}-${labelOf(ranking.by)}`,
         columns: ['名次', '单位编号', '单位', '类型', ...keys.map(([k]) => labelOf(k))],
+        pages: () => onePage(rows),
+      };
+    },
+
+    /**
+     * The monthly bulletin (月通报): the unit's totals, then the red list (红榜), the black list
+     * (黑榜) and the whole ranking, one row each, as GET /api/v1/metrics/bulletin answers them.
+     */
+    async bulletin(principal: Principal, query: BulletinQuery): Promise<Ledger> {
+      const b = await deps.metrics.bulletin(principal, query);
+      const keys = figureKeys(b.totals);
+      const row = (section: string, item: (typeof b.ranking)[number]): Cell[] => [
+        section,
+        item.rank,
+        item.unit.id,
+        item.unit.name,
+        item.unit.type,
+        ...figureCells(item, keys),
+      ];
+      const rows: Cell[][] = [
+        ['合计', null, b.unit.id, b.unit.name, b.unit.type, ...figureCells(b.totals, keys)],
+        ...b.redList.map((item) => row('红榜', item)),
+        ...b.blackList.map((item) => row('黑榜', item)),
+        ...b.ranking.map((item) => row('排名', item)),
+      ];
+      return {
+        fileName: `bulletin-${b.unit.id}-${b.month}`,
+        title: `月通报-${b.unit.name}-${b.month}-${labelOf(b.by)}`,
+        columns: ['栏目', '名次', '单位编号', '单位', '类型', ...keys.map(([k]) => labelOf(k))],
         pages: () => onePage(rows),
       };
     },

@@ -5,6 +5,7 @@ import type { UnitType } from '../lang/vocabulary';
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';
+import { isSupervisorRole } from '../common/roles';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
 import type { DirectoryUnit, UnitDirectory, UnitDirectoryReader } from './unit-directory';
@@ -18,13 +19,54 @@ import { resolvePeriod } from './periods';
  * (common/case-measures.ts), so one `$match` + `$group`/`$sum` per request adds them up on the
  * database, MongoDB or FerretDB alike; the roll-up along the org tree happens here, over the org
  * snapshot (the unit tree as of the org revision). A case counts for the unit it was filed for,
- * in the period it was received.
+ * in the period it was received; with `attribution: 'served'` it counts for the unit(s) that
+ * served it instead (`servedBy`, common/case-served.ts): a co-building unit, a department or a
+ * property company is measured on what it served, wherever the case was filed. A case served by
+ * two units counts for each of them (and once in a total: the total matches the cases, not units).
  */
+
+/** `place`: the unit the case was filed for (the default); `served`: the unit(s) that served it. */
+export const ATTRIBUTIONS = ['place', 'served'] as const;
+export type Attribution = (typeof ATTRIBUTIONS)[number];
 
 export interface MetricsQuery extends PeriodInput {
   unitId?: string;
-  definitionKey?: string;
+  /** One process or several (a list, or keys separated by commas): cases of any of them. */
+  definitionKey?: string | readonly string[];
   category?: string;
+  attribution?: Attribution;
+}
+
+/** The process keys a query names: commas split, blanks and repeats dropped, in order. */
+export function definitionKeysOf(value: string | readonly string[] | undefined): string[] {
+  const list = value === undefined ? [] : typeof value === 'string' ? [value] : value;
+  return [
+    ...new Set(
+      list
+        .flatMap((k) => k.split(','))
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+    ),
+  ];
+}
+
+/** The filters a report applies, as it states them. */
+export interface AppliedFilters {
+  /** The process keys, comma-separated, or null for every process. */
+  definitionKey: string | null;
+  definitionKeys: string[];
+  category: string | null;
+  attribution: Attribution;
+}
+
+function filtersOf(query: MetricsQuery): AppliedFilters {
+  const keys = definitionKeysOf(query.definitionKey);
+  return {
+    definitionKey: keys.length > 0 ? keys.join(',') : null,
+    definitionKeys: keys,
+    category: query.category ?? null,
+    attribution: query.attribution ?? 'place',
+  };
 }
 
 export const RANKING_KEYS = [
@@ -129,7 +171,7 @@ export interface UnitRef {
 export interface UnitMetrics {
   unit: UnitRef;
   period: Period;
-  filters: { definitionKey: string | null; category: string | null };
+  filters: AppliedFilters;
   totals: Figures;
   /** Each child unit with everything below it. */
   children: Array<{ unit: UnitRef } & Figures>;
@@ -143,12 +185,79 @@ export interface Ranking {
   period: Period;
   by: RankingKey;
   unitType: string | null;
+  filters: AppliedFilters;
   items: Array<{ rank: number | null; unit: UnitRef } & Figures>;
+}
+
+export interface PeopleQuery extends PeriodInput {
+  unitId?: string;
+  definitionKey?: string | readonly string[];
+  category?: string;
+}
+
+/** Figures per person who served cases (their acceptance step's holder) in a unit's subtree. */
+export interface PeopleMetrics {
+  unit: UnitRef;
+  period: Period;
+  filters: AppliedFilters;
+  /** Whether names are shown (supervisors: admins and dispatchers); otherwise ids only. */
+  named: boolean;
+  /** Most cases served first. */
+  people: Array<{ person: { id: string; name: string | null } } & Figures>;
+}
+
+/** How many units the red list (红榜) and the black list (黑榜) of a bulletin name each (chosen). */
+export const BULLETIN_LIST_SIZE = 3;
+
+export interface BulletinQuery extends Omit<RankingQuery, 'period' | 'from' | 'to'> {
+  /** The Beijing calendar month, `2026-11`. */
+  month: string;
+}
+
+/**
+ * The monthly bulletin (月通报) of a unit: its totals for the cases received in the month, the
+ * ranking of the units below it, and the red and black lists drawn from that ranking. It is
+ * computed from the cases' stored figures, so a past month's bulletin reads the same again
+ * (figures of cases still running then may have moved on since: they count as they stand).
+ */
+export interface Bulletin {
+  unit: UnitRef;
+  month: string;
+  period: Period;
+  by: RankingKey;
+  unitType: string | null;
+  filters: AppliedFilters;
+  totals: Figures;
+  ranking: Ranking['items'];
+  /** The best ranked units, best first (at most {@link BULLETIN_LIST_SIZE}). */
+  redList: Ranking['items'];
+  /** The worst ranked units, worst first (never one of the red list). */
+  blackList: Ranking['items'];
+  listSize: number;
+  computedAt: string;
 }
 
 export interface MetricsService {
   unitMetrics(principal: Principal, query: MetricsQuery): Promise<UnitMetrics>;
   ranking(principal: Principal, query: RankingQuery): Promise<Ranking>;
+  people(principal: Principal, query: PeopleQuery): Promise<PeopleMetrics>;
+  bulletin(principal: Principal, query: BulletinQuery): Promise<Bulletin>;
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** The red and black lists of a ranking: top and bottom of the ranked units, never overlapping. */
+export function redAndBlack<T extends { rank: number | null }>(
+  items: readonly T[],
+  size: number = BULLETIN_LIST_SIZE,
+): { redList: T[]; blackList: T[] } {
+  const ranked = items.filter((item) => item.rank !== null);
+  const red = Math.min(size, Math.ceil(ranked.length / 2));
+  const black = Math.min(size, ranked.length - red);
+  return {
+    redList: ranked.slice(0, red),
+    blackList: ranked.slice(ranked.length - black).reverse(),
+  };
 }
 
 type Sums = Record<MetricField, number>;
@@ -232,7 +341,7 @@ function rankValue(figures: Figures, by: RankingKey): number | null {
 }
 
 export function createMetricsService(deps: {
-  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision' | 'Person' | 'Post'>;
   scope: ScopeResolver;
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with board and points). */
@@ -274,7 +383,7 @@ export function createMetricsService(deps: {
    */
   async function sumPer(
     match: Record<string, unknown>,
-    key: '$unitId' | '$metrics.month',
+    key: GroupKey,
     field: MetricField,
   ): Promise<Map<string, number>> {
     const rows = await Case.aggregate<{ _id: string | null; total: unknown }>([
@@ -289,16 +398,17 @@ export function createMetricsService(deps: {
     return totals;
   }
 
-  /** Flags summed per unit, for the units given, over the period and filters. */
+  /** Flags summed per unit (or per person who served), over the period and filters. */
   async function sumsByUnit(
     unitIds: readonly string[],
     period: Period,
     query: MetricsQuery,
+    key: GroupKey = query.attribution === 'served' ? '$servedBy.unitIds' : '$unitId',
   ): Promise<Map<string, Sums>> {
     const match = matchOf(unitIds, period, query);
-    const columns = await Promise.all(
-      METRIC_FIELDS.map((field) => sumPer(match, '$unitId', field)),
-    );
+    if (key === '$servedBy.unitIds') return servedSums(match, 'unitIds', new Set(unitIds));
+    if (key === '$servedBy.personIds') return servedSums(match, 'personIds', null);
+    const columns = await Promise.all(METRIC_FIELDS.map((field) => sumPer(match, key, field)));
     const byUnit = new Map<string, Sums>();
     METRIC_FIELDS.forEach((field, i) => {
       for (const [unitId, total] of columns[i]!) {
@@ -328,6 +438,51 @@ export function createMetricsService(deps: {
       }));
   }
 
+  /**
+   * Flags summed per serving unit or person. A case's `servedBy` is a list, and FerretDB v1 answers
+   * nothing for a `$group` after an `$unwind` of a nested array (found with this test data), so
+   * the matching cases' figures are read in pages and added up here: one pass, bounded memory (a
+   * page of cases and one sum per key), right on both engines.
+   */
+  async function servedSums(
+    match: Record<string, unknown>,
+    list: 'unitIds' | 'personIds',
+    keep: ReadonlySet<string> | null,
+  ): Promise<Map<string, Sums>> {
+    const byKey = new Map<string, Sums>();
+    const cursor = Case.find(match, { servedBy: 1, metrics: 1 })
+      .lean<Array<{ servedBy?: { unitIds?: unknown; personIds?: unknown }; metrics?: unknown }>>()
+      .cursor({ batchSize: SERVED_PAGE });
+    for await (const doc of cursor) {
+      const ids = doc.servedBy?.[list];
+      if (!Array.isArray(ids) || doc.metrics === null || typeof doc.metrics !== 'object') continue;
+      const figures = doc.metrics as Record<string, unknown>;
+      for (const id of new Set(ids.filter((v): v is string => typeof v === 'string'))) {
+        if (keep !== null && !keep.has(id)) continue;
+        const sums = byKey.get(id) ?? emptySums();
+        for (const field of METRIC_FIELDS) {
+          const value = Number(figures[field] ?? 0);
+          if (Number.isFinite(value)) sums[field] += value;
+        }
+        byKey.set(id, sums);
+      }
+    }
+    return byKey;
+  }
+
+  /** Every flag summed over the matching cases, once each (a served total counts a case once). */
+  async function sumsOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
+    const match = matchOf(unitIds, period, query);
+    const columns = await Promise.all(
+      METRIC_FIELDS.map((field) => sumPer(match, '$definitionKey', field)),
+    );
+    const total = emptySums();
+    METRIC_FIELDS.forEach((field, i) => {
+      for (const value of columns[i]!.values()) total[field] += value;
+    });
+    return total;
+  }
+
   function rollUp(tree: UnitTree, rootId: string, sums: Map<string, Sums>): Sums {
     const total = emptySums();
     for (const id of unitsAtOrBelow(tree.children, [rootId])) {
@@ -339,15 +494,17 @@ export function createMetricsService(deps: {
 
   const refOf = (unit: TreeUnit): UnitRef => ({ id: unit.id, name: unit.name, type: unit.type });
 
-  return {
+  const service: MetricsService = {
     async unitMetrics(principal, query) {
       const period = resolvePeriod(query, deps.clock());
       const unit = await focusUnit(principal, query.unitId);
       const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
-      const [sums, byMonth] = await Promise.all([
+      const served = query.attribution === 'served';
+      const [sums, byMonth, servedTotal] = await Promise.all([
         sumsByUnit(subtree, period, query),
         months(subtree, period, query),
+        served ? sumsOf(subtree, period, query) : null,
       ]);
       const children = (tree.children.get(unit.id) ?? [])
         .map((id) => tree.byId.get(id)!)
@@ -356,8 +513,8 @@ export function createMetricsService(deps: {
       return {
         unit: refOf(unit),
         period,
-        filters: { definitionKey: query.definitionKey ?? null, category: query.category ?? null },
-        totals: figuresOf(rollUp(tree, unit.id, sums)),
+        filters: filtersOf(query),
+        totals: figuresOf(servedTotal ?? rollUp(tree, unit.id, sums)),
         children,
         months: byMonth,
         computedAt: deps.clock().toISOString(),
@@ -396,17 +553,94 @@ export function createMetricsService(deps: {
         previous = value;
         return { rank, ...row };
       });
-      return { unit: refOf(unit), period, by, unitType: query.unitType ?? null, items };
+      return {
+        unit: refOf(unit),
+        period,
+        by,
+        unitType: query.unitType ?? null,
+        filters: filtersOf(query),
+        items,
+      };
+    },
+
+    async people(principal, query) {
+      const period = resolvePeriod(query, deps.clock());
+      const unit = await focusUnit(principal, query.unitId);
+      const tree = await units.get();
+      const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
+      const served = { ...query, attribution: 'served' as const };
+      const sums = await sumsByUnit(subtree, period, served, '$servedBy.personIds');
+      // Only people who hold a post in the subtree: a co-server from elsewhere is not this
+      // reader's to see (scope), even on a case the subtree served.
+      const ids = [...sums.keys()].sort();
+      const posts = await deps.models.Post.find(
+        { personId: { $in: ids }, unitId: { $in: subtree } },
+        { personId: 1 },
+      ).lean();
+      const inScope = new Set(posts.map((p) => p.personId));
+      const named = isSupervisorRole(principal.roles);
+      const names = new Map<string, string>();
+      if (named && inScope.size > 0) {
+        const people = await deps.models.Person.find(
+          { _id: { $in: [...inScope].sort() } },
+          { name: 1 },
+        ).lean();
+        for (const p of people) names.set(p._id, p.name);
+      }
+      const rows = ids
+        .filter((id) => inScope.has(id))
+        .map((id) => ({
+          person: { id, name: named ? (names.get(id) ?? null) : null },
+          ...figuresOf(sums.get(id)!),
+        }))
+        .sort((a, b) => b.received - a.received || a.person.id.localeCompare(b.person.id));
+      return { unit: refOf(unit), period, filters: filtersOf(served), named, people: rows };
+    },
+
+    async bulletin(principal, query) {
+      if (!MONTH.test(query.month)) {
+        throw new AppError('invalid_request', 'month must be a calendar month such as 2026-11', [
+          { path: 'query.month', message: 'a month, YYYY-MM' },
+        ]);
+      }
+      const { month, ...rest } = query;
+      const [report, ranking] = await Promise.all([
+        service.unitMetrics(principal, { ...rest, period: month }),
+        service.ranking(principal, { ...rest, period: month }),
+      ]);
+      return {
+        unit: report.unit,
+        month,
+        period: report.period,
+        by: ranking.by,
+        unitType: ranking.unitType,
+        filters: report.filters,
+        totals: report.totals,
+        ranking: ranking.items,
+        ...redAndBlack(ranking.items),
+        listSize: BULLETIN_LIST_SIZE,
+        computedAt: report.computedAt,
+      };
     },
   };
+  return service;
 }
 
+type GroupKey =
+  '$unitId' | '$metrics.month' | '$definitionKey' | '$servedBy.unitIds' | '$servedBy.personIds';
+
+/** Cases read per page when figures are summed per serving unit or person (chosen). */
+const SERVED_PAGE = 1_000;
+
 function matchOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
+  const keys = definitionKeysOf(query.definitionKey);
+  const unitField = query.attribution === 'served' ? 'servedBy.unitIds' : 'unitId';
   return {
-    unitId: { $in: [...unitIds] },
+    [unitField]: { $in: [...unitIds] },
     createdAt: { $gte: new Date(period.from), $lt: new Date(period.to) },
     metrics: { $ne: null },
-    ...(query.definitionKey !== undefined ? { definitionKey: query.definitionKey } : {}),
+    ...(keys.length === 1 ? { definitionKey: keys[0] } : {}),
+    ...(keys.length > 1 ? { definitionKey: { $in: keys } } : {}),
     ...(query.category !== undefined ? { category: query.category } : {}),
   };
 }

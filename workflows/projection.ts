@@ -12,6 +12,7 @@ import type {
   TimelineEventType,
 } from '../common/case';
 import { CaseMeasures } from '../common/case-measures';
+import { ServedTracker } from '../common/case-served';
 import type { MeasuresSpec, StepSpec } from '../lang/definition';
 import { applies, CHANGES } from './patches';
 import { store } from './stubs';
@@ -64,6 +65,8 @@ export class CaseProjection {
   private publication: PublicationView | undefined;
   /** The case's metric figures, fed by every entry recorded (rebuilt the same way on replay). */
   private readonly measures: CaseMeasures;
+  /** Who served (the acceptance step's holders), fed by every task snapshot written. */
+  private readonly served: ServedTracker;
   private chain: Promise<void> = Promise.resolve();
 
   /** A retried case writes on top of the document its failed run left (see CaseResume). */
@@ -78,13 +81,17 @@ export class CaseProjection {
     continued?: { revision: number; seq: number; measures: Record<string, unknown> },
   ) {
     this.measures = new CaseMeasures(measures);
+    this.served = new ServedTracker(measures?.acceptance);
     this.resumed = resume !== undefined;
     const from = resume ?? continued;
     if (from) {
       this.revision = from.revision;
       this.seq = from.seq;
     }
-    if (continued) this.measures.restore(continued.measures);
+    if (continued) {
+      this.measures.restore(continued.measures);
+      this.served.restore(continued.measures.served);
+    }
   }
 
   /**
@@ -100,7 +107,8 @@ export class CaseProjection {
       this.rating === undefined &&
       this.publication === undefined;
     if (!idle) return null;
-    return { revision: this.revision, seq: this.seq, measures: this.measures.state() };
+    const measures = { ...this.measures.state(), served: this.served.state() };
+    return { revision: this.revision, seq: this.seq, measures };
   }
 
   /** The step the case is in, if any (a failure is recorded against it). */
@@ -206,8 +214,10 @@ export class CaseProjection {
       const snapshot = task.snapshot();
       const version = (this.taskVersions.get(snapshot.id) ?? 0) + 1;
       this.taskVersions.set(snapshot.id, version);
+      this.served.observe(snapshot);
       return { ...snapshot, version };
     });
+    const servedBy = this.served.take();
     this.changedTasks.clear();
     const deadlines = this.deadlinesChanged && this.deadlines ? this.deadlines() : undefined;
     this.deadlinesChanged = false;
@@ -229,6 +239,7 @@ export class CaseProjection {
       ...(publication !== undefined ? { publication } : {}),
       // A retried run saw only its own part of the timeline: the figures stay as first written.
       ...(metricsChanged && !this.resumed ? { metrics } : {}),
+      ...(servedBy !== null ? { servedBy } : {}),
     });
   }
 }

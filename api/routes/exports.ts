@@ -9,7 +9,7 @@ import {
   ledgerHeaders,
   writeLedger,
 } from '../../services/ledgers';
-import { RANKING_KEYS } from '../../services/metrics';
+import { ATTRIBUTIONS, RANKING_KEYS } from '../../services/metrics';
 import { caseId, errorResponses } from './shared';
 
 /**
@@ -81,8 +81,18 @@ const metricsQuery = z
     unitId: unitIdParam
       .optional()
       .meta({ description: 'The unit (with everything below it); default: your top unit' }),
-    definitionKey: z.string().max(63).optional(),
+    definitionKey: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,62}(,[a-z][a-z0-9-]{1,62}){0,19}$/,
+        'a process key, or up to 20 separated by commas',
+      )
+      .optional(),
     category: z.string().max(63).optional(),
+    attribution: z
+      .enum(ATTRIBUTIONS, { error: 'attribution must be place or served' })
+      .optional()
+      .meta({ description: 'place (default, where filed) or served (the units that served)' }),
     ...periodFields,
   })
   .strict();
@@ -91,6 +101,11 @@ const rankingQuery = metricsQuery.extend({
   unitType: z.enum(UNIT_TYPES).optional(),
   by: z.enum(RANKING_KEYS).optional(),
 });
+
+const bulletinQuery = rankingQuery
+  .omit({ period: true, from: true, to: true })
+  .extend({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month such as 2026-11') })
+  .strict();
 
 const pointsQuery = z.object({ format, unitId: unitIdParam, ...periodFields }).strict();
 
@@ -180,6 +195,22 @@ export function registerExportRoutes(routes: RouteRegistry, ledgers: LedgerServi
     async handle({ principal, query }) {
       const { format: f, ...filters } = query;
       return ledgerResponse(await ledgers.ranking(principal, filters), f, '排名');
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof bulletinQuery>>({
+    method: 'get',
+    path: '/api/v1/exports/bulletin',
+    tag: 'exports',
+    summary: 'A monthly bulletin (月通报) with its red and black lists, as CSV or XLSX',
+    description: `The rows of GET /api/v1/metrics/bulletin: the unit's totals (合计), the red list (红榜), the black list (黑榜), then the whole ranking (排名). ${FORMAT_NOTE}`,
+    limit: 'export',
+    roles: SUPERVISORS,
+    query: bulletinQuery,
+    responses: { 200: file, ...errorResponses(400, 401, 403, 404, 429) },
+    async handle({ principal, query }) {
+      const { format: f, ...filters } = query;
+      return ledgerResponse(await ledgers.bulletin(principal, filters), f, '月通报');
     },
   });
 

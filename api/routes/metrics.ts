@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UNIT_TYPES } from '../../lang/vocabulary';
 import type { RouteRegistry } from '../pipeline';
 import type { MetricsService } from '../../services/metrics';
-import { RANKING_KEYS } from '../../services/metrics';
+import { ATTRIBUTIONS, BULLETIN_LIST_SIZE, RANKING_KEYS } from '../../services/metrics';
 import { errorResponses } from './shared';
 
 const unitRef = z.object({ id: z.string(), name: z.string(), type: z.string() });
@@ -64,6 +64,35 @@ const figures = z.object({
 
 const period = z.object({ from: z.iso.datetime(), to: z.iso.datetime(), label: z.string() });
 
+const DEFINITION_KEY = /^[a-z][a-z0-9-]{1,62}$/;
+/** The most processes one metrics request may name (chosen: as the case list). */
+const MAX_PROCESSES = 20;
+
+/** One or more process keys, repeated or separated by commas. */
+export const definitionKeysParam = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) =>
+    (Array.isArray(v) ? v : [v])
+      .flatMap((k) => k.split(','))
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(DEFINITION_KEY, 'a definition key such as resident-request'))
+      .min(1, 'name a process')
+      .max(MAX_PROCESSES, `at most ${MAX_PROCESSES} processes`),
+  )
+  .optional()
+  .meta({ description: 'One or more process keys, repeated or comma-separated: any of them' });
+
+const filters = z.object({
+  definitionKey: z.string().nullable(),
+  definitionKeys: z.array(z.string()),
+  category: z.string().nullable(),
+  attribution: z.enum(ATTRIBUTIONS),
+});
+
 const metricsQuery = z
   .object({
     unitId: z
@@ -81,8 +110,15 @@ const metricsQuery = z
       .max(40)
       .optional()
       .meta({ description: 'Last day (inclusive) or instant (exclusive)' }),
-    definitionKey: z.string().max(63).optional(),
+    definitionKey: definitionKeysParam,
     category: z.string().max(63).optional(),
+    attribution: z
+      .enum(ATTRIBUTIONS, { error: 'attribution must be place or served' })
+      .optional()
+      .meta({
+        description:
+          "place (default): a case counts for the unit it was filed for; served: for the unit(s) that served it (its acceptance step's holders)",
+      }),
   })
   .strict();
 
@@ -95,6 +131,20 @@ const rankingQuery = metricsQuery.extend({
     .optional()
     .meta({ description: 'What to rank by (default completionRate)' }),
 });
+
+const peopleQuery = metricsQuery.omit({ attribution: true }).strict();
+
+const bulletinQuery = rankingQuery
+  .omit({ period: true, from: true, to: true })
+  .extend({
+    month: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month such as 2026-11')
+      .meta({ description: 'The Beijing calendar month (cases received in it)' }),
+  })
+  .strict();
+
+const rankedItem = figures.extend({ rank: z.number().int().nullable(), unit: unitRef });
 
 export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsService): void {
   routes.add<undefined, z.infer<typeof metricsQuery>>({
@@ -112,10 +162,7 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
         schema: z.object({
           unit: unitRef,
           period,
-          filters: z.object({
-            definitionKey: z.string().nullable(),
-            category: z.string().nullable(),
-          }),
+          filters,
           totals: figures,
           children: z.array(figures.extend({ unit: unitRef })),
           months: z.array(
@@ -153,6 +200,7 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
           period,
           by: z.enum(RANKING_KEYS),
           unitType: z.string().nullable(),
+          filters,
           items: z.array(figures.extend({ rank: z.number().int().nullable(), unit: unitRef })),
         }),
       },
@@ -160,6 +208,68 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
     },
     async handle({ principal, query }) {
       return { status: 200, body: await metrics.ranking(principal, query) };
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof peopleQuery>>({
+    method: 'get',
+    path: '/api/v1/metrics/people',
+    tag: 'metrics',
+    summary: 'Figures per person who served cases in a unit',
+    description:
+      "Cases received in the period that a person holding a post in the unit's subtree served (held its acceptance step's task): each person's counts and rates, most cases first. Names only for admins and dispatchers; staff see person ids.",
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: peopleQuery,
+    responses: {
+      200: {
+        description: 'The figures per person',
+        schema: z.object({
+          unit: unitRef,
+          period,
+          filters,
+          named: z.boolean(),
+          people: z.array(
+            figures.extend({ person: z.object({ id: z.string(), name: z.string().nullable() }) }),
+          ),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await metrics.people(principal, query) };
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof bulletinQuery>>({
+    method: 'get',
+    path: '/api/v1/metrics/bulletin',
+    tag: 'metrics',
+    summary: 'Monthly bulletin (月通报) of a unit, with its red and black lists (红黑榜)',
+    description: `The unit's figures for the cases received in the month (received, completed, overdue, escalated and every rate), the ranking of the units below it, the red list (the best ${BULLETIN_LIST_SIZE}, chosen) and the black list (the worst ${BULLETIN_LIST_SIZE}, never overlapping the red list). Computed from the cases' stored figures, so a past month reads the same again; attribution=served ranks the units that served.`,
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: bulletinQuery,
+    responses: {
+      200: {
+        description: 'The bulletin',
+        schema: z.object({
+          unit: unitRef,
+          month: z.string(),
+          period,
+          by: z.enum(RANKING_KEYS),
+          unitType: z.string().nullable(),
+          filters,
+          totals: figures,
+          ranking: z.array(rankedItem),
+          redList: z.array(rankedItem),
+          blackList: z.array(rankedItem),
+          listSize: z.number().int(),
+          computedAt: z.iso.datetime(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, query }) {
+      return { status: 200, body: await metrics.bulletin(principal, query) };
     },
   });
 }

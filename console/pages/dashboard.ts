@@ -1,8 +1,9 @@
 import { AppError } from '../../services/errors';
-import type { MetricsQuery, RankingKey, RankingQuery } from '../../services/metrics';
-import { RANKING_KEYS } from '../../services/metrics';
+import type { Attribution, MetricsQuery, RankingKey, RankingQuery } from '../../services/metrics';
+import { ATTRIBUTIONS, RANKING_KEYS } from '../../services/metrics';
 import type { UnitType } from '../../lang/vocabulary';
 import { UNIT_TYPES } from '../../lang/vocabulary';
+import { beijingMonth } from '../../common/case-measures';
 import { formatInstant } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
@@ -32,7 +33,14 @@ import { exportLinks } from './exports';
 const PATH = `${BASE}/dashboard`;
 /** The unit types the unit filter lists; deeper units are reached through the tables' links. */
 const PICKABLE = new Set(['county', 'street', 'community', 'grid', 'department', 'cobuilding']);
-const RANK_TYPES: readonly UnitType[] = ['street', 'community', 'grid', 'compound'];
+const RANK_TYPES: readonly UnitType[] = [
+  'street',
+  'community',
+  'grid',
+  'compound',
+  'cobuilding',
+  'department',
+];
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 interface Filters {
@@ -42,7 +50,15 @@ interface Filters {
   to: string;
   by: RankingKey;
   rankType: UnitType | '';
+  /** The processes ticked (none: every process). */
+  processes: string[];
+  /** By the place a case was filed (default) or by who served it. */
+  attribution: Attribution;
 }
+
+const PROCESS_KEY = /^[a-z][a-z0-9-]{1,62}$/;
+/** The most processes the dashboard takes at once (chosen: as the API). */
+const MAX_PROCESSES = 20;
 
 function filtersOf(query: Record<string, string>): { filters: Filters; problems: string[] } {
   const problems: string[] = [];
@@ -52,6 +68,17 @@ function filtersOf(query: Record<string, string>): { filters: Filters; problems:
   const to = (query.to ?? '').trim();
   const by = (query.by ?? '').trim();
   const rankType = (query.rankType ?? '').trim();
+  const processes = [
+    ...new Set(
+      (query.process ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+    ),
+  ];
+  if (processes.length > MAX_PROCESSES || processes.some((k) => !PROCESS_KEY.test(k))) {
+    problems.push('process');
+  }
   if (unitId !== '' && !UNIT_ID.test(unitId)) problems.push('unitId');
   if (period.length > 10) problems.push('period');
   if (from !== '' && !DAY.test(from)) problems.push('from');
@@ -64,6 +91,10 @@ function filtersOf(query: Record<string, string>): { filters: Filters; problems:
       to: problems.includes('to') ? '' : to,
       by: (RANKING_KEYS as readonly string[]).includes(by) ? (by as RankingKey) : 'completionRate',
       rankType: (UNIT_TYPES as readonly string[]).includes(rankType) ? (rankType as UnitType) : '',
+      processes: problems.includes('process') ? [] : processes,
+      attribution: (ATTRIBUTIONS as readonly string[]).includes(query.attribution ?? '')
+        ? (query.attribution as Attribution)
+        : 'place',
     },
     problems,
   };
@@ -81,7 +112,21 @@ function linkFor(filters: Filters, unitId: string): string {
   }
   if (filters.by !== 'completionRate') params.set('by', filters.by);
   if (filters.rankType) params.set('rankType', filters.rankType);
+  if (filters.processes.length > 0) params.set('process', filters.processes.join(','));
+  if (filters.attribution !== 'place') params.set('attribution', filters.attribution);
   return `${PATH}?${params.toString()}`;
+}
+
+/** The monthly bulletin (月通报) of a unit, for the month the period starts in, same filters. */
+function bulletinLink(filters: Filters, unitId: string, periodFrom: string): string {
+  const params = new URLSearchParams();
+  params.set('unitId', unitId);
+  params.set('month', beijingMonth(Date.parse(periodFrom)));
+  if (filters.by !== 'completionRate') params.set('by', filters.by);
+  if (filters.rankType) params.set('rankType', filters.rankType);
+  if (filters.processes.length > 0) params.set('process', filters.processes.join(','));
+  if (filters.attribution !== 'place') params.set('attribution', filters.attribution);
+  return `${BASE}/bulletin?${params.toString()}`;
 }
 
 export function registerDashboardPages({ pages, services, clock }: ConsoleKit): void {
@@ -102,6 +147,8 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
         : filters.period
           ? { period: filters.period }
           : {}),
+      ...(filters.processes.length > 0 ? { definitionKey: filters.processes } : {}),
+      attribution: filters.attribution,
     };
     const rankingQuery: RankingQuery = {
       ...base,
@@ -131,6 +178,8 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
         const shown = { ...filters, unitId: metrics.unit.id };
         const ledgerFilters = {
           unitId: metrics.unit.id,
+          definitionKey: filters.processes.join(','),
+          attribution: filters.attribution === 'place' ? '' : filters.attribution,
           ...(filters.from || filters.to
             ? { from: filters.from, to: filters.to }
             : { period: metrics.period.label }),
@@ -173,6 +222,7 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
               rankType: filters.rankType,
             }),
           },
+          bulletinHref: bulletinLink(filters, metrics.unit.id, metrics.period.from),
         };
       } catch (err) {
         if (!(err instanceof AppError) || !['invalid_request', 'not_found'].includes(err.kind)) {
@@ -189,6 +239,7 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
       }
     }
 
+    const definitions = await services.definitions.list();
     const unitOptions: Choice[] = unitChoices(tree, topUnitsOf(tree, principal), {
       types: PICKABLE,
       selected: selectedUnit,
@@ -218,6 +269,16 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
             label: t(`report.rank.${k}`),
             selected: k === filters.by,
           })),
+          processOptions: definitions.map((d) => ({
+            value: d.key,
+            label: d.name,
+            selected: filters.processes.includes(d.key),
+          })),
+          attributionOptions: ATTRIBUTIONS.map((a) => ({
+            value: a,
+            label: t(`report.attr.${a}`),
+            selected: a === filters.attribution,
+          })),
           rankTypeOptions: RANK_TYPES.map((type) => ({
             value: type,
             label: unitTypeName(type, t),
@@ -234,4 +295,115 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
     access: SUPERVISOR_ROLES,
     handle: dashboard,
   });
+
+  /**
+   * The monthly bulletin (月通报) of a unit: the month's totals, the red and black lists (红黑榜)
+   * and the whole ranking, from GET /api/v1/metrics/bulletin's service; printable (the filters
+   * are not printed) and exportable as the bulletin ledger.
+   */
+  async function bulletinPage(ctx: PageContext): Promise<PageResult> {
+    const principal = ctx.principal!;
+    const { t } = ctx;
+    const { filters } = filtersOf(ctx.query);
+    const monthText = (ctx.query.month ?? '').trim();
+    const month = MONTH.test(monthText) ? monthText : beijingMonth(clock().getTime());
+    let status = 200;
+    let problems: { message: string; details: Array<{ path: string; message: string }> } | null =
+      monthText !== '' && !MONTH.test(monthText)
+        ? { message: t('report.bul.badMonth'), details: [] }
+        : null;
+    let bulletin: Record<string, unknown> | null = null;
+    if (!problems) {
+      try {
+        const b = await services.metrics.bulletin(principal, {
+          month,
+          ...(filters.unitId ? { unitId: filters.unitId } : {}),
+          ...(filters.processes.length > 0 ? { definitionKey: filters.processes } : {}),
+          attribution: filters.attribution,
+          by: filters.by,
+          ...(filters.rankType ? { unitType: filters.rankType } : {}),
+        });
+        const rows = (items: typeof b.ranking) =>
+          rankingRows({ ...b, items, unit: b.unit }, () => '');
+        bulletin = {
+          unit: b.unit,
+          month: b.month,
+          listSize: b.listSize,
+          computedAt: formatInstant(b.computedAt),
+          byName: t(`report.rank.${b.by}`),
+          attributionName: t(`report.attr.${b.filters.attribution}`),
+          scopeName: b.unitType
+            ? t('report.rank.scopeType', {
+                unit: b.unit.name,
+                type: unitTypeName(b.unitType, t),
+              })
+            : t('report.rank.scopeChildren', { unit: b.unit.name }),
+          cards: cardsOf(b.totals, t),
+          lists: [
+            {
+              id: 'bul-red',
+              heading: t('report.bul.red', { n: b.listSize }),
+              rows: rows(b.redList),
+            },
+            {
+              id: 'bul-black',
+              heading: t('report.bul.black', { n: b.listSize }),
+              rows: rows(b.blackList),
+            },
+            { id: 'bul-all', heading: t('report.bul.ranking'), rows: rows(b.ranking) },
+          ],
+          exports: exportLinks('bulletin', {
+            unitId: b.unit.id,
+            month: b.month,
+            definitionKey: filters.processes.join(','),
+            attribution: filters.attribution === 'place' ? '' : filters.attribution,
+            by: filters.by,
+            rankType: filters.rankType,
+          }),
+        };
+      } catch (err) {
+        if (!(err instanceof AppError) || !['invalid_request', 'not_found'].includes(err.kind)) {
+          throw err;
+        }
+        status = err.status;
+        problems = {
+          message:
+            err.kind === 'not_found'
+              ? t('report.dash.noUnit', { unit: filters.unitId })
+              : err.message,
+          details: err.details,
+        };
+      }
+    }
+    return {
+      status,
+      view: 'bulletin',
+      model: {
+        title: t('report.bul.title'),
+        problems,
+        bulletin,
+        filters: {
+          unitId: filters.unitId,
+          month,
+          process: filters.processes.join(','),
+          rankType: filters.rankType,
+          by: filters.by === 'completionRate' ? '' : filters.by,
+          attributionOptions: ATTRIBUTIONS.map((a) => ({
+            value: a,
+            label: t(`report.attr.${a}`),
+            selected: a === filters.attribution,
+          })),
+        },
+      },
+    };
+  }
+
+  pages.add({
+    method: 'get',
+    path: '/bulletin',
+    access: SUPERVISOR_ROLES,
+    handle: bulletinPage,
+  });
 }
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;

@@ -2,8 +2,8 @@ import type { Role } from '../../common/roles';
 import { AppError } from '../../services/errors';
 import type { Ledger, LedgerFormat } from '../../services/ledgers';
 import { LEDGER_FORMATS, ledgerHeaders, writeLedger } from '../../services/ledgers';
-import { RANKING_KEYS } from '../../services/metrics';
-import type { RankingKey } from '../../services/metrics';
+import { ATTRIBUTIONS, RANKING_KEYS } from '../../services/metrics';
+import type { Attribution, RankingKey } from '../../services/metrics';
 import { UNIT_TYPES } from '../../lang/vocabulary';
 import type { UnitType } from '../../lang/vocabulary';
 import type { ConsoleKit } from '../kit';
@@ -16,7 +16,7 @@ import { BASE } from '../pipeline';
  * `/api/v1/exports/…`, under the session cookie.
  */
 
-type LedgerName = 'cases' | 'tasks' | 'metrics' | 'ranking' | 'evaluation-results';
+type LedgerName = 'cases' | 'tasks' | 'metrics' | 'ranking' | 'bulletin' | 'evaluation-results';
 
 const SUPERVISORS: readonly Role[] = ['admin', 'dispatcher', 'staff'];
 
@@ -114,25 +114,43 @@ export function registerExportPages({ pages, services }: ConsoleKit): void {
       pick(ctx, ['status', 'definitionKey', 'caseId', 'unitId', ...period]),
     ),
   );
+  /** `place` or `served` (the dashboard's attribution switch); anything else: the default. */
+  const attributionOf = (ctx: PageContext): { attribution?: Attribution } =>
+    (ATTRIBUTIONS as readonly string[]).includes(ctx.query.attribution ?? '')
+      ? { attribution: ctx.query.attribution as Attribution }
+      : {};
   add('metrics', SUPERVISORS, '指标台账', (ctx) =>
-    ledgers.metrics(ctx.principal!, pick(ctx, ['unitId', 'definitionKey', 'category', ...period])),
+    ledgers.metrics(ctx.principal!, {
+      ...pick(ctx, ['unitId', 'definitionKey', 'category', ...period]),
+      ...attributionOf(ctx),
+    }),
   );
-  add('ranking', SUPERVISORS, '排名', (ctx) => {
+  const rankingOf = (ctx: PageContext, names: readonly string[]) => {
     const { by, rankType, ...rest } = pick(ctx, [
       'unitId',
       'definitionKey',
       'category',
       'by',
       'rankType',
-      ...period,
+      ...names,
     ]);
-    return ledgers.ranking(ctx.principal!, {
+    return {
       ...rest,
+      ...attributionOf(ctx),
       ...((RANKING_KEYS as readonly string[]).includes(by ?? '') ? { by: by as RankingKey } : {}),
       ...((UNIT_TYPES as readonly string[]).includes(rankType ?? '')
         ? { unitType: rankType as UnitType }
         : {}),
-    });
+    };
+  };
+  add('ranking', SUPERVISORS, '排名', (ctx) =>
+    ledgers.ranking(ctx.principal!, rankingOf(ctx, period)),
+  );
+  add('bulletin', SUPERVISORS, '月通报', (ctx) => {
+    const { month, ...rest } = rankingOf(ctx, ['month']) as ReturnType<typeof rankingOf> & {
+      month?: string;
+    };
+    return ledgers.bulletin(ctx.principal!, { ...rest, month: month ?? '' });
   });
   add('evaluation-results', SUPERVISORS, '评单结果', (ctx) => {
     const roundId = ctx.query.roundId ?? '';

@@ -654,6 +654,8 @@ export interface CaseDoc {
   /** What the public board shows of a published case. */
   publication?: PublicationView | null;
   rating?: { score: number | null } | null;
+  /** Who served the case (common/case-served.ts). */
+  servedBy?: { unitIds: string[]; personIds: string[] };
 }
 
 export interface TaskDoc {
