@@ -170,6 +170,10 @@ const stepId = z
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter')
   .superRefine(notObjectMember);
 
+/** A task's form field a `publish` step shows: `steps.<step id>.form.<field name>`. */
+export const SHOWN_FORM_FIELD = /^steps\.([a-z][a-z0-9_-]{0,63})\.form\.([A-Za-z][A-Za-z0-9_]{0,63})$/;
+const shownFormField = z.string().regex(SHOWN_FORM_FIELD, 'steps.<step id>.form.<field name>');
+
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
 const slaDuration = z.string().refine(isSlaDuration, {
   error: (issue) =>
@@ -442,8 +446,11 @@ export const publishStepSchema = z
     ...stepBase,
     type: z.literal('publish'),
     title: z.string().min(1).max(200),
-    /** Input fields shown on the public board; personal fields are masked. */
-    show: z.array(identifier).default([]),
+    /**
+     * Fields shown on the public board: an input field's name, or a task's form field as
+     * `steps.<step>.form.<field>` (a project's name, a grade and score); personal ones are masked.
+     */
+    show: z.array(z.union([identifier, shownFormField])).default([]),
   })
   .strict();
 

@@ -499,3 +499,47 @@ describe('validateDefinition: units from the dispatch catalogue', () => {
     expect(problems[0]!.path).toContain('steps[0].candidates[0]');
   });
 });
+
+describe('validateDefinition: what a publish step shows', () => {
+  const steps = (show: string[]) => [
+    {
+      id: 'assess',
+      name: '考核',
+      type: 'task',
+      candidates: [{ role: 'secretary', unit: 'parent' }],
+      form: { fields: [{ name: 'score', label: '考核得分', type: 'integer' }] },
+      outcomes: [{ id: 'assessed', name: '已考核' }],
+      announce: false,
+    },
+    { id: 'wall', name: '公示', type: 'publish', title: '结果', show },
+    { id: 'closed', name: '办结', type: 'end' },
+  ];
+
+  it('when show names a task form field as steps.<step>.form.<field>, then the definition is valid', () => {
+    // Arrange
+    const raw = definitionWith(steps(['phone', 'steps.assess.form.score']));
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when show names an unknown step or a field the form lacks, then each entry is reported', () => {
+    // Arrange
+    const raw = definitionWith(
+      steps(['steps.nowhere.form.score', 'steps.assess.form.grade', 'steps.wall.form.title']),
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].show[0]', 'unknown task step "nowhere"'),
+      problem('steps[1].show[1]', 'step "assess" has no form field "grade"'),
+      problem('steps[1].show[2]', 'unknown task step "wall"'),
+    ]);
+  });
+});
