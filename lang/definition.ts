@@ -171,7 +171,8 @@ const stepId = z
   .superRefine(notObjectMember);
 
 /** A task's form field a `publish` step shows: `steps.<step id>.form.<field name>`. */
-export const SHOWN_FORM_FIELD = /^steps\.([a-z][a-z0-9_-]{0,63})\.form\.([A-Za-z][A-Za-z0-9_]{0,63})$/;
+export const SHOWN_FORM_FIELD =
+  /^steps\.([a-z][a-z0-9_-]{0,63})\.form\.([A-Za-z][A-Za-z0-9_]{0,63})$/;
 const shownFormField = z.string().regex(SHOWN_FORM_FIELD, 'steps.<step id>.form.<field name>');
 
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
