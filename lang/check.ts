@@ -128,6 +128,12 @@ class SemanticChecker {
     spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
     this.checkRollCallTemplates('deadlines', spec.deadlines);
     this.checkSchedule();
+    spec.limit?.per.forEach((name, i) => {
+      const field = spec.input.fields.find((f) => f.name === name);
+      if (field === undefined) this.report(`limit.per[${i}]`, `unknown field "${name}"`);
+      else if (field.multiple)
+        this.report(`limit.per[${i}]`, `"${name}" holds a list; name a single-value field`);
+    });
     for (const { step, list, index } of allSteps(spec)) {
       this.checkStep(`${list.path}[${index}]`, step, list);
     }

@@ -747,6 +747,19 @@ export const definitionSchema = z
     points: z.array(pointsRuleSchema).max(MAX_POINTS_RULES).optional(),
     /** What its cases count for in the rates (考核指标); see measuresSchema. */
     measures: measuresSchema.optional(),
+    /**
+     * At most `max` cases per unit with the same values of the `per` input fields (书记项目: 1—2
+     * a year per secretary's unit); rejected, cancelled and failed cases do not count. A start
+     * beyond it is refused (409) naming `rule`.
+     */
+    limit: z
+      .object({
+        max: z.number().int().min(1).max(1000),
+        per: z.array(identifier).min(1).max(5),
+        rule: z.string().min(1).max(200),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DefinitionSpec = z.infer<typeof definitionSchema>;

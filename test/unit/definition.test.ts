@@ -543,3 +543,27 @@ describe('validateDefinition: what a publish step shows', () => {
     ]);
   });
 });
+
+describe('validateDefinition: a limit per unit', () => {
+  it('when limit.per names an unknown field or a list field, then each is reported at limit.per', () => {
+    // Arrange
+    const raw = definitionWith([{ id: 'done', name: '完成', type: 'end' }], {
+      input: {
+        fields: [
+          { name: 'year', label: '年度', type: 'integer' },
+          { name: 'units', label: '单位', type: 'unit', multiple: true },
+        ],
+      },
+      limit: { max: 2, per: ['year', 'nope', 'units'], rule: '每年至多 2 件' },
+    });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('limit.per[1]', 'unknown field "nope"'),
+      problem('limit.per[2]', '"units" holds a list'),
+    ]);
+  });
+});
