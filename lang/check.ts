@@ -13,7 +13,12 @@ import type {
   UnitRef,
   CatalogueUnitRef,
 } from './definition';
-import { definitionSchema, MONTHS_PER_PERIOD, OPEN311_PARAMETERS } from './definition';
+import {
+  definitionSchema,
+  MONTHS_PER_PERIOD,
+  OPEN311_PARAMETERS,
+  SHOWN_FORM_FIELD,
+} from './definition';
 import { parseSlaDuration } from './duration';
 import { checkExpression, compileExpression } from './expression';
 import { checkMeasures } from './measures';
@@ -123,6 +128,12 @@ class SemanticChecker {
     spec.deadlines.forEach((d, i) => this.checkDeadline(`deadlines[${i}]`, d, false));
     this.checkRollCallTemplates('deadlines', spec.deadlines);
     this.checkSchedule();
+    spec.limit?.per.forEach((name, i) => {
+      const field = spec.input.fields.find((f) => f.name === name);
+      if (field === undefined) this.report(`limit.per[${i}]`, `unknown field "${name}"`);
+      else if (field.multiple)
+        this.report(`limit.per[${i}]`, `"${name}" holds a list; name a single-value field`);
+    });
     for (const { step, list, index } of allSteps(spec)) {
       this.checkStep(`${list.path}[${index}]`, step, list);
     }
@@ -247,8 +258,18 @@ class SemanticChecker {
         break;
       case 'publish':
         step.show.forEach((name, i) => {
-          if (!this.fieldNames.has(name))
-            this.report(`${path}.show[${i}]`, `unknown field "${name}"`);
+          const ref = SHOWN_FORM_FIELD.exec(name);
+          if (ref === null) {
+            if (!this.fieldNames.has(name))
+              this.report(`${path}.show[${i}]`, `unknown field "${name}"`);
+            return;
+          }
+          const source = allSteps(this.spec).find((s) => s.step.id === ref[1])?.step;
+          if (source?.type !== 'task') {
+            this.report(`${path}.show[${i}]`, `unknown task step "${ref[1]}"`);
+          } else if (!(source.form?.fields ?? []).some((f) => f.name === ref[2])) {
+            this.report(`${path}.show[${i}]`, `step "${ref[1]}" has no form field "${ref[2]}"`);
+          }
         });
         break;
       case 'subprocess': {

@@ -170,6 +170,11 @@ const stepId = z
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter')
   .superRefine(notObjectMember);
 
+/** A task's form field a `publish` step shows: `steps.<step id>.form.<field name>`. */
+export const SHOWN_FORM_FIELD =
+  /^steps\.([a-z][a-z0-9_-]{0,63})\.form\.([A-Za-z][A-Za-z0-9_]{0,63})$/;
+const shownFormField = z.string().regex(SHOWN_FORM_FIELD, 'steps.<step id>.form.<field name>');
+
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
 const slaDuration = z.string().refine(isSlaDuration, {
   error: (issue) =>
@@ -442,8 +447,11 @@ export const publishStepSchema = z
     ...stepBase,
     type: z.literal('publish'),
     title: z.string().min(1).max(200),
-    /** Input fields shown on the public board; personal fields are masked. */
-    show: z.array(identifier).default([]),
+    /**
+     * Fields shown on the public board: an input field's name, or a task's form field as
+     * `steps.<step>.form.<field>` (a project's name, a grade and score); personal ones are masked.
+     */
+    show: z.array(z.union([identifier, shownFormField])).default([]),
   })
   .strict();
 
@@ -741,6 +749,19 @@ export const definitionSchema = z
     points: z.array(pointsRuleSchema).max(MAX_POINTS_RULES).optional(),
     /** What its cases count for in the rates (考核指标); see measuresSchema. */
     measures: measuresSchema.optional(),
+    /**
+     * At most `max` cases per unit with the same values of the `per` input fields (书记项目: 1—2
+     * a year per secretary's unit); rejected, cancelled and failed cases do not count. A start
+     * beyond it is refused (409) naming `rule`.
+     */
+    limit: z
+      .object({
+        max: z.number().int().min(1).max(1000),
+        per: z.array(identifier).min(1).max(5),
+        rule: z.string().min(1).max(200),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DefinitionSpec = z.infer<typeof definitionSchema>;

@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { CaseStatus, DeadlineView, PublicationView, RatingView } from '../common/case';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
 import { validateCaseData } from '../lang/case-data';
-import type { CategorySpec } from '../lang/definition';
+import type { CategorySpec, DefinitionSnapshot } from '../lang/definition';
 import type { CaseStartMemo } from '../common/case-start';
 import { caseStartMemoOf, caseStartOf } from '../common/case-start';
 import type { FieldSpec } from '../lang/definition';
@@ -101,6 +101,38 @@ export function createCaseService(deps: {
         [{ path: 'headers.idempotency-key', message: 'reused with a different body' }],
       );
     }
+  }
+
+  /**
+   * A definition's `limit` (书记项目: at most 2 a year per secretary's unit): the unit's cases of
+   * the process with the same values of the `per` fields, not rejected, cancelled or failed, must
+   * stay below `max`, or the start is refused (409) naming the rule. Counted on the read model: a
+   * case started within the same second by another request may not be projected yet (no
+   * transactions on FerretDB), so two simultaneous starts can both pass.
+   */
+  async function assertWithinLimit(
+    definition: DefinitionSnapshot,
+    unitId: string | null,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const limit = definition.spec.limit;
+    if (limit === undefined) return;
+    const filter: Record<string, unknown> = {
+      definitionKey: definition.key,
+      unitId,
+      status: { $nin: ['rejected', 'cancelled', 'failed'] },
+    };
+    for (const name of limit.per) filter[`data.${name}`] = data[name] ?? null;
+    const count = await Case.countDocuments(filter);
+    if (count < limit.max) return;
+    throw new AppError(
+      'conflict',
+      `${limit.rule}: unit "${unitId ?? '(none)'}" already has ${count} case(s) of "${definition.key}" for the same ${limit.per.join(', ')} (at most ${limit.max})`,
+      limit.per.map((name) => ({
+        path: `data.${name}`,
+        message: `at most ${limit.max} cases per unit for the same value`,
+      })),
+    );
   }
 
   /** Unit fields must name units of the org tree: a typo would route the case to nobody. */
@@ -238,6 +270,8 @@ export function createCaseService(deps: {
         assertSameRequest(existing.requestHash, requestHash);
         return { created: false, case: summaryOf(existing) };
       }
+
+      await assertWithinLimit(definition, request.unitId ?? null, checked.data);
 
       const now = deps.clock();
       const { args, memo, searchAttributes } = caseStartOf({

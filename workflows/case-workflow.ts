@@ -124,8 +124,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
   await Promise.all(caseClockRuns);
 
   await condition(allHandlersFinished);
-  // A case that ran a roll-call hands its figures to the parent that started it.
-  return run.rollCall ? { ...projection.view(), rollCall: run.rollCall } : projection.view();
+  // A case that ran a roll-call, or counted disputes, hands its figures to the parent that
+  // started it.
+  return {
+    ...projection.view(),
+    ...(run.rollCall ? { rollCall: run.rollCall } : {}),
+    ...(run.disputes ? { disputes: run.disputes } : {}),
+  };
 }
 
 /** How many characters of a failure's message the timeline and the admins' mail keep (chosen). */

@@ -4,6 +4,8 @@ import { CASE_WORKFLOW_TYPE } from '../common/case';
 import type { CaseStartMemo } from '../common/case-start';
 import type { RollCallFigures } from './roll-call';
 import { childRollCall } from './roll-call';
+import type { DisputeFigures } from './disputes';
+import { childDisputes } from './disputes';
 import type { CaseWorkflowResult } from './run';
 
 /**
@@ -31,8 +33,10 @@ export interface FanOutBatchInput {
   wait: boolean;
 }
 
-/** How one child ended: its status and, when it ran a roll-call, the figures. */
-export type FanOutChildEnd = { caseId: string; status: string } & Partial<RollCallFigures>;
+/** How one child ended: its status and, when it ran a roll-call or counted disputes, the figures. */
+export type FanOutChildEnd = { caseId: string; status: string } & Partial<RollCallFigures> & {
+    disputes?: DisputeFigures;
+  };
 
 export async function fanOutBatchWorkflow(input: FanOutBatchInput): Promise<FanOutChildEnd[]> {
   const { taskQueue } = workflowInfo();
@@ -59,6 +63,7 @@ export async function fanOutBatchWorkflow(input: FanOutBatchInput): Promise<FanO
         caseId: input.children[i]!.input.caseId,
         status: result.status,
         ...childRollCall(result),
+        ...(childDisputes(result) ? { disputes: childDisputes(result)! } : {}),
       };
     }),
   );

@@ -23,13 +23,17 @@ import type { CaseProjection, CaseStateView, Detail } from './projection';
 import { ENGINE } from './projection';
 import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import type { TaskRuntime } from './task-runtime';
+import type { DisputeFigures } from './disputes';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
 import { applies, BATCHED_NOTIFICATIONS, CHANGES } from './patches';
 import { openSlip, opensSlip } from './supervision';
 
 /** What a case workflow returns: its state, and the figures of a roll-call it ran. */
-export type CaseWorkflowResult = CaseStateView & { rollCall?: RollCallFigures };
+export type CaseWorkflowResult = CaseStateView & {
+  rollCall?: RollCallFigures;
+  disputes?: DisputeFigures;
+};
 
 /** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
 export interface StepResult {
@@ -95,6 +99,8 @@ export class CaseRun {
   evaluation: EvaluationRun | null = null;
   /** The figures of the last roll-call this case ran, returned with its result to a parent. */
   rollCall: RollCallFigures | null = null;
+  /** The disputes found and resolved (a dispute process, as it closed), returned to a parent. */
+  disputes: DisputeFigures | null = null;
   /** Roster roll-calls whose count the acknowledging service says reached the expected figure. */
   readonly rosterMaybeFull = new Set<string>();
   closed = false;

@@ -134,7 +134,7 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     tag: 'cases',
     summary: 'Start a case',
     description:
-      'Starts a case of the latest published version of a process. The Idempotency-Key makes the call safe to retry: the same key and body return the same case (200), the same key with another body is rejected (422).',
+      'Starts a case of the latest published version of a process. The Idempotency-Key makes the call safe to retry: the same key and body return the same case (200), the same key with another body is rejected (422). A process with a `limit` (书记项目: 1–2 a year per unit) refuses a start beyond it (409 naming the rule).',
     limit: 'case-start',
     roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
     headers: idempotencyHeaders,
@@ -145,7 +145,7 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
         description: 'The case this Idempotency-Key already started',
         schema: caseSummarySchema,
       },
-      ...errorResponses(400, 401, 403, 422, 429),
+      ...errorResponses(400, 401, 403, 409, 422, 429),
     },
     async handle({ principal, headers, body }) {
       const result = await cases.startCase(principal, headers['idempotency-key'], body);

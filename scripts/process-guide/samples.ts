@@ -49,8 +49,9 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   'three-lists': { title: '老年人助餐服务', description: '为辖区 80 岁以上独居老人提供助餐。' },
   'three-lists-resource': { title: '义诊进社区', description: '每月一次，内科、眼科医生坐诊。' },
   'work-admission': {
-    title: '垃圾分类入户宣传',
-    description: '组织网格员入户发放垃圾分类宣传册。',
+    title: '流动人口信息登记',
+    description: '协助派出所登记辖区新增流动人口信息。',
+    items: ['协办·流动人口信息登记'],
   },
   'four-step-service': { title: '办理居住证明' },
   'hotline-12345': { category: '供水', description: '3 号楼停水一天，事先没有通知。' },
@@ -100,7 +101,10 @@ function sampleValue(key: string, field: FieldSpec, unitId: string): unknown {
   return field.multiple ? [value] : value;
 }
 
-/** Required fields and e-mail addresses (so the mails go somewhere), checked as the API checks them. */
+/**
+ * Required fields, e-mail addresses (so the mails go somewhere) and optional fields the process
+ * has a sample for (准入: the listed items), checked as the API checks them.
+ */
 export function sampleData(
   key: string,
   fields: readonly FieldSpec[],
@@ -110,7 +114,12 @@ export function sampleData(
 ): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const field of fields) {
-    if (field.required || field.type === 'email' || alsoRequired.includes(field.name))
+    if (
+      field.required ||
+      field.type === 'email' ||
+      alsoRequired.includes(field.name) ||
+      PROCESS_SAMPLES[key]?.[field.name] !== undefined
+    )
       data[field.name] = sampleValue(key, field, unitId);
   }
   const checked = validateCaseData(fields, data, prefix);

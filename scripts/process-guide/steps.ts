@@ -4,6 +4,8 @@
  */
 
 import type { DefinitionSpec, StepSpec } from '../../lang/definition';
+import { SHOWN_FORM_FIELD } from '../../lang/definition';
+import { allSteps } from '../../lang/steps';
 import { STATUS_LABELS } from './labels';
 import { code } from './markdown';
 import {
@@ -116,6 +118,14 @@ export function stepLines(
     case 'publish': {
       summary = `publishes the case on the public board (公示) as “${step.title}”`;
       const shown = step.show.map((name) => {
+        const ref = SHOWN_FORM_FIELD.exec(name);
+        if (ref !== null) {
+          // A task's form field: its label as that task's form gives it.
+          const source = allSteps(spec).find((s) => s.step.id === ref[1])?.step;
+          const form = source?.type === 'task' ? source.form : undefined;
+          const field = form?.fields.find((f) => f.name === ref[2]);
+          return `${code(name)} ${field?.label ?? ''}${field?.personal ? ' (masked)' : ''}`.trim();
+        }
         const field = spec.input.fields.find((f) => f.name === name);
         return `${fieldLabel(spec, name)}${field?.personal ? ' (masked)' : ''}`;
       });

@@ -512,3 +512,64 @@ describe('operations', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 });
+
+describe('a definition limit (书记项目: 1—2 a year)', () => {
+  const LIMITED = `
+key: yearly-limit
+name: 年度限额测试
+starters: [admin]
+limit: { max: 2, per: [year], rule: 每个单位每年至多 2 件 }
+input:
+  fields:
+    - { name: year, label: 年度, type: integer, required: true }
+steps:
+  - { id: done, name: 完成, type: end }
+`;
+
+  it('when a unit already has 2 cases of a process for a year, then a third start is refused with 409 naming the rule, while another year or another unit starts', async () => {
+    // Arrange: the process and two units
+    await createDefinitionService(app.db.models, createMailRenderer().templateNames).publish({
+      source: LIMITED,
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'test' },
+    });
+    for (const id of ['limit-a', 'limit-b']) {
+      const unit = { id, name: `限额社区${id}`, type: 'community', parentId: null };
+      expect(
+        (await app.http('POST', '/api/v1/org/units', { token: app.adminKey, body: unit })).status,
+      ).toBe(201);
+    }
+    const start = (unitId: string, year: number) =>
+      app.http<ErrorBody & CaseBody>('POST', '/api/v1/cases', {
+        token: app.adminKey,
+        headers: { 'idempotency-key': idempotencyKey() },
+        body: { definitionKey: 'yearly-limit', unitId, data: { year } },
+      });
+    const first = [await start('limit-a', 2026), await start('limit-a', 2026)];
+    // The count reads the read model: wait until both cases are projected
+    await waitFor('both cases projected', async () =>
+      (await app.db.models.Case.countDocuments({ definitionKey: 'yearly-limit' })) === 2
+        ? true
+        : undefined,
+    );
+
+    // Act
+    const third = await start('limit-a', 2026);
+    const nextYear = await start('limit-a', 2027);
+    const otherUnit = await start('limit-b', 2026);
+
+    // Assert
+    expect(first.map((r) => r.status)).toEqual([201, 201]);
+    expect(third.status).toBe(409);
+    expect(third.body.error.code).toBe('conflict');
+    expect(third.body.error.message).toContain('每个单位每年至多 2 件');
+    expect(third.body.error.message).toContain('at most 2');
+    expect(third.body.error.details).toEqual([
+      { path: 'data.year', message: 'at most 2 cases per unit for the same value' },
+    ]);
+    expect([nextYear.status, otherUnit.status]).toEqual([201, 201]);
+    expect(
+      await app.db.models.Case.countDocuments({ definitionKey: 'yearly-limit', unitId: 'limit-a' }),
+    ).toBeLessThanOrEqual(3);
+  });
+});

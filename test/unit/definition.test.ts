@@ -499,3 +499,71 @@ describe('validateDefinition: units from the dispatch catalogue', () => {
     expect(problems[0]!.path).toContain('steps[0].candidates[0]');
   });
 });
+
+describe('validateDefinition: what a publish step shows', () => {
+  const steps = (show: string[]) => [
+    {
+      id: 'assess',
+      name: '考核',
+      type: 'task',
+      candidates: [{ role: 'secretary', unit: 'parent' }],
+      form: { fields: [{ name: 'score', label: '考核得分', type: 'integer' }] },
+      outcomes: [{ id: 'assessed', name: '已考核' }],
+      announce: false,
+    },
+    { id: 'wall', name: '公示', type: 'publish', title: '结果', show },
+    { id: 'closed', name: '办结', type: 'end' },
+  ];
+
+  it('when show names a task form field as steps.<step>.form.<field>, then the definition is valid', () => {
+    // Arrange
+    const raw = definitionWith(steps(['phone', 'steps.assess.form.score']));
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when show names an unknown step or a field the form lacks, then each entry is reported', () => {
+    // Arrange
+    const raw = definitionWith(
+      steps(['steps.nowhere.form.score', 'steps.assess.form.grade', 'steps.wall.form.title']),
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].show[0]', 'unknown task step "nowhere"'),
+      problem('steps[1].show[1]', 'step "assess" has no form field "grade"'),
+      problem('steps[1].show[2]', 'unknown task step "wall"'),
+    ]);
+  });
+});
+
+describe('validateDefinition: a limit per unit', () => {
+  it('when limit.per names an unknown field or a list field, then each is reported at limit.per', () => {
+    // Arrange
+    const raw = definitionWith([{ id: 'done', name: '完成', type: 'end' }], {
+      input: {
+        fields: [
+          { name: 'year', label: '年度', type: 'integer' },
+          { name: 'units', label: '单位', type: 'unit', multiple: true },
+        ],
+      },
+      limit: { max: 2, per: ['year', 'nope', 'units'], rule: '每年至多 2 件' },
+    });
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('limit.per[1]', 'unknown field "nope"'),
+      problem('limit.per[2]', '"units" holds a list'),
+    ]);
+  });
+});

@@ -73,7 +73,7 @@ const REPORT = {
 };
 
 describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)', () => {
-  it('when every grid of the street reports, then each report closes and the dispatcher sums the round up', async () => {
+  it('when every grid of the street reports, then each report closes and the round sums the grids up (化解率) for the dispatcher', async () => {
     // Arrange
     const org = await screeningOrg();
     const round = await bed.shippedWith('dispute-screening.yaml', 'dispute-report.yaml');
@@ -82,22 +82,20 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     const outcome = await bed.withWorker(async (queue) => {
       const kase = await bed.startCase(queue, round, org.street.id, { focus: '邻里纠纷' });
       const reports = await reportsByGrid(kase);
-      for (const [gridId, worker] of [
-        [org.grid.id, org.gridWorker],
-        [org.grid2.id, org.gridWorker3],
+      for (const [gridId, worker, figures] of [
+        [org.grid.id, org.gridWorker, REPORT],
+        [org.grid2.id, org.gridWorker3, { ...REPORT, found: 5, resolved: 5, escalated: 0 }],
       ] as const) {
         const report = reports.get(gridId)!;
         const taskId = report.taskId('report');
         await report.waitForTask('the grid report task', taskId, () => true);
         await report.claim(taskId, worker);
-        await report.complete(taskId, worker, 'reported', REPORT);
+        await report.complete(taskId, worker, 'reported', figures);
       }
       const summary = kase.taskId('summary');
       await kase.waitForTask('the summary task', summary, () => true);
       await kase.claim(summary, org.streetDirector);
       await kase.complete(summary, org.streetDirector, 'summarised', {
-        reportedGrids: 2,
-        disputes: 6,
         analysis: '本月纠纷以邻里纠纷为主，均已落实化解责任人',
       });
       const result = (await kase.handle.result()) as CaseStateView;
@@ -128,15 +126,40 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
       ...(doc as { metrics?: Partial<CaseMetrics> }).metrics,
     });
     const grids = outcome.children.map(metricsOf);
-    expect(grids.map((m) => [m.disputesFound, m.disputesResolved, m.resolved, m.due])).toEqual([
+    expect(
+      grids
+        .map((m) => [m.disputesFound, m.disputesResolved, m.resolved, m.due])
+        .sort((a, b) => a[0]! - b[0]!),
+    ).toEqual([
       [3, 2, 1, 1],
-      [3, 2, 1, 1],
+      [5, 5, 1, 1],
     ]);
     const sums = zeroFlags();
     for (const m of [...grids, metricsOf(outcome.doc)]) {
       for (const f of METRIC_FIELDS) sums[f] += m[f];
     }
-    expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.6667);
+    expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.875);
+    // …and the round adds the grids' figures up itself: nobody types the totals
+    const [grids2] = eventsOf(outcome.doc.timeline, 'step.completed').filter(
+      (e) => e.stepId === 'grids',
+    );
+    expect(grids2?.detail).toMatchObject({
+      count: 2,
+      closed: 2,
+      disputesFound: 8,
+      disputesResolved: 7,
+      disputeResolutionRate: 0.875,
+    });
+    expect(
+      eventsOf(outcome.doc.timeline, 'subprocess.ended')
+        .map((e) => [e.detail?.unitId, e.detail?.disputesFound, e.detail?.disputesResolved])
+        .sort(),
+    ).toEqual(
+      [
+        [org.grid.id, 3, 2],
+        [org.grid2.id, 5, 5],
+      ].sort(),
+    );
   });
 
   it('when a grid does not report, then it is reminded, escalated up the org tree, closed as 逾期未报 after 10 working days, and the round goes on', async () => {
@@ -195,6 +218,17 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     // …and the round records one closed and one missing report before summing up
     const ended = eventsOf(outcome.roundDoc.timeline, 'subprocess.ended');
     expect(ended.map((e) => e.detail?.status).sort()).toEqual(['cancelled', 'closed']);
+    // …the missing report counts 0 disputes in the totals, and one grid as reported
+    const [grids] = eventsOf(outcome.roundDoc.timeline, 'step.completed').filter(
+      (e) => e.stepId === 'grids',
+    );
+    expect(grids?.detail).toMatchObject({
+      count: 2,
+      closed: 1,
+      disputesFound: 3,
+      disputesResolved: 2,
+      disputeResolutionRate: 0.6667,
+    });
   });
 });
 

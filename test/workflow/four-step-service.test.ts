@@ -1,4 +1,6 @@
-import type { PublicationView } from '../../common/case';
+import type { CaseMetrics, PublicationView } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
@@ -251,3 +253,140 @@ describe('社区“3+4”四步工作法 (four-step-service)', () => {
     expect(await mailsOf({ email: contact } as SeededPerson)).toHaveLength(0);
   });
 });
+
+describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结率, 解决率…)', () => {
+  it('when known requests run (declined, resolved, explained, accepted late but handled on time, rated unsatisfied and redone, rated unsatisfied and confirmed), then every declared rate comes out exactly', async () => {
+    // Arrange: a quiet week; the community's window serves every request
+    const org = await serviceOrg();
+    const monday = await bed.quietMonday();
+    const tuesday = plusDays(monday, 1);
+    const contact = uniqueAddress('resident');
+
+    // Act
+    const docs = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const start = () => bed.startCase(queue, shipped(), org.grid.id, request(contact));
+      // Closed as read from the document: awaiting a workflow result would let the test
+      // server skip time to the next timer of any case.
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const accept = async (kase: RunningCase) => {
+        const intake = await openedTask(kase, 'intake');
+        await claimAndComplete(kase, intake.id, org.officer, 'accepted', { note: '受理' });
+      };
+      const handle = async (kase: RunningCase, outcome: string, score: number, visit = 1) => {
+        const task = await openedTask(kase, 'handle', visit);
+        await claimAndComplete(kase, task.id, org.officer, outcome, { result: '已办理' }, '已说明');
+        await rateWhenAsked(kase, score, visit);
+        return openedTask(kase, 'supervise', visit);
+      };
+      const confirm = async (kase: RunningCase, supervise: { id: string }) => {
+        await claimAndComplete(kase, supervise.id, org.communitySecretary, 'confirmed', {
+          finding: '回访核实',
+        });
+        return closed(kase);
+      };
+      const served = async (outcome: string, score: number) => {
+        const kase = await start();
+        await accept(kase);
+        return confirm(kase, await handle(kase, outcome, score));
+      };
+
+      // 1. declined at intake (不予受理)
+      const declined = await start();
+      const intake = await openedTask(declined, 'intake');
+      await claimAndComplete(
+        declined,
+        intake.id,
+        org.officer,
+        'declined',
+        { note: '不属社区职责' },
+        '已告知',
+      );
+      const done = [await closed(declined)];
+      // 2. resolved, rated 5; 3. explained, rated 4
+      done.push(await served('resolved', 5));
+      done.push(await served('explained', 4));
+      // 5. resolved, rated 2, the follow-up orders it redone, rated 5 the second time
+      const redone = await start();
+      await accept(redone);
+      const firstCheck = await handle(redone, 'resolved', 2);
+      await claimAndComplete(
+        redone,
+        firstCheck.id,
+        org.communitySecretary,
+        'rework',
+        { finding: '回访不满意' },
+        '重新办理',
+      );
+      done.push(await confirm(redone, await handle(redone, 'resolved', 5, 2)));
+      // 6. resolved, rated 2, the follow-up confirms it: stays unsatisfied
+      done.push(await served('resolved', 2));
+      // 4. accepted a day late (intake_1d missed and escalated), handled within handle_5d
+      const late = await start();
+      await openedTask(late, 'intake');
+      await bed.skipTo(bj(`${tuesday} 09:35`));
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'intake_1d' });
+      await accept(late);
+      done.push(await confirm(late, await handle(late, 'resolved', 5)));
+      return done;
+    });
+
+    // Assert: the flags each request carries (in the order: declined, resolved, explained,
+    // redone, unsatisfied, late)
+    const metrics = docs.map((d) => ({
+      ...zeroFlags(),
+      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
+    }));
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+    ]);
+    expect(metrics.map((m) => [m.rated, m.satisfied, m.escalated, m.overdue])).toEqual([
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 0, 0, 0],
+      [1, 1, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    const sums = zeroFlags();
+    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1, // the window's 限期办理 task claimed in all 5 dispatched
+      responseRate: 1, // no acceptanceDeadline: before handle_5d; a late 受理 is not late 接单
+      completionRate: 1, // 5 completed of 5 due (the declined one is in no denominator)
+      resolutionRate: 0.8, // 已解释说明 is 办结, not 解决
+      onTimeRate: 1, // the late intake still closed within handle_5d
+      satisfactionRate: 0.8, // the last rating counts: the redone one is satisfied, one 2 stays
+      participationRate: 1, // 5 rated of 5 asked
+      visitRate: 1, // 5 rated of 5 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.2, // the late intake escalated to the community director
+      returnRate: 0, // 责令重新办理 is the follow-up's loop, not a 退单
+      overdueRate: 0.2,
+    });
+  });
+});
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

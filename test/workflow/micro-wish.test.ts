@@ -1,8 +1,13 @@
+import type { CaseMetrics } from '../../common/case';
+import { CASE_UPDATES } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import { uniqueAddress } from '../support/harness';
 import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
 import {
+  actor,
   eventsOf,
   expectFiredAt,
   mailsOf,
@@ -155,3 +160,136 @@ describe('微心愿认领 (micro-wish)', () => {
     expect(eventsOf(outcome.doc.timeline, 'claim.closed')).toHaveLength(0);
   });
 });
+
+describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率…)', () => {
+  it('when known wishes run (declined, fulfilled, claimed late but fulfilled on time, rated unsatisfied, unclaimed for the quarter and withdrawn), then every declared rate comes out exactly', async () => {
+    // Arrange: a quiet week; one reporting party member claims every wish
+    const org = await bed.seedOrg();
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    const member = await bed.addPerson('member', '高党员', [[org.community, 'party-member']]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+
+    // Act
+    const docs = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () => bed.startCase(queue, shipped(), org.grid.id, wish);
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const review = async (kase: Kase, outcome: 'listed' | 'declined') => {
+        const task = kase.taskId('review');
+        await kase.waitForTask('the review', task, () => true);
+        await kase.claim(task, dispatcher);
+        await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+          args: [{ taskId: task, actor: actor(dispatcher), outcome, form: {}, comment: '审核' }],
+        });
+      };
+      const fulfilled = async (kase: Kase, score: number) => {
+        const pool = kase.taskId('pool');
+        await kase.waitForTask('the wish list pool', pool, () => true);
+        await kase.claim(pool, member);
+        const fulfil = kase.taskId('fulfil');
+        await kase.waitForTask('the fulfilment', fulfil, () => true);
+        await kase.claim(fulfil, member);
+        await kase.complete(fulfil, member, 'fulfilled', { summary: '已实现' });
+        await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+        await kase.rate(score);
+        return closed(kase);
+      };
+      const listed = async () => {
+        const kase = await start();
+        await review(kase, 'listed');
+        return kase;
+      };
+
+      // 1. not listed (不予列入)
+      const declined = await start();
+      await review(declined, 'declined');
+      const done = [await closed(declined)];
+      // 2. claimed and fulfilled, rated 5; 3. rated 2
+      done.push(await fulfilled(await listed(), 5));
+      done.push(await fulfilled(await listed(), 2));
+      // 4. claimed after first_claim passed (escalated), fulfilled within fulfil_30d
+      const late = await listed();
+      await late.waitForTask('the pool to plan its deadline', late.taskId('pool'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      // 5. nobody claims it in the quarter: the joint meeting withdraws it
+      const unclaimed = await listed();
+      await unclaimed.waitForTask('the second pool', unclaimed.taskId('pool'), () => true);
+      await bed.skipTo(mondayAt + 15 * DAY);
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'first_claim' });
+      done.push(await fulfilled(late, 4));
+      await bed.skipTo(mondayAt + 91 * DAY);
+      const meeting = unclaimed.taskId('joint_meeting');
+      await unclaimed.waitForTask('the joint meeting', meeting, () => true);
+      await unclaimed.claim(meeting, org.communitySecretary);
+      await unclaimed.handle.executeUpdate(CASE_UPDATES.complete, {
+        args: [
+          {
+            taskId: meeting,
+            actor: actor(org.communitySecretary),
+            outcome: 'withdrawn',
+            form: {},
+            comment: '许愿人已自行解决',
+          },
+        ],
+      });
+      done.push(await closed(unclaimed));
+      return done;
+    });
+
+    // Assert: the flags each wish carries
+    const metrics = docs.map((d) => ({
+      ...zeroFlags(),
+      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
+    }));
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [1, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.rated, m.satisfied, m.escalated])).toEqual([
+      [0, 0, 0],
+      [1, 1, 0],
+      [1, 0, 0],
+      [1, 1, 1],
+      [0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    const sums = zeroFlags();
+    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1, // 3 claimed of 3 offered (declined and withdrawn wishes are in none)
+      responseRate: 0.6667, // 2 claimed before first_claim passed
+      completionRate: 1,
+      resolutionRate: 1, // no 解释说明 outcome: a fulfilled wish is solved
+      onTimeRate: 1, // the late claim was still fulfilled within fulfil_30d
+      satisfactionRate: 0.6667, // 5 and 4 satisfied, 2 not
+      participationRate: 1,
+      visitRate: 1,
+      disputeResolutionRate: null,
+      supervisionRate: 0.3333, // the late claim escalated to the community secretary
+      returnRate: 0,
+      overdueRate: 0.3333,
+    });
+  });
+});
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

@@ -1,3 +1,6 @@
+import type { CaseMetrics } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { uniqueAddress } from '../support/harness';
 import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
@@ -288,3 +291,109 @@ describe('红心物业“54321” (property-54321)', () => {
     expect(await mailsOf(org.manager, SUBJECT.assigned)).toHaveLength(1);
   });
 });
+
+describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按期办结率…)', () => {
+  it('when known reports run (on time, rated unsatisfied, arrived late but fixed within its promise, fixed after its promise), then every declared rate comes out exactly', async () => {
+    // Arrange: one compound; every problem is fixed and rated (the process has no refusal and
+    // no 解释说明 outcome: every report is served)
+    const org = await propertyOrg();
+    const contact = uniqueAddress('owner-m');
+
+    // Act
+    const docs = await bed.withWorker(async (queue) => {
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () => bed.startCase(queue, shipped(), org.building.id, report(contact));
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const arrive = async (kase: Kase, severity: string, late = false) => {
+        await openedTask(kase, 'arrive');
+        if (late) {
+          await bed.skipTo((await bed.now()) + 6 * MINUTE);
+          await kase.waitForEvents('deadline.escalated', 1, { deadline: 'arrive_5m' });
+        }
+        await kase.claim(kase.taskId('arrive'), org.staff);
+        await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', { severity });
+      };
+      const fix = async (kase: Kase, step: string, score: number, late = false) => {
+        await openedTask(kase, step);
+        if (late) {
+          await bed.skipTo((await bed.now()) + 41 * MINUTE);
+          await kase.waitForEvents('deadline.escalated', 1, { deadline: 'fix_40m' });
+        }
+        await kase.claim(kase.taskId(step), org.staff);
+        await kase.complete(kase.taskId(step), org.staff, 'fixed', { result: '已处理' });
+        await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+        await kase.rate(score);
+        return closed(kase);
+      };
+
+      const done = [];
+      // 1. a small problem on time, rated 5
+      const onTime = await start();
+      await arrive(onTime, '小问题');
+      done.push(await fix(onTime, 'fix_small', 5));
+      // 2. a serious problem on time, rated 2
+      const serious = await start();
+      await arrive(serious, '严重问题');
+      done.push(await fix(serious, 'fix_serious', 2));
+      // 3. arrived after 5 minutes (escalated), fixed within the 40 minutes, rated 4
+      const lateArrival = await start();
+      await arrive(lateArrival, '小问题', true);
+      done.push(await fix(lateArrival, 'fix_small', 4));
+      // 4. arrived on time, fixed after the 40 minutes (escalated), rated 5
+      const lateFix = await start();
+      await arrive(lateFix, '小问题');
+      done.push(await fix(lateFix, 'fix_small', 5, true));
+      return done;
+    });
+
+    // Assert: the flags each report carries
+    const metrics = docs.map((d) => ({
+      ...zeroFlags(),
+      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
+    }));
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.rated, m.satisfied, m.escalated, m.overdue])).toEqual([
+      [1, 1, 0, 0],
+      [1, 0, 0, 0],
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    const sums = zeroFlags();
+    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1,
+      responseRate: 0.75, // 3 arrived within arrive_5m
+      completionRate: 1,
+      resolutionRate: 1,
+      onTimeRate: 0.75, // the late arrival still fixed within fix_40m; the late fix is not
+      satisfactionRate: 0.75,
+      participationRate: 1,
+      visitRate: 1,
+      disputeResolutionRate: null,
+      supervisionRate: 0.5, // the late arrival and the late fix reached the property manager
+      returnRate: 0,
+      overdueRate: 0.5,
+    });
+  });
+});
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

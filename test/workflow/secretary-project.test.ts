@@ -47,6 +47,17 @@ function monthsBefore(date: string, months: number): string {
     .slice(0, 10);
 }
 
+/** A project year whose year-end assessment (1 December) comes after `dueDate`. */
+function yearAfter(dueDate: string): number {
+  const year = Number(dueDate.slice(0, 4));
+  return dueDate.slice(5) < '12-01' ? year : year + 1;
+}
+
+/** 1 December of `year`, 08:00 Beijing time: when the year-end assessment opens. */
+function assessmentOpens(year: number): number {
+  return Date.parse(`${year}-12-01T00:00:00Z`);
+}
+
 /** Claims the project for the community secretary with `dueDate` and lists the plan. */
 async function claimAndPlan(kase: RunningCase, org: SeededOrg, dueDate: string): Promise<void> {
   const claim = kase.taskId('claim');
@@ -71,10 +82,11 @@ describe('书记项目 (secretary-project)', () => {
     const org = await bed.seedOrg();
     const startedAt = await bed.now();
     const dueDate = beijingDate(startedAt, 150);
+    const year = yearAfter(dueDate);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, project, org.community.id, { year: 2026 });
+      const kase = await bed.startCase(queue, project, org.community.id, { year });
       await claimAndPlan(kase, org, dueDate);
       const midterm = await kase.waitForTask('the mid-term task', kase.taskId('midterm'), (t) =>
         t.deadlines.every((d) => d.dueAt !== null),
@@ -96,6 +108,12 @@ describe('书记项目 (secretary-project)', () => {
       await kase.complete(complete, org.communitySecretary, 'completed', {
         result: '6 部电梯已验收',
       });
+      // Finished early, assessed at the year end like every project
+      await kase.waitForDoc('the wait for the year end', (d) =>
+        d.timeline.some((e) => e.type === 'step.entered' && e.stepId === 'assessment_opens'),
+      );
+      const beforeYearEnd = await kase.task(kase.taskId('assess'));
+      await bed.skipTo(assessmentOpens(year) + 60_000);
       const assess = kase.taskId('assess');
       await kase.waitForTask('the assessment', assess, () => true);
       await kase.claim(assess, org.streetSecretary);
@@ -108,6 +126,7 @@ describe('书记项目 (secretary-project)', () => {
         doc: await kase.doc(),
         events: history.events?.length ?? 0,
         thirdReview: await kase.task(kase.taskId('review', 3)),
+        beforeYearEnd,
       };
     });
 
@@ -122,6 +141,14 @@ describe('书记项目 (secretary-project)', () => {
     expect(reviews).toHaveLength(2);
     expect(outcome.thirdReview?.status ?? 'never opened').toMatch(/cancelled|never opened/);
     expect(eventsOf(outcome.doc.timeline, 'case.published')).toHaveLength(1);
+    // …not assessed before 1 December, and the board shows the project, its grade and score
+    expect(outcome.beforeYearEnd).toBeNull();
+    expect(outcome.doc.publication?.fields).toEqual([
+      { label: '项目年度', value: String(year) },
+      { label: '项目名称', value: '老旧小区加装电梯' },
+      { label: '考核等次', value: '好' },
+      { label: '考核得分', value: '95' },
+    ]);
     // A year of monthly reviews stays far below Temporal's history limits without continue-as-new.
     expect(outcome.events).toBeLessThan(1000);
   });
@@ -134,7 +161,9 @@ describe('书记项目 (secretary-project)', () => {
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, project, org.community.id, { year: 2026 });
+      const kase = await bed.startCase(queue, project, org.community.id, {
+        year: yearAfter(dueDate),
+      });
       await claimAndPlan(kase, org, dueDate);
       const midterm = kase.taskId('midterm');
       const task = await kase.waitForTask('the mid-term task', midterm, (t) =>
@@ -156,5 +185,52 @@ describe('书记项目 (secretary-project)', () => {
     expectFiredAt(missed!.at, outcome.due);
     expect(await mailsOf(org.communitySecretary, SUBJECT.reminder)).toHaveLength(1);
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+  });
+
+  it('when the project is not finished by the year end, then it is still assessed on 1 December, its open milestones withdrawn, and the board shows its grade and score', async () => {
+    // Arrange: a project due on 30 November that nobody finishes
+    const org = await bed.seedOrg();
+    const startedAt = await bed.now();
+    const year = Number(beijingDate(startedAt, 0).slice(0, 4)) + 1;
+    const dueDate = `${year}-11-30`;
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, project, org.community.id, { year });
+      await claimAndPlan(kase, org, dueDate);
+      await kase.waitForTask('the mid-term task', kase.taskId('midterm'), () => true);
+      await bed.skipTo(assessmentOpens(year) + 60_000);
+      const assess = kase.taskId('assess');
+      const opened = await kase.waitForTask('the year-end assessment', assess, () => true);
+      await kase.claim(assess, org.streetSecretary);
+      await kase.complete(assess, org.streetSecretary, 'assessed', { score: 60, grade: '一般' });
+      const doc = await kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      return {
+        opened,
+        doc,
+        midterm: await kase.task(kase.taskId('midterm')),
+        complete: await kase.task(kase.taskId('complete')),
+      };
+    });
+
+    // Assert: the year-end timer ended the work; the milestones never met are withdrawn
+    expect(outcome.doc.status).toBe('closed');
+    const [yearEnd] = eventsOf(outcome.doc.timeline, 'timer.fired').filter(
+      (e) => e.stepId === 'year_end',
+    );
+    expectFiredAt(yearEnd!.at, assessmentOpens(year));
+    expect(outcome.midterm?.status).toBe('cancelled');
+    expect(outcome.complete?.status ?? 'never opened').toMatch(/cancelled|never opened/);
+    expect(eventsOf(outcome.doc.timeline, 'task.completed').map((e) => e.stepId)).toEqual([
+      'claim',
+      'plan',
+      'assess',
+    ]);
+    expect(outcome.doc.publication?.fields).toEqual([
+      { label: '项目年度', value: String(year) },
+      { label: '项目名称', value: '老旧小区加装电梯' },
+      { label: '考核等次', value: '一般' },
+      { label: '考核得分', value: '60' },
+    ]);
   });
 });

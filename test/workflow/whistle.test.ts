@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { CaseMetrics } from '../../common/case';
+import { METRIC_FIELDS } from '../../common/case-measures';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import {
@@ -202,3 +205,124 @@ describe('部门报到 answered 非本部门职责 (whistle-department)', () => 
     ).toBe(1);
   });
 });
+
+describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)', () => {
+  it('when known department cases run (sent back after arbitration, resolved, partly solved, reported in late but done on time, ruled to another unit), then every declared rate comes out exactly', async () => {
+    // Arrange: two departments under the street and the street centre that arbitrates
+    const urban = await department('urbanm');
+    const housing = await department('housingm');
+    const centre = await bed.addPerson('centre-m', '街道中心仲裁员', [[org.street, 'dispatcher']]);
+    const process = await bed.shippedWith('whistle-department.yaml');
+    const data = {
+      title: whistle.title,
+      description: whistle.description,
+      location: whistle.location,
+      lead: true,
+      caller: org.community.id,
+    };
+
+    // Act
+    const docs = await bed.withWorker(async (queue) => {
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () => bed.startCase(queue, process, urban.id, data);
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const report = async (kase: Kase, outcome: string) => {
+        const task = await openedTask(kase, 'report');
+        await claimAndComplete(kase, task.id, urban.officer, outcome, { result: '已处理' }, '说明');
+      };
+      const arbitrated = async (outcome: 'close' | 'redispatch') => {
+        const kase = await start();
+        await report(kase, 'not_ours');
+        const arbitrate = await openedTask(kase, 'arbitrate');
+        await claimAndComplete(
+          kase,
+          arbitrate.id,
+          centre,
+          outcome,
+          { ruling: '仲裁', ...(outcome === 'redispatch' ? { department: housing.id } : {}) },
+          '退回吹哨单位',
+        );
+        if (outcome === 'redispatch') {
+          const ruled = await openedTask(kase, 'arbitrated_handle');
+          await claimAndComplete(kase, ruled.id, housing.officer, 'resolved', { result: '已处理' });
+        }
+        return closed(kase);
+      };
+      const reported = async (outcome: string) => {
+        const kase = await start();
+        await report(kase, outcome);
+        return closed(kase);
+      };
+
+      // 1. 非本部门职责, sent back to the caller by the centre; 2. resolved; 3. 部分解决
+      const done = [
+        await arbitrated('close'),
+        await reported('resolved'),
+        await reported('partly'),
+      ];
+      // 4. reported in after the 30 minutes (report_in missed, the director called), done in time
+      const late = await start();
+      await openedTask(late, 'report');
+      await bed.skipTo((await bed.now()) + 31 * 60_000);
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'report_in' });
+      await report(late, 'resolved');
+      done.push(await closed(late));
+      // 5. 非本部门职责, ruled to housing, which resolves it
+      done.push(await arbitrated('redispatch'));
+      return done;
+    });
+
+    // Assert: the flags each case carries
+    const metrics = docs.map((d) => ({
+      ...zeroFlags(),
+      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
+    }));
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.arbitrated])).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    const sums = zeroFlags();
+    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1, // 4 reported in of 4 dispatched (the case sent back is in none)
+      responseRate: 0.75, // 3 before report_in passed
+      completionRate: 1, // 4 completed of 4 due, the ruled unit's handling included
+      resolutionRate: 0.75, // 部分解决 is 办结, not 解决
+      onTimeRate: 1, // the late report-in still done within handle
+      satisfactionRate: null, // no rating step: the caller's whistle case asks for the rating
+      participationRate: null,
+      visitRate: 0,
+      disputeResolutionRate: null,
+      supervisionRate: 0.25, // the late report-in escalated to the director
+      returnRate: 0,
+      overdueRate: 0.25,
+    });
+  });
+});
+
+function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
+  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
+    (typeof METRIC_FIELDS)[number],
+    number
+  >;
+}

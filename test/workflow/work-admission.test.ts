@@ -1,7 +1,9 @@
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
 import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { CASE_UPDATES } from '../../common/case';
 import {
+  actor,
   eventsOf,
   expectFiredAt,
   mailsOf,
@@ -51,8 +53,7 @@ async function parties(org: Awaited<ReturnType<SlaTestBed['seedOrg']>>): Promise
 const pushed = {
   title: '高龄津贴资格年审入户核查',
   description: '请社区于月底前完成辖区 80 岁以上老人高龄津贴资格入户核查',
-  itemKind: '依法履职事项',
-  listNo: 12,
+  items: ['协办·高龄津贴资格核查'],
   funded: true,
 };
 
@@ -71,7 +72,7 @@ describe('社区工作准入审核 (work-admission)', () => {
       const review = kase.taskId('street_review');
       const task = await kase.waitForTask('the street review', review, () => true);
       await kase.claim(review, p.streetLeader);
-      await kase.complete(review, p.streetLeader, 'admit', { opinion: '属准入清单第 12 项' });
+      await kase.complete(review, p.streetLeader, 'admit', { opinion: '属准入清单协办事项' });
       const result = (await kase.handle.result()) as CaseStateView;
       return { kase, task, result, doc: await kase.doc() };
     });
@@ -80,7 +81,13 @@ describe('社区工作准入审核 (work-admission)', () => {
     expect(outcome.task.candidates.map((c) => c.personId)).toEqual([p.streetLeader.personId]);
     expect(outcome.result.status).toBe('closed');
     const timeline = outcome.doc.timeline;
-    expect(stepsEntered(timeline)).toEqual(['screen', 'street_review', 'admitted', 'closed']);
+    expect(stepsEntered(timeline)).toEqual([
+      'screen',
+      'street_review',
+      'admitted',
+      'admitted_wall',
+      'closed',
+    ]);
     expect(eventsOf(timeline, 'decision.taken')[0]?.detail).toMatchObject({
       branch: 1,
       next: 'street_review',
@@ -92,8 +99,8 @@ describe('社区工作准入审核 (work-admission)', () => {
     expect(await mailsOf(p.countyLeader)).toHaveLength(0);
   });
 
-  it('when an item is off the list (an inspection or appraisal), then it goes to the county, which refuses it, and the case ends rejected', async () => {
-    // Arrange: 第 45 项协办事项 lies beyond the 44 on the list; an appraisal is never on it
+  it('when an item is off the list (an inspection or appraisal, or no listed item named), then it goes to the county, which refuses it, and the case ends rejected', async () => {
+    // Arrange: an appraisal is never on the list; work naming no listed item is outside it
     const org = await bed.seedOrg();
     const p = await parties(org);
 
@@ -101,8 +108,8 @@ describe('社区工作准入审核 (work-admission)', () => {
     const outcomes = await bed.withWorker(async (queue) => {
       const ends = [];
       for (const data of [
-        { title: '文明社区创建评比', description: pushed.description, itemKind: '检查考核评比' },
-        { ...pushed, itemKind: '协办事项', listNo: 45 },
+        { title: '文明社区创建评比', description: pushed.description, otherKind: '检查考核评比' },
+        { ...pushed, items: [] },
       ]) {
         const kase = await bed.startCase(queue, shipped(), org.community.id, {
           ...data,
@@ -128,6 +135,7 @@ describe('社区工作准入审核 (work-admission)', () => {
         'screen',
         'county_review',
         'refused',
+        'refused_wall',
         'rejected',
       ]);
     }
@@ -185,5 +193,73 @@ describe('社区工作准入审核 (work-admission)', () => {
     expect(outbox.map((m) => m.to).sort()).toEqual(
       [org.streetSecretary.email, p.countyLeader.email].sort(),
     );
+  });
+
+  it('when the street checks several listed items and refuses one, then the case closes admitted with the refused item recorded, and a refusal of all ends rejected', async () => {
+    // Arrange: one statutory and one assisted item pushed together
+    const org = await bed.seedOrg();
+    const p = await parties(org);
+    const items = ['依法履职·人民调解', '协办·社会救助对象初审'];
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const ends = [];
+      for (const [decision, form] of [
+        ['partial', { opinion: '社会救助初审未随事转费', refusedItems: ['协办·社会救助对象初审'] }],
+        ['refuse', { opinion: '均未随事转费' }],
+      ] as const) {
+        const kase = await bed.startCase(queue, shipped(), org.community.id, {
+          ...pushed,
+          items,
+          requestingUnit: p.departmentId,
+        });
+        const review = kase.taskId('street_review');
+        await kase.waitForTask('the street review', review, () => true);
+        await kase.claim(review, p.streetLeader);
+        await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+          args: [
+            {
+              taskId: review,
+              actor: actor(p.streetLeader),
+              outcome: decision,
+              form,
+              comment: '逐项审核意见',
+            },
+          ],
+        });
+        const doc = await kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+        ends.push(doc);
+      }
+      return ends;
+    });
+
+    // Assert: the partial admission closes as admitted, the refused item published as such
+    const [partial, refused] = outcome;
+    expect(partial!.status).toBe('closed');
+    expect(stepsEntered(partial!.timeline)).toEqual([
+      'screen',
+      'street_review',
+      'admitted',
+      'admitted_wall',
+      'closed',
+    ]);
+    expect(eventsOf(partial!.timeline, 'task.completed')[0]?.detail).toMatchObject({
+      outcome: 'partial',
+    });
+    expect(partial!.publication?.outcome).toBe('部分准入');
+    expect(partial!.publication?.fields).toEqual([
+      { label: '事项名称', value: pushed.title },
+      { label: '准入清单事项（可多选）', value: '依法履职·人民调解、协办·社会救助对象初审' },
+      { label: '不予准入的事项（逐项）', value: '协办·社会救助对象初审' },
+    ]);
+    expect(refused!.status).toBe('rejected');
+    expect(stepsEntered(refused!.timeline)).toEqual([
+      'screen',
+      'street_review',
+      'refused',
+      'refused_wall',
+      'rejected',
+    ]);
+    expect(refused!.publication?.outcome).toBe('不予准入');
   });
 });

@@ -33,10 +33,11 @@ export async function closeCase(
   if (disputes !== undefined) {
     // Pure evaluation on the case's data (no command): replay computes the same figures.
     const scope = run.expressionScope();
-    run.projection.measureDisputes(
-      figureOf(disputes.found, scope),
-      figureOf(disputes.resolved, scope),
-    );
+    const found = figureOf(disputes.found, scope);
+    const resolved = figureOf(disputes.resolved, scope);
+    run.projection.measureDisputes(found, resolved);
+    // Handed to the round that started this case, which sums its children (workflows/disputes.ts).
+    run.disputes = { disputesFound: wholeOrZero(found), disputesResolved: wholeOrZero(resolved) };
   }
   run.projection.close(status, stepId);
   await run.projection.flush({ closedAt: new Date().toISOString() });
@@ -54,4 +55,9 @@ function figureOf(source: string, scope: Record<string, unknown>): number {
   } catch {
     return 0;
   }
+}
+
+/** A dispute count as the case's measures keep it: a whole number, 0 for anything else. */
+function wholeOrZero(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }

@@ -18,6 +18,8 @@ import { FAN_OUT_IN_PARALLEL } from '../patches';
 import { ENGINE } from '../projection';
 import type { RollCallFigures } from '../roll-call';
 import { childRollCall, totalOf } from '../roll-call';
+import type { DisputeFigures } from '../disputes';
+import { childDisputes, disputeTotalOf } from '../disputes';
 import type { CaseRun, CaseWorkflowResult } from '../run';
 import { lookups } from '../stubs';
 import { closeCase } from './end';
@@ -136,13 +138,20 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
     }
     const result = await executeChild<CaseWorkflowFunction>(CASE_WORKFLOW_TYPE, child.options);
     const figures = childRollCall(result);
-    run.steps[step.id] = { caseId: child.childId, status: result.status, ...figures };
+    const disputes = childDisputes(result);
+    run.steps[step.id] = {
+      caseId: child.childId,
+      status: result.status,
+      ...figures,
+      ...disputes,
+    };
     run.projection.record('subprocess.ended', ENGINE, step.id, {
       caseId: child.childId,
       status: result.status,
       ...figures,
+      ...disputes,
     });
-    if (figures) run.summarizeStep(step.id, { ...figures });
+    if (figures || disputes) run.summarizeStep(step.id, { ...figures, ...disputes });
     return;
   }
   if (inParallel) {
@@ -167,7 +176,7 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
   await Promise.all(
     handles.map(async (handle, i) => {
       const result = await handle.result();
-      tally.ended(i, result.status, childRollCall(result));
+      tally.ended(i, result.status, childRollCall(result), childDisputes(result));
     }),
   );
   tally.settle();
@@ -256,10 +265,12 @@ async function fanOutInParallel(
       ? Promise.all(
           handles.map(async (handle, i) => {
             const result = await handle.result();
+            const disputes = childDisputes(result);
             return {
               caseId: children[i]!.childId,
               status: result.status,
               ...childRollCall(result),
+              ...(disputes ? { disputes } : {}),
             };
           }),
         )
@@ -292,7 +303,7 @@ async function fanOutInParallel(
     return;
   }
   for (const [i, end] of (await ends).entries()) {
-    tally.ended(i, end.status, childRollCall({ rollCall: end }));
+    tally.ended(i, end.status, childRollCall({ rollCall: end }), childDisputes(end));
     if ((i + 1) % ENTRIES_PER_WRITE === 0) await run.projection.flush();
   }
   tally.settle();
@@ -305,9 +316,11 @@ async function fanOutInParallel(
  */
 class FanOutTally {
   private readonly cases: Array<
-    { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures>
+    { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures> &
+      Partial<DisputeFigures>
   >;
   private readonly figures: Array<RollCallFigures | null>;
+  private readonly disputes: Array<DisputeFigures | null>;
 
   constructor(
     private readonly run: CaseRun,
@@ -316,19 +329,28 @@ class FanOutTally {
   ) {
     this.cases = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
     this.figures = children.map(() => null);
+    this.disputes = children.map(() => null);
   }
 
-  /** Child `i` ended with `status` (and, when it ran a roll-call, its figures). */
-  ended(i: number, status: string, rollCall: RollCallFigures | null): void {
+  /** Child `i` ended with `status` (and, when it ran a roll-call or counted disputes, its figures). */
+  ended(
+    i: number,
+    status: string,
+    rollCall: RollCallFigures | null,
+    disputes: DisputeFigures | null = null,
+  ): void {
     const child = this.cases[i]!;
     child.status = status;
     this.figures[i] = rollCall;
+    this.disputes[i] = disputes;
     if (rollCall) Object.assign(child, rollCall);
+    if (disputes) Object.assign(child, disputes);
     this.run.projection.record('subprocess.ended', ENGINE, this.step.id, {
       caseId: child.caseId,
       status,
-      ...(rollCall && child.unitId !== null ? { unitId: child.unitId } : {}),
+      ...((rollCall || disputes) && child.unitId !== null ? { unitId: child.unitId } : {}),
       ...rollCall,
+      ...disputes,
     });
   }
 
@@ -338,6 +360,7 @@ class FanOutTally {
    */
   settle(): void {
     const { cases, figures } = this;
+    const disputes = disputeTotalOf(this.disputes);
     const result = {
       cases,
       count: cases.length,
@@ -345,10 +368,19 @@ class FanOutTally {
       status: cases.find((c) => c.status !== 'closed')?.status ?? 'closed',
       // Roll-calls of the children (emergency activation): the totals beside each child's own.
       ...totalOf(figures),
+      // Dispute reports of the children (月排查): the round's totals and 化解率.
+      ...disputes,
     };
     this.run.steps[this.step.id] = result;
     if (!this.step.wait) return;
     const total = totalOf(figures);
-    if (total) this.run.summarizeStep(this.step.id, { count: cases.length, ...total });
+    if (total || disputes) {
+      this.run.summarizeStep(this.step.id, {
+        count: cases.length,
+        ...(disputes ? { closed: result.closed } : {}),
+        ...total,
+        ...disputes,
+      });
+    }
   }
 }
