@@ -2,7 +2,7 @@ import type { TestApp } from '../support/harness';
 import { startTestApp, uniqueAddress, waitFor } from '../support/harness';
 
 /**
- * The shipped 接诉即办 process (definitions/hotline.yaml) filed through Open311 GeoReport v2 by a
+ * The shipped 接诉即办 process (definitions/hotline-12345.yaml) filed through Open311 GeoReport v2 by a
  * 12345 bridge and worked through the API to its close: the street centre accepts it, the
  * dispatch catalogue routes it to the water department, which asks for an extension (approved),
  * then answers 非本部门职责; the centre arbitrates it to another department; the resident's

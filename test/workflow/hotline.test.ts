@@ -26,7 +26,7 @@ import {
 } from '../support/sla-cases';
 
 /**
- * The shipped 接诉即办 hotline process (definitions/hotline.yaml) on the time-skipping server with
+ * The shipped 接诉即办 hotline process (definitions/hotline-12345.yaml) on the time-skipping server with
  * the real activities: the street centre accepts a request, the dispatch catalogue names the
  * department, which signs for it within 2 working hours and answers within the category's limit
  * (Beijing: 2 h, 24 h, 7 days, 15 days); an extension is approved by the centre; 非本部门职责 goes to
@@ -39,7 +39,7 @@ useSlaTestBed('hotline', (ready) => {
   bed = ready;
 });
 
-const shipped = () => bed.shipped('hotline.yaml');
+const shipped = () => bed.shipped('hotline-12345.yaml');
 
 interface HotlineOrg extends SeededOrg {
   centre: SeededPerson;
