@@ -14,12 +14,11 @@ import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
-import { canSee, mayActForUnit, scopeFilter } from './scope';
+import { canSee, mayActForUnit, scopeFilter, unitFilterOf } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
-import { instantOf } from './periods';
-import { unitsAtOrBelow } from '../common/org-tree';
+import { rangeOfBounds } from './periods';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
@@ -167,31 +166,10 @@ export function createCaseService(deps: {
     if (keys.length === 1) filter.definitionKey = keys[0];
     else if (keys.length > 1) filter.definitionKey = { $in: keys.sort() };
     if (query.category) filter.category = query.category;
-    if (query.subtree && query.unitId === undefined) {
-      throw new AppError('invalid_request', 'subtree needs a unitId', [
-        { path: 'query.subtree', message: 'only with unitId' },
-      ]);
-    }
-    if (query.unitId !== undefined) {
-      const tree = await deps.scope.units();
-      if (!tree.byId.has(query.unitId)) {
-        throw new AppError('invalid_request', `No unit "${query.unitId}"`, [
-          { path: 'query.unitId', message: 'unknown unit' },
-        ]);
-      }
-      filter.unitId = query.subtree
-        ? { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() }
-        : query.unitId;
-    }
-    const createdAt: Record<string, Date> = {};
-    if (query.from !== undefined) createdAt.$gte = new Date(instantOf(query.from, 'from', false));
-    if (query.to !== undefined) createdAt.$lt = new Date(instantOf(query.to, 'to', true));
-    if (createdAt.$gte && createdAt.$lt && createdAt.$lt <= createdAt.$gte) {
-      throw new AppError('invalid_request', 'to must be after from', [
-        { path: 'query.to', message: 'must be after from' },
-      ]);
-    }
-    if (Object.keys(createdAt).length > 0) filter.createdAt = createdAt;
+    const units = await unitFilterOf(query, () => deps.scope.units());
+    if (units !== undefined) filter.unitId = units;
+    const createdAt = rangeOfBounds(query);
+    if (createdAt) filter.createdAt = createdAt;
     // `false` also matches cases whose figures are not written yet (metrics null).
     if (query.overdue !== undefined) filter['metrics.overdue'] = query.overdue ? 1 : { $ne: 1 };
     if (query.escalated !== undefined) {

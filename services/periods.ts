@@ -109,3 +109,22 @@ export function instantOf(text: string, name: 'from' | 'to', endOfDay: boolean):
   }
   return at;
 }
+
+/**
+ * A `{ $gte, $lt }` range for `from`/`to` bounds (see {@link instantOf}), or undefined when
+ * neither is given; 400 when `to` is not after `from`. The case and supervision lists filter by it.
+ */
+export function rangeOfBounds(bounds: {
+  from?: string;
+  to?: string;
+}): { $gte?: Date; $lt?: Date } | undefined {
+  const range: { $gte?: Date; $lt?: Date } = {};
+  if (bounds.from !== undefined) range.$gte = new Date(instantOf(bounds.from, 'from', false));
+  if (bounds.to !== undefined) range.$lt = new Date(instantOf(bounds.to, 'to', true));
+  if (range.$gte && range.$lt && range.$lt <= range.$gte) {
+    throw new AppError('invalid_request', 'to must be after from', [
+      { path: 'query.to', message: 'must be after from' },
+    ]);
+  }
+  return Object.keys(range).length > 0 ? range : undefined;
+}

@@ -1,6 +1,7 @@
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';
+import { AppError } from './errors';
 import type { OrgSnapshot, OrgSnapshotReader } from './org-snapshot';
 import { createOrgSnapshot } from './org-snapshot';
 
@@ -129,6 +130,33 @@ export interface ScopeResolver {
  * are read again only after an org write, so a new or moved unit is in scope on the next request.
  * Given no snapshot, it builds one over `models`.
  */
+/**
+ * The filter value for a list's unit parameter: the unit itself, or with `subtree` the unit and
+ * every unit below it; 400 for an unknown unit or `subtree` without a unit. Undefined when no unit
+ * is asked for. The scope filter still applies on top (a unit above the scope only narrows it).
+ */
+export async function unitFilterOf(
+  query: { unitId?: string; subtree?: boolean },
+  units: () => Promise<OrgSnapshot>,
+): Promise<string | { $in: string[] } | undefined> {
+  if (query.subtree && query.unitId === undefined) {
+    throw new AppError('invalid_request', 'subtree needs a unitId', [
+      { path: 'query.subtree', message: 'only with unitId' },
+    ]);
+  }
+  if (query.unitId === undefined) return undefined;
+  // The unit tree is read only when a unit is asked for.
+  const tree = await units();
+  if (!tree.byId.has(query.unitId)) {
+    throw new AppError('invalid_request', `No unit "${query.unitId}"`, [
+      { path: 'query.unitId', message: 'unknown unit' },
+    ]);
+  }
+  return query.subtree
+    ? { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() }
+    : query.unitId;
+}
+
 export function createScopeResolver(
   models: Pick<Models, 'Unit' | 'OrgRevision'>,
   options: { snapshot?: OrgSnapshotReader; revision?: () => Promise<number> } = {},

@@ -16,13 +16,12 @@ import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { ScopeResolver, ScopeFields } from './scope';
-import { canSee, scopeFilter } from './scope';
+import { canSee, scopeFilter, unitFilterOf } from './scope';
 import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
-import { instantOf } from './periods';
-import { unitsAtOrBelow } from '../common/org-tree';
+import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
@@ -254,31 +253,10 @@ export function createTaskService(deps: {
       } else if (query.status === 'replied') filter.status = 'completed';
       else if (query.status === 'moot') filter.status = 'cancelled';
       if (query.level !== undefined) filter['supervision.level'] = query.level;
-      if (query.subtree && query.unitId === undefined) {
-        throw new AppError('invalid_request', 'subtree needs a unitId', [
-          { path: 'query.subtree', message: 'only with unitId' },
-        ]);
-      }
-      if (query.unitId !== undefined) {
-        const tree = await deps.scope.units();
-        if (!tree.byId.has(query.unitId)) {
-          throw new AppError('invalid_request', `No unit "${query.unitId}"`, [
-            { path: 'query.unitId', message: 'unknown unit' },
-          ]);
-        }
-        filter.caseUnitId = query.subtree
-          ? { $in: [...unitsAtOrBelow(tree.children, [query.unitId])].sort() }
-          : query.unitId;
-      }
-      const openedAt: Record<string, Date> = {};
-      if (query.from !== undefined) openedAt.$gte = new Date(instantOf(query.from, 'from', false));
-      if (query.to !== undefined) openedAt.$lt = new Date(instantOf(query.to, 'to', true));
-      if (openedAt.$gte && openedAt.$lt && openedAt.$lt <= openedAt.$gte) {
-        throw new AppError('invalid_request', 'to must be after from', [
-          { path: 'query.to', message: 'must be after from' },
-        ]);
-      }
-      if (Object.keys(openedAt).length > 0) filter.openedAt = openedAt;
+      const units = await unitFilterOf(query, () => deps.scope.units());
+      if (units !== undefined) filter.caseUnitId = units;
+      const openedAt = rangeOfBounds(query);
+      if (openedAt) filter.openedAt = openedAt;
       const scoped = {
         $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)],
       };
