@@ -1,5 +1,3 @@
-import type { CaseMetrics } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
 import { figuresOf } from '../../services/metrics';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
@@ -18,6 +16,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 矛盾纠纷“月排查、月上报” processes (definitions/dispute-screening.yaml and
@@ -121,11 +120,7 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toHaveLength(0);
     // 化解率 (measures.disputes of dispute-report): each grid's figures on its case, summed; the
     // round declares none, so nothing is counted twice
-    const metricsOf = (doc: unknown) => ({
-      ...zeroFlags(),
-      ...(doc as { metrics?: Partial<CaseMetrics> }).metrics,
-    });
-    const grids = outcome.children.map(metricsOf);
+    const grids = outcome.children.map(flagsOf);
     expect(
       grids
         .map((m) => [m.disputesFound, m.disputesResolved, m.resolved, m.due])
@@ -134,10 +129,7 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
       [3, 2, 1, 1],
       [5, 5, 1, 1],
     ]);
-    const sums = zeroFlags();
-    for (const m of [...grids, metricsOf(outcome.doc)]) {
-      for (const f of METRIC_FIELDS) sums[f] += m[f];
-    }
+    const sums = summedFlags([...grids, flagsOf(outcome.doc)]);
     expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.875);
     // …and the round adds the grids' figures up itself: nobody types the totals
     const [grids2] = eventsOf(outcome.doc.timeline, 'step.completed').filter(
@@ -231,10 +223,3 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
     });
   });
 });
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}

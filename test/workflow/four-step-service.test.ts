@@ -1,5 +1,4 @@
-import type { CaseMetrics, PublicationView } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
+import type { PublicationView } from '../../common/case';
 import { figuresOf } from '../../services/metrics';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
@@ -19,6 +18,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 社区“3+4”四步工作法 (definitions/four-step-service.yaml, Mudan): 民情受理 → 限期办理
@@ -334,10 +334,7 @@ describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结�
 
     // Assert: the flags each request carries (in the order: declined, resolved, explained,
     // redone, unsatisfied, late)
-    const metrics = docs.map((d) => ({
-      ...zeroFlags(),
-      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
-    }));
+    const metrics = docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -365,8 +362,7 @@ describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结�
       [1, 1, 1, 1],
     ]);
     // The rates, summed as the metrics service sums them
-    const sums = zeroFlags();
-    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    const sums = summedFlags(metrics);
     expect(figuresOf(sums).rates).toEqual({
       acceptanceRate: 1, // the window's 限期办理 task claimed in all 5 dispatched
       responseRate: 1, // no acceptanceDeadline: before handle_5d; a late 受理 is not late 接单
@@ -383,10 +379,3 @@ describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结�
     });
   });
 });
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}

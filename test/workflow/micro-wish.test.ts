@@ -1,6 +1,4 @@
-import type { CaseMetrics } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
 import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
@@ -15,6 +13,7 @@ import {
   useSlaTestBed,
   stepsEntered,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 微心愿 process (definitions/micro-wish.yaml): the community lists a resident's wish,
@@ -240,10 +239,7 @@ describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率�
     });
 
     // Assert: the flags each wish carries
-    const metrics = docs.map((d) => ({
-      ...zeroFlags(),
-      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
-    }));
+    const metrics = docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -268,8 +264,7 @@ describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率�
       [0, 0, 0],
     ]);
     // The rates, summed as the metrics service sums them
-    const sums = zeroFlags();
-    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    const sums = summedFlags(metrics);
     expect(figuresOf(sums).rates).toEqual({
       acceptanceRate: 1, // 3 claimed of 3 offered (declined and withdrawn wishes are in none)
       responseRate: 0.6667, // 2 claimed before first_claim passed
@@ -286,10 +281,3 @@ describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率�
     });
   });
 });
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}

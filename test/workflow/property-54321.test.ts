@@ -1,5 +1,3 @@
-import type { CaseMetrics } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
 import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { uniqueAddress } from '../support/harness';
@@ -15,6 +13,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 红心物业“54321” process (definitions/property-54321.yaml) on the time-skipping
@@ -347,10 +346,7 @@ describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按
     });
 
     // Assert: the flags each report carries
-    const metrics = docs.map((d) => ({
-      ...zeroFlags(),
-      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
-    }));
+    const metrics = docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [0, 1, 1, 1],
       [0, 1, 1, 1],
@@ -372,8 +368,7 @@ describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按
       [1, 1, 1, 1],
     ]);
     // The rates, summed as the metrics service sums them
-    const sums = zeroFlags();
-    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    const sums = summedFlags(metrics);
     expect(figuresOf(sums).rates).toEqual({
       acceptanceRate: 1,
       responseRate: 0.75, // 3 arrived within arrive_5m
@@ -390,10 +385,3 @@ describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按
     });
   });
 });
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}

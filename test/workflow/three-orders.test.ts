@@ -1,6 +1,4 @@
-import type { CaseMetrics } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
 import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
@@ -15,6 +13,7 @@ import {
   useSlaTestBed,
   stepsEntered,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 三单 process (definitions/three-orders.yaml): a resident places an order
@@ -233,10 +232,7 @@ describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)'
     });
 
     // Assert: the flags each order carries
-    const metrics = docs.map((d) => ({
-      ...zeroFlags(),
-      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
-    }));
+    const metrics = docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -254,8 +250,7 @@ describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)'
       [1, 1, 1, 0, 1],
     ]);
     // The rates, summed as the metrics service sums them
-    const sums = zeroFlags();
-    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    const sums = summedFlags(metrics);
     expect(figuresOf(sums).rates).toEqual({
       acceptanceRate: 1, // 4 accepted of 4 dispatched (the refused order is in no denominator)
       responseRate: 0.75, // 3 accepted before accept_1d passed
@@ -285,11 +280,4 @@ async function completeWithComment(
   await kase.handle.executeUpdate(CASE_UPDATES.complete, {
     args: [{ taskId, actor: actor(person), outcome, form, comment }],
   });
-}
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    keyof Omit<CaseMetrics, 'month'>,
-    number
-  >;
 }

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { CaseMetrics } from '../../common/case';
-import { METRIC_FIELDS } from '../../common/case-measures';
 import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
@@ -11,6 +9,7 @@ import {
   stepsEntered,
   useSlaTestBed,
 } from '../support/sla-cases';
+import { flagsOf, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
@@ -273,10 +272,7 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
     });
 
     // Assert: the flags each case carries
-    const metrics = docs.map((d) => ({
-      ...zeroFlags(),
-      ...(d as { metrics?: Partial<CaseMetrics> }).metrics,
-    }));
+    const metrics = docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -301,8 +297,7 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
       [0, 0, 1],
     ]);
     // The rates, summed as the metrics service sums them
-    const sums = zeroFlags();
-    for (const m of metrics) for (const f of METRIC_FIELDS) sums[f] += m[f];
+    const sums = summedFlags(metrics);
     expect(figuresOf(sums).rates).toEqual({
       acceptanceRate: 1, // 4 reported in of 4 dispatched (the case sent back is in none)
       responseRate: 0.75, // 3 before report_in passed
@@ -319,10 +314,3 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
     });
   });
 });
-
-function zeroFlags(): Record<(typeof METRIC_FIELDS)[number], number> {
-  return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}
