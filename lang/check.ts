@@ -20,7 +20,7 @@ import {
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
-import { checkExpression, compileExpression } from './expression';
+import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
 import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
@@ -78,7 +78,7 @@ export function validateDefinition(
       ok: false,
       problems: parsed.error.issues.map((issue) => ({
         path: formatPath(issue.path),
-        message: issue.message,
+        message: branchStepMessage(raw, issue.path) ?? issue.message,
       })),
     };
   }
@@ -86,10 +86,42 @@ export function validateDefinition(
   return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };
 }
 
+/**
+ * What a parallel branch cannot hold, in words: the schema alone answers a bare "invalid
+ * discriminator" for an end, a parallel or an evaluation step inside a branch.
+ */
+const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
+  end:
+    'a parallel branch cannot hold an end step: a branch is done after its last step and the ' +
+    'case goes on after the parallel step, so put the end step after it (join: any stops the ' +
+    'other branches when one is done; a decision after the parallel step can end the case)',
+  parallel:
+    'parallel steps cannot be nested: put the inner branches side by side in the outer parallel step',
+  evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
+};
+
+/** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
+function branchStepMessage(raw: unknown, path: ReadonlyArray<PropertyKey>): string | null {
+  const at = path.at(-1) === 'type' ? path.slice(0, -1) : path;
+  if (at.length < 4 || at.at(-2) !== 'steps' || at.at(-4) !== 'branches') return null;
+  let node: unknown = raw;
+  for (const key of at) {
+    if (node === null || typeof node !== 'object') return null;
+    node = (node as Record<PropertyKey, unknown>)[key as string];
+  }
+  const type = (node as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && Object.hasOwn(NOT_IN_A_BRANCH, type)
+    ? NOT_IN_A_BRANCH[type]!
+    : null;
+}
+
 class SemanticChecker {
   private readonly problems: DefinitionProblem[] = [];
   private readonly stepIds = new Set<string>();
+  /** Each step by id (the first, when ids repeat): what `steps.<id>.…` may read. */
+  private readonly stepsById = new Map<string, StepSpec>();
   private readonly fieldNames: Set<string>;
+  private readonly fieldTypes: Map<string, FieldType>;
   private readonly roles: Set<string>;
 
   constructor(
@@ -97,6 +129,7 @@ class SemanticChecker {
     private readonly options: ValidationOptions,
   ) {
     this.fieldNames = new Set(spec.input.fields.map((f) => f.name));
+    this.fieldTypes = new Map(spec.input.fields.map((f) => [f.name, f.type]));
     this.roles = new Set([...Object.keys(BUILTIN_POST_ROLES), ...spec.roles.map((r) => r.key)]);
   }
 
@@ -107,6 +140,7 @@ class SemanticChecker {
         this.report(`${list.path}[${index}].id`, `duplicate step id "${step.id}"`);
       }
       this.stepIds.add(step.id);
+      if (!this.stepsById.has(step.id)) this.stepsById.set(step.id, step);
     }
     this.checkFields('input.fields', spec.input.fields);
     this.checkUnique(
@@ -423,7 +457,14 @@ class SemanticChecker {
 
   private checkTemplate(path: string, template: string, used: boolean): void {
     if (used && !this.options.knownTemplates.has(template)) {
-      this.report(path, `unknown mail template "${template}"`);
+      const known = [...this.options.knownTemplates].sort();
+      const near = nearestName(template, known);
+      this.report(
+        path,
+        `unknown mail template "${template}"` +
+          (near !== null ? `: did you mean "${near}"?` : '') +
+          ` (known: ${known.join(', ')})`,
+      );
     }
   }
 
@@ -630,6 +671,14 @@ class SemanticChecker {
     if ('expression' in of) this.checkExpression(`${path}.of.expression`, of.expression);
     else if (!this.fieldNames.has(of.field)) {
       this.report(`${path}.of.field`, `unknown field "${of.field}"`);
+    } else {
+      const type = this.fieldTypes.get(of.field);
+      if (type !== 'unit' && type !== 'string') {
+        this.report(
+          `${path}.of.field`,
+          `field "${of.field}" is of type ${type}: a unit reference reads a unit id, from a field of type unit (or string)`,
+        );
+      }
     }
   }
 
@@ -646,7 +695,13 @@ class SemanticChecker {
       }
       if (root === 'steps' && name !== undefined && !this.stepIds.has(name)) {
         this.report(path, `bad expression: unknown step "steps.${name}"`);
+      } else if (root === 'steps' && name !== undefined) {
+        const problem = stepPathProblem(this.stepsById.get(name)!, ref.split('.').slice(2));
+        if (problem !== null) this.report(path, `bad expression: ${problem}`);
       }
+    }
+    for (const ambiguity of expressionAmbiguities(source)) {
+      this.report(path, `ambiguous expression: ${ambiguity}`);
     }
   }
 
@@ -714,6 +769,105 @@ class SemanticChecker {
       this.report(list.path, 'no path from the start step reaches an end step');
     }
   }
+}
+
+/**
+ * What a finished step leaves in `steps.<id>` (docs/definition-language.md section 7, written by
+ * workflows/steps/*.ts): `steps.<id>.<property>` must name one of them.
+ */
+const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly string[]>>> = {
+  task: ['outcome', 'form', 'comment', 'by', 'status', 'claimants'],
+  claim: [
+    'outcome',
+    'form',
+    'comment',
+    'by',
+    'status',
+    'claimants',
+    'expected',
+    'acknowledged',
+    'missing',
+    'unstaffed',
+    'unacknowledged',
+  ],
+  feedback: ['rating', 'visits'],
+  subprocess: [
+    'caseId',
+    'status',
+    'cases',
+    'count',
+    'closed',
+    'expected',
+    'acknowledged',
+    'missing',
+    'unstaffed',
+    'disputesFound',
+    'disputesResolved',
+    'disputeResolutionRate',
+  ],
+  evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
+};
+
+/** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
+function stepPathProblem(step: StepSpec, rest: readonly string[]): string | null {
+  const [property, field] = rest;
+  if (property === undefined) return null;
+  const known = STEP_RESULT_PROPERTIES[step.type] ?? [];
+  if (known.length === 0) {
+    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess and evaluation steps do)`;
+  }
+  if (!known.includes(property)) {
+    const near = nearestName(property, known);
+    return (
+      `steps.${step.id} (a ${step.type} step) has no "${property}"` +
+      (near !== null ? `: did you mean "${near}"?` : '') +
+      ` (it has: ${known.join(', ')})`
+    );
+  }
+  if (property === 'form' && field !== undefined && step.type === 'task') {
+    const fields = (step.form?.fields ?? []).map((f) => f.name);
+    if (!fields.includes(field)) {
+      return fields.length === 0
+        ? `steps.${step.id} has no form, so steps.${step.id}.form.${field} is always missing`
+        : `steps.${step.id}'s form has no field "${field}" (it has: ${fields.join(', ')})`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The known name closest to a misspelt one (at most a third of its letters edited), or null:
+ * for "did you mean" in messages.
+ */
+export function nearestName(name: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, with adjacent swaps counted as one edit ("recieved" → "received"). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** Dotted paths an expression reads, for field and step checks (best effort, after syntax). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../common/roles';
-import { isDuration, isSlaDuration } from './duration';
+import { isDuration, isSlaDuration, monthsHint } from './duration';
 import { UNIT_TYPES } from './vocabulary';
 
 /**
@@ -178,11 +178,11 @@ const shownFormField = z.string().regex(SHOWN_FORM_FIELD, 'steps.<step id>.form.
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */
 const slaDuration = z.string().refine(isSlaDuration, {
   error: (issue) =>
-    `"${String(issue.input)}" is not a duration: use ISO 8601 (PT40M, PT3H, P2D) or "5 working days", "2 working hours"`,
+    `"${String(issue.input)}" is not a duration: use ISO 8601 (PT40M, PT3H, P2D) or "5 working days", "2 working hours"${monthsHint(issue.input)}`,
 });
-const calendarDuration = z
-  .string()
-  .refine(isDuration, 'an ISO 8601 calendar duration such as PT30M or PT2H');
+const calendarDuration = z.string().refine(isDuration, {
+  error: (issue) => `an ISO 8601 calendar duration such as PT30M or PT2H${monthsHint(issue.input)}`,
+});
 const expression = z.string().min(1).max(1000);
 const templateName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a template name such as task-assigned');
 

@@ -11,9 +11,29 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+/**
+ * Why an ISO 8601 duration with months or years (`P1M`, `P1Y`, `P1Y2M`) is refused, or '' for any
+ * other text: appended to the syntax errors so the writer learns what to write instead.
+ */
+export function monthsHint(input: unknown): string {
+  if (
+    typeof input !== 'string' ||
+    !/^P(?:\d+Y)?(?:\d+M)?(?:\d+[WD])*(?:T.*)?$/.test(input.trim())
+  ) {
+    return '';
+  }
+  if (!/^P(?:\d+Y|(?:\d+Y)?\d+M)/.test(input.trim())) return '';
+  return (
+    '; months and years are not supported as durations, because their length varies: ' +
+    'write days (P30D) or working days ("20 working days"), or start monthly rounds with a schedule'
+  );
+}
+
 export class DurationSyntaxError extends Error {
   constructor(readonly input: string) {
-    super(`"${input}" is not an ISO 8601 duration such as PT5M, PT3H, P2D or P1DT12H`);
+    super(
+      `"${input}" is not an ISO 8601 duration such as PT5M, PT3H, P2D or P1DT12H${monthsHint(input)}`,
+    );
     this.name = 'DurationSyntaxError';
   }
 }
@@ -63,7 +83,8 @@ export class SlaDurationSyntaxError extends Error {
   constructor(readonly input: string) {
     super(
       `"${input}" is not a duration: use ISO 8601 for calendar time (PT40M, PT3H, P2D) or ` +
-        '"N working days", "N working hours", "N working minutes" (also 5个工作日, 8工作小时)',
+        '"N working days", "N working hours", "N working minutes" (also 5个工作日, 8工作小时)' +
+        monthsHint(input),
     );
     this.name = 'SlaDurationSyntaxError';
   }

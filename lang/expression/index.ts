@@ -61,7 +61,7 @@ import type { ExpressionScope } from './evaluate';
 import { compileNode } from './evaluate';
 import { MAX_SOURCE_LENGTH } from './limits';
 import { Parser } from './parser';
-import { collectPaths } from './syntax';
+import { ambiguousConditionals, collectPaths } from './syntax';
 import { tokenize } from './tokens';
 import { describe } from './values';
 
@@ -155,6 +155,22 @@ export function checkExpression(
     return null;
   } catch (error) {
     if (error instanceof ExpressionError) return error.message;
+    throw error;
+  }
+}
+
+/**
+ * Readings of `source` that are valid but ambiguous (unparenthesised conditionals), each as a
+ * message with its position, for the validator; [] for a source that does not compile (the
+ * syntax error is {@link checkExpression}'s to report).
+ */
+export function expressionAmbiguities(source: string): string[] {
+  try {
+    if (typeof source !== 'string' || source.length > MAX_SOURCE_LENGTH) return [];
+    const ast = new Parser(source, tokenize(source), undefined).parse();
+    return ambiguousConditionals(ast).map((a) => `${a.message} at ${a.position}`);
+  } catch (error) {
+    if (error instanceof ExpressionError) return [];
     throw error;
   }
 }

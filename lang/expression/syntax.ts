@@ -90,3 +90,40 @@ function childrenOf(node: Node): readonly Node[] {
       return [node.test, node.consequent, node.alternate];
   }
 }
+
+/** Arithmetic operators: a sum or product as the condition of `?` is almost always a slip. */
+const ARITHMETIC: ReadonlySet<string> = new Set(['+', '-', '*', '/', '%']);
+
+/**
+ * Conditionals whose unparenthesised parts can be read two ways, for the validator to refuse
+ * (runtime compilation still accepts them, so a definition published before this check keeps
+ * running as it always has): `a ? b : c == d` is `a ? b : (c == d)`, although a writer may mean
+ * `(a ? b : c) == d`; `'x' + a ? b : c` is `('x' + a) ? b : c`. Each with its 0-based position.
+ */
+export function ambiguousConditionals(
+  node: Node,
+  into: Array<{ message: string; position: number }> = [],
+): Array<{ message: string; position: number }> {
+  if (node.kind === 'conditional') {
+    const { test, alternate } = node;
+    if (test.kind === 'binary' && ARITHMETIC.has(test.op)) {
+      into.push({
+        position: test.pos,
+        message:
+          `the condition before "?" is the whole "… ${test.op} …": add parentheses, ` +
+          `"(… ${test.op} …) ? … : …" if that is meant, or "… ${test.op} (… ? … : …)"`,
+      });
+    }
+    if (alternate.kind === 'binary' || alternate.kind === 'logical') {
+      const op = alternate.op;
+      into.push({
+        position: alternate.pos,
+        message:
+          `everything after ":" is the value otherwise, "${op}" included: add parentheses, ` +
+          `"(… ? … : …) ${op} …" to apply "${op}" to the result, or "… ? … : (… ${op} …)"`,
+      });
+    }
+  }
+  for (const child of childrenOf(node)) ambiguousConditionals(child, into);
+  return into;
+}

@@ -452,7 +452,7 @@ describe('validateDefinitionSource', () => {
       expect.arrayContaining([
         {
           path: 'steps[0].template',
-          message: 'unknown mail template "no-such-mail"',
+          message: 'unknown mail template "no-such-mail" (known: case-received)',
           line: 15,
           column: 15,
         },
@@ -488,7 +488,7 @@ describe('validateDefinitionSource', () => {
     expect(problems).toEqual([
       {
         path: 'steps[0].template',
-        message: 'unknown mail template "no-such-mail"',
+        message: 'unknown mail template "no-such-mail" (known: case-received)',
         ...positionOf(text, '"no-such-mail"'),
       },
     ]);

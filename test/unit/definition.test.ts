@@ -567,3 +567,216 @@ describe('validateDefinition: a limit per unit', () => {
     ]);
   });
 });
+
+describe('validateDefinition: mistakes that used to pass silently', () => {
+  const review = {
+    id: 'review',
+    name: 'Review',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'community' }],
+    form: { fields: [{ name: 'note', label: 'Note', type: 'string' }] },
+    outcomes: [{ id: 'ok', name: 'OK' }],
+  };
+  const end = { id: 'done', name: 'Done', type: 'end' };
+  const decide = (when: string) => ({
+    id: 'gate',
+    name: 'Gate',
+    type: 'decision',
+    branches: [{ when, next: 'done' }],
+    otherwise: 'done',
+  });
+
+  it('when an expression reads a property a step does not leave (steps.review.visit), then the step and what it has are named', () => {
+    // Act
+    const problems = problemsOf(definitionWith([review, decide('steps.review.visit > 1'), end]));
+
+    // Assert
+    expect(problems).toEqual([
+      problem(
+        'steps[1].branches[0].when',
+        'steps.review (a task step) has no "visit" (it has: outcome, form, comment, by, status, claimants)',
+      ),
+    ]);
+  });
+
+  it('when a near miss of a property is read, then the right one is suggested', () => {
+    // Act
+    const problems = problemsOf(
+      definitionWith([review, decide("steps.review.outcom == 'ok'"), end]),
+    );
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].branches[0].when', 'has no "outcom": did you mean "outcome"?'),
+    ]);
+  });
+
+  it('when an expression reads a form field the task has not got, then its fields are listed; a declared one passes', () => {
+    // Act
+    const wrong = problemsOf(
+      definitionWith([review, decide("steps.review.form.notes == 'x'"), end]),
+    );
+    const right = problemsOf(
+      definitionWith([review, decide("steps.review.form.note == 'x'"), end]),
+    );
+
+    // Assert
+    expect(wrong).toEqual([
+      problem('steps[1].branches[0].when', 'form has no field "notes" (it has: note)'),
+    ]);
+    expect(right).toEqual([]);
+  });
+
+  it('when an expression reads a result of a step that leaves none, then that is said', () => {
+    // Arrange
+    const wait = { id: 'wait', name: 'Wait', type: 'timer', duration: 'PT1H' };
+
+    // Act
+    const problems = problemsOf(definitionWith([wait, decide('steps.wait.status == null'), end]));
+
+    // Assert
+    expect(problems).toEqual([
+      problem(
+        'steps[1].branches[0].when',
+        'steps.wait is a timer step, which leaves nothing to read',
+      ),
+    ]);
+  });
+
+  it('when a unit reference reads a text field, then the field and its type are named; a unit field passes', () => {
+    // Arrange
+    const fields = [
+      { name: 'description', label: 'Description', type: 'text' },
+      { name: 'department', label: 'Department', type: 'unit' },
+    ];
+    const taskFor = (field: string) => ({
+      ...review,
+      candidates: [{ role: 'dispatcher', unit: { of: { field } } }],
+    });
+
+    // Act
+    const wrong = problemsOf({
+      ...definitionWith([taskFor('description'), end]),
+      input: { fields },
+    });
+    const right = problemsOf({
+      ...definitionWith([taskFor('department'), end]),
+      input: { fields },
+    });
+
+    // Assert
+    expect(wrong).toEqual([
+      problem(
+        'steps[0].candidates[0].unit.of.field',
+        'field "description" is of type text: a unit reference reads a unit id',
+      ),
+    ]);
+    expect(right).toEqual([]);
+  });
+
+  it.each([
+    ["data.x == 'a' ? 1 : 2 == 2", 'everything after ":" is the value otherwise, "==" included'],
+    ["'n' + data.x ? 1 : 2", 'the condition before "?" is the whole "… + …"'],
+    ['data.a ? 1 : data.b or data.c', '"||" included'],
+  ])(
+    'when a conditional reads two ways without parentheses (%s), then it is refused with both readings',
+    (when, message) => {
+      // Arrange
+      const fields = ['x', 'a', 'b', 'c'].map((name) => ({ name, label: name, type: 'string' }));
+
+      // Act
+      const problems = problemsOf({
+        ...definitionWith([decide(`(${when}) == 1`), end]),
+        input: { fields },
+      });
+
+      // Assert
+      expect(problems).toEqual([problem('steps[0].branches[0].when', message)]);
+    },
+  );
+
+  it.each([
+    "(data.x == 'a' ? 1 : 2) == 2",
+    "data.x == 'a' ? 1 : (2 == 2 ? 1 : 3)",
+    "data.x == 'a' ? 1 : data.x == 'b' ? 2 : 3",
+    "('n' + data.x) == 'na' ? 1 : 2",
+  ])('when a conditional is parenthesised or chained (%s), then it passes', (when) => {
+    // Arrange
+    const fields = [{ name: 'x', label: 'x', type: 'string' }];
+
+    // Act
+    const problems = problemsOf({
+      ...definitionWith([decide(`(${when}) == 1`), end]),
+      input: { fields },
+    });
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when a duration is written in months (P1M), then the message says months are not supported and what to write', () => {
+    // Act
+    const problems = problemsOf(
+      definitionWith([{ id: 'wait', name: 'Wait', type: 'timer', duration: 'P1M' }, end]),
+    );
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[0].duration', 'months and years are not supported as durations'),
+    ]);
+  });
+
+  it('when a template is misspelt, then the nearest known one is suggested and all are listed', () => {
+    // Act
+    const problems = problemsOf(
+      definitionWith([
+        {
+          id: 'tell',
+          name: 'Tell',
+          type: 'notify',
+          template: 'case-recieved',
+          to: { field: 'contactEmail' },
+        },
+        end,
+      ]),
+    );
+
+    // Assert
+    expect(problems).toEqual([
+      problem(
+        'steps[0].template',
+        'unknown mail template "case-recieved": did you mean "case-received"? (known: case-received)',
+      ),
+    ]);
+  });
+
+  it('when an end step is inside a parallel branch, then the message says where it belongs instead of a bare discriminator error', () => {
+    // Arrange
+    const wait = (id: string) => ({ id, name: id, type: 'timer', duration: 'PT1H' });
+
+    // Act
+    const problems = problemsOf(
+      definitionWith([
+        {
+          id: 'both',
+          name: 'Both',
+          type: 'parallel',
+          branches: [
+            { name: 'a', steps: [wait('w1'), { id: 'e1', name: 'End', type: 'end' }] },
+            { name: 'b', steps: [wait('w2')] },
+          ],
+        },
+        end,
+      ]),
+    );
+
+    // Assert
+    expect(problems).toEqual([
+      problem(
+        'steps[0].branches[0].steps[1].type',
+        'a parallel branch cannot hold an end step: a branch is done after its last step',
+      ),
+    ]);
+  });
+});

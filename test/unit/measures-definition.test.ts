@@ -31,6 +31,7 @@ function orderProcess(measures: unknown): Record<string, unknown> {
         name: '接单办理',
         type: 'task',
         candidates: [{ role: 'party-member', unit: 'community' }],
+        form: { fields: [{ name: 'done', label: '化解数', type: 'integer' }] },
         outcomes: [
           { id: 'resolved', name: '已办结' },
           { id: 'explained', name: '已解释说明' },
