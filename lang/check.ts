@@ -15,6 +15,7 @@ import type {
 } from './definition';
 import {
   definitionSchema,
+  isMonthlyPeriod,
   MONTHS_PER_PERIOD,
   OPEN311_PARAMETERS,
   SHOWN_FORM_FIELD,
@@ -402,18 +403,53 @@ class SemanticChecker {
     );
   }
 
-  /** The month fits its period, and the data is what a case of this process may start with. */
+  /**
+   * The month fits its period, the day fields fit each other and the period, and the data is
+   * what a case of this process may start with.
+   */
   private checkSchedule(): void {
     const schedule = this.spec.schedule;
     if (schedule === undefined) return;
-    const months = MONTHS_PER_PERIOD[schedule.every];
-    if (schedule.month !== undefined && schedule.every === 'month') {
-      this.report('schedule.month', 'every: month starts every month: leave month out');
-    } else if (schedule.month !== undefined && schedule.month > months) {
-      this.report(
-        'schedule.month',
-        `a ${schedule.every} has ${months} months: month counts within it (1–${months})`,
-      );
+    const { every } = schedule;
+    if (!isMonthlyPeriod(every)) {
+      for (const field of ['month', 'day', 'week'] as const) {
+        if (schedule[field] !== undefined) {
+          this.report(
+            `schedule.${field}`,
+            `every: ${every} has no ${field === 'week' ? 'week of the month' : field}: leave ${field} out`,
+          );
+        }
+      }
+      if (every === 'week' && schedule.weekday === undefined) {
+        this.report('schedule.weekday', 'every: week needs the weekday, 1 (Monday) to 7 (Sunday)');
+      }
+      if (every === 'day' && schedule.weekday !== undefined) {
+        this.report('schedule.weekday', 'every: day starts every day: leave weekday out');
+      }
+    } else {
+      const months = MONTHS_PER_PERIOD[every];
+      if (schedule.month !== undefined && every === 'month') {
+        this.report('schedule.month', 'every: month starts every month: leave month out');
+      } else if (schedule.month !== undefined && schedule.month > months) {
+        this.report(
+          'schedule.month',
+          `a ${every} has ${months} months: month counts within it (1–${months})`,
+        );
+      }
+      if (
+        schedule.day !== undefined &&
+        (schedule.week !== undefined || schedule.weekday !== undefined)
+      ) {
+        this.report(
+          'schedule.day',
+          'give either a day of the month or a week and weekday (the first Wednesday: week: 1, weekday: 3), not both',
+        );
+      } else if ((schedule.week === undefined) !== (schedule.weekday === undefined)) {
+        this.report(
+          schedule.week === undefined ? 'schedule.week' : 'schedule.weekday',
+          'week and weekday go together: week: 1, weekday: 3 is the first Wednesday of the month',
+        );
+      }
     }
     const checked = validateCaseData(this.spec.input.fields, schedule.data);
     if (!checked.ok) {

@@ -626,28 +626,55 @@ export const open311Schema = z.union([
 ]);
 export type Open311Spec = z.infer<typeof open311Schema>;
 
-/** How often a scheduled process starts a case (周期): monthly, quarterly, half-yearly, yearly. */
-export const SCHEDULE_PERIODS = ['month', 'quarter', 'half-year', 'year'] as const;
+/**
+ * How often a scheduled process starts a case (周期): daily (日汇总), weekly (周五志愿服务日),
+ * monthly, quarterly, half-yearly, yearly.
+ */
+export const SCHEDULE_PERIODS = ['day', 'week', 'month', 'quarter', 'half-year', 'year'] as const;
 export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
+/** The periods made of months, where `month`, `day`, `week` and `weekday` count within. */
+export type MonthlyPeriod = Exclude<SchedulePeriod, 'day' | 'week'>;
 /** Months in each period: `month` in a schedule counts within its period. */
-export const MONTHS_PER_PERIOD: Readonly<Record<SchedulePeriod, number>> = {
+export const MONTHS_PER_PERIOD: Readonly<Record<MonthlyPeriod, number>> = {
   month: 1,
   quarter: 3,
   'half-year': 6,
   year: 12,
 };
+/** Whether a period is made of months (not `day` or `week`). */
+export function isMonthlyPeriod(period: SchedulePeriod): period is MonthlyPeriod {
+  return Object.hasOwn(MONTHS_PER_PERIOD, period);
+}
+/** Weekdays by name, Monday first: `weekday: wednesday` is the same as `weekday: 3`. */
+export const WEEKDAYS = [
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+] as const;
 
 /**
- * A periodic round (月排查、季度走访): the engine keeps one Temporal Schedule for the process that
- * starts a case at each fire, Beijing time, for `unit` with `data` as its input.
+ * A periodic round (月排查、季度走访、民情访谈日): the engine keeps one Temporal Schedule for the
+ * process that starts a case at each fire, Beijing time, for `unit` with `data` as its input.
  */
 export const scheduleSchema = z
   .object({
     every: z.enum(SCHEDULE_PERIODS),
-    /** The month within the period (1 = its first month); not with `every: month`. */
+    /** The month within the period (1 = its first month); only quarter, half-year and year. */
     month: z.number().int().min(1).max(12).optional(),
-    /** Day of the month, 1–28 (every month has it). */
-    day: z.number().int().min(1).max(28).default(1),
+    /** Day of the month, 1–28 (every month has it); 1 when neither day nor weekday is given. */
+    day: z.number().int().min(1).max(28).optional(),
+    /** The day of the week, 1 (Monday) to 7 (Sunday) or its name: `every: week`, or with `week`. */
+    weekday: z
+      .union([z.number().int().min(1).max(7), z.enum(WEEKDAYS)], {
+        error: 'a weekday: 1 (Monday) to 7 (Sunday), or monday … sunday',
+      })
+      .optional(),
+    /** Which of the month's weekdays: 1 = the first (days 1–7) … 4 = the fourth (days 22–28). */
+    week: z.number().int().min(1).max(4).optional(),
     /** Time of day, Beijing time. */
     at: z
       .string()

@@ -1,5 +1,6 @@
 import type {
   Client,
+  DayOfWeek,
   Month,
   ScheduleOptions,
   ScheduleSpec as TemporalScheduleSpec,
@@ -10,7 +11,7 @@ import {
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
 import type { DefinitionSnapshot, ScheduleSpec } from '../lang/definition';
-import { MONTHS_PER_PERIOD } from '../lang/definition';
+import { isMonthlyPeriod, MONTHS_PER_PERIOD, WEEKDAYS } from '../lang/definition';
 import type { Logger } from '../common/logger';
 import type { ScheduledCaseInput } from '../workflows/scheduled';
 
@@ -23,6 +24,24 @@ export const SCHEDULE_TIMEZONE = 'Asia/Shanghai';
  * skipped (a month-old round started late would only confuse).
  */
 const CATCHUP_WINDOW = '1 day';
+
+/** Temporal's weekday names, Monday first as WEEKDAYS. */
+const DAYS_OF_WEEK: readonly DayOfWeek[] = [
+  'MONDAY',
+  'TUESDAY',
+  'WEDNESDAY',
+  'THURSDAY',
+  'FRIDAY',
+  'SATURDAY',
+  'SUNDAY',
+];
+
+/** A schedule's weekday (1–7 from Monday, or its name) as Temporal names it. */
+function weekdayOf(weekday: ScheduleSpec['weekday']): DayOfWeek | undefined {
+  if (weekday === undefined) return undefined;
+  const index = typeof weekday === 'number' ? weekday - 1 : WEEKDAYS.indexOf(weekday);
+  return DAYS_OF_WEEK[index];
+}
 
 const MONTHS: readonly Month[] = [
   'JANUARY',
@@ -146,26 +165,34 @@ function noteOf(snapshot: DefinitionSnapshot): string {
 }
 
 /**
- * The calendar of a definition's schedule: `every` period, the `month` within it, `day` and `at`
- * Beijing time. A quarter's first month is January, April, July, October; a half-year's January
- * and July.
+ * The calendar of a definition's schedule, Beijing time: every day; every week on its weekday;
+ * or the `every` period's `month` (a quarter's first month is January, April, July, October; a
+ * half-year's January and July) on its `day`, or on its `week`-th `weekday` (the first Wednesday:
+ * days 1–7 that are a Wednesday, as a calendar matches only when every field matches).
  */
 export function scheduleSpecOf(schedule: ScheduleSpec): TemporalScheduleSpec {
   const [hour, minute] = schedule.at.split(':').map(Number) as [number, number];
+  const time = { hour, minute, comment: `every ${schedule.every}` };
+  const weekday = weekdayOf(schedule.weekday);
+  if (!isMonthlyPeriod(schedule.every)) {
+    return {
+      calendars: [{ ...(weekday !== undefined ? { dayOfWeek: weekday } : {}), ...time }],
+      timezone: SCHEDULE_TIMEZONE,
+    };
+  }
   const length = MONTHS_PER_PERIOD[schedule.every];
   const offset = (schedule.month ?? 1) - 1;
   const months =
     schedule.every === 'month' ? undefined : MONTHS.filter((_, i) => i % length === offset);
+  const days =
+    schedule.week !== undefined && weekday !== undefined
+      ? {
+          dayOfMonth: { start: (schedule.week - 1) * 7 + 1, end: schedule.week * 7 },
+          dayOfWeek: weekday,
+        }
+      : { dayOfMonth: schedule.day ?? 1 };
   return {
-    calendars: [
-      {
-        ...(months !== undefined ? { month: months } : {}),
-        dayOfMonth: schedule.day,
-        hour,
-        minute,
-        comment: `every ${schedule.every}`,
-      },
-    ],
+    calendars: [{ ...(months !== undefined ? { month: months } : {}), ...days, ...time }],
     timezone: SCHEDULE_TIMEZONE,
   };
 }

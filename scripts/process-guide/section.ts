@@ -6,6 +6,8 @@
 import type { DemoCounty } from './demo-county';
 import { exampleLines } from './example';
 import { ROLE_LABELS } from '../../common/roles';
+import type { ScheduleSpec } from '../../lang/definition';
+import { WEEKDAYS } from '../../lang/definition';
 import { code, joinLines, unfold } from './markdown';
 import { deadlineLines, fieldTable, selectorText, stepRef } from './phrases';
 import type { Process, StartedBy } from './processes';
@@ -42,7 +44,7 @@ export function processSection(
     const data = Object.keys(s.data).length > 0 ? ` with data ${code(JSON.stringify(s.data))}` : '';
     lines.push(
       '',
-      `**Schedule:** every ${s.every}${month}, on day ${s.day} at ${s.at} Beijing time${unit}${data} (a Temporal Schedule; also startable through the API).`,
+      `**Schedule:** every ${s.every}${month}${dayOf(s)} at ${s.at} Beijing time${unit}${data} (a Temporal Schedule; also startable through the API).`,
     );
   }
   if (startedBy.length > 0) {
@@ -132,4 +134,17 @@ export function processSection(
     '',
   );
   return lines;
+}
+
+const ORDINALS = ['first', 'second', 'third', 'fourth'];
+
+/** The day part of a schedule in words: ", on day 5", ", on the first wednesday", ", on friday". */
+function dayOf(s: ScheduleSpec): string {
+  const weekday = typeof s.weekday === 'number' ? WEEKDAYS[s.weekday - 1] : s.weekday;
+  if (s.week !== undefined && weekday !== undefined) {
+    return `, on the ${ORDINALS[s.week - 1]} ${weekday}`;
+  }
+  if (weekday !== undefined) return `, on ${weekday}`;
+  if (s.every === 'day') return '';
+  return `, on day ${s.day ?? 1}`;
 }

@@ -92,6 +92,49 @@ describe('schedules of periodic processes', () => {
     expect(await absent('resident-request')).toBe(true);
   });
 
+  it('when a round is published for the first Wednesday of each month and for every Friday, then the server plans its next fires on exactly those days, Beijing time', async () => {
+    // Arrange
+    const monthlyKey = `sched-wed-${Date.now().toString(36)}`;
+    const weeklyKey = `sched-fri-${Date.now().toString(36)}`;
+    const beijingDay = (d: Date) =>
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone: 'Asia/Shanghai',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).formatToParts(d);
+    const part = (parts: Intl.DateTimeFormatPart[], type: string) =>
+      parts.find((p) => p.type === type)!.value;
+
+    // Act
+    const monthly = "schedule: { every: month, week: 1, weekday: wednesday, at: '09:30' }";
+    const weekly = "schedule: { every: week, weekday: 5, at: '15:00' }";
+    expect((await publish(monthlyKey, source(monthlyKey, monthly))).status).toBe(201);
+    expect((await publish(weeklyKey, source(weeklyKey, weekly))).status).toBe(201);
+    const firstWednesdays = (await described(monthlyKey)).info.nextActionTimes;
+    const fridays = (await described(weeklyKey)).info.nextActionTimes;
+
+    // Assert: every planned fire is a Wednesday among days 1–7 at 09:30, or a Friday at 15:00
+    expect(firstWednesdays.length).toBeGreaterThanOrEqual(3);
+    for (const at of firstWednesdays) {
+      const parts = beijingDay(at);
+      expect(part(parts, 'weekday')).toBe('Wed');
+      expect(Number(part(parts, 'day'))).toBeLessThanOrEqual(7);
+      expect(`${part(parts, 'hour')}:${part(parts, 'minute')}`).toBe('09:30');
+    }
+    expect(fridays.length).toBeGreaterThanOrEqual(3);
+    for (const [i, at] of fridays.entries()) {
+      const parts = beijingDay(at);
+      expect(part(parts, 'weekday')).toBe('Fri');
+      expect(`${part(parts, 'hour')}:${part(parts, 'minute')}`).toBe('15:00');
+      if (i > 0) expect(at.getTime() - fridays[i - 1]!.getTime()).toBe(7 * 24 * 3600_000);
+    }
+  });
+
   it('when a scheduled process is published, changed, triggered, unscheduled and retired, then its schedule follows and a fire starts a case', async () => {
     // Arrange
     const key = `sched-${Date.now().toString(36)}`;

@@ -54,7 +54,6 @@ describe('schedule', () => {
     );
     expect(result.ok && result.spec.schedule).toEqual({
       every: 'quarter',
-      day: 1,
       at: '09:00',
       unit: 'demo-county',
       data: { focus: '走访' },
@@ -97,8 +96,91 @@ describe('schedule', () => {
     });
     const halfYearly = scheduleSpecOf({ every: 'half-year', day: 1, at: '09:00', data: {} });
     expect(halfYearly.calendars?.[0]?.month).toEqual(['JANUARY', 'JULY']);
-    const monthly = scheduleSpecOf({ every: 'month', day: 1, at: '09:00', data: {} });
+    const monthly = scheduleSpecOf({ every: 'month', at: '09:00', data: {} });
+    expect(monthly.calendars?.[0]).toMatchObject({ dayOfMonth: 1, hour: 9, minute: 0 });
     expect(monthly.calendars?.[0]?.month).toBeUndefined();
+  });
+
+  it('when a round is the first Wednesday of each month (民情访谈日), then the calendar is the Wednesday among days 1–7', () => {
+    // Act
+    const result = validateDefinition(
+      definition({ schedule: { every: 'month', week: 1, weekday: 'wednesday', at: '08:30' } }),
+      options,
+    );
+    const calendar = result.ok ? scheduleSpecOf(result.spec.schedule!).calendars?.[0] : null;
+
+    // Assert
+    expect(calendar).toMatchObject({
+      dayOfMonth: { start: 1, end: 7 },
+      dayOfWeek: 'WEDNESDAY',
+      hour: 8,
+      minute: 30,
+    });
+    expect(calendar).not.toHaveProperty('month');
+  });
+
+  it('when a quarterly round is on the third Friday of its second month, then months, days 15–21 and Friday are all required', () => {
+    // Act
+    const calendar = scheduleSpecOf({
+      every: 'quarter',
+      month: 2,
+      week: 3,
+      weekday: 5,
+      at: '09:00',
+      data: {},
+    }).calendars?.[0];
+
+    // Assert
+    expect(calendar).toMatchObject({
+      month: ['FEBRUARY', 'MAY', 'AUGUST', 'NOVEMBER'],
+      dayOfMonth: { start: 15, end: 21 },
+      dayOfWeek: 'FRIDAY',
+    });
+  });
+
+  it('when a round is weekly on Friday (周五志愿服务日) or daily (日汇总), then the calendar names the weekday or every day', () => {
+    // Act
+    const weekly = validateDefinition(
+      definition({ schedule: { every: 'week', weekday: 5, at: '15:00' } }),
+      options,
+    );
+    const daily = validateDefinition(
+      definition({ schedule: { every: 'day', at: '17:30' } }),
+      options,
+    );
+
+    // Assert
+    expect(weekly.ok && scheduleSpecOf(weekly.spec.schedule!).calendars).toEqual([
+      { dayOfWeek: 'FRIDAY', hour: 15, minute: 0, comment: 'every week' },
+    ]);
+    expect(daily.ok && scheduleSpecOf(daily.spec.schedule!).calendars).toEqual([
+      { hour: 17, minute: 30, comment: 'every day' },
+    ]);
+  });
+
+  it('when the day fields do not fit the period or each other, then each is named with what to write', () => {
+    expect(problemsOf(definition({ schedule: { every: 'week' } }))).toEqual([
+      problem('schedule.weekday', 'every: week needs the weekday'),
+    ]);
+    expect(problemsOf(definition({ schedule: { every: 'week', weekday: 1, day: 3 } }))).toEqual([
+      problem('schedule.day', 'every: week has no day: leave day out'),
+    ]);
+    expect(problemsOf(definition({ schedule: { every: 'day', month: 2, weekday: 1 } }))).toEqual([
+      problem('schedule.month', 'every: day has no month: leave month out'),
+      problem('schedule.weekday', 'every: day starts every day: leave weekday out'),
+    ]);
+    expect(
+      problemsOf(definition({ schedule: { every: 'month', day: 5, week: 1, weekday: 3 } })),
+    ).toEqual([problem('schedule.day', 'give either a day of the month or a week and weekday')]);
+    expect(problemsOf(definition({ schedule: { every: 'month', week: 2 } }))).toEqual([
+      problem('schedule.weekday', 'week and weekday go together'),
+    ]);
+    expect(problemsOf(definition({ schedule: { every: 'month', weekday: 'someday' } }))).toEqual([
+      problem('schedule.weekday', 'a weekday: 1 (Monday) to 7 (Sunday), or monday … sunday'),
+    ]);
+    expect(problemsOf(definition({ schedule: { every: 'month', week: 5, weekday: 3 } }))).toEqual([
+      problem('schedule.week', ''),
+    ]);
   });
 });
 
