@@ -1,11 +1,13 @@
 import type { DeadlineView } from './case';
 import type { SlaDuration } from '../lang/duration';
-import { parseDurationMs, parseSlaDuration } from '../lang/duration';
+import { parseSlaDuration } from '../lang/duration';
 import type { Deadline, WorkingCalendar } from './working-calendar';
 import {
   addWorkingDays,
   addWorkingMinutes,
   isWorkingMoment,
+  subtractWorkingDays,
+  subtractWorkingMinutes,
   workingMinutesBetween,
 } from './working-calendar';
 
@@ -51,6 +53,25 @@ export function addSlaDuration(
       return addWorkingMinutes(calendar, start, duration.minutes);
     case 'workingDays':
       return addWorkingDays(calendar, start, duration.days);
+  }
+}
+
+/**
+ * `end` minus a duration: a reminder `before` a deadline, in calendar time or in working time
+ * ("1 working day" before a Tuesday 17:30 deadline is Monday 17:30, never a weekend night).
+ */
+export function subtractSlaDuration(
+  calendar: WorkingCalendar,
+  end: Date,
+  duration: SlaDuration,
+): { at: Date; assumedYears: number[] } {
+  switch (duration.kind) {
+    case 'calendar':
+      return { at: new Date(end.getTime() - duration.ms), assumedYears: [] };
+    case 'workingMinutes':
+      return subtractWorkingMinutes(calendar, end, duration.minutes);
+    case 'workingDays':
+      return subtractWorkingDays(calendar, end, duration.days);
   }
 }
 
@@ -134,10 +155,11 @@ export function planDeadline(
     due = resumed.at;
   }
   const afterDue = spans.slice(firstAfterDue);
-  const reminders = policy.reminders.map((r, index) => ({
-    index,
-    at: new Date(due.getTime() - parseDurationMs(r.before)).toISOString(),
-  }));
+  const reminders = policy.reminders.map((r, index) => {
+    const at = subtractSlaDuration(calendar, due, parseSlaDuration(r.before));
+    at.assumedYears.forEach((y) => assumed.add(y));
+    return { index, at: at.at.toISOString() };
+  });
   const escalations = policy.escalations.map((e, i) => {
     if (e.after === undefined) return { level: i + 1, at: due.toISOString() };
     const after = parseSlaDuration(e.after);

@@ -193,6 +193,85 @@ export function addWorkingDays(calendar: WorkingCalendar, start: Date, days: num
   return { at: new Date(instantOf(day, 0) + msIntoDay), assumedYears: [...oracle.assumed].sort() };
 }
 
+/**
+ * The last working moment at or before `instant`: the instant itself inside a working window of a
+ * working day (or at a window's closing minute), otherwise the close of the window before it.
+ */
+function previousWorkingMoment(
+  calendar: WorkingCalendar,
+  oracle: DayOracle,
+  instant: number,
+): number {
+  const start = local(instant);
+  for (let day = start.day; day >= start.day - MAX_SCAN_DAYS; day--) {
+    if (!oracle.isWorkingDay(day)) continue;
+    for (const w of [...calendar.windows].reverse()) {
+      if (day < start.day || start.minute >= w.end) return instantOf(day, w.end);
+      if (start.minute >= w.start) return instant;
+    }
+  }
+  throw new CalendarError('no working day within three years');
+}
+
+/**
+ * `end` minus `minutes` of working time: a reminder "2 working hours before" a deadline. Counted
+ * back from the last working moment at or before `end`, through working windows only, so the
+ * answer is a working moment (or a window's opening) and never at night or on a holiday.
+ */
+export function subtractWorkingMinutes(
+  calendar: WorkingCalendar,
+  end: Date,
+  minutes: number,
+): Deadline {
+  if (!Number.isInteger(minutes) || minutes < 0) {
+    throw new CalendarError(`working minutes must be a whole non-negative number, not ${minutes}`);
+  }
+  const oracle = new DayOracle(calendar);
+  let cursor = previousWorkingMoment(calendar, oracle, end.getTime());
+  let remainingMs = minutes * MINUTE_MS;
+  for (let guard = 0; ; guard++) {
+    if (guard > MAX_SCAN_DAYS * calendar.windows.length) {
+      throw new CalendarError('reminder too far');
+    }
+    const dayStart = instantOf(local(cursor).day, 0);
+    const msIntoDay = cursor - dayStart;
+    // The window whose working time lies just before the cursor (none at an opening instant).
+    const window = calendar.windows.find(
+      (w) => msIntoDay > w.start * MINUTE_MS && msIntoDay <= w.end * MINUTE_MS,
+    );
+    const windowStart = window !== undefined ? dayStart + window.start * MINUTE_MS : cursor;
+    if (cursor - remainingMs >= windowStart) {
+      return { at: new Date(cursor - remainingMs), assumedYears: [...oracle.assumed].sort() };
+    }
+    remainingMs -= cursor - windowStart;
+    // Adjacent windows: the instant before an opening is inside the window that closes there.
+    const previous = previousWorkingMoment(calendar, oracle, windowStart - 1);
+    cursor = previous === windowStart - 1 ? windowStart : previous;
+  }
+}
+
+/**
+ * `end` minus `days` working days: the same time of day on the `days`-th working day before the
+ * last working moment at or before `end` (a reminder "1 working day before" a Tuesday 17:30
+ * deadline comes on Monday at 17:30; before a Monday 10:00 one, on the Friday before at 10:00).
+ */
+export function subtractWorkingDays(calendar: WorkingCalendar, end: Date, days: number): Deadline {
+  if (!Number.isInteger(days) || days < 0) {
+    throw new CalendarError(`working days must be a whole non-negative number, not ${days}`);
+  }
+  const oracle = new DayOracle(calendar);
+  const from = previousWorkingMoment(calendar, oracle, end.getTime());
+  const here = local(from);
+  let day = here.day;
+  for (let counted = 0; counted < days;) {
+    day--;
+    if (here.day - day > MAX_SCAN_DAYS) throw new CalendarError('reminder too far');
+    if (oracle.isWorkingDay(day)) counted++;
+  }
+  const msIntoDay = from - instantOf(here.day, 0);
+  return { at: new Date(instantOf(day, 0) + msIntoDay), assumedYears: [...oracle.assumed].sort() };
+}
+
 /** Working minutes between two instants (0 when `to` is not after `from`). */
 export function workingMinutesBetween(calendar: WorkingCalendar, from: Date, to: Date): number {
   const oracle = new DayOracle(calendar);

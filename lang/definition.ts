@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../common/roles';
-import { isDuration, isSlaDuration, monthsHint } from './duration';
+import { isSlaDuration, monthsHint } from './duration';
 import { UNIT_TYPES } from './vocabulary';
 
 /**
@@ -180,9 +180,6 @@ const slaDuration = z.string().refine(isSlaDuration, {
   error: (issue) =>
     `"${String(issue.input)}" is not a duration: use ISO 8601 (PT40M, PT3H, P2D) or "5 working days", "2 working hours"${monthsHint(issue.input)}`,
 });
-const calendarDuration = z.string().refine(isDuration, {
-  error: (issue) => `an ISO 8601 calendar duration such as PT30M or PT2H${monthsHint(issue.input)}`,
-});
 const expression = z.string().min(1).max(1000);
 const templateName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a template name such as task-assigned');
 
@@ -270,8 +267,8 @@ const recipients = z.union([recipientSchema, z.array(recipientSchema).min(1)]);
 
 export const reminderSchema = z
   .object({
-    /** Calendar time before the deadline. */
-    before: calendarDuration,
+    /** Time before the deadline: calendar (PT2H) or working time ("1 working day"). */
+    before: slaDuration,
     notify: recipients.default('assignee'),
     template: templateName.default('task-reminder'),
   })

@@ -85,6 +85,21 @@ describe('a deadline across 国庆 2025', () => {
     expect(plan.assumedYears).toEqual([]);
   });
 
+  it('when reminders are written in working time, then they count working time back from the deadline, skipping the holiday', () => {
+    // Arrange: due on the make-up Saturday 10-11 at 10:00 (3 working days from 09-30 10:00)
+    const ladder = policy('3 working days', {
+      reminders: [{ before: '1 working day' }, { before: '2 working hours' }],
+    });
+    // Act
+    const plan = planDeadline(calendar, ladder, bj('2025-09-30 10:00').toISOString());
+    // Assert: the working day before 10-11 is 10-10; two working hours before 10:00 reach back
+    // over the night into 10-10's afternoon (16:30–17:30) and its close
+    expect(plan.reminders.map((r) => [r.index, beijingText(r.at)])).toEqual([
+      [0, '2025-10-10 10:00'],
+      [1, '2025-10-10 16:30'],
+    ]);
+  });
+
   it('when a ladder runs into a year the calendar lacks, then the plan says which year was assumed', () => {
     const plan = planDeadline(
       calendar,

@@ -7,6 +7,8 @@ import {
   createWorkingCalendar,
   isValidDeadline,
   isWorkingMoment,
+  subtractWorkingDays,
+  subtractWorkingMinutes,
   workingMinutesBetween,
 } from '../../common/working-calendar';
 
@@ -181,6 +183,77 @@ describe('properties over 2024–2026, holidays and make-up days included', () =
         expect(addWorkingDays(calendar, early, d1).at.getTime()).toBeLessThanOrEqual(
           addWorkingDays(calendar, late, d1).at.getTime(),
         );
+      }),
+    );
+  });
+});
+
+describe('counting working time back from a deadline (reminders before it)', () => {
+  it('when 1 working day is counted back from Tuesday 17:30, then it is Monday 17:30; from a Monday, the Friday before', () => {
+    expect(beijingText(subtractWorkingDays(calendar, bj('2025-09-23 17:30'), 1).at)).toBe(
+      '2025-09-22 17:30',
+    );
+    expect(beijingText(subtractWorkingDays(calendar, bj('2025-09-22 10:00'), 1).at)).toBe(
+      '2025-09-19 10:00',
+    );
+  });
+
+  it('when working days are counted back across 国庆 2025, then the holiday is skipped and the make-up Sunday 09-28 counts', () => {
+    // 10-09 (Thu) is the first working day after 10-01 … 10-08; 09-30 and the make-up 09-28 before.
+    expect(beijingText(subtractWorkingDays(calendar, bj('2025-10-09 10:00'), 1).at)).toBe(
+      '2025-09-30 10:00',
+    );
+    expect(beijingText(subtractWorkingDays(calendar, bj('2025-10-09 10:00'), 3).at)).toBe(
+      '2025-09-28 10:00',
+    );
+  });
+
+  it('when the deadline itself is outside working time, then counting starts at the last close before it', () => {
+    // Saturday 09-20 at 10:00 (calendar-time deadline): the last working moment is Friday 17:30.
+    expect(beijingText(subtractWorkingDays(calendar, bj('2025-09-20 10:00'), 1).at)).toBe(
+      '2025-09-18 17:30',
+    );
+    expect(beijingText(subtractWorkingMinutes(calendar, bj('2025-09-20 10:00'), 60).at)).toBe(
+      '2025-09-19 16:30',
+    );
+  });
+
+  it('when 2 working hours are counted back from 14:00, then the lunch break is skipped', () => {
+    // 13:30–14:00 is half an hour; the other 1.5 hours end the morning window: 10:30.
+    expect(beijingText(subtractWorkingMinutes(calendar, bj('2025-09-23 14:00'), 120).at)).toBe(
+      '2025-09-23 10:30',
+    );
+    // From the opening at 09:00, one working hour back is 16:30 the working day before.
+    expect(beijingText(subtractWorkingMinutes(calendar, bj('2025-09-23 09:00'), 60).at)).toBe(
+      '2025-09-22 16:30',
+    );
+  });
+
+  it('when working minutes are counted back from a deadline, then the working time between is what was asked for, and it never lands outside working time', () => {
+    const instant = fc
+      .integer({ min: bj('2024-01-10 00:00').getTime(), max: bj('2026-11-30 00:00').getTime() })
+      .map((ms) => new Date(ms));
+    fc.assert(
+      fc.property(instant, fc.integer({ min: 1, max: 6000 }), (start, m) => {
+        // A real deadline: a working moment or a window's close.
+        const deadline = addWorkingMinutes(calendar, start, 30).at;
+        const { at } = subtractWorkingMinutes(calendar, deadline, m);
+        expect(workingMinutesBetween(calendar, at, deadline)).toBe(m);
+        expect(isValidDeadline(calendar, at)).toBe(true);
+      }),
+    );
+  });
+
+  it('when working days are counted back and forth again, then the deadline comes back', () => {
+    const instant = fc
+      .integer({ min: bj('2024-01-10 00:00').getTime(), max: bj('2026-11-30 00:00').getTime() })
+      .map((ms) => new Date(ms));
+    fc.assert(
+      fc.property(instant, fc.integer({ min: 0, max: 40 }), (start, d) => {
+        const deadline = addWorkingDays(calendar, start, 5).at;
+        const back = subtractWorkingDays(calendar, deadline, d).at;
+        expect(isWorkingMoment(calendar, back)).toBe(true);
+        expect(addWorkingDays(calendar, back, d).at.getTime()).toBe(deadline.getTime());
       }),
     );
   });
