@@ -378,6 +378,9 @@ class SemanticChecker {
     step.deadlines.forEach((d, i) => {
       const at = `${path}.deadlines[${i}]`;
       this.checkDeadline(at, d, true);
+      if (d.from !== undefined) {
+        this.report(`${at}.from`, 'an evaluation round counts its deadlines from its opening');
+      }
       if (d.stopsOn === 'claim') {
         this.report(
           `${at}.stopsOn`,
@@ -569,6 +572,12 @@ class SemanticChecker {
         );
       }
     });
+    if (!onTask && deadline.from !== undefined) {
+      this.report(
+        `${path}.from`,
+        "a case deadline always counts from the case's start: from is for task and claim steps",
+      );
+    }
     if (!onTask && deadline.stopsOn === 'claim') {
       this.report(
         `${path}.stopsOn`,

@@ -319,6 +319,11 @@ export const deadlineSchema = z
      * backwards from a project's deadline (倒排工期). Null sets no deadline.
      */
     at: expression.optional(),
+    /**
+     * Where a task's clock starts: when the task opens (default), or when the case was received
+     * (`case`: 办结 within 5 working days of 受理, whenever the handler's task opens).
+     */
+    from: z.enum(['task', 'case']).optional(),
     /** What stops the clock: the task being claimed (签收) or completed (办结). */
     stopsOn: z.enum(['claim', 'complete']).default('complete'),
     /** Whether the clock stops while the case waits on the requester. */

@@ -123,7 +123,7 @@ export function deadlineLines(
 ): string[] {
   const when =
     deadline.within !== undefined
-      ? `within ${durationText(deadline.within)}`
+      ? `within ${durationText(deadline.within)}${deadline.from === 'case' ? " of the case's receipt" : ''}`
       : `on ${code(deadline.at ?? '?')} (the end of that day, Beijing time, for a date)`;
   const stops = onStep
     ? deadline.stopsOn === 'claim'

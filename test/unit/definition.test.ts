@@ -779,4 +779,26 @@ describe('validateDefinition: mistakes that used to pass silently', () => {
       ),
     ]);
   });
+
+  it('when a case deadline or an evaluation deadline says from, then it is refused; on a task it passes', () => {
+    // Arrange
+    const onTask = {
+      ...review,
+      deadlines: [{ id: 'due', name: '办结', within: '5 working days', from: 'case' }],
+    };
+
+    // Act
+    const task = problemsOf(definitionWith([onTask, end]));
+    const kase = problemsOf(
+      definitionWith([review, end], {
+        deadlines: [{ id: 'case', name: '总时限', within: 'P5D', from: 'case' }],
+      }),
+    );
+
+    // Assert
+    expect(task).toEqual([]);
+    expect(kase).toEqual([
+      problem('deadlines[0].from', "a case deadline always counts from the case's start"),
+    ]);
+  });
 });

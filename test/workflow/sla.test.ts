@@ -483,3 +483,62 @@ it('when an escalation hands an unclaimed task to one person, then that counts a
     expect(await kase.handle.result()).toMatchObject({ status: 'closed' });
   });
 });
+
+it('when a task deadline counts from the case (from: case), then it falls that long after the case was received, however late the task opened, while a task-counted one runs from the opening', async () => {
+  const org = await bed.seedOrg();
+  const definition = bed.definition({
+    key: 'deadline-from-case',
+    name: '受理后计时',
+    starters: ['resident'],
+    input: { fields: [] },
+    steps: [
+      { id: 'queue', name: '排队', type: 'timer', duration: 'PT2H' },
+      {
+        id: 'serve',
+        name: '网格员办理',
+        type: 'task',
+        candidates: [{ role: 'grid-worker', unit: 'case' }],
+        deadlines: [
+          { id: 'received', name: '受理后办结', within: 'PT3H', from: 'case' },
+          { id: 'opened', name: '接单后办结', within: 'PT3H' },
+        ],
+      },
+      { id: 'closed', name: '办结', type: 'end' },
+    ],
+  });
+  await bed.withWorker(async (queue) => {
+    // Arrange: the task opens two hours after the case was received
+    const kase = await bed.startCase(queue, definition, org.grid.id);
+    const receivedAt = Date.parse(kase.input.receivedAt);
+    const taskId = kase.taskId('serve');
+    await bed.skipTo(receivedAt + 2 * HOUR + MINUTE);
+    const task = await kase.waitForTask(
+      'the task to open with both deadlines',
+      taskId,
+      (t) => t.deadlines.length === 2 && t.deadlines.every((d) => d.dueAt !== null),
+    );
+    const openedAt = task.openedAt.getTime();
+
+    // Assert: one is due 3 h after receipt, the other 3 h after the opening
+    expect(Date.parse(deadlineOf(task.deadlines, `${taskId}/received`).dueAt!)).toBe(
+      receivedAt + 3 * HOUR,
+    );
+    expect(Date.parse(deadlineOf(task.deadlines, `${taskId}/opened`).dueAt!)).toBe(
+      openedAt + 3 * HOUR,
+    );
+
+    // Act: past the first only
+    await bed.skipTo(receivedAt + 3 * HOUR + MINUTE);
+
+    // Assert: the case-counted one is missed at its instant, the other still runs
+    const [missed] = await kase.waitForEvents('deadline.missed', 1);
+    expect(missed!.detail).toMatchObject({ deadline: 'received', task: taskId });
+    expectFiredAt(missed!.at, receivedAt + 3 * HOUR);
+    const now = await kase.waitForTask(
+      'the task after the first miss',
+      taskId,
+      (t) => deadlineOf(t.deadlines, `${taskId}/received`).missed,
+    );
+    expect(deadlineOf(now.deadlines, `${taskId}/opened`).missed).toBe(false);
+  });
+});

@@ -349,9 +349,12 @@ async function startClocks(
   id: string,
 ): Promise<Array<Promise<unknown>>> {
   for (const deadline of step.deadlines) {
-    const runnable = runnableDeadline(deadline, task.openedAt, run.expressionScope());
+    // `from: case` counts from the case's receipt (new syntax: histories recorded before it never
+    // carry it, so they replay unchanged).
+    const startedAt = deadline.from === 'case' ? run.input.receivedAt : task.openedAt;
+    const runnable = runnableDeadline(deadline, startedAt, run.expressionScope());
     if (runnable === null) continue;
-    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, task.openedAt, step.id, task));
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, startedAt, step.id, task));
   }
   await Promise.all(task.clocks.map((clock) => clock.replan(run)));
   return task.clocks.map((clock) =>
