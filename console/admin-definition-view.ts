@@ -37,7 +37,12 @@ export function diagramLabels(t: Translate): DiagramLabels {
     otherwise: t('admin.diagram.otherwise'),
     returned: t('admin.diagram.returned'),
     unclaimed: t('admin.diagram.unclaimed'),
-    join: (join) => t(join === 'all' ? 'admin.diagram.joinAll' : 'admin.diagram.joinAny'),
+    join: (join) =>
+      join === 'all'
+        ? t('admin.diagram.joinAll')
+        : join === 'any'
+          ? t('admin.diagram.joinAny')
+          : t('admin.diagram.joinAtLeast', { n: join.atLeast }),
     start: t('admin.diagram.start'),
   };
 }

@@ -1,4 +1,4 @@
-import type { DefinitionSpec, StepSpec, StepType } from '../lang/definition';
+import type { DefinitionSpec, ParallelJoin, StepSpec, StepType } from '../lang/definition';
 import type { StepList } from '../lang/steps';
 import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../lang/steps';
 
@@ -17,7 +17,7 @@ export interface DiagramLabels {
   /** The edge a claim pool takes when it closes with too few claimants. */
   unclaimed: string;
   /** The node where a parallel step's branches meet. */
-  join(join: 'all' | 'any'): string;
+  join(join: ParallelJoin): string;
   start: string;
 }
 
@@ -26,7 +26,12 @@ export const ENGLISH_DIAGRAM_LABELS: DiagramLabels = {
   otherwise: 'otherwise',
   returned: 'returned',
   unclaimed: 'unclaimed',
-  join: (join) => (join === 'all' ? 'join: all branches' : 'join: first branch'),
+  join: (join) =>
+    join === 'all'
+      ? 'join: all branches'
+      : join === 'any'
+        ? 'join: first branch'
+        : `join: ${join.atLeast} branches`,
   start: 'start',
 };
 

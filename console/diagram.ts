@@ -1,4 +1,4 @@
-import type { DefinitionSpec, StepSpec } from '../lang/definition';
+import type { DefinitionSpec, ParallelJoin, StepSpec } from '../lang/definition';
 import type { DiagramEdge, DiagramLabels, DiagramNode } from './diagram-graph';
 import { buildDiagramGraph, ENGLISH_DIAGRAM_LABELS } from './diagram-graph';
 import type { Slot } from './diagram-layout';
@@ -181,7 +181,7 @@ export function renderDiagram(spec: DefinitionSpec, options: DiagramOptions = {}
   return parts.join('\n');
 }
 
-function joinOf(step: StepSpec): 'all' | 'any' {
+function joinOf(step: StepSpec): ParallelJoin {
   return step.type === 'parallel' ? step.join : 'all';
 }
 

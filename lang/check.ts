@@ -326,7 +326,23 @@ class SemanticChecker {
       case 'evaluation':
         this.checkEvaluation(path, step);
         break;
-      case 'parallel':
+      case 'parallel': {
+        const { join } = step;
+        if (typeof join === 'object') {
+          const count = step.branches.length;
+          if (join.atLeast >= count) {
+            this.report(
+              `${path}.join.atLeast`,
+              join.atLeast === count
+                ? `all ${count} branches: write join: all`
+                : `the step has ${count} branches, so at least ${join.atLeast} can never finish`,
+            );
+          } else if (join.atLeast === 1) {
+            this.report(`${path}.join.atLeast`, 'one branch: write join: any');
+          }
+        }
+        break;
+      }
       case 'end':
         break;
     }

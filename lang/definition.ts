@@ -574,12 +574,24 @@ const branchStepSchema = z.discriminatedUnion('type', [
   subprocessStepSchema,
 ]);
 
+/** How a parallel step joins its branches: all, the first, or a quorum of k. */
+export type ParallelJoin = 'all' | 'any' | { atLeast: number };
+
 export const parallelStepSchema = z
   .object({
     ...stepBase,
     type: z.literal('parallel'),
-    /** all: wait for every branch; any: the first branch to finish cancels the others. */
-    join: z.enum(['all', 'any']).default('all'),
+    /**
+     * all: wait for every branch; any: the first branch to finish cancels the others;
+     * `{ atLeast: k }`: a quorum, k branches finished cancel the others (Camunda's completion
+     * condition on a multi-instance activity).
+     */
+    join: z
+      .union([
+        z.enum(['all', 'any']),
+        z.object({ atLeast: z.number().int().min(1).max(1000) }).strict(),
+      ])
+      .default('all'),
     branches: z
       .array(
         z.object({ name: z.string().min(1), steps: z.array(branchStepSchema).min(1) }).strict(),

@@ -211,6 +211,7 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.diagram.unclaimed': ['无人认领', 'unclaimed'],
   'admin.diagram.joinAll': ['汇合：全部分支完成', 'join: all branches'],
   'admin.diagram.joinAny': ['汇合：任一分支完成', 'join: any branch'],
+  'admin.diagram.joinAtLeast': ['汇合：{n} 个分支完成', 'join: {n} branches done'],
   'admin.diagram.start': ['开始', 'start'],
   // The org tree and people.
   'admin.org.title': ['组织与人员', 'Org tree & people'],

@@ -150,7 +150,7 @@ export function stepLines(
       break;
     }
     case 'parallel':
-      summary = `runs ${step.branches.length} branches at once (并行), ${step.join === 'all' ? 'waiting for all of them' : 'until the first finishes (the others are cancelled)'}`;
+      summary = `runs ${step.branches.length} branches at once (并行), ${step.join === 'all' ? 'waiting for all of them' : step.join === 'any' ? 'until the first finishes (the others are cancelled)' : `until ${step.join.atLeast} of them finish (the others are cancelled)`}`;
       break;
     case 'end':
       summary = `ends the case: ${STATUS_LABELS[step.status] ?? step.status}`;

@@ -801,4 +801,36 @@ describe('validateDefinition: mistakes that used to pass silently', () => {
       problem('deadlines[0].from', "a case deadline always counts from the case's start"),
     ]);
   });
+
+  it('when a quorum asks for as many branches as there are, or more, or one, then it names the join to write instead', () => {
+    // Arrange
+    const wait = (id: string) => ({ id, name: id, type: 'timer', duration: 'PT1H' });
+    const parallel = (atLeast: number) =>
+      definitionWith([
+        {
+          id: 'both',
+          name: 'Both',
+          type: 'parallel',
+          join: { atLeast },
+          branches: [
+            { name: 'a', steps: [wait('w1')] },
+            { name: 'b', steps: [wait('w2')] },
+            { name: 'c', steps: [wait('w3')] },
+          ],
+        },
+        end,
+      ]);
+
+    // Act + Assert
+    expect(problemsOf(parallel(2))).toEqual([]);
+    expect(problemsOf(parallel(3))).toEqual([
+      problem('steps[0].join.atLeast', 'all 3 branches: write join: all'),
+    ]);
+    expect(problemsOf(parallel(4))).toEqual([
+      problem('steps[0].join.atLeast', 'at least 4 can never finish'),
+    ]);
+    expect(problemsOf(parallel(1))).toEqual([
+      problem('steps[0].join.atLeast', 'one branch: write join: any'),
+    ]);
+  });
 });

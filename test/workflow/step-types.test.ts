@@ -166,6 +166,69 @@ describe('claim pool', () => {
   });
 });
 
+describe('parallel quorum', () => {
+  it('when two of three branches finish under join: { atLeast: 2 }, then the third is withdrawn and the case goes on', async () => {
+    // Arrange: three reviewers in parallel (会签, 3 取 2), then a wrap-up task
+    const review = (id: string) => ({
+      name: id,
+      steps: [
+        {
+          id,
+          name: `评审${id}`,
+          type: 'task',
+          announce: false,
+          candidates: [{ role: 'grid-worker', unit: 'case' }],
+        },
+      ],
+    });
+    const definition = process('quorum', [
+      {
+        id: 'reviews',
+        name: '会签',
+        type: 'parallel',
+        join: { atLeast: 2 },
+        branches: [review('first'), review('second'), review('third')],
+      },
+      {
+        id: 'wrap',
+        name: '汇总',
+        type: 'task',
+        announce: false,
+        candidates: [{ role: 'grid-worker', unit: 'case' }],
+      },
+      end('closed'),
+    ]);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await start(queue, definition);
+      for (const id of ['first', 'second', 'third']) {
+        await kase.waitForTask(`review ${id} to open`, kase.taskId(id), () => true);
+      }
+      await kase.claim(kase.taskId('first'), org.gridWorker);
+      await kase.complete(kase.taskId('first'), org.gridWorker);
+      const stillOpen = await kase.task(kase.taskId('wrap'));
+      await kase.claim(kase.taskId('third'), org.gridWorker2);
+      await kase.complete(kase.taskId('third'), org.gridWorker2);
+      const wrap = kase.taskId('wrap');
+      await kase.waitForTask('the wrap-up task', wrap, () => true);
+      const second = await kase.waitForTask(
+        'review second withdrawn',
+        kase.taskId('second'),
+        (t) => t.status === 'cancelled',
+      );
+      await kase.claim(wrap, org.gridWorker);
+      await kase.complete(wrap, org.gridWorker);
+      return { stillOpen, second, result: await resultOf(kase) };
+    });
+
+    // Assert: one review was not enough; after two, the last was withdrawn and the case closed
+    expect(outcome.stillOpen).toBeNull();
+    expect(outcome.second.status).toBe('cancelled');
+    expect(outcome.result.status).toBe('closed');
+  });
+});
+
 describe('sub-process', () => {
   it('when a step starts a child process and waits, then the child runs as its own case and the parent sees its status', async () => {
     // Arrange

@@ -9,7 +9,8 @@ export type RunList = (run: CaseRun, list: StepList, startId: string) => Promise
 
 /**
  * The `parallel` step: every branch runs in one cancellation scope; `join: all` waits for all,
- * `join: any` for the first, then cancels the others (their tasks are withdrawn).
+ * `join: any` for the first and `join: { atLeast: k }` for k of them, then cancels the others
+ * (their tasks are withdrawn).
  */
 export async function runParallel(
   run: CaseRun,
@@ -23,7 +24,8 @@ export async function runParallel(
   if (step.join === 'all') {
     await Promise.all(branches);
   } else {
-    await Promise.race(branches);
+    if (step.join === 'any') await Promise.race(branches);
+    else await quorum(branches, step.join.atLeast);
     scope.cancel();
     const settled = await Promise.allSettled(branches);
     for (const result of settled) {
@@ -31,4 +33,20 @@ export async function runParallel(
     }
   }
   return undefined;
+}
+
+/**
+ * Resolves once `needed` of the branches have finished; rejects with the first branch that fails
+ * before then, as `Promise.race` does for `join: any`.
+ */
+function quorum(branches: ReadonlyArray<Promise<unknown>>, needed: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let finished = 0;
+    for (const branch of branches) {
+      branch.then(() => {
+        finished += 1;
+        if (finished >= needed) resolve();
+      }, reject);
+    }
+  });
 }
