@@ -250,7 +250,9 @@ class SemanticChecker {
         break;
       case 'claim':
         step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
-        if (step.claimants.max !== 'all' && step.claimants.min > step.claimants.max) {
+        if (typeof step.claimants.max === 'object') {
+          this.checkExpression(`${path}.claimants.max.expression`, step.claimants.max.expression);
+        } else if (step.claimants.max !== 'all' && step.claimants.min > step.claimants.max) {
           this.report(`${path}.claimants.min`, 'min is greater than max');
         }
         if (step.claimants.max === 'all') this.checkRollCall(path, step);

@@ -389,8 +389,17 @@ export const claimStepSchema = z
     claimants: z
       .object({
         min: z.number().int().min(1).default(1),
-        /** At most this many; `all`: every candidate is to claim (a roll-call, 点名报到). */
-        max: z.union([z.number().int().min(1).max(1000), z.literal('all')]).default(1),
+        /**
+         * At most this many; `all`: every candidate is to claim (a roll-call, 点名报到);
+         * `{ expression }`: the number the case gives when the pool opens (places a wish needs).
+         */
+        max: z
+          .union([
+            z.number().int().min(1).max(1000),
+            z.literal('all'),
+            z.object({ expression }).strict(),
+          ])
+          .default(1),
       })
       .strict()
       .default({ min: 1, max: 1 }),

@@ -70,10 +70,15 @@ export class TaskRuntime implements Projected, TaskContext {
     return this.step.type;
   }
 
+  /** A pool's capacity computed from the case when it opened (`claimants.max: { expression }`). */
+  capacity: number | null = null;
+
   get maxClaimants(): number {
     if (this.step.type !== 'claim') return 1;
+    const { max } = this.step.claimants;
+    if (typeof max === 'object') return this.capacity ?? this.step.claimants.min;
     // A roll-call closes when every candidate has claimed.
-    if (this.step.claimants.max !== 'all') return this.step.claimants.max;
+    if (max !== 'all') return max;
     return this.roster ? this.roster.expected : this.candidates.length;
   }
 

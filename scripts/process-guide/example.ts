@@ -179,7 +179,7 @@ export function exampleLines(
         ? 'Claiming is reporting (报到): the roll-call closes when everyone has reported or its window ends.'
         : step.claimants.max === 1
           ? 'The first claim closes the pool and the case moves on.'
-          : `The pool stays open for up to ${step.claimants.max} claimants or until its window ends; a dispatcher may close it early with \`/complete\`.`,
+          : `The pool stays open for up to ${typeof step.claimants.max === 'object' ? `the number of claimants \`${step.claimants.max.expression}\` gives` : `${step.claimants.max} claimants`} or until its window ends; a dispatcher may close it early with \`/complete\`.`,
     );
   }
   lines.push('', notes.join(' '));

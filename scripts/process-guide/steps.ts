@@ -77,7 +77,11 @@ export function stepLines(
       break;
     }
     case 'claim': {
-      const { min, max } = step.claimants;
+      const { min } = step.claimants;
+      const max =
+        typeof step.claimants.max === 'object'
+          ? `the number ${code(step.claimants.max.expression)} gives`
+          : step.claimants.max;
       const how =
         max === 'all'
           ? 'a roll-call (点名报到): every candidate is to report by claiming'

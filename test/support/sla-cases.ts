@@ -662,6 +662,8 @@ export interface TaskDoc {
   status: string;
   candidates: Candidate[];
   claimants: Candidate[];
+  /** A pool's capacity (1 for a task). */
+  maxClaimants?: number;
   candidateUserIds: string[];
   assignee?: Candidate | null;
   assigneeUserId?: string | null;

@@ -166,6 +166,49 @@ describe('claim pool', () => {
   });
 });
 
+describe('claim pool with a capacity from the case', () => {
+  it('when the case asks for 2 places (claimants.max: { expression: data.places }), then two claims fill the pool and a third is refused', async () => {
+    // Arrange
+    const definition = process(
+      'pool-places',
+      [
+        {
+          id: 'pool',
+          name: '认领心愿',
+          type: 'claim',
+          announce: false,
+          candidates: [{ role: 'grid-worker', unitsOfType: 'grid', under: 'community' }],
+          claimants: { min: 1, max: { expression: 'data.places' } },
+        },
+        end('closed'),
+      ],
+      [{ name: 'places', label: '需要人数', type: 'integer', required: true }],
+    );
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await start(queue, definition, { places: 2 });
+      const poolId = kase.taskId('pool');
+      const opened = await kase.waitForTask('the pool to open', poolId, () => true);
+      await kase.claim(poolId, org.gridWorker);
+      await kase.claim(poolId, org.gridWorker2);
+      const third = await rejectionOf(
+        kase.handle.executeUpdate(CASE_UPDATES.claim, {
+          args: [{ taskId: poolId, actor: actor(org.director) }],
+        }),
+      );
+      const events = eventsOf((await kase.doc()).timeline, 'task.opened');
+      return { opened, third, events, result: await resultOf(kase) };
+    });
+
+    // Assert
+    expect(outcome.opened.maxClaimants).toBe(2);
+    expect(outcome.events[0]!.detail).toMatchObject({ capacity: 2 });
+    expect(outcome.third).toBe('Conflict');
+    expect(outcome.result.status).toBe('closed');
+  });
+});
+
 describe('parallel quorum', () => {
   it('when two of three branches finish under join: { atLeast: 2 }, then the third is withdrawn and the case goes on', async () => {
     // Arrange: three reviewers in parallel (会签, 3 取 2), then a wrap-up task

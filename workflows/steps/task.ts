@@ -1,4 +1,5 @@
 import { condition, isCancellation } from '@temporalio/workflow';
+import { evaluateValue } from '../../lang/expression';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
 import { lookups, roster, rosterOpening } from '../stubs';
 import { Clock, runnableDeadline } from '../clocks';
@@ -57,10 +58,18 @@ export async function runTaskStep(
     resolved.unitId,
     new Date().toISOString(),
   );
+  // A capacity from the case (new syntax: recorded histories never have it).
+  if (step.type === 'claim' && typeof step.claimants.max === 'object') {
+    task.capacity = poolCapacity(
+      evaluateValue(step.claimants.max.expression, run.expressionScope()),
+      step.claimants.min,
+    );
+  }
   run.tasks.set(id, task);
   run.projection.record('task.opened', ENGINE, step.id, {
     task: id,
     candidates: resolved.people.length,
+    ...(task.capacity !== null ? { capacity: task.capacity } : {}),
     ...(resolved.fellBack ? { fellBack: true } : {}),
   });
   if ('arbitration' in step && step.arbitration) {
@@ -363,4 +372,17 @@ async function startClocks(
       (err: unknown) => err,
     ),
   );
+}
+
+/** The most claimants a pool takes (chosen, as a written `max`): 1,000. */
+const MAX_POOL_CAPACITY = 1_000;
+
+/**
+ * A pool's capacity from the value its expression gave: a whole number, at least the pool's `min`
+ * and at most 1,000; anything else (null, text, a fraction) gives `min`, so a pool never opens with
+ * room for nobody.
+ */
+export function poolCapacity(value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return min;
+  return Math.min(MAX_POOL_CAPACITY, Math.max(min, value));
 }
