@@ -41,6 +41,8 @@ export interface FieldControl {
   hint: string | null;
   error: string | null;
   rows: number | null;
+  /** The id of a datalist of suggestions (people for a `person` field), or null. */
+  list: string | null;
 }
 
 /** The prefix keeps generated ids apart from the page's own (`f-form-result`). */
@@ -51,6 +53,8 @@ export function controlsOf(
     values?: Record<string, string | string[]>;
     errors?: Record<string, string>;
     t: Translate;
+    /** The datalist of people a `person` field suggests (the page renders it), if any. */
+    peopleList?: string | null;
   },
 ): FieldControl[] {
   return fields.map((field) => {
@@ -74,6 +78,7 @@ export function controlsOf(
       hint: null,
       error: options.errors?.[field.name] ?? null,
       rows: null,
+      list: null,
     };
     if (field.options) {
       return {
@@ -104,6 +109,8 @@ export function controlsOf(
         return { ...base, inputType: 'datetime-local', hint: options.t('form.datetimeHint') };
       case 'unit':
         return { ...base, hint: options.t('form.unitHint') };
+      case 'person':
+        return { ...base, hint: options.t('form.personHint'), list: options.peopleList ?? null };
       default:
         return base;
     }

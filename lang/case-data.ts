@@ -17,7 +17,7 @@ export interface FieldProblem {
 /** The most values a `multiple` field takes when the definition does not say. */
 export const DEFAULT_MAX_ITEMS = 50;
 
-/** Unit ids as the org import accepts them. */
+/** Unit and person ids as the org import accepts them. */
 const UNIT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const PHONE = /^\+?[0-9][0-9 -]{4,19}$/;
 /** A pragmatic address check (the mail relay has the last word): local@domain.tld, no spaces. */
@@ -130,6 +130,10 @@ function checkValue(field: FieldSpec, value: unknown, path: string): Checked {
       return typeof value === 'string' && UNIT_ID.test(value)
         ? { value }
         : problem('a unit id of the org tree');
+    case 'person':
+      return typeof value === 'string' && UNIT_ID.test(value)
+        ? { value }
+        : problem('a person id of the org tree');
     case 'boolean':
       return typeof value === 'boolean'
         ? { value }

@@ -82,6 +82,8 @@ export const FIELD_TYPES = [
   'datetime',
   /** The id of a unit of the org tree (a department to call, a co-building unit to dispatch to). */
   'unit',
+  /** The id of a person of the org tree (the handler a dispatcher names); the console offers a picker. */
+  'person',
 ] as const;
 
 export const fieldSchema = z

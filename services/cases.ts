@@ -18,6 +18,7 @@ import { canSee, mayActForUnit, scopeFilter, unitFilterOf } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
+import { unknownOrgReferences, unknownPeople } from './org-references';
 import { rangeOfBounds } from './periods';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
@@ -134,22 +135,20 @@ export function createCaseService(deps: {
     );
   }
 
-  /** Unit fields must name units of the org tree: a typo would route the case to nobody. */
+  /**
+   * Unit and person fields must name units and people of the org tree: a typo would route the
+   * case to nobody.
+   */
   async function assertUnitsExist(fields: readonly FieldSpec[], data: Record<string, unknown>) {
-    const problems: Array<{ path: string; message: string }> = [];
-    for (const field of fields) {
-      if (field.type !== 'unit' || data[field.name] === undefined) continue;
-      const value = data[field.name];
-      const values = (Array.isArray(value) ? value : [value]) as string[];
-      const unknown = new Set(await deps.scope.unknownUnits(values));
-      values.forEach((id, i) => {
-        if (!unknown.has(id)) return;
-        const path = field.multiple ? `data.${field.name}[${i}]` : `data.${field.name}`;
-        problems.push({ path, message: `no unit "${id}" in the org tree` });
-      });
-    }
+    const problems = await unknownOrgReferences(
+      fields,
+      data,
+      'data',
+      (ids) => deps.scope.unknownUnits(ids),
+      (ids) => unknownPeople(deps.models.Person, ids),
+    );
     if (problems.length > 0) {
-      throw new AppError('unprocessable', 'The case data names unknown units', problems);
+      throw new AppError('unprocessable', 'The case data names unknown units or people', problems);
     }
   }
 

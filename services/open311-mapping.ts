@@ -211,6 +211,8 @@ function singleDatatypeDescription(field: FieldSpec): string | null {
       return '日期时间，带时区，如 2026-05-01T09:30:00+08:00';
     case 'unit':
       return '组织单位编号';
+    case 'person':
+      return '人员编号';
     case 'email':
       return '电子邮箱地址';
     case 'phone':

@@ -11,6 +11,7 @@ import type {
 import { CASE_UPDATES, ROLL_CALL_MAYBE_FULL_SIGNAL } from '../common/case';
 import { isSupervisorRole } from '../common/roles';
 import { earliestDue } from '../common/sla';
+import { allSteps } from '../lang/steps';
 import type { mongo } from 'mongoose';
 import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
@@ -21,6 +22,7 @@ import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
+import { unknownOrgReferences, unknownPeople } from './org-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
@@ -235,6 +237,35 @@ export function createTaskService(deps: {
     return viewOf((await Task.findById(task._id).lean())!);
   }
 
+  /**
+   * A task form's unit and person fields must name units and people of the org tree (their shape
+   * is the workflow's to check): read only when the form carries any value.
+   */
+  async function assertFormReferencesExist(
+    task: TaskDocument,
+    form: Record<string, unknown>,
+  ): Promise<void> {
+    if (Object.keys(form).length === 0) return;
+    const kase = await Case.findById(task.caseId, {
+      definitionKey: 1,
+      definitionVersion: 1,
+    }).lean();
+    if (!kase) return;
+    const snapshot = await deps.definitions.snapshot(kase.definitionKey, kase.definitionVersion);
+    const step = snapshot ? allSteps(snapshot.spec).find((s) => s.step.id === task.stepId) : null;
+    const fields = step?.step.type === 'task' ? (step.step.form?.fields ?? []) : [];
+    const problems = await unknownOrgReferences(
+      fields,
+      form,
+      'form',
+      (ids) => deps.scope.unknownUnits(ids),
+      (ids) => unknownPeople(Person, ids),
+    );
+    if (problems.length > 0) {
+      throw new AppError('unprocessable', 'The form names unknown units or people', problems);
+    }
+  }
+
   return {
     /**
      * Supervision slips (督办单) in the caller's scope, newest first: by state (`open` awaiting a
@@ -362,6 +393,7 @@ export function createTaskService(deps: {
       if (action === 'complete') {
         request.outcome = body.outcome ?? 'done';
         request.form = body.form ?? {};
+        await assertFormReferencesExist(task, body.form ?? {});
         if (body.comment !== undefined) request.comment = body.comment;
       } else if (action === 'return') {
         request.reason = body.reason ?? '';

@@ -64,6 +64,10 @@ export const COMMON_MESSAGES: MessagePairs = {
   'form.choose': ['请选择', 'Choose…'],
   'form.multipleHint': ['每行一项', 'One per line'],
   'form.unitHint': ['组织单元编号，如 demo-wenhualu', 'A unit id, e.g. demo-wenhualu'],
+  'form.personHint': [
+    '人员编号：输入姓名或编号可从本单位及上级单位的在岗人员中选择',
+    'A person id: type a name or id to pick from the post holders of this unit and the one above',
+  ],
   'form.datetimeHint': ['北京时间', 'Beijing time'],
   'form.save': ['保存', 'Save'],
   'form.submit': ['提交', 'Submit'],

@@ -93,6 +93,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const supervisor = isSupervisorRole(principal.roles);
     const canReassign = active && supervisor && task.kind === 'task';
     const formFields = step && step.type === 'task' ? (step.form?.fields ?? []) : [];
+    const picksPeople = formFields.some((f) => f.type === 'person');
     const posted = problems?.action === 'complete' ? ctx.form : undefined;
     const errors =
       problems?.action === 'complete' ? fieldErrors(problems.error, ['form', 'body.form']) : {};
@@ -121,7 +122,15 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         canReturn: active && mine && task.kind === 'task',
         canReassign,
         reassignTo: canReassign ? await reassignCandidates(task.caseUnitId, units) : [],
-        controls: controlsOf(formFields, { prefix: 'form', values: posted, errors, t: ctx.t }),
+        // A form with a person field offers the same post holders as 转派 (a picker, not an id).
+        formPeople: picksPeople ? await reassignCandidates(task.caseUnitId, units) : [],
+        controls: controlsOf(formFields, {
+          prefix: 'form',
+          values: posted,
+          errors,
+          t: ctx.t,
+          peopleList: picksPeople ? 'form-people' : null,
+        }),
         outcomes: task.outcomes.map((o) => ({
           id: o.id,
           name: o.name,
