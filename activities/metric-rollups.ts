@@ -89,6 +89,7 @@ async function insertChange(
       rollupId: rollupIdOf(change.key),
       by: change.key.by,
       unitId: change.key.unitId,
+      ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
       month: change.key.month,
       part: rollupPartOf(change.key),
       delta: change.delta,
@@ -257,12 +258,19 @@ export async function foldRollupChanges(
       );
     await foldSeq(batch);
     const taken = await changes.find({ batch }).toArray();
-    type Target = { by: unknown; unitId: unknown; month: unknown; inc: Record<string, number> };
+    type Target = {
+      by: unknown;
+      unitId: unknown;
+      unitIds: unknown;
+      month: unknown;
+      inc: Record<string, number>;
+    };
     const byRollup = new Map<string, Target>();
     for (const c of taken) {
       const target: Target = byRollup.get(String(c.rollupId)) ?? {
         by: c.by,
         unitId: c.unitId,
+        unitIds: c.unitIds,
         month: c.month,
         inc: {},
       };
@@ -279,7 +287,12 @@ export async function foldRollupChanges(
           {
             $inc: target.inc,
             $set: { lastFold: batch },
-            $setOnInsert: { by: target.by, unitId: target.unitId, month: target.month },
+            $setOnInsert: {
+              by: target.by,
+              unitId: target.unitId,
+              month: target.month,
+              ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
+            },
           },
           { upsert: true },
         );
@@ -310,6 +323,8 @@ export async function foldRollupChanges(
 export interface ComputedRollup {
   by: RollupBy;
   unitId: string | null;
+  /** A `servedSet`'s units. */
+  unitIds?: string[];
   month: string;
   parts: Record<string, Sums>;
 }
@@ -320,7 +335,13 @@ export function addCase(into: Map<string, ComputedRollup>, doc: RollupCase): voi
   const figures = sumsOf(doc.metrics);
   for (const key of rollupKeysOf(doc)) {
     const id = rollupIdOf(key);
-    const rollup = into.get(id) ?? { by: key.by, unitId: key.unitId, month: key.month, parts: {} };
+    const rollup = into.get(id) ?? {
+      by: key.by,
+      unitId: key.unitId,
+      ...(key.unitIds ? { unitIds: key.unitIds } : {}),
+      month: key.month,
+      parts: {},
+    };
     const part = rollupPartOf(key);
     const sums = rollup.parts[part] ?? sumsOf(null);
     for (const f of METRIC_FIELDS) sums[f] += figures[f];

@@ -199,7 +199,8 @@ function caseOf(i: number, org: Org, next: () => number) {
         ? {
             publishedAt: at(closeMin + 1).toISOString(),
             title: '办理结果公示',
-            fields: { category },
+            outcome: '已办结',
+            fields: [{ label: '类别', value: category }],
           }
         : null,
     metrics,

@@ -5,16 +5,19 @@ import { beijingMonth, METRIC_FIELDS } from './case-measures';
 /**
  * The keys of the metric roll-ups (activities/metric-rollups.ts): one document per unit and
  * Beijing month a case was received in, holding one entry of summed figures per process and
- * category (`parts.<part>`). Two kinds of document: `place` (the unit the case was filed for,
- * `_id` `place|unitId|month`) and `served` (each distinct unit that served it, `servedBy.unitIds`,
- * `_id` `served|unitId|month`). Every figure of {@link METRIC_FIELDS} is summed, so a new flag
- * needs no change here. Pure, shared by the writer and the metrics service that reads them.
+ * category (`parts.<part>`). Three kinds of document: `place` (the unit the case was filed for,
+ * `_id` `place|unitId|month`), `served` (each distinct unit that served it, `servedBy.unitIds`,
+ * `_id` `served|unitId|month`) and `servedSet` (the set of units that served it, once,
+ * `_id` `servedSet|u1,u2|month`, the set in `unitIds`: a subtree's served total reads the sets
+ * that meet it, so a case served by two of its units counts once). Every figure of
+ * {@link METRIC_FIELDS} is summed, so a new flag needs no change here. Pure, shared by the writer
+ * and the metrics service that reads them.
  */
 
 export type Sums = Record<MetricField, number>;
 
 /** Whom a roll-up counts a case for: the unit it was filed for, or a unit that served it. */
-export const ROLLUP_BYS = ['place', 'served'] as const;
+export const ROLLUP_BYS = ['place', 'served', 'servedSet'] as const;
 export type RollupBy = (typeof ROLLUP_BYS)[number];
 
 /**
@@ -26,7 +29,10 @@ export const FOLD_SEQ = 'fold-seq';
 
 export interface RollupKey {
   by: RollupBy;
+  /** The unit (`place`, `served`); null for a `servedSet`. */
   unitId: string | null;
+  /** A `servedSet`'s units, sorted. */
+  unitIds?: string[];
   /** The Beijing month of the case's `createdAt` (what a period selects on). */
   month: string;
   /** The case's `metrics.month` (what the monthly trend groups by); nearly always `month`. */
@@ -40,9 +46,13 @@ function encode(text: string): string {
   return encodeURIComponent(text).replace(/\./g, '%2E').replace(/~/g, '%7E');
 }
 
-/** The roll-up document of a key: its kind, unit and month. */
-export function rollupIdOf(key: Pick<RollupKey, 'by' | 'unitId' | 'month'>): string {
-  return `${key.by}|${key.unitId ?? ''}|${key.month}`;
+/** The roll-up document of a key: its kind, unit (or set of units) and month. */
+export function rollupIdOf(key: Pick<RollupKey, 'by' | 'unitId' | 'unitIds' | 'month'>): string {
+  const units =
+    key.by === 'servedSet'
+      ? (key.unitIds ?? []).map((id) => encodeURIComponent(id)).join(',')
+      : (key.unitId ?? '');
+  return `${key.by}|${units}|${key.month}`;
 }
 
 /** The entry of a key inside its document (process, category, trend month when it differs). */
@@ -86,7 +96,8 @@ export function servingUnitsOf(doc: Pick<RollupCase, 'servedBy'>): string[] {
 }
 
 /**
- * The keys a case's figures are summed under: its place, and each distinct unit that served it.
+ * The keys a case's figures are summed under: its place, each distinct unit that served it, and
+ * the set of them.
  */
 export function rollupKeysOf(doc: RollupCase): RollupKey[] {
   const month = beijingMonth(new Date(doc.createdAt).getTime());
@@ -98,9 +109,13 @@ export function rollupKeysOf(doc: RollupCase): RollupKey[] {
     definitionKey: doc.definitionKey,
     category: doc.category ?? null,
   };
+  const serving = servingUnitsOf(doc);
   return [
     { by: 'place', unitId: doc.unitId ?? null, ...common },
-    ...servingUnitsOf(doc).map((unitId) => ({ by: 'served' as const, unitId, ...common })),
+    ...serving.map((unitId) => ({ by: 'served' as const, unitId, ...common })),
+    ...(serving.length > 0
+      ? [{ by: 'servedSet' as const, unitId: null, unitIds: serving, ...common }]
+      : []),
   ];
 }
 

@@ -314,17 +314,20 @@ taskSchema.index({ kind: 1, openedAt: -1 });
  * Metric roll-ups: the figures of every case (every field of METRIC_FIELDS,
  * common/case-measures.ts) summed per unit and month it was received (Beijing time), one entry
  * per process and category inside (common/metric-rollup.ts); `by: 'place'` for the unit the case
- * was filed for, `by: 'served'` for each unit that served it. Small (one document per unit and
- * month with cases, whatever the number of cases), so the metrics API reads the few it needs
- * instead of aggregating over cases. Written only by the folder (one worker at a time), from the
- * changes below (activities/metric-rollups.ts, docs/metrics-at-scale.md).
+ * was filed for, `by: 'served'` for each unit that served it, `by: 'servedSet'` once for the set
+ * of them (a served total counts a case once). Small (one document per unit and month with
+ * cases, whatever the number of cases), so the metrics API reads the few it needs instead of
+ * aggregating over cases. Written only by the folder (one worker at a time), from the changes
+ * below (activities/metric-rollups.ts, docs/metrics-at-scale.md).
  */
 const metricRollupSchema = new mongoose.Schema(
   {
-    /** `by|unitId|month`. */
+    /** `by|unitId|month` (`servedSet|u1,u2|month` for a set of serving units). */
     _id: { type: String, required: true },
     by: { type: String, required: true },
     unitId: { type: String, default: null },
+    /** A `servedSet`'s units (absent on the other kinds). */
+    unitIds: { type: [String], default: undefined },
     /** The Beijing month of the cases' `createdAt` (what a period selects on). */
     month: { type: String, required: true },
     /** Summed figures per `process~category[~trendMonth]` entry. */
@@ -335,6 +338,7 @@ const metricRollupSchema = new mongoose.Schema(
   { collection: 'metricRollups', versionKey: false, minimize: false },
 );
 metricRollupSchema.index({ by: 1, month: 1, unitId: 1 });
+metricRollupSchema.index({ by: 1, month: 1, unitIds: 1 });
 
 /**
  * One change of a case's figures, inserted by the projection (never updated by it: FerretDB v1
@@ -349,6 +353,7 @@ const metricRollupChangeSchema = new mongoose.Schema(
     rollupId: { type: String, required: true },
     by: { type: String, required: true },
     unitId: { type: String, default: null },
+    unitIds: { type: [String], default: undefined },
     month: { type: String, required: true },
     part: { type: String, required: true },
     delta: { type: mongoose.Schema.Types.Mixed, required: true },
@@ -359,6 +364,7 @@ const metricRollupChangeSchema = new mongoose.Schema(
   { collection: 'metricRollupChanges', versionKey: false, minimize: false },
 );
 metricRollupChangeSchema.index({ by: 1, month: 1, unitId: 1 });
+metricRollupChangeSchema.index({ by: 1, month: 1, unitIds: 1 });
 metricRollupChangeSchema.index({ batch: 1 });
 
 /**

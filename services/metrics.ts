@@ -34,7 +34,8 @@ import { resolvePeriod } from './periods';
  * common/case-served.ts, rolled up per serving unit too): a co-building unit, a department or a
  * property company is measured on what it served, wherever the case was filed. A case served by
  * two units counts for each of them (and once in a total: the total matches the cases, not units,
- * so the served total and trend are read from the cases, as are the figures per person).
+ * read from the roll-ups of the sets of serving units). The figures per person are read from the
+ * cases.
  * docs/metrics-at-scale.md.
  */
 
@@ -412,7 +413,8 @@ export function createMetricsService(deps: {
    * period (a few small documents, whatever the number of cases), plus, for a from/to period that
    * starts or ends inside a month, the cases of those partial months read once
    * (activities/metric-rollups.ts, docs/metrics-at-scale.md). `by: 'served'` reads the roll-ups
-   * per serving unit: a case served by two units counts for each.
+   * per serving unit: a case served by two units counts for each; `by: 'servedSet'` those of the
+   * sets of serving units that meet the subtree, all under {@link TOTAL}: each case once.
    */
   function sumsByUnit(
     by: RollupBy,
@@ -505,8 +507,10 @@ export function createMetricsService(deps: {
     const byUnit = new Map<string, Sums>();
     const byMonth = new Map<string, Sums>();
     const keep = new Set(unitIds);
-    const add = (unitId: unknown, month: string, figures: Sums) => {
-      if (typeof unitId !== 'string' || !keep.has(unitId)) return;
+    // A set of serving units counts once, for the whole subtree: summed under one key.
+    const add = (found: unknown, month: string, figures: Sums) => {
+      const unitId = by === 'servedSet' ? TOTAL : found;
+      if (typeof unitId !== 'string' || (by !== 'servedSet' && !keep.has(unitId))) return;
       const sums = byUnit.get(unitId) ?? emptySums();
       addInto(sums, figures);
       byUnit.set(unitId, sums);
@@ -533,31 +537,29 @@ export function createMetricsService(deps: {
     const reads: Array<Promise<void>> = [];
     if (months.length > 0) {
       reads.push(
-        readRollups({ by, month: { $in: months }, unitId: { $in: [...unitIds].sort() } }).then(
-          ({ rollups, changes }) => {
-            for (const row of rollups) {
-              const parts = (row.parts ?? {}) as Record<string, Record<string, unknown>>;
-              for (const [part, stored] of Object.entries(parts)) {
-                const key = wanted(part, row.month);
-                if (key) add(row.unitId, key.trendMonth, sumsFrom(stored));
-              }
+        readRollups({
+          by,
+          month: { $in: months },
+          [by === 'servedSet' ? 'unitIds' : 'unitId']: { $in: [...unitIds].sort() },
+        }).then(({ rollups, changes }) => {
+          for (const row of rollups) {
+            const parts = (row.parts ?? {}) as Record<string, Record<string, unknown>>;
+            for (const [part, stored] of Object.entries(parts)) {
+              const key = wanted(part, row.month);
+              if (key) add(row.unitId, key.trendMonth, sumsFrom(stored));
             }
-            for (const change of changes) {
-              const key = wanted(change.part, change.month);
-              if (key) {
-                add(
-                  change.unitId,
-                  key.trendMonth,
-                  sumsFrom(change.delta as Record<string, unknown>),
-                );
-              }
+          }
+          for (const change of changes) {
+            const key = wanted(change.part, change.month);
+            if (key) {
+              add(change.unitId, key.trendMonth, sumsFrom(change.delta as Record<string, unknown>));
             }
-          },
-        ),
+          }
+        }),
       );
     }
     for (const [edgeFrom, edgeTo] of edges) {
-      const match = matchOf(by, unitIds, edgeFrom, edgeTo, query);
+      const match = matchOf(by === 'place' ? 'place' : 'served', unitIds, edgeFrom, edgeTo, query);
       reads.push(
         (async () => {
           const cursor = Case.find(match, { unitId: 1, servedBy: 1, metrics: 1 })
@@ -567,41 +569,14 @@ export function createMetricsService(deps: {
             const metrics = (doc.metrics ?? {}) as Record<string, unknown>;
             const month = typeof metrics.month === 'string' ? metrics.month : '';
             const figures = sumsFrom(metrics);
-            if (by === 'place') add(doc.unitId, month, figures);
-            else for (const id of servingUnitsOf(doc)) add(id, month, figures);
+            if (by === 'served') for (const id of servingUnitsOf(doc)) add(id, month, figures);
+            else add(doc.unitId, month, figures);
           }
         })(),
       );
     }
     await Promise.all(reads);
     return { byUnit, months: trendOf(byMonth) };
-  }
-
-  /**
-   * The served view's total and trend: every case some unit of the subtree served, counted once
-   * (a case served by two of them is one case), which per-unit roll-ups cannot give. Read from the
-   * cases in pages and added up here: one pass, bounded memory. The one served read left on the
-   * cases (docs/metrics-at-scale.md).
-   */
-  async function servedOnce(unitIds: readonly string[], period: Period, query: MetricsQuery) {
-    const total = emptySums();
-    const byMonth = new Map<string, Sums>();
-    const match = matchOf('served', unitIds, Date.parse(period.from), Date.parse(period.to), query);
-    const cursor = Case.find(match, { metrics: 1 })
-      .lean<CaseFigures[]>()
-      .cursor({ batchSize: CASE_PAGE });
-    for await (const doc of cursor) {
-      const metrics = (doc.metrics ?? {}) as Record<string, unknown>;
-      const figures = sumsFrom(metrics);
-      addInto(total, figures);
-      const month = typeof metrics.month === 'string' ? metrics.month : '';
-      if (month !== '') {
-        const perMonth = byMonth.get(month) ?? emptySums();
-        addInto(perMonth, figures);
-        byMonth.set(month, perMonth);
-      }
-    }
-    return { total, months: trendOf(byMonth) };
   }
 
   /**
@@ -651,10 +626,16 @@ export function createMetricsService(deps: {
       const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
       const by: RollupBy = query.attribution === 'served' ? 'served' : 'place';
-      const [{ byUnit: sums, months: byMonth }, served] = await Promise.all([
+      // By who served, the total and the trend count a case once however many units of the
+      // subtree served it: read from the roll-ups of the sets of serving units.
+      const [{ byUnit: sums, months: byMonth }, servedSets] = await Promise.all([
         sumsByUnit(by, subtree, period, query),
-        by === 'served' ? servedOnce(subtree, period, query) : null,
+        by === 'served' ? sumsByUnit('servedSet', subtree, period, query) : null,
       ]);
+      const served = servedSets && {
+        total: servedSets.byUnit.get(TOTAL) ?? emptySums(),
+        months: servedSets.months,
+      };
       const children = (tree.children.get(unit.id) ?? [])
         .map((id) => tree.byId.get(id)!)
         .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
@@ -776,6 +757,9 @@ export function createMetricsService(deps: {
   return service;
 }
 
+/** The key a `servedSet` read sums everything under (no unit id is empty). */
+const TOTAL = '';
+
 /** Cases read per page where figures are summed from the cases (chosen). */
 const CASE_PAGE = 1_000;
 
@@ -787,7 +771,7 @@ type CaseFigures = {
 
 interface UnitSums {
   byUnit: Map<string, Sums>;
-  /** Received, completed and overdue per trend month (meaningful counted by place only). */
+  /** Received, completed and overdue per trend month (not meaningful counted per serving unit). */
   months: UnitMetrics['months'];
 }
 
@@ -808,7 +792,7 @@ function trendOf(byMonth: ReadonlyMap<string, Sums>): UnitMetrics['months'] {
 
 /** The cases of `[from, to)` a report counts: by the unit filed for, or by the units that served. */
 function matchOf(
-  by: RollupBy,
+  by: 'place' | 'served',
   unitIds: readonly string[],
   from: number,
   to: number,

@@ -281,10 +281,11 @@ describe('metric roll-ups', () => {
     const first = (await db.models.Case.findById(`rc-${tag}-0`).lean())!;
     expect(first.rolledUp).toMatchObject({ revision: 4 });
     const second = (await db.models.Case.findById(`rc-${tag}-1`).lean())!;
-    // Handed from r-x2 to r-x1: out of r-x2's roll-up, into r-x1's.
-    expect((second.rolledUp as { keys: Array<{ by: string; unitId: string }> }).keys).toEqual([
+    // Handed from r-x2 to r-x1: out of r-x2's roll-ups, into r-x1's.
+    expect((second.rolledUp as { keys: unknown[] }).keys).toEqual([
       expect.objectContaining({ by: 'place', unitId: 'r-c2' }),
       expect.objectContaining({ by: 'served', unitId: 'r-x1' }),
+      expect.objectContaining({ by: 'servedSet', unitIds: ['r-x1'] }),
     ]);
   });
 
@@ -328,8 +329,17 @@ describe('metric roll-ups', () => {
       expect(ranked.received).toBe(figuresFor(served, id).received);
       expect(ranked.rates).toEqual(figuresFor(served, id).rates);
     }
-    // The served total counts a case served by r-x1 and r-x2 once.
+    // The served total and trend count a case served by r-x1 and r-x2 once.
+    expect(await db.models.MetricRollup.countDocuments({ by: 'servedSet' })).toBeGreaterThan(0);
     expect(byServed.totals).toEqual(figuresOf(once));
+    expect(byServed.months).toEqual([
+      {
+        month: '2026-03',
+        received: once.received,
+        completed: once.completed,
+        overdue: once.overdue,
+      },
+    ]);
     expect(byServed.totals.received).toBeLessThan(
       figuresFor(served, 'r-x1').received + figuresFor(served, 'r-x2').received,
     );
