@@ -402,7 +402,7 @@ describe('metric roll-ups', () => {
     await expectRollupsMatchCases();
   });
 
-  it('when the metrics are asked for by month, by days or by instants inside the month, then each agrees with the cases', async () => {
+  it('when the metrics are asked for by month, by days or by instants inside the month, by place or by who served, then each agrees with the cases', async () => {
     // Arrange
     const cases = await db.models.Case.find({ unitId: { $in: ['r-c1', 'r-c2'] } }).lean();
     const received = cases.length;
@@ -427,6 +427,17 @@ describe('metric roll-ups', () => {
       to: new Date(START - MIN).toISOString(),
     });
     const ranking = await service.ranking(admin, { unitId: 'r-s', period: '2026-H1' });
+    const servedByMonth = await service.unitMetrics(admin, {
+      unitId: 'r-s',
+      period: '2026-03',
+      attribution: 'served',
+    });
+    const servedPartial = await service.unitMetrics(admin, {
+      unitId: 'r-s',
+      from: new Date(START - MIN).toISOString(),
+      to: new Date(START + MIN).toISOString(),
+      attribution: 'served',
+    });
 
     // Assert
     expect(byMonth.totals).toMatchObject({ received, completed });
@@ -435,6 +446,11 @@ describe('metric roll-ups', () => {
     expect(partial.totals).toEqual(byMonth.totals);
     expect(before.totals.received).toBe(0);
     expect(ranking.items.reduce((n, item) => n + item.received, 0)).toBe(received);
+    // By who served, the roll-ups (whole month) and the cases (instants inside it) agree too.
+    expect(servedByMonth.totals.received).toBeGreaterThan(0);
+    expect(servedPartial.totals).toEqual(servedByMonth.totals);
+    expect(servedPartial.children).toEqual(servedByMonth.children);
+    expect(servedPartial.months).toEqual(servedByMonth.months);
   });
 
   it('when a roll-up was counted wrong, then the rebuild recomputes it from the cases', async () => {
