@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { startRollupKeeper } from './activities/metric-rollups';
 import { createOutboxDispatcher, DEFAULT_OUTBOX_OPTIONS } from './activities/outbox';
 import { stuckActivityAlerts } from './activities/stuck-activities';
 import type { AppConfig } from './common/config';
@@ -78,7 +79,10 @@ export async function startWorker(
   });
   // Sends what the outbox holds (also what an earlier process left) while the worker runs.
   outbox.start();
+  // Folds the metric roll-ups' changes, and backfills them once on an upgraded store.
+  const rollups = startRollupKeeper({ models: db.models, logger });
   const finished = worker.run().finally(async () => {
+    await rollups.stop();
     await outbox.stop();
     transport.close();
     await connection.close();

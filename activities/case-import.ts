@@ -4,6 +4,7 @@ import { importedTimeline } from '../common/case-import';
 import { storedMetrics } from '../common/case-measures';
 import { isDuplicateKeyError } from '../models';
 import type { ActivityDependencies } from './dependencies';
+import { syncCaseRollup } from './metric-rollups';
 
 /**
  * Writes imported (historical) cases: the case document, closed, with its timeline and figures.
@@ -39,12 +40,17 @@ export function createCaseImportActivities(deps: ActivityDependencies) {
           publication: record.publication,
           metrics: storedMetrics(metrics),
         });
+        await syncCaseRollup(deps.models, record.caseId);
         return 'imported';
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
       const stored = await Case.findById(record.caseId, { requestHash: 1 }).lean();
-      if (stored?.requestHash === record.requestHash) return 'already-there';
+      if (stored?.requestHash === record.requestHash) {
+        // An earlier attempt may have written the case and lost its roll-up.
+        await syncCaseRollup(deps.models, record.caseId);
+        return 'already-there';
+      }
       throw ApplicationFailure.nonRetryable(
         `Case ${record.caseId} already exists with other content`,
         'ImportConflict',

@@ -20,6 +20,7 @@ import { createEvaluationActivities } from './evaluations';
 import { createOutboxDispatcher, withoutAddresses } from './outbox';
 import type { EndedStatus } from './case-failures';
 import { createCaseFailures } from './case-failures';
+import { syncCaseRollup } from './metric-rollups';
 import { createRollCallActivities, rosterCandidates } from './roll-calls';
 
 /**
@@ -115,6 +116,14 @@ export function createActivities(deps: ActivityDependencies) {
       // Tasks first: a retry after a lost case write re-applies them as no-ops.
       if (progress.tasks) await projectTasks(progress.tasks);
       const timeline = progress.events.map(toStoredEntry);
+      // The roll-ups follow the case's figures and who served it once the case holds them
+      // (metric-rollups.ts); a retry reaches this too, whichever write of the earlier attempt was
+      // lost, and a replayed old revision finds them matching the case already.
+      const rollUp = async () => {
+        if (progress.metrics !== undefined || progress.servedBy !== undefined) {
+          await syncCaseRollup(deps.models, progress.caseId);
+        }
+      };
 
       if (progress.opening) {
         const { createdAt, ...opening } = progress.opening;
@@ -126,6 +135,7 @@ export function createActivities(deps: ActivityDependencies) {
             createdAt: new Date(createdAt),
             timeline,
           });
+          await rollUp();
           return;
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
@@ -137,11 +147,17 @@ export function createActivities(deps: ActivityDependencies) {
           { _id: progress.caseId, revision: progress.revision - 1 },
           { $set: fields, $push: { timeline: { $each: timeline } } },
         );
-        if (result.matchedCount === 1) return;
+        if (result.matchedCount === 1) {
+          await rollUp();
+          return;
+        }
       }
 
       const current = await Case.findById(progress.caseId, { revision: 1 }).lean();
-      if (current && current.revision >= progress.revision) return;
+      if (current && current.revision >= progress.revision) {
+        await rollUp();
+        return;
+      }
       // Revisions are applied in order by one workflow, so this means the store lost a write.
       throw ApplicationFailure.retryable(
         `Case ${progress.caseId} is at revision ${String(current?.revision)}; cannot apply ${progress.revision}`,

@@ -62,16 +62,23 @@ const caseSchema = new mongoose.Schema(
     metrics: { type: mongoose.Schema.Types.Mixed, default: null },
     /** Who served it (common/case-served.ts): unit and person ids; absent until somebody did. */
     servedBy: { type: mongoose.Schema.Types.Mixed, default: undefined },
+    /**
+     * What of `metrics` the roll-ups already hold (`{ revision, keys, figures }`), so a retried or
+     * replayed projection applies only the difference (activities/metric-rollups.ts).
+     */
+    rolledUp: { type: mongoose.Schema.Types.Mixed, default: null },
   },
   { collection: 'cases', versionKey: false, minimize: false },
 );
-caseSchema.index({ createdAt: -1 });
-caseSchema.index({ unitId: 1 });
-caseSchema.index({ 'createdBy.id': 1 });
-caseSchema.index({ 'publication.publishedAt': -1 });
+// Every list sort is `{x: -1, _id: 1}`: compound indexes with the same key order let MongoDB
+// walk the index instead of sorting (FerretDB on SQLite scans either way: docs/metrics-at-scale.md).
+caseSchema.index({ createdAt: -1, _id: 1 });
+caseSchema.index({ 'createdBy.id': 1, createdAt: -1, _id: 1 });
+caseSchema.index({ 'publication.publishedAt': -1, _id: 1 });
+caseSchema.index({ unitId: 1, 'publication.publishedAt': -1, _id: 1 });
 // The case list's filters (services/cases.ts), each with the list's createdAt order so MongoDB
 // reads one range of one index; a unit's subtree is an $in over unitId, the same index.
-caseSchema.index({ unitId: 1, createdAt: -1 });
+caseSchema.index({ unitId: 1, createdAt: -1, _id: 1 });
 caseSchema.index({ definitionKey: 1, createdAt: -1 });
 caseSchema.index({ 'metrics.overdue': 1, createdAt: -1 });
 caseSchema.index({ 'servedBy.unitIds': 1, createdAt: -1 });
@@ -292,10 +299,107 @@ const taskSchema = new mongoose.Schema(
   { collection: 'tasks', versionKey: false, minimize: false },
 );
 taskSchema.index({ caseId: 1 });
-taskSchema.index({ candidateUserIds: 1 });
-taskSchema.index({ status: 1, openedAt: -1 });
+// The inbox views (services/tasks.ts listTasks) sort by `{openedAt: -1, _id: 1}`: one index per
+// view's equality fields, then the sort.
+taskSchema.index({ candidateUserIds: 1, status: 1, openedAt: -1, _id: 1 });
+taskSchema.index({ assigneeUserId: 1, status: 1, openedAt: -1, _id: 1 });
+taskSchema.index({ claimantUserIds: 1, status: 1, openedAt: -1, _id: 1 });
+taskSchema.index({ caseUnitId: 1, status: 1, openedAt: -1, _id: 1 });
+taskSchema.index({ status: 1, openedAt: -1, _id: 1 });
+taskSchema.index({ openedAt: -1, _id: 1 });
 // The 督办 list (services/tasks.ts listSupervisions): slips newest first.
 taskSchema.index({ kind: 1, openedAt: -1 });
+
+/**
+ * Metric roll-ups: the figures of every case (every field of METRIC_FIELDS,
+ * common/case-measures.ts) summed per unit and month it was received (Beijing time), one entry
+ * per process and category inside (common/metric-rollup.ts); `by: 'place'` for the unit the case
+ * was filed for, `by: 'served'` for each unit that served it, `by: 'servedSet'` once for the set
+ * of them (a served total counts a case once). Small (one document per unit and month with
+ * cases, whatever the number of cases), so the metrics API reads the few it needs instead of
+ * aggregating over cases. Written only by the folder (one worker at a time), from the changes
+ * below (activities/metric-rollups.ts, docs/metrics-at-scale.md).
+ */
+const metricRollupSchema = new mongoose.Schema(
+  {
+    /** `by|unitId|month` (`servedSet|u1,u2|month` for a set of serving units). */
+    _id: { type: String, required: true },
+    by: { type: String, required: true },
+    unitId: { type: String, default: null },
+    /** A `servedSet`'s units (absent on the other kinds). */
+    unitIds: { type: [String], default: undefined },
+    /** The Beijing month of the cases' `createdAt` (what a period selects on). */
+    month: { type: String, required: true },
+    /** Summed figures per `process~category[~trendMonth]` entry. */
+    parts: { type: mongoose.Schema.Types.Mixed, default: {} },
+    /** The last fold batch added in (a re-run of that batch skips this document). */
+    lastFold: { type: String, default: null },
+  },
+  { collection: 'metricRollups', versionKey: false, minimize: false },
+);
+metricRollupSchema.index({ by: 1, month: 1, unitId: 1 });
+metricRollupSchema.index({ by: 1, month: 1, unitIds: 1 });
+
+/**
+ * One change of a case's figures, inserted by the projection (never updated by it: FerretDB v1
+ * loses concurrent updates of one document, inserts it does not lose), keyed by a token of the
+ * case, its revisions and the roll-up key so a retry inserts nothing twice; folded into
+ * `metricRollups` and deleted by the folder. Readers add the changes not folded yet.
+ */
+const metricRollupChangeSchema = new mongoose.Schema(
+  {
+    /** Token: hash of case id, from and to revision, direction and key. */
+    _id: { type: String, required: true },
+    rollupId: { type: String, required: true },
+    by: { type: String, required: true },
+    unitId: { type: String, default: null },
+    unitIds: { type: [String], default: undefined },
+    month: { type: String, required: true },
+    part: { type: String, required: true },
+    delta: { type: mongoose.Schema.Types.Mixed, required: true },
+    /** The fold batch that took it (null until then). */
+    batch: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { collection: 'metricRollupChanges', versionKey: false, minimize: false },
+);
+metricRollupChangeSchema.index({ by: 1, month: 1, unitId: 1 });
+metricRollupChangeSchema.index({ by: 1, month: 1, unitIds: 1 });
+metricRollupChangeSchema.index({ batch: 1 });
+
+/**
+ * The tokens of folded changes, kept a week (chosen; deleted by the folder): a projection retried
+ * after its change was folded and deleted finds its token here and inserts nothing twice. Read
+ * by `_id` only.
+ */
+const metricRollupTokenSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'metricRollupTokens', versionKey: false },
+);
+metricRollupTokenSchema.index({ at: 1 });
+
+/**
+ * Marks and locks of the roll-ups, each inserted once (never a shared updated document):
+ * `complete` (every case's figures are in the roll-ups or their changes), `backfill#<n>` (the
+ * worker filling them for an upgraded store; heartbeat updated by its owner only) and
+ * `fold:<window>` (the worker folding changes during that minute); and `fold-seq`, the folder's
+ * batch counter (updated by the one folder only).
+ */
+const metricRollupMarkSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, required: true },
+    owner: { type: String, default: null },
+    at: { type: Date, required: true },
+    heartbeatAt: { type: Date, default: null },
+    window: { type: Number, default: null },
+  },
+  { collection: 'metricRollupMarks', versionKey: false },
+);
+metricRollupMarkSchema.index({ kind: 1, window: 1 });
 
 /**
  * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call
@@ -546,6 +650,10 @@ export function createModels(connection: Connection) {
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
+    MetricRollup: connection.model('MetricRollup', metricRollupSchema),
+    MetricRollupChange: connection.model('MetricRollupChange', metricRollupChangeSchema),
+    MetricRollupMark: connection.model('MetricRollupMark', metricRollupMarkSchema),
+    MetricRollupToken: connection.model('MetricRollupToken', metricRollupTokenSchema),
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
     Catalogue: connection.model('Catalogue', catalogueSchema),
     CatalogueRevision: connection.model('CatalogueRevision', catalogueRevisionSchema),

@@ -1,6 +1,14 @@
 import type { CaseMetrics } from '../common/case';
 import type { MetricField } from '../common/case-measures';
-import { METRIC_FIELDS } from '../common/case-measures';
+import { beijingMonth, METRIC_FIELDS } from '../common/case-measures';
+import type { RollupBy } from '../common/metric-rollup';
+import {
+  FOLD_SEQ,
+  parseRollupPart,
+  servingUnitsOf,
+  sumsOf as rollupSums,
+} from '../common/metric-rollup';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
 import type { UnitType } from '../lang/vocabulary';
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
@@ -16,13 +24,19 @@ import { resolvePeriod } from './periods';
 /**
  * Metrics per unit (with everything below it) and period, and rankings of units: what the
  * dashboards and the half-year 评议 read. Every case carries its own figures as numbers
- * (common/case-measures.ts), so one `$match` + `$group`/`$sum` per request adds them up on the
- * database, MongoDB or FerretDB alike; the roll-up along the org tree happens here, over the org
- * snapshot (the unit tree as of the org revision). A case counts for the unit it was filed for,
- * in the period it was received; with `attribution: 'served'` it counts for the unit(s) that
- * served it instead (`servedBy`, common/case-served.ts): a co-building unit, a department or a
+ * (common/case-measures.ts), and the projection adds them into roll-ups per unit, month, process
+ * and category (activities/metric-rollups.ts); a request reads the few roll-ups of its units and
+ * whole months (and the changes not folded into them yet), so it costs the same at 200,000 cases
+ * as at 200; only the partial months at the ends of a from/to period are read from the cases. The
+ * roll-up along the org tree happens here, over the org snapshot (the unit tree as of the org
+ * revision). A case counts for the unit it was filed for, in the period it was received; with
+ * `attribution: 'served'` it counts for the unit(s) that served it instead (`servedBy`,
+ * common/case-served.ts, rolled up per serving unit too): a co-building unit, a department or a
  * property company is measured on what it served, wherever the case was filed. A case served by
- * two units counts for each of them (and once in a total: the total matches the cases, not units).
+ * two units counts for each of them (and once in a total: the total matches the cases, not units,
+ * read from the roll-ups of the sets of serving units). The figures per person are read from the
+ * cases.
+ * docs/metrics-at-scale.md.
  */
 
 /** `place`: the unit the case was filed for (the default); `served`: the unit(s) that served it. */
@@ -341,13 +355,23 @@ function rankValue(figures: Figures, by: RankingKey): number | null {
 }
 
 export function createMetricsService(deps: {
-  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision' | 'Person' | 'Post'>;
+  models: Pick<
+    Models,
+    | 'Case'
+    | 'Unit'
+    | 'OrgRevision'
+    | 'Person'
+    | 'Post'
+    | 'MetricRollup'
+    | 'MetricRollupChange'
+    | 'MetricRollupMark'
+  >;
   scope: ScopeResolver;
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with board and points). */
   units?: UnitDirectoryReader;
 }): MetricsService {
-  const { Case } = deps.models;
+  const { Case, MetricRollup, MetricRollupChange, MetricRollupMark } = deps.models;
   const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
 
   /** The unit asked for (or the caller's own top unit), checked against the caller's scope. */
@@ -375,112 +399,213 @@ export function createMetricsService(deps: {
     return unit;
   }
 
-  /**
-   * One flag summed per group key. One accumulator per `$group` on purpose: FerretDB v1 computes
-   * only the first accumulator of a `$group` and answers 0 for the others (FerretDB issue 4616),
-   * so several in one stage would be right on MongoDB and silently wrong here. The queries run
-   * side by side over the same match.
-   */
-  async function sumPer(
-    match: Record<string, unknown>,
-    key: GroupKey,
-    field: MetricField,
-  ): Promise<Map<string, number>> {
-    const rows = await Case.aggregate<{ _id: string | null; total: unknown }>([
-      { $match: match },
-      { $group: { _id: key, total: { $sum: `$metrics.${field}` } } },
-    ]);
-    const totals = new Map<string, number>();
-    for (const row of rows) {
-      const value = Number(row.total);
-      if (typeof row._id === 'string' && Number.isFinite(value)) totals.set(row._id, value);
-    }
-    return totals;
+  // Once the roll-ups are complete they stay so (the projection keeps them): asked until then.
+  let complete = false;
+  async function rollupsComplete(): Promise<boolean> {
+    if (!complete) complete = (await MetricRollupMark.exists({ _id: 'complete' })) !== null;
+    return complete;
   }
+  const inFlight = new Map<string, Promise<UnitSums>>();
 
-  /** Flags summed per unit (or per person who served), over the period and filters. */
-  async function sumsByUnit(
+  /**
+   * The figures of the units given over the period and filters, per unit (and, counted by place,
+   * per month of the trend), in one pass: the roll-ups of the whole Beijing months inside the
+   * period (a few small documents, whatever the number of cases), plus, for a from/to period that
+   * starts or ends inside a month, the cases of those partial months read once
+   * (activities/metric-rollups.ts, docs/metrics-at-scale.md). `by: 'served'` reads the roll-ups
+   * per serving unit: a case served by two units counts for each; `by: 'servedSet'` those of the
+   * sets of serving units that meet the subtree, all under {@link TOTAL}: each case once.
+   */
+  function sumsByUnit(
+    by: RollupBy,
     unitIds: readonly string[],
     period: Period,
     query: MetricsQuery,
-    key: GroupKey = query.attribution === 'served' ? '$servedBy.unitIds' : '$unitId',
-  ): Promise<Map<string, Sums>> {
-    const match = matchOf(unitIds, period, query);
-    if (key === '$servedBy.unitIds') return servedSums(match, 'unitIds', new Set(unitIds));
-    if (key === '$servedBy.personIds') return servedSums(match, 'personIds', null);
-    const columns = await Promise.all(METRIC_FIELDS.map((field) => sumPer(match, key, field)));
-    const byUnit = new Map<string, Sums>();
-    METRIC_FIELDS.forEach((field, i) => {
-      for (const [unitId, total] of columns[i]!) {
-        const sums = byUnit.get(unitId) ?? emptySums();
-        sums[field] = total;
-        byUnit.set(unitId, sums);
-      }
-    });
-    return byUnit;
-  }
-
-  async function months(unitIds: readonly string[], period: Period, query: MetricsQuery) {
-    const match = matchOf(unitIds, period, query);
-    const [received, completed, overdue] = await Promise.all(
-      (['received', 'completed', 'overdue'] as const).map((f) =>
-        sumPer(match, '$metrics.month', f),
-      ),
-    );
-    return [...received!.keys()]
-      .filter((month) => month !== '')
-      .sort()
-      .map((month) => ({
-        month,
-        received: received!.get(month) ?? 0,
-        completed: completed!.get(month) ?? 0,
-        overdue: overdue!.get(month) ?? 0,
-      }));
+  ): Promise<UnitSums> {
+    // The dashboard asks for the metrics and the ranking of one subtree at once: concurrent
+    // identical reads share one query (nothing is kept once it settles).
+    const key = JSON.stringify([
+      by,
+      unitIds,
+      period.from,
+      period.to,
+      definitionKeysOf(query.definitionKey),
+      query.category ?? null,
+    ]);
+    const running = inFlight.get(key);
+    if (running) return running;
+    const reading = readSums(by, unitIds, period, query).finally(() => inFlight.delete(key));
+    inFlight.set(key, reading);
+    return reading;
   }
 
   /**
-   * Flags summed per serving unit or person. A case's `servedBy` is a list, and FerretDB v1 answers
-   * nothing for a `$group` after an `$unwind` of a nested array (found with this test data), so
-   * the matching cases' figures are read in pages and added up here: one pass, bounded memory (a
-   * page of cases and one sum per key), right on both engines.
+   * The roll-ups of a filter and the changes not folded into them yet. The folder counts its
+   * batches in the `fold-seq` mark (activities/metric-rollups.ts): read it, the roll-ups, the
+   * changes, and it again (two `_id` reads); if no batch started or ran in between, every change
+   * read is in no roll-up read. Otherwise read the roll-ups' `lastFold` again too: if none moved, a
+   * change whose batch is its document's `lastFold` is in that document already and left out; if
+   * one moved, read again.
    */
-  async function servedSums(
-    match: Record<string, unknown>,
-    list: 'unitIds' | 'personIds',
-    keep: ReadonlySet<string> | null,
+  async function readRollups(filter: Record<string, unknown>) {
+    const foldsOf = (rows: Array<{ _id: unknown; lastFold?: string | null }>) =>
+      new Map(rows.map((r) => [String(r._id), r.lastFold ?? null]));
+    const foldSeq = async () => {
+      const mark = (await MetricRollupMark.collection.findOne(
+        { _id: FOLD_SEQ as never },
+        { projection: { seq: 1, running: 1 } },
+      )) as { seq?: number; running?: string | null } | null;
+      return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      const seqBefore = await foldSeq();
+      const rollups = await MetricRollup.find(filter, {
+        unitId: 1,
+        month: 1,
+        parts: 1,
+        lastFold: 1,
+      }).lean();
+      const changes = (await MetricRollupChange.find(filter, {
+        rollupId: 1,
+        unitId: 1,
+        month: 1,
+        part: 1,
+        delta: 1,
+        batch: 1,
+      }).lean()) as Array<{
+        rollupId: string;
+        unitId: string | null;
+        month: string;
+        part: string;
+        delta: unknown;
+        batch: string | null;
+      }>;
+      const seqAfter = await foldSeq();
+      if (seqBefore.running === null && seqAfter.seq === seqBefore.seq) {
+        return { rollups, changes };
+      }
+      const after = foldsOf(await MetricRollup.find(filter, { lastFold: 1 }).lean());
+      const before = foldsOf(rollups);
+      const settled =
+        before.size === after.size && [...after].every(([id, fold]) => before.get(id) === fold);
+      // Chosen: a fold touches a document for milliseconds a minute; three tries, then the last.
+      if (settled || attempt >= 3) {
+        return {
+          rollups,
+          changes: changes.filter((c) => c.batch === null || before.get(c.rollupId) !== c.batch),
+        };
+      }
+    }
+  }
+
+  async function readSums(
+    by: RollupBy,
+    unitIds: readonly string[],
+    period: Period,
+    query: MetricsQuery,
+  ): Promise<UnitSums> {
+    const byUnit = new Map<string, Sums>();
+    const byMonth = new Map<string, Sums>();
+    const keep = new Set(unitIds);
+    // A set of serving units counts once, for the whole subtree: summed under one key.
+    const add = (found: unknown, month: string, figures: Sums) => {
+      const unitId = by === 'servedSet' ? TOTAL : found;
+      if (typeof unitId !== 'string' || (by !== 'servedSet' && !keep.has(unitId))) return;
+      const sums = byUnit.get(unitId) ?? emptySums();
+      addInto(sums, figures);
+      byUnit.set(unitId, sums);
+      if (month !== '') {
+        const perMonth = byMonth.get(month) ?? emptySums();
+        addInto(perMonth, figures);
+        byMonth.set(month, perMonth);
+      }
+    };
+    const from = Date.parse(period.from);
+    const to = Date.parse(period.to);
+    // Until the roll-ups of an upgraded store are backfilled (activities/metric-rollups.ts), the
+    // whole period is read from the cases: right figures at the old cost, never zeros.
+    const { months, edges } = (await rollupsComplete())
+      ? splitPeriod(from, to)
+      : { months: [], edges: [[from, to] as [number, number]] };
+    const keys = new Set(definitionKeysOf(query.definitionKey));
+    const wanted = (part: string, month: string) => {
+      const key = parseRollupPart(part, month);
+      if (keys.size > 0 && !keys.has(key.definitionKey)) return null;
+      if (query.category !== undefined && key.category !== query.category) return null;
+      return key;
+    };
+    const reads: Array<Promise<void>> = [];
+    if (months.length > 0) {
+      reads.push(
+        readRollups({
+          by,
+          month: { $in: months },
+          [by === 'servedSet' ? 'unitIds' : 'unitId']: { $in: [...unitIds].sort() },
+        }).then(({ rollups, changes }) => {
+          for (const row of rollups) {
+            const parts = (row.parts ?? {}) as Record<string, Record<string, unknown>>;
+            for (const [part, stored] of Object.entries(parts)) {
+              const key = wanted(part, row.month);
+              if (key) add(row.unitId, key.trendMonth, sumsFrom(stored));
+            }
+          }
+          for (const change of changes) {
+            const key = wanted(change.part, change.month);
+            if (key) {
+              add(change.unitId, key.trendMonth, sumsFrom(change.delta as Record<string, unknown>));
+            }
+          }
+        }),
+      );
+    }
+    for (const [edgeFrom, edgeTo] of edges) {
+      const match = matchOf(by === 'place' ? 'place' : 'served', unitIds, edgeFrom, edgeTo, query);
+      reads.push(
+        (async () => {
+          const cursor = Case.find(match, { unitId: 1, servedBy: 1, metrics: 1 })
+            .lean<CaseFigures[]>()
+            .cursor({ batchSize: CASE_PAGE });
+          for await (const doc of cursor) {
+            const metrics = (doc.metrics ?? {}) as Record<string, unknown>;
+            const month = typeof metrics.month === 'string' ? metrics.month : '';
+            const figures = sumsFrom(metrics);
+            if (by === 'served') for (const id of servingUnitsOf(doc)) add(id, month, figures);
+            else add(doc.unitId, month, figures);
+          }
+        })(),
+      );
+    }
+    await Promise.all(reads);
+    return { byUnit, months: trendOf(byMonth) };
+  }
+
+  /**
+   * Flags summed per person who served, over the period and filters. A case's `servedBy` is a
+   * list, and FerretDB v1 answers nothing for a `$group` after an `$unwind` of a nested array, so
+   * the matching cases' figures are read in pages and added up here: one pass, bounded memory (a
+   * page of cases and one sum per person). Not rolled up (docs/metrics-at-scale.md).
+   */
+  async function sumsByPerson(
+    unitIds: readonly string[],
+    period: Period,
+    query: MetricsQuery,
   ): Promise<Map<string, Sums>> {
     const byKey = new Map<string, Sums>();
+    const match = matchOf('served', unitIds, Date.parse(period.from), Date.parse(period.to), query);
     const cursor = Case.find(match, { servedBy: 1, metrics: 1 })
-      .lean<Array<{ servedBy?: { unitIds?: unknown; personIds?: unknown }; metrics?: unknown }>>()
-      .cursor({ batchSize: SERVED_PAGE });
+      .lean<CaseFigures[]>()
+      .cursor({ batchSize: CASE_PAGE });
     for await (const doc of cursor) {
-      const ids = doc.servedBy?.[list];
+      const ids = doc.servedBy?.personIds;
       if (!Array.isArray(ids) || doc.metrics === null || typeof doc.metrics !== 'object') continue;
-      const figures = doc.metrics as Record<string, unknown>;
+      const figures = sumsFrom(doc.metrics as Record<string, unknown>);
       for (const id of new Set(ids.filter((v): v is string => typeof v === 'string'))) {
-        if (keep !== null && !keep.has(id)) continue;
         const sums = byKey.get(id) ?? emptySums();
-        for (const field of METRIC_FIELDS) {
-          const value = Number(figures[field] ?? 0);
-          if (Number.isFinite(value)) sums[field] += value;
-        }
+        addInto(sums, figures);
         byKey.set(id, sums);
       }
     }
     return byKey;
-  }
-
-  /** Every flag summed over the matching cases, once each (a served total counts a case once). */
-  async function sumsOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
-    const match = matchOf(unitIds, period, query);
-    const columns = await Promise.all(
-      METRIC_FIELDS.map((field) => sumPer(match, '$definitionKey', field)),
-    );
-    const total = emptySums();
-    METRIC_FIELDS.forEach((field, i) => {
-      for (const value of columns[i]!.values()) total[field] += value;
-    });
-    return total;
   }
 
   function rollUp(tree: UnitTree, rootId: string, sums: Map<string, Sums>): Sums {
@@ -500,12 +625,17 @@ export function createMetricsService(deps: {
       const unit = await focusUnit(principal, query.unitId);
       const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
-      const served = query.attribution === 'served';
-      const [sums, byMonth, servedTotal] = await Promise.all([
-        sumsByUnit(subtree, period, query),
-        months(subtree, period, query),
-        served ? sumsOf(subtree, period, query) : null,
+      const by: RollupBy = query.attribution === 'served' ? 'served' : 'place';
+      // By who served, the total and the trend count a case once however many units of the
+      // subtree served it: read from the roll-ups of the sets of serving units.
+      const [{ byUnit: sums, months: byMonth }, servedSets] = await Promise.all([
+        sumsByUnit(by, subtree, period, query),
+        by === 'served' ? sumsByUnit('servedSet', subtree, period, query) : null,
       ]);
+      const served = servedSets && {
+        total: servedSets.byUnit.get(TOTAL) ?? emptySums(),
+        months: servedSets.months,
+      };
       const children = (tree.children.get(unit.id) ?? [])
         .map((id) => tree.byId.get(id)!)
         .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
@@ -514,9 +644,9 @@ export function createMetricsService(deps: {
         unit: refOf(unit),
         period,
         filters: filtersOf(query),
-        totals: figuresOf(servedTotal ?? rollUp(tree, unit.id, sums)),
+        totals: figuresOf(served?.total ?? rollUp(tree, unit.id, sums)),
         children,
-        months: byMonth,
+        months: served?.months ?? byMonth,
         computedAt: deps.clock().toISOString(),
       };
     },
@@ -530,7 +660,8 @@ export function createMetricsService(deps: {
       const ranked = query.unitType
         ? subtree.filter((id) => id !== unit.id && tree.byId.get(id)?.type === query.unitType)
         : (tree.children.get(unit.id) ?? []);
-      const sums = await sumsByUnit(subtree, period, query);
+      const countedBy: RollupBy = query.attribution === 'served' ? 'served' : 'place';
+      const { byUnit: sums } = await sumsByUnit(countedBy, subtree, period, query);
       const rows = ranked.map((id) => {
         const member = tree.byId.get(id)!;
         return { unit: refOf(member), ...figuresOf(rollUp(tree, id, sums)) };
@@ -569,7 +700,7 @@ export function createMetricsService(deps: {
       const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
       const served = { ...query, attribution: 'served' as const };
-      const sums = await sumsByUnit(subtree, period, served, '$servedBy.personIds');
+      const sums = await sumsByPerson(subtree, period, served);
       // Only people who hold a post in the subtree: a co-server from elsewhere is not this
       // reader's to see (scope), even on a case the subtree served.
       const ids = [...sums.keys()].sort();
@@ -626,23 +757,87 @@ export function createMetricsService(deps: {
   return service;
 }
 
-type GroupKey =
-  '$unitId' | '$metrics.month' | '$definitionKey' | '$servedBy.unitIds' | '$servedBy.personIds';
+/** The key a `servedSet` read sums everything under (no unit id is empty). */
+const TOTAL = '';
 
-/** Cases read per page when figures are summed per serving unit or person (chosen). */
-const SERVED_PAGE = 1_000;
+/** Cases read per page where figures are summed from the cases (chosen). */
+const CASE_PAGE = 1_000;
 
-function matchOf(unitIds: readonly string[], period: Period, query: MetricsQuery) {
+type CaseFigures = {
+  unitId?: string | null;
+  servedBy?: { unitIds?: unknown; personIds?: unknown } | null;
+  metrics?: unknown;
+};
+
+interface UnitSums {
+  byUnit: Map<string, Sums>;
+  /** Received, completed and overdue per trend month (not meaningful counted per serving unit). */
+  months: UnitMetrics['months'];
+}
+
+/** Numbers of stored figures (a missing or non-numeric field counts as 0). */
+const sumsFrom = (stored: Record<string, unknown> | null | undefined): Sums => rollupSums(stored);
+
+function trendOf(byMonth: ReadonlyMap<string, Sums>): UnitMetrics['months'] {
+  return [...byMonth.entries()]
+    .filter(([, sums]) => sums.received > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([month, sums]) => ({
+      month,
+      received: sums.received,
+      completed: sums.completed,
+      overdue: sums.overdue,
+    }));
+}
+
+/** The cases of `[from, to)` a report counts: by the unit filed for, or by the units that served. */
+function matchOf(
+  by: 'place' | 'served',
+  unitIds: readonly string[],
+  from: number,
+  to: number,
+  query: MetricsQuery,
+) {
   const keys = definitionKeysOf(query.definitionKey);
-  const unitField = query.attribution === 'served' ? 'servedBy.unitIds' : 'unitId';
+  const unitField = by === 'served' ? 'servedBy.unitIds' : 'unitId';
   return {
-    [unitField]: { $in: [...unitIds] },
-    createdAt: { $gte: new Date(period.from), $lt: new Date(period.to) },
+    [unitField]: { $in: [...unitIds].sort() },
+    createdAt: { $gte: new Date(from), $lt: new Date(to) },
     metrics: { $ne: null },
     ...(keys.length === 1 ? { definitionKey: keys[0] } : {}),
     ...(keys.length > 1 ? { definitionKey: { $in: keys } } : {}),
     ...(query.category !== undefined ? { category: query.category } : {}),
   };
+}
+
+/**
+ * A period as the whole Beijing months inside it (served by the roll-ups) and the partial months
+ * at its ends (`[from, to)` instants, served by the cases).
+ */
+export function splitPeriod(
+  from: number,
+  to: number,
+): { months: string[]; edges: Array<[number, number]> } {
+  const startOf = (instant: number) => {
+    const b = new Date(instant + BEIJING_OFFSET_MS);
+    return Date.UTC(b.getUTCFullYear(), b.getUTCMonth(), 1) - BEIJING_OFFSET_MS;
+  };
+  const next = (monthStart: number) => {
+    const b = new Date(monthStart + BEIJING_OFFSET_MS);
+    return Date.UTC(b.getUTCFullYear(), b.getUTCMonth() + 1, 1) - BEIJING_OFFSET_MS;
+  };
+  const first = startOf(from) === from ? from : next(startOf(from));
+  const months: string[] = [];
+  let at = first;
+  while (next(at) <= to) {
+    months.push(beijingMonth(at));
+    at = next(at);
+  }
+  if (months.length === 0) return { months, edges: [[from, to]] };
+  const edges: Array<[number, number]> = [];
+  if (from < first) edges.push([from, first]);
+  if (at < to) edges.push([at, to]);
+  return { months, edges };
 }
 
 function isBelow(tree: UnitTree, id: string, ancestor: string): boolean {

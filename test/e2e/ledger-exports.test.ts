@@ -5,6 +5,7 @@ import ExcelJS from 'exceljs';
 import { parseCsv } from '../../common/csv';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
+import { rebuildRollups } from '../../activities/metric-rollups';
 
 /**
  * Ledger exports (台账) through the API on FerretDB: cases as CSV and XLSX (parsed back with
@@ -124,6 +125,9 @@ beforeAll(async () => {
     caseDoc('case-a00000000000000000000003', 'lg-a', at, { status: 'open', closedAt: null }),
     caseDoc('case-b00000000000000000000001', 'lg-b1', at),
   ]);
+  // Written straight into the read model, past the projection: the rebuild sums them into the
+  // metric roll-ups (and marks them complete), so the reports below read the roll-ups.
+  await rebuildRollups(app.db.models);
 });
 
 afterAll(async () => {

@@ -1,0 +1,588 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { CaseMetrics } from '../common/case';
+import { METRIC_FIELDS } from '../common/case-measures';
+import type { RollupKey, Sums } from '../common/metric-rollup';
+import type { RollupBy, RollupCase } from '../common/metric-rollup';
+import {
+  FOLD_SEQ,
+  rollupIdOf,
+  rollupKeysOf,
+  rollupPartOf,
+  rollupSlotOf,
+  sumsOf,
+} from '../common/metric-rollup';
+import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
+import type { Logger } from '../common/logger';
+import { hostname } from 'node:os';
+
+/**
+ * Metric roll-ups (docs/metrics-at-scale.md): each case's figures (every field of METRIC_FIELDS)
+ * summed into one small document per unit and month received, with one entry per process and
+ * category (common/metric-rollup.ts), once for the unit the case was filed for (`place`) and once
+ * for each distinct unit that served it (`served`), so a dashboard reads a few documents instead
+ * of aggregating over every case.
+ *
+ * FerretDB v1 applies an update as read-modify-write, so concurrent `$inc`s of one document lose
+ * counts (measured: services/limits.ts). The projection therefore never updates a roll-up: it
+ * inserts **changes** (`metricRollupChanges`), and one worker at a time **folds** them into the
+ * roll-ups ({@link foldRollupChanges}); readers add the changes not folded yet.
+ *
+ * The case document keeps what of its figures the roll-ups hold (`rolledUp: { revision, key,
+ * figures }`: `keys` its place key and one per serving unit). {@link syncCaseRollup} brings the roll-ups up to the case's current figures:
+ *
+ * 1. read the case (by `_id`): its figures, its key fields and `rolledUp`;
+ * 2. insert, per key, the change `figures - rolledUp.figures` (a key gone: minus what it held; a
+ *    key new: the figures), its `_id` a token of the case, the two revisions and the key
+ *    (`caseId|from|to|in/out|key`): inserted once, whatever the retries;
+ * 3. record the new `rolledUp` on the case, only where `rolledUp` is still the one read.
+ *
+ * A crash between 2 and 3 leaves the case saying "not applied" while the change is in; the retry
+ * computes the same token and its insert is a duplicate (or, once the change is folded, finds the
+ * token among the folded ones, kept a week): nothing counted twice. A replayed or
+ * out-of-order call reads the case as it is now, so it inserts nothing when the roll-ups already
+ * match it. If step 3 finds `rolledUp` changed (the upgrade backfill and the projection synced
+ * one case at once from different revisions), the loser inserts the opposite of its own change
+ * and starts again. `npm run rebuild-rollups` (scripts/rebuild-rollups.ts) recomputes everything
+ * from the case documents: the safety net.
+ */
+
+/** Roll-up documents per bulk write of the rebuild (chosen). */
+const REBUILD_BATCH = 500;
+/** Changes folded per batch (chosen: one batch is a few hundred small writes at most). */
+const FOLD_BATCH = 500;
+/** Attempts of a sync that keeps losing its case mark to another sync (chosen). */
+const SYNC_ATTEMPTS = 5;
+
+interface Applied {
+  revision: number;
+  /** The place key first, then one per serving unit (common/metric-rollup.ts rollupKeysOf). */
+  keys: RollupKey[];
+  figures: Partial<Sums>;
+}
+
+function tokenOf(caseId: string, from: number, to: number, part: string): string {
+  return createHash('sha256').update(`${caseId}|${from}|${to}|${part}`).digest('hex').slice(0, 32);
+}
+
+function sameKeys(a: readonly RollupKey[] | undefined, b: readonly RollupKey[]): boolean {
+  if (!Array.isArray(a) || a.length !== b.length) return false;
+  const slots = new Set(a.map(rollupSlotOf));
+  return b.every((k) => slots.has(rollupSlotOf(k)));
+}
+
+interface Change {
+  token: string;
+  key: RollupKey;
+  delta: Partial<Sums>;
+}
+
+/** Inserts one change; false when a change with its token is in already (or was folded). */
+async function insertChange(
+  models: Pick<Models, 'MetricRollupChange' | 'MetricRollupToken'>,
+  change: Change,
+): Promise<boolean> {
+  if ((await models.MetricRollupToken.exists({ _id: change.token })) !== null) return false;
+  try {
+    await models.MetricRollupChange.collection.insertOne({
+      _id: change.token as never,
+      rollupId: rollupIdOf(change.key),
+      by: change.key.by,
+      unitId: change.key.unitId,
+      ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
+      month: change.key.month,
+      part: rollupPartOf(change.key),
+      delta: change.delta,
+      batch: null,
+      at: new Date(),
+    });
+    return true;
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return false;
+  }
+}
+
+function nonZero(sums: Partial<Sums>): Partial<Sums> {
+  return Object.fromEntries(Object.entries(sums).filter(([, v]) => v !== 0));
+}
+
+function difference(now: Sums, before: Sums): Partial<Sums> {
+  return nonZero(Object.fromEntries(METRIC_FIELDS.map((f) => [f, now[f] - before[f]])));
+}
+
+function negated(delta: Partial<Sums>): Partial<Sums> {
+  return Object.fromEntries(Object.entries(delta).map(([f, v]) => [f, -v]));
+}
+
+type CaseFields = RollupCase & {
+  _id: unknown;
+  revision: number;
+  rolledUp?: unknown;
+};
+
+const CASE_FIELDS = {
+  unitId: 1,
+  createdAt: 1,
+  definitionKey: 1,
+  category: 1,
+  metrics: 1,
+  servedBy: 1,
+  revision: 1,
+  rolledUp: 1,
+} as const;
+
+/** The changes that take the roll-ups from `applied` to the case as read. */
+function changesOf(caseId: string, doc: CaseFields, applied: Applied | null): Change[] {
+  const keys = rollupKeysOf(doc);
+  const now = sumsOf(doc.metrics);
+  const from = applied?.revision ?? 0;
+  const before = sumsOf(applied?.figures);
+  const held = new Set((applied?.keys ?? []).map(rollupSlotOf));
+  const wanted = new Set(keys.map(rollupSlotOf));
+  const changes: Change[] = [];
+  const push = (k: RollupKey, delta: Partial<Sums>, direction: 'in' | 'out') => {
+    if (Object.keys(delta).length > 0) {
+      const part = `${direction}|${rollupSlotOf(k)}`;
+      changes.push({ token: tokenOf(caseId, from, doc.revision, part), key: k, delta });
+    }
+  };
+  // A key gone (a case re-filed, a serving unit no longer holding it): out of what it held.
+  for (const k of applied?.keys ?? []) {
+    if (!wanted.has(rollupSlotOf(k))) push(k, difference(sumsOf(null), before), 'out');
+  }
+  // A key kept: the difference; a key new: the figures as they stand.
+  for (const k of keys) {
+    push(k, held.has(rollupSlotOf(k)) ? difference(now, before) : nonZero(now), 'in');
+  }
+  return changes;
+}
+
+/**
+ * Brings the roll-ups up to the case's current figures (see the module comment). Idempotent;
+ * safe to call any number of times, in any order, for any revision of the case.
+ */
+export async function syncCaseRollup(
+  models: Pick<Models, 'Case' | 'MetricRollupChange' | 'MetricRollupToken'>,
+  caseId: string,
+): Promise<'applied' | 'unchanged' | 'no-case'> {
+  for (let attempt = 1; ; attempt += 1) {
+    const doc = (await models.Case.findById(caseId, CASE_FIELDS).lean()) as CaseFields | null;
+    if (!doc) return 'no-case';
+    if (doc.metrics === null || doc.metrics === undefined) return 'unchanged';
+    const applied = appliedOf(doc.rolledUp);
+    const keys = rollupKeysOf(doc);
+    if (applied !== null && applied.revision >= doc.revision && sameKeys(applied.keys, keys)) {
+      return 'unchanged';
+    }
+    const changes = changesOf(caseId, doc, applied);
+    const inserted: Change[] = [];
+    for (const change of changes) {
+      if (await insertChange(models, change)) inserted.push(change);
+    }
+    const record: Applied = {
+      revision: doc.revision,
+      keys,
+      figures: nonZero(sumsOf(doc.metrics)),
+    };
+    const marked = await models.Case.collection.updateOne(
+      {
+        _id: caseId as never,
+        ...(doc.rolledUp === null || doc.rolledUp === undefined
+          ? { rolledUp: null }
+          : { 'rolledUp.revision': (doc.rolledUp as { revision?: unknown }).revision }),
+      },
+      { $set: { rolledUp: record } },
+    );
+    if (marked.matchedCount === 1) return 'applied';
+    // Another sync of this case marked it first. If it recorded what this one would, it did the
+    // same work (the same tokens: only one of the two inserted each change); otherwise take back
+    // what this attempt inserted and start again from its mark.
+    const now = (await models.Case.findById(caseId, { rolledUp: 1 }).lean()) as {
+      rolledUp?: unknown;
+    } | null;
+    if (sameRecord(now?.rolledUp, record)) return 'applied';
+    for (const change of inserted) {
+      await insertChange(models, {
+        token: tokenOf(caseId, attempt, doc.revision, `undo|${change.token}`),
+        key: change.key,
+        delta: negated(change.delta),
+      });
+    }
+    if (attempt >= SYNC_ATTEMPTS) {
+      throw new Error(`Case ${caseId}: its roll-up mark kept changing; retry later`);
+    }
+  }
+}
+
+/**
+ * Folds the changes into the roll-ups, a batch at a time, until none is left or `until` (epoch
+ * ms) passes; returns how many were folded. One folder at a time (the worker's keeper holds the
+ * minute's fold lock): a batch is first marked on its changes, then added to each roll-up document
+ * with `lastFold` = the batch (a re-run after a crash skips the documents that have it), then
+ * deleted. An unfinished batch is finished first.
+ */
+export async function foldRollupChanges(
+  models: Pick<
+    Models,
+    'MetricRollup' | 'MetricRollupChange' | 'MetricRollupToken' | 'MetricRollupMark'
+  >,
+  until = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  const changes = models.MetricRollupChange.collection;
+  let folded = 0;
+  while (Date.now() < until) {
+    const unfinished = await changes.findOne(
+      { batch: { $ne: null } },
+      { projection: { batch: 1 } },
+    );
+    let batch = unfinished ? String(unfinished.batch) : null;
+    if (batch === null) {
+      const ids = await changes
+        .find({ batch: null }, { projection: { _id: 1 } })
+        .limit(FOLD_BATCH)
+        .toArray();
+      if (ids.length === 0) break;
+      batch = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+      await changes.updateMany(
+        { _id: { $in: ids.map((d) => d._id) }, batch: null },
+        { $set: { batch } },
+      );
+    }
+    // Readers see a fold starting and ending here (services/metrics.ts); only the folder writes it.
+    const foldSeq = (running: string | null) =>
+      models.MetricRollupMark.collection.updateOne(
+        { _id: FOLD_SEQ as never },
+        { $inc: { seq: 1 }, $set: { running }, $setOnInsert: { kind: FOLD_SEQ, at: new Date() } },
+        { upsert: true },
+      );
+    await foldSeq(batch);
+    const taken = await changes.find({ batch }).toArray();
+    type Target = {
+      by: unknown;
+      unitId: unknown;
+      unitIds: unknown;
+      month: unknown;
+      inc: Record<string, number>;
+    };
+    const byRollup = new Map<string, Target>();
+    for (const c of taken) {
+      const target: Target = byRollup.get(String(c.rollupId)) ?? {
+        by: c.by,
+        unitId: c.unitId,
+        unitIds: c.unitIds,
+        month: c.month,
+        inc: {},
+      };
+      for (const [field, value] of Object.entries((c.delta ?? {}) as Record<string, number>)) {
+        const path = `parts.${String(c.part)}.${field}`;
+        target.inc[path] = (target.inc[path] ?? 0) + value;
+      }
+      byRollup.set(String(c.rollupId), target);
+    }
+    for (const [rollupId, target] of byRollup) {
+      try {
+        await models.MetricRollup.collection.updateOne(
+          { _id: rollupId as never, lastFold: { $ne: batch } },
+          {
+            $inc: target.inc,
+            $set: { lastFold: batch },
+            $setOnInsert: {
+              by: target.by,
+              unitId: target.unitId,
+              month: target.month,
+              ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
+            },
+          },
+          { upsert: true },
+        );
+      } catch (err) {
+        // The document exists with this batch in already (a re-run of the batch).
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    // Their tokens stay a while, so a late retry of one inserts nothing (module comment).
+    const at = new Date();
+    try {
+      await models.MetricRollupToken.collection.insertMany(
+        taken.map((c) => ({ _id: c._id, at })),
+        { ordered: false },
+      );
+    } catch (err) {
+      // Some were written by an earlier run of this batch.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    await changes.deleteMany({ batch });
+    await foldSeq(null);
+    folded += taken.length;
+  }
+  return folded;
+}
+
+/** A roll-up document as computed from cases: its unit, month and entries. */
+export interface ComputedRollup {
+  by: RollupBy;
+  unitId: string | null;
+  /** A `servedSet`'s units. */
+  unitIds?: string[];
+  month: string;
+  parts: Record<string, Sums>;
+}
+
+/** Adds one case's figures into `into` (by roll-up document id); for the rebuild and the tests. */
+export function addCase(into: Map<string, ComputedRollup>, doc: RollupCase): void {
+  if (doc.metrics === null || doc.metrics === undefined) return;
+  const figures = sumsOf(doc.metrics);
+  for (const key of rollupKeysOf(doc)) {
+    const id = rollupIdOf(key);
+    const rollup = into.get(id) ?? {
+      by: key.by,
+      unitId: key.unitId,
+      ...(key.unitIds ? { unitIds: key.unitIds } : {}),
+      month: key.month,
+      parts: {},
+    };
+    const part = rollupPartOf(key);
+    const sums = rollup.parts[part] ?? sumsOf(null);
+    for (const f of METRIC_FIELDS) sums[f] += figures[f];
+    rollup.parts[part] = sums;
+    into.set(id, rollup);
+  }
+}
+
+/** The roll-up mark a case carries once the roll-ups hold its figures. */
+export function rolledUpOf(doc: CaseFields & { metrics: Partial<CaseMetrics> }): Applied {
+  return { revision: doc.revision, keys: rollupKeysOf(doc), figures: nonZero(sumsOf(doc.metrics)) };
+}
+
+/** A stored mark, or null when there is none (or one of an older shape: synced from scratch). */
+function appliedOf(stored: unknown): Applied | null {
+  const s = stored as Partial<Applied> | null | undefined;
+  if (!s || typeof s.revision !== 'number' || !Array.isArray(s.keys)) return null;
+  return { revision: s.revision, keys: s.keys, figures: s.figures ?? {} };
+}
+
+/**
+ * Recomputes every roll-up from the case documents (one pass over the cases) and records on each
+ * case what the roll-ups now hold. The safety net after a lost write or an upgrade from a version
+ * without roll-ups; run it while no worker projects cases (a change projected during the pass may
+ * be missed until the next run).
+ */
+export async function rebuildRollups(
+  models: Pick<Models, 'Case' | 'MetricRollup' | 'MetricRollupChange' | 'MetricRollupMark'>,
+): Promise<{ cases: number; rollups: number; casesMarked: number }> {
+  // The changes not folded yet are in the case documents too: recomputed below.
+  await models.MetricRollupChange.deleteMany({});
+  const rollups = new Map<string, ComputedRollup>();
+  let cases = 0;
+  let casesMarked = 0;
+  const cursor = models.Case.find({}, CASE_FIELDS).lean().cursor();
+  for await (const found of cursor) {
+    cases += 1;
+    const doc = found as unknown as CaseFields;
+    if (doc.metrics === null || doc.metrics === undefined) continue;
+    addCase(rollups, doc);
+    const record = rolledUpOf(doc as CaseFields & { metrics: Partial<CaseMetrics> });
+    if (!sameRecord(doc.rolledUp, record)) {
+      await models.Case.collection.updateOne(
+        { _id: String(doc._id) as never },
+        { $set: { rolledUp: record } },
+      );
+      casesMarked += 1;
+    }
+  }
+  await writeRollups(models, rollups);
+  await markComplete(models);
+  return { cases, rollups: rollups.size, casesMarked };
+}
+
+function sameRecord(stored: unknown, record: Applied): boolean {
+  const s = appliedOf(stored);
+  if (!s || s.revision !== record.revision || !sameKeys(s.keys, record.keys)) return false;
+  const a = sumsOf(s.figures);
+  const b = sumsOf(record.figures);
+  return METRIC_FIELDS.every((f) => a[f] === b[f]);
+}
+
+/**
+ * Replaces the roll-ups with `rollups` (computed by {@link addCase}) and deletes the others. Bulk
+ * writes: one round trip per batch (a single write costs a storage commit on SQLite).
+ */
+export async function writeRollups(
+  models: Pick<Models, 'MetricRollup'>,
+  rollups: ReadonlyMap<string, ComputedRollup>,
+): Promise<void> {
+  const ids = [...rollups.keys()];
+  for (let at = 0; at < ids.length; at += REBUILD_BATCH) {
+    await models.MetricRollup.collection.bulkWrite(
+      ids.slice(at, at + REBUILD_BATCH).map((id) => ({
+        replaceOne: {
+          filter: { _id: id as never },
+          replacement: { ...rollups.get(id)!, lastFold: null },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+  const stored = await models.MetricRollup.find({}, { _id: 1 }).lean();
+  const gone = stored.map((d) => String(d._id)).filter((id) => !rollups.has(id));
+  if (gone.length > 0) await models.MetricRollup.deleteMany({ _id: { $in: gone } });
+}
+
+const COMPLETE = 'complete';
+
+/** Records that every case's figures are in the roll-ups (or their changes); idempotent. */
+export async function markComplete(models: Pick<Models, 'MetricRollupMark'>): Promise<void> {
+  try {
+    await models.MetricRollupMark.collection.insertOne({
+      _id: COMPLETE as never,
+      kind: COMPLETE,
+      at: new Date(),
+    });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+  }
+}
+
+/** True once the roll-ups hold every case: before that, the metrics read the cases. */
+export async function rollupsComplete(models: Pick<Models, 'MetricRollupMark'>): Promise<boolean> {
+  return (await models.MetricRollupMark.exists({ _id: COMPLETE })) !== null;
+}
+
+/** A backfill whose owner has not beaten its heartbeat for this long is taken over (chosen). */
+export const BACKFILL_STALE_MS = 10 * 60_000;
+/** The backfill's owner beats its heartbeat every this many cases (chosen). */
+const HEARTBEAT_EVERY = 200;
+
+/**
+ * Fills the roll-ups of a store whose cases were written before it had roll-ups (an upgrade), then
+ * marks them complete; on a new store (no case without its mark) it only marks them. One worker
+ * does it: the lock is a document `backfill#<n>` inserted once (an insert either wins or is a
+ * duplicate, on FerretDB too); a lock whose heartbeat is older than {@link BACKFILL_STALE_MS} is
+ * taken over by inserting `backfill#<n+1>`. Each case goes through {@link syncCaseRollup}, so a
+ * backfill that dies half-way, or races the projection, counts nothing twice.
+ */
+export async function backfillRollups(
+  models: Pick<Models, 'Case' | 'MetricRollupChange' | 'MetricRollupMark' | 'MetricRollupToken'>,
+  options: { owner: string; stopped?: () => boolean; now?: () => number },
+): Promise<{ outcome: 'complete-already' | 'busy' | 'stopped' | 'done'; cases: number }> {
+  const now = options.now ?? Date.now;
+  if (await rollupsComplete(models)) return { outcome: 'complete-already', cases: 0 };
+  const marks = models.MetricRollupMark.collection;
+  const locks = await marks.find({ kind: 'backfill' }).toArray();
+  const latest = locks.reduce<{ n: number; beat: number }>(
+    (best, lock) => {
+      const n = Number(String(lock._id).split('#')[1]);
+      const beat = new Date((lock.heartbeatAt ?? lock.at) as Date).getTime();
+      return n > best.n ? { n, beat } : best;
+    },
+    { n: 0, beat: 0 },
+  );
+  if (latest.n > 0 && now() - latest.beat < BACKFILL_STALE_MS) return { outcome: 'busy', cases: 0 };
+  const lockId = `backfill#${latest.n + 1}`;
+  try {
+    await marks.insertOne({
+      _id: lockId as never,
+      kind: 'backfill',
+      owner: options.owner,
+      at: new Date(now()),
+      heartbeatAt: new Date(now()),
+    });
+  } catch (err) {
+    if (isDuplicateKeyError(err)) return { outcome: 'busy', cases: 0 };
+    throw err;
+  }
+  // Ids first: the pass then changes the documents it would otherwise be iterating over.
+  const pending = await models.Case.find({ rolledUp: null, metrics: { $ne: null } }, { _id: 1 })
+    .lean()
+    .then((docs) => docs.map((d) => String(d._id)));
+  let cases = 0;
+  for (const caseId of pending) {
+    if (options.stopped?.()) return { outcome: 'stopped', cases };
+    await syncCaseRollup(models, caseId);
+    cases += 1;
+    if (cases % HEARTBEAT_EVERY === 0) {
+      await marks.updateOne({ _id: lockId as never }, { $set: { heartbeatAt: new Date(now()) } });
+    }
+  }
+  await markComplete(models);
+  return { outcome: 'done', cases };
+}
+
+/** The fold lock's window (chosen: a minute). */
+const FOLD_WINDOW_MS = 60_000;
+/** A folder stops this long before its window ends, so clock skew cannot overlap two (chosen). */
+const FOLD_MARGIN_MS = 20_000;
+/** How long a folded change's token is kept against late retries (chosen: a week). */
+const TOKEN_KEEP_MS = 7 * 24 * 3_600_000;
+/** How often the keeper looks for changes to fold (chosen). */
+const FOLD_EVERY_MS = 5_000;
+
+/**
+ * The worker's roll-up keeper: in the background, backfills an upgraded store once
+ * ({@link backfillRollups}), and every {@link FOLD_EVERY_MS} folds the changes while it holds the
+ * current minute's fold lock (`fold:<minute>`, inserted once: the first worker to insert it folds
+ * that minute). Failures are logged and retried on the next tick.
+ */
+export function startRollupKeeper(deps: {
+  models: Pick<
+    Models,
+    'Case' | 'MetricRollup' | 'MetricRollupChange' | 'MetricRollupMark' | 'MetricRollupToken'
+  >;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  owner?: string;
+}): { stop(): Promise<void> } {
+  const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const marks = deps.models.MetricRollupMark.collection;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> = Promise.resolve();
+
+  const backfill = backfillRollups(deps.models, { owner, stopped: () => stopped }).then(
+    (report) => {
+      if (report.outcome === 'done') deps.logger.info(report, 'metric roll-ups backfilled');
+    },
+    (err: unknown) =>
+      deps.logger.warn({ err }, 'metric roll-up backfill failed; next start retries'),
+  );
+
+  async function foldOnce(): Promise<void> {
+    const window = Math.floor(Date.now() / FOLD_WINDOW_MS);
+    const lockId = `fold:${window}`;
+    try {
+      await marks.insertOne({ _id: lockId as never, kind: 'fold', owner, window, at: new Date() });
+      // Once an hour: old window locks are of no further use (kept an hour), and folded tokens
+      // are kept a week (both chosen).
+      if (window % 60 === 0) {
+        await marks.deleteMany({ kind: 'fold', window: { $lt: window - 60 } });
+        await deps.models.MetricRollupToken.deleteMany({
+          at: { $lt: new Date(Date.now() - TOKEN_KEEP_MS) },
+        });
+      }
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const lock = await marks.findOne({ _id: lockId as never }, { projection: { owner: 1 } });
+      if (lock?.owner !== owner) return;
+    }
+    await foldRollupChanges(deps.models, (window + 1) * FOLD_WINDOW_MS - FOLD_MARGIN_MS);
+  }
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      tick = foldOnce()
+        .catch((err: unknown) => deps.logger.warn({ err }, 'metric roll-up fold failed'))
+        .finally(schedule);
+    }, FOLD_EVERY_MS);
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await Promise.all([backfill, tick]);
+    },
+  };
+}

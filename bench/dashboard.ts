@@ -1,0 +1,597 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import type { ComputedRollup } from '../activities/metric-rollups';
+import { addCase, markComplete, rebuildRollups, rolledUpOf } from '../activities/metric-rollups';
+import type { TimelineEntry } from '../common/case';
+import { measureTimeline, storedMetrics } from '../common/case-measures';
+import type { Database } from '../models';
+import { connectDatabase } from '../models';
+import type { Principal } from '../services/auth';
+import { createBoardService } from '../services/board';
+import { createCaseService } from '../services/cases';
+import { createMetricsService } from '../services/metrics';
+import { createScopeResolver } from '../services/scope';
+import { createTaskService } from '../services/tasks';
+import { createUnitDirectory } from '../services/unit-directory';
+import { stackDirs } from '../stack/paths';
+import { randomPorts, startLocalStack } from '../stack/stack';
+import { progress } from './run-control';
+
+/**
+ * `npm run bench:dashboard [-- --cases 20000,200000] [--runs 15]`: the read side at scale. For each
+ * size, loads that many closed cases (projected case documents with their figures and who served
+ * them, a closed task each, a third of them on the public board, plus open inbox tasks) straight
+ * into a throw-away database on FerretDB of the embedded stack (STACK_STORE picks SQLite or
+ * PostgreSQL), builds the metric roll-ups with the rebuild's code (the same code that recomputes
+ * them in production), then times what the dashboards and lists call: the metrics and the ranking
+ * (the dashboard page asks both at once, by place and by who served), the case list, the inbox and
+ * the board. The services are called directly: the figures are the storage's cost, without HTTP
+ * or rendering. A benchmark, not a test: it prints p50/p95 in ms (bench/scale.ts reads its table).
+ */
+
+const STREETS = 8; // chosen: a county of 8 streets
+const COMMUNITIES = 8; // chosen: 8 communities per street
+const GRIDS = 4; // chosen: 4 grids per community (256 grids, 329 units)
+const PROCESSES = ['resident-request', 'grid-event', 'whistle'];
+const CATEGORIES = ['road', 'noise', 'water', 'greening', 'parking', 'other'];
+/** Open tasks in the measured worker's inbox (chosen: a busy grid worker). */
+const OPEN_TASKS = 200;
+const BATCH = 2_000; // chosen: documents per insertMany
+const BUDGET_MS = 60_000;
+/** Cases spread over the 12 months before this instant (2025-07 … 2026-06, Beijing). */
+const END = Date.parse('2026-06-30T15:00:00Z');
+const YEAR_MS = 365 * 86_400_000;
+
+interface Options {
+  sizes: number[];
+  runs: number;
+  /** `all`, or `metrics`: only the dashboard, metrics and ranking (the lists scan on SQLite). */
+  reads: 'all' | 'metrics';
+  /** Also time `rebuildRollups` (one pass over every case). */
+  rebuild: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cases: { type: 'string', default: '20000,200000' },
+      runs: { type: 'string', default: '15' },
+      reads: { type: 'string', default: 'all' },
+      rebuild: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench:dashboard -- [--cases 20000,200000] [--runs 15] [--reads all|metrics] [--rebuild]\n',
+    );
+    process.exit(0);
+  }
+  const sizes = values.cases.split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 100)) {
+    throw new Error('--cases must be integers >= 100, separated by commas');
+  }
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 3) throw new Error('--runs must be an integer >= 3');
+  if (values.reads !== 'all' && values.reads !== 'metrics') {
+    throw new Error('--reads must be all or metrics');
+  }
+  return { sizes, runs, reads: values.reads, rebuild: values.rebuild };
+}
+
+/** A deterministic pseudo-random sequence (mulberry32), so every run loads the same cases. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Org {
+  county: string;
+  communities: string[];
+  grids: string[];
+}
+
+async function loadOrg(db: Database): Promise<Org> {
+  const now = new Date();
+  const units: Array<{ _id: string; name: string; type: string; parentId: string | null }> = [
+    { _id: 'b-county', name: '县', type: 'county', parentId: null },
+  ];
+  const communities: string[] = [];
+  const grids: string[] = [];
+  for (let s = 0; s < STREETS; s += 1) {
+    const street = `b-s${s}`;
+    units.push({ _id: street, name: `街道${s}`, type: 'street', parentId: 'b-county' });
+    for (let c = 0; c < COMMUNITIES; c += 1) {
+      const community = `${street}-c${c}`;
+      communities.push(community);
+      units.push({ _id: community, name: `社区${s}-${c}`, type: 'community', parentId: street });
+      for (let g = 0; g < GRIDS; g += 1) {
+        const grid = `${community}-g${g}`;
+        grids.push(grid);
+        units.push({ _id: grid, name: `网格${s}-${c}-${g}`, type: 'grid', parentId: community });
+      }
+    }
+  }
+  await db.models.Unit.collection.insertMany(
+    units.map((u) => ({ ...u, updatedAt: now })) as never[],
+  );
+  return { county: 'b-county', communities, grids };
+}
+
+const ENGINE = { kind: 'system', id: 'engine' } as const;
+
+/** One closed case as the projection leaves it, with its task and its roll-up mark. */
+function caseOf(i: number, org: Org, next: () => number) {
+  const createdAt = END - Math.floor(next() * YEAR_MS);
+  const unitId = org.grids[Math.floor(next() * org.grids.length)]!;
+  const definitionKey = PROCESSES[i % PROCESSES.length]!;
+  const category = CATEGORIES[Math.floor(next() * CATEGORIES.length)]!;
+  const at = (min: number) => new Date(createdAt + min * 60_000);
+  const late = next() < 0.15;
+  const refused = next() < 0.05;
+  const score = next() < 0.7 ? 1 + Math.floor(next() * 5) : null;
+  const claimMin = late ? 300 + Math.floor(next() * 300) : 5 + Math.floor(next() * 60);
+  const closeMin = claimMin + 60 + Math.floor(next() * 3000);
+  const events: Array<Omit<TimelineEntry, 'seq'>> = [
+    { type: 'case.started', at: at(0).toISOString(), actor: ENGINE },
+    { type: 'step.entered', at: at(0).toISOString(), actor: ENGINE, stepId: 'serve' },
+    { type: 'task.opened', at: at(0).toISOString(), actor: ENGINE, stepId: 'serve' },
+  ];
+  if (late) {
+    events.push({ type: 'deadline.missed', at: at(240).toISOString(), actor: ENGINE });
+    events.push({ type: 'deadline.escalated', at: at(241).toISOString(), actor: ENGINE });
+  }
+  const worker = { kind: 'user', id: `usr_w${i % 500}` } as const;
+  events.push({ type: 'task.claimed', at: at(claimMin).toISOString(), actor: worker });
+  events.push({ type: 'task.completed', at: at(closeMin).toISOString(), actor: worker });
+  if (score !== null) {
+    events.push({
+      type: 'feedback.rated',
+      at: at(closeMin + 30).toISOString(),
+      actor: ENGINE,
+      detail: { score },
+    });
+  } else {
+    events.push({ type: 'feedback.missing', at: at(closeMin + 4320).toISOString(), actor: ENGINE });
+  }
+  const status = refused ? 'rejected' : 'closed';
+  const closedAt = at(closeMin + 4321);
+  events.push({
+    type: 'case.closed',
+    at: closedAt.toISOString(),
+    actor: ENGINE,
+    detail: { status },
+  });
+  const timeline = events.map((e, n) => ({ ...e, seq: n + 1 }));
+  const metrics = storedMetrics(measureTimeline(timeline));
+  const id = `bench-${String(i).padStart(7, '0')}`;
+  const doc = {
+    _id: id,
+    revision: 8,
+    status,
+    definitionKey,
+    definitionVersion: 1,
+    definitionName: definitionKey,
+    currentStep: null,
+    data: { category, description: '路灯不亮，晚上出行不便，请尽快维修。', address: '幸福小区3栋' },
+    createdBy: { kind: 'user', id: `usr_r${i % 5000}` },
+    unitId,
+    category,
+    channel: 'api',
+    requestHash: id,
+    createdAt: at(0),
+    updatedAt: closedAt,
+    closedAt,
+    timeline: timeline.map((e) => ({ ...e, at: new Date(e.at) })),
+    deadlines: [],
+    rating: score === null ? { score: null } : { score, comment: null, at: at(closeMin + 30) },
+    publication:
+      i % 3 === 0
+        ? {
+            publishedAt: at(closeMin + 1).toISOString(),
+            title: '办理结果公示',
+            outcome: '已办结',
+            fields: [{ label: '类别', value: category }],
+          }
+        : null,
+    metrics,
+    // Served by the grid's worker; one case in ten also by the next grid (a co-served case).
+    servedBy: {
+      unitIds:
+        i % 10 === 0
+          ? [unitId, org.grids[(org.grids.indexOf(unitId) + 1) % org.grids.length]!]
+          : [unitId],
+      personIds: [worker.id],
+    },
+    rolledUp: null as unknown,
+  };
+  doc.rolledUp = rolledUpOf(doc);
+  const task = {
+    _id: `${id}:serve:1`,
+    version: 4,
+    caseId: id,
+    definitionKey,
+    caseUnitId: unitId,
+    stepId: 'serve',
+    name: '办理',
+    kind: 'task',
+    status: 'completed',
+    candidates: [{ userId: worker.id }],
+    candidateUserIds: [worker.id],
+    assignee: { userId: worker.id },
+    assigneeUserId: worker.id,
+    claimants: [],
+    claimantUserIds: [],
+    maxClaimants: 1,
+    outcomes: [{ id: 'done', name: '已办结' }],
+    outcome: 'done',
+    deadlines: [],
+    dueAt: null,
+    openedAt: at(0),
+    closedAt: at(closeMin),
+  };
+  return { doc, task };
+}
+
+async function loadCases(db: Database, org: Org, count: number): Promise<number> {
+  const rollups = new Map<string, ComputedRollup>();
+  const next = random(count);
+  const rawCases = db.models.Case.collection;
+  const rawTasks = db.models.Task.collection;
+  const started = Date.now();
+  for (let from = 0; from < count; from += BATCH) {
+    const batch = Array.from({ length: Math.min(BATCH, count - from) }, (_, k) =>
+      caseOf(from + k, org, next),
+    );
+    for (const b of batch) addCase(rollups, b.doc);
+    await rawCases.insertMany(batch.map((b) => b.doc) as never[], { ordered: false });
+    await rawTasks.insertMany(batch.map((b) => b.task) as never[], { ordered: false });
+    const done = from + batch.length;
+    if (done % 20_000 === 0 || done === count) {
+      const rate = Math.round(done / ((Date.now() - started) / 1000));
+      progress.info(`${done}/${count} cases and tasks loaded (${rate}/s)`);
+    }
+  }
+  // The measured worker's inbox: open tasks of their grid, some assigned, some to claim.
+  const grid = org.grids[0]!;
+  const open = Array.from({ length: OPEN_TASKS }, (_, k) => ({
+    _id: `open-${k}:serve:1`,
+    version: 1,
+    caseId: `open-${k}`,
+    definitionKey: PROCESSES[0],
+    caseUnitId: grid,
+    stepId: 'serve',
+    name: '办理',
+    kind: 'task',
+    status: k % 2 === 0 ? 'claimed' : 'open',
+    candidates: [{ userId: 'usr_inbox' }],
+    candidateUserIds: ['usr_inbox'],
+    assignee: k % 2 === 0 ? { userId: 'usr_inbox' } : null,
+    assigneeUserId: k % 2 === 0 ? 'usr_inbox' : null,
+    claimants: [],
+    claimantUserIds: [],
+    maxClaimants: 1,
+    outcomes: [],
+    outcome: null,
+    deadlines: [],
+    dueAt: null,
+    openedAt: new Date(END - k * 60_000),
+    closedAt: null,
+  }));
+  await rawTasks.insertMany(open as never[]);
+  // The roll-ups the projection would have built, summed by the rebuild's code; inserted in bulk
+  // (the database is new; upserts one by one cost an `_id` scan each on SQLite).
+  const docs = [...rollups].map(([_id, rollup]) => ({ _id, ...rollup, lastFold: null }));
+  for (let at = 0; at < docs.length; at += BATCH) {
+    await db.models.MetricRollup.collection.insertMany(docs.slice(at, at + BATCH) as never[]);
+  }
+  await markComplete(db.models);
+  return rollups.size;
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+async function time(label: string, runs: number, call: () => Promise<unknown>) {
+  await call(); // warm-up: caches (the unit tree, the scope) filled as in a running server
+  const begun = Date.now();
+  const ms: number[] = [];
+  // At most BUDGET_MS per read (chosen), at least 3 runs: a full scan at 200,000 cases is slow.
+  for (let r = 0; r < runs && (r < 3 || Date.now() - begun < BUDGET_MS); r += 1) {
+    const started = process.hrtime.bigint();
+    await call();
+    ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  progress.info(`  ${label}: ${ms.length} runs in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+  return { p50: percentile(ms, 50), p95: percentile(ms, 95) };
+}
+
+async function measure(db: Database, org: Org, runs: number, reads: Options['reads']) {
+  const clock = () => new Date(END);
+  const models = db.models;
+  const scope = createScopeResolver(models);
+  const units = createUnitDirectory({ models, clock });
+  // The list calls use neither Temporal nor the definitions.
+  const none = {} as never;
+  const metrics = createMetricsService({ models, scope, clock, units });
+  const cases = createCaseService({
+    models,
+    temporal: none as Client,
+    callTimeoutMs: 1000,
+    taskQueue: 'bench',
+    definitions: none,
+    scope,
+    clock,
+  });
+  const tasks = createTaskService({
+    models,
+    temporal: none as Client,
+    callTimeoutMs: 1000,
+    scope,
+    definitions: none,
+  });
+  const board = createBoardService({ models, clock, units });
+  const admin: Principal = { kind: 'user', id: 'usr_admin', roles: ['admin'], unitIds: [] };
+  const community = org.communities[0]!;
+  const dispatcher: Principal = {
+    kind: 'user',
+    id: 'usr_dispatch',
+    roles: ['dispatcher'],
+    unitIds: [community],
+  };
+  const worker: Principal = {
+    kind: 'user',
+    id: 'usr_inbox',
+    roles: ['staff'],
+    unitIds: [org.grids[0]!],
+  };
+  const period = { unitId: org.county, period: '2026-H1' };
+  const page = { page: 1, pageSize: 20 };
+  const all: Array<[string, boolean, () => Promise<unknown>]> = [
+    [
+      'dashboard (metrics + ranking)',
+      true,
+      () =>
+        Promise.all([
+          metrics.unitMetrics(admin, period),
+          metrics.ranking(admin, { ...period, unitType: 'community' }),
+        ]),
+    ],
+    ['metrics (county, half year)', true, () => metrics.unitMetrics(admin, period)],
+    [
+      'metrics (community, days)',
+      true,
+      () =>
+        metrics.unitMetrics(dispatcher, {
+          unitId: community,
+          from: '2026-01-01',
+          to: '2026-06-30',
+        }),
+    ],
+    [
+      'ranking (communities)',
+      true,
+      () => metrics.ranking(admin, { ...period, unitType: 'community' }),
+    ],
+    [
+      'ranking (communities, served)',
+      true,
+      () => metrics.ranking(admin, { ...period, unitType: 'community', attribution: 'served' }),
+    ],
+    [
+      // The served total counts a case once: read from the cases (docs/metrics-at-scale.md).
+      'metrics (county, served)',
+      true,
+      () => metrics.unitMetrics(admin, { ...period, attribution: 'served' }),
+    ],
+    // The first row of each list is named as bench/scale.ts reads it.
+    ['case list', false, () => cases.listCases(admin, page)],
+    ['case list (community)', false, () => cases.listCases(dispatcher, page)],
+    ['inbox', false, () => tasks.listTasks(worker, { ...page, view: 'mine' })],
+    ['inbox (available)', false, () => tasks.listTasks(worker, { ...page, view: 'available' })],
+    ['board', false, () => board.list({ ...page, unitId: org.county })],
+  ];
+  const figures: Record<string, { p50: number; p95: number }> = {};
+  for (const [name, isMetric, call] of all) {
+    if (reads === 'all' || isMetric) figures[name] = await time(name, runs, call);
+  }
+  return figures;
+}
+
+/**
+ * What the storage says of the hot queries (`explain`): on FerretDB v1 with SQLite, whether the
+ * filter and the sort were pushed down; on MongoDB, the winning plan. One line each, on stderr.
+ */
+async function explainHotQueries(db: Database, org: Org): Promise<void> {
+  const tasks = db.models.Task.collection;
+  const cases = db.models.Case.collection;
+  const rollups = db.models.MetricRollup.collection;
+  const community = org.communities[0]!;
+  const below = org.grids.filter((g) => g.startsWith(community));
+  const byOpened = { openedAt: -1, _id: 1 } as const;
+  const byCreated = { createdAt: -1, _id: 1 } as const;
+  const queries: Array<[string, () => Promise<unknown>]> = [
+    [
+      'inbox mine',
+      () =>
+        tasks
+          .find({
+            $or: [{ assigneeUserId: 'usr_inbox' }, { claimantUserIds: 'usr_inbox' }],
+            status: { $in: ['open', 'claimed'] },
+          })
+          .sort(byOpened)
+          .limit(20)
+          .explain(),
+    ],
+    [
+      'inbox available',
+      () =>
+        tasks
+          .find({ candidateUserIds: 'usr_inbox', status: 'open' })
+          .sort(byOpened)
+          .limit(20)
+          .explain(),
+    ],
+    [
+      'inbox scope',
+      () =>
+        tasks
+          .find({ caseUnitId: { $in: below } })
+          .sort(byOpened)
+          .limit(20)
+          .explain(),
+    ],
+    ['case list (all)', () => cases.find({}).sort(byCreated).limit(20).explain()],
+    [
+      'case list (community)',
+      () =>
+        cases
+          .find({ $or: [{ unitId: { $in: below } }, { 'createdBy.id': 'usr_dispatch' }] })
+          .sort(byCreated)
+          .limit(20)
+          .explain(),
+    ],
+    [
+      'board',
+      () =>
+        cases
+          .find({ publication: { $ne: null }, unitId: { $in: below } })
+          .sort({ 'publication.publishedAt': -1, _id: 1 })
+          .limit(20)
+          .explain(),
+    ],
+    [
+      'roll-ups of a half year',
+      () =>
+        rollups
+          .find({ by: 'place', month: { $in: ['2026-01', '2026-02'] }, unitId: { $in: below } })
+          .explain(),
+    ],
+    ['case by _id', () => cases.find({ _id: 'bench-0000001' as never }).explain()],
+  ];
+  for (const [name, explain] of queries) {
+    const result = (await explain()) as Record<string, unknown>;
+    const planner = result.queryPlanner as Record<string, unknown> | undefined;
+    // FerretDB answers filterPushdown/sortPushdown/limitPushdown flags; MongoDB a winning plan.
+    const flags = Object.fromEntries(
+      Object.entries(result).filter(([key, value]) => /Pushdown$/.test(key) && value !== undefined),
+    );
+    const summary = {
+      ...flags,
+      plan: JSON.stringify(planner?.winningPlan ?? planner ?? {}).slice(0, 160),
+    };
+    progress.info(`  explain ${name}: ${JSON.stringify(summary)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'bench-dashboard-'));
+  let stopping: Promise<void> | undefined;
+  const stack = await startLocalStack({
+    dirs: stackDirs({ dataDir: path.join(tempDir, 'stack') }),
+    ports: await randomPorts(),
+    progress,
+    // STACK_STORE=sqlite|postgresql picks FerretDB's store, as for the stack (default: the stack's).
+    env: process.env.STACK_STORE ? { STACK_STORE: process.env.STACK_STORE } : {},
+    only: ['mongodb'],
+  });
+  progress.info(`FerretDB store: ${stack.store ?? 'none (MONGODB_URI)'}`);
+  const stop = () =>
+    (stopping ??= stack.stop().then(() => rm(tempDir, { recursive: true, force: true })));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stop().finally(() => process.exit(130)));
+  }
+  const results: Array<
+    { size: number; load: number; rebuild: number | null; rollups: number } & {
+      figures: Record<string, { p50: number; p95: number }>;
+    }
+  > = [];
+  try {
+    for (const size of options.sizes) {
+      const uri = stack.env.MONGODB_URI!.replace(/\/[^/]*$/, `/dash_${size}`);
+      const db = await connectDatabase(uri);
+      try {
+        const org = await loadOrg(db);
+        const loadStarted = Date.now();
+        const rollups = await progress.step(`Loading ${size} closed cases`, () =>
+          loadCases(db, org, size),
+        );
+        const load = (Date.now() - loadStarted) / 1000;
+        let rebuild: number | null = null;
+        if (options.rebuild) {
+          const rebuildStarted = Date.now();
+          const report = await progress.step('Rebuilding the roll-ups from the cases', () =>
+            rebuildRollups(db.models),
+          );
+          rebuild = (Date.now() - rebuildStarted) / 1000;
+          if (report.casesMarked !== 0 || report.rollups !== rollups) {
+            throw new Error(`the rebuild disagrees with the loaded roll-ups`);
+          }
+        }
+        await explainHotQueries(db, org);
+        const figures = await progress.step(`Timing the reads at ${size} cases`, () =>
+          measure(db, org, options.runs, options.reads),
+        );
+        results.push({ size, load, rebuild, rollups, figures });
+        // Each size's table on stderr as it comes; the table of every size once on stdout at
+        // the end (bench/scale.ts reads its rows).
+        progress.info(table(results));
+      } finally {
+        await db.connection.dropDatabase().catch(() => undefined);
+        await db.close();
+      }
+    }
+  } finally {
+    await stop();
+  }
+  if (results.length > 0) process.stdout.write(table(results));
+}
+
+function table(
+  results: ReadonlyArray<{
+    size: number;
+    load: number;
+    rebuild: number | null;
+    rollups: number;
+    figures: Record<string, { p50: number; p95: number }>;
+  }>,
+): string {
+  const names = Object.keys(results[0]!.figures);
+  const lines = [
+    '',
+    `| read (ms) | ${results.map((r) => `p50 @${r.size} | p95 @${r.size}`).join(' | ')} |`,
+    `| --- | ${results.map(() => '---: | ---:').join(' | ')} |`,
+    ...names.map(
+      (name) =>
+        `| ${name} | ${results
+          .map((r) => `${r.figures[name]!.p50.toFixed(0)} | ${r.figures[name]!.p95.toFixed(0)}`)
+          .join(' | ')} |`,
+    ),
+    '',
+    ...results.map(
+      (r) =>
+        `${r.size} cases: loaded in ${r.load.toFixed(0)} s, ${r.rollups} roll-up documents` +
+        (r.rebuild === null ? '' : `; rebuilt from the cases in ${r.rebuild.toFixed(1)} s`),
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

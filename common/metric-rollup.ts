@@ -1,0 +1,130 @@
+import type { CaseMetrics } from './case';
+import type { MetricField } from './case-measures';
+import { beijingMonth, METRIC_FIELDS } from './case-measures';
+
+/**
+ * The keys of the metric roll-ups (activities/metric-rollups.ts): one document per unit and
+ * Beijing month a case was received in, holding one entry of summed figures per process and
+ * category (`parts.<part>`). Three kinds of document: `place` (the unit the case was filed for,
+ * `_id` `place|unitId|month`), `served` (each distinct unit that served it, `servedBy.unitIds`,
+ * `_id` `served|unitId|month`) and `servedSet` (the set of units that served it, once,
+ * `_id` `servedSet|u1,u2|month`, the set in `unitIds`: a subtree's served total reads the sets
+ * that meet it, so a case served by two of its units counts once). Every figure of
+ * {@link METRIC_FIELDS} is summed, so a new flag needs no change here. Pure, shared by the writer
+ * and the metrics service that reads them.
+ */
+
+export type Sums = Record<MetricField, number>;
+
+/** Whom a roll-up counts a case for: the unit it was filed for, or a unit that served it. */
+export const ROLLUP_BYS = ['place', 'served', 'servedSet'] as const;
+export type RollupBy = (typeof ROLLUP_BYS)[number];
+
+/**
+ * The `metricRollupMarks` document in which the folder counts its batches (`seq`, `running`):
+ * written by the one folder only, read by `_id` by the metrics to know whether a fold ran while
+ * they read.
+ */
+export const FOLD_SEQ = 'fold-seq';
+
+export interface RollupKey {
+  by: RollupBy;
+  /** The unit (`place`, `served`); null for a `servedSet`. */
+  unitId: string | null;
+  /** A `servedSet`'s units, sorted. */
+  unitIds?: string[];
+  /** The Beijing month of the case's `createdAt` (what a period selects on). */
+  month: string;
+  /** The case's `metrics.month` (what the monthly trend groups by); nearly always `month`. */
+  trendMonth: string;
+  definitionKey: string;
+  category: string | null;
+}
+
+/** Field names may hold neither `.` nor a leading `$`, and `~` separates the part's pieces. */
+function encode(text: string): string {
+  return encodeURIComponent(text).replace(/\./g, '%2E').replace(/~/g, '%7E');
+}
+
+/** The roll-up document of a key: its kind, unit (or set of units) and month. */
+export function rollupIdOf(key: Pick<RollupKey, 'by' | 'unitId' | 'unitIds' | 'month'>): string {
+  const units =
+    key.by === 'servedSet'
+      ? (key.unitIds ?? []).map((id) => encodeURIComponent(id)).join(',')
+      : (key.unitId ?? '');
+  return `${key.by}|${units}|${key.month}`;
+}
+
+/** The entry of a key inside its document (process, category, trend month when it differs). */
+export function rollupPartOf(key: RollupKey): string {
+  const base = `${encode(key.definitionKey)}~${key.category === null ? '' : encode(key.category)}`;
+  return key.trendMonth === key.month ? base : `${base}~${key.trendMonth}`;
+}
+
+/** The document and entry of a key, as one string (to compare keys). */
+export function rollupSlotOf(key: RollupKey): string {
+  return `${rollupIdOf(key)}#${rollupPartOf(key)}`;
+}
+
+/** The process, category and trend month of an entry of a document of `month`. */
+export function parseRollupPart(
+  part: string,
+  month: string,
+): Pick<RollupKey, 'definitionKey' | 'category' | 'trendMonth'> {
+  const [definitionKey = '', category = '', trendMonth] = part.split('~');
+  return {
+    definitionKey: decodeURIComponent(definitionKey),
+    category: category === '' ? null : decodeURIComponent(category),
+    trendMonth: trendMonth ?? month,
+  };
+}
+
+export interface RollupCase {
+  unitId?: string | null;
+  createdAt: Date | string;
+  definitionKey: string;
+  category?: string | null;
+  metrics?: Partial<CaseMetrics> | null;
+  servedBy?: { unitIds?: unknown } | null;
+}
+
+/** The distinct units that served a case, sorted (ids only). */
+export function servingUnitsOf(doc: Pick<RollupCase, 'servedBy'>): string[] {
+  const ids = doc.servedBy?.unitIds;
+  if (!Array.isArray(ids)) return [];
+  return [...new Set(ids.filter((v): v is string => typeof v === 'string'))].sort();
+}
+
+/**
+ * The keys a case's figures are summed under: its place, each distinct unit that served it, and
+ * the set of them.
+ */
+export function rollupKeysOf(doc: RollupCase): RollupKey[] {
+  const month = beijingMonth(new Date(doc.createdAt).getTime());
+  const trendMonth =
+    typeof doc.metrics?.month === 'string' && doc.metrics.month !== '' ? doc.metrics.month : month;
+  const common = {
+    month,
+    trendMonth,
+    definitionKey: doc.definitionKey,
+    category: doc.category ?? null,
+  };
+  const serving = servingUnitsOf(doc);
+  return [
+    { by: 'place', unitId: doc.unitId ?? null, ...common },
+    ...serving.map((unitId) => ({ by: 'served' as const, unitId, ...common })),
+    ...(serving.length > 0
+      ? [{ by: 'servedSet' as const, unitId: null, unitIds: serving, ...common }]
+      : []),
+  ];
+}
+
+/** The numeric figures of stored metrics (a missing or non-numeric field counts as 0). */
+export function sumsOf(metrics: Partial<Record<string, unknown>> | null | undefined): Sums {
+  const sums = {} as Sums;
+  for (const field of METRIC_FIELDS) {
+    const value = Number(metrics?.[field] ?? 0);
+    sums[field] = Number.isFinite(value) ? value : 0;
+  }
+  return sums;
+}

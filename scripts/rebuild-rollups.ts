@@ -1,0 +1,33 @@
+import { rebuildRollups } from '../activities/metric-rollups';
+import { loadConfig } from '../common/config';
+import { connectDatabase } from '../models';
+
+/**
+ * `npm run rebuild-rollups`: recomputes the metric roll-ups from the case documents of the
+ * configured MongoDB (MONGODB_URI; by default the local stack's). The safety net of
+ * activities/metric-rollups.ts: after an upgrade from a version without roll-ups, or if a
+ * projection's change was ever counted twice. Run it while no worker projects cases.
+ */
+async function main(): Promise<number> {
+  const config = loadConfig(process.env);
+  const db = await connectDatabase(config.MONGODB_URI);
+  try {
+    const started = Date.now();
+    const report = await rebuildRollups(db.models);
+    process.stdout.write(
+      `Rebuilt ${report.rollups} roll-ups from ${report.cases} cases ` +
+        `(${report.casesMarked} cases re-marked) in ${((Date.now() - started) / 1000).toFixed(1)}s.\n`,
+    );
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
