@@ -31,6 +31,7 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
+import { listMail } from '../../stack/smtp-sink';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { beijingText, bj } from './beijing';
 import {
@@ -812,6 +813,29 @@ export async function mailsToAddress(address: string, marker: string, count = 1)
 /** Mails in the sink to a person whose subject contains `marker` (a template's subject). */
 export async function mailsOf(person: SeededPerson, marker = ''): Promise<SunkMail[]> {
   return (await mailsTo(person.email)).filter((m) => m.subject.includes(marker));
+}
+
+/**
+ * How many different mails whose subject contains `marker` each of `people` received, by address
+ * (read once from the sink). Different by Message-ID: the outbox delivers at least once, and a
+ * send retried after an SMTP error carries the first attempt's Message-ID, so the recipient's
+ * mail client shows one mail.
+ */
+export async function distinctMailsByAddress(
+  people: readonly SeededPerson[],
+  marker: string,
+): Promise<Map<string, number>> {
+  const addresses = new Set(people.map((p) => p.email));
+  const ids = new Map<string, Set<string>>();
+  for (const mail of await listMail(testStack().mailDir)) {
+    if (!mail.subject.includes(marker)) continue;
+    for (const to of mail.envelope.to.filter((a) => addresses.has(a))) {
+      const seen = ids.get(to) ?? new Set<string>();
+      seen.add(mail.messageId ?? mail.id);
+      ids.set(to, seen);
+    }
+  }
+  return new Map([...ids].map(([to, seen]) => [to, seen.size]));
 }
 
 /** Subject markers of the templates these tests look for. */
