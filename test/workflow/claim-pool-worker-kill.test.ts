@@ -274,6 +274,10 @@ it(`when a pool of ${ADDED + 2} candidates is worked across two worker stops and
     for (let i = 0; i < LOOPS; i++) refused.push(await act(first, serve, 'claim'));
     const afterRefusals = await acceptedUpdates(kase);
     expect(await act(second, serve, 'claim')).not.toBeInstanceOf(Error);
+    // The assignee's repeat claim: answered from the stored task, as a claimant's in the pool.
+    const beforeRepeat = await acceptedUpdates(kase);
+    const repeat = await act(second, serve, 'claim');
+    const afterRepeat = await acceptedUpdates(kase);
     expect(await act(second, serve, 'complete')).not.toBeInstanceOf(Error);
     const result = (await kase.handle.result()) as { status: string };
     return {
@@ -289,6 +293,8 @@ it(`when a pool of ${ADDED + 2} candidates is worked across two worker stops and
       beforeRefusals,
       afterRefusals,
       refused,
+      repeat,
+      repeated: afterRepeat - beforeRepeat,
       result,
       doc: await kase.doc(),
     };
@@ -353,6 +359,11 @@ it(`when a pool of ${ADDED + 2} candidates is worked across two worker stops and
   }
   expect(outcome.afterRefusals).toBe(outcome.beforeRefusals);
   expect(eventsOf(doc.timeline, 'task.released')).toHaveLength(RELEASES_PER_PERSON);
+  expect(outcome.repeat).toMatchObject({
+    status: 'claimed',
+    assignee: { personId: second.personId },
+  });
+  expect(outcome.repeated).toBe(0);
   // …and the case closed once, its timeline without a gap
   expect(outcome.result).toMatchObject({ status: 'closed' });
   expect(eventsOf(doc.timeline, 'case.closed')).toHaveLength(1);
