@@ -23,6 +23,7 @@ import {
   clockedProcess,
   evaluationProcess,
   failingProcess,
+  loopingProcess,
   parallelProcess,
   poolProcess,
   returnedProcess,
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       rollCallRecordedProcess('replay-roll-call'),
       returnedProcess('replay-returned'),
       evaluationProcess('replay-evaluation'),
+      loopingProcess('replay-looping'),
     ]) {
       await definitions.publish({
         source,
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
       progress.info(`kept ${name}.json (recorded earlier)`);
       return true;
     };
-    const record = async (name: string, workflowId: string) => {
+    const record = async (name: string, workflowId: string, runId?: string) => {
       const file = path.join(OUT_DIR, `${name}.json`);
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
       const { stdout } = await run(
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
           'show',
           '--workflow-id',
           workflowId,
+          ...(runId ? ['--run-id', runId] : []),
           '--address',
           config.TEMPORAL_ADDRESS,
           '--output',
@@ -255,6 +258,40 @@ async function main(): Promise<void> {
       });
       await record('fan-out-batch-two-children', workflowId);
     }
+    // Recorded 2026-12 (issue 14): a case that continued as new, each of its runs. Started as
+    // the API starts cases, with history thresholds lowered through its input (the API takes
+    // none) so a few visits pass them.
+    if (!kept('looping-review-continued.run-1')) {
+      const definition = await definitions.latestSnapshot('replay-looping');
+      if (!definition) throw new Error('replay-looping is not published');
+      const { args, memo, searchAttributes } = caseStartOf({
+        caseId: 'case-10000000000000000000000a',
+        definition,
+        data: { category: '其他' },
+        startedBy: { kind: 'system', id: 'record', roles: ['system'] },
+        unitId: 'g1',
+        requestHash: 'record-looping',
+        receivedAt: new Date().toISOString(),
+        channel: 'record',
+      });
+      // Chosen: low enough that the case continues as new every few visits (three runs recorded).
+      const input = { ...args[0], historyLimits: { events: 60, bytes: 8 * 1024 * 1024 } };
+      const started = await client.workflow.start('caseWorkflow', {
+        workflowId: input.caseId,
+        taskQueue,
+        args: [input],
+        memo,
+        typedSearchAttributes: searchAttributes,
+      });
+      const handle = client.workflow.getHandle(input.caseId);
+      await workLoopingCase(db, handle, LOOPING_VISITS);
+      await handle.result();
+      const runIds = await runIdsOf(client, input.caseId, started.firstExecutionRunId);
+      if (runIds.length < 2) throw new Error('the looping case did not continue as new');
+      for (const [i, runId] of runIds.entries()) {
+        await record(`looping-review-continued.run-${i + 1}`, input.caseId, runId);
+      }
+    }
     if (!kept('reconcile-cases-pass')) {
       const workflowId = 'record-reconcile-cases';
       await client.workflow.execute('reconcileCasesWorkflow', { workflowId, taskQueue, args: [] });
@@ -287,6 +324,40 @@ async function storedTask(
     await sleep(100);
   }
   throw new Error(`no task of ${handle.workflowId} matching ${JSON.stringify(filter)}`);
+}
+
+/** Visits of the looping case's task: sent back this many times less one, then done (chosen). */
+const LOOPING_VISITS = 5;
+
+/** Works the looping case: intake accepted, the task sent back `visits - 1` times, then done. */
+async function workLoopingCase(
+  db: Database,
+  handle: WorkflowHandle,
+  visits: number,
+): Promise<void> {
+  const work = async (taskId: string, outcome: string) => {
+    await storedTask(db, handle, { _id: taskId, status: 'open' });
+    await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor('u-work') }] });
+    await handle.executeUpdate(CASE_UPDATES.complete, {
+      args: [{ taskId, actor: actor('u-work'), outcome, form: {} }],
+    });
+  };
+  await work(`${handle.workflowId}.intake.1`, 'accept');
+  for (let visit = 1; visit <= visits; visit++) {
+    await work(`${handle.workflowId}.serve.${visit}`, visit < visits ? 'again' : 'done');
+  }
+}
+
+/** The run ids of a workflow, first to last, following its continue-as-new events. */
+async function runIdsOf(client: Client, workflowId: string, firstRunId: string): Promise<string[]> {
+  const runIds: string[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId;) {
+    runIds.push(runId);
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runId =
+      history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return runIds;
 }
 
 /** Works the parallel case: both joint tasks, then the race's fast branch (the slow one is cancelled). */

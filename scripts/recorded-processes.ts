@@ -366,3 +366,47 @@ steps:
   - { id: closed, name: 评议结束, type: end }
 `;
 }
+
+/**
+ * Intake, then a task sent back to be done again (a decision loops to it) until it is done, under
+ * a case deadline: recorded with lowered history thresholds, so the case continues as new between
+ * two visits and the runs after the switch carry its state and its running clock.
+ */
+export function loopingProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试反复复核
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+deadlines:
+  - id: case
+    name: 总办结时限
+    within: PT1H
+    escalations:
+      - notify: { role: dispatcher, unit: community }
+steps:
+  - id: intake
+    name: 受理
+    type: task
+    announce: false
+    candidates: [{ role: grid-worker, unit: case }]
+    outcomes: [{ id: accept, name: 受理 }]
+  - id: serve
+    name: 办理
+    type: task
+    announce: false
+    candidates: [{ role: grid-worker, unit: case }]
+    outcomes:
+      - { id: again, name: 退回重办 }
+      - { id: done, name: 办结 }
+  - id: check
+    name: 复核
+    type: decision
+    branches:
+      - { when: "steps.serve.outcome == 'again'", next: serve }
+    otherwise: closed
+  - { id: closed, name: 办结, type: end }
+`;
+}

@@ -389,6 +389,12 @@ export function createTaskService(deps: {
       const task = await findTask(principal, taskId);
       const onRoster = task.roster !== null && task.roster !== undefined;
       if (onRoster && action === 'claim') return acknowledge(principal, task);
+      // A repeat claim by whoever already holds the task (its assignee, a pool's claimant)
+      // changes nothing: answered from the stored task, which the workflow wrote before it
+      // answered their claim. As an Update each repeat would add about 8 events to the case's
+      // history (a pool's answer carries all its candidates: 30 KB for 300) and spend its
+      // execution's Update budget, which one person's claim-and-release loop could exhaust.
+      if (action === 'claim' && holds(task, principal.id)) return viewOf(task);
       const request: Record<string, unknown> = { taskId, actor: actor(principal, via) };
       if (action === 'complete') {
         request.outcome = body.outcome ?? 'done';
@@ -706,4 +712,11 @@ function viewOf(doc: TaskDocument & { _id: string }): TaskView {
     closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
     dueAt: doc.dueAt ? doc.dueAt.toISOString() : null,
   };
+}
+
+/** Whether the user holds an open task: claimed it (its assignee) or is a claimant of its pool. */
+function holds(doc: TaskDocument, userId: string): boolean {
+  if (doc.status !== 'open' && doc.status !== 'claimed') return false;
+  if (doc.kind === 'task') return doc.status === 'claimed' && doc.assigneeUserId === userId;
+  return doc.kind === 'claim' && (doc.claimantUserIds ?? []).includes(userId);
 }

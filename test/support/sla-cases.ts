@@ -31,6 +31,7 @@ import { createSmtpTransport } from '../../mail/transport';
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
 import type { SunkMail } from '../../stack/smtp-sink';
+import { listMail } from '../../stack/smtp-sink';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { beijingText, bj } from './beijing';
 import {
@@ -454,6 +455,47 @@ export class SlaTestBed {
     return worker.runUntil(body(taskQueue));
   }
 
+  /**
+   * A worker on `taskQueue` (fresh activities, so a fresh org tree cache) that the test stops
+   * mid-case, as a crash or a deploy would, and replaces with another on the same queue: the
+   * next one has none of its cached workflows and replays each from its history.
+   */
+  async startWorker(taskQueue: string): Promise<StoppableWorker> {
+    const worker = await Worker.create({
+      connection: this.env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: testStack().workflowBundlePath },
+      dataConverter: testDataConverter(),
+      activities: this.activities(),
+      // No cache, so no sticky queue: the time-skipping server holds its clock while a workflow
+      // task waits, and would keep one waiting on a stopped worker's sticky queue for ever (a
+      // real server hands it to the shared queue after 5 s). Every task replays the history, as
+      // the next worker's first task does after a crash.
+      maxCachedWorkflows: 0,
+      // An activity under way when it is stopped finishes (chosen: no activity of a case runs
+      // this long); it is stopped between activities, not cut off in one.
+      shutdownGraceTime: '20s',
+    });
+    const running = worker.run();
+    await waitFor('the worker to run', () =>
+      Promise.resolve(worker.getState() === 'RUNNING' || undefined),
+    );
+    let stopped: Promise<void> | null = null;
+    const stop = async () => {
+      worker.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('Timed out after 60000 ms waiting for the worker to stop')),
+          60_000,
+        );
+      });
+      await Promise.race([running, timeout]).finally(() => clearTimeout(timer));
+    };
+    // Once only: a test's clean-up stops whatever its body left running.
+    return { stop: () => (stopped ??= stop()) };
+  }
+
   /** The real activities over this bed's database and the SMTP sink, on the wall clock. */
   activities(): ReturnType<typeof createActivities> {
     return createActivities({
@@ -494,8 +536,10 @@ export class SlaTestBed {
     definition: DefinitionSnapshot,
     unitId: string,
     data: Record<string, unknown> = {},
+    options: Pick<CaseWorkflowInput, 'historyLimits'> = {},
   ): Promise<RunningCase> {
     const input: CaseWorkflowInput = {
+      ...options,
       caseId: `case-${randomBytes(12).toString('hex')}`,
       definition,
       data,
@@ -637,6 +681,31 @@ export class RunningCase {
   }
 }
 
+/** A worker a test stops mid-case ({@link SlaTestBed.startWorker}). */
+export interface StoppableWorker {
+  /**
+   * Stops polling, lets the activities under way finish, and resolves once the worker is gone
+   * (up to 60 s, chosen); a second call waits for the first.
+   */
+  stop(): Promise<void>;
+}
+
+/** The history of every run of a case, first to last, following its continue-as-new events. */
+export async function runHistories(
+  bed: SlaTestBed,
+  caseId: string,
+  firstRunId: string,
+): Promise<temporal.api.history.v1.IHistory[]> {
+  const histories: temporal.api.history.v1.IHistory[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId;) {
+    const history = await bed.env.client.workflow.getHandle(caseId, runId).fetchHistory();
+    histories.push(history);
+    const last = history.events?.at(-1);
+    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return histories;
+}
+
 /** The parts of the stored documents these tests read, typed (the stored ones are Mixed). */
 export interface TimelineEvent {
   seq: number;
@@ -746,6 +815,29 @@ export async function mailsToAddress(address: string, marker: string, count = 1)
 /** Mails in the sink to a person whose subject contains `marker` (a template's subject). */
 export async function mailsOf(person: SeededPerson, marker = ''): Promise<SunkMail[]> {
   return (await mailsTo(person.email)).filter((m) => m.subject.includes(marker));
+}
+
+/**
+ * How many different mails whose subject contains `marker` each of `people` received, by address
+ * (read once from the sink). Different by Message-ID: the outbox delivers at least once, and a
+ * send retried after an SMTP error carries the first attempt's Message-ID, so the recipient's
+ * mail client shows one mail.
+ */
+export async function distinctMailsByAddress(
+  people: readonly SeededPerson[],
+  marker: string,
+): Promise<Map<string, number>> {
+  const addresses = new Set(people.map((p) => p.email));
+  const ids = new Map<string, Set<string>>();
+  for (const mail of await listMail(testStack().mailDir)) {
+    if (!mail.subject.includes(marker)) continue;
+    for (const to of mail.envelope.to.filter((a) => addresses.has(a))) {
+      const seen = ids.get(to) ?? new Set<string>();
+      seen.add(mail.messageId ?? mail.id);
+      ids.set(to, seen);
+    }
+  }
+  return new Map([...ids].map(([to, seen]) => [to, seen.size]));
 }
 
 /** Subject markers of the templates these tests look for. */

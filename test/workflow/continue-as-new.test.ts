@@ -14,6 +14,7 @@ import {
   mailsOf,
   openedTask,
   RunningCase,
+  runHistories,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -28,7 +29,6 @@ const HOUR = 3600_000;
 const MINUTE = 60_000;
 /** Low enough that the loop below passes it a few times (chosen for the test). */
 const TEST_LIMITS = { events: 120, bytes: 8 * 1024 * 1024 };
-type History = temporal.api.history.v1.IHistory;
 const { WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: CONTINUED_AS_NEW } =
   temporal.api.enums.v1.WorkflowExecutionStatus;
 
@@ -118,18 +118,6 @@ async function startLoopingCase(queue: string, org: SeededOrg): Promise<RunningC
   return new RunningCase(bed, input, handle);
 }
 
-/** The history of every run of a case, first to last, following its continue-as-new events. */
-async function runHistories(caseId: string, firstRunId: string): Promise<History[]> {
-  const histories: History[] = [];
-  for (let runId: string | null | undefined = firstRunId; runId;) {
-    const history: History = await bed.env.client.workflow.getHandle(caseId, runId).fetchHistory();
-    histories.push(history);
-    const last = history.events?.at(-1);
-    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-  }
-  return histories;
-}
-
 it('when a looping case passes the history threshold, then it continues as new, its timeline goes on without a gap, and its missed case deadline is not escalated again', async () => {
   const org = await bed.seedOrg();
   await bed.withWorker(async (queue) => {
@@ -165,7 +153,7 @@ it('when a looping case passes the history threshold, then it continues as new, 
     expect(latest.runId).not.toBe(firstExecutionRunId);
     expect(latest.status.name).toBe('COMPLETED');
     // …more than once, each run stopping a loop's worth of events past the threshold…
-    const histories = await runHistories(kase.caseId, firstExecutionRunId);
+    const histories = await runHistories(bed, kase.caseId, firstExecutionRunId);
     expect(histories.length).toBeGreaterThanOrEqual(3);
     for (const history of histories.slice(0, -1)) {
       expect(history.events!.length).toBeLessThan(TEST_LIMITS.events + 60);
@@ -255,7 +243,7 @@ it('when a case continues as new while its clock is paused, then the deadline st
 
     // Assert: the case switched runs while paused…
     const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
-    expect((await runHistories(kase.caseId, firstExecutionRunId)).length).toBeGreaterThan(1);
+    expect((await runHistories(bed, kase.caseId, firstExecutionRunId)).length).toBeGreaterThan(1);
     // …its deadline moved by the pause (about two hours: nothing missed at the old instant)…
     expect(Date.parse(dueAt) - startedAt).toBeGreaterThan(2.5 * HOUR);
     expectFiredAt(missed!.at, dueAt);
