@@ -40,6 +40,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'property-54321',
       'order-service',
       'three-orders',
+      'mediation',
     ],
   },
   {

@@ -55,6 +55,12 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   },
   'four-step-service': { title: '办理居住证明' },
   'hotline-12345': { category: '供水', description: '3 号楼停水一天，事先没有通知。' },
+  mediation: {
+    description: '楼上住户装修噪音扰民，双方多次争执。',
+    parties: 2,
+    record: '约双方当面协商，确定每日施工时段。',
+    agreement: '每日 8:00–12:00、14:00–18:00 施工，周末不施工。',
+  },
 };
 
 function sampleValue(key: string, field: FieldSpec, unitId: string): unknown {
