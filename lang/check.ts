@@ -22,6 +22,7 @@ import {
 } from './definition';
 import { parseSlaDuration } from './duration';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
+import { branchStepMessage, nearestName, stepPathProblem } from './check-hints';
 import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
@@ -85,35 +86,6 @@ export function validateDefinition(
   }
   const problems = new SemanticChecker(parsed.data, options).check();
   return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };
-}
-
-/**
- * What a parallel branch cannot hold, in words: the schema alone answers a bare "invalid
- * discriminator" for an end, a parallel or an evaluation step inside a branch.
- */
-const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
-  end:
-    'a parallel branch cannot hold an end step: a branch is done after its last step and the ' +
-    'case goes on after the parallel step, so put the end step after it (join: any stops the ' +
-    'other branches when one is done; a decision after the parallel step can end the case)',
-  parallel:
-    'parallel steps cannot be nested: put the inner branches side by side in the outer parallel step',
-  evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
-};
-
-/** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
-function branchStepMessage(raw: unknown, path: ReadonlyArray<PropertyKey>): string | null {
-  const at = path.at(-1) === 'type' ? path.slice(0, -1) : path;
-  if (at.length < 4 || at.at(-2) !== 'steps' || at.at(-4) !== 'branches') return null;
-  let node: unknown = raw;
-  for (const key of at) {
-    if (node === null || typeof node !== 'object') return null;
-    node = (node as Record<PropertyKey, unknown>)[key as string];
-  }
-  const type = (node as { type?: unknown } | null)?.type;
-  return typeof type === 'string' && Object.hasOwn(NOT_IN_A_BRANCH, type)
-    ? NOT_IN_A_BRANCH[type]!
-    : null;
 }
 
 class SemanticChecker {
@@ -832,105 +804,6 @@ class SemanticChecker {
       this.report(list.path, 'no path from the start step reaches an end step');
     }
   }
-}
-
-/**
- * What a finished step leaves in `steps.<id>` (docs/definition-language.md section 7, written by
- * workflows/steps/*.ts): `steps.<id>.<property>` must name one of them.
- */
-const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly string[]>>> = {
-  task: ['outcome', 'form', 'comment', 'by', 'status', 'claimants'],
-  claim: [
-    'outcome',
-    'form',
-    'comment',
-    'by',
-    'status',
-    'claimants',
-    'expected',
-    'acknowledged',
-    'missing',
-    'unstaffed',
-    'unacknowledged',
-  ],
-  feedback: ['rating', 'visits'],
-  subprocess: [
-    'caseId',
-    'status',
-    'cases',
-    'count',
-    'closed',
-    'expected',
-    'acknowledged',
-    'missing',
-    'unstaffed',
-    'disputesFound',
-    'disputesResolved',
-    'disputeResolutionRate',
-  ],
-  evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
-};
-
-/** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
-function stepPathProblem(step: StepSpec, rest: readonly string[]): string | null {
-  const [property, field] = rest;
-  if (property === undefined) return null;
-  const known = STEP_RESULT_PROPERTIES[step.type] ?? [];
-  if (known.length === 0) {
-    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess and evaluation steps do)`;
-  }
-  if (!known.includes(property)) {
-    const near = nearestName(property, known);
-    return (
-      `steps.${step.id} (a ${step.type} step) has no "${property}"` +
-      (near !== null ? `: did you mean "${near}"?` : '') +
-      ` (it has: ${known.join(', ')})`
-    );
-  }
-  if (property === 'form' && field !== undefined && step.type === 'task') {
-    const fields = (step.form?.fields ?? []).map((f) => f.name);
-    if (!fields.includes(field)) {
-      return fields.length === 0
-        ? `steps.${step.id} has no form, so steps.${step.id}.form.${field} is always missing`
-        : `steps.${step.id}'s form has no field "${field}" (it has: ${fields.join(', ')})`;
-    }
-  }
-  return null;
-}
-
-/**
- * The known name closest to a misspelt one (at most a third of its letters edited), or null:
- * for "did you mean" in messages.
- */
-export function nearestName(name: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance, with adjacent swaps counted as one edit ("recieved" → "received"). */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i += 1) {
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      }
-      rows[i]![j] = d;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }
 
 /** Dotted paths an expression reads, for field and step checks (best effort, after syntax). */
