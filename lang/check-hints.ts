@@ -48,6 +48,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
     'by',
     'status',
     'claimants',
+    'claimantUnits',
     'expected',
     'acknowledged',
     'missing',

@@ -42,6 +42,8 @@ export interface StepResult {
   comment?: string | null;
   by?: string | null;
   claimants?: string[];
+  /** A claim pool's claimants' units, each once, in claiming order. */
+  claimantUnits?: string[];
   /** A roll-call's figures (counts), and the candidates who did not claim (person ids). */
   expected?: number;
   acknowledged?: number;

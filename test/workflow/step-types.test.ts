@@ -209,6 +209,56 @@ describe('claim pool with a capacity from the case', () => {
   });
 });
 
+describe('claim pool over units, then one case per claiming unit', () => {
+  it('when workers of two grids claim a pool, then steps.pool.claimantUnits names both grids once and a fan-out starts one child case in each', async () => {
+    // Arrange: a second grid with its own worker beside the seeded one
+    const grid2 = await bed.addUnit('grid', '第二网格', org.community);
+    const worker3 = await bed.addPerson('grid-worker-3', '孙网格', [[grid2, 'grid-worker']]);
+    const child = process('per-grid-child', [end('done')]);
+    await bed.publish(child);
+    const definition = process('pool-per-unit', [
+      {
+        id: 'pool',
+        name: '认领资源',
+        type: 'claim',
+        announce: false,
+        candidates: [{ role: 'grid-worker', unitsOfType: 'grid', under: 'community' }],
+        claimants: { min: 1, max: 3 },
+      },
+      {
+        id: 'deliver',
+        name: '分网格落实',
+        type: 'subprocess',
+        definition: 'per-grid-child',
+        forEach: 'steps.pool.claimantUnits',
+        unit: 'item',
+        wait: true,
+      },
+      end('closed'),
+    ]);
+
+    // Act: two workers of the first grid and one of the second claim
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await start(queue, definition);
+      const poolId = kase.taskId('pool');
+      await kase.waitForTask('the pool to open', poolId, () => true);
+      await kase.claim(poolId, org.gridWorker);
+      await kase.claim(poolId, org.gridWorker2);
+      await kase.claim(poolId, worker3);
+      return { result: await resultOf(kase), doc: await kase.doc() };
+    });
+
+    // Assert
+    expect(outcome.result.status).toBe('closed');
+    const started = eventsOf(outcome.doc.timeline, 'subprocess.started');
+    const children = await bed.db.models.Case.find(
+      { _id: { $in: started.map((e) => String(e.detail?.caseId)) } },
+      { unitId: 1 },
+    ).lean();
+    expect(children.map((c) => c.unitId).sort()).toEqual([org.grid.id, grid2.id].sort());
+  });
+});
+
 describe('parallel quorum', () => {
   it('when two of three branches finish under join: { atLeast: 2 }, then the third is withdrawn and the case goes on', async () => {
     // Arrange: three reviewers in parallel (会签, 3 取 2), then a wrap-up task

@@ -143,6 +143,10 @@ export async function runTaskStep(
     by: task.assignee?.personId ?? null,
     claimants: task.claimants.map((c) => c.personId),
     status: task.status,
+    // The claimants' units, each once (a fan-out per claiming community reads them).
+    ...(step.type === 'claim'
+      ? { claimantUnits: [...new Set(task.claimants.map((c) => c.unitId))] }
+      : {}),
   };
   if (task.rollCall) {
     const figures = figuresOf(task);
