@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { mongo } from 'mongoose';
 import type { Logger } from '../common/logger';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
@@ -20,8 +21,18 @@ import { isDuplicateKeyError } from '../models';
  *   `failed`, listed for admins, who may send it again.
  */
 export interface OutboxOptions {
-  /** Mails sent at once. 8 (chosen): a relay's usual per-client limit is 10 or more. */
+  /**
+   * Mails claimed and sent at once. 16 (chosen): each mail costs a few store round trips around
+   * its SMTP transaction, so more are in flight than the pooled transport's connections carry.
+   */
   concurrency: number;
+  /** Ready-queue entries read at once. 128 (chosen: one small read per 128 mails). */
+  batch: number;
+  /**
+   * How often the outbox itself is read for mail with no ready-queue entry (written in the old
+   * shape, before the queue existed): at the first drain and then every 10 minutes (chosen).
+   */
+  sweepMs: number;
   /** How long a claimed mail is held before another dispatcher may take it over. */
   leaseMs: number;
   /** How often the outbox is read without a wake-up. 5 s (chosen). */
@@ -35,7 +46,9 @@ export interface OutboxOptions {
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
-  concurrency: 8, // chosen
+  concurrency: 16, // chosen
+  batch: 128, // chosen
+  sweepMs: 10 * 60_000, // chosen
   // chosen: far above one SMTP transaction (seconds), short enough that a crashed worker's
   // mail goes out again within minutes
   leaseMs: 2 * 60_000,
@@ -66,6 +79,39 @@ export interface OutboxDispatcher {
   drain(): Promise<number>;
 }
 
+/** Queue entries the start-up sweep inserts per request (chosen). */
+const SWEEP_BATCH = 500;
+
+/**
+ * Inserts documents under their `_id`s, leaving those already there as they are: the
+ * duplicate-key errors of an unordered insert are the documents written before (a retry).
+ */
+export async function insertIgnoringDuplicates<T extends { _id: string }>(
+  collection: mongo.Collection<T>,
+  docs: T[],
+): Promise<number> {
+  if (docs.length === 0) return 0;
+  try {
+    const result = await collection.insertMany(docs as never, { ordered: false });
+    return result.insertedCount;
+  } catch (err) {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
+    if (
+      !list.every(
+        (e: { code?: number; err?: { code?: number } }) => (e.code ?? e.err?.code) === 11000,
+      )
+    ) {
+      throw err;
+    }
+    return (
+      (err as { result?: { insertedCount?: number } }).result?.insertedCount ??
+      docs.length - list.length
+    );
+  }
+}
+
 type Claimed = {
   _id: string;
   to: string;
@@ -79,7 +125,7 @@ type Claimed = {
 
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
   const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
-  const { Outbox, OutboxClaim } = deps.models;
+  const { Outbox, OutboxClaim, OutboxQueue } = deps.models;
   const owner = randomBytes(6).toString('hex');
   let draining: Promise<number> | null = null;
   let again = false;
@@ -89,49 +135,86 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   let retryAt = Infinity;
 
   /**
-   * Claims up to `limit` due mails: pending ones whose time has come, or ones whose lease ran
-   * out. Each claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first dispatcher
-   * to insert it holds that attempt, a second gets a duplicate key and skips the mail.
+   * Queues the mail written in the old shape (an outbox row with no ready-queue entry: written
+   * before the queue existed, or by hand) once per dispatcher, at its first drain, and every
+   * `sweepMs` after that: one read of the outbox's undelivered rows, each queued under its
+   * business key (an entry already there is kept).
    */
-  async function claim(limit: number): Promise<Claimed[]> {
+  let sweptAt = -Infinity;
+  async function sweep(): Promise<void> {
     const now = deps.clock();
-    const due = await Outbox.find({
-      $or: [
-        { status: 'pending', nextAttemptAt: { $lte: now } },
-        { status: 'sending', leaseUntil: { $lte: now } },
-      ],
-    })
-      .sort({ nextAttemptAt: 1, _id: 1 })
-      .limit(limit)
-      .lean();
-    const claimed: Claimed[] = [];
-    for (const doc of due) {
-      const attempt = (doc.attempts ?? 0) + 1;
-      try {
-        await OutboxClaim.create({ _id: `${doc._id}#${attempt}`, mailId: doc._id, owner, at: now });
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        // Another dispatcher holds this attempt. One that died between its claim and the
-        // outbox write left the mail as it was: past the lease, count the attempt as made so
-        // the next pass claims the one after it.
-        const held = await OutboxClaim.findById(`${doc._id}#${attempt}`).lean();
-        if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
-          await Outbox.updateOne(
-            { _id: doc._id, attempts: attempt - 1 },
-            { $set: { attempts: attempt } },
-          );
-        }
-        continue;
-      }
-      const leaseUntil = new Date(now.getTime() + options.leaseMs);
-      // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
-      await Outbox.updateOne(
-        { _id: doc._id },
-        { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
+    if (now.getTime() - sweptAt < options.sweepMs) return;
+    sweptAt = now.getTime();
+    const rows = await Outbox.find(
+      { status: { $in: ['pending', 'sending'] } },
+      { status: 1, nextAttemptAt: 1, leaseUntil: 1 },
+    ).lean();
+    for (let i = 0; i < rows.length; i += SWEEP_BATCH) {
+      await insertIgnoringDuplicates(
+        OutboxQueue.collection as unknown as mongo.Collection<{ _id: string; dueAt: Date }>,
+        rows.slice(i, i + SWEEP_BATCH).map((row) => ({
+          _id: String(row._id),
+          dueAt: (row.status === 'sending' ? row.leaseUntil : row.nextAttemptAt) ?? now,
+        })),
       );
-      claimed.push({ ...doc, attempts: attempt });
     }
-    return claimed;
+  }
+
+  /**
+   * Claims one queued mail if it is due: pending and its time has come, or `sending` with its
+   * lease run out. The claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first
+   * dispatcher to insert it holds that attempt, a second gets a duplicate key and skips the mail.
+   * A queue entry that is not claimable now is moved to when it may be (or removed once the
+   * mail is sent or failed), so the next read of the queue finds other mail.
+   */
+  async function claimOne(id: string, now: Date): Promise<Claimed | null> {
+    const doc = await Outbox.findById(id).lean();
+    const later = async (at: Date) => {
+      await OutboxQueue.updateOne({ _id: id, dueAt: { $lte: now } }, { $set: { dueAt: at } });
+    };
+    if (!doc || doc.status === 'sent' || doc.status === 'failed') {
+      await OutboxQueue.deleteOne({ _id: id });
+      return null;
+    }
+    if (doc.status === 'pending' && doc.nextAttemptAt && doc.nextAttemptAt > now) {
+      await later(doc.nextAttemptAt);
+      return null;
+    }
+    if (doc.status === 'sending' && doc.leaseUntil && doc.leaseUntil > now) {
+      await later(doc.leaseUntil);
+      return null;
+    }
+    const attempt = (doc.attempts ?? 0) + 1;
+    try {
+      await OutboxClaim.create({ _id: `${id}#${attempt}`, mailId: id, owner, at: now });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      // Another dispatcher holds this attempt. One that died between its claim and the
+      // outbox write left the mail as it was: past the lease, count the attempt as made so
+      // the next pass claims the one after it.
+      const held = await OutboxClaim.findById(`${id}#${attempt}`).lean();
+      if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
+        await Outbox.updateOne({ _id: id, attempts: attempt - 1 }, { $set: { attempts: attempt } });
+      } else if (held) {
+        await later(new Date(held.at.getTime() + options.leaseMs));
+      }
+      return null;
+    }
+    const leaseUntil = new Date(now.getTime() + options.leaseMs);
+    // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
+    await Outbox.updateOne(
+      { _id: id },
+      { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
+    );
+    return { ...doc, _id: id, attempts: attempt };
+  }
+
+  /** Claims and sends one queued mail. */
+  async function dispatchOne(id: string, now: Date): Promise<boolean> {
+    const mail = await claimOne(id, now);
+    if (!mail) return false;
+    await sendOne(mail);
+    return true;
   }
 
   async function sendOne(mail: Claimed): Promise<void> {
@@ -167,12 +250,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
           },
           $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
         });
+        await OutboxQueue.deleteOne({ _id: mail._id });
         deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail failed');
       } else {
         await Outbox.updateOne(mine, {
           $set: { status: 'pending', nextAttemptAt: next, lastError: reason },
           $unset: { leaseUntil: '', leaseOwner: '' },
         });
+        await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
         deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail send failed');
         scheduleRetry(next.getTime());
       }
@@ -190,7 +275,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         nextAttemptAt: '',
       },
     });
-    await OutboxClaim.deleteMany({ mailId: mail._id });
+    await OutboxQueue.deleteOne({ _id: mail._id });
+    // This attempt's claim and those of earlier failed attempts, by `_id`.
+    const attempts = mail.attempts ?? 1;
+    await OutboxClaim.deleteMany(
+      attempts === 1
+        ? { _id: `${mail._id}#1` }
+        : { _id: { $in: Array.from({ length: attempts }, (_, i) => `${mail._id}#${i + 1}`) } },
+    );
   }
 
   /** A wake-up at the earliest retry this dispatcher knows of (polling finds the others). */
@@ -209,13 +301,32 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     retryTimer.unref();
   }
 
+  /**
+   * Reads due entries of the ready queue `batch` at a time and claims and sends them,
+   * `concurrency` at once, until a read finds nothing this dispatcher could claim.
+   */
   async function drainAll(): Promise<number> {
+    await sweep();
     let attempted = 0;
     for (;;) {
-      const batch = await claim(options.concurrency);
-      if (batch.length === 0) return attempted;
-      attempted += batch.length;
-      await Promise.all(batch.map((mail) => sendOne(mail)));
+      const now = deps.clock();
+      const due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1 })
+        .limit(options.batch)
+        .lean();
+      if (due.length === 0) return attempted;
+      const ids = due.map((d) => String(d._id));
+      let next = 0;
+      let sent = 0;
+      const lane = async () => {
+        while (next < ids.length && !stopped) {
+          if (await dispatchOne(ids[next++]!, now)) sent++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, lane));
+      attempted += sent;
+      // Every entry read was sent, moved to when it may be claimed, or removed: the next read
+      // finds other mail, and none once nothing is due.
+      if (stopped) return attempted;
     }
   }
 

@@ -81,7 +81,15 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
         },
         { returnDocument: 'after' },
       ).lean();
-      if (updated) return view(updated);
+      if (updated) {
+        // Queued for the worker's dispatcher, which reads due mail from the ready queue.
+        await deps.models.OutboxQueue.updateOne(
+          { _id: id },
+          { $set: { dueAt: now } },
+          { upsert: true },
+        );
+        return view(updated);
+      }
       const existing = await Outbox.findById(id, { status: 1, html: 1 }).lean();
       if (!existing) throw new AppError('not_found', `No mail ${id} in the outbox`);
       if (existing.status === 'failed') {
