@@ -339,8 +339,10 @@ export function createActivities(deps: ActivityDependencies) {
         template: request.template,
         to,
         subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
+        // The context, not the rendered text: the dispatcher renders it again when it sends.
+        // Rows stay small (a few hundred bytes, not the mail's kilobytes), and on FerretDB v1
+        // every `_id` read or write of the outbox costs in proportion to the rows' total size.
+        contextJson: JSON.stringify(context),
         messageId,
         status: 'pending',
         attempts: 0,

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../common/logger';
+import type { MailRenderer } from '../mail/renderer';
+import { createMailRenderer, TemplateError } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
@@ -61,6 +63,11 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
 export interface OutboxDispatcherDeps {
   models: Models;
   transport: MailTransport;
+  /**
+   * Renders mail stored as its template and context (`contextJson`) when it is sent; default
+   * the shipped templates.
+   */
+  renderer?: MailRenderer;
   from: string;
   clock: () => Date;
   logger: Logger;
@@ -115,9 +122,11 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(
 type Claimed = {
   _id: string;
   to: string;
+  template: string;
   subject: string;
   html?: string | null;
   text?: string | null;
+  contextJson?: string | null;
   messageId: string;
   attempts?: number | null;
   expiresAt?: Date | null;
@@ -127,6 +136,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
   const { Outbox, OutboxClaim, OutboxQueue } = deps.models;
   const owner = randomBytes(6).toString('hex');
+  let renderer = deps.renderer;
   let draining: Promise<number> | null = null;
   let again = false;
   let stopped = false;
@@ -220,12 +230,22 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   async function sendOne(mail: Claimed): Promise<void> {
     const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
     try {
+      // Mail written in the old shape carries its text; newer mail its template's context,
+      // rendered here (the enqueue rendered it once already, so the template is known to work).
+      let body = { subject: mail.subject, html: mail.html ?? '', text: mail.text ?? '' };
+      if ((mail.html ?? null) === null && mail.contextJson) {
+        renderer ??= createMailRenderer();
+        body = renderer.render(
+          mail.template,
+          JSON.parse(mail.contextJson) as Record<string, unknown>,
+        );
+      }
       await deps.transport.send({
         from: deps.from,
         to: mail.to,
-        subject: mail.subject,
-        html: mail.html ?? '',
-        text: mail.text ?? '',
+        subject: body.subject,
+        html: body.html,
+        text: body.text,
         messageId: mail.messageId,
       });
     } catch (err) {
@@ -239,7 +259,8 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
       );
       const next = new Date(now.getTime() + delay);
-      const permanent = isPermanent(err);
+      // A template that no longer renders this context will not on a retry either.
+      const permanent = isPermanent(err) || err instanceof TemplateError;
       const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
       if (permanent || expired) {
         await Outbox.updateOne(mine, {
@@ -270,6 +291,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         lastError: '',
         html: '',
         text: '',
+        contextJson: '',
         leaseUntil: '',
         leaseOwner: '',
         nextAttemptAt: '',
@@ -310,9 +332,18 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     let attempted = 0;
     for (;;) {
       const now = deps.clock();
-      const due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1 })
-        .limit(options.batch)
-        .lean();
+      // The first entries as stored, unfiltered: FerretDB v1 then reads just `batch` rows (a
+      // filter would be applied to every entry in its own process). Entries not due yet (a
+      // retry's backoff, another dispatcher's lease) are few; only when none of the first ones
+      // is due is the queue read with the filter.
+      let due = (
+        await OutboxQueue.find({}, { _id: 1, dueAt: 1 }).limit(options.batch).lean()
+      ).filter((d) => d.dueAt <= now);
+      if (due.length === 0) {
+        due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1, dueAt: 1 })
+          .limit(options.batch)
+          .lean();
+      }
       if (due.length === 0) return attempted;
       const ids = due.map((d) => String(d._id));
       let next = 0;

@@ -142,7 +142,12 @@ const outboxSchema = new mongoose.Schema(
     template: { type: String, required: true },
     to: { type: String, required: true },
     subject: { type: String, required: true },
-    /** The rendered bodies, kept until the mail is sent (then removed: no mail text at rest). */
+    /**
+     * What the mail says, kept until it is sent (then removed: no mail text at rest): the
+     * template's context as JSON, rendered by the dispatcher when it sends; mail written before
+     * that carries its rendered bodies instead.
+     */
+    contextJson: String,
     html: String,
     text: String,
     /** Stable per business key and stored before any attempt: a resend after a crash reuses it. */
