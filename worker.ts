@@ -28,11 +28,14 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
-  // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
+  // chosen: 4 pooled connections carry the dispatcher's 16 mails in flight (each spends most of
+  // its time on store round trips around its SMTP transaction)
   const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
+  const renderer = createMailRenderer();
   const outbox = createOutboxDispatcher({
     models: db.models,
     transport,
+    renderer,
     from: config.MAIL_FROM,
     clock: () => new Date(),
     logger,
@@ -65,7 +68,7 @@ export async function startWorker(
     },
     activities: createActivities({
       models: db.models,
-      mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM, outbox },
+      mail: { transport, renderer, from: config.MAIL_FROM, outbox },
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,

@@ -34,6 +34,7 @@ export function createActivities(deps: ActivityDependencies) {
     createOutboxDispatcher({
       models: deps.models,
       transport: deps.mail.transport,
+      renderer: deps.mail.renderer,
       from: deps.mail.from,
       clock: deps.clock,
       logger: deps.logger,

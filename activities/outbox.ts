@@ -155,10 +155,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     const now = deps.clock();
     if (now.getTime() - sweptAt < options.sweepMs) return;
     sweptAt = now.getTime();
-    const rows = await Outbox.find(
-      { status: { $in: ['pending', 'sending'] } },
-      { status: 1, nextAttemptAt: 1, leaseUntil: 1 },
-    ).lean();
+    // One equality filter per status: FerretDB v1 hands those to its store, an `$in` it would
+    // apply to every row itself.
+    const rows = [];
+    for (const status of ['pending', 'sending'] as const) {
+      rows.push(
+        ...(await Outbox.find({ status }, { status: 1, nextAttemptAt: 1, leaseUntil: 1 }).lean()),
+      );
+    }
     for (let i = 0; i < rows.length; i += SWEEP_BATCH) {
       await insertIgnoringDuplicates(
         OutboxQueue.collection as unknown as mongo.Collection<{ _id: string; dueAt: Date }>,
