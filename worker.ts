@@ -28,8 +28,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
-  // chosen: 4 pooled connections carry the dispatcher's 16 mails in flight (each spends most of
-  // its time on store round trips around its SMTP transaction)
+  // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
   const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
   const renderer = createMailRenderer();
   const outbox = createOutboxDispatcher({

@@ -24,8 +24,9 @@ import { isDuplicateKeyError } from '../models';
  */
 export interface OutboxOptions {
   /**
-   * Mails claimed and sent at once. 16 (chosen): each mail costs a few store round trips around
-   * its SMTP transaction, so more are in flight than the pooled transport's connections carry.
+   * Mails claimed and sent at once. 8 (chosen): a relay's usual per-client limit is 10 or more,
+   * and each mail in flight may hold one of FerretDB v1's store connections during an update
+   * (bench/README.md, "The roll-call at scale").
    */
   concurrency: number;
   /** Ready-queue entries read at once. 128 (chosen: one small read per 128 mails). */
@@ -48,7 +49,7 @@ export interface OutboxOptions {
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
-  concurrency: 16, // chosen
+  concurrency: 8, // chosen
   batch: 128, // chosen
   sweepMs: 10 * 60_000, // chosen
   // chosen: far above one SMTP transaction (seconds), short enough that a crashed worker's
