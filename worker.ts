@@ -31,9 +31,11 @@ export async function startWorker(
   const db = await connectDatabase(config.MONGODB_URI);
   // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
   const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
+  const renderer = createMailRenderer();
   const outbox = createOutboxDispatcher({
     models: db.models,
     transport,
+    renderer,
     from: config.MAIL_FROM,
     clock: () => new Date(),
     logger,
@@ -66,7 +68,7 @@ export async function startWorker(
     },
     activities: createActivities({
       models: db.models,
-      mail: { transport, renderer: createMailRenderer(), from: config.MAIL_FROM, outbox },
+      mail: { transport, renderer, from: config.MAIL_FROM, outbox },
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,

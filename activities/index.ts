@@ -17,7 +17,7 @@ import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
-import { createOutboxDispatcher, withoutAddresses } from './outbox';
+import { createOutboxDispatcher, insertIgnoringDuplicates, withoutAddresses } from './outbox';
 import type { EndedStatus } from './case-failures';
 import { createCaseFailures } from './case-failures';
 import { syncCaseRollup } from './metric-rollups';
@@ -35,6 +35,7 @@ export function createActivities(deps: ActivityDependencies) {
     createOutboxDispatcher({
       models: deps.models,
       transport: deps.mail.transport,
+      renderer: deps.mail.renderer,
       from: deps.mail.from,
       clock: deps.clock,
       logger: deps.logger,
@@ -42,6 +43,14 @@ export function createActivities(deps: ActivityDependencies) {
   /** The driver's collections (string ids), for the writes every transition makes. */
   const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
   const rawCases = Case.collection as unknown as mongo.Collection<{ _id: string }>;
+  const rawOutbox = Outbox.collection as unknown as mongo.Collection<{
+    _id: string;
+    [field: string]: unknown;
+  }>;
+  const rawQueue = deps.models.OutboxQueue.collection as unknown as mongo.Collection<{
+    _id: string;
+    dueAt: Date;
+  }>;
 
   /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
   async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
@@ -335,30 +344,38 @@ export function createActivities(deps: ActivityDependencies) {
     }
     const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
     const now = deps.clock();
-    // One document per business key: a retried or replayed enqueue changes nothing.
-    await Outbox.updateOne(
-      { _id: request.businessKey },
-      {
-        $setOnInsert: {
-          caseId: request.caseId,
-          template: request.template,
-          to,
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          messageId,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: now,
-          expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
-          createdAt: now,
-        },
-      },
-      { upsert: true },
-    );
+    // One document per business key, inserted (an `_id` write; an upsert's filter is a scan
+    // of the outbox on FerretDB v1): a retried or replayed enqueue finds it there and changes
+    // nothing, except that the mail is queued again if it is still to be delivered (an earlier
+    // attempt may have stopped between the two inserts).
+    let status = 'pending';
+    try {
+      await rawOutbox.insertOne({
+        _id: request.businessKey,
+        caseId: request.caseId,
+        template: request.template,
+        to,
+        subject: rendered.subject,
+        // The context, not the rendered text: the dispatcher renders it again when it sends.
+        // Rows stay small (a few hundred bytes, not the mail's kilobytes), and on FerretDB v1
+        // every `_id` read or write of the outbox costs in proportion to the rows' total size.
+        contextJson: JSON.stringify(context),
+        messageId,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
+        createdAt: now,
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      status = (await Outbox.findById(request.businessKey, { status: 1 }).lean())?.status ?? status;
+    }
+    if (status === 'pending' || status === 'sending') {
+      await insertIgnoringDuplicates(rawQueue, [{ _id: request.businessKey, dueAt: now }]);
+    }
     if (prepared.batch) return { status: 'queued', messageId };
-    const record = await Outbox.findById(request.businessKey, { status: 1 }).lean();
-    if (record?.status === 'sent') return { status: 'already-sent', messageId };
+    if (status === 'sent') return { status: 'already-sent', messageId };
     // Delivery is the dispatcher's (activities/outbox.ts): the step does not wait for SMTP.
     outbox.wake();
     return { status: 'queued', messageId };

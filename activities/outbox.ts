@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { mongo } from 'mongoose';
 import type { Logger } from '../common/logger';
+import type { MailRenderer } from '../mail/renderer';
+import { createMailRenderer, TemplateError } from '../mail/renderer';
 import type { MailTransport } from '../mail/transport';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
@@ -20,8 +23,19 @@ import { isDuplicateKeyError } from '../models';
  *   `failed`, listed for admins, who may send it again.
  */
 export interface OutboxOptions {
-  /** Mails sent at once. 8 (chosen): a relay's usual per-client limit is 10 or more. */
+  /**
+   * Mails claimed and sent at once. 8 (chosen): a relay's usual per-client limit is 10 or more,
+   * and each mail in flight may hold one of FerretDB v1's store connections during an update
+   * (bench/README.md, "The roll-call at scale").
+   */
   concurrency: number;
+  /** Ready-queue entries read at once. 128 (chosen: one small read per 128 mails). */
+  batch: number;
+  /**
+   * How often the outbox itself is read for mail with no ready-queue entry (written in the old
+   * shape, before the queue existed): at the first drain and then every 10 minutes (chosen).
+   */
+  sweepMs: number;
   /** How long a claimed mail is held before another dispatcher may take it over. */
   leaseMs: number;
   /** How often the outbox is read without a wake-up. 5 s (chosen). */
@@ -36,6 +50,8 @@ export interface OutboxOptions {
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
   concurrency: 8, // chosen
+  batch: 128, // chosen
+  sweepMs: 10 * 60_000, // chosen
   // chosen: far above one SMTP transaction (seconds), short enough that a crashed worker's
   // mail goes out again within minutes
   leaseMs: 2 * 60_000,
@@ -48,6 +64,11 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
 export interface OutboxDispatcherDeps {
   models: Models;
   transport: MailTransport;
+  /**
+   * Renders mail stored as its template and context (`contextJson`) when it is sent; default
+   * the shipped templates.
+   */
+  renderer?: MailRenderer;
   from: string;
   clock: () => Date;
   logger: Logger;
@@ -66,12 +87,47 @@ export interface OutboxDispatcher {
   drain(): Promise<number>;
 }
 
+/** Queue entries the start-up sweep inserts per request (chosen). */
+const SWEEP_BATCH = 500;
+
+/**
+ * Inserts documents under their `_id`s, leaving those already there as they are: the
+ * duplicate-key errors of an unordered insert are the documents written before (a retry).
+ */
+export async function insertIgnoringDuplicates<T extends { _id: string }>(
+  collection: mongo.Collection<T>,
+  docs: T[],
+): Promise<number> {
+  if (docs.length === 0) return 0;
+  try {
+    const result = await collection.insertMany(docs as never, { ordered: false });
+    return result.insertedCount;
+  } catch (err) {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
+    if (
+      !list.every(
+        (e: { code?: number; err?: { code?: number } }) => (e.code ?? e.err?.code) === 11000,
+      )
+    ) {
+      throw err;
+    }
+    return (
+      (err as { result?: { insertedCount?: number } }).result?.insertedCount ??
+      docs.length - list.length
+    );
+  }
+}
+
 type Claimed = {
   _id: string;
   to: string;
+  template: string;
   subject: string;
   html?: string | null;
   text?: string | null;
+  contextJson?: string | null;
   messageId: string;
   attempts?: number | null;
   expiresAt?: Date | null;
@@ -79,8 +135,9 @@ type Claimed = {
 
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
   const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
-  const { Outbox, OutboxClaim } = deps.models;
+  const { Outbox, OutboxClaim, OutboxQueue } = deps.models;
   const owner = randomBytes(6).toString('hex');
+  let renderer = deps.renderer;
   let draining: Promise<number> | null = null;
   let again = false;
   let stopped = false;
@@ -89,60 +146,111 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   let retryAt = Infinity;
 
   /**
-   * Claims up to `limit` due mails: pending ones whose time has come, or ones whose lease ran
-   * out. Each claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first dispatcher
-   * to insert it holds that attempt, a second gets a duplicate key and skips the mail.
+   * Queues the mail written in the old shape (an outbox row with no ready-queue entry: written
+   * before the queue existed, or by hand) once per dispatcher, at its first drain, and every
+   * `sweepMs` after that: one read of the outbox's undelivered rows, each queued under its
+   * business key (an entry already there is kept).
    */
-  async function claim(limit: number): Promise<Claimed[]> {
+  let sweptAt = -Infinity;
+  async function sweep(): Promise<void> {
     const now = deps.clock();
-    const due = await Outbox.find({
-      $or: [
-        { status: 'pending', nextAttemptAt: { $lte: now } },
-        { status: 'sending', leaseUntil: { $lte: now } },
-      ],
-    })
-      .sort({ nextAttemptAt: 1, _id: 1 })
-      .limit(limit)
-      .lean();
-    const claimed: Claimed[] = [];
-    for (const doc of due) {
-      const attempt = (doc.attempts ?? 0) + 1;
-      try {
-        await OutboxClaim.create({ _id: `${doc._id}#${attempt}`, mailId: doc._id, owner, at: now });
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        // Another dispatcher holds this attempt. One that died between its claim and the
-        // outbox write left the mail as it was: past the lease, count the attempt as made so
-        // the next pass claims the one after it.
-        const held = await OutboxClaim.findById(`${doc._id}#${attempt}`).lean();
-        if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
-          await Outbox.updateOne(
-            { _id: doc._id, attempts: attempt - 1 },
-            { $set: { attempts: attempt } },
-          );
-        }
-        continue;
-      }
-      const leaseUntil = new Date(now.getTime() + options.leaseMs);
-      // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
-      await Outbox.updateOne(
-        { _id: doc._id },
-        { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
+    if (now.getTime() - sweptAt < options.sweepMs) return;
+    sweptAt = now.getTime();
+    // One equality filter per status: FerretDB v1 hands those to its store, an `$in` it would
+    // apply to every row itself.
+    const rows = [];
+    for (const status of ['pending', 'sending'] as const) {
+      rows.push(
+        ...(await Outbox.find({ status }, { status: 1, nextAttemptAt: 1, leaseUntil: 1 }).lean()),
       );
-      claimed.push({ ...doc, attempts: attempt });
     }
-    return claimed;
+    for (let i = 0; i < rows.length; i += SWEEP_BATCH) {
+      await insertIgnoringDuplicates(
+        OutboxQueue.collection as unknown as mongo.Collection<{ _id: string; dueAt: Date }>,
+        rows.slice(i, i + SWEEP_BATCH).map((row) => ({
+          _id: String(row._id),
+          dueAt: (row.status === 'sending' ? row.leaseUntil : row.nextAttemptAt) ?? now,
+        })),
+      );
+    }
+  }
+
+  /**
+   * Claims one queued mail if it is due: pending and its time has come, or `sending` with its
+   * lease run out. The claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first
+   * dispatcher to insert it holds that attempt, a second gets a duplicate key and skips the mail.
+   * A queue entry that is not claimable now is moved to when it may be (or removed once the
+   * mail is sent or failed), so the next read of the queue finds other mail.
+   */
+  async function claimOne(id: string, now: Date): Promise<Claimed | null> {
+    const doc = await Outbox.findById(id).lean();
+    const later = async (at: Date) => {
+      await OutboxQueue.updateOne({ _id: id, dueAt: { $lte: now } }, { $set: { dueAt: at } });
+    };
+    if (!doc || doc.status === 'sent' || doc.status === 'failed') {
+      await OutboxQueue.deleteOne({ _id: id });
+      return null;
+    }
+    if (doc.status === 'pending' && doc.nextAttemptAt && doc.nextAttemptAt > now) {
+      await later(doc.nextAttemptAt);
+      return null;
+    }
+    if (doc.status === 'sending' && doc.leaseUntil && doc.leaseUntil > now) {
+      await later(doc.leaseUntil);
+      return null;
+    }
+    const attempt = (doc.attempts ?? 0) + 1;
+    try {
+      await OutboxClaim.create({ _id: `${id}#${attempt}`, mailId: id, owner, at: now });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      // Another dispatcher holds this attempt. One that died between its claim and the
+      // outbox write left the mail as it was: past the lease, count the attempt as made so
+      // the next pass claims the one after it.
+      const held = await OutboxClaim.findById(`${id}#${attempt}`).lean();
+      if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
+        await Outbox.updateOne({ _id: id, attempts: attempt - 1 }, { $set: { attempts: attempt } });
+      } else if (held) {
+        await later(new Date(held.at.getTime() + options.leaseMs));
+      }
+      return null;
+    }
+    const leaseUntil = new Date(now.getTime() + options.leaseMs);
+    // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
+    await Outbox.updateOne(
+      { _id: id },
+      { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
+    );
+    return { ...doc, _id: id, attempts: attempt };
+  }
+
+  /** Claims and sends one queued mail. */
+  async function dispatchOne(id: string, now: Date): Promise<boolean> {
+    const mail = await claimOne(id, now);
+    if (!mail) return false;
+    await sendOne(mail);
+    return true;
   }
 
   async function sendOne(mail: Claimed): Promise<void> {
     const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
     try {
+      // Mail written in the old shape carries its text; newer mail its template's context,
+      // rendered here (the enqueue rendered it once already, so the template is known to work).
+      let body = { subject: mail.subject, html: mail.html ?? '', text: mail.text ?? '' };
+      if ((mail.html ?? null) === null && mail.contextJson) {
+        renderer ??= createMailRenderer();
+        body = renderer.render(
+          mail.template,
+          JSON.parse(mail.contextJson) as Record<string, unknown>,
+        );
+      }
       await deps.transport.send({
         from: deps.from,
         to: mail.to,
-        subject: mail.subject,
-        html: mail.html ?? '',
-        text: mail.text ?? '',
+        subject: body.subject,
+        html: body.html,
+        text: body.text,
         messageId: mail.messageId,
       });
     } catch (err) {
@@ -156,7 +264,8 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
       );
       const next = new Date(now.getTime() + delay);
-      const permanent = isPermanent(err);
+      // A template that no longer renders this context will not on a retry either.
+      const permanent = isPermanent(err) || err instanceof TemplateError;
       const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
       if (permanent || expired) {
         await Outbox.updateOne(mine, {
@@ -167,12 +276,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
           },
           $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
         });
+        await OutboxQueue.deleteOne({ _id: mail._id });
         deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail failed');
       } else {
         await Outbox.updateOne(mine, {
           $set: { status: 'pending', nextAttemptAt: next, lastError: reason },
           $unset: { leaseUntil: '', leaseOwner: '' },
         });
+        await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
         deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail send failed');
         scheduleRetry(next.getTime());
       }
@@ -185,12 +296,20 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         lastError: '',
         html: '',
         text: '',
+        contextJson: '',
         leaseUntil: '',
         leaseOwner: '',
         nextAttemptAt: '',
       },
     });
-    await OutboxClaim.deleteMany({ mailId: mail._id });
+    await OutboxQueue.deleteOne({ _id: mail._id });
+    // This attempt's claim and those of earlier failed attempts, by `_id`.
+    const attempts = mail.attempts ?? 1;
+    await OutboxClaim.deleteMany(
+      attempts === 1
+        ? { _id: `${mail._id}#1` }
+        : { _id: { $in: Array.from({ length: attempts }, (_, i) => `${mail._id}#${i + 1}`) } },
+    );
   }
 
   /** A wake-up at the earliest retry this dispatcher knows of (polling finds the others). */
@@ -209,13 +328,41 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     retryTimer.unref();
   }
 
+  /**
+   * Reads due entries of the ready queue `batch` at a time and claims and sends them,
+   * `concurrency` at once, until a read finds nothing this dispatcher could claim.
+   */
   async function drainAll(): Promise<number> {
+    await sweep();
     let attempted = 0;
     for (;;) {
-      const batch = await claim(options.concurrency);
-      if (batch.length === 0) return attempted;
-      attempted += batch.length;
-      await Promise.all(batch.map((mail) => sendOne(mail)));
+      const now = deps.clock();
+      // The first entries as stored, unfiltered: FerretDB v1 then reads just `batch` rows (a
+      // filter would be applied to every entry in its own process). Entries not due yet (a
+      // retry's backoff, another dispatcher's lease) are few; only when none of the first ones
+      // is due is the queue read with the filter.
+      let due = (
+        await OutboxQueue.find({}, { _id: 1, dueAt: 1 }).limit(options.batch).lean()
+      ).filter((d) => d.dueAt <= now);
+      if (due.length === 0) {
+        due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1, dueAt: 1 })
+          .limit(options.batch)
+          .lean();
+      }
+      if (due.length === 0) return attempted;
+      const ids = due.map((d) => String(d._id));
+      let next = 0;
+      let sent = 0;
+      const lane = async () => {
+        while (next < ids.length && !stopped) {
+          if (await dispatchOne(ids[next++]!, now)) sent++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, lane));
+      attempted += sent;
+      // Every entry read was sent, moved to when it may be claimed, or removed: the next read
+      // finds other mail, and none once nothing is due.
+      if (stopped) return attempted;
     }
   }
 

@@ -8,6 +8,7 @@ import type {
   RosterFigures,
 } from '../common/case';
 import type { ActivityDependencies } from './dependencies';
+import { insertIgnoringDuplicates } from './outbox';
 import type { ResolvePeopleRequest } from './lookups';
 
 /**
@@ -24,11 +25,8 @@ import type { ResolvePeopleRequest } from './lookups';
 export const ROLL_CALL_MAIL_CONCURRENCY = 8;
 /** People read by one query when a roll-call mails its roster (chosen: as a mail step's slice). */
 const PEOPLE_PER_READ = 500;
-/**
- * Entries written per bulk upsert when a roll-call opens (chosen: small enough that one batch
- * takes seconds even where FerretDB v1 scans per upsert, as the activity beats between batches).
- */
-const OPEN_BATCH = 100;
+/** Entries written per insert when a roll-call opens (chosen; the activity beats between). */
+const OPEN_BATCH = 500;
 /**
  * Attempts of a roll-call mail activity before the mails still failing are given up (the same
  * number as the mail stub's `maximumAttempts` in workflows/stubs.ts).
@@ -185,7 +183,7 @@ export function createRollCallActivities(
   return {
     /**
      * Opens a roll-call: resolves its candidates here (the same resolver as `resolvePeople`),
-     * writes one roster entry per person (upserts: a retry finds them written), and returns
+     * writes one roster entry per person (inserts: a retry finds them written), and returns
      * counts only. The task's first projection copies the people onto its read model.
      */
     async openRollCall(request: OpenRollCallRequest): Promise<OpenRollCallResult> {
@@ -206,29 +204,26 @@ export function createRollCallActivities(
         unitName ??= resolved.unitName;
         fellBack ||= resolved.fellBack;
       }
+      // Inserts under `<task>:<person>`, never upserts: on FerretDB v1 an upsert's `_id` filter is
+      // a scan of every roster entry (PostgreSQL cannot use the `_id` index for it), an insert
+      // is checked by that index alone. A retry's entries written before are duplicate keys,
+      // left as they are.
       for (let i = 0; i < people.length; i += OPEN_BATCH) {
         heartbeat();
         const batch = people.slice(i, i + OPEN_BATCH);
-        await entries.bulkWrite(
+        await insertIgnoringDuplicates(
+          entries,
           batch.map((person, j) => ({
-            updateOne: {
-              filter: { _id: `${request.taskId}:${person.personId}` },
-              update: {
-                $setOnInsert: {
-                  taskId: request.taskId,
-                  caseId: request.caseId,
-                  personId: person.personId,
-                  userId: person.userId,
-                  unitId: person.unitId,
-                  seq: i + j,
-                  acknowledgedAt: null,
-                  closedAt: null,
-                },
-              },
-              upsert: true,
-            },
+            _id: `${request.taskId}:${person.personId}`,
+            taskId: request.taskId,
+            caseId: request.caseId,
+            personId: person.personId,
+            userId: person.userId,
+            unitId: person.unitId,
+            seq: i + j,
+            acknowledgedAt: null,
+            closedAt: null,
           })),
-          { ordered: false },
         );
       }
       return { expected: people.length, unitId, unitName, fellBack };

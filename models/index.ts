@@ -149,7 +149,12 @@ const outboxSchema = new mongoose.Schema(
     template: { type: String, required: true },
     to: { type: String, required: true },
     subject: { type: String, required: true },
-    /** The rendered bodies, kept until the mail is sent (then removed: no mail text at rest). */
+    /**
+     * What the mail says, kept until it is sent (then removed: no mail text at rest): the
+     * template's context as JSON, rendered by the dispatcher when it sends; mail written before
+     * that carries its rendered bodies instead.
+     */
+    contextJson: String,
     html: String,
     text: String,
     /** Stable per business key and stored before any attempt: a resend after a crash reuses it. */
@@ -174,8 +179,24 @@ const outboxSchema = new mongoose.Schema(
   { collection: 'outbox', versionKey: false },
 );
 outboxSchema.index({ caseId: 1 });
-/** The dispatcher's claim and the admins' list of failed mail. */
+/** The admins' list of failed mail (and the dispatcher's start-up sweep). */
 outboxSchema.index({ status: 1, nextAttemptAt: 1 });
+
+/**
+ * The outbox's ready queue: one small document per mail still to deliver (`_id` = the mail's
+ * business key), due at `dueAt`; inserted with the mail, removed when it is sent or failed. The
+ * dispatcher reads due entries here instead of filtering and sorting the outbox itself: FerretDB
+ * v1 pushes only `_id` equality down to its store, so a filter on the outbox read every mail with
+ * its rendered text per claim. Everything else about a mail is then read and written by `_id`.
+ */
+const outboxQueueSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    dueAt: { type: Date, required: true },
+  },
+  { collection: 'outboxQueue', versionKey: false },
+);
+outboxQueueSchema.index({ dueAt: 1 });
 
 /**
  * One document per delivery attempt of a mail (`<business key>#<attempt>`): the dispatcher that
@@ -639,6 +660,7 @@ export function createModels(connection: Connection) {
     User: connection.model('User', userSchema),
     Outbox: connection.model('Outbox', outboxSchema),
     OutboxClaim: connection.model('OutboxClaim', outboxClaimSchema),
+    OutboxQueue: connection.model('OutboxQueue', outboxQueueSchema),
     Task: connection.model('Task', taskSchema),
     CalendarYear: connection.model('CalendarYear', calendarYearSchema),
     Unit: connection.model('Unit', unitSchema),

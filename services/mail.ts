@@ -54,7 +54,7 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
     async listFailed(limit = 100): Promise<OutboxMailView[]> {
       const docs = await Outbox.find(
         { status: 'failed' },
-        { html: 0, text: 0, subject: 0, messageId: 0 },
+        { html: 0, text: 0, contextJson: 0, subject: 0, messageId: 0 },
       )
         .sort({ failedAt: -1, _id: 1 })
         .limit(limit)
@@ -70,7 +70,11 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
       const now = deps.clock();
       const updated = await Outbox.findOneAndUpdate(
         // Mail failed before the outbox kept its text (no `html`) cannot be sent again.
-        { _id: id, status: 'failed', html: { $exists: true } },
+        {
+          _id: id,
+          status: 'failed',
+          $or: [{ html: { $exists: true } }, { contextJson: { $exists: true } }],
+        },
         {
           $set: {
             status: 'pending',
@@ -81,7 +85,15 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
         },
         { returnDocument: 'after' },
       ).lean();
-      if (updated) return view(updated);
+      if (updated) {
+        // Queued for the worker's dispatcher, which reads due mail from the ready queue.
+        await deps.models.OutboxQueue.updateOne(
+          { _id: id },
+          { $set: { dueAt: now } },
+          { upsert: true },
+        );
+        return view(updated);
+      }
       const existing = await Outbox.findById(id, { status: 1, html: 1 }).lean();
       if (!existing) throw new AppError('not_found', `No mail ${id} in the outbox`);
       if (existing.status === 'failed') {
