@@ -5,7 +5,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from '../common/evaluation';
-import { computeRoundResults, MAX_ROUND_ITEMS } from '../common/evaluation';
+import { computeRoundResults, isServiceOrderProcess, MAX_ROUND_ITEMS } from '../common/evaluation';
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
 import type { ActivityDependencies } from './dependencies';
 
@@ -18,8 +18,29 @@ import type { ActivityDependencies } from './dependencies';
  * (results are summed here, in code, not by `$group`).
  */
 export function createEvaluationActivities(deps: ActivityDependencies) {
-  const { Case, Unit, Post, Person, EvaluationRound, EvaluationItem, EvaluationScore } =
+  const { Case, Definition, Unit, Post, Person, EvaluationRound, EvaluationItem, EvaluationScore } =
     deps.models;
+
+  /**
+   * The keys of the service orders (isServiceOrderProcess) by the latest published version of
+   * each process, sorted; never the round's own process.
+   */
+  async function serviceOrderProcesses(roundKey: string): Promise<string[]> {
+    const versions = await Definition.find(
+      { status: 'published' },
+      { key: 1, version: 1, spec: 1 },
+    ).lean();
+    const latest = new Map<string, { version: number; spec: unknown }>();
+    for (const v of versions) {
+      const seen = latest.get(v.key);
+      if (!seen || v.version > seen.version)
+        latest.set(v.key, { version: v.version, spec: v.spec });
+    }
+    return [...latest.entries()]
+      .filter(([key, v]) => key !== roundKey && isServiceOrderProcess(v.spec))
+      .map(([key]) => key)
+      .sort();
+  }
 
   return {
     /**
@@ -30,13 +51,16 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
     async openEvaluationRound(request: OpenRoundRequest): Promise<OpenRoundResult> {
       const existing = await EvaluationRound.findById(request.roundId, { itemCount: 1 }).lean();
       if (existing) return { items: existing.itemCount, refused: false };
+      // The processes: the round's list; else the service orders (rounds opened since that
+      // default); else, for rounds opened before it, every process but the round's own.
+      let definitions = request.definitions;
+      if (definitions === null && request.processes === 'service-orders') {
+        definitions = await serviceOrderProcesses(request.definitionKey);
+      }
       const filter: Record<string, unknown> = {
         status: 'closed',
         closedAt: { $gte: new Date(request.from), $lt: new Date(request.to) },
-        definitionKey:
-          request.definitions !== null
-            ? { $in: request.definitions }
-            : { $ne: request.definitionKey },
+        definitionKey: definitions !== null ? { $in: definitions } : { $ne: request.definitionKey },
       };
       if (request.unitId !== null) {
         const units = await Unit.find({}, { _id: 1, parentId: 1 }).lean();
@@ -91,7 +115,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
             status: 'open',
             from: new Date(request.from),
             to: new Date(request.to),
-            definitions: request.definitions,
+            definitions,
             criteria: request.criteria,
             groups: request.groups,
             orderRatingGroup: request.orderRatingGroup,

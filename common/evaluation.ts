@@ -78,6 +78,12 @@ export interface OpenRoundRequest {
   from: string;
   to: string;
   definitions: string[] | null;
+  /**
+   * Without `definitions`: `service-orders`, the processes {@link isServiceOrderProcess} picks
+   * (rounds opened since that default, marker `evaluation-service-orders`). Absent in rounds
+   * opened before: every process but the round's own.
+   */
+  processes?: 'service-orders';
   criteria: CriterionSpec[];
   groups: RoundGroup[];
   /** The group the requester's own rating of an order (一单一打分) counts in, if any. */
@@ -97,6 +103,32 @@ export interface OpenRoundRequest {
  * period after `closesAt` ({@link SCORE_CLOSE_GRACE_MS}).
  */
 export type ScoresVia = 'update' | 'api';
+
+/**
+ * Whether a process is a service order (订单服务) a round scores by default: its definition
+ * declares `measures.acceptance` (a handler takes the order on: 接单/签收) and has a `feedback`
+ * step (the resident served rates it: 一单一打分). Monthly reports, roll-calls, admissions, the
+ * whistle's call and the rounds themselves are not. Reads the spec loosely (stored specs of any
+ * version), looking into parallel branches too.
+ */
+export function isServiceOrderProcess(spec: unknown): boolean {
+  if (typeof spec !== 'object' || spec === null) return false;
+  const { measures, steps } = spec as { measures?: { acceptance?: unknown }; steps?: unknown };
+  if (!Array.isArray(measures?.acceptance) || measures.acceptance.length === 0) return false;
+  const hasFeedback = (list: unknown): boolean =>
+    Array.isArray(list) &&
+    list.some((step: unknown) => {
+      if (typeof step !== 'object' || step === null) return false;
+      const { type, branches } = step as { type?: unknown; branches?: unknown };
+      if (type === 'feedback') return true;
+      return (
+        type === 'parallel' &&
+        Array.isArray(branches) &&
+        branches.some((b: unknown) => hasFeedback((b as { steps?: unknown } | null)?.steps))
+      );
+    });
+  return hasFeedback(steps);
+}
 
 export interface OpenRoundResult {
   items: number;

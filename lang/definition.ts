@@ -518,7 +518,12 @@ export const evaluationStepSchema = z
       .object({
         from: expression,
         to: expression,
-        /** Only cases of these processes (default: every process but this one). */
+        /**
+         * Only cases of these processes. Default: the service orders, the processes whose current
+         * published definition declares `measures.acceptance` (a handler takes the order on) and
+         * has a `feedback` step (the resident served rates it, 一单一打分). Rounds opened before
+         * that default keep theirs: every process but this one.
+         */
         definitions: z.array(key).min(1).max(50).optional(),
       })
       .strict(),

@@ -158,7 +158,7 @@ export function stepLines(
     case 'evaluation': {
       summary = 'an evaluation round (评单评议): the orders of the period are scored';
       details.push(
-        `Orders closed from ${code(step.orders.from)} to ${code(step.orders.to)}${step.orders.definitions ? ` of ${step.orders.definitions.map(code).join(', ')}` : ' of every other process'}`,
+        `Orders closed from ${code(step.orders.from)} to ${code(step.orders.to)}${step.orders.definitions ? ` of ${step.orders.definitions.map(code).join(', ')}` : ' of the service orders (processes with an acceptance and a feedback step)'}`,
       );
       details.push(
         `Criteria (1–5 each): ${step.criteria.map((c) => `${code(c.id)} ${c.name}`).join(', ')}`,

@@ -18,7 +18,7 @@ import { Clock, deadlineInstant, runnableDeadline } from '../clocks';
 import { ENGINE } from '../projection';
 import type { TaskContext } from '../recipients';
 import type { CaseRun, EvaluationRun } from '../run';
-import { EVALUATION_SCORES_VIA_API } from '../patches';
+import { EVALUATION_SCORES_VIA_API, EVALUATION_SERVICE_ORDERS } from '../patches';
 import { closeCase } from './end';
 
 /**
@@ -105,6 +105,8 @@ export async function runEvaluation(
   }
   // Scores via the API (kept out of the history); rounds recorded before take them as Updates.
   const viaApi = patched(EVALUATION_SCORES_VIA_API);
+  // Without a list, the service orders; rounds recorded before score every process but theirs.
+  const serviceOrders = patched(EVALUATION_SERVICE_ORDERS);
   const opened = await rounds.openEvaluationRound({
     roundId: run.caseId,
     stepId: step.id,
@@ -113,6 +115,7 @@ export async function runEvaluation(
     from: new Date(from!).toISOString(),
     to: new Date(to!).toISOString(),
     definitions: step.orders.definitions ?? null,
+    ...(serviceOrders ? { processes: 'service-orders' as const } : {}),
     criteria: step.criteria,
     groups,
     orderRatingGroup: step.orderRating?.group ?? null,
