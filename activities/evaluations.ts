@@ -5,7 +5,12 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from '../common/evaluation';
-import { computeRoundResults, isServiceOrderProcess, MAX_ROUND_ITEMS } from '../common/evaluation';
+import {
+  computeRoundResults,
+  isResidentAccount,
+  isServiceOrderProcess,
+  MAX_ROUND_ITEMS,
+} from '../common/evaluation';
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
 import type { ActivityDependencies } from './dependencies';
 
@@ -18,8 +23,17 @@ import type { ActivityDependencies } from './dependencies';
  * (results are summed here, in code, not by `$group`).
  */
 export function createEvaluationActivities(deps: ActivityDependencies) {
-  const { Case, Definition, Unit, Post, Person, EvaluationRound, EvaluationItem, EvaluationScore } =
-    deps.models;
+  const {
+    Case,
+    Definition,
+    User,
+    Unit,
+    Post,
+    Person,
+    EvaluationRound,
+    EvaluationItem,
+    EvaluationScore,
+  } = deps.models;
 
   /**
    * The keys of the service orders (isServiceOrderProcess) by the latest published version of
@@ -83,6 +97,17 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         .limit(MAX_ROUND_ITEMS + 1)
         .lean();
       if (orders.length > MAX_ROUND_ITEMS) return { items: orders.length, refused: true };
+      // Which requesters are residents' accounts (the residents served of a `served` group).
+      const requesters = [
+        ...new Set(orders.filter((o) => o.createdBy.kind === 'user').map((o) => o.createdBy.id)),
+      ].sort();
+      const accounts =
+        requesters.length === 0
+          ? []
+          : await User.find({ _id: { $in: requesters } }, { roles: 1 }).lean();
+      const residents = new Set(
+        accounts.filter((a) => isResidentAccount(a.roles)).map((a) => a._id),
+      );
       // Items first, the round last: a retry after a crash finds no round and writes them again
       // (upserts of the same content), and a round once stored has all its items.
       for (const order of orders) {
@@ -98,6 +123,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
               definitionName: order.definitionName,
               category: order.category ?? null,
               requesterId: order.createdBy.id,
+              requesterResident:
+                order.createdBy.kind === 'user' && residents.has(order.createdBy.id),
               rating: typeof rating === 'number' ? rating : null,
               closedAt: order.closedAt,
             },

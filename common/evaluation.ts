@@ -64,6 +64,11 @@ export interface RoundGroup {
   weight: number;
   /** `requester`: the person who filed each order scores it (residents served). */
   requester: boolean;
+  /**
+   * With `requester`: only when a resident's account filed the order (`scorers: served`), not
+   * staff filing it for somebody. Absent in rounds and groups before it: whoever filed.
+   */
+  residentsOnly?: boolean;
   /** The people the group's selectors found when the round opened (empty for `requester`). */
   scorers: Candidate[];
 }
@@ -128,6 +133,18 @@ export function isServiceOrderProcess(spec: unknown): boolean {
       );
     });
   return hasFeedback(steps);
+}
+
+/**
+ * A resident's account (居民) scores its own orders in a `served` group: its roles hold
+ * `resident` and none of the staff's (admin, dispatcher, staff), so staff who filed an order for
+ * somebody, or who also hold a resident's role, do not score it as the resident served.
+ */
+export function isResidentAccount(roles: readonly string[]): boolean {
+  return (
+    roles.includes('resident') &&
+    !roles.some((r) => r === 'admin' || r === 'dispatcher' || r === 'staff')
+  );
 }
 
 export interface OpenRoundResult {

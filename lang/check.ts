@@ -370,7 +370,7 @@ class SemanticChecker {
       this.report(`${path}.groups`, `the weights add up to ${total}; they must add up to 100`);
     }
     step.groups.forEach((group, i) => {
-      if (group.scorers === 'requester') return;
+      if (group.scorers === 'requester' || group.scorers === 'served') return;
       group.scorers.forEach((s, j) =>
         this.checkSelector(`${path}.groups[${i}].scorers[${j}]`, s, false),
       );

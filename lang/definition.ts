@@ -545,8 +545,16 @@ export const evaluationStepSchema = z
             id: stepId,
             name: z.string().min(1).max(50),
             weight: z.number().positive().max(100),
-            /** `requester`: whoever filed an order scores it; or people selectors. */
-            scorers: z.union([z.literal('requester'), z.array(peopleSelectorSchema).min(1)]),
+            /**
+             * `served`: the resident served scores each order (its requester, when a resident's
+             * account filed it; not staff filing for somebody); `requester`: whoever filed it;
+             * or people selectors (居民代表: `{ role: resident-rep, … }`).
+             */
+            scorers: z.union([
+              z.literal('served'),
+              z.literal('requester'),
+              z.array(peopleSelectorSchema).min(1),
+            ]),
           })
           .strict(),
       )

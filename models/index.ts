@@ -457,6 +457,11 @@ const evaluationItemSchema = new mongoose.Schema(
     category: { type: String, default: null },
     /** Who filed the order (the resident served scores it as `requester`). */
     requesterId: { type: String, required: true },
+    /**
+     * Whether a resident's account filed it (roles hold `resident` and no staff role): only then
+     * does the requester score it in a `served` group. False in items stored before.
+     */
+    requesterResident: { type: Boolean, default: false },
     /** The requester's own rating of the order, or null. */
     rating: { type: Number, default: null },
     closedAt: { type: Date, required: true },

@@ -68,7 +68,15 @@ export interface RoundFacts {
 
 export interface RoundView extends RoundFacts {
   criteria: CriterionSpec[];
-  groups: Array<{ id: string; name: string; weight: number; requester: boolean; scorers: number }>;
+  groups: Array<{
+    id: string;
+    name: string;
+    weight: number;
+    requester: boolean;
+    /** A `served` group: the requester scores only orders a resident's account filed. */
+    residentsOnly: boolean;
+    scorers: number;
+  }>;
   orderRatingGroup: string | null;
   itemCount: number;
   items: RoundItemView[];
@@ -257,6 +265,7 @@ export function createEvaluationService(deps: {
           name: g.name,
           weight: g.weight,
           requester: g.requester,
+          residentsOnly: g.residentsOnly === true,
           scorers: g.scorers.length,
         })),
         orderRatingGroup: round.orderRatingGroup ?? null,
@@ -300,17 +309,23 @@ export function createEvaluationService(deps: {
       const ids = submission.scores.map((s) => s.item);
       const items = await EvaluationItem.find(
         { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
-        { caseId: 1, unitId: 1, requesterId: 1 },
+        { caseId: 1, unitId: 1, requesterId: 1, requesterResident: 1 },
       ).lean();
       const entitled = await scoringEntitlements(deps.scope, principal, groups, items);
       const supervisor = await supervises(principal, round.unitId ?? null);
       // A stranger to the round (neither a supervisor nor a scorer) learns nothing about it.
+      const perOrder = groups.filter((g) => g.requester);
       const participates =
         supervisor ||
         groups.some((g) => g.scorers.some((p) => p.userId !== null && p.userId === principal.id)) ||
-        (groups.some((g) => g.requester) &&
+        (perOrder.length > 0 &&
           principal.kind === 'user' &&
-          (await EvaluationItem.exists({ roundId, requesterId: principal.id })) !== null);
+          (await EvaluationItem.exists({
+            roundId,
+            requesterId: principal.id,
+            // Only `served` groups: the orders a resident's account filed.
+            ...(perOrder.every((g) => g.residentsOnly === true) ? { requesterResident: true } : {}),
+          })) !== null);
       if (!participates) throw notFound(roundId);
       if (round.status !== 'open') {
         throw new AppError('conflict', `Round ${roundId} has closed; its results are frozen`);
@@ -440,12 +455,32 @@ export function createEvaluationService(deps: {
         if (scope.unitIds.size > 0) branches.push({ unitId: { $in: [...scope.unitIds].sort() } });
         if (principal.kind === 'user') {
           branches.push({ 'groups.scorers.userId': principal.id });
-          const own = await EvaluationItem.distinct<string>('roundId', {
+          const own = await EvaluationItem.distinct('roundId', {
             requesterId: principal.id,
           });
-          if (own.length > 0) {
-            branches.push({ _id: { $in: own.sort() }, 'groups.requester': true });
-          }
+          const asResident = new Set(
+            own.length === 0
+              ? []
+              : await EvaluationItem.distinct('roundId', {
+                  requesterId: principal.id,
+                  requesterResident: true,
+                }),
+          );
+          // The rounds with a group the caller scores its own orders in (a `served` group only
+          // for the orders a resident's account filed): checked in code, no $elemMatch.
+          const rounds =
+            own.length === 0
+              ? []
+              : await EvaluationRound.find({ _id: { $in: own.sort() } }, { groups: 1 }).lean();
+          const mine = rounds
+            .filter((r) =>
+              (r.groups as RoundGroup[]).some(
+                (g) => g.requester && (g.residentsOnly !== true || asResident.has(r._id)),
+              ),
+            )
+            .map((r) => r._id)
+            .sort();
+          if (mine.length > 0) branches.push({ _id: { $in: mine } });
         }
         if (branches.length === 0) {
           return { items: [], page: query.page, pageSize: query.pageSize, total: 0 };

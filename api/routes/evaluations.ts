@@ -37,6 +37,10 @@ const roundView = z.object({
       name: z.string(),
       weight: z.number(),
       requester: z.boolean(),
+      residentsOnly: z.boolean().meta({
+        description:
+          "A `served` group: each order's requester scores it only when a resident's account filed it",
+      }),
       scorers: z.number().int(),
     }),
   ),

@@ -167,7 +167,9 @@ export function stepLines(
         const scorers =
           g.scorers === 'requester'
             ? 'whoever filed each order'
-            : g.scorers.map((s) => selectorText(spec, s)).join('; ');
+            : g.scorers === 'served'
+              ? "each order's resident served (its requester, when a resident's account filed it)"
+              : g.scorers.map((s) => selectorText(spec, s)).join('; ');
         details.push(`Group ${code(g.id)} ${g.name}, weight ${g.weight}%: ${scorers}`);
       }
       if (step.orderRating) {

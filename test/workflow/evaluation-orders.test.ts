@@ -1,6 +1,10 @@
 import type { RoundResults } from '../../common/evaluation';
 import type { ActivityDependencies } from '../../activities/dependencies';
 import { createEvaluationActivities } from '../../activities/evaluations';
+import type { Principal } from '../../services/auth';
+import { createEvaluationService } from '../../services/evaluations';
+import { createScopeResolver } from '../../services/scope';
+import { AppError } from '../../services/errors';
 import type { SlaTestBed, SeededOrg } from '../support/sla-cases';
 import { useSlaTestBed } from '../support/sla-cases';
 
@@ -17,6 +21,32 @@ useSlaTestBed('evaluation-orders', (ready) => {
 });
 
 const DAY = 24 * 3600_000;
+
+function user(id: string, roles: Principal['roles']): Principal {
+  return { kind: 'user', id, roles, unitIds: [] };
+}
+
+/** An account with `roles` (what tells a resident's own account from staff's). */
+async function account(id: string, roles: string[]): Promise<void> {
+  await bed.db.models.User.create({
+    _id: id,
+    username: id,
+    displayName: id,
+    passwordHash: 'unused',
+    roles,
+    createdAt: new Date(),
+  });
+}
+
+const v = (n: number) => ({ quality: n, duration: n, satisfaction: n });
+
+/** What a call answered: its value, or the kind of its refusal. */
+async function outcomeOf<T>(call: Promise<T>): Promise<T | string> {
+  return call.catch((err: unknown) => {
+    if (err instanceof AppError) return `refused: ${err.kind}`;
+    throw err;
+  });
+}
 
 interface OrderOptions {
   createdBy?: { kind: string; id: string };
@@ -182,5 +212,121 @@ describe('评单: the orders a round scores', () => {
     // Assert
     expect(opened).toEqual({ items: 2, refused: false });
     expect(items.map((i) => i.caseId).sort()).toEqual([`${t}-admission`, `${t}-order`]);
+  });
+});
+
+describe('评单: who scores (被服务居民, 居民代表)', () => {
+  it('when residents, a staff filer and resident representatives score, then the resident scores only their own order, staff not at all, and a representative the orders of their own community', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const now = new Date(await bed.now());
+    const t = org.street.id;
+    const other = await bed.addUnit('community', '另一社区', org.street);
+    const resident = `usr-${t}-resident`;
+    const staff = `usr-${t}-staff`;
+    await account(resident, ['resident']);
+    await account(staff, ['staff']);
+    const rep = await bed.addPerson('rep', '居民代表甲', [[org.community, 'resident-rep']]);
+    const otherRep = await bed.addPerson('rep2', '居民代表乙', [[other, 'resident-rep']]);
+    await bed.db.models.Case.create([
+      closedCase(`${t}-own`, 'order-service', org.grid.id, now, {
+        createdBy: { kind: 'user', id: resident },
+      }),
+      // Filed by staff for somebody: nobody scores it as the resident served.
+      closedCase(`${t}-for`, 'three-orders', org.community.id, now, {
+        createdBy: { kind: 'user', id: staff },
+        daysAgo: 29,
+      }),
+      closedCase(`${t}-other`, 'three-orders', other.id, now, {
+        createdBy: { kind: 'user', id: resident },
+        daysAgo: 28,
+      }),
+    ]);
+    const evaluations = createEvaluationService({
+      models: bed.db.models,
+      temporal: bed.env.client,
+      callTimeoutMs: 10_000,
+      scope: createScopeResolver(bed.db.models),
+    });
+    const asResident = user(resident, ['resident']);
+    const asStaff = user(staff, ['staff']);
+    const asRep = user(rep.userId, ['resident']);
+    const asOtherRep = user(otherRep.userId, ['resident']);
+    const page = { page: 1, pageSize: 20 };
+    const seen: Record<string, unknown> = {};
+
+    // Act
+    const { roundId, round } = await runRound(
+      bed.shipped('evaluation-round.yaml'),
+      org,
+      now,
+      async (id) => {
+        const mine = await evaluations.getRound(asResident, id);
+        seen.resident = mine.items.map((i) => [i.id, i.groups]);
+        seen.residentGroup = mine.groups.find((g) => g.id === 'residents');
+        seen.rep = (await evaluations.getRound(asRep, id)).items.map((i) => [i.id, i.groups]);
+        seen.staffRound = await outcomeOf(evaluations.getRound(asStaff, id));
+        seen.staffScores = await outcomeOf(
+          evaluations.submitScores(
+            asStaff,
+            id,
+            { scores: [{ item: `${t}-for`, values: v(5) }] },
+            undefined,
+          ),
+        );
+        seen.residentLists = (await evaluations.listRounds(asResident, page)).items.map(
+          (r) => r.id,
+        );
+        seen.staffLists = (await evaluations.listRounds(asStaff, page)).items.map((r) => r.id);
+        seen.otherRep = await outcomeOf(
+          evaluations.submitScores(
+            asOtherRep,
+            id,
+            { scores: [{ item: `${t}-own`, values: v(1) }] },
+            undefined,
+          ),
+        );
+        await evaluations.submitScores(
+          asResident,
+          id,
+          { scores: [{ item: `${t}-own`, values: v(5) }] },
+          undefined,
+        );
+        await evaluations.submitScores(
+          asRep,
+          id,
+          {
+            scores: [
+              { item: `${t}-own`, values: v(3) },
+              { item: `${t}-for`, values: v(4) },
+            ],
+          },
+          undefined,
+        );
+      },
+    );
+
+    // Assert
+    expect(seen.resident).toEqual([
+      [`${t}-own`, ['residents']],
+      [`${t}-other`, ['residents']],
+    ]);
+    expect(seen.residentGroup).toMatchObject({ requester: true, residentsOnly: true, weight: 40 });
+    expect(seen.rep).toEqual([
+      [`${t}-own`, ['representatives']],
+      [`${t}-for`, ['representatives']],
+    ]);
+    expect(seen.staffRound).toBe('refused: not_found');
+    expect(seen.staffScores).toBe('refused: not_found');
+    expect(seen.residentLists).toEqual([roundId]);
+    expect(seen.staffLists).toEqual([]);
+    expect(seen.otherRep).toBe('refused: forbidden');
+    const results = round.results as RoundResults;
+    // own: residents 5 ×40 + representatives 3 ×20, over 60 → 4.33; for: representatives 4.
+    expect(results.items.map((i) => [i.itemId, i.score, i.missingGroups])).toEqual([
+      [`${t}-own`, 4.33, ['units', 'organisations']],
+      [`${t}-for`, 4, ['residents', 'units', 'organisations']],
+      [`${t}-other`, null, ['residents', 'representatives', 'units', 'organisations']],
+    ]);
   });
 });

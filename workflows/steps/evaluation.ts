@@ -90,8 +90,12 @@ export async function runEvaluation(
   const groups: RoundGroup[] = [];
   const everyone: Candidate[] = [];
   for (const group of step.groups) {
+    // `requester` and `served`: each order's own scorer, found per order (no people now).
+    const perOrder = typeof group.scorers === 'string';
     const scorers =
-      group.scorers === 'requester' ? [] : (await run.resolvePeople(group.scorers, null)).people;
+      typeof group.scorers === 'string'
+        ? []
+        : (await run.resolvePeople(group.scorers, null)).people;
     for (const person of scorers) {
       if (!everyone.some((p) => p.personId === person.personId)) everyone.push(person);
     }
@@ -99,7 +103,8 @@ export async function runEvaluation(
       id: group.id,
       name: group.name,
       weight: group.weight,
-      requester: group.scorers === 'requester',
+      requester: perOrder,
+      ...(group.scorers === 'served' ? { residentsOnly: true } : {}),
       scorers,
     });
   }
