@@ -92,6 +92,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         createdBy: 1,
         rating: 1,
         closedAt: 1,
+        servedBy: 1,
       })
         .sort({ closedAt: 1, _id: 1 })
         .limit(MAX_ROUND_ITEMS + 1)
@@ -112,6 +113,10 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       // (upserts of the same content), and a round once stored has all its items.
       for (const order of orders) {
         const rating = (order.rating as { score?: number | null } | null)?.score;
+        const served = (order.servedBy ?? null) as {
+          unitIds?: unknown;
+          personIds?: unknown;
+        } | null;
         await EvaluationItem.updateOne(
           { _id: `${request.roundId}:${order._id}` },
           {
@@ -127,6 +132,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
                 order.createdBy.kind === 'user' && residents.has(order.createdBy.id),
               rating: typeof rating === 'number' ? rating : null,
               closedAt: order.closedAt,
+              servedUnitIds: idsOf(served?.unitIds),
+              servedPersonIds: idsOf(served?.personIds),
             },
           },
           { upsert: true },
@@ -216,7 +223,14 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       }
       const items = await EvaluationItem.find(
         { roundId: request.roundId },
-        { caseId: 1, unitId: 1, definitionKey: 1, rating: 1 },
+        {
+          caseId: 1,
+          unitId: 1,
+          definitionKey: 1,
+          rating: 1,
+          servedUnitIds: 1,
+          servedPersonIds: 1,
+        },
       ).lean();
       const scores = await EvaluationScore.find(
         { roundId: request.roundId },
@@ -227,8 +241,9 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         { role: round.responsibleRole },
         { unitId: 1, personId: 1 },
       ).lean();
+      const servingIds = new Set(items.flatMap((i) => i.servedPersonIds ?? []));
       const people = await Person.find(
-        { _id: { $in: [...new Set(posts.map((p) => p.personId))] } },
+        { _id: { $in: [...new Set([...posts.map((p) => p.personId), ...servingIds])].sort() } },
         { name: 1 },
       ).lean();
       const names = new Map(people.map((p) => [p._id, p.name]));
@@ -243,6 +258,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
           unitId: i.unitId ?? null,
           definitionKey: i.definitionKey,
           rating: i.rating ?? null,
+          servedUnitIds: i.servedUnitIds ?? [],
+          servedPersonIds: i.servedPersonIds ?? [],
         })),
         scores: scores.map((s) => ({
           itemId: s.itemId,
@@ -255,6 +272,10 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
           type: u.type,
           parentId: u.parentId ?? null,
         })),
+        servedPeople: [...servingIds].flatMap((personId) => {
+          const name = names.get(personId);
+          return name === undefined ? [] : [{ personId, name }];
+        }),
         responsible: posts.flatMap((p) => {
           const name = names.get(p.personId);
           return name === undefined ? [] : [{ personId: p.personId, name, unitId: p.unitId }];
@@ -268,6 +289,11 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       return summaryOf(stored!.results as Stored);
     },
   };
+}
+
+/** A list of ids as stored on a case (`servedBy`), or empty. */
+function idsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function summaryOf(results: {

@@ -227,6 +227,9 @@ export interface ItemInput {
   definitionKey: string;
   /** The requester's own rating of the order, 1–5, or null (not rated). */
   rating: number | null;
+  /** Who served it (the case's `servedBy` when the round opened); absent in older items. */
+  servedUnitIds?: readonly string[];
+  servedPersonIds?: readonly string[];
 }
 
 export interface UnitInput {
@@ -272,6 +275,9 @@ export interface ItemResult {
   itemId: string;
   unitId: string | null;
   definitionKey: string;
+  /** The units and people who served the order (empty when nobody is recorded). */
+  servedUnitIds: string[];
+  servedPersonIds: string[];
   /** Weighted over the groups that scored it (their weights renormalised); null when none did. */
   score: number | null;
   groups: GroupFigure[];
@@ -295,12 +301,33 @@ export interface SecretaryResult extends ResultFigures {
   units: Array<{ id: string; name: string }>;
 }
 
+/** A unit that served orders of the round (co-building unit, department, grid…): its orders. */
+export interface ServedUnitResult extends ResultFigures {
+  unitId: string;
+  name: string;
+  type: string | null;
+  /** The unit it hangs under (the street or community a co-building unit serves), or null. */
+  parentName: string | null;
+}
+
+/** A person who served orders of the round (party member, volunteer, grid worker…): their orders. */
+export interface ServedPersonResult extends ResultFigures {
+  personId: string;
+  name: string;
+}
+
 export interface RoundResults {
   criteria: CriterionSpec[];
   groups: Array<{ id: string; name: string; weight: number }>;
   overall: ResultFigures;
   units: UnitResult[];
   secretaries: SecretaryResult[];
+  /**
+   * Per unit and per person who served the orders (each order counts for every one of them),
+   * best score first; in results frozen before this attribution, absent (read as empty).
+   */
+  servedUnits?: ServedUnitResult[];
+  servedPeople?: ServedPersonResult[];
   items: ItemResult[];
 }
 
@@ -313,6 +340,8 @@ export interface ResultsInput {
   scores: readonly ScoreInput[];
   units: readonly UnitInput[];
   responsible: readonly ResponsibleInput[];
+  /** Names of the people who served (a person not found is listed by id). */
+  servedPeople?: ReadonlyArray<{ personId: string; name: string }>;
 }
 
 /** Two decimals, half away from zero (as a spreadsheet rounds a displayed score). */
@@ -507,16 +536,56 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
         (a.personId < b.personId ? -1 : 1),
     );
 
+  // Who served: each serving unit and person with the orders they served, wherever filed.
+  const byServingUnit = new Map<string, ItemWork[]>();
+  const byServingPerson = new Map<string, ItemWork[]>();
+  const push = (map: Map<string, ItemWork[]>, id: string, w: ItemWork) => {
+    const list = map.get(id);
+    if (list) list.push(w);
+    else map.set(id, [w]);
+  };
+  for (const w of works) {
+    for (const id of new Set(w.item.servedUnitIds ?? [])) push(byServingUnit, id, w);
+    for (const id of new Set(w.item.servedPersonIds ?? [])) push(byServingPerson, id, w);
+  }
+  const personNames = new Map((input.servedPeople ?? []).map((p) => [p.personId, p.name]));
+  const servedUnits: ServedUnitResult[] = [...byServingUnit.entries()]
+    .map(([unitId, list]) => {
+      const unit = units.get(unitId);
+      return {
+        unitId,
+        name: unit?.name ?? unitId,
+        type: unit?.type ?? null,
+        parentName:
+          unit === undefined || unit.parentId === null
+            ? null
+            : (units.get(unit.parentId)?.name ?? null),
+        ...figuresOf(list, input),
+      };
+    })
+    .sort((a, b) => byScoreThenId({ ...a, id: a.unitId }, { ...b, id: b.unitId }));
+  const servedPeople: ServedPersonResult[] = [...byServingPerson.entries()]
+    .map(([personId, list]) => ({
+      personId,
+      name: personNames.get(personId) ?? personId,
+      ...figuresOf(list, input),
+    }))
+    .sort((a, b) => byScoreThenId({ ...a, id: a.personId }, { ...b, id: b.personId }));
+
   return {
     criteria: [...input.criteria],
     groups: input.groups.map((g) => ({ id: g.id, name: g.name, weight: g.weight })),
     overall: figuresOf(works, input),
     units: unitResults,
     secretaries,
+    servedUnits,
+    servedPeople,
     items: works.map((w) => ({
       itemId: w.item.itemId,
       unitId: w.item.unitId,
       definitionKey: w.item.definitionKey,
+      servedUnitIds: [...(w.item.servedUnitIds ?? [])],
+      servedPersonIds: [...(w.item.servedPersonIds ?? [])],
       score: roundOrNull(w.weighted),
       groups: input.groups.map((g) => {
         const values = w.byGroup.get(g.id) ?? [];
@@ -525,6 +594,17 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
       missingGroups: input.groups.filter((g) => !w.byGroup.has(g.id)).map((g) => g.id),
     })),
   };
+}
+
+/** Best score first (none scored last), then by id: a ranking of who served. */
+function byScoreThenId(
+  a: { score: number | null; id: string },
+  b: { score: number | null; id: string },
+): number {
+  const sa = a.score ?? -Infinity;
+  const sb = b.score ?? -Infinity;
+  if (sa !== sb) return sb - sa;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,8 +616,8 @@ export { csvField, toCsv } from './csv';
 const fixed2 = (value: number | null) => (value === null ? null : value.toFixed(2));
 
 /**
- * The report as a spreadsheet: a header row, then one row per unit (tree order) and one per
- * responsible person. Scores with two decimals; a figure nobody gave is an empty cell.
+ * The report as a spreadsheet: a header row, then one row per unit (tree order), one per
+ * responsible person, one per serving unit (服务单位) and one per serving person (服务人员). Scores with two decimals; a figure nobody gave is an empty cell.
  */
 export function resultsCsv(results: RoundResults): string {
   return toCsv(resultsTable(results));
@@ -577,6 +657,12 @@ export function resultsTable(results: RoundResults): Cell[][] {
       person.units.map((u) => u.name).join('、'),
       ...figures(person),
     ]);
+  }
+  for (const unit of results.servedUnits ?? []) {
+    rows.push(['服务单位', unit.unitId, unit.name, unit.parentName, ...figures(unit)]);
+  }
+  for (const person of results.servedPeople ?? []) {
+    rows.push(['服务人员', person.personId, person.name, null, ...figures(person)]);
   }
   return rows;
 }

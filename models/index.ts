@@ -462,6 +462,9 @@ const evaluationItemSchema = new mongoose.Schema(
      * does the requester score it in a `served` group. False in items stored before.
      */
     requesterResident: { type: Boolean, default: false },
+    /** Who served the order (the case's `servedBy` when the round opened): unit and person ids. */
+    servedUnitIds: { type: [String], default: [] },
+    servedPersonIds: { type: [String], default: [] },
     /** The requester's own rating of the order, or null. */
     rating: { type: Number, default: null },
     closedAt: { type: Date, required: true },

@@ -82,7 +82,9 @@ export interface RoundView extends RoundFacts {
   items: RoundItemView[];
 }
 
-export type ResultsView = RoundResults & {
+export type ResultsView = Omit<RoundResults, 'servedUnits' | 'servedPeople'> & {
+  servedUnits: NonNullable<RoundResults['servedUnits']>;
+  servedPeople: NonNullable<RoundResults['servedPeople']>;
   roundId: string;
   unitId: string | null;
   period: { from: string; to: string };
@@ -425,12 +427,21 @@ export function createEvaluationService(deps: {
           `Round ${roundId} is open until ${round.closesAt.toISOString()}; its results are frozen when it closes`,
         );
       }
+      const results = round.results as RoundResults;
       return {
         roundId,
         unitId: round.unitId ?? null,
         period: { from: round.from.toISOString(), to: round.to.toISOString() },
         closedAt: round.closedAt!.toISOString(),
-        ...(round.results as RoundResults),
+        ...results,
+        // Results frozen before the attribution to who served: none recorded.
+        servedUnits: results.servedUnits ?? [],
+        servedPeople: results.servedPeople ?? [],
+        items: results.items.map((i) => ({
+          ...i,
+          servedUnitIds: i.servedUnitIds ?? [],
+          servedPersonIds: i.servedPersonIds ?? [],
+        })),
       };
     },
 

@@ -131,11 +131,29 @@ const resultsView = z.object({
       units: z.array(z.object({ id: z.string(), name: z.string() })),
     }),
   ),
+  servedUnits: z
+    .array(
+      figures.extend({
+        unitId: z.string(),
+        name: z.string(),
+        type: z.string().nullable(),
+        parentName: z.string().nullable(),
+      }),
+    )
+    .meta({
+      description:
+        'Per unit that served orders (co-building unit, department, grid…): the orders it served, wherever filed',
+    }),
+  servedPeople: z
+    .array(figures.extend({ personId: z.string(), name: z.string() }))
+    .meta({ description: 'Per person who served orders (party member, volunteer…): their orders' }),
   items: z.array(
     z.object({
       itemId: z.string(),
       unitId: z.string().nullable(),
       definitionKey: z.string(),
+      servedUnitIds: z.array(z.string()),
+      servedPersonIds: z.array(z.string()),
       score: z.number().nullable(),
       groups: z.array(groupFigure),
       missingGroups: z.array(z.string()),

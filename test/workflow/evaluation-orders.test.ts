@@ -330,3 +330,93 @@ describe('评单: who scores (被服务居民, 居民代表)', () => {
     ]);
   });
 });
+
+describe('评单: results per serving unit and member', () => {
+  it('when co-building units and party members served orders filed in communities, then the results and the CSV score them on those orders as well as the place', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const now = new Date(await bed.now());
+    const t = org.street.id;
+    const hospital = await bed.addUnit('cobuilding', '县医院', org.street);
+    const member = await bed.addPerson('member', '党员张', [[hospital, 'party-member']]);
+    const liaison = await bed.addPerson('liaison', '联络员', [[hospital, 'liaison']]);
+    await bed.db.models.Case.create([
+      closedCase(`${t}-a`, 'three-orders', org.grid.id, now, {
+        servedBy: { unitIds: [hospital.id], personIds: [member.personId] },
+        daysAgo: 30,
+      }),
+      closedCase(`${t}-b`, 'order-service', org.community.id, now, {
+        servedBy: {
+          unitIds: [hospital.id, org.grid.id],
+          personIds: [member.personId, org.gridWorker.personId],
+        },
+        daysAgo: 29,
+      }),
+      // Served by nobody on record: the place answers for it alone.
+      closedCase(`${t}-c`, 'grid-event', org.grid.id, now, { daysAgo: 28 }),
+    ]);
+    const evaluations = createEvaluationService({
+      models: bed.db.models,
+      temporal: bed.env.client,
+      callTimeoutMs: 10_000,
+      scope: createScopeResolver(bed.db.models),
+    });
+    const admin = user('usr-admin', ['admin']);
+
+    // Act
+    const { roundId } = await runRound(
+      bed.shipped('evaluation-round.yaml'),
+      org,
+      now,
+      async (id) => {
+        await evaluations.submitScores(
+          user(liaison.userId, ['staff']),
+          id,
+          {
+            group: 'units',
+            scores: [
+              { item: `${t}-a`, values: v(5) },
+              { item: `${t}-b`, values: v(3) },
+              { item: `${t}-c`, values: v(1) },
+            ],
+          },
+          undefined,
+        );
+      },
+    );
+    const results = await evaluations.results(admin, roundId);
+    const csv = evaluations.resultsCsv(results);
+
+    // Assert: a 5, b 3, c 1 (the units' group alone).
+    expect(
+      results.servedUnits.map((u) => [u.unitId, u.name, u.parentName, u.items, u.score]),
+    ).toEqual([
+      [hospital.id, '县医院', org.street.name, 2, 4],
+      [org.grid.id, org.grid.name, org.community.name, 1, 3],
+    ]);
+    expect(results.servedPeople.map((p) => [p.personId, p.name, p.items, p.score])).toEqual([
+      [member.personId, '党员张', 2, 4],
+      [org.gridWorker.personId, org.gridWorker.name, 1, 3],
+    ]);
+    expect(results.secretaries.map((s) => [s.name, s.items, s.score])).toEqual([
+      [org.streetSecretary.name, 3, 3],
+      [org.communitySecretary.name, 3, 3],
+    ]);
+    expect(results.items.map((i) => [i.itemId, i.servedUnitIds])).toEqual([
+      [`${t}-a`, [hospital.id]],
+      [`${t}-b`, [hospital.id, org.grid.id]],
+      [`${t}-c`, []],
+    ]);
+    const lines = csv.split('\r\n');
+    expect(lines.filter((l) => l.startsWith('服务单位,'))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^服务单位,${hospital.id},县医院,${org.street.name},2,2,0,4\\.00,`),
+      ),
+      expect.stringMatching(new RegExp(`^服务单位,${org.grid.id},${org.grid.name},`)),
+    ]);
+    expect(lines.filter((l) => l.startsWith('服务人员,'))).toEqual([
+      expect.stringMatching(new RegExp(`^服务人员,${member.personId},党员张,,2,2,0,4\\.00,`)),
+      expect.stringMatching(new RegExp(`^服务人员,${org.gridWorker.personId},`)),
+    ]);
+  });
+});
