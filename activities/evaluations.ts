@@ -2,10 +2,12 @@ import type {
   CloseRoundResult,
   OpenRoundRequest,
   OpenRoundResult,
+  RoundResults,
   ScoreRequest,
   ScoreResult,
 } from '../common/evaluation';
 import {
+  assessmentRecordsOf,
   computeRoundResults,
   isResidentAccount,
   isServiceOrderProcess,
@@ -33,6 +35,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
     EvaluationRound,
     EvaluationItem,
     EvaluationScore,
+    AssessmentRecord,
   } = deps.models;
 
   /**
@@ -54,6 +57,35 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       .filter(([key, v]) => key !== roundKey && isServiceOrderProcess(v.spec))
       .map(([key]) => key)
       .sort();
+  }
+
+  /**
+   * The annual assessment records (年度考核记录) of a closed round, from its frozen results: one
+   * document per round and subject, replaced with the same content by a retry.
+   */
+  async function writeAssessmentRecords(roundId: string): Promise<void> {
+    const round = await EvaluationRound.findById(roundId, {
+      unitId: 1,
+      from: 1,
+      to: 1,
+      closedAt: 1,
+      results: 1,
+    }).lean();
+    if (!round?.results || !round.closedAt) return;
+    const records = assessmentRecordsOf({
+      roundId,
+      roundUnitId: round.unitId ?? null,
+      period: { from: round.from.toISOString(), to: round.to.toISOString() },
+      closedAt: round.closedAt.toISOString(),
+      results: round.results as RoundResults,
+    });
+    for (const { id, closedAt, ...record } of records) {
+      await AssessmentRecord.replaceOne(
+        { _id: id },
+        { ...record, closedAt: new Date(closedAt) },
+        { upsert: true },
+      );
+    }
   }
 
   return {
@@ -206,6 +238,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       if (!round) throw new Error(`No evaluation round ${request.roundId}`);
       type Stored = ReturnType<typeof computeRoundResults>;
       if (round.status === 'closed' && round.results) {
+        // A retry after the results were frozen: the records again (the same documents).
+        await writeAssessmentRecords(request.roundId);
         return summaryOf(round.results as Stored);
       }
       // Rounds whose scores the API writes: this runs SCORE_CLOSE_GRACE_MS (chosen, 60 s) after
@@ -285,6 +319,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         { _id: request.roundId, status: 'open' },
         { $set: { status: 'closed', closedAt: new Date(request.closedAt), results } },
       );
+      await writeAssessmentRecords(request.roundId);
       const stored = await EvaluationRound.findById(request.roundId, { results: 1 }).lean();
       return summaryOf(stored!.results as Stored);
     },

@@ -666,3 +666,133 @@ export function resultsTable(results: RoundResults): Cell[][] {
   }
   return rows;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Annual assessment records (年度考核记录)
+
+export type AssessmentKind = 'secretary' | 'unit' | 'serving-unit';
+
+/** One round's figures for one subject, as the assessment record keeps them. */
+export interface AssessmentRecord {
+  /** `<round>:<kind>:<subject id>`: one per round and subject, whatever retries the close. */
+  id: string;
+  roundId: string;
+  roundUnitId: string | null;
+  /** The Beijing calendar year the round's period ends in (its last day's year). */
+  year: number;
+  kind: AssessmentKind;
+  subjectId: string;
+  name: string;
+  /** A secretary's units; a unit's parent (the street a co-building unit serves). */
+  unitNames: string[];
+  period: { from: string; to: string };
+  items: number;
+  scored: number;
+  missing: number;
+  score: number | null;
+  closedAt: string;
+}
+
+const BEIJING_OFFSET_MS = 8 * 3600_000;
+
+/**
+ * The most assessment records one CSV export holds; more is refused (narrow by year or kind), not
+ * cut short. Chosen: 5,000 (a county of 20 streets, two rounds a year, about 100 subjects each
+ * is 4,000 a year).
+ */
+export const ASSESSMENT_CSV_MAX = 5000;
+
+/**
+ * The assessment records of a closed round: one per secretary (述职考核), per unit of the place
+ * (with everything below it) and per serving unit (双评双考), from its frozen results.
+ */
+export function assessmentRecordsOf(round: {
+  roundId: string;
+  roundUnitId: string | null;
+  period: { from: string; to: string };
+  closedAt: string;
+  results: RoundResults;
+}): AssessmentRecord[] {
+  // `to` is exclusive (the instant after the period's last day): its year is the last day's.
+  const year = new Date(Date.parse(round.period.to) - 1 + BEIJING_OFFSET_MS).getUTCFullYear();
+  const base = {
+    roundId: round.roundId,
+    roundUnitId: round.roundUnitId,
+    year,
+    period: round.period,
+    closedAt: round.closedAt,
+  };
+  const record = (
+    kind: AssessmentKind,
+    subjectId: string,
+    name: string,
+    unitNames: Array<string | null>,
+    f: ResultFigures,
+  ): AssessmentRecord => ({
+    id: `${round.roundId}:${kind}:${subjectId}`,
+    ...base,
+    kind,
+    subjectId,
+    name,
+    unitNames: unitNames.filter((n): n is string => n !== null),
+    items: f.items,
+    scored: f.scored,
+    missing: f.missing,
+    score: f.score,
+  });
+  return [
+    ...round.results.secretaries.map((s) =>
+      record(
+        'secretary',
+        s.personId,
+        s.name,
+        s.units.map((u) => u.name),
+        s,
+      ),
+    ),
+    ...round.results.units.map((u) => record('unit', u.unitId, u.name, [u.parentName], u)),
+    ...(round.results.servedUnits ?? []).map((u) =>
+      record('serving-unit', u.unitId, u.name, [u.parentName], u),
+    ),
+  ];
+}
+
+const ASSESSMENT_KIND_NAMES: Record<AssessmentKind, string> = {
+  secretary: '党组织书记',
+  unit: '单位',
+  'serving-unit': '服务单位',
+};
+
+/** The records as a spreadsheet: a header row, then one row per record as given. */
+export function assessmentTable(records: readonly AssessmentRecord[]): Cell[][] {
+  return [
+    [
+      '年度',
+      '类型',
+      '编号',
+      '名称',
+      '所属单位',
+      '评议轮次',
+      '评议期起',
+      '评议期止',
+      '评单数',
+      '已评单数',
+      '缺评单数',
+      '综合得分',
+    ],
+    ...records.map((r) => [
+      r.year,
+      ASSESSMENT_KIND_NAMES[r.kind],
+      r.subjectId,
+      r.name,
+      r.unitNames.join('、'),
+      r.roundId,
+      r.period.from,
+      r.period.to,
+      r.items,
+      r.scored,
+      r.missing,
+      fixed2(r.score),
+    ]),
+  ];
+}

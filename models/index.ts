@@ -494,6 +494,36 @@ const evaluationScoreSchema = new mongoose.Schema(
 evaluationScoreSchema.index({ roundId: 1 });
 
 /**
+ * The annual assessment record (年度考核记录): one document per closed evaluation round and
+ * subject, `<round>:<kind>:<subject id>` (kind `secretary`: a holder of the responsible post, for
+ * 述职考核; `unit`: a place's unit with everything below it; `serving-unit`: a unit that served
+ * orders, 双评双考), written by the round's closing activity from its frozen results, so a retry
+ * writes the same document again. `year`: the Beijing year the round's period ends in.
+ */
+const assessmentRecordSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    roundId: { type: String, required: true },
+    /** The round's unit (whose supervisors read the record), or null for a whole-tree round. */
+    roundUnitId: { type: String, default: null },
+    year: { type: Number, required: true },
+    kind: { type: String, enum: ['secretary', 'unit', 'serving-unit'], required: true },
+    subjectId: { type: String, required: true },
+    name: { type: String, required: true },
+    /** The secretary's units, or the unit's parent: names as the results froze them. */
+    unitNames: { type: [String], default: [] },
+    period: { type: mongoose.Schema.Types.Mixed, required: true },
+    items: { type: Number, required: true },
+    scored: { type: Number, required: true },
+    missing: { type: Number, required: true },
+    score: { type: Number, default: null },
+    closedAt: { type: Date, required: true },
+  },
+  { collection: 'assessmentRecords', versionKey: false },
+);
+assessmentRecordSchema.index({ year: 1, kind: 1, subjectId: 1 });
+
+/**
  * The dispatch catalogue (派单目录 / 职责清单) of an owning unit, one insert-only document per
  * published revision, `_id` `<ownerUnitId>@<revision>`: a retried or concurrent publish of the
  * same revision collides on `_id` instead of writing twice (no transactions on FerretDB v1).
@@ -552,6 +582,7 @@ export function createModels(connection: Connection) {
     EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
+    AssessmentRecord: connection.model('AssessmentRecord', assessmentRecordSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),

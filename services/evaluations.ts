@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { ActingPrincipal } from '../common/case';
 import type {
+  AssessmentKind,
+  AssessmentRecord,
   CriterionSpec,
   RoundGroup,
   RoundResults,
@@ -9,8 +11,10 @@ import type {
   ScoreResult,
 } from '../common/evaluation';
 import {
+  assessmentTable,
   EVALUATION_SCORE_UPDATE,
   resultsCsv,
+  toCsv,
   SCORE_WRITE_BUDGET_MS,
   scoreProblems,
 } from '../common/evaluation';
@@ -447,6 +451,56 @@ export function createEvaluationService(deps: {
 
     resultsCsv(results: RoundResults): string {
       return resultsCsv(results);
+    },
+
+    /**
+     * The annual assessment records (年度考核记录) the caller supervises (admins: all; dispatchers
+     * and staff: those of rounds whose unit their scope holds), by year, kind and subject, newest
+     * year first, a page at a time (the CSV export asks for one page of ASSESSMENT_CSV_MAX).
+     */
+    async assessments(
+      principal: Principal,
+      query: PageRequest & { year?: number; kind?: AssessmentKind; subjectId?: string },
+    ): Promise<{ items: AssessmentRecord[]; page: number; pageSize: number; total: number }> {
+      const scope = await deps.scope.resolve(principal);
+      const filter: Record<string, unknown> = {};
+      if (query.year !== undefined) filter.year = query.year;
+      if (query.kind !== undefined) filter.kind = query.kind;
+      if (query.subjectId !== undefined) filter.subjectId = query.subjectId;
+      if (!scope.all) filter.roundUnitId = { $in: [...scope.unitIds].sort() };
+      const docs = await deps.models.AssessmentRecord.find(filter)
+        .sort({ year: -1, kind: 1, subjectId: 1, closedAt: 1, _id: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean();
+      const total = await totalOf(query, docs.length, () =>
+        deps.models.AssessmentRecord.countDocuments(filter),
+      );
+      return {
+        items: docs.map((d) => ({
+          id: d._id,
+          roundId: d.roundId,
+          roundUnitId: d.roundUnitId ?? null,
+          year: d.year,
+          kind: d.kind,
+          subjectId: d.subjectId,
+          name: d.name,
+          unitNames: d.unitNames,
+          period: d.period as { from: string; to: string },
+          items: d.items,
+          scored: d.scored,
+          missing: d.missing,
+          score: d.score ?? null,
+          closedAt: d.closedAt.toISOString(),
+        })),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
+    },
+
+    assessmentsCsv(records: readonly AssessmentRecord[]): string {
+      return toCsv(assessmentTable(records));
     },
 
     /**

@@ -1,5 +1,10 @@
 import type { ResultsInput } from '../../common/evaluation';
-import { computeRoundResults, resultsTable } from '../../common/evaluation';
+import {
+  assessmentRecordsOf,
+  assessmentTable,
+  computeRoundResults,
+  resultsTable,
+} from '../../common/evaluation';
 
 /**
  * 评单 results attributed to who served each order (issue 16): per serving unit (co-building
@@ -147,5 +152,44 @@ describe('computeRoundResults: who served', () => {
 
     // Assert
     expect(rows.map((r) => r[0])).toEqual(['类型', '单位', '单位', '书记']);
+  });
+});
+
+describe('assessmentRecordsOf (年度考核记录)', () => {
+  it('when a round of the second half of 2026 closes in January 2027, then its records are of 2026, one per secretary, unit and serving unit', () => {
+    // Arrange: 1 July 00:00 to 1 January 00:00, Beijing time.
+    const round = {
+      roundId: 'case-r',
+      roundUnitId: 's',
+      period: { from: '2026-06-30T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z' },
+      closedAt: '2027-01-22T01:00:00.000Z',
+      results: computeRoundResults(input()),
+    };
+
+    // Act
+    const records = assessmentRecordsOf(round);
+
+    // Assert
+    expect(records.map((r) => [r.id, r.year, r.name, r.unitNames, r.items, r.score])).toEqual([
+      ['case-r:secretary:p-s', 2026, '街道书记', ['街道'], 3, 3.13],
+      ['case-r:unit:s', 2026, '街道', [], 3, 3.13],
+      ['case-r:unit:c1', 2026, '甲社区', ['街道'], 3, 3.13],
+      ['case-r:serving-unit:cb', 2026, '县医院', ['街道'], 2, 4.2],
+      ['case-r:serving-unit:dep', 2026, '城管局', ['街道'], 1, 3.4],
+    ]);
+    expect(assessmentTable(records)[4]).toEqual([
+      2026,
+      '服务单位',
+      'cb',
+      '县医院',
+      '街道',
+      'case-r',
+      '2026-06-30T16:00:00.000Z',
+      '2026-12-31T16:00:00.000Z',
+      2,
+      2,
+      0,
+      '4.20',
+    ]);
   });
 });

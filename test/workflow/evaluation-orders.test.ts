@@ -332,7 +332,7 @@ describe('评单: who scores (被服务居民, 居民代表)', () => {
 });
 
 describe('评单: results per serving unit and member', () => {
-  it('when co-building units and party members served orders filed in communities, then the results and the CSV score them on those orders as well as the place', async () => {
+  it('when co-building units and party members served orders filed in communities, then the results, the CSV and the annual assessment records (年度考核记录) score them on those orders as well as the place', async () => {
     // Arrange
     const org = await bed.seedOrg();
     const now = new Date(await bed.now());
@@ -386,6 +386,20 @@ describe('评单: results per serving unit and member', () => {
     );
     const results = await evaluations.results(admin, roundId);
     const csv = evaluations.resultsCsv(results);
+    // The close again (a retried activity): the same records, no more.
+    const activities = createEvaluationActivities({
+      models: bed.db.models,
+    } as unknown as ActivityDependencies);
+    await activities.closeEvaluationRound({ roundId, closedAt: new Date().toISOString() });
+    const stored = await bed.db.models.AssessmentRecord.countDocuments({ roundId });
+    const year = new Date(Date.parse(results.period.to) - 1 + 8 * 3600_000).getUTCFullYear();
+    const records = await evaluations.assessments(admin, { page: 1, pageSize: 100, year });
+    const mine = records.items.filter((r) => r.roundId === roundId);
+    const stranger = await evaluations.assessments(user('usr-nobody', ['staff']), {
+      page: 1,
+      pageSize: 100,
+    });
+    const recordsCsv = evaluations.assessmentsCsv(mine);
 
     // Assert: a 5, b 3, c 1 (the units' group alone).
     expect(
@@ -407,6 +421,28 @@ describe('评单: results per serving unit and member', () => {
       [`${t}-b`, [hospital.id, org.grid.id]],
       [`${t}-c`, []],
     ]);
+    // 年度考核记录: one per round and subject, for the secretaries, the place's units and the
+    // serving units, readable by the round's supervisors only.
+    expect(stored).toBe(mine.length);
+    expect(mine.map((r) => [r.kind, r.subjectId, r.items, r.score])).toEqual(
+      [
+        ['secretary', org.communitySecretary.personId, 3, 3],
+        ['secretary', org.streetSecretary.personId, 3, 3],
+        ['serving-unit', org.grid.id, 1, 3],
+        ['serving-unit', hospital.id, 2, 4],
+        ['unit', org.community.id, 3, 3],
+        ['unit', org.grid.id, 2, 3],
+        ['unit', org.street.id, 3, 3],
+      ].sort((a, b) => (`${a[0]}:${a[1]}` < `${b[0]}:${b[1]}` ? -1 : 1)),
+    );
+    expect(mine.every((r) => r.year === year && r.roundUnitId === org.street.id)).toBe(true);
+    expect(stranger.items).toEqual([]);
+    expect(recordsCsv.split('\r\n')[0]).toBe(
+      '\uFEFF年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分',
+    );
+    expect(recordsCsv).toContain(
+      `${year},服务单位,${hospital.id},县医院,${org.street.name},${roundId},`,
+    );
     const lines = csv.split('\r\n');
     expect(lines.filter((l) => l.startsWith('服务单位,'))).toEqual([
       expect.stringMatching(
