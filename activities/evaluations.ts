@@ -2,10 +2,17 @@ import type {
   CloseRoundResult,
   OpenRoundRequest,
   OpenRoundResult,
+  RoundResults,
   ScoreRequest,
   ScoreResult,
 } from '../common/evaluation';
-import { computeRoundResults, MAX_ROUND_ITEMS } from '../common/evaluation';
+import {
+  assessmentRecordsOf,
+  computeRoundResults,
+  isResidentAccount,
+  isServiceOrderProcess,
+  MAX_ROUND_ITEMS,
+} from '../common/evaluation';
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
 import type { ActivityDependencies } from './dependencies';
 
@@ -18,8 +25,68 @@ import type { ActivityDependencies } from './dependencies';
  * (results are summed here, in code, not by `$group`).
  */
 export function createEvaluationActivities(deps: ActivityDependencies) {
-  const { Case, Unit, Post, Person, EvaluationRound, EvaluationItem, EvaluationScore } =
-    deps.models;
+  const {
+    Case,
+    Definition,
+    User,
+    Unit,
+    Post,
+    Person,
+    EvaluationRound,
+    EvaluationItem,
+    EvaluationScore,
+    AssessmentRecord,
+  } = deps.models;
+
+  /**
+   * The keys of the service orders (isServiceOrderProcess) by the latest published version of
+   * each process, sorted; never the round's own process.
+   */
+  async function serviceOrderProcesses(roundKey: string): Promise<string[]> {
+    const versions = await Definition.find(
+      { status: 'published' },
+      { key: 1, version: 1, spec: 1 },
+    ).lean();
+    const latest = new Map<string, { version: number; spec: unknown }>();
+    for (const v of versions) {
+      const seen = latest.get(v.key);
+      if (!seen || v.version > seen.version)
+        latest.set(v.key, { version: v.version, spec: v.spec });
+    }
+    return [...latest.entries()]
+      .filter(([key, v]) => key !== roundKey && isServiceOrderProcess(v.spec))
+      .map(([key]) => key)
+      .sort();
+  }
+
+  /**
+   * The annual assessment records (年度考核记录) of a closed round, from its frozen results: one
+   * document per round and subject, replaced with the same content by a retry.
+   */
+  async function writeAssessmentRecords(roundId: string): Promise<void> {
+    const round = await EvaluationRound.findById(roundId, {
+      unitId: 1,
+      from: 1,
+      to: 1,
+      closedAt: 1,
+      results: 1,
+    }).lean();
+    if (!round?.results || !round.closedAt) return;
+    const records = assessmentRecordsOf({
+      roundId,
+      roundUnitId: round.unitId ?? null,
+      period: { from: round.from.toISOString(), to: round.to.toISOString() },
+      closedAt: round.closedAt.toISOString(),
+      results: round.results as RoundResults,
+    });
+    for (const { id, closedAt, ...record } of records) {
+      await AssessmentRecord.replaceOne(
+        { _id: id },
+        { ...record, closedAt: new Date(closedAt) },
+        { upsert: true },
+      );
+    }
+  }
 
   return {
     /**
@@ -30,13 +97,16 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
     async openEvaluationRound(request: OpenRoundRequest): Promise<OpenRoundResult> {
       const existing = await EvaluationRound.findById(request.roundId, { itemCount: 1 }).lean();
       if (existing) return { items: existing.itemCount, refused: false };
+      // The processes: the round's list; else the service orders (rounds opened since that
+      // default); else, for rounds opened before it, every process but the round's own.
+      let definitions = request.definitions;
+      if (definitions === null && request.processes === 'service-orders') {
+        definitions = await serviceOrderProcesses(request.definitionKey);
+      }
       const filter: Record<string, unknown> = {
         status: 'closed',
         closedAt: { $gte: new Date(request.from), $lt: new Date(request.to) },
-        definitionKey:
-          request.definitions !== null
-            ? { $in: request.definitions }
-            : { $ne: request.definitionKey },
+        definitionKey: definitions !== null ? { $in: definitions } : { $ne: request.definitionKey },
       };
       if (request.unitId !== null) {
         const units = await Unit.find({}, { _id: 1, parentId: 1 }).lean();
@@ -54,15 +124,31 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         createdBy: 1,
         rating: 1,
         closedAt: 1,
+        servedBy: 1,
       })
         .sort({ closedAt: 1, _id: 1 })
         .limit(MAX_ROUND_ITEMS + 1)
         .lean();
       if (orders.length > MAX_ROUND_ITEMS) return { items: orders.length, refused: true };
+      // Which requesters are residents' accounts (the residents served of a `served` group).
+      const requesters = [
+        ...new Set(orders.filter((o) => o.createdBy.kind === 'user').map((o) => o.createdBy.id)),
+      ].sort();
+      const accounts =
+        requesters.length === 0
+          ? []
+          : await User.find({ _id: { $in: requesters } }, { roles: 1 }).lean();
+      const residents = new Set(
+        accounts.filter((a) => isResidentAccount(a.roles)).map((a) => a._id),
+      );
       // Items first, the round last: a retry after a crash finds no round and writes them again
       // (upserts of the same content), and a round once stored has all its items.
       for (const order of orders) {
         const rating = (order.rating as { score?: number | null } | null)?.score;
+        const served = (order.servedBy ?? null) as {
+          unitIds?: unknown;
+          personIds?: unknown;
+        } | null;
         await EvaluationItem.updateOne(
           { _id: `${request.roundId}:${order._id}` },
           {
@@ -74,8 +160,12 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
               definitionName: order.definitionName,
               category: order.category ?? null,
               requesterId: order.createdBy.id,
+              requesterResident:
+                order.createdBy.kind === 'user' && residents.has(order.createdBy.id),
               rating: typeof rating === 'number' ? rating : null,
               closedAt: order.closedAt,
+              servedUnitIds: idsOf(served?.unitIds),
+              servedPersonIds: idsOf(served?.personIds),
             },
           },
           { upsert: true },
@@ -91,7 +181,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
             status: 'open',
             from: new Date(request.from),
             to: new Date(request.to),
-            definitions: request.definitions,
+            definitions,
             criteria: request.criteria,
             groups: request.groups,
             orderRatingGroup: request.orderRatingGroup,
@@ -148,6 +238,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       if (!round) throw new Error(`No evaluation round ${request.roundId}`);
       type Stored = ReturnType<typeof computeRoundResults>;
       if (round.status === 'closed' && round.results) {
+        // A retry after the results were frozen: the records again (the same documents).
+        await writeAssessmentRecords(request.roundId);
         return summaryOf(round.results as Stored);
       }
       // Rounds whose scores the API writes: this runs SCORE_CLOSE_GRACE_MS (chosen, 60 s) after
@@ -165,7 +257,14 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       }
       const items = await EvaluationItem.find(
         { roundId: request.roundId },
-        { caseId: 1, unitId: 1, definitionKey: 1, rating: 1 },
+        {
+          caseId: 1,
+          unitId: 1,
+          definitionKey: 1,
+          rating: 1,
+          servedUnitIds: 1,
+          servedPersonIds: 1,
+        },
       ).lean();
       const scores = await EvaluationScore.find(
         { roundId: request.roundId },
@@ -176,8 +275,9 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         { role: round.responsibleRole },
         { unitId: 1, personId: 1 },
       ).lean();
+      const servingIds = new Set(items.flatMap((i) => i.servedPersonIds ?? []));
       const people = await Person.find(
-        { _id: { $in: [...new Set(posts.map((p) => p.personId))] } },
+        { _id: { $in: [...new Set([...posts.map((p) => p.personId), ...servingIds])].sort() } },
         { name: 1 },
       ).lean();
       const names = new Map(people.map((p) => [p._id, p.name]));
@@ -192,6 +292,8 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
           unitId: i.unitId ?? null,
           definitionKey: i.definitionKey,
           rating: i.rating ?? null,
+          servedUnitIds: i.servedUnitIds ?? [],
+          servedPersonIds: i.servedPersonIds ?? [],
         })),
         scores: scores.map((s) => ({
           itemId: s.itemId,
@@ -204,6 +306,10 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
           type: u.type,
           parentId: u.parentId ?? null,
         })),
+        servedPeople: [...servingIds].flatMap((personId) => {
+          const name = names.get(personId);
+          return name === undefined ? [] : [{ personId, name }];
+        }),
         responsible: posts.flatMap((p) => {
           const name = names.get(p.personId);
           return name === undefined ? [] : [{ personId: p.personId, name, unitId: p.unitId }];
@@ -213,10 +319,16 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         { _id: request.roundId, status: 'open' },
         { $set: { status: 'closed', closedAt: new Date(request.closedAt), results } },
       );
+      await writeAssessmentRecords(request.roundId);
       const stored = await EvaluationRound.findById(request.roundId, { results: 1 }).lean();
       return summaryOf(stored!.results as Stored);
     },
   };
+}
+
+/** A list of ids as stored on a case (`servedBy`), or empty. */
+function idsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function summaryOf(results: {

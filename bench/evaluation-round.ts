@@ -95,6 +95,7 @@ steps:
     orders:
       from: 'addDays(date(case.receivedAt), -60)'
       to: 'addDays(date(case.receivedAt), 1)'
+      definitions: [resident-request]
     groups:
       - { id: residents, name: 服务对象（居民）, weight: 50, scorers: requester }
       - id: units

@@ -64,6 +64,11 @@ export interface RoundGroup {
   weight: number;
   /** `requester`: the person who filed each order scores it (residents served). */
   requester: boolean;
+  /**
+   * With `requester`: only when a resident's account filed the order (`scorers: served`), not
+   * staff filing it for somebody. Absent in rounds and groups before it: whoever filed.
+   */
+  residentsOnly?: boolean;
   /** The people the group's selectors found when the round opened (empty for `requester`). */
   scorers: Candidate[];
 }
@@ -78,6 +83,12 @@ export interface OpenRoundRequest {
   from: string;
   to: string;
   definitions: string[] | null;
+  /**
+   * Without `definitions`: `service-orders`, the processes {@link isServiceOrderProcess} picks
+   * (rounds opened since that default, marker `evaluation-service-orders`). Absent in rounds
+   * opened before: every process but the round's own.
+   */
+  processes?: 'service-orders';
   criteria: CriterionSpec[];
   groups: RoundGroup[];
   /** The group the requester's own rating of an order (一单一打分) counts in, if any. */
@@ -97,6 +108,44 @@ export interface OpenRoundRequest {
  * period after `closesAt` ({@link SCORE_CLOSE_GRACE_MS}).
  */
 export type ScoresVia = 'update' | 'api';
+
+/**
+ * Whether a process is a service order (订单服务) a round scores by default: its definition
+ * declares `measures.acceptance` (a handler takes the order on: 接单/签收) and has a `feedback`
+ * step (the resident served rates it: 一单一打分). Monthly reports, roll-calls, admissions, the
+ * whistle's call and the rounds themselves are not. Reads the spec loosely (stored specs of any
+ * version), looking into parallel branches too.
+ */
+export function isServiceOrderProcess(spec: unknown): boolean {
+  if (typeof spec !== 'object' || spec === null) return false;
+  const { measures, steps } = spec as { measures?: { acceptance?: unknown }; steps?: unknown };
+  if (!Array.isArray(measures?.acceptance) || measures.acceptance.length === 0) return false;
+  const hasFeedback = (list: unknown): boolean =>
+    Array.isArray(list) &&
+    list.some((step: unknown) => {
+      if (typeof step !== 'object' || step === null) return false;
+      const { type, branches } = step as { type?: unknown; branches?: unknown };
+      if (type === 'feedback') return true;
+      return (
+        type === 'parallel' &&
+        Array.isArray(branches) &&
+        branches.some((b: unknown) => hasFeedback((b as { steps?: unknown } | null)?.steps))
+      );
+    });
+  return hasFeedback(steps);
+}
+
+/**
+ * A resident's account (居民) scores its own orders in a `served` group: its roles hold
+ * `resident` and none of the staff's (admin, dispatcher, staff), so staff who filed an order for
+ * somebody, or who also hold a resident's role, do not score it as the resident served.
+ */
+export function isResidentAccount(roles: readonly string[]): boolean {
+  return (
+    roles.includes('resident') &&
+    !roles.some((r) => r === 'admin' || r === 'dispatcher' || r === 'staff')
+  );
+}
 
 export interface OpenRoundResult {
   items: number;
@@ -178,6 +227,9 @@ export interface ItemInput {
   definitionKey: string;
   /** The requester's own rating of the order, 1–5, or null (not rated). */
   rating: number | null;
+  /** Who served it (the case's `servedBy` when the round opened); absent in older items. */
+  servedUnitIds?: readonly string[];
+  servedPersonIds?: readonly string[];
 }
 
 export interface UnitInput {
@@ -223,6 +275,9 @@ export interface ItemResult {
   itemId: string;
   unitId: string | null;
   definitionKey: string;
+  /** The units and people who served the order (empty when nobody is recorded). */
+  servedUnitIds: string[];
+  servedPersonIds: string[];
   /** Weighted over the groups that scored it (their weights renormalised); null when none did. */
   score: number | null;
   groups: GroupFigure[];
@@ -246,12 +301,33 @@ export interface SecretaryResult extends ResultFigures {
   units: Array<{ id: string; name: string }>;
 }
 
+/** A unit that served orders of the round (co-building unit, department, grid…): its orders. */
+export interface ServedUnitResult extends ResultFigures {
+  unitId: string;
+  name: string;
+  type: string | null;
+  /** The unit it hangs under (the street or community a co-building unit serves), or null. */
+  parentName: string | null;
+}
+
+/** A person who served orders of the round (party member, volunteer, grid worker…): their orders. */
+export interface ServedPersonResult extends ResultFigures {
+  personId: string;
+  name: string;
+}
+
 export interface RoundResults {
   criteria: CriterionSpec[];
   groups: Array<{ id: string; name: string; weight: number }>;
   overall: ResultFigures;
   units: UnitResult[];
   secretaries: SecretaryResult[];
+  /**
+   * Per unit and per person who served the orders (each order counts for every one of them),
+   * best score first; in results frozen before this attribution, absent (read as empty).
+   */
+  servedUnits?: ServedUnitResult[];
+  servedPeople?: ServedPersonResult[];
   items: ItemResult[];
 }
 
@@ -264,6 +340,8 @@ export interface ResultsInput {
   scores: readonly ScoreInput[];
   units: readonly UnitInput[];
   responsible: readonly ResponsibleInput[];
+  /** Names of the people who served (a person not found is listed by id). */
+  servedPeople?: ReadonlyArray<{ personId: string; name: string }>;
 }
 
 /** Two decimals, half away from zero (as a spreadsheet rounds a displayed score). */
@@ -458,16 +536,56 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
         (a.personId < b.personId ? -1 : 1),
     );
 
+  // Who served: each serving unit and person with the orders they served, wherever filed.
+  const byServingUnit = new Map<string, ItemWork[]>();
+  const byServingPerson = new Map<string, ItemWork[]>();
+  const push = (map: Map<string, ItemWork[]>, id: string, w: ItemWork) => {
+    const list = map.get(id);
+    if (list) list.push(w);
+    else map.set(id, [w]);
+  };
+  for (const w of works) {
+    for (const id of new Set(w.item.servedUnitIds ?? [])) push(byServingUnit, id, w);
+    for (const id of new Set(w.item.servedPersonIds ?? [])) push(byServingPerson, id, w);
+  }
+  const personNames = new Map((input.servedPeople ?? []).map((p) => [p.personId, p.name]));
+  const servedUnits: ServedUnitResult[] = [...byServingUnit.entries()]
+    .map(([unitId, list]) => {
+      const unit = units.get(unitId);
+      return {
+        unitId,
+        name: unit?.name ?? unitId,
+        type: unit?.type ?? null,
+        parentName:
+          unit === undefined || unit.parentId === null
+            ? null
+            : (units.get(unit.parentId)?.name ?? null),
+        ...figuresOf(list, input),
+      };
+    })
+    .sort((a, b) => byScoreThenId({ ...a, id: a.unitId }, { ...b, id: b.unitId }));
+  const servedPeople: ServedPersonResult[] = [...byServingPerson.entries()]
+    .map(([personId, list]) => ({
+      personId,
+      name: personNames.get(personId) ?? personId,
+      ...figuresOf(list, input),
+    }))
+    .sort((a, b) => byScoreThenId({ ...a, id: a.personId }, { ...b, id: b.personId }));
+
   return {
     criteria: [...input.criteria],
     groups: input.groups.map((g) => ({ id: g.id, name: g.name, weight: g.weight })),
     overall: figuresOf(works, input),
     units: unitResults,
     secretaries,
+    servedUnits,
+    servedPeople,
     items: works.map((w) => ({
       itemId: w.item.itemId,
       unitId: w.item.unitId,
       definitionKey: w.item.definitionKey,
+      servedUnitIds: [...(w.item.servedUnitIds ?? [])],
+      servedPersonIds: [...(w.item.servedPersonIds ?? [])],
       score: roundOrNull(w.weighted),
       groups: input.groups.map((g) => {
         const values = w.byGroup.get(g.id) ?? [];
@@ -476,6 +594,17 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
       missingGroups: input.groups.filter((g) => !w.byGroup.has(g.id)).map((g) => g.id),
     })),
   };
+}
+
+/** Best score first (none scored last), then by id: a ranking of who served. */
+function byScoreThenId(
+  a: { score: number | null; id: string },
+  b: { score: number | null; id: string },
+): number {
+  const sa = a.score ?? -Infinity;
+  const sb = b.score ?? -Infinity;
+  if (sa !== sb) return sb - sa;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,8 +616,8 @@ export { csvField, toCsv } from './csv';
 const fixed2 = (value: number | null) => (value === null ? null : value.toFixed(2));
 
 /**
- * The report as a spreadsheet: a header row, then one row per unit (tree order) and one per
- * responsible person. Scores with two decimals; a figure nobody gave is an empty cell.
+ * The report as a spreadsheet: a header row, then one row per unit (tree order), one per
+ * responsible person, one per serving unit (服务单位) and one per serving person (服务人员). Scores with two decimals; a figure nobody gave is an empty cell.
  */
 export function resultsCsv(results: RoundResults): string {
   return toCsv(resultsTable(results));
@@ -529,5 +658,141 @@ export function resultsTable(results: RoundResults): Cell[][] {
       ...figures(person),
     ]);
   }
+  for (const unit of results.servedUnits ?? []) {
+    rows.push(['服务单位', unit.unitId, unit.name, unit.parentName, ...figures(unit)]);
+  }
+  for (const person of results.servedPeople ?? []) {
+    rows.push(['服务人员', person.personId, person.name, null, ...figures(person)]);
+  }
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Annual assessment records (年度考核记录)
+
+export type AssessmentKind = 'secretary' | 'unit' | 'serving-unit';
+
+/** One round's figures for one subject, as the assessment record keeps them. */
+export interface AssessmentRecord {
+  /** `<round>:<kind>:<subject id>`: one per round and subject, whatever retries the close. */
+  id: string;
+  roundId: string;
+  roundUnitId: string | null;
+  /** The Beijing calendar year the round's period ends in (its last day's year). */
+  year: number;
+  kind: AssessmentKind;
+  subjectId: string;
+  name: string;
+  /** A secretary's units; a unit's parent (the street a co-building unit serves). */
+  unitNames: string[];
+  period: { from: string; to: string };
+  items: number;
+  scored: number;
+  missing: number;
+  score: number | null;
+  closedAt: string;
+}
+
+const BEIJING_OFFSET_MS = 8 * 3600_000;
+
+/**
+ * The most assessment records one CSV export holds; more is refused (narrow by year or kind), not
+ * cut short. Chosen: 5,000 (a county of 20 streets, two rounds a year, about 100 subjects each
+ * is 4,000 a year).
+ */
+export const ASSESSMENT_CSV_MAX = 5000;
+
+/**
+ * The assessment records of a closed round: one per secretary (述职考核), per unit of the place
+ * (with everything below it) and per serving unit (双评双考), from its frozen results.
+ */
+export function assessmentRecordsOf(round: {
+  roundId: string;
+  roundUnitId: string | null;
+  period: { from: string; to: string };
+  closedAt: string;
+  results: RoundResults;
+}): AssessmentRecord[] {
+  // `to` is exclusive (the instant after the period's last day): its year is the last day's.
+  const year = new Date(Date.parse(round.period.to) - 1 + BEIJING_OFFSET_MS).getUTCFullYear();
+  const base = {
+    roundId: round.roundId,
+    roundUnitId: round.roundUnitId,
+    year,
+    period: round.period,
+    closedAt: round.closedAt,
+  };
+  const record = (
+    kind: AssessmentKind,
+    subjectId: string,
+    name: string,
+    unitNames: Array<string | null>,
+    f: ResultFigures,
+  ): AssessmentRecord => ({
+    id: `${round.roundId}:${kind}:${subjectId}`,
+    ...base,
+    kind,
+    subjectId,
+    name,
+    unitNames: unitNames.filter((n): n is string => n !== null),
+    items: f.items,
+    scored: f.scored,
+    missing: f.missing,
+    score: f.score,
+  });
+  return [
+    ...round.results.secretaries.map((s) =>
+      record(
+        'secretary',
+        s.personId,
+        s.name,
+        s.units.map((u) => u.name),
+        s,
+      ),
+    ),
+    ...round.results.units.map((u) => record('unit', u.unitId, u.name, [u.parentName], u)),
+    ...(round.results.servedUnits ?? []).map((u) =>
+      record('serving-unit', u.unitId, u.name, [u.parentName], u),
+    ),
+  ];
+}
+
+const ASSESSMENT_KIND_NAMES: Record<AssessmentKind, string> = {
+  secretary: '党组织书记',
+  unit: '单位',
+  'serving-unit': '服务单位',
+};
+
+/** The records as a spreadsheet: a header row, then one row per record as given. */
+export function assessmentTable(records: readonly AssessmentRecord[]): Cell[][] {
+  return [
+    [
+      '年度',
+      '类型',
+      '编号',
+      '名称',
+      '所属单位',
+      '评议轮次',
+      '评议期起',
+      '评议期止',
+      '评单数',
+      '已评单数',
+      '缺评单数',
+      '综合得分',
+    ],
+    ...records.map((r) => [
+      r.year,
+      ASSESSMENT_KIND_NAMES[r.kind],
+      r.subjectId,
+      r.name,
+      r.unitNames.join('、'),
+      r.roundId,
+      r.period.from,
+      r.period.to,
+      r.items,
+      r.scored,
+      r.missing,
+      fixed2(r.score),
+    ]),
+  ];
 }

@@ -211,6 +211,12 @@ export function resultsView(results: ResultsView, t: Translate) {
       units: s.units.map((u) => u.name).join('、'),
       ...figureCells(s),
     })),
+    servedUnits: results.servedUnits.map((u) => ({
+      name: u.name,
+      parentName: u.parentName ?? '',
+      ...figureCells(u),
+    })),
+    servedPeople: results.servedPeople.map((p) => ({ name: p.name, ...figureCells(p) })),
     chart,
   };
 }

@@ -326,6 +326,18 @@ class SemanticChecker {
   private checkEvaluation(path: string, step: EvaluationStepSpec): void {
     this.checkExpression(`${path}.orders.from`, step.orders.from);
     this.checkExpression(`${path}.orders.to`, step.orders.to);
+    const keys = new Set<string>();
+    (step.orders.definitions ?? []).forEach((key, i) => {
+      if (key === this.spec.key) {
+        this.report(
+          `${path}.orders.definitions[${i}]`,
+          'a round cannot score its own process: list the processes whose orders it scores',
+        );
+      } else if (keys.has(key)) {
+        this.report(`${path}.orders.definitions[${i}]`, `duplicate process "${key}"`);
+      }
+      keys.add(key);
+    });
     if ((step.within === undefined) === (step.at === undefined)) {
       this.report(
         path,
@@ -348,7 +360,7 @@ class SemanticChecker {
       this.report(`${path}.groups`, `the weights add up to ${total}; they must add up to 100`);
     }
     step.groups.forEach((group, i) => {
-      if (group.scorers === 'requester') return;
+      if (group.scorers === 'requester' || group.scorers === 'served') return;
       group.scorers.forEach((s, j) =>
         this.checkSelector(`${path}.groups[${i}].scorers[${j}]`, s, false),
       );

@@ -531,7 +531,12 @@ export const evaluationStepSchema = z
       .object({
         from: expression,
         to: expression,
-        /** Only cases of these processes (default: every process but this one). */
+        /**
+         * Only cases of these processes. Default: the service orders, the processes whose current
+         * published definition declares `measures.acceptance` (a handler takes the order on) and
+         * has a `feedback` step (the resident served rates it, 一单一打分). Rounds opened before
+         * that default keep theirs: every process but this one.
+         */
         definitions: z.array(key).min(1).max(50).optional(),
       })
       .strict(),
@@ -553,8 +558,16 @@ export const evaluationStepSchema = z
             id: stepId,
             name: z.string().min(1).max(50),
             weight: z.number().positive().max(100),
-            /** `requester`: whoever filed an order scores it; or people selectors. */
-            scorers: z.union([z.literal('requester'), z.array(peopleSelectorSchema).min(1)]),
+            /**
+             * `served`: the resident served scores each order (its requester, when a resident's
+             * account filed it; not staff filing for somebody); `requester`: whoever filed it;
+             * or people selectors (居民代表: `{ role: resident-rep, … }`).
+             */
+            scorers: z.union([
+              z.literal('served'),
+              z.literal('requester'),
+              z.array(peopleSelectorSchema).min(1),
+            ]),
           })
           .strict(),
       )

@@ -66,6 +66,7 @@ export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
   'party-member': { zh: '党员', en: 'party member' },
   volunteer: { zh: '志愿者', en: 'volunteer' },
   liaison: { zh: '共建单位联络员', en: 'co-building liaison' },
+  'resident-rep': { zh: '居民代表', en: 'resident representative' },
 };
 
 /** The built-in post roles by key with their Chinese names, as definitions and the docs write them. */

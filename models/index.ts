@@ -582,6 +582,14 @@ const evaluationItemSchema = new mongoose.Schema(
     category: { type: String, default: null },
     /** Who filed the order (the resident served scores it as `requester`). */
     requesterId: { type: String, required: true },
+    /**
+     * Whether a resident's account filed it (roles hold `resident` and no staff role): only then
+     * does the requester score it in a `served` group. False in items stored before.
+     */
+    requesterResident: { type: Boolean, default: false },
+    /** Who served the order (the case's `servedBy` when the round opened): unit and person ids. */
+    servedUnitIds: { type: [String], default: [] },
+    servedPersonIds: { type: [String], default: [] },
     /** The requester's own rating of the order, or null. */
     rating: { type: Number, default: null },
     closedAt: { type: Date, required: true },
@@ -609,6 +617,36 @@ const evaluationScoreSchema = new mongoose.Schema(
   { collection: 'evaluationScores', versionKey: false },
 );
 evaluationScoreSchema.index({ roundId: 1 });
+
+/**
+ * The annual assessment record (年度考核记录): one document per closed evaluation round and
+ * subject, `<round>:<kind>:<subject id>` (kind `secretary`: a holder of the responsible post, for
+ * 述职考核; `unit`: a place's unit with everything below it; `serving-unit`: a unit that served
+ * orders, 双评双考), written by the round's closing activity from its frozen results, so a retry
+ * writes the same document again. `year`: the Beijing year the round's period ends in.
+ */
+const assessmentRecordSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    roundId: { type: String, required: true },
+    /** The round's unit (whose supervisors read the record), or null for a whole-tree round. */
+    roundUnitId: { type: String, default: null },
+    year: { type: Number, required: true },
+    kind: { type: String, enum: ['secretary', 'unit', 'serving-unit'], required: true },
+    subjectId: { type: String, required: true },
+    name: { type: String, required: true },
+    /** The secretary's units, or the unit's parent: names as the results froze them. */
+    unitNames: { type: [String], default: [] },
+    period: { type: mongoose.Schema.Types.Mixed, required: true },
+    items: { type: Number, required: true },
+    scored: { type: Number, required: true },
+    missing: { type: Number, required: true },
+    score: { type: Number, default: null },
+    closedAt: { type: Date, required: true },
+  },
+  { collection: 'assessmentRecords', versionKey: false },
+);
+assessmentRecordSchema.index({ year: 1, kind: 1, subjectId: 1 });
 
 /**
  * The dispatch catalogue (派单目录 / 职责清单) of an owning unit, one insert-only document per
@@ -670,6 +708,7 @@ export function createModels(connection: Connection) {
     EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
+    AssessmentRecord: connection.model('AssessmentRecord', assessmentRecordSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),
     MetricRollup: connection.model('MetricRollup', metricRollupSchema),

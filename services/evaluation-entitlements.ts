@@ -6,7 +6,9 @@ import type { OrgSnapshot } from './org-snapshot';
 
 /**
  * Who may score which order of an evaluation round: in a `requester` group, the account that filed
- * it (the resident served); in a selector group, the people the group's selectors found when the
+ * it; in a `served` group (`residentsOnly`), that account only when it is a resident's (the
+ * resident served, not staff who filed it for somebody); in a selector group (co-building units,
+ * social organisations, 居民代表 `resident-rep`), the people the group's selectors found when the
  * round opened, for the orders at or below the unit they hold their post in (for a co-building
  * unit or a department, the unit it is hung under: the community or street it serves).
  */
@@ -22,7 +24,12 @@ export async function scoringEntitlements(
   org: { units(): Promise<OrgSnapshot> },
   principal: Principal,
   groups: readonly RoundGroup[],
-  items: ReadonlyArray<{ caseId: string; unitId?: string | null; requesterId: string }>,
+  items: ReadonlyArray<{
+    caseId: string;
+    unitId?: string | null;
+    requesterId: string;
+    requesterResident?: boolean | null;
+  }>,
 ): Promise<Map<string, string[]>> {
   const byItem = new Map<string, string[]>();
   const mine = groups.flatMap((g) =>
@@ -48,7 +55,13 @@ export async function scoringEntitlements(
     const list: string[] = [];
     for (const group of groups) {
       if (group.requester) {
-        if (principal.kind === 'user' && item.requesterId === principal.id) list.push(group.id);
+        if (
+          principal.kind === 'user' &&
+          item.requesterId === principal.id &&
+          (!group.residentsOnly || item.requesterResident === true)
+        ) {
+          list.push(group.id);
+        }
       } else if (item.unitId && allowed.get(group.id)?.has(item.unitId)) {
         list.push(group.id);
       }

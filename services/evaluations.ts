@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { ActingPrincipal } from '../common/case';
 import type {
+  AssessmentKind,
+  AssessmentRecord,
   CriterionSpec,
   RoundGroup,
   RoundResults,
@@ -9,8 +11,10 @@ import type {
   ScoreResult,
 } from '../common/evaluation';
 import {
+  assessmentTable,
   EVALUATION_SCORE_UPDATE,
   resultsCsv,
+  toCsv,
   SCORE_WRITE_BUDGET_MS,
   scoreProblems,
 } from '../common/evaluation';
@@ -68,13 +72,23 @@ export interface RoundFacts {
 
 export interface RoundView extends RoundFacts {
   criteria: CriterionSpec[];
-  groups: Array<{ id: string; name: string; weight: number; requester: boolean; scorers: number }>;
+  groups: Array<{
+    id: string;
+    name: string;
+    weight: number;
+    requester: boolean;
+    /** A `served` group: the requester scores only orders a resident's account filed. */
+    residentsOnly: boolean;
+    scorers: number;
+  }>;
   orderRatingGroup: string | null;
   itemCount: number;
   items: RoundItemView[];
 }
 
-export type ResultsView = RoundResults & {
+export type ResultsView = Omit<RoundResults, 'servedUnits' | 'servedPeople'> & {
+  servedUnits: NonNullable<RoundResults['servedUnits']>;
+  servedPeople: NonNullable<RoundResults['servedPeople']>;
   roundId: string;
   unitId: string | null;
   period: { from: string; to: string };
@@ -257,6 +271,7 @@ export function createEvaluationService(deps: {
           name: g.name,
           weight: g.weight,
           requester: g.requester,
+          residentsOnly: g.residentsOnly === true,
           scorers: g.scorers.length,
         })),
         orderRatingGroup: round.orderRatingGroup ?? null,
@@ -300,17 +315,23 @@ export function createEvaluationService(deps: {
       const ids = submission.scores.map((s) => s.item);
       const items = await EvaluationItem.find(
         { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
-        { caseId: 1, unitId: 1, requesterId: 1 },
+        { caseId: 1, unitId: 1, requesterId: 1, requesterResident: 1 },
       ).lean();
       const entitled = await scoringEntitlements(deps.scope, principal, groups, items);
       const supervisor = await supervises(principal, round.unitId ?? null);
       // A stranger to the round (neither a supervisor nor a scorer) learns nothing about it.
+      const perOrder = groups.filter((g) => g.requester);
       const participates =
         supervisor ||
         groups.some((g) => g.scorers.some((p) => p.userId !== null && p.userId === principal.id)) ||
-        (groups.some((g) => g.requester) &&
+        (perOrder.length > 0 &&
           principal.kind === 'user' &&
-          (await EvaluationItem.exists({ roundId, requesterId: principal.id })) !== null);
+          (await EvaluationItem.exists({
+            roundId,
+            requesterId: principal.id,
+            // Only `served` groups: the orders a resident's account filed.
+            ...(perOrder.every((g) => g.residentsOnly === true) ? { requesterResident: true } : {}),
+          })) !== null);
       if (!participates) throw notFound(roundId);
       if (round.status !== 'open') {
         throw new AppError('conflict', `Round ${roundId} has closed; its results are frozen`);
@@ -410,17 +431,76 @@ export function createEvaluationService(deps: {
           `Round ${roundId} is open until ${round.closesAt.toISOString()}; its results are frozen when it closes`,
         );
       }
+      const results = round.results as RoundResults;
       return {
         roundId,
         unitId: round.unitId ?? null,
         period: { from: round.from.toISOString(), to: round.to.toISOString() },
         closedAt: round.closedAt!.toISOString(),
-        ...(round.results as RoundResults),
+        ...results,
+        // Results frozen before the attribution to who served: none recorded.
+        servedUnits: results.servedUnits ?? [],
+        servedPeople: results.servedPeople ?? [],
+        items: results.items.map((i) => ({
+          ...i,
+          servedUnitIds: i.servedUnitIds ?? [],
+          servedPersonIds: i.servedPersonIds ?? [],
+        })),
       };
     },
 
     resultsCsv(results: RoundResults): string {
       return resultsCsv(results);
+    },
+
+    /**
+     * The annual assessment records (年度考核记录) the caller supervises (admins: all; dispatchers
+     * and staff: those of rounds whose unit their scope holds), by year, kind and subject, newest
+     * year first, a page at a time (the CSV export asks for one page of ASSESSMENT_CSV_MAX).
+     */
+    async assessments(
+      principal: Principal,
+      query: PageRequest & { year?: number; kind?: AssessmentKind; subjectId?: string },
+    ): Promise<{ items: AssessmentRecord[]; page: number; pageSize: number; total: number }> {
+      const scope = await deps.scope.resolve(principal);
+      const filter: Record<string, unknown> = {};
+      if (query.year !== undefined) filter.year = query.year;
+      if (query.kind !== undefined) filter.kind = query.kind;
+      if (query.subjectId !== undefined) filter.subjectId = query.subjectId;
+      if (!scope.all) filter.roundUnitId = { $in: [...scope.unitIds].sort() };
+      const docs = await deps.models.AssessmentRecord.find(filter)
+        .sort({ year: -1, kind: 1, subjectId: 1, closedAt: 1, _id: 1 })
+        .skip(skipOf(query))
+        .limit(query.pageSize)
+        .lean();
+      const total = await totalOf(query, docs.length, () =>
+        deps.models.AssessmentRecord.countDocuments(filter),
+      );
+      return {
+        items: docs.map((d) => ({
+          id: d._id,
+          roundId: d.roundId,
+          roundUnitId: d.roundUnitId ?? null,
+          year: d.year,
+          kind: d.kind,
+          subjectId: d.subjectId,
+          name: d.name,
+          unitNames: d.unitNames,
+          period: d.period as { from: string; to: string },
+          items: d.items,
+          scored: d.scored,
+          missing: d.missing,
+          score: d.score ?? null,
+          closedAt: d.closedAt.toISOString(),
+        })),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
+    },
+
+    assessmentsCsv(records: readonly AssessmentRecord[]): string {
+      return toCsv(assessmentTable(records));
     },
 
     /**
@@ -440,12 +520,32 @@ export function createEvaluationService(deps: {
         if (scope.unitIds.size > 0) branches.push({ unitId: { $in: [...scope.unitIds].sort() } });
         if (principal.kind === 'user') {
           branches.push({ 'groups.scorers.userId': principal.id });
-          const own = await EvaluationItem.distinct<string>('roundId', {
+          const own = await EvaluationItem.distinct('roundId', {
             requesterId: principal.id,
           });
-          if (own.length > 0) {
-            branches.push({ _id: { $in: own.sort() }, 'groups.requester': true });
-          }
+          const asResident = new Set(
+            own.length === 0
+              ? []
+              : await EvaluationItem.distinct('roundId', {
+                  requesterId: principal.id,
+                  requesterResident: true,
+                }),
+          );
+          // The rounds with a group the caller scores its own orders in (a `served` group only
+          // for the orders a resident's account filed): checked in code, no $elemMatch.
+          const rounds =
+            own.length === 0
+              ? []
+              : await EvaluationRound.find({ _id: { $in: own.sort() } }, { groups: 1 }).lean();
+          const mine = rounds
+            .filter((r) =>
+              (r.groups as RoundGroup[]).some(
+                (g) => g.requester && (g.residentsOnly !== true || asResident.has(r._id)),
+              ),
+            )
+            .map((r) => r._id)
+            .sort();
+          if (mine.length > 0) branches.push({ _id: { $in: mine } });
         }
         if (branches.length === 0) {
           return { items: [], page: query.page, pageSize: query.pageSize, total: 0 };

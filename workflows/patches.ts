@@ -102,6 +102,14 @@ export const PINNED_SUBPROCESS_VERSIONS = 'pinned-subprocess-versions';
 export const EVALUATION_SCORES_VIA_API = 'evaluation-scores-via-api';
 
 /**
+ * An evaluation round without `orders.definitions` scores the service orders
+ * (isServiceOrderProcess in common/evaluation.ts) instead of every process but its own. Its own
+ * `patched()`, asked when a round opens: rounds recorded before it keep the old selection (the
+ * opening activity reads a request without `processes` the old way).
+ */
+export const EVALUATION_SERVICE_ORDERS = 'evaluation-service-orders';
+
+/**
  * Supervision slips (workflows/supervision.ts): an escalation level with `supervise` opens a 督办单
  * (a people lookup for `to`, a deadline plan, a timer). Its own `patched()`, asked only when such
  * a level fires: no case recorded before it has one.

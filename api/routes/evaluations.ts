@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import { ASSESSMENT_CSV_MAX, SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import { AppError } from '../../services/errors';
 import type { RouteRegistry } from '../pipeline';
 import type { EvaluationService } from '../../services/evaluations';
-import { caseId, errorResponses, idempotencyKey } from './shared';
+import { caseId, errorResponses, idempotencyKey, pageQuery } from './shared';
 
 const roundParams = z.object({ roundId: caseId });
 const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
@@ -37,6 +38,10 @@ const roundView = z.object({
       name: z.string(),
       weight: z.number(),
       requester: z.boolean(),
+      residentsOnly: z.boolean().meta({
+        description:
+          "A `served` group: each order's requester scores it only when a resident's account filed it",
+      }),
       scorers: z.number().int(),
     }),
   ),
@@ -127,16 +132,75 @@ const resultsView = z.object({
       units: z.array(z.object({ id: z.string(), name: z.string() })),
     }),
   ),
+  servedUnits: z
+    .array(
+      figures.extend({
+        unitId: z.string(),
+        name: z.string(),
+        type: z.string().nullable(),
+        parentName: z.string().nullable(),
+      }),
+    )
+    .meta({
+      description:
+        'Per unit that served orders (co-building unit, department, grid…): the orders it served, wherever filed',
+    }),
+  servedPeople: z
+    .array(figures.extend({ personId: z.string(), name: z.string() }))
+    .meta({ description: 'Per person who served orders (party member, volunteer…): their orders' }),
   items: z.array(
     z.object({
       itemId: z.string(),
       unitId: z.string().nullable(),
       definitionKey: z.string(),
+      servedUnitIds: z.array(z.string()),
+      servedPersonIds: z.array(z.string()),
       score: z.number().nullable(),
       groups: z.array(groupFigure),
       missingGroups: z.array(z.string()),
     }),
   ),
+});
+
+const assessmentQuery = pageQuery
+  .extend({
+    year: z.coerce
+      .number({ error: 'year must be a year such as 2026' })
+      .int('year must be a year such as 2026')
+      .min(2000, 'year must be a year such as 2026')
+      .max(2100, 'year must be a year such as 2026')
+      .optional(),
+    kind: z.enum(['secretary', 'unit', 'serving-unit']).optional().meta({
+      description:
+        'secretary: 党组织书记 (述职考核); unit: a place with everything below it; serving-unit: a unit on the orders it served (双评双考)',
+    }),
+    subjectId: z.string().min(1).max(200).optional().meta({
+      description: 'A person id (secretary) or unit id',
+    }),
+    format: z
+      .enum(['json', 'csv'])
+      .default('json')
+      .meta({
+        description: `csv: every matching record (at most ${ASSESSMENT_CSV_MAX}, chosen; more is refused, 422), UTF-8 with BOM`,
+      }),
+  })
+  .strict();
+
+const assessmentRecord = z.object({
+  id: z.string(),
+  roundId: z.string(),
+  roundUnitId: z.string().nullable(),
+  year: z.number().int(),
+  kind: z.enum(['secretary', 'unit', 'serving-unit']),
+  subjectId: z.string(),
+  name: z.string(),
+  unitNames: z.array(z.string()),
+  period: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }),
+  items: z.number().int(),
+  scored: z.number().int(),
+  missing: z.number().int(),
+  score: z.number().nullable(),
+  closedAt: z.iso.datetime(),
 });
 
 export function registerEvaluationRoutes(
@@ -229,6 +293,56 @@ export function registerEvaluationRoutes(
         };
       }
       return { status: 200, body: results };
+    },
+  });
+
+  routes.add<never, z.infer<typeof assessmentQuery>>({
+    method: 'get',
+    path: '/api/v1/assessments',
+    tag: 'evaluations',
+    summary: 'Annual assessment records (年度考核记录) of secretaries and units (JSON or CSV)',
+    description:
+      "Written when an evaluation round closes, one per round and subject: each party secretary's (述职考核), each unit's of the place and each serving unit's (双评双考) figures of the round. Admins see all; dispatchers and staff those of rounds whose unit their scope holds. Newest year first. `format=csv` answers every matching record as text/csv (UTF-8 with BOM, formula-escaped), at most 5,000 (chosen): narrow by year or kind beyond.",
+    limit: 'export',
+    roles: ['admin', 'dispatcher', 'staff'],
+    query: assessmentQuery,
+    responses: {
+      200: {
+        description: 'The records (or the CSV text with format=csv)',
+        schema: z.object({
+          items: z.array(assessmentRecord),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+          total: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 422, 429),
+    },
+    async handle({ principal, query }) {
+      const { format, ...filter } = query;
+      if (format === 'csv') {
+        const all = await evaluations.assessments(principal, {
+          ...filter,
+          page: 1,
+          pageSize: ASSESSMENT_CSV_MAX + 1,
+        });
+        if (all.items.length > ASSESSMENT_CSV_MAX) {
+          throw new AppError(
+            'unprocessable',
+            `More than ${ASSESSMENT_CSV_MAX} records: narrow the export by year or kind`,
+            [{ path: 'query.year', message: 'name a year (or a kind)' }],
+          );
+        }
+        return {
+          status: 200,
+          body: evaluations.assessmentsCsv(all.items),
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="assessments${filter.year !== undefined ? `-${filter.year}` : ''}.csv"`,
+          },
+        };
+      }
+      return { status: 200, body: await evaluations.assessments(principal, filter) };
     },
   });
 }

@@ -316,6 +316,16 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.eval.groupWeight': ['{name}（{w}%）', '{name} ({w}%)'],
   'report.eval.unitsCaption': ['各单位得分', 'Scores per unit'],
   'report.eval.secretariesCaption': ['各党组织书记得分', 'Scores per party secretary'],
+  'report.eval.servedUnitsCaption': [
+    '各服务单位得分（按承办的订单）',
+    'Scores per serving unit (the orders it served)',
+  ],
+  'report.eval.servedPeopleCaption': [
+    '各服务人员得分（按承办的订单）',
+    'Scores per serving person (the orders they served)',
+  ],
+  'report.eval.servingUnit': ['服务单位', 'Serving unit'],
+  'report.eval.servingPerson': ['服务人员', 'Serving person'],
   'report.eval.secretary': ['书记', 'Secretary'],
   'report.eval.secretaryUnits': ['所在单位', 'Units'],
   'report.eval.orders': ['参评订单', 'Orders in the round'],

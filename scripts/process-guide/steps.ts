@@ -162,7 +162,7 @@ export function stepLines(
     case 'evaluation': {
       summary = 'an evaluation round (评单评议): the orders of the period are scored';
       details.push(
-        `Orders closed from ${code(step.orders.from)} to ${code(step.orders.to)}${step.orders.definitions ? ` of ${step.orders.definitions.map(code).join(', ')}` : ' of every other process'}`,
+        `Orders closed from ${code(step.orders.from)} to ${code(step.orders.to)}${step.orders.definitions ? ` of ${step.orders.definitions.map(code).join(', ')}` : ' of the service orders (processes with an acceptance and a feedback step)'}`,
       );
       details.push(
         `Criteria (1–5 each): ${step.criteria.map((c) => `${code(c.id)} ${c.name}`).join(', ')}`,
@@ -171,7 +171,9 @@ export function stepLines(
         const scorers =
           g.scorers === 'requester'
             ? 'whoever filed each order'
-            : g.scorers.map((s) => selectorText(spec, s)).join('; ');
+            : g.scorers === 'served'
+              ? "each order's resident served (its requester, when a resident's account filed it)"
+              : g.scorers.map((s) => selectorText(spec, s)).join('; ');
         details.push(`Group ${code(g.id)} ${g.name}, weight ${g.weight}%: ${scorers}`);
       }
       if (step.orderRating) {

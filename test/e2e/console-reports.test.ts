@@ -248,6 +248,11 @@ beforeAll(async () => {
     rate(orders.rated, 4),
   ]);
   await Promise.all([cases.good, cases.poor, orders.rated, orders.unrated].map((id) => closed(id)));
+  // Who served the rated order (as the projection records an acceptance): the co-building unit.
+  await app.db.models.Case.updateOne(
+    { _id: orders.rated },
+    { $set: { servedBy: { unitIds: ['r-cb'], personIds: ['p-sec'] } } },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -506,7 +511,7 @@ describe('emergency activation', () => {
 });
 
 describe('evaluation results', () => {
-  it('when the round has closed, then its page shows the results and the CSV downloads', async () => {
+  it('when the round has closed, then its page shows the results with who served and the CSV downloads', async () => {
     // Arrange
     await waitFor(
       'the round closed',
@@ -543,5 +548,11 @@ describe('evaluation results', () => {
     );
     expect(body).toContain('单位,r-e,评议街道,');
     expect(body).toContain('书记,p-sec,评议书记,');
+    // Who served the rated order: its unit and member, on the page and in the CSV.
+    expect(text).toContain('各服务单位得分（按承办的订单）');
+    expect(text).toContain('县第二中学');
+    expect(text).toContain('各服务人员得分（按承办的订单）');
+    expect(body).toContain('服务单位,r-cb,县第二中学,评议街道,1,1,0,');
+    expect(body).toContain('服务人员,p-sec,评议书记,,1,1,0,');
   }, 200_000);
 });

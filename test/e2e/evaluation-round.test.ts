@@ -406,4 +406,42 @@ describe('an evaluation round (评单评议)', () => {
         '\r\n',
     );
   });
+
+  it('when the annual assessment records are read, then the round left one per secretary and unit for its supervisors, as JSON and CSV, and a dispatcher of a community below sees none', async () => {
+    // Act
+    const res = await app.http<{
+      items: Array<{ roundId: string; kind: string; subjectId: string; score: number | null }>;
+      total: number;
+    }>('GET', '/api/v1/assessments?kind=secretary', { token: tokens['street-disp'] });
+    const narrow = await app.http<{ items: unknown[] }>('GET', '/api/v1/assessments', {
+      token: tokens['c2-disp'],
+    });
+    const csv = await fetch(`${app.api.url}/api/v1/assessments?format=csv&kind=unit`, {
+      headers: { authorization: `Bearer ${tokens['street-disp']}` },
+    });
+    const text = await csv.text();
+    const bad = await app.http('GET', '/api/v1/assessments?kind=mayor', {
+      token: tokens['street-disp'],
+    });
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(
+      res.body.items.filter((r) => r.roundId === roundId).map((r) => [r.subjectId, r.score]),
+    ).toEqual([
+      ['e-p-sec', 4],
+      ['e-p-sec1', 4.18],
+      ['e-p-sec2', 3.63],
+    ]);
+    expect(narrow.body.items).toEqual([]);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(text.split('\r\n').filter((l) => l.includes(`,${roundId},`))).toEqual([
+      expect.stringMatching(/^\d{4},单位,e-c1,甲社区,评议街道,/),
+      expect.stringMatching(/^\d{4},单位,e-c2,乙社区,评议街道,/),
+      expect.stringMatching(/^\d{4},单位,e-g1,甲一网格,甲社区,/),
+      expect.stringMatching(/^\d{4},单位,e-s,评议街道,,.*,4,3,1,4\.00$/),
+    ]);
+    expect(bad.status).toBe(400);
+  });
 });

@@ -89,6 +89,8 @@ describe('computeRoundResults', () => {
       itemId: 'o1',
       unitId: 'g1',
       definitionKey: 'k',
+      servedUnitIds: [],
+      servedPersonIds: [],
       score: 4.3,
       groups: [
         { id: 'residents', scores: 1, mean: 5 },

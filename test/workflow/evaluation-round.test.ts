@@ -50,9 +50,9 @@ describe('半年评单评议 (evaluation-round)', () => {
       _id: id,
       revision: 5,
       status: 'closed',
-      definitionKey: 'resident-request',
+      definitionKey: 'order-service',
       definitionVersion: 1,
-      definitionName: '居民诉求',
+      definitionName: '订单服务',
       data: {},
       createdBy: { kind: 'user', id: 'usr_resident' },
       unitId,
@@ -138,15 +138,15 @@ describe('半年评单评议 (evaluation-round)', () => {
     expect(outcome.doc.timeline.some((e) => e.type === 'deadline.escalated')).toBe(true);
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
     const results = outcome.round!.results as RoundResults;
-    // o1: residents (its rating 5) ×50 + units 4 ×30, over 80 → 4.63 (4.625); o2: units 3 only.
+    // o1: residents (its rating 5) ×40 + units 4 ×25, over 65 → 4.62 (4.615…); o2: units 3 only.
     expect(results.items.map((i) => [i.itemId, i.score])).toEqual([
       [`${tag}-o2`, 3],
-      [`${tag}-o1`, 4.63],
+      [`${tag}-o1`, 4.62],
     ]);
     expect(results.units.map((u) => [u.unitId, u.score])).toEqual([
       [org.street.id, 3.81],
       [org.community.id, 3.81],
-      [org.grid.id, 4.63],
+      [org.grid.id, 4.62],
     ]);
     expect(results.secretaries.map((s) => [s.name, s.score])).toEqual([
       [org.streetSecretary.name, 3.81],

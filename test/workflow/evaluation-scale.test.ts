@@ -73,15 +73,24 @@ describe('an evaluation round of a few hundred orders (issue 14)', () => {
     }
     const tag = org.street.id;
     const resident = `usr_resident_${tag}`;
+    // A resident's own account: the residents served score the orders it filed.
+    await bed.db.models.User.create({
+      _id: resident,
+      username: resident,
+      displayName: '居民',
+      passwordHash: 'unused',
+      roles: ['resident'],
+      createdAt: now,
+    });
     const ids = Array.from({ length: ORDERS }, (_, i) => `${tag}-o${String(i).padStart(4, '0')}`);
     await Case.insertMany(
       ids.map((id, i) => ({
         _id: id,
         revision: 5,
         status: 'closed',
-        definitionKey: 'resident-request',
+        definitionKey: 'order-service',
         definitionVersion: 1,
-        definitionName: '居民诉求',
+        definitionName: '订单服务',
         data: {},
         createdBy: { kind: 'user', id: resident },
         unitId: i % 2 === 0 ? org.grid.id : org.community.id,
@@ -240,20 +249,23 @@ describe('an evaluation round of a few hundred orders (issue 14)', () => {
     expect(outcome.repeated).toEqual({ roundId: outcome.roundId, group: 'residents', recorded: 1 });
     expect(outcome.progress.groups.map((g) => [g.id, g.scores, g.scoredItems])).toEqual([
       ['residents', ORDERS, ORDERS],
+      ['representatives', 0, 0],
       ['units', ORDERS + SAME_ORDER_SCORERS, ORDERS],
       ['organisations', ORDERS, ORDERS],
     ]);
     expect(outcome.closed?.detail).toEqual({ items: ORDERS, scored: ORDERS, missing: 0 });
     const results = outcome.round!.results as RoundResults;
-    // Every order: residents 5 ×50 + units 4 ×30 + organisations 3 ×20, over 100 → 4.3.
+    // Every order: residents 5 ×40 + units 4 ×25 + organisations 3 ×15, over 80 (no resident
+    // representative scored) → 4.31 (4.3125).
     expect(results.overall).toMatchObject({
       items: ORDERS,
       scored: ORDERS,
       missing: 0,
-      score: 4.3,
+      score: 4.31,
     });
     expect(results.overall.groups).toEqual([
       { id: 'residents', scores: ORDERS, mean: 5 },
+      { id: 'representatives', scores: 0, mean: null },
       { id: 'units', scores: ORDERS + SAME_ORDER_SCORERS, mean: 4 },
       { id: 'organisations', scores: ORDERS, mean: 3 },
     ]);

@@ -18,7 +18,7 @@ import { Clock, deadlineInstant, runnableDeadline } from '../clocks';
 import { ENGINE } from '../projection';
 import type { TaskContext } from '../recipients';
 import type { CaseRun, EvaluationRun } from '../run';
-import { EVALUATION_SCORES_VIA_API } from '../patches';
+import { EVALUATION_SCORES_VIA_API, EVALUATION_SERVICE_ORDERS } from '../patches';
 import { closeCase } from './end';
 
 /**
@@ -90,8 +90,12 @@ export async function runEvaluation(
   const groups: RoundGroup[] = [];
   const everyone: Candidate[] = [];
   for (const group of step.groups) {
+    // `requester` and `served`: each order's own scorer, found per order (no people now).
+    const perOrder = typeof group.scorers === 'string';
     const scorers =
-      group.scorers === 'requester' ? [] : (await run.resolvePeople(group.scorers, null)).people;
+      typeof group.scorers === 'string'
+        ? []
+        : (await run.resolvePeople(group.scorers, null)).people;
     for (const person of scorers) {
       if (!everyone.some((p) => p.personId === person.personId)) everyone.push(person);
     }
@@ -99,12 +103,15 @@ export async function runEvaluation(
       id: group.id,
       name: group.name,
       weight: group.weight,
-      requester: group.scorers === 'requester',
+      requester: perOrder,
+      ...(group.scorers === 'served' ? { residentsOnly: true } : {}),
       scorers,
     });
   }
   // Scores via the API (kept out of the history); rounds recorded before take them as Updates.
   const viaApi = patched(EVALUATION_SCORES_VIA_API);
+  // Without a list, the service orders; rounds recorded before score every process but theirs.
+  const serviceOrders = patched(EVALUATION_SERVICE_ORDERS);
   const opened = await rounds.openEvaluationRound({
     roundId: run.caseId,
     stepId: step.id,
@@ -113,6 +120,7 @@ export async function runEvaluation(
     from: new Date(from!).toISOString(),
     to: new Date(to!).toISOString(),
     definitions: step.orders.definitions ?? null,
+    ...(serviceOrders ? { processes: 'service-orders' as const } : {}),
     criteria: step.criteria,
     groups,
     orderRatingGroup: step.orderRating?.group ?? null,
