@@ -59,6 +59,7 @@ describe('the service orders a round scores by default', () => {
       'closed-loop-demand',
       'four-step-service',
       'hotline-12345',
+      'mediation',
       'micro-wish',
       'order-service',
       'property-54321',
