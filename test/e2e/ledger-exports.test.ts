@@ -4,7 +4,7 @@ import { runInNewContext } from 'node:vm';
 import ExcelJS from 'exceljs';
 import { parseCsv } from '../../common/csv';
 import type { TestApp } from '../support/harness';
-import { startTestApp } from '../support/harness';
+import { startTestApp, testConfig } from '../support/harness';
 import { rebuildRollups } from '../../activities/metric-rollups';
 
 /**
@@ -101,7 +101,12 @@ async function xlsxRows(file: Buffer): Promise<unknown[][]> {
 }
 
 beforeAll(async () => {
-  app = await startTestApp('ledgers', { worker: false });
+  // The 20,000-case export measures memory, not latency: on a loaded two-core machine its scan
+  // once outran the 15 s store timeout (a 503), so this file gives the store a minute (chosen).
+  app = await startTestApp('ledgers', {
+    worker: false,
+    config: testConfig('ledgers', { STORE_CALL_TIMEOUT_MS: '60000' }),
+  });
   const imported = await app.http('POST', '/api/v1/org/import', {
     token: app.adminKey,
     body: {
