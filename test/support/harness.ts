@@ -202,6 +202,17 @@ export async function mailsTo(address: string): Promise<SunkMail[]> {
   return (await listMail(testStack().mailDir)).filter((m) => m.envelope.to.includes(address));
 }
 
+/**
+ * The mails of each address from one listing of the sink: a CI run's sink holds thousands of
+ * mails, so one listing per address (and one outbox wait each) made a 40-person check outrun its
+ * test's timeout.
+ */
+export async function mailsToEach(addresses: readonly string[]): Promise<Map<string, SunkMail[]>> {
+  await outboxSettled();
+  const all = await listMail(testStack().mailDir);
+  return new Map(addresses.map((a) => [a, all.filter((m) => m.envelope.to.includes(a))]));
+}
+
 /** A unique mailbox per test, so assertions on the shared sink never see another test's mail. */
 export function uniqueAddress(label: string): string {
   return `${label}-${randomBytes(4).toString('hex')}@example.test`;

@@ -9,7 +9,7 @@ import { createMailRenderer } from '../../mail/renderer';
 import type { MailTransport } from '../../mail/transport';
 import { createSmtpTransport } from '../../mail/transport';
 import { createMailService } from '../../services/mail';
-import { mailsTo, uniqueAddress, waitFor } from '../support/harness';
+import { mailsTo, mailsToEach, uniqueAddress, waitFor } from '../support/harness';
 import type { SlaTestBed } from '../support/sla-cases';
 import { asDispatcher, eventsOf, useSlaTestBed } from '../support/sla-cases';
 import { testStack } from '../support/test-stack';
@@ -216,11 +216,12 @@ it('when two dispatchers drain the same outbox at once, then every mail leaves e
 
   // Assert
   await waitFor('20 mails in the sink', async () => {
-    const counts = await Promise.all(addresses.map(async (a) => (await mailsTo(a)).length));
-    return counts.every((c) => c >= 1) ? counts : null;
+    const found = await mailsToEach(addresses);
+    return [...found.values()].every((mails) => mails.length >= 1) ? found : null;
   });
   await new Promise((r) => setTimeout(r, 300));
-  for (const to of addresses) expect(await mailsTo(to)).toHaveLength(1);
+  const settled = await mailsToEach(addresses);
+  for (const to of addresses) expect(settled.get(to)).toHaveLength(1);
 });
 
 it('when a mail expires while the relay is down, then it is listed as failed with its reason and an admin sends it again', async () => {
