@@ -309,6 +309,46 @@ export class SlaTestBed {
    * A person with an account and a mailbox of their own (ids `p-<random>-<label>` and
    * `usr-<random>-<label>`), holding `posts`: [unit or unit id, role].
    */
+  /**
+   * `count` people holding `role` in `unit`, written in bulk (two inserts, not two per person:
+   * a roll-call or pool of hundreds is what the caller tests, not the org service), named
+   * `<name><tag><i>号`, then the org revision bumped once, as the org service would.
+   */
+  async addPostHolders(
+    unit: SeededUnit,
+    role: string,
+    count: number,
+    label: string,
+    name: string,
+  ): Promise<SeededPerson[]> {
+    const tag = randomBytes(3).toString('hex');
+    const people: SeededPerson[] = Array.from({ length: count }, (_, i) => ({
+      personId: `p-${tag}-${label}-${i}`,
+      userId: `usr-${tag}-${label}-${i}`,
+      name: `${name}${tag}${i}号`,
+      email: uniqueAddress(`${label}-${i}`),
+    }));
+    await this.db.models.Person.insertMany(
+      people.map((p) => ({
+        _id: p.personId,
+        name: p.name,
+        email: p.email,
+        userId: p.userId,
+        updatedAt: new Date(),
+      })),
+    );
+    await this.db.models.Post.insertMany(
+      people.map((p) => ({
+        _id: `${unit.id}:${role}:${p.personId}`,
+        unitId: unit.id,
+        role,
+        personId: p.personId,
+      })),
+    );
+    await bumpOrgRevision(this.db.models);
+    return people;
+  }
+
   async addPerson(
     label: string,
     name: string,

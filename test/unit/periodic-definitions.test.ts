@@ -179,7 +179,7 @@ describe('schedule', () => {
       problem('schedule.weekday', 'a weekday: 1 (Monday) to 7 (Sunday), or monday … sunday'),
     ]);
     expect(problemsOf(definition({ schedule: { every: 'month', week: 5, weekday: 3 } }))).toEqual([
-      problem('schedule.week', ''),
+      problem('schedule.week', 'expected number to be <=4'),
     ]);
   });
 });

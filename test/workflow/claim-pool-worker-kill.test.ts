@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { bumpOrgRevision } from '../../models/org-revision';
 import type { Principal } from '../../services/auth';
 import { AppError } from '../../services/errors';
 import type { TaskView } from '../../services/tasks';
 import { RELEASES_PER_PERSON } from '../../workflows/action-budget';
-import { uniqueAddress, waitFor } from '../support/harness';
+import { waitFor } from '../support/harness';
 import { testDataConverter, testStack } from '../support/test-stack';
 import type {
   RunningCase,
@@ -113,32 +112,7 @@ function poolDefinition() {
 /** The org's grid with ADDED more grid workers (bulk-written), and everyone who is a candidate. */
 async function bigGrid(): Promise<{ org: SeededOrg; candidates: SeededPerson[] }> {
   const org = await bed.seedOrg();
-  const tag = randomBytes(3).toString('hex');
-  const added: SeededPerson[] = Array.from({ length: ADDED }, (_, i) => ({
-    personId: `p-${tag}-gw-${i}`,
-    userId: `usr-${tag}-gw-${i}`,
-    name: `网格员${tag}${i}号`,
-    email: uniqueAddress(`gw-${i}`),
-  }));
-  await bed.db.models.Person.insertMany(
-    added.map((p) => ({
-      _id: p.personId,
-      name: p.name,
-      email: p.email,
-      userId: p.userId,
-      updatedAt: new Date(),
-    })),
-  );
-  await bed.db.models.Post.insertMany(
-    added.map((p) => ({
-      _id: `${org.grid.id}:grid-worker:${p.personId}`,
-      unitId: org.grid.id,
-      role: 'grid-worker',
-      personId: p.personId,
-    })),
-  );
-  // Written past the org service: say so, as it would.
-  await bumpOrgRevision(bed.db.models);
+  const added = await bed.addPostHolders(org.grid, 'grid-worker', ADDED, 'gw', '网格员');
   return { org, candidates: [org.gridWorker, org.gridWorker2, ...added] };
 }
 

@@ -3,7 +3,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import type { Principal } from '../../services/auth';
-import { uniqueAddress, waitFor } from '../support/harness';
+import { waitFor } from '../support/harness';
 import { testDataConverter, testStack } from '../support/test-stack';
 import type {
   RunningCase,
@@ -77,30 +77,7 @@ interface BigCompound {
 async function bigCompound(): Promise<BigCompound> {
   const org = await bed.seedOrg();
   const compound = await bed.addUnit('compound', '大型小区', org.grid);
-  const tag = randomBytes(3).toString('hex');
-  const staff: SeededPerson[] = Array.from({ length: N }, (_, i) => ({
-    personId: `p-${tag}-staff-${i}`,
-    userId: `usr-${tag}-staff-${i}`,
-    name: `物业员${tag}${i}号`,
-    email: uniqueAddress(`staff-${i}`),
-  }));
-  await bed.db.models.Person.insertMany(
-    staff.map((p) => ({
-      _id: p.personId,
-      name: p.name,
-      email: p.email,
-      userId: p.userId,
-      updatedAt: new Date(),
-    })),
-  );
-  await bed.db.models.Post.insertMany(
-    staff.map((p) => ({
-      _id: `${compound.id}:property-staff:${p.personId}`,
-      unitId: compound.id,
-      role: 'property-staff',
-      personId: p.personId,
-    })),
-  );
+  const staff = await bed.addPostHolders(compound, 'property-staff', N, 'staff', '物业员');
   const gridLeader = await bed.addPerson('grid-leader', '钱网格长', [[org.grid, 'grid-leader']]);
   return { compound, staff, gridLeader, communitySecretary: org.communitySecretary };
 }
