@@ -733,6 +733,17 @@ export interface Database {
  * Connects and prepares collections and indexes one at a time (FerretDB on SQLite does not
  * like concurrent DDL). Safe to call from several processes: creating what exists is a no-op.
  */
+/**
+ * Store connections one process keeps open at most, unless the URI says otherwise (`maxPoolSize`).
+ * 16 (chosen): FerretDB v1 on PostgreSQL stalls for good once more updates run at once than it
+ * has PostgreSQL connections, each update holding one while it waits for a second
+ * (bench/ferretdb-pool.ts reproduces it; bench/README.md, "The store's connection pools"). A
+ * process sends at most this many operations at once, the rest wait in its pool, so an API and a
+ * worker together stay far below the stack's FerretDB pool (stack/stack.ts), and a few API
+ * replicas more do too. MongoDB has no such stall; 16 is still ample for one process there.
+ */
+export const STORE_CLIENT_POOL_SIZE = 16;
+
 export async function connectDatabase(
   uri: string,
   options: { callTimeoutMs?: number } = {},
@@ -749,10 +760,13 @@ export async function connectDatabase(
           socketTimeoutMS: options.callTimeoutMs,
           connectTimeoutMS: options.callTimeoutMs,
           bufferTimeoutMS: options.callTimeoutMs,
+          // …and an operation waiting for one of the pool's connections (all busy).
+          waitQueueTimeoutMS: options.callTimeoutMs,
         };
   const connection = mongoose.createConnection(uri, {
     autoIndex: false,
     autoCreate: false,
+    ...(/[?&]maxPoolSize=/i.test(uri) ? {} : { maxPoolSize: STORE_CLIENT_POOL_SIZE }),
     serverSelectionTimeoutMS: Math.min(10_000, options.callTimeoutMs ?? 10_000),
     ...timeouts,
   });

@@ -76,6 +76,18 @@ async function holdsSqliteData(dir: string): Promise<boolean> {
 /** The database FerretDB keeps every MongoDB database in (one PostgreSQL schema each). */
 export const POSTGRES_DATABASE = 'ferretdb';
 
+/**
+ * PostgreSQL connections FerretDB may hold (`pool_max_conns`; FerretDB's own default is 50).
+ * FerretDB v1 stalls for good once more updates run at once than this: each holds one connection
+ * for the read half of an update and waits for a second (bench/ferretdb-pool.ts). Clients keep at
+ * most STORE_CLIENT_POOL_SIZE operations each in flight (models/index.ts), so 150 (chosen) leaves
+ * room for nine such processes (a test run's workers and APIs, or a few API replicas).
+ */
+export const FERRETDB_POSTGRES_CONNECTIONS = 150;
+
+/** The server's `max_connections`: FerretDB's pool and a margin for psql and the probes (chosen). */
+export const POSTGRES_MAX_CONNECTIONS = FERRETDB_POSTGRES_CONNECTIONS + 20;
+
 export interface PostgresBinaries {
   initdb: string;
   postgres: string;
@@ -267,6 +279,8 @@ export function startPostgres(options: {
       'unix_socket_directories=',
       '-c',
       'synchronous_commit=off',
+      '-c',
+      `max_connections=${POSTGRES_MAX_CONNECTIONS}`,
     ],
     options.logFile,
     options.onExit,

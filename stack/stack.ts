@@ -10,6 +10,7 @@ import type { StackDirs } from './paths';
 import type { StackStore } from './postgres';
 import {
   POSTGRES_DATABASE,
+  FERRETDB_POSTGRES_CONNECTIONS,
   ensurePostgresData,
   findPostgres,
   postgresUser,
@@ -217,7 +218,7 @@ export async function startLocalStack(options: {
         );
         storeArgs = [
           '--handler=postgresql',
-          `--postgresql-url=postgres://postgres@127.0.0.1:${pgPort}/${POSTGRES_DATABASE}`,
+          `--postgresql-url=postgres://postgres@127.0.0.1:${pgPort}/${POSTGRES_DATABASE}?pool_max_conns=${FERRETDB_POSTGRES_CONNECTIONS}`,
         ];
       } else {
         const sqliteDir = path.join(dirs.data, 'ferretdb');
