@@ -89,6 +89,11 @@ export async function startApi(
     });
     const definitions = createDefinitionService(db.models, createMailRenderer().templateNames, {
       changed: (key) => schedules.sync(key),
+      missingUnits: async (unitIds) => {
+        const found = await db.models.Unit.find({ _id: { $in: unitIds } }, { _id: 1 }).lean();
+        const known = new Set(found.map((unit) => unit._id));
+        return unitIds.filter((id) => !known.has(id));
+      },
     });
     const authenticator = createAuthenticator(db.models, { clock });
     const limits = createRateLimits({ db: db.connection.db!, config: limitsConfigOf(config) });

@@ -456,6 +456,18 @@ class SemanticChecker {
         );
       }
     }
+    if (schedule.unitsOfType !== undefined && schedule.unit !== undefined) {
+      this.report(
+        'schedule.unit',
+        `unitsOfType starts one case for each ${schedule.unitsOfType}: leave unit out, or name the unit above them as under`,
+      );
+    }
+    if (schedule.under !== undefined && schedule.unitsOfType === undefined) {
+      this.report(
+        'schedule.under',
+        'under limits unitsOfType to the units below one unit: give unitsOfType too (e.g. unitsOfType: street), or name one unit as unit',
+      );
+    }
     const checked = validateCaseData(this.spec.input.fields, schedule.data);
     if (!checked.ok) {
       for (const problem of checked.problems) {

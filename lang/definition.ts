@@ -723,6 +723,16 @@ export const scheduleSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id: letters, digits, _ and -')
       .optional(),
+    /**
+     * One case per unit of this type at each fire (every street's 评单 round, every community's
+     * 民情访谈日), each for its unit, instead of one case for `unit`: one file serves a county.
+     */
+    unitsOfType: z.enum(UNIT_TYPES).optional(),
+    /** With `unitsOfType`: only the units of the type below this unit; none: the whole tree. */
+    under: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id: letters, digits, _ and -')
+      .optional(),
     /** The scheduled case's input data, checked against `input.fields`. */
     data: z.record(z.string(), z.unknown()).default({}),
   })

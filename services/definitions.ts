@@ -129,6 +129,30 @@ export function createDefinitionService(
     return result.spec;
   }
 
+  /**
+   * A schedule names units of the org tree (`unit`, `under`): each must exist when the version
+   * is published, or every fire would fail. A 422 names each missing one with its line.
+   */
+  async function checkScheduleUnits(input: SourceInput, spec: DefinitionSpec): Promise<void> {
+    const schedule = spec.schedule;
+    if (schedule === undefined || hooks.missingUnits === undefined) return;
+    const named = (['unit', 'under'] as const)
+      .map((field) => ({ field, id: schedule[field] }))
+      .filter((n): n is { field: 'unit' | 'under'; id: string } => n.id !== undefined);
+    if (named.length === 0) return;
+    const missing = new Set(await hooks.missingUnits(named.map((n) => n.id)));
+    const problems = named
+      .filter((n) => missing.has(n.id))
+      .map((n) => ({
+        path: `schedule.${n.field}`,
+        message: `no unit "${n.id}" in the org tree: import it first, or name an existing unit`,
+        ...locate(input.source, input.format, `schedule.${n.field}`),
+      }));
+    if (problems.length > 0) {
+      throw new AppError('unprocessable', 'The schedule names units the org tree lacks', problems);
+    }
+  }
+
   async function summaryOf(key: string): Promise<DefinitionSummary> {
     const [current, draft] = await Promise.all([
       latestVersion(key),
@@ -216,9 +240,10 @@ export function createDefinitionService(
      * be for it). Used by the API and by start-up for the shipped files.
      */
     async publish(
-      input: SourceInput & { publishedBy: Actor; key?: string },
+      input: SourceInput & { publishedBy: Actor; key?: string; skipUnitCheck?: boolean },
     ): Promise<PublishResult> {
       const spec = check(input, input.key);
+      if (!input.skipUnitCheck) await checkScheduleUnits(input, spec);
       const checksum = checksumOf(spec);
       // Two publishers may race for the same version; the unique index lets one win, the other
       // re-reads and either sees its content published or takes the next number.
@@ -422,9 +447,12 @@ export function createDefinitionService(
       return doc && doc.status !== 'draft' ? snapshotOf(doc) : null;
     },
 
-    /** Publishes every definition file of a folder (see isDefinitionFile) whose content changed. */
+    /**
+     * Publishes every definition file of a folder (see isDefinitionFile) whose content changed.
+     * Their schedules' units are not checked: start-up publishes before the org may be imported.
+     */
     publishFolder: (dir: string, publishedBy: Actor): Promise<PublishResult[]> =>
-      publishFolder(dir, (file) => service.publish({ ...file, publishedBy })),
+      publishFolder(dir, (file) => service.publish({ ...file, publishedBy, skipUnitCheck: true })),
   };
   return service;
 }
@@ -435,6 +463,8 @@ export type DefinitionService = ReturnType<typeof createDefinitionService>;
 export interface DefinitionHooks {
   /** After a version was published (or published again) or the key retired. */
   changed?(key: string): Promise<unknown>;
+  /** Which of these unit ids the org tree lacks (a schedule's `unit` and `under`). */
+  missingUnits?(unitIds: readonly string[]): Promise<string[]>;
 }
 
 /** Summaries by key from the version (and draft) documents of those keys, by key. */

@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  executeChild,
   ParentClosePolicy,
   startChild,
   workflowInfo,
@@ -10,7 +11,10 @@ import {
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
+import type { UnitType } from '../lang/vocabulary';
 import { caseStartOf } from '../common/case-start';
+import type { FanOutBatchInput, FanOutChildEnd } from './fan-out-batch';
+import { FAN_OUT_BATCH_TYPE } from './fan-out-batch';
 import { lookups } from './stubs';
 
 /** What a process's Temporal Schedule starts at each fire: the process to start a case of. */
@@ -19,10 +23,26 @@ export interface ScheduledCaseInput {
 }
 
 export interface ScheduledCaseResult {
+  /** The fire's case; with `unitsOfType`, the first unit's. */
   caseId: string;
   /** False when this fire's case had already been started (a retried or replayed fire). */
   created: boolean;
+  /** With `unitsOfType`: every unit's case, in unit id order. */
+  units?: Array<{ unitId: string; caseId: string }>;
 }
+
+/**
+ * The most units one fire of a `unitsOfType` schedule starts cases for (chosen: Hanzhong's 4,400
+ * grids fit; a schedule over a larger set is refused at the fire, named, never cut short).
+ */
+const MAX_SCHEDULED_UNITS = 5_000;
+
+/**
+ * Cases one fire starts itself, in one workflow task; more go through fan-out batch workflows of
+ * this many each (chosen, as the sub-process step's slices: pending children stay far below the
+ * server's 2,000 per execution and no history holds more than a slice's start commands).
+ */
+const SCHEDULED_SLICE = 250;
 
 /** Set by Temporal on every workflow a schedule starts: the instant the fire was due. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey(
@@ -66,16 +86,21 @@ export async function scheduledCaseWorkflow(
   const scheduleData: Record<string, unknown> | undefined = schedule.data;
   // The input, memo and search attributes every starter builds (common/case-start.ts), so lists
   // and reads see no difference from a case started through the API.
-  const start = caseStartOf({
-    caseId,
-    definition,
-    data: scheduleData ?? {},
-    startedBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id, roles: ['system'] },
-    ...(schedule.unit !== undefined ? { unitId: schedule.unit } : {}),
-    requestHash,
-    receivedAt,
-    channel: 'schedule',
-  });
+  const startFor = (id: string, unitId: string | undefined) =>
+    caseStartOf({
+      caseId: id,
+      definition,
+      data: scheduleData ?? {},
+      startedBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id, roles: ['system'] },
+      ...(unitId !== undefined ? { unitId } : {}),
+      requestHash,
+      receivedAt,
+      channel: 'schedule',
+    });
+  if (schedule.unitsOfType !== undefined) {
+    return startForEachUnit(definition.key, schedule.unitsOfType, schedule.under ?? null, startFor);
+  }
+  const start = startFor(caseId, schedule.unit);
   try {
     await startChild(CASE_WORKFLOW_TYPE, {
       workflowId: caseId,
@@ -92,6 +117,109 @@ export async function scheduledCaseWorkflow(
     throw err;
   }
   return { caseId, created: true };
+}
+
+/**
+ * A `unitsOfType` fire: one case per unit of the type (below `under`, or in the whole tree), each
+ * for its unit, its id derived from the fire and the unit so a fire run again starts none twice.
+ * No unit found fails the fire with the reason, as a schedule naming an unknown unit would.
+ */
+async function startForEachUnit(
+  key: string,
+  type: UnitType,
+  under: string | null,
+  startFor: (caseId: string, unitId: string) => ReturnType<typeof caseStartOf>,
+): Promise<ScheduledCaseResult> {
+  const info = workflowInfo();
+  const found = await lookups.findUnits({
+    type,
+    within: 'case',
+    caseUnitId: under,
+    data: {},
+    limit: MAX_SCHEDULED_UNITS,
+  });
+  const where = under === null ? 'in the org tree' : `under unit ${under}`;
+  if (found.count === 0) {
+    throw ApplicationFailure.nonRetryable(
+      `Process "${key}" is scheduled for every ${type} ${where}, and there is none`,
+      'ScheduleFoundNoUnits',
+    );
+  }
+  if (found.count > MAX_SCHEDULED_UNITS) {
+    throw ApplicationFailure.nonRetryable(
+      `Process "${key}" is scheduled for every ${type} ${where}: ${found.count} units, more than the ${MAX_SCHEDULED_UNITS} one fire starts; schedule it under smaller units`,
+      'ScheduleTooLarge',
+    );
+  }
+  const units = found.unitIds.map((unitId) => {
+    const caseId = scheduledCaseId(`${info.workflowId}:${unitId}`);
+    return { unitId, caseId, start: startFor(caseId, unitId) };
+  });
+  if (units.length <= SCHEDULED_SLICE) {
+    const started = await Promise.all(
+      units.map(async ({ caseId, start }) => {
+        try {
+          await startChild(CASE_WORKFLOW_TYPE, {
+            workflowId: caseId,
+            args: start.args,
+            taskQueue: info.taskQueue,
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            memo: start.memo,
+            typedSearchAttributes: start.searchAttributes,
+          });
+          return true;
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+          throw err;
+        }
+      }),
+    );
+    return resultOf(units, started.some(Boolean));
+  }
+  const slices: FanOutBatchInput[] = [];
+  for (let at = 0; at < units.length; at += SCHEDULED_SLICE) {
+    slices.push({
+      children: units.slice(at, at + SCHEDULED_SLICE).map((unit) => ({
+        workflowId: unit.caseId,
+        input: unit.start.args[0],
+        memo: unit.start.memo,
+      })),
+      wait: false,
+    });
+  }
+  const started = await Promise.all(
+    slices.map(async (slice, n) => {
+      try {
+        await executeChild<(input: FanOutBatchInput) => Promise<FanOutChildEnd[]>>(
+          FAN_OUT_BATCH_TYPE,
+          {
+            // Named after the fire: a fire run again finds its slices already started.
+            workflowId: `${info.workflowId}-slice-${n}`,
+            args: [slice],
+            taskQueue: info.taskQueue,
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          },
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+        throw err;
+      }
+    }),
+  );
+  return resultOf(units, started.some(Boolean));
+}
+
+function resultOf(
+  units: ReadonlyArray<{ unitId: string; caseId: string }>,
+  created: boolean,
+): ScheduledCaseResult {
+  return {
+    caseId: units[0]!.caseId,
+    created,
+    units: units.map(({ unitId, caseId }) => ({ unitId, caseId })),
+  };
 }
 
 /**

@@ -38,9 +38,11 @@ export function processSection(
     const s = spec.schedule;
     const month = s.month !== undefined ? ` in month ${s.month} of each ${s.every}` : '';
     const unit =
-      s.unit !== undefined
-        ? ` for ${code(s.unit)} (${demo.unitName(s.unit)})`
-        : ' for the whole org tree';
+      s.unitsOfType !== undefined
+        ? `, one case for each ${s.unitsOfType}${s.under !== undefined ? ` under ${code(s.under)} (${demo.unitName(s.under)})` : ' of the org tree'}`
+        : s.unit !== undefined
+          ? ` for ${code(s.unit)} (${demo.unitName(s.unit)})`
+          : ' for the whole org tree';
     const data = Object.keys(s.data).length > 0 ? ` with data ${code(JSON.stringify(s.data))}` : '';
     lines.push(
       '',

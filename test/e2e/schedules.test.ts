@@ -197,4 +197,69 @@ describe('schedules of periodic processes', () => {
     expect(retired.status).toBe(200);
     expect(await absent(key)).toBe(true);
   });
+
+  it('when a round is scheduled for every community under a street, then one fire starts one case for each of them, and a schedule naming a unit the tree lacks is refused', async () => {
+    // Arrange: a street with three communities, and a community of another street
+    const tag = Date.now().toString(36);
+    const street = `st-${tag}`;
+    const imported = await app.http('POST', '/api/v1/org/import', {
+      token: app.adminKey,
+      body: {
+        units: [
+          { id: `county-${tag}`, name: '测试县', type: 'county', parentId: null },
+          { id: street, name: '测试街道', type: 'street', parentId: `county-${tag}` },
+          { id: `other-${tag}`, name: '另一街道', type: 'street', parentId: `county-${tag}` },
+          ...['a', 'b', 'c'].map((n) => ({
+            id: `${street}-${n}`,
+            name: `社区${n}`,
+            type: 'community',
+            parentId: street,
+          })),
+          { id: `other-${tag}-x`, name: '外街社区', type: 'community', parentId: `other-${tag}` },
+        ],
+        people: [],
+        posts: [],
+      },
+    });
+    expect(imported.body).toMatchObject({ units: 7 });
+    const key = `sched-units-${tag}`;
+
+    // Act: units the tree lacks are refused, each named, and nothing is published
+    const missing = await publish(
+      key,
+      source(key, 'schedule: { every: month, day: 3, unitsOfType: community, under: nowhere-1 }'),
+    );
+    expect(missing.status).toBe(422);
+    const details = (
+      missing.body as { error: { details: Array<{ path: string; message: string }> } }
+    ).error.details;
+    expect(details.map((d) => [d.path, d.message])).toEqual([
+      [
+        'schedule.under',
+        'no unit "nowhere-1" in the org tree: import it first, or name an existing unit',
+      ],
+    ]);
+    expect(await absent(key)).toBe(true);
+
+    // Act: scheduled for the street's communities, fired once
+    const everyCommunity = `schedule: { every: month, day: 3, unitsOfType: community, under: ${street}, data: { focus: 民情访谈 } }`;
+    expect((await publish(key, source(key, everyCommunity))).status).toBe(201);
+    await temporal.schedule.getHandle(scheduleIdOf(key)).trigger();
+
+    // Assert: one case per community of that street, none for the other street's
+    const cases = await waitFor('a case per community', async () => {
+      const res = await app.http<{ items: Array<{ id: string; unitId: string }> }>(
+        'GET',
+        `/api/v1/cases?definitionKey=${key}`,
+        { token: app.adminKey },
+      );
+      return res.body.items.length === 3 ? res.body.items : undefined;
+    });
+    expect(cases.map((c) => c.unitId).sort()).toEqual([
+      `${street}-a`,
+      `${street}-b`,
+      `${street}-c`,
+    ]);
+    expect(new Set(cases.map((c) => c.id)).size).toBe(3);
+  });
 });

@@ -182,6 +182,22 @@ describe('schedule', () => {
       problem('schedule.week', 'expected number to be <=4'),
     ]);
   });
+
+  it('when a round is scheduled for every unit of a type, then unit and unitsOfType exclude each other and under needs unitsOfType', () => {
+    const every = { every: 'half-year', day: 1 };
+    expect(
+      problemsOf(definition({ schedule: { ...every, unitsOfType: 'street', under: 'c-1' } })),
+    ).toEqual([]);
+    expect(
+      problemsOf(definition({ schedule: { ...every, unitsOfType: 'street', unit: 's-1' } })),
+    ).toEqual([problem('schedule.unit', 'unitsOfType starts one case for each street')]);
+    expect(problemsOf(definition({ schedule: { ...every, under: 'c-1' } }))).toEqual([
+      problem('schedule.under', 'under limits unitsOfType to the units below one unit'),
+    ]);
+    expect(problemsOf(definition({ schedule: { ...every, unitsOfType: 'township' } }))).toEqual([
+      expect.objectContaining({ path: 'schedule.unitsOfType' }),
+    ]);
+  });
 });
 
 describe('deadlines at a date', () => {
