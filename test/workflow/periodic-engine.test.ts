@@ -65,6 +65,96 @@ describe('a schedule fire', () => {
   });
 });
 
+describe('a schedule fire for every unit of a type', () => {
+  function roundForEach(type: string, under: string) {
+    return bed.definition({
+      key: `round-${randomBytes(3).toString('hex')}`,
+      name: '每网格轮次',
+      starters: ['admin'],
+      schedule: { every: 'month', unitsOfType: type, under },
+      input: { fields: [] },
+      steps: [{ id: 'closed', name: '结束', type: 'end' }],
+    });
+  }
+
+  it('when a fire finds 260 grids, then each grid gets one case of its own, started in slices, and the same fire started again starts none', async () => {
+    // Arrange: 260 grids under one community (more than one slice of 250)
+    const org = await bed.seedOrg();
+    await addGrids(org, 259);
+    const round = roundForEach('grid', org.community.id);
+    await bed.publish(round);
+    const fireId = `schedule-${round.key}-2026-05-06T01:00:00Z`;
+
+    // Act
+    const [first, again] = await bed.withWorker(async (taskQueue) => {
+      const fire = () =>
+        bed.env.client.workflow.execute('scheduledCaseWorkflow', {
+          taskQueue,
+          workflowId: fireId,
+          args: [{ definitionKey: round.key }],
+        }) as Promise<ScheduledCaseResult>;
+      const one = await fire();
+      await waitForCases(round.key, 260);
+      return [one, await fire()];
+    });
+    const cases = await bed.db.models.Case.find(
+      { definitionKey: round.key },
+      { unitId: 1, channel: 1 },
+    ).lean();
+
+    // Assert: one case per grid, each for its grid, named after the fire and the grid
+    expect(first.created).toBe(true);
+    expect(first.units).toHaveLength(260);
+    expect(new Set(first.units!.map((u) => u.unitId)).size).toBe(260);
+    for (const unit of first.units!) {
+      expect(unit.caseId).toBe(scheduledCaseId(`${fireId}:${unit.unitId}`));
+    }
+    expect(cases).toHaveLength(260);
+    expect(new Set(cases.map((c) => c.unitId))).toEqual(new Set(first.units!.map((u) => u.unitId)));
+    expect(cases.every((c) => c.channel === 'schedule')).toBe(true);
+    // …and the fire again starts nothing new
+    expect(again.created).toBe(false);
+    expect(again.units).toEqual(first.units);
+    expect(await bed.db.models.Case.countDocuments({ definitionKey: round.key })).toBe(260);
+  });
+
+  it('when a fire finds no unit of the type, then it fails saying so and starts nothing', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const round = roundForEach('floor', org.community.id);
+    await bed.publish(round);
+
+    // Act
+    const failure = await bed.withWorker((taskQueue) =>
+      bed.env.client.workflow
+        .execute('scheduledCaseWorkflow', {
+          taskQueue,
+          workflowId: `schedule-${round.key}-2026-05-06T01:00:00Z`,
+          args: [{ definitionKey: round.key }],
+        })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        ),
+    );
+
+    // Assert
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toBe(
+      `Process "${round.key}" is scheduled for every floor under unit ${org.community.id}, and there is none`,
+    );
+    expect(await bed.db.models.Case.countDocuments({ definitionKey: round.key })).toBe(0);
+  });
+});
+
+async function waitForCases(definitionKey: string, count: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await bed.db.models.Case.countDocuments({ definitionKey })) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`fewer than ${count} cases of ${definitionKey} after 120 s`);
+}
+
 /** `count` grids under the seeded community (written past the org service, so it says so). */
 async function addGrids(org: Awaited<ReturnType<SlaTestBed['seedOrg']>>, count: number) {
   for (let at = 0; at < count; at += 1000) {
