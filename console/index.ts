@@ -23,6 +23,7 @@ import { registerCaseFailurePages } from './pages/admin-failures';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
 import type { RateLimits } from '../services/limits';
+import { registerAssessmentPages } from './pages/assessments';
 import { registerEvaluationPages } from './pages/evaluations';
 import { registerExportPages } from './pages/exports';
 import { registerEmergencyPages } from './pages/emergency';
@@ -106,6 +107,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDashboardPages(kit);
   registerBoardPages(kit);
   registerEvaluationPages(kit);
+  registerAssessmentPages(kit);
   registerExportPages(kit);
   registerEmergencyPages(kit);
   registerNotFoundPage(kit);

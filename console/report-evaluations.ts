@@ -25,7 +25,7 @@ export function roundStatusName(status: string, t: Translate): string {
   return status === 'open' ? t('report.eval.status.open') : t('report.eval.status.closed');
 }
 
-function periodText(period: { from: string; to: string }): string {
+export function periodText(period: { from: string; to: string }): string {
   return `${dayOf(period.from)} – ${lastDayOf(period.to)}`;
 }
 

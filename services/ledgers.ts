@@ -3,7 +3,8 @@ import ExcelJS from 'exceljs';
 import { METRIC_FIELDS } from '../common/case-measures';
 import type { Cell } from '../common/csv';
 import { CSV_BOM, csvLine, safeText } from '../common/csv';
-import { resultsTable } from '../common/evaluation';
+import type { AssessmentKind } from '../common/evaluation';
+import { assessmentTable, resultsTable } from '../common/evaluation';
 import { unitsAtOrBelow } from '../common/org-tree';
 import { BEIJING_OFFSET_MS } from '../lang/beijing';
 import type { Models } from '../models';
@@ -177,7 +178,7 @@ export function createLedgerService(deps: {
   scope: ScopeResolver;
   units: UnitDirectoryReader;
   metrics: MetricsService;
-  evaluations: Pick<EvaluationService, 'results'>;
+  evaluations: Pick<EvaluationService, 'results' | 'assessments'>;
   clock: () => Date;
   /** Documents per page; {@link PAGE_SIZE} unless a test asks for less. */
   pageSize?: number;
@@ -548,6 +549,31 @@ export function createLedgerService(deps: {
               e.taskId ?? null,
               e.definitionKey ?? null,
             ]);
+          }
+        },
+      };
+    },
+
+    /**
+     * The annual assessment records (年度考核记录) the caller supervises, filtered as the console
+     * page lists them, read a page at a time while the file is written.
+     */
+    assessments(principal: Principal, filter: { year?: number; kind?: AssessmentKind }): Ledger {
+      const [header] = assessmentTable([]);
+      const suffix = filter.year !== undefined ? `-${filter.year}` : '';
+      return {
+        fileName: `assessments${suffix}`,
+        title: `年度考核记录${suffix}`,
+        columns: header!.map((c) => String(c)),
+        async *pages() {
+          for (let page = 1; ; page++) {
+            const { items } = await deps.evaluations.assessments(principal, {
+              ...filter,
+              page,
+              pageSize,
+            });
+            if (items.length > 0) yield assessmentTable(items).slice(1);
+            if (items.length < pageSize) return;
           }
         },
       };

@@ -207,6 +207,34 @@ export const REPORT_MESSAGES: MessagePairs = {
     'No such process to start; reload the page',
   ],
 
+  // Annual assessment records
+  'report.assess.title': ['年度考核记录', 'Annual assessment records'],
+  'report.assess.intro': [
+    '每轮评单评议结束时，为各党组织书记（述职考核）、各单位及各服务单位（双评双考）写入的年度考核记录。',
+    'What each closed evaluation round records for the annual assessment: per party secretary (述职考核), per unit of the place and per serving unit (双评双考).',
+  ],
+  'report.assess.link': ['年度考核记录', 'Annual assessment records'],
+  'report.assess.filters': ['考核记录筛选', 'Record filters'],
+  'report.assess.caption': ['您督导范围内的考核记录', 'Records within your supervision'],
+  'report.assess.col.year': ['年度', 'Year'],
+  'report.assess.col.kind': ['类型', 'Kind'],
+  'report.assess.col.subject': ['考核对象', 'Assessed'],
+  'report.assess.col.units': ['所属单位', 'Units'],
+  'report.assess.col.items': ['评单数', 'Orders'],
+  'report.assess.col.scored': ['已评单数', 'Scored'],
+  'report.assess.col.missing': ['缺评单数', 'Unscored'],
+  'report.assess.col.score': ['综合得分', 'Score'],
+  'report.assess.kind.secretary': ['党组织书记', 'Party secretary'],
+  'report.assess.kind.unit': ['单位', 'Unit'],
+  'report.assess.kind.serving-unit': ['服务单位', 'Serving unit'],
+  'report.assess.round': ['查看评议', 'Round'],
+  'report.assess.none': ['没有考核记录', 'No records'],
+  'report.assess.badYear': ['年度应为四位数字，如 2026', 'The year is four digits, e.g. 2026'],
+  'report.assess.badKind': [
+    '类型应为党组织书记、单位或服务单位',
+    'The kind is secretary, unit or serving-unit',
+  ],
+
   // Evaluation rounds
   'report.eval.title': ['评单评议', 'Evaluation rounds'],
   'report.eval.intro': [

@@ -6,7 +6,7 @@ import { SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
 import { pagerOf } from '../format';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
-import { field } from '../pipeline';
+import { BASE, field } from '../pipeline';
 import {
   ROUNDS,
   orderRows,
@@ -23,6 +23,7 @@ import { idempotencyKeyOf, newFormKey } from '../forms';
 import type { StartForm } from '../report-start';
 import { startFormOf, startFromForm, startable, stepsOf } from '../report-start';
 import { SUPERVISOR_ROLES } from '../../common/roles';
+import { ASSESSMENT_READERS } from '../report-assessments';
 import { exportLinks } from './exports';
 
 /**
@@ -101,6 +102,7 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
       model: {
         title: t('report.eval.title'),
         notice: noticeOf(ctx),
+        assessmentsHref: hasAnyRole(principal, ASSESSMENT_READERS) ? `${BASE}/assessments` : null,
         problems: form.problems ?? null,
         statusOptions: ['open', 'closed'].map((s) => ({
           value: s,

@@ -9,6 +9,7 @@ import type { UnitType } from '../../lang/vocabulary';
 import type { ConsoleKit } from '../kit';
 import type { PageContext } from '../pipeline';
 import { BASE } from '../pipeline';
+import { assessmentFilterOf } from '../report-assessments';
 
 /**
  * Ledger downloads (台账) from the console pages: `/console/exports/<ledger>?format=csv|xlsx&…`
@@ -16,7 +17,8 @@ import { BASE } from '../pipeline';
  * `/api/v1/exports/…`, under the session cookie.
  */
 
-type LedgerName = 'cases' | 'tasks' | 'metrics' | 'ranking' | 'bulletin' | 'evaluation-results';
+type LedgerName =
+  'cases' | 'tasks' | 'metrics' | 'ranking' | 'bulletin' | 'evaluation-results' | 'assessments';
 
 const SUPERVISORS: readonly Role[] = ['admin', 'dispatcher', 'staff'];
 
@@ -152,6 +154,9 @@ export function registerExportPages({ pages, services }: ConsoleKit): void {
     };
     return ledgers.bulletin(ctx.principal!, { ...rest, month: month ?? '' });
   });
+  add('assessments', SUPERVISORS, '年度考核记录', (ctx) =>
+    Promise.resolve(ledgers.assessments(ctx.principal!, assessmentFilterOf(ctx))),
+  );
   add('evaluation-results', SUPERVISORS, '评单结果', (ctx) => {
     const roundId = ctx.query.roundId ?? '';
     if (!/^case-[0-9a-f]{24}$/.test(roundId)) {

@@ -555,4 +555,42 @@ describe('evaluation results', () => {
     expect(body).toContain('服务单位,r-cb,县第二中学,评议街道,1,1,0,');
     expect(body).toContain('服务人员,p-sec,评议书记,,1,1,0,');
   }, 200_000);
+
+  it('when the round has closed, then the annual assessment records page lists the secretary and the units, filters by kind and downloads the ledger', async () => {
+    // Arrange: the round closed (the test above waits for it)
+    const disp = as('edisp');
+    const cookie = { cookie: `gf_session=${encodeURIComponent(tokens.edisp!)}` };
+
+    // Act
+    const rounds = await disp.get('/console/evaluations');
+    const all = await disp.get('/console/assessments');
+    const secretaries = await disp.get('/console/assessments?kind=secretary');
+    const badKind = await disp.get('/console/assessments?kind=mayor');
+    const csv = await fetch(`${app.api.url}/console/exports/assessments?format=csv&kind=unit`, {
+      headers: cookie,
+    });
+    const resident = await as('resident').get('/console/assessments');
+
+    // Assert: linked from the rounds, one row per secretary, unit and serving unit of the round
+    expect(rounds.html).toContain('href="/console/assessments"');
+    expect(all.status).toBe(200);
+    const text = textOf(all.html);
+    expect(text).toContain('年度考核记录');
+    expect(text).toContain('评议书记');
+    expect(text).toContain('评议街道');
+    expect(text).toContain('县第二中学');
+    expect(all.html).toContain(`/console/evaluations/${roundId}`);
+    expect(textOf(secretaries.html)).toContain('评议书记');
+    expect(textOf(secretaries.html)).not.toContain('县第二中学');
+    expect(badKind.status).toBe(400);
+    expect(textOf(badKind.html)).toContain('类型应为党组织书记、单位或服务单位');
+    expect(csv.status).toBe(200);
+    const body = new TextDecoder('utf-8').decode(new Uint8Array(await csv.arrayBuffer()));
+    expect(body.split('\r\n')[0]).toBe(
+      '年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分',
+    );
+    expect(body).toContain(`,单位,r-e,评议街道,`);
+    expect(body).not.toContain(',党组织书记,');
+    expect(resident.status).toBe(403);
+  }, 60_000);
 });
