@@ -363,7 +363,10 @@ export function createTaskService(deps: {
         : null;
       return {
         task: viewOf(task),
-        step: snapshot?.spec.steps.find((s) => s.id === task.stepId) ?? null,
+        // Anywhere in the process: a task inside a parallel branch has its form too.
+        step: snapshot
+          ? (allSteps(snapshot.spec).find(({ step }) => step.id === task.stepId)?.step ?? null)
+          : null,
         caseFields: snapshot?.spec.input.fields ?? [],
         caseName: kase?.definitionName ?? task.definitionKey,
         caseData: (kase?.data as Record<string, unknown> | undefined) ?? {},

@@ -1,3 +1,4 @@
+import { stepsOf } from '../report-start';
 import type { Principal } from '../../services/auth';
 import { AppError } from '../../services/errors';
 import type { CaseView } from '../../services/cases';
@@ -300,6 +301,7 @@ function canRate(
 ): boolean {
   if (view.status !== 'open' || view.rating !== null) return false;
   if (view.createdBy.id !== principal.id) return false;
-  const step = snapshot?.spec.steps.find((s) => s.id === view.currentStep?.id);
+  // Anywhere in the process: a feedback step may sit in a parallel branch.
+  const step = snapshot ? stepsOf(snapshot).find((s) => s.id === view.currentStep?.id) : undefined;
   return step?.type === 'feedback';
 }

@@ -161,3 +161,68 @@ it('when the dispatcher fills the form, then an unknown person is refused by nam
   ]);
   expect(done.status).toBe(200);
 });
+
+it('when a task with a form sits in a parallel branch, then its console page shows the form as for a top-level task', async () => {
+  // Arrange: two branches, each a task with its own form (as the shipped monthly screening has)
+  const branched = `
+key: branch-forms
+name: 分支表单
+starters: [admin]
+input: { fields: [] }
+steps:
+  - id: both
+    name: 并行办理
+    type: parallel
+    branches:
+      - name: 排查上报
+        steps:
+          - id: report
+            name: 排查上报
+            type: task
+            announce: false
+            candidates: [{ role: dispatcher, unit: case }]
+            form:
+              fields:
+                - { name: found, label: 排查发现纠纷数, type: integer, required: true, min: 0 }
+            outcomes: [{ id: reported, name: 已上报 }]
+      - name: 走访
+        steps:
+          - { id: visit, name: 走访, type: timer, duration: PT1H }
+  - { id: closed, name: 办结, type: end }
+`;
+  expect(
+    (
+      await app.http('POST', '/api/v1/definitions/branch-forms/publish', {
+        token: app.adminKey,
+        body: { format: 'yaml', source: branched },
+      })
+    ).status,
+  ).toBe(201);
+  const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: app.adminKey,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: { definitionKey: 'branch-forms', unitId: 'pf-community', data: {} },
+  });
+  expect(started.status).toBe(201);
+  const task = await waitFor('the branch task', async () => {
+    const res = await app.http<{ items: Array<{ id: string }> }>(
+      'GET',
+      `/api/v1/tasks?view=available&caseId=${started.body.id}`,
+      { token: dispatcher },
+    );
+    return res.body.items[0];
+  });
+  expect(
+    (await app.http('POST', `/api/v1/tasks/${task.id}/claim`, { token: dispatcher })).status,
+  ).toBe(200);
+
+  // Act
+  const console = consoleClient(app.api.url);
+  console.useSession(dispatcher);
+  const page = await console.get(`/console/tasks/${encodeURIComponent(task.id)}`);
+
+  // Assert
+  expect(page.status).toBe(200);
+  expect(page.html).toMatch(/<input id="f-form-found" name="found"/);
+  expect(page.html).toContain('排查发现纠纷数');
+});
