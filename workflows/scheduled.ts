@@ -100,23 +100,34 @@ export async function scheduledCaseWorkflow(
   if (schedule.unitsOfType !== undefined) {
     return startForEachUnit(definition.key, schedule.unitsOfType, schedule.under ?? null, startFor);
   }
-  const start = startFor(caseId, schedule.unit);
+  const created = await startCaseOnce(caseId, startFor(caseId, schedule.unit), info.taskQueue);
+  return { caseId, created };
+}
+
+/**
+ * Starts a scheduled case under its id, outliving the starter as a case started through the API
+ * does; false when a run of the same fire had started it already.
+ */
+async function startCaseOnce(
+  caseId: string,
+  start: ReturnType<typeof caseStartOf>,
+  taskQueue: string,
+): Promise<boolean> {
   try {
     await startChild(CASE_WORKFLOW_TYPE, {
       workflowId: caseId,
       args: start.args,
-      taskQueue: info.taskQueue,
-      // The case outlives this starter, as a case started through the API does.
+      taskQueue,
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       memo: start.memo,
       typedSearchAttributes: start.searchAttributes,
     });
+    return true;
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { caseId, created: false };
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw err;
   }
-  return { caseId, created: true };
 }
 
 /**
@@ -157,23 +168,7 @@ async function startForEachUnit(
   });
   if (units.length <= SCHEDULED_SLICE) {
     const started = await Promise.all(
-      units.map(async ({ caseId, start }) => {
-        try {
-          await startChild(CASE_WORKFLOW_TYPE, {
-            workflowId: caseId,
-            args: start.args,
-            taskQueue: info.taskQueue,
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            memo: start.memo,
-            typedSearchAttributes: start.searchAttributes,
-          });
-          return true;
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-          throw err;
-        }
-      }),
+      units.map(({ caseId, start }) => startCaseOnce(caseId, start, info.taskQueue)),
     );
     return resultOf(units, started.some(Boolean));
   }
