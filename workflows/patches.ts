@@ -120,3 +120,11 @@ export const SUPERVISION_SLIPS = 'supervision-slips';
 export function openingSlips(): boolean {
   return patched(SUPERVISION_SLIPS);
 }
+
+/**
+ * People lookups send the moment of selection (`at`, the workflow's time): a post holder away
+ * then is replaced by their stand-in (AB岗: named on the absence, else the post's B-holder, else
+ * 兜底 upwards), and `onDuty` reads the duty rota at that moment (common/stand-ins.ts). Its own
+ * `patched()`: cases recorded before it keep selecting the post holders, absent or not.
+ */
+export const AVAILABILITY_AT_SELECTION = 'availability-at-selection';
