@@ -138,35 +138,3 @@ export function onDutyAt(rota: DutyRota, instant: number, calendar: WorkingCalen
     ...[...roles].map((role) => ({ role })),
   ];
 }
-
-/**
- * What is wrong with a rota's shifts, each problem with the path of its field: a day token that
- * is no day, a time that is no `HH:MM`, a shift rostering nobody.
- */
-export function rotaProblems(
-  shifts: readonly DutyShift[],
-): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
-  shifts.forEach((shift, i) => {
-    shift.on.forEach((token, j) => {
-      if (!isShiftDay(token)) {
-        problems.push({
-          path: `shifts[${i}].on[${j}]`,
-          message: `"${token}" is not a day: use ${WEEKDAYS.join(', ')}, workdays, restdays, holidays or a date YYYY-MM-DD`,
-        });
-      }
-    });
-    for (const field of ['start', 'end'] as const) {
-      if (minuteOfDay(shift[field]) === null) {
-        problems.push({
-          path: `shifts[${i}].${field}`,
-          message: `"${shift[field]}" is not a time of day HH:MM (00:00–23:59)`,
-        });
-      }
-    }
-    if (shift.people.length === 0 && shift.roles.length === 0) {
-      problems.push({ path: `shifts[${i}]`, message: 'a shift rosters people or roles, or both' });
-    }
-  });
-  return problems;
-}
