@@ -1,3 +1,4 @@
+import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -247,5 +248,53 @@ describe('B-holders and duty rotas', () => {
     expect(unknown.body.error.details).toEqual([
       { path: 'body.shifts[0].people[0]', message: 'unknown person "nobody"' },
     ]);
+  });
+});
+
+describe('console pages', () => {
+  it('when an admin records an absence on a person’s page, then it is listed with its stand-in; a bad stand-in is named on the form', async () => {
+    const admin = consoleClient(app.api.url);
+    admin.useSession(await app.signIn('av-admin', ['admin']));
+    const path = '/console/admin/org/people/av-sun/absences';
+
+    const form = await admin.get(path);
+    const bad = await admin.post(path, {
+      from: '2026-12-21T09:00',
+      to: '2026-12-22T09:00',
+      reason: 'training',
+      standInId: 'nobody',
+    });
+    await admin.get(path);
+    const saved = await admin.post(path, {
+      from: '2026-12-21T09:00',
+      to: '2026-12-22T09:00',
+      reason: 'training',
+      standInId: 'av-wang',
+    });
+    const listed = await admin.get(path);
+
+    expect(form.status).toBe(200);
+    expect(bad.status).toBe(422);
+    expect(textOf(bad.html)).toContain('unknown person "nobody"');
+    expect(saved.status).toBe(303);
+    expect(await app.db.models.Absence.findById('av-sun-202612210100').lean()).toMatchObject({
+      standInId: 'av-wang',
+      reason: 'training',
+    });
+    expect(listed.html).toContain('data-absence="av-sun-202612210100"');
+    expect(textOf(listed.html)).toContain('av-wang');
+  });
+
+  it('when an admin opens a unit’s AB page, then each post shows its holders and B-holder, and the rota is listed', async () => {
+    const admin = consoleClient(app.api.url);
+    admin.useSession(await app.signIn('av-admin-2', ['admin']));
+
+    const page = await admin.get('/console/admin/org/units/av-east/availability');
+
+    expect(page.status).toBe(200);
+    const row = /<tr data-role="grid-worker">([\s\S]*?)<\/tr>/.exec(page.html)?.[1] ?? '';
+    expect(textOf(row)).toContain('王网格');
+    expect(textOf(row)).toContain('av-sun');
+    expect(textOf(page.html)).toContain('18:00–22:00');
   });
 });
