@@ -20,6 +20,7 @@ import {
   selectOnDuty,
 } from '../common/stand-ins';
 import type { DutyRota, DutyShift } from '../common/duty-rota';
+import { windowsInMinutes } from '../common/working-hours';
 import type { ActivityDependencies } from './dependencies';
 
 /**
@@ -82,6 +83,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
     Absence,
     PostBackup,
     DutyRota,
+    WorkingHours,
   } = deps.models;
   /**
    * The org tree and people's accounts as of one org revision (models/org-revision.ts). Every
@@ -146,6 +148,39 @@ export function createLookupActivities(deps: ActivityDependencies) {
       revision,
     };
     return availabilityCache;
+  }
+
+  /** Units' own working hours, kept per org revision like the tree (their writes bump it). */
+  let hoursCache: {
+    revision: number;
+    byUnit: Map<string, { windows: Array<{ start: string; end: string }>; everyDay: boolean }>;
+  } | null = null;
+
+  /** The hours a unit works in: its own, else the nearest unit's above it; null for none. */
+  async function workingHoursOf(unitId: string) {
+    const tree = await orgTree();
+    const revision = cached!.revision;
+    if (!hoursCache || hoursCache.revision !== revision) {
+      const docs = await WorkingHours.find({}).lean();
+      hoursCache = {
+        revision,
+        byUnit: new Map(
+          docs.map((d) => [
+            d._id,
+            {
+              windows: d.windows as Array<{ start: string; end: string }>,
+              everyDay: d.everyDay ?? false,
+            },
+          ]),
+        ),
+      };
+    }
+    if (!tree.has(unitId)) return null;
+    for (const unit of tree.ancestry(unitId)) {
+      const hours = hoursCache.byUnit.get(unit.id);
+      if (hours) return hours;
+    }
+    return null;
   }
 
   /** Selected people as the workflow receives them: candidates, with whom each stands in for. */
@@ -340,9 +375,17 @@ export function createLookupActivities(deps: ActivityDependencies) {
       policy: DeadlinePolicy;
       startedAt: string;
       pauses: ClockPause[];
+      /**
+       * The unit the step runs for: working time counts in its hours (its own or the nearest
+       * unit's above it). Absent (cases recorded before `unit-working-hours`): office hours.
+       */
+      unitId?: string | null;
     }): Promise<DeadlinePlan> {
       const years = await CalendarYear.find({}).lean();
-      const calendar = workingCalendarOf(years, deps.workingWindows);
+      const hours = request.unitId ? await workingHoursOf(request.unitId) : null;
+      const calendar = hours
+        ? workingCalendarOf(years, windowsInMinutes(hours.windows), { everyDay: hours.everyDay })
+        : workingCalendarOf(years, deps.workingWindows);
       try {
         return planDeadline(calendar, request.policy, request.startedAt, request.pauses);
       } catch (err) {

@@ -45,8 +45,23 @@ const dutyRotaSchema = new mongoose.Schema(
   { collection: 'dutyRotas', versionKey: false },
 );
 
+/**
+ * A unit's own working hours (`_id` is the unit's id), inherited by the units below it that have
+ * none: windows `HH:MM`–`HH:MM` (Beijing time) and whether every day is a working day (365天).
+ */
+const workingHoursSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    windows: { type: [mongoose.Schema.Types.Mixed], default: [] },
+    everyDay: { type: Boolean, default: false },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'workingHours', versionKey: false },
+);
+
 export function createAvailabilityModels(connection: Connection) {
   return {
+    WorkingHours: connection.model('WorkingHours', workingHoursSchema),
     Absence: connection.model('Absence', absenceSchema),
     PostBackup: connection.model('PostBackup', postBackupSchema),
     DutyRota: connection.model('DutyRota', dutyRotaSchema),

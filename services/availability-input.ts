@@ -82,6 +82,22 @@ export const shiftInput = z
 export const rotaInput = z.object({ shifts: z.array(shiftInput).max(200) }).strict();
 export type RotaInput = z.infer<typeof rotaInput>;
 
+/**
+ * A unit's working hours: 1 to 6 windows (chosen: office hours split by lunch, an evening
+ * service, with room), each `HH:MM`–`HH:MM` within one day; `everyDay` for a station open on
+ * weekends and holidays too.
+ */
+export const workingHoursInput = z
+  .object({
+    windows: z
+      .array(z.object({ start: time, end: time }).strict())
+      .min(1)
+      .max(6),
+    everyDay: z.boolean().default(false),
+  })
+  .strict();
+export type WorkingHoursInput = z.infer<typeof workingHoursInput>;
+
 /** A CSV row of absences: the same fields, `standInId` empty for none. */
 const absenceRow = z
   .object({

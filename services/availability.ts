@@ -7,11 +7,22 @@ import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { OrgScope, ScopeResolver } from './scope';
-import type { AbsenceInput, BackupInput, RotaInput } from './availability-input';
+import type { AbsenceInput, BackupInput, RotaInput, WorkingHoursInput } from './availability-input';
+import { windowsInMinutes } from '../common/working-hours';
+import { CalendarError, createWorkingCalendar } from '../common/working-calendar';
 import { SUPERVISOR_ROLES } from '../common/roles';
 
 /** An absence as readers see it; `reason` only for admins and dispatchers (it may be 病假). */
 export type AbsenceView = Omit<Absence, 'reason'> & { reason?: AbsenceReason };
+
+/** A unit's working hours: its own, or the nearest unit's above it (`from`), or the default. */
+export interface WorkingHoursView {
+  unitId: string;
+  /** The unit whose hours apply; null for the default office hours. */
+  from: string | null;
+  windows: Array<{ start: string; end: string }>;
+  everyDay: boolean;
+}
 
 export interface RotaView {
   unitId: string;
@@ -38,7 +49,15 @@ export function createAvailabilityService(deps: {
   scope: ScopeResolver;
   clock: () => Date;
 }) {
-  const { Absence: AbsenceModel, PostBackup, DutyRota, Person, Unit, Post } = deps.models;
+  const {
+    Absence: AbsenceModel,
+    PostBackup,
+    DutyRota,
+    WorkingHours,
+    Person,
+    Unit,
+    Post,
+  } = deps.models;
 
   async function knownPeople(ids: Iterable<string>): Promise<Set<string>> {
     const wanted = [...new Set(ids)].sort();
@@ -311,6 +330,61 @@ export function createAvailabilityService(deps: {
       return { unitId, shifts: input.shifts };
     },
 
+    /**
+     * Sets a unit's own working hours (the units below without their own inherit them); windows
+     * must not overlap. Working-time deadlines of steps run for the unit count in these hours.
+     */
+    async saveWorkingHours(unitId: string, input: WorkingHoursInput): Promise<WorkingHoursView> {
+      if (!(await Unit.findById(unitId, { _id: 1 }).lean())) {
+        throw new AppError('not_found', `No unit "${unitId}"`);
+      }
+      try {
+        createWorkingCalendar([], windowsInMinutes(input.windows));
+      } catch (err) {
+        if (!(err instanceof CalendarError)) throw err;
+        throw new AppError('unprocessable', `The working hours are not valid: ${err.message}`, [
+          { path: 'body.windows', message: err.message },
+        ]);
+      }
+      await WorkingHours.updateOne(
+        { _id: unitId },
+        { $set: { windows: input.windows, everyDay: input.everyDay, updatedAt: deps.clock() } },
+        { upsert: true },
+      );
+      await bumpOrgRevision(deps.models);
+      return { unitId, from: unitId, windows: input.windows, everyDay: input.everyDay };
+    },
+
+    async removeWorkingHours(unitId: string): Promise<void> {
+      const result = await WorkingHours.deleteOne({ _id: unitId });
+      if (result.deletedCount === 0) {
+        throw new AppError('not_found', `Unit "${unitId}" has no working hours of its own`);
+      }
+      await bumpOrgRevision(deps.models);
+    },
+
+    /** The hours that apply to a unit: its own, else the nearest ancestor's, else the default. */
+    async getWorkingHours(principal: Principal, unitId: string): Promise<WorkingHoursView> {
+      const scope = await deps.scope.resolve(principal);
+      if (!unitReadable(scope, unitId)) throw new AppError('not_found', `No unit "${unitId}"`);
+      const { byId } = await deps.scope.units();
+      const seen = new Set<string>();
+      for (let id: string | null = unitId; id !== null && !seen.has(id);) {
+        seen.add(id);
+        const doc = await WorkingHours.findById(id).lean();
+        if (doc) {
+          return {
+            unitId,
+            from: id,
+            windows: doc.windows as Array<{ start: string; end: string }>,
+            everyDay: doc.everyDay ?? false,
+          };
+        }
+        id = byId.get(id)?.parentId ?? null;
+      }
+      return { unitId, from: null, windows: DEFAULT_HOURS, everyDay: false };
+    },
+
     /** A unit's rota (no shifts when it has none); 404 outside the reader's scope. */
     async getRota(principal: Principal, unitId: string): Promise<RotaView> {
       const scope = await deps.scope.resolve(principal);
@@ -322,6 +396,12 @@ export function createAvailabilityService(deps: {
 }
 
 export type AvailabilityService = ReturnType<typeof createAvailabilityService>;
+
+/** The default office hours as `HH:MM` (common/working-calendar.ts DEFAULT_WINDOWS). */
+const DEFAULT_HOURS = [
+  { start: '09:00', end: '12:00' },
+  { start: '13:30', end: '17:30' },
+];
 
 /** An absence's id: the one given, else `<personId>-<from as YYYYMMDDHHmm, UTC>`. */
 export function absenceIdOf(absence: Pick<AbsenceInput, 'id' | 'personId' | 'from'>): string {

@@ -128,3 +128,11 @@ export function openingSlips(): boolean {
  * `patched()`: cases recorded before it keep selecting the post holders, absent or not.
  */
 export const AVAILABILITY_AT_SELECTION = 'availability-at-selection';
+
+/**
+ * Working-time deadlines count in the hours of the unit they run for (a task's unit, else the
+ * case's; a unit's own hours or the nearest above it, common/working-hours.ts) instead of the one
+ * set of office hours. Asked by each clock at its first plan and kept by the clock (carried across
+ * continue-as-new), so a clock planned before it keeps office hours when it is re-planned.
+ */
+export const UNIT_WORKING_HOURS = 'unit-working-hours';

@@ -8,6 +8,7 @@ import {
   backupInput,
   backupsFromCsv,
   rotaInput,
+  workingHoursInput,
 } from '../../services/availability-input';
 import type { AvailabilityService } from '../../services/availability';
 import { ABSENCE_REASONS } from '../../common/stand-ins';
@@ -37,6 +38,15 @@ const shiftSchema = z.object({
   roles: z.array(z.string()),
 });
 const rotaSchema = z.object({ unitId: z.string(), shifts: z.array(shiftSchema) });
+const workingHoursSchema = z.object({
+  unitId: z.string(),
+  from: z.string().nullable().meta({
+    description:
+      'The unit whose hours apply (this one or the nearest above); null: the default office hours.',
+  }),
+  windows: z.array(z.object({ start: z.string(), end: z.string() })),
+  everyDay: z.boolean(),
+});
 
 const absencesCsv = z
   .string({ error: 'send the rows as the body with Content-Type: text/csv' })
@@ -269,6 +279,55 @@ export function registerAvailabilityRoutes(
     },
     async handle({ principal, params }) {
       return { status: 200, body: await availability.getRota(principal, params.id) };
+    },
+  });
+
+  routes.add<z.infer<typeof unitParams>, undefined, undefined, z.infer<typeof workingHoursInput>>({
+    method: 'put',
+    path: '/api/v1/org/units/:id/working-hours',
+    tag: 'org',
+    summary: "Set a unit's own working hours (an evening service, a 365-day station)",
+    description:
+      'Windows `HH:MM`–`HH:MM` in Beijing time, not overlapping; `everyDay: true` makes weekends and holidays working days. Units below without their own inherit them. Working-time deadlines of the steps run for a unit count in its hours (cases started since this change).',
+    roles: ['admin'],
+    params: unitParams,
+    body: workingHoursInput,
+    responses: {
+      200: { description: 'The hours', schema: workingHoursSchema },
+      ...errorResponses(400, 401, 403, 404, 422),
+    },
+    async handle({ params, body }) {
+      return { status: 200, body: await availability.saveWorkingHours(params.id, body) };
+    },
+  });
+
+  routes.add<z.infer<typeof unitParams>>({
+    method: 'get',
+    path: '/api/v1/org/units/:id/working-hours',
+    tag: 'org',
+    summary: 'The working hours that apply to a unit (its own, inherited, or the default)',
+    roles: ['admin', 'dispatcher', 'staff'],
+    params: unitParams,
+    responses: {
+      200: { description: 'The hours', schema: workingHoursSchema },
+      ...errorResponses(400, 401, 403, 404),
+    },
+    async handle({ principal, params }) {
+      return { status: 200, body: await availability.getWorkingHours(principal, params.id) };
+    },
+  });
+
+  routes.add<z.infer<typeof unitParams>>({
+    method: 'delete',
+    path: '/api/v1/org/units/:id/working-hours',
+    tag: 'org',
+    summary: "Remove a unit's own working hours (it inherits again)",
+    roles: ['admin'],
+    params: unitParams,
+    responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404) },
+    async handle({ params }) {
+      await availability.removeWorkingHours(params.id);
+      return { status: 204 };
     },
   });
 }
