@@ -61,7 +61,7 @@ export type ResolvePeopleRequest =
       /**
        * The moment of selection (ISO 8601, the workflow's time): absent people are replaced by
        * their stand-ins and duty rotas read as of then. Absent in requests of cases recorded
-       * before (workflows/patches.ts AVAILABILITY_AT_SELECTION): post holders as they are.
+       * before (workflows/patches.ts CHANGES_SINCE_2026_11): post holders as they are.
        */
       at?: string;
     };

@@ -1,5 +1,5 @@
 import { BEIJING_ISO_OFFSET } from '../lang/beijing';
-import { condition, patched } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
 import type { DeadlineView, ResolvedPeople, SupervisionFacts } from '../common/case';
 import { deadlineViewOf } from '../common/case';
 import type { DeadlineSpec, EscalationSpec, RecipientSpec } from '../lang/definition';
@@ -12,7 +12,7 @@ import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import { asList } from './recipients';
 import { rollCallMailFacts } from './roll-call';
 import type { RollCallMailRequest } from '../activities/roll-calls';
-import { applies, CHANGES, UNIT_WORKING_HOURS } from './patches';
+import { applies, appliesSince2026_11, CHANGES, CHANGES_SINCE_2026_11 } from './patches';
 
 type ClockEvent =
   | { kind: 'reminder'; index: number; at: string }
@@ -120,7 +120,7 @@ export class Clock {
   /**
    * The unit whose working hours this clock counts in, decided at its first plan: the task's
    * unit (where its people were found), else the case's; null for office hours (clocks first
-   * planned before UNIT_WORKING_HOURS, so a re-plan never moves them into other hours).
+   * planned before CHANGES_SINCE_2026_11.unitWorkingHours, so a re-plan never moves them into other hours).
    */
   private hoursUnitId: string | null | undefined = undefined;
   private readonly firedReminders = new Set<number>();
@@ -162,7 +162,7 @@ export class Clock {
     const request = ++this.requested;
     const holds = this.holds;
     if (this.hoursUnitId === undefined) {
-      this.hoursUnitId = patched(UNIT_WORKING_HOURS)
+      this.hoursUnitId = appliesSince2026_11(CHANGES_SINCE_2026_11.unitWorkingHours)
         ? (this.task?.unitId ?? run.caseUnitId ?? null)
         : null;
     }

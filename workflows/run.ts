@@ -28,7 +28,13 @@ import type { TaskRuntime } from './task-runtime';
 import type { DisputeFigures } from './disputes';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
-import { applies, AVAILABILITY_AT_SELECTION, BATCHED_NOTIFICATIONS, CHANGES } from './patches';
+import {
+  applies,
+  appliesSince2026_11,
+  BATCHED_NOTIFICATIONS,
+  CHANGES,
+  CHANGES_SINCE_2026_11,
+} from './patches';
 import { openSlip, opensSlip } from './supervision';
 
 /** What a case workflow returns: its state, and the figures of a roll-call it ran. */
@@ -294,7 +300,9 @@ export class CaseRun {
       data: this.input.data,
       // The moment of selection, so absences and duty rotas apply as of the workflow's time (the
       // lookup is recorded, replay reads its answer); cases recorded before send none.
-      ...(patched(AVAILABILITY_AT_SELECTION) ? { at: new Date().toISOString() } : {}),
+      ...(appliesSince2026_11(CHANGES_SINCE_2026_11.availabilityAtSelection)
+        ? { at: new Date().toISOString() }
+        : {}),
     };
   }
 
