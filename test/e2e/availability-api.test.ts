@@ -251,6 +251,51 @@ describe('B-holders and duty rotas', () => {
   });
 });
 
+describe('working hours', () => {
+  it('when a community gets evening hours, then it and the units below it read them, the street the default, and overlapping windows are refused', async () => {
+    await app.http('POST', '/api/v1/org/units', {
+      token: app.adminKey,
+      body: { id: 'av-east-grid', name: '东关第一网格', type: 'grid', parentId: 'av-east' },
+    });
+    const saved = await app.http('PUT', '/api/v1/org/units/av-east/working-hours', {
+      token: app.adminKey,
+      body: { windows: [{ start: '18:00', end: '22:00' }], everyDay: true },
+    });
+    const overlapping = await app.http<ErrorBody>(
+      'PUT',
+      '/api/v1/org/units/av-west/working-hours',
+      {
+        token: app.adminKey,
+        body: {
+          windows: [
+            { start: '09:00', end: '12:00' },
+            { start: '11:00', end: '13:00' },
+          ],
+        },
+      },
+    );
+    const grid = await app.http('GET', '/api/v1/org/units/av-east-grid/working-hours', {
+      token: app.adminKey,
+    });
+    const street = await app.http('GET', '/api/v1/org/units/av-street/working-hours', {
+      token: app.adminKey,
+    });
+
+    expect(saved.status).toBe(200);
+    expect(overlapping.status).toBe(422);
+    expect(overlapping.body.error.details).toEqual([
+      { path: 'body.windows', message: 'working windows overlap' },
+    ]);
+    expect(grid.body).toEqual({
+      unitId: 'av-east-grid',
+      from: 'av-east',
+      windows: [{ start: '18:00', end: '22:00' }],
+      everyDay: true,
+    });
+    expect(street.body).toMatchObject({ unitId: 'av-street', from: null, everyDay: false });
+  });
+});
+
 describe('console pages', () => {
   it('when an admin records an absence on a person’s page, then it is listed with its stand-in; a bad stand-in is named on the form', async () => {
     const admin = consoleClient(app.api.url);
