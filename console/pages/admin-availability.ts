@@ -151,10 +151,11 @@ export function registerAvailabilityPages({ pages, services }: ConsoleKit): void
     form: { values: Record<string, string>; errors: Record<string, string>; status?: number },
   ): Promise<PageResult> {
     const unit = await org.unitOutline(unitId);
-    const [posts, backups, rota] = await Promise.all([
+    const [posts, backups, rota, hours] = await Promise.all([
       org.listPosts({ unitId, page: 1, pageSize: POSTS_SHOWN }),
       availability.listBackups(ctx.principal!, unitId),
       availability.getRota(ctx.principal!, unitId),
+      availability.getWorkingHours(ctx.principal!, unitId),
     ]);
     const backupOf = new Map(backups.map((b) => [b.role, b.personId]));
     const roles = [...new Set([...posts.items.map((p) => p.role), ...backupOf.keys()])].sort();
@@ -186,6 +187,18 @@ export function registerAvailabilityPages({ pages, services }: ConsoleKit): void
           people: s.people.join(', '),
           roles: s.roles.join(', '),
         })),
+        hours: {
+          windows: hours.windows.map((w) => `${w.start}–${w.end}`).join(', '),
+          days: ctx.t(
+            hours.everyDay ? 'admin.availability.everyDay' : 'admin.availability.workdays',
+          ),
+          source:
+            hours.from === null
+              ? ctx.t('admin.availability.defaultHours')
+              : hours.from === unitId
+                ? ctx.t('admin.availability.ownHours')
+                : ctx.t('admin.availability.inheritedHours', { unit: hours.from }),
+        },
         action: `${BASE}/admin/org/units/${encodeURIComponent(unitId)}/backups`,
         values: form.values,
         errors: form.errors,

@@ -341,5 +341,7 @@ describe('console pages', () => {
     expect(textOf(row)).toContain('王网格');
     expect(textOf(row)).toContain('av-sun');
     expect(textOf(page.html)).toContain('18:00–22:00');
+    const hours = /<dl class="facts" data-working-hours>([\s\S]*?)<\/dl>/.exec(page.html)?.[1];
+    expect(textOf(hours ?? '')).toContain('每天（含周末和节假日）');
   });
 });
