@@ -18,6 +18,7 @@ import { createMailService } from './services/mail';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
 import { createOrgService } from './services/org';
+import { createAvailabilityService } from './services/availability';
 import { createTaskService } from './services/tasks';
 import { createMetricsService } from './services/metrics';
 import { createUnitDirectory } from './services/unit-directory';
@@ -163,6 +164,7 @@ export async function startApi(
       accounts,
       calendar,
       org: createOrgService({ models: db.models, scope, clock }),
+      availability: createAvailabilityService({ models: db.models, scope, clock }),
       tasks: createTaskService({
         models: db.models,
         temporal,

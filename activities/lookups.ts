@@ -12,6 +12,15 @@ import { coveringOwner, selectByCatalogue } from '../common/catalogue';
 import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { planDeadline } from '../common/sla';
 import { CalendarError } from '../common/working-calendar';
+import type { AbsenceReason, AvailablePeople } from '../common/stand-ins';
+import {
+  Availability,
+  replaceAbsent,
+  selectAvailablePeople,
+  selectOnDuty,
+} from '../common/stand-ins';
+import type { DutyRota, DutyShift } from '../common/duty-rota';
+import { windowsInMinutes } from '../common/working-hours';
 import type { ActivityDependencies } from './dependencies';
 
 /**
@@ -31,6 +40,12 @@ export interface WireCatalogueRef {
   otherwise?: WireUnitRef | { role: string; unit: WireUnitRef };
 }
 
+/** `onDuty` as the lookup receives it (see {@link WireUnitRef}). */
+export interface WireOnDutySelector {
+  onDuty: WireUnitRef;
+  role?: string;
+}
+
 /** A role selector as the lookup receives it (see {@link WireUnitRef}). */
 export type WireRoleSelector =
   | { role: string; unit: WireUnitRef | WireCatalogueRef }
@@ -39,10 +54,16 @@ export type WireRoleSelector =
 export type ResolvePeopleRequest =
   | { persons: readonly string[]; caseUnitId: string | null }
   | {
-      selector: WireRoleSelector | { person: string };
+      selector: WireRoleSelector | { person: string } | WireOnDutySelector;
       caseUnitId: string | null;
       assigneeUnitId: string | null;
       data: Record<string, unknown>;
+      /**
+       * The moment of selection (ISO 8601, the workflow's time): absent people are replaced by
+       * their stand-ins and duty rotas read as of then. Absent in requests of cases recorded
+       * before (workflows/patches.ts CHANGES_SINCE_2026_11): post holders as they are.
+       */
+      at?: string;
     };
 
 /**
@@ -51,8 +72,19 @@ export type ResolvePeopleRequest =
  * Reads only, so retries are harmless.
  */
 export function createLookupActivities(deps: ActivityDependencies) {
-  const { Unit, Post, Person, CalendarYear, Definition, Catalogue, CatalogueRevision } =
-    deps.models;
+  const {
+    Unit,
+    Post,
+    Person,
+    CalendarYear,
+    Definition,
+    Catalogue,
+    CatalogueRevision,
+    Absence,
+    PostBackup,
+    DutyRota,
+    WorkingHours,
+  } = deps.models;
   /**
    * The org tree and people's accounts as of one org revision (models/org-revision.ts). Every
    * lookup reads the revision first (one `_id` read) and reloads when an org write has bumped it,
@@ -79,6 +111,99 @@ export function createLookupActivities(deps: ActivityDependencies) {
     );
     cached = { tree, revision };
     return tree;
+  }
+
+  /**
+   * Absences, B-holders and duty rotas as of the org revision the tree was read at: their writes
+   * bump it too (services/availability.ts), so they are read again only after one.
+   */
+  let availabilityCache: {
+    availability: Availability;
+    rotas: Map<string, DutyRota>;
+    revision: number;
+  } | null = null;
+
+  async function availabilityOf(): Promise<{
+    availability: Availability;
+    rotas: Map<string, DutyRota>;
+  }> {
+    const revision = cached?.revision ?? (await readOrgRevision(deps.models));
+    if (availabilityCache && availabilityCache.revision === revision) return availabilityCache;
+    const absences = await Absence.find({}).lean();
+    const backups = await PostBackup.find({}).lean();
+    const rotas = await DutyRota.find({}).lean();
+    availabilityCache = {
+      availability: new Availability(
+        absences.map((a) => ({
+          id: a._id,
+          personId: a.personId,
+          from: a.from.toISOString(),
+          to: a.to.toISOString(),
+          reason: a.reason as AbsenceReason,
+          standInId: a.standInId ?? null,
+        })),
+        backups.map((b) => ({ unitId: b.unitId, role: b.role, personId: b.personId })),
+      ),
+      rotas: new Map(rotas.map((r) => [r._id, { unitId: r._id, shifts: r.shifts as DutyShift[] }])),
+      revision,
+    };
+    return availabilityCache;
+  }
+
+  /** Units' own working hours, kept per org revision like the tree (their writes bump it). */
+  let hoursCache: {
+    revision: number;
+    byUnit: Map<string, { windows: Array<{ start: string; end: string }>; everyDay: boolean }>;
+  } | null = null;
+
+  /** The hours a unit works in: its own, else the nearest unit's above it; null for none. */
+  async function workingHoursOf(unitId: string) {
+    const tree = await orgTree();
+    const revision = cached!.revision;
+    if (!hoursCache || hoursCache.revision !== revision) {
+      const docs = await WorkingHours.find({}).lean();
+      hoursCache = {
+        revision,
+        byUnit: new Map(
+          docs.map((d) => [
+            d._id,
+            {
+              windows: d.windows as Array<{ start: string; end: string }>,
+              everyDay: d.everyDay ?? false,
+            },
+          ]),
+        ),
+      };
+    }
+    if (!tree.has(unitId)) return null;
+    for (const unit of tree.ancestry(unitId)) {
+      const hours = hoursCache.byUnit.get(unit.id);
+      if (hours) return hours;
+    }
+    return null;
+  }
+
+  /** Selected people as the workflow receives them: candidates, with whom each stands in for. */
+  async function resolvedOf(
+    selected: AvailablePeople,
+    extra: Partial<ResolvedPeople> = {},
+  ): Promise<ResolvedPeople> {
+    const byId = new Map(selected.people.map((p) => [p.personId, p]));
+    const candidates = await candidatesOf(
+      selected.people.map((p) => p.personId),
+      (id) => byId.get(id)!.unitId,
+    );
+    return {
+      people: candidates.map((c) => {
+        const standingInFor = byId.get(c.personId)?.standingInFor;
+        return standingInFor !== undefined ? { ...c, standingInFor } : c;
+      }),
+      unitId: selected.unit?.id ?? null,
+      unitName: selected.unit?.name ?? null,
+      fellBack: selected.fellBack,
+      ...(selected.standIns.length > 0 ? { standIns: selected.standIns } : {}),
+      ...extra,
+    };
   }
 
   async function candidatesOf(personIds: readonly string[], unitOf: (id: string) => string) {
@@ -144,9 +269,37 @@ export function createLookupActivities(deps: ActivityDependencies) {
         return { ...none, people: await candidatesOf(request.persons, unitOf) };
       }
       const { selector } = request;
+      const instant = request.at !== undefined ? Date.parse(request.at) : null;
+      if ('onDuty' in selector) {
+        // New syntax: only cases that send `at` have it; the worker's clock is a safe stand-by.
+        const { availability, rotas } = await availabilityOf();
+        const years = await CalendarYear.find({}).lean();
+        const selected = selectOnDuty(
+          tree,
+          availability,
+          (unitId) => rotas.get(unitId) ?? null,
+          workingCalendarOf(years, deps.workingWindows),
+          selector,
+          request,
+          instant ?? deps.clock().getTime(),
+        );
+        return resolvedOf(selected, selected.rostered ? {} : { offDuty: true });
+      }
       if ('unit' in selector && typeof selector.unit === 'object' && 'catalogue' in selector.unit) {
         const catalogue = await coveringCatalogue(tree, request.caseUnitId);
         const selected = selectByCatalogue(tree, selector.role, selector.unit, request, catalogue);
+        if (instant !== null) {
+          const { availability } = await availabilityOf();
+          const replaced = replaceAbsent(
+            availability,
+            selected.people.map((p) => ({ ...p, role: selector.role })),
+            instant,
+          );
+          return resolvedOf(
+            { ...replaced, unit: selected.unit, fellBack: selected.fellBack },
+            { catalogue: selected.routing },
+          );
+        }
         const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
         return {
           people: await candidatesOf(
@@ -158,6 +311,12 @@ export function createLookupActivities(deps: ActivityDependencies) {
           fellBack: selected.fellBack,
           catalogue: selected.routing,
         };
+      }
+      if (instant !== null) {
+        const { availability } = await availabilityOf();
+        return resolvedOf(
+          selectAvailablePeople(tree, availability, selector as OrgSelector, request, instant),
+        );
       }
       const selected = selectPeople(tree, selector as OrgSelector, request);
       const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
@@ -216,9 +375,17 @@ export function createLookupActivities(deps: ActivityDependencies) {
       policy: DeadlinePolicy;
       startedAt: string;
       pauses: ClockPause[];
+      /**
+       * The unit the step runs for: working time counts in its hours (its own or the nearest
+       * unit's above it). Absent (cases recorded before `unit-working-hours`): office hours.
+       */
+      unitId?: string | null;
     }): Promise<DeadlinePlan> {
       const years = await CalendarYear.find({}).lean();
-      const calendar = workingCalendarOf(years, deps.workingWindows);
+      const hours = request.unitId ? await workingHoursOf(request.unitId) : null;
+      const calendar = hours
+        ? workingCalendarOf(years, windowsInMinutes(hours.windows), { everyDay: hours.everyDay })
+        : workingCalendarOf(years, deps.workingWindows);
       try {
         return planDeadline(calendar, request.policy, request.startedAt, request.pauses);
       } catch (err) {

@@ -53,10 +53,12 @@ export function parseHolidayYear(raw: unknown, source = 'calendar year'): Calend
 export function workingCalendarOf(
   years: ReadonlyArray<{ year: number; papers: string[]; days: unknown[] }>,
   windows?: readonly WorkingWindow[],
+  options: { everyDay?: boolean } = {},
 ): WorkingCalendar {
   return createWorkingCalendar(
     years.map((y) => parseHolidayYear(y, `calendar year ${y.year}`)),
     windows,
+    options,
   );
 }
 

@@ -102,6 +102,8 @@ export type TimelineEventType =
   | 'decision.taken'
   | 'task.opened'
   | 'task.unstaffed'
+  /** Someone stands in for an absent candidate (AB岗): ids and how (named, the post's B-holder). */
+  | 'task.stand-in'
   /** The dispatch catalogue (派单目录) named the unit of a task, or had no entry (兜底 went on). */
   | 'catalogue.routed'
   | 'catalogue.unmatched'
@@ -219,6 +221,8 @@ export interface Candidate {
   personId: string;
   userId: string | null;
   unitId: string;
+  /** The absent person this one stands in for (AB岗, common/stand-ins.ts), when they do. */
+  standingInFor?: string;
 }
 
 export type TaskStatus = 'open' | 'claimed' | 'completed' | 'returned' | 'cancelled' | 'unclaimed';
@@ -437,6 +441,10 @@ export interface ResolvedPeople {
   units?: Array<{ unitId: string; unitName: string | null }>;
   /** Where the dispatch catalogue routed, when a selector went by it (the first such). */
   catalogue?: CatalogueRouting;
+  /** People chosen in place of absent ones (ids only), when any were. */
+  standIns?: Array<{ personId: string; for: string; via: 'absence' | 'b-post' }>;
+  /** An `onDuty` selector found nobody rostered and took the post holders instead. */
+  offDuty?: boolean;
 }
 
 /**

@@ -130,6 +130,13 @@ export class OrgTree {
     }
   }
 
+  /** Every post held in exactly this unit, by role then person. */
+  postsIn(unitId: string): Post[] {
+    return [...(this.postsByUnit.get(unitId) ?? [])].sort(
+      (a, b) => a.role.localeCompare(b.role) || a.personId.localeCompare(b.personId),
+    );
+  }
+
   /** People holding `role` in exactly this unit, in a stable order. */
   holders(unitId: string, role: string): string[] {
     return (this.postsByUnit.get(unitId) ?? [])

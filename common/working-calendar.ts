@@ -31,6 +31,11 @@ export interface CalendarYear {
 export interface WorkingCalendar {
   windows: readonly WorkingWindow[];
   years: ReadonlyMap<number, { off: ReadonlySet<string>; work: ReadonlySet<string> }>;
+  /**
+   * Every day is a working day, weekends and holidays too: a station open 365 days a year
+   * (365天不打烊). Absent: Monday–Friday with the calendar's holidays and 调休.
+   */
+  everyDay?: boolean;
 }
 
 /** 上午 9:00–12:00, 下午 13:30–17:30: the usual hours of street and community offices. */
@@ -49,6 +54,7 @@ export class CalendarError extends Error {
 export function createWorkingCalendar(
   years: readonly CalendarYear[],
   windows: readonly WorkingWindow[] = DEFAULT_WINDOWS,
+  options: { everyDay?: boolean } = {},
 ): WorkingCalendar {
   const sorted = [...windows].sort((a, b) => a.start - b.start);
   sorted.forEach((w, i) => {
@@ -74,7 +80,7 @@ export function createWorkingCalendar(
     }
     byYear.set(year.year, { off: new Set(year.offDays), work: new Set(year.workDays) });
   }
-  return { windows: sorted, years: byYear };
+  return { windows: sorted, years: byYear, ...(options.everyDay ? { everyDay: true } : {}) };
 }
 
 /** The result of a deadline computation and the years it had to assume a normal week for. */
@@ -107,6 +113,7 @@ class DayOracle {
   constructor(private readonly calendar: WorkingCalendar) {}
 
   isWorkingDay(day: number): boolean {
+    if (this.calendar.everyDay) return true;
     const { date, weekday } = local(instantOf(day, 12 * 60));
     const year = Number(date.slice(0, 4));
     const exceptions = this.calendar.years.get(year);

@@ -16,6 +16,7 @@ import { registerSupervisionPages } from './pages/supervisions';
 import { registerResidentPages } from './pages/resident';
 import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
+import { registerAvailabilityPages } from './pages/admin-availability';
 import { registerCalendarPages } from './pages/admin-calendar';
 import { registerCataloguePages } from './pages/admin-catalogue';
 import { registerMailPages } from './pages/admin-mail';
@@ -100,6 +101,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerResidentPages(kit);
   registerDefinitionPages(kit);
   registerOrgPages(kit);
+  registerAvailabilityPages(kit);
   registerCalendarPages(kit);
   registerCataloguePages(kit);
   registerMailPages(kit);

@@ -10,6 +10,7 @@ import type { LedgerService } from '../services/ledgers';
 import type { MailService } from '../services/mail';
 import type { MetricsService } from '../services/metrics';
 import type { OrgService } from '../services/org';
+import type { AvailabilityService } from '../services/availability';
 import type { PointsService } from '../services/points';
 import type { TaskService } from '../services/tasks';
 import type { UnitDirectoryReader } from '../services/unit-directory';
@@ -29,6 +30,7 @@ export interface ConsoleServices {
   mail: MailService;
   metrics: MetricsService;
   org: OrgService;
+  availability: AvailabilityService;
   points: PointsService;
   tasks: TaskService;
   /** The cached unit tree, to name units on every page without a query per row. */

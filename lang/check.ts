@@ -680,7 +680,15 @@ class SemanticChecker {
   }
 
   private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
-    if ('role' in selector) {
+    if ('onDuty' in selector) {
+      if (selector.role !== undefined && !this.roles.has(selector.role)) {
+        this.report(
+          `${path}.role`,
+          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
+        );
+      }
+      this.checkUnitRef(`${path}.onDuty`, selector.onDuty, onTask);
+    } else if ('role' in selector) {
       if (!this.roles.has(selector.role)) {
         this.report(
           `${path}.role`,

@@ -233,7 +233,10 @@ export const catalogueUnitRefSchema = z
   .strict();
 export type CatalogueUnitRef = z.infer<typeof catalogueUnitRefSchema>;
 
-/** Who: people holding a role in a unit, units of a type below one, a person, or an expression. */
+/**
+ * Who: people holding a role in a unit, units of a type below one, a person, an expression, a
+ * claim step's claimants, or who is on duty in a unit.
+ */
 export const peopleSelectorSchema = z.union([
   z
     .object({
@@ -251,8 +254,14 @@ export const peopleSelectorSchema = z.union([
   z.object({ person: z.string().min(1).max(64) }).strict(),
   z.object({ expression }).strict(),
   z.object({ claimantsOf: stepId }).strict(),
+  /**
+   * Who the unit's duty rota (值班表) has on duty when the step runs; when nobody is rostered
+   * then, the holders of `role` there (兜底 upwards), or without `role` every post holder there.
+   */
+  z.object({ onDuty: unitRefSchema, role: roleKey.optional() }).strict(),
 ]);
 export type PeopleSelector = z.infer<typeof peopleSelectorSchema>;
+export type OnDutySelector = Extract<PeopleSelector, { onDuty: unknown }>;
 
 /**
  * Who gets a mail: people (as above), the task's assignee or candidates, the candidates of a

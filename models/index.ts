@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import type { Connection, InferSchemaType, Model } from 'mongoose';
+import { createAvailabilityModels } from './availability';
 
 /**
  * MongoDB documents (read models and admin data). Everything here runs on MongoDB and on
@@ -718,6 +719,7 @@ export function createModels(connection: Connection) {
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
     Catalogue: connection.model('Catalogue', catalogueSchema),
     CatalogueRevision: connection.model('CatalogueRevision', catalogueRevisionSchema),
+    ...createAvailabilityModels(connection),
   };
 }
 

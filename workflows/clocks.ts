@@ -12,7 +12,7 @@ import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import { asList } from './recipients';
 import { rollCallMailFacts } from './roll-call';
 import type { RollCallMailRequest } from '../activities/roll-calls';
-import { applies, CHANGES } from './patches';
+import { applies, appliesSince2026_11, CHANGES, CHANGES_SINCE_2026_11 } from './patches';
 
 type ClockEvent =
   | { kind: 'reminder'; index: number; at: string }
@@ -27,6 +27,8 @@ const EVENT_ORDER = { reminder: 0, missed: 1, escalation: 2 } as const;
  */
 export interface ClockHost {
   readonly caseId: string;
+  /** The case's unit: a case deadline counts working time in its hours (unit-working-hours). */
+  readonly caseUnitId: string | null;
   readonly spec: { readonly name: string };
   readonly projection: CaseProjection;
   notify(
@@ -87,6 +89,8 @@ export interface CarriedClock {
   firedReminders: number[];
   firedLevels: number[];
   holdsWhilePaused: boolean;
+  /** The unit whose working hours the clock counts in (absent: office hours, as before). */
+  hoursUnitId?: string | null;
 }
 
 /**
@@ -113,6 +117,12 @@ export class Clock {
   private holds = 0;
   private plannedHolds = 0;
   private holdsWhilePaused = false;
+  /**
+   * The unit whose working hours this clock counts in, decided at its first plan: the task's
+   * unit (where its people were found), else the case's; null for office hours (clocks first
+   * planned before CHANGES_SINCE_2026_11.unitWorkingHours, so a re-plan never moves them into other hours).
+   */
+  private hoursUnitId: string | null | undefined = undefined;
   private readonly firedReminders = new Set<number>();
   /** Levels are kept apart like reminders: mixed offsets (working and calendar) may cross. */
   private readonly firedLevels = new Set<number>();
@@ -151,6 +161,11 @@ export class Clock {
   async replan(run: ClockHost): Promise<void> {
     const request = ++this.requested;
     const holds = this.holds;
+    if (this.hoursUnitId === undefined) {
+      this.hoursUnitId = appliesSince2026_11(CHANGES_SINCE_2026_11.unitWorkingHours)
+        ? (this.task?.unitId ?? run.caseUnitId ?? null)
+        : null;
+    }
     this.busy++;
     let plan: DeadlinePlan;
     try {
@@ -163,6 +178,7 @@ export class Clock {
         },
         startedAt: this.startedAt,
         pauses: this.pauses,
+        ...(this.hoursUnitId !== null ? { unitId: this.hoursUnitId } : {}),
       });
     } finally {
       this.busy--;
@@ -286,6 +302,9 @@ export class Clock {
       firedReminders: [...this.firedReminders],
       firedLevels: [...this.firedLevels],
       holdsWhilePaused: this.holdsWhilePaused,
+      ...(this.hoursUnitId !== undefined && this.hoursUnitId !== null
+        ? { hoursUnitId: this.hoursUnitId }
+        : {}),
     };
   }
 
@@ -300,6 +319,8 @@ export class Clock {
     for (const index of carried.firedReminders) clock.firedReminders.add(index);
     for (const level of carried.firedLevels) clock.firedLevels.add(level);
     clock.holdsWhilePaused = carried.holdsWhilePaused;
+    // Planned in a previous run: it keeps the hours it was planned in (none carried: office hours).
+    clock.hoursUnitId = carried.plan !== null ? (carried.hoursUnitId ?? null) : undefined;
     return clock;
   }
 

@@ -55,7 +55,42 @@ const ALL_CHANGES_TO_2026_11 = 'changes-to-2026-11';
  * (or once a replayed case runs on live) the combined marker is recorded and the answer is yes.
  */
 export function applies(change: Change): boolean {
-  return patched(ALL_CHANGES_TO_2026_11) || patched(change);
+  return patched(ALL_CHANGES_TO_2026_12) || patched(ALL_CHANGES_TO_2026_11) || patched(change);
+}
+
+/**
+ * One marker that stands for every change in {@link CHANGES} and in {@link CHANGES_SINCE_2026_11}:
+ * a case first run on today's interpreter records it alone (one history event, one visibility
+ * write) instead of the 2026-11 marker plus one per later change. It stands for exactly these;
+ * a later change gets a marker of its own, or a new combined one standing for it and all these.
+ */
+const ALL_CHANGES_TO_2026_12 = 'changes-to-2026-12';
+
+/**
+ * Changes after the 2026-11 marker. Only the 2026-12 marker (or a change's own marker, never
+ * recorded so far) carries them: a case that recorded the 2026-11 marker alone did not run them.
+ */
+export const CHANGES_SINCE_2026_11 = {
+  /**
+   * People lookups send the moment of selection (`at`, the workflow's time): a post holder away
+   * then is replaced by their stand-in (AB岗: named on the absence, else the post's B-holder, else
+   * 兜底 upwards), and `onDuty` reads the duty rota at that moment (common/stand-ins.ts).
+   */
+  availabilityAtSelection: 'availability-at-selection',
+  /**
+   * Working-time deadlines count in the hours of the unit they run for (a task's unit, else the
+   * case's; common/working-hours.ts) instead of the one set of office hours. Asked by each clock
+   * at its first plan and kept by the clock (carried across continue-as-new), so a clock planned
+   * before keeps office hours when it is re-planned.
+   */
+  unitWorkingHours: 'unit-working-hours',
+} as const;
+
+/** Whether a change made after the 2026-11 marker applies to this case (see above). */
+export function appliesSince2026_11(
+  change: (typeof CHANGES_SINCE_2026_11)[keyof typeof CHANGES_SINCE_2026_11],
+): boolean {
+  return patched(ALL_CHANGES_TO_2026_12) || patched(change);
 }
 
 /**

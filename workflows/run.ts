@@ -3,6 +3,7 @@ import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '.
 import type {
   DefinitionSpec,
   EscalationSpec,
+  OnDutySelector,
   PeopleSelector,
   RecipientSpec,
   UnitRef,
@@ -13,6 +14,7 @@ import { localLookups, lookups, mail, rollCallMail } from './stubs';
 import type {
   ResolvePeopleRequest,
   WireCatalogueRef,
+  WireOnDutySelector,
   WireRoleSelector,
   WireUnitRef,
 } from '../activities/lookups';
@@ -26,7 +28,13 @@ import type { TaskRuntime } from './task-runtime';
 import type { DisputeFigures } from './disputes';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
-import { applies, BATCHED_NOTIFICATIONS, CHANGES } from './patches';
+import {
+  applies,
+  appliesSince2026_11,
+  BATCHED_NOTIFICATIONS,
+  CHANGES,
+  CHANGES_SINCE_2026_11,
+} from './patches';
 import { openSlip, opensSlip } from './supervision';
 
 /** What a case workflow returns: its state, and the figures of a roll-call it ran. */
@@ -247,9 +255,13 @@ export class CaseRun {
 
   /** A role selector for the lookup (see {@link wireUnitRef}). */
   private wireSelector(
-    selector: Extract<PeopleSelector, { role: string }> | { person: string },
-  ): WireRoleSelector | { person: string } {
+    selector: Extract<PeopleSelector, { role: string }> | { person: string } | OnDutySelector,
+  ): WireRoleSelector | { person: string } | WireOnDutySelector {
     if ('person' in selector) return selector;
+    if ('onDuty' in selector) {
+      const { onDuty, role } = selector;
+      return { onDuty: this.wireUnitRef(onDuty), ...(role !== undefined ? { role } : {}) };
+    }
     if ('unit' in selector && typeof selector.unit === 'object' && 'catalogue' in selector.unit) {
       const { catalogue, otherwise } = selector.unit;
       const category = evaluateValue(catalogue, this.expressionScope());
@@ -286,6 +298,11 @@ export class CaseRun {
       caseUnitId: this.caseUnitId,
       assigneeUnitId: task?.assignee?.unitId ?? task?.unitId ?? null,
       data: this.input.data,
+      // The moment of selection, so absences and duty rotas apply as of the workflow's time (the
+      // lookup is recorded, replay reads its answer); cases recorded before send none.
+      ...(appliesSince2026_11(CHANGES_SINCE_2026_11.availabilityAtSelection)
+        ? { at: new Date().toISOString() }
+        : {}),
     };
   }
 
@@ -299,9 +316,13 @@ export class CaseRun {
     let unitName: string | null = null;
     let fellBack = false;
     let catalogue: ResolvedPeople['catalogue'];
+    const standIns: NonNullable<ResolvedPeople['standIns']> = [];
+    let offDuty = false;
     const units: Array<{ unitId: string; unitName: string | null }> = [];
     for (const selector of selectors) {
       const resolved = await this.lookupPeople(this.wireRequest(selector, task));
+      standIns.push(...(resolved.standIns ?? []));
+      offDuty ||= resolved.offDuty === true;
       for (const person of resolved.people) {
         if (!people.some((p) => p.personId === person.personId)) people.push(person);
       }
@@ -313,7 +334,16 @@ export class CaseRun {
       fellBack ||= resolved.fellBack;
       catalogue ??= resolved.catalogue;
     }
-    return { people, unitId, unitName, fellBack, units, ...(catalogue ? { catalogue } : {}) };
+    return {
+      people,
+      unitId,
+      unitName,
+      fellBack,
+      units,
+      ...(catalogue ? { catalogue } : {}),
+      ...(standIns.length > 0 ? { standIns } : {}),
+      ...(offDuty ? { offDuty } : {}),
+    };
   }
 
   /** Who a list of recipients means now: addresses from case data and resolved people. */

@@ -179,6 +179,9 @@ export const STAFF_MESSAGES: MessagePairs = {
     '无人可派：请调度员转派',
     'nobody to do it: a dispatcher must assign it',
   ],
+  'task.standIns': ['AB岗顶岗', 'Standing in'],
+  'task.standingInFor': ['{who} 代 {for} 办理', '{who} standing in for {for}'],
+  'event.task.stand-in': ['AB岗顶岗：代缺岗人员办理', 'standing in for an absent post holder'],
   'event.catalogue.routed': ['按派单目录派单', 'routed by the dispatch catalogue'],
   'event.catalogue.unmatched': [
     '派单目录无此类别：转兜底单位',

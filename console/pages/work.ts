@@ -115,6 +115,19 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           : null,
         claimants: await Promise.all(task.claimants.map((c) => personName(c.userId, c.personId))),
         candidatesCount: task.candidates.length,
+        // AB岗: who stands in for whom (the absent person by id: they may have no account).
+        standIns: await Promise.all(
+          task.candidates.flatMap((c) =>
+            c.standingInFor === undefined
+              ? []
+              : [
+                  personName(c.userId, c.personId).then((who) => ({
+                    who,
+                    for: c.standingInFor,
+                  })),
+                ],
+          ),
+        ),
         deadlines: deadlineRows(task.deadlines, ctx.t, ctx.now),
         canClaim: active && task.status === 'open' && candidate && !mine,
         canRelease: active && mine && task.kind === 'task',

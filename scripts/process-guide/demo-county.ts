@@ -94,7 +94,8 @@ export class DemoCounty {
 /** The selector as the org tree answers it, or null when it needs what the guide does not know. */
 function orgSelectorOf(selector: PeopleSelector): OrgSelector | null {
   if ('person' in selector) return selector;
-  if (!('role' in selector)) return null;
+  // A duty rota is admin data the guide does not read.
+  if (!('role' in selector) || 'onDuty' in selector) return null;
   const unit = 'unit' in selector ? selector.unit : selector.under;
   // The dispatch catalogue is admin data the guide does not read.
   if (typeof unit === 'object' && 'catalogue' in unit) return null;

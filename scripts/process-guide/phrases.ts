@@ -70,6 +70,13 @@ export function selectorText(spec: DefinitionSpec, selector: PeopleSelector): st
     }
     return `${roleLabel(spec, selector.role)} of ${unitRefText(spec, unit)}`;
   }
+  if ('onDuty' in selector) {
+    const otherwise =
+      selector.role === undefined
+        ? 'every post holder there'
+        : `${roleLabel(spec, selector.role)} there`;
+    return `whoever the duty rota of ${unitRefText(spec, selector.onDuty)} has on duty (nobody rostered: ${otherwise})`;
+  }
   if ('role' in selector) {
     return `every ${roleLabel(spec, selector.role)} of the ${unitTypeText(selector.unitsOfType)} units under ${unitRefText(spec, selector.under)}`;
   }

@@ -20,6 +20,7 @@ function document() {
     accounts: {} as never,
     calendar: {} as never,
     org: {} as never,
+    availability: {} as never,
     tasks: {} as never,
     definitions: {} as never,
     open311: {} as never,

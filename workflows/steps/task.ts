@@ -71,7 +71,17 @@ export async function runTaskStep(
     candidates: resolved.people.length,
     ...(task.capacity !== null ? { capacity: task.capacity } : {}),
     ...(resolved.fellBack ? { fellBack: true } : {}),
+    ...(resolved.offDuty ? { offDuty: true } : {}),
   });
+  for (const standIn of resolved.standIns ?? []) {
+    // Who stands in for whom (AB岗), by person id only: no names in the history.
+    run.projection.record('task.stand-in', ENGINE, step.id, {
+      task: id,
+      personId: standIn.personId,
+      for: standIn.for,
+      via: standIn.via,
+    });
+  }
   if ('arbitration' in step && step.arbitration) {
     run.projection.record('case.arbitrated', ENGINE, step.id, { task: id });
   }
