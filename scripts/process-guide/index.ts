@@ -62,11 +62,18 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'secretary-project',
       'work-admission',
       'emergency-activation',
+      'joint-meeting',
     ],
   },
   {
     title: '系统流程',
-    keys: ['whistle-department', 'dispute-report', 'quarterly-community', 'emergency-compound'],
+    keys: [
+      'whistle-department',
+      'dispute-report',
+      'quarterly-community',
+      'emergency-compound',
+      'joint-meeting-item',
+    ],
   },
 ];
 const OTHER_GROUP = '其他';

@@ -55,6 +55,12 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   },
   'four-step-service': { title: '办理居住证明' },
   'hotline-12345': { category: '供水', description: '3 号楼停水一天，事先没有通知。' },
+  'joint-meeting': {
+    topic: '四季度党建联席会议',
+    chair: 'demo-cb-peoples-hospital',
+    agenda: '1. 无人认领的老年助餐需求；2. 逾期未办结的小区路灯维修。',
+  },
+  'joint-meeting-item': { title: '县人民医院每月一次义诊进社区', owner: 'demo-p0092' }, // demo-grid-worker
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
