@@ -63,6 +63,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'work-admission',
       'emergency-activation',
       'joint-meeting',
+      'special-campaign',
     ],
   },
   {
@@ -73,6 +74,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'quarterly-community',
       'emergency-compound',
       'joint-meeting-item',
+      'campaign-compound',
     ],
   },
 ];

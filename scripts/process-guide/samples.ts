@@ -18,6 +18,8 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'emergency-compound': 'demo-wenhualu-g1-c1',
   'three-lists-resource': 'demo-cb-peoples-hospital',
   'whistle-department': 'demo-dept-housing',
+  'special-campaign': 'demo-chengguan',
+  'campaign-compound': 'demo-wenhualu-g1-c1',
 };
 export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
 
@@ -61,6 +63,8 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     agenda: '1. 无人认领的老年助餐需求；2. 逾期未办结的小区路灯维修。',
   },
   'joint-meeting-item': { title: '县人民医院每月一次义诊进社区', owner: 'demo-p0092' }, // demo-grid-worker
+  'special-campaign': { description: '清理楼道堆物，检查消防通道和消防设施。' },
+  'campaign-compound': { description: '清理楼道堆物，检查消防通道和消防设施。' },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
