@@ -41,6 +41,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'order-service',
       'three-orders',
       'mediation',
+      'three-party-meeting',
     ],
   },
   {

@@ -20,6 +20,7 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'whistle-department': 'demo-dept-housing',
   'special-campaign': 'demo-chengguan',
   'campaign-compound': 'demo-wenhualu-g1-c1',
+  'three-party-meeting': 'demo-wenhualu-g1-c1',
 };
 export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
 
@@ -65,6 +66,11 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   'joint-meeting-item': { title: '县人民医院每月一次义诊进社区', owner: 'demo-p0092' }, // demo-grid-worker
   'special-campaign': { description: '清理楼道堆物，检查消防通道和消防设施。' },
   'campaign-compound': { description: '清理楼道堆物，检查消防通道和消防设施。' },
+  'three-party-meeting': {
+    topic: '地下车库漏水',
+    description: '地下车库顶板漏水，业主要求物业维修，物业称需动用维修资金。',
+    place: '小区党群驿站',
+  },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
