@@ -65,6 +65,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'emergency-activation',
       'joint-meeting',
       'special-campaign',
+      'secretary-direct-line',
     ],
   },
   {

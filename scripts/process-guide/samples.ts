@@ -71,6 +71,10 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     description: '地下车库顶板漏水，业主要求物业维修，物业称需动用维修资金。',
     place: '小区党群驿站',
   },
+  'secretary-direct-line': {
+    title: '老旧小区加装电梯审批难',
+    description: '6 个老旧小区居民申请加装电梯，规划审批涉及多个部门，一年未落地。',
+  },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
