@@ -66,6 +66,8 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'joint-meeting',
       'special-campaign',
       'secretary-direct-line',
+      'interview-day-round',
+      'grid-patrol-round',
     ],
   },
   {
@@ -77,6 +79,8 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'emergency-compound',
       'joint-meeting-item',
       'campaign-compound',
+      'interview-day',
+      'grid-patrol',
     ],
   },
 ];

@@ -21,6 +21,9 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'special-campaign': 'demo-chengguan',
   'campaign-compound': 'demo-wenhualu-g1-c1',
   'three-party-meeting': 'demo-wenhualu-g1-c1',
+  'interview-day-round': 'demo-chengguan',
+  'grid-patrol-round': 'demo-chengguan',
+  'grid-patrol': 'demo-wenhualu-g1',
 };
 export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
 
@@ -75,6 +78,8 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     title: '老旧小区加装电梯审批难',
     description: '6 个老旧小区居民申请加装电梯，规划审批涉及多个部门，一年未落地。',
   },
+  'interview-day': { day: '2026-06-03' },
+  'grid-patrol': { day: '2026-06-01', note: '惠民小区南门路灯不亮，已按网格事件上报' },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
