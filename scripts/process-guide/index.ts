@@ -68,6 +68,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'secretary-direct-line',
       'interview-day-round',
       'grid-patrol-round',
+      'secretary-review-round',
     ],
   },
   {
@@ -81,6 +82,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'campaign-compound',
       'interview-day',
       'grid-patrol',
+      'secretary-review',
     ],
   },
 ];
