@@ -69,6 +69,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'interview-day-round',
       'grid-patrol-round',
       'secretary-review-round',
+      'five-star',
     ],
   },
   {

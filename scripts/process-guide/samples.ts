@@ -82,6 +82,7 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   'interview-day': { day: '2026-06-03' },
   'grid-patrol': { day: '2026-06-01', note: '惠民小区南门路灯不亮，已按网格事件上报' },
   'secretary-review': { opened: '2026-01-10' },
+  'five-star': { year: 2027 },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
