@@ -52,6 +52,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'three-lists-resource',
       'micro-wish',
       'whistle-call',
+      'dual-report',
     ],
   },
   {

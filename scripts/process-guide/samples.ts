@@ -83,6 +83,11 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   'grid-patrol': { day: '2026-06-01', note: '惠民小区南门路灯不亮，已按网格事件上报' },
   'secretary-review': { opened: '2026-01-10' },
   'five-star': { year: 2027 },
+  'dual-report': {
+    member: 'demo-p0250', // demo-party-member
+    workUnit: 'demo-dept-civil-affairs',
+    services: ['政策宣传', '关爱帮扶'],
+  },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
