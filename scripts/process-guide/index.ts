@@ -53,6 +53,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'micro-wish',
       'whistle-call',
       'dual-report',
+      'volunteer-activity',
     ],
   },
   {

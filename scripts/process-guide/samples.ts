@@ -88,6 +88,11 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     workUnit: 'demo-dept-civil-affairs',
     services: ['政策宣传', '关爱帮扶'],
   },
+  'volunteer-activity': {
+    title: '周五志愿服务日：楼道清理',
+    description: '清理惠民小区楼道堆物。',
+    places: 10,
+  },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
