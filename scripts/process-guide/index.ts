@@ -41,6 +41,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'order-service',
       'three-orders',
       'mediation',
+      'three-party-meeting',
     ],
   },
   {
@@ -51,6 +52,8 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'three-lists-resource',
       'micro-wish',
       'whistle-call',
+      'dual-report',
+      'volunteer-activity',
     ],
   },
   {
@@ -62,11 +65,28 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'secretary-project',
       'work-admission',
       'emergency-activation',
+      'joint-meeting',
+      'special-campaign',
+      'secretary-direct-line',
+      'interview-day-round',
+      'grid-patrol-round',
+      'secretary-review-round',
+      'five-star',
     ],
   },
   {
     title: '系统流程',
-    keys: ['whistle-department', 'dispute-report', 'quarterly-community', 'emergency-compound'],
+    keys: [
+      'whistle-department',
+      'dispute-report',
+      'quarterly-community',
+      'emergency-compound',
+      'joint-meeting-item',
+      'campaign-compound',
+      'interview-day',
+      'grid-patrol',
+      'secretary-review',
+    ],
   },
 ];
 const OTHER_GROUP = '其他';

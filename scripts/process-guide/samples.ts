@@ -18,6 +18,13 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'emergency-compound': 'demo-wenhualu-g1-c1',
   'three-lists-resource': 'demo-cb-peoples-hospital',
   'whistle-department': 'demo-dept-housing',
+  'special-campaign': 'demo-chengguan',
+  'campaign-compound': 'demo-wenhualu-g1-c1',
+  'three-party-meeting': 'demo-wenhualu-g1-c1',
+  'interview-day-round': 'demo-chengguan',
+  'grid-patrol-round': 'demo-chengguan',
+  'grid-patrol': 'demo-wenhualu-g1',
+  'secretary-review-round': 'demo-chengguan',
 };
 export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
 
@@ -55,6 +62,37 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
   },
   'four-step-service': { title: '办理居住证明' },
   'hotline-12345': { category: '供水', description: '3 号楼停水一天，事先没有通知。' },
+  'joint-meeting': {
+    topic: '四季度党建联席会议',
+    chair: 'demo-cb-peoples-hospital',
+    agenda: '1. 无人认领的老年助餐需求；2. 逾期未办结的小区路灯维修。',
+  },
+  'joint-meeting-item': { title: '县人民医院每月一次义诊进社区', owner: 'demo-p0092' }, // demo-grid-worker
+  'special-campaign': { description: '清理楼道堆物，检查消防通道和消防设施。' },
+  'campaign-compound': { description: '清理楼道堆物，检查消防通道和消防设施。' },
+  'three-party-meeting': {
+    topic: '地下车库漏水',
+    description: '地下车库顶板漏水，业主要求物业维修，物业称需动用维修资金。',
+    place: '小区党群驿站',
+  },
+  'secretary-direct-line': {
+    title: '老旧小区加装电梯审批难',
+    description: '6 个老旧小区居民申请加装电梯，规划审批涉及多个部门，一年未落地。',
+  },
+  'interview-day': { day: '2026-06-03' },
+  'grid-patrol': { day: '2026-06-01', note: '惠民小区南门路灯不亮，已按网格事件上报' },
+  'secretary-review': { opened: '2026-01-10' },
+  'five-star': { year: 2027 },
+  'dual-report': {
+    member: 'demo-p0250', // demo-party-member
+    workUnit: 'demo-dept-civil-affairs',
+    services: ['政策宣传', '关爱帮扶'],
+  },
+  'volunteer-activity': {
+    title: '周五志愿服务日：楼道清理',
+    description: '清理惠民小区楼道堆物。',
+    places: 10,
+  },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
     parties: 2,
