@@ -44,6 +44,8 @@ export interface HistoryPlan {
 interface Place {
   community: UnitInput;
   grid: UnitInput;
+  /** Who holds a post in the community or its grid, by id, in the county's order. */
+  people: string[];
 }
 
 /**
@@ -128,7 +130,12 @@ function placesOf(county: DemoCounty): Place[] {
     .filter((u) => u.type === 'community')
     .map((community) => {
       const grid = county.units.find((u) => u.type === 'grid' && u.parentId === community.id);
-      return grid ? { community, grid } : null;
+      if (!grid) return null;
+      const here = new Set([community.id, grid.id]);
+      const people = [
+        ...new Set(county.posts.filter((p) => here.has(p.unitId)).map((p) => p.personId)),
+      ];
+      return { community, grid, people };
     })
     .filter((p): p is Place => p !== null);
 }
@@ -280,13 +287,14 @@ function historyCase(
   };
 }
 
-/** A moment on a weekday between 08:30 and 17:00 Beijing time, on or before `around`. */
+/** A moment on a weekday from 08:30 to 16:59 Beijing time, on or before `around`. */
 function workingMoment(around: number, rng: Rng): number {
   const day = Math.floor((around + BEIJING_OFFSET_MS) / 86_400_000);
   let date = day;
   // 1970-01-01 was a Thursday: (day + 4) % 7 gives 0 for Sunday.
   while ((date + 4) % 7 === 0 || (date + 4) % 7 === 6) date--;
-  return date * 86_400_000 - BEIJING_OFFSET_MS + (8 * 60 + 30 + rng.int(0, 510)) * MINUTE;
+  // `int` includes its maximum: 509 minutes after 08:30 is 16:59, the last minute before 17:00.
+  return date * 86_400_000 - BEIJING_OFFSET_MS + (8 * 60 + 30 + rng.int(0, 509)) * MINUTE;
 }
 
 /** Input values the process accepts, or null when a required field is beyond the demo. */
@@ -340,6 +348,9 @@ function valueFor(
       return new Date(received + 86_400_000).toISOString();
     case 'unit':
       return departments.length > 0 ? rng.pick(departments).id : undefined;
+    case 'person':
+      // Someone holding a post where the case is: a person field names a person of the tree.
+      return place.people.length > 0 ? rng.pick(place.people) : undefined;
     case 'boolean':
       return false;
     case 'integer':
