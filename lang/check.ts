@@ -707,6 +707,13 @@ class SemanticChecker {
       const target = allSteps(this.spec).find((s) => s.step.id === selector.claimantsOf)?.step;
       if (target?.type !== 'claim') {
         this.report(`${path}.claimantsOf`, `"${selector.claimantsOf}" is not a claim step`);
+      } else if (target.claimants.max === 'all') {
+        // A roll-call's reports are kept on its roster (docs/roll-calls-at-scale.md), not as
+        // claimants the workflow holds: the selector would find nobody, silently.
+        this.report(
+          `${path}.claimantsOf`,
+          `"${selector.claimantsOf}" is a roll-call (claimants max: all): who reported is on its roster, not its claimants, so claimantsOf would find nobody; use a pool with a number as max, or address the same people by role`,
+        );
       }
     }
   }

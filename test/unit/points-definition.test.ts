@@ -47,6 +47,26 @@ function problem(at: string, messagePart: string): DefinitionProblem {
   return { path: at, message: expect.stringContaining(messagePart) as string };
 }
 
+describe('claimantsOf a roll-call', () => {
+  it('when a selector names the claimants of a roll-call (max: all), then it is refused: its reports are on the roster', () => {
+    // Arrange
+    const raw = wishProcess([]);
+    const steps = raw.steps as Array<Record<string, unknown>>;
+    steps[0] = { ...steps[0], claimants: { max: 'all' } };
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'steps[1].candidates[0].claimantsOf',
+        message: expect.stringContaining('is a roll-call (claimants max: all)') as string,
+      }),
+    ]);
+  });
+});
+
 describe('points rules in a definition', () => {
   it('when rules name a task outcome, a pool and selectors, then the definition is valid', () => {
     // Arrange
