@@ -27,7 +27,7 @@ import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
-import { BUILTIN_POST_ROLES } from './vocabulary';
+import { BUILTIN_POST_ROLES, PAIRING_KINDS } from './vocabulary';
 
 /**
  * The definition validator: the schema (definition.ts) first, then the meaning of a well-formed
@@ -668,13 +668,31 @@ class SemanticChecker {
   }
 
   private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
-    if ('role' in selector) {
-      if (!this.roles.has(selector.role)) {
+    if ('pairedWith' in selector) {
+      this.checkUnitRef(`${path}.pairedWith`, selector.pairedWith, onTask);
+      if (selector.role !== undefined) this.checkRole(`${path}.role`, selector.role);
+      const kinds = selector.kind === undefined ? [] : [selector.kind].flat();
+      kinds.forEach((kind, i) => {
+        if (PAIRING_KINDS.includes(kind)) return;
+        const near = nearestName(kind, PAIRING_KINDS);
         this.report(
-          `${path}.role`,
-          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
+          Array.isArray(selector.kind) ? `${path}.kind[${i}]` : `${path}.kind`,
+          `unknown pairing kind "${kind}"` +
+            (near !== null ? `: did you mean "${near}"?` : '') +
+            ` (the kinds are ${PAIRING_KINDS.join(', ')})`,
         );
-      }
+      });
+    } else if ('chain' in selector) {
+      this.checkRole(`${path}.role`, selector.role);
+      this.checkUnitRef(`${path}.under`, selector.under, onTask);
+      const types = selector.unitTypes ?? [];
+      types.forEach((type, i) => {
+        if (types.indexOf(type) !== i) {
+          this.report(`${path}.unitTypes[${i}]`, `unit type "${type}" is listed twice`);
+        }
+      });
+    } else if ('role' in selector) {
+      this.checkRole(`${path}.role`, selector.role);
       const unit = 'unit' in selector ? selector.unit : selector.under;
       if (typeof unit === 'object' && 'catalogue' in unit) {
         this.checkCatalogueRef(`${path}.unit`, unit, onTask);
@@ -689,6 +707,18 @@ class SemanticChecker {
         this.report(`${path}.claimantsOf`, `"${selector.claimantsOf}" is not a claim step`);
       }
     }
+  }
+
+  /** A post role a selector names: built-in or declared, else the nearest known one. */
+  private checkRole(path: string, role: string): void {
+    if (this.roles.has(role)) return;
+    const near = nearestName(role, [...this.roles]);
+    this.report(
+      path,
+      `unknown role "${role}": ` +
+        (near !== null ? `did you mean "${near}"? Or ` : '') +
+        'use a built-in role or declare it under roles',
+    );
   }
 
   /** `{ catalogue: <category expression>, otherwise }`: the expression and the fallback. */

@@ -9,6 +9,7 @@ import { AppError } from './errors';
 import type { OrgScope, ScopeResolver } from './scope';
 import type { ImportPathOf, OrgImport, PersonInput, PostInput, UnitInput } from './org-import';
 import { importOrg, postIdOf } from './org-import';
+import { createPairingService } from './pairings';
 import { skipOf, totalOf } from './paging';
 import { SUPERVISOR_ROLES } from '../common/roles';
 
@@ -128,6 +129,9 @@ export function createOrgService(deps: {
   }
 
   return {
+    /** 包联: the pairings of units with people and units (pairings.ts). */
+    pairings: createPairingService(deps),
+
     importOrg: (input: OrgImport, options: { pathOf?: ImportPathOf } = {}) =>
       importOrg({ ...deps, storedUnits }, input, options),
 

@@ -15,7 +15,12 @@ import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
 
-const importResult = z.object({ units: z.number(), people: z.number(), posts: z.number() });
+const importResult = z.object({
+  units: z.number(),
+  people: z.number(),
+  posts: z.number(),
+  pairings: z.number(),
+});
 
 const importKindParams = z.object({ kind: z.enum(IMPORT_KINDS) });
 
@@ -23,7 +28,8 @@ const csvBody = z.string({ error: 'send the rows as the body with Content-Type: 
   description:
     'A header row, then one row per item. Columns (any order): units `id,name,type,parentId` ' +
     '(parentId empty for a root); people `id,name,email,phone,userId` (the last three optional); ' +
-    'posts `unitId,role,personId`. UTF-8 (a BOM is fine; other encodings such as GBK via the ' +
+    'posts `unitId,role,personId`; pairings (包联) `unitId,kind,personId,partnerUnitId,validFrom,validUntil` ' +
+    '(either personId or partnerUnitId; the days optional). UTF-8 (a BOM is fine; other encodings such as GBK via the ' +
     'charset parameter), fields quoted as RFC 4180 describes.',
   example: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county\n',
 });
@@ -40,7 +46,8 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'post',
     path: '/api/v1/org/import',
     tag: 'org',
-    summary: 'Import units, people and their posts (JSON); checked as a whole, safe to repeat',
+    summary:
+      'Import units, people, their posts and pairings (JSON); checked as a whole, safe to repeat',
     roles: ['admin'],
     body: importBody,
     bodyLimit: IMPORT_BODY_LIMIT,
@@ -57,9 +64,10 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'post',
     path: '/api/v1/org/import/:kind',
     tag: 'org',
-    summary: 'Import units, people or posts from a CSV file; checked as a whole, safe to repeat',
+    summary:
+      'Import units, people, posts or pairings from a CSV file; checked as a whole, safe to repeat',
     description:
-      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts.',
+      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts and pairings.',
     roles: ['admin'],
     params: importKindParams,
     body: csvBody,
