@@ -167,7 +167,7 @@ class CountyBuilder {
    * with a co-building unit (单位包联小区, whose 联络员 answers), each building with one cadre
    * of a street or department (干部包楼栋). Xixiang pairs 92 units and 2,500 cadres with 273
    * grids (../shared/seeds); one unit per compound and one cadre per building are chosen, scaled
-   * down to the demo's 25 compounds and 50 buildings.
+   * down to the demo's 18 compounds and 50 buildings.
    */
   private pairUp(): void {
     const leaders = [this.holderOf(COUNTY.id, 'leader'), this.holderOf(COUNTY.id, 'director')];
