@@ -22,7 +22,7 @@ import {
 } from './definition';
 import { parseSlaDuration } from './duration';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
-import { branchStepMessage, nearestName, stepPathProblem } from './check-hints';
+import { branchStepMessage, nearestName, selectorProblems, stepPathProblem } from './check-hints';
 import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
@@ -76,13 +76,19 @@ export function validateDefinition(
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => ({
-        path: formatPath(issue.path),
-        message: branchStepMessage(raw, issue.path) ?? issue.message,
-      })),
-    };
+    const problems = parsed.error.issues.flatMap((issue) => {
+      const selector = selectorProblems(raw, issue.path);
+      if (selector) return selector.map((p) => ({ path: formatPath(p.path), message: p.message }));
+      return [
+        {
+          path: formatPath(issue.path),
+          message: branchStepMessage(raw, issue.path) ?? issue.message,
+        },
+      ];
+    });
+    // Two issues of one union may lead to the same selector's problems: each is reported once.
+    const unique = new Map(problems.map((p) => [`${p.path}\n${p.message}`, p]));
+    return { ok: false, problems: [...unique.values()] };
   }
   const problems = new SemanticChecker(parsed.data, options).check();
   return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };

@@ -236,6 +236,34 @@ export const catalogueUnitRefSchema = z
   .strict();
 export type CatalogueUnitRef = z.infer<typeof catalogueUnitRefSchema>;
 
+/**
+ * 包联: the people paired with a unit (a county leader with a community, a cadre with a
+ * building) and the holders of `role` (default liaison 联络员) in units paired with it (a
+ * co-building unit with a compound); `kind` limits the pairings; `andBelow` adds the pairings
+ * of every unit below it. No 兜底 upwards.
+ */
+export const pairedWithSelectorSchema = z
+  .object({
+    pairedWith: unitRefSchema,
+    kind: z.union([pairingKind, z.array(pairingKind).min(1)]).optional(),
+    role: roleKey.optional(),
+    andBelow: z.boolean().optional(),
+  })
+  .strict();
+
+/**
+ * Down the chain (层层传达): the holders of `role` in every unit below `under`, level by level,
+ * only units of `unitTypes` when given. No 兜底.
+ */
+export const chainDownSelectorSchema = z
+  .object({
+    role: roleKey,
+    chain: z.literal('down', { error: 'a chain goes down: chain: down' }),
+    under: unitRefSchema.default('case'),
+    unitTypes: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
+  })
+  .strict();
+
 /** Who: people holding a role in a unit, units of a type below one, a person, or an expression. */
 export const peopleSelectorSchema = z.union([
   z
@@ -251,32 +279,8 @@ export const peopleSelectorSchema = z.union([
       under: unitRefSchema.default('case'),
     })
     .strict(),
-  /**
-   * 包联: the people paired with a unit (a county leader with a community, a cadre with a
-   * building) and the holders of `role` (default liaison 联络员) in units paired with it (a
-   * co-building unit with a compound); `kind` limits the pairings; `andBelow` adds the pairings
-   * of every unit below it. No 兜底 upwards.
-   */
-  z
-    .object({
-      pairedWith: unitRefSchema,
-      kind: z.union([pairingKind, z.array(pairingKind).min(1)]).optional(),
-      role: roleKey.optional(),
-      andBelow: z.boolean().optional(),
-    })
-    .strict(),
-  /**
-   * Down the chain (层层传达): the holders of `role` in every unit below `under`, level by level,
-   * only units of `unitTypes` when given. No 兜底.
-   */
-  z
-    .object({
-      role: roleKey,
-      chain: z.literal('down'),
-      under: unitRefSchema.default('case'),
-      unitTypes: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
-    })
-    .strict(),
+  pairedWithSelectorSchema,
+  chainDownSelectorSchema,
   z.object({ person: z.string().min(1).max(64) }).strict(),
   z.object({ expression }).strict(),
   z.object({ claimantsOf: stepId }).strict(),

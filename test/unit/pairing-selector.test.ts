@@ -262,10 +262,18 @@ describe('the checker on pairing and chain selectors', () => {
     ]);
   });
 
-  it('when a chain goes up, then the schema refuses it', () => {
-    const problems = problemsOf(notify([{ role: 'floor-head', chain: 'up' }]));
-
-    expect(problems.length).toBeGreaterThan(0);
-    expect(problems[0]!.path).toContain('steps[0].to[0]');
+  it('when a chain goes up or a selector is malformed, then the field of that selector is named', () => {
+    expect(problemsOf(notify([{ role: 'floor-head', chain: 'up' }]))).toEqual([
+      expect.objectContaining({
+        path: 'steps[0].to[0].chain',
+        message: 'a chain goes down: chain: down',
+      }),
+    ]);
+    expect(problemsOf(notify([{ pairedWith: 'nowhere', kind: 'cadre' }]))).toEqual([
+      expect.objectContaining({ path: 'steps[0].to[0].pairedWith' }),
+    ]);
+    expect(problemsOf(notify({ role: 'floor-head', chain: 'down', unitTypes: ['flor'] }))).toEqual([
+      expect.objectContaining({ path: 'steps[0].to.unitTypes[0]' }),
+    ]);
   });
 });
