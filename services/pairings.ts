@@ -136,6 +136,9 @@ function documentOf(pairing: PairingInput, now: Date) {
   };
 }
 
+/** Pairings a unit view lists (chosen: a compound has a handful; the list route has them all). */
+const UNIT_VIEW_PAIRINGS = 100;
+
 /** The pairing read API and one-at-a-time edits (admins write; dispatchers and staff read in scope). */
 export function createPairingService(deps: {
   models: Models;
@@ -212,6 +215,15 @@ export function createPairingService(deps: {
         .lean();
       const total = await totalOf(query, docs.length, () => Pairing.countDocuments(filter));
       return { items: await viewsOf(docs), page: query.page, pageSize: query.pageSize, total };
+    },
+
+    /**
+     * Who is paired with a unit, the first {@link UNIT_VIEW_PAIRINGS} by id: the unit view's
+     * list (`GET /api/v1/org/units/:id`, readable like its posts); the list route pages them all.
+     */
+    async ofUnit(unitId: string): Promise<PairingView[]> {
+      const docs = await Pairing.find({ unitId }).sort({ _id: 1 }).limit(UNIT_VIEW_PAIRINGS).lean();
+      return viewsOf(docs);
     },
 
     /** Creates a pairing or changes its period; its units and person must exist. */

@@ -11,6 +11,7 @@ import {
 import type { RouteRegistry } from '../pipeline';
 import type { OrgService } from '../../services/org';
 import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
+import { pairingViewSchema } from './pairings';
 
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
@@ -142,7 +143,7 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'get',
     path: '/api/v1/org/units/:id',
     tag: 'org',
-    summary: 'A unit with its ancestry and the people holding posts in it',
+    summary: 'A unit with its ancestry, the people holding posts in it and those paired with it',
     roles: ['admin', 'dispatcher', 'staff'],
     params: unitParams,
     responses: {
@@ -153,6 +154,10 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
           posts: z.array(
             z.object({ role: z.string(), personId: z.string(), personName: z.string() }),
           ),
+          pairings: z.array(pairingViewSchema).meta({
+            description:
+              'Who is paired with the unit (包联), the first 100 by id; all of them: GET /api/v1/org/pairings?unitId=',
+          }),
         }),
       },
       ...errorResponses(400, 401, 403, 404),

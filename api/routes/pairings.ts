@@ -13,7 +13,7 @@ import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
  * their scope.
  */
 
-const pairingSchema = z.object({
+export const pairingViewSchema = z.object({
   id: z.string().meta({
     description: '`<kind>:<unitId>:person:<personId>` or `<kind>:<unitId>:unit:<partnerUnitId>`',
   }),
@@ -56,8 +56,8 @@ export function registerPairingRoutes(routes: RouteRegistry, pairings: PairingSe
     roles: ['admin'],
     body: pairingInput,
     responses: {
-      201: { description: 'Created', schema: pairingSchema },
-      200: { description: 'Updated', schema: pairingSchema },
+      201: { description: 'Created', schema: pairingViewSchema },
+      200: { description: 'Updated', schema: pairingViewSchema },
       ...errorResponses(400, 401, 403, 422),
     },
     async handle({ body }) {
@@ -84,7 +84,7 @@ export function registerPairingRoutes(routes: RouteRegistry, pairings: PairingSe
       200: {
         description: 'A page of pairings',
         schema: z.object({
-          items: z.array(pairingSchema),
+          items: z.array(pairingViewSchema),
           page: z.number(),
           pageSize: z.number(),
           total: z.number(),

@@ -74,6 +74,10 @@ describe('pairings in the org import', () => {
     const east = await app.http<PairingPage>('GET', '/api/v1/org/pairings?unitId=pr-east-c1', {
       token: app.adminKey,
     });
+    const staff = await app.signIn('pr-unit-reader', ['staff'], ['pr-east']);
+    const unit = await app.http<{ pairings: unknown[] }>('GET', '/api/v1/org/units/pr-east-c1', {
+      token: staff,
+    });
 
     // Assert
     expect(again.body).toEqual({ units: 7, people: 2, posts: 0, pairings: 3 });
@@ -90,6 +94,8 @@ describe('pairings in the org import', () => {
         validUntil: '2026-12-31',
       },
     ]);
+    // The unit view shows who is paired with it, as the list does.
+    expect(unit.body.pairings).toEqual(east.body.items);
   });
 
   it('when a pairing names unknown units or people, then each is named at its field and nothing of the import is written', async () => {
