@@ -3,7 +3,7 @@ import { workingCalendarOf } from '../calendars';
 import type { Candidate, ResolvedPeople } from '../common/case';
 import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lang/definition';
 import type { UnitType } from '../lang/vocabulary';
-import { OrgTree } from '../common/org-tree';
+import { chinaDayOf, OrgTree } from '../common/org-tree';
 import { readOrgRevision } from '../models/org-revision';
 import type { OrgSelector } from '../common/people-selector';
 import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
@@ -49,7 +49,14 @@ export interface WireOnDutySelector {
 /** A role selector as the lookup receives it (see {@link WireUnitRef}). */
 export type WireRoleSelector =
   | { role: string; unit: WireUnitRef | WireCatalogueRef }
-  | { role: string; unitsOfType: UnitType; under: WireUnitRef };
+  | { role: string; unitsOfType: UnitType; under: WireUnitRef }
+  | {
+      pairedWith: WireUnitRef;
+      kind?: string | readonly string[];
+      role?: string;
+      andBelow?: boolean;
+    }
+  | { role: string; chain: 'down'; under: WireUnitRef; unitTypes?: readonly UnitType[] };
 
 export type ResolvePeopleRequest =
   | { persons: readonly string[]; caseUnitId: string | null }
@@ -68,13 +75,14 @@ export type ResolvePeopleRequest =
 
 /**
  * Reads the workflow needs from admin data: who holds a role where (with 兜底 fallback up the
- * tree), SLA instants on the working calendar, and published definitions for sub-processes.
+ * tree) or is paired with a unit (包联), SLA instants on the working calendar, and published definitions for sub-processes.
  * Reads only, so retries are harmless.
  */
 export function createLookupActivities(deps: ActivityDependencies) {
   const {
     Unit,
     Post,
+    Pairing,
     Person,
     CalendarYear,
     Definition,
@@ -100,6 +108,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
     if (cached && cached.revision === revision) return cached.tree;
     const units = await Unit.find({}).lean();
     const posts = await Post.find({}).lean();
+    const pairings = await Pairing.find({}).lean();
     const tree = new OrgTree(
       units.map((u) => ({
         id: u._id,
@@ -108,6 +117,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
         parentId: u.parentId ?? null,
       })),
       posts.map((p) => ({ unitId: p.unitId, role: p.role, personId: p.personId })),
+      pairings,
     );
     cached = { tree, revision };
     return tree;
@@ -314,11 +324,15 @@ export function createLookupActivities(deps: ActivityDependencies) {
       }
       if (instant !== null) {
         const { availability } = await availabilityOf();
+        // Pairings count on the day of the moment of selection (China time).
+        const atDay = { ...request, today: chinaDayOf(new Date(instant)) };
         return resolvedOf(
-          selectAvailablePeople(tree, availability, selector as OrgSelector, request, instant),
+          selectAvailablePeople(tree, availability, selector as OrgSelector, atDay, instant),
         );
       }
-      const selected = selectPeople(tree, selector as OrgSelector, request);
+      // Pairings count on the day the lookup runs (China time): a period is admin data.
+      const today = chinaDayOf(deps.clock());
+      const selected = selectPeople(tree, selector as OrgSelector, { ...request, today });
       const unitOfPerson = new Map(selected.people.map((p) => [p.personId, p.unitId]));
       return {
         people: await candidatesOf(

@@ -12,6 +12,7 @@ import { registerAccountRoutes } from './routes/accounts';
 import { registerCalendarRoutes } from './routes/calendar';
 import { registerCatalogueRoutes } from './routes/catalogue';
 import { registerOrgRoutes } from './routes/org';
+import { registerPairingRoutes } from './routes/pairings';
 import { registerPeopleRoutes } from './routes/people';
 import { registerAvailabilityRoutes } from './routes/availability';
 import { registerCaseRoutes } from './routes/cases';
@@ -100,6 +101,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerAccountRoutes(routes, services.accounts);
   registerCalendarRoutes(routes, services.calendar);
   registerOrgRoutes(routes, services.org);
+  registerPairingRoutes(routes, services.org.pairings);
   registerPeopleRoutes(routes, services.org);
   registerAvailabilityRoutes(routes, services.availability);
   registerDefinitionRoutes(routes, services.definitions);

@@ -23,6 +23,37 @@ export interface Post {
 }
 
 /**
+ * A 包联 (pairing): someone who looks after a unit without a post in it, a person (a county
+ * leader pairs with a community, a cadre with a building) or a unit (a co-building unit with a
+ * compound), of a kind (lang/vocabulary.ts PAIRING_KINDS), valid from and until a day (both
+ * inclusive, `YYYY-MM-DD` in China time; absent: open-ended).
+ */
+export interface Pairing {
+  unitId: string;
+  kind: string;
+  personId?: string | null;
+  partnerUnitId?: string | null;
+  validFrom?: string | null;
+  validUntil?: string | null;
+}
+
+/** UTC+8: China has one time zone and no daylight saving (a pairing's days are China days). */
+const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+/** The day (`YYYY-MM-DD`) an instant falls on in China. */
+export function chinaDayOf(instant: Date): string {
+  return new Date(instant.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** Whether a pairing holds on a day (`YYYY-MM-DD`); undefined: any day. */
+export function pairingValidOn(pairing: Pairing, day: string | undefined): boolean {
+  if (day === undefined) return true;
+  if (pairing.validFrom && day < pairing.validFrom) return false;
+  if (pairing.validUntil && day > pairing.validUntil) return false;
+  return true;
+}
+
+/**
  * Which unit, relative to a starting unit: the unit itself, its parent, or the nearest unit of a
  * type at or above it (the case's street, the county).
  */
@@ -39,8 +70,13 @@ export class OrgTreeError extends Error {
 export class OrgTree {
   private readonly units = new Map<string, OrgUnit>();
   private readonly postsByUnit = new Map<string, Post[]>();
+  private readonly pairingsByUnit = new Map<string, Pairing[]>();
 
-  constructor(units: readonly OrgUnit[], posts: readonly Post[] = []) {
+  constructor(
+    units: readonly OrgUnit[],
+    posts: readonly Post[] = [],
+    pairings: readonly Pairing[] = [],
+  ) {
     for (const unit of units) {
       if (this.units.has(unit.id)) throw new OrgTreeError(`duplicate unit "${unit.id}"`);
       this.units.set(unit.id, unit);
@@ -59,6 +95,23 @@ export class OrgTree {
       list.push(post);
       this.postsByUnit.set(post.unitId, list);
     }
+    // A pairing naming a unit the tree lacks is left out, not an error: the org service refuses
+    // them when written, and one stale row must not stop every lookup.
+    for (const pairing of pairings) {
+      if (!this.units.has(pairing.unitId)) continue;
+      if (pairing.partnerUnitId && !this.units.has(pairing.partnerUnitId)) continue;
+      const list = this.pairingsByUnit.get(pairing.unitId) ?? [];
+      list.push(pairing);
+      this.pairingsByUnit.set(pairing.unitId, list);
+    }
+  }
+
+  /** The pairings of exactly this unit: paired people first (by id), then paired units (by id). */
+  pairingsOf(unitId: string): Pairing[] {
+    const key = (p: Pairing) => (p.personId ? `0:${p.personId}` : `1:${p.partnerUnitId ?? ''}`);
+    return [...(this.pairingsByUnit.get(unitId) ?? [])].sort((a, b) =>
+      key(a) === key(b) ? a.kind.localeCompare(b.kind) : key(a).localeCompare(key(b)),
+    );
   }
 
   has(id: string): boolean {

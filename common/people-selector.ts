@@ -1,6 +1,6 @@
 import type { UnitType } from '../lang/vocabulary';
 import type { OrgTree, OrgUnit, UnitRelation } from './org-tree';
-import { resolveEscalationTarget } from './org-tree';
+import { pairingValidOn, resolveEscalationTarget } from './org-tree';
 
 /**
  * What a people selector of a definition means in the org tree: the holders of a role in a unit
@@ -26,11 +26,41 @@ export type UnitReference =
   | UnitType
   | { of: 'case' | 'assignee' | { field: string } | { unit: string | null }; at: UnitStep };
 
+/**
+ * The people paired with a unit (包联): those paired with it in person, and the holders of `role`
+ * (default {@link PAIRED_UNIT_ROLE}) in units paired with it; of the given kinds (any when
+ * absent); with `andBelow`, the pairings of every unit below it too (a compound's and its
+ * buildings').
+ */
+export interface PairedWithSelector {
+  pairedWith: UnitReference;
+  kind?: string | readonly string[];
+  role?: string;
+  andBelow?: boolean;
+}
+
+/**
+ * Down the chain (层层传达): the holders of a role in every unit below one, level by level
+ * (county → street → community → grid → compound → building → entrance → floor), only units of
+ * `unitTypes` when given.
+ */
+export interface ChainDownSelector {
+  role: string;
+  chain: 'down';
+  under: UnitReference;
+  unitTypes?: readonly UnitType[];
+}
+
 /** A selector the org tree answers (expressions and claimants are resolved by the workflow). */
 export type OrgSelector =
   | { person: string }
   | { role: string; unit: UnitReference }
-  | { role: string; unitsOfType: UnitType; under: UnitReference };
+  | { role: string; unitsOfType: UnitType; under: UnitReference }
+  | PairedWithSelector
+  | ChainDownSelector;
+
+/** Who answers for a paired unit unless a selector names another role: its 联络员. */
+export const PAIRED_UNIT_ROLE = 'liaison';
 
 /** What unit references are relative to. */
 export interface SelectionContext {
@@ -39,6 +69,11 @@ export interface SelectionContext {
   assigneeUnitId: string | null;
   /** The case data, for `{ of: { field } }`. */
   data: Record<string, unknown>;
+  /**
+   * Today in China time (`YYYY-MM-DD`), for pairings' validity periods; absent: every pairing
+   * counts whatever its period (the process guide, which has no day).
+   */
+  today?: string;
 }
 
 export interface SelectedPeople {
@@ -103,6 +138,8 @@ export function selectPeople(
       people: [{ personId: person, unitId: homeUnitOf(tree, person, context.caseUnitId) }],
     };
   }
+  if ('pairedWith' in selector) return selectPaired(tree, selector, context);
+  if ('chain' in selector) return selectDownTheChain(tree, selector, context);
   if ('unit' in selector) {
     const { base, relation } = baseOfReference(tree, selector.unit, context);
     if (base === null) return none;
@@ -122,6 +159,78 @@ export function selectPeople(
   const unitOfPerson = new Map<string, string>();
   for (const unit of tree.descendants(under.id)) {
     if (unit.type !== selector.unitsOfType) continue;
+    for (const person of tree.holders(unit.id, selector.role)) {
+      if (!unitOfPerson.has(person)) unitOfPerson.set(person, unit.id);
+    }
+  }
+  return {
+    people: [...unitOfPerson].map(([personId, unitId]) => ({ personId, unitId })),
+    unit: under,
+    fellBack: false,
+  };
+}
+
+/** The unit a reference points at, or null (no base, or no such relation). */
+function unitOf(tree: OrgTree, ref: UnitReference, context: SelectionContext): OrgUnit | null {
+  const { base, relation } = baseOfReference(tree, ref, context);
+  return base === null ? null : tree.relate(base, relation);
+}
+
+/**
+ * {@link PairedWithSelector}: no 兜底 upwards (a compound without a paired cadre has nobody
+ * paired, not the community's leader), and a paired unit without the role answers nobody.
+ * People paired in person answer for the paired unit; post holders for their own unit.
+ */
+function selectPaired(
+  tree: OrgTree,
+  selector: PairedWithSelector,
+  context: SelectionContext,
+): SelectedPeople {
+  const target = unitOf(tree, selector.pairedWith, context);
+  if (!target) return { people: [], unit: null, fellBack: false };
+  const kinds =
+    selector.kind === undefined
+      ? null
+      : new Set(typeof selector.kind === 'string' ? [selector.kind] : selector.kind);
+  const role = selector.role ?? PAIRED_UNIT_ROLE;
+  const unitOfPerson = new Map<string, string>();
+  const units = selector.andBelow ? tree.descendants(target.id) : [target];
+  for (const unit of units) {
+    for (const pairing of tree.pairingsOf(unit.id)) {
+      if (kinds !== null && !kinds.has(pairing.kind)) continue;
+      if (!pairingValidOn(pairing, context.today)) continue;
+      if (pairing.personId) {
+        if (!unitOfPerson.has(pairing.personId)) unitOfPerson.set(pairing.personId, unit.id);
+      } else if (pairing.partnerUnitId) {
+        for (const person of tree.holders(pairing.partnerUnitId, role)) {
+          if (!unitOfPerson.has(person)) unitOfPerson.set(person, pairing.partnerUnitId);
+        }
+      }
+    }
+  }
+  return {
+    people: [...unitOfPerson].map(([personId, unitId]) => ({ personId, unitId })),
+    unit: target,
+    fellBack: false,
+  };
+}
+
+/**
+ * {@link ChainDownSelector}: units strictly below the base, level by level (each level's units
+ * by parent, then id); a vacant post is nobody (no 兜底: the level above is called by its own
+ * selector). A person holding the post on several levels answers for the highest.
+ */
+function selectDownTheChain(
+  tree: OrgTree,
+  selector: ChainDownSelector,
+  context: SelectionContext,
+): SelectedPeople {
+  const under = unitOf(tree, selector.under, context);
+  if (!under) return { people: [], unit: null, fellBack: false };
+  const types = selector.unitTypes === undefined ? null : new Set(selector.unitTypes);
+  const unitOfPerson = new Map<string, string>();
+  for (const unit of tree.descendants(under.id).slice(1)) {
+    if (types !== null && !types.has(unit.type)) continue;
     for (const person of tree.holders(unit.id, selector.role)) {
       if (!unitOfPerson.has(person)) unitOfPerson.set(person, unit.id);
     }

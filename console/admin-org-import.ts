@@ -7,7 +7,7 @@ import type { CsvRecord } from '../common/csv';
 import { CsvError, parseCsv } from '../common/csv';
 
 /**
- * The org import as the console takes it: one CSV of units, people or posts, read with the same
+ * The org import as the console takes it: one CSV of units, people, posts or pairings, read with the same
  * row schemas and cell-naming problems as `POST /api/v1/org/import/:kind`, for the same
  * OrgService.importOrg call. Problems are split back into row and column for the page.
  */
@@ -24,6 +24,7 @@ export const IMPORT_COLUMNS: Readonly<Record<ImportKind, readonly string[]>> = {
   units: ['id', 'name', 'type', 'parentId'],
   people: ['id', 'name', 'email', 'phone', 'userId'],
   posts: ['unitId', 'role', 'personId'],
+  pairings: ['unitId', 'kind', 'personId', 'partnerUnitId', 'validFrom', 'validUntil'],
 };
 
 /** An example file per kind, shown beside the form (the API's own example for units). */
@@ -31,6 +32,8 @@ export const IMPORT_EXAMPLES: Readonly<Record<ImportKind, string>> = {
   units: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county',
   people: 'id,name,email,phone,userId\np-1,张网格,grid1@example.org,13800000000,\np-2,李书记,,,',
   posts: 'unitId,role,personId\nstreet-a,secretary,p-2',
+  pairings:
+    'unitId,kind,personId,partnerUnitId,validFrom,validUntil\ncompound-1,cadre,p-1,,2026-01-01,2026-12-31\ncompound-1,unit,,cobuilding-1,,',
 };
 
 /** The cell naming of the API, for problems the service finds in an item. */

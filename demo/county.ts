@@ -13,6 +13,7 @@ import {
 } from './places';
 import type { Rng } from './random';
 import { createRng } from './random';
+import type { PairingInput } from '../services/pairing-input';
 
 /**
  * The demo county (桐川县, invented): a pure, deterministic generator. The same seed gives the
@@ -35,9 +36,6 @@ export const DEMO_PASSWORD = 'demo-county';
  * (docs/definition-language.md section 5).
  */
 export const DEMO_DECLARED_ROLES: ReadonlyArray<{ key: string; label: string }> = [
-  { key: 'committee-member', label: '社区两委委员' },
-  { key: 'floor-group-head', label: '分楼层长' },
-  { key: 'floor-head', label: '楼层长' },
   { key: 'property-manager', label: '物业项目经理' },
   { key: 'property-staff', label: '物业服务人员' },
 ];
@@ -87,6 +85,8 @@ export interface DemoCounty {
   /** Without `userId`: accounts are created when seeding and linked then. */
   people: PersonInput[];
   posts: PostInput[];
+  /** 包联: leaders with communities, co-building units with compounds, cadres with buildings. */
+  pairings: PairingInput[];
   accounts: DemoAccount[];
 }
 
@@ -111,6 +111,7 @@ export function generateDemoCounty(seed: string = DEMO_COUNTY_SEED): DemoCounty 
     units: builder.units,
     people: builder.people,
     posts: builder.posts,
+    pairings: builder.pairings,
     accounts: builder.accounts,
   };
 }
@@ -119,6 +120,7 @@ class CountyBuilder {
   readonly units: UnitInput[] = [];
   readonly people: PersonInput[] = [];
   readonly posts: PostInput[] = [];
+  readonly pairings: PairingInput[] = [];
   readonly accounts: DemoAccount[] = [];
   private readonly unitNames = new Map<string, string>();
   /** The first holder of each `unit:role`, for picking the demo accounts' people. */
@@ -155,7 +157,46 @@ class CountyBuilder {
         this.community(community.id, community.name, community.grids);
       }
     }
+    this.pairUp();
     this.demoAccounts();
+  }
+
+  /**
+   * 包联, without randomness (the other streams stay as they were): each community paired with
+   * a county leader (县级领导包联社区: the county's 分管领导 and 主任 in turn), each compound
+   * with a co-building unit (单位包联小区, whose 联络员 answers), each building with one cadre
+   * of a street or department (干部包楼栋). Xixiang pairs 92 units and 2,500 cadres with 273
+   * grids (../shared/seeds); one unit per compound and one cadre per building are chosen, scaled
+   * down to the demo's 18 compounds and 50 buildings.
+   */
+  private pairUp(): void {
+    const leaders = [this.holderOf(COUNTY.id, 'leader'), this.holderOf(COUNTY.id, 'director')];
+    const cadreUnits = new Set(
+      this.units.filter((u) => u.type === 'street' || u.type === 'department').map((u) => u.id),
+    );
+    const cadres = [
+      ...new Set(
+        this.posts
+          .filter((p) => cadreUnits.has(p.unitId) && p.role !== 'dispatcher')
+          .map((p) => p.personId),
+      ),
+    ];
+    const partners = COBUILDING_UNITS.map((u) => u.id);
+    let community = 0;
+    let compound = 0;
+    let building = 0;
+    for (const unit of this.units) {
+      if (unit.type === 'community') {
+        const personId = leaders[community++ % leaders.length]!;
+        this.pairings.push({ unitId: unit.id, kind: 'leader', personId });
+      } else if (unit.type === 'compound') {
+        const partnerUnitId = partners[compound++ % partners.length]!;
+        this.pairings.push({ unitId: unit.id, kind: 'unit', partnerUnitId });
+      } else if (unit.type === 'building') {
+        const personId = cadres[building++ % cadres.length]!;
+        this.pairings.push({ unitId: unit.id, kind: 'cadre', personId });
+      }
+    }
   }
 
   // ── units, people, posts ──────────────────────────────────────────────────────────────────

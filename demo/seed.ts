@@ -30,6 +30,7 @@ import type { Rng } from './random';
 import { HISTORY_DAYS, planHistory } from './history';
 import { createRng } from './random';
 import { DEMO_CATALOGUES } from './places';
+import { pairingIdOf } from '../services/pairings';
 
 /**
  * Loads the demo county into a store through the real services: the org import service (the
@@ -140,15 +141,22 @@ export const orgStage: DemoSeedStage = {
       ({ id, ...fields }) => !sameFields(storedPeople.get(id), fields),
     ).length;
     const newPosts = postIds.filter((id) => !storedPosts.has(id)).length;
-    const changed = changedUnits + changedPeople + newPosts;
+    const pairingIds = (input.pairings ?? []).map(pairingIdOf);
+    const storedPairings = new Set(
+      (await deps.models.Pairing.find({ _id: { $in: pairingIds } }, { _id: 1 }).lean()).map(
+        (p) => p._id,
+      ),
+    );
+    const newPairings = pairingIds.filter((id) => !storedPairings.has(id)).length;
+    const changed = changedUnits + changedPeople + newPosts + newPairings;
     if (changed > 0) await deps.org.importOrg(input);
-    const totals = `${input.units.length} units, ${input.people.length} people, ${input.posts.length} posts`;
+    const totals = `${input.units.length} units, ${input.people.length} people, ${input.posts.length} posts, ${pairingIds.length} pairings`;
     return {
       changed,
       summary:
         changed === 0
           ? `${totals} (all in place)`
-          : `${totals} (written: ${changedUnits} units, ${changedPeople} people, ${newPosts} posts)`,
+          : `${totals} (written: ${changedUnits} units, ${changedPeople} people, ${newPosts} posts, ${newPairings} pairings)`,
     };
   },
 };
@@ -412,6 +420,7 @@ export function orgImportOf(county: DemoCounty, userIds: ReadonlyMap<string, str
       return userId ? { ...person, userId } : person;
     }),
     posts: county.posts,
+    pairings: county.pairings,
   };
 }
 

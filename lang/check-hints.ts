@@ -1,4 +1,5 @@
 import type { StepSpec } from './definition';
+import { chainDownSelectorSchema, pairedWithSelectorSchema } from './definition';
 
 /**
  * Messages that say what to write instead: where a parallel branch's step belongs, what a
@@ -133,4 +134,39 @@ function editDistance(a: string, b: string): number {
     }
   }
   return rows[a.length]![b.length]!;
+}
+
+/**
+ * The problems of a `pairedWith` or `chain` selector at or in the list at `path`, each at its own
+ * field, or null when there is none there: a union of selectors alone answers "Unrecognized key"
+ * for the first kind of selector it tried, which names the wrong one.
+ */
+export function selectorProblems(
+  raw: unknown,
+  path: ReadonlyArray<PropertyKey>,
+): Array<{ path: PropertyKey[]; message: string }> | null {
+  let node: unknown = raw;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return null;
+    node = (node as Record<PropertyKey, unknown>)[key as string];
+  }
+  const items: Array<[PropertyKey[], unknown]> = Array.isArray(node)
+    ? node.map((item, i) => [[...path, i], item])
+    : [[[...path], node]];
+  const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+  for (const [at, item] of items) {
+    if (item === null || typeof item !== 'object') continue;
+    const schema =
+      'pairedWith' in item
+        ? pairedWithSelectorSchema
+        : 'chain' in item
+          ? chainDownSelectorSchema
+          : null;
+    const parsed = schema?.safeParse(item);
+    if (!parsed || parsed.success) continue;
+    for (const issue of parsed.error.issues) {
+      problems.push({ path: [...at, ...issue.path], message: issue.message });
+    }
+  }
+  return problems.length > 0 ? problems : null;
 }

@@ -22,12 +22,12 @@ import {
 } from './definition';
 import { parseSlaDuration } from './duration';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
-import { branchStepMessage, nearestName, stepPathProblem } from './check-hints';
+import { branchStepMessage, nearestName, selectorProblems, stepPathProblem } from './check-hints';
 import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
-import { BUILTIN_POST_ROLES } from './vocabulary';
+import { BUILTIN_POST_ROLES, PAIRING_KINDS } from './vocabulary';
 
 /**
  * The definition validator: the schema (definition.ts) first, then the meaning of a well-formed
@@ -76,13 +76,19 @@ export function validateDefinition(
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => ({
-        path: formatPath(issue.path),
-        message: branchStepMessage(raw, issue.path) ?? issue.message,
-      })),
-    };
+    const problems = parsed.error.issues.flatMap((issue) => {
+      const selector = selectorProblems(raw, issue.path);
+      if (selector) return selector.map((p) => ({ path: formatPath(p.path), message: p.message }));
+      return [
+        {
+          path: formatPath(issue.path),
+          message: branchStepMessage(raw, issue.path) ?? issue.message,
+        },
+      ];
+    });
+    // Two issues of one union may lead to the same selector's problems: each is reported once.
+    const unique = new Map(problems.map((p) => [`${p.path}\n${p.message}`, p]));
+    return { ok: false, problems: [...unique.values()] };
   }
   const problems = new SemanticChecker(parsed.data, options).check();
   return problems.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, problems };
@@ -681,20 +687,33 @@ class SemanticChecker {
 
   private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
     if ('onDuty' in selector) {
-      if (selector.role !== undefined && !this.roles.has(selector.role)) {
-        this.report(
-          `${path}.role`,
-          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
-        );
-      }
+      if (selector.role !== undefined) this.checkRole(`${path}.role`, selector.role);
       this.checkUnitRef(`${path}.onDuty`, selector.onDuty, onTask);
-    } else if ('role' in selector) {
-      if (!this.roles.has(selector.role)) {
+    } else if ('pairedWith' in selector) {
+      this.checkUnitRef(`${path}.pairedWith`, selector.pairedWith, onTask);
+      if (selector.role !== undefined) this.checkRole(`${path}.role`, selector.role);
+      const kinds = selector.kind === undefined ? [] : [selector.kind].flat();
+      kinds.forEach((kind, i) => {
+        if (PAIRING_KINDS.includes(kind)) return;
+        const near = nearestName(kind, PAIRING_KINDS);
         this.report(
-          `${path}.role`,
-          `unknown role "${selector.role}": use a built-in role or declare it under roles`,
+          Array.isArray(selector.kind) ? `${path}.kind[${i}]` : `${path}.kind`,
+          `unknown pairing kind "${kind}"` +
+            (near !== null ? `: did you mean "${near}"?` : '') +
+            ` (the kinds are ${PAIRING_KINDS.join(', ')})`,
         );
-      }
+      });
+    } else if ('chain' in selector) {
+      this.checkRole(`${path}.role`, selector.role);
+      this.checkUnitRef(`${path}.under`, selector.under, onTask);
+      const types = selector.unitTypes ?? [];
+      types.forEach((type, i) => {
+        if (types.indexOf(type) !== i) {
+          this.report(`${path}.unitTypes[${i}]`, `unit type "${type}" is listed twice`);
+        }
+      });
+    } else if ('role' in selector) {
+      this.checkRole(`${path}.role`, selector.role);
       const unit = 'unit' in selector ? selector.unit : selector.under;
       if (typeof unit === 'object' && 'catalogue' in unit) {
         this.checkCatalogueRef(`${path}.unit`, unit, onTask);
@@ -716,6 +735,18 @@ class SemanticChecker {
         );
       }
     }
+  }
+
+  /** A post role a selector names: built-in or declared, else the nearest known one. */
+  private checkRole(path: string, role: string): void {
+    if (this.roles.has(role)) return;
+    const near = nearestName(role, [...this.roles]);
+    this.report(
+      path,
+      `unknown role "${role}": ` +
+        (near !== null ? `did you mean "${near}"? Or ` : '') +
+        'use a built-in role or declare it under roles',
+    );
   }
 
   /** `{ catalogue: <category expression>, otherwise }`: the expression and the fallback. */

@@ -191,6 +191,9 @@ const roleKey = z
   .regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as grid-worker')
   .superRefine(notObjectMember);
 
+/** A pairing kind's key (lang/vocabulary.ts PAIRING_KINDS; the checker names unknown ones). */
+const pairingKind = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a pairing kind such as cadre');
+
 /**
  * A unit relative to the case or the task's assignee. Shorthands: `case`, `assignee`, `parent`
  * (the case unit's parent), or a unit type (the nearest unit of that type at or above the case's).
@@ -234,8 +237,37 @@ export const catalogueUnitRefSchema = z
 export type CatalogueUnitRef = z.infer<typeof catalogueUnitRefSchema>;
 
 /**
- * Who: people holding a role in a unit, units of a type below one, a person, an expression, a
- * claim step's claimants, or who is on duty in a unit.
+ * 包联: the people paired with a unit (a county leader with a community, a cadre with a
+ * building) and the holders of `role` (default liaison 联络员) in units paired with it (a
+ * co-building unit with a compound); `kind` limits the pairings; `andBelow` adds the pairings
+ * of every unit below it. No 兜底 upwards.
+ */
+export const pairedWithSelectorSchema = z
+  .object({
+    pairedWith: unitRefSchema,
+    kind: z.union([pairingKind, z.array(pairingKind).min(1)]).optional(),
+    role: roleKey.optional(),
+    andBelow: z.boolean().optional(),
+  })
+  .strict();
+
+/**
+ * Down the chain (层层传达): the holders of `role` in every unit below `under`, level by level,
+ * only units of `unitTypes` when given. No 兜底.
+ */
+export const chainDownSelectorSchema = z
+  .object({
+    role: roleKey,
+    chain: z.literal('down', { error: 'a chain goes down: chain: down' }),
+    under: unitRefSchema.default('case'),
+    unitTypes: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
+  })
+  .strict();
+
+/**
+ * Who: people holding a role in a unit, units of a type below one, the people paired with a unit
+ * (包联), a role down the chain, a person, an expression, a claim step's claimants, or who is on
+ * duty in a unit.
  */
 export const peopleSelectorSchema = z.union([
   z
@@ -251,6 +283,8 @@ export const peopleSelectorSchema = z.union([
       under: unitRefSchema.default('case'),
     })
     .strict(),
+  pairedWithSelectorSchema,
+  chainDownSelectorSchema,
   z.object({ person: z.string().min(1).max(64) }).strict(),
   z.object({ expression }).strict(),
   z.object({ claimantsOf: stepId }).strict(),

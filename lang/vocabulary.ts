@@ -61,8 +61,11 @@ export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
   'duty-officer': { zh: '值班员', en: 'duty officer' },
   'grid-leader': { zh: '网格长', en: 'grid leader' },
   'grid-worker': { zh: '网格员', en: 'grid worker' },
+  'committee-member': { zh: '两委委员', en: 'committee member' },
   'building-head': { zh: '楼栋长', en: 'building head' },
   'entrance-head': { zh: '单元长', en: 'entrance head' },
+  'floor-group-head': { zh: '分楼层长', en: 'floor group head' },
+  'floor-head': { zh: '楼层长', en: 'floor head' },
   'party-member': { zh: '党员', en: 'party member' },
   volunteer: { zh: '志愿者', en: 'volunteer' },
   liaison: { zh: '共建单位联络员', en: 'co-building liaison' },
@@ -73,3 +76,15 @@ export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
 export const BUILTIN_POST_ROLES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(POST_ROLE_LABELS).map(([key, label]) => [key, label.zh]),
 );
+
+/**
+ * Kinds of 包联 (pairing) a unit may have, each with its name: who looks after a unit besides the
+ * people posted in it (../shared/DOMAIN.md; Xixiang: 县级领导包联社区, 92 units and 2,500 cadres
+ * sunk to 273 grids). Org data and definitions name a kind by its key; a new kind is a new entry.
+ */
+export const PAIRING_KIND_LABELS: Readonly<Record<string, Label>> = {
+  leader: { zh: '领导包联', en: 'leader pairing' },
+  unit: { zh: '单位包联（共建）', en: 'unit pairing' },
+  cadre: { zh: '干部包联', en: 'cadre pairing' },
+};
+export const PAIRING_KINDS: readonly string[] = Object.keys(PAIRING_KIND_LABELS);

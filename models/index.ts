@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import type { Connection, InferSchemaType, Model } from 'mongoose';
 import { createAvailabilityModels } from './availability';
+import { pairingSchema } from './pairing';
 
 /**
  * MongoDB documents (read models and admin data). Everything here runs on MongoDB and on
@@ -490,7 +491,7 @@ const postSchema = new mongoose.Schema(
 postSchema.index({ unitId: 1 });
 
 /**
- * The org tree's revision: one document, bumped by every write to units, people or posts, so a
+ * The org tree's revision: one document, bumped by every write to units, people, posts or pairings, so a
  * process that keeps the tree in memory (the worker's lookups, the API's scope resolver) knows by
  * one `_id` read whether its copy is current, without a time-based cache (models/org-revision.ts).
  */
@@ -706,6 +707,7 @@ export function createModels(connection: Connection) {
     Person: connection.model('Person', personSchema),
     Post: connection.model('Post', postSchema),
     OrgRevision: connection.model('OrgRevision', orgRevisionSchema),
+    Pairing: connection.model('Pairing', pairingSchema),
     EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),

@@ -87,7 +87,11 @@ export function readCsvRows<S extends z.ZodObject>(
       const column = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
       problems.push({
         path: csvCell(record.row, column),
-        message: column !== undefined && !(column in item) ? 'a value is required' : issue.message,
+        // A rule across columns (custom: one of two cells) says itself what is missing.
+        message:
+          column !== undefined && !(column in item) && issue.code !== 'custom'
+            ? 'a value is required'
+            : issue.message,
       });
     }
   }

@@ -7,9 +7,11 @@ import { isDuplicateKeyError } from '../models';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
+import type { PairingInput } from './pairing-input';
+import { pairingProblems, writePairings } from './pairings';
 
 /**
- * The org import (组织架构导入): units, people and posts in one request, as the admin API, the
+ * The org import (组织架构导入): units, people, posts and pairings in one request, as the admin API, the
  * console's CSV upload and the demo seed send them. The org service (org.ts) reads and edits one
  * item at a time and hands whole imports here.
  */
@@ -39,6 +41,8 @@ export interface OrgImport {
   units: UnitInput[];
   people: PersonInput[];
   posts: PostInput[];
+  /** 包联 (services/pairings.ts); checked and written with the rest. */
+  pairings?: PairingInput[];
 }
 
 /** Names the field of an import item in an error detail: `body.units[3].parentId` for JSON. */
@@ -62,7 +66,7 @@ export async function importOrg(
   },
   input: OrgImport,
   options: { pathOf?: ImportPathOf } = {},
-): Promise<{ units: number; people: number; posts: number }> {
+): Promise<{ units: number; people: number; posts: number; pairings: number }> {
   const { Unit, Person, Post: PostModel } = deps.models;
   const pathOf = options.pathOf ?? jsonPathOf;
   const stored = new Map((await deps.storedUnits()).map((u) => [u.id, u]));
@@ -97,6 +101,16 @@ export async function importOrg(
       });
     }
   });
+  const pairings = input.pairings ?? [];
+  problems.push(
+    ...(await pairingProblems(
+      deps.models,
+      pairings,
+      (id) => merged.has(id),
+      new Set(input.people.map((p) => p.id)),
+      (index, field) => pathOf('pairings', index, field),
+    )),
+  );
   if (problems.length === 0) {
     try {
       new OrgTree([...merged.values()], input.posts); // cycles
@@ -143,13 +157,19 @@ export async function importOrg(
         .filter((post) => !storedPosts.has(post._id)),
       () => false,
     );
+    await writePairings(deps.models, pairings, now);
   } finally {
     // After the writes, even a partial one (a failed batch): a reader never keeps a tree
     // older than what is stored. An import that changed nothing bumps too; it costs one write.
     await bumpOrgRevision(deps.models);
   }
   if (input.units.length > 0) deps.scope.invalidate();
-  return { units: input.units.length, people: input.people.length, posts: input.posts.length };
+  return {
+    units: input.units.length,
+    people: input.people.length,
+    posts: input.posts.length,
+    pairings: pairings.length,
+  };
 }
 
 /** The part of a mongoose model {@link saveAll} uses. */

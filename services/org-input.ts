@@ -2,14 +2,14 @@ import { z } from 'zod';
 import { UNIT_TYPES } from '../lang/vocabulary';
 import { readCsvRows } from './csv-records';
 import type { OrgImport } from './org-import';
+import { orgId } from './org-id';
+import { MAX_PAIRINGS, pairingInput } from './pairing-input';
 
 /**
  * What an org import may contain, as zod schemas: the API's JSON body, the console's CSV upload
- * and the demo seed all check units, people and posts with these, so the rules live once.
+ * and the demo seed all check units, people, posts and pairings with these, so the rules live once.
  */
-export const orgId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, up to 64');
+export { orgId };
 
 export const unitInput = z
   .object({
@@ -53,10 +53,11 @@ export const importBody = z
     units: z.array(unitInput).max(MAX_ITEMS.units).default([]),
     people: z.array(personInput).max(MAX_ITEMS.people).default([]),
     posts: z.array(postInput).max(MAX_ITEMS.posts).default([]),
+    pairings: z.array(pairingInput).max(MAX_PAIRINGS).default([]),
   })
   .strict();
 
-export const IMPORT_KINDS = ['units', 'people', 'posts'] as const;
+export const IMPORT_KINDS = ['units', 'people', 'posts', 'pairings'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
 /** In a CSV an empty parentId cell is a root unit. */
@@ -67,8 +68,8 @@ export function importFromCsv(
   kind: ImportKind,
   text: string,
 ): { input: OrgImport; rows: number[] } {
-  const empty: OrgImport = { units: [], people: [], posts: [] };
-  const options = { maxRows: MAX_ITEMS[kind] };
+  const empty: OrgImport = { units: [], people: [], posts: [], pairings: [] };
+  const options = { maxRows: kind === 'pairings' ? MAX_PAIRINGS : MAX_ITEMS[kind] };
   switch (kind) {
     case 'units': {
       const rows = readCsvRows(text, unitRow, options);
@@ -84,6 +85,13 @@ export function importFromCsv(
     case 'posts': {
       const rows = readCsvRows(text, postInput, options);
       return { input: { ...empty, posts: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+    }
+    case 'pairings': {
+      const rows = readCsvRows(text, pairingInput, options);
+      return {
+        input: { ...empty, pairings: rows.map((r) => r.value) },
+        rows: rows.map((r) => r.row),
+      };
     }
   }
 }

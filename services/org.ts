@@ -9,12 +9,16 @@ import { AppError } from './errors';
 import type { OrgScope, ScopeResolver } from './scope';
 import type { ImportPathOf, OrgImport, PersonInput, PostInput, UnitInput } from './org-import';
 import { importOrg, postIdOf } from './org-import';
+import type { PairingView } from './pairings';
+import { createPairingService } from './pairings';
 import { skipOf, totalOf } from './paging';
 import { SUPERVISOR_ROLES } from '../common/roles';
 
 export interface UnitView extends OrgUnit {
   ancestry: Array<{ id: string; name: string; type: string }>;
   posts: Array<{ role: string; personId: string; personName: string }>;
+  /** Who is paired with the unit (包联), the first 100 by id. */
+  pairings: PairingView[];
 }
 
 /**
@@ -45,6 +49,7 @@ export function createOrgService(deps: {
   clock: () => Date;
 }) {
   const { Unit, Person, Post: PostModel } = deps.models;
+  const pairings = createPairingService(deps);
 
   /** Every unit, from the process's org snapshot (read again only after an org write). */
   async function storedUnits(): Promise<OrgUnit[]> {
@@ -106,7 +111,7 @@ export function createOrgService(deps: {
    * A unit with its ancestry (parent first), read by walking up one lookup by `_id` at a time,
    * without the posts `getUnit` adds: the console's unit page.
    */
-  async function unitOutline(id: string): Promise<Omit<UnitView, 'posts'>> {
+  async function unitOutline(id: string): Promise<Omit<UnitView, 'posts' | 'pairings'>> {
     const doc = await Unit.findById(id).lean();
     if (!doc) throw new AppError('not_found', `No unit "${id}"`);
     const ancestry: UnitView['ancestry'] = [];
@@ -128,6 +133,9 @@ export function createOrgService(deps: {
   }
 
   return {
+    /** 包联: the pairings of units with people and units (pairings.ts). */
+    pairings,
+
     importOrg: (input: OrgImport, options: { pathOf?: ImportPathOf } = {}) =>
       importOrg({ ...deps, storedUnits }, input, options),
 
@@ -351,6 +359,7 @@ export function createOrgService(deps: {
      */
     async getUnit(id: string): Promise<UnitView> {
       const outline = await unitOutline(id);
+      const pairedWith = await pairings.ofUnit(id);
       const posts = await PostModel.find({ unitId: id }).sort({ role: 1, personId: 1 }).lean();
       const people = await Person.find(
         { _id: { $in: posts.map((p) => p.personId) } },
@@ -364,6 +373,7 @@ export function createOrgService(deps: {
           personId: p.personId,
           personName: names.get(p.personId) ?? '',
         })),
+        pairings: pairedWith,
       };
     },
   };

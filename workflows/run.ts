@@ -255,13 +255,17 @@ export class CaseRun {
 
   /** A role selector for the lookup (see {@link wireUnitRef}). */
   private wireSelector(
-    selector: Extract<PeopleSelector, { role: string }> | { person: string } | OnDutySelector,
+    selector: Exclude<PeopleSelector, { expression: string } | { claimantsOf: string }>,
   ): WireRoleSelector | { person: string } | WireOnDutySelector {
     if ('person' in selector) return selector;
     if ('onDuty' in selector) {
       const { onDuty, role } = selector;
       return { onDuty: this.wireUnitRef(onDuty), ...(role !== undefined ? { role } : {}) };
     }
+    if ('pairedWith' in selector) {
+      return { ...selector, pairedWith: this.wireUnitRef(selector.pairedWith) };
+    }
+    if ('chain' in selector) return { ...selector, under: this.wireUnitRef(selector.under) };
     if ('unit' in selector && typeof selector.unit === 'object' && 'catalogue' in selector.unit) {
       const { catalogue, otherwise } = selector.unit;
       const category = evaluateValue(catalogue, this.expressionScope());

@@ -11,11 +11,17 @@ import {
 import type { RouteRegistry } from '../pipeline';
 import type { OrgService } from '../../services/org';
 import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
+import { pairingViewSchema } from './pairings';
 
 /** Imports may be large (a county's roster); every other route keeps API_BODY_LIMIT. */
 const IMPORT_BODY_LIMIT = '5mb';
 
-const importResult = z.object({ units: z.number(), people: z.number(), posts: z.number() });
+const importResult = z.object({
+  units: z.number(),
+  people: z.number(),
+  posts: z.number(),
+  pairings: z.number(),
+});
 
 const importKindParams = z.object({ kind: z.enum(IMPORT_KINDS) });
 
@@ -23,7 +29,8 @@ const csvBody = z.string({ error: 'send the rows as the body with Content-Type: 
   description:
     'A header row, then one row per item. Columns (any order): units `id,name,type,parentId` ' +
     '(parentId empty for a root); people `id,name,email,phone,userId` (the last three optional); ' +
-    'posts `unitId,role,personId`. UTF-8 (a BOM is fine; other encodings such as GBK via the ' +
+    'posts `unitId,role,personId`; pairings (包联) `unitId,kind,personId,partnerUnitId,validFrom,validUntil` ' +
+    '(either personId or partnerUnitId; the days optional). UTF-8 (a BOM is fine; other encodings such as GBK via the ' +
     'charset parameter), fields quoted as RFC 4180 describes.',
   example: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county\n',
 });
@@ -40,7 +47,8 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'post',
     path: '/api/v1/org/import',
     tag: 'org',
-    summary: 'Import units, people and their posts (JSON); checked as a whole, safe to repeat',
+    summary:
+      'Import units, people, their posts and pairings (JSON); checked as a whole, safe to repeat',
     roles: ['admin'],
     body: importBody,
     bodyLimit: IMPORT_BODY_LIMIT,
@@ -57,9 +65,10 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'post',
     path: '/api/v1/org/import/:kind',
     tag: 'org',
-    summary: 'Import units, people or posts from a CSV file; checked as a whole, safe to repeat',
+    summary:
+      'Import units, people, posts or pairings from a CSV file; checked as a whole, safe to repeat',
     description:
-      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts.',
+      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts and pairings.',
     roles: ['admin'],
     params: importKindParams,
     body: csvBody,
@@ -134,7 +143,7 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     method: 'get',
     path: '/api/v1/org/units/:id',
     tag: 'org',
-    summary: 'A unit with its ancestry and the people holding posts in it',
+    summary: 'A unit with its ancestry, the people holding posts in it and those paired with it',
     roles: ['admin', 'dispatcher', 'staff'],
     params: unitParams,
     responses: {
@@ -145,6 +154,10 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
           posts: z.array(
             z.object({ role: z.string(), personId: z.string(), personName: z.string() }),
           ),
+          pairings: z.array(pairingViewSchema).meta({
+            description:
+              'Who is paired with the unit (包联), the first 100 by id; all of them: GET /api/v1/org/pairings?unitId=',
+          }),
         }),
       },
       ...errorResponses(400, 401, 403, 404),

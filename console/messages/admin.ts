@@ -1,5 +1,5 @@
 import type { MessagePairs } from './pairs';
-import { postRoleMessages, unitTypeMessages } from './vocabulary';
+import { pairingKindMessages, postRoleMessages, unitTypeMessages } from './vocabulary';
 
 /** Definitions, org tree and people, the working-day calendar (admin pages). */
 export const ADMIN_MESSAGES: MessagePairs = {
@@ -235,6 +235,27 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.org.posts': ['岗位与人员', 'Posts'],
   'admin.org.noPosts': ['此单位还没有人任职', 'Nobody holds a post in this unit'],
   'admin.org.role': ['岗位', 'Role'],
+  'admin.pairing.pairedWith': ['包联此单位', 'Paired with this unit (包联)'],
+  'admin.pairing.looksAfter': ['此单位包联', 'This unit looks after'],
+  'admin.pairing.none': ['还没有包联', 'No pairings'],
+  'admin.pairing.more': [
+    '只列出前 100 条，其余可通过 API 或 CSV 查看',
+    'The first 100 are listed; the API lists the rest',
+  ],
+  'admin.pairing.kind': ['包联类型', 'Kind'],
+  'admin.pairing.who': ['包联人或单位', 'Person or unit'],
+  'admin.pairing.period': ['有效期', 'Valid'],
+  'admin.pairing.open': ['长期', 'open-ended'],
+  'admin.pairing.add': ['添加包联', 'Add a pairing'],
+  'admin.pairing.personId': ['人员编号', 'Person id'],
+  'admin.pairing.partnerUnitId': ['或 包联单位编号', 'or partner unit id'],
+  'admin.pairing.validFrom': ['起始日期', 'From'],
+  'admin.pairing.validUntil': ['截止日期', 'Until'],
+  'admin.pairing.submit': ['保存', 'Save'],
+  'admin.pairing.remove': ['解除', 'End'],
+  'admin.pairing.invalid': ['包联信息有误', 'The pairing is not valid'],
+  'admin.pairing.done.paired': ['包联已保存。', 'The pairing is saved.'],
+  'admin.pairing.done.unpaired': ['包联已解除。', 'The pairing is ended.'],
   'admin.org.peopleOf': ['在此单位任职的人员', 'People holding posts here'],
   'admin.absences.title': ['请假与顶岗', 'Absences'],
   'admin.absences.titleOf': ['请假与顶岗 · {name}', 'Absences · {name}'],
@@ -307,6 +328,7 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.people.noPosts': ['此人没有任何岗位', 'This person holds no post'],
   ...unitTypeMessages('admin.unitType', 'formal'),
   ...postRoleMessages('admin.role'),
+  ...pairingKindMessages('admin.pairingKind'),
 
   // The dispatch catalogue (派单目录).
   'admin.catalogue.title': ['派单目录', 'Dispatch catalogue'],
@@ -357,6 +379,10 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.import.kind.units': ['组织单位', 'Units'],
   'admin.import.kind.people': ['人员', 'People'],
   'admin.import.kind.posts': ['岗位（人员在单位中的职务）', 'Posts (who holds which role where)'],
+  'admin.import.kind.pairings': [
+    '包联（领导、单位、干部与单位的结对）',
+    'Pairings (包联: leaders, units and cadres paired with units)',
+  ],
   'admin.import.file': ['选择 CSV 文件', 'Choose a CSV file'],
   'admin.import.fileHint': [
     '文件内容会填入下面的文本框，确认后再提交。请使用 UTF-8 编码（Excel 另存为“CSV UTF-8”）。',
@@ -370,8 +396,8 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.import.submit': ['导入', 'Import'],
   'admin.import.empty': ['没有内容可导入', 'There is nothing to import'],
   'admin.import.done': [
-    '导入完成：单位 {units} 个，人员 {people} 名，岗位 {posts} 个',
-    'Imported: {units} units, {people} people, {posts} posts',
+    '导入完成：单位 {units} 个，人员 {people} 名，岗位 {posts} 个，包联 {pairings} 条',
+    'Imported: {units} units, {people} people, {posts} posts, {pairings} pairings',
   ],
   'admin.import.failed': ['有 {n} 处问题，未导入任何数据', '{n} problem(s): nothing was imported'],
   'admin.import.nothingWritten': [

@@ -1,5 +1,10 @@
 import type { Label } from '../../lang/vocabulary';
-import { POST_ROLE_LABELS, UNIT_TYPE_LABELS, UNIT_TYPES } from '../../lang/vocabulary';
+import {
+  PAIRING_KIND_LABELS,
+  POST_ROLE_LABELS,
+  UNIT_TYPE_LABELS,
+  UNIT_TYPES,
+} from '../../lang/vocabulary';
 
 /**
  * Console messages for the words of the definition language (lang/vocabulary.ts names each unit
@@ -31,6 +36,16 @@ export function unitTypeMessages(prefix: string, style: UnitTypeStyle): Pairs {
 export function postRoleMessages(prefix: string): Pairs {
   return Object.fromEntries(
     Object.entries(POST_ROLE_LABELS).map(([key, label]: [string, Label]) => [
+      `${prefix}.${key}`,
+      [label.zh, label.en],
+    ]),
+  );
+}
+
+/** `<prefix>.<kind>` for every pairing kind (包联). */
+export function pairingKindMessages(prefix: string): Pairs {
+  return Object.fromEntries(
+    Object.entries(PAIRING_KIND_LABELS).map(([key, label]: [string, Label]) => [
       `${prefix}.${key}`,
       [label.zh, label.en],
     ]),

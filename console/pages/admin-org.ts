@@ -16,6 +16,7 @@ import type { Translate } from '../i18n';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
+import { registerPairingPages, unitPairings } from './admin-pairings';
 
 const PAGE_SIZE = 25;
 const POSTS_PAGE_SIZE = 25;
@@ -25,8 +26,10 @@ const POSTS_PAGE_SIZE = 25;
  * the posts held in it, paged, with breadcrumbs to the root), the people (paged, by unit), a
  * person's posts, and the CSV import the API offers, through the same OrgService.
  */
-export function registerOrgPages({ pages, services }: ConsoleKit): void {
+export function registerOrgPages(kit: ConsoleKit): void {
+  const { pages, services } = kit;
   const org = services.org;
+  registerPairingPages(kit);
 
   pages.add({
     method: 'get',
@@ -68,10 +71,12 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
       const unit = await org.unitOutline(id);
       const page = pageNumber(ctx.query.page);
       const postsPage = pageNumber(ctx.query.postsPage);
-      const [children, posts] = await Promise.all([
+      const [children, posts, pairings] = await Promise.all([
         org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
         org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
+        unitPairings(kit, ctx.principal!, id, ctx.t),
       ]);
+      const done = ctx.query.done;
       const here = unitPath(id);
       return {
         view: 'admin-org-unit',
@@ -105,6 +110,9 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
             posts.total,
             'postsPage',
           ),
+          ...pairings,
+          notice:
+            done === 'paired' || done === 'unpaired' ? ctx.t(`admin.pairing.done.${done}`) : null,
         },
       };
     },
@@ -212,6 +220,7 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
           units: String(result.units),
           people: String(result.people),
           posts: String(result.posts),
+          pairings: String(result.pairings),
         });
         return { redirect: `${BASE}/admin/org/import?${counts.toString()}` };
       } catch (err) {
@@ -261,6 +270,7 @@ export function registerOrgPages({ pages, services }: ConsoleKit): void {
       units: count('units'),
       people: count('people'),
       posts: count('posts'),
+      pairings: count('pairings'),
     });
   }
 }

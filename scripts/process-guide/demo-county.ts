@@ -15,7 +15,7 @@ const STARTER_PREFERENCE = ['resident', 'staff', 'dispatcher', 'admin'] as const
 
 export class DemoCounty {
   readonly county = generateDemoCounty();
-  readonly tree = new OrgTree(this.county.units, this.county.posts);
+  readonly tree = new OrgTree(this.county.units, this.county.posts, this.county.pairings);
   private readonly children = childrenByParent(this.county.units);
 
   /** A unit's name; below a compound, with the compound's (惠民小区 1号楼 1单元 3层). */
@@ -94,6 +94,14 @@ export class DemoCounty {
 /** The selector as the org tree answers it, or null when it needs what the guide does not know. */
 function orgSelectorOf(selector: PeopleSelector): OrgSelector | null {
   if ('person' in selector) return selector;
+  if ('pairedWith' in selector) {
+    const ref = knownUnitRef(selector.pairedWith);
+    return ref === null ? null : { ...selector, pairedWith: ref };
+  }
+  if ('chain' in selector) {
+    const ref = knownUnitRef(selector.under);
+    return ref === null ? null : { ...selector, under: ref };
+  }
   // A duty rota is admin data the guide does not read.
   if (!('role' in selector) || 'onDuty' in selector) return null;
   const unit = 'unit' in selector ? selector.unit : selector.under;

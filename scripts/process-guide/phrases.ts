@@ -12,7 +12,7 @@ import type {
   StepSpec,
   UnitRef,
 } from '../../lang/definition';
-import { BUILTIN_POST_ROLES, UNIT_TYPE_LABELS } from '../../lang/vocabulary';
+import { BUILTIN_POST_ROLES, PAIRING_KIND_LABELS, UNIT_TYPE_LABELS } from '../../lang/vocabulary';
 import type { UnitType } from '../../lang/vocabulary';
 import { DEMO_DECLARED_ROLES } from '../../demo/county';
 import { cell, code } from './markdown';
@@ -76,6 +76,22 @@ export function selectorText(spec: DefinitionSpec, selector: PeopleSelector): st
         ? 'every post holder there'
         : `${roleLabel(spec, selector.role)} there`;
     return `whoever the duty rota of ${unitRefText(spec, selector.onDuty)} has on duty (nobody rostered: ${otherwise})`;
+  }
+  if ('pairedWith' in selector) {
+    const kinds = selector.kind === undefined ? [] : [selector.kind].flat();
+    const kindText =
+      kinds.length === 0
+        ? ''
+        : ` (${kinds.map((k) => PAIRING_KIND_LABELS[k]?.zh ?? code(k)).join(', ')})`;
+    const below = selector.andBelow ? ' or a unit below it' : '';
+    return `the people paired with ${unitRefText(spec, selector.pairedWith)}${below}${kindText}, and ${roleLabel(spec, selector.role ?? 'liaison')} of each unit paired with it`;
+  }
+  if ('chain' in selector) {
+    const types =
+      selector.unitTypes === undefined
+        ? 'every unit'
+        : `every ${selector.unitTypes.map(unitTypeText).join(', ')} unit`;
+    return `${roleLabel(spec, selector.role)} of ${types} below ${unitRefText(spec, selector.under)}, level by level`;
   }
   if ('role' in selector) {
     return `every ${roleLabel(spec, selector.role)} of the ${unitTypeText(selector.unitsOfType)} units under ${unitRefText(spec, selector.under)}`;

@@ -38,7 +38,7 @@ it('when an admin imports a roster twice, then the tree is stored once with ance
   for (let i = 0; i < 2; i++) {
     const res = await app.http('POST', '/api/v1/org/import', { token: app.adminKey, body: roster });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ units: 4, people: 2, posts: 2 });
+    expect(res.body).toEqual({ units: 4, people: 2, posts: 2, pairings: 0 });
   }
   expect(await app.db.models.Unit.countDocuments({})).toBe(4);
   expect(await app.db.models.Post.countDocuments({})).toBe(2);
@@ -132,9 +132,9 @@ describe('CSV import', () => {
 
     // Assert
     expect(results.map((r) => [r.status, r.body])).toEqual([
-      [200, { units: 3, people: 0, posts: 0 }],
-      [200, { units: 0, people: 1, posts: 0 }],
-      [200, { units: 0, people: 0, posts: 1 }],
+      [200, { units: 3, people: 0, posts: 0, pairings: 0 }],
+      [200, { units: 0, people: 1, posts: 0, pairings: 0 }],
+      [200, { units: 0, people: 0, posts: 1, pairings: 0 }],
     ]);
     expect(again.status).toBe(200);
     const community = await app.http<{
@@ -231,7 +231,7 @@ describe('CSV import', () => {
 
     // Assert
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ units: 3000, people: 0, posts: 0 });
+    expect(res.body).toEqual({ units: 3000, people: 0, posts: 0, pairings: 0 });
     const tooBig = await app.http<ErrorBody>('POST', '/api/v1/org/people', {
       token: app.adminKey,
       body: { id: 'p-big', name: 'x'.repeat(200_000) },

@@ -4,6 +4,7 @@ import { importBody } from '../../services/org-input';
 import { ConfigError } from '../../common/config';
 import type { UnitType } from '../../lang/vocabulary';
 import { BUILTIN_POST_ROLES, UNIT_TYPES } from '../../lang/vocabulary';
+import { selectPeople } from '../../common/people-selector';
 import { OrgTree } from '../../common/org-tree';
 import type { DemoCounty } from '../../demo/county';
 import {
@@ -51,8 +52,9 @@ describe('the demo county generator', () => {
     // Assert
     expect(again).toEqual(county);
     expect(random).not.toHaveBeenCalled();
-    // Changes when the generator or its data change on purpose: update it then, and say so.
-    expect(checksum).toBe('980995f2ecd771b78735b089289837461ec3a3ac1b37731528df524c63e447e5');
+    // Changes when the generator or its data change on purpose: update it then, and say so
+    // (last: the 包联 pairings added, units, people and posts unchanged).
+    expect(checksum).toBe('9052e3441d2ddf7d979c9b3f05870e529150662935006ce6cc071b2eea6ea3e8');
     random.mockRestore();
   });
 
@@ -184,6 +186,33 @@ describe('the demo county generator', () => {
     const withHead = floors.filter((f) => holdersIn(f.id, 'floor-head').length > 0);
     expect(withHead.length).toBeGreaterThan(floors.length / 4);
     expect(withHead.length).toBeLessThan(floors.length);
+  });
+
+  it('when the pairings are checked, then every community, compound and building has its 包联, and a compound’s roll-call reaches them', () => {
+    const paired = (type: UnitType, kind: string) =>
+      county.units
+        .filter((u) => u.type === type)
+        .filter((u) => !county.pairings.some((p) => p.unitId === u.id && p.kind === kind))
+        .map((u) => u.id);
+    expect(paired('community', 'leader')).toEqual([]);
+    expect(paired('compound', 'unit')).toEqual([]);
+    expect(paired('building', 'cadre')).toEqual([]);
+    for (const pairing of county.pairings) {
+      if (pairing.personId !== undefined) expect(personIds.has(pairing.personId)).toBe(true);
+    }
+    // The shipped roll-call's pairing selectors, read as the engine reads them.
+    const withPairings = new OrgTree(county.units, county.posts, county.pairings);
+    const compound = county.units.find((u) => u.type === 'compound')!;
+    const context = { caseUnitId: compound.id, assigneeUnitId: null, data: {} };
+    const cadres = selectPeople(
+      withPairings,
+      { pairedWith: 'case', kind: 'cadre', andBelow: true },
+      context,
+    );
+    const liaisons = selectPeople(withPairings, { pairedWith: 'case', kind: 'unit' }, context);
+    const buildings = county.units.filter((u) => u.parentId === compound.id).length;
+    expect(cadres.people).toHaveLength(buildings);
+    expect(liaisons.people.length).toBeGreaterThan(0);
   });
 
   it('when the people are checked, then ids, names and demo addresses are unique and no phone is made up', () => {
