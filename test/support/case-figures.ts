@@ -27,7 +27,8 @@ export function summedFlags(cases: readonly CaseFlags[]): CaseFlags {
  * A finished case after a replay: every run of its history replayed on today's interpreter (a
  * non-deterministic change fails here), and its figures recomputed from its stored timeline with
  * the definition's `measures`, as an import or a re-projection would compute them. The test
- * asserts these equal the figures the running workflow stored.
+ * asserts these equal the figures the running workflow stored. Not for dispute processes: their
+ * 化解率 figures come from the case's form data, which a timeline does not carry.
  */
 export async function replayedFlags(
   bed: SlaTestBed,
