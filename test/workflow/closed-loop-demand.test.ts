@@ -1,6 +1,8 @@
 import { planDeadline } from '../../common/sla';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { uniqueAddress } from '../support/harness';
 import type {
   RunningCase,
@@ -285,5 +287,205 @@ describe('社区需求闭环响应 (closed-loop-demand)', () => {
     const toStreet = await mailsOf(org.streetSecretary, SUBJECT.escalated);
     expect(toStreet.map((m) => m.subject)).toEqual([expect.stringContaining('第 2 级督办')]);
     expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(0);
+  });
+});
+
+describe('社区需求闭环响应 measures (接单率, 响应率, 办结率, 按期办结率…)', () => {
+  it('when known needs run (shelved unclaimed, served, struck off after 未达要求 and rated unsatisfied, reopened by the audit, claimed late, planned late but served on time, assigned by the street and served late), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: a quiet week; the hospital's liaison claims, the street assigns the school's
+    const org = await demandOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const plan = { plan: '每月义诊', startDate: '2030-01-04' };
+    const served = { summary: '义诊完成', served: 30 };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = () =>
+        bed.startCase(queue, shipped(), org.community.id, need(uniqueAddress('c')));
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const claimed = async (kase: RunningCase) => {
+        const pool = await openedTask(kase, 'pool');
+        await kase.claim(pool.id, org.hospitalLiaison);
+        await kase.waitForEvents('claim.closed', 1);
+      };
+      const step = async (
+        kase: RunningCase,
+        stepId: string,
+        by: SeededPerson,
+        outcome: string,
+        form: Record<string, unknown>,
+        visit = 1,
+      ) => {
+        const task = await openedTask(kase, stepId, visit);
+        // 未达要求, 限期整改 and 暂缓实施 require a comment
+        await claimAndComplete(kase, task.id, by, outcome, form, '已说明');
+      };
+      const rated = async (kase: RunningCase, score: number, visit = 1) => {
+        await kase.waitForEvents('step.entered', visit, { stepType: 'feedback' });
+        await kase.rate(score);
+      };
+      /** Plan, service, 销号, rating and audit, each at once. */
+      const loop = async (kase: RunningCase, by: SeededPerson, score: number) => {
+        await step(kase, 'dock', by, 'planned', plan);
+        await step(kase, 'serve', by, 'delivered', served);
+        await step(kase, 'closeout', org.communityDispatcher, 'struck_off', { check: '合格' });
+        await rated(kase, score);
+        await step(kase, 'audit', org.streetSecretary, 'effective', { finding: '有效' });
+        return closed(kase);
+      };
+
+      // 1. nobody claims, the street shelves it (暂缓实施: in no denominator); 7. the street
+      // assigns it to the school; 5. claimed after claim_3d passed
+      const shelved = await start();
+      const assigned = await start();
+      const claimedLate = await start();
+      // 2. claimed and served at once, rated 5
+      const servedAtOnce = await start();
+      await claimed(servedAtOnce);
+      const docs = [await loop(servedAtOnce, org.hospitalLiaison, 5)];
+      // 3. 未达要求 at the first 销号, served again and struck off; rated 2
+      const incomplete = await start();
+      await claimed(incomplete);
+      await step(incomplete, 'dock', org.hospitalLiaison, 'planned', plan);
+      await step(incomplete, 'serve', org.hospitalLiaison, 'delivered', served);
+      await step(incomplete, 'closeout', org.communityDispatcher, 'incomplete', {
+        check: '未达标',
+      });
+      await step(incomplete, 'serve', org.hospitalLiaison, 'delivered', served, 2);
+      await step(
+        incomplete,
+        'closeout',
+        org.communityDispatcher,
+        'struck_off',
+        { check: '合格' },
+        2,
+      );
+      await rated(incomplete, 2);
+      await step(incomplete, 'audit', org.streetSecretary, 'effective', { finding: '有效' });
+      docs.push(await closed(incomplete));
+      // 4. struck off and rated 5, reopened by the audit (限期整改), struck off again and rated 4
+      const rectified = await start();
+      await claimed(rectified);
+      await step(rectified, 'dock', org.hospitalLiaison, 'planned', plan);
+      await step(rectified, 'serve', org.hospitalLiaison, 'delivered', served);
+      await step(rectified, 'closeout', org.communityDispatcher, 'struck_off', { check: '合格' });
+      await rated(rectified, 5);
+      await step(rectified, 'audit', org.streetSecretary, 'rectify', { finding: '需长效' });
+      await step(rectified, 'serve', org.hospitalLiaison, 'delivered', served, 2);
+      await step(
+        rectified,
+        'closeout',
+        org.communityDispatcher,
+        'struck_off',
+        { check: '合格' },
+        2,
+      );
+      await rated(rectified, 4, 2);
+      await step(rectified, 'audit', org.streetSecretary, 'effective', { finding: '有效' }, 2);
+      docs.push(await closed(rectified));
+      // 6. claimed at once, planned after dock_5d passed, served within serve_30d
+      const plannedLate = await start();
+      await claimed(plannedLate);
+      await openedTask(plannedLate, 'dock');
+
+      // Thursday 10:00: claim_3d has passed for the three in the pool
+      await bed.skipTo(mondayAt + 3 * DAY + 30 * 60_000);
+      await claimedLate.waitForEvents('deadline.escalated', 1, { deadline: 'claim_3d' });
+      await claimed(claimedLate);
+      docs.push(await loop(claimedLate, org.hospitalLiaison, 5));
+      // Next Monday 10:00: the window (5 working days) and dock_5d have passed
+      await bed.skipTo(mondayAt + 7 * DAY + 30 * 60_000);
+      await plannedLate.waitForEvents('deadline.escalated', 1, { deadline: 'dock_5d' });
+      docs.push(await loop(plannedLate, org.hospitalLiaison, 4));
+      // The form's contactId is required even to shelve (definitions/closed-loop-demand.yaml)
+      await step(shelved, 'assign', org.streetDispatcher, 'shelve', {
+        contactId: org.schoolLiaison.personId,
+      });
+      await step(assigned, 'assign', org.streetDispatcher, 'assigned', {
+        contactId: org.schoolLiaison.personId,
+      });
+      await step(assigned, 'dock', org.schoolLiaison, 'planned', plan);
+      await openedTask(assigned, 'serve');
+      // 31 days on: serve_30d has passed for the assigned unit, which then serves
+      await bed.skipTo(mondayAt + 38 * DAY);
+      await assigned.waitForEvents('deadline.escalated', 1, { deadline: 'serve_30d' });
+      await step(assigned, 'serve', org.schoolLiaison, 'delivered', served);
+      await step(assigned, 'closeout', org.communityDispatcher, 'struck_off', { check: '合格' });
+      await rated(assigned, 5);
+      await step(assigned, 'audit', org.streetSecretary, 'effective', { finding: '有效' });
+      const ordered = [await closed(shelved), ...docs];
+      return {
+        docs: [...ordered, await closed(assigned)],
+        cases: [shelved, servedAtOnce, incomplete, rectified, claimedLate, plannedLate, assigned],
+      };
+    });
+
+    // Assert: the flags each need carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'cancelled',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.rated, m.satisfied, m.escalated, m.overdue]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ]);
+    // The reopened need keeps its last rating (4), the one after the rectification
+    expect(metrics[3]!.ratingScore).toBe(4);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8333, // 5 claimed of 6 offered (the street's assignment is no 认领)
+      responseRate: 0.6667, // 4 claimed before claim_3d passed
+      completionRate: 1, // 6 struck off of 6 due (the shelved need is in no denominator)
+      resolutionRate: 1, // 验收销号 is 解决; there is no 解释说明 outcome
+      onTimeRate: 0.8333, // 5 of 6 within serve_30d; the late claim and late plan do not count
+      satisfactionRate: 0.8333, // 5, 4 (after rectification), 5, 4, 5 satisfied; 2 not
+      participationRate: 1, // 6 rated of 6 asked
+      visitRate: 1, // 6 rated of 6 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.5, // 3 escalated of 6
+      returnRate: 0, // 未达要求 and 限期整改 are outcomes, not 退单
+      overdueRate: 0.5, // 3 overdue of 6 received and not shelved
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

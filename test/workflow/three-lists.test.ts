@@ -1,10 +1,14 @@
 import { CASE_UPDATES } from '../../common/case';
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { uniqueAddress } from '../support/harness';
-import type { CaseDoc, SlaTestBed } from '../support/sla-cases';
+import type { CaseDoc, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import {
   asDispatcher,
+  claimAndComplete,
+  openedTask,
   eventsOf,
   expectFiredAt,
   mailsOf,
@@ -28,7 +32,8 @@ useSlaTestBed('three-lists', (ready) => {
 /** The process under test, as shipped (definitions/three-lists.yaml). */
 const shipped = () => bed.shipped('three-lists.yaml');
 
-const DAY = 24 * 3600_000;
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
 
 const demand = {
   title: '老旧小区助老送餐',
@@ -191,5 +196,178 @@ describe('三张清单·需求认领 (three-lists)', () => {
       streetDispatcher.personId,
     ]);
     expect(outcome.duty.candidates.map((c) => c.personId)).toEqual([liaison.personId]);
+  });
+});
+
+describe('三张清单·需求认领 measures (接单率, 响应率, 办结率, 参评率…)', () => {
+  it('when known needs run (shelved unclaimed, claimed by one unit, by two and rated unsatisfied, claimed late, responsibility taken late but delivered on time, assigned by the street, delivered late and never rated), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: a quiet week; two co-building units under the street, each with a liaison
+    const org = await bed.seedOrg();
+    const schoolId = (await bed.addUnit('cobuilding', '第一中学', org.street.id)).id;
+    const hospitalId = (await bed.addUnit('cobuilding', '人民医院', org.street.id)).id;
+    const school = await bed.addPerson('liaison-school', '张联络', [[schoolId, 'liaison']]);
+    const hospital = await bed.addPerson('liaison-hospital', '孙联络', [[hospitalId, 'liaison']]);
+    const streetDispatcher = await bed.addPerson('street-dispatcher', '吴派单', [
+      [org.street, 'dispatcher'],
+    ]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 10:00`).getTime();
+    const project = {
+      projectName: '爱心午餐',
+      duty: '为独居老人配送午餐',
+      promisedDate: '2030-01-31',
+    };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () => bed.startCase(queue, shipped(), org.community.id, demand);
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const step = async (
+        kase: Kase,
+        stepId: string,
+        by: SeededPerson,
+        outcome: string,
+        form: Record<string, unknown>,
+      ) => {
+        const task = await openedTask(kase, stepId);
+        // 暂缓实施 requires a comment
+        await claimAndComplete(kase, task.id, by, outcome, form, '已说明');
+      };
+      /** The units claim; the street closes the pool before the window ends. */
+      const claimed = async (kase: Kase, ...units: SeededPerson[]) => {
+        const pool = await openedTask(kase, 'pool');
+        for (const unit of units) await kase.claim(pool.id, unit);
+        await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+          args: [
+            { taskId: pool.id, actor: asDispatcher(streetDispatcher), outcome: 'done', form: {} },
+          ],
+        });
+      };
+      const delivered = async (kase: Kase, by: SeededPerson) => {
+        await step(kase, 'deliver', by, 'delivered', { summary: '已完成', served: 12 });
+        await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      };
+      const rated = async (kase: Kase, score: number) => {
+        await kase.rate(score);
+        return closed(kase);
+      };
+
+      // 1. nobody claims, the street shelves it; 4. claimed after first_claim passed;
+      // 6. nobody claims, the street assigns it
+      const shelved = await start();
+      const claimedLate = await start();
+      const assigned = await start();
+      // 2. one unit claims, takes the responsibility and delivers; rated 5
+      const byOne = await start();
+      await claimed(byOne, school);
+      await step(byOne, 'responsibility', school, 'accepted', project);
+      await delivered(byOne, school);
+      const docs = [await rated(byOne, 5)];
+      // 3. two units claim, the hospital takes the responsibility; rated 2
+      const byTwo = await start();
+      await claimed(byTwo, school, hospital);
+      await step(byTwo, 'responsibility', hospital, 'accepted', project);
+      await delivered(byTwo, hospital);
+      docs.push(await rated(byTwo, 2));
+      // 5. claimed at once, the responsibility taken after commit_3d passed
+      const committedLate = await start();
+      await claimed(committedLate, school);
+      await openedTask(committedLate, 'responsibility');
+
+      // Thursday 11:00: first_claim and commit_3d have passed
+      await bed.skipTo(mondayAt + 3 * DAY + HOUR);
+      await claimedLate.waitForEvents('deadline.escalated', 1, { deadline: 'first_claim' });
+      await committedLate.waitForEvents('deadline.escalated', 1, { deadline: 'commit_3d' });
+      await claimed(claimedLate, hospital);
+      await step(claimedLate, 'responsibility', hospital, 'accepted', project);
+      await delivered(claimedLate, hospital);
+      docs.push(await rated(claimedLate, 4));
+      await step(committedLate, 'responsibility', school, 'accepted', project);
+      await delivered(committedLate, school);
+      docs.push(await rated(committedLate, 5));
+      // Next Monday 11:00: the 5-working-day window has ended for the two left in the pool
+      await bed.skipTo(mondayAt + 7 * DAY + HOUR);
+      await step(shelved, 'assign', streetDispatcher, 'shelve', {});
+      await step(assigned, 'assign', streetDispatcher, 'assigned', { contactId: school.personId });
+      await step(assigned, 'responsibility', school, 'accepted', project);
+      await openedTask(assigned, 'deliver');
+      // 31 days on the project is delivered late; nobody rates it in the 5 working days
+      await bed.skipTo(mondayAt + 38 * DAY + HOUR);
+      await assigned.waitForEvents('deadline.escalated', 1, { deadline: 'deliver_30d' });
+      await delivered(assigned, school);
+      await bed.skipTo(mondayAt + 60 * DAY);
+      return {
+        docs: [await closed(shelved), ...docs, await closed(assigned)],
+        cases: [shelved, byOne, byTwo, claimedLate, committedLate, assigned],
+      };
+    });
+
+    // Assert: the flags each need carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'cancelled',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [
+        m.ratingInvited,
+        m.rated,
+        m.satisfied,
+        m.ratingMissing,
+        m.escalated,
+        m.overdue,
+      ]),
+    ).toEqual([
+      [0, 0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0, 0],
+      [1, 1, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1, 1],
+      [1, 0, 0, 1, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8, // 4 claimed of 5 listed (the street's assignment is no 认领)
+      responseRate: 0.6, // 3 claimed before first_claim passed
+      completionRate: 1, // 5 delivered of 5 due (the shelved need is in no denominator)
+      resolutionRate: 1, // 项目已完成 is 解决; there is no 解释说明 outcome
+      onTimeRate: 0.8, // 4 of 5 within deliver_30d; the late claim and late commitment do not count
+      satisfactionRate: 0.75, // 5, 4, 5 satisfied; 2 not
+      participationRate: 0.8, // 4 rated of 5 asked
+      visitRate: 0.8, // 4 rated of 5 delivered
+      disputeResolutionRate: null,
+      supervisionRate: 0.6, // 3 escalated of 5
+      returnRate: 0,
+      overdueRate: 0.6, // 3 overdue of 5 received and not shelved
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

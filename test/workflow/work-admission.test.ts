@@ -1,5 +1,7 @@
+import { figuresOf } from '../../services/metrics';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type { SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { CASE_UPDATES } from '../../common/case';
 import {
@@ -261,5 +263,139 @@ describe('社区工作准入审核 (work-admission)', () => {
       'rejected',
     ]);
     expect(refused!.publication?.outcome).toBe('不予准入');
+  });
+});
+
+describe('社区工作准入审核 measures (接单率, 响应率, 办结率, 按期办结率…)', () => {
+  it('when known pushes run (admitted, refused and partly admitted by the street, decided after review_3d, admitted and refused by the county), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: a quiet week
+    const org = await bed.seedOrg();
+    const p = await parties(org);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 10:00`).getTime();
+    const offList = {
+      title: '文明社区创建评比',
+      description: pushed.description,
+      otherKind: '检查考核评比',
+    };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const cases: Kase[] = [];
+      const start = (data: Record<string, unknown> = pushed) =>
+        bed.startCase(queue, shipped(), org.community.id, {
+          ...data,
+          requestingUnit: p.departmentId,
+        });
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const decided = async (
+        kase: Kase,
+        stepId: string,
+        by: SeededPerson,
+        outcome: string,
+        form: Record<string, unknown> = {},
+      ) => {
+        const taskId = kase.taskId(stepId);
+        await kase.waitForTask(`the ${stepId} task`, taskId, () => true);
+        await kase.claim(taskId, by);
+        // 部分准入, 不予准入 and 特批准入 require a comment
+        await kase.handle.executeUpdate(CASE_UPDATES.complete, {
+          args: [
+            {
+              taskId,
+              actor: actor(by),
+              outcome,
+              form: { opinion: '意见', ...form },
+              comment: '已说明',
+            },
+          ],
+        });
+        cases.push(kase);
+        return closed(kase);
+      };
+
+      // 4. the street decides after review_3d passed
+      const late = await start();
+      await late.waitForTask('the street review', late.taskId('street_review'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      const docs = [
+        // 1. admitted by the street; 2. refused (不予准入: rejected, in no denominator);
+        // 3. partly admitted (closes admitted)
+        await decided(await start(), 'street_review', p.streetLeader, 'admit'),
+        await decided(await start(), 'street_review', p.streetLeader, 'refuse'),
+        await decided(await start(), 'street_review', p.streetLeader, 'partial', {
+          refusedItems: ['协办·高龄津贴资格核查'],
+        }),
+        // 5. off the list: admitted by the county; 6. refused by the county
+        await decided(await start(offList), 'county_review', p.countyLeader, 'admit'),
+        await decided(await start(offList), 'county_review', p.countyLeader, 'refuse'),
+      ];
+      // Thursday 11:00: review_3d has passed
+      await bed.skipTo(mondayAt + 3 * DAY + 3600_000);
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'review_3d' });
+      docs.splice(3, 0, await decided(late, 'street_review', p.streetLeader, 'admit'));
+      cases.splice(3, 0, cases.pop()!);
+      return { docs, cases };
+    });
+
+    // Assert: the flags each push carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'rejected',
+      'closed',
+      'closed',
+      'closed',
+      'rejected',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 0, 0, 0],
+      [1, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 1],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.rejected, m.ratingInvited, m.escalated, m.overdue])).toEqual([
+      [0, 0, 0, 0],
+      [1, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 1, 1],
+      [0, 0, 0, 0],
+      [1, 0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 1, // 3 taken of 3 at the street (the county's pushes never reach street_review)
+      responseRate: 0.6667, // 2 decided before review_3d passed
+      completionRate: 1, // 4 admitted of 4 due (the 2 refused are in no denominator)
+      resolutionRate: 1, // no `resolved` declared: a case closed admitted is resolved
+      onTimeRate: 0.75, // 3 of 4 within their limit (review_3d is also the street's 办结时限)
+      satisfactionRate: null, // nobody is asked to rate
+      participationRate: null,
+      visitRate: 0, // 0 rated of 4 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.3333, // 1 escalated of 3 at the street
+      returnRate: 0,
+      overdueRate: 0.25, // 1 overdue of 4 received and not refused
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
