@@ -73,3 +73,17 @@ export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
 export const BUILTIN_POST_ROLES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(POST_ROLE_LABELS).map(([key, label]) => [key, label.zh]),
 );
+
+/**
+ * The channels a notification can go out on (docs/definition-language.md, "Channels"): mail, a
+ * text message over the configured SMS provider, and WeCom (企业微信) or DingTalk (钉钉) group
+ * robots. Mail is the default.
+ */
+export const CHANNELS = ['mail', 'sms', 'wecom', 'dingtalk'] as const;
+export type Channel = (typeof CHANNELS)[number];
+/** The channels that post to a group robot's webhook. */
+export const ROBOT_CHANNELS = ['wecom', 'dingtalk'] as const;
+export type RobotChannel = (typeof ROBOT_CHANNELS)[number];
+/** What a definition's `channels` lists: a channel, or `preferred` (the person's own order). */
+export const CHANNEL_CHOICES = ['preferred', ...CHANNELS] as const;
+export type ChannelChoice = (typeof CHANNEL_CHOICES)[number];
