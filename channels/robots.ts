@@ -142,3 +142,22 @@ export async function postToRobot(
   }
   return robotOutcome(robot.channel, response.status, body);
 }
+
+/**
+ * A webhook as the console and the API show it: scheme, host and path with the robot's key (a
+ * query value or a long last path segment) cut to its first 4 characters and stars.
+ */
+export function maskWebhook(webhook: string): string {
+  let url: URL;
+  try {
+    url = new URL(webhook);
+  } catch {
+    return '****';
+  }
+  const cut = (value: string) => (value.length > 4 ? `${value.slice(0, 4)}****` : '****');
+  const segments = url.pathname.split('/');
+  const last = segments.length - 1;
+  if (segments[last] && segments[last].length > 12) segments[last] = cut(segments[last]);
+  const query = [...url.searchParams.entries()].map(([k, v]) => `${k}=${cut(v)}`).join('&');
+  return `${url.protocol}//${url.host}${segments.join('/')}${query ? `?${query}` : ''}`;
+}
