@@ -340,7 +340,7 @@ export function createActivities(deps: ActivityDependencies) {
         'groupRobot.channel': 1,
       }).lean();
       if (!unit?.groupRobot?.channel) return { status: 'no-address', messageId: null };
-      plan = [{ channel: unit.groupRobot.channel as Channel, to: `unit:${request.to.unitId}` }];
+      plan = [{ channel: unit.groupRobot.channel, to: `unit:${request.to.unitId}` }];
       group = true;
       context.recipientName = unit.name;
     } else {

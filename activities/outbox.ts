@@ -371,7 +371,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     const robot = doc?.groupRobot;
     if (!robot?.webhook) return null;
     return {
-      channel: robot.channel as GroupRobot['channel'],
+      channel: robot.channel,
       webhook: robot.webhook,
       secret: robot.secret ?? null,
     };

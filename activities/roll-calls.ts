@@ -159,7 +159,7 @@ export function createRollCallActivities(
         { _id: { $in: slice } },
         PERSON_CONTACT_FIELDS,
       ).lean();
-      for (const d of docs) people.set(String(d._id), d as PersonContact);
+      for (const d of docs) people.set(String(d._id), d);
     }
     return people;
   }

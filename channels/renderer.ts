@@ -108,7 +108,7 @@ export function createShortMessageRenderer(
         );
         const smsParams: Record<string, string> = {};
         for (const key of entry.sms) {
-          smsParams[key] = smsParam(key, input[key]);
+          smsParams[key] = smsParam(input[key]);
         }
         return {
           title: clean(entry.title(input).replace(/\s+/g, ' ').trim()),
@@ -125,11 +125,15 @@ export function createShortMessageRenderer(
 }
 
 /** One SMS parameter: instants as Beijing time, everything short and free of identifiers. */
-function smsParam(key: string, value: unknown): string {
+function smsParam(value: unknown): string {
   if (value === undefined || value === null) return '';
-  let text = String(value);
+  // Parameters are the context's scalars; a list or an object has no place in a text message.
+  let text =
+    typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : '';
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    text = String(templateHelpers.beijingTime!(value, {} as Handlebars.HelperOptions));
+    text = String(templateHelpers.beijingTime!(value, {}));
   }
   text = maskIdentifiers(text);
   return [...text].length > MAX_SMS_PARAM_CHARS

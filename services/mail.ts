@@ -72,6 +72,27 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
     },
 
     /**
+     * The latest messages of the channels besides mail (sms, wecom, dingtalk), newest first, at
+     * most `limit`: one equality read per channel (FerretDB v1 hands those to its store).
+     */
+    async listChannelMessages(limit = 50): Promise<OutboxMailView[]> {
+      const docs = [];
+      for (const channel of ['sms', 'wecom', 'dingtalk']) {
+        docs.push(
+          ...(await Outbox.find(
+            { channel },
+            { html: 0, text: 0, contextJson: 0, subject: 0, messageId: 0 },
+          )
+            .sort({ createdAt: -1 })
+            .limit(limit)
+            .lean()),
+        );
+      }
+      docs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return docs.slice(0, limit).map(view);
+    },
+
+    /**
      * Sends a failed mail again: pending now, with a fresh expiry and the same Message-ID. 404 for
      * an unknown id, 409 for a mail that has not failed (it is sent or still being retried).
      */
