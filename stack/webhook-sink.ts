@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { readJsonFiles } from './smtp-sink';
 
 /**
  * The local stack's catcher for the channels besides mail, as stack/smtp-sink.ts is for mail:
@@ -202,25 +203,9 @@ async function store(dir: string, entry: Omit<SunkWebhook, 'id' | 'receivedAt'>)
   );
 }
 
-/** Files read at once when listing (chosen, as the SMTP sink does: no EMFILE). */
-const CONCURRENT_READS = 64;
-
 /** Every request the sink holds in `dir`, oldest first. */
 export async function listWebhooks(dir: string): Promise<SunkWebhook[]> {
-  const files = (await readdir(dir).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-  const out: SunkWebhook[] = [];
-  for (let at = 0; at < files.length; at += CONCURRENT_READS) {
-    out.push(
-      ...(await Promise.all(
-        files
-          .slice(at, at + CONCURRENT_READS)
-          .map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as SunkWebhook),
-      )),
-    );
-  }
-  return out;
+  return readJsonFiles<SunkWebhook>(dir);
 }
 
 function renderList(items: SunkWebhook[]): string {
