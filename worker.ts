@@ -11,6 +11,8 @@ import { createLogger } from './common/logger';
 import { dataConverterFor } from './common/payload-codec';
 import { createMailRenderer } from './mail/renderer';
 import { createSmtpTransport } from './mail/transport';
+import { createChannelSender } from './channels/sender';
+import { createHttpSmsProvider } from './channels/sms';
 import { connectDatabase } from './models';
 
 export interface RunningWorker {
@@ -32,7 +34,18 @@ export async function startWorker(
   // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
   const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
   const renderer = createMailRenderer();
+  // SMS only with a provider configured; the robots' webhooks are per unit or person (org data).
+  const channels = createChannelSender({
+    sms: config.SMS_HTTP_URL
+      ? createHttpSmsProvider({
+          url: config.SMS_HTTP_URL,
+          authHeader: config.SMS_HTTP_AUTH ?? null,
+        })
+      : null,
+    smsTemplateIds: config.SMS_TEMPLATE_IDS,
+  });
   const outbox = createOutboxDispatcher({
+    channels,
     models: db.models,
     transport,
     renderer,
@@ -69,6 +82,7 @@ export async function startWorker(
     activities: createActivities({
       models: db.models,
       mail: { transport, renderer, from: config.MAIL_FROM, outbox },
+      channels,
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,

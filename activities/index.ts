@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { storedMetrics } from '../common/case-measures';
 import { ApplicationFailure } from '@temporalio/activity';
+import type { ChannelChoice } from '../lang/vocabulary';
 import type {
   CaseProgress,
   NotificationRequest,
@@ -17,7 +17,16 @@ import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createEvaluationActivities } from './evaluations';
-import { createOutboxDispatcher, insertIgnoringDuplicates, withoutAddresses } from './outbox';
+import {
+  createOutboxDispatcher,
+  insertIgnoringDuplicates,
+  messageIdOf,
+  withoutAddresses,
+} from './outbox';
+import type { PersonContact } from './channels';
+import { PERSON_CONTACT_FIELDS, planChannels } from './channels';
+import { createShortMessageRenderer } from '../channels/renderer';
+import type { Channel } from '../lang/vocabulary';
 import type { EndedStatus } from './case-failures';
 import { createCaseFailures } from './case-failures';
 import { syncCaseRollup } from './metric-rollups';
@@ -39,7 +48,11 @@ export function createActivities(deps: ActivityDependencies) {
       from: deps.mail.from,
       clock: deps.clock,
       logger: deps.logger,
+      channels: deps.channels ?? null,
     });
+  /** The channels besides mail this worker can send (SMS only with a provider). */
+  const channelsOffered: ReadonlySet<string> = deps.channels?.channels ?? new Set();
+  const shortRenderer = deps.shortRenderer ?? createShortMessageRenderer();
   /** The driver's collections (string ids), for the writes every transition makes. */
   const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
   const rawCases = Case.collection as unknown as mongo.Collection<{ _id: string }>;
@@ -189,15 +202,16 @@ export function createActivities(deps: ActivityDependencies) {
       names?: Record<string, string>;
       nameLists?: Record<string, string[]>;
       recipients: Array<{ businessKey: string; to: string | { personId: string } }>;
+      channels?: ChannelChoice[];
     }): Promise<{ queued: number; noAddress: number }> {
       const { recipients, ...common } = request;
       const personIds = recipients.flatMap((r) =>
         typeof r.to === 'string' ? [] : [r.to.personId],
       );
       const people = new Map(
-        (await Person.find({ _id: { $in: personIds } }, { name: 1, email: 1 }).lean()).map((p) => [
+        (await Person.find({ _id: { $in: personIds } }, PERSON_CONTACT_FIELDS).lean()).map((p) => [
           String(p._id),
-          p,
+          p as PersonContact,
         ]),
       );
       // The same names for every recipient: looked up once for the slice, not once per mail.
@@ -209,19 +223,16 @@ export function createActivities(deps: ActivityDependencies) {
         while (next < recipients.length) {
           const recipient = recipients[next++]!;
           const known = typeof recipient.to === 'string' ? null : people.get(recipient.to.personId);
-          if (typeof recipient.to !== 'string' && !known?.email) {
+          if (typeof recipient.to !== 'string' && !known) {
             noAddress++;
             continue;
           }
-          await sendNotification(
+          const result = await sendNotification(
             { ...common, businessKey: recipient.businessKey, to: recipient.to },
-            {
-              ...(known ? { person: { email: known.email!, name: known.name } } : {}),
-              names,
-              batch: true,
-            },
+            { ...(known ? { person: known } : {}), names, batch: true },
           );
-          queued++;
+          if (result.status === 'no-address') noAddress++;
+          else queued++;
         }
       };
       await Promise.all(Array.from({ length: 16 }, () => enqueueNext()));
@@ -307,7 +318,7 @@ export function createActivities(deps: ActivityDependencies) {
     /** What a batch (`enqueueNotifications`) has already read for all its recipients at once. */
     prepared: {
       /** The recipient, read with the batch's people in one query. */
-      person?: { email: string; name: string };
+      person?: PersonContact;
       /** The context's names ({@link namesOf}), the same for every mail of the batch. */
       names?: Record<string, unknown>;
       /** A batch reports `queued` and wakes the dispatcher once at its end. */
@@ -316,33 +327,55 @@ export function createActivities(deps: ActivityDependencies) {
   ): Promise<NotificationResult> {
     // People are named by id in the workflow; their address and name are read only here, so
     // neither enters the workflow history.
-    let to: string;
+    let plan: Array<{ channel: Channel; to: string }>;
+    let group = false;
     const context: Record<string, unknown> = { ...request.context };
     if (typeof request.to === 'string') {
-      to = request.to;
+      plan = [{ channel: 'mail', to: request.to }];
       context.recipientName ??= '您';
+    } else if ('unitId' in request.to) {
+      // A unit's group robot: one post, read by the whole group (masked text, no names).
+      const unit = await deps.models.Unit.findById(request.to.unitId, {
+        name: 1,
+        'groupRobot.channel': 1,
+      }).lean();
+      if (!unit?.groupRobot?.channel) return { status: 'no-address', messageId: null };
+      plan = [{ channel: unit.groupRobot.channel, to: `unit:${request.to.unitId}` }];
+      group = true;
+      context.recipientName = unit.name;
     } else {
+      const personId = request.to.personId;
       const person =
-        prepared.person ??
-        (await Person.findById(request.to.personId, { name: 1, email: 1 }).lean());
-      if (!person?.email) return { status: 'no-address', messageId: null };
-      to = person.email;
+        prepared.person ?? (await Person.findById(personId, PERSON_CONTACT_FIELDS).lean());
+      if (!person) return { status: 'no-address', messageId: null };
+      plan = planChannels(personId, person, request.channels, channelsOffered);
+      if (plan.length === 0) return { status: 'no-address', messageId: null };
       context.recipientName = person.name;
       // The late person gets an escalation too (notify: assignee, or a post they hold): the
       // template then tells them of it instead of asking them to supervise their own task.
-      if (request.names?.assigneeName === request.to.personId) context.recipientIsAssignee = true;
+      if (request.names?.assigneeName === personId) context.recipientIsAssignee = true;
+      group = plan[0]!.channel === 'wecom' || plan[0]!.channel === 'dingtalk';
     }
     Object.assign(context, prepared.names ?? (await namesOf(request)));
-    let rendered;
+    const [first, ...fallbacks] = plan as [{ channel: Channel; to: string }];
+    // Every channel's text is rendered once here, so a template error fails the activity (a
+    // bug in the definition or a template), not the dispatcher later.
+    let subject: string;
     try {
-      rendered = deps.mail.renderer.render(request.template, context);
+      for (const step of plan) {
+        if (step.channel !== 'mail') shortRenderer.render(request.template, context, { group });
+      }
+      subject =
+        first.channel === 'mail'
+          ? deps.mail.renderer.render(request.template, context).subject
+          : shortRenderer.render(request.template, context, { group }).title;
     } catch (err) {
       if (err instanceof TemplateError) {
         throw ApplicationFailure.nonRetryable(err.message, 'TemplateError');
       }
       throw err;
     }
-    const messageId = `<${createHash('sha256').update(request.businessKey).digest('hex').slice(0, 32)}@governance.local>`;
+    const messageId = messageIdOf(request.businessKey);
     const now = deps.clock();
     // One document per business key, inserted (an `_id` write; an upsert's filter is a scan
     // of the outbox on FerretDB v1): a retried or replayed enqueue finds it there and changes
@@ -354,8 +387,8 @@ export function createActivities(deps: ActivityDependencies) {
         _id: request.businessKey,
         caseId: request.caseId,
         template: request.template,
-        to,
-        subject: rendered.subject,
+        to: first.to,
+        subject,
         // The context, not the rendered text: the dispatcher renders it again when it sends.
         // Rows stay small (a few hundred bytes, not the mail's kilobytes), and on FerretDB v1
         // every `_id` read or write of the outbox costs in proportion to the rows' total size.
@@ -366,6 +399,10 @@ export function createActivities(deps: ActivityDependencies) {
         nextAttemptAt: now,
         expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
         createdAt: now,
+        // Mail rows keep their old shape: channel fields only where there is something to say.
+        ...(first.channel !== 'mail' ? { channel: first.channel } : {}),
+        ...(group ? { group: true } : {}),
+        ...(fallbacks.length > 0 ? { fallbacks } : {}),
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;

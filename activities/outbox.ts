@@ -1,5 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { mongo } from 'mongoose';
+import type { ChannelOutcome } from '../channels/outcome';
+import type { RobotLimiter } from '../channels/limiter';
+import { createRobotLimiter } from '../channels/limiter';
+import type { ChannelSender } from '../channels/sender';
+import type { GroupRobot } from '../channels/robots';
 import type { Logger } from '../common/logger';
 import type { MailRenderer } from '../mail/renderer';
 import { createMailRenderer, TemplateError } from '../mail/renderer';
@@ -21,6 +26,12 @@ import { isDuplicateKeyError } from '../models';
  *   clients drop the rare second copy. (SMTP cannot be asked whether a message was accepted.)
  * - Failed attempts back off exponentially; a permanent refusal (5xx) or the expiry ends in
  *   `failed`, listed for admins, who may send it again.
+ * - The same outbox carries the other channels (`channel`: sms, wecom, dingtalk; absent for
+ *   mail), sent through a {@link ChannelSender} with the same claims, leases, back-off and expiry.
+ *   A robot's rate limit is kept before a message is claimed (it waits in the queue), and a
+ *   far end that asks for a pause (a rate-limit errcode) gets at least that pause. A message
+ *   refused for good or expired that lists `fallbacks` inserts the next one (`<key>~<channel>`,
+ *   an insert under a deterministic `_id`, so a repeated failure handling adds nothing).
  */
 export interface OutboxOptions {
   /**
@@ -73,6 +84,10 @@ export interface OutboxDispatcherDeps {
   clock: () => Date;
   logger: Logger;
   options?: Partial<OutboxOptions>;
+  /** Delivers sms, wecom and dingtalk messages; without it they fail and fall back. */
+  channels?: ChannelSender | null;
+  /** Keeps each robot under its rate (default 20 a minute, channels/limiter.ts). */
+  robotLimiter?: RobotLimiter;
 }
 
 export interface OutboxDispatcher {
@@ -131,11 +146,38 @@ type Claimed = {
   messageId: string;
   attempts?: number | null;
   expiresAt?: Date | null;
+  channel?: string | null;
+  notificationKey?: string | null;
+  fallbacks?: Array<{ channel?: string | null; to?: string | null }> | null;
+  group?: boolean | null;
+  caseId: string;
+  createdAt?: Date | null;
+};
+
+/** A mail or channel message's row as the enqueue writes it (also a fallback's). */
+export type OutboxRow = {
+  _id: string;
+  caseId: string;
+  template: string;
+  to: string;
+  subject: string;
+  contextJson: string;
+  messageId: string;
+  status: 'pending';
+  attempts: 0;
+  nextAttemptAt: Date;
+  expiresAt: Date;
+  createdAt: Date;
+  channel?: string;
+  notificationKey?: string;
+  fallbacks?: Array<{ channel: string; to: string }>;
+  group?: boolean;
 };
 
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
   const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
   const { Outbox, OutboxClaim, OutboxQueue } = deps.models;
+  const limiter = deps.robotLimiter ?? createRobotLimiter();
   const owner = randomBytes(6).toString('hex');
   let renderer = deps.renderer;
   let draining: Promise<number> | null = null;
@@ -199,6 +241,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       await later(doc.leaseUntil);
       return null;
     }
+    if (doc.channel === 'wecom' || doc.channel === 'dingtalk') {
+      // A robot over its rate waits in the queue, unclaimed, until a slot is free.
+      const wait = limiter.take(`${doc.channel}:${doc.to}`, now.getTime());
+      if (wait > 0) {
+        await later(new Date(now.getTime() + wait));
+        return null;
+      }
+    }
     const attempt = (doc.attempts ?? 0) + 1;
     try {
       await OutboxClaim.create({ _id: `${id}#${attempt}`, mailId: id, owner, at: now });
@@ -232,8 +282,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     return true;
   }
 
-  async function sendOne(mail: Claimed): Promise<void> {
-    const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
+  /** One attempt on the message's channel, as an outcome (mail's exceptions mapped to one). */
+  async function deliver(mail: Claimed): Promise<ChannelOutcome> {
+    if (mail.channel) return deliverOnChannel(mail);
     try {
       // Mail written in the old shape carries its text; newer mail its template's context,
       // rendered here (the enqueue rendered it once already, so the template is known to work).
@@ -253,20 +304,139 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         text: body.text,
         messageId: mail.messageId,
       });
+      return { outcome: 'accepted' };
     } catch (err) {
       // SMTP replies often quote the recipient ("550 <someone@…>: unknown user"): addresses are
       // removed before the reason is stored or logged.
       const reason = withoutAddresses(String((err as Error).message)).slice(0, 500);
+      // A template that no longer renders this context will not on a retry either.
+      return isPermanent(err) || err instanceof TemplateError
+        ? { outcome: 'refused', reason }
+        : { outcome: 'retryable', reason };
+    }
+  }
+
+  /** An sms or robot message: its robot read now (no webhook in the outbox), then sent. */
+  async function deliverOnChannel(mail: Claimed): Promise<ChannelOutcome> {
+    const sender = deps.channels;
+    const channel = mail.channel as 'sms' | 'wecom' | 'dingtalk';
+    if (!sender?.channels.has(channel)) {
+      return { outcome: 'refused', reason: `channel ${channel} is not configured` };
+    }
+    let context: Record<string, unknown>;
+    try {
+      context = JSON.parse(mail.contextJson ?? '{}') as Record<string, unknown>;
+    } catch {
+      return { outcome: 'refused', reason: 'unreadable context' };
+    }
+    try {
+      if (channel === 'sms') {
+        return await sender.send({
+          channel,
+          phone: mail.to,
+          template: mail.template,
+          context,
+          messageId: mail.messageId,
+        });
+      }
+      const robot = await robotOf(mail.to);
+      if (!robot || robot.channel !== channel) {
+        return { outcome: 'refused', reason: `no ${channel} robot on file` };
+      }
+      return await sender.send({
+        channel,
+        robot,
+        group: mail.group ?? true,
+        template: mail.template,
+        context,
+        messageId: mail.messageId,
+      });
+    } catch (err) {
+      if (err instanceof TemplateError) return { outcome: 'refused', reason: err.message };
+      return { outcome: 'retryable', reason: errorName(err) };
+    }
+  }
+
+  /** The robot of `unit:<id>` or `person:<id>`, read by `_id` when its message is sent. */
+  async function robotOf(owner: string): Promise<GroupRobot | null> {
+    const at = owner.indexOf(':');
+    const kind = owner.slice(0, at);
+    const id = owner.slice(at + 1);
+    const doc =
+      kind === 'unit'
+        ? await deps.models.Unit.findById(id, { groupRobot: 1 }).lean()
+        : kind === 'person'
+          ? await deps.models.Person.findById(id, { groupRobot: 1 }).lean()
+          : null;
+    const robot = doc?.groupRobot;
+    if (!robot?.webhook) return null;
+    return {
+      channel: robot.channel,
+      webhook: robot.webhook,
+      secret: robot.secret ?? null,
+    };
+  }
+
+  /**
+   * After a permanent failure: the next channel of the message's `fallbacks`, inserted under
+   * `<key>~<channel>` (a repeat finds it there) and queued.
+   */
+  async function fallBack(mail: Claimed): Promise<void> {
+    const [next, ...rest] = mail.fallbacks ?? [];
+    if (!next?.channel || !next.to) return;
+    const key = mail.notificationKey ?? mail._id;
+    const now = deps.clock();
+    const id = `${key}~${next.channel}`;
+    const row: OutboxRow = {
+      _id: id,
+      caseId: mail.caseId,
+      template: mail.template,
+      to: next.to,
+      subject: mail.subject,
+      contextJson: mail.contextJson ?? '{}',
+      messageId: messageIdOf(id),
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      expiresAt: new Date(now.getTime() + options.expiryMs),
+      createdAt: now,
+      notificationKey: key,
+      ...(next.channel !== 'mail' ? { channel: next.channel } : {}),
+      ...(rest.length > 0
+        ? { fallbacks: rest.map((f) => ({ channel: f.channel!, to: f.to! })) }
+        : {}),
+      ...(next.channel === 'wecom' || next.channel === 'dingtalk' ? { group: true } : {}),
+    };
+    await insertIgnoringDuplicates(Outbox.collection as unknown as mongo.Collection<OutboxRow>, [
+      row,
+    ]);
+    await insertIgnoringDuplicates(
+      OutboxQueue.collection as unknown as mongo.Collection<{ _id: string; dueAt: Date }>,
+      [{ _id: id, dueAt: now }],
+    );
+    deps.logger.info(
+      { businessKey: key, channel: next.channel, after: mail.channel ?? 'mail' },
+      'notification falls back to the next channel',
+    );
+    dispatcher.wake();
+  }
+
+  async function sendOne(mail: Claimed): Promise<void> {
+    const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
+    const result = await deliver(mail);
+    if (result.outcome !== 'accepted') {
+      const reason = result.reason;
       const now = deps.clock();
       const attempts = mail.attempts ?? 1;
-      const delay = Math.min(
-        options.maxBackoffMs,
-        options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
+      const delay = Math.max(
+        Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30)),
+        // The far end asked for a pause (a robot's rate-limit errcode): at least that long.
+        result.outcome === 'retryable' ? (result.retryAfterMs ?? 0) : 0,
       );
       const next = new Date(now.getTime() + delay);
-      // A template that no longer renders this context will not on a retry either.
-      const permanent = isPermanent(err) || err instanceof TemplateError;
+      const permanent = result.outcome === 'refused';
       const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
+      const channel = mail.channel ?? 'mail';
       if (permanent || expired) {
         await Outbox.updateOne(mine, {
           $set: {
@@ -277,14 +447,15 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
           $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
         });
         await OutboxQueue.deleteOne({ _id: mail._id });
-        deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail failed');
+        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail failed');
+        await fallBack(mail);
       } else {
         await Outbox.updateOne(mine, {
           $set: { status: 'pending', nextAttemptAt: next, lastError: reason },
           $unset: { leaseUntil: '', leaseOwner: '' },
         });
         await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
-        deps.logger.warn({ businessKey: mail._id, reason, attempts }, 'mail send failed');
+        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail send failed');
         scheduleRetry(next.getTime());
       }
       return;
@@ -410,6 +581,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     },
   };
   return dispatcher;
+}
+
+/**
+ * The stable message id of a notification's row: the same key always gives the same id, so a
+ * resend after a crash carries it again (a Message-ID for mail; the SMS provider's dedup key).
+ */
+export function messageIdOf(businessKey: string): string {
+  return `<${createHash('sha256').update(businessKey).digest('hex').slice(0, 32)}@governance.local>`;
 }
 
 /** A 5xx SMTP reply: the relay refuses this mail for good (unknown user, policy). */

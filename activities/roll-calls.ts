@@ -8,6 +8,8 @@ import type {
   RosterFigures,
 } from '../common/case';
 import type { ActivityDependencies } from './dependencies';
+import type { PersonContact } from './channels';
+import { PERSON_CONTACT_FIELDS } from './channels';
 import { insertIgnoringDuplicates } from './outbox';
 import type { ResolvePeopleRequest } from './lookups';
 
@@ -130,7 +132,7 @@ export function createRollCallActivities(
     sendNotification(
       request: NotificationRequest,
       prepared?: {
-        person?: { email: string; name: string };
+        person?: PersonContact;
         names?: Record<string, unknown>;
         batch?: boolean;
       },
@@ -148,18 +150,16 @@ export function createRollCallActivities(
   const rawTasks = deps.models.Task.collection as unknown as mongo.Collection<{ _id: string }>;
 
   /** Address and name of each person, read {@link PEOPLE_PER_READ} at a time. */
-  async function peopleOf(
-    personIds: readonly string[],
-  ): Promise<Map<string, { email?: string | null; name: string }>> {
+  async function peopleOf(personIds: readonly string[]): Promise<Map<string, PersonContact>> {
     const ids = [...new Set(personIds)];
-    const people = new Map<string, { email?: string | null; name: string }>();
+    const people = new Map<string, PersonContact>();
     for (let i = 0; i < ids.length; i += PEOPLE_PER_READ) {
       const slice = ids.slice(i, i + PEOPLE_PER_READ);
       const docs = await deps.models.Person.find(
         { _id: { $in: slice } },
-        { name: 1, email: 1 },
+        PERSON_CONTACT_FIELDS,
       ).lean();
-      for (const d of docs) people.set(String(d._id), { email: d.email, name: d.name });
+      for (const d of docs) people.set(String(d._id), d);
     }
     return people;
   }
@@ -310,12 +310,12 @@ export function createRollCallActivities(
           heartbeat();
           const businessKey = `${request.keyBase}:${target.slot}`;
           const person = typeof target.to === 'string' ? null : people.get(target.to.personId);
-          if (typeof target.to !== 'string' && !person?.email) {
+          if (typeof target.to !== 'string' && !person) {
             result.noAddress++;
             continue;
           }
           try {
-            await helpers.sendNotification(
+            const sent = await helpers.sendNotification(
               {
                 businessKey,
                 caseId: request.caseId,
@@ -324,13 +324,10 @@ export function createRollCallActivities(
                 context,
                 ...common,
               },
-              {
-                ...(person ? { person: { email: person.email!, name: person.name } } : {}),
-                names,
-                batch: true,
-              },
+              { ...(person ? { person } : {}), names, batch: true },
             );
-            result.sent++;
+            if (sent.status === 'no-address') result.noAddress++;
+            else result.sent++;
           } catch (err) {
             if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
             failedKeys.push(businessKey);

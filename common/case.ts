@@ -1,3 +1,4 @@
+import type { ChannelChoice } from '../lang/vocabulary';
 import type { CatalogueRouting } from './catalogue';
 import type { DefinitionSnapshot } from '../lang/definition';
 import type { Role } from './roles';
@@ -406,9 +407,18 @@ export interface NotificationRequest {
   businessKey: string;
   caseId: string;
   template: string;
-  /** An address from case data, or a person whose address the activity looks up. */
-  to: string | { personId: string };
+  /**
+   * An address from case data, a person whose address the activity looks up, or a unit whose
+   * group robot gets one post (`groupRobot: true` in the definition).
+   */
+  to: string | { personId: string } | { unitId: string };
   context: Record<string, unknown>;
+  /**
+   * The channels to try for a person, in order (the definition's `channels`); absent: the
+   * person's preferences, then mail (activities/channels.ts). Absent in every history recorded
+   * before channels, and in every definition that does not name them.
+   */
+  channels?: ChannelChoice[];
   /**
    * Context keys to fill with a person's name, looked up by id when the mail is sent. When
    * `assigneeName` names the recipient, the context also gets `recipientIsAssignee: true`.

@@ -89,6 +89,40 @@ const envSchema = z.object({
    */
   MAIL_SEND_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   /**
+   * The SMS provider's JSON HTTP endpoint (channels/sms.ts); unset: no SMS channel (people who
+   * prefer it get their next channel). `npm start` points it at the local webhook sink.
+   */
+  SMS_HTTP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** One header line sent with every SMS request, `Name: value` (e.g. an API key). Secret. */
+  SMS_HTTP_AUTH: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+:\s*\S.*$/, 'one header line, "Name: value"')
+    .optional(),
+  /**
+   * The provider's approved template id per notification kind, as JSON
+   * (`{"task-reminder":"SMS_12345"}`); a kind left out is sent with its own name as the id.
+   */
+  SMS_TEMPLATE_IDS: z
+    .string()
+    .default('{}')
+    .transform((value, ctx) => {
+      try {
+        const parsed = JSON.parse(value) as unknown;
+        if (
+          parsed &&
+          typeof parsed === 'object' &&
+          !Array.isArray(parsed) &&
+          Object.values(parsed).every((v) => typeof v === 'string')
+        ) {
+          return parsed as Record<string, string>;
+        }
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'a JSON object of template name → template id' });
+      return z.NEVER;
+    }),
+  /**
    * How long an activity may keep failing (counted from its first attempt) before the worker
    * records an alert and the admins are mailed (a projection that cannot apply its revision, a
    * store write refused again and again). 600 s = 10 minutes (chosen): past a store restart or a

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../common/roles';
 import { isSlaDuration, monthsHint } from './duration';
-import { UNIT_TYPES } from './vocabulary';
+import { CHANNEL_CHOICES, UNIT_TYPES } from './vocabulary';
 
 /**
  * The process definition language: the zod schema of a definition and the types it gives. A
@@ -310,12 +310,38 @@ export const recipientSchema = z.union([
 export type RecipientSpec = z.infer<typeof recipientSchema>;
 const recipients = z.union([recipientSchema, z.array(recipientSchema).min(1)]);
 
+/**
+ * The channels a notification to a person tries, in order (docs/definition-language.md,
+ * "Channels"): `mail`, `sms`, `wecom`, `dingtalk`, and `preferred` for the person's own list.
+ * Without it: the person's preferences, then mail. An address from case data is always mailed.
+ */
+export const channelsSchema = z
+  .array(
+    z.enum(CHANNEL_CHOICES, {
+      error: (issue) => `"${String(issue.input)}" is not a channel (${CHANNEL_CHOICES.join(', ')})`,
+    }),
+  )
+  .min(1)
+  .max(CHANNEL_CHOICES.length)
+  .refine((list) => new Set(list).size === list.length, 'each channel at most once');
+
+/** Both optional and without defaults, so definitions that do not use them parse as before. */
+const channelFields = {
+  channels: channelsSchema.optional(),
+  /**
+   * Also post once to the group robot (WeCom/DingTalk) of each unit the recipients were found
+   * in, or of the case's unit when they came with none.
+   */
+  groupRobot: z.boolean().optional(),
+};
+
 export const reminderSchema = z
   .object({
     /** Time before the deadline: calendar (PT2H) or working time ("1 working day"). */
     before: slaDuration,
     notify: recipients.default('assignee'),
     template: templateName.default('task-reminder'),
+    ...channelFields,
   })
   .strict();
 
@@ -347,6 +373,7 @@ export const escalationSchema = z
     reassign: z.boolean().default(false),
     /** Open a supervision slip (督办单) when this level fires. */
     supervise: superviseSchema.optional(),
+    ...channelFields,
   })
   .strict();
 
@@ -420,6 +447,8 @@ export const taskStepSchema = z
     onReturn: stepId.optional(),
     /** Mail the candidates when the task opens (template `task-assigned`). */
     announce: z.boolean().default(true),
+    /** The channels of the announcement (`task-assigned`) to each candidate; see `channelsSchema`. */
+    channels: channelsSchema.optional(),
     deadlines: z.array(deadlineSchema).default([]),
   })
   .strict();
@@ -453,6 +482,8 @@ export const claimStepSchema = z
     /** Where the case goes when the window ends with fewer than `min` claimants. */
     onUnclaimed: stepId.optional(),
     announce: z.boolean().default(true),
+    /** The channels of the announcement (`task-assigned`) to each candidate; see `channelsSchema`. */
+    channels: channelsSchema.optional(),
     deadlines: z.array(deadlineSchema).default([]),
   })
   .strict();
@@ -483,6 +514,7 @@ export const notifyStepSchema = z
     type: z.literal('notify'),
     template: templateName,
     to: recipients,
+    ...channelFields,
   })
   .strict();
 

@@ -88,3 +88,17 @@ export const PAIRING_KIND_LABELS: Readonly<Record<string, Label>> = {
   cadre: { zh: '干部包联', en: 'cadre pairing' },
 };
 export const PAIRING_KINDS: readonly string[] = Object.keys(PAIRING_KIND_LABELS);
+
+/**
+ * The channels a notification can go out on (docs/definition-language.md, "Channels"): mail, a
+ * text message over the configured SMS provider, and WeCom (企业微信) or DingTalk (钉钉) group
+ * robots. Mail is the default.
+ */
+export const CHANNELS = ['mail', 'sms', 'wecom', 'dingtalk'] as const;
+export type Channel = (typeof CHANNELS)[number];
+/** The channels that post to a group robot's webhook. */
+export const ROBOT_CHANNELS = ['wecom', 'dingtalk'] as const;
+export type RobotChannel = (typeof ROBOT_CHANNELS)[number];
+/** What a definition's `channels` lists: a channel, or `preferred` (the person's own order). */
+export const CHANNEL_CHOICES = ['preferred', ...CHANNELS] as const;
+export type ChannelChoice = (typeof CHANNEL_CHOICES)[number];

@@ -162,6 +162,18 @@ const outboxSchema = new mongoose.Schema(
     /** Stable per business key and stored before any attempt: a resend after a crash reuses it. */
     messageId: { type: String, required: true },
     /**
+     * The channel (lang/vocabulary.ts CHANNELS): absent for mail. `to` is then a phone number
+     * (sms) or a robot's owner, `unit:<id>` or `person:<id>` (wecom, dingtalk), whose webhook is
+     * read when the message is sent, so no secret is copied into the outbox.
+     */
+    channel: String,
+    /** The notification's business key, when this row is a fallback (`<key>~<channel>`). */
+    notificationKey: String,
+    /** The channels still to try, in order, when this one fails for good (fallback). */
+    fallbacks: { type: [{ _id: false, channel: String, to: String }], default: undefined },
+    /** A group robot's post: read by the whole group, so its text is masked (channels/). */
+    group: Boolean,
+    /**
      * `pending` (due at `nextAttemptAt`), `sending` (claimed by a dispatcher until
      * `leaseUntil`), `sent`, or `failed` (expired or refused for good; an admin may resend it).
      */
@@ -451,6 +463,16 @@ const rollCallEntrySchema = new mongoose.Schema(
 rollCallEntrySchema.index({ taskId: 1, acknowledgedAt: 1 });
 rollCallEntrySchema.index({ userId: 1, taskId: 1 });
 
+/** A WeCom or DingTalk group robot (channels/robots.ts); admin-only data, never logged. */
+const groupRobotSchema = new mongoose.Schema(
+  {
+    channel: { type: String, enum: ['wecom', 'dingtalk'], required: true },
+    webhook: { type: String, required: true },
+    secret: String,
+  },
+  { _id: false },
+);
+
 /** A unit of the org tree (county … floor, co-building units, departments). */
 const unitSchema = new mongoose.Schema(
   {
@@ -458,6 +480,8 @@ const unitSchema = new mongoose.Schema(
     name: { type: String, required: true },
     type: { type: String, required: true },
     parentId: { type: String, default: null },
+    /** The unit's group robot: a notification to its people can also post there once. */
+    groupRobot: { type: groupRobotSchema, default: undefined },
     updatedAt: { type: Date, required: true },
   },
   { collection: 'units', versionKey: false },
@@ -471,6 +495,10 @@ const personSchema = new mongoose.Schema(
     name: { type: String, required: true },
     email: String,
     phone: String,
+    /** Preferred channels, first first (`['wecom', 'mail']`); absent: mail. */
+    channels: { type: [String], default: undefined },
+    /** The person's own robot (a WeCom or DingTalk group they read), for `wecom`/`dingtalk`. */
+    groupRobot: { type: groupRobotSchema, default: undefined },
     /** The account this person signs in with, if any. */
     userId: String,
     updatedAt: { type: Date, required: true },

@@ -1,3 +1,4 @@
+import { maskValue } from '../lang/mask';
 import type { Models } from '../models';
 import { AppError } from './errors';
 
@@ -6,7 +7,13 @@ export interface OutboxMailView {
   id: string;
   caseId: string;
   template: string;
+  /**
+   * Mail: the address (admins only read this). Other channels: the phone masked (138****8000),
+   * or the robot's owner (`unit:<id>`, `person:<id>`), never its webhook.
+   */
   to: string;
+  /** `mail`, `sms`, `wecom` or `dingtalk`. */
+  channel: string;
   status: string;
   attempts: number;
   lastError: string | null;
@@ -28,6 +35,7 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
     caseId: string;
     template: string;
     to: string;
+    channel?: string | null;
     status: string;
     attempts?: number | null;
     lastError?: string | null;
@@ -39,7 +47,8 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
       id: d._id,
       caseId: d.caseId,
       template: d.template,
-      to: d.to,
+      to: d.channel === 'sms' ? maskValue('phone', d.to) : d.to,
+      channel: d.channel ?? 'mail',
       status: d.status,
       attempts: d.attempts ?? 0,
       lastError: d.lastError ?? null,
@@ -60,6 +69,27 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
         .limit(limit)
         .lean();
       return docs.map(view);
+    },
+
+    /**
+     * The latest messages of the channels besides mail (sms, wecom, dingtalk), newest first, at
+     * most `limit`: one equality read per channel (FerretDB v1 hands those to its store).
+     */
+    async listChannelMessages(limit = 50): Promise<OutboxMailView[]> {
+      const docs = [];
+      for (const channel of ['sms', 'wecom', 'dingtalk']) {
+        docs.push(
+          ...(await Outbox.find(
+            { channel },
+            { html: 0, text: 0, contextJson: 0, subject: 0, messageId: 0 },
+          )
+            .sort({ createdAt: -1 })
+            .limit(limit)
+            .lean()),
+        );
+      }
+      docs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return docs.slice(0, limit).map(view);
     },
 
     /**

@@ -16,11 +16,20 @@ import { pairingProblems, writePairings } from './pairings';
  * item at a time and hands whole imports here.
  */
 
+/** A group robot as given (services/org-input.ts `groupRobotInput`). */
+export interface GroupRobotInput {
+  channel: 'wecom' | 'dingtalk';
+  webhook: string;
+  secret?: string;
+}
+
 export interface UnitInput {
   id: string;
   name: string;
   type: UnitType;
   parentId: string | null;
+  /** `null` removes the unit's robot; absent keeps it. */
+  groupRobot?: GroupRobotInput | null;
 }
 
 export interface PersonInput {
@@ -29,6 +38,8 @@ export interface PersonInput {
   email?: string;
   phone?: string;
   userId?: string;
+  channels?: Array<'mail' | 'sms' | 'wecom' | 'dingtalk'>;
+  groupRobot?: GroupRobotInput;
 }
 
 export interface PostInput {
@@ -211,9 +222,13 @@ async function saveAll<D extends { _id: string }>(
 /** Whether every field given for an item already has that value in storage. */
 export function sameFields(stored: object | undefined, given: object): boolean {
   if (!stored) return false;
-  return Object.entries(given).every(
-    ([key, value]) => (stored as Record<string, unknown>)[key] === value,
-  );
+  return Object.entries(given).every(([key, value]) => {
+    const have = (stored as Record<string, unknown>)[key];
+    // Lists and robots compare by content (a stored copy is never the same object).
+    return typeof value === 'object' && value !== null
+      ? JSON.stringify(have) === JSON.stringify(value)
+      : have === value;
+  });
 }
 
 /** Posts are keyed `unit:role:person` (none of the three may contain a colon). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UNIT_TYPES } from '../lang/vocabulary';
+import { CHANNELS, ROBOT_CHANNELS, UNIT_TYPES } from '../lang/vocabulary';
 import { readCsvRows } from './csv-records';
 import type { OrgImport } from './org-import';
 import { orgId } from './org-id';
@@ -10,6 +10,62 @@ import { MAX_PAIRINGS, pairingInput } from './pairing-input';
  * and the demo seed all check units, people, posts and pairings with these, so the rules live once.
  */
 export { orgId };
+
+/** Loopback hosts, where a robot's webhook may be plain http (the local webhook sink). */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A WeCom or DingTalk group robot: its webhook (https; http only on loopback, for the local
+ * sink) and, for DingTalk, the optional signing secret. Write-only: views show it masked.
+ */
+export const groupRobotInput = z
+  .object({
+    channel: z.enum(ROBOT_CHANNELS, {
+      error: (issue) =>
+        `"${String(issue.input)}" is not a robot channel (${ROBOT_CHANNELS.join(', ')})`,
+    }),
+    webhook: z
+      .url({ protocol: /^https?$/, error: 'a webhook URL (https://…)' })
+      .max(1000)
+      .refine((value) => {
+        if (!URL.canParse(value)) return true; // named by the URL check already
+        const url = new URL(value);
+        return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
+      }, 'a robot webhook must be https (http only on this machine)'),
+    secret: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict()
+  .superRefine((robot, ctx) => {
+    if (robot.secret !== undefined && robot.channel !== 'dingtalk') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'a signing secret is for DingTalk robots only',
+      });
+    }
+  });
+
+/**
+ * A person's preferred channels, first first: a list, or in a CSV cell `wecom;mail`. Each once.
+ */
+const preferredChannels = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(/[;,\s]+/)
+          .map((c) => c.trim())
+          .filter(Boolean)
+      : value,
+  z
+    .array(
+      z.enum(CHANNELS, {
+        error: (issue) => `"${String(issue.input)}" is not a channel (${CHANNELS.join(', ')})`,
+      }),
+    )
+    .min(1)
+    .max(CHANNELS.length)
+    .refine((list) => new Set(list).size === list.length, 'each channel at most once'),
+);
 
 export const unitInput = z
   .object({
@@ -22,6 +78,8 @@ export const unitInput = z
           : `a unit type is required (${UNIT_TYPES.join(', ')})`,
     }),
     parentId: orgId.nullable(),
+    /** The unit's group robot; `null` removes it, absent keeps what is stored. */
+    groupRobot: groupRobotInput.nullable().optional(),
   })
   .strict();
 
@@ -35,8 +93,25 @@ export const personInput = z
       .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
       .optional(),
     userId: z.string().max(64).optional(),
+    channels: preferredChannels.optional(),
+    /** The person's own robot, for the `wecom` or `dingtalk` channel. */
+    groupRobot: groupRobotInput.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((person, ctx) => {
+    // A preference the person has no address for is kept (it is skipped when sending), but a
+    // robot channel preferred with a robot of the other vendor is a typo worth naming.
+    const robot = person.groupRobot?.channel;
+    for (const [i, channel] of (person.channels ?? []).entries()) {
+      if ((channel === 'wecom' || channel === 'dingtalk') && robot && robot !== channel) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channels', i],
+          message: `"${channel}" is preferred but the person's robot is a ${robot} robot`,
+        });
+      }
+    }
+  });
 
 export const postInput = z
   .object({

@@ -13,12 +13,33 @@ import type { PairingView } from './pairings';
 import { createPairingService } from './pairings';
 import { skipOf, totalOf } from './paging';
 import { SUPERVISOR_ROLES } from '../common/roles';
+import { maskWebhook } from '../channels/robots';
 
 export interface UnitView extends OrgUnit {
   ancestry: Array<{ id: string; name: string; type: string }>;
   posts: Array<{ role: string; personId: string; personName: string }>;
   /** Who is paired with the unit (包联), the first 100 by id. */
   pairings: PairingView[];
+  /** Admins only, masked (see {@link RobotView}). */
+  groupRobot?: RobotView;
+}
+
+/**
+ * A group robot as admins read it: its vendor, the webhook with its key masked, and whether a
+ * signing secret is stored. The webhook's key and the secret are write-only: no reader gets them.
+ */
+export interface RobotView {
+  channel: string;
+  webhook: string;
+  signed: boolean;
+}
+
+export function robotViewOf(
+  robot:
+    { channel?: string | null; webhook?: string | null; secret?: string | null } | null | undefined,
+): RobotView | undefined {
+  if (!robot?.channel || !robot.webhook) return undefined;
+  return { channel: robot.channel, webhook: maskWebhook(robot.webhook), signed: !!robot.secret };
 }
 
 /**
@@ -31,6 +52,10 @@ export interface PersonView {
   userId?: string;
   email?: string;
   phone?: string;
+  /** Preferred channels, with email and phone (same readers). */
+  channels?: string[];
+  /** Admins only, masked. */
+  groupRobot?: RobotView;
 }
 
 export interface PersonDetail extends PersonView {
@@ -103,6 +128,7 @@ export function createOrgService(deps: {
       const rest = { ...d };
       delete rest.email;
       delete rest.phone;
+      delete rest.channels;
       return rest;
     });
   }
@@ -143,7 +169,9 @@ export function createOrgService(deps: {
      * Creates a unit, or moves or renames one. Its parent must exist and must not lie below it;
      * checked by walking up from the parent one lookup by `_id` at a time.
      */
-    async saveUnit(input: UnitInput): Promise<{ created: boolean; unit: OrgUnit }> {
+    async saveUnit(
+      input: UnitInput,
+    ): Promise<{ created: boolean; unit: OrgUnit & { groupRobot?: RobotView } }> {
       for (let cursor = input.parentId, depth = 0; cursor !== null; depth++) {
         if (cursor === input.id || depth > 64) {
           throw new AppError('unprocessable', 'A unit cannot be placed below itself', [
@@ -170,21 +198,28 @@ export function createOrgService(deps: {
             name: input.name,
             type: input.type,
             parentId: input.parentId,
+            ...(input.groupRobot ? { groupRobot: input.groupRobot } : {}),
             updatedAt: deps.clock(),
           },
+          // `null` removes the robot; left out, the stored one stays (a rename keeps it).
+          ...(input.groupRobot === null ? { $unset: { groupRobot: 1 } } : {}),
         },
         { upsert: true },
       );
       await bumpOrgRevision(deps.models);
       deps.scope.invalidate();
-      return { created: !existing, unit: input };
+      const { groupRobot, ...unit } = input;
+      const robot = robotViewOf(groupRobot);
+      return { created: !existing, unit: { ...unit, ...(robot ? { groupRobot: robot } : {}) } };
     },
 
     /** Creates a person or replaces what is stored about them (a field left out is removed). */
     async savePerson(input: PersonInput): Promise<{ created: boolean; person: PersonView }> {
       const existing = await Person.findById(input.id, { _id: 1 }).lean();
       const { id, ...fields } = input;
-      const absent = (['email', 'phone', 'userId'] as const).filter((f) => fields[f] === undefined);
+      const absent = (['email', 'phone', 'userId', 'channels', 'groupRobot'] as const).filter(
+        (f) => fields[f] === undefined,
+      );
       await Person.updateOne(
         { _id: id },
         {
@@ -194,7 +229,10 @@ export function createOrgService(deps: {
         { upsert: true },
       );
       await bumpOrgRevision(deps.models);
-      return { created: !existing, person: input };
+      // The robot's key and secret are write-only: the answer shows them masked.
+      const { groupRobot, ...person } = input;
+      const robot = robotViewOf(groupRobot);
+      return { created: !existing, person: { ...person, ...(robot ? { groupRobot: robot } : {}) } };
     },
 
     async listPeople(
@@ -232,7 +270,12 @@ export function createOrgService(deps: {
               rows.map((d) => d._id),
             ),
           );
-      return { items: docs.map(personViewOf), page: query.page, pageSize: query.pageSize, total };
+      return {
+        items: docs.map((d) => personViewOf(d, scope.all && hasAnyRole(principal, ['admin']))),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+      };
     },
 
     /**
@@ -258,7 +301,7 @@ export function createOrgService(deps: {
       ).lean();
       const names = new Map(units.map((u) => [u._id, u.name]));
       return {
-        ...personViewOf(doc),
+        ...personViewOf(doc, scope.all && hasAnyRole(principal, ['admin'])),
         posts: posts.map((p) => ({
           unitId: p.unitId,
           unitName: names.get(p.unitId) ?? '',
@@ -357,9 +400,14 @@ export function createOrgService(deps: {
      * A unit with its ancestry and the posts held in it: the unit and each ancestor read by `_id`
      * ({@link unitOutline}), never the whole tree.
      */
-    async getUnit(id: string): Promise<UnitView> {
+    async getUnit(id: string, principal?: Principal): Promise<UnitView> {
       const outline = await unitOutline(id);
       const pairedWith = await pairings.ofUnit(id);
+      // The robot is admin data: read (and shown masked) for admins only.
+      const robot =
+        principal && hasAnyRole(principal, ['admin'])
+          ? robotViewOf((await Unit.findById(id, { groupRobot: 1 }).lean())?.groupRobot)
+          : undefined;
       const posts = await PostModel.find({ unitId: id }).sort({ role: 1, personId: 1 }).lean();
       const people = await Person.find(
         { _id: { $in: posts.map((p) => p.personId) } },
@@ -374,6 +422,7 @@ export function createOrgService(deps: {
           personName: names.get(p.personId) ?? '',
         })),
         pairings: pairedWith,
+        ...(robot ? { groupRobot: robot } : {}),
       };
     },
   };
@@ -388,7 +437,14 @@ export type OrgService = ReturnType<typeof createOrgService>;
 const CONTACT_ROLES = SUPERVISOR_ROLES;
 
 /** What a person is read with; contacts a reader may not see are dropped by `redactContacts`. */
-const PERSON_FIELDS = { name: 1, userId: 1, email: 1, phone: 1 } as const;
+const PERSON_FIELDS = {
+  name: 1,
+  userId: 1,
+  email: 1,
+  phone: 1,
+  channels: 1,
+  groupRobot: 1,
+} as const;
 
 /** A stored person as read for a reader: contacts only when allowed. */
 interface PersonRecord {
@@ -397,14 +453,20 @@ interface PersonRecord {
   userId?: string | null;
   email?: string | null;
   phone?: string | null;
+  channels?: string[] | null;
+  groupRobot?: { channel?: string | null; webhook?: string | null; secret?: string | null } | null;
 }
 
-function personViewOf(doc: PersonRecord): PersonView {
+/** A person for a reader; the robot (masked) only when `admin`. */
+function personViewOf(doc: PersonRecord, admin = false): PersonView {
+  const robot = admin ? robotViewOf(doc.groupRobot) : undefined;
   return {
     id: doc._id,
     name: doc.name,
     ...(doc.userId ? { userId: doc.userId } : {}),
     ...(doc.email ? { email: doc.email } : {}),
     ...(doc.phone ? { phone: doc.phone } : {}),
+    ...(doc.channels && doc.channels.length > 0 ? { channels: doc.channels } : {}),
+    ...(robot ? { groupRobot: robot } : {}),
   };
 }

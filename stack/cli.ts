@@ -5,6 +5,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
 import { startApi } from '../server';
 import type { DemoAccountView } from '../demo/seed';
+import { wireDemoRobots } from '../demo/robots';
 import {
   demoAccountLines,
   demoSeedMode,
@@ -132,7 +133,9 @@ async function startApplication(
   const adminKey = await ensureLocalAdminKey(dataDir, (secret) =>
     api.ensureBootstrapAdminKey(secret, { onlyIfNoAdmin: false }),
   );
-  const demo = loadDemo ? await loadDemoCounty(config, progress) : { accounts: [], history: null };
+  const demo = loadDemo
+    ? await loadDemoCounty(config, progress, stack.urls.webhookSink)
+    : { accounts: [], history: null };
   api.offerDemoAccounts(demo.accounts);
   await lock.update({ pids: stack.pids, apiUrl: api.url });
 
@@ -157,6 +160,7 @@ class UsageError extends Error {}
 async function loadDemoCounty(
   config: ReturnType<typeof loadConfig>,
   progress: Progress,
+  webhookSink: string | undefined,
 ): Promise<{ accounts: DemoAccountView[]; history: (() => Promise<void>) | null }> {
   const none = { accounts: [], history: null };
   let seeder: Awaited<ReturnType<typeof openDemoSeedDeps>> | undefined;
@@ -181,6 +185,10 @@ async function loadDemoCounty(
       case 'skipped':
         await seeder.close();
         return none;
+    }
+    if (webhookSink) {
+      const wired = await wireDemoRobots(seeder.deps.models, webhookSink);
+      if (wired > 0) progress.info(`Demo group robots: ${wired} units post to the webhook sink`);
     }
     const open = seeder;
     // The past months of cases go in after "Ready", through the running worker: the stack is
@@ -228,6 +236,11 @@ function printUrls(stack: LocalStack, apiUrl: string | undefined): void {
     [
       'Mail sink',
       stack.urls.mailSink && `${stack.urls.mailSink}  (messages in ${stack.urls.mailDir})`,
+    ],
+    [
+      'Webhook sink',
+      stack.urls.webhookSink &&
+        `${stack.urls.webhookSink}  (robot and SMS posts in ${stack.urls.webhookDir})`,
     ],
   ];
   for (const [label, value] of lines) {

@@ -13,6 +13,8 @@ export interface StackDirs {
   data: string;
   logs: string;
   mail: string;
+  /** What the webhook sink received (robot and SMS posts). */
+  webhooks: string;
 }
 
 export function stackDirs(options: { root?: string; dataDir?: string } = {}): StackDirs {
@@ -24,5 +26,6 @@ export function stackDirs(options: { root?: string; dataDir?: string } = {}): St
     data,
     logs: path.join(data, 'logs'),
     mail: path.join(data, 'mail'),
+    webhooks: path.join(data, 'webhooks'),
   };
 }

@@ -122,21 +122,24 @@ async function storeMail(
 const CONCURRENT_READS = 64;
 
 export async function listMail(mailDir: string): Promise<SunkMail[]> {
-  const files = (await readdir(mailDir).catch(() => [] as string[]))
+  return readJsonFiles<SunkMail>(mailDir);
+}
+
+/** Every `.json` file in `dir`, parsed, in name order (the sinks name files by arrival). */
+export async function readJsonFiles<T>(dir: string): Promise<T[]> {
+  const files = (await readdir(dir).catch(() => [] as string[]))
     .filter((f) => f.endsWith('.json'))
     .sort();
-  const mails: SunkMail[] = [];
+  const items: T[] = [];
   for (let at = 0; at < files.length; at += CONCURRENT_READS) {
     const batch = files.slice(at, at + CONCURRENT_READS);
-    mails.push(
+    items.push(
       ...(await Promise.all(
-        batch.map(
-          async (f) => JSON.parse(await readFile(path.join(mailDir, f), 'utf8')) as SunkMail,
-        ),
+        batch.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as T),
       )),
     );
   }
-  return mails;
+  return items;
 }
 
 function renderList(mails: SunkMail[]): string {

@@ -23,6 +23,8 @@ import { ManagedProcess, freePort, isPortFree, waitUntilReady } from './process'
 import type { Progress } from './progress';
 import type { SmtpSink } from './smtp-sink';
 import { startSmtpSink } from './smtp-sink';
+import type { WebhookSink } from './webhook-sink';
+import { startWebhookSink } from './webhook-sink';
 
 export interface StackPorts {
   temporal: number;
@@ -30,6 +32,8 @@ export interface StackPorts {
   ferretdb: number;
   smtp: number;
   mailHttp: number;
+  /** The webhook sink (WeCom, DingTalk and SMS posts, stack/webhook-sink.ts). */
+  webhooks: number;
 }
 
 export const DEFAULT_PORTS: StackPorts = {
@@ -38,9 +42,13 @@ export const DEFAULT_PORTS: StackPorts = {
   ferretdb: 27017,
   smtp: 1025,
   mailHttp: 1080,
+  webhooks: 1090, // chosen: beside the mail sink's page
 };
 
-/** Ports from the environment (TEMPORAL_PORT, TEMPORAL_UI_PORT, FERRETDB_PORT, SMTP_PORT, MAIL_SINK_HTTP_PORT). */
+/**
+ * Ports from the environment (TEMPORAL_PORT, TEMPORAL_UI_PORT, FERRETDB_PORT, SMTP_PORT,
+ * MAIL_SINK_HTTP_PORT, WEBHOOK_SINK_PORT).
+ */
 export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): StackPorts {
   const read = (name: string, fallback: number): number => {
     const value = env[name];
@@ -57,6 +65,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): StackPorts {
     ferretdb: read('FERRETDB_PORT', DEFAULT_PORTS.ferretdb),
     smtp: read('SMTP_PORT', DEFAULT_PORTS.smtp),
     mailHttp: read('MAIL_SINK_HTTP_PORT', DEFAULT_PORTS.mailHttp),
+    webhooks: read('WEBHOOK_SINK_PORT', DEFAULT_PORTS.webhooks),
   };
 }
 
@@ -67,11 +76,15 @@ export async function randomPorts(): Promise<StackPorts> {
     ferretdb: await freePort(),
     smtp: await freePort(),
     mailHttp: await freePort(),
+    webhooks: await freePort(),
   };
 }
 
-/** The servers a local stack is made of: the Temporal dev server, FerretDB, the SMTP sink. */
-export type StackComponent = 'temporal' | 'mongodb' | 'smtp';
+/**
+ * The servers a local stack is made of: the Temporal dev server, FerretDB, the SMTP sink, and the
+ * webhook sink (robots and SMS).
+ */
+export type StackComponent = 'temporal' | 'mongodb' | 'smtp' | 'webhooks';
 
 export interface LocalStack {
   /**
@@ -79,7 +92,13 @@ export interface LocalStack {
    * and TEMPORAL_CODEC_KEYS with the local Temporal server).
    */
   env: Record<string, string>;
-  urls: { temporalUi?: string; mailSink?: string; mailDir?: string };
+  urls: {
+    temporalUi?: string;
+    mailSink?: string;
+    mailDir?: string;
+    webhookSink?: string;
+    webhookDir?: string;
+  };
   /** Pids of the server processes, so a later start can clean up after a killed supervisor. */
   pids: number[];
   /** Resolves with a description when a stack process dies unexpectedly. */
@@ -112,6 +131,7 @@ export async function startLocalStack(options: {
   await mkdir(dirs.logs, { recursive: true });
   const processes: ManagedProcess[] = [];
   let sink: SmtpSink | undefined;
+  let webhookSink: WebhookSink | undefined;
   let reportFailure: (message: string) => void = () => {};
   const failure = new Promise<string>((resolve) => (reportFailure = resolve));
   const onExit = (name: string, code: number | null) =>
@@ -124,6 +144,7 @@ export async function startLocalStack(options: {
     failure,
     async stop() {
       await sink?.stop();
+      await webhookSink?.stop();
       // Stop in reverse order of start; each gets SIGTERM, then SIGKILL after a grace period.
       for (const proc of processes.reverse()) await proc.stop();
     },
@@ -266,6 +287,19 @@ export async function startLocalStack(options: {
       result.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
       result.urls.mailSink = `http://127.0.0.1:${ports.mailHttp}`;
       result.urls.mailDir = dirs.mail;
+    }
+
+    if (!wanted('webhooks')) {
+      // Left to the caller.
+    } else {
+      await assertPortsFree({ WEBHOOK_SINK_PORT: ports.webhooks });
+      webhookSink = await startWebhookSink({ dir: dirs.webhooks, port: ports.webhooks });
+      result.env.WEBHOOK_SINK_URL = webhookSink.url;
+      // SMS goes to the sink unless a provider is configured.
+      if (env.SMS_HTTP_URL) progress.info('SMS: using SMS_HTTP_URL');
+      else result.env.SMS_HTTP_URL = `${webhookSink.url}/sms`;
+      result.urls.webhookSink = webhookSink.url;
+      result.urls.webhookDir = dirs.webhooks;
     }
   } catch (err) {
     await result.stop();

@@ -38,7 +38,7 @@ export interface ClockHost {
     recipients: readonly RecipientSpec[],
     task: TaskContext | null,
   ): Promise<{ targets: MailTarget[]; found: ResolvedPeople }>;
-  deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void>;
+  deliver(targets: readonly MailTarget[], args: MailArgs, found?: ResolvedPeople): Promise<void>;
   mailRollCall(request: Omit<RollCallMailRequest, 'caseId'>, stepId: string): Promise<void>;
   /** Whether a fired level opens a supervision slip (workflows/supervision.ts). */
   opensSlip(escalation: EscalationSpec): boolean;
@@ -461,6 +461,8 @@ export class Clock {
         keyBase: `${run.caseId}:${this.key}:reminder:${event.index + 1}`,
         stepId: this.stepId ?? 'case',
         task: this.task,
+        ...(reminder.channels !== undefined ? { channels: reminder.channels } : {}),
+        ...(reminder.groupRobot ? { groupRobot: true } : {}),
         // The figures only: who else is missing is for the supervisor's mail, not each person's.
         context: rollCall ? { ...context, ...rollCall.context } : context,
       });
@@ -472,22 +474,28 @@ export class Clock {
     const escalation = this.spec.escalations[event.level - 1]!;
     const assignee = this.task?.assignee ?? null;
     const { targets, found } = await run.recipientsOf(asList(escalation.notify), this.task);
-    await run.deliver(targets, {
-      template: escalation.template,
-      keyBase: `${run.caseId}:${this.key}:escalation:${event.level}`,
-      stepId: this.stepId ?? 'case',
-      context: {
-        ...context,
-        level: event.level,
-        // People named directly (the assignee, a person) come with no unit of their own.
-        // Every unit the level reached (posts in two units), joined; the first alone before.
-        unitName: unitNamesOf(found) ?? this.task?.name ?? run.spec.name,
-        fellBack: found.fellBack,
-        ...(rollCall ? rollCall.context : {}),
+    await run.deliver(
+      targets,
+      {
+        template: escalation.template,
+        keyBase: `${run.caseId}:${this.key}:escalation:${event.level}`,
+        stepId: this.stepId ?? 'case',
+        ...(escalation.channels !== undefined ? { channels: escalation.channels } : {}),
+        ...(escalation.groupRobot ? { groupRobot: true } : {}),
+        context: {
+          ...context,
+          level: event.level,
+          // People named directly (the assignee, a person) come with no unit of their own.
+          // Every unit the level reached (posts in two units), joined; the first alone before.
+          unitName: unitNamesOf(found) ?? this.task?.name ?? run.spec.name,
+          fellBack: found.fellBack,
+          ...(rollCall ? rollCall.context : {}),
+        },
+        ...(assignee ? { names: { assigneeName: assignee.personId } } : {}),
+        ...(rollCall ? { nameLists: rollCall.nameLists } : {}),
       },
-      ...(assignee ? { names: { assigneeName: assignee.personId } } : {}),
-      ...(rollCall ? { nameLists: rollCall.nameLists } : {}),
-    });
+      found,
+    );
     run.projection.record(
       found.people.length > 0 ? 'deadline.escalated' : 'deadline.unresolved',
       ENGINE,

@@ -1,3 +1,4 @@
+import type { ChannelChoice } from '../lang/vocabulary';
 /**
  * Who a mail goes to, as the case run and its clocks pass it around. Types only (and one list
  * helper), so the run, its clocks and its tasks can all name them without importing each other.
@@ -37,6 +38,18 @@ export interface MailArgs {
   names?: Record<string, string>;
   /** Context keys whose value is a list of names, filled in by the activity from person ids. */
   nameLists?: Record<string, string[]>;
+  /**
+   * The definition's `channels` for people (absent: each person's preferences, then mail). Only
+   * passed on when the definition names them, so cases of definitions without it replay as
+   * recorded.
+   */
+  channels?: ChannelChoice[];
+  /**
+   * The definition's `groupRobot: true`: one post to the group robot of each unit the
+   * recipients were found in (the case's unit when they came with none), under
+   * `<keyBase>:robot:<unitId>`.
+   */
+  groupRobot?: boolean;
 }
 
 export function asList<T>(value: T | readonly T[]): readonly T[] {

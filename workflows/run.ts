@@ -406,7 +406,13 @@ export class CaseRun {
    * Mails each target once under `keyBase`: addresses from case data directly, people through
    * the outbox activity, which looks up their address so it never enters the workflow history.
    */
-  async deliver(targets: readonly MailTarget[], args: MailArgs): Promise<void> {
+  async deliver(
+    targets: readonly MailTarget[],
+    args: MailArgs,
+    /** Where the targets were found: the units whose group robots `groupRobot` posts to. */
+    found?: ResolvedPeople,
+  ): Promise<void> {
+    if (args.groupRobot) await this.postToGroupRobots(args, found);
     if (targets.length === 0) {
       this.projection.record('notification.failed', ENGINE, args.stepId, {
         template: args.template,
@@ -423,6 +429,18 @@ export class CaseRun {
       return;
     }
     for (const target of targets) await this.sendOne(keyOf(target), args, target.to);
+  }
+
+  /**
+   * One post to the group robot of each unit the recipients were found in, or of the case's unit
+   * when they came with none (`groupRobot: true`; new definition syntax, so no patch marker).
+   */
+  private async postToGroupRobots(args: MailArgs, found?: ResolvedPeople): Promise<void> {
+    const units = found?.units?.map((u) => u.unitId) ?? (found?.unitId ? [found.unitId] : []);
+    if (units.length === 0 && this.caseUnitId !== null) units.push(this.caseUnitId);
+    for (const unitId of units) {
+      await this.sendOne(`${args.keyBase}:robot:${unitId}`, args, { unitId });
+    }
   }
 
   /**
@@ -448,6 +466,7 @@ export class CaseRun {
             context: args.context,
             ...(args.names !== undefined ? { names: args.names } : {}),
             ...(args.nameLists !== undefined ? { nameLists: args.nameLists } : {}),
+            ...(args.channels !== undefined ? { channels: args.channels } : {}),
             recipients: slice.map((target) => ({ businessKey: keyOf(target), to: target.to })),
           })
           .catch((err: unknown) => {
@@ -488,7 +507,7 @@ export class CaseRun {
     args: MailArgs & { recipients: readonly RecipientSpec[]; task: TaskContext | null },
   ): Promise<ResolvedPeople> {
     const { targets, found } = await this.recipientsOf(args.recipients, args.task);
-    await this.deliver(targets, args);
+    await this.deliver(targets, args, found);
     return found;
   }
 
@@ -559,7 +578,7 @@ export class CaseRun {
   async sendOne(
     businessKey: string,
     args: MailArgs,
-    to: string | { personId: string },
+    to: string | { personId: string } | { unitId: string },
   ): Promise<void> {
     const detail: Detail = { template: args.template };
     try {
@@ -571,6 +590,9 @@ export class CaseRun {
         context: args.context,
         ...(args.names !== undefined ? { names: args.names } : {}),
         ...(args.nameLists !== undefined ? { nameLists: args.nameLists } : {}),
+        ...(args.channels !== undefined && (typeof to === 'string' || !('unitId' in to))
+          ? { channels: args.channels }
+          : {}),
       });
       if (result.status === 'no-address') {
         this.projection.record('notification.failed', ENGINE, args.stepId, {

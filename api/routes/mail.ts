@@ -7,7 +7,11 @@ const mailSchema = z.object({
   id: z.string(),
   caseId: z.string(),
   template: z.string(),
-  to: z.string(),
+  to: z.string().meta({
+    description:
+      'Mail: the address. Text messages: the phone masked (138****8000). Robots: their owner (unit:<id> or person:<id>), never the webhook.',
+  }),
+  channel: z.enum(['mail', 'sms', 'wecom', 'dingtalk']),
   status: z.enum(['pending', 'sending', 'sent', 'failed']),
   attempts: z.number().int(),
   lastError: z.string().nullable(),
@@ -20,13 +24,13 @@ const listQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(500).default(100) })
   .strict();
 
-/** A mail's business key, as the outbox stores it (`<case>:<step>:…`). */
+/** A mail's business key, as the outbox stores it (`<case>:<step>:…`, `…~sms` for a fallback). */
 const mailParams = z.object({
   id: z
     .string()
     .min(1)
     .max(300)
-    .regex(/^[A-Za-z0-9:._-]+$/, 'a mail business key'),
+    .regex(/^[A-Za-z0-9:._~-]+$/, 'a mail business key'),
 });
 
 export function registerMailRoutes(routes: RouteRegistry, mail: MailService): void {

@@ -35,11 +35,20 @@ const csvBody = z.string({ error: 'send the rows as the body with Content-Type: 
   example: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county\n',
 });
 
+/** A group robot as admins read it: the webhook's key masked, the secret never returned. */
+export const robotViewSchema = z
+  .object({ channel: z.string(), webhook: z.string(), signed: z.boolean() })
+  .meta({
+    description:
+      'Admins only. The webhook with its key masked; `signed`: a DingTalk signing secret is stored. Both are write-only.',
+  });
+
 const unitSchema = z.object({
   id: z.string(),
   name: z.string(),
   type: z.string(),
   parentId: z.string().nullable(),
+  groupRobot: robotViewSchema.optional(),
 });
 
 export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void {
@@ -162,8 +171,8 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
       },
       ...errorResponses(400, 401, 403, 404),
     },
-    async handle({ params }) {
-      return { status: 200, body: await org.getUnit(params.id) };
+    async handle({ principal, params }) {
+      return { status: 200, body: await org.getUnit(params.id, principal) };
     },
   });
 }

@@ -3,6 +3,7 @@ import type { RouteRegistry } from '../pipeline';
 import type { OrgService } from '../../services/org';
 import { orgId, personInput, postInput } from '../../services/org-input';
 import { errorResponses, nextLink, nextSchema, pageQuery } from './shared';
+import { robotViewSchema } from './org';
 
 /**
  * Email and phone are personal data: admins receive everyone's, dispatchers those of people who
@@ -18,6 +19,11 @@ const personSchema = z.object({
   userId: z.string().optional(),
   email: z.string().optional().meta({ description: CONTACT_RULE }),
   phone: z.string().optional().meta({ description: CONTACT_RULE }),
+  channels: z
+    .array(z.string())
+    .optional()
+    .meta({ description: `Preferred notification channels, first first. ${CONTACT_RULE}` }),
+  groupRobot: robotViewSchema.optional(),
 });
 
 const personDetailSchema = personSchema.extend({

@@ -60,6 +60,18 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.mail.failedAt': ['失败时间', 'Failed at'],
   'admin.mail.resend': ['重新发送', 'Send again'],
   'admin.mail.done.resent': ['已重新排队发送。', 'Queued to be sent again.'],
+  'admin.mail.channel': ['渠道', 'Channel'],
+  'admin.mail.status': ['状态', 'Status'],
+  'admin.mail.createdAt': ['创建时间', 'Created at'],
+  'admin.mail.channels.title': ['短信与群机器人消息', 'Text messages and group robot posts'],
+  'admin.mail.channels.intro': [
+    '最近经短信、企业微信、钉钉群机器人发出的通知（与邮件共用发件箱：同样重试、过期，永久失败后改走下一渠道）。手机号已脱敏；群机器人只显示所属单位或人员，不显示 Webhook。',
+    'Recent notifications sent by text message and WeCom or DingTalk group robots (the same outbox as mail: retried, expired, and after a permanent refusal sent on the next channel). Phone numbers are masked; robots show their unit or person, never the webhook.',
+  ],
+  'admin.mail.channels.none': [
+    '还没有经这些渠道发出的通知。',
+    'Nothing sent on these channels yet.',
+  ],
   // Definitions: the list and a definition's page.
   'admin.def.title': ['流程定义', 'Process definitions'],
   'admin.def.intro': [

@@ -53,7 +53,9 @@ beforeAll(async () => {
   const ports = await randomPorts();
   const stack = testStack();
   env = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'SMTP_URL']) delete env[name];
+  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'SMTP_URL', 'SMS_HTTP_URL']) {
+    delete env[name];
+  }
   Object.assign(env, {
     STACK_DIR: stackDir,
     TEMPORAL_CLI: temporalCliPath(),
@@ -63,6 +65,7 @@ beforeAll(async () => {
     FERRETDB_PORT: String(ports.ferretdb),
     SMTP_PORT: String(ports.smtp),
     MAIL_SINK_HTTP_PORT: String(ports.mailHttp),
+    WEBHOOK_SINK_PORT: String(ports.webhooks),
     API_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
   });

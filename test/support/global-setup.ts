@@ -31,12 +31,16 @@ interface TierNeeds {
 
 /**
  * What each tier's tests use. The workflow tests run cases on their own time-skipping servers, so
- * they need FerretDB and the SMTP sink but no dev server; the API and the console need the dev
+ * they need FerretDB and the SMTP and webhook sinks but no dev server; the API and the console need the dev
  * server; only the browser tests drive Chromium. Every tier uses the workflow bundle.
  */
 const NEEDS: Record<Tier, TierNeeds> = {
-  workflow: { components: ['mongodb', 'smtp'], testServer: true, chromium: false },
-  e2e: { components: ['temporal', 'mongodb', 'smtp'], testServer: false, chromium: false },
+  workflow: { components: ['mongodb', 'smtp', 'webhooks'], testServer: true, chromium: false },
+  e2e: {
+    components: ['temporal', 'mongodb', 'smtp', 'webhooks'],
+    testServer: false,
+    chromium: false,
+  },
   browser: { components: ['temporal', 'mongodb', 'smtp'], testServer: false, chromium: true },
 };
 

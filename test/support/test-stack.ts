@@ -14,6 +14,10 @@ export interface TestStackInfo {
     SMTP_URL: string;
     /** The run's payload codec key (generated into its data folder), for every tier. */
     TEMPORAL_CODEC_KEYS: string;
+    /** The webhook sink (robots and SMS, stack/webhook-sink.ts): workflow and e2e tiers. */
+    WEBHOOK_SINK_URL?: string;
+    /** The sink's SMS endpoint, as the worker is configured with it. */
+    SMS_HTTP_URL?: string;
   };
   mailDir: string;
   dataDir: string;
@@ -37,6 +41,11 @@ function provided<T>(value: T | undefined, what: string, tiers: string): T {
     throw new Error(`${what} is started only for the ${tiers} tier: move the test there`);
   }
   return value;
+}
+
+/** The webhook sink's base URL (`…/wecom/<robot>`, `…/dingtalk/<robot>`, `…/sms`). */
+export function webhookSinkUrl(): string {
+  return provided(testStack().env.WEBHOOK_SINK_URL, 'The webhook sink', 'workflow and e2e');
 }
 
 /** The time-skipping test server executable. */

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       TEMPORAL_TASK_QUEUE: 'governance-cases',
       TEMPORAL_CALL_TIMEOUT_MS: 10_000,
       STORE_CALL_TIMEOUT_MS: 15_000,
+      SMS_TEMPLATE_IDS: {},
       STUCK_ACTIVITY_ALERT_SECONDS: 600,
       WORKING_HOURS: [
         { start: 540, end: 720 },
@@ -127,6 +128,10 @@ describe('loadConfig', () => {
     ['API_PORT', '70000'],
     ['MONGODB_URI', 'http://x'],
     ['SMTP_URL', 'ftp://x'],
+    ['SMS_HTTP_URL', 'ftp://sms'],
+    ['SMS_HTTP_AUTH', 'Bearer abc'],
+    ['SMS_TEMPLATE_IDS', '{"task-reminder":1}'],
+    ['SMS_TEMPLATE_IDS', 'not json'],
     ['TEMPORAL_ADDRESS', 'nohost'],
     ['NODE_ENV', 'staging'],
     ['API_BODY_LIMIT', 'lots'],

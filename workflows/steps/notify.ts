@@ -15,6 +15,8 @@ export function runNotify(
     keyBase: `${run.caseId}:${step.id}:${visit}`,
     stepId: step.id,
     task: null,
+    ...(step.channels !== undefined ? { channels: step.channels } : {}),
+    ...(step.groupRobot ? { groupRobot: true } : {}),
     context: {
       caseId: run.caseId,
       processName: run.spec.name,

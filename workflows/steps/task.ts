@@ -118,6 +118,7 @@ export async function runTaskStep(
           template: 'task-assigned',
           keyBase: `${id}:assigned`,
           stepId: step.id,
+          ...(step.channels !== undefined ? { channels: step.channels } : {}),
           context: {
             caseId: run.caseId,
             processName: run.spec.name,

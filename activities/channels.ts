@@ -1,0 +1,69 @@
+import type { Channel, ChannelChoice } from '../lang/vocabulary';
+import { CHANNELS } from '../lang/vocabulary';
+
+/**
+ * Which channels a notification to a person goes out on, in order (docs/definition-language.md,
+ * "Channels"): the definition's list when it gives one (`preferred` standing for the person's own
+ * preferences), else the person's preferences, with mail last. A channel is kept only when the
+ * person has its address (mail: an email; sms: a phone and an SMS provider; wecom/dingtalk: a
+ * robot of that vendor) — the first kept is sent, the others are its fallbacks.
+ */
+export interface PersonContact {
+  name: string;
+  email?: string | null;
+  phone?: string | null;
+  channels?: readonly string[] | null;
+  groupRobot?: { channel?: string | null; webhook?: string | null } | null;
+}
+
+/** The fields a person is read with for a notification. */
+export const PERSON_CONTACT_FIELDS = {
+  name: 1,
+  email: 1,
+  phone: 1,
+  channels: 1,
+  'groupRobot.channel': 1,
+  'groupRobot.webhook': 1,
+} as const;
+
+export const DEFAULT_CHANNEL_CHOICE: readonly ChannelChoice[] = ['preferred', 'mail'];
+
+export function planChannels(
+  personId: string,
+  person: PersonContact,
+  requested: readonly ChannelChoice[] | undefined,
+  /** The channels this worker can send besides mail (SMS needs a provider). */
+  available: ReadonlySet<string>,
+): Array<{ channel: Channel; to: string }> {
+  const own = (person.channels ?? []).filter((c): c is Channel =>
+    (CHANNELS as readonly string[]).includes(c),
+  );
+  const order = (requested ?? DEFAULT_CHANNEL_CHOICE).flatMap((c) =>
+    c === 'preferred' ? own : [c],
+  );
+  const plan: Array<{ channel: Channel; to: string }> = [];
+  for (const channel of new Set(order)) {
+    const to = addressOn(channel, personId, person, available);
+    if (to !== null) plan.push({ channel, to });
+  }
+  return plan;
+}
+
+function addressOn(
+  channel: Channel,
+  personId: string,
+  person: PersonContact,
+  available: ReadonlySet<string>,
+): string | null {
+  switch (channel) {
+    case 'mail':
+      return person.email || null;
+    case 'sms':
+      return available.has('sms') && person.phone ? person.phone : null;
+    case 'wecom':
+    case 'dingtalk':
+      return person.groupRobot?.channel === channel && person.groupRobot.webhook
+        ? `person:${personId}`
+        : null;
+  }
+}
