@@ -3,7 +3,6 @@ import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '.
 import type {
   DefinitionSpec,
   EscalationSpec,
-  OnDutySelector,
   PeopleSelector,
   RecipientSpec,
   UnitRef,
