@@ -840,6 +840,9 @@ const STORE_UNREACHABLE = new Set([
   'MongoNetworkTimeoutError',
   'MongoPoolClearedError',
   'MongoNotConnectedError',
+  // Every pooled connection is held by a call the store does not answer (the pool is bounded,
+  // STORE_CLIENT_POOL_SIZE): the wait for one ends at the API's call timeout.
+  'MongoWaitQueueTimeoutError',
 ]);
 
 /** True for a duplicate-key error on insert or upsert. */
