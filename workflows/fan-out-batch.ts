@@ -38,6 +38,30 @@ export type FanOutChildEnd = { caseId: string; status: string } & Partial<RollCa
     disputes?: DisputeFigures;
   };
 
+/**
+ * Children in slices of `size`, in order, as fan-out batch workflows take them: one list for the
+ * sub-process step's fan-out and a schedule's fire over units alike.
+ */
+export function fanOutSlices(
+  children: ReadonlyArray<{
+    workflowId: string;
+    start: { args: [CaseWorkflowInput]; memo: CaseStartMemo };
+  }>,
+  size: number,
+): FanOutChildStart[][] {
+  const slices: FanOutChildStart[][] = [];
+  for (let at = 0; at < children.length; at += size) {
+    slices.push(
+      children.slice(at, at + size).map((child) => ({
+        workflowId: child.workflowId,
+        input: child.start.args[0],
+        memo: child.start.memo,
+      })),
+    );
+  }
+  return slices;
+}
+
 export async function fanOutBatchWorkflow(input: FanOutBatchInput): Promise<FanOutChildEnd[]> {
   const { taskQueue } = workflowInfo();
   // All start commands go out in one workflow task: the units are called at the same moment.

@@ -14,7 +14,7 @@ import { CASE_WORKFLOW_TYPE } from '../common/case';
 import type { UnitType } from '../lang/vocabulary';
 import { caseStartOf } from '../common/case-start';
 import type { FanOutBatchInput, FanOutChildEnd } from './fan-out-batch';
-import { FAN_OUT_BATCH_TYPE } from './fan-out-batch';
+import { FAN_OUT_BATCH_TYPE, fanOutSlices } from './fan-out-batch';
 import { lookups } from './stubs';
 
 /** What a process's Temporal Schedule starts at each fire: the process to start a case of. */
@@ -172,17 +172,10 @@ async function startForEachUnit(
     );
     return resultOf(units, started.some(Boolean));
   }
-  const slices: FanOutBatchInput[] = [];
-  for (let at = 0; at < units.length; at += SCHEDULED_SLICE) {
-    slices.push({
-      children: units.slice(at, at + SCHEDULED_SLICE).map((unit) => ({
-        workflowId: unit.caseId,
-        input: unit.start.args[0],
-        memo: unit.start.memo,
-      })),
-      wait: false,
-    });
-  }
+  const slices: FanOutBatchInput[] = fanOutSlices(
+    units.map((unit) => ({ workflowId: unit.caseId, start: unit.start })),
+    SCHEDULED_SLICE,
+  ).map((children) => ({ children, wait: false }));
   const started = await Promise.all(
     slices.map(async (slice, n) => {
       try {

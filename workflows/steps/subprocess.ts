@@ -12,8 +12,8 @@ import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import type { ForEachUnitsSpec, StepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
-import type { FanOutBatchInput, FanOutChildEnd, FanOutChildStart } from '../fan-out-batch';
-import { FAN_OUT_BATCH_TYPE } from '../fan-out-batch';
+import type { FanOutBatchInput, FanOutChildEnd } from '../fan-out-batch';
+import { FAN_OUT_BATCH_TYPE, fanOutSlices } from '../fan-out-batch';
 import { FAN_OUT_IN_PARALLEL } from '../patches';
 import { ENGINE } from '../projection';
 import type { RollCallFigures } from '../roll-call';
@@ -276,16 +276,10 @@ async function fanOutInParallel(
         )
       : Promise.resolve([]);
   } else {
-    const slices: FanOutChildStart[][] = [];
-    for (let at = 0; at < children.length; at += FAN_OUT_SLICE) {
-      slices.push(
-        children.slice(at, at + FAN_OUT_SLICE).map((child) => ({
-          workflowId: child.childId,
-          input: child.start.args[0],
-          memo: child.start.memo,
-        })),
-      );
-    }
+    const slices = fanOutSlices(
+      children.map((child) => ({ workflowId: child.childId, start: child.start })),
+      FAN_OUT_SLICE,
+    );
     const results = await Promise.all(
       slices.map((slice) =>
         executeChild<(input: FanOutBatchInput) => Promise<FanOutChildEnd[]>>(FAN_OUT_BATCH_TYPE, {
