@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
@@ -69,15 +69,53 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): StackPorts {
   };
 }
 
+/**
+ * Free ports for a stack of its own (the tests', a bench's), all distinct and all below the OS's
+ * ephemeral range. The servers bind them one after another; a port the OS hands out meanwhile
+ * (the Temporal dev server's internal services, PostgreSQL's, any other program's outgoing
+ * connections) comes from the ephemeral range, so it can no longer take one that is chosen but
+ * not yet bound (a CI run failed on exactly that: SMTP_PORT taken before the mail sink started).
+ */
 export async function randomPorts(): Promise<StackPorts> {
-  return {
-    temporal: await freePort(),
-    temporalUi: await freePort(),
-    ferretdb: await freePort(),
-    smtp: await freePort(),
-    mailHttp: await freePort(),
-    webhooks: await freePort(),
+  const chosen: number[] = [];
+  const pick = async (): Promise<number> => {
+    const port = await portBelowEphemeralRange(chosen);
+    chosen.push(port);
+    return port;
   };
+  return {
+    temporal: await pick(),
+    temporalUi: await pick(),
+    ferretdb: await pick(),
+    smtp: await pick(),
+    mailHttp: await pick(),
+    webhooks: await pick(),
+  };
+}
+
+/** Lowest port we choose from: above the well-known and most registered services' ports (chosen). */
+const LOWEST_CHOSEN_PORT = 10_000;
+
+async function portBelowEphemeralRange(taken: readonly number[]): Promise<number> {
+  const ephemeralStart = await ephemeralRangeStart();
+  if (ephemeralStart - LOWEST_CHOSEN_PORT < 1_000) return freePortOtherThan(taken);
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port =
+      LOWEST_CHOSEN_PORT + Math.floor(Math.random() * (ephemeralStart - LOWEST_CHOSEN_PORT));
+    if (!taken.includes(port) && (await isPortFree(port))) return port;
+  }
+  return freePortOtherThan(taken);
+}
+
+/** Where the OS starts handing out ports of its own choice (Linux; elsewhere its default). */
+async function ephemeralRangeStart(): Promise<number> {
+  try {
+    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const start = Number(range.trim().split(/\s+/)[0]);
+    return Number.isInteger(start) && start > 0 ? start : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /**
@@ -224,7 +262,7 @@ export async function startLocalStack(options: {
           );
         }
         // Its own free port each start: nothing but this stack's FerretDB connects to it.
-        const pgPort = await freePort();
+        const pgPort = await freePortOtherThan(Object.values(ports));
         const pg = startPostgres({
           bins,
           dir: pgDir,
