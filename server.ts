@@ -10,7 +10,7 @@ import { connectDatabase } from './models';
 import { createApp } from './api/app';
 import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
-import { createOrgSnapshot } from './services/org-snapshot';
+import { createOrgSnapshot, unitsMissingFrom } from './services/org-snapshot';
 import { createAccountService } from './services/accounts';
 import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';
@@ -81,6 +81,10 @@ export async function startApi(
   const clock = () => new Date();
 
   try {
+    // One org snapshot per process (the unit tree, reloaded only when the org revision moves),
+    // shared by the definitions' publish check, the scope resolver and the unit directory; one
+    // resolver for every service that reads cases, tasks or people within a scope.
+    const orgSnapshot = createOrgSnapshot({ models: db.models });
     // Schedules follow the latest published version of each key (created, updated, deleted).
     const schedules = createScheduleService({
       temporal,
@@ -90,11 +94,7 @@ export async function startApi(
     });
     const definitions = createDefinitionService(db.models, createMailRenderer().templateNames, {
       changed: (key) => schedules.sync(key),
-      missingUnits: async (unitIds) => {
-        const found = await db.models.Unit.find({ _id: { $in: unitIds } }, { _id: 1 }).lean();
-        const known = new Set(found.map((unit) => unit._id));
-        return unitIds.filter((id) => !known.has(id));
-      },
+      missingUnits: async (unitIds) => unitsMissingFrom(await orgSnapshot.get(), unitIds),
     });
     const authenticator = createAuthenticator(db.models, { clock });
     const limits = createRateLimits({ db: db.connection.db!, config: limitsConfigOf(config) });
@@ -114,10 +114,6 @@ export async function startApi(
       temporal,
       logger,
     });
-    // One org snapshot per process (the unit tree, reloaded only when the org revision moves),
-    // shared by the scope resolver and the unit directory; one resolver for every service that
-    // reads cases, tasks or people within a scope.
-    const orgSnapshot = createOrgSnapshot({ models: db.models });
     const scope = createScopeResolver(db.models, { snapshot: orgSnapshot });
     await calendar.seedShippedYears();
     const cases = createCaseService({

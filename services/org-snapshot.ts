@@ -71,6 +71,11 @@ export function createOrgSnapshot(deps: {
   };
 }
 
+/** Those of `unitIds` the tree lacks, in the order given. */
+export function unitsMissingFrom(snapshot: OrgSnapshot, unitIds: readonly string[]): string[] {
+  return unitIds.filter((id) => !snapshot.byId.has(id));
+}
+
 function snapshotOf(
   revision: number,
   docs: ReadonlyArray<{ _id: string; name: string; type: string; parentId?: string | null }>,

@@ -240,6 +240,19 @@ describe('schedules of periodic processes', () => {
       ],
     ]);
     expect(await absent(key)).toBe(true);
+    const missingUnit = await publish(key, source(key, 'schedule: { every: month, unit: gone-2 }'));
+    expect(missingUnit.status).toBe(422);
+    expect(
+      (
+        missingUnit.body as { error: { details: Array<{ path: string; message: string }> } }
+      ).error.details.map((d) => [d.path, d.message]),
+    ).toEqual([
+      [
+        'schedule.unit',
+        'no unit "gone-2" in the org tree: import it first, or name an existing unit',
+      ],
+    ]);
+    expect(await absent(key)).toBe(true);
 
     // Act: scheduled for the street's communities, fired once
     const everyCommunity = `schedule: { every: month, day: 3, unitsOfType: community, under: ${street}, data: { focus: 民情访谈 } }`;
