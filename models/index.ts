@@ -195,6 +195,8 @@ const outboxSchema = new mongoose.Schema(
 outboxSchema.index({ caseId: 1 });
 /** The admins' list of failed mail (and the dispatcher's start-up sweep). */
 outboxSchema.index({ status: 1, nextAttemptAt: 1 });
+/** The admins' latest messages per channel besides mail (services/mail.ts, one read per channel). */
+outboxSchema.index({ channel: 1, createdAt: -1 });
 
 /**
  * The outbox's ready queue: one small document per mail still to deliver (`_id` = the mail's
