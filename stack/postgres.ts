@@ -220,6 +220,97 @@ export async function ensurePostgresData(
 }
 
 /**
+ * FerretDB v1 hands an equality filter to PostgreSQL as `_jsonb->'field' @> value` (its `_id`
+ * reads and writes, and `{ taskId }`, `{ status }`…), which the btree indexes it makes for
+ * MongoDB's indexes (`((_jsonb->'field'))`) cannot serve: every such query read every row of its
+ * collection (bench/README.md, "What FerretDB v1 does with each query shape"). GIN indexes do
+ * serve `@>`. So the store keeps a GIN twin of every single-field FerretDB index key: an event
+ * trigger adds one whenever FerretDB creates an index (a collection's `_id_` included), and
+ * {@link prepareFerretDbStore} adds the missing ones to tables made before the trigger existed.
+ * With `plan_cache_mode=force_custom_plan` (see {@link startPostgres}) the planner sees the
+ * field name FerretDB passes as a parameter, so the twin matches. Only the local stack does this;
+ * FerretDB behaves the same with or without the twins, and nothing else reads them.
+ */
+export const GIN_TWINS_SQL = `
+CREATE OR REPLACE FUNCTION public.governance_gin_twins(btree oid) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  tbl oid;
+  keys int;
+  expr text;
+BEGIN
+  SELECT i.indrelid, i.indnkeyatts INTO tbl, keys
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+    WHERE i.indexrelid = btree AND a.amname = 'btree';
+  IF tbl IS NULL THEN RETURN; END IF;
+  FOR k IN 1..keys LOOP
+    expr := pg_get_indexdef(btree, k, true);
+    -- Only a top-level field: FerretDB reads a dotted path with #>, which no twin would serve.
+    CONTINUE WHEN expr !~ '^\\(?_jsonb -> ''[^'']+''::text\\)?$';
+    CONTINUE WHEN EXISTS (
+      SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_am a ON a.oid = c.relam
+        WHERE i.indrelid = tbl AND a.amname = 'gin' AND i.indnkeyatts = 1
+          AND pg_get_indexdef(i.indexrelid, 1, true) = expr);
+    EXECUTE format('CREATE INDEX ON %s USING gin ((%s))', tbl::regclass, expr);
+  END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.governance_gin_twins_on_ddl() RETURNS event_trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  cmd record;
+BEGIN
+  FOR cmd IN SELECT objid FROM pg_event_trigger_ddl_commands()
+      WHERE command_tag = 'CREATE INDEX' AND object_type = 'index' LOOP
+    PERFORM public.governance_gin_twins(cmd.objid);
+  END LOOP;
+END
+$fn$;
+
+DROP EVENT TRIGGER IF EXISTS governance_gin_twins;
+
+CREATE EVENT TRIGGER governance_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+  EXECUTE FUNCTION public.governance_gin_twins_on_ddl();
+
+DO $do$
+DECLARE
+  idx oid;
+BEGIN
+  FOR idx IN SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'public', 'pg_toast') LOOP
+    PERFORM public.governance_gin_twins(idx);
+  END LOOP;
+END
+$do$;
+`;
+
+/**
+ * Installs (or refreshes) the GIN twins' trigger in FerretDB's database and adds the twins that
+ * are missing, in single-user mode before the server starts: no client library needed, and a
+ * data folder made by an earlier version gets them too.
+ */
+export async function prepareFerretDbStore(
+  dir: string,
+  bins: PostgresBinaries,
+  user: PostgresUser,
+): Promise<void> {
+  // -j: a statement ends with a semicolon and an empty line, so function bodies span lines.
+  const script = GIN_TWINS_SQL.trim()
+    .split(/;\n\n/)
+    .map((statement) => `${statement.trim().replace(/;$/, '')};\n\n`)
+    .join('');
+  await runAs(
+    user,
+    bins.postgres,
+    ['--single', '-j', '-D', dir, '-c', 'listen_addresses=', POSTGRES_DATABASE],
+    script,
+  );
+}
+
+/**
  * The user must reach the data folder: a folder made by mkdtemp (the tests', the benchmark's) is
  * closed to others, so the stack's data folder and its parent get search permission (x, not r).
  */
@@ -279,6 +370,9 @@ export function startPostgres(options: {
       'unix_socket_directories=',
       '-c',
       'synchronous_commit=off',
+      // Plans made with FerretDB's parameters' values, so its filters match the GIN twins above.
+      '-c',
+      'plan_cache_mode=force_custom_plan',
       '-c',
       `max_connections=${POSTGRES_MAX_CONNECTIONS}`,
     ],

@@ -12,6 +12,7 @@ import {
   POSTGRES_DATABASE,
   FERRETDB_POSTGRES_CONNECTIONS,
   ensurePostgresData,
+  prepareFerretDbStore,
   findPostgres,
   postgresUser,
   probePostgres,
@@ -261,6 +262,8 @@ export async function startLocalStack(options: {
             ensurePostgresData(pgDir, bins, user),
           );
         }
+        // The GIN twins of FerretDB's indexes (see GIN_TWINS_SQL), before the server starts.
+        await prepareFerretDbStore(pgDir, bins, user);
         // Its own free port each start: nothing but this stack's FerretDB connects to it.
         const pgPort = await freePortOtherThan(Object.values(ports));
         const pg = startPostgres({
