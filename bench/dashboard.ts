@@ -488,12 +488,30 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
     const flags = Object.fromEntries(
       Object.entries(result).filter(([key, value]) => /Pushdown$/.test(key) && value !== undefined),
     );
+    // PostgreSQL's plan (FerretDB on PostgreSQL) as its node types, with the index each uses.
+    const pgPlan = planner?.Plan as PlanNode | undefined;
     const summary = {
       ...flags,
-      plan: JSON.stringify(planner?.winningPlan ?? planner ?? {}).slice(0, 160),
+      plan: pgPlan
+        ? planNodes(pgPlan).join(' > ')
+        : JSON.stringify(planner?.winningPlan ?? planner ?? {}).slice(0, 160),
     };
     progress.info(`  explain ${name}: ${JSON.stringify(summary)}`);
   }
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** A PostgreSQL plan's nodes, depth first: `Bitmap Heap Scan`, `Bitmap Index Scan (index)`… */
+function planNodes(node: PlanNode): string[] {
+  const self = node['Index Name']
+    ? `${node['Node Type']} (${node['Index Name']})`
+    : node['Node Type'];
+  return [self, ...(node.Plans ?? []).flatMap(planNodes)];
 }
 
 async function main(): Promise<void> {

@@ -14,7 +14,7 @@ import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
-import { canSee, mayActForUnit, scopeFilter, unitFilterOf } from './scope';
+import { canSee, mayActForUnit, scopeFilter, unitFilterOf, withinScope } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
@@ -367,7 +367,7 @@ export function createCaseService(deps: {
       query: CaseListQuery,
     ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
       const scope = await deps.scope.resolve(principal);
-      const filter = withScope(scopeFilter(scope), await listFilterOf(query));
+      const filter = withinScope(await listFilterOf(query), scopeFilter(scope));
       // One query after the other: FerretDB on SQLite serves them serially anyway.
       const docs = await Case.find(filter, { timeline: 0, data: 0 })
         .sort({ createdAt: -1, _id: 1 })
@@ -401,15 +401,6 @@ export interface CaseListQuery {
   overdue?: boolean;
   /** Whether an escalation level of the case fired (metrics.escalated). */
   escalated?: boolean;
-}
-
-/** A list filter within a scope filter: their keys side by side, or `$and` when both name one. */
-function withScope(
-  scope: Record<string, unknown>,
-  own: Record<string, unknown>,
-): Record<string, unknown> {
-  const clash = Object.keys(own).some((key) => key in scope);
-  return clash ? { $and: [scope, own] } : { ...scope, ...own };
 }
 
 function notFound(caseId: string): AppError {

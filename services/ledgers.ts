@@ -15,7 +15,7 @@ import type { BulletinQuery, MetricsQuery, MetricsService, RankingQuery } from '
 import type { PeriodInput } from './periods';
 import { resolvePeriod } from './periods';
 import type { OrgScope, ScopeResolver } from './scope';
-import { scopeFilter } from './scope';
+import { scopeFilter, withinScope } from './scope';
 import { TASK_SCOPE } from './tasks';
 import type { UnitDirectory, UnitDirectoryReader } from './unit-directory';
 
@@ -229,9 +229,7 @@ export function createLedgerService(deps: {
     if (page.length > 0) yield page;
   }
 
-  /** A filter and the scope's, without an `$and` when the scope is everything (admins). */
-  const within = (filter: Record<string, unknown>, scope: Record<string, unknown>) =>
-    Object.keys(scope).length === 0 ? filter : { $and: [filter, scope] };
+  const within = withinScope;
 
   const unitName = (tree: UnitDirectory, id: string | null | undefined) =>
     id ? (tree.byId.get(id)?.name ?? null) : null;

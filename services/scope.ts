@@ -104,6 +104,27 @@ export function scopeFilter(scope: OrgScope, fields: ScopeFields = {}): Record<s
 }
 
 /**
+ * A list query's own filter within a scope filter (both must hold): every field at the top level
+ * where only one of them names it, and an `$and` only of what both name. FerretDB v1 hands the
+ * store the top-level equality fields of a filter and nothing under an `$and` or `$or`, so
+ * `$and: [own, scope]` read every row of the collection; this way the own filter's equalities
+ * (`status`, `candidateUserIds`, `caseId`…) are served by an index. MongoDB reads both alike.
+ */
+export function withinScope(
+  own: Record<string, unknown>,
+  scope: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...own };
+  const both: Array<Record<string, unknown>> = [];
+  for (const [key, value] of Object.entries(scope)) {
+    if (key in merged) both.push({ [key]: value });
+    else merged[key] = value;
+  }
+  if (both.length === 0) return merged;
+  return { ...merged, $and: [...((merged.$and as unknown[] | undefined) ?? []), ...both] };
+}
+
+/**
  * Whether a principal may file an item for a unit: admins, residents and systems for any unit
  * (they say where a problem is), dispatchers and staff for the units in their scope.
  */

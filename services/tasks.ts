@@ -17,7 +17,7 @@ import type { Models, TaskDocument } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { ScopeResolver, ScopeFields } from './scope';
-import { canSee, scopeFilter, unitFilterOf } from './scope';
+import { canSee, scopeFilter, unitFilterOf, withinScope } from './scope';
 import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
@@ -288,9 +288,10 @@ export function createTaskService(deps: {
       if (units !== undefined) filter.caseUnitId = units;
       const openedAt = rangeOfBounds(query);
       if (openedAt) filter.openedAt = openedAt;
-      const scoped = {
-        $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)],
-      };
+      const scoped = withinScope(
+        filter,
+        scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE),
+      );
       const docs = await Task.find(scoped)
         .sort({ openedAt: -1, _id: 1 })
         .skip(skipOf(query))
@@ -327,9 +328,10 @@ export function createTaskService(deps: {
       }
       if (query.status !== undefined) filter.status = query.status;
       if (query.caseId !== undefined) filter.caseId = query.caseId;
-      const scoped = {
-        $and: [filter, scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE)],
-      };
+      const scoped = withinScope(
+        filter,
+        scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE),
+      );
       const docs = await Task.find(scoped)
         .sort({ openedAt: -1, _id: 1 })
         .skip(skipOf(query))

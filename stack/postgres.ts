@@ -269,6 +269,14 @@ BEGIN
 END
 $fn$;
 
+-- A document is stored TOASTed once it passes about 2 KB (a case with its timeline), so the heap
+-- the planner prices a scan by is small, while reading a field of each row means fetching and
+-- decompressing the whole document: priced at the default, a scan of 2,000 cases looked cheaper
+-- than the index. The field access and containment are priced as what they are here (chosen).
+ALTER FUNCTION pg_catalog.jsonb_object_field(jsonb, text) COST 50;
+
+ALTER FUNCTION pg_catalog.jsonb_contains(jsonb, jsonb) COST 50;
+
 DROP EVENT TRIGGER IF EXISTS governance_gin_twins;
 
 CREATE EVENT TRIGGER governance_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX')

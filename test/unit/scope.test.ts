@@ -7,6 +7,7 @@ import {
   expandScope,
   mayActForUnit,
   scopeFilter,
+  withinScope,
 } from '../../services/scope';
 import { childrenByParent } from '../../common/org-tree';
 import { ROLES } from '../../common/roles';
@@ -40,6 +41,9 @@ function matches(filter: Record<string, unknown>, doc: object): boolean {
   return Object.entries(filter).every(([key, condition]) => {
     if (key === '$or') {
       return (condition as Array<Record<string, unknown>>).some((branch) => matches(branch, doc));
+    }
+    if (key === '$and') {
+      return (condition as Array<Record<string, unknown>>).every((branch) => matches(branch, doc));
     }
     if (typeof condition === 'string') return fieldMatches(doc, key, (v) => v === condition);
     if (condition !== null && typeof condition === 'object') {
@@ -244,6 +248,58 @@ describe('scopeFilter and canSee', () => {
       fc.property(tree, principal, fc.array(item, { maxLength: 12 }), fields, (t, p, list, f) => {
         const { byFilter, byRule } = visible(expandScope(p, childrenByParent(t)), list, f);
         expect(byFilter).toEqual(byRule);
+      }),
+    );
+  });
+});
+
+describe('withinScope', () => {
+  it('when a list filter and a scope name different fields, then all sit at the top level (FerretDB pushes those down)', () => {
+    // Act
+    const filter = withinScope(
+      { candidateUserIds: 'usr_sue', status: 'open' },
+      scopeFilter(scopeOf('communityStaff'), { unitField: 'caseUnitId' }),
+    );
+
+    // Assert
+    expect(filter).toEqual({
+      candidateUserIds: 'usr_sue',
+      status: 'open',
+      $or: [{ 'createdBy.id': 'usr_sue' }, { caseUnitId: { $in: ['community-a1', 'grid-a1'] } }],
+    });
+    expect(withinScope({ status: 'open' }, scopeFilter(scopeOf('admin')))).toEqual({
+      status: 'open',
+    });
+  });
+
+  it('when both name a field or an $or, then the merged filter selects exactly what both select', () => {
+    const units = ['community-a1', 'community-b1', 'grid-a1', 'street-a'];
+    const users = ['usr_ann', 'usr_bob', 'usr_sue'];
+    const doc = fc.record({
+      createdBy: fc.record({ id: fc.constantFrom(...users) }),
+      unitId: fc.constantFrom(...units),
+      status: fc.constantFrom('open', 'claimed', 'completed'),
+    });
+    const condition = fc.oneof(
+      fc.record({ unitId: fc.constantFrom(...units) }),
+      fc.record({ status: fc.constantFrom('open', 'claimed') }),
+      fc.record({ unitId: fc.record({ $in: fc.subarray(units) }) }),
+      fc.record({
+        $or: fc.array(fc.record({ 'createdBy.id': fc.constantFrom(...users) }), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+      }),
+    );
+    const filter = fc
+      .array(condition, { maxLength: 3 })
+      .map((parts) => Object.assign({}, ...parts) as Record<string, unknown>);
+    fc.assert(
+      fc.property(filter, filter, fc.array(doc, { maxLength: 8 }), (own, scope, docs) => {
+        const merged = withinScope(own, scope);
+        for (const d of docs) {
+          expect(matches(merged, d)).toBe(matches(own, d) && matches(scope, d));
+        }
       }),
     );
   });
