@@ -224,9 +224,15 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
     };
 
     // Act
-    const docs = await bed.withWorker(async (queue) => {
+    const outcome = await bed.withWorker(async (queue) => {
       type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
-      const start = () => bed.startCase(queue, process, urban.id, data);
+      // Every case started, in order, for the replay
+      const cases: Kase[] = [];
+      const start = async () => {
+        const kase = await bed.startCase(queue, process, urban.id, data);
+        cases.push(kase);
+        return kase;
+      };
       const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
       const report = async (kase: Kase, outcome: string) => {
         const task = await openedTask(kase, 'report');
@@ -271,11 +277,11 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
       done.push(await closed(late));
       // 5. 非本部门职责, ruled to housing, which resolves it
       done.push(await arbitrated('redispatch'));
-      return done;
+      return { docs: done, cases };
     });
 
     // Assert: the flags each case carries
-    const metrics = docs.map(flagsOf);
+    const metrics = outcome.docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -315,6 +321,10 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
       returnRate: 0,
       overdueRate: 0.25,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, process.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });
 
