@@ -346,3 +346,100 @@ describe('网格矛盾纠纷月上报的考核指标 (dispute-report rates)', ()
     }
   });
 });
+
+describe('月排查轮次的考核指标 (dispute-screening rates)', () => {
+  it('when rounds are summed up at once, after summary_3d, or wait for a grid still screening, then each round carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: one grid under the street; the street's 综治中心 sums up, its leader hears of a
+    // late summary
+    const org = await bed.seedOrg();
+    await bed.addPost(org.streetDirector, org.street, 'dispatcher');
+    await bed.addPost(org.streetSecretary, org.street, 'leader');
+    const screening = await bed.shippedWith('dispute-screening.yaml', 'dispute-report.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = async () => {
+        const kase = await bed.startCase(queue, screening, org.street.id, { focus: '邻里纠纷' });
+        const [started] = await kase.waitForEvents('subprocess.started', 1);
+        return { kase, report: bed.childCase(String(started!.detail?.caseId)) };
+      };
+      const reported = async (report: RunningCase) => {
+        const taskId = report.taskId('report');
+        await report.waitForTask('the grid report task', taskId, () => true);
+        await report.claim(taskId, org.gridWorker);
+        await report.complete(taskId, org.gridWorker, 'reported', REPORT);
+      };
+      const summaryOpened = (kase: RunningCase) =>
+        kase.waitForTask('the summary task', kase.taskId('summary'), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const summarised = async (kase: RunningCase) => {
+        const summary = kase.taskId('summary');
+        await kase.claim(summary, org.streetDirector);
+        await kase.complete(summary, org.streetDirector, 'summarised', { analysis: '研判意见' });
+        return kase.waitForDoc('the round closed', (d) => d.status !== 'open');
+      };
+      // 1. the grid reports, the round is summed up at once
+      const onTime = await start();
+      await reported(onTime.report);
+      await summaryOpened(onTime.kase);
+      const docs = [await summarised(onTime.kase)];
+      // 2. the grid reports, the summary comes after summary_3d
+      const late = await start();
+      await reported(late.report);
+      const task = await summaryOpened(late.kase);
+      // 3. the grid has not reported yet: the round waits, within every limit
+      const waiting = await start();
+
+      await bed.skipTo(Date.parse(task.deadlines[0]!.dueAt!) + 60_000);
+      await late.kase.waitForEvents('deadline.escalated', 1, { deadline: 'summary_3d' });
+      docs.push(await summarised(late.kase), await waiting.kase.doc());
+      return { docs, cases: [onTime.kase, late.kase, waiting.kase] };
+    });
+
+    // Assert: the flags each round carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'open']);
+    // No acceptance declared: dispatched when received, accepted at the summary's claim
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [0, 0, 0, 0, 0], // still running within its limit: in no part of 办结率
+    ]);
+    expect(
+      metrics.map((m) => [m.escalated, m.overdue, m.disputesFound, m.disputesResolved]),
+    ).toEqual([
+      [0, 0, 0, 0], // the grids' disputes are on their own cases, not counted twice here
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. The round has no 不予受理, no 解释说明,
+    // no rating step and only the summary as a task of its own: excluded, explained, the rating
+    // figures and a late intermediate step cannot be reached by any path.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.6667, // 2 summaries taken on of 3 rounds
+      responseRate: 0.3333, // 1 taken on before summary_3d passed
+      completionRate: 1, // 2 summed up of 2 due; the round still waiting is not due yet
+      resolutionRate: 1, // 已汇总 is 解决
+      onTimeRate: 0.5, // 1 of 2 within summary_3d
+      satisfactionRate: null,
+      participationRate: null,
+      visitRate: 0, // 0 rated of 2 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: null, // the round declares no disputes (its grids do)
+      supervisionRate: 0.3333, // the late summary, escalated to the street's leader
+      returnRate: 0,
+      overdueRate: 0.3333,
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, screening.spec.measures)).toEqual(metrics[i]);
+    }
+  });
+});
