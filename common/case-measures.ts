@@ -227,6 +227,16 @@ export class CaseMeasures {
           this.accept(when);
         }
         return;
+      case 'claim.closed':
+        // A roll-call's people report on its roster, not on the timeline (ARCHITECTURE decision
+        // 8): only its close says how many did. A declared acceptance roll-call closed with
+        // anybody reported is accepted as it closes (a roll-call recorded with a claim per
+        // person was accepted at the first claim already). Without a declaration the first human
+        // action stays that of a task, as before.
+        if (declared && this.isAcceptanceStep(stepId) && Number(detail?.claimants) > 0) {
+          this.accept(when);
+        }
+        return;
       case 'task.returned':
         c.returned += 1;
         c.returnedCase = 1;

@@ -452,6 +452,71 @@ describe('case measures declared by the definition (three-orders)', () => {
   });
 });
 
+describe('case measures of a roll-call (emergency-compound)', () => {
+  // The measures block of definitions/emergency-compound.yaml.
+  const measures: MeasuresSpec = {
+    acceptance: ['report'],
+    acceptanceDeadline: 'report_30m',
+    completionDeadline: 'report_30m',
+  };
+  const on = (minutes: number, type: TimelineEntry['type'], detail?: Entry['detail']): Entry => ({
+    ...at(minutes, type, detail),
+    stepId: 'report',
+  });
+  const opened = [started, on(0, 'task.opened', { task: 'r', candidates: 3 })];
+  const closed = { ...at(0, 'case.closed', { status: 'closed' }), stepId: 'closed' };
+
+  it('when the roster fills before the acceptance deadline, then the roll-call is accepted in time, at its close', () => {
+    // Act
+    const metrics = measureTimeline(
+      [
+        ...opened,
+        on(12, 'claim.closed', { task: 'r', claimants: 3, reason: 'full', expected: 3 }),
+        { ...closed, at: at(12, 'case.closed').at },
+      ],
+      measures,
+    );
+
+    // Assert
+    expect(metrics).toMatchObject({
+      dispatched: 1,
+      accepted: 1,
+      respondedInTime: 1,
+      responseMinutes: 12,
+      completedOnTime: 1,
+    });
+  });
+
+  it('when the window ends with some reported after the acceptance deadline passed, then it is accepted but not in time; with nobody reported it is not accepted', () => {
+    // Arrange
+    const windowEnded = (claimants: number) => [
+      ...opened,
+      on(30, 'deadline.missed', { task: 'r', deadline: 'report_30m' }),
+      on(120, 'claim.closed', { task: 'r', claimants, reason: 'window-ended', expected: 3 }),
+      { ...closed, at: at(120, 'case.closed').at },
+    ];
+
+    // Act
+    const some = measureTimeline(windowEnded(2), measures);
+    const nobody = measureTimeline(windowEnded(0), measures);
+
+    // Assert
+    expect(some).toMatchObject({ accepted: 1, respondedInTime: 0, responseMinutes: 120 });
+    expect(nobody).toMatchObject({ accepted: 0, respondedInTime: 0, responseMinutes: 0 });
+  });
+
+  it('when a roll-call is not the declared acceptance, then its close accepts nothing', () => {
+    // Act
+    const undeclared = measureTimeline(
+      [...opened, on(5, 'claim.closed', { task: 'r', claimants: 3, reason: 'full' })],
+      { acceptance: ['serve'] },
+    );
+
+    // Assert
+    expect(undeclared).toMatchObject({ accepted: 0 });
+  });
+});
+
 describe('arbitration (兜底仲裁)', () => {
   it('when a case goes to the centre’s arbitration twice, then it counts once as arbitrated', () => {
     // Act

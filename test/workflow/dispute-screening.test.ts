@@ -1,5 +1,6 @@
 import { figuresOf } from '../../services/metrics';
 import { planDeadline } from '../../common/sla';
+import { bj } from '../support/beijing';
 import type { CaseStateView } from '../../workflows/projection';
 import type {
   RunningCase,
@@ -16,7 +17,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 矛盾纠纷“月排查、月上报” processes (definitions/dispute-screening.yaml and
@@ -221,5 +222,224 @@ describe('矛盾纠纷月排查月上报 (dispute-screening → dispute-report)'
       disputesResolved: 2,
       disputeResolutionRate: 0.6667,
     });
+  });
+});
+
+describe('网格矛盾纠纷月上报的考核指标 (dispute-report rates)', () => {
+  it('when grids report on time, claim in time and report late, report late unclaimed, or never report, then each case carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: one grid with its grid worker and grid chief; a quiet week so the working-day
+    // clocks are plain
+    const org = await screeningOrg();
+    const report = bed.shipped('dispute-report.yaml');
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:00`).getTime();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = () => bed.startCase(queue, report, org.grid.id, { period: monday });
+      const open = async (kase: RunningCase) => {
+        const taskId = kase.taskId('report');
+        return kase.waitForTask('the grid report task', taskId, (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      };
+      const reported = async (kase: RunningCase, found: number, resolved: number) => {
+        const taskId = kase.taskId('report');
+        await kase.complete(taskId, org.gridWorker, 'reported', {
+          ...REPORT,
+          found,
+          resolved,
+        });
+        return kase.waitForDoc('the report closed', (d) => d.status !== 'open');
+      };
+      // 1. claimed and reported at once: 3 found, 2 resolved
+      const onTime = await start();
+      await open(onTime);
+      await onTime.claim(onTime.taskId('report'), org.gridWorker);
+      const docs = [await reported(onTime, 3, 2)];
+      // 2. claimed at once (接单 in time), reported after report_5d (办结 late): 2 found, 1 resolved
+      const claimedEarly = await start();
+      await open(claimedEarly);
+      await claimedEarly.claim(claimedEarly.taskId('report'), org.gridWorker);
+      // 3. neither claimed nor reported until report_5d passed: 4 found, 4 resolved
+      const untouched = await start();
+      await open(untouched);
+      // 4. never reported: closed as 逾期未报 at the 10-working-day cutoff
+      const silent = await start();
+      const task = await open(silent);
+      const due = deadlineOf(task.deadlines, `${silent.taskId('report')}/report_5d`).dueAt!;
+      const cutoff = planDeadline(
+        await bed.calendar(),
+        { within: '10 working days', reminders: [], escalations: [] },
+        task.openedAt.toISOString(),
+      ).dueAt!;
+
+      await bed.skipTo(Date.parse(due) + 60_000);
+      for (const kase of [claimedEarly, untouched, silent]) {
+        await kase.waitForEvents('deadline.escalated', 1, { deadline: 'report_5d' });
+      }
+      // The grid worker takes it on only now, after report_5d passed (接单 late)
+      await untouched.claim(untouched.taskId('report'), org.gridWorker);
+      docs.push(await reported(claimedEarly, 2, 1), await reported(untouched, 4, 4));
+      await bed.skipTo(Date.parse(cutoff) + 60_000);
+      docs.push(await silent.waitForDoc('the silent grid closed', (d) => d.status !== 'open'));
+      return { docs, cases: [onTime, claimedEarly, untouched, silent] };
+    });
+
+    // Assert: the flags each grid's report carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'closed', 'cancelled']);
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.escalated, m.escalations, m.overdue, m.excluded, m.ratingInvited]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 3, 1, 0, 0], // the grid chief, the community director, the street's 分管领导
+    ]);
+    expect(metrics.map((m) => [m.disputesFound, m.disputesResolved])).toEqual([
+      [3, 2],
+      [2, 1],
+      [4, 4],
+      [0, 0], // 逾期未报: no form, nothing found
+    ]);
+    // The rates, summed as the metrics service sums them. dispute-report has no 不予受理 and no
+    // 解释说明 outcome (a grid cannot refuse its own monthly report) and no rating step, so
+    // excluded, explained and the rating figures cannot be reached by any path.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.75, // 3 grids took their report on of 4 asked
+      responseRate: 0.5, // 2 took it on before report_5d passed (the untouched one after)
+      completionRate: 0.75, // 3 reported of 4 due (逾期未报 is due once report_5d passed)
+      resolutionRate: 0.75, // every report is 解决 (no 解释说明 outcome): 3 of 4 due
+      onTimeRate: 0.3333, // 1 of 3 reported before report_5d; an in-time claim does not help
+      satisfactionRate: null, // no feedback step: nobody rates a monthly report
+      participationRate: null,
+      visitRate: 0, // 0 rated of 3 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: 0.7778, // (2 + 1 + 4) resolved of (3 + 2 + 4) found
+      supervisionRate: 0.75, // 3 escalated (at report_5d) of 4 dispatched
+      returnRate: 0,
+      overdueRate: 0.75, // 3 past report_5d of 4 received
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again, but
+    // for the dispute figures: they come from the report's form as the case closes, which the
+    // timeline does not carry (replayedFlags recomputes from the timeline alone), so those two are
+    // compared against zero and were asserted from the stored figures above.
+    const measures = report.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      const replayed = await replayedFlags(bed, kase, measures);
+      expect(replayed).toEqual({ ...metrics[i], disputesFound: 0, disputesResolved: 0 });
+    }
+  });
+});
+
+describe('月排查轮次的考核指标 (dispute-screening rates)', () => {
+  it('when rounds are summed up at once, after summary_3d, or wait for a grid still screening, then each round carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: one grid under the street; the street's 综治中心 sums up, its leader hears of a
+    // late summary
+    const org = await bed.seedOrg();
+    await bed.addPost(org.streetDirector, org.street, 'dispatcher');
+    await bed.addPost(org.streetSecretary, org.street, 'leader');
+    const screening = await bed.shippedWith('dispute-screening.yaml', 'dispute-report.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = async () => {
+        const kase = await bed.startCase(queue, screening, org.street.id, { focus: '邻里纠纷' });
+        const [started] = await kase.waitForEvents('subprocess.started', 1);
+        return { kase, report: bed.childCase(String(started!.detail?.caseId)) };
+      };
+      const reported = async (report: RunningCase) => {
+        const taskId = report.taskId('report');
+        await report.waitForTask('the grid report task', taskId, () => true);
+        await report.claim(taskId, org.gridWorker);
+        await report.complete(taskId, org.gridWorker, 'reported', REPORT);
+      };
+      const summaryOpened = (kase: RunningCase) =>
+        kase.waitForTask('the summary task', kase.taskId('summary'), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const summarised = async (kase: RunningCase) => {
+        const summary = kase.taskId('summary');
+        await kase.claim(summary, org.streetDirector);
+        await kase.complete(summary, org.streetDirector, 'summarised', { analysis: '研判意见' });
+        return kase.waitForDoc('the round closed', (d) => d.status !== 'open');
+      };
+      // 1. the grid reports, the round is summed up at once
+      const onTime = await start();
+      await reported(onTime.report);
+      await summaryOpened(onTime.kase);
+      const docs = [await summarised(onTime.kase)];
+      // 2. the grid reports, the summary comes after summary_3d
+      const late = await start();
+      await reported(late.report);
+      const task = await summaryOpened(late.kase);
+      // 3. the grid has not reported yet: the round waits, within every limit
+      const waiting = await start();
+
+      await bed.skipTo(Date.parse(task.deadlines[0]!.dueAt!) + 60_000);
+      await late.kase.waitForEvents('deadline.escalated', 1, { deadline: 'summary_3d' });
+      docs.push(await summarised(late.kase), await waiting.kase.doc());
+      return { docs, cases: [onTime.kase, late.kase, waiting.kase] };
+    });
+
+    // Assert: the flags each round carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'open']);
+    // No acceptance declared: dispatched when received, accepted at the summary's claim
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [0, 0, 0, 0, 0], // still running within its limit: in no part of 办结率
+    ]);
+    expect(
+      metrics.map((m) => [m.escalated, m.overdue, m.disputesFound, m.disputesResolved]),
+    ).toEqual([
+      [0, 0, 0, 0], // the grids' disputes are on their own cases, not counted twice here
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. The round has no 不予受理, no 解释说明,
+    // no rating step and only the summary as a task of its own: excluded, explained, the rating
+    // figures and a late intermediate step cannot be reached by any path.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.6667, // 2 summaries taken on of 3 rounds
+      responseRate: 0.3333, // 1 taken on before summary_3d passed
+      completionRate: 1, // 2 summed up of 2 due; the round still waiting is not due yet
+      resolutionRate: 1, // 已汇总 is 解决
+      onTimeRate: 0.5, // 1 of 2 within summary_3d
+      satisfactionRate: null,
+      participationRate: null,
+      visitRate: 0, // 0 rated of 2 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: null, // the round declares no disputes (its grids do)
+      supervisionRate: 0.3333, // the late summary, escalated to the street's leader
+      returnRate: 0,
+      overdueRate: 0.3333,
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, screening.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });

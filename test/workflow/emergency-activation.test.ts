@@ -6,6 +6,8 @@ import type {
   SlaTestBed,
 } from '../support/sla-cases';
 import { deadlineOf, eventsOf, expectFiredAt, mailsOf, useSlaTestBed } from '../support/sla-cases';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import { figuresOf } from '../../services/metrics';
 
 /**
  * The shipped 一键启动 processes (definitions/emergency-activation.yaml and
@@ -266,5 +268,105 @@ describe('一键启动应急响应 (emergency-activation → emergency-compound)
       unstaffed: 1,
     });
     expect(eventsOf(outcome.doc.timeline, 'case.closed')[0]!.stepId).toBe('closed');
+  });
+});
+
+describe('点名报到的考核指标 (emergency-compound rates)', () => {
+  it('when roll-calls fill at once, keep one silent to the window’s end, fill only after report_30m, hear from nobody, or have nobody to call, then each carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: compound 1 calls two people, compound 2 three; a third compound calls nobody
+    const org = await emergencyOrg();
+    const empty = await bed.addUnit('compound', '空置小区', org.grid, `${org.grid.id}-c3`);
+    const rollCall = bed.shipped('emergency-compound.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = (compound: SeededUnit) => bed.startCase(queue, rollCall, compound.id, DATA);
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the roll-call closed', (d) => d.status !== 'open');
+      // 1. everyone reports at once: the roll-call fills and closes
+      const filled = await start(org.compound1);
+      await report(filled, [org.manager1, org.buildingHead1]);
+      const docs = [await closed(filled)];
+      // 2. one of two reports at once, the other never: it closes when its 2-hour window ends
+      const oneSilent = await start(org.compound1);
+      const taskId = await report(oneSilent, [org.manager1]);
+      const task = (await oneSilent.task(taskId))!;
+      const due = Date.parse(deadlineOf(task.deadlines, `${taskId}/report_30m`).dueAt!);
+      // 3. all three report, but only after report_30m passed; 4. nobody reports
+      const filledLate = await start(org.compound2);
+      await report(filledLate, []);
+      const silent = await start(org.compound2);
+      await report(silent, []);
+      // 5. a compound with no post holders: closed at once, nobody to call
+      const unstaffed = await start(empty);
+
+      await bed.skipTo(due + MINUTE);
+      for (const kase of [oneSilent, filledLate, silent]) {
+        await kase.waitForEvents('deadline.escalated', 1, { deadline: 'report_30m' });
+      }
+      await report(filledLate, [org.branchSecretary2, org.manager2, org.buildingHead2]);
+      const lateDoc = await closed(filledLate);
+      await bed.skipTo(task.openedAt.getTime() + 120 * MINUTE + MINUTE);
+      docs.push(await closed(oneSilent), lateDoc, await closed(silent), await closed(unstaffed));
+      return { docs, cases: [filled, oneSilent, filledLate, silent, unstaffed] };
+    });
+
+    // Assert: the flags each roll-call carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+    ]);
+    // Who reported is in the roster, not the timeline: a roll-call is accepted (接单) when it
+    // closes with anybody reported, so 响应及时 means it was full before report_30m passed
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 1, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+    ]);
+    // No outcomes are declared (解决): every roll-call that ends `closed` is 办结 and 解决, the
+    // one nobody answered too; on time when report_30m did not pass first
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 1],
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.escalations, m.overdue, m.excluded])).toEqual([
+      [0, 0, 0, 0],
+      [1, 3, 1, 0], // the grid chief, the community secretary, the street's 分管领导
+      [1, 1, 1, 0], // full 1 minute after report_30m: the ladder stops
+      [1, 3, 1, 0],
+      [0, 0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. A roll-call has no 不予受理, no 解释说明
+    // and no rating step: excluded, explained and the rating figures cannot be reached.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.6, // 3 roll-calls with somebody reported of 5 opened
+      responseRate: 0.2, // only the one full before report_30m
+      completionRate: 1, // every roll-call ends `closed`: nothing to tell 办结 from 未办结
+      resolutionRate: 1,
+      onTimeRate: 0.4, // the one filled at once and the one with nobody to call
+      satisfactionRate: null,
+      participationRate: null,
+      visitRate: 0, // 0 rated of 5 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: null,
+      supervisionRate: 0.6, // 3 escalated of 5
+      returnRate: 0,
+      overdueRate: 0.6, // 3 past report_30m of 5 received
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = rollCall.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

@@ -6,8 +6,10 @@ import type { RoundResults } from '../../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
 import { createEvaluationService } from '../../services/evaluations';
 import { createScopeResolver } from '../../services/scope';
-import type { SlaTestBed } from '../support/sla-cases';
+import type { RunningCase, SlaTestBed } from '../support/sla-cases';
 import { actor, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import { figuresOf } from '../../services/metrics';
 
 /**
  * The shipped 半年评单评议 (definitions/evaluation-round.yaml) on the time-skipping server: the
@@ -152,5 +154,98 @@ describe('半年评单评议 (evaluation-round)', () => {
       [org.streetSecretary.name, 3.81],
       [org.communitySecretary.name, 3.81],
     ]);
+  });
+});
+
+describe('半年评单评议的考核指标 (evaluation-round rates)', () => {
+  it('when rounds hold their meeting in time, after meeting_10d, never, or are refused for their period, then each carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: a street with its secretary; no orders are needed for the round's own figures
+    const org = await bed.seedOrg();
+    await bed.addPerson('county-secretary', '县委书记', [[org.county, 'secretary']]);
+    const round = bed.shipped('evaluation-round.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = (data: Record<string, unknown> = {}) =>
+        bed.startCase(queue, round, org.street.id, data);
+      const meetingOpened = (kase: RunningCase) =>
+        kase.waitForTask('the evaluation meeting', kase.taskId('meeting'), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const meetingHeld = async (kase: RunningCase) => {
+        const meeting = kase.taskId('meeting');
+        await kase.claim(meeting, org.streetSecretary);
+        await kase.complete(meeting, org.streetSecretary, 'reported', { summary: '测评通报' });
+        return kase.waitForDoc('the round closed', (d) => d.status !== 'open');
+      };
+      // 1. the meeting held as soon as the round closes; 2. held after meeting_10d; 3. never held
+      const meetingOnTime = await start();
+      const meetingLate = await start();
+      const noMeeting = await start();
+      // 4. refused: the period ends before it starts (the case fails, no round opens)
+      const refused = await start({ periodFrom: '2026-06-30', periodTo: '2026-01-01' });
+      const refusedDoc = await refused.waitForDoc('the refused round', (d) => d.status !== 'open');
+
+      const [opened] = await meetingOnTime.waitForEvents('evaluation.opened', 1);
+      await bed.skipTo(Date.parse(String(opened!.detail?.closesAt)) + 2 * 60_000);
+      const docs = [await meetingHeld(meetingOnTime)];
+      const task = await meetingOpened(meetingLate);
+      await meetingOpened(noMeeting);
+      await bed.skipTo(Date.parse(task.deadlines[0]!.dueAt!) + 60_000);
+      await meetingLate.waitForEvents('deadline.escalated', 1, { deadline: 'meeting_10d' });
+      await noMeeting.waitForEvents('deadline.escalated', 1, { deadline: 'meeting_10d' });
+      docs.push(await meetingHeld(meetingLate), await noMeeting.doc(), refusedDoc);
+      return { docs, cases: [meetingOnTime, meetingLate, noMeeting, refused] };
+    });
+
+    // Assert: the flags each round carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'open', 'failed']);
+    // No acceptance declared, so the default: dispatched when received, accepted at the first
+    // action on a task of its own — the meeting, since scores come through the API and leave no
+    // entry. score_10d runs while the round is open (10 of its 15 working days) and passes before
+    // any meeting can open: no round is ever accepted in time.
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 0],
+      [1, 1, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1], // score_10d passed, but the 办结时限 is meeting_10d
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0], // past meeting_10d, still open
+      [0, 0, 0, 0, 0], // failed before any deadline: in no part of 办结率
+    ]);
+    // score_10d escalates to the street's secretary on every round that opened
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.excluded, m.rejected])).toEqual([
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. A round has no 不予受理 (a refused
+    // round fails, it is not excluded), no 解释说明 and no rating step: excluded, explained and
+    // the rating figures cannot be reached; 响应率 cannot be above 0 (see above).
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.5, // 2 meetings taken on of 4 rounds received
+      responseRate: 0, // score_10d always passes first
+      completionRate: 0.6667, // 2 meetings reported of 3 due
+      resolutionRate: 0.6667, // 已通报 is 解决
+      onTimeRate: 0.5, // 1 of 2 within meeting_10d
+      satisfactionRate: null,
+      participationRate: null,
+      visitRate: 0, // 0 rated of 2 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: null,
+      supervisionRate: 0.75, // every round that opened (score_10d)
+      returnRate: 0,
+      overdueRate: 0.75,
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, round.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });

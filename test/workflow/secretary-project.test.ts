@@ -1,6 +1,8 @@
 import type { DefinitionSnapshot } from '../../lang/definition';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import { figuresOf } from '../../services/metrics';
 import {
   deadlineOf,
   eventsOf,
@@ -232,5 +234,136 @@ describe('书记项目 (secretary-project)', () => {
       { label: '考核等次', value: '一般' },
       { label: '考核得分', value: '60' },
     ]);
+  });
+});
+
+describe('书记项目的考核指标 (secretary-project rates)', () => {
+  it('when projects run on time, miss the mid-term milestone but finish in time, are claimed late, finish after their deadline, or are unfinished at the year end, then each carries its flags and the summed rates are exact, also after a replay', async () => {
+    // Arrange: five projects of one community, all assessed on 1 December of one year
+    const org = await bed.seedOrg();
+    const startedAt = await bed.now();
+    const year = yearAfter(beijingDate(startedAt, 160));
+    const dueAt = (task: { deadlines: Parameters<typeof deadlineOf>[0] }, key: string) =>
+      Date.parse(task.deadlines.find((d) => d.key.endsWith(`/${key}`))!.dueAt!);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = () => bed.startCase(queue, project, org.community.id, { year });
+      const opened = (kase: RunningCase, stepId: string) =>
+        kase.waitForTask(`the ${stepId} task`, kase.taskId(stepId), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const done = async (kase: RunningCase, stepId: string, outcome: string, form: object) => {
+        await opened(kase, stepId);
+        await kase.claim(kase.taskId(stepId), org.communitySecretary);
+        await kase.complete(kase.taskId(stepId), org.communitySecretary, outcome, { ...form });
+      };
+      const midterm = (kase: RunningCase) =>
+        done(kase, 'midterm', 'reached', { progress: '设计审批完成' });
+      const completed = (kase: RunningCase) =>
+        done(kase, 'complete', 'completed', { result: '已验收' });
+
+      // 1. claimed, planned, both milestones met at once
+      const onTime = await start();
+      await claimAndPlan(onTime, org, beijingDate(startedAt, 150));
+      await midterm(onTime);
+      await completed(onTime);
+      // 2. the mid-term milestone (3 months before a deadline 100 days on) missed, then both met
+      const midtermLate = await start();
+      await claimAndPlan(midtermLate, org, beijingDate(startedAt, 100));
+      const midtermDue = dueAt(await opened(midtermLate, 'midterm'), 'midterm_due');
+      // 3. claimed only after claim_10d passed
+      const claimedLate = await start();
+      const claimDue = dueAt(await opened(claimedLate, 'claim'), 'claim_10d');
+      // 4. completed only after its completion deadline (100 days on) passed
+      const finishedLate = await start();
+      await claimAndPlan(finishedLate, org, beijingDate(startedAt, 100));
+      await midterm(finishedLate);
+      const completeDue = dueAt(await opened(finishedLate, 'complete'), 'complete_due');
+      // 5. due on 30 November, unfinished when the year-end assessment opens on 1 December
+      const unfinished = await start();
+      await claimAndPlan(unfinished, org, `${year}-11-30`);
+      await midterm(unfinished);
+
+      await bed.skipTo(midtermDue + 60_000);
+      await midtermLate.waitForEvents('deadline.escalated', 1, { deadline: 'midterm_due' });
+      await midterm(midtermLate);
+      await completed(midtermLate);
+      await bed.skipTo(claimDue + 60_000);
+      await claimedLate.waitForEvents('deadline.escalated', 1, { deadline: 'claim_10d' });
+      await claimAndPlan(claimedLate, org, beijingDate(startedAt, 150));
+      await midterm(claimedLate);
+      await completed(claimedLate);
+      await bed.skipTo(completeDue + 60_000);
+      await finishedLate.waitForEvents('deadline.escalated', 1, { deadline: 'complete_due' });
+      await completed(finishedLate);
+
+      // The year-end assessment of all five
+      await bed.skipTo(assessmentOpens(year) + 60_000);
+      const cases = [onTime, midtermLate, claimedLate, finishedLate, unfinished];
+      const docs = [];
+      for (const kase of cases) {
+        const assess = kase.taskId('assess');
+        await kase.waitForTask('the assessment', assess, () => true);
+        await kase.claim(assess, org.streetSecretary);
+        await kase.complete(assess, org.streetSecretary, 'assessed', { score: 80, grade: '较好' });
+        docs.push(await kase.waitForDoc('the project closed', (d) => d.status !== 'open'));
+      }
+      return { docs, cases };
+    });
+
+    // Assert: the flags each project carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+    ]);
+    expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+      [1, 1, 0],
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1], // a missed mid-term milestone does not make the project late
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0], // assessed, closed, but never 已完工: not 办结
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.excluded, m.ratingInvited])).toEqual([
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. A 书记项目 has no 不予受理 (a refused
+    // third project is a 409 at the API, no case), no 解释说明 outcome and no rating step, so
+    // excluded, explained and the rating figures cannot be reached by any path.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 1, // every project claimed (认领)
+      responseRate: 0.8, // 4 claimed before claim_10d passed
+      completionRate: 0.8, // 4 已完工 of 5 due (the unfinished one is past complete_due)
+      resolutionRate: 0.8, // 已完工 is 解决, nothing is 解释说明
+      onTimeRate: 0.75, // 3 of 4 completed by complete_due; the late mid-term one counts as on time
+      satisfactionRate: null,
+      participationRate: null,
+      visitRate: 0, // 0 rated of 4 completed: the formula has a denominator, no rating can come
+      disputeResolutionRate: null,
+      supervisionRate: 0.8, // 4 escalated (mid-term, claim, complete_due of two) of 5
+      returnRate: 0,
+      overdueRate: 0.8,
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, project.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });

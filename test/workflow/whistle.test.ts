@@ -6,10 +6,13 @@ import {
   claimAndComplete,
   eventsOf,
   openedTask,
+  plusDays,
   stepsEntered,
   useSlaTestBed,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import { bj } from '../support/beijing';
+import { uniqueAddress } from '../support/harness';
 
 /**
  * The shipped 吹哨报到 processes (definitions/whistle-call.yaml and whistle-department.yaml): a
@@ -221,9 +224,15 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
     };
 
     // Act
-    const docs = await bed.withWorker(async (queue) => {
+    const outcome = await bed.withWorker(async (queue) => {
       type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
-      const start = () => bed.startCase(queue, process, urban.id, data);
+      // Every case started, in order, for the replay
+      const cases: Kase[] = [];
+      const start = async () => {
+        const kase = await bed.startCase(queue, process, urban.id, data);
+        cases.push(kase);
+        return kase;
+      };
       const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
       const report = async (kase: Kase, outcome: string) => {
         const task = await openedTask(kase, 'report');
@@ -268,11 +277,11 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
       done.push(await closed(late));
       // 5. 非本部门职责, ruled to housing, which resolves it
       done.push(await arbitrated('redispatch'));
-      return done;
+      return { docs: done, cases };
     });
 
     // Assert: the flags each case carries
-    const metrics = docs.map(flagsOf);
+    const metrics = outcome.docs.map(flagsOf);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
       [0, 1, 1, 1],
@@ -312,5 +321,164 @@ describe('部门报到 measures (接单率, 响应率, 办结率, 解决率…)'
       returnRate: 0,
       overdueRate: 0.25,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, process.spec.measures)).toEqual(metrics[i]);
+    }
+  });
+});
+
+describe('吹哨报到 measures of the call (whistle-call)', () => {
+  it('when known whistles run (rated 5, rated 2, verified 重新吹哨 then passed and not rated, verified after verify_2d but within overall, done after overall, never done), then every declared rate comes out exactly, also after a replay', async () => {
+    // Arrange: a department under the street; the street's dispatcher verifies, its leader hears
+    // of a whistle past its overall limit; a quiet week so the working-day clocks are plain
+    const call = await bed.shippedWith('whistle-call.yaml', 'whistle-department.yaml');
+    const dept = await department('城管r');
+    const verifier = await bed.addPerson('dispatcher-r', '街道派单员', [
+      [org.street, 'dispatcher'],
+    ]);
+    await bed.addPerson('leader-r', '街道分管领导', [[org.street, 'leader']]);
+    const monday = await bed.quietMonday();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:00`));
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () =>
+        bed.startCase(queue, call, org.street.id, {
+          ...whistle,
+          departments: [dept.id],
+          reporterEmail: uniqueAddress('reporter'),
+        });
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      /** The department's `visit`-th case of the call resolves the matter. */
+      const departmentDone = async (kase: Kase, visit = 1) => {
+        const started = await kase.waitForEvents('subprocess.started', visit);
+        const child = bed.childCase(String(started[visit - 1]!.detail?.caseId));
+        const report = await openedTask(child, 'report');
+        await claimAndComplete(child, report.id, dept.officer, 'resolved', { result: '已清理' });
+      };
+      const verified = async (kase: Kase, outcome: 'pass' | 'redo', visit = 1) => {
+        const verify = await openedTask(kase, 'verify', visit);
+        await claimAndComplete(kase, verify.id, verifier, outcome, { finding: '核查' }, '重新吹哨');
+      };
+      const rated = async (kase: Kase, score: number) => {
+        await kase.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+        await kase.rate(score);
+        return closed(kase);
+      };
+
+      // 1. done and verified at once, rated 5; 2. the same, rated 2 (不满意; the call has no
+      // reopen after a rating: the feedback step's score closes it)
+      const satisfied = await start();
+      await departmentDone(satisfied);
+      await verified(satisfied, 'pass');
+      const unsatisfied = await start();
+      await departmentDone(unsatisfied);
+      await verified(unsatisfied, 'pass');
+      const done = [await rated(satisfied, 5), await rated(unsatisfied, 2)];
+      // 3. 重新吹哨 at the first verification, passed at the second; the reporter never rates
+      const redone = await start();
+      await departmentDone(redone);
+      await verified(redone, 'redo');
+      await departmentDone(redone, 2);
+      await verified(redone, 'pass', 2);
+      await redone.waitForEvents('step.entered', 1, { stepType: 'feedback' });
+      // 4. the department done at once, the verification left until verify_2d passed
+      const verifiedLate = await start();
+      await departmentDone(verifiedLate);
+      await openedTask(verifiedLate, 'verify');
+      // 5. the department done only after overall passed; 6. the department never acts
+      const doneLate = await start();
+      const neverDone = await start();
+      await neverDone.waitForEvents('subprocess.started', 1);
+
+      // Wednesday 10:00: verify_2d (2 working days) has passed, overall (5) has not
+      await bed.skipTo(bj(`${plusDays(monday, 2)} 10:00`));
+      await verifiedLate.waitForEvents('deadline.escalated', 1, { deadline: 'verify_2d' });
+      await verified(verifiedLate, 'pass');
+      done.push(await rated(verifiedLate, 4));
+      // Next Monday 10:00: overall passed for the open whistles, the reporter's 3 days for redone
+      await bed.skipTo(bj(`${plusDays(monday, 7)} 10:00`));
+      done.splice(2, 0, await closed(redone));
+      await doneLate.waitForEvents('deadline.escalated', 1, { deadline: 'overall' });
+      await neverDone.waitForEvents('deadline.escalated', 1, { deadline: 'overall' });
+      await departmentDone(doneLate);
+      await verified(doneLate, 'pass');
+      done.push(await rated(doneLate, 5), await neverDone.doc());
+      const cases = [satisfied, unsatisfied, redone, verifiedLate, doneLate, neverDone];
+      return { docs: done, cases };
+    });
+
+    // Assert: the flags each whistle carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+    ]);
+    // No acceptance declared: every whistle is dispatched when received, and the first human
+    // action on its own tasks (the street's verification) is the acceptance
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 0],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [
+        m.ratingInvited,
+        m.rated,
+        m.satisfied,
+        m.ratingMissing,
+        m.escalated,
+        m.overdue,
+        m.returnedCase,
+      ]),
+    ).toEqual([
+      [1, 1, 1, 0, 0, 0, 0],
+      [1, 1, 0, 0, 0, 0, 0],
+      [1, 0, 0, 1, 0, 0, 0],
+      [1, 1, 1, 0, 1, 1, 0],
+      [1, 1, 1, 0, 1, 1, 0],
+      [0, 0, 0, 0, 1, 1, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. The call has no 不予受理 and no
+    // 解释说明 outcome (a department's 非本部门职责 and 部分解决 are counted on its own case), so
+    // excluded and explained cannot be reached by any path; 重新吹哨 loops back, it is not 退单.
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8333, // 5 verified of 6 called
+      responseRate: 0.5, // 3 verified before any deadline of the call passed (verify_2d, overall)
+      completionRate: 0.8333, // 5 passed of 6 due (the one never done is past overall)
+      resolutionRate: 0.8333, // 核查通过 is 解决, nothing is 解释说明: 5 of 6 due
+      onTimeRate: 0.8, // 4 of 5 within overall; the late verification still counts as on time
+      satisfactionRate: 0.75, // 5, 4, 5 satisfied; 2 not
+      participationRate: 0.8, // 4 rated of 5 asked
+      visitRate: 0.8, // 4 rated of 5 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.5, // the late verification and the two past overall escalated
+      returnRate: 0,
+      overdueRate: 0.5, // 3 overdue of 6 received
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = call.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
