@@ -76,6 +76,48 @@ export function createTaskService(deps: {
   /** The driver's collection, for the count and list a first acknowledgement adds to. */
   const rawTasks = Task.collection as unknown as mongo.Collection<{ _id: string }>;
 
+  /**
+   * The caller's own work: tasks they hold and claim pools they joined. Read as two queries, one
+   * per field, each an equality FerretDB v1 hands to its store (an index serves it), instead of
+   * one `$or` it would evaluate over every task; merged in the list's order. A page needs at most
+   * `page × pageSize` of each; the total counts both and takes off what both hold.
+   */
+  async function mine(
+    userId: string,
+    query: { page: number; pageSize: number; status?: TaskStatus; caseId?: string },
+    scope: Record<string, unknown>,
+  ): Promise<{ items: TaskView[]; page: number; pageSize: number; total: number }> {
+    const own: Record<string, unknown> = {
+      // A work list: what is still to do, unless the caller asks for a status (done work).
+      status: query.status ?? { $in: ['open', 'claimed'] },
+      ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
+    };
+    const held = withinScope({ assigneeUserId: userId, ...own }, scope);
+    const joined = withinScope({ claimantUserIds: userId, ...own }, scope);
+    const wanted = skipOf(query) + query.pageSize;
+    const [heldDocs, joinedDocs] = await Promise.all(
+      [held, joined].map((filter) =>
+        Task.find(filter).sort({ openedAt: -1, _id: 1 }).limit(wanted).lean(),
+      ),
+    );
+    const byId = new Map([...heldDocs!, ...joinedDocs!].map((doc) => [doc._id, doc]));
+    const merged = [...byId.values()].sort(
+      (a, b) => b.openedAt.getTime() - a.openedAt.getTime() || (a._id < b._id ? -1 : 1),
+    );
+    const docs = merged.slice(skipOf(query), wanted);
+    const total = await totalOf(query, docs.length, async () => {
+      const [heldCount, joinedCount, bothCount] = await Promise.all([
+        Task.countDocuments(held),
+        Task.countDocuments(joined),
+        Task.countDocuments(
+          withinScope({ assigneeUserId: userId, claimantUserIds: userId, ...own }, scope),
+        ),
+      ]);
+      return heldCount + joinedCount - bothCount;
+    });
+    return { items: docs.map(viewOf), page: query.page, pageSize: query.pageSize, total };
+  }
+
   async function findTask(
     principal: Principal,
     taskId: string,
@@ -318,20 +360,15 @@ export function createTaskService(deps: {
     ): Promise<{ items: TaskView[]; page: number; pageSize: number; total: number }> {
       // The view narrows; the scope always applies (a task you are named on is in it anyway).
       const filter: Record<string, unknown> = {};
-      if (query.view === 'mine') {
-        filter.$or = [{ assigneeUserId: principal.id }, { claimantUserIds: principal.id }];
-        // A work list: what is still to do, unless the caller asks for a status (done work).
-        filter.status = { $in: ['open', 'claimed'] };
-      } else if (query.view === 'available') {
+      const scope = scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE);
+      if (query.view === 'mine') return mine(principal.id, query, scope);
+      if (query.view === 'available') {
         filter.candidateUserIds = principal.id;
         filter.status = 'open';
       }
       if (query.status !== undefined) filter.status = query.status;
       if (query.caseId !== undefined) filter.caseId = query.caseId;
-      const scoped = withinScope(
-        filter,
-        scopeFilter(await deps.scope.resolve(principal), TASK_SCOPE),
-      );
+      const scoped = withinScope(filter, scope);
       const docs = await Task.find(scoped)
         .sort({ openedAt: -1, _id: 1 })
         .skip(skipOf(query))

@@ -407,6 +407,51 @@ describe('broadcast claim pools', () => {
   });
 });
 
+describe("a person's own work list (view=mine)", () => {
+  it('when a volunteer holds tasks and joined pools of two cases, then the list pages them newest first with the right total', async () => {
+    // Arrange: two cases; the volunteer takes each pool (which closes it) and its help task
+    const caseIds: string[] = [];
+    const helpIds: string[] = [];
+    const poolIds: string[] = [];
+    for (const category of ['助老', '助残']) {
+      const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+        token: tokens.resident,
+        headers: { 'idempotency-key': idempotencyKey() },
+        body: { definitionKey: POOL, unitId: 'g1', data: { category } },
+      });
+      caseIds.push(started.body.id);
+      const pool = await openTask('vol-a', started.body.id, 'pool');
+      expect((await act('vol-a', pool.id, 'claim')).status).toBe(200);
+      poolIds.push(pool.id);
+      const help = await openTask('vol-a', started.body.id, 'help');
+      expect((await act('vol-a', help.id, 'claim')).status).toBe(200);
+      helpIds.push(help.id);
+    }
+    const mine = (query: string) =>
+      app.http<Page<Task>>('GET', `/api/v1/tasks?view=mine&${query}`, { token: tokens['vol-a'] });
+
+    // Act
+    const first = await mine('pageSize=1&page=1');
+    const second = await mine('pageSize=1&page=2');
+    const done = await mine('status=completed&pageSize=100');
+    const oneCase = await mine(`caseId=${caseIds[0]}`);
+
+    // Assert: the held tasks (assigneeUserId), newest first, one per page, total 2
+    expect([first.body.total, second.body.total]).toEqual([2, 2]);
+    expect([...first.body.items, ...second.body.items].map((t) => t.id)).toEqual([
+      helpIds[1],
+      helpIds[0],
+    ]);
+    // …the pools joined and closed (claimantUserIds) are done work
+    expect(done.body.items.map((t) => t.id).filter((id) => poolIds.includes(id))).toEqual([
+      poolIds[1],
+      poolIds[0],
+    ]);
+    expect(oneCase.body.items.map((t) => t.id)).toEqual([helpIds[0]]);
+    expect(oneCase.body.total).toBe(1);
+  });
+});
+
 describe('a case filed by another system', () => {
   it('when the hotline bridge that filed a case relays the rating, then it is accepted', async () => {
     // Arrange: a system key files the case, people serve it
