@@ -427,10 +427,8 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
       'inbox mine',
       () =>
         tasks
-          .find({
-            $or: [{ assigneeUserId: 'usr_inbox' }, { claimantUserIds: 'usr_inbox' }],
-            status: { $in: ['open', 'claimed'] },
-          })
+          // services/tasks.ts reads the held tasks and the joined pools as two such queries
+          .find({ assigneeUserId: 'usr_inbox', status: { $in: ['open', 'claimed'] } })
           .sort(byOpened)
           .limit(20)
           .explain(),
