@@ -1,4 +1,6 @@
+import { figuresOf } from '../../services/metrics';
 import { bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type {
   RunningCase,
   SeededOrg,
@@ -213,5 +215,313 @@ describe('党建联席会议 (joint-meeting → joint-meeting-item)', () => {
     expect(outcome.assign.candidates.map((c) => c.personId)).toEqual([
       org.communitySecretary.personId,
     ]);
+  });
+});
+
+describe('党建联席会议 measures (接单率, 办结率, 解决率, 按期办结率…)', () => {
+  it('when known decisions run (done at once, an owner named late then done on time, unable and carried to the next meeting, reworked and done after the date, never carried out), then every declared rate of joint-meeting-item comes out exactly, on the read model and after a replay', async () => {
+    // Arrange
+    const org = await meetingOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const definition = bed.shipped('joint-meeting-item.yaml');
+    const owner = org.gridWorker;
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = (dueDays: number, named = true) =>
+        bed.startCase(queue, definition, org.community.id, {
+          title: '核实路灯维修进度',
+          ...(named ? { owner: owner.personId } : {}),
+          dueDate: plusDays(monday, dueDays),
+        });
+      const act = async (
+        kase: RunningCase,
+        step: string,
+        outcome: string,
+        form: Record<string, unknown>,
+        options: { visit?: number; comment?: string } = {},
+      ) => {
+        const taskId = kase.taskId(step, options.visit);
+        await kase.waitForTask(step, taskId, () => true);
+        const by = step === 'carry_out' ? owner : org.communitySecretary;
+        await claimAndComplete(kase, taskId, by, outcome, form, options.comment);
+      };
+      const carryOut = (kase: RunningCase, outcome = 'done', visit = 1) =>
+        act(
+          kase,
+          'carry_out',
+          outcome,
+          { result: '已落实' },
+          {
+            visit,
+            ...(outcome === 'unable' ? { comment: '需追加资金' } : {}),
+          },
+        );
+      const confirm = (kase: RunningCase, outcome: string, visit = 1) =>
+        act(
+          kase,
+          'confirm',
+          outcome,
+          {},
+          {
+            visit,
+            ...(outcome === 'accepted' ? {} : { comment: '请说明' }),
+          },
+        );
+      const planned = (kase: RunningCase, step: string, visit = 1) =>
+        kase.waitForTask(step, kase.taskId(step, visit), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      // 1. done and confirmed at once
+      const done = await start(25);
+      await carryOut(done);
+      await confirm(done, 'accepted');
+      // 2. no owner in the minutes: the secretary names one after assign_2d
+      const unnamed = await start(25, false);
+      await planned(unnamed, 'assign');
+      // 3. unable, carried to the next meeting
+      const carried = await start(25);
+      await carryOut(carried, 'unable');
+      await confirm(carried, 'carried');
+      // 4. due Thursday: done, sent back to be redone, done again on Friday
+      const reworked = await start(3);
+      await carryOut(reworked);
+      await confirm(reworked, 'rework');
+      await planned(reworked, 'carry_out', 2);
+      // 5. due Thursday, never carried out
+      const never = await start(3);
+      await planned(never, 'carry_out');
+
+      await bed.skipTo(mondayAt + 4 * DAY + 3600_000);
+      await unnamed.waitForEvents('deadline.escalated', 1, { deadline: 'assign_2d' });
+      await act(unnamed, 'assign', 'assigned', { owner: owner.personId });
+      await carryOut(unnamed);
+      await confirm(unnamed, 'accepted');
+      await reworked.waitForEvents('deadline.escalated', 1, { deadline: 'by_due' });
+      await never.waitForEvents('deadline.escalated', 1, { deadline: 'by_due' });
+      await carryOut(reworked, 'done', 2);
+      await confirm(reworked, 'accepted', 2);
+      const docs = [
+        await closed(done),
+        await closed(unnamed),
+        await closed(carried),
+        await closed(reworked),
+        await never.doc(),
+      ];
+      return { docs, cases: [done, unnamed, carried, reworked, never] };
+    });
+
+    // Assert: the flags each decision carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+    ]);
+    // The owner's carry_out is the acceptance: the secretary naming an owner is not, and the
+    // decision is attributed to its owner.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    expect(outcome.docs[1]!.servedBy?.personIds).toEqual([org.gridWorker.personId]);
+    // The late owner is an intermediate step; the reworked one counts by its last outcome,
+    // confirmed after by_due.
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue, m.returnedCase]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 0, 0, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8, // 4 taken on by their owner of 5
+      responseRate: 0.8, // the same 4, before by_due
+      completionRate: 0.8, // 4 closed of 5 due (the one never carried out is past by_due)
+      resolutionRate: 0.6, // 3 confirmed (销号) of 5 due; the carried one is explained
+      onTimeRate: 0.75, // 3 of 4 by by_due
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 4 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.6, // 3 escalated of 5
+      returnRate: 0, // 退回重办 is an outcome, not a task sent back
+      overdueRate: 0.6, // 3 with a deadline passed of 5 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = definition.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
+  });
+
+  it('when known meetings run (no decision at once, minutes after minutes_3d, one decision carried out and reported, minutes never written), then every declared rate of joint-meeting comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: every meeting on Wednesday afternoon
+    const org = await meetingOrg();
+    const monday = await bed.quietMonday();
+    const meetingAt = `${plusDays(monday, 2)}T14:30:00+08:00`;
+    const root = await bed.shippedWith('joint-meeting.yaml', 'joint-meeting-item.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const start = async () => {
+        const kase = await bed.startCase(queue, root, org.community.id, { topic: '联席会议' });
+        await prepare(kase, org, meetingAt);
+        return kase;
+      };
+      const noDecision = async (kase: RunningCase) => {
+        await kase.waitForTask('会议纪要', kase.taskId('minutes'), () => true);
+        await claimAndComplete(
+          kase,
+          kase.taskId('minutes'),
+          org.communitySecretary,
+          'no_decision',
+          {
+            attended: 5,
+            summary: '通报情况，无议定事项。',
+          },
+        );
+      };
+      const planned = (kase: RunningCase, step: string) =>
+        kase.waitForTask(step, kase.taskId(step), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      const cases = [await start(), await start(), await start(), await start()];
+      const [quiet, lateMinutes, decided, noMinutes] = cases as [
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+      ];
+      await bed.skipTo(Date.parse(meetingAt) + 2 * 3600_000);
+      // 1. no decision, minutes at once
+      await noDecision(quiet);
+      // 3. one decision, carried out and confirmed, then reported back
+      await decided.waitForTask('会议纪要', decided.taskId('minutes'), () => true);
+      await claimAndComplete(
+        decided,
+        decided.taskId('minutes'),
+        org.communitySecretary,
+        'decided',
+        {
+          attended: 6,
+          summary: '共商路灯维修。',
+          decision1: '网格员核实路灯维修进度',
+          owner1: org.gridWorker.personId,
+          due1: plusDays(monday, 25),
+        },
+      );
+      const [item] = await childrenOf(decided, 1);
+      await item!.waitForTask('落实', item!.taskId('carry_out'), () => true);
+      await claimAndComplete(item!, item!.taskId('carry_out'), org.gridWorker, 'done', {
+        result: '已修复',
+      });
+      await item!.waitForTask('销号', item!.taskId('confirm'), () => true);
+      await claimAndComplete(
+        item!,
+        item!.taskId('confirm'),
+        org.communitySecretary,
+        'accepted',
+        {},
+      );
+      await decided.waitForTask('通报', decided.taskId('report'), () => true);
+      await claimAndComplete(
+        decided,
+        decided.taskId('report'),
+        org.communitySecretary,
+        'reported',
+        {
+          report: '已落实销号。',
+        },
+      );
+      // 2. minutes after minutes_3d; 4. never written
+      await planned(lateMinutes, 'minutes');
+      await planned(noMinutes, 'minutes');
+      // The next Monday afternoon: 3 working days have passed since the meeting
+      await bed.skipTo(bj(`${plusDays(monday, 7)} 16:30`));
+      await lateMinutes.waitForEvents('deadline.escalated', 1, { deadline: 'minutes_3d' });
+      await noMinutes.waitForEvents('deadline.escalated', 1, { deadline: 'minutes_3d' });
+      await noDecision(lateMinutes);
+      const docs = [
+        await closed(quiet),
+        await closed(lateMinutes),
+        await closed(decided),
+        await noMinutes.doc(),
+      ];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each meeting carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'closed', 'open']);
+    // No `acceptance` is declared: every meeting is dispatched when started, and the convening
+    // secretary's preparation is its acceptance, at once in all four.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    // minutes_3d is the 办结时限: the decisions run on their own cases and clocks.
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 1, 1],
+      [0, 0, 0, 0],
+      [0, 0, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 1, // every meeting prepared
+      responseRate: 1, // prepared before prepare_10d every time
+      completionRate: 0.75, // 3 closed of 4 due (the one without minutes is past minutes_3d)
+      resolutionRate: 0.75, // no 解释说明 outcome: the 3 closed are resolved
+      onTimeRate: 0.6667, // 2 of 3 with minutes within minutes_3d
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 3 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.5, // 2 escalated of 4
+      returnRate: 0, // no task is sent back
+      overdueRate: 0.5, // 2 with a deadline passed of 4 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = bed.shipped('joint-meeting.yaml').spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

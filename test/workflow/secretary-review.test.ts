@@ -1,4 +1,6 @@
+import { figuresOf } from '../../services/metrics';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
 import {
   claimAndComplete,
@@ -115,5 +117,167 @@ describe('抓党建述职评议 (secretary-review-round → secretary-review)', 
     expect(outcome.escalated!.detail?.unitId).toBe(org.street.id);
     expect(await mailsOf(org.communitySecretary, SUBJECT.reminder)).toHaveLength(1);
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
+  });
+});
+
+describe('抓党建述职评议 measures (响应率, 办结率, 按期办结率, 督办率…)', () => {
+  it('when known reviews run (reported and graded at once, reported after report_10d, redone after redo_5d then graded on time, graded after review_10d, never graded) and a round, then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: the county's secretary, whom a late review is escalated to
+    const org = await bed.seedOrg();
+    await bed.addPerson('county-secretary', '县委书记', [[org.county, 'secretary']]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:00`).getTime();
+    const round = await bed.shippedWith('secretary-review-round.yaml', 'secretary-review.yaml');
+    const definition = bed.shipped('secretary-review.yaml');
+    const DAY = 24 * 3600_000;
+    const grade = { satisfaction: 90, projectGrade: '好', grade: '好', score: 90, opinion: '好' };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = () => bed.startCase(queue, definition, org.community.id, { opened: monday });
+      const act = async (
+        kase: RunningCase,
+        step: string,
+        outcome: string,
+        form: Record<string, unknown>,
+        options: { visit?: number; comment?: string } = {},
+      ) => {
+        const taskId = kase.taskId(step, options.visit);
+        await kase.waitForTask(step, taskId, () => true);
+        const by = step === 'review' ? org.streetSecretary : org.communitySecretary;
+        await claimAndComplete(kase, taskId, by, outcome, form, options.comment);
+      };
+      const report = (kase: RunningCase) =>
+        act(kase, 'report', 'submitted', { report: '全年开展主题党日 12 次。' });
+      const graded = (kase: RunningCase, visit = 1) =>
+        act(kase, 'review', 'graded', grade, { visit });
+      const planned = (kase: RunningCase, step: string) =>
+        kase.waitForTask(step, kase.taskId(step), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      // The round opens the community's review, reported and graded at once
+      const roundCase = await bed.startCase(queue, round, org.street.id);
+      const [started] = await roundCase.waitForEvents('subprocess.started', 1);
+      const child = bed.childCase(String(started!.detail?.caseId));
+      await report(child);
+      await graded(child);
+      await closed(child);
+      const roundDoc = await closed(roundCase);
+      const cases = [await start(), await start(), await start(), await start(), await start()];
+      const [onTime, lateReport, redone, lateGrade, ungraded] = cases as [
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+      ];
+      // 1. reported and graded at once
+      await report(onTime);
+      await graded(onTime);
+      // 2. reported after report_10d
+      await planned(lateReport, 'report');
+      // 3. sent back to be redone, redone after redo_5d
+      await report(redone);
+      await act(redone, 'review', 'redo', { ...grade, grade: '一般' }, { comment: '缺满意度' });
+      await planned(redone, 'redo');
+      // 4. graded after review_10d; 5. never graded
+      for (const kase of [lateGrade, ungraded]) {
+        await report(kase);
+        await planned(kase, 'review');
+      }
+
+      // A week on: 5 working days have passed for the redo
+      await bed.skipTo(mondayAt + 7 * DAY + 3600_000);
+      await redone.waitForEvents('deadline.escalated', 1, { deadline: 'redo_5d' });
+      await act(redone, 'redo', 'resubmitted', { report: '补充满意度测评。' });
+      await graded(redone, 2);
+      // Two weeks on: 10 working days have passed for the report and the reviews
+      await bed.skipTo(mondayAt + 14 * DAY + 3600_000);
+      await lateReport.waitForEvents('deadline.escalated', 1, { deadline: 'report_10d' });
+      await lateGrade.waitForEvents('deadline.escalated', 1, { deadline: 'review_10d' });
+      await ungraded.waitForEvents('deadline.escalated', 1, { deadline: 'review_10d' });
+      await report(lateReport);
+      await graded(lateReport);
+      await graded(lateGrade);
+      const docs = [];
+      for (const kase of cases.slice(0, 4)) docs.push(await closed(kase));
+      docs.push(await ungraded.doc());
+      return { docs, cases, roundDoc, roundCase };
+    });
+
+    // Assert: the flags each review carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+    ]);
+    // The community secretary's report is the acceptance, report_10d its response clock.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    // The late report and the late redo are intermediate: review_10d (each review's own) is the
+    // 办结时限, so both closed on time.
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue, m.returnedCase]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 1, // every secretary reported
+      responseRate: 0.8, // 4 of 5 before report_10d
+      completionRate: 0.8, // 4 graded of 5 due (the ungraded one is past review_10d)
+      resolutionRate: 0.8, // no 解释说明 outcome: the 4 graded are resolved
+      onTimeRate: 0.75, // 3 of 4 graded within review_10d
+      satisfactionRate: null, // no feedback step: 群众满意度 is a form field of the review
+      participationRate: null,
+      visitRate: 0, // 0 rated of 4 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.8, // 4 escalated of 5
+      returnRate: 0, // 重新述职 is an outcome, not a task sent back
+      overdueRate: 0.8, // 4 with a deadline passed of 5 (the process has no refusal)
+    });
+    // The round (`measures: {}`, the defaults): closed `closed` once its reviews ended, so
+    // completed and resolved; nobody takes a round on, so it is dispatched and never accepted.
+    const roundFlags = flagsOf(outcome.roundDoc);
+    expect(roundFlags).toMatchObject({
+      dispatched: 1,
+      accepted: 0,
+      due: 1,
+      completed: 1,
+      resolved: 1,
+      completedOnTime: 1,
+      overdue: 0,
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = definition.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
+    expect(await replayedFlags(bed, outcome.roundCase, round.spec.measures)).toEqual(roundFlags);
   });
 });

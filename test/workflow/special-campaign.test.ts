@@ -1,5 +1,7 @@
 import type { DefinitionSnapshot } from '../../lang/definition';
+import { figuresOf } from '../../services/metrics';
 import { bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type {
   RunningCase,
   SeededOrg,
@@ -230,5 +232,255 @@ describe('专项治理行动 (special-campaign → campaign-compound)', () => {
     const leaderMails = await mailsOf(org.streetLeader, outcome.caseId);
     expect(leaderMails.map((m) => m.subject.includes(SUBJECT.escalated))).toEqual([true]);
     expect(outcome.slip!.detail).toMatchObject({ level: 'red' });
+  });
+});
+
+describe('专项治理行动 measures (接单率, 办结率, 按期办结率, 督办率…)', () => {
+  it('when known compounds run (clear and accepted, accepted after accept_5d and reworked on time, rectified after the end date, never rectified, never inspected), then every declared rate of campaign-compound comes out exactly, on the read model and after a replay', async () => {
+    // Arrange
+    const org = await campaignOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const definition = bed.shipped('campaign-compound.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = (endDays: number) =>
+        bed.startCase(queue, definition, org.branched.id, campaign(plusDays(monday, endDays)));
+      const act = async (
+        kase: RunningCase,
+        step: string,
+        outcome: string,
+        form: Record<string, unknown>,
+        options: { visit?: number; comment?: string } = {},
+      ) => {
+        const taskId = kase.taskId(step, options.visit);
+        await kase.waitForTask(step, taskId, () => true);
+        const by = step === 'accept' ? org.inspector : org.branchSecretary;
+        await claimAndComplete(kase, taskId, by, outcome, form, options.comment);
+      };
+      const inspect = (kase: RunningCase, outcome: 'found' | 'clear') =>
+        act(kase, 'inspect', outcome, { found: outcome === 'found' ? 2 : 0, findings: '楼道堆物' });
+      const rectify = (kase: RunningCase) =>
+        act(kase, 'rectify', 'rectified', { fixed: 2, result: '已清理' });
+      const accept = (kase: RunningCase, outcome = 'passed', visit = 1) =>
+        act(
+          kase,
+          'accept',
+          outcome,
+          { opinion: '验收' },
+          {
+            visit,
+            ...(outcome === 'failed' ? { comment: '仍有堆物' } : {}),
+          },
+        );
+      const planned = (kase: RunningCase, step: string) =>
+        kase.waitForTask(step, kase.taskId(step), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      // 1. nothing found, accepted at once
+      const clear = await start(25);
+      await inspect(clear, 'clear');
+      await accept(clear);
+      // 2. rectified at once, accepted after accept_5d: failed, reworked, then passed
+      const lateAcceptance = await start(25);
+      await inspect(lateAcceptance, 'found');
+      await rectify(lateAcceptance);
+      await planned(lateAcceptance, 'accept');
+      // 3. the end date Thursday: rectified on Friday; 4. never rectified
+      const lateRectify = await start(3);
+      const unrectified = await start(3);
+      for (const kase of [lateRectify, unrectified]) {
+        await inspect(kase, 'found');
+        await planned(kase, 'rectify');
+      }
+      // 5. never inspected
+      const uninspected = await start(25);
+      await planned(uninspected, 'inspect');
+
+      await bed.skipTo(mondayAt + 4 * DAY + 3600_000);
+      await lateRectify.waitForEvents('deadline.escalated', 1, { deadline: 'by_end' });
+      await unrectified.waitForEvents('deadline.escalated', 1, { deadline: 'by_end' });
+      await rectify(lateRectify);
+      await accept(lateRectify);
+      // The next Monday: 5 working days have passed for the acceptance and the inspection
+      await bed.skipTo(mondayAt + 7 * DAY + 3600_000);
+      await lateAcceptance.waitForEvents('deadline.escalated', 1, { deadline: 'accept_5d' });
+      await uninspected.waitForEvents('deadline.escalated', 1, { deadline: 'inspect_5d' });
+      await accept(lateAcceptance, 'failed');
+      await act(lateAcceptance, 'rework', 'reworked', { result: '已返工' });
+      await accept(lateAcceptance, 'passed', 2);
+      const docs = [
+        await closed(clear),
+        await closed(lateAcceptance),
+        await closed(lateRectify),
+        await unrectified.doc(),
+        await uninspected.doc(),
+      ];
+      return { docs, cases: [clear, lateAcceptance, lateRectify, unrectified, uninspected] };
+    });
+
+    // Assert: the flags each compound carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'open',
+      'open',
+    ]);
+    // No `acceptance` is declared: every compound is dispatched when opened, and the branch's
+    // inspection is its acceptance; the one never inspected missed inspect_5d before any.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    // by_end (the rectification's end date) is the 办结时限: a late acceptance is an
+    // intermediate step. A compound never inspected never reaches by_end, so it is in no 办结率
+    // denominator (it shows in 接单率, 督办率 and 逾期率).
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue, m.returnedCase]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8, // 4 inspected of 5
+      responseRate: 0.8, // the same 4, before inspect_5d
+      completionRate: 0.75, // 3 passed of 4 due (the unrectified one is past by_end)
+      resolutionRate: 0.75, // no 解释说明 outcome: the 3 passed are resolved
+      onTimeRate: 0.6667, // 2 of 3 rectified by the end date (or with nothing to rectify)
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 3 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.8, // 4 escalated of 5
+      returnRate: 0, // 限期返工 is an outcome, not a task sent back
+      overdueRate: 0.8, // 4 with a deadline passed of 5 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = definition.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
+  });
+
+  it('when known campaigns run (summed up at once, summed up after summary_10d, never summed up), then every declared rate of special-campaign comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: each campaign opens the street's two compounds, both clear and accepted at once
+    const org = await campaignOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const root = await campaignDefinition();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = async () => {
+        const kase = await bed.startCase(
+          queue,
+          root,
+          org.street.id,
+          campaign(plusDays(monday, 25)),
+        );
+        const children = await compoundCases(kase, 2);
+        for (const [unitId, child] of children) {
+          const inspector = unitId === org.branched.id ? org.branchSecretary : org.manager;
+          await child.waitForTask('排查', child.taskId('inspect'), () => true);
+          await claimAndComplete(child, child.taskId('inspect'), inspector, 'clear', {
+            found: 0,
+            findings: '未发现问题',
+          });
+          await child.waitForTask('验收', child.taskId('accept'), () => true);
+          await claimAndComplete(child, child.taskId('accept'), org.inspector, 'passed', {
+            opinion: '通过',
+          });
+        }
+        await kase.waitForTask('总结', kase.taskId('summary'), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+        return kase;
+      };
+      const summarise = (kase: RunningCase) =>
+        claimAndComplete(kase, kase.taskId('summary'), org.streetDirector, 'reported', {
+          passed: 2,
+          fixed: 0,
+          report: '两个小区验收通过。',
+        });
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      const cases = [await start(), await start(), await start()];
+      const [summed, lateSummary, unsummed] = cases as [RunningCase, RunningCase, RunningCase];
+      await summarise(summed);
+      // Two weeks on: 10 working days have passed for the summaries
+      await bed.skipTo(mondayAt + 14 * DAY + 3600_000);
+      await lateSummary.waitForEvents('deadline.escalated', 1, { deadline: 'summary_10d' });
+      await unsummed.waitForEvents('deadline.escalated', 1, { deadline: 'summary_10d' });
+      await summarise(lateSummary);
+      const docs = [await closed(summed), await closed(lateSummary), await unsummed.doc()];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each campaign carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'open']);
+    // No `acceptance` is declared: the campaign's only task is the 专班's summary, so taking it
+    // up is the acceptance, and a summary taken up after summary_10d was not in time.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 1, 1],
+      [0, 0, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.6667, // 2 summaries taken up of 3 campaigns
+      responseRate: 0.3333, // 1 taken up before summary_10d
+      completionRate: 0.6667, // 2 summed up of 3 due (the third is past summary_10d)
+      resolutionRate: 0.6667, // no 解释说明 outcome: the 2 summed up are resolved
+      onTimeRate: 0.5, // 1 of 2 within summary_10d
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 2 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.6667, // 2 escalated of 3
+      returnRate: 0, // no task is sent back
+      overdueRate: 0.6667, // 2 with a deadline passed of 3 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, root.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });

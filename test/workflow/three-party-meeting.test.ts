@@ -1,5 +1,6 @@
+import { figuresOf } from '../../services/metrics';
 import { bj } from '../support/beijing';
-import { flagsOf } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type {
   RunningCase,
   SeededOrg,
@@ -195,5 +196,175 @@ describe('小区“三方联席”会议 (three-party-meeting)', () => {
     expect(
       eventsOf(outcome.doc.timeline, 'deadline.escalated', { deadline: 'part_due' }),
     ).toHaveLength(2);
+  });
+});
+
+describe('小区“三方联席”会议 measures (办结率, 解决率, 按期办结率, 化解率…)', () => {
+  it('when known meetings run (agreed and carried out at once, recorded late then carried out on time, coordinated, referred, a part carried out after the date, a coordination never given), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: every meeting on Wednesday evening
+    const org = await compoundOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const meetingAt = `${plusDays(monday, 2)}T19:00:00+08:00`;
+    const definition = bed.shipped('three-party-meeting.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = async () => {
+        const kase = await bed.startCase(queue, definition, org.compound.id, DISPUTE);
+        const confirm = await convene(kase, org, meetingAt);
+        for (const person of [org.branch, org.committee, org.manager]) {
+          await kase.acknowledge(confirm, person);
+        }
+        return kase;
+      };
+      const carryOut = async (kase: RunningCase, step: 'property_part' | 'committee_part') => {
+        const id = kase.taskId(step);
+        await kase.waitForTask(step, id, () => true);
+        const by = step === 'property_part' ? org.manager : org.committee;
+        await claimAndComplete(kase, id, by, 'done', { result: '已完成' });
+      };
+      const disagree = async (kase: RunningCase) => {
+        const record = kase.taskId('record');
+        await kase.waitForTask('形成议定事项', record, () => true);
+        await claimAndComplete(kase, record, org.branch, 'not_agreed', {
+          disagreement: '维修资金分摊不一致',
+        });
+      };
+      const coordinate = async (kase: RunningCase, outcome: string) => {
+        const id = kase.taskId('coordinate');
+        await kase.waitForTask('社区党委协调', id, () => true);
+        const comment = outcome === 'referred' ? '转人民调解委员会' : undefined;
+        await claimAndComplete(
+          kase,
+          id,
+          org.communitySecretary,
+          outcome,
+          { result: '已协调' },
+          comment,
+        );
+      };
+      const planned = (kase: RunningCase, step: string) =>
+        kase.waitForTask(step, kase.taskId(step), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+
+      const cases = [];
+      for (let i = 0; i < 6; i++) cases.push(await start());
+      const [agreed, lateRecord, coordinated, referred, latePart, uncoordinated] = cases as [
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+      ];
+      await bed.skipTo(Date.parse(meetingAt) + 3600_000);
+      // 1. agreed, both parts carried out at once
+      await agree(agreed, org, plusDays(monday, 9));
+      await carryOut(agreed, 'property_part');
+      await carryOut(agreed, 'committee_part');
+      // 3. no agreement, the community settles it; 4. no agreement, referred to mediation
+      await disagree(coordinated);
+      await coordinate(coordinated, 'settled');
+      await disagree(referred);
+      await coordinate(referred, 'referred');
+      // 5. agreed for Thursday: the property company is on time, the committee is not
+      await agree(latePart, org, plusDays(monday, 3));
+      await carryOut(latePart, 'property_part');
+      await planned(latePart, 'committee_part');
+      // 6. no agreement, and the community never coordinates it
+      await disagree(uncoordinated);
+      await planned(uncoordinated, 'coordinate');
+      // 2. the record is left past record_2d
+      await planned(lateRecord, 'record');
+
+      // The next Monday: record_2d and Thursday's date have passed
+      await bed.skipTo(mondayAt + 7 * DAY + 3600_000);
+      await lateRecord.waitForEvents('deadline.escalated', 1, { deadline: 'record_2d' });
+      await agree(lateRecord, org, plusDays(monday, 11));
+      await carryOut(lateRecord, 'property_part');
+      await carryOut(lateRecord, 'committee_part');
+      await latePart.waitForEvents('deadline.escalated', 1, { deadline: 'part_due' });
+      await carryOut(latePart, 'committee_part');
+      // Thursday: 5 working days have passed since the Wednesday evening's disagreement
+      await bed.skipTo(mondayAt + 10 * DAY + 3600_000);
+      await uncoordinated.waitForEvents('deadline.escalated', 1, { deadline: 'coordinate_5d' });
+      const docs = [];
+      for (const kase of cases.slice(0, 5)) docs.push(await closed(kase));
+      docs.push(await uncoordinated.doc());
+      return { docs, cases };
+    });
+
+    // Assert: the flags each meeting carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+    ]);
+    // No `acceptance` is declared: every meeting is dispatched when started, and the branch's
+    // convening is its acceptance, at once in all six.
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    // The late record is an intermediate step: the meeting closed within its agreed date. The
+    // coordination never given is due once coordinate_5d (its path's 办结时限) passed.
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.escalated, m.overdue, m.disputesFound, m.disputesResolved]),
+    ).toEqual([
+      [0, 0, 1, 1],
+      [1, 1, 1, 1],
+      [0, 0, 1, 1],
+      [0, 0, 1, 0],
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 1, // every meeting convened
+      responseRate: 1, // convened before convene_5d every time
+      completionRate: 0.8333, // 5 closed of 6 due (the uncoordinated one is past coordinate_5d)
+      resolutionRate: 0.6667, // 4 settled of 6 due (the referred one is explained)
+      onTimeRate: 0.8, // 4 of 5: the committee's part came after the agreed date
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 5 completed: unreachable without a feedback step
+      disputeResolutionRate: 0.8, // 4 resolved of 5 found (a running meeting has no figures yet)
+      supervisionRate: 0.5, // 3 escalated of 6
+      returnRate: 0, // no task is sent back
+      overdueRate: 0.5, // 3 with a deadline passed of 6 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again,
+    // except the 化解率 figures, which come from the case's form data, not its timeline
+    const measures = definition.spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual({
+        ...metrics[i],
+        disputesFound: 0,
+        disputesResolved: 0,
+      });
+    }
   });
 });
