@@ -1,7 +1,10 @@
 import { Worker } from '@temporalio/worker';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
+import type { Principal } from '../../services/auth';
 import { retryInputOf } from '../../services/case-failures';
+import { createMetricsService } from '../../services/metrics';
+import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
 import type { SeededOrg, SeededUnit, SlaTestBed, TimelineEvent } from '../support/sla-cases';
 import {
@@ -208,6 +211,33 @@ describe('未诉先办: recurring requests open proactive cases', () => {
     expect(
       await bed.db.models.Case.countDocuments({ parentCaseId: kase.caseId }),
     ).toBe(2);
+    // The dashboard's figure: the street's proactive cases opened in the period (the two, and one
+    // opened and closed by hand in the grid), and closed in it (that one); not another county's.
+    const now = await bed.now();
+    await bed.db.models.Case.create([
+      {
+        ...request(`${org.street.id}-p1`, 'proactive-case', org.grid.id, '供电', now),
+        channel: 'proactive',
+        closedAt: new Date(now - DAY),
+      },
+      {
+        ...request(`${org.street.id}-p2`, 'proactive-case', org.county.id, '供电', now),
+        channel: 'proactive',
+        closedAt: new Date(now - DAY),
+      },
+    ]);
+    const admin: Principal = { kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] };
+    const metrics = createMetricsService({
+      models: bed.db.models,
+      scope: createScopeResolver(bed.db.models),
+      clock: () => new Date(now),
+    });
+    const figures = await metrics.unitMetrics(admin, {
+      unitId: org.street.id,
+      from: new Date(now - 40 * DAY).toISOString(),
+      to: new Date(now + DAY).toISOString(),
+    });
+    expect(figures.proactive).toEqual({ opened: 3, closed: 1 });
     // The first run replays on today's interpreter, issuing the same starts.
     await Worker.runReplayHistory(
       {
