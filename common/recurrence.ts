@@ -103,9 +103,7 @@ export function recurringGroups(
     }))
     .sort(
       (a, b) =>
-        b.count - a.count ||
-        compare(a.category, b.category) ||
-        compare(a.placeId, b.placeId),
+        b.count - a.count || compare(a.category, b.category) || compare(a.placeId, b.placeId),
     );
   return { groups, uncategorised, unplaced };
 }

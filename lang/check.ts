@@ -344,7 +344,10 @@ class SemanticChecker {
     step.cases.definitions.forEach((key, i) => {
       const at = `${path}.cases.definitions[${i}]`;
       if (key === this.spec.key) {
-        this.report(at, 'an analysis cannot count its own process: list the processes whose requests it counts');
+        this.report(
+          at,
+          'an analysis cannot count its own process: list the processes whose requests it counts',
+        );
       } else if (key === step.definition) {
         this.report(
           at,

@@ -270,10 +270,7 @@ describe('recurring requests: the validator', () => {
     const problems = problemsOf(raw);
 
     // Assert
-    expect(problems.map((p) => p.path)).toEqual([
-      'steps[0].cases.from',
-      'steps[0].definition',
-    ]);
+    expect(problems.map((p) => p.path)).toEqual(['steps[0].cases.from', 'steps[0].definition']);
   });
 
   it('when the step sits in a parallel branch, then it is refused (top level only)', () => {

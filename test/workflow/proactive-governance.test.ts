@@ -182,9 +182,7 @@ describe('未诉先办: recurring requests open proactive cases', () => {
       childDocs.map((doc) => [(doc as unknown as { unitId: string }).unitId, doc]),
     );
     expect(children).toHaveLength(2);
-    expect([...byPlace.keys()].sort()).toEqual(
-      [places.compoundA.id, places.compoundB.id].sort(),
-    );
+    expect([...byPlace.keys()].sort()).toEqual([places.compoundA.id, places.compoundB.id].sort());
     const childA = byPlace.get(places.compoundA.id) as unknown as {
       data: Record<string, unknown>;
       channel: string;
@@ -202,15 +200,23 @@ describe('未诉先办: recurring requests open proactive cases', () => {
       count: 3,
     });
     expect([...(childA.data.caseIds as string[])].sort()).toEqual(places.expectedA);
-    expect(childB.data).toMatchObject({ category: '噪声扰民', place: places.compoundB.id, count: 4 });
+    expect(childB.data).toMatchObject({
+      category: '噪声扰民',
+      place: places.compoundB.id,
+      count: 4,
+    });
     expect([...(childB.data.caseIds as string[])].sort()).toEqual(places.expectedB);
     const [analysed] = eventsOf(first.timeline, 'recurrence.analysed');
-    expect(analysed!.detail).toMatchObject({ read: 11, groups: 2, opened: 2, existing: 0, unplaced: 1 });
+    expect(analysed!.detail).toMatchObject({
+      read: 11,
+      groups: 2,
+      opened: 2,
+      existing: 0,
+      unplaced: 1,
+    });
     // The retry found both groups again and opened neither: no third case, the same two.
     expect(again[1]!.detail).toMatchObject({ groups: 2, opened: 0, existing: 2 });
-    expect(
-      await bed.db.models.Case.countDocuments({ parentCaseId: kase.caseId }),
-    ).toBe(2);
+    expect(await bed.db.models.Case.countDocuments({ parentCaseId: kase.caseId })).toBe(2);
     // The dashboard's figure: the street's proactive cases opened in the period (the two, and one
     // opened and closed by hand in the grid), and closed in it (that one); not another county's.
     const now = await bed.now();
