@@ -1,6 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
+import { MAX_RECURRENCE_GROUPS } from '../../common/recurrence';
 import type { Principal } from '../../services/auth';
 import { retryInputOf } from '../../services/case-failures';
 import { createMetricsService } from '../../services/metrics';
@@ -279,6 +280,46 @@ describe('未诉先办: recurring requests open proactive cases', () => {
       groups: 0,
       opened: 0,
     });
+  });
+});
+
+describe('未诉先办: bounds', () => {
+  it('when more problems recur than one run opens cases for, then the analysis fails naming the count and opens none', async () => {
+    // Arrange: 101 categories, each twice at one compound (the bound is 100 groups).
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const now = await bed.now();
+    const t = org.street.id;
+    await bed.db.models.Case.create(
+      Array.from({ length: MAX_RECURRENCE_GROUPS + 1 }, (_, n) => [
+        request(`${t}-g${n}-1`, 'hotline-12345', compound.id, `类别${n}`, now),
+        request(`${t}-g${n}-2`, 'grid-event', compound.id, `类别${n}`, now),
+      ]).flat(),
+    );
+    await bed.publish(bed.shipped('proactive-case.yaml'));
+    const definition = bed.definition({
+      ...analysis().spec,
+      steps: analysis().spec.steps.map((s) =>
+        s.type === 'recurrence' ? { ...s, threshold: 2 } : s,
+      ),
+    });
+
+    // Act
+    const doc = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, org.street.id);
+      return kase.waitForDoc('the analysis to fail', (d) => d.status === 'failed');
+    });
+
+    // Assert
+    expect(eventsOf(doc.timeline, 'recurrence.refused')[0]!.detail).toEqual({
+      reason: 'too-many-groups',
+      groups: MAX_RECURRENCE_GROUPS + 1,
+      limit: MAX_RECURRENCE_GROUPS,
+    });
+    expect(openedIds(doc.timeline)).toEqual([]);
+    expect(
+      await bed.db.models.Case.countDocuments({ channel: 'proactive', unitId: compound.id }),
+    ).toBe(0);
   });
 });
 
