@@ -4,6 +4,8 @@ import { caseStartOf } from '../../common/case-start';
 import { MAX_RECURRENCE_GROUPS } from '../../common/recurrence';
 import type { Principal } from '../../services/auth';
 import { retryInputOf } from '../../services/case-failures';
+import { createCatalogueService } from '../../services/catalogue';
+import { createOrgSnapshot } from '../../services/org-snapshot';
 import { createMetricsService } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
@@ -324,6 +326,37 @@ describe('未诉先办: bounds', () => {
 });
 
 describe('主动治理案件 (proactive-case)', () => {
+  it('when the street catalogue names a department for the category, then that department analyses the root cause', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const water = await bed.addUnit('department', '水务局', org.county);
+    const officer = await bed.addPerson('water-officer', '水务干事', [[water, 'officer']]);
+    await createCatalogueService({
+      models: bed.db.models,
+      snapshot: createOrgSnapshot({ models: bed.db.models }),
+      clock: () => new Date(),
+    }).publish({ kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] }, org.street.id, [
+      { category: '供水', unitId: water.id },
+    ]);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, bed.shipped('proactive-case.yaml'), compound.id, {
+        category: '供水',
+        place: compound.id,
+        count: 7,
+      });
+      const task = await openedTask(kase, 'analyse');
+      const [routed] = await kase.waitForEvents('catalogue.routed', 1);
+      return { task, routed };
+    });
+
+    // Assert
+    expect(outcome.task.candidates.map((c) => c.personId)).toEqual([officer.personId]);
+    expect(outcome.routed!.detail).toMatchObject({ category: '供水', unitId: water.id });
+  });
+
   it('when the community does not analyse the root cause within 5 working days, then the street director is told at the limit', async () => {
     // Arrange
     const org = await bed.seedOrg();
