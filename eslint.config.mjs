@@ -55,6 +55,7 @@ const commonForWorkflows = [
   'case-served',
   'case-start',
   'evaluation',
+  'recurrence',
   'roles',
   'search-attributes',
 ];

@@ -21,6 +21,8 @@ import {
 } from '../common/stand-ins';
 import type { DutyRota, DutyShift } from '../common/duty-rota';
 import { windowsInMinutes } from '../common/working-hours';
+import type { RecurrenceCase, RecurrenceGroup } from '../common/recurrence';
+import { MAX_RECURRENCE_CASES, placeOf, recurringGroups } from '../common/recurrence';
 import type { ActivityDependencies } from './dependencies';
 
 /**
@@ -80,6 +82,7 @@ export type ResolvePeopleRequest =
  */
 export function createLookupActivities(deps: ActivityDependencies) {
   const {
+    Case,
     Unit,
     Post,
     Pairing,
@@ -382,6 +385,103 @@ export function createLookupActivities(deps: ActivityDependencies) {
           : [];
       }
       return { count: found.length, unitIds: found.length > request.limit ? [] : found };
+    },
+
+    /**
+     * 未诉先办: the requests of `definitions` received in [from, to) at the case's unit or below
+     * (the whole tree for a case without a unit), grouped by category and place (the unit of
+     * `place`'s type at or above each request's unit), the groups of at least `threshold`
+     * (common/recurrence.ts). One indexed read ({unitId, createdAt}: an `$in` over the subtree's
+     * units and a range of receipt), projected to what grouping needs, at most
+     * MAX_RECURRENCE_CASES + 1 documents: past the bound it answers `refused: 'cases'` with
+     * nothing grouped; more than `maxGroups` groups answers `refused: 'groups'` with their number
+     * only (the workflow's history never carries groups it will not open). Grouped here, in memory, not by `$group` (FerretDB v1 keeps only the first
+     * accumulator). Cancelled requests (撤销) are not counted. Reads only, so a retry is harmless.
+     */
+    async findRecurrences(request: {
+      caseUnitId: string | null;
+      definitions: readonly string[];
+      from: string;
+      to: string;
+      place: UnitType;
+      threshold: number;
+      maxGroups: number;
+    }): Promise<{
+      read: number;
+      refused: 'cases' | 'groups' | null;
+      /** How many groups reached the threshold (all of them, also when refused). */
+      found: number;
+      groups: Array<RecurrenceGroup & { placeName: string }>;
+      uncategorised: number;
+      unplaced: number;
+    }> {
+      const tree = await orgTree();
+      const filter: Record<string, unknown> = {
+        createdAt: { $gte: new Date(request.from), $lt: new Date(request.to) },
+        definitionKey: { $in: [...request.definitions] },
+        status: { $ne: 'cancelled' },
+      };
+      if (request.caseUnitId !== null) {
+        const units = tree.has(request.caseUnitId)
+          ? tree.descendants(request.caseUnitId).map((u) => u.id)
+          : [request.caseUnitId];
+        filter.unitId = { $in: units.sort() };
+      }
+      const docs = await Case.find(filter, {
+        _id: 1,
+        unitId: 1,
+        category: 1,
+        'data.category': 1,
+        createdAt: 1,
+      })
+        .sort({ createdAt: -1, _id: 1 })
+        .limit(MAX_RECURRENCE_CASES + 1)
+        .lean();
+      if (docs.length > MAX_RECURRENCE_CASES) {
+        return {
+          read: docs.length,
+          refused: 'cases',
+          found: 0,
+          groups: [],
+          uncategorised: 0,
+          unplaced: 0,
+        };
+      }
+      const places = new Map<string, string | null>();
+      const placeOfUnit = (unitId: string | null | undefined): string | null => {
+        if (!unitId || !tree.has(unitId)) return null;
+        if (!places.has(unitId)) places.set(unitId, placeOf(tree.ancestry(unitId), request.place));
+        return places.get(unitId)!;
+      };
+      const cases: RecurrenceCase[] = docs.map((doc) => {
+        // The definition's category code (a process with `categories`), else its input field
+        // `category` (hotline-12345, grid-event: the category by name, as the catalogue has it).
+        const field = (doc as { data?: { category?: unknown } | null }).data?.category;
+        const category =
+          typeof doc.category === 'string' && doc.category !== ''
+            ? doc.category
+            : typeof field === 'string'
+              ? field
+              : null;
+        return {
+          caseId: doc._id,
+          category,
+          placeId: placeOfUnit(doc.unitId),
+          receivedAt: doc.createdAt.toISOString(),
+        };
+      });
+      const grouping = recurringGroups(cases, request.threshold);
+      const tooMany = grouping.groups.length > request.maxGroups;
+      return {
+        read: docs.length,
+        refused: tooMany ? 'groups' : null,
+        found: grouping.groups.length,
+        groups: tooMany
+          ? []
+          : grouping.groups.map((g) => ({ ...g, placeName: tree.unit(g.placeId).name })),
+        uncategorised: grouping.uncategorised,
+        unplaced: grouping.unplaced,
+      };
     },
 
     /** Absolute instants of a deadline on today's working calendar (see common/sla.ts). */

@@ -140,6 +140,12 @@ export type TimelineEventType =
   | 'evaluation.scored'
   | 'evaluation.closed'
   | 'evaluation.refused'
+  /**
+   * A recurrence analysis (未诉先办) counted the period's requests (its groups, the proactive cases
+   * it opened and those a run before it had opened), or refused a period too large.
+   */
+  | 'recurrence.analysed'
+  | 'recurrence.refused'
   /** The case run failed (an error escaped the steps, or the execution ended unclosed). */
   | 'case.failed'
   /** An administrator cancelled the case, or its execution was cancelled. */

@@ -25,6 +25,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'subprocess',
   'end',
   'evaluation',
+  'recurrence',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {

@@ -77,6 +77,15 @@ export function cardsOf(totals: Figures, t: Translate): Card[] {
   ];
 }
 
+/** 未诉先办: the proactive cases opened in the period, and how many were closed in it. */
+export function proactiveCard(proactive: UnitMetrics['proactive'], t: Translate): Card {
+  return {
+    label: t('report.fig.proactive'),
+    value: String(proactive.opened),
+    hint: t('report.fig.proactiveHint', { n: proactive.closed }),
+  };
+}
+
 /** Received, completed and overdue per month of the period, months without cases as 0. */
 export function trendChart(metrics: UnitMetrics, t: Translate): DashboardChart {
   const byMonth = new Map(metrics.months.map((m) => [m.month, m]));

@@ -9,6 +9,7 @@ import type {
   Open311Parameter,
   PeopleSelector,
   RecipientSpec,
+  RecurrenceStepSpec,
   StepSpec,
   UnitRef,
   CatalogueUnitRef,
@@ -18,6 +19,7 @@ import {
   isMonthlyPeriod,
   MONTHS_PER_PERIOD,
   OPEN311_PARAMETERS,
+  RECURRENCE_PLACE_TYPES,
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
@@ -306,6 +308,9 @@ class SemanticChecker {
       case 'evaluation':
         this.checkEvaluation(path, step);
         break;
+      case 'recurrence':
+        this.checkRecurrence(path, step);
+        break;
       case 'parallel': {
         const { join } = step;
         if (typeof join === 'object') {
@@ -325,6 +330,48 @@ class SemanticChecker {
       }
       case 'end':
         break;
+    }
+  }
+
+  /**
+   * A recurrence analysis (未诉先办): its period's expressions, the processes it counts (not its
+   * own, nor the one it opens, each once), a threshold of at least 2 and a place below the street.
+   */
+  private checkRecurrence(path: string, step: RecurrenceStepSpec): void {
+    this.checkExpression(`${path}.cases.from`, step.cases.from);
+    this.checkExpression(`${path}.cases.to`, step.cases.to);
+    const keys = new Set<string>();
+    step.cases.definitions.forEach((key, i) => {
+      const at = `${path}.cases.definitions[${i}]`;
+      if (key === this.spec.key) {
+        this.report(
+          at,
+          'an analysis cannot count its own process: list the processes whose requests it counts',
+        );
+      } else if (key === step.definition) {
+        this.report(
+          at,
+          `"${key}" is the process the analysis opens: counting its own proactive cases would open more for them`,
+        );
+      } else if (keys.has(key)) {
+        this.report(at, `duplicate process "${key}"`);
+      }
+      keys.add(key);
+    });
+    if (step.definition === this.spec.key) {
+      this.report(`${path}.definition`, 'a process cannot open itself as a proactive case');
+    }
+    if (!Number.isInteger(step.threshold) || step.threshold < 2 || step.threshold > 1000) {
+      this.report(
+        `${path}.threshold`,
+        `threshold must be a whole number from 2 to 1000 (requests of one category at one place in the period), not ${step.threshold}`,
+      );
+    }
+    if (!(RECURRENCE_PLACE_TYPES as readonly string[]).includes(step.place)) {
+      this.report(
+        `${path}.place`,
+        `a place is counted at ${RECURRENCE_PLACE_TYPES.join(', ')}, not "${step.place}": a ${step.place} holds too many places (or none) for one recurring problem`,
+      );
     }
   }
 

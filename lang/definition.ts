@@ -661,6 +661,40 @@ export const evaluationStepSchema = z
   .strict();
 export type EvaluationStepSpec = z.infer<typeof evaluationStepSchema>;
 
+/**
+ * The unit types a `recurrence` step may count places at: below the street, where one recurring
+ * problem has one place (a community, a grid, a compound, a building).
+ */
+export const RECURRENCE_PLACE_TYPES = ['community', 'grid', 'compound', 'building'] as const;
+
+/**
+ * 未诉先办 (proactive governance): the requests of the listed processes received in a period under
+ * this case's unit, grouped by category and place (the unit of `place`'s type at or above each
+ * request's unit); each group of at least `threshold` opens one case of `definition` for its
+ * place, with the group as its data. Top level only. See docs/definition-language.md 6.13.
+ */
+export const recurrenceStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('recurrence'),
+    /** Which requests: received at or after `from` and before the end of `to`, of these processes. */
+    cases: z
+      .object({
+        from: expression,
+        to: expression,
+        definitions: z.array(key).min(1).max(50),
+      })
+      .strict(),
+    /** Where a request is counted: the nearest unit of this type at or above its unit. */
+    place: z.enum(UNIT_TYPES),
+    /** A category at a place recurs with at least this many requests in the period. */
+    threshold: z.number({ error: 'threshold must be a whole number from 2 to 1000' }),
+    /** The process of the proactive case each recurring group opens (for its place). */
+    definition: key,
+  })
+  .strict();
+export type RecurrenceStepSpec = z.infer<typeof recurrenceStepSchema>;
+
 /** Steps allowed inside a parallel branch (no nested parallel, no end). */
 const branchStepSchema = z.discriminatedUnion('type', [
   taskStepSchema,
@@ -711,6 +745,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   parallelStepSchema,
   endStepSchema,
   evaluationStepSchema,
+  recurrenceStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];

@@ -26,6 +26,7 @@ import {
   loopingProcess,
   parallelProcess,
   poolProcess,
+  recurrenceProcess,
   returnedProcess,
   rollCallRecordedProcess,
   servedProcess,
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       returnedProcess('replay-returned'),
       evaluationProcess('replay-evaluation'),
       loopingProcess('replay-looping'),
+      recurrenceProcess('replay-recurrence', 'replay-returned', 'replay-child'),
     ]) {
       await definitions.publish({
         source,
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     }
     await seedServedOrg(db);
     await seedClosedOrder(db);
+    await seedRecurringRequests(db);
     const cases: Array<[string, string, Record<string, unknown>, string?]> = [
       [
         'resident-request',
@@ -143,6 +146,9 @@ async function main(): Promise<void> {
       // Recorded 2026-12: a round of today, scored through the API (scores stored as their own
       // documents, read by the workflow when the round closes).
       ['evaluation-round-api-scores-closed', 'replay-evaluation', {}, 'c1'],
+      // Recorded 2026-12 (issue 17): 未诉先办, the requests seedRecurringRequests stores (and the
+      // order seedClosedOrder stores, its category another) grouped by grid; one proactive case.
+      ['recurrence-one-group-opened', 'replay-recurrence', {}, 'c1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
@@ -509,6 +515,27 @@ async function seedClosedOrder(db: Database): Promise<void> {
     updatedAt: now,
     closedAt: now,
   });
+}
+
+/** Two requests of one category in grid g1 (未诉先办: they recur at threshold 2), one in g2. */
+async function seedRecurringRequests(db: Database): Promise<void> {
+  const now = new Date();
+  const request = (n: number, unitId: string) => ({
+    _id: `case-0000000000000000000000b${n}`,
+    revision: 1,
+    status: 'open',
+    definitionKey: 'replay-returned',
+    definitionVersion: 1,
+    definitionName: '测试退单转派',
+    unitId,
+    data: { category: '噪声扰民' },
+    createdBy: { kind: 'user', id: 'u-resident' },
+    channel: 'api',
+    requestHash: `record-recurring-${n}`,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db.models.Case.create([request(1, 'g1'), request(2, 'g1'), request(3, 'g2')]);
 }
 
 /** A closed historical case (历史工单) of the returned process, as an import batch carries it. */

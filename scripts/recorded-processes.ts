@@ -410,3 +410,31 @@ steps:
   - { id: closed, name: 办结, type: end }
 `;
 }
+
+/**
+ * 未诉先办 (recorded 2026-12, issue 17): a `recurrence` analysis of the community's requests of
+ * `counted` received the day before and the day after, by grid, two or more of one category
+ * opening a case of `child` for the grid (not waited for).
+ */
+export function recurrenceProcess(key: string, counted: string, child: string): string {
+  return `
+key: ${key}
+name: 测试高频诉求分析
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string }
+steps:
+  - id: analyse
+    name: 高频诉求分析
+    type: recurrence
+    cases:
+      from: 'addDays(date(case.receivedAt), -1)'
+      to: 'addDays(date(case.receivedAt), 1)'
+      definitions: [${counted}]
+    place: grid
+    threshold: 2
+    definition: ${child}
+  - { id: closed, name: 分析完成, type: end }
+`;
+}

@@ -153,6 +153,43 @@ export function createDefinitionService(
     }
   }
 
+  /**
+   * A `recurrence` step (未诉先办) counts the requests of the processes it lists and opens cases of
+   * its `definition`: each must have a version (published or retired), or the analysis would
+   * count nothing under a mistyped key, or fail at its first fire. A 422 names each unknown one
+   * with its line. The shipped files published at start-up are not checked (they name each other,
+   * and are published one after the other).
+   */
+  async function checkRecurrenceProcesses(input: SourceInput, spec: DefinitionSpec): Promise<void> {
+    const named = spec.steps.flatMap((step, i) =>
+      step.type === 'recurrence'
+        ? [
+            ...step.cases.definitions.map((key, j) => ({
+              path: `steps[${i}].cases.definitions[${j}]`,
+              key,
+            })),
+            { path: `steps[${i}].definition`, key: step.definition },
+          ]
+        : [],
+    );
+    const problems = [];
+    for (const { path, key } of named) {
+      if (key === spec.key || (await latestVersion(key))) continue;
+      problems.push({
+        path,
+        message: `no process "${key}" has been published: publish it first, or correct the key`,
+        ...locate(input.source, input.format, path),
+      });
+    }
+    if (problems.length > 0) {
+      throw new AppError(
+        'unprocessable',
+        'The recurrence analysis names processes that do not exist',
+        problems,
+      );
+    }
+  }
+
   async function summaryOf(key: string): Promise<DefinitionSummary> {
     const [current, draft] = await Promise.all([
       latestVersion(key),
@@ -243,7 +280,10 @@ export function createDefinitionService(
       input: SourceInput & { publishedBy: Actor; key?: string; skipUnitCheck?: boolean },
     ): Promise<PublishResult> {
       const spec = check(input, input.key);
-      if (!input.skipUnitCheck) await checkScheduleUnits(input, spec);
+      if (!input.skipUnitCheck) {
+        await checkScheduleUnits(input, spec);
+        await checkRecurrenceProcesses(input, spec);
+      }
       const checksum = checksumOf(spec);
       // Two publishers may race for the same version; the unique index lets one win, the other
       // re-reads and either sees its content published or takes the next number.

@@ -176,6 +176,9 @@ export interface Figures extends Counts {
   };
 }
 
+/** The channel of the cases a `recurrence` step opens (workflows/steps/recurrence.ts). */
+export const PROACTIVE_CHANNEL = 'proactive';
+
 export interface UnitRef {
   id: string;
   name: string;
@@ -191,6 +194,11 @@ export interface UnitMetrics {
   children: Array<{ unit: UnitRef } & Figures>;
   /** Received and completed per month of the period (Beijing time). */
   months: Array<{ month: string; received: number; completed: number; overdue: number }>;
+  /**
+   * 未诉先办: the proactive cases (channel `proactive`, opened by a `recurrence` step) of the unit
+   * and below, opened in the period and closed (办结) in it.
+   */
+  proactive: { opened: number; closed: number };
   computedAt: string;
 }
 
@@ -397,6 +405,29 @@ export function createMetricsService(deps: {
       throw new AppError('not_found', `No unit ${id} in your scope`);
     }
     return unit;
+  }
+
+  /**
+   * The proactive cases (未诉先办) of a subtree opened and closed in the period: two counts, by the
+   * case list's {unitId, createdAt} index and by {channel, closedAt} (models/index.ts). Not in the
+   * roll-ups: they count the cases by where they were filed, not how they were opened.
+   */
+  async function proactiveCases(
+    subtree: readonly string[],
+    period: Period,
+  ): Promise<{ opened: number; closed: number }> {
+    const unitId = { $in: [...subtree].sort() };
+    const span = { $gte: new Date(period.from), $lt: new Date(period.to) };
+    const [opened, closed] = await Promise.all([
+      Case.countDocuments({ unitId, createdAt: span, channel: PROACTIVE_CHANNEL }),
+      Case.countDocuments({
+        channel: PROACTIVE_CHANNEL,
+        closedAt: span,
+        status: 'closed',
+        unitId,
+      }),
+    ]);
+    return { opened, closed };
   }
 
   // Once the roll-ups are complete they stay so (the projection keeps them): asked until then.
@@ -628,9 +659,10 @@ export function createMetricsService(deps: {
       const by: RollupBy = query.attribution === 'served' ? 'served' : 'place';
       // By who served, the total and the trend count a case once however many units of the
       // subtree served it: read from the roll-ups of the sets of serving units.
-      const [{ byUnit: sums, months: byMonth }, servedSets] = await Promise.all([
+      const [{ byUnit: sums, months: byMonth }, servedSets, proactive] = await Promise.all([
         sumsByUnit(by, subtree, period, query),
         by === 'served' ? sumsByUnit('servedSet', subtree, period, query) : null,
+        proactiveCases(subtree, period),
       ]);
       const served = servedSets && {
         total: servedSets.byUnit.get(TOTAL) ?? emptySums(),
@@ -647,6 +679,7 @@ export function createMetricsService(deps: {
         totals: figuresOf(served?.total ?? rollUp(tree, unit.id, sums)),
         children,
         months: served?.months ?? byMonth,
+        proactive,
         computedAt: deps.clock().toISOString(),
       };
     },

@@ -157,6 +157,8 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'evaluation.scored': '已评分',
   'evaluation.closed': '评议已结束',
   'evaluation.refused': '评议未能开始',
+  'recurrence.analysed': '高频诉求已分析',
+  'recurrence.refused': '高频诉求分析未能完成',
   'case.failed': '办理异常终止',
   'case.cancelled': '已撤销',
   'case.retried': '已恢复办理',

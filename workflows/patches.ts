@@ -155,3 +155,17 @@ export const SUPERVISION_SLIPS = 'supervision-slips';
 export function openingSlips(): boolean {
   return patched(SUPERVISION_SLIPS);
 }
+
+/**
+ * The `recurrence` step (未诉先办, workflows/steps/recurrence.ts): reads the period's requests,
+ * then starts one proactive case per recurring group. Its own `patched()`, asked only when such a
+ * step runs: an interpreter before it had no runner for the type and went straight on to the
+ * step's successor, so a case that passed the step on such a worker (a rolling deploy) replays
+ * to the same: nothing read, nothing started.
+ */
+export const RECURRENCE_STEP = 'recurrence-step';
+
+/** Whether a `recurrence` step analyses and opens cases here (see {@link RECURRENCE_STEP}). */
+export function analysingRecurrence(): boolean {
+  return patched(RECURRENCE_STEP);
+}

@@ -173,6 +173,10 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
               overdue: z.number().int(),
             }),
           ),
+          proactive: z.object({ opened: z.number().int(), closed: z.number().int() }).meta({
+            description:
+              '未诉先办: proactive cases (opened by a recurrence analysis) of the unit and below, opened in the period and closed in it',
+          }),
           computedAt: z.iso.datetime(),
         }),
       },

@@ -26,6 +26,11 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.fig.completed': ['办结', 'Completed'],
   'report.fig.overdue': ['逾期', 'Overdue'],
   'report.fig.score': ['平均评分', 'Average score'],
+  'report.fig.proactive': ['主动治理（未诉先办）', 'Proactive cases'],
+  'report.fig.proactiveHint': [
+    '期内因高频诉求派发；期内办结 {n} 件',
+    'opened for recurring requests in the period; {n} closed in it',
+  ],
   'report.fig.scoreHint': ['群众评价 1—5 分的平均值', 'Mean of the 1–5 ratings given'],
   'report.fig.acceptedHint': ['已接单 {n} 件', '{n} accepted'],
   'report.fig.ratedHint': [

@@ -221,6 +221,11 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.evaluation.scored': ['评议打分', 'evaluation scored'],
   'event.evaluation.closed': ['评议结束', 'evaluation closed'],
   'event.evaluation.refused': ['评议未开始（工单过多）', 'evaluation refused (too many orders)'],
+  'event.recurrence.analysed': ['高频诉求分析', 'recurring requests analysed'],
+  'event.recurrence.refused': [
+    '高频诉求分析未完成（诉求或问题过多）',
+    'recurrence analysis refused (too many requests or groups)',
+  ],
   'event.case.failed': ['案件异常终止', 'case failed'],
   'event.case.cancelled': ['案件已撤销', 'case cancelled'],
   'event.case.retried': ['案件恢复办理', 'case retried'],

@@ -10,6 +10,7 @@ import type { PageContext, PageResult } from '../pipeline';
 import { BASE } from '../pipeline';
 import {
   cardsOf,
+  proactiveCard,
   figureRow,
   overdueChart,
   rankingRows,
@@ -195,7 +196,7 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
             href: linkFor(shown, u.id),
             current: u.id === metrics.unit.id,
           })),
-          cards: cardsOf(metrics.totals, t),
+          cards: [...cardsOf(metrics.totals, t), proactiveCard(metrics.proactive, t)],
           charts: [
             trendChart(metrics, t),
             ratesChart(metrics, t),

@@ -44,6 +44,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'at',
     'deadlines',
   ],
+  recurrence: ['cases', 'place', 'threshold', 'definition'],
 };
 const COMMON_FIELDS = ['id', 'name', 'type', 'next'];
 
@@ -186,6 +187,15 @@ export function stepLines(
         `Closes ${step.within !== undefined ? `after ${durationText(step.within)}` : `on ${code(step.at ?? '?')}`}; scorers score through \`/api/v1/evaluations/:roundId\``,
       );
       for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
+      break;
+    }
+    case 'recurrence': {
+      const child = processes.get(step.definition);
+      const childName = child ? `[${child.spec.name}](#${step.definition})` : code(step.definition);
+      summary = `finds the recurring requests (未诉先办): ${step.threshold} or more of one category at one ${unitTypeText(step.place)} open a case of ${childName} (${code(step.definition)}) there`;
+      details.push(
+        `Requests received from ${code(step.cases.from)} to ${code(step.cases.to)} of ${step.cases.definitions.map(code).join(', ')}, under the case's unit`,
+      );
       break;
     }
     default:

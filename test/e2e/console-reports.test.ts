@@ -365,6 +365,8 @@ describe('the dashboard', () => {
     expect(text).toMatch(/西关社区 1 1 0 100% [^ ]+ 0% 2\.00/);
     // Ranked by completion: a tie, sharing rank 1; the one receiving more first.
     expect(text).toMatch(/1 东关社区 100% .* 1 西关社区 100%/);
+    // 未诉先办: no proactive case was opened for the street (the card is there, at 0).
+    expect(text).toContain('主动治理（未诉先办） 0 期内因高频诉求派发；期内办结 0 件');
   });
 
   it('when filtered to a community or an empty period, then the figures follow the filter', async () => {

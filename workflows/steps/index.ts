@@ -7,6 +7,7 @@ import { runNotify } from './notify';
 import type { RunList } from './parallel';
 import { runParallel } from './parallel';
 import { publish } from './publish';
+import { runRecurrence } from './recurrence';
 import { runSubprocess } from './subprocess';
 import { runTask } from './task';
 import { runTimer } from './timer';
@@ -60,6 +61,9 @@ export async function runStep(
       return undefined;
     case 'evaluation':
       await runEvaluation(run, step, visit);
+      return undefined;
+    case 'recurrence':
+      await runRecurrence(run, step);
       return undefined;
     default:
       return noRunner(step);

@@ -1,0 +1,396 @@
+import { Worker } from '@temporalio/worker';
+import { CASE_WORKFLOW_TYPE } from '../../common/case';
+import { caseStartOf } from '../../common/case-start';
+import { MAX_RECURRENCE_GROUPS } from '../../common/recurrence';
+import type { Principal } from '../../services/auth';
+import { retryInputOf } from '../../services/case-failures';
+import { createCatalogueService } from '../../services/catalogue';
+import { createOrgSnapshot } from '../../services/org-snapshot';
+import { createMetricsService } from '../../services/metrics';
+import { createScopeResolver } from '../../services/scope';
+import { bj } from '../support/beijing';
+import type { SeededOrg, SeededUnit, SlaTestBed, TimelineEvent } from '../support/sla-cases';
+import {
+  eventsOf,
+  expectFiredAt,
+  mailsOf,
+  openedTask,
+  SUBJECT,
+  useSlaTestBed,
+} from '../support/sla-cases';
+import { testDataConverter, testStack } from '../support/test-stack';
+
+/**
+ * 未诉先办 (issue 17) on the time-skipping server with the real activities and FerretDB: the
+ * `recurrence` step reads the projected requests of a street's period, groups them by category
+ * and compound, and opens exactly one proactive case per group over the threshold; the same
+ * analysis run again (a retry of the case) or replayed opens none twice. Then the shipped
+ * proactive case's missed analysis deadline escalates to the street director.
+ */
+let bed: SlaTestBed;
+
+useSlaTestBed('proactive-governance', (ready) => {
+  bed = ready;
+});
+
+const DAY = 24 * 3600_000;
+
+/** A projected request of `key` filed for `unitId`, received `daysAgo` days before `now`. */
+function request(
+  id: string,
+  key: string,
+  unitId: string,
+  category: string,
+  now: number,
+  options: { daysAgo?: number; status?: string } = {},
+) {
+  const receivedAt = new Date(now - (options.daysAgo ?? 5) * DAY);
+  return {
+    _id: id,
+    revision: 3,
+    status: options.status ?? 'closed',
+    definitionKey: key,
+    definitionVersion: 1,
+    definitionName: key,
+    data: { category, description: '反映问题' },
+    createdBy: { kind: 'user', id: 'usr_resident' },
+    unitId,
+    channel: 'api',
+    requestHash: 'h',
+    createdAt: receivedAt,
+    updatedAt: receivedAt,
+  };
+}
+
+/** The analysis under test: the shipped one's step, counting by compound, 3 or more. */
+function analysis() {
+  return bed.definition({
+    key: 'test-proactive-governance',
+    name: '高频诉求分析（测试）',
+    starters: ['admin'],
+    input: { fields: [] },
+    steps: [
+      {
+        id: 'analyse',
+        name: '高频诉求分析',
+        type: 'recurrence',
+        cases: {
+          from: 'addDays(date(case.receivedAt), -30)',
+          to: 'date(case.receivedAt)',
+          definitions: ['hotline-12345', 'grid-event'],
+        },
+        place: 'compound',
+        threshold: 3,
+        definition: 'proactive-case',
+      },
+      { id: 'closed', name: '分析完成', type: 'end' },
+    ],
+    measures: {},
+  });
+}
+
+interface Places {
+  org: SeededOrg;
+  compoundA: SeededUnit;
+  compoundB: SeededUnit;
+}
+
+/** Two compounds in the org's grid (a building in the first) and the street's month of requests. */
+async function seedRequests(): Promise<Places & { expectedA: string[]; expectedB: string[] }> {
+  const org = await bed.seedOrg();
+  const compoundA = await bed.addUnit('compound', '幸福小区', org.grid);
+  const compoundB = await bed.addUnit('compound', '和谐小区', org.grid);
+  const building = await bed.addUnit('building', '1号楼', compoundA);
+  const now = await bed.now();
+  const t = org.street.id;
+  await bed.db.models.Case.create([
+    // 幸福小区: 供水 three times (once from its building), 噪声扰民 twice.
+    request(`${t}-a1`, 'hotline-12345', compoundA.id, '供水', now, { daysAgo: 3 }),
+    request(`${t}-a2`, 'hotline-12345', building.id, '供水', now, { daysAgo: 4, status: 'open' }),
+    request(`${t}-a3`, 'grid-event', compoundA.id, '供水', now, { daysAgo: 10 }),
+    request(`${t}-a4`, 'grid-event', compoundA.id, '噪声扰民', now),
+    request(`${t}-a5`, 'hotline-12345', compoundA.id, '噪声扰民', now),
+    // 和谐小区: 噪声扰民 four times, 供水 once.
+    request(`${t}-b1`, 'hotline-12345', compoundB.id, '噪声扰民', now, { daysAgo: 1 }),
+    request(`${t}-b2`, 'hotline-12345', compoundB.id, '噪声扰民', now, { daysAgo: 2 }),
+    request(`${t}-b3`, 'grid-event', compoundB.id, '噪声扰民', now, { daysAgo: 6 }),
+    request(`${t}-b4`, 'grid-event', compoundB.id, '噪声扰民', now, { daysAgo: 7 }),
+    request(`${t}-b5`, 'hotline-12345', compoundB.id, '供水', now),
+    // Not counted: before the period, a process not listed, withdrawn (撤销), filed for the grid
+    // itself (no compound), another county's.
+    request(`${t}-x1`, 'hotline-12345', compoundB.id, '供水', now, { daysAgo: 45 }),
+    request(`${t}-x2`, 'three-orders', compoundB.id, '供水', now),
+    request(`${t}-x3`, 'hotline-12345', compoundB.id, '供水', now, { status: 'cancelled' }),
+    request(`${t}-x4`, 'hotline-12345', org.grid.id, '供水', now),
+    request(`${t}-x5`, 'hotline-12345', org.county.id, '噪声扰民', now),
+  ]);
+  return {
+    org,
+    compoundA,
+    compoundB,
+    expectedA: [`${t}-a1`, `${t}-a2`, `${t}-a3`],
+    expectedB: [`${t}-b1`, `${t}-b2`, `${t}-b3`, `${t}-b4`],
+  };
+}
+
+/** The child case ids a timeline says the analysis opened. */
+function openedIds(timeline: readonly TimelineEvent[]): string[] {
+  return eventsOf(timeline, 'subprocess.started').map((e) => String(e.detail?.caseId));
+}
+
+describe('未诉先办: recurring requests open proactive cases', () => {
+  it('when a street month holds requests of two categories at two compounds, then exactly the groups over the threshold open one proactive case each, and a retry or a replay opens none twice', async () => {
+    // Arrange
+    const places = await seedRequests();
+    const { org } = places;
+    await bed.publish(bed.shipped('proactive-case.yaml'));
+    const definition = analysis();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, org.street.id);
+      const first = await kase.waitForDoc('the analysis to close', (d) => d.status === 'closed');
+      const history = await kase.handle.fetchHistory();
+      const children = openedIds(first.timeline);
+      const childDocs = await Promise.all(
+        children.map((id) =>
+          bed.childCase(id).waitForDoc('the proactive case to open', (d) => d.status === 'open'),
+        ),
+      );
+      // A second run of the same analysis: the case retried from its step, as an admin would.
+      const stored = await bed.db.models.Case.findById(kase.caseId).lean();
+      const built = retryInputOf({
+        doc: stored!,
+        taskIds: [],
+        definition,
+        stepId: 'analyse',
+        by: { kind: 'user', id: 'usr_admin' },
+      });
+      if ('problem' in built) throw new Error(built.problem);
+      const retry = caseStartOf(built.input);
+      await bed.env.client.workflow.start(CASE_WORKFLOW_TYPE, {
+        taskQueue: queue,
+        workflowId: kase.caseId,
+        args: retry.args,
+        memo: retry.memo,
+      });
+      const again = await kase.waitForEvents('recurrence.analysed', 2);
+      await bed.env.client.workflow.getHandle(kase.caseId).result();
+      return { kase, first, history, children, childDocs, again };
+    });
+
+    // Assert
+    const { kase, first, children, childDocs, again } = outcome;
+    const byPlace = new Map(
+      childDocs.map((doc) => [(doc as unknown as { unitId: string }).unitId, doc]),
+    );
+    expect(children).toHaveLength(2);
+    expect([...byPlace.keys()].sort()).toEqual([places.compoundA.id, places.compoundB.id].sort());
+    const childA = byPlace.get(places.compoundA.id) as unknown as {
+      data: Record<string, unknown>;
+      channel: string;
+      parentCaseId: string;
+      definitionKey: string;
+    };
+    const childB = byPlace.get(places.compoundB.id) as unknown as typeof childA;
+    expect(childA.definitionKey).toBe('proactive-case');
+    expect(childA.channel).toBe('proactive');
+    expect(childA.parentCaseId).toBe(kase.caseId);
+    expect(childA.data).toMatchObject({
+      category: '供水',
+      place: places.compoundA.id,
+      placeName: places.compoundA.name,
+      count: 3,
+    });
+    expect([...(childA.data.caseIds as string[])].sort()).toEqual(places.expectedA);
+    expect(childB.data).toMatchObject({
+      category: '噪声扰民',
+      place: places.compoundB.id,
+      count: 4,
+    });
+    expect([...(childB.data.caseIds as string[])].sort()).toEqual(places.expectedB);
+    const [analysed] = eventsOf(first.timeline, 'recurrence.analysed');
+    expect(analysed!.detail).toMatchObject({
+      read: 11,
+      groups: 2,
+      opened: 2,
+      existing: 0,
+      unplaced: 1,
+    });
+    // The retry found both groups again and opened neither: no third case, the same two.
+    expect(again[1]!.detail).toMatchObject({ groups: 2, opened: 0, existing: 2 });
+    expect(await bed.db.models.Case.countDocuments({ parentCaseId: kase.caseId })).toBe(2);
+    // The dashboard's figure: the street's proactive cases opened in the period (the two, and one
+    // opened and closed by hand in the grid), and closed in it (that one); not another county's.
+    const now = await bed.now();
+    await bed.db.models.Case.create([
+      {
+        ...request(`${org.street.id}-p1`, 'proactive-case', org.grid.id, '供电', now),
+        channel: 'proactive',
+        closedAt: new Date(now - DAY),
+      },
+      {
+        ...request(`${org.street.id}-p2`, 'proactive-case', org.county.id, '供电', now),
+        channel: 'proactive',
+        closedAt: new Date(now - DAY),
+      },
+    ]);
+    const admin: Principal = { kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] };
+    const metrics = createMetricsService({
+      models: bed.db.models,
+      scope: createScopeResolver(bed.db.models),
+      clock: () => new Date(now),
+    });
+    const figures = await metrics.unitMetrics(admin, {
+      unitId: org.street.id,
+      from: new Date(now - 40 * DAY).toISOString(),
+      to: new Date(now + DAY).toISOString(),
+    });
+    expect(figures.proactive).toEqual({ opened: 3, closed: 1 });
+    // The first run replays on today's interpreter, issuing the same starts.
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: testStack().workflowBundlePath },
+        dataConverter: testDataConverter(),
+      },
+      outcome.history,
+      kase.caseId,
+    );
+  });
+
+  it('when no category recurs at any compound, then the analysis opens nothing and closes', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '安居小区', org.grid);
+    const now = await bed.now();
+    await bed.db.models.Case.create([
+      request(`${org.street.id}-q1`, 'hotline-12345', compound.id, '供水', now),
+      request(`${org.street.id}-q2`, 'hotline-12345', compound.id, '供电', now),
+    ]);
+    await bed.publish(bed.shipped('proactive-case.yaml'));
+
+    // Act
+    const doc = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, analysis(), org.street.id);
+      return kase.waitForDoc('the analysis to close', (d) => d.status === 'closed');
+    });
+
+    // Assert
+    expect(openedIds(doc.timeline)).toEqual([]);
+    expect(eventsOf(doc.timeline, 'recurrence.analysed')[0]!.detail).toMatchObject({
+      read: 2,
+      groups: 0,
+      opened: 0,
+    });
+  });
+});
+
+describe('未诉先办: bounds', () => {
+  it('when more problems recur than one run opens cases for, then the analysis fails naming the count and opens none', async () => {
+    // Arrange: 101 categories, each twice at one compound (the bound is 100 groups).
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const now = await bed.now();
+    const t = org.street.id;
+    await bed.db.models.Case.create(
+      Array.from({ length: MAX_RECURRENCE_GROUPS + 1 }, (_, n) => [
+        request(`${t}-g${n}-1`, 'hotline-12345', compound.id, `类别${n}`, now),
+        request(`${t}-g${n}-2`, 'grid-event', compound.id, `类别${n}`, now),
+      ]).flat(),
+    );
+    await bed.publish(bed.shipped('proactive-case.yaml'));
+    const definition = bed.definition({
+      ...analysis().spec,
+      steps: analysis().spec.steps.map((s) =>
+        s.type === 'recurrence' ? { ...s, threshold: 2 } : s,
+      ),
+    });
+
+    // Act
+    const doc = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, org.street.id);
+      return kase.waitForDoc('the analysis to fail', (d) => d.status === 'failed');
+    });
+
+    // Assert
+    expect(eventsOf(doc.timeline, 'recurrence.refused')[0]!.detail).toEqual({
+      reason: 'too-many-groups',
+      groups: MAX_RECURRENCE_GROUPS + 1,
+      limit: MAX_RECURRENCE_GROUPS,
+    });
+    expect(openedIds(doc.timeline)).toEqual([]);
+    expect(
+      await bed.db.models.Case.countDocuments({ channel: 'proactive', unitId: compound.id }),
+    ).toBe(0);
+  });
+});
+
+describe('主动治理案件 (proactive-case)', () => {
+  it('when the street catalogue names a department for the category, then that department analyses the root cause', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const water = await bed.addUnit('department', '水务局', org.county);
+    const officer = await bed.addPerson('water-officer', '水务干事', [[water, 'officer']]);
+    await createCatalogueService({
+      models: bed.db.models,
+      snapshot: createOrgSnapshot({ models: bed.db.models }),
+      clock: () => new Date(),
+    }).publish({ kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] }, org.street.id, [
+      { category: '供水', unitId: water.id },
+    ]);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, bed.shipped('proactive-case.yaml'), compound.id, {
+        category: '供水',
+        place: compound.id,
+        count: 7,
+      });
+      const task = await openedTask(kase, 'analyse');
+      const [routed] = await kase.waitForEvents('catalogue.routed', 1);
+      return { task, routed };
+    });
+
+    // Assert
+    expect(outcome.task.candidates.map((c) => c.personId)).toEqual([officer.personId]);
+    expect(outcome.routed!.detail).toMatchObject({ category: '供水', unitId: water.id });
+  });
+
+  it('when the community does not analyse the root cause within 5 working days, then the street director is told at the limit', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const monday = await bed.quietMonday();
+    const definition = bed.shipped('proactive-case.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, definition, compound.id, {
+        category: '供水',
+        place: compound.id,
+        placeName: compound.name,
+        count: 6,
+        caseIds: ['case-000000000000000000000001'],
+        periodFrom: '2026-11-01',
+        periodTo: '2026-11-30',
+      });
+      const task = await openedTask(kase, 'analyse');
+      const due = task.deadlines.find((d) => d.key.endsWith('/analyse_5d'))!;
+      const dueAt = new Date(due.dueAt!).getTime();
+      await bed.skipTo(dueAt + 60_000);
+      const [escalated] = await kase.waitForEvents('deadline.escalated', 1, {
+        deadline: 'analyse_5d',
+      });
+      return { task, dueAt, escalated };
+    });
+
+    // Assert
+    // Nobody routes 供水 by a catalogue here: the place's community director analyses it.
+    expect(outcome.task.candidates.map((c) => c.personId)).toEqual([org.director.personId]);
+    expectFiredAt(outcome.escalated!.at, outcome.dueAt);
+    expect(outcome.escalated!.detail?.unitId).toBe(org.street.id);
+    expect(await mailsOf(org.streetDirector, SUBJECT.escalated)).toHaveLength(1);
+  });
+});
