@@ -1,4 +1,4 @@
-import type { Candidate, ServedBy, TaskSnapshot } from './case';
+import type { Candidate, ServedBy, TaskSnapshot, TimelineEntry } from './case';
 
 export type { ServedBy };
 
@@ -10,7 +10,10 @@ export type { ServedBy };
  * a property company is measured on the cases it served, wherever they were filed.
  */
 
-type Seen = Pick<TaskSnapshot, 'id' | 'stepId' | 'kind' | 'status' | 'assignee' | 'claimants'> & {
+export type Seen = Pick<
+  TaskSnapshot,
+  'id' | 'stepId' | 'kind' | 'status' | 'assignee' | 'claimants'
+> & {
   roster?: unknown;
 };
 
@@ -80,4 +83,39 @@ export class ServedTracker {
       }
     }
   }
+}
+
+/** Timeline events by which a person takes a task on (or is handed it): the order of taking. */
+const TAKING_EVENTS: ReadonlySet<string> = new Set([
+  'task.claimed',
+  'task.reassigned',
+  'task.completed',
+  'task.returned',
+]);
+
+/**
+ * Who served a case projected before `servedBy` was recorded, from what its documents keep: each
+ * task as last stored, taken through the same {@link ServedTracker} the projection feeds, in the
+ * order the timeline shows the tasks first taken on (a task never taken on, after them, in the
+ * order it opened). The stored task is its last snapshot, so it gives what the projection gave
+ * for a closed case: a completed task is held by whoever completed it. (A task returned and left
+ * unheld keeps nobody here, where the live tracker kept its last holder.)
+ */
+export function servedByOfStored(
+  acceptance: readonly string[] | undefined,
+  timeline: readonly Pick<TimelineEntry, 'type' | 'detail'>[],
+  tasks: readonly Seen[],
+): ServedBy {
+  const firstTaken = new Map<string, number>();
+  timeline.forEach((entry, at) => {
+    const taskId = entry.detail?.task;
+    if (TAKING_EVENTS.has(entry.type) && typeof taskId === 'string' && !firstTaken.has(taskId)) {
+      firstTaken.set(taskId, at);
+    }
+  });
+  const order = (task: Seen) => firstTaken.get(task.id) ?? Number.MAX_SAFE_INTEGER;
+  // Array.prototype.sort is stable: tasks never taken on keep the order they were given in.
+  const tracker = new ServedTracker(acceptance);
+  for (const task of [...tasks].sort((a, b) => order(a) - order(b))) tracker.observe(task);
+  return tracker.view();
 }

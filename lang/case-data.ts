@@ -1,4 +1,5 @@
 import type { FieldSpec } from './definition';
+import { evaluateValue, ExpressionError } from './expression';
 
 /**
  * Case data and task forms checked against a definition's fields.
@@ -69,6 +70,53 @@ export function validateCaseData(
     }
   }
   return problems.length === 0 ? { ok: true, data: clean } : { ok: false, problems };
+}
+
+/** The case as an input field's `default` sees it (`case.<fact>`), as steps see it later. */
+export interface CaseStartFacts {
+  id: string;
+  unitId: string | null;
+  channel: string;
+  /** The process key. */
+  definition: string;
+  /** The instant the case was received or its schedule fired, ISO 8601. */
+  receivedAt: string;
+}
+
+/**
+ * The data with each input field's `default` (an expression over `case`: 项目年度
+ * `year(case.receivedAt)`) filled in where the start left the field out or null. A default that
+ * fails, gives null or gives a value its field refuses is not filled in: the field stays missing,
+ * and the start's own check says so when the field is required. Pure and sandbox-safe: a
+ * schedule's fire computes the same values whenever it replays.
+ */
+export function withInputDefaults(
+  fields: readonly FieldSpec[],
+  data: Record<string, unknown>,
+  facts: CaseStartFacts,
+): Record<string, unknown> {
+  let filled: Record<string, unknown> | null = null;
+  for (const field of fields) {
+    if (field.default === undefined || (data[field.name] ?? null) !== null) continue;
+    const value = evaluateDefault(field.default, facts);
+    if (value === null) continue;
+    const checked = checkValue(field, value, field.name);
+    if ('problems' in checked) continue;
+    filled ??= { ...data };
+    filled[field.name] = checked.value;
+  }
+  return filled ?? data;
+}
+
+function evaluateDefault(source: string, facts: CaseStartFacts): unknown {
+  try {
+    // evaluateValue gives null for a type error on this case (a default over a missing fact).
+    return evaluateValue(source, { case: { ...facts } });
+  } catch (err) {
+    // Validated definitions compile; an unvalidated one's bad default is simply not there.
+    if (err instanceof ExpressionError) return null;
+    throw err;
+  }
 }
 
 type Checked = { value: unknown } | { problems: FieldProblem[] };

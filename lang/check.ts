@@ -29,7 +29,7 @@ import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
 import { allSteps, followingStepId, startStepId, stepLists, successorsOf, topLevel } from './steps';
-import { BUILTIN_POST_ROLES, PAIRING_KINDS } from './vocabulary';
+import { BUILTIN_POST_ROLES, PAIRING_KINDS, unitTypesOf } from './vocabulary';
 
 /**
  * The definition validator: the schema (definition.ts) first, then the meaning of a well-formed
@@ -54,6 +54,9 @@ export const ROLL_CALL_TEMPLATES: ReadonlySet<string> = new Set([
   'roll-call-reminder',
   'roll-call-escalated',
 ]);
+
+/** An input field's default is computed as the case starts: it knows the case, no data yet. */
+const INPUT_DEFAULT_ROOTS: ReadonlySet<string> = new Set(['case']);
 
 /** Names an expression may start from; `steps.<id>` and `data.<field>` are checked further. */
 export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
@@ -123,7 +126,7 @@ class SemanticChecker {
       this.stepIds.add(step.id);
       if (!this.stepsById.has(step.id)) this.stepsById.set(step.id, step);
     }
-    this.checkFields('input.fields', spec.input.fields);
+    this.checkFields('input.fields', spec.input.fields, true);
     this.checkUnique(
       'categories',
       (spec.categories ?? []).map((c) => c.code),
@@ -170,9 +173,21 @@ class SemanticChecker {
     this.problems.push({ path, message });
   }
 
-  private checkFields(path: string, fields: readonly FieldSpec[]): void {
+  private checkFields(path: string, fields: readonly FieldSpec[], isInput: boolean): void {
     const seen = new Set<string>();
     fields.forEach((field, i) => {
+      if (field.default !== undefined) {
+        if (!isInput) {
+          this.report(
+            `${path}[${i}].default`,
+            'only input fields take a default (a case starts with it); a form is filled in by a person',
+          );
+        } else if (field.multiple) {
+          this.report(`${path}[${i}].default`, 'a list field takes no default');
+        } else {
+          this.checkExpression(`${path}[${i}].default`, field.default, INPUT_DEFAULT_ROOTS);
+        }
+      }
       if (seen.has(field.name))
         this.report(`${path}[${i}].name`, `duplicate field "${field.name}"`);
       seen.add(field.name);
@@ -200,7 +215,7 @@ class SemanticChecker {
     switch (step.type) {
       case 'task':
         step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
-        if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields);
+        if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields, false);
         step.outcomes.forEach((o, i) => reference(`outcomes[${i}].next`, o.next));
         step.outcomes.forEach((o, i) => {
           const fields = new Set(step.form?.fields.map((f) => f.name) ?? []);
@@ -509,10 +524,16 @@ class SemanticChecker {
         );
       }
     }
-    if (schedule.unitsOfType !== undefined && schedule.unit !== undefined) {
+    const unitTypes = schedule.unitsOfType === undefined ? [] : unitTypesOf(schedule.unitsOfType);
+    unitTypes.forEach((type, i) => {
+      if (unitTypes.indexOf(type) !== i) {
+        this.report(`schedule.unitsOfType[${i}]`, `${type} is listed twice`);
+      }
+    });
+    if (unitTypes.length > 0 && schedule.unit !== undefined) {
       this.report(
         'schedule.unit',
-        `unitsOfType starts one case for each ${schedule.unitsOfType}: leave unit out, or name the unit above them as under`,
+        `unitsOfType starts one case for each ${unitTypes.join(' and each ')}: leave unit out, or name the unit above them as under`,
       );
     }
     if (schedule.under !== undefined && schedule.unitsOfType === undefined) {
@@ -521,7 +542,11 @@ class SemanticChecker {
         'under limits unitsOfType to the units below one unit: give unitsOfType too (e.g. unitsOfType: street), or name one unit as unit',
       );
     }
-    const checked = validateCaseData(this.spec.input.fields, schedule.data);
+    // A field with a default is filled in at the fire when the data leaves it out.
+    const fields = this.spec.input.fields.map((f) =>
+      f.default !== undefined ? { ...f, required: false } : f,
+    );
+    const checked = validateCaseData(fields, schedule.data);
     if (!checked.ok) {
       for (const problem of checked.problems) {
         this.report(`schedule.${problem.path}`, problem.message);

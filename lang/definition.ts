@@ -102,6 +102,11 @@ export const fieldSchema = z
     maxItems: z.number().int().positive().max(1000).optional(),
     /** Personal data (a name, a phone, an address) is masked wherever the case is shown publicly. */
     personal: z.boolean().default(false),
+    /**
+     * Input fields only: an expression over `case` giving the value when a start leaves the field
+     * out (项目年度 `year(case.receivedAt)`: a schedule's fire, a starter who omits it).
+     */
+    default: z.string().min(1).optional(),
   })
   .strict();
 export type FieldSpec = z.infer<typeof fieldSchema>;
@@ -835,9 +840,14 @@ export const scheduleSchema = z
       .optional(),
     /**
      * One case per unit of this type at each fire (every street's 评单 round, every community's
-     * 民情访谈日), each for its unit, instead of one case for `unit`: one file serves a county.
+     * 民情访谈日), each for its unit, instead of one case for `unit`: one file serves a county. A
+     * list takes every unit of each type (书记项目: `[community, street]`, every secretary's unit).
      */
-    unitsOfType: z.enum(UNIT_TYPES).optional(),
+    unitsOfType: z
+      .union([z.enum(UNIT_TYPES), z.array(z.enum(UNIT_TYPES)).min(1).max(UNIT_TYPES.length)], {
+        error: `a unit type or a list of them: ${UNIT_TYPES.join(', ')}`,
+      })
+      .optional(),
     /** With `unitsOfType`: only the units of the type below this unit; none: the whole tree. */
     under: z
       .string()

@@ -29,6 +29,11 @@ export const UNIT_TYPES = [
 ] as const;
 export type UnitType = (typeof UNIT_TYPES)[number];
 
+/** A unit type or a list of them (a schedule's `unitsOfType`) as a list, in its order. */
+export function unitTypesOf(typeOrTypes: UnitType | readonly UnitType[]): UnitType[] {
+  return typeof typeOrTypes === 'string' ? [typeOrTypes] : [...typeOrTypes];
+}
+
 /**
  * `zh` and `en` are the everyday names (tables, charts, guides). `zhFormal` is the name the org
  * administration shows, where it differs: it says what else the type stands for (a 镇 ranks with

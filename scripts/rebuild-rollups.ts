@@ -1,4 +1,5 @@
 import { rebuildRollups } from '../activities/metric-rollups';
+import { backfillServedBy } from '../activities/served-backfill';
 import { loadConfig } from '../common/config';
 import { connectDatabase } from '../models';
 
@@ -6,13 +7,23 @@ import { connectDatabase } from '../models';
  * `npm run rebuild-rollups`: recomputes the metric roll-ups from the case documents of the
  * configured MongoDB (MONGODB_URI; by default the local stack's). The safety net of
  * activities/metric-rollups.ts: after an upgrade from a version without roll-ups, or if a
- * projection's change was ever counted twice. Run it while no worker projects cases.
+ * projection's change was ever counted twice. First it backfills who served (`servedBy`) on the
+ * closed cases projected before it was recorded (activities/served-backfill.ts), so the figures
+ * per serving unit and person count them. Run it while no worker projects cases.
  */
 async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const db = await connectDatabase(config.MONGODB_URI);
   try {
     const started = Date.now();
+    const served = await backfillServedBy(db.models);
+    process.stdout.write(
+      `Who served: ${served.written} of ${served.cases} closed cases without it filled in` +
+        (served.noDefinition > 0
+          ? ` (${served.noDefinition} left: their definition version is not in the store)`
+          : '') +
+        '.\n',
+    );
     const report = await rebuildRollups(db.models);
     process.stdout.write(
       `Rebuilt ${report.rollups} roll-ups from ${report.cases} cases ` +

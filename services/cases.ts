@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { CaseStatus, DeadlineView, PublicationView, RatingView } from '../common/case';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
-import { validateCaseData } from '../lang/case-data';
+import { validateCaseData, withInputDefaults } from '../lang/case-data';
 import type { CategorySpec, DefinitionSnapshot } from '../lang/definition';
 import type { CaseStartMemo } from '../common/case-start';
 import { caseStartMemoOf, caseStartOf } from '../common/case-start';
@@ -211,7 +211,21 @@ export function createCaseService(deps: {
         throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);
       }
       const categoryProblems = checkCategory(definition.spec.categories, request.category);
-      const checked = validateCaseData(definition.spec.input.fields, request.data);
+      const caseId = caseIdFor(principal.id, idempotencyKey);
+      const now = deps.clock();
+      // Fields the request leaves out take their default (项目年度: this year), before the check
+      // and the limit, so the case counts under the value it is stored with.
+      const data =
+        typeof request.data === 'object' && request.data !== null && !Array.isArray(request.data)
+          ? withInputDefaults(definition.spec.input.fields, request.data, {
+              id: caseId,
+              unitId: request.unitId ?? null,
+              channel,
+              definition: definition.key,
+              receivedAt: now.toISOString(),
+            })
+          : request.data;
+      const checked = validateCaseData(definition.spec.input.fields, data);
       if (!checked.ok || categoryProblems.length > 0) {
         throw new AppError('unprocessable', 'The case data does not match the process', [
           ...unitProblems,
@@ -228,7 +242,6 @@ export function createCaseService(deps: {
       }
       await assertUnitsExist(definition.spec.input.fields, checked.data);
 
-      const caseId = caseIdFor(principal.id, idempotencyKey);
       const requestHash = createHash('sha256')
         .update(
           canonicalJson({
@@ -250,7 +263,6 @@ export function createCaseService(deps: {
 
       await assertWithinLimit(definition, request.unitId ?? null, checked.data);
 
-      const now = deps.clock();
       const { args, memo, searchAttributes } = caseStartOf({
         caseId,
         definition,

@@ -11,7 +11,13 @@ import type { Models } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { EvaluationService } from './evaluations';
-import type { BulletinQuery, MetricsQuery, MetricsService, RankingQuery } from './metrics';
+import type {
+  BulletinQuery,
+  MetricsQuery,
+  MetricsService,
+  PeopleQuery,
+  RankingQuery,
+} from './metrics';
 import type { PeriodInput } from './periods';
 import { resolvePeriod } from './periods';
 import type { OrgScope, ScopeResolver } from './scope';
@@ -146,7 +152,7 @@ const labelOf = (key: string) => METRIC_LABELS[key] ?? key;
 function figureKeys(figures: object): Array<[string, string | null]> {
   const keys: Array<[string, string | null]> = [];
   for (const [key, value] of Object.entries(figures)) {
-    if (key === 'unit' || key === 'rank') continue;
+    if (key === 'unit' || key === 'rank' || key === 'person') continue;
     if (typeof value === 'number' || value === null) keys.push([key, null]);
     else if (typeof value === 'object' && !Array.isArray(value)) {
       for (const [inner, v] of Object.entries(value as object)) {
@@ -429,6 +435,28 @@ export function createLedgerService(deps: {
         fileName: `metrics-${report.unit.id}-${report.period.label}`,
         title: `指标台账-${report.unit.name}-${report.period.label}`,
         columns: ['单位编号', '单位', '类型', '上级单位', ...keys.map(([k]) => labelOf(k))],
+        pages: () => onePage(rows),
+      };
+    },
+
+    /**
+     * The figures per person who served (服务人员台账: party members, volunteers, grid workers…)
+     * as GET /api/v1/metrics/people answers them, most cases first; names only where that report
+     * gives them (admins and dispatchers), person ids for the others.
+     */
+    async people(principal: Principal, query: PeopleQuery): Promise<Ledger> {
+      const report = await deps.metrics.people(principal, query);
+      const first = report.people[0];
+      const keys = first ? figureKeys(first) : [];
+      const rows = report.people.map((row) => [
+        row.person.id,
+        row.person.name,
+        ...figureCells(row, keys),
+      ]);
+      return {
+        fileName: `people-${report.unit.id}-${report.period.label}`,
+        title: `服务人员台账-${report.unit.name}-${report.period.label}`,
+        columns: ['人员编号', '姓名', ...keys.map(([k]) => labelOf(k))],
         pages: () => onePage(rows),
       };
     },

@@ -12,6 +12,8 @@ import {
 } from '@temporalio/common';
 import { CASE_WORKFLOW_TYPE } from '../common/case';
 import type { UnitType } from '../lang/vocabulary';
+import { unitTypesOf } from '../lang/vocabulary';
+import { withInputDefaults } from '../lang/case-data';
 import { caseStartOf } from '../common/case-start';
 import type { FanOutBatchInput, FanOutChildEnd } from './fan-out-batch';
 import { FAN_OUT_BATCH_TYPE, fanOutSlices } from './fan-out-batch';
@@ -27,7 +29,7 @@ export interface ScheduledCaseResult {
   caseId: string;
   /** False when this fire's case had already been started (a retried or replayed fire). */
   created: boolean;
-  /** With `unitsOfType`: every unit's case, in unit id order. */
+  /** With `unitsOfType`: every unit's case, type by type in its order, each in unit id order. */
   units?: Array<{ unitId: string; caseId: string }>;
 }
 
@@ -90,7 +92,15 @@ export async function scheduledCaseWorkflow(
     caseStartOf({
       caseId: id,
       definition,
-      data: scheduleData ?? {},
+      // Input defaults over the fire's case (书记项目: 项目年度 `year(case.receivedAt)`); data
+      // without defaults stays the very object it was, so recorded fires start the same cases.
+      data: withInputDefaults(definition.spec.input.fields, scheduleData ?? {}, {
+        id,
+        unitId: unitId ?? null,
+        channel: 'schedule',
+        definition: definition.key,
+        receivedAt,
+      }),
       startedBy: { kind: SCHEDULE_ACTOR.kind, id: SCHEDULE_ACTOR.id, roles: ['system'] },
       ...(unitId !== undefined ? { unitId } : {}),
       requestHash,
@@ -98,7 +108,8 @@ export async function scheduledCaseWorkflow(
       channel: 'schedule',
     });
   if (schedule.unitsOfType !== undefined) {
-    return startForEachUnit(definition.key, schedule.unitsOfType, schedule.under ?? null, startFor);
+    const types = unitTypesOf(schedule.unitsOfType);
+    return startForEachUnit(definition.key, types, schedule.under ?? null, startFor);
   }
   const created = await startCaseOnce(caseId, startFor(caseId, schedule.unit), info.taskQueue);
   return { caseId, created };
@@ -131,38 +142,48 @@ async function startCaseOnce(
 }
 
 /**
- * A `unitsOfType` fire: one case per unit of the type (below `under`, or in the whole tree), each
- * for its unit, its id derived from the fire and the unit so a fire run again starts none twice.
- * No unit found fails the fire with the reason, as a schedule naming an unknown unit would.
+ * A `unitsOfType` fire: one case per unit of the type, or of each type of the list (below
+ * `under`, or in the whole tree), each for its unit, its id derived from the fire and the unit so
+ * a fire run again starts none twice. No unit found fails the fire with the reason, as a schedule
+ * naming an unknown unit would.
  */
 async function startForEachUnit(
   key: string,
-  type: UnitType,
+  types: readonly UnitType[],
   under: string | null,
   startFor: (caseId: string, unitId: string) => ReturnType<typeof caseStartOf>,
 ): Promise<ScheduledCaseResult> {
   const info = workflowInfo();
-  const found = await lookups.findUnits({
-    type,
-    within: 'case',
-    caseUnitId: under,
-    data: {},
-    limit: MAX_SCHEDULED_UNITS,
-  });
+  // One lookup per type, in the list's order (a single type makes the one call it always made).
+  const unitIds: string[] = [];
+  let count = 0;
+  for (const type of types) {
+    const found = await lookups.findUnits({
+      type,
+      within: 'case',
+      caseUnitId: under,
+      data: {},
+      limit: MAX_SCHEDULED_UNITS,
+    });
+    count += found.count;
+    if (count > MAX_SCHEDULED_UNITS) break;
+    unitIds.push(...found.unitIds);
+  }
   const where = under === null ? 'in the org tree' : `under unit ${under}`;
-  if (found.count === 0) {
+  const what = types.join(' and every ');
+  if (count === 0) {
     throw ApplicationFailure.nonRetryable(
-      `Process "${key}" is scheduled for every ${type} ${where}, and there is none`,
+      `Process "${key}" is scheduled for every ${what} ${where}, and there is none`,
       'ScheduleFoundNoUnits',
     );
   }
-  if (found.count > MAX_SCHEDULED_UNITS) {
+  if (count > MAX_SCHEDULED_UNITS) {
     throw ApplicationFailure.nonRetryable(
-      `Process "${key}" is scheduled for every ${type} ${where}: ${found.count} units, more than the ${MAX_SCHEDULED_UNITS} one fire starts; schedule it under smaller units`,
+      `Process "${key}" is scheduled for every ${what} ${where}: ${count} units${types.length > 1 ? ' or more' : ''}, more than the ${MAX_SCHEDULED_UNITS} one fire starts; schedule it under smaller units`,
       'ScheduleTooLarge',
     );
   }
-  const units = found.unitIds.map((unitId) => {
+  const units = unitIds.map((unitId) => {
     const caseId = scheduledCaseId(`${info.workflowId}:${unitId}`);
     return { unitId, caseId, start: startFor(caseId, unitId) };
   });

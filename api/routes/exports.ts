@@ -97,6 +97,9 @@ const metricsQuery = z
   })
   .strict();
 
+/** Figures per person are always by who served: no attribution to choose. */
+const peopleQuery = metricsQuery.omit({ attribution: true }).strict();
+
 const rankingQuery = metricsQuery.extend({
   unitType: z.enum(UNIT_TYPES).optional(),
   by: z.enum(RANKING_KEYS).optional(),
@@ -179,6 +182,22 @@ export function registerExportRoutes(routes: RouteRegistry, ledgers: LedgerServi
     async handle({ principal, query }) {
       const { format: f, ...filters } = query;
       return ledgerResponse(await ledgers.metrics(principal, filters), f, '指标台账');
+    },
+  });
+
+  routes.add<undefined, z.infer<typeof peopleQuery>>({
+    method: 'get',
+    path: '/api/v1/exports/people',
+    tag: 'exports',
+    summary: 'Figures per person who served (服务人员台账), as CSV or XLSX',
+    description: `The rows of GET /api/v1/metrics/people, most cases first: each person holding a post in the unit's subtree who served cases received in the period (party members, volunteers, grid workers…), with their counts and rates. Names for admins and dispatchers only; staff get person ids and an empty name column. ${FORMAT_NOTE}`,
+    limit: 'export',
+    roles: SUPERVISORS,
+    query: peopleQuery,
+    responses: { 200: file, ...errorResponses(400, 401, 403, 404, 429) },
+    async handle({ principal, query }) {
+      const { format: f, ...filters } = query;
+      return ledgerResponse(await ledgers.people(principal, filters), f, '服务人员台账');
     },
   });
 

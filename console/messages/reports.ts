@@ -99,6 +99,17 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.dash.units': ['下级单位', 'Units below'],
   'report.dash.noChildren': ['没有下级单位', 'No units below this one'],
   'report.dash.total': ['合计', 'Total'],
+  'report.people.title': ['服务人员', 'People who served'],
+  'report.people.hint': [
+    '本单位及下级单位在岗人员（党员、志愿者、网格员等）接单服务的案件，按服务件数排列',
+    'Cases served by people holding a post here or below (party members, volunteers, grid workers…), most cases first',
+  ],
+  'report.people.hintIds': [
+    '本单位及下级单位在岗人员接单服务的案件，按服务件数排列；姓名仅对管理员和派单员显示，此处显示人员编号',
+    'Cases served by people holding a post here or below, most cases first; names are shown to admins and dispatchers only, person ids here',
+  ],
+  'report.people.person': ['服务人员', 'Person'],
+  'report.people.none': ['本期没有人员接单服务', 'Nobody here served a case in this period'],
   'report.chart.trend': ['{unit} · 月度受理与办结', '{unit} · received and completed per month'],
   'report.chart.trendDesc': [
     '每月受理、办结（当月受理中已办结的）和逾期的件数',

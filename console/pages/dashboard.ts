@@ -26,9 +26,10 @@ import { exportLinks } from './exports';
 
 /**
  * The dashboard (数据看板) of dispatchers and admins: a unit's figures over a period, from the
- * metrics service (the same numbers as GET /api/v1/metrics and /metrics/ranking): cards, the
- * monthly trend, the rates, satisfaction and overdue per child unit, and a ranking. Filters are
- * a GET form, so a view can be bookmarked and shared.
+ * metrics service (the same numbers as GET /api/v1/metrics, /metrics/ranking and /metrics/people):
+ * cards, the monthly trend, the rates, satisfaction and overdue per child unit, a ranking, and the
+ * figures per person who served (party members, volunteers, grid workers). Filters are a GET
+ * form, so a view can be bookmarked and shared.
  */
 
 const PATH = `${BASE}/dashboard`;
@@ -170,9 +171,11 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
     let selectedPeriod = filters.period;
     if (!problems) {
       try {
-        const [metrics, ranking] = await Promise.all([
+        const [metrics, ranking, people] = await Promise.all([
           services.metrics.unitMetrics(principal, base),
           services.metrics.ranking(principal, rankingQuery),
+          // Per person is always by who served (the service says so): the switch does not apply.
+          services.metrics.people(principal, base),
         ]);
         selectedUnit = metrics.unit.id;
         if (!filters.from && !filters.to) selectedPeriod = metrics.period.label;
@@ -215,8 +218,18 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
               : t('report.rank.scopeChildren', { unit: ranking.unit.name }),
             rows: rankingRows(ranking, (id) => linkFor(shown, id)),
           },
+          people: {
+            named: people.named,
+            // Names as the people report gives them (admins, dispatchers); staff see ids.
+            rows: people.people.map((row) => ({
+              ...figureRow({ id: row.person.id, name: row.person.name ?? row.person.id }, row, ''),
+              personId: row.person.id,
+              named: row.person.name !== null,
+            })),
+          },
           exports: {
             metrics: exportLinks('metrics', ledgerFilters),
+            people: exportLinks('people', { ...ledgerFilters, attribution: '' }),
             ranking: exportLinks('ranking', {
               ...ledgerFilters,
               by: filters.by,

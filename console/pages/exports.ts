@@ -18,7 +18,14 @@ import { assessmentFilterOf } from '../report-assessments';
  */
 
 type LedgerName =
-  'cases' | 'tasks' | 'metrics' | 'ranking' | 'bulletin' | 'evaluation-results' | 'assessments';
+  | 'cases'
+  | 'tasks'
+  | 'metrics'
+  | 'people'
+  | 'ranking'
+  | 'bulletin'
+  | 'evaluation-results'
+  | 'assessments';
 
 const SUPERVISORS: readonly Role[] = ['admin', 'dispatcher', 'staff'];
 
@@ -126,6 +133,9 @@ export function registerExportPages({ pages, services }: ConsoleKit): void {
       ...pick(ctx, ['unitId', 'definitionKey', 'category', ...period]),
       ...attributionOf(ctx),
     }),
+  );
+  add('people', SUPERVISORS, '服务人员台账', (ctx) =>
+    ledgers.people(ctx.principal!, pick(ctx, ['unitId', 'definitionKey', 'category', ...period])),
   );
   const rankingOf = (ctx: PageContext, names: readonly string[]) => {
     const { by, rankType, ...rest } = pick(ctx, [

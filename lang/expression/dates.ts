@@ -1,6 +1,6 @@
 import { BEIJING_ISO_OFFSET, BEIJING_OFFSET_MS } from '../beijing';
 /**
- * Dates (日期) for the functions `date`, `addDays` and `addMonths`: pure calendar arithmetic on
+ * Dates (日期) for the functions `date`, `year`, `addDays` and `addMonths`: pure calendar arithmetic on
  * ISO 8601 text, with no clock: the same case always gives the same dates. A date is
  * `YYYY-MM-DD`; an instant carries its offset. Calendar days are Beijing days (UTC+8, no
  * daylight saving), as everywhere in the engine.
@@ -81,6 +81,11 @@ function dateOfDay(dayNo: number): [number, number, number] {
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** The calendar year of a day number (`year(x)`: 项目年度, the year a round fired in). */
+export function yearOfDay(dayNo: number): number {
+  return dateOfDay(dayNo)[0];
+}
 
 export function dateText(dayNo: number): string {
   const [year, month, day] = dateOfDay(dayNo);

@@ -1,10 +1,10 @@
 /**
  * The built-in functions an expression may call (`len`, `contains`, `startsWith`, `endsWith`,
- * `isEmpty`, `lower`, `upper`, `number`, `date`, `addDays`, `addMonths`), each with its arity,
+ * `isEmpty`, `lower`, `upper`, `number`, `date`, `year`, `addDays`, `addMonths`), each with its arity,
  * which the parser checks.
  */
 
-import { dateText, localDate, shiftDate } from './dates';
+import { dateText, localDate, shiftDate, yearOfDay } from './dates';
 import type { Fail } from './values';
 import { describe, includes, kindOf } from './values';
 
@@ -104,6 +104,16 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, Func
       arity: 1,
       apply: ([value], fail) =>
         value === null || value === undefined ? null : dateText(localDate(value, 'date', fail).day),
+    },
+  ],
+  [
+    'year',
+    {
+      arity: 1,
+      apply: ([value], fail) =>
+        value === null || value === undefined
+          ? null
+          : yearOfDay(localDate(value, 'year', fail).day),
     },
   ],
   [

@@ -43,7 +43,8 @@
  * - Functions: len(string | list), contains(haystack, needle) (same as `needle in haystack`),
  *   startsWith(s, prefix), endsWith(s, suffix) (false for null s), isEmpty(x) (true for null,
  *   '', [] and {}), lower(s), upper(s), number(n | decimal string); dates: date(x) (the Beijing
- *   calendar date of a date or an instant), addDays(x, n), addMonths(x, n) (null gives null).
+ *   calendar date of a date or an instant), year(x) (its calendar year, a number), addDays(x, n),
+ *   addMonths(x, n) (null gives null).
  *
  * Errors: {@link ExpressionError} when compiling (with the character offset), and
  * {@link EvaluationError} when a value has the wrong type at run time. Limits: 1000 characters

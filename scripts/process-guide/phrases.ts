@@ -180,6 +180,7 @@ function fieldLimits(field: FieldSpec): string {
   if (field.min !== undefined) limits.push(`≥ ${field.min}`);
   if (field.max !== undefined) limits.push(`≤ ${field.max}`);
   if (field.multiple) limits.push(`at most ${field.maxItems ?? 50} values`);
+  if (field.default !== undefined) limits.push(`default ${code(field.default)}`);
   return limits.join('; ');
 }
 

@@ -8,6 +8,7 @@ import { exampleLines } from './example';
 import { ROLE_LABELS } from '../../common/roles';
 import type { ScheduleSpec } from '../../lang/definition';
 import { WEEKDAYS } from '../../lang/definition';
+import { unitTypesOf } from '../../lang/vocabulary';
 import { code, joinLines, unfold } from './markdown';
 import { deadlineLines, fieldTable, selectorText, stepRef } from './phrases';
 import type { Process, StartedBy } from './processes';
@@ -39,7 +40,7 @@ export function processSection(
     const month = s.month !== undefined ? ` in month ${s.month} of each ${s.every}` : '';
     const unit =
       s.unitsOfType !== undefined
-        ? `, one case for each ${s.unitsOfType}${s.under !== undefined ? ` under ${code(s.under)} (${demo.unitName(s.under)})` : ' of the org tree'}`
+        ? `, one case for each ${unitTypesOf(s.unitsOfType).join(' and each ')}${s.under !== undefined ? ` under ${code(s.under)} (${demo.unitName(s.under)})` : ' of the org tree'}`
         : s.unit !== undefined
           ? ` for ${code(s.unit)} (${demo.unitName(s.unit)})`
           : ' for the whole org tree';

@@ -1,3 +1,5 @@
+import ExcelJS from 'exceljs';
+import { parseCsv } from '../../common/csv';
 import { createDefinitionService } from '../../services/definitions';
 import { BEIJING_OFFSET_MS } from '../../lang/beijing';
 import { createMailRenderer } from '../../mail/renderer';
@@ -398,6 +400,84 @@ describe('the dashboard', () => {
     expect(staff.status).toBe(403);
     expect(anonymous.status).toBe(303);
     expect(anonymous.location).toContain('/console/login?next=');
+  });
+});
+
+describe('figures per person who served', () => {
+  it('when a street dispatcher opens the dashboard, then the people table names each grid worker with the figures of the cases they served, and follows the unit filter', async () => {
+    // Act
+    const street = await as('disp').get('/console/dashboard');
+    const community = await as('disp').get('/console/dashboard?unitId=r-c1');
+
+    // Assert: 网格员甲 served the case rated 5, 网格员乙 the one rated 2; nobody took the waiting one
+    expect(street.status).toBe(200);
+    const text = textOf(street.html);
+    expect(text).toContain('服务人员');
+    expect(text).toMatch(/网格员甲 1 1 0 100% [^ ]+ 100% 5\.00/);
+    expect(text).toMatch(/网格员乙 1 1 0 100% [^ ]+ 0% 2\.00/);
+    // Handlebars escapes `=` in attributes
+    expect(street.html).toContain('/console/exports/people?format&#x3D;csv&amp;unitId&#x3D;r-s');
+    expect(street.html).toContain('/console/exports/people?format&#x3D;xlsx&amp;unitId&#x3D;r-s');
+    const communityText = textOf(community.html);
+    expect(communityText).toMatch(/网格员甲 1 1 0/);
+    expect(communityText).not.toContain('网格员乙');
+    // The co-building unit's member served in another street: not this street's to see.
+    expect(text).not.toContain('评议书记');
+  });
+
+  it('when the people ledger is downloaded as CSV and XLSX, then each row is a person with the report’s figures, the XLSX opens with exceljs, and another street gets none of them', async () => {
+    // Act
+    const csv = await fetch(`${app.api.url}/api/v1/exports/people?format=csv&unitId=r-s`, {
+      headers: { authorization: `Bearer ${tokens.disp}` },
+    });
+    const csvBody = Buffer.from(await csv.arrayBuffer());
+    const xlsx = await fetch(`${app.api.url}/api/v1/exports/people?format=xlsx&unitId=r-s`, {
+      headers: { authorization: `Bearer ${tokens.disp}` },
+    });
+    const xlsxBody = Buffer.from(await xlsx.arrayBuffer());
+    const viaConsole = await as('disp').get('/console/exports/people?format=csv&unitId=r-c2');
+    const otherStreet = await app.http('GET', '/api/v1/exports/people?format=csv&unitId=r-s', {
+      token: tokens.edisp,
+    });
+    const own = await fetch(`${app.api.url}/api/v1/exports/people?format=csv&unitId=r-e`, {
+      headers: { authorization: `Bearer ${tokens.edisp}` },
+    });
+    const ownBody = Buffer.from(await own.arrayBuffer()).toString('utf8');
+
+    // Assert: CSV, UTF-8 with BOM, a row per person, most cases first then by id
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(csv.headers.get('content-disposition')).toContain('attachment; filename="people-r-s-');
+    expect([...csvBody.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const [header, ...rows] = parseCsv(csvBody.toString('utf8').replace(/^\uFEFF/, '')).map(
+      (r) => r.fields,
+    );
+    expect(header!.slice(0, 2)).toEqual(['人员编号', '姓名']);
+    const received = header!.indexOf('受理数');
+    expect(received).toBeGreaterThan(1);
+    expect(rows.map((r) => [r[0], r[1], r[received]])).toEqual([
+      ['p-w1', '网格员甲', '1'],
+      ['p-w2', '网格员乙', '1'],
+    ]);
+    // XLSX: the same rows, numbers as numbers
+    expect(xlsx.status).toBe(200);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(xlsxBody as unknown as ArrayBuffer);
+    const sheet: unknown[][] = [];
+    workbook.worksheets[0]!.eachRow((row) => sheet.push((row.values as unknown[]).slice(1)));
+    expect(sheet[0]!.slice(0, 2)).toEqual(['人员编号', '姓名']);
+    expect(sheet.slice(1).map((r) => [r[0], r[1], r[received]])).toEqual([
+      ['p-w1', '网格员甲', 1],
+      ['p-w2', '网格员乙', 1],
+    ]);
+    // The console's link: the same ledger, filtered to 西关
+    expect(viaConsole.status).toBe(200);
+    expect(viaConsole.html).toContain('p-w2,网格员乙,1');
+    expect(viaConsole.html).not.toContain('p-w1');
+    // Scope: the other street's dispatcher gets a 404 for this street, and only its own people
+    expect(otherStreet.status).toBe(404);
+    expect(ownBody).toContain('p-sec,评议书记,1');
+    expect(ownBody).not.toContain('网格员');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Candidate, TaskSnapshot } from '../../common/case';
-import { ServedTracker } from '../../common/case-served';
+import { ServedTracker, servedByOfStored } from '../../common/case-served';
 
 type Seen = Pick<TaskSnapshot, 'id' | 'stepId' | 'kind' | 'status' | 'assignee' | 'claimants'>;
 
@@ -106,5 +106,48 @@ describe('who served a case', () => {
 
     // Assert
     expect(next.view()).toEqual(first.view());
+  });
+});
+
+describe('who served a stored case (the backfill)', () => {
+  it('when nothing is declared and the later-opened task was taken on first, then the timeline’s order decides, as the live tracker saw it', () => {
+    // Arrange: t1 opened first but t2 was claimed first (parallel branches)
+    const tasks = [
+      task('t1', 'left', { status: 'completed', assignee: dispatcher }),
+      task('t2', 'right', { status: 'completed', assignee: member }),
+    ];
+    const timeline = [
+      { type: 'task.opened' as const, detail: { task: 't1' } },
+      { type: 'task.opened' as const, detail: { task: 't2' } },
+      { type: 'task.claimed' as const, detail: { task: 't2' } },
+      { type: 'task.claimed' as const, detail: { task: 't1' } },
+    ];
+
+    // Act
+    const served = servedByOfStored(undefined, timeline, tasks);
+
+    // Assert
+    expect(served).toEqual({ unitIds: ['co-building'], personIds: ['p-member'] });
+  });
+
+  it('when the acceptance step is declared, then only its tasks count, whatever the order, and supervision slips never', () => {
+    // Arrange
+    const tasks = [
+      task('t1', 'dispatch', { status: 'completed', assignee: dispatcher }),
+      task('t2', 'accept', { status: 'completed', assignee: member }),
+      task('t3', 'accept', { kind: 'supervision', status: 'completed', assignee: other }),
+    ];
+
+    // Act
+    const served = servedByOfStored(['accept'], [], tasks);
+
+    // Assert
+    expect(served).toEqual({ unitIds: ['co-building'], personIds: ['p-member'] });
+  });
+
+  it('when nobody took a task on, then nobody served', () => {
+    expect(servedByOfStored(undefined, [], [task('t1', 'serve', { status: 'cancelled' })])).toEqual(
+      { unitIds: [], personIds: [] },
+    );
   });
 });

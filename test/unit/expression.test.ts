@@ -467,7 +467,7 @@ describe('names and functions checked at compile time', () => {
 
     // Assert
     expect(error.reason).toBe(
-      'unknown function "foo" (known: len, contains, startsWith, endsWith, isEmpty, lower, upper, number, date, addDays, addMonths)',
+      'unknown function "foo" (known: len, contains, startsWith, endsWith, isEmpty, lower, upper, number, date, year, addDays, addMonths)',
     );
     expect(error.position).toBe(10);
   });
@@ -711,6 +711,41 @@ describe('functions', () => {
     expect(error.message).toBe(
       'len() needs a string or a list, got a number at 8 in "true && len(data.amount) > 1"',
     );
+  });
+});
+
+describe('year()', () => {
+  it.each<[string, unknown]>([
+    ["year('2026-05-01')", 2026],
+    ["year('2024-02-29')", 2024],
+    // An instant counts in Beijing time: late on 31 December UTC is already 1 January here
+    ["year('2026-12-31T16:00:00Z')", 2027],
+    ["year('2026-12-31T15:59:59Z')", 2026],
+    ["year('2027-01-01T00:30:00+08:00')", 2027],
+    ["year('2027-01-01T00:59:00+09:00')", 2026],
+    ['year(data.missing)', null],
+    ['year(null)', null],
+    ["year('2026-05-01') - 2020", 6],
+    ["year(addMonths('2026-11-30', 2))", 2027],
+  ])('when the source is %s, then it evaluates to %j', (source, expected) => {
+    expect(run(source)).toEqual(expected);
+  });
+
+  it.each([
+    ["year('2026-02-30')", 'year() needs a date (2026-05-01) or an instant with its offset'],
+    [
+      "year('2026-05-01T09:00:00')",
+      'year() needs a date (2026-05-01) or an instant with its offset',
+    ],
+    ['year(2026)', 'got a number'],
+    ['year(data.tags)', 'got a list'],
+  ])('when the source is %s, then it throws "%s"', (source, reason) => {
+    expect(evaluationError(source).message).toContain(reason);
+  });
+
+  it('when year() is called with no argument or two, then it does not compile', () => {
+    expect(checkExpression('year()', ROOTS)).toContain('argument');
+    expect(checkExpression("year('2026-01-01', 1)", ROOTS)).toContain('argument');
   });
 });
 

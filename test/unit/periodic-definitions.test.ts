@@ -1,6 +1,8 @@
 import type { DefinitionProblem } from '../../lang/check';
 import { validateDefinition } from '../../lang/check';
 import { checkExpression, compileExpression, EvaluationError } from '../../lang/expression';
+import { withInputDefaults } from '../../lang/case-data';
+import type { FieldSpec } from '../../lang/definition';
 import { scheduleSpecOf } from '../../services/schedules';
 import { deadlineInstant } from '../../workflows/clocks';
 import { scheduledCaseId } from '../../workflows/scheduled';
@@ -197,6 +199,133 @@ describe('schedule', () => {
     expect(problemsOf(definition({ schedule: { ...every, unitsOfType: 'township' } }))).toEqual([
       expect.objectContaining({ path: 'schedule.unitsOfType' }),
     ]);
+  });
+});
+
+describe('a schedule over several unit types, and input defaults', () => {
+  const yearField = {
+    name: 'year',
+    label: '项目年度',
+    type: 'integer',
+    required: true,
+    min: 2020,
+    max: 2100,
+    default: 'year(case.receivedAt)',
+  };
+  const withYear = (extra: Record<string, unknown>, field: Record<string, unknown> = yearField) => {
+    const base = definition(extra);
+    return { ...base, input: { fields: [...base.input.fields, field] } };
+  };
+
+  it('when a schedule lists community and street with a required field that has a default, then it is valid and the data may leave the field out', () => {
+    // Act
+    const result = validateDefinition(
+      withYear({ schedule: { every: 'year', day: 5, unitsOfType: ['community', 'street'] } }),
+      options,
+    );
+
+    // Assert
+    expect(result.ok && result.spec.schedule?.unitsOfType).toEqual(['community', 'street']);
+    expect(result.ok && result.spec.input.fields[2]?.default).toBe('year(case.receivedAt)');
+  });
+
+  it('when a unit type is listed twice, unknown or the list is empty, or a unit is named too, then each is refused by path', () => {
+    expect(
+      problemsOf(withYear({ schedule: { every: 'year', unitsOfType: ['street', 'street'] } })),
+    ).toEqual([problem('schedule.unitsOfType[1]', 'street is listed twice')]);
+    expect(
+      problemsOf(withYear({ schedule: { every: 'year', unitsOfType: ['street', 'village'] } })).map(
+        (p) => p.path,
+      ),
+    ).toEqual(['schedule.unitsOfType']);
+    expect(
+      problemsOf(withYear({ schedule: { every: 'year', unitsOfType: [] } })).map((p) => p.path),
+    ).toEqual(['schedule.unitsOfType']);
+    expect(
+      problemsOf(
+        withYear({
+          schedule: { every: 'year', unitsOfType: ['community', 'street'], unit: 'demo-county' },
+        }),
+      ),
+    ).toEqual([problem('schedule.unit', 'one case for each community and each street')]);
+  });
+
+  it('when a default reads data or steps, does not compile, sits on a form field or a list field, then it is refused by path', () => {
+    const field = (extra: Record<string, unknown>) => withYear({}, { ...yearField, ...extra });
+    expect(problemsOf(field({ default: 'data.other' }))).toEqual([
+      problem('input.fields[2].default', 'bad expression'),
+    ]);
+    expect(problemsOf(field({ default: 'year(case.receivedAt' }))).toEqual([
+      problem('input.fields[2].default', 'bad expression'),
+    ]);
+    expect(problemsOf(field({ multiple: true }))).toEqual([
+      problem('input.fields[2].default', 'a list field takes no default'),
+    ]);
+    const withFormDefault = definition({}, [
+      {
+        id: 'work',
+        name: '办理',
+        type: 'task',
+        candidates: [{ role: 'grid-worker' }],
+        form: { fields: [{ name: 'note', label: '备注', type: 'string', default: "'无'" }] },
+      },
+      { id: 'closed', name: '结束', type: 'end' },
+    ]);
+    expect(problemsOf(withFormDefault)).toEqual([
+      problem('steps[0].form.fields[0].default', 'only input fields take a default'),
+    ]);
+  });
+
+  it('when a start leaves a defaulted field out, then the default fills it in Beijing time, and a given value, a failing default or one its field refuses is kept or left out', () => {
+    // Arrange
+    const fields = [
+      { ...yearField, required: true, multiple: false, personal: false } as FieldSpec,
+      {
+        name: 'early',
+        label: '越界',
+        type: 'integer',
+        required: false,
+        multiple: false,
+        personal: false,
+        max: 2000,
+        default: 'year(case.receivedAt)',
+      } as FieldSpec,
+      {
+        name: 'fromUnit',
+        label: '单位年度',
+        type: 'integer',
+        required: false,
+        multiple: false,
+        personal: false,
+        default: 'year(case.unitId)',
+      } as FieldSpec,
+    ];
+    const facts = {
+      id: 'case-1',
+      unitId: 'u-1',
+      channel: 'schedule',
+      definition: 'secretary-project',
+      // 5 January 2027, 09:00 Beijing time; the last evening of 2026 in UTC is 2027 here too
+      receivedAt: '2027-01-05T01:00:00.000Z',
+    };
+    const given = { year: 2026 };
+
+    // Act
+    const filled = withInputDefaults(fields, {}, facts);
+    const lastEvening = withInputDefaults(
+      fields,
+      { year: null },
+      {
+        ...facts,
+        receivedAt: '2026-12-31T16:30:00.000Z',
+      },
+    );
+    const kept = withInputDefaults(fields, given, facts);
+
+    // Assert: `early` (max 2000) and `fromUnit` (no date) stay missing
+    expect(filled).toEqual({ year: 2027 });
+    expect(lastEvening).toEqual({ year: 2027 });
+    expect(kept).toBe(given);
   });
 });
 

@@ -1,4 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { DefinitionSnapshot } from '../../lang/definition';
+import type { Principal } from '../../services/auth';
+import { createCaseService } from '../../services/cases';
+import { createDefinitionService } from '../../services/definitions';
+import { AppError } from '../../services/errors';
+import { createScopeResolver } from '../../services/scope';
+import type { ScheduledCaseResult } from '../../workflows/scheduled';
+import { scheduledCaseId } from '../../workflows/scheduled';
 import type { CaseStateView } from '../../workflows/projection';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
@@ -367,3 +375,107 @@ describe('书记项目的考核指标 (secretary-project rates)', () => {
     }
   });
 });
+
+describe('书记项目 年初 round (the yearly schedule)', () => {
+  it('when the round fires on 5 January, then every community and street gets the year’s first project with that year, a secretary may start a second by hand and a third is refused', async () => {
+    // Arrange: the shipped schedule, kept to this test's county (the database is the file's)
+    const org = await bed.seedOrg();
+    const secondCommunity = await bed.addUnit('community', '和谐社区', org.street);
+    const round = bed.definition({
+      ...project.spec,
+      key: `secretary-project-${randomBytes(3).toString('hex')}`,
+      schedule: { ...project.spec.schedule, under: org.county.id },
+    });
+    expect(round.spec.schedule).toMatchObject({
+      every: 'year',
+      month: 1,
+      day: 5,
+      unitsOfType: ['community', 'street'],
+    });
+    await bed.publish(round);
+    const fireAt = Date.parse('2027-01-05T01:00:00Z'); // 09:00 Beijing time
+    await bed.skipTo(fireAt);
+    const fireId = `schedule-${round.key}-2027-01-05T01:00:00Z`;
+    const secretary: Principal = {
+      kind: 'user',
+      id: org.communitySecretary.userId,
+      roles: ['staff'],
+      unitIds: [org.community.id],
+    };
+
+    // Act
+    const outcome = await bed.withWorker(async (taskQueue) => {
+      const fire = (await bed.env.client.workflow.execute('scheduledCaseWorkflow', {
+        taskQueue,
+        workflowId: fireId,
+        args: [{ definitionKey: round.key }],
+      })) as ScheduledCaseResult;
+      await waitForCount({ definitionKey: round.key }, 3);
+      const cases = createCaseService({
+        models: bed.db.models,
+        temporal: bed.env.client,
+        callTimeoutMs: 30_000,
+        taskQueue,
+        definitions: createDefinitionService(bed.db.models, new Set()),
+        scope: createScopeResolver(bed.db.models),
+        // In March of the project year: a start without a year takes this one
+        clock: () => new Date('2027-03-02T02:00:00Z'),
+      });
+      const start = (key: string, data: Record<string, unknown>) =>
+        cases.startCase(secretary, key, {
+          definitionKey: round.key,
+          unitId: org.community.id,
+          data,
+        });
+      const second = await start('second-project', {});
+      await waitForCount({ definitionKey: round.key, unitId: org.community.id }, 2);
+      const third = await start('third-project', { year: 2027 }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      const nextYear = await start('next-year-project', { year: 2028 });
+      return { fire, second, third, nextYear };
+    });
+    const docs = await bed.db.models.Case.find(
+      { definitionKey: round.key },
+      { unitId: 1, data: 1, channel: 1, createdBy: 1 },
+    ).lean();
+
+    // Assert: one case per community and street, the year of the fire, named after fire and unit
+    const communities = [org.community.id, secondCommunity.id].sort();
+    expect(outcome.fire.units?.map((u) => u.unitId)).toEqual([...communities, org.street.id]);
+    for (const unit of outcome.fire.units!) {
+      expect(unit.caseId).toBe(scheduledCaseId(`${fireId}:${unit.unitId}`));
+    }
+    const scheduled = docs.filter((d) => d.channel === 'schedule');
+    expect(scheduled.map((d): unknown[] => [d.unitId, d.data])).toEqual(
+      expect.arrayContaining([
+        [org.community.id, { year: 2027 }],
+        [secondCommunity.id, { year: 2027 }],
+        [org.street.id, { year: 2027 }],
+      ]),
+    );
+    expect(scheduled).toHaveLength(3);
+    expect(scheduled.every((d) => d.createdBy?.id === 'schedule')).toBe(true);
+    // …the secretary's second project of 2027 (no year given: this year), and no third
+    expect(outcome.second.created).toBe(true);
+    const second = docs.find((d) => d._id === outcome.second.case.id);
+    expect(second?.data).toEqual({ year: 2027 });
+    expect(outcome.third).toBeInstanceOf(AppError);
+    expect((outcome.third as AppError).kind).toBe('conflict');
+    expect((outcome.third as AppError).message).toContain('每位书记每年 1—2 个书记项目');
+    expect((outcome.third as AppError).details).toEqual([
+      { path: 'data.year', message: 'at most 2 cases per unit for the same value' },
+    ]);
+    // A new year starts a new count
+    expect(outcome.nextYear.created).toBe(true);
+  });
+});
+
+async function waitForCount(filter: Record<string, unknown>, count: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await bed.db.models.Case.countDocuments(filter)) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`fewer than ${count} cases ${JSON.stringify(filter)} after 60 s`);
+}

@@ -12,6 +12,7 @@ import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import type { ForEachUnitsSpec, StepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
+import { withInputDefaults } from '../../lang/case-data';
 import type { FanOutBatchInput, FanOutChildEnd } from '../fan-out-batch';
 import { FAN_OUT_BATCH_TYPE, fanOutSlices } from '../fan-out-batch';
 import { FAN_OUT_IN_PARALLEL } from '../patches';
@@ -92,14 +93,23 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
     const unitId = typeof unit === 'string' && unit !== '' ? unit : undefined;
     const childId = `case-${uuid4().replace(/-/g, '').slice(0, 24)}`;
     const suffix = entry === null ? '' : `:${entry.index}`;
+    const receivedAt = new Date().toISOString();
     const start = caseStartOf({
       caseId: childId,
       definition,
-      data,
+      // The child's input defaults fill what the step's data leaves out (as at any start); a
+      // child process without defaults gets the step's data as it always did.
+      data: withInputDefaults(definition.spec.input.fields, data, {
+        id: childId,
+        unitId: unitId ?? null,
+        channel: 'subprocess',
+        definition: definition.key,
+        receivedAt,
+      }),
       startedBy: { kind: 'system', id: 'engine', roles: ['system'] },
       ...(unitId !== undefined ? { unitId } : {}),
       requestHash: `subprocess:${run.caseId}:${step.id}${suffix}`,
-      receivedAt: new Date().toISOString(),
+      receivedAt,
       channel: 'subprocess',
       parentCaseId: run.caseId,
     });
