@@ -281,7 +281,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
       const servingIds = new Set(items.flatMap((i) => i.servedPersonIds ?? []));
       const groups = round.groups as RoundGroup[];
       // The 评单会 recorded (rounds with a meeting group only: older results stay as they were).
-      const hasMeetings = groups.some((g) => g.meeting !== undefined);
+      const hasMeetings = groups.some((g) => g.meeting);
       const meetings = hasMeetings
         ? await EvaluationMeeting.find({ roundId: request.roundId }).lean()
         : [];

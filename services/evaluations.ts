@@ -490,6 +490,8 @@ export function createEvaluationService(deps: {
       if (problems.length > 0) {
         throw new AppError('unprocessable', 'An order is scored twice', problems);
       }
+      // A 评单会 group's scores come with its meeting (recordMeeting), never one by one.
+      const meetingGroups = new Set(groups.filter((g) => g.meeting).map((g) => g.id));
       const forbidden = submission.scores.flatMap((s, i) => {
         const may = entitled.get(s.item)!;
         const ok =
@@ -511,7 +513,6 @@ export function createEvaluationService(deps: {
       if (forbidden.length > 0) {
         throw new AppError('forbidden', 'You may not score some of these orders', forbidden);
       }
-      const meetingGroups = new Set(groups.filter((g) => g.meeting !== undefined).map((g) => g.id));
       if (submission.group !== undefined && meetingGroups.has(submission.group)) {
         throw new AppError(
           'unprocessable',
@@ -585,7 +586,7 @@ export function createEvaluationService(deps: {
     ): Promise<MeetingResult> {
       const round = await loadRound(roundId);
       const groups = round.groups as RoundGroup[];
-      const meetingGroups = groups.filter((g) => g.meeting !== undefined);
+      const meetingGroups = groups.filter((g) => g.meeting);
       const hosting = meetingGroups.filter((g) =>
         g.scorers.some((h) => h.userId !== null && h.userId === principal.id),
       );

@@ -256,6 +256,10 @@ describe('a community 评单会 in an evaluation round', () => {
       overall: { groups: Array<{ id: string; scores: number; mean: number | null }> };
       meetings: Array<Record<string, unknown>>;
     }>('GET', `/api/v1/evaluations/${roundId}/results`, { token: tokens['street-disp'] });
+    const page = await fetch(`${app.api.url}/console/evaluations/${roundId}`, {
+      headers: { cookie: `gf_session=${encodeURIComponent(tokens['street-disp']!)}` },
+    });
+    const html = await page.text();
     const csv = await app.http<string>('GET', `/api/v1/evaluations/${roundId}/results?format=csv`, {
       token: tokens['street-disp'],
     });
@@ -289,6 +293,11 @@ describe('a community 评单会 in an evaluation round', () => {
         recordedAt: expect.any(String) as string,
       },
     ]);
+    // The console's round page shows the meeting's record beside the results.
+    expect(page.status).toBe(200);
+    expect(html).toContain('社区评单会（居民代表和被服务居民个人讲述、集体评议）');
+    expect(html).toContain(MINUTES);
+    expect(html).toContain('甲社区书记');
     expect(csv.status).toBe(200);
     const lines = String(csv.body).split('\r\n');
     const block = lines.indexOf(
