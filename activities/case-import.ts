@@ -39,6 +39,7 @@ export function createCaseImportActivities(deps: ActivityDependencies) {
           rating: record.rating,
           publication: record.publication,
           metrics: storedMetrics(metrics),
+          ...(record.servedBy !== undefined ? { servedBy: record.servedBy } : {}),
         });
         await syncCaseRollup(deps.models, record.caseId);
         return 'imported';

@@ -1,6 +1,8 @@
 import type {
   CloseRoundResult,
+  MeetingRecord,
   OpenRoundRequest,
+  RoundGroup,
   OpenRoundResult,
   RoundResults,
   ScoreRequest,
@@ -35,6 +37,7 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
     EvaluationRound,
     EvaluationItem,
     EvaluationScore,
+    EvaluationMeeting,
     AssessmentRecord,
   } = deps.models;
 
@@ -276,12 +279,23 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
         { unitId: 1, personId: 1 },
       ).lean();
       const servingIds = new Set(items.flatMap((i) => i.servedPersonIds ?? []));
+      const groups = round.groups as RoundGroup[];
+      // The 评单会 recorded (rounds with a meeting group only: older results stay as they were).
+      const hasMeetings = groups.some((g) => g.meeting);
+      const meetings = hasMeetings
+        ? await EvaluationMeeting.find({ roundId: request.roundId }).lean()
+        : [];
+      const hostIds = meetings.map((m) => m.hostPersonId);
       const people = await Person.find(
-        { _id: { $in: [...new Set([...posts.map((p) => p.personId), ...servingIds])].sort() } },
+        {
+          _id: {
+            $in: [...new Set([...posts.map((p) => p.personId), ...servingIds, ...hostIds])].sort(),
+          },
+        },
         { name: 1 },
       ).lean();
       const names = new Map(people.map((p) => [p._id, p.name]));
-      const groups = round.groups as Array<{ id: string; name: string; weight: number }>;
+      const unitNames = new Map(units.map((u) => [u._id, u.name]));
       const results = computeRoundResults({
         rootUnitId: round.unitId ?? null,
         criteria: round.criteria as Array<{ id: string; name: string }>,
@@ -306,6 +320,23 @@ export function createEvaluationActivities(deps: ActivityDependencies) {
           type: u.type,
           parentId: u.parentId ?? null,
         })),
+        ...(hasMeetings
+          ? {
+              meetings: meetings.map((m): MeetingRecord => ({
+                group: m.group,
+                unitId: m.unitId,
+                unitName: unitNames.get(m.unitId) ?? m.unitId,
+                hostPersonId: m.hostPersonId,
+                hostName: names.get(m.hostPersonId) ?? m.hostPersonId,
+                heldOn: m.heldOn,
+                representatives: m.representatives,
+                residents: m.residents,
+                minutes: m.minutes,
+                orders: m.orders,
+                recordedAt: m.at.toISOString(),
+              })),
+            }
+          : {}),
         servedPeople: [...servingIds].flatMap((personId) => {
           const name = names.get(personId);
           return name === undefined ? [] : [{ personId, name }];

@@ -5,6 +5,7 @@ import type {
   CaseStatus,
   PublicationView,
   RatingView,
+  ServedBy,
   TimelineEntry,
   TimelineEventType,
 } from './case';
@@ -34,6 +35,12 @@ export interface ImportedCase {
   events: Array<Omit<TimelineEntry, 'seq'>>;
   rating: RatingView | null;
   publication: PublicationView | null;
+  /**
+   * Who served it (接单/签收: the units and people of the org tree who took it on), as the engine
+   * records it for its own cases (common/case-served.ts), so a co-building unit or a person is
+   * measured and evaluated on the imported orders it served. Optional: absent, nobody is recorded.
+   */
+  servedBy?: ServedBy;
 }
 
 /** A record as the import activity gets it: checked, with its case id and content hash. */
@@ -126,6 +133,18 @@ export function checkImportedCase(
         `must be the record's status (${record.status})`,
       );
     }
+  }
+  if (record.servedBy !== undefined) {
+    const { unitIds, personIds } = record.servedBy;
+    if (unitIds.length === 0 && personIds.length === 0) {
+      at('servedBy', 'name at least one unit or person, or leave servedBy out');
+    }
+    unitIds.forEach((id, i) => {
+      if (unitIds.indexOf(id) !== i) at(`servedBy.unitIds[${i}]`, `"${id}" listed twice`);
+    });
+    personIds.forEach((id, i) => {
+      if (personIds.indexOf(id) !== i) at(`servedBy.personIds[${i}]`, `"${id}" listed twice`);
+    });
   }
   if (record.rating && record.rating.score !== null) {
     const score = record.rating.score;

@@ -71,6 +71,40 @@ export interface RoundGroup {
   residentsOnly?: boolean;
   /** The people the group's selectors found when the round opened (empty for `requester`). */
   scorers: Candidate[];
+  /**
+   * A 评单会 group: one meeting per unit of `unitsOfType`, recorded by its `host`; `scorers` are
+   * then the hosts found when the round opened, each with the unit whose meeting they host.
+   * Absent in other groups and in rounds before meetings.
+   */
+  meeting?: { unitsOfType: string; host: string };
+}
+
+/** Limits of a meeting record (chosen): the minutes up to 2,000 characters, up to 10,000 present. */
+export const MEETING_MINUTES_MAX = 2000;
+export const MEETING_ATTENDANCE_MAX = 10_000;
+
+/**
+ * A community's 评单会 as recorded by its host (Xunyi: 居民代表和被服务居民 … 个人讲述、集体评议,
+ * seeds/002): when it was held, who came, a short minute, and how many orders it scored. One per
+ * round, group and meeting unit; recording it again replaces it.
+ */
+export interface MeetingRecord {
+  group: string;
+  unitId: string;
+  unitName: string;
+  hostPersonId: string;
+  hostName: string;
+  /** The day it was held (YYYY-MM-DD, Beijing). */
+  heldOn: string;
+  /** 居民代表 present. */
+  representatives: number;
+  /** 被服务居民 present. */
+  residents: number;
+  /** 个人讲述、集体评议: a short minute. */
+  minutes: string;
+  /** Orders it scored. */
+  orders: number;
+  recordedAt: string;
 }
 
 /** What the workflow asks the activity to open: the round's orders are selected and stored. */
@@ -328,6 +362,8 @@ export interface RoundResults {
    */
   servedUnits?: ServedUnitResult[];
   servedPeople?: ServedPersonResult[];
+  /** The 评单会 recorded in the round, by group and unit; absent in rounds without a meeting group. */
+  meetings?: MeetingRecord[];
   items: ItemResult[];
 }
 
@@ -342,6 +378,8 @@ export interface ResultsInput {
   responsible: readonly ResponsibleInput[];
   /** Names of the people who served (a person not found is listed by id). */
   servedPeople?: ReadonlyArray<{ personId: string; name: string }>;
+  /** The meetings recorded (meeting groups only), kept with the results as they were. */
+  meetings?: readonly MeetingRecord[];
 }
 
 /** Two decimals, half away from zero (as a spreadsheet rounds a displayed score). */
@@ -580,6 +618,13 @@ export function computeRoundResults(input: ResultsInput): RoundResults {
     secretaries,
     servedUnits,
     servedPeople,
+    ...(input.meetings !== undefined
+      ? {
+          meetings: [...input.meetings].sort((a, b) =>
+            a.group === b.group ? (a.unitId < b.unitId ? -1 : 1) : a.group < b.group ? -1 : 1,
+          ),
+        }
+      : {}),
     items: works.map((w) => ({
       itemId: w.item.itemId,
       unitId: w.item.unitId,
@@ -663,6 +708,36 @@ export function resultsTable(results: RoundResults): Cell[][] {
   }
   for (const person of results.servedPeople ?? []) {
     rows.push(['服务人员', person.personId, person.name, null, ...figures(person)]);
+  }
+  // The 评单会 records: a block of their own after a blank row (rounds with a meeting group).
+  const meetings = results.meetings ?? [];
+  if (meetings.length > 0) {
+    const groupNames = new Map(results.groups.map((g) => [g.id, g.name]));
+    rows.push([]);
+    rows.push([
+      '评单会',
+      '单位编号',
+      '单位',
+      '召开日期',
+      '居民代表人数',
+      '被服务居民人数',
+      '评议订单数',
+      '主持人',
+      '评议纪要',
+    ]);
+    for (const m of meetings) {
+      rows.push([
+        groupNames.get(m.group) ?? m.group,
+        m.unitId,
+        m.unitName,
+        m.heldOn,
+        m.representatives,
+        m.residents,
+        m.orders,
+        m.hostName,
+        m.minutes,
+      ]);
+    }
   }
   return rows;
 }

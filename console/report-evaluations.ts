@@ -217,6 +217,17 @@ export function resultsView(results: ResultsView, t: Translate) {
       ...figureCells(u),
     })),
     servedPeople: results.servedPeople.map((p) => ({ name: p.name, ...figureCells(p) })),
+    // The 评单会 recorded by each community's host (meeting groups).
+    meetings: results.meetings.map((m) => ({
+      group: results.groups.find((g) => g.id === m.group)?.name ?? m.group,
+      unitName: m.unitName,
+      heldOn: m.heldOn,
+      representatives: m.representatives,
+      residents: m.residents,
+      orders: m.orders,
+      hostName: m.hostName,
+      minutes: m.minutes,
+    })),
     chart,
   };
 }

@@ -38,6 +38,7 @@ export const DEMO_PASSWORD = 'demo-county';
 export const DEMO_DECLARED_ROLES: ReadonlyArray<{ key: string; label: string }> = [
   { key: 'property-manager', label: '物业项目经理' },
   { key: 'property-staff', label: '物业服务人员' },
+  { key: 'social-organisation', label: '社会组织代表' },
 ];
 
 /**
@@ -101,6 +102,15 @@ const STOREYS: ReadonlyArray<readonly [number, number]> = [
 const FLOOR_GROUP_SIZE = 3;
 /** Share of floors with their own 楼层长; the others are vacant (their 分楼层长 answers). */
 const FLOOR_HEAD_SHARE = 0.5;
+/**
+ * The evaluation round's scorers (definitions/evaluation-round.yaml, Xunyi's 居民代表 and 社会组织
+ * 代表, seeds/002), counts chosen: 2 resident representatives (居民代表) at each community, drawn
+ * from its residents, and 1 in each compound, a resident of it; 2 social-organisation members
+ * (社会组织代表: the community's 社工站, a volunteer association…) at each community.
+ */
+const COMMUNITY_RESIDENT_REPS = 2;
+const COMPOUND_RESIDENT_REPS = 1;
+const SOCIAL_ORGANISATION_MEMBERS = 2;
 
 export function generateDemoCounty(seed: string = DEMO_COUNTY_SEED): DemoCounty {
   const root = createRng(seed);
@@ -130,6 +140,8 @@ class CountyBuilder {
   /** Working staff already reporting to a community (one each: where they live). */
   private readonly reported = new Set<string>();
   private readonly compoundNames: string[];
+  /** The residents of each compound (floor and building posts), by community, for the scorers. */
+  private readonly compoundResidents = new Map<string, Map<string, string[]>>();
 
   constructor(
     private readonly rng: Rng,
@@ -159,6 +171,35 @@ class CountyBuilder {
     }
     this.pairUp();
     this.demoAccounts();
+    // Last, so everyone before keeps their id and name (new people are numbered after them).
+    this.evaluationScorers();
+  }
+
+  /**
+   * The people an evaluation round needs beyond the staff: the county's party secretary (县委
+   * 书记, where a street's round escalates), and in each community its resident representatives
+   * (居民代表, community and compound posts) and social-organisation members (社会组织代表). Own
+   * streams, so nothing drawn before changes.
+   */
+  private evaluationScorers(): void {
+    this.staff(COUNTY.id, 'secretary', 'middle');
+    for (const [communityId, compounds] of this.compoundResidents) {
+      const rng = this.rng.fork(`scorers/${communityId}`);
+      const reps = new Set<string>();
+      for (const [compoundId, residents] of compounds) {
+        for (const id of rng.shuffle(residents).slice(0, COMPOUND_RESIDENT_REPS)) {
+          reps.add(id);
+          this.post(compoundId, 'resident-rep', id);
+        }
+      }
+      const everyone = [...compounds.values()].flat().filter((id) => !reps.has(id));
+      for (const id of rng.shuffle(everyone).slice(0, COMMUNITY_RESIDENT_REPS)) {
+        this.post(communityId, 'resident-rep', id);
+      }
+      for (let i = 0; i < SOCIAL_ORGANISATION_MEMBERS; i++) {
+        this.staff(communityId, 'social-organisation', rng.pick(['middle', 'younger'] as const));
+      }
+    }
   }
 
   /**
@@ -319,7 +360,12 @@ class CountyBuilder {
       }
       const compounds = rng.int(1, 2);
       for (let c = 1; c <= compounds; c++) {
-        residents.push(...this.compound(`${gridId}-c${c}`, gridId, rng));
+        const compoundId = `${gridId}-c${c}`;
+        const living = this.compound(compoundId, gridId, rng);
+        residents.push(...living);
+        const byCompound = this.compoundResidents.get(communityId) ?? new Map<string, string[]>();
+        byCompound.set(compoundId, [...new Set(living)]);
+        this.compoundResidents.set(communityId, byCompound);
       }
     }
 

@@ -21,6 +21,12 @@ import { BEIJING_OFFSET_MS } from '../lang/beijing';
 export const HISTORY_CASES_PER_COMMUNITY = 3;
 /** How far back the history reaches. */
 export const HISTORY_DAYS = 150;
+/**
+ * Share of orders a co-building unit's liaison (共建单位联络员) claims, chosen: 0.3; the grid's
+ * worker claims the rest. The liaison's is a unit paired with one of the community's compounds
+ * (单位包联小区), so each co-building unit is measured and evaluated on orders it served.
+ */
+export const LIAISON_CLAIM_SHARE = 0.3;
 
 const MINUTE = 60_000;
 
@@ -46,6 +52,16 @@ interface Place {
   grid: UnitInput;
   /** Who holds a post in the community or its grid, by id, in the county's order. */
   people: string[];
+  /** The grid's first worker (网格员): who serves the orders no liaison claims. */
+  gridWorker: string;
+  /** The liaisons of the co-building units paired with the community's compounds. */
+  liaisons: Array<{ unitId: string; personId: string }>;
+}
+
+/** Who claims an order in the history: the demo account that acts, and who served (ids). */
+interface Server {
+  actor: Actor;
+  servedBy: { unitIds: string[]; personIds: string[] };
 }
 
 /**
@@ -107,7 +123,8 @@ export function planHistory(
         const record = historyCase(definition, work, place, departments, stream, now, {
           externalId,
           createdBy: parent !== undefined ? { kind: 'system', id: 'engine' } : actorOf(starter),
-          staff: actorOf('demo-grid-worker'),
+          gridWorker: actorOf('demo-grid-worker'),
+          liaison: actorOf('demo-liaison'),
           dispatcher: actorOf('demo-community-dispatcher'),
         });
         if (record === null) {
@@ -126,16 +143,37 @@ export function planHistory(
 }
 
 function placesOf(county: DemoCounty): Place[] {
+  const holders = (unitId: string, role: string) =>
+    county.posts.filter((p) => p.unitId === unitId && p.role === role).map((p) => p.personId);
   return county.units
     .filter((u) => u.type === 'community')
     .map((community) => {
       const grid = county.units.find((u) => u.type === 'grid' && u.parentId === community.id);
-      if (!grid) return null;
+      const gridWorker = grid ? holders(grid.id, 'grid-worker')[0] : undefined;
+      if (!grid || gridWorker === undefined) return null;
       const here = new Set([community.id, grid.id]);
       const people = [
         ...new Set(county.posts.filter((p) => here.has(p.unitId)).map((p) => p.personId)),
       ];
-      return { community, grid, people };
+      const grids = new Set(
+        county.units.filter((u) => u.parentId === community.id).map((u) => u.id),
+      );
+      const compounds = new Set(
+        county.units.filter((u) => u.parentId !== null && grids.has(u.parentId)).map((u) => u.id),
+      );
+      const partners = [
+        ...new Set(
+          county.pairings
+            .filter((p) => p.kind === 'unit' && compounds.has(p.unitId))
+            .map((p) => p.partnerUnitId!),
+        ),
+      ];
+      const liaisons = partners.flatMap((unitId) =>
+        holders(unitId, 'liaison')
+          .slice(0, 1)
+          .map((personId) => ({ unitId, personId })),
+      );
+      return { community, grid, people, gridWorker, liaisons };
     })
     .filter((p): p is Place => p !== null);
 }
@@ -147,12 +185,31 @@ function historyCase(
   departments: readonly UnitInput[],
   rng: Rng,
   now: Date,
-  who: { externalId: string; createdBy: Actor; staff: Actor; dispatcher: Actor },
+  who: {
+    externalId: string;
+    createdBy: Actor;
+    gridWorker: Actor;
+    liaison: Actor;
+    dispatcher: Actor;
+  },
 ): ImportedCase | null {
   const spec = definition.spec;
   const received = workingMoment(now.getTime() - rng.int(3, HISTORY_DAYS) * 86_400_000, rng);
   const data = dataFor(spec.input.fields, place, departments, rng, received, who.externalId);
   if (data === null) return null;
+  // The history has two staff accounts to act as: the claims are theirs on the timeline, and
+  // who served (servedBy) is the place's own grid worker or a paired unit's liaison.
+  const liaison =
+    place.liaisons.length > 0 && rng.chance(LIAISON_CLAIM_SHARE) ? rng.pick(place.liaisons) : null;
+  const server: Server = liaison
+    ? {
+        actor: who.liaison,
+        servedBy: { unitIds: [liaison.unitId], personIds: [liaison.personId] },
+      }
+    : {
+        actor: who.gridWorker,
+        servedBy: { unitIds: [place.grid.id], personIds: [place.gridWorker] },
+      };
   const category = spec.categories?.length ? rng.pick(spec.categories).code : null;
   const feedback = spec.steps.find((s) => s.type === 'feedback');
   const publish = spec.steps.find(
@@ -209,7 +266,7 @@ function historyCase(
   events.push({
     type: 'task.claimed',
     at: at(t),
-    actor: who.staff,
+    actor: server.actor,
     stepId: work.id,
     detail: { task: taskId },
   });
@@ -217,7 +274,7 @@ function historyCase(
   events.push({
     type: 'task.completed',
     at: at(t),
-    actor: who.staff,
+    actor: server.actor,
     stepId: work.id,
     detail: { task: taskId, ...(done ? { outcome: done.id } : {}) },
   });
@@ -284,6 +341,7 @@ function historyCase(
     events,
     rating,
     publication,
+    servedBy: server.servedBy,
   };
 }
 

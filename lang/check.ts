@@ -428,16 +428,32 @@ class SemanticChecker {
       this.report(`${path}.groups`, `the weights add up to ${total}; they must add up to 100`);
     }
     step.groups.forEach((group, i) => {
-      if (group.scorers === 'requester' || group.scorers === 'served') return;
-      group.scorers.forEach((s, j) =>
-        this.checkSelector(`${path}.groups[${i}].scorers[${j}]`, s, false),
-      );
+      const at = `${path}.groups[${i}]`;
+      if ((group.scorers === undefined) === (group.meeting === undefined)) {
+        this.report(
+          at,
+          'a group needs exactly one of scorers (who scores each order) and meeting (a 评单会 records the scores)',
+        );
+      }
+      if (group.meeting !== undefined && !this.roles.has(group.meeting.host)) {
+        this.report(
+          `${at}.meeting.host`,
+          `unknown role "${group.meeting.host}": use a built-in role or declare it under roles`,
+        );
+      }
+      if (group.scorers === undefined || typeof group.scorers === 'string') return;
+      group.scorers.forEach((s, j) => this.checkSelector(`${at}.scorers[${j}]`, s, false));
     });
-    if (
-      step.orderRating !== undefined &&
-      !step.groups.some((g) => g.id === step.orderRating!.group)
-    ) {
-      this.report(`${path}.orderRating.group`, `unknown group "${step.orderRating.group}"`);
+    if (step.orderRating !== undefined) {
+      const rated = step.groups.find((g) => g.id === step.orderRating!.group);
+      if (!rated) {
+        this.report(`${path}.orderRating.group`, `unknown group "${step.orderRating.group}"`);
+      } else if (rated.meeting !== undefined) {
+        this.report(
+          `${path}.orderRating.group`,
+          `"${rated.id}" is a meeting's group: its scores are the meeting's; count the order's rating in another group`,
+        );
+      }
     }
     if (!this.roles.has(step.responsible)) {
       this.report(

@@ -641,13 +641,31 @@ export const evaluationStepSchema = z
             /**
              * `served`: the resident served scores each order (its requester, when a resident's
              * account filed it; not staff filing for somebody); `requester`: whoever filed it;
-             * or people selectors (居民代表: `{ role: resident-rep, … }`).
+             * or people selectors (居民代表: `{ role: resident-rep, … }`). A group has `scorers`
+             * or a `meeting`, not both.
              */
-            scorers: z.union([
-              z.literal('served'),
-              z.literal('requester'),
-              z.array(peopleSelectorSchema).min(1),
-            ]),
+            scorers: z
+              .union([
+                z.literal('served'),
+                z.literal('requester'),
+                z.array(peopleSelectorSchema).min(1),
+              ])
+              .optional(),
+            /**
+             * A 评单会 (Xunyi: 社区定期组织居民代表和被服务居民召开“评单”会, seeds/002): the group's
+             * scores are the collective scores of one meeting per unit of `unitsOfType` under the
+             * round's unit, recorded by its `host` (the holders of that post in the unit) with the
+             * meeting's record, for the orders at or below that unit.
+             */
+            meeting: z
+              .object({
+                /** Where meetings are held: one per unit of this type (default community). */
+                unitsOfType: z.enum(UNIT_TYPES).default('community'),
+                /** Who records it: the holders of this post in the meeting's unit. */
+                host: roleKey,
+              })
+              .strict()
+              .optional(),
           })
           .strict(),
       )

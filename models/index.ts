@@ -648,10 +648,39 @@ const evaluationScoreSchema = new mongoose.Schema(
      * request undoing its late write (SCORE_WRITE_BUDGET_MS) never undoes another's.
      */
     writeId: { type: String, default: null },
+    /** A 评单会's score: the meeting unit whose record it belongs to (null for anyone else's). */
+    meetingUnitId: { type: String, default: null },
   },
   { collection: 'evaluationScores', versionKey: false },
 );
 evaluationScoreSchema.index({ roundId: 1 });
+
+/**
+ * A 评单会 of an evaluation round (common/evaluation.ts MeetingRecord): one document per round,
+ * meeting group and unit, `<round>:<group>:<unit>`, replaced whole by its host's next submission
+ * (its scores are evaluationScores documents with `meetingUnitId`); read by the closing activity
+ * into the frozen results.
+ */
+const evaluationMeetingSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    roundId: { type: String, required: true },
+    group: { type: String, required: true },
+    unitId: { type: String, required: true },
+    host: { type: actorSchema, required: true },
+    hostPersonId: { type: String, required: true },
+    heldOn: { type: String, required: true },
+    representatives: { type: Number, required: true },
+    residents: { type: Number, required: true },
+    minutes: { type: String, required: true },
+    orders: { type: Number, required: true },
+    at: { type: Date, required: true },
+    /** As for scores: the request that wrote this version, so an undo never undoes another's. */
+    writeId: { type: String, default: null },
+  },
+  { collection: 'evaluationMeetings', versionKey: false },
+);
+evaluationMeetingSchema.index({ roundId: 1 });
 
 /**
  * The annual assessment record (年度考核记录): one document per closed evaluation round and
@@ -744,6 +773,7 @@ export function createModels(connection: Connection) {
     EvaluationRound: connection.model('EvaluationRound', evaluationRoundSchema),
     EvaluationItem: connection.model('EvaluationItem', evaluationItemSchema),
     EvaluationScore: connection.model('EvaluationScore', evaluationScoreSchema),
+    EvaluationMeeting: connection.model('EvaluationMeeting', evaluationMeetingSchema),
     AssessmentRecord: connection.model('AssessmentRecord', assessmentRecordSchema),
     PointsEntry: connection.model('PointsEntry', pointsEntrySchema),
     RollCallEntry: connection.model('RollCallEntry', rollCallEntrySchema),

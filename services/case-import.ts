@@ -39,7 +39,7 @@ export function createCaseImportService(deps: {
   taskQueue: string;
   definitions: Pick<DefinitionService, 'snapshot'>;
   scope: Pick<ScopeResolver, 'unknownUnits'>;
-  models: Pick<Models, 'Case'>;
+  models: Pick<Models, 'Case' | 'Person'>;
 }) {
   return {
     async importCases(principal: Principal, request: CaseImportRequest): Promise<CaseImportReport> {
@@ -93,6 +93,35 @@ export function createCaseImportService(deps: {
         if (record.unitId !== null && unknown.has(record.unitId)) {
           problems.push({ path: `body.cases[${i}].unitId`, message: `no unit "${record.unitId}"` });
         }
+      });
+      // Who served: units and people of the org tree.
+      const servingUnits = [...new Set(request.cases.flatMap((c) => c.servedBy?.unitIds ?? []))];
+      const unknownServing = new Set(await deps.scope.unknownUnits(servingUnits));
+      const servingPeople = [...new Set(request.cases.flatMap((c) => c.servedBy?.personIds ?? []))];
+      const knownPeople = new Set(
+        servingPeople.length === 0
+          ? []
+          : (await deps.models.Person.find({ _id: { $in: servingPeople } }, { _id: 1 }).lean()).map(
+              (p) => String(p._id),
+            ),
+      );
+      request.cases.forEach((record, i) => {
+        record.servedBy?.unitIds.forEach((id, j) => {
+          if (unknownServing.has(id)) {
+            problems.push({
+              path: `body.cases[${i}].servedBy.unitIds[${j}]`,
+              message: `no unit "${id}"`,
+            });
+          }
+        });
+        record.servedBy?.personIds.forEach((id, j) => {
+          if (!knownPeople.has(id)) {
+            problems.push({
+              path: `body.cases[${i}].servedBy.personIds[${j}]`,
+              message: `no person "${id}"`,
+            });
+          }
+        });
       });
       // A record whose case exists with other content (the same external id from another
       // source, or an edited record) is refused here, before anything of the batch is written.

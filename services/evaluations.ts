@@ -26,6 +26,8 @@ import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
 import { asAppError, withCallDeadline } from './temporal-errors';
 import { scoringEntitlements } from './evaluation-entitlements';
+import { BEIJING_OFFSET_MS } from '../lang/beijing';
+import { unitsAtOrBelow } from '../common/org-tree';
 
 /**
  * Evaluation rounds (评单评议) as the API serves them: a round and the orders the caller may
@@ -44,6 +46,29 @@ export interface ScoreSubmission {
   /** The scorer group; needed only when the caller may score an order in several. */
   group?: string;
   scores: Array<{ item: string; values: Record<string, number>; comment?: string }>;
+}
+
+/** A 评单会 as its host submits it: the meeting record and the collective scores. */
+export interface MeetingSubmission {
+  /** The meeting group; needed only when the round has several. */
+  group?: string;
+  /** The unit whose meeting it is (the host's community). */
+  unitId: string;
+  /** The day it was held, YYYY-MM-DD (Beijing). */
+  heldOn: string;
+  representatives: number;
+  residents: number;
+  minutes: string;
+  scores: Array<{ item: string; values: Record<string, number>; comment?: string }>;
+}
+
+export interface MeetingResult {
+  roundId: string;
+  group: string;
+  unitId: string;
+  recorded: number;
+  /** Scores of an earlier submission for orders this one leaves out, removed. */
+  removed: number;
 }
 
 export interface RoundItemView {
@@ -80,15 +105,18 @@ export interface RoundView extends RoundFacts {
     /** A `served` group: the requester scores only orders a resident's account filed. */
     residentsOnly: boolean;
     scorers: number;
+    /** A 评单会 group: where meetings are held and who hosts them; null for the others. */
+    meeting: { unitsOfType: string; host: string } | null;
   }>;
   orderRatingGroup: string | null;
   itemCount: number;
   items: RoundItemView[];
 }
 
-export type ResultsView = Omit<RoundResults, 'servedUnits' | 'servedPeople'> & {
+export type ResultsView = Omit<RoundResults, 'servedUnits' | 'servedPeople' | 'meetings'> & {
   servedUnits: NonNullable<RoundResults['servedUnits']>;
   servedPeople: NonNullable<RoundResults['servedPeople']>;
+  meetings: NonNullable<RoundResults['meetings']>;
   roundId: string;
   unitId: string | null;
   period: { from: string; to: string };
@@ -138,7 +166,7 @@ export function createEvaluationService(deps: {
   /** The score write budget in ms; SCORE_WRITE_BUDGET_MS (chosen, 10 s) unless a test sets it. */
   scoreWriteBudgetMs?: number;
 }) {
-  const { EvaluationRound, EvaluationItem, EvaluationScore } = deps.models;
+  const { EvaluationRound, EvaluationItem, EvaluationScore, EvaluationMeeting } = deps.models;
   const writeBudgetMs = deps.scoreWriteBudgetMs ?? SCORE_WRITE_BUDGET_MS;
 
   async function loadRound(roundId: string) {
@@ -239,6 +267,113 @@ export function createEvaluationService(deps: {
     }
   }
 
+  /**
+   * Writes a 评单会: its record and one score per order (`<round>:<order>:<digest of group and
+   * unit>`, so the meeting's score of an order is one document whoever of its hosts sends it),
+   * and removes the scores of an earlier submission for orders this one leaves out. The close
+   * rule is recordScores': refused once closed or closing, undone (and 503) when the writes end
+   * past `closesAt` + the write budget.
+   */
+  async function recordMeetingWrites(
+    principal: Principal,
+    round: { _id: string; closesAt: Date; closingAt?: Date | null },
+    group: string,
+    hostPersonId: string,
+    submission: MeetingSubmission,
+  ): Promise<MeetingResult> {
+    const checkedAt = Date.now();
+    if (round.closingAt || checkedAt >= round.closesAt.getTime()) {
+      throw new AppError('conflict', `Round ${round._id} has closed; its results are frozen`);
+    }
+    const writeId = randomUUID();
+    const at = new Date(checkedAt);
+    const key = createHash('sha256')
+      .update(`meeting:${group}:${submission.unitId}`)
+      .digest('hex')
+      .slice(0, 32);
+    const scoreId = (item: string) => `${round._id}:${item}:${key}`;
+    const earlier = await EvaluationScore.find(
+      { roundId: round._id, group, meetingUnitId: submission.unitId },
+      { _id: 1 },
+    ).lean();
+    const keep = new Set(submission.scores.map((s) => scoreId(s.item)));
+    const scores = EvaluationScore.collection;
+    const meetings = EvaluationMeeting.collection;
+    type Undo = { store: typeof scores; id: string; before: object | null; wrote: boolean };
+    const undo: Undo[] = [];
+    const put = async (store: typeof scores, id: string, doc: object) => {
+      const before = await store.findOne({ _id: id as never });
+      await store.replaceOne({ _id: id as never }, { ...doc, writeId }, { upsert: true });
+      undo.push({ store, id, before, wrote: true });
+    };
+    try {
+      await put(meetings, `${round._id}:${group}:${submission.unitId}`, {
+        roundId: round._id,
+        group,
+        unitId: submission.unitId,
+        host: { kind: principal.kind, id: principal.id },
+        hostPersonId,
+        heldOn: submission.heldOn,
+        representatives: submission.representatives,
+        residents: submission.residents,
+        minutes: submission.minutes.trim(),
+        orders: submission.scores.length,
+        at,
+      });
+      for (const s of submission.scores) {
+        await put(scores, scoreId(s.item), {
+          roundId: round._id,
+          itemId: s.item,
+          group,
+          scorer: { kind: principal.kind, id: principal.id },
+          values: s.values,
+          comment: s.comment?.trim() || null,
+          at,
+          meetingUnitId: submission.unitId,
+        });
+      }
+      for (const { _id } of earlier) {
+        if (keep.has(_id)) continue;
+        const before = await scores.findOne({ _id: _id as never });
+        await scores.deleteOne({ _id: _id as never });
+        undo.push({ store: scores, id: _id, before, wrote: false });
+      }
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) {
+        throw new AppError(
+          'conflict',
+          'The meeting is being recorded by another request; send it again',
+        );
+      }
+      throw err;
+    }
+    if (Date.now() > round.closesAt.getTime() + writeBudgetMs) {
+      for (const { store, id, before, wrote } of undo.reverse()) {
+        if (!wrote) {
+          if (before) await store.replaceOne({ _id: id as never }, before, { upsert: true });
+        } else if (before) {
+          await store.replaceOne({ _id: id as never, writeId }, before);
+        } else {
+          await store.deleteOne({ _id: id as never, writeId });
+        }
+      }
+      throw new AppError(
+        'unavailable',
+        `Round ${round._id}: the meeting was stored more than ${writeBudgetMs / 1000} s past the closing instant and was undone; it does not count`,
+        [],
+        { retryAfterSeconds: 5 },
+      );
+    }
+    const removed = undo.filter((u) => !u.wrote).length;
+    return {
+      roundId: round._id,
+      group,
+      unitId: submission.unitId,
+      recorded: submission.scores.length,
+      removed,
+    };
+  }
+
   function actor(principal: Principal): ActingPrincipal {
     return { kind: principal.kind, id: principal.id, roles: principal.roles, via: 'api' };
   }
@@ -273,6 +408,7 @@ export function createEvaluationService(deps: {
           requester: g.requester,
           residentsOnly: g.residentsOnly === true,
           scorers: g.scorers.length,
+          meeting: g.meeting ?? null,
         })),
         orderRatingGroup: round.orderRatingGroup ?? null,
         itemCount: round.itemCount,
@@ -354,9 +490,14 @@ export function createEvaluationService(deps: {
       if (problems.length > 0) {
         throw new AppError('unprocessable', 'An order is scored twice', problems);
       }
+      // A 评单会 group's scores come with its meeting (recordMeeting), never one by one.
+      const meetingGroups = new Set(groups.filter((g) => g.meeting).map((g) => g.id));
       const forbidden = submission.scores.flatMap((s, i) => {
         const may = entitled.get(s.item)!;
-        const ok = submission.group !== undefined ? may.includes(submission.group) : may.length > 0;
+        const ok =
+          submission.group !== undefined
+            ? may.includes(submission.group)
+            : may.some((g) => !meetingGroups.has(g));
         return ok
           ? []
           : [
@@ -372,9 +513,20 @@ export function createEvaluationService(deps: {
       if (forbidden.length > 0) {
         throw new AppError('forbidden', 'You may not score some of these orders', forbidden);
       }
+      if (submission.group !== undefined && meetingGroups.has(submission.group)) {
+        throw new AppError(
+          'unprocessable',
+          `Group "${submission.group}" scores through its 评单会: its host records the meeting's collective scores (POST /api/v1/evaluations/${roundId}/meetings)`,
+          [{ path: 'body.group', message: 'a meeting group: record the meeting instead' }],
+        );
+      }
       let group = submission.group;
       if (group === undefined) {
-        const candidates = new Set(submission.scores.flatMap((s) => entitled.get(s.item)!));
+        const candidates = new Set(
+          submission.scores.flatMap((s) =>
+            entitled.get(s.item)!.filter((g) => !meetingGroups.has(g)),
+          ),
+        );
         const common = [...candidates].filter((g) =>
           submission.scores.every((s) => entitled.get(s.item)!.includes(g)),
         );
@@ -419,6 +571,107 @@ export function createEvaluationService(deps: {
       }
     },
 
+    /**
+     * Records a 评单会 (a meeting group's scores): its host, for the meeting unit they host, sends
+     * the meeting record and the collective score of orders at or below that unit. One record per
+     * round, group and unit: a later submission replaces the record and its scores (scores of
+     * orders it leaves out are removed). 404: no such round for the caller; 403: not the host of
+     * that unit; 409: the round has closed; 422: no meeting group, an order not in the round or
+     * not of that unit, a date outside the round, scores not valid; 503: written too late, undone.
+     */
+    async recordMeeting(
+      principal: Principal,
+      roundId: string,
+      submission: MeetingSubmission,
+    ): Promise<MeetingResult> {
+      const round = await loadRound(roundId);
+      const groups = round.groups as RoundGroup[];
+      const meetingGroups = groups.filter((g) => g.meeting);
+      const hosting = meetingGroups.filter((g) =>
+        g.scorers.some((h) => h.userId !== null && h.userId === principal.id),
+      );
+      const supervisor = await supervises(principal, round.unitId ?? null);
+      const participates =
+        supervisor ||
+        hosting.length > 0 ||
+        groups.some((g) => g.scorers.some((p) => p.userId !== null && p.userId === principal.id));
+      if (!participates) throw notFound(roundId);
+      if (meetingGroups.length === 0) {
+        throw new AppError('unprocessable', `Round ${roundId} has no 评单会 group`, [
+          { path: 'body.group', message: 'this round records no meetings' },
+        ]);
+      }
+      let group: RoundGroup | undefined;
+      if (submission.group !== undefined) {
+        group = meetingGroups.find((g) => g.id === submission.group);
+        if (!group) {
+          throw new AppError('unprocessable', `"${submission.group}" is not a meeting group`, [
+            { path: 'body.group', message: `one of ${meetingGroups.map((g) => g.id).join(', ')}` },
+          ]);
+        }
+      } else if (meetingGroups.length === 1) {
+        group = meetingGroups[0]!;
+      } else {
+        throw new AppError('unprocessable', 'The round has several meeting groups: name one', [
+          { path: 'body.group', message: `one of ${meetingGroups.map((g) => g.id).join(', ')}` },
+        ]);
+      }
+      const host = group.scorers.find(
+        (h) => h.userId !== null && h.userId === principal.id && h.unitId === submission.unitId,
+      );
+      if (!host) {
+        throw new AppError(
+          'forbidden',
+          `Only the host of ${submission.unitId}'s 评单会 (its ${group.meeting!.host}) records it`,
+          [{ path: 'body.unitId', message: 'a unit whose meeting you host' }],
+        );
+      }
+      if (round.status !== 'open') {
+        throw new AppError('conflict', `Round ${roundId} has closed; its results are frozen`);
+      }
+      // The day it was held: from the round's opening day to today (Beijing).
+      const dayOf = (ms: number) => new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+      const opened = dayOf(round.openedAt.getTime());
+      const today = dayOf(Date.now());
+      if (submission.heldOn < opened || submission.heldOn > today) {
+        throw new AppError('unprocessable', 'The meeting must be held while the round is open', [
+          { path: 'body.heldOn', message: `a day from ${opened} to ${today}` },
+        ]);
+      }
+      // The orders: in the round and at or below the meeting's unit, each once.
+      const { children } = await deps.scope.units();
+      const here = unitsAtOrBelow(children, [submission.unitId]);
+      const ids = submission.scores.map((s) => s.item);
+      const items = await EvaluationItem.find(
+        { _id: { $in: ids.map((id) => `${roundId}:${id}`) } },
+        { caseId: 1, unitId: 1 },
+      ).lean();
+      const unitOf = new Map(items.map((i) => [i.caseId, i.unitId ?? null]));
+      const problems: Array<{ path: string; message: string }> = [];
+      const seen = new Set<string>();
+      submission.scores.forEach((s, i) => {
+        const path = `body.scores[${i}].item`;
+        if (!unitOf.has(s.item))
+          problems.push({ path, message: `order "${s.item}" is not in this round` });
+        else if (!here.has(unitOf.get(s.item) ?? '')) {
+          problems.push({ path, message: `order "${s.item}" is not of ${submission.unitId}` });
+        } else if (seen.has(s.item))
+          problems.push({ path, message: 'scored twice in one request' });
+        seen.add(s.item);
+      });
+      problems.push(
+        ...scoreProblems(
+          submission.scores.map((s) => ({ values: s.values })),
+          round.criteria as CriterionSpec[],
+          'body.scores',
+        ),
+      );
+      if (problems.length > 0) {
+        throw new AppError('unprocessable', "The meeting's scores are not valid", problems);
+      }
+      return recordMeetingWrites(principal, round, group.id, host.personId, submission);
+    },
+
     /** The frozen results; 409 while the round is open. */
     async results(principal: Principal, roundId: string): Promise<ResultsView> {
       const round = await EvaluationRound.findById(roundId).lean();
@@ -441,6 +694,7 @@ export function createEvaluationService(deps: {
         // Results frozen before the attribution to who served: none recorded.
         servedUnits: results.servedUnits ?? [],
         servedPeople: results.servedPeople ?? [],
+        meetings: results.meetings ?? [],
         items: results.items.map((i) => ({
           ...i,
           servedUnitIds: i.servedUnitIds ?? [],

@@ -64,6 +64,17 @@ const importedCase = z
       })
       .strict()
       .nullable(),
+    servedBy: z
+      .object({
+        unitIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')).max(20),
+        personIds: z.array(z.string().min(1).max(100)).max(20),
+      })
+      .strict()
+      .optional()
+      .meta({
+        description:
+          'Who served the case (接单/签收): units and people of the org tree; counted in the metrics by who served and in evaluation rounds',
+      }),
   })
   .strict();
 
@@ -83,7 +94,7 @@ export function registerCaseImportRoutes(routes: RouteRegistry, imports: CaseImp
     path: '/api/v1/cases/import',
     tag: 'cases',
     summary: 'Import closed historical cases (历史工单导入)',
-    description: `Brings closed cases from before the engine (another system's records, or the demo county's past months) into the read model, so metrics and the public board include them. Every record is checked against the process version it names (data, category, unit, a timeline from case.started to case.closed in time order); any problem rejects the whole batch with every problem listed. A record always lands on the same case (by its externalId), so a batch sent again changes nothing. At most ${MAX_IMPORT_BATCH} records a batch.`,
+    description: `Brings closed cases from before the engine (another system's records, or the demo county's past months) into the read model, so metrics and the public board include them. Every record is checked against the process version it names (data, category, unit, who served it, a timeline from case.started to case.closed in time order); any problem rejects the whole batch with every problem listed. A record always lands on the same case (by its externalId), so a batch sent again changes nothing. At most ${MAX_IMPORT_BATCH} records a batch.`,
     roles: ['admin'],
     body: importBody,
     responses: {

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ASSESSMENT_CSV_MAX, SCORE_MAX, SCORE_MIN } from '../../common/evaluation';
+import {
+  ASSESSMENT_CSV_MAX,
+  MEETING_ATTENDANCE_MAX,
+  MEETING_MINUTES_MAX,
+  SCORE_MAX,
+  SCORE_MIN,
+} from '../../common/evaluation';
 import { AppError } from '../../services/errors';
 import type { RouteRegistry } from '../pipeline';
 import type { EvaluationService } from '../../services/evaluations';
@@ -43,6 +49,10 @@ const roundView = z.object({
           "A `served` group: each order's requester scores it only when a resident's account filed it",
       }),
       scorers: z.number().int(),
+      meeting: z.object({ unitsOfType: z.string(), host: z.string() }).nullable().meta({
+        description:
+          'A 评单会 group: one meeting per unit of this type, whose host (holder of this post there) records its collective scores (POST …/meetings); null for the others',
+      }),
     }),
   ),
   orderRatingGroup: z.string().nullable(),
@@ -67,6 +77,30 @@ const roundView = z.object({
   ),
 });
 
+const scoreList = z
+  .array(
+    z
+      .object({
+        item: caseId.meta({ description: 'The order (its case id)' }),
+        values: z
+          .record(
+            z.string().max(64),
+            z
+              .number()
+              .int(`a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
+              .min(SCORE_MIN, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
+              .max(SCORE_MAX, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`),
+          )
+          .meta({
+            description: 'A score 1–5 per criterion: { quality, duration, satisfaction }',
+          }),
+        comment: z.string().trim().max(500).optional(),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(200);
+
 const scoreBody = z
   .object({
     group: z
@@ -74,31 +108,58 @@ const scoreBody = z
       .max(64)
       .optional()
       .meta({ description: 'The scorer group; needed only when you may score in several' }),
-    scores: z
-      .array(
-        z
-          .object({
-            item: caseId.meta({ description: 'The order (its case id)' }),
-            values: z
-              .record(
-                z.string().max(64),
-                z
-                  .number()
-                  .int(`a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
-                  .min(SCORE_MIN, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`)
-                  .max(SCORE_MAX, `a whole number from ${SCORE_MIN} to ${SCORE_MAX}`),
-              )
-              .meta({
-                description: 'A score 1–5 per criterion: { quality, duration, satisfaction }',
-              }),
-            comment: z.string().trim().max(500).optional(),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(200),
+    scores: scoreList,
   })
   .strict();
+
+const attendance = z
+  .number()
+  .int(`a whole number from 0 to ${MEETING_ATTENDANCE_MAX}`)
+  .min(0, `a whole number from 0 to ${MEETING_ATTENDANCE_MAX}`)
+  .max(MEETING_ATTENDANCE_MAX, `a whole number from 0 to ${MEETING_ATTENDANCE_MAX}`);
+
+const meetingBody = z
+  .object({
+    group: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({ description: 'The meeting group; needed only when the round has several' }),
+    unitId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a unit id')
+      .meta({ description: 'The unit whose 评单会 this is (the community you host it for)' }),
+    heldOn: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
+      .meta({ description: 'The day it was held (Beijing), while the round is open' }),
+    representatives: attendance.meta({ description: '居民代表 present' }),
+    residents: attendance.meta({ description: '被服务居民 present' }),
+    minutes: z
+      .string()
+      .trim()
+      .min(1, 'a short minute of the meeting')
+      .max(MEETING_MINUTES_MAX)
+      .meta({ description: '个人讲述、集体评议: a short minute' }),
+    scores: scoreList.meta({
+      description: "The meeting's collective score of each order of the unit it scored",
+    }),
+  })
+  .strict();
+
+const meetingRecord = z.object({
+  group: z.string(),
+  unitId: z.string(),
+  unitName: z.string(),
+  hostPersonId: z.string(),
+  hostName: z.string(),
+  heldOn: z.string(),
+  representatives: z.number().int(),
+  residents: z.number().int(),
+  minutes: z.string(),
+  orders: z.number().int(),
+  recordedAt: z.iso.datetime(),
+});
 
 const resultsQuery = z
   .object({
@@ -148,6 +209,9 @@ const resultsView = z.object({
   servedPeople: z
     .array(figures.extend({ personId: z.string(), name: z.string() }))
     .meta({ description: 'Per person who served orders (party member, volunteer…): their orders' }),
+  meetings: z
+    .array(meetingRecord)
+    .meta({ description: 'The 评单会 recorded in the round (meeting groups), by group and unit' }),
   items: z.array(
     z.object({
       itemId: z.string(),
@@ -265,13 +329,50 @@ export function registerEvaluationRoutes(
     },
   });
 
+  routes.add<
+    z.infer<typeof roundParams>,
+    undefined,
+    z.infer<typeof idempotencyHeaders>,
+    z.infer<typeof meetingBody>
+  >({
+    method: 'post',
+    path: '/api/v1/evaluations/:roundId/meetings',
+    tag: 'evaluations',
+    summary: "Record a community's 评单会 (a meeting group's collective scores)",
+    description:
+      "The host of a meeting unit (e.g. the community's secretary, as the round's meeting group names) records the meeting held with resident representatives and residents served: the day, who came, a short minute, and the collective score 1–5 per criterion of orders of that unit. One record per round, group and unit: sending it again replaces the record and its scores (scores of orders it leaves out are removed). The scores count under the group's weight like any group's. 403: you do not host that unit's meeting; 409: the round has closed; 422: no meeting group, an order not in the round or not of that unit, a day outside the round, scores not valid.",
+    roles: ['admin', 'dispatcher', 'staff'],
+    params: roundParams,
+    headers: idempotencyHeaders,
+    body: meetingBody,
+    responses: {
+      200: {
+        description: 'Recorded',
+        schema: z.object({
+          roundId: z.string(),
+          group: z.string(),
+          unitId: z.string(),
+          recorded: z.number().int(),
+          removed: z.number().int(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404, 409, 422),
+    },
+    async handle({ principal, params, body }) {
+      return {
+        status: 200,
+        body: await evaluations.recordMeeting(principal, params.roundId, body),
+      };
+    },
+  });
+
   routes.add<z.infer<typeof roundParams>, z.infer<typeof resultsQuery>>({
     method: 'get',
     path: '/api/v1/evaluations/:roundId/results',
     tag: 'evaluations',
     summary: "A closed round's weighted results, per unit and per secretary (JSON or CSV)",
     description:
-      'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting; a text cell starting with = + - @, a tab or a CR gets a leading apostrophe so spreadsheets do not run it as a formula): a header row, then one row per unit and one per secretary. 409 while the round is open.',
+      'Frozen when the round closed: per order (weighted over the groups that scored it), per unit with everything below it, per holder of the responsible post (党组织书记), and overall. Orders nobody scored count as missing, never as a score. `format=csv` answers text/csv (UTF-8 with BOM, CRLF, RFC 4180 quoting; a text cell starting with = + - @, a tab or a CR gets a leading apostrophe so spreadsheets do not run it as a formula): a header row, then one row per unit and one per secretary (and per serving unit and person), then, in rounds with a meeting group, a blank row and a block of the 评单会 records. 409 while the round is open.',
     limit: 'export',
     roles: ['admin', 'dispatcher', 'staff'],
     params: roundParams,

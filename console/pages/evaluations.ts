@@ -209,7 +209,9 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
               throw err;
             })
           : null;
-      const mine = round.items.filter((i) => i.groups.length > 0);
+      // What the caller scores order by order (a 评单会 group's scores come with its meeting).
+      const meetingGroups = new Set(round.groups.filter((g) => g.meeting).map((g) => g.id));
+      const mine = round.items.filter((i) => i.groups.some((g) => !meetingGroups.has(g)));
       const shown = supervisor ? round.items.slice((page - 1) * ORDER_PAGE, page * ORDER_PAGE) : [];
       return {
         view: 'evaluation',
@@ -246,7 +248,10 @@ export function registerEvaluationPages({ pages, services }: ConsoleKit): void {
     const { t } = ctx;
     const round = await services.evaluations.getRound(ctx.principal!, id);
     const tree = await services.units.get();
-    const groups = round.groups.filter((g) => round.items.some((i) => i.groups.includes(g.id)));
+    // A 评单会 group is not scored order by order: its host records the meeting.
+    const groups = round.groups.filter(
+      (g) => g.meeting === null && round.items.some((i) => i.groups.includes(g.id)),
+    );
     if (groups.length === 0) {
       throw new AppError('forbidden', t('report.eval.nothingToScore'));
     }

@@ -170,11 +170,13 @@ export function stepLines(
       );
       for (const g of step.groups) {
         const scorers =
-          g.scorers === 'requester'
-            ? 'whoever filed each order'
-            : g.scorers === 'served'
-              ? "each order's resident served (its requester, when a resident's account filed it)"
-              : g.scorers.map((s) => selectorText(spec, s)).join('; ');
+          g.meeting !== undefined
+            ? `a 评单会 per ${g.meeting.unitsOfType}: its host (${code(g.meeting.host)} of the ${g.meeting.unitsOfType}) records the meeting's collective scores of the orders there`
+            : g.scorers === 'requester'
+              ? 'whoever filed each order'
+              : g.scorers === 'served'
+                ? "each order's resident served (its requester, when a resident's account filed it)"
+                : (g.scorers ?? []).map((s) => selectorText(spec, s)).join('; ');
         details.push(`Group ${code(g.id)} ${g.name}, weight ${g.weight}%: ${scorers}`);
       }
       if (step.orderRating) {

@@ -150,6 +150,7 @@ it('when records are wrong, then the batch is refused with every problem and not
     record('bad-2', { data: { category: '噪音' }, unitId: 'nowhere' }),
     record('bad-3', { status: 'closed', events: record('x').events.slice(0, 3) }),
     record('bad-1'),
+    record('bad-4', { servedBy: { unitIds: ['nowhere'], personIds: ['nobody'] } }),
   ]);
 
   // Assert
@@ -166,6 +167,8 @@ it('when records are wrong, then the batch is refused with every problem and not
       'body.cases[1].unitId',
       'body.cases[2].events[2].type',
       'body.cases[3].externalId',
+      'body.cases[4].servedBy.unitIds[0]',
+      'body.cases[4].servedBy.personIds[0]',
     ].sort(),
   );
   expect(
@@ -220,6 +223,23 @@ it("when the demo county is seeded with its history, then a few months of every 
   );
   expect(months.status).toBe(200);
   expect(months.body.months.length).toBeGreaterThanOrEqual(4);
+  // Co-building units' liaisons served some of the orders: counted for them by who served.
+  const cobuilding = (await app.db.models.Unit.find({ type: 'cobuilding' }, { _id: 1 }).lean()).map(
+    (u) => String(u._id),
+  );
+  const served = await app.db.models.Case.find(
+    { channel: 'import', 'servedBy.unitIds': { $in: cobuilding } },
+    { servedBy: 1 },
+  ).lean();
+  expect(served.length).toBeGreaterThan(10);
+  const partner = (served[0]!.servedBy as { unitIds: string[] }).unitIds[0]!;
+  const byServed = await app.http<{ totals: { received: number } }>(
+    'GET',
+    `/api/v1/metrics?unitId=${partner}&period=2026&attribution=served`,
+    { token: app.adminKey },
+  );
+  expect(byServed.status).toBe(200);
+  expect(byServed.body.totals.received).toBeGreaterThan(0);
 }, 180_000);
 
 it('when a published text holds phone and identity numbers, then the board shows them masked', async () => {

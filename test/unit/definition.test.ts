@@ -834,3 +834,82 @@ describe('validateDefinition: mistakes that used to pass silently', () => {
     ]);
   });
 });
+
+describe('validateDefinition: an evaluation round with a 评单会 group', () => {
+  const round = (groups: unknown[], extra: Record<string, unknown> = {}) =>
+    definitionWith([
+      {
+        id: 'round',
+        name: 'Round',
+        type: 'evaluation',
+        orders: { from: '"2026-01-01"', to: '"2026-06-30"' },
+        groups,
+        within: 'P30D',
+        ...extra,
+      },
+      { id: 'done', name: 'Done', type: 'end' },
+    ]);
+  const residents = { id: 'residents', name: '居民', weight: 60, scorers: 'served' };
+
+  it("when a meeting group is hosted by the community's secretary, then it is valid", () => {
+    // Arrange
+    const raw = round([
+      residents,
+      { id: 'meeting', name: '评单会', weight: 40, meeting: { host: 'secretary' } },
+    ]);
+
+    // Act / Assert
+    expect(problemsOf(raw)).toEqual([]);
+  });
+
+  it('when the host is an unknown role or the unit type unknown, then each is reported with its path', () => {
+    // Arrange
+    const unknownRole = round([
+      residents,
+      { id: 'meeting', name: '评单会', weight: 40, meeting: { host: 'chairman' } },
+    ]);
+    const unknownUnit = round([
+      residents,
+      {
+        id: 'meeting',
+        name: '评单会',
+        weight: 40,
+        meeting: { host: 'secretary', unitsOfType: 'village' },
+      },
+    ]);
+
+    // Act / Assert
+    expect(problemsOf(unknownRole)).toEqual([
+      problem('steps[0].groups[1].meeting.host', 'unknown role "chairman"'),
+    ]);
+    expect(problemsOf(unknownUnit)).toEqual([
+      expect.objectContaining({ path: 'steps[0].groups[1].meeting.unitsOfType' }),
+    ]);
+  });
+
+  it('when a group has both scorers and a meeting, or neither, or the order rating counts in the meeting, then each is refused', () => {
+    // Arrange
+    const both = round([
+      residents,
+      {
+        id: 'meeting',
+        name: '评单会',
+        weight: 40,
+        scorers: 'requester',
+        meeting: { host: 'secretary' },
+      },
+    ]);
+    const neither = round([residents, { id: 'meeting', name: '评单会', weight: 40 }]);
+    const rated = round(
+      [residents, { id: 'meeting', name: '评单会', weight: 40, meeting: { host: 'secretary' } }],
+      { orderRating: { group: 'meeting' } },
+    );
+
+    // Act / Assert
+    expect(problemsOf(both)).toEqual([problem('steps[0].groups[1]', 'exactly one of scorers')]);
+    expect(problemsOf(neither)).toEqual([problem('steps[0].groups[1]', 'exactly one of scorers')]);
+    expect(problemsOf(rated)).toEqual([
+      problem('steps[0].orderRating.group', "is a meeting's group"),
+    ]);
+  });
+});

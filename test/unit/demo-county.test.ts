@@ -53,8 +53,9 @@ describe('the demo county generator', () => {
     expect(again).toEqual(county);
     expect(random).not.toHaveBeenCalled();
     // Changes when the generator or its data change on purpose: update it then, and say so
-    // (last: the 包联 pairings added, units, people and posts unchanged).
-    expect(checksum).toBe('9052e3441d2ddf7d979c9b3f05870e529150662935006ce6cc071b2eea6ea3e8');
+    // (last: the evaluation round's scorers added after everyone else: the county's secretary,
+    // resident representatives and social-organisation members; earlier people unchanged).
+    expect(checksum).toBe('3420b18c4d38071594b31972ef00a4dc9d51d0907761a86889f333ea05172d2c');
     random.mockRestore();
   });
 
@@ -163,9 +164,34 @@ describe('the demo county generator', () => {
     }
   });
 
+  it('when the evaluation round looks for its scorers, then every community has resident representatives and social organisations, and every compound a representative', () => {
+    // The evaluation round's selectors (definitions/evaluation-round.yaml), read as the engine does.
+    for (const street of county.units.filter((u) => u.type === 'street')) {
+      const context = { caseUnitId: street.id, assigneeUnitId: null, data: {} };
+      const found = (role: string, unitsOfType: UnitType) =>
+        selectPeople(tree, { role, unitsOfType, under: 'case' }, context).people.length;
+      expect(found('resident-rep', 'community')).toBeGreaterThan(0);
+      expect(found('resident-rep', 'compound')).toBeGreaterThan(0);
+      expect(found('social-organisation', 'community')).toBeGreaterThan(0);
+      expect(found('liaison', 'cobuilding')).toBeGreaterThan(0);
+    }
+    for (const community of county.units.filter((u) => u.type === 'community')) {
+      expect(holdersIn(community.id, 'resident-rep')).toHaveLength(2);
+      expect(holdersIn(community.id, 'social-organisation')).toHaveLength(2);
+      // A representative is a resident: someone holding a post in a compound of the community.
+      for (const rep of holdersIn(community.id, 'resident-rep')) {
+        expect(tree.unitsOf(rep).some((id) => id.startsWith(`${community.id}-g`))).toBe(true);
+      }
+    }
+    const compounds = county.units.filter((u) => u.type === 'compound');
+    expect(compounds.filter((c) => holdersIn(c.id, 'resident-rep').length !== 1)).toEqual([]);
+    // The county's party secretary, to whom a street's evaluation meeting escalates.
+    expect(holdersIn(DEMO_COUNTY_ID, 'secretary')).toHaveLength(1);
+  });
+
   it('when each unit is checked, then the posts its type needs are held', () => {
     const needs: Partial<Record<UnitType, string[]>> = {
-      county: ['leader', 'director', 'dispatcher', 'duty-officer'],
+      county: ['secretary', 'leader', 'director', 'dispatcher', 'duty-officer'],
       street: ['secretary', 'director', 'leader', 'dispatcher', 'duty-officer'],
       grid: ['grid-leader', 'grid-worker'],
       compound: ['property-manager', 'property-staff'],

@@ -88,6 +88,32 @@ describe('demo case history', () => {
     expect(records.some((r) => r.publication !== null)).toBe(true);
   });
 
+  it('when planned, then every order names who served it, and co-building units serve some of each community', () => {
+    // Act
+    const { records } = plan();
+
+    // Assert
+    const units = new Map(county.units.map((u) => [u.id, u]));
+    const people = new Set(county.people.map((p) => p.id));
+    for (const r of records) {
+      expect(r.servedBy!.unitIds.every((id) => units.has(id))).toBe(true);
+      expect(r.servedBy!.personIds.every((id) => people.has(id))).toBe(true);
+      // The person holds a post in the unit named.
+      const [unitId] = r.servedBy!.unitIds;
+      const [personId] = r.servedBy!.personIds;
+      expect(county.posts.some((p) => p.unitId === unitId && p.personId === personId)).toBe(true);
+    }
+    const byCobuilding = records.filter(
+      (r) => units.get(r.servedBy!.unitIds[0]!)?.type === 'cobuilding',
+    );
+    expect(byCobuilding.length).toBeGreaterThan(records.length / 5);
+    expect(byCobuilding.length).toBeLessThan(records.length / 2);
+    const grids = new Set(byCobuilding.map((r) => r.unitId));
+    expect(grids.size).toBe(county.units.filter((u) => u.type === 'community').length);
+    // More than one co-building unit serves, each through its liaison.
+    expect(new Set(byCobuilding.map((r) => r.servedBy!.unitIds[0])).size).toBeGreaterThan(3);
+  });
+
   it('when placed in time, then every case was received on a weekday in working hours within the last 150 days', () => {
     // Act
     const { records } = plan();

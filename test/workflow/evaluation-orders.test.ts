@@ -311,7 +311,7 @@ describe('评单: who scores (被服务居民, 居民代表)', () => {
       [`${t}-own`, ['residents']],
       [`${t}-other`, ['residents']],
     ]);
-    expect(seen.residentGroup).toMatchObject({ requester: true, residentsOnly: true, weight: 40 });
+    expect(seen.residentGroup).toMatchObject({ requester: true, residentsOnly: true, weight: 35 });
     expect(seen.rep).toEqual([
       [`${t}-own`, ['representatives']],
       [`${t}-for`, ['representatives']],
@@ -322,11 +322,11 @@ describe('评单: who scores (被服务居民, 居民代表)', () => {
     expect(seen.staffLists).toEqual([]);
     expect(seen.otherRep).toBe('refused: forbidden');
     const results = round.results as RoundResults;
-    // own: residents 5 ×40 + representatives 3 ×20, over 60 → 4.33; for: representatives 4.
+    // own: residents 5 ×35 + representatives 3 ×15, over 50 → 4.4; for: representatives 4.
     expect(results.items.map((i) => [i.itemId, i.score, i.missingGroups])).toEqual([
-      [`${t}-own`, 4.33, ['units', 'organisations']],
-      [`${t}-for`, 4, ['residents', 'units', 'organisations']],
-      [`${t}-other`, null, ['residents', 'representatives', 'units', 'organisations']],
+      [`${t}-own`, 4.4, ['meeting', 'units', 'organisations']],
+      [`${t}-for`, 4, ['residents', 'meeting', 'units', 'organisations']],
+      [`${t}-other`, null, ['residents', 'representatives', 'meeting', 'units', 'organisations']],
     ]);
   });
 });

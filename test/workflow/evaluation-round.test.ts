@@ -6,6 +6,9 @@ import type { RoundResults } from '../../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../../common/evaluation';
 import { createEvaluationService } from '../../services/evaluations';
 import { createScopeResolver } from '../../services/scope';
+import { AppError } from '../../services/errors';
+import type { Principal } from '../../services/auth';
+import { BEIJING_OFFSET_MS } from '../../lang/beijing';
 import type { RunningCase, SlaTestBed } from '../support/sla-cases';
 import { actor, mailsOf, SUBJECT, useSlaTestBed } from '../support/sla-cases';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
@@ -135,24 +138,183 @@ describe('半年评单评议 (evaluation-round)', () => {
     // Assert
     expect(outcome.result.status).toBe('closed');
     expect(outcome.update).toContain('This round takes its scores through the API, not as Updates');
-    expect(outcome.opened?.detail).toMatchObject({ items: 2, scorers: 1 });
+    // The liaison, and the community's secretary who hosts its 评单会.
+    expect(outcome.opened?.detail).toMatchObject({ items: 2, scorers: 2 });
     expect(outcome.closed?.detail).toEqual({ items: 2, scored: 2, missing: 0 });
     expect(outcome.doc.timeline.some((e) => e.type === 'deadline.escalated')).toBe(true);
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
     const results = outcome.round!.results as RoundResults;
-    // o1: residents (its rating 5) ×40 + units 4 ×25, over 65 → 4.62 (4.615…); o2: units 3 only.
+    // o1: residents (its rating 5) ×35 + units 4 ×20, over 55 → 4.64 (4.636…); o2: units 3 only.
     expect(results.items.map((i) => [i.itemId, i.score])).toEqual([
       [`${tag}-o2`, 3],
-      [`${tag}-o1`, 4.62],
+      [`${tag}-o1`, 4.64],
     ]);
     expect(results.units.map((u) => [u.unitId, u.score])).toEqual([
-      [org.street.id, 3.81],
-      [org.community.id, 3.81],
-      [org.grid.id, 4.62],
+      [org.street.id, 3.82],
+      [org.community.id, 3.82],
+      [org.grid.id, 4.64],
     ]);
     expect(results.secretaries.map((s) => [s.name, s.score])).toEqual([
-      [org.streetSecretary.name, 3.81],
-      [org.communitySecretary.name, 3.81],
+      [org.streetSecretary.name, 3.82],
+      [org.communitySecretary.name, 3.82],
+    ]);
+    // No 评单会 was recorded: the group is missing, not zero.
+    expect(results.meetings).toEqual([]);
+  });
+
+  it('when a community holds its 评单会, then its host records the collective scores once, others are refused, and the results carry the meeting', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const { Unit, Post, Case, EvaluationRound } = bed.db.models;
+    const now = new Date(await bed.now());
+    const cobuilding = `${org.street.id}-cb`;
+    await Unit.create({
+      _id: cobuilding,
+      name: '县医院',
+      type: 'cobuilding',
+      parentId: org.street.id,
+      updatedAt: now,
+    });
+    const liaison = { ...org.gridWorker2 };
+    await Post.create({
+      _id: `${cobuilding}:liaison:${liaison.personId}`,
+      unitId: cobuilding,
+      role: 'liaison',
+      personId: liaison.personId,
+    });
+    const tag = org.street.id;
+    const order = (id: string, unitId: string, daysAgo: number, score: number | null) => ({
+      _id: id,
+      revision: 5,
+      status: 'closed',
+      definitionKey: 'order-service',
+      definitionVersion: 1,
+      definitionName: '订单服务',
+      data: {},
+      createdBy: { kind: 'user', id: 'usr_resident' },
+      unitId,
+      channel: 'api',
+      requestHash: 'h',
+      createdAt: new Date(now.getTime() - (daysAgo + 1) * DAY),
+      updatedAt: now,
+      closedAt: new Date(now.getTime() - daysAgo * DAY),
+      rating: score === null ? null : { score, comment: null, at: now.toISOString() },
+      servedBy: { unitIds: [cobuilding], personIds: [liaison.personId] },
+    });
+    await Case.create([
+      order(`${tag}-o1`, org.grid.id, 30, 5),
+      order(`${tag}-o2`, org.community.id, 60, null),
+    ]);
+    const definition = bed.definition(
+      YAML.parse(
+        readFileSync(
+          path.join(__dirname, '..', '..', 'definitions', 'evaluation-round.yaml'),
+          'utf8',
+        ),
+      ) as Record<string, unknown>,
+    );
+    const principal = (userId: string): Principal => ({
+      kind: 'user',
+      id: userId,
+      roles: ['staff'],
+      unitIds: [],
+    });
+    const host = principal(org.communitySecretary.userId);
+    const heldOn = new Date(Date.now() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+    const meeting = (scores: Array<{ item: string; values: Record<string, number> }>) => ({
+      unitId: org.community.id,
+      heldOn,
+      representatives: 6,
+      residents: 4,
+      minutes: '个人讲述：居民代表逐单讲述；集体评议：一致认可楼道清理及时。',
+      scores,
+    });
+    const all = (v: number) => ({ quality: v, duration: v, satisfaction: v });
+    const refusal = (err: unknown) =>
+      err instanceof AppError ? `${err.kind}: ${err.message}` : String(err);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, definition, org.street.id);
+      await kase.waitForEvents('evaluation.opened', 1);
+      const evaluations = createEvaluationService({
+        models: bed.db.models,
+        temporal: bed.env.client,
+        callTimeoutMs: 10_000,
+        scope: createScopeResolver(bed.db.models),
+      });
+      const first = await evaluations.recordMeeting(
+        host,
+        kase.caseId,
+        meeting([
+          { item: `${tag}-o1`, values: all(1) },
+          { item: `${tag}-o2`, values: all(2) },
+        ]),
+      );
+      // Recorded again: the record and its scores are replaced, o2's score removed.
+      const again = await evaluations.recordMeeting(
+        host,
+        kase.caseId,
+        meeting([{ item: `${tag}-o1`, values: { quality: 5, duration: 4, satisfaction: 3 } }]),
+      );
+      const byLiaison = await evaluations
+        .recordMeeting(principal(liaison.userId), kase.caseId, meeting([]))
+        .then(() => 'accepted', refusal);
+      const oneByOne = await evaluations
+        .submitScores(
+          host,
+          kase.caseId,
+          { group: 'meeting', scores: [{ item: `${tag}-o1`, values: all(5) }] },
+          undefined,
+        )
+        .then(() => 'accepted', refusal);
+      await bed.skipTo(now.getTime() + 30 * DAY);
+      await kase.waitForEvents('evaluation.closed', 1);
+      const afterClose = await evaluations
+        .recordMeeting(host, kase.caseId, meeting([{ item: `${tag}-o1`, values: all(1) }]))
+        .then(() => 'accepted', refusal);
+      const task = kase.taskId('meeting');
+      await kase.waitForTask('the evaluation meeting', task, () => true);
+      await kase.claim(task, org.streetSecretary);
+      await kase.complete(task, org.streetSecretary, 'reported', { summary: '测评通报' });
+      await kase.handle.result();
+      const round = await EvaluationRound.findById(kase.caseId).lean();
+      return { first, again, byLiaison, oneByOne, afterClose, round };
+    });
+
+    // Assert
+    expect(outcome.first).toMatchObject({ group: 'meeting', recorded: 2, removed: 0 });
+    expect(outcome.again).toMatchObject({ group: 'meeting', recorded: 1, removed: 1 });
+    expect(outcome.byLiaison).toMatch(/^forbidden: Only the host/);
+    expect(outcome.oneByOne).toMatch(/^unprocessable: .*评单会/);
+    expect(outcome.afterClose).toMatch(/^conflict: .*has closed/);
+    const results = outcome.round!.results as RoundResults;
+    // o1: residents (its rating 5) ×35 + the meeting's 4 (5, 4, 3) ×15, over 50 → 4.7.
+    expect(results.items.map((i) => [i.itemId, i.score])).toEqual([
+      [`${tag}-o2`, null],
+      [`${tag}-o1`, 4.7],
+    ]);
+    expect(results.overall.groups.find((g) => g.id === 'meeting')).toEqual({
+      id: 'meeting',
+      scores: 1,
+      mean: 4,
+    });
+    // Attributed to who served, like any group's scores.
+    expect(results.servedUnits!.map((u) => [u.unitId, u.score])).toEqual([[cobuilding, 4.7]]);
+    expect(results.meetings).toEqual([
+      {
+        group: 'meeting',
+        unitId: org.community.id,
+        unitName: org.community.name,
+        hostPersonId: org.communitySecretary.personId,
+        hostName: org.communitySecretary.name,
+        heldOn,
+        representatives: 6,
+        residents: 4,
+        minutes: '个人讲述：居民代表逐单讲述；集体评议：一致认可楼道清理及时。',
+        orders: 1,
+        recordedAt: expect.any(String) as string,
+      },
     ]);
   });
 });

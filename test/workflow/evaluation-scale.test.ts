@@ -250,22 +250,24 @@ describe('an evaluation round of a few hundred orders (issue 14)', () => {
     expect(outcome.progress.groups.map((g) => [g.id, g.scores, g.scoredItems])).toEqual([
       ['residents', ORDERS, ORDERS],
       ['representatives', 0, 0],
+      ['meeting', 0, 0],
       ['units', ORDERS + SAME_ORDER_SCORERS, ORDERS],
       ['organisations', ORDERS, ORDERS],
     ]);
     expect(outcome.closed?.detail).toEqual({ items: ORDERS, scored: ORDERS, missing: 0 });
     const results = outcome.round!.results as RoundResults;
-    // Every order: residents 5 ×40 + units 4 ×25 + organisations 3 ×15, over 80 (no resident
-    // representative scored) → 4.31 (4.3125).
+    // Every order: residents 5 ×35 + units 4 ×20 + organisations 3 ×15, over 70 (no resident
+    // representative scored, no 评单会 recorded) → 4.29 (4.2857…).
     expect(results.overall).toMatchObject({
       items: ORDERS,
       scored: ORDERS,
       missing: 0,
-      score: 4.31,
+      score: 4.29,
     });
     expect(results.overall.groups).toEqual([
       { id: 'residents', scores: ORDERS, mean: 5 },
       { id: 'representatives', scores: 0, mean: null },
+      { id: 'meeting', scores: 0, mean: null },
       { id: 'units', scores: ORDERS + SAME_ORDER_SCORERS, mean: 4 },
       { id: 'organisations', scores: ORDERS, mean: 3 },
     ]);

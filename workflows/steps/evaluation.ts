@@ -92,10 +92,22 @@ export async function runEvaluation(
   for (const group of step.groups) {
     // `requester` and `served`: each order's own scorer, found per order (no people now).
     const perOrder = typeof group.scorers === 'string';
-    const scorers =
-      typeof group.scorers === 'string'
-        ? []
-        : (await run.resolvePeople(group.scorers, null)).people;
+    // A 评单会 group: the hosts of each meeting unit under the round's (no 兜底: a unit without
+    // a host holds no meeting). Only definitions with a meeting group look this up, so rounds
+    // recorded before replay the same commands.
+    const selectors =
+      group.meeting !== undefined
+        ? [
+            {
+              role: group.meeting.host,
+              unitsOfType: group.meeting.unitsOfType,
+              under: 'case' as const,
+            },
+          ]
+        : typeof group.scorers === 'string'
+          ? null
+          : (group.scorers ?? null);
+    const scorers = selectors === null ? [] : (await run.resolvePeople(selectors, null)).people;
     for (const person of scorers) {
       if (!everyone.some((p) => p.personId === person.personId)) everyone.push(person);
     }
@@ -105,6 +117,7 @@ export async function runEvaluation(
       weight: group.weight,
       requester: perOrder,
       ...(group.scorers === 'served' ? { residentsOnly: true } : {}),
+      ...(group.meeting !== undefined ? { meeting: { ...group.meeting } } : {}),
       scorers,
     });
   }
