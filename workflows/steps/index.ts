@@ -1,5 +1,6 @@
 import type { StepSpec } from '../../lang/definition';
 import type { CaseRun } from '../run';
+import { runAssessment } from './assessment';
 import { decide } from './decision';
 import { runEvaluation } from './evaluation';
 import { runFeedback } from './feedback';
@@ -60,6 +61,9 @@ export async function runStep(
       return undefined;
     case 'evaluation':
       await runEvaluation(run, step, visit);
+      return undefined;
+    case 'assessment':
+      await runAssessment(run, step, visit);
       return undefined;
     default:
       return noRunner(step);
