@@ -61,7 +61,8 @@ export function createDepartmentAssessmentActivities(deps: ActivityDependencies)
      * whose unit is the street or below it, or whose parent case's is (a department's part of a
      * whistle is filed for the department, started by the street's call). A case counts for the
      * units of the assessed type that served it (`servedBy`) and for its own unit when that is
-     * of the type (a department called that never reported in still answers for the case).
+     * of the type (a department called that never reported in still answers for the case). A
+     * case without a rating of its own takes its parent's (the whistle's caller rated the call).
      */
     async computeDepartmentFigures(
       request: ComputeDepartmentsRequest,
@@ -87,28 +88,23 @@ export function createDepartmentAssessmentActivities(deps: ActivityDependencies)
       if (cases.length > MAX_ASSESSED_CASES) {
         return { refused: true, reason: 'too-many-cases', count: cases.length };
       }
-      // The parents of the cases filed outside the street: where they were filed decides.
+      // The parents: where they were filed decides for a case filed outside the street, and
+      // their rating stands for a child's that has none (the caller rates the whole whistle, so
+      // every department called shares the 满意率 of the call it answered).
       const parentIds = [
-        ...new Set(
-          cases
-            .filter((c) => within !== null && !within.has(c.unitId ?? '') && c.parentCaseId)
-            .map((c) => c.parentCaseId!),
-        ),
+        ...new Set(cases.flatMap((c) => (c.parentCaseId ? [c.parentCaseId] : []))),
       ].sort();
       const parents =
         parentIds.length === 0
           ? []
-          : await Case.find({ _id: { $in: parentIds } }, { _id: 1, unitId: 1 }).lean();
-      const parentUnit = new Map(parents.map((p) => [p._id, p.unitId ?? null]));
+          : await Case.find({ _id: { $in: parentIds } }, { _id: 1, unitId: 1, metrics: 1 }).lean();
+      const parentOf = new Map(parents.map((p) => [p._id, p]));
       const sums = new Map<string, Sums>();
       let counted = 0;
       for (const c of cases) {
+        const parent = c.parentCaseId ? parentOf.get(c.parentCaseId) : undefined;
         const filedWithin =
-          within === null ||
-          within.has(c.unitId ?? '') ||
-          (c.parentCaseId !== undefined &&
-            c.parentCaseId !== null &&
-            within.has(parentUnit.get(c.parentCaseId) ?? ''));
+          within === null || within.has(c.unitId ?? '') || within.has(parent?.unitId ?? '');
         if (!filedWithin || c.metrics === null || c.metrics === undefined) continue;
         const subjects = new Set(
           servingUnitsOf(c).filter((id) => byId.get(id)?.type === request.subjects),
@@ -117,10 +113,19 @@ export function createDepartmentAssessmentActivities(deps: ActivityDependencies)
         if (subjects.size === 0) continue;
         counted++;
         const figures = sumsOf(c.metrics as Record<string, unknown>);
+        if (figures.rated === 0 && parent?.metrics) {
+          const rating = sumsOf(parent.metrics as Record<string, unknown>);
+          if (rating.rated > 0) {
+            figures.rated = 1;
+            figures.satisfied = rating.satisfied > 0 ? 1 : 0;
+          }
+        }
         for (const id of subjects) {
           const total = sums.get(id);
           if (total === undefined) sums.set(id, { ...figures });
-          else for (const field of Object.keys(figures) as Array<keyof Sums>) total[field] += figures[field];
+          else
+            for (const field of Object.keys(figures) as Array<keyof Sums>)
+              total[field] += figures[field];
         }
       }
       if (sums.size > MAX_ASSESSED_DEPARTMENTS) {
