@@ -51,9 +51,7 @@ export function reviewTaskStep(step: AssessmentStepSpec): TaskStepSpec {
     type: 'task',
     candidates: step.review.candidates,
     form: { fields: REVIEW_FORM_FIELDS },
-    outcomes: [
-      { id: REVIEW_OUTCOME, name: '审定确认', requiresComment: false },
-    ],
+    outcomes: [{ id: REVIEW_OUTCOME, name: '审定确认', requiresComment: false }],
     announce: true,
     deadlines: step.review.deadlines,
   };
@@ -95,7 +93,8 @@ export function vetoesOf(
   const seen = new Set<string>();
   const vetoes: Veto[] = [];
   units.forEach((unit, i) => {
-    const reason = typeof reasons[i] === 'string' ? (reasons[i] as string).trim() : '';
+    const given = reasons[i];
+    const reason = typeof given === 'string' ? given.trim() : '';
     if (typeof unit !== 'string' || !assessed.includes(unit)) {
       problems.push({
         path: `form.vetoed[${i}]`,

@@ -59,8 +59,11 @@ export function registerAssessmentPages({ pages, services }: ConsoleKit): void {
             weight: r.weight !== undefined ? `${r.weight}%` : '',
             weighted: r.weightedScore === undefined ? '' : decimal2(r.weightedScore),
             veto: r.veto ? t('report.assess.vetoed', { reason: r.veto.reason }) : '',
-            roundHref: r.kind === 'department' ? `${BASE}/cases/${r.roundId}` : roundHref(r.roundId),
-            linkText: t(r.kind === 'department' ? 'report.assess.assessment' : 'report.assess.round'),
+            roundHref:
+              r.kind === 'department' ? `${BASE}/cases/${r.roundId}` : roundHref(r.roundId),
+            linkText: t(
+              r.kind === 'department' ? 'report.assess.assessment' : 'report.assess.round',
+            ),
           })),
           pager: pagerOf(ASSESSMENTS, query, page, LIST_SIZE, list.total),
           exportLinks: exportLinks('assessments', query),

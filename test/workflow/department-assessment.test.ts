@@ -192,7 +192,8 @@ describe('条块考核 (department-assessment)', () => {
       await completeReview(kase, review.id, org.streetSecretary, {});
       const result = (await kase.handle.result()) as CaseStateView;
       const stored = await bed.db.models.Case.findById(kase.caseId, { metrics: 1 }).lean();
-      return { review, dueAt, escalated, result, doc: await kase.doc(), metrics: stored?.metrics };
+      const metrics = stored?.metrics as Record<string, number> | null | undefined;
+      return { review, dueAt, escalated, result, doc: await kase.doc(), metrics };
     });
 
     // Assert
@@ -211,7 +212,7 @@ describe('条块考核 (department-assessment)', () => {
     // The measures: the assessment was completed, not within its 审定 deadline
     // (stored figures leave zeros out)
     expect(outcome.metrics).toMatchObject({ completed: 1, overdue: 1 });
-    expect((outcome.metrics as { completedOnTime?: number }).completedOnTime ?? 0).toBe(0);
+    expect(outcome.metrics?.completedOnTime ?? 0).toBe(0);
   });
 });
 
