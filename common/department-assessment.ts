@@ -179,6 +179,6 @@ export function departmentRecordsOf(assessment: {
     weight: r.weight,
     weightedScore: r.weightedScore,
     rates: r.rates,
-    veto: r.veto,
+    veto: r.veto === null ? null : { reason: r.veto.reason, by: r.veto.by },
   }));
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { createEvaluationService } from '../../services/evaluations';
+import { createScopeResolver } from '../../services/scope';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText } from '../support/beijing';
 import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
@@ -164,6 +166,37 @@ describe('条块考核 (department-assessment)', () => {
       departments: 2,
       vetoed: 1,
     });
+    // GET /api/v1/assessments (the service behind it) and its CSV: the street's part, the veto
+    const evaluations = createEvaluationService({
+      models: bed.db.models,
+      temporal: bed.env.client,
+      callTimeoutMs: 10_000,
+      scope: createScopeResolver(bed.db.models),
+    });
+    const admin = {
+      kind: 'user' as const,
+      id: 'usr-admin',
+      roles: ['admin' as const],
+      unitIds: [],
+    };
+    const listed = await evaluations.assessments(admin, {
+      kind: 'department',
+      subjectId: unsatisfied.id,
+      page: 1,
+      pageSize: 10,
+    });
+    expect(listed.items.map((r) => [r.kind, r.score, r.weight, r.weightedScore, r.veto])).toEqual([
+      [
+        'department',
+        80,
+        30,
+        0,
+        { reason: '拒不整改，造成重大影响', by: org.streetSecretary.personId },
+      ],
+    ]);
+    const csv = evaluations.assessmentsCsv(listed.items).split('\r\n');
+    expect(csv[0]).toContain('综合得分,街道权重(%),计入年度得分,一票否决,否决理由');
+    expect(csv[1]).toContain('80.00,30,0.00,是,拒不整改，造成重大影响');
   });
 
   it('when the street’s secretary leaves the review past its 10 working days, then the county’s secretary is called, and a late confirmation still records it (not on time)', async () => {
