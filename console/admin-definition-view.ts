@@ -25,6 +25,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'subprocess',
   'end',
   'evaluation',
+  'assessment',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {
