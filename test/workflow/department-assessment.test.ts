@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { createMailRenderer } from '../../mail/renderer';
+import { createDefinitionService } from '../../services/definitions';
+import { AppError } from '../../services/errors';
 import { createEvaluationService } from '../../services/evaluations';
 import { createScopeResolver } from '../../services/scope';
 import type { CaseStateView } from '../../workflows/projection';
@@ -246,6 +251,42 @@ describe('条块考核 (department-assessment)', () => {
     // (stored figures leave zeros out)
     expect(outcome.metrics).toMatchObject({ completed: 1, overdue: 1 });
     expect(outcome.metrics?.completedOnTime ?? 0).toBe(0);
+  });
+});
+
+describe('publishing an assessment (条块考核)', () => {
+  it('when it names a process that is not published, then publishing is refused naming it with its line', async () => {
+    // Arrange: the shipped file, with the grid events misspelt
+    const source = readFileSync(
+      path.join(__dirname, '..', '..', 'definitions', 'department-assessment.yaml'),
+      'utf8',
+    ).replace('- grid-event #', '- grid-evnt #');
+    const service = createDefinitionService(bed.db.models, createMailRenderer().templateNames);
+    await service.publish({
+      source: readFileSync(
+        path.join(__dirname, '..', '..', 'definitions', 'whistle-department.yaml'),
+        'utf8',
+      ),
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'test' },
+    });
+
+    // Act
+    const refusal = await service
+      .publish({ source, format: 'yaml', publishedBy: { kind: 'system', id: 'test' } })
+      .catch((err: unknown) => err);
+
+    // Assert
+    expect(refusal).toBeInstanceOf(AppError);
+    expect((refusal as AppError).kind).toBe('unprocessable');
+    expect((refusal as AppError).details).toEqual([
+      expect.objectContaining({
+        path: 'steps[0].cases.definitions[1]',
+        message: 'unknown process "grid-evnt": publish it first, or name a published process',
+        line: expect.any(Number) as number,
+      }),
+    ]);
+    expect(await bed.db.models.Definition.exists({ key: 'department-assessment' })).toBeNull();
   });
 });
 
