@@ -314,7 +314,8 @@ export function registerEvaluationRoutes(
     method: 'get',
     path: '/api/v1/assessments',
     tag: 'evaluations',
-    summary: 'Annual assessment records (年度考核记录) of secretaries and units (JSON or CSV)',
+    summary:
+      'Annual assessment records (年度考核记录) of secretaries, units and departments (JSON or CSV)',
     description:
       "Written when an evaluation round closes, one per round and subject: each party secretary's (述职考核), each unit's of the place and each serving unit's (双评双考) figures of the round. Admins see all; dispatchers and staff those of rounds whose unit their scope holds. Newest year first. `format=csv` answers every matching record as text/csv (UTF-8 with BOM, formula-escaped), at most 5,000 (chosen): narrow by year or kind beyond.",
     limit: 'export',
