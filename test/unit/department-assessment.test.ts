@@ -287,6 +287,31 @@ describe('validateDefinition: the assessment step', () => {
     expect(!result.ok && result.problems[0]!.message).toContain('"happiness" is not a figure');
   });
 
+  it('when a later step reads steps.assess, then what the assessment leaves is known and anything else refused', () => {
+    // Arrange: a decision after the assessment, on its vetoes and on a score it does not leave
+    const raw = shipped();
+    const steps = raw.steps as Array<Record<string, unknown>>;
+    steps.splice(1, 0, {
+      id: 'any_veto',
+      name: '有否决',
+      type: 'decision',
+      branches: [
+        { when: 'steps.assess.vetoed > 0', next: 'closed' },
+        { when: 'steps.assess.score > 60', next: 'closed' },
+      ],
+      otherwise: 'closed',
+    });
+
+    // Act
+    const result = validateDefinition(raw, options);
+
+    // Assert
+    expect(!result.ok && result.problems.map((p) => p.path)).toEqual(['steps[1].branches[1].when']);
+    expect(!result.ok && result.problems[0]!.message).toContain(
+      'steps.assess (a assessment step) has no "score"',
+    );
+  });
+
   it('when a process is unknown, then the validator names it and the nearest known one', () => {
     // Arrange
     const raw = shipped();
