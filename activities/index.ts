@@ -16,6 +16,7 @@ import type { ActivityDependencies } from './dependencies';
 import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
+import { createDepartmentAssessmentActivities } from './department-assessments';
 import { createEvaluationActivities } from './evaluations';
 import {
   createOutboxDispatcher,
@@ -115,6 +116,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPointsActivities(deps),
     ...createCaseImportActivities(deps),
     ...createEvaluationActivities(deps),
+    ...createDepartmentAssessmentActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;

@@ -146,6 +146,10 @@ export type TimelineEventType =
    */
   | 'recurrence.analysed'
   | 'recurrence.refused'
+  /** A department assessment (条块考核) computed its figures, recorded its results, or refused. */
+  | 'assessment.computed'
+  | 'assessment.recorded'
+  | 'assessment.refused'
   /** The case run failed (an error escaped the steps, or the execution ended unclosed). */
   | 'case.failed'
   /** An administrator cancelled the case, or its execution was cancelled. */

@@ -745,7 +745,17 @@ export function resultsTable(results: RoundResults): Cell[][] {
 // ---------------------------------------------------------------------------------------------
 // Annual assessment records (年度考核记录)
 
-export type AssessmentKind = 'secretary' | 'unit' | 'serving-unit';
+/**
+ * `secretary`, `unit`, `serving-unit`: written by an evaluation round's close; `department`: by a
+ * street's assessment of the departments (条块考核, common/department-assessment.ts).
+ */
+export type AssessmentKind = 'secretary' | 'unit' | 'serving-unit' | 'department';
+export const ASSESSMENT_KINDS: readonly AssessmentKind[] = [
+  'secretary',
+  'unit',
+  'serving-unit',
+  'department',
+];
 
 /** One round's figures for one subject, as the assessment record keeps them. */
 export interface AssessmentRecord {
@@ -766,6 +776,14 @@ export interface AssessmentRecord {
   missing: number;
   score: number | null;
   closedAt: string;
+  /** `department` only: the street's share of the department's annual score, percent. */
+  weight?: number;
+  /** `department` only: score × weight ÷ 100 (0 when vetoed; null without a score). */
+  weightedScore?: number | null;
+  /** `department` only: the rates the score was made of (null: nothing to divide by). */
+  rates?: Partial<Record<string, number | null>>;
+  /** `department` only: the street's veto (一票否决), which fails the department's year. */
+  veto?: { reason: string; by: string | null } | null;
 }
 
 const BEIJING_OFFSET_MS = 8 * 3600_000;
@@ -776,6 +794,11 @@ const BEIJING_OFFSET_MS = 8 * 3600_000;
  * is 4,000 a year).
  */
 export const ASSESSMENT_CSV_MAX = 5000;
+
+/** The Beijing year of a period's end: `to` is exclusive (the instant after its last day). */
+export function beijingYearOfEnd(to: string): number {
+  return new Date(Date.parse(to) - 1 + BEIJING_OFFSET_MS).getUTCFullYear();
+}
 
 /**
  * The assessment records of a closed round: one per secretary (述职考核), per unit of the place
@@ -788,8 +811,7 @@ export function assessmentRecordsOf(round: {
   closedAt: string;
   results: RoundResults;
 }): AssessmentRecord[] {
-  // `to` is exclusive (the instant after the period's last day): its year is the last day's.
-  const year = new Date(Date.parse(round.period.to) - 1 + BEIJING_OFFSET_MS).getUTCFullYear();
+  const year = beijingYearOfEnd(round.period.to);
   const base = {
     roundId: round.roundId,
     roundUnitId: round.roundUnitId,
@@ -836,6 +858,7 @@ const ASSESSMENT_KIND_NAMES: Record<AssessmentKind, string> = {
   secretary: '党组织书记',
   unit: '单位',
   'serving-unit': '服务单位',
+  department: '职能部门（条块考核）',
 };
 
 /** The records as a spreadsheet: a header row, then one row per record as given. */
@@ -854,6 +877,10 @@ export function assessmentTable(records: readonly AssessmentRecord[]): Cell[][] 
       '已评单数',
       '缺评单数',
       '综合得分',
+      '街道权重(%)',
+      '计入年度得分',
+      '一票否决',
+      '否决理由',
     ],
     ...records.map((r) => [
       r.year,
@@ -868,6 +895,11 @@ export function assessmentTable(records: readonly AssessmentRecord[]): Cell[][] 
       r.scored,
       r.missing,
       fixed2(r.score),
+      // 条块考核 (kind `department`) only: the street's weight, its part, the veto.
+      r.weight ?? null,
+      r.weightedScore === undefined ? null : fixed2(r.weightedScore),
+      r.kind === 'department' ? (r.veto ? '是' : '否') : null,
+      r.veto?.reason ?? null,
     ]),
   ];
 }

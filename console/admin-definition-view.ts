@@ -26,6 +26,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'end',
   'evaluation',
   'recurrence',
+  'assessment',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {

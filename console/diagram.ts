@@ -222,6 +222,7 @@ function drawNode(node: DiagramNode, slot: Slot, labels: DiagramLabels, arrow: s
     case 'task':
     case 'claim':
     case 'evaluation':
+    case 'assessment':
       shape = `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" rx="8" fill="#ffffff" stroke="#0550ae" stroke-width="1.5"/>`;
       break;
     default:

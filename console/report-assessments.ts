@@ -1,4 +1,5 @@
 import type { AssessmentKind } from '../common/evaluation';
+import { ASSESSMENT_KINDS as KINDS } from '../common/evaluation';
 import type { Role } from '../common/roles';
 import { AppError } from '../services/errors';
 import type { PageContext } from './pipeline';
@@ -8,7 +9,7 @@ import type { PageContext } from './pipeline';
  * download read them from the query, and who may read them.
  */
 
-export const ASSESSMENT_KINDS: readonly AssessmentKind[] = ['secretary', 'unit', 'serving-unit'];
+export const ASSESSMENT_KINDS: readonly AssessmentKind[] = KINDS;
 /** Who reads the records, as the API's `GET /api/v1/assessments` (each within their scope). */
 export const ASSESSMENT_READERS: readonly Role[] = ['admin', 'dispatcher', 'staff'];
 

@@ -19,6 +19,8 @@ const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
   parallel:
     'parallel steps cannot be nested: put the inner branches side by side in the outer parallel step',
   evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
+  assessment:
+    'a department assessment cannot run inside a parallel branch: make it a step of its own',
 };
 
 /** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
@@ -72,6 +74,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
     'disputeResolutionRate',
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
+  assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
@@ -80,7 +83,7 @@ export function stepPathProblem(step: StepSpec, rest: readonly string[]): string
   if (property === undefined) return null;
   const known = STEP_RESULT_PROPERTIES[step.type] ?? [];
   if (known.length === 0) {
-    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess and evaluation steps do)`;
+    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation and assessment steps do)`;
   }
   if (!known.includes(property)) {
     const near = nearestName(property, known);

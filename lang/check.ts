@@ -3,6 +3,7 @@ import type {
   ClaimStepSpec,
   DeadlineSpec,
   DefinitionSpec,
+  AssessmentStepSpec,
   EvaluationStepSpec,
   FieldSpec,
   FieldType,
@@ -47,6 +48,12 @@ export interface DefinitionProblem {
 
 export interface ValidationOptions {
   knownTemplates: ReadonlySet<string>;
+  /**
+   * The process keys that exist (published, or the files checked beside this one): an
+   * assessment's `cases.definitions` must name them. Left out, the names are not checked (the
+   * validate endpoint alone cannot know them; publishing checks the published ones).
+   */
+  knownDefinitions?: ReadonlySet<string>;
 }
 
 /** Mail templates that show a roll-call's figures and who is missing (mail/templates). */
@@ -326,6 +333,9 @@ class SemanticChecker {
       case 'recurrence':
         this.checkRecurrence(path, step);
         break;
+      case 'assessment':
+        this.checkAssessment(path, step);
+        break;
       case 'parallel': {
         const { join } = step;
         if (typeof join === 'object') {
@@ -388,6 +398,54 @@ class SemanticChecker {
         `a place is counted at ${RECURRENCE_PLACE_TYPES.join(', ')}, not "${step.place}": a ${step.place} holds too many places (or none) for one recurring problem`,
       );
     }
+  }
+
+  /**
+   * A department assessment (条块考核): its period, the processes it reads (known ones, when the
+   * caller knows which exist), figures and weights, the review's people and deadlines.
+   */
+  private checkAssessment(path: string, step: AssessmentStepSpec): void {
+    this.checkExpression(`${path}.cases.from`, step.cases.from);
+    this.checkExpression(`${path}.cases.to`, step.cases.to);
+    const keys = new Set<string>();
+    const known = this.options.knownDefinitions;
+    step.cases.definitions.forEach((key, i) => {
+      const at = `${path}.cases.definitions[${i}]`;
+      if (key === this.spec.key) {
+        this.report(at, 'an assessment cannot read its own process: list the processes assessed');
+      } else if (keys.has(key)) {
+        this.report(at, `duplicate process "${key}"`);
+      } else if (known !== undefined && !known.has(key)) {
+        const near = nearestName(key, [...known]);
+        this.report(
+          at,
+          `unknown process "${key}"` + (near !== null ? `: did you mean "${near}"?` : ''),
+        );
+      }
+      keys.add(key);
+    });
+    this.checkUnique(
+      `${path}.figures`,
+      step.figures.map((f) => f.figure),
+      'figure',
+      'figure',
+    );
+    const total = step.figures.reduce((sum, f) => sum + f.weight, 0);
+    if (Math.abs(total - 100) > 1e-9) {
+      this.report(`${path}.figures`, `the weights add up to ${total}; they must add up to 100`);
+    }
+    step.review.candidates.forEach((c, i) =>
+      this.checkSelector(`${path}.review.candidates[${i}]`, c, true),
+    );
+    this.checkTemplate(`${path}.review`, 'task-assigned', true);
+    step.review.deadlines.forEach((d, i) =>
+      this.checkDeadline(`${path}.review.deadlines[${i}]`, d, true),
+    );
+    this.checkUnique(
+      `${path}.review.deadlines`,
+      step.review.deadlines.map((d) => d.id),
+      'deadline',
+    );
   }
 
   /** An evaluation round: its period, groups and weights, closing and deadlines make sense. */

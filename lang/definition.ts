@@ -718,6 +718,71 @@ export const recurrenceStepSchema = z
   .strict();
 export type RecurrenceStepSpec = z.infer<typeof recurrenceStepSchema>;
 
+/**
+ * The figures a department assessment (条块考核) may weigh: the rates of the metrics (section 3.5 of
+ * the reference), each computed from the flags the assessed cases carry.
+ */
+export const ASSESSMENT_FIGURES = [
+  'responseRate',
+  'acceptanceRate',
+  'completionRate',
+  'resolutionRate',
+  'onTimeRate',
+  'satisfactionRate',
+] as const;
+export type AssessmentFigure = (typeof ASSESSMENT_FIGURES)[number];
+
+/**
+ * The street's assessment of the departments (条块考核, 街乡吹哨、部门报到): each serving unit's
+ * figures over the named processes' cases of a period (filed at or below this case's unit, or
+ * started by a case filed there), combined with weights into a score 0–100; the street's
+ * leadership reviews them and may veto a department (一票否决) with a reason; the results become
+ * annual assessment records of kind `department` carrying the street's `weight`. Top level only.
+ * See docs/definition-language.md 6.14.
+ */
+export const assessmentStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('assessment'),
+    /** Which cases: received at or after `from` and before the end of `to`, of these processes. */
+    cases: z
+      .object({
+        from: expression,
+        to: expression,
+        definitions: z.array(key).min(1).max(50),
+      })
+      .strict(),
+    /** The type of the serving units assessed (default `department`, 职能部门). */
+    subjects: z.enum(UNIT_TYPES).default('department'),
+    /** The rates weighed into the score, each with its weight in percent (they add up to 100). */
+    figures: z
+      .array(
+        z
+          .object({
+            figure: z.enum(ASSESSMENT_FIGURES, {
+              error: (issue) =>
+                `"${String(issue.input)}" is not a figure (${ASSESSMENT_FIGURES.join(', ')})`,
+            }),
+            weight: z.number().positive().max(100),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(ASSESSMENT_FIGURES.length),
+    /** The street's share of each department's annual score, in percent (Mudan: 30). */
+    weight: z.number().positive().max(100),
+    /** The leadership's review (审定): who confirms, and its deadlines. */
+    review: z
+      .object({
+        name: z.string().min(1).max(60).optional(),
+        candidates: z.array(peopleSelectorSchema).min(1),
+        deadlines: z.array(deadlineSchema).default([]),
+      })
+      .strict(),
+  })
+  .strict();
+export type AssessmentStepSpec = z.infer<typeof assessmentStepSchema>;
+
 /** Steps allowed inside a parallel branch (no nested parallel, no end). */
 const branchStepSchema = z.discriminatedUnion('type', [
   taskStepSchema,
@@ -769,6 +834,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   endStepSchema,
   evaluationStepSchema,
   recurrenceStepSchema,
+  assessmentStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];

@@ -19,8 +19,15 @@ export function checkMeasures(
   const measures = spec.measures;
   if (measures === undefined) return;
   const steps = new Map<string, StepSpec>(allSteps(spec).map(({ step }) => [step.id, step]));
+  // An assessment's deadlines are its review's (条块考核 审定).
   const deadlinesOf = (step: StepSpec | undefined): string[] =>
-    step !== undefined && 'deadlines' in step ? step.deadlines.map((d) => d.id) : [];
+    step === undefined
+      ? []
+      : step.type === 'assessment'
+        ? step.review.deadlines.map((d) => d.id)
+        : 'deadlines' in step
+          ? step.deadlines.map((d) => d.id)
+          : [];
 
   const acceptance = measures.acceptance ?? [];
   acceptance.forEach((id, i) => {

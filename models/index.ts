@@ -687,7 +687,9 @@ evaluationMeetingSchema.index({ roundId: 1 });
  * subject, `<round>:<kind>:<subject id>` (kind `secretary`: a holder of the responsible post, for
  * 述职考核; `unit`: a place's unit with everything below it; `serving-unit`: a unit that served
  * orders, 双评双考), written by the round's closing activity from its frozen results, so a retry
- * writes the same document again. `year`: the Beijing year the round's period ends in.
+ * writes the same document again; `department`: a department the street assessed (条块考核),
+ * written when the street's leadership confirmed the assessment
+ * (activities/department-assessments.ts). `year`: the Beijing year the round's period ends in.
  */
 const assessmentRecordSchema = new mongoose.Schema(
   {
@@ -696,7 +698,11 @@ const assessmentRecordSchema = new mongoose.Schema(
     /** The round's unit (whose supervisors read the record), or null for a whole-tree round. */
     roundUnitId: { type: String, default: null },
     year: { type: Number, required: true },
-    kind: { type: String, enum: ['secretary', 'unit', 'serving-unit'], required: true },
+    kind: {
+      type: String,
+      enum: ['secretary', 'unit', 'serving-unit', 'department'],
+      required: true,
+    },
     subjectId: { type: String, required: true },
     name: { type: String, required: true },
     /** The secretary's units, or the unit's parent: names as the results froze them. */
@@ -707,6 +713,11 @@ const assessmentRecordSchema = new mongoose.Schema(
     missing: { type: Number, required: true },
     score: { type: Number, default: null },
     closedAt: { type: Date, required: true },
+    /** Kind `department` (条块考核) only: the street's weight, its part, the rates, the veto. */
+    weight: { type: Number, default: undefined },
+    weightedScore: { type: Number, default: undefined },
+    rates: { type: mongoose.Schema.Types.Mixed, default: undefined },
+    veto: { type: mongoose.Schema.Types.Mixed, default: undefined },
   },
   { collection: 'assessmentRecords', versionKey: false },
 );

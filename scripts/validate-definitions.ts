@@ -19,10 +19,24 @@ function definitionFiles(args: readonly string[]): string[] {
 }
 
 const knownTemplates = createMailRenderer().templateNames;
+// The processes an assessment may read: the shipped ones and the files checked now.
+const knownDefinitions = new Set(
+  [...definitionFiles([]), ...definitionFiles(process.argv.slice(2))].flatMap((file) => {
+    const result = validateDefinitionSource(
+      readFileSync(file, 'utf8'),
+      file.endsWith('.json') ? 'json' : 'yaml',
+      { knownTemplates },
+    );
+    return result.ok ? [result.spec.key] : [];
+  }),
+);
 let failed = 0;
 for (const file of definitionFiles(process.argv.slice(2))) {
   const format = file.endsWith('.json') ? 'json' : 'yaml';
-  const result = validateDefinitionSource(readFileSync(file, 'utf8'), format, { knownTemplates });
+  const result = validateDefinitionSource(readFileSync(file, 'utf8'), format, {
+    knownTemplates,
+    knownDefinitions,
+  });
   if (result.ok) {
     console.log(`ok      ${path.relative(process.cwd(), file)} (${result.spec.key})`);
     continue;

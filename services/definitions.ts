@@ -190,6 +190,39 @@ export function createDefinitionService(
     }
   }
 
+  /**
+   * An assessment (条块考核) reads the cases of the processes it names: each must be published
+   * when the version is, or its figures would silently leave them out. A 422 names each unknown
+   * one with its line. (Start-up publishes the shipped files in any order, so it skips this.)
+   */
+  async function checkAssessedProcesses(input: SourceInput, spec: DefinitionSpec): Promise<void> {
+    const named = spec.steps.flatMap((step, i) =>
+      step.type === 'assessment'
+        ? step.cases.definitions.map((key, j) => ({
+            key,
+            path: `steps[${i}].cases.definitions[${j}]`,
+          }))
+        : [],
+    );
+    if (named.length === 0) return;
+    const keys = [...new Set(named.map((n) => n.key))].sort();
+    const found = await Definition.find(
+      { key: { $in: keys }, status: 'published' },
+      { key: 1 },
+    ).lean();
+    const published = new Set(found.map((d) => d.key));
+    const problems = named
+      .filter((n) => !published.has(n.key) && n.key !== spec.key)
+      .map((n) => ({
+        path: n.path,
+        message: `unknown process "${n.key}": publish it first, or name a published process`,
+        ...locate(input.source, input.format, n.path),
+      }));
+    if (problems.length > 0) {
+      throw new AppError('unprocessable', 'The assessment names unknown processes', problems);
+    }
+  }
+
   async function summaryOf(key: string): Promise<DefinitionSummary> {
     const [current, draft] = await Promise.all([
       latestVersion(key),
@@ -283,6 +316,7 @@ export function createDefinitionService(
       if (!input.skipUnitCheck) {
         await checkScheduleUnits(input, spec);
         await checkRecurrenceProcesses(input, spec);
+        await checkAssessedProcesses(input, spec);
       }
       const checksum = checksumOf(spec);
       // Two publishers may race for the same version; the unique index lets one win, the other

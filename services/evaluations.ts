@@ -746,6 +746,15 @@ export function createEvaluationService(deps: {
           missing: d.missing,
           score: d.score ?? null,
           closedAt: d.closedAt.toISOString(),
+          // 条块考核 records only (kind `department`).
+          ...(d.kind === 'department'
+            ? {
+                weight: d.weight ?? undefined,
+                weightedScore: d.weightedScore ?? null,
+                rates: (d.rates ?? {}) as Record<string, number | null>,
+                veto: (d.veto ?? null) as AssessmentRecord['veto'],
+              }
+            : {}),
         })),
         page: query.page,
         pageSize: query.pageSize,

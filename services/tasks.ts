@@ -11,6 +11,7 @@ import type {
 import { CASE_UPDATES, ROLL_CALL_MAYBE_FULL_SIGNAL } from '../common/case';
 import { isSupervisorRole } from '../common/roles';
 import { earliestDue } from '../common/sla';
+import { taskFormFieldsOf } from '../lang/assessment';
 import { allSteps } from '../lang/steps';
 import type { mongo } from 'mongoose';
 import type { Models, TaskDocument } from '../models';
@@ -295,7 +296,7 @@ export function createTaskService(deps: {
     if (!kase) return;
     const snapshot = await deps.definitions.snapshot(kase.definitionKey, kase.definitionVersion);
     const step = snapshot ? allSteps(snapshot.spec).find((s) => s.step.id === task.stepId) : null;
-    const fields = step?.step.type === 'task' ? (step.step.form?.fields ?? []) : [];
+    const fields = step ? taskFormFieldsOf(step.step) : [];
     const problems = await unknownOrgReferences(
       fields,
       form,

@@ -84,6 +84,13 @@ export const CHANGES_SINCE_2026_11 = {
    * before keeps office hours when it is re-planned.
    */
   unitWorkingHours: 'unit-working-hours',
+  /**
+   * The `assessment` step (条块考核, workflows/steps/assessment.ts): two activities and a review
+   * task. A new step type: no case recorded before it runs one, so the combined marker may stand
+   * for it without changing any recorded case's replay (a case that recorded the 2026-12 marker
+   * without it never reached such a step).
+   */
+  departmentAssessment: 'department-assessment',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

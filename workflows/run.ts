@@ -61,6 +61,10 @@ export interface StepResult {
   visits?: number;
   status?: string;
   caseId?: string;
+  /** An evaluation's orders or an assessment's departments, those scored, those vetoed. */
+  count?: number;
+  scored?: number;
+  vetoed?: number;
 }
 
 /** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */
@@ -106,6 +110,11 @@ export class CaseRun {
   feedback: { stepId: string; rating: RatingView | null } | null = null;
   /** The evaluation round open in this case, if any (workflows/steps/evaluation.ts). */
   evaluation: EvaluationRun | null = null;
+  /**
+   * The department assessment under review, if any (workflows/steps/assessment.ts): the review
+   * task's completion may veto only these departments, each with its reason.
+   */
+  assessment: { stepId: string; departments: readonly string[] } | null = null;
   /** The figures of the last roll-call this case ran, returned with its result to a parent. */
   rollCall: RollCallFigures | null = null;
   /** The disputes found and resolved (a dispute process, as it closed), returned to a parent. */

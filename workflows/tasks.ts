@@ -8,6 +8,7 @@ import type {
   TaskSnapshot,
   TimelineEventType,
 } from '../common/case';
+import { vetoesOf } from '../lang/assessment';
 import { validateCaseData } from '../lang/case-data';
 import type { TaskStepSpec } from '../lang/definition';
 import { checkReleases, checkShuffleBudget } from './action-budget';
@@ -112,6 +113,11 @@ export const taskValidators = {
     }
     const checked = validateCaseData(task.step.form?.fields ?? [], req.form, 'form');
     if (!checked.ok) reject('invalid', 'The form is not valid', checked.problems);
+    // A department assessment's review (条块考核): vetoes of assessed departments, each with its reason.
+    if (run.assessment !== null && task.step.id === run.assessment.stepId) {
+      const vetoes = vetoesOf(checked.data, run.assessment.departments);
+      if (!vetoes.ok) reject('invalid', 'The vetoes are not valid', vetoes.problems);
+    }
     const missing = (outcome.requires ?? []).filter((name) => isBlank(checked.data[name]));
     if (missing.length > 0) {
       reject(

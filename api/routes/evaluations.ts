@@ -234,9 +234,9 @@ const assessmentQuery = pageQuery
       .min(2000, 'year must be a year such as 2026')
       .max(2100, 'year must be a year such as 2026')
       .optional(),
-    kind: z.enum(['secretary', 'unit', 'serving-unit']).optional().meta({
+    kind: z.enum(['secretary', 'unit', 'serving-unit', 'department']).optional().meta({
       description:
-        'secretary: 党组织书记 (述职考核); unit: a place with everything below it; serving-unit: a unit on the orders it served (双评双考)',
+        'secretary: 党组织书记 (述职考核); unit: a place with everything below it; serving-unit: a unit on the orders it served (双评双考); department: a department the street assessed (条块考核)',
     }),
     subjectId: z.string().min(1).max(200).optional().meta({
       description: 'A person id (secretary) or unit id',
@@ -255,7 +255,7 @@ const assessmentRecord = z.object({
   roundId: z.string(),
   roundUnitId: z.string().nullable(),
   year: z.number().int(),
-  kind: z.enum(['secretary', 'unit', 'serving-unit']),
+  kind: z.enum(['secretary', 'unit', 'serving-unit', 'department']),
   subjectId: z.string(),
   name: z.string(),
   unitNames: z.array(z.string()),
@@ -265,6 +265,20 @@ const assessmentRecord = z.object({
   missing: z.number().int(),
   score: z.number().nullable(),
   closedAt: z.iso.datetime(),
+  weight: z.number().optional().meta({
+    description: "department: the street's share of the department's annual score, percent",
+  }),
+  weightedScore: z.number().nullable().optional().meta({
+    description: 'department: score × weight ÷ 100; 0 when vetoed, null without a score',
+  }),
+  rates: z.record(z.string(), z.number().nullable()).optional().meta({
+    description: 'department: the rates weighed (响应率, 办结率, 按期办结率, 满意率…), 0–1',
+  }),
+  veto: z
+    .object({ reason: z.string(), by: z.string().nullable() })
+    .nullable()
+    .optional()
+    .meta({ description: "department: the street's veto (一票否决), which fails the year" }),
 });
 
 export function registerEvaluationRoutes(
@@ -401,7 +415,8 @@ export function registerEvaluationRoutes(
     method: 'get',
     path: '/api/v1/assessments',
     tag: 'evaluations',
-    summary: 'Annual assessment records (年度考核记录) of secretaries and units (JSON or CSV)',
+    summary:
+      'Annual assessment records (年度考核记录) of secretaries, units and departments (JSON or CSV)',
     description:
       "Written when an evaluation round closes, one per round and subject: each party secretary's (述职考核), each unit's of the place and each serving unit's (双评双考) figures of the round. Admins see all; dispatchers and staff those of rounds whose unit their scope holds. Newest year first. `format=csv` answers every matching record as text/csv (UTF-8 with BOM, formula-escaped), at most 5,000 (chosen): narrow by year or kind beyond.",
     limit: 'export',

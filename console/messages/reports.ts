@@ -243,12 +243,18 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.assess.kind.secretary': ['党组织书记', 'Party secretary'],
   'report.assess.kind.unit': ['单位', 'Unit'],
   'report.assess.kind.serving-unit': ['服务单位', 'Serving unit'],
+  'report.assess.kind.department': ['职能部门（条块考核）', 'Department (street assessment)'],
+  'report.assess.col.weight': ['街道权重', "Street's weight"],
+  'report.assess.col.weighted': ['计入年度得分', 'Counts for the year'],
+  'report.assess.col.veto': ['一票否决', 'Veto'],
+  'report.assess.vetoed': ['否决：{reason}', 'Vetoed: {reason}'],
+  'report.assess.assessment': ['查看考核', 'Assessment'],
   'report.assess.round': ['查看评议', 'Round'],
   'report.assess.none': ['没有考核记录', 'No records'],
   'report.assess.badYear': ['年度应为四位数字，如 2026', 'The year is four digits, e.g. 2026'],
   'report.assess.badKind': [
-    '类型应为党组织书记、单位或服务单位',
-    'The kind is secretary, unit or serving-unit',
+    '类型应为党组织书记、单位、服务单位或职能部门',
+    'The kind is secretary, unit, serving-unit or department',
   ],
 
   // Evaluation rounds

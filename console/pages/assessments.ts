@@ -8,7 +8,8 @@ import { exportLinks } from './exports';
 
 /**
  * The annual assessment records (年度考核记录) a closed 评单 round writes for each secretary (述职考核),
- * each unit of the place and each serving unit (双评双考): the records the reader supervises, by
+ * each unit of the place and each serving unit (双评双考), and the street's assessment of the
+ * departments (条块考核) writes for each department: the records the reader supervises, by
  * year and kind, with the round each came from, and the ledger as CSV or XLSX.
  */
 
@@ -53,7 +54,16 @@ export function registerAssessmentPages({ pages, services }: ConsoleKit): void {
             scored: r.scored,
             missing: r.missing,
             score: decimal2(r.score),
-            roundHref: roundHref(r.roundId),
+            // 条块考核: the street's weight, its part and the veto; the link goes to its case.
+            department: r.kind === 'department',
+            weight: r.weight !== undefined ? `${r.weight}%` : '',
+            weighted: r.weightedScore === undefined ? '' : decimal2(r.weightedScore),
+            veto: r.veto ? t('report.assess.vetoed', { reason: r.veto.reason }) : '',
+            roundHref:
+              r.kind === 'department' ? `${BASE}/cases/${r.roundId}` : roundHref(r.roundId),
+            linkText: t(
+              r.kind === 'department' ? 'report.assess.assessment' : 'report.assess.round',
+            ),
           })),
           pager: pagerOf(ASSESSMENTS, query, page, LIST_SIZE, list.total),
           exportLinks: exportLinks('assessments', query),

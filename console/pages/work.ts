@@ -1,3 +1,4 @@
+import { taskFormFieldsOf } from '../../lang/assessment';
 import { AppError } from '../../services/errors';
 import type { TaskAction, TaskView } from '../../services/tasks';
 import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
@@ -92,7 +93,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const active = task.status === 'open' || task.status === 'claimed';
     const supervisor = isSupervisorRole(principal.roles);
     const canReassign = active && supervisor && task.kind === 'task';
-    const formFields = step && step.type === 'task' ? (step.form?.fields ?? []) : [];
+    const formFields = step ? taskFormFieldsOf(step) : [];
     const picksPeople = formFields.some((f) => f.type === 'person');
     const posted = problems?.action === 'complete' ? ctx.form : undefined;
     const errors =
@@ -273,7 +274,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
 
   async function formFieldsOf(ctx: PageContext, taskId: string) {
     const { step } = await services.tasks.workOf(ctx.principal!, taskId);
-    return step?.type === 'task' ? (step.form?.fields ?? []) : [];
+    return step ? taskFormFieldsOf(step) : [];
   }
 }
 

@@ -3,6 +3,7 @@
  * (through decisions, parallel branches and sub-processes), and a demo account that works one.
  */
 
+import { reviewTaskStep } from '../../lang/assessment';
 import type { StepSpec } from '../../lang/definition';
 import { evaluateCondition } from '../../lang/expression';
 import type { DemoAccount } from '../../demo/county';
@@ -42,6 +43,9 @@ export function firstWork(
       case 'task':
       case 'claim':
         return { process, unitId, data, steps: [step] };
+      case 'assessment':
+        // The figures are computed at once; the review (审定) is the first work.
+        return { process, unitId, data, steps: [reviewTaskStep(step)] };
       case 'notify':
       case 'publish':
         index = goTo(step.next);

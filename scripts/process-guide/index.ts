@@ -62,6 +62,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'dispute-screening',
       'quarterly-round',
       'evaluation-round',
+      'department-assessment',
       'secretary-project',
       'work-admission',
       'emergency-activation',

@@ -15,6 +15,7 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'dispute-screening': 'demo-chengguan',
   'quarterly-round': 'demo-chengguan',
   'evaluation-round': 'demo-chengguan',
+  'department-assessment': 'demo-chengguan',
   'emergency-compound': 'demo-wenhualu-g1-c1',
   'three-lists-resource': 'demo-cb-peoples-hospital',
   'whistle-department': 'demo-dept-housing',

@@ -45,6 +45,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'deadlines',
   ],
   recurrence: ['cases', 'place', 'threshold', 'definition'],
+  assessment: ['cases', 'subjects', 'figures', 'weight', 'review'],
 };
 const COMMON_FIELDS = ['id', 'name', 'type', 'next'];
 
@@ -198,6 +199,23 @@ export function stepLines(
       details.push(
         `Requests received from ${code(step.cases.from)} to ${code(step.cases.to)} of ${step.cases.definitions.map(code).join(', ')}, under the case's unit`,
       );
+      break;
+    }
+    case 'assessment': {
+      summary =
+        "the street's assessment of the departments (条块考核): each serving department's figures are weighed into a score, the leadership reviews and may veto";
+      details.push(
+        `Cases received from ${code(step.cases.from)} to ${code(step.cases.to)} of ${step.cases.definitions.map(code).join(', ')}, filed at or below the case's unit (or started by a case filed there)`,
+      );
+      details.push(`Assessed: the serving units of type ${code(step.subjects)}`);
+      details.push(
+        `Score 0–100: ${step.figures.map((f) => `${code(f.figure)} ${f.weight}%`).join(', ')} (a rate with nothing to divide by is left out, the others renormalised)`,
+      );
+      details.push(`The street's weight in each department's annual score: ${step.weight}%`);
+      details.push(
+        `Review ${step.review.name ?? ''} by ${step.review.candidates.map((s) => selectorText(spec, s)).join('; ')}: confirm, veto departments (一票否决) each with a reason; then one annual assessment record (kind \`department\`) per department`,
+      );
+      for (const d of step.review.deadlines) details.push(...deadlineLines(spec, d, true));
       break;
     }
     default:

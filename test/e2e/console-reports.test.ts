@@ -639,9 +639,33 @@ describe('evaluation results', () => {
   }, 200_000);
 
   it('when the round has closed, then the annual assessment records page lists the secretary and the units, filters by kind and downloads the ledger', async () => {
-    // Arrange: the round closed (the test above waits for it)
+    // Arrange: the round closed (the test above waits for it); and the street's 条块考核 of a
+    // department, as its review's confirmation writes it (activities/department-assessments.ts)
     const disp = as('edisp');
     const cookie = { cookie: `gf_session=${encodeURIComponent(tokens.edisp!)}` };
+    await app.db.models.AssessmentRecord.replaceOne(
+      { _id: 'case-tk:department:r-dep' },
+      {
+        roundId: 'case-tk',
+        roundUnitId: 'r-e',
+        year: 2026,
+        kind: 'department',
+        subjectId: 'r-dep',
+        name: '县城管局',
+        unitNames: ['评议街道'],
+        period: { from: '2025-12-31T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z' },
+        items: 4,
+        scored: 4,
+        missing: 0,
+        score: 85,
+        closedAt: new Date(),
+        weight: 30,
+        weightedScore: 0,
+        rates: { responseRate: 0.5, completionRate: 1 },
+        veto: { reason: '拒不应哨', by: 'p-sec' },
+      },
+      { upsert: true },
+    );
 
     // Act
     const rounds = await disp.get('/console/evaluations');
@@ -652,6 +676,11 @@ describe('evaluation results', () => {
       headers: cookie,
     });
     const resident = await as('resident').get('/console/assessments');
+    const departments = await disp.get('/console/assessments?kind=department');
+    const departmentCsv = await fetch(
+      `${app.api.url}/console/exports/assessments?format=csv&kind=department`,
+      { headers: cookie },
+    );
 
     // Assert: linked from the rounds, one row per secretary, unit and serving unit of the round
     expect(rounds.html).toContain('href="/console/assessments"');
@@ -665,14 +694,26 @@ describe('evaluation results', () => {
     expect(textOf(secretaries.html)).toContain('评议书记');
     expect(textOf(secretaries.html)).not.toContain('县第二中学');
     expect(badKind.status).toBe(400);
-    expect(textOf(badKind.html)).toContain('类型应为党组织书记、单位或服务单位');
+    expect(textOf(badKind.html)).toContain('类型应为党组织书记、单位、服务单位或职能部门');
     expect(csv.status).toBe(200);
     const body = new TextDecoder('utf-8').decode(new Uint8Array(await csv.arrayBuffer()));
     expect(body.split('\r\n')[0]).toBe(
-      '年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分',
+      '年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分,街道权重(%),计入年度得分,一票否决,否决理由',
     );
     expect(body).toContain(`,单位,r-e,评议街道,`);
     expect(body).not.toContain(',党组织书记,');
     expect(resident.status).toBe(403);
+    // 条块考核: the street's weight, its part (0: vetoed) and the veto, linked to its case
+    const departmentText = textOf(departments.html);
+    expect(departmentText).toContain('县城管局');
+    expect(departmentText).toContain('30%');
+    expect(departmentText).toContain('否决：拒不应哨');
+    expect(departmentText).not.toContain('评议书记');
+    expect(departments.html).toContain('href="/console/cases/case-tk"');
+    const departmentBody = new TextDecoder('utf-8').decode(
+      new Uint8Array(await departmentCsv.arrayBuffer()),
+    );
+    expect(departmentBody).toContain(',职能部门（条块考核）,r-dep,县城管局,评议街道,case-tk,');
+    expect(departmentBody).toContain(',85.00,30,0.00,是,拒不应哨');
   }, 60_000);
 });

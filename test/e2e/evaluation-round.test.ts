@@ -423,6 +423,35 @@ describe('an evaluation round (评单评议)', () => {
     const bad = await app.http('GET', '/api/v1/assessments?kind=mayor', {
       token: tokens['street-disp'],
     });
+    // A department's 条块考核 record for the same street, as its review's confirmation writes it
+    await app.db.models.AssessmentRecord.replaceOne(
+      { _id: 'case-tk:department:e-dep' },
+      {
+        roundId: 'case-tk',
+        roundUnitId: 'e-s',
+        year: 2026,
+        kind: 'department',
+        subjectId: 'e-dep',
+        name: '县城管局',
+        unitNames: ['评议街道'],
+        period: { from: '2025-12-31T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z' },
+        items: 2,
+        scored: 2,
+        missing: 0,
+        score: 85,
+        closedAt: new Date('2027-01-20T02:00:00.000Z'),
+        weight: 30,
+        weightedScore: 25.5,
+        rates: { responseRate: 0.5, completionRate: 1, onTimeRate: 1, satisfactionRate: 1 },
+        veto: null,
+      },
+      { upsert: true },
+    );
+    const departments = await app.http<{ items: unknown[] }>(
+      'GET',
+      '/api/v1/assessments?kind=department',
+      { token: tokens['street-disp'] },
+    );
 
     // Assert
     expect(res.status).toBe(200);
@@ -440,8 +469,21 @@ describe('an evaluation round (评单评议)', () => {
       expect.stringMatching(/^\d{4},单位,e-c1,甲社区,评议街道,/),
       expect.stringMatching(/^\d{4},单位,e-c2,乙社区,评议街道,/),
       expect.stringMatching(/^\d{4},单位,e-g1,甲一网格,甲社区,/),
-      expect.stringMatching(/^\d{4},单位,e-s,评议街道,,.*,4,3,1,4\.00$/),
+      // (the four 条块考核 columns stay empty for a round's records)
+      expect.stringMatching(/^\d{4},单位,e-s,评议街道,,.*,4,3,1,4\.00,,,,$/),
     ]);
     expect(bad.status).toBe(400);
+    expect(departments.status).toBe(200);
+    expect(departments.body.items).toEqual([
+      expect.objectContaining({
+        kind: 'department',
+        subjectId: 'e-dep',
+        score: 85,
+        weight: 30,
+        weightedScore: 25.5,
+        rates: { responseRate: 0.5, completionRate: 1, onTimeRate: 1, satisfactionRate: 1 },
+        veto: null,
+      }),
+    ]);
   });
 });

@@ -190,6 +190,11 @@ describe('assessmentRecordsOf (年度考核记录)', () => {
       2,
       0,
       '4.20',
+      // The 条块考核 columns (街道权重, 计入年度得分, 一票否决, 否决理由): empty for a round's records.
+      null,
+      null,
+      null,
+      null,
     ]);
   });
 });

@@ -438,7 +438,7 @@ describe('评单: results per serving unit and member', () => {
     expect(mine.every((r) => r.year === year && r.roundUnitId === org.street.id)).toBe(true);
     expect(stranger.items).toEqual([]);
     expect(recordsCsv.split('\r\n')[0]).toBe(
-      '\uFEFF年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分',
+      '\uFEFF年度,类型,编号,名称,所属单位,评议轮次,评议期起,评议期止,评单数,已评单数,缺评单数,综合得分,街道权重(%),计入年度得分,一票否决,否决理由',
     );
     expect(recordsCsv).toContain(
       `${year},服务单位,${hospital.id},县医院,${org.street.name},${roundId},`,

@@ -43,7 +43,7 @@ const rounds = proxyActivities<CaseActivities>({
 const DAY_START = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A period's first instant: a date means the start of that day, Beijing time. */
-function startInstant(value: unknown): number | null {
+export function startInstant(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   const at = DAY_START.test(value)
     ? Date.parse(`${value}T00:00:00${BEIJING_ISO_OFFSET}`)

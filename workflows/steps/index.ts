@@ -1,5 +1,6 @@
 import type { StepSpec } from '../../lang/definition';
 import type { CaseRun } from '../run';
+import { runAssessment } from './assessment';
 import { decide } from './decision';
 import { runEvaluation } from './evaluation';
 import { runFeedback } from './feedback';
@@ -64,6 +65,9 @@ export async function runStep(
       return undefined;
     case 'recurrence':
       await runRecurrence(run, step);
+      return undefined;
+    case 'assessment':
+      await runAssessment(run, step, visit);
       return undefined;
     default:
       return noRunner(step);
