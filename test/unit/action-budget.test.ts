@@ -37,7 +37,7 @@ function runWith(shuffles: number, claimed: boolean): { run: CaseRun; taskId: st
     task.assignee = worker;
     task.status = 'claimed';
   }
-  const run = { closed: false, shuffles, tasks: new Map([[task.id, task]]) };
+  const run = { closed: false, shuffles, assessment: null, tasks: new Map([[task.id, task]]) };
   return { run: run as unknown as CaseRun, taskId: task.id };
 }
 
