@@ -13,7 +13,7 @@ import {
   useSlaTestBed,
   stepsEntered,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 三单 process (definitions/three-orders.yaml): a resident places an order
@@ -165,7 +165,7 @@ describe('三单闭环 (three-orders)', () => {
 });
 
 describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)', () => {
-  it('when known orders run (refused, resolved, explained, accepted late but closed on time, rated unsatisfied), then every declared rate comes out exactly', async () => {
+  it('when known orders run (refused, resolved, explained, accepted late but closed on time, rated unsatisfied), then every declared rate comes out exactly, also after a replay', async () => {
     // Arrange: a quiet week; one named party member serves every order
     const org = await bed.seedOrg();
     const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
@@ -174,9 +174,10 @@ describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)'
     const tuesday = beijingText(bj(`${monday} 10:00`).getTime() + DAY).slice(0, 10);
 
     // Act
+    type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+    const cases: Kase[] = []; // every order as started, in the order of the documents returned
     const docs = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:00`));
-      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
       const dispatched = async (kase: Kase, outcome = 'dispatched') => {
         const dispatch = kase.taskId('dispatch');
         await kase.waitForTask('the dispatch task', dispatch, () => true);
@@ -202,7 +203,11 @@ describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)'
         await kase.rate(score);
         return closed(kase);
       };
-      const start = () => bed.startCase(queue, shipped(), org.grid.id, order);
+      const start = async () => {
+        const kase = await bed.startCase(queue, shipped(), org.grid.id, order);
+        cases.push(kase);
+        return kase;
+      };
       const orderServed = async (outcome: 'resolved' | 'explained', score: number) => {
         const kase = await start();
         await dispatched(kase);
@@ -265,6 +270,11 @@ describe('三单闭环 measures (接单率, 响应率, 办结率, 解决率…)'
       returnRate: 0,
       overdueRate: 0.25,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
 
