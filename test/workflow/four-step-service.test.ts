@@ -18,7 +18,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 社区“3+4”四步工作法 (definitions/four-step-service.yaml, Mudan): 民情受理 → 限期办理
@@ -255,7 +255,7 @@ describe('社区“3+4”四步工作法 (four-step-service)', () => {
 });
 
 describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结率, 解决率…)', () => {
-  it('when known requests run (declined, resolved, explained, accepted late but handled on time, rated unsatisfied and redone, rated unsatisfied and confirmed), then every declared rate comes out exactly', async () => {
+  it('when known requests run (declined, resolved, explained, accepted late but handled on time, rated unsatisfied and redone, rated unsatisfied and confirmed), then every declared rate comes out exactly, also after a replay', async () => {
     // Arrange: a quiet week; the community's window serves every request
     const org = await serviceOrg();
     const monday = await bed.quietMonday();
@@ -263,9 +263,14 @@ describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结�
     const contact = uniqueAddress('resident');
 
     // Act
+    const cases: RunningCase[] = []; // every request as started, in the order of the documents returned
     const docs = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:30`));
-      const start = () => bed.startCase(queue, shipped(), org.grid.id, request(contact));
+      const start = async () => {
+        const kase = await bed.startCase(queue, shipped(), org.grid.id, request(contact));
+        cases.push(kase);
+        return kase;
+      };
       // Closed as read from the document: awaiting a workflow result would let the test
       // server skip time to the next timer of any case.
       const closed = (kase: RunningCase) =>
@@ -377,5 +382,10 @@ describe('社区“3+4”四步工作法 measures (接单率, 响应率, 办结�
       returnRate: 0, // 责令重新办理 is the follow-up's loop, not a 退单
       overdueRate: 0.2,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
