@@ -13,7 +13,7 @@ import {
   useSlaTestBed,
   stepsEntered,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 微心愿 process (definitions/micro-wish.yaml): the community lists a resident's wish,
@@ -161,7 +161,7 @@ describe('微心愿认领 (micro-wish)', () => {
 });
 
 describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率…)', () => {
-  it('when known wishes run (declined, fulfilled, claimed late but fulfilled on time, rated unsatisfied, unclaimed for the quarter and withdrawn), then every declared rate comes out exactly', async () => {
+  it('when known wishes run (declined, fulfilled, claimed late but fulfilled on time, rated unsatisfied, unclaimed for the quarter and withdrawn), then every declared rate comes out exactly, also after a replay', async () => {
     // Arrange: a quiet week; one reporting party member claims every wish
     const org = await bed.seedOrg();
     const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
@@ -170,10 +170,15 @@ describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率�
     const mondayAt = bj(`${monday} 09:30`).getTime();
 
     // Act
+    type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+    const cases: Kase[] = []; // every wish as started, in the order of the documents returned
     const docs = await bed.withWorker(async (queue) => {
       await bed.skipTo(mondayAt);
-      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
-      const start = () => bed.startCase(queue, shipped(), org.grid.id, wish);
+      const start = async () => {
+        const kase = await bed.startCase(queue, shipped(), org.grid.id, wish);
+        cases.push(kase);
+        return kase;
+      };
       const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
       const review = async (kase: Kase, outcome: 'listed' | 'declined') => {
         const task = kase.taskId('review');
@@ -279,5 +284,10 @@ describe('微心愿认领 measures (接单率, 响应率, 办结率, 解决率�
       returnRate: 0,
       overdueRate: 0.3333,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
