@@ -13,7 +13,7 @@ import {
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 
 /**
  * The shipped 红心物业“54321” process (definitions/property-54321.yaml) on the time-skipping
@@ -292,16 +292,21 @@ describe('红心物业“54321” (property-54321)', () => {
 });
 
 describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按期办结率…)', () => {
-  it('when known reports run (on time, rated unsatisfied, arrived late but fixed within its promise, fixed after its promise), then every declared rate comes out exactly', async () => {
+  it('when known reports run (on time, rated unsatisfied, arrived late but fixed within its promise, fixed after its promise), then every declared rate comes out exactly, also after a replay', async () => {
     // Arrange: one compound; every problem is fixed and rated (the process has no refusal and
     // no 解释说明 outcome: every report is served)
     const org = await propertyOrg();
     const contact = uniqueAddress('owner-m');
 
     // Act
+    type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+    const cases: Kase[] = []; // every report as started, in the order of the documents returned
     const docs = await bed.withWorker(async (queue) => {
-      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
-      const start = () => bed.startCase(queue, shipped(), org.building.id, report(contact));
+      const start = async () => {
+        const kase = await bed.startCase(queue, shipped(), org.building.id, report(contact));
+        cases.push(kase);
+        return kase;
+      };
       const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
       const arrive = async (kase: Kase, severity: string, late = false) => {
         await openedTask(kase, 'arrive');
@@ -383,5 +388,10 @@ describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按
       returnRate: 0,
       overdueRate: 0.5,
     });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });
