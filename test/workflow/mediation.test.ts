@@ -1,7 +1,7 @@
 import { planDeadline } from '../../common/sla';
 import { figuresOf } from '../../services/metrics';
 import { bj } from '../support/beijing';
-import { flagsOf, summedFlags } from '../support/case-figures';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { uniqueAddress } from '../support/harness';
 import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { claimAndComplete, deadlineOf, stepsEntered, useSlaTestBed } from '../support/sla-cases';
@@ -127,7 +127,7 @@ describe('矛盾纠纷调解 (mediation)', () => {
     });
   });
 
-  it('when one dispute is declined and another cannot be settled, then the first is excluded from every rate and the second is 办结 but not 解决: 化解率 counts the two accepted', async () => {
+  it('when one dispute is declined and another cannot be settled, then the first is excluded from every rate and the second is 办结 but not 解决: 化解率 counts the two accepted, also after a replay', async () => {
     // Arrange: a Monday with three quiet weeks after it (the follow-up waits 5 working days)
     const org = await mediationOrg();
     const monday = await bed.quietMonday();
@@ -163,6 +163,7 @@ describe('矛盾纠纷调解 (mediation)', () => {
         agreement: '赔偿维修费',
       });
       return {
+        cases: [declined, failed, settled],
         declined: await declined.waitForDoc('rejected', (d) => d.status === 'rejected'),
         failed: await failed.waitForDoc('closed', (d) => d.status === 'closed'),
         settled: await (async () => {
@@ -190,5 +191,15 @@ describe('矛盾纠纷调解 (mediation)', () => {
     expect(sums.disputesFound).toBe(2);
     expect(sums.disputesResolved).toBe(1);
     expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.5);
+    // After a replay: each history replays, and its timeline gives the stored figures again, but
+    // for the dispute figures: they come from the mediation's form as the case closes, which the
+    // timeline does not carry (replayedFlags recomputes from the timeline alone), so those two are
+    // compared against zero and were asserted from the stored figures above.
+    const measures = bed.shipped('mediation.yaml').spec.measures;
+    const stored = [docs.declined, docs.failed, docs.settled].map(flagsOf);
+    for (const [i, kase] of docs.cases.entries()) {
+      const replayed = await replayedFlags(bed, kase, measures);
+      expect(replayed).toEqual({ ...stored[i], disputesFound: 0, disputesResolved: 0 });
+    }
   });
 });
