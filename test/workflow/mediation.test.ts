@@ -127,7 +127,7 @@ describe('矛盾纠纷调解 (mediation)', () => {
     });
   });
 
-  it('when one dispute is declined and another cannot be settled, then the first is excluded from every rate and the second is 办结 but not 解决: 化解率 counts the two accepted, also after a replay', async () => {
+  it('when one dispute is declined and another cannot be settled, then the first is excluded from every rate and the second is 办结 but not 解决: 化解率 counts the two accepted and every declared rate comes out exactly, also after a replay', async () => {
     // Arrange: a Monday with three quiet weeks after it (the follow-up waits 5 working days)
     const org = await mediationOrg();
     const monday = await bed.quietMonday();
@@ -190,7 +190,21 @@ describe('矛盾纠纷调解 (mediation)', () => {
     const sums = summedFlags([docs.declined, docs.failed, docs.settled].map(flagsOf));
     expect(sums.disputesFound).toBe(2);
     expect(sums.disputesResolved).toBe(1);
-    expect(figuresOf(sums).rates.disputeResolutionRate).toBe(0.5);
+    // Every declared rate, summed as the metrics service sums them
+    expect(figuresOf(sums).rates).toEqual({
+      acceptanceRate: 1, // 2 accepted of 2 received and not declined (不予受理 is in no denominator)
+      responseRate: 1, // both accepted within accept_1d
+      completionRate: 1, // 2 completed of 2 due: 调解不成功 is 办结
+      resolutionRate: 0.5, // 1 agreed of 2: 调解不成功 is 办结, not 解决
+      onTimeRate: 1, // both within mediate_15d
+      satisfactionRate: 1, // the one rating, 4, is satisfied
+      participationRate: 1, // 1 rated of 1 asked: a failed mediation ends without a rating step
+      visitRate: 0.5, // 1 rated of 2 completed
+      disputeResolutionRate: 0.5, // 1 agreed of 2 accepted (found)
+      supervisionRate: 0, // no limit missed
+      returnRate: 0,
+      overdueRate: 0,
+    });
     // After a replay: each history replays, and its timeline gives the stored figures again, but
     // for the dispute figures: they come from the mediation's form as the case closes, which the
     // timeline does not carry (replayedFlags recomputes from the timeline alone), so those two are
