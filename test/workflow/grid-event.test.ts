@@ -452,7 +452,7 @@ describe('网格事件办理 by the dispatch catalogue (派单目录)', () => {
 });
 
 describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期办结率…)', () => {
-  it('when known events run (refused at the centre, resolved by the grid, explained by the community, routed late by the centre but handled on time, handled after the grid’s limit, never taken), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+  it('when known events run (refused at the centre, resolved by the grid, explained by the community, routed late by the centre but handled on time, handled after the grid’s limit, never taken, sent back by the department, answered at arbitration), then every declared rate comes out exactly, on the read model and after a replay', async () => {
     // Arrange: a quiet week, the street centre and the chain upwards
     const org = await gridOrg();
     const monday = await bed.quietMonday();
@@ -495,6 +495,26 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
         result: '已向居民解释：属规划待建区域',
       });
       const docs = [await closed(refused), await struckOff(byGrid), await struckOff(explained)];
+      // 7. the department sends it back (部门退回, 退单); the centre routes it to the grid
+      const returned = await start();
+      await act(returned, 'collect', org.centre, 'to_department', {
+        opinion: '属城管职责',
+        department: org.department.id,
+      });
+      const sentBack = await openedTask(returned, 'department_handle');
+      await returned.claim(sentBack.id, org.departmentOfficer);
+      await returned.handle.executeUpdate(CASE_UPDATES.return, {
+        args: [{ taskId: sentBack.id, actor: actor(org.departmentOfficer), reason: '属网格自办' }],
+      });
+      await act(returned, 'collect', org.centre, 'to_grid', { opinion: '网格自办' }, 2);
+      await act(returned, 'grid_handle', org.gridWorker, 'resolved', { result: '已清理' });
+      // 8. by the catalogue, which has no entry here: the street centre (兜底) answers 非本部门职责
+      // and, at arbitration, closes it with an answer (答复办结: 解释说明)
+      const arbitrated = await start();
+      await act(arbitrated, 'collect', org.centre, 'by_catalogue', { opinion: '按目录' });
+      await act(arbitrated, 'catalogue_handle', org.centre, 'not_ours', { result: '非职责' });
+      await act(arbitrated, 'arbitrate', org.centre, 'close', { ruling: '已答复当事人' });
+      const later = [await struckOff(returned), await closed(arbitrated)];
       // 4. routed after the centre's collect_2h passed; the department's own limit is met
       const routedLate = await start();
       await openedTask(routedLate, 'collect');
@@ -524,8 +544,18 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
       await untaken.waitForEvents('deadline.missed', 1, { deadline: 'handle_2d' });
       await lateGrid.complete(lateTask.id, org.gridWorker, 'resolved', { result: '已协调清运' });
       docs.push(await struckOff(lateGrid));
-      docs.push(await untaken.doc());
-      return { docs, cases: [refused, byGrid, explained, routedLate, lateGrid, untaken] };
+      docs.push(await untaken.doc(), ...later);
+      const cases = [
+        refused,
+        byGrid,
+        explained,
+        routedLate,
+        lateGrid,
+        untaken,
+        returned,
+        arbitrated,
+      ];
+      return { docs, cases };
     });
 
     // Assert: the flags each event carries
@@ -537,6 +567,8 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
       'closed',
       'closed',
       'open',
+      'closed',
+      'closed',
     ]);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
@@ -545,6 +577,8 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
       [0, 1, 1, 1],
       [0, 1, 1, 1],
       [0, 1, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
     ]);
     expect(
       metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
@@ -555,29 +589,35 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
       [1, 1, 1, 0, 1],
       [1, 1, 1, 0, 0],
       [1, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
     ]);
-    expect(metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue])).toEqual([
-      [0, 0, 0, 0],
-      [0, 0, 0, 0],
-      [0, 0, 0, 0],
-      [0, 0, 1, 1],
-      [0, 0, 1, 1],
-      [0, 0, 1, 1],
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.escalated, m.overdue, m.returnedCase, m.arbitrated]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 0, 1],
     ]);
     // The rates, summed as the metrics service sums them
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0.8, // 4 taken of 5 handed to a handler (the refused one is in no denominator)
-      responseRate: 0.8, // the 4 were taken before their handling limit passed
-      completionRate: 0.8, // 4 completed of 5 due (the untaken one is past handle_2d)
-      resolutionRate: 0.6, // 3 resolved of 5 due; the community's 解释说明 is completed, not resolved
-      onTimeRate: 0.75, // 3 of 4 within the handler's limit; the centre's late 研判 does not count
+      acceptanceRate: 0.8571, // 6 taken of 7 handed to a handler (the refused one is in no denominator)
+      responseRate: 0.8571, // the 6 were taken before their handling limit passed
+      completionRate: 0.8571, // 6 completed of 7 due (the untaken one is past handle_2d)
+      resolutionRate: 0.5714, // 4 resolved of 7 due; the community's and the arbitration's 解释说明 are not
+      onTimeRate: 0.8333, // 5 of 6 within the handler's limit; the centre's late 研判 does not count
       satisfactionRate: null, // no feedback step: the centre's 核查销号 is the check, not a rating
       participationRate: null, // nobody is asked to rate
-      visitRate: 0, // 0 rated of 4 completed
+      visitRate: 0, // 0 rated of 6 completed
       disputeResolutionRate: null,
-      supervisionRate: 0.6, // 3 escalated of 5 dispatched (collect_2h, handle_2d twice)
-      returnRate: 0, // no 部门退回 driven here
-      overdueRate: 0.6, // 3 overdue of 5 received and not refused
+      supervisionRate: 0.4286, // 3 escalated of 7 dispatched (collect_2h, handle_2d twice)
+      returnRate: 0.1429, // 1 sent back (部门退回) of 7 dispatched
+      overdueRate: 0.4286, // 3 overdue of 7 received and not refused
     });
     // After a replay: each history replays, and its timeline gives the stored figures again
     const measures = shipped().spec.measures;
