@@ -323,9 +323,12 @@ describe('接诉即办 (hotline-12345)', () => {
 });
 
 describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满意率…)', () => {
-  it('when known requests run (refused at 受理, resolved, explained, signed for late but answered on time, reopened once, unsatisfied three times, extended, never rated, never signed for), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+  it('when known requests run (refused at 受理, resolved, explained, signed for late but answered on time, reopened once, unsatisfied three times, extended, never rated, never signed for, answered at arbitration, sent back), then every declared rate comes out exactly, on the read model and after a replay', async () => {
     // Arrange: a quiet week; 环境卫生 goes to the 城管局 by the street's catalogue (7-day limit)
     const org = await hotlineOrg();
+    const colleague = await bed.addPerson('urban-officer-2', '城管队员乙', [
+      [org.urban, 'officer'],
+    ]);
     const monday = await bed.quietMonday();
     const mondayAt = bj(`${monday} 09:00`).getTime();
     const request = { category: '环境卫生', description: '楼道堆放杂物，垃圾清运不及时' };
@@ -345,7 +348,12 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
         visit = 1,
       ) => {
         const task = await openedTask(kase, stepId, visit);
-        const form = stepId === 'intake' || stepId === 'extension' ? {} : { result: '已处理' };
+        const form =
+          stepId === 'intake' || stepId === 'extension'
+            ? {}
+            : stepId === 'arbitrate'
+              ? { ruling: '已向诉求人答复' }
+              : { result: '已处理' };
         await claimAndComplete(kase, task.id, person, outcome, form, '已向诉求人说明');
       };
       const accepted = async () => {
@@ -385,6 +393,20 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       await act(extended, 'extension', org.centre, 'approve');
       await act(extended, 'handle_extended', org.urbanOfficer, 'resolved');
       await rateWhenAsked(extended, 4, 1);
+      // 10. 非本部门职责, and the centre answers at arbitration (答复办结: 解释说明); rated 5
+      const arbitrated = await accepted();
+      await act(arbitrated, 'handle_general', org.urbanOfficer, 'not_ours');
+      await act(arbitrated, 'arbitrate', org.centre, 'close');
+      await rateWhenAsked(arbitrated, 5, 1);
+      // 11. sent back to the pool (退单) by the officer who signed; a colleague resolves it; rated 4
+      const returned = await accepted();
+      const sentBack = await openedTask(returned, 'handle_general');
+      await returned.claim(sentBack.id, org.urbanOfficer);
+      await returned.handle.executeUpdate(CASE_UPDATES.return, {
+        args: [{ taskId: sentBack.id, actor: actor(org.urbanOfficer), reason: '本人休假' }],
+      });
+      await claimAndComplete(returned, sentBack.id, colleague, 'resolved', { result: '已清运' });
+      await rateWhenAsked(returned, 4, 1);
       const docs = [];
       for (const kase of [refused, prompt, explained, reopened, unsatisfied, extended]) {
         docs.push(await closed(kase));
@@ -408,7 +430,7 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       await bed.skipTo(bj(`${plusDays(monday, 7)} 10:00`).getTime());
       docs.push(await closed(unrated));
       await unsigned.waitForEvents('deadline.missed', 1, { deadline: 'limit_7d' });
-      docs.push(await unsigned.doc());
+      docs.push(await unsigned.doc(), await closed(arbitrated), await closed(returned));
       const cases = [
         refused,
         prompt,
@@ -419,6 +441,8 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
         signedLate,
         unrated,
         unsigned,
+        arbitrated,
+        returned,
       ];
       return { docs, cases };
     });
@@ -435,6 +459,8 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       'closed',
       'closed',
       'open',
+      'closed',
+      'closed',
     ]);
     expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
       [1, 0, 0, 0],
@@ -446,6 +472,8 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       [0, 1, 1, 0],
       [0, 1, 1, 1],
       [0, 1, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
     ]);
     expect(
       metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
@@ -459,6 +487,8 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       [1, 1, 1, 0, 1],
       [1, 1, 1, 0, 1],
       [1, 0, 0, 0, 0],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
     ]);
     expect(
       metrics.map((m) => [m.ratingInvited, m.rated, m.satisfied, m.ratingMissing, extendedOf(m)]),
@@ -472,32 +502,36 @@ describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满
       [1, 1, 1, 0, 0],
       [1, 0, 0, 1, 0],
       [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
     ]);
-    expect(metrics.map((m) => [m.escalated, m.overdue, m.returnedCase])).toEqual([
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-      [1, 1, 0],
-      [0, 0, 0],
-      [1, 1, 0],
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.returnedCase, m.arbitrated])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [0, 0, 0, 1],
+      [0, 0, 1, 0],
     ]);
     // The rates, summed as the metrics service sums them
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0.875, // 7 signed for of 8 dispatched (the refused one is in no denominator)
-      responseRate: 0.75, // 6 within sign_2h; the late signature and the unsigned one are not
-      completionRate: 0.875, // 7 completed of 8 due (the unsigned one is past limit_7d)
-      resolutionRate: 0.625, // 5 resolved of 8 due; 2 解释说明 (the last handling's outcome counts)
-      onTimeRate: 1, // 7 of 7 within their limit (the reopen's and the extension's own); a late 签收 does not count
-      satisfactionRate: 0.8333, // 5 of 6 rated 4–5: the reopened one by its last rating; 不满意办结 not
-      participationRate: 0.8571, // 6 rated of 7 asked (one window passed)
-      visitRate: 0.8571, // 6 rated of 7 completed
+      acceptanceRate: 0.9, // 9 signed for of 10 dispatched (the refused one is in no denominator)
+      responseRate: 0.8, // 8 within sign_2h; the late signature and the unsigned one are not
+      completionRate: 0.9, // 9 completed of 10 due (the unsigned one is past limit_7d)
+      resolutionRate: 0.6, // 6 resolved of 10 due; 3 解释说明 (the handler's, the last one after the reopens, the arbitration's)
+      onTimeRate: 1, // 9 of 9 within their limit (the reopen's and the extension's own); a late 签收 does not count
+      satisfactionRate: 0.875, // 7 of 8 rated 4–5: the reopened one by its last rating; 不满意办结 not
+      participationRate: 0.8889, // 8 rated of 9 asked (one window passed)
+      visitRate: 0.8889, // 8 rated of 9 completed
       disputeResolutionRate: null,
-      supervisionRate: 0.25, // 2 escalated of 8 dispatched (sign_2h twice, limit_7d)
-      returnRate: 0,
-      overdueRate: 0.25, // 2 overdue of 8 received and not refused
+      supervisionRate: 0.2, // 2 escalated of 10 dispatched (sign_2h twice, limit_7d)
+      returnRate: 0.1, // 1 sent back to the pool (退单) of 10 dispatched
+      overdueRate: 0.2, // 2 overdue of 10 received and not refused
     });
     // After a replay: each history replays, and its timeline gives the stored figures again
     const measures = shipped().spec.measures;
