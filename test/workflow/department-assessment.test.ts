@@ -6,9 +6,11 @@ import { createMailRenderer } from '../../mail/renderer';
 import { createDefinitionService } from '../../services/definitions';
 import { AppError } from '../../services/errors';
 import { createEvaluationService } from '../../services/evaluations';
+import { figuresOf } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import type { CaseStateView } from '../../workflows/projection';
 import { beijingText } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type { RunningCase, SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { claimAndComplete, eventsOf, openedTask, useSlaTestBed } from '../support/sla-cases';
 
@@ -251,6 +253,104 @@ describe('条块考核 (department-assessment)', () => {
     // (stored figures leave zeros out)
     expect(outcome.metrics).toMatchObject({ completed: 1, overdue: 1 });
     expect(outcome.metrics?.completedOnTime ?? 0).toBe(0);
+  });
+});
+
+describe('条块考核 measures (its own case figures: 办结率, 按期办结率…)', () => {
+  it('when known assessments run (confirmed at once, taken and confirmed after review_10d, taken at once but confirmed late, never reviewed), then every rate its measures give comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: assessments of an empty period (no department to score: the figures here are the
+    // assessment case's own, not the departments')
+    const org = await bed.seedOrg();
+    await bed.addPerson('county-secretary', '县委书记', [[org.county, 'secretary']]);
+    const assessment = bed.shipped('department-assessment.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const now = await bed.now();
+      const start = () =>
+        bed.startCase(queue, assessment, org.street.id, {
+          periodFrom: dateOf(now - DAY),
+          periodTo: dateOf(now),
+        });
+      // Read from the document: awaiting a workflow result would let the test server skip time.
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const confirmAtOnce = async (kase: RunningCase, taskId: string) => {
+        await kase.claim(taskId, org.streetSecretary);
+        await completeReview(kase, taskId, org.streetSecretary, {});
+      };
+      const cases = [await start(), await start(), await start(), await start()];
+      const [prompt, lateTaken, lateConfirmed, unreviewed] = cases as [
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+      ];
+      const reviews = [];
+      for (const kase of cases) reviews.push(await openedTask(kase, 'assess'));
+      const [promptReview, lateTakenReview, lateConfirmedReview] = reviews;
+      // 1. confirmed at once
+      await confirmAtOnce(prompt, promptReview!.id);
+      // 3. taken at once, confirmed after review_10d
+      await lateConfirmed.claim(lateConfirmedReview!.id, org.streetSecretary);
+      const docs = [await closed(prompt)];
+      const lastDue = Math.max(...reviews.map((r) => Date.parse(String(r.deadlines[0]?.dueAt))));
+      await bed.skipTo(lastDue + 60_000);
+      for (const kase of [lateTaken, lateConfirmed, unreviewed]) {
+        await kase.waitForEvents('deadline.missed', 1, { deadline: 'review_10d' });
+      }
+      // 2. taken and confirmed after review_10d
+      await confirmAtOnce(lateTaken, lateTakenReview!.id);
+      await completeReview(lateConfirmed, lateConfirmedReview!.id, org.streetSecretary, {});
+      docs.push(await closed(lateTaken), await closed(lateConfirmed), await unreviewed.doc());
+      return { cases, docs };
+    });
+
+    // Assert: the flags each assessment carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'closed', 'open']);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.ratingInvited, m.returnedCase])).toEqual([
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them. The measures declare only the 办结时限:
+    // every case is dispatched when received and the secretary's first action is the acceptance.
+    // Unreachable here: 不予受理 (no rejected end), 解释说明 (no outcome but confirmed), a late
+    // intermediate step (review_10d is the only deadline), a rating and its reopen (no feedback).
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.75, // 3 taken of 4
+      responseRate: 0.5, // 2 taken before review_10d passed
+      completionRate: 0.75, // 3 confirmed of 4 due (the unreviewed one is past review_10d)
+      resolutionRate: 0.75, // confirmed `closed` is resolved: no explained outcome
+      onTimeRate: 0.3333, // 1 of 3 confirmed within review_10d
+      satisfactionRate: null, // nobody rates an assessment
+      participationRate: null,
+      visitRate: 0, // 0 rated of 3 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.75, // 3 escalated to the county's secretary at review_10d
+      returnRate: 0, // a review cannot be sent back
+      overdueRate: 0.75, // 3 past review_10d of 4 received
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, assessment.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });
 

@@ -4,8 +4,10 @@ import { CASE_UPDATES } from '../../common/case';
 import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { createCatalogueService } from '../../services/catalogue';
+import { figuresOf } from '../../services/metrics';
 import { createOrgSnapshot } from '../../services/org-snapshot';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { waitFor } from '../support/harness';
 import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
 import {
@@ -84,6 +86,9 @@ async function mailsEventually(person: SeededPerson, marker: string, count: numb
     return found.length >= count ? found : undefined;
   });
 }
+
+const HOUR = 3600_000;
+const MINUTE = 60_000;
 
 describe('网格事件办理 (grid-event)', () => {
   it('when the centre routes an event to a department and then, on review, to the grid, then each handler replies within its limit and the centre strikes it off', async () => {
@@ -443,5 +448,181 @@ describe('网格事件办理 by the dispatch catalogue (派单目录)', () => {
     const unmatched = eventsOf(outcome.doc.timeline, 'catalogue.unmatched');
     expect(unmatched).toHaveLength(1);
     expect(unmatched[0]!.detail).toMatchObject({ category: '环境卫生', catalogue: org.street.id });
+  });
+});
+
+describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期办结率…)', () => {
+  it('when known events run (refused at the centre, resolved by the grid, explained by the community, routed late by the centre but handled on time, handled after the grid’s limit, never taken, sent back by the department, answered at arbitration), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: a quiet week, the street centre and the chain upwards
+    const org = await gridOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:00`).getTime();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      type Kase = Awaited<ReturnType<SlaTestBed['startCase']>>;
+      const start = () => bed.startCase(queue, shipped(), org.grid.id, event);
+      // Read from the document: awaiting a workflow result would let the test server skip time.
+      const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const act = async (
+        kase: Kase,
+        stepId: string,
+        person: SeededPerson,
+        outcome: string,
+        form: Record<string, unknown>,
+        visit = 1,
+      ) => {
+        const task = await openedTask(kase, stepId, visit);
+        await claimAndComplete(kase, task.id, person, outcome, form, '按规定答复');
+      };
+      const struckOff = async (kase: Kase) => {
+        await act(kase, 'verify', org.centre, 'pass', { finding: '核查属实' });
+        return closed(kase);
+      };
+
+      // 1. 不予受理 at the centre
+      const refused = await start();
+      await act(refused, 'collect', org.centre, 'not_accepted', { opinion: '属司法诉讼事项' });
+      // 2. the grid resolves it at once
+      const byGrid = await start();
+      await act(byGrid, 'collect', org.centre, 'to_grid', { opinion: '网格自办' });
+      await act(byGrid, 'grid_handle', org.gridWorker, 'resolved', { result: '已清理' });
+      // 3. the community explains it (解释说明) at once
+      const explained = await start();
+      await act(explained, 'collect', org.centre, 'to_community', { opinion: '交社区' });
+      await act(explained, 'community_handle', org.communityOfficer, 'explained', {
+        result: '已向居民解释：属规划待建区域',
+      });
+      const docs = [await closed(refused), await struckOff(byGrid), await struckOff(explained)];
+      // 7. the department sends it back (部门退回, 退单); the centre routes it to the grid
+      const returned = await start();
+      await act(returned, 'collect', org.centre, 'to_department', {
+        opinion: '属城管职责',
+        department: org.department.id,
+      });
+      const sentBack = await openedTask(returned, 'department_handle');
+      await returned.claim(sentBack.id, org.departmentOfficer);
+      await returned.handle.executeUpdate(CASE_UPDATES.return, {
+        args: [{ taskId: sentBack.id, actor: actor(org.departmentOfficer), reason: '属网格自办' }],
+      });
+      await act(returned, 'collect', org.centre, 'to_grid', { opinion: '网格自办' }, 2);
+      await act(returned, 'grid_handle', org.gridWorker, 'resolved', { result: '已清理' });
+      // 8. by the catalogue, which has no entry here: the street centre (兜底) answers 非本部门职责
+      // and, at arbitration, closes it with an answer (答复办结: 解释说明)
+      const arbitrated = await start();
+      await act(arbitrated, 'collect', org.centre, 'by_catalogue', { opinion: '按目录' });
+      await act(arbitrated, 'catalogue_handle', org.centre, 'not_ours', { result: '非职责' });
+      await act(arbitrated, 'arbitrate', org.centre, 'close', { ruling: '已答复当事人' });
+      const later = [await struckOff(returned), await closed(arbitrated)];
+      // 4. routed after the centre's collect_2h passed; the department's own limit is met
+      const routedLate = await start();
+      await openedTask(routedLate, 'collect');
+      // 5. the grid takes it at once but replies after handle_2d
+      const lateGrid = await start();
+      await act(lateGrid, 'collect', org.centre, 'to_grid', { opinion: '网格自办' });
+      const lateTask = await openedTask(lateGrid, 'grid_handle');
+      await lateGrid.claim(lateTask.id, org.gridWorker);
+      // 6. sent to the grid and never taken: handle_2d passes with the event open
+      const untaken = await start();
+      await act(untaken, 'collect', org.centre, 'to_grid', { opinion: '网格自办' });
+      await openedTask(untaken, 'grid_handle');
+
+      await bed.skipTo(mondayAt + 2 * HOUR + MINUTE);
+      await routedLate.waitForEvents('deadline.missed', 1, { deadline: 'collect_2h' });
+      await act(routedLate, 'collect', org.centre, 'to_department', {
+        opinion: '属城管职责',
+        department: org.department.id,
+      });
+      await act(routedLate, 'department_handle', org.departmentOfficer, 'resolved', {
+        result: '已责令清运',
+      });
+      docs.push(await struckOff(routedLate));
+      // Wednesday 09:01: two working days have passed for the grid
+      await bed.skipTo(bj(`${plusDays(monday, 2)} 09:01`).getTime());
+      await lateGrid.waitForEvents('deadline.missed', 1, { deadline: 'handle_2d' });
+      await untaken.waitForEvents('deadline.missed', 1, { deadline: 'handle_2d' });
+      await lateGrid.complete(lateTask.id, org.gridWorker, 'resolved', { result: '已协调清运' });
+      docs.push(await struckOff(lateGrid));
+      docs.push(await untaken.doc(), ...later);
+      const cases = [
+        refused,
+        byGrid,
+        explained,
+        routedLate,
+        lateGrid,
+        untaken,
+        returned,
+        arbitrated,
+      ];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each event carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'rejected',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+      'closed',
+      'closed',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.escalated, m.overdue, m.returnedCase, m.arbitrated]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 1, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 0, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8571, // 6 taken of 7 handed to a handler (the refused one is in no denominator)
+      responseRate: 0.8571, // the 6 were taken before their handling limit passed
+      completionRate: 0.8571, // 6 completed of 7 due (the untaken one is past handle_2d)
+      resolutionRate: 0.5714, // 4 resolved of 7 due; the community's and the arbitration's 解释说明 are not
+      onTimeRate: 0.8333, // 5 of 6 within the handler's limit; the centre's late 研判 does not count
+      satisfactionRate: null, // no feedback step: the centre's 核查销号 is the check, not a rating
+      participationRate: null, // nobody is asked to rate
+      visitRate: 0, // 0 rated of 6 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.4286, // 3 escalated of 7 dispatched (collect_2h, handle_2d twice)
+      returnRate: 0.1429, // 1 sent back (部门退回) of 7 dispatched
+      overdueRate: 0.4286, // 3 overdue of 7 received and not refused
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

@@ -3,8 +3,10 @@ import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
 import type { CaseStateView } from '../../workflows/projection';
 import { createCatalogueService } from '../../services/catalogue';
+import { figuresOf } from '../../services/metrics';
 import { createOrgSnapshot } from '../../services/org-snapshot';
 import { beijingText, bj } from '../support/beijing';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type {
   RunningCase,
   SeededOrg,
@@ -109,6 +111,12 @@ function expectDueAfterOpening(
 
 const due = (task: { id: string; deadlines: Parameters<typeof deadlineOf>[0] }, key: string) =>
   beijingText(deadlineOf(task.deadlines, `${task.id}/${key}`).dueAt!);
+
+const HOUR = 3600_000;
+const MINUTE = 60_000;
+
+/** 延期: `extended` is on a case's figures only when granted (it is no summed metric field). */
+const extendedOf = (flags: object) => (flags as { extended?: number }).extended ?? 0;
 
 describe('接诉即办 (hotline-12345)', () => {
   it('when a water request is signed for late, extended and rated unsatisfied once, then the centre is told, the extension moves the limit, the reopen halves it and the case closes resolved', async () => {
@@ -311,5 +319,224 @@ describe('接诉即办 (hotline-12345)', () => {
       rejected: 1,
       month: expect.any(String) as unknown,
     });
+  });
+});
+
+describe('接诉即办 measures (接单率, 响应率, 办结率, 解决率, 满意率…)', () => {
+  it('when known requests run (refused at 受理, resolved, explained, signed for late but answered on time, reopened once, unsatisfied three times, extended, never rated, never signed for, answered at arbitration, sent back), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: a quiet week; 环境卫生 goes to the 城管局 by the street's catalogue (7-day limit)
+    const org = await hotlineOrg();
+    const colleague = await bed.addPerson('urban-officer-2', '城管队员乙', [
+      [org.urban, 'officer'],
+    ]);
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:00`).getTime();
+    const request = { category: '环境卫生', description: '楼道堆放杂物，垃圾清运不及时' };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = () => bed.startCase(queue, shipped(), org.community.id, request);
+      // Read from the document: awaiting a workflow result would let the test server skip time.
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const act = async (
+        kase: RunningCase,
+        stepId: string,
+        person: SeededPerson,
+        outcome: string,
+        visit = 1,
+      ) => {
+        const task = await openedTask(kase, stepId, visit);
+        const form =
+          stepId === 'intake' || stepId === 'extension'
+            ? {}
+            : stepId === 'arbitrate'
+              ? { ruling: '已向诉求人答复' }
+              : { result: '已处理' };
+        await claimAndComplete(kase, task.id, person, outcome, form, '已向诉求人说明');
+      };
+      const accepted = async () => {
+        const kase = await start();
+        await act(kase, 'intake', org.centre, 'accept');
+        return kase;
+      };
+
+      // 1. 不予受理 at the centre
+      const refused = await start();
+      await act(refused, 'intake', org.centre, 'refuse');
+      // 2. resolved at once, rated 5
+      const prompt = await accepted();
+      await act(prompt, 'handle_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(prompt, 5, 1);
+      // 3. 解释说明, rated 4
+      const explained = await accepted();
+      await act(explained, 'handle_general', org.urbanOfficer, 'explained');
+      await rateWhenAsked(explained, 4, 1);
+      // 4. rated 2, reopened (重办, half the limit), resolved again and rated 5
+      const reopened = await accepted();
+      await act(reopened, 'handle_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(reopened, 2, 1);
+      await act(reopened, 'redo_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(reopened, 5, 2);
+      // 5. unsatisfied three times: reopened twice, then 不满意办结 (explained the last time)
+      const unsatisfied = await accepted();
+      await act(unsatisfied, 'handle_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(unsatisfied, 1, 1);
+      await act(unsatisfied, 'redo_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(unsatisfied, 2, 2);
+      await act(unsatisfied, 'redo_general', org.urbanOfficer, 'explained', 2);
+      await rateWhenAsked(unsatisfied, 3, 3);
+      // 6. 申请延期, approved, resolved within the extended limit, rated 4
+      const extended = await accepted();
+      await act(extended, 'handle_general', org.urbanOfficer, 'extend');
+      await act(extended, 'extension', org.centre, 'approve');
+      await act(extended, 'handle_extended', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(extended, 4, 1);
+      // 10. 非本部门职责, and the centre answers at arbitration (答复办结: 解释说明); rated 5
+      const arbitrated = await accepted();
+      await act(arbitrated, 'handle_general', org.urbanOfficer, 'not_ours');
+      await act(arbitrated, 'arbitrate', org.centre, 'close');
+      await rateWhenAsked(arbitrated, 5, 1);
+      // 11. sent back to the pool (退单) by the officer who signed; a colleague resolves it; rated 4
+      const returned = await accepted();
+      const sentBack = await openedTask(returned, 'handle_general');
+      await returned.claim(sentBack.id, org.urbanOfficer);
+      await returned.handle.executeUpdate(CASE_UPDATES.return, {
+        args: [{ taskId: sentBack.id, actor: actor(org.urbanOfficer), reason: '本人休假' }],
+      });
+      await claimAndComplete(returned, sentBack.id, colleague, 'resolved', { result: '已清运' });
+      await rateWhenAsked(returned, 4, 1);
+      const docs = [];
+      for (const kase of [refused, prompt, explained, reopened, unsatisfied, extended]) {
+        docs.push(await closed(kase));
+      }
+      // 7. signed for after sign_2h passed, answered well within limit_7d, rated 5
+      const signedLate = await accepted();
+      await openedTask(signedLate, 'handle_general');
+      // 8. resolved at once, the requester never rates (回访 window of 3 working days passes)
+      const unrated = await accepted();
+      await act(unrated, 'handle_general', org.urbanOfficer, 'resolved');
+      // 9. never signed for: limit_7d passes with the request open
+      const unsigned = await accepted();
+      await openedTask(unsigned, 'handle_general');
+
+      await bed.skipTo(mondayAt + 2 * HOUR + MINUTE);
+      await signedLate.waitForEvents('deadline.missed', 1, { deadline: 'sign_2h' });
+      await act(signedLate, 'handle_general', org.urbanOfficer, 'resolved');
+      await rateWhenAsked(signedLate, 5, 1);
+      docs.push(await closed(signedLate));
+      // A week on: the rating window and the unsigned request's limit_7d have passed
+      await bed.skipTo(bj(`${plusDays(monday, 7)} 10:00`).getTime());
+      docs.push(await closed(unrated));
+      await unsigned.waitForEvents('deadline.missed', 1, { deadline: 'limit_7d' });
+      docs.push(await unsigned.doc(), await closed(arbitrated), await closed(returned));
+      const cases = [
+        refused,
+        prompt,
+        explained,
+        reopened,
+        unsatisfied,
+        extended,
+        signedLate,
+        unrated,
+        unsigned,
+        arbitrated,
+        returned,
+      ];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each request carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'rejected',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+      'closed',
+      'closed',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [1, 0, 0, 0, 0],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+    ]);
+    expect(
+      metrics.map((m) => [m.ratingInvited, m.rated, m.satisfied, m.ratingMissing, extendedOf(m)]),
+    ).toEqual([
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 0, 0, 0],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 1, 0],
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.returnedCase, m.arbitrated])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [0, 0, 0, 1],
+      [0, 0, 1, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.9, // 9 signed for of 10 dispatched (the refused one is in no denominator)
+      responseRate: 0.8, // 8 within sign_2h; the late signature and the unsigned one are not
+      completionRate: 0.9, // 9 completed of 10 due (the unsigned one is past limit_7d)
+      resolutionRate: 0.6, // 6 resolved of 10 due; 3 解释说明 (the handler's, the last one after the reopens, the arbitration's)
+      onTimeRate: 1, // 9 of 9 within their limit (the reopen's and the extension's own); a late 签收 does not count
+      satisfactionRate: 0.875, // 7 of 8 rated 4–5: the reopened one by its last rating; 不满意办结 not
+      participationRate: 0.8889, // 8 rated of 9 asked (one window passed)
+      visitRate: 0.8889, // 8 rated of 9 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.2, // 2 escalated of 10 dispatched (sign_2h twice, limit_7d)
+      returnRate: 0.1, // 1 sent back to the pool (退单) of 10 dispatched
+      overdueRate: 0.2, // 2 overdue of 10 received and not refused
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = shipped().spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
   });
 });

@@ -6,15 +6,25 @@ import type { Principal } from '../../services/auth';
 import { retryInputOf } from '../../services/case-failures';
 import { createCatalogueService } from '../../services/catalogue';
 import { createOrgSnapshot } from '../../services/org-snapshot';
-import { createMetricsService } from '../../services/metrics';
+import { createMetricsService, figuresOf } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
-import type { SeededOrg, SeededUnit, SlaTestBed, TimelineEvent } from '../support/sla-cases';
+import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import type {
+  RunningCase,
+  SeededOrg,
+  SeededPerson,
+  SeededUnit,
+  SlaTestBed,
+  TimelineEvent,
+} from '../support/sla-cases';
 import {
+  claimAndComplete,
   eventsOf,
   expectFiredAt,
   mailsOf,
   openedTask,
+  plusDays,
   SUBJECT,
   useSlaTestBed,
 } from '../support/sla-cases';
@@ -392,5 +402,156 @@ describe('主动治理案件 (proactive-case)', () => {
     expectFiredAt(outcome.escalated!.at, outcome.dueAt);
     expect(outcome.escalated!.detail?.unitId).toBe(org.street.id);
     expect(await mailsOf(org.streetDirector, SUBJECT.escalated)).toHaveLength(1);
+  });
+});
+
+describe('主动治理案件 measures (接单率, 响应率, 办结率, 解决率, 按期办结率…)', () => {
+  it('when known proactive cases run (resolved, 已缓解, reworked then 已缓解, analysed late but treated on time, treated after its 30 days, never treated, never analysed), then every declared rate comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: no catalogue, so the compound's community director analyses and treats
+    const org = await bed.seedOrg();
+    const compound = await bed.addUnit('compound', '幸福小区', org.grid);
+    const centre = await bed.addPerson('centre', '街道中心', [[org.street, 'dispatcher']]);
+    const monday = await bed.quietMonday();
+    const definition = bed.shipped('proactive-case.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:00`));
+      const start = () =>
+        bed.startCase(queue, definition, compound.id, {
+          category: '环境卫生',
+          place: compound.id,
+          count: 5,
+        });
+      // Read from the document: awaiting a workflow result would let the test server skip time.
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const act = async (
+        kase: RunningCase,
+        stepId: string,
+        person: SeededPerson,
+        outcome: string,
+        visit = 1,
+      ) => {
+        const task = await openedTask(kase, stepId, visit);
+        const form: Record<string, unknown> =
+          stepId === 'analyse'
+            ? { rootCause: '垃圾收运点位不足', plan: '增设分类收集点并调整清运频次' }
+            : stepId === 'treat'
+              ? { result: '已增设收集点' }
+              : {};
+        await claimAndComplete(kase, task.id, person, outcome, form, '需长期跟踪');
+      };
+      const analysed = async () => {
+        const kase = await start();
+        await act(kase, 'analyse', org.director, 'planned');
+        return kase;
+      };
+
+      // 1. 已根治, verified
+      const resolved = await analysed();
+      await act(resolved, 'treat', org.director, 'resolved');
+      await act(resolved, 'verify', centre, 'accepted');
+      // 2. 已缓解 (解释说明), verified
+      const eased = await analysed();
+      await act(eased, 'treat', org.director, 'explained');
+      await act(eased, 'verify', centre, 'accepted');
+      // 3. 已根治, sent back by the centre (退回重新治理), then 已缓解: the last treatment counts
+      const reworked = await analysed();
+      await act(reworked, 'treat', org.director, 'resolved');
+      await act(reworked, 'verify', centre, 'rework');
+      await act(reworked, 'treat', org.director, 'explained', 2);
+      await act(reworked, 'verify', centre, 'accepted', 2);
+      const docs = [await closed(resolved), await closed(eased), await closed(reworked)];
+      // 4. analysed after analyse_5d passed, then treated well within treat_30d
+      const lateAnalysis = await start();
+      await openedTask(lateAnalysis, 'analyse');
+      // 5. analysed and taken on at once, treated after treat_30d passed
+      const lateTreatment = await analysed();
+      const lateTask = await openedTask(lateTreatment, 'treat');
+      await lateTreatment.claim(lateTask.id, org.director);
+      // 6. analysed at once, never treated: treat_30d passes with the case open
+      const untreated = await analysed();
+      await openedTask(untreated, 'treat');
+      // 7. never analysed: its 办结时限 (treat_30d) never starts
+      const unanalysed = await start();
+      await openedTask(unanalysed, 'analyse');
+
+      await bed.skipTo(bj(`${plusDays(monday, 7)} 09:01`).getTime());
+      await lateAnalysis.waitForEvents('deadline.missed', 1, { deadline: 'analyse_5d' });
+      await act(lateAnalysis, 'analyse', org.director, 'planned');
+      await act(lateAnalysis, 'treat', org.director, 'resolved');
+      await act(lateAnalysis, 'verify', centre, 'accepted');
+      docs.push(await closed(lateAnalysis));
+      // 30 days on: treat_30d has passed for the cases analysed on the first Monday
+      await bed.skipTo(bj(`${plusDays(monday, 30)} 09:01`).getTime());
+      await lateTreatment.waitForEvents('deadline.missed', 1, { deadline: 'treat_30d' });
+      await untreated.waitForEvents('deadline.missed', 1, { deadline: 'treat_30d' });
+      await lateTreatment.complete(lateTask.id, org.director, 'resolved', { result: '已根治' });
+      await act(lateTreatment, 'verify', centre, 'accepted');
+      docs.push(await closed(lateTreatment), await untreated.doc(), await unanalysed.doc());
+      const cases = [resolved, eased, reworked, lateAnalysis, lateTreatment, untreated, unanalysed];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each case carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual([
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+      'open',
+      'open',
+    ]);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.escalated, m.overdue, m.returnedCase, m.ratingInvited])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.8571, // 6 analysed of 7 opened
+      responseRate: 0.7143, // 5 analysed within analyse_5d
+      completionRate: 0.8333, // 5 completed of 6 due; the never-analysed case is not owed yet
+      resolutionRate: 0.5, // 3 已根治 of 6 due; 已缓解 is 解释说明 (the reworked one's last outcome)
+      onTimeRate: 0.8, // 4 of 5 within treat_30d; the late analysis does not make a case late
+      satisfactionRate: null, // no feedback step: the street centre's 核验 is the check
+      participationRate: null, // nobody is asked to rate
+      visitRate: 0, // 0 rated of 5 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0.5714, // 4 escalated of 7 (analyse_5d twice, treat_30d twice)
+      returnRate: 0, // the centre's 退回重新治理 is an outcome, not a task sent back (退单)
+      overdueRate: 0.5714, // 4 overdue of 7 received (nothing is refused: no 不予受理 path)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
+    }
   });
 });
