@@ -984,8 +984,12 @@ export const pointsRuleSchema = z
 const measureMatch = z.object({ step: stepId, outcome: stepId.optional() }).strict();
 export const measuresSchema = z
   .object({
-    /** The handler's 接单/签收 step(s): dispatched when one opens, accepted when one is taken. */
-    acceptance: z.array(stepId).min(1).max(20).optional(),
+    /**
+     * The handler's 接单/签收 step(s): dispatched when one opens, accepted when one is taken. An
+     * empty list: nobody takes the process's cases on (a round, an acknowledgement), so they are
+     * in no 接单率, 响应率 or 督办率 denominator, instead of counting as dispatched and never accepted.
+     */
+    acceptance: z.array(stepId).max(20).optional(),
     /** 响应及时: accepted before this deadline (one of these) of an acceptance step passed. */
     acceptanceDeadline: z.union([stepId, z.array(stepId).min(1).max(20)]).optional(),
     /** The 办结时限 (one per path): 按期办结 means completed before it passed. */

@@ -121,6 +121,27 @@ describe('case measures', () => {
     expect(metrics).toMatchObject({ accepted: 1, respondedInTime: 0, responseMinutes: 30 });
   });
 
+  it('when a process declares no acceptance step at all (acceptance: []), then its cases are never dispatched nor accepted, whatever is done on them', () => {
+    // Arrange
+    const entries = [
+      started,
+      { ...at(5, 'task.opened', { task: 't1' }), stepId: 'meeting' },
+      { ...at(10, 'task.claimed', { task: 't1' }), stepId: 'meeting' },
+      at(20, 'deadline.escalated', { deadline: 'score_10d', people: 1 }),
+      { ...at(30, 'task.completed', { task: 't1', outcome: 'reported' }), stepId: 'meeting' },
+      at(30, 'case.closed', { status: 'closed' }),
+    ];
+
+    // Act
+    const none = measureTimeline(entries, { acceptance: [] });
+    const byDefault = measureTimeline(entries, {});
+
+    // Assert: out of every 接单率/响应率/督办率 denominator, still completed and escalated
+    expect(none).toMatchObject({ dispatched: 0, accepted: 0, respondedInTime: 0, completed: 1 });
+    expect(none.escalated).toBe(1);
+    expect(byDefault).toMatchObject({ dispatched: 1, accepted: 1 });
+  });
+
   it('when the case ends rejected or unrated, then it is neither completed nor rated, and a missing rating is no score', () => {
     // Act
     const rejected = measureTimeline([started, at(3, 'case.closed', { status: 'rejected' })]);

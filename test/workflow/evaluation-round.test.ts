@@ -363,15 +363,13 @@ describe('半年评单评议的考核指标 (evaluation-round rates)', () => {
     // Assert: the flags each round carries
     const metrics = outcome.docs.map(flagsOf);
     expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'open', 'failed']);
-    // No acceptance declared, so the default: dispatched when received, accepted at the first
-    // action on a task of its own — the meeting, since scores come through the API and leave no
-    // entry. score_10d runs while the round is open (10 of its 15 working days) and passes before
-    // any meeting can open: no round is ever accepted in time.
+    // `acceptance: []`: nobody takes a round on, so none is dispatched or accepted (a round is
+    // in no 接单率, 响应率 or 督办率 denominator).
     expect(metrics.map((m) => [m.dispatched, m.accepted, m.respondedInTime])).toEqual([
-      [1, 1, 0],
-      [1, 1, 0],
-      [1, 0, 0],
-      [1, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
     ]);
     expect(
       metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
@@ -390,10 +388,11 @@ describe('半年评单评议的考核指标 (evaluation-round rates)', () => {
     ]);
     // The rates, summed as the metrics service sums them. A round has no 不予受理 (a refused
     // round fails, it is not excluded), no 解释说明 and no rating step: excluded, explained and
-    // the rating figures cannot be reached; 响应率 cannot be above 0 (see above).
+    // the rating figures cannot be reached; nor can 接单率, 响应率, 督办率 or 退单率 (nothing is
+    // dispatched).
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0.5, // 2 meetings taken on of 4 rounds received
-      responseRate: 0, // score_10d always passes first
+      acceptanceRate: null, // nothing dispatched
+      responseRate: null,
       completionRate: 0.6667, // 2 meetings reported of 3 due
       resolutionRate: 0.6667, // 已通报 is 解决
       onTimeRate: 0.5, // 1 of 2 within meeting_10d
@@ -401,8 +400,8 @@ describe('半年评单评议的考核指标 (evaluation-round rates)', () => {
       participationRate: null,
       visitRate: 0, // 0 rated of 2 completed: the formula has a denominator, no rating can come
       disputeResolutionRate: null,
-      supervisionRate: 0.75, // every round that opened (score_10d)
-      returnRate: 0,
+      supervisionRate: null, // escalations ÷ dispatched: nothing dispatched (3 escalated, above)
+      returnRate: null,
       overdueRate: 0.75,
     });
     // After a replay: each history replays, and its timeline gives the stored figures again

@@ -45,14 +45,14 @@ describe('居民诉求受理 measures (the default reading of `measures: {}`)', 
     for (const address of addresses) {
       expect(await mailsToAddress(address, '')).toHaveLength(1);
     }
-    // The flags: without `acceptance` every case is dispatched on receipt, and nobody ever acts
-    // on it (there is no task), so none is accepted; closed `closed` means completed and resolved;
-    // there is no deadline, so it is completed on time.
+    // The flags: `acceptance: []`, nobody takes it on, so it is never dispatched (in no 接单率
+    // denominator); closed `closed` means completed and resolved; there is no deadline, so it is
+    // completed on time.
     const metrics = outcome.docs.map(flagsOf);
     for (const flags of metrics) {
       expect(flags).toMatchObject({
         received: 1,
-        dispatched: 1,
+        dispatched: 0,
         accepted: 0,
         respondedInTime: 0,
         due: 1,
@@ -70,8 +70,8 @@ describe('居民诉求受理 measures (the default reading of `measures: {}`)', 
     }
     // The rates, summed as the metrics service sums them
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0, // 0 of 3: the default dispatches on receipt, and no task is ever taken
-      responseRate: 0, // 0 of 3, likewise: a stub with no handler has no 接单
+      acceptanceRate: null, // acceptance: []: never dispatched, so no 接单率 to pull a unit down
+      responseRate: null, // likewise
       completionRate: 1, // 3 closed `closed` of 3 due
       resolutionRate: 1, // no 解释说明 outcome: every completed case is resolved
       onTimeRate: 1, // no deadline to miss
@@ -79,8 +79,8 @@ describe('居民诉求受理 measures (the default reading of `measures: {}`)', 
       participationRate: null, // nobody is asked to rate
       visitRate: 0, // 0 rated of 3 completed
       disputeResolutionRate: null,
-      supervisionRate: 0, // nothing to escalate
-      returnRate: 0, // no task to send back
+      supervisionRate: null, // escalations ÷ dispatched: nothing dispatched
+      returnRate: null, // returns ÷ dispatched: likewise
       overdueRate: 0, // no deadline
     });
     // Unreachable here: 不予受理 (no rejected end), explained, a late step, a rating and its
