@@ -370,3 +370,90 @@ describe('点名报到的考核指标 (emergency-compound rates)', () => {
     }
   });
 });
+
+describe('一键启动应急响应 measures (the default reading of `measures: {}`)', () => {
+  it('when one activation sums up all present and another ends with one person missing, then each carries the default flags and the summed rates are exact, on the read model and after a replay', async () => {
+    // Arrange
+    const org = await emergencyOrg();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      // 1. everyone reports at once: the activation ends 全员到岗
+      const allPresent = await activate(queue, org);
+      await report(allPresent.rollCalls.get(org.compound1.id)!, [org.manager1, org.buildingHead1]);
+      await report(allPresent.rollCalls.get(org.compound2.id)!, [
+        org.branchSecretary2,
+        org.manager2,
+        org.buildingHead2,
+      ]);
+      await allPresent.kase.handle.result();
+      const docs = [await allPresent.kase.doc()];
+      // 2. one building chief never reports: the roll-call runs to its 2-hour window, escalating
+      // on its way, and the activation ends 点名结束
+      const oneMissing = await activate(queue, org);
+      await report(oneMissing.rollCalls.get(org.compound1.id)!, [org.manager1, org.buildingHead1]);
+      const late = oneMissing.rollCalls.get(org.compound2.id)!;
+      const taskId = await report(late, [org.branchSecretary2, org.manager2]);
+      const task = (await late.task(taskId))!;
+      await bed.skipTo(task.openedAt.getTime() + 120 * MINUTE + MINUTE);
+      await oneMissing.kase.handle.result();
+      docs.push(await oneMissing.kase.doc());
+      return { docs, cases: [allPresent.kase, oneMissing.kase] };
+    });
+
+    // Assert: both closed, at their two ends
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed']);
+    expect(outcome.docs.map((d) => eventsOf(d.timeline, 'case.closed')[0]!.stepId)).toEqual([
+      'all_present',
+      'closed',
+    ]);
+    // The flags: the activation has no task of its own, and `measures: {}` declares no
+    // acceptance, so the default reading counts it dispatched and never accepted. Its roll-calls'
+    // deadlines and escalations are on their own cases, not its timeline: it is never late. Both
+    // ends close `closed`, so 点名结束 is as completed and resolved as 全员到岗.
+    const metrics = outcome.docs.map(flagsOf);
+    for (const flags of metrics) {
+      expect(flags).toMatchObject({
+        received: 1,
+        dispatched: 1,
+        accepted: 0,
+        respondedInTime: 0,
+        due: 1,
+        completed: 1,
+        resolved: 1,
+        explained: 0,
+        completedOnTime: 1,
+        excluded: 0,
+        ratingInvited: 0,
+        rated: 0,
+        escalated: 0,
+        escalations: 0,
+        overdue: 0,
+        returnedCase: 0,
+      });
+    }
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0, // dispatched by default, and nobody takes an activation on: 0 of 2
+      responseRate: 0, // likewise
+      completionRate: 1, // 2 closed `closed` of 2 due, 点名结束 included
+      resolutionRate: 1, // no outcomes declared: every completed case is resolved
+      onTimeRate: 1, // no deadline of its own to miss
+      satisfactionRate: null, // no feedback step: nobody rates
+      participationRate: null, // nobody is asked to rate
+      visitRate: 0, // 0 rated of 2 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0, // the roll-call's escalations are not the activation's: 0 of 2
+      returnRate: 0, // no task to send back
+      overdueRate: 0, // no deadline of its own
+    });
+    // Unreachable here: 不予受理 (no rejected end), explained, accepted, a late or overdue
+    // activation, an escalation, a return and a rating: the activation has only a subprocess
+    // step and a decision, no task, deadline or feedback step of its own.
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    const measures = bed.shipped('emergency-activation.yaml').spec.measures;
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
+    }
+  });
+});
