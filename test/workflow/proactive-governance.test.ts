@@ -335,6 +335,105 @@ describe('未诉先办: bounds', () => {
   });
 });
 
+describe('未诉先办·高频诉求主动治理 measures (the default reading of `measures: {}`)', () => {
+  it('when the shipped analysis runs for three streets (one opens a proactive case, one finds nothing recurring, one is refused for too many groups), then each carries the default flags and the summed rates are exact, on the read model and after a replay', async () => {
+    // Arrange: three streets, each with its month of requests (5 days ago: within the shipped
+    // period, the month before the case is received)
+    const definition = await bed.shippedWith('proactive-governance.yaml', 'proactive-case.yaml');
+    const recurring = await bed.seedOrg();
+    const quiet = await bed.seedOrg();
+    const crowded = await bed.seedOrg();
+    const now = await bed.now();
+    const compoundOf = (org: SeededOrg) => bed.addUnit('compound', '幸福小区', org.grid);
+    const atRecurring = await compoundOf(recurring);
+    const atQuiet = await compoundOf(quiet);
+    const atCrowded = await compoundOf(crowded);
+    const times = (org: SeededOrg, unit: SeededUnit, category: string, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        request(`${org.street.id}-${category}-${i}`, 'hotline-12345', unit.id, category, now),
+      );
+    await bed.db.models.Case.create([
+      // 供水 5 times in one grid: at the shipped threshold, one group
+      ...times(recurring, atRecurring, '供水', 5),
+      // 4 times: under it
+      ...times(quiet, atQuiet, '供水', 4),
+      // 101 categories 5 times each: more groups than one run opens cases for
+      ...Array.from({ length: MAX_RECURRENCE_GROUPS + 1 }, (_, n) =>
+        times(crowded, atCrowded, `类别${n}`, 5),
+      ).flat(),
+    ]);
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const start = (org: SeededOrg) => bed.startCase(queue, definition, org.street.id);
+      const cases = [await start(recurring), await start(quiet), await start(crowded)];
+      const docs = [];
+      for (const kase of cases) {
+        docs.push(await kase.waitForDoc('the analysis to end', (d) => d.status !== 'open'));
+      }
+      return { cases, docs };
+    });
+
+    // Assert: the first opened one proactive case and closed, the second opened none and closed,
+    // the third was refused (the case failed, named) and opened none
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'failed']);
+    expect(outcome.docs.map((d) => openedIds(d.timeline).length)).toEqual([1, 0, 0]);
+    expect(eventsOf(outcome.docs[2]!.timeline, 'recurrence.refused')[0]!.detail).toMatchObject({
+      reason: 'too-many-groups',
+    });
+    // The flags: the analysis has no task, and `measures: {}` declares no acceptance, so the
+    // default reading counts it dispatched and never accepted; no deadline, so never late. A
+    // closed analysis is completed and resolved whatever it found; a refused one ends `failed`:
+    // not completed, and (no 办结时限 passed) not owed either, so in no 办结率 denominator.
+    const metrics = outcome.docs.map(flagsOf);
+    expect(metrics.map((m) => [m.received, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+    ]);
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 1, 0, 1],
+      [0, 0, 0, 0, 0],
+    ]);
+    for (const flags of metrics) {
+      expect(flags).toMatchObject({
+        excluded: 0,
+        rejected: 0,
+        ratingInvited: 0,
+        rated: 0,
+        escalated: 0,
+        overdue: 0,
+        returnedCase: 0,
+      });
+    }
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0, // dispatched by default, and nobody takes an analysis on: 0 of 3
+      responseRate: 0, // likewise
+      completionRate: 1, // 2 closed of 2 due; the refused one is owed nothing
+      resolutionRate: 1, // no outcomes declared: every completed analysis is resolved
+      onTimeRate: 1, // no deadline to miss
+      satisfactionRate: null, // no feedback step: nobody rates
+      participationRate: null, // nobody is asked to rate
+      visitRate: 0, // 0 rated of 2 completed
+      disputeResolutionRate: null,
+      supervisionRate: 0, // no deadline, so no escalation: 0 of 3
+      returnRate: 0, // no task to send back
+      overdueRate: 0, // no deadline
+    });
+    // Unreachable here: 不予受理 (no rejected end), explained, accepted, late, escalated, returned
+    // and rated: the analysis has only a recurrence step and its end, no task, deadline or
+    // feedback step. The proactive cases it opens are measured on their own (below).
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
+    }
+  });
+});
+
 describe('主动治理案件 (proactive-case)', () => {
   it('when the street catalogue names a department for the category, then that department analyses the root cause', async () => {
     // Arrange
