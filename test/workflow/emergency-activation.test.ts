@@ -407,15 +407,15 @@ describe('一键启动应急响应 measures (the default reading of `measures: {
       'all_present',
       'closed',
     ]);
-    // The flags: the activation has no task of its own, and `measures: {}` declares no
-    // acceptance, so the default reading counts it dispatched and never accepted. Its roll-calls'
+    // The flags: the activation has no task of its own, and `acceptance: []` says nobody takes it
+    // on, so it is never dispatched (in no 接单率 denominator). Its roll-calls'
     // deadlines and escalations are on their own cases, not its timeline: it is never late. Both
     // ends close `closed`, so 点名结束 is as completed and resolved as 全员到岗.
     const metrics = outcome.docs.map(flagsOf);
     for (const flags of metrics) {
       expect(flags).toMatchObject({
         received: 1,
-        dispatched: 1,
+        dispatched: 0,
         accepted: 0,
         respondedInTime: 0,
         due: 1,
@@ -434,8 +434,8 @@ describe('一键启动应急响应 measures (the default reading of `measures: {
     }
     // The rates, summed as the metrics service sums them
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0, // dispatched by default, and nobody takes an activation on: 0 of 2
-      responseRate: 0, // likewise
+      acceptanceRate: null, // acceptance: []: nothing dispatched
+      responseRate: null, // likewise
       completionRate: 1, // 2 closed `closed` of 2 due, 点名结束 included
       resolutionRate: 1, // no outcomes declared: every completed case is resolved
       onTimeRate: 1, // no deadline of its own to miss
@@ -443,8 +443,8 @@ describe('一键启动应急响应 measures (the default reading of `measures: {
       participationRate: null, // nobody is asked to rate
       visitRate: 0, // 0 rated of 2 completed
       disputeResolutionRate: null,
-      supervisionRate: 0, // the roll-call's escalations are not the activation's: 0 of 2
-      returnRate: 0, // no task to send back
+      supervisionRate: null, // escalations ÷ dispatched: nothing dispatched
+      returnRate: null, // likewise
       overdueRate: 0, // no deadline of its own
     });
     // Unreachable here: 不予受理 (no rejected end), explained, accepted, a late or overdue

@@ -381,15 +381,15 @@ describe('未诉先办·高频诉求主动治理 measures (the default reading o
     expect(eventsOf(outcome.docs[2]!.timeline, 'recurrence.refused')[0]!.detail).toMatchObject({
       reason: 'too-many-groups',
     });
-    // The flags: the analysis has no task, and `measures: {}` declares no acceptance, so the
-    // default reading counts it dispatched and never accepted; no deadline, so never late. A
+    // The flags: the analysis has no task, and `acceptance: []` says nobody takes it on, so it is
+    // never dispatched (in no 接单率 denominator); no deadline, so never late. A
     // closed analysis is completed and resolved whatever it found; a refused one ends `failed`:
     // not completed, and (no 办结时限 passed) not owed either, so in no 办结率 denominator.
     const metrics = outcome.docs.map(flagsOf);
     expect(metrics.map((m) => [m.received, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
-      [1, 1, 0, 0],
-      [1, 1, 0, 0],
-      [1, 1, 0, 0],
+      [1, 0, 0, 0],
+      [1, 0, 0, 0],
+      [1, 0, 0, 0],
     ]);
     expect(
       metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
@@ -411,8 +411,8 @@ describe('未诉先办·高频诉求主动治理 measures (the default reading o
     }
     // The rates, summed as the metrics service sums them
     expect(figuresOf(summedFlags(metrics)).rates).toEqual({
-      acceptanceRate: 0, // dispatched by default, and nobody takes an analysis on: 0 of 3
-      responseRate: 0, // likewise
+      acceptanceRate: null, // acceptance: []: nothing dispatched
+      responseRate: null, // likewise
       completionRate: 1, // 2 closed of 2 due; the refused one is owed nothing
       resolutionRate: 1, // no outcomes declared: every completed analysis is resolved
       onTimeRate: 1, // no deadline to miss
@@ -420,8 +420,8 @@ describe('未诉先办·高频诉求主动治理 measures (the default reading o
       participationRate: null, // nobody is asked to rate
       visitRate: 0, // 0 rated of 2 completed
       disputeResolutionRate: null,
-      supervisionRate: 0, // no deadline, so no escalation: 0 of 3
-      returnRate: 0, // no task to send back
+      supervisionRate: null, // escalations ÷ dispatched: nothing dispatched
+      returnRate: null, // likewise
       overdueRate: 0, // no deadline
     });
     // Unreachable here: 不予受理 (no rejected end), explained, accepted, late, escalated, returned
