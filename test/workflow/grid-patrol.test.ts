@@ -220,11 +220,11 @@ describe('四进一巡 measures (巡查率 as 按期办结率, 办结率, 督办
       returnRate: 0, // no task is sent back
       overdueRate: 0.5, // 2 past the close of 4 (the process has no refusal)
     });
-    // The round (`measures: {}`, the defaults): closed `closed` once its patrols ended, so
-    // completed and resolved; nobody takes a round on, so it is dispatched and never accepted.
+    // The round (`acceptance: []`): closed `closed` once its patrols ended, so completed and
+    // resolved; nobody takes a round on, so it is never dispatched (in no 接单率 denominator).
     const roundFlags = flagsOf(outcome.roundDoc);
     expect(roundFlags).toMatchObject({
-      dispatched: 1,
+      dispatched: 0,
       accepted: 0,
       due: 1,
       completed: 1,
@@ -233,7 +233,7 @@ describe('四进一巡 measures (巡查率 as 按期办结率, 办结率, 督办
       overdue: 0,
     });
     expect(figuresOf(roundFlags).rates).toMatchObject({
-      acceptanceRate: 0, // no person's action on a round: its 接单率 is not a figure to read
+      acceptanceRate: null, // nothing dispatched: a round has no 接单率
       completionRate: 1,
       onTimeRate: 1,
     });

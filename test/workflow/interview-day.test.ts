@@ -254,11 +254,11 @@ describe('民情访谈日 measures (接单率, 办结率, 按期办结率, 督�
       returnRate: 0, // no task is sent back
       overdueRate: 0.8, // 4 with a deadline passed of 5 (the process has no refusal)
     });
-    // The round (`measures: {}`, the defaults): closed `closed` once its forums ended, so
-    // completed and resolved; nobody takes a round on, so it is dispatched and never accepted.
+    // The round (`acceptance: []`): closed `closed` once its forums ended, so completed and
+    // resolved; nobody takes a round on, so it is never dispatched (in no 接单率 denominator).
     const roundFlags = flagsOf(outcome.roundDoc);
     expect(roundFlags).toMatchObject({
-      dispatched: 1,
+      dispatched: 0,
       accepted: 0,
       due: 1,
       completed: 1,

@@ -261,11 +261,11 @@ describe('抓党建述职评议 measures (响应率, 办结率, 按期办结率,
       returnRate: 0, // 重新述职 is an outcome, not a task sent back
       overdueRate: 0.8, // 4 with a deadline passed of 5 (the process has no refusal)
     });
-    // The round (`measures: {}`, the defaults): closed `closed` once its reviews ended, so
-    // completed and resolved; nobody takes a round on, so it is dispatched and never accepted.
+    // The round (`acceptance: []`): closed `closed` once its reviews ended, so completed and
+    // resolved; nobody takes a round on, so it is never dispatched (in no 接单率 denominator).
     const roundFlags = flagsOf(outcome.roundDoc);
     expect(roundFlags).toMatchObject({
-      dispatched: 1,
+      dispatched: 0,
       accepted: 0,
       due: 1,
       completed: 1,
