@@ -160,6 +160,9 @@ describe('未诉先办: recurring requests open proactive cases', () => {
     const outcome = await bed.withWorker(async (queue) => {
       const kase = await bed.startCase(queue, definition, org.street.id);
       const first = await kase.waitForDoc('the analysis to close', (d) => d.status === 'closed');
+      // The read model says closed a moment before the execution ends: a retry under the same id
+      // must wait for the end, as the admin's retry does (it needs a closed execution).
+      await kase.handle.result();
       const history = await kase.handle.fetchHistory();
       const children = openedIds(first.timeline);
       const childDocs = await Promise.all(
