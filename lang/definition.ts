@@ -685,6 +685,18 @@ export const evaluationStepSchema = z
 export type EvaluationStepSpec = z.infer<typeof evaluationStepSchema>;
 
 /**
+ * The cases a `recurrence` or an `assessment` step reads: those of these processes (1–50 keys)
+ * received at or after `from` and before the end of `to` (expressions giving dates or instants).
+ */
+const periodCasesSchema = z
+  .object({
+    from: expression,
+    to: expression,
+    definitions: z.array(key).min(1).max(50),
+  })
+  .strict();
+
+/**
  * The unit types a `recurrence` step may count places at: below the street, where one recurring
  * problem has one place (a community, a grid, a compound, a building).
  */
@@ -701,13 +713,7 @@ export const recurrenceStepSchema = z
     ...stepBase,
     type: z.literal('recurrence'),
     /** Which requests: received at or after `from` and before the end of `to`, of these processes. */
-    cases: z
-      .object({
-        from: expression,
-        to: expression,
-        definitions: z.array(key).min(1).max(50),
-      })
-      .strict(),
+    cases: periodCasesSchema,
     /** Where a request is counted: the nearest unit of this type at or above its unit. */
     place: z.enum(UNIT_TYPES),
     /** A category at a place recurs with at least this many requests in the period. */
@@ -745,13 +751,7 @@ export const assessmentStepSchema = z
     ...stepBase,
     type: z.literal('assessment'),
     /** Which cases: received at or after `from` and before the end of `to`, of these processes. */
-    cases: z
-      .object({
-        from: expression,
-        to: expression,
-        definitions: z.array(key).min(1).max(50),
-      })
-      .strict(),
+    cases: periodCasesSchema,
     /** The type of the serving units assessed (default `department`, 职能部门). */
     subjects: z.enum(UNIT_TYPES).default('department'),
     /** The rates weighed into the score, each with its weight in percent (they add up to 100). */

@@ -235,8 +235,6 @@ export function createLedgerService(deps: {
     if (page.length > 0) yield page;
   }
 
-  const within = withinScope;
-
   const unitName = (tree: UnitDirectory, id: string | null | undefined) =>
     id ? (tree.byId.get(id)?.name ?? null) : null;
 
@@ -258,7 +256,7 @@ export function createLedgerService(deps: {
       }
       const range = rangeOf(query);
       if (range) filter.createdAt = range;
-      const scoped = within(filter, scopeFilter(scope));
+      const scoped = withinScope(filter, scopeFilter(scope));
       const columns = [
         '案件编号',
         '流程',
@@ -336,7 +334,7 @@ export function createLedgerService(deps: {
       }
       const range = rangeOf(query);
       if (range) filter.openedAt = range;
-      const scoped = within(filter, scopeFilter(scope, TASK_SCOPE));
+      const scoped = withinScope(filter, scopeFilter(scope, TASK_SCOPE));
       return {
         fileName: `tasks-${today()}`,
         title: `任务台账-${today()}`,

@@ -1,3 +1,4 @@
+import type { Pairing as OrgPairing } from '../common/org-tree';
 import type { Models } from '../models';
 import { bumpOrgRevision } from '../models/org-revision';
 import { isDuplicateKeyError } from '../models';
@@ -148,15 +149,7 @@ export function createPairingService(deps: {
   const { Pairing, Person } = deps.models;
 
   async function viewsOf(
-    docs: ReadonlyArray<{
-      _id: string;
-      unitId: string;
-      kind: string;
-      personId?: string | null;
-      partnerUnitId?: string | null;
-      validFrom?: string | null;
-      validUntil?: string | null;
-    }>,
+    docs: ReadonlyArray<OrgPairing & { _id: string }>,
   ): Promise<PairingView[]> {
     const { byId } = await deps.scope.units();
     const personIds = [...new Set(docs.flatMap((d) => (d.personId ? [d.personId] : [])))].sort();

@@ -1,4 +1,3 @@
-import { METRIC_FIELDS } from '../../common/case-measures';
 import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
 import { planDeadline } from '../../common/sla';
@@ -174,7 +173,7 @@ describe('网格事件办理 (grid-event)', () => {
     }
     // Measures: the department's task is the acceptance (not the centre's 研判); resolved on
     // time, the last handling (the grid's, after 重新交办) counting
-    expect(metricsOf(outcome.doc)).toMatchObject({
+    expect(flagsOf(outcome.doc)).toMatchObject({
       dispatched: 1,
       accepted: 1,
       respondedInTime: 1,
@@ -283,7 +282,7 @@ describe('网格事件办理 (grid-event)', () => {
     expect(await mailsOf(org.communitySecretary, SUBJECT.escalated)).toHaveLength(0);
     expect(outcome.result.status).toBe('closed');
     // Measures: taken at once, but done after its 办结时限 (handle_2d): due, completed, late
-    expect(metricsOf(outcome.doc)).toMatchObject({
+    expect(flagsOf(outcome.doc)).toMatchObject({
       accepted: 1,
       respondedInTime: 1,
       due: 1,
@@ -329,14 +328,6 @@ describe('网格事件办理 (grid-event)', () => {
   });
 });
 
-/** A case document's figures, zeros filled in (they are left out when stored). */
-function metricsOf(doc: unknown): Record<(typeof METRIC_FIELDS)[number], number> {
-  const zero = Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0]));
-  return { ...zero, ...(doc as { metrics?: object }).metrics } as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
-}
 describe('网格事件办理 by the dispatch catalogue (派单目录)', () => {
   /** Publishes the street's catalogue as an admin would: 环境卫生 → the 城管局. */
   async function publishCatalogue(

@@ -1,4 +1,3 @@
-import { METRIC_FIELDS } from '../../common/case-measures';
 import type { CompleteTaskRequest } from '../../common/case';
 import { CASE_UPDATES } from '../../common/case';
 import type { CaseStateView } from '../../workflows/projection';
@@ -87,15 +86,6 @@ async function rateWhenAsked(kase: RunningCase, score: number, visit: number): P
   await kase.waitForEvents('step.entered', visit, { stepType: 'feedback' });
   await kase.rate(score);
   await kase.waitForEvents('feedback.rated', visit);
-}
-
-/** A case document's figures, zeros filled in (they are left out when stored). */
-function metricsOf(doc: unknown): Record<(typeof METRIC_FIELDS)[number], number> {
-  const zero = Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0]));
-  return { ...zero, ...(doc as { metrics?: object }).metrics } as Record<
-    (typeof METRIC_FIELDS)[number],
-    number
-  >;
 }
 
 /** The clock starts as the task opens: its due instant is `ms` after the task's `openedAt`. */
@@ -206,7 +196,7 @@ describe('接诉即办 (hotline-12345)', () => {
     expectDueAfterOpening(outcome.extended, 'limit_extended', 15 * 24 * 3_600_000);
     expectDueAfterOpening(outcome.redo, 'redo_12h', 12 * 3_600_000);
     // Measures: signed late, resolved on time (the last handling's limit), rated 5 in the end
-    expect(metricsOf(outcome.doc)).toMatchObject({
+    expect(flagsOf(outcome.doc)).toMatchObject({
       dispatched: 1,
       accepted: 1,
       respondedInTime: 0,
@@ -284,7 +274,7 @@ describe('接诉即办 (hotline-12345)', () => {
     expect(due(outcome.handle, 'limit_7d')).toBe(`${plusDays(monday, 7)} 09:30`);
     expectDueAfterOpening(outcome.redo1, 'redo_84h', 84 * 3_600_000);
     // Measures: explained in the end (the last handling counts), unsatisfied, arbitrated
-    expect(metricsOf(outcome.doc)).toMatchObject({
+    expect(flagsOf(outcome.doc)).toMatchObject({
       accepted: 1,
       completed: 1,
       resolved: 0,
