@@ -302,7 +302,75 @@ export function createCaseFailures(deps: CaseFailureDependencies) {
     return people.filter((p) => p.email);
   }
 
-  return { alertAdmins, alertAdminsQuietly, endCase, reconcile, endIfClosed, mailActivityAlerts };
+  /**
+   * Clears the open alerts whose activity is no longer running: its execution has closed, or the
+   * execution no longer lists it as pending (it succeeded or failed for good, and the worker's own
+   * clearing was lost: a worker killed between the success and the write, or a store error that
+   * the interceptor logs and drops). Without this an alert could stay listed, and the admins' page
+   * say "stuck", for an activity that has long finished. At most {@link ALERTS_PER_PASS} per pass,
+   * oldest first; one describe per execution.
+   */
+  async function settleActivityAlerts(temporal: Client): Promise<{ settled: number }> {
+    const { ActivityAlert } = deps.models;
+    const open = await ActivityAlert.find(
+      { resolvedAt: null },
+      { workflowId: 1, runId: 1, activityId: 1 },
+    )
+      .sort({ since: 1 })
+      .limit(ALERTS_PER_PASS)
+      .lean();
+    const pendingByRun = new Map<string, Set<string> | null | undefined>();
+    let settled = 0;
+    for (const alert of open) {
+      const run = `${alert.workflowId}:${alert.runId}`;
+      if (!pendingByRun.has(run)) {
+        pendingByRun.set(run, await pendingActivitiesOf(temporal, alert.workflowId, alert.runId));
+      }
+      const pending = pendingByRun.get(run);
+      // undefined: Temporal could not be asked; leave the alert for the next pass.
+      if (pending === undefined || pending?.has(alert.activityId)) continue;
+      const cleared = await ActivityAlert.updateOne(
+        { _id: alert._id, resolvedAt: null },
+        { $set: { resolvedAt: deps.clock(), resolution: 'gone' } },
+      );
+      settled += cleared.modifiedCount;
+    }
+    return { settled };
+  }
+
+  /**
+   * The ids of the activities an execution has pending; null when the execution has closed or
+   * is not found (nothing of it is running); undefined when Temporal could not be asked.
+   */
+  async function pendingActivitiesOf(
+    temporal: Client,
+    workflowId: string,
+    runId: string,
+  ): Promise<Set<string> | null | undefined> {
+    try {
+      const description = await temporal.workflow
+        .getHandle(workflowId, runId === '-' ? undefined : runId)
+        .describe();
+      if (description.status.name !== 'RUNNING') return null;
+      return new Set(
+        (description.raw.pendingActivities ?? []).map((a) => a.activityId ?? '').filter(Boolean),
+      );
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return null;
+      deps.logger.warn({ err: (err as Error).name }, 'activity alert not settled');
+      return undefined;
+    }
+  }
+
+  return {
+    alertAdmins,
+    alertAdminsQuietly,
+    endCase,
+    reconcile,
+    endIfClosed,
+    mailActivityAlerts,
+    settleActivityAlerts,
+  };
 }
 
 export type CaseFailures = ReturnType<typeof createCaseFailures>;

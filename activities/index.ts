@@ -262,7 +262,9 @@ export function createActivities(deps: ActivityDependencies) {
       const report = await failures.reconcile(deps.temporal.client, {
         taskQueue: deps.temporal.taskQueue,
       });
-      // Activities failing past the alert threshold (activities/stuck-activities.ts).
+      // Activities failing past the alert threshold (activities/stuck-activities.ts): the
+      // finished ones cleared first, so no admin is mailed about an activity already over.
+      await failures.settleActivityAlerts(deps.temporal.client);
       const alerts = await failures.mailActivityAlerts();
       return { scanned: report.scanned, ended: report.ended.length, alerts: alerts.mailed };
     },

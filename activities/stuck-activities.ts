@@ -19,7 +19,8 @@ export interface StuckActivityAlertDependencies {
  * The worker's activity interceptor that turns "retries for ever, silently" into an alert: an
  * activity whose attempts keep failing for longer than the threshold since its first attempt was
  * scheduled records an alert document (once per activity execution; later failures keep its
- * attempt count and last error current), and clears it when an attempt finally succeeds. The
+ * attempt count and last error current), and clears it when an attempt finally succeeds or the
+ * last one fails (the reconciler clears what this missed: case-failures.ts). The
  * reconciler's pass mails the admins of each new alert once (activities/case-failures.ts), the
  * admin API and console list the open ones. Only failures Temporal will retry count: a final
  * failure is the workflow's to handle (the case is projected failed).
@@ -72,10 +73,10 @@ export function stuckActivityAlerts(
     }
   }
 
-  async function resolve(info: Context['info']): Promise<void> {
+  async function resolve(info: Context['info'], resolution: 'succeeded' | 'failed'): Promise<void> {
     await ActivityAlert.updateOne(
       { _id: alertIdOf(info), resolvedAt: null },
-      { $set: { resolvedAt: deps.clock(), attempts: info.attempt } },
+      { $set: { resolvedAt: deps.clock(), attempts: info.attempt, resolution } },
     );
   }
 
@@ -87,16 +88,23 @@ export function stuckActivityAlerts(
         try {
           result = await next(input);
         } catch (err) {
-          if (willRetry(info, err) && pastThreshold(info)) {
-            await raise(info, err).catch((e: unknown) =>
-              deps.logger.warn({ err: (e as Error).name }, 'activity alert not recorded'),
+          if (willRetry(info, err)) {
+            if (pastThreshold(info)) {
+              await raise(info, err).catch((e: unknown) =>
+                deps.logger.warn({ err: (e as Error).name }, 'activity alert not recorded'),
+              );
+            }
+          } else if (info.attempt > 1 && pastThreshold(info)) {
+            // Its last attempt: nothing is stuck any more, the workflow has the failure.
+            await resolve(info, 'failed').catch((e: unknown) =>
+              deps.logger.warn({ err: (e as Error).name }, 'activity alert not cleared'),
             );
           }
           throw err;
         }
         // Only an activity old enough to have raised an alert can have one to clear.
         if (info.attempt > 1 && pastThreshold(info)) {
-          await resolve(info).catch((e: unknown) =>
+          await resolve(info, 'succeeded').catch((e: unknown) =>
             deps.logger.warn({ err: (e as Error).name }, 'activity alert not cleared'),
           );
         }

@@ -240,7 +240,7 @@ outboxClaimSchema.index({ mailId: 1 });
  * (`<workflow id>:<run id>:<activity id>`), written by the worker's activity interceptor
  * (activities/stuck-activities.ts): inserted once when the threshold passes, its attempts and
  * last error kept current by that activity's own retries (one writer), `resolvedAt` set when it
- * finally succeeds. The reconciler mails the admins of each new alert once (`mailedAt`).
+ * finally succeeds or fails for good, or when the reconciler finds it no longer running. The reconciler mails the admins of each new alert once (`mailedAt`).
  */
 const activityAlertSchema = new mongoose.Schema(
   {
@@ -258,6 +258,12 @@ const activityAlertSchema = new mongoose.Schema(
     lastFailedAt: { type: Date, required: true },
     mailedAt: { type: Date, default: null },
     resolvedAt: { type: Date, default: null },
+    /**
+     * How it ended: `succeeded` (an attempt finally succeeded), `failed` (its last attempt failed:
+     * the workflow handles that, the case shows it), `gone` (the reconciler found it no longer
+     * running: its execution closed, or the worker's own clearing was lost).
+     */
+    resolution: { type: String, enum: ['succeeded', 'failed', 'gone', null], default: null },
   },
   { collection: 'activityAlerts', versionKey: false },
 );

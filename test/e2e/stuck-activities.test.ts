@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { createDefinitionService } from '../../services/definitions';
 import { createMailRenderer } from '../../mail/renderer';
 import { servedProcess } from '../../scripts/recorded-processes';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
+import { temporalAddress, testDataConverter } from '../support/test-stack';
 import {
   idempotencyKey,
   mailsTo,
@@ -31,6 +34,7 @@ interface AlertView {
 }
 
 let app: TestApp;
+let temporal: Client;
 let dispatcher: string;
 let adminSession: string;
 const adminMail = uniqueAddress('stuck-admin');
@@ -70,9 +74,15 @@ beforeAll(async () => {
     },
   });
   expect(imported.status).toBe(200);
+  temporal = new Client({
+    connection: await Connection.connect({ address: temporalAddress() }),
+    namespace: app.config.TEMPORAL_NAMESPACE,
+    dataConverter: testDataConverter(),
+  });
 });
 
 afterAll(async () => {
+  await temporal?.connection.close();
   await app?.stop();
 });
 
@@ -130,7 +140,20 @@ it('when a projection keeps failing past the threshold, then admins see it liste
     // The projection retries with backoff up to a minute apart (workflows/stubs.ts `store`);
     // a loaded CI machine once took longer than 150 s (a few attempts), so four minutes.
     240_000,
-  );
+  ).catch(async (err: Error) => {
+    // Say what was still open, so a timeout on a loaded machine can be told from a real fault.
+    const open = await app.db.models.ActivityAlert.find({ workflowId: caseId }).lean();
+    const pending = (await temporal.workflow.getHandle(caseId).describe()).raw.pendingActivities;
+    throw new Error(
+      `${err.message}; alerts ${JSON.stringify(open)}; pending ${JSON.stringify(
+        pending?.map((a) => ({
+          id: a.activityId,
+          attempt: a.attempt,
+          failure: a.lastFailure?.message,
+        })),
+      )}`,
+    );
+  });
   // A second pass mails nothing more.
   await app.http('POST', '/api/v1/admin/cases/reconcile', { token: app.adminKey });
   await new Promise((r) => setTimeout(r, 2_000));
@@ -150,6 +173,7 @@ it('when a projection keeps failing past the threshold, then admins see it liste
   expect(cleared).toBe(true);
   const stored = await app.db.models.ActivityAlert.findOne({ workflowId: caseId }).lean();
   expect(stored!.resolvedAt).toBeInstanceOf(Date);
+  expect(stored!.resolution).toBe('succeeded');
   expect((await mailsTo(adminMail)).filter((m) => m.subject.includes('后台异常'))).toHaveLength(1);
   expect([200, 503]).toContain((await claim).status);
   const doc = await waitFor('the claim projected', async () => {
@@ -158,3 +182,51 @@ it('when a projection keeps failing past the threshold, then admins see it liste
   });
   expect(doc.status).toBe('open');
 }, 360_000);
+
+it('when an alert’s activity is no longer running, then the reconciler’s pass clears it and mails nobody', async () => {
+  // Arrange: a running case, and alerts left open by a worker that died before clearing them:
+  // one for an activity its execution no longer has pending, one of an execution that is gone
+  const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
+    token: dispatcher,
+    headers: { 'idempotency-key': idempotencyKey() },
+    body: { definitionKey: DEFINITION, unitId: 'sg1', data: { category: '环境卫生' } },
+  });
+  expect(started.status).toBe(201);
+  const caseId = started.body.id;
+  await waitFor('the dispatch task', () =>
+    app.db.models.Task.findOne({ caseId, stepId: 'dispatch', status: 'open' }).lean(),
+  );
+  const runId = (await temporal.workflow.getHandle(caseId).describe()).runId;
+  const goneRun = randomUUID();
+  const alert = (workflowId: string, run: string) => ({
+    _id: `${workflowId}:${run}:99`,
+    workflowId,
+    runId: run,
+    activityId: '99',
+    activityType: 'recordCaseProgress',
+    since: new Date(Date.now() - 60_000),
+    attempts: 5,
+    lastError: 'Error: was stuck',
+    lastFailedAt: new Date(),
+  });
+  await app.db.models.ActivityAlert.create([alert(caseId, runId), alert('no-such-case', goneRun)]);
+  const mailsBefore = (await mailsTo(adminMail)).length;
+
+  // Act
+  const reconcile = await app.http('POST', '/api/v1/admin/cases/reconcile', {
+    token: app.adminKey,
+  });
+  const settled = await waitFor('both alerts cleared', async () => {
+    const docs = await app.db.models.ActivityAlert.find({
+      _id: { $in: [`${caseId}:${runId}:99`, `no-such-case:${goneRun}:99`] },
+    }).lean();
+    return docs.every((d) => d.resolvedAt !== null) ? docs : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  // Assert
+  expect(reconcile.status).toBe(202);
+  expect(settled.map((d) => d.resolution)).toEqual(['gone', 'gone']);
+  expect((await stuckActivities()).some((a) => a.caseId === caseId)).toBe(false);
+  expect(await mailsTo(adminMail)).toHaveLength(mailsBefore);
+}, 120_000);
