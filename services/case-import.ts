@@ -13,6 +13,7 @@ import type { ScopeResolver } from './scope';
 import { caseIdFor } from './cases';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
+import { withInputDefaults } from '../lang/case-data';
 
 /** Records one request may bring; a larger history comes in several batches. */
 export const MAX_IMPORT_BATCH = 200;
@@ -78,10 +79,23 @@ export function createCaseImportService(deps: {
           });
           continue;
         }
-        problems.push(...checkImportedCase(record, definition, prefix));
-        documents.push({
+        const caseId = caseIdFor('import', record.externalId);
+        // Fields a record leaves out take their default (项目年度: the year it was received), as a
+        // live start's do, so an imported case is stored and counted as the engine would have.
+        const filled: ImportedCase = {
           ...record,
-          caseId: caseIdFor('import', record.externalId),
+          data: withInputDefaults(definition.spec.input.fields, record.data, {
+            id: caseId,
+            unitId: record.unitId,
+            channel: 'import',
+            definition: record.definitionKey,
+            receivedAt: record.receivedAt,
+          }),
+        };
+        problems.push(...checkImportedCase(filled, definition, prefix));
+        documents.push({
+          ...filled,
+          caseId,
           definitionName: definition.spec.name,
           ...(definition.spec.measures !== undefined ? { measures: definition.spec.measures } : {}),
           requestHash: createHash('sha256').update(canonicalJson(record)).digest('hex'),

@@ -22,6 +22,7 @@ input:
   fields:
     - { name: category, label: 诉求类别, type: string, required: true, options: [环境卫生, 其他] }
     - { name: contactName, label: 联系人, type: string, personal: true }
+    - { name: year, label: 年度, type: integer, required: true, default: year(case.receivedAt) }
 steps:
   - id: serve
     name: 办理
@@ -141,6 +142,25 @@ it('when closed records are imported twice, then each becomes one closed case, c
   expect(metrics.body.totals).toMatchObject({ received: 2, completed: 2, satisfied: 2 });
   const board = await app.http<{ total: number }>('GET', '/api/v1/public/board?unitId=i-c');
   expect(board.body.total).toBe(2);
+});
+
+it('when a record leaves out a field that has a default, then it is stored with the default as of its receipt', async () => {
+  // Act
+  const given = await importCases([record('defaulted-1')]);
+  const explicit = await importCases([
+    record('defaulted-2', { data: { category: '环境卫生', year: 2025 } }),
+  ]);
+
+  // Assert
+  expect(given.status).toBe(200);
+  expect(explicit.status).toBe(200);
+  const stored = await app.db.models.Case.find(
+    { _id: { $in: [...given.body.caseIds, ...explicit.body.caseIds] } },
+    { data: 1 },
+  ).lean();
+  const yearOf = (id: string) => (stored.find((c) => c._id === id)!.data as { year?: number }).year;
+  expect(yearOf(given.body.caseIds[0]!)).toBe(2026);
+  expect(yearOf(explicit.body.caseIds[0]!)).toBe(2025);
 });
 
 it('when records are wrong, then the batch is refused with every problem and nothing is written', async () => {
