@@ -4,6 +4,7 @@ import type {
   DeadlineSpec,
   DefinitionSpec,
   AssessmentStepSpec,
+  EscalationSpec,
   EvaluationStepSpec,
   FieldSpec,
   FieldType,
@@ -13,6 +14,7 @@ import type {
   RecurrenceStepSpec,
   StepSpec,
   UnitRef,
+  UpTreeSpec,
   CatalogueUnitRef,
 } from './definition';
 import {
@@ -24,6 +26,7 @@ import {
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
+import { isUpTree, ladderOffsetProblem } from './ladder';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
 import { branchStepMessage, nearestName, selectorProblems, stepPathProblem } from './check-hints';
 import { checkMeasures } from './measures';
@@ -167,6 +170,7 @@ class SemanticChecker {
       spec,
       (path, message) => this.report(path, message),
       (path, selector) => this.checkSelector(path, selector, true),
+      (path, source) => this.checkExpression(path, source),
     );
     checkMeasures(
       spec,
@@ -532,6 +536,7 @@ class SemanticChecker {
         );
       }
       d.escalations.forEach((e, j) => {
+        if (isUpTree(e)) return;
         if (e.reassign) {
           this.report(`${at}.escalations[${j}].reassign`, 'an evaluation has no task to reassign');
         }
@@ -687,6 +692,7 @@ class SemanticChecker {
         );
       }
       deadline.escalations.forEach((e, i) => {
+        if (isUpTree(e)) return;
         if (e.reassign) {
           this.report(
             `${at}.escalations[${i}].reassign`,
@@ -708,7 +714,11 @@ class SemanticChecker {
     deadlines.forEach((deadline, d) => {
       const mails = [
         ...deadline.reminders.map((r, i) => ({ at: `reminders[${i}]`, template: r.template })),
-        ...deadline.escalations.map((e, i) => ({ at: `escalations[${i}]`, template: e.template })),
+        ...deadline.escalations.map((e, i) =>
+          isUpTree(e)
+            ? { at: `escalations[${i}].upTree`, template: e.upTree.template }
+            : { at: `escalations[${i}]`, template: e.template },
+        ),
       ];
       for (const mail of mails) {
         if (ROLL_CALL_TEMPLATES.has(mail.template)) {
@@ -756,6 +766,10 @@ class SemanticChecker {
     });
     let previous = -1;
     deadline.escalations.forEach((e, i) => {
+      if (isUpTree(e)) {
+        previous = this.checkUpTree(`${path}.escalations[${i}].upTree`, e.upTree, onTask, previous);
+        return;
+      }
       this.checkRecipients(`${path}.escalations[${i}].notify`, e.notify, onTask);
       this.checkTemplate(`${path}.escalations[${i}].template`, e.template, true);
       if (e.reassign && !onTask) {
@@ -770,12 +784,47 @@ class SemanticChecker {
     });
   }
 
-  /** A 督办单 needs people to answer it: its `to`, or the people its level notifies. */
-  private checkSupervise(
+  /**
+   * A ladder up the tree (`upTree`): its role and start unit as a selector's, its template, its
+   * offsets of one kind, its levels after the ones before (and in order); gives its last offset.
+   */
+  private checkUpTree(
     path: string,
-    level: DeadlineSpec['escalations'][number],
+    ladder: UpTreeSpec,
     onTask: boolean | 'claim',
-  ): void {
+    previous: number,
+  ): number {
+    this.checkRole(`${path}.role`, ladder.role);
+    const from = ladder.from;
+    this.checkUnitRef(
+      `${path}.from`,
+      typeof from === 'object' ? { of: from.of, at: 'self' } : from,
+      onTask !== false,
+    );
+    this.checkTemplate(`${path}.template`, ladder.template, true);
+    const types = ladder.types ?? [];
+    types.forEach((type, i) => {
+      if (types.indexOf(type) !== i) {
+        this.report(`${path}.types[${i}]`, `unit type "${type}" is listed twice`);
+      }
+    });
+    const mixed = ladderOffsetProblem(ladder);
+    if (mixed !== null) {
+      this.report(`${path}.after`, mixed);
+      return previous;
+    }
+    const first = ladder.after === undefined ? 0 : roughMinutes(ladder.after);
+    if (first < previous) {
+      this.report(
+        `${path}.${ladder.after === undefined ? 'every' : 'after'}`,
+        'levels must be in order of their offsets: this ladder starts before the level above it',
+      );
+    }
+    return first + roughMinutes(ladder.every) * (ladder.levels - 1);
+  }
+
+  /** A 督办单 needs people to answer it: its `to`, or the people its level notifies. */
+  private checkSupervise(path: string, level: EscalationSpec, onTask: boolean | 'claim'): void {
     const slip = level.supervise!;
     if (allSteps(this.spec).some(({ step }) => step.id === 'supervision')) {
       this.report(

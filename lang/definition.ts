@@ -199,24 +199,35 @@ const roleKey = z
 /** A pairing kind's key (lang/vocabulary.ts PAIRING_KINDS; the checker names unknown ones). */
 const pairingKind = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a pairing kind such as cadre');
 
+/** The most levels an `upTree` ladder has (chosen: the org tree has eight unit types above a floor). */
+export const MAX_LADDER_LEVELS = 8;
+
 /**
  * A unit relative to the case or the task's assignee. Shorthands: `case`, `assignee`, `parent`
  * (the case unit's parent), or a unit type (the nearest unit of that type at or above the case's).
  */
-const unitAt = z.enum(['self', 'parent', ...UNIT_TYPES]);
-export const unitRefSchema = z.union([
-  z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
+const unitAt = z.union([
+  z.enum(['self', 'parent', ...UNIT_TYPES]),
+  /**
+   * The k-th unit above (1: the parent), counting only units of `types` when given: how an
+   * `upTree` ladder (9.2) names its levels. Past the root there is no unit (nobody).
+   */
   z
     .object({
-      of: z.union([
-        z.enum(['case', 'assignee']),
-        z.object({ field: identifier }).strict(),
-        /** A unit id computed from the case: a dispatcher's choice in a form, a list item. */
-        z.object({ expression }).strict(),
-      ]),
-      at: unitAt.default('self'),
+      up: z.number().int().min(1).max(MAX_LADDER_LEVELS),
+      types: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
     })
     .strict(),
+]);
+const unitBase = z.union([
+  z.enum(['case', 'assignee']),
+  z.object({ field: identifier }).strict(),
+  /** A unit id computed from the case: a dispatcher's choice in a form, a list item. */
+  z.object({ expression }).strict(),
+]);
+export const unitRefSchema = z.union([
+  z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
+  z.object({ of: unitBase, at: unitAt.default('self') }).strict(),
 ]);
 export type UnitRef = z.infer<typeof unitRefSchema>;
 export type UnitAt = z.infer<typeof unitAt>;
@@ -384,6 +395,49 @@ export const escalationSchema = z
 
 export type EscalationSpec = z.infer<typeof escalationSchema>;
 
+/**
+ * A ladder that walks up the org tree (逐级督办): one escalation level per unit above `from`, up
+ * to `levels` of them (only units of `types` count when given), each level mailing the holders of
+ * `role` there (兜底 upwards) `every` later than the one before; the first fires `after` the
+ * deadline. A level past the root ends the ladder. Expanded into ordinary levels by lang/ladder.ts.
+ */
+export const upTreeSchema = z
+  .object({
+    upTree: z
+      .object({
+        /** The post whose holders each level reaches (领导 leader, 书记 secretary…). */
+        role: roleKey,
+        /**
+         * The unit the walk starts above: `case` (default), `assignee` (a task's deadline), or
+         * `{ of: … }` as in a unit reference (8.2), without `at`.
+         */
+        from: z
+          .union([z.enum(['case', 'assignee']), z.object({ of: unitBase }).strict()])
+          .default('case'),
+        /** How many units above it (1 to 8); fewer when the root comes first. */
+        levels: z
+          .number({ error: `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}` })
+          .int(`levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`)
+          .min(1, `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`)
+          .max(MAX_LADDER_LEVELS, `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`),
+        /** Only units of these types are levels (skip a compound, a building…). */
+        types: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
+        /** The time between two levels. */
+        every: slaDuration,
+        /** The first level's offset after the deadline; 0 by default. */
+        after: slaDuration.optional(),
+        template: templateName.default('task-escalated'),
+        ...channelFields,
+      })
+      .strict(),
+  })
+  .strict();
+export type UpTreeSpec = z.infer<typeof upTreeSchema>['upTree'];
+
+/** An entry of `escalations`: one level, or a ladder up the tree expanding to several. */
+export const escalationEntrySchema = z.union([escalationSchema, upTreeSchema]);
+export type EscalationEntrySpec = z.infer<typeof escalationEntrySchema>;
+
 export const deadlineSchema = z
   .object({
     id: stepId,
@@ -406,7 +460,7 @@ export const deadlineSchema = z
     /** Whether the clock stops while the case waits on the requester. */
     pausable: z.boolean().default(true),
     reminders: z.array(reminderSchema).default([]),
-    escalations: z.array(escalationSchema).default([]),
+    escalations: z.array(escalationEntrySchema).default([]),
   })
   .strict();
 export type DeadlineSpec = z.infer<typeof deadlineSchema>;
@@ -965,11 +1019,26 @@ export const pointsRuleSchema = z
       .strict(),
     /** Who earns: default the task's assignee, or a pool's claimants. */
     to: z.union([pointsRecipientSchema, z.array(pointsRecipientSchema).min(1)]).optional(),
-    points: z
-      .number({ error: 'points must be a whole number from 1 to 10000' })
-      .int('points must be a whole number from 1 to 10000')
-      .min(1, 'points must be a whole number from 1 to 10000')
-      .max(MAX_POINTS_PER_RULE, 'points must be a whole number from 1 to 10000'),
+    /**
+     * Whole points per person, or `{ expression }` computing them from the case when the step
+     * completes (service hours typed into the form: `form.hours`): rounded to the nearest whole
+     * number and capped at 10000; a value that is not a number, or below 1 once rounded, awards
+     * nothing.
+     */
+    points: z.union(
+      [
+        z
+          .number()
+          .int('points must be a whole number from 1 to 10000')
+          .min(1, 'points must be a whole number from 1 to 10000')
+          .max(MAX_POINTS_PER_RULE, 'points must be a whole number from 1 to 10000'),
+        z.object({ expression }).strict(),
+      ],
+      {
+        error:
+          'points must be a whole number from 1 to 10000, or { expression } giving the number (form.hours)',
+      },
+    ),
     /** Why, as the ledger shows it (完成微心愿). */
     reason: z.string().trim().min(1, 'a reason is required (完成微心愿)').max(100),
   })
