@@ -381,7 +381,6 @@ export class Clock {
       return;
     }
     this.firedLevels.add(event.level);
-    const levelBefore = this.level;
     this.level = Math.max(this.level, event.level);
     const escalation = this.spec.escalations[event.level - 1]!;
     const split = rosterSplit(asList(escalation.notify));
