@@ -293,12 +293,26 @@ class SemanticChecker {
         this.checkTemplate(`${path}.template`, step.template, true);
         this.checkRecipients(`${path}.to`, step.to, false);
         break;
-      case 'feedback':
+      case 'feedback': {
+        const raters = step.from ?? [];
+        raters.forEach((rater, i) => {
+          if (rater === 'requester') {
+            if (raters.indexOf(rater) !== i) {
+              this.report(`${path}.from[${i}]`, 'requester is listed twice');
+            }
+          } else {
+            this.checkSelector(`${path}.from[${i}]`, rater, false);
+          }
+        });
         if (step.invite !== undefined) {
           this.checkRecipients(`${path}.invite`, step.invite, false);
+        }
+        // Without invite, the people `from` names are invited with the same template.
+        if (step.invite !== undefined || raters.some((r) => r !== 'requester')) {
           this.checkTemplate(`${path}.template`, step.template, true);
         }
         break;
+      }
       case 'publish':
         step.show.forEach((name, i) => {
           const ref = SHOWN_FORM_FIELD.exec(name);

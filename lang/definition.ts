@@ -583,6 +583,16 @@ export const feedbackStepSchema = z
     type: z.literal('feedback'),
     /** How long the requester has to rate; no rating by then is recorded as none, not a score. */
     within: slaDuration,
+    /**
+     * Who rates (default: the requester): `requester` and people selectors, e.g. a community's
+     * resident representatives (`{ role: resident-rep, unit: community }`). The first rating any
+     * of them gives is the case's rating. Without `invite`, the people named are invited.
+     */
+    from: z
+      .array(z.union([z.literal('requester'), peopleSelectorSchema]))
+      .min(1)
+      .max(20)
+      .optional(),
     /** Invite the requester by mail (template `case-result` unless named). */
     invite: recipients.optional(),
     template: templateName.default('case-result'),

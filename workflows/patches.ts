@@ -91,6 +91,12 @@ export const CHANGES_SINCE_2026_11 = {
    * without it never reached such a step).
    */
   departmentAssessment: 'department-assessment',
+  /**
+   * A `feedback` step with `from` (docs 6.8) looks up the raters it names and writes their
+   * accounts on the case. `from` is new: only definitions published with it have it, so no case
+   * recorded before reaches the lookup, and the combined marker may stand for it (as above).
+   */
+  feedbackRaters: 'feedback-raters',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

@@ -1,5 +1,5 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
-import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
+import type { Candidate, CaseWorkflowInput, FeedbackWait, ResolvedPeople } from '../common/case';
 import type {
   DefinitionSpec,
   EscalationSpec,
@@ -107,7 +107,7 @@ export class CaseRun {
   /** When the case started waiting on the requester, while it does. */
   pausedSince: string | null = null;
   /** The feedback step waiting for a rating, if any. */
-  feedback: { stepId: string; rating: RatingView | null } | null = null;
+  feedback: FeedbackWait | null = null;
   /** The evaluation round open in this case, if any (workflows/steps/evaluation.ts). */
   evaluation: EvaluationRun | null = null;
   /**

@@ -29,7 +29,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   timer: ['duration', 'until'],
   decision: ['branches', 'otherwise'],
   notify: ['template', 'to'],
-  feedback: ['within', 'invite', 'template'],
+  feedback: ['within', 'from', 'invite', 'template'],
   publish: ['title', 'show'],
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
@@ -113,14 +113,25 @@ export function stepLines(
     case 'notify':
       summary = `mails ${recipientsText(spec, step.to)} (template ${code(step.template)})`;
       break;
-    case 'feedback':
-      summary = `the requester rates the service 1–5 within ${durationText(step.within)} (no rating by then is recorded as none)`;
+    case 'feedback': {
+      const named = (step.from ?? []).filter((r) => r !== 'requester');
+      const raters =
+        step.from === undefined
+          ? 'the requester'
+          : [
+              ...(step.from.includes('requester') ? ['the requester'] : []),
+              ...(named.length > 0 ? [recipientsText(spec, named)] : []),
+            ].join(' or ');
+      summary = `${raters} rates the service 1–5 within ${durationText(step.within)} (the first rating counts; no rating by then is recorded as none)`;
       details.push(
         step.invite !== undefined
           ? `Invitation: ${recipientsText(spec, step.invite)} (mail ${code(step.template)})`
-          : 'No invitation mail: a dispatcher records the rating (`POST /api/v1/cases/:id/rating`).',
+          : named.length > 0
+            ? `Invitation: the raters named (mail ${code(step.template)})`
+            : 'No invitation mail: a dispatcher records the rating (`POST /api/v1/cases/:id/rating`).',
       );
       break;
+    }
     case 'publish': {
       summary = `publishes the case on the public board (公示) as “${step.title}”`;
       const shown = step.show.map((name) => {
