@@ -371,6 +371,21 @@ class SemanticChecker {
         }
         break;
       }
+      case 'repeat':
+        if ((step.times === undefined) === (step.dates === undefined)) {
+          this.report(
+            path,
+            'a repeat step needs exactly one of times (how many iterations) and dates (an expression giving the list of dates)',
+          );
+        }
+        if (step.every !== undefined && step.times === undefined) {
+          this.report(
+            `${path}.every`,
+            'every goes with times; with dates each iteration starts at its own date',
+          );
+        }
+        if (step.dates !== undefined) this.checkExpression(`${path}.dates`, step.dates);
+        break;
       case 'end':
         break;
     }

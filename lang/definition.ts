@@ -859,6 +859,41 @@ const branchStepSchema = z.discriminatedUnion('type', [
   subprocessStepSchema,
 ]);
 
+/** The most iterations a `repeat` step runs (lang/steps.ts MAX_REPEAT_ITERATIONS, chosen). */
+const MAX_REPEAT_ITERATIONS = 24;
+
+/**
+ * Repeating a block (重复执行): its steps run `times` times, `every` apart (from one iteration's
+ * start to the next), or once per date of the list `dates` gives, waiting for each date. At most
+ * 24 iterations, so the case's history stays bounded (the block runs in one history). Top level
+ * only; the block holds the steps a parallel branch may hold. See docs 6.15.
+ */
+export const repeatStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('repeat'),
+    /** How many iterations, 1–24; exactly one of `times` and `dates`. */
+    times: z
+      .number({ error: `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}` })
+      .int(`times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}`)
+      .min(1, `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}`)
+      .max(
+        MAX_REPEAT_ITERATIONS,
+        `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS} (chosen, so the case's history stays bounded): start a case per period with a schedule for more`,
+      )
+      .optional(),
+    /** With `times`: the time from one iteration's start to the next's (none: one after the other). */
+    every: slaDuration.optional(),
+    /**
+     * An expression giving a list of dates or instants: one iteration per item, each starting at
+     * its date (at once when past or not a date); the first 24 items only.
+     */
+    dates: expression.optional(),
+    steps: z.array(branchStepSchema).min(1),
+  })
+  .strict();
+export type RepeatStepSpec = z.infer<typeof repeatStepSchema>;
+
 /** How a parallel step joins its branches: all, the first, or a quorum of k. */
 export type ParallelJoin = 'all' | 'any' | { atLeast: number };
 
@@ -899,6 +934,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   evaluationStepSchema,
   recurrenceStepSchema,
   assessmentStepSchema,
+  repeatStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];

@@ -178,6 +178,19 @@ export function openingSlips(): boolean {
  */
 export const RECURRENCE_STEP = 'recurrence-step';
 
+/**
+ * The `repeat` step (workflows/steps/repeat.ts): runs its block once per iteration. Its own
+ * `patched()`, asked only when such a step runs: an interpreter before it had no runner for the
+ * type and went straight on to the step's successor, so a case that passed the step on such a
+ * worker (a rolling deploy) replays to the same: nothing repeated.
+ */
+export const REPEAT_STEP = 'repeat-step';
+
+/** Whether a `repeat` step runs its block here (see {@link REPEAT_STEP}). */
+export function repeatingBlocks(): boolean {
+  return patched(REPEAT_STEP);
+}
+
 /** Whether a `recurrence` step analyses and opens cases here (see {@link RECURRENCE_STEP}). */
 export function analysingRecurrence(): boolean {
   return patched(RECURRENCE_STEP);

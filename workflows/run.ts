@@ -65,6 +65,14 @@ export interface StepResult {
   count?: number;
   scored?: number;
   vetoed?: number;
+  /** A repeat step: the iteration (1 = the first) running or last run, and its date (or null). */
+  index?: number;
+  item?: unknown;
+  /**
+   * A repeat step's finished iterations by their number ('1' = the first: the expression language
+   * reads a quoted name, `iterations['2']`), each with what its block's steps left.
+   */
+  iterations?: Record<string, { index: number; item: unknown; steps: Record<string, StepResult> }>;
 }
 
 /** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */
