@@ -33,6 +33,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   publish: ['title', 'show'],
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
+  repeat: ['times', 'every', 'dates', 'steps'],
   end: ['status'],
   evaluation: [
     'orders',
@@ -172,6 +173,12 @@ export function stepLines(
     case 'end':
       summary = `ends the case: ${STATUS_LABELS[step.status] ?? step.status}`;
       break;
+    case 'repeat':
+      summary =
+        step.dates !== undefined
+          ? `runs its block once per date of ${code(step.dates)} (重复执行, at most 24), each on its date`
+          : `runs its block ${step.times ?? 0} times (重复执行)${step.every !== undefined ? `, ${durationText(step.every)} from one start to the next` : ', one after the other'}`;
+      break;
     case 'evaluation': {
       summary = 'an evaluation round (评单评议): the orders of the period are scored';
       details.push(
@@ -242,6 +249,14 @@ export function stepLines(
   const lines = [`**${step.name}** (${code(step.id)}, ${generic.type}): ${summary}.${next}`];
   for (const d of details) {
     lines.push(d.startsWith('  - ') ? `  ${d}` : `- ${d}`);
+  }
+  if (step.type === 'repeat') {
+    lines.push('- Each time:');
+    const blockSteps = new Map(step.steps.map((s) => [s.id, s as StepSpec]));
+    step.steps.forEach((s, j) => {
+      const [first, ...rest] = stepLines(spec, s, blockSteps, processes);
+      lines.push(`  ${j + 1}. ${first}`, ...rest.map((l) => `     ${l}`));
+    });
   }
   if (step.type === 'parallel') {
     step.branches.forEach((branch, i) => {
