@@ -80,6 +80,26 @@ export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
 /** In a sub-process step with `forEach`: also the list's value and its position (from 0). */
 export const FOR_EACH_ROOTS: ReadonlySet<string> = new Set([...EXPRESSION_ROOTS, 'item', 'index']);
 
+type SchemaIssue = { path: PropertyKey[]; message: string; code?: string; errors?: unknown };
+
+/**
+ * An `escalations` entry's union issue (a level, or an `upTree` ladder) as the issues of the
+ * option the author evidently meant: the one whose shallowest problem lies deepest (a level with
+ * a bad `supervise.level` is a level, not a malformed ladder), when exactly one option goes
+ * deeper than the entry itself; otherwise the union's own message. Other unions keep their own
+ * messages (a schedule's `unitsOfType`, `points: '10'`).
+ */
+function unionOptionIssues(issue: SchemaIssue): SchemaIssue[] {
+  if (issue.code !== 'invalid_union' || !Array.isArray(issue.errors)) return [issue];
+  if (issue.path.at(-2) !== 'escalations') return [issue];
+  const options = (issue.errors as SchemaIssue[][]).filter((o) => o.length > 0);
+  const depthOf = (option: SchemaIssue[]) => Math.min(...option.map((i) => i.path.length));
+  const deepest = Math.max(...options.map(depthOf));
+  const meant = options.filter((o) => depthOf(o) === deepest);
+  if (deepest < 1 || meant.length !== 1) return [issue];
+  return meant[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /**
  * Parses and checks a definition as a whole, reporting every problem at once with its path:
  * schema errors first; then, on a well-formed definition, references, reachability, a way to an
@@ -91,7 +111,7 @@ export function validateDefinition(
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => {
+    const problems = parsed.error.issues.flatMap(unionOptionIssues).flatMap((issue) => {
       const selector = selectorProblems(raw, issue.path);
       if (selector) return selector.map((p) => ({ path: formatPath(p.path), message: p.message }));
       return [
