@@ -133,6 +133,7 @@ export function createActivities(deps: ActivityDependencies) {
         ...(progress.reopen ? { closedAt: null } : {}),
         ...(progress.deadlines !== undefined ? { deadlines: progress.deadlines } : {}),
         ...(progress.rating !== undefined ? { rating: progress.rating } : {}),
+        ...(progress.raterUserIds !== undefined ? { raterUserIds: progress.raterUserIds } : {}),
         ...(progress.publication !== undefined ? { publication: progress.publication } : {}),
         ...(progress.metrics !== undefined ? { metrics: storedMetrics(progress.metrics) } : {}),
         ...(progress.servedBy !== undefined ? { servedBy: progress.servedBy } : {}),

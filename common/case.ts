@@ -72,7 +72,7 @@ export interface CaseContinuation {
   shuffles: number;
   pinnedVersions: Record<string, number> | null;
   rollCall: Record<string, unknown> | null;
-  feedback: { stepId: string; rating: RatingView | null } | null;
+  feedback: FeedbackWait | null;
   pausedSince: string | null;
   /** The metric accumulator's state (common/case-measures.ts). */
   measures: Record<string, unknown>;
@@ -177,6 +177,17 @@ export interface CurrentStep {
   type: string;
 }
 
+/**
+ * A feedback step waiting for its rating. `raters`: who may give it when the step names them
+ * (`from`, docs 6.8): the accounts of the people named, and whether the requester is one of them;
+ * absent, the requester (or a dispatcher on their behalf) as always.
+ */
+export interface FeedbackWait {
+  stepId: string;
+  rating: RatingView | null;
+  raters?: { userIds: string[]; requester: boolean };
+}
+
 /** Initial fields of the case document, written once with revision 1. */
 export interface CaseOpening {
   definitionKey: string;
@@ -211,6 +222,11 @@ export interface CaseProgress {
   /** The case's SLA clocks as they stand (replaces the stored list). */
   deadlines?: DeadlineView[];
   rating?: RatingView;
+  /**
+   * The accounts a feedback step with `from` invites to rate (they may then rate the case outside
+   * their scope); [] when the step ends. Absent: unchanged.
+   */
+  raterUserIds?: string[];
   publication?: PublicationView;
   /** The case's metric figures, whole, when they changed (see common/case-measures.ts). */
   metrics?: CaseMetrics;

@@ -148,7 +148,7 @@ export type ScoresVia = 'update' | 'api';
  * declares `measures.acceptance` (a handler takes the order on: 接单/签收) and has a `feedback`
  * step (the resident served rates it: 一单一打分). Monthly reports, roll-calls, admissions, the
  * whistle's call and the rounds themselves are not. Reads the spec loosely (stored specs of any
- * version), looking into parallel branches too.
+ * version), looking into parallel branches and repeated blocks too.
  */
 export function isServiceOrderProcess(spec: unknown): boolean {
   if (typeof spec !== 'object' || spec === null) return false;
@@ -160,6 +160,7 @@ export function isServiceOrderProcess(spec: unknown): boolean {
       if (typeof step !== 'object' || step === null) return false;
       const { type, branches } = step as { type?: unknown; branches?: unknown };
       if (type === 'feedback') return true;
+      if (type === 'repeat') return hasFeedback((step as { steps?: unknown }).steps);
       return (
         type === 'parallel' &&
         Array.isArray(branches) &&

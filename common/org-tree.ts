@@ -58,7 +58,11 @@ export function pairingValidOn(pairing: Pairing, day: string | undefined): boole
  * type at or above it (the case's street, the county).
  */
 export type UnitRelation =
-  { kind: 'self' } | { kind: 'parent' } | { kind: 'nearest'; type: UnitType };
+  | { kind: 'self' }
+  | { kind: 'parent' }
+  | { kind: 'nearest'; type: UnitType }
+  /** The `steps`-th unit above (1: the parent), counting only units of `types` when given. */
+  | { kind: 'up'; steps: number; types?: readonly UnitType[] };
 
 export class OrgTreeError extends Error {
   constructor(message: string) {
@@ -180,6 +184,12 @@ export class OrgTree {
         return chain[1] ?? null;
       case 'nearest':
         return chain.find((u) => u.type === relation.type) ?? null;
+      case 'up': {
+        const above = chain
+          .slice(1)
+          .filter((u) => relation.types === undefined || relation.types.includes(u.type));
+        return above[relation.steps - 1] ?? null;
+      }
     }
   }
 

@@ -11,8 +11,12 @@ import { pairingValidOn, resolveEscalationTarget } from './org-tree';
  * rely on it.
  */
 
-/** Where a unit is from its base: the base itself, its parent, or the nearest unit of a type. */
-export type UnitStep = 'self' | 'parent' | UnitType;
+/**
+ * Where a unit is from its base: the base itself, its parent, the nearest unit of a type, or the
+ * k-th unit above (counting only units of `types` when given: an `upTree` ladder's level).
+ */
+export type UnitStep =
+  'self' | 'parent' | UnitType | { up: number; types?: readonly UnitType[] | undefined };
 
 /**
  * A unit reference with nothing left to evaluate: the shorthands of the language (`case`,
@@ -89,6 +93,9 @@ export interface SelectedPeople {
 export function relationOf(step: UnitStep): UnitRelation {
   if (step === 'self') return { kind: 'self' };
   if (step === 'parent') return { kind: 'parent' };
+  if (typeof step === 'object') {
+    return { kind: 'up', steps: step.up, ...(step.types ? { types: step.types } : {}) };
+  }
   return { kind: 'nearest', type: step };
 }
 

@@ -27,6 +27,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'evaluation',
   'recurrence',
   'assessment',
+  'repeat',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {
@@ -74,6 +75,8 @@ export function stepRows(spec: DefinitionSpec, t: Translate): StepRow[] {
   const start = startStepId(spec);
   const branchOf = new Map<StepSpec, string>();
   for (const step of spec.steps) {
+    // A repeated block is shown as its repeat step's one branch.
+    if (step.type === 'repeat') for (const inner of step.steps) branchOf.set(inner, step.name);
     if (step.type !== 'parallel') continue;
     for (const branch of step.branches) {
       for (const inner of branch.steps) branchOf.set(inner, `${step.name} / ${branch.name}`);

@@ -18,7 +18,7 @@ import { topUnitsOf, unitChoices } from './report-units';
  * start itself through the case service, with its refusals mapped back onto the form.
  */
 
-/** Every step of a process, those inside parallel branches too. */
+/** Every step of a process, those inside parallel branches and repeated blocks too. */
 export function stepsOf(snapshot: DefinitionSnapshot): StepSpec[] {
   const out: StepSpec[] = [];
   for (const step of snapshot.spec.steps) {
@@ -26,6 +26,7 @@ export function stepsOf(snapshot: DefinitionSnapshot): StepSpec[] {
     if (step.type === 'parallel') {
       for (const branch of step.branches) out.push(...(branch.steps as StepSpec[]));
     }
+    if (step.type === 'repeat') out.push(...(step.steps as StepSpec[]));
   }
   return out;
 }

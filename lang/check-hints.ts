@@ -21,21 +21,40 @@ const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
   evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
   assessment:
     'a department assessment cannot run inside a parallel branch: make it a step of its own',
+  repeat:
+    'a repeat step cannot run inside a parallel branch: make it a step of its own (inside a branch, a loop back through a timer repeats)',
+};
+
+/** Step types a repeated block (`repeat`'s steps) cannot hold, with where they belong instead. */
+const NOT_IN_A_BLOCK: Readonly<Record<string, string>> = {
+  end: 'a repeated block cannot hold an end step: an iteration is done after its last step and the case goes on after the repeat step, so put the end step after it (a decision after it can end the case)',
+  parallel:
+    'a repeated block cannot hold a parallel step: put the tasks one after the other in the block, or repeat inside each branch with a loop',
+  repeat: 'repeat steps cannot be nested: multiply the times, or list every date in one repeat',
+  evaluation:
+    'an evaluation round cannot run inside a repeated block: schedule the process instead',
+  recurrence:
+    'a recurrence analysis cannot run inside a repeated block: schedule the process instead',
+  assessment:
+    'a department assessment cannot run inside a repeated block: schedule the process instead',
 };
 
 /** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
 export function branchStepMessage(raw: unknown, path: ReadonlyArray<PropertyKey>): string | null {
   const at = path.at(-1) === 'type' ? path.slice(0, -1) : path;
-  if (at.length < 4 || at.at(-2) !== 'steps' || at.at(-4) !== 'branches') return null;
+  // A repeated block: `steps[i].steps[j]`.
+  const inBlock = at.length === 4 && at[0] === 'steps' && at[2] === 'steps';
+  if (!inBlock && (at.length < 4 || at.at(-2) !== 'steps' || at.at(-4) !== 'branches')) {
+    return null;
+  }
+  const messages = inBlock ? NOT_IN_A_BLOCK : NOT_IN_A_BRANCH;
   let node: unknown = raw;
   for (const key of at) {
     if (node === null || typeof node !== 'object') return null;
     node = (node as Record<PropertyKey, unknown>)[key as string];
   }
   const type = (node as { type?: unknown } | null)?.type;
-  return typeof type === 'string' && Object.hasOwn(NOT_IN_A_BRANCH, type)
-    ? NOT_IN_A_BRANCH[type]!
-    : null;
+  return typeof type === 'string' && Object.hasOwn(messages, type) ? messages[type]! : null;
 }
 
 /**
@@ -59,6 +78,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
     'unacknowledged',
   ],
   feedback: ['rating', 'visits'],
+  repeat: ['index', 'item', 'count', 'iterations'],
   subprocess: [
     'caseId',
     'status',

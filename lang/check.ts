@@ -4,6 +4,7 @@ import type {
   DeadlineSpec,
   DefinitionSpec,
   AssessmentStepSpec,
+  EscalationSpec,
   EvaluationStepSpec,
   FieldSpec,
   FieldType,
@@ -13,6 +14,7 @@ import type {
   RecurrenceStepSpec,
   StepSpec,
   UnitRef,
+  UpTreeSpec,
   CatalogueUnitRef,
 } from './definition';
 import {
@@ -24,6 +26,7 @@ import {
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
+import { isUpTree, ladderOffsetProblem } from './ladder';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
 import { branchStepMessage, nearestName, selectorProblems, stepPathProblem } from './check-hints';
 import { checkMeasures } from './measures';
@@ -77,6 +80,26 @@ export const EXPRESSION_ROOTS: ReadonlySet<string> = new Set([
 /** In a sub-process step with `forEach`: also the list's value and its position (from 0). */
 export const FOR_EACH_ROOTS: ReadonlySet<string> = new Set([...EXPRESSION_ROOTS, 'item', 'index']);
 
+type SchemaIssue = { path: PropertyKey[]; message: string; code?: string; errors?: unknown };
+
+/**
+ * An `escalations` entry's union issue (a level, or an `upTree` ladder) as the issues of the
+ * option the author evidently meant: the one whose shallowest problem lies deepest (a level with
+ * a bad `supervise.level` is a level, not a malformed ladder), when exactly one option goes
+ * deeper than the entry itself; otherwise the union's own message. Other unions keep their own
+ * messages (a schedule's `unitsOfType`, `points: '10'`).
+ */
+function unionOptionIssues(issue: SchemaIssue): SchemaIssue[] {
+  if (issue.code !== 'invalid_union' || !Array.isArray(issue.errors)) return [issue];
+  if (issue.path.at(-2) !== 'escalations') return [issue];
+  const options = (issue.errors as SchemaIssue[][]).filter((o) => o.length > 0);
+  const depthOf = (option: SchemaIssue[]) => Math.min(...option.map((i) => i.path.length));
+  const deepest = Math.max(...options.map(depthOf));
+  const meant = options.filter((o) => depthOf(o) === deepest);
+  if (deepest < 1 || meant.length !== 1) return [issue];
+  return meant[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /**
  * Parses and checks a definition as a whole, reporting every problem at once with its path:
  * schema errors first; then, on a well-formed definition, references, reachability, a way to an
@@ -88,7 +111,7 @@ export function validateDefinition(
 ): { ok: true; spec: DefinitionSpec } | { ok: false; problems: DefinitionProblem[] } {
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => {
+    const problems = parsed.error.issues.flatMap(unionOptionIssues).flatMap((issue) => {
       const selector = selectorProblems(raw, issue.path);
       if (selector) return selector.map((p) => ({ path: formatPath(p.path), message: p.message }));
       return [
@@ -167,6 +190,7 @@ class SemanticChecker {
       spec,
       (path, message) => this.report(path, message),
       (path, selector) => this.checkSelector(path, selector, true),
+      (path, source) => this.checkExpression(path, source),
     );
     checkMeasures(
       spec,
@@ -289,12 +313,26 @@ class SemanticChecker {
         this.checkTemplate(`${path}.template`, step.template, true);
         this.checkRecipients(`${path}.to`, step.to, false);
         break;
-      case 'feedback':
+      case 'feedback': {
+        const raters = step.from ?? [];
+        raters.forEach((rater, i) => {
+          if (rater === 'requester') {
+            if (raters.indexOf(rater) !== i) {
+              this.report(`${path}.from[${i}]`, 'requester is listed twice');
+            }
+          } else {
+            this.checkSelector(`${path}.from[${i}]`, rater, false);
+          }
+        });
         if (step.invite !== undefined) {
           this.checkRecipients(`${path}.invite`, step.invite, false);
+        }
+        // Without invite, the people `from` names are invited with the same template.
+        if (step.invite !== undefined || raters.some((r) => r !== 'requester')) {
           this.checkTemplate(`${path}.template`, step.template, true);
         }
         break;
+      }
       case 'publish':
         step.show.forEach((name, i) => {
           const ref = SHOWN_FORM_FIELD.exec(name);
@@ -353,6 +391,21 @@ class SemanticChecker {
         }
         break;
       }
+      case 'repeat':
+        if ((step.times === undefined) === (step.dates === undefined)) {
+          this.report(
+            path,
+            'a repeat step needs exactly one of times (how many iterations) and dates (an expression giving the list of dates)',
+          );
+        }
+        if (step.every !== undefined && step.times === undefined) {
+          this.report(
+            `${path}.every`,
+            'every goes with times; with dates each iteration starts at its own date',
+          );
+        }
+        if (step.dates !== undefined) this.checkExpression(`${path}.dates`, step.dates);
+        break;
       case 'end':
         break;
     }
@@ -532,6 +585,7 @@ class SemanticChecker {
         );
       }
       d.escalations.forEach((e, j) => {
+        if (isUpTree(e)) return;
         if (e.reassign) {
           this.report(`${at}.escalations[${j}].reassign`, 'an evaluation has no task to reassign');
         }
@@ -687,6 +741,7 @@ class SemanticChecker {
         );
       }
       deadline.escalations.forEach((e, i) => {
+        if (isUpTree(e)) return;
         if (e.reassign) {
           this.report(
             `${at}.escalations[${i}].reassign`,
@@ -708,7 +763,11 @@ class SemanticChecker {
     deadlines.forEach((deadline, d) => {
       const mails = [
         ...deadline.reminders.map((r, i) => ({ at: `reminders[${i}]`, template: r.template })),
-        ...deadline.escalations.map((e, i) => ({ at: `escalations[${i}]`, template: e.template })),
+        ...deadline.escalations.map((e, i) =>
+          isUpTree(e)
+            ? { at: `escalations[${i}].upTree`, template: e.upTree.template }
+            : { at: `escalations[${i}]`, template: e.template },
+        ),
       ];
       for (const mail of mails) {
         if (ROLL_CALL_TEMPLATES.has(mail.template)) {
@@ -756,6 +815,10 @@ class SemanticChecker {
     });
     let previous = -1;
     deadline.escalations.forEach((e, i) => {
+      if (isUpTree(e)) {
+        previous = this.checkUpTree(`${path}.escalations[${i}].upTree`, e.upTree, onTask, previous);
+        return;
+      }
       this.checkRecipients(`${path}.escalations[${i}].notify`, e.notify, onTask);
       this.checkTemplate(`${path}.escalations[${i}].template`, e.template, true);
       if (e.reassign && !onTask) {
@@ -770,12 +833,47 @@ class SemanticChecker {
     });
   }
 
-  /** A 督办单 needs people to answer it: its `to`, or the people its level notifies. */
-  private checkSupervise(
+  /**
+   * A ladder up the tree (`upTree`): its role and start unit as a selector's, its template, its
+   * offsets of one kind, its levels after the ones before (and in order); gives its last offset.
+   */
+  private checkUpTree(
     path: string,
-    level: DeadlineSpec['escalations'][number],
+    ladder: UpTreeSpec,
     onTask: boolean | 'claim',
-  ): void {
+    previous: number,
+  ): number {
+    this.checkRole(`${path}.role`, ladder.role);
+    const from = ladder.from;
+    this.checkUnitRef(
+      `${path}.from`,
+      typeof from === 'object' ? { of: from.of, at: 'self' } : from,
+      onTask !== false,
+    );
+    this.checkTemplate(`${path}.template`, ladder.template, true);
+    const types = ladder.types ?? [];
+    types.forEach((type, i) => {
+      if (types.indexOf(type) !== i) {
+        this.report(`${path}.types[${i}]`, `unit type "${type}" is listed twice`);
+      }
+    });
+    const mixed = ladderOffsetProblem(ladder);
+    if (mixed !== null) {
+      this.report(`${path}.after`, mixed);
+      return previous;
+    }
+    const first = ladder.after === undefined ? 0 : roughMinutes(ladder.after);
+    if (first < previous) {
+      this.report(
+        `${path}.${ladder.after === undefined ? 'every' : 'after'}`,
+        'levels must be in order of their offsets: this ladder starts before the level above it',
+      );
+    }
+    return first + roughMinutes(ladder.every) * (ladder.levels - 1);
+  }
+
+  /** A 督办单 needs people to answer it: its `to`, or the people its level notifies. */
+  private checkSupervise(path: string, level: EscalationSpec, onTask: boolean | 'claim'): void {
     const slip = level.supervise!;
     if (allSteps(this.spec).some(({ step }) => step.id === 'supervision')) {
       this.report(

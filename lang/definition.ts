@@ -199,24 +199,35 @@ const roleKey = z
 /** A pairing kind's key (lang/vocabulary.ts PAIRING_KINDS; the checker names unknown ones). */
 const pairingKind = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a pairing kind such as cadre');
 
+/** The most levels an `upTree` ladder has (chosen: the org tree has eight unit types above a floor). */
+export const MAX_LADDER_LEVELS = 8;
+
 /**
  * A unit relative to the case or the task's assignee. Shorthands: `case`, `assignee`, `parent`
  * (the case unit's parent), or a unit type (the nearest unit of that type at or above the case's).
  */
-const unitAt = z.enum(['self', 'parent', ...UNIT_TYPES]);
-export const unitRefSchema = z.union([
-  z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
+const unitAt = z.union([
+  z.enum(['self', 'parent', ...UNIT_TYPES]),
+  /**
+   * The k-th unit above (1: the parent), counting only units of `types` when given: how an
+   * `upTree` ladder (9.2) names its levels. Past the root there is no unit (nobody).
+   */
   z
     .object({
-      of: z.union([
-        z.enum(['case', 'assignee']),
-        z.object({ field: identifier }).strict(),
-        /** A unit id computed from the case: a dispatcher's choice in a form, a list item. */
-        z.object({ expression }).strict(),
-      ]),
-      at: unitAt.default('self'),
+      up: z.number().int().min(1).max(MAX_LADDER_LEVELS),
+      types: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
     })
     .strict(),
+]);
+const unitBase = z.union([
+  z.enum(['case', 'assignee']),
+  z.object({ field: identifier }).strict(),
+  /** A unit id computed from the case: a dispatcher's choice in a form, a list item. */
+  z.object({ expression }).strict(),
+]);
+export const unitRefSchema = z.union([
+  z.enum(['case', 'assignee', 'parent', ...UNIT_TYPES]),
+  z.object({ of: unitBase, at: unitAt.default('self') }).strict(),
 ]);
 export type UnitRef = z.infer<typeof unitRefSchema>;
 export type UnitAt = z.infer<typeof unitAt>;
@@ -384,6 +395,49 @@ export const escalationSchema = z
 
 export type EscalationSpec = z.infer<typeof escalationSchema>;
 
+/**
+ * A ladder that walks up the org tree (逐级督办): one escalation level per unit above `from`, up
+ * to `levels` of them (only units of `types` count when given), each level mailing the holders of
+ * `role` there (兜底 upwards) `every` later than the one before; the first fires `after` the
+ * deadline. A level past the root ends the ladder. Expanded into ordinary levels by lang/ladder.ts.
+ */
+export const upTreeSchema = z
+  .object({
+    upTree: z
+      .object({
+        /** The post whose holders each level reaches (领导 leader, 书记 secretary…). */
+        role: roleKey,
+        /**
+         * The unit the walk starts above: `case` (default), `assignee` (a task's deadline), or
+         * `{ of: … }` as in a unit reference (8.2), without `at`.
+         */
+        from: z
+          .union([z.enum(['case', 'assignee']), z.object({ of: unitBase }).strict()])
+          .default('case'),
+        /** How many units above it (1 to 8); fewer when the root comes first. */
+        levels: z
+          .number({ error: `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}` })
+          .int(`levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`)
+          .min(1, `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`)
+          .max(MAX_LADDER_LEVELS, `levels must be a whole number from 1 to ${MAX_LADDER_LEVELS}`),
+        /** Only units of these types are levels (skip a compound, a building…). */
+        types: z.array(z.enum(UNIT_TYPES)).min(1).optional(),
+        /** The time between two levels. */
+        every: slaDuration,
+        /** The first level's offset after the deadline; 0 by default. */
+        after: slaDuration.optional(),
+        template: templateName.default('task-escalated'),
+        ...channelFields,
+      })
+      .strict(),
+  })
+  .strict();
+export type UpTreeSpec = z.infer<typeof upTreeSchema>['upTree'];
+
+/** An entry of `escalations`: one level, or a ladder up the tree expanding to several. */
+export const escalationEntrySchema = z.union([escalationSchema, upTreeSchema]);
+export type EscalationEntrySpec = z.infer<typeof escalationEntrySchema>;
+
 export const deadlineSchema = z
   .object({
     id: stepId,
@@ -406,7 +460,7 @@ export const deadlineSchema = z
     /** Whether the clock stops while the case waits on the requester. */
     pausable: z.boolean().default(true),
     reminders: z.array(reminderSchema).default([]),
-    escalations: z.array(escalationSchema).default([]),
+    escalations: z.array(escalationEntrySchema).default([]),
   })
   .strict();
 export type DeadlineSpec = z.infer<typeof deadlineSchema>;
@@ -529,6 +583,16 @@ export const feedbackStepSchema = z
     type: z.literal('feedback'),
     /** How long the requester has to rate; no rating by then is recorded as none, not a score. */
     within: slaDuration,
+    /**
+     * Who rates (default: the requester): `requester` and people selectors, e.g. a community's
+     * resident representatives (`{ role: resident-rep, unit: community }`). The first rating any
+     * of them gives is the case's rating. Without `invite`, the people named are invited.
+     */
+    from: z
+      .array(z.union([z.literal('requester'), peopleSelectorSchema]))
+      .min(1)
+      .max(20)
+      .optional(),
     /** Invite the requester by mail (template `case-result` unless named). */
     invite: recipients.optional(),
     template: templateName.default('case-result'),
@@ -795,6 +859,41 @@ const branchStepSchema = z.discriminatedUnion('type', [
   subprocessStepSchema,
 ]);
 
+/** The most iterations a `repeat` step runs (lang/steps.ts MAX_REPEAT_ITERATIONS, chosen). */
+const MAX_REPEAT_ITERATIONS = 24;
+
+/**
+ * Repeating a block (重复执行): its steps run `times` times, `every` apart (from one iteration's
+ * start to the next), or once per date of the list `dates` gives, waiting for each date. At most
+ * 24 iterations, so the case's history stays bounded (the block runs in one history). Top level
+ * only; the block holds the steps a parallel branch may hold. See docs 6.15.
+ */
+export const repeatStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('repeat'),
+    /** How many iterations, 1–24; exactly one of `times` and `dates`. */
+    times: z
+      .number({ error: `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}` })
+      .int(`times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}`)
+      .min(1, `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS}`)
+      .max(
+        MAX_REPEAT_ITERATIONS,
+        `times must be a whole number from 1 to ${MAX_REPEAT_ITERATIONS} (chosen, so the case's history stays bounded): start a case per period with a schedule for more`,
+      )
+      .optional(),
+    /** With `times`: the time from one iteration's start to the next's (none: one after the other). */
+    every: slaDuration.optional(),
+    /**
+     * An expression giving a list of dates or instants: one iteration per item, each starting at
+     * its date (at once when past or not a date); the first 24 items only.
+     */
+    dates: expression.optional(),
+    steps: z.array(branchStepSchema).min(1),
+  })
+  .strict();
+export type RepeatStepSpec = z.infer<typeof repeatStepSchema>;
+
 /** How a parallel step joins its branches: all, the first, or a quorum of k. */
 export type ParallelJoin = 'all' | 'any' | { atLeast: number };
 
@@ -835,6 +934,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   evaluationStepSchema,
   recurrenceStepSchema,
   assessmentStepSchema,
+  repeatStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];
@@ -965,11 +1065,26 @@ export const pointsRuleSchema = z
       .strict(),
     /** Who earns: default the task's assignee, or a pool's claimants. */
     to: z.union([pointsRecipientSchema, z.array(pointsRecipientSchema).min(1)]).optional(),
-    points: z
-      .number({ error: 'points must be a whole number from 1 to 10000' })
-      .int('points must be a whole number from 1 to 10000')
-      .min(1, 'points must be a whole number from 1 to 10000')
-      .max(MAX_POINTS_PER_RULE, 'points must be a whole number from 1 to 10000'),
+    /**
+     * Whole points per person, or `{ expression }` computing them from the case when the step
+     * completes (service hours typed into the form: `form.hours`): rounded to the nearest whole
+     * number and capped at 10000; a value that is not a number, or below 1 once rounded, awards
+     * nothing.
+     */
+    points: z.union(
+      [
+        z
+          .number()
+          .int('points must be a whole number from 1 to 10000')
+          .min(1, 'points must be a whole number from 1 to 10000')
+          .max(MAX_POINTS_PER_RULE, 'points must be a whole number from 1 to 10000'),
+        z.object({ expression }).strict(),
+      ],
+      {
+        error:
+          'points must be a whole number from 1 to 10000, or { expression } giving the number (form.hours)',
+      },
+    ),
     /** Why, as the ledger shows it (完成微心愿). */
     reason: z.string().trim().min(1, 'a reason is required (完成微心愿)').max(100),
   })

@@ -14,8 +14,8 @@ export interface PointsRuleSpec {
   when: { step: string; outcome?: string | undefined };
   /** Who earns the points; default `assignee` on a task, `claimants` on a claim pool. */
   to?: PointsRecipient | PointsRecipient[] | undefined;
-  /** Whole points per person, 1–10000. */
-  points: number;
+  /** Whole points per person, 1–10000, or an expression giving them when the step completes. */
+  points: number | { expression: string };
   /** Why (the ledger shows it): 完成微心愿. */
   reason: string;
 }
@@ -49,6 +49,20 @@ export function matchingRules(
 }
 
 /**
+ * The points a rule's computed value gives each person (`points: { expression }`): a finite
+ * number rounded to the nearest whole point (chosen: 2.5 hours earn 3) and capped at
+ * {@link MAX_POINTS}; null (nothing awarded) for anything else or below 1 once rounded.
+ */
+export function pointsFromValue(value: unknown): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  const rounded = Math.round(value);
+  return rounded < 1 ? null : Math.min(rounded, MAX_POINTS);
+}
+
+/** The most points one rule awards a person (definition.ts MAX_POINTS_PER_RULE, repeated to stay zod-free). */
+export const MAX_POINTS = 10_000;
+
+/**
  * The idempotency key of one award: a retried or replayed activity writes the same ledger entry
  * once. A task id is `<case id>.<step id>.<visit>`, so loops (a second visit) earn again.
  */
@@ -70,6 +84,7 @@ export function checkPointsRules(
   spec: DefinitionSpec,
   report: (path: string, message: string) => void,
   checkSelector: (path: string, selector: PeopleSelector) => void,
+  checkExpression: (path: string, expression: string) => void,
 ): void {
   const steps = new Map<string, StepSpec>(allSteps(spec).map(({ step }) => [step.id, step]));
   (spec.points ?? []).forEach((rule, i) => {
@@ -98,6 +113,9 @@ export function checkPointsRules(
           `step "${step.id}" has no outcome "${rule.when.outcome}": use one of ${step.outcomes.map((o) => o.id).join(', ')}`,
         );
       }
+    }
+    if (typeof rule.points === 'object') {
+      checkExpression(`${path}.points.expression`, rule.points.expression);
     }
     const list = rule.to === undefined ? [] : Array.isArray(rule.to) ? rule.to : [rule.to];
     list.forEach((recipient, r) => {

@@ -1,4 +1,4 @@
-import type { DefinitionSpec, ParallelStepSpec, StepSpec } from './definition';
+import type { DefinitionSpec, ParallelStepSpec, RepeatStepSpec, StepSpec } from './definition';
 
 // Step navigation shared by the validator and the interpreter workflow; imports types only so
 // the workflow bundle stays free of the validation library.
@@ -19,14 +19,33 @@ export function topLevel(spec: DefinitionSpec): StepList {
   return { path: 'steps', steps: spec.steps, isBranch: false };
 }
 
-/** Every step list of a definition: the top level, then each parallel branch. */
+/** Every step list of a definition: the top level, then each parallel branch and repeated block. */
 export function stepLists(spec: DefinitionSpec): StepList[] {
   return [
     topLevel(spec),
     ...spec.steps.flatMap((step, i) =>
-      step.type === 'parallel' ? branchLists(step, `steps[${i}]`) : [],
+      step.type === 'parallel'
+        ? branchLists(step, `steps[${i}]`)
+        : step.type === 'repeat'
+          ? [repeatedList(step, `steps[${i}]`)]
+          : [],
     ),
   ];
+}
+
+/**
+ * The most iterations a `repeat` step runs (chosen: two years of monthly check-ins); the schema
+ * (definition.ts, `times`) refuses more and the interpreter takes at most this many dates. Kept
+ * here, not in definition.ts, so the workflow bundle reads it without the schema library.
+ */
+export const MAX_REPEAT_ITERATIONS = 24;
+
+/**
+ * The block of a `repeat` step as a step list: like a branch, jumps stay inside it and running
+ * off its end ends the iteration. `path` is where the step sits.
+ */
+export function repeatedList(step: RepeatStepSpec, path: string): StepList {
+  return { path: `${path}.steps`, steps: step.steps, isBranch: true };
 }
 
 /** The branches of a parallel step as step lists; `path` is where the step sits. */

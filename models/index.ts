@@ -58,6 +58,11 @@ const caseSchema = new mongoose.Schema(
     deadlines: { type: [mongoose.Schema.Types.Mixed], default: [] },
     /** The requester's rating; `score: null` means none was given in time. */
     rating: { type: mongoose.Schema.Types.Mixed, default: null },
+    /**
+     * The accounts a feedback step names as raters (`from`, docs 6.8) while it waits: they may
+     * rate the case though it lies outside their scope. Absent or [] otherwise.
+     */
+    raterUserIds: { type: [String], default: undefined },
     /** What the public board shows, personal data already masked. */
     publication: { type: mongoose.Schema.Types.Mixed, default: null },
     /** Numbers the metrics API adds up (see common/case-measures.ts); null before the first write. */

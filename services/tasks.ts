@@ -27,6 +27,9 @@ import { unknownOrgReferences, unknownPeople } from './org-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
+/** Who may rate a case: its owner, those in scope, and the raters a feedback step names. */
+const RATER_SCOPE: ScopeFields = { ownerFields: ['createdBy.id', 'raterUserIds'] };
+
 export type TaskView = Omit<TaskSnapshot, 'version'> & { dueAt: string | null };
 
 export interface TaskWork {
@@ -477,9 +480,12 @@ export function createTaskService(deps: {
     ): Promise<{ status: string; revision: number }> {
       // A case accepted a moment ago may not be projected yet: its start memo says whose it is.
       const owner =
-        (await Case.findById(caseId, { unitId: 1, createdBy: 1 }).lean()) ??
+        (await Case.findById(caseId, { unitId: 1, createdBy: 1, raterUserIds: 1 }).lean()) ??
         (await startOf(deps.temporal, caseId))?.memo;
-      if (!owner || !canSee(await deps.scope.resolve(principal), owner)) {
+      // The raters a feedback step names (a community's resident representatives) rate a case
+      // they would not otherwise see; the workflow checks they are the raters of the open step.
+      const scopeFields = action === 'rate' ? RATER_SCOPE : {};
+      if (!owner || !canSee(await deps.scope.resolve(principal), owner, scopeFields)) {
         throw new AppError('not_found', `No case "${caseId}" in your scope`);
       }
       const request: Record<string, unknown> = { actor: actor(principal, via) };

@@ -4,6 +4,8 @@ import type { DeadlineView, ResolvedPeople, SupervisionFacts } from '../common/c
 import { deadlineViewOf } from '../common/case';
 import type { DeadlineSpec, EscalationSpec, RecipientSpec } from '../lang/definition';
 import { evaluateValue } from '../lang/expression';
+import type { LevelledDeadlineSpec } from '../lang/ladder';
+import { levelledDeadline } from '../lang/ladder';
 import type { ClockPause, DeadlinePlan } from '../common/sla';
 import { lookups } from './stubs';
 import type { CaseProjection, Detail } from './projection';
@@ -127,9 +129,12 @@ export class Clock {
   /** Levels are kept apart like reminders: mixed offsets (working and calendar) may cross. */
   private readonly firedLevels = new Set<number>();
 
+  /** The deadline with its `upTree` ladders expanded into levels (lang/ladder.ts). */
+  readonly spec: LevelledDeadlineSpec;
+
   constructor(
     readonly key: string,
-    readonly spec: DeadlineSpec,
+    spec: DeadlineSpec,
     readonly startedAt: string,
     readonly stepId: string | undefined,
     /** The task the deadline belongs to; null for a case deadline. */
@@ -142,7 +147,10 @@ export class Clock {
           supervision?: SupervisionFacts | null;
         })
       | null,
-  ) {}
+  ) {
+    // A deadline without a ladder is kept as it is, so clocks of running cases plan as before.
+    this.spec = levelledDeadline(spec);
+  }
 
   view(): DeadlineView {
     const paused = this.pauses.some((p) => p.to === undefined);
@@ -154,6 +162,13 @@ export class Clock {
       missed: this.missed,
       stopped: this.stopped,
       escalationLevel: this.level,
+    });
+  }
+
+  /** Marks every level of the ladder at `entry` of `escalations` as done: it walked past the root. */
+  private endLadder(entry: number): void {
+    this.spec.escalations.forEach((level, index) => {
+      if (level.ladder?.entry === entry) this.firedLevels.add(index + 1);
     });
   }
 
@@ -470,10 +485,18 @@ export class Clock {
       return;
     }
     this.firedLevels.add(event.level);
+    const levelBefore = this.level;
     this.level = Math.max(this.level, event.level);
     const escalation = this.spec.escalations[event.level - 1]!;
     const assignee = this.task?.assignee ?? null;
     const { targets, found } = await run.recipientsOf(asList(escalation.notify), this.task);
+    if (escalation.ladder && found.unitId === null && found.people.length === 0) {
+      // An `upTree` level past the root (no unit that far up): the ladder ends here, its
+      // remaining levels with it; nothing is mailed or recorded for them.
+      this.level = levelBefore;
+      this.endLadder(escalation.ladder.entry);
+      return;
+    }
     await run.deliver(
       targets,
       {
@@ -506,6 +529,8 @@ export class Clock {
         people: found.people.length,
         fellBack: found.fellBack,
         ...(found.unitId !== null ? { unitId: found.unitId } : {}),
+        // A ladder's level is named by its rank up the tree and the unit it reached.
+        ...(escalation.ladder ? { ladder: escalation.ladder.rank } : {}),
         ...(found.units && found.units.length > 1
           ? { unitIds: found.units.map((u) => u.unitId) }
           : {}),

@@ -112,7 +112,16 @@ export function registerHandlers(run: CaseRun): void {
       validator: (req: RateCaseRequest) => {
         if (!run.feedback) reject('conflict', 'The case is not waiting for a rating');
         if (run.feedback.rating !== null) reject('conflict', 'The case has already been rated');
-        if (req.actor.id !== run.input.startedBy.id && !isSupervisor(req.actor)) {
+        const raters = run.feedback.raters;
+        if (raters !== undefined) {
+          const requester = raters.requester && req.actor.id === run.input.startedBy.id;
+          if (!requester && !raters.userIds.includes(req.actor.id) && !isSupervisor(req.actor)) {
+            reject(
+              'forbidden',
+              'Only the raters this feedback step names (or a dispatcher on their behalf) may rate',
+            );
+          }
+        } else if (req.actor.id !== run.input.startedBy.id && !isSupervisor(req.actor)) {
           reject('forbidden', 'Only the requester (or a dispatcher on their behalf) may rate');
         }
         if (!Number.isInteger(req.score) || req.score < 1 || req.score > 5) {

@@ -91,6 +91,12 @@ export const CHANGES_SINCE_2026_11 = {
    * without it never reached such a step).
    */
   departmentAssessment: 'department-assessment',
+  /**
+   * A `feedback` step with `from` (docs 6.8) looks up the raters it names and writes their
+   * accounts on the case. `from` is new: only definitions published with it have it, so no case
+   * recorded before reaches the lookup, and the combined marker may stand for it (as above).
+   */
+  feedbackRaters: 'feedback-raters',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */
@@ -171,6 +177,19 @@ export function openingSlips(): boolean {
  * to the same: nothing read, nothing started.
  */
 export const RECURRENCE_STEP = 'recurrence-step';
+
+/**
+ * The `repeat` step (workflows/steps/repeat.ts): runs its block once per iteration. Its own
+ * `patched()`, asked only when such a step runs: an interpreter before it had no runner for the
+ * type and went straight on to the step's successor, so a case that passed the step on such a
+ * worker (a rolling deploy) replays to the same: nothing repeated.
+ */
+export const REPEAT_STEP = 'repeat-step';
+
+/** Whether a `repeat` step runs its block here (see {@link REPEAT_STEP}). */
+export function repeatingBlocks(): boolean {
+  return patched(REPEAT_STEP);
+}
 
 /** Whether a `recurrence` step analyses and opens cases here (see {@link RECURRENCE_STEP}). */
 export function analysingRecurrence(): boolean {

@@ -1,6 +1,7 @@
 import type { ClaimStepSpec, DefinitionSpec, PeopleSelector } from '../lang/definition';
 import type { TaskStepSpec } from '../lang/definition';
-import { matchingRules, recipientsOfRule } from '../lang/points';
+import { evaluateValue } from '../lang/expression';
+import { matchingRules, pointsFromValue, recipientsOfRule } from '../lang/points';
 import type { AwardPointsRequest } from '../activities/points';
 import type { CaseRun } from './run';
 import { store } from './stubs';
@@ -28,6 +29,13 @@ export async function awardPoints(
   const task = run.tasks.get(taskId) ?? null;
   const awards: AwardPointsRequest['awards'] = [];
   for (const { rule, index } of matched) {
+    // Computed points read the case as the step left it (its form, outcome and `steps`): pure,
+    // no command, so only definitions that compute them award differently.
+    const points =
+      typeof rule.points === 'number'
+        ? rule.points
+        : pointsFromValue(evaluateValue(rule.points.expression, run.expressionScope()));
+    if (points === null) continue;
     const people: string[] = [];
     const add = (personId: string | null | undefined) => {
       if (personId && !people.includes(personId)) people.push(personId);
@@ -43,7 +51,7 @@ export async function awardPoints(
       resolved.people.forEach((p) => add(p.personId));
     }
     for (const personId of people) {
-      awards.push({ personId, ruleIndex: index, points: rule.points, reason: rule.reason });
+      awards.push({ personId, ruleIndex: index, points, reason: rule.reason });
     }
   }
   if (awards.length === 0) return;

@@ -62,6 +62,7 @@ export class CaseProjection {
   private deadlines: (() => DeadlineView[]) | null = null;
   private deadlinesChanged = false;
   private rating: RatingView | undefined;
+  private raterUserIds: string[] | undefined;
   private publication: PublicationView | undefined;
   /** The case's metric figures, fed by every entry recorded (rebuilt the same way on replay). */
   private readonly measures: CaseMeasures;
@@ -105,6 +106,7 @@ export class CaseProjection {
       this.changedTasks.size === 0 &&
       !this.deadlinesChanged &&
       this.rating === undefined &&
+      this.raterUserIds === undefined &&
       this.publication === undefined;
     if (!idle) return null;
     const measures = { ...this.measures.state(), served: this.served.state() };
@@ -182,6 +184,11 @@ export class CaseProjection {
     this.rating = rating;
   }
 
+  /** The accounts a feedback step invites to rate ([] when it ends): see CaseProgress. */
+  ratersChanged(userIds: string[]): void {
+    this.raterUserIds = userIds;
+  }
+
   published(publication: PublicationView): void {
     this.publication = publication;
   }
@@ -203,6 +210,7 @@ export class CaseProjection {
       this.changedTasks.size > 0 ||
       this.deadlinesChanged ||
       this.rating !== undefined ||
+      this.raterUserIds !== undefined ||
       this.publication !== undefined ||
       extra.opening !== undefined ||
       extra.closedAt !== undefined ||
@@ -222,8 +230,10 @@ export class CaseProjection {
     const deadlines = this.deadlinesChanged && this.deadlines ? this.deadlines() : undefined;
     this.deadlinesChanged = false;
     const rating = this.rating;
+    const raterUserIds = this.raterUserIds;
     const publication = this.publication;
     this.rating = undefined;
+    this.raterUserIds = undefined;
     this.publication = undefined;
     const { metrics, changed: metricsChanged } = this.measures.take();
     await store.recordCaseProgress({
@@ -236,6 +246,7 @@ export class CaseProjection {
       ...(tasks.length > 0 ? { tasks } : {}),
       ...(deadlines !== undefined ? { deadlines } : {}),
       ...(rating !== undefined ? { rating } : {}),
+      ...(raterUserIds !== undefined ? { raterUserIds } : {}),
       ...(publication !== undefined ? { publication } : {}),
       // A retried run saw only its own part of the timeline: the figures stay as first written.
       ...(metricsChanged && !this.resumed ? { metrics } : {}),

@@ -1,5 +1,5 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
-import type { Candidate, CaseWorkflowInput, RatingView, ResolvedPeople } from '../common/case';
+import type { Candidate, CaseWorkflowInput, FeedbackWait, ResolvedPeople } from '../common/case';
 import type {
   DefinitionSpec,
   EscalationSpec,
@@ -65,6 +65,14 @@ export interface StepResult {
   count?: number;
   scored?: number;
   vetoed?: number;
+  /** A repeat step: the iteration (1 = the first) running or last run, and its date (or null). */
+  index?: number;
+  item?: unknown;
+  /**
+   * A repeat step's finished iterations by their number ('1' = the first: the expression language
+   * reads a quoted name, `iterations['2']`), each with what its block's steps left.
+   */
+  iterations?: Record<string, { index: number; item: unknown; steps: Record<string, StepResult> }>;
 }
 
 /** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */
@@ -107,7 +115,7 @@ export class CaseRun {
   /** When the case started waiting on the requester, while it does. */
   pausedSince: string | null = null;
   /** The feedback step waiting for a rating, if any. */
-  feedback: { stepId: string; rating: RatingView | null } | null = null;
+  feedback: FeedbackWait | null = null;
   /** The evaluation round open in this case, if any (workflows/steps/evaluation.ts). */
   evaluation: EvaluationRun | null = null;
   /**

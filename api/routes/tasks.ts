@@ -274,7 +274,7 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
       action: 'rate',
       path: '/api/v1/cases/:id/rating',
       summary:
-        'Rate the service of a case, 1 to 5 (the requester, or a dispatcher on their behalf)',
+        'Rate the service of a case, 1 to 5 (the requester, or the raters its feedback step names, or a dispatcher on their behalf)',
       body: z
         .object({ score: z.number().int().min(1).max(5), comment: text(1000).optional() })
         .strict(),

@@ -66,6 +66,12 @@ export function firstWork(
         index = goTo(taken?.next ?? step.otherwise);
         continue;
       }
+      case 'repeat': {
+        const first = step.steps[0];
+        return first?.type === 'task' || first?.type === 'claim'
+          ? { process, unitId, data, steps: [first] }
+          : { process, unitId, data, steps: [], waitsAt: step };
+      }
       case 'parallel': {
         const firsts = step.branches
           .map((b) => b.steps[0])

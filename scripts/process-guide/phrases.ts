@@ -53,7 +53,14 @@ export function unitRefText(spec: DefinitionSpec, ref: UnitRef): string {
           : `the unit ${code(ref.of.expression)}`;
   if (ref.at === 'self') return of;
   if (ref.at === 'parent') return `the parent of ${of}`;
+  if (typeof ref.at === 'object') return `${upText(ref.at.up, ref.at.types)} above ${of}`;
   return `the ${unitTypeText(ref.at)} of ${of}`;
+}
+
+/** "the 2nd unit", "the 1st community or street": the k-th unit above, by its types. */
+function upText(rank: number, types: readonly UnitType[] | undefined): string {
+  const nth = rank === 1 ? '1st' : rank === 2 ? '2nd' : rank === 3 ? '3rd' : `${rank}th`;
+  return `the ${nth} ${types === undefined ? 'unit' : types.map(unitTypeText).join(' or ')}`;
 }
 
 export function selectorText(spec: DefinitionSpec, selector: PeopleSelector): string {
@@ -161,6 +168,17 @@ export function deadlineLines(
     );
   }
   for (const e of deadline.escalations) {
+    if ('upTree' in e) {
+      const ladder = e.upTree;
+      const from =
+        typeof ladder.from === 'object' ? { of: ladder.from.of, at: 'self' as const } : ladder.from;
+      const first =
+        ladder.after === undefined ? 'at the deadline' : `${durationText(ladder.after)} after it`;
+      lines.push(
+        `  - escalation up the tree, ${first} and every ${durationText(ladder.every)} after: ${roleLabel(spec, ladder.role)} of each of the ${ladder.levels} ${ladder.types === undefined ? 'units' : ladder.types.map(unitTypeText).join(' or ')} above ${unitRefText(spec, from)}, until the root (mail ${code(ladder.template)})`,
+      );
+      continue;
+    }
     const at = e.after === undefined ? 'at the deadline' : `${durationText(e.after)} after it`;
     lines.push(
       `  - escalation ${at}: ${recipientsText(spec, e.notify)} (mail ${code(e.template)}${e.reassign ? ', and the task is handed to them' : ''})`,

@@ -103,7 +103,7 @@ export function processSection(
         .map((t) => (typeof t === 'string' ? `the ${t}` : selectorText(spec, t)))
         .join('; ');
       lines.push(
-        `- ${rule.points} points to ${whom} when ${stepRef(steps, rule.when.step)}${rule.when.outcome !== undefined ? ` completes with ${code(rule.when.outcome)}` : ' completes'}: ${rule.reason}`,
+        `- ${typeof rule.points === 'number' ? rule.points : `${code(rule.points.expression)} (rounded)`} points to ${whom} when ${stepRef(steps, rule.when.step)}${rule.when.outcome !== undefined ? ` completes with ${code(rule.when.outcome)}` : ' completes'}: ${rule.reason}`,
       );
     }
   }

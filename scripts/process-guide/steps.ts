@@ -29,10 +29,11 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   timer: ['duration', 'until'],
   decision: ['branches', 'otherwise'],
   notify: ['template', 'to'],
-  feedback: ['within', 'invite', 'template'],
+  feedback: ['within', 'from', 'invite', 'template'],
   publish: ['title', 'show'],
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
+  repeat: ['times', 'every', 'dates', 'steps'],
   end: ['status'],
   evaluation: [
     'orders',
@@ -113,14 +114,25 @@ export function stepLines(
     case 'notify':
       summary = `mails ${recipientsText(spec, step.to)} (template ${code(step.template)})`;
       break;
-    case 'feedback':
-      summary = `the requester rates the service 1–5 within ${durationText(step.within)} (no rating by then is recorded as none)`;
+    case 'feedback': {
+      const named = (step.from ?? []).filter((r) => r !== 'requester');
+      const raters =
+        step.from === undefined
+          ? 'the requester'
+          : [
+              ...(step.from.includes('requester') ? ['the requester'] : []),
+              ...(named.length > 0 ? [recipientsText(spec, named)] : []),
+            ].join(' or ');
+      summary = `${raters} rates the service 1–5 within ${durationText(step.within)} (the first rating counts; no rating by then is recorded as none)`;
       details.push(
         step.invite !== undefined
           ? `Invitation: ${recipientsText(spec, step.invite)} (mail ${code(step.template)})`
-          : 'No invitation mail: a dispatcher records the rating (`POST /api/v1/cases/:id/rating`).',
+          : named.length > 0
+            ? `Invitation: the raters named (mail ${code(step.template)})`
+            : 'No invitation mail: a dispatcher records the rating (`POST /api/v1/cases/:id/rating`).',
       );
       break;
+    }
     case 'publish': {
       summary = `publishes the case on the public board (公示) as “${step.title}”`;
       const shown = step.show.map((name) => {
@@ -160,6 +172,12 @@ export function stepLines(
       break;
     case 'end':
       summary = `ends the case: ${STATUS_LABELS[step.status] ?? step.status}`;
+      break;
+    case 'repeat':
+      summary =
+        step.dates !== undefined
+          ? `runs its block once per date of ${code(step.dates)} (重复执行, at most 24), each on its date`
+          : `runs its block ${step.times ?? 0} times (重复执行)${step.every !== undefined ? `, ${durationText(step.every)} from one start to the next` : ', one after the other'}`;
       break;
     case 'evaluation': {
       summary = 'an evaluation round (评单评议): the orders of the period are scored';
@@ -231,6 +249,14 @@ export function stepLines(
   const lines = [`**${step.name}** (${code(step.id)}, ${generic.type}): ${summary}.${next}`];
   for (const d of details) {
     lines.push(d.startsWith('  - ') ? `  ${d}` : `- ${d}`);
+  }
+  if (step.type === 'repeat') {
+    lines.push('- Each time:');
+    const blockSteps = new Map(step.steps.map((s) => [s.id, s as StepSpec]));
+    step.steps.forEach((s, j) => {
+      const [first, ...rest] = stepLines(spec, s, blockSteps, processes);
+      lines.push(`  ${j + 1}. ${first}`, ...rest.map((l) => `     ${l}`));
+    });
   }
   if (step.type === 'parallel') {
     step.branches.forEach((branch, i) => {

@@ -151,3 +151,16 @@ describe('validateDefinition: the processes of a round', () => {
     expect(problems).toEqual([]);
   });
 });
+
+it('when the feedback step sits in a repeated block, then the process is still a service order', () => {
+  const spec = {
+    measures: { acceptance: ['serve'] },
+    steps: [
+      { id: 'serve', type: 'task' },
+      { id: 'monthly', type: 'repeat', times: 3, steps: [{ id: 'rate', type: 'feedback' }] },
+      { id: 'closed', type: 'end' },
+    ],
+  };
+  expect(isServiceOrderProcess(spec)).toBe(true);
+  expect(isServiceOrderProcess({ ...spec, steps: [spec.steps[0], spec.steps[2]] })).toBe(false);
+});

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import type { DefinitionSpec } from '../../lang/definition';
 import type { DefinitionProblem } from '../../lang/check';
 import { validateDefinition } from '../../lang/check';
-import { awardKey, matchingRules, recipientsOfRule } from '../../lang/points';
+import { awardKey, matchingRules, pointsFromValue, recipientsOfRule } from '../../lang/points';
 
 const options = { knownTemplates: new Set(['case-received', 'task-assigned']) };
 
@@ -209,4 +209,54 @@ describe('points rules in a definition', () => {
       expect(result.ok && (result.spec.points ?? []).length).toBeGreaterThan(0);
     },
   );
+});
+
+describe('points from data (points: { expression })', () => {
+  function withHours(points: unknown): Record<string, unknown> {
+    const raw = wishProcess([{ when: { step: 'fulfil' }, points, reason: '服务时长' }]);
+    const steps = raw.steps as Array<Record<string, unknown>>;
+    steps[1] = {
+      ...steps[1],
+      form: { fields: [{ name: 'hours', label: '服务时长', type: 'number', min: 0, max: 24 }] },
+    };
+    return raw;
+  }
+
+  it('when a rule computes its points from a form field, then the definition is valid', () => {
+    const result = validateDefinition(
+      withHours({ expression: 'steps.fulfil.form.hours * 2' }),
+      options,
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it('when the expression reads a field the form lacks, or does not parse, then points.expression is named', () => {
+    expect(problemsOf(withHours({ expression: 'steps.fulfil.form.minutes' }))).toEqual([
+      problem('points[0].points.expression', 'minutes'),
+    ]);
+    expect(problemsOf(withHours({ expression: 'steps.fulfil.form.hours *' }))).toEqual([
+      problem('points[0].points.expression', 'bad expression'),
+    ]);
+  });
+
+  it('when points is an object without expression, then the shape check names points', () => {
+    expect(problemsOf(withHours({ hours: 'form.hours' }))).toEqual([
+      problem('points[0].points', 'or { expression }'),
+    ]);
+  });
+
+  it.each([
+    [4, 4],
+    [2.5, 3],
+    [2.4, 2],
+    [0.4, null],
+    [0, null],
+    [-3, null],
+    [25_000, 10_000],
+    ['4', null],
+    [null, null],
+    [Number.NaN, null],
+  ])('when the expression gives %p, then each person earns %p', (value, points) => {
+    expect(pointsFromValue(value)).toBe(points);
+  });
 });

@@ -54,7 +54,7 @@ function activity(activityAt: string) {
 }
 
 describe('志愿服务活动 (volunteer-activity)', () => {
-  it('when two volunteers fill the places and one checks in, then the dispatcher’s half day earns that one 4 points (hours) and the other none', async () => {
+  it('when two volunteers fill the places and one checks in, then the 3.5 hours the dispatcher types in earn that one 4 points (hours, rounded) and the other none', async () => {
     // Arrange
     const org = await volunteerOrg();
     const [first, second] = org.volunteers as [SeededPerson, SeededPerson, SeededPerson];
@@ -78,7 +78,10 @@ describe('志愿服务活动 (volunteer-activity)', () => {
       await bed.skipTo(Date.parse(activityAt) + 5 * 3600_000);
       const confirm = kase.taskId('confirm');
       await kase.waitForTask('确认服务时长', confirm, () => true);
-      await claimAndComplete(kase, confirm, org.dispatcher, 'h4', { note: '清理 3 栋楼道' });
+      await claimAndComplete(kase, confirm, org.dispatcher, 'held', {
+        note: '清理 3 栋楼道',
+        hours: 3.5,
+      });
       const doc = await kase.waitForDoc('closed', (d) => d.status === 'closed');
       const entries = await bed.db.models.PointsEntry.find({ caseId: kase.caseId }).lean();
       return { doc, checkinTask, entries };
@@ -97,7 +100,7 @@ describe('志愿服务活动 (volunteer-activity)', () => {
     ]);
     // …and the hours went to the one who checked in
     expect(outcome.entries.map((e) => [e.personId, e.delta, e.reason])).toEqual([
-      [first.personId, 4, '志愿服务4小时'],
+      [first.personId, 4, '志愿服务时长'],
     ]);
   });
 
@@ -164,13 +167,13 @@ describe('志愿服务活动 measures (接单率, 办结率, 按期办结率, �
         kase.waitForTask('确认服务时长', kase.taskId('confirm'), (t) =>
           t.deadlines.every((d) => d.dueAt !== null),
         );
-      const confirm = (kase: Kase, outcome: string, comment?: string) =>
+      const confirm = (kase: Kase, outcome: string, hours?: number, comment?: string) =>
         claimAndComplete(
           kase,
           kase.taskId('confirm'),
           org.dispatcher,
           outcome,
-          { note: '已开展' },
+          { note: '已开展', ...(hours !== undefined ? { hours } : {}) },
           comment,
         );
       const closed = (kase: Kase) => kase.waitForDoc('the case closed', (d) => d.status !== 'open');
@@ -187,18 +190,18 @@ describe('志愿服务活动 measures (接单率, 办结率, 按期办结率, �
       await bed.skipTo(tuesday + 60_000);
       for (const kase of [onTime, late, unconfirmed]) await checkIn(kase);
       await confirmTask(onTime);
-      await confirm(onTime, 'h4');
+      await confirm(onTime, 'held', 4);
       const lateConfirm = await confirmTask(late);
       await confirmTask(unconfirmed);
       // The check-in window (4 h) ends with nobody: the dispatcher still confirms, as not held
       await bed.skipTo(tuesday + 4 * 3600_000 + 2 * 60_000);
       await confirmTask(notHeld);
-      await confirm(notHeld, 'not_held', '雨天取消');
+      await confirm(notHeld, 'not_held', undefined, '雨天取消');
       // Past confirm_2d (and the 3-day sign-up window)
       await bed.skipTo(lateConfirm.dueAt!.getTime() + 3 * 3600_000);
       await late.waitForEvents('deadline.escalated', 1, { deadline: 'confirm_2d' });
       await unconfirmed.waitForEvents('deadline.escalated', 1, { deadline: 'confirm_2d' });
-      await confirm(late, 'h2');
+      await confirm(late, 'held', 2);
       const docs = [
         await closed(onTime),
         await closed(late),

@@ -9,6 +9,7 @@ import type { RunList } from './parallel';
 import { runParallel } from './parallel';
 import { publish } from './publish';
 import { runRecurrence } from './recurrence';
+import { runRepeat } from './repeat';
 import { runSubprocess } from './subprocess';
 import { runTask } from './task';
 import { runTimer } from './timer';
@@ -68,6 +69,9 @@ export async function runStep(
       return undefined;
     case 'assessment':
       await runAssessment(run, step, visit);
+      return undefined;
+    case 'repeat':
+      await runRepeat(run, step, runList);
       return undefined;
     default:
       return noRunner(step);
