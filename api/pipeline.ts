@@ -237,9 +237,17 @@ function imageBody(limitBytes: number): RequestHandler {
     }
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limitBytes, fields: 20, parts: 30 } });
+      parser = busboy({
+        headers: req.headers,
+        limits: { files: 1, fileSize: limitBytes, fields: 20, parts: 30 },
+      });
     } catch (err) {
-      next(new AppError('invalid_request', `The multipart body cannot be read: ${(err as Error).message}`));
+      next(
+        new AppError(
+          'invalid_request',
+          `The multipart body cannot be read: ${(err as Error).message}`,
+        ),
+      );
       return;
     }
     let image: ImageBody['image'];

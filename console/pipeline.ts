@@ -383,7 +383,12 @@ function multipartForm(
     try {
       parser = busboy({
         headers: req.headers,
-        limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fields: 2000, fieldSize: 2 * 1024 * 1024 },
+        limits: {
+          fileSize: limits.maxBytes,
+          files: limits.maxFiles,
+          fields: 2000,
+          fieldSize: 2 * 1024 * 1024,
+        },
       });
     } catch {
       req.body = {};
@@ -392,7 +397,8 @@ function multipartForm(
     }
     parser.on('field', (name, value) => {
       const known = fields[name];
-      fields[name] = known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value];
+      fields[name] =
+        known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value];
     });
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];

@@ -79,7 +79,11 @@ export interface AttachmentService {
   /** The case's photos, oldest first (404 when the case is out of the principal's scope). */
   listOfCase(principal: Principal, caseId: string): Promise<AttachmentView[]>;
   /** The photo or its thumbnail, under the case's scope (404 otherwise). */
-  read(principal: Principal, attachmentId: string, variant: AttachmentVariant): Promise<AttachmentFile>;
+  read(
+    principal: Principal,
+    attachmentId: string,
+    variant: AttachmentVariant,
+  ): Promise<AttachmentFile>;
 }
 
 export function createAttachmentService(deps: {
@@ -169,7 +173,10 @@ export function createAttachmentService(deps: {
         throw new AppError('not_found', `No task "${taskId}" in your scope`);
       }
       if (task.status !== 'open' && task.status !== 'claimed') {
-        throw new AppError('conflict', `Task "${taskId}" is ${task.status}: photos go with open work`);
+        throw new AppError(
+          'conflict',
+          `Task "${taskId}" is ${task.status}: photos go with open work`,
+        );
       }
       return store(principal, task.caseId, { id: task._id, stepId: task.stepId }, image);
     },
@@ -254,7 +261,9 @@ interface Encoded {
  * time), XMP and IPTC of the upload are gone; the orientation is applied to the pixels first so
  * the photo still stands upright without its EXIF tag. A transparent PNG is flattened on white.
  */
-export async function processImage(image: UploadedImage): Promise<{ image: Encoded; thumbnail: Encoded }> {
+export async function processImage(
+  image: UploadedImage,
+): Promise<{ image: Encoded; thumbnail: Encoded }> {
   const declared = image.contentType.split(';')[0]!.trim().toLowerCase();
   if (!declared.startsWith('image/')) {
     throw new AppError(
@@ -291,7 +300,10 @@ export async function processImage(image: UploadedImage): Promise<{ image: Encod
   try {
     return {
       image: await encode(ATTACHMENT_LIMITS.maxLongEdge, ATTACHMENT_LIMITS.jpegQuality),
-      thumbnail: await encode(ATTACHMENT_LIMITS.thumbnailLongEdge, ATTACHMENT_LIMITS.thumbnailQuality),
+      thumbnail: await encode(
+        ATTACHMENT_LIMITS.thumbnailLongEdge,
+        ATTACHMENT_LIMITS.thumbnailQuality,
+      ),
     };
   } catch (err) {
     if (/pixel limit/i.test((err as Error).message)) throw tooLarge();

@@ -24,12 +24,10 @@ const boardItem = z.object({
 });
 
 const boardCase = boardItem.extend({
-  photos: z
-    .array(z.object({ id: z.string(), url: z.string(), thumbnailUrl: z.string() }))
-    .meta({
-      description:
-        "The case's photos, only when its publish step shows them (photos: true); re-encoded without metadata",
-    }),
+  photos: z.array(z.object({ id: z.string(), url: z.string(), thumbnailUrl: z.string() })).meta({
+    description:
+      "The case's photos, only when its publish step shows them (photos: true); re-encoded without metadata",
+  }),
 });
 
 const boardPhotoParams = caseIdParams.extend({
@@ -100,7 +98,7 @@ export function registerBoardRoutes(routes: RouteRegistry, board: BoardService):
           ? 'A photo of a published case, no sign-in'
           : "A published photo's thumbnail, no sign-in",
       description:
-        "Only while the case is on the board and its publish step shows photos (photos: true); 404 otherwise. The JPEG carries no metadata (no EXIF or GPS).",
+        'Only while the case is on the board and its publish step shows photos (photos: true); 404 otherwise. The JPEG carries no metadata (no EXIF or GPS).',
       roles: 'public',
       params: boardPhotoParams,
       responses: {

@@ -265,7 +265,10 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
   /** People named on the timeline by their display names (users), others by their ids. */
   async function namesOf(view: CaseView): Promise<Map<string, string>> {
     const names = new Map<string, string>();
-    const actors = [...view.timeline.map((e) => e.actor), ...view.attachments.map((a) => a.uploadedBy)];
+    const actors = [
+      ...view.timeline.map((e) => e.actor),
+      ...view.attachments.map((a) => a.uploadedBy),
+    ];
     for (const actor of actors) {
       if (actor.kind !== 'user' || names.has(actor.id)) continue;
       names.set(
