@@ -83,9 +83,10 @@ export interface PageSpec {
   method: 'get' | 'post';
   /**
    * A POST page that takes files: the form may be `multipart/form-data` (a phone's camera input),
-   * each file read up to `maxBytes` (a larger one arrives `truncated`), at most `maxFiles`.
+   * each file read up to `maxBytes` (a larger one arrives `truncated`), at most `maxFiles`, and
+   * at most `maxTotalBytes` held in memory for the whole form (files past it arrive `truncated`).
    */
-  files?: { maxBytes: number; maxFiles: number };
+  files?: { maxBytes: number; maxFiles: number; maxTotalBytes: number };
   path: string;
   /** `public`: no sign-in; `signed-in`: any role; else the roles allowed. */
   access: 'public' | 'signed-in' | readonly Role[];
@@ -369,7 +370,7 @@ function sameString(a: string, b: string): boolean {
  * body empty, so the CSRF check refuses it.
  */
 function multipartForm(
-  limits: { maxBytes: number; maxFiles: number },
+  limits: { maxBytes: number; maxFiles: number; maxTotalBytes: number },
   otherwise: RequestHandler,
 ): RequestHandler {
   return (req, res, next) => {
@@ -379,6 +380,7 @@ function multipartForm(
     }
     const fields: Record<string, string | string[]> = {};
     const files: PostedFile[] = [];
+    let held = 0;
     let parser: busboy.Busboy;
     try {
       parser = busboy({
@@ -403,13 +405,18 @@ function multipartForm(
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       let truncated = false;
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        if (truncated) return;
+        held += chunk.length;
+        if (held > limits.maxTotalBytes) truncated = true;
+        else chunks.push(chunk);
+      });
       stream.on('limit', () => {
         truncated = true;
       });
       stream.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        if (bytes.length === 0 && !info.filename) return;
+        const bytes = truncated ? Buffer.alloc(0) : Buffer.concat(chunks);
+        if (bytes.length === 0 && !truncated && !info.filename) return;
         files.push({
           field: name,
           bytes,

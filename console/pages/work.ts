@@ -210,12 +210,14 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       path: `/tasks/:id/${action}`,
       access: ['dispatcher', 'staff', 'admin'],
       // Completing takes the form's photos: each up to the attachment limit (a larger one is
-      // refused by name), a case's worth at most (chosen: 20, MAX_PHOTOS_PER_CASE).
+      // refused by name), a case's worth at most, and 40 MB for the whole form (chosen: a phone's
+      // handful of full-size photos; what one request may hold in memory).
       ...(action === 'complete'
         ? {
             files: {
               maxBytes: ATTACHMENT_LIMITS.maxUploadBytes,
               maxFiles: ATTACHMENT_LIMITS.maxPerCase,
+              maxTotalBytes: 40 * 1024 * 1024,
             },
           }
         : {}),
@@ -290,7 +292,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           if (file.truncated) {
             throw new AppError(
               'payload_too_large',
-              `"${file.filename}" is larger than ${ATTACHMENT_LIMITS.maxUploadBytes / 1024 / 1024} MB`,
+              `"${file.filename}" is larger than ${ATTACHMENT_LIMITS.maxUploadBytes / 1024 / 1024} MB, or the form's photos together than 40 MB`,
             );
           }
           const stored = await services.attachments.attachToTask(ctx.principal!, taskId, {
