@@ -1,3 +1,4 @@
+import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { idempotencyKey, startTestApp, TEST_PASSWORD, waitFor } from '../support/harness';
 import { phonePhoto, photoFacts } from '../support/photos';
@@ -542,5 +543,85 @@ describe('the public board', () => {
     expect(quietPhoto.status).toBe(404);
     expect(unpublishedPhoto.status).toBe(404);
     expect(smuggled.status).toBe(404);
+  });
+});
+
+describe('the console', () => {
+  it('when a phone form sends a photo and a file that is not one, then the page names the refused file on the field and keeps the photo; sent again, the task completes with it', async () => {
+    // Arrange
+    const caseId = await startCase();
+    const taskId = await inspectTask(caseId);
+    await app.http('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/claim`, {
+      token: tokens.worker,
+      body: {},
+    });
+    const browser = consoleClient(app.api.url);
+    browser.useSession(tokens.worker);
+    const taskPage = await browser.get(`/console/tasks/${encodeURIComponent(taskId)}`);
+    expect(taskPage.html).toMatch(
+      /<input id="f-form-photos" name="photos" type="file" accept="image\/\*" capture="environment" multiple required>/,
+    );
+    expect(taskPage.html).toContain('enctype="multipart/form-data"');
+    const photo = await phonePhoto({ width: 800, height: 600 });
+
+    // Act
+    const refused = await browser.postMultipart(
+      `/console/tasks/${encodeURIComponent(taskId)}/complete`,
+      { outcome: 'done' },
+      [
+        { field: 'photos', filename: 'IMG_1.jpg', type: 'image/jpeg', bytes: photo },
+        { field: 'photos', filename: 'notes.txt', type: 'text/plain', bytes: Buffer.from('hi') },
+      ],
+    );
+    const kept = /<input type="hidden" name="photos" value="(att-[0-9a-f]{24})">/.exec(
+      refused.html,
+    )?.[1];
+    const completed = await browser.postMultipart(
+      `/console/tasks/${encodeURIComponent(taskId)}/complete`,
+      { outcome: 'done', photos: kept ?? '' },
+      [],
+    );
+
+    // Assert
+    expect(refused.status).toBe(422);
+    expect(refused.html).toMatch(
+      /<p class="error" id="f-form-photos-error">A photo must be an image/,
+    );
+    expect(kept).toBeDefined();
+    expect(completed.status).toBe(303);
+    expect(completed.location).toBe('/console/inbox?done=complete');
+    const view = await app.http<{ attachments: Attachment[] }>('GET', `/api/v1/cases/${caseId}`, {
+      token: tokens.worker,
+    });
+    expect(view.body.attachments.map((a) => [a.id, a.taskId])).toEqual([[kept, taskId]]);
+  });
+
+  it('when someone outside the case’s scope opens a photo page, then it is not found; the worker sees the case’s thumbnails', async () => {
+    // Arrange
+    const caseId = await startCase();
+    await inspectTask(caseId);
+    const stored = await upload(
+      `/api/v1/cases/${caseId}/attachments`,
+      tokens.worker,
+      await phonePhoto({ width: 80, height: 60 }),
+    );
+    const outsider = consoleClient(app.api.url);
+    outsider.useSession(tokens.outsider);
+    const worker = consoleClient(app.api.url);
+    worker.useSession(tokens.worker);
+
+    // Act
+    const denied = await outsider.get(`/console/attachments/${stored.body.id}/thumbnail`);
+    const thumbnail = await worker.get(`/console/attachments/${stored.body.id}/thumbnail`);
+    const casePage = await worker.get(`/console/cases/${caseId}`);
+
+    // Assert
+    expect(denied.status).toBe(404);
+    expect(thumbnail.status).toBe(200);
+    expect(thumbnail.headers.get('content-type')).toBe('image/jpeg');
+    expect(casePage.html).toContain(
+      `<li data-photo="${stored.body.id}"><a href="/console/attachments/${stored.body.id}"><img src="/console/attachments/${stored.body.id}/thumbnail"`,
+    );
+    expect(casePage.html).toMatch(new RegExp(`<li data-photo="${stored.body.id}"><time>`));
   });
 });
