@@ -39,7 +39,7 @@ export const attachmentSchema = new mongoose.Schema(
     bytes: { type: Number, required: true },
     thumbnailWidth: { type: Number, required: true },
     thumbnailHeight: { type: Number, required: true },
-    /** The bytes as sent (before re-encoding), for the record; never stored. */
+    /** How many bytes were sent, for the record (the original itself is never stored). */
     originalBytes: { type: Number, required: true },
   },
   { collection: 'attachments', versionKey: false },
