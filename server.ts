@@ -23,6 +23,7 @@ import { createTaskService } from './services/tasks';
 import { createMetricsService } from './services/metrics';
 import { createUnitDirectory } from './services/unit-directory';
 import { createBoardService } from './services/board';
+import { createAttachmentService } from './services/attachments';
 import { createEvaluationService } from './services/evaluations';
 import { createPointsService } from './services/points';
 import { createLedgerService } from './services/ledgers';
@@ -171,7 +172,8 @@ export async function startApi(
       definitions,
       open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
       metrics: createMetricsService({ models: db.models, scope, clock, units }),
-      board: createBoardService({ models: db.models, clock, units }),
+      board: createBoardService({ models: db.models, clock, units, definitions }),
+      attachments: createAttachmentService({ models: db.models, scope, clock }),
       evaluations: createEvaluationService({
         models: db.models,
         temporal,

@@ -38,12 +38,15 @@ export function buildOpenApi(
         ? {
             requestBody: {
               required: true,
-              content: Object.fromEntries(
-                bodyMediaTypes(route.bodyFormat).map((type) => [
-                  type,
-                  { schema: toSchema(route.body!, 'input') },
-                ]),
-              ),
+              content:
+                route.bodyFormat === 'image'
+                  ? IMAGE_BODY
+                  : Object.fromEntries(
+                      bodyMediaTypes(route.bodyFormat).map((type) => [
+                        type,
+                        { schema: toSchema(route.body!, 'input') },
+                      ]),
+                    ),
             },
           }
         : {}),
@@ -71,6 +74,19 @@ export function buildOpenApi(
 }
 
 type AnyRoute = ReturnType<RouteRegistry['list']>[number];
+
+/** An image upload (api/pipeline.ts `image` bodies): one file part of a form, or the raw image. */
+const IMAGE_BODY = {
+  'multipart/form-data': {
+    schema: {
+      type: 'object',
+      properties: { file: { type: 'string', format: 'binary', description: 'The photo' } },
+      required: ['file'],
+    },
+    encoding: { file: { contentType: 'image/*' } },
+  },
+  'image/*': { schema: { type: 'string', format: 'binary' } },
+};
 
 /**
  * Public routes need nothing (`security: []`), or take credentials when sent (`{}` first); routes

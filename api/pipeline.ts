@@ -1,3 +1,4 @@
+import busboy from 'busboy';
 import express from 'express';
 import type {
   ErrorRequestHandler,
@@ -69,7 +70,13 @@ export interface RouteSpec<P, Q, H, B, R> {
    * its charset says otherwise; the body schema then receives the text), or `form`
    * (`application/x-www-form-urlencoded` or JSON, as Open311 clients send; other types are 415).
    */
-  bodyFormat?: 'json' | 'csv' | 'form';
+  bodyFormat?: 'json' | 'csv' | 'form' | 'image';
+  /**
+   * For `image` bodies: the largest image taken, in bytes (past it, 413). The body is one image,
+   * sent as `multipart/form-data` (one file part; phone browsers' forms) or as a raw `image/*`
+   * body; the body schema receives `{ image: { bytes, contentType } }`.
+   */
+  imageLimitBytes?: number;
   /** Largest body this route accepts, e.g. `5mb` for imports; default: the app's body limit. */
   bodyLimit?: string;
   /**
@@ -178,9 +185,101 @@ function bodyParsers(route: AnyRoute, deps: PipelineDeps): RequestHandler[] {
           );
         },
       ];
+    case 'image':
+      return [imageBody(route.imageLimitBytes ?? 1024 * 1024)];
     default:
       return [express.json({ limit })];
   }
+}
+
+/** What an `image` route's body schema receives. */
+export interface ImageBody {
+  image?: { bytes: Buffer; contentType: string };
+}
+
+/**
+ * One image from a `multipart/form-data` form (its first file part; other parts are ignored) or a
+ * raw `image/*` body, read into memory up to `limitBytes` (413 past it; the rest of the upload is
+ * drained, not stored). Any other type is a 415 that says what to send.
+ */
+function imageBody(limitBytes: number): RequestHandler {
+  const tooLarge = () =>
+    new AppError(
+      'payload_too_large',
+      `The image is larger than this route takes (at most ${Math.floor(limitBytes / 1024 / 1024)} MB)`,
+    );
+  const raw = express.raw({ type: 'image/*', limit: limitBytes });
+  return (req, res, next) => {
+    if (req.is('image/*')) {
+      raw(req, res, (err?: unknown) => {
+        if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {
+          next(tooLarge());
+          return;
+        }
+        if (err) {
+          next(err);
+          return;
+        }
+        const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        req.body = { image: { bytes, contentType: req.headers['content-type'] ?? '' } };
+        next();
+      });
+      return;
+    }
+    if (!req.is('multipart/form-data')) {
+      next(
+        new AppError(
+          'unsupported_media_type',
+          'Send the photo as multipart/form-data (one file field) or as a raw image/* body (image/jpeg, image/png…)',
+        ),
+      );
+      return;
+    }
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: { files: 1, fileSize: limitBytes, fields: 20, parts: 30 },
+      });
+    } catch (err) {
+      next(
+        new AppError(
+          'invalid_request',
+          `The multipart body cannot be read: ${(err as Error).message}`,
+        ),
+      );
+      return;
+    }
+    let image: ImageBody['image'];
+    let overLimit = false;
+    let failed = false;
+    parser.on('file', (_name, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => {
+        overLimit = true;
+      });
+      stream.on('end', () => {
+        if (!overLimit) image = { bytes: Buffer.concat(chunks), contentType: info.mimeType };
+      });
+    });
+    parser.on('error', (err: Error) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(parser);
+      next(new AppError('invalid_request', `The multipart body cannot be read: ${err.message}`));
+    });
+    parser.on('close', () => {
+      if (failed) return;
+      if (overLimit) {
+        next(tooLarge());
+        return;
+      }
+      req.body = image ? { image } : {};
+      next();
+    });
+    req.pipe(parser);
+  };
 }
 
 const PUBLIC_PRINCIPAL: Principal = { kind: 'apiKey', id: 'anonymous', roles: [], unitIds: [] };
@@ -316,6 +415,9 @@ async function send(res: Response, result: RouteResult): Promise<void> {
     await result.stream(res);
   } else if (result.body === undefined) {
     res.status(result.status).end();
+  } else if (Buffer.isBuffer(result.body)) {
+    // A file answer (a photo) in the type the route set.
+    res.status(result.status).send(result.body);
   } else if (typeof result.body === 'string' && result.headers?.['content-type'] !== undefined) {
     // A text answer in the type the route set (a CSV export), sent as it is.
     res.status(result.status).send(result.body);

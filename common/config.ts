@@ -214,6 +214,9 @@ const envSchema = z.object({
   RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS: rate('300/60'),
   RATE_LIMIT_EXPORT: rate('30/60'),
   RATE_LIMIT_EXPORT_ADDRESS: rate('120/60'),
+  /** Photo uploads: each is decoded and re-encoded, the costliest request a person can repeat. */
+  RATE_LIMIT_ATTACHMENT_UPLOAD: rate('120/60'),
+  RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS: rate('600/60'),
   /** Sign-in attempts per client address (an office behind one NAT address signs in together). */
   RATE_LIMIT_SIGNIN_ADDRESS: rate('300/300'),
   /** Failed sign-ins per (address, username) answered at once; each further one doubles a wait. */

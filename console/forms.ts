@@ -27,7 +27,7 @@ export interface FieldControl {
   id: string;
   name: string;
   label: string;
-  control: 'input' | 'textarea' | 'select' | 'checkbox';
+  control: 'input' | 'textarea' | 'select' | 'checkbox' | 'photo';
   inputType: string;
   required: boolean;
   multiple: boolean;
@@ -43,6 +43,11 @@ export interface FieldControl {
   rows: number | null;
   /** The id of a datalist of suggestions (people for a `person` field), or null. */
   list: string | null;
+  /**
+   * A photo field: photos already attached for it (a form shown again after a problem keeps
+   * them, as hidden ids, so nobody takes the picture twice); empty for other controls.
+   */
+  photos: string[];
 }
 
 /** The prefix keeps generated ids apart from the page's own (`f-form-result`). */
@@ -79,7 +84,18 @@ export function controlsOf(
       error: options.errors?.[field.name] ?? null,
       rows: null,
       list: null,
+      photos: [],
     };
+    if (field.type === 'photo') {
+      // The phone's camera (capture) or its gallery; several at once for a `multiple` field.
+      return {
+        ...base,
+        control: 'photo',
+        value: '',
+        photos: values.filter((v) => /^att-[0-9a-f]{24}$/.test(v)),
+        hint: options.t(field.multiple ? 'form.photosHint' : 'form.photoHint'),
+      };
+    }
     if (field.options) {
       return {
         ...base,
@@ -138,7 +154,7 @@ export function valuesOf(
         ? raw
         : raw === undefined
           ? []
-          : field.multiple && !field.options
+          : field.multiple && !field.options && field.type !== 'photo'
             ? raw.split(/\r?\n/)
             : [raw]
     )

@@ -1,4 +1,5 @@
 import type { AccountService } from '../services/accounts';
+import type { AttachmentService } from '../services/attachments';
 import type { BoardService } from '../services/board';
 import type { CatalogueService } from '../services/catalogue';
 import type { CalendarService } from '../services/calendar';
@@ -19,6 +20,7 @@ import type { PageRouter } from './pipeline';
 /** The services the console calls: the API's own, so both answer alike. */
 export interface ConsoleServices {
   accounts: AccountService;
+  attachments: AttachmentService;
   board: BoardService;
   calendar: CalendarService;
   catalogue: CatalogueService;

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import busboy from 'busboy';
 import express from 'express';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Principal } from '../services/auth';
@@ -44,8 +45,10 @@ export interface PageContext {
   now: Date;
   /** Whether cookies set on this response get `Secure` (see cookieSecurity). */
   secureCookies: boolean;
-  /** Form fields of a POST (url-encoded); empty for GET. */
+  /** Form fields of a POST (url-encoded, or multipart on pages that take files); empty for GET. */
   form: Record<string, string | string[]>;
+  /** Files of a multipart POST, on pages that take them ({@link PageSpec.files}); else empty. */
+  files: PostedFile[];
   query: Record<string, string>;
   log: Logger;
 }
@@ -55,6 +58,8 @@ export type PageResult =
   /** After a POST (303); a confirmation travels as a known `?done=` key, never as free text. */
   | { redirect: string }
   | { download: { filename: string; contentType: string; body: string } }
+  /** A file shown in the page (a photo): its bytes with its own headers (type, caching). */
+  | { file: { headers: Record<string, string>; body: Buffer } }
   /**
    * A file written as it is produced (a ledger): the headers go out first, then `write` streams
    * the body and ends it; a failure midway aborts the response rather than leaving a file that
@@ -62,8 +67,26 @@ export type PageResult =
    */
   | { stream: { headers: Record<string, string>; write(out: Writable): Promise<void> } };
 
+/** A file part of a multipart form (a photo from a phone's camera). */
+export interface PostedFile {
+  /** The form field it was sent as. */
+  field: string;
+  bytes: Buffer;
+  /** The type the browser declared. */
+  contentType: string;
+  filename: string;
+  /** Cut at the page's `maxBytes`: larger than the page takes (the page refuses it). */
+  truncated: boolean;
+}
+
 export interface PageSpec {
   method: 'get' | 'post';
+  /**
+   * A POST page that takes files: the form may be `multipart/form-data` (a phone's camera input),
+   * each file read up to `maxBytes` (a larger one arrives `truncated`), at most `maxFiles`, and
+   * at most `maxTotalBytes` held in memory for the whole form (files past it arrive `truncated`).
+   */
+  files?: { maxBytes: number; maxFiles: number; maxTotalBytes: number };
   path: string;
   /** `public`: no sign-in; `signed-in`: any role; else the roles allowed. */
   access: 'public' | 'signed-in' | readonly Role[];
@@ -103,6 +126,7 @@ export class PageRouter {
     for (const spec of this.pages) {
       const handler = (req: Request, res: Response) => void this.serve(spec, req, res);
       if (spec.method === 'get') router.get(spec.path, handler);
+      else if (spec.files) router.post(spec.path, multipartForm(spec.files, parseForm), handler);
       else router.post(spec.path, parseForm, handler);
     }
   }
@@ -148,6 +172,7 @@ export class PageRouter {
       now: this.deps.clock(),
       secureCookies: secure,
       form: spec.method === 'post' ? formOf(req.body) : {},
+      files: (req as Request & { files?: PostedFile[] }).files ?? [],
       query: queryOf(req.query),
       log,
     };
@@ -203,6 +228,11 @@ export class PageRouter {
         }
         res.status(200);
         await result.stream.write(res);
+        return;
+      }
+      if ('file' in result) {
+        for (const [name, value] of Object.entries(result.file.headers)) res.setHeader(name, value);
+        res.status(200).send(result.file.body);
         return;
       }
       if ('download' in result) {
@@ -331,6 +361,87 @@ function sameString(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * A multipart form's fields into `req.body` (as the url-encoded parser gives them: a repeated
+ * field becomes a list) and its files into `req.files`; any other body goes to `otherwise`. A
+ * file input left empty (no name, no bytes) is not a file. A form that cannot be read leaves the
+ * body empty, so the CSRF check refuses it.
+ */
+function multipartForm(
+  limits: { maxBytes: number; maxFiles: number; maxTotalBytes: number },
+  otherwise: RequestHandler,
+): RequestHandler {
+  return (req, res, next) => {
+    if (!req.is('multipart/form-data')) {
+      otherwise(req, res, next);
+      return;
+    }
+    const fields: Record<string, string | string[]> = {};
+    const files: PostedFile[] = [];
+    let held = 0;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: {
+          fileSize: limits.maxBytes,
+          files: limits.maxFiles,
+          fields: 2000,
+          fieldSize: 2 * 1024 * 1024,
+        },
+      });
+    } catch {
+      req.body = {};
+      next();
+      return;
+    }
+    parser.on('field', (name, value) => {
+      const known = fields[name];
+      fields[name] =
+        known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value];
+    });
+    parser.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      let truncated = false;
+      stream.on('data', (chunk: Buffer) => {
+        if (truncated) return;
+        held += chunk.length;
+        if (held > limits.maxTotalBytes) truncated = true;
+        else chunks.push(chunk);
+      });
+      stream.on('limit', () => {
+        truncated = true;
+      });
+      stream.on('end', () => {
+        const bytes = truncated ? Buffer.alloc(0) : Buffer.concat(chunks);
+        if (bytes.length === 0 && !truncated && !info.filename) return;
+        files.push({
+          field: name,
+          bytes,
+          contentType: info.mimeType,
+          filename: info.filename ?? '',
+          truncated,
+        });
+      });
+    });
+    let done = false;
+    const finish = (body: Record<string, string | string[]>) => {
+      if (done) return;
+      done = true;
+      req.body = body;
+      (req as Request & { files?: PostedFile[] }).files = files;
+      next();
+    };
+    parser.on('error', () => {
+      req.unpipe(parser);
+      req.resume();
+      finish({});
+    });
+    parser.on('close', () => finish(fields));
+    req.pipe(parser);
+  };
 }
 
 function formOf(body: unknown): Record<string, string | string[]> {

@@ -409,6 +409,8 @@ function valueFor(
     case 'person':
       // Someone holding a post where the case is: a person field names a person of the tree.
       return place.people.length > 0 ? rng.pick(place.people) : undefined;
+    case 'photo':
+      return undefined; // the demo county has no photos
     case 'boolean':
       return false;
     case 'integer':

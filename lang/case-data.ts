@@ -1,4 +1,5 @@
 import type { FieldSpec } from './definition';
+import { ATTACHMENT_ID } from './definition';
 import { evaluateValue, ExpressionError } from './expression';
 
 /**
@@ -182,6 +183,10 @@ function checkValue(field: FieldSpec, value: unknown, path: string): Checked {
       return typeof value === 'string' && UNIT_ID.test(value)
         ? { value }
         : problem('a person id of the org tree');
+    case 'photo':
+      return typeof value === 'string' && ATTACHMENT_ID.test(value)
+        ? { value }
+        : problem('the id of a photo attached to the case (att- and 24 hex digits)');
     case 'boolean':
       return typeof value === 'boolean'
         ? { value }

@@ -20,6 +20,7 @@ import type {
 import {
   definitionSchema,
   isMonthlyPeriod,
+  MAX_PHOTOS_PER_CASE,
   MONTHS_PER_PERIOD,
   OPEN311_PARAMETERS,
   RECURRENCE_PLACE_TYPES,
@@ -225,10 +226,32 @@ class SemanticChecker {
       if (field.maxItems !== undefined && !field.multiple) {
         this.report(`${path}[${i}].maxItems`, 'maxItems needs multiple: true');
       }
+      if (field.type === 'photo') this.checkPhotoField(`${path}[${i}]`, field, isInput);
       if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
         this.report(`${path}[${i}].min`, 'min is greater than max');
       }
     });
+  }
+
+  /**
+   * A photo is attached to a case that exists, so only a task's form takes one; a form's photos
+   * fit within a case's limit; and options, lengths and ranges mean nothing for a photo.
+   */
+  private checkPhotoField(path: string, field: FieldSpec, isInput: boolean): void {
+    if (isInput) {
+      this.report(
+        `${path}.type`,
+        'a photo field belongs in a task form (photos are attached to a case once it exists); ask for the photo at the first task',
+      );
+    }
+    if ((field.maxItems ?? 0) > MAX_PHOTOS_PER_CASE) {
+      this.report(`${path}.maxItems`, `a case holds at most ${MAX_PHOTOS_PER_CASE} photos`);
+    }
+    for (const key of ['options', 'maxLength', 'min', 'max', 'personal'] as const) {
+      if (field[key] !== undefined && field[key] !== false) {
+        this.report(`${path}.${key}`, `a photo field takes no ${key}`);
+      }
+    }
   }
 
   private checkStep(path: string, step: StepSpec, list: StepList): void {
@@ -346,6 +369,11 @@ class SemanticChecker {
             this.report(`${path}.show[${i}]`, `unknown task step "${ref[1]}"`);
           } else if (!(source.form?.fields ?? []).some((f) => f.name === ref[2])) {
             this.report(`${path}.show[${i}]`, `step "${ref[1]}" has no form field "${ref[2]}"`);
+          } else if (source.form?.fields.find((f) => f.name === ref[2])?.type === 'photo') {
+            this.report(
+              `${path}.show[${i}]`,
+              `"${ref[2]}" is a photo field: write photos: true to show the case's photos`,
+            );
           }
         });
         break;

@@ -84,7 +84,23 @@ export const FIELD_TYPES = [
   'unit',
   /** The id of a person of the org tree (the handler a dispatcher names); the console offers a picker. */
   'person',
+  /**
+   * Task forms only: the id of a photo attached to the case (`att-…`, uploaded first through
+   * `POST /api/v1/tasks/{id}/attachments`); the console offers the phone's camera. Completing the
+   * task checks that each photo exists, belongs to the case and was attached by the person
+   * completing it or from this task. Only ids travel: the image never enters a case's history.
+   */
+  'photo',
 ] as const;
+
+/**
+ * The most photos one case may carry (chosen: an on-site step takes a handful; 20 leaves room for
+ * every step of a long case while keeping a case's photos, at a few hundred KB each, a few MB).
+ */
+export const MAX_PHOTOS_PER_CASE = 20;
+
+/** An attachment id as the attachment service makes them: `att-` and 24 hex digits. */
+export const ATTACHMENT_ID = /^att-[0-9a-f]{24}$/;
 
 export const fieldSchema = z
   .object({
@@ -609,6 +625,11 @@ export const publishStepSchema = z
      * `steps.<step>.form.<field>` (a project's name, a grade and score); personal ones are masked.
      */
     show: z.array(z.union([identifier, shownFormField])).default([]),
+    /**
+     * Whether the board shows the case's photos (their attachments, re-encoded without metadata
+     * when uploaded). Off unless said: a photo taken at a home or of a person is not for the wall.
+     */
+    photos: z.boolean().default(false),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import type { Connection, InferSchemaType, Model } from 'mongoose';
+import { createAttachmentModels } from './attachment';
 import { createAvailabilityModels } from './availability';
 import { pairingSchema } from './pairing';
 
@@ -807,6 +808,7 @@ export function createModels(connection: Connection) {
     Catalogue: connection.model('Catalogue', catalogueSchema),
     CatalogueRevision: connection.model('CatalogueRevision', catalogueRevisionSchema),
     ...createAvailabilityModels(connection),
+    ...createAttachmentModels(connection),
   };
 }
 

@@ -1,4 +1,8 @@
 import { unitsAtOrBelow } from '../common/org-tree';
+import { allSteps } from '../lang/steps';
+import type { AttachmentFile, AttachmentVariant } from './attachments';
+import { attachmentsOfCase, blobOf } from './attachments';
+import type { DefinitionService } from './definitions';
 import type { Models } from '../models';
 import { maskIdentifiers } from '../lang/mask';
 import { AppError } from './errors';
@@ -41,11 +45,18 @@ export interface BoardItem {
   score: number | null;
 }
 
+/** One published case with its photos, when its publish step shows them (`photos: true`). */
+export interface BoardCase extends BoardItem {
+  photos: Array<{ id: string; url: string; thumbnailUrl: string }>;
+}
+
 export interface BoardService {
   list(
     query: BoardQuery,
   ): Promise<{ items: BoardItem[]; total: number; page: number; pageSize: number }>;
-  get(id: string): Promise<BoardItem>;
+  get(id: string): Promise<BoardCase>;
+  /** A photo of a published case whose publish step shows photos; 404 for any other. */
+  photo(caseId: string, attachmentId: string, variant: AttachmentVariant): Promise<AttachmentFile>;
 }
 
 /** Unit types the board may name; below a compound (楼栋, 单元, 楼层) would point at a home. */
@@ -93,12 +104,37 @@ const PROJECTION = {
 } as const;
 
 export function createBoardService(deps: {
-  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision'>;
+  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision' | 'Attachment' | 'AttachmentBlob'>;
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with metrics and points). */
   units?: UnitDirectoryReader;
+  /** The versions cases run, to read whether a publish step shows photos; none shown without. */
+  definitions?: Pick<DefinitionService, 'snapshot'>;
 }): BoardService {
   const { Case } = deps.models;
+
+  /**
+   * Whether the board shows the case's photos: the publish step that put it on the board (the
+   * last `case.published` of its timeline, in the version the case runs) says `photos: true`.
+   * Decided when read, from the definition, so nothing about photos is stored with the case.
+   */
+  async function showsPhotos(id: string): Promise<boolean> {
+    if (!deps.definitions) return false;
+    const doc = await Case.findOne(
+      { _id: id, publication: { $ne: null } },
+      { definitionKey: 1, definitionVersion: 1, timeline: 1 },
+    ).lean();
+    if (!doc) return false;
+    const published = [...(doc.timeline ?? [])]
+      .reverse()
+      .find((entry) => entry.type === 'case.published');
+    if (!published?.stepId) return false;
+    const snapshot = await deps.definitions.snapshot(doc.definitionKey, doc.definitionVersion);
+    const step = snapshot
+      ? allSteps(snapshot.spec).find((s) => s.step.id === published.stepId)?.step
+      : undefined;
+    return step?.type === 'publish' && step.photos;
+  }
   const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
 
   function placeOf(byId: ReadonlyMap<string, TreeUnit>, unitId: string | null | undefined) {
@@ -178,7 +214,24 @@ export function createBoardService(deps: {
       const doc = await Case.findOne({ _id: id, publication: { $ne: null } }, PROJECTION).lean();
       // An unpublished case is not on the board: the same answer as one that does not exist.
       if (!doc) throw new AppError('not_found', `No published case ${id}`);
-      return itemOf((await units.get()).byId, doc);
+      const photos = (await showsPhotos(id))
+        ? (await attachmentsOfCase(deps.models, id)).map((a) => ({
+            id: a.id,
+            url: `/api/v1/public/board/${id}/photos/${a.id}`,
+            thumbnailUrl: `/api/v1/public/board/${id}/photos/${a.id}/thumbnail`,
+          }))
+        : [];
+      return { ...itemOf((await units.get()).byId, doc), photos };
+    },
+
+    async photo(caseId, attachmentId, variant) {
+      const attachment = await deps.models.Attachment.findById(attachmentId, { caseId: 1 }).lean();
+      // Another case's photo, an unpublished case's, or one whose publication hides photos: all
+      // the same 404, so the board says nothing about what exists behind it.
+      if (!attachment || attachment.caseId !== caseId || !(await showsPhotos(caseId))) {
+        throw new AppError('not_found', `No published photo ${attachmentId} of case ${caseId}`);
+      }
+      return blobOf(deps.models, attachmentId, variant);
     },
   };
 }

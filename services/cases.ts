@@ -13,6 +13,8 @@ import type { Principal } from './auth';
 import { hasAnyRole } from './auth';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
+import type { AttachmentView } from './attachments';
+import { attachmentsOfCase } from './attachments';
 import type { ScopeResolver } from './scope';
 import { canSee, mayActForUnit, scopeFilter, unitFilterOf, withinScope } from './scope';
 import type { DefinitionService } from './definitions';
@@ -72,6 +74,8 @@ export interface CaseView extends CaseSummary {
   publication: PublicationView | null;
   /** The case that started this one as a sub-process. */
   parentCaseId: string | null;
+  /** Photos attached to the case, oldest first: who, when, from which task (no image bytes). */
+  attachments: AttachmentView[];
 }
 
 /** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
@@ -318,7 +322,7 @@ export function createCaseService(deps: {
       const doc = await Case.findById(caseId).lean();
       if (doc) {
         if (!canSee(scope, doc)) throw notFound(caseId);
-        return viewOf(doc);
+        return { ...viewOf(doc), attachments: await attachmentsOfCase(deps.models, caseId) };
       }
       // Accepted by Temporal but not yet projected (the worker may be busy or restarting).
       const started = await startOf(deps.temporal, caseId);
@@ -335,6 +339,7 @@ export function createCaseService(deps: {
         rating: null,
         publication: null,
         parentCaseId: null,
+        attachments: [],
       };
     },
 
@@ -476,7 +481,7 @@ function summaryOf(doc: SummaryFields): CaseSummary {
   };
 }
 
-function viewOf(doc: CaseDocument): CaseView {
+function viewOf(doc: CaseDocument): Omit<CaseView, 'attachments'> {
   return {
     ...summaryOf(doc),
     data: doc.data as Record<string, unknown>,

@@ -16,7 +16,8 @@ import { AppError } from './errors';
  */
 
 /** The operations limited per client address and per account. */
-export type LimitName = 'case-start' | 'open311-post' | 'definition-validate' | 'export';
+export type LimitName =
+  'case-start' | 'open311-post' | 'definition-validate' | 'export' | 'attachment-upload';
 
 /** `points` requests per `seconds`; `null` switches the limit off. */
 export interface Rate {
@@ -264,12 +265,14 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       'open311-post': config.RATE_LIMIT_OPEN311_POST,
       'definition-validate': config.RATE_LIMIT_DEFINITION_VALIDATE,
       export: config.RATE_LIMIT_EXPORT,
+      'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD,
     },
     perAddress: {
       'case-start': config.RATE_LIMIT_CASE_START_ADDRESS,
       'open311-post': config.RATE_LIMIT_OPEN311_POST_ADDRESS,
       'definition-validate': config.RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS,
       export: config.RATE_LIMIT_EXPORT_ADDRESS,
+      'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS,
     },
     signIn: {
       perAddress: config.RATE_LIMIT_SIGNIN_ADDRESS,

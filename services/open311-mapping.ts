@@ -213,6 +213,8 @@ function singleDatatypeDescription(field: FieldSpec): string | null {
       return '组织单位编号';
     case 'person':
       return '人员编号';
+    case 'photo':
+      return '照片编号（先上传照片）';
     case 'email':
       return '电子邮箱地址';
     case 'phone':

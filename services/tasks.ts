@@ -24,6 +24,7 @@ import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
 import { unknownOrgReferences, unknownPeople } from './org-references';
+import { unusablePhotos } from './attachment-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
@@ -284,12 +285,14 @@ export function createTaskService(deps: {
   }
 
   /**
-   * A task form's unit and person fields must name units and people of the org tree (their shape
-   * is the workflow's to check): read only when the form carries any value.
+   * A task form's unit and person fields must name units and people of the org tree, and its
+   * photo fields photos of the case the completing person may use (their shape is the
+   * workflow's to check): read only when the form carries any value.
    */
   async function assertFormReferencesExist(
-    task: TaskDocument,
+    task: TaskDocument & { _id: string },
     form: Record<string, unknown>,
+    actorId: string,
   ): Promise<void> {
     if (Object.keys(form).length === 0) return;
     const kase = await Case.findById(task.caseId, {
@@ -309,6 +312,17 @@ export function createTaskService(deps: {
     );
     if (problems.length > 0) {
       throw new AppError('unprocessable', 'The form names unknown units or people', problems);
+    }
+    const photoProblems = await unusablePhotos(
+      deps.models.Attachment,
+      fields,
+      form,
+      'form',
+      { id: task._id, caseId: task.caseId },
+      actorId,
+    );
+    if (photoProblems.length > 0) {
+      throw new AppError('unprocessable', 'The form names photos it cannot use', photoProblems);
     }
   }
 
@@ -445,7 +459,7 @@ export function createTaskService(deps: {
       if (action === 'complete') {
         request.outcome = body.outcome ?? 'done';
         request.form = body.form ?? {};
-        await assertFormReferencesExist(task, body.form ?? {});
+        await assertFormReferencesExist(task, body.form ?? {}, principal.id);
         if (body.comment !== undefined) request.comment = body.comment;
       } else if (action === 'return') {
         request.reason = body.reason ?? '';

@@ -23,6 +23,17 @@ const boardItem = z.object({
   score: z.number().int().nullable(),
 });
 
+const boardCase = boardItem.extend({
+  photos: z.array(z.object({ id: z.string(), url: z.string(), thumbnailUrl: z.string() })).meta({
+    description:
+      "The case's photos, only when its publish step shows them (photos: true); re-encoded without metadata",
+  }),
+});
+
+const boardPhotoParams = caseIdParams.extend({
+  attachmentId: z.string().regex(/^att-[0-9a-f]{24}$/, 'an attachment id'),
+});
+
 const boardQuery = pageQuery.extend({
   unitId: z
     .string()
@@ -66,11 +77,41 @@ export function registerBoardRoutes(routes: RouteRegistry, board: BoardService):
     roles: 'public',
     params: caseIdParams,
     responses: {
-      200: { description: 'The published case', schema: boardItem },
+      200: { description: 'The published case', schema: boardCase },
       ...errorResponses(400, 404),
     },
     async handle({ params }) {
       return { status: 200, body: await board.get(params.id) };
     },
   });
+
+  for (const variant of ['image', 'thumbnail'] as const) {
+    routes.add<z.infer<typeof boardPhotoParams>>({
+      method: 'get',
+      path:
+        variant === 'image'
+          ? '/api/v1/public/board/:id/photos/:attachmentId'
+          : '/api/v1/public/board/:id/photos/:attachmentId/thumbnail',
+      tag: 'public board',
+      summary:
+        variant === 'image'
+          ? 'A photo of a published case, no sign-in'
+          : "A published photo's thumbnail, no sign-in",
+      description:
+        'Only while the case is on the board and its publish step shows photos (photos: true); 404 otherwise. The JPEG carries no metadata (no EXIF or GPS).',
+      roles: 'public',
+      params: boardPhotoParams,
+      responses: {
+        200: {
+          description: 'The JPEG',
+          media: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } },
+        },
+        ...errorResponses(400, 404),
+      },
+      async handle({ params }) {
+        const file = await board.photo(params.id, params.attachmentId, variant);
+        return { status: 200, body: file.data, headers: file.headers };
+      },
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CaseService, CaseSummary, CaseView } from '../../services/cases';
 import type { RouteRegistry } from '../pipeline';
+import { attachmentViewSchema } from './attachments';
 import {
   caseIdParams,
   deadlineViewSchema,
@@ -54,6 +55,9 @@ const caseViewSchema = caseSummarySchema.extend({
     })
     .nullable(),
   parentCaseId: z.string().nullable(),
+  attachments: z.array(attachmentViewSchema).meta({
+    description: 'Photos attached to the case, oldest first: who, when, from which task',
+  }),
 });
 
 const startCaseBody = z

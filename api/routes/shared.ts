@@ -16,6 +16,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found (or not in your scope)',
   409: 'Conflicts with the current state',
   413: 'The body is larger than this route accepts',
+  415: 'The body is not of a type this route accepts (for photos: not an image)',
   422: 'Well-formed but not acceptable; `details` names each problem',
   429: 'Too many requests: a rate limit, named in the message; Retry-After says when to try again',
 };

@@ -53,7 +53,7 @@ const taskSchema = z.object({
   dueAt: z.iso.datetime().nullable(),
 });
 
-const taskIdParams = z.object({
+export const taskIdParams = z.object({
   id: z
     .string()
     .regex(

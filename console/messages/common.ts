@@ -69,6 +69,15 @@ export const COMMON_MESSAGES: MessagePairs = {
     'A person id: type a name or id to pick from the post holders of this unit and the one above',
   ],
   'form.datetimeHint': ['北京时间', 'Beijing time'],
+  'form.photoHint': [
+    '拍照或从相册选择一张照片（JPEG、PNG、WebP、HEIF，最大 10 MB）；照片中的位置等信息会被去除',
+    'Take a photo or pick one (JPEG, PNG, WebP, HEIF, up to 10 MB); location and camera data are removed',
+  ],
+  'form.photosHint': [
+    '拍照或从相册选择照片，可多张（JPEG、PNG、WebP、HEIF，每张最大 10 MB）；照片中的位置等信息会被去除',
+    'Take photos or pick several (JPEG, PNG, WebP, HEIF, up to 10 MB each); location and camera data are removed',
+  ],
+  'form.photosKept': ['已上传的照片', 'Photos already attached'],
   'form.save': ['保存', 'Save'],
   'form.submit': ['提交', 'Submit'],
   'form.cancel': ['取消', 'Cancel'],

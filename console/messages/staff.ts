@@ -125,6 +125,8 @@ export const STAFF_MESSAGES: MessagePairs = {
   ],
   'case.tasks': ['任务', 'Tasks'],
   'case.timeline': ['办理过程', 'Timeline'],
+  'case.photos': ['现场照片', 'Photos'],
+  'case.photo': ['现场照片', 'Photo'],
   'case.mail': ['已发送的邮件', 'Mail sent'],
   'case.publication': ['公示内容', 'Published'],
   'mail.subject': ['主题', 'Subject'],
@@ -211,6 +213,7 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.feedback.rated': ['群众评价', 'rated'],
   'event.feedback.missing': ['未评价', 'not rated'],
   'event.case.published': ['结果公示', 'published'],
+  'event.attachment.added': ['上传照片', 'photo attached'],
   'event.subprocess.started': ['子流程启动', 'sub-process started'],
   'event.subprocess.ended': ['子流程结束', 'sub-process ended'],
   'event.subprocess.refused': [

@@ -193,7 +193,16 @@ export function registerBoardPages({ pages, services, clock }: ConsoleKit): void
       const view = itemView(item, names, ctx.t);
       return {
         view: 'board-item',
-        model: { title: `${view.title} · ${ctx.t('report.board.title')}`, item: view },
+        model: {
+          title: `${view.title} · ${ctx.t('report.board.title')}`,
+          item: view,
+          // Only when the publish step shows photos (services/board.ts); served by the console's
+          // public photo page, which checks that again.
+          photos: item.photos.map((p) => ({
+            href: `${BASE}/board/${encodeURIComponent(item.id)}/photos/${encodeURIComponent(p.id)}`,
+            thumbnail: `${BASE}/board/${encodeURIComponent(item.id)}/photos/${encodeURIComponent(p.id)}/thumbnail`,
+          })),
+        },
       };
     },
   });

@@ -177,10 +177,37 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       : [];
     const mail = staff ? await services.cases.mailOf(principal, caseId, 50) : [];
     const actorNames = await namesOf(view);
-    const timeline = timelineRows(view, stepNames, ctx.t).map((row, i) => ({
-      ...row,
-      who: actorNames.get(view.timeline[i]!.actor.id) ?? row.who,
+    const photos = view.attachments.map((a) => ({
+      id: a.id,
+      href: `${BASE}/attachments/${encodeURIComponent(a.id)}`,
+      thumbnail: `${BASE}/attachments/${encodeURIComponent(a.id)}/thumbnail`,
+      at: formatInstant(a.uploadedAt),
+      who: actorNames.get(a.uploadedBy.id) ?? a.uploadedBy.id,
+      step: a.stepId ? (stepNames.get(a.stepId) ?? a.stepId) : '',
     }));
+    // The timeline with each photo's attachment in its place (photos are kept beside the case,
+    // not in its recorded timeline): a stable merge by time.
+    const timeline = [
+      ...timelineRows(view, stepNames, ctx.t).map((row, i) => ({
+        sortAt: view.timeline[i]!.at,
+        row: { ...row, who: actorNames.get(view.timeline[i]!.actor.id) ?? row.who },
+      })),
+      ...view.attachments.map((a, i) => ({
+        sortAt: a.uploadedAt,
+        row: {
+          at: photos[i]!.at,
+          what: ctx.t('event.attachment.added'),
+          step: photos[i]!.step,
+          who: photos[i]!.who,
+          via: '',
+          detail: '',
+          photo: photos[i]!,
+        },
+      })),
+    ]
+      .map((entry, order) => ({ ...entry, order }))
+      .sort((a, b) => Date.parse(a.sortAt) - Date.parse(b.sortAt) || a.order - b.order)
+      .map((entry) => entry.row);
     return {
       status: problems ? problems.status : 200,
       view: 'case',
@@ -208,6 +235,7 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
           taskRow(task, { t: ctx.t, now: ctx.now, units, userId: principal.id }),
         ),
         timeline,
+        photos,
         mail: mail.map((m) => ({
           ...m,
           statusLabel: ctx.t(`mail.${m.status}`),
@@ -237,13 +265,17 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
   /** People named on the timeline by their display names (users), others by their ids. */
   async function namesOf(view: CaseView): Promise<Map<string, string>> {
     const names = new Map<string, string>();
-    for (const entry of view.timeline) {
-      if (entry.actor.kind !== 'user' || names.has(entry.actor.id)) continue;
+    const actors = [
+      ...view.timeline.map((e) => e.actor),
+      ...view.attachments.map((a) => a.uploadedBy),
+    ];
+    for (const actor of actors) {
+      if (actor.kind !== 'user' || names.has(actor.id)) continue;
       names.set(
-        entry.actor.id,
+        actor.id,
         await services.accounts.displayNameOf({
           kind: 'user',
-          id: entry.actor.id,
+          id: actor.id,
           roles: [],
           unitIds: [],
         }),

@@ -1,4 +1,6 @@
 import { taskFormFieldsOf } from '../../lang/assessment';
+import type { FieldSpec } from '../../lang/definition';
+import { ATTACHMENT_LIMITS } from '../../services/attachments';
 import { AppError } from '../../services/errors';
 import type { TaskAction, TaskView } from '../../services/tasks';
 import { controlsOf, idempotencyKeyOf, newFormKey, valuesOf } from '../forms';
@@ -95,6 +97,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const canReassign = active && supervisor && task.kind === 'task';
     const formFields = step ? taskFormFieldsOf(step) : [];
     const picksPeople = formFields.some((f) => f.type === 'person');
+    const takesPhotos = formFields.some((f) => f.type === 'photo');
     const posted = problems?.action === 'complete' ? ctx.form : undefined;
     const errors =
       problems?.action === 'complete' ? fieldErrors(problems.error, ['form', 'body.form']) : {};
@@ -138,6 +141,8 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         reassignTo: canReassign ? await reassignCandidates(task.caseUnitId, units) : [],
         // A form with a person field offers the same post holders as 转派 (a picker, not an id).
         formPeople: picksPeople ? await reassignCandidates(task.caseUnitId, units) : [],
+        // A photo field sends the phone's pictures with the form (multipart).
+        takesPhotos,
         controls: controlsOf(formFields, {
           prefix: 'form',
           values: posted,
@@ -204,6 +209,18 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
       method: 'post',
       path: `/tasks/:id/${action}`,
       access: ['dispatcher', 'staff', 'admin'],
+      // Completing takes the form's photos: each up to the attachment limit (a larger one is
+      // refused by name), a case's worth at most, and 40 MB for the whole form (chosen: a phone's
+      // handful of full-size photos; what one request may hold in memory).
+      ...(action === 'complete'
+        ? {
+            files: {
+              maxBytes: ATTACHMENT_LIMITS.maxUploadBytes,
+              maxFiles: ATTACHMENT_LIMITS.maxPerCase,
+              maxTotalBytes: 40 * 1024 * 1024,
+            },
+          }
+        : {}),
       handle: async (ctx) => {
         const taskId = String(ctx.req.params.id);
         let result: TaskView;
@@ -254,9 +271,51 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     }
   }
 
+  /**
+   * The form's photos, sent with it from the phone: each attached to the task's case first (as
+   * `POST /api/v1/tasks/{id}/attachments` does), and its id added to the field's value beside the
+   * ids of photos attached before (a form shown again after a problem keeps them as hidden
+   * fields). A photo refused (too large, not an image, the case full) is named on its field.
+   */
+  async function attachPostedPhotos(
+    ctx: PageContext,
+    taskId: string,
+    fields: readonly FieldSpec[],
+  ): Promise<void> {
+    for (const field of fields.filter((f) => f.type === 'photo')) {
+      const posted = ctx.form[field.name];
+      const ids = (posted === undefined ? [] : Array.isArray(posted) ? posted : [posted]).filter(
+        (v) => v !== '',
+      );
+      for (const file of ctx.files.filter((f) => f.field === field.name)) {
+        try {
+          if (file.truncated) {
+            throw new AppError(
+              'payload_too_large',
+              `"${file.filename}" is larger than ${ATTACHMENT_LIMITS.maxUploadBytes / 1024 / 1024} MB, or the form's photos together than 40 MB`,
+            );
+          }
+          const stored = await services.attachments.attachToTask(ctx.principal!, taskId, {
+            bytes: file.bytes,
+            contentType: file.contentType,
+          });
+          ids.push(stored.id);
+        } catch (err) {
+          if (!(err instanceof AppError) || err.kind === 'not_found') throw err;
+          ctx.form[field.name] = ids;
+          throw new AppError('unprocessable', err.message, [
+            { path: `form.${field.name}`, message: err.message },
+          ]);
+        }
+      }
+      ctx.form[field.name] = ids;
+    }
+  }
+
   async function bodyOf(ctx: PageContext, taskId: string, action: TaskAction) {
     if (action === 'complete') {
       const fields = await formFieldsOf(ctx, taskId);
+      await attachPostedPhotos(ctx, taskId, fields);
       const comment = field(ctx.form, 'comment').trim();
       return {
         outcome: field(ctx.form, 'outcome') || undefined,

@@ -30,7 +30,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   decision: ['branches', 'otherwise'],
   notify: ['template', 'to'],
   feedback: ['within', 'from', 'invite', 'template'],
-  publish: ['title', 'show'],
+  publish: ['title', 'show', 'photos'],
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
   repeat: ['times', 'every', 'dates', 'steps'],
@@ -148,6 +148,7 @@ export function stepLines(
         return `${fieldLabel(spec, name)}${field?.personal ? ' (masked)' : ''}`;
       });
       details.push(`Shows: ${shown.length > 0 ? shown.join(', ') : 'the outcome only'}`);
+      if (step.photos) details.push("Photos: the case's photos too (metadata removed)");
       break;
     }
     case 'subprocess': {

@@ -18,6 +18,12 @@ export interface ConsoleClient {
   get(path: string): Promise<ConsolePage>;
   /** Posts a form with the CSRF token of the last page fetched (fetch one first). */
   post(path: string, fields: Record<string, string | string[]>): Promise<ConsolePage>;
+  /** Posts a `multipart/form-data` form with files (a phone's camera input), with the CSRF token. */
+  postMultipart(
+    path: string,
+    fields: Record<string, string | string[]>,
+    files: Array<{ field: string; filename: string; type: string; bytes: Buffer }>,
+  ): Promise<ConsolePage>;
   cookie(name: string): string | undefined;
 }
 
@@ -69,6 +75,28 @@ export function consoleClient(baseUrl: string): ConsoleClient {
           method: 'POST',
           headers: { ...headers(), 'content-type': 'application/x-www-form-urlencoded' },
           body: body.toString(),
+          redirect: 'manual',
+        }),
+      );
+    },
+    async postMultipart(path, fields, files) {
+      const body = new FormData();
+      body.append('_csrf', csrf);
+      for (const [k, v] of Object.entries(fields)) {
+        for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
+      }
+      for (const file of files) {
+        body.append(
+          file.field,
+          new Blob([new Uint8Array(file.bytes)], { type: file.type }),
+          file.filename,
+        );
+      }
+      return page(
+        await fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: headers(),
+          body,
           redirect: 'manual',
         }),
       );

@@ -51,6 +51,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS: { points: 300, seconds: 60 },
       RATE_LIMIT_EXPORT: { points: 30, seconds: 60 },
       RATE_LIMIT_EXPORT_ADDRESS: { points: 120, seconds: 60 },
+      RATE_LIMIT_ATTACHMENT_UPLOAD: { points: 120, seconds: 60 },
+      RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS: { points: 600, seconds: 60 },
       RATE_LIMIT_SIGNIN_ADDRESS: { points: 300, seconds: 300 },
       SIGNIN_FREE_FAILURES: 5,
       SIGNIN_ACCOUNT_FREE_FAILURES: 20,

@@ -20,6 +20,25 @@ const field = (f: Partial<FieldSpec> & Pick<FieldSpec, 'name' | 'type'>): FieldS
 const t = translator('zh-CN');
 
 describe('forms generated from field specs', () => {
+  it('when a field is a photo, then it is a camera control that keeps the ids of photos already attached, and posts them as a list', () => {
+    // Arrange
+    const photos = field({ name: 'photos', type: 'photo', multiple: true, required: true });
+    const kept = 'att-0123456789abcdef01234567';
+
+    // Act
+    const [control] = controlsOf([photos], {
+      prefix: 'form',
+      values: { photos: [kept, 'IMG_0001.jpg'] },
+      t,
+    });
+    const posted = valuesOf([photos], { photos: kept });
+
+    // Assert
+    expect(control).toMatchObject({ control: 'photo', value: '', photos: [kept], multiple: true });
+    expect(control!.hint).toContain('照片');
+    expect(posted).toEqual({ photos: [kept] });
+  });
+
   it('when fields have types, then each gets the control people expect', () => {
     const controls = controlsOf(
       [

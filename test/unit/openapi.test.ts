@@ -27,6 +27,7 @@ function document() {
     ledgers: {} as never,
     metrics: {} as never,
     board: {} as never,
+    attachments: {} as never,
     evaluations: {} as never,
     points: {} as never,
     caseImport: {} as never,
@@ -101,6 +102,28 @@ describe('buildOpenApi over the app routes', () => {
     expect(Object.keys(doc.paths['/api/v1/org/import']?.post?.requestBody?.content ?? {})).toEqual([
       'application/json',
     ]);
+  });
+
+  it('when photo uploads are described, then they take a multipart file or a raw image and answer 413 and 415', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    for (const path of ['/api/v1/cases/{id}/attachments', '/api/v1/tasks/{id}/attachments']) {
+      const upload = doc.paths[path]?.post;
+      expect(Object.keys(upload?.requestBody?.content ?? {})).toEqual([
+        'multipart/form-data',
+        'image/*',
+      ]);
+      expect(Object.keys(upload?.responses ?? {})).toEqual(
+        expect.arrayContaining(['201', '404', '409', '413', '415']),
+      );
+    }
+    const photo = doc.paths['/api/v1/attachments/{id}']?.get?.responses['200'] as {
+      content: Record<string, unknown>;
+    };
+    expect(Object.keys(photo.content)).toEqual(['image/jpeg']);
+    expect(doc.paths['/api/v1/public/board/{id}/photos/{attachmentId}']?.get?.security).toEqual([]);
   });
 
   it('when login is described, then it needs no credentials (security: [])', () => {
