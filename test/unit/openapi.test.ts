@@ -34,6 +34,7 @@ function document() {
     mail: {} as never,
     caseFailures: {} as never,
     catalogue: {} as never,
+    quickReports: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
