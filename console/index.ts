@@ -23,6 +23,7 @@ import { registerMailPages } from './pages/admin-mail';
 import { registerCaseFailurePages } from './pages/admin-failures';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
+import { registerQuickReportPages } from './pages/quick-report';
 import type { RateLimits } from '../services/limits';
 import { registerAssessmentPages } from './pages/assessments';
 import { registerEvaluationPages } from './pages/evaluations';
@@ -108,6 +109,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerCaseFailurePages(kit);
   registerDashboardPages(kit);
   registerBoardPages(kit);
+  registerQuickReportPages(kit);
   registerEvaluationPages(kit);
   registerAssessmentPages(kit);
   registerExportPages(kit);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SunkWebhook } from '../../stack/webhook-sink';
+import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp, testConfig, waitFor } from '../support/harness';
 import { webhookSinkUrl } from '../support/test-stack';
@@ -184,7 +185,8 @@ it('starts a grid-event case with the member as creator and reporter, the place 
     const view = await app.http<Record<string, unknown>>('GET', `/api/v1/cases/${caseId}`, {
       token: app.adminKey,
     });
-    return view.status === 200 && view.body.projected ? view.body : null;
+    // Projected a moment after the start, its first task a moment after that.
+    return view.status === 200 && view.body.currentStep ? view.body : null;
   });
   expect(started).toMatchObject({
     unitId: 'qr-grid',
@@ -266,4 +268,68 @@ it('limits codes per number, registered or not, with 429 naming the limit', asyn
     /^Rate limit "quick-report-code" reached: 4 codes per 3600 s per phone number; try again in \d+ s$/,
   );
   expect(Number(answers[4]!.headers.get('retry-after'))).toBeGreaterThan(0);
+});
+
+describe('the console’s phone page /console/report', () => {
+  it('asks for a code, then files the report with it and shows the case and its progress, in Chinese', async () => {
+    const browser = consoleClient(app.api.url);
+    const first = await browser.get('/console/report');
+    expect(first.status).toBe(200);
+    expect(first.html).toContain('获取验证码');
+    expect(first.html).toContain('width=device-width');
+
+    const before = (await smsTo(MEMBER_PHONE)).length;
+    const asked = await browser.post('/console/report/code', { phone: MEMBER_PHONE });
+    expect(asked.status).toBe(200);
+    expect(asked.html).toContain('验证码已通过短信发送');
+    // Step two keeps the number in the form, never in a link.
+    expect(asked.html).toContain(`value="${MEMBER_PHONE}"`);
+    expect(asked.html).not.toContain(`?phone=`);
+    const texts = await waitFor('the code by SMS', async () => {
+      const now = await smsTo(MEMBER_PHONE);
+      return now.length > before ? now : null;
+    });
+    const code = (texts.at(-1)!.body as { params: { code: string } }).params.code;
+
+    const wrong = await browser.post('/console/report', {
+      phone: MEMBER_PHONE,
+      code: wrongCode(code),
+      process: 'grid-event',
+      category: '环境卫生',
+      description: '小区门口垃圾堆放',
+      place: 'qr-compound',
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.html).toContain('验证码错误，还可尝试');
+    expect(wrong.html).toContain('小区门口垃圾堆放');
+
+    const done = await browser.post('/console/report', {
+      phone: MEMBER_PHONE,
+      code,
+      process: 'grid-event',
+      category: '环境卫生',
+      description: '小区门口垃圾堆放',
+      place: 'qr-compound',
+      location: '',
+    });
+    expect(done.status).toBe(200);
+    expect(done.html).toContain('上报成功');
+    const caseId = /data-case-id>(case-[0-9a-f]{24})</.exec(done.html)?.[1];
+    expect(caseId).toBeDefined();
+
+    const progress = await waitFor('the progress page', async () => {
+      const page = await browser.get(`/console/report/cases/${caseId}`);
+      // Projected a moment after the start, its current step a moment after that.
+      return page.status === 200 && page.html.includes('当前环节') ? page : null;
+    });
+    expect(progress.html).toContain('办理中');
+    expect(progress.html).toContain('中心汇集研判分流');
+    // The place's name stands for the location left empty.
+    const view = await app.http<{ data: Record<string, unknown> }>(
+      'GET',
+      `/api/v1/cases/${caseId}`,
+      { token: app.adminKey },
+    );
+    expect(view.body.data.location).toBe('天汉小区');
+  });
 });
