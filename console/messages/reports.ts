@@ -31,6 +31,11 @@ export const REPORT_MESSAGES: MessagePairs = {
     '期内因高频诉求派发；期内办结 {n} 件',
     'opened for recurring requests in the period; {n} closed in it',
   ],
+  'report.fig.quickReports': ['流动网格员随手报', 'Quick reports (mobile grid members)'],
+  'report.fig.quickReportsHint': [
+    '期内流动网格员上报；期内办结 {n} 件',
+    'reported by mobile grid members in the period; {n} closed in it',
+  ],
   'report.fig.scoreHint': ['群众评价 1—5 分的平均值', 'Mean of the 1–5 ratings given'],
   'report.fig.acceptedHint': ['已接单 {n} 件', '{n} accepted'],
   'report.fig.ratedHint': [

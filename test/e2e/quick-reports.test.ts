@@ -333,3 +333,24 @@ describe('the console’s phone page /console/report', () => {
     expect(view.body.data.location).toBe('天汉小区');
   });
 });
+
+it('counts the quick reports of a unit and below in the metrics, for officials', async () => {
+  const year = new Date().getUTCFullYear();
+  const counted = await waitFor('the quick reports counted', async () => {
+    const metrics = await app.http<{ quickReports: { received: number; closed: number } }>(
+      'GET',
+      `/api/v1/metrics?unitId=qr-street&period=${year}`,
+      { token: app.adminKey },
+    );
+    expect(metrics.status).toBe(200);
+    // The earlier tests filed three: two in the grid, one in the compound.
+    return metrics.body.quickReports.received === 3 ? metrics.body.quickReports : null;
+  });
+  expect(counted).toEqual({ received: 3, closed: 0 });
+  const elsewhere = await app.http<{ quickReports: unknown }>(
+    'GET',
+    `/api/v1/metrics?unitId=qr-street-2&period=${year}`,
+    { token: app.adminKey },
+  );
+  expect(elsewhere.body.quickReports).toEqual({ received: 0, closed: 0 });
+});
