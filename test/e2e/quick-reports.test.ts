@@ -354,3 +354,25 @@ it('counts the quick reports of a unit and below in the metrics, for officials',
   );
   expect(elsewhere.body.quickReports).toEqual({ received: 0, closed: 0 });
 });
+
+it('registers members from CSV files like other people and posts: the next code request reaches the new member', async () => {
+  const csv = (kind: string, text: string) =>
+    app.http('POST', `/api/v1/org/import/${kind}`, {
+      token: app.adminKey,
+      rawBody: text,
+      headers: { 'content-type': 'text/csv' },
+    });
+  expect((await csv('people', 'id,name,phone\nqr-courier,陈快递,139 0013 9003\n')).status).toBe(
+    200,
+  );
+  expect(
+    (await csv('posts', 'unitId,role,personId\nqr-grid,mobile-grid-member,qr-courier\n')).status,
+  ).toBe(200);
+  const code = await codeFor('13900139003');
+  const filed = await report({ phone: '13900139003', code, place: 'qr-compound' });
+  expect(filed.status).toBe(201);
+  // Registered in a grid: a grid of another street is not theirs.
+  const other = await codeFor('13900139003');
+  const outside = await report({ phone: '13900139003', code: other, place: 'qr-grid-2' });
+  expect(outside.status).toBe(403);
+});
