@@ -47,6 +47,12 @@ export const CODE_DIGITS = 6;
 export const QUICK_REPORT_PLACE_TYPES = ['grid', 'compound'] as const;
 
 export const QUICK_REPORT_CODE_COLLECTION = 'quickReportCodes';
+/**
+ * Codes and wrong attempts are deleted a day after the code expired (chosen: an expired code
+ * still answers "expired" meanwhile), swept at most every 10 minutes per process (chosen).
+ */
+const KEEP_AFTER_EXPIRY_MS = 24 * 3_600_000;
+const SWEEP_EVERY_MS = 10 * 60_000;
 const FAILURE_COLLECTION = 'quickReportCodeFailures';
 
 interface CodeDocument {
@@ -152,6 +158,21 @@ export function createQuickReportService(deps: {
   const db = models.Case.db;
   const codes = db.collection<CodeDocument>(QUICK_REPORT_CODE_COLLECTION);
   const failures = db.collection<{ _id: string; codeId: string; at: Date }>(FAILURE_COLLECTION);
+
+  let lastSweep = 0;
+  /** Deletes codes (and their wrong attempts) a day past their expiry; errors wait for the next. */
+  function sweep(now: Date): void {
+    if (now.getTime() - lastSweep < SWEEP_EVERY_MS) return;
+    lastSweep = now.getTime();
+    const before = new Date(now.getTime() - KEEP_AFTER_EXPIRY_MS);
+    const attemptsBefore = new Date(before.getTime() - settings.codeTtlSeconds * 1000);
+    void Promise.all([
+      codes.deleteMany({ expiresAt: { $lte: before } }),
+      failures.deleteMany({ at: { $lte: attemptsBefore } }),
+    ]).catch(() => {
+      // The next sweep tries again; old codes are never the latest of a number for long.
+    });
+  }
 
   /**
    * The registered members by phone, read again only when the org revision moved (any org
@@ -364,6 +385,7 @@ export function createQuickReportService(deps: {
       await deps.limits?.consumeQuickReportCode(phone);
       const member = (await members()).get(phone) ?? null;
       const now = deps.clock();
+      sweep(now);
       const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, '0');
       const salt = randomBytes(16).toString('base64url');
       const id = randomBytes(16).toString('base64url');

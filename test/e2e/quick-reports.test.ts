@@ -126,6 +126,18 @@ it('offers the processes that take quick reports with their categories', async (
 });
 
 it('sends one code to a registered member, and none (with the same answer) to an unregistered number', async () => {
+  // A code from the day before yesterday, swept by the first request of the process.
+  const stored = app.db.connection.db!.collection<{ _id: string }>('quickReportCodes');
+  const longAgo = new Date(Date.now() - 2 * 86_400_000);
+  await stored.insertOne({
+    _id: 'ancient',
+    phoneKey: 'ancient',
+    personId: null,
+    salt: 's',
+    codeHash: 'h',
+    createdAt: longAgo,
+    expiresAt: longAgo,
+  });
   const registered = await askCode(MEMBER_PHONE_TYPED);
   const unregistered = await askCode(UNREGISTERED_PHONE);
   expect(registered.status).toBe(202);
@@ -142,9 +154,12 @@ it('sends one code to a registered member, and none (with the same answer) to an
   expect(texts).toHaveLength(1);
   expect((texts[0]!.body as { params: { code: string } }).params.code).toMatch(/^\d{6}$/);
   expect(await smsTo(UNREGISTERED_PHONE)).toEqual([]);
+  await waitFor(
+    'the old code swept',
+    async () => (await stored.findOne({ _id: 'ancient' })) === null,
+  );
   // Stored hashed: no code document holds the digits or the number.
-  const stored = await app.db.connection.db!.collection('quickReportCodes').find({}).toArray();
-  const text = JSON.stringify(stored);
+  const text = JSON.stringify(await stored.find({}).toArray());
   expect(text).not.toContain(MEMBER_PHONE);
   expect(text).not.toContain((texts[0]!.body as { params: { code: string } }).params.code);
 });
