@@ -202,6 +202,7 @@ export async function startApi(
         units: orgSnapshot,
         limits,
         clock,
+        temporal: { client: temporal, callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS },
         settings: {
           codeTtlSeconds: config.QUICK_REPORT_CODE_TTL_SECONDS,
           maxAttempts: config.QUICK_REPORT_CODE_ATTEMPTS,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import type { DefinitionSnapshot, QuickReportSpec } from '../lang/definition';
 import { insertIgnoringDuplicates, messageIdOf } from '../activities/outbox';
 import type { Models } from '../models';
@@ -11,6 +12,8 @@ import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { RateLimits } from './limits';
 import type { OrgSnapshotReader } from './org-snapshot';
+import { startOf } from './started-case';
+import { asAppError, withCallDeadline } from './temporal-errors';
 
 /**
  * Quick reports (随手报) from mobile grid members (流动网格员, seeds/004: Hanzhong's 4,800 riders,
@@ -153,6 +156,8 @@ export function createQuickReportService(deps: {
   limits?: RateLimits;
   settings: QuickReportSettings;
   clock: () => Date;
+  /** For a case started but not yet projected: its start memo answers meanwhile. */
+  temporal?: { client: Client; callTimeoutMs: number };
 }) {
   const { models, settings } = deps;
   const db = models.Case.db;
@@ -525,11 +530,27 @@ export function createQuickReportService(deps: {
         createdAt: 1,
         closedAt: 1,
       }).lean();
+      if (!doc && deps.temporal) {
+        // Accepted by Temporal, not yet written by the worker: the start memo (ids only) answers.
+        const { client, callTimeoutMs } = deps.temporal;
+        const started = await withCallDeadline(client, callTimeoutMs, () =>
+          startOf(client, caseId),
+        ).catch((err: unknown) => {
+          throw asAppError(err);
+        });
+        if (started?.memo.channel === QUICK_REPORT_CHANNEL) {
+          return {
+            caseId,
+            process: { key: started.memo.definitionKey, name: started.memo.definitionName },
+            status: 'open',
+            currentStep: null,
+            receivedAt: started.startTime.toISOString(),
+            closedAt: null,
+          };
+        }
+      }
       if (!doc || doc.channel !== QUICK_REPORT_CHANNEL) {
-        throw new AppError(
-          'not_found',
-          `No quick report ${caseId} (a new one may take a moment to appear)`,
-        );
+        throw new AppError('not_found', `No quick report ${caseId}`);
       }
       return {
         caseId,

@@ -127,7 +127,9 @@ it('offers the processes that take quick reports with their categories', async (
 
 it('sends one code to a registered member, and none (with the same answer) to an unregistered number', async () => {
   // A code from the day before yesterday, swept by the first request of the process.
-  const stored = app.db.connection.db!.collection<{ _id: string }>('quickReportCodes');
+  const stored = app.db.connection.db!.collection<{ _id: string; [key: string]: unknown }>(
+    'quickReportCodes',
+  );
   const longAgo = new Date(Date.now() - 2 * 86_400_000);
   await stored.insertOne({
     _id: 'ancient',
@@ -196,6 +198,11 @@ it('starts a grid-event case with the member as creator and reporter, the place 
     follow: { api: `/api/v1/quick-reports/cases/${caseId}` },
   });
 
+  // Answered at once, from the start memo until the worker has written the case.
+  const early = await app.http('GET', `/api/v1/quick-reports/cases/${caseId}`);
+  expect(early.status).toBe(200);
+  expect(early.body).toMatchObject({ caseId, status: 'open', process: { key: 'grid-event' } });
+
   const started = await waitFor('the case projected', async () => {
     const view = await app.http<Record<string, unknown>>('GET', `/api/v1/cases/${caseId}`, {
       token: app.adminKey,
@@ -225,6 +232,11 @@ it('starts a grid-event case with the member as creator and reporter, the place 
   const other = await report({ code, description: '另一件事' });
   expect(other.status).toBe(409);
 
+  const unknown = await app.http(
+    'GET',
+    '/api/v1/quick-reports/cases/case-000000000000000000000000',
+  );
+  expect(unknown.status).toBe(404);
   const status = await app.http('GET', `/api/v1/quick-reports/cases/${caseId}`);
   expect(status.status).toBe(200);
   expect(status.body).toMatchObject({ caseId, status: 'open', process: { key: 'grid-event' } });
