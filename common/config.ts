@@ -222,7 +222,7 @@ const envSchema = z.object({
   RATE_LIMIT_QUICK_REPORT_ADDRESS: rate('60/600'),
   /** How long a quick-report code stays valid, in seconds (chosen: 5 minutes). */
   QUICK_REPORT_CODE_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
-  /** Wrong codes tried before a code is void (chosen: 5). */
+  /** Tries of a quick-report code (wrong ones, and the one that files) before it is void (chosen: 5). */
   QUICK_REPORT_CODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** Sign-in attempts per client address (an office behind one NAT address signs in together). */
   RATE_LIMIT_SIGNIN_ADDRESS: rate('300/300'),

@@ -26,13 +26,14 @@ import { asAppError, withCallDeadline } from './temporal-errors';
  *   unregistered number gets a code record too (never sent, never accepted), so a wrong code, an
  *   expired code and the attempt budget read the same whether the number is registered or not.
  * - Codes: {@link CODE_DIGITS} digits, stored as a salted SHA-256 (never plain), valid
- *   QUICK_REPORT_CODE_TTL_SECONDS, void after QUICK_REPORT_CODE_ATTEMPTS wrong tries (each an
- *   inserted document, counted: FerretDB v1 loses concurrent `$inc`s). A new code replaces the
- *   number's earlier ones (only the latest is read).
- * - Single use: the case id is derived from the code, so a code starts one case at most (a
- *   resubmission of the same report joins it; another report with it is refused); the code is
- *   marked used after the start, and a used code is refused. A start that fails (Temporal
- *   unavailable) leaves the code unused: the member retries with it, nothing half-written.
+ *   QUICK_REPORT_CODE_TTL_SECONDS, void after QUICK_REPORT_CODE_ATTEMPTS tries (each an inserted
+ *   document, recorded before the comparison and counted after it, so parallel guesses get no
+ *   more comparisons than serial ones). A new code replaces the number's earlier ones (only
+ *   the latest is read).
+ * - Single use: the case id is derived from the code, so a code starts one case at most (two
+ *   submissions at once join that case); the code is marked used after the start, and a used
+ *   code is refused. A start that fails (Temporal unavailable) leaves the code unused: the
+ *   member retries with it, nothing half-written.
  * - Personal data: phone numbers are kept only in the people collection and in the SMS's outbox
  *   row (as every SMS); codes and rate-limit counters are keyed by a hash of the number; no log
  *   line, workflow id, memo or search attribute carries it.
@@ -51,12 +52,12 @@ export const QUICK_REPORT_PLACE_TYPES = ['grid', 'compound'] as const;
 
 export const QUICK_REPORT_CODE_COLLECTION = 'quickReportCodes';
 /**
- * Codes and wrong attempts are deleted a day after the code expired (chosen: an expired code
+ * Codes and their attempts are deleted a day after the code expired (chosen: an expired code
  * still answers "expired" meanwhile), swept at most every 10 minutes per process (chosen).
  */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3_600_000;
 const SWEEP_EVERY_MS = 10 * 60_000;
-const FAILURE_COLLECTION = 'quickReportCodeFailures';
+const ATTEMPT_COLLECTION = 'quickReportCodeAttempts';
 
 interface CodeDocument {
   _id: string;
@@ -162,10 +163,10 @@ export function createQuickReportService(deps: {
   const { models, settings } = deps;
   const db = models.Case.db;
   const codes = db.collection<CodeDocument>(QUICK_REPORT_CODE_COLLECTION);
-  const failures = db.collection<{ _id: string; codeId: string; at: Date }>(FAILURE_COLLECTION);
+  const attempts = db.collection<{ _id: string; codeId: string; at: Date }>(ATTEMPT_COLLECTION);
 
   let lastSweep = 0;
-  /** Deletes codes (and their wrong attempts) a day past their expiry; errors wait for the next. */
+  /** Deletes codes (and their attempts) a day past their expiry; errors wait for the next. */
   function sweep(now: Date): void {
     if (now.getTime() - lastSweep < SWEEP_EVERY_MS) return;
     lastSweep = now.getTime();
@@ -173,7 +174,7 @@ export function createQuickReportService(deps: {
     const attemptsBefore = new Date(before.getTime() - settings.codeTtlSeconds * 1000);
     void Promise.all([
       codes.deleteMany({ expiresAt: { $lte: before } }),
-      failures.deleteMany({ at: { $lte: attemptsBefore } }),
+      attempts.deleteMany({ at: { $lte: attemptsBefore } }),
     ]).catch(() => {
       // The next sweep tries again; old codes are never the latest of a number for long.
     });
@@ -323,8 +324,17 @@ export function createQuickReportService(deps: {
       .toArray();
     if (!latest) throw refusedCode('no code was sent to this number: ask for one');
     if (latest.expiresAt <= now) throw refusedCode('the code has expired: ask for a new one');
-    const wrong = await failures.countDocuments({ codeId: latest._id });
-    if (wrong >= settings.maxAttempts) {
+    // Every try is recorded before the code is compared, and counted after: of many tries sent
+    // at once only the first `maxAttempts` recorded can see a count within the budget, so
+    // parallel guesses get no more comparisons than serial ones (inserts are never lost, where
+    // FerretDB v1 loses concurrent `$inc`s).
+    await attempts.insertOne({
+      _id: randomBytes(12).toString('base64url'),
+      codeId: latest._id,
+      at: now,
+    });
+    const tries = await attempts.countDocuments({ codeId: latest._id });
+    if (tries > settings.maxAttempts) {
       throw refusedCode('too many wrong codes: ask for a new one');
     }
     const given = Buffer.from(codeHashOf(latest.salt, code));
@@ -332,12 +342,7 @@ export function createQuickReportService(deps: {
     const matches =
       latest.personId !== null && given.length === stored.length && timingSafeEqual(given, stored);
     if (!matches) {
-      await failures.insertOne({
-        _id: randomBytes(12).toString('base64url'),
-        codeId: latest._id,
-        at: now,
-      });
-      const left = settings.maxAttempts - wrong - 1;
+      const left = settings.maxAttempts - tries;
       throw refusedCode(
         left > 0
           ? `wrong code; ${left} attempt(s) left`
@@ -362,7 +367,7 @@ export function createQuickReportService(deps: {
   return {
     async ensureIndexes(): Promise<void> {
       await codes.createIndex({ phoneKey: 1, createdAt: -1 });
-      await failures.createIndex({ codeId: 1 });
+      await attempts.createIndex({ codeId: 1 });
     },
 
     /** What the report form offers: the processes and their categories, the code's length. */

@@ -274,6 +274,27 @@ it('refuses a wrong code with the attempts left, voids the code after the last, 
   expect(expired.body.error.details[0]!.message).toBe('the code has expired: ask for a new one');
 });
 
+it('gives guesses sent at once no more comparisons than the attempt budget', async () => {
+  const code = await codeFor(OTHER_MEMBER_PHONE);
+  const guesses = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      report({
+        phone: OTHER_MEMBER_PHONE,
+        code: String(i).padStart(6, '0') === code ? wrongCode(code) : String(i).padStart(6, '0'),
+      }),
+    ),
+  );
+  const messages = guesses.map((g) => g.body.error.details[0]!.message);
+  expect(guesses.every((g) => g.status === 401)).toBe(true);
+  // Three attempts (QUICK_REPORT_CODE_ATTEMPTS here): at most three guesses were compared.
+  expect(messages.filter((m) => m.startsWith('wrong code')).length).toBeLessThanOrEqual(3);
+  expect(
+    messages.filter((m) => m === 'too many wrong codes: ask for a new one').length,
+  ).toBeGreaterThanOrEqual(5);
+  const right = await report({ phone: OTHER_MEMBER_PHONE, code });
+  expect(right.body.error.details[0]!.message).toBe('too many wrong codes: ask for a new one');
+});
+
 it('answers an unregistered number’s wrong code as a registered one’s', async () => {
   expect((await askCode(UNREGISTERED_PHONE)).status).toBe(202);
   const guess = await report({ phone: UNREGISTERED_PHONE, code: '123456' });
