@@ -17,6 +17,7 @@ import { createCalendarService } from './services/calendar';
 import { createMailService } from './services/mail';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
+import { createQuickReportService } from './services/quick-reports';
 import { createOrgService } from './services/org';
 import { createAvailabilityService } from './services/availability';
 import { createTaskService } from './services/tasks';
@@ -196,7 +197,22 @@ export async function startApi(
       }),
       caseFailures,
       catalogue: createCatalogueService({ models: db.models, snapshot: orgSnapshot, clock }),
+      quickReports: createQuickReportService({
+        models: db.models,
+        cases,
+        definitions,
+        units: orgSnapshot,
+        limits,
+        clock,
+        temporal: { client: temporal, callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS },
+        settings: {
+          codeTtlSeconds: config.QUICK_REPORT_CODE_TTL_SECONDS,
+          maxAttempts: config.QUICK_REPORT_CODE_ATTEMPTS,
+          smsEnabled: config.SMS_HTTP_URL !== undefined,
+        },
+      }),
     };
+    await services.quickReports.ensureIndexes();
     const ledgers = createLedgerService({
       models: db.models,
       scope,

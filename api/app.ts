@@ -58,6 +58,8 @@ import type { WebConsole } from '../console';
 import { SESSION_COOKIE } from '../console/pipeline';
 import type { MailService } from '../services/mail';
 import { registerMailRoutes } from './routes/mail';
+import { registerQuickReportRoutes } from './routes/quick-reports';
+import type { QuickReportService } from '../services/quick-reports';
 
 export interface AppDependencies {
   logger: Logger;
@@ -86,6 +88,7 @@ export interface AppDependencies {
     caseFailures: CaseFailureService;
     catalogue: CatalogueService;
     ledgers: LedgerService;
+    quickReports: QuickReportService;
   };
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint. */
   codecCorsOrigins?: readonly string[];
@@ -120,6 +123,7 @@ export function createRoutes(services: AppDependencies['services']): RouteRegist
   registerCaseFailureRoutes(routes, services.caseFailures);
   registerCatalogueRoutes(routes, services.catalogue);
   registerExportRoutes(routes, services.ledgers);
+  registerQuickReportRoutes(routes, services.quickReports);
   return routes;
 }
 

@@ -59,7 +59,7 @@ export function buildOpenApi(
       title: 'Community governance workflow API',
       version: info.version,
       description:
-        'Start and follow cases of governance processes. Authenticate with `Authorization: Bearer <token>`: an API key for systems, or a session token from POST /api/v1/auth/login for people. Errors share one body: `{ error: { code, message, details: [{ path, message }], requestId } }`.',
+        'Start and follow cases of governance processes. Authenticate with `Authorization: Bearer <token>`: an API key for systems, or a session token from POST /api/v1/auth/login for people. Public routes (`security: []`) need none: the public board, reading Open311, and the quick report (随手报) of mobile grid members, who prove their phone with a one-time SMS code instead. Errors share one body: `{ error: { code, message, details: [{ path, message }], requestId } }`.',
     },
     components: {
       securitySchemes: {

@@ -14,7 +14,8 @@ export type CaseStatus = 'open' | 'closed' | 'rejected' | 'cancelled' | 'failed'
 
 /** Who acted: a person's account or a system's API key. Ids only, never names or contacts. */
 export interface Actor {
-  kind: 'user' | 'apiKey' | 'system';
+  /** `person`: someone of the org data without an account (a quick report's verified member). */
+  kind: 'user' | 'apiKey' | 'system' | 'person';
   id: string;
 }
 
@@ -360,7 +361,8 @@ export interface PublicationView {
 
 /** Who acts through an Update: the API passes the authenticated principal, ids only. */
 export interface ActingPrincipal {
-  kind: 'user' | 'apiKey';
+  /** `person` only in type: a verified person (a quick report) starts cases and acts on none. */
+  kind: 'user' | 'apiKey' | 'person';
   id: string;
   roles: Role[];
   via: string;

@@ -217,6 +217,16 @@ const envSchema = z.object({
   /** Photo uploads: each is decoded and re-encoded, the costliest request a person can repeat. */
   RATE_LIMIT_ATTACHMENT_UPLOAD: rate('120/60'),
   RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS: rate('600/60'),
+  /** Quick-report codes per phone number, registered or not (an SMS costs and disturbs). */
+  RATE_LIMIT_QUICK_REPORT_CODE_PHONE: rate('5/3600'),
+  /** Quick-report codes asked from one client address (a carrier's NAT hides many phones). */
+  RATE_LIMIT_QUICK_REPORT_CODE_ADDRESS: rate('60/600'),
+  /** Quick reports submitted from one client address, wrong codes included. */
+  RATE_LIMIT_QUICK_REPORT_ADDRESS: rate('60/600'),
+  /** How long a quick-report code stays valid, in seconds (chosen: 5 minutes). */
+  QUICK_REPORT_CODE_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  /** Tries of a quick-report code (wrong ones, and the one that files) before it is void (chosen: 5). */
+  QUICK_REPORT_CODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** Sign-in attempts per client address (an office behind one NAT address signs in together). */
   RATE_LIMIT_SIGNIN_ADDRESS: rate('300/300'),
   /** Failed sign-ins per (address, username) answered at once; each further one doubles a wait. */

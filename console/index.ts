@@ -24,6 +24,7 @@ import { registerCaseFailurePages } from './pages/admin-failures';
 import { registerDashboardPages } from './pages/dashboard';
 import { registerBoardPages } from './pages/board';
 import { registerAttachmentPages } from './pages/attachments';
+import { registerQuickReportPages } from './pages/quick-report';
 import type { RateLimits } from '../services/limits';
 import { registerAssessmentPages } from './pages/assessments';
 import { registerEvaluationPages } from './pages/evaluations';
@@ -110,6 +111,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDashboardPages(kit);
   registerBoardPages(kit);
   registerAttachmentPages(kit);
+  registerQuickReportPages(kit);
   registerEvaluationPages(kit);
   registerAssessmentPages(kit);
   registerExportPages(kit);

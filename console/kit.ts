@@ -13,6 +13,7 @@ import type { MetricsService } from '../services/metrics';
 import type { OrgService } from '../services/org';
 import type { AvailabilityService } from '../services/availability';
 import type { PointsService } from '../services/points';
+import type { QuickReportService } from '../services/quick-reports';
 import type { TaskService } from '../services/tasks';
 import type { UnitDirectoryReader } from '../services/unit-directory';
 import type { PageRouter } from './pipeline';
@@ -34,6 +35,8 @@ export interface ConsoleServices {
   org: OrgService;
   availability: AvailabilityService;
   points: PointsService;
+  /** 随手报: mobile grid members' quick reports (public pages). */
+  quickReports: QuickReportService;
   tasks: TaskService;
   /** The cached unit tree, to name units on every page without a query per row. */
   units: UnitDirectoryReader;

@@ -86,6 +86,15 @@ export function proactiveCard(proactive: UnitMetrics['proactive'], t: Translate)
   };
 }
 
+/** 随手报: the cases mobile grid members reported in the period, and how many were closed in it. */
+export function quickReportCard(quick: UnitMetrics['quickReports'], t: Translate): Card {
+  return {
+    label: t('report.fig.quickReports'),
+    value: String(quick.received),
+    hint: t('report.fig.quickReportsHint', { n: quick.closed }),
+  };
+}
+
 /** Received, completed and overdue per month of the period, months without cases as 0. */
 export function trendChart(metrics: UnitMetrics, t: Translate): DashboardChart {
   const byMonth = new Map(metrics.months.map((m) => [m.month, m]));

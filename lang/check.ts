@@ -165,6 +165,7 @@ class SemanticChecker {
       'code',
     );
     this.checkOpen311();
+    this.checkQuickReport();
     spec.roles.forEach((role, i) => {
       if (Object.hasOwn(BUILTIN_POST_ROLES, role.key)) {
         this.report(`roles[${i}].key`, `"${role.key}" is a built-in role; do not declare it`);
@@ -739,6 +740,42 @@ class SemanticChecker {
       const other = mapped.get(name);
       if (other !== undefined) this.report(path, `field "${name}" already takes ${other}`);
       mapped.set(name, parameter);
+    }
+  }
+
+  /** Fields named by `quickReport` exist and take what a quick report gives them. */
+  private checkQuickReport(): void {
+    const quick = this.spec.quickReport;
+    if (quick === undefined) return;
+    const wanted: Array<[keyof typeof quick, readonly FieldType[]]> = [
+      ['category', ['string']],
+      ['description', ['text', 'string']],
+      ['location', ['string', 'text']],
+      ['reporter', ['person']],
+    ];
+    for (const [part, types] of wanted) {
+      const name = quick[part];
+      if (name === undefined) continue;
+      const path = `quickReport.${part}`;
+      const field = this.spec.input.fields.find((f) => f.name === name);
+      if (!field) this.report(path, `unknown field "${name}"`);
+      else if (!types.includes(field.type) || field.multiple) {
+        this.report(
+          path,
+          `field "${name}" is ${field.multiple ? 'a list of ' : 'of type '}${field.type}; the quick report's ${part} fills one ${types.join(' or ')}`,
+        );
+      }
+    }
+    if (quick.category !== undefined && this.spec.categories !== undefined) {
+      this.report(
+        'quickReport.category',
+        'the process has categories: a quick report files under them; leave category out',
+      );
+    } else if (quick.category !== undefined) {
+      const field = this.spec.input.fields.find((f) => f.name === quick.category);
+      if (field && field.type === 'string' && !field.options?.length) {
+        this.report('quickReport.category', `field "${field.name}" needs options to choose from`);
+      }
     }
   }
 

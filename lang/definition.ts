@@ -985,6 +985,26 @@ export const open311Schema = z.union([
 export type Open311Spec = z.infer<typeof open311Schema>;
 
 /**
+ * Accept quick reports (随手报) from registered mobile grid members (post role
+ * `mobile-grid-member`), verified by a one-time SMS code (services/quick-reports.ts): the input
+ * fields each part of a report fills. The report's place is the case's unit; its category is
+ * the case's category when the process has `categories`, else the value of the `category` field.
+ */
+export const quickReportSchema = z
+  .object({
+    /** The input field taking the category (a string field with options), for processes without `categories`. */
+    category: identifier.optional(),
+    /** The field taking what the member saw (text or string). */
+    description: identifier,
+    /** The field taking where exactly (string or text); the place's name when the member gives none. */
+    location: identifier.optional(),
+    /** The person field recording the member as the reporter (上报人). */
+    reporter: identifier.optional(),
+  })
+  .strict();
+export type QuickReportSpec = z.infer<typeof quickReportSchema>;
+
+/**
  * How often a scheduled process starts a case (周期): daily (日汇总), weekly (周五志愿服务日),
  * monthly, quarterly, half-yearly, yearly.
  */
@@ -1153,6 +1173,8 @@ export const definitionSchema = z
     categories: z.array(categorySchema).min(1).optional(),
     /** Offered through the Open311 GeoReport v2 intake (one service per category). */
     open311: open311Schema.optional(),
+    /** Accepts quick reports from mobile grid members (随手报); see quickReportSchema. */
+    quickReport: quickReportSchema.optional(),
     /** Roles allowed to start a case of this process. */
     starters: z.array(z.enum(ROLES)).min(1),
     /** Post roles this definition uses beyond the built-in ones, with their labels. */

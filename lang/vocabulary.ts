@@ -66,6 +66,11 @@ export const POST_ROLE_LABELS: Readonly<Record<string, Label>> = {
   'duty-officer': { zh: '值班员', en: 'duty officer' },
   'grid-leader': { zh: '网格长', en: 'grid leader' },
   'grid-worker': { zh: '网格员', en: 'grid worker' },
+  /**
+   * 流动网格员: riders, drivers and others registered to report what they see (seeds/004,
+   * Hanzhong: 4,800 riders, couriers and drivers) without a staff account, by the quick report verified with an SMS code.
+   */
+  'mobile-grid-member': { zh: '流动网格员', en: 'mobile grid member' },
   'committee-member': { zh: '两委委员', en: 'committee member' },
   'building-head': { zh: '楼栋长', en: 'building head' },
   'entrance-head': { zh: '单元长', en: 'entrance head' },

@@ -140,9 +140,21 @@ export const templateContexts = {
   'roll-call-escalated': rollCallEscalatedContext,
 } as const;
 
-const contractsByTemplate: ReadonlyMap<string, z.ZodType<Record<string, unknown>>> = new Map(
-  Object.entries(templateContexts),
-);
+/**
+ * Kinds sent only as short messages (no mail template): the quick report's one-time code
+ * (services/quick-reports.ts), a few digits and its lifetime in minutes.
+ */
+export const shortMessageContexts = {
+  'quick-report-code': z.object({
+    code: z.string().regex(/^\d{4,8}$/, 'digits'),
+    minutes: z.number().int().min(1),
+  }),
+} as const;
+
+const contractsByTemplate: ReadonlyMap<string, z.ZodType<Record<string, unknown>>> = new Map<
+  string,
+  z.ZodType<Record<string, unknown>>
+>([...Object.entries(templateContexts), ...Object.entries(shortMessageContexts)]);
 
 export function contextContractFor(
   template: string,

@@ -6,8 +6,12 @@ import { AppError } from './errors';
 
 /** The authenticated caller of a request. */
 export interface Principal {
-  kind: 'user' | 'apiKey';
-  /** User id, or the API key's public id. */
+  /**
+   * `person`: a person of the org data without an account, verified for one request only (a
+   * quick report's one-time code, services/quick-reports.ts); never from a credential.
+   */
+  kind: 'user' | 'apiKey' | 'person';
+  /** User id, the API key's public id, or the person's id. */
   id: string;
   roles: Role[];
   /** Org units whose cases this principal may see and act on, and every unit below them. */

@@ -378,7 +378,7 @@ export function retryInputOf(args: {
   taskIds: readonly string[];
   definition: DefinitionSnapshot;
   stepId: string | undefined;
-  by: { kind: 'user' | 'apiKey' | 'system'; id: string };
+  by: { kind: 'user' | 'apiKey' | 'system' | 'person'; id: string };
 }): { input: CaseWorkflowInput } | { problem: string } {
   const { doc, definition } = args;
   const failedAt = [...doc.timeline].reverse().find((e) => e.type === 'case.failed')?.stepId;

@@ -34,8 +34,15 @@ export interface StartCaseRequest {
 }
 
 export interface StartCaseOptions {
-  /** Where the request came from: `api` (default) or `open311`. */
+  /** Where the request came from: `api` (default), `open311`, `quick-report`… */
   channel?: string;
+  /**
+   * The caller is a person verified by an intake rather than a role: `quick-report` (a mobile
+   * grid member's one-time code, services/quick-reports.ts), which has checked the place against
+   * the member's registration. The process must declare `quickReport` instead of listing the
+   * caller's role among its starters.
+   */
+  intake?: 'quick-report';
 }
 
 export interface CaseSummary {
@@ -195,7 +202,11 @@ export function createCaseService(deps: {
           { path: 'body.definitionKey', message: 'unknown process definition' },
         ]);
       }
-      if (!hasAnyRole(principal, definition.spec.starters)) {
+      if (options.intake === 'quick-report') {
+        if (definition.spec.quickReport === undefined) {
+          throw new AppError('forbidden', `"${definition.key}" takes no quick reports`);
+        }
+      } else if (!hasAnyRole(principal, definition.spec.starters)) {
         throw new AppError(
           'forbidden',
           `Starting "${definition.key}" needs one of the roles: ${definition.spec.starters.join(', ')}`,
@@ -210,6 +221,7 @@ export function createCaseService(deps: {
       if (
         request.unitId !== undefined &&
         unitProblems.length === 0 &&
+        options.intake === undefined &&
         !mayActForUnit(principal, await deps.scope.resolve(principal), request.unitId)
       ) {
         throw new AppError('forbidden', `You may not file cases for unit "${request.unitId}"`);

@@ -17,7 +17,13 @@ import { AppError } from './errors';
 
 /** The operations limited per client address and per account. */
 export type LimitName =
-  'case-start' | 'open311-post' | 'definition-validate' | 'export' | 'attachment-upload';
+  | 'case-start'
+  | 'open311-post'
+  | 'definition-validate'
+  | 'export'
+  | 'attachment-upload'
+  | 'quick-report-code'
+  | 'quick-report';
 
 /** `points` requests per `seconds`; `null` switches the limit off. */
 export interface Rate {
@@ -28,6 +34,8 @@ export interface Rate {
 export interface LimitsConfig {
   perAccount: Record<LimitName, Rate | null>;
   perAddress: Record<LimitName, Rate | null>;
+  /** Quick-report codes asked for one phone number (whoever asks, registered or not). */
+  quickReportCodePerPhone: Rate | null;
   signIn: {
     /** Sign-in attempts per client address, whatever the username. */
     perAddress: Rate | null;
@@ -93,6 +101,11 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
       }
     }
   }
+
+  const perPhone = config.quickReportCodePerPhone;
+  const codePhone = perPhone
+    ? limiter('quick-report-code/phone', perPhone.points, perPhone.seconds)
+    : null;
 
   const s = config.signIn;
   const signInAddress = s.perAddress
@@ -181,6 +194,24 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
       }
     },
 
+    /**
+     * Counts one code asked for a phone number (keyed by its hash); 429 past the number's budget.
+     * Spent for every number alike, registered or not, so the answer never tells them apart.
+     */
+    async consumeQuickReportCode(phone: string): Promise<void> {
+      sweep();
+      if (!codePhone || !perPhone) return;
+      try {
+        await codePhone.consume(hashKey(`phone\n${phone}`));
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        throw refusal(
+          `Rate limit "quick-report-code" reached: ${perPhone.points} codes per ${perPhone.seconds} s per phone number`,
+          err.msBeforeNext,
+        );
+      }
+    },
+
     signIn: {
       /**
        * Before checking a password: refuses (429) an address past its attempts, an (address,
@@ -266,6 +297,9 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       'definition-validate': config.RATE_LIMIT_DEFINITION_VALIDATE,
       export: config.RATE_LIMIT_EXPORT,
       'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD,
+      // Quick reports come from people without an account: counted per address and per phone.
+      'quick-report-code': null,
+      'quick-report': null,
     },
     perAddress: {
       'case-start': config.RATE_LIMIT_CASE_START_ADDRESS,
@@ -273,7 +307,10 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       'definition-validate': config.RATE_LIMIT_DEFINITION_VALIDATE_ADDRESS,
       export: config.RATE_LIMIT_EXPORT_ADDRESS,
       'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS,
+      'quick-report-code': config.RATE_LIMIT_QUICK_REPORT_CODE_ADDRESS,
+      'quick-report': config.RATE_LIMIT_QUICK_REPORT_ADDRESS,
     },
+    quickReportCodePerPhone: config.RATE_LIMIT_QUICK_REPORT_CODE_PHONE,
     signIn: {
       perAddress: config.RATE_LIMIT_SIGNIN_ADDRESS,
       freeFailures: config.SIGNIN_FREE_FAILURES,

@@ -1,4 +1,5 @@
 import type { CaseMetrics } from '../common/case';
+import { QUICK_REPORT_CHANNEL } from './quick-reports';
 import type { MetricField } from '../common/case-measures';
 import { beijingMonth, METRIC_FIELDS } from '../common/case-measures';
 import type { RollupBy } from '../common/metric-rollup';
@@ -199,6 +200,11 @@ export interface UnitMetrics {
    * and below, opened in the period and closed (办结) in it.
    */
   proactive: { opened: number; closed: number };
+  /**
+   * 随手报: the cases mobile grid members reported (channel `quick-report`) in the unit and below,
+   * received in the period and closed (办结) in it.
+   */
+  quickReports: { received: number; closed: number };
   computedAt: string;
 }
 
@@ -408,24 +414,21 @@ export function createMetricsService(deps: {
   }
 
   /**
-   * The proactive cases (未诉先办) of a subtree opened and closed in the period: two counts, by the
-   * case list's {unitId, createdAt} index and by {channel, closedAt} (models/index.ts). Not in the
-   * roll-ups: they count the cases by where they were filed, not how they were opened.
+   * The cases of a subtree that came in by one channel (未诉先办 `proactive`, 随手报
+   * `quick-report`), opened and closed in the period: two counts, by the case list's
+   * {unitId, createdAt} index and by {channel, closedAt} (models/index.ts). Not in the roll-ups:
+   * they count the cases by where they were filed, not how they came in.
    */
-  async function proactiveCases(
+  async function channelCases(
+    channel: string,
     subtree: readonly string[],
     period: Period,
   ): Promise<{ opened: number; closed: number }> {
     const unitId = { $in: [...subtree].sort() };
     const span = { $gte: new Date(period.from), $lt: new Date(period.to) };
     const [opened, closed] = await Promise.all([
-      Case.countDocuments({ unitId, createdAt: span, channel: PROACTIVE_CHANNEL }),
-      Case.countDocuments({
-        channel: PROACTIVE_CHANNEL,
-        closedAt: span,
-        status: 'closed',
-        unitId,
-      }),
+      Case.countDocuments({ unitId, createdAt: span, channel }),
+      Case.countDocuments({ channel, closedAt: span, status: 'closed', unitId }),
     ]);
     return { opened, closed };
   }
@@ -659,10 +662,11 @@ export function createMetricsService(deps: {
       const by: RollupBy = query.attribution === 'served' ? 'served' : 'place';
       // By who served, the total and the trend count a case once however many units of the
       // subtree served it: read from the roll-ups of the sets of serving units.
-      const [{ byUnit: sums, months: byMonth }, servedSets, proactive] = await Promise.all([
+      const [{ byUnit: sums, months: byMonth }, servedSets, proactive, quick] = await Promise.all([
         sumsByUnit(by, subtree, period, query),
         by === 'served' ? sumsByUnit('servedSet', subtree, period, query) : null,
-        proactiveCases(subtree, period),
+        channelCases(PROACTIVE_CHANNEL, subtree, period),
+        channelCases(QUICK_REPORT_CHANNEL, subtree, period),
       ]);
       const served = servedSets && {
         total: servedSets.byUnit.get(TOTAL) ?? emptySums(),
@@ -680,6 +684,7 @@ export function createMetricsService(deps: {
         children,
         months: served?.months ?? byMonth,
         proactive,
+        quickReports: { received: quick.opened, closed: quick.closed },
         computedAt: deps.clock().toISOString(),
       };
     },

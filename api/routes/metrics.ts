@@ -177,6 +177,10 @@ export function registerMetricsRoutes(routes: RouteRegistry, metrics: MetricsSer
             description:
               '未诉先办: proactive cases (opened by a recurrence analysis) of the unit and below, opened in the period and closed in it',
           }),
+          quickReports: z.object({ received: z.number().int(), closed: z.number().int() }).meta({
+            description:
+              '随手报: cases mobile grid members reported (channel quick-report) in the unit and below, received in the period and closed in it',
+          }),
           computedAt: z.iso.datetime(),
         }),
       },

@@ -31,6 +31,11 @@ export const REPORT_MESSAGES: MessagePairs = {
     '期内因高频诉求派发；期内办结 {n} 件',
     'opened for recurring requests in the period; {n} closed in it',
   ],
+  'report.fig.quickReports': ['流动网格员随手报', 'Quick reports (mobile grid members)'],
+  'report.fig.quickReportsHint': [
+    '期内流动网格员上报；期内办结 {n} 件',
+    'reported by mobile grid members in the period; {n} closed in it',
+  ],
   'report.fig.scoreHint': ['群众评价 1—5 分的平均值', 'Mean of the 1–5 ratings given'],
   'report.fig.acceptedHint': ['已接单 {n} 件', '{n} accepted'],
   'report.fig.ratedHint': [
@@ -169,6 +174,85 @@ export const REPORT_MESSAGES: MessagePairs = {
   'report.rank.received': ['受理量', 'cases received'],
 
   // Public board
+  // 随手报: mobile grid members' quick report (console/pages/quick-report.ts)
+  'quick.title': ['随手报', 'Quick report'],
+  'quick.intro': [
+    '流动网格员发现问题，凭登记的手机号获取验证码后即可上报，无需账号。',
+    'Mobile grid members report what they see with the phone number they registered: ask for a code, then send the report. No account needed.',
+  ],
+  'quick.step1': ['第一步：获取验证码', 'Step 1: get a code'],
+  'quick.step2': ['第二步：填写并上报', 'Step 2: fill in and send'],
+  'quick.phone': ['手机号', 'Mobile number'],
+  'quick.sendCode': ['获取验证码', 'Send me a code'],
+  'quick.haveCode': ['已收到验证码？直接填写上报', 'Already have a code? Fill in the report'],
+  'quick.codeSent': [
+    '如该号码已登记为流动网格员，验证码已通过短信发送，{minutes}分钟内有效。',
+    'If the number is registered, a code is on its way by SMS, valid for {minutes} minutes.',
+  ],
+  'quick.code': ['短信验证码', 'Code from the SMS'],
+  'quick.process': ['事项类型', 'Process'],
+  'quick.category': ['问题类别', 'Category'],
+  'quick.place': ['发生地点（网格或小区）', 'Place (grid or compound)'],
+  'quick.placeHint': [
+    '只能上报您登记的街道或网格范围内的问题。',
+    'Only places in the street or grid you are registered for.',
+  ],
+  'quick.description': ['问题描述', 'What you saw'],
+  'quick.location': ['具体位置', 'Exact location'],
+  'quick.locationHint': [
+    '如路口、门牌、标志物；不填则记为所选地点。',
+    'A crossing, a door number, a landmark; the place if left empty.',
+  ],
+  'quick.submit': ['上报', 'Send the report'],
+  'quick.again': ['重新获取验证码', 'Ask for a new code'],
+  'quick.fix': ['请按提示修改后再上报。', 'Please correct what is marked and send again.'],
+  'quick.tooMany': [
+    '操作过于频繁，请{seconds}秒后再试。',
+    'Too many requests: try again in {seconds} s.',
+  ],
+  'quick.notRegistered': [
+    '该号码未登记为流动网格员，请联系所在街道。',
+    'This number is not registered as a mobile grid member: ask your street.',
+  ],
+  'quick.badPhone': ['请输入11位手机号', 'An 11-digit mobile number'],
+  'quick.wrongCode': ['验证码错误，还可尝试{left}次', 'Wrong code; {left} attempt(s) left'],
+  'quick.codeVoid': ['错误次数过多，请重新获取验证码', 'Too many wrong codes: ask for a new one'],
+  'quick.codeExpired': ['验证码已过期，请重新获取', 'The code has expired: ask for a new one'],
+  'quick.codeUsed': [
+    '验证码已使用，请重新获取后再上报新问题',
+    'This code was used: ask for a new one',
+  ],
+  'quick.noCode': ['尚未获取验证码，请先获取', 'No code was sent yet: ask for one'],
+  'quick.badCode': ['请输入短信中的验证码', 'Enter the code from the SMS'],
+  'quick.placeOutside': [
+    '该地点不在您登记的范围内',
+    'This place is outside the area you are registered for',
+  ],
+  'quick.badPlace': ['请选择网格或小区', 'Choose a grid or a compound'],
+  'quick.badCategory': ['请选择问题类别', 'Choose a category'],
+  'quick.badDescription': ['请描述问题（不超过3000字）', 'Describe it (at most 3000 characters)'],
+  'quick.doneTitle': ['上报成功', 'Report sent'],
+  'quick.done': [
+    '已受理您上报的“{process}”，街道综治中心将研判处理。',
+    'Your report ({process}) was received; the street centre handles it.',
+  ],
+  'quick.caseId': ['案件编号', 'Case number'],
+  'quick.followHint': [
+    '请保存案件编号，凭编号可查看办理进度。',
+    'Keep the case number: it shows the progress.',
+  ],
+  'quick.follow': ['查看办理进度', 'Follow the case'],
+  'quick.another': ['继续上报', 'Report something else'],
+  'quick.caseTitle': ['办理进度', 'Progress'],
+  'quick.status': ['状态', 'Status'],
+  'quick.currentStep': ['当前环节', 'Current step'],
+  'quick.receivedAt': ['受理时间', 'Received'],
+  'quick.closedAt': ['办结时间', 'Closed'],
+  'quick.notFound': [
+    '没有这个上报编号（刚上报的请稍后刷新）',
+    'No such report (a new one may take a moment)',
+  ],
+
   'report.board.title': ['公示栏', 'Public board'],
   'report.board.intro': [
     '已办结事项的办理结果公示。个人信息已脱敏，地点只显示到小区。',

@@ -11,6 +11,7 @@ import { BASE } from '../pipeline';
 import {
   cardsOf,
   proactiveCard,
+  quickReportCard,
   figureRow,
   overdueChart,
   rankingRows,
@@ -199,7 +200,11 @@ export function registerDashboardPages({ pages, services, clock }: ConsoleKit): 
             href: linkFor(shown, u.id),
             current: u.id === metrics.unit.id,
           })),
-          cards: [...cardsOf(metrics.totals, t), proactiveCard(metrics.proactive, t)],
+          cards: [
+            ...cardsOf(metrics.totals, t),
+            proactiveCard(metrics.proactive, t),
+            quickReportCard(metrics.quickReports, t),
+          ],
           charts: [
             trendChart(metrics, t),
             ratesChart(metrics, t),

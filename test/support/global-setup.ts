@@ -41,7 +41,12 @@ const NEEDS: Record<Tier, TierNeeds> = {
     testServer: false,
     chromium: false,
   },
-  browser: { components: ['temporal', 'mongodb', 'smtp'], testServer: false, chromium: true },
+  // The webhook sink too: the quick report's phone page reads its one-time code from the SMS.
+  browser: {
+    components: ['temporal', 'mongodb', 'smtp', 'webhooks'],
+    testServer: false,
+    chromium: true,
+  },
 };
 
 /** The run's stack, kept on globalThis: jest runs every setup and the teardown in one process. */

@@ -45,7 +45,11 @@ function provided<T>(value: T | undefined, what: string, tiers: string): T {
 
 /** The webhook sink's base URL (`…/wecom/<robot>`, `…/dingtalk/<robot>`, `…/sms`). */
 export function webhookSinkUrl(): string {
-  return provided(testStack().env.WEBHOOK_SINK_URL, 'The webhook sink', 'workflow and e2e');
+  return provided(
+    testStack().env.WEBHOOK_SINK_URL,
+    'The webhook sink',
+    'workflow, e2e and browser',
+  );
 }
 
 /** The time-skipping test server executable. */

@@ -186,3 +186,85 @@ describe('open311', () => {
     expect(problems).toEqual([{ path: 'open311.fields', message: expect.any(String) as unknown }]);
   });
 });
+
+describe('quickReport', () => {
+  const fields = [
+    { name: 'kind', label: '类别', type: 'string', options: ['井盖缺失', '其他'] },
+    { name: 'free', label: '自由类别', type: 'string' },
+    { name: 'details', label: '详情', type: 'text' },
+    { name: 'where', label: '位置', type: 'string' },
+    { name: 'who', label: '上报人', type: 'person' },
+    { name: 'floor', label: '楼层', type: 'integer' },
+  ];
+
+  it('when quickReport names suitable fields, then the definition is valid and keeps them', () => {
+    // Arrange
+    const quickReport = {
+      category: 'kind',
+      description: 'details',
+      location: 'where',
+      reporter: 'who',
+    };
+
+    // Act
+    const result = validateDefinition(definition({ quickReport }, fields), options);
+
+    // Assert
+    expect(result.ok && result.spec.quickReport).toEqual(quickReport);
+  });
+
+  it('when quickReport names unknown fields, unsuitable types or a category without options, then each is reported', () => {
+    // Arrange
+    const raw = definition(
+      {
+        quickReport: {
+          category: 'free',
+          description: 'floor',
+          location: 'nowhere',
+          reporter: 'where',
+        },
+      },
+      fields,
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      {
+        path: 'quickReport.description',
+        message:
+          'field "floor" is of type integer; the quick report\'s description fills one text or string',
+      },
+      { path: 'quickReport.location', message: 'unknown field "nowhere"' },
+      {
+        path: 'quickReport.reporter',
+        message: 'field "where" is of type string; the quick report\'s reporter fills one person',
+      },
+      { path: 'quickReport.category', message: 'field "free" needs options to choose from' },
+    ]);
+  });
+
+  it('when a process with categories also names a category field, then it is told to leave it out', () => {
+    // Arrange
+    const raw = definition(
+      {
+        categories: [{ code: 'manhole', name: '井盖缺失' }],
+        quickReport: { category: 'kind', description: 'details' },
+      },
+      fields,
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      {
+        path: 'quickReport.category',
+        message: 'the process has categories: a quick report files under them; leave category out',
+      },
+    ]);
+  });
+});

@@ -35,6 +35,7 @@ function document() {
     mail: {} as never,
     caseFailures: {} as never,
     catalogue: {} as never,
+    quickReports: {} as never,
   });
   const doc = buildOpenApi(routes, { version: 'test' }) as {
     openapi: string;
@@ -124,6 +125,32 @@ describe('buildOpenApi over the app routes', () => {
     };
     expect(Object.keys(photo.content)).toEqual(['image/jpeg']);
     expect(doc.paths['/api/v1/public/board/{id}/photos/{attachmentId}']?.get?.security).toEqual([]);
+  });
+
+  it('when the quick report is described, then its routes need no credentials and the report names its fields', () => {
+    // Act
+    const { doc } = document();
+
+    // Assert
+    for (const [path, method] of [
+      ['/api/v1/quick-reports/form', 'get'],
+      ['/api/v1/quick-reports/codes', 'post'],
+      ['/api/v1/quick-reports', 'post'],
+      ['/api/v1/quick-reports/cases/{id}', 'get'],
+    ] as const) {
+      expect(doc.paths[path]?.[method]?.security).toEqual([]);
+    }
+    const file = doc.paths['/api/v1/quick-reports']?.post;
+    expect(file?.requestBody?.content['application/json'].schema.required?.sort()).toEqual([
+      'category',
+      'code',
+      'description',
+      'phone',
+      'place',
+    ]);
+    expect(Object.keys(file?.responses ?? {})).toEqual(
+      expect.arrayContaining(['201', '401', '403', '409', '422', '429']),
+    );
   });
 
   it('when login is described, then it needs no credentials (security: [])', () => {
