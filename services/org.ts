@@ -199,10 +199,18 @@ export function createOrgService(deps: {
             type: input.type,
             parentId: input.parentId,
             ...(input.groupRobot ? { groupRobot: input.groupRobot } : {}),
+            ...(input.location ? { location: input.location } : {}),
             updatedAt: deps.clock(),
           },
-          // `null` removes the robot; left out, the stored one stays (a rename keeps it).
-          ...(input.groupRobot === null ? { $unset: { groupRobot: 1 } } : {}),
+          // `null` removes the robot or the place; left out, the stored one stays (a rename keeps it).
+          ...(input.groupRobot === null || input.location === null
+            ? {
+                $unset: {
+                  ...(input.groupRobot === null ? { groupRobot: 1 } : {}),
+                  ...(input.location === null ? { location: 1 } : {}),
+                },
+              }
+            : {}),
         },
         { upsert: true },
       );

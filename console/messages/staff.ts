@@ -194,6 +194,7 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.task.claimed': ['签收/认领', 'accepted / claimed'],
   'event.task.released': ['退回待签收', 'released'],
   'event.task.completed': ['任务办结', 'task completed'],
+  'event.task.checked-in': ['到场签到', 'checked in on site'],
   'event.task.returned': ['退单', 'returned'],
   'event.task.reassigned': ['转派', 'reassigned'],
   'event.task.cancelled': ['任务撤销', 'task cancelled'],
