@@ -5,7 +5,13 @@ import { createMailRenderer } from '../../mail/renderer';
 import { createDefinitionService } from '../../services/definitions';
 import { launchBrowser, screenshot } from '../support/browser';
 import type { TestApp } from '../support/harness';
-import { idempotencyKey, startTestApp, TEST_PASSWORD, uniqueAddress, waitFor } from '../support/harness';
+import {
+  idempotencyKey,
+  startTestApp,
+  TEST_PASSWORD,
+  uniqueAddress,
+  waitFor,
+} from '../support/harness';
 
 /**
  * A property worker on a phone (390×844, touch, location allowed and set beside the compound)
@@ -176,7 +182,9 @@ it('when a worker on a phone claims the 54321 arrival, checks in and completes i
   });
   await page.goto(taskUrl);
   await expectNoSidewaysScroll(page, 'the completed task page');
-  expect(await page.locator('[data-checked-in]').innerText()).toMatch(/距案件地点 \d+ 米（300 米内）/);
+  expect(await page.locator('[data-checked-in]').innerText()).toMatch(
+    /距案件地点 \d+ 米（300 米内）/,
+  );
   await page.goto(`${app.api.url}/console/cases/${caseId}`);
   await expectNoSidewaysScroll(page, 'the case page');
   expect(await page.locator('ol.timeline').innerText()).toContain('到场签到');

@@ -69,7 +69,11 @@ beforeAll(async () => {
       .replace('key: emergency-compound', `key: ${REQUIRED_ROLL_CALL}`)
       .replace('{ mode: optional, withinMeters: 500 }', '{ mode: required, withinMeters: 500 }'),
   ]) {
-    await definitions.publish({ source, format: 'yaml', publishedBy: { kind: 'system', id: 'test' } });
+    await definitions.publish({
+      source,
+      format: 'yaml',
+      publishedBy: { kind: 'system', id: 'test' },
+    });
   }
   const staffA = await account('staff-a', ['staff'], ['k1']);
   const staffB = await account('staff-b', ['staff'], ['k1']);
@@ -285,7 +289,9 @@ describe("the emergency roll-call's report-in (报到)", () => {
     // Assert
     expect(withCheckIn.status).toBe(200);
     expect(without.status).toBe(200);
-    const byPerson = new Map(entries.map((e) => [e.personId, e.checkIn as Record<string, unknown>]));
+    const byPerson = new Map(
+      entries.map((e) => [e.personId, e.checkIn as Record<string, unknown>]),
+    );
     expect(byPerson.get('p-a')).toMatchObject({ placeUnitId: 'k1', limit: 500, within: true });
     expect(byPerson.get('p-b')).toBeUndefined();
   });
