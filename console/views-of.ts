@@ -180,7 +180,12 @@ export interface TimelineRow {
 /** The timeline in words: what happened, at which step, by whom, from where. */
 /** A check-in (签到) in words: its distance against the limit (flagged beyond it), or why none. */
 export function checkInText(
-  checkIn: { accuracy: number; distance?: number | null; limit?: number | null; within?: boolean | null },
+  checkIn: {
+    accuracy: number;
+    distance?: number | null;
+    limit?: number | null;
+    within?: boolean | null;
+  },
   t: Translate,
 ): string {
   const acc = String(checkIn.accuracy);

@@ -42,7 +42,7 @@ export async function placeOf(
   unitId: string | null,
 ): Promise<{ unitId: string; position: Position } | null> {
   const seen = new Set<string>();
-  for (let cursor = unitId; cursor !== null && !seen.has(cursor) && seen.size < 16; ) {
+  for (let cursor = unitId; cursor !== null && !seen.has(cursor) && seen.size < 16;) {
     seen.add(cursor);
     const unit = await models.Unit.findById(cursor, { parentId: 1, location: 1 }).lean();
     if (!unit) return null;

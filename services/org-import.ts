@@ -29,7 +29,7 @@ export interface UnitInput {
   type: UnitType;
   parentId: string | null;
   /** `null` removes the unit's robot; absent keeps it. */
-  groupRobot?: GroupRobotInput | null;  /** Where the unit is (WGS-84); `null` removes it; absent keeps it. */
+  groupRobot?: GroupRobotInput | null; /** Where the unit is (WGS-84); `null` removes it; absent keeps it. */
   location?: { lat: number; lng: number } | null;
 }
 

@@ -21,7 +21,8 @@ export interface UnitView extends OrgUnit {
   /** Who is paired with the unit (包联), the first 100 by id. */
   pairings: PairingView[];
   /** Admins only, masked (see {@link RobotView}). */
-  groupRobot?: RobotView;
+  groupRobot?: RobotView; /** Where the unit is (WGS-84), when known: check-ins (签到) are measured against it. */
+  location?: { lat: number; lng: number };
 }
 
 /**
@@ -149,12 +150,14 @@ export function createOrgService(deps: {
       ancestry.push({ id: parent._id, name: parent.name, type: parent.type });
       cursor = parent.parentId ?? null;
     }
+    const location = doc.location;
     return {
       id: doc._id,
       name: doc.name,
       type: doc.type as UnitType,
       parentId: doc.parentId ?? null,
       ancestry,
+      ...(location ? { location: { lat: location.lat, lng: location.lng } } : {}),
     };
   }
 
@@ -216,9 +219,16 @@ export function createOrgService(deps: {
       );
       await bumpOrgRevision(deps.models);
       deps.scope.invalidate();
-      const { groupRobot, ...unit } = input;
+      const { groupRobot, location, ...unit } = input;
       const robot = robotViewOf(groupRobot);
-      return { created: !existing, unit: { ...unit, ...(robot ? { groupRobot: robot } : {}) } };
+      return {
+        created: !existing,
+        unit: {
+          ...unit,
+          ...(robot ? { groupRobot: robot } : {}),
+          ...(location ? { location } : {}),
+        },
+      };
     },
 
     /** Creates a person or replaces what is stored about them (a field left out is removed). */

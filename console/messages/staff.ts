@@ -226,13 +226,10 @@ export const STAFF_MESSAGES: MessagePairs = {
     '⚠ 距案件地点 {d} 米，超出 {limit} 米 · 精度 ±{acc} 米',
     '⚠ {d} m from the place, beyond {limit} m · ±{acc} m',
   ],
-  'checkIn.distance': [
-    '距案件地点 {d} 米 · 精度 ±{acc} 米',
-    '{d} m from the place · ±{acc} m',
-  ],
+  'checkIn.distance': ['距案件地点 {d} 米 · 精度 ±{acc} 米', '{d} m from the place · ±{acc} m'],
   'checkIn.noPlace': [
     '精度 ±{acc} 米（案件地点没有坐标，未计算距离）',
-    "±{acc} m (the place has no coordinates: no distance)",
+    '±{acc} m (the place has no coordinates: no distance)',
   ],
   'checkIn.missing': ['未签到', 'no check-in'],
   'event.task.stand-in': ['AB岗顶岗：代缺岗人员办理', 'standing in for an absent post holder'],
