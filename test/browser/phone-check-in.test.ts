@@ -16,7 +16,8 @@ import {
 /**
  * A property worker on a phone (390×844, touch, location allowed and set beside the compound)
  * takes the 红心物业 54321 arrival from the work list, checks in with the page's 签到 button and
- * completes it; every page they pass has no sideways scroll and its buttons are thumb-sized. On a
+ * completes it; every page they pass has no sideways scroll at 390 and at 360 px, and its buttons are
+ * thumb-sized. On a
  * phone that refuses location the page says so, and sending the arrival without a check-in is
  * refused with the reason on the page.
  */
@@ -96,6 +97,7 @@ async function phone(allowLocation: boolean): Promise<{ context: BrowserContext;
   });
   const page = await context.newPage();
   await page.goto(`${app.api.url}/console/login`);
+  await expectNoSidewaysScroll(page, 'the sign-in page');
   await page.fill('#username', 'phone-worker');
   await page.fill('#password', TEST_PASSWORD);
   await Promise.all([
@@ -191,6 +193,16 @@ it('when a worker on a phone claims the 54321 arrival, checks in and completes i
   await screenshot(page, 'phone-case-timeline');
   await page.goto(`${app.api.url}/console/supervisions`);
   await expectNoSidewaysScroll(page, 'the 督办 list');
+  // The narrowest phones in use (360 px): the same pages still fit.
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const [what, url] of [
+    ['the task page at 360 px', taskUrl],
+    ['the case page at 360 px', `${app.api.url}/console/cases/${caseId}`],
+    ['the work list at 360 px', `${app.api.url}/console/inbox?view=mine&status=completed`],
+  ] as const) {
+    await page.goto(url);
+    await expectNoSidewaysScroll(page, what);
+  }
   await context.close();
 });
 
