@@ -132,6 +132,11 @@ async function openArrivalFromInbox(page: Page, caseId: string, view: string): P
     30_000,
   );
   await expectNoSidewaysScroll(page, `the work list (${view})`);
+  // On a phone the work list's rows are cards: each cell on a line of its own, labelled.
+  const cellDisplay = await page.evaluate<string>(
+    "getComputedStyle(document.querySelector('table.tasks tbody td')).display",
+  );
+  expect(cellDisplay).toBe('block');
   await Promise.all([page.waitForURL(/\/console\/tasks\//), link.click()]);
   return page.url().split('?')[0]!;
 }
