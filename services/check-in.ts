@@ -4,6 +4,7 @@ import type { CheckInRule, Position } from '../lang/check-in';
 import { CHECK_IN_BOUNDS, judgeCheckIn } from '../lang/check-in';
 import type { Models } from '../models';
 import { AppError } from './errors';
+import { unitLocationInput } from './org-input';
 
 /**
  * Location check-ins (签到) as the API and the console take them: the phone's position checked
@@ -12,14 +13,12 @@ import { AppError } from './errors';
  * never into logs, search attributes or the timeline (which carries the distance only).
  */
 
-/** A check-in as a phone sends it: `navigator.geolocation`'s coords (WGS-84) and timestamp. */
-export const checkInInput = z
-  .object({
-    lat: z.number().min(-90, 'a latitude from -90 to 90').max(90, 'a latitude from -90 to 90'),
-    lng: z
-      .number()
-      .min(-180, 'a longitude from -180 to 180')
-      .max(180, 'a longitude from -180 to 180'),
+/**
+ * A check-in as a phone sends it: `navigator.geolocation`'s coords (WGS-84, the same ranges as a
+ * unit's location) and timestamp.
+ */
+export const checkInInput = unitLocationInput
+  .extend({
     accuracy: z
       .number()
       .min(0, 'metres, not negative')
