@@ -157,7 +157,9 @@ export type TimelineEventType =
   | 'case.cancelled'
   /** An administrator retried a failed case from a step. */
   | 'case.retried'
-  | 'case.closed';
+  | 'case.closed'
+  /** A task was completed with a location check-in (签到): distance and limit, never the position. */
+  | 'task.checked-in';
 
 export interface TimelineEntry {
   /** Position in the case's timeline, 1-based; with the case id it identifies the entry. */
@@ -326,6 +328,8 @@ export interface TaskSnapshot {
   roster?: RosterFigures;
   /** A supervision slip's facts (kind `supervision` only). */
   supervision?: SupervisionFacts;
+  /** The check-in (签到) the task was completed with, when its step asks for one. */
+  checkIn?: CheckInRecord;
 }
 
 /** A 督办单: its level, what opened it, whether its own deadline passed, and its reply. */
@@ -378,6 +382,31 @@ export interface CompleteTaskRequest {
   outcome: string;
   form: Record<string, unknown>;
   comment?: string;
+  /** A location check-in (签到), checked and measured by the API service (services/check-in.ts). */
+  checkIn?: CheckInRecord;
+}
+
+/**
+ * A location check-in as recorded: the position the phone gave (WGS-84), its accuracy radius and
+ * time, and how it stands against the case's place (the nearest unit up the tree with a
+ * location): the distance, the step's limit and whether it lay within. Coordinates live on the
+ * task document and in the (encrypted) history only; the timeline carries the judgement.
+ */
+export interface CheckInRecord {
+  lat: number;
+  lng: number;
+  /** Metres (the browser's `coords.accuracy`), rounded. */
+  accuracy: number;
+  /** When the phone took the fix. */
+  at: string;
+  /** The unit whose location it was measured against; null when no unit up the tree has one. */
+  placeUnitId: string | null;
+  /** Whole metres to that place; null without a place. */
+  distance: number | null;
+  /** The step's limit in metres; null without one. */
+  limit: number | null;
+  /** Whether the distance is within the limit; null without a limit or a place. */
+  within: boolean | null;
 }
 export interface ReturnTaskRequest {
   taskId: string;

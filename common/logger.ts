@@ -23,6 +23,8 @@ export function createLogger(
         '*.password',
         '*.email',
         '*.to',
+        // Positions of check-ins (签到) are personal: never in a log line, whatever carries them.
+        '*.checkIn',
       ],
       censor: '[redacted]',
     },

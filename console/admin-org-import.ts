@@ -21,7 +21,7 @@ export function isImportKind(value: string): value is ImportKind {
 
 /** The columns of each kind, required ones first, as the API documents them. */
 export const IMPORT_COLUMNS: Readonly<Record<ImportKind, readonly string[]>> = {
-  units: ['id', 'name', 'type', 'parentId'],
+  units: ['id', 'name', 'type', 'parentId', 'lat', 'lng'],
   people: ['id', 'name', 'email', 'phone', 'userId'],
   posts: ['unitId', 'role', 'personId'],
   pairings: ['unitId', 'kind', 'personId', 'partnerUnitId', 'validFrom', 'validUntil'],
@@ -29,7 +29,8 @@ export const IMPORT_COLUMNS: Readonly<Record<ImportKind, readonly string[]>> = {
 
 /** An example file per kind, shown beside the form (the API's own example for units). */
 export const IMPORT_EXAMPLES: Readonly<Record<ImportKind, string>> = {
-  units: 'id,name,type,parentId\ncounty,城固县,county,\nstreet-a,博望街道,street,county',
+  units:
+    'id,name,type,parentId,lat,lng\ncounty,城固县,county,,,\nstreet-a,博望街道,street,county,33.153,107.329',
   people: 'id,name,email,phone,userId\np-1,张网格,grid1@example.org,13800000000,\np-2,李书记,,,',
   posts: 'unitId,role,personId\nstreet-a,secretary,p-2',
   pairings:

@@ -178,6 +178,29 @@ export interface TimelineRow {
 }
 
 /** The timeline in words: what happened, at which step, by whom, from where. */
+/** A check-in (签到) in words: its distance against the limit (flagged beyond it), or why none. */
+export function checkInText(
+  checkIn: {
+    accuracy: number;
+    distance?: number | null;
+    limit?: number | null;
+    within?: boolean | null;
+  },
+  t: Translate,
+): string {
+  const acc = String(checkIn.accuracy);
+  const d = checkIn.distance;
+  if (d === null || d === undefined) return t('checkIn.noPlace', { acc });
+  if (checkIn.limit === null || checkIn.limit === undefined || checkIn.within === null) {
+    return t('checkIn.distance', { d: String(d), acc });
+  }
+  return t(checkIn.within ? 'checkIn.within' : 'checkIn.beyond', {
+    d: String(d),
+    limit: String(checkIn.limit),
+    acc,
+  });
+}
+
 export function timelineRows(
   view: CaseView,
   stepNames: ReadonlyMap<string, string>,
@@ -193,9 +216,22 @@ export function timelineRows(
         : entry.actor.id,
     via: entry.via ?? '',
     detail: entry.detail
-      ? Object.entries(entry.detail)
-          .map(([k, v]) => `${k}: ${String(v)}`)
-          .join(', ')
+      ? entry.type === 'task.checked-in'
+        ? checkInText(checkInDetailOf(entry.detail), t)
+        : Object.entries(entry.detail)
+            .map(([k, v]) => `${k}: ${String(v)}`)
+            .join(', ')
       : '',
   }));
+}
+
+/** A `task.checked-in` entry's detail (its keys are absent when they do not apply). */
+function checkInDetailOf(detail: Record<string, unknown>) {
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  return {
+    accuracy: num(detail.accuracy) ?? 0,
+    distance: num(detail.distance),
+    limit: num(detail.limit),
+    within: typeof detail.within === 'boolean' ? detail.within : null,
+  };
 }

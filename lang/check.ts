@@ -307,6 +307,12 @@ class SemanticChecker {
         }
         if (step.claimants.max === 'all') this.checkRollCall(path, step);
         else this.checkRollCallTemplates(`${path}.deadlines`, step.deadlines);
+        if (step.checkIn !== undefined && step.claimants.max !== 'all') {
+          this.report(
+            `${path}.checkIn`,
+            "a check-in (签到) goes with a roll-call's report-in (claimants.max: all) or a task's completion, not a claim of a place",
+          );
+        }
         reference('onUnclaimed', step.onUnclaimed);
         if (step.onUnclaimed !== undefined && step.within === undefined) {
           this.report(`${path}.onUnclaimed`, 'onUnclaimed needs a claim window (within)');

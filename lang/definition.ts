@@ -481,6 +481,25 @@ export const deadlineSchema = z
   .strict();
 export type DeadlineSpec = z.infer<typeof deadlineSchema>;
 
+/**
+ * A location check-in (签到) a task or a roll-call's report-in asks for: `required` (completing
+ * without one is refused, 422), `optional` (offered, not needed), or an object that adds a limit:
+ * how far from the case's place (the nearest unit up the org tree with a `location`) the person
+ * may be and still count as on site. Beyond it the check-in is recorded and flagged, not refused
+ * (docs 6.2.1 says why).
+ */
+export const checkInSchema = z.union([
+  z.enum(['required', 'optional']),
+  z
+    .object({
+      mode: z.enum(['required', 'optional']).default('required'),
+      /** Metres from the case's place that still count as on site (10 m to 50 km, chosen bounds). */
+      withinMeters: z.number().int().min(10).max(50_000),
+    })
+    .strict(),
+]);
+export type CheckInSpec = z.infer<typeof checkInSchema>;
+
 const stepBase = {
   id: stepId,
   name: z.string().min(1),
@@ -520,6 +539,8 @@ export const taskStepSchema = z
       .default([{ id: 'done', name: '完成', requiresComment: false }]),
     /** Where a returned (退单) task goes; by default it goes back to its candidates' pool. */
     onReturn: stepId.optional(),
+    /** A location check-in (签到) sent with the completion (`checkInSchema`). */
+    checkIn: checkInSchema.optional(),
     /** Mail the candidates when the task opens (template `task-assigned`). */
     announce: z.boolean().default(true),
     /** The channels of the announcement (`task-assigned`) to each candidate; see `channelsSchema`. */
@@ -556,6 +577,8 @@ export const claimStepSchema = z
     within: slaDuration.optional(),
     /** Where the case goes when the window ends with fewer than `min` claimants. */
     onUnclaimed: stepId.optional(),
+    /** A roll-call's report-in (报到) carries a location check-in (`checkInSchema`). */
+    checkIn: checkInSchema.optional(),
     announce: z.boolean().default(true),
     /** The channels of the announcement (`task-assigned`) to each candidate; see `channelsSchema`. */
     channels: channelsSchema.optional(),

@@ -347,6 +347,8 @@ const taskSchema = new mongoose.Schema(
     acknowledged: { type: Number, default: 0 },
     /** A supervision slip's (kind `supervision`) level, overdue flag and reply; null otherwise. */
     supervision: { type: mongoose.Schema.Types.Mixed, default: null },
+    /** The check-in (签到) a task was completed with (common/case.ts CheckInRecord); personal. */
+    checkIn: { type: mongoose.Schema.Types.Mixed, default: undefined },
   },
   { collection: 'tasks', versionKey: false, minimize: false },
 );
@@ -472,6 +474,8 @@ const rollCallEntrySchema = new mongoose.Schema(
     /** The order the resolver gave (the candidates' order). */
     seq: { type: Number, required: true },
     acknowledgedAt: { type: Date, default: null },
+    /** The check-in (签到) the report-in carried, when the roll-call asks for one; personal. */
+    checkIn: { type: mongoose.Schema.Types.Mixed, default: undefined },
     /** Set on the entries still unacknowledged when the roll-call closed: they were missing. */
     closedAt: { type: Date, default: null },
   },
@@ -490,6 +494,12 @@ const groupRobotSchema = new mongoose.Schema(
   { _id: false },
 );
 
+/** A unit's place, WGS-84 degrees (services/org-input.ts `unitLocationInput`). */
+const unitLocationSchema = new mongoose.Schema(
+  { lat: { type: Number, required: true }, lng: { type: Number, required: true } },
+  { _id: false },
+);
+
 /** A unit of the org tree (county … floor, co-building units, departments). */
 const unitSchema = new mongoose.Schema(
   {
@@ -499,6 +509,8 @@ const unitSchema = new mongoose.Schema(
     parentId: { type: String, default: null },
     /** The unit's group robot: a notification to its people can also post there once. */
     groupRobot: { type: groupRobotSchema, default: undefined },
+    /** Where the unit is (WGS-84): check-ins (签到) are measured against it. */
+    location: { type: unitLocationSchema, default: undefined },
     updatedAt: { type: Date, required: true },
   },
   { collection: 'units', versionKey: false },

@@ -19,6 +19,7 @@ import { stackDirs } from '../stack/paths';
 import { consoleProgress } from '../stack/progress';
 import { randomPorts, startLocalStack } from '../stack/stack';
 import {
+  checkInProcess,
   childProcess,
   clockedProcess,
   evaluationProcess,
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       evaluationProcess('replay-evaluation'),
       loopingProcess('replay-looping'),
       recurrenceProcess('replay-recurrence', 'replay-returned', 'replay-child'),
+      checkInProcess('replay-check-in'),
     ]) {
       await definitions.publish({
         source,
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
       // Recorded 2026-12 (issue 17): 未诉先办, the requests seedRecurringRequests stores (and the
       // order seedClosedOrder stores, its category another) grouped by grid; one proactive case.
       ['recurrence-one-group-opened', 'replay-recurrence', {}, 'c1'],
+      // Recorded 2026-12 (issue 17): an arrival completed with a location check-in (签到).
+      ['task-checked-in', 'replay-check-in', { category: '其他' }, 'g1'],
     ];
     const client = new Client({ connection });
     const cli = await ensureTemporalCli(stackDirs().bin, progress);
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
       if (definitionKey === 'replay-roll-call') await workRollCallCase(db, handle);
       if (definitionKey === 'replay-returned') await workReturnedCase(db, handle);
       if (definitionKey === 'replay-evaluation') await workEvaluationCase(db, api.url, handle);
+      if (definitionKey === 'replay-check-in') await workCheckInCase(db, handle);
       if (definitionKey === 'replay-failing') {
         await handle.result().then(
           () => {
@@ -640,6 +645,34 @@ async function workServedCase(db: Database, handle: WorkflowHandle): Promise<voi
     }
   }
   throw new Error('could not rate the served case');
+}
+
+/** The arrival claimed and completed with a check-in, as the API service measures it. */
+async function workCheckInCase(db: Database, handle: WorkflowHandle): Promise<void> {
+  const arrive = await storedTask(db, handle, { stepId: 'arrive' });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: arrive, actor: actor('u-work') }],
+  });
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [
+      {
+        taskId: arrive,
+        actor: actor('u-work'),
+        outcome: 'arrived',
+        form: {},
+        checkIn: {
+          lat: 34.0312,
+          lng: 108.04,
+          accuracy: 15,
+          at: new Date().toISOString(),
+          placeUnitId: 'g1',
+          distance: 133,
+          limit: 300,
+          within: true,
+        },
+      },
+    ],
+  });
 }
 
 main().catch((err: unknown) => {

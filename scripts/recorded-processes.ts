@@ -438,3 +438,27 @@ steps:
   - { id: closed, name: 分析完成, type: end }
 `;
 }
+
+/**
+ * An arrival with a required location check-in (签到) within 300 m: the grid worker claims it and
+ * completes it with a check-in, which records `task.checked-in` before `task.completed`.
+ */
+export function checkInProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试到场签到
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: arrive
+    name: 到场
+    type: task
+    announce: false
+    candidates: [{ role: grid-worker, unit: case }]
+    checkIn: { mode: required, withinMeters: 300 }
+    outcomes: [{ id: arrived, name: 已到场 }]
+  - { id: closed, name: 办结, type: end }
+`;
+}

@@ -133,6 +133,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'task.claimed': '已签收',
   'task.released': '待重新签收',
   'task.completed': '已办理',
+  'task.checked-in': '工作人员已到场签到',
   'task.returned': '已退单',
   'task.reassigned': '已转派',
   'task.cancelled': '任务已取消',

@@ -29,7 +29,8 @@ export interface UnitInput {
   type: UnitType;
   parentId: string | null;
   /** `null` removes the unit's robot; absent keeps it. */
-  groupRobot?: GroupRobotInput | null;
+  groupRobot?: GroupRobotInput | null; /** Where the unit is (WGS-84); `null` removes it; absent keeps it. */
+  location?: { lat: number; lng: number } | null;
 }
 
 export interface PersonInput {

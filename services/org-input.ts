@@ -67,6 +67,20 @@ const preferredChannels = z.preprocess(
     .refine((list) => new Set(list).size === list.length, 'each channel at most once'),
 );
 
+/**
+ * A unit's place in WGS-84 degrees, as phones report positions (not GCJ-02, which Chinese map
+ * services show and which lies 100–700 m off): check-ins (签到) are measured against it.
+ */
+export const unitLocationInput = z
+  .object({
+    lat: z.number().min(-90, 'a latitude from -90 to 90').max(90, 'a latitude from -90 to 90'),
+    lng: z
+      .number()
+      .min(-180, 'a longitude from -180 to 180')
+      .max(180, 'a longitude from -180 to 180'),
+  })
+  .strict();
+
 export const unitInput = z
   .object({
     id: orgId,
@@ -80,6 +94,8 @@ export const unitInput = z
     parentId: orgId.nullable(),
     /** The unit's group robot; `null` removes it, absent keeps what is stored. */
     groupRobot: groupRobotInput.nullable().optional(),
+    /** Where the unit is; `null` removes it, absent keeps what is stored. */
+    location: unitLocationInput.nullable().optional(),
   })
   .strict();
 
@@ -135,8 +151,26 @@ export const importBody = z
 export const IMPORT_KINDS = ['units', 'people', 'posts', 'pairings'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
-/** In a CSV an empty parentId cell is a root unit. */
-const unitRow = unitInput.extend({ parentId: unitInput.shape.parentId.default(null) });
+/**
+ * In a CSV an empty parentId cell is a root unit, and a place is two columns, `lat` and `lng`
+ * (both or neither; empty cells leave the stored place as it is).
+ */
+const unitRow = unitInput
+  .omit({ location: true })
+  .extend({
+    parentId: unitInput.shape.parentId.default(null),
+    lat: z.coerce.number<string>().pipe(unitLocationInput.shape.lat).optional(),
+    lng: z.coerce.number<string>().pipe(unitLocationInput.shape.lng).optional(),
+  })
+  .superRefine((row, ctx) => {
+    if ((row.lat === undefined) !== (row.lng === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [row.lat === undefined ? 'lat' : 'lng'],
+        message: 'a place needs both lat and lng',
+      });
+    }
+  });
 
 /** Reads a CSV of one kind into an import; problems name the spreadsheet cell. */
 export function importFromCsv(
@@ -148,7 +182,10 @@ export function importFromCsv(
   switch (kind) {
     case 'units': {
       const rows = readCsvRows(text, unitRow, options);
-      return { input: { ...empty, units: rows.map((r) => r.value) }, rows: rows.map((r) => r.row) };
+      const units = rows.map(({ value: { lat, lng, ...unit } }) =>
+        lat !== undefined && lng !== undefined ? { ...unit, location: { lat, lng } } : unit,
+      );
+      return { input: { ...empty, units }, rows: rows.map((r) => r.row) };
     }
     case 'people': {
       const rows = readCsvRows(text, personInput, options);

@@ -21,7 +21,8 @@ export interface UnitView extends OrgUnit {
   /** Who is paired with the unit (包联), the first 100 by id. */
   pairings: PairingView[];
   /** Admins only, masked (see {@link RobotView}). */
-  groupRobot?: RobotView;
+  groupRobot?: RobotView; /** Where the unit is (WGS-84), when known: check-ins (签到) are measured against it. */
+  location?: { lat: number; lng: number };
 }
 
 /**
@@ -149,12 +150,14 @@ export function createOrgService(deps: {
       ancestry.push({ id: parent._id, name: parent.name, type: parent.type });
       cursor = parent.parentId ?? null;
     }
+    const location = doc.location;
     return {
       id: doc._id,
       name: doc.name,
       type: doc.type as UnitType,
       parentId: doc.parentId ?? null,
       ancestry,
+      ...(location ? { location: { lat: location.lat, lng: location.lng } } : {}),
     };
   }
 
@@ -199,18 +202,33 @@ export function createOrgService(deps: {
             type: input.type,
             parentId: input.parentId,
             ...(input.groupRobot ? { groupRobot: input.groupRobot } : {}),
+            ...(input.location ? { location: input.location } : {}),
             updatedAt: deps.clock(),
           },
-          // `null` removes the robot; left out, the stored one stays (a rename keeps it).
-          ...(input.groupRobot === null ? { $unset: { groupRobot: 1 } } : {}),
+          // `null` removes the robot or the place; left out, the stored one stays (a rename keeps it).
+          ...(input.groupRobot === null || input.location === null
+            ? {
+                $unset: {
+                  ...(input.groupRobot === null ? { groupRobot: 1 } : {}),
+                  ...(input.location === null ? { location: 1 } : {}),
+                },
+              }
+            : {}),
         },
         { upsert: true },
       );
       await bumpOrgRevision(deps.models);
       deps.scope.invalidate();
-      const { groupRobot, ...unit } = input;
+      const { groupRobot, location, ...unit } = input;
       const robot = robotViewOf(groupRobot);
-      return { created: !existing, unit: { ...unit, ...(robot ? { groupRobot: robot } : {}) } };
+      return {
+        created: !existing,
+        unit: {
+          ...unit,
+          ...(robot ? { groupRobot: robot } : {}),
+          ...(location ? { location } : {}),
+        },
+      };
     },
 
     /** Creates a person or replaces what is stored about them (a field left out is removed). */

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type {
   ActingPrincipal,
   Candidate,
+  CheckInRecord,
   DeadlineView,
   SupervisionFacts,
   TaskSnapshot,
@@ -27,6 +28,9 @@ import { unknownOrgReferences, unknownPeople } from './org-references';
 import { unusablePhotos } from './attachment-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
+import { checkInRuleOf } from '../lang/check-in';
+import type { CheckInRule } from '../lang/check-in';
+import { measureCheckIn } from './check-in';
 
 /** Who may rate a case: its owner, those in scope, and the raters a feedback step names. */
 const RATER_SCOPE: ScopeFields = { ownerFields: ['createdBy.id', 'raterUserIds'] };
@@ -203,10 +207,12 @@ export function createTaskService(deps: {
   async function acknowledge(
     principal: Principal,
     task: TaskDocument & { _id: string },
+    checkInBody: unknown,
   ): Promise<TaskView> {
     if (task.status !== 'open' && task.status !== 'claimed') {
       throw new AppError('conflict', 'The roll-call is closed');
     }
+    const checkIn = await checkInOf(task, checkInBody, 'report-in');
     // The entry by its `_id` (`<task>:<person>`), the person found among the task's candidates
     // (copied from the roster with its first snapshot): on FerretDB v1 only an `_id` lookup avoids
     // a scan of every roster entry per report. A task not yet carrying its roster is searched.
@@ -218,9 +224,10 @@ export function createTaskService(deps: {
         ? await RollCallEntry.findById(`${task._id}:${candidate.personId}`).lean()
         : null) ?? (await RollCallEntry.findOne({ userId: principal.id, taskId: task._id }).lean());
     if (!entry) throw new AppError('forbidden', 'You are not on the roster of this roll-call');
+    // The first report stands: a repeat (with another position) changes nothing.
     const marked = await RollCallEntry.updateOne(
       { _id: entry._id, acknowledgedAt: null, closedAt: null },
-      { $set: { acknowledgedAt: new Date() } },
+      { $set: { acknowledgedAt: new Date(), ...(checkIn ? { checkIn } : {}) } },
     );
     if (marked.modifiedCount === 0) {
       const current = await RollCallEntry.findById(entry._id, { acknowledgedAt: 1 }).lean();
@@ -284,6 +291,56 @@ export function createTaskService(deps: {
     return viewOf((await Task.findById(task._id).lean())!);
   }
 
+  /** The step a task belongs to, as its case's definition version has it (null if unknown). */
+  async function stepOf(task: TaskDocument): Promise<StepSpec | null> {
+    const kase = await Case.findById(task.caseId, {
+      definitionKey: 1,
+      definitionVersion: 1,
+    }).lean();
+    if (!kase) return null;
+    const snapshot = await deps.definitions.snapshot(kase.definitionKey, kase.definitionVersion);
+    return snapshot
+      ? (allSteps(snapshot.spec).find((s) => s.step.id === task.stepId)?.step ?? null)
+      : null;
+  }
+
+  /**
+   * The check-in (签到) sent with a completion or a roll-call's report-in, checked and measured
+   * against the case's place under the step's rule; undefined when none was sent. One sent to a
+   * step that asks for none is refused (a position is not collected where nobody needs it); a
+   * report-in without one to a roll-call that requires it too (a completion's is refused by the
+   * workflow's validator, which knows the step as the case runs it).
+   */
+  async function checkInOf(
+    task: TaskDocument,
+    body: unknown,
+    action: 'completion' | 'report-in',
+  ): Promise<CheckInRecord | undefined> {
+    const step = body === undefined && action === 'completion' ? null : await stepOf(task);
+    const rule: CheckInRule | null = step ? checkInRuleOf(step) : null;
+    if (body === undefined) {
+      if (action === 'report-in' && rule?.required) {
+        throw new AppError(
+          'unprocessable',
+          'This roll-call needs a location check-in (签到) with the report-in',
+          [
+            {
+              path: 'body.checkIn',
+              message: `required by step "${task.stepId}": send { lat, lng, accuracy } from the phone's location`,
+            },
+          ],
+        );
+      }
+      return undefined;
+    }
+    if (!rule) {
+      throw new AppError('unprocessable', 'This step does not ask for a check-in', [
+        { path: 'body.checkIn', message: `step "${task.stepId}" has no checkIn: leave it out` },
+      ]);
+    }
+    return measureCheckIn(deps.models, body, rule, task.caseUnitId ?? null, new Date());
+  }
+
   /**
    * A task form's unit and person fields must name units and people of the org tree, and its
    * photo fields photos of the case the completing person may use (their shape is the
@@ -295,14 +352,8 @@ export function createTaskService(deps: {
     actorId: string,
   ): Promise<void> {
     if (Object.keys(form).length === 0) return;
-    const kase = await Case.findById(task.caseId, {
-      definitionKey: 1,
-      definitionVersion: 1,
-    }).lean();
-    if (!kase) return;
-    const snapshot = await deps.definitions.snapshot(kase.definitionKey, kase.definitionVersion);
-    const step = snapshot ? allSteps(snapshot.spec).find((s) => s.step.id === task.stepId) : null;
-    const fields = step ? taskFormFieldsOf(step.step) : [];
+    const step = await stepOf(task);
+    const fields = step ? taskFormFieldsOf(step) : [];
     const problems = await unknownOrgReferences(
       fields,
       form,
@@ -442,13 +493,20 @@ export function createTaskService(deps: {
         comment?: string;
         reason?: string;
         personId?: string;
+        /** A location check-in (签到): on a completion, or a roll-call's report-in (claim). */
+        checkIn?: unknown;
       },
       idempotencyKey: string | undefined,
       via: ActionChannel = 'api',
     ): Promise<TaskView> {
       const task = await findTask(principal, taskId);
       const onRoster = task.roster !== null && task.roster !== undefined;
-      if (onRoster && action === 'claim') return acknowledge(principal, task);
+      if (onRoster && action === 'claim') return acknowledge(principal, task, body.checkIn);
+      if (body.checkIn !== undefined && action !== 'complete') {
+        throw new AppError('unprocessable', 'Only a completion or a report-in carries a check-in', [
+          { path: 'body.checkIn', message: `a ${action} takes no check-in` },
+        ]);
+      }
       // A repeat claim by whoever already holds the task (its assignee, a pool's claimant)
       // changes nothing: answered from the stored task, which the workflow wrote before it
       // answered their claim. As an Update each repeat would add about 8 events to the case's
@@ -461,6 +519,8 @@ export function createTaskService(deps: {
         request.form = body.form ?? {};
         await assertFormReferencesExist(task, body.form ?? {}, principal.id);
         if (body.comment !== undefined) request.comment = body.comment;
+        const checkIn = await checkInOf(task, body.checkIn, 'completion');
+        if (checkIn) request.checkIn = checkIn;
       } else if (action === 'return') {
         request.reason = body.reason ?? '';
       } else if (action === 'reassign') {
@@ -560,15 +620,27 @@ export function createTaskService(deps: {
       // Roster roll-calls: who reported is read from the roster itself (one query for all).
       const rosterTaskIds = [...pools.values()].filter((t) => t.roster).map((t) => t._id);
       const reported = new Map<string, Set<string>>();
+      /** Check-ins by roster entry (`<task>:<person>`): how each report-in stood to the place. */
+      const checkIns = new Map<string, RollCallCheckIn>();
       if (rosterTaskIds.length > 0) {
         const acknowledged = await RollCallEntry.find(
           { taskId: { $in: rosterTaskIds.sort() }, acknowledgedAt: { $ne: null } },
-          { taskId: 1, personId: 1 },
+          { taskId: 1, personId: 1, checkIn: 1 },
         ).lean();
         for (const entry of acknowledged) {
           const set = reported.get(entry.taskId) ?? new Set<string>();
           set.add(entry.personId);
           reported.set(entry.taskId, set);
+          const checkIn = entry.checkIn as CheckInRecord | undefined;
+          if (checkIn) {
+            checkIns.set(`${entry.taskId}:${entry.personId}`, {
+              at: checkIn.at,
+              accuracy: checkIn.accuracy,
+              distance: checkIn.distance,
+              limit: checkIn.limit,
+              within: checkIn.within,
+            });
+          }
         }
       }
       const caseOf = new Map(childCases.map((c) => [c._id, c]));
@@ -630,6 +702,7 @@ export function createTaskService(deps: {
             name: names.get(c.personId) ?? c.personId,
             unitId: c.unitId,
             acknowledged: claimed.has(c.personId),
+            checkIn: checkIns.get(`${unit.taskId}:${c.personId}`) ?? null,
           })),
         })),
         page: query.page,
@@ -654,8 +727,21 @@ export interface RollCallUnit {
   expected: number;
   acknowledged: number;
   missing: number;
-  people: Array<{ personId: string; name: string; unitId: string; acknowledged: boolean }>;
+  people: Array<{
+    personId: string;
+    name: string;
+    unitId: string;
+    acknowledged: boolean;
+    /** The report-in's check-in (签到), when the roll-call asks for one: never the position. */
+    checkIn: RollCallCheckIn | null;
+  }>;
 }
+
+/** How a report-in's check-in stood to the place (the roll-call view shows no positions). */
+export type RollCallCheckIn = Pick<
+  CheckInRecord,
+  'at' | 'accuracy' | 'distance' | 'limit' | 'within'
+>;
 
 export interface RollCallView {
   caseId: string;
@@ -774,6 +860,7 @@ function viewOf(doc: TaskDocument & { _id: string }): TaskView {
     openedAt: doc.openedAt.toISOString(),
     closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
     dueAt: doc.dueAt ? doc.dueAt.toISOString() : null,
+    ...(doc.checkIn ? { checkIn: doc.checkIn as CheckInRecord } : {}),
   };
 }
 

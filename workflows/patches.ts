@@ -97,6 +97,13 @@ export const CHANGES_SINCE_2026_11 = {
    * recorded before reaches the lookup, and the combined marker may stand for it (as above).
    */
   feedbackRaters: 'feedback-raters',
+  /**
+   * A task completed with a location check-in (签到) records `task.checked-in` before its
+   * `task.completed` and keeps the check-in on its task. Asked only by a completion that carries
+   * one, which only a step with `checkIn` accepts: no case recorded before it has such a step,
+   * so the combined marker may stand for it.
+   */
+  locationCheckIn: 'location-check-in',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

@@ -1,5 +1,6 @@
 import type {
   Candidate,
+  CheckInRecord,
   RosterFigures,
   SupervisionFacts,
   TaskSnapshot,
@@ -52,6 +53,8 @@ export class TaskRuntime implements Projected, TaskContext {
   closing = false;
   /** A supervision slip's facts (workflows/supervision.ts); null for every other task. */
   supervision: SupervisionFacts | null = null;
+  /** The check-in (签到) the task was completed with; null without one. */
+  checkIn: CheckInRecord | null = null;
 
   constructor(
     private readonly run: TaskHost,
@@ -115,6 +118,7 @@ export class TaskRuntime implements Projected, TaskContext {
       closedAt: this.closedAt,
       ...(this.roster ? { roster: { ...this.roster } } : {}),
       ...(this.supervision ? { supervision: { ...this.supervision } } : {}),
+      ...(this.checkIn ? { checkIn: { ...this.checkIn } } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 import type {
   ActingPrincipal,
   Candidate,
+  CheckInRecord,
   ClaimTaskRequest,
   CompleteTaskRequest,
   ReassignTaskRequest,
@@ -9,9 +10,11 @@ import type {
   TimelineEventType,
 } from '../common/case';
 import { vetoesOf } from '../lang/assessment';
+import { checkInRuleOf } from '../lang/check-in';
 import { validateCaseData } from '../lang/case-data';
 import type { TaskStepSpec } from '../lang/definition';
 import { checkReleases, checkShuffleBudget } from './action-budget';
+import { appliesSince2026_11, CHANGES_SINCE_2026_11 } from './patches';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { Detail } from './projection';
 import type { CaseRun } from './run';
@@ -88,6 +91,11 @@ export const taskValidators = {
     if (task.step.type === 'claim') {
       if (!isSupervisor(req.actor)) reject('forbidden', 'Only a dispatcher may close a pool');
       if (task.closing) reject('conflict', 'The roll-call is closing');
+      if (req.checkIn !== undefined) {
+        reject('invalid', 'Closing a pool takes no check-in', [
+          { path: 'checkIn', message: 'a report-in carries the check-in, not the close' },
+        ]);
+      }
       // A roster roll-call's count is in the roster: too few makes it unclaimed when it closes.
       if (!task.roster && task.claimants.length < task.step.claimants.min) {
         reject('conflict', `The pool needs at least ${task.step.claimants.min} claimant(s)`);
@@ -111,6 +119,7 @@ export const taskValidators = {
         { path: 'comment', message: `required for outcome "${outcome.id}"` },
       ]);
     }
+    checkInCheck(task, req);
     const checked = validateCaseData(task.step.form?.fields ?? [], req.form, 'form');
     if (!checked.ok) reject('invalid', 'The form is not valid', checked.problems);
     // A department assessment's review (条块考核): vetoes of assessed departments, each with its reason.
@@ -247,6 +256,17 @@ export const taskHandlers = {
         overdue: task.supervision.overdue,
       });
     }
+    if (req.checkIn && appliesSince2026_11(CHANGES_SINCE_2026_11.locationCheckIn)) {
+      // The judgement on the timeline; the position stays on the task (and the encrypted history).
+      task.checkIn = req.checkIn;
+      run.projection.record(
+        'task.checked-in',
+        actorOf(req.actor),
+        task.step.id,
+        checkInDetail(task.id, req.checkIn),
+        req.actor.via,
+      );
+    }
     task.finish('completed', outcome.next);
     return recorded(run, req, task, 'task.completed', { outcome: outcome.id });
   },
@@ -292,6 +312,39 @@ export const taskHandlers = {
     return task.snapshot();
   },
 };
+
+/**
+ * A completion's check-in (签到) against its step: required and missing, or sent to a step that
+ * asks for none (a position is not collected where nobody needs it), is refused naming `checkIn`.
+ */
+function checkInCheck(task: TaskRuntime, req: CompleteTaskRequest): void {
+  const rule = checkInRuleOf(task.step);
+  if (req.checkIn !== undefined && (rule === null || task.supervision)) {
+    reject('invalid', 'This step does not ask for a check-in', [
+      { path: 'checkIn', message: `step "${task.step.id}" has no checkIn: leave it out` },
+    ]);
+  }
+  if (rule?.required && !task.supervision && req.checkIn === undefined) {
+    reject('invalid', 'This step needs a location check-in (签到) with its completion', [
+      {
+        path: 'checkIn',
+        message: `required by step "${task.step.id}": send { lat, lng, accuracy } from the phone's location`,
+      },
+    ]);
+  }
+}
+
+/** What the timeline says of a check-in: the judgement, never the position. */
+function checkInDetail(taskId: string, checkIn: CheckInRecord): Detail {
+  return {
+    task: taskId,
+    accuracy: checkIn.accuracy,
+    ...(checkIn.distance !== null ? { distance: checkIn.distance } : {}),
+    ...(checkIn.limit !== null ? { limit: checkIn.limit } : {}),
+    ...(checkIn.within !== null ? { within: checkIn.within } : {}),
+    ...(checkIn.placeUnitId !== null ? { unitId: checkIn.placeUnitId } : {}),
+  };
+}
 
 /** A form value that says nothing: absent, an empty text, an empty list. */
 function isBlank(value: unknown): boolean {

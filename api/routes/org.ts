@@ -49,6 +49,10 @@ const unitSchema = z.object({
   type: z.string(),
   parentId: z.string().nullable(),
   groupRobot: robotViewSchema.optional(),
+  location: z
+    .object({ lat: z.number(), lng: z.number() })
+    .optional()
+    .meta({ description: 'Where the unit is (WGS-84): check-ins (签到) are measured against it' }),
 });
 
 export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void {

@@ -16,6 +16,7 @@ import {
   idempotencyKey,
   pageQuery,
 } from './shared';
+import { checkInInput } from '../../services/check-in';
 
 const candidateSchema = z.object({
   personId: z.string(),
@@ -51,6 +52,22 @@ const taskSchema = z.object({
   openedAt: z.iso.datetime(),
   closedAt: z.iso.datetime().nullable(),
   dueAt: z.iso.datetime().nullable(),
+  checkIn: z
+    .object({
+      lat: z.number(),
+      lng: z.number(),
+      accuracy: z.number(),
+      at: z.iso.datetime(),
+      placeUnitId: z.string().nullable(),
+      distance: z.number().int().nullable(),
+      limit: z.number().int().nullable(),
+      within: z.boolean().nullable(),
+    })
+    .optional()
+    .meta({
+      description:
+        "The check-in (签到) the task was completed with: the phone's position (WGS-84), its accuracy (m) and time, and its distance (m) from the case's place (placeUnitId, the nearest unit up the tree with a location) against the step's limit",
+    }),
 });
 
 export const taskIdParams = z.object({
@@ -75,14 +92,21 @@ const listQuery = pageQuery.extend({
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+/** A location check-in (签到) from the phone: navigator.geolocation's coords, WGS-84. */
+const checkInBody = checkInInput.optional().meta({
+  description:
+    "A location check-in (签到): the phone's position (navigator.geolocation: latitude, longitude, accuracy in metres, the fix's time). Only for steps with `checkIn`; required by `checkIn: required` (422 naming body.checkIn when missing). Accuracy over 1,000 m or a fix over an hour old is refused (422).",
+});
+
 const ACTION_BODIES: Record<TaskAction, z.ZodType> = {
-  claim: z.object({}).strict(),
+  claim: z.object({ checkIn: checkInBody }).strict(),
   release: z.object({}).strict(),
   complete: z
     .object({
       outcome: z.string().max(64).default('done'),
       form: z.record(z.string(), z.unknown()).default({}),
       comment: text(2000).optional(),
+      checkIn: checkInBody,
     })
     .strict(),
   return: z.object({ reason: text(2000) }).strict(),
@@ -95,13 +119,13 @@ const ACTION_TEXT: Record<TaskAction, { summary: string; description: string }> 
   claim: {
     summary: 'Claim a task (签收) or a place in a claim pool',
     description:
-      'Only a candidate may claim. 409 when someone else holds the task or the pool is full; claiming again what you hold answers 200.',
+      "Only a candidate may claim. 409 when someone else holds the task or the pool is full; claiming again what you hold answers 200. A roll-call's report-in (报到) carries `checkIn` when its step asks for one.",
   },
   release: { summary: 'Give a claimed task back to its pool', description: 'Only the holder.' },
   complete: {
     summary: 'Complete a task with an outcome and its form',
     description:
-      "The form is checked against the step's fields: 422 names each bad field. A dispatcher closes a claim pool early with this action.",
+      "The form is checked against the step's fields: 422 names each bad field. A step with `checkIn` takes the phone's location with the completion (`checkIn`; 422 naming body.checkIn when required and missing): recorded on the task and, as distance and limit only, on the timeline (`task.checked-in`). A dispatcher closes a claim pool early with this action.",
   },
   return: {
     summary: 'Return a task (退单) with a reason',

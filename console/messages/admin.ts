@@ -245,6 +245,11 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.org.unitName': ['单位名称', 'Unit'],
   'admin.org.unitId': ['编号', 'Id'],
   'admin.org.unitType': ['层级类型', 'Type'],
+  'admin.org.location': ['位置（签到测距）', 'Location (for check-ins)'],
+  'admin.org.noLocation': [
+    '未设置：用 CSV 导入的 lat、lng 两列（WGS-84）设置',
+    'not set: import it with the lat and lng columns of the units CSV (WGS-84)',
+  ],
   'admin.org.children': ['下级单位', 'Units below'],
   'admin.org.noChildren': ['没有下级单位', 'No units below this one'],
   'admin.org.posts': ['岗位与人员', 'Posts'],
@@ -426,8 +431,8 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.import.emptyCell': ['（空）', '(empty)'],
   'admin.import.columnsTitle': ['各类文件的列与示例', 'Columns and examples'],
   'admin.import.order': [
-    '单位的 parentId 为空表示顶层单位；人员的 email、phone、userId 可省略；岗位的 role 为岗位标识，如 grid-worker。',
-    "A unit with an empty parentId is a top-level unit; a person's email, phone and userId may be left out; a post's role is a role key such as grid-worker.",
+    '单位的 parentId 为空表示顶层单位；单位的 lat、lng 为位置（WGS-84 经纬度，签到测距用），可省略；人员的 email、phone、userId 可省略；岗位的 role 为岗位标识，如 grid-worker。',
+    "A unit with an empty parentId is a top-level unit; a unit's lat and lng are its place (WGS-84, for check-in distances) and may be left out; a person's email, phone and userId may be left out; a post's role is a role key such as grid-worker.",
   ],
   'admin.import.unitTypes': ['单位类型（type）：', 'Unit types (type):'],
 

@@ -183,6 +183,57 @@ export const STAFF_MESSAGES: MessagePairs = {
   ],
   'task.standIns': ['AB岗顶岗', 'Standing in'],
   'task.standingInFor': ['{who} 代 {for} 办理', '{who} standing in for {for}'],
+  'checkIn.title': ['签到', 'Check in'],
+  'checkIn.button': ['签到（获取当前位置）', 'Check in (use my location)'],
+  'checkIn.retry': ['重新签到', 'Check in again'],
+  'checkIn.required': [
+    '需要签到：点击按钮，手机会询问是否允许本网站使用位置。',
+    "A check-in is needed: tap the button and allow this site to use your phone's location.",
+  ],
+  'checkIn.optional': [
+    '可以签到：点击按钮记录您所在的位置（不签到也可提交）。',
+    'You may check in: tap the button to record where you are (you can submit without it).',
+  ],
+  'checkIn.limit': [
+    '距案件地点 {m} 米以内算到场，超出会被标记。',
+    'Within {m} m of the place counts as on site; farther is flagged.',
+  ],
+  'checkIn.locating': ['正在获取位置…', 'Finding your location…'],
+  'checkIn.done': [
+    '已获取位置（精度约 {m} 米），提交时一并签到。',
+    'Location found (accurate to about {m} m); it is sent with the form.',
+  ],
+  'checkIn.denied': [
+    '手机拒绝了定位：请在浏览器或系统设置中允许本网站使用位置，然后再点“签到”。',
+    'Your phone refused the location: allow this site to use your location in the browser or system settings, then tap "Check in" again.',
+  ],
+  'checkIn.unavailable': [
+    '暂时无法获取位置（信号弱或定位关闭）：请到室外或打开定位后再试。',
+    'Your location is not available (weak signal or location off): go outdoors or turn location on and try again.',
+  ],
+  'checkIn.timeout': [
+    '获取位置超时：请再点一次“签到”。',
+    'Finding your location took too long: tap "Check in" again.',
+  ],
+  'checkIn.unsupported': [
+    '此浏览器不能获取位置：请用手机浏览器打开本页。',
+    "This browser cannot tell your location: open this page in your phone's browser.",
+  ],
+  'checkIn.recorded': ['签到', 'Check-in'],
+  'checkIn.within': [
+    '距案件地点 {d} 米（{limit} 米内）· 精度 ±{acc} 米',
+    '{d} m from the place (within {limit} m) · ±{acc} m',
+  ],
+  'checkIn.beyond': [
+    '⚠ 距案件地点 {d} 米，超出 {limit} 米 · 精度 ±{acc} 米',
+    '⚠ {d} m from the place, beyond {limit} m · ±{acc} m',
+  ],
+  'checkIn.distance': ['距案件地点 {d} 米 · 精度 ±{acc} 米', '{d} m from the place · ±{acc} m'],
+  'checkIn.noPlace': [
+    '精度 ±{acc} 米（案件地点没有坐标，未计算距离）',
+    '±{acc} m (the place has no coordinates: no distance)',
+  ],
+  'checkIn.missing': ['未签到', 'no check-in'],
   'event.task.stand-in': ['AB岗顶岗：代缺岗人员办理', 'standing in for an absent post holder'],
   'event.catalogue.routed': ['按派单目录派单', 'routed by the dispatch catalogue'],
   'event.catalogue.unmatched': [
@@ -196,6 +247,7 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.task.claimed': ['签收/认领', 'accepted / claimed'],
   'event.task.released': ['退回待签收', 'released'],
   'event.task.completed': ['任务办结', 'task completed'],
+  'event.task.checked-in': ['到场签到', 'checked in on site'],
   'event.task.returned': ['退单', 'returned'],
   'event.task.reassigned': ['转派', 'reassigned'],
   'event.task.cancelled': ['任务撤销', 'task cancelled'],

@@ -87,6 +87,7 @@ export function registerOrgPages(kit: ConsoleKit): void {
             name: unit.name,
             type: unitTypeLabel(ctx.t, unit.type),
             peopleHref: `${BASE}/admin/org/people?unit=${encodeURIComponent(unit.id)}`,
+            location: unit.location ? `${unit.location.lat}, ${unit.location.lng}` : null,
           },
           crumbs: [...unit.ancestry].reverse().map((a) => ({
             name: a.name,

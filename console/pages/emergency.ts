@@ -9,6 +9,7 @@ import { BASE, field } from '../pipeline';
 import { CASE_ID, pageOf, statusName } from '../report-format';
 import { startFormOf, startFromForm, startable, stepsOf } from '../report-start';
 import { nameOf } from '../report-units';
+import { checkInText } from '../views-of';
 
 /**
  * Emergency activation (一键启动) for admins: start an activation for a county, street or
@@ -75,7 +76,14 @@ function rollCallView(view: RollCallView, t: Translate) {
       expected: u.expected,
       acknowledged: u.acknowledged,
       missing: u.missing,
-      reported: u.people.filter((p) => p.acknowledged).map((p) => p.name),
+      // A report-in's check-in (签到): how far from the compound, flagged beyond the limit.
+      reported: u.people
+        .filter((p) => p.acknowledged)
+        .map((p) => ({
+          name: p.name,
+          checkIn: p.checkIn ? checkInText(p.checkIn, t) : null,
+          beyond: p.checkIn?.within === false,
+        })),
       waiting: u.people.filter((p) => !p.acknowledged).map((p) => p.name),
     })),
   };

@@ -9,7 +9,9 @@ import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, doneNotice, field, fieldErrors } from '../pipeline';
 import type { UnitDirectory } from '../../services/unit-directory';
-import { dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
+import { checkInText, dataRows, deadlineRows, taskRow, unitName, unitPath } from '../views-of';
+import { checkInRuleOf } from '../../lang/check-in';
+import { formatInstant } from '../format';
 import { isSupervisorRole } from '../../common/roles';
 import { exportLinks } from './exports';
 
@@ -96,6 +98,18 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     const supervisor = isSupervisorRole(principal.roles);
     const canReassign = active && supervisor && task.kind === 'task';
     const formFields = step ? taskFormFieldsOf(step) : [];
+    // 签到: the step's check-in rule; offered with the completion, or with a roll-call's report-in.
+    const checkInRule = step ? checkInRuleOf(step) : null;
+    const canClaim = active && task.status === 'open' && candidate && !mine;
+    const canComplete = active && mine && task.kind === 'task';
+    const checkInOn =
+      checkInRule === null
+        ? null
+        : task.kind === 'task' && canComplete
+          ? 'complete'
+          : task.kind === 'claim' && canClaim
+            ? 'claim'
+            : null;
     const picksPeople = formFields.some((f) => f.type === 'person');
     const takesPhotos = formFields.some((f) => f.type === 'photo');
     const posted = problems?.action === 'complete' ? ctx.form : undefined;
@@ -133,9 +147,24 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
           ),
         ),
         deadlines: deadlineRows(task.deadlines, ctx.t, ctx.now),
-        canClaim: active && task.status === 'open' && candidate && !mine,
+        canClaim,
         canRelease: active && mine && task.kind === 'task',
-        canComplete: active && mine && task.kind === 'task',
+        canComplete,
+        checkIn:
+          checkInRule && checkInOn
+            ? {
+                on: checkInOn,
+                required: checkInRule.required,
+                hint: ctx.t(checkInRule.required ? 'checkIn.required' : 'checkIn.optional'),
+                limit:
+                  checkInRule.withinMeters === null
+                    ? null
+                    : ctx.t('checkIn.limit', { m: String(checkInRule.withinMeters) }),
+              }
+            : null,
+        recordedCheckIn: task.checkIn
+          ? `${checkInText(task.checkIn, ctx.t)} · ${formatInstant(task.checkIn.at)}`
+          : null,
         canReturn: active && mine && task.kind === 'task',
         canReassign,
         reassignTo: canReassign ? await reassignCandidates(task.caseUnitId, units) : [],
@@ -313,6 +342,7 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
   }
 
   async function bodyOf(ctx: PageContext, taskId: string, action: TaskAction) {
+    const checkIn = checkInOf(ctx);
     if (action === 'complete') {
       const fields = await formFieldsOf(ctx, taskId);
       await attachPostedPhotos(ctx, taskId, fields);
@@ -321,14 +351,34 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         outcome: field(ctx.form, 'outcome') || undefined,
         form: valuesOf(fields, ctx.form),
         ...(comment ? { comment } : {}),
+        ...(checkIn ? { checkIn } : {}),
       };
     }
+    if (action === 'claim') return checkIn ? { checkIn } : {};
     if (action === 'return') return { reason: field(ctx.form, 'reason').trim() };
     if (action === 'reassign') {
       const reason = field(ctx.form, 'reason').trim();
       return { personId: field(ctx.form, 'personId').trim(), ...(reason ? { reason } : {}) };
     }
     return {};
+  }
+
+  /**
+   * The check-in the page's 签到 button filled in (console.js, navigator.geolocation), as the API
+   * takes it; none when the button was not used. The service checks the numbers (422 naming each).
+   */
+  function checkInOf(ctx: PageContext) {
+    const lat = field(ctx.form, 'checkInLat').trim();
+    const lng = field(ctx.form, 'checkInLng').trim();
+    const accuracy = field(ctx.form, 'checkInAccuracy').trim();
+    const at = field(ctx.form, 'checkInAt').trim();
+    if (!lat && !lng && !accuracy) return undefined;
+    return {
+      lat: Number(lat),
+      lng: Number(lng),
+      accuracy: Number(accuracy),
+      ...(at ? { at } : {}),
+    };
   }
 
   async function formFieldsOf(ctx: PageContext, taskId: string) {

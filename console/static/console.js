@@ -64,6 +64,54 @@
         .catch(function () {});
     }, seconds * 1000);
   });
+  // 签到: the check-in button asks the phone for its position (navigator.geolocation) and puts
+  // it in the form's hidden fields, sent with the completion or report-in; the status line says
+  // what happened, and why not when the phone refuses.
+  document.querySelectorAll('[data-check-in]').forEach(function (box) {
+    var button = box.querySelector('[data-check-in-button]');
+    var status = box.querySelector('[data-check-in-status]');
+    if (!button || !status) return;
+    function set(name, value) {
+      var input = box.querySelector('input[name=' + name + ']');
+      if (input) input.value = value;
+    }
+    if (!navigator.geolocation) {
+      status.textContent = status.getAttribute('data-msg-unsupported');
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      status.className = 'check-in-status';
+      status.textContent = button.getAttribute('data-msg-locating');
+      navigator.geolocation.getCurrentPosition(
+        function (pos) {
+          set('checkInLat', pos.coords.latitude.toFixed(6));
+          set('checkInLng', pos.coords.longitude.toFixed(6));
+          set('checkInAccuracy', String(Math.round(pos.coords.accuracy)));
+          set('checkInAt', new Date(pos.timestamp || Date.now()).toISOString());
+          status.className = 'check-in-status check-in-ok';
+          status.textContent = button
+            .getAttribute('data-msg-done')
+            .replace('{m}', String(Math.round(pos.coords.accuracy)));
+          button.textContent = button.getAttribute('data-msg-retry');
+          button.disabled = false;
+        },
+        function (err) {
+          var key =
+            err.code === 1
+              ? 'data-msg-denied'
+              : err.code === 3
+                ? 'data-msg-timeout'
+                : 'data-msg-unavailable';
+          status.className = 'check-in-status error';
+          status.textContent = button.getAttribute(key);
+          button.disabled = false;
+        },
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+      );
+    });
+  });
   // "Use my location" fills the map point fields when the browser can tell.
   document.querySelectorAll('[data-locate]').forEach(function (button) {
     button.hidden = !navigator.geolocation;

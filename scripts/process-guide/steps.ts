@@ -3,7 +3,8 @@
  * outcomes and deadlines, where it goes next, and any setting the guide has no words for yet.
  */
 
-import type { DefinitionSpec, StepSpec } from '../../lang/definition';
+import { ruleOf } from '../../lang/check-in';
+import type { CheckInSpec, DefinitionSpec, StepSpec } from '../../lang/definition';
 import { SHOWN_FORM_FIELD } from '../../lang/definition';
 import { allSteps } from '../../lang/steps';
 import { STATUS_LABELS } from './labels';
@@ -24,8 +25,17 @@ import type { Process } from './processes';
 
 /** Fields each step type is rendered from; others (added to the language later) are listed as they are. */
 const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  task: ['candidates', 'form', 'outcomes', 'onReturn', 'announce', 'deadlines'],
-  claim: ['direction', 'candidates', 'claimants', 'within', 'onUnclaimed', 'announce', 'deadlines'],
+  task: ['candidates', 'form', 'outcomes', 'onReturn', 'announce', 'deadlines', 'checkIn'],
+  claim: [
+    'direction',
+    'candidates',
+    'claimants',
+    'within',
+    'onUnclaimed',
+    'announce',
+    'deadlines',
+    'checkIn',
+  ],
   timer: ['duration', 'until'],
   decision: ['branches', 'otherwise'],
   notify: ['template', 'to'],
@@ -49,6 +59,16 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   assessment: ['cases', 'subjects', 'figures', 'weight', 'review'],
 };
 const COMMON_FIELDS = ['id', 'name', 'type', 'next'];
+
+/** A step's location check-in (签到) in words. */
+function checkInText(spec: CheckInSpec, on: 'completion' | 'report-in'): string {
+  const rule = ruleOf(spec)!;
+  const limit =
+    rule.withinMeters === null
+      ? ''
+      : `; within ${rule.withinMeters} m of the case's place, farther is flagged`;
+  return `Check-in (签到): the phone's location with each ${on}, ${rule.required ? 'required' : 'optional'}${limit}`;
+}
 
 export function stepLines(
   spec: DefinitionSpec,
@@ -76,6 +96,7 @@ export function stepLines(
         details.push(`Returned (退单): goes to ${stepRef(steps, step.onReturn)}`);
       }
       if (!step.announce) details.push('No assignment mail (announce: false).');
+      if (step.checkIn !== undefined) details.push(checkInText(step.checkIn, 'completion'));
       for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
       break;
     }
@@ -97,6 +118,7 @@ export function stepLines(
         `Open ${step.within !== undefined ? `for ${durationText(step.within)}` : `until ${max === 'all' ? 'everyone has claimed' : `${max} claimed`}`}${step.onUnclaimed !== undefined ? `; with fewer than ${min} claimant${min === 1 ? '' : 's'} then → ${stepRef(steps, step.onUnclaimed)}` : ''}`,
       );
       if (!step.announce) details.push('No announcement mail (announce: false).');
+      if (step.checkIn !== undefined) details.push(checkInText(step.checkIn, 'report-in'));
       for (const d of step.deadlines) details.push(...deadlineLines(spec, d, true));
       break;
     }

@@ -15,6 +15,7 @@ import { loadShippedHolidayYears, workingCalendarOf } from '../../calendars';
 import type {
   ActingPrincipal,
   Candidate,
+  CheckInRecord,
   CaseWorkflowInput,
   CompleteTaskRequest,
   DeadlineView,
@@ -649,14 +650,16 @@ export class RunningCase {
       );
   }
 
+  /** Completes a task as `person`; `checkIn` as the API service hands it on (measured). */
   async complete(
     taskId: string,
     person: SeededPerson,
     outcome = 'done',
     form: Record<string, unknown> = {},
+    extra: { checkIn?: CheckInRecord } = {},
   ): Promise<void> {
     await this.handle.executeUpdate(CASE_UPDATES.complete, {
-      args: [{ taskId, actor: actor(person), outcome, form }],
+      args: [{ taskId, actor: actor(person), outcome, form, ...extra }],
     });
   }
 

@@ -1,4 +1,5 @@
 import { figuresOf } from '../../services/metrics';
+import type { CheckInRecord } from '../../common/case';
 import type { CaseStateView } from '../../workflows/projection';
 import { uniqueAddress } from '../support/harness';
 import type { SeededOrg, SeededPerson, SeededUnit, SlaTestBed } from '../support/sla-cases';
@@ -33,6 +34,23 @@ const shipped = () => bed.shipped('property-54321.yaml');
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+
+/**
+ * The arrival's check-in (签到) as the API service hands it to the workflow once measured: 35 m
+ * from the compound, within the step's 300 m. The arrival step requires one.
+ */
+const ON_SITE: { checkIn: CheckInRecord } = {
+  checkIn: {
+    lat: 34.0305,
+    lng: 108.0412,
+    accuracy: 12,
+    at: '2026-12-07T01:00:00.000Z',
+    placeUnitId: 'compound',
+    distance: 35,
+    limit: 300,
+    within: true,
+  },
+};
 
 /** The org of one test: the seeded corner plus a compound with its property service. */
 interface PropertyOrg extends SeededOrg {
@@ -78,10 +96,20 @@ describe('红心物业“54321” (property-54321)', () => {
       const kase = await bed.startCase(queue, shipped(), org.building.id, report(contact));
       const arrive = await openedTask(kase, 'arrive');
       await kase.claim(kase.taskId('arrive'), org.staff);
-      await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', {
-        severity: '小问题',
-        finding: '灯泡烧坏',
-      });
+      // Without the check-in the arrival is refused, naming it; with it, it is recorded.
+      const refused = await kase
+        .complete(kase.taskId('arrive'), org.staff, 'arrived', { severity: '小问题' })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      await kase.complete(
+        kase.taskId('arrive'),
+        org.staff,
+        'arrived',
+        { severity: '小问题', finding: '灯泡烧坏' },
+        ON_SITE,
+      );
       const fix = await openedTask(kase, 'fix_small');
       await kase.claim(kase.taskId('fix_small'), org.staff);
       await kase.complete(kase.taskId('fix_small'), org.staff, 'fixed', { result: '已更换灯泡' });
@@ -89,7 +117,16 @@ describe('红心物业“54321” (property-54321)', () => {
       await kase.rate(5);
       const result = (await kase.handle.result()) as CaseStateView;
       const doc = await bed.db.models.Case.findById(kase.caseId).lean();
-      return { result, arrive, fix, doc: await kase.doc(), rating: doc?.rating as unknown };
+      const arrived = await bed.db.models.Task.findById(kase.taskId('arrive')).lean();
+      return {
+        result,
+        arrive,
+        fix,
+        refused,
+        arrived,
+        doc: await kase.doc(),
+        rating: doc?.rating as unknown,
+      };
     });
 
     // Assert: the path and its clocks
@@ -115,6 +152,28 @@ describe('红心物业“54321” (property-54321)', () => {
     expect(eventsOf(outcome.doc.timeline, 'deadline.missed')).toEqual([]);
     expect(eventsOf(outcome.doc.timeline, 'feedback.rated')[0]?.detail).toMatchObject({ score: 5 });
     expect(outcome.rating).toMatchObject({ score: 5 });
+
+    // Assert: the check-in — required, then on the timeline (who, distance, limit; no position)
+    // and on the task (the position)
+    expect(outcome.refused).toMatchObject({
+      cause: { type: 'Invalid', details: [[{ path: 'checkIn' }]] },
+    });
+    const checkedIn = eventsOf(outcome.doc.timeline, 'task.checked-in');
+    expect(checkedIn).toHaveLength(1);
+    expect(checkedIn[0]).toMatchObject({
+      stepId: 'arrive',
+      actor: { kind: 'user', id: org.staff.userId },
+      detail: {
+        task: outcome.arrive.id,
+        accuracy: 12,
+        distance: 35,
+        limit: 300,
+        within: true,
+        unitId: 'compound',
+      },
+    });
+    expect(JSON.stringify(checkedIn[0])).not.toContain('34.0305');
+    expect(outcome.arrived?.checkIn).toEqual(ON_SITE.checkIn);
 
     // Assert: mails — the receipt and the result to the owner, the dispatch to both staff only
     expect(await mailsToAddress(contact, '您的诉求已受理')).toHaveLength(1);
@@ -149,7 +208,13 @@ describe('红心物业“54321” (property-54321)', () => {
       const [missed] = await kase.waitForEvents('deadline.missed', 1);
       // The staff member turns up late; the case goes on as usual.
       await kase.claim(kase.taskId('arrive'), org.staff2);
-      await kase.complete(kase.taskId('arrive'), org.staff2, 'arrived', { severity: '小问题' });
+      await kase.complete(
+        kase.taskId('arrive'),
+        org.staff2,
+        'arrived',
+        { severity: '小问题' },
+        ON_SITE,
+      );
       await openedTask(kase, 'fix_small');
       await kase.claim(kase.taskId('fix_small'), org.staff2);
       await kase.complete(kase.taskId('fix_small'), org.staff2, 'fixed', { result: '已修复' });
@@ -210,7 +275,13 @@ describe('红心物业“54321” (property-54321)', () => {
       );
       await openedTask(kase, 'arrive');
       await kase.claim(kase.taskId('arrive'), org.staff);
-      await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', { severity: '严重问题' });
+      await kase.complete(
+        kase.taskId('arrive'),
+        org.staff,
+        'arrived',
+        { severity: '严重问题' },
+        ON_SITE,
+      );
       const fix = await openedTask(kase, 'fix_serious');
       await kase.claim(kase.taskId('fix_serious'), org.staff);
       const due = Date.parse(deadlineOf(fix.deadlines, `${fix.id}/fix_3h`).dueAt!);
@@ -252,7 +323,13 @@ describe('红心物业“54321” (property-54321)', () => {
       const kase = await bed.startCase(queue, shipped(), org.building.id, report(contact));
       await openedTask(kase, 'arrive');
       await kase.claim(kase.taskId('arrive'), org.staff);
-      await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', { severity: '特殊问题' });
+      await kase.complete(
+        kase.taskId('arrive'),
+        org.staff,
+        'arrived',
+        { severity: '特殊问题' },
+        ON_SITE,
+      );
       const plan = await openedTask(kase, 'plan_special');
       await kase.claim(kase.taskId('plan_special'), org.manager);
       await kase.complete(kase.taskId('plan_special'), org.manager, 'planned', {
@@ -315,7 +392,7 @@ describe('红心物业“54321” measures (接单率, 响应率, 办结率, 按
           await kase.waitForEvents('deadline.escalated', 1, { deadline: 'arrive_5m' });
         }
         await kase.claim(kase.taskId('arrive'), org.staff);
-        await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', { severity });
+        await kase.complete(kase.taskId('arrive'), org.staff, 'arrived', { severity }, ON_SITE);
       };
       const fix = async (kase: Kase, step: string, score: number, late = false) => {
         await openedTask(kase, step);
