@@ -24,6 +24,9 @@ beforeAll(async () => {
     isMobile: true,
     hasTouch: true,
     locale: 'zh-CN',
+    // The arrival asks for a location check-in (签到) as well.
+    geolocation: { latitude: 34.03, longitude: 108.04, accuracy: 20 },
+    permissions: ['geolocation'],
   });
 }, 180_000);
 
@@ -70,6 +73,8 @@ it('when a worker on a phone completes the arrival step with a camera photo, the
   await page.selectOption('#f-form-severity', '小问题');
   await page.fill('#f-form-finding', FINDING);
   await input.setInputFiles({ name: 'IMG_2041.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await page.locator('[data-check-in-button]').tap();
+  await page.locator('[data-check-in-status]').filter({ hasText: '已获取位置' }).waitFor();
   await screenshot(page, 'phone-arrival-form');
   await Promise.all([
     page.waitForURL(/\/console\/inbox\?done=complete/),

@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createMailRenderer } from '../../mail/renderer';
 import { createDefinitionService } from '../../services/definitions';
 import { launchBrowser, screenshot } from '../support/browser';
+import { phonePhoto } from '../support/photos';
 import type { TestApp } from '../support/harness';
 import {
   idempotencyKey,
@@ -15,8 +16,8 @@ import {
 
 /**
  * A property worker on a phone (390×844, touch, location allowed and set beside the compound)
- * takes the 红心物业 54321 arrival from the work list, checks in with the page's 签到 button and
- * completes it; every page they pass has no sideways scroll at 390 and at 360 px, and its buttons are
+ * takes the 红心物业 54321 arrival from the work list, checks in with the page's 签到 button, takes
+ * a photo and completes it; every page they pass has no sideways scroll at 390 and at 360 px, and its buttons are
  * thumb-sized. On a
  * phone that refuses location the page says so, and sending the arrival without a check-in is
  * refused with the reason on the page.
@@ -168,6 +169,11 @@ it('when a worker on a phone claims the 54321 arrival, checks in and completes i
   const statusText = await status.innerText();
   await page.selectOption('#f-form-severity', '小问题');
   await page.fill('#f-form-finding', '楼道灯泡烧坏');
+  await page.locator('#f-form-photos').setInputFiles({
+    name: 'IMG_0001.jpg',
+    mimeType: 'image/jpeg',
+    buffer: await phonePhoto({ width: 1600, height: 1200 }),
+  });
   await screenshot(page, 'phone-task-check-in');
   await Promise.all([page.waitForURL(/\/console\/inbox\?done=complete/), submit.tap()]);
   await expectNoSidewaysScroll(page, 'the work list after completing');
@@ -187,6 +193,9 @@ it('when a worker on a phone claims the 54321 arrival, checks in and completes i
     limit: 300,
     within: true,
   });
+  // …with the photo taken on site attached from the same form
+  const photos = await app.db.models.Attachment.find({ caseId }, { taskId: 1 }).lean();
+  expect(photos.map((p) => p.taskId)).toEqual([`${caseId}.arrive.1`]);
   await page.goto(taskUrl);
   await expectNoSidewaysScroll(page, 'the completed task page');
   expect(await page.locator('[data-checked-in]').innerText()).toMatch(
