@@ -31,6 +31,11 @@ const boardQuery = pageQuery.extend({
     .meta({ description: 'A community, street… : its cases and those below it' }),
   category: z.string().max(63).optional(),
   definitionKey: z.string().max(63).optional(),
+  before: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: "A page's `next`: the cases after it (keyset paging)" }),
 });
 
 export function registerBoardRoutes(routes: RouteRegistry, board: BoardService): void {
@@ -48,7 +53,15 @@ export function registerBoardRoutes(routes: RouteRegistry, board: BoardService):
           items: z.array(boardItem),
           page: z.number().int(),
           pageSize: z.number().int(),
-          total: z.number().int(),
+          total: z.number().int().meta({
+            description:
+              'Published cases matching (from `before` on): exact when totalIsEstimate is false, else estimated from per-day counts',
+          }),
+          totalIsEstimate: z.boolean(),
+          next: z
+            .string()
+            .nullable()
+            .meta({ description: 'Pass as `before` for the next page; null on the last page' }),
         }),
       },
       ...errorResponses(400, 404),

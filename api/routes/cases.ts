@@ -118,6 +118,14 @@ const listQuery = pageQuery.extend({
   to: z.string().max(40).optional().meta({
     description: 'Created before: a Beijing day (2026-05-31, included) or an instant (excluded)',
   }),
+  before: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({
+      description:
+        "A page's `next`: the cases after it (keyset paging, cheap at any depth; `page` then counts from it)",
+    }),
   overdue: flag.meta({ description: 'Whether a deadline of the case was missed' }),
   escalated: flag.meta({ description: 'Whether an escalation level of the case fired' }),
 });
@@ -179,7 +187,7 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     tag: 'cases',
     summary: 'List cases in your scope, newest first',
     description:
-      'Filters combine (all must hold): status, processes, category, unit (with subtree=true its whole subtree; results stay within your scope), createdAt from/to (Beijing days or ISO instants), overdue and escalated (true|false). Each bad value is a 400 naming its parameter.',
+      'Filters combine (all must hold): status, processes, category, unit (with subtree=true its whole subtree; results stay within your scope), createdAt from/to (Beijing days or ISO instants), overdue and escalated (true|false). Each bad value is a 400 naming its parameter. Paging: `page` still works; `before` (the previous answer\'s `next`) is cheaper for deep pages. A total the list did not read to its end is an estimate (`totalIsEstimate: true`).',
     roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
     query: listQuery,
     responses: {
@@ -189,7 +197,15 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
           items: z.array(caseSummarySchema),
           page: z.number().int(),
           pageSize: z.number().int(),
-          total: z.number().int(),
+          total: z.number().int().meta({
+            description:
+              'Cases matching (from `before` on): exact when totalIsEstimate is false, else estimated from per-day counts',
+          }),
+          totalIsEstimate: z.boolean(),
+          next: z
+            .string()
+            .nullable()
+            .meta({ description: 'Pass as `before` for the next page; null on the last page' }),
         }),
       },
       ...errorResponses(400, 401),
