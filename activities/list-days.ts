@@ -134,6 +134,8 @@ async function incrementMarkers(
  * moved), then marks the keys complete. Idempotent; run while no worker projects cases for exact
  * counts (a case projected meanwhile keeps its keys, its count may be off by one).
  */
+const BATCH = 500; // chosen: writes per bulk write
+
 export async function backfillListDays(
   models: KeeperModels,
 ): Promise<{ cases: number; written: number; markers: number }> {
@@ -155,6 +157,11 @@ export async function backfillListDays(
     .cursor();
   let cases = 0;
   let written = 0;
+  const writes: mongo.AnyBulkWriteOperation<{ _id: string }>[] = [];
+  const flush = async () => {
+    if (writes.length === 0) return;
+    await rawCases.bulkWrite(writes.splice(0), { ordered: false });
+  };
   for await (const doc of cursor) {
     cases += 1;
     const ancestry = ancestryIn(parents, doc.unitId);
@@ -169,18 +176,21 @@ export async function backfillListDays(
     const same =
       sameKeys(doc.listDays, listDays) && sameKeys(doc.boardDays ?? undefined, boardDays);
     if (!same) {
-      await rawCases.updateOne(
-        { _id: doc._id },
-        boardDays
-          ? { $set: { listDays, boardDays } }
-          : { $set: { listDays }, $unset: { boardDays: '' } },
-      );
+      writes.push({
+        updateOne: {
+          filter: { _id: doc._id },
+          update: boardDays
+            ? { $set: { listDays, boardDays } }
+            : { $set: { listDays }, $unset: { boardDays: '' } },
+        },
+      });
       written += 1;
+      if (writes.length >= BATCH) await flush();
     }
   }
+  await flush();
   const rawMarkers = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
   const entries = [...counts];
-  const BATCH = 500; // chosen: upserts per bulk write
   for (let at = 0; at < entries.length; at += BATCH) {
     await rawMarkers.bulkWrite(
       entries.slice(at, at + BATCH).map(([id, fields]) => ({
