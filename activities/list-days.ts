@@ -117,16 +117,14 @@ async function incrementMarkers(
 ): Promise<void> {
   if (markers.length === 0) return;
   const raw = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
-  await raw.bulkWrite(
-    markers.map(({ kind, root, day }) => ({
-      updateOne: {
-        filter: { _id: markerId(kind, root, day) },
-        update: { $setOnInsert: { key: markerKey(kind, root), day }, $inc: { count: 1 } },
-        upsert: true,
-      },
-    })),
-    { ordered: false },
-  );
+  // One upsert at a time (a dozen per case): see backfillListDays on bulk updates and FerretDB v1.
+  for (const { kind, root, day } of markers) {
+    await raw.updateOne(
+      { _id: markerId(kind, root, day) },
+      { $setOnInsert: { key: markerKey(kind, root), day }, $inc: { count: 1 } },
+      { upsert: true },
+    );
+  }
 }
 
 /**
@@ -138,6 +136,14 @@ const BATCH = 500; // chosen: writes per bulk write
 
 export async function backfillListDays(
   models: KeeperModels,
+  options: {
+    /**
+     * Also delete markers no case counts any more (units moved). Only with no worker projecting:
+     * a marker the projection writes for a case created after this read would be deleted too, and
+     * that day would drop out of the walk.
+     */
+    pruneStale?: boolean;
+  } = {},
 ): Promise<{ cases: number; written: number; markers: number }> {
   const parents = await parentsOf(models);
   const counts = new Map<string, { key: string; day: string; count: number }>();
@@ -149,20 +155,16 @@ export async function backfillListDays(
     counts.set(id, entry);
   };
   const rawCases = models.Case.collection as unknown as mongo.Collection<{ _id: string }>;
-  const cursor = models.Case.find(
+  // Read whole before writing: on FerretDB v1/PostgreSQL, writes to the collection while a cursor
+  // over it is open stalled for good (20,000 cases, 7 December 2026). The fields read are small.
+  const stored = await models.Case.find(
     {},
     { createdAt: 1, unitId: 1, createdBy: 1, publication: 1, listDays: 1, boardDays: 1 },
-  )
-    .lean()
-    .cursor();
+  ).lean();
   let cases = 0;
   let written = 0;
-  const writes: mongo.AnyBulkWriteOperation<{ _id: string }>[] = [];
-  const flush = async () => {
-    if (writes.length === 0) return;
-    await rawCases.bulkWrite(writes.splice(0), { ordered: false });
-  };
-  for await (const doc of cursor) {
+
+  for (const doc of stored) {
     cases += 1;
     const ancestry = ancestryIn(parents, doc.unitId);
     const listDays = caseListKeys(doc.createdAt, ancestry, doc.createdBy.id);
@@ -176,19 +178,17 @@ export async function backfillListDays(
     const same =
       sameKeys(doc.listDays, listDays) && sameKeys(doc.boardDays ?? undefined, boardDays);
     if (!same) {
-      writes.push({
-        updateOne: {
-          filter: { _id: doc._id },
-          update: boardDays
-            ? { $set: { listDays, boardDays } }
-            : { $set: { listDays }, $unset: { boardDays: '' } },
-        },
-      });
+      // One update at a time: a bulk write of updates to case documents stalled FerretDB v1 on
+      // PostgreSQL for good after about 150 of them (twice, 20,000 cases, 7 December 2026).
+      await rawCases.updateOne(
+        { _id: doc._id },
+        boardDays
+          ? { $set: { listDays, boardDays } }
+          : { $set: { listDays }, $unset: { boardDays: '' } },
+      );
       written += 1;
-      if (writes.length >= BATCH) await flush();
     }
   }
-  await flush();
   const rawMarkers = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
   const entries = [...counts];
   for (let at = 0; at < entries.length; at += BATCH) {
@@ -199,11 +199,12 @@ export async function backfillListDays(
       { ordered: false },
     );
   }
-  // Markers of days and roots no case has any more (units moved, cases deleted by hand).
-  const stale = (await models.ListDay.find({}, { _id: 1 }).lean())
+  // Markers of days and roots no case has any more (units moved, cases deleted by hand): an empty
+  // day costs the walk one read, a missing one would hide its cases, so only pruned on request.
+  const stale = (options.pruneStale ? await models.ListDay.find({}, { _id: 1 }).lean() : [])
     .map((m) => String(m._id))
     .filter((id) => id !== LIST_DAYS_COMPLETE && !counts.has(id));
-  for (const id of stale) await rawMarkers.deleteOne({ _id: id });
+  if (options.pruneStale) for (const id of stale) await rawMarkers.deleteOne({ _id: id });
   await markListDaysComplete(models);
   return { cases, written, markers: counts.size };
 }

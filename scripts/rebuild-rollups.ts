@@ -27,7 +27,7 @@ async function main(): Promise<number> {
           : '') +
         '.\n',
     );
-    const keys = await backfillListDays(db.models);
+    const keys = await backfillListDays(db.models, { pruneStale: true });
     process.stdout.write(
       `List and board day keys: ${keys.written} of ${keys.cases} cases written, ${keys.markers} day markers recounted.\n`,
     );

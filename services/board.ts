@@ -51,8 +51,8 @@ export interface BoardService {
     /** Exact when `totalIsEstimate` is false (see services/cases.ts CaseListPage). */
     total: number;
     totalIsEstimate: boolean;
-    /** `before` for the next page; null on the last. */
-    next: string | null;
+    /** `before` for the next page; null on the last (the API answers it as a `next` link). */
+    nextBefore: string | null;
     page: number;
     pageSize: number;
   }>;
@@ -191,7 +191,7 @@ export function createBoardService(deps: {
           items: walked.docs.map((doc) => itemOf(byId, doc)),
           total: walked.total,
           totalIsEstimate: walked.totalIsEstimate,
-          next: walked.next,
+          nextBefore: walked.nextBefore,
           page: query.page,
           pageSize: query.pageSize,
         };
@@ -215,7 +215,7 @@ export function createBoardService(deps: {
         items: docs.map((doc) => itemOf(byId, doc)),
         total,
         totalIsEstimate: false,
-        next:
+        nextBefore:
           found.length > query.pageSize && last
             ? cursorText({ at: Date.parse(last.publication!.publishedAt), id: last._id })
             : null,

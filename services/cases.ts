@@ -378,10 +378,7 @@ export function createCaseService(deps: {
       }));
     },
 
-    async listCases(
-      principal: Principal,
-      query: CaseListQuery,
-    ): Promise<CaseListPage> {
+    async listCases(principal: Principal, query: CaseListQuery): Promise<CaseListPage> {
       const scope = await deps.scope.resolve(principal);
       const own = await listFilterOf(query);
       const filter = withinScope(own, scopeFilter(scope));
@@ -407,7 +404,7 @@ export function createCaseService(deps: {
           pageSize: query.pageSize,
           total: walked.total,
           totalIsEstimate: walked.totalIsEstimate,
-          next: walked.next,
+          nextBefore: walked.nextBefore,
         };
       }
       // A store whose cases do not all carry their day keys yet (the worker backfills them once).
@@ -428,7 +425,7 @@ export function createCaseService(deps: {
         pageSize: query.pageSize,
         total,
         totalIsEstimate: false,
-        next:
+        nextBefore:
           docs.length > query.pageSize && last
             ? cursorText({ at: last.createdAt.getTime(), id: last._id })
             : null,
@@ -450,8 +447,8 @@ export interface CaseListPage {
    */
   total: number;
   totalIsEstimate: boolean;
-  /** `before` for the next page; null on the last page. */
-  next: string | null;
+  /** `before` for the next page; null on the last page (the API answers it as a `next` link). */
+  nextBefore: string | null;
 }
 
 /**

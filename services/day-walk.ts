@@ -72,12 +72,13 @@ export interface DayWalkPage<T> {
   total: number;
   totalIsEstimate: boolean;
   /** The cursor of the next page (`before`), null on the last. */
-  next: string | null;
+  nextBefore: string | null;
 }
 
 /** Newest first, and by id among equals: the lists' order. */
 function newestFirst<T>(sortAt: (doc: T) => number, idOf: (doc: T) => string) {
-  return (a: T, b: T) => sortAt(b) - sortAt(a) || (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0);
+  return (a: T, b: T) =>
+    sortAt(b) - sortAt(a) || (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0);
 }
 
 export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'> }) {
@@ -98,8 +99,10 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
       // Which days hold cases of each root, and how many (one read per root).
       const days = new Map<string, { count: number; roots: string[] }>();
       for (const root of roots) {
-        const markers = await ListDay.find({ key: markerKey(kind, root) }, { day: 1, count: 1 })
-          .lean();
+        const markers = await ListDay.find(
+          { key: markerKey(kind, root) },
+          { day: 1, count: 1 },
+        ).lean();
         for (const marker of markers) {
           const entry = days.get(marker.day) ?? { count: 0, roots: [] };
           entry.count += marker.count ?? 0;
@@ -136,8 +139,10 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
         for (const [b, keyOf] of buckets.entries()) {
           const seen = new Map<string, T>();
           for (const root of entry.roots) {
-            const docs = (await Case.find({ ...filter, [keyField]: keyOf(root) }, projection)
-              .lean()) as unknown as T[];
+            const docs = (await Case.find(
+              { ...filter, [keyField]: keyOf(root) },
+              projection,
+            ).lean()) as unknown as T[];
             for (const doc of docs) seen.set(idOf(doc), doc);
           }
           found.push(...[...seen.values()].filter(isAfterCursor).sort(order));
@@ -156,19 +161,19 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
       const exhausted = walked === walk.length && found.length < wanted;
       const pageDocs = found.slice(request.skip, request.skip + request.pageSize);
       const last = pageDocs[pageDocs.length - 1];
-      const next =
+      const nextBefore =
         found.length > request.skip + request.pageSize && last
           ? cursorText({ at: sortAt(last), id: idOf(last) })
           : null;
       if (exhausted) {
-        return { docs: pageDocs, total: found.length, totalIsEstimate: false, next };
+        return { docs: pageDocs, total: found.length, totalIsEstimate: false, nextBefore };
       }
       // The markers count every case of a root's day; the share the filter keeps is taken from
       // the whole days walked (all of them, when none was walked whole).
       const allCount = walk.reduce((sum, day) => sum + days.get(day)!.count, 0);
       const share = fullDaysCount > 0 ? fullDaysMatched / fullDaysCount : 1;
       const total = Math.max(found.length, Math.round(allCount * Math.min(1, share)));
-      return { docs: pageDocs, total, totalIsEstimate: true, next };
+      return { docs: pageDocs, total, totalIsEstimate: true, nextBefore };
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
 import type { BoardService } from '../../services/board';
-import { caseIdParams, errorResponses, pageQuery } from './shared';
+import { caseIdParams, cursorLink, errorResponses, nextSchema, pageQuery } from './shared';
 
 const boardItem = z.object({
   id: z.string(),
@@ -58,16 +58,17 @@ export function registerBoardRoutes(routes: RouteRegistry, board: BoardService):
               'Published cases matching (from `before` on): exact when totalIsEstimate is false, else estimated from per-day counts',
           }),
           totalIsEstimate: z.boolean(),
-          next: z
-            .string()
-            .nullable()
-            .meta({ description: 'Pass as `before` for the next page; null on the last page' }),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 404),
     },
     async handle({ query }) {
-      return { status: 200, body: await board.list(query) };
+      const { nextBefore, ...listed } = await board.list(query);
+      return {
+        status: 200,
+        body: { ...listed, next: cursorLink('/api/v1/public/board', query, nextBefore) },
+      };
     },
   });
 

@@ -189,19 +189,19 @@ function readChecks(): void {
 /** Every id of a query in the list's order, page by page (`page`, and `before` when given). */
 async function ordered(query: string, how: 'page' | 'before', token = app.adminKey, pageSize = 2) {
   const seen: string[] = [];
-  let before: string | null = null;
+  let next: string | null = null;
   for (let page = 1; page <= 50; page += 1) {
-    const paging: string =
-      how === 'page' ? `page=${page}` : before ? `before=${encodeURIComponent(before)}` : '';
-    const res = await app.http<Listed & { next: string | null; totalIsEstimate: boolean }>(
-      'GET',
-      `/api/v1/cases?pageSize=${pageSize}&${paging}&${query}`,
-      { token },
-    );
+    // By cursor: the answer's `next` link (same filters, `before` its last case).
+    const url: string =
+      how === 'before' && next !== null
+        ? next
+        : `/api/v1/cases?pageSize=${pageSize}&${how === 'page' ? `page=${page}&` : ''}${query}`;
+    const res = await app.http<Listed & { next: string | null }>('GET', url, { token });
     expect(res.status).toBe(200);
     seen.push(...res.body.items.map((c) => c.id));
-    before = res.body.next;
-    if (res.body.items.length < pageSize || (how === 'before' && before === null)) break;
+    next = res.body.next;
+    if (how === 'before' && next !== null) expect(next).toContain('before=');
+    if (res.body.items.length < pageSize || (how === 'before' && next === null)) break;
   }
   return seen;
 }
