@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { startListDayKeeper } from './activities/list-days';
 import { startRollupKeeper } from './activities/metric-rollups';
 import { createOutboxDispatcher, DEFAULT_OUTBOX_OPTIONS } from './activities/outbox';
 import { stuckActivityAlerts } from './activities/stuck-activities';
@@ -97,8 +98,11 @@ export async function startWorker(
   outbox.start();
   // Folds the metric roll-ups' changes, and backfills them once on an upgraded store.
   const rollups = startRollupKeeper({ models: db.models, logger });
+  // Gives an upgraded store's cases their list and board day keys, once (activities/list-days.ts).
+  const listDays = startListDayKeeper({ models: db.models, logger });
   const finished = worker.run().finally(async () => {
     await rollups.stop();
+    await listDays;
     await outbox.stop();
     transport.close();
     await connection.close();

@@ -4,6 +4,7 @@ import { importedTimeline } from '../common/case-import';
 import { storedMetrics } from '../common/case-measures';
 import { isDuplicateKeyError } from '../models';
 import type { ActivityDependencies } from './dependencies';
+import { createListKeys } from './list-days';
 import { syncCaseRollup } from './metric-rollups';
 
 /**
@@ -13,11 +14,19 @@ import { syncCaseRollup } from './metric-rollups';
  */
 export function createCaseImportActivities(deps: ActivityDependencies) {
   const { Case } = deps.models;
+  const listKeys = createListKeys(deps);
   return {
     async importCase(record: ImportedCaseDocument): Promise<'imported' | 'already-there'> {
       const { timeline, metrics } = importedTimeline(record);
+      const keys = await listKeys.keysOf({
+        createdAt: new Date(record.receivedAt),
+        unitId: record.unitId,
+        createdBy: record.createdBy,
+        publication: record.publication,
+      });
       try {
         await Case.create({
+          ...keys,
           _id: record.caseId,
           revision: 1,
           status: record.status,
@@ -41,6 +50,7 @@ export function createCaseImportActivities(deps: ActivityDependencies) {
           metrics: storedMetrics(metrics),
           ...(record.servedBy !== undefined ? { servedBy: record.servedBy } : {}),
         });
+        await listKeys.countKeys(keys);
         await syncCaseRollup(deps.models, record.caseId);
         return 'imported';
       } catch (err) {

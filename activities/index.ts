@@ -13,6 +13,7 @@ import type { mongo } from 'mongoose';
 import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
 import type { ActivityDependencies } from './dependencies';
+import { createListKeys } from './list-days';
 import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
@@ -110,6 +111,7 @@ export function createActivities(deps: ActivityDependencies) {
     send: (request) => sendNotification(request),
   });
 
+  const listKeys = createListKeys(deps);
   const lookupActivities = createLookupActivities(deps);
   const activities = {
     ...lookupActivities,
@@ -152,14 +154,23 @@ export function createActivities(deps: ActivityDependencies) {
 
       if (progress.opening) {
         const { createdAt, ...opening } = progress.opening;
+        // The list's day keys (and the board's, if published at once): activities/list-days.ts.
+        const keys = await listKeys.keysOf({
+          createdAt: new Date(createdAt),
+          unitId: opening.unitId ?? null,
+          createdBy: opening.createdBy,
+          publication: progress.publication ?? null,
+        });
         try {
           await Case.create({
             _id: progress.caseId,
             ...opening,
             ...fields,
+            ...keys,
             createdAt: new Date(createdAt),
             timeline,
           });
+          await listKeys.countKeys(keys);
           await rollUp();
           return;
         } catch (err) {
@@ -167,12 +178,20 @@ export function createActivities(deps: ActivityDependencies) {
           // Inserted by an earlier attempt whose completion was lost: fall through and verify.
         }
       } else {
+        // Published in this revision: the board's day keys go with it (activities/list-days.ts).
+        const boardDays = progress.publication
+          ? await listKeys.boardKeysOf(progress.caseId, progress.publication.publishedAt)
+          : undefined;
         // Stored types already (dates as Date): the driver's updateOne, as for tasks.
         const result = await rawCases.updateOne(
           { _id: progress.caseId, revision: progress.revision - 1 },
-          { $set: fields, $push: { timeline: { $each: timeline } } },
+          {
+            $set: boardDays ? { ...fields, boardDays } : fields,
+            $push: { timeline: { $each: timeline } },
+          },
         );
         if (result.matchedCount === 1) {
+          if (boardDays) await listKeys.countKeys({ listDays: [], boardDays });
           await rollUp();
           return;
         }

@@ -10,6 +10,8 @@ import { measureTimeline, storedMetrics } from '../common/case-measures';
 import type { Database } from '../models';
 import { connectDatabase } from '../models';
 import type { Principal } from '../services/auth';
+import { backfillListDays, markListDaysComplete } from '../activities/list-days';
+import { boardKeys, caseListKeys, chinaDayHourOf, dayKey, unitRoot } from '../common/list-days';
 import { createBoardService } from '../services/board';
 import { createCaseService } from '../services/cases';
 import { createMetricsService } from '../services/metrics';
@@ -42,16 +44,19 @@ const OPEN_TASKS = 200;
 const BATCH = 2_000; // chosen: documents per insertMany
 const BUDGET_MS = 60_000;
 /** Cases spread over the 12 months before this instant (2025-07 … 2026-06, Beijing). */
+const DAY_MS = 24 * 60 * 60 * 1000;
 const END = Date.parse('2026-06-30T15:00:00Z');
 const YEAR_MS = 365 * 86_400_000;
 
 interface Options {
   sizes: number[];
   runs: number;
-  /** `all`, or `metrics`: only the dashboard, metrics and ranking (the lists scan on SQLite). */
-  reads: 'all' | 'metrics';
+  /** `all`, `metrics` (the dashboard, metrics and ranking) or `lists` (the lists alone). */
+  reads: 'all' | 'metrics' | 'lists';
   /** Also time `rebuildRollups` (one pass over every case). */
   rebuild: boolean;
+  /** Load the cases without their day keys and time the backfill (an upgraded store's). */
+  backfill: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -62,12 +67,13 @@ function parseOptions(argv: string[]): Options {
       runs: { type: 'string', default: '15' },
       reads: { type: 'string', default: 'all' },
       rebuild: { type: 'boolean', default: false },
+      backfill: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench:dashboard -- [--cases 20000,200000] [--runs 15] [--reads all|metrics] [--rebuild]\n',
+      'usage: npm run bench:dashboard -- [--cases 20000,200000] [--runs 15] [--reads all|metrics|lists] [--rebuild] [--backfill]\n',
     );
     process.exit(0);
   }
@@ -77,10 +83,16 @@ function parseOptions(argv: string[]): Options {
   }
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 3) throw new Error('--runs must be an integer >= 3');
-  if (values.reads !== 'all' && values.reads !== 'metrics') {
-    throw new Error('--reads must be all or metrics');
+  if (values.reads !== 'all' && values.reads !== 'metrics' && values.reads !== 'lists') {
+    throw new Error('--reads must be all, metrics or lists');
   }
-  return { sizes, runs, reads: values.reads, rebuild: values.rebuild };
+  return {
+    sizes,
+    runs,
+    reads: values.reads,
+    rebuild: values.rebuild,
+    backfill: values.backfill,
+  };
 }
 
 /** A deterministic pseudo-random sequence (mulberry32), so every run loads the same cases. */
@@ -128,6 +140,22 @@ async function loadOrg(db: Database): Promise<Org> {
 }
 
 const ENGINE = { kind: 'system', id: 'engine' } as const;
+
+/** A bench grid's unit and its ancestors, nearest first: `b-s0-c1-g2` → community, street, county. */
+function ancestryOf(grid: string): string[] {
+  const community = grid.slice(0, grid.lastIndexOf('-g'));
+  const street = community.slice(0, community.lastIndexOf('-c'));
+  return [grid, community, street, 'b-county'];
+}
+
+/** Day markers as the projection counts them (activities/list-days.ts), from the cases' keys. */
+function countMarkers(into: Map<string, number>, kind: 'list' | 'board', keys: unknown): void {
+  if (!Array.isArray(keys)) return;
+  for (const key of keys as string[]) {
+    if (key.includes('T')) continue; // hour keys: the markers are per day
+    into.set(`${kind}|${key}`, (into.get(`${kind}|${key}`) ?? 0) + 1);
+  }
+}
 
 /** One closed case as the projection leaves it, with its task and its roll-up mark. */
 function caseOf(i: number, org: Org, next: () => number) {
@@ -213,6 +241,10 @@ function caseOf(i: number, org: Org, next: () => number) {
       personIds: [worker.id],
     },
     rolledUp: null as unknown,
+    // The day keys the projection writes (activities/list-days.ts): the grid's ancestry is in its id.
+    listDays: caseListKeys(at(0), ancestryOf(unitId), `usr_r${i % 5000}`),
+    boardDays:
+      i % 3 === 0 ? boardKeys(at(closeMin + 1), ancestryOf(unitId)) : (undefined as unknown),
   };
   doc.rolledUp = rolledUpOf(doc);
   const task = {
@@ -242,8 +274,14 @@ function caseOf(i: number, org: Org, next: () => number) {
   return { doc, task };
 }
 
-async function loadCases(db: Database, org: Org, count: number): Promise<number> {
+async function loadCases(
+  db: Database,
+  org: Org,
+  count: number,
+  withKeys: boolean,
+): Promise<number> {
   const rollups = new Map<string, ComputedRollup>();
+  const markers = new Map<string, number>();
   const next = random(count);
   const rawCases = db.models.Case.collection;
   const rawTasks = db.models.Task.collection;
@@ -252,7 +290,16 @@ async function loadCases(db: Database, org: Org, count: number): Promise<number>
     const batch = Array.from({ length: Math.min(BATCH, count - from) }, (_, k) =>
       caseOf(from + k, org, next),
     );
-    for (const b of batch) addCase(rollups, b.doc);
+    for (const b of batch) {
+      addCase(rollups, b.doc);
+      if (withKeys) {
+        countMarkers(markers, 'list', b.doc.listDays);
+        countMarkers(markers, 'board', b.doc.boardDays);
+      } else {
+        delete (b.doc as Partial<typeof b.doc>).listDays;
+        delete (b.doc as Partial<typeof b.doc>).boardDays;
+      }
+    }
     await rawCases.insertMany(batch.map((b) => b.doc) as never[], { ordered: false });
     await rawTasks.insertMany(batch.map((b) => b.task) as never[], { ordered: false });
     const done = from + batch.length;
@@ -295,6 +342,23 @@ async function loadCases(db: Database, org: Org, count: number): Promise<number>
     await db.models.MetricRollup.collection.insertMany(docs.slice(at, at + BATCH) as never[]);
   }
   await markComplete(db.models);
+  if (withKeys) {
+    const docs = [...markers].map(([id, n]) => {
+      const bar = id.lastIndexOf('|');
+      return { _id: id, key: id.slice(0, bar), day: id.slice(bar + 1), count: n };
+    });
+    for (let at = 0; at < docs.length; at += BATCH) {
+      await db.models.ListDay.collection.insertMany(docs.slice(at, at + BATCH) as never[]);
+    }
+    await markListDaysComplete(db.models);
+  } else {
+    // The list and board day keys as an upgraded store gets them (the worker's one backfill).
+    const keysStarted = Date.now();
+    const keys = await backfillListDays(db.models);
+    progress.info(
+      `day keys backfilled: ${keys.written} cases, ${keys.markers} markers in ${((Date.now() - keysStarted) / 1000).toFixed(1)} s`,
+    );
+  }
   return rollups.size;
 }
 
@@ -402,10 +466,15 @@ async function measure(db: Database, org: Org, runs: number, reads: Options['rea
     ['inbox', false, () => tasks.listTasks(worker, { ...page, view: 'mine' })],
     ['inbox (available)', false, () => tasks.listTasks(worker, { ...page, view: 'available' })],
     ['board', false, () => board.list({ ...page, unitId: org.county })],
+    // Deeper: page 10 by `page` walks the days before it; the community's board.
+    ['case list (page 10)', false, () => cases.listCases(admin, { ...page, page: 10 })],
+    ['board (community)', false, () => board.list({ ...page, unitId: community })],
   ];
   const figures: Record<string, { p50: number; p95: number }> = {};
   for (const [name, isMetric, call] of all) {
-    if (reads === 'all' || isMetric) figures[name] = await time(name, runs, call);
+    if (reads === 'all' || (reads === 'metrics') === isMetric) {
+      figures[name] = await time(name, runs, call);
+    }
   }
   return figures;
 }
@@ -478,6 +547,27 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
           .explain(),
     ],
     ['case by _id', () => cases.find({ _id: 'bench-0000001' as never }).explain()],
+    // The day walks (services/day-walk.ts): one equality on a day key, the rest done in FerretDB.
+    [
+      'case list day (community)',
+      () =>
+        cases
+          .find({
+            listDays: dayKey(unitRoot(community), chinaDayHourOf(new Date(END - DAY_MS)).day),
+            $or: [{ unitId: { $in: below } }, { 'createdBy.id': 'usr_dispatch' }],
+          })
+          .explain(),
+    ],
+    [
+      'board day (county)',
+      () =>
+        cases
+          .find({
+            boardDays: dayKey(unitRoot(org.county), chinaDayHourOf(new Date(END - DAY_MS)).day),
+            publication: { $ne: null },
+          })
+          .explain(),
+    ],
   ];
   for (const [name, explain] of queries) {
     const result = (await explain()) as Record<string, unknown>;
@@ -543,7 +633,7 @@ async function main(): Promise<void> {
         const org = await loadOrg(db);
         const loadStarted = Date.now();
         const rollups = await progress.step(`Loading ${size} closed cases`, () =>
-          loadCases(db, org, size),
+          loadCases(db, org, size, !options.backfill),
         );
         const load = (Date.now() - loadStarted) / 1000;
         let rebuild: number | null = null;

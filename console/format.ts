@@ -77,6 +77,8 @@ export interface Pager {
   page: number;
   pages: number;
   total: number;
+  /** The total is an estimate (a list read day by day that stopped before its end). */
+  estimated: boolean;
   prev: string | null;
   next: string | null;
 }
@@ -88,6 +90,7 @@ export function pagerOf(
   pageSize: number,
   total: number,
   param = 'page',
+  estimated = false,
 ): Pager {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const link = (p: number) => {
@@ -100,6 +103,7 @@ export function pagerOf(
     page,
     pages,
     total,
+    estimated,
     prev: page > 1 ? link(page - 1) : null,
     next: page < pages ? link(page + 1) : null,
   };

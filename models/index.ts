@@ -75,6 +75,14 @@ const caseSchema = new mongoose.Schema(
      * replayed projection applies only the difference (activities/metric-rollups.ts).
      */
     rolledUp: { type: mongoose.Schema.Types.Mixed, default: null },
+    /**
+     * The case list's day keys (common/list-days.ts): `<root>|<Beijing day>` and `…T<hour>` of
+     * `createdAt` for everything, each unit from the case's own up, and who filed it. An equality
+     * on them is the one filter FerretDB v1 pushes down (services/day-walk.ts).
+     */
+    listDays: { type: [String], default: undefined },
+    /** The board's day keys, of `publication.publishedAt`; absent until published. */
+    boardDays: { type: [String], default: undefined },
   },
   { collection: 'cases', versionKey: false, minimize: false },
 );
@@ -83,6 +91,10 @@ const caseSchema = new mongoose.Schema(
 caseSchema.index({ createdAt: -1, _id: 1 });
 caseSchema.index({ 'createdBy.id': 1, createdAt: -1, _id: 1 });
 caseSchema.index({ 'publication.publishedAt': -1, _id: 1 });
+// The day walks of the list and the board (services/day-walk.ts): one equality on a day key, in
+// the list's order. On FerretDB/PostgreSQL the stack's GIN twin of `listDays`/`boardDays` serves it.
+caseSchema.index({ listDays: 1, createdAt: -1, _id: 1 });
+caseSchema.index({ boardDays: 1, 'publication.publishedAt': -1, _id: 1 });
 caseSchema.index({ unitId: 1, 'publication.publishedAt': -1, _id: 1 });
 // The case list's filters (services/cases.ts), each with the list's createdAt order so MongoDB
 // reads one range of one index; a unit's subtree is an $in over unitId, the same index.
@@ -456,6 +468,24 @@ const metricRollupMarkSchema = new mongoose.Schema(
 metricRollupMarkSchema.index({ kind: 1, window: 1 });
 
 /**
+ * Day markers of the case list and the board (common/list-days.ts): `_id` `<kind>|<root>|<day>`,
+ * `key` `<kind>|<root>`, how many cases that root got that day (incremented by the projection
+ * when it writes a case's keys, recomputed by the backfill: a count for estimates, not a ledger).
+ * `#complete` marks that every case carries its keys (services/day-walk.ts reads the old way
+ * until then).
+ */
+const listDaySchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    key: { type: String, required: true },
+    day: { type: String, required: true },
+    count: { type: Number, default: 0 },
+  },
+  { collection: 'listDays', versionKey: false },
+);
+listDaySchema.index({ key: 1 });
+
+/**
  * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call
  * opens (activities/roll-calls.ts), acknowledged by the person through the API (services/tasks.ts,
  * the one place the API writes case state: ARCHITECTURE decision 8), closed when it closes. Every
@@ -815,6 +845,7 @@ export function createModels(connection: Connection) {
     MetricRollup: connection.model('MetricRollup', metricRollupSchema),
     MetricRollupChange: connection.model('MetricRollupChange', metricRollupChangeSchema),
     MetricRollupMark: connection.model('MetricRollupMark', metricRollupMarkSchema),
+    ListDay: connection.model('ListDay', listDaySchema),
     MetricRollupToken: connection.model('MetricRollupToken', metricRollupTokenSchema),
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
     Catalogue: connection.model('Catalogue', catalogueSchema),

@@ -1,3 +1,4 @@
+import { backfillListDays } from '../activities/list-days';
 import { rebuildRollups } from '../activities/metric-rollups';
 import { backfillServedBy } from '../activities/served-backfill';
 import { loadConfig } from '../common/config';
@@ -9,7 +10,9 @@ import { connectDatabase } from '../models';
  * activities/metric-rollups.ts: after an upgrade from a version without roll-ups, or if a
  * projection's change was ever counted twice. First it backfills who served (`servedBy`) on the
  * closed cases projected before it was recorded (activities/served-backfill.ts), so the figures
- * per serving unit and person count them. Run it while no worker projects cases.
+ * per serving unit and person count them. Then it gives every case its list and board day keys
+ * over the unit tree as it stands and recounts the day markers (activities/list-days.ts): after
+ * units moved, or to repair the counts. Run it while no worker projects cases.
  */
 async function main(): Promise<number> {
   const config = loadConfig(process.env);
@@ -23,6 +26,10 @@ async function main(): Promise<number> {
           ? ` (${served.noDefinition} left: their definition version is not in the store)`
           : '') +
         '.\n',
+    );
+    const keys = await backfillListDays(db.models, { pruneStale: true });
+    process.stdout.write(
+      `List and board day keys: ${keys.written} of ${keys.cases} cases written, ${keys.markers} day markers recounted.\n`,
     );
     const report = await rebuildRollups(db.models);
     process.stdout.write(

@@ -5,6 +5,8 @@ import { attachmentsOfCase, blobOf } from './attachments';
 import type { DefinitionService } from './definitions';
 import type { Models } from '../models';
 import { maskIdentifiers } from '../lang/mask';
+import { ALL_ROOT, unitRoot } from '../common/list-days';
+import { createDayWalker, cursorText, parseCursor } from './day-walk';
 import { AppError } from './errors';
 import type { PageRequest } from './paging';
 import { skipOf, totalOf } from './paging';
@@ -20,6 +22,8 @@ import { createUnitDirectory } from './unit-directory';
  */
 
 export interface BoardQuery extends PageRequest {
+  /** A page's `next`: the cases published before it (keyset paging). */
+  before?: string;
   /** A unit (a community, a street…): its cases and those of every unit below it. */
   unitId?: string;
   category?: string;
@@ -51,9 +55,16 @@ export interface BoardCase extends BoardItem {
 }
 
 export interface BoardService {
-  list(
-    query: BoardQuery,
-  ): Promise<{ items: BoardItem[]; total: number; page: number; pageSize: number }>;
+  list(query: BoardQuery): Promise<{
+    items: BoardItem[];
+    /** Exact when `totalIsEstimate` is false (see services/cases.ts CaseListPage). */
+    total: number;
+    totalIsEstimate: boolean;
+    /** `before` for the next page; null on the last (the API answers it as a `next` link). */
+    nextBefore: string | null;
+    page: number;
+    pageSize: number;
+  }>;
   get(id: string): Promise<BoardCase>;
   /** A photo of a published case whose publish step shows photos; 404 for any other. */
   photo(caseId: string, attachmentId: string, variant: AttachmentVariant): Promise<AttachmentFile>;
@@ -104,7 +115,10 @@ const PROJECTION = {
 } as const;
 
 export function createBoardService(deps: {
-  models: Pick<Models, 'Case' | 'Unit' | 'OrgRevision' | 'Attachment' | 'AttachmentBlob'>;
+  models: Pick<
+    Models,
+    'Case' | 'Unit' | 'OrgRevision' | 'ListDay' | 'Attachment' | 'AttachmentBlob'
+  >;
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with metrics and points). */
   units?: UnitDirectoryReader;
@@ -135,6 +149,7 @@ export function createBoardService(deps: {
       : undefined;
     return step?.type === 'publish' && step.photos;
   }
+  const days = createDayWalker({ models: deps.models });
   const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
 
   function placeOf(byId: ReadonlyMap<string, TreeUnit>, unitId: string | null | undefined) {
@@ -196,15 +211,53 @@ export function createBoardService(deps: {
       }
       if (query.category !== undefined) filter.category = query.category;
       if (query.definitionKey !== undefined) filter.definitionKey = query.definitionKey;
-      const docs = (await Case.find(filter, PROJECTION)
+      const before = query.before !== undefined ? parseCursor(query.before) : undefined;
+      if (await days.ready()) {
+        // Day by day of publication, newest first (services/day-walk.ts).
+        const walked = await days.page<StoredCase>({
+          kind: 'board',
+          keyField: 'boardDays',
+          roots: [query.unitId !== undefined ? unitRoot(query.unitId) : ALL_ROOT],
+          filter,
+          projection: PROJECTION,
+          sortAt: (doc) => Date.parse(doc.publication!.publishedAt),
+          idOf: (doc) => doc._id,
+          skip: skipOf(query),
+          pageSize: query.pageSize,
+          ...(before ? { before } : {}),
+        });
+        return {
+          items: walked.docs.map((doc) => itemOf(byId, doc)),
+          total: walked.total,
+          totalIsEstimate: walked.totalIsEstimate,
+          nextBefore: walked.nextBefore,
+          page: query.page,
+          pageSize: query.pageSize,
+        };
+      }
+      // A store whose cases do not all carry their day keys yet (the worker backfills them once).
+      if (before) {
+        filter.$or = [
+          { 'publication.publishedAt': { $lt: new Date(before.at).toISOString() } },
+          { 'publication.publishedAt': new Date(before.at).toISOString(), _id: { $gt: before.id } },
+        ];
+      }
+      const found = (await Case.find(filter, PROJECTION)
         .sort({ 'publication.publishedAt': -1, _id: 1 })
         .skip(skipOf(query))
-        .limit(query.pageSize)
+        .limit(query.pageSize + 1)
         .lean()) as unknown as StoredCase[];
+      const docs = found.slice(0, query.pageSize);
+      const last = docs[docs.length - 1];
       const total = await totalOf(query, docs.length, () => Case.countDocuments(filter));
       return {
         items: docs.map((doc) => itemOf(byId, doc)),
         total,
+        totalIsEstimate: false,
+        nextBefore:
+          found.length > query.pageSize && last
+            ? cursorText({ at: Date.parse(last.publication!.publishedAt), id: last._id })
+            : null,
         page: query.page,
         pageSize: query.pageSize,
       };

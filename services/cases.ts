@@ -15,7 +15,10 @@ import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { AttachmentView } from './attachments';
 import { attachmentsOfCase } from './attachments';
-import type { ScopeResolver } from './scope';
+import { ALL_ROOT, ownerRoot, unitRoot } from '../common/list-days';
+import type { ListCursor } from './day-walk';
+import { createDayWalker, cursorText, daysOfRange, parseCursor } from './day-walk';
+import type { OrgScope, ScopeResolver } from './scope';
 import { canSee, mayActForUnit, scopeFilter, unitFilterOf, withinScope } from './scope';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
@@ -102,6 +105,7 @@ export function createCaseService(deps: {
   clock: () => Date;
 }) {
   const { Case, Unit } = deps.models;
+  const days = createDayWalker({ models: deps.models });
 
   /** Same key, same body → the existing case; same key, other body → 422. */
   function assertSameRequest(storedHash: string, requestHash: string): void {
@@ -391,30 +395,120 @@ export function createCaseService(deps: {
       }));
     },
 
-    async listCases(
-      principal: Principal,
-      query: CaseListQuery,
-    ): Promise<{ items: CaseSummary[]; page: number; pageSize: number; total: number }> {
+    async listCases(principal: Principal, query: CaseListQuery): Promise<CaseListPage> {
       const scope = await deps.scope.resolve(principal);
-      const filter = withinScope(await listFilterOf(query), scopeFilter(scope));
-      // One query after the other: FerretDB on SQLite serves them serially anyway.
-      const docs = await Case.find(filter, { timeline: 0, data: 0 })
+      const own = await listFilterOf(query);
+      const filter = withinScope(own, scopeFilter(scope));
+      const before = query.before !== undefined ? parseCursor(query.before) : undefined;
+      if (await days.ready()) {
+        // Day by day, newest first (services/day-walk.ts): every read an equality on a day key.
+        const walked = await days.page<SummaryFields>({
+          kind: 'list',
+          keyField: 'listDays',
+          roots: listRootsOf(principal, scope, query.unitId),
+          filter,
+          projection: SUMMARY_PROJECTION,
+          sortAt: (doc) => doc.createdAt.getTime(),
+          idOf: (doc) => doc._id,
+          ...daysOfRange(own.createdAt as { $gte?: Date; $lt?: Date } | undefined),
+          skip: skipOf(query),
+          pageSize: query.pageSize,
+          ...(before ? { before } : {}),
+        });
+        return {
+          items: walked.docs.map(summaryOf),
+          page: query.page,
+          pageSize: query.pageSize,
+          total: walked.total,
+          totalIsEstimate: walked.totalIsEstimate,
+          nextBefore: walked.nextBefore,
+        };
+      }
+      // A store whose cases do not all carry their day keys yet (the worker backfills them once).
+      const docs = await Case.find(
+        before ? { $and: [filter, afterCursor('createdAt', before)] } : filter,
+        { timeline: 0, data: 0 },
+      )
         .sort({ createdAt: -1, _id: 1 })
         .skip(skipOf(query))
-        .limit(query.pageSize)
+        .limit(query.pageSize + 1)
         .lean();
-      const total = await totalOf(query, docs.length, () => Case.countDocuments(filter));
-      return { items: docs.map(summaryOf), page: query.page, pageSize: query.pageSize, total };
+      const pageDocs = docs.slice(0, query.pageSize);
+      const last = pageDocs[pageDocs.length - 1];
+      const total = await totalOf(query, pageDocs.length, () => Case.countDocuments(filter));
+      return {
+        items: pageDocs.map(summaryOf),
+        page: query.page,
+        pageSize: query.pageSize,
+        total,
+        totalIsEstimate: false,
+        nextBefore:
+          docs.length > query.pageSize && last
+            ? cursorText({ at: last.createdAt.getTime(), id: last._id })
+            : null,
+      };
     },
   };
 }
 
 export type CaseService = ReturnType<typeof createCaseService>;
 
+/** A page of the case list. */
+export interface CaseListPage {
+  items: CaseSummary[];
+  page: number;
+  pageSize: number;
+  /**
+   * Every case the filters match (from the cursor on, with `before`): counted when the list was
+   * read to its end, else estimated from the day markers (`totalIsEstimate`).
+   */
+  total: number;
+  totalIsEstimate: boolean;
+  /** `before` for the next page; null on the last page (the API answers it as a `next` link). */
+  nextBefore: string | null;
+}
+
+/**
+ * The roots whose day keys hold every case a principal may list (common/list-days.ts): admins
+ * everything, or the asked unit's subtree when they may see it; others their own units' subtrees
+ * and what they filed themselves.
+ */
+export function listRootsOf(principal: Principal, scope: OrgScope, unitId?: string): string[] {
+  // A unit above the reader's scope: their own roots, which the unit filter then narrows.
+  if (unitId !== undefined && (scope.all || scope.unitIds.has(unitId))) return [unitRoot(unitId)];
+  if (scope.all) return [ALL_ROOT];
+  return [
+    ...principal.unitIds.filter((id) => scope.unitIds.has(id)).map(unitRoot),
+    ownerRoot(principal.id),
+  ];
+}
+
+/** Documents after a cursor in the lists' order (`field` descending, `_id` ascending). */
+function afterCursor(field: string, cursor: ListCursor): Record<string, unknown> {
+  const at = new Date(cursor.at);
+  return { $or: [{ [field]: { $lt: at } }, { [field]: at, _id: { $gt: cursor.id } }] };
+}
+
+const SUMMARY_PROJECTION = {
+  _id: 1,
+  status: 1,
+  definitionKey: 1,
+  definitionVersion: 1,
+  definitionName: 1,
+  unitId: 1,
+  category: 1,
+  currentStep: 1,
+  createdAt: 1,
+  updatedAt: 1,
+  closedAt: 1,
+} as const;
+
 /** What the case list filters by (see the route's query for the API's spelling). */
 export interface CaseListQuery {
   page: number;
   pageSize: number;
+  /** A page's `next`: the cases after it (keyset paging; `page` then counts from it). */
+  before?: string;
   status?: string;
   /** One or more process keys: a case of any of them. */
   definitionKeys?: readonly string[];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../pipeline';
 import type { BoardService } from '../../services/board';
-import { caseIdParams, errorResponses, pageQuery } from './shared';
+import { caseIdParams, cursorLink, errorResponses, nextSchema, pageQuery } from './shared';
 
 const boardItem = z.object({
   id: z.string(),
@@ -42,6 +42,11 @@ const boardQuery = pageQuery.extend({
     .meta({ description: 'A community, street… : its cases and those below it' }),
   category: z.string().max(63).optional(),
   definitionKey: z.string().max(63).optional(),
+  before: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: "A page's `next`: the cases after it (keyset paging)" }),
 });
 
 export function registerBoardRoutes(routes: RouteRegistry, board: BoardService): void {
@@ -59,13 +64,22 @@ export function registerBoardRoutes(routes: RouteRegistry, board: BoardService):
           items: z.array(boardItem),
           page: z.number().int(),
           pageSize: z.number().int(),
-          total: z.number().int(),
+          total: z.number().int().meta({
+            description:
+              'Published cases matching (from `before` on): exact when totalIsEstimate is false, else estimated from per-day counts',
+          }),
+          totalIsEstimate: z.boolean(),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 404),
     },
     async handle({ query }) {
-      return { status: 200, body: await board.list(query) };
+      const { nextBefore, ...listed } = await board.list(query);
+      return {
+        status: 200,
+        body: { ...listed, next: cursorLink('/api/v1/public/board', query, nextBefore) },
+      };
     },
   });
 

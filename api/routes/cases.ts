@@ -4,9 +4,11 @@ import type { RouteRegistry } from '../pipeline';
 import { attachmentViewSchema } from './attachments';
 import {
   caseIdParams,
+  cursorLink,
   deadlineViewSchema,
   errorResponses,
   idempotencyKey,
+  nextSchema,
   pageQuery,
 } from './shared';
 
@@ -122,6 +124,10 @@ const listQuery = pageQuery.extend({
   to: z.string().max(40).optional().meta({
     description: 'Created before: a Beijing day (2026-05-31, included) or an instant (excluded)',
   }),
+  before: z.string().max(200).optional().meta({
+    description:
+      "A page's `next`: the cases after it (keyset paging, cheap at any depth; `page` then counts from it)",
+  }),
   overdue: flag.meta({ description: 'Whether a deadline of the case was missed' }),
   escalated: flag.meta({ description: 'Whether an escalation level of the case fired' }),
 });
@@ -183,7 +189,7 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     tag: 'cases',
     summary: 'List cases in your scope, newest first',
     description:
-      'Filters combine (all must hold): status, processes, category, unit (with subtree=true its whole subtree; results stay within your scope), createdAt from/to (Beijing days or ISO instants), overdue and escalated (true|false). Each bad value is a 400 naming its parameter.',
+      'Filters combine (all must hold): status, processes, category, unit (with subtree=true its whole subtree; results stay within your scope), createdAt from/to (Beijing days or ISO instants), overdue and escalated (true|false). Each bad value is a 400 naming its parameter. Paging: `page` still works; `next` links to the following page by `before` (a cursor: cheap at any depth, where a high `page` reads every case before it). A total the list did not read to its end is an estimate (`totalIsEstimate: true`).',
     roles: ['admin', 'dispatcher', 'staff', 'resident', 'system'],
     query: listQuery,
     responses: {
@@ -193,7 +199,12 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
           items: z.array(caseSummarySchema),
           page: z.number().int(),
           pageSize: z.number().int(),
-          total: z.number().int(),
+          total: z.number().int().meta({
+            description:
+              'Cases matching (from `before` on): exact when totalIsEstimate is false, else estimated from per-day counts',
+          }),
+          totalIsEstimate: z.boolean(),
+          next: nextSchema,
         }),
       },
       ...errorResponses(400, 401),
@@ -201,7 +212,11 @@ export function registerCaseRoutes(routes: RouteRegistry, cases: CaseService): v
     async handle({ principal, query }) {
       const { definitionKey, ...rest } = query;
       const filters = definitionKey ? { ...rest, definitionKeys: definitionKey } : rest;
-      return { status: 200, body: await cases.listCases(principal, filters) };
+      const { nextBefore, ...listed } = await cases.listCases(principal, filters);
+      return {
+        status: 200,
+        body: { ...listed, next: cursorLink('/api/v1/cases', query, nextBefore) },
+      };
     },
   });
 }

@@ -78,6 +78,25 @@ export function nextLink(
   return `${path}?${params.toString()}`;
 }
 
+/**
+ * The link to the page after a keyset-paged one (the case list, the board): the same filters and
+ * pageSize, `before` the page's cursor and no `page` (it counts from the cursor); null on the last.
+ */
+export function cursorLink(
+  path: string,
+  query: Record<string, string | number | boolean | readonly string[] | undefined>,
+  before: string | null,
+): string | null {
+  if (before === null) return null;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || key === 'page' || key === 'before') continue;
+    params.set(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  params.set('before', before);
+  return `${path}?${params.toString()}`;
+}
+
 /** A case id as the API makes them: `case-` and 24 hex digits. */
 export const caseId = z.string().regex(/^case-[0-9a-f]{24}$/, 'a case id');
 export const caseIdParams = z.object({ id: caseId });

@@ -55,6 +55,7 @@ export const COMMON_MESSAGES: MessagePairs = {
   'pager.prev': ['上一页', 'Previous'],
   'pager.next': ['下一页', 'Next'],
   'pager.status': ['第 {page}/{pages} 页，共 {total} 条', 'Page {page} of {pages}, {total} in all'],
+  'pager.statusEstimated': ['第 {page} 页，约 {total} 条', 'Page {page}, about {total} in all'],
   'sla.none': ['无时限', 'no deadline'],
   'sla.dueIn': ['剩余{span}', 'due in {span}'],
   'sla.overdueBy': ['已超时{span}', 'overdue by {span}'],

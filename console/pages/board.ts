@@ -142,7 +142,7 @@ export function registerBoardPages({ pages, services, clock }: ConsoleKit): void
       const list =
         problems.length === 0
           ? await services.board.list(query)
-          : { items: [], total: 0, page: 1, pageSize: PAGE_SIZE };
+          : { items: [], total: 0, totalIsEstimate: false, page: 1, pageSize: PAGE_SIZE };
       const categoryOptions: Choice[] = known.map((c) => ({
         value: c.code,
         label: c.name,
@@ -168,7 +168,15 @@ export function registerBoardPages({ pages, services, clock }: ConsoleKit): void
           },
           placeName: unitId ? nameOf(tree, unitId) : '',
           items: list.items.map((item) => itemView(item, names, t)),
-          pager: pagerOf(PATH, { unitId, category }, page, PAGE_SIZE, list.total),
+          pager: pagerOf(
+            PATH,
+            { unitId, category },
+            page,
+            PAGE_SIZE,
+            list.total,
+            'page',
+            list.totalIsEstimate,
+          ),
         },
       };
     },

@@ -133,6 +133,8 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
           page,
           PAGE_SIZE,
           listed.total,
+          'page',
+          listed.totalIsEstimate,
         ),
         notice: noticeOf(ctx),
         exportLinks:

@@ -1,3 +1,4 @@
+import { backfillListDays } from '../../activities/list-days';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -123,60 +124,181 @@ async function problem(query: string): Promise<ErrorBody['error']> {
   return res.body.error;
 }
 
-it('when the list is filtered by a unit, then alone it is that unit and with subtree=true every unit below it too', async () => {
-  expect(await ids('unitId=lf-c1')).toEqual(['lf-1', 'lf-6']);
-  expect(await ids('unitId=lf-c1&subtree=true')).toEqual(['lf-1', 'lf-2', 'lf-6']);
-  expect(await ids('unitId=lf-street&subtree=true')).toEqual([
-    'lf-1',
-    'lf-2',
-    'lf-3',
-    'lf-4',
-    'lf-6',
-  ]);
-  expect(await ids('unitId=lf-street&subtree=false')).toEqual(['lf-4']);
+/**
+ * The same answers read two ways: scanning (a store whose cases lack their day keys: the list's
+ * old query) and day by day (services/day-walk.ts, after the keys are backfilled).
+ */
+function readChecks(): void {
+  it('when the list is filtered by a unit, then alone it is that unit and with subtree=true every unit below it too', async () => {
+    expect(await ids('unitId=lf-c1')).toEqual(['lf-1', 'lf-6']);
+    expect(await ids('unitId=lf-c1&subtree=true')).toEqual(['lf-1', 'lf-2', 'lf-6']);
+    expect(await ids('unitId=lf-street&subtree=true')).toEqual([
+      'lf-1',
+      'lf-2',
+      'lf-3',
+      'lf-4',
+      'lf-6',
+    ]);
+    expect(await ids('unitId=lf-street&subtree=false')).toEqual(['lf-4']);
+  });
+
+  it('when a reader filters by a unit above its scope, then the answer stays within its scope', async () => {
+    expect(await ids('unitId=lf-street&subtree=true', communityStaff)).toEqual([
+      'lf-1',
+      'lf-2',
+      'lf-6',
+    ]);
+    expect(await ids('unitId=lf-other&subtree=true', streetDispatcher)).toEqual([]);
+    expect(await ids('unitId=lf-other&subtree=true')).toEqual(['lf-5']);
+  });
+
+  it('when several processes are named, repeated or comma-separated, then cases of any of them are listed', async () => {
+    expect(await ids('definitionKey=lf-beta&definitionKey=lf-gamma')).toEqual([
+      'lf-3',
+      'lf-4',
+      'lf-6',
+    ]);
+    expect(await ids('definitionKey=lf-beta,lf-gamma')).toEqual(['lf-3', 'lf-4', 'lf-6']);
+    expect(await ids('definitionKey=lf-alpha')).toEqual(['lf-1', 'lf-2', 'lf-5']);
+  });
+
+  it('when a date range is given in Beijing days, then from counts from its midnight and to includes its whole day', async () => {
+    expect(await ids(`from=2026-05-01&to=2026-05-31&${ALL}`)).toEqual([
+      'lf-2',
+      'lf-3',
+      'lf-4',
+      'lf-5',
+    ]);
+    expect(await ids(`to=2026-04-30&${ALL}`)).toEqual(['lf-1']);
+    expect(await ids(`from=2026-06-01&${ALL}`)).toEqual(['lf-6']);
+  });
+
+  it('when a date range is given as instants, then from is included and to is excluded', async () => {
+    expect(await ids(`from=2026-04-30T16:00:00Z&to=2026-05-10T03:00:00Z&${ALL}`)).toEqual(['lf-2']);
+  });
+
+  it('when overdue or escalated is asked for, then the case figures decide, and false includes cases without figures yet', async () => {
+    expect(await ids(`${ALL}&overdue=true`)).toEqual(['lf-2', 'lf-3']);
+    expect(await ids(`${ALL}&overdue=false`)).toEqual(['lf-1', 'lf-4', 'lf-5', 'lf-6']);
+    expect(await ids(`${ALL}&escalated=true`)).toEqual(['lf-2', 'lf-5']);
+    expect(await ids(`${ALL}&escalated=true&overdue=true`)).toEqual(['lf-2']);
+    expect(await ids('escalated=false&definitionKey=lf-beta')).toEqual(['lf-3', 'lf-6']);
+  });
+}
+
+/** Every id of a query in the list's order, page by page (`page`, and `before` when given). */
+async function ordered(query: string, how: 'page' | 'before', token = app.adminKey, pageSize = 2) {
+  const seen: string[] = [];
+  let next: string | null = null;
+  for (let page = 1; page <= 50; page += 1) {
+    // By cursor: the answer's `next` link (same filters, `before` its last case).
+    const url: string =
+      how === 'before' && next !== null
+        ? next
+        : `/api/v1/cases?pageSize=${pageSize}&${how === 'page' ? `page=${page}&` : ''}${query}`;
+    const res = await app.http<Listed & { next: string | null }>('GET', url, { token });
+    expect(res.status).toBe(200);
+    seen.push(...res.body.items.map((c) => c.id));
+    next = res.body.next;
+    if (how === 'before' && next !== null) expect(next).toContain('before=');
+    if (res.body.items.length < pageSize || (how === 'before' && next === null)) break;
+  }
+  return seen;
+}
+
+const ORDER_QUERIES = [ALL, `unitId=lf-street&subtree=true&${ALL}`, `${ALL}&overdue=false`];
+const scannedOrder = new Map<string, string[]>();
+
+describe('read by scanning (keys not backfilled yet)', () => {
+  readChecks();
+
+  it('when the list is read page by page, then newest first, each case once', async () => {
+    for (const query of ORDER_QUERIES) scannedOrder.set(query, await ordered(query, 'page'));
+    expect(scannedOrder.get(ALL)).toEqual(['lf-6', 'lf-4', 'lf-5', 'lf-3', 'lf-2', 'lf-1']);
+  });
 });
 
-it('when a reader filters by a unit above its scope, then the answer stays within its scope', async () => {
-  expect(await ids('unitId=lf-street&subtree=true', communityStaff)).toEqual([
-    'lf-1',
-    'lf-2',
-    'lf-6',
-  ]);
-  expect(await ids('unitId=lf-other&subtree=true', streetDispatcher)).toEqual([]);
-  expect(await ids('unitId=lf-other&subtree=true')).toEqual(['lf-5']);
-});
+describe('read day by day (keys backfilled)', () => {
+  beforeAll(async () => {
+    const report = await backfillListDays(app.db.models);
+    expect(report.written).toBe(cases.length);
+  });
 
-it('when several processes are named, repeated or comma-separated, then cases of any of them are listed', async () => {
-  expect(await ids('definitionKey=lf-beta&definitionKey=lf-gamma')).toEqual([
-    'lf-3',
-    'lf-4',
-    'lf-6',
-  ]);
-  expect(await ids('definitionKey=lf-beta,lf-gamma')).toEqual(['lf-3', 'lf-4', 'lf-6']);
-  expect(await ids('definitionKey=lf-alpha')).toEqual(['lf-1', 'lf-2', 'lf-5']);
-});
+  readChecks();
 
-it('when a date range is given in Beijing days, then from counts from its midnight and to includes its whole day', async () => {
-  expect(await ids(`from=2026-05-01&to=2026-05-31&${ALL}`)).toEqual([
-    'lf-2',
-    'lf-3',
-    'lf-4',
-    'lf-5',
-  ]);
-  expect(await ids(`to=2026-04-30&${ALL}`)).toEqual(['lf-1']);
-  expect(await ids(`from=2026-06-01&${ALL}`)).toEqual(['lf-6']);
-});
+  it('when the list is read by page or by cursor, then the order is the scan order', async () => {
+    for (const query of ORDER_QUERIES) {
+      expect({ query, order: await ordered(query, 'page') }).toEqual({
+        query,
+        order: scannedOrder.get(query),
+      });
+      expect({ query, order: await ordered(query, 'before') }).toEqual({
+        query,
+        order: scannedOrder.get(query),
+      });
+    }
+    expect(await ordered('unitId=lf-street&subtree=true', 'before', communityStaff)).toEqual([
+      'lf-6',
+      'lf-2',
+      'lf-1',
+    ]);
+  });
 
-it('when a date range is given as instants, then from is included and to is excluded', async () => {
-  expect(await ids(`from=2026-04-30T16:00:00Z&to=2026-05-10T03:00:00Z&${ALL}`)).toEqual(['lf-2']);
-});
+  it('when a bad cursor is given, then the answer is 400 naming before', async () => {
+    const error = await problem('before=yesterday');
+    expect(error.details.map((d) => d.path)).toEqual(['query.before']);
+  });
 
-it('when overdue or escalated is asked for, then the case figures decide, and false includes cases without figures yet', async () => {
-  expect(await ids(`${ALL}&overdue=true`)).toEqual(['lf-2', 'lf-3']);
-  expect(await ids(`${ALL}&overdue=false`)).toEqual(['lf-1', 'lf-4', 'lf-5', 'lf-6']);
-  expect(await ids(`${ALL}&escalated=true`)).toEqual(['lf-2', 'lf-5']);
-  expect(await ids(`${ALL}&escalated=true&overdue=true`)).toEqual(['lf-2']);
-  expect(await ids('escalated=false&definitionKey=lf-beta')).toEqual(['lf-3', 'lf-6']);
+  it('when a day holds more cases than a day read takes, then it is read hour by hour in the same order, with an estimated total', async () => {
+    // Arrange: 130 cases (above HOUR_SPLIT) on one Beijing day, in a unit of their own
+    const day = Date.parse('2026-06-10T16:00:00Z'); // Beijing 2026-06-11 00:00
+    for (let i = 0; i < 130; i += 1) {
+      const at = new Date(day + Math.floor((i * 24 * 3_600_000) / 130) + (i % 3) * 1000);
+      await app.db.models.Case.create({
+        _id: `lf-busy-${String(i).padStart(3, '0')}`,
+        revision: 1,
+        status: i % 2 === 0 ? 'open' : 'closed',
+        definitionKey: 'lf-busy',
+        definitionVersion: 1,
+        definitionName: 'lf-busy',
+        data: {},
+        createdBy: { kind: 'user', id: 'lf-nobody' },
+        unitId: 'lf-c2',
+        channel: 'api',
+        requestHash: 'x',
+        createdAt: at,
+        updatedAt: at,
+      });
+    }
+    await backfillListDays(app.db.models);
+    const expected = Array.from(
+      { length: 130 },
+      (_, i) => `lf-busy-${String(i).padStart(3, '0')}`,
+    ).reverse();
+
+    // Act
+    const first = await app.http<Listed & { next: string | null; totalIsEstimate: boolean }>(
+      'GET',
+      '/api/v1/cases?pageSize=20&definitionKey=lf-busy',
+      { token: app.adminKey },
+    );
+    const byCursor = await ordered('definitionKey=lf-busy', 'before', app.adminKey, 20);
+    const closed = await ordered('definitionKey=lf-busy&status=closed', 'page', app.adminKey, 20);
+
+    // Assert
+    expect(first.body.items.map((c) => c.id)).toEqual(expected.slice(0, 20));
+    expect(first.body.totalIsEstimate).toBe(true);
+    expect(first.body.total).toBeGreaterThanOrEqual(21);
+    expect(byCursor).toEqual(expected);
+    expect(closed).toEqual(expected.filter((id) => Number(id.slice(-3)) % 2 === 1));
+    const last = await app.http<Listed & { totalIsEstimate: boolean }>(
+      'GET',
+      '/api/v1/cases?pageSize=100&page=2&definitionKey=lf-busy',
+      { token: app.adminKey },
+    );
+    expect(last.body.items).toHaveLength(30);
+    expect(last.body).toMatchObject({ total: 130, totalIsEstimate: false });
+  });
 });
 
 it('when a filter value is bad, then the answer is 400 naming the parameter', async () => {

@@ -1,3 +1,5 @@
+import { listDaysComplete } from '../../activities/list-days';
+import { chinaDayHourOf } from '../../common/list-days';
 import type { TimelineEntry } from '../../common/case';
 import { createDefinitionService } from '../../services/definitions';
 import { measureTimeline, storedMetrics } from '../../common/case-measures';
@@ -366,13 +368,49 @@ describe('metrics', () => {
 
 describe('public board', () => {
   it('when anyone reads the board for a community, then published cases show masked, placed no lower than the compound', async () => {
+    // Arrange: the worker marked the day keys complete (a new store), so the board is read day by
+    // day from the keys the projection wrote when each case was published
+    expect(await listDaysComplete(app.db.models)).toBe(true);
+    const marked = await app.db.models.Case.find(
+      { boardDays: { $exists: true } },
+      { _id: 1, boardDays: 1, publication: 1 },
+    ).lean();
+    const published = await app.db.models.Case.find(
+      { publication: { $ne: null } },
+      { _id: 1 },
+    ).lean();
+    expect(marked.map((c) => c._id).sort()).toEqual(published.map((c) => c._id).sort());
+    const promptKeys = marked.find((c) => c._id === cases.prompt)!;
+    const publishedAt = new Date((promptKeys.publication as { publishedAt: string }).publishedAt);
+    expect(promptKeys.boardDays).toContain(`u:m-c1|${chinaDayHourOf(publishedAt).day}`);
+
     // Act
     const res = await app.http<{ items: BoardItem[]; total: number }>(
       'GET',
       '/api/v1/public/board?unitId=m-c1',
     );
+    const paged = await app.http<{
+      items: BoardItem[];
+      total: number;
+      totalIsEstimate: boolean;
+      next: string | null;
+    }>('GET', '/api/v1/public/board?unitId=m-c1&pageSize=1');
+    const second = await app.http<{
+      items: BoardItem[];
+      total: number;
+      totalIsEstimate: boolean;
+      next: string | null;
+    }>('GET', paged.body.next ?? '/no-next-link');
 
     // Assert
+    // The first page stops before the end (an estimate from the day markers, right here); the
+    // last one read to the end counts exactly, from its cursor on.
+    expect(paged.body).toMatchObject({ total: 2, totalIsEstimate: true });
+    expect(second.body).toMatchObject({ total: 1, totalIsEstimate: false });
+    expect([...paged.body.items, ...second.body.items].map((i) => i.id)).toEqual(
+      res.body.items.map((i) => i.id),
+    );
+    expect(second.body.next).toBeNull();
     expect(res.status).toBe(200);
     // The refused case never reached the publish step.
     expect(res.body.items.map((i) => i.id).sort()).toEqual([cases.late, cases.prompt].sort());

@@ -119,6 +119,16 @@ describe('times and countdowns', () => {
     expect(pager).toMatchObject({ page: 2, pages: 3, total: 45 });
     expect(pager.prev).toBe('/console/cases?status=open&page=1');
     expect(pager.next).toBe('/console/cases?status=open&page=3');
+    expect(pager.estimated).toBe(false);
+  });
+
+  it('when a list total is an estimate, then the pager says about and keeps its links', () => {
+    const pager = pagerOf('/console/cases', {}, 1, 20, 4000, 'page', true);
+    expect(pager).toMatchObject({ page: 1, pages: 200, total: 4000, estimated: true });
+    expect(pager.next).toBe('/console/cases?page=2');
+    expect(translator('zh-CN')('pager.statusEstimated', { page: 1, total: 4000 })).toBe(
+      '第 1 页，约 4000 条',
+    );
   });
 });
 

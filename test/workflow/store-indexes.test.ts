@@ -70,3 +70,37 @@ test('an _id filter and an indexed field filter are served by an index, not a sc
   expect(updated.modifiedCount).toBe(1);
   expect(await probe.countDocuments({ taskId: 'moved' })).toBe(1);
 });
+
+test('an equality on an array field (a case list day key) is served by an index and matches any element', async () => {
+  // Arrange: documents holding several keys each, as cases hold `listDays` (services/list-days.ts)
+  const native = db.connection.db!;
+  const probe = native.collection<{ _id: string; keys: string[]; pad: string }>('arrayProbe');
+  const pad = 'x'.repeat(500);
+  for (let i = 0; i < 3000; i += 500) {
+    await probe.insertMany(
+      Array.from({ length: 500 }, (_, j) => ({
+        _id: `a${i + j}`,
+        keys: [`*|d${(i + j) % 100}`, `u:g${(i + j) % 30}|d${(i + j) % 100}`],
+        pad,
+      })),
+    );
+  }
+  await probe.createIndex({ keys: 1 });
+
+  // Act
+  const filter = { keys: 'u:g7|d37' };
+  const plan = (
+    (await native.command({ explain: { find: 'arrayProbe', filter } })) as {
+      queryPlanner?: { Plan?: PlanNode };
+    }
+  ).queryPlanner?.Plan;
+
+  // Assert: an index, not a scan; the answer is every document holding the key among others
+  expect(plan).toBeDefined();
+  const types = nodesOf(plan!).map((node) => node['Node Type']);
+  expect(types).not.toContain('Seq Scan');
+  expect(types.some((type) => /Index Scan/.test(type))).toBe(true);
+  // i % 100 == 37 and i % 30 == 7: i ≡ 37 (mod 300), 10 of 3,000
+  expect(await probe.countDocuments(filter)).toBe(10);
+  expect(await probe.countDocuments({ keys: '*|d37' })).toBe(30);
+});

@@ -1,0 +1,96 @@
+/**
+ * Day keys of the case list and the public board (docs/metrics-at-scale.md, "The case list and
+ * the board"). FerretDB v1 pushes only a top-level equality down to PostgreSQL, where a GIN index
+ * serves it (an array field matches any of its elements: checked in
+ * test/workflow/store-indexes.test.ts); `$in`, `$ne`, ranges and sorts it does itself after reading
+ * every row. So each case carries equality keys naming a scope root and a Beijing day (and hour):
+ * a reader asks for one root's cases of one day, newest day first, and stops when its page is full.
+ *
+ * A key is `<root>|<day>` or `<root>|<day>T<hour>`; a root is `*` (everything: admins, the whole
+ * board), `u:<unit id>` (the unit and everything below it: one key per ancestor of the case's unit,
+ * the unit included) or `by:<principal id>` (what somebody filed: the list shows a person their own
+ * cases wherever they were filed). Pure; the projection writes them, services/day-walk.ts reads.
+ */
+
+/** UTC+8: China has one time zone and no daylight saving. */
+const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+/** Root of every case (admins' list, the board without a unit). */
+export const ALL_ROOT = '*';
+
+export function unitRoot(unitId: string): string {
+  return `u:${unitId}`;
+}
+
+export function ownerRoot(principalId: string): string {
+  return `by:${principalId}`;
+}
+
+/** The Beijing day (`YYYY-MM-DD`) and hour (`00`–`23`) of an instant. */
+export function chinaDayHourOf(instant: Date): { day: string; hour: string } {
+  const text = new Date(instant.getTime() + CHINA_OFFSET_MS).toISOString();
+  return { day: text.slice(0, 10), hour: text.slice(11, 13) };
+}
+
+export function dayKey(root: string, day: string): string {
+  return `${root}|${day}`;
+}
+
+export function hourKey(root: string, day: string, hour: string): string {
+  return `${root}|${day}T${hour}`;
+}
+
+/** Every root a case is listed under: everything, each unit from its own up, who filed it. */
+export function rootsOf(unitAncestry: readonly string[], createdById: string | null): string[] {
+  return [
+    ALL_ROOT,
+    ...unitAncestry.map(unitRoot),
+    ...(createdById !== null ? [ownerRoot(createdById)] : []),
+  ];
+}
+
+/** The day and hour keys of some roots at one instant (what the case stores, one array). */
+export function keysAt(roots: readonly string[], instant: Date): string[] {
+  const { day, hour } = chinaDayHourOf(instant);
+  return roots.flatMap((root) => [dayKey(root, day), hourKey(root, day, hour)]);
+}
+
+/** The list's keys: by creation, under every root. */
+export function caseListKeys(
+  createdAt: Date,
+  unitAncestry: readonly string[],
+  createdById: string | null,
+): string[] {
+  return keysAt(rootsOf(unitAncestry, createdById), createdAt);
+}
+
+/** The board's keys: by publication, under everything and each unit from the case's up. */
+export function boardKeys(publishedAt: Date, unitAncestry: readonly string[]): string[] {
+  return keysAt([ALL_ROOT, ...unitAncestry.map(unitRoot)], publishedAt);
+}
+
+/** Which list a day marker counts for. */
+export type ListKind = 'list' | 'board';
+
+/**
+ * The day markers of a case (`listDays` collection): one per root and day, counting the cases of
+ * that root on that day, so a reader learns which days hold cases (and how many, for the estimate
+ * of a total) with one read per root instead of probing every day of the calendar.
+ */
+export function markerIdsOf(kind: ListKind, roots: readonly string[], instant: Date): string[] {
+  const { day } = chinaDayHourOf(instant);
+  return roots.map((root) => markerId(kind, root, day));
+}
+
+export function markerKey(kind: ListKind, root: string): string {
+  return `${kind}|${root}`;
+}
+
+export function markerId(kind: ListKind, root: string, day: string): string {
+  return `${markerKey(kind, root)}|${day}`;
+}
+
+/** The 24 hours of a day, newest first. */
+export const HOURS_NEWEST_FIRST: readonly string[] = Array.from({ length: 24 }, (_, i) =>
+  String(23 - i).padStart(2, '0'),
+);
