@@ -50,22 +50,28 @@ export function createCaseImportActivities(deps: ActivityDependencies) {
           metrics: storedMetrics(metrics),
           ...(record.servedBy !== undefined ? { servedBy: record.servedBy } : {}),
         });
-        await listKeys.countKeys(keys);
-        await syncCaseRollup(deps.models, record.caseId);
-        return 'imported';
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
+        return alreadyThere(record);
       }
-      const stored = await Case.findById(record.caseId, { requestHash: 1 }).lean();
-      if (stored?.requestHash === record.requestHash) {
-        // An earlier attempt may have written the case and lost its roll-up.
-        await syncCaseRollup(deps.models, record.caseId);
-        return 'already-there';
-      }
-      throw ApplicationFailure.nonRetryable(
-        `Case ${record.caseId} already exists with other content`,
-        'ImportConflict',
-      );
+      // Outside the create's catch: a duplicate key here (a day marker) is not this case's.
+      await listKeys.countKeys(keys);
+      await syncCaseRollup(deps.models, record.caseId);
+      return 'imported';
     },
   };
+
+  /** The record's case exists: the same content (an earlier attempt) or a conflict. */
+  async function alreadyThere(record: ImportedCaseDocument): Promise<'already-there'> {
+    const stored = await Case.findById(record.caseId, { requestHash: 1 }).lean();
+    if (stored?.requestHash === record.requestHash) {
+      // An earlier attempt may have written the case and lost its roll-up.
+      await syncCaseRollup(deps.models, record.caseId);
+      return 'already-there';
+    }
+    throw ApplicationFailure.nonRetryable(
+      `Case ${record.caseId} already exists with other content`,
+      'ImportConflict',
+    );
+  }
 }

@@ -11,6 +11,7 @@ import {
   unitRoot,
 } from '../common/list-days';
 import type { Models } from '../models';
+import { isDuplicateKeyError } from '../models';
 import { readOrgRevision } from '../models/org-revision';
 
 /** The mark that every case carries its day keys (services/day-walk.ts). */
@@ -119,11 +120,20 @@ async function incrementMarkers(
   const raw = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
   // One upsert at a time (a dozen per case): see backfillListDays on bulk updates and FerretDB v1.
   for (const { kind, root, day } of markers) {
-    await raw.updateOne(
-      { _id: markerId(kind, root, day) },
-      { $setOnInsert: { key: markerKey(kind, root), day }, $inc: { count: 1 } },
-      { upsert: true },
-    );
+    const upsert = () =>
+      raw.updateOne(
+        { _id: markerId(kind, root, day) },
+        { $setOnInsert: { key: markerKey(kind, root), day }, $inc: { count: 1 } },
+        { upsert: true },
+      );
+    try {
+      await upsert();
+    } catch (err) {
+      // Two cases of one new day counted at once (an import's records run in parallel): both
+      // upserts insert, one loses with a duplicate key; the marker exists now, so again updates.
+      if (!isDuplicateKeyError(err)) throw err;
+      await upsert();
+    }
   }
 }
 
