@@ -1,10 +1,18 @@
 import type { DefinitionSpec, ParallelJoin, StepSpec, StepType } from '../lang/definition';
 import type { StepList } from '../lang/steps';
-import { branchLists, followingStepId, startStepId, successorsOf, topLevel } from '../lang/steps';
+import {
+  branchLists,
+  followingStepId,
+  repeatedList,
+  startStepId,
+  successorsOf,
+  topLevel,
+} from '../lang/steps';
 
 /**
  * A definition's steps as the graph a diagram draws (console/diagram.ts): one node per step and
- * per parallel join, one edge per way a case can move on, with the words a reader sees.
+ * per parallel join, one edge per way a case can move on, with the words a reader sees. A
+ * `repeat` step's block is drawn like a branch that loops back to the step.
  */
 
 export interface DiagramLabels {
@@ -139,6 +147,16 @@ export function buildDiagramGraph(
           for (const branch of branches) addList(branch, join);
           const after = via(step.next);
           if (after !== null) addEdge(join, after);
+          break;
+        }
+        case 'repeat': {
+          // The block hangs off the step: into its first step, and from wherever an iteration
+          // runs off the block's end back to the step (the next iteration, drawn as a loop).
+          const block = repeatedList(step, `${list.path}[${list.steps.indexOf(step)}]`);
+          const first = block.steps[0];
+          if (first) addEdge(from, `${block.path}/${first.id}`);
+          addList(block, from);
+          connect(via(step.next));
           break;
         }
         default:

@@ -26,6 +26,8 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'grid-patrol-round': 'demo-chengguan',
   'grid-patrol': 'demo-wenhualu-g1',
   'secretary-review-round': 'demo-chengguan',
+  'party-member-households': 'demo-wenhualu-g1-c1-b1',
+  'dual-report-unit-assessment': 'demo-dept-civil-affairs',
 };
 export const DEFAULT_EXAMPLE_UNIT = 'demo-wenhualu';
 
@@ -88,6 +90,20 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     member: 'demo-p0250', // demo-party-member
     workUnit: 'demo-dept-civil-affairs',
     services: ['政策宣传', '关爱帮扶'],
+  },
+  'party-member-households': { member: 'demo-p0250', households: 24 }, // demo-party-member
+  'dual-report-assessment': {
+    members: ['demo-p0250'], // demo-party-member
+    excellent: ['demo-p0250'],
+    workUnits: ['demo-dept-civil-affairs'],
+    basis: '全年服务积分 36 分，参加社区工作日 10 次（双报到积分报表）。',
+  },
+  'dual-report-unit-assessment': {
+    community: 'demo-wenhualu',
+    members: ['demo-p0250'],
+    communityExcellent: ['demo-p0250'],
+    excellent: ['demo-p0250'],
+    opinion: '该同志在单位和社区表现均突出，同意评为优秀。',
   },
   'volunteer-activity': {
     title: '周五志愿服务日：楼道清理',

@@ -53,6 +53,9 @@ function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
 
+/** A repeat step's block (`steps[2].steps`), as lang/steps.ts's repeatedList names it. */
+const repeatedBlock = /^steps\[(\d+)\]\.steps$/;
+
 const shipped = readdirSync(DEFINITIONS_DIR)
   .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.endsWith('.schema.json'))
   .sort();
@@ -108,6 +111,10 @@ describe('the shipped definitions', () => {
           const following = followingStepId(list, step.id);
           if (following !== undefined) {
             expect(pairs).toContain(`${from} -> ${list.path}/${following}`);
+          } else if (repeatedBlock.test(list.path)) {
+            // The end of a repeat's block loops back to the repeat step (the next iteration).
+            const owner = definition.steps[Number(repeatedBlock.exec(list.path)![1])]!;
+            expect(pairs).toContain(`${from} -> steps/${owner.id}`);
           } else if (list.isBranch) {
             expect([...pairs].some((p) => p.startsWith(`${from} -> `) && p.endsWith('/join'))).toBe(
               true,
