@@ -4,7 +4,7 @@ import { importedTimeline } from '../common/case-import';
 import { storedMetrics } from '../common/case-measures';
 import { isDuplicateKeyError } from '../models';
 import type { ActivityDependencies } from './dependencies';
-import { createListKeys } from './list-days';
+import type { ListKeys } from './list-days';
 import { syncCaseRollup } from './metric-rollups';
 
 /**
@@ -12,9 +12,12 @@ import { syncCaseRollup } from './metric-rollups';
  * Idempotent: a record already written under its case id with the same content hash is left as
  * it is; one with another hash is refused (two sources claiming one id), never overwritten.
  */
-export function createCaseImportActivities(deps: ActivityDependencies) {
+export function createCaseImportActivities(
+  deps: ActivityDependencies,
+  /** The worker's one day-key writer (its unit tree is read once per org revision, shared). */
+  listKeys: ListKeys,
+) {
   const { Case } = deps.models;
-  const listKeys = createListKeys(deps);
   return {
     async importCase(record: ImportedCaseDocument): Promise<'imported' | 'already-there'> {
       const { timeline, metrics } = importedTimeline(record);

@@ -116,7 +116,7 @@ export function createActivities(deps: ActivityDependencies) {
   const activities = {
     ...lookupActivities,
     ...createPointsActivities(deps),
-    ...createCaseImportActivities(deps),
+    ...createCaseImportActivities(deps, listKeys),
     ...createEvaluationActivities(deps),
     ...createDepartmentAssessmentActivities(deps),
 

@@ -57,6 +57,9 @@ export function ancestryIn(parents: Parents, unitId: string | null | undefined):
   return chain;
 }
 
+/** One worker's day-key writer (createListKeys). */
+export type ListKeys = ReturnType<typeof createListKeys>;
+
 /** What a case's keys are written from. */
 export interface KeyedCase {
   createdAt: Date;
