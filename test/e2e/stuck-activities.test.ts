@@ -94,8 +94,8 @@ async function stuckActivities(): Promise<AlertView[]> {
   return res.body.items;
 }
 
-it('when a projection keeps failing past the threshold, then admins see it listed, are mailed once, and it clears once the projection succeeds', async () => {
-  // Arrange: a case waiting on its dispatch task
+/** A case started by the dispatcher, once its dispatch task is open. */
+async function caseAtDispatch() {
   const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
     token: dispatcher,
     headers: { 'idempotency-key': idempotencyKey() },
@@ -106,6 +106,12 @@ it('when a projection keeps failing past the threshold, then admins see it liste
   const task = await waitFor('the dispatch task', () =>
     app.db.models.Task.findOne({ caseId, stepId: 'dispatch', status: 'open' }).lean(),
   );
+  return { caseId, task };
+}
+
+it('when a projection keeps failing past the threshold, then admins see it listed, are mailed once, and it clears once the projection succeeds', async () => {
+  // Arrange: a case waiting on its dispatch task
+  const { caseId, task } = await caseAtDispatch();
   // The case document goes missing: the next revision has nothing to apply to, so the
   // projection retries with no end (as it would after a restore from an older backup).
   const saved = await app.db.models.Case.findById(caseId).lean();
@@ -186,16 +192,7 @@ it('when a projection keeps failing past the threshold, then admins see it liste
 it('when an alert’s activity is no longer running, then the reconciler’s pass clears it and mails nobody', async () => {
   // Arrange: a running case, and alerts left open by a worker that died before clearing them:
   // one for an activity its execution no longer has pending, one of an execution that is gone
-  const started = await app.http<{ id: string }>('POST', '/api/v1/cases', {
-    token: dispatcher,
-    headers: { 'idempotency-key': idempotencyKey() },
-    body: { definitionKey: DEFINITION, unitId: 'sg1', data: { category: '环境卫生' } },
-  });
-  expect(started.status).toBe(201);
-  const caseId = started.body.id;
-  await waitFor('the dispatch task', () =>
-    app.db.models.Task.findOne({ caseId, stepId: 'dispatch', status: 'open' }).lean(),
-  );
+  const { caseId } = await caseAtDispatch();
   const runId = (await temporal.workflow.getHandle(caseId).describe()).runId;
   const goneRun = randomUUID();
   const alert = (workflowId: string, run: string) => ({
