@@ -531,7 +531,7 @@ it('does the same store work before answering a registered and an unregistered n
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       return { answer, before, after: commands.slice(before.length) };
     };
-    const registered = await storeWorkOf('13900139003');
+    const registered = await storeWorkOf(OTHER_MEMBER_PHONE);
     const unregistered = await storeWorkOf(UNREGISTERED_PHONE);
 
     expect(unregistered.answer).toEqual(registered.answer);
