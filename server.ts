@@ -18,6 +18,7 @@ import { createMailService } from './services/mail';
 import { createCaseService } from './services/cases';
 import { createOpen311Service } from './services/open311';
 import { createQuickReportService } from './services/quick-reports';
+import { phoneKeysFor } from './services/phone-keys';
 import { createOrgService } from './services/org';
 import { createAvailabilityService } from './services/availability';
 import { createTaskService } from './services/tasks';
@@ -63,6 +64,8 @@ export async function startApi(
   options: { definitionsDir?: string | null; logger?: Logger } = {},
 ): Promise<RunningApi> {
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
+  // Before connecting: production without PHONE_KEY_SECRET refuses to start, naming it.
+  const phoneKeys = phoneKeysFor(config, (message) => logger.warn(message));
   const db = await connectDatabase(config.MONGODB_URI, {
     callTimeoutMs: config.STORE_CALL_TIMEOUT_MS,
   });
@@ -203,7 +206,9 @@ export async function startApi(
         definitions,
         units: orgSnapshot,
         limits,
+        phoneKeys,
         clock,
+        logger,
         temporal: { client: temporal, callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS },
         settings: {
           codeTtlSeconds: config.QUICK_REPORT_CODE_TTL_SECONDS,

@@ -201,6 +201,12 @@ const envSchema = z.object({
     }),
   /** Signs the console's CSRF tokens; set the same value on every API replica behind one address. */
   CONSOLE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /**
+   * Keys phone numbers in the store (quick-report codes, the per-number rate limit) by HMAC, so
+   * a copy of the database does not reveal them (services/phone-keys.ts). Required by the API in
+   * production; the same on every API replica; the local stack generates one.
+   */
+  PHONE_KEY_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /*
    * Rate limits (chosen defaults, generous for people and tests; see README "Rate limits"). Each
    * is `<requests>/<seconds>` or `off`, per account (API key or person) and per client address,

@@ -51,6 +51,12 @@ export interface PageContext {
   files: PostedFile[];
   query: Record<string, string>;
   log: Logger;
+  /**
+   * Spends one request of `limit` for the signed-in caller's account and client address, as the
+   * API's routes do (the same counters, so console and API share one budget); 429 past either.
+   * For a page that does a limited thing a varying number of times (each photo of a form).
+   */
+  spend(limit: LimitName): Promise<void>;
 }
 
 export type PageResult =
@@ -175,6 +181,7 @@ export class PageRouter {
       files: (req as Request & { files?: PostedFile[] }).files ?? [],
       query: queryOf(req.query),
       log,
+      spend: (limit) => this.spend(limit, ctx.principal, req),
     };
     const common = {
       lang,
@@ -211,12 +218,7 @@ export class PageRouter {
           throw new AppError('forbidden', t('error.forbidden'));
         }
       }
-      if (spec.limit && this.deps.limits && ctx.principal) {
-        await this.deps.limits.consume(spec.limit, {
-          account: `${ctx.principal.kind}:${ctx.principal.id}`,
-          ...(req.ip !== undefined ? { address: req.ip } : {}),
-        });
-      }
+      if (spec.limit) await this.spend(spec.limit, ctx.principal, req);
       const result = await spec.handle(ctx);
       if ('redirect' in result) {
         res.redirect(303, safeLocalPath(result.redirect));
@@ -283,6 +285,15 @@ export class PageRouter {
         log,
       );
     }
+  }
+
+  /** One request of `limit` against the caller's account and address (none when signed out). */
+  private async spend(limit: LimitName, principal: Principal | null, req: Request): Promise<void> {
+    if (!this.deps.limits || !principal) return;
+    await this.deps.limits.consume(limit, {
+      account: `${principal.kind}:${principal.id}`,
+      ...(req.ip !== undefined ? { address: req.ip } : {}),
+    });
   }
 
   private checkCsrf(req: Request, form: Record<string, string | string[]>, expected: string): void {

@@ -195,14 +195,25 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
     },
 
     /**
-     * Counts one code asked for a phone number (keyed by its hash); 429 past the number's budget.
-     * Spent for every number alike, registered or not, so the answer never tells them apart.
+     * Counts one code asked for a phone number, keyed by the number's HMAC key
+     * (services/phone-keys.ts); 429 past the number's budget. Spent for every number alike,
+     * registered or not, so the answer never tells them apart. A counter still kept under the
+     * number's unsalted `legacyKey` (written before the upgrade) is carried over to the new key
+     * and deleted, so an upgrade restarts no budget.
      */
-    async consumeQuickReportCode(phone: string): Promise<void> {
+    async consumeQuickReportCode(phoneKey: string, legacyKey?: string): Promise<void> {
       sweep();
       if (!codePhone || !perPhone) return;
       try {
-        await codePhone.consume(hashKey(`phone\n${phone}`));
+        if (legacyKey !== undefined) {
+          const legacy = await codePhone.get(legacyKey);
+          if (legacy && legacy.consumedPoints > 0) {
+            // Spent points carried over, refused or not (the consume below refuses past them).
+            await codePhone.penalty(phoneKey, legacy.consumedPoints);
+            await codePhone.delete(legacyKey);
+          }
+        }
+        await codePhone.consume(phoneKey);
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw err;
         throw refusal(

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Client } from '@temporalio/client';
 import type { DefinitionSnapshot, QuickReportSpec } from '../lang/definition';
 import { insertIgnoringDuplicates, messageIdOf } from '../activities/outbox';
+import type { Logger } from '../common/logger';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { readOrgRevision } from '../models/org-revision';
@@ -12,6 +13,7 @@ import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { RateLimits } from './limits';
 import type { OrgSnapshotReader } from './org-snapshot';
+import type { PhoneKeys } from './phone-keys';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
 
@@ -25,6 +27,8 @@ import { asAppError, withCallDeadline } from './temporal-errors';
  * - No enumeration: asking for a code answers the same for every well-formed number. An
  *   unregistered number gets a code record too (never sent, never accepted), so a wrong code, an
  *   expired code and the attempt budget read the same whether the number is registered or not.
+ *   Nor does the answer's time tell: both do the same store work before answering (the budget,
+ *   one code document), and a member's SMS is queued in the outbox only after the answer.
  * - Codes: {@link CODE_DIGITS} digits, stored as a salted SHA-256 (never plain), valid
  *   QUICK_REPORT_CODE_TTL_SECONDS, void after QUICK_REPORT_CODE_ATTEMPTS tries (each an inserted
  *   document, recorded before the comparison and counted after it, so parallel guesses get no
@@ -35,8 +39,11 @@ import { asAppError, withCallDeadline } from './temporal-errors';
  *   code is refused. A start that fails (Temporal unavailable) leaves the code unused: the
  *   member retries with it, nothing half-written.
  * - Personal data: phone numbers are kept only in the people collection and in the SMS's outbox
- *   row (as every SMS); codes and rate-limit counters are keyed by a hash of the number; no log
- *   line, workflow id, memo or search attribute carries it.
+ *   row (as every SMS); codes and rate-limit counters are keyed by an HMAC of the number under
+ *   PHONE_KEY_SECRET (services/phone-keys.ts: a plain hash of an 11-digit number is reversed by
+ *   trying them all); no log line, workflow id, memo or search attribute carries it. Codes and
+ *   counters stored under the unsalted SHA-256 of earlier versions are found too and re-keyed
+ *   when read (both live minutes to hours: the fallback reads nothing once they are gone).
  */
 
 /** The channel recorded on the cases a quick report starts (the ledger and metrics count it). */
@@ -61,7 +68,7 @@ const ATTEMPT_COLLECTION = 'quickReportCodeAttempts';
 
 interface CodeDocument {
   _id: string;
-  /** A hash of the normalised phone number. */
+  /** The normalised phone number's HMAC key (services/phone-keys.ts, `quick-report-code`). */
   phoneKey: string;
   /** The member the code was sent to; null for a number nobody registered (never sent). */
   personId: string | null;
@@ -141,10 +148,6 @@ export function normalisePhone(text: string): string | null {
   return match ? match[1]! : null;
 }
 
-function phoneKeyOf(phone: string): string {
-  return createHash('sha256').update(`quick-report\n${phone}`).digest('base64url');
-}
-
 function codeHashOf(salt: string, code: string): string {
   return createHash('sha256').update(`${salt}\n${code}`).digest('base64url');
 }
@@ -155,12 +158,16 @@ export function createQuickReportService(deps: {
   definitions: DefinitionService;
   units: OrgSnapshotReader;
   limits?: RateLimits;
+  /** Keys phone numbers in the store (PHONE_KEY_SECRET). */
+  phoneKeys: PhoneKeys;
   settings: QuickReportSettings;
   clock: () => Date;
+  /** Says when a code's SMS could not be queued after the answer (no number is logged). */
+  logger?: Logger;
   /** For a case started but not yet projected: its start memo answers meanwhile. */
   temporal?: { client: Client; callTimeoutMs: number };
 }) {
-  const { models, settings } = deps;
+  const { models, settings, phoneKeys } = deps;
   const db = models.Case.db;
   const codes = db.collection<CodeDocument>(QUICK_REPORT_CODE_COLLECTION);
   const attempts = db.collection<{ _id: string; codeId: string; at: Date }>(ATTEMPT_COLLECTION);
@@ -315,14 +322,23 @@ export function createQuickReportService(deps: {
     return false;
   }
 
-  /** The latest code of the number, checked against the given one; throws unless it matches. */
+  /**
+   * The latest code of the number, checked against the given one; throws unless it matches. A
+   * code stored under the number's unsalted key (before the upgrade) counts too, and is re-keyed.
+   */
   async function verify(phone: string, code: string, now: Date): Promise<CodeDocument> {
+    const phoneKey = phoneKeys.of('quick-report-code', phone);
+    const legacyKey = phoneKeys.legacyOf('quick-report-code', phone);
     const [latest] = await codes
-      .find({ phoneKey: phoneKeyOf(phone) })
+      .find({ phoneKey: { $in: [phoneKey, legacyKey] } })
       .sort({ createdAt: -1 })
       .limit(1)
       .toArray();
     if (!latest) throw refusedCode('no code was sent to this number: ask for one');
+    if (latest.phoneKey === legacyKey) {
+      // Re-keyed on read: the unsalted key leaves the store; attempts follow the code's id.
+      await codes.updateMany({ phoneKey: legacyKey }, { $set: { phoneKey } });
+    }
     if (latest.expiresAt <= now) throw refusedCode('the code has expired: ask for a new one');
     // Every try is recorded before the code is compared, and counted after: of many tries sent
     // at once only the first `maxAttempts` recorded can see a count within the budget, so
@@ -359,6 +375,45 @@ export function createQuickReportService(deps: {
     return latest;
   }
 
+  /**
+   * The code's SMS, sent by the outbox (activities/outbox.ts) like any SMS; a code past its
+   * lifetime is not worth sending, so the row expires with the code.
+   */
+  async function queueCodeSms(
+    codeId: string,
+    phone: string,
+    code: string,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<void> {
+    const key = `quick-report-code:${codeId}`;
+    try {
+      await models.Outbox.collection.insertOne({
+        _id: key as never,
+        caseId: QUICK_REPORT_CHANNEL,
+        template: QUICK_REPORT_CODE_TEMPLATE,
+        to: phone,
+        subject: '随手报验证码',
+        contextJson: JSON.stringify({
+          code,
+          minutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
+        }),
+        messageId: messageIdOf(key),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        expiresAt,
+        createdAt: now,
+        channel: 'sms',
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    await insertIgnoringDuplicates(models.OutboxQueue.collection as never, [
+      { _id: key, dueAt: now },
+    ]);
+  }
+
   const followOf = (caseId: string) => ({
     api: `/api/v1/quick-reports/cases/${caseId}`,
     page: `/console/report/cases/${caseId}`,
@@ -384,15 +439,20 @@ export function createQuickReportService(deps: {
     },
 
     /**
-     * Sends a code to the number if a member registered it; answers the same either way. The
-     * per-number budget is spent for every number (a 429 tells nothing about registration).
+     * Sends a code to the number if a member registered it; answers the same either way, after
+     * the same store work either way: the per-number budget (spent for every number, so a 429
+     * tells nothing about registration) and one code document. A member's SMS is queued in the
+     * outbox after the answer has gone, so the answer's time does not tell either.
      */
     async requestCode(phoneText: string): Promise<CodeRequestAnswer> {
       const phone = phoneOf(phoneText);
       if (!settings.smsEnabled) {
         throw new AppError('unavailable', 'Quick-report codes cannot be sent: no SMS provider');
       }
-      await deps.limits?.consumeQuickReportCode(phone);
+      await deps.limits?.consumeQuickReportCode(
+        phoneKeys.of('quick-report-code-limit', phone),
+        phoneKeys.legacyOf('quick-report-code-limit', phone),
+      );
       const member = (await members()).get(phone) ?? null;
       const now = deps.clock();
       sweep(now);
@@ -402,7 +462,7 @@ export function createQuickReportService(deps: {
       const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
       await codes.insertOne({
         _id: id,
-        phoneKey: phoneKeyOf(phone),
+        phoneKey: phoneKeys.of('quick-report-code', phone),
         personId: member?.personId ?? null,
         salt,
         codeHash: codeHashOf(salt, code),
@@ -410,34 +470,17 @@ export function createQuickReportService(deps: {
         expiresAt,
       });
       if (member) {
-        // The outbox (activities/outbox.ts) sends it like any SMS; a code past its lifetime is
-        // not worth sending, so the row expires with the code.
-        const key = `quick-report-code:${id}`;
-        try {
-          await models.Outbox.collection.insertOne({
-            _id: key as never,
-            caseId: QUICK_REPORT_CHANNEL,
-            template: QUICK_REPORT_CODE_TEMPLATE,
-            to: phone,
-            subject: '随手报验证码',
-            contextJson: JSON.stringify({
-              code,
-              minutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
-            }),
-            messageId: messageIdOf(key),
-            status: 'pending',
-            attempts: 0,
-            nextAttemptAt: now,
-            expiresAt,
-            createdAt: now,
-            channel: 'sms',
+        // After this answer is written (setImmediate runs once the awaiting handler has sent
+        // it). A store failure here loses this SMS (logged, without the number): the member
+        // asks again, as for any SMS that does not arrive.
+        setImmediate(() => {
+          queueCodeSms(id, phone, code, now, expiresAt).catch((err: unknown) => {
+            deps.logger?.error(
+              { err: { message: (err as Error).message } },
+              'a quick-report code could not be queued for sending',
+            );
           });
-        } catch (err) {
-          if (!isDuplicateKeyError(err)) throw err;
-        }
-        await insertIgnoringDuplicates(models.OutboxQueue.collection as never, [
-          { _id: key, dueAt: now },
-        ]);
+        });
       }
       return {
         message: '如该号码已登记为流动网格员，验证码已通过短信发送。',

@@ -18,6 +18,7 @@ import {
 } from '../demo/seed';
 import { sdkLogLevel, startWorker } from '../worker';
 import { codecKeyFile } from './codec-key';
+import { phoneKeySecretFile } from './phone-key-secret';
 import { InstallError } from './install';
 import { StackAlreadyRunningError, acquireStackLock } from './lock';
 import { stackDirs } from './paths';
@@ -88,8 +89,13 @@ async function main(command: string, flags: string[]): Promise<void> {
   if (command === 'stack') {
     progress.info('Local stack ready. Point the worker and API at it with:');
     for (const [name, value] of Object.entries(stack.env)) {
-      // The key stays in its file rather than in the terminal's scroll-back.
-      const shown = name === 'TEMPORAL_CODEC_KEYS' ? `"$(cat ${codecKeyFile(dirs.data)})"` : value;
+      // Keys stay in their files rather than in the terminal's scroll-back.
+      const shown =
+        name === 'TEMPORAL_CODEC_KEYS'
+          ? `"$(cat ${codecKeyFile(dirs.data)})"`
+          : name === 'PHONE_KEY_SECRET'
+            ? `"$(cat ${phoneKeySecretFile(dirs.data)})"`
+            : value;
       progress.info(`  export ${name}=${shown}`);
     }
     printUrls(stack, undefined);

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { ensureCodecKeys } from './codec-key';
+import { ensurePhoneKeySecret } from './phone-key-secret';
 import { ensureFerretDb, ensureTemporalCli } from './install';
 import type { StackDirs } from './paths';
 import type { StackStore } from './postgres';
@@ -128,7 +129,7 @@ export type StackComponent = 'temporal' | 'mongodb' | 'smtp' | 'webhooks';
 export interface LocalStack {
   /**
    * Variables pointing the API and worker at the stack (TEMPORAL_ADDRESS, MONGODB_URI, SMTP_URL,
-   * and TEMPORAL_CODEC_KEYS with the local Temporal server).
+   * TEMPORAL_CODEC_KEYS with the local Temporal server, PHONE_KEY_SECRET with the local store).
    */
   env: Record<string, string>;
   urls: {
@@ -312,6 +313,10 @@ export async function startLocalStack(options: {
         () => waitUntilReady(proc, () => probeMongo(uri), 30_000),
       );
       result.env.MONGODB_URI = uri;
+      // The API keys phone numbers in this store by HMAC under a secret kept beside it.
+      if (!env.PHONE_KEY_SECRET) {
+        result.env.PHONE_KEY_SECRET = await ensurePhoneKeySecret(dirs.data);
+      }
     }
 
     if (!wanted('smtp')) {

@@ -311,7 +311,14 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
     taskId: string,
     fields: readonly FieldSpec[],
   ): Promise<void> {
-    for (const field of fields.filter((f) => f.type === 'photo')) {
+    const photoFields = fields.filter((f) => f.type === 'photo');
+    // Each photo spends the upload limit as `POST /api/v1/tasks/{id}/attachments` does (decoding
+    // and re-encoding is the costliest thing a person can repeat), all before the first is
+    // stored: past the limit the form is refused with the API's 429 and Retry-After, no photo kept.
+    for (const file of ctx.files) {
+      if (photoFields.some((f) => f.name === file.field)) await ctx.spend('attachment-upload');
+    }
+    for (const field of photoFields) {
       const posted = ctx.form[field.name];
       const ids = (posted === undefined ? [] : Array.isArray(posted) ? posted : [posted]).filter(
         (v) => v !== '',

@@ -1,6 +1,14 @@
+import { createHash } from 'node:crypto';
+import { createRateLimits, limitsConfigOf, RATE_LIMIT_COLLECTION } from '../../services/limits';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
-import { idempotencyKey, startTestApp, TEST_PASSWORD, waitFor } from '../support/harness';
+import {
+  idempotencyKey,
+  startTestApp,
+  TEST_PASSWORD,
+  testConfig,
+  waitFor,
+} from '../support/harness';
 import { phonePhoto, photoFacts } from '../support/photos';
 
 /**
@@ -71,7 +79,11 @@ steps:
 }
 
 beforeAll(async () => {
-  app = await startTestApp('attachments');
+  // The upload limit's window stretched to an hour (its count as usual), so the budget the
+  // console test reads stays put while it runs.
+  app = await startTestApp('attachments', {
+    config: testConfig('attachments', { RATE_LIMIT_ATTACHMENT_UPLOAD: '120/3600' }),
+  });
   for (const [name, roles, units] of [
     ['worker', ['staff'], ['ph-grid']],
     ['colleague', ['staff'], ['ph-grid']],
@@ -623,5 +635,62 @@ describe('the console', () => {
       `<li data-photo="${stored.body.id}"><a href="/console/attachments/${stored.body.id}"><img src="/console/attachments/${stored.body.id}/thumbnail"`,
     );
     expect(casePage.html).toMatch(new RegExp(`<li data-photo="${stored.body.id}"><time>`));
+  });
+
+  it('when a phone form brings more photos than the upload limit has left, then the page is refused with the API’s 429 and no photo is kept', async () => {
+    // Arrange: the colleague's account one upload short of its limit (the API's counter).
+    const caseId = await startCase();
+    const taskId = await inspectTask(caseId);
+    await app.http('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/claim`, {
+      token: tokens.colleague,
+      body: {},
+    });
+    const rate = app.config.RATE_LIMIT_ATTACHMENT_UPLOAD!;
+    const counterKey = `attachment-upload/account:${createHash('sha256')
+      .update(`user:${userIds.colleague}`)
+      .digest('base64url')
+      .slice(0, 32)}`;
+    const counter = await app.db.connection.db!.collection(RATE_LIMIT_COLLECTION).findOne({
+      key: counterKey,
+      expire: { $gt: new Date() },
+    });
+    const limits = createRateLimits({
+      db: app.db.connection.db!,
+      config: limitsConfigOf(app.config),
+    });
+    const spent = (counter?.points as number | undefined) ?? 0;
+    for (let i = spent; i < rate.points - 1; i++) {
+      await limits.consume('attachment-upload', { account: `user:${userIds.colleague}` });
+    }
+    const browser = consoleClient(app.api.url);
+    browser.useSession(tokens.colleague);
+    await browser.get(`/console/tasks/${encodeURIComponent(taskId)}`);
+    const photo = await phonePhoto({ width: 80, height: 60 });
+
+    // Act
+    const refused = await browser.postMultipart(
+      `/console/tasks/${encodeURIComponent(taskId)}/complete`,
+      { outcome: 'done' },
+      [
+        { field: 'photos', filename: 'IMG_1.jpg', type: 'image/jpeg', bytes: photo },
+        { field: 'photos', filename: 'IMG_2.jpg', type: 'image/jpeg', bytes: photo },
+      ],
+    );
+    const api = await upload(`/api/v1/cases/${caseId}/attachments`, tokens.colleague, photo);
+
+    // Assert
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(api.status).toBe(429);
+    const limitText = `Rate limit "attachment-upload" reached: ${rate.points} requests per ${rate.seconds} s per account; try again in`;
+    expect(api.body.error.message.startsWith(limitText)).toBe(true);
+    expect(refused.html).toContain(limitText.replaceAll('"', '&quot;'));
+    const view = await app.http<{ attachments: Attachment[]; status: string }>(
+      'GET',
+      `/api/v1/cases/${caseId}`,
+      { token: tokens.colleague },
+    );
+    expect(view.body.attachments).toEqual([]);
+    expect(view.body.status).toBe('open');
   });
 });

@@ -1,9 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { CommandStartedEvent } from 'mongodb';
+import { connectDatabase } from '../../models';
+import { createRateLimits, limitsConfigOf, RATE_LIMIT_COLLECTION } from '../../services/limits';
+import { createPhoneKeys } from '../../services/phone-keys';
+import { createQuickReportService } from '../../services/quick-reports';
 import type { SunkWebhook } from '../../stack/webhook-sink';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp, testConfig, waitFor } from '../support/harness';
-import { webhookSinkUrl } from '../support/test-stack';
+import { testStack, webhookSinkUrl } from '../support/test-stack';
 
 /**
  * Quick reports from mobile grid members (issue 17) on the dev server: members registered through
@@ -423,4 +428,125 @@ it('registers members from CSV files like other people and posts: the next code 
   const other = await codeFor('13900139003');
   const outside = await report({ phone: '13900139003', code: other, place: 'qr-grid-2' });
   expect(outside.status).toBe(403);
+});
+
+describe('phone keys (an HMAC under PHONE_KEY_SECRET, not a hash a dump can be enumerated against)', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+  const hmac = (text: string) =>
+    createHmac('sha256', testStack().env.PHONE_KEY_SECRET!).update(text).digest('base64url');
+  const codes = () =>
+    app.db.connection.db!.collection<{ _id: string; [key: string]: unknown }>('quickReportCodes');
+
+  it('stores a new code under the HMAC of the number with the stack’s secret', async () => {
+    const phone = '13900139055';
+    expect((await askCode(phone)).status).toBe(202);
+    const latest = await codes().find({}).sort({ createdAt: -1 }).limit(1).toArray();
+    expect(latest[0]!.phoneKey).toBe(hmac(`quick-report-code\n${phone}`));
+    expect(latest[0]!.phoneKey).not.toBe(sha256(`quick-report\n${phone}`));
+  });
+
+  it('accepts a code stored before the upgrade under the unsalted key, and re-keys it when read', async () => {
+    // A code as the previous version wrote it: keyed by the plain SHA-256 of the number.
+    const legacyKey = sha256(`quick-report\n${MEMBER_PHONE}`);
+    const salt = 'salt-of-an-old-code';
+    const code = '246802';
+    const now = new Date();
+    await codes().insertOne({
+      _id: `legacy-${run}`,
+      phoneKey: legacyKey,
+      personId: 'qr-rider',
+      salt,
+      codeHash: sha256(`${salt}\n${code}`),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 300_000),
+    });
+
+    const filed = await report({ code });
+
+    expect(filed.status).toBe(201);
+    expect(await codes().countDocuments({ phoneKey: legacyKey })).toBe(0);
+    expect((await codes().findOne({ _id: `legacy-${run}` }))?.phoneKey).toBe(
+      hmac(`quick-report-code\n${MEMBER_PHONE}`),
+    );
+  });
+
+  it('keeps the per-number budget spent under the unsalted key before the upgrade, and re-keys the counter', async () => {
+    const phone = '13900139066';
+    const counters = app.db.connection.db!.collection(RATE_LIMIT_COLLECTION);
+    // The counter as the previous version left it: 4 codes (this file's limit) in the hour.
+    const legacyCounter = `quick-report-code/phone:${sha256(`phone\n${phone}`).slice(0, 32)}`;
+    await counters.insertOne({
+      key: legacyCounter,
+      points: 4,
+      expire: new Date(Date.now() + 3_600_000),
+    });
+
+    const refused = await askCode(phone);
+
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toMatch(/^Rate limit "quick-report-code" reached: 4 codes/);
+    expect(await counters.countDocuments({ key: legacyCounter })).toBe(0);
+    const carried = await counters.findOne({
+      key: `quick-report-code/phone:${hmac(`quick-report-code-limit\n${phone}`)}`,
+    });
+    expect(carried?.points).toBe(5);
+  });
+});
+
+it('does the same store work before answering a registered and an unregistered number; the member’s SMS is queued after the answer', async () => {
+  // The service over a connection that reports every command it sends (the driver's command
+  // monitoring), on this file's database, with the API's limits and phone keys.
+  const monitored = await connectDatabase(`${app.config.MONGODB_URI}?monitorCommands=true`);
+  try {
+    const commands: string[] = [];
+    monitored.connection.getClient().on('commandStarted', (event: CommandStartedEvent) => {
+      const target = event.command[event.commandName] as unknown;
+      commands.push(`${event.commandName} ${typeof target === 'string' ? target : ''}`.trim());
+    });
+    const service = createQuickReportService({
+      models: monitored.models,
+      // requestCode reads no case, definition or unit: these parts are not built here.
+      cases: undefined as never,
+      definitions: undefined as never,
+      units: undefined as never,
+      limits: createRateLimits({
+        db: monitored.connection.db!,
+        config: limitsConfigOf(app.config),
+      }),
+      phoneKeys: createPhoneKeys(testStack().env.PHONE_KEY_SECRET!),
+      settings: { codeTtlSeconds: 300, maxAttempts: 3, smsEnabled: true },
+      clock: () => new Date(),
+    });
+    const outbox = () => monitored.models.Outbox.countDocuments({ template: 'quick-report-code' });
+    // The first request reads the member directory and starts the sweep: done once, for neither.
+    await service.requestCode('13900139044');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const queuedBefore = await outbox();
+
+    const storeWorkOf = async (phone: string) => {
+      commands.length = 0;
+      const answer = await service.requestCode(phone);
+      // Taken as the answer comes back, before anything scheduled after it runs.
+      const before = [...commands];
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return { answer, before, after: commands.slice(before.length) };
+    };
+    const registered = await storeWorkOf(OTHER_MEMBER_PHONE);
+    const unregistered = await storeWorkOf(UNREGISTERED_PHONE);
+
+    expect(unregistered.answer).toEqual(registered.answer);
+    expect(registered.before).toEqual(unregistered.before);
+    expect(registered.before.filter((c) => c.startsWith('insert'))).toEqual([
+      'insert quickReportCodes',
+    ]);
+    expect(registered.before.join()).not.toMatch(/outbox/);
+    // The member's SMS went into the outbox after the answer; nothing for the other number.
+    expect(registered.after).toEqual(
+      expect.arrayContaining(['insert outbox', 'insert outboxQueue']),
+    );
+    expect(unregistered.after.join()).not.toMatch(/outbox/);
+    expect(await outbox()).toBe(queuedBefore + 1);
+  } finally {
+    await monitored.close();
+  }
 });

@@ -14,6 +14,8 @@ export interface TestStackInfo {
     SMTP_URL: string;
     /** The run's payload codec key (generated into its data folder), for every tier. */
     TEMPORAL_CODEC_KEYS: string;
+    /** The run's phone key secret (generated into its data folder with the store). */
+    PHONE_KEY_SECRET?: string;
     /** The webhook sink (robots and SMS, stack/webhook-sink.ts): workflow and e2e tiers. */
     WEBHOOK_SINK_URL?: string;
     /** The sink's SMS endpoint, as the worker is configured with it. */

@@ -46,6 +46,7 @@ const OPERATOR_CODEC_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 /** Variables compose must refuse to start without: every password and secret of the stack. */
 const REQUIRED_SECRETS = [
   'CONSOLE_SECRET',
+  'PHONE_KEY_SECRET',
   'MONGODB_PASSWORD',
   'TEMPORAL_DB_PASSWORD',
   'TEMPORAL_CODEC_KEYS',
@@ -195,6 +196,7 @@ describe('docker-compose.yml exposure and secrets', () => {
     expect(secrets.map((s) => `${s.service}.${s.key}`)).toEqual(
       expect.arrayContaining([
         'api.CONSOLE_SECRET',
+        'api.PHONE_KEY_SECRET',
         'postgresql.POSTGRES_PASSWORD',
         'mongodb.MONGO_INITDB_ROOT_PASSWORD',
       ]),
