@@ -6,7 +6,7 @@ import type { AttachmentDocument } from '../models/attachment';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
-import { canSee } from './scope';
+import { canSee, isNamedRater } from './scope';
 import { TASK_SCOPE } from './tasks';
 
 /**
@@ -96,13 +96,21 @@ export function createAttachmentService(deps: {
   /**
    * The case, when the principal may reach it: its scope (the unit's staff, its requester), or a
    * task of it that the principal holds, has claimed or may claim (a property worker posted at
-   * the compound, a broadcast pool's claimant). Anything else is a 404, so ids do not leak.
+   * the compound, a broadcast pool's claimant). To read (`reading`), also a rater a feedback step
+   * names (docs 6.8): they see the photos of the service they rate, but add none. Anything else
+   * is a 404, so ids do not leak.
    */
-  async function reachableCase(principal: Principal, caseId: string) {
+  async function reachableCase(principal: Principal, caseId: string, reading = false) {
     const scope = await deps.scope.resolve(principal);
-    const kase = await Case.findById(caseId, { unitId: 1, createdBy: 1, status: 1 }).lean();
+    const kase = await Case.findById(caseId, {
+      unitId: 1,
+      createdBy: 1,
+      status: 1,
+      raterUserIds: 1,
+      raterReaderUserIds: 1,
+    }).lean();
     if (!kase) throw caseNotFound(caseId);
-    if (canSee(scope, kase)) return kase;
+    if (canSee(scope, kase) || (reading && isNamedRater(principal, kase))) return kase;
     const tasks = await Task.find(
       { caseId },
       {
@@ -182,7 +190,7 @@ export function createAttachmentService(deps: {
     },
 
     async listOfCase(principal, caseId) {
-      await reachableCase(principal, caseId);
+      await reachableCase(principal, caseId, true);
       return attachmentsOfCase(deps.models, caseId);
     },
 
@@ -190,7 +198,7 @@ export function createAttachmentService(deps: {
       const attachment = await Attachment.findById(attachmentId).lean();
       if (!attachment) throw attachmentNotFound(attachmentId);
       try {
-        await reachableCase(principal, attachment.caseId);
+        await reachableCase(principal, attachment.caseId, true);
       } catch (err) {
         if (err instanceof AppError && err.kind === 'not_found') {
           throw attachmentNotFound(attachmentId);

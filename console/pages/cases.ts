@@ -165,7 +165,9 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       view.definition.version,
     );
     const units = await services.units.get();
-    const staff = isStaff(principal);
+    // A rater named by a feedback step (docs 6.8) sees the case as a rater, staff or not: none of
+    // the staff parts (tasks, mail), which their scope would not show them anyway.
+    const staff = isStaff(principal) && view.access === 'scope';
     const stepNames = new Map((snapshot?.spec.steps ?? []).map((s) => [s.id, s.name]));
     const tasks = staff
       ? (
@@ -272,7 +274,8 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       ...view.attachments.map((a) => a.uploadedBy),
     ];
     for (const actor of actors) {
-      if (actor.kind !== 'user' || names.has(actor.id)) continue;
+      // A rater's view leaves the requester's id out (empty).
+      if (actor.kind !== 'user' || actor.id === '' || names.has(actor.id)) continue;
       names.set(
         actor.id,
         await services.accounts.displayNameOf({
@@ -327,14 +330,17 @@ function isStaff(principal: Principal): boolean {
   );
 }
 
-/** The requester rates while the case waits in a feedback step and no rating is in. */
+/**
+ * The requester, or a rater the feedback step names (`from`, docs 6.8), rates while the case
+ * waits in a feedback step and no rating is in.
+ */
 function canRate(
   principal: Principal,
   view: CaseView,
   snapshot: DefinitionSnapshot | null,
 ): boolean {
   if (view.status !== 'open' || view.rating !== null) return false;
-  if (view.createdBy.id !== principal.id) return false;
+  if (view.createdBy.id !== principal.id && !view.namedRater) return false;
   // Anywhere in the process: a feedback step may sit in a parallel branch.
   const step = snapshot ? stepsOf(snapshot).find((s) => s.id === view.currentStep?.id) : undefined;
   return step?.type === 'feedback';
