@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { PhotoAttached } from '../common/case';
+import { PHOTO_ATTACHED_SIGNAL } from '../common/case';
+import type { Logger } from '../common/logger';
+import { asAppError, withCallDeadline } from './temporal-errors';
 import sharp from 'sharp';
 import { MAX_PHOTOS_PER_CASE } from '../lang/definition';
 import type { Models } from '../models';
@@ -90,6 +95,10 @@ export function createAttachmentService(deps: {
   models: Models;
   scope: ScopeResolver;
   clock: () => Date;
+  /** Tells the case's workflow of each photo stored, for its timeline (`attachment.added`). */
+  temporal?: Client;
+  callTimeoutMs?: number;
+  logger?: Logger;
 }): AttachmentService {
   const { Attachment, AttachmentBlob, Case, Task } = deps.models;
 
@@ -165,7 +174,40 @@ export function createAttachmentService(deps: {
       originalBytes: image.bytes.length,
     };
     await Attachment.create(doc);
+    await tellTheCase(caseId, {
+      attachmentId: id,
+      taskId: doc.taskId,
+      stepId: doc.stepId,
+      actor: { kind: principal.kind, id: principal.id },
+    });
     return viewOf(doc);
+  }
+
+  /**
+   * The photo on the case's timeline: the workflow records `attachment.added` with the ids (never
+   * the bytes, never a position), once however often it hears of it. The photo is stored either
+   * way: a case that ended meanwhile has no timeline to add to, and a signal lost to an outage
+   * leaves the photo beside the case, where the console still shows it in its place by time.
+   */
+  async function tellTheCase(caseId: string, photo: PhotoAttached): Promise<void> {
+    const temporal = deps.temporal;
+    if (!temporal) return;
+    try {
+      await withCallDeadline(temporal, deps.callTimeoutMs ?? 10_000, () =>
+        temporal.workflow.getHandle(caseId).signal(PHOTO_ATTACHED_SIGNAL, photo),
+      );
+    } catch (err) {
+      const mapped = asAppError(err);
+      if (mapped instanceof AppError && mapped.kind === 'not_found') return;
+      deps.logger?.warn(
+        {
+          caseId,
+          attachmentId: photo.attachmentId,
+          error: err instanceof Error ? err.message : String(err),
+        },
+        'photo not put on the case timeline',
+      );
+    }
   }
 
   return {

@@ -653,9 +653,11 @@ function raterViewOf(doc: CaseDocument, fields: readonly FieldSpec[]): StoredCas
     ...full,
     data: maskedForRater(fields, full.data),
     createdBy: anonymous(full.createdBy),
-    timeline: full.timeline.map(({ detail: _detail, ...entry }) => ({
+    // A photo's entry keeps its ids (no personal data): the page shows the photo in its place.
+    timeline: full.timeline.map(({ detail, ...entry }) => ({
       ...entry,
       actor: anonymous(entry.actor),
+      ...(entry.type === 'attachment.added' && detail ? { detail } : {}),
     })),
     deadlines: [],
   };

@@ -189,25 +189,37 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       who: actorNames.get(a.uploadedBy.id) ?? a.uploadedBy.id,
       step: a.stepId ? (stepNames.get(a.stepId) ?? a.stepId) : '',
     }));
-    // The timeline with each photo's attachment in its place (photos are kept beside the case,
-    // not in its recorded timeline): a stable merge by time.
+    // The timeline with each photo in its place: its `attachment.added` entry shows it; a photo
+    // without one (attached before photos were recorded, or while the case's workflow could not
+    // be told) is merged in by time, a stable merge.
+    const photoById = new Map(photos.map((p) => [p.id, p]));
+    const onTimeline = new Set<string>();
     const timeline = [
-      ...timelineRows(view, stepNames, ctx.t).map((row, i) => ({
-        sortAt: view.timeline[i]!.at,
-        row: { ...row, who: actorNames.get(view.timeline[i]!.actor.id) ?? row.who },
-      })),
-      ...view.attachments.map((a, i) => ({
-        sortAt: a.uploadedAt,
-        row: {
-          at: photos[i]!.at,
-          what: ctx.t('event.attachment.added'),
-          step: photos[i]!.step,
-          who: photos[i]!.who,
-          via: '',
-          detail: '',
-          photo: photos[i]!,
-        },
-      })),
+      ...timelineRows(view, stepNames, ctx.t).map((row, i) => {
+        const entry = view.timeline[i]!;
+        const who = actorNames.get(entry.actor.id) ?? row.who;
+        const attached = entry.type === 'attachment.added' ? entry.detail?.attachment : undefined;
+        const photo = typeof attached === 'string' ? photoById.get(attached) : undefined;
+        if (photo) onTimeline.add(photo.id);
+        return {
+          sortAt: entry.at,
+          row: photo ? { ...row, who, detail: '', photo } : { ...row, who },
+        };
+      }),
+      ...view.attachments
+        .flatMap((a, i) => (onTimeline.has(a.id) ? [] : [{ a, i }]))
+        .map(({ a, i }) => ({
+          sortAt: a.uploadedAt,
+          row: {
+            at: photos[i]!.at,
+            what: ctx.t('event.attachment.added'),
+            step: photos[i]!.step,
+            who: photos[i]!.who,
+            via: '',
+            detail: '',
+            photo: photos[i]!,
+          },
+        })),
     ]
       .map((entry, order) => ({ ...entry, order }))
       .sort((a, b) => Date.parse(a.sortAt) - Date.parse(b.sortAt) || a.order - b.order)
