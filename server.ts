@@ -177,7 +177,14 @@ export async function startApi(
       open311: createOpen311Service({ models: db.models, cases, definitions, scope }),
       metrics: createMetricsService({ models: db.models, scope, clock, units }),
       board: createBoardService({ models: db.models, clock, units, definitions }),
-      attachments: createAttachmentService({ models: db.models, scope, clock }),
+      attachments: createAttachmentService({
+        models: db.models,
+        scope,
+        clock,
+        temporal,
+        callTimeoutMs: config.TEMPORAL_CALL_TIMEOUT_MS,
+        logger,
+      }),
       evaluations: createEvaluationService({
         models: db.models,
         temporal,

@@ -167,6 +167,7 @@ export function createActivities(deps: ActivityDependencies) {
             ...opening,
             ...fields,
             ...keys,
+            ...(progress.raterUserIds?.length ? { raterReaderUserIds: progress.raterUserIds } : {}),
             createdAt: new Date(createdAt),
             timeline,
           });
@@ -188,6 +189,10 @@ export function createActivities(deps: ActivityDependencies) {
           {
             $set: boardDays ? { ...fields, boardDays } : fields,
             $push: { timeline: { $each: timeline } },
+            // The raters named keep reading the case they were asked about once the step ends.
+            ...(progress.raterUserIds?.length
+              ? { $addToSet: { raterReaderUserIds: { $each: progress.raterUserIds } } }
+              : {}),
           },
         );
         if (result.matchedCount === 1) {

@@ -159,7 +159,9 @@ export type TimelineEventType =
   | 'case.retried'
   | 'case.closed'
   /** A task was completed with a location check-in (签到): distance and limit, never the position. */
-  | 'task.checked-in';
+  | 'task.checked-in'
+  /** A photo was attached to the case or one of its tasks: its id (and the task's), never bytes. */
+  | 'attachment.added';
 
 export interface TimelineEntry {
   /** Position in the case's timeline, 1-based; with the case id it identifies the entry. */
@@ -447,6 +449,21 @@ export const CALENDAR_CHANGED_SIGNAL = 'calendarChanged';
  * the workflow checks the figures and closes the roll-call. Harmless when repeated or stale.
  */
 export const ROLL_CALL_MAYBE_FULL_SIGNAL = 'rollCallMaybeFull';
+
+/**
+ * Sent by the attachment service once a photo is stored (services/attachments.ts): the workflow
+ * records `attachment.added` with the ids, once per attachment however often the signal comes.
+ */
+export const PHOTO_ATTACHED_SIGNAL = 'photoAttached';
+
+export interface PhotoAttached {
+  attachmentId: string;
+  /** The task it was attached from, and that task's step; null when attached to the case. */
+  taskId: string | null;
+  stepId: string | null;
+  /** Who attached it. */
+  actor: Actor;
+}
 
 /**
  * Error types an Update validator rejects with; the API maps them to HTTP statuses

@@ -46,6 +46,12 @@ export function diagramLabels(t: Translate): DiagramLabels {
         : join === 'any'
           ? t('admin.diagram.joinAny')
           : t('admin.diagram.joinAtLeast', { n: join.atLeast }),
+    repeat: (step) =>
+      step.dates !== undefined
+        ? t('admin.diagram.repeatDates', { list: step.dates })
+        : step.every !== undefined
+          ? t('admin.diagram.repeatEvery', { n: step.times ?? 0, every: step.every })
+          : t('admin.diagram.repeatTimes', { n: step.times ?? 0 }),
     start: t('admin.diagram.start'),
   };
 }

@@ -1,4 +1,10 @@
-import type { DefinitionSpec, ParallelJoin, StepSpec, StepType } from '../lang/definition';
+import type {
+  DefinitionSpec,
+  ParallelJoin,
+  RepeatStepSpec,
+  StepSpec,
+  StepType,
+} from '../lang/definition';
 import type { StepList } from '../lang/steps';
 import {
   branchLists,
@@ -12,7 +18,8 @@ import {
 /**
  * A definition's steps as the graph a diagram draws (console/diagram.ts): one node per step and
  * per parallel join, one edge per way a case can move on, with the words a reader sees. A
- * `repeat` step's block is drawn like a branch that loops back to the step.
+ * `repeat` step's block is drawn like a branch that loops back to the step, the loop labelled
+ * with how often it runs.
  */
 
 export interface DiagramLabels {
@@ -26,6 +33,8 @@ export interface DiagramLabels {
   unclaimed: string;
   /** The node where a parallel step's branches meet. */
   join(join: ParallelJoin): string;
+  /** The loop of a repeat step's block: how many iterations (`6 times`, `per date of …`). */
+  repeat(step: RepeatStepSpec): string;
   start: string;
 }
 
@@ -40,6 +49,10 @@ export const ENGLISH_DIAGRAM_LABELS: DiagramLabels = {
       : join === 'any'
         ? 'join: first branch'
         : `join: ${join.atLeast} branches`,
+  repeat: (step) =>
+    step.dates !== undefined
+      ? `per date of ${step.dates}`
+      : `${step.times ?? 0} times${step.every !== undefined ? `, every ${step.every}` : ''}`,
   start: 'start',
 };
 
@@ -156,6 +169,13 @@ export function buildDiagramGraph(
           const first = block.steps[0];
           if (first) addEdge(from, `${block.path}/${first.id}`);
           addList(block, from);
+          // The loop says how often it runs: on each edge back from the block to the step.
+          const loop = labels.repeat(step);
+          for (const edge of edges) {
+            if (edge.to === from && edge.from.startsWith(`${block.path}/`)) {
+              if (!edge.labels.includes(loop)) edge.labels.push(loop);
+            }
+          }
           connect(via(step.next));
           break;
         }

@@ -64,6 +64,11 @@ const caseSchema = new mongoose.Schema(
      * rate the case though it lies outside their scope. Absent or [] otherwise.
      */
     raterUserIds: { type: [String], default: undefined },
+    /**
+     * Every account a feedback step of the case has named as a rater, kept after the step ends:
+     * each may read this one case as a rater sees it (services/cases.ts), never list it or act.
+     */
+    raterReaderUserIds: { type: [String], default: undefined },
     /** What the public board shows, personal data already masked. */
     publication: { type: mongoose.Schema.Types.Mixed, default: null },
     /** Numbers the metrics API adds up (see common/case-measures.ts); null before the first write. */

@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { PhotoAttached } from '../common/case';
+import { PHOTO_ATTACHED_SIGNAL } from '../common/case';
+import type { Logger } from '../common/logger';
+import { asAppError, withCallDeadline } from './temporal-errors';
 import sharp from 'sharp';
 import { MAX_PHOTOS_PER_CASE } from '../lang/definition';
 import type { Models } from '../models';
@@ -6,7 +11,7 @@ import type { AttachmentDocument } from '../models/attachment';
 import type { Principal } from './auth';
 import { AppError } from './errors';
 import type { ScopeResolver } from './scope';
-import { canSee } from './scope';
+import { canSee, isNamedRater } from './scope';
 import { TASK_SCOPE } from './tasks';
 
 /**
@@ -90,19 +95,31 @@ export function createAttachmentService(deps: {
   models: Models;
   scope: ScopeResolver;
   clock: () => Date;
+  /** Tells the case's workflow of each photo stored, for its timeline (`attachment.added`). */
+  temporal?: Client;
+  callTimeoutMs?: number;
+  logger?: Logger;
 }): AttachmentService {
   const { Attachment, AttachmentBlob, Case, Task } = deps.models;
 
   /**
    * The case, when the principal may reach it: its scope (the unit's staff, its requester), or a
    * task of it that the principal holds, has claimed or may claim (a property worker posted at
-   * the compound, a broadcast pool's claimant). Anything else is a 404, so ids do not leak.
+   * the compound, a broadcast pool's claimant). To read (`reading`), also a rater a feedback step
+   * names (docs 6.8): they see the photos of the service they rate, but add none. Anything else
+   * is a 404, so ids do not leak.
    */
-  async function reachableCase(principal: Principal, caseId: string) {
+  async function reachableCase(principal: Principal, caseId: string, reading = false) {
     const scope = await deps.scope.resolve(principal);
-    const kase = await Case.findById(caseId, { unitId: 1, createdBy: 1, status: 1 }).lean();
+    const kase = await Case.findById(caseId, {
+      unitId: 1,
+      createdBy: 1,
+      status: 1,
+      raterUserIds: 1,
+      raterReaderUserIds: 1,
+    }).lean();
     if (!kase) throw caseNotFound(caseId);
-    if (canSee(scope, kase)) return kase;
+    if (canSee(scope, kase) || (reading && isNamedRater(principal, kase))) return kase;
     const tasks = await Task.find(
       { caseId },
       {
@@ -157,7 +174,40 @@ export function createAttachmentService(deps: {
       originalBytes: image.bytes.length,
     };
     await Attachment.create(doc);
+    await tellTheCase(caseId, {
+      attachmentId: id,
+      taskId: doc.taskId,
+      stepId: doc.stepId,
+      actor: { kind: principal.kind, id: principal.id },
+    });
     return viewOf(doc);
+  }
+
+  /**
+   * The photo on the case's timeline: the workflow records `attachment.added` with the ids (never
+   * the bytes, never a position), once however often it hears of it. The photo is stored either
+   * way: a case that ended meanwhile has no timeline to add to, and a signal lost to an outage
+   * leaves the photo beside the case, where the console still shows it in its place by time.
+   */
+  async function tellTheCase(caseId: string, photo: PhotoAttached): Promise<void> {
+    const temporal = deps.temporal;
+    if (!temporal) return;
+    try {
+      await withCallDeadline(temporal, deps.callTimeoutMs ?? 10_000, () =>
+        temporal.workflow.getHandle(caseId).signal(PHOTO_ATTACHED_SIGNAL, photo),
+      );
+    } catch (err) {
+      const mapped = asAppError(err);
+      if (mapped instanceof AppError && mapped.kind === 'not_found') return;
+      deps.logger?.warn(
+        {
+          caseId,
+          attachmentId: photo.attachmentId,
+          error: err instanceof Error ? err.message : String(err),
+        },
+        'photo not put on the case timeline',
+      );
+    }
   }
 
   return {
@@ -182,7 +232,7 @@ export function createAttachmentService(deps: {
     },
 
     async listOfCase(principal, caseId) {
-      await reachableCase(principal, caseId);
+      await reachableCase(principal, caseId, true);
       return attachmentsOfCase(deps.models, caseId);
     },
 
@@ -190,7 +240,7 @@ export function createAttachmentService(deps: {
       const attachment = await Attachment.findById(attachmentId).lean();
       if (!attachment) throw attachmentNotFound(attachmentId);
       try {
-        await reachableCase(principal, attachment.caseId);
+        await reachableCase(principal, attachment.caseId, true);
       } catch (err) {
         if (err instanceof AppError && err.kind === 'not_found') {
           throw attachmentNotFound(attachmentId);

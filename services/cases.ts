@@ -19,7 +19,15 @@ import { ALL_ROOT, ownerRoot, unitRoot } from '../common/list-days';
 import type { ListCursor } from './day-walk';
 import { createDayWalker, cursorText, daysOfRange, parseCursor } from './day-walk';
 import type { OrgScope, ScopeResolver } from './scope';
-import { canSee, mayActForUnit, scopeFilter, unitFilterOf, withinScope } from './scope';
+import {
+  canSee,
+  isNamedRater,
+  mayActForUnit,
+  scopeFilter,
+  unitFilterOf,
+  withinScope,
+} from './scope';
+import { maskIdentifiers, maskValue } from '../lang/mask';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
@@ -86,6 +94,15 @@ export interface CaseView extends CaseSummary {
   parentCaseId: string | null;
   /** Photos attached to the case, oldest first: who, when, from which task (no image bytes). */
   attachments: AttachmentView[];
+  /**
+   * Why the reader sees the case: `scope` (their units, their own case, an admin), or `rater`: a
+   * feedback step names (or named) them to rate it (`from`, docs 6.8) and they see what a rater
+   * needs: the request with personal data masked, the steps taken without their details, the
+   * photos, the rating and the publication; no deadlines, no requester id.
+   */
+  access: 'scope' | 'rater';
+  /** The reader is one of the raters the waiting feedback step names: they may rate it now. */
+  namedRater: boolean;
 }
 
 /** Case ids are derived from the caller and its Idempotency-Key: no personal data, no guessing. */
@@ -337,8 +354,15 @@ export function createCaseService(deps: {
       const scope = await deps.scope.resolve(principal);
       const doc = await Case.findById(caseId).lean();
       if (doc) {
-        if (!canSee(scope, doc)) throw notFound(caseId);
-        return { ...viewOf(doc), attachments: await attachmentsOfCase(deps.models, caseId) };
+        const namedRater = (doc.raterUserIds ?? []).includes(principal.id);
+        const attachments = await attachmentsOfCase(deps.models, caseId);
+        if (canSee(scope, doc)) return { ...viewOf(doc), attachments, access: 'scope', namedRater };
+        // A rater a feedback step names (a resident representative) reads this case, and only
+        // as much of it as rating needs; anyone else gets the same 404 as for a missing case.
+        if (!isNamedRater(principal, doc)) throw notFound(caseId);
+        const snapshot = await deps.definitions.snapshot(doc.definitionKey, doc.definitionVersion);
+        const fields = snapshot?.spec.input.fields ?? [];
+        return { ...raterViewOf(doc, fields), attachments, access: 'rater', namedRater };
       }
       // Accepted by Temporal but not yet projected (the worker may be busy or restarting).
       const started = await startOf(deps.temporal, caseId);
@@ -356,6 +380,8 @@ export function createCaseService(deps: {
         publication: null,
         parentCaseId: null,
         attachments: [],
+        access: 'scope',
+        namedRater: false,
       };
     },
 
@@ -587,7 +613,9 @@ function summaryOf(doc: SummaryFields): CaseSummary {
   };
 }
 
-function viewOf(doc: CaseDocument): Omit<CaseView, 'attachments'> {
+type StoredCaseView = Omit<CaseView, 'attachments' | 'access' | 'namedRater'>;
+
+function viewOf(doc: CaseDocument): StoredCaseView {
   return {
     ...summaryOf(doc),
     data: doc.data as Record<string, unknown>,
@@ -608,6 +636,50 @@ function viewOf(doc: CaseDocument): Omit<CaseView, 'attachments'> {
     publication: (doc.publication as PublicationView | null) ?? null,
     parentCaseId: doc.parentCaseId ?? null,
   };
+}
+
+/**
+ * The case as a rater named by a feedback step sees it (docs 6.8): what was asked, with personal
+ * fields masked as on the public board and phone or identity numbers masked in free text; the
+ * steps taken without their details (forms, recipients); no deadlines; the requester's account
+ * id left out. Enough to judge the service, nothing that identifies the requester.
+ */
+function raterViewOf(doc: CaseDocument, fields: readonly FieldSpec[]): StoredCaseView {
+  const full = viewOf(doc);
+  const requesterId = full.createdBy.id;
+  const anonymous = (actor: { kind: string; id: string }) =>
+    actor.id === requesterId ? { kind: actor.kind, id: '' } : actor;
+  return {
+    ...full,
+    data: maskedForRater(fields, full.data),
+    createdBy: anonymous(full.createdBy),
+    // A photo's entry keeps its ids (no personal data): the page shows the photo in its place.
+    timeline: full.timeline.map(({ detail, ...entry }) => ({
+      ...entry,
+      actor: anonymous(entry.actor),
+      ...(entry.type === 'attachment.added' && detail ? { detail } : {}),
+    })),
+    deadlines: [],
+  };
+}
+
+/** A case's data for a rater: personal fields masked (lang/mask.ts), free text's numbers too. */
+function maskedForRater(
+  fields: readonly FieldSpec[],
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const masked: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(data)) {
+    const field = byName.get(name);
+    const one = (v: unknown): unknown => {
+      if (field?.personal)
+        return typeof v === 'object' && v !== null ? null : maskValue(field.type, v);
+      return typeof v === 'string' ? maskIdentifiers(v) : v;
+    };
+    masked[name] = Array.isArray(value) ? value.map(one) : one(value);
+  }
+  return masked;
 }
 
 function pendingSummary(caseId: string, memo: CaseStartMemo, startTime: Date): CaseSummary {

@@ -134,6 +134,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'task.released': '待重新签收',
   'task.completed': '已办理',
   'task.checked-in': '工作人员已到场签到',
+  'attachment.added': '已上传现场照片',
   'task.returned': '已退单',
   'task.reassigned': '已转派',
   'task.cancelled': '任务已取消',

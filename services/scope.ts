@@ -90,6 +90,22 @@ export function canSee(scope: OrgScope, item: object, fields: ScopeFields = {}):
   return typeof unitId === 'string' && scope.unitIds.has(unitId);
 }
 
+/**
+ * Whether the principal is, or was, a rater a feedback step of this case names (`from`, docs 6.8):
+ * a community's resident representative asked to rate a case filed by someone else. That lets
+ * them read this one case as a rater sees it (services/cases.ts `getCase`), outside their scope;
+ * it widens nothing else: no list shows them the case, and no other case, task or mail.
+ */
+export function isNamedRater(
+  principal: Principal,
+  kase: { raterUserIds?: readonly string[] | null; raterReaderUserIds?: readonly string[] | null },
+): boolean {
+  return (
+    (kase.raterUserIds ?? []).includes(principal.id) ||
+    (kase.raterReaderUserIds ?? []).includes(principal.id)
+  );
+}
+
 /** The rule of {@link canSee} as a MongoDB filter, to combine with a list query's own filter. */
 export function scopeFilter(scope: OrgScope, fields: ScopeFields = {}): Record<string, unknown> {
   if (scope.all) return {};

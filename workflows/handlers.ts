@@ -3,16 +3,23 @@ import type {
   ClaimTaskRequest,
   ClockRequest,
   CompleteTaskRequest,
+  PhotoAttached,
   RateCaseRequest,
   ReassignTaskRequest,
   ReturnTaskRequest,
 } from '../common/case';
-import { CALENDAR_CHANGED_SIGNAL, CASE_UPDATES, ROLL_CALL_MAYBE_FULL_SIGNAL } from '../common/case';
+import {
+  CALENDAR_CHANGED_SIGNAL,
+  CASE_UPDATES,
+  PHOTO_ATTACHED_SIGNAL,
+  ROLL_CALL_MAYBE_FULL_SIGNAL,
+} from '../common/case';
 import type { ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
 import { checkShuffleBudget } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { CaseStateView } from './projection';
+import { appliesSince2026_11, CHANGES_SINCE_2026_11 } from './patches';
 import type { CaseRun } from './run';
 import { recordScores, validateScores } from './steps/evaluation';
 import type { TaskView } from './tasks';
@@ -44,6 +51,8 @@ export const calendarChangedSignal = defineSignal(CALENDAR_CHANGED_SIGNAL);
 export const rollCallMaybeFullSignal = defineSignal<[{ taskId: string }]>(
   ROLL_CALL_MAYBE_FULL_SIGNAL,
 );
+
+export const photoAttachedSignal = defineSignal<[PhotoAttached]>(PHOTO_ATTACHED_SIGNAL);
 
 export function registerHandlers(run: CaseRun): void {
   const { projection } = run;
@@ -187,6 +196,21 @@ export function registerHandlers(run: CaseRun): void {
   // A roster roll-call's count may be full (services/tasks.ts): its wait checks the roster.
   setHandler(rollCallMaybeFullSignal, (req) => {
     if (typeof req?.taskId === 'string') run.rosterMaybeFull.add(req.taskId);
+  });
+  // A photo stored beside the case: on the timeline by its ids (never bytes or coordinates), once.
+  setHandler(photoAttachedSignal, async (photo) => {
+    if (!appliesSince2026_11(CHANGES_SINCE_2026_11.attachmentTimeline)) return;
+    const id = photo?.attachmentId;
+    if (typeof id !== 'string' || run.closed || run.photosRecorded.has(id)) return;
+    run.photosRecorded.add(id);
+    const actor = photo.actor;
+    projection.record(
+      'attachment.added',
+      { kind: actor.kind, id: actor.id },
+      photo.stepId ?? undefined,
+      { attachment: id, ...(photo.taskId ? { task: photo.taskId } : {}) },
+    );
+    await projection.flush();
   });
   // A calendar year added or revised by an admin: running working-time deadlines move with it.
   setHandler(calendarChangedSignal, async () => {

@@ -104,6 +104,12 @@ export const CHANGES_SINCE_2026_11 = {
    * so the combined marker may stand for it.
    */
   locationCheckIn: 'location-check-in',
+  /**
+   * A photo attached to the case (the attachment service's `photoAttached` signal) records
+   * `attachment.added` on its timeline. Asked only by that signal's handler: no case recorded
+   * before it received the signal, so the combined marker may stand for it.
+   */
+  attachmentTimeline: 'attachment-timeline',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

@@ -129,6 +129,8 @@ export class CaseRun {
   disputes: DisputeFigures | null = null;
   /** Roster roll-calls whose count the acknowledging service says reached the expected figure. */
   readonly rosterMaybeFull = new Set<string>();
+  /** Photos whose `attachment.added` this run recorded: a repeated signal records nothing. */
+  readonly photosRecorded = new Set<string>();
   closed = false;
   /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
   shuffles = 0;

@@ -60,6 +60,13 @@ const caseViewSchema = caseSummarySchema.extend({
   attachments: z.array(attachmentViewSchema).meta({
     description: 'Photos attached to the case, oldest first: who, when, from which task',
   }),
+  access: z.enum(['scope', 'rater']).meta({
+    description:
+      'Why you see the case: `scope` (your units, your own case), or `rater`: a feedback step names you to rate it (docs 6.8), and you see what a rater needs (personal data masked, no step details, no deadlines)',
+  }),
+  namedRater: z.boolean().meta({
+    description: 'You are a rater the waiting feedback step names: you may rate the case now',
+  }),
 });
 
 const startCaseBody = z

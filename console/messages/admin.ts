@@ -227,6 +227,9 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.diagram.joinAll': ['汇合：全部分支完成', 'join: all branches'],
   'admin.diagram.joinAny': ['汇合：任一分支完成', 'join: any branch'],
   'admin.diagram.joinAtLeast': ['汇合：{n} 个分支完成', 'join: {n} branches done'],
+  'admin.diagram.repeatTimes': ['重复 {n} 次', '{n} times'],
+  'admin.diagram.repeatEvery': ['重复 {n} 次，每隔 {every}', '{n} times, every {every}'],
+  'admin.diagram.repeatDates': ['按 {list} 中每个日期', 'per date of {list}'],
   'admin.diagram.start': ['开始', 'start'],
   // The org tree and people.
   'admin.org.title': ['组织与人员', 'Org tree & people'],

@@ -165,7 +165,9 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       view.definition.version,
     );
     const units = await services.units.get();
-    const staff = isStaff(principal);
+    // A rater named by a feedback step (docs 6.8) sees the case as a rater, staff or not: none of
+    // the staff parts (tasks, mail), which their scope would not show them anyway.
+    const staff = isStaff(principal) && view.access === 'scope';
     const stepNames = new Map((snapshot?.spec.steps ?? []).map((s) => [s.id, s.name]));
     const tasks = staff
       ? (
@@ -187,25 +189,37 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       who: actorNames.get(a.uploadedBy.id) ?? a.uploadedBy.id,
       step: a.stepId ? (stepNames.get(a.stepId) ?? a.stepId) : '',
     }));
-    // The timeline with each photo's attachment in its place (photos are kept beside the case,
-    // not in its recorded timeline): a stable merge by time.
+    // The timeline with each photo in its place: its `attachment.added` entry shows it; a photo
+    // without one (attached before photos were recorded, or while the case's workflow could not
+    // be told) is merged in by time, a stable merge.
+    const photoById = new Map(photos.map((p) => [p.id, p]));
+    const onTimeline = new Set<string>();
     const timeline = [
-      ...timelineRows(view, stepNames, ctx.t).map((row, i) => ({
-        sortAt: view.timeline[i]!.at,
-        row: { ...row, who: actorNames.get(view.timeline[i]!.actor.id) ?? row.who },
-      })),
-      ...view.attachments.map((a, i) => ({
-        sortAt: a.uploadedAt,
-        row: {
-          at: photos[i]!.at,
-          what: ctx.t('event.attachment.added'),
-          step: photos[i]!.step,
-          who: photos[i]!.who,
-          via: '',
-          detail: '',
-          photo: photos[i]!,
-        },
-      })),
+      ...timelineRows(view, stepNames, ctx.t).map((row, i) => {
+        const entry = view.timeline[i]!;
+        const who = actorNames.get(entry.actor.id) ?? row.who;
+        const attached = entry.type === 'attachment.added' ? entry.detail?.attachment : undefined;
+        const photo = typeof attached === 'string' ? photoById.get(attached) : undefined;
+        if (photo) onTimeline.add(photo.id);
+        return {
+          sortAt: entry.at,
+          row: photo ? { ...row, who, detail: '', photo } : { ...row, who },
+        };
+      }),
+      ...view.attachments
+        .flatMap((a, i) => (onTimeline.has(a.id) ? [] : [{ a, i }]))
+        .map(({ a, i }) => ({
+          sortAt: a.uploadedAt,
+          row: {
+            at: photos[i]!.at,
+            what: ctx.t('event.attachment.added'),
+            step: photos[i]!.step,
+            who: photos[i]!.who,
+            via: '',
+            detail: '',
+            photo: photos[i]!,
+          },
+        })),
     ]
       .map((entry, order) => ({ ...entry, order }))
       .sort((a, b) => Date.parse(a.sortAt) - Date.parse(b.sortAt) || a.order - b.order)
@@ -272,7 +286,8 @@ export function registerCasePages({ pages, services }: ConsoleKit): void {
       ...view.attachments.map((a) => a.uploadedBy),
     ];
     for (const actor of actors) {
-      if (actor.kind !== 'user' || names.has(actor.id)) continue;
+      // A rater's view leaves the requester's id out (empty).
+      if (actor.kind !== 'user' || actor.id === '' || names.has(actor.id)) continue;
       names.set(
         actor.id,
         await services.accounts.displayNameOf({
@@ -327,14 +342,17 @@ function isStaff(principal: Principal): boolean {
   );
 }
 
-/** The requester rates while the case waits in a feedback step and no rating is in. */
+/**
+ * The requester, or a rater the feedback step names (`from`, docs 6.8), rates while the case
+ * waits in a feedback step and no rating is in.
+ */
 function canRate(
   principal: Principal,
   view: CaseView,
   snapshot: DefinitionSnapshot | null,
 ): boolean {
   if (view.status !== 'open' || view.rating !== null) return false;
-  if (view.createdBy.id !== principal.id) return false;
+  if (view.createdBy.id !== principal.id && !view.namedRater) return false;
   // Anywhere in the process: a feedback step may sit in a parallel branch.
   const step = snapshot ? stepsOf(snapshot).find((s) => s.id === view.currentStep?.id) : undefined;
   return step?.type === 'feedback';

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { PhotoAttached } from '../../common/case';
+import { PHOTO_ATTACHED_SIGNAL } from '../../common/case';
 import { createRateLimits, limitsConfigOf, RATE_LIMIT_COLLECTION } from '../../services/limits';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
@@ -10,6 +13,7 @@ import {
   waitFor,
 } from '../support/harness';
 import { phonePhoto, photoFacts } from '../support/photos';
+import { temporalAddress, testDataConverter } from '../support/test-stack';
 
 /**
  * Photo attachments end to end on the dev server and FerretDB: upload (raw and multipart),
@@ -403,6 +407,95 @@ describe('who may add and see photos', () => {
       [stored.body.id, userIds.worker],
       [residentUpload.body.id, userIds.resident],
     ]);
+  });
+});
+
+describe('photos on the case timeline', () => {
+  interface TimelineEntry {
+    seq: number;
+    type: string;
+    at: string;
+    actor: { kind: string; id: string };
+    stepId?: string;
+    detail?: Record<string, unknown>;
+  }
+  const photosOnTimeline = async (caseId: string, count: number) =>
+    waitFor(`${count} photos on the case timeline`, async () => {
+      const res = await app.http<{ timeline: TimelineEntry[] }>('GET', `/api/v1/cases/${caseId}`, {
+        token: tokens.worker,
+      });
+      const added = res.body.timeline.filter((e) => e.type === 'attachment.added');
+      return added.length >= count ? added : undefined;
+    });
+
+  it('when photos are attached to the case and from its task, then the stored timeline records each once by its ids, a repeated notice adds nothing, and the console shows each photo once', async () => {
+    // Arrange
+    const caseId = await startCase();
+    const taskId = await inspectTask(caseId);
+    const photo = await phonePhoto({ width: 400, height: 300 });
+    const temporal = new Client({
+      connection: await Connection.connect({ address: temporalAddress() }),
+      namespace: app.config.TEMPORAL_NAMESPACE,
+      dataConverter: testDataConverter(),
+    });
+
+    try {
+      // Act: one photo on the case, one from the task; then the case's notice sent again (a
+      // retried signal), then a third photo, whose entry comes after the repeat was handled
+      const onCase = await upload(`/api/v1/cases/${caseId}/attachments`, tokens.worker, photo);
+      const onTask = await upload(
+        `/api/v1/tasks/${encodeURIComponent(taskId)}/attachments`,
+        tokens.worker,
+        photo,
+        { multipart: true },
+      );
+      await photosOnTimeline(caseId, 2);
+      const repeat: PhotoAttached = {
+        attachmentId: onCase.body.id,
+        taskId: null,
+        stepId: null,
+        actor: { kind: 'user', id: userIds.worker },
+      };
+      await temporal.workflow.getHandle(caseId).signal(PHOTO_ATTACHED_SIGNAL, repeat);
+      const third = await upload(`/api/v1/cases/${caseId}/attachments`, tokens.resident, photo);
+      const entries = await photosOnTimeline(caseId, 3);
+      const web = consoleClient(app.api.url);
+      web.useSession(tokens.worker);
+      const page = await web.get(`/console/cases/${encodeURIComponent(caseId)}`);
+
+      // Assert: ids only (no bytes, no coordinates), who attached it, the task's step
+      expect(entries).toEqual([
+        {
+          seq: expect.any(Number) as number,
+          type: 'attachment.added',
+          at: expect.any(String) as string,
+          actor: { kind: 'user', id: userIds.worker },
+          detail: { attachment: onCase.body.id },
+        },
+        {
+          seq: expect.any(Number) as number,
+          type: 'attachment.added',
+          at: expect.any(String) as string,
+          actor: { kind: 'user', id: userIds.worker },
+          stepId: 'inspect',
+          detail: { attachment: onTask.body.id, task: taskId },
+        },
+        {
+          seq: expect.any(Number) as number,
+          type: 'attachment.added',
+          at: expect.any(String) as string,
+          actor: { kind: 'user', id: userIds.resident },
+          detail: { attachment: third.body.id },
+        },
+      ]);
+      // The page: each photo in the photo panel and once on the timeline, not merged in again
+      expect(page.status).toBe(200);
+      for (const id of [onCase.body.id, onTask.body.id, third.body.id]) {
+        expect(page.html.split(`data-photo="${id}"`)).toHaveLength(3);
+      }
+    } finally {
+      await temporal.connection.close();
+    }
   });
 });
 

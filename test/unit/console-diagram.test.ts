@@ -1,10 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DefinitionSpec, ParallelStepSpec, StepSpec } from '../../lang/definition';
+import type {
+  DefinitionSpec,
+  ParallelStepSpec,
+  RepeatStepSpec,
+  StepSpec,
+} from '../../lang/definition';
 import { validateDefinitionSource } from '../../lang/source';
 import { allSteps, followingStepId, successorsOf } from '../../lang/steps';
 import { escapeXml, renderDiagram } from '../../console/diagram';
-import { buildDiagramGraph } from '../../console/diagram-graph';
+import type { DiagramLabels } from '../../console/diagram-graph';
+import { buildDiagramGraph, ENGLISH_DIAGRAM_LABELS } from '../../console/diagram-graph';
+import { diagramLabels } from '../../console/admin-definition-view';
+import { translator } from '../../console/i18n';
 import { createMailRenderer } from '../../mail/renderer';
 
 const options = { knownTemplates: createMailRenderer().templateNames };
@@ -243,5 +251,66 @@ describe('a parallel step', () => {
     });
     expect(svg).toContain('任一分支完成即汇合');
     expect(count(svg, 'class="node node-join"')).toBe(1);
+  });
+});
+
+type BlockSteps = RepeatStepSpec['steps'];
+
+describe('a repeat step', () => {
+  const block = [
+    task('visit', {
+      outcomes: [
+        { id: 'met', name: '已见面', requiresComment: false },
+        { id: 'absent', name: '不在家', next: 'note', requiresComment: false },
+      ],
+    }),
+    { id: 'done', name: 'done', type: 'notify', to: [{ field: 'email' }], template: 'case-result' },
+    { id: 'note', name: 'note', type: 'timer', duration: 'P1D' },
+  ] as BlockSteps;
+  const monthly = spec([
+    { id: 'checkins', name: '每月回访', type: 'repeat', times: 6, every: 'P30D', steps: block },
+    end('closed'),
+  ]);
+  const perDate = spec([
+    { id: 'checkins', name: '按日回访', type: 'repeat', dates: 'data.visitDates', steps: block },
+    end('closed'),
+  ]);
+  const loops = (definition: DefinitionSpec, labels?: Partial<DiagramLabels>) =>
+    buildDiagramGraph(definition, { ...ENGLISH_DIAGRAM_LABELS, ...labels })
+      .edges.filter((e) => e.to === 'steps/checkins')
+      .map((e) => `${e.from} [${e.labels.join(',')}]`);
+
+  it('when it repeats a number of times, then the edge looping back to it says how many and how often', () => {
+    expect(loops(monthly)).toEqual(['steps[0].steps/note [6 times, every P30D]']);
+    const svg = renderDiagram(monthly);
+    expect(svg).toContain('6 times, every P30D');
+    // The way into the block and the way on after it stay unlabelled
+    const graph = buildDiagramGraph(monthly);
+    const labelsOf = (from: string, to: string) =>
+      graph.edges.find((e) => e.from === from && e.to === to)?.labels;
+    expect(labelsOf('steps/checkins', 'steps[0].steps/visit')).toEqual([]);
+    expect(labelsOf('steps/checkins', 'steps/closed')).toEqual([]);
+  });
+
+  it('when it repeats per date of a list, then the loop names the list', () => {
+    expect(loops(perDate)).toEqual(['steps[0].steps/note [per date of data.visitDates]']);
+  });
+
+  it('when the console draws it in Chinese or English, then the loop speaks the reader’s language', () => {
+    expect(loops(monthly, diagramLabels(translator('zh-CN')))[0]).toBe(
+      'steps[0].steps/note [重复 6 次，每隔 P30D]',
+    );
+    expect(
+      loops(
+        spec([{ ...monthly.steps[0]!, every: undefined } as StepSpec, end('closed')]),
+        diagramLabels(translator('zh-CN')),
+      )[0],
+    ).toBe('steps[0].steps/note [重复 6 次]');
+    expect(loops(perDate, diagramLabels(translator('en')))[0]).toBe(
+      'steps[0].steps/note [per date of data.visitDates]',
+    );
+    expect(renderDiagram(perDate, { labels: diagramLabels(translator('zh-CN')) })).toContain(
+      '按 data.visitDates 中每个日期',
+    );
   });
 });
