@@ -393,4 +393,104 @@ describe('联合执法行动 measures (接单率, 办结率, 按期办结率, �
       expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
     }
   });
+  it('when known team confirmations run (confirmed at once, cannot come, confirmed after confirm_1d, never answered), then every declared rate of joint-enforcement-team comes out exactly, on the read model and after a replay', async () => {
+    // Arrange: each started as the operation starts it, for the department
+    const org = await enforcementOrg();
+    const monday = await bed.quietMonday();
+    const mondayAt = bj(`${monday} 09:30`).getTime();
+    const definition = bed.shipped('joint-enforcement-team.yaml');
+    const team = {
+      title: '惠民小区南门占道经营整治',
+      problem: '占道经营',
+      place: org.compound.id,
+      operationAt: `${plusDays(monday, 3)}T09:00:00+08:00`,
+      street: org.street.id,
+    };
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(mondayAt);
+      const start = () => bed.startCase(queue, definition, org.urban.id, team);
+      const cases = [await start(), await start(), await start(), await start()];
+      const [confirmed, unable, late, silent] = cases as [
+        RunningCase,
+        RunningCase,
+        RunningCase,
+        RunningCase,
+      ];
+      await confirmTeam(confirmed, org.urbanOfficer);
+      await unable.waitForTask('确认派员', unable.taskId('confirm'), () => true);
+      await claimAndComplete(
+        unable,
+        unable.taskId('confirm'),
+        org.urbanOfficer,
+        'unable',
+        { note: '当日另有任务' },
+        '当日另有任务',
+      );
+      for (const kase of [late, silent]) {
+        await kase.waitForTask('确认派员', kase.taskId('confirm'), (t) =>
+          t.deadlines.every((d) => d.dueAt !== null),
+        );
+      }
+      // Tuesday 11:30: confirm_1d (Tuesday 09:30) has passed
+      await bed.skipTo(mondayAt + DAY + 2 * 3600_000);
+      await late.waitForEvents('deadline.escalated', 1, { deadline: 'confirm_1d' });
+      await silent.waitForEvents('deadline.escalated', 1, { deadline: 'confirm_1d' });
+      await confirmTeam(late, org.urbanOfficer);
+      const closed = (kase: RunningCase) =>
+        kase.waitForDoc('the case closed', (d) => d.status !== 'open');
+      const docs = [
+        await closed(confirmed),
+        await closed(unable),
+        await closed(late),
+        await silent.doc(),
+      ];
+      return { docs, cases };
+    });
+
+    // Assert: the flags each department's case carries
+    const metrics = outcome.docs.map(flagsOf);
+    expect(outcome.docs.map((d) => d.status)).toEqual(['closed', 'closed', 'closed', 'open']);
+    expect(metrics.map((m) => [m.excluded, m.dispatched, m.accepted, m.respondedInTime])).toEqual([
+      [0, 1, 1, 1],
+      [0, 1, 1, 1],
+      [0, 1, 1, 0],
+      [0, 1, 0, 0],
+    ]);
+    // 无法派员 is 办结 but not 解决
+    expect(
+      metrics.map((m) => [m.due, m.completed, m.resolved, m.explained, m.completedOnTime]),
+    ).toEqual([
+      [1, 1, 1, 0, 1],
+      [1, 1, 0, 1, 1],
+      [1, 1, 1, 0, 0],
+      [1, 0, 0, 0, 0],
+    ]);
+    expect(metrics.map((m) => [m.ratingInvited, m.rated, m.escalated, m.overdue])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 1, 1],
+      [0, 0, 1, 1],
+    ]);
+    // The rates, summed as the metrics service sums them
+    expect(figuresOf(summedFlags(metrics)).rates).toEqual({
+      acceptanceRate: 0.75, // 3 taken up of 4
+      responseRate: 0.5, // 2 taken up before confirm_1d (Mudan's 响应率)
+      completionRate: 0.75, // 3 answered of 4 due
+      resolutionRate: 0.5, // 2 teams confirmed of 4 due
+      onTimeRate: 0.6667, // 2 of 3 answered within confirm_1d
+      satisfactionRate: null, // no feedback step
+      participationRate: null,
+      visitRate: 0, // 0 rated of 3 completed: unreachable without a feedback step
+      disputeResolutionRate: null,
+      supervisionRate: 0.5, // 2 escalated to the director of 4
+      returnRate: 0, // no task is sent back
+      overdueRate: 0.5, // 2 past confirm_1d of 4 (the process has no refusal)
+    });
+    // After a replay: each history replays, and its timeline gives the stored figures again
+    for (const [i, kase] of outcome.cases.entries()) {
+      expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
+    }
+  });
 });
