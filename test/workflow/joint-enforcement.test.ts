@@ -1,8 +1,12 @@
+import type { Principal } from '../../services/auth';
 import type { DefinitionSnapshot } from '../../lang/definition';
 import { addWorkingDays } from '../../common/working-calendar';
+import { createAttachmentService } from '../../services/attachments';
+import { createScopeResolver } from '../../services/scope';
 import { figuresOf } from '../../services/metrics';
 import { bj } from '../support/beijing';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
+import { phonePhoto } from '../support/photos';
 import type {
   RunningCase,
   SeededOrg,
@@ -110,7 +114,7 @@ const ORDER = {
 };
 
 describe('联合执法行动 (joint-enforcement → joint-enforcement-team)', () => {
-  it('when one department confirms its team and the other cannot come, then the operation is recorded after it happened, rectification ordered by a date, re-inspected and closed', async () => {
+  it('when one department confirms its team and the other cannot come, then the operation is recorded after it happened with a photo from the site, rectification ordered by a date, re-inspected and closed', async () => {
     // Arrange
     const org = await enforcementOrg();
     const monday = await bed.quietMonday();
@@ -148,13 +152,41 @@ describe('联合执法行动 (joint-enforcement → joint-enforcement-team)', ()
       const recordTask = await kase.waitForTask('记录', record, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),
       );
-      await claimAndComplete(kase, record, org.office, 'ordered', { ...ORDER, rectifyBy });
+      // The office's photo from the site, attached to the task and named in the form, through
+      // the services the API uses (the completion checks the photo is the case's)
+      await kase.claim(record, org.office);
+      const office: Principal = {
+        kind: 'user',
+        id: org.office.userId,
+        roles: ['staff'],
+        unitIds: [],
+      };
+      const photos = createAttachmentService({
+        models: bed.db.models,
+        scope: createScopeResolver(bed.db.models),
+        clock: () => new Date(),
+      });
+      const photo = await photos.attachToTask(office, record, {
+        bytes: await phonePhoto({ width: 800, height: 600 }),
+        contentType: 'image/jpeg',
+      });
+      await bed
+        .tasks()
+        .act(
+          office,
+          record,
+          'complete',
+          { outcome: 'ordered', form: { ...ORDER, rectifyBy, photos: [photo.id] } },
+          undefined,
+        );
       const reinspect = kase.taskId('reinspect');
       const reinspectTask = await kase.waitForTask('复查', reinspect, (t) =>
         t.deadlines.every((d) => d.dueAt !== null),
       );
       await claimAndComplete(kase, reinspect, org.office, 'passed', { result: '摊位已撤离' });
       return {
+        photoId: photo.id,
+        caseId: kase.caseId,
         urbanConfirm,
         beforeOperation,
         recordTask,
@@ -176,6 +208,13 @@ describe('联合执法行动 (joint-enforcement → joint-enforcement-team)', ()
     expect(outcome.beforeOperation).toBeNull();
     expect(outcome.recordTask.candidates.map((c) => c.personId)).toEqual([org.office.personId]);
     expectFiredAt(outcome.recordTask.dueAt!, bj(`${plusDays(monday, 3)} 09:00`).getTime());
+    // …with its photo from the site on the record
+    const recorded = eventsOf(outcome.doc.timeline, 'task.completed').find(
+      (e) => e.stepId === 'record',
+    );
+    expect(recorded?.detail?.outcome).toBe('ordered');
+    const stored = await bed.db.models.Attachment.findById(outcome.photoId).lean();
+    expect(stored).toMatchObject({ caseId: outcome.caseId, stepId: 'record' });
     // …the re-inspection is due at the end of the rectification date
     expectFiredAt(outcome.reinspectTask.dueAt!, Date.parse(`${rectifyBy}T00:00:00+08:00`) + DAY);
     expect(stepsEntered(outcome.doc.timeline)).toEqual([
