@@ -399,7 +399,10 @@ function valueFor(
     case 'email':
       return `${externalId.replace(/[^a-z0-9-]/gi, '').slice(-40)}@demo.invalid`;
     case 'phone':
-      return undefined; // any 11-digit mobile number may be someone's
+      // Any 11-digit mobile number may be someone's: left out unless required (a volunteer's
+      // registration), then a Beijing landline number no line has (local numbers never start
+      // with 0), one per case.
+      return field.required ? `010-0${demoDigits(externalId, 7)}` : undefined;
     case 'date':
       return new Date(received + 30 * 86_400_000 + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
     case 'datetime':
@@ -425,4 +428,13 @@ function shown(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
     ? String(value)
     : '';
+}
+
+/** `count` decimal digits derived from `text` (FNV-1a): the same text, the same digits. */
+function demoDigits(text: string, count: number): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return String(hash % 10 ** count).padStart(count, '0');
 }

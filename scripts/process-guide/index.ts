@@ -54,6 +54,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'whistle-call',
       'dual-report',
       'volunteer-activity',
+      'volunteer-registration',
     ],
   },
   {
@@ -68,6 +69,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'emergency-activation',
       'joint-meeting',
       'special-campaign',
+      'joint-enforcement',
       'secretary-direct-line',
       'interview-day-round',
       'grid-patrol-round',
@@ -84,6 +86,7 @@ const GROUPS: ReadonlyArray<{ title: string; keys: readonly string[] }> = [
       'emergency-compound',
       'joint-meeting-item',
       'campaign-compound',
+      'joint-enforcement-team',
       'interview-day',
       'grid-patrol',
       'secretary-review',

@@ -21,6 +21,8 @@ export const EXAMPLE_UNITS: Readonly<Record<string, string>> = {
   'whistle-department': 'demo-dept-housing',
   'special-campaign': 'demo-chengguan',
   'campaign-compound': 'demo-wenhualu-g1-c1',
+  'joint-enforcement': 'demo-chengguan',
+  'joint-enforcement-team': 'demo-dept-urban-management',
   'three-party-meeting': 'demo-wenhualu-g1-c1',
   'interview-day-round': 'demo-chengguan',
   'grid-patrol-round': 'demo-chengguan',
@@ -109,6 +111,34 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     title: '周五志愿服务日：楼道清理',
     description: '清理惠民小区楼道堆物。',
     places: 10,
+  },
+  'volunteer-registration': {
+    applicantName: '王秀英',
+    phone: '13800138000',
+    skills: ['助老助残', '政策宣传'],
+    availability: ['周末', '周五志愿服务日'],
+    serviceArea: 'demo-wenhualu-g1-c1',
+    opinion: '材料齐全，同意注册。',
+    volunteer: 'demo-p0112', // a volunteer of 文化路社区
+    postRecorded: true,
+  },
+  'joint-enforcement': {
+    title: '文化路占道经营联合整治',
+    description: '文化路惠民小区南门早市占道经营，堵塞消防通道；城管、市场监管联合整治。',
+    place: 'demo-wenhualu-g1-c1',
+    location: '惠民小区南门',
+    findings: '南门外 6 个摊位占道经营，消防通道堵塞。',
+    problems: 6,
+    orders: '3 日内撤离占道摊位，恢复消防通道畅通。',
+    rectifyBy: '2026-06-04',
+  },
+  'joint-enforcement-team': {
+    title: '文化路占道经营联合整治',
+    problem: '占道经营',
+    place: 'demo-wenhualu-g1-c1',
+    street: 'demo-chengguan',
+    teamLeader: 'demo-p0038', // an officer of 城市管理执法局
+    members: 4,
   },
   mediation: {
     description: '楼上住户装修噪音扰民，双方多次争执。',
