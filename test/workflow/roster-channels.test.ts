@@ -18,8 +18,9 @@ import { testStack, webhookSinkUrl } from '../support/test-stack';
 /**
  * A roster roll-call's mails on every channel (issue 17): the interpreter on the time-skipping
  * server opens a roll-call whose people are called from the roster, each on their own preferred
- * channel (a text, their WeCom robot, mail; a refused robot falling back to mail), and its
- * reminder names `channels: [mail]` and `groupRobot: true` as a definition may. The outbox
+ * channel (a text, their WeCom robot, mail; a refused robot falling back to mail), its reminder
+ * names `channels: [mail]` and its escalation `channels: [sms]`, each with `groupRobot: true`, as
+ * a definition may. The outbox
  * dispatcher posts to the local webhook sink, which is told to fail; a retried mail activity
  * sends nothing twice. Real activities, FerretDB, the SMTP and webhook sinks.
  */
@@ -27,8 +28,14 @@ let bed: SlaTestBed;
 const run = randomBytes(4).toString('hex');
 const MINUTE = 60_000;
 const SMS_PATH = `/sms/roster-${run}`;
-/** The texted person's number, this run's own (the sink is shared by the suite's files). */
-const PHONE = `139${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
+/** A phone number of this run's own (the sink is shared by the suite's files). */
+function phoneNumber(prefix: string): string {
+  return `${prefix}${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
+}
+/** The texted building head's number. */
+const PHONE = phoneNumber('139');
+/** The grid leader's number: the escalation names `channels: [sms]`. */
+const LEADER_PHONE = phoneNumber('137');
 
 jest.setTimeout(180_000);
 
@@ -97,9 +104,9 @@ function accepted(path: string, count = 1): Promise<SunkWebhook[]> {
   });
 }
 
-/** The texts the sink got for the texted person. */
-async function texts(): Promise<SunkWebhook[]> {
-  return (await sunk(SMS_PATH)).filter((p) => (p.body as { phone?: string }).phone === PHONE);
+/** The texts the sink got for a number (the texted person's by default). */
+async function texts(phone = PHONE): Promise<SunkWebhook[]> {
+  return (await sunk(SMS_PATH)).filter((p) => (p.body as { phone?: string }).phone === phone);
 }
 
 function mailsOnceThere(person: SeededPerson, count = 1) {
@@ -128,6 +135,7 @@ async function compoundWithPreferences() {
   const robotPath = `/wecom/roster-${run}-${randomBytes(3).toString('hex')}`;
   const refusedPath = `/wecom/roster-refused-${run}-${randomBytes(3).toString('hex')}`;
   const compoundRobot = `/dingtalk/roster-${run}-${randomBytes(3).toString('hex')}`;
+  const gridRobot = `/wecom/roster-grid-${run}-${randomBytes(3).toString('hex')}`;
   const head = (label: string, name: string) =>
     bed.addPerson(label, name, [[compound, 'building-head']]);
   const called: Called = {
@@ -168,7 +176,18 @@ async function compoundWithPreferences() {
       $set: { groupRobot: { channel: 'dingtalk', webhook: `${webhookSinkUrl()}${compoundRobot}` } },
     },
   );
-  return { org, compound, called, compoundRobot };
+  // The grid leader (网格长) the escalation reaches: mail preferred, texted by the definition; the
+  // grid's own group gets the escalation's robot post.
+  const leader = await bed.addPerson('grid-leader', '钱网格长', [[org.grid, 'grid-leader']]);
+  await Person.updateOne(
+    { _id: leader.personId },
+    { $set: { phone: LEADER_PHONE, channels: ['mail'] } },
+  );
+  await Unit.updateOne(
+    { _id: org.grid.id },
+    { $set: { groupRobot: { channel: 'wecom', webhook: `${webhookSinkUrl()}${gridRobot}` } } },
+  );
+  return { org, compound, called, compoundRobot, leader, gridRobot };
 }
 
 /** A roll-call of the compound's building heads, reminded by mail and in the compound's group. */
@@ -203,6 +222,15 @@ function rollCallDefinition() {
                 groupRobot: true,
               },
             ],
+            escalations: [
+              {
+                notify: { role: 'grid-leader', unit: 'grid' },
+                template: 'roll-call-escalated',
+                // A text to the grid leader whatever they prefer, and one post in the grid's group.
+                channels: ['sms'],
+                groupRobot: true,
+              },
+            ],
           },
         ],
         next: 'closed',
@@ -212,10 +240,10 @@ function rollCallDefinition() {
   });
 }
 
-it('when a roll-call calls its roster, then each person is reached once on their own channel (text, robot, mail, a refused robot falling back to mail), and the reminder follows the definition’s channels and group robot', async () => {
+it('when a roll-call calls its roster, then each person is reached once on their own channel (text, robot, mail, a refused robot falling back to mail), and its reminder and escalation follow the definition’s channels and group robots', async () => {
   // Arrange: four building heads with their preferences; the sink fails the first text and the
   // first robot post (retried), and refuses the third person's robot for good (fallback)
-  const { compound, called, compoundRobot } = await compoundWithPreferences();
+  const { compound, called, compoundRobot, leader, gridRobot } = await compoundWithPreferences();
   await failNext({ path: SMS_PATH, count: 1, status: 503 });
   await failNext({ path: called.robotPath, count: 1, status: 502 });
   // (WeCom 93000: an errcode that is no rate limit: refused for good)
@@ -264,7 +292,13 @@ it('when a roll-call calls its roster, then each person is reached once on their
       (r: RollCallMailRequest) => activities.mailRollCall(r),
       retried,
     );
-    for (const person of [called.robot, called.refused, called.mailed]) {
+    // At the deadline the two still silent are escalated to the grid leader
+    await kase.acknowledge(taskId, called.robot);
+    await bed.skipTo(due + MINUTE);
+    await kase.waitForEvents('deadline.escalated', 1, { level: 1 });
+    await accepted(gridRobot);
+    await waitFor('the grid leader’s text', async () => (await texts(LEADER_PHONE)).length > 0);
+    for (const person of [called.refused, called.mailed]) {
       await kase.acknowledge(taskId, person);
     }
     await kase.handle.result();
@@ -315,10 +349,26 @@ it('when a roll-call calls its roster, then each person is reached once on their
   expect(await texts()).toHaveLength(2);
   expect(await sunk(called.robotPath)).toHaveLength(2);
   expect(await sunk(compoundRobot)).toHaveLength(1);
+  // …the escalation: a text to the grid leader (the definition's channels over their mail
+  // preference) with the number missing, one post in the grid's group, no mail
+  const leaderTexts = await texts(LEADER_PHONE);
+  expect(leaderTexts).toHaveLength(1);
+  expect(leaderTexts[0]!.body).toMatchObject({
+    templateId: 'roll-call-escalated',
+    params: { missing: '2' },
+  });
+  const gridPosts = await sunk(gridRobot);
+  expect(gridPosts).toHaveLength(1);
+  expect((gridPosts[0]!.body as { markdown: { content: string } }).markdown.content).toContain(
+    '超时未报到督办',
+  );
+  expect(await mailsTo(leader.email)).toHaveLength(0);
   const sent = eventsOf(outcome.doc.timeline, 'notification.sent');
   expect(sent.map((e) => e.detail)).toEqual([
     expect.objectContaining({ template: 'task-assigned', count: 4 }),
     // three people and the compound's group
     expect.objectContaining({ template: 'roll-call-reminder', count: 4 }),
+    // the grid leader and the grid's group
+    expect.objectContaining({ template: 'roll-call-escalated', count: 2 }),
   ]);
 });
