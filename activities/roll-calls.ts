@@ -286,8 +286,8 @@ export function createRollCallActivities(
      * Notifies the roster (everyone, or those still missing) and any further targets, one
      * message per person under `<keyBase>:<slot>` through `sendNotification` (sent once per key,
      * on the person's channel: the request's `channels`, else their preferences, then mail), and
-     * one post per group-robot target, a few at a time. Mails still failing are retried by retrying the activity (what was sent is not sent
-     * again), and given up on its last attempt.
+     * one post per group-robot target, a few at a time. Messages still failing are retried by
+     * retrying the activity (what was sent is not sent again), and given up on its last attempt.
      */
     async mailRollCall(request: RollCallMailRequest): Promise<RollCallMailResult> {
       const targets: Array<{ slot: string; to: RollCallTarget }> = [];

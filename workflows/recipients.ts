@@ -1,7 +1,7 @@
 import type { ChannelChoice } from '../lang/vocabulary';
 /**
- * Who a mail goes to, as the case run and its clocks pass it around. Types only (and one list
- * helper), so the run, its clocks and its tasks can all name them without importing each other.
+ * Who a mail goes to, as the case run and its clocks pass it around. Types and two pure helpers,
+ * so the run, its clocks and its tasks can all name them without importing each other.
  */
 import type { Candidate, ResolvedPeople, RosterFigures } from '../common/case';
 
@@ -57,9 +57,9 @@ export function asList<T>(value: T | readonly T[]): readonly T[] {
 }
 
 /**
- * The units whose group robot a `groupRobot: true` notification posts to, once each, in order:
- * each unit the recipients were found in (`also`: further units they came from, a roster
- * roll-call's unit), else the case's unit when they came with none.
+ * The units whose group robot a `groupRobot: true` notification posts to, in order: each unit the
+ * recipients were found in, then `also` (further units they came from: a roster roll-call's unit)
+ * where not listed yet, else the case's unit when they came with none.
  */
 export function groupRobotUnits(
   found: ResolvedPeople | undefined,
