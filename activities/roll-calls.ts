@@ -7,6 +7,7 @@ import type {
   ResolvedPeople,
   RosterFigures,
 } from '../common/case';
+import type { ChannelChoice } from '../lang/vocabulary';
 import type { ActivityDependencies } from './dependencies';
 import type { PersonContact } from './channels';
 import { PERSON_CONTACT_FIELDS } from './channels';
@@ -58,14 +59,25 @@ export interface RollCallMailRequest {
   context: Record<string, unknown>;
   /** Which of the roster: everyone called, those not yet acknowledged, or none. */
   roster: 'all' | 'unacknowledged' | null;
-  /** Further recipients (an escalation's supervisors), by slot. */
-  targets: Array<{ slot: string; to: string | { personId: string } }>;
+  /**
+   * Further recipients, by slot: an escalation's supervisors (people or addresses), and the
+   * group robots `groupRobot: true` posts to (`{ unitId }`, slot `robot:<unit id>`).
+   */
+  targets: Array<{ slot: string; to: RollCallTarget }>;
+  /**
+   * The definition's channels for each person (docs 8.7), the roster's and the supervisors';
+   * absent: each person's own preferences, then mail, as every other notification.
+   */
+  channels?: ChannelChoice[];
   /** Add the figures (expected, acknowledged, missing) to the context. */
   figures: boolean;
   /** Name those still missing in `missingNames` (an escalation's list). */
   missingNames: boolean;
   names?: Record<string, string>;
 }
+
+/** Who one roll-call mail goes to: an address, a person, or a unit's group robot. */
+export type RollCallTarget = string | { personId: string } | { unitId: string };
 
 export interface RollCallMailResult {
   /** Mails sent now or before (a retry). */
@@ -271,13 +283,14 @@ export function createRollCallActivities(
     },
 
     /**
-     * Mails the roster (everyone, or those still missing) and any further targets, one mail per
-     * person under `<keyBase>:<slot>` through `sendNotification` (sent once per key), a few at a
-     * time. Mails still failing are retried by retrying the activity (what was sent is not sent
-     * again), and given up on its last attempt.
+     * Notifies the roster (everyone, or those still missing) and any further targets, one
+     * message per person under `<keyBase>:<slot>` through `sendNotification` (sent once per key,
+     * on the person's channel: the request's `channels`, else their preferences, then mail), and
+     * one post per group-robot target, a few at a time. Messages still failing are retried by
+     * retrying the activity (what was sent is not sent again), and given up on its last attempt.
      */
     async mailRollCall(request: RollCallMailRequest): Promise<RollCallMailResult> {
-      const targets: Array<{ slot: string; to: string | { personId: string } }> = [];
+      const targets: Array<{ slot: string; to: RollCallTarget }> = [];
       if (request.roster !== null) {
         for (const personId of await personIdsOf(request.taskId, request.roster)) {
           targets.push({ slot: personId, to: { personId } });
@@ -301,7 +314,9 @@ export function createRollCallActivities(
       };
       const names = await helpers.namesOf(common);
       const people = await peopleOf(
-        targets.flatMap((t) => (typeof t.to === 'string' ? [] : [t.to.personId])),
+        targets.flatMap((t) =>
+          typeof t.to !== 'string' && 'personId' in t.to ? [t.to.personId] : [],
+        ),
       );
       let next = 0;
       const worker = async () => {
@@ -309,8 +324,10 @@ export function createRollCallActivities(
           const target = targets[next++]!;
           heartbeat();
           const businessKey = `${request.keyBase}:${target.slot}`;
-          const person = typeof target.to === 'string' ? null : people.get(target.to.personId);
-          if (typeof target.to !== 'string' && !person) {
+          const personId =
+            typeof target.to !== 'string' && 'personId' in target.to ? target.to.personId : null;
+          const person = personId !== null ? people.get(personId) : undefined;
+          if (personId !== null && !person) {
             result.noAddress++;
             continue;
           }
@@ -323,6 +340,11 @@ export function createRollCallActivities(
                 to: target.to,
                 context,
                 ...common,
+                // Channels choose among a person's addresses; an address is mailed and a robot
+                // posted as they are (run.sendOne passes them the same way).
+                ...(request.channels !== undefined && personId !== null
+                  ? { channels: request.channels }
+                  : {}),
               },
               { ...(person ? { person } : {}), names, batch: true },
             );

@@ -17,6 +17,7 @@ import { registerResidentPages } from './pages/resident';
 import { registerDefinitionPages } from './pages/admin-definitions';
 import { registerOrgPages } from './pages/admin-org';
 import { registerAvailabilityPages } from './pages/admin-availability';
+import { registerRotaPages } from './pages/admin-rota';
 import { registerCalendarPages } from './pages/admin-calendar';
 import { registerCataloguePages } from './pages/admin-catalogue';
 import { registerMailPages } from './pages/admin-mail';
@@ -104,6 +105,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   registerDefinitionPages(kit);
   registerOrgPages(kit);
   registerAvailabilityPages(kit);
+  registerRotaPages(kit);
   registerCalendarPages(kit);
   registerCataloguePages(kit);
   registerMailPages(kit);

@@ -415,6 +415,16 @@ export function createOrgService(deps: {
     },
 
     /**
+     * A unit's group robot as admins see it (vendor, webhook with its key masked, whether it is
+     * signed), or null when it has none: the console's unit page, for admins only.
+     */
+    async unitRobot(id: string): Promise<RobotView | null> {
+      const doc = await Unit.findById(id, { groupRobot: 1 }).lean();
+      if (!doc) throw new AppError('not_found', `No unit "${id}"`);
+      return robotViewOf(doc.groupRobot) ?? null;
+    },
+
+    /**
      * A unit with its ancestry and the posts held in it: the unit and each ancestor read by `_id`
      * ({@link unitOutline}), never the whole tree.
      */

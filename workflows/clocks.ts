@@ -11,7 +11,7 @@ import { lookups } from './stubs';
 import type { CaseProjection, Detail } from './projection';
 import { ENGINE } from './projection';
 import type { MailArgs, MailTarget, TaskContext } from './recipients';
-import { asList } from './recipients';
+import { asList, groupRobotUnits } from './recipients';
 import { rollCallMailFacts } from './roll-call';
 import type { RollCallMailRequest } from '../activities/roll-calls';
 import { applies, appliesSince2026_11, CHANGES, CHANGES_SINCE_2026_11 } from './patches';
@@ -76,6 +76,23 @@ function rosterSplit(recipients: readonly RecipientSpec[]): {
         ? 'unacknowledged'
         : 'all';
   return { roster, others: recipients.filter((r) => !ROSTER_RECIPIENTS.has(r)) };
+}
+
+/**
+ * The group-robot posts (`groupRobot: true`) of a roster roll-call's reminder or escalation, as
+ * targets of its mail activity (no activity of their own, so no new command): each unit the
+ * other recipients were found in, and the roll-call's own unit when its people are named. Keyed
+ * `<keyBase>:robot:<unit id>`, as every other notification's robot post.
+ */
+function rosterRobots(
+  run: ClockHost,
+  found: ResolvedPeople | undefined,
+  roster: 'all' | 'unacknowledged' | null,
+  task: TaskContext,
+): RollCallMailRequest['targets'] {
+  return groupRobotUnits(found, run.caseUnitId, roster !== null ? [task.unitId] : []).map(
+    (unitId) => ({ slot: `robot:${unitId}`, to: { unitId } }),
+  );
 }
 
 /** A case-level SLA clock carried across a continue-as-new: what it planned and has fired. */
@@ -361,8 +378,10 @@ export class Clock {
         reminder: event.index + 1,
       });
       const split = rosterSplit(asList(reminder.notify));
-      const { targets } =
-        split.others.length > 0 ? await run.recipientsOf(split.others, task) : { targets: [] };
+      const { targets, found } =
+        split.others.length > 0
+          ? await run.recipientsOf(split.others, task)
+          : { targets: [], found: undefined };
       await run.mailRollCall(
         {
           taskId: task.id,
@@ -370,7 +389,11 @@ export class Clock {
           keyBase: `${run.caseId}:${this.key}:reminder:${event.index + 1}`,
           context,
           roster: split.roster,
-          targets,
+          targets: [
+            ...targets,
+            ...(reminder.groupRobot ? rosterRobots(run, found, split.roster, task) : []),
+          ],
+          ...(reminder.channels !== undefined ? { channels: reminder.channels } : {}),
           // The figures only: who else is missing is for the supervisor's mail.
           figures: true,
           missingNames: false,
@@ -403,7 +426,11 @@ export class Clock {
           fellBack: found.fellBack,
         },
         roster: split.roster,
-        targets,
+        targets: [
+          ...targets,
+          ...(escalation.groupRobot ? rosterRobots(run, found, split.roster, task) : []),
+        ],
+        ...(escalation.channels !== undefined ? { channels: escalation.channels } : {}),
         figures: true,
         missingNames: true,
       },

@@ -1,9 +1,9 @@
 import type { ChannelChoice } from '../lang/vocabulary';
 /**
- * Who a mail goes to, as the case run and its clocks pass it around. Types only (and one list
- * helper), so the run, its clocks and its tasks can all name them without importing each other.
+ * Who a mail goes to, as the case run and its clocks pass it around. Types and two pure helpers,
+ * so the run, its clocks and its tasks can all name them without importing each other.
  */
-import type { Candidate, RosterFigures } from '../common/case';
+import type { Candidate, ResolvedPeople, RosterFigures } from '../common/case';
 
 /** The people-related state a recipient can point at (the task a reminder is about). */
 export interface TaskContext {
@@ -54,4 +54,21 @@ export interface MailArgs {
 
 export function asList<T>(value: T | readonly T[]): readonly T[] {
   return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
+
+/**
+ * The units whose group robot a `groupRobot: true` notification posts to, in order: each unit the
+ * recipients were found in, then `also` (further units they came from: a roster roll-call's unit)
+ * where not listed yet, else the case's unit when they came with none.
+ */
+export function groupRobotUnits(
+  found: ResolvedPeople | undefined,
+  caseUnitId: string | null,
+  also: ReadonlyArray<string | null> = [],
+): string[] {
+  const units = found?.units?.map((u) => u.unitId) ?? (found?.unitId ? [found.unitId] : []);
+  // The found units as they always were (recorded histories post to each in this order).
+  for (const unitId of also) if (unitId !== null && !units.includes(unitId)) units.push(unitId);
+  if (units.length === 0 && caseUnitId !== null) units.push(caseUnitId);
+  return units;
 }

@@ -23,6 +23,7 @@ import type { Clock } from './clocks';
 import type { CaseProjection, CaseStateView, Detail } from './projection';
 import { ENGINE } from './projection';
 import type { MailArgs, MailTarget, TaskContext } from './recipients';
+import { groupRobotUnits } from './recipients';
 import type { TaskRuntime } from './task-runtime';
 import type { DisputeFigures } from './disputes';
 import type { RollCallFigures } from './roll-call';
@@ -454,9 +455,7 @@ export class CaseRun {
    * when they came with none (`groupRobot: true`; new definition syntax, so no patch marker).
    */
   private async postToGroupRobots(args: MailArgs, found?: ResolvedPeople): Promise<void> {
-    const units = found?.units?.map((u) => u.unitId) ?? (found?.unitId ? [found.unitId] : []);
-    if (units.length === 0 && this.caseUnitId !== null) units.push(this.caseUnitId);
-    for (const unitId of units) {
+    for (const unitId of groupRobotUnits(found, this.caseUnitId)) {
       await this.sendOne(`${args.keyBase}:robot:${unitId}`, args, { unitId });
     }
   }

@@ -200,6 +200,7 @@ export function registerAvailabilityPages({ pages, services }: ConsoleKit): void
                 : ctx.t('admin.availability.inheritedHours', { unit: hours.from }),
         },
         action: `${BASE}/admin/org/units/${encodeURIComponent(unitId)}/backups`,
+        rotaHref: `${BASE}/admin/org/units/${encodeURIComponent(unitId)}/rota`,
         values: form.values,
         errors: form.errors,
       },

@@ -17,6 +17,7 @@ import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
 import { registerPairingPages, unitPairings } from './admin-pairings';
+import { registerRobotPages, unitRobot } from './admin-robots';
 
 const PAGE_SIZE = 25;
 const POSTS_PAGE_SIZE = 25;
@@ -30,6 +31,7 @@ export function registerOrgPages(kit: ConsoleKit): void {
   const { pages, services } = kit;
   const org = services.org;
   registerPairingPages(kit);
+  registerRobotPages(kit);
 
   pages.add({
     method: 'get',
@@ -71,10 +73,11 @@ export function registerOrgPages(kit: ConsoleKit): void {
       const unit = await org.unitOutline(id);
       const page = pageNumber(ctx.query.page);
       const postsPage = pageNumber(ctx.query.postsPage);
-      const [children, posts, pairings] = await Promise.all([
+      const [children, posts, pairings, robot] = await Promise.all([
         org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
         org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
         unitPairings(kit, ctx.principal!, id, ctx.t),
+        unitRobot(kit, id, ctx.t),
       ]);
       const done = ctx.query.done;
       const here = unitPath(id);
@@ -112,8 +115,13 @@ export function registerOrgPages(kit: ConsoleKit): void {
             'postsPage',
           ),
           ...pairings,
+          ...robot,
           notice:
-            done === 'paired' || done === 'unpaired' ? ctx.t(`admin.pairing.done.${done}`) : null,
+            done === 'paired' || done === 'unpaired'
+              ? ctx.t(`admin.pairing.done.${done}`)
+              : done === 'robot-saved' || done === 'robot-removed'
+                ? ctx.t(`admin.robot.done.${done}`)
+                : null,
         },
       };
     },

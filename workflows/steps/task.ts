@@ -250,6 +250,7 @@ async function runRosterRollCall(
           },
           roster: 'all',
           targets: [],
+          ...(step.channels !== undefined ? { channels: step.channels } : {}),
           figures: false,
           missingNames: false,
         },
