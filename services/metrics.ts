@@ -505,6 +505,8 @@ export function createMetricsService(deps: {
       );
     for (let attempt = 1; ; attempt += 1) {
       const seqBefore = await foldSeq();
+      // The roll-ups before the changes, never side by side: a change read unfolded and folded
+      // before the roll-ups were read would count twice (the check below relies on the order).
       const rollups = await readRollupRows();
       const changes = (await readEach(filters, (filter) =>
         MetricRollupChange.find(filter, {
