@@ -333,7 +333,7 @@ async function foldInto(
       { projection: { parts: 1, partsJson: 1, lastFold: 1 } },
     );
     if (doc?.lastFold === batch) return;
-    const entries = doc ? unpackRollupParts(doc as { parts?: unknown; partsJson?: unknown }) : {};
+    const entries = doc ? unpackRollupParts(doc) : {};
     for (const [part, sums] of Object.entries(target.sums)) {
       const into = (entries[part] ??= {});
       for (const [field, value] of Object.entries(sums)) {

@@ -156,7 +156,8 @@ export function packRollupParts(parts: Readonly<Record<string, Partial<Sums>>>):
  * versions before the packing wrote; the folder packs a document the next time it folds into it,
  * the rebuild packs them all). Summed where both are there (never, unless written by hand).
  */
-export function unpackRollupParts(doc: { parts?: unknown; partsJson?: unknown }): RollupParts {
+export function unpackRollupParts(stored: object): RollupParts {
+  const doc = stored as { parts?: unknown; partsJson?: unknown };
   const entries: RollupParts = {};
   const addAll = (source: unknown) => {
     if (source === null || typeof source !== 'object') return;
