@@ -172,7 +172,14 @@ export function unpackRollupParts(stored: object): RollupParts {
       }
     }
   };
+  const packed: unknown =
+    typeof doc.partsJson === 'string' && doc.partsJson !== '' ? JSON.parse(doc.partsJson) : null;
+  // Only packed entries (every document the folder or the rebuild wrote): as parsed, no copy;
+  // what reads them converts each figure with Number() (sumsOf) anyway.
+  if (doc.parts === undefined && packed !== null && typeof packed === 'object') {
+    return packed as RollupParts;
+  }
   addAll(doc.parts);
-  if (typeof doc.partsJson === 'string' && doc.partsJson !== '') addAll(JSON.parse(doc.partsJson));
+  addAll(packed);
   return entries;
 }

@@ -574,10 +574,17 @@ export function createMetricsService(deps: {
       ? splitPeriod(from, to)
       : { months: [], edges: [[from, to] as [number, number]] };
     const keys = new Set(definitionKeysOf(query.definitionKey));
+    // A county's half year holds some 27,000 entries of a few dozen distinct parts: parsed once.
+    const parsed = new Map<string, ReturnType<typeof parseRollupPart> | null>();
     const wanted = (part: string, month: string) => {
-      const key = parseRollupPart(part, month);
-      if (keys.size > 0 && !keys.has(key.definitionKey)) return null;
-      if (query.category !== undefined && key.category !== query.category) return null;
+      const slot = `${month}#${part}`;
+      let key = parsed.get(slot);
+      if (key === undefined) {
+        key = parseRollupPart(part, month);
+        if (keys.size > 0 && !keys.has(key.definitionKey)) key = null;
+        else if (query.category !== undefined && key.category !== query.category) key = null;
+        parsed.set(slot, key);
+      }
       return key;
     };
     const reads: Array<Promise<void>> = [];
