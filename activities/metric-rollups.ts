@@ -5,11 +5,13 @@ import type { RollupKey, Sums } from '../common/metric-rollup';
 import type { RollupBy, RollupCase } from '../common/metric-rollup';
 import {
   FOLD_SEQ,
+  packRollupParts,
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
   rollupSlotOf,
   sumsOf,
+  unpackRollupParts,
 } from '../common/metric-rollup';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
@@ -263,7 +265,7 @@ export async function foldRollupChanges(
       unitId: unknown;
       unitIds: unknown;
       month: unknown;
-      inc: Record<string, number>;
+      sums: Record<string, Record<string, number>>;
     };
     const byRollup = new Map<string, Target>();
     for (const c of taken) {
@@ -272,34 +274,16 @@ export async function foldRollupChanges(
         unitId: c.unitId,
         unitIds: c.unitIds,
         month: c.month,
-        inc: {},
+        sums: {},
       };
+      const sums = (target.sums[String(c.part)] ??= {});
       for (const [field, value] of Object.entries((c.delta ?? {}) as Record<string, number>)) {
-        const path = `parts.${String(c.part)}.${field}`;
-        target.inc[path] = (target.inc[path] ?? 0) + value;
+        sums[field] = (sums[field] ?? 0) + value;
       }
       byRollup.set(String(c.rollupId), target);
     }
     for (const [rollupId, target] of byRollup) {
-      try {
-        await models.MetricRollup.collection.updateOne(
-          { _id: rollupId as never, lastFold: { $ne: batch } },
-          {
-            $inc: target.inc,
-            $set: { lastFold: batch },
-            $setOnInsert: {
-              by: target.by,
-              unitId: target.unitId,
-              month: target.month,
-              ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
-            },
-          },
-          { upsert: true },
-        );
-      } catch (err) {
-        // The document exists with this batch in already (a re-run of the batch).
-        if (!isDuplicateKeyError(err)) throw err;
-      }
+      await foldInto(models, rollupId, batch, target);
     }
     // Their tokens stay a while, so a late retry of one inserts nothing (module comment).
     const at = new Date();
@@ -319,6 +303,76 @@ export async function foldRollupChanges(
   return folded;
 }
 
+/** Tries of a fold into one document whose `lastFold` moved between its read and its write. */
+const FOLD_WRITE_ATTEMPTS = 3;
+
+/**
+ * Adds a batch's sums into one roll-up document: read it by `_id`, add, write the whole
+ * `partsJson` back on the condition that its `lastFold` is still the one read, with `lastFold` =
+ * the batch (common/metric-rollup.ts packs the entries into one string, so `$inc` cannot reach
+ * them). The folder is the one writer of roll-ups, so the condition only fails if someone else
+ * wrote (a rebuild run beside a worker): then read again. A document that has the batch already
+ * (a re-run of a crashed batch) is left as it is.
+ */
+async function foldInto(
+  models: Pick<Models, 'MetricRollup'>,
+  rollupId: string,
+  batch: string,
+  target: {
+    by: unknown;
+    unitId: unknown;
+    unitIds: unknown;
+    month: unknown;
+    sums: Record<string, Record<string, number>>;
+  },
+): Promise<void> {
+  const rollups = models.MetricRollup.collection;
+  for (let attempt = 1; ; attempt += 1) {
+    const doc = await rollups.findOne(
+      { _id: rollupId as never },
+      { projection: { parts: 1, partsJson: 1, lastFold: 1 } },
+    );
+    if (doc?.lastFold === batch) return;
+    const entries = doc ? unpackRollupParts(doc) : {};
+    for (const [part, sums] of Object.entries(target.sums)) {
+      const into = (entries[part] ??= {});
+      for (const [field, value] of Object.entries(sums)) {
+        const key = field as keyof Sums;
+        into[key] = (into[key] ?? 0) + value;
+      }
+    }
+    const partsJson = packRollupParts(entries);
+    let written: boolean;
+    if (doc) {
+      const updated = await rollups.updateOne(
+        { _id: rollupId as never, lastFold: (doc.lastFold as string | null | undefined) ?? null },
+        { $set: { partsJson, lastFold: batch }, $unset: { parts: '' } },
+      );
+      written = updated.matchedCount === 1;
+    } else {
+      try {
+        await rollups.insertOne({
+          _id: rollupId as never,
+          by: target.by,
+          unitId: target.unitId,
+          ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
+          month: target.month,
+          partsJson,
+          lastFold: batch,
+        });
+        written = true;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        written = false;
+      }
+    }
+    if (written) return;
+    if (attempt >= FOLD_WRITE_ATTEMPTS) {
+      throw new Error(`roll-up ${rollupId} kept changing while batch ${batch} folded into it`);
+    }
+  }
+}
+
 /** A roll-up document as computed from cases: its unit, month and entries. */
 export interface ComputedRollup {
   by: RollupBy;
@@ -327,6 +381,12 @@ export interface ComputedRollup {
   unitIds?: string[];
   month: string;
   parts: Record<string, Sums>;
+}
+
+/** A computed roll-up as the folder stores it: its entries packed into `partsJson`. */
+export function storedRollupOf(rollup: ComputedRollup): Record<string, unknown> {
+  const { parts, ...key } = rollup;
+  return { ...key, partsJson: packRollupParts(parts), lastFold: null };
 }
 
 /** Adds one case's figures into `into` (by roll-up document id); for the rebuild and the tests. */
@@ -418,7 +478,7 @@ export async function writeRollups(
       ids.slice(at, at + REBUILD_BATCH).map((id) => ({
         replaceOne: {
           filter: { _id: id as never },
-          replacement: { ...rollups.get(id)!, lastFold: null },
+          replacement: storedRollupOf(rollups.get(id)!),
           upsert: true,
         },
       })),

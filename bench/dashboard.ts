@@ -4,7 +4,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { ComputedRollup } from '../activities/metric-rollups';
-import { addCase, markComplete, rebuildRollups, rolledUpOf } from '../activities/metric-rollups';
+import {
+  addCase,
+  markComplete,
+  rebuildRollups,
+  rolledUpOf,
+  storedRollupOf,
+} from '../activities/metric-rollups';
 import type { TimelineEntry } from '../common/case';
 import { measureTimeline, storedMetrics } from '../common/case-measures';
 import type { Database } from '../models';
@@ -112,7 +118,7 @@ interface Org {
   grids: string[];
 }
 
-async function loadOrg(db: Database): Promise<Org> {
+export async function loadOrg(db: Database): Promise<Org> {
   const now = new Date();
   const units: Array<{ _id: string; name: string; type: string; parentId: string | null }> = [
     { _id: 'b-county', name: '县', type: 'county', parentId: null },
@@ -274,7 +280,7 @@ function caseOf(i: number, org: Org, next: () => number) {
   return { doc, task };
 }
 
-async function loadCases(
+export async function loadCases(
   db: Database,
   org: Org,
   count: number,
@@ -337,7 +343,7 @@ async function loadCases(
   await rawTasks.insertMany(open as never[]);
   // The roll-ups the projection would have built, summed by the rebuild's code; inserted in bulk
   // (the database is new; upserts one by one cost an `_id` scan each on SQLite).
-  const docs = [...rollups].map(([_id, rollup]) => ({ _id, ...rollup, lastFold: null }));
+  const docs = [...rollups].map(([_id, rollup]) => ({ _id, ...storedRollupOf(rollup) }));
   for (let at = 0; at < docs.length; at += BATCH) {
     await db.models.MetricRollup.collection.insertMany(docs.slice(at, at + BATCH) as never[]);
   }
@@ -540,10 +546,30 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
           .explain(),
     ],
     [
-      'roll-ups of a half year',
+      'roll-ups of a half year (before: one query)',
       () =>
         rollups
           .find({ by: 'place', month: { $in: ['2026-01', '2026-02'] }, unitId: { $in: below } })
+          .explain(),
+    ],
+    // services/metrics.ts rollupFilters: a large subtree per month, a small one per unit and month.
+    [
+      'roll-ups of a month (county)',
+      () => rollups.find({ by: 'place', month: '2026-01', unitId: { $in: org.grids } }).explain(),
+    ],
+    [
+      'roll-ups of a unit and month',
+      () => rollups.find({ by: 'place', month: '2026-01', unitId: below[0]! }).explain(),
+    ],
+    [
+      'served sets of a unit and month',
+      () => rollups.find({ by: 'servedSet', month: '2026-01', unitIds: below[0]! }).explain(),
+    ],
+    [
+      'unfolded changes of a month',
+      () =>
+        db.models.MetricRollupChange.collection
+          .find({ by: 'place', month: '2026-01', unitId: { $in: org.grids } })
           .explain(),
     ],
     ['case by _id', () => cases.find({ _id: 'bench-0000001' as never }).explain()],
@@ -697,7 +723,9 @@ function table(
   return lines.join('\n');
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

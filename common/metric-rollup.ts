@@ -128,3 +128,58 @@ export function sumsOf(metrics: Partial<Record<string, unknown>> | null | undefi
   }
   return sums;
 }
+
+/** A roll-up document's entries: summed figures per `process~category[~trendMonth]` part. */
+export type RollupParts = Record<string, Partial<Sums>>;
+
+/**
+ * A roll-up document's entries as stored: one JSON string (`partsJson`), zeros and empty entries
+ * left out. FerretDB v1 converts every field of a document between PostgreSQL's jsonb and BSON on
+ * each read, so its cost follows the number of fields, not the bytes: a grid's month as nested
+ * fields (about 300 numbers at 20,000 cases) read 13 times slower than as one string (measured:
+ * 1,533 documents in 6.9 s against 0.45 s, docs/metrics-at-scale.md). Only the folder and the
+ * rebuild write it, whole (activities/metric-rollups.ts).
+ */
+export function packRollupParts(parts: Readonly<Record<string, Partial<Sums>>>): string {
+  const packed: RollupParts = {};
+  for (const [part, sums] of Object.entries(parts)) {
+    const kept = Object.fromEntries(
+      Object.entries(sums).filter(([, v]) => typeof v === 'number' && v !== 0),
+    );
+    if (Object.keys(kept).length > 0) packed[part] = kept;
+  }
+  return JSON.stringify(packed);
+}
+
+/**
+ * The entries of a stored roll-up document: `partsJson`, plus `parts` as nested fields (what
+ * versions before the packing wrote; the folder packs a document the next time it folds into it,
+ * the rebuild packs them all). Summed where both are there (never, unless written by hand).
+ */
+export function unpackRollupParts(stored: object): RollupParts {
+  const doc = stored as { parts?: unknown; partsJson?: unknown };
+  const entries: RollupParts = {};
+  const addAll = (source: unknown) => {
+    if (source === null || typeof source !== 'object') return;
+    for (const [part, sums] of Object.entries(source as Record<string, unknown>)) {
+      if (sums === null || typeof sums !== 'object') continue;
+      const into = (entries[part] ??= {});
+      for (const [field, value] of Object.entries(sums as Record<string, unknown>)) {
+        const n = Number(value);
+        if (!Number.isFinite(n)) continue;
+        const key = field as MetricField;
+        into[key] = (into[key] ?? 0) + n;
+      }
+    }
+  };
+  const packed: unknown =
+    typeof doc.partsJson === 'string' && doc.partsJson !== '' ? JSON.parse(doc.partsJson) : null;
+  // Only packed entries (every document the folder or the rebuild wrote): as parsed, no copy;
+  // what reads them converts each figure with Number() (sumsOf) anyway.
+  if (doc.parts === undefined && packed !== null && typeof packed === 'object') {
+    return packed as RollupParts;
+  }
+  addAll(doc.parts);
+  addAll(packed);
+  return entries;
+}

@@ -401,8 +401,14 @@ const metricRollupSchema = new mongoose.Schema(
     unitIds: { type: [String], default: undefined },
     /** The Beijing month of the cases' `createdAt` (what a period selects on). */
     month: { type: String, required: true },
-    /** Summed figures per `process~category[~trendMonth]` entry. */
-    parts: { type: mongoose.Schema.Types.Mixed, default: {} },
+    /**
+     * Summed figures per `process~category[~trendMonth]` entry, as one JSON string, zeros left
+     * out (common/metric-rollup.ts packRollupParts: FerretDB v1 reads one string field many times
+     * faster than hundreds of nested numbers).
+     */
+    partsJson: { type: String, default: '{}' },
+    /** The entries as nested fields, as versions before `partsJson` wrote them (read still). */
+    parts: { type: mongoose.Schema.Types.Mixed, default: undefined },
     /** The last fold batch added in (a re-run of that batch skips this document). */
     lastFold: { type: String, default: null },
   },

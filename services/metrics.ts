@@ -8,6 +8,7 @@ import {
   parseRollupPart,
   servingUnitsOf,
   sumsOf as rollupSums,
+  unpackRollupParts,
 } from '../common/metric-rollup';
 import { BEIJING_OFFSET_MS } from '../lang/beijing';
 import type { UnitType } from '../lang/vocabulary';
@@ -474,14 +475,15 @@ export function createMetricsService(deps: {
   }
 
   /**
-   * The roll-ups of a filter and the changes not folded into them yet. The folder counts its
-   * batches in the `fold-seq` mark (activities/metric-rollups.ts): read it, the roll-ups, the
-   * changes, and it again (two `_id` reads); if no batch started or ran in between, every change
-   * read is in no roll-up read. Otherwise read the roll-ups' `lastFold` again too: if none moved, a
-   * change whose batch is its document's `lastFold` is in that document already and left out; if
-   * one moved, read again.
+   * The roll-ups of some filters and the changes not folded yet (each filter an equality
+   * FerretDB v1 pushes down, see {@link rollupFilters}; the rows of all of them, each once). The
+   * folder counts its batches in the `fold-seq` mark (activities/metric-rollups.ts): read it, the
+   * roll-ups, the changes, and it again (two `_id` reads); if no batch started or ran in between,
+   * every change read is in no roll-up read. Otherwise read the roll-ups' `lastFold` again too: if
+   * none moved, a change whose batch is its document's `lastFold` is in that document already and
+   * left out; if one moved, read again.
    */
-  async function readRollups(filter: Record<string, unknown>) {
+  async function readRollups(filters: ReadonlyArray<Record<string, unknown>>) {
     const foldsOf = (rows: Array<{ _id: unknown; lastFold?: string | null }>) =>
       new Map(rows.map((r) => [String(r._id), r.lastFold ?? null]));
     const foldSeq = async () => {
@@ -491,22 +493,32 @@ export function createMetricsService(deps: {
       )) as { seq?: number; running?: string | null } | null;
       return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
     };
+    const readRollupRows = () =>
+      readEach(filters, (filter) =>
+        MetricRollup.find(filter, {
+          unitId: 1,
+          month: 1,
+          parts: 1,
+          partsJson: 1,
+          lastFold: 1,
+        }).lean(),
+      );
     for (let attempt = 1; ; attempt += 1) {
       const seqBefore = await foldSeq();
-      const rollups = await MetricRollup.find(filter, {
-        unitId: 1,
-        month: 1,
-        parts: 1,
-        lastFold: 1,
-      }).lean();
-      const changes = (await MetricRollupChange.find(filter, {
-        rollupId: 1,
-        unitId: 1,
-        month: 1,
-        part: 1,
-        delta: 1,
-        batch: 1,
-      }).lean()) as Array<{
+      // The roll-ups before the changes, never side by side: a change read unfolded and folded
+      // before the roll-ups were read would count twice (the check below relies on the order).
+      const rollups = await readRollupRows();
+      const changes = (await readEach(filters, (filter) =>
+        MetricRollupChange.find(filter, {
+          rollupId: 1,
+          unitId: 1,
+          month: 1,
+          part: 1,
+          delta: 1,
+          batch: 1,
+        }).lean(),
+      )) as Array<{
+        _id: unknown;
         rollupId: string;
         unitId: string | null;
         month: string;
@@ -518,7 +530,7 @@ export function createMetricsService(deps: {
       if (seqBefore.running === null && seqAfter.seq === seqBefore.seq) {
         return { rollups, changes };
       }
-      const after = foldsOf(await MetricRollup.find(filter, { lastFold: 1 }).lean());
+      const after = foldsOf(await readRollupRows());
       const before = foldsOf(rollups);
       const settled =
         before.size === after.size && [...after].every(([id, fold]) => before.get(id) === fold);
@@ -562,23 +574,25 @@ export function createMetricsService(deps: {
       ? splitPeriod(from, to)
       : { months: [], edges: [[from, to] as [number, number]] };
     const keys = new Set(definitionKeysOf(query.definitionKey));
+    // A county's half year holds some 27,000 entries of a few dozen distinct parts: parsed once.
+    const parsed = new Map<string, ReturnType<typeof parseRollupPart> | null>();
     const wanted = (part: string, month: string) => {
-      const key = parseRollupPart(part, month);
-      if (keys.size > 0 && !keys.has(key.definitionKey)) return null;
-      if (query.category !== undefined && key.category !== query.category) return null;
+      const slot = `${month}#${part}`;
+      let key = parsed.get(slot);
+      if (key === undefined) {
+        key = parseRollupPart(part, month);
+        if (keys.size > 0 && !keys.has(key.definitionKey)) key = null;
+        else if (query.category !== undefined && key.category !== query.category) key = null;
+        parsed.set(slot, key);
+      }
       return key;
     };
     const reads: Array<Promise<void>> = [];
     if (months.length > 0) {
       reads.push(
-        readRollups({
-          by,
-          month: { $in: months },
-          [by === 'servedSet' ? 'unitIds' : 'unitId']: { $in: [...unitIds].sort() },
-        }).then(({ rollups, changes }) => {
+        readRollups(rollupFilters(by, unitIds, months)).then(({ rollups, changes }) => {
           for (const row of rollups) {
-            const parts = (row.parts ?? {}) as Record<string, Record<string, unknown>>;
-            for (const [part, stored] of Object.entries(parts)) {
+            for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
               const key = wanted(part, row.month);
               if (key) add(row.unitId, key.trendMonth, sumsFrom(stored));
             }
@@ -793,6 +807,58 @@ export function createMetricsService(deps: {
     },
   };
   return service;
+}
+
+/**
+ * Above this many units × months, a roll-up read asks one query per month instead of one per unit
+ * and month (chosen: a community's half year, 5 units × 6 months, reads 30 small answers; a
+ * county's, 329 units, 6 answers of a few hundred documents each).
+ */
+const PER_UNIT_READS = 48;
+
+/** Roll-up and change queries in flight at once for one read (chosen: the store's 2 cores). */
+const READS_IN_FLIGHT = 4;
+
+/**
+ * The queries that read the roll-ups (and unfolded changes) of `by` for some units and months,
+ * each with equalities only where FerretDB v1 should find the rows: it pushes a top-level scalar
+ * or array-element equality down to PostgreSQL (served by the GIN twins of the `{by, month,
+ * unitId}` and `{by, month, unitIds}` indexes, stack/postgres.ts), and nothing under `$in`, so
+ * the one query `{by, month: {$in}, unitId: {$in}}` read every roll-up of its kind, all months
+ * of all units (docs/metrics-at-scale.md). A small subtree asks `{by, month, unitId}` per unit
+ * and month; a large one `{by, month}` per month, with the units as an `$in` FerretDB applies to
+ * that month's rows only. A set of serving units (`servedSet`) is found through each of its
+ * units (`unitIds` equality): the same set can come back from two units, so rows are kept once.
+ */
+export function rollupFilters(
+  by: RollupBy,
+  unitIds: readonly string[],
+  months: readonly string[],
+): Array<Record<string, unknown>> {
+  const field = by === 'servedSet' ? 'unitIds' : 'unitId';
+  const units = [...unitIds].sort();
+  if (units.length * months.length <= PER_UNIT_READS) {
+    return months.flatMap((month) => units.map((unitId) => ({ by, month, [field]: unitId })));
+  }
+  return months.map((month) => ({ by, month, [field]: { $in: units } }));
+}
+
+/** Runs `read` for each filter, {@link READS_IN_FLIGHT} at a time; each row (by `_id`) once. */
+async function readEach<T extends { _id: unknown }>(
+  filters: ReadonlyArray<Record<string, unknown>>,
+  read: (filter: Record<string, unknown>) => Promise<T[]>,
+): Promise<T[]> {
+  const rows = new Map<string, T>();
+  let next = 0;
+  const lane = async () => {
+    while (next < filters.length) {
+      const filter = filters[next]!;
+      next += 1;
+      for (const row of await read(filter)) rows.set(String(row._id), row);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, filters.length) }, lane));
+  return [...rows.values()];
 }
 
 /** The key a `servedSet` read sums everything under (no unit id is empty). */

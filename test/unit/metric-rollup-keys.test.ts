@@ -1,12 +1,14 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
 import {
+  packRollupParts,
   parseRollupPart,
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
   sumsOf,
+  unpackRollupParts,
 } from '../../common/metric-rollup';
-import { splitPeriod } from '../../services/metrics';
+import { rollupFilters, splitPeriod } from '../../services/metrics';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -93,5 +95,46 @@ describe('metric roll-up keys and periods', () => {
       months: [],
       edges: [[at('2026-03-02T00:00:00Z'), at('2026-03-20T00:00:00Z')]],
     });
+  });
+
+  it('when the entries of a roll-up are packed, then zeros and empty entries are left out and unpacking gives the figures back, added to nested ones an older version stored', () => {
+    // Act
+    const packed = packRollupParts({
+      'order~road': { ...sumsOf({ received: 2, overdue: 1 }) },
+      'order~noise': sumsOf(null),
+    });
+    const unpacked = unpackRollupParts({
+      partsJson: packed,
+      parts: { 'order~road': { received: 1, completed: '1' }, 'order~water': { rated: 1 } },
+    });
+
+    // Assert
+    expect(JSON.parse(packed)).toEqual({ 'order~road': { received: 2, overdue: 1 } });
+    expect(unpacked).toEqual({
+      'order~road': { received: 3, completed: 1, overdue: 1 },
+      'order~water': { rated: 1 },
+    });
+    expect(unpackRollupParts({})).toEqual({});
+  });
+
+  it('when the roll-ups of a subtree are read, then each query is equalities on kind and month (and unit for a small subtree), never a month $in', () => {
+    // Act
+    const small = rollupFilters('place', ['c2', 'c1'], ['2026-01', '2026-02']);
+    const sets = rollupFilters('servedSet', ['c1'], ['2026-01']);
+    const units = Array.from({ length: 25 }, (_, i) => `u${String(i).padStart(2, '0')}`);
+    const large = rollupFilters('served', units, ['2026-01', '2026-02']);
+
+    // Assert
+    expect(small).toEqual([
+      { by: 'place', month: '2026-01', unitId: 'c1' },
+      { by: 'place', month: '2026-01', unitId: 'c2' },
+      { by: 'place', month: '2026-02', unitId: 'c1' },
+      { by: 'place', month: '2026-02', unitId: 'c2' },
+    ]);
+    expect(sets).toEqual([{ by: 'servedSet', month: '2026-01', unitIds: 'c1' }]);
+    expect(large).toEqual([
+      { by: 'served', month: '2026-01', unitId: { $in: units } },
+      { by: 'served', month: '2026-02', unitId: { $in: units } },
+    ]);
   });
 });

@@ -10,7 +10,14 @@ import {
   rollupsComplete,
 } from '../../activities/metric-rollups';
 import type { RollupCase, Sums } from '../../common/metric-rollup';
-import { rollupIdOf, rollupKeysOf, servingUnitsOf, sumsOf } from '../../common/metric-rollup';
+import {
+  packRollupParts,
+  rollupIdOf,
+  rollupKeysOf,
+  servingUnitsOf,
+  sumsOf,
+  unpackRollupParts,
+} from '../../common/metric-rollup';
 import type { CaseProgress, ServedBy, TimelineEntry } from '../../common/case';
 import {
   CaseMeasures,
@@ -221,7 +228,7 @@ async function expectRollupsMatchCases(store: Database = db): Promise<void> {
     );
     addCase(expected, fromTimeline);
   }
-  const shown = (parts: Record<string, Record<string, number>>) =>
+  const shown = (parts: Record<string, Partial<Record<string, number>>>) =>
     Object.fromEntries(
       Object.entries(parts)
         .map(
@@ -233,9 +240,7 @@ async function expectRollupsMatchCases(store: Database = db): Promise<void> {
   const stored = await store.models.MetricRollup.find({}).lean();
   const actual = Object.fromEntries(
     stored
-      .map(
-        (r) => [String(r._id), shown(r.parts as Record<string, Record<string, number>>)] as const,
-      )
+      .map((r) => [String(r._id), shown(unpackRollupParts(r))] as const)
       .filter(([, parts]) => Object.keys(parts).length > 0),
   );
   expect(actual).toEqual(Object.fromEntries([...expected].map(([id, r]) => [id, shown(r.parts)])));
@@ -311,6 +316,14 @@ describe('metric roll-ups', () => {
     const byServed = await service.unitMetrics(admin, { ...period, attribution: 'served' });
     const ranking = await service.ranking(admin, { ...period, attribution: 'served' });
     const bulletin = await service.bulletin(admin, { unitId: 'r-s', month: '2026-03' });
+    // A year of the street: 5 units × 12 months, read one query per month (services/metrics.ts
+    // rollupFilters), where the month above reads one per unit.
+    const yearByPlace = await service.unitMetrics(admin, { unitId: 'r-s', period: '2026' });
+    const yearByServed = await service.unitMetrics(admin, {
+      unitId: 'r-s',
+      period: '2026',
+      attribution: 'served',
+    });
 
     // Assert
     expect(await db.models.MetricRollup.countDocuments({ by: 'served' })).toBeGreaterThan(0);
@@ -343,6 +356,41 @@ describe('metric roll-ups', () => {
     expect(byServed.totals.received).toBeLessThan(
       figuresFor(served, 'r-x1').received + figuresFor(served, 'r-x2').received,
     );
+    expect(yearByPlace.totals).toEqual(byPlace.totals);
+    expect(yearByPlace.children).toEqual(byPlace.children);
+    expect(yearByServed.totals).toEqual(byServed.totals);
+    expect(yearByServed.children).toEqual(byServed.children);
+    expect(yearByServed.months).toEqual(byServed.months);
+  });
+
+  it('when a roll-up was written by a version that stored its entries as nested fields, then it is read as it is and packed by the next fold into it', async () => {
+    // Arrange: every roll-up of r-c1 in March as the version before partsJson wrote it.
+    await foldRollupChanges(db.models);
+    const period = { unitId: 'r-s', period: '2026-03' };
+    const expected = await metricsService().unitMetrics(admin, period);
+    const rollups = await db.models.MetricRollup.find({ unitId: 'r-c1' }).lean();
+    expect(rollups.length).toBeGreaterThan(0);
+    for (const r of rollups) {
+      await db.models.MetricRollup.collection.updateOne(
+        { _id: r._id as never },
+        { $set: { parts: unpackRollupParts(r) }, $unset: { partsJson: '' } },
+      );
+    }
+    const legacyRead = await metricsService().unitMetrics(admin, period);
+    const tag = randomBytes(4).toString('hex');
+
+    // Act: one more case of r-c1 in March, projected and folded.
+    for (const progress of revisionsOf(`rl-${tag}`, 'r-c1', 'road', FATES[0]!, SERVED[0])) {
+      await activities.recordCaseProgress(progress);
+    }
+    await foldRollupChanges(db.models);
+
+    // Assert
+    expect({ ...legacyRead, computedAt: null }).toEqual({ ...expected, computedAt: null });
+    const folded = (await db.models.MetricRollup.findOne({ _id: rollups[0]!._id }).lean())!;
+    expect(folded.parts).toBeUndefined();
+    expect(typeof folded.partsJson).toBe('string');
+    await expectRollupsMatchCases();
   });
 
   it('when the case mark is lost after the roll-up was written, then the retry does not count the change twice', async () => {
@@ -455,11 +503,16 @@ describe('metric roll-ups', () => {
 
   it('when a roll-up was counted wrong, then the rebuild recomputes it from the cases', async () => {
     // Arrange
-    const any = (await db.models.MetricRollup.findOne({}).lean())!;
-    const part = Object.keys(any.parts as object)[0]!;
+    // One with an entry left (one whose cases all moved away holds none).
+    const any = (await db.models.MetricRollup.find({}).lean()).find(
+      (r) => Object.keys(unpackRollupParts(r)).length > 0,
+    )!;
+    const parts = unpackRollupParts(any);
+    const part = Object.keys(parts)[0]!;
+    parts[part]!.received = (parts[part]!.received ?? 0) + 5;
     await db.models.MetricRollup.updateOne(
       { _id: any._id },
-      { $inc: { [`parts.${part}.received`]: 5 } },
+      { $set: { partsJson: packRollupParts(parts) } },
     );
     await db.models.MetricRollup.create({
       _id: rollupIdOf({ by: 'place', unitId: 'r-gone', month: '2020-01' }),

@@ -1,5 +1,6 @@
 import { rebuildRollups } from '../../activities/metric-rollups';
 import { backfillServedBy } from '../../activities/served-backfill';
+import { unpackRollupParts } from '../../common/metric-rollup';
 import type { CaseStateView } from '../../workflows/projection';
 import type { SlaTestBed } from '../support/sla-cases';
 import { useSlaTestBed } from '../support/sla-cases';
@@ -116,11 +117,11 @@ describe('the servedBy backfill (npm run rebuild-rollups)', () => {
       (
         await MetricRollup.find(
           { by: 'served', unitId: { $in: [cobuilding.id, org.grid.id] } },
-          { parts: 1 },
+          { parts: 1, partsJson: 1 },
         )
           .sort({ _id: 1 })
           .lean()
-      ).map((r): unknown[] => [r._id, r.parts]);
+      ).map((r): unknown[] => [r._id, unpackRollupParts(r)]);
     const projected = await servedOf();
     await rebuildRollups(bed.db.models);
     const projectedFigures = await servingRollups();

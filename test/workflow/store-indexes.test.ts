@@ -1,5 +1,6 @@
 import type { Database } from '../../models';
 import { connectDatabase } from '../../models';
+import { rollupFilters } from '../../services/metrics';
 import { testConfig } from '../support/harness';
 
 /**
@@ -103,4 +104,83 @@ test('an equality on an array field (a case list day key) is served by an index 
   // i % 100 == 37 and i % 30 == 7: i ≡ 37 (mod 300), 10 of 3,000
   expect(await probe.countDocuments(filter)).toBe(10);
   expect(await probe.countDocuments({ keys: '*|d37' })).toBe(30);
+});
+
+test('the metrics read the roll-ups through equalities the roll-up indexes serve, and get every document of their units and months', async () => {
+  // Arrange: roll-ups of 40 units over 12 months, by place and as sets of two serving units
+  // (chosen: 1,440 documents), through the model, so the indexes are models/index.ts's own.
+  const rollups = db.models.MetricRollup.collection;
+  const months = Array.from({ length: 12 }, (_, m) => `2026-${String(m + 1).padStart(2, '0')}`);
+  const units = Array.from({ length: 40 }, (_, u) => `ru${String(u).padStart(2, '0')}`);
+  const partsJson = JSON.stringify({ 'p~': { received: 1 } }) + ' '.repeat(400);
+  const docs = months.flatMap((month) =>
+    units.flatMap((unitId, u) => {
+      const pair = [unitId, units[(u + 1) % units.length]!].sort();
+      return [
+        { _id: `place|${unitId}|${month}`, by: 'place', unitId, month, partsJson },
+        {
+          _id: `servedSet|${pair.join(',')}|${month}`,
+          by: 'servedSet',
+          unitId: null,
+          unitIds: pair,
+          month,
+          partsJson,
+        },
+      ];
+    }),
+  );
+  await rollups.insertMany(docs as never[]);
+  const few = units.slice(0, 3);
+  const reads = [
+    ...rollupFilters('place', units, months.slice(0, 6)),
+    ...rollupFilters('place', few, months.slice(0, 2)),
+    ...rollupFilters('servedSet', few, months.slice(0, 2)),
+  ];
+
+  // Act
+  const plans = await Promise.all(
+    reads.map(
+      async (filter) =>
+        (
+          (await db.connection.db!.command({
+            explain: { find: 'metricRollups', filter },
+          })) as { queryPlanner?: { Plan?: PlanNode } }
+        ).queryPlanner?.Plan,
+    ),
+  );
+  const found = async (by: string, ids: readonly string[], span: readonly string[]) => {
+    const rows = new Set<string>();
+    for (const filter of rollupFilters(by as 'place', ids, span)) {
+      for (const row of await rollups.find(filter, { projection: { _id: 1 } }).toArray()) {
+        rows.add(String(row._id));
+      }
+    }
+    return [...rows].sort();
+  };
+
+  // Assert: an index for each query, never a scan of every roll-up
+  expect(reads).toHaveLength(6 + 6 + 6);
+  for (const plan of plans) {
+    expect(plan).toBeDefined();
+    const types = nodesOf(plan!).map((node) => node['Node Type']);
+    expect(types).not.toContain('Seq Scan');
+    expect(types.some((type) => /Index Scan/.test(type))).toBe(true);
+  }
+  const expected = (by: string, ids: readonly string[], span: readonly string[]) =>
+    docs
+      .filter(
+        (d) =>
+          d.by === by &&
+          span.includes(d.month) &&
+          (d.unitIds ?? [d.unitId]).some((id) => id !== null && ids.includes(id)),
+      )
+      .map((d) => d._id)
+      .sort();
+  expect(await found('place', units, months.slice(0, 6))).toEqual(
+    expected('place', units, months.slice(0, 6)),
+  );
+  expect(await found('servedSet', few, months.slice(0, 2))).toEqual(
+    expected('servedSet', few, months.slice(0, 2)),
+  );
+  expect(await found('servedSet', few, months.slice(0, 2))).toHaveLength(2 * 4);
 });
