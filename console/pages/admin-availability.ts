@@ -8,6 +8,7 @@ import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
 import { roleLabel } from './admin-org';
+import { personPath, unitPath } from '../admin-org-paths';
 
 /** The posts a unit's AB page lists at once (chosen: a community's posts fit many times over). */
 const POSTS_SHOWN = 100;
@@ -225,12 +226,4 @@ function absencesPath(personId: string): string {
 
 function availabilityPath(unitId: string): string {
   return `${BASE}/admin/org/units/${encodeURIComponent(unitId)}/availability`;
-}
-
-function personPath(id: string): string {
-  return `${BASE}/admin/org/people/${encodeURIComponent(id)}`;
-}
-
-function unitPath(id: string): string {
-  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
 }

@@ -6,6 +6,7 @@ import { cellProblems } from '../admin-org-import';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
+import { unitIdOf } from '../admin-org-paths';
 
 const CSV_EXAMPLE = [
   CATALOGUE_CSV_COLUMNS.join(','),
@@ -49,7 +50,7 @@ export function registerCataloguePages({ pages, services }: ConsoleKit): void {
     path: '/admin/catalogues/:unitId',
     access: ['admin'],
     handle: async (ctx) => {
-      const unitId = unitIdOf(ctx);
+      const unitId = unitIdOf(ctx, 'unitId');
       const asked = Number.parseInt(ctx.query.revision ?? '', 10);
       return cataloguePage(ctx, unitId, {
         csv: '',
@@ -64,7 +65,7 @@ export function registerCataloguePages({ pages, services }: ConsoleKit): void {
     path: '/admin/catalogues/:unitId/import',
     access: ['admin'],
     handle: async (ctx) => {
-      const unitId = unitIdOf(ctx);
+      const unitId = unitIdOf(ctx, 'unitId');
       const csv = field(ctx.form, 'csv');
       try {
         if (csv.trim() === '') throw new AppError('invalid_request', ctx.t('admin.import.empty'));
@@ -122,14 +123,6 @@ export function registerCataloguePages({ pages, services }: ConsoleKit): void {
       },
     };
   }
-}
-
-function unitIdOf(ctx: PageContext): string {
-  const id = String(ctx.req.params.unitId);
-  if (!orgId.safeParse(id).success) {
-    throw new AppError('not_found', ctx.t('admin.org.noUnit', { id }));
-  }
-  return id;
 }
 
 function cataloguePath(unitId: string): string {

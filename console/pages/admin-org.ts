@@ -18,6 +18,7 @@ import type { PageContext, PageResult } from '../pipeline';
 import { BASE, field } from '../pipeline';
 import { registerPairingPages, unitPairings } from './admin-pairings';
 import { registerRobotPages, unitRobot } from './admin-robots';
+import { personPath, unitPath } from '../admin-org-paths';
 
 const PAGE_SIZE = 25;
 const POSTS_PAGE_SIZE = 25;
@@ -292,14 +293,6 @@ function idOf(ctx: PageContext, missingKey: string): string {
 
 function unitRow(u: { id: string; name: string; type: string }, t: Translate) {
   return { id: u.id, name: u.name, type: unitTypeLabel(t, u.type), href: unitPath(u.id) };
-}
-
-function unitPath(id: string): string {
-  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
-}
-
-function personPath(id: string): string {
-  return `${BASE}/admin/org/people/${encodeURIComponent(id)}`;
 }
 
 export function unitTypeLabel(t: Translate, type: string): string {

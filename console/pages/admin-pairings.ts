@@ -1,13 +1,12 @@
 import { AppError } from '../../services/errors';
-import { orgId } from '../../services/org-id';
 import { pairingInput } from '../../services/pairing-input';
 import type { PairingView } from '../../services/pairings';
 import type { Principal } from '../../services/auth';
 import { PAIRING_KINDS } from '../../lang/vocabulary';
 import type { Translate } from '../i18n';
 import type { ConsoleKit } from '../kit';
-import type { PageContext } from '../pipeline';
-import { BASE, field } from '../pipeline';
+import { field } from '../pipeline';
+import { personPath, unitIdOf, unitPath } from '../admin-org-paths';
 
 /**
  * 包联 on the admin org pages: a unit's page lists who is paired with it and what it is paired
@@ -109,20 +108,4 @@ export function registerPairingPages({ pages, services }: ConsoleKit): void {
       return { redirect: `${unitPath(unitId)}?done=unpaired` };
     },
   });
-}
-
-function unitIdOf(ctx: PageContext): string {
-  const id = String(ctx.req.params.id);
-  if (!orgId.safeParse(id).success) {
-    throw new AppError('not_found', ctx.t('admin.org.noUnit', { id }));
-  }
-  return id;
-}
-
-function unitPath(id: string): string {
-  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
-}
-
-function personPath(id: string): string {
-  return `${BASE}/admin/org/people/${encodeURIComponent(id)}`;
 }

@@ -1,10 +1,10 @@
 import { AppError } from '../../services/errors';
-import { groupRobotInput, orgId } from '../../services/org-input';
+import { groupRobotInput } from '../../services/org-input';
 import { ROBOT_CHANNELS } from '../../lang/vocabulary';
 import type { Translate } from '../i18n';
 import type { ConsoleKit } from '../kit';
-import type { PageContext } from '../pipeline';
-import { BASE, field } from '../pipeline';
+import { field } from '../pipeline';
+import { unitIdOf, unitPath } from '../admin-org-paths';
 
 /**
  * A unit's group robot (企业微信群机器人 or 钉钉群机器人) on the admin unit page: shown with its
@@ -97,16 +97,4 @@ function robotChannelLabel(t: Translate, channel: string): string {
   return (ROBOT_CHANNELS as readonly string[]).includes(channel)
     ? t(`admin.robot.channel.${channel}`)
     : channel;
-}
-
-function unitIdOf(ctx: PageContext): string {
-  const id = String(ctx.req.params.id);
-  if (!orgId.safeParse(id).success) {
-    throw new AppError('not_found', ctx.t('admin.org.noUnit', { id }));
-  }
-  return id;
-}
-
-function unitPath(id: string): string {
-  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
 }

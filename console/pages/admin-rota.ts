@@ -1,12 +1,12 @@
 import { AppError } from '../../services/errors';
 import type { ErrorDetail } from '../../services/errors';
-import { orgId } from '../../services/org-input';
 import { rotaInput } from '../../services/availability-input';
 import type { DutyShift } from '../../common/duty-rota';
 import { formatPath } from '../../lang/case-data';
 import type { ConsoleKit } from '../kit';
 import type { PageContext, PageResult } from '../pipeline';
-import { BASE, field } from '../pipeline';
+import { field } from '../pipeline';
+import { unitIdOf, unitPath } from '../admin-org-paths';
 
 /**
  * The duty rota editor (值班表) for admins: a unit's shifts as rows of a form (days, hours, people,
@@ -167,18 +167,6 @@ function rowIndexOf(path: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-function unitIdOf(ctx: PageContext): string {
-  const id = String(ctx.req.params.id);
-  if (!orgId.safeParse(id).success) {
-    throw new AppError('not_found', ctx.t('admin.org.noUnit', { id }));
-  }
-  return id;
-}
-
 function rotaPath(unitId: string): string {
   return `${unitPath(unitId)}/rota`;
-}
-
-function unitPath(id: string): string {
-  return `${BASE}/admin/org/units/${encodeURIComponent(id)}`;
 }
