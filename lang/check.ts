@@ -228,6 +228,13 @@ class SemanticChecker {
         this.report(`${path}[${i}].maxItems`, 'maxItems needs multiple: true');
       }
       if (field.type === 'photo') this.checkPhotoField(`${path}[${i}]`, field, isInput);
+      if (field.holding !== undefined) {
+        if (field.type !== 'person') {
+          this.report(`${path}[${i}].holding`, 'holding is for person fields (type: person)');
+        } else {
+          this.checkRole(`${path}[${i}].holding`, field.holding);
+        }
+      }
       if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
         this.report(`${path}[${i}].min`, 'min is greater than max');
       }

@@ -123,6 +123,15 @@ export const fieldSchema = z
      * out (项目年度 `year(case.receivedAt)`: a schedule's fire, a starter who omits it).
      */
     default: z.string().min(1).optional(),
+    /**
+     * Person fields only: each person named must hold a post of this role in the case's unit or a
+     * unit under it (志愿者注册: the approved volunteer holds the community's `volunteer` post), checked
+     * against the org tree when the case starts or the task is completed (422 naming the person).
+     */
+    holding: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,40}$/, 'a role key such as volunteer')
+      .optional(),
   })
   .strict();
 export type FieldSpec = z.infer<typeof fieldSchema>;

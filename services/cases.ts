@@ -31,7 +31,7 @@ import { maskIdentifiers, maskValue } from '../lang/mask';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
-import { unknownOrgReferences, unknownPeople } from './org-references';
+import { peopleWithoutPost, unknownOrgReferences, unknownPeople } from './org-references';
 import { rangeOfBounds } from './periods';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
@@ -171,7 +171,11 @@ export function createCaseService(deps: {
    * Unit and person fields must name units and people of the org tree: a typo would route the
    * case to nobody.
    */
-  async function assertUnitsExist(fields: readonly FieldSpec[], data: Record<string, unknown>) {
+  async function assertUnitsExist(
+    fields: readonly FieldSpec[],
+    data: Record<string, unknown>,
+    unitId: string | null,
+  ) {
     const problems = await unknownOrgReferences(
       fields,
       data,
@@ -181,6 +185,21 @@ export function createCaseService(deps: {
     );
     if (problems.length > 0) {
       throw new AppError('unprocessable', 'The case data names unknown units or people', problems);
+    }
+    const withoutPost = await peopleWithoutPost(
+      fields,
+      data,
+      'data',
+      unitId,
+      deps.models.Post,
+      () => deps.scope.units(),
+    );
+    if (withoutPost.length > 0) {
+      throw new AppError(
+        'unprocessable',
+        'The case data names people without the post it asks for',
+        withoutPost,
+      );
     }
   }
 
@@ -277,7 +296,7 @@ export function createCaseService(deps: {
           unitProblems,
         );
       }
-      await assertUnitsExist(definition.spec.input.fields, checked.data);
+      await assertUnitsExist(definition.spec.input.fields, checked.data, request.unitId ?? null);
 
       const requestHash = createHash('sha256')
         .update(

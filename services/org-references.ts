@@ -1,5 +1,6 @@
 import type { FieldSpec } from '../lang/definition';
 import type { Models } from '../models';
+import type { OrgSnapshot } from './org-snapshot';
 
 /**
  * Unit and person fields (`type: unit`, `type: person`) name records of the org tree. The lang
@@ -52,4 +53,64 @@ export async function unknownOrgReferences(
     });
   }
   return problems;
+}
+
+/**
+ * Person values of fields that ask for a post (`holding: <role>`) whose people hold no post of
+ * that role in `unitId` or a unit under it, each with its path, for a 422 that names them. A case
+ * without a unit has no "under": such a field is then refused as a whole. One read of the posts of
+ * that role among the people named, then the unit tree walked up from each post.
+ */
+export async function peopleWithoutPost(
+  fields: readonly FieldSpec[],
+  data: Record<string, unknown>,
+  prefix: string,
+  unitId: string | null,
+  Post: Models['Post'],
+  units: () => Promise<OrgSnapshot>,
+): Promise<Array<{ path: string; message: string }>> {
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const field of fields) {
+    const role = field.holding;
+    if (field.type !== 'person' || role === undefined || data[field.name] === undefined) continue;
+    const value = data[field.name];
+    const ids = (Array.isArray(value) ? value : [value]).filter(
+      (v): v is string => typeof v === 'string',
+    );
+    if (ids.length === 0) continue;
+    const holders = new Set<string>();
+    if (unitId !== null) {
+      const posts = await Post.find(
+        { role, personId: { $in: [...new Set(ids)].sort() } },
+        { personId: 1, unitId: 1 },
+      ).lean();
+      const tree = posts.length > 0 ? await units() : null;
+      for (const post of posts) {
+        if (tree !== null && isAtOrUnder(tree, post.unitId, unitId)) holders.add(post.personId);
+      }
+    }
+    ids.forEach((id, i) => {
+      if (holders.has(id)) return;
+      const path = field.multiple ? `${prefix}.${field.name}[${i}]` : `${prefix}.${field.name}`;
+      problems.push({
+        path,
+        message:
+          unitId === null
+            ? `"${id}" cannot be checked for a ${role} post: the case has no unit`
+            : `"${id}" holds no ${role} post in unit "${unitId}" or under it`,
+      });
+    });
+  }
+  return problems;
+}
+
+/** Whether `unitId` is `ancestorId` or below it (a cycle or a missing parent ends the walk). */
+function isAtOrUnder(tree: OrgSnapshot, unitId: string, ancestorId: string): boolean {
+  const seen = new Set<string>();
+  for (let at: string | null = unitId; at !== null && !seen.has(at);) {
+    if (at === ancestorId) return true;
+    seen.add(at);
+    at = tree.byId.get(at)?.parentId ?? null;
+  }
+  return false;
 }

@@ -24,7 +24,7 @@ import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
-import { unknownOrgReferences, unknownPeople } from './org-references';
+import { peopleWithoutPost, unknownOrgReferences, unknownPeople } from './org-references';
 import { unusablePhotos } from './attachment-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
@@ -363,6 +363,21 @@ export function createTaskService(deps: {
     );
     if (problems.length > 0) {
       throw new AppError('unprocessable', 'The form names unknown units or people', problems);
+    }
+    const withoutPost = await peopleWithoutPost(
+      fields,
+      form,
+      'form',
+      task.caseUnitId ?? null,
+      Post,
+      () => deps.scope.units(),
+    );
+    if (withoutPost.length > 0) {
+      throw new AppError(
+        'unprocessable',
+        'The form names people without the post it asks for',
+        withoutPost,
+      );
     }
     const photoProblems = await unusablePhotos(
       deps.models.Attachment,

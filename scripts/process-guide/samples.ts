@@ -120,7 +120,6 @@ const PROCESS_SAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>
     serviceArea: 'demo-wenhualu-g1-c1',
     opinion: '材料齐全，同意注册。',
     volunteer: 'demo-p0112', // a volunteer of 文化路社区
-    postRecorded: true,
   },
   'joint-enforcement': {
     title: '文化路占道经营联合整治',

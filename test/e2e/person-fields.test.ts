@@ -20,14 +20,20 @@ const org = {
     { id: 'pf-county', name: '县', type: 'county', parentId: null },
     { id: 'pf-street', name: '街道', type: 'street', parentId: 'pf-county' },
     { id: 'pf-community', name: '文化路社区', type: 'community', parentId: 'pf-street' },
+    { id: 'pf-grid', name: '第一网格', type: 'grid', parentId: 'pf-community' },
+    { id: 'pf-other', name: '建设路社区', type: 'community', parentId: 'pf-street' },
   ],
   people: [
     { id: 'pf-dispatcher', name: '调度员甲' },
     { id: 'pf-worker', name: '网格员乙' },
+    { id: 'pf-grid-worker', name: '网格员丙' },
+    { id: 'pf-elsewhere', name: '网格员丁' },
   ],
   posts: [
     { unitId: 'pf-community', role: 'dispatcher', personId: 'pf-dispatcher' },
     { unitId: 'pf-community', role: 'grid-worker', personId: 'pf-worker' },
+    { unitId: 'pf-grid', role: 'grid-worker', personId: 'pf-grid-worker' },
+    { unitId: 'pf-other', role: 'grid-worker', personId: 'pf-elsewhere' },
   ],
 };
 
@@ -225,4 +231,84 @@ steps:
   expect(page.status).toBe(200);
   expect(page.html).toMatch(/<input id="f-form-found" name="found"/);
   expect(page.html).toContain('排查发现纠纷数');
+});
+
+it('when a person field asks for a post (holding), then a person without that post in the case unit or under it is refused by name, at the start and in a task form, and a holder below the unit is accepted', async () => {
+  // Arrange: the grid worker must hold a grid-worker post in the case's community or below
+  const holding = `
+key: pick-grid-worker
+name: 指定网格员
+starters: [admin]
+input:
+  fields:
+    - { name: worker, label: 网格员, type: person, required: true, holding: grid-worker }
+steps:
+  - id: confirm
+    name: 确认网格员
+    type: task
+    announce: false
+    candidates: [{ role: dispatcher, unit: case }]
+    form:
+      fields:
+        - { name: helpers, label: 协助网格员, type: person, multiple: true, holding: grid-worker }
+    outcomes: [{ id: confirmed, name: 已确认 }]
+  - { id: closed, name: 办结, type: end }
+`;
+  expect(
+    (
+      await app.http('POST', '/api/v1/definitions/pick-grid-worker/publish', {
+        token: app.adminKey,
+        body: { format: 'yaml', source: holding },
+      })
+    ).status,
+  ).toBe(201);
+  const startWith = (worker: string) =>
+    app.http<ErrorBody & { id: string }>('POST', '/api/v1/cases', {
+      token: app.adminKey,
+      headers: { 'idempotency-key': idempotencyKey() },
+      body: { definitionKey: 'pick-grid-worker', unitId: 'pf-community', data: { worker } },
+    });
+
+  // Act: the start, by a dispatcher (no such post), by another community's grid worker, by one
+  // of a grid under the community
+  const dispatcherNamed = await startWith('pf-dispatcher');
+  const elsewhere = await startWith('pf-elsewhere');
+  const started = await startWith('pf-grid-worker');
+  const task = await waitFor('the confirm task', async () => {
+    const res = await app.http<{ items: Array<{ id: string }> }>(
+      'GET',
+      `/api/v1/tasks?view=available&caseId=${started.body.id}`,
+      { token: dispatcher },
+    );
+    return res.body.items[0];
+  });
+  await app.http('POST', `/api/v1/tasks/${task.id}/claim`, { token: dispatcher });
+  const refused = await app.http<ErrorBody>('POST', `/api/v1/tasks/${task.id}/complete`, {
+    token: dispatcher,
+    body: { outcome: 'confirmed', form: { helpers: ['pf-worker', 'pf-elsewhere'] } },
+  });
+  const done = await app.http('POST', `/api/v1/tasks/${task.id}/complete`, {
+    token: dispatcher,
+    body: { outcome: 'confirmed', form: { helpers: ['pf-worker', 'pf-grid-worker'] } },
+  });
+
+  // Assert
+  expect(dispatcherNamed.status).toBe(422);
+  expect(dispatcherNamed.body.error.details).toEqual([
+    {
+      path: 'data.worker',
+      message: '"pf-dispatcher" holds no grid-worker post in unit "pf-community" or under it',
+    },
+  ]);
+  expect(elsewhere.status).toBe(422);
+  expect(started.status).toBe(201);
+  expect(refused.status).toBe(422);
+  expect(refused.body.error.details).toEqual([
+    {
+      path: 'form.helpers[1]',
+      message: '"pf-elsewhere" holds no grid-worker post in unit "pf-community" or under it',
+    },
+  ]);
+  expect(done.status).toBe(200);
+  expect(await app.db.models.Case.countDocuments({ definitionKey: 'pick-grid-worker' })).toBe(1);
 });

@@ -336,6 +336,25 @@ describe('validateDefinition: units from expressions and sub-process fan-out', (
     // Assert
     expect(problems).toEqual([problem('input.fields[2].maxItems', 'needs multiple: true')]);
   });
+
+  it('when holding is set on a field that is not a person, or names an unknown role, then each is reported', () => {
+    // Arrange
+    const raw = definitionWith([end]);
+    (raw.input as { fields: unknown[] }).fields.push(
+      { name: 'department', label: 'department', type: 'unit', holding: 'volunteer' },
+      { name: 'volunteer', label: 'volunteer', type: 'person', holding: 'volunter' },
+      { name: 'helper', label: 'helper', type: 'person', holding: 'volunteer' },
+    );
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('input.fields[2].holding', 'holding is for person fields'),
+      problem('input.fields[3].holding', 'unknown role "volunter": did you mean "volunteer"?'),
+    ]);
+  });
 });
 
 describe('validateDefinition: names every object already has', () => {

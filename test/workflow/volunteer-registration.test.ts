@@ -118,7 +118,6 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       await claimAndComplete(kase, secondReview, org.dispatcher, 'approved', {
         opinion: '材料齐全，同意注册',
         volunteer: volunteerId,
-        postRecorded: true,
       });
       const doc = await kase.waitForDoc('registered', (d) => d.status === 'closed');
       const applicantMails = await mailsToAddress(applicantMail, '注册结果告知');
@@ -236,7 +235,7 @@ describe('志愿者注册登记 measures (接单率, 办结率, 按期办结率,
           kase,
           'review',
           'approved',
-          { opinion: '同意', volunteer: volunteer.personId, postRecorded: true },
+          { opinion: '同意', volunteer: volunteer.personId },
           { visit },
         );
       const returnIt = (kase: RunningCase) =>
