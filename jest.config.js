@@ -32,9 +32,9 @@ module.exports = {
     tier('browser'),
   ],
   maxWorkers: 2,
-  // Each integration file leaves about 100 MB of heap behind in its worker (the SDK's native
-  // runtime outlives jest's per-file module registry; measured with --logHeapUsage: 316 MB after
-  // one workflow file, 896 MB after six). Over a whole run a worker then spends most of its time
+  // Each integration file leaves about 100 MB of heap behind in its worker (something keeps each
+  // file's module registry alive; not pinned down. Measured with --logHeapUsage: 316 MB after one
+  // workflow file, 896 MB after six). Over a whole run a worker then spends most of its time
   // collecting garbage and the time-skipping tests miss their timings by minutes (sla.test.ts:
   // 11 s alone, 249-472 s late in a full run). A worker past 1 GB (chosen) is replaced after the
   // file it ran.
