@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateCodecKey, parseCodecKeys } from '../common/payload-codec';
 import { stackDirs } from './paths';
+import { ensureSecretFile } from './secret-file';
 
 /** Where a stack keeps its payload codec key: beside the Temporal history it encrypts. */
 export function codecKeyFile(dataDir: string): string {
@@ -15,22 +15,20 @@ export function codecKeyFile(dataDir: string): string {
  * decrypt. A file that no longer parses is an error naming it, never silently replaced: a new key
  * would make every recorded payload unreadable.
  */
-export async function ensureCodecKeys(dataDir: string): Promise<string> {
-  const file = codecKeyFile(dataDir);
-  if (existsSync(file)) {
-    const keys = (await readFile(file, 'utf8')).trim();
-    try {
-      parseCodecKeys(keys);
-    } catch (err) {
-      throw new Error(
-        `${file} is not a valid TEMPORAL_CODEC_KEYS value: ${(err as Error).message}`,
-      );
-    }
-    return keys;
-  }
-  const keys = generateCodecKey(`local-${new Date().toISOString().slice(0, 10)}`);
-  await writeFile(file, `${keys}\n`, { mode: 0o600, flag: 'wx' });
-  return keys;
+export function ensureCodecKeys(dataDir: string): Promise<string> {
+  return ensureSecretFile(
+    codecKeyFile(dataDir),
+    'TEMPORAL_CODEC_KEYS value',
+    (keys) => {
+      try {
+        parseCodecKeys(keys);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+    () => generateCodecKey(`local-${new Date().toISOString().slice(0, 10)}`),
+  );
 }
 
 /**

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PHONE_KEY_SECRET_MIN_LENGTH } from '../services/phone-keys';
+import { ensureSecretFile } from './secret-file';
 
 /** Where a stack keeps its PHONE_KEY_SECRET: beside the store whose phone keys it made. */
 export function phoneKeySecretFile(dataDir: string): string {
@@ -15,18 +14,14 @@ export function phoneKeySecretFile(dataDir: string): string {
  * start, so codes asked before a restart are still found. A file too short to be one is an error
  * naming it, never silently replaced.
  */
-export async function ensurePhoneKeySecret(dataDir: string): Promise<string> {
-  const file = phoneKeySecretFile(dataDir);
-  if (existsSync(file)) {
-    const secret = (await readFile(file, 'utf8')).trim();
-    if (secret.length < PHONE_KEY_SECRET_MIN_LENGTH) {
-      throw new Error(
-        `${file} is not a valid PHONE_KEY_SECRET: at least ${PHONE_KEY_SECRET_MIN_LENGTH} characters`,
-      );
-    }
-    return secret;
-  }
-  const secret = randomBytes(32).toString('hex');
-  await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  return secret;
+export function ensurePhoneKeySecret(dataDir: string): Promise<string> {
+  return ensureSecretFile(
+    phoneKeySecretFile(dataDir),
+    'PHONE_KEY_SECRET',
+    (secret) =>
+      secret.length < PHONE_KEY_SECRET_MIN_LENGTH
+        ? `at least ${PHONE_KEY_SECRET_MIN_LENGTH} characters`
+        : null,
+    () => randomBytes(32).toString('hex'),
+  );
 }
