@@ -31,7 +31,7 @@ import { maskIdentifiers, maskValue } from '../lang/mask';
 import type { DefinitionService } from './definitions';
 import { canonicalJson } from '../common/canonical-json';
 import { skipOf, totalOf } from './paging';
-import { peopleWithoutPost, unknownOrgReferences, unknownPeople } from './org-references';
+import { assertOrgReferences } from './org-references';
 import { rangeOfBounds } from './periods';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';
@@ -176,31 +176,7 @@ export function createCaseService(deps: {
     data: Record<string, unknown>,
     unitId: string | null,
   ) {
-    const problems = await unknownOrgReferences(
-      fields,
-      data,
-      'data',
-      (ids) => deps.scope.unknownUnits(ids),
-      (ids) => unknownPeople(deps.models.Person, ids),
-    );
-    if (problems.length > 0) {
-      throw new AppError('unprocessable', 'The case data names unknown units or people', problems);
-    }
-    const withoutPost = await peopleWithoutPost(
-      fields,
-      data,
-      'data',
-      unitId,
-      deps.models.Post,
-      () => deps.scope.units(),
-    );
-    if (withoutPost.length > 0) {
-      throw new AppError(
-        'unprocessable',
-        'The case data names people without the post it asks for',
-        withoutPost,
-      );
-    }
+    await assertOrgReferences('The case data', fields, data, 'data', unitId, deps);
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { FieldSpec } from '../lang/definition';
 import type { Models } from '../models';
+import { AppError } from './errors';
 import type { OrgSnapshot } from './org-snapshot';
+import type { ScopeResolver } from './scope';
 
 /**
  * Unit and person fields (`type: unit`, `type: person`) name records of the org tree. The lang
@@ -113,4 +115,40 @@ function isAtOrUnder(tree: OrgSnapshot, unitId: string, ancestorId: string): boo
     at = tree.byId.get(at)?.parentId ?? null;
   }
   return false;
+}
+
+/**
+ * Both checks of a case's data or a task's form against the org tree, as the request path runs
+ * them: every unit and person exists (else 422 naming each), then every person a field asks a
+ * post of holds it under `unitId` (else 422 naming each). `what` starts the message ("The case
+ * data", "The form").
+ */
+export async function assertOrgReferences(
+  what: string,
+  fields: readonly FieldSpec[],
+  data: Record<string, unknown>,
+  prefix: string,
+  unitId: string | null,
+  deps: { models: Pick<Models, 'Person' | 'Post'>; scope: ScopeResolver },
+): Promise<void> {
+  const unknown = await unknownOrgReferences(
+    fields,
+    data,
+    prefix,
+    (ids) => deps.scope.unknownUnits(ids),
+    (ids) => unknownPeople(deps.models.Person, ids),
+  );
+  if (unknown.length > 0) {
+    throw new AppError('unprocessable', `${what} names unknown units or people`, unknown);
+  }
+  const withoutPost = await peopleWithoutPost(fields, data, prefix, unitId, deps.models.Post, () =>
+    deps.scope.units(),
+  );
+  if (withoutPost.length > 0) {
+    throw new AppError(
+      'unprocessable',
+      `${what} names people without the post it asks for`,
+      withoutPost,
+    );
+  }
 }

@@ -24,7 +24,7 @@ import type { FieldSpec, StepSpec } from '../lang/definition';
 import { startOf } from './started-case';
 import type { DefinitionService } from './definitions';
 import { skipOf, totalOf } from './paging';
-import { peopleWithoutPost, unknownOrgReferences, unknownPeople } from './org-references';
+import { assertOrgReferences } from './org-references';
 import { unusablePhotos } from './attachment-references';
 import { rangeOfBounds } from './periods';
 import { asAppError, withCallDeadline } from './temporal-errors';
@@ -354,31 +354,7 @@ export function createTaskService(deps: {
     if (Object.keys(form).length === 0) return;
     const step = await stepOf(task);
     const fields = step ? taskFormFieldsOf(step) : [];
-    const problems = await unknownOrgReferences(
-      fields,
-      form,
-      'form',
-      (ids) => deps.scope.unknownUnits(ids),
-      (ids) => unknownPeople(Person, ids),
-    );
-    if (problems.length > 0) {
-      throw new AppError('unprocessable', 'The form names unknown units or people', problems);
-    }
-    const withoutPost = await peopleWithoutPost(
-      fields,
-      form,
-      'form',
-      task.caseUnitId ?? null,
-      Post,
-      () => deps.scope.units(),
-    );
-    if (withoutPost.length > 0) {
-      throw new AppError(
-        'unprocessable',
-        'The form names people without the post it asks for',
-        withoutPost,
-      );
-    }
+    await assertOrgReferences('The form', fields, form, 'form', task.caseUnitId ?? null, deps);
     const photoProblems = await unusablePhotos(
       deps.models.Attachment,
       fields,
