@@ -350,11 +350,15 @@ export function createCaseService(deps: {
       const doc = await Case.findById(caseId).lean();
       if (doc) {
         const namedRater = (doc.raterUserIds ?? []).includes(principal.id);
-        const attachments = await attachmentsOfCase(deps.models, caseId);
-        if (canSee(scope, doc)) return { ...viewOf(doc), attachments, access: 'scope', namedRater };
+        if (canSee(scope, doc)) {
+          const attachments = await attachmentsOfCase(deps.models, caseId);
+          return { ...viewOf(doc), attachments, access: 'scope', namedRater };
+        }
         // A rater a feedback step names (a resident representative) reads this case, and only
-        // as much of it as rating needs; anyone else gets the same 404 as for a missing case.
+        // as much of it as rating needs; anyone else gets the same 404 as for a missing case
+        // (before anything else of the case is read).
         if (!isNamedRater(principal, doc)) throw notFound(caseId);
+        const attachments = await attachmentsOfCase(deps.models, caseId);
         const snapshot = await deps.definitions.snapshot(doc.definitionKey, doc.definitionVersion);
         const fields = snapshot?.spec.input.fields ?? [];
         return { ...raterViewOf(doc, fields), attachments, access: 'rater', namedRater };
