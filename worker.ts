@@ -4,6 +4,7 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { startListDayKeeper } from './activities/list-days';
 import { startRollupKeeper } from './activities/metric-rollups';
+import type { OutboxStats } from './activities/outbox';
 import { createOutboxDispatcher, DEFAULT_OUTBOX_OPTIONS } from './activities/outbox';
 import { stuckActivityAlerts } from './activities/stuck-activities';
 import type { AppConfig } from './common/config';
@@ -19,6 +20,8 @@ import { connectDatabase } from './models';
 export interface RunningWorker {
   /** Settles when the worker has stopped (after {@link stop} or a fatal error). */
   readonly finished: Promise<void>;
+  /** The outbox dispatcher's counters (bench:rollcall prints them). */
+  outboxStats(): OutboxStats;
   stop(): Promise<void>;
 }
 
@@ -32,8 +35,11 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   const db = await connectDatabase(config.MONGODB_URI);
-  // chosen: 4 pooled connections carry the dispatcher's 8 parallel sends without queuing long
-  const transport = createSmtpTransport(config.SMTP_URL, { maxConnections: 4 });
+  // One pooled connection per mail the dispatcher sends at once, so no send waits for a
+  // connection (with 4 for 8 sends, half of them queued inside nodemailer).
+  const transport = createSmtpTransport(config.SMTP_URL, {
+    maxConnections: DEFAULT_OUTBOX_OPTIONS.concurrency,
+  });
   const renderer = createMailRenderer();
   // SMS only with a provider configured; the robots' webhooks are per unit or person (org data).
   const channels = createChannelSender({
@@ -111,6 +117,7 @@ export async function startWorker(
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   return {
     finished,
+    outboxStats: () => outbox.stats(),
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await finished;

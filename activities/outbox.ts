@@ -16,14 +16,23 @@ import { isDuplicateKeyError } from '../models';
  * The outbox dispatcher: sends the mail the `sendNotification` activity enqueued, outside the
  * workflow, until it is delivered or expires.
  *
- * - Claiming is one atomic `findOneAndUpdate` on status and lease, so several workers (or a
- *   worker and its restarted self) never hold the same mail at once.
- * - An attempt is recorded first (`sending`, attempts + 1, a lease) and the stored Message-ID
- *   goes out with the mail. A worker that dies between the SMTP answer and the `sent` write
- *   leaves the mail `sending`; when the lease runs out another dispatcher sends it again with
+ * - Mail is taken from the ready queue a batch at a time. An attempt is claimed by inserting
+ *   `<key>#<attempt>` into `outboxClaims`, the batch's claims in one unordered insert: the first
+ *   dispatcher to insert a claim holds that attempt (an insert under a unique `_id` is the one
+ *   atomic compare-and-set on FerretDB v1), so several workers (or a worker and its restarted
+ *   self) never send the same attempt. The claim, an insert-only record with its time, is the
+ *   attempt's lease: the mail's row stays `pending` while it is in flight (no `sending` write;
+ *   rows in that state are from dispatchers before this one and are honoured until their lease).
+ * - The stored Message-ID goes out with the mail. A worker that dies between the SMTP answer
+ *   and the `sent` write leaves the mail `pending` and its claim in place; once the claim is
+ *   older than the lease another dispatcher counts that attempt as made and sends it again with
  *   the same Message-ID. Delivery is therefore at-least-once, never at-most-once: a lost mail
  *   is worse than a duplicate, and the stable Message-ID lets receiving systems and mail
  *   clients drop the rare second copy. (SMTP cannot be asked whether a message was accepted.)
+ *   A dead worker leaves at most one batch's claimed mails waiting for the lease.
+ * - Per mail the dispatcher reads its row and writes it once (`sent`, or the retry or failure);
+ *   the claims and the queue entries of the sent mail are inserted and removed a batch at a
+ *   time (bench/README.md, "The roll-call at scale").
  * - Failed attempts back off exponentially; a permanent refusal (5xx) or the expiry ends in
  *   `failed`, listed for admins, who may send it again.
  * - The same outbox carries the other channels (`channel`: sms, wecom, dingtalk; absent for
@@ -100,7 +109,37 @@ export interface OutboxDispatcher {
   stop(): Promise<void>;
   /** Sends everything due now; resolves with the number of mails attempted. */
   drain(): Promise<number>;
+  /** What this dispatcher has done so far (a copy): counts and where its time went. */
+  stats(): OutboxStats;
 }
+
+/**
+ * A dispatcher's counters since it was created, for profiling (bench:rollcall prints them).
+ * `ms.queue`, `inspect`, `claim` and `cleanUp` are the wall time of those phases of each batch;
+ * `deliver` (rendering and SMTP) and `mark` (the row's outcome write) are summed over mails,
+ * which run `concurrency` at once.
+ */
+export interface OutboxStats {
+  batches: number;
+  /** Queue entries read. */
+  read: number;
+  claimed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  /** Reads and writes the dispatcher sent to the store. */
+  storeOps: number;
+  ms: {
+    queue: number;
+    inspect: number;
+    claim: number;
+    deliver: number;
+    mark: number;
+    cleanUp: number;
+  };
+}
+
+type Counter = Exclude<keyof OutboxStats, 'ms'>;
 
 /** Queue entries the start-up sweep inserts per request (chosen). */
 const SWEEP_BATCH = 500;
@@ -186,6 +225,19 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   let poll: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let retryAt = Infinity;
+  const stats: OutboxStats = {
+    batches: 0,
+    read: 0,
+    claimed: 0,
+    sent: 0,
+    retried: 0,
+    failed: 0,
+    storeOps: 0,
+    ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
+  };
+  const counted = (counter: Counter, n = 1) => {
+    stats[counter] += n;
+  };
 
   /**
    * Queues the mail written in the old shape (an outbox row with no ready-queue entry: written
@@ -217,69 +269,114 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     }
   }
 
+  /** Moves a queue entry still due to when its mail may be claimed. */
+  async function later(id: string, now: Date, at: Date): Promise<void> {
+    counted('storeOps');
+    await OutboxQueue.updateOne({ _id: id, dueAt: { $lte: now } }, { $set: { dueAt: at } });
+  }
+
   /**
-   * Claims one queued mail if it is due: pending and its time has come, or `sending` with its
-   * lease run out. The claim is the insert of `<id>#<attempt>` into `outboxClaims`: the first
-   * dispatcher to insert it holds that attempt, a second gets a duplicate key and skips the mail.
-   * A queue entry that is not claimable now is moved to when it may be (or removed once the
-   * mail is sent or failed), so the next read of the queue finds other mail.
+   * Reads one queued mail and says whether it may be claimed now: pending and its time has come,
+   * or `sending` (left by a dispatcher before claims were the lease) with its lease run out. The
+   * answer carries the attempt to claim. A queue entry that is not claimable now is moved to when
+   * it may be (or removed once the mail is sent or failed), so the next read of the queue finds
+   * other mail.
    */
-  async function claimOne(id: string, now: Date): Promise<Claimed | null> {
+  async function inspect(id: string, now: Date): Promise<Claimed | null> {
+    counted('storeOps');
     const doc = await Outbox.findById(id).lean();
-    const later = async (at: Date) => {
-      await OutboxQueue.updateOne({ _id: id, dueAt: { $lte: now } }, { $set: { dueAt: at } });
-    };
     if (!doc || doc.status === 'sent' || doc.status === 'failed') {
+      counted('storeOps');
       await OutboxQueue.deleteOne({ _id: id });
       return null;
     }
     if (doc.status === 'pending' && doc.nextAttemptAt && doc.nextAttemptAt > now) {
-      await later(doc.nextAttemptAt);
+      await later(id, now, doc.nextAttemptAt);
       return null;
     }
     if (doc.status === 'sending' && doc.leaseUntil && doc.leaseUntil > now) {
-      await later(doc.leaseUntil);
+      await later(id, now, doc.leaseUntil);
       return null;
     }
     if (doc.channel === 'wecom' || doc.channel === 'dingtalk') {
       // A robot over its rate waits in the queue, unclaimed, until a slot is free.
       const wait = limiter.take(`${doc.channel}:${doc.to}`, now.getTime());
       if (wait > 0) {
-        await later(new Date(now.getTime() + wait));
+        await later(id, now, new Date(now.getTime() + wait));
         return null;
       }
     }
-    const attempt = (doc.attempts ?? 0) + 1;
-    try {
-      await OutboxClaim.create({ _id: `${id}#${attempt}`, mailId: id, owner, at: now });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      // Another dispatcher holds this attempt. One that died between its claim and the
-      // outbox write left the mail as it was: past the lease, count the attempt as made so
-      // the next pass claims the one after it.
-      const held = await OutboxClaim.findById(`${id}#${attempt}`).lean();
-      if (held && held.at.getTime() + options.leaseMs <= now.getTime()) {
-        await Outbox.updateOne({ _id: id, attempts: attempt - 1 }, { $set: { attempts: attempt } });
-      } else if (held) {
-        await later(new Date(held.at.getTime() + options.leaseMs));
-      }
-      return null;
-    }
-    const leaseUntil = new Date(now.getTime() + options.leaseMs);
-    // The attempt is recorded before the mail leaves (status, count, lease, Message-ID kept).
-    await Outbox.updateOne(
-      { _id: id },
-      { $set: { status: 'sending', attempts: attempt, leaseUntil, leaseOwner: owner } },
-    );
-    return { ...doc, _id: id, attempts: attempt };
+    return { ...doc, _id: id, attempts: (doc.attempts ?? 0) + 1 };
   }
 
-  /** Claims and sends one queued mail. */
-  async function dispatchOne(id: string, now: Date): Promise<boolean> {
-    const mail = await claimOne(id, now);
-    if (!mail) return false;
-    await sendOne(mail);
-    return true;
+  /**
+   * Claims the due mails of a batch with one unordered insert of their `<id>#<attempt>` claims
+   * and answers the ones this dispatcher now holds. A duplicate key is an attempt another
+   * dispatcher holds, or one that died holding it: past the lease that attempt is counted as
+   * made (the mail's `attempts`), so a later pass claims the next one.
+   */
+  async function claimAll(mails: Claimed[], now: Date): Promise<Claimed[]> {
+    if (mails.length === 0) return [];
+    const claims = mails.map((m) => ({ _id: claimIdOf(m), mailId: m._id, owner, at: now }));
+    let refused: Set<number>;
+    counted('storeOps');
+    try {
+      await (
+        OutboxClaim.collection as unknown as mongo.Collection<(typeof claims)[number]>
+      ).insertMany(claims, { ordered: false });
+      refused = new Set();
+    } catch (err) {
+      refused = await refusedClaims(err, claims);
+    }
+    const held: Claimed[] = [];
+    for (const [i, mail] of mails.entries()) {
+      if (!refused.has(i)) {
+        held.push(mail);
+        continue;
+      }
+      const attempt = mail.attempts ?? 1;
+      counted('storeOps');
+      const other = await OutboxClaim.findById(claimIdOf(mail)).lean();
+      if (other && other.at.getTime() + options.leaseMs <= now.getTime()) {
+        counted('storeOps');
+        await Outbox.updateOne(
+          { _id: mail._id, attempts: attempt - 1 },
+          { $set: { attempts: attempt } },
+        );
+      } else if (other) {
+        await later(mail._id, now, new Date(other.at.getTime() + options.leaseMs));
+      }
+    }
+    return held;
+  }
+
+  /**
+   * The positions of the claims an unordered insert refused as duplicates. Any other error is
+   * thrown; if the store named no positions, each claim is read back (ours: this owner, now).
+   */
+  async function refusedClaims(
+    err: unknown,
+    claims: Array<{ _id: string; owner: string; at: Date }>,
+  ): Promise<Set<number>> {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
+      code?: number;
+      index?: number;
+      err?: { code?: number; index?: number };
+    }>;
+    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
+    if (!list.every((e) => (e.code ?? e.err?.code) === 11000)) throw err;
+    const positions = list.map((e) => e.index ?? e.err?.index);
+    if (list.length > 0 && positions.every((i): i is number => typeof i === 'number')) {
+      return new Set(positions);
+    }
+    const refused = new Set<number>();
+    for (const [i, claim] of claims.entries()) {
+      counted('storeOps');
+      const stored = await OutboxClaim.findById(claim._id).lean();
+      if (stored?.owner !== owner || stored.at.getTime() !== claim.at.getTime()) refused.add(i);
+    }
+    return refused;
   }
 
   /** One attempt on the message's channel, as an outcome (mail's exceptions mapped to one). */
@@ -421,66 +518,105 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     dispatcher.wake();
   }
 
-  async function sendOne(mail: Claimed): Promise<void> {
-    const mine = { _id: mail._id, attempts: mail.attempts ?? 1 };
+  /**
+   * Sends one claimed mail and records the outcome on its row, guarded on the attempts before
+   * this one (a dispatcher that took the mail over after the lease has counted this attempt, and
+   * its record wins). Answers true when the mail is recorded `sent` by this call: its queue entry
+   * and claims are then removed with the batch's.
+   */
+  async function sendOne(mail: Claimed): Promise<boolean> {
+    const attempts = mail.attempts ?? 1;
+    const mine = { _id: mail._id, attempts: attempts - 1 };
+    const sending = performance.now();
     const result = await deliver(mail);
-    if (result.outcome !== 'accepted') {
-      const reason = result.reason;
-      const now = deps.clock();
-      const attempts = mail.attempts ?? 1;
-      const delay = Math.max(
-        Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30)),
-        // The far end asked for a pause (a robot's rate-limit errcode): at least that long.
-        result.outcome === 'retryable' ? (result.retryAfterMs ?? 0) : 0,
-      );
-      const next = new Date(now.getTime() + delay);
-      const permanent = result.outcome === 'refused';
-      const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
-      const channel = mail.channel ?? 'mail';
-      if (permanent || expired) {
-        await Outbox.updateOne(mine, {
-          $set: {
-            status: 'failed',
-            failedAt: now,
-            lastError: permanent ? reason : `expired after ${attempts} attempts: ${reason}`,
-          },
-          $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
-        });
-        await OutboxQueue.deleteOne({ _id: mail._id });
-        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail failed');
-        await fallBack(mail);
-      } else {
-        await Outbox.updateOne(mine, {
-          $set: { status: 'pending', nextAttemptAt: next, lastError: reason },
-          $unset: { leaseUntil: '', leaseOwner: '' },
-        });
-        await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
-        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail send failed');
-        scheduleRetry(next.getTime());
+    const marking = performance.now();
+    stats.ms.deliver += marking - sending;
+    try {
+      if (result.outcome !== 'accepted') {
+        const reason = result.reason;
+        const now = deps.clock();
+        const delay = Math.max(
+          Math.min(
+            options.maxBackoffMs,
+            options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
+          ),
+          // The far end asked for a pause (a robot's rate-limit errcode): at least that long.
+          result.outcome === 'retryable' ? (result.retryAfterMs ?? 0) : 0,
+        );
+        const next = new Date(now.getTime() + delay);
+        const permanent = result.outcome === 'refused';
+        const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
+        const channel = mail.channel ?? 'mail';
+        counted('storeOps', 2);
+        if (permanent || expired) {
+          counted('failed');
+          await Outbox.updateOne(mine, {
+            $set: {
+              status: 'failed',
+              attempts,
+              failedAt: now,
+              lastError: permanent ? reason : `expired after ${attempts} attempts: ${reason}`,
+            },
+            $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
+          });
+          await OutboxQueue.deleteOne({ _id: mail._id });
+          deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail failed');
+          await fallBack(mail);
+        } else {
+          counted('retried');
+          await Outbox.updateOne(mine, {
+            $set: { status: 'pending', attempts, nextAttemptAt: next, lastError: reason },
+            $unset: { leaseUntil: '', leaseOwner: '' },
+          });
+          await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
+          deps.logger.warn(
+            { businessKey: mail._id, channel, reason, attempts },
+            'mail send failed',
+          );
+          scheduleRetry(next.getTime());
+        }
+        return false;
       }
-      return;
+      counted('storeOps');
+      const marked = await Outbox.updateOne(mine, {
+        $set: { status: 'sent', attempts, sentAt: deps.clock() },
+        // No mail text at rest once it is delivered.
+        $unset: {
+          lastError: '',
+          html: '',
+          text: '',
+          contextJson: '',
+          leaseUntil: '',
+          leaseOwner: '',
+          nextAttemptAt: '',
+        },
+      });
+      counted('sent');
+      return marked.matchedCount > 0;
+    } finally {
+      stats.ms.mark += performance.now() - marking;
     }
-    await Outbox.updateOne(mine, {
-      $set: { status: 'sent', sentAt: deps.clock() },
-      // No mail text at rest once it is delivered.
-      $unset: {
-        lastError: '',
-        html: '',
-        text: '',
-        contextJson: '',
-        leaseUntil: '',
-        leaseOwner: '',
-        nextAttemptAt: '',
+  }
+
+  /**
+   * After a batch: the queue entries of the mail it recorded `sent` and the claims of every
+   * attempt of that mail, each in one delete (both collections hold only mail in flight, so
+   * FerretDB's scan for an `$in` reads a few rows, not the outbox). A crash before it leaves
+   * entries whose mail is `sent` (removed when next read) and claims nobody reads again.
+   */
+  async function cleanUp(sent: Claimed[]): Promise<void> {
+    if (sent.length === 0) return;
+    const started = performance.now();
+    counted('storeOps', 2);
+    await OutboxQueue.deleteMany({ _id: { $in: sent.map((m) => m._id) } });
+    await OutboxClaim.deleteMany({
+      _id: {
+        $in: sent.flatMap((m) =>
+          Array.from({ length: m.attempts ?? 1 }, (_, i) => `${m._id}#${i + 1}`),
+        ),
       },
     });
-    await OutboxQueue.deleteOne({ _id: mail._id });
-    // This attempt's claim and those of earlier failed attempts, by `_id`.
-    const attempts = mail.attempts ?? 1;
-    await OutboxClaim.deleteMany(
-      attempts === 1
-        ? { _id: `${mail._id}#1` }
-        : { _id: { $in: Array.from({ length: attempts }, (_, i) => `${mail._id}#${i + 1}`) } },
-    );
+    stats.ms.cleanUp += performance.now() - started;
   }
 
   /** A wake-up at the earliest retry this dispatcher knows of (polling finds the others). */
@@ -500,41 +636,74 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   }
 
   /**
-   * Reads due entries of the ready queue `batch` at a time and claims and sends them,
-   * `concurrency` at once, until a read finds nothing this dispatcher could claim.
+   * Reads due entries of the ready queue `batch` at a time; for each batch, reads their rows
+   * (`concurrency` at once), claims the due ones in one insert, sends them `concurrency` at once
+   * and removes what was sent in one delete per collection; until a read finds nothing this
+   * dispatcher could claim.
    */
   async function drainAll(): Promise<number> {
     await sweep();
     let attempted = 0;
     for (;;) {
       const now = deps.clock();
+      let started = performance.now();
       // The first entries as stored, unfiltered: FerretDB v1 then reads just `batch` rows (a
       // filter would be applied to every entry in its own process). Entries not due yet (a
       // retry's backoff, another dispatcher's lease) are few; only when none of the first ones
       // is due is the queue read with the filter.
+      counted('storeOps');
       let due = (
         await OutboxQueue.find({}, { _id: 1, dueAt: 1 }).limit(options.batch).lean()
       ).filter((d) => d.dueAt <= now);
       if (due.length === 0) {
+        counted('storeOps');
         due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1, dueAt: 1 })
           .limit(options.batch)
           .lean();
       }
+      stats.ms.queue += performance.now() - started;
       if (due.length === 0) return attempted;
-      const ids = due.map((d) => String(d._id));
-      let next = 0;
-      let sent = 0;
-      const lane = async () => {
-        while (next < ids.length && !stopped) {
-          if (await dispatchOne(ids[next++]!, now)) sent++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, lane));
-      attempted += sent;
+      counted('batches');
+      counted('read', due.length);
+      started = performance.now();
+      const found = await inLanes(due, (d) => inspect(String(d._id), now));
+      const claimable = found.filter((m): m is Claimed => m !== null);
+      stats.ms.inspect += performance.now() - started;
+      started = performance.now();
+      const claimed = await claimAll(claimable, now);
+      stats.ms.claim += performance.now() - started;
+      counted('claimed', claimed.length);
+      const sent: Claimed[] = [];
+      const unsent: Claimed[] = [];
+      await inLanes(claimed, async (mail) => {
+        // Stopping: mail claimed but not sent is released at once, not left to its lease.
+        if (stopped) unsent.push(mail);
+        else if (await sendOne(mail)) sent.push(mail);
+      });
+      await cleanUp(sent);
+      if (unsent.length > 0) {
+        counted('storeOps');
+        await OutboxClaim.deleteMany({ _id: { $in: unsent.map(claimIdOf) } });
+      }
+      attempted += claimed.length - unsent.length;
       // Every entry read was sent, moved to when it may be claimed, or removed: the next read
       // finds other mail, and none once nothing is due.
       if (stopped) return attempted;
     }
+  }
+
+  /** Runs `work` over `items`, `concurrency` at once, answering in the items' order. */
+  async function inLanes<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+    const results = new Array<R>(items.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < items.length) {
+        const at = next++;
+        results[at] = await work(items[at]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, items.length) }, lane));
+    return results;
   }
 
   const dispatcher: OutboxDispatcher = {
@@ -571,6 +740,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       poll.unref();
       dispatcher.wake();
     },
+    stats() {
+      return { ...stats, ms: { ...stats.ms } };
+    },
     async stop() {
       stopped = true;
       if (poll) clearInterval(poll);
@@ -581,6 +753,11 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     },
   };
   return dispatcher;
+}
+
+/** The claim of a mail's attempt in `outboxClaims`. */
+function claimIdOf(mail: { _id: string; attempts?: number | null }): string {
+  return `${mail._id}#${mail.attempts ?? 1}`;
 }
 
 /**

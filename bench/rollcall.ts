@@ -13,6 +13,7 @@ import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import type { Models } from '../models';
+import type { OutboxStats } from '../activities/outbox';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
@@ -94,6 +95,8 @@ export interface RollcallFigures {
   };
   /** 1-minute load averages sampled during the run. */
   loads: number[];
+  /** The worker's outbox dispatcher's counters at the end of the run. */
+  outbox: OutboxStats;
 }
 
 const ADMIN_KEY = `gfk_rollcall_${randomBytes(24).toString('base64url')}`;
@@ -307,6 +310,7 @@ async function measure(
     mails,
     activation: await activationFigures(models, activationId),
     loads,
+    outbox: worker.outboxStats(),
   };
 }
 
@@ -509,8 +513,18 @@ export function rollcallLines(f: RollcallFigures): string[] {
         ', ',
       )}), ${f.mails.delivered} delivered, ${f.mails.duplicates} duplicates; task-assigned ${f.mails.taskAssigned} == ${o.people}: ${check(f.mails.taskAssigned === o.people)}`,
     `activation: ${f.activation.status}; expected ${f.activation.expected} (${check(f.activation.expected === o.people)}), acknowledged ${f.activation.acknowledged} (${check(f.activation.acknowledged === f.reporters)}), missing ${f.activation.missing} (${check(f.activation.missing === f.missingPeople)})`,
+    outboxLine(f.outbox),
     `rollcall: ${o.people} people called in ${f.seconds.called.toFixed(1)} s; ${f.acks.perSecond.toFixed(1)} acks/s; escalations ${f.escalationSeconds.toFixed(1)} s after the deadline; max history ${f.maxHistory.events} events ${f.maxHistory.bytes} bytes; mails ${f.mails.expected} expected, ${f.mails.delivered} delivered, ${f.mails.duplicates} duplicates`,
   ];
+}
+
+/** The dispatcher's counters: store operations per mail and where its time went. */
+function outboxLine(o: OutboxStats): string {
+  const per = (n: number) => (o.sent > 0 ? (n / o.sent).toFixed(2) : '-');
+  const ms = Object.entries(o.ms)
+    .map(([phase, total]) => `${phase} ${(total / 1000).toFixed(1)} s`)
+    .join(', ');
+  return `outbox dispatcher: ${o.sent} sent in ${o.batches} batches (${o.read} queue entries read, ${o.claimed} claimed, ${o.retried} retried, ${o.failed} failed); ${o.storeOps} store operations, ${per(o.storeOps)} per mail sent; time: ${ms}`;
 }
 
 export function parseRollcallOptions(argv: string[]): RollcallOptions {
