@@ -11,6 +11,7 @@ import type { ChannelChoice } from '../lang/vocabulary';
 import type { ActivityDependencies } from './dependencies';
 import type { PersonContact } from './channels';
 import { PERSON_CONTACT_FIELDS } from './channels';
+import { readOrgRevision } from '../models/org-revision';
 import { insertIgnoringDuplicates } from './outbox';
 import type { ResolvePeopleRequest } from './lookups';
 
@@ -161,12 +162,39 @@ export function createRollCallActivities(
   const entries = rosterCollection(deps);
   const rawTasks = deps.models.Task.collection as unknown as mongo.Collection<{ _id: string }>;
 
-  /** Address and name of each person, read {@link PEOPLE_PER_READ} at a time. */
+  /**
+   * Everyone's address and name as of one org revision (models/org-revision.ts: every write of
+   * a person bumps it), read once per revision and kept, like the lookups' accounts. On FerretDB
+   * v1 an `_id: { $in }` read is a scan of every person all the same, and a roll-call over 300
+   * compounds mails its rosters 1,500 times (the call, a reminder, three escalations each).
+   */
+  let contacts: Promise<{ revision: number; people: Map<string, PersonContact> }> | null = null;
+  async function contactsAt(revision: number): Promise<Map<string, PersonContact>> {
+    const held = contacts ? await contacts.catch(() => null) : null;
+    if (held?.revision === revision) return held.people;
+    contacts = deps.models.Person.find({}, PERSON_CONTACT_FIELDS)
+      .lean()
+      .then((docs) => ({ revision, people: new Map(docs.map((d) => [String(d._id), d])) }));
+    return (await contacts).people;
+  }
+
+  /**
+   * Address and name of each person: from the revision's contacts, and anyone written since
+   * they were read by id, {@link PEOPLE_PER_READ} at a time.
+   */
   async function peopleOf(personIds: readonly string[]): Promise<Map<string, PersonContact>> {
     const ids = [...new Set(personIds)];
     const people = new Map<string, PersonContact>();
-    for (let i = 0; i < ids.length; i += PEOPLE_PER_READ) {
-      const slice = ids.slice(i, i + PEOPLE_PER_READ);
+    if (ids.length === 0) return people;
+    const known = await contactsAt(await readOrgRevision(deps.models));
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const person = known.get(id);
+      if (person) people.set(id, person);
+      else unknown.push(id);
+    }
+    for (let i = 0; i < unknown.length; i += PEOPLE_PER_READ) {
+      const slice = unknown.slice(i, i + PEOPLE_PER_READ);
       const docs = await deps.models.Person.find(
         { _id: { $in: slice } },
         PERSON_CONTACT_FIELDS,
