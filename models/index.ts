@@ -200,8 +200,10 @@ const outboxSchema = new mongoose.Schema(
     /** A group robot's post: read by the whole group, so its text is masked (channels/). */
     group: Boolean,
     /**
-     * `pending` (due at `nextAttemptAt`), `sending` (claimed by a dispatcher until
-     * `leaseUntil`), `sent`, or `failed` (expired or refused for good; an admin may resend it).
+     * `pending` (due at `nextAttemptAt`; while a dispatcher sends it, its claim in
+     * `outboxClaims` is the lease), `sent`, or `failed` (expired or refused for good; an admin
+     * may resend it). `sending` (claimed until `leaseUntil`) is written by dispatchers before
+     * the batched one and still honoured.
      */
     status: { type: String, enum: ['pending', 'sending', 'sent', 'failed'], required: true },
     attempts: { type: Number, default: 0 },
@@ -244,7 +246,9 @@ outboxQueueSchema.index({ dueAt: 1 });
  * One document per delivery attempt of a mail (`<business key>#<attempt>`): the dispatcher that
  * inserts it holds that attempt. An insert under a unique `_id` is the one compare-and-set that
  * is atomic on FerretDB v1 (its findAndModify and filtered updates read, then write), so two
- * dispatchers never send the same attempt. Removed when the mail is sent.
+ * dispatchers never send the same attempt. Its `at` is the attempt's lease: past
+ * `at + leaseMs` another dispatcher counts the attempt as made and claims the next. A batch's
+ * claims are inserted together and removed together once their mail is sent.
  */
 const outboxClaimSchema = new mongoose.Schema(
   {
