@@ -273,7 +273,9 @@ async function measure(
   );
   const [seconds, acks] = await Promise.all([
     progress.step(`Mailing ${people.length} calls`, () =>
-      callMails(models, options, since, rosterWritten, casesStarted),
+      callMails(models, options, since, rosterWritten, casesStarted, () =>
+        outboxLine(worker.outboxStats()),
+      ),
     ),
     progress.step(`${people.length - missingPeople} people reporting in`, () =>
       reportIn(api.url, models, people, options),
@@ -324,6 +326,8 @@ async function callMails(
   since: () => number,
   rosterWritten: number,
   startedBefore: number | undefined,
+  /** The dispatcher's counters so far, printed with each progress line. */
+  outbox: () => string,
 ): Promise<RollcallFigures['seconds']> {
   let casesStarted = startedBefore;
   let last = 0;
@@ -336,6 +340,7 @@ async function callMails(
     if (since() - last >= 15) {
       last = since();
       progress.info(`  ${since().toFixed(0)} s: call mails sent ${sent}/${options.people}`);
+      progress.info(`  ${outbox()}`);
     }
     if (sent < options.people || casesStarted === undefined) return undefined;
     return { casesStarted, rosterWritten, called: Math.max(since(), rosterWritten) };
