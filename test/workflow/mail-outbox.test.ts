@@ -224,6 +224,75 @@ it('when two dispatchers drain the same outbox at once, then every mail leaves e
   for (const to of addresses) expect(settled.get(to)).toHaveLength(1);
 });
 
+it('when a dispatcher died holding claims, then its mail is sent again with the same Message-ID once the claim is older than the lease, and not before', async () => {
+  // Arrange: two pending mails, each with a claim on its first attempt: one taken by a dead
+  // dispatcher longer ago than the lease, one by a live one a moment ago
+  const to = uniqueAddress('dead-claim');
+  const stale = storedMail(to, { status: 'pending', nextAttemptAt: new Date(Date.now() - 90_000) });
+  const busyTo = uniqueAddress('live-claim');
+  const held = storedMail(busyTo, { status: 'pending', nextAttemptAt: new Date() });
+  await bed.db.models.Outbox.create([stale, held]);
+  const claimedAt = new Date();
+  await bed.db.models.OutboxClaim.create([
+    { _id: `${stale._id}#1`, mailId: stale._id, owner: 'dead', at: new Date(Date.now() - 61_000) },
+    { _id: `${held._id}#1`, mailId: held._id, owner: 'live', at: claimedAt },
+  ]);
+  const smtp = createSmtpTransport(testStack().env.SMTP_URL);
+
+  // Act
+  await dispatcher(smtp).drain();
+
+  // Assert: the dead one's attempt counted and the mail sent as the second, with its Message-ID
+  const [mail] = await waitFor('the mail the dead dispatcher held', async () => {
+    const found = await mailsTo(to);
+    return found.length > 0 ? found : null;
+  });
+  expect(mail!.messageId).toBe(stale.messageId);
+  const doc = (await bed.db.models.Outbox.findById(stale._id).lean())!;
+  expect([doc.status, doc.attempts]).toEqual(['sent', 2]);
+  expect(await bed.db.models.OutboxClaim.countDocuments({ mailId: stale._id })).toBe(0);
+  expect(await bed.db.models.OutboxQueue.findById(stale._id).lean()).toBeNull();
+  // …the live one's left alone, its queue entry moved to when its claim's lease ends
+  expect((await bed.db.models.Outbox.findById(held._id).lean())!.status).toBe('pending');
+  const entry = (await bed.db.models.OutboxQueue.findById(held._id).lean())!;
+  expect(entry.dueAt.getTime()).toBe(claimedAt.getTime() + FAST.leaseMs!);
+  await bed.db.models.Outbox.deleteOne({ _id: held._id }); // (so the sink is read at once)
+  await bed.db.models.OutboxQueue.deleteOne({ _id: held._id });
+  expect(await mailsTo(busyTo)).toHaveLength(0);
+});
+
+it('when mail queued later sits before older mail in the store, then the older mail is sent first', async () => {
+  // Arrange: the newer mail's queue entry inserted first (as a reminder takes the slot a sent
+  // call freed), the older one's after it
+  const [newerTo, olderTo] = [uniqueAddress('newer'), uniqueAddress('older')];
+  const newer = storedMail(newerTo, { status: 'pending', nextAttemptAt: new Date() });
+  const older = storedMail(olderTo, { status: 'pending', nextAttemptAt: new Date() });
+  await bed.db.models.Outbox.create([newer, older]);
+  await bed.db.models.OutboxQueue.create({ _id: newer._id, dueAt: new Date() });
+  await bed.db.models.OutboxQueue.create({
+    _id: older._id,
+    dueAt: new Date(Date.now() - 10_000),
+  });
+  const smtp = createSmtpTransport(testStack().env.SMTP_URL);
+  const order: string[] = [];
+  const recording: MailTransport = {
+    send: async (mail) => {
+      order.push(mail.to);
+      await smtp.send(mail);
+    },
+    verify: () => smtp.verify(),
+    close: () => smtp.close(),
+  };
+
+  // Act: one mail per batch, one at a time
+  await dispatcher(recording, { batch: 1, concurrency: 1 }).drain();
+
+  // Assert
+  expect(order.filter((to) => to === olderTo || to === newerTo)).toEqual([olderTo, newerTo]);
+  expect(await mailsTo(olderTo)).toHaveLength(1);
+  expect(await mailsTo(newerTo)).toHaveLength(1);
+});
+
 it('when a mail expires while the relay is down, then it is listed as failed with its reason and an admin sends it again', async () => {
   // Arrange: a short expiry
   const { transport, restore } = await relay();
