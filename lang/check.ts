@@ -338,6 +338,12 @@ class SemanticChecker {
           this.report(path, 'a timer needs exactly one of duration and until');
         }
         if (step.until !== undefined) this.checkExpression(`${path}.until`, step.until);
+        if (step.after !== undefined && step.until === undefined) {
+          this.report(
+            `${path}.after`,
+            'after counts from the instant until gives: write it with until (e.g. until: steps.plan.form.date, after: 3 working days), or put the whole wait in duration',
+          );
+        }
         break;
       case 'decision':
         step.branches.forEach((b, i) => {
@@ -867,6 +873,12 @@ class SemanticChecker {
       );
     }
     if (deadline.at !== undefined) this.checkExpression(`${path}.at`, deadline.at);
+    if (deadline.after !== undefined && deadline.at === undefined) {
+      this.report(
+        `${path}.after`,
+        'after counts from the instant at gives: write it with at (e.g. at: steps.plan.form.date, after: 3 working days), or put the whole time in within',
+      );
+    }
     deadline.reminders.forEach((r, i) => {
       if (!onTask && r.notify === 'assignee') {
         this.report(

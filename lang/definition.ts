@@ -476,6 +476,13 @@ export const deadlineSchema = z
      */
     at: expression.optional(),
     /**
+     * With `at` only: the deadline falls this long after the instant `at` gives (a date counts
+     * from the end of that day), e.g. `at: steps.convene.form.meetingAt` with `after: 2 working
+     * days` for 会后2个工作日内. Working time counts in the working calendar and hours of the task's
+     * unit (the case's for a case deadline), as `within` does.
+     */
+    after: slaDuration.optional(),
+    /**
      * Where a task's clock starts: when the task opens (default), or when the case was received
      * (`case`: 办结 within 5 working days of 受理, whenever the handler's task opens).
      */
@@ -602,6 +609,12 @@ export const timerStepSchema = z
     duration: slaDuration.optional(),
     /** An expression giving an ISO instant (e.g. `data.appointmentAt`). */
     until: expression.optional(),
+    /**
+     * With `until` only: wait until this long after the instant `until` gives (a date counts from
+     * the end of that day), in the case unit's working calendar for working time, e.g. `until:
+     * steps.plan.form.date` with `after: 3 working days`.
+     */
+    after: slaDuration.optional(),
   })
   .strict();
 

@@ -932,3 +932,86 @@ describe('validateDefinition: an evaluation round with a 评单会 group', () =>
     ]);
   });
 });
+
+describe('validateDefinition: N working days after a date (after)', () => {
+  const dated = {
+    id: 'plan',
+    name: '定会期',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    form: { fields: [{ name: 'meetingDate', label: '会议日期', type: 'date', required: true }] },
+    outcomes: [{ id: 'done', name: '完成' }],
+  };
+  const finish = { id: 'finish', name: '结束', type: 'end' };
+  const followUp = (deadline: Record<string, unknown>) => ({
+    id: 'follow',
+    name: '会后落实',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    outcomes: [{ id: 'done', name: '完成' }],
+    deadlines: [{ id: 'due', name: '会后3个工作日', ...deadline }],
+  });
+  const wait = (timer: Record<string, unknown>) => ({
+    id: 'wait',
+    name: '等待',
+    type: 'timer',
+    ...timer,
+  });
+
+  it('when a deadline is at a form date plus after, and a timer until it plus after, then both pass', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      wait({ until: 'steps.plan.form.meetingDate', after: '3 working days' }),
+      followUp({ at: 'steps.plan.form.meetingDate', after: '3 working days' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when after stands with within on a deadline, or with duration on a timer, then each is refused at its after with the form to write', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      wait({ duration: 'PT1H', after: '1 working day' }),
+      followUp({ within: '3 working days', after: '1 working day' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].after', 'after counts from the instant until gives: write it with until'),
+      problem(
+        'steps[2].deadlines[0].after',
+        'after counts from the instant at gives: write it with at',
+      ),
+    ]);
+  });
+
+  it('when after is not a duration, then the accepted forms are named', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      followUp({ at: 'steps.plan.form.meetingDate', after: '3 workdays' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].deadlines[0].after', '"3 workdays" is not a duration'),
+    ]);
+  });
+});
