@@ -24,6 +24,7 @@ import {
   MONTHS_PER_PERIOD,
   OPEN311_PARAMETERS,
   RECURRENCE_PLACE_TYPES,
+  RESERVED_RESULT_NAMES,
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
@@ -194,6 +195,18 @@ class SemanticChecker {
       (path, selector) => this.checkSelector(path, selector, true),
       (path, source) => this.checkExpression(path, source),
     );
+    if (spec.result?.outcome !== undefined) {
+      this.checkExpression('result.outcome', spec.result.outcome);
+    }
+    for (const [name, source] of Object.entries(spec.result?.data ?? {})) {
+      if (RESERVED_RESULT_NAMES.has(name)) {
+        this.report(
+          `result.data.${name}`,
+          `"${name}" is what a sub-process step already records of each child (${[...RESERVED_RESULT_NAMES].join(', ')}): choose another name`,
+        );
+      }
+      this.checkExpression(`result.data.${name}`, source);
+    }
     checkMeasures(
       spec,
       (path, message) => this.report(path, message),

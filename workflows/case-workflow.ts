@@ -129,11 +129,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
 
   await condition(allHandlersFinished);
   // A case that ran a roll-call, or counted disputes, hands its figures to the parent that
-  // started it.
+  // started it, and every case its outcome (and its definition's `result` values).
   return {
     ...projection.view(),
     ...(run.rollCall ? { rollCall: run.rollCall } : {}),
     ...(run.disputes ? { disputes: run.disputes } : {}),
+    // Its outcome and result values, for a parent's `steps.<id>.outcome`, `.outcomes`, `.totals`.
+    ...(run.handed ?? {}),
   };
 }
 

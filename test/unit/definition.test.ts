@@ -1015,3 +1015,82 @@ describe('validateDefinition: N working days after a date (after)', () => {
     ]);
   });
 });
+
+describe('validateDefinition: what a case hands its parent (result) and what a parent reads of it', () => {
+  const finish = { id: 'finish', name: '结束', type: 'end' };
+  const answer = {
+    id: 'confirm',
+    name: '确认',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    form: { fields: [{ name: 'members', label: '人数', type: 'integer' }] },
+    outcomes: [{ id: 'confirmed', name: '确认' }],
+  };
+
+  it('when a result names an outcome and values over the case, then it passes', () => {
+    const raw = definitionWith([answer, finish], {
+      result: {
+        outcome: 'steps.confirm.outcome',
+        data: {
+          team: "steps.confirm.outcome == 'confirmed'",
+          members: 'steps.confirm.form.members',
+        },
+      },
+    });
+    expect(problemsOf(raw)).toEqual([]);
+  });
+
+  it('when a result has more than 5 values, a name the step already records, or an expression reading an unknown form field, then each is refused with its path', () => {
+    // Arrange
+    const six = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => [n, '1']));
+    const tooMany = definitionWith([answer, finish], { result: { data: six } });
+    const named = definitionWith([answer, finish], {
+      result: { data: { status: 'steps.confirm.outcome', crew: 'steps.confirm.form.membres' } },
+    });
+
+    // Act
+    const many = problemsOf(tooMany);
+    const wrong = problemsOf(named);
+
+    // Assert
+    expect(many).toEqual([problem('result.data', 'at most 5 result values')]);
+    expect(wrong).toEqual([
+      problem('result.data.status', '"status" is what a sub-process step already records'),
+      problem('result.data.crew', 'has no field "membres"'),
+    ]);
+  });
+
+  it('when a parent reads its children’s outcomes and totals, then it passes; a misspelt property is named with the right one', () => {
+    // Arrange
+    const teams = {
+      id: 'teams',
+      name: '各部门',
+      type: 'subprocess',
+      definition: 'team-answer',
+      forEach: 'data.contactEmail',
+    };
+    const read = (when: string) =>
+      definitionWith([
+        teams,
+        {
+          id: 'staffed',
+          name: '有无派员',
+          type: 'decision',
+          branches: [{ when, next: 'finish' }],
+          otherwise: 'finish',
+        },
+        finish,
+      ]);
+
+    // Act
+    const good = problemsOf(
+      read('steps.teams.totals.team == 0 || steps.teams.outcomes.unable > 1'),
+    );
+    const bad = problemsOf(read('steps.teams.total.team == 0'));
+
+    // Assert
+    expect(good).toEqual([]);
+    expect(bad).toEqual([problem('steps[1].branches[0].when', 'did you mean "totals"?')]);
+  });
+});
