@@ -24,6 +24,7 @@ import {
   MONTHS_PER_PERIOD,
   OPEN311_PARAMETERS,
   RECURRENCE_PLACE_TYPES,
+  RESERVED_RESULT_NAMES,
   SHOWN_FORM_FIELD,
 } from './definition';
 import { parseSlaDuration } from './duration';
@@ -194,6 +195,18 @@ class SemanticChecker {
       (path, selector) => this.checkSelector(path, selector, true),
       (path, source) => this.checkExpression(path, source),
     );
+    if (spec.result?.outcome !== undefined) {
+      this.checkExpression('result.outcome', spec.result.outcome);
+    }
+    for (const [name, source] of Object.entries(spec.result?.data ?? {})) {
+      if (RESERVED_RESULT_NAMES.has(name)) {
+        this.report(
+          `result.data.${name}`,
+          `"${name}" is what a sub-process step already records of each child (${[...RESERVED_RESULT_NAMES].join(', ')}): choose another name`,
+        );
+      }
+      this.checkExpression(`result.data.${name}`, source);
+    }
     checkMeasures(
       spec,
       (path, message) => this.report(path, message),
@@ -338,6 +351,12 @@ class SemanticChecker {
           this.report(path, 'a timer needs exactly one of duration and until');
         }
         if (step.until !== undefined) this.checkExpression(`${path}.until`, step.until);
+        if (step.after !== undefined && step.until === undefined) {
+          this.report(
+            `${path}.after`,
+            'after counts from the instant until gives: write it with until (e.g. until: steps.plan.form.date, after: 3 working days), or put the whole wait in duration',
+          );
+        }
         break;
       case 'decision':
         step.branches.forEach((b, i) => {
@@ -867,6 +886,12 @@ class SemanticChecker {
       );
     }
     if (deadline.at !== undefined) this.checkExpression(`${path}.at`, deadline.at);
+    if (deadline.after !== undefined && deadline.at === undefined) {
+      this.report(
+        `${path}.after`,
+        'after counts from the instant at gives: write it with at (e.g. at: steps.plan.form.date, after: 3 working days), or put the whole time in within',
+      );
+    }
     deadline.reminders.forEach((r, i) => {
       if (!onTask && r.notify === 'assignee') {
         this.report(

@@ -476,6 +476,13 @@ export const deadlineSchema = z
      */
     at: expression.optional(),
     /**
+     * With `at` only: the deadline falls this long after the instant `at` gives (a date counts
+     * from the end of that day), e.g. `at: steps.convene.form.meetingAt` with `after: 2 working
+     * days` for 会后2个工作日内. Working time counts in the working calendar and hours of the task's
+     * unit (the case's for a case deadline), as `within` does.
+     */
+    after: slaDuration.optional(),
+    /**
      * Where a task's clock starts: when the task opens (default), or when the case was received
      * (`case`: 办结 within 5 working days of 受理, whenever the handler's task opens).
      */
@@ -602,6 +609,12 @@ export const timerStepSchema = z
     duration: slaDuration.optional(),
     /** An expression giving an ISO instant (e.g. `data.appointmentAt`). */
     until: expression.optional(),
+    /**
+     * With `until` only: wait until this long after the instant `until` gives (a date counts from
+     * the end of that day), in the case unit's working calendar for working time, e.g. `until:
+     * steps.plan.form.date` with `after: 3 working days`.
+     */
+    after: slaDuration.optional(),
   })
   .strict();
 
@@ -1196,6 +1209,60 @@ export const measuresSchema = z
   .strict();
 export type MeasuresSpec = z.infer<typeof measuresSchema>;
 
+/**
+ * The most named values a case hands to the case that started it (chosen: a parent keeps them for
+ * each of hundreds of children, and sums them over all).
+ */
+export const MAX_RESULT_FIELDS = 5;
+
+/**
+ * Names a result value cannot take: the timeline entries and summaries write the values beside
+ * these keys of theirs (the validator refuses them, lang/check.ts; workflows/child-results.ts writes them).
+ */
+export const RESERVED_RESULT_NAMES: ReadonlySet<string> = new Set([
+  'caseId',
+  'unitId',
+  'unitIds',
+  'status',
+  'outcome',
+  'outcomes',
+  'data',
+  'totals',
+  'cases',
+  'count',
+  'closed',
+  'expected',
+  'acknowledged',
+  'missing',
+  'unstaffed',
+  'disputesFound',
+  'disputesResolved',
+  'disputeResolutionRate',
+]);
+
+/**
+ * What a case hands, as it closes, to the case whose `subprocess` step started it: its `outcome`
+ * (by default the id of the end step it closed at) and up to {@link MAX_RESULT_FIELDS} named
+ * values (`data`), each an expression over the case evaluated then. The parent reads them as
+ * `steps.<id>.outcome` and `steps.<id>.data.<name>` for one child, and over a fan-out as counts
+ * and sums (`steps.<id>.outcomes.<outcome>`, `steps.<id>.totals.<name>`) — docs 6.10.
+ */
+export const resultSchema = z
+  .object({
+    /** An expression giving the outcome (e.g. `steps.confirm.outcome`); text of at most 60 characters. */
+    outcome: expression.optional(),
+    /** Named values: numbers, true/false or text (at most 100 characters kept). */
+    data: z
+      .record(identifier, expression)
+      .refine(
+        (data) => Object.keys(data).length <= MAX_RESULT_FIELDS,
+        `at most ${MAX_RESULT_FIELDS} result values (chosen: a parent keeps them for every child)`,
+      )
+      .optional(),
+  })
+  .strict();
+export type ResultSpec = z.infer<typeof resultSchema>;
+
 export const definitionSchema = z
   .object({
     key,
@@ -1222,6 +1289,8 @@ export const definitionSchema = z
     points: z.array(pointsRuleSchema).max(MAX_POINTS_RULES).optional(),
     /** What its cases count for in the rates (考核指标); see measuresSchema. */
     measures: measuresSchema.optional(),
+    /** What a case hands to the case that started it (a sub-process's outcome and values). */
+    result: resultSchema.optional(),
     /**
      * At most `max` cases per unit with the same values of the `per` input fields (书记项目: 1—2
      * a year per secretary's unit); rejected, cancelled and failed cases do not count. A start

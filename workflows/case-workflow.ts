@@ -14,7 +14,7 @@ import type { CaseOpening, CaseWorkflowInput } from '../common/case';
 import type { StepList } from '../lang/steps';
 import { allSteps, nextStepId, startStepId, topLevel } from '../lang/steps';
 import type { CarriedClock } from './clocks';
-import { Clock, runnableDeadline } from './clocks';
+import { Clock, deadlineAfter, plansAfter, runnableDeadline } from './clocks';
 import { continueIfLong, historyNearLimit } from './continuation';
 import { registerHandlers } from './handlers';
 import { applies, CASE_FAILURE_PROJECTED, CHANGES, PINNED_SUBPROCESS_VERSIONS } from './patches';
@@ -92,12 +92,16 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
       }
       // Planned before the first step, so the first write already shows the case's deadlines
       // (the first step may write before a plan running beside it would return).
-      caseClocks = run.spec.deadlines.flatMap((deadline) => {
-        const runnable = runnableDeadline(deadline, input.receivedAt, run.expressionScope());
-        return runnable === null
-          ? []
-          : [new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null)];
-      });
+      caseClocks = [];
+      for (const deadline of run.spec.deadlines) {
+        const runnable = plansAfter(deadline)
+          ? await deadlineAfter(deadline, input.receivedAt, run.expressionScope(), run.caseUnitId)
+          : runnableDeadline(deadline, input.receivedAt, run.expressionScope());
+        if (runnable === null) continue;
+        caseClocks.push(
+          new Clock(`case/${deadline.id}`, runnable, input.receivedAt, undefined, null),
+        );
+      }
       await Promise.all(caseClocks.map((clock) => clock.replan(run)));
       caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
     }
@@ -125,11 +129,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
 
   await condition(allHandlersFinished);
   // A case that ran a roll-call, or counted disputes, hands its figures to the parent that
-  // started it.
+  // started it, and every case its outcome (and its definition's `result` values).
   return {
     ...projection.view(),
     ...(run.rollCall ? { rollCall: run.rollCall } : {}),
     ...(run.disputes ? { disputes: run.disputes } : {}),
+    // Its outcome and result values, for a parent's `steps.<id>.outcome`, `.outcomes`, `.totals`.
+    ...(run.handed ?? {}),
   };
 }
 

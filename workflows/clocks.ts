@@ -609,6 +609,58 @@ export function runnableDeadline(
   if (spec.at === undefined) return spec;
   const due = deadlineInstant(evaluateValue(spec.at, scope));
   if (due === null) return null;
+  return runsUntil(spec, startedAt, due);
+}
+
+/** The deadline running as the calendar time from `startedAt` to `due` (at least 1 ms). */
+function runsUntil(spec: DeadlineSpec, startedAt: string, due: number): DeadlineSpec {
   const ms = Math.max(1, due - Date.parse(startedAt));
   return { ...spec, within: `PT${(ms / 1000).toFixed(3)}S` };
+}
+
+/**
+ * `start` (the instant an `at` or `until` expression gave) plus `after`: calendar time is added
+ * here; working time is planned by the `planDeadline` activity in the working calendar and hours
+ * of `unitId` (null: office hours), as a clock's `within` is. Asked only by definitions written
+ * with `after` (new syntax), under the combined 2026-12 marker.
+ */
+export async function instantAfter(
+  start: number,
+  after: string,
+  unitId: string | null,
+): Promise<number> {
+  // Never false for a definition with `after` (none ran before the marker stood for it); were it
+  // false, the instant itself, as `at` alone.
+  if (!appliesSince2026_11(CHANGES_SINCE_2026_11.afterADate)) return start;
+  const plan = await lookups.planDeadline({
+    policy: { within: after, reminders: [], escalations: [] },
+    startedAt: new Date(start).toISOString(),
+    pauses: [],
+    ...(unitId !== null ? { unitId } : {}),
+  });
+  return Date.parse(plan.dueAt!);
+}
+
+/**
+ * A deadline with `at` and `after`: due that long after the instant `at` gives (a date counts from
+ * the end of that day, as `at` alone does), counted in the working calendar of `unitId` (the
+ * task's unit, else the case's). Null when `at` gives no instant. Callers await it only for such
+ * a deadline ({@link plansAfter}) and take {@link runnableDeadline} synchronously otherwise: an
+ * await, even of nothing, lets a parallel branch issue its commands first, and recorded cases
+ * must replay in the order they ran.
+ */
+export async function deadlineAfter(
+  spec: DeadlineSpec,
+  startedAt: string,
+  scope: Record<string, unknown>,
+  unitId: string | null,
+): Promise<DeadlineSpec | null> {
+  const base = deadlineInstant(evaluateValue(spec.at!, scope));
+  if (base === null) return null;
+  return runsUntil(spec, startedAt, await instantAfter(base, spec.after!, unitId));
+}
+
+/** Whether a deadline falls `after` the instant its `at` gives (planned by an activity). */
+export function plansAfter(spec: DeadlineSpec): boolean {
+  return spec.at !== undefined && spec.after !== undefined;
 }

@@ -6,6 +6,8 @@ import type { RollCallFigures } from './roll-call';
 import { childRollCall } from './roll-call';
 import type { DisputeFigures } from './disputes';
 import { childDisputes } from './disputes';
+import type { ChildResult } from './child-results';
+import { childResult } from './child-results';
 import type { CaseWorkflowResult } from './run';
 
 /**
@@ -36,6 +38,8 @@ export interface FanOutBatchInput {
 /** How one child ended: its status and, when it ran a roll-call or counted disputes, the figures. */
 export type FanOutChildEnd = { caseId: string; status: string } & Partial<RollCallFigures> & {
     disputes?: DisputeFigures;
+    /** Its outcome and result values (the child definition's `result`). */
+    handed?: ChildResult;
   };
 
 /**
@@ -88,6 +92,7 @@ export async function fanOutBatchWorkflow(input: FanOutBatchInput): Promise<FanO
         status: result.status,
         ...childRollCall(result),
         ...(childDisputes(result) ? { disputes: childDisputes(result)! } : {}),
+        ...(childResult(result) ? { handed: childResult(result)! } : {}),
       };
     }),
   );

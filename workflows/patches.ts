@@ -110,6 +110,13 @@ export const CHANGES_SINCE_2026_11 = {
    * before it received the signal, so the combined marker may stand for it.
    */
   attachmentTimeline: 'attachment-timeline',
+  /**
+   * A deadline `at` a date with `after` (3 working days after a meeting date) and a timer `until`
+   * an instant with `after`: one `planDeadline` activity turns the instant plus `after` into the
+   * due instant in the unit's working calendar. `after` is new syntax: only definitions published
+   * with it reach the activity, so the combined marker may stand for it.
+   */
+  afterADate: 'after-a-date',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

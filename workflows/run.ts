@@ -26,6 +26,7 @@ import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import { groupRobotUnits } from './recipients';
 import type { TaskRuntime } from './task-runtime';
 import type { DisputeFigures } from './disputes';
+import type { ChildResult } from './child-results';
 import type { RollCallFigures } from './roll-call';
 import { unacknowledged } from './roll-call';
 import {
@@ -41,7 +42,7 @@ import { openSlip, opensSlip } from './supervision';
 export type CaseWorkflowResult = CaseStateView & {
   rollCall?: RollCallFigures;
   disputes?: DisputeFigures;
-};
+} & Partial<ChildResult>;
 
 /** What a finished step left for later conditions: `steps.<id>.outcome`, `.form`, `.rating`… */
 export interface StepResult {
@@ -128,6 +129,8 @@ export class CaseRun {
   rollCall: RollCallFigures | null = null;
   /** The disputes found and resolved (a dispute process, as it closed), returned to a parent. */
   disputes: DisputeFigures | null = null;
+  /** The outcome and result values (the definition's `result`) handed to a parent as it closed. */
+  handed: ChildResult | null = null;
   /** Roster roll-calls whose count the acknowledging service says reached the expected figure. */
   readonly rosterMaybeFull = new Set<string>();
   /** Photos whose `attachment.added` this run recorded: a repeated signal records nothing. */

@@ -154,7 +154,9 @@ export function deadlineLines(
   const when =
     deadline.within !== undefined
       ? `within ${durationText(deadline.within)}${deadline.from === 'case' ? " of the case's receipt" : ''}`
-      : `on ${code(deadline.at ?? '?')} (the end of that day, Beijing time, for a date)`;
+      : deadline.after !== undefined
+        ? `${durationText(deadline.after)} after ${code(deadline.at ?? '?')} (from the end of that day, Beijing time, for a date)`
+        : `on ${code(deadline.at ?? '?')} (the end of that day, Beijing time, for a date)`;
   const stops = onStep
     ? deadline.stopsOn === 'claim'
       ? 'stops when claimed (签收)'

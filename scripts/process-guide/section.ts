@@ -107,8 +107,18 @@ export function processSection(
       );
     }
   }
+  if (spec.result !== undefined) {
+    lines.push('', '**Handed to the case that started it** (`result`, section 6.10.1):', '');
+    lines.push(
+      `- outcome: ${spec.result.outcome !== undefined ? code(spec.result.outcome) : 'the id of the end step it closed at'}`,
+    );
+    for (const [name, source] of Object.entries(spec.result.data ?? {})) {
+      lines.push(`- ${code(name)}: ${code(source)}`);
+    }
+  }
   const rendered = new Set([
     'key',
+    'result',
     'name',
     'description',
     'categories',

@@ -36,7 +36,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'deadlines',
     'checkIn',
   ],
-  timer: ['duration', 'until'],
+  timer: ['duration', 'until', 'after'],
   decision: ['branches', 'otherwise'],
   notify: ['template', 'to'],
   feedback: ['within', 'from', 'invite', 'template'],
@@ -126,7 +126,9 @@ export function stepLines(
       summary =
         step.duration !== undefined
           ? `waits ${durationText(step.duration)}`
-          : `waits until ${code(step.until ?? '?')}`;
+          : step.after !== undefined
+            ? `waits until ${durationText(step.after)} after ${code(step.until ?? '?')}`
+            : `waits until ${code(step.until ?? '?')}`;
       break;
     case 'decision':
       summary = 'a decision (条件分支)';

@@ -932,3 +932,165 @@ describe('validateDefinition: an evaluation round with a 评单会 group', () =>
     ]);
   });
 });
+
+describe('validateDefinition: N working days after a date (after)', () => {
+  const dated = {
+    id: 'plan',
+    name: '定会期',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    form: { fields: [{ name: 'meetingDate', label: '会议日期', type: 'date', required: true }] },
+    outcomes: [{ id: 'done', name: '完成' }],
+  };
+  const finish = { id: 'finish', name: '结束', type: 'end' };
+  const followUp = (deadline: Record<string, unknown>) => ({
+    id: 'follow',
+    name: '会后落实',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    outcomes: [{ id: 'done', name: '完成' }],
+    deadlines: [{ id: 'due', name: '会后3个工作日', ...deadline }],
+  });
+  const wait = (timer: Record<string, unknown>) => ({
+    id: 'wait',
+    name: '等待',
+    type: 'timer',
+    ...timer,
+  });
+
+  it('when a deadline is at a form date plus after, and a timer until it plus after, then both pass', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      wait({ until: 'steps.plan.form.meetingDate', after: '3 working days' }),
+      followUp({ at: 'steps.plan.form.meetingDate', after: '3 working days' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([]);
+  });
+
+  it('when after stands with within on a deadline, or with duration on a timer, then each is refused at its after with the form to write', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      wait({ duration: 'PT1H', after: '1 working day' }),
+      followUp({ within: '3 working days', after: '1 working day' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].after', 'after counts from the instant until gives: write it with until'),
+      problem(
+        'steps[2].deadlines[0].after',
+        'after counts from the instant at gives: write it with at',
+      ),
+    ]);
+  });
+
+  it('when after is not a duration, then the accepted forms are named', () => {
+    // Arrange
+    const raw = definitionWith([
+      dated,
+      followUp({ at: 'steps.plan.form.meetingDate', after: '3 workdays' }),
+      finish,
+    ]);
+
+    // Act
+    const problems = problemsOf(raw);
+
+    // Assert
+    expect(problems).toEqual([
+      problem('steps[1].deadlines[0].after', '"3 workdays" is not a duration'),
+    ]);
+  });
+});
+
+describe('validateDefinition: what a case hands its parent (result) and what a parent reads of it', () => {
+  const finish = { id: 'finish', name: '结束', type: 'end' };
+  const answer = {
+    id: 'confirm',
+    name: '确认',
+    type: 'task',
+    announce: false,
+    candidates: [{ role: 'dispatcher', unit: 'case' }],
+    form: { fields: [{ name: 'members', label: '人数', type: 'integer' }] },
+    outcomes: [{ id: 'confirmed', name: '确认' }],
+  };
+
+  it('when a result names an outcome and values over the case, then it passes', () => {
+    const raw = definitionWith([answer, finish], {
+      result: {
+        outcome: 'steps.confirm.outcome',
+        data: {
+          team: "steps.confirm.outcome == 'confirmed'",
+          members: 'steps.confirm.form.members',
+        },
+      },
+    });
+    expect(problemsOf(raw)).toEqual([]);
+  });
+
+  it('when a result has more than 5 values, a name the step already records, or an expression reading an unknown form field, then each is refused with its path', () => {
+    // Arrange
+    const six = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => [n, '1']));
+    const tooMany = definitionWith([answer, finish], { result: { data: six } });
+    const named = definitionWith([answer, finish], {
+      result: { data: { status: 'steps.confirm.outcome', crew: 'steps.confirm.form.membres' } },
+    });
+
+    // Act
+    const many = problemsOf(tooMany);
+    const wrong = problemsOf(named);
+
+    // Assert
+    expect(many).toEqual([problem('result.data', 'at most 5 result values')]);
+    expect(wrong).toEqual([
+      problem('result.data.status', '"status" is what a sub-process step already records'),
+      problem('result.data.crew', 'has no field "membres"'),
+    ]);
+  });
+
+  it('when a parent reads its children’s outcomes and totals, then it passes; a misspelt property is named with the right one', () => {
+    // Arrange
+    const teams = {
+      id: 'teams',
+      name: '各部门',
+      type: 'subprocess',
+      definition: 'team-answer',
+      forEach: 'data.contactEmail',
+    };
+    const read = (when: string) =>
+      definitionWith([
+        teams,
+        {
+          id: 'staffed',
+          name: '有无派员',
+          type: 'decision',
+          branches: [{ when, next: 'finish' }],
+          otherwise: 'finish',
+        },
+        finish,
+      ]);
+
+    // Act
+    const good = problemsOf(
+      read('steps.teams.totals.team == 0 || steps.teams.outcomes.unable > 1'),
+    );
+    const bad = problemsOf(read('steps.teams.total.team == 0'));
+
+    // Assert
+    expect(good).toEqual([]);
+    expect(bad).toEqual([problem('steps[1].branches[0].when', 'did you mean "totals"?')]);
+  });
+});

@@ -8,6 +8,7 @@ import {
   isValidDeadline,
   isWorkingMoment,
 } from '../../common/working-calendar';
+import { deadlineInstant } from '../../workflows/clocks';
 import { beijingText, bj } from '../support/beijing';
 
 /**
@@ -348,5 +349,35 @@ describe('properties over 2024–2026, holidays and make-up days included', () =
         );
       }),
     );
+  });
+});
+
+describe('N working days after a date (a deadline `at` a date with `after`)', () => {
+  /** What the engine does: the instant `at` gives, then `after` planned from it on the calendar. */
+  const afterText = (at: string, after: string) =>
+    beijingText(
+      planDeadline(calendar, policy(after), new Date(deadlineInstant(at)!).toISOString()).dueAt!,
+    );
+
+  it('when 3 working days follow the date of a Monday, then they are Tue, Wed, Thu and the deadline is Friday at opening (Thursday ran out)', () => {
+    expect(afterText('2025-12-15', '3 working days')).toBe('2025-12-19 09:00');
+  });
+
+  it('when 3 working days follow the date 09-29, then 国庆 is skipped and the make-up Saturday 10-11 is the third', () => {
+    // 09-30 (1), holiday 10-01 … 10-08, 10-09 (2), 10-10 (3): due when 10-10 runs out, at the
+    // opening of the make-up Saturday.
+    expect(afterText('2025-09-29', '3 working days')).toBe('2025-10-11 09:00');
+  });
+
+  it('when 2 working days follow a meeting at 14:00 on a Tuesday, then the deadline is Thursday at 14:00', () => {
+    expect(afterText('2025-12-16T14:00:00+08:00', '2 working days')).toBe('2025-12-18 14:00');
+  });
+
+  it('when a meeting is on a Friday evening, then counting starts at Monday’s opening', () => {
+    expect(afterText('2025-12-19T19:00:00+08:00', '1 working day')).toBe('2025-12-23 09:00');
+  });
+
+  it('when the time after a date is calendar time, then the holiday is not skipped', () => {
+    expect(afterText('2025-09-29', 'P3D')).toBe('2025-10-03 00:00');
   });
 });

@@ -217,13 +217,85 @@ describe('联合执法行动 (joint-enforcement → joint-enforcement-team)', ()
     expect(stored).toMatchObject({ caseId: outcome.caseId, stepId: 'record' });
     // …the re-inspection is due at the end of the rectification date
     expectFiredAt(outcome.reinspectTask.dueAt!, Date.parse(`${rectifyBy}T00:00:00+08:00`) + DAY);
+    // …the operation read the departments' answers from their cases: one team of 4 people
+    expect(
+      eventsOf(outcome.doc.timeline, 'subprocess.ended')
+        .map((e) => [e.detail?.outcome, e.detail?.team, e.detail?.members])
+        .sort(),
+    ).toEqual([
+      ['confirmed', true, 4],
+      ['unable', false, undefined],
+    ]);
+    const teamsRead = eventsOf(outcome.doc.timeline, 'step.completed').find(
+      (e) => e.stepId === 'teams',
+    );
+    expect(teamsRead?.detail).toEqual({
+      count: 2,
+      closed: 2,
+      outcomes: ['confirmed: 1', 'unable: 1'],
+      team: 1,
+      members: 4,
+    });
     expect(stepsEntered(outcome.doc.timeline)).toEqual([
       'teams',
+      'staffed',
       'operation',
       'record',
       'reinspect',
       'closed',
     ]);
+  });
+
+  it('when no department can send a team, then the operation reads both answers and is called off at once, without waiting for its date', async () => {
+    // Arrange
+    const org = await enforcementOrg();
+    const monday = await bed.quietMonday();
+    const operationAt = `${plusDays(monday, 7)}T09:00:00+08:00`;
+    const definition = await enforcementDefinition();
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(
+        queue,
+        definition,
+        org.street.id,
+        operation(org, [org.urban, org.market], operationAt),
+      );
+      const teams = await teamCases(kase, 2);
+      for (const [unitId, officer] of [
+        [org.urban.id, org.urbanOfficer],
+        [org.market.id, org.marketOfficer],
+      ] as const) {
+        const team = teams.get(unitId)!;
+        await team.waitForTask('确认派员', team.taskId('confirm'), () => true);
+        await claimAndComplete(
+          team,
+          team.taskId('confirm'),
+          officer,
+          'unable',
+          { note: '当日另有执法任务' },
+          '当日另有执法任务',
+        );
+      }
+      const doc = await kase.waitForDoc('called off', (d) => d.status !== 'open');
+      return { doc, now: await bed.now() };
+    });
+
+    // Assert
+    expect(outcome.doc.status).toBe('cancelled');
+    expect(outcome.now).toBeLessThan(Date.parse(operationAt));
+    expect(stepsEntered(outcome.doc.timeline)).toEqual(['teams', 'staffed', 'called_off']);
+    const teamsRead = eventsOf(outcome.doc.timeline, 'step.completed').find(
+      (e) => e.stepId === 'teams',
+    );
+    expect(teamsRead?.detail).toEqual({
+      count: 2,
+      closed: 2,
+      outcomes: ['unable: 2'],
+      team: 0,
+      members: 0,
+    });
   });
 
   it('when a department confirms late and the rectification date passes without a re-inspection, then the department’s director is told, then the street’s 分管领导 at the date and the county’s 2 working days later', async () => {

@@ -199,6 +199,43 @@ describe('小区“三方联席”会议 (three-party-meeting)', () => {
   });
 });
 
+describe('小区“三方联席”会议: the record is due 2 working days after the meeting (at + after)', () => {
+  it('when the meeting was held on Monday afternoon while the roll-call stayed open until Wednesday, then the record opening on Wednesday is due Wednesday at the meeting’s hour, not 2 working days after it opened', async () => {
+    // Arrange
+    const org = await compoundOrg();
+    const monday = await bed.quietMonday();
+    const meetingAt = `${monday}T14:00:00+08:00`;
+    const wednesday = plusDays(monday, 2);
+    const definition = bed.shipped('three-party-meeting.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, definition, org.compound.id, DISPUTE);
+      const confirm = await convene(kase, org, meetingAt);
+      await kase.acknowledge(confirm, org.branch);
+      await kase.acknowledge(confirm, org.manager);
+      // The roll-call's window (2 working days) ends on Wednesday morning; the meeting is past.
+      await bed.skipTo(bj(`${wednesday} 10:00`));
+      await kase.waitForEvents('claim.closed', 1, { reason: 'window-ended' });
+      const record = await kase.waitForTask('形成议定事项', kase.taskId('record'), (t) =>
+        t.deadlines.every((d) => d.dueAt !== null),
+      );
+      await bed.skipTo(bj(`${wednesday} 14:01`));
+      const [missed] = await kase.waitForEvents('deadline.escalated', 1, {
+        deadline: 'record_2d',
+      });
+      return { record, missed };
+    });
+
+    // Assert: Monday 14:00 plus 2 working days is Wednesday 14:00
+    const due = bj(`${wednesday} 14:00`).toISOString();
+    expect(outcome.record.deadlines.map((d) => d.dueAt)).toEqual([due]);
+    expectFiredAt(outcome.missed!.at, due);
+    expect(outcome.missed!.detail?.unitId).toBe(org.community.id);
+  });
+});
+
 describe('小区“三方联席”会议 measures (办结率, 解决率, 按期办结率, 化解率…)', () => {
   it('when known meetings run (agreed and carried out at once, recorded late then carried out on time, coordinated, referred, a part carried out after the date, a coordination never given), then every declared rate comes out exactly, on the read model and after a replay', async () => {
     // Arrange: every meeting on Wednesday evening

@@ -50,3 +50,62 @@ it('when a community serves 18:00–22:00, then a grid task opened on Monday at 
   expect(officeDue).toBe(inOfficeHours.at.toISOString());
   expect(beijingText(officeDue!) < `${monday} 18:00`).toBe(true);
 });
+
+it('when a timer and a case deadline fall 2 working hours after a meeting at 11:00 in the evening community, then both count in its 18:00–22:00 hours: Monday at 20:00', async () => {
+  // Arrange
+  const evening = await bed.seedOrg();
+  await bed.db.models.WorkingHours.create({
+    _id: evening.community.id,
+    windows: [{ start: '18:00', end: '22:00' }],
+    everyDay: false,
+    updatedAt: new Date(),
+  });
+  await bumpOrgRevision(bed.db.models);
+  const definition = bed.definition({
+    key: `after-meeting-${Date.now()}`,
+    name: '会后计时',
+    starters: ['resident'],
+    input: { fields: [{ name: 'meetingAt', label: '会议时间', type: 'datetime', required: true }] },
+    deadlines: [
+      {
+        id: 'answer',
+        name: '会后2个工作小时内答复',
+        at: 'data.meetingAt',
+        after: '2 working hours',
+        escalations: [{ notify: { role: 'director', unit: 'community' } }],
+      },
+    ],
+    steps: [
+      {
+        id: 'wait',
+        name: '会后等待',
+        type: 'timer',
+        until: 'data.meetingAt',
+        after: '2 working hours',
+      },
+      { id: 'closed', name: '办结', type: 'end' },
+    ],
+  });
+  const monday = await bed.quietMonday();
+
+  // Act
+  const { caseDue, fired } = await bed.withWorker(async (queue) => {
+    await bed.skipTo(bj(`${monday} 10:00`));
+    const kase = await bed.startCase(queue, definition, evening.grid.id, {
+      meetingAt: `${monday}T11:00:00+08:00`,
+    });
+    const planned = await kase.waitForDoc(
+      'the case deadline planned',
+      (d) => d.deadlines.length === 1 && d.deadlines[0]!.dueAt !== null,
+    );
+    // Awaiting the result lets the server skip to the timer, however late it was set.
+    await kase.handle.result();
+    const [timer] = await kase.waitForEvents('timer.fired', 1);
+    return { caseDue: planned.deadlines[0]!.dueAt, fired: timer! };
+  });
+
+  // Assert
+  expect(beijingText(caseDue!)).toBe(`${monday} 20:00`);
+  expect(fired.detail).toMatchObject({ until: 'data.meetingAt', after: '2 working hours' });
+  expect(beijingText(String(fired.detail!.at))).toBe(`${monday} 20:00`);
+});

@@ -1,6 +1,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { CASE_STATUS } from '../../common/search-attributes';
 import { evaluateValue } from '../../lang/expression';
+import { handedResult } from '../child-results';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 
@@ -39,6 +40,12 @@ export async function closeCase(
     // Handed to the round that started this case, which sums its children (workflows/disputes.ts).
     run.disputes = { disputesFound: wholeOrZero(found), disputesResolved: wholeOrZero(resolved) };
   }
+  // Handed to the case that started this one (a sub-process): pure, as the figures above.
+  run.handed = handedResult(
+    run.spec.result,
+    stepId,
+    run.spec.result !== undefined ? run.expressionScope() : {},
+  );
   run.projection.close(status, stepId);
   await run.projection.flush({ closedAt: new Date().toISOString() });
   upsertSearchAttributes([{ key: CASE_STATUS, value: status }]);

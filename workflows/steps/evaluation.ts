@@ -14,7 +14,7 @@ import { SCORE_CLOSE_GRACE_MS, scoreProblems } from '../../common/evaluation';
 import { evaluateValue } from '../../lang/expression';
 import { lookups } from '../stubs';
 import { actorOf, reject } from '../callers';
-import { Clock, deadlineInstant, runnableDeadline } from '../clocks';
+import { Clock, deadlineAfter, deadlineInstant, plansAfter, runnableDeadline } from '../clocks';
 import { ENGINE } from '../projection';
 import type { TaskContext } from '../recipients';
 import type { CaseRun, EvaluationRun } from '../run';
@@ -172,12 +172,14 @@ export async function runEvaluation(
     candidates: everyone,
     assignee: null,
   };
-  const clocks = step.deadlines.flatMap((deadline) => {
-    const runnable = runnableDeadline(deadline, openedAt, scope);
-    return runnable === null
-      ? []
-      : [new Clock(`${context.id}/${deadline.id}`, runnable, openedAt, step.id, context)];
-  });
+  const clocks: Clock[] = [];
+  for (const deadline of step.deadlines) {
+    const runnable = plansAfter(deadline)
+      ? await deadlineAfter(deadline, openedAt, scope, run.caseUnitId)
+      : runnableDeadline(deadline, openedAt, scope);
+    if (runnable === null) continue;
+    clocks.push(new Clock(`${context.id}/${deadline.id}`, runnable, openedAt, step.id, context));
+  }
   await run.projection.flush();
   const clockRuns = clocks.map((clock) => run.startClock(clock));
 

@@ -21,6 +21,14 @@ import type { RollCallFigures } from '../roll-call';
 import { childRollCall, totalOf } from '../roll-call';
 import type { DisputeFigures } from '../disputes';
 import { childDisputes, disputeTotalOf } from '../disputes';
+import type { ChildResult } from '../child-results';
+import {
+  childResult,
+  endedDetail,
+  MAX_CHILDREN_WITH_DATA,
+  resultTotals,
+  totalsDetail,
+} from '../child-results';
 import type { CaseRun, CaseWorkflowResult } from '../run';
 import { lookups } from '../stubs';
 import { closeCase } from './end';
@@ -149,17 +157,20 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
     const result = await executeChild<CaseWorkflowFunction>(CASE_WORKFLOW_TYPE, child.options);
     const figures = childRollCall(result);
     const disputes = childDisputes(result);
+    const handed = childResult(result);
     run.steps[step.id] = {
       caseId: child.childId,
       status: result.status,
       ...figures,
       ...disputes,
+      ...handed,
     };
     run.projection.record('subprocess.ended', ENGINE, step.id, {
       caseId: child.childId,
       status: result.status,
       ...figures,
       ...disputes,
+      ...endedDetail(handed),
     });
     if (figures || disputes) run.summarizeStep(step.id, { ...figures, ...disputes });
     return;
@@ -186,7 +197,13 @@ export async function runSubprocess(run: CaseRun, step: SubprocessStep) {
   await Promise.all(
     handles.map(async (handle, i) => {
       const result = await handle.result();
-      tally.ended(i, result.status, childRollCall(result), childDisputes(result));
+      tally.ended(
+        i,
+        result.status,
+        childRollCall(result),
+        childDisputes(result),
+        childResult(result),
+      );
     }),
   );
   tally.settle();
@@ -276,11 +293,13 @@ async function fanOutInParallel(
           handles.map(async (handle, i) => {
             const result = await handle.result();
             const disputes = childDisputes(result);
+            const handed = childResult(result);
             return {
               caseId: children[i]!.childId,
               status: result.status,
               ...childRollCall(result),
               ...(disputes ? { disputes } : {}),
+              ...(handed ? { handed } : {}),
             };
           }),
         )
@@ -307,7 +326,13 @@ async function fanOutInParallel(
     return;
   }
   for (const [i, end] of (await ends).entries()) {
-    tally.ended(i, end.status, childRollCall({ rollCall: end }), childDisputes(end));
+    tally.ended(
+      i,
+      end.status,
+      childRollCall({ rollCall: end }),
+      childDisputes(end),
+      end.handed ?? null,
+    );
     if ((i + 1) % ENTRIES_PER_WRITE === 0) await run.projection.flush();
   }
   tally.settle();
@@ -321,10 +346,12 @@ async function fanOutInParallel(
 class FanOutTally {
   private readonly cases: Array<
     { caseId: string; unitId: string | null; status: string } & Partial<RollCallFigures> &
-      Partial<DisputeFigures>
+      Partial<DisputeFigures> &
+      Partial<ChildResult>
   >;
   private readonly figures: Array<RollCallFigures | null>;
   private readonly disputes: Array<DisputeFigures | null>;
+  private readonly handed: Array<ChildResult | null>;
 
   constructor(
     private readonly run: CaseRun,
@@ -334,27 +361,45 @@ class FanOutTally {
     this.cases = children.map((c) => ({ caseId: c.childId, unitId: c.unitId, status: 'open' }));
     this.figures = children.map(() => null);
     this.disputes = children.map(() => null);
+    this.handed = children.map(() => null);
   }
 
-  /** Child `i` ended with `status` (and, when it ran a roll-call or counted disputes, its figures). */
+  /**
+   * Child `i` ended with `status` (and, when it ran a roll-call or counted disputes, its figures;
+   * its outcome and result values when it handed them). A fan-out of more than
+   * MAX_CHILDREN_WITH_DATA children keeps each child's outcome but not its values: the counts and
+   * sums stand for them.
+   */
   ended(
     i: number,
     status: string,
     rollCall: RollCallFigures | null,
     disputes: DisputeFigures | null = null,
+    handed: ChildResult | null = null,
   ): void {
     const child = this.cases[i]!;
     child.status = status;
     this.figures[i] = rollCall;
     this.disputes[i] = disputes;
+    this.handed[i] = handed;
     if (rollCall) Object.assign(child, rollCall);
     if (disputes) Object.assign(child, disputes);
+    const kept =
+      handed === null
+        ? null
+        : this.cases.length <= MAX_CHILDREN_WITH_DATA
+          ? handed
+          : { outcome: handed.outcome };
+    if (kept) Object.assign(child, kept);
     this.run.projection.record('subprocess.ended', ENGINE, this.step.id, {
       caseId: child.caseId,
       status,
-      ...((rollCall || disputes) && child.unitId !== null ? { unitId: child.unitId } : {}),
+      ...((rollCall || disputes || handed?.data) && child.unitId !== null
+        ? { unitId: child.unitId }
+        : {}),
       ...rollCall,
       ...disputes,
+      ...endedDetail(kept),
     });
   }
 
@@ -365,6 +410,7 @@ class FanOutTally {
   settle(): void {
     const { cases, figures } = this;
     const disputes = disputeTotalOf(this.disputes);
+    const handed = resultTotals(this.handed);
     const result = {
       cases,
       count: cases.length,
@@ -374,16 +420,21 @@ class FanOutTally {
       ...totalOf(figures),
       // Dispute reports of the children (月排查): the round's totals and 化解率.
       ...disputes,
+      // How many children ended with each outcome, and the sums of their result values.
+      ...handed,
     };
     this.run.steps[this.step.id] = result;
     if (!this.step.wait) return;
     const total = totalOf(figures);
-    if (total || disputes) {
+    // The counts and sums join the summary when the children's process declares values to hand.
+    const handedSums = handed?.totals !== undefined ? handed : null;
+    if (total || disputes || handedSums) {
       this.run.summarizeStep(this.step.id, {
         count: cases.length,
-        ...(disputes ? { closed: result.closed } : {}),
+        ...(disputes || handedSums ? { closed: result.closed } : {}),
         ...total,
         ...disputes,
+        ...(handedSums ? totalsDetail(handedSums) : {}),
       });
     }
   }

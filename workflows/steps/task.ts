@@ -2,7 +2,7 @@ import { condition, isCancellation } from '@temporalio/workflow';
 import { evaluateValue } from '../../lang/expression';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
 import { lookups, roster, rosterOpening } from '../stubs';
-import { Clock, runnableDeadline } from '../clocks';
+import { Clock, deadlineAfter, plansAfter, runnableDeadline } from '../clocks';
 import { awardPoints, earnsPoints } from '../points';
 import type { Detail } from '../projection';
 import { ENGINE } from '../projection';
@@ -377,7 +377,14 @@ async function startClocks(
     // `from: case` counts from the case's receipt (new syntax: histories recorded before it never
     // carry it, so they replay unchanged).
     const startedAt = deadline.from === 'case' ? run.input.receivedAt : task.openedAt;
-    const runnable = runnableDeadline(deadline, startedAt, run.expressionScope());
+    const runnable = plansAfter(deadline)
+      ? await deadlineAfter(
+          deadline,
+          startedAt,
+          run.expressionScope(),
+          task.unitId ?? run.caseUnitId,
+        )
+      : runnableDeadline(deadline, startedAt, run.expressionScope());
     if (runnable === null) continue;
     task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, startedAt, step.id, task));
   }

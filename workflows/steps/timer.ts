@@ -2,20 +2,28 @@ import { sleep } from '@temporalio/workflow';
 import type { StepSpec } from '../../lang/definition';
 import { parseDurationMs, parseSlaDuration } from '../../lang/duration';
 import { evaluateValue } from '../../lang/expression';
+import { deadlineInstant, instantAfter } from '../clocks';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 import { lookups } from '../stubs';
 
 /**
  * The `timer` step: waits until an instant (`until`), for a calendar duration, or for a working
- * time duration the `planDeadline` activity turns into an instant (the calendar is data).
+ * time duration the `planDeadline` activity turns into an instant (the calendar is data); with
+ * `after`, until that long after the instant `until` gives.
  */
 export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'timer' }>) {
   await run.projection.flush();
   let waitMs: number;
   /** False when `until` gave no instant: the timer fires at once, and its entry says why. */
   let resolved = true;
-  if (step.until !== undefined) {
+  if (step.until !== undefined && step.after !== undefined) {
+    // `after` an instant or a date (from the end of that day, as a deadline's `at`), in the case
+    // unit's working calendar.
+    const base = deadlineInstant(evaluateValue(step.until, run.expressionScope()));
+    resolved = base !== null;
+    waitMs = resolved ? (await instantAfter(base!, step.after, run.caseUnitId)) - Date.now() : 0;
+  } else if (step.until !== undefined) {
     const value = evaluateValue(step.until, run.expressionScope());
     const at = typeof value === 'string' ? Date.parse(value) : NaN;
     resolved = !Number.isNaN(at);
@@ -35,6 +43,7 @@ export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'ti
   if (waitMs > 0) await sleep(waitMs);
   run.projection.record('timer.fired', ENGINE, step.id, {
     ...(step.duration !== undefined ? { duration: step.duration } : { until: step.until! }),
+    ...(step.after !== undefined ? { after: step.after } : {}),
     ...(resolved ? { at: dueAt } : { at: dueAt, unresolved: true }),
   });
 }
