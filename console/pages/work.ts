@@ -1,4 +1,5 @@
 import { taskFormFieldsOf } from '../../lang/assessment';
+import { prefillValues } from '../forms';
 import type { FieldSpec } from '../../lang/definition';
 import { ATTACHMENT_LIMITS } from '../../services/attachments';
 import { AppError } from '../../services/errors';
@@ -400,22 +401,4 @@ const DONE = ['claim', 'release', 'complete', 'return', 'reassign', 'rate', 'ord
 /** The confirmation after a task or case action (`?done=claim`). */
 export function noticeOf(ctx: PageContext): string | null {
   return doneNotice(ctx, DONE, 'done.');
-}
-
-/**
- * A task's prefill (预填) as the posted strings a control shows: lists one value a line, booleans
- * and numbers as written.
- */
-export function prefillValues(
-  prefill: Record<string, unknown> | undefined,
-): Record<string, string | string[]> | undefined {
-  if (prefill === undefined) return undefined;
-  const values: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(prefill)) {
-    const text = (v: unknown) =>
-      typeof v === 'object' && v !== null ? JSON.stringify(v) : `${v as string}`;
-    if (Array.isArray(value)) values[name] = value.map(text);
-    else if (value !== null && value !== undefined) values[name] = text(value);
-  }
-  return values;
 }
