@@ -18,6 +18,7 @@ import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createDepartmentAssessmentActivities } from './department-assessments';
+import { createDualReportMemberActivities } from './dual-report-members';
 import { createEvaluationActivities } from './evaluations';
 import {
   createOutboxDispatcher,
@@ -119,6 +120,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createCaseImportActivities(deps, listKeys),
     ...createEvaluationActivities(deps),
     ...createDepartmentAssessmentActivities(deps),
+    ...createDualReportMemberActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;

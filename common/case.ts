@@ -151,6 +151,9 @@ export type TimelineEventType =
   | 'assessment.computed'
   | 'assessment.recorded'
   | 'assessment.refused'
+  /** A lookup (读取登记数据) read its source (counts only), or refused (too many, no year). */
+  | 'lookup.read'
+  | 'lookup.refused'
   /** The case run failed (an error escaped the steps, or the execution ended unclosed). */
   | 'case.failed'
   /** An administrator cancelled the case, or its execution was cancelled. */
@@ -332,6 +335,11 @@ export interface TaskSnapshot {
   supervision?: SupervisionFacts;
   /** The check-in (签到) the task was completed with, when its step asks for one. */
   checkIn?: CheckInRecord;
+  /**
+   * The form as its fields' defaults prefill it (预填, lang/case-data.ts formPrefill), computed as
+   * the task opened: what the person completing it sees first and corrects. Absent without one.
+   */
+  prefill?: Record<string, unknown>;
 }
 
 /** A 督办单: its level, what opened it, whether its own deadline passed, and its reply. */

@@ -28,6 +28,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'recurrence',
   'assessment',
   'repeat',
+  'lookup',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {

@@ -185,3 +185,21 @@ function typedValue(field: FieldSpec, value: string): unknown {
       return value;
   }
 }
+
+/**
+ * A task's prefill (预填) as the posted strings a control shows: lists one value a line, booleans
+ * and numbers as written.
+ */
+export function prefillValues(
+  prefill: Record<string, unknown> | undefined,
+): Record<string, string | string[]> | undefined {
+  if (prefill === undefined) return undefined;
+  const values: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(prefill)) {
+    const text = (v: unknown) =>
+      typeof v === 'object' && v !== null ? JSON.stringify(v) : `${v as string}`;
+    if (Array.isArray(value)) values[name] = value.map(text);
+    else if (value !== null && value !== undefined) values[name] = text(value);
+  }
+  return values;
+}

@@ -120,6 +120,38 @@ function evaluateDefault(source: string, facts: CaseStartFacts): unknown {
   }
 }
 
+/**
+ * A task form's prefill (预填): each form field's `default` evaluated over the case as the task
+ * opens (`steps.basis.people`, a lookup's result), kept where the value is one its field accepts
+ * (a list for a `multiple` field). A default that fails, gives null or a value the field refuses
+ * is left out: the person fills that field in. Pure and sandbox-safe: the interpreter computes it
+ * from the case's state, so a replay computes the same.
+ */
+export function formPrefill(
+  fields: readonly FieldSpec[],
+  scope: Record<string, unknown>,
+): Record<string, unknown> | null {
+  let prefill: Record<string, unknown> | null = null;
+  for (const field of fields) {
+    if (field.default === undefined || field.type === 'photo') continue;
+    let value: unknown;
+    try {
+      value = evaluateValue(field.default, scope);
+    } catch (err) {
+      if (err instanceof ExpressionError) continue;
+      throw err;
+    }
+    if (value === null || value === undefined) continue;
+    const checked = field.multiple
+      ? checkList(field, value, field.name)
+      : checkValue(field, value, field.name);
+    if ('problems' in checked) continue;
+    prefill ??= {};
+    prefill[field.name] = checked.value;
+  }
+  return prefill;
+}
+
 type Checked = { value: unknown } | { problems: FieldProblem[] };
 
 function checkList(field: FieldSpec, value: unknown, path: string): Checked {

@@ -1,5 +1,6 @@
 import type { StepSpec } from './definition';
 import { chainDownSelectorSchema, pairedWithSelectorSchema } from './definition';
+import { LOOKUP_RESULT_PROPERTIES } from './lookup';
 
 /**
  * Messages that say what to write instead: where a parallel branch's step belongs, what a
@@ -21,6 +22,8 @@ const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
   evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
   assessment:
     'a department assessment cannot run inside a parallel branch: make it a step of its own',
+  lookup:
+    'a lookup cannot run inside a parallel branch: make it a step of its own before the parallel step (its branches read its result)',
   repeat:
     'a repeat step cannot run inside a parallel branch: make it a step of its own (inside a branch, a loop back through a timer repeats)',
 };
@@ -37,6 +40,8 @@ const NOT_IN_A_BLOCK: Readonly<Record<string, string>> = {
     'a recurrence analysis cannot run inside a repeated block: schedule the process instead',
   assessment:
     'a department assessment cannot run inside a repeated block: schedule the process instead',
+  lookup:
+    'a lookup cannot run inside a repeated block: make it a step of its own before the repeat step (its iterations read its result)',
 };
 
 /** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
@@ -99,6 +104,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
   assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
+  lookup: LOOKUP_RESULT_PROPERTIES,
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
@@ -107,7 +113,7 @@ export function stepPathProblem(step: StepSpec, rest: readonly string[]): string
   if (property === undefined) return null;
   const known = STEP_RESULT_PROPERTIES[step.type] ?? [];
   if (known.length === 0) {
-    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation and assessment steps do)`;
+    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation, assessment, repeat and lookup steps do)`;
   }
   if (!known.includes(property)) {
     const near = nearestName(property, known);

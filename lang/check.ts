@@ -4,6 +4,7 @@ import type {
   DeadlineSpec,
   DefinitionSpec,
   AssessmentStepSpec,
+  LookupStepSpec,
   EscalationSpec,
   EvaluationStepSpec,
   FieldSpec,
@@ -31,6 +32,7 @@ import { parseSlaDuration } from './duration';
 import { isUpTree, ladderOffsetProblem } from './ladder';
 import { checkExpression, compileExpression, expressionAmbiguities } from './expression';
 import { branchStepMessage, nearestName, selectorProblems, stepPathProblem } from './check-hints';
+import { LOOKUP_SOURCE_INFO } from './lookup';
 import { checkMeasures } from './measures';
 import { checkPointsRules } from './points';
 import type { StepList } from './steps';
@@ -224,10 +226,15 @@ class SemanticChecker {
     fields.forEach((field, i) => {
       if (field.default !== undefined) {
         if (!isInput) {
-          this.report(
-            `${path}[${i}].default`,
-            'only input fields take a default (a case starts with it); a form is filled in by a person',
-          );
+          // A form's default prefills what the person sees as the task opens: anything known then.
+          if (field.type === 'photo') {
+            this.report(
+              `${path}[${i}].default`,
+              'a photo field takes no default: the person attaches the photo',
+            );
+          } else {
+            this.checkExpression(`${path}[${i}].default`, field.default);
+          }
         } else if (field.multiple) {
           this.report(`${path}[${i}].default`, 'a list field takes no default');
         } else {
@@ -435,6 +442,9 @@ class SemanticChecker {
       case 'assessment':
         this.checkAssessment(path, step);
         break;
+      case 'lookup':
+        this.checkLookup(path, step);
+        break;
       case 'parallel': {
         const { join } = step;
         if (typeof join === 'object') {
@@ -511,6 +521,26 @@ class SemanticChecker {
         `${path}.place`,
         `a place is counted at ${RECURRENCE_PLACE_TYPES.join(', ')}, not "${step.place}": a ${step.place} holds too many places (or none) for one recurring problem`,
       );
+    }
+  }
+
+  /**
+   * A lookup (读取登记数据): the parameters its source requires are there and read something
+   * (the source itself the schema checked, listing the valid ones).
+   */
+  private checkLookup(path: string, step: LookupStepSpec): void {
+    const info = LOOKUP_SOURCE_INFO[step.source];
+    if (info.requires.includes('period')) {
+      if (step.period === undefined) {
+        this.report(
+          `${path}.period`,
+          `source ${step.source} needs period: an expression giving the year read (data.year)`,
+        );
+      } else {
+        this.checkExpression(`${path}.period`, step.period);
+      }
+    } else if (step.period !== undefined) {
+      this.report(`${path}.period`, `source ${step.source} takes no period`);
     }
   }
 

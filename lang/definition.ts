@@ -119,8 +119,10 @@ export const fieldSchema = z
     /** Personal data (a name, a phone, an address) is masked wherever the case is shown publicly. */
     personal: z.boolean().default(false),
     /**
-     * Input fields only: an expression over `case` giving the value when a start leaves the field
-     * out (项目年度 `year(case.receivedAt)`: a schedule's fire, a starter who omits it).
+     * An expression giving the value the field starts with. An input field's reads `case` only and
+     * fills the field when a start leaves it out (项目年度 `year(case.receivedAt)`); a task form's
+     * reads `case`, `data`, `steps`, `form` and `outcome` as the task opens and prefills the form
+     * the person completing it sees and corrects (`steps.basis.people`, a lookup's result).
      */
     default: z.string().min(1).optional(),
     /**
@@ -913,6 +915,47 @@ export const assessmentStepSchema = z
   .strict();
 export type AssessmentStepSpec = z.infer<typeof assessmentStepSchema>;
 
+/**
+ * The sources a `lookup` step reads (lang/lookup.ts says what each returns):
+ * `dual-report-members`: the 双报到 members of the case's community in a year, from the
+ * registrations (dual-report cases) and the points ledger (积分台账).
+ */
+export const LOOKUP_SOURCES = ['dual-report-members'] as const;
+export type LookupSource = (typeof LOOKUP_SOURCES)[number];
+
+/** The most people one `lookup` step reads into a case (chosen; lang/lookup.ts MAX_LOOKUP_PEOPLE). */
+const MAX_LOOKUP_PEOPLE = 500;
+
+/**
+ * Reading named, registered figures into the case (读取登记数据): an activity reads the `source`
+ * for the case's unit and `period`, and `steps.<id>` holds what it found (lang/lookup.ts), for
+ * later steps, expressions and task forms' defaults. At most `max` people (1–500, default 500):
+ * more fail the case, said on its timeline. Top level only. See docs/definition-language.md 6.16.
+ */
+export const lookupStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('lookup'),
+    source: z.enum(LOOKUP_SOURCES, {
+      error: (issue) =>
+        `"${String(issue.input)}" is not a lookup source: use one of ${LOOKUP_SOURCES.join(', ')}`,
+    }),
+    /** An expression giving the year read (`data.year`): a whole number, the Beijing calendar year. */
+    period: expression.optional(),
+    /** The most people read (default and at most 500, chosen: the result rides in the history). */
+    max: z
+      .number({ error: `max must be a whole number from 1 to ${MAX_LOOKUP_PEOPLE}` })
+      .int(`max must be a whole number from 1 to ${MAX_LOOKUP_PEOPLE}`)
+      .min(1, `max must be a whole number from 1 to ${MAX_LOOKUP_PEOPLE}`)
+      .max(
+        MAX_LOOKUP_PEOPLE,
+        `max must be at most ${MAX_LOOKUP_PEOPLE} (chosen: what a lookup reads rides in the case's history); split the case by unit for more`,
+      )
+      .default(MAX_LOOKUP_PEOPLE),
+  })
+  .strict();
+export type LookupStepSpec = z.infer<typeof lookupStepSchema>;
+
 /** Steps allowed inside a parallel branch (no nested parallel, no end). */
 const branchStepSchema = z.discriminatedUnion('type', [
   taskStepSchema,
@@ -1001,6 +1044,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   recurrenceStepSchema,
   assessmentStepSchema,
   repeatStepSchema,
+  lookupStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];

@@ -370,6 +370,8 @@ const taskSchema = new mongoose.Schema(
     supervision: { type: mongoose.Schema.Types.Mixed, default: null },
     /** The check-in (签到) a task was completed with (common/case.ts CheckInRecord); personal. */
     checkIn: { type: mongoose.Schema.Types.Mixed, default: undefined },
+    /** The form its fields' defaults prefill (common/case.ts TaskSnapshot); absent without. */
+    prefill: { type: mongoose.Schema.Types.Mixed, default: undefined },
   },
   { collection: 'tasks', versionKey: false, minimize: false },
 );

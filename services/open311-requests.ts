@@ -164,6 +164,8 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'assessment.computed': '部门考核已计分',
   'assessment.recorded': '部门考核结果已记录',
   'assessment.refused': '部门考核未能计分',
+  'lookup.read': '已读取登记数据',
+  'lookup.refused': '登记数据未能读取',
   'case.failed': '办理异常终止',
   'case.cancelled': '已撤销',
   'case.retried': '已恢复办理',

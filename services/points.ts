@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { StoredPointsEntry } from '../common/points-ledger';
 import { ledgerContext } from '../common/points-ledger';
+import {
+  earningsIn,
+  LEDGER_ROW_PROJECTION,
+  MAX_REPORT_ENTRIES,
+  servedFiguresOf,
+} from '../common/points-report';
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
@@ -96,7 +102,13 @@ export interface ServedReport {
   /** Of those, by members of units outside the subtree (双报到 members serving here). */
   earnedByOutsideMembers: number;
   byHomeUnit: Array<{ unit: UnitView; earned: number; people: number }>;
-  members: Array<{ person: { id: string; name: string }; homeUnits: UnitView[]; earned: number }>;
+  members: Array<{
+    person: { id: string; name: string };
+    homeUnits: UnitView[];
+    earned: number;
+    /** How many earnings here (each a task or service done: 参加社区工作的次数). */
+    services: number;
+  }>;
 }
 
 export interface UnitPointsReport {
@@ -120,8 +132,6 @@ export interface PointsService {
 
 /** Debits one redemption may retry when others keep taking its place in the chain. */
 const MAX_DEBIT_ATTEMPTS = 10;
-/** The most ledger entries one report adds up; a larger one asks for a shorter period. */
-const MAX_REPORT_ENTRIES = 50_000;
 
 type TreeUnit = DirectoryUnit;
 
@@ -223,20 +233,20 @@ export function createPointsService(deps: {
     return new Map(people.map((p) => [p._id, p.name]));
   }
 
+  function tooManyEntries(): AppError {
+    return new AppError(
+      'unprocessable',
+      `More than ${MAX_REPORT_ENTRIES} ledger entries in the period: ask for a shorter period or a smaller unit`,
+      [{ path: 'query.period', message: 'too many entries; shorten the period' }],
+    );
+  }
+
   async function boundedFind(filter: Record<string, unknown>): Promise<StoredPointsEntry[]> {
     const found = await raw
-      .find(filter, {
-        projection: { personId: 1, kind: 1, delta: 1, unitId: 1, communityId: 1, homeUnitIds: 1 },
-      })
+      .find(filter, { projection: LEDGER_ROW_PROJECTION })
       .limit(MAX_REPORT_ENTRIES + 1)
       .toArray();
-    if (found.length > MAX_REPORT_ENTRIES) {
-      throw new AppError(
-        'unprocessable',
-        `More than ${MAX_REPORT_ENTRIES} ledger entries in the period: ask for a shorter period or a smaller unit`,
-        [{ path: 'query.period', message: 'too many entries; shorten the period' }],
-      );
-    }
+    if (found.length > MAX_REPORT_ENTRIES) throw tooManyEntries();
     return found;
   }
 
@@ -356,10 +366,12 @@ export function createPointsService(deps: {
       const ids = [...subtree].sort();
       const at = { $gte: new Date(period.from), $lt: new Date(period.to) };
       // Two bounded, projected reads summed here: aggregation stays within what FerretDB v1 does.
-      const [back, served] = await Promise.all([
+      const [back, earnings] = await Promise.all([
         boundedFind({ homeUnitIds: { $in: ids }, at }),
-        boundedFind({ kind: 'earn', unitId: { $in: ids }, at }),
+        earningsIn(raw, ids, { from: new Date(period.from), to: new Date(period.to) }),
       ]);
+      if (earnings.tooMany) throw tooManyEntries();
+      const served = earnings.rows;
       const names = await namesOf([...back, ...served].map((e) => e.personId));
       const personView = (id: string) => ({ id, name: names.get(id) ?? id });
       const views = (list: Iterable<string>) =>
@@ -394,29 +406,9 @@ export function createPointsService(deps: {
         }
       }
 
-      let servedEarned = 0;
-      let outsideEarned = 0;
-      const outsideMembers = new Map<string, { home: Set<string>; earned: number }>();
-      const byHome = new Map<string, { earned: number; people: Set<string> }>();
-      for (const e of served) {
-        servedEarned += e.delta;
-        const home = e.homeUnitIds ?? [];
-        if (home.length === 0 || home.some((h) => subtree.has(h))) continue;
-        outsideEarned += e.delta;
-        const member = outsideMembers.get(e.personId) ?? { home: new Set<string>(), earned: 0 };
-        outsideMembers.set(e.personId, member);
-        member.earned += e.delta;
-        for (const h of home) {
-          member.home.add(h);
-          const row = byHome.get(h) ?? { earned: 0, people: new Set<string>() };
-          byHome.set(h, row);
-          row.earned += e.delta;
-          row.people.add(e.personId);
-        }
-      }
+      const servedFigures = servedFiguresOf(served, subtree);
       const byPointsThenId = <T extends { earned: number }>(a: [string, T], b: [string, T]) =>
         b[1].earned - a[1].earned || a[0].localeCompare(b[0]);
-
       return {
         unit: { id: unit.id, name: unit.name, type: unit.type },
         period,
@@ -434,17 +426,18 @@ export function createPointsService(deps: {
           })),
         },
         served: {
-          earned: servedEarned,
-          earnedByOutsideMembers: outsideEarned,
-          byHomeUnit: [...byHome.entries()].sort(byPointsThenId).map(([id, row]) => ({
-            unit: unitView(tree, id)!,
+          earned: servedFigures.earned,
+          earnedByOutsideMembers: servedFigures.earnedByOutsideMembers,
+          byHomeUnit: servedFigures.byHomeUnit.map((row) => ({
+            unit: unitView(tree, row.unitId)!,
             earned: row.earned,
-            people: row.people.size,
+            people: row.people,
           })),
-          members: [...outsideMembers.entries()].sort(byPointsThenId).map(([id, m]) => ({
-            person: personView(id),
-            homeUnits: views(m.home),
+          members: servedFigures.members.map((m) => ({
+            person: personView(m.personId),
+            homeUnits: views(m.homeUnitIds),
             earned: m.earned,
+            services: m.services,
           })),
         },
       };

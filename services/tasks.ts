@@ -852,6 +852,7 @@ function viewOf(doc: TaskDocument & { _id: string }): TaskView {
     closedAt: doc.closedAt ? doc.closedAt.toISOString() : null,
     dueAt: doc.dueAt ? doc.dueAt.toISOString() : null,
     ...(doc.checkIn ? { checkIn: doc.checkIn as CheckInRecord } : {}),
+    ...(doc.prefill ? { prefill: doc.prefill as Record<string, unknown> } : {}),
   };
 }
 

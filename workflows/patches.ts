@@ -117,6 +117,12 @@ export const CHANGES_SINCE_2026_11 = {
    * with it reach the activity, so the combined marker may stand for it.
    */
   afterADate: 'after-a-date',
+  /**
+   * The `lookup` step (读取登记数据, workflows/steps/lookup.ts): one activity reading registered
+   * figures into the case. A new step type: no case recorded before it runs one, so the combined
+   * marker may stand for it without changing any recorded case's replay (as for the assessment).
+   */
+  lookupStep: 'lookup-step',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

@@ -55,6 +55,8 @@ export class TaskRuntime implements Projected, TaskContext {
   supervision: SupervisionFacts | null = null;
   /** The check-in (签到) the task was completed with; null without one. */
   checkIn: CheckInRecord | null = null;
+  /** The form its fields' defaults prefill (预填), computed as it opened; null without defaults. */
+  prefill: Record<string, unknown> | null = null;
 
   constructor(
     private readonly run: TaskHost,
@@ -119,6 +121,7 @@ export class TaskRuntime implements Projected, TaskContext {
       ...(this.roster ? { roster: { ...this.roster } } : {}),
       ...(this.supervision ? { supervision: { ...this.supervision } } : {}),
       ...(this.checkIn ? { checkIn: { ...this.checkIn } } : {}),
+      ...(this.prefill ? { prefill: this.prefill } : {}),
     };
   }
 

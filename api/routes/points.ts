@@ -161,6 +161,10 @@ export function registerPointsRoutes(routes: RouteRegistry, points: PointsServic
                 person: personView,
                 homeUnits: z.array(unitView),
                 earned: z.number().int(),
+                services: z.number().int().meta({
+                  description:
+                    'How many earnings in the unit’s subtree in the period (each a task or service done: 参加社区工作的次数)',
+                }),
               }),
             ),
           }),

@@ -68,6 +68,10 @@ const taskSchema = z.object({
       description:
         "The check-in (签到) the task was completed with: the phone's position (WGS-84), its accuracy (m) and time, and its distance (m) from the case's place (placeUnitId, the nearest unit up the tree with a location) against the step's limit",
     }),
+  prefill: z.record(z.string(), z.unknown()).optional().meta({
+    description:
+      "The form as the step's field defaults prefill it (预填), computed as the task opened (a lookup's members, their units and points): what to show first. The completion's `form` is what counts: send the fields you keep.",
+  }),
 });
 
 export const taskIdParams = z.object({

@@ -284,6 +284,8 @@ export const STAFF_MESSAGES: MessagePairs = {
   'event.assessment.computed': ['部门考核已计分', 'department assessment computed'],
   'event.assessment.recorded': ['部门考核结果已记录', 'department assessment recorded'],
   'event.assessment.refused': ['部门考核未能计分', 'department assessment refused'],
+  'event.lookup.read': ['已读取登记数据', 'registered figures read'],
+  'event.lookup.refused': ['登记数据未能读取', 'registered figures not read'],
   'event.case.failed': ['案件异常终止', 'case failed'],
   'event.case.cancelled': ['案件已撤销', 'case cancelled'],
   'event.case.retried': ['案件恢复办理', 'case retried'],

@@ -1,4 +1,5 @@
 import { taskFormFieldsOf } from '../../lang/assessment';
+import { prefillValues } from '../forms';
 import type { FieldSpec } from '../../lang/definition';
 import { ATTACHMENT_LIMITS } from '../../services/attachments';
 import { AppError } from '../../services/errors';
@@ -174,7 +175,8 @@ export function registerWorkPages({ pages, services }: ConsoleKit): void {
         takesPhotos,
         controls: controlsOf(formFields, {
           prefix: 'form',
-          values: posted,
+          // A form posted back with problems shows what was posted; a fresh one, the prefill.
+          values: posted ?? (canComplete ? prefillValues(task.prefill) : undefined),
           errors,
           t: ctx.t,
           peopleList: picksPeople ? 'form-people' : null,

@@ -48,6 +48,7 @@ export function firstWork(
         return { process, unitId, data, steps: [reviewTaskStep(step)] };
       case 'notify':
       case 'publish':
+      case 'lookup': // reads at once; the task after it is the first work
         index = goTo(step.next);
         continue;
       case 'decision': {

@@ -3,6 +3,7 @@
  * outcomes and deadlines, where it goes next, and any setting the guide has no words for yet.
  */
 
+import { LOOKUP_SOURCE_INFO } from '../../lang/lookup';
 import { ruleOf } from '../../lang/check-in';
 import type { CheckInSpec, DefinitionSpec, StepSpec } from '../../lang/definition';
 import { SHOWN_FORM_FIELD } from '../../lang/definition';
@@ -44,6 +45,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
   repeat: ['times', 'every', 'dates', 'steps'],
+  lookup: ['source', 'period', 'max'],
   end: ['status'],
   evaluation: [
     'orders',
@@ -261,6 +263,12 @@ export function stepLines(
       for (const d of step.review.deadlines) details.push(...deadlineLines(spec, d, true));
       break;
     }
+    case 'lookup':
+      summary = `reads ${code(step.source)} into the case (读取登记数据): ${LOOKUP_SOURCE_INFO[step.source].description}`;
+      details.push(
+        `${step.period !== undefined ? `Year ${code(step.period)}; at` : 'At'} most ${step.max} people (more fail the case); \`steps.${step.id}\` holds \`members\`, \`people\`, \`homeUnits\`, \`points\`, \`summary\`, \`count\``,
+      );
+      break;
     default:
       summary = `a step of type ${code(generic.type)}`;
   }

@@ -76,7 +76,12 @@ interface Report {
     earned: number;
     earnedByOutsideMembers: number;
     byHomeUnit: Array<{ unit: UnitRef; earned: number; people: number }>;
-    members: Array<{ person: { id: string }; homeUnits: UnitRef[]; earned: number }>;
+    members: Array<{
+      person: { id: string };
+      homeUnits: UnitRef[];
+      earned: number;
+      services: number;
+    }>;
   };
 }
 
@@ -338,9 +343,10 @@ describe('the per-unit 双报到 report', () => {
       ['pt-cb', 7, 1],
       ['pt-dep', 5, 1],
     ]);
-    expect(res.body.served.members.map((m) => [m.person.id, m.earned])).toEqual([
-      ['pt-m1', 7],
-      ['pt-m3', 5],
+    // How often each served here: m1 two orders (5 + 2), m3 one.
+    expect(res.body.served.members.map((m) => [m.person.id, m.earned, m.services])).toEqual([
+      ['pt-m1', 7, 2],
+      ['pt-m3', 5, 1],
     ]);
   });
 

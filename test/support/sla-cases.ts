@@ -777,6 +777,8 @@ export interface TaskDoc {
   /** A pool's capacity (1 for a task). */
   maxClaimants?: number;
   candidateUserIds: string[];
+  /** The form its fields' defaults prefill (预填), when they do. */
+  prefill?: Record<string, unknown>;
   assignee?: Candidate | null;
   assigneeUserId?: string | null;
   deadlines: DeadlineView[];

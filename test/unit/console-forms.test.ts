@@ -1,5 +1,5 @@
 import type { FieldSpec } from '../../lang/definition';
-import { controlsOf, valuesOf } from '../../console/forms';
+import { controlsOf, prefillValues, valuesOf } from '../../console/forms';
 import { countdown, formatInstant, pagerOf, urgencyOf } from '../../console/format';
 import { hasMessage, messageKeys, translator } from '../../console/i18n';
 import type { Request } from 'express';
@@ -62,6 +62,32 @@ describe('forms generated from field specs', () => {
     expect(controls[0]).toMatchObject({ id: 'f-form-summary', required: true, maxLength: 500 });
     expect(controls[1]!.error).toBe('must be ≥ 0');
     expect(controls[3]!.options.find((o) => o.selected)?.value).toBe('乙');
+  });
+
+  it('when a task is prefilled (预填), then its controls open with the values, a list one a line', () => {
+    // Arrange
+    const fields = [
+      field({ name: 'members', type: 'person', multiple: true }),
+      field({ name: 'basis', type: 'text' }),
+      field({ name: 'count', type: 'integer' }),
+      field({ name: 'note', type: 'string' }),
+    ];
+
+    // Act
+    const controls = controlsOf(fields, {
+      prefix: 'form',
+      values: prefillValues({ members: ['p-1', 'p-2'], basis: '张三：10 分', count: 2 }),
+      t,
+    });
+
+    // Assert
+    expect(controls.map((c) => [c.name, c.value])).toEqual([
+      ['members', 'p-1\np-2'],
+      ['basis', '张三：10 分'],
+      ['count', '2'],
+      ['note', ''],
+    ]);
+    expect(prefillValues(undefined)).toBeUndefined();
   });
 
   it('when a form is posted, then strings become the typed values the engine validates', () => {

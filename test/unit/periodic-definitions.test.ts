@@ -250,7 +250,7 @@ describe('a schedule over several unit types, and input defaults', () => {
     ).toEqual([problem('schedule.unit', 'one case for each community and each street')]);
   });
 
-  it('when a default reads data or steps, does not compile, sits on a form field or a list field, then it is refused by path', () => {
+  it('when an input default reads data or steps, does not compile or sits on a list field, or a form default reads an unknown step, then it is refused by path', () => {
     const field = (extra: Record<string, unknown>) => withYear({}, { ...yearField, ...extra });
     expect(problemsOf(field({ default: 'data.other' }))).toEqual([
       problem('input.fields[2].default', 'bad expression'),
@@ -267,12 +267,19 @@ describe('a schedule over several unit types, and input defaults', () => {
         name: '办理',
         type: 'task',
         candidates: [{ role: 'grid-worker' }],
-        form: { fields: [{ name: 'note', label: '备注', type: 'string', default: "'无'" }] },
+        form: {
+          fields: [
+            { name: 'note', label: '备注', type: 'string', default: "'无'" },
+            { name: 'year', label: '年度', type: 'integer', default: 'steps.later.outcome' },
+          ],
+        },
       },
       { id: 'closed', name: '结束', type: 'end' },
     ]);
+    // A task form's default prefills it as the task opens (docs 6.16): it reads steps, so an
+    // unknown one is named; a constant is fine.
     expect(problemsOf(withFormDefault)).toEqual([
-      problem('steps[0].form.fields[0].default', 'only input fields take a default'),
+      problem('steps[0].form.fields[1].default', 'unknown step "steps.later"'),
     ]);
   });
 

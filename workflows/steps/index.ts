@@ -4,6 +4,7 @@ import { runAssessment } from './assessment';
 import { decide } from './decision';
 import { runEvaluation } from './evaluation';
 import { runFeedback } from './feedback';
+import { runLookup } from './lookup';
 import { runNotify } from './notify';
 import type { RunList } from './parallel';
 import { runParallel } from './parallel';
@@ -72,6 +73,9 @@ export async function runStep(
       return undefined;
     case 'repeat':
       await runRepeat(run, step, runList);
+      return undefined;
+    case 'lookup':
+      await runLookup(run, step);
       return undefined;
     default:
       return noRunner(step);

@@ -1,4 +1,5 @@
 import { condition, isCancellation } from '@temporalio/workflow';
+import { formPrefill } from '../../lang/case-data';
 import { evaluateValue } from '../../lang/expression';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
 import { lookups, roster, rosterOpening } from '../stubs';
@@ -58,6 +59,11 @@ export async function runTaskStep(
     resolved.unitId,
     new Date().toISOString(),
   );
+  // The form its fields' defaults prefill (new syntax: computed, no command; recorded histories
+  // never have a form default, the validator refused them before).
+  if (step.type === 'task' && step.form?.fields.some((f) => f.default !== undefined)) {
+    task.prefill = formPrefill(step.form.fields, run.expressionScope());
+  }
   // A capacity from the case (new syntax: recorded histories never have it).
   if (step.type === 'claim' && typeof step.claimants.max === 'object') {
     task.capacity = poolCapacity(

@@ -1,0 +1,90 @@
+import type { LookupSource } from './definition';
+
+/**
+ * The `lookup` step's sources (读取登记数据): what each reads, which parameters it takes, and what
+ * it leaves in `steps.<id>`. Shared by the validator (check.ts), the interpreter
+ * (workflows/steps/lookup.ts), the activity that reads (activities/dual-report-members.ts) and the
+ * process guide. Pure: types only from definition.ts, so the workflow bundle stays free of the
+ * validation library.
+ */
+
+/**
+ * The most people one lookup reads into a case (chosen: the result is recorded in the case's
+ * history, about 200 bytes a member, so 500 members are about 100 KB of a 50 MB history; a
+ * community's 双报到 members are a few dozen to a few hundred, Changwu 2,160 over 65 units and
+ * its communities, seeds/002). The schema (definition.ts `max`) refuses more.
+ */
+export const MAX_LOOKUP_PEOPLE = 500;
+
+/** The longest `summary` a lookup writes (a task form's `text` field takes 5,000 by default). */
+export const MAX_LOOKUP_SUMMARY = 5000;
+
+/** What a source needs and what it leaves in `steps.<id>` besides the common properties. */
+export interface LookupSourceInfo {
+  /** The parameters it requires (besides `source` and the optional `max`). */
+  requires: ReadonlyArray<'period'>;
+  /** One line for the docs and the validator. */
+  description: string;
+}
+
+export const LOOKUP_SOURCE_INFO: Readonly<Record<LookupSource, LookupSourceInfo>> = {
+  'dual-report-members': {
+    requires: ['period'],
+    description:
+      "the 双报到 members of the case's unit in the year `period` gives: each member registered there (a dual-report case filed for the unit or a unit under it, not declined, received before the year's end) or who earned points there in the year while belonging to a unit outside it (积分台账), with their own units, points and services",
+  },
+};
+
+/** What every lookup leaves in `steps.<id>`. */
+export const LOOKUP_RESULT_PROPERTIES = [
+  'status',
+  'source',
+  'period',
+  'count',
+  'members',
+  'people',
+  'homeUnits',
+  'points',
+  'summary',
+] as const;
+
+/** One person a `dual-report-members` lookup found. */
+export interface LookedUpMember {
+  /** The person's id. */
+  person: string;
+  /** Their own units (registration's 所在单位 and the ledger's), sorted. */
+  homeUnits: string[];
+  /** Points earned serving the case's unit's subtree in the period. */
+  points: number;
+  /** How many earnings there (tasks and services done: 参加社区工作的次数). */
+  services: number;
+  /** Whether a registration (dual-report case) names them. */
+  registered: boolean;
+}
+
+/** What a `lookup` step leaves in `steps.<id>` once it read. */
+export interface LookupResult {
+  status: 'read';
+  source: LookupSource;
+  /** The year read. */
+  period: number;
+  /** How many members. */
+  count: number;
+  /** Most points first, then by id. */
+  members: LookedUpMember[];
+  /** The members' person ids, in the same order: a `person` form field's default. */
+  people: string[];
+  /** Every member's own units, each once, sorted: a `unit` form field's default, a `forEach`. */
+  homeUnits: string[];
+  /** The members' points added up. */
+  points: number;
+  /** One line per member (姓名（单位）：N 分，M 次), a `text` form field's default. */
+  summary: string;
+}
+
+/** Whether an expression's value is a year a lookup reads: a whole number 2000–2100. */
+export function lookupYear(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 2000 && value <= 2100
+    ? value
+    : null;
+}

@@ -1,0 +1,69 @@
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { CaseActivities } from '../../activities';
+import type { LookupStepSpec } from '../../lang/definition';
+import { evaluateValue } from '../../lang/expression';
+import { lookupYear } from '../../lang/lookup';
+import { ENGINE } from '../projection';
+import type { CaseRun } from '../run';
+import { appliesSince2026_11, CHANGES_SINCE_2026_11 } from '../patches';
+import { closeCase } from './end';
+
+/**
+ * The `lookup` step (读取登记数据): one activity reads the step's source for the case's unit
+ * (activities/dual-report-members.ts) and `steps.<id>` holds what it found (lang/lookup.ts), at
+ * most `max` people (500 at most: the result is recorded in the case's history). More, a period
+ * that is not a year, or a case without a unit fail the case, said on its timeline.
+ */
+
+/** Reading a community's year of registrations and ledger takes seconds; retried, as every read. */
+const reads = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export async function runLookup(run: CaseRun, step: LookupStepSpec): Promise<void> {
+  const refuse = async (detail: Record<string, string | number>, message: string) => {
+    run.projection.record('lookup.refused', ENGINE, step.id, { source: step.source, ...detail });
+    await closeCase(run, step.id, 'failed');
+    throw ApplicationFailure.nonRetryable(message, 'LookupRefused');
+  };
+  if (!appliesSince2026_11(CHANGES_SINCE_2026_11.lookupStep)) {
+    // Never on a first run; a history recorded without the step cannot reach it.
+    await refuse({ reason: 'interpreter' }, `Step "${step.id}" needs a newer interpreter`);
+  }
+  const year = lookupYear(
+    step.period === undefined ? null : evaluateValue(step.period, run.expressionScope()),
+  );
+  if (year === null) {
+    await refuse(
+      { reason: 'period' },
+      `Step "${step.id}": period must give a year, a whole number from 2000 to 2100`,
+    );
+    return;
+  }
+  const read = await reads.readDualReportMembers({
+    caseId: run.caseId,
+    unitId: run.caseUnitId,
+    year,
+    max: step.max,
+  });
+  if (read.refused) {
+    const messages = {
+      'no-unit': `Step "${step.id}" reads the members of the case's unit, and the case has none`,
+      'too-many-members': `Step "${step.id}" found ${read.count} members, more than its max ${step.max}: read per smaller unit`,
+      'too-many-entries': `Step "${step.id}" found more ledger entries than one lookup adds up: read per smaller unit`,
+      'too-many-registrations': `Step "${step.id}" found more than ${read.count} registrations: read per smaller unit`,
+    } as const;
+    await refuse({ reason: read.reason, count: read.count }, messages[read.reason]);
+    return;
+  }
+  const { result } = read;
+  // Counts only on the timeline: who was found is in `steps.<id>`, not in the case's entries.
+  run.projection.record('lookup.read', ENGINE, step.id, {
+    source: step.source,
+    period: year,
+    count: result.count,
+    points: result.points,
+  });
+  run.steps[step.id] = { ...result };
+}
