@@ -14,8 +14,8 @@ import type {
 import { CaseMeasures } from '../common/case-measures';
 import { ServedTracker } from '../common/case-served';
 import type { MeasuresSpec, StepSpec } from '../lang/definition';
-import { applies, CHANGES } from './patches';
-import { store } from './stubs';
+import { applies, appliesSince2026_12, CHANGES, CHANGES_SINCE_2026_12 } from './patches';
+import { localStore, store } from './stubs';
 
 export const ENGINE: Actor = { kind: 'system', id: 'engine' };
 
@@ -69,6 +69,8 @@ export class CaseProjection {
   /** Who served (the acceptance step's holders), fed by every task snapshot written. */
   private readonly served: ServedTracker;
   private chain: Promise<void> = Promise.resolve();
+  /** The local activity in flight (a people lookup or a write), if any: see {@link inLocalTurn}. */
+  private localTurn: Promise<unknown> = Promise.resolve();
 
   /** A retried case writes on top of the document its failed run left (see CaseResume). */
   private readonly resumed: boolean;
@@ -193,6 +195,19 @@ export class CaseProjection {
     this.publication = publication;
   }
 
+  /**
+   * Runs a local activity once the one in flight has finished. Local activities resolve in the
+   * order they finish on a first run but in the order they were scheduled on replay, so two at
+   * once (a write beside a people lookup, parallel branches, a clock escalating beside the main
+   * path) could let a replay take a different path: the people lookups and the local writes take
+   * turns here.
+   */
+  inLocalTurn<T>(run: () => Promise<T>): Promise<T> {
+    const turn = this.localTurn.then(run);
+    this.localTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
   flush(extra: { opening?: CaseOpening; closedAt?: string; reopen?: true } = {}): Promise<void> {
     const next = this.chain.then(() => CancellationScope.nonCancellable(() => this.write(extra)));
     // A failed write fails the workflow task anyway; keep the chain usable for the next caller.
@@ -236,7 +251,7 @@ export class CaseProjection {
     this.raterUserIds = undefined;
     this.publication = undefined;
     const { metrics, changed: metricsChanged } = this.measures.take();
-    await store.recordCaseProgress({
+    const progress: Parameters<typeof store.recordCaseProgress>[0] = {
       caseId: this.caseId,
       revision: ++this.revision,
       status: this.status,
@@ -251,6 +266,12 @@ export class CaseProjection {
       // A retried run saw only its own part of the timeline: the figures stay as first written.
       ...(metricsChanged && !this.resumed ? { metrics } : {}),
       ...(servedBy !== null ? { servedBy } : {}),
-    });
+    };
+    // Cases recorded before the change write through regular activities, as they did.
+    if (appliesSince2026_12(CHANGES_SINCE_2026_12.localProjectionWrites)) {
+      await this.inLocalTurn(() => localStore.recordCaseProgress(progress));
+    } else {
+      await store.recordCaseProgress(progress);
+    }
   }
 }
