@@ -142,6 +142,12 @@ export const CHANGES_SINCE_2026_12 = {
    * workflow task that accepted it (issue 14, bench/README.md "The engine's cost per case").
    */
   localProjectionWrites: 'local-projection-writes',
+  /**
+   * A case whose first step is a task writes its opening (`case.started`, the document's insert)
+   * together with that task's `task.opened`, after the task's people lookup: one write fewer a
+   * case (workflows/case-workflow.ts).
+   */
+  openingRidesFirstTask: 'opening-rides-first-task',
 } as const;
 
 /** Whether a change made after the 2026-12 marker applies to this case (see above). */

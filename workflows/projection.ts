@@ -69,6 +69,8 @@ export class CaseProjection {
   /** Who served (the acceptance step's holders), fed by every task snapshot written. */
   private readonly served: ServedTracker;
   private chain: Promise<void> = Promise.resolve();
+  /** The case document's opening, held for the next write (see {@link openWithNextWrite}). */
+  private heldOpening: CaseOpening | undefined;
   /** The local activity in flight (a people lookup or a write), if any: see {@link inLocalTurn}. */
   private localTurn: Promise<unknown> = Promise.resolve();
 
@@ -109,7 +111,8 @@ export class CaseProjection {
       !this.deadlinesChanged &&
       this.rating === undefined &&
       this.raterUserIds === undefined &&
-      this.publication === undefined;
+      this.publication === undefined &&
+      this.heldOpening === undefined;
     if (!idle) return null;
     const measures = { ...this.measures.state(), served: this.served.state() };
     return { revision: this.revision, seq: this.seq, measures };
@@ -208,6 +211,14 @@ export class CaseProjection {
     return turn;
   }
 
+  /**
+   * The case document is inserted by the next write rather than by one of its own: a case whose
+   * first step opens a task writes its opening together with that task (one write fewer a case).
+   */
+  openWithNextWrite(opening: CaseOpening): void {
+    this.heldOpening = opening;
+  }
+
   flush(extra: { opening?: CaseOpening; closedAt?: string; reopen?: true } = {}): Promise<void> {
     const next = this.chain.then(() => CancellationScope.nonCancellable(() => this.write(extra)));
     // A failed write fails the workflow task anyway; keep the chain usable for the next caller.
@@ -220,6 +231,10 @@ export class CaseProjection {
     closedAt?: string;
     reopen?: true;
   }): Promise<void> {
+    if (this.heldOpening !== undefined) {
+      extra = { ...extra, opening: this.heldOpening };
+      this.heldOpening = undefined;
+    }
     const dirty =
       this.pending.length > 0 ||
       this.changedTasks.size > 0 ||
