@@ -22,6 +22,13 @@ const UNCLOSED: ReadonlyMap<string, { status: EndedStatus; reason: string }> = n
 const BATCH = 100;
 /** Activity alerts one pass mails at most (chosen); the next pass goes on. */
 const ALERTS_PER_PASS = 100;
+/**
+ * How long a local activity's alert may go without a failure before the reconciler takes the
+ * activity for over while its execution runs (chosen: 5 minutes). A failing local activity fails
+ * at least every 90 s (retries at most a minute apart, workflows/stubs.ts, plus its 30 s
+ * timeout); one that succeeded clears its own alert, unless that write was lost.
+ */
+const LOCAL_ALERT_QUIET_MS = 5 * 60_000;
 /** Executions one pass reads from visibility at most (chosen); the next pass goes on. */
 const MAX_EXECUTIONS_PER_PASS = 10_000;
 
@@ -307,14 +314,15 @@ export function createCaseFailures(deps: CaseFailureDependencies) {
    * execution no longer lists it as pending (it succeeded or failed for good, and the worker's own
    * clearing was lost: a worker killed between the success and the write, or a store error that
    * the interceptor logs and drops). Without this an alert could stay listed, and the admins' page
-   * say "stuck", for an activity that has long finished. At most {@link ALERTS_PER_PASS} per pass,
+   * say "stuck", for an activity that has long finished. A local activity's alert, never listed
+   * as pending, clears once it has not failed for {@link LOCAL_ALERT_QUIET_MS}. At most {@link ALERTS_PER_PASS} per pass,
    * oldest first; one describe per execution.
    */
   async function settleActivityAlerts(temporal: Client): Promise<{ settled: number }> {
     const { ActivityAlert } = deps.models;
     const open = await ActivityAlert.find(
       { resolvedAt: null },
-      { workflowId: 1, runId: 1, activityId: 1 },
+      { workflowId: 1, runId: 1, activityId: 1, local: 1, lastFailedAt: 1 },
     )
       .sort({ since: 1 })
       .limit(ALERTS_PER_PASS)
@@ -329,6 +337,10 @@ export function createCaseFailures(deps: CaseFailureDependencies) {
       const pending = pendingByRun.get(run);
       // undefined: Temporal could not be asked; leave the alert for the next pass.
       if (pending === undefined || pending?.has(alert.activityId)) continue;
+      // A local activity is never listed as pending: while its execution runs, it is over once
+      // it has stopped failing.
+      const quietSince = deps.clock().getTime() - LOCAL_ALERT_QUIET_MS;
+      if (pending !== null && alert.local && alert.lastFailedAt.getTime() > quietSince) continue;
       const cleared = await ActivityAlert.updateOne(
         { _id: alert._id, resolvedAt: null },
         { $set: { resolvedAt: deps.clock(), resolution: 'gone' } },

@@ -54,6 +54,7 @@ export function stuckActivityAlerts(
         activityId: info.activityId,
         activityType: info.activityType,
         workflowType: info.workflowType ?? null,
+        local: info.isLocal,
         since: new Date(info.scheduledTimestampMs),
         attempts: info.attempt,
         lastError,

@@ -277,6 +277,11 @@ const activityAlertSchema = new mongoose.Schema(
     activityId: { type: String, required: true },
     activityType: { type: String, required: true },
     workflowType: { type: String, default: null },
+    /**
+     * A local activity (the read model's writes, workflows/projection.ts): its execution never
+     * lists it as pending, so the reconciler tells it is over by its failures stopping instead.
+     */
+    local: { type: Boolean, default: false },
     /** When its first attempt was scheduled. */
     since: { type: Date, required: true },
     attempts: { type: Number, required: true },

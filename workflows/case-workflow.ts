@@ -17,7 +17,14 @@ import type { CarriedClock } from './clocks';
 import { Clock, deadlineAfter, plansAfter, runnableDeadline } from './clocks';
 import { continueIfLong, historyNearLimit } from './continuation';
 import { registerHandlers } from './handlers';
-import { applies, CASE_FAILURE_PROJECTED, CHANGES, PINNED_SUBPROCESS_VERSIONS } from './patches';
+import {
+  applies,
+  appliesSince2026_12,
+  CASE_FAILURE_PROJECTED,
+  CHANGES,
+  CHANGES_SINCE_2026_12,
+  PINNED_SUBPROCESS_VERSIONS,
+} from './patches';
 import { CaseProjection, ENGINE } from './projection';
 import type { CaseWorkflowResult } from './run';
 import { CaseRun, DefinitionLoopError } from './run';
@@ -70,7 +77,16 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
       version: input.definition.version,
       channel: input.channel,
     });
-    await projection.flush({ opening: openingOf(input) });
+    // A first task writes the opening with itself (every write inserts a held opening first).
+    const firstStep = topLevel(run.spec).steps.find((s) => s.id === startStepId(run.spec));
+    if (
+      firstStep?.type === 'task' &&
+      appliesSince2026_12(CHANGES_SINCE_2026_12.openingRidesFirstTask)
+    ) {
+      projection.openWithNextWrite(openingOf(input));
+    } else {
+      await projection.flush({ opening: openingOf(input) });
+    }
   }
 
   let caseClockRuns: Promise<void>[] = [];

@@ -55,12 +55,17 @@ const ALL_CHANGES_TO_2026_11 = 'changes-to-2026-11';
  * (or once a replayed case runs on live) the combined marker is recorded and the answer is yes.
  */
 export function applies(change: Change): boolean {
-  return patched(ALL_CHANGES_TO_2026_12) || patched(ALL_CHANGES_TO_2026_11) || patched(change);
+  return (
+    patched(ALL_CHANGES_TO_2026_12_07) ||
+    patched(ALL_CHANGES_TO_2026_12) ||
+    patched(ALL_CHANGES_TO_2026_11) ||
+    patched(change)
+  );
 }
 
 /**
  * One marker that stands for every change in {@link CHANGES} and in {@link CHANGES_SINCE_2026_11}:
- * a case first run on today's interpreter records it alone (one history event, one visibility
+ * a case first run on the interpreter of December 2026 (before the 2026-12-07 marker) recorded it alone (one history event, one visibility
  * write) instead of the 2026-11 marker plus one per later change. It stands for exactly these;
  * a later change gets a marker of its own, or a new combined one standing for it and all these.
  */
@@ -129,7 +134,40 @@ export const CHANGES_SINCE_2026_11 = {
 export function appliesSince2026_11(
   change: (typeof CHANGES_SINCE_2026_11)[keyof typeof CHANGES_SINCE_2026_11],
 ): boolean {
-  return patched(ALL_CHANGES_TO_2026_12) || patched(change);
+  return patched(ALL_CHANGES_TO_2026_12_07) || patched(ALL_CHANGES_TO_2026_12) || patched(change);
+}
+
+/**
+ * One marker that stands for every change above (the 2026-11 and 2026-12 markers' and
+ * {@link CHANGES_SINCE_2026_11}) and for those in {@link CHANGES_SINCE_2026_12}: a case first run
+ * on today's interpreter records it alone. The 2026-12 marker could not take the changes below:
+ * cases recorded with it wrote their read model through regular activities, and must replay so.
+ * It stands for exactly these; a later change gets a marker of its own, or a new combined one.
+ */
+const ALL_CHANGES_TO_2026_12_07 = 'changes-to-2026-12-07';
+
+/** Changes after the 2026-12 marker: only the 2026-12-07 marker (or the change's own) carries them. */
+export const CHANGES_SINCE_2026_12 = {
+  /**
+   * The read model's writes (`recordCaseProgress`, workflows/projection.ts) run as local
+   * activities, in turn with the people lookups: each write is one marker in the history instead
+   * of three events and a workflow task of its own, and an Update's write completes within the
+   * workflow task that accepted it (issue 14, bench/README.md "The engine's cost per case").
+   */
+  localProjectionWrites: 'local-projection-writes',
+  /**
+   * A case whose first step is a task writes its opening (`case.started`, the document's insert)
+   * together with that task's `task.opened`, after the task's people lookup: one write fewer a
+   * case (workflows/case-workflow.ts).
+   */
+  openingRidesFirstTask: 'opening-rides-first-task',
+} as const;
+
+/** Whether a change made after the 2026-12 marker applies to this case (see above). */
+export function appliesSince2026_12(
+  change: (typeof CHANGES_SINCE_2026_12)[keyof typeof CHANGES_SINCE_2026_12],
+): boolean {
+  return patched(ALL_CHANGES_TO_2026_12_07) || patched(change);
 }
 
 /**

@@ -14,8 +14,8 @@ import type {
 import { CaseMeasures } from '../common/case-measures';
 import { ServedTracker } from '../common/case-served';
 import type { MeasuresSpec, StepSpec } from '../lang/definition';
-import { applies, CHANGES } from './patches';
-import { store } from './stubs';
+import { applies, appliesSince2026_12, CHANGES, CHANGES_SINCE_2026_12 } from './patches';
+import { localStore, store } from './stubs';
 
 export const ENGINE: Actor = { kind: 'system', id: 'engine' };
 
@@ -69,6 +69,10 @@ export class CaseProjection {
   /** Who served (the acceptance step's holders), fed by every task snapshot written. */
   private readonly served: ServedTracker;
   private chain: Promise<void> = Promise.resolve();
+  /** The case document's opening, held for the next write (see {@link openWithNextWrite}). */
+  private heldOpening: CaseOpening | undefined;
+  /** The local activity in flight (a people lookup or a write), if any: see {@link inLocalTurn}. */
+  private localTurn: Promise<unknown> = Promise.resolve();
 
   /** A retried case writes on top of the document its failed run left (see CaseResume). */
   private readonly resumed: boolean;
@@ -107,7 +111,8 @@ export class CaseProjection {
       !this.deadlinesChanged &&
       this.rating === undefined &&
       this.raterUserIds === undefined &&
-      this.publication === undefined;
+      this.publication === undefined &&
+      this.heldOpening === undefined;
     if (!idle) return null;
     const measures = { ...this.measures.state(), served: this.served.state() };
     return { revision: this.revision, seq: this.seq, measures };
@@ -193,6 +198,27 @@ export class CaseProjection {
     this.publication = publication;
   }
 
+  /**
+   * Runs a local activity once the one in flight has finished. Local activities resolve in the
+   * order they finish on a first run but in the order they were scheduled on replay, so two at
+   * once (a write beside a people lookup, parallel branches, a clock escalating beside the main
+   * path) could let a replay take a different path: the people lookups and the local writes take
+   * turns here.
+   */
+  inLocalTurn<T>(run: () => Promise<T>): Promise<T> {
+    const turn = this.localTurn.then(run);
+    this.localTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * The case document is inserted by the next write rather than by one of its own: a case whose
+   * first step opens a task writes its opening together with that task (one write fewer a case).
+   */
+  openWithNextWrite(opening: CaseOpening): void {
+    this.heldOpening = opening;
+  }
+
   flush(extra: { opening?: CaseOpening; closedAt?: string; reopen?: true } = {}): Promise<void> {
     const next = this.chain.then(() => CancellationScope.nonCancellable(() => this.write(extra)));
     // A failed write fails the workflow task anyway; keep the chain usable for the next caller.
@@ -205,6 +231,10 @@ export class CaseProjection {
     closedAt?: string;
     reopen?: true;
   }): Promise<void> {
+    if (this.heldOpening !== undefined) {
+      extra = { ...extra, opening: this.heldOpening };
+      this.heldOpening = undefined;
+    }
     const dirty =
       this.pending.length > 0 ||
       this.changedTasks.size > 0 ||
@@ -236,7 +266,7 @@ export class CaseProjection {
     this.raterUserIds = undefined;
     this.publication = undefined;
     const { metrics, changed: metricsChanged } = this.measures.take();
-    await store.recordCaseProgress({
+    const progress: Parameters<typeof store.recordCaseProgress>[0] = {
       caseId: this.caseId,
       revision: ++this.revision,
       status: this.status,
@@ -251,6 +281,12 @@ export class CaseProjection {
       // A retried run saw only its own part of the timeline: the figures stay as first written.
       ...(metricsChanged && !this.resumed ? { metrics } : {}),
       ...(servedBy !== null ? { servedBy } : {}),
-    });
+    };
+    // Cases recorded before the change write through regular activities, as they did.
+    if (appliesSince2026_12(CHANGES_SINCE_2026_12.localProjectionWrites)) {
+      await this.inLocalTurn(() => localStore.recordCaseProgress(progress));
+    } else {
+      await store.recordCaseProgress(progress);
+    }
   }
 }

@@ -248,22 +248,16 @@ export class CaseRun {
     return applies(CHANGES.localPeopleLookup) ? localLookups.resolvePeople : lookups.resolvePeople;
   }
 
-  /** The lookup in flight, if any: lookups run one after the other (see {@link lookupPeople}). */
-  private lookupTurn: Promise<unknown> = Promise.resolve();
-
   /**
-   * One people lookup at a time. Local activities resolve in the order they finish on a first
-   * run but in the order they were scheduled on replay, so two at once (parallel branches, a
-   * clock escalating beside the main path) could let a replay take a different path.
+   * One people lookup at a time, in turn with the projection's local writes (see
+   * CaseProjection.inLocalTurn): local activities resolve in schedule order on replay.
    */
   private lookupPeople(
     request: Parameters<typeof lookups.resolvePeople>[0],
   ): Promise<ResolvedPeople> {
     const lookup = this.peopleLookup();
     if (!applies(CHANGES.serialPeopleLookups)) return lookup(request);
-    const turn = this.lookupTurn.then(() => lookup(request));
-    this.lookupTurn = turn.catch(() => undefined);
-    return turn;
+    return this.projection.inLocalTurn(() => lookup(request));
   }
 
   /** A unit reference for a lookup: a unit given by an expression is evaluated here. */

@@ -12,6 +12,16 @@ export const store = proxyActivities<CaseActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/**
+ * The read model's writes as local activities (workflows/projection.ts, for cases that recorded
+ * the local-projection-writes change): run by the worker that runs the case, inside the workflow
+ * task that asked for them, retried as {@link store} is.
+ */
+export const localStore = proxyLocalActivities<CaseActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 export const lookups = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30 seconds',
   retry: {

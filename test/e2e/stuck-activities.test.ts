@@ -189,7 +189,7 @@ it('when a projection keeps failing past the threshold, then admins see it liste
   expect(doc.status).toBe('open');
 }, 360_000);
 
-it('when an alert’s activity is no longer running, then the reconciler’s pass clears it and mails nobody', async () => {
+it('when an alert’s activity is no longer running (a local one: no longer failing), then the reconciler’s pass clears it and mails nobody', async () => {
   // Arrange: a running case, and alerts left open by a worker that died before clearing them:
   // one for an activity its execution no longer has pending, one of an execution that is gone
   const { caseId } = await caseAtDispatch();
@@ -206,7 +206,23 @@ it('when an alert’s activity is no longer running, then the reconciler’s pas
     lastError: 'Error: was stuck',
     lastFailedAt: new Date(),
   });
-  await app.db.models.ActivityAlert.create([alert(caseId, runId), alert('no-such-case', goneRun)]);
+  // Local activities (the read model's writes) are never listed as pending: one that stopped
+  // failing 6 minutes ago is over, one that failed just now is still running.
+  const local = (activityId: string, lastFailedAt: Date) => ({
+    ...alert(caseId, runId),
+    _id: `${caseId}:${runId}:${activityId}`,
+    activityId,
+    local: true,
+    lastFailedAt,
+    // Mailed when it was raised: this pass has nobody to mail about it.
+    mailedAt: new Date(Date.now() - 10 * 60_000),
+  });
+  await app.db.models.ActivityAlert.create([
+    alert(caseId, runId),
+    alert('no-such-case', goneRun),
+    local('97', new Date(Date.now() - 6 * 60_000)),
+    local('98', new Date()),
+  ]);
   const mailsBefore = (await mailsTo(adminMail)).length;
 
   // Act
@@ -215,15 +231,19 @@ it('when an alert’s activity is no longer running, then the reconciler’s pas
   });
   const settled = await waitFor('both alerts cleared', async () => {
     const docs = await app.db.models.ActivityAlert.find({
-      _id: { $in: [`${caseId}:${runId}:99`, `no-such-case:${goneRun}:99`] },
+      _id: {
+        $in: [`${caseId}:${runId}:99`, `no-such-case:${goneRun}:99`, `${caseId}:${runId}:97`],
+      },
     }).lean();
-    return docs.every((d) => d.resolvedAt !== null) ? docs : undefined;
+    return docs.length === 3 && docs.every((d) => d.resolvedAt !== null) ? docs : undefined;
   });
   await new Promise((r) => setTimeout(r, 2_000));
+  const stillFailing = await app.db.models.ActivityAlert.findById(`${caseId}:${runId}:98`).lean();
 
   // Assert
   expect(reconcile.status).toBe(202);
-  expect(settled.map((d) => d.resolution)).toEqual(['gone', 'gone']);
-  expect((await stuckActivities()).some((a) => a.caseId === caseId)).toBe(false);
+  expect(settled.map((d) => d.resolution)).toEqual(['gone', 'gone', 'gone']);
+  expect(stillFailing!.resolvedAt).toBeNull();
+  expect((await stuckActivities()).filter((a) => a.caseId === caseId)).toHaveLength(1);
   expect(await mailsTo(adminMail)).toHaveLength(mailsBefore);
 }, 120_000);

@@ -288,9 +288,10 @@ it('when a task is completed before its deadline, then no reminder or escalation
     await bed.skipTo(opened.openedAt + HOUR);
     const mailsBefore = await Promise.all(org.everyone.map((p) => mailsOf(p)));
 
-    // Act: done an hour early, then the case waits two days before it closes
-    await kase.complete(taskId, org.gridWorker);
+    // Act: done an hour early, then the case waits two days before it closes (read before the
+    // call: the completion's workflow task starts the timer before the call returns)
     const completedAt = await bed.now();
+    await kase.complete(taskId, org.gridWorker);
     expect(await kase.handle.result()).toMatchObject({ status: 'closed' });
 
     // Assert: the whole ladder's time has passed, and nothing of it happened

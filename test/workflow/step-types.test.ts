@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CASE_UPDATES } from '../../common/case';
 import type { DefinitionSnapshot } from '../../lang/definition';
@@ -76,6 +76,8 @@ async function rejectionOf(action: Promise<unknown>): Promise<string | undefined
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       return err.cause.type ?? undefined;
     }
+    // The workflow had ended: the API answers 409 to this too (services/temporal-errors.ts).
+    if (err instanceof WorkflowNotFoundError) return 'CaseEnded';
     throw err;
   }
 }
@@ -204,7 +206,9 @@ describe('claim pool with a capacity from the case', () => {
     // Assert
     expect(outcome.opened.maxClaimants).toBe(2);
     expect(outcome.events[0]!.detail).toMatchObject({ capacity: 2 });
-    expect(outcome.third).toBe('Conflict');
+    // The second claim fills the pool and the case ends within that claim's workflow task (the
+    // writes are local activities): the third meets the full pool or the ended case.
+    expect(['Conflict', 'CaseEnded']).toContain(outcome.third);
     expect(outcome.result.status).toBe('closed');
   });
 });
