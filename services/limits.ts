@@ -29,7 +29,8 @@ export type LimitName =
   | 'export'
   | 'attachment-upload'
   | 'quick-report-code'
-  | 'quick-report';
+  | 'quick-report'
+  | 'robot-test';
 
 /** `points` requests per `seconds`; `null` switches the limit off. */
 export interface Rate {
@@ -307,6 +308,9 @@ export function rateLimitKeyOf(keys: PhoneKeys): (value: string) => string {
   return (value) => keys.of('rate-limit', value);
 }
 
+/** Robot test messages per admin account (chosen: see limitsConfigOf). */
+const ROBOT_TEST_RATE: Rate = { points: 5, seconds: 60 };
+
 /** The limits as the configuration states them (see common/config.ts, RATE_LIMIT_* and SIGNIN_*). */
 export function limitsConfigOf(config: AppConfig): LimitsConfig {
   return {
@@ -319,6 +323,9 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       // Quick reports come from people without an account: counted per address and per phone.
       'quick-report-code': null,
       'quick-report': null,
+      // Chosen: 5 test messages a minute per admin, under the vendors' 20 a minute per robot
+      // (channels/robots.ts), so checking a robot never gets it held back from real notices.
+      'robot-test': ROBOT_TEST_RATE,
     },
     perAddress: {
       'case-start': config.RATE_LIMIT_CASE_START_ADDRESS,
@@ -328,6 +335,8 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS,
       'quick-report-code': config.RATE_LIMIT_QUICK_REPORT_CODE_ADDRESS,
       'quick-report': config.RATE_LIMIT_QUICK_REPORT_ADDRESS,
+      // Admins only: their accounts are counted (an office behind one address has several).
+      'robot-test': null,
     },
     quickReportCodePerPhone: config.RATE_LIMIT_QUICK_REPORT_CODE_PHONE,
     signIn: {
