@@ -102,7 +102,11 @@ export async function startApi(
       missingUnits: async (unitIds) => unitsMissingFrom(await orgSnapshot.get(), unitIds),
     });
     const authenticator = createAuthenticator(db.models, { clock });
-    const limits = createRateLimits({ db: db.connection.db!, config: limitsConfigOf(config) });
+    const limits = createRateLimits({
+      db: db.connection.db!,
+      config: limitsConfigOf(config),
+      keys: phoneKeys,
+    });
     await limits.ensureIndexes();
     const accounts = createAccountService({
       models: db.models,

@@ -81,6 +81,12 @@ export interface CaseContinuation {
   clocks: unknown[];
   /** The stopped task deadlines the case document lists, as they were last shown. */
   deadlines: DeadlineView[];
+  /**
+   * Photos whose `attachment.added` an earlier run recorded (the latest, at most
+   * PHOTOS_CARRIED_ACROSS_RUNS), so a repeated `photoAttached` signal records nothing in this run
+   * either. Absent when none was recorded, and from runs continued before it was carried.
+   */
+  photosRecorded?: string[];
 }
 
 /** Where a retried case picks up: its step, and the document's revision and last timeline seq. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createUserBody } from '../services/account-input';
 import { importBody } from '../services/org-input';
 import { createScopeResolver } from '../services/scope';
@@ -6,6 +7,7 @@ import { createOrgSnapshot } from '../services/org-snapshot';
 import type { AccountService } from '../services/accounts';
 import { createAccountService } from '../services/accounts';
 import { createRateLimits, limitsConfigOf } from '../services/limits';
+import { createPhoneKeys } from '../services/phone-keys';
 import type { OrgImport } from '../services/org-import';
 import { postIdOf, sameFields } from '../services/org-import';
 import type { OrgService } from '../services/org';
@@ -386,6 +388,8 @@ export async function openDemoSeedDeps(
         limits: createRateLimits({
           db: db.connection.db!,
           config: limitsConfigOf(loadConfig({})),
+          // No counter is spent, so no deployment secret is needed to key one.
+          keys: createPhoneKeys(randomBytes(32).toString('hex')),
         }),
       }),
       ...(history ? { history } : {}),

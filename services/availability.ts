@@ -38,9 +38,18 @@ const jsonPath =
     `body.${list}[${index}].${field}`;
 
 /**
+ * The post whose holder heads a unit (负责人: a community's 主任, a department's 局长) and may write
+ * its duty rota besides admins. Chosen: `director` alone; a unit's party secretary or a leader in
+ * charge does not run its duty roster.
+ */
+export const UNIT_HEAD_ROLE = 'director';
+
+/**
  * Who is available when, as admin data: people's absence periods (with an optional named stand-in),
  * posts' B-holders (AB岗) and units' duty rotas (值班表). Admins write; dispatchers and staff read
  * what concerns their scope (absences of people posted there, rotas and B-holders of its units).
+ * A unit's rota is also written by its head (负责人: the holder of its {@link UNIT_HEAD_ROLE} post),
+ * for that unit only.
  * Every write checks the whole input before anything is written and bumps the org revision, so
  * the worker's people lookups use it from the next lookup on (common/stand-ins.ts).
  */
@@ -72,6 +81,31 @@ export function createAvailabilityService(deps: {
     if (scope.unitIds.size === 0) return new Set();
     const posts = await Post.find({ unitId: { $in: [...scope.unitIds] } }, { personId: 1 }).lean();
     return new Set(posts.map((p) => p.personId));
+  }
+
+  /**
+   * Refuses (403) a rota write by anyone but an admin or the unit's head: a signed-in person
+   * holding the unit's {@link UNIT_HEAD_ROLE} post (their person record names their account). A
+   * director of a community does not write the rotas of its grids, nor of another community.
+   */
+  async function assertMayWriteRota(principal: Principal, unitId: string): Promise<void> {
+    if (principal.roles.includes('admin')) return;
+    if (principal.kind === 'user') {
+      const people = await Person.find({ userId: principal.id }, { _id: 1 }).lean();
+      const heads =
+        people.length === 0
+          ? 0
+          : await Post.countDocuments({
+              unitId,
+              role: UNIT_HEAD_ROLE,
+              personId: { $in: people.map((p) => p._id) },
+            });
+      if (heads > 0) return;
+    }
+    throw new AppError(
+      'forbidden',
+      `Only an admin or the head (${UNIT_HEAD_ROLE}) of unit "${unitId}" may write its rota`,
+    );
   }
 
   function unitReadable(scope: OrgScope, unitId: string): boolean {
@@ -297,11 +331,15 @@ export function createAvailabilityService(deps: {
       return docs.map((d) => ({ unitId: d.unitId, role: d.role, personId: d.personId }));
     },
 
-    /** Replaces a unit's whole duty rota; people rostered must exist. */
-    async saveRota(unitId: string, input: RotaInput): Promise<RotaView> {
+    /**
+     * Replaces a unit's whole duty rota, as an admin or the unit's head (403 for anyone else);
+     * people rostered must exist.
+     */
+    async saveRota(principal: Principal, unitId: string, input: RotaInput): Promise<RotaView> {
       if (!(await Unit.findById(unitId, { _id: 1 }).lean())) {
         throw new AppError('not_found', `No unit "${unitId}"`);
       }
+      await assertMayWriteRota(principal, unitId);
       const known = await knownPeople(input.shifts.flatMap((s) => s.people));
       const problems: ErrorDetail[] = [];
       input.shifts.forEach((shift, i) =>
@@ -383,6 +421,19 @@ export function createAvailabilityService(deps: {
         id = byId.get(id)?.parentId ?? null;
       }
       return { unitId, from: null, windows: DEFAULT_HOURS, everyDay: false };
+    },
+
+    /**
+     * A unit's rota for its editor: 404 for an unknown unit, 403 for anyone who may not write it
+     * (as {@link saveRota} would refuse them).
+     */
+    async rotaToEdit(principal: Principal, unitId: string): Promise<RotaView> {
+      if (!(await Unit.findById(unitId, { _id: 1 }).lean())) {
+        throw new AppError('not_found', `No unit "${unitId}"`);
+      }
+      await assertMayWriteRota(principal, unitId);
+      const doc = await DutyRota.findById(unitId).lean();
+      return { unitId, shifts: (doc?.shifts ?? []) as DutyShift[] };
     },
 
     /** A unit's rota (no shifts when it has none); 404 outside the reader's scope. */

@@ -1,13 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppConfig } from '../common/config';
 import { AppError } from './errors';
+import type { PhoneKeys } from './phone-keys';
 
 /**
  * Rate limits held in the database, so every API replica spends the same budget
- * (rate-limiter-flexible's MongoDB store). Counters are keyed by a hash of what they count (a
- * client address, an account, a username), never the plain value.
+ * (rate-limiter-flexible's MongoDB store). Counters are keyed by an HMAC of what they count (a
+ * client address, an account, a username) under PHONE_KEY_SECRET with the purpose `rate-limit`
+ * (services/phone-keys.ts), never the plain value nor a plain hash of it (an IPv4 address has only
+ * 2^32 values: a plain hash is reversed by hashing them all). Earlier versions keyed them by a
+ * truncated plain SHA-256; those counters are not carried over: they expire with their window
+ * (minutes for request budgets, SIGNIN_FAILURE_WINDOW_SECONDS for sign-in failures), so an
+ * upgrade restarts each budget once. Rotating the secret does the same.
  *
  * FerretDB v1 has no TTL indexes: the library finds a counter only while its `expire` is in the
  * future and replaces an expired one in place (its unique `key` index turns the race into a
@@ -23,7 +29,8 @@ export type LimitName =
   | 'export'
   | 'attachment-upload'
   | 'quick-report-code'
-  | 'quick-report';
+  | 'quick-report'
+  | 'robot-test';
 
 /** `points` requests per `seconds`; `null` switches the limit off. */
 export interface Rate {
@@ -72,8 +79,9 @@ export interface LimitKeys {
 
 type Db = NonNullable<Connection['db']>;
 
-export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
+export function createRateLimits(deps: { db: Db; config: LimitsConfig; keys: PhoneKeys }) {
   const { db, config } = deps;
+  const counterKey = rateLimitKeyOf(deps.keys);
   const collection = db.collection(RATE_LIMIT_COLLECTION);
   let lastSweep = 0;
 
@@ -161,7 +169,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
     });
   }
 
-  const pairKey = (address: string, username: string) => hashKey(`${address}\n${username}`);
+  const pairKey = (address: string, username: string) => counterKey(`${address}\n${username}`);
 
   async function waiting(wait: RateLimiterMongo, key: string): Promise<number> {
     const res = await wait.get(key);
@@ -183,7 +191,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
         const entry = routeLimiters.get(`${limit}/${per}`);
         if (value === undefined || !entry) continue;
         try {
-          await entry.limiter.consume(hashKey(value));
+          await entry.limiter.consume(counterKey(value));
         } catch (err) {
           if (!(err instanceof RateLimiterRes)) throw err;
           throw refusal(
@@ -234,7 +242,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
         sweep();
         if (signInAddress && s.perAddress) {
           try {
-            await signInAddress.consume(hashKey(address));
+            await signInAddress.consume(counterKey(address));
           } catch (err) {
             if (!(err instanceof RateLimiterRes)) throw err;
             throw refusal(
@@ -248,7 +256,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
         if (pairMs > 0) {
           throw refusal('Too many failed sign-ins for this username from your address', pairMs);
         }
-        const accountMs = await waiting(accountWait, hashKey(username));
+        const accountMs = await waiting(accountWait, counterKey(username));
         if (accountMs > 0) {
           if ((await pairFailures.count(pair)) > 0) {
             throw refusal('Too many failed sign-ins for this username', accountMs);
@@ -259,7 +267,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
       /** Counts a failure (one inserted document: none is lost) and starts the waits it earned. */
       async failed(address: string, username: string): Promise<void> {
         const pair = pairKey(address, username);
-        const account = hashKey(username);
+        const account = counterKey(username);
         const [pairCount, accountCount] = await Promise.all([
           pairFailures.add(pair),
           accountFailures.add(account),
@@ -285,7 +293,7 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
       ): Promise<{ pair: number; account: number }> {
         const [pair, account] = await Promise.all([
           pairFailures.count(pairKey(address, username)),
-          accountFailures.count(hashKey(username)),
+          accountFailures.count(counterKey(username)),
         ]);
         return { pair, account };
       },
@@ -295,9 +303,13 @@ export function createRateLimits(deps: { db: Db; config: LimitsConfig }) {
 
 export type RateLimits = ReturnType<typeof createRateLimits>;
 
-function hashKey(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 32);
+/** The key a counter of `value` (a client address, an account, a username…) is stored under. */
+export function rateLimitKeyOf(keys: PhoneKeys): (value: string) => string {
+  return (value) => keys.of('rate-limit', value);
 }
+
+/** Robot test messages per admin account (chosen: see limitsConfigOf). */
+const ROBOT_TEST_RATE: Rate = { points: 5, seconds: 60 };
 
 /** The limits as the configuration states them (see common/config.ts, RATE_LIMIT_* and SIGNIN_*). */
 export function limitsConfigOf(config: AppConfig): LimitsConfig {
@@ -311,6 +323,9 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       // Quick reports come from people without an account: counted per address and per phone.
       'quick-report-code': null,
       'quick-report': null,
+      // Chosen: 5 test messages a minute per admin, under the vendors' 20 a minute per robot
+      // (channels/robots.ts), so checking a robot never gets it held back from real notices.
+      'robot-test': ROBOT_TEST_RATE,
     },
     perAddress: {
       'case-start': config.RATE_LIMIT_CASE_START_ADDRESS,
@@ -320,6 +335,8 @@ export function limitsConfigOf(config: AppConfig): LimitsConfig {
       'attachment-upload': config.RATE_LIMIT_ATTACHMENT_UPLOAD_ADDRESS,
       'quick-report-code': config.RATE_LIMIT_QUICK_REPORT_CODE_ADDRESS,
       'quick-report': config.RATE_LIMIT_QUICK_REPORT_ADDRESS,
+      // Admins only: their accounts are counted (an office behind one address has several).
+      'robot-test': null,
     },
     quickReportCodePerPhone: config.RATE_LIMIT_QUICK_REPORT_CODE_PHONE,
     signIn: {

@@ -13,7 +13,8 @@ import type { PairingView } from './pairings';
 import { createPairingService } from './pairings';
 import { skipOf, totalOf } from './paging';
 import { SUPERVISOR_ROLES } from '../common/roles';
-import { maskWebhook } from '../channels/robots';
+import { maskWebhook, postToRobot } from '../channels/robots';
+import type { RobotMessage } from '../channels/robots';
 
 export interface UnitView extends OrgUnit {
   ancestry: Array<{ id: string; name: string; type: string }>;
@@ -62,6 +63,22 @@ export interface PersonView {
 export interface PersonDetail extends PersonView {
   posts: Array<{ unitId: string; unitName: string; role: string }>;
 }
+
+/** What a robot's vendor answered to a test message (services/org.ts `testUnitRobot`). */
+export interface RobotTestResult {
+  delivered: boolean;
+  /** `accepted`; `retryable` (HTTP 5xx or 429, a rate-limit errcode, a network error); `refused`. */
+  outcome: 'accepted' | 'retryable' | 'refused';
+  /** The vendor's answer: `errcode 0`, `errcode 93000 invalid webhook url`, `HTTP 404`, `network: TimeoutError`. */
+  answer: string;
+}
+
+/** The test message: says it is one, so nobody in the group takes it for a case's notice. */
+export const ROBOT_TEST_MESSAGE: RobotMessage = {
+  title: '群机器人测试',
+  body: '【测试消息】这是管理员发送的群机器人测试消息，用于检查 Webhook 设置，无需处理，不计入任何统计。',
+  format: 'text',
+};
 
 /**
  * The org tree as admin data: units, people and posts read (contacts only for those who may see
@@ -412,6 +429,30 @@ export function createOrgService(deps: {
         pageSize: query.pageSize,
         total,
       };
+    },
+
+    /**
+     * Sends a test message to a unit's group robot and answers what its vendor said: the robot
+     * check of the admin console and `POST /api/v1/org/units/:id/robot/test`. A direct send, not
+     * through the outbox: it is no notification of any case, so no figure counts it, and the
+     * message says it is a test. 404 when the unit is unknown or has no robot. The answer never
+     * names the webhook (its key).
+     */
+    async testUnitRobot(id: string): Promise<RobotTestResult> {
+      const doc = await Unit.findById(id, { groupRobot: 1 }).lean();
+      if (!doc) throw new AppError('not_found', `No unit "${id}"`);
+      const robot = doc.groupRobot;
+      if (!robot?.channel || !robot.webhook) {
+        throw new AppError('not_found', `Unit "${id}" has no group robot`);
+      }
+      const outcome = await postToRobot(
+        { channel: robot.channel, webhook: robot.webhook, secret: robot.secret },
+        ROBOT_TEST_MESSAGE,
+        { now: () => deps.clock().getTime() },
+      );
+      return outcome.outcome === 'accepted'
+        ? { delivered: true, outcome: 'accepted', answer: 'errcode 0' }
+        : { delivered: false, outcome: outcome.outcome, answer: outcome.reason };
     },
 
     /**

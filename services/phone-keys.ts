@@ -18,12 +18,18 @@ import { ConfigError } from '../common/config';
  *
  * Each purpose has its own key (the purpose is part of the HMAC input), so a code document's key
  * cannot be matched to a rate-limit counter's.
+ *
+ * The rate limiter keys its other counters (client addresses, accounts, usernames) with the same
+ * scheme under the purpose `rate-limit` (services/limits.ts): an IPv4 address has 2^32 values and
+ * usernames are guessable, so a plain hash of them is as enumerable as a phone number's.
  */
 export type PhoneKeyPurpose = 'quick-report-code' | 'quick-report-code-limit';
+/** Every purpose keyed under the secret: the phone numbers', and the rate limiter's other keys. */
+export type KeyPurpose = PhoneKeyPurpose | 'rate-limit';
 
 export interface PhoneKeys {
-  /** The key stored for `phone` (normalised digits) for `purpose`. */
-  of(purpose: PhoneKeyPurpose, phone: string): string;
+  /** The key stored for `value` (a phone number's normalised digits, an address…) for `purpose`. */
+  of(purpose: KeyPurpose, value: string): string;
   /**
    * The unsalted key earlier versions stored for the same purpose (a plain SHA-256): read only
    * to carry records written before the upgrade over to {@link of} (re-keyed when read).
@@ -39,8 +45,8 @@ export function createPhoneKeys(secret: string): PhoneKeys {
     throw new Error(`PHONE_KEY_SECRET: at least ${PHONE_KEY_SECRET_MIN_LENGTH} characters`);
   }
   return {
-    of(purpose, phone) {
-      return createHmac('sha256', secret).update(`${purpose}\n${phone}`).digest('base64url');
+    of(purpose, value) {
+      return createHmac('sha256', secret).update(`${purpose}\n${value}`).digest('base64url');
     },
     legacyOf(purpose, phone) {
       const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');

@@ -65,6 +65,7 @@ export function continuationOf(
   }
   const projection = run.projection.carry();
   if (projection === null) return null;
+  const photosRecorded = run.photosToCarry();
   return {
     run: (run.input.continued?.run ?? 1) + 1,
     stepId,
@@ -84,6 +85,7 @@ export function continuationOf(
       ...(run.input.continued?.deadlines ?? []),
       ...run.clocks.filter((clock) => !caseClocks.includes(clock)).map((clock) => clock.view()),
     ],
+    ...(photosRecorded.length > 0 ? { photosRecorded } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type {
   ClaimTaskRequest,
   ClockRequest,
@@ -19,7 +19,11 @@ import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
 import { checkShuffleBudget } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { CaseStateView } from './projection';
-import { appliesSince2026_11, CHANGES_SINCE_2026_11 } from './patches';
+import {
+  appliesSince2026_11,
+  CHANGES_SINCE_2026_11,
+  PHOTOS_CARRIED_ACROSS_RUNS_MARKER,
+} from './patches';
 import type { CaseRun } from './run';
 import { recordScores, validateScores } from './steps/evaluation';
 import type { TaskView } from './tasks';
@@ -202,6 +206,9 @@ export function registerHandlers(run: CaseRun): void {
     if (!appliesSince2026_11(CHANGES_SINCE_2026_11.attachmentTimeline)) return;
     const id = photo?.attachmentId;
     if (typeof id !== 'string' || run.closed || run.photosRecorded.has(id)) return;
+    // Recorded by an earlier run (carried across continue-as-new). Its own marker, asked only for
+    // such a repeat: a run that recorded the repeat again (a worker before this change) replays so.
+    if (run.photosRecordedBefore.has(id) && patched(PHOTOS_CARRIED_ACROSS_RUNS_MARKER)) return;
     run.photosRecorded.add(id);
     const actor = photo.actor;
     projection.record(

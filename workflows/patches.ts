@@ -259,3 +259,12 @@ export function repeatingBlocks(): boolean {
 export function analysingRecurrence(): boolean {
   return patched(RECURRENCE_STEP);
 }
+
+/**
+ * A run continued as new knows the photos its earlier runs put on the timeline (carried in the
+ * continuation, workflows/continuation.ts), so a repeated `photoAttached` signal records no second
+ * `attachment.added`. Its own `patched()`, asked only when a repeat of a carried photo arrives:
+ * not the 2026-12 combined marker, which a run on a worker before this change also records (a
+ * rolling deploy or a rollback), and such a run recorded the repeat; it replays to that entry.
+ */
+export const PHOTOS_CARRIED_ACROSS_RUNS_MARKER = 'photos-carried-across-runs';

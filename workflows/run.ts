@@ -105,6 +105,14 @@ export interface EvaluationRun {
 const MAILS_ONE_BY_ONE = 20;
 const MAILS_PER_SLICE = 500;
 
+/**
+ * Photo ids a run hands the next when the case continues as new (chosen: 40, twice
+ * MAX_PHOTOS_PER_CASE in lang/definition.ts, not imported: it would bring zod into the workflow
+ * bundle; two uploads at one instant may each pass the per-case count): every photo a case can
+ * carry, ~30 characters each, so at most ~1.2 KB of input.
+ */
+export const PHOTOS_CARRIED_ACROSS_RUNS = 40;
+
 export class CaseRun {
   readonly spec: DefinitionSpec;
   readonly steps: Record<string, StepResult> = {};
@@ -135,6 +143,8 @@ export class CaseRun {
   readonly rosterMaybeFull = new Set<string>();
   /** Photos whose `attachment.added` this run recorded: a repeated signal records nothing. */
   readonly photosRecorded = new Set<string>();
+  /** Photos whose `attachment.added` an earlier run of the case recorded (carried across runs). */
+  readonly photosRecordedBefore: ReadonlySet<string>;
   closed = false;
   /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
   shuffles = 0;
@@ -150,6 +160,7 @@ export class CaseRun {
     readonly projection: CaseProjection,
   ) {
     this.spec = withLanguageDefaults(input.definition.spec);
+    this.photosRecordedBefore = new Set(input.continued?.photosRecorded ?? []);
     // A retried case goes on counting visits where its failed run stopped: task ids and mail
     // keys of the new visits differ from the old ones.
     for (const [stepId, count] of Object.entries(input.resume?.visits ?? {})) {
@@ -169,6 +180,15 @@ export class CaseRun {
       this.feedback = carried.feedback;
       this.pausedSince = carried.pausedSince;
     }
+  }
+
+  /**
+   * The photos recorded on the timeline so far, for the next run: the latest
+   * {@link PHOTOS_CARRIED_ACROSS_RUNS}, oldest first (a Set keeps insertion order).
+   */
+  photosToCarry(): string[] {
+    const all = new Set([...this.photosRecordedBefore, ...this.photosRecorded]);
+    return [...all].slice(-PHOTOS_CARRIED_ACROSS_RUNS);
   }
 
   /** The visit counters, for the next run when the case continues as new. */

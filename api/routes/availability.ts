@@ -65,7 +65,8 @@ const backupsCsv = z
 
 /**
  * Who is available when: absences and their stand-ins, posts' B-holders (AB岗), units' duty
- * rotas (值班表). Admins write; readers see their scope (services/availability.ts).
+ * rotas (值班表). Admins write (a rota also its unit's director); readers see their scope
+ * (services/availability.ts).
  */
 export function registerAvailabilityRoutes(
   routes: RouteRegistry,
@@ -253,16 +254,17 @@ export function registerAvailabilityRoutes(
     tag: 'org',
     summary: "Replace a unit's duty rota (值班表): shifts by weekday, day kind or date",
     description:
+      'Written by admins, and by the head of the unit (a person holding its `director` post, signed in with the account their person record names) for that unit only: 403 for any other unit.\n\n' +
       'Each shift runs on days (`mon`…`sun`, `workdays`, `restdays`, `holidays`, or a date `YYYY-MM-DD`) from `start` to `end` (Beijing time, `HH:MM`; an `end` at or before `start` ends the next day) and rosters `people` (ids) and `roles` (their holders in this unit). The selector `onDuty` picks who is on duty when a step runs.',
-    roles: ['admin'],
+    roles: ['admin', 'dispatcher', 'staff'],
     params: unitParams,
     body: rotaInput,
     responses: {
       200: { description: 'The rota', schema: rotaSchema },
       ...errorResponses(400, 401, 403, 404, 422),
     },
-    async handle({ params, body }) {
-      return { status: 200, body: await availability.saveRota(params.id, body) };
+    async handle({ principal, params, body }) {
+      return { status: 200, body: await availability.saveRota(principal, params.id, body) };
     },
   });
 

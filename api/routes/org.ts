@@ -56,6 +56,33 @@ const unitSchema = z.object({
 });
 
 export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void {
+  const robotUnitParams = z.object({ id: orgId });
+  routes.add<z.infer<typeof robotUnitParams>>({
+    method: 'post',
+    path: '/api/v1/org/units/:id/robot/test',
+    tag: 'org',
+    summary: "Send a test message to a unit's group robot and answer what its vendor said",
+    description:
+      'A direct send, outside the outbox: the message says it is a test, and no figure counts it. `delivered` is the vendor’s `errcode: 0`; otherwise `answer` names the vendor’s errcode and message, the HTTP status, or the network error (never the webhook). 404 when the unit has no robot. Limited to 5 a minute per admin (chosen, under the vendors’ 20 a minute per robot).',
+    roles: ['admin'],
+    limit: 'robot-test',
+    params: robotUnitParams,
+    responses: {
+      200: {
+        description: 'What the robot answered',
+        schema: z.object({
+          delivered: z.boolean(),
+          outcome: z.enum(['accepted', 'retryable', 'refused']),
+          answer: z.string(),
+        }),
+      },
+      ...errorResponses(400, 401, 403, 404, 429),
+    },
+    async handle({ params }) {
+      return { status: 200, body: await org.testUnitRobot(params.id) };
+    },
+  });
+
   routes.add<undefined, undefined, undefined, z.infer<typeof importBody>>({
     method: 'post',
     path: '/api/v1/org/import',

@@ -306,6 +306,19 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.robot.invalid': ['群机器人信息有误', 'The group robot is not valid'],
   'admin.robot.done.robot-saved': ['群机器人已保存。', 'The group robot is saved.'],
   'admin.robot.done.robot-removed': ['群机器人已移除。', 'The group robot is removed.'],
+  'admin.robot.test': ['发送测试消息', 'Send a test message'],
+  'admin.robot.testHint': [
+    '向群里发送一条注明“测试”的消息，检查 Webhook 设置；不计入统计',
+    'Posts a message marked as a test to the group to check the webhook; counted nowhere',
+  ],
+  'admin.robot.test.delivered': [
+    '测试消息已送达，平台答复：',
+    'The test message was delivered; the vendor answered:',
+  ],
+  'admin.robot.test.failed': [
+    '测试消息未送达，平台答复：',
+    'The test message was not delivered; the answer:',
+  ],
   'admin.org.peopleOf': ['在此单位任职的人员', 'People holding posts here'],
   'admin.absences.title': ['请假与顶岗', 'Absences'],
   'admin.absences.titleOf': ['请假与顶岗 · {name}', 'Absences · {name}'],

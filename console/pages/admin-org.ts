@@ -69,64 +69,88 @@ export function registerOrgPages(kit: ConsoleKit): void {
     method: 'get',
     path: '/admin/org/units/:id',
     access: ['admin'],
+    handle: (ctx) => unitPage(ctx),
+  });
+
+  // The robot check: a test message sent now, the unit page answering what the vendor said.
+  pages.add({
+    method: 'post',
+    path: '/admin/org/units/:id/robot/test',
+    access: ['admin'],
+    limit: 'robot-test',
     handle: async (ctx) => {
       const id = idOf(ctx, 'admin.org.noUnit');
-      const unit = await org.unitOutline(id);
-      const page = pageNumber(ctx.query.page);
-      const postsPage = pageNumber(ctx.query.postsPage);
-      const [children, posts, pairings, robot] = await Promise.all([
-        org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
-        org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
-        unitPairings(kit, ctx.principal!, id, ctx.t),
-        unitRobot(kit, id, ctx.t),
-      ]);
-      const done = ctx.query.done;
-      const here = unitPath(id);
-      return {
-        view: 'admin-org-unit',
-        model: {
-          title: unit.name,
-          unit: {
-            id: unit.id,
-            name: unit.name,
-            type: unitTypeLabel(ctx.t, unit.type),
-            peopleHref: `${BASE}/admin/org/people?unit=${encodeURIComponent(unit.id)}`,
-            location: unit.location ? `${unit.location.lat}, ${unit.location.lng}` : null,
-          },
-          crumbs: [...unit.ancestry].reverse().map((a) => ({
-            name: a.name,
-            href: unitPath(a.id),
-            type: unitTypeLabel(ctx.t, a.type),
-          })),
-          children: children.items.map((u) => unitRow(u, ctx.t)),
-          pager: pagerOf(here, { postsPage: ctx.query.postsPage }, page, PAGE_SIZE, children.total),
-          posts: posts.items.map((p) => ({
-            role: roleLabel(ctx.t, p.role),
-            roleKey: p.role,
-            personId: p.personId,
-            personName: p.personName,
-            href: personPath(p.personId),
-          })),
-          postsPager: pagerOf(
-            here,
-            { page: ctx.query.page },
-            postsPage,
-            POSTS_PAGE_SIZE,
-            posts.total,
-            'postsPage',
-          ),
-          ...pairings,
-          ...robot,
-          notice:
-            done === 'paired' || done === 'unpaired'
-              ? ctx.t(`admin.pairing.done.${done}`)
-              : done === 'robot-saved' || done === 'robot-removed'
-                ? ctx.t(`admin.robot.done.${done}`)
-                : null,
-        },
-      };
+      const result = await org.testUnitRobot(id);
+      return unitPage(ctx, {
+        delivered: result.delivered,
+        message: ctx.t(result.delivered ? 'admin.robot.test.delivered' : 'admin.robot.test.failed'),
+        answer: result.answer,
+      });
     },
   });
+
+  async function unitPage(
+    ctx: PageContext,
+    robotTest: { delivered: boolean; message: string; answer: string } | null = null,
+  ): Promise<PageResult> {
+    const id = idOf(ctx, 'admin.org.noUnit');
+    const unit = await org.unitOutline(id);
+    const page = pageNumber(ctx.query.page);
+    const postsPage = pageNumber(ctx.query.postsPage);
+    const [children, posts, pairings, robot] = await Promise.all([
+      org.listUnits({ parentId: id, page, pageSize: PAGE_SIZE }),
+      org.listPosts({ unitId: id, page: postsPage, pageSize: POSTS_PAGE_SIZE }),
+      unitPairings(kit, ctx.principal!, id, ctx.t),
+      unitRobot(kit, id, ctx.t),
+    ]);
+    const done = ctx.query.done;
+    const here = unitPath(id);
+    return {
+      view: 'admin-org-unit',
+      model: {
+        title: unit.name,
+        unit: {
+          id: unit.id,
+          name: unit.name,
+          type: unitTypeLabel(ctx.t, unit.type),
+          peopleHref: `${BASE}/admin/org/people?unit=${encodeURIComponent(unit.id)}`,
+          location: unit.location ? `${unit.location.lat}, ${unit.location.lng}` : null,
+        },
+        crumbs: [...unit.ancestry].reverse().map((a) => ({
+          name: a.name,
+          href: unitPath(a.id),
+          type: unitTypeLabel(ctx.t, a.type),
+        })),
+        children: children.items.map((u) => unitRow(u, ctx.t)),
+        pager: pagerOf(here, { postsPage: ctx.query.postsPage }, page, PAGE_SIZE, children.total),
+        posts: posts.items.map((p) => ({
+          role: roleLabel(ctx.t, p.role),
+          roleKey: p.role,
+          personId: p.personId,
+          personName: p.personName,
+          href: personPath(p.personId),
+        })),
+        postsPager: pagerOf(
+          here,
+          { page: ctx.query.page },
+          postsPage,
+          POSTS_PAGE_SIZE,
+          posts.total,
+          'postsPage',
+        ),
+        ...pairings,
+        ...robot,
+        notice:
+          done === 'paired' || done === 'unpaired'
+            ? ctx.t(`admin.pairing.done.${done}`)
+            : done === 'robot-saved' || done === 'robot-removed'
+              ? ctx.t(`admin.robot.done.${done}`)
+              : null,
+        robotTest,
+        robotTestAction: `${here}/robot/test`,
+      },
+    };
+  }
 
   pages.add({
     method: 'get',

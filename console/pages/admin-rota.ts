@@ -9,10 +9,11 @@ import { field } from '../pipeline';
 import { unitIdOf, unitPath } from '../admin-org-paths';
 
 /**
- * The duty rota editor (值班表) for admins: a unit's shifts as rows of a form (days, hours, people,
- * roles), blank rows to add more, a box to remove a row, saved whole through the
- * AvailabilityService's `saveRota`, as `PUT /api/v1/org/units/{id}/rota` does (admins only there
- * too). The form is checked by the API's `rotaInput` and the service, and every problem is shown
+ * The duty rota editor (值班表) for admins and for the unit's head (负责人, the holder of its
+ * `director` post: their own unit only, 403 for any other, as the service decides): a unit's shifts
+ * as rows of a form (days, hours, people, roles), blank rows to add more, a box to remove a row,
+ * saved whole through the AvailabilityService's `saveRota`, as `PUT /api/v1/org/units/{id}/rota`
+ * does (the same rule there). The form is checked by the API's `rotaInput` and the service, and every problem is shown
  * as the API names it (`body.shifts[1].on[0]: "monday" is not a day…`) beside the row it is about.
  */
 
@@ -38,10 +39,10 @@ export function registerRotaPages({ pages, services }: ConsoleKit): void {
   pages.add({
     method: 'get',
     path: '/admin/org/units/:id/rota',
-    access: ['admin'],
+    access: ['admin', 'dispatcher', 'staff'],
     handle: async (ctx) => {
       const unitId = unitIdOf(ctx);
-      const rota = await availability.getRota(ctx.principal!, unitId);
+      const rota = await availability.rotaToEdit(ctx.principal!, unitId);
       return rotaPage(ctx, unitId, rota.shifts.map(rowOf), []);
     },
   });
@@ -49,9 +50,11 @@ export function registerRotaPages({ pages, services }: ConsoleKit): void {
   pages.add({
     method: 'post',
     path: '/admin/org/units/:id/rota',
-    access: ['admin'],
+    access: ['admin', 'dispatcher', 'staff'],
     handle: async (ctx) => {
       const unitId = unitIdOf(ctx);
+      // Refused (403) before the form is read: only an admin or the unit's head writes it.
+      await availability.rotaToEdit(ctx.principal!, unitId);
       // The rows kept, in order: blank ones and those marked for removal are left out, so row n
       // of the page answered is `shifts[n-1]` of what was checked.
       const rows = postedRows(ctx).filter((r, i) => !isBlank(r) && !removed(ctx, i));
@@ -71,7 +74,7 @@ export function registerRotaPages({ pages, services }: ConsoleKit): void {
         return rotaPage(ctx, unitId, rows, details, 400);
       }
       try {
-        await availability.saveRota(unitId, parsed.data);
+        await availability.saveRota(ctx.principal!, unitId, parsed.data);
       } catch (err) {
         if (!(err instanceof AppError) || err.kind !== 'unprocessable') throw err;
         return rotaPage(ctx, unitId, rows, err.details, 422, err.message);
@@ -96,7 +99,10 @@ export function registerRotaPages({ pages, services }: ConsoleKit): void {
       model: {
         title: ctx.t('admin.rota.titleOf', { unit: unit.name }),
         unit: { id: unit.id, name: unit.name, href: unitPath(unit.id) },
-        availabilityHref: `${unitPath(unit.id)}/availability`,
+        // The unit's admin pages are an admin's; a unit's head edits the rota alone.
+        availabilityHref: ctx.principal!.roles.includes('admin')
+          ? `${unitPath(unit.id)}/availability`
+          : null,
         notice: ctx.query.done === 'saved' && status === 200 ? ctx.t('admin.rota.saved') : null,
         action: rotaPath(unitId),
         rowCount: shown.length,

@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { PhotoAttached } from '../../common/case';
 import { PHOTO_ATTACHED_SIGNAL } from '../../common/case';
-import { createRateLimits, limitsConfigOf, RATE_LIMIT_COLLECTION } from '../../services/limits';
+import {
+  createRateLimits,
+  limitsConfigOf,
+  RATE_LIMIT_COLLECTION,
+  rateLimitKeyOf,
+} from '../../services/limits';
+import { createPhoneKeys } from '../../services/phone-keys';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import {
@@ -739,10 +744,8 @@ describe('the console', () => {
       body: {},
     });
     const rate = app.config.RATE_LIMIT_ATTACHMENT_UPLOAD!;
-    const counterKey = `attachment-upload/account:${createHash('sha256')
-      .update(`user:${userIds.colleague}`)
-      .digest('base64url')
-      .slice(0, 32)}`;
+    const keys = createPhoneKeys(app.config.PHONE_KEY_SECRET!);
+    const counterKey = `attachment-upload/account:${rateLimitKeyOf(keys)(`user:${userIds.colleague}`)}`;
     const counter = await app.db.connection.db!.collection(RATE_LIMIT_COLLECTION).findOne({
       key: counterKey,
       expire: { $gt: new Date() },
@@ -750,6 +753,7 @@ describe('the console', () => {
     const limits = createRateLimits({
       db: app.db.connection.db!,
       config: limitsConfigOf(app.config),
+      keys,
     });
     const spent = (counter?.points as number | undefined) ?? 0;
     for (let i = spent; i < rate.points - 1; i++) {

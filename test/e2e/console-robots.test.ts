@@ -1,12 +1,15 @@
 import type { ConsoleClient } from '../support/console-client';
 import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
+import type { SunkWebhook } from '../../stack/webhook-sink';
 import { startTestApp } from '../support/harness';
+import { webhookSinkUrl } from '../support/test-stack';
 
 /**
  * Group robots (群机器人) on the console's admin unit page: an admin sees the unit's WeCom or
  * DingTalk robot with its key masked, sets or replaces it, and removes it; bad input is named as
- * the API names it; nobody but an admin sees or changes it.
+ * the API names it; nobody but an admin sees or changes it. An admin sends a test message to the
+ * robot (the local webhook sink here) and reads what the vendor answered, delivered or not.
  */
 let app: TestApp;
 let admin: ConsoleClient;
@@ -137,4 +140,113 @@ it('when a dispatcher opens the unit page or posts a robot, then both are refuse
   expect(page.status).toBe(403);
   expect(posted.status).toBe(403);
   expect(await storedRobot()).toBeUndefined();
+});
+
+describe('the robot test message', () => {
+  /** A WeCom robot on the local webhook sink, under a path of this run's own. */
+  const robotPath = `/wecom/cr-test-${Date.now()}`;
+  const sunk = async (): Promise<SunkWebhook[]> => {
+    const res = await fetch(`${webhookSinkUrl()}/messages?path=${encodeURIComponent(robotPath)}`);
+    return (await res.json()) as SunkWebhook[];
+  };
+  const outboxCount = () => app.db.models.Outbox.countDocuments({});
+  const testViaApi = () =>
+    app.http<{ delivered: boolean; outcome: string; answer: string }>(
+      'POST',
+      '/api/v1/org/units/cr-c1/robot/test',
+      { token: app.adminKey },
+    );
+
+  beforeAll(async () => {
+    await admin.get(UNIT);
+    const saved = await admin.post(`${UNIT}/robot`, {
+      channel: 'wecom',
+      webhook: `${webhookSinkUrl()}${robotPath}`,
+      secret: '',
+    });
+    expect(saved.status).toBe(303);
+  });
+
+  it('when an admin sends a test message from the unit page, then the robot receives it marked as a test, the page shows the vendor’s answer, and no outbox notification is written', async () => {
+    // Arrange
+    const outboxBefore = await outboxCount();
+    await admin.get(UNIT);
+
+    // Act
+    const page = await admin.post(`${UNIT}/robot/test`, {});
+
+    // Assert
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('data-robot-test="delivered"');
+    expect(textOf(page.html)).toContain('测试消息已送达，平台答复： errcode 0');
+    const received = await sunk();
+    expect(received).toHaveLength(1);
+    expect(received[0]!.body).toMatchObject({
+      msgtype: 'text',
+      text: { content: expect.stringContaining('【测试消息】') as string },
+    });
+    expect(await outboxCount()).toBe(outboxBefore);
+  });
+
+  it('when the robot refuses the test message, then the API answers not delivered with the vendor’s errcode and message', async () => {
+    // Arrange: the sink answers the next post as a vendor refusing it
+    const rule = await fetch(`${webhookSinkUrl()}/control/fail`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: robotPath, count: 1, errcode: 93000 }),
+    });
+    expect(rule.status).toBeLessThan(300);
+
+    // Act
+    const res = await testViaApi();
+
+    // Assert
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      delivered: false,
+      outcome: 'refused',
+      answer: 'errcode 93000 failing on purpose',
+    });
+    expect(JSON.stringify(res.body)).not.toContain(robotPath);
+  });
+
+  it('when a dispatcher asks for a test message, or a unit has none, then it is refused and nothing is sent', async () => {
+    // Arrange
+    const before = (await sunk()).length;
+    const dispatcherToken = await app.signIn('cr-dispatcher-2', ['dispatcher'], ['cr-county']);
+
+    // Act
+    const viaApi = await app.http('POST', '/api/v1/org/units/cr-c1/robot/test', {
+      token: dispatcherToken,
+    });
+    await dispatcher.get('/console/inbox');
+    const viaConsole = await dispatcher.post(`${UNIT}/robot/test`, {});
+    const noRobot = await app.http<{ error: { message: string } }>(
+      'POST',
+      '/api/v1/org/units/cr-county/robot/test',
+      { token: app.adminKey },
+    );
+
+    // Assert
+    expect(viaApi.status).toBe(403);
+    expect(viaConsole.status).toBe(403);
+    expect(noRobot.status).toBe(404);
+    expect(noRobot.body.error.message).toBe('Unit "cr-county" has no group robot');
+    expect(await sunk()).toHaveLength(before);
+  });
+
+  it('when an admin sends more than 5 test messages in a minute, then the next is refused with 429 and not sent', async () => {
+    // Act: the API key has spent 2 of its 5 in the tests above (the refused and the 404 count too)
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await testViaApi()).status);
+    const before = (await sunk()).length;
+    const refused = await testViaApi();
+
+    // Assert
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await sunk()).toHaveLength(before);
+  });
 });

@@ -1,17 +1,21 @@
 import type { ConsoleClient } from '../support/console-client';
 import { consoleClient, textOf } from '../support/console-client';
 import type { TestApp } from '../support/harness';
-import { startTestApp } from '../support/harness';
+import { startTestApp, TEST_PASSWORD } from '../support/harness';
 
 /**
  * The duty rota editor (值班表) on the console's admin pages: an admin writes a unit's shifts as
  * rows, adds one in a blank row and removes one with its box; the API reads the same rota back;
  * bad days, times and unknown people are named as the API names them, beside their row, and
- * nothing is written; nobody but an admin opens or posts it (the API's rule).
+ * nothing is written; nobody but an admin or the unit's head (负责人: its `director` post's holder)
+ * opens or posts it, and the head only their own unit's (the API's rule, checked in the service).
  */
 let app: TestApp;
 let admin: ConsoleClient;
 let dispatcher: ConsoleClient;
+/** 黄河社区's director (主任), signed in with the account their person record names. */
+let director: ConsoleClient;
+let directorToken: string;
 
 const ROTA = '/console/admin/org/units/ro-c1/rota';
 
@@ -21,20 +25,40 @@ beforeAll(async () => {
   admin.useSession(await app.signIn('ro-admin', ['admin']));
   dispatcher = consoleClient(app.api.url);
   dispatcher.useSession(await app.signIn('ro-dispatcher', ['dispatcher'], ['ro-county']));
+  const account = await app.http<{ id: string }>('POST', '/api/v1/users', {
+    token: app.adminKey,
+    body: {
+      username: 'ro-director',
+      displayName: '张主任',
+      password: TEST_PASSWORD,
+      roles: ['staff'],
+      unitIds: ['ro-c1'],
+    },
+  });
+  expect(account.status).toBe(201);
   const res = await app.http('POST', '/api/v1/org/import', {
     token: app.adminKey,
     body: {
       units: [
         { id: 'ro-county', name: '滨城区', type: 'county', parentId: null },
         { id: 'ro-c1', name: '黄河社区', type: 'community', parentId: 'ro-county' },
+        { id: 'ro-c2', name: '渤海社区', type: 'community', parentId: 'ro-county' },
       ],
       people: [
         { id: 'ro-wang', name: '王值班' },
         { id: 'ro-li', name: '李值班' },
+        { id: 'ro-zhang', name: '张主任', userId: account.body.id },
       ],
+      posts: [{ unitId: 'ro-c1', role: 'director', personId: 'ro-zhang' }],
     },
   });
   expect(res.status).toBe(200);
+  const login = await app.http<{ token: string }>('POST', '/api/v1/auth/login', {
+    body: { username: 'ro-director', password: TEST_PASSWORD },
+  });
+  directorToken = login.body.token;
+  director = consoleClient(app.api.url);
+  director.useSession(directorToken);
 });
 
 afterAll(async () => {
@@ -168,4 +192,63 @@ it('when a dispatcher opens or posts the rota editor, then both are refused', as
   // Assert
   expect(page.status).toBe(403);
   expect(posted.status).toBe(403);
+});
+
+it('when a unit’s director writes their own unit’s rota through the API and the console, then both are saved', async () => {
+  // Act: through the API…
+  const viaApi = await app.http<{ shifts: unknown[] }>('PUT', '/api/v1/org/units/ro-c1/rota', {
+    token: directorToken,
+    body: { shifts: [{ on: ['mon'], start: '08:00', end: '12:00', people: ['ro-li'], roles: [] }] },
+  });
+  const afterApi = await apiRota();
+  // …and through the console's editor
+  const page = await director.get(ROTA);
+  const saved = await director.post(
+    ROTA,
+    formOf([{ on: 'tue', start: '08:00', end: '12:00', people: 'ro-wang', roles: 'director' }]),
+  );
+
+  // Assert
+  expect(viaApi.status).toBe(200);
+  expect(afterApi).toEqual([
+    { on: ['mon'], start: '08:00', end: '12:00', people: ['ro-li'], roles: [] },
+  ]);
+  expect(page.status).toBe(200);
+  // The unit's admin pages are not theirs: no link there
+  expect(page.html).not.toContain('/console/admin/org/units/ro-c1/availability');
+  expect(saved.status).toBe(303);
+  expect(await apiRota()).toEqual([
+    { on: ['tue'], start: '08:00', end: '12:00', people: ['ro-wang'], roles: ['director'] },
+  ]);
+});
+
+it('when a unit’s director writes another unit’s rota, then the API and the console refuse it (403) and it is not written', async () => {
+  // Arrange
+  const other = '/console/admin/org/units/ro-c2/rota';
+  const rota = { shifts: [{ on: ['mon'], start: '08:00', end: '12:00', people: ['ro-li'] }] };
+
+  // Act
+  const viaApi = await app.http<{ error: { message: string } }>(
+    'PUT',
+    '/api/v1/org/units/ro-c2/rota',
+    { token: directorToken, body: rota },
+  );
+  const page = await director.get(other);
+  await director.get(ROTA);
+  const posted = await director.post(
+    other,
+    formOf([{ on: 'mon', start: '08:00', end: '12:00', people: 'ro-li' }]),
+  );
+  const stored = await app.http<{ shifts: unknown[] }>('GET', '/api/v1/org/units/ro-c2/rota', {
+    token: app.adminKey,
+  });
+
+  // Assert
+  expect(viaApi.status).toBe(403);
+  expect(viaApi.body.error.message).toBe(
+    'Only an admin or the head (director) of unit "ro-c2" may write its rota',
+  );
+  expect(page.status).toBe(403);
+  expect(posted.status).toBe(403);
+  expect(stored.body.shifts).toEqual([]);
 });

@@ -512,6 +512,7 @@ it('does the same store work before answering a registered and an unregistered n
       limits: createRateLimits({
         db: monitored.connection.db!,
         config: limitsConfigOf(app.config),
+        keys: createPhoneKeys(testStack().env.PHONE_KEY_SECRET!),
       }),
       phoneKeys: createPhoneKeys(testStack().env.PHONE_KEY_SECRET!),
       settings: { codeTtlSeconds: 300, maxAttempts: 3, smsEnabled: true },

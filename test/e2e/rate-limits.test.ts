@@ -10,6 +10,7 @@ import { startApi } from '../../server';
 import type { ErrorBody } from '../../services/errors';
 import { createRateLimits, limitsConfigOf, RATE_LIMIT_COLLECTION } from '../../services/limits';
 import type { RateLimits } from '../../services/limits';
+import { createPhoneKeys } from '../../services/phone-keys';
 import { consoleClient } from '../support/console-client';
 import type { TestApp } from '../support/harness';
 import { startTestApp, TEST_PASSWORD, testConfig } from '../support/harness';
@@ -32,7 +33,12 @@ let limits: RateLimits;
 beforeAll(async () => {
   app = await startTestApp('limits', { config, worker: false });
   second = await startApi(config, { definitionsDir: null });
-  limits = createRateLimits({ db: app.db.connection.db!, config: limitsConfigOf(config) });
+  limits = createRateLimits({
+    db: app.db.connection.db!,
+    config: limitsConfigOf(config),
+    // The API's own keys (same secret), so both count against the same counters.
+    keys: createPhoneKeys(config.PHONE_KEY_SECRET!),
+  });
 });
 
 afterAll(async () => {

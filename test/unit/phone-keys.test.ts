@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../common/config';
+import { rateLimitKeyOf } from '../../services/limits';
 import { createPhoneKeys, phoneKeysFor } from '../../services/phone-keys';
 import { ensurePhoneKeySecret, phoneKeySecretFile } from '../../stack/phone-key-secret';
 
@@ -62,6 +63,28 @@ describe('phone keys', () => {
     expect(keys.legacyOf('quick-report-code-limit', PHONE)).toBe(
       createHash('sha256').update(`phone\n${PHONE}`).digest('base64url').slice(0, 32),
     );
+  });
+
+  it('when the rate limiter keys a client address or a username, then the key is the HMAC under the secret with its own purpose, not the plain SHA-256 earlier versions stored', () => {
+    // Arrange: an IPv4 address (2^32 values: a plain hash of it is enumerable) and a username.
+    const keys = createPhoneKeys(SECRET);
+    const keyOf = rateLimitKeyOf(keys);
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+    for (const value of ['203.0.113.7', 'zhang.wei', `203.0.113.7\nzhang.wei`]) {
+      // Act
+      const key = keyOf(value);
+
+      // Assert
+      expect(key).toBe(
+        createHmac('sha256', SECRET).update(`rate-limit\n${value}`).digest('base64url'),
+      );
+      expect(key).not.toBe(sha256(value).slice(0, 32));
+      expect(key).not.toContain(value);
+      expect(key).not.toBe(rateLimitKeyOf(createPhoneKeys(OTHER_SECRET))(value));
+    }
+    // A number counted as a rate-limit key never shares a key with its phone-number counter.
+    expect(keyOf(PHONE)).not.toBe(keys.of('quick-report-code-limit', PHONE));
   });
 
   it('when the secret is shorter than 32 characters, then keys are refused naming the variable', () => {

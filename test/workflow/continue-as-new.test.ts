@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { CASE_WORKFLOW_TYPE } from '../../common/case';
+import type { PhotoAttached } from '../../common/case';
+import { CASE_WORKFLOW_TYPE, PHOTO_ATTACHED_SIGNAL } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import { CASE_DEFINITION_KEY, CASE_UNIT_ID } from '../../common/search-attributes';
 import type { SeededOrg, SlaTestBed } from '../support/sla-cases';
@@ -259,5 +260,67 @@ it('when a case continues as new while its clock is paused, then the deadline st
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
     const seqs = doc.timeline.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
+
+it('when a photo signal is repeated after the case continued as new, then its attachment.added is on the timeline once', async () => {
+  const org = await bed.seedOrg();
+  await bed.withWorker(async (queue) => {
+    // Arrange: accepted, then a photo put on the timeline in the first run.
+    const kase = await startLoopingCase(queue, org);
+    const intake = await openedTask(kase, 'intake');
+    await claimAndComplete(kase, intake.id, org.gridWorker, 'accept', {});
+    const photo = (attachmentId: string): PhotoAttached => ({
+      attachmentId,
+      taskId: null,
+      stepId: null,
+      actor: { kind: 'user', id: org.gridWorker.userId },
+    });
+    const signal = (attachmentId: string) =>
+      bed.env.client.workflow
+        .getHandle(kase.caseId)
+        .signal(PHOTO_ATTACHED_SIGNAL, photo(attachmentId));
+    const early = `att-${randomBytes(12).toString('hex')}`;
+    await signal(early);
+    await kase.waitForEvents('attachment.added', 1, { attachment: early });
+    // …sent back often enough to switch runs (more than once).
+    const loops = 12;
+    for (let visit = 1; visit <= loops; visit++) {
+      const task = await openedTask(kase, 'serve', visit);
+      await claimAndComplete(kase, task.id, org.gridWorker, 'again', {});
+    }
+    const last = await openedTask(kase, 'serve', loops + 1);
+    const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
+    expect((await kase.handle.describe()).runId).not.toBe(firstExecutionRunId);
+
+    // Act: the first photo's signal comes again (a retried upload), then a new photo's.
+    await signal(early);
+    const later = `att-${randomBytes(12).toString('hex')}`;
+    await signal(later);
+    await kase.waitForEvents('attachment.added', 1, { attachment: later });
+    await claimAndComplete(kase, last.id, org.gridWorker, 'done', {});
+    await kase.handle.result();
+
+    // Assert: each photo once, the repeat heard by a later run than the one that recorded it…
+    const doc = await kase.waitForDoc('the case to close', (d) => d.status === 'closed');
+    expect(eventsOf(doc.timeline, 'attachment.added', { attachment: early })).toHaveLength(1);
+    expect(eventsOf(doc.timeline, 'attachment.added', { attachment: later })).toHaveLength(1);
+    const histories = await runHistories(bed, kase.caseId, firstExecutionRunId);
+    const signalled = (history: (typeof histories)[number]) =>
+      history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    expect(signalled(histories[0]!)).toBe(1);
+    const laterRuns = histories.slice(1).reduce((sum, history) => sum + signalled(history), 0);
+    expect(laterRuns).toBe(2);
+    // …and every run replays on the interpreter as it ran.
+    for (const history of histories) {
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
+        history,
+        kase.caseId,
+      );
+    }
   });
 });

@@ -86,6 +86,23 @@ async function mailsEventually(person: SeededPerson, marker: string, count: numb
   });
 }
 
+/** Publishes a unit's dispatch catalogue as an admin would (e.g. the street's: 环境卫生 → 城管局). */
+async function publishCatalogue(
+  ownerUnitId: string,
+  entries: Array<{ category: string; unitId: string }>,
+) {
+  const catalogue = createCatalogueService({
+    models: bed.db.models,
+    snapshot: createOrgSnapshot({ models: bed.db.models }),
+    clock: () => new Date(),
+  });
+  await catalogue.publish(
+    { kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] },
+    ownerUnitId,
+    entries,
+  );
+}
+
 const HOUR = 3600_000;
 const MINUTE = 60_000;
 
@@ -329,23 +346,6 @@ describe('网格事件办理 (grid-event)', () => {
 });
 
 describe('网格事件办理 by the dispatch catalogue (派单目录)', () => {
-  /** Publishes the street's catalogue as an admin would: 环境卫生 → the 城管局. */
-  async function publishCatalogue(
-    ownerUnitId: string,
-    entries: Array<{ category: string; unitId: string }>,
-  ) {
-    const catalogue = createCatalogueService({
-      models: bed.db.models,
-      snapshot: createOrgSnapshot({ models: bed.db.models }),
-      clock: () => new Date(),
-    });
-    await catalogue.publish(
-      { kind: 'user', id: 'admin', roles: ['admin'], unitIds: [] },
-      ownerUnitId,
-      entries,
-    );
-  }
-
   it('when the centre routes by the catalogue and the department answers 非本部门职责, then the street centre arbitrates, the ruled unit handles it, and the case counts as arbitrated', async () => {
     // Arrange
     const org = await gridOrg();
@@ -615,5 +615,105 @@ describe('网格事件办理 measures (接单率, 办结率, 解决率, 按期�
     for (const [i, kase] of outcome.cases.entries()) {
       expect(await replayedFlags(bed, kase, measures)).toEqual(metrics[i]);
     }
+  });
+});
+
+describe('网格事件办理 supervision ladders (upTree, 逐级督办)', () => {
+  it('when the centre’s 研判, the catalogue department’s handling and the arbitration each let their limit pass, then each ladder calls the street leader at its deadline and the county leader one working day later', async () => {
+    // Arrange: the street's catalogue sends 环境卫生 to the 城管局.
+    const org = await gridOrg();
+    await publishCatalogue(org.street.id, [{ category: '环境卫生', unitId: org.department.id }]);
+    const monday = await bed.quietMonday();
+    const calendar = await bed.calendar();
+    /** Each ladder: level 1 at the deadline, level 2 one working day later (`every`). */
+    const ladderPlan = (within: string, openedAt: Date) =>
+      planDeadline(
+        calendar,
+        { within, reminders: [], escalations: [{}, { after: '1 working day' }] },
+        openedAt.toISOString(),
+      );
+
+    // Act: each of the three tasks is left past its ladder's second level, then taken.
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const kase = await bed.startCase(queue, shipped(), org.grid.id, event);
+      const escalatedAt = async (stepId: string, openedAt: Date, within: string) => {
+        const plan = ladderPlan(within, openedAt);
+        await bed.skipTo(Date.parse(plan.escalations[1]!.at) + MINUTE);
+        const doc = await kase.waitForDoc(
+          `both levels of ${stepId}'s ladder`,
+          (d) =>
+            eventsOf(d.timeline, 'deadline.escalated').filter((e) => e.stepId === stepId).length >=
+            2,
+        );
+        const entries = eventsOf(doc.timeline, 'deadline.escalated').filter(
+          (e) => e.stepId === stepId,
+        );
+        return { plan, entries };
+      };
+      const collect = await openedTask(kase, 'collect');
+      const collectLadder = await escalatedAt('collect', collect.openedAt, '2 working hours');
+      await claimAndComplete(kase, collect.id, org.centre, 'by_catalogue', { opinion: '按目录' });
+      const handle = await openedTask(kase, 'catalogue_handle');
+      const handleLadder = await escalatedAt('catalogue_handle', handle.openedAt, '5 working days');
+      await claimAndComplete(
+        kase,
+        handle.id,
+        org.departmentOfficer,
+        'not_ours',
+        { result: '不属城管职责' },
+        '属住建部门职责',
+      );
+      const arbitrate = await openedTask(kase, 'arbitrate');
+      const arbitrateLadder = await escalatedAt('arbitrate', arbitrate.openedAt, '2 working days');
+      await claimAndComplete(
+        kase,
+        arbitrate.id,
+        org.centre,
+        'close',
+        { ruling: '已答复' },
+        '已向群众答复',
+      );
+      const result = (await kase.handle.result()) as CaseStateView;
+      return { result, collectLadder, handleLadder, arbitrateLadder, doc: await kase.doc() };
+    });
+
+    // Assert: the centre's 2 working hours from Monday 09:30 end at 11:30; the county follows
+    // one working day later (a quiet week)
+    expect(outcome.collectLadder.plan.escalations.map((e) => beijingText(e.at))).toEqual([
+      `${monday} 11:30`,
+      `${plusDays(monday, 1)} 11:30`,
+    ]);
+    // Each ladder: level 1 the street (its first unit of the types above the grid), level 2 the
+    // county, each reached in its own unit (no 兜底), each at its planned instant
+    for (const ladder of [outcome.collectLadder, outcome.handleLadder, outcome.arbitrateLadder]) {
+      expect(
+        ladder.entries.map((e) => [
+          e.detail?.level,
+          e.detail?.ladder,
+          e.detail?.unitId,
+          e.detail?.fellBack,
+          e.detail?.people,
+        ]),
+      ).toEqual([
+        [1, 1, org.street.id, false, 1],
+        [2, 2, org.county.id, false, 1],
+      ]);
+      ladder.entries.forEach((e, i) => expectFiredAt(e.at, ladder.plan.escalations[i]!.at));
+    }
+    // The mails: three 第 1 级督办 to the street leader, three 第 2 级督办 to the county leader,
+    // none lower down the chain
+    const street = await mailsEventually(org.streetLeader, SUBJECT.escalated, 3);
+    const county = await mailsEventually(org.countyLeader, SUBJECT.escalated, 3);
+    expect(street.map((m) => m.subject)).toEqual(
+      Array(3).fill(expect.stringContaining('第 1 级督办')),
+    );
+    expect(county.map((m) => m.subject)).toEqual(
+      Array(3).fill(expect.stringContaining('第 2 级督办')),
+    );
+    for (const person of [org.gridLeader, org.director, org.departmentDirector]) {
+      expect(await mailsOf(person, SUBJECT.escalated)).toHaveLength(0);
+    }
+    expect(outcome.result.status).toBe('closed');
   });
 });
