@@ -674,6 +674,10 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       await inLanes(claimed, async (mail) => {
         // Stopping: mail claimed but not sent is released at once, not left to its lease.
         if (stopped) unsent.push(mail);
+        // A slow batch (an SMTP server timing out) may outlive its claims: past the lease another
+        // dispatcher may have taken the mail over, so this one leaves it (the claim stays, and
+        // the next pass counts that attempt as made) rather than send a second copy beside it.
+        else if (deps.clock().getTime() - now.getTime() >= options.leaseMs) return;
         else if (await sendOne(mail)) sent.push(mail);
       });
       await cleanUp(sent);

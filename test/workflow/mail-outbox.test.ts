@@ -261,6 +261,46 @@ it('when a dispatcher died holding claims, then its mail is sent again with the 
   expect(await mailsTo(busyTo)).toHaveLength(0);
 });
 
+it('when a batch outlives its claims, then the mail not yet sent is left to the lease and sent once, as its next attempt', async () => {
+  // Arrange: two pending mails in one batch, one lane, and a relay slower than the lease over the
+  // first (only the delay is the test's: the mail goes on to the real sink)
+  const first = storedMail(uniqueAddress('slow-batch-1'), {
+    status: 'pending',
+    nextAttemptAt: new Date(Date.now() - 2_000),
+  });
+  const second = storedMail(uniqueAddress('slow-batch-2'), {
+    status: 'pending',
+    nextAttemptAt: new Date(Date.now() - 1_000),
+  });
+  await bed.db.models.Outbox.create([first, second]);
+  const sink = createSmtpTransport(testStack().env.SMTP_URL);
+  const slow: MailTransport = {
+    send: async (mail) => {
+      if (mail.to === first.to) await new Promise((resolve) => setTimeout(resolve, 400));
+      await sink.send(mail);
+    },
+    verify: () => sink.verify(),
+    close: () => undefined,
+  };
+  const outbox = dispatcher(slow, { concurrency: 1, leaseMs: 250 });
+
+  // Act: drain until both are out (the second waits for its first claim's lease to end)
+  await waitFor('both mails sent', async () => {
+    await outbox.drain();
+    const docs = await Promise.all(
+      [first._id, second._id].map((id) => bed.db.models.Outbox.findById(id).lean()),
+    );
+    return docs.every((d) => d?.status === 'sent') ? docs : null;
+  });
+
+  // Assert: each arrived once, with its Message-ID; the second went out as its second attempt
+  const [firstMail] = await mailsTo(first.to);
+  const seconds = await mailsTo(second.to);
+  expect(firstMail!.messageId).toBe(first.messageId);
+  expect(seconds.map((m) => m.messageId)).toEqual([second.messageId]);
+  expect((await bed.db.models.Outbox.findById(second._id).lean())!.attempts).toBe(2);
+});
+
 it('when mail queued later sits before older mail in the store, then the older mail is sent first', async () => {
   // Arrange: the newer mail's queue entry inserted first (as a reminder takes the slot a sent
   // call freed), the older one's after it
