@@ -336,10 +336,11 @@ export function createAvailabilityService(deps: {
      * people rostered must exist.
      */
     async saveRota(principal: Principal, unitId: string, input: RotaInput): Promise<RotaView> {
+      // Authorised first: a refused writer learns nothing of which units exist.
+      await assertMayWriteRota(principal, unitId);
       if (!(await Unit.findById(unitId, { _id: 1 }).lean())) {
         throw new AppError('not_found', `No unit "${unitId}"`);
       }
-      await assertMayWriteRota(principal, unitId);
       const known = await knownPeople(input.shifts.flatMap((s) => s.people));
       const problems: ErrorDetail[] = [];
       input.shifts.forEach((shift, i) =>
@@ -428,10 +429,11 @@ export function createAvailabilityService(deps: {
      * (as {@link saveRota} would refuse them).
      */
     async rotaToEdit(principal: Principal, unitId: string): Promise<RotaView> {
+      // Authorised first: a refused writer learns nothing of which units exist.
+      await assertMayWriteRota(principal, unitId);
       if (!(await Unit.findById(unitId, { _id: 1 }).lean())) {
         throw new AppError('not_found', `No unit "${unitId}"`);
       }
-      await assertMayWriteRota(principal, unitId);
       const doc = await DutyRota.findById(unitId).lean();
       return { unitId, shifts: (doc?.shifts ?? []) as DutyShift[] };
     },
