@@ -568,6 +568,10 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
       () => rollups.find({ by: 'place', month: '2026-01', unitId: below[0]! }).explain(),
     ],
     [
+      'subtree documents of a parent and month',
+      () => rollups.find({ by: 'placeTree', month: '2026-01', parentId: org.county }).explain(),
+    ],
+    [
       'served sets of a unit and month',
       () => rollups.find({ by: 'servedSet', month: '2026-01', unitIds: below[0]! }).explain(),
     ],
