@@ -694,12 +694,12 @@ describe('an upgraded store (cases written before the roll-ups)', () => {
 describe('roll-ups per subtree (ancestor units) when a grid moves', () => {
   /** A county, two streets, a community under each, a grid under the first community. */
   const TREE = [
-    ['m-k', null],
-    ['m-s1', 'm-k'],
-    ['m-s2', 'm-k'],
-    ['m-c1', 'm-s1'],
-    ['m-c2', 'm-s2'],
-    ['m-g', 'm-c1'],
+    ['m-k', null, 'county'],
+    ['m-s1', 'm-k', 'street'],
+    ['m-s2', 'm-k', 'street'],
+    ['m-c1', 'm-s1', 'community'],
+    ['m-c2', 'm-s2', 'community'],
+    ['m-g', 'm-c1', 'grid'],
   ] as const;
   let store: Database;
   let writer: ReturnType<typeof createActivities>;
@@ -707,11 +707,11 @@ describe('roll-ups per subtree (ancestor units) when a grid moves', () => {
   beforeAll(async () => {
     store = await connectDatabase(testConfig('rollups-move').MONGODB_URI);
     const now = new Date();
-    for (const [id, parentId] of TREE) {
+    for (const [id, parentId, type] of TREE) {
       await store.models.Unit.create({
         _id: id,
         name: id,
-        type: 'community',
+        type,
         parentId,
         updatedAt: now,
       });
