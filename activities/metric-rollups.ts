@@ -8,6 +8,7 @@ import {
   packRollupParts,
   parentsFromJson,
   parentsToJson,
+  depthOf,
   TREE_KIND_OF,
   TREE_MARK,
   treeAgrees,
@@ -315,7 +316,13 @@ export async function foldRollupChanges(
       for (const unitId of treeUnitsOf(key, parents)) {
         addTo(
           treeRollupIdOf(kind, unitId, month),
-          { by: kind, unitId, parentId: parents.get(unitId) ?? null, month },
+          {
+            by: kind,
+            unitId,
+            parentId: parents.get(unitId) ?? null,
+            depth: depthOf(unitId, parents),
+            month,
+          },
           part,
           delta,
         );
@@ -346,8 +353,9 @@ interface FoldTarget {
   by: unknown;
   unitId: unknown;
   unitIds?: unknown;
-  /** A subtree document's unit's parent (common/metric-rollup.ts). */
+  /** A subtree document's unit's parent and depth (common/metric-rollup.ts). */
   parentId?: string | null;
+  depth?: string;
   month: unknown;
   sums: Record<string, Record<string, number>>;
 }
@@ -459,6 +467,7 @@ async function foldInto(
           unitId: target.unitId,
           ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
           ...(target.parentId !== undefined ? { parentId: target.parentId } : {}),
+          ...(target.depth !== undefined ? { depth: target.depth } : {}),
           month: target.month,
           partsJson,
           lastFold: batch,
@@ -482,8 +491,9 @@ export interface ComputedRollup {
   unitId: string | null;
   /** A `servedSet`'s units. */
   unitIds?: string[];
-  /** A subtree document's unit's parent. */
+  /** A subtree document's unit's parent and depth. */
   parentId?: string | null;
+  depth?: string;
   month: string;
   parts: Record<string, Sums>;
 }
@@ -534,6 +544,7 @@ export function addCase(
           by: kind,
           unitId,
           parentId: parents.get(unitId) ?? null,
+          depth: depthOf(unitId, parents),
           month: key.month,
           parts: {},
         }),

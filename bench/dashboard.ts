@@ -572,6 +572,10 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
       () => rollups.find({ by: 'placeTree', month: '2026-01', parentId: org.county }).explain(),
     ],
     [
+      'subtree documents of a depth and month',
+      () => rollups.find({ by: 'placeTree', month: '2026-01', depth: '2' }).explain(),
+    ],
+    [
       'served sets of a unit and month',
       () => rollups.find({ by: 'servedSet', month: '2026-01', unitIds: below[0]! }).explain(),
     ],

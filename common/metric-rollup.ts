@@ -197,8 +197,8 @@ export function unpackRollupParts(stored: object): RollupParts {
  *   `servedSet` change goes into every unit on the union of its units' paths, once each): the
  *   served total of `u`.
  *
- * Each holds its unit's parent (`parentId`, as the folder's tree had it), so the children of a
- * unit are one equality away.
+ * Each holds its unit's parent (`parentId`) and depth (`depth`), as the folder's tree had them,
+ * so the children of a unit, or the units of one level, are one equality away.
  */
 export const TREE_KINDS = ['placeTree', 'servedTree', 'servedIn'] as const;
 export type TreeKind = (typeof TREE_KINDS)[number];
@@ -242,6 +242,15 @@ export function pathOf(unitId: string, parents: ParentMap): string[] {
     at = parents.get(at) ?? null;
   }
   return path;
+}
+
+/**
+ * A unit's depth in the tree (the root's is `'0'`), as a string (an equality on a string is what
+ * FerretDB v1 pushes down): the units of one level of a county (its communities, its grids) are
+ * one equality away, which is what a ranking by unit type asks for.
+ */
+export function depthOf(unitId: string, parents: ParentMap): string {
+  return String(pathOf(unitId, parents).length - 1);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { MetricField } from '../common/case-measures';
 import { beijingMonth, METRIC_FIELDS } from '../common/case-measures';
 import type { RollupBy, TreeKind } from '../common/metric-rollup';
 import {
+  depthOf,
   FOLD_SEQ,
   parentsFromJson,
   parseRollupPart,
@@ -939,20 +940,21 @@ export function rollupFilters(
 }
 
 /**
- * Above this many (parent, month) pairs, the subtree documents of some units are read one query
- * per month rather than one per parent and month (chosen: a county's ranking of its 64
- * communities has 8 parents × 6 months).
+ * Up to this many queries, the subtree documents of some units are read per parent (or per
+ * depth) and month rather than per month (chosen: a county's view is 6 months × its one parent
+ * and itself; a ranking of its communities 6 months × one depth).
  */
-const PER_PARENT_READS = 96;
+const PER_LEVEL_READS = 24;
 
 /**
  * The queries that read the subtree documents of `kind` (common/metric-rollup.ts TREE_KINDS) of
  * some units and months, each an equality FerretDB v1 pushes down: per unit and month by `_id`
- * when they are few ({@link PER_UNIT_READS}: a county, its streets, half a year); else per parent
- * and month (`parentId`, served by the GIN twin of the `{by, month, parentId}` index: the
- * children of a unit, which is what a view or a ranking of one level asks for), with the units
- * without a parent by `_id`; else per month. Rows of units not asked for are dropped by the
- * reader.
+ * when they are few ({@link PER_UNIT_READS}: a street and its communities for half a year);
+ * else per parent and month (`parentId`, the GIN twin of the `{by, month, parentId}` index: the
+ * children of a unit, what a view asks for), the units without a parent by `_id`; else per depth
+ * and month (`depth`: one level of the tree, what a ranking by unit type asks for; it may return
+ * units of that level elsewhere in the org); else per month. Rows of units not asked for are
+ * dropped by the reader.
  */
 export function subtreeFilters(
   kind: TreeKind,
@@ -965,14 +967,23 @@ export function subtreeFilters(
   if (units.length * months.length <= PER_UNIT_READS) {
     return months.flatMap((month) => units.map((unitId) => byId(unitId, month)));
   }
-  const parentOf = (unitId: string) => tree.byId.get(unitId)?.parentId ?? null;
-  const parents = [...new Set(units.map(parentOf).filter((p): p is string => p !== null))].sort();
+  const parents = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
+  const parentOf = (unitId: string) => {
+    const parentId = tree.byId.get(unitId)?.parentId ?? null;
+    // A parent the tree does not know makes a root (common/metric-rollup.ts pathOf).
+    return parentId !== null && tree.byId.has(parentId) ? parentId : null;
+  };
+  const above = [...new Set(units.map(parentOf).filter((p): p is string => p !== null))].sort();
   const roots = units.filter((u) => parentOf(u) === null);
-  if ((parents.length + roots.length) * months.length <= PER_PARENT_READS) {
+  if ((above.length + roots.length) * months.length <= PER_LEVEL_READS) {
     return months.flatMap((month) => [
-      ...parents.map((parentId) => ({ by: kind, month, parentId })),
+      ...above.map((parentId) => ({ by: kind, month, parentId })),
       ...roots.map((unitId) => byId(unitId, month)),
     ]);
+  }
+  const depths = [...new Set(units.map((u) => depthOf(u, parents)))].sort();
+  if (depths.length * months.length <= PER_LEVEL_READS) {
+    return months.flatMap((month) => depths.map((depth) => ({ by: kind, month, depth })));
   }
   return months.map((month) => ({ by: kind, month, unitId: { $in: units } }));
 }
