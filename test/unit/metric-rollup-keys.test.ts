@@ -1,5 +1,6 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
 import {
+  depthOf,
   packRollupParts,
   parentsFromJson,
   parentsToJson,
@@ -156,6 +157,7 @@ describe('metric roll-up keys and periods', () => {
     // Act + Assert
     expect(pathOf('g', parents)).toEqual(['g', 'c1', 's1', 'k']);
     expect(pathOf('x', parents)).toEqual(['x']);
+    expect([depthOf('k', parents), depthOf('g', parents)]).toEqual(['0', '3']);
     expect(treeUnitsOf({ by: 'place', unitId: 'g' }, parents)).toEqual(['g', 'c1', 's1', 'k']);
     expect(treeUnitsOf({ by: 'servedSet', unitId: null, unitIds: ['g', 's2'] }, parents)).toEqual([
       'g',
@@ -211,7 +213,7 @@ describe('metric roll-up keys and periods', () => {
     expect(treeAgrees(stored, new Map([['k', null]]))).toBe(false);
   });
 
-  it('when the subtree documents of some units are read, then each query is an equality: by _id for a few, by parent for a level, by month for many', () => {
+  it('when the subtree documents of some units are read, then each query is an equality: by _id for a few, by parent for the children of a unit, by depth for one level, by month for many', () => {
     // Arrange: county k, 8 streets, 64 communities.
     const units = [{ id: 'k', parentId: null as string | null }];
     for (let s = 0; s < 8; s += 1) {
@@ -231,19 +233,21 @@ describe('metric roll-up keys and periods', () => {
       Array.from({ length: 12 }, (_, m) => `${y}-${String(m + 1).padStart(2, '0')}`),
     );
     const year = subtreeFilters('placeTree', communities, twoYears, tree);
+    const mixed = subtreeFilters('placeTree', [...streets, ...communities], twoYears, tree);
 
     // Assert
     expect(month).toEqual([{ _id: 'placeTree|k|2026-01' }, { _id: 'placeTree|s0|2026-01' }]);
     expect(county).toHaveLength(12);
     expect(county).toContainEqual({ by: 'placeTree', month: '2026-03', parentId: 'k' });
     expect(county).toContainEqual({ _id: 'placeTree|k|2026-03' });
-    expect(ranking).toHaveLength(48);
-    expect(ranking).toContainEqual({ by: 'servedTree', month: '2026-06', parentId: 's7' });
+    expect(ranking).toEqual(half.map((m) => ({ by: 'servedTree', month: m, depth: '2' })));
     expect(year).toHaveLength(24);
-    expect(year[0]).toEqual({
+    expect(year[0]).toEqual({ by: 'placeTree', month: '2025-01', depth: '2' });
+    expect(mixed).toHaveLength(24);
+    expect(mixed[0]).toEqual({
       by: 'placeTree',
       month: '2025-01',
-      unitId: { $in: [...communities].sort() },
+      unitId: { $in: [...streets, ...communities].sort() },
     });
   });
 });
