@@ -235,7 +235,7 @@ export type ParentMap = ReadonlyMap<string, string | null>;
 export function pathOf(unitId: string, parents: ParentMap): string[] {
   const path = [unitId];
   const seen = new Set(path);
-  for (let at = parents.get(unitId) ?? null; at !== null && !seen.has(at); ) {
+  for (let at = parents.get(unitId) ?? null; at !== null && !seen.has(at);) {
     if (!parents.has(at)) break;
     path.push(at);
     seen.add(at);

@@ -772,9 +772,7 @@ export function createMetricsService(deps: {
         by === 'place'
           ? subtreeSums('place', [unit.id, ...childIds], unit.id, period, query, tree)
           : subtreeSums('served', childIds, null, period, query, tree),
-        by === 'served'
-          ? subtreeSums('servedSet', [unit.id], unit.id, period, query, tree)
-          : null,
+        by === 'served' ? subtreeSums('servedSet', [unit.id], unit.id, period, query, tree) : null,
         channelCases(PROACTIVE_CHANNEL, subtree, period),
         channelCases(QUICK_REPORT_CHANNEL, subtree, period),
       ]);
