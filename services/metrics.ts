@@ -638,12 +638,9 @@ export function createMetricsService(deps: {
           : rollupFilters(by, everyUnit, months),
         changeQueries,
       );
-      // A unit moved while this read ran: the subtree documents read may not follow the tree.
-      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) {
-        byUnit.clear();
-        byMonth.clear();
-        return readMonthsAgain();
-      }
+      // A unit moved while this read ran: the subtree documents read may not follow the tree
+      // (nothing read has been added yet).
+      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonthsAgain();
       const wantedSet = new Set(wanted);
       for (const row of rollups) {
         const targets = fromSubtrees
@@ -692,10 +689,9 @@ export function createMetricsService(deps: {
         for (const w of countedFor(unitsOfRow(change))) add(w, key.trendMonth, figures);
       }
     };
-    // The partial months are read after the whole ones (a restarted read clears the sums).
-    if (months.length > 0) await readMonths();
-    await Promise.all(
-      edges.map(async ([edgeFrom, edgeTo]) => {
+    await Promise.all([
+      months.length > 0 ? readMonths() : null,
+      ...edges.map(async ([edgeFrom, edgeTo]) => {
         const match = matchOf(
           by === 'place' ? 'place' : 'served',
           everyUnit,
@@ -722,7 +718,7 @@ export function createMetricsService(deps: {
           }
         }
       }),
-    );
+    ]);
     return { byUnit, months: trendOf(byMonth) };
   }
 
