@@ -232,7 +232,9 @@ export async function syncCaseRollup(
  * ms) passes; returns how many were folded. One folder at a time (the worker's keeper holds the
  * minute's fold lock): a batch is first marked on its changes, then added to each roll-up document
  * with `lastFold` = the batch (a re-run after a crash skips the documents that have it), then
- * deleted. An unfinished batch is finished first.
+ * deleted. An unfinished batch is finished first. Each change also goes into the subtree
+ * documents of the units on its unit's path (common/metric-rollup.ts TREE_KINDS), along the unit
+ * tree the `tree` mark records (see treeForFold), so a county view reads a few documents.
  */
 export async function foldRollupChanges(
   models: Pick<
