@@ -469,8 +469,9 @@ export function createMetricsService(deps: {
     query: MetricsQuery,
     tree: UnitTree,
   ): Promise<UnitSums> {
-    // The bulletin asks for the metrics and the ranking of one subtree at once: concurrent
-    // identical reads share one query (nothing is kept once it settles).
+    // Concurrent identical reads share one query (nothing is kept once it settles): the bulletin
+    // asks for the metrics of a unit and the ranking of its children at once, which read the
+    // same documents (see ranking).
     const key = JSON.stringify([
       by,
       wanted,
@@ -803,7 +804,12 @@ export function createMetricsService(deps: {
         ? subtree.filter((id) => id !== unit.id && tree.byId.get(id)?.type === query.unitType)
         : (tree.children.get(unit.id) ?? []);
       const countedBy: RollupBy = query.attribution === 'served' ? 'served' : 'place';
-      const { byUnit: sums } = await subtreeSums(countedBy, ranked, null, period, query, tree);
+      // The children ranked by place read what the unit's metrics read (the unit and its
+      // children, its trend): asked at once (the bulletin), one read serves both.
+      const { byUnit: sums } =
+        !query.unitType && countedBy === 'place'
+          ? await subtreeSums('place', [unit.id, ...ranked], unit.id, period, query, tree)
+          : await subtreeSums(countedBy, ranked, null, period, query, tree);
       const rows = ranked.map((id) => {
         const member = tree.byId.get(id)!;
         return { unit: refOf(member), ...figuresOf(sums.get(id) ?? emptySums()) };
