@@ -2,10 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CaseMetrics } from '../common/case';
 import { METRIC_FIELDS } from '../common/case-measures';
 import type { RollupKey, Sums } from '../common/metric-rollup';
-import type { RollupBy, RollupCase } from '../common/metric-rollup';
+import type { ParentMap, RollupBy, RollupCase, TreeKind } from '../common/metric-rollup';
 import {
   FOLD_SEQ,
   packRollupParts,
+  parentsFromJson,
+  parentsToJson,
+  depthOf,
+  TREE_KIND_OF,
+  TREE_MARK,
+  treeAgrees,
+  treeRollupIdOf,
+  treeUnitsOf,
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
@@ -17,6 +25,8 @@ import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import type { Logger } from '../common/logger';
 import { hostname } from 'node:os';
+import type { OrgSnapshot, OrgSnapshotReader } from '../services/org-snapshot';
+import { createOrgSnapshot } from '../services/org-snapshot';
 
 /**
  * Metric roll-ups (docs/metrics-at-scale.md): each case's figures (every field of METRIC_FIELDS)
@@ -222,16 +232,25 @@ export async function syncCaseRollup(
  * ms) passes; returns how many were folded. One folder at a time (the worker's keeper holds the
  * minute's fold lock): a batch is first marked on its changes, then added to each roll-up document
  * with `lastFold` = the batch (a re-run after a crash skips the documents that have it), then
- * deleted. An unfinished batch is finished first.
+ * deleted. An unfinished batch is finished first. Each change also goes into the subtree
+ * documents of the units on its unit's path (common/metric-rollup.ts TREE_KINDS), along the unit
+ * tree the `tree` mark records (see treeForFold), so a county view reads a few documents.
  */
 export async function foldRollupChanges(
   models: Pick<
     Models,
-    'MetricRollup' | 'MetricRollupChange' | 'MetricRollupToken' | 'MetricRollupMark'
+    | 'MetricRollup'
+    | 'MetricRollupChange'
+    | 'MetricRollupToken'
+    | 'MetricRollupMark'
+    | 'Unit'
+    | 'OrgRevision'
   >,
   until = Number.POSITIVE_INFINITY,
+  options: { units?: OrgSnapshotReader } = {},
 ): Promise<number> {
   const changes = models.MetricRollupChange.collection;
+  const units = options.units ?? createOrgSnapshot({ models });
   let folded = 0;
   while (Date.now() < until) {
     const unfinished = await changes.findOne(
@@ -258,29 +277,58 @@ export async function foldRollupChanges(
         { $inc: { seq: 1 }, $set: { running }, $setOnInsert: { kind: FOLD_SEQ, at: new Date() } },
         { upsert: true },
       );
+    // The unit tree the subtree documents follow, or null when they are not kept (stale, or a
+    // store upgraded without them): decided, and marked stale if so, before the batch is seen.
+    const parents = await treeForFold(models, units);
     await foldSeq(batch);
     const taken = await changes.find({ batch }).toArray();
-    type Target = {
-      by: unknown;
-      unitId: unknown;
-      unitIds: unknown;
-      month: unknown;
-      sums: Record<string, Record<string, number>>;
-    };
-    const byRollup = new Map<string, Target>();
-    for (const c of taken) {
-      const target: Target = byRollup.get(String(c.rollupId)) ?? {
-        by: c.by,
-        unitId: c.unitId,
-        unitIds: c.unitIds,
-        month: c.month,
-        sums: {},
-      };
-      const sums = (target.sums[String(c.part)] ??= {});
-      for (const [field, value] of Object.entries((c.delta ?? {}) as Record<string, number>)) {
+    const byRollup = new Map<string, FoldTarget>();
+    const addTo = (
+      rollupId: string,
+      fields: Omit<FoldTarget, 'sums'>,
+      part: string,
+      delta: Record<string, number>,
+    ) => {
+      const target: FoldTarget = byRollup.get(rollupId) ?? { ...fields, sums: {} };
+      const sums = (target.sums[part] ??= {});
+      for (const [field, value] of Object.entries(delta)) {
         sums[field] = (sums[field] ?? 0) + value;
       }
-      byRollup.set(String(c.rollupId), target);
+      byRollup.set(rollupId, target);
+    };
+    for (const c of taken) {
+      const delta = (c.delta ?? {}) as Record<string, number>;
+      const part = String(c.part);
+      const month = String(c.month);
+      addTo(
+        String(c.rollupId),
+        { by: c.by, unitId: c.unitId, unitIds: c.unitIds, month },
+        part,
+        delta,
+      );
+      if (parents === null) continue;
+      // Its subtree documents: one per unit on its unit's path (docs/metrics-at-scale.md).
+      const by = c.by as RollupBy;
+      const kind: TreeKind = TREE_KIND_OF[by];
+      const key = {
+        by,
+        unitId: typeof c.unitId === 'string' ? c.unitId : null,
+        unitIds: Array.isArray(c.unitIds) ? (c.unitIds as string[]) : undefined,
+      };
+      for (const unitId of treeUnitsOf(key, parents)) {
+        addTo(
+          treeRollupIdOf(kind, unitId, month),
+          {
+            by: kind,
+            unitId,
+            parentId: parents.get(unitId) ?? null,
+            depth: depthOf(unitId, parents),
+            month,
+          },
+          part,
+          delta,
+        );
+      }
     }
     for (const [rollupId, target] of byRollup) {
       await foldInto(models, rollupId, batch, target);
@@ -303,6 +351,76 @@ export async function foldRollupChanges(
   return folded;
 }
 
+interface FoldTarget {
+  by: unknown;
+  unitId: unknown;
+  unitIds?: unknown;
+  /** A subtree document's unit's parent and depth (common/metric-rollup.ts). */
+  parentId?: string | null;
+  depth?: string;
+  month: unknown;
+  sums: Record<string, Record<string, number>>;
+}
+
+/** The parent of every unit of a snapshot. */
+export function parentsOf(tree: OrgSnapshot): Map<string, string | null> {
+  return new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
+}
+
+/**
+ * The unit tree a batch's subtree documents are written along, or null when they are not kept:
+ * the `tree` mark (common/metric-rollup.ts TREE_MARK) is stale, or missing on a store that has
+ * roll-ups already (upgraded from a version without subtree documents: `npm run rebuild-rollups`
+ * writes them). A store without any roll-up starts them here. When a unit the mark knows has
+ * moved or gone, the mark turns stale before this batch folds (readers then roll the per-unit
+ * documents up along their own tree until the rebuild); units new since are added to it.
+ */
+async function treeForFold(
+  models: Pick<Models, 'MetricRollup' | 'MetricRollupMark'>,
+  units: OrgSnapshotReader,
+): Promise<ParentMap | null> {
+  const marks = models.MetricRollupMark.collection;
+  const current = parentsOf(await units.get());
+  const mark = await marks.findOne(
+    { _id: TREE_MARK as never },
+    { projection: { parentsJson: 1, stale: 1 } },
+  );
+  if (mark === null) {
+    const any = await models.MetricRollup.collection.findOne({}, { projection: { _id: 1 } });
+    if (any !== null) return null;
+    await writeTreeMark(models, current);
+    return current;
+  }
+  if (mark.stale === true) return null;
+  const stored = parentsFromJson(mark.parentsJson);
+  if (!treeAgrees(stored, current)) {
+    await marks.updateOne(
+      { _id: TREE_MARK as never },
+      { $set: { stale: true, staleAt: new Date() } },
+    );
+    return null;
+  }
+  if (current.size > stored.size) {
+    await marks.updateOne(
+      { _id: TREE_MARK as never },
+      { $set: { parentsJson: parentsToJson(current) } },
+    );
+  }
+  return current;
+}
+
+/** The `tree` mark: the subtree documents follow `parents` and are complete (written whole). */
+async function writeTreeMark(
+  models: Pick<Models, 'MetricRollupMark'>,
+  parents: ParentMap,
+): Promise<void> {
+  await models.MetricRollupMark.collection.replaceOne(
+    { _id: TREE_MARK as never },
+    { kind: TREE_MARK, parentsJson: parentsToJson(parents), stale: false, at: new Date() },
+    { upsert: true },
+  );
+}
+
 /** Tries of a fold into one document whose `lastFold` moved between its read and its write. */
 const FOLD_WRITE_ATTEMPTS = 3;
 
@@ -318,13 +436,7 @@ async function foldInto(
   models: Pick<Models, 'MetricRollup'>,
   rollupId: string,
   batch: string,
-  target: {
-    by: unknown;
-    unitId: unknown;
-    unitIds: unknown;
-    month: unknown;
-    sums: Record<string, Record<string, number>>;
-  },
+  target: FoldTarget,
 ): Promise<void> {
   const rollups = models.MetricRollup.collection;
   for (let attempt = 1; ; attempt += 1) {
@@ -356,6 +468,8 @@ async function foldInto(
           by: target.by,
           unitId: target.unitId,
           ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
+          ...(target.parentId !== undefined ? { parentId: target.parentId } : {}),
+          ...(target.depth !== undefined ? { depth: target.depth } : {}),
           month: target.month,
           partsJson,
           lastFold: batch,
@@ -375,10 +489,13 @@ async function foldInto(
 
 /** A roll-up document as computed from cases: its unit, month and entries. */
 export interface ComputedRollup {
-  by: RollupBy;
+  by: RollupBy | TreeKind;
   unitId: string | null;
   /** A `servedSet`'s units. */
   unitIds?: string[];
+  /** A subtree document's unit's parent and depth. */
+  parentId?: string | null;
+  depth?: string;
   month: string;
   parts: Record<string, Sums>;
 }
@@ -389,24 +506,53 @@ export function storedRollupOf(rollup: ComputedRollup): Record<string, unknown> 
   return { ...key, partsJson: packRollupParts(parts), lastFold: null };
 }
 
-/** Adds one case's figures into `into` (by roll-up document id); for the rebuild and the tests. */
-export function addCase(into: Map<string, ComputedRollup>, doc: RollupCase): void {
+/**
+ * Adds one case's figures into `into` (by roll-up document id), and into the subtree documents
+ * along `parents` when given (the unit tree as it stands); for the rebuild, the bench and tests.
+ */
+export function addCase(
+  into: Map<string, ComputedRollup>,
+  doc: RollupCase,
+  parents?: ParentMap,
+): void {
   if (doc.metrics === null || doc.metrics === undefined) return;
   const figures = sumsOf(doc.metrics);
-  for (const key of rollupKeysOf(doc)) {
-    const id = rollupIdOf(key);
-    const rollup = into.get(id) ?? {
-      by: key.by,
-      unitId: key.unitId,
-      ...(key.unitIds ? { unitIds: key.unitIds } : {}),
-      month: key.month,
-      parts: {},
-    };
-    const part = rollupPartOf(key);
+  const addTo = (id: string, fresh: () => ComputedRollup, part: string) => {
+    const rollup = into.get(id) ?? fresh();
     const sums = rollup.parts[part] ?? sumsOf(null);
     for (const f of METRIC_FIELDS) sums[f] += figures[f];
     rollup.parts[part] = sums;
     into.set(id, rollup);
+  };
+  for (const key of rollupKeysOf(doc)) {
+    const part = rollupPartOf(key);
+    addTo(
+      rollupIdOf(key),
+      () => ({
+        by: key.by,
+        unitId: key.unitId,
+        ...(key.unitIds ? { unitIds: key.unitIds } : {}),
+        month: key.month,
+        parts: {},
+      }),
+      part,
+    );
+    if (!parents) continue;
+    const kind = TREE_KIND_OF[key.by];
+    for (const unitId of treeUnitsOf(key, parents)) {
+      addTo(
+        treeRollupIdOf(kind, unitId, key.month),
+        () => ({
+          by: kind,
+          unitId,
+          parentId: parents.get(unitId) ?? null,
+          depth: depthOf(unitId, parents),
+          month: key.month,
+          parts: {},
+        }),
+        part,
+      );
+    }
   }
 }
 
@@ -429,10 +575,15 @@ function appliedOf(stored: unknown): Applied | null {
  * be missed until the next run).
  */
 export async function rebuildRollups(
-  models: Pick<Models, 'Case' | 'MetricRollup' | 'MetricRollupChange' | 'MetricRollupMark'>,
+  models: Pick<
+    Models,
+    'Case' | 'MetricRollup' | 'MetricRollupChange' | 'MetricRollupMark' | 'Unit' | 'OrgRevision'
+  >,
 ): Promise<{ cases: number; rollups: number; casesMarked: number }> {
   // The changes not folded yet are in the case documents too: recomputed below.
   await models.MetricRollupChange.deleteMany({});
+  // The subtree documents along the tree as it stands: past months follow a moved unit.
+  const parents = parentsOf(await createOrgSnapshot({ models }).get());
   const rollups = new Map<string, ComputedRollup>();
   let cases = 0;
   let casesMarked = 0;
@@ -441,7 +592,7 @@ export async function rebuildRollups(
     cases += 1;
     const doc = found as unknown as CaseFields;
     if (doc.metrics === null || doc.metrics === undefined) continue;
-    addCase(rollups, doc);
+    addCase(rollups, doc, parents);
     const record = rolledUpOf(doc as CaseFields & { metrics: Partial<CaseMetrics> });
     if (!sameRecord(doc.rolledUp, record)) {
       await models.Case.collection.updateOne(
@@ -452,6 +603,7 @@ export async function rebuildRollups(
     }
   }
   await writeRollups(models, rollups);
+  await writeTreeMark(models, parents);
   await markComplete(models);
   return { cases, rollups: rollups.size, casesMarked };
 }
@@ -491,6 +643,17 @@ export async function writeRollups(
 }
 
 const COMPLETE = 'complete';
+
+/**
+ * Records that the subtree documents loaded beside the roll-ups follow `parents` (the bench loads
+ * roll-ups computed by {@link addCase} straight into a new store).
+ */
+export async function markTreeLoaded(
+  models: Pick<Models, 'MetricRollupMark'>,
+  parents: ParentMap,
+): Promise<void> {
+  await writeTreeMark(models, parents);
+}
 
 /** Records that every case's figures are in the roll-ups (or their changes); idempotent. */
 export async function markComplete(models: Pick<Models, 'MetricRollupMark'>): Promise<void> {
@@ -588,13 +751,21 @@ const FOLD_EVERY_MS = 5_000;
 export function startRollupKeeper(deps: {
   models: Pick<
     Models,
-    'Case' | 'MetricRollup' | 'MetricRollupChange' | 'MetricRollupMark' | 'MetricRollupToken'
+    | 'Case'
+    | 'MetricRollup'
+    | 'MetricRollupChange'
+    | 'MetricRollupMark'
+    | 'MetricRollupToken'
+    | 'Unit'
+    | 'OrgRevision'
   >;
   logger: Pick<Logger, 'info' | 'warn'>;
   owner?: string;
 }): { stop(): Promise<void> } {
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const marks = deps.models.MetricRollupMark.collection;
+  // The unit tree, read again only when the org revision moves (services/org-snapshot.ts).
+  const units = createOrgSnapshot({ models: deps.models });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let tick: Promise<void> = Promise.resolve();
@@ -625,7 +796,9 @@ export function startRollupKeeper(deps: {
       const lock = await marks.findOne({ _id: lockId as never }, { projection: { owner: 1 } });
       if (lock?.owner !== owner) return;
     }
-    await foldRollupChanges(deps.models, (window + 1) * FOLD_WINDOW_MS - FOLD_MARGIN_MS);
+    await foldRollupChanges(deps.models, (window + 1) * FOLD_WINDOW_MS - FOLD_MARGIN_MS, {
+      units,
+    });
   }
 
   const schedule = () => {

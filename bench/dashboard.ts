@@ -7,6 +7,8 @@ import type { ComputedRollup } from '../activities/metric-rollups';
 import {
   addCase,
   markComplete,
+  markTreeLoaded,
+  parentsOf,
   rebuildRollups,
   rolledUpOf,
   storedRollupOf,
@@ -23,6 +25,7 @@ import { createCaseService } from '../services/cases';
 import { createMetricsService } from '../services/metrics';
 import { createScopeResolver } from '../services/scope';
 import { createTaskService } from '../services/tasks';
+import { createOrgSnapshot } from '../services/org-snapshot';
 import { createUnitDirectory } from '../services/unit-directory';
 import { stackDirs } from '../stack/paths';
 import { randomPorts, startLocalStack } from '../stack/stack';
@@ -287,6 +290,8 @@ export async function loadCases(
   withKeys: boolean,
 ): Promise<number> {
   const rollups = new Map<string, ComputedRollup>();
+  // The subtree documents too, along the tree just loaded (as the folder writes them).
+  const parents = parentsOf(await createOrgSnapshot({ models: db.models }).get());
   const markers = new Map<string, number>();
   const next = random(count);
   const rawCases = db.models.Case.collection;
@@ -297,7 +302,7 @@ export async function loadCases(
       caseOf(from + k, org, next),
     );
     for (const b of batch) {
-      addCase(rollups, b.doc);
+      addCase(rollups, b.doc, parents);
       if (withKeys) {
         countMarkers(markers, 'list', b.doc.listDays);
         countMarkers(markers, 'board', b.doc.boardDays);
@@ -347,6 +352,7 @@ export async function loadCases(
   for (let at = 0; at < docs.length; at += BATCH) {
     await db.models.MetricRollup.collection.insertMany(docs.slice(at, at + BATCH) as never[]);
   }
+  await markTreeLoaded(db.models, parents);
   await markComplete(db.models);
   if (withKeys) {
     const docs = [...markers].map(([id, n]) => {
@@ -560,6 +566,14 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
     [
       'roll-ups of a unit and month',
       () => rollups.find({ by: 'place', month: '2026-01', unitId: below[0]! }).explain(),
+    ],
+    [
+      'subtree documents of a parent and month',
+      () => rollups.find({ by: 'placeTree', month: '2026-01', parentId: org.county }).explain(),
+    ],
+    [
+      'subtree documents of a depth and month',
+      () => rollups.find({ by: 'placeTree', month: '2026-01', depth: '2' }).explain(),
     ],
     [
       'served sets of a unit and month',

@@ -183,3 +183,106 @@ export function unpackRollupParts(stored: object): RollupParts {
   addAll(packed);
   return entries;
 }
+
+/**
+ * Roll-ups per subtree (docs/metrics-at-scale.md, "Roll-ups per ancestor unit"): the folder adds
+ * each change into its own document (above) and into one document per unit on the path from the
+ * change's unit up to the root (the unit itself included), so a county or street view reads its
+ * own and its children's documents instead of every grid's. One kind per kind above:
+ *
+ * - `placeTree|u|month`: the cases filed for `u` or any unit below it (a `place` change's path);
+ * - `servedTree|u|month`: the `served` figures of the units at or below `u`, summed per serving
+ *   unit as the children of a served view always were (a case two of them served counts twice);
+ * - `servedIn|u|month`: the cases served by at least one unit at or below `u`, each once (a
+ *   `servedSet` change goes into every unit on the union of its units' paths, once each): the
+ *   served total of `u`.
+ *
+ * Each holds its unit's parent (`parentId`) and depth (`depth`), as the folder's tree had them,
+ * so the children of a unit, or the units of one level, are one equality away.
+ */
+export const TREE_KINDS = ['placeTree', 'servedTree', 'servedIn'] as const;
+export type TreeKind = (typeof TREE_KINDS)[number];
+
+/** The subtree kind a change of each kind is added into. */
+export const TREE_KIND_OF: Readonly<Record<RollupBy, TreeKind>> = {
+  place: 'placeTree',
+  served: 'servedTree',
+  servedSet: 'servedIn',
+};
+
+/** The subtree document of a unit and month. */
+export function treeRollupIdOf(kind: TreeKind, unitId: string, month: string): string {
+  return `${kind}|${unitId}|${month}`;
+}
+
+/**
+ * The `metricRollupMarks` document that says which unit tree the subtree documents follow:
+ * `parentsJson` (unit id → parent id, as JSON) and `stale`. The folder adds new units to it and
+ * sets `stale` before it folds a batch without the subtree documents (a unit it knew moved or
+ * went); `npm run rebuild-rollups` rewrites them all and the mark. Readers use the subtree
+ * documents only while the mark is there, not stale, and agrees with their own unit tree.
+ */
+export const TREE_MARK = 'tree';
+
+/** Unit id → parent id (null for a root): the part of the unit tree the subtree documents follow. */
+export type ParentMap = ReadonlyMap<string, string | null>;
+
+/**
+ * A unit and the units above it, nearest first (a cycle or a parent missing from the map ends
+ * it). A unit the map does not know is its own path: its figures count for no ancestor, as a
+ * reader rolling its documents up along the tree would count them.
+ */
+export function pathOf(unitId: string, parents: ParentMap): string[] {
+  const path = [unitId];
+  const seen = new Set(path);
+  for (let at = parents.get(unitId) ?? null; at !== null && !seen.has(at);) {
+    if (!parents.has(at)) break;
+    path.push(at);
+    seen.add(at);
+    at = parents.get(at) ?? null;
+  }
+  return path;
+}
+
+/**
+ * A unit's depth in the tree (the root's is `'0'`), as a string (an equality on a string is what
+ * FerretDB v1 pushes down): the units of one level of a county (its communities, its grids) are
+ * one equality away, which is what a ranking by unit type asks for.
+ */
+export function depthOf(unitId: string, parents: ParentMap): string {
+  return String(pathOf(unitId, parents).length - 1);
+}
+
+/**
+ * The units whose subtree document a change of a key goes into: the path of its unit (`place`,
+ * `served`), or each unit of the union of its units' paths once (`servedSet`).
+ */
+export function treeUnitsOf(
+  key: Pick<RollupKey, 'by' | 'unitId' | 'unitIds'>,
+  parents: ParentMap,
+): string[] {
+  const units = key.by === 'servedSet' ? (key.unitIds ?? []) : key.unitId ? [key.unitId] : [];
+  return [...new Set(units.flatMap((u) => pathOf(u, parents)))];
+}
+
+/**
+ * Whether the subtree documents, written along `stored`, hold what rolling the per-unit documents
+ * up along `current` would: every unit `stored` knows has the same parent in `current` (units
+ * added since are new: no document holds them under another parent).
+ */
+export function treeAgrees(stored: ParentMap, current: ParentMap): boolean {
+  for (const [unitId, parentId] of stored) {
+    if (!current.has(unitId) || (current.get(unitId) ?? null) !== parentId) return false;
+  }
+  return true;
+}
+
+export function parentsToJson(parents: ParentMap): string {
+  return JSON.stringify(Object.fromEntries([...parents].sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
+export function parentsFromJson(json: unknown): Map<string, string | null> {
+  if (typeof json !== 'string' || json === '') return new Map();
+  const parsed = JSON.parse(json) as Record<string, string | null>;
+  return new Map(Object.entries(parsed).map(([id, p]) => [id, typeof p === 'string' ? p : null]));
+}

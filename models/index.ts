@@ -410,6 +410,13 @@ const metricRollupSchema = new mongoose.Schema(
     unitId: { type: String, default: null },
     /** A `servedSet`'s units (absent on the other kinds). */
     unitIds: { type: [String], default: undefined },
+    /**
+     * A subtree document's (`placeTree`, `servedTree`, `servedIn`) unit's parent, as the folder's
+     * unit tree had it: a unit's children are one equality (absent on the other kinds).
+     */
+    parentId: { type: String, default: undefined },
+    /** A subtree document's unit's depth in that tree, `'0'` for the root (a string). */
+    depth: { type: String, default: undefined },
     /** The Beijing month of the cases' `createdAt` (what a period selects on). */
     month: { type: String, required: true },
     /**
@@ -427,6 +434,11 @@ const metricRollupSchema = new mongoose.Schema(
 );
 metricRollupSchema.index({ by: 1, month: 1, unitId: 1 });
 metricRollupSchema.index({ by: 1, month: 1, unitIds: 1 });
+// The children's subtree documents of a unit (services/metrics.ts); the GIN twins of `parentId`
+// and `depth` serve the equalities on FerretDB on PostgreSQL.
+metricRollupSchema.index({ by: 1, month: 1, parentId: 1 });
+// The subtree documents of one level (a ranking of a county's communities).
+metricRollupSchema.index({ by: 1, month: 1, depth: 1 });
 
 /**
  * One change of a case's figures, inserted by the projection (never updated by it: FerretDB v1

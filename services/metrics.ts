@@ -2,10 +2,16 @@ import type { CaseMetrics } from '../common/case';
 import { QUICK_REPORT_CHANNEL } from './quick-reports';
 import type { MetricField } from '../common/case-measures';
 import { beijingMonth, METRIC_FIELDS } from '../common/case-measures';
-import type { RollupBy } from '../common/metric-rollup';
+import type { RollupBy, TreeKind } from '../common/metric-rollup';
 import {
+  depthOf,
   FOLD_SEQ,
+  parentsFromJson,
   parseRollupPart,
+  TREE_KIND_OF,
+  TREE_MARK,
+  treeAgrees,
+  treeRollupIdOf,
   servingUnitsOf,
   sumsOf as rollupSums,
   unpackRollupParts,
@@ -443,25 +449,34 @@ export function createMetricsService(deps: {
   const inFlight = new Map<string, Promise<UnitSums>>();
 
   /**
-   * The figures of the units given over the period and filters, per unit (and, counted by place,
-   * per month of the trend), in one pass: the roll-ups of the whole Beijing months inside the
-   * period (a few small documents, whatever the number of cases), plus, for a from/to period that
-   * starts or ends inside a month, the cases of those partial months read once
-   * (activities/metric-rollups.ts, docs/metrics-at-scale.md). `by: 'served'` reads the roll-ups
-   * per serving unit: a case served by two units counts for each; `by: 'servedSet'` those of the
-   * sets of serving units that meet the subtree, all under {@link TOTAL}: each case once.
+   * The figures of each unit of `wanted` with everything below it, over the period and filters
+   * (and per month of the trend for `trendUnit`), in one pass: the roll-ups of the whole Beijing
+   * months inside the period, plus, for a from/to period that starts or ends inside a month, the
+   * cases of those partial months read once (activities/metric-rollups.ts,
+   * docs/metrics-at-scale.md). `place` counts a case for the unit it was filed for; `served` for
+   * each unit that served it (a case served by two units of a subtree counts twice there, as a
+   * served view's children always did); `servedSet` once for each subtree that one of its serving
+   * units is in (the served total). The roll-ups read are the subtree documents of the wanted
+   * units (one per unit and month, written by the folder along the unit tree) while the `tree`
+   * mark says they follow this reader's tree; otherwise every unit's own documents, rolled up
+   * here along the tree.
    */
-  function sumsByUnit(
+  function subtreeSums(
     by: RollupBy,
-    unitIds: readonly string[],
+    wanted: readonly string[],
+    trendUnit: string | null,
     period: Period,
     query: MetricsQuery,
+    tree: UnitTree,
   ): Promise<UnitSums> {
-    // The dashboard asks for the metrics and the ranking of one subtree at once: concurrent
-    // identical reads share one query (nothing is kept once it settles).
+    // Concurrent identical reads share one query (nothing is kept once it settles): the bulletin
+    // asks for the metrics of a unit and the ranking of its children at once, which read the
+    // same documents (see ranking).
     const key = JSON.stringify([
       by,
-      unitIds,
+      wanted,
+      trendUnit,
+      tree.revision,
       period.from,
       period.to,
       definitionKeysOf(query.definitionKey),
@@ -469,21 +484,37 @@ export function createMetricsService(deps: {
     ]);
     const running = inFlight.get(key);
     if (running) return running;
-    const reading = readSums(by, unitIds, period, query).finally(() => inFlight.delete(key));
+    const reading = readSubtreeSums(by, wanted, trendUnit, period, query, tree).finally(() =>
+      inFlight.delete(key),
+    );
     inFlight.set(key, reading);
     return reading;
   }
 
+  /** The `tree` mark's verdict: may the subtree documents be read along `tree`? */
+  async function subtreeDocumentsAgree(tree: UnitTree): Promise<boolean> {
+    const mark = (await MetricRollupMark.collection.findOne(
+      { _id: TREE_MARK as never },
+      { projection: { parentsJson: 1, stale: 1 } },
+    )) as { parentsJson?: unknown; stale?: unknown } | null;
+    if (mark === null || mark.stale === true) return false;
+    const current = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
+    return treeAgrees(parentsFromJson(mark.parentsJson), current);
+  }
+
   /**
-   * The roll-ups of some filters and the changes not folded yet (each filter an equality
-   * FerretDB v1 pushes down, see {@link rollupFilters}; the rows of all of them, each once). The
-   * folder counts its batches in the `fold-seq` mark (activities/metric-rollups.ts): read it, the
-   * roll-ups, the changes, and it again (two `_id` reads); if no batch started or ran in between,
-   * every change read is in no roll-up read. Otherwise read the roll-ups' `lastFold` again too: if
-   * none moved, a change whose batch is its document's `lastFold` is in that document already and
-   * left out; if one moved, read again.
+   * The roll-ups of some filters and the changes not folded yet of others (each filter an
+   * equality FerretDB v1 pushes down, see {@link rollupFilters}; the rows of all of them, each
+   * once). The folder counts its batches in the `fold-seq` mark (activities/metric-rollups.ts):
+   * read it, the roll-ups, the changes, and it again (two `_id` reads); if no batch started or ran
+   * in between, every change read is in no roll-up read (`folded` answers false). Otherwise read
+   * the roll-ups' `lastFold` again too: if none moved, a change whose batch is a document's
+   * `lastFold` is in that document already (`folded(document, batch)`); if one moved, read again.
    */
-  async function readRollups(filters: ReadonlyArray<Record<string, unknown>>) {
+  async function readRollups(
+    rollupQueries: ReadonlyArray<Record<string, unknown>>,
+    changeQueries: ReadonlyArray<Record<string, unknown>>,
+  ) {
     const foldsOf = (rows: Array<{ _id: unknown; lastFold?: string | null }>) =>
       new Map(rows.map((r) => [String(r._id), r.lastFold ?? null]));
     const foldSeq = async () => {
@@ -494,41 +525,37 @@ export function createMetricsService(deps: {
       return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
     };
     const readRollupRows = () =>
-      readEach(filters, (filter) =>
-        MetricRollup.find(filter, {
-          unitId: 1,
-          month: 1,
-          parts: 1,
-          partsJson: 1,
-          lastFold: 1,
-        }).lean(),
+      readEach(
+        rollupQueries,
+        (filter) =>
+          MetricRollup.find(filter, {
+            unitId: 1,
+            unitIds: 1,
+            month: 1,
+            parts: 1,
+            partsJson: 1,
+            lastFold: 1,
+          }).lean() as Promise<RollupRow[]>,
       );
     for (let attempt = 1; ; attempt += 1) {
       const seqBefore = await foldSeq();
       // The roll-ups before the changes, never side by side: a change read unfolded and folded
       // before the roll-ups were read would count twice (the check below relies on the order).
       const rollups = await readRollupRows();
-      const changes = (await readEach(filters, (filter) =>
+      const changes = (await readEach(changeQueries, (filter) =>
         MetricRollupChange.find(filter, {
           rollupId: 1,
           unitId: 1,
+          unitIds: 1,
           month: 1,
           part: 1,
           delta: 1,
           batch: 1,
         }).lean(),
-      )) as Array<{
-        _id: unknown;
-        rollupId: string;
-        unitId: string | null;
-        month: string;
-        part: string;
-        delta: unknown;
-        batch: string | null;
-      }>;
+      )) as ChangeRow[];
       const seqAfter = await foldSeq();
       if (seqBefore.running === null && seqAfter.seq === seqBefore.seq) {
-        return { rollups, changes };
+        return { rollups, changes, folded: () => false };
       }
       const after = foldsOf(await readRollupRows());
       const before = foldsOf(rollups);
@@ -538,29 +565,36 @@ export function createMetricsService(deps: {
       if (settled || attempt >= 3) {
         return {
           rollups,
-          changes: changes.filter((c) => c.batch === null || before.get(c.rollupId) !== c.batch),
+          changes,
+          folded: (rollupId: string, batch: string | null) =>
+            batch !== null && before.get(rollupId) === batch,
         };
       }
     }
   }
 
-  async function readSums(
+  async function readSubtreeSums(
     by: RollupBy,
-    unitIds: readonly string[],
+    wanted: readonly string[],
+    trendUnit: string | null,
     period: Period,
     query: MetricsQuery,
+    tree: UnitTree,
   ): Promise<UnitSums> {
     const byUnit = new Map<string, Sums>();
     const byMonth = new Map<string, Sums>();
-    const keep = new Set(unitIds);
-    // A set of serving units counts once, for the whole subtree: summed under one key.
-    const add = (found: unknown, month: string, figures: Sums) => {
-      const unitId = by === 'servedSet' ? TOTAL : found;
-      if (typeof unitId !== 'string' || (by !== 'servedSet' && !keep.has(unitId))) return;
+    const subtreeOf = new Map(
+      wanted.map((w) => [w, new Set(unitsAtOrBelow(tree.children, [w]))] as const),
+    );
+    const everyUnit = [...new Set(wanted.flatMap((w) => [...subtreeOf.get(w)!]))].sort();
+    /** The wanted units a row of these units counts for (one unit; a set of serving units). */
+    const countedFor = (units: readonly string[]) =>
+      wanted.filter((w) => units.some((u) => subtreeOf.get(w)!.has(u)));
+    const add = (unitId: string, month: string, figures: Sums) => {
       const sums = byUnit.get(unitId) ?? emptySums();
       addInto(sums, figures);
       byUnit.set(unitId, sums);
-      if (month !== '') {
+      if (unitId === trendUnit && month !== '') {
         const perMonth = byMonth.get(month) ?? emptySums();
         addInto(perMonth, figures);
         byMonth.set(month, perMonth);
@@ -576,7 +610,7 @@ export function createMetricsService(deps: {
     const keys = new Set(definitionKeysOf(query.definitionKey));
     // A county's half year holds some 27,000 entries of a few dozen distinct parts: parsed once.
     const parsed = new Map<string, ReturnType<typeof parseRollupPart> | null>();
-    const wanted = (part: string, month: string) => {
+    const wantedPart = (part: string, month: string) => {
       const slot = `${month}#${part}`;
       let key = parsed.get(slot);
       if (key === undefined) {
@@ -587,43 +621,105 @@ export function createMetricsService(deps: {
       }
       return key;
     };
-    const reads: Array<Promise<void>> = [];
-    if (months.length > 0) {
-      reads.push(
-        readRollups(rollupFilters(by, unitIds, months)).then(({ rollups, changes }) => {
-          for (const row of rollups) {
-            for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
-              const key = wanted(part, row.month);
-              if (key) add(row.unitId, key.trendMonth, sumsFrom(stored));
-            }
-          }
-          for (const change of changes) {
-            const key = wanted(change.part, change.month);
-            if (key) {
-              add(change.unitId, key.trendMonth, sumsFrom(change.delta as Record<string, unknown>));
-            }
-          }
-        }),
+    const unitsOfRow = (row: { unitId?: unknown; unitIds?: unknown }): string[] =>
+      by === 'servedSet'
+        ? Array.isArray(row.unitIds)
+          ? row.unitIds.filter((u): u is string => typeof u === 'string')
+          : []
+        : typeof row.unitId === 'string'
+          ? [row.unitId]
+          : [];
+    const changeQueries = rollupFilters(by, everyUnit, months);
+    const kind = TREE_KIND_OF[by];
+    const readMonths = async (): Promise<void> => {
+      const fromSubtrees = await subtreeDocumentsAgree(tree);
+      const { rollups, changes, folded } = await readRollups(
+        fromSubtrees
+          ? subtreeFilters(kind, wanted, months, tree)
+          : rollupFilters(by, everyUnit, months),
+        changeQueries,
       );
-    }
-    for (const [edgeFrom, edgeTo] of edges) {
-      const match = matchOf(by === 'place' ? 'place' : 'served', unitIds, edgeFrom, edgeTo, query);
-      reads.push(
-        (async () => {
-          const cursor = Case.find(match, { unitId: 1, servedBy: 1, metrics: 1 })
-            .lean<CaseFigures[]>()
-            .cursor({ batchSize: CASE_PAGE });
-          for await (const doc of cursor) {
-            const metrics = (doc.metrics ?? {}) as Record<string, unknown>;
-            const month = typeof metrics.month === 'string' ? metrics.month : '';
-            const figures = sumsFrom(metrics);
-            if (by === 'served') for (const id of servingUnitsOf(doc)) add(id, month, figures);
-            else add(doc.unitId, month, figures);
-          }
-        })(),
+      // A unit moved while this read ran: the subtree documents read may not follow the tree
+      // (nothing read has been added yet).
+      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonthsAgain();
+      const wantedSet = new Set(wanted);
+      for (const row of rollups) {
+        const targets = fromSubtrees
+          ? typeof row.unitId === 'string' && wantedSet.has(row.unitId)
+            ? [row.unitId]
+            : []
+          : countedFor(unitsOfRow(row));
+        if (targets.length === 0) continue;
+        for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
+          const key = wantedPart(part, row.month);
+          if (!key) continue;
+          const figures = sumsFrom(stored);
+          for (const w of targets) add(w, key.trendMonth, figures);
+        }
+      }
+      for (const change of changes) {
+        const key = wantedPart(change.part, change.month);
+        if (!key) continue;
+        const figures = sumsFrom(change.delta as Record<string, unknown>);
+        for (const w of countedFor(unitsOfRow(change))) {
+          // Left out where the document it counts in was read with it folded in already.
+          const into = fromSubtrees ? treeRollupIdOf(kind, w, change.month) : change.rollupId;
+          if (!folded(into, change.batch)) add(w, key.trendMonth, figures);
+        }
+      }
+    };
+    // The second time round the tree mark has turned: the per-unit documents, whatever it says.
+    const readMonthsAgain = async (): Promise<void> => {
+      const { rollups, changes, folded } = await readRollups(
+        rollupFilters(by, everyUnit, months),
+        changeQueries,
       );
-    }
-    await Promise.all(reads);
+      for (const row of rollups) {
+        const targets = countedFor(unitsOfRow(row));
+        for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
+          const key = wantedPart(part, row.month);
+          if (!key) continue;
+          const figures = sumsFrom(stored);
+          for (const w of targets) add(w, key.trendMonth, figures);
+        }
+      }
+      for (const change of changes) {
+        const key = wantedPart(change.part, change.month);
+        if (!key || folded(change.rollupId, change.batch)) continue;
+        const figures = sumsFrom(change.delta as Record<string, unknown>);
+        for (const w of countedFor(unitsOfRow(change))) add(w, key.trendMonth, figures);
+      }
+    };
+    await Promise.all([
+      months.length > 0 ? readMonths() : null,
+      ...edges.map(async ([edgeFrom, edgeTo]) => {
+        const match = matchOf(
+          by === 'place' ? 'place' : 'served',
+          everyUnit,
+          edgeFrom,
+          edgeTo,
+          query,
+        );
+        const cursor = Case.find(match, { unitId: 1, servedBy: 1, metrics: 1 })
+          .lean<CaseFigures[]>()
+          .cursor({ batchSize: CASE_PAGE });
+        for await (const doc of cursor) {
+          const metrics = (doc.metrics ?? {}) as Record<string, unknown>;
+          const month = typeof metrics.month === 'string' ? metrics.month : '';
+          const figures = sumsFrom(metrics);
+          if (by === 'place') {
+            if (typeof doc.unitId !== 'string') continue;
+            for (const w of countedFor([doc.unitId])) add(w, month, figures);
+          } else if (by === 'served') {
+            for (const id of servingUnitsOf(doc)) {
+              for (const w of countedFor([id])) add(w, month, figures);
+            }
+          } else {
+            for (const w of countedFor(servingUnitsOf(doc))) add(w, month, figures);
+          }
+        }
+      }),
+    ]);
     return { byUnit, months: trendOf(byMonth) };
   }
 
@@ -656,15 +752,6 @@ export function createMetricsService(deps: {
     return byKey;
   }
 
-  function rollUp(tree: UnitTree, rootId: string, sums: Map<string, Sums>): Sums {
-    const total = emptySums();
-    for (const id of unitsAtOrBelow(tree.children, [rootId])) {
-      const own = sums.get(id);
-      if (own) addInto(total, own);
-    }
-    return total;
-  }
-
   const refOf = (unit: TreeUnit): UnitRef => ({ id: unit.id, name: unit.name, type: unit.type });
 
   const service: MetricsService = {
@@ -673,30 +760,34 @@ export function createMetricsService(deps: {
       const unit = await focusUnit(principal, query.unitId);
       const tree = await units.get();
       const subtree = [...unitsAtOrBelow(tree.children, [unit.id])];
+      const childIds = tree.children.get(unit.id) ?? [];
       const by: RollupBy = query.attribution === 'served' ? 'served' : 'place';
-      // By who served, the total and the trend count a case once however many units of the
-      // subtree served it: read from the roll-ups of the sets of serving units.
+      // By place: the unit's and its children's subtree figures, and the unit's trend, in one
+      // read. By who served, the children per serving unit, and the total and the trend from the
+      // sets of serving units (a case counts once however many units of the subtree served it).
       const [{ byUnit: sums, months: byMonth }, servedSets, proactive, quick] = await Promise.all([
-        sumsByUnit(by, subtree, period, query),
-        by === 'served' ? sumsByUnit('servedSet', subtree, period, query) : null,
+        by === 'place'
+          ? subtreeSums('place', [unit.id, ...childIds], unit.id, period, query, tree)
+          : subtreeSums('served', childIds, null, period, query, tree),
+        by === 'served' ? subtreeSums('servedSet', [unit.id], unit.id, period, query, tree) : null,
         channelCases(PROACTIVE_CHANNEL, subtree, period),
         channelCases(QUICK_REPORT_CHANNEL, subtree, period),
       ]);
-      const served = servedSets && {
-        total: servedSets.byUnit.get(TOTAL) ?? emptySums(),
-        months: servedSets.months,
-      };
-      const children = (tree.children.get(unit.id) ?? [])
+      const totals = (servedSets ?? { byUnit: sums }).byUnit.get(unit.id) ?? emptySums();
+      const children = childIds
         .map((id) => tree.byId.get(id)!)
         .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
-        .map((child) => ({ unit: refOf(child), ...figuresOf(rollUp(tree, child.id, sums)) }));
+        .map((child) => ({
+          unit: refOf(child),
+          ...figuresOf(sums.get(child.id) ?? emptySums()),
+        }));
       return {
         unit: refOf(unit),
         period,
         filters: filtersOf(query),
-        totals: figuresOf(served?.total ?? rollUp(tree, unit.id, sums)),
+        totals: figuresOf(totals),
         children,
-        months: served?.months ?? byMonth,
+        months: servedSets?.months ?? byMonth,
         proactive,
         quickReports: { received: quick.opened, closed: quick.closed },
         computedAt: deps.clock().toISOString(),
@@ -713,10 +804,15 @@ export function createMetricsService(deps: {
         ? subtree.filter((id) => id !== unit.id && tree.byId.get(id)?.type === query.unitType)
         : (tree.children.get(unit.id) ?? []);
       const countedBy: RollupBy = query.attribution === 'served' ? 'served' : 'place';
-      const { byUnit: sums } = await sumsByUnit(countedBy, subtree, period, query);
+      // The children ranked by place read what the unit's metrics read (the unit and its
+      // children, its trend): asked at once (the bulletin), one read serves both.
+      const { byUnit: sums } =
+        !query.unitType && countedBy === 'place'
+          ? await subtreeSums('place', [unit.id, ...ranked], unit.id, period, query, tree)
+          : await subtreeSums(countedBy, ranked, null, period, query, tree);
       const rows = ranked.map((id) => {
         const member = tree.byId.get(id)!;
-        return { unit: refOf(member), ...figuresOf(rollUp(tree, id, sums)) };
+        return { unit: refOf(member), ...figuresOf(sums.get(id) ?? emptySums()) };
       });
       // Highest first; units with nothing to measure go last, unranked; ties share a rank.
       rows.sort((a, b) => {
@@ -843,6 +939,78 @@ export function rollupFilters(
   return months.map((month) => ({ by, month, [field]: { $in: units } }));
 }
 
+/**
+ * Up to this many queries, the subtree documents of some units are read per parent (or per
+ * depth) and month rather than per month (chosen: a county's view is 6 months × its one parent
+ * and itself; a ranking of its communities 6 months × one depth).
+ */
+const PER_LEVEL_READS = 24;
+
+/**
+ * The queries that read the subtree documents of `kind` (common/metric-rollup.ts TREE_KINDS) of
+ * some units and months, each an equality FerretDB v1 pushes down: per unit and month by `_id`
+ * when they are few ({@link PER_UNIT_READS}: a street and its communities for half a year);
+ * else per parent and month (`parentId`, the GIN twin of the `{by, month, parentId}` index: the
+ * children of a unit, what a view asks for), the units without a parent by `_id`; else per depth
+ * and month (`depth`: one level of the tree, what a ranking by unit type asks for; it may return
+ * units of that level elsewhere in the org); else per month. Rows of units not asked for are
+ * dropped by the reader.
+ */
+export function subtreeFilters(
+  kind: TreeKind,
+  unitIds: readonly string[],
+  months: readonly string[],
+  tree: Pick<UnitTree, 'byId'>,
+): Array<Record<string, unknown>> {
+  const units = [...unitIds].sort();
+  const byId = (unitId: string, month: string) => ({ _id: treeRollupIdOf(kind, unitId, month) });
+  if (units.length * months.length <= PER_UNIT_READS) {
+    return months.flatMap((month) => units.map((unitId) => byId(unitId, month)));
+  }
+  const parents = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
+  const parentOf = (unitId: string) => {
+    const parentId = tree.byId.get(unitId)?.parentId ?? null;
+    // A parent the tree does not know makes a root (common/metric-rollup.ts pathOf).
+    return parentId !== null && tree.byId.has(parentId) ? parentId : null;
+  };
+  const above = [...new Set(units.map(parentOf).filter((p): p is string => p !== null))].sort();
+  const roots = units.filter((u) => parentOf(u) === null);
+  if ((above.length + roots.length) * months.length <= PER_LEVEL_READS) {
+    return months.flatMap((month) => [
+      ...above.map((parentId) => ({ by: kind, month, parentId })),
+      ...roots.map((unitId) => byId(unitId, month)),
+    ]);
+  }
+  const depths = [...new Set(units.map((u) => depthOf(u, parents)))].sort();
+  if (depths.length * months.length <= PER_LEVEL_READS) {
+    return months.flatMap((month) => depths.map((depth) => ({ by: kind, month, depth })));
+  }
+  return months.map((month) => ({ by: kind, month, unitId: { $in: units } }));
+}
+
+/** A roll-up document as the metrics read it. */
+interface RollupRow {
+  _id: unknown;
+  unitId?: string | null;
+  unitIds?: unknown;
+  month: string;
+  parts?: unknown;
+  partsJson?: string;
+  lastFold?: string | null;
+}
+
+/** An unfolded change as the metrics read it. */
+interface ChangeRow {
+  _id: unknown;
+  rollupId: string;
+  unitId: string | null;
+  unitIds?: unknown;
+  month: string;
+  part: string;
+  delta: unknown;
+  batch: string | null;
+}
+
 /** Runs `read` for each filter, {@link READS_IN_FLIGHT} at a time; each row (by `_id`) once. */
 async function readEach<T extends { _id: unknown }>(
   filters: ReadonlyArray<Record<string, unknown>>,
@@ -860,9 +1028,6 @@ async function readEach<T extends { _id: unknown }>(
   await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, filters.length) }, lane));
   return [...rows.values()];
 }
-
-/** The key a `servedSet` read sums everything under (no unit id is empty). */
-const TOTAL = '';
 
 /** Cases read per page where figures are summed from the cases (chosen). */
 const CASE_PAGE = 1_000;

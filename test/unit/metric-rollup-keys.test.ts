@@ -1,14 +1,20 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
 import {
+  depthOf,
   packRollupParts,
+  parentsFromJson,
+  parentsToJson,
   parseRollupPart,
+  pathOf,
+  treeAgrees,
+  treeUnitsOf,
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
   sumsOf,
   unpackRollupParts,
 } from '../../common/metric-rollup';
-import { rollupFilters, splitPeriod } from '../../services/metrics';
+import { rollupFilters, splitPeriod, subtreeFilters } from '../../services/metrics';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -136,5 +142,112 @@ describe('metric roll-up keys and periods', () => {
       { by: 'served', month: '2026-01', unitId: { $in: units } },
       { by: 'served', month: '2026-02', unitId: { $in: units } },
     ]);
+  });
+
+  it('when a change is keyed along the unit tree, then it goes into the subtree document of its unit and of each unit above, a set of serving units into each unit of their paths once', () => {
+    // Arrange: county k, streets s1 and s2, community c1 under s1, grid g under c1; x unknown.
+    const parents = new Map<string, string | null>([
+      ['k', null],
+      ['s1', 'k'],
+      ['s2', 'k'],
+      ['c1', 's1'],
+      ['g', 'c1'],
+    ]);
+
+    // Act + Assert
+    expect(pathOf('g', parents)).toEqual(['g', 'c1', 's1', 'k']);
+    expect(pathOf('x', parents)).toEqual(['x']);
+    expect([depthOf('k', parents), depthOf('g', parents)]).toEqual(['0', '3']);
+    expect(treeUnitsOf({ by: 'place', unitId: 'g' }, parents)).toEqual(['g', 'c1', 's1', 'k']);
+    expect(treeUnitsOf({ by: 'servedSet', unitId: null, unitIds: ['g', 's2'] }, parents)).toEqual([
+      'g',
+      'c1',
+      's1',
+      'k',
+      's2',
+    ]);
+    // A cycle written by hand ends the path instead of looping.
+    expect(
+      pathOf(
+        'a',
+        new Map([
+          ['a', 'b'],
+          ['b', 'a'],
+        ]),
+      ),
+    ).toEqual(['a', 'b']);
+  });
+
+  it('when the unit tree changes, then the subtree documents agree with it only if no unit they know moved or went', () => {
+    // Arrange
+    const stored = parentsFromJson(
+      parentsToJson(
+        new Map([
+          ['k', null],
+          ['g', 'k'],
+        ]),
+      ),
+    );
+
+    // Act + Assert
+    expect(
+      treeAgrees(
+        stored,
+        new Map([
+          ['k', null],
+          ['g', 'k'],
+          ['new', 'k'],
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      treeAgrees(
+        stored,
+        new Map([
+          ['k', null],
+          ['g', 'new'],
+          ['new', 'k'],
+        ]),
+      ),
+    ).toBe(false);
+    expect(treeAgrees(stored, new Map([['k', null]]))).toBe(false);
+  });
+
+  it('when the subtree documents of some units are read, then each query is an equality: by _id for a few, by parent for the children of a unit, by depth for one level, by month for many', () => {
+    // Arrange: county k, 8 streets, 64 communities.
+    const units = [{ id: 'k', parentId: null as string | null }];
+    for (let s = 0; s < 8; s += 1) {
+      units.push({ id: `s${s}`, parentId: 'k' });
+      for (let c = 0; c < 8; c += 1) units.push({ id: `s${s}c${c}`, parentId: `s${s}` });
+    }
+    const tree = { byId: new Map(units.map((u) => [u.id, { ...u, name: u.id, type: 'x' }])) };
+    const half = ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06'];
+    const streets = units.filter((u) => u.parentId === 'k').map((u) => u.id);
+    const communities = units.filter((u) => u.id.includes('c')).map((u) => u.id);
+
+    // Act
+    const month = subtreeFilters('placeTree', ['k', 's0'], ['2026-01'], tree);
+    const county = subtreeFilters('placeTree', ['k', ...streets], half, tree);
+    const ranking = subtreeFilters('servedTree', communities, half, tree);
+    const twoYears = [2025, 2026].flatMap((y) =>
+      Array.from({ length: 12 }, (_, m) => `${y}-${String(m + 1).padStart(2, '0')}`),
+    );
+    const year = subtreeFilters('placeTree', communities, twoYears, tree);
+    const mixed = subtreeFilters('placeTree', [...streets, ...communities], twoYears, tree);
+
+    // Assert
+    expect(month).toEqual([{ _id: 'placeTree|k|2026-01' }, { _id: 'placeTree|s0|2026-01' }]);
+    expect(county).toHaveLength(12);
+    expect(county).toContainEqual({ by: 'placeTree', month: '2026-03', parentId: 'k' });
+    expect(county).toContainEqual({ _id: 'placeTree|k|2026-03' });
+    expect(ranking).toEqual(half.map((m) => ({ by: 'servedTree', month: m, depth: '2' })));
+    expect(year).toHaveLength(24);
+    expect(year[0]).toEqual({ by: 'placeTree', month: '2025-01', depth: '2' });
+    expect(mixed).toHaveLength(24);
+    expect(mixed[0]).toEqual({
+      by: 'placeTree',
+      month: '2025-01',
+      unitId: { $in: [...streets, ...communities].sort() },
+    });
   });
 });

@@ -6,13 +6,19 @@ import {
   backfillRollups,
   BACKFILL_STALE_MS,
   foldRollupChanges,
+  parentsOf,
   rebuildRollups,
   rollupsComplete,
 } from '../../activities/metric-rollups';
+import { bumpOrgRevision } from '../../models/org-revision';
+import { createOrgSnapshot } from '../../services/org-snapshot';
 import type { RollupCase, Sums } from '../../common/metric-rollup';
 import {
   packRollupParts,
+  parentsFromJson,
   rollupIdOf,
+  TREE_MARK,
+  treeRollupIdOf,
   rollupKeysOf,
   servingUnitsOf,
   sumsOf,
@@ -215,10 +221,14 @@ async function expectedPerUnit(by: 'place' | 'served', store: Database = db) {
   return perUnit;
 }
 
-/** The roll-ups as folded, zeros left out, against the sums of the case documents. */
+/**
+ * The roll-ups as folded, zeros left out, against the sums of the case documents: the per-unit
+ * documents and the subtree documents along the unit tree as it stands.
+ */
 async function expectRollupsMatchCases(store: Database = db): Promise<void> {
   await foldRollupChanges(store.models);
   expect(await store.models.MetricRollupChange.countDocuments({})).toBe(0);
+  const parents = parentsOf(await createOrgSnapshot({ models: store.models }).get());
   const expected = new Map<string, ComputedRollup>();
   for (const doc of await store.models.Case.find({}).lean()) {
     // The projected figures are the timeline's; the roll-ups must hold the timeline's sums.
@@ -226,7 +236,7 @@ async function expectRollupsMatchCases(store: Database = db): Promise<void> {
     expect(sumsOf(doc.metrics as Record<string, unknown>)).toEqual(
       sumsOf(fromTimeline.metrics as Record<string, unknown>),
     );
-    addCase(expected, fromTimeline);
+    addCase(expected, fromTimeline, parents);
   }
   const shown = (parts: Record<string, Partial<Record<string, number>>>) =>
     Object.fromEntries(
@@ -678,5 +688,169 @@ describe('an upgraded store (cases written before the roll-ups)', () => {
     expect(report).toEqual({ outcome: 'done', cases: 1 });
     expect(await old.models.MetricRollupMark.exists({ _id: 'backfill#2' })).not.toBeNull();
     await expectRollupsMatchCases(old);
+  });
+});
+
+describe('roll-ups per subtree (ancestor units) when a grid moves', () => {
+  /** A county, two streets, a community under each, a grid under the first community. */
+  const TREE = [
+    ['m-k', null, 'county'],
+    ['m-s1', 'm-k', 'street'],
+    ['m-s2', 'm-k', 'street'],
+    ['m-c1', 'm-s1', 'community'],
+    ['m-c2', 'm-s2', 'community'],
+    ['m-g', 'm-c1', 'grid'],
+  ] as const;
+  let store: Database;
+  let writer: ReturnType<typeof createActivities>;
+
+  beforeAll(async () => {
+    store = await connectDatabase(testConfig('rollups-move').MONGODB_URI);
+    const now = new Date();
+    for (const [id, parentId, type] of TREE) {
+      await store.models.Unit.create({
+        _id: id,
+        name: id,
+        type,
+        parentId,
+        updatedAt: now,
+      });
+    }
+    await bumpOrgRevision(store.models);
+    writer = createActivities({
+      models: store.models,
+      mail: {
+        transport: createSmtpTransport(testStack().env.SMTP_URL),
+        renderer: createMailRenderer(),
+        from: 'test <noreply@governance.local>',
+      },
+      clock: () => new Date(),
+      logger: createLogger('test', 'silent'),
+    });
+    await backfillRollups(store.models, { owner: 'test' });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  /** A case of the grid is served by the grid and the other street's community (m-c2). */
+  const project = async (caseId: string, unitId: string, fate: number) => {
+    const served = unitId === 'm-g' ? [{ unitIds: ['m-g', 'm-c2'], personIds: ['p-g'] }] : [];
+    for (const progress of revisionsOf(caseId, unitId, 'road', FATES[fate]!, served)) {
+      await writer.recordCaseProgress(progress);
+    }
+  };
+  const county = { unitId: 'm-k', period: '2026-03' };
+  const childReceived = (view: { children: Array<{ unit: { id: string }; received: number }> }) =>
+    Object.fromEntries(view.children.map((c) => [c.unit.id, c.received]));
+  const treeMark = async () =>
+    (await store.models.MetricRollupMark.collection.findOne({ _id: TREE_MARK as never }))!;
+
+  it('when cases of a grid are folded, then the streets and the county read their own subtree documents, and the figures of a past month follow the grid to its new community (after a fold marks the documents stale and until the rebuild rewrites them)', async () => {
+    // Arrange: three cases in the grid under m-s1, one in the community under m-s2.
+    await project('mv-1', 'm-g', 0);
+    await project('mv-2', 'm-g', 1);
+    await project('mv-3', 'm-g', 2);
+    await project('mv-4', 'm-c2', 0);
+    await expectRollupsMatchCases(store);
+    const subtree = await store.models.MetricRollup.findById(
+      treeRollupIdOf('placeTree', 'm-s1', '2026-03'),
+    ).lean();
+    expect(subtree).toMatchObject({ by: 'placeTree', unitId: 'm-s1', parentId: 'm-k' });
+    const before = await metricsService(store).unitMetrics(admin, county);
+    expect(childReceived(before)).toEqual({ 'm-s1': 3, 'm-s2': 1 });
+    expect(before.totals.received).toBe(4);
+    const servedBefore = await metricsService(store).unitMetrics(admin, {
+      ...county,
+      attribution: 'served',
+    });
+    expect(childReceived(servedBefore)).toEqual({ 'm-s1': 3, 'm-s2': 3 });
+    expect(servedBefore.totals.received).toBe(3);
+
+    // Act 1: the grid moves to the community of the other street.
+    await store.models.Unit.updateOne({ _id: 'm-g' }, { $set: { parentId: 'm-c2' } });
+    await bumpOrgRevision(store.models);
+    const moved = await metricsService(store).unitMetrics(admin, county);
+    const servedMoved = await metricsService(store).unitMetrics(admin, {
+      ...county,
+      attribution: 'served',
+    });
+
+    // Assert 1: today's path (the subtree documents still say m-s1: the reader's tree disagrees
+    // with the mark, so it rolls the grid's own documents up along today's tree).
+    expect(childReceived(moved)).toEqual({ 'm-s1': 0, 'm-s2': 4 });
+    expect(moved.totals).toEqual(before.totals);
+    expect(moved.months).toEqual(before.months);
+    // By who served: per serving unit, both now under m-s2; the total counts each case once.
+    expect(childReceived(servedMoved)).toEqual({ 'm-s1': 0, 'm-s2': 6 });
+    expect(servedMoved.totals).toEqual(servedBefore.totals);
+    expect((await treeMark()).stale).toBe(false);
+
+    // Act 2: one more case of the grid, folded: the folder marks the subtree documents stale.
+    await project('mv-5', 'm-g', 0);
+    await foldRollupChanges(store.models);
+    const afterFold = await metricsService(store).unitMetrics(admin, county);
+    const ranking = await metricsService(store).ranking(admin, {
+      ...county,
+      unitType: 'community',
+      by: 'received',
+    });
+
+    // Assert 2
+    expect((await treeMark()).stale).toBe(true);
+    expect(childReceived(afterFold)).toEqual({ 'm-s1': 0, 'm-s2': 5 });
+    expect(ranking.items.map((i) => [i.unit.id, i.received])).toEqual([
+      ['m-c2', 5],
+      ['m-c1', 0],
+    ]);
+
+    // Act 3: the rebuild rewrites the subtree documents along today's tree.
+    await rebuildRollups(store.models);
+    const rebuilt = await metricsService(store).unitMetrics(admin, county);
+    const servedRebuilt = await metricsService(store).unitMetrics(admin, {
+      ...county,
+      attribution: 'served',
+    });
+
+    // Assert 3: the mark follows today's tree again, and the figures read from the subtree
+    // documents are those of today's path.
+    const mark = await treeMark();
+    expect(mark.stale).toBe(false);
+    expect(parentsFromJson(mark.parentsJson).get('m-g')).toBe('m-c2');
+    expect(
+      await store.models.MetricRollup.exists({
+        _id: treeRollupIdOf('placeTree', 'm-s1', '2026-03'),
+      }),
+    ).toBeNull();
+    expect({ ...rebuilt, computedAt: null }).toEqual({ ...afterFold, computedAt: null });
+    expect(servedRebuilt.totals.received).toBeGreaterThan(0);
+    expect(servedRebuilt.totals).toEqual(
+      (await metricsService(store).unitMetrics(admin, { ...county, attribution: 'served' })).totals,
+    );
+    expect(servedMoved.totals.received).toBeLessThanOrEqual(servedRebuilt.totals.received);
+    await expectRollupsMatchCases(store);
+  });
+
+  it('when the subtree documents disagree with the per-unit ones, then a read along an agreeing tree shows the subtree documents (it reads them, not the grids)', async () => {
+    // Arrange: the street's subtree document for March altered by hand (the rebuild repairs it).
+    const id = treeRollupIdOf('placeTree', 'm-s2', '2026-03');
+    const doc = (await store.models.MetricRollup.findById(id).lean())!;
+    const parts = unpackRollupParts(doc);
+    const part = Object.keys(parts)[0]!;
+    parts[part]!.received = (parts[part]!.received ?? 0) + 100;
+    await store.models.MetricRollup.updateOne(
+      { _id: id },
+      { $set: { partsJson: packRollupParts(parts) } },
+    );
+
+    // Act
+    const altered = await metricsService(store).unitMetrics(admin, county);
+    await rebuildRollups(store.models);
+    const repaired = await metricsService(store).unitMetrics(admin, county);
+
+    // Assert
+    expect(childReceived(altered)['m-s2']).toBe(childReceived(repaired)['m-s2']! + 100);
+    await expectRollupsMatchCases(store);
   });
 });
