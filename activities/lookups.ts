@@ -266,7 +266,8 @@ export function createLookupActivities(deps: ActivityDependencies) {
       const person = await Person.findById(requester.id, { userId: 1 }).lean();
       if (!person?.userId) return { ...none, requester: 'no-account' };
       const account = await User.findById(person.userId, { disabled: 1 }).lean();
-      if (!account || account.disabled) return { ...none, requester: 'account-disabled' };
+      if (!account) return { ...none, requester: 'no-account' };
+      if (account.disabled) return { ...none, requester: 'account-disabled' };
       return {
         ...none,
         people: [{ personId: requester.id, userId: person.userId, unitId }],
@@ -274,7 +275,8 @@ export function createLookupActivities(deps: ActivityDependencies) {
       };
     }
     const account = await User.findById(requester.id, { disabled: 1 }).lean();
-    if (!account || account.disabled) return { ...none, requester: 'account-disabled' };
+    if (!account) return { ...none, requester: 'no-account' };
+    if (account.disabled) return { ...none, requester: 'account-disabled' };
     const person = await Person.findOne({ userId: requester.id }, { _id: 1 }).lean();
     return {
       ...none,
