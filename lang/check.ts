@@ -1053,7 +1053,7 @@ class SemanticChecker {
       } else if (taskCandidates > 1) {
         this.report(
           `${path}.requester`,
-          'the requester is a task\'s only candidate: a task offered to the requester and to staff at once would let staff answer for the resident; put staff in `otherwise` (who does it when the requester has no account) or in a step of their own',
+          "the requester is a task's only candidate: a task offered to the requester and to staff at once would let staff answer for the resident; put staff in `otherwise` (who does it when the requester has no account) or in a step of their own",
         );
       }
       this.checkRole(`${path}.otherwise.role`, selector.otherwise.role);
