@@ -62,6 +62,8 @@ export type WireRoleSelector =
 
 export type ResolvePeopleRequest =
   | { persons: readonly string[]; caseUnitId: string | null }
+  /** The case's requester as a candidate: who started it (see `requesterCandidate`). */
+  | { requester: { kind: 'user' | 'person'; id: string }; caseUnitId: string | null }
   | {
       selector: WireRoleSelector | { person: string } | WireOnDutySelector;
       caseUnitId: string | null;
@@ -95,6 +97,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
     PostBackup,
     DutyRota,
     WorkingHours,
+    User,
   } = deps.models;
   /**
    * The org tree and people's accounts as of one org revision (models/org-revision.ts). Every
@@ -248,6 +251,41 @@ export function createLookupActivities(deps: ActivityDependencies) {
   }
 
   /**
+   * The requester as a candidate, keyed by their sign-in account: a resident's account (their
+   * person record's id when they have one, else `user:<account id>`, so the task never names
+   * them), or a person who started the case (a quick report) when they have an account. The
+   * candidate's unit is the case's: a resident holds no post. Ids only, as every candidate.
+   */
+  async function requesterCandidate(
+    requester: { kind: 'user' | 'person'; id: string },
+    caseUnitId: string | null,
+  ): Promise<ResolvedPeople> {
+    const none: ResolvedPeople = { people: [], unitId: null, unitName: null, fellBack: false };
+    const unitId = caseUnitId ?? '';
+    if (requester.kind === 'person') {
+      const person = await Person.findById(requester.id, { userId: 1 }).lean();
+      if (!person?.userId) return { ...none, requester: 'no-account' };
+      const account = await User.findById(person.userId, { disabled: 1 }).lean();
+      if (!account) return { ...none, requester: 'no-account' };
+      if (account.disabled) return { ...none, requester: 'account-disabled' };
+      return {
+        ...none,
+        people: [{ personId: requester.id, userId: person.userId, unitId }],
+        requester: 'reached',
+      };
+    }
+    const account = await User.findById(requester.id, { disabled: 1 }).lean();
+    if (!account) return { ...none, requester: 'no-account' };
+    if (account.disabled) return { ...none, requester: 'account-disabled' };
+    const person = await Person.findOne({ userId: requester.id }, { _id: 1 }).lean();
+    return {
+      ...none,
+      people: [{ personId: person?._id ?? `user:${requester.id}`, userId: requester.id, unitId }],
+      requester: 'reached',
+    };
+  }
+
+  /**
    * The dispatch catalogue covering a case's unit at its current revision: the nearest owning
    * unit at or above it (services/catalogue.ts keeps the pointers and revisions).
    */
@@ -281,6 +319,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
         const unitOf = (id: string) => homeUnitOf(tree, id, request.caseUnitId);
         return { ...none, people: await candidatesOf(request.persons, unitOf) };
       }
+      if ('requester' in request) return requesterCandidate(request.requester, request.caseUnitId);
       const { selector } = request;
       const instant = request.at !== undefined ? Date.parse(request.at) : null;
       if ('onDuty' in selector) {

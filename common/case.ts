@@ -110,6 +110,8 @@ export type TimelineEventType =
   | 'decision.taken'
   | 'task.opened'
   | 'task.unstaffed'
+  /** A requester task went to its `otherwise` people: the requester has no account (reason). */
+  | 'task.requester-unreachable'
   /** Someone stands in for an absent candidate (AB岗): ids and how (named, the post's B-holder). */
   | 'task.stand-in'
   /** The dispatch catalogue (派单目录) named the unit of a task, or had no entry (兜底 went on). */
@@ -543,7 +545,16 @@ export interface ResolvedPeople {
   standIns?: Array<{ personId: string; for: string; via: 'absence' | 'b-post' }>;
   /** An `onDuty` selector found nobody rostered and took the post holders instead. */
   offDuty?: boolean;
+  /**
+   * A `requester` selector (lang/definition.ts): `reached` when the task went to the requester's
+   * account, else why it went to `otherwise` instead (兜底): the case came by API key (Open311),
+   * from a person without a sign-in account (a quick report), from the system (a schedule, a
+   * parent case), or the account is gone or disabled.
+   */
+  requester?: RequesterReach;
 }
+
+export type RequesterReach = 'reached' | 'api-key' | 'no-account' | 'system' | 'account-disabled';
 
 /**
  * What one case counts for in the metrics, as numbers on its document (flags 0 or 1, durations in

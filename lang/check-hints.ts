@@ -1,5 +1,9 @@
 import type { StepSpec } from './definition';
-import { chainDownSelectorSchema, pairedWithSelectorSchema } from './definition';
+import {
+  chainDownSelectorSchema,
+  pairedWithSelectorSchema,
+  requesterSelectorSchema,
+} from './definition';
 import { LOOKUP_RESULT_PROPERTIES } from './lookup';
 
 /**
@@ -170,7 +174,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * The problems of a `pairedWith` or `chain` selector at or in the list at `path`, each at its own
+ * The problems of a `pairedWith`, `chain` or `requester` selector at or in the list at `path`, each at its own
  * field, or null when there is none there: a union of selectors alone answers "Unrecognized key"
  * for the first kind of selector it tried, which names the wrong one.
  */
@@ -194,7 +198,9 @@ export function selectorProblems(
         ? pairedWithSelectorSchema
         : 'chain' in item
           ? chainDownSelectorSchema
-          : null;
+          : 'requester' in item
+            ? requesterSelectorSchema
+            : null;
     const parsed = schema?.safeParse(item);
     if (!parsed || parsed.success) continue;
     for (const issue of parsed.error.issues) {

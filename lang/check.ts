@@ -296,7 +296,9 @@ class SemanticChecker {
     if (step.type !== 'end' && step.type !== 'decision') reference('next', step.next);
     switch (step.type) {
       case 'task':
-        step.candidates.forEach((c, i) => this.checkSelector(`${path}.candidates[${i}]`, c, true));
+        step.candidates.forEach((c, i) =>
+          this.checkSelector(`${path}.candidates[${i}]`, c, true, step.candidates.length),
+        );
         if (step.form) this.checkFields(`${path}.form.fields`, step.form.fields, false);
         step.outcomes.forEach((o, i) => reference(`outcomes[${i}].next`, o.next));
         step.outcomes.forEach((o, i) => {
@@ -1062,7 +1064,32 @@ class SemanticChecker {
     });
   }
 
-  private checkSelector(path: string, selector: PeopleSelector, onTask: boolean): void {
+  /**
+   * `taskCandidates`: how many candidates the task step lists, when the selector is one of them
+   * (the only place `requester` may stand).
+   */
+  private checkSelector(
+    path: string,
+    selector: PeopleSelector,
+    onTask: boolean,
+    taskCandidates?: number,
+  ): void {
+    if ('requester' in selector) {
+      if (taskCandidates === undefined) {
+        this.report(
+          `${path}.requester`,
+          "the requester is only a task step's candidate (补正, 补充说明, confirming a result): mails reach them through the requester's own channels, a feedback step rates by the requester already, and a claim pool or roll-call of one person is a task",
+        );
+      } else if (taskCandidates > 1) {
+        this.report(
+          `${path}.requester`,
+          "the requester is a task's only candidate: a task offered to the requester and to staff at once would let staff answer for the resident; put staff in `otherwise` (who does it when the requester has no account) or in a step of their own",
+        );
+      }
+      this.checkRole(`${path}.otherwise.role`, selector.otherwise.role);
+      this.checkUnitRef(`${path}.otherwise.unit`, selector.otherwise.unit, onTask);
+      return;
+    }
     if ('onDuty' in selector) {
       if (selector.role !== undefined) this.checkRole(`${path}.role`, selector.role);
       this.checkUnitRef(`${path}.onDuty`, selector.onDuty, onTask);

@@ -308,9 +308,34 @@ export const chainDownSelectorSchema = z
   .strict();
 
 /**
+ * The case's requester (补正材料, 补充说明, confirming a result): the account that started the case,
+ * a resident's or a registered member's with a sign-in account. A request without an account
+ * behind it (an Open311 request by API key, a rider's quick report, a schedule) goes to
+ * `otherwise` (兜底: the holders of a role in a unit) and the timeline says why. Only in a task
+ * step's candidates, on its own.
+ */
+export const requesterSelectorSchema = z
+  .object({
+    requester: z.literal(true, { error: 'the requester selector is written requester: true' }),
+    otherwise: z
+      .object(
+        { role: roleKey, unit: unitRefSchema.default('case') },
+        {
+          error: (issue) =>
+            issue.input === undefined
+              ? 'who does the task when the requester has no account (an Open311 request, a quick report, a schedule): otherwise: { role, unit }'
+              : undefined,
+        },
+      )
+      .strict(),
+  })
+  .strict();
+export type RequesterSelector = z.infer<typeof requesterSelectorSchema>;
+
+/**
  * Who: people holding a role in a unit, units of a type below one, the people paired with a unit
- * (包联), a role down the chain, a person, an expression, a claim step's claimants, or who is on
- * duty in a unit.
+ * (包联), a role down the chain, a person, an expression, a claim step's claimants, who is on
+ * duty in a unit, or the case's requester (a task step's only).
  */
 export const peopleSelectorSchema = z.union([
   z
@@ -336,6 +361,7 @@ export const peopleSelectorSchema = z.union([
    * then, the holders of `role` there (兜底 upwards), or without `role` every post holder there.
    */
   z.object({ onDuty: unitRefSchema, role: roleKey.optional() }).strict(),
+  requesterSelectorSchema,
 ]);
 export type PeopleSelector = z.infer<typeof peopleSelectorSchema>;
 export type OnDutySelector = Extract<PeopleSelector, { onDuty: unknown }>;

@@ -126,6 +126,7 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'decision.taken': '已研判',
   'task.opened': '已派单',
   'task.unstaffed': '待调度',
+  'task.requester-unreachable': '由工作人员代为补充',
   'task.stand-in': '由AB岗人员代办',
   'catalogue.routed': '已按派单目录派单',
   'catalogue.unmatched': '派单目录未覆盖，转中心调度',

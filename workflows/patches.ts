@@ -128,6 +128,12 @@ export const CHANGES_SINCE_2026_11 = {
    * marker may stand for it without changing any recorded case's replay (as for the assessment).
    */
   lookupStep: 'lookup-step',
+  /**
+   * A task step's `requester` candidate (docs 6.2): one lookup of the requester's account, and
+   * when there is none the `otherwise` people and a `task.requester-unreachable` entry. New
+   * syntax: only definitions published with it reach it, so the combined marker may stand for it.
+   */
+  requesterTasks: 'requester-tasks',
 } as const;
 
 /** Whether a change made after the 2026-11 marker applies to this case (see above). */

@@ -1,5 +1,11 @@
 import { ActivityFailure, isCancellation, log, patched } from '@temporalio/workflow';
-import type { Candidate, CaseWorkflowInput, FeedbackWait, ResolvedPeople } from '../common/case';
+import type {
+  Candidate,
+  CaseWorkflowInput,
+  FeedbackWait,
+  RequesterReach,
+  ResolvedPeople,
+} from '../common/case';
 import type {
   DefinitionSpec,
   EscalationSpec,
@@ -291,7 +297,10 @@ export class CaseRun {
 
   /** A role selector for the lookup (see {@link wireUnitRef}). */
   private wireSelector(
-    selector: Exclude<PeopleSelector, { expression: string } | { claimantsOf: string }>,
+    selector: Exclude<
+      PeopleSelector,
+      { expression: string } | { claimantsOf: string } | { requester: true }
+    >,
   ): WireRoleSelector | { person: string } | WireOnDutySelector {
     if ('person' in selector) return selector;
     if ('onDuty' in selector) {
@@ -322,6 +331,14 @@ export class CaseRun {
 
   /** The lookup a people selector means now: expressions and claimants evaluated here. */
   wireRequest(selector: PeopleSelector, task: TaskContext | null): ResolvePeopleRequest {
+    if ('requester' in selector) {
+      // Only `resolvePeople` reaches the requester (the checker keeps the selector out of every
+      // other list); anywhere else it means the 兜底 people.
+      return this.wireRequest(
+        { role: selector.otherwise.role, unit: selector.otherwise.unit },
+        task,
+      );
+    }
     if ('claimantsOf' in selector) {
       const ids = this.steps[selector.claimantsOf]?.claimants ?? [];
       return { persons: ids, caseUnitId: this.caseUnitId };
@@ -359,7 +376,23 @@ export class CaseRun {
     const standIns: NonNullable<ResolvedPeople['standIns']> = [];
     let offDuty = false;
     const units: Array<{ unitId: string; unitName: string | null }> = [];
+    let requester: RequesterReach | undefined;
     for (const selector of selectors) {
+      if ('requester' in selector && appliesSince2026_11(CHANGES_SINCE_2026_11.requesterTasks)) {
+        requester = this.reachRequester();
+        if (requester === 'reached') {
+          const found = await this.lookupPeople({
+            requester: this.input.startedBy as { kind: 'user' | 'person'; id: string },
+            caseUnitId: this.caseUnitId,
+          });
+          requester = found.requester ?? 'account-disabled';
+          if (requester === 'reached') {
+            people.push(...found.people);
+            unitId ??= this.caseUnitId;
+            continue;
+          }
+        }
+      }
       const resolved = await this.lookupPeople(this.wireRequest(selector, task));
       standIns.push(...(resolved.standIns ?? []));
       offDuty ||= resolved.offDuty === true;
@@ -383,7 +416,18 @@ export class CaseRun {
       ...(catalogue ? { catalogue } : {}),
       ...(standIns.length > 0 ? { standIns } : {}),
       ...(offDuty ? { offDuty } : {}),
+      ...(requester !== undefined ? { requester } : {}),
     };
+  }
+
+  /**
+   * Whether the case's requester may have an account to offer a task to: a user's account or a
+   * person who started it (a quick report; the lookup asks whether they have one); else why not.
+   */
+  private reachRequester(): RequesterReach {
+    const { kind } = this.input.startedBy;
+    if (kind === 'user' || kind === 'person') return 'reached';
+    return kind === 'apiKey' ? 'api-key' : 'system';
   }
 
   /** Who a list of recipients means now: addresses from case data and resolved people. */

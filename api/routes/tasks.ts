@@ -192,6 +192,13 @@ const supervisionSchema = z.object({
   closedAt: z.iso.datetime().nullable(),
 });
 
+/**
+ * What a resident does with a task offered to them as the requester: claim, release and complete
+ * it. Returning (退单) and reassigning (转派) are the staff's; the workflow still checks that the
+ * resident is the task's candidate or assignee (403/409 otherwise) and scope hides others' (404).
+ */
+const REQUESTER_ACTIONS: readonly TaskAction[] = ['claim', 'release', 'complete'];
+
 export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): void {
   routes.add<undefined, z.infer<typeof supervisionQuery>>({
     method: 'get',
@@ -225,7 +232,10 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
     path: '/api/v1/tasks',
     tag: 'tasks',
     summary: 'List tasks: yours, those you may claim, or all in your scope',
-    roles: ['admin', 'dispatcher', 'staff'],
+    description:
+      "A resident sees only the tasks offered to them as a case's requester (补正, 补充说明: a step whose candidates are `requester: true`), in every view.",
+    // Residents: requester tasks (the task scope is theirs by candidateUserIds, nothing else).
+    roles: ['admin', 'dispatcher', 'staff', 'resident'],
     query: listQuery,
     responses: {
       200: {
@@ -249,7 +259,7 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
     path: '/api/v1/tasks/:id',
     tag: 'tasks',
     summary: 'Get a task',
-    roles: ['admin', 'dispatcher', 'staff'],
+    roles: ['admin', 'dispatcher', 'staff', 'resident'],
     params: taskIdParams,
     responses: {
       200: { description: 'The task', schema: taskSchema },
@@ -270,7 +280,9 @@ export function registerTaskRoutes(routes: RouteRegistry, tasks: TaskService): v
       path: `/api/v1/tasks/:id/${action}`,
       tag: 'tasks',
       ...ACTION_TEXT[action],
-      roles: ['admin', 'dispatcher', 'staff'],
+      roles: REQUESTER_ACTIONS.includes(action)
+        ? ['admin', 'dispatcher', 'staff', 'resident']
+        : ['admin', 'dispatcher', 'staff'],
       params: taskIdParams,
       headers: idempotencyHeaders,
       body: ACTION_BODIES[action] as z.ZodType<Record<string, unknown>>,

@@ -181,6 +181,10 @@ export const STAFF_MESSAGES: MessagePairs = {
     '无人可派：请调度员转派',
     'nobody to do it: a dispatcher must assign it',
   ],
+  'event.task.requester-unreachable': [
+    '申请人无账号，转工作人员代为办理',
+    'the requester has no account: staff do it instead',
+  ],
   'task.standIns': ['AB岗顶岗', 'Standing in'],
   'task.standingInFor': ['{who} 代 {for} 办理', '{who} standing in for {for}'],
   'checkIn.title': ['签到', 'Check in'],

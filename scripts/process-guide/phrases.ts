@@ -77,6 +77,9 @@ export function selectorText(spec: DefinitionSpec, selector: PeopleSelector): st
     }
     return `${roleLabel(spec, selector.role)} of ${unitRefText(spec, unit)}`;
   }
+  if ('requester' in selector) {
+    return `the requester, by their own account (no account: ${roleLabel(spec, selector.otherwise.role)} of ${unitRefText(spec, selector.otherwise.unit)})`;
+  }
   if ('onDuty' in selector) {
     const otherwise =
       selector.role === undefined

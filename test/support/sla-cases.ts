@@ -577,14 +577,15 @@ export class SlaTestBed {
     definition: DefinitionSnapshot,
     unitId: string,
     data: Record<string, unknown> = {},
-    options: Pick<CaseWorkflowInput, 'historyLimits'> = {},
+    options: Pick<CaseWorkflowInput, 'historyLimits'> &
+      Partial<Pick<CaseWorkflowInput, 'startedBy'>> = {},
   ): Promise<RunningCase> {
     const input: CaseWorkflowInput = {
+      startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
       ...options,
       caseId: `case-${randomBytes(12).toString('hex')}`,
       definition,
       data,
-      startedBy: { kind: 'user', id: 'usr_resident', roles: ['resident'] },
       unitId,
       requestHash: 'test',
       receivedAt: new Date(await this.now()).toISOString(),

@@ -78,6 +78,7 @@ export async function runTaskStep(
     ...(task.capacity !== null ? { capacity: task.capacity } : {}),
     ...(resolved.fellBack ? { fellBack: true } : {}),
     ...(resolved.offDuty ? { offDuty: true } : {}),
+    ...(resolved.requester === 'reached' ? { requester: true } : {}),
   });
   for (const standIn of resolved.standIns ?? []) {
     // Who stands in for whom (AB岗), by person id only: no names in the history.
@@ -106,6 +107,14 @@ export async function runTaskStep(
         ...(routing.unitId !== null ? { unitId: routing.unitId } : {}),
       },
     );
+  }
+  if (resolved.requester !== undefined && resolved.requester !== 'reached') {
+    // A requester task without an account to offer it to went to its `otherwise` people (兜底):
+    // said why, so nobody waits on a resident who cannot see it. No ids of the requester here.
+    run.projection.record('task.requester-unreachable', ENGINE, step.id, {
+      task: id,
+      reason: resolved.requester,
+    });
   }
   if (resolved.people.length === 0) {
     // Nobody holds the post, not even up the 兜底 chain: said on the timeline, so the task is not
