@@ -1,5 +1,4 @@
 import { childrenByParent, unitsAtOrBelow } from '../common/org-tree';
-import { MAX_UNITS_READ_ONE_BY_ONE } from '../common/points-report';
 import type { OpenItem, OpenItemsResult } from '../lang/lookup';
 import { MAX_LOOKUP_SUMMARY, MAX_OPEN_ITEMS_LISTED } from '../lang/lookup';
 import type { ActivityDependencies } from './dependencies';
@@ -9,10 +8,17 @@ import type { ActivityDependencies } from './dependencies';
  * and the units under it, the demands nobody claimed (a claim step's task still `open` with no
  * claimant) and the open cases with a deadline missed (`metrics.overdue`, written by the
  * projection). One query per unit of the subtree and kind, each led by a top-level equality
- * FerretDB v1 pushes down (tasks: `caseUnitId`; cases: `unitId`), never a whole collection; a
- * subtree of more than MAX_UNITS_READ_ONE_BY_ONE units (a street or a county) is refused: read per
- * community. Ids, processes and figures only: no resident's data reaches the case.
+ * FerretDB v1 pushes down (tasks: `caseUnitId`; cases: `unitId`), never a whole collection (an
+ * `$in` of the units is not pushed down); a subtree of more than MAX_UNITS_READ units (a county)
+ * is refused: start the case for a street or a community. Ids, processes and figures only: no
+ * resident's data reaches the case.
  */
+
+/**
+ * The most units one read walks (chosen: a street's communities, grids, compounds and
+ * co-building units are a few dozen to a couple of hundred; two indexed queries each).
+ */
+export const MAX_UNITS_READ = 300;
 
 /** Open tasks or overdue cases one unit's read takes at most (chosen: far above a community's). */
 const MAX_READ_PER_UNIT = 2_000;
@@ -42,7 +48,7 @@ export function createOpenItemActivities(deps: ActivityDependencies) {
           [request.unitId],
         ),
       ].sort();
-      if (ids.length > MAX_UNITS_READ_ONE_BY_ONE) {
+      if (ids.length > MAX_UNITS_READ) {
         return { refused: true, reason: 'too-many-units', count: ids.length };
       }
       const now = deps.clock().getTime();

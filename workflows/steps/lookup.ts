@@ -86,7 +86,7 @@ async function readOpenItems(
   if (read.refused) {
     const messages = {
       'no-unit': `Step "${step.id}" reads the open items of the case's unit, and the case has none`,
-      'too-many-units': `Step "${step.id}" would read ${read.count} units one by one: start the case for a community (or a smaller unit)`,
+      'too-many-units': `Step "${step.id}" would read ${read.count} units one by one: start the case for a street or a community`,
       'too-many-items': `Step "${step.id}" found more than ${read.count} open items in one unit: read per smaller unit`,
     } as const;
     await refuse({ reason: read.reason, count: read.count }, messages[read.reason]);
