@@ -29,6 +29,8 @@ export interface ReadOpenItemsRequest {
   caseId: string;
   /** The case's unit (the convening community): its subtree is read. */
   unitId: string | null;
+  /** When the step ran (the workflow's clock, ISO): days waiting and overdue count to it. */
+  at: string;
 }
 
 export type ReadOpenItemsResult =
@@ -51,7 +53,7 @@ export function createOpenItemActivities(deps: ActivityDependencies) {
       if (ids.length > MAX_UNITS_READ) {
         return { refused: true, reason: 'too-many-units', count: ids.length };
       }
-      const now = deps.clock().getTime();
+      const now = Date.parse(request.at);
       const unclaimed: OpenItem[] = [];
       const overdue: OpenItem[] = [];
       for (const unitId of ids) {

@@ -198,17 +198,27 @@ describe('党建联席会议 (joint-meeting → joint-meeting-item)', () => {
         neighbour.id,
         wish('张三'),
       );
-      await bed.skipTo(bj(`${plusDays(monday, 3)} 09:30`)); // review_2d was due Wednesday 09:30
+      await bed.skipTo(bj(`${plusDays(monday, 3)} 12:00`)); // review_2d was due Wednesday morning
       for (const c of [late, elsewhere]) {
         await c.waitForDoc('the review overdue', (d) => d.deadlines.some((x) => x.missed));
       }
       const kase = await bed.startCase(queue, root, org.community.id, { topic: '四季度联席会议' });
       const task = await kase.waitForTask('会前准备', kase.taskId('prepare'), () => true);
       const [read] = await kase.waitForEvents('lookup.read', 1);
-      return { task, read, pooled, late };
+      const pool = await pooled.task(pooled.taskId('pool'));
+      const lateDoc = await late.waitForDoc('the review overdue', () => true);
+      return { task, read, pooled, late, pool, lateDoc };
     });
 
-    // Assert: counts on the timeline, the form prefilled with them and a draft naming the cases
+    // Assert: counts on the timeline, the form prefilled with them and a draft naming the cases,
+    // with whole days from the pool's opening (Monday morning to Thursday noon: 3) and from the
+    // review's due time to the lookup
+    const readAt = new Date(outcome.read!.at).getTime();
+    const waiting = Math.floor((readAt - outcome.pool!.openedAt.getTime()) / DAY);
+    const dueAt = outcome.lateDoc.deadlines.find((d) => d.missed)!.dueAt!;
+    const late = Math.floor((readAt - Date.parse(dueAt)) / DAY);
+    expect(waiting).toBe(3);
+    expect(late).toBeGreaterThanOrEqual(0);
     expect(outcome.read!.detail).toEqual({
       source: 'open-items',
       count: 2,
@@ -220,8 +230,8 @@ describe('党建联席会议 (joint-meeting → joint-meeting-item)', () => {
       overdue: 1,
       agenda: [
         '无人认领的需求 1 件，逾期未办结事项 1 件。',
-        `${outcome.pooled.caseId}（micro-wish，${org.grid.id}）：无人认领 3 天`,
-        `${outcome.late.caseId}（micro-wish，${org.grid.id}）：逾期 1 天`,
+        `${outcome.pooled.caseId}（micro-wish，${org.grid.id}）：无人认领 ${waiting} 天`,
+        `${outcome.late.caseId}（micro-wish，${org.grid.id}）：逾期 ${late} 天`,
       ].join('\n'),
     });
     expect(JSON.stringify(outcome.task.prefill)).not.toMatch(/王秀兰|李四/);

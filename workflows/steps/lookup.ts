@@ -82,7 +82,12 @@ async function readOpenItems(
   step: LookupStepSpec,
   refuse: (detail: Record<string, string | number>, message: string) => Promise<void>,
 ): Promise<void> {
-  const read = await reads.readOpenItems({ caseId: run.caseId, unitId: run.caseUnitId });
+  const read = await reads.readOpenItems({
+    caseId: run.caseId,
+    unitId: run.caseUnitId,
+    // The workflow's clock, not the worker's: the days are the ones the case lived.
+    at: new Date(Date.now()).toISOString(),
+  });
   if (read.refused) {
     const messages = {
       'no-unit': `Step "${step.id}" reads the open items of the case's unit, and the case has none`,
