@@ -4,7 +4,7 @@ import {
   pairedWithSelectorSchema,
   requesterSelectorSchema,
 } from './definition';
-import { LOOKUP_RESULT_PROPERTIES } from './lookup';
+import { LOOKUP_SOURCE_INFO } from './lookup';
 
 /**
  * Messages that say what to write instead: where a parallel branch's step belongs, what a
@@ -108,21 +108,24 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
   assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
-  lookup: LOOKUP_RESULT_PROPERTIES,
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
 export function stepPathProblem(step: StepSpec, rest: readonly string[]): string | null {
   const [property, field] = rest;
   if (property === undefined) return null;
-  const known = STEP_RESULT_PROPERTIES[step.type] ?? [];
+  // A lookup leaves what its source reads (lang/lookup.ts).
+  const known =
+    step.type === 'lookup'
+      ? LOOKUP_SOURCE_INFO[step.source].properties
+      : (STEP_RESULT_PROPERTIES[step.type] ?? []);
   if (known.length === 0) {
     return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation, assessment, repeat and lookup steps do)`;
   }
   if (!known.includes(property)) {
     const near = nearestName(property, known);
     return (
-      `steps.${step.id} (a ${step.type} step) has no "${property}"` +
+      `steps.${step.id} (a ${step.type === 'lookup' ? `lookup of ${step.source}` : `${step.type} step`}) has no "${property}"` +
       (near !== null ? `: did you mean "${near}"?` : '') +
       ` (it has: ${known.join(', ')})`
     );

@@ -945,8 +945,10 @@ export type AssessmentStepSpec = z.infer<typeof assessmentStepSchema>;
  * The sources a `lookup` step reads (lang/lookup.ts says what each returns):
  * `dual-report-members`: the 双报到 members of the case's community in a year, from the
  * registrations (dual-report cases) and the points ledger (积分台账).
+ * `open-items`: the open demands nobody claimed and the open overdue cases of the case's unit and
+ * the units under it (联席会议的议题来源), counted, with at most 50 of each listed.
  */
-export const LOOKUP_SOURCES = ['dual-report-members'] as const;
+export const LOOKUP_SOURCES = ['dual-report-members', 'open-items'] as const;
 export type LookupSource = (typeof LOOKUP_SOURCES)[number];
 
 /** The most people one `lookup` step reads into a case (chosen; lang/lookup.ts MAX_LOOKUP_PEOPLE). */

@@ -25,17 +25,11 @@ export interface LookupSourceInfo {
   requires: ReadonlyArray<'period'>;
   /** One line for the docs and the validator. */
   description: string;
+  /** What it leaves in `steps.<id>`: `steps.<id>.<property>` must name one of them. */
+  properties: readonly string[];
 }
 
-export const LOOKUP_SOURCE_INFO: Readonly<Record<LookupSource, LookupSourceInfo>> = {
-  'dual-report-members': {
-    requires: ['period'],
-    description:
-      "the 双报到 members of the case's unit in the year `period` gives: each member registered there (a dual-report case filed for the unit or a unit under it, not declined, received before the year's end) or who earned points there in the year while belonging to a unit outside it (积分台账), with their own units, points and services",
-  },
-};
-
-/** What every lookup leaves in `steps.<id>`. */
+/** What a `dual-report-members` lookup leaves in `steps.<id>`. */
 export const LOOKUP_RESULT_PROPERTIES = [
   'status',
   'source',
@@ -47,6 +41,67 @@ export const LOOKUP_RESULT_PROPERTIES = [
   'points',
   'summary',
 ] as const;
+
+/** What an `open-items` lookup leaves in `steps.<id>`. */
+export const OPEN_ITEMS_RESULT_PROPERTIES = [
+  'status',
+  'source',
+  'count',
+  'unclaimed',
+  'overdue',
+  'items',
+  'summary',
+] as const;
+
+/**
+ * The most items of each kind (unclaimed, overdue) an `open-items` lookup lists (chosen: a
+ * meeting's agenda, not a work list; the counts are whole).
+ */
+export const MAX_OPEN_ITEMS_LISTED = 50;
+
+/** One open item an `open-items` lookup lists: ids and figures, no resident's data. */
+export interface OpenItem {
+  /** `unclaimed`: a claim step (认领) open with nobody claiming; `overdue`: a deadline missed. */
+  kind: 'unclaimed' | 'overdue';
+  caseId: string;
+  /** The case's process (definition key). */
+  process: string;
+  /** The case's unit. */
+  unit: string | null;
+  /** Whole days since the earliest missed deadline was due (overdue), since the claim opened (unclaimed). */
+  days: number;
+}
+
+/** What an `open-items` lookup leaves in `steps.<id>`. */
+export interface OpenItemsResult {
+  status: 'read';
+  source: 'open-items';
+  /** Unclaimed and overdue together (a case both counts twice). */
+  count: number;
+  /** Open demands nobody claimed (the whole count). */
+  unclaimed: number;
+  /** Open cases with a deadline missed (the whole count). */
+  overdue: number;
+  /** At most MAX_OPEN_ITEMS_LISTED of each kind, longest waiting first. */
+  items: OpenItem[];
+  /** One line per listed item for the agenda, a `text` form field's default. */
+  summary: string;
+}
+
+export const LOOKUP_SOURCE_INFO: Readonly<Record<LookupSource, LookupSourceInfo>> = {
+  'dual-report-members': {
+    requires: ['period'],
+    description:
+      "the 双报到 members of the case's unit in the year `period` gives: each member registered there (a dual-report case filed for the unit or a unit under it, not declined, received before the year's end) or who earned points there in the year while belonging to a unit outside it (积分台账), with their own units, points and services",
+    properties: LOOKUP_RESULT_PROPERTIES,
+  },
+  'open-items': {
+    requires: [],
+    description:
+      "the open items of the case's unit and the units under it, for a meeting's agenda: demands nobody claimed (a claim step's task open with no claimant) and open cases with a deadline missed, counted, and at most 50 of each listed with case id, process, unit and days waiting or overdue (no resident's data)",
+    properties: OPEN_ITEMS_RESULT_PROPERTIES,
+  },
+};
 
 /** One person a `dual-report-members` lookup found. */
 export interface LookedUpMember {

@@ -3,6 +3,7 @@ import { validateDefinition } from '../../lang/check';
 import { formPrefill } from '../../lang/case-data';
 import type { FieldSpec } from '../../lang/definition';
 import { summaryOf } from '../../activities/dual-report-members';
+import { daysOverdue, openItemsSummary } from '../../activities/open-items';
 
 /** The `lookup` step (读取登记数据, docs 6.16) and prefilled task forms: what the validator names. */
 
@@ -55,7 +56,10 @@ it('when a lookup reads dual-report-members for data.year and a form defaults to
 
 it('when the source is unknown, then the source is named with the valid ones', () => {
   expect(problemsOf(withLookup({ source: 'party-members', period: 'data.year' }))).toEqual([
-    ['steps[0].source', '"party-members" is not a lookup source: use one of dual-report-members'],
+    [
+      'steps[0].source',
+      '"party-members" is not a lookup source: use one of dual-report-members, open-items',
+    ],
   ]);
 });
 
@@ -180,4 +184,75 @@ it('when the summary would pass 5,000 characters, then it stops with the number 
   expect(summary.length).toBeLessThanOrEqual(5000);
   expect(lines[0]).toBe('p-000（县人民医院）：400 分，1 次');
   expect(lines.at(-1)).toBe(`……另有 ${400 - (lines.length - 1)} 人`);
+});
+
+const PREPARE = {
+  id: 'prepare',
+  name: '会前准备',
+  type: 'task',
+  candidates: [{ role: 'secretary', unit: 'case' }],
+  form: {
+    fields: [
+      { name: 'unclaimed', label: '无人认领', type: 'integer', default: 'steps.basis.unclaimed' },
+      { name: 'overdue', label: '逾期', type: 'integer', default: 'steps.basis.overdue' },
+      { name: 'agenda', label: '议题', type: 'text', default: 'steps.basis.summary' },
+    ],
+  },
+};
+
+it('when a lookup reads open-items without a period and a form defaults to its counts and summary, then it is valid', () => {
+  expect(problemsOf(withLookup({ source: 'open-items' }, PREPARE))).toEqual([]);
+});
+
+it('when an open-items lookup is given a period, then the period is named as not taken', () => {
+  expect(problemsOf(withLookup({ source: 'open-items', period: 'data.year' }, PREPARE))).toEqual([
+    ['steps[0].period', 'source open-items takes no period'],
+  ]);
+});
+
+it('when a form reads a property another source leaves (people of open-items, unclaimed of dual-report-members), then the path is named with what the source has', () => {
+  const people = problemsOf(withLookup({ source: 'open-items' }));
+  expect(people.map(([path]) => path)).toEqual(['steps[1].form.fields[0].default']);
+  expect(people[0]![1]).toContain('steps.basis (a lookup of open-items) has no "people"');
+  expect(people[0]![1]).toContain('status, source, count, unclaimed, overdue, items, summary');
+  const unclaimed = problemsOf(
+    withLookup({ source: 'dual-report-members', period: 'data.year' }, PREPARE),
+  );
+  expect(unclaimed.map(([path]) => path)).toEqual([
+    'steps[1].form.fields[0].default',
+    'steps[1].form.fields[1].default',
+  ]);
+  expect(unclaimed[0]![1]).toContain(
+    'steps.basis (a lookup of dual-report-members) has no "unclaimed"',
+  );
+});
+
+it('when an overdue case has several deadlines, then its days count from the earliest missed one', () => {
+  const now = Date.parse('2026-12-10T01:30:00Z');
+  expect(
+    daysOverdue(
+      [
+        { missed: false, dueAt: '2026-12-01T01:30:00.000Z' },
+        { missed: true, dueAt: '2026-12-07T01:30:00.000Z' },
+        { missed: true, dueAt: '2026-12-09T01:30:00.000Z' },
+      ],
+      now,
+    ),
+  ).toBe(3);
+  expect(daysOverdue([{ missed: true, dueAt: null }], now)).toBe(0);
+});
+
+it('when the open items are more than 5,000 characters of agenda, then the summary stops with how many are left out', () => {
+  const items = Array.from({ length: 100 }, (_, i) => ({
+    kind: i < 50 ? ('unclaimed' as const) : ('overdue' as const),
+    caseId: `case-${String(i).padStart(40, '0')}`,
+    process: 'micro-wish',
+    unit: 'u-grid',
+    days: 100 - i,
+  }));
+  const summary = openItemsSummary(60, 70, items);
+  expect(summary.length).toBeLessThanOrEqual(5000);
+  expect(summary.split('\n')[0]).toBe('无人认领的需求 60 件，逾期未办结事项 70 件。');
+  expect(summary.split('\n').at(-1)).toMatch(/^……另有 \d+ 件$/);
+  expect(openItemsSummary(0, 0, [])).toBe('无人认领的需求 0 件，逾期未办结事项 0 件。');
 });

@@ -22,7 +22,8 @@ import {
 /**
  * The shipped 党建联席会议 (definitions/joint-meeting.yaml and joint-meeting-item.yaml) on the
  * time-skipping server with the real activities: the community's secretary prepares the meeting
- * (rotating chair, date, agenda from the unclaimed and overdue counts), the member units' liaisons
+ * (rotating chair, date, agenda from the unclaimed and overdue counts the `open-items` lookup
+ * reads and the form opens with), the member units' liaisons
  * are told, the case waits for the meeting, the minutes name decisions with owners and due dates,
  * each decision becomes its own 议定事项督办 case, and the secretary reports back once every
  * decision is closed. A decision missed at its due date goes to the convening secretary, and
@@ -126,6 +127,7 @@ describe('党建联席会议 (joint-meeting → joint-meeting-item)', () => {
 
     // Assert: the meeting waited for its date, then ran every decision through its own case
     expect(stepsEntered(outcome.doc.timeline)).toEqual([
+      'open',
       'prepare',
       'invite',
       'meeting',
@@ -154,6 +156,85 @@ describe('党建联席会议 (joint-meeting → joint-meeting-item)', () => {
     ]);
     // …and the member unit's liaison was told of the meeting
     expect(await mailsOf(org.liaison, '通知成员单位')).toHaveLength(1);
+  });
+
+  it('when a wish under the community waits unclaimed in the pool and another is overdue for review, then the meeting reads both (not a neighbouring community’s) and the preparation form opens with their counts and an agenda listing them', async () => {
+    // Arrange: the community's dispatcher and party member; a neighbouring community with its own
+    const org = await meetingOrg();
+    const dispatcher = await bed.addPerson('dispatcher', '林派单', [[org.community, 'dispatcher']]);
+    await bed.addPerson('member', '党员甲', [[org.community, 'party-member']]);
+    const neighbour = await bed.addUnit('community', '隔壁社区', org.street);
+    await bed.addPerson('neighbour-dispatcher', '隔壁派单', [[neighbour, 'dispatcher']]);
+    const monday = await bed.quietMonday();
+    const root = await bed.shippedWith('joint-meeting.yaml', 'joint-meeting-item.yaml');
+    const wish = (residentName: string) => ({
+      wish: '想要一台收音机',
+      category: '陪伴关爱',
+      residentName,
+    });
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      await bed.skipTo(bj(`${monday} 09:30`));
+      const pooled = await bed.startCase(
+        queue,
+        bed.shipped('micro-wish.yaml'),
+        org.grid.id,
+        wish('王秀兰'),
+      );
+      const review = pooled.taskId('review');
+      await pooled.waitForTask('the review', review, () => true);
+      await claimAndComplete(pooled, review, dispatcher, 'listed', {});
+      await pooled.waitForTask('the pool', pooled.taskId('pool'), () => true);
+      const late = await bed.startCase(
+        queue,
+        bed.shipped('micro-wish.yaml'),
+        org.grid.id,
+        wish('李四'),
+      );
+      const elsewhere = await bed.startCase(
+        queue,
+        bed.shipped('micro-wish.yaml'),
+        neighbour.id,
+        wish('张三'),
+      );
+      await bed.skipTo(bj(`${plusDays(monday, 3)} 12:00`)); // review_2d was due Wednesday morning
+      for (const c of [late, elsewhere]) {
+        await c.waitForDoc('the review overdue', (d) => d.deadlines.some((x) => x.missed));
+      }
+      const kase = await bed.startCase(queue, root, org.community.id, { topic: '四季度联席会议' });
+      const task = await kase.waitForTask('会前准备', kase.taskId('prepare'), () => true);
+      const [read] = await kase.waitForEvents('lookup.read', 1);
+      const pool = await pooled.task(pooled.taskId('pool'));
+      const lateDoc = await late.waitForDoc('the review overdue', () => true);
+      return { task, read, pooled, late, pool, lateDoc };
+    });
+
+    // Assert: counts on the timeline, the form prefilled with them and a draft naming the cases,
+    // with whole days from the pool's opening (Monday morning to Thursday noon: 3) and from the
+    // review's due time to the lookup
+    const readAt = new Date(outcome.read!.at).getTime();
+    const waiting = Math.floor((readAt - outcome.pool!.openedAt.getTime()) / DAY);
+    const dueAt = outcome.lateDoc.deadlines.find((d) => d.missed)!.dueAt!;
+    const late = Math.floor((readAt - Date.parse(dueAt)) / DAY);
+    expect(waiting).toBe(3);
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(outcome.read!.detail).toEqual({
+      source: 'open-items',
+      count: 2,
+      unclaimed: 1,
+      overdue: 1,
+    });
+    expect(outcome.task.prefill).toEqual({
+      unclaimed: 1,
+      overdue: 1,
+      agenda: [
+        '无人认领的需求 1 件，逾期未办结事项 1 件。',
+        `${outcome.pooled.caseId}（micro-wish，${org.grid.id}）：无人认领 ${waiting} 天`,
+        `${outcome.late.caseId}（micro-wish，${org.grid.id}）：逾期 ${late} 天`,
+      ].join('\n'),
+    });
+    expect(JSON.stringify(outcome.task.prefill)).not.toMatch(/王秀兰|李四/);
   });
 
   it('when a decision passes its due date undone, then its owner and the convening secretary are told at once, and 5 working days later the street secretary, with a red slip for the convener', async () => {

@@ -10,7 +10,8 @@ import { closeCase } from './end';
 
 /**
  * The `lookup` step (读取登记数据): one activity reads the step's source for the case's unit
- * (activities/dual-report-members.ts) and `steps.<id>` holds what it found (lang/lookup.ts), at
+ * (activities/dual-report-members.ts, activities/open-items.ts) and `steps.<id>` holds what it
+ * found (lang/lookup.ts), at
  * most `max` people (500 at most: the result is recorded in the case's history). More, a period
  * that is not a year, or a case without a unit fail the case, said on its timeline.
  */
@@ -30,6 +31,10 @@ export async function runLookup(run: CaseRun, step: LookupStepSpec): Promise<voi
   if (!appliesSince2026_11(CHANGES_SINCE_2026_11.lookupStep)) {
     // Never on a first run; a history recorded without the step cannot reach it.
     await refuse({ reason: 'interpreter' }, `Step "${step.id}" needs a newer interpreter`);
+  }
+  if (step.source === 'open-items') {
+    await readOpenItems(run, step, refuse);
+    return;
   }
   const year = lookupYear(
     step.period === undefined ? null : evaluateValue(step.period, run.expressionScope()),
@@ -64,6 +69,40 @@ export async function runLookup(run: CaseRun, step: LookupStepSpec): Promise<voi
     period: year,
     count: result.count,
     points: result.points,
+  });
+  run.steps[step.id] = { ...result };
+}
+
+/**
+ * `open-items`: the unclaimed demands and overdue cases of the case's unit's subtree. No period
+ * (what is open now); the counts only on the timeline.
+ */
+async function readOpenItems(
+  run: CaseRun,
+  step: LookupStepSpec,
+  refuse: (detail: Record<string, string | number>, message: string) => Promise<void>,
+): Promise<void> {
+  const read = await reads.readOpenItems({
+    caseId: run.caseId,
+    unitId: run.caseUnitId,
+    // The workflow's clock, not the worker's: the days are the ones the case lived.
+    at: new Date(Date.now()).toISOString(),
+  });
+  if (read.refused) {
+    const messages = {
+      'no-unit': `Step "${step.id}" reads the open items of the case's unit, and the case has none`,
+      'too-many-units': `Step "${step.id}" would read ${read.count} units one by one: start the case for a street or a community`,
+      'too-many-items': `Step "${step.id}" found more than ${read.count} open items in one unit: read per smaller unit`,
+    } as const;
+    await refuse({ reason: read.reason, count: read.count }, messages[read.reason]);
+    return;
+  }
+  const { result } = read;
+  run.projection.record('lookup.read', ENGINE, step.id, {
+    source: step.source,
+    count: result.count,
+    unclaimed: result.unclaimed,
+    overdue: result.overdue,
   });
   run.steps[step.id] = { ...result };
 }
