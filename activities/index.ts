@@ -19,6 +19,7 @@ import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
 import { createDepartmentAssessmentActivities } from './department-assessments';
 import { createDualReportMemberActivities } from './dual-report-members';
+import { createOrgGrantActivities } from './org-grants';
 import { createEvaluationActivities } from './evaluations';
 import {
   createOutboxDispatcher,
@@ -121,6 +122,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createEvaluationActivities(deps),
     ...createDepartmentAssessmentActivities(deps),
     ...createDualReportMemberActivities(deps),
+    ...createOrgGrantActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;
