@@ -60,7 +60,7 @@ function application(org: RegistrationOrg, contactEmail?: string) {
 }
 
 describe('志愿者注册登记 (volunteer-registration)', () => {
-  it('when an application is returned for more information, supplemented and approved naming the person the dispatcher registered, then the applicant is told and the next activity calls the new volunteer, whose hours go to their ledger', async () => {
+  it('when an application is returned for more information, supplemented and approved, then approving records the applicant in the org data as the community’s volunteer (ids only on the timeline), the applicant is told and the next activity calls the new volunteer, whose hours go to their ledger', async () => {
     // Arrange
     const org = await registrationOrg();
     const applicantMail = uniqueAddress('applicant');
@@ -161,6 +161,7 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       'review',
       'supplement',
       'review',
+      'enrol',
       'welcome',
       'registered',
     ]);
