@@ -96,8 +96,11 @@ it('when the unit is the assignee’s or newPerson reads an unknown name, then e
 });
 
 it('when a later step reads a property a grant does not leave, then the valid ones are listed', () => {
-  const raw = withGrant({ post: 'volunteer', newPerson: NEW_PERSON });
-  raw.steps[2] = { ...raw.steps[2]!, to: [{ expression: 'steps.enrol.person' }] };
+  const raw: { steps: Array<Record<string, unknown>> } = withGrant({
+    post: 'volunteer',
+    newPerson: NEW_PERSON,
+  });
+  raw.steps[2] = { ...raw.steps[2], to: [{ expression: 'steps.enrol.person' }] };
   const problems = problemsOf(raw);
   expect(problems).toHaveLength(1);
   expect(problems[0]![0]).toBe('steps[2].to[0].expression');

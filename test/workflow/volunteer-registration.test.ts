@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { createLogger } from '../../common/logger';
+import { createMailRenderer } from '../../mail/renderer';
+import { createSmtpTransport } from '../../mail/transport';
+import { readOrgRevision } from '../../models/org-revision';
 import { createOrgService } from '../../services/org';
+import { testStack } from '../support/test-stack';
 import { figuresOf } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
@@ -357,5 +363,60 @@ describe('志愿者注册登记 measures (接单率, 办结率, 按期办结率,
     for (const [i, kase] of outcome.cases.entries()) {
       expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
     }
+  });
+});
+
+describe('the grant activity (登记到组织架构) behind the enrol step', () => {
+  it('when the grant runs again (a retry), then one person and one post are recorded, the org revision advanced, and an unknown unit or person is refused by name', async () => {
+    // Arrange
+    const org = await registrationOrg();
+    const activities = createActivities({
+      models: bed.db.models,
+      mail: {
+        transport: createSmtpTransport(testStack().env.SMTP_URL),
+        renderer: createMailRenderer(),
+        from: 'test <noreply@governance.local>',
+      },
+      clock: () => new Date(),
+      logger: createLogger('test', 'silent'),
+    });
+    const caseId = `case-${randomBytes(6).toString('hex')}`;
+    const request = {
+      caseId,
+      stepId: 'enrol',
+      post: 'volunteer',
+      unit: 'case' as const,
+      caseUnitId: org.community.id,
+      data: {},
+      personId: null,
+      newPerson: { name: '李桂兰', phone: '13800001111', email: null },
+    };
+    const revisionBefore = await readOrgRevision(bed.db.models);
+
+    // Act
+    const first = await activities.grantPost(request);
+    const revisionAfter = await readOrgRevision(bed.db.models);
+    const retried = await activities.grantPost(request);
+    const noUnit = await activities.grantPost({ ...request, caseUnitId: 'no-such-unit' });
+    const noPerson = await activities.grantPost({ ...request, personId: 'p-nobody' });
+    const badPhone = await activities.grantPost({
+      ...request,
+      stepId: 'enrol-2',
+      newPerson: { name: '李桂兰', phone: 'not a phone', email: null },
+    });
+
+    // Assert: one person, one post, the second attempt finds them
+    expect(first).toMatchObject({ refused: null, created: true, alreadyHeld: false });
+    expect(retried).toEqual({ ...first, created: false, alreadyHeld: true });
+    const personId = first.refused === null ? first.personId : '';
+    expect(await bed.db.models.Person.countDocuments({ _id: personId })).toBe(1);
+    expect(
+      (await bed.db.models.Post.find({ personId }).lean()).map((p) => [p.unitId, p.role]),
+    ).toEqual([[org.community.id, 'volunteer']]);
+    expect(revisionAfter).toBeGreaterThan(revisionBefore);
+    // …and the refusals say what, never the value
+    expect(noUnit.refused).toBe('unit');
+    expect(noPerson).toEqual({ refused: 'person', detail: 'no person "p-nobody" in the org data' });
+    expect(badPhone).toEqual({ refused: 'new-person', detail: 'newPerson: unusable phone' });
   });
 });
