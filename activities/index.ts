@@ -20,6 +20,7 @@ import { createCaseImportActivities } from './case-import';
 import { createDepartmentAssessmentActivities } from './department-assessments';
 import { createDualReportMemberActivities } from './dual-report-members';
 import { createOpenItemActivities } from './open-items';
+import { createOrgGrantActivities } from './org-grants';
 import { createEvaluationActivities } from './evaluations';
 import {
   createOutboxDispatcher,
@@ -123,6 +124,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createDepartmentAssessmentActivities(deps),
     ...createDualReportMemberActivities(deps),
     ...createOpenItemActivities(deps),
+    ...createOrgGrantActivities(deps),
 
     /**
      * Projects one revision of a case into its document. Revision 1 inserts the document;

@@ -162,6 +162,12 @@ export type TimelineEventType =
   /** A lookup (读取登记数据) read its source (counts only), or refused (too many, no year). */
   | 'lookup.read'
   | 'lookup.refused'
+  /**
+   * A grant gave a person a post in the org data (ids only: person, unit, post, whether the
+   * person is new), or refused (no such unit, person or post).
+   */
+  | 'org.granted'
+  | 'org.refused'
   /** The case run failed (an error escaped the steps, or the execution ended unclosed). */
   | 'case.failed'
   /** An administrator cancelled the case, or its execution was cancelled. */

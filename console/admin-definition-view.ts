@@ -29,6 +29,7 @@ export const STEP_TYPES: readonly StepType[] = [
   'assessment',
   'repeat',
   'lookup',
+  'grant',
 ];
 
 export function stepTypeLabel(t: Translate, type: string): string {

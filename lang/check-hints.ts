@@ -108,6 +108,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
   assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
+  grant: ['personId', 'unitId', 'post', 'created'],
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */
@@ -120,7 +121,7 @@ export function stepPathProblem(step: StepSpec, rest: readonly string[]): string
       ? LOOKUP_SOURCE_INFO[step.source].properties
       : (STEP_RESULT_PROPERTIES[step.type] ?? []);
   if (known.length === 0) {
-    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation, assessment, repeat and lookup steps do)`;
+    return `steps.${step.id} is a ${step.type} step, which leaves nothing to read (only task, claim, feedback, subprocess, evaluation, assessment, repeat, lookup and grant steps do)`;
   }
   if (!known.includes(property)) {
     const near = nearestName(property, known);

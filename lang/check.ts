@@ -5,6 +5,7 @@ import type {
   DefinitionSpec,
   AssessmentStepSpec,
   LookupStepSpec,
+  GrantStepSpec,
   EscalationSpec,
   EvaluationStepSpec,
   FieldSpec,
@@ -447,6 +448,9 @@ class SemanticChecker {
       case 'lookup':
         this.checkLookup(path, step);
         break;
+      case 'grant':
+        this.checkGrant(path, step);
+        break;
       case 'parallel': {
         const { join } = step;
         if (typeof join === 'object') {
@@ -523,6 +527,33 @@ class SemanticChecker {
         `${path}.place`,
         `a place is counted at ${RECURRENCE_PLACE_TYPES.join(', ')}, not "${step.place}": a ${step.place} holds too many places (or none) for one recurring problem`,
       );
+    }
+  }
+
+  /**
+   * A grant (登记到组织架构): the post is one of the org model's posts (built in or declared), the
+   * unit a reference the case has, and someone to grant it to: `person`, `newPerson`, or both.
+   */
+  private checkGrant(path: string, step: GrantStepSpec): void {
+    if (!this.roles.has(step.post)) {
+      this.report(
+        `${path}.post`,
+        `"${step.post}" is not a post of the org model: use one of ${[...this.roles].sort().join(', ')} (or declare it under roles)`,
+      );
+    }
+    this.checkUnitRef(`${path}.unit`, step.unit, false);
+    if (step.person === undefined && step.newPerson === undefined) {
+      this.report(
+        path,
+        'a grant needs person (an expression giving a person id) or newPerson (name, phone, email from the case), or both',
+      );
+    }
+    if (step.person !== undefined) this.checkExpression(`${path}.person`, step.person);
+    if (step.newPerson !== undefined) {
+      for (const key of ['name', 'phone', 'email'] as const) {
+        const source = step.newPerson[key];
+        if (source !== undefined) this.checkExpression(`${path}.newPerson.${key}`, source);
+      }
     }
   }
 

@@ -984,6 +984,38 @@ export const lookupStepSchema = z
   .strict();
 export type LookupStepSpec = z.infer<typeof lookupStepSchema>;
 
+/**
+ * Writing the org data (登记到组织架构): one activity gives a person the `post` in `unit` (default
+ * the case's unit), through the org service's own writes (services/org.ts), so people lookups see
+ * the post at once. The person is `person` (an expression giving a person id of the org data,
+ * `steps.review.form.volunteer`); when it is absent or gives nothing, `newPerson` records a new
+ * person from the case (`data.applicantName`, `data.phone`), one per case and step. A post already
+ * held is granted again without change; a retry or replay grants once. `steps.<id>` holds
+ * `personId`, `unitId`, `post` and `created` (a new person). See docs/definition-language.md 6.17.
+ */
+export const grantStepSchema = z
+  .object({
+    ...stepBase,
+    type: z.literal('grant'),
+    /** The post granted: a built-in role or one the definition declares under `roles`. */
+    post: roleKey,
+    unit: unitRefSchema.default('case'),
+    /** An expression giving the id of a person of the org data. */
+    person: expression.optional(),
+    /** A new person recorded from the case when `person` is absent or gives nothing. */
+    newPerson: z
+      .object({
+        /** An expression giving the person's name (required, up to 100 characters). */
+        name: expression,
+        phone: expression.optional(),
+        email: expression.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type GrantStepSpec = z.infer<typeof grantStepSchema>;
+
 /** Steps allowed inside a parallel branch (no nested parallel, no end). */
 const branchStepSchema = z.discriminatedUnion('type', [
   taskStepSchema,
@@ -1073,6 +1105,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   assessmentStepSchema,
   repeatStepSchema,
   lookupStepSchema,
+  grantStepSchema,
 ]);
 export type StepSpec = z.infer<typeof stepSchema>;
 export type StepType = StepSpec['type'];

@@ -167,6 +167,8 @@ const EVENT_NOTES: Record<TimelineEventType, string> = {
   'assessment.refused': '部门考核未能计分',
   'lookup.read': '已读取登记数据',
   'lookup.refused': '登记数据未能读取',
+  'org.granted': '已登记到组织架构',
+  'org.refused': '未能登记到组织架构',
   'case.failed': '办理异常终止',
   'case.cancelled': '已撤销',
   'case.retried': '已恢复办理',

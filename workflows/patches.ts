@@ -167,6 +167,13 @@ export const CHANGES_SINCE_2026_12 = {
    * case (workflows/case-workflow.ts).
    */
   openingRidesFirstTask: 'opening-rides-first-task',
+  /**
+   * The `grant` step (登记到组织架构, workflows/steps/grant.ts): one activity writes a post (and a
+   * new person) to the org data. A new step type only new definitions have: no case recorded
+   * before it reaches one, so the combined marker may stand for it without changing any recorded
+   * case's replay (as the 2026-12 marker stands for the lookup step).
+   */
+  orgGrant: 'org-grant',
 } as const;
 
 /** Whether a change made after the 2026-12 marker applies to this case (see above). */

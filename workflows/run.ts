@@ -81,6 +81,11 @@ export interface StepResult {
    * reads a quoted name, `iterations['2']`), each with what its block's steps left.
    */
   iterations?: Record<string, { index: number; item: unknown; steps: Record<string, StepResult> }>;
+  /** A grant: who holds the post now, in which unit, and whether the grant recorded them anew. */
+  personId?: string;
+  unitId?: string;
+  post?: string;
+  created?: boolean;
 }
 
 /** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */

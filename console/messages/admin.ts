@@ -221,6 +221,7 @@ export const ADMIN_MESSAGES: MessagePairs = {
   'admin.stepType.recurrence': ['高频诉求分析', 'recurrence analysis'],
   'admin.stepType.assessment': ['条块考核', 'department assessment'],
   'admin.stepType.lookup': ['读取登记数据', 'lookup'],
+  'admin.stepType.grant': ['登记到组织架构', 'grant'],
   'admin.stepType.repeat': ['重复执行', 'repeat'],
   'admin.diagram.otherwise': ['其他情况', 'otherwise'],
   'admin.diagram.returned': ['退回', 'returned'],

@@ -49,6 +49,7 @@ export function firstWork(
       case 'notify':
       case 'publish':
       case 'lookup': // reads at once; the task after it is the first work
+      case 'grant':
         index = goTo(step.next);
         continue;
       case 'decision': {

@@ -46,6 +46,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   parallel: ['join', 'branches'],
   repeat: ['times', 'every', 'dates', 'steps'],
   lookup: ['source', 'period', 'max'],
+  grant: ['post', 'unit', 'person', 'newPerson'],
   end: ['status'],
   evaluation: [
     'orders',
@@ -267,6 +268,18 @@ export function stepLines(
       summary = `reads ${code(step.source)} into the case (读取登记数据): ${LOOKUP_SOURCE_INFO[step.source].description}`;
       details.push(
         `${step.period !== undefined ? `Year ${code(step.period)}; at` : 'At'} most ${step.max} people (more fail the case); \`steps.${step.id}\` holds \`members\`, \`people\`, \`homeUnits\`, \`points\`, \`summary\`, \`count\``,
+      );
+      break;
+    case 'grant':
+      summary = `grants the post ${roleLabel(spec, step.post)} in ${unitRefText(spec, step.unit)} in the org data (登记到组织架构)`;
+      if (step.person !== undefined) details.push(`To the person ${code(step.person)}`);
+      if (step.newPerson !== undefined) {
+        details.push(
+          `${step.person !== undefined ? 'When that gives nobody, to' : 'To'} a new person recorded from the case: name ${code(step.newPerson.name)}${step.newPerson.phone !== undefined ? `, phone ${code(step.newPerson.phone)}` : ''}${step.newPerson.email !== undefined ? `, email ${code(step.newPerson.email)}` : ''}`,
+        );
+      }
+      details.push(
+        `\`steps.${step.id}\` holds \`personId\`, \`unitId\`, \`post\`, \`created\`; an unknown unit or person fails the case`,
       );
       break;
     default:

@@ -10,6 +10,7 @@ import type {
 } from '../support/sla-cases';
 import {
   claimAndComplete,
+  eventsOf,
   expectFiredAt,
   mailsOf,
   plusDays,
@@ -54,9 +55,7 @@ async function dualOrg(): Promise<DualOrg> {
 
 async function register(kase: RunningCase, org: DualOrg): Promise<void> {
   await kase.waitForTask('报到登记', kase.taskId('register'), () => true);
-  await claimAndComplete(kase, kase.taskId('register'), org.dispatcher, 'registered', {
-    postRecorded: true,
-  });
+  await claimAndComplete(kase, kase.taskId('register'), org.dispatcher, 'registered', {});
 }
 
 function registration(org: DualOrg) {
@@ -88,8 +87,22 @@ describe('在职党员“双报到” (dual-report)', () => {
     });
 
     // Assert
-    expect(stepsEntered(doc.timeline)).toEqual(['register', 'commit', 'receipt', 'closed']);
+    expect(stepsEntered(doc.timeline)).toEqual([
+      'register',
+      'party_post',
+      'commit',
+      'receipt',
+      'closed',
+    ]);
     expect(await mailsOf(org.departmentSecretary, '报到回执')).toHaveLength(1);
+    // …registering gave the member the community's party-member post in the org data
+    const posts = await bed.db.models.Post.find({ personId: org.member.personId }).lean();
+    expect(posts.map((p) => [p.unitId, p.role]).sort()).toContainEqual([
+      org.community.id,
+      'party-member',
+    ]);
+    const [granted] = eventsOf(doc.timeline, 'org.granted');
+    expect(granted!.detail).toMatchObject({ personId: org.member.personId, created: false });
   });
 
   it('when the member does not sign within 10 working days, then the member is reminded and the community’s and the unit’s secretaries are told', async () => {
@@ -160,7 +173,7 @@ describe('在职党员“双报到” measures (接单率, 响应率, 办结率,
         declined.taskId('register'),
         org.dispatcher,
         'declined',
-        { postRecorded: false },
+        {},
         '非本社区居住',
       );
       const done = [await closed(signed), await closed(declined)];

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { createLogger } from '../../common/logger';
+import { createMailRenderer } from '../../mail/renderer';
+import { createSmtpTransport } from '../../mail/transport';
+import { readOrgRevision } from '../../models/org-revision';
 import { createOrgService } from '../../services/org';
+import { testStack } from '../support/test-stack';
 import { figuresOf } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
@@ -21,9 +27,9 @@ import {
 /**
  * The shipped 志愿者注册登记 (definitions/volunteer-registration.yaml) on the time-skipping server
  * with the real activities: a resident applies, the community's dispatcher returns it for more
- * information, records the supplement, registers the applicant in the org data (a person with the
- * community's `volunteer` post, through the org service as the org API does) and approves naming
- * that person; the registration is then what the hours hang on: the next volunteer activity calls
+ * information, records the supplement and approves: the `enrol` grant records the applicant as a
+ * new person of the org data with the community's `volunteer` post (ids only on the timeline);
+ * the registration is then what the hours hang on: the next volunteer activity calls
  * the new volunteer, and the hours confirmed there go to their points ledger. Missed: a review not
  * done within 5 working days is reminded the day before and goes to the community's secretary.
  */
@@ -60,12 +66,13 @@ function application(org: RegistrationOrg, contactEmail?: string) {
 }
 
 describe('志愿者注册登记 (volunteer-registration)', () => {
-  it('when an application is returned for more information, supplemented and approved naming the person the dispatcher registered, then the applicant is told and the next activity calls the new volunteer, whose hours go to their ledger', async () => {
+  it('when an application is returned for more information, supplemented and approved, then approving records the applicant in the org data as the community’s volunteer (ids only on the timeline), the applicant is told and the next activity calls the new volunteer, whose hours go to their ledger', async () => {
     // Arrange
     const org = await registrationOrg();
     const applicantMail = uniqueAddress('applicant');
     const monday = await bed.quietMonday();
     const activityAt = `${plusDays(monday, 4)}T14:00:00+08:00`;
+    const applied = application(org, applicantMail);
     const registration = bed.shipped('volunteer-registration.yaml');
     const activity = bed.shipped('volunteer-activity.yaml');
     const orgApi = createOrgService({
@@ -77,12 +84,7 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:30`));
-      const kase = await bed.startCase(
-        queue,
-        registration,
-        org.community.id,
-        application(org, applicantMail),
-      );
+      const kase = await bed.startCase(queue, registration, org.community.id, applied);
       const firstReview = kase.taskId('review');
       const reviewTask = await kase.waitForTask('审核', firstReview, () => true);
       await claimAndComplete(
@@ -98,30 +100,33 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       await claimAndComplete(kase, supplement, org.dispatcher, 'supplied', {
         details: '电话联系申请人：身体健康，可参加户外活动',
       });
-      // The dispatcher registers the applicant in the org data, as through the org API
-      const volunteerId = `p-${randomBytes(3).toString('hex')}-volunteer`;
-      await orgApi.savePerson({
-        id: volunteerId,
-        name: '王秀英',
-        email: uniqueAddress('new-volunteer'),
-        userId: `usr-${volunteerId}`,
-      });
-      await orgApi.addPost({ unitId: org.community.id, role: 'volunteer', personId: volunteerId });
-      const volunteer: SeededPerson = {
-        personId: volunteerId,
-        userId: `usr-${volunteerId}`,
-        name: '王秀英',
-        email: (await bed.db.models.Person.findById(volunteerId).lean())!.email!,
-      };
+      // Approving without naming anyone: the applicant is new to the org data
       const secondReview = kase.taskId('review', 2);
       await kase.waitForTask('再次审核', secondReview, () => true);
       await claimAndComplete(kase, secondReview, org.dispatcher, 'approved', {
         opinion: '材料齐全，同意注册',
-        volunteer: volunteerId,
       });
       const doc = await kase.waitForDoc('registered', (d) => d.status === 'closed');
+      const [granted] = eventsOf(doc.timeline, 'org.granted');
+      const volunteerId = String(granted!.detail!.personId);
+      const person = await bed.db.models.Person.findById(volunteerId).lean();
+      const posts = await bed.db.models.Post.find({ personId: volunteerId }).lean();
       const applicantMails = await mailsToAddress(applicantMail, '注册结果告知');
-      const volunteerMails = await mailsToAddress(volunteer.email, '注册结果告知');
+      // A grant records no account: the volunteer signs in once an admin links one, as the
+      // org API does (the same person, now with a userId), so they can sign up to activities
+      const volunteer: SeededPerson = {
+        personId: volunteerId,
+        userId: `usr-${volunteerId}`,
+        name: '王秀英',
+        email: applicantMail,
+      };
+      await orgApi.savePerson({
+        id: volunteerId,
+        name: person!.name,
+        phone: person!.phone!,
+        email: person!.email!,
+        userId: volunteer.userId,
+      });
 
       // The next activity of the community calls the volunteer; they serve 3 hours
       const next = await bed.startCase(queue, activity, org.community.id, {
@@ -146,7 +151,10 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
         doc,
         reviewTask,
         applicantMails,
-        volunteerMails,
+        granted,
+        person,
+        posts,
+        phone: applied.phone,
         signup,
         volunteerId,
         ledger,
@@ -159,12 +167,26 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       'review',
       'supplement',
       'review',
+      'enrol',
       'welcome',
       'registered',
     ]);
-    // …the applicant and the new volunteer were told
-    expect(outcome.applicantMails).toHaveLength(1);
-    expect(outcome.volunteerMails).toHaveLength(1);
+    // …approving made the volunteer: a new person from the application, the community's post
+    expect(outcome.person).toMatchObject({ name: '王秀英', email: applicantMail });
+    expect(outcome.posts.map((p) => [p.unitId, p.role])).toEqual([[org.community.id, 'volunteer']]);
+    // …said on the timeline by ids only: no name, phone or address
+    expect(outcome.granted!.detail).toEqual({
+      post: 'volunteer',
+      unitId: org.community.id,
+      personId: outcome.volunteerId,
+      created: true,
+      alreadyHeld: false,
+    });
+    const timelineText = JSON.stringify(outcome.doc.timeline);
+    expect(timelineText).not.toContain('王秀英');
+    expect(timelineText).not.toContain(outcome.phone);
+    // …and the applicant (the new volunteer, the same address) was told
+    expect(outcome.applicantMails.length).toBeGreaterThanOrEqual(1);
     // …and the registration is what the hours hang on: called to the activity, 3 hours earned
     expect(outcome.signup.candidates.map((c) => c.personId)).toContain(outcome.volunteerId);
     expect(outcome.ledger.map((e) => [e.delta, e.reason, e.unitId])).toEqual([
@@ -341,5 +363,60 @@ describe('志愿者注册登记 measures (接单率, 办结率, 按期办结率,
     for (const [i, kase] of outcome.cases.entries()) {
       expect(await replayedFlags(bed, kase, definition.spec.measures)).toEqual(metrics[i]);
     }
+  });
+});
+
+describe('the grant activity (登记到组织架构) behind the enrol step', () => {
+  it('when the grant runs again (a retry), then one person and one post are recorded, the org revision advanced, and an unknown unit or person is refused by name', async () => {
+    // Arrange
+    const org = await registrationOrg();
+    const activities = createActivities({
+      models: bed.db.models,
+      mail: {
+        transport: createSmtpTransport(testStack().env.SMTP_URL),
+        renderer: createMailRenderer(),
+        from: 'test <noreply@governance.local>',
+      },
+      clock: () => new Date(),
+      logger: createLogger('test', 'silent'),
+    });
+    const caseId = `case-${randomBytes(6).toString('hex')}`;
+    const request = {
+      caseId,
+      stepId: 'enrol',
+      post: 'volunteer',
+      unit: 'case' as const,
+      caseUnitId: org.community.id,
+      data: {},
+      personId: null,
+      newPerson: { name: '李桂兰', phone: '13800001111', email: null },
+    };
+    const revisionBefore = await readOrgRevision(bed.db.models);
+
+    // Act
+    const first = await activities.grantPost(request);
+    const revisionAfter = await readOrgRevision(bed.db.models);
+    const retried = await activities.grantPost(request);
+    const noUnit = await activities.grantPost({ ...request, caseUnitId: 'no-such-unit' });
+    const noPerson = await activities.grantPost({ ...request, personId: 'p-nobody' });
+    const badPhone = await activities.grantPost({
+      ...request,
+      stepId: 'enrol-2',
+      newPerson: { name: '李桂兰', phone: 'not a phone', email: null },
+    });
+
+    // Assert: one person, one post, the second attempt finds them
+    expect(first).toMatchObject({ refused: null, created: true, alreadyHeld: false });
+    expect(retried).toEqual({ ...first, created: false, alreadyHeld: true });
+    const personId = first.refused === null ? first.personId : '';
+    expect(await bed.db.models.Person.countDocuments({ _id: personId })).toBe(1);
+    expect(
+      (await bed.db.models.Post.find({ personId }).lean()).map((p) => [p.unitId, p.role]),
+    ).toEqual([[org.community.id, 'volunteer']]);
+    expect(revisionAfter).toBeGreaterThan(revisionBefore);
+    // …and the refusals say what, never the value
+    expect(noUnit.refused).toBe('unit');
+    expect(noPerson).toEqual({ refused: 'person', detail: 'no person "p-nobody" in the org data' });
+    expect(badPhone).toEqual({ refused: 'new-person', detail: 'newPerson: unusable phone' });
   });
 });

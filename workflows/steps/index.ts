@@ -4,6 +4,7 @@ import { runAssessment } from './assessment';
 import { decide } from './decision';
 import { runEvaluation } from './evaluation';
 import { runFeedback } from './feedback';
+import { runGrant } from './grant';
 import { runLookup } from './lookup';
 import { runNotify } from './notify';
 import type { RunList } from './parallel';
@@ -76,6 +77,9 @@ export async function runStep(
       return undefined;
     case 'lookup':
       await runLookup(run, step);
+      return undefined;
+    case 'grant':
+      await runGrant(run, step);
       return undefined;
     default:
       return noRunner(step);

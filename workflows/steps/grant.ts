@@ -1,0 +1,84 @@
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { CaseActivities } from '../../activities';
+import type { GrantStepSpec } from '../../lang/definition';
+import { evaluateValue } from '../../lang/expression';
+import { ENGINE } from '../projection';
+import type { CaseRun } from '../run';
+import { appliesSince2026_12, CHANGES_SINCE_2026_12 } from '../patches';
+import { closeCase } from './end';
+
+/**
+ * The `grant` step (登记到组织架构): one activity gives a person a post in the org data
+ * (activities/org-grants.ts, through the org service's writes). The timeline says who, where and
+ * what by ids only (`org.granted`); a unit that does not exist, an unknown person or a new person
+ * without a usable name fail the case, said on its timeline (`org.refused`).
+ */
+
+/** Two small writes; retried like every activity (the grant is idempotent: a retry grants once). */
+const writes = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export async function runGrant(run: CaseRun, step: GrantStepSpec): Promise<void> {
+  const refuse = async (reason: string, message: string) => {
+    run.projection.record('org.refused', ENGINE, step.id, { post: step.post, reason });
+    await closeCase(run, step.id, 'failed');
+    throw ApplicationFailure.nonRetryable(message, 'GrantRefused');
+  };
+  if (!appliesSince2026_12(CHANGES_SINCE_2026_12.orgGrant)) {
+    // Never on a first run; a history recorded without the step cannot reach it.
+    await refuse('interpreter', `Step "${step.id}" needs a newer interpreter`);
+  }
+  const scope = run.expressionScope();
+  const named = step.person === undefined ? null : evaluateValue(step.person, scope);
+  const personId = typeof named === 'string' && named !== '' ? named : null;
+  if (personId === null && step.newPerson === undefined) {
+    await refuse('person', `Step "${step.id}": person gave no person id, and no newPerson is set`);
+    return;
+  }
+  const newPerson =
+    personId !== null || step.newPerson === undefined
+      ? null
+      : {
+          name: evaluateValue(step.newPerson.name, scope),
+          phone:
+            step.newPerson.phone === undefined ? null : evaluateValue(step.newPerson.phone, scope),
+          email:
+            step.newPerson.email === undefined ? null : evaluateValue(step.newPerson.email, scope),
+        };
+  const unit = run.wireUnitRef(step.unit);
+  // Only the field a `{ of: { field } }` unit names goes to the activity, not the whole form.
+  const field =
+    typeof unit === 'object' && typeof unit.of === 'object' && 'field' in unit.of
+      ? unit.of.field
+      : null;
+  const granted = await writes.grantPost({
+    caseId: run.caseId,
+    stepId: step.id,
+    post: step.post,
+    unit,
+    caseUnitId: run.caseUnitId,
+    data: field === null ? {} : { [field]: run.input.data[field] },
+    personId,
+    newPerson,
+  });
+  if (granted.refused !== null) {
+    await refuse(granted.refused, `Step "${step.id}" cannot grant ${step.post}: ${granted.detail}`);
+    return;
+  }
+  // Ids only on the timeline: the person's name and phone stay in the org data.
+  run.projection.record('org.granted', ENGINE, step.id, {
+    post: step.post,
+    unitId: granted.unitId,
+    personId: granted.personId,
+    created: granted.created,
+    alreadyHeld: granted.alreadyHeld,
+  });
+  run.steps[step.id] = {
+    personId: granted.personId,
+    unitId: granted.unitId,
+    post: step.post,
+    created: granted.created,
+  };
+}
