@@ -10,7 +10,7 @@ import { connectDatabase } from './models';
 import { createApp } from './api/app';
 import { createAuthenticator } from './services/auth';
 import { createScopeResolver } from './services/scope';
-import { createOrgSnapshot, unitsMissingFrom } from './services/org-snapshot';
+import { createOrgSnapshot, unitsMissingFrom } from './common/org-snapshot';
 import { createAccountService } from './services/accounts';
 import { createRateLimits, limitsConfigOf } from './services/limits';
 import { createCalendarService } from './services/calendar';

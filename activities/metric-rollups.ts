@@ -25,8 +25,8 @@ import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import type { Logger } from '../common/logger';
 import { hostname } from 'node:os';
-import type { OrgSnapshot, OrgSnapshotReader } from '../services/org-snapshot';
-import { createOrgSnapshot } from '../services/org-snapshot';
+import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
+import { createOrgSnapshot } from '../common/org-snapshot';
 
 /**
  * Metric roll-ups (docs/metrics-at-scale.md): each case's figures (every field of METRIC_FIELDS)

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createOrgSnapshot } from '../common/org-snapshot';
 import { OrgTree } from '../common/org-tree';
 import { baseOfReference } from '../common/people-selector';
 import type { UnitType } from '../lang/vocabulary';
-import { personInput } from '../services/org-input';
-import { createOrgService } from '../services/org';
-import { createScopeResolver } from '../services/scope';
 import type { ActivityDependencies } from './dependencies';
 import type { WireUnitRef } from './lookups';
 
@@ -41,12 +39,16 @@ export function grantedPersonId(caseId: string, stepId: string): string {
  * are answers, not failures: the workflow fails the case saying which.
  */
 export function createOrgGrantActivities(deps: ActivityDependencies) {
-  const scope = createScopeResolver(deps.models);
-  const org = createOrgService({ models: deps.models, scope, clock: deps.clock });
+  const snapshot = createOrgSnapshot({ models: deps.models });
 
   return {
     async grantPost(request: GrantPostRequest): Promise<GrantPostResult> {
-      const { byId } = await scope.units();
+      const org = deps.orgWrites;
+      // A worker built without the org writes cannot grant: the activity fails (and retries)
+      // saying so rather than the case going on as if the post were held.
+      if (!org)
+        throw new Error('grantPost: this worker was built without the org writes (orgWrites)');
+      const { byId } = await snapshot.get();
       const tree = new OrgTree([...byId.values()].map((u) => ({ ...u, type: u.type as UnitType })));
       const { base, relation } = baseOfReference(tree, request.unit, {
         caseUnitId: request.caseUnitId,
@@ -68,18 +70,16 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
         personId = grantedPersonId(request.caseId, request.stepId);
         if (!(await Person.findById(personId, { _id: 1 }).lean())) {
           const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
-          const parsed = personInput.safeParse({
+          // Which fields, never their values: the answer is recorded in the case's history.
+          const unusable = await org.recordPerson({
             id: personId,
             name: text(request.newPerson?.name),
             phone: text(request.newPerson?.phone),
             email: text(request.newPerson?.email),
           });
-          if (!parsed.success) {
-            // Which field, never its value: the answer is recorded in the case's history.
-            const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
-            return { refused: 'new-person', detail: `newPerson: unusable ${fields.join(', ')}` };
+          if (unusable.length > 0) {
+            return { refused: 'new-person', detail: `newPerson: unusable ${unusable.join(', ')}` };
           }
-          await org.savePerson(parsed.data);
           created = true;
         }
       }

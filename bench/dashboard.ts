@@ -25,7 +25,7 @@ import { createCaseService } from '../services/cases';
 import { createMetricsService } from '../services/metrics';
 import { createScopeResolver } from '../services/scope';
 import { createTaskService } from '../services/tasks';
-import { createOrgSnapshot } from '../services/org-snapshot';
+import { createOrgSnapshot } from '../common/org-snapshot';
 import { createUnitDirectory } from '../services/unit-directory';
 import { stackDirs } from '../stack/paths';
 import { randomPorts, startLocalStack } from '../stack/stack';

@@ -3,7 +3,7 @@ import { createUserBody } from '../services/account-input';
 import { importBody } from '../services/org-input';
 import { createScopeResolver } from '../services/scope';
 import { createCatalogueService } from '../services/catalogue';
-import { createOrgSnapshot } from '../services/org-snapshot';
+import { createOrgSnapshot } from '../common/org-snapshot';
 import type { AccountService } from '../services/accounts';
 import { createAccountService } from '../services/accounts';
 import { createRateLimits, limitsConfigOf } from '../services/limits';

@@ -10,7 +10,7 @@ import type { Principal } from './auth';
 import { csvCell, readCsvRows } from './csv-records';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
-import type { OrgSnapshot, OrgSnapshotReader } from './org-snapshot';
+import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
 
 /**
  * The dispatch catalogue (派单目录 / 职责清单) as versioned admin data: per owning unit (a county,

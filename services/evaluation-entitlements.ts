@@ -2,7 +2,7 @@ import type { Candidate } from '../common/case';
 import type { RoundGroup } from '../common/evaluation';
 import { unitsAtOrBelow } from '../common/org-tree';
 import type { Principal } from './auth';
-import type { OrgSnapshot } from './org-snapshot';
+import type { OrgSnapshot } from '../common/org-snapshot';
 
 /**
  * Who may score which order of an evaluation round: in a `requester` group, the account that filed

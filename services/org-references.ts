@@ -1,7 +1,7 @@
 import type { FieldSpec } from '../lang/definition';
 import type { Models } from '../models';
 import { AppError } from './errors';
-import type { OrgSnapshot } from './org-snapshot';
+import type { OrgSnapshot } from '../common/org-snapshot';
 import type { ScopeResolver } from './scope';
 
 /**

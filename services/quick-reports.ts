@@ -12,7 +12,7 @@ import type { DefinitionService } from './definitions';
 import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { RateLimits } from './limits';
-import type { OrgSnapshotReader } from './org-snapshot';
+import type { OrgSnapshotReader } from '../common/org-snapshot';
 import type { PhoneKeys } from './phone-keys';
 import { startOf } from './started-case';
 import { asAppError, withCallDeadline } from './temporal-errors';

@@ -2,8 +2,8 @@ import { unitsAtOrBelow } from '../common/org-tree';
 import type { Models } from '../models';
 import type { Principal } from './auth';
 import { AppError } from './errors';
-import type { OrgSnapshot, OrgSnapshotReader } from './org-snapshot';
-import { createOrgSnapshot } from './org-snapshot';
+import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
+import { createOrgSnapshot } from '../common/org-snapshot';
 
 /**
  * Org scope, in one place: which cases (and tasks) a principal may see and act on. Admins see

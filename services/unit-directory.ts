@@ -1,6 +1,6 @@
 import type { Models } from '../models';
-import type { OrgSnapshot, OrgSnapshotReader, SnapshotUnit } from './org-snapshot';
-import { createOrgSnapshot } from './org-snapshot';
+import type { OrgSnapshot, OrgSnapshotReader, SnapshotUnit } from '../common/org-snapshot';
+import { createOrgSnapshot } from '../common/org-snapshot';
 
 /** A unit as the read-side services name and place it. */
 export type DirectoryUnit = SnapshotUnit;

@@ -4,7 +4,7 @@ import { planDeadline } from '../../common/sla';
 import type { CaseStateView } from '../../workflows/projection';
 import { createCatalogueService } from '../../services/catalogue';
 import { figuresOf } from '../../services/metrics';
-import { createOrgSnapshot } from '../../services/org-snapshot';
+import { createOrgSnapshot } from '../../common/org-snapshot';
 import { beijingText, bj } from '../support/beijing';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { waitFor } from '../support/harness';

@@ -3,7 +3,7 @@ import { CASE_UPDATES } from '../../common/case';
 import type { CaseStateView } from '../../workflows/projection';
 import { createCatalogueService } from '../../services/catalogue';
 import { figuresOf } from '../../services/metrics';
-import { createOrgSnapshot } from '../../services/org-snapshot';
+import { createOrgSnapshot } from '../../common/org-snapshot';
 import { beijingText, bj } from '../support/beijing';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type {

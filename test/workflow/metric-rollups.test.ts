@@ -11,7 +11,7 @@ import {
   rollupsComplete,
 } from '../../activities/metric-rollups';
 import { bumpOrgRevision } from '../../models/org-revision';
-import { createOrgSnapshot } from '../../services/org-snapshot';
+import { createOrgSnapshot } from '../../common/org-snapshot';
 import type { RollupCase, Sums } from '../../common/metric-rollup';
 import {
   packRollupParts,

@@ -5,7 +5,7 @@ import { MAX_RECURRENCE_GROUPS } from '../../common/recurrence';
 import type { Principal } from '../../services/auth';
 import { retryInputOf } from '../../services/case-failures';
 import { createCatalogueService } from '../../services/catalogue';
-import { createOrgSnapshot } from '../../services/org-snapshot';
+import { createOrgSnapshot } from '../../common/org-snapshot';
 import { createMetricsService, figuresOf } from '../../services/metrics';
 import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';

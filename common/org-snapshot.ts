@@ -1,4 +1,4 @@
-import { childrenByParent } from '../common/org-tree';
+import { childrenByParent } from './org-tree';
 import type { Models } from '../models';
 import { readOrgRevision } from '../models/org-revision';
 
