@@ -631,8 +631,10 @@ export function createMetricsService(deps: {
           : [];
     const changeQueries = rollupFilters(by, everyUnit, months);
     const kind = TREE_KIND_OF[by];
-    const readMonths = async (): Promise<void> => {
-      const fromSubtrees = await subtreeDocumentsAgree(tree);
+    // `perUnit`: the second time round, once the tree mark has turned while the first read ran:
+    // the per-unit documents, whatever the mark says.
+    const readMonths = async (perUnit = false): Promise<void> => {
+      const fromSubtrees = !perUnit && (await subtreeDocumentsAgree(tree));
       const { rollups, changes, folded } = await readRollups(
         fromSubtrees
           ? subtreeFilters(kind, wanted, months, tree)
@@ -641,7 +643,7 @@ export function createMetricsService(deps: {
       );
       // A unit moved while this read ran: the subtree documents read may not follow the tree
       // (nothing read has been added yet).
-      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonthsAgain();
+      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonths(true);
       const wantedSet = new Set(wanted);
       for (const row of rollups) {
         const targets = fromSubtrees
@@ -666,28 +668,6 @@ export function createMetricsService(deps: {
           const into = fromSubtrees ? treeRollupIdOf(kind, w, change.month) : change.rollupId;
           if (!folded(into, change.batch)) add(w, key.trendMonth, figures);
         }
-      }
-    };
-    // The second time round the tree mark has turned: the per-unit documents, whatever it says.
-    const readMonthsAgain = async (): Promise<void> => {
-      const { rollups, changes, folded } = await readRollups(
-        rollupFilters(by, everyUnit, months),
-        changeQueries,
-      );
-      for (const row of rollups) {
-        const targets = countedFor(unitsOfRow(row));
-        for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
-          const key = wantedPart(part, row.month);
-          if (!key) continue;
-          const figures = sumsFrom(stored);
-          for (const w of targets) add(w, key.trendMonth, figures);
-        }
-      }
-      for (const change of changes) {
-        const key = wantedPart(change.part, change.month);
-        if (!key || folded(change.rollupId, change.batch)) continue;
-        const figures = sumsFrom(change.delta as Record<string, unknown>);
-        for (const w of countedFor(unitsOfRow(change))) add(w, key.trendMonth, figures);
       }
     };
     await Promise.all([
