@@ -31,6 +31,13 @@ const STUCK_AFTER_MS = 10 * 60_000;
 const STUCK_SCAN_LIMIT = 200;
 /** Open activity alerts one listing returns at most (chosen: more means a common cause). */
 const ALERT_LIST_LIMIT = 200;
+/**
+ * How often a cancellation ends the case again when the terminated run's last write landed in
+ * between, and how long it waits before each (chosen: a write takes milliseconds).
+ */
+const CANCEL_ATTEMPTS = 5;
+const CANCEL_RETRY_MS = 200;
+
 /** The longest note an admin may give a cancellation (chosen). */
 export const MAX_NOTE_LENGTH = 200;
 
@@ -247,16 +254,25 @@ export function createCaseFailureService(deps: {
           if (!(err instanceof WorkflowNotFoundError)) throw asAppError(err);
         });
       }
-      const ended = await failures.endCase({
+      const ending = {
         caseId,
-        status: 'cancelled',
+        status: 'cancelled' as const,
         reason: 'AdminCancelled',
         message: note,
         actor: actorOf(principal),
-        via: 'api',
-      });
-      if (!ended) throw new AppError('conflict', `Case "${caseId}" changed meanwhile; reload it`);
-      return { id: caseId, status: 'cancelled' };
+        via: 'api' as const,
+      };
+      // A write the terminated run had in flight (a local activity finishes in the worker after
+      // the termination) can land between endCase's read and its write: the case is then still
+      // open on a newer revision, and endCase, reading again, ends it on top of that write.
+      for (let attempt = 1; ; attempt++) {
+        if (await failures.endCase(ending)) return { id: caseId, status: 'cancelled' };
+        const now = await Case.findById(caseId, { status: 1 }).lean();
+        if (now?.status !== 'open' || attempt >= CANCEL_ATTEMPTS) {
+          throw new AppError('conflict', `Case "${caseId}" changed meanwhile; reload it`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, CANCEL_RETRY_MS));
+      }
     },
 
     /**
