@@ -2,7 +2,6 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createOrgWrites } from './services/org-writes';
 import { startListDayKeeper } from './activities/list-days';
 import { startRollupKeeper } from './activities/metric-rollups';
 import type { OutboxStats } from './activities/outbox';
@@ -94,7 +93,6 @@ export async function startWorker(
       clock: () => new Date(),
       logger,
       workingWindows: config.WORKING_HOURS,
-      orgWrites: createOrgWrites({ models: db.models, clock: () => new Date() }),
       // The reconciler reads visibility through the worker's own connection.
       temporal: {
         client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }),

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { createOrgSnapshot } from '../common/org-snapshot';
+import {
+  personEmailField,
+  personNameField,
+  personPhoneField,
+  upsertPerson,
+  upsertPost,
+} from '../common/org-writes';
 import { OrgTree } from '../common/org-tree';
 import { baseOfReference } from '../common/people-selector';
 import type { UnitType } from '../lang/vocabulary';
@@ -38,16 +46,18 @@ export function grantedPersonId(caseId: string, stepId: string): string {
  * as it is. Refusals (no such unit, no such person, a new person without a usable name or phone)
  * are answers, not failures: the workflow fails the case saying which.
  */
+/** A new person from a case's data: the org data's own field rules (common/org-writes.ts). */
+const newPersonInput = z.object({
+  name: personNameField,
+  email: personEmailField.optional(),
+  phone: personPhoneField.optional(),
+});
+
 export function createOrgGrantActivities(deps: ActivityDependencies) {
   const snapshot = createOrgSnapshot({ models: deps.models });
 
   return {
     async grantPost(request: GrantPostRequest): Promise<GrantPostResult> {
-      const org = deps.orgWrites;
-      // A worker built without the org writes cannot grant: the activity fails (and retries)
-      // saying so rather than the case going on as if the post were held.
-      if (!org)
-        throw new Error('grantPost: this worker was built without the org writes (orgWrites)');
       const { byId } = await snapshot.get();
       const tree = new OrgTree([...byId.values()].map((u) => ({ ...u, type: u.type as UnitType })));
       const { base, relation } = baseOfReference(tree, request.unit, {
@@ -71,20 +81,24 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
         if (!(await Person.findById(personId, { _id: 1 }).lean())) {
           const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
           // Which fields, never their values: the answer is recorded in the case's history.
-          const unusable = await org.recordPerson({
-            id: personId,
+          const parsed = newPersonInput.safeParse({
             name: text(request.newPerson?.name),
             phone: text(request.newPerson?.phone),
             email: text(request.newPerson?.email),
           });
-          if (unusable.length > 0) {
+          if (!parsed.success) {
+            const unusable = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))];
             return { refused: 'new-person', detail: `newPerson: unusable ${unusable.join(', ')}` };
           }
+          await upsertPerson(deps.models, { id: personId, ...parsed.data }, deps.clock(), [
+            'email',
+            'phone',
+          ]);
           created = true;
         }
       }
       const held = await Post.exists({ unitId: unit.id, role: request.post, personId });
-      await org.addPost({ unitId: unit.id, role: request.post, personId });
+      await upsertPost(deps.models, { unitId: unit.id, role: request.post, personId });
       return { refused: null, personId, unitId: unit.id, created, alreadyHeld: held !== null };
     },
   };

@@ -1,3 +1,4 @@
+import { postIdOf } from '../common/org-writes';
 import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree, OrgTreeError } from '../common/org-tree';
@@ -233,9 +234,7 @@ export function sameFields(stored: object | undefined, given: object): boolean {
 }
 
 /** Posts are keyed `unit:role:person` (none of the three may contain a colon). */
-export function postIdOf(post: PostInput): string {
-  return `${post.unitId}:${post.role}:${post.personId}`;
-}
+export { postIdOf };
 
 function orderParentsFirst<T extends { id: string; parentId: string | null }>(units: T[]): T[] {
   const byId = new Map(units.map((u) => [u.id, u]));

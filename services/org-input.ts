@@ -1,3 +1,4 @@
+import { personEmailField, personNameField, personPhoneField } from '../common/org-writes';
 import { z } from 'zod';
 import { CHANNELS, ROBOT_CHANNELS, UNIT_TYPES } from '../lang/vocabulary';
 import { readCsvRows } from './csv-records';
@@ -102,12 +103,9 @@ export const unitInput = z
 export const personInput = z
   .object({
     id: orgId,
-    name: z.string().trim().min(1).max(100),
-    email: z.email().optional(),
-    phone: z
-      .string()
-      .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'a phone number')
-      .optional(),
+    name: personNameField,
+    email: personEmailField.optional(),
+    phone: personPhoneField.optional(),
     userId: z.string().max(64).optional(),
     channels: preferredChannels.optional(),
     /** The person's own robot, for the `wecom` or `dingtalk` channel. */

@@ -1,3 +1,4 @@
+import { upsertPerson, upsertPost } from '../common/org-writes';
 import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import type { Models } from '../models';
@@ -251,19 +252,13 @@ export function createOrgService(deps: {
     /** Creates a person or replaces what is stored about them (a field left out is removed). */
     async savePerson(input: PersonInput): Promise<{ created: boolean; person: PersonView }> {
       const existing = await Person.findById(input.id, { _id: 1 }).lean();
-      const { id, ...fields } = input;
-      const absent = (['email', 'phone', 'userId', 'channels', 'groupRobot'] as const).filter(
-        (f) => fields[f] === undefined,
-      );
-      await Person.updateOne(
-        { _id: id },
-        {
-          $set: { ...fields, updatedAt: deps.clock() },
-          ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((f) => [f, 1])) } : {}),
-        },
-        { upsert: true },
-      );
-      await bumpOrgRevision(deps.models);
+      await upsertPerson(deps.models, input, deps.clock(), [
+        'email',
+        'phone',
+        'userId',
+        'channels',
+        'groupRobot',
+      ]);
       // The robot's key and secret are write-only: the answer shows them masked.
       const { groupRobot, ...person } = input;
       const robot = robotViewOf(groupRobot);
@@ -357,10 +352,8 @@ export function createOrgService(deps: {
       if (problems.length > 0) {
         throw new AppError('unprocessable', 'The post names an unknown unit or person', problems);
       }
-      const id = postIdOf(post);
-      const existing = await PostModel.findById(id, { _id: 1 }).lean();
-      await PostModel.updateOne({ _id: id }, { $set: post }, { upsert: true });
-      await bumpOrgRevision(deps.models);
+      const existing = await PostModel.findById(postIdOf(post), { _id: 1 }).lean();
+      await upsertPost(deps.models, post);
       return { created: !existing, post };
     },
 

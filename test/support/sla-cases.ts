@@ -7,7 +7,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createActivities } from '../../activities';
-import { createOrgWrites } from '../../services/org-writes';
 import { checksumOf } from '../../services/definitions';
 import { createScopeResolver } from '../../services/scope';
 import type { TaskService } from '../../services/tasks';
@@ -549,7 +548,6 @@ export class SlaTestBed {
       },
       clock: () => new Date(),
       logger: createLogger('test', 'silent'),
-      orgWrites: createOrgWrites({ models: this.db.models, clock: () => new Date() }),
     });
   }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { createActivities } from '../../activities';
-import { createOrgWrites } from '../../services/org-writes';
 import { createLogger } from '../../common/logger';
 import { createMailRenderer } from '../../mail/renderer';
 import { createSmtpTransport } from '../../mail/transport';
@@ -380,7 +379,6 @@ describe('the grant activity (登记到组织架构) behind the enrol step', () 
       },
       clock: () => new Date(),
       logger: createLogger('test', 'silent'),
-      orgWrites: createOrgWrites({ models: bed.db.models, clock: () => new Date() }),
     });
     const caseId = `case-${randomBytes(6).toString('hex')}`;
     const request = {
