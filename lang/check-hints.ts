@@ -26,6 +26,8 @@ const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
   evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
   assessment:
     'a department assessment cannot run inside a parallel branch: make it a step of its own',
+  recurrence:
+    'a recurrence analysis cannot run inside a parallel branch: make it a step of its own (schedule the process for each street)',
   lookup:
     'a lookup cannot run inside a parallel branch: make it a step of its own before the parallel step (its branches read its result)',
   repeat:
