@@ -108,7 +108,10 @@ it('when a later step reads a property a grant does not leave, then the valid on
 });
 
 it('when a grant sits in a parallel branch, then its path is named with where it belongs instead of a bare discriminator error', () => {
-  const raw = withGrant({ post: 'volunteer', newPerson: NEW_PERSON });
+  const raw: { steps: Array<Record<string, unknown>> } = withGrant({
+    post: 'volunteer',
+    newPerson: NEW_PERSON,
+  });
   const [review, enrol, tell, done] = raw.steps;
   raw.steps = [
     review!,
@@ -133,7 +136,10 @@ it('when a grant sits in a parallel branch, then its path is named with where it
 });
 
 it('when a grant sits in a repeated block, then its path is named with where it belongs instead of a bare discriminator error', () => {
-  const raw = withGrant({ post: 'volunteer', newPerson: NEW_PERSON });
+  const raw: { steps: Array<Record<string, unknown>> } = withGrant({
+    post: 'volunteer',
+    newPerson: NEW_PERSON,
+  });
   const [review, enrol, tell, done] = raw.steps;
   raw.steps = [
     review!,
