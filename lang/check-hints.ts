@@ -114,7 +114,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
   assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
-  grant: ['personId', 'unitId', 'post', 'created'],
+  grant: ['personId', 'unitId', 'post', 'created', 'account'],
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */

@@ -154,3 +154,19 @@ it('when a grant sits in a repeated block, then its path is named with where it 
     ],
   ]);
 });
+
+it('when a grant links the requester’s account, then `account: requester` is valid and any other value is named with the one it takes', () => {
+  const linked = problemsOf(
+    withGrant({ post: 'volunteer', newPerson: NEW_PERSON, account: 'requester' }),
+  );
+  const misspelt = problemsOf(
+    withGrant({ post: 'volunteer', newPerson: NEW_PERSON, account: 'applicant' }),
+  );
+  expect(linked).toEqual([]);
+  expect(misspelt).toEqual([
+    [
+      'steps[1].account',
+      'account links the person to the requester’s sign-in account: account: requester',
+    ],
+  ]);
+});
