@@ -21,7 +21,7 @@ import type { ActivityDependencies } from './dependencies';
 export const MAX_UNITS_READ = 300;
 
 /** Open tasks or overdue cases one unit's read takes at most (chosen: far above a community's). */
-const MAX_READ_PER_UNIT = 2_000;
+export const MAX_READ_PER_UNIT = 2_000;
 
 const DAY_MS = 24 * 3600_000;
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { createOrgSnapshot } from '../common/org-snapshot';
 import {
+  linkPersonAccount,
   personEmailField,
   personNameField,
   personPhoneField,
@@ -25,10 +26,35 @@ export interface GrantPostRequest {
   /** A person of the org data (the expression's value), or null to record `newPerson`. */
   personId: string | null;
   newPerson: { name: unknown; phone: unknown; email: unknown } | null;
+  /**
+   * `account: requester` on the step: the account of the resident who filed the case (`userId`),
+   * or null when it was filed by anyone else (staff, a dispatcher, an API key, the engine).
+   * Absent: the step links no account.
+   */
+  account?: { userId: string | null };
 }
 
+/**
+ * What became of the account link a step with `account: requester` asks for (docs 6.17):
+ * - `linked`: the person granted signs in with the requester's account (now or already);
+ * - `not-a-resident`: the case was not filed by a resident's own account: nothing linked;
+ * - `no-account`: the requester's account no longer exists: nothing linked;
+ * - `account-taken`: the account is another person's: refused, that person keeps it;
+ * - `person-has-account`: the person granted has another account: refused, they keep theirs.
+ */
+export type GrantAccountLink =
+  'linked' | 'not-a-resident' | 'no-account' | 'account-taken' | 'person-has-account';
+
 export type GrantPostResult =
-  | { refused: null; personId: string; unitId: string; created: boolean; alreadyHeld: boolean }
+  | {
+      refused: null;
+      personId: string;
+      unitId: string;
+      created: boolean;
+      alreadyHeld: boolean;
+      /** Only when the step asks for the requester's account. */
+      account?: GrantAccountLink;
+    }
   | { refused: 'unit' | 'person' | 'new-person'; detail: string };
 
 /**
@@ -39,13 +65,6 @@ export function grantedPersonId(caseId: string, stepId: string): string {
   return `p-grant-${createHash('sha256').update(`${caseId}\n${stepId}`).digest('hex').slice(0, 24)}`;
 }
 
-/**
- * Writes the org data for a `grant` step through the org service's own writes (savePerson,
- * addPost: each bumps the org revision, so the next people lookup reads the new post). Safe to
- * repeat: the post is upserted, and a new person already recorded by an earlier attempt is kept
- * as it is. Refusals (no such unit, no such person, a new person without a usable name or phone)
- * are answers, not failures: the workflow fails the case saying which.
- */
 /** A new person from a case's data: the org data's own field rules (common/org-writes.ts). */
 const newPersonInput = z.object({
   name: personNameField,
@@ -53,8 +72,37 @@ const newPersonInput = z.object({
   phone: personPhoneField.optional(),
 });
 
+/**
+ * Writes the org data for a `grant` step through the org service's own writes (savePerson,
+ * addPost: each bumps the org revision, so the next people lookup reads the new post). Safe to
+ * repeat: the post is upserted, and a new person already recorded by an earlier attempt is kept
+ * as it is. Refusals (no such unit, no such person, a new person without a usable name or phone)
+ * are answers, not failures: the workflow fails the case saying which. With `account` (the step's
+ * `account: requester`), the person granted is linked to the resident's account, one account to
+ * one person: the account's own person is granted instead of a new one, and a link that would take
+ * an account from its person, or give a person a second account, is refused and said
+ * (GrantAccountLink), never made.
+ */
 export function createOrgGrantActivities(deps: ActivityDependencies) {
   const snapshot = createOrgSnapshot({ models: deps.models });
+
+  /**
+   * One account, one person: links `personId` to `userId` unless either is another's. Never
+   * moves an account from one person to another: a refusal is the answer, recorded by the step.
+   * Repeating it is harmless (a link already made answers `linked` again).
+   */
+  async function linkAccount(
+    personId: string,
+    userId: string,
+    accountHolder: string | null,
+  ): Promise<GrantAccountLink> {
+    const person = await deps.models.Person.findById(personId, { userId: 1 }).lean();
+    if (person?.userId === userId) return 'linked';
+    if (person?.userId) return 'person-has-account';
+    if (accountHolder !== null && accountHolder !== personId) return 'account-taken';
+    await linkPersonAccount(deps.models, personId, userId, deps.clock());
+    return 'linked';
+  }
 
   return {
     async grantPost(request: GrantPostRequest): Promise<GrantPostResult> {
@@ -69,13 +117,32 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
       if (!unit) {
         return { refused: 'unit', detail: 'the unit the step names does not exist for this case' };
       }
-      const { Person, Post } = deps.models;
+      const { Person, Post, User } = deps.models;
+      // The requester's account and the person it already signs in as (one account, one
+      // person): read before the person is chosen, so a resident's second filing grants the
+      // person their first one recorded instead of recording another.
+      const userId = request.account?.userId ?? null;
+      let account: GrantAccountLink | undefined;
+      let accountHolder: string | null = null;
+      if (request.account !== undefined) {
+        if (userId === null) account = 'not-a-resident';
+        else if (!(await User.exists({ _id: userId }))) account = 'no-account';
+        else accountHolder = (await Person.findOne({ userId }, { _id: 1 }).lean())?._id ?? null;
+      }
+      const linking = request.account !== undefined && account === undefined;
       let personId = request.personId;
       let created = false;
       if (personId !== null) {
         if (!(await Person.findById(personId, { _id: 1 }).lean())) {
           return { refused: 'person', detail: `no person "${personId}" in the org data` };
         }
+      } else if (
+        linking &&
+        accountHolder !== null &&
+        !(await Person.exists({ _id: grantedPersonId(request.caseId, request.stepId) }))
+      ) {
+        // The resident is a person of the org data already: they are the one granted.
+        personId = accountHolder;
       } else {
         personId = grantedPersonId(request.caseId, request.stepId);
         if (!(await Person.findById(personId, { _id: 1 }).lean())) {
@@ -90,16 +157,30 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
             const unusable = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))];
             return { refused: 'new-person', detail: `newPerson: unusable ${unusable.join(', ')}` };
           }
-          await upsertPerson(deps.models, { id: personId, ...parsed.data }, deps.clock(), [
-            'email',
-            'phone',
-          ]);
+          // Linked as it is recorded: the account has no person (else it was granted above).
+          const linked = linking && userId !== null ? { userId } : {};
+          await upsertPerson(
+            deps.models,
+            { id: personId, ...parsed.data, ...linked },
+            deps.clock(),
+            ['email', 'phone'],
+          );
           created = true;
         }
       }
+      if (linking && userId !== null) {
+        account = await linkAccount(personId, userId, accountHolder);
+      }
       const held = await Post.exists({ unitId: unit.id, role: request.post, personId });
       await upsertPost(deps.models, { unitId: unit.id, role: request.post, personId });
-      return { refused: null, personId, unitId: unit.id, created, alreadyHeld: held !== null };
+      return {
+        refused: null,
+        personId,
+        unitId: unit.id,
+        created,
+        alreadyHeld: held !== null,
+        ...(account !== undefined ? { account } : {}),
+      };
     },
   };
 }

@@ -46,3 +46,18 @@ export async function upsertPost(
   await models.Post.updateOne({ _id: postIdOf(post) }, { $set: post }, { upsert: true });
   await bumpOrgRevision(models);
 }
+
+/**
+ * Links a person to a sign-in account (`userId`) and moves the org revision, so the next people
+ * lookup offers the person's tasks to that account. The caller has checked one account ↔ one
+ * person (the `grant` activity: neither is linked to another).
+ */
+export async function linkPersonAccount(
+  models: Pick<Models, 'Person' | 'OrgRevision'>,
+  personId: string,
+  userId: string,
+  now: Date,
+): Promise<void> {
+  await models.Person.updateOne({ _id: personId }, { $set: { userId, updatedAt: now } });
+  await bumpOrgRevision(models);
+}

@@ -26,10 +26,14 @@ const NOT_IN_A_BRANCH: Readonly<Record<string, string>> = {
   evaluation: 'an evaluation round cannot run inside a parallel branch: make it a step of its own',
   assessment:
     'a department assessment cannot run inside a parallel branch: make it a step of its own',
+  recurrence:
+    'a recurrence analysis cannot run inside a parallel branch: make it a step of its own (schedule the process for each street)',
   lookup:
     'a lookup cannot run inside a parallel branch: make it a step of its own before the parallel step (its branches read its result)',
   repeat:
     'a repeat step cannot run inside a parallel branch: make it a step of its own (inside a branch, a loop back through a timer repeats)',
+  grant:
+    'a grant cannot run inside a parallel branch: make it a step of its own before or after the parallel step (the org data is written at the top level of the case only)',
 };
 
 /** Step types a repeated block (`repeat`'s steps) cannot hold, with where they belong instead. */
@@ -46,6 +50,8 @@ const NOT_IN_A_BLOCK: Readonly<Record<string, string>> = {
     'a department assessment cannot run inside a repeated block: schedule the process instead',
   lookup:
     'a lookup cannot run inside a repeated block: make it a step of its own before the repeat step (its iterations read its result)',
+  grant:
+    'a grant cannot run inside a repeated block: make it a step of its own before or after the repeat step (a post is granted once; granting it again changes nothing)',
 };
 
 /** The message for a step type a branch cannot hold at `path`, or null for any other issue. */
@@ -108,7 +114,7 @@ const STEP_RESULT_PROPERTIES: Readonly<Partial<Record<StepSpec['type'], readonly
   ],
   evaluation: ['status', 'count', 'items', 'scored', 'missing', 'score'],
   assessment: ['outcome', 'form', 'comment', 'by', 'status', 'count', 'scored', 'vetoed'],
-  grant: ['personId', 'unitId', 'post', 'created'],
+  grant: ['personId', 'unitId', 'post', 'created', 'account'],
 };
 
 /** Why `steps.<id>.<rest…>` cannot be read from that step, or null when it can. */

@@ -990,8 +990,10 @@ export type LookupStepSpec = z.infer<typeof lookupStepSchema>;
  * the post at once. The person is `person` (an expression giving a person id of the org data,
  * `steps.review.form.volunteer`); when it is absent or gives nothing, `newPerson` records a new
  * person from the case (`data.applicantName`, `data.phone`), one per case and step. A post already
- * held is granted again without change; a retry or replay grants once. `steps.<id>` holds
- * `personId`, `unitId`, `post` and `created` (a new person). See docs/definition-language.md 6.17.
+ * held is granted again without change; a retry or replay grants once. With `account:
+ * requester` the person is linked to the filing resident's sign-in account. `steps.<id>` holds
+ * `personId`, `unitId`, `post`, `created` (a new person) and `account` (what became of the link).
+ * See docs/definition-language.md 6.17.
  */
 export const grantStepSchema = z
   .object({
@@ -1011,6 +1013,17 @@ export const grantStepSchema = z
         email: expression.optional(),
       })
       .strict()
+      .optional(),
+    /**
+     * `requester`: the person granted signs in with the account of the resident who filed the
+     * case (their own account: not staff filing for them), linked through the person's `userId`
+     * when neither is linked to another; a person the account already has is the one granted
+     * instead of a new one. Absent: no account is linked. See docs 6.17.
+     */
+    account: z
+      .literal('requester', {
+        error: 'account links the person to the requester’s sign-in account: account: requester',
+      })
       .optional(),
   })
   .strict();

@@ -86,6 +86,8 @@ export interface StepResult {
   unitId?: string;
   post?: string;
   created?: boolean;
+  /** A grant with `account: requester`: what became of the link (GrantAccountLink), else null. */
+  account?: string | null;
 }
 
 /** An evaluation round while its step runs (workflows/steps/evaluation.ts); the Update validator reads it. */

@@ -46,7 +46,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   parallel: ['join', 'branches'],
   repeat: ['times', 'every', 'dates', 'steps'],
   lookup: ['source', 'period', 'max'],
-  grant: ['post', 'unit', 'person', 'newPerson'],
+  grant: ['post', 'unit', 'person', 'newPerson', 'account'],
   end: ['status'],
   evaluation: [
     'orders',
@@ -278,8 +278,13 @@ export function stepLines(
           `${step.person !== undefined ? 'When that gives nobody, to' : 'To'} a new person recorded from the case: name ${code(step.newPerson.name)}${step.newPerson.phone !== undefined ? `, phone ${code(step.newPerson.phone)}` : ''}${step.newPerson.email !== undefined ? `, email ${code(step.newPerson.email)}` : ''}`,
         );
       }
+      if (step.account === 'requester') {
+        details.push(
+          "Linked to the requester's sign-in account when a resident filed it from their own (the account's person, if it has one, is the one granted; a link taking another person's account is refused and said)",
+        );
+      }
       details.push(
-        `\`steps.${step.id}\` holds \`personId\`, \`unitId\`, \`post\`, \`created\`; an unknown unit or person fails the case`,
+        `\`steps.${step.id}\` holds \`personId\`, \`unitId\`, \`post\`, \`created\`${step.account !== undefined ? ', `account`' : ''}; an unknown unit or person fails the case`,
       );
       break;
     default:

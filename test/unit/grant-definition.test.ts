@@ -106,3 +106,67 @@ it('when a later step reads a property a grant does not leave, then the valid on
   expect(problems[0]![0]).toBe('steps[2].to[0].expression');
   expect(problems[0]![1]).toContain('personId');
 });
+
+it('when a grant sits in a parallel branch, then its path is named with where it belongs instead of a bare discriminator error', () => {
+  const raw: { steps: Array<Record<string, unknown>> } = withGrant({
+    post: 'volunteer',
+    newPerson: NEW_PERSON,
+  });
+  const [review, enrol, tell, done] = raw.steps;
+  raw.steps = [
+    review!,
+    {
+      id: 'both',
+      name: '同时办理',
+      type: 'parallel',
+      branches: [
+        { name: 'a', steps: [enrol!] },
+        { name: 'b', steps: [{ id: 'wait', name: '等待', type: 'timer', duration: 'P1D' }] },
+      ],
+    },
+    tell!,
+    done!,
+  ];
+  expect(problemsOf(raw)).toEqual([
+    [
+      'steps[1].branches[0].steps[0].type',
+      'a grant cannot run inside a parallel branch: make it a step of its own before or after the parallel step (the org data is written at the top level of the case only)',
+    ],
+  ]);
+});
+
+it('when a grant sits in a repeated block, then its path is named with where it belongs instead of a bare discriminator error', () => {
+  const raw: { steps: Array<Record<string, unknown>> } = withGrant({
+    post: 'volunteer',
+    newPerson: NEW_PERSON,
+  });
+  const [review, enrol, tell, done] = raw.steps;
+  raw.steps = [
+    review!,
+    { id: 'monthly', name: '每月登记', type: 'repeat', times: 3, steps: [enrol!] },
+    tell!,
+    done!,
+  ];
+  expect(problemsOf(raw)).toEqual([
+    [
+      'steps[1].steps[0].type',
+      'a grant cannot run inside a repeated block: make it a step of its own before or after the repeat step (a post is granted once; granting it again changes nothing)',
+    ],
+  ]);
+});
+
+it('when a grant links the requester’s account, then `account: requester` is valid and any other value is named with the one it takes', () => {
+  const linked = problemsOf(
+    withGrant({ post: 'volunteer', newPerson: NEW_PERSON, account: 'requester' }),
+  );
+  const misspelt = problemsOf(
+    withGrant({ post: 'volunteer', newPerson: NEW_PERSON, account: 'applicant' }),
+  );
+  expect(linked).toEqual([]);
+  expect(misspelt).toEqual([
+    [
+      'steps[1].account',
+      'account links the person to the requester’s sign-in account: account: requester',
+    ],
+  ]);
+});

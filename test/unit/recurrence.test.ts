@@ -298,5 +298,8 @@ describe('recurring requests: the validator', () => {
     // Assert
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]!.path).toMatch(/^steps\[0\]\.branches\[0\]\.steps\[0\]/);
+    expect(problems[0]!.message).toContain(
+      'a recurrence analysis cannot run inside a parallel branch',
+    );
   });
 });

@@ -4,10 +4,8 @@ import { createLogger } from '../../common/logger';
 import { createMailRenderer } from '../../mail/renderer';
 import { createSmtpTransport } from '../../mail/transport';
 import { readOrgRevision } from '../../models/org-revision';
-import { createOrgService } from '../../services/org';
 import { testStack } from '../support/test-stack';
 import { figuresOf } from '../../services/metrics';
-import { createScopeResolver } from '../../services/scope';
 import { bj } from '../support/beijing';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import { uniqueAddress } from '../support/harness';
@@ -27,8 +25,9 @@ import {
 /**
  * The shipped 志愿者注册登记 (definitions/volunteer-registration.yaml) on the time-skipping server
  * with the real activities: a resident applies, the community's dispatcher returns it for more
- * information, records the supplement and approves: the `enrol` grant records the applicant as a
- * new person of the org data with the community's `volunteer` post (ids only on the timeline);
+ * information, the applicant supplements it from their account and the dispatcher approves: the
+ * `enrol` grant records the applicant as a new person of the org data with the community's
+ * `volunteer` post, signing in with the account they filed from (ids only on the timeline);
  * the registration is then what the hours hang on: the next volunteer activity calls
  * the new volunteer, and the hours confirmed there go to their points ledger. Missed: a review not
  * done within 5 working days is reminded the day before and goes to the community's secretary.
@@ -65,6 +64,20 @@ function application(org: RegistrationOrg, contactEmail?: string) {
   };
 }
 
+/** A sign-in account (the users collection), as `POST /api/v1/users` records it. */
+async function signInAccount(label: string, roles: string[]): Promise<string> {
+  const id = `usr-${randomBytes(4).toString('hex')}-${label}`;
+  await bed.db.models.User.create({
+    _id: id,
+    username: id,
+    displayName: label,
+    passwordHash: 'scrypt$not-used',
+    roles,
+    createdAt: new Date(),
+  });
+  return id;
+}
+
 describe('志愿者注册登记 (volunteer-registration)', () => {
   it('when an application is returned for more information, supplemented and approved, then approving records the applicant in the org data as the community’s volunteer (ids only on the timeline), the applicant is told and the next activity calls the new volunteer, whose hours go to their ledger', async () => {
     // Arrange
@@ -75,16 +88,15 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
     const applied = application(org, applicantMail);
     const registration = bed.shipped('volunteer-registration.yaml');
     const activity = bed.shipped('volunteer-activity.yaml');
-    const orgApi = createOrgService({
-      models: bed.db.models,
-      scope: createScopeResolver(bed.db.models),
-      clock: () => new Date(),
-    });
+    // The applicant files from their own resident account
+    const applicantAccount = await signInAccount('applicant', ['resident']);
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {
       await bed.skipTo(bj(`${monday} 09:30`));
-      const kase = await bed.startCase(queue, registration, org.community.id, applied);
+      const kase = await bed.startCase(queue, registration, org.community.id, applied, {
+        startedBy: { kind: 'user', id: applicantAccount, roles: ['resident'] },
+      });
       const firstReview = kase.taskId('review');
       const reviewTask = await kase.waitForTask('审核', firstReview, () => true);
       await claimAndComplete(
@@ -97,8 +109,15 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       );
       const supplement = kase.taskId('supplement');
       await kase.waitForTask('补充材料', supplement, () => true);
-      await claimAndComplete(kase, supplement, org.dispatcher, 'supplied', {
-        details: '电话联系申请人：身体健康，可参加户外活动',
+      // The applicant's own task: they filed from their account (requester: true)
+      const applicant: SeededPerson = {
+        personId: `user:${applicantAccount}`,
+        userId: applicantAccount,
+        name: '王秀英',
+        email: applicantMail,
+      };
+      await claimAndComplete(kase, supplement, applicant, 'supplied', {
+        details: '身体健康，可参加户外活动',
       });
       // Approving without naming anyone: the applicant is new to the org data
       const secondReview = kase.taskId('review', 2);
@@ -112,21 +131,14 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       const person = await bed.db.models.Person.findById(volunteerId).lean();
       const posts = await bed.db.models.Post.find({ personId: volunteerId }).lean();
       const applicantMails = await mailsToAddress(applicantMail, '注册结果告知');
-      // A grant records no account: the volunteer signs in once an admin links one, as the
-      // org API does (the same person, now with a userId), so they can sign up to activities
+      // The grant linked the applicant's account: they sign up to activities with it at once,
+      // no admin needed
       const volunteer: SeededPerson = {
         personId: volunteerId,
-        userId: `usr-${volunteerId}`,
+        userId: applicantAccount,
         name: '王秀英',
         email: applicantMail,
       };
-      await orgApi.savePerson({
-        id: volunteerId,
-        name: person!.name,
-        phone: person!.phone!,
-        email: person!.email!,
-        userId: volunteer.userId,
-      });
 
       // The next activity of the community calls the volunteer; they serve 3 hours
       const next = await bed.startCase(queue, activity, org.community.id, {
@@ -172,7 +184,11 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       'registered',
     ]);
     // …approving made the volunteer: a new person from the application, the community's post
-    expect(outcome.person).toMatchObject({ name: '王秀英', email: applicantMail });
+    expect(outcome.person).toMatchObject({
+      name: '王秀英',
+      email: applicantMail,
+      userId: applicantAccount,
+    });
     expect(outcome.posts.map((p) => [p.unitId, p.role])).toEqual([[org.community.id, 'volunteer']]);
     // …said on the timeline by ids only: no name, phone or address
     expect(outcome.granted!.detail).toEqual({
@@ -181,6 +197,7 @@ describe('志愿者注册登记 (volunteer-registration)', () => {
       personId: outcome.volunteerId,
       created: true,
       alreadyHeld: false,
+      account: 'linked',
     });
     const timelineText = JSON.stringify(outcome.doc.timeline);
     expect(timelineText).not.toContain('王秀英');
@@ -418,5 +435,89 @@ describe('the grant activity (登记到组织架构) behind the enrol step', () 
     expect(noUnit.refused).toBe('unit');
     expect(noPerson).toEqual({ refused: 'person', detail: 'no person "p-nobody" in the org data' });
     expect(badPhone).toEqual({ refused: 'new-person', detail: 'newPerson: unusable phone' });
+  });
+
+  it('when residents’ filings are granted with their accounts, then each person signs in with the filer’s account, a second filing grants the same person, and a link that would take an account or give a second one is refused and said', async () => {
+    // Arrange: two communities; a resident without a person yet, one whose account is gone, a
+    // person of the org data with an account of their own and one without
+    const org = await registrationOrg();
+    const other = await bed.addUnit('community', '东关社区', org.street);
+    const activities = bed.activities();
+    const resident = await signInAccount('resident', ['resident']);
+    const another = await signInAccount('another', ['resident']);
+    const withAccount = await bed.addPerson('with-account', '张有号');
+    const { Person, Post } = bed.db.models;
+    const withoutAccount = `p-${randomBytes(4).toString('hex')}-no-account`;
+    const unlinked = `p-${randomBytes(4).toString('hex')}-unlinked`;
+    await Person.create([
+      { _id: withoutAccount, name: '李无号', updatedAt: new Date() },
+      { _id: unlinked, name: '赵无号', updatedAt: new Date() },
+    ]);
+    const filing = (caseUnitId: string, userId: string | null, personId: string | null = null) => ({
+      caseId: `case-${randomBytes(6).toString('hex')}`,
+      stepId: 'enrol',
+      post: 'volunteer',
+      unit: 'case' as const,
+      caseUnitId,
+      data: {},
+      personId,
+      newPerson: { name: '王秀英', phone: '13800002222', email: null },
+      account: { userId },
+    });
+    const first = filing(org.community.id, resident);
+
+    // Act
+    const granted = await activities.grantPost(first);
+    const retried = await activities.grantPost(first);
+    const secondFiling = await activities.grantPost(filing(other.id, resident));
+    const byStaff = await activities.grantPost(filing(org.community.id, null));
+    const goneAccount = await activities.grantPost(filing(org.community.id, 'usr-no-such-account'));
+    const personHasAccount = await activities.grantPost(
+      filing(org.community.id, another, withAccount.personId),
+    );
+    const accountTaken = await activities.grantPost(
+      filing(org.community.id, resident, withoutAccount),
+    );
+    const namedLinked = await activities.grantPost(filing(org.community.id, another, unlinked));
+
+    // Assert: the resident's new person signs in with their account; the retry and the second
+    // filing (another community) grant that same person: one person for the account
+    expect(granted).toMatchObject({ refused: null, created: true, account: 'linked' });
+    const residentPerson = granted.refused === null ? granted.personId : '';
+    expect(retried).toMatchObject({ personId: residentPerson, account: 'linked' });
+    expect(secondFiling).toEqual({
+      refused: null,
+      personId: residentPerson,
+      unitId: other.id,
+      created: false,
+      alreadyHeld: false,
+      account: 'linked',
+    });
+    expect((await Person.find({ userId: resident }, { _id: 1 }).lean()).map((p) => p._id)).toEqual([
+      residentPerson,
+    ]);
+    expect(
+      (await Post.find({ personId: residentPerson }).lean()).map((p) => p.unitId).sort(),
+    ).toEqual([org.community.id, other.id].sort());
+    // …staff filing for a walk-in, or an account gone: a new person without an account
+    expect(byStaff).toMatchObject({ created: true, account: 'not-a-resident' });
+    expect(goneAccount).toMatchObject({ created: true, account: 'no-account' });
+    for (const result of [byStaff, goneAccount]) {
+      const id = result.refused === null ? result.personId : '';
+      expect((await Person.findById(id).lean())?.userId).toBeUndefined();
+    }
+    // …a person with an account of their own keeps it; an account already a person's stays
+    // theirs; both refusals said, the post granted all the same
+    expect(personHasAccount).toMatchObject({
+      personId: withAccount.personId,
+      account: 'person-has-account',
+    });
+    expect((await Person.findById(withAccount.personId).lean())?.userId).toBe(withAccount.userId);
+    expect(accountTaken).toMatchObject({ personId: withoutAccount, account: 'account-taken' });
+    expect((await Person.findById(withoutAccount).lean())?.userId).toBeUndefined();
+    expect(await Post.exists({ personId: withoutAccount, role: 'volunteer' })).not.toBeNull();
+    // …and a person named without an account takes the filer's, who had no person yet
+    expect(namedLinked).toMatchObject({ personId: unlinked, created: false, account: 'linked' });
+    expect((await Person.findById(unlinked).lean())?.userId).toBe(another);
   });
 });

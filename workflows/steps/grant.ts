@@ -1,5 +1,6 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { CaseActivities } from '../../activities';
+import type { CaseWorkflowInput } from '../../common/case';
 import type { GrantStepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
 import { ENGINE } from '../projection';
@@ -11,7 +12,10 @@ import { closeCase } from './end';
  * The `grant` step (登记到组织架构): one activity gives a person a post in the org data
  * (activities/org-grants.ts, through the org service's writes). The timeline says who, where and
  * what by ids only (`org.granted`); a unit that does not exist, an unknown person or a new person
- * without a usable name fail the case, said on its timeline (`org.refused`).
+ * without a usable name fail the case, said on its timeline (`org.refused`). With `account:
+ * requester` the activity links the person to the filing resident's account, and `org.granted`
+ * says what became of the link (`account`). The activity's request and result grew by that field
+ * only: no command changes, so no marker (a result recorded before it has no `account`).
  */
 
 /** Two small writes; retried like every activity (the grant is idempotent: a retry grants once). */
@@ -62,6 +66,9 @@ export async function runGrant(run: CaseRun, step: GrantStepSpec): Promise<void>
     data: field === null ? {} : { [field]: run.input.data[field] },
     personId,
     newPerson,
+    ...(step.account === 'requester'
+      ? { account: { userId: residentAccountOf(run.input.startedBy) } }
+      : {}),
   });
   if (granted.refused !== null) {
     await refuse(granted.refused, `Step "${step.id}" cannot grant ${step.post}: ${granted.detail}`);
@@ -74,11 +81,27 @@ export async function runGrant(run: CaseRun, step: GrantStepSpec): Promise<void>
     personId: granted.personId,
     created: granted.created,
     alreadyHeld: granted.alreadyHeld,
+    // What became of the requester's account: a refused link is said here, never silent.
+    ...(granted.account !== undefined ? { account: granted.account } : {}),
   });
   run.steps[step.id] = {
     personId: granted.personId,
     unitId: granted.unitId,
     post: step.post,
     created: granted.created,
+    account: granted.account ?? null,
   };
+}
+
+/**
+ * The account of the resident who filed the case themselves, or null: an account holding a
+ * staff role (staff, dispatcher, admin) files for someone else (a walk-in), and an API key, the
+ * engine or a quick report's person is no sign-in account of the applicant's.
+ */
+export function residentAccountOf(startedBy: CaseWorkflowInput['startedBy']): string | null {
+  const ownAccount =
+    startedBy.kind === 'user' &&
+    startedBy.roles.includes('resident') &&
+    startedBy.roles.every((role) => role === 'resident');
+  return ownAccount ? startedBy.id : null;
 }
