@@ -20,6 +20,7 @@ import { createCaseImportActivities } from './case-import';
 import { createDepartmentAssessmentActivities } from './department-assessments';
 import { createDualReportMemberActivities } from './dual-report-members';
 import { createOpenItemActivities } from './open-items';
+import { createSecretaryRecordActivities } from './secretary-record';
 import { createOrgGrantActivities } from './org-grants';
 import { createEvaluationActivities } from './evaluations';
 import {
@@ -124,6 +125,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createDepartmentAssessmentActivities(deps),
     ...createDualReportMemberActivities(deps),
     ...createOpenItemActivities(deps),
+    ...createSecretaryRecordActivities(deps),
     ...createOrgGrantActivities(deps),
 
     /**

@@ -563,17 +563,24 @@ class SemanticChecker {
    */
   private checkLookup(path: string, step: LookupStepSpec): void {
     const info = LOOKUP_SOURCE_INFO[step.source];
-    if (info.requires.includes('period')) {
-      if (step.period === undefined) {
-        this.report(
-          `${path}.period`,
-          `source ${step.source} needs period: an expression giving the year read (data.year)`,
-        );
+    const what = {
+      period: 'an expression giving the year read (data.year)',
+      unit: "an expression giving a unit id at or below the case's unit",
+    } as const;
+    for (const parameter of ['period', 'unit'] as const) {
+      const source = step[parameter];
+      if (source === undefined) {
+        if (info.requires.includes(parameter)) {
+          this.report(
+            `${path}.${parameter}`,
+            `source ${step.source} needs ${parameter}: ${what[parameter]}`,
+          );
+        }
+      } else if (!info.accepts.includes(parameter)) {
+        this.report(`${path}.${parameter}`, `source ${step.source} takes no ${parameter}`);
       } else {
-        this.checkExpression(`${path}.period`, step.period);
+        this.checkExpression(`${path}.${parameter}`, source);
       }
-    } else if (step.period !== undefined) {
-      this.report(`${path}.period`, `source ${step.source} takes no period`);
     }
   }
 

@@ -947,8 +947,10 @@ export type AssessmentStepSpec = z.infer<typeof assessmentStepSchema>;
  * registrations (dual-report cases) and the points ledger (积分台账).
  * `open-items`: the open demands nobody claimed and the open overdue cases of the case's unit and
  * the units under it (联席会议的议题来源), counted, with at most 50 of each listed.
+ * `secretary-record`: the community's latest (or a year's) 评单 result and secretary-project
+ * case (述职评议's 群众满意度 and 书记项目考核等次), ids and figures only.
  */
-export const LOOKUP_SOURCES = ['dual-report-members', 'open-items'] as const;
+export const LOOKUP_SOURCES = ['dual-report-members', 'open-items', 'secretary-record'] as const;
 export type LookupSource = (typeof LOOKUP_SOURCES)[number];
 
 /** The most people one `lookup` step reads into a case (chosen; lang/lookup.ts MAX_LOOKUP_PEOPLE). */
@@ -970,6 +972,11 @@ export const lookupStepSchema = z
     }),
     /** An expression giving the year read (`data.year`): a whole number, the Beijing calendar year. */
     period: expression.optional(),
+    /**
+     * An expression giving the unit read instead of the case's (`secretary-record` only): a unit
+     * at or below the case's unit.
+     */
+    unit: expression.optional(),
     /** The most people read (default and at most 500, chosen: the result rides in the history). */
     max: z
       .number({ error: `max must be a whole number from 1 to ${MAX_LOOKUP_PEOPLE}` })

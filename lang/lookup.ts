@@ -22,12 +22,17 @@ export const MAX_LOOKUP_SUMMARY = 5000;
 /** What a source needs and what it leaves in `steps.<id>` besides the common properties. */
 export interface LookupSourceInfo {
   /** The parameters it requires (besides `source` and the optional `max`). */
-  requires: ReadonlyArray<'period'>;
+  requires: ReadonlyArray<LookupParameter>;
+  /** The parameters it takes when given (the validator refuses the others). */
+  accepts: ReadonlyArray<LookupParameter>;
   /** One line for the docs and the validator. */
   description: string;
   /** What it leaves in `steps.<id>`: `steps.<id>.<property>` must name one of them. */
   properties: readonly string[];
 }
+
+/** A lookup's parameters besides `source` and `max`. */
+export type LookupParameter = 'period' | 'unit';
 
 /** What a `dual-report-members` lookup leaves in `steps.<id>`. */
 export const LOOKUP_RESULT_PROPERTIES = [
@@ -88,18 +93,84 @@ export interface OpenItemsResult {
   summary: string;
 }
 
+/** What a `secretary-record` lookup leaves in `steps.<id>`. */
+export const SECRETARY_RECORD_RESULT_PROPERTIES = [
+  'status',
+  'source',
+  'unit',
+  'period',
+  'round',
+  'roundFrom',
+  'roundTo',
+  'satisfaction',
+  'orders',
+  'ratedOrders',
+  'ratings',
+  'project',
+  'projectYear',
+  'projectStatus',
+  'projectGrade',
+  'projectScore',
+  'missing',
+] as const;
+
+/** What a `secretary-record` lookup could not find (its `missing` list names them). */
+export type SecretaryRecordMissing = 'evaluation' | 'satisfaction' | 'project' | 'projectGrade';
+
+/**
+ * What a `secretary-record` lookup leaves in `steps.<id>`: ids and figures only, never a name. A
+ * figure no record holds is null and named in `missing`, never made up.
+ */
+export interface SecretaryRecordResult {
+  status: 'read';
+  source: 'secretary-record';
+  /** The unit read (the case's, or the one `unit` gave). */
+  unit: string;
+  /** The Beijing year read, or null for the latest records. */
+  period: number | null;
+  /** The evaluation round (评单) whose result was read: its case id. */
+  round: string | null;
+  /** The round's period: its first day and its last day (Beijing dates, inclusive). */
+  roundFrom: string | null;
+  roundTo: string | null;
+  /** The unit's weighted score in the round (1–5, two decimals): null when no order was scored. */
+  satisfaction: number | null;
+  /** The unit's orders in the round, those scored, and how many scores they got (评分份数). */
+  orders: number | null;
+  ratedOrders: number | null;
+  ratings: number | null;
+  /** The secretary-project case read: its id, year (项目年度) and status. */
+  project: string | null;
+  projectYear: number | null;
+  projectStatus: string | null;
+  /** The year-end assessment's grade (好、较好、一般、差) and score, once assessed. */
+  projectGrade: string | null;
+  projectScore: number | null;
+  /** What no record holds, in this order: evaluation, satisfaction, project, projectGrade. */
+  missing: SecretaryRecordMissing[];
+}
+
 export const LOOKUP_SOURCE_INFO: Readonly<Record<LookupSource, LookupSourceInfo>> = {
   'dual-report-members': {
     requires: ['period'],
+    accepts: ['period'],
     description:
       "the 双报到 members of the case's unit in the year `period` gives: each member registered there (a dual-report case filed for the unit or a unit under it, not declined, received before the year's end) or who earned points there in the year while belonging to a unit outside it (积分台账), with their own units, points and services",
     properties: LOOKUP_RESULT_PROPERTIES,
   },
   'open-items': {
     requires: [],
+    accepts: [],
     description:
       "the open items of the case's unit and the units under it, for a meeting's agenda: demands nobody claimed (a claim step's task open with no claimant) and open cases with a deadline missed, counted, and at most 50 of each listed with case id, process, unit and days waiting or overdue (no resident's data)",
     properties: OPEN_ITEMS_RESULT_PROPERTIES,
+  },
+  'secretary-record': {
+    requires: [],
+    accepts: ['period', 'unit'],
+    description:
+      "for the case's unit (or the unit `unit` gives, at or below it), the latest (or the year `period` gives) closed 评单 round's result of that unit (its secretary's satisfaction score, orders, scored orders and scores given, the round's id and period) and its latest secretary-project case (id, year, status, the year-end grade and score once assessed); ids and figures only, what no record holds null and named in `missing`",
+    properties: SECRETARY_RECORD_RESULT_PROPERTIES,
   },
 };
 

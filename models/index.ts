@@ -810,6 +810,8 @@ const assessmentRecordSchema = new mongoose.Schema(
   { collection: 'assessmentRecords', versionKey: false },
 );
 assessmentRecordSchema.index({ year: 1, kind: 1, subjectId: 1 });
+// A subject's newest record (the `secretary-record` lookup: a community's latest round result).
+assessmentRecordSchema.index({ subjectId: 1, kind: 1, closedAt: -1 });
 
 /**
  * The dispatch catalogue (派单目录 / 职责清单) of an owning unit, one insert-only document per

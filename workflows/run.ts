@@ -62,7 +62,8 @@ export interface StepResult {
   /** A roll-call's figures (counts), and the candidates who did not claim (person ids). */
   expected?: number;
   acknowledged?: number;
-  missing?: number;
+  /** A roll-call's or an evaluation's count; a `secretary-record` lookup's list of what no record holds. */
+  missing?: number | string[];
   unacknowledged?: string[];
   rating?: number | null;
   /** A feedback step's visit number: how often it has run. */

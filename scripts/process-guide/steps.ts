@@ -45,7 +45,7 @@ const RENDERED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   subprocess: ['definition', 'data', 'forEach', 'unit', 'wait'],
   parallel: ['join', 'branches'],
   repeat: ['times', 'every', 'dates', 'steps'],
-  lookup: ['source', 'period', 'max'],
+  lookup: ['source', 'period', 'unit', 'max'],
   grant: ['post', 'unit', 'person', 'newPerson', 'account'],
   end: ['status'],
   evaluation: [
@@ -266,9 +266,25 @@ export function stepLines(
     }
     case 'lookup':
       summary = `reads ${code(step.source)} into the case (读取登记数据): ${LOOKUP_SOURCE_INFO[step.source].description}`;
-      details.push(
-        `${step.period !== undefined ? `Year ${code(step.period)}; at` : 'At'} most ${step.max} people (more fail the case); \`steps.${step.id}\` holds \`members\`, \`people\`, \`homeUnits\`, \`points\`, \`summary\`, \`count\``,
-      );
+      {
+        // What this source reads (lang/lookup.ts): only dual-report-members reads people up to `max`.
+        const parts = [
+          ...(step.unit !== undefined ? [`Unit ${code(step.unit)}`] : []),
+          ...(step.period !== undefined ? [`Year ${code(step.period)}`] : []),
+          ...(step.source === 'dual-report-members'
+            ? [`at most ${step.max} people (more fail the case)`]
+            : []),
+        ];
+        const holds = LOOKUP_SOURCE_INFO[step.source].properties
+          .filter((p) => p !== 'status' && p !== 'source')
+          .map((p) => `\`${p}\``)
+          .join(', ');
+        details.push(
+          [...parts, `\`steps.${step.id}\` holds ${holds}`]
+            .map((p, i) => (i === 0 ? p.charAt(0).toUpperCase() + p.slice(1) : p))
+            .join('; '),
+        );
+      }
       break;
     case 'grant':
       summary = `grants the post ${roleLabel(spec, step.post)} in ${unitRefText(spec, step.unit)} in the org data (登记到组织架构)`;

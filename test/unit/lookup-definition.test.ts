@@ -58,7 +58,7 @@ it('when the source is unknown, then the source is named with the valid ones', (
   expect(problemsOf(withLookup({ source: 'party-members', period: 'data.year' }))).toEqual([
     [
       'steps[0].source',
-      '"party-members" is not a lookup source: use one of dual-report-members, open-items',
+      '"party-members" is not a lookup source: use one of dual-report-members, open-items, secretary-record',
     ],
   ]);
 });
@@ -74,10 +74,14 @@ it('when the period is missing, reads an unknown field, or an unknown parameter 
     ['steps[0].period', 'bad expression: unknown field "data.yaer"'],
   ]);
   const unknown = problemsOf(
-    withLookup({ source: 'dual-report-members', period: 'data.year', unit: 'case' }),
+    withLookup({ source: 'dual-report-members', period: 'data.year', units: 'case' }),
   );
   expect(unknown.map(([path]) => path)).toEqual(['steps[0]']);
-  expect(unknown[0]![1]).toContain('unit');
+  expect(unknown[0]![1]).toContain('units');
+  // `unit` is secretary-record's parameter only
+  expect(
+    problemsOf(withLookup({ source: 'dual-report-members', period: 'data.year', unit: 'data.u' })),
+  ).toEqual([['steps[0].unit', 'source dual-report-members takes no unit']]);
 });
 
 it('when max is past 500, then max is named with the bound and why', () => {
@@ -225,6 +229,58 @@ it('when a form reads a property another source leaves (people of open-items, un
   expect(unclaimed[0]![1]).toContain(
     'steps.basis (a lookup of dual-report-members) has no "unclaimed"',
   );
+});
+
+const REVIEW = {
+  id: 'review',
+  name: '评议',
+  type: 'task',
+  candidates: [{ role: 'secretary', unit: 'parent' }],
+  form: {
+    fields: [
+      {
+        name: 'satisfaction',
+        label: '满意度',
+        type: 'number',
+        min: 1,
+        max: 5,
+        default: 'steps.basis.satisfaction',
+      },
+      { name: 'grade', label: '等次', type: 'string', default: 'steps.basis.projectGrade' },
+    ],
+  },
+};
+
+it('when a lookup reads secretary-record with or without a period and a unit, and a form defaults to its figures, then it is valid', () => {
+  expect(problemsOf(withLookup({ source: 'secretary-record' }, REVIEW))).toEqual([]);
+  expect(
+    problemsOf(withLookup({ source: 'secretary-record', period: 'data.year - 1' }, REVIEW)),
+  ).toEqual([]);
+  expect(
+    problemsOf(withLookup({ source: 'secretary-record', unit: 'case.unitId' }, REVIEW)),
+  ).toEqual([]);
+});
+
+it('when a form reads a property secretary-record does not leave, or its unit is a bad expression, then each is named with its path', () => {
+  const task = {
+    ...REVIEW,
+    form: {
+      fields: [
+        { name: 'grade', label: '等次', type: 'string', default: 'steps.basis.grade' },
+        { name: 'members', label: '党员', type: 'text', default: 'steps.basis.summary' },
+      ],
+    },
+  };
+  const problems = problemsOf(withLookup({ source: 'secretary-record', unit: 'data.unt' }, task));
+  expect(problems.map(([path]) => path)).toEqual([
+    'steps[0].unit',
+    'steps[1].form.fields[0].default',
+    'steps[1].form.fields[1].default',
+  ]);
+  expect(problems[0]![1]).toBe('bad expression: unknown field "data.unt"');
+  expect(problems[1]![1]).toContain('steps.basis (a lookup of secretary-record) has no "grade"');
+  expect(problems[1]![1]).toContain('projectGrade');
+  expect(problems[2]![1]).toContain('has no "summary"');
 });
 
 it('when an overdue case has several deadlines, then its days count from the earliest missed one', () => {

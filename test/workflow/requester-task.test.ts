@@ -1,6 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { createChannelSender } from '../../channels/sender';
+import { createHttpSmsProvider } from '../../channels/sms';
 import type { CaseWorkflowInput } from '../../common/case';
+import { createLogger } from '../../common/logger';
+import { createMailRenderer } from '../../mail/renderer';
+import { createSmtpTransport } from '../../mail/transport';
+import type { SunkWebhook } from '../../stack/webhook-sink';
+import { waitFor } from '../support/harness';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
 import { eventsOf, useSlaTestBed } from '../support/sla-cases';
+import { testStack, webhookSinkUrl } from '../support/test-stack';
 
 /**
  * A task step's `requester` candidate (docs 8.1.1) with the real lookup: who started the case
@@ -129,5 +139,161 @@ describe('the requester as a task candidate', () => {
     expect(eventsOf(doc.timeline, 'task.requester-unreachable').map((e) => e.detail)).toEqual([
       { task: taskId, reason: 'account-disabled' },
     ]);
+  });
+});
+
+/**
+ * The requester hears of the task offered to them (the `task-assigned` announcement) by the
+ * channel they have: a resident's account holds no contact, the person record it is linked to
+ * (`userId`) may hold a phone; the worker here sends SMS through the adapter to the local
+ * webhook sink. A resident with no person record has no channel at all: the timeline says so and
+ * the task is in their list all the same.
+ */
+describe('the requester hears of the task offered to them', () => {
+  const run = randomBytes(4).toString('hex');
+
+  /** The real activities with an SMS provider posting to the sink at `smsPath` (as the worker's). */
+  function activitiesWithSms(smsPath: string) {
+    return createActivities({
+      models: bed.db.models,
+      mail: {
+        transport: createSmtpTransport(testStack().env.SMTP_URL),
+        renderer: createMailRenderer(),
+        from: 'test <noreply@governance.local>',
+      },
+      channels: createChannelSender({
+        sms: createHttpSmsProvider({
+          url: `${webhookSinkUrl()}${smsPath}`,
+          authHeader: 'Authorization: Bearer test-key',
+        }),
+        smsTemplateIds: { 'task-assigned': 'SMS_TASK' },
+      }),
+      clock: () => new Date(),
+      logger: createLogger('test', 'silent'),
+    });
+  }
+
+  /** The texts the sink received at `smsPath` (one path per test: SMS params are shortened). */
+  async function textsAt(smsPath: string): Promise<SunkWebhook[]> {
+    const response = await fetch(
+      `${webhookSinkUrl()}/messages?path=${encodeURIComponent(smsPath)}`,
+    );
+    return (await response.json()) as SunkWebhook[];
+  }
+
+  function announcedDefinition() {
+    return bed.definition({
+      key: `requester-told-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`,
+      name: '申请补正',
+      starters: ['resident'],
+      input: { fields: [] },
+      steps: [
+        {
+          id: 'supplement',
+          name: '申请人补正材料',
+          type: 'task',
+          candidates: [{ requester: true, otherwise: { role: 'director', unit: 'community' } }],
+        },
+        { id: 'done', name: '办结', type: 'end' },
+      ],
+    });
+  }
+
+  async function residentAccount(label: string): Promise<string> {
+    const userId = `usr-${label}-${run}-${randomBytes(3).toString('hex')}`;
+    await bed.db.models.User.create({
+      _id: userId,
+      username: userId,
+      displayName: '居民',
+      passwordHash: 'scrypt$unused',
+      roles: ['resident'],
+      createdAt: new Date(),
+    });
+    return userId;
+  }
+
+  /** Starts a case as the resident's account and waits for the announcement's entry. */
+  async function startAsResident(org: SeededOrg, userId: string, smsPath: string) {
+    const definition = announcedDefinition();
+    return bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(
+        queue,
+        definition,
+        org.grid.id,
+        {},
+        { startedBy: { kind: 'user', id: userId, roles: ['resident'] } },
+      );
+      const taskId = kase.taskId('supplement');
+      const task = await kase.waitForTask('the requester task', taskId, () => true);
+      const doc = await kase.waitForDoc('the announcement recorded', (d) =>
+        d.timeline.some((e) => e.type.startsWith('notification.')),
+      );
+      return { kase, taskId, task, doc };
+    }, activitiesWithSms(smsPath));
+  }
+
+  it('when the resident’s account is linked to a person with a phone only (no e-mail, no preference), then the task is announced to them by SMS once, and neither the number nor the name is on the timeline', async () => {
+    // Arrange: a resident's account, and the person record it is linked to: a phone, no e-mail
+    const org = await bed.seedOrg();
+    const userId = await residentAccount('phone');
+    const personId = `p-resident-${run}-${randomBytes(3).toString('hex')}`;
+    await bed.db.models.Person.create({
+      _id: personId,
+      name: '居民王芳',
+      phone: '13900139000',
+      userId,
+      updatedAt: new Date(),
+    });
+
+    // Act
+    const smsPath = `/sms/requester-${run}-phone`;
+    const { kase, task, doc } = await startAsResident(org, userId, smsPath);
+    const texts = await waitFor('the SMS at the sink', async () => {
+      const found = await textsAt(smsPath);
+      return found.length > 0 ? found : null;
+    });
+    const rows = await bed.db.models.Outbox.find({ caseId: kase.caseId }).lean();
+
+    // Assert: offered to their account, told by SMS on their phone, one row for the key
+    expect(task.candidates).toEqual([{ personId, userId, unitId: org.grid.id }]);
+    expect(texts).toHaveLength(1);
+    expect(texts[0]!.body).toMatchObject({
+      phone: '13900139000',
+      templateId: 'SMS_TASK',
+      params: { processName: '申请补正', taskName: '申请人补正材料' },
+    });
+    expect(rows.map((r) => [r.template, (r as { channel?: string }).channel])).toEqual([
+      ['task-assigned', 'sms'],
+    ]);
+    expect(eventsOf(doc.timeline, 'notification.sent').map((e) => e.detail)).toEqual([
+      { template: 'task-assigned', status: 'queued' },
+    ]);
+    expect(eventsOf(doc.timeline, 'notification.failed')).toEqual([]);
+    expect(JSON.stringify(doc.timeline)).not.toMatch(/13900139000|居民王芳/);
+  });
+
+  it('when the resident’s account has no person record (no contact anywhere), then the timeline says the announcement found no address and the task is in their own list', async () => {
+    // Arrange: a resident's account and nothing else
+    const org = await bed.seedOrg();
+    const userId = await residentAccount('bare');
+
+    // Act
+    const smsPath = `/sms/requester-${run}-bare`;
+    const { taskId, task, doc } = await startAsResident(org, userId, smsPath);
+    const listed = await bed
+      .tasks()
+      .listTasks(
+        { kind: 'user', id: userId, roles: ['resident'], unitIds: [] },
+        { page: 1, pageSize: 20, view: 'available' },
+      );
+
+    // Assert: offered to the account, nobody to text or mail, said on the timeline, listed
+    expect(task.candidates).toEqual([{ personId: `user:${userId}`, userId, unitId: org.grid.id }]);
+    expect(eventsOf(doc.timeline, 'notification.failed').map((e) => e.detail)).toEqual([
+      { template: 'task-assigned', reason: 'no-address' },
+    ]);
+    expect(eventsOf(doc.timeline, 'task.requester-unreachable')).toEqual([]);
+    expect(await textsAt(smsPath)).toEqual([]);
+    expect(listed.items.map((t) => t.id)).toEqual([taskId]);
   });
 });

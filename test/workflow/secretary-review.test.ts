@@ -1,4 +1,7 @@
 import { figuresOf } from '../../services/metrics';
+import { createEvaluationService } from '../../services/evaluations';
+import { createScopeResolver } from '../../services/scope';
+import { BEIJING_OFFSET_MS } from '../../lang/beijing';
 import { beijingText, bj } from '../support/beijing';
 import { flagsOf, replayedFlags, summedFlags } from '../support/case-figures';
 import type { RunningCase, SeededOrg, SlaTestBed } from '../support/sla-cases';
@@ -48,7 +51,7 @@ describe('抓党建述职评议 (secretary-review-round → secretary-review)', 
         project: '老旧小区加装电梯',
       });
       const grade = {
-        satisfaction: 92.5,
+        satisfaction: 4.6,
         projectGrade: '好',
         grade: '好',
         score: 93,
@@ -65,7 +68,7 @@ describe('抓党建述职评议 (secretary-review-round → secretary-review)', 
       );
       await review.waitForTask('重新述职', review.taskId('redo'), () => true);
       await claimAndComplete(review, review.taskId('redo'), org.communitySecretary, 'resubmitted', {
-        report: '补充：群众满意度测评 92.5 分。',
+        report: '补充：群众满意度测评 4.6 分。',
       });
       await review.waitForTask('再次评议', review.taskId('review', 2), () => true);
       await claimAndComplete(
@@ -81,6 +84,7 @@ describe('抓党建述职评议 (secretary-review-round → secretary-review)', 
     // Assert
     expect(stepsEntered(doc.timeline)).toEqual([
       'report',
+      'records',
       'review',
       'redo',
       'review',
@@ -120,6 +124,240 @@ describe('抓党建述职评议 (secretary-review-round → secretary-review)', 
   });
 });
 
+const DAY = 24 * 3600_000;
+
+describe('抓党建述职评议 reads the 评单 result and the secretary project (lookup secretary-record)', () => {
+  it('when the community’s half-year 评单 round has closed and its secretary project of the year was graded, then the review opens prefilled with the round’s score and the project’s grade, and the lookup keeps their ids and figures', async () => {
+    // Arrange: the year reviewed is last year; a co-building unit whose liaison scores the orders
+    const org = await bed.seedOrg();
+    const { Unit, Post, Case } = bed.db.models;
+    const now = await bed.now();
+    const year = new Date(now + BEIJING_OFFSET_MS).getUTCFullYear() - 1;
+    const cobuilding = `${org.street.id}-cb`;
+    await Unit.create({
+      _id: cobuilding,
+      name: '县医院',
+      type: 'cobuilding',
+      parentId: org.street.id,
+      updatedAt: new Date(now),
+    });
+    await Post.create({
+      _id: `${cobuilding}:liaison:${org.gridWorker2.personId}`,
+      unitId: cobuilding,
+      role: 'liaison',
+      personId: org.gridWorker2.personId,
+    });
+    // Two orders closed in the second half of the year: one of the grid (rated 5 by its
+    // requester), one of the community itself
+    const order = (id: string, unitId: string, closedOn: string, rating: number | null) => ({
+      _id: id,
+      revision: 5,
+      status: 'closed',
+      definitionKey: 'order-service',
+      definitionVersion: 1,
+      definitionName: '订单服务',
+      data: {},
+      createdBy: { kind: 'user', id: 'usr_resident' },
+      unitId,
+      channel: 'api',
+      requestHash: 'h',
+      createdAt: new Date(Date.parse(`${closedOn}T02:00:00Z`) - DAY),
+      updatedAt: new Date(now),
+      closedAt: new Date(`${closedOn}T02:00:00Z`),
+      rating:
+        rating === null ? null : { score: rating, comment: null, at: new Date(now).toISOString() },
+    });
+    const tag = org.street.id;
+    await Case.create([
+      order(`${tag}-o1`, org.grid.id, `${year}-09-15`, 5),
+      order(`${tag}-o2`, org.community.id, `${year}-10-20`, null),
+    ]);
+    const roundDefinition = bed.shipped('evaluation-round.yaml');
+    const project = bed.shipped('secretary-project.yaml');
+    await bed.publish(project);
+    const review = bed.shipped('secretary-review.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      // The street's 评单 round of the second half of the year: the liaison scores both orders
+      const round = await bed.startCase(queue, roundDefinition, org.street.id, {
+        periodFrom: `${year}-07-01`,
+        periodTo: `${year}-12-31`,
+      });
+      await round.waitForEvents('evaluation.opened', 1);
+      const evaluations = createEvaluationService({
+        models: bed.db.models,
+        temporal: bed.env.client,
+        callTimeoutMs: 10_000,
+        scope: createScopeResolver(bed.db.models),
+      });
+      await evaluations.submitScores(
+        { kind: 'user', id: org.gridWorker2.userId, roles: ['staff'], unitIds: [] },
+        round.caseId,
+        {
+          group: 'units',
+          scores: [
+            { item: `${tag}-o1`, values: { quality: 4, duration: 4, satisfaction: 4 } },
+            { item: `${tag}-o2`, values: { quality: 3, duration: 2, satisfaction: 4 } },
+          ],
+        },
+        undefined,
+      );
+      await bed.skipTo(now + 30 * DAY);
+      await round.waitForEvents('evaluation.closed', 1);
+      const meeting = round.taskId('meeting');
+      await round.waitForTask('the evaluation meeting', meeting, () => true);
+      await claimAndComplete(round, meeting, org.streetSecretary, 'reported', { summary: '通报' });
+      // The community's secretary project of that year, assessed 较好 at the year end (past)
+      const projectCase = await bed.startCase(queue, project, org.community.id, { year });
+      await projectCase.waitForTask('认领', projectCase.taskId('claim'), () => true);
+      await claimAndComplete(
+        projectCase,
+        projectCase.taskId('claim'),
+        org.communitySecretary,
+        'claimed',
+        {
+          title: '老旧小区加装电梯',
+          goal: '加装电梯 6 部',
+          dueDate: `${year}-11-30`,
+        },
+      );
+      await projectCase.waitForTask('计划', projectCase.taskId('plan'), () => true);
+      await claimAndComplete(
+        projectCase,
+        projectCase.taskId('plan'),
+        org.communitySecretary,
+        'planned',
+        {
+          plan: '倒排工期',
+        },
+      );
+      await projectCase.waitForTask('年底考核', projectCase.taskId('assess'), () => true);
+      await claimAndComplete(
+        projectCase,
+        projectCase.taskId('assess'),
+        org.streetSecretary,
+        'assessed',
+        {
+          score: 85,
+          grade: '较好',
+        },
+      );
+      await projectCase.waitForDoc('the project closed', (d) => d.status === 'closed');
+      // The review of that year, opened on 10 January after it
+      const kase = await bed.startCase(queue, review, org.community.id, {
+        opened: `${year + 1}-01-10`,
+      });
+      await kase.waitForTask('述职', kase.taskId('report'), () => true);
+      await claimAndComplete(kase, kase.taskId('report'), org.communitySecretary, 'submitted', {
+        report: '全年开展主题党日 12 次。',
+      });
+      const task = await kase.waitForTask('评议', kase.taskId('review'), () => true);
+      const [read] = await kase.waitForEvents('lookup.read', 1);
+      // What the lookup left in steps.records, as its activity reads it for the same case
+      const record = await bed.activities().readSecretaryRecord({
+        caseId: kase.caseId,
+        caseUnitId: org.community.id,
+        unitId: null,
+        year,
+      });
+      return { task, read, record, roundId: round.caseId, projectId: projectCase.caseId };
+    });
+
+    // Assert: the community's round score (o1: residents 5 ×35 + units 4 ×20 over 55 → 4.64; o2:
+    // units 3; mean 3.82), its orders and the scores they got (the rating and two liaison scores)
+    expect(outcome.task.prefill).toEqual({ satisfaction: 3.82, projectGrade: '较好' });
+    expect(outcome.read!.detail).toEqual({
+      source: 'secretary-record',
+      unit: org.community.id,
+      period: year,
+      round: outcome.roundId,
+      project: outcome.projectId,
+      missing: '',
+    });
+    expect(outcome.record).toEqual({
+      refused: false,
+      result: {
+        status: 'read',
+        source: 'secretary-record',
+        unit: org.community.id,
+        period: year,
+        round: outcome.roundId,
+        roundFrom: `${year}-07-01`,
+        roundTo: `${year}-12-31`,
+        satisfaction: 3.82,
+        orders: 2,
+        ratedOrders: 2,
+        ratings: 3,
+        project: outcome.projectId,
+        projectYear: year,
+        projectStatus: 'closed',
+        projectGrade: '较好',
+        projectScore: 85,
+        missing: [],
+      },
+    });
+    // Ids and figures only: no name reaches the case
+    expect(JSON.stringify(outcome.record)).not.toMatch(/陈书记|刘书记|赵网格|老旧小区/);
+  });
+
+  it('when the community has neither a closed 评单 round nor a secretary project, then the review opens with nothing prefilled and the lookup names both as missing', async () => {
+    // Arrange
+    const org = await bed.seedOrg();
+    const review = bed.shipped('secretary-review.yaml');
+
+    // Act
+    const outcome = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(queue, review, org.community.id, { opened: '2027-01-10' });
+      await kase.waitForTask('述职', kase.taskId('report'), () => true);
+      await claimAndComplete(kase, kase.taskId('report'), org.communitySecretary, 'submitted', {
+        report: '全年开展主题党日 12 次。',
+      });
+      const task = await kase.waitForTask('评议', kase.taskId('review'), () => true);
+      const [read] = await kase.waitForEvents('lookup.read', 1);
+      const record = await bed.activities().readSecretaryRecord({
+        caseId: kase.caseId,
+        caseUnitId: org.community.id,
+        unitId: null,
+        year: 2026,
+      });
+      // The street above the case's community is not the case's to read
+      const above = await bed.activities().readSecretaryRecord({
+        caseId: kase.caseId,
+        caseUnitId: org.community.id,
+        unitId: org.street.id,
+        year: null,
+      });
+      return { task, read, record, above };
+    });
+
+    // Assert: nothing made up: the fields stay empty, the lookup says what it did not find
+    expect(outcome.task.prefill ?? null).toBeNull();
+    expect(outcome.read!.detail).toEqual({
+      source: 'secretary-record',
+      unit: org.community.id,
+      period: 2026,
+      round: '',
+      project: '',
+      missing: 'evaluation,project',
+    });
+    expect(outcome.record).toMatchObject({
+      refused: false,
+      result: {
+        round: null,
+        satisfaction: null,
+        orders: null,
+        ratings: null,
+        project: null,
+        projectGrade: null,
+        projectScore: null,
+        missing: ['evaluation', 'project'],
+      },
+    });
+    expect(outcome.above).toEqual({ refused: true, reason: 'unit' });
+  });
+});
+
 describe('抓党建述职评议 measures (响应率, 办结率, 按期办结率, 督办率…)', () => {
   it('when known reviews run (reported and graded at once, reported after report_10d, redone after redo_5d then graded on time, graded after review_10d, never graded) and a round, then every declared rate comes out exactly, on the read model and after a replay', async () => {
     // Arrange: the county's secretary, whom a late review is escalated to
@@ -130,7 +368,7 @@ describe('抓党建述职评议 measures (响应率, 办结率, 按期办结率,
     const round = await bed.shippedWith('secretary-review-round.yaml', 'secretary-review.yaml');
     const definition = bed.shipped('secretary-review.yaml');
     const DAY = 24 * 3600_000;
-    const grade = { satisfaction: 90, projectGrade: '好', grade: '好', score: 90, opinion: '好' };
+    const grade = { satisfaction: 4.5, projectGrade: '好', grade: '好', score: 90, opinion: '好' };
 
     // Act
     const outcome = await bed.withWorker(async (queue) => {

@@ -10,7 +10,7 @@ import { closeCase } from './end';
 
 /**
  * The `lookup` step (读取登记数据): one activity reads the step's source for the case's unit
- * (activities/dual-report-members.ts, activities/open-items.ts) and `steps.<id>` holds what it
+ * (activities/dual-report-members.ts, activities/open-items.ts, activities/secretary-record.ts) and `steps.<id>` holds what it
  * found (lang/lookup.ts), at
  * most `max` people (500 at most: the result is recorded in the case's history). More, a period
  * that is not a year, or a case without a unit fail the case, said on its timeline.
@@ -34,6 +34,10 @@ export async function runLookup(run: CaseRun, step: LookupStepSpec): Promise<voi
   }
   if (step.source === 'open-items') {
     await readOpenItems(run, step, refuse);
+    return;
+  }
+  if (step.source === 'secretary-record') {
+    await readSecretaryRecord(run, step, refuse);
     return;
   }
   const year = lookupYear(
@@ -103,6 +107,63 @@ async function readOpenItems(
     count: result.count,
     unclaimed: result.unclaimed,
     overdue: result.overdue,
+  });
+  run.steps[step.id] = { ...result };
+}
+
+/**
+ * `secretary-record`: the unit's latest (or the year's) 评单 result and secretary project. The
+ * period and the unit are optional; what was found and what is missing, never a name, on the
+ * timeline.
+ */
+async function readSecretaryRecord(
+  run: CaseRun,
+  step: LookupStepSpec,
+  refuse: (detail: Record<string, string | number>, message: string) => Promise<void>,
+): Promise<void> {
+  const scope = run.expressionScope();
+  let year: number | null = null;
+  if (step.period !== undefined) {
+    year = lookupYear(evaluateValue(step.period, scope));
+    if (year === null) {
+      await refuse(
+        { reason: 'period' },
+        `Step "${step.id}": period must give a year, a whole number from 2000 to 2100`,
+      );
+      return;
+    }
+  }
+  let unitId: string | null = null;
+  if (step.unit !== undefined) {
+    const given = evaluateValue(step.unit, scope);
+    if (typeof given !== 'string' || given === '') {
+      await refuse({ reason: 'unit' }, `Step "${step.id}": unit must give a unit id`);
+      return;
+    }
+    unitId = given;
+  }
+  const read = await reads.readSecretaryRecord({
+    caseId: run.caseId,
+    caseUnitId: run.caseUnitId,
+    unitId,
+    year,
+  });
+  if (read.refused) {
+    const messages = {
+      'no-unit': `Step "${step.id}" reads the records of the case's unit, and the case has none`,
+      unit: `Step "${step.id}": unit "${unitId ?? ''}" is not the case's unit or a unit under it`,
+    } as const;
+    await refuse({ reason: read.reason }, messages[read.reason]);
+    return;
+  }
+  const { result } = read;
+  run.projection.record('lookup.read', ENGINE, step.id, {
+    source: step.source,
+    unit: result.unit,
+    ...(result.period !== null ? { period: result.period } : {}),
+    round: result.round ?? '',
+    project: result.project ?? '',
+    missing: result.missing.join(','),
   });
   run.steps[step.id] = { ...result };
 }

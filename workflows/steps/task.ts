@@ -2,6 +2,7 @@ import { condition, isCancellation } from '@temporalio/workflow';
 import { formPrefill } from '../../lang/case-data';
 import { evaluateValue } from '../../lang/expression';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
+import type { ChannelChoice } from '../../lang/vocabulary';
 import { lookups, roster, rosterOpening } from '../stubs';
 import { Clock, deadlineAfter, plansAfter, runnableDeadline } from '../clocks';
 import { awardPoints, earnsPoints } from '../points';
@@ -40,6 +41,16 @@ export async function runTaskStepEarningPoints(
   await awardPoints(run, step, visit);
   return target;
 }
+
+/**
+ * The channels the announcement of a task offered to the requester (`requester: true`, docs
+ * 8.1.1) tries when the step names none: the person's own preferences, then SMS, then mail. A
+ * resident's account holds no contact; the person record linked to it (`userId`) usually holds a
+ * phone and no e-mail, so the default (preferences, then mail) left them unaddressed
+ * (`no-address`). Only the activity's input changes, not a command: a replay takes the recorded
+ * result, so no marker is needed.
+ */
+const REQUESTER_CHANNELS: readonly ChannelChoice[] = ['preferred', 'sms', 'mail'];
 
 /** Runs a task or claim step: opens it, starts its clocks, waits until it is done. */
 export async function runTaskStep(
@@ -133,7 +144,11 @@ export async function runTaskStep(
           template: 'task-assigned',
           keyBase: `${id}:assigned`,
           stepId: step.id,
-          ...(step.channels !== undefined ? { channels: step.channels } : {}),
+          ...(step.channels !== undefined
+            ? { channels: step.channels }
+            : resolved.requester === 'reached'
+              ? { channels: [...REQUESTER_CHANNELS] }
+              : {}),
           context: {
             caseId: run.caseId,
             processName: run.spec.name,
