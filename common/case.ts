@@ -87,6 +87,43 @@ export interface CaseContinuation {
    * either. Absent when none was recorded, and from runs continued before it was carried.
    */
   photosRecorded?: string[];
+  /**
+   * Set when the run continued inside a `parallel` step (`stepId` is that step): each branch as
+   * it waited (workflows/parallel-continuation.ts). Absent for a switch between top-level steps.
+   */
+  parallel?: CarriedParallel;
+}
+
+/** A `parallel` step's branches carried across a continue-as-new, in the step's branch order. */
+export interface CarriedParallel {
+  branches: CarriedBranch[];
+}
+
+/**
+ * One branch at the switch: finished, waiting in a `timer` step until an absolute instant, or
+ * waiting on an open `task` step's task (kept with its id, people, claim and deadlines).
+ */
+export type CarriedBranch =
+  | { state: 'done' }
+  | { state: 'timer'; stepId: string; dueAt: string; detail: Record<string, unknown> }
+  | { state: 'task'; stepId: string; visit: number; task: CarriedTask };
+
+/** An open task as its run left it: everything its Updates and its clocks read. */
+export interface CarriedTask {
+  id: string;
+  status: TaskStatus;
+  candidates: Candidate[];
+  assignee: Candidate | null;
+  claimants: Candidate[];
+  unitId: string | null;
+  openedAt: string;
+  /** How often each account gave the task back (the release limit goes on counting). */
+  releases: Record<string, number>;
+  prefill: Record<string, unknown> | null;
+  /** The version of its task document last written, so the next run's writes go on from it. */
+  version: number;
+  /** Its SLA clocks (`CarriedClock`, workflows/clocks.ts): absolute instants, nothing restarted. */
+  clocks: unknown[];
 }
 
 /** Where a retried case picks up: its step, and the document's revision and last timeline seq. */
