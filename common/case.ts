@@ -55,9 +55,10 @@ export interface CaseWorkflowInput {
 }
 
 /**
- * What one run of a case hands the next when it continues as new at a top-level step boundary:
- * where to go on, and what later steps, the projection and the case clocks need. Small by design
- * (no tasks open, nothing in flight): step results, counters and the case-level clocks' state.
+ * What one run of a case hands the next when it continues as new at a top-level step boundary or
+ * inside a `parallel` step: where to go on, and what later steps, the projection and the case
+ * clocks need. Small by design (nothing in flight): step results, counters, the case-level
+ * clocks' state and, inside a parallel, each branch's waiting timer or open task.
  */
 export interface CaseContinuation {
   /** This run's number: 2 for the first continuation. */
@@ -87,6 +88,11 @@ export interface CaseContinuation {
    * either. Absent when none was recorded, and from runs continued before it was carried.
    */
   photosRecorded?: string[];
+  /**
+   * Supervision slips opened so far (their task ids are numbered by it), so a slip of a later run
+   * never takes an earlier one's id. Absent from runs continued before it was carried.
+   */
+  slips?: number;
   /**
    * Set when the run continued inside a `parallel` step (`stepId` is that step): each branch as
    * it waited (workflows/parallel-continuation.ts). Absent for a switch between top-level steps.

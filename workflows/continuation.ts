@@ -94,6 +94,7 @@ export function caseStateToCarry(
     rollCall: run.rollCall as Record<string, unknown> | null,
     feedback: run.feedback,
     pausedSince: run.pausedSince,
+    ...(run.slips > 0 ? { slips: run.slips } : {}),
     clocks,
     // The task deadlines the document lists stay listed, as they were last shown.
     deadlines: [

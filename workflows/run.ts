@@ -207,6 +207,7 @@ export class CaseRun {
       this.rollCall = carried.rollCall as RollCallFigures | null;
       this.feedback = carried.feedback;
       this.pausedSince = carried.pausedSince;
+      this.slips = carried.slips ?? 0;
     }
   }
 
