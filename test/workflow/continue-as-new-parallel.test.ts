@@ -93,8 +93,80 @@ function projectDefinition() {
   });
 }
 
-async function startProjectCase(queue: string, org: SeededOrg): Promise<RunningCase> {
-  const definition = projectDefinition();
+/**
+ * The work (a task due in 20 days) beside a review sent back until it is right, then done; both
+ * branches must finish (`join: all`), then a sign-off reads what the review ended with.
+ */
+function reviewLoopDefinition() {
+  return bed.definition({
+    key: `project-with-reviews-${randomBytes(2).toString('hex')}`,
+    name: '项目推进与反复复核',
+    starters: ['resident'],
+    input: { fields: [] },
+    steps: [
+      {
+        id: 'work',
+        name: '推进与复核',
+        type: 'parallel',
+        join: 'all',
+        branches: [
+          {
+            name: '项目推进',
+            steps: [
+              {
+                id: 'finish',
+                name: '完成项目',
+                type: 'task',
+                candidates: [{ role: 'grid-worker', unit: 'case' }],
+                announce: false,
+                deadlines: [{ id: 'finish_due', name: '完工时限', within: 'P20D' }],
+              },
+            ],
+          },
+          {
+            name: '反复复核',
+            steps: [
+              {
+                id: 'review',
+                name: '复核',
+                type: 'task',
+                candidates: [{ role: 'grid-worker', unit: 'case' }],
+                announce: false,
+                outcomes: [
+                  { id: 'again', name: '退回重办' },
+                  { id: 'right', name: '复核通过' },
+                ],
+              },
+              {
+                id: 'reviewed',
+                name: '复核结果',
+                type: 'decision',
+                branches: [{ when: "steps.review.outcome == 'again'", next: 'review' }],
+                otherwise: 'review_done',
+              },
+              { id: 'review_done', name: '复核完毕', type: 'timer', duration: 'PT1M' },
+            ],
+          },
+        ],
+      },
+      {
+        id: 'signed',
+        name: '验收',
+        type: 'decision',
+        branches: [{ when: "steps.review.outcome == 'right'", next: 'closed' }],
+        otherwise: 'refused',
+      },
+      { id: 'closed', name: '办结', type: 'end' },
+      { id: 'refused', name: '未通过', type: 'end', status: 'rejected' },
+    ],
+  });
+}
+
+async function startProjectCase(
+  queue: string,
+  org: SeededOrg,
+  definition = projectDefinition(),
+): Promise<RunningCase> {
   const { args, memo, searchAttributes } = caseStartOf({
     caseId: `case-${randomBytes(12).toString('hex')}`,
     definition,
@@ -188,5 +260,68 @@ it('when a loop inside a parallel branch passes the history threshold, then the 
     expect(eventsOf(doc.timeline, 'case.started')).toHaveLength(1);
     expect(eventsOf(doc.timeline, 'step.entered', { stepType: 'parallel' })).toHaveLength(1);
     expect(eventsOf(doc.timeline, 'case.closed')).toHaveLength(1);
+  });
+});
+
+it('when a task in a parallel branch is sent back until the history passes the threshold, then each visit is a task of its own across the runs and the other branch keeps its claimed task', async () => {
+  const org = await bed.seedOrg();
+  await bed.withWorker(async (queue) => {
+    // Arrange: the work is claimed by one grid worker; its deadline is planned 20 days out.
+    const kase = await startProjectCase(queue, org, reviewLoopDefinition());
+    const work = await openedTask(kase, 'finish');
+    await kase.claim(work.id, org.gridWorker);
+    const claimed = await kase.waitForTask('the claim', work.id, (t) => t.status === 'claimed');
+    const dueAt = claimed.deadlines[0]!.dueAt;
+
+    // Act: the other grid worker sends the review back 12 times, then passes it…
+    const loops = 12;
+    for (let visit = 1; visit <= loops + 1; visit++) {
+      const review = await openedTask(kase, 'review', visit);
+      await kase.claim(review.id, org.gridWorker2);
+      await kase.complete(review.id, org.gridWorker2, visit <= loops ? 'again' : 'right');
+    }
+    // …and the work's claimant, who never claims again, finishes it.
+    await kase.complete(work.id, org.gridWorker);
+    const result = (await kase.handle.result()) as { status: string };
+
+    // Assert: the case continued as new (inside the parallel: it never left it before the end)…
+    const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
+    const histories = await runHistories(bed, kase.caseId, firstExecutionRunId);
+    expect(histories.length).toBeGreaterThanOrEqual(3);
+    for (const history of histories.slice(0, -1)) {
+      expect(history.events!.length).toBeLessThan(TEST_LIMITS.events + 40);
+    }
+    for (const history of histories) {
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
+        history,
+        kase.caseId,
+      );
+    }
+    // …closed through the sign-off, which read the review's last outcome across the runs.
+    expect(result).toMatchObject({ status: 'closed' });
+    const doc = await kase.waitForDoc('the case to close', (d) => d.status === 'closed');
+    // Every review visit opened its own task once, numbered on across the runs; the work once.
+    const opened = eventsOf(doc.timeline, 'task.opened').map((e) => e.detail?.task);
+    expect([...opened].sort()).toEqual(
+      [
+        work.id,
+        ...Array.from({ length: loops + 1 }, (_, i) => kase.taskId('review', i + 1)),
+      ].sort(),
+    );
+    expect(eventsOf(doc.timeline, 'task.completed')).toHaveLength(loops + 2);
+    // The work: its claim held, completed by its claimant, its deadline at the same instant.
+    const task = await kase.task(work.id);
+    expect(task).toMatchObject({ status: 'completed', assigneeUserId: org.gridWorker.userId });
+    expect(task!.deadlines).toEqual([
+      expect.objectContaining({ key: `${work.id}/finish_due`, dueAt, missed: false }),
+    ]);
+    expect(eventsOf(doc.timeline, 'task.claimed', { task: work.id })).toHaveLength(1);
+    const seqs = doc.timeline.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(eventsOf(doc.timeline, 'step.entered', { stepType: 'parallel' })).toHaveLength(1);
   });
 });
