@@ -48,14 +48,16 @@ export async function runParallel(
   // carried (../parallel-continuation.ts): the watcher rejects with the switch, never resolves
   // before the step is over, and adds no command otherwise.
   const finished = branches.map(() => false);
+  // A branch that failed is never carried: the step is over, the failure is the join's to throw.
+  let failed = false;
   branches.forEach((branch, index) => {
     branch.then(
       () => (finished[index] = true),
-      () => (finished[index] = true),
+      () => (failed = true),
     );
   });
   let over = false;
-  const decided = () => over || joinReached(step, finished);
+  const decided = () => over || failed || joinReached(step, finished);
   const switching = watchParallel(run, step.id, lists, finished, decided);
   try {
     await runBranches(step, branches, scope, switching);
