@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  decodeArrayFromPayloads,
+  loadDataConverter,
+} from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import type { CaseWorkflowInput } from '../../common/case';
 import { CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import type { SeededOrg, SlaTestBed } from '../support/sla-cases';
@@ -162,6 +167,23 @@ function reviewLoopDefinition() {
   });
 }
 
+/** Where each run after the first started: its step, and whether it went on inside a parallel. */
+async function continuedAt(
+  histories: readonly temporal.api.history.v1.IHistory[],
+): Promise<Array<{ stepId: string | undefined; inParallel: boolean }>> {
+  const converter = loadDataConverter(testDataConverter());
+  const starts = [];
+  for (const history of histories.slice(1)) {
+    const payloads = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads;
+    const [input] = (await decodeArrayFromPayloads(converter, payloads)) as [CaseWorkflowInput];
+    starts.push({
+      stepId: input.continued?.stepId,
+      inParallel: input.continued?.parallel !== undefined,
+    });
+  }
+  return starts;
+}
+
 async function startProjectCase(
   queue: string,
   org: SeededOrg,
@@ -218,6 +240,10 @@ it('when a loop inside a parallel branch passes the history threshold, then the 
     for (const history of histories.slice(0, -1)) {
       expect(history.events!.length).toBeLessThan(TEST_LIMITS.events + 40);
     }
+    // …each switch but a last one after the loop (before the end step) inside the parallel…
+    const starts = await continuedAt(histories);
+    expect(starts[0]).toEqual({ stepId: 'work', inParallel: true });
+    expect(starts.filter((start) => start.inParallel).length).toBeGreaterThanOrEqual(2);
     // …and every run replays on the interpreter as it ran.
     for (const history of histories) {
       await Worker.runReplayHistory(
@@ -284,13 +310,18 @@ it('when a task in a parallel branch is sent back until the history passes the t
     await kase.complete(work.id, org.gridWorker);
     const result = (await kase.handle.result()) as { status: string };
 
-    // Assert: the case continued as new (inside the parallel: it never left it before the end)…
+    // Assert: the case continued as new inside the parallel, more than once…
     const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
     const histories = await runHistories(bed, kase.caseId, firstExecutionRunId);
     expect(histories.length).toBeGreaterThanOrEqual(3);
     for (const history of histories.slice(0, -1)) {
       expect(history.events!.length).toBeLessThan(TEST_LIMITS.events + 40);
     }
+    const starts = await continuedAt(histories);
+    expect(starts.slice(0, 2)).toEqual([
+      { stepId: 'work', inParallel: true },
+      { stepId: 'work', inParallel: true },
+    ]);
     for (const history of histories) {
       await Worker.runReplayHistory(
         {
