@@ -55,9 +55,10 @@ export interface CaseWorkflowInput {
 }
 
 /**
- * What one run of a case hands the next when it continues as new at a top-level step boundary:
- * where to go on, and what later steps, the projection and the case clocks need. Small by design
- * (no tasks open, nothing in flight): step results, counters and the case-level clocks' state.
+ * What one run of a case hands the next when it continues as new at a top-level step boundary or
+ * inside a `parallel` step: where to go on, and what later steps, the projection and the case
+ * clocks need. Small by design (nothing in flight): step results, counters, the case-level
+ * clocks' state and, inside a parallel, each branch's waiting timer or open task.
  */
 export interface CaseContinuation {
   /** This run's number: 2 for the first continuation. */
@@ -87,6 +88,48 @@ export interface CaseContinuation {
    * either. Absent when none was recorded, and from runs continued before it was carried.
    */
   photosRecorded?: string[];
+  /**
+   * Supervision slips opened so far (their task ids are numbered by it), so a slip of a later run
+   * never takes an earlier one's id. Absent from runs continued before it was carried.
+   */
+  slips?: number;
+  /**
+   * Set when the run continued inside a `parallel` step (`stepId` is that step): each branch as
+   * it waited (workflows/parallel-continuation.ts). Absent for a switch between top-level steps.
+   */
+  parallel?: CarriedParallel;
+}
+
+/** A `parallel` step's branches carried across a continue-as-new, in the step's branch order. */
+export interface CarriedParallel {
+  branches: CarriedBranch[];
+}
+
+/**
+ * One branch at the switch: finished, waiting in a `timer` step until an absolute instant, or
+ * waiting on an open `task` step's task (kept with its id, people, claim and deadlines).
+ */
+export type CarriedBranch =
+  | { state: 'done' }
+  | { state: 'timer'; stepId: string; dueAt: string; detail: Record<string, unknown> }
+  | { state: 'task'; stepId: string; visit: number; task: CarriedTask };
+
+/** An open task as its run left it: everything its Updates and its clocks read. */
+export interface CarriedTask {
+  id: string;
+  status: TaskStatus;
+  candidates: Candidate[];
+  assignee: Candidate | null;
+  claimants: Candidate[];
+  unitId: string | null;
+  openedAt: string;
+  /** How often each account gave the task back (the release limit goes on counting). */
+  releases: Record<string, number>;
+  prefill: Record<string, unknown> | null;
+  /** The version of its task document last written, so the next run's writes go on from it. */
+  version: number;
+  /** Its SLA clocks (`CarriedClock`, workflows/clocks.ts): absolute instants, nothing restarted. */
+  clocks: unknown[];
 }
 
 /** Where a retried case picks up: its step, and the document's revision and last timeline seq. */

@@ -25,6 +25,7 @@ import {
   evaluationProcess,
   failingProcess,
   loopingProcess,
+  parallelLoopingProcess,
   parallelProcess,
   poolProcess,
   recurrenceProcess,
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       returnedProcess('replay-returned'),
       evaluationProcess('replay-evaluation'),
       loopingProcess('replay-looping'),
+      parallelLoopingProcess('replay-parallel-looping'),
       recurrenceProcess('replay-recurrence', 'replay-returned', 'replay-child'),
       checkInProcess('replay-check-in'),
     ]) {
@@ -303,6 +305,39 @@ async function main(): Promise<void> {
         await record(`looping-review-continued.run-${i + 1}`, input.caseId, runId);
       }
     }
+    // Recorded 2026-12-07 (issue 14): a case that continued as new inside a parallel step (a
+    // review sent back in one branch, the other branch's task claimed), each of its runs.
+    if (!kept('parallel-review-loop-continued.run-1')) {
+      const definition = await definitions.latestSnapshot('replay-parallel-looping');
+      if (!definition) throw new Error('replay-parallel-looping is not published');
+      const { args, memo, searchAttributes } = caseStartOf({
+        caseId: 'case-10000000000000000000000b',
+        definition,
+        data: { category: '其他' },
+        startedBy: { kind: 'system', id: 'record', roles: ['system'] },
+        unitId: 'g1',
+        requestHash: 'record-parallel-looping',
+        receivedAt: new Date().toISOString(),
+        channel: 'record',
+      });
+      // Chosen as for the looping case: the case continues as new every few reviews.
+      const input = { ...args[0], historyLimits: { events: 60, bytes: 8 * 1024 * 1024 } };
+      const started = await client.workflow.start('caseWorkflow', {
+        workflowId: input.caseId,
+        taskQueue,
+        args: [input],
+        memo,
+        typedSearchAttributes: searchAttributes,
+      });
+      const handle = client.workflow.getHandle(input.caseId);
+      await workParallelLoopingCase(db, handle, LOOPING_VISITS);
+      await handle.result();
+      const runIds = await runIdsOf(client, input.caseId, started.firstExecutionRunId);
+      if (runIds.length < 2) throw new Error('the parallel looping case did not continue as new');
+      for (const [i, runId] of runIds.entries()) {
+        await record(`parallel-review-loop-continued.run-${i + 1}`, input.caseId, runId);
+      }
+    }
     if (!kept('reconcile-cases-pass')) {
       const workflowId = 'record-reconcile-cases';
       await client.workflow.execute('reconcileCasesWorkflow', { workflowId, taskQueue, args: [] });
@@ -335,6 +370,35 @@ async function storedTask(
     await sleep(100);
   }
   throw new Error(`no task of ${handle.workflowId} matching ${JSON.stringify(filter)}`);
+}
+
+/**
+ * Works the parallel looping case: the project's task claimed first, the review sent back
+ * `visits - 1` times and passed, then the project's task completed by its claimant.
+ */
+async function workParallelLoopingCase(
+  db: Database,
+  handle: WorkflowHandle,
+  visits: number,
+): Promise<void> {
+  const finish = `${handle.workflowId}.finish.1`;
+  await storedTask(db, handle, { _id: finish, status: 'open' });
+  await handle.executeUpdate(CASE_UPDATES.claim, {
+    args: [{ taskId: finish, actor: actor('u-work') }],
+  });
+  for (let visit = 1; visit <= visits; visit++) {
+    const taskId = `${handle.workflowId}.review.${visit}`;
+    await storedTask(db, handle, { _id: taskId, status: 'open' });
+    await handle.executeUpdate(CASE_UPDATES.claim, { args: [{ taskId, actor: actor('u-work') }] });
+    await handle.executeUpdate(CASE_UPDATES.complete, {
+      args: [
+        { taskId, actor: actor('u-work'), outcome: visit < visits ? 'again' : 'right', form: {} },
+      ],
+    });
+  }
+  await handle.executeUpdate(CASE_UPDATES.complete, {
+    args: [{ taskId: finish, actor: actor('u-work'), outcome: 'done', form: {} }],
+  });
 }
 
 /** Visits of the looping case's task: sent back this many times less one, then done (chosen). */

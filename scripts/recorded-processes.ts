@@ -412,6 +412,56 @@ steps:
 }
 
 /**
+ * A review sent back again and again in one branch of a parallel step while the other branch's
+ * task waits, claimed, under its deadline (recorded 2026-12-07, issue 14): recorded with lowered
+ * history thresholds, so the case continues as new inside the parallel step and the runs after
+ * the switch carry the claimed task and the looping branch's state.
+ */
+export function parallelLoopingProcess(key: string): string {
+  return `
+key: ${key}
+name: 测试并行分支反复复核
+starters: [admin, system]
+input:
+  fields:
+    - { name: category, label: 类别, type: string, required: true }
+steps:
+  - id: work
+    name: 推进与复核
+    type: parallel
+    join: all
+    branches:
+      - name: 项目推进
+        steps:
+          - id: finish
+            name: 完成项目
+            type: task
+            announce: false
+            candidates: [{ role: grid-worker, unit: case }]
+            deadlines:
+              - { id: finish_due, name: 完工时限, within: P20D }
+      - name: 反复复核
+        steps:
+          - id: review
+            name: 复核
+            type: task
+            announce: false
+            candidates: [{ role: grid-worker, unit: case }]
+            outcomes:
+              - { id: again, name: 退回重办 }
+              - { id: right, name: 复核通过 }
+          - id: reviewed
+            name: 复核结果
+            type: decision
+            branches:
+              - { when: "steps.review.outcome == 'again'", next: review }
+            otherwise: review_done
+          - { id: review_done, name: 复核完毕, type: timer, duration: PT1S }
+  - { id: closed, name: 办结, type: end }
+`;
+}
+
+/**
  * 未诉先办 (recorded 2026-12, issue 17): a `recurrence` analysis of the community's requests of
  * `counted` received the day before and the day after, by grid, two or more of one category
  * opening a case of `child` for the grid (not waited for).

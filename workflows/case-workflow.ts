@@ -28,7 +28,9 @@ import {
 import { CaseProjection, ENGINE } from './projection';
 import type { CaseWorkflowResult } from './run';
 import { CaseRun, DefinitionLoopError } from './run';
+import type { ResumeStep } from './steps';
 import { closeCase, runStep } from './steps';
+import { runParallel } from './steps/parallel';
 import { lookups, mail } from './stubs';
 
 export type { CaseStateView } from './projection';
@@ -121,12 +123,27 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
       await Promise.all(caseClocks.map((clock) => clock.replan(run)));
       caseClockRuns = caseClocks.map((clock) => run.startClock(clock));
     }
+    run.caseClocks = caseClocks;
     // Between two top-level steps, a case whose history grew long continues as new there.
     const boundary: Boundary = (nextId) => continueIfLong(run, nextId, caseClocks);
+    // A run continued inside a parallel step goes on with its branches where they waited.
+    const inParallel = carried?.parallel;
+    const resumeParallel: ResumeStep | undefined = inParallel
+      ? (step) => {
+          if (step.type !== 'parallel') {
+            throw ApplicationFailure.nonRetryable(
+              `Step "${step.id}" is not the parallel step the previous run continued in`,
+              'DefinitionInvalid',
+            );
+          }
+          return runParallel(run, step, runList, inParallel);
+        }
+      : undefined;
     const ending = await runList(
       run,
       topLevel(run.spec),
       carried?.stepId ?? input.resume?.stepId ?? startStepId(run.spec),
+      resumeParallel,
       boundary,
     );
     if (ending === 'exited') {
@@ -203,14 +220,20 @@ function reasonOf(err: TemporalFailure): { reason: string; message: string } {
 /** What the top-level list does between two steps (branches pass none). */
 type Boundary = (nextStepId: string) => Promise<void>;
 
-/** Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). */
+/**
+ * Runs a list of steps from `startId`: to an end step (top level) or off its end (a branch). With
+ * `resumeFirst`, the first step was carried from the previous run (continue-as-new inside a
+ * `parallel`): its visit is not counted again, nor its entry recorded; `resumeFirst` finishes it.
+ */
 async function runList(
   run: CaseRun,
   list: StepList,
   startId: string,
+  resumeFirst?: ResumeStep,
   boundary?: Boundary,
 ): Promise<'ended' | 'exited'> {
   let stepId: string | undefined = startId;
+  let resuming = resumeFirst;
   while (stepId !== undefined) {
     const step = list.steps.find((s) => s.id === stepId);
     if (!step) {
@@ -219,14 +242,21 @@ async function runList(
         'DefinitionInvalid',
       );
     }
-    const visit = run.visit(step.id, MAX_STEP_VISITS);
-    run.projection.enter(step);
+    let target: string | undefined;
+    if (resuming) {
+      run.projection.reenter(step);
+      target = await resuming(step);
+      resuming = undefined;
+    } else {
+      const visit = run.visit(step.id, MAX_STEP_VISITS);
+      run.projection.enter(step);
 
-    if (step.type === 'end') {
-      await closeCase(run, step.id, step.status);
-      return 'ended';
+      if (step.type === 'end') {
+        await closeCase(run, step.id, step.status);
+        return 'ended';
+      }
+      target = await runStep(run, step, visit, runList);
     }
-    const target = await runStep(run, step, visit, runList);
     run.projection.leave(step, run.takeStepSummary(step.id));
     // The entry rides with the next step's write (every step writes before it waits, and so
     // does the end); cases started before this change write it on its own, as recorded.

@@ -340,9 +340,16 @@ export class Clock {
     };
   }
 
-  /** A case clock as a previous run of its case carried it: nothing it fired fires again. */
-  static restore(carried: CarriedClock): Clock {
-    const clock = new Clock(carried.key, carried.spec, carried.startedAt, undefined, null);
+  /**
+   * A clock as a previous run of its case carried it: nothing it fired fires again. A case clock
+   * has no step and no task; a task's (carried inside a `parallel`) gets its restored task.
+   */
+  static restore(
+    carried: CarriedClock,
+    stepId: string | undefined = undefined,
+    task: Clock['task'] = null,
+  ): Clock {
+    const clock = new Clock(carried.key, carried.spec, carried.startedAt, stepId, task);
     clock.plan = carried.plan;
     clock.stopped = carried.stopped;
     clock.missed = carried.missed;

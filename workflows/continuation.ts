@@ -57,6 +57,21 @@ export function continuationOf(
   if ([...run.tasks.values()].some((task) => task.isOpen())) return null;
   if (run.evaluation !== null && !run.evaluation.closed) return null;
   if (run.clocks.some((clock) => !clock.stopped && !caseClocks.includes(clock))) return null;
+  return caseStateToCarry(run, stepId, caseClocks, []);
+}
+
+/**
+ * The case's state for a run that starts at `stepId` (the checks of what may be open are the
+ * caller's), or null while a case clock is mid-way or entries are unwritten. `keptClocks` are the
+ * task clocks that go on in the next run with their tasks (inside a `parallel`): they are not
+ * listed among the stopped deadlines the document keeps showing.
+ */
+export function caseStateToCarry(
+  run: CaseRun,
+  stepId: string,
+  caseClocks: readonly Clock[],
+  keptClocks: readonly Clock[],
+): CaseContinuation | null {
   const clocks = [];
   for (const clock of caseClocks) {
     const carried = clock.carry();
@@ -79,11 +94,14 @@ export function continuationOf(
     rollCall: run.rollCall as Record<string, unknown> | null,
     feedback: run.feedback,
     pausedSince: run.pausedSince,
+    ...(run.slips > 0 ? { slips: run.slips } : {}),
     clocks,
     // The task deadlines the document lists stay listed, as they were last shown.
     deadlines: [
       ...(run.input.continued?.deadlines ?? []),
-      ...run.clocks.filter((clock) => !caseClocks.includes(clock)).map((clock) => clock.view()),
+      ...run.clocks
+        .filter((clock) => !caseClocks.includes(clock) && !keptClocks.includes(clock))
+        .map((clock) => clock.view()),
     ],
     ...(photosRecorded.length > 0 ? { photosRecorded } : {}),
   };

@@ -154,6 +154,24 @@ export class CaseProjection {
     }
   }
 
+  /**
+   * The step a run continued as new is in again (a `parallel` whose branches were carried): the
+   * document shows it as current, and no `step.entered` is recorded a second time.
+   */
+  reenter(step: StepSpec): void {
+    this.currentStep = { id: step.id, name: step.name, type: step.type };
+  }
+
+  /** The version of a task's document last written by this run or carried into it (0: none). */
+  taskVersionOf(id: string): number {
+    return this.taskVersions.get(id) ?? 0;
+  }
+
+  /** A task carried from the previous run: its next write goes on from the version it wrote. */
+  restoreTaskVersion(id: string, version: number): void {
+    this.taskVersions.set(id, version);
+  }
+
   /** A step finished; its `summary` (a fan-out's figures) goes on the entry. */
   leave(step: StepSpec, summary: Detail | undefined): void {
     if (!speaksForItself(step) || summary !== undefined) {

@@ -108,6 +108,14 @@ export interface EvaluationRun {
 }
 
 /**
+ * A step of a `parallel` branch waiting where the case may continue as new: a timer until its
+ * due instant (with the `timer.fired` detail it will record), or a task step's open task.
+ */
+export type ParkedStep =
+  | { kind: 'timer'; stepId: string; dueAt: string; detail: Detail }
+  | { kind: 'task'; stepId: string; visit: number; task: TaskRuntime };
+
+/**
  * Everything one case run shares between its steps, clocks and Update handlers. Pure state plus
  * helpers that call activities; the interpreter in case-workflow.ts drives it. Its clocks and
  * tasks know it only as a `ClockHost` / `TaskHost`, so imports run one way: run -> clocks, tasks.
@@ -166,6 +174,15 @@ export class CaseRun {
   slips = 0;
   /** The sub-process versions pinned when the case started, by key (absent before the change). */
   pinnedVersions: Record<string, number> | null = null;
+  /** The case-level SLA clocks (set by the interpreter; carried as they stand at a switch). */
+  caseClocks: readonly Clock[] = [];
+  /**
+   * Steps of `parallel` branches waiting where a continue-as-new may carry them, by step id
+   * (./parallel-continuation.ts): a timer sleeping, a task waiting for its people.
+   */
+  readonly parked = new Map<string, ParkedStep>();
+  /** Counts parks and unparks: a switch refused waits for the branches to move. */
+  parkChanges = 0;
   private readonly visits = new Map<string, number>();
   private stepCount = 0;
 
@@ -193,6 +210,7 @@ export class CaseRun {
       this.rollCall = carried.rollCall as RollCallFigures | null;
       this.feedback = carried.feedback;
       this.pausedSince = carried.pausedSince;
+      this.slips = carried.slips ?? 0;
     }
   }
 
@@ -203,6 +221,17 @@ export class CaseRun {
   photosToCarry(): string[] {
     const all = new Set([...this.photosRecordedBefore, ...this.photosRecorded]);
     return [...all].slice(-PHOTOS_CARRIED_ACROSS_RUNS);
+  }
+
+  /** A branch's step waits where it could be carried (no command: plain bookkeeping). */
+  park(parked: ParkedStep): void {
+    this.parked.set(parked.stepId, parked);
+    this.parkChanges++;
+  }
+
+  /** The step waits no longer (its timer fired, its task is done, its branch was cancelled). */
+  unpark(stepId: string): void {
+    if (this.parked.delete(stepId)) this.parkChanges++;
   }
 
   /** The visit counters, for the next run when the case continues as new. */

@@ -17,7 +17,7 @@ import { runTask } from './task';
 import { runTimer } from './timer';
 
 export { closeCase } from './end';
-export type { RunList } from './parallel';
+export type { ResumeStep, RunList } from './parallel';
 
 /**
  * The step types a runner runs: every type but `end`, which the loop handles itself (it closes

@@ -4,6 +4,8 @@ import { evaluateValue } from '../../lang/expression';
 import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
 import type { ChannelChoice } from '../../lang/vocabulary';
 import { lookups, roster, rosterOpening } from '../stubs';
+import type { CarriedTask } from '../../common/case';
+import type { CarriedClock } from '../clocks';
 import { Clock, deadlineAfter, plansAfter, runnableDeadline } from '../clocks';
 import { awardPoints, earnsPoints } from '../points';
 import type { Detail } from '../projection';
@@ -162,7 +164,11 @@ export async function runTaskStep(
       await run.projection.flush();
     }
     if (step.type === 'claim') await waitForClaims(run, task, step);
-    else await condition(() => task.done);
+    else {
+      // While it waits, a branch of a `parallel` may be carried to a next run with its task.
+      run.park({ kind: 'task', stepId: step.id, visit, task });
+      await condition(() => task.done);
+    }
   } catch (err) {
     if (isCancellation(err) && task.isOpen()) {
       // A parallel branch lost the race (join: any): the task is withdrawn, not left open.
@@ -172,11 +178,93 @@ export async function runTaskStep(
     }
     throw err;
   } finally {
+    run.unpark(step.id);
     task.stopClocks('complete');
     clockEnds = await Promise.all(clockRuns);
   }
   const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
   if (clockFailure !== undefined) throw clockFailure as Error;
+  return taskStepResult(run, step, task);
+}
+
+/**
+ * A task step carried across a continue-as-new inside a `parallel` branch
+ * (workflows/parallel-continuation.ts): its task goes on under its id, with its people, its claim
+ * and its release counts, and its clocks go on from the instants they planned (nothing restarts,
+ * nothing fired fires again). It waits for the task as the step did, then ends as the step would.
+ */
+export async function resumeTask(
+  run: CaseRun,
+  step: TaskStepSpec,
+  visit: number,
+  carried: CarriedTask,
+): Promise<string | undefined> {
+  const target = await resumeTaskStep(run, step, visit, carried);
+  if (earnsPoints(run.spec, step.id)) await awardPoints(run, step, visit);
+  return target;
+}
+
+async function resumeTaskStep(
+  run: CaseRun,
+  step: TaskStepSpec,
+  visit: number,
+  carried: CarriedTask,
+): Promise<string | undefined> {
+  const task = new TaskRuntime(
+    run,
+    carried.id,
+    step,
+    carried.candidates,
+    carried.unitId,
+    carried.openedAt,
+  );
+  task.status = carried.status;
+  task.assignee = carried.assignee;
+  task.claimants = carried.claimants;
+  task.prefill = carried.prefill;
+  for (const [account, count] of Object.entries(carried.releases)) {
+    task.releases.set(account, count);
+  }
+  run.tasks.set(task.id, task);
+  run.projection.restoreTaskVersion(task.id, carried.version);
+  for (const state of carried.clocks) {
+    const clock = Clock.restore(state as CarriedClock, step.id, task);
+    task.clocks.push(clock);
+    run.clocks.push(clock);
+  }
+  const clockRuns = task.clocks.map((clock) =>
+    clock.run(run).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
+  let clockEnds: unknown[] = [];
+  try {
+    run.park({ kind: 'task', stepId: step.id, visit, task });
+    await condition(() => task.done);
+  } catch (err) {
+    if (isCancellation(err) && task.isOpen()) {
+      task.finish('cancelled');
+      run.projection.record('task.cancelled', ENGINE, step.id, { task: task.id });
+      await run.projection.flush();
+    }
+    throw err;
+  } finally {
+    run.unpark(step.id);
+    task.stopClocks('complete');
+    clockEnds = await Promise.all(clockRuns);
+  }
+  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
+  if (clockFailure !== undefined) throw clockFailure as Error;
+  return taskStepResult(run, step, task);
+}
+
+/** What a finished task or claim step leaves for later steps; answers where it goes next. */
+function taskStepResult(
+  run: CaseRun,
+  step: TaskStepSpec | ClaimStepSpec,
+  task: TaskRuntime,
+): string | undefined {
   run.steps[step.id] = {
     outcome: task.outcome,
     form: task.form,

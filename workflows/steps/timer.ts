@@ -3,6 +3,7 @@ import type { StepSpec } from '../../lang/definition';
 import { parseDurationMs, parseSlaDuration } from '../../lang/duration';
 import { evaluateValue } from '../../lang/expression';
 import { deadlineInstant, instantAfter } from '../clocks';
+import type { Detail } from '../projection';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 import { lookups } from '../stubs';
@@ -40,10 +41,43 @@ export async function runTimer(run: CaseRun, step: Extract<StepSpec, { type: 'ti
   }
   // The instant the wait resolved to, beside what the definition said (an expression, a duration).
   const dueAt = new Date(Date.now() + Math.max(0, waitMs)).toISOString();
-  if (waitMs > 0) await sleep(waitMs);
-  run.projection.record('timer.fired', ENGINE, step.id, {
+  const detail = {
     ...(step.duration !== undefined ? { duration: step.duration } : { until: step.until! }),
     ...(step.after !== undefined ? { after: step.after } : {}),
     ...(resolved ? { at: dueAt } : { at: dueAt, unresolved: true }),
-  });
+  };
+  if (waitMs > 0) {
+    // While it sleeps, a branch of a `parallel` may be carried to a next run (the due instant).
+    run.park({ kind: 'timer', stepId: step.id, dueAt, detail });
+    try {
+      await sleep(waitMs);
+    } finally {
+      run.unpark(step.id);
+    }
+  }
+  run.projection.record('timer.fired', ENGINE, step.id, detail);
+}
+
+/**
+ * A timer step carried across a continue-as-new inside a `parallel` branch: it sleeps what is
+ * left until the instant it resolved to in the earlier run (not its whole duration again) and
+ * records the `timer.fired` it would have.
+ */
+export async function resumeTimer(
+  run: CaseRun,
+  step: Extract<StepSpec, { type: 'timer' }>,
+  carried: { dueAt: string; detail: Record<string, unknown> },
+): Promise<void> {
+  // The detail this step built in the earlier run (`runTimer` above), carried as plain data.
+  const detail = carried.detail as Detail;
+  const waitMs = Date.parse(carried.dueAt) - Date.now();
+  if (waitMs > 0) {
+    run.park({ kind: 'timer', stepId: step.id, dueAt: carried.dueAt, detail });
+    try {
+      await sleep(waitMs);
+    } finally {
+      run.unpark(step.id);
+    }
+  }
+  run.projection.record('timer.fired', ENGINE, step.id, detail);
 }
