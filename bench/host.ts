@@ -62,7 +62,8 @@ export async function startHost(
     : [];
   const child = fork(path.join(__dirname, 'host.ts'), [JSON.stringify(spec)], {
     execArgv: ['--import', 'tsx', ...profiling],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // The host's output (the Temporal core's warnings among it) goes to stderr: stdout is the figures'.
+    stdio: ['ignore', 2, 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = await new Promise<Exclude<HostMessage, { commands: StoreCommands }>>((resolve) => {
