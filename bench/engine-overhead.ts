@@ -9,7 +9,16 @@ import { watchLoad } from './machine';
 import type { Options } from './options';
 import { parseOptions } from './options';
 import type { HistoryProfile, SideResult } from './report';
-import { casesPerSecond, comparisonTable, cpuTable, OP_MEANING, OPS, profileTable } from './report';
+import {
+  casesPerSecond,
+  comparisonTable,
+  cpuTable,
+  OP_MEANING,
+  OPS,
+  profileTable,
+  storeCommandLines,
+} from './report';
+import { DATABASES } from './scenario';
 import { abortedBecause, abortedBySignal, abortOnSignal, progress } from './run-control';
 import type { Stoppable } from './servers';
 import { startBench } from './setup';
@@ -102,7 +111,20 @@ async function main(): Promise<void> {
       }
     }
 
+    const commands = storeCommandLines(
+      await ctx.storeCommands(),
+      sides.map((side) => ({
+        name: side.name,
+        database: DATABASES[side.store],
+        cases: options.warmup + options.cases,
+      })),
+    );
     const out = figures(options, rounds, loads, [viaApi, viaClient, base], perRound, profiles);
+    out.push(
+      '',
+      `store commands per case, by the engine's and the baseline's processes since they started (warm-up and set-up included):`,
+      ...commands,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     for (const item of running.reverse()) {

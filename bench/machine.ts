@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
-import { cpuMsOfProcStat, familyOfProcStat } from './report';
+import { cpuMsOfProcStat, DRIVERS_PROCESS, familyOfProcStat } from './report';
 
 /**
  * Reads cumulative CPU time per process: the servers from /proc (Linux), this one from Node. A
@@ -12,15 +12,25 @@ export interface CpuMeter {
   read(): Map<string, number>;
 }
 
-export function cpuMeter(serverPids: readonly number[]): CpuMeter {
-  const servers = serverPids.flatMap((pid) => {
-    try {
-      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      return [{ pid, name }];
-    } catch {
-      return []; // no /proc (not Linux): only this process is measured
-    }
-  });
+/**
+ * `serverPids` are named by their command (`temporal`, `postgres`, `ferretdb`); `hosts` are the
+ * bench's own child processes (bench/host.ts), by the name given. This process is the drivers'.
+ */
+export function cpuMeter(
+  serverPids: readonly number[],
+  hosts: ReadonlyArray<{ pid: number; name: string }> = [],
+): CpuMeter {
+  const servers = [
+    ...serverPids.flatMap((pid) => {
+      try {
+        const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        return [{ pid, name }];
+      } catch {
+        return []; // no /proc (not Linux): only this process is measured
+      }
+    }),
+    ...hosts,
+  ];
   return {
     read() {
       const used = new Map<string, number>();
@@ -38,7 +48,7 @@ export function cpuMeter(serverPids: readonly number[]): CpuMeter {
         }
       }
       const self = process.cpuUsage();
-      used.set('node (API, workers, drivers)', (self.user + self.system) / 1000);
+      used.set(DRIVERS_PROCESS, (self.user + self.system) / 1000);
       return used;
     },
   };

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export interface Options {
@@ -7,6 +8,8 @@ export interface Options {
   pollMs: number;
   profile: number;
   rounds: number;
+  /** A folder for `node --cpu-prof` profiles of the engine's and the baseline's processes. */
+  cpuProf: string | undefined;
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -19,12 +22,13 @@ export function parseOptions(argv: string[]): Options {
       'poll-ms': { type: 'string', default: '20' },
       profile: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '3' },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--cases N=50] [--concurrency C=8] [--warmup W=4] [--poll-ms MS=20] [--profile K=5] [--rounds R=3]\n',
+      'usage: npm run bench -- [--cases N=50] [--concurrency C=8] [--warmup W=4] [--poll-ms MS=20] [--profile K=5] [--rounds R=3] [--cpu-prof DIR]\n',
     );
     process.exit(0);
   }
@@ -40,5 +44,6 @@ export function parseOptions(argv: string[]): Options {
     pollMs: int('poll-ms', values['poll-ms'], 1),
     profile: int('profile', values.profile, 0),
     rounds: int('rounds', values.rounds, 1),
+    cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
   };
 }

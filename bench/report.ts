@@ -117,9 +117,13 @@ export function comparisonTable(api: SideResult, client: SideResult, base: SideR
   return renderTable(header, rows);
 }
 
+/** The bench's own process (the drivers): its row is left out of the engine's figure. */
+export const DRIVERS_PROCESS = 'drivers (bench process)';
+
 /**
  * CPU per case, by process: the sides take turns, so what a process used during a side's batches
- * is that side's work (plus what idles in the background, alike for all).
+ * is that side's work (plus what idles in the background, alike for all). With a drivers' row, a
+ * last row sums the others: what the side itself cost, without the harness driving it.
  */
 export function cpuTable(sides: readonly SideResult[]): string {
   const names = [...new Set(sides.flatMap((s) => [...s.cpuMs.keys()]))];
@@ -133,12 +137,40 @@ export function cpuTable(sides: readonly SideResult[]): string {
   ];
   const rows = names.map((name) => row(`${name} CPU ms / case`, (s) => s.cpuMs.get(name) ?? 0));
   rows.push(row('all CPU ms / case', total));
+  if (names.includes(DRIVERS_PROCESS)) {
+    rows.push(
+      row(
+        'all but the drivers CPU ms / case',
+        (s) => total(s) - (s.cpuMs.get(DRIVERS_PROCESS) ?? 0),
+      ),
+    );
+  }
   const header = [
     '',
     ...sides.map((s) => s.name),
     ...sides.slice(0, -1).map((s) => `${s.name}÷${base.name}`),
   ];
   return renderTable(header, rows);
+}
+
+/**
+ * Store commands per case, one line per side: the total, then each `command collection` the side's
+ * database received, most first. `commands` is keyed `database command collection` (bench/host.ts);
+ * a side's `cases` are all it ran (warm-up included), the count being cumulative.
+ */
+export function storeCommandLines(
+  commands: Readonly<Record<string, number>>,
+  sides: ReadonlyArray<{ name: string; database: string; cases: number }>,
+): string[] {
+  return sides.map(({ name, database, cases }) => {
+    const entries = Object.entries(commands)
+      .filter(([key]) => key.startsWith(`${database} `))
+      .map(([key, count]) => [key.slice(database.length + 1), count / Math.max(1, cases)] as const)
+      .sort((a, b) => b[1] - a[1]);
+    const total = entries.reduce((sum, [, perCase]) => sum + perCase, 0);
+    const parts = entries.map(([what, perCase]) => `${what} ${perCase.toFixed(1)}`);
+    return `${name}: ${total.toFixed(1)} store commands per case (${parts.join(', ')})`;
+  });
 }
 
 /**

@@ -2,7 +2,6 @@ import { startStackWhileBundling } from './stack-start';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { createOrgService } from '../services/org';
 import { createScopeResolver } from '../services/scope';
@@ -10,7 +9,6 @@ import { loadConfig } from '../common/config';
 import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
-import { startWorker } from '../worker';
 import { BASELINE_COLLECTIONS } from './baseline-activities';
 import { keepAlive } from './http';
 import { cpuMeter } from './machine';
@@ -26,12 +24,12 @@ import {
   QUEUES,
 } from './scenario';
 import type { Stoppable } from './servers';
-import { startBaselineWorker } from './servers';
+import { startHost } from './host';
 import type { Context } from './sides';
 
 /**
  * Starts everything the run needs in `tempDir`: the local stack (while both workflow bundles
- * build), the two engine workers, the baseline worker, the API, the database connections and the
+ * build), the engine's process (two workers, the API) and the baseline worker's, the database connections and the
  * Temporal client; publishes the process and creates the accounts and the org tree. Each thing
  * started goes onto `running` as soon as it runs, so the caller stops it whatever fails later;
  * `onServers` hears the servers' pids as soon as the stack is up.
@@ -58,40 +56,48 @@ export async function startBench(
   throwIfAborted();
 
   const dbUri = (name: string) => stack.env.MONGODB_URI!.replace(/\/[^/]*$/, `/${name}`);
-  const configOf = (side: 'api' | 'client') =>
-    loadConfig({
-      ...stack.env,
-      MONGODB_URI: dbUri(DATABASES[side]),
-      TEMPORAL_TASK_QUEUE: QUEUES[side],
-      API_PORT: '0',
-      LOG_LEVEL: 'warn',
-      // The benchmark measures the engine, not the limits: its resident starts every case.
-      RATE_LIMIT_CASE_START: 'off',
-      RATE_LIMIT_CASE_START_ADDRESS: 'off',
-    });
+  const envOf = (side: 'api' | 'client') => ({
+    ...stack.env,
+    MONGODB_URI: dbUri(DATABASES[side]),
+    TEMPORAL_TASK_QUEUE: QUEUES[side],
+    API_PORT: '0',
+    LOG_LEVEL: 'warn',
+    // The benchmark measures the engine, not the limits: its resident starts every case.
+    RATE_LIMIT_CASE_START: 'off',
+    RATE_LIMIT_CASE_START_ADDRESS: 'off',
+  });
+  const configOf = (side: 'api' | 'client') => loadConfig(envOf(side));
   const apiConfig = configOf('api');
   const clientConfig = configOf('client');
-  for (const config of [apiConfig, clientConfig]) {
-    const worker = await startWorker(config, { workflowBundle: { codePath: engineBundle } });
-    running.push({
-      name: `engine worker (${config.TEMPORAL_TASK_QUEUE})`,
-      stop: () => worker.stop(),
-    });
-  }
-  running.push(
-    await startBaselineWorker(
-      apiConfig.TEMPORAL_ADDRESS,
-      dbUri(DATABASES.baseline),
-      baselineBundle,
-      // The baseline pays for payload encryption as the engine does, so the sides compare.
-      dataConverterFor(apiConfig.TEMPORAL_CODEC_KEYS),
-    ),
+  // The engine (both sides' workers and the API) and the baseline's worker run in processes of
+  // their own (bench/host.ts), so this one holds only the drivers and its CPU is theirs.
+  const engine = await startHost(
+    'engine (API, workers)',
+    {
+      role: 'engine',
+      envs: [envOf('api'), envOf('client')],
+      bundle: engineBundle,
+      adminKey: ADMIN_KEY,
+    },
+    options.cpuProf,
   );
-  const api = await startApi(apiConfig, { definitionsDir: null });
-  running.push({ name: 'API', stop: () => api.stop() });
+  running.push(engine);
+  onServers([...stack.pids, engine.pid]);
+  const baseline = await startHost(
+    'baseline worker',
+    {
+      role: 'baseline',
+      env: envOf('api'),
+      mongoUri: dbUri(DATABASES.baseline),
+      bundle: baselineBundle,
+    },
+    options.cpuProf,
+  );
+  running.push(baseline);
+  onServers([...stack.pids, engine.pid, baseline.pid]);
+  const api = { url: engine.apiUrl! };
   // Stopped before the API (in reverse order): its kept-alive connections would hold the server.
   running.push({ name: 'HTTP client', stop: () => Promise.resolve(keepAlive.destroy()) });
-  await api.ensureBootstrapAdminKey(ADMIN_KEY);
   const apiDb = await connectDatabase(apiConfig.MONGODB_URI);
   running.push({ name: 'database connection (API side)', stop: () => apiDb.close() });
   const clientDb = await connectDatabase(clientConfig.MONGODB_URI);
@@ -138,7 +144,14 @@ export async function startBench(
       },
     },
     pollMs: options.pollMs,
-    cpu: cpuMeter(stack.pids),
+    cpu: cpuMeter(stack.pids, [
+      { pid: engine.pid, name: engine.name },
+      { pid: baseline.pid, name: baseline.name },
+    ]),
+    storeCommands: async () => ({
+      ...(await engine.storeCommands()),
+      ...(await baseline.storeCommands()),
+    }),
     runId: randomBytes(4).toString('hex'),
   };
   return ctx;

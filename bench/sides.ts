@@ -44,6 +44,8 @@ export interface Context {
   stores: Record<SideKey, { cases: StoreCollection; tasks: StoreCollection }>;
   pollMs: number;
   cpu: CpuMeter;
+  /** The store commands the engine's and the baseline's processes have sent so far. */
+  storeCommands(): Promise<Record<string, number>>;
   runId: string;
 }
 

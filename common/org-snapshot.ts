@@ -22,8 +22,9 @@ export interface OrgSnapshot {
 
 export interface OrgSnapshotReader {
   /**
-   * The unit tree as of the current org revision: one `_id` read of the revision document, and
-   * the units read again only when the revision moved since the last read.
+   * The unit tree as of the current org revision: one `_id` read of the revision document (shared
+   * by the calls of one event-loop turn, sent after they all asked), and the units read again only
+   * when the revision moved since the last read.
    */
   get(): Promise<OrgSnapshot>;
   /** Forgets the kept tree (the next `get` reads the units whatever the revision). */
@@ -43,7 +44,17 @@ export function createOrgSnapshot(deps: {
   /** The current org revision; defaults to reading it from the store. */
   revision?: () => Promise<number>;
 }): OrgSnapshotReader {
-  const revisionOf = deps.revision ?? (() => readOrgRevision(deps.models));
+  const readRevision = deps.revision ?? (() => readOrgRevision(deps.models));
+  // The callers of one turn of the event loop share one revision read, sent once they have all
+  // asked (at setImmediate): the read starts after each of them asked, so it sees every write that
+  // had finished by then, as a read of its own would. Nothing is kept: the next turn reads again.
+  // (The API asks once per request; concurrent requests mostly ask in the same turn.)
+  let shared: Promise<number> | undefined;
+  const revisionOf = (): Promise<number> =>
+    (shared ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      shared = undefined;
+      return readRevision();
+    }));
   let kept: { revision: number; tree: Promise<OrgSnapshot> } | undefined;
 
   function load(revision: number): Promise<OrgSnapshot> {

@@ -1,5 +1,5 @@
 import type { FieldSpec } from './definition';
-import { ATTACHMENT_ID } from './definition';
+import { ATTACHMENT_ID } from './names';
 import { evaluateValue, ExpressionError } from './expression';
 
 /**

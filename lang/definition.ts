@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { ROLES } from '../common/roles';
 import { isSlaDuration, monthsHint } from './duration';
+import { objectMemberProblem, SHOWN_FORM_FIELD } from './names';
 import { CHANNEL_CHOICES, UNIT_TYPES } from './vocabulary';
+
+// The names and patterns the workflow sandbox needs too live in names.ts (no zod there).
+export { ATTACHMENT_ID, OBJECT_MEMBER_NAMES, objectMemberProblem, SHOWN_FORM_FIELD } from './names';
 
 /**
  * The process definition language: the zod schema of a definition and the types it gives. A
@@ -14,35 +18,6 @@ import { CHANNEL_CHOICES, UNIT_TYPES } from './vocabulary';
  * editors use. It imports no other part of lang/ but the leaves duration.ts and vocabulary.ts, so
  * steps.ts, points.ts, case-data.ts and check.ts depend on it, never the reverse.
  */
-
-/**
- * The members every JavaScript object inherits (Object.prototype's own names). A name the author
- * chooses (a field, a category code, a step, outcome or role key) becomes a key of records the
- * engine, the console and templates read, and `record.constructor` or `record.toString` would
- * find the inherited member instead of nothing: such names are refused. A unit test checks the
- * list against the running engine's Object.prototype.
- */
-export const OBJECT_MEMBER_NAMES: ReadonlySet<string> = new Set([
-  '__defineGetter__',
-  '__defineSetter__',
-  '__lookupGetter__',
-  '__lookupSetter__',
-  '__proto__',
-  'constructor',
-  'hasOwnProperty',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-  'toString',
-  'valueOf',
-]);
-
-/** Why a name is refused when every object already has a member of that name; null when free. */
-export function objectMemberProblem(name: string): string | null {
-  return OBJECT_MEMBER_NAMES.has(name)
-    ? `"${name}" is reserved: every JavaScript object has a member of that name (Object.prototype.${name}), so records keyed by it would read that member; choose another name`
-    : null;
-}
 
 /** Refuses the names of Object.prototype's members (OBJECT_MEMBER_NAMES). */
 function notObjectMember(s: string, ctx: z.RefinementCtx): void {
@@ -98,9 +73,6 @@ export const FIELD_TYPES = [
  * every step of a long case while keeping a case's photos, at a few hundred KB each, a few MB).
  */
 export const MAX_PHOTOS_PER_CASE = 20;
-
-/** An attachment id as the attachment service makes them: `att-` and 24 hex digits. */
-export const ATTACHMENT_ID = /^att-[0-9a-f]{24}$/;
 
 export const fieldSchema = z
   .object({
@@ -204,9 +176,6 @@ const stepId = z
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter')
   .superRefine(notObjectMember);
 
-/** A task's form field a `publish` step shows: `steps.<step id>.form.<field name>`. */
-export const SHOWN_FORM_FIELD =
-  /^steps\.([a-z][a-z0-9_-]{0,63})\.form\.([A-Za-z][A-Za-z0-9_]{0,63})$/;
 const shownFormField = z.string().regex(SHOWN_FORM_FIELD, 'steps.<step id>.form.<field name>');
 
 /** Calendar time (ISO 8601) or working time ("5 working days", "2 working hours"). */

@@ -1,5 +1,5 @@
 import type { ResultSpec } from '../lang/definition';
-import { OBJECT_MEMBER_NAMES } from '../lang/definition';
+import { OBJECT_MEMBER_NAMES } from '../lang/names';
 import { evaluateValue } from '../lang/expression';
 
 /**

@@ -3,9 +3,11 @@ import {
   cpuMsOfProcStat,
   familyOfProcStat,
   cpuTable,
+  DRIVERS_PROCESS,
   profileHistories,
   profileTable,
   Samples,
+  storeCommandLines,
 } from '../../bench/report';
 
 /** The benchmark's own figures: what it reads from /proc and how it turns it into per-case rows. */
@@ -49,6 +51,40 @@ it('when the sides used CPU, then the table shows it per case and the ratio of e
   expect(row(table, 'ferretdb CPU ms / case')).toEqual(['100.0', '30.0', '3.33x']);
   expect(row(table, 'node CPU ms / case')).toEqual(['50.0', '20.0', '2.50x']);
   expect(row(table, 'all CPU ms / case')).toEqual(['150.0', '50.0', '3.00x']);
+});
+
+it("when the drivers' process is measured, then a last row sums the other processes", () => {
+  // Arrange: the drivers used 40 ms over 2 engine cases and 20 ms over 4 baseline cases
+  const engine = side('engine', 2, { ferretdb: 200, [DRIVERS_PROCESS]: 40 });
+  const baseline = side('baseline', 4, { ferretdb: 120, [DRIVERS_PROCESS]: 20 });
+
+  // Act
+  const table = cpuTable([engine, baseline]);
+
+  // Assert
+  expect(row(table, 'all CPU ms / case')).toEqual(['120.0', '35.0', '3.43x']);
+  expect(row(table, 'all but the drivers CPU ms / case')).toEqual(['100.0', '30.0', '3.33x']);
+});
+
+it("when store commands are counted, then each side's line shows its own database's commands per case, most first", () => {
+  // Arrange: 4 cases in bench_a, 2 in bench_b
+  const commands = {
+    'bench_a find tasks': 8,
+    'bench_a update cases': 12,
+    'bench_b find tasks': 3,
+  };
+
+  // Act
+  const lines = storeCommandLines(commands, [
+    { name: 'a', database: 'bench_a', cases: 4 },
+    { name: 'b', database: 'bench_b', cases: 2 },
+  ]);
+
+  // Assert
+  expect(lines).toEqual([
+    'a: 5.0 store commands per case (update cases 3.0, find tasks 2.0)',
+    'b: 1.5 store commands per case (find tasks 1.5)',
+  ]);
 });
 
 it('when stored documents are profiled, then the case document is shown per case and the task document per task', () => {

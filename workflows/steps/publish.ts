@@ -1,5 +1,5 @@
 import type { FieldSpec, StepSpec } from '../../lang/definition';
-import { SHOWN_FORM_FIELD } from '../../lang/definition';
+import { SHOWN_FORM_FIELD } from '../../lang/names';
 import { allSteps } from '../../lang/steps';
 import { maskValue } from '../../lang/mask';
 import { ENGINE } from '../projection';
