@@ -38,7 +38,7 @@ export async function startWorker(
   // One pooled connection per mail the dispatcher sends at once, so no send waits for a
   // connection (with 4 for 8 sends, half of them queued inside nodemailer).
   const transport = createSmtpTransport(config.SMTP_URL, {
-    maxConnections: DEFAULT_OUTBOX_OPTIONS.concurrency,
+    maxConnections: DEFAULT_OUTBOX_OPTIONS.sends,
   });
   const renderer = createMailRenderer();
   // SMS only with a provider configured; the robots' webhooks are per unit or person (org data).

@@ -105,17 +105,39 @@ export function createLookupActivities(deps: ActivityDependencies) {
    * so people imported a moment ago are called by the next case, not after a cache expires.
    */
   let cached: { tree: OrgTree; revision: number } | null = null;
+  /**
+   * The read of the tree at a revision while it runs: lookups that find the revision new at
+   * the same moment (a fan-out's hundreds of cases starting after an import) share that one read
+   * instead of each reading every unit, post and pairing (bench:rollcall, 300 compounds).
+   */
+  let treeLoad: { revision: number; tree: Promise<OrgTree> } | null = null;
   let accounts = new Map<string, string | null>();
   let accountsRevision = -1;
-  let accountsLoaded = false;
+  /** The read of everyone's account at `accountsRevision`, shared like the tree's. */
+  let accountsLoad: Promise<void> | null = null;
 
   async function orgTree(): Promise<OrgTree> {
     const revision = await readOrgRevision(deps.models);
     if (cached && cached.revision === revision) return cached.tree;
+    if (!treeLoad || treeLoad.revision !== revision) {
+      const load = readTree();
+      treeLoad = { revision, tree: load };
+      load.catch(() => {
+        // A failed read is not kept: the next lookup reads again.
+        if (treeLoad?.tree === load) treeLoad = null;
+      });
+    }
+    const tree = await treeLoad.tree;
+    // Revisions only grow: a read that finished late does not replace a newer tree.
+    if (!cached || cached.revision <= revision) cached = { tree, revision };
+    return tree;
+  }
+
+  async function readTree(): Promise<OrgTree> {
     const units = await Unit.find({}).lean();
     const posts = await Post.find({}).lean();
     const pairings = await Pairing.find({}).lean();
-    const tree = new OrgTree(
+    return new OrgTree(
       units.map((u) => ({
         id: u._id,
         name: u.name,
@@ -125,8 +147,6 @@ export function createLookupActivities(deps: ActivityDependencies) {
       posts.map((p) => ({ unitId: p.unitId, role: p.role, personId: p.personId })),
       pairings,
     );
-    cached = { tree, revision };
-    return tree;
   }
 
   /**
@@ -226,26 +246,37 @@ export function createLookupActivities(deps: ActivityDependencies) {
     const revision = cached?.revision ?? (await readOrgRevision(deps.models));
     if (revision !== accountsRevision) {
       accounts = new Map();
-      accountsLoaded = false;
+      accountsLoad = null;
       accountsRevision = revision;
     }
-    let unknown = personIds.filter((id) => !accounts.has(id));
-    if (unknown.length > 0 && !accountsLoaded) {
+    const known = accounts;
+    let unknown = personIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
       // Everyone's account once per org revision, like the tree itself: on FerretDB v1 an
       // `_id: { $in }` read is a scan of every person all the same, so a roll-call over 300
-      // compounds read the people 1,200 times (bench:rollcall, issue 14).
-      accountsLoaded = true;
-      const people = await Person.find({}, { userId: 1 }).lean();
-      for (const p of people) accounts.set(p._id, p.userId ?? null);
-      unknown = unknown.filter((id) => !accounts.has(id));
+      // compounds read the people 1,200 times (bench:rollcall, issue 14). Lookups running at
+      // once share the one read (before, all but the first asked for their people by `$in`).
+      if (!accountsLoad) {
+        const load = Person.find({}, { userId: 1 })
+          .lean()
+          .then((people) => {
+            for (const p of people) known.set(p._id, p.userId ?? null);
+          });
+        accountsLoad = load;
+        load.catch(() => {
+          if (accountsLoad === load) accountsLoad = null;
+        });
+      }
+      await accountsLoad;
+      unknown = unknown.filter((id) => !known.has(id));
     }
     if (unknown.length > 0) {
       // Written after the revision was read: asked for by id.
       const people = await Person.find({ _id: { $in: unknown } }, { userId: 1 }).lean();
-      for (const p of people) accounts.set(p._id, p.userId ?? null);
+      for (const p of people) known.set(p._id, p.userId ?? null);
     }
     return personIds.flatMap((id): Candidate[] => {
-      const userId = accounts.get(id);
+      const userId = known.get(id);
       return userId !== undefined ? [{ personId: id, userId, unitId: unitOf(id) }] : [];
     });
   }

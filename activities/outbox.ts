@@ -30,9 +30,10 @@ import { isDuplicateKeyError } from '../models';
  *   is worse than a duplicate, and the stable Message-ID lets receiving systems and mail
  *   clients drop the rare second copy. (SMTP cannot be asked whether a message was accepted.)
  *   A dead worker leaves at most one batch's claimed mails waiting for the lease.
- * - Per mail the dispatcher reads its row and writes it once (`sent`, or the retry or failure);
- *   the claims and the queue entries of the sent mail are inserted and removed a batch at a
- *   time (bench/README.md, "The roll-call at scale").
+ * - Per mail the dispatcher reads its row; delivered rows are recorded `sent` in bulk writes of
+ *   up to `concurrency` rows while the batch's other mails are being sent (a retry or failure is
+ *   written alone); the claims and the queue entries of the sent mail are inserted and removed
+ *   a batch at a time (bench/README.md, "The roll-call at scale").
  * - Failed attempts back off exponentially; a permanent refusal (5xx) or the expiry ends in
  *   `failed`, listed for admins, who may send it again.
  * - The same outbox carries the other channels (`channel`: sms, wecom, dingtalk; absent for
@@ -49,6 +50,13 @@ export interface OutboxOptions {
    * (bench/README.md, "The roll-call at scale").
    */
   concurrency: number;
+  /**
+   * Mails delivered at once, each over its own pooled SMTP connection. 16 (chosen): a delivery
+   * holds no store connection (its `sent` write waits for the batch's bulk write), and it waits
+   * on the relay's round trips, not on CPU, so more of them than store lanes keep a busy event
+   * loop's connections full (bench/README.md, "The roll-call at scale").
+   */
+  sends: number;
   /** Ready-queue entries read at once. 128 (chosen: one small read per 128 mails). */
   batch: number;
   /**
@@ -70,6 +78,7 @@ export interface OutboxOptions {
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
   concurrency: 8, // chosen
+  sends: 16, // chosen
   batch: 128, // chosen
   sweepMs: 10 * 60_000, // chosen
   // chosen: far above one SMTP transaction (seconds), short enough that a crashed worker's
@@ -116,8 +125,8 @@ export interface OutboxDispatcher {
 /**
  * A dispatcher's counters since it was created, for profiling (bench:rollcall prints them).
  * `ms.queue`, `inspect`, `claim` and `cleanUp` are the wall time of those phases of each batch;
- * `deliver` (rendering and SMTP) and `mark` (the row's outcome write) are summed over mails,
- * which run `concurrency` at once.
+ * `deliver` (rendering and SMTP) is summed over mails, which run `sends` at once; `mark` over
+ * the outcome writes (a bulk write of `sent` rows counts once, a retry's or failure's per mail).
  */
 export interface OutboxStats {
   batches: number;
@@ -140,6 +149,13 @@ export interface OutboxStats {
 }
 
 type Counter = Exclude<keyof OutboxStats, 'ms'>;
+
+/** A batch's delivered mail waiting to be recorded `sent` (`sentMarks`). */
+interface SentMarks {
+  add(mail: Claimed): void;
+  /** Writes what still waits; answers the mail recorded `sent` by these writes. */
+  done(): Promise<Claimed[]>;
+}
 
 /** Queue entries the start-up sweep inserts per request (chosen). */
 const SWEEP_BATCH = 500;
@@ -214,7 +230,16 @@ export type OutboxRow = {
 };
 
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
-  const options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
+  const options = {
+    ...DEFAULT_OUTBOX_OPTIONS,
+    ...deps.options,
+    // A caller that sets only `concurrency` (as before `sends` existed) sends that many at once.
+    sends:
+      deps.options?.sends ??
+      (deps.options?.concurrency !== undefined
+        ? deps.options.concurrency
+        : DEFAULT_OUTBOX_OPTIONS.sends),
+  };
   const { Outbox, OutboxClaim, OutboxQueue } = deps.models;
   const limiter = deps.robotLimiter ?? createRobotLimiter();
   const owner = randomBytes(6).toString('hex');
@@ -519,10 +544,10 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   }
 
   /**
-   * Sends one claimed mail and records the outcome on its row, guarded on the attempts before
-   * this one (a dispatcher that took the mail over after the lease has counted this attempt, and
-   * its record wins). Answers true when the mail is recorded `sent` by this call: its queue entry
-   * and claims are then removed with the batch's.
+   * Sends one claimed mail. A mail the far end accepted is recorded `sent` by the batch's
+   * {@link SentMarks} (answers true); any other outcome is recorded on its row here, guarded on
+   * the attempts before this one (a dispatcher that took the mail over after the lease has
+   * counted this attempt, and its record wins), and answers false.
    */
   async function sendOne(mail: Claimed): Promise<boolean> {
     const attempts = mail.attempts ?? 1;
@@ -531,71 +556,129 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     const result = await deliver(mail);
     const marking = performance.now();
     stats.ms.deliver += marking - sending;
+    if (result.outcome === 'accepted') return true;
     try {
-      if (result.outcome !== 'accepted') {
-        const reason = result.reason;
-        const now = deps.clock();
-        const delay = Math.max(
-          Math.min(
-            options.maxBackoffMs,
-            options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30),
-          ),
-          // The far end asked for a pause (a robot's rate-limit errcode): at least that long.
-          result.outcome === 'retryable' ? (result.retryAfterMs ?? 0) : 0,
-        );
-        const next = new Date(now.getTime() + delay);
-        const permanent = result.outcome === 'refused';
-        const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
-        const channel = mail.channel ?? 'mail';
-        counted('storeOps', 2);
-        if (permanent || expired) {
-          counted('failed');
-          await Outbox.updateOne(mine, {
-            $set: {
-              status: 'failed',
-              attempts,
-              failedAt: now,
-              lastError: permanent ? reason : `expired after ${attempts} attempts: ${reason}`,
-            },
-            $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
-          });
-          await OutboxQueue.deleteOne({ _id: mail._id });
-          deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail failed');
-          await fallBack(mail);
-        } else {
-          counted('retried');
-          await Outbox.updateOne(mine, {
-            $set: { status: 'pending', attempts, nextAttemptAt: next, lastError: reason },
-            $unset: { leaseUntil: '', leaseOwner: '' },
-          });
-          await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
-          deps.logger.warn(
-            { businessKey: mail._id, channel, reason, attempts },
-            'mail send failed',
-          );
-          scheduleRetry(next.getTime());
-        }
-        return false;
+      const reason = result.reason;
+      const now = deps.clock();
+      const delay = Math.max(
+        Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** Math.min(attempts - 1, 30)),
+        // The far end asked for a pause (a robot's rate-limit errcode): at least that long.
+        result.outcome === 'retryable' ? (result.retryAfterMs ?? 0) : 0,
+      );
+      const next = new Date(now.getTime() + delay);
+      const permanent = result.outcome === 'refused';
+      const expired = !!mail.expiresAt && next.getTime() > mail.expiresAt.getTime();
+      const channel = mail.channel ?? 'mail';
+      counted('storeOps', 2);
+      if (permanent || expired) {
+        counted('failed');
+        await Outbox.updateOne(mine, {
+          $set: {
+            status: 'failed',
+            attempts,
+            failedAt: now,
+            lastError: permanent ? reason : `expired after ${attempts} attempts: ${reason}`,
+          },
+          $unset: { leaseUntil: '', leaseOwner: '', nextAttemptAt: '' },
+        });
+        await OutboxQueue.deleteOne({ _id: mail._id });
+        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail failed');
+        await fallBack(mail);
+      } else {
+        counted('retried');
+        await Outbox.updateOne(mine, {
+          $set: { status: 'pending', attempts, nextAttemptAt: next, lastError: reason },
+          $unset: { leaseUntil: '', leaseOwner: '' },
+        });
+        await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
+        deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail send failed');
+        scheduleRetry(next.getTime());
       }
-      counted('storeOps');
-      const marked = await Outbox.updateOne(mine, {
-        $set: { status: 'sent', attempts, sentAt: deps.clock() },
-        // No mail text at rest once it is delivered.
-        $unset: {
-          lastError: '',
-          html: '',
-          text: '',
-          contextJson: '',
-          leaseUntil: '',
-          leaseOwner: '',
-          nextAttemptAt: '',
-        },
-      });
-      counted('sent');
-      return marked.matchedCount > 0;
+      return false;
     } finally {
       stats.ms.mark += performance.now() - marking;
     }
+  }
+
+  /**
+   * Records delivered mail `sent`, several rows in one bulk write (one round trip and one turn
+   * of the event loop for up to `concurrency` rows, instead of one update each; the updates stay
+   * `_id` writes, which FerretDB v1 hands to PostgreSQL's index). A write starts as soon as
+   * `concurrency` mails wait for it, while the lanes go on sending, so a crash leaves at most
+   * a few delivered mails unrecorded (sent again after the lease with the same Message-ID, as
+   * before). Each update is guarded on the attempts before this one, as every outcome write is.
+   */
+  function sentMarks(): SentMarks {
+    const waiting: Claimed[] = [];
+    const writes: Array<Promise<void>> = [];
+    const recorded: Claimed[] = [];
+    let failure: Error | null = null;
+    const rawOutbox = Outbox.collection as unknown as mongo.Collection<{ _id: string }>;
+    const write = async (mails: Claimed[]): Promise<void> => {
+      const started = performance.now();
+      const at = deps.clock();
+      counted('storeOps');
+      const result = await rawOutbox.bulkWrite(
+        mails.map((mail) => ({
+          updateOne: {
+            filter: { _id: mail._id, attempts: (mail.attempts ?? 1) - 1 },
+            update: {
+              $set: { status: 'sent', attempts: mail.attempts ?? 1, sentAt: at },
+              // No mail text at rest once it is delivered.
+              $unset: {
+                lastError: '',
+                html: '',
+                text: '',
+                contextJson: '',
+                leaseUntil: '',
+                leaseOwner: '',
+                nextAttemptAt: '',
+              },
+            },
+          },
+        })),
+        { ordered: false },
+      );
+      counted('sent', mails.length);
+      if (result.matchedCount === mails.length) {
+        recorded.push(...mails);
+      } else {
+        // Some row had moved on (another dispatcher took the mail over after the lease and
+        // counted this attempt): only the rows this write recorded are cleaned up as sent.
+        for (const mail of mails) {
+          counted('storeOps');
+          const row = await Outbox.findById(mail._id, { status: 1, attempts: 1, sentAt: 1 }).lean();
+          if (
+            row?.status === 'sent' &&
+            row.attempts === (mail.attempts ?? 1) &&
+            row.sentAt?.getTime() === at.getTime()
+          ) {
+            recorded.push(mail);
+          }
+        }
+      }
+      stats.ms.mark += performance.now() - started;
+    };
+    const flush = () => {
+      if (waiting.length === 0) return;
+      writes.push(
+        write(waiting.splice(0)).catch((err: unknown) => {
+          failure ??= err instanceof Error ? err : new Error(String(err));
+        }),
+      );
+    };
+    return {
+      add(mail) {
+        waiting.push(mail);
+        if (waiting.length >= options.concurrency) flush();
+      },
+      async done() {
+        flush();
+        await Promise.all(writes);
+        if (failure !== null) throw failure;
+        return recorded;
+      },
+    };
   }
 
   /**
@@ -669,18 +752,23 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       const claimed = await claimAll(claimable, now);
       stats.ms.claim += performance.now() - started;
       counted('claimed', claimed.length);
-      const sent: Claimed[] = [];
+      const marks = sentMarks();
       const unsent: Claimed[] = [];
-      await inLanes(claimed, async (mail) => {
-        // Stopping: mail claimed but not sent is released at once, not left to its lease.
-        if (stopped) unsent.push(mail);
-        // A slow batch (an SMTP server timing out) may outlive its claims: past the lease another
-        // dispatcher may have taken the mail over, so this one leaves it (the claim stays, and
-        // the next pass counts that attempt as made) rather than send a second copy beside it.
-        else if (deps.clock().getTime() - now.getTime() >= options.leaseMs) return;
-        else if (await sendOne(mail)) sent.push(mail);
-      });
-      await cleanUp(sent);
+      await inLanes(
+        claimed,
+        async (mail) => {
+          // Stopping: mail claimed but not sent is released at once, not left to its lease.
+          if (stopped) unsent.push(mail);
+          // A slow batch (an SMTP server timing out) may outlive its claims: past the lease
+          // another dispatcher may have taken the mail over, so this one leaves it (the claim
+          // stays, and the next pass counts that attempt as made) rather than send a second copy
+          // beside it.
+          else if (deps.clock().getTime() - now.getTime() >= options.leaseMs) return;
+          else if (await sendOne(mail)) marks.add(mail);
+        },
+        options.sends,
+      );
+      await cleanUp(await marks.done());
       if (unsent.length > 0) {
         counted('storeOps');
         await OutboxClaim.deleteMany({ _id: { $in: unsent.map(claimIdOf) } });
@@ -692,8 +780,12 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     }
   }
 
-  /** Runs `work` over `items`, `concurrency` at once, answering in the items' order. */
-  async function inLanes<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  /** Runs `work` over `items`, `lanes` at once, answering in the items' order. */
+  async function inLanes<T, R>(
+    items: T[],
+    work: (item: T) => Promise<R>,
+    lanes = options.concurrency,
+  ): Promise<R[]> {
     const results = new Array<R>(items.length);
     let next = 0;
     const lane = async () => {
@@ -702,7 +794,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         results[at] = await work(items[at]!);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, items.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
     return results;
   }
 

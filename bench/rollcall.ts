@@ -1,4 +1,5 @@
 import { startStackWhileBundling, storeLabel } from './stack-start';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { OutboxStats } from '../activities/outbox';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
+import { randomPorts } from '../stack/stack';
 import { startWorker } from '../worker';
 import { expectStatus, http, keepAlive } from './http';
 import { watchLoad } from './machine';
@@ -51,6 +53,11 @@ export interface RollcallOptions {
   deadline: number;
   /** Report-ins in flight at once. */
   concurrency: number;
+  /**
+   * The engine worker (with its outbox dispatcher) and the SMTP sink each in a process of its
+   * own, as deployed (bench/rollcall-child.ts); otherwise all on the bench's event loop.
+   */
+  split: boolean;
 }
 
 /** Defaults (chosen): the issue's city; 90 s stands for the shipped 30 minutes. */
@@ -60,6 +67,7 @@ export const ROLLCALL_DEFAULTS: RollcallOptions = {
   missing: 10,
   deadline: 90,
   concurrency: 16,
+  split: false,
 };
 
 export interface RollcallFigures {
@@ -180,12 +188,18 @@ async function measure(
   // The same folders startStackWhileBundling gives the stack: the sink's mail is read from them.
   const dirs = stackDirs({ dataDir: path.join(tempDir, 'stack') });
   const engineBundle = path.join(tempDir, 'engine-workflows.js');
-  const stack = await startStackWhileBundling(tempDir, [{ out: engineBundle }], running);
+  const stack = await startStackWhileBundling(
+    tempDir,
+    [{ out: engineBundle }],
+    running,
+    undefined,
+    options.split ? ['temporal', 'mongodb', 'webhooks'] : undefined,
+  );
   onServers(stack.pids);
   void stack.failure.then(abort);
   throwIfAborted();
 
-  const config = loadConfig({
+  const env: NodeJS.ProcessEnv = {
     ...stack.env,
     MONGODB_URI: stack.env.MONGODB_URI!.replace(/\/[^/]*$/, `/${DATABASE}`),
     API_PORT: '0',
@@ -193,9 +207,44 @@ async function measure(
     // The benchmark measures the engine, not the limits: thousands report in from one address.
     RATE_LIMIT_CASE_START: 'off',
     RATE_LIMIT_CASE_START_ADDRESS: 'off',
-  });
-  const worker = await startWorker(config, { workflowBundle: { codePath: engineBundle } });
-  running.push({ name: 'engine worker', stop: () => worker.stop() });
+  };
+  let outboxStats: () => OutboxStats;
+  let finalOutboxStats: () => Promise<OutboxStats>;
+  if (options.split) {
+    const ports = await randomPorts();
+    await startChild(
+      'SMTP sink',
+      ['sink', dirs.mail, String(ports.smtp), String(ports.mailHttp)],
+      env,
+      running,
+    );
+    env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
+    const child = await startChild('engine worker', ['worker', engineBundle], env, running);
+    let last: OutboxStats = emptyOutboxStats();
+    const ask = () =>
+      new Promise<OutboxStats>((resolve) => {
+        const onMessage = (message: { stats?: OutboxStats }) => {
+          if (!message.stats) return;
+          child.off('message', onMessage);
+          last = message.stats;
+          resolve(message.stats);
+        };
+        child.on('message', onMessage);
+        child.send('stats');
+      });
+    const poll = setInterval(() => void ask(), POLL_MS);
+    running.push({ name: 'stats poll', stop: () => Promise.resolve(clearInterval(poll)) });
+    outboxStats = () => last;
+    finalOutboxStats = ask;
+  } else {
+    const worker = await startWorker(loadConfig(env), {
+      workflowBundle: { codePath: engineBundle },
+    });
+    running.push({ name: 'engine worker', stop: () => worker.stop() });
+    outboxStats = () => worker.outboxStats();
+    finalOutboxStats = () => Promise.resolve(worker.outboxStats());
+  }
+  const config = loadConfig(env);
   const api = await startApi(config, { definitionsDir: null });
   running.push({ name: 'API', stop: () => api.stop() });
   running.push({ name: 'HTTP client', stop: () => Promise.resolve(keepAlive.destroy()) });
@@ -274,7 +323,7 @@ async function measure(
   const [seconds, acks] = await Promise.all([
     progress.step(`Mailing ${people.length} calls`, () =>
       callMails(models, options, since, rosterWritten, casesStarted, () =>
-        outboxLine(worker.outboxStats()),
+        outboxLine(outboxStats()),
       ),
     ),
     progress.step(`${people.length - missingPeople} people reporting in`, () =>
@@ -312,8 +361,51 @@ async function measure(
     mails,
     activation: await activationFigures(models, activationId),
     loads,
-    outbox: worker.outboxStats(),
+    outbox: await finalOutboxStats(),
   };
+}
+
+function emptyOutboxStats(): OutboxStats {
+  return {
+    batches: 0,
+    read: 0,
+    claimed: 0,
+    sent: 0,
+    retried: 0,
+    failed: 0,
+    storeOps: 0,
+    ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
+  };
+}
+
+/**
+ * Forks bench/rollcall-child.ts (with this process's `--import tsx`, and `--cpu-prof` when
+ * profiling) and waits until it is ready; it is stopped with the rest.
+ */
+async function startChild(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  running: Stoppable[],
+): Promise<ReturnType<typeof fork>> {
+  const child = fork(path.join(PROJECT_ROOT, 'bench', 'rollcall-child.ts'), args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the ${name} exited (code ${code}) at start`)));
+  });
+  running.push({
+    name,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send('stop');
+      }),
+  });
+  return child;
 }
 
 /**
@@ -541,10 +633,11 @@ export function parseRollcallOptions(argv: string[]): RollcallOptions {
       missing: { type: 'string' },
       deadline: { type: 'string' },
       concurrency: { type: 'string' },
+      split: { type: 'boolean' },
     },
     strict: true,
   });
-  const int = (name: keyof RollcallOptions, min: number, max: number): number => {
+  const int = (name: Exclude<keyof RollcallOptions, 'split'>, min: number, max: number): number => {
     const raw = values[name];
     if (raw === undefined) return ROLLCALL_DEFAULTS[name];
     const n = Number(raw);
@@ -559,6 +652,7 @@ export function parseRollcallOptions(argv: string[]): RollcallOptions {
     missing: int('missing', 0, 100),
     deadline: int('deadline', 15, 86_400),
     concurrency: int('concurrency', 1, 256),
+    split: values.split ?? false,
   };
 }
 

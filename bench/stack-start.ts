@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { stackDirs } from '../stack/paths';
 import { storeFromEnv } from '../stack/postgres';
-import type { LocalStack } from '../stack/stack';
+import type { LocalStack, StackComponent } from '../stack/stack';
 import { randomPorts, startLocalStack } from '../stack/stack';
 import { progress } from './run-control';
 import type { Stoppable } from './servers';
@@ -26,6 +26,8 @@ export async function startStackWhileBundling(
   bundles: ReadonlyArray<{ out: string; workflows?: string }>,
   running: Stoppable[],
   label = 'Bundling the engine workflows',
+  /** The stack's servers to start (default all); a bench may run the mail sink itself. */
+  only?: ReadonlyArray<StackComponent>,
 ): Promise<LocalStack> {
   const [stackStart, bundling] = await Promise.allSettled([
     startLocalStack({
@@ -34,6 +36,7 @@ export async function startStackWhileBundling(
       progress,
       env: {},
       store: storeFromEnv(process.env),
+      ...(only ? { only } : {}),
     }),
     progress.step(label, () => Promise.all(bundles.map((b) => bundle(b.out, b.workflows)))),
   ]);

@@ -224,6 +224,86 @@ it('when two dispatchers drain the same outbox at once, then every mail leaves e
   for (const to of addresses) expect(settled.get(to)).toHaveLength(1);
 });
 
+it('when a batch is delivered, then its rows are recorded sent in bulk writes, not one update per mail', async () => {
+  // Arrange: 20 pending mails and nothing else queued
+  await bed.db.models.OutboxQueue.deleteMany({});
+  const addresses = Array.from({ length: 20 }, (_, i) => uniqueAddress(`bulk${i}`));
+  const mails = addresses.map((to) =>
+    storedMail(to, { status: 'pending', nextAttemptAt: new Date() }),
+  );
+  await bed.db.models.Outbox.create(mails);
+  const smtp = createSmtpTransport(testStack().env.SMTP_URL, { maxConnections: 4 });
+  transports.push(smtp);
+  const outbox = dispatcher(smtp, { concurrency: 8 });
+
+  // Act
+  await outbox.drain();
+
+  // Assert: every row sent once, its queue entry and claim gone; one read per mail and a few
+  // writes per batch (one update per mail made it 2 and more per mail)
+  const ids = mails.map((m) => m._id);
+  const rows = await bed.db.models.Outbox.find({ _id: { $in: ids } }).lean();
+  expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ['sent', 1]));
+  expect(await bed.db.models.OutboxQueue.countDocuments({ _id: { $in: ids } })).toBe(0);
+  expect(
+    await bed.db.models.OutboxClaim.countDocuments({ _id: { $in: ids.map((id) => `${id}#1`) } }),
+  ).toBe(0);
+  const stats = outbox.stats();
+  expect(stats.sent).toBe(20);
+  expect(stats.storeOps).toBeLessThanOrEqual(20 + 8);
+  const received = await waitFor('20 mails in the sink', async () => {
+    const found = await mailsToEach(addresses);
+    return [...found.values()].every((m) => m.length >= 1) ? found : null;
+  });
+  for (const to of addresses) expect(received.get(to)).toHaveLength(1);
+});
+
+it('when another dispatcher took a mail over while it was being sent, then the bulk write records the others and leaves that row, its queue entry and its claim', async () => {
+  // Arrange: three pending mails; while the middle one is sent, another dispatcher counts this
+  // attempt as made (as it does past the lease) and claims the next one, so the row is its
+  await bed.db.models.OutboxQueue.deleteMany({});
+  const addresses = ['kept-a', 'taken', 'kept-b'].map((name) => uniqueAddress(name));
+  const mails = addresses.map((to) =>
+    storedMail(to, { status: 'pending', nextAttemptAt: new Date() }),
+  );
+  await bed.db.models.Outbox.create(mails);
+  const taken = mails[1]!;
+  const smtp = createSmtpTransport(testStack().env.SMTP_URL);
+  const takingOver: MailTransport = {
+    send: async (mail) => {
+      if (mail.to === taken.to) {
+        await bed.db.models.Outbox.updateOne({ _id: taken._id }, { $set: { attempts: 1 } });
+        await bed.db.models.OutboxClaim.create({
+          _id: `${taken._id}#2`,
+          mailId: taken._id,
+          owner: 'other-dispatcher',
+          at: new Date(),
+        });
+      }
+      await smtp.send(mail);
+    },
+    verify: () => smtp.verify(),
+    close: () => undefined,
+  };
+
+  // Act
+  await dispatcher(takingOver, { concurrency: 8 }).drain();
+
+  // Assert: the two others recorded and cleaned up; the taken row is left to the other
+  // dispatcher (its queue entry waits for that claim's lease), and was sent once by this one
+  for (const mail of [mails[0]!, mails[2]!]) {
+    const row = (await bed.db.models.Outbox.findById(mail._id).lean())!;
+    expect([row.status, row.attempts]).toEqual(['sent', 1]);
+    expect(await bed.db.models.OutboxQueue.countDocuments({ _id: mail._id })).toBe(0);
+    expect(await bed.db.models.OutboxClaim.countDocuments({ _id: `${mail._id}#1` })).toBe(0);
+  }
+  const row = (await bed.db.models.Outbox.findById(taken._id).lean())!;
+  expect([row.status, row.attempts]).toEqual(['pending', 1]);
+  expect(await bed.db.models.OutboxClaim.countDocuments({ _id: `${taken._id}#1` })).toBe(1);
+  expect(await bed.db.models.OutboxQueue.countDocuments({ _id: taken._id })).toBe(1);
+  expect(await mailsTo(taken.to)).toHaveLength(1);
+});
+
 it('when a dispatcher died holding claims, then its mail is sent again with the same Message-ID once the claim is older than the lease, and not before', async () => {
   // Arrange: two pending mails, each with a claim on its first attempt: one taken by a dead
   // dispatcher longer ago than the lease, one by a live one a moment ago
