@@ -432,7 +432,15 @@ async function writeTreeMark(
 ): Promise<void> {
   await models.MetricRollupMark.collection.replaceOne(
     { _id: TREE_MARK as never },
-    { kind: TREE_MARK, parentsJson: parentsToJson(parents), stale: false, at: new Date() },
+    {
+      kind: TREE_MARK,
+      parentsJson: parentsToJson(parents),
+      stale: false,
+      // The period documents are complete too: written whole with the subtree documents (the
+      // rebuild), or from the first change on (a new store). Readers use them only then.
+      halves: true,
+      at: new Date(),
+    },
     { upsert: true },
   );
 }

@@ -268,7 +268,9 @@ export function splitMonthPart(entry: string): { month: string; part: string } |
  * `parentsJson` (unit id → parent id, as JSON) and `stale`. The folder adds new units to it and
  * sets `stale` before it folds a batch without the subtree documents (a unit it knew moved or
  * went); `npm run rebuild-rollups` rewrites them all and the mark. Readers use the subtree
- * documents only while the mark is there, not stale, and agrees with their own unit tree.
+ * documents only while the mark is there, not stale, and agrees with their own unit tree; the
+ * period documents (TREE_HALF_KINDS) only when it also says `halves: true` (written whole with
+ * them: the rebuild, or a store's first fold).
  */
 export const TREE_MARK = 'tree';
 

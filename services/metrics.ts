@@ -509,15 +509,21 @@ export function createMetricsService(deps: {
     return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
   }
 
-  /** The `tree` mark's verdict: may the subtree documents be read along `tree`? */
-  async function subtreeDocumentsAgree(tree: UnitTree): Promise<boolean> {
+  /**
+   * The `tree` mark's verdict: `false` when the subtree documents may not be read along `tree`,
+   * else whether the period documents may be read too (`halves`: they hold every case only once a
+   * rebuild, or a store's first fold, wrote the mark with it; a store upgraded from a version
+   * without them has subtree documents of the month only until `npm run rebuild-rollups`).
+   */
+  async function subtreeDocumentsAgree(tree: UnitTree): Promise<false | { halves: boolean }> {
     const mark = (await MetricRollupMark.collection.findOne(
       { _id: TREE_MARK as never },
-      { projection: { parentsJson: 1, stale: 1 } },
-    )) as { parentsJson?: unknown; stale?: unknown } | null;
+      { projection: { parentsJson: 1, stale: 1, halves: 1 } },
+    )) as { parentsJson?: unknown; stale?: unknown; halves?: unknown } | null;
     if (mark === null || mark.stale === true) return false;
     const current = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
-    return treeAgrees(parentsFromJson(mark.parentsJson), current);
+    if (!treeAgrees(parentsFromJson(mark.parentsJson), current)) return false;
+    return { halves: mark.halves === true };
   }
 
   /**
@@ -666,11 +672,12 @@ export function createMetricsService(deps: {
       // to be read before the roll-ups).
       const seqRead = foldSeq();
       seqRead.catch(() => undefined); // awaited (and its failure thrown) in readRollups
-      const fromSubtrees = !perUnit && (await subtreeDocumentsAgree(tree));
+      const verdict = perUnit ? false : await subtreeDocumentsAgree(tree);
+      const fromSubtrees = verdict !== false;
       // Along the tree, a half year the period asks three months or more of is read from the
       // units' period documents (one each), the other months from their own documents.
       const halves =
-        fromSubtrees && deps.periodDocuments !== false
+        verdict !== false && verdict.halves && deps.periodDocuments !== false
           ? halvesReadWhole(months)
           : new Set<string>();
       const { rollups, changes, folded } = await readRollups(
@@ -690,7 +697,7 @@ export function createMetricsService(deps: {
       );
       // A unit moved while this read ran: the subtree documents read may not follow the tree
       // (nothing read has been added yet).
-      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonths(true);
+      if (fromSubtrees && (await subtreeDocumentsAgree(tree)) === false) return readMonths(true);
       const wantedSet = new Set(wanted);
       for (const row of rollups) {
         const targets = fromSubtrees
