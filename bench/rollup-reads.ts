@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         if (!months.includes(d.month)) continue;
         const into = periods.get(d.unitId) ?? {};
         for (const [part, sums] of Object.entries(unpackRollupParts(d))) {
-          into[`${d.month}|${part}`] = sums as Entries[string];
+          into[`${d.month}|${part}`] = sums;
         }
         periods.set(d.unitId, into);
       }
