@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CaseMetrics } from '../common/case';
 import { METRIC_FIELDS } from '../common/case-measures';
 import type { RollupKey, Sums } from '../common/metric-rollup';
-import type { ParentMap, RollupBy, RollupCase, TreeKind } from '../common/metric-rollup';
+import type {
+  ParentMap,
+  RollupBy,
+  RollupCase,
+  TreeKind,
+  TreeHalfKind,
+} from '../common/metric-rollup';
 import {
   FOLD_SEQ,
   packRollupParts,
@@ -14,6 +20,10 @@ import {
   treeAgrees,
   treeRollupIdOf,
   treeUnitsOf,
+  treeHalfRollupIdOf,
+  HALF_KIND_OF,
+  halfOf,
+  monthPartOf,
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
@@ -316,16 +326,20 @@ export async function foldRollupChanges(
         unitIds: Array.isArray(c.unitIds) ? (c.unitIds as string[]) : undefined,
       };
       for (const unitId of treeUnitsOf(key, parents)) {
+        const parentId = parents.get(unitId) ?? null;
+        const depth = depthOf(unitId, parents);
         addTo(
           treeRollupIdOf(kind, unitId, month),
-          {
-            by: kind,
-            unitId,
-            parentId: parents.get(unitId) ?? null,
-            depth: depthOf(unitId, parents),
-            month,
-          },
+          { by: kind, unitId, parentId, depth, month },
           part,
+          delta,
+        );
+        // And its period document (the unit's half year): the same sums under `<month>|<part>`.
+        const half = halfOf(month);
+        addTo(
+          treeHalfRollupIdOf(kind, unitId, half),
+          { by: HALF_KIND_OF[kind], unitId, parentId, depth, half },
+          monthPartOf(month, part),
           delta,
         );
       }
@@ -358,7 +372,9 @@ interface FoldTarget {
   /** A subtree document's unit's parent and depth (common/metric-rollup.ts). */
   parentId?: string | null;
   depth?: string;
-  month: unknown;
+  /** The month of a roll-up document; a period document has its `half` instead. */
+  month?: unknown;
+  half?: string;
   sums: Record<string, Record<string, number>>;
 }
 
@@ -416,7 +432,15 @@ async function writeTreeMark(
 ): Promise<void> {
   await models.MetricRollupMark.collection.replaceOne(
     { _id: TREE_MARK as never },
-    { kind: TREE_MARK, parentsJson: parentsToJson(parents), stale: false, at: new Date() },
+    {
+      kind: TREE_MARK,
+      parentsJson: parentsToJson(parents),
+      stale: false,
+      // The period documents are complete too: written whole with the subtree documents (the
+      // rebuild), or from the first change on (a new store). Readers use them only then.
+      halves: true,
+      at: new Date(),
+    },
     { upsert: true },
   );
 }
@@ -470,7 +494,7 @@ async function foldInto(
           ...(Array.isArray(target.unitIds) ? { unitIds: target.unitIds } : {}),
           ...(target.parentId !== undefined ? { parentId: target.parentId } : {}),
           ...(target.depth !== undefined ? { depth: target.depth } : {}),
-          month: target.month,
+          ...(target.half !== undefined ? { half: target.half } : { month: target.month }),
           partsJson,
           lastFold: batch,
         });
@@ -489,14 +513,16 @@ async function foldInto(
 
 /** A roll-up document as computed from cases: its unit, month and entries. */
 export interface ComputedRollup {
-  by: RollupBy | TreeKind;
+  by: RollupBy | TreeKind | TreeHalfKind;
   unitId: string | null;
   /** A `servedSet`'s units. */
   unitIds?: string[];
   /** A subtree document's unit's parent and depth. */
   parentId?: string | null;
   depth?: string;
-  month: string;
+  /** The month of a roll-up document; a period document has its `half` instead. */
+  month?: string;
+  half?: string;
   parts: Record<string, Sums>;
 }
 
@@ -539,18 +565,22 @@ export function addCase(
     );
     if (!parents) continue;
     const kind = TREE_KIND_OF[key.by];
+    const half = halfOf(key.month);
     for (const unitId of treeUnitsOf(key, parents)) {
+      const place = {
+        unitId,
+        parentId: parents.get(unitId) ?? null,
+        depth: depthOf(unitId, parents),
+      };
       addTo(
         treeRollupIdOf(kind, unitId, key.month),
-        () => ({
-          by: kind,
-          unitId,
-          parentId: parents.get(unitId) ?? null,
-          depth: depthOf(unitId, parents),
-          month: key.month,
-          parts: {},
-        }),
+        () => ({ by: kind, ...place, month: key.month, parts: {} }),
         part,
+      );
+      addTo(
+        treeHalfRollupIdOf(kind, unitId, half),
+        () => ({ by: HALF_KIND_OF[kind], ...place, half, parts: {} }),
+        monthPartOf(key.month, part),
       );
     }
   }

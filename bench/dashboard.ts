@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
+import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
 import type { ComputedRollup } from '../activities/metric-rollups';
 import {
   addCase,
@@ -66,6 +67,8 @@ interface Options {
   rebuild: boolean;
   /** Load the cases without their day keys and time the backfill (an upgraded store's). */
   backfill: boolean;
+  /** Before timing, list every store command of one dashboard read (time, documents). */
+  profile: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -77,12 +80,13 @@ function parseOptions(argv: string[]): Options {
       reads: { type: 'string', default: 'all' },
       rebuild: { type: 'boolean', default: false },
       backfill: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench:dashboard -- [--cases 20000,200000] [--runs 15] [--reads all|metrics|lists] [--rebuild] [--backfill]\n',
+      'usage: npm run bench:dashboard -- [--cases 20000,200000] [--runs 15] [--reads all|metrics|lists] [--rebuild] [--backfill] [--profile]\n',
     );
     process.exit(0);
   }
@@ -101,6 +105,7 @@ function parseOptions(argv: string[]): Options {
     reads: values.reads,
     rebuild: values.rebuild,
     backfill: values.backfill,
+    profile: values.profile,
   };
 }
 
@@ -394,7 +399,63 @@ async function time(label: string, runs: number, call: () => Promise<unknown>) {
   return { p50: percentile(ms, 50), p95: percentile(ms, 95) };
 }
 
-async function measure(db: Database, org: Org, runs: number, reads: Options['reads']) {
+/**
+ * Every store command one call sends (driver command monitoring: the connection string's
+ * `monitorCommands=true`), on stderr in the order they started: start and duration in ms, the
+ * command, its collection and filter, the documents answered. What a slow read spends its time on.
+ */
+async function profileCall(db: Database, label: string, call: () => Promise<unknown>) {
+  const client = db.connection.getClient();
+  const begun = new Map<number, { at: number; text: string }>();
+  const lines: Array<{ at: number; ms: number; text: string; docs: number }> = [];
+  const origin = performance.now();
+  const onStarted = (event: CommandStartedEvent) => {
+    const command = event.command as Record<string, unknown>;
+    const target = command[event.commandName];
+    const filter = command.filter ?? command.pipeline ?? command.query ?? '';
+    begun.set(event.requestId, {
+      at: performance.now() - origin,
+      text: `${event.commandName} ${typeof target === 'string' ? target : ''} ${JSON.stringify(filter).slice(0, 160)}`,
+    });
+  };
+  const onSucceeded = (event: CommandSucceededEvent) => {
+    const start = begun.get(event.requestId);
+    if (!start) return;
+    const cursor = (event.reply as { cursor?: { firstBatch?: unknown[]; nextBatch?: unknown[] } })
+      .cursor;
+    const docs = (cursor?.firstBatch ?? cursor?.nextBatch ?? []).length;
+    lines.push({ at: start.at, ms: event.duration, text: start.text, docs });
+  };
+  client.on('commandStarted', onStarted);
+  client.on('commandSucceeded', onSucceeded);
+  const started = performance.now();
+  try {
+    await call();
+  } finally {
+    client.off('commandStarted', onStarted);
+    client.off('commandSucceeded', onSucceeded);
+  }
+  const total = performance.now() - started;
+  lines.sort((a, b) => a.at - b.at);
+  const docs = lines.reduce((n, l) => n + l.docs, 0);
+  progress.info(
+    `profile of ${label}: ${total.toFixed(0)} ms, ${lines.length} commands, ${docs} documents\n` +
+      lines
+        .map(
+          (l) =>
+            `  +${l.at.toFixed(0).padStart(4)} ${l.ms.toFixed(0).padStart(4)} ms ${String(l.docs).padStart(4)} docs  ${l.text}`,
+        )
+        .join('\n'),
+  );
+}
+
+async function measure(
+  db: Database,
+  org: Org,
+  runs: number,
+  reads: Options['reads'],
+  profile = false,
+) {
   const clock = () => new Date(END);
   const models = db.models;
   const scope = createScopeResolver(models);
@@ -402,6 +463,9 @@ async function measure(db: Database, org: Org, runs: number, reads: Options['rea
   // The list calls use neither Temporal nor the definitions.
   const none = {} as never;
   const metrics = createMetricsService({ models, scope, clock, units });
+  // The same reads without the period documents (one per unit and half year): the month
+  // documents, as before them, timed on the same store in the same minutes.
+  const monthly = createMetricsService({ models, scope, clock, units, periodDocuments: false });
   const cases = createCaseService({
     models,
     temporal: none as Client,
@@ -445,6 +509,15 @@ async function measure(db: Database, org: Org, runs: number, reads: Options['rea
           metrics.ranking(admin, { ...period, unitType: 'community' }),
         ]),
     ],
+    [
+      'dashboard, month documents only',
+      true,
+      () =>
+        Promise.all([
+          monthly.unitMetrics(admin, period),
+          monthly.ranking(admin, { ...period, unitType: 'community' }),
+        ]),
+    ],
     ['metrics (county, half year)', true, () => metrics.unitMetrics(admin, period)],
     [
       'metrics (community, days)',
@@ -460,6 +533,11 @@ async function measure(db: Database, org: Org, runs: number, reads: Options['rea
       'ranking (communities)',
       true,
       () => metrics.ranking(admin, { ...period, unitType: 'community' }),
+    ],
+    [
+      'ranking (communities), month documents only',
+      true,
+      () => monthly.ranking(admin, { ...period, unitType: 'community' }),
     ],
     [
       'ranking (communities, served)',
@@ -483,6 +561,13 @@ async function measure(db: Database, org: Org, runs: number, reads: Options['rea
     ['board (community)', false, () => board.list({ ...page, unitId: community })],
   ];
   const figures: Record<string, { p50: number; p95: number }> = {};
+  if (profile) {
+    for (const [name, isMetric, call] of all) {
+      if (!isMetric) continue;
+      await call(); // warm-up, as time() does
+      await profileCall(db, name, call);
+    }
+  }
   for (const [name, isMetric, call] of all) {
     if (reads === 'all' || (reads === 'metrics') === isMetric) {
       figures[name] = await time(name, runs, call);
@@ -667,7 +752,10 @@ async function main(): Promise<void> {
   > = [];
   try {
     for (const size of options.sizes) {
-      const uri = stack.env.MONGODB_URI!.replace(/\/[^/]*$/, `/dash_${size}`);
+      const uri = stack.env.MONGODB_URI!.replace(
+        /\/[^/]*$/,
+        `/dash_${size}${options.profile ? '?monitorCommands=true' : ''}`,
+      );
       const db = await connectDatabase(uri);
       try {
         const org = await loadOrg(db);
@@ -689,7 +777,7 @@ async function main(): Promise<void> {
         }
         await explainHotQueries(db, org);
         const figures = await progress.step(`Timing the reads at ${size} cases`, () =>
-          measure(db, org, options.runs, options.reads),
+          measure(db, org, options.runs, options.reads, options.profile),
         );
         results.push({ size, load, rebuild, rollups, figures });
         // Each size's table on stderr as it comes; the table of every size once on stdout at

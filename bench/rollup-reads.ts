@@ -127,6 +127,55 @@ async function main(): Promise<void> {
     for (const [name, c] of collections) {
       await time(`${name}, six months {by, month} side by side`, perMonth(c));
     }
+    // The ranking of a county's communities: their subtree documents of six months (one per
+    // community and month, as read today), against one document per community holding the
+    // entries of its six months, or of its whole year (issue 14, the period documents).
+    const communities = await native
+      .collection<{ _id: string; unitId: string; month: string; partsJson: string }>(
+        'metricRollups',
+      )
+      .find({ by: 'placeTree', depth: '2' })
+      .toArray();
+    const byDepth = native.collection('community_months');
+    await byDepth.createIndex({ by: 1, month: 1, depth: 1 });
+    await byDepth.insertMany(communities as never[]);
+    await time('communities, six months {by, month, depth} side by side', async () => {
+      const rows = await Promise.all(
+        MONTHS.map((month) => byDepth.find({ by: 'placeTree', month, depth: '2' }).toArray()),
+      );
+      return rows.reduce((n, r) => n + r.length, 0);
+    });
+    for (const [label, months] of [
+      ['six months', MONTHS],
+      ['a year', [...new Set(communities.map((d) => d.month))]],
+    ] as const) {
+      const periods = new Map<string, Entries>();
+      for (const d of communities) {
+        if (!months.includes(d.month)) continue;
+        const into = periods.get(d.unitId) ?? {};
+        for (const [part, sums] of Object.entries(unpackRollupParts(d))) {
+          into[`${d.month}|${part}`] = sums;
+        }
+        periods.set(d.unitId, into);
+      }
+      const c = native.collection(`community_period_${label.replace(' ', '_')}`);
+      await c.createIndex({ by: 1, year: 1, depth: 1 });
+      await c.insertMany(
+        [...periods].map(([unitId, entries]) => ({
+          _id: `placeYear|${unitId}|2026`,
+          by: 'placeYear',
+          unitId,
+          year: '2026',
+          depth: '2',
+          partsJson: JSON.stringify(entries),
+          lastFold: null,
+        })) as never[],
+      );
+      await time(
+        `communities, one document each (${label}) {by, year, depth}`,
+        async () => (await c.find({ by: 'placeYear', year: '2026', depth: '2' }).toArray()).length,
+      );
+    }
     await db.connection.dropDatabase();
     await db.close();
   } finally {

@@ -417,8 +417,13 @@ const metricRollupSchema = new mongoose.Schema(
     parentId: { type: String, default: undefined },
     /** A subtree document's unit's depth in that tree, `'0'` for the root (a string). */
     depth: { type: String, default: undefined },
-    /** The Beijing month of the cases' `createdAt` (what a period selects on). */
-    month: { type: String, required: true },
+    /**
+     * The Beijing month of the cases' `createdAt` (what a period selects on); absent on a period
+     * document (`placeTreeHalf`…, common/metric-rollup.ts), which has `half` instead.
+     */
+    month: { type: String, default: undefined },
+    /** A period document's Beijing half year, `2026-H1` (its entries are `<month>|<part>`). */
+    half: { type: String, default: undefined },
     /**
      * Summed figures per `process~category[~trendMonth]` entry, as one JSON string, zeros left
      * out (common/metric-rollup.ts packRollupParts: FerretDB v1 reads one string field many times
@@ -439,6 +444,10 @@ metricRollupSchema.index({ by: 1, month: 1, unitIds: 1 });
 metricRollupSchema.index({ by: 1, month: 1, parentId: 1 });
 // The subtree documents of one level (a ranking of a county's communities).
 metricRollupSchema.index({ by: 1, month: 1, depth: 1 });
+// The same two for the period documents (one per unit and half year): a ranking of a county's
+// communities over a half year is one `{by, half, depth}` equality (services/metrics.ts).
+metricRollupSchema.index({ by: 1, half: 1, parentId: 1 });
+metricRollupSchema.index({ by: 1, half: 1, depth: 1 });
 
 /**
  * One change of a case's figures, inserted by the projection (never updated by it: FerretDB v1

@@ -6,13 +6,17 @@ import type { RollupBy, TreeKind } from '../common/metric-rollup';
 import {
   depthOf,
   FOLD_SEQ,
+  HALF_KIND_OF,
+  halfOf,
   parentsFromJson,
   parseRollupPart,
   TREE_KIND_OF,
   TREE_MARK,
   treeAgrees,
   treeRollupIdOf,
+  treeHalfRollupIdOf,
   servingUnitsOf,
+  splitMonthPart,
   sumsOf as rollupSums,
   unpackRollupParts,
 } from '../common/metric-rollup';
@@ -391,6 +395,11 @@ export function createMetricsService(deps: {
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with board and points). */
   units?: UnitDirectoryReader;
+  /**
+   * False: read the subtree documents of the months only, never the period documents (what the
+   * version before them read; bench:dashboard times both on one store). Default true.
+   */
+  periodDocuments?: boolean;
 }): MetricsService {
   const { Case, MetricRollup, MetricRollupChange, MetricRollupMark } = deps.models;
   const units = deps.units ?? createUnitDirectory({ models: deps.models, clock: deps.clock });
@@ -491,15 +500,30 @@ export function createMetricsService(deps: {
     return reading;
   }
 
-  /** The `tree` mark's verdict: may the subtree documents be read along `tree`? */
-  async function subtreeDocumentsAgree(tree: UnitTree): Promise<boolean> {
+  /** The folder's batch counter (activities/metric-rollups.ts): see {@link readRollups}. */
+  async function foldSeq(): Promise<FoldSeq> {
+    const mark = (await MetricRollupMark.collection.findOne(
+      { _id: FOLD_SEQ as never },
+      { projection: { seq: 1, running: 1 } },
+    )) as { seq?: number; running?: string | null } | null;
+    return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
+  }
+
+  /**
+   * The `tree` mark's verdict: `false` when the subtree documents may not be read along `tree`,
+   * else whether the period documents may be read too (`halves`: they hold every case only once a
+   * rebuild, or a store's first fold, wrote the mark with it; a store upgraded from a version
+   * without them has subtree documents of the month only until `npm run rebuild-rollups`).
+   */
+  async function subtreeDocumentsAgree(tree: UnitTree): Promise<false | { halves: boolean }> {
     const mark = (await MetricRollupMark.collection.findOne(
       { _id: TREE_MARK as never },
-      { projection: { parentsJson: 1, stale: 1 } },
-    )) as { parentsJson?: unknown; stale?: unknown } | null;
+      { projection: { parentsJson: 1, stale: 1, halves: 1 } },
+    )) as { parentsJson?: unknown; stale?: unknown; halves?: unknown } | null;
     if (mark === null || mark.stale === true) return false;
     const current = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
-    return treeAgrees(parentsFromJson(mark.parentsJson), current);
+    if (!treeAgrees(parentsFromJson(mark.parentsJson), current)) return false;
+    return { halves: mark.halves === true };
   }
 
   /**
@@ -514,35 +538,23 @@ export function createMetricsService(deps: {
   async function readRollups(
     rollupQueries: ReadonlyArray<Record<string, unknown>>,
     changeQueries: ReadonlyArray<Record<string, unknown>>,
+    /** The `fold-seq` mark read already (before anything else of this read), if so. */
+    seqRead?: Promise<FoldSeq>,
   ) {
     const foldsOf = (rows: Array<{ _id: unknown; lastFold?: string | null }>) =>
       new Map(rows.map((r) => [String(r._id), r.lastFold ?? null]));
-    const foldSeq = async () => {
-      const mark = (await MetricRollupMark.collection.findOne(
-        { _id: FOLD_SEQ as never },
-        { projection: { seq: 1, running: 1 } },
-      )) as { seq?: number; running?: string | null } | null;
-      return { seq: mark?.seq ?? 0, running: mark?.running ?? null };
-    };
-    const readRollupRows = () =>
-      readEach(
-        rollupQueries,
-        (filter) =>
-          MetricRollup.find(filter, {
-            unitId: 1,
-            unitIds: 1,
-            month: 1,
-            parts: 1,
-            partsJson: 1,
-            lastFold: 1,
-          }).lean() as Promise<RollupRow[]>,
+    // The changes not folded yet are few and usually none (the folder takes them every 5 s):
+    // one `{by}` equality per kind says whether the per-month queries are worth asking. Absent
+    // there, none of them would have answered anything either (the same moment of the read).
+    const kinds = [...new Set(changeQueries.map((f) => String(f.by)))].sort();
+    const readChanges = async () => {
+      const any = await Promise.all(
+        kinds.map((by) =>
+          MetricRollupChange.collection.findOne({ by }, { projection: { _id: 1 } }),
+        ),
       );
-    for (let attempt = 1; ; attempt += 1) {
-      const seqBefore = await foldSeq();
-      // The roll-ups before the changes, never side by side: a change read unfolded and folded
-      // before the roll-ups were read would count twice (the check below relies on the order).
-      const rollups = await readRollupRows();
-      const changes = (await readEach(changeQueries, (filter) =>
+      if (any.every((found) => found === null)) return [];
+      return (await readEach(changeQueries, (filter) =>
         MetricRollupChange.find(filter, {
           rollupId: 1,
           unitId: 1,
@@ -553,6 +565,27 @@ export function createMetricsService(deps: {
           batch: 1,
         }).lean(),
       )) as ChangeRow[];
+    };
+    const readRollupRows = () =>
+      readEach(
+        rollupQueries,
+        (filter) =>
+          MetricRollup.find(filter, {
+            unitId: 1,
+            unitIds: 1,
+            month: 1,
+            half: 1,
+            parts: 1,
+            partsJson: 1,
+            lastFold: 1,
+          }).lean() as Promise<RollupRow[]>,
+      );
+    for (let attempt = 1; ; attempt += 1) {
+      const seqBefore = attempt === 1 && seqRead ? await seqRead : await foldSeq();
+      // The roll-ups before the changes, never side by side: a change read unfolded and folded
+      // before the roll-ups were read would count twice (the check below relies on the order).
+      const rollups = await readRollupRows();
+      const changes = await readChanges();
       const seqAfter = await foldSeq();
       if (seqBefore.running === null && seqAfter.seq === seqBefore.seq) {
         return { rollups, changes, folded: () => false };
@@ -633,17 +666,38 @@ export function createMetricsService(deps: {
     const kind = TREE_KIND_OF[by];
     // `perUnit`: the second time round, once the tree mark has turned while the first read ran:
     // the per-unit documents, whatever the mark says.
+    const asked = new Set(months);
     const readMonths = async (perUnit = false): Promise<void> => {
-      const fromSubtrees = !perUnit && (await subtreeDocumentsAgree(tree));
+      // The tree mark and the fold counter side by side (two `_id` reads; the counter only has
+      // to be read before the roll-ups).
+      const seqRead = foldSeq();
+      seqRead.catch(() => undefined); // awaited (and its failure thrown) in readRollups
+      const verdict = perUnit ? false : await subtreeDocumentsAgree(tree);
+      const fromSubtrees = verdict !== false;
+      // Along the tree, a half year the period asks three months or more of is read from the
+      // units' period documents (one each), the other months from their own documents.
+      const halves =
+        verdict !== false && verdict.halves && deps.periodDocuments !== false
+          ? halvesReadWhole(months)
+          : new Set<string>();
       const { rollups, changes, folded } = await readRollups(
         fromSubtrees
-          ? subtreeFilters(kind, wanted, months, tree)
+          ? [
+              ...subtreeFilters(
+                kind,
+                wanted,
+                months.filter((m) => !halves.has(halfOf(m))),
+                tree,
+              ),
+              ...subtreeFilters(kind, wanted, [...halves].sort(), tree, 'half'),
+            ]
           : rollupFilters(by, everyUnit, months),
         changeQueries,
+        seqRead,
       );
       // A unit moved while this read ran: the subtree documents read may not follow the tree
       // (nothing read has been added yet).
-      if (fromSubtrees && !(await subtreeDocumentsAgree(tree))) return readMonths(true);
+      if (fromSubtrees && (await subtreeDocumentsAgree(tree)) === false) return readMonths(true);
       const wantedSet = new Set(wanted);
       for (const row of rollups) {
         const targets = fromSubtrees
@@ -652,8 +706,12 @@ export function createMetricsService(deps: {
             : []
           : countedFor(unitsOfRow(row));
         if (targets.length === 0) continue;
-        for (const [part, stored] of Object.entries(unpackRollupParts(row))) {
-          const key = wantedPart(part, row.month);
+        const ofHalf = typeof row.half === 'string';
+        for (const [entry, stored] of Object.entries(unpackRollupParts(row))) {
+          // A period document's entry is `<month>|<part>`; only the months asked count.
+          const slot = ofHalf ? splitMonthPart(entry) : { month: row.month ?? '', part: entry };
+          if (slot === null || (ofHalf && !asked.has(slot.month))) continue;
+          const key = wantedPart(slot.part, slot.month);
           if (!key) continue;
           const figures = sumsFrom(stored);
           for (const w of targets) add(w, key.trendMonth, figures);
@@ -663,9 +721,14 @@ export function createMetricsService(deps: {
         const key = wantedPart(change.part, change.month);
         if (!key) continue;
         const figures = sumsFrom(change.delta as Record<string, unknown>);
+        const half = halfOf(change.month);
         for (const w of countedFor(unitsOfRow(change))) {
           // Left out where the document it counts in was read with it folded in already.
-          const into = fromSubtrees ? treeRollupIdOf(kind, w, change.month) : change.rollupId;
+          const into = !fromSubtrees
+            ? change.rollupId
+            : halves.has(half)
+              ? treeHalfRollupIdOf(kind, w, half)
+              : treeRollupIdOf(kind, w, change.month);
           if (!folded(into, change.batch)) add(w, key.trendMonth, figures);
         }
       }
@@ -928,24 +991,32 @@ const PER_LEVEL_READS = 24;
 
 /**
  * The queries that read the subtree documents of `kind` (common/metric-rollup.ts TREE_KINDS) of
- * some units and months, each an equality FerretDB v1 pushes down: per unit and month by `_id`
- * when they are few ({@link PER_UNIT_READS}: a street and its communities for half a year);
- * else per parent and month (`parentId`, the GIN twin of the `{by, month, parentId}` index: the
- * children of a unit, what a view asks for), the units without a parent by `_id`; else per depth
- * and month (`depth`: one level of the tree, what a ranking by unit type asks for; it may return
- * units of that level elsewhere in the org); else per month. Rows of units not asked for are
- * dropped by the reader.
+ * some units and months, or, with `per: 'half'`, its period documents (HALF_KIND_OF: one per unit
+ * and half year) of some half years, each an equality FerretDB v1 pushes down: per unit and
+ * period by `_id` when they are few ({@link PER_UNIT_READS}: a street and its communities for
+ * half a year); else per parent and period (`parentId`, the GIN twin of the `{by, month,
+ * parentId}` index: the children of a unit, what a view asks for; the units without a parent by
+ * `_id`) or per depth and period (`depth`: one level of the tree, what a ranking by unit type asks
+ * for; it may return units of that level elsewhere in the org), whichever takes fewer queries
+ * (per parent when as few); else per period. Rows of units not asked for are dropped by the reader.
  */
 export function subtreeFilters(
   kind: TreeKind,
   unitIds: readonly string[],
-  months: readonly string[],
+  periods: readonly string[],
   tree: Pick<UnitTree, 'byId'>,
+  per: 'month' | 'half' = 'month',
 ): Array<Record<string, unknown>> {
   const units = [...unitIds].sort();
-  const byId = (unitId: string, month: string) => ({ _id: treeRollupIdOf(kind, unitId, month) });
-  if (units.length * months.length <= PER_UNIT_READS) {
-    return months.flatMap((month) => units.map((unitId) => byId(unitId, month)));
+  const by = per === 'half' ? HALF_KIND_OF[kind] : kind;
+  const byId = (unitId: string, period: string) => ({
+    _id:
+      per === 'half'
+        ? treeHalfRollupIdOf(kind, unitId, period)
+        : treeRollupIdOf(kind, unitId, period),
+  });
+  if (units.length * periods.length <= PER_UNIT_READS) {
+    return periods.flatMap((period) => units.map((unitId) => byId(unitId, period)));
   }
   const parents = new Map([...tree.byId.values()].map((u) => [u.id, u.parentId]));
   const parentOf = (unitId: string) => {
@@ -955,17 +1026,34 @@ export function subtreeFilters(
   };
   const above = [...new Set(units.map(parentOf).filter((p): p is string => p !== null))].sort();
   const roots = units.filter((u) => parentOf(u) === null);
-  if ((above.length + roots.length) * months.length <= PER_LEVEL_READS) {
-    return months.flatMap((month) => [
-      ...above.map((parentId) => ({ by: kind, month, parentId })),
-      ...roots.map((unitId) => byId(unitId, month)),
+  const depths = [...new Set(units.map((u) => depthOf(u, parents)))].sort();
+  const perParent = (above.length + roots.length) * periods.length;
+  const perDepth = depths.length * periods.length;
+  if (perParent <= PER_LEVEL_READS && perParent <= perDepth) {
+    return periods.flatMap((period) => [
+      ...above.map((parentId) => ({ by, [per]: period, parentId })),
+      ...roots.map((unitId) => byId(unitId, period)),
     ]);
   }
-  const depths = [...new Set(units.map((u) => depthOf(u, parents)))].sort();
-  if (depths.length * months.length <= PER_LEVEL_READS) {
-    return months.flatMap((month) => depths.map((depth) => ({ by: kind, month, depth })));
+  if (perDepth <= PER_LEVEL_READS) {
+    return periods.flatMap((period) => depths.map((depth) => ({ by, [per]: period, depth })));
   }
-  return months.map((month) => ({ by: kind, month, unitId: { $in: units } }));
+  return periods.map((period) => ({ by, [per]: period, unitId: { $in: units } }));
+}
+
+/**
+ * A half year is read from its period documents (one per unit) when the period asks at least
+ * this many of its months, else from the documents of the months (chosen, measured on the
+ * 20,000-case bench store: a six-month document of a community reads in about 2.2 times the time
+ * of a month's, bench/rollup-reads.ts; a quarter or more of a half year then reads faster whole).
+ */
+const HALF_DOCUMENT_MONTHS = 3;
+
+/** The half years whose months a read takes from their period documents (see above). */
+export function halvesReadWhole(months: readonly string[]): Set<string> {
+  const count = new Map<string, number>();
+  for (const month of months) count.set(halfOf(month), (count.get(halfOf(month)) ?? 0) + 1);
+  return new Set([...count].filter(([, n]) => n >= HALF_DOCUMENT_MONTHS).map(([half]) => half));
 }
 
 /** A roll-up document as the metrics read it. */
@@ -973,7 +1061,9 @@ interface RollupRow {
   _id: unknown;
   unitId?: string | null;
   unitIds?: unknown;
-  month: string;
+  /** A roll-up document's month; a period document has its `half` instead. */
+  month?: string;
+  half?: string;
   parts?: unknown;
   partsJson?: string;
   lastFold?: string | null;
@@ -1017,6 +1107,12 @@ type CaseFigures = {
   servedBy?: { unitIds?: unknown; personIds?: unknown } | null;
   metrics?: unknown;
 };
+
+/** The `fold-seq` mark as a read sees it. */
+interface FoldSeq {
+  seq: number;
+  running: string | null;
+}
 
 interface UnitSums {
   byUnit: Map<string, Sums>;

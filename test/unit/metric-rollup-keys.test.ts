@@ -1,6 +1,8 @@
 import { METRIC_FIELDS } from '../../common/case-measures';
 import {
   depthOf,
+  halfOf,
+  monthPartOf,
   packRollupParts,
   parentsFromJson,
   parentsToJson,
@@ -11,10 +13,17 @@ import {
   rollupIdOf,
   rollupKeysOf,
   rollupPartOf,
+  splitMonthPart,
   sumsOf,
+  treeHalfRollupIdOf,
   unpackRollupParts,
 } from '../../common/metric-rollup';
-import { rollupFilters, splitPeriod, subtreeFilters } from '../../services/metrics';
+import {
+  halvesReadWhole,
+  rollupFilters,
+  splitPeriod,
+  subtreeFilters,
+} from '../../services/metrics';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -248,6 +257,63 @@ describe('metric roll-up keys and periods', () => {
       by: 'placeTree',
       month: '2025-01',
       unitId: { $in: [...streets, ...communities].sort() },
+    });
+  });
+
+  it('when a period asks three months or more of a half year, then that half year is read from one period document per unit, by the same equalities', () => {
+    // Arrange: county k, 8 streets, 64 communities.
+    const units = [{ id: 'k', parentId: null as string | null }];
+    for (let s = 0; s < 8; s += 1) {
+      units.push({ id: `s${s}`, parentId: 'k' });
+      for (let c = 0; c < 8; c += 1) units.push({ id: `s${s}c${c}`, parentId: `s${s}` });
+    }
+    const tree = { byId: new Map(units.map((u) => [u.id, { ...u, name: u.id, type: 'x' }])) };
+    const streets = units.filter((u) => u.parentId === 'k').map((u) => u.id);
+    const communities = units.filter((u) => u.id.includes('c')).map((u) => u.id);
+
+    // Act
+    const h1 = halvesReadWhole(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06']);
+    const quarterAndMonth = halvesReadWhole([
+      '2026-05',
+      '2026-06',
+      '2026-07',
+      '2026-08',
+      '2026-09',
+    ]);
+    const twoMonths = halvesReadWhole(['2026-06', '2026-07']);
+    const ranking = subtreeFilters('placeTree', communities, ['2026-H1'], tree, 'half');
+    const county = subtreeFilters('servedIn', ['k', ...streets], ['2026-H1'], tree, 'half');
+    const street = subtreeFilters('placeTree', ['s1c0', 's1c1'], ['2026-H2'], tree, 'half');
+
+    // Assert
+    expect(halfOf('2026-06')).toBe('2026-H1');
+    expect(halfOf('2026-07')).toBe('2026-H2');
+    expect([...h1]).toEqual(['2026-H1']);
+    expect([...quarterAndMonth]).toEqual(['2026-H2']);
+    expect([...twoMonths]).toEqual([]);
+    // The ranking of the 64 communities: one query of one level, 64 documents (not 6 × 64).
+    expect(ranking).toEqual([{ by: 'placeTreeHalf', half: '2026-H1', depth: '2' }]);
+    expect(county).toHaveLength(9);
+    expect(county).toContainEqual({ _id: treeHalfRollupIdOf('servedIn', 'k', '2026-H1') });
+    expect(county[0]).toEqual({ _id: 'servedInHalf|k|2026-H1' });
+    expect(street).toEqual([
+      { _id: 'placeTreeHalf|s1c0|2026-H2' },
+      { _id: 'placeTreeHalf|s1c1|2026-H2' },
+    ]);
+    // An entry of a period document: its month and its part (a part never holds a `|`).
+    const part = rollupPartOf({
+      by: 'place',
+      unitId: 'g',
+      month: '2026-03',
+      trendMonth: '2026-04',
+      definitionKey: 'a|b',
+      category: 'x|y',
+    });
+    expect(splitMonthPart(monthPartOf('2026-03', part))).toEqual({ month: '2026-03', part });
+    expect(parseRollupPart(splitMonthPart(monthPartOf('2026-03', part))!.part, '2026-03')).toEqual({
+      definitionKey: 'a|b',
+      category: 'x|y',
+      trendMonth: '2026-04',
     });
   });
 });

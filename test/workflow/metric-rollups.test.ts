@@ -18,6 +18,7 @@ import {
   parentsFromJson,
   rollupIdOf,
   TREE_MARK,
+  treeHalfRollupIdOf,
   treeRollupIdOf,
   rollupKeysOf,
   servingUnitsOf,
@@ -559,12 +560,14 @@ describe('metric roll-ups', () => {
       unitId: 'r-s',
       period: '2026-03',
     });
-    // Reads while the fold runs: each must see every change once, folded or not.
+    // Reads while the fold runs: each must see every change once, folded or not; the month
+    // (its subtree documents) and the half year (the period documents) in turn.
     let folding = true;
     const fold = foldRollupChanges(db.models).finally(() => (folding = false));
     const during: number[] = [];
-    while (folding) {
-      const read = await metricsService().unitMetrics(admin, { unitId: 'r-s', period: '2026-03' });
+    for (let n = 0; folding; n += 1) {
+      const period = n % 2 === 0 ? '2026-03' : '2026-H1';
+      const read = await metricsService().unitMetrics(admin, { unitId: 'r-s', period });
       during.push(read.totals.received);
     }
     await fold;
@@ -574,8 +577,12 @@ describe('metric roll-ups', () => {
     expect(during.every((received) => received === unfolded.totals.received)).toBe(true);
     await expectRollupsMatchCases();
     const folded = await metricsService().unitMetrics(admin, { unitId: 'r-s', period: '2026-03' });
+    const half = await metricsService().unitMetrics(admin, { unitId: 'r-s', period: '2026-H1' });
     expect(unfolded.totals).toEqual(folded.totals);
     expect(unfolded.children).toEqual(folded.children);
+    expect(half.totals).toEqual(folded.totals);
+    expect(half.children).toEqual(folded.children);
+    expect(half.months).toEqual(folded.months);
     const received = await db.models.Case.countDocuments({ unitId: { $in: ['r-c1', 'r-c2'] } });
     expect(folded.totals.received).toBe(received);
   });
@@ -844,13 +851,39 @@ describe('roll-ups per subtree (ancestor units) when a grid moves', () => {
       { $set: { partsJson: packRollupParts(parts) } },
     );
 
+    // …and its period document of the half year, for a read of the half year (2026-H1).
+    const halfId = treeHalfRollupIdOf('placeTree', 'm-s2', '2026-H1');
+    const halfDoc = (await store.models.MetricRollup.findById(halfId).lean())!;
+    expect(halfDoc).toMatchObject({ by: 'placeTreeHalf', half: '2026-H1', parentId: 'm-k' });
+    const entries = unpackRollupParts(halfDoc);
+    const entry = Object.keys(entries).find((e) => e.startsWith('2026-03|'))!;
+    entries[entry]!.received = (entries[entry]!.received ?? 0) + 1000;
+    await store.models.MetricRollup.updateOne(
+      { _id: halfId },
+      { $set: { partsJson: packRollupParts(entries) } },
+    );
+    const halfYear = { unitId: 'm-k', period: '2026-H1' };
+
     // Act
     const altered = await metricsService(store).unitMetrics(admin, county);
+    const alteredHalf = await metricsService(store).unitMetrics(admin, halfYear);
+    // A mark without `halves` (a store upgraded from the version before the period documents):
+    // the half year is read from the month documents until the rebuild.
+    await store.models.MetricRollupMark.collection.updateOne(
+      { _id: TREE_MARK as never },
+      { $unset: { halves: '' } },
+    );
+    const upgradedHalf = await metricsService(store).unitMetrics(admin, halfYear);
     await rebuildRollups(store.models);
     const repaired = await metricsService(store).unitMetrics(admin, county);
+    const repairedHalf = await metricsService(store).unitMetrics(admin, halfYear);
 
     // Assert
     expect(childReceived(altered)['m-s2']).toBe(childReceived(repaired)['m-s2']! + 100);
+    expect(childReceived(alteredHalf)['m-s2']).toBe(childReceived(repairedHalf)['m-s2']! + 1000);
+    expect(childReceived(repairedHalf)).toEqual(childReceived(repaired));
+    expect(childReceived(upgradedHalf)).toEqual(childReceived(altered));
+    expect((await treeMark()).halves).toBe(true);
     await expectRollupsMatchCases(store);
   });
 });
