@@ -35,7 +35,7 @@ const CASE_FIELDS = {
   listDays: 1,
 } as const;
 
-interface CaseFields {
+export interface CaseFields {
   _id: string;
   revision: number;
   status: string;
@@ -51,7 +51,8 @@ function rootsOfKeys(keys: readonly string[]): string[] {
   ];
 }
 
-function entryOf(doc: CaseFields): Record<string, unknown> {
+/** A case's entry (pure: the bench builds them the same way). */
+export function openEntryOf(doc: CaseFields): Record<string, unknown> {
   const { listDays, metrics, ...withId } = doc;
   const fields: Record<string, unknown> = { ...withId };
   delete fields._id;
@@ -77,7 +78,7 @@ export async function syncOpenCase(models: OpenModels, caseId: string): Promise<
     return;
   }
   try {
-    await raw.replaceOne({ _id: caseId, revision: { $lte: doc.revision } }, entryOf(doc), {
+    await raw.replaceOne({ _id: caseId, revision: { $lte: doc.revision } }, openEntryOf(doc), {
       upsert: true,
     });
   } catch (err) {
@@ -108,11 +109,15 @@ export async function backfillOpenCases(
   const ids = new Set([...open, ...entries].map((d) => String(d._id)));
   ids.delete(OPEN_CASES_COMPLETE);
   for (const id of ids) await syncOpenCase(models, id);
+  await markOpenCasesComplete(models);
+  return { cases: ids.size, open: open.length };
+}
+
+export async function markOpenCasesComplete(models: Pick<Models, 'OpenCase'>): Promise<void> {
   const raw = models.OpenCase.collection as unknown as mongo.Collection<{ _id: string }>;
   await raw.updateOne(
     { _id: OPEN_CASES_COMPLETE },
     { $setOnInsert: { revision: 0 } },
     { upsert: true },
   );
-  return { cases: ids.size, open: open.length };
 }
