@@ -573,7 +573,8 @@ const openCaseSchema = new mongoose.Schema(
     definitionName: String,
     unitId: String,
     category: String,
-    currentStep: String,
+    // As the case holds it (a step's id and name); written raw, read with the case's summary.
+    currentStep: mongoose.Schema.Types.Mixed,
     createdBy: { kind: String, id: String },
     createdAt: Date,
     updatedAt: Date,
