@@ -226,7 +226,7 @@ async function sealDay(
   id: string,
 ): Promise<void> {
   const marker = await models.ListDay.findById(id, { stamp: 1 }).lean();
-  const stamp = (marker as { stamp?: string } | null)?.stamp;
+  const stamp = marker?.stamp;
   if (!stamp) return; // no marker (pruned) or one from before stamps: the backfill seals those
   const { kind, root, day } = parseMarkerId(id);
   const hours: HourCounts = {};

@@ -514,6 +514,8 @@ const listDaySchema = new mongoose.Schema(
     key: { type: String, required: true },
     day: { type: String, required: true },
     count: { type: Number, default: 0 },
+    /** Changed by every write that counts or touches a case of the day (its seal's check). */
+    stamp: String,
   },
   { collection: 'listDays', versionKey: false },
 );

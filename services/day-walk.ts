@@ -150,7 +150,7 @@ export function createDayWalker(deps: {
           entry.count += marker.count ?? 0;
           entry.roots.push(root);
           days.set(marker.day, entry);
-          stamps.set(marker.day, (marker as { stamp?: string }).stamp);
+          stamps.set(marker.day, marker.stamp ?? undefined);
         }
       }
       // Skipping by counts: one root whose cases all match, and a page that starts deeper.

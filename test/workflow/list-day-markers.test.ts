@@ -74,7 +74,7 @@ async function trustedCount(root: string, day: string): Promise<number | null> {
     db.models.ListDaySeal.findById(id).lean(),
     db.models.ListDayDirty.findById(id).lean(),
   ]);
-  const stamp = (marker as { stamp?: string } | null)?.stamp;
+  const stamp = marker?.stamp;
   return seal && !dirty && stamp === seal.stamp ? seal.count : null;
 }
 
