@@ -28,7 +28,6 @@ import {
   dayKey,
   unitRoot,
 } from '../common/list-days';
-import type { CaseFields } from '../activities/open-cases';
 import {
   backfillOpenCases,
   markOpenCasesComplete,
@@ -329,7 +328,7 @@ export async function loadCases(
         addSealCounts(seals, 'board', b.doc.boardDays as string[] | undefined);
         // The open cases' index as the projection keeps it (activities/open-cases.ts).
         if (b.doc.status === 'open') {
-          openEntries.push({ _id: b.doc._id, ...openEntryOf(b.doc as unknown as CaseFields) });
+          openEntries.push({ _id: b.doc._id, ...openEntryOf(b.doc) });
         }
       } else {
         delete (b.doc as Partial<typeof b.doc>).listDays;
@@ -397,7 +396,7 @@ export async function loadCases(
       await db.models.ListDaySeal.collection.insertMany(sealDocs.slice(at, at + BATCH) as never[]);
     }
     if (openEntries.length > 0) {
-      await db.models.OpenCase.collection.insertMany(openEntries as never[]);
+      await db.models.OpenCase.collection.insertMany(openEntries);
     }
     // The open index's mark is set by measure(), after the day walk's figure for `status=open`.
     await markListDaysComplete(db.models);
