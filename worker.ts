@@ -104,11 +104,12 @@ export async function startWorker(
   outbox.start();
   // Folds the metric roll-ups' changes, and backfills them once on an upgraded store.
   const rollups = startRollupKeeper({ models: db.models, logger });
-  // Gives an upgraded store's cases their list and board day keys, once (activities/list-days.ts).
+  // Gives an upgraded store's cases their list and board day keys once, and recounts the days
+  // the projection marked dirty every 30 s (activities/list-days.ts).
   const listDays = startListDayKeeper({ models: db.models, logger });
   const finished = worker.run().finally(async () => {
     await rollups.stop();
-    await listDays;
+    await listDays.stop();
     await outbox.stop();
     transport.close();
     await connection.close();

@@ -21,12 +21,7 @@ export function createCaseImportActivities(
   return {
     async importCase(record: ImportedCaseDocument): Promise<'imported' | 'already-there'> {
       const { timeline, metrics } = importedTimeline(record);
-      const keys = await listKeys.keysOf({
-        createdAt: new Date(record.receivedAt),
-        unitId: record.unitId,
-        createdBy: record.createdBy,
-        publication: record.publication,
-      });
+      const keys = await keysOfRecord(record);
       try {
         await Case.create({
           ...keys,
@@ -64,11 +59,22 @@ export function createCaseImportActivities(
     },
   };
 
+  function keysOfRecord(record: ImportedCaseDocument) {
+    return listKeys.keysOf({
+      createdAt: new Date(record.receivedAt),
+      unitId: record.unitId,
+      createdBy: record.createdBy,
+      publication: record.publication,
+    });
+  }
+
   /** The record's case exists: the same content (an earlier attempt) or a conflict. */
   async function alreadyThere(record: ImportedCaseDocument): Promise<'already-there'> {
     const stored = await Case.findById(record.caseId, { requestHash: 1 }).lean();
     if (stored?.requestHash === record.requestHash) {
-      // An earlier attempt may have written the case and lost its roll-up.
+      // An earlier attempt may have written the case and lost its roll-up, its markers' stamps
+      // (the seals recount the days it marks). Imported cases are closed: no open entry.
+      await listKeys.touchKeys(await keysOfRecord(record));
       await syncCaseRollup(deps.models, record.caseId);
       return 'already-there';
     }

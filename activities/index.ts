@@ -14,6 +14,7 @@ import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
 import type { ActivityDependencies } from './dependencies';
 import { createListKeys } from './list-days';
+import { dropOpenCase, syncOpenCase } from './open-cases';
 import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
@@ -159,6 +160,12 @@ export function createActivities(deps: ActivityDependencies) {
           await syncCaseRollup(deps.models, progress.caseId);
         }
       };
+      // The open cases' index (activities/open-cases.ts): rewritten from the case while it is
+      // open, dropped by a revision that leaves it not open; a retry syncs from the stored case.
+      const indexOpen = async (retry: boolean) => {
+        if (retry || progress.status === 'open') await syncOpenCase(deps.models, progress.caseId);
+        else await dropOpenCase(deps.models, progress.caseId);
+      };
 
       if (progress.opening) {
         const { createdAt, ...opening } = progress.opening;
@@ -180,11 +187,14 @@ export function createActivities(deps: ActivityDependencies) {
             timeline,
           });
           await listKeys.countKeys(keys);
+          await indexOpen(false);
           await rollUp();
           return;
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
-          // Inserted by an earlier attempt whose completion was lost: fall through and verify.
+          // Inserted by an earlier attempt whose completion was lost: its markers' stamps may be
+          // lost too, so stamp them again (the seals recount); then fall through and verify.
+          await listKeys.touchKeys(keys);
         }
       } else {
         // Published in this revision: the board's day keys go with it (activities/list-days.ts).
@@ -205,6 +215,7 @@ export function createActivities(deps: ActivityDependencies) {
         );
         if (result.matchedCount === 1) {
           if (boardDays) await listKeys.countKeys({ listDays: [], boardDays });
+          await indexOpen(false);
           await rollUp();
           return;
         }
@@ -212,6 +223,17 @@ export function createActivities(deps: ActivityDependencies) {
 
       const current = await Case.findById(progress.caseId, { revision: 1 }).lean();
       if (current && current.revision >= progress.revision) {
+        // A retry of a publishing revision whose markers' stamps may be lost: stamp them again.
+        if (!progress.opening && progress.publication) {
+          await listKeys.touchKeys({
+            listDays: [],
+            boardDays: await listKeys.boardKeysOf(
+              progress.caseId,
+              progress.publication.publishedAt,
+            ),
+          });
+        }
+        await indexOpen(true);
         await rollUp();
         return;
       }

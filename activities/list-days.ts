@@ -1,23 +1,32 @@
+import { randomBytes } from 'node:crypto';
 import type { mongo } from 'mongoose';
-import type { ListKind } from '../common/list-days';
+import type { HourCounts, ListKind } from '../common/list-days';
 import {
+  addSealCounts,
   ALL_ROOT,
   boardKeys,
   caseListKeys,
   chinaDayHourOf,
+  dayKey,
+  isSealedRoot,
   markerId,
   markerKey,
+  parseMarkerId,
   rootsOf,
   unitRoot,
 } from '../common/list-days';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { readOrgRevision } from '../models/org-revision';
+import { backfillOpenCases, openCasesComplete } from './open-cases';
 
 /** The mark that every case carries its day keys (services/day-walk.ts). */
 export const LIST_DAYS_COMPLETE = '#complete';
 
-type KeeperModels = Pick<Models, 'Case' | 'ListDay' | 'Unit' | 'OrgRevision'>;
+type KeeperModels = Pick<
+  Models,
+  'Case' | 'ListDay' | 'ListDaySeal' | 'ListDayDirty' | 'OpenCase' | 'Unit' | 'OrgRevision'
+>;
 
 /** Each unit's parent. */
 type Parents = ReadonlyMap<string, string | null>;
@@ -94,16 +103,25 @@ export function createListKeys(deps: { models: KeeperModels }) {
     },
     /**
      * Counts a case in the day markers of its keys. Called once after the write that gave the case
-     * its keys succeeded; a crash between the two loses one count (the markers estimate, the
-     * backfill recounts).
+     * its keys succeeded; a crash between the two loses one count (the markers' counts estimate
+     * totals only; the seals, which deep pages skip by, are recounted: {@link sealDirtyDays}).
      */
     async countKeys(keys: { listDays: readonly string[]; boardDays?: readonly string[] }) {
-      await incrementMarkers(deps.models, [
-        ...markersOfKeys('list', keys.listDays),
-        ...markersOfKeys('board', keys.boardDays ?? []),
-      ]);
+      await stampMarkers(deps.models, markersOfAll(keys), 'count');
+    },
+    /**
+     * A retry that finds the case written already: the markers are stamped again and their days
+     * marked dirty (counted once, if the marker is new), so a seal taken between the first
+     * attempt's write and its lost stamp is distrusted and recounted. Idempotent.
+     */
+    async touchKeys(keys: { listDays: readonly string[]; boardDays?: readonly string[] }) {
+      await stampMarkers(deps.models, markersOfAll(keys), 'touch');
     },
   };
+}
+
+function markersOfAll(keys: { listDays: readonly string[]; boardDays?: readonly string[] }) {
+  return [...markersOfKeys('list', keys.listDays), ...markersOfKeys('board', keys.boardDays ?? [])];
 }
 
 /** The `(kind, root, day)` of each day key (the hour keys are left out: markers are per day). */
@@ -115,18 +133,46 @@ function markersOfKeys(kind: ListKind, keys: readonly string[]) {
   });
 }
 
-async function incrementMarkers(
-  models: Pick<Models, 'ListDay'>,
+/** A fresh value for a marker's `stamp`: every write of a marker changes it. */
+function newStamp(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * Counts (or, for a retry, only touches) the markers, each with a fresh `stamp`, and then marks the
+ * day of each sealed root dirty. The order is what keeps the seals exact: the case is written,
+ * then its markers stamped, then its days marked; the seal pass deletes a dirty mark before it
+ * reads the stamp and counts. So a seal that missed a case either carries an older stamp than the
+ * marker, or the case's dirty mark is still there (docs/metrics-at-scale.md, "Deep pages").
+ */
+async function stampMarkers(
+  models: Pick<Models, 'ListDay' | 'ListDayDirty'>,
   markers: ReadonlyArray<{ kind: ListKind; root: string; day: string }>,
+  mode: 'count' | 'touch',
 ): Promise<void> {
   if (markers.length === 0) return;
   const raw = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
+  const dirty = models.ListDayDirty.collection as unknown as mongo.Collection<{
+    _id: string;
+    key: string;
+    day: string;
+    at: Date;
+  }>;
   // One upsert at a time (a dozen per case): see backfillListDays on bulk updates and FerretDB v1.
   for (const { kind, root, day } of markers) {
     const upsert = () =>
       raw.updateOne(
         { _id: markerId(kind, root, day) },
-        { $setOnInsert: { key: markerKey(kind, root), day }, $inc: { count: 1 } },
+        mode === 'count'
+          ? {
+              $setOnInsert: { key: markerKey(kind, root), day },
+              $inc: { count: 1 },
+              $set: { stamp: newStamp() },
+            }
+          : {
+              $setOnInsert: { key: markerKey(kind, root), day, count: 1 },
+              $set: { stamp: newStamp() },
+            },
         { upsert: true },
       );
     try {
@@ -138,6 +184,86 @@ async function incrementMarkers(
       await upsert();
     }
   }
+  for (const { kind, root, day } of markers) {
+    if (!isSealedRoot(root)) continue;
+    try {
+      await dirty.insertOne({
+        _id: markerId(kind, root, day),
+        key: markerKey(kind, root),
+        day,
+        at: new Date(),
+      });
+    } catch (err) {
+      // Pending already: the seal pass has not taken it yet, and will count this case.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+}
+
+/** Dirty days sealed per pass (chosen: a busy county's day of new cases marks about 330). */
+const SEAL_BATCH = 500;
+
+/**
+ * Recounts the days marked dirty: for each, the mark is deleted first, then the marker's stamp is
+ * read, then the day's cases are read (one equality on its day key, only their instant), and the
+ * seal written with that stamp, the count and the count per hour. Any writer of seals writes all
+ * of a seal's fields at once, so a seal's stamp and counts always belong together.
+ */
+export async function sealDirtyDays(
+  models: Pick<Models, 'Case' | 'ListDay' | 'ListDaySeal' | 'ListDayDirty'>,
+  limit = SEAL_BATCH,
+): Promise<number> {
+  const dirty = await models.ListDayDirty.find({}, { _id: 1 }).limit(limit).lean();
+  for (const { _id } of dirty) {
+    await models.ListDayDirty.deleteOne({ _id });
+    await sealDay(models, String(_id));
+  }
+  return dirty.length;
+}
+
+async function sealDay(
+  models: Pick<Models, 'Case' | 'ListDay' | 'ListDaySeal'>,
+  id: string,
+): Promise<void> {
+  const marker = await models.ListDay.findById(id, { stamp: 1 }).lean();
+  const stamp = marker?.stamp;
+  if (!stamp) return; // no marker (pruned) or one from before stamps: the backfill seals those
+  const { kind, root, day } = parseMarkerId(id);
+  const hours: HourCounts = {};
+  let count = 0;
+  const key = dayKey(root, day);
+  const docs =
+    kind === 'list'
+      ? (await models.Case.find({ listDays: key }, { createdAt: 1 }).lean()).map((d) => d.createdAt)
+      : (await models.Case.find({ boardDays: key }, { publication: 1 }).lean()).map(
+          (d) => new Date((d.publication as { publishedAt: string }).publishedAt),
+        );
+  for (const instant of docs) {
+    const { hour } = chinaDayHourOf(new Date(instant));
+    hours[hour] = (hours[hour] ?? 0) + 1;
+    count += 1;
+  }
+  await writeSeal(models, id, { stamp, count, hours });
+}
+
+async function writeSeal(
+  models: Pick<Models, 'ListDaySeal'>,
+  id: string,
+  seal: { stamp: string; count: number; hours: HourCounts },
+): Promise<void> {
+  const { kind, root, day } = parseMarkerId(id);
+  const raw = models.ListDaySeal.collection as unknown as mongo.Collection<{ _id: string }>;
+  await raw.replaceOne(
+    { _id: id },
+    {
+      key: markerKey(kind, root),
+      day,
+      stamp: seal.stamp,
+      count: seal.count,
+      hoursJson: JSON.stringify(seal.hours),
+    },
+    { upsert: true },
+  );
 }
 
 /**
@@ -167,6 +293,8 @@ export async function backfillListDays(
     entry.count += 1;
     counts.set(id, entry);
   };
+  // Exact counts per sealed root's day and hour, written with the markers' new stamps.
+  const seals = new Map<string, { count: number; hours: HourCounts }>();
   const rawCases = models.Case.collection as unknown as mongo.Collection<{ _id: string }>;
   // Read whole before writing: on FerretDB v1/PostgreSQL, writes to the collection while a cursor
   // over it is open stalled for good (20,000 cases, 7 December 2026). The fields read are small.
@@ -181,10 +309,12 @@ export async function backfillListDays(
     cases += 1;
     const ancestry = ancestryIn(parents, doc.unitId);
     const listDays = caseListKeys(doc.createdAt, ancestry, doc.createdBy.id);
+    addSealCounts(seals, 'list', listDays);
     for (const root of rootsOf(ancestry, doc.createdBy.id)) count('list', root, doc.createdAt);
     const publication = doc.publication as { publishedAt?: string } | null;
     const publishedAt = publication?.publishedAt ? new Date(publication.publishedAt) : null;
     const boardDays = publishedAt ? boardKeys(publishedAt, ancestry) : undefined;
+    addSealCounts(seals, 'board', boardDays);
     if (publishedAt) {
       for (const root of [ALL_ROOT, ...ancestry.map(unitRoot)]) count('board', root, publishedAt);
     }
@@ -203,7 +333,9 @@ export async function backfillListDays(
     }
   }
   const rawMarkers = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
-  const entries = [...counts];
+  const entries = [...counts].map(
+    ([id, fields]) => [id, { ...fields, stamp: newStamp() }] as const,
+  );
   for (let at = 0; at < entries.length; at += BATCH) {
     await rawMarkers.bulkWrite(
       entries.slice(at, at + BATCH).map(([id, fields]) => ({
@@ -212,12 +344,43 @@ export async function backfillListDays(
       { ordered: false },
     );
   }
+  // The seals after their markers, with the stamps just written: a case the projection wrote
+  // meanwhile stamped its marker again or left its day dirty, so such a seal is not trusted.
+  const rawSeals = models.ListDaySeal.collection as unknown as mongo.Collection<{ _id: string }>;
+  const sealed = entries.filter(([id]) => seals.has(id));
+  for (let at = 0; at < sealed.length; at += BATCH) {
+    await rawSeals.bulkWrite(
+      sealed.slice(at, at + BATCH).map(([id, fields]) => {
+        const seal = seals.get(id)!;
+        return {
+          replaceOne: {
+            filter: { _id: id },
+            replacement: {
+              key: fields.key,
+              day: fields.day,
+              stamp: fields.stamp,
+              count: seal.count,
+              hoursJson: JSON.stringify(seal.hours),
+            },
+            upsert: true,
+          },
+        };
+      }),
+      { ordered: false },
+    );
+  }
   // Markers of days and roots no case has any more (units moved, cases deleted by hand): an empty
   // day costs the walk one read, a missing one would hide its cases, so only pruned on request.
   const stale = (options.pruneStale ? await models.ListDay.find({}, { _id: 1 }).lean() : [])
     .map((m) => String(m._id))
-    .filter((id) => id !== LIST_DAYS_COMPLETE && !counts.has(id));
-  if (options.pruneStale) for (const id of stale) await rawMarkers.deleteOne({ _id: id });
+    .filter((id) => !id.startsWith('#') && !counts.has(id));
+  if (options.pruneStale) {
+    for (const id of stale) await rawMarkers.deleteOne({ _id: id });
+    const staleSeals = (await models.ListDaySeal.find({}, { _id: 1 }).lean())
+      .map((m) => String(m._id))
+      .filter((id) => !seals.has(id));
+    for (const id of staleSeals) await rawSeals.deleteOne({ _id: id });
+  }
   await markListDaysComplete(models);
   return { cases, written, markers: counts.size };
 }
@@ -230,33 +393,77 @@ function sameKeys(stored: readonly string[] | null | undefined, wanted: string[]
 
 export async function markListDaysComplete(models: Pick<Models, 'ListDay'>): Promise<void> {
   const raw = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
-  await raw.updateOne(
-    { _id: LIST_DAYS_COMPLETE },
-    { $setOnInsert: { key: LIST_DAYS_COMPLETE, day: '', count: 0 } },
-    { upsert: true },
-  );
+  for (const mark of [LIST_DAYS_COMPLETE, LIST_DAYS_SEALED]) {
+    await raw.updateOne(
+      { _id: mark },
+      { $setOnInsert: { key: mark, day: '', count: 0 } },
+      { upsert: true },
+    );
+  }
 }
 
 export async function listDaysComplete(models: Pick<Models, 'ListDay'>): Promise<boolean> {
   return (await models.ListDay.findById(LIST_DAYS_COMPLETE, { _id: 1 }).lean()) !== null;
 }
 
+export async function listDaysSealed(models: Pick<Models, 'ListDay'>): Promise<boolean> {
+  return (await models.ListDay.findById(LIST_DAYS_SEALED, { _id: 1 }).lean()) !== null;
+}
+
+/** The mark that every `*`/`u:` marker has a seal as of the backfill (the walk works without). */
+export const LIST_DAYS_SEALED = '#sealed';
+
+/** How often a worker recounts the dirty days (chosen: a deep page reads today's by hours until then). */
+export const SEAL_EVERY_MS = 30_000;
+
 /**
  * When a worker starts: if the keys are not marked complete (a store from before them, or a new
- * one), backfill them in the background. A new store has few cases, so it is marked at once; two
- * workers starting together both backfill, which is idempotent.
+ * one) or the markers not yet sealed, backfill them in the background (a new store has few cases,
+ * so it is marked at once; two workers starting together both backfill, which is idempotent); the
+ * open cases' index likewise (activities/open-cases.ts). Then every {@link SEAL_EVERY_MS} it
+ * recounts the days the projection marked dirty.
  */
 export function startListDayKeeper(deps: {
   models: KeeperModels;
   logger: { info(msg: string): void; error(msg: string): void };
-}): Promise<void> {
-  return (async () => {
-    if (await listDaysComplete(deps.models)) return;
-    const report = await backfillListDays(deps.models);
-    deps.logger.info(
-      `List day keys backfilled: ${report.written} of ${report.cases} cases, ${report.markers} day markers`,
-    );
+}): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> = Promise.resolve();
+  const backfill = (async () => {
+    if (!(await listDaysComplete(deps.models)) || !(await listDaysSealed(deps.models))) {
+      const report = await backfillListDays(deps.models);
+      deps.logger.info(
+        `List day keys backfilled: ${report.written} of ${report.cases} cases, ${report.markers} day markers`,
+      );
+    }
+    if (!(await openCasesComplete(deps.models))) {
+      const open = await backfillOpenCases(deps.models);
+      deps.logger.info(`Open cases indexed: ${open.open} of ${open.cases} cases`);
+    }
   })().catch((err: unknown) => {
     deps.logger.error(`List day keys backfill failed: ${(err as Error).message}`);
   });
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      tick = backfill
+        .then(() => sealDirtyDays(deps.models))
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            deps.logger.error(`Sealing list days failed: ${(err as Error).message}`);
+          },
+        )
+        .finally(schedule);
+    }, SEAL_EVERY_MS);
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await Promise.all([backfill, tick]);
+    },
+  };
 }

@@ -94,3 +94,50 @@ export function markerId(kind: ListKind, root: string, day: string): string {
 export const HOURS_NEWEST_FIRST: readonly string[] = Array.from({ length: 24 }, (_, i) =>
   String(23 - i).padStart(2, '0'),
 );
+
+/**
+ * Roots whose days carry an exact count (a seal): everything and the units. A list read under one
+ * of them alone, with no filter beyond what the root implies, skips whole days and hours before
+ * its page by these counts; `by:` roots are always read beside a unit root (merged), never skipped.
+ */
+export function isSealedRoot(root: string): boolean {
+  return root === ALL_ROOT || root.startsWith('u:');
+}
+
+/** The kind, root and day of a marker's `_id` (`<kind>|<root>|<day>`). */
+export function parseMarkerId(id: string): { kind: ListKind; root: string; day: string } {
+  const first = id.indexOf('|');
+  const last = id.lastIndexOf('|');
+  return {
+    kind: id.slice(0, first) as ListKind,
+    root: id.slice(first + 1, last),
+    day: id.slice(last + 1),
+  };
+}
+
+/** Per Beijing hour, the cases of one day: what a seal holds (`{"09": 3}`), packed as JSON. */
+export type HourCounts = Record<string, number>;
+
+/**
+ * Adds a case's keys to seal counts: for each sealed root, its day's count and its hour's (from
+ * the hour keys `root|dayTHH`), under the marker's `_id`. The backfill and the bench count with it.
+ */
+export function addSealCounts(
+  into: Map<string, { count: number; hours: HourCounts }>,
+  kind: ListKind,
+  keys: readonly string[] | null | undefined,
+): void {
+  for (const key of keys ?? []) {
+    const bar = key.lastIndexOf('|');
+    const root = key.slice(0, bar);
+    const at = key.slice(bar + 1);
+    const t = at.indexOf('T');
+    if (t < 0 || !isSealedRoot(root)) continue;
+    const id = markerId(kind, root, at.slice(0, t));
+    const entry = into.get(id) ?? { count: 0, hours: {} };
+    entry.count += 1;
+    const hour = at.slice(t + 1);
+    entry.hours[hour] = (entry.hours[hour] ?? 0) + 1;
+    into.set(id, entry);
+  }
+}

@@ -523,10 +523,79 @@ const listDaySchema = new mongoose.Schema(
     key: { type: String, required: true },
     day: { type: String, required: true },
     count: { type: Number, default: 0 },
+    /** Changed by every write that counts or touches a case of the day (its seal's check). */
+    stamp: String,
   },
   { collection: 'listDays', versionKey: false },
 );
 listDaySchema.index({ key: 1 });
+
+/**
+ * A day's exact count of one `*` or `u:` root (docs/metrics-at-scale.md, "Deep pages"): `_id`
+ * `<kind>|<root>|<day>` as its marker's, `key` `<kind>|<root>`, the cases per Beijing hour
+ * (`hoursJson`, `{"09":3}`), and the marker's `stamp` when it was counted. Written only by the
+ * seal pass and the backfill (never by the projection), so no two writers race on one document;
+ * the reader trusts it while the marker still carries that stamp and no dirty mark is pending.
+ */
+const listDaySealSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    key: { type: String, required: true },
+    day: { type: String, required: true },
+    stamp: { type: String, required: true },
+    count: { type: Number, required: true },
+    hoursJson: { type: String, required: true },
+  },
+  { collection: 'listDaySeals', versionKey: false },
+);
+listDaySealSchema.index({ key: 1 });
+
+/**
+ * A day whose seal is due again: inserted by the projection after a case's marker was stamped
+ * (a duplicate means it is pending already), deleted by the seal pass before it counts. `_id` as
+ * the marker's; `key` `<kind>|<root>` (the reader asks for its root's). Small: emptied each pass.
+ */
+const listDayDirtySchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    key: { type: String, required: true },
+    day: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'listDayDirty', versionKey: false },
+);
+listDayDirtySchema.index({ key: 1 });
+
+/**
+ * The open cases, one small document each (services/cases.ts reads `status=open` from here, not
+ * by walking years of days): the fields the case list filters, sorts and shows, as the case holds
+ * them, and `roots` (the case's list roots, common/list-days.ts). Written from the case document
+ * after each projected revision while the case is open, deleted when it is not
+ * (activities/open-cases.ts). `#complete` marks a store whose open cases are all in it.
+ */
+const openCaseSchema = new mongoose.Schema(
+  {
+    _id: { type: String, required: true },
+    revision: { type: Number, required: true },
+    roots: { type: [String], default: undefined },
+    status: String,
+    definitionKey: String,
+    definitionVersion: Number,
+    definitionName: String,
+    unitId: String,
+    category: String,
+    // As the case holds it (a step's id and name); written raw, read with the case's summary.
+    currentStep: mongoose.Schema.Types.Mixed,
+    createdBy: { kind: String, id: String },
+    createdAt: Date,
+    updatedAt: Date,
+    closedAt: Date,
+    metrics: { overdue: Number, escalated: Number },
+  },
+  { collection: 'openCases', versionKey: false },
+);
+// Top-level equality on an array element: FerretDB pushes it down, the GIN twin serves it.
+openCaseSchema.index({ roots: 1 });
 
 /**
  * One person called by a roster roll-call (workflows/steps/task.ts): written when the roll-call
@@ -891,6 +960,9 @@ export function createModels(connection: Connection) {
     MetricRollupChange: connection.model('MetricRollupChange', metricRollupChangeSchema),
     MetricRollupMark: connection.model('MetricRollupMark', metricRollupMarkSchema),
     ListDay: connection.model('ListDay', listDaySchema),
+    ListDaySeal: connection.model('ListDaySeal', listDaySealSchema),
+    ListDayDirty: connection.model('ListDayDirty', listDayDirtySchema),
+    OpenCase: connection.model('OpenCase', openCaseSchema),
     MetricRollupToken: connection.model('MetricRollupToken', metricRollupTokenSchema),
     ActivityAlert: connection.model('ActivityAlert', activityAlertSchema),
     Catalogue: connection.model('Catalogue', catalogueSchema),

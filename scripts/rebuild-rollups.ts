@@ -1,4 +1,5 @@
 import { backfillListDays } from '../activities/list-days';
+import { backfillOpenCases } from '../activities/open-cases';
 import { rebuildRollups } from '../activities/metric-rollups';
 import { backfillServedBy } from '../activities/served-backfill';
 import { loadConfig } from '../common/config';
@@ -11,7 +12,8 @@ import { connectDatabase } from '../models';
  * projection's change was ever counted twice. First it backfills who served (`servedBy`) on the
  * closed cases projected before it was recorded (activities/served-backfill.ts), so the figures
  * per serving unit and person count them. Then it gives every case its list and board day keys
- * over the unit tree as it stands and recounts the day markers (activities/list-days.ts): after
+ * over the unit tree as it stands, recounts the day markers and seals every day's exact count
+ * (activities/list-days.ts), and re-syncs the open cases' index (activities/open-cases.ts): after
  * units moved, or to repair the counts. Run it while no worker projects cases.
  */
 async function main(): Promise<number> {
@@ -31,6 +33,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       `List and board day keys: ${keys.written} of ${keys.cases} cases written, ${keys.markers} day markers recounted.\n`,
     );
+    const open = await backfillOpenCases(db.models);
+    process.stdout.write(`Open cases' index: ${open.open} open cases.\n`);
     const report = await rebuildRollups(db.models);
     process.stdout.write(
       `Rebuilt ${report.rollups} roll-ups from ${report.cases} cases ` +

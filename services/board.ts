@@ -117,7 +117,14 @@ const PROJECTION = {
 export function createBoardService(deps: {
   models: Pick<
     Models,
-    'Case' | 'Unit' | 'OrgRevision' | 'ListDay' | 'Attachment' | 'AttachmentBlob'
+    | 'Case'
+    | 'Unit'
+    | 'OrgRevision'
+    | 'ListDay'
+    | 'ListDaySeal'
+    | 'ListDayDirty'
+    | 'Attachment'
+    | 'AttachmentBlob'
   >;
   clock: () => Date;
   /** The unit tree as of the org revision (the org snapshot, shared with metrics and points). */
@@ -225,6 +232,9 @@ export function createBoardService(deps: {
           skip: skipOf(query),
           pageSize: query.pageSize,
           ...(before ? { before } : {}),
+          // Published and within the unit is what the root's board keys say: only a category or
+          // a process narrows further.
+          rootImpliesFilter: query.category === undefined && query.definitionKey === undefined,
         });
         return {
           items: walked.docs.map((doc) => itemOf(byId, doc)),

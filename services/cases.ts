@@ -18,6 +18,7 @@ import { attachmentsOfCase } from './attachments';
 import { ALL_ROOT, ownerRoot, unitRoot } from '../common/list-days';
 import type { ListCursor } from './day-walk';
 import { createDayWalker, cursorText, daysOfRange, parseCursor } from './day-walk';
+import { openCasesComplete } from '../activities/open-cases';
 import type { OrgScope, ScopeResolver } from './scope';
 import {
   canSee,
@@ -121,8 +122,61 @@ export function createCaseService(deps: {
   scope: ScopeResolver;
   clock: () => Date;
 }) {
-  const { Case, Unit } = deps.models;
+  const { Case, Unit, OpenCase } = deps.models;
   const days = createDayWalker({ models: deps.models });
+  // Once complete, always complete: the mark is read until it is seen.
+  let openIndexed = false;
+  async function openIndexReady(): Promise<boolean> {
+    if (!openIndexed) openIndexed = await openCasesComplete(deps.models);
+    return openIndexed;
+  }
+
+  /**
+   * `status=open` from the open cases' index (activities/open-cases.ts): one equality per root on
+   * its `roots`, with the list's whole filter beside it (the entries carry the filtered fields
+   * under the case's names), merged, sorted here; every match is read, so the total is exact.
+   */
+  async function openPage(
+    filter: Record<string, unknown>,
+    roots: readonly string[],
+    query: CaseListQuery,
+    before: ListCursor | undefined,
+  ): Promise<CaseListPage> {
+    const seen = new Map<string, SummaryFields>();
+    for (const root of new Set(roots)) {
+      const entries = (await OpenCase.find(
+        { ...filter, roots: root },
+        SUMMARY_PROJECTION,
+      ).lean()) as unknown as SummaryFields[];
+      for (const entry of entries) seen.set(entry._id, entry);
+    }
+    const matches = [...seen.values()]
+      .filter(
+        (doc) =>
+          !before ||
+          doc.createdAt.getTime() < before.at ||
+          (doc.createdAt.getTime() === before.at && doc._id > before.id),
+      )
+      .sort(
+        (a, b) =>
+          b.createdAt.getTime() - a.createdAt.getTime() ||
+          (a._id < b._id ? -1 : a._id > b._id ? 1 : 0),
+      );
+    const skip = skipOf(query);
+    const pageDocs = matches.slice(skip, skip + query.pageSize);
+    const last = pageDocs[pageDocs.length - 1];
+    return {
+      items: pageDocs.map(summaryOf),
+      page: query.page,
+      pageSize: query.pageSize,
+      total: matches.length,
+      totalIsEstimate: false,
+      nextBefore:
+        matches.length > skip + query.pageSize && last
+          ? cursorText({ at: last.createdAt.getTime(), id: last._id })
+          : null,
+    };
+  }
 
   /** Same key, same body → the existing case; same key, other body → 422. */
   function assertSameRequest(storedHash: string, requestHash: string): void {
@@ -425,12 +479,16 @@ export function createCaseService(deps: {
       const own = await listFilterOf(query);
       const filter = withinScope(own, scopeFilter(scope));
       const before = query.before !== undefined ? parseCursor(query.before) : undefined;
+      const roots = listRootsOf(principal, scope, query.unitId);
+      if (own.status === 'open' && (await openIndexReady())) {
+        return openPage(filter, roots, query, before);
+      }
       if (await days.ready()) {
         // Day by day, newest first (services/day-walk.ts): every read an equality on a day key.
         const walked = await days.page<SummaryFields>({
           kind: 'list',
           keyField: 'listDays',
-          roots: listRootsOf(principal, scope, query.unitId),
+          roots,
           filter,
           projection: SUMMARY_PROJECTION,
           sortAt: (doc) => doc.createdAt.getTime(),
@@ -439,6 +497,7 @@ export function createCaseService(deps: {
           skip: skipOf(query),
           pageSize: query.pageSize,
           ...(before ? { before } : {}),
+          rootImpliesFilter: rootImpliesFilter(query, scope, roots),
         });
         return {
           items: walked.docs.map(summaryOf),
@@ -506,6 +565,36 @@ export function listRootsOf(principal: Principal, scope: OrgScope, unitId?: stri
     ...principal.unitIds.filter((id) => scope.unitIds.has(id)).map(unitRoot),
     ownerRoot(principal.id),
   ];
+}
+
+/**
+ * Whether every case under the list's one root matches the list's filter, so that a deep page may
+ * skip days by their counts: a root the reader sees whole (admins, or a unit of their scope, whose
+ * units below are in it too), and no filter but the root's own unit subtree and whole Beijing days.
+ */
+export function rootImpliesFilter(
+  query: CaseListQuery,
+  scope: OrgScope,
+  roots: readonly string[],
+): boolean {
+  if (roots.length !== 1) return false;
+  const root = roots[0]!;
+  const seesWhole = scope.all || (query.unitId !== undefined && scope.unitIds.has(query.unitId));
+  const unitImplied =
+    query.unitId === undefined || (query.subtree === true && root === unitRoot(query.unitId));
+  const wholeDays = [query.from, query.to].every(
+    (bound) => bound === undefined || /^\d{4}-\d{2}-\d{2}$/.test(bound),
+  );
+  return (
+    seesWhole &&
+    unitImplied &&
+    wholeDays &&
+    query.status === undefined &&
+    (query.definitionKeys ?? []).length === 0 &&
+    query.category === undefined &&
+    query.overdue === undefined &&
+    query.escalated === undefined
+  );
 }
 
 /** Documents after a cursor in the lists' order (`field` descending, `_id` ascending). */

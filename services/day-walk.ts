@@ -5,6 +5,7 @@ import {
   dayKey,
   HOURS_NEWEST_FIRST,
   hourKey,
+  isSealedRoot,
   markerKey,
 } from '../common/list-days';
 import type { Models } from '../models';
@@ -64,6 +65,12 @@ export interface DayWalkRequest<T> {
   skip: number;
   pageSize: number;
   before?: ListCursor;
+  /**
+   * Every case under the one root matches the filter (no filter beyond what the root implies):
+   * then a deep page skips the days and hours before it by their sealed counts instead of
+   * reading them (docs/metrics-at-scale.md, "Deep pages").
+   */
+  rootImpliesFilter?: boolean;
 }
 
 export interface DayWalkPage<T> {
@@ -81,8 +88,42 @@ function newestFirst<T>(sortAt: (doc: T) => number, idOf: (doc: T) => string) {
     sortAt(b) - sortAt(a) || (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0);
 }
 
-export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'> }) {
-  const { Case, ListDay } = deps.models;
+/** A day's exact count and count per hour, from a seal the reader may trust. */
+interface SealedDay {
+  count: number;
+  hours: Record<string, number>;
+}
+
+export function createDayWalker(deps: {
+  models: Pick<Models, 'Case' | 'ListDay' | 'ListDaySeal' | 'ListDayDirty'>;
+}) {
+  const { Case, ListDay, ListDaySeal, ListDayDirty } = deps.models;
+
+  /**
+   * The seals of a root's days that still count every case: the marker carries the stamp the seal
+   * was counted under (no case stamped it since) and no dirty mark is pending for the day.
+   */
+  async function trustedSeals(
+    kind: ListKind,
+    root: string,
+    stamps: ReadonlyMap<string, string | undefined>,
+  ): Promise<Map<string, SealedDay>> {
+    const key = markerKey(kind, root);
+    const [seals, dirty] = await Promise.all([
+      ListDaySeal.find({ key }, { day: 1, stamp: 1, count: 1, hoursJson: 1 }).lean(),
+      ListDayDirty.find({ key }, { day: 1 }).lean(),
+    ]);
+    const pending = new Set(dirty.map((d) => d.day));
+    const trusted = new Map<string, SealedDay>();
+    for (const seal of seals) {
+      if (pending.has(seal.day) || stamps.get(seal.day) !== seal.stamp) continue;
+      trusted.set(seal.day, {
+        count: seal.count,
+        hours: JSON.parse(seal.hoursJson) as Record<string, number>,
+      });
+    }
+    return trusted;
+  }
   // Once complete, always complete: the mark is read until it is seen, then kept.
   let complete = false;
 
@@ -98,18 +139,28 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
       const roots = [...new Set(request.roots)];
       // Which days hold cases of each root, and how many (one read per root).
       const days = new Map<string, { count: number; roots: string[] }>();
+      const stamps = new Map<string, string | undefined>();
       for (const root of roots) {
         const markers = await ListDay.find(
           { key: markerKey(kind, root) },
-          { day: 1, count: 1 },
+          { day: 1, count: 1, stamp: 1 },
         ).lean();
         for (const marker of markers) {
           const entry = days.get(marker.day) ?? { count: 0, roots: [] };
           entry.count += marker.count ?? 0;
           entry.roots.push(root);
           days.set(marker.day, entry);
+          stamps.set(marker.day, marker.stamp ?? undefined);
         }
       }
+      // Skipping by counts: one root whose cases all match, and a page that starts deeper.
+      const sealed =
+        request.rootImpliesFilter === true &&
+        roots.length === 1 &&
+        isSealedRoot(roots[0]!) &&
+        request.skip > 0
+          ? await trustedSeals(kind, roots[0]!, stamps)
+          : new Map<string, SealedDay>();
       const beforeDay = before ? beijingDay(before.at) : undefined;
       const walk = [...days.keys()]
         .filter(
@@ -125,18 +176,40 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
         !before || sortAt(doc) < before.at || (sortAt(doc) === before.at && idOf(doc) > before.id);
       const wanted = request.skip + request.pageSize + 1;
       const found: T[] = [];
+      // Cases before the page passed over by their sealed counts, never read.
+      let skipped = 0;
+      const position = () => skipped + found.length;
       let walked = 0;
       let fullDaysCount = 0;
       let fullDaysMatched = 0;
       for (const day of walk) {
         const entry = days.get(day)!;
-        const buckets =
-          entry.count > HOUR_SPLIT
-            ? HOURS_NEWEST_FIRST.map((hour) => (root: string) => hourKey(root, day, hour))
-            : [(root: string) => dayKey(root, day)];
+        // The cursor's own day holds cases on both sides of it: never skipped by its count.
+        const seal = day === beforeDay ? undefined : sealed.get(day);
+        if (seal && position() + seal.count <= request.skip) {
+          skipped += seal.count;
+          walked += 1;
+          fullDaysCount += seal.count;
+          fullDaysMatched += seal.count;
+          continue;
+        }
+        const byHour = (seal?.count ?? entry.count) > HOUR_SPLIT;
+        const buckets: Array<{ keyOf: (root: string) => string; count?: number }> = byHour
+          ? HOURS_NEWEST_FIRST.filter((hour) => !seal || (seal.hours[hour] ?? 0) > 0).map(
+              (hour) => ({
+                keyOf: (root: string) => hourKey(root, day, hour),
+                ...(seal ? { count: seal.hours[hour] ?? 0 } : {}),
+              }),
+            )
+          : [{ keyOf: (root: string) => dayKey(root, day) }];
         const foundBefore = found.length;
+        const skippedBefore = skipped;
         let partial = false;
-        for (const [b, keyOf] of buckets.entries()) {
+        for (const [b, { keyOf, count }] of buckets.entries()) {
+          if (count !== undefined && position() + count <= request.skip) {
+            skipped += count;
+            continue;
+          }
           const seen = new Map<string, T>();
           for (const root of entry.roots) {
             const docs = (await Case.find(
@@ -146,33 +219,34 @@ export function createDayWalker(deps: { models: Pick<Models, 'Case' | 'ListDay'>
             for (const doc of docs) seen.set(idOf(doc), doc);
           }
           found.push(...[...seen.values()].filter(isAfterCursor).sort(order));
-          if (found.length >= wanted && b < buckets.length - 1) {
+          if (position() >= wanted && b < buckets.length - 1) {
             partial = true;
             break;
           }
         }
         walked += 1;
         if (!partial) {
-          fullDaysCount += entry.count;
-          fullDaysMatched += found.length - foundBefore;
+          fullDaysCount += seal?.count ?? entry.count;
+          fullDaysMatched += found.length - foundBefore + (skipped - skippedBefore);
         }
-        if (found.length >= wanted) break;
+        if (position() >= wanted) break;
       }
-      const exhausted = walked === walk.length && found.length < wanted;
-      const pageDocs = found.slice(request.skip, request.skip + request.pageSize);
+      const exhausted = walked === walk.length && position() < wanted;
+      const from = request.skip - skipped;
+      const pageDocs = found.slice(from, from + request.pageSize);
       const last = pageDocs[pageDocs.length - 1];
       const nextBefore =
-        found.length > request.skip + request.pageSize && last
+        found.length > from + request.pageSize && last
           ? cursorText({ at: sortAt(last), id: idOf(last) })
           : null;
       if (exhausted) {
-        return { docs: pageDocs, total: found.length, totalIsEstimate: false, nextBefore };
+        return { docs: pageDocs, total: position(), totalIsEstimate: false, nextBefore };
       }
       // The markers count every case of a root's day; the share the filter keeps is taken from
       // the whole days walked (all of them, when none was walked whole).
       const allCount = walk.reduce((sum, day) => sum + days.get(day)!.count, 0);
       const share = fullDaysCount > 0 ? fullDaysMatched / fullDaysCount : 1;
-      const total = Math.max(found.length, Math.round(allCount * Math.min(1, share)));
+      const total = Math.max(position(), Math.round(allCount * Math.min(1, share)));
       return { docs: pageDocs, total, totalIsEstimate: true, nextBefore };
     },
   };

@@ -1,4 +1,5 @@
 import { backfillListDays } from '../../activities/list-days';
+import { backfillOpenCases } from '../../activities/open-cases';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
 
@@ -321,4 +322,93 @@ it('when a filter value is bad, then the answer is 400 naming the parameter', as
       paths: [path],
     });
   }
+});
+
+describe('deep pages by sealed counts, and open cases from their index', () => {
+  // Whole lists under one root with no other filter: pages by number skip by the sealed counts.
+  const DEEP = ['', 'unitId=lf-street&subtree=true', 'unitId=lf-c2&subtree=true&from=2026-05-01'];
+  const BUSY_DAY = '2026-06-11';
+
+  beforeAll(async () => {
+    // The seals as the backfill writes them (the worker's seal pass writes the same).
+    await backfillListDays(app.db.models);
+  });
+
+  it('when pages are read by number, then they equal the cursor walk, and the sealed counts are what they skip by', async () => {
+    // Arrange
+    const walks = new Map<string, string[]>();
+    for (const query of DEEP) walks.set(query, await ordered(query, 'before', app.adminKey, 7));
+    expect(walks.get('')).toHaveLength(136);
+
+    // Act and assert: page 1..N by number is the cursor walk
+    for (const query of DEEP) {
+      expect({ query, order: await ordered(query, 'page', app.adminKey, 7) }).toEqual({
+        query,
+        order: walks.get(query),
+      });
+    }
+    const deep = await app.http<Listed & { totalIsEstimate: boolean }>(
+      'GET',
+      '/api/v1/cases?pageSize=7&page=19',
+      { token: app.adminKey },
+    );
+    expect(deep.body.items.map((c) => c.id)).toEqual(walks.get('')!.slice(126, 133));
+
+    // A seal altered by hand (its newest hour counted 5 too many) shifts the pages after it:
+    // the pages by number read it
+    const sealId = `list|*|${BUSY_DAY}`;
+    const seal = await app.db.models.ListDaySeal.findById(sealId).lean();
+    const hours = JSON.parse(seal!.hoursJson) as Record<string, number>;
+    await app.db.models.ListDaySeal.updateOne(
+      { _id: sealId },
+      {
+        $set: {
+          count: seal!.count + 5,
+          hoursJson: JSON.stringify({ ...hours, '23': (hours['23'] ?? 0) + 5 }),
+        },
+      },
+    );
+    expect(await ordered('', 'page', app.adminKey, 7)).not.toEqual(walks.get(''));
+    // Once the marker is stamped again (a case counted after the seal), the seal is not trusted
+    await app.db.models.ListDay.updateOne({ _id: sealId }, { $set: { stamp: 'moved-on' } });
+    expect(await ordered('', 'page', app.adminKey, 7)).toEqual(walks.get(''));
+  });
+
+  it('when status=open is asked, then the open index answers what the day walk answered, exactly counted', async () => {
+    // Arrange: the answers of the day walk (no index mark yet)
+    const queries = [
+      'status=open',
+      'status=open&unitId=lf-street&subtree=true',
+      `status=open&${ALL}&overdue=true`,
+      'status=open&from=2026-05-01&to=2026-05-31',
+    ];
+    const walked = new Map<string, string[]>();
+    for (const query of queries) walked.set(query, await ordered(query, 'before', app.adminKey, 9));
+    const staffWalked = await ordered('status=open', 'before', communityStaff, 3);
+
+    // Act
+    const report = await backfillOpenCases(app.db.models);
+
+    // Assert: the same cases in the same order by page and by cursor; the total exact
+    expect(report.open).toBe(6 + 65);
+    for (const query of queries) {
+      for (const how of ['page', 'before'] as const) {
+        expect({ query, how, order: await ordered(query, how, app.adminKey, 9) }).toEqual({
+          query,
+          how,
+          order: walked.get(query),
+        });
+      }
+    }
+    expect(await ordered('status=open', 'page', communityStaff, 3)).toEqual(staffWalked);
+    const first = await app.http<Listed & { totalIsEstimate: boolean }>(
+      'GET',
+      '/api/v1/cases?pageSize=10&status=open',
+      { token: app.adminKey },
+    );
+    expect(first.body).toMatchObject({ total: 71, totalIsEstimate: false });
+    // The index is what answers: an entry removed by hand is missing from the list
+    await app.db.models.OpenCase.deleteOne({ _id: 'lf-3' });
+    expect(await ids(`status=open&${ALL}&overdue=true`)).toEqual(['lf-2']);
+  });
 });

@@ -180,3 +180,25 @@ it('when an escalation mail goes to the late assignee and to a supervisor, then 
   expect(boss!.text).toContain('本事项提交至甲社区，请您进行第 1 级督办');
   expect(boss!.text).toContain('当前承办人：王网格员');
 });
+
+it('when revisions are projected twice, then the open cases index and the dirty days follow the case', async () => {
+  // Arrange: a case opened, recorded twice (a retry), then closed, recorded twice
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  const opening = progress(caseId, 1, [1]);
+  const closing = { ...progress(caseId, 2, [2]), status: 'closed' as const, currentStep: null };
+
+  // Act and assert: open, its entry carries its roots; the `*` day is marked dirty for the seals
+  await activities.recordCaseProgress(opening);
+  await db.models.ListDayDirty.deleteMany({});
+  await activities.recordCaseProgress(opening);
+  const entry = await db.models.OpenCase.findById(caseId).lean();
+  expect(entry).toMatchObject({ revision: 1, status: 'open', definitionKey: 'k' });
+  expect([...entry!.roots!].sort()).toEqual(['*', 'by:u']);
+  // The retry found the case written and marked its day again (a seal may have missed it)
+  const day = (await db.models.Case.findById(caseId, { listDays: 1 }).lean())!.listDays![0]!;
+  expect(await db.models.ListDayDirty.findById(`list|${day}`).lean()).not.toBeNull();
+
+  await activities.recordCaseProgress(closing);
+  await activities.recordCaseProgress(closing);
+  expect(await db.models.OpenCase.findById(caseId).lean()).toBeNull();
+});

@@ -184,3 +184,53 @@ test('the metrics read the roll-ups through equalities the roll-up indexes serve
   );
   expect(await found('servedSet', few, months.slice(0, 2))).toHaveLength(2 * 4);
 });
+
+test('the open cases of a root and the seals of a root are read through the indexes their models declare', async () => {
+  // Arrange: the models' own collections and indexes (models/index.ts), 3,000 rows each (chosen)
+  await db.models.OpenCase.createIndexes();
+  await db.models.ListDaySeal.createIndexes();
+  const native = db.connection.db!;
+  const pad = 'x'.repeat(300);
+  for (let i = 0; i < 3000; i += 500) {
+    await db.models.OpenCase.collection.insertMany(
+      Array.from({ length: 500 }, (_, j) => ({
+        _id: `oc${i + j}`,
+        revision: 1,
+        status: 'open',
+        roots: ['*', `u:g${(i + j) % 30}`, `u:c${(i + j) % 6}`, `by:p${i + j}`],
+        createdAt: new Date(Date.UTC(2026, 0, 1) + (i + j) * 60_000),
+        definitionName: pad,
+      })) as never[],
+    );
+    await db.models.ListDaySeal.collection.insertMany(
+      Array.from({ length: 500 }, (_, j) => ({
+        _id: `list|u:g${(i + j) % 30}|d${i + j}`,
+        key: `list|u:g${(i + j) % 30}`,
+        day: `d${i + j}`,
+        stamp: 's',
+        count: 1,
+        hoursJson: pad,
+      })) as never[],
+    );
+  }
+
+  // Act
+  const planOf = async (collection: string, filter: Record<string, unknown>) =>
+    (
+      (await native.command({ explain: { find: collection, filter } })) as {
+        queryPlanner?: { Plan?: PlanNode };
+      }
+    ).queryPlanner?.Plan;
+  const openPlan = await planOf('openCases', { status: 'open', roots: 'u:g7' });
+  const sealPlan = await planOf('listDaySeals', { key: 'list|u:g7' });
+
+  // Assert: both through an index; the answers are every row of the root
+  for (const plan of [openPlan, sealPlan]) {
+    expect(plan).toBeDefined();
+    const types = nodesOf(plan!).map((node) => node['Node Type']);
+    expect(types).not.toContain('Seq Scan');
+    expect(types.some((type) => /Index Scan/.test(type))).toBe(true);
+  }
+  expect(await db.models.OpenCase.countDocuments({ status: 'open', roots: 'u:g7' })).toBe(100);
+  expect(await db.models.ListDaySeal.countDocuments({ key: 'list|u:g7' })).toBe(100);
+});
