@@ -68,6 +68,7 @@ export async function startApi(
   const phoneKeys = phoneKeysFor(config, (message) => logger.warn(message));
   const db = await connectDatabase(config.MONGODB_URI, {
     callTimeoutMs: config.STORE_CALL_TIMEOUT_MS,
+    warn: (message) => logger.warn(message),
   });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // Payloads are encrypted before they reach Temporal (common/payload-codec.ts); the same codec

@@ -34,7 +34,7 @@ export async function startWorker(
   options: { workflowBundle?: WorkerOptions['workflowBundle'] } = {},
 ): Promise<RunningWorker> {
   const logger = createLogger('worker', config.LOG_LEVEL);
-  const db = await connectDatabase(config.MONGODB_URI);
+  const db = await connectDatabase(config.MONGODB_URI, { warn: (message) => logger.warn(message) });
   // One pooled connection per mail the dispatcher sends at once, so no send waits for a
   // connection (with 4 for 8 sends, half of them queued inside nodemailer).
   const transport = createSmtpTransport(config.SMTP_URL, {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { createOrgSnapshot } from '../common/org-snapshot';
 import {
+  AccountTakenError,
   linkPersonAccount,
   personEmailField,
   personNameField,
@@ -100,7 +101,13 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
     if (person?.userId === userId) return 'linked';
     if (person?.userId) return 'person-has-account';
     if (accountHolder !== null && accountHolder !== personId) return 'account-taken';
-    await linkPersonAccount(deps.models, personId, userId, deps.clock());
+    try {
+      await linkPersonAccount(deps.models, personId, userId, deps.clock());
+    } catch (err) {
+      // Another write linked the account since it was read: the org writes' own refusal.
+      if (err instanceof AccountTakenError) return 'account-taken';
+      throw err;
+    }
     return 'linked';
   }
 
@@ -158,6 +165,8 @@ export function createOrgGrantActivities(deps: ActivityDependencies) {
             return { refused: 'new-person', detail: `newPerson: unusable ${unusable.join(', ')}` };
           }
           // Linked as it is recorded: the account has no person (else it was granted above).
+          // Should another write link it meanwhile, upsertPerson refuses and the activity's
+          // retry grants the account's person instead, as above.
           const linked = linking && userId !== null ? { userId } : {};
           await upsertPerson(
             deps.models,

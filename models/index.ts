@@ -1,8 +1,9 @@
 import mongoose from 'mongoose';
-import type { Connection, InferSchemaType, Model } from 'mongoose';
+import type { Connection, InferSchemaType, Model, mongo } from 'mongoose';
 import { createAttachmentModels } from './attachment';
 import { createAvailabilityModels } from './availability';
 import { pairingSchema } from './pairing';
+import { duplicatedAccountLinksWarning, findDuplicatedAccountLinks } from './account-links';
 
 /**
  * MongoDB documents (read models and admin data). Everything here runs on MongoDB and on
@@ -670,12 +671,21 @@ const personSchema = new mongoose.Schema(
     channels: { type: [String], default: undefined },
     /** The person's own robot (a WeCom or DingTalk group they read), for `wecom`/`dingtalk`. */
     groupRobot: { type: groupRobotSchema, default: undefined },
-    /** The account this person signs in with, if any. */
+    /** The account this person signs in with, if any (one account, one person: docs 8.1). */
     userId: String,
     updatedAt: { type: Date, required: true },
   },
   { collection: 'people', versionKey: false },
 );
+/**
+ * One account, one person, held by the store too: the org writes check it first
+ * (common/org-writes.ts), and this index refuses the loser of two links racing. Sparse, so the
+ * many people without an account are not indexed: FerretDB v1 refuses partial indexes
+ * (`partialFilterExpression`: "not implemented yet") and takes `sparse` as a unique index that
+ * skips a missing field, as MongoDB's sparse one does (test/workflow/account-link-index.test.ts).
+ * `userId` is never stored as null (a person without an account has no field).
+ */
+personSchema.index({ userId: 1 }, { unique: true, sparse: true });
 
 /** A role held by a person in a unit; `_id` is `unit:role:person`, so re-imports are no-ops. */
 const postSchema = new mongoose.Schema(
@@ -997,7 +1007,11 @@ export const STORE_CLIENT_POOL_SIZE = 16;
 
 export async function connectDatabase(
   uri: string,
-  options: { callTimeoutMs?: number } = {},
+  options: {
+    callTimeoutMs?: number;
+    /** Where start-up warnings go (the process's logger); the console otherwise. */
+    warn?: (message: string) => void;
+  } = {},
 ): Promise<Database> {
   // With a call timeout (the API's), a store that is down or stuck fails a query within it
   // instead of holding the request: no reachable server (server selection), a new connection
@@ -1025,7 +1039,19 @@ export async function connectDatabase(
   const models = createModels(connection);
   for (const model of Object.values(models) as unknown as Model<unknown>[]) {
     await model.createCollection().catch(ignoreAlreadyExists);
-    await model.createIndexes();
+    try {
+      await model.createIndexes();
+    } catch (err) {
+      // A store whose people already share accounts cannot hold the unique `userId` index:
+      // start all the same (the org writes refuse new shared links), say so, and try again at
+      // the next start.
+      const duplicates =
+        model === (models.Person as unknown)
+          ? await findDuplicatedAccountLinks(peopleCollection(models))
+          : [];
+      if (duplicates.length === 0) throw err;
+      (options.warn ?? console.warn)(duplicatedAccountLinksWarning(duplicates));
+    }
   }
   return { connection, models, close: () => connection.close() };
 }
@@ -1067,4 +1093,11 @@ const STORE_UNREACHABLE = new Set([
 /** True for a duplicate-key error on insert or upsert. */
 export function isDuplicateKeyError(err: unknown): boolean {
   return (err as { code?: number } | null)?.code === 11000;
+}
+
+/** The people's collection as the driver reads it (models/account-links.ts, scripts). */
+export function peopleCollection(
+  models: Pick<Models, 'Person'>,
+): mongo.Collection<{ _id: string; userId?: string }> {
+  return models.Person.collection as unknown as mongo.Collection<{ _id: string; userId?: string }>;
 }

@@ -1,4 +1,4 @@
-import { postIdOf } from '../common/org-writes';
+import { accountHolders, postIdOf } from '../common/org-writes';
 import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import { OrgTree, OrgTreeError } from '../common/org-tree';
@@ -65,7 +65,7 @@ const jsonPathOf: ImportPathOf = (kind, index, field) => `body.${kind}[${index}]
 
 /**
  * Checks an import as a whole against what is stored (unknown parents, cycles, posts in unknown
- * units or of unknown people) before anything is written, then upserts by id, so running the same
+ * units or of unknown people, accounts linked to two people) before anything is written, then upserts by id, so running the same
  * import again changes nothing. It bumps the org revision (even after a partial failure), so every
  * process reads its org snapshot again.
  */
@@ -132,8 +132,20 @@ export async function importOrg(
       problems.push({ path: 'body', message: err.message });
     }
   }
-  if (problems.length > 0)
-    throw new AppError('unprocessable', 'The import does not fit the org tree', problems);
+  // One account, one person: checked with the rest, so a refused import writes nothing.
+  const accountProblems = await accountLinkProblems(deps.models, input.people, pathOf);
+  if (problems.length > 0 || accountProblems.length > 0) {
+    throw problems.length > 0
+      ? new AppError('unprocessable', 'The import does not fit the org tree', [
+          ...problems,
+          ...accountProblems,
+        ])
+      : new AppError(
+          'conflict',
+          'The import links accounts that other people hold; nothing was imported',
+          accountProblems,
+        );
+  }
 
   try {
     const now = deps.clock();
@@ -183,6 +195,51 @@ export async function importOrg(
     posts: input.posts.length,
     pairings: pairings.length,
   };
+}
+
+/**
+ * Every row of the import whose `userId` another person holds (one account, one person, docs
+ * 8.1): a stored person other than the row's, or another person given the same account in the
+ * import. Each offending row is named, with the holder by id. An account moves between people in
+ * two steps (unlink, then link), never by one import: a stored holder keeps it even when the
+ * import gives them another.
+ */
+async function accountLinkProblems(
+  models: Pick<Models, 'Person'>,
+  people: readonly PersonInput[],
+  pathOf: ImportPathOf,
+): Promise<ErrorDetail[]> {
+  const linking = people.flatMap((person, index) =>
+    person.userId === undefined ? [] : [{ index, personId: person.id, userId: person.userId }],
+  );
+  if (linking.length === 0) return [];
+  const stored = await accountHolders(
+    models,
+    linking.map((row) => row.userId),
+  );
+  const rowsByAccount = new Map<string, typeof linking>();
+  for (const row of linking)
+    rowsByAccount.set(row.userId, [...(rowsByAccount.get(row.userId) ?? []), row]);
+  const problems: ErrorDetail[] = [];
+  for (const row of linking) {
+    const path = pathOf('people', row.index, 'userId');
+    const holder = stored.get(row.userId)?.find((id) => id !== row.personId);
+    if (holder !== undefined) {
+      problems.push({
+        path,
+        message: `account "${row.userId}" is linked to person "${holder}"; unlink it there first`,
+      });
+      continue;
+    }
+    const other = rowsByAccount.get(row.userId)!.find((o) => o.personId !== row.personId);
+    if (other !== undefined) {
+      problems.push({
+        path,
+        message: `account "${row.userId}" is given to person "${other.personId}" too (${pathOf('people', other.index, 'userId')}): one account, one person`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** The part of a mongoose model {@link saveAll} uses. */

@@ -1,4 +1,4 @@
-import { upsertPerson, upsertPost } from '../common/org-writes';
+import { AccountTakenError, upsertPerson, upsertPost } from '../common/org-writes';
 import type { OrgUnit } from '../common/org-tree';
 import type { UnitType } from '../lang/vocabulary';
 import type { Models } from '../models';
@@ -249,16 +249,31 @@ export function createOrgService(deps: {
       };
     },
 
-    /** Creates a person or replaces what is stored about them (a field left out is removed). */
+    /**
+     * Creates a person or replaces what is stored about them (a field left out is removed: saving
+     * a person without `userId` unlinks their account). A `userId` another person holds is
+     * refused with 409, naming the account and its holder: moving an account is two saves,
+     * unlink from the holder, then link (docs 8.1).
+     */
     async savePerson(input: PersonInput): Promise<{ created: boolean; person: PersonView }> {
       const existing = await Person.findById(input.id, { _id: 1 }).lean();
-      await upsertPerson(deps.models, input, deps.clock(), [
-        'email',
-        'phone',
-        'userId',
-        'channels',
-        'groupRobot',
-      ]);
+      try {
+        await upsertPerson(deps.models, input, deps.clock(), [
+          'email',
+          'phone',
+          'userId',
+          'channels',
+          'groupRobot',
+        ]);
+      } catch (err) {
+        if (!(err instanceof AccountTakenError)) throw err;
+        throw new AppError('conflict', err.message, [
+          {
+            path: 'body.userId',
+            message: `account "${err.userId}" is linked to person "${err.holderId}"`,
+          },
+        ]);
+      }
       // The robot's key and secret are write-only: the answer shows them masked.
       const { groupRobot, ...person } = input;
       const robot = robotViewOf(groupRobot);

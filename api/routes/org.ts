@@ -89,12 +89,17 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     tag: 'org',
     summary:
       'Import units, people, their posts and pairings (JSON); checked as a whole, safe to repeat',
+    description:
+      'One sign-in account, one person: rows giving a `userId` that another person holds (stored, ' +
+      'or another row of the import) refuse the whole import with 409, each named; nothing is ' +
+      'written. Moving an account is two steps: unlink it from its holder ' +
+      '(`POST /api/v1/org/people` without `userId`), then import or save the new link.',
     roles: ['admin'],
     body: importBody,
     bodyLimit: IMPORT_BODY_LIMIT,
     responses: {
       200: { description: 'Imported', schema: importResult },
-      ...errorResponses(400, 401, 403, 413, 422),
+      ...errorResponses(400, 401, 403, 409, 413, 422),
     },
     async handle({ body }) {
       return { status: 200, body: await org.importOrg(body) };
@@ -108,7 +113,7 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     summary:
       'Import units, people, posts or pairings from a CSV file; checked as a whole, safe to repeat',
     description:
-      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts and pairings.',
+      'Send `Content-Type: text/csv`. Any bad row rejects the whole file and nothing is written; each problem names its cell (`row 7, column type`, the header being row 1). Import units, then people, then posts and pairings. A `userId` another person holds (one account, one person) is refused with 409, every such row named.',
     roles: ['admin'],
     params: importKindParams,
     body: csvBody,
@@ -116,7 +121,7 @@ export function registerOrgRoutes(routes: RouteRegistry, org: OrgService): void 
     bodyLimit: IMPORT_BODY_LIMIT,
     responses: {
       200: { description: 'Imported', schema: importResult },
-      ...errorResponses(400, 401, 403, 413, 422),
+      ...errorResponses(400, 401, 403, 409, 413, 422),
     },
     async handle({ params, body }) {
       const { input, rows } = importFromCsv(params.kind, body);

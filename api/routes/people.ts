@@ -45,12 +45,16 @@ export function registerPeopleRoutes(routes: RouteRegistry, org: OrgService): vo
     path: '/api/v1/org/people',
     tag: 'org',
     summary: 'Create a person, or replace what is stored about one (fields left out are removed)',
+    description:
+      'One sign-in account, one person: a `userId` linked to another person is refused with 409 ' +
+      'naming the account and that person. To move an account, save its holder without ' +
+      '`userId` (unlinking it), then save the new person with it.',
     roles: ['admin'],
     body: personInput,
     responses: {
       201: { description: 'Created', schema: personSchema },
       200: { description: 'Replaced', schema: personSchema },
-      ...errorResponses(400, 401, 403),
+      ...errorResponses(400, 401, 403, 409),
     },
     async handle({ body }) {
       const { created, person } = await org.savePerson(body);
