@@ -148,6 +148,20 @@ export interface OutboxStats {
   };
 }
 
+/** Counters at zero: a dispatcher's start, and a reader's before the first report. */
+export function emptyOutboxStats(): OutboxStats {
+  return {
+    batches: 0,
+    read: 0,
+    claimed: 0,
+    sent: 0,
+    retried: 0,
+    failed: 0,
+    storeOps: 0,
+    ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
+  };
+}
+
 type Counter = Exclude<keyof OutboxStats, 'ms'>;
 
 /** A batch's delivered mail waiting to be recorded `sent` (`sentMarks`). */
@@ -250,16 +264,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   let poll: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let retryAt = Infinity;
-  const stats: OutboxStats = {
-    batches: 0,
-    read: 0,
-    claimed: 0,
-    sent: 0,
-    retried: 0,
-    failed: 0,
-    storeOps: 0,
-    ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
-  };
+  const stats: OutboxStats = emptyOutboxStats();
   const counted = (counter: Counter, n = 1) => {
     stats[counter] += n;
   };

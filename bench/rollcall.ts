@@ -14,7 +14,7 @@ import { dataConverterFor } from '../common/payload-codec';
 import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import type { Models } from '../models';
-import type { OutboxStats } from '../activities/outbox';
+import { emptyOutboxStats, type OutboxStats } from '../activities/outbox';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
@@ -362,19 +362,6 @@ async function measure(
     activation: await activationFigures(models, activationId),
     loads,
     outbox: await finalOutboxStats(),
-  };
-}
-
-function emptyOutboxStats(): OutboxStats {
-  return {
-    batches: 0,
-    read: 0,
-    claimed: 0,
-    sent: 0,
-    retried: 0,
-    failed: 0,
-    storeOps: 0,
-    ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
   };
 }
 

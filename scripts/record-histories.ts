@@ -271,23 +271,29 @@ async function main(): Promise<void> {
       });
       await record('fan-out-batch-two-children', workflowId);
     }
-    // Recorded 2026-12 (issue 14): a case that continued as new, each of its runs. Started as
-    // the API starts cases, with history thresholds lowered through its input (the API takes
-    // none) so a few visits pass them.
-    if (!kept('looping-review-continued.run-1')) {
-      const definition = await definitions.latestSnapshot('replay-looping');
-      if (!definition) throw new Error('replay-looping is not published');
+    // A case that continues as new, each of its runs recorded. Started as the API starts cases,
+    // with history thresholds lowered through its input (the API takes none) so a few visits
+    // pass them.
+    const recordContinuedRuns = async (
+      name: string,
+      definitionKey: string,
+      caseId: string,
+      work: (handle: WorkflowHandle) => Promise<void>,
+    ) => {
+      if (kept(`${name}.run-1`)) return;
+      const definition = await definitions.latestSnapshot(definitionKey);
+      if (!definition) throw new Error(`${definitionKey} is not published`);
       const { args, memo, searchAttributes } = caseStartOf({
-        caseId: 'case-10000000000000000000000a',
+        caseId,
         definition,
         data: { category: '其他' },
         startedBy: { kind: 'system', id: 'record', roles: ['system'] },
         unitId: 'g1',
-        requestHash: 'record-looping',
+        requestHash: `record-${definitionKey}`,
         receivedAt: new Date().toISOString(),
         channel: 'record',
       });
-      // Chosen: low enough that the case continues as new every few visits (three runs recorded).
+      // Chosen: low enough that the case continues as new every few visits.
       const input = { ...args[0], historyLimits: { events: 60, bytes: 8 * 1024 * 1024 } };
       const started = await client.workflow.start('caseWorkflow', {
         workflowId: input.caseId,
@@ -297,47 +303,29 @@ async function main(): Promise<void> {
         typedSearchAttributes: searchAttributes,
       });
       const handle = client.workflow.getHandle(input.caseId);
-      await workLoopingCase(db, handle, LOOPING_VISITS);
+      await work(handle);
       await handle.result();
       const runIds = await runIdsOf(client, input.caseId, started.firstExecutionRunId);
-      if (runIds.length < 2) throw new Error('the looping case did not continue as new');
+      if (runIds.length < 2) throw new Error(`${name}: the case did not continue as new`);
       for (const [i, runId] of runIds.entries()) {
-        await record(`looping-review-continued.run-${i + 1}`, input.caseId, runId);
+        await record(`${name}.run-${i + 1}`, input.caseId, runId);
       }
-    }
+    };
+    // Recorded 2026-12 (issue 14): a review sent back until the case continued as new.
+    await recordContinuedRuns(
+      'looping-review-continued',
+      'replay-looping',
+      'case-10000000000000000000000a',
+      (handle) => workLoopingCase(db, handle, LOOPING_VISITS),
+    );
     // Recorded 2026-12-07 (issue 14): a case that continued as new inside a parallel step (a
-    // review sent back in one branch, the other branch's task claimed), each of its runs.
-    if (!kept('parallel-review-loop-continued.run-1')) {
-      const definition = await definitions.latestSnapshot('replay-parallel-looping');
-      if (!definition) throw new Error('replay-parallel-looping is not published');
-      const { args, memo, searchAttributes } = caseStartOf({
-        caseId: 'case-10000000000000000000000b',
-        definition,
-        data: { category: '其他' },
-        startedBy: { kind: 'system', id: 'record', roles: ['system'] },
-        unitId: 'g1',
-        requestHash: 'record-parallel-looping',
-        receivedAt: new Date().toISOString(),
-        channel: 'record',
-      });
-      // Chosen as for the looping case: the case continues as new every few reviews.
-      const input = { ...args[0], historyLimits: { events: 60, bytes: 8 * 1024 * 1024 } };
-      const started = await client.workflow.start('caseWorkflow', {
-        workflowId: input.caseId,
-        taskQueue,
-        args: [input],
-        memo,
-        typedSearchAttributes: searchAttributes,
-      });
-      const handle = client.workflow.getHandle(input.caseId);
-      await workParallelLoopingCase(db, handle, LOOPING_VISITS);
-      await handle.result();
-      const runIds = await runIdsOf(client, input.caseId, started.firstExecutionRunId);
-      if (runIds.length < 2) throw new Error('the parallel looping case did not continue as new');
-      for (const [i, runId] of runIds.entries()) {
-        await record(`parallel-review-loop-continued.run-${i + 1}`, input.caseId, runId);
-      }
-    }
+    // review sent back in one branch, the other branch's task claimed).
+    await recordContinuedRuns(
+      'parallel-review-loop-continued',
+      'replay-parallel-looping',
+      'case-10000000000000000000000b',
+      (handle) => workParallelLoopingCase(db, handle, LOOPING_VISITS),
+    );
     if (!kept('reconcile-cases-pass')) {
       const workflowId = 'record-reconcile-cases';
       await client.workflow.execute('reconcileCasesWorkflow', { workflowId, taskQueue, args: [] });
