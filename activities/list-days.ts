@@ -15,6 +15,7 @@ import {
   rootsOf,
   unitRoot,
 } from '../common/list-days';
+import { startBackgroundLoop } from '../common/background-loop';
 import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { readOrgRevision } from '../models/org-revision';
@@ -427,9 +428,6 @@ export function startListDayKeeper(deps: {
   models: KeeperModels;
   logger: { info(msg: string): void; error(msg: string): void };
 }): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> = Promise.resolve();
   const backfill = (async () => {
     if (!(await listDaysComplete(deps.models)) || !(await listDaysSealed(deps.models))) {
       const report = await backfillListDays(deps.models);
@@ -444,26 +442,15 @@ export function startListDayKeeper(deps: {
   })().catch((err: unknown) => {
     deps.logger.error(`List day keys backfill failed: ${(err as Error).message}`);
   });
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick = backfill
-        .then(() => sealDirtyDays(deps.models))
-        .then(
-          () => undefined,
-          (err: unknown) => {
-            deps.logger.error(`Sealing list days failed: ${(err as Error).message}`);
-          },
-        )
-        .finally(schedule);
-    }, SEAL_EVERY_MS);
-  };
-  schedule();
+  // Each sealing pass waits for the start-up backfill to have settled.
+  const loop = startBackgroundLoop({
+    everyMs: SEAL_EVERY_MS,
+    tick: () => backfill.then(() => sealDirtyDays(deps.models)),
+    onError: (err) => deps.logger.error(`Sealing list days failed: ${(err as Error).message}`),
+  });
   return {
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await Promise.all([backfill, tick]);
+      await Promise.all([loop.stop(), backfill]);
     },
   };
 }

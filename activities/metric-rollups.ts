@@ -37,6 +37,7 @@ import type { Logger } from '../common/logger';
 import { hostname } from 'node:os';
 import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
 import { createOrgSnapshot } from '../common/org-snapshot';
+import { startBackgroundLoop } from '../common/background-loop';
 
 /**
  * Metric roll-ups (docs/metrics-at-scale.md): each case's figures (every field of METRIC_FIELDS)
@@ -796,11 +797,13 @@ export function startRollupKeeper(deps: {
   const marks = deps.models.MetricRollupMark.collection;
   // The unit tree, read again only when the org revision moves (services/org-snapshot.ts).
   const units = createOrgSnapshot({ models: deps.models });
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> = Promise.resolve();
-
-  const backfill = backfillRollups(deps.models, { owner, stopped: () => stopped }).then(
+  // Created before the backfill, which asks it whether the keeper was stopped.
+  const loop = startBackgroundLoop({
+    everyMs: FOLD_EVERY_MS,
+    tick: () => foldOnce(),
+    onError: (err) => deps.logger.warn({ err }, 'metric roll-up fold failed'),
+  });
+  const backfill = backfillRollups(deps.models, { owner, stopped: () => loop.isStopped() }).then(
     (report) => {
       if (report.outcome === 'done') deps.logger.info(report, 'metric roll-ups backfilled');
     },
@@ -831,21 +834,9 @@ export function startRollupKeeper(deps: {
     });
   }
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick = foldOnce()
-        .catch((err: unknown) => deps.logger.warn({ err }, 'metric roll-up fold failed'))
-        .finally(schedule);
-    }, FOLD_EVERY_MS);
-  };
-  schedule();
-
   return {
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await Promise.all([backfill, tick]);
+      await Promise.all([loop.stop(), backfill]);
     },
   };
 }
