@@ -182,9 +182,7 @@ export async function runTaskStep(
     task.stopClocks('complete');
     clockEnds = await Promise.all(clockRuns);
   }
-  const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
-  if (clockFailure !== undefined) throw clockFailure as Error;
-  return taskStepResult(run, step, task);
+  return taskStepEnd(run, step, task, clockEnds);
 }
 
 /**
@@ -254,6 +252,20 @@ async function resumeTaskStep(
     task.stopClocks('complete');
     clockEnds = await Promise.all(clockRuns);
   }
+  return taskStepEnd(run, step, task, clockEnds);
+}
+
+/**
+ * A task step's end once its clocks stopped: a clock that failed (not one cancelled with the
+ * task) fails the step; otherwise what the step leaves and where it goes next. Synchronous, so the
+ * step and its carried resumption settle in the same microtask as before it was shared.
+ */
+function taskStepEnd(
+  run: CaseRun,
+  step: TaskStepSpec | ClaimStepSpec,
+  task: TaskRuntime,
+  clockEnds: readonly unknown[],
+): string | undefined {
   const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
   if (clockFailure !== undefined) throw clockFailure as Error;
   return taskStepResult(run, step, task);
