@@ -3,14 +3,23 @@ import { reject } from './callers';
 
 /**
  * Limits on human actions, so no case can spend its execution's Update budget (Temporal accepts
- * 2,000 Updates per execution by default) on moves that do not finish anything. Claims, releases,
- * reassignments, pauses and resumptions count against {@link SHUFFLE_BUDGET}; the actions that
- * finish work (complete, return, rate, score) are never refused by it, and the margin left under
- * the server's cap is theirs. A person who keeps taking a task and giving it back is stopped at
- * {@link RELEASES_PER_PERSON}: a dispatcher can still hand it to them.
+ * 2,000 Updates per run by default) on moves that do not finish anything. Claims, releases,
+ * returns to the pool, reassignments, pauses and resumptions count against
+ * {@link SHUFFLE_BUDGET}; the actions that finish work (complete, a return that ends the task,
+ * rate, score) are never refused by it, and the margin left under the server's cap is theirs.
+ *
+ * The budget is the case's, carried across continue-as-new, so no run accepts more than 1,500
+ * moves; a run continues as new once it has accepted 1,500 Updates of any kind
+ * (CONTINUE_AS_NEW_AT_UPDATES in ./continuation.ts), and one that cannot yet (a task open at a
+ * top-level step) has 500 left for the actions that finish what is open. A person who keeps taking
+ * a task and giving it back is stopped at {@link RELEASES_PER_PERSON}: a dispatcher can still hand
+ * it to them.
  */
 
-/** Accepted claims, releases, reassignments, pauses and resumptions per case (chosen). */
+/**
+ * Accepted claims, releases, returns to the pool, reassignments, pauses and resumptions per case,
+ * over all its runs (chosen).
+ */
 export const SHUFFLE_BUDGET = 1_500;
 
 /** How often one person may give one task back (release, or return to the pool) (chosen). */
@@ -26,8 +35,8 @@ export function checkShuffleBudget(run: ActionCounter): void {
   if (run.shuffles >= SHUFFLE_BUDGET) {
     reject(
       'conflict',
-      `This case has taken ${SHUFFLE_BUDGET} claims, releases, reassignments and pauses; ` +
-        'only completing or returning its tasks is accepted now',
+      `This case has taken ${SHUFFLE_BUDGET} claims, releases, returns to the pool, reassignments and pauses; ` +
+        'only completing its tasks (or returning one to the step its definition names) is accepted now',
     );
   }
 }

@@ -150,6 +150,9 @@ export const taskValidators = {
         { path: 'reason', message: 'must not be empty' },
       ]);
     }
+    // Back to the pool finishes nothing: a move like a release (a dispatcher may return a task
+    // nobody holds, again and again; uncounted, that was a way to Temporal's 2,000 Updates).
+    if ((task.step as TaskStepSpec).onReturn === undefined) checkShuffleBudget(run);
   },
 
   reassign: (run: CaseRun, req: ReassignTaskRequest): void => {
@@ -279,6 +282,7 @@ export const taskHandlers = {
       task.finish('returned', step.onReturn);
     } else {
       // Back to the pool: the clocks keep running, the deadline is not restarted.
+      run.shuffles++;
       const giver = task.assignee?.userId;
       if (giver) task.releases.set(giver, (task.releases.get(giver) ?? 0) + 1);
       task.assignee = null;

@@ -7,7 +7,7 @@ import { TaskRuntime } from '../../workflows/task-runtime';
 import { taskValidators } from '../../workflows/tasks';
 
 /**
- * The budget of moves (claims, releases, reassignments, pauses) per case, through the Update
+ * The budget of moves (claims, releases, returns to the pool, reassignments, pauses) per case, through the Update
  * validators themselves: at the budget, moves are refused and finishing work is not.
  */
 
@@ -29,10 +29,17 @@ const step: TaskStepSpec = {
   deadlines: [],
 } as unknown as TaskStepSpec;
 
+/** The same task, whose return ends it and sends the case back to dispatch (`onReturn`). */
+const stepReturningToDispatch = { ...step, onReturn: 'dispatch' } as TaskStepSpec;
+
 /** A case run as the validators read it: its tasks and its count of moves. */
-function runWith(shuffles: number, claimed: boolean): { run: CaseRun; taskId: string } {
+function runWith(
+  shuffles: number,
+  claimed: boolean,
+  taskStep: TaskStepSpec = step,
+): { run: CaseRun; taskId: string } {
   const host = { caseId: 'case-1', caseUnitId: 'grid-1' } as unknown as TaskHost;
-  const task = new TaskRuntime(host, 'case-1.serve.1', step, [worker], 'grid-1', 'x');
+  const task = new TaskRuntime(host, 'case-1.serve.1', taskStep, [worker], 'grid-1', 'x');
   if (claimed) {
     task.assignee = worker;
     task.status = 'claimed';
@@ -76,15 +83,52 @@ describe('the budget of moves per case', () => {
     }
   });
 
-  it('when the case has spent its budget, then the holder may still complete or return the task', () => {
+  it('when the case has spent its budget, then the holder may still complete the task, or return it to the step its definition names', () => {
     const { run, taskId } = runWith(SHUFFLE_BUDGET, true);
     expect(
       refusalOf(() =>
         taskValidators.complete(run, { taskId, actor: staff, outcome: 'done', form: {} }),
       ),
     ).toBeNull();
+    const ending = runWith(SHUFFLE_BUDGET, true, stepReturningToDispatch);
     expect(
-      refusalOf(() => taskValidators.return(run, { taskId, actor: staff, reason: '不属实' })),
+      refusalOf(() =>
+        taskValidators.return(ending.run, {
+          taskId: ending.taskId,
+          actor: staff,
+          reason: '不属实',
+        }),
+      ),
+    ).toBeNull();
+  });
+
+  it('when the case has spent its budget, then a return to the pool is refused, even a dispatcher returning a task nobody holds', () => {
+    // A return without `onReturn` finishes nothing: uncounted, a dispatcher could send one task
+    // back to the pool past Temporal's 2,000 Updates per run.
+    const held = runWith(SHUFFLE_BUDGET, true);
+    const open = runWith(SHUFFLE_BUDGET, false);
+    const messages = [
+      refusalOf(() =>
+        taskValidators.return(held.run, { taskId: held.taskId, actor: staff, reason: '不属实' }),
+      ),
+      refusalOf(() =>
+        taskValidators.return(open.run, { taskId: open.taskId, actor: dispatcher, reason: '重派' }),
+      ),
+    ];
+    for (const message of messages) {
+      expect(message).toContain(
+        `has taken ${SHUFFLE_BUDGET} claims, releases, returns to the pool`,
+      );
+    }
+    const below = runWith(SHUFFLE_BUDGET - 1, false);
+    expect(
+      refusalOf(() =>
+        taskValidators.return(below.run, {
+          taskId: below.taskId,
+          actor: dispatcher,
+          reason: '重派',
+        }),
+      ),
     ).toBeNull();
   });
 });
