@@ -5,6 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { CASE_UPDATES, CASE_WORKFLOW_TYPE } from '../../common/case';
 import { caseStartOf } from '../../common/case-start';
 import type { SeededOrg, SeededPerson, SlaTestBed } from '../support/sla-cases';
+import { waitFor } from '../support/harness';
 import { testDataConverter, testStack } from '../support/test-stack';
 import {
   actor,
@@ -20,7 +21,8 @@ import {
 
 /**
  * A case whose run has accepted many Updates continues as new at its next top-level step boundary
- * (workflows/continuation.ts, Temporal's cap is 2,000 Updates per run): the time-skipping server,
+ * (workflows/continuation.ts), or inside a `parallel` step once every branch waits where it can be
+ * carried (workflows/parallel-continuation.ts); Temporal's cap is 2,000 Updates per run: the time-skipping server,
  * the real activities over FerretDB, and the Update threshold lowered through the input (the
  * history thresholds left far out of reach, so only the count can make it switch).
  */
@@ -60,8 +62,11 @@ function twoStepDefinition() {
   });
 }
 
-async function startCase(queue: string, org: SeededOrg): Promise<RunningCase> {
-  const definition = twoStepDefinition();
+async function startCase(
+  queue: string,
+  org: SeededOrg,
+  definition = twoStepDefinition(),
+): Promise<RunningCase> {
   const { args, memo, searchAttributes } = caseStartOf({
     caseId: `case-${randomBytes(12).toString('hex')}`,
     definition,
@@ -160,5 +165,117 @@ it('when a run has accepted as many Updates as its threshold, then the case cont
     expect(eventsOf(doc.timeline, 'deadline.escalated')).toHaveLength(1);
     expect(await mailsOf(org.streetSecretary, SUBJECT.escalated)).toHaveLength(1);
     expect(await mailsOf(org.gridWorker, SUBJECT.assigned)).toHaveLength(1);
+  });
+});
+
+/** The work and a review side by side (`join: all`), each a task waiting for its people. */
+function parallelDefinition() {
+  const workers = [{ role: 'grid-worker', unit: 'case' }];
+  return bed.definition({
+    key: `update-count-parallel-${randomBytes(2).toString('hex')}`,
+    name: '推进与复核',
+    starters: ['resident'],
+    input: { fields: [] },
+    steps: [
+      {
+        id: 'work',
+        name: '推进与复核',
+        type: 'parallel',
+        join: 'all',
+        branches: [
+          {
+            name: '项目推进',
+            steps: [
+              {
+                id: 'finish',
+                name: '完成项目',
+                type: 'task',
+                candidates: workers,
+                announce: false,
+                deadlines: [{ id: 'finish_due', name: '完工时限', within: 'P20D' }],
+              },
+            ],
+          },
+          {
+            name: '复核',
+            steps: [
+              { id: 'review', name: '复核', type: 'task', candidates: workers, announce: false },
+            ],
+          },
+        ],
+      },
+      { id: 'closed', name: '办结', type: 'end' },
+    ],
+  });
+}
+
+it('when a run inside a parallel step has accepted as many Updates as its threshold while both branches wait on tasks, then it continues as new inside the parallel and both tasks go on as they were', async () => {
+  const org = await bed.seedOrg();
+  await bed.withWorker(async (queue) => {
+    // Arrange: the work is claimed (one Update); its deadline is planned.
+    const kase = await startCase(queue, org, parallelDefinition());
+    const { firstExecutionRunId } = kase.handle as WorkflowHandleWithFirstExecutionRunId;
+    const work = await openedTask(kase, 'finish');
+    await kase.claim(work.id, org.gridWorker);
+    const claimed = await kase.waitForTask('the claim', work.id, (t) => t.status === 'claimed');
+    const dueAt = claimed.deadlines[0]!.dueAt;
+
+    // Act: the review is taken and given back twice, then taken again: the sixth Update…
+    const review = await openedTask(kase, 'review');
+    for (let round = 0; round < 2; round++) {
+      await kase.claim(review.id, org.gridWorker2);
+      await release(kase, review.id, org.gridWorker2);
+    }
+    await kase.claim(review.id, org.gridWorker2);
+    // …after which the case switches runs inside the parallel, both branches parked on tasks.
+    await waitFor('the second run', async () => {
+      const described = await kase.handle.describe();
+      return described.runId !== firstExecutionRunId ? described : null;
+    });
+    await kase.complete(review.id, org.gridWorker2);
+    await kase.complete(work.id, org.gridWorker);
+    const result = (await kase.handle.result()) as { status: string };
+
+    // Assert: two runs, the second at the parallel step, each replaying as it ran.
+    const histories = await runHistories(bed, kase.caseId, firstExecutionRunId);
+    expect(histories).toHaveLength(2);
+    const accepted = histories[0]!.events!.filter(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+    );
+    expect(accepted).toHaveLength(TEST_LIMITS.updates);
+    const started = histories[1]!.events![0]!.workflowExecutionStartedEventAttributes!;
+    expect(started.continuedExecutionRunId).toBe(firstExecutionRunId);
+    for (const history of histories) {
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
+        history,
+        kase.caseId,
+      );
+    }
+    // Both tasks kept their ids and claims, completed by their holders; the deadline unmoved.
+    expect(result).toMatchObject({ status: 'closed' });
+    const doc = await kase.waitForDoc('the case to close', (d) => d.status === 'closed');
+    expect(
+      eventsOf(doc.timeline, 'task.opened')
+        .map((e) => e.detail?.task)
+        .sort(),
+    ).toEqual([work.id, review.id].sort());
+    expect(eventsOf(doc.timeline, 'task.claimed', { task: work.id })).toHaveLength(1);
+    expect(eventsOf(doc.timeline, 'task.claimed', { task: review.id })).toHaveLength(3);
+    expect(await kase.task(review.id)).toMatchObject({
+      status: 'completed',
+      assigneeUserId: org.gridWorker2.userId,
+    });
+    const finished = await kase.task(work.id);
+    expect(finished).toMatchObject({ status: 'completed', assigneeUserId: org.gridWorker.userId });
+    expect(finished!.deadlines).toEqual([
+      expect.objectContaining({ key: `${work.id}/finish_due`, dueAt, missed: false }),
+    ]);
+    const seqs = doc.timeline.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(eventsOf(doc.timeline, 'step.entered', { stepType: 'parallel' })).toHaveLength(1);
   });
 });
