@@ -16,7 +16,7 @@ import {
 } from '../common/case';
 import type { ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
-import { checkShuffleBudget } from './action-budget';
+import { checkMoveInRun } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { CaseStateView } from './projection';
 import {
@@ -183,7 +183,7 @@ export function registerHandlers(run: CaseRun): void {
 
   const mayHoldClock = (req: ClockRequest) => {
     if (run.closed) reject('conflict', 'The case is closed');
-    checkShuffleBudget(run);
+    checkMoveInRun(run);
     const assignee = [...run.tasks.values()].some(
       (t) => t.isOpen() && t.assignee?.userId === req.actor.id,
     );

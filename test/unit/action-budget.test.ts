@@ -1,6 +1,6 @@
 import type { ActingPrincipal, Candidate, ClaimTaskRequest } from '../../common/case';
 import type { TaskStepSpec } from '../../lang/definition';
-import { SHUFFLE_BUDGET } from '../../workflows/action-budget';
+import { MOVES_STOP_IN_RUN_AT, SHUFFLE_BUDGET } from '../../workflows/action-budget';
 import type { CaseRun } from '../../workflows/run';
 import type { TaskHost } from '../../workflows/task-runtime';
 import { TaskRuntime } from '../../workflows/task-runtime';
@@ -37,6 +37,7 @@ function runWith(
   shuffles: number,
   claimed: boolean,
   taskStep: TaskStepSpec = step,
+  updatesAccepted = 0,
 ): { run: CaseRun; taskId: string } {
   const host = { caseId: 'case-1', caseUnitId: 'grid-1' } as unknown as TaskHost;
   const task = new TaskRuntime(host, 'case-1.serve.1', taskStep, [worker], 'grid-1', 'x');
@@ -44,7 +45,13 @@ function runWith(
     task.assignee = worker;
     task.status = 'claimed';
   }
-  const run = { closed: false, shuffles, assessment: null, tasks: new Map([[task.id, task]]) };
+  const run = {
+    closed: false,
+    shuffles,
+    updatesAccepted,
+    assessment: null,
+    tasks: new Map([[task.id, task]]),
+  };
   return { run: run as unknown as CaseRun, taskId: task.id };
 }
 
@@ -129,6 +136,58 @@ describe('the budget of moves per case', () => {
           reason: '重派',
         }),
       ),
+    ).toBeNull();
+  });
+});
+
+describe('the moves one run takes near Temporal’s 2,000 Updates', () => {
+  it('when the run has accepted the Updates at which moves stop, then releases, returns to the pool and reassignments are refused, saying why', () => {
+    const held = runWith(0, true, step, MOVES_STOP_IN_RUN_AT);
+    const messages = [
+      refusalOf(() => taskValidators.release(held.run, { taskId: held.taskId, actor: staff })),
+      refusalOf(() =>
+        taskValidators.return(held.run, { taskId: held.taskId, actor: staff, reason: '不属实' }),
+      ),
+      refusalOf(() =>
+        taskValidators.reassign(held.run, {
+          taskId: held.taskId,
+          actor: dispatcher,
+          to: worker,
+        }),
+      ),
+    ];
+    for (const message of messages) {
+      expect(message).toContain(`This run of the case has taken ${MOVES_STOP_IN_RUN_AT} actions`);
+    }
+  });
+
+  it('when the run has accepted the Updates at which moves stop, then a task nobody holds may still be claimed, and a held one completed or returned to its onReturn step', () => {
+    const open = runWith(0, false, step, MOVES_STOP_IN_RUN_AT);
+    expect(
+      refusalOf(() => taskValidators.claim(open.run, { taskId: open.taskId, actor: staff })),
+    ).toBeNull();
+    const held = runWith(0, true, stepReturningToDispatch, MOVES_STOP_IN_RUN_AT);
+    expect(
+      refusalOf(() =>
+        taskValidators.complete(held.run, {
+          taskId: held.taskId,
+          actor: staff,
+          outcome: 'done',
+          form: {},
+        }),
+      ),
+    ).toBeNull();
+    expect(
+      refusalOf(() =>
+        taskValidators.return(held.run, { taskId: held.taskId, actor: staff, reason: '不属实' }),
+      ),
+    ).toBeNull();
+  });
+
+  it('when the run is one Update short of it, then a release is accepted', () => {
+    const held = runWith(0, true, step, MOVES_STOP_IN_RUN_AT - 1);
+    expect(
+      refusalOf(() => taskValidators.release(held.run, { taskId: held.taskId, actor: staff })),
     ).toBeNull();
   });
 });
