@@ -48,10 +48,11 @@ export interface CaseWorkflowInput {
    */
   continued?: CaseContinuation;
   /**
-   * Tests only: lower history thresholds for continuing as new (the production ones are
-   * CONTINUE_AS_NEW_AT_EVENTS / _BYTES in workflows/continuation.ts). Never set by the API.
+   * Tests only: lower thresholds for continuing as new (the production ones are
+   * CONTINUE_AS_NEW_AT_EVENTS / _BYTES / _UPDATES in workflows/continuation.ts; `updates`, the
+   * Updates this run has accepted, defaults to the production one). Never set by the API.
    */
-  historyLimits?: { events: number; bytes: number };
+  historyLimits?: { events: number; bytes: number; updates?: number };
 }
 
 /**

@@ -1090,9 +1090,50 @@ const STORE_UNREACHABLE = new Set([
   'MongoWaitQueueTimeoutError',
 ]);
 
-/** True for a duplicate-key error on insert or upsert. */
+/** MongoDB's duplicate-key code, on the error or on each write error of a bulk write. */
+const DUPLICATE_KEY = 11000;
+
+/**
+ * What FerretDB v1 answers for a write that breaks a unique index on a document it updates in
+ * place (an `updateOne`/`updateMany`/`replaceOne`/`findOneAndUpdate`, or a bulk `updateOne`, that
+ * is no upsert): not 11000 but `InternalError` (code 1) carrying the store's own message, on
+ * PostgreSQL "duplicate key value violates unique constraint … (SQLSTATE 23505)", on SQLite
+ * "UNIQUE constraint failed: index … (2067)". Inserts and upserts answer 11000 on both stores
+ * (measured: test/workflow/duplicate-key-errors.test.ts).
+ */
+const STORE_UNIQUE_VIOLATION = /SQLSTATE 23505|UNIQUE constraint failed/;
+
+/**
+ * True for a duplicate-key error: an insert, upsert or update refused by the `_id` or a unique
+ * index, as MongoDB and FerretDB v1 (SQLite or PostgreSQL) report it: code 11000 on the error, or
+ * only on the write errors of a bulk write (`insertMany`, `bulkWrite`), or FerretDB's
+ * `InternalError` with the store's unique-violation message. A bulk error counts only when every
+ * write error it lists is a duplicate: another failure among them is not to be swallowed.
+ */
 export function isDuplicateKeyError(err: unknown): boolean {
-  return (err as { code?: number } | null)?.code === 11000;
+  if (err === null || typeof err !== 'object') return false;
+  const { code, codeName, message, writeErrors } = err as {
+    code?: unknown;
+    codeName?: unknown;
+    message?: unknown;
+    writeErrors?: unknown;
+  };
+  if (code === DUPLICATE_KEY) return true;
+  if (
+    (code === 1 || codeName === 'InternalError') &&
+    typeof message === 'string' &&
+    STORE_UNIQUE_VIOLATION.test(message)
+  ) {
+    return true;
+  }
+  const listed = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return (
+    listed.length > 0 &&
+    listed.every((e: { code?: unknown; err?: { code?: unknown } } | null) => {
+      const writeCode = e?.code ?? e?.err?.code;
+      return writeCode === DUPLICATE_KEY;
+    })
+  );
 }
 
 /** The people's collection as the driver reads it (models/account-links.ts, scripts). */

@@ -263,7 +263,7 @@ async function runList(
     if (!applies(CHANGES.stepCompletedRidesNextWrite)) await run.projection.flush();
     stepId = target ?? nextStepId(list, step);
     // Asked with no await unless the history is long: the commands of short cases are unchanged.
-    if (boundary && stepId !== undefined && historyNearLimit(run.input)) await boundary(stepId);
+    if (boundary && stepId !== undefined && historyNearLimit(run)) await boundary(stepId);
   }
   return 'exited';
 }

@@ -16,7 +16,7 @@ import {
 } from '../common/case';
 import type { ScoreRequest, ScoreResult } from '../common/evaluation';
 import { EVALUATION_SCORE_UPDATE } from '../common/evaluation';
-import { checkShuffleBudget } from './action-budget';
+import { checkMoveInRun } from './action-budget';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { CaseStateView } from './projection';
 import {
@@ -62,48 +62,83 @@ export function registerHandlers(run: CaseRun): void {
   const { projection } = run;
   setHandler(caseStateQuery, () => projection.view());
 
+  /**
+   * Every Update handler counts itself first: it runs only once its Update was accepted, which is
+   * what Temporal counts against its 2,000 per run (./continuation.ts switches well before).
+   */
+  const counted =
+    <A, R>(handler: (req: A) => R) =>
+    (req: A): R => {
+      run.updatesAccepted++;
+      return handler(req);
+    };
+
   // A closed case refuses every task Update before the task's own validator runs.
   const caseOpen = () => {
     if (run.closed) reject('conflict', 'The case is closed');
   };
-  setHandler(claimTaskUpdate, (req) => taskHandlers.claim(run, req), {
-    validator: (req: ClaimTaskRequest) => {
-      caseOpen();
-      taskValidators.claim(run, req);
+  setHandler(
+    claimTaskUpdate,
+    counted((req: ClaimTaskRequest) => taskHandlers.claim(run, req)),
+    {
+      validator: (req: ClaimTaskRequest) => {
+        caseOpen();
+        taskValidators.claim(run, req);
+      },
     },
-  });
-  setHandler(releaseTaskUpdate, (req) => taskHandlers.release(run, req), {
-    validator: (req: ClaimTaskRequest) => {
-      caseOpen();
-      taskValidators.release(run, req);
+  );
+  setHandler(
+    releaseTaskUpdate,
+    counted((req: ClaimTaskRequest) => taskHandlers.release(run, req)),
+    {
+      validator: (req: ClaimTaskRequest) => {
+        caseOpen();
+        taskValidators.release(run, req);
+      },
     },
-  });
-  setHandler(completeTaskUpdate, (req) => taskHandlers.complete(run, req), {
-    validator: (req: CompleteTaskRequest) => {
-      caseOpen();
-      taskValidators.complete(run, req);
+  );
+  setHandler(
+    completeTaskUpdate,
+    counted((req: CompleteTaskRequest) => taskHandlers.complete(run, req)),
+    {
+      validator: (req: CompleteTaskRequest) => {
+        caseOpen();
+        taskValidators.complete(run, req);
+      },
     },
-  });
-  setHandler(returnTaskUpdate, (req) => taskHandlers.return(run, req), {
-    validator: (req: ReturnTaskRequest) => {
-      caseOpen();
-      taskValidators.return(run, req);
+  );
+  setHandler(
+    returnTaskUpdate,
+    counted((req: ReturnTaskRequest) => taskHandlers.return(run, req)),
+    {
+      validator: (req: ReturnTaskRequest) => {
+        caseOpen();
+        taskValidators.return(run, req);
+      },
     },
-  });
-  setHandler(reassignTaskUpdate, (req) => taskHandlers.reassign(run, req), {
-    validator: (req: ReassignTaskRequest) => {
-      caseOpen();
-      taskValidators.reassign(run, req);
+  );
+  setHandler(
+    reassignTaskUpdate,
+    counted((req: ReassignTaskRequest) => taskHandlers.reassign(run, req)),
+    {
+      validator: (req: ReassignTaskRequest) => {
+        caseOpen();
+        taskValidators.reassign(run, req);
+      },
     },
-  });
+  );
   // The evaluation round's scores (workflows/steps/evaluation.ts); its validator checks the case.
-  setHandler(scoreEvaluationUpdate, (req) => recordScores(run, req), {
-    validator: (req: ScoreRequest) => validateScores(run, req),
-  });
+  setHandler(
+    scoreEvaluationUpdate,
+    counted((req: ScoreRequest) => recordScores(run, req)),
+    {
+      validator: (req: ScoreRequest) => validateScores(run, req),
+    },
+  );
 
   setHandler(
     rateCaseUpdate,
-    async (req: RateCaseRequest) => {
+    counted(async (req: RateCaseRequest) => {
       const rating = {
         score: req.score,
         comment: req.comment?.trim() || null,
@@ -120,7 +155,7 @@ export function registerHandlers(run: CaseRun): void {
       );
       await projection.flush();
       return projection.view();
-    },
+    }),
     {
       validator: (req: RateCaseRequest) => {
         if (!run.feedback) reject('conflict', 'The case is not waiting for a rating');
@@ -148,7 +183,7 @@ export function registerHandlers(run: CaseRun): void {
 
   const mayHoldClock = (req: ClockRequest) => {
     if (run.closed) reject('conflict', 'The case is closed');
-    checkShuffleBudget(run);
+    checkMoveInRun(run);
     const assignee = [...run.tasks.values()].some(
       (t) => t.isOpen() && t.assignee?.userId === req.actor.id,
     );
@@ -185,18 +220,26 @@ export function registerHandlers(run: CaseRun): void {
     await projection.flush();
     return projection.view();
   };
-  setHandler(pauseClockUpdate, (req: ClockRequest) => holdClocks(req, true), {
-    validator: (req: ClockRequest) => {
-      mayHoldClock(req);
-      if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
+  setHandler(
+    pauseClockUpdate,
+    counted((req: ClockRequest) => holdClocks(req, true)),
+    {
+      validator: (req: ClockRequest) => {
+        mayHoldClock(req);
+        if (run.pausedSince !== null) reject('conflict', 'The clock is already paused');
+      },
     },
-  });
-  setHandler(resumeClockUpdate, (req: ClockRequest) => holdClocks(req, false), {
-    validator: (req: ClockRequest) => {
-      mayHoldClock(req);
-      if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
+  );
+  setHandler(
+    resumeClockUpdate,
+    counted((req: ClockRequest) => holdClocks(req, false)),
+    {
+      validator: (req: ClockRequest) => {
+        mayHoldClock(req);
+        if (run.pausedSince === null) reject('conflict', 'The clock is not paused');
+      },
     },
-  });
+  );
   // A roster roll-call's count may be full (services/tasks.ts): its wait checks the roster.
   setHandler(rollCallMaybeFullSignal, (req) => {
     if (typeof req?.taskId === 'string') run.rosterMaybeFull.add(req.taskId);

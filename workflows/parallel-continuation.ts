@@ -153,7 +153,7 @@ export async function watchParallel(
   over: () => boolean,
 ): Promise<void> {
   const ready = () => {
-    if (!historyNearLimit(run.input)) return false;
+    if (!historyNearLimit(run)) return false;
     const states = parkedBranches(run, lists, finished);
     return states !== null && idleEnough(run, states);
   };
@@ -177,6 +177,7 @@ export async function watchParallel(
       stepId: parallelStepId,
       historyLength: info.historyLength,
       historySize: info.historySize,
+      updatesAccepted: run.updatesAccepted,
     });
     const next: CaseWorkflowInput = { ...run.input, continued: carried };
     delete next.resume;

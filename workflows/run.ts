@@ -168,8 +168,17 @@ export class CaseRun {
   /** Photos whose `attachment.added` an earlier run of the case recorded (carried across runs). */
   readonly photosRecordedBefore: ReadonlySet<string>;
   closed = false;
-  /** Claims, releases, reassignments, pauses and resumptions accepted (./action-budget.ts). */
+  /**
+   * Claims, releases, reassignments, returns to the pool, pauses and resumptions accepted in the
+   * case's every run (./action-budget.ts): carried across continue-as-new.
+   */
   shuffles = 0;
+  /**
+   * Updates this run has accepted (every handler that ran; a validator's refusal is not counted).
+   * Never carried: Temporal's cap of 2,000 Updates is per run, and a run continued as new starts
+   * at 0 (./continuation.ts switches once it passes CONTINUE_AS_NEW_AT_UPDATES).
+   */
+  updatesAccepted = 0;
   /** Supervision slips opened so far (numbers their task ids). */
   slips = 0;
   /** The sub-process versions pinned when the case started, by key (absent before the change). */

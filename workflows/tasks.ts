@@ -13,7 +13,7 @@ import { vetoesOf } from '../lang/assessment';
 import { checkInRuleOf } from '../lang/check-in';
 import { validateCaseData } from '../lang/case-data';
 import type { TaskStepSpec } from '../lang/definition';
-import { checkReleases, checkShuffleBudget } from './action-budget';
+import { checkMoveInRun, checkReleases, checkShuffleBudget } from './action-budget';
 import { appliesSince2026_11, CHANGES_SINCE_2026_11 } from './patches';
 import { actorOf, isSupervisor, reject } from './callers';
 import type { Detail } from './projection';
@@ -83,7 +83,7 @@ export const taskValidators = {
     notASlip(task);
     if (task.kind !== 'task') reject('conflict', 'A claim in a pool cannot be released');
     assigneeCheck(task, req.actor);
-    checkShuffleBudget(run);
+    checkMoveInRun(run);
   },
 
   complete: (run: CaseRun, req: CompleteTaskRequest): void => {
@@ -150,6 +150,9 @@ export const taskValidators = {
         { path: 'reason', message: 'must not be empty' },
       ]);
     }
+    // Back to the pool finishes nothing: a move like a release (a dispatcher may return a task
+    // nobody holds, again and again; uncounted, that was a way to Temporal's 2,000 Updates).
+    if ((task.step as TaskStepSpec).onReturn === undefined) checkMoveInRun(run);
   },
 
   reassign: (run: CaseRun, req: ReassignTaskRequest): void => {
@@ -157,7 +160,7 @@ export const taskValidators = {
     notASlip(task);
     if (!isSupervisor(req.actor)) reject('forbidden', 'Only a dispatcher may reassign a task');
     if (task.kind !== 'task') reject('conflict', 'A pool is claimed, not reassigned');
-    checkShuffleBudget(run);
+    checkMoveInRun(run);
   },
 };
 
@@ -279,6 +282,7 @@ export const taskHandlers = {
       task.finish('returned', step.onReturn);
     } else {
       // Back to the pool: the clocks keep running, the deadline is not restarted.
+      run.shuffles++;
       const giver = task.assignee?.userId;
       if (giver) task.releases.set(giver, (task.releases.get(giver) ?? 0) + 1);
       task.assignee = null;

@@ -150,6 +150,31 @@ describe('channel plan', () => {
     ).toEqual([{ channel: 'mail', to: 'wang@example.test' }]);
     expect(planChannels('p1', { name: '赵' }, undefined, offered)).toEqual([]);
   });
+
+  it('texts a person with a phone and no e-mail (a resident) when the definition names no channels, after their preferences', () => {
+    const resident = { name: '居民', phone: '13900139000' };
+    expect(planChannels('p2', resident, undefined, offered)).toEqual([
+      { channel: 'sms', to: '13900139000' },
+    ]);
+    expect(
+      planChannels(
+        'p2',
+        {
+          ...resident,
+          channels: ['dingtalk', 'sms'],
+          groupRobot: { channel: 'dingtalk', webhook: 'https://robot.example.test/d' },
+        },
+        undefined,
+        offered,
+      ),
+    ).toEqual([
+      { channel: 'dingtalk', to: 'person:p2' },
+      { channel: 'sms', to: '13900139000' },
+    ]);
+    // The definition's list still wins; and no SMS provider, no text.
+    expect(planChannels('p2', resident, ['mail'], offered)).toEqual([]);
+    expect(planChannels('p2', resident, undefined, new Set())).toEqual([]);
+  });
 });
 
 describe('short texts', () => {

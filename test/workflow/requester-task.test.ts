@@ -272,6 +272,99 @@ describe('the requester hears of the task offered to them', () => {
     expect(JSON.stringify(doc.timeline)).not.toMatch(/13900139000|居民王芳/);
   });
 
+  /** The requester task with a deadline whose reminder and escalation go to its holder. */
+  function remindedDefinition() {
+    return bed.definition({
+      key: `requester-reminded-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`,
+      name: '申请补正',
+      starters: ['resident'],
+      input: { fields: [] },
+      steps: [
+        {
+          id: 'supplement',
+          name: '申请人补正材料',
+          type: 'task',
+          candidates: [{ requester: true, otherwise: { role: 'director', unit: 'community' } }],
+          deadlines: [
+            {
+              id: 'supply',
+              name: '补正时限',
+              within: 'PT2H',
+              reminders: [{ before: 'PT1H' }],
+              escalations: [{ notify: 'assignee' }],
+            },
+          ],
+        },
+        { id: 'done', name: '办结', type: 'end' },
+      ],
+    });
+  }
+
+  it('when the resident holding their task (a phone, no e-mail) lets its deadline come near and pass, then the reminder and the escalation reach them by SMS once each, as the announcement did', async () => {
+    // Arrange: a resident's account linked to a person with a phone only; the case started by it
+    const org = await bed.seedOrg();
+    const userId = await residentAccount('reminded');
+    const personId = `p-resident-${run}-${randomBytes(3).toString('hex')}`;
+    await bed.db.models.Person.create({
+      _id: personId,
+      name: '居民李娜',
+      phone: '13900139001',
+      userId,
+      updatedAt: new Date(),
+    });
+    const resident: SeededPerson = { personId, userId, name: '居民李娜', email: '' };
+    const smsPath = `/sms/requester-${run}-reminded`;
+    const definition = remindedDefinition();
+
+    // Act: the resident claims the task; the reminder comes due, then the deadline passes
+    const { caseId, doc } = await bed.withWorker(async (queue) => {
+      const kase = await bed.startCase(
+        queue,
+        definition,
+        org.grid.id,
+        {},
+        { startedBy: { kind: 'user', id: userId, roles: ['resident'] } },
+      );
+      const startedAt = await bed.now();
+      const taskId = kase.taskId('supplement');
+      await kase.waitForTask('the requester task', taskId, () => true);
+      await kase.claim(taskId, resident);
+      await bed.skipTo(startedAt + 60 * 60_000 + 60_000);
+      await kase.waitForEvents('deadline.reminded', 1);
+      await bed.skipTo(startedAt + 2 * 60 * 60_000 + 60_000);
+      await kase.waitForEvents('deadline.escalated', 1);
+      const escalated = await kase.waitForDoc('the escalation queued', (d) =>
+        eventsOf(d.timeline, 'notification.sent').some(
+          (e) => e.detail?.template === 'task-escalated',
+        ),
+      );
+      return { caseId: kase.caseId, doc: escalated };
+    }, activitiesWithSms(smsPath));
+    const texts = await waitFor('three texts at the sink', async () => {
+      const found = await textsAt(smsPath);
+      return found.length >= 3 ? found : null;
+    });
+
+    // Assert: announced, reminded and escalated to their phone, each once; nothing unaddressed
+    const sent = texts.map((t) => t.body as { phone: string; templateId: string });
+    expect(sent.map((t) => t.templateId).sort()).toEqual([
+      'SMS_TASK',
+      'task-escalated',
+      'task-reminder',
+    ]);
+    expect(sent.every((t) => t.phone === '13900139001')).toBe(true);
+    expect(eventsOf(doc.timeline, 'notification.failed')).toEqual([]);
+    const rows = await bed.db.models.Outbox.find({ caseId }).lean();
+    expect(
+      rows.map((r) => [r.template, (r as { channel?: string }).channel ?? 'mail']).sort(),
+    ).toEqual([
+      ['task-assigned', 'sms'],
+      ['task-escalated', 'sms'],
+      ['task-reminder', 'sms'],
+    ]);
+    expect(JSON.stringify(doc.timeline)).not.toMatch(/13900139001|居民李娜/);
+  });
+
   it('when the resident’s account has no person record (no contact anywhere), then the timeline says the announcement found no address and the task is in their own list', async () => {
     // Arrange: a resident's account and nothing else
     const org = await bed.seedOrg();
