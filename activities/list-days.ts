@@ -20,6 +20,7 @@ import type { Models } from '../models';
 import { isDuplicateKeyError } from '../models';
 import { readOrgRevision } from '../models/org-revision';
 import { backfillOpenCases, openCasesComplete } from './open-cases';
+import { insertIgnoringDuplicates } from './outbox';
 
 /** The mark that every case carries its day keys (services/day-walk.ts). */
 export const LIST_DAYS_COMPLETE = '#complete';
@@ -185,20 +186,19 @@ async function stampMarkers(
       await upsert();
     }
   }
-  for (const { kind, root, day } of markers) {
-    if (!isSealedRoot(root)) continue;
-    try {
-      await dirty.insertOne({
+  // The dirty marks in one unordered insert (a mark pending already is a duplicate: the seal pass
+  // has not taken it yet, and will count this case). Inserts only, so no document is written twice.
+  await insertIgnoringDuplicates(
+    dirty,
+    markers
+      .filter(({ root }) => isSealedRoot(root))
+      .map(({ kind, root, day }) => ({
         _id: markerId(kind, root, day),
         key: markerKey(kind, root),
         day,
         at: new Date(),
-      });
-    } catch (err) {
-      // Pending already: the seal pass has not taken it yet, and will count this case.
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-  }
+      })),
+  );
 }
 
 /** Dirty days sealed per pass (chosen: a busy county's day of new cases marks about 330). */
