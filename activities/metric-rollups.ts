@@ -32,7 +32,7 @@ import {
   unpackRollupParts,
 } from '../common/metric-rollup';
 import type { Models } from '../models';
-import { isDuplicateKeyError } from '../models';
+import { duplicateKeyIndexes, isDuplicateKeyError } from '../models';
 import type { Logger } from '../common/logger';
 import { hostname } from 'node:os';
 import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
@@ -114,23 +114,50 @@ async function insertChange(
     return false;
   }
   try {
-    await models.MetricRollupChange.collection.insertOne({
-      _id: change.token as never,
-      rollupId: rollupIdOf(change.key),
-      by: change.key.by,
-      unitId: change.key.unitId,
-      ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
-      month: change.key.month,
-      part: rollupPartOf(change.key),
-      delta: change.delta,
-      batch: null,
-      at: new Date(),
-    });
+    await models.MetricRollupChange.collection.insertOne(changeDocument(change, new Date()));
     return true;
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     return false;
   }
+}
+
+/**
+ * Inserts changes no other sync can have inserted (see {@link SyncOptions}) in one unordered
+ * insert; answers those inserted (a duplicate: in already, from an earlier attempt of this sync).
+ */
+async function insertUnseenChanges(
+  models: Pick<Models, 'MetricRollupChange'>,
+  changes: readonly Change[],
+): Promise<Change[]> {
+  const at = new Date();
+  try {
+    await models.MetricRollupChange.collection.insertMany(
+      changes.map((change) => changeDocument(change, at)),
+      { ordered: false },
+    );
+    return [...changes];
+  } catch (err) {
+    const lost = duplicateKeyIndexes(err);
+    if (lost === null) throw err;
+    const skipped = new Set(lost);
+    return changes.filter((_, index) => !skipped.has(index));
+  }
+}
+
+function changeDocument(change: Change, at: Date) {
+  return {
+    _id: change.token as never,
+    rollupId: rollupIdOf(change.key),
+    by: change.key.by,
+    unitId: change.key.unitId,
+    ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
+    month: change.key.month,
+    part: rollupPartOf(change.key),
+    delta: change.delta,
+    batch: null,
+    at,
+  };
 }
 
 function nonZero(sums: Partial<Sums>): Partial<Sums> {
@@ -237,8 +264,12 @@ export async function syncCaseRollup(
       options.unseenRevision !== undefined &&
       options.unseenRevision === doc.revision &&
       (options.stillUnseen?.() ?? false);
-    for (const change of changes) {
-      if (await insertChange(models, change, unseen)) inserted.push(change);
+    if (unseen && changes.length > 1) {
+      inserted.push(...(await insertUnseenChanges(models, changes)));
+    } else {
+      for (const change of changes) {
+        if (await insertChange(models, change, unseen)) inserted.push(change);
+      }
     }
     const record: Applied = {
       revision: doc.revision,
