@@ -54,7 +54,8 @@ import { startBackgroundLoop } from '../common/background-loop';
  * The case document keeps what of its figures the roll-ups hold (`rolledUp: { revision, key,
  * figures }`: `keys` its place key and one per serving unit). {@link syncCaseRollup} brings the roll-ups up to the case's current figures:
  *
- * 1. read the case (by `_id`): its figures, its key fields and `rolledUp`;
+ * 1. read the case (by `_id`): its figures, its key fields and `rolledUp` (the projection hands in
+ *    the case its write returned: `SyncOptions.read`);
  * 2. insert, per key, the change `figures - rolledUp.figures` (a key gone: minus what it held; a
  *    key new: the figures), its `_id` a token of the case, the two revisions and the key
  *    (`caseId|from|to|in/out|key`): inserted once, whatever the retries;
