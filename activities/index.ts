@@ -1,5 +1,5 @@
 import { storedMetrics } from '../common/case-measures';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChannelChoice } from '../lang/vocabulary';
 import type {
   CaseProgress,
@@ -14,7 +14,8 @@ import { isDuplicateKeyError } from '../models';
 import { earliestDue } from '../common/sla';
 import type { ActivityDependencies } from './dependencies';
 import { createListKeys } from './list-days';
-import { dropOpenCase, syncOpenCase } from './open-cases';
+import type { CaseFields as OpenCaseFields } from './open-cases';
+import { dropOpenCase, OPEN_CASE_FIELDS, syncOpenCase, writeOpenEntry } from './open-cases';
 import { createLookupActivities } from './lookups';
 import { createPointsActivities } from './points';
 import { createCaseImportActivities } from './case-import';
@@ -36,8 +37,42 @@ import { createShortMessageRenderer } from '../channels/renderer';
 import type { Channel } from '../lang/vocabulary';
 import type { EndedStatus } from './case-failures';
 import { createCaseFailures } from './case-failures';
-import { syncCaseRollup } from './metric-rollups';
+import type { RollupCaseFields } from './metric-rollups';
+import { ROLLUP_CASE_FIELDS, rollupsComplete, syncCaseRollup } from './metric-rollups';
 import { createRollCallActivities, rosterCandidates } from './roll-calls';
+
+/** The case fields a projected revision returns: what its open-cases entry and roll-ups need. */
+const PROJECTED_FIELDS = { ...OPEN_CASE_FIELDS, ...ROLLUP_CASE_FIELDS };
+
+type ProjectedCase = OpenCaseFields & RollupCaseFields;
+
+/**
+ * How long into an attempt of `recordCaseProgress` the roll-up sync may take a revision the
+ * attempt wrote as seen by no other sync (chosen: well under the 30 s start-to-close timeout of
+ * workflows/stubs.ts plus its 1 s first back-off, after which a second attempt may run beside it).
+ */
+const UNSEEN_WINDOW_MS = 20_000;
+
+/** When this attempt began: its schedule time if known (conservative), else now. */
+function attemptStartedAt(): number {
+  const now = Date.now();
+  try {
+    return Math.min(now, Context.current().info.currentAttemptScheduledTimestampMs);
+  } catch {
+    // Called outside an activity (a test or a tool): no other attempt exists.
+    return now;
+  }
+}
+
+/** The fields of a just-created case document as a projected read would return them. */
+function projectedOf(created: { toObject(): Record<string, unknown> }): ProjectedCase {
+  const stored = created.toObject();
+  const picked: Record<string, unknown> = { _id: stored._id };
+  for (const field of Object.keys(PROJECTED_FIELDS)) {
+    if (stored[field] !== undefined) picked[field] = stored[field];
+  }
+  return picked as ProjectedCase;
+}
 
 /**
  * Every side effect of a case. Built over injected dependencies so tests hand in a real database
@@ -117,6 +152,15 @@ export function createActivities(deps: ActivityDependencies) {
   });
 
   const listKeys = createListKeys(deps);
+  /**
+   * Whether the roll-ups' upgrade backfill is over (its mark, read until seen: it is never taken
+   * back while workers run), after which no sync but the projection's runs on a new revision.
+   */
+  let rollupsSettled = false;
+  async function rollupBackfillOver(): Promise<boolean> {
+    if (!rollupsSettled) rollupsSettled = await rollupsComplete(deps.models);
+    return rollupsSettled;
+  }
   const lookupActivities = createLookupActivities(deps);
   const activities = {
     ...lookupActivities,
@@ -134,6 +178,7 @@ export function createActivities(deps: ActivityDependencies) {
      * revision n applies only on top of n-1, so a retried or replayed call is a no-op.
      */
     async recordCaseProgress(progress: CaseProgress): Promise<void> {
+      const startedAt = attemptStartedAt();
       const now = deps.clock();
       const fields = {
         revision: progress.revision,
@@ -154,17 +199,34 @@ export function createActivities(deps: ActivityDependencies) {
       const timeline = progress.events.map(toStoredEntry);
       // The roll-ups follow the case's figures and who served it once the case holds them
       // (metric-rollups.ts); a retry reaches this too, whichever write of the earlier attempt was
-      // lost, and a replayed old revision finds them matching the case already.
-      const rollUp = async () => {
-        if (progress.metrics !== undefined || progress.servedBy !== undefined) {
+      // lost, and a replayed old revision finds them matching the case already. After this
+      // attempt's own write, the case as that write returned it spares the sync its read, and
+      // the revision just written its token reads (metric-rollups.ts SyncOptions).
+      const rollUp = async (written?: ProjectedCase) => {
+        if (progress.metrics === undefined && progress.servedBy === undefined) return;
+        if (written === undefined) {
           await syncCaseRollup(deps.models, progress.caseId);
+          return;
         }
+        const unseen = await rollupBackfillOver();
+        await syncCaseRollup(deps.models, progress.caseId, {
+          read: written,
+          ...(unseen
+            ? {
+                unseenRevision: progress.revision,
+                stillUnseen: () => Date.now() - startedAt < UNSEEN_WINDOW_MS,
+              }
+            : {}),
+        });
       };
       // The open cases' index (activities/open-cases.ts): rewritten from the case while it is
-      // open, dropped by a revision that leaves it not open; a retry syncs from the stored case.
-      const indexOpen = async (retry: boolean) => {
-        if (retry || progress.status === 'open') await syncOpenCase(deps.models, progress.caseId);
-        else await dropOpenCase(deps.models, progress.caseId);
+      // open (from the case as this attempt's write returned it, else read), dropped by a
+      // revision that leaves it not open; a retry syncs from the stored case.
+      const indexOpen = async (retry: boolean, written?: ProjectedCase) => {
+        if (retry) await syncOpenCase(deps.models, progress.caseId);
+        else if (progress.status !== 'open') await dropOpenCase(deps.models, progress.caseId);
+        else if (written) await writeOpenEntry(deps.models, progress.caseId, written);
+        else await syncOpenCase(deps.models, progress.caseId);
       };
 
       if (progress.opening) {
@@ -177,7 +239,7 @@ export function createActivities(deps: ActivityDependencies) {
           publication: progress.publication ?? null,
         });
         try {
-          await Case.create({
+          const created = await Case.create({
             _id: progress.caseId,
             ...opening,
             ...fields,
@@ -187,8 +249,9 @@ export function createActivities(deps: ActivityDependencies) {
             timeline,
           });
           await listKeys.countKeys(keys);
-          await indexOpen(false);
-          await rollUp();
+          const written = projectedOf(created);
+          await indexOpen(false, written);
+          await rollUp(written);
           return;
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
@@ -202,7 +265,9 @@ export function createActivities(deps: ActivityDependencies) {
           ? await listKeys.boardKeysOf(progress.caseId, progress.publication.publishedAt)
           : undefined;
         // Stored types already (dates as Date): the driver's updateOne, as for tasks.
-        const result = await rawCases.updateOne(
+        // Returning the case as written, which the index and the roll-ups take their fields from:
+        // one command, where an update and their two reads of the case were three.
+        const written = (await rawCases.findOneAndUpdate(
           { _id: progress.caseId, revision: progress.revision - 1 },
           {
             $set: boardDays ? { ...fields, boardDays } : fields,
@@ -212,11 +277,13 @@ export function createActivities(deps: ActivityDependencies) {
               ? { $addToSet: { raterReaderUserIds: { $each: progress.raterUserIds } } }
               : {}),
           },
-        );
-        if (result.matchedCount === 1) {
+          // The whole document: FerretDB v1 answers a projection here (`fields`) "not implemented".
+          { returnDocument: 'after' },
+        )) as ProjectedCase | null;
+        if (written !== null) {
           if (boardDays) await listKeys.countKeys({ listDays: [], boardDays });
-          await indexOpen(false);
-          await rollUp();
+          await indexOpen(false, written);
+          await rollUp(written);
           return;
         }
       }

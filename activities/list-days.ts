@@ -17,9 +17,10 @@ import {
 } from '../common/list-days';
 import { startBackgroundLoop } from '../common/background-loop';
 import type { Models } from '../models';
-import { isDuplicateKeyError } from '../models';
+import { duplicateKeyIndexes } from '../models';
 import { readOrgRevision } from '../models/org-revision';
 import { backfillOpenCases, openCasesComplete } from './open-cases';
+import { insertIgnoringDuplicates } from './outbox';
 
 /** The mark that every case carries its day keys (services/day-walk.ts). */
 export const LIST_DAYS_COMPLETE = '#complete';
@@ -159,11 +160,12 @@ async function stampMarkers(
     day: string;
     at: Date;
   }>;
-  // One upsert at a time (a dozen per case): see backfillListDays on bulk updates and FerretDB v1.
-  for (const { kind, root, day } of markers) {
-    const upsert = () =>
-      raw.updateOne(
-        { _id: markerId(kind, root, day) },
+  // The upserts in one unordered bulk write (a few per case; inserts and updates of markers, not
+  // of case documents: see backfillListDays on those and FerretDB v1).
+  const upserts = markers.map(({ kind, root, day }) => ({
+    updateOne: {
+      filter: { _id: markerId(kind, root, day) },
+      update:
         mode === 'count'
           ? {
               $setOnInsert: { key: markerKey(kind, root), day },
@@ -174,31 +176,38 @@ async function stampMarkers(
               $setOnInsert: { key: markerKey(kind, root), day, count: 1 },
               $set: { stamp: newStamp() },
             },
-        { upsert: true },
-      );
-    try {
-      await upsert();
-    } catch (err) {
-      // Two cases of one new day counted at once (an import's records run in parallel): both
-      // upserts insert, one loses with a duplicate key; the marker exists now, so again updates.
-      if (!isDuplicateKeyError(err)) throw err;
-      await upsert();
-    }
+      upsert: true,
+    },
+  }));
+  try {
+    await raw.bulkWrite(upserts, { ordered: false });
+  } catch (err) {
+    // Two cases of one new day counted at once (an import's records run in parallel): both
+    // upserts insert, one loses with a duplicate key; the marker exists now, so again updates.
+    // Only the upserts that lost are sent again; the others were applied.
+    const lost = duplicateKeyIndexes(err);
+    if (lost === null) throw err;
+    for (const index of lost) await raw.updateOne(...upsertArguments(upserts[index]!));
   }
-  for (const { kind, root, day } of markers) {
-    if (!isSealedRoot(root)) continue;
-    try {
-      await dirty.insertOne({
+  // The dirty marks in one unordered insert (a mark pending already is a duplicate: the seal pass
+  // has not taken it yet, and will count this case). Inserts only, so no document is written twice.
+  await insertIgnoringDuplicates(
+    dirty,
+    markers
+      .filter(({ root }) => isSealedRoot(root))
+      .map(({ kind, root, day }) => ({
         _id: markerId(kind, root, day),
         key: markerKey(kind, root),
         day,
         at: new Date(),
-      });
-    } catch (err) {
-      // Pending already: the seal pass has not taken it yet, and will count this case.
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-  }
+      })),
+  );
+}
+
+function upsertArguments(op: {
+  updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: boolean };
+}) {
+  return [op.updateOne.filter, op.updateOne.update, { upsert: op.updateOne.upsert }] as const;
 }
 
 /** Dirty days sealed per pass (chosen: a busy county's day of new cases marks about 330). */

@@ -32,7 +32,7 @@ import {
   unpackRollupParts,
 } from '../common/metric-rollup';
 import type { Models } from '../models';
-import { isDuplicateKeyError } from '../models';
+import { duplicateKeyIndexes, isDuplicateKeyError } from '../models';
 import type { Logger } from '../common/logger';
 import { hostname } from 'node:os';
 import type { OrgSnapshot, OrgSnapshotReader } from '../common/org-snapshot';
@@ -54,7 +54,8 @@ import { startBackgroundLoop } from '../common/background-loop';
  * The case document keeps what of its figures the roll-ups hold (`rolledUp: { revision, key,
  * figures }`: `keys` its place key and one per serving unit). {@link syncCaseRollup} brings the roll-ups up to the case's current figures:
  *
- * 1. read the case (by `_id`): its figures, its key fields and `rolledUp`;
+ * 1. read the case (by `_id`): its figures, its key fields and `rolledUp` (the projection hands in
+ *    the case its write returned: `SyncOptions.read`);
  * 2. insert, per key, the change `figures - rolledUp.figures` (a key gone: minus what it held; a
  *    key new: the figures), its `_id` a token of the case, the two revisions and the key
  *    (`caseId|from|to|in/out|key`): inserted once, whatever the retries;
@@ -100,30 +101,64 @@ interface Change {
   delta: Partial<Sums>;
 }
 
-/** Inserts one change; false when a change with its token is in already (or was folded). */
+/**
+ * Inserts one change; false when a change with its token is in already (or was folded). The
+ * folded tokens are read first unless `unseen` says no other sync can have inserted this change
+ * (see {@link SyncOptions}): then the insert's duplicate key is the only check needed.
+ */
 async function insertChange(
   models: Pick<Models, 'MetricRollupChange' | 'MetricRollupToken'>,
   change: Change,
+  unseen = false,
 ): Promise<boolean> {
-  if ((await models.MetricRollupToken.exists({ _id: change.token })) !== null) return false;
+  if (!unseen && (await models.MetricRollupToken.exists({ _id: change.token })) !== null) {
+    return false;
+  }
   try {
-    await models.MetricRollupChange.collection.insertOne({
-      _id: change.token as never,
-      rollupId: rollupIdOf(change.key),
-      by: change.key.by,
-      unitId: change.key.unitId,
-      ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
-      month: change.key.month,
-      part: rollupPartOf(change.key),
-      delta: change.delta,
-      batch: null,
-      at: new Date(),
-    });
+    await models.MetricRollupChange.collection.insertOne(changeDocument(change, new Date()));
     return true;
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     return false;
   }
+}
+
+/**
+ * Inserts changes no other sync can have inserted (see {@link SyncOptions}) in one unordered
+ * insert; answers those inserted (a duplicate: in already, from an earlier attempt of this sync).
+ */
+async function insertUnseenChanges(
+  models: Pick<Models, 'MetricRollupChange'>,
+  changes: readonly Change[],
+): Promise<Change[]> {
+  const at = new Date();
+  try {
+    await models.MetricRollupChange.collection.insertMany(
+      changes.map((change) => changeDocument(change, at)),
+      { ordered: false },
+    );
+    return [...changes];
+  } catch (err) {
+    const lost = duplicateKeyIndexes(err);
+    if (lost === null) throw err;
+    const skipped = new Set(lost);
+    return changes.filter((_, index) => !skipped.has(index));
+  }
+}
+
+function changeDocument(change: Change, at: Date) {
+  return {
+    _id: change.token as never,
+    rollupId: rollupIdOf(change.key),
+    by: change.key.by,
+    unitId: change.key.unitId,
+    ...(change.key.unitIds ? { unitIds: change.key.unitIds } : {}),
+    month: change.key.month,
+    part: rollupPartOf(change.key),
+    delta: change.delta,
+    batch: null,
+    at,
+  };
 }
 
 function nonZero(sums: Partial<Sums>): Partial<Sums> {
@@ -138,13 +173,15 @@ function negated(delta: Partial<Sums>): Partial<Sums> {
   return Object.fromEntries(Object.entries(delta).map(([f, v]) => [f, -v]));
 }
 
-type CaseFields = RollupCase & {
+export type RollupCaseFields = RollupCase & {
   _id: unknown;
   revision: number;
   rolledUp?: unknown;
 };
+type CaseFields = RollupCaseFields;
 
-const CASE_FIELDS = {
+/** The case fields a sync reads ({@link syncCaseRollup}'s `read` holds at least these). */
+export const ROLLUP_CASE_FIELDS = {
   unitId: 1,
   createdAt: 1,
   definitionKey: 1,
@@ -181,6 +218,24 @@ function changesOf(caseId: string, doc: CaseFields, applied: Applied | null): Ch
   return changes;
 }
 
+/** What the caller of {@link syncCaseRollup} knows of the case, to spare reads. */
+export interface SyncOptions {
+  /** The case (at least {@link ROLLUP_CASE_FIELDS}) as its last write returned it; `null`: none. */
+  read?: RollupCaseFields | null;
+  /**
+   * A revision the caller wrote itself just now (the projection's first write of it). A change
+   * into a revision is inserted by a sync that read that revision; if the caller wrote it, any
+   * other such sync ran after that write, beside this one. The folded tokens are read to catch a
+   * change inserted, then folded, by an earlier sync that crashed before its mark; so for the
+   * changes into this revision the read is skipped while {@link stillUnseen} says no other sync
+   * can be running (the projection: no second attempt of its activity can have started, and no
+   * backfill is running).
+   */
+  unseenRevision?: number;
+  /** Asked just before the changes are inserted; see {@link unseenRevision}. */
+  stillUnseen?: () => boolean;
+}
+
 /**
  * Brings the roll-ups up to the case's current figures (see the module comment). Idempotent;
  * safe to call any number of times, in any order, for any revision of the case.
@@ -188,9 +243,13 @@ function changesOf(caseId: string, doc: CaseFields, applied: Applied | null): Ch
 export async function syncCaseRollup(
   models: Pick<Models, 'Case' | 'MetricRollupChange' | 'MetricRollupToken'>,
   caseId: string,
+  options: SyncOptions = {},
 ): Promise<'applied' | 'unchanged' | 'no-case'> {
   for (let attempt = 1; ; attempt += 1) {
-    const doc = (await models.Case.findById(caseId, CASE_FIELDS).lean()) as CaseFields | null;
+    const doc =
+      attempt === 1 && options.read !== undefined
+        ? options.read
+        : ((await models.Case.findById(caseId, ROLLUP_CASE_FIELDS).lean()) as CaseFields | null);
     if (!doc) return 'no-case';
     if (doc.metrics === null || doc.metrics === undefined) return 'unchanged';
     const applied = appliedOf(doc.rolledUp);
@@ -200,8 +259,18 @@ export async function syncCaseRollup(
     }
     const changes = changesOf(caseId, doc, applied);
     const inserted: Change[] = [];
-    for (const change of changes) {
-      if (await insertChange(models, change)) inserted.push(change);
+    // Only the first attempt's changes can be unseen: a lost mark means another sync ran.
+    const unseen =
+      attempt === 1 &&
+      options.unseenRevision !== undefined &&
+      options.unseenRevision === doc.revision &&
+      (options.stillUnseen?.() ?? false);
+    if (unseen && changes.length > 1) {
+      inserted.push(...(await insertUnseenChanges(models, changes)));
+    } else {
+      for (const change of changes) {
+        if (await insertChange(models, change, unseen)) inserted.push(change);
+      }
     }
     const record: Applied = {
       revision: doc.revision,
@@ -618,7 +687,7 @@ export async function rebuildRollups(
   const rollups = new Map<string, ComputedRollup>();
   let cases = 0;
   let casesMarked = 0;
-  const cursor = models.Case.find({}, CASE_FIELDS).lean().cursor();
+  const cursor = models.Case.find({}, ROLLUP_CASE_FIELDS).lean().cursor();
   for await (const found of cursor) {
     cases += 1;
     const doc = found as unknown as CaseFields;

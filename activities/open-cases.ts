@@ -18,7 +18,7 @@ import { isDuplicateKeyError } from '../models';
 /** The mark that the open cases of a store written before the index are in it. */
 export const OPEN_CASES_COMPLETE = '#complete';
 
-const CASE_FIELDS = {
+export const OPEN_CASE_FIELDS = {
   revision: 1,
   status: 1,
   definitionKey: 1,
@@ -71,20 +71,46 @@ type OpenModels = Pick<Models, 'Case' | 'OpenCase'>;
  * each projected revision, on retries too: idempotent.
  */
 export async function syncOpenCase(models: OpenModels, caseId: string): Promise<void> {
-  const doc = (await models.Case.findById(caseId, CASE_FIELDS).lean()) as CaseFields | null;
+  const doc = (await models.Case.findById(caseId, OPEN_CASE_FIELDS).lean()) as CaseFields | null;
+  await writeOpenEntry(models, caseId, doc);
+}
+
+/**
+ * {@link syncOpenCase} over the case as the caller holds it (at least {@link OPEN_CASE_FIELDS}),
+ * read or returned by the write that made it so: the projection's write returns it, which spares a
+ * read of the case per revision. `null`: no such case.
+ */
+export async function writeOpenEntry(
+  models: Pick<Models, 'OpenCase'>,
+  caseId: string,
+  doc: CaseFields | null,
+): Promise<void> {
   const raw = models.OpenCase.collection as unknown as mongo.Collection<{ _id: string }>;
   if (!doc || doc.status !== 'open' || !doc.listDays) {
     await raw.deleteOne({ _id: caseId });
     return;
   }
   try {
-    await raw.replaceOne({ _id: caseId, revision: { $lte: doc.revision } }, openEntryOf(doc), {
-      upsert: true,
-    });
+    await raw.replaceOne(
+      { _id: caseId, revision: { $lte: doc.revision } },
+      openEntryOf(pick(doc)),
+      {
+        upsert: true,
+      },
+    );
   } catch (err) {
     // A newer revision's entry is there already (the filter missed it, the upsert collided).
     if (!isDuplicateKeyError(err)) throw err;
   }
+}
+
+/** The entry's fields of a case document holding more (the projection's returns more). */
+function pick(doc: CaseFields): CaseFields {
+  const picked: Record<string, unknown> = { _id: doc._id };
+  for (const field of Object.keys(OPEN_CASE_FIELDS)) {
+    if (doc[field] !== undefined) picked[field] = doc[field];
+  }
+  return picked as CaseFields;
 }
 
 /** A revision that leaves the case not open: its entry goes (no read needed). */

@@ -1136,6 +1136,24 @@ export function isDuplicateKeyError(err: unknown): boolean {
   );
 }
 
+/** An unordered bulk write's failed operations if all failed on a duplicate key, else null. */
+export function duplicateKeyIndexes(err: unknown): number[] | null {
+  const errors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
+    index?: number;
+    code?: number;
+    err?: { code?: number; index?: number };
+  }>;
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const e of list) {
+    const index = e.index ?? e.err?.index;
+    if ((e.code ?? e.err?.code) !== 11000 || index === undefined) return null;
+    indexes.push(index);
+  }
+  return indexes;
+}
+
 /** The people's collection as the driver reads it (models/account-links.ts, scripts). */
 export function peopleCollection(
   models: Pick<Models, 'Person'>,

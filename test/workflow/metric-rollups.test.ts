@@ -9,6 +9,7 @@ import {
   parentsOf,
   rebuildRollups,
   rollupsComplete,
+  syncCaseRollup,
 } from '../../activities/metric-rollups';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { createOrgSnapshot } from '../../common/org-snapshot';
@@ -419,6 +420,30 @@ describe('metric roll-ups', () => {
     await activities.recordCaseProgress(revisions[2]!);
 
     // Assert
+    await expectRollupsMatchCases();
+  });
+
+  it('when the case mark is lost after the change was folded, then a sync told its revision is unseen but past its window reads the folded tokens and counts the change once', async () => {
+    // Arrange: revision 2 projected and its change folded (its token among the folded ones),
+    // then the crash: the case's mark back at revision 1.
+    const tag = randomBytes(4).toString('hex');
+    const revisions = revisionsOf(`rc-${tag}`, 'r-c1', 'road', FATES[0]!, SERVED[0]);
+    await activities.recordCaseProgress(revisions[0]!);
+    const before: unknown = (await db.models.Case.findById(`rc-${tag}`).lean())!.rolledUp;
+    await activities.recordCaseProgress(revisions[1]!);
+    await foldRollupChanges(db.models);
+    await db.models.Case.updateOne({ _id: `rc-${tag}` }, { $set: { rolledUp: before } });
+
+    // Act: the projection's sync of the revision it wrote, its window over (a second attempt
+    // could be running beside it), so the folded tokens must be read.
+    const outcome = await syncCaseRollup(db.models, `rc-${tag}`, {
+      unseenRevision: revisions[1]!.revision,
+      stillUnseen: () => false,
+    });
+
+    // Assert
+    expect(outcome).toBe('applied');
+    expect(await db.models.MetricRollupChange.countDocuments({})).toBe(0);
     await expectRollupsMatchCases();
   });
 
