@@ -83,10 +83,23 @@ export interface RollcallFigures {
     /** …every `task-assigned` mail was sent: all called (the later of the two). */
     called: number;
   };
-  acks: { count: number; perSecond: number; p50Ms: number; p95Ms: number; failed: number };
+  acks: {
+    count: number;
+    perSecond: number;
+    p50Ms: number;
+    p95Ms: number;
+    /** Report-ins the API took (HTTP 200): what the activation's figures must add up to. */
+    accepted: number;
+    /** Refused because the compound's roll-call had closed (a late report, HTTP 409). */
+    refusedClosed: number;
+    /** Every other failure (no task for the person, another status). */
+    failed: number;
+  };
   /** Seconds from a compound's deadline until its first escalation mail was sent (worst). */
   escalationSeconds: number;
   escalatedCompounds: number;
+  /** Compounds with someone missing and no escalation mail at all (issue 14 forbids any). */
+  unescalatedCompounds: number;
   maxHistory: { events: number; bytes: number; executions: number };
   mails: {
     expected: number;
@@ -357,6 +370,7 @@ async function measure(
     acks,
     escalationSeconds: escalation.seconds,
     escalatedCompounds: escalation.compounds,
+    unescalatedCompounds: escalation.unescalated,
     maxHistory,
     mails,
     activation: await activationFigures(models, activationId),
@@ -439,6 +453,8 @@ async function reportIn(
   const queue = people.filter((p) => !isMissing(p.index, options.missing));
   const latencies: number[] = [];
   let failed = 0;
+  let accepted = 0;
+  let refusedClosed = 0;
   let next = 0;
   const started = Date.now();
   const lane = async () => {
@@ -456,7 +472,12 @@ async function reportIn(
         body: {},
       });
       latencies.push(Date.now() - t0);
-      if (res.status !== 200) {
+      if (res.status === 200) {
+        accepted += 1;
+      } else if (res.status === 409 && JSON.stringify(res.body).includes('roll-call is closed')) {
+        // A late report: the compound's window had ended (a slow run), not an engine failure.
+        refusedClosed += 1;
+      } else {
         failed += 1;
         if (failed <= 5) {
           progress.info(`  report-in refused: HTTP ${res.status} ${JSON.stringify(res.body)}`);
@@ -475,6 +496,8 @@ async function reportIn(
     perSecond: latencies.length / elapsed,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
+    accepted,
+    refusedClosed,
     failed,
   };
 }
@@ -486,7 +509,7 @@ async function reportIn(
 async function escalationLatency(
   models: Models,
   deadline: number,
-): Promise<{ seconds: number; compounds: number }> {
+): Promise<{ seconds: number; compounds: number; unescalated: number }> {
   const missingTasks = await models.RollCallEntry.distinct('taskId', { acknowledgedAt: null });
   const tasks = await models.Task.find(
     { _id: { $in: missingTasks } },
@@ -502,12 +525,44 @@ async function escalationLatency(
     firstSent.set(mail.caseId, Math.min(at, firstSent.get(mail.caseId) ?? Infinity));
   }
   let worst = 0;
+  const unescalated: string[] = [];
   for (const task of tasks) {
     const sent = firstSent.get(task.caseId) ?? Infinity;
     const due = new Date(task.openedAt).getTime() + deadline * 1000;
     worst = Math.max(worst, (sent - due) / 1000);
+    if (sent === Infinity) unescalated.push(task.caseId);
   }
-  return { seconds: worst, compounds: tasks.length };
+  if (unescalated.length > 0) await describeUnescalated(models, unescalated, tasks, deadline);
+  return { seconds: worst, compounds: tasks.length, unescalated: unescalated.length };
+}
+
+/**
+ * Prints (stderr) each compound case with someone missing but no escalation mail: its status and
+ * its timeline from the task's opening, in seconds after the deadline, so a run shows whether the
+ * ladder fired (and its mail went nowhere) or never fired (and what the clock did instead).
+ */
+async function describeUnescalated(
+  models: Models,
+  caseIds: string[],
+  tasks: Array<{ caseId: string; openedAt: Date | string }>,
+  deadline: number,
+): Promise<void> {
+  progress.info(`${caseIds.length} compound case(s) with someone missing and no escalation mail:`);
+  const dueOf = new Map(
+    tasks.map((t) => [t.caseId, new Date(t.openedAt).getTime() + deadline * 1000]),
+  );
+  const docs = await models.Case.find(
+    { _id: { $in: caseIds.slice(0, 5) } },
+    { status: 1, timeline: 1 },
+  ).lean();
+  for (const doc of docs) {
+    const due = dueOf.get(String(doc._id))!;
+    progress.info(`  case ${String(doc._id)} (${doc.status}), seconds after the deadline:`);
+    for (const entry of doc.timeline ?? []) {
+      const at = ((new Date(entry.at).getTime() - due) / 1000).toFixed(1);
+      progress.info(`    ${at} ${entry.type} ${JSON.stringify(entry.detail ?? {})}`);
+    }
+  }
 }
 
 /** Outbox rows of the run against the Message-IDs the SMTP sink received. */
@@ -588,15 +643,16 @@ export function rollcallLines(f: RollcallFigures): string[] {
     `compound cases started: ${f.seconds.casesStarted.toFixed(1)} s after the activation request`,
     `roster entries written (all ${o.people}): ${f.seconds.rosterWritten.toFixed(1)} s`,
     `all called (roster written and every task-assigned mail sent): ${f.seconds.called.toFixed(1)} s`,
-    `acknowledgements: ${f.acks.count} at ${f.acks.perSecond.toFixed(1)}/s (p50 ${f.acks.p50Ms} ms, p95 ${f.acks.p95Ms} ms), ${f.acks.failed} failed`,
-    `escalations: the last compound's first escalation mail sent ${f.escalationSeconds.toFixed(1)} s after its deadline (${f.escalatedCompounds} compounds with someone missing)`,
+    `acknowledgements: ${f.acks.count} at ${f.acks.perSecond.toFixed(1)}/s (p50 ${f.acks.p50Ms} ms, p95 ${f.acks.p95Ms} ms): ${f.acks.accepted} accepted, ${f.acks.refusedClosed} refused as late (the roll-call had closed), ${f.acks.failed} failed`,
+    `escalations: the last compound's first escalation mail sent ${f.escalationSeconds.toFixed(1)} s after its deadline (${f.escalatedCompounds} compounds with someone missing, ${f.unescalatedCompounds} of them without any escalation: ${check(f.unescalatedCompounds === 0)})`,
     `largest history: ${f.maxHistory.events} events, ${f.maxHistory.bytes} bytes (of ${f.maxHistory.executions} executions)`,
     `mails: ${f.mails.expected} expected (outbox rows: ${Object.entries(f.mails.byTemplate)
       .map(([t, n]) => `${t} ${n}`)
       .join(
         ', ',
       )}), ${f.mails.delivered} delivered, ${f.mails.duplicates} duplicates; task-assigned ${f.mails.taskAssigned} == ${o.people}: ${check(f.mails.taskAssigned === o.people)}`,
-    `activation: ${f.activation.status}; expected ${f.activation.expected} (${check(f.activation.expected === o.people)}), acknowledged ${f.activation.acknowledged} (${check(f.activation.acknowledged === f.reporters)}), missing ${f.activation.missing} (${check(f.activation.missing === f.missingPeople)})`,
+    // Against the report-ins the API took: a late one refused is missing, and said so above.
+    `activation: ${f.activation.status}; expected ${f.activation.expected} (${check(f.activation.expected === o.people)}), acknowledged ${f.activation.acknowledged} (${check(f.activation.acknowledged === f.acks.accepted)}), missing ${f.activation.missing} (${check(f.activation.missing === o.people - f.acks.accepted)})${f.acks.accepted < f.reporters ? `; ${f.reporters - f.acks.accepted} of the ${f.reporters} who reported were not accepted` : ''}`,
     outboxLine(f.outbox),
     `rollcall: ${o.people} people called in ${f.seconds.called.toFixed(1)} s; ${f.acks.perSecond.toFixed(1)} acks/s; escalations ${f.escalationSeconds.toFixed(1)} s after the deadline; max history ${f.maxHistory.events} events ${f.maxHistory.bytes} bytes; mails ${f.mails.expected} expected, ${f.mails.delivered} delivered, ${f.mails.duplicates} duplicates`,
   ];

@@ -14,7 +14,13 @@ import type { MailArgs, MailTarget, TaskContext } from './recipients';
 import { asList, groupRobotUnits } from './recipients';
 import { rollCallMailFacts } from './roll-call';
 import type { RollCallMailRequest } from '../activities/roll-calls';
-import { applies, appliesSince2026_11, CHANGES, CHANGES_SINCE_2026_11 } from './patches';
+import {
+  applies,
+  appliesSince2026_11,
+  CHANGES,
+  CHANGES_SINCE_2026_11,
+  firesLateRollCallEscalations,
+} from './patches';
 
 type ClockEvent =
   | { kind: 'reminder'; index: number; at: string }
@@ -145,6 +151,12 @@ export class Clock {
   private readonly firedReminders = new Set<number>();
   /** Levels are kept apart like reminders: mixed offsets (working and calendar) may cross. */
   private readonly firedLevels = new Set<number>();
+  /**
+   * Set by a stop that still owes what came due before it (a roll-call closing with people
+   * missing): the missed deadline and the levels due by this instant fire before the runner
+   * ends. Null: a stop ends the runner at once.
+   */
+  private firesDueUntil: string | null = null;
 
   /** The deadline with its `upTree` ladders expanded into levels (lang/ladder.ts). */
   readonly spec: LevelledDeadlineSpec;
@@ -228,8 +240,16 @@ export class Clock {
     this.task?.changed?.();
   }
 
-  stop(): void {
+  /**
+   * Stops the clock: nothing due later fires. With `dueUntil` (a roll-call closing with people
+   * missing), the missed deadline and the escalation levels due by then that have not fired yet
+   * still fire, in order, before the runner ends: a case running late (a loaded or stopped
+   * worker, slow activities before them) must not drop a level that came due while the
+   * roll-call was open. Reminders do not: whom they would remind can no longer report.
+   */
+  stop(dueUntil?: string): void {
     this.stopped = true;
+    if (dueUntil !== undefined && this.firesDueUntil === null) this.firesDueUntil = dueUntil;
   }
 
   /**
@@ -262,11 +282,11 @@ export class Clock {
     );
   }
 
-  private nextEvent(): ClockEvent | null {
+  private nextEvent(withReminders = true): ClockEvent | null {
     const plan = this.plan;
     if (!plan || plan.dueAt === null) return null;
     const events: ClockEvent[] = [];
-    for (const r of plan.reminders) {
+    for (const r of withReminders ? plan.reminders : []) {
       // A reminder due before the clock started (a short deadline) would only be noise.
       if (!this.firedReminders.has(r.index) && r.at > this.startedAt) {
         events.push({ kind: 'reminder', index: r.index, at: r.at });
@@ -292,7 +312,7 @@ export class Clock {
   async run(run: ClockHost): Promise<void> {
     if (this.plan === null) await this.replan(run);
     for (;;) {
-      if (this.stopped) return;
+      if (this.stopped) return this.fireOwed(run);
       const seen = this.planVersion;
       const seenHolds = this.holds;
       // A pause or a resumption wakes the runner too (`holds` moves only since the patch).
@@ -304,9 +324,29 @@ export class Clock {
       }
       const waitMs = Date.parse(event.at) - Date.now();
       if (waitMs > 0 && (await condition(changed, waitMs))) continue;
-      if (this.stopped) return;
+      if (this.stopped) return this.fireOwed(run);
       // The timer and a pause may arrive in one activation: the pause wins.
       if (this.held()) continue;
+      this.busy++;
+      try {
+        await this.fire(run, event);
+      } finally {
+        this.busy--;
+      }
+    }
+  }
+
+  /**
+   * After a stop with `dueUntil`: the missed deadline and the levels due by then that have not
+   * fired, one after the other (under its own marker, asked only when there is one).
+   */
+  private async fireOwed(run: ClockHost): Promise<void> {
+    const until = this.firesDueUntil;
+    if (until === null || this.held()) return;
+    for (;;) {
+      const event = this.nextEvent(false);
+      if (event === null || event.at > until) return;
+      if (!firesLateRollCallEscalations()) return;
       this.busy++;
       try {
         await this.fire(run, event);

@@ -281,3 +281,20 @@ export function analysingRecurrence(): boolean {
  * rolling deploy or a rollback), and such a run recorded the repeat; it replays to that entry.
  */
 export const PHOTOS_CARRIED_ACROSS_RUNS_MARKER = 'photos-carried-across-runs';
+
+/**
+ * A roster roll-call that closes with people missing still fires its clocks' missed deadline and
+ * the escalation levels that came due while it was open but had not fired yet (the case ran
+ * late: a loaded or stopped worker, slow activities before them), before the step ends; before
+ * this, closing stopped the clocks and such levels were dropped without a trace (bench:rollcall at
+ * 10,000 people on a loaded machine: compounds with people missing and no escalation at all,
+ * docs/roll-calls-at-scale.md). Its own `patched()`,
+ * asked only when a closing roll-call has such a level: not a combined marker, which cases that
+ * closed a roll-call late and dropped its levels recorded too; they replay to the drop.
+ */
+export const LATE_ROLL_CALL_ESCALATIONS = 'late-roll-call-escalations';
+
+/** Whether a closing roll-call fires the levels due before its close (see above). */
+export function firesLateRollCallEscalations(): boolean {
+  return patched(LATE_ROLL_CALL_ESCALATIONS);
+}

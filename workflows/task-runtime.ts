@@ -51,6 +51,13 @@ export class TaskRuntime implements Projected, TaskContext {
   roster: RosterFigures | null = null;
   /** A roster roll-call is being closed (by its wait or a dispatcher): the other waits for it. */
   closing = false;
+  /**
+   * A roster roll-call closed with people missing: the instant by which its clocks' levels came
+   * due while it was open; they still fire when its clocks stop (Clock.stop). Null otherwise.
+   */
+  owesLevelsDueBy: string | null = null;
+  /** When a roster roll-call's window ends (its step's `within`); null without one. */
+  rosterWindowEndsAt: string | null = null;
   /** A supervision slip's facts (workflows/supervision.ts); null for every other task. */
   supervision: SupervisionFacts | null = null;
   /** The check-in (签到) the task was completed with; null without one. */
@@ -136,7 +143,9 @@ export class TaskRuntime implements Projected, TaskContext {
 
   stopClocks(on: 'claim' | 'complete'): void {
     for (const clock of this.clocks) {
-      if (on === 'complete' || clock.spec.stopsOn === 'claim') clock.stop();
+      if (on === 'complete' || clock.spec.stopsOn === 'claim') {
+        clock.stop(this.owesLevelsDueBy ?? undefined);
+      }
     }
   }
 

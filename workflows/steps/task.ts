@@ -439,6 +439,7 @@ async function waitForRoster(run: CaseRun, task: TaskRuntime, step: ClaimStepSpe
     dueMs = Date.parse(plan.dueAt!);
   }
   let windowEnded = false;
+  if (dueMs !== null) task.rosterWindowEndsAt = new Date(dueMs).toISOString();
   while (task.roster!.expected > 0) {
     if (dueMs === null) {
       await condition(woken);
@@ -473,8 +474,15 @@ export async function closeRoster(
     return;
   }
   task.closing = true;
-  const figures = await roster.closeRollCall({ taskId: task.id, at: new Date().toISOString() });
+  const at = new Date().toISOString();
+  const figures = await roster.closeRollCall({ taskId: task.id, at });
   task.roster = figures;
+  if (figures.missing > 0) {
+    // Levels that came due while it was open still fire when its clocks stop, however late the
+    // case runs (the window's end, or the close when earlier: a dispatcher's).
+    const windowEnd = task.rosterWindowEndsAt;
+    task.owesLevelsDueBy = windowEnd !== null && windowEnd < at ? windowEnd : at;
+  }
   const step = task.step as ClaimStepSpec;
   // Nobody to call is never enough, whatever `min` says: the roll-call goes to `onUnclaimed`.
   const enough = figures.expected > 0 && figures.acknowledged >= step.claimants.min;
