@@ -263,7 +263,7 @@ export function createRollCallActivities(
       for (let i = 0; i < people.length; i += OPEN_BATCH) {
         heartbeat();
         const batch = people.slice(i, i + OPEN_BATCH);
-        rosterEntriesInserted.count += await insertIgnoringDuplicates(
+        const inserted = await insertIgnoringDuplicates(
           entries,
           batch.map((person, j) => ({
             _id: `${request.taskId}:${person.personId}`,
@@ -277,6 +277,8 @@ export function createRollCallActivities(
             closedAt: null,
           })),
         );
+        // Added after the await: `count += await …` would add to the count read before it.
+        rosterEntriesInserted.count += inserted;
       }
       return { expected: people.length, unitId, unitName, fellBack };
     },

@@ -368,17 +368,23 @@ async function measure(
     }),
   );
   cpuFigures.push({ at: 'roster written', seconds: since(), byProcess: cpuSeconds(cpu) });
+  progress.info(`  ${cpuLine(cpuFigures.at(-1)!)}`);
   const [seconds, acks] = await Promise.all([
     progress.step(`Mailing ${people.length} calls`, () =>
-      callMails(models, options, since, rosterWritten, casesStarted, outboxStats),
+      callMails(models, options, since, rosterWritten, casesStarted, outboxStats, () => {
+        cpuFigures.push({ at: 'all called', seconds: since(), byProcess: cpuSeconds(cpu) });
+        progress.info(`  ${cpuLine(cpuFigures.at(-1)!)}`);
+      }),
     ),
     progress.step(`${people.length - missingPeople} people reporting in`, () =>
       reportIn(api.url, models, people, options),
     ),
   ]);
-  cpuFigures.push({ at: 'all called', seconds: since(), byProcess: cpuSeconds(cpu) });
-  progress.info(`  ${cpuLine(cpuFigures.at(-1)!)}`);
-  progress.info(`  ${cpuLine(cpuFigures[0]!)}`);
+  cpuFigures.push({
+    at: 'calls and report-ins done',
+    seconds: since(),
+    byProcess: cpuSeconds(cpu),
+  });
   await progress.step('Waiting for the activation to close', () =>
     waitFor('the activation to close', async () => {
       const doc = await models.Case.findById(activationId, { status: 1 }).lean();
@@ -469,6 +475,8 @@ async function callMails(
   startedBefore: number | undefined,
   /** The dispatcher's counters so far (polled), printed with each progress line. */
   outbox: () => OutboxStats,
+  /** Told once every call is out. */
+  onCalled: () => void,
 ): Promise<RollcallFigures['seconds']> {
   let casesStarted = startedBefore;
   let last = 0;
@@ -493,6 +501,7 @@ async function callMails(
     exactCountAt = at;
     const sent = await models.Outbox.countDocuments({ template: 'task-assigned', status: 'sent' });
     if (sent < options.people) return undefined;
+    onCalled();
     return { casesStarted, rosterWritten, called: Math.max(at, rosterWritten) };
   });
 }
