@@ -28,6 +28,8 @@ import { createEvaluationActivities } from './evaluations';
 import {
   createOutboxDispatcher,
   insertIgnoringDuplicates,
+  insertReportingDuplicates,
+  type OutboxRow,
   messageIdOf,
   withoutAddresses,
 } from './outbox';
@@ -406,9 +408,35 @@ export function createActivities(deps: ActivityDependencies) {
       sendNotification: (request, prepared) => sendNotification(request, prepared),
       namesOf: (request) => namesOf(request),
       wakeOutbox: () => outbox.wake(),
+      enqueueRows: (rows) => enqueueRows(rows),
       abandonNotification: (key) => activities.abandonNotification(key),
     }),
   };
+
+  /**
+   * Writes outbox rows a batch collected ({@link sendNotification}'s `collect`) and queues them:
+   * one unordered insert of the rows and one of their queue entries, instead of two inserts per
+   * mail (each a round trip, a FerretDB transaction and a workflow-worker turn). Idempotent as
+   * the single path: a row already there (a retried activity) is left as it is, and queued again
+   * only if it is still to be delivered.
+   */
+  async function enqueueRows(rows: readonly OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const existing = await insertReportingDuplicates(rawOutbox, rows);
+    const queue: OutboxRow[] = [];
+    for (const [i, row] of rows.entries()) {
+      if (!existing.has(i)) {
+        queue.push(row);
+        continue;
+      }
+      const status = (await Outbox.findById(row._id, { status: 1 }).lean())?.status ?? 'pending';
+      if (status === 'pending' || status === 'sending') queue.push(row);
+    }
+    await insertIgnoringDuplicates(
+      rawQueue,
+      queue.map((row) => ({ _id: row._id, dueAt: row.nextAttemptAt })),
+    );
+  }
 
   /**
    * The context entries a notification's `names` and `nameLists` ask for: each person's name (or
@@ -449,6 +477,11 @@ export function createActivities(deps: ActivityDependencies) {
       names?: Record<string, unknown>;
       /** A batch reports `queued` and wakes the dispatcher once at its end. */
       batch?: boolean;
+      /**
+       * Takes the outbox row instead of writing it: the batch writes its rows together
+       * ({@link enqueueRows}), one insert per slice instead of two per mail.
+       */
+      collect?: (row: OutboxRow) => void;
     } = {},
   ): Promise<NotificationResult> {
     // People are named by id in the workflow; their address and name are read only here, so
@@ -507,29 +540,34 @@ export function createActivities(deps: ActivityDependencies) {
     // of the outbox on FerretDB v1): a retried or replayed enqueue finds it there and changes
     // nothing, except that the mail is queued again if it is still to be delivered (an earlier
     // attempt may have stopped between the two inserts).
+    const row: OutboxRow = {
+      _id: request.businessKey,
+      caseId: request.caseId,
+      template: request.template,
+      to: first.to,
+      subject,
+      // The context, not the rendered text: the dispatcher renders it again when it sends.
+      // Rows stay small (a few hundred bytes, not the mail's kilobytes), and on FerretDB v1
+      // every `_id` read or write of the outbox costs in proportion to the rows' total size.
+      contextJson: JSON.stringify(context),
+      messageId,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
+      createdAt: now,
+      // Mail rows keep their old shape: channel fields only where there is something to say.
+      ...(first.channel !== 'mail' ? { channel: first.channel } : {}),
+      ...(group ? { group: true } : {}),
+      ...(fallbacks.length > 0 ? { fallbacks } : {}),
+    };
+    if (prepared.collect) {
+      prepared.collect(row);
+      return { status: 'queued', messageId };
+    }
     let status = 'pending';
     try {
-      await rawOutbox.insertOne({
-        _id: request.businessKey,
-        caseId: request.caseId,
-        template: request.template,
-        to: first.to,
-        subject,
-        // The context, not the rendered text: the dispatcher renders it again when it sends.
-        // Rows stay small (a few hundred bytes, not the mail's kilobytes), and on FerretDB v1
-        // every `_id` read or write of the outbox costs in proportion to the rows' total size.
-        contextJson: JSON.stringify(context),
-        messageId,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: now,
-        expiresAt: new Date(now.getTime() + outbox.options.expiryMs),
-        createdAt: now,
-        // Mail rows keep their old shape: channel fields only where there is something to say.
-        ...(first.channel !== 'mail' ? { channel: first.channel } : {}),
-        ...(group ? { group: true } : {}),
-        ...(fallbacks.length > 0 ? { fallbacks } : {}),
-      });
+      await rawOutbox.insertOne(row);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       status = (await Outbox.findById(request.businessKey, { status: 1 }).lean())?.status ?? status;

@@ -138,6 +138,11 @@ export interface OutboxStats {
   failed: number;
   /** Reads and writes the dispatcher sent to the store. */
   storeOps: number;
+  /**
+   * Mail recorded `sent`, by template: what bench:rollcall polls while it waits, instead of
+   * counting outbox rows (on FerretDB v1 a count converts every row it matches).
+   */
+  sentByTemplate: Record<string, number>;
   ms: {
     queue: number;
     inspect: number;
@@ -158,11 +163,12 @@ export function emptyOutboxStats(): OutboxStats {
     retried: 0,
     failed: 0,
     storeOps: 0,
+    sentByTemplate: {},
     ms: { queue: 0, inspect: 0, claim: 0, deliver: 0, mark: 0, cleanUp: 0 },
   };
 }
 
-type Counter = Exclude<keyof OutboxStats, 'ms'>;
+type Counter = Exclude<keyof OutboxStats, 'ms' | 'sentByTemplate'>;
 
 /** A batch's delivered mail waiting to be recorded `sent` (`sentMarks`). */
 interface SentMarks {
@@ -201,6 +207,37 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(
       (err as { result?: { insertedCount?: number } }).result?.insertedCount ??
       docs.length - list.length
     );
+  }
+}
+
+/**
+ * Inserts documents under their `_id`s with one unordered insert, leaving those already there as
+ * they are, and answers the positions the store refused as duplicate keys (documents written
+ * before: a retry). Where the store names no positions, every document is answered as possibly
+ * there (the caller reads them back). Any other error is thrown.
+ */
+export async function insertReportingDuplicates<T extends { _id: string }>(
+  collection: mongo.Collection<T>,
+  docs: readonly T[],
+): Promise<Set<number>> {
+  if (docs.length === 0) return new Set();
+  try {
+    await collection.insertMany(docs as never, { ordered: false });
+    return new Set();
+  } catch (err) {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
+      code?: number;
+      index?: number;
+      err?: { code?: number; index?: number };
+    }>;
+    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
+    if (!list.every((e) => (e.code ?? e.err?.code) === 11000)) throw err;
+    const positions = list.map((e) => e.index ?? e.err?.index);
+    if (list.length > 0 && positions.every((i): i is number => typeof i === 'number')) {
+      return new Set(positions);
+    }
+    return new Set(docs.map((_, i) => i));
   }
 }
 
@@ -647,6 +684,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       counted('sent', mails.length);
       if (result.matchedCount === mails.length) {
         recorded.push(...mails);
+        for (const mail of mails) {
+          stats.sentByTemplate[mail.template] = (stats.sentByTemplate[mail.template] ?? 0) + 1;
+        }
       } else {
         // Some row had moved on (another dispatcher took the mail over after the lease and
         // counted this attempt): only the rows this write recorded are cleaned up as sent.
@@ -659,6 +699,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
             row.sentAt?.getTime() === at.getTime()
           ) {
             recorded.push(mail);
+            stats.sentByTemplate[mail.template] = (stats.sentByTemplate[mail.template] ?? 0) + 1;
           }
         }
       }
@@ -838,7 +879,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       dispatcher.wake();
     },
     stats() {
-      return { ...stats, ms: { ...stats.ms } };
+      return { ...stats, sentByTemplate: { ...stats.sentByTemplate }, ms: { ...stats.ms } };
     },
     async stop() {
       stopped = true;

@@ -2,6 +2,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { startSmtpSink } from '../stack/smtp-sink';
 import { startWorker } from '../worker';
+import { rosterEntriesInserted } from '../activities/roll-calls';
+import { storeProfile } from './store-profile';
 
 /**
  * A process of its own for `bench:rollcall --split` (bench/README.md, "The roll-call at scale"):
@@ -9,7 +11,8 @@ import { startWorker } from '../worker';
  * in its environment, as a deployment runs the worker apart from the API; `sink <mailDir>
  * <smtpPort> <httpPort>` runs the SMTP sink, standing for a relay on another machine. Forked by
  * bench/rollcall.ts over IPC: it sends `{ ready: true }` once started, answers `stats` with the
- * dispatcher's counters and stops on `stop`.
+ * dispatcher's counters, the roster entries written and (with `monitorCommands=true` in its
+ * `MONGODB_URI`, `--profile`) its store commands tallied, and stops on `stop`.
  */
 
 type Message = 'stats' | 'stop';
@@ -24,7 +27,15 @@ async function main(): Promise<void> {
     const worker = await startWorker(loadConfig(process.env), {
       workflowBundle: { codePath: args[0]! },
     });
-    stats = () => worker.outboxStats();
+    const profile = process.env.MONGODB_URI?.includes('monitorCommands=true')
+      ? storeProfile()
+      : null;
+    profile?.attach('worker process');
+    stats = () => ({
+      outbox: worker.outboxStats(),
+      roster: rosterEntriesInserted.count,
+      store: profile?.tally() ?? {},
+    });
     stop = () => worker.stop();
   } else if (mode === 'sink') {
     const sink = await startSmtpSink({

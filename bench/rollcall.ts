@@ -15,13 +15,16 @@ import { createMailRenderer } from '../mail/renderer';
 import { connectDatabase } from '../models';
 import type { Models } from '../models';
 import { emptyOutboxStats, type OutboxStats } from '../activities/outbox';
+import { rosterEntriesInserted } from '../activities/roll-calls';
 import { startApi } from '../server';
 import { createDefinitionService } from '../services/definitions';
 import { PROJECT_ROOT, stackDirs } from '../stack/paths';
 import { randomPorts } from '../stack/stack';
 import { startWorker } from '../worker';
 import { expectStatus, http, keepAlive } from './http';
-import { watchLoad } from './machine';
+import { cpuMeter, watchLoad } from './machine';
+import type { StoreCommandTally } from './store-profile';
+import { storeProfile, storeProfileLines, withCommandMonitoring } from './store-profile';
 import {
   abort,
   abortedBecause,
@@ -58,6 +61,11 @@ export interface RollcallOptions {
    * own, as deployed (bench/rollcall-child.ts); otherwise all on the bench's event loop.
    */
   split: boolean;
+  /**
+   * Tally every store command by process, command and collection (driver command monitoring;
+   * costs a little CPU in each process).
+   */
+  profile: boolean;
 }
 
 /** Defaults (chosen): the issue's city; 90 s stands for the shipped 30 minutes. */
@@ -68,6 +76,7 @@ export const ROLLCALL_DEFAULTS: RollcallOptions = {
   deadline: 90,
   concurrency: 16,
   split: false,
+  profile: false,
 };
 
 export interface RollcallFigures {
@@ -118,6 +127,18 @@ export interface RollcallFigures {
   loads: number[];
   /** The worker's outbox dispatcher's counters at the end of the run. */
   outbox: OutboxStats;
+  /** CPU seconds each process had used when the roster was written, when all were called, at the end. */
+  cpu: Array<{ at: string; seconds: number; byProcess: Record<string, number> }>;
+  /** With `--profile`: the store commands of each process (label: command collection). */
+  store: StoreCommandTally;
+}
+
+/** What the worker reports over IPC (bench/rollcall-child.ts). */
+interface WorkerReport {
+  outbox: OutboxStats;
+  /** Roster entries its `openRollCall`s inserted. */
+  roster: number;
+  store: StoreCommandTally;
 }
 
 const ADMIN_KEY = `gfk_rollcall_${randomBytes(24).toString('base64url')}`;
@@ -221,11 +242,15 @@ async function measure(
     RATE_LIMIT_CASE_START: 'off',
     RATE_LIMIT_CASE_START_ADDRESS: 'off',
   };
-  let outboxStats: () => OutboxStats;
-  let finalOutboxStats: () => Promise<OutboxStats>;
+  if (options.profile) env.MONGODB_URI = withCommandMonitoring(env.MONGODB_URI!);
+  const profile = options.profile ? storeProfile() : null;
+  /** The worker's report as last heard (polled every POLL_MS), and a fresh one. */
+  let workerReport: () => WorkerReport;
+  let finalWorkerReport: () => Promise<WorkerReport>;
+  const cpuHosts: Array<{ pid: number; name: string }> = [];
   if (options.split) {
     const ports = await randomPorts();
-    await startChild(
+    const sink = await startChild(
       'SMTP sink',
       ['sink', dirs.mail, String(ports.smtp), String(ports.mailHttp)],
       env,
@@ -233,10 +258,11 @@ async function measure(
     );
     env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
     const child = await startChild('engine worker', ['worker', engineBundle], env, running);
-    let last: OutboxStats = emptyOutboxStats();
+    cpuHosts.push({ pid: child.pid!, name: 'worker' }, { pid: sink.pid!, name: 'SMTP sink' });
+    let last: WorkerReport = { outbox: emptyOutboxStats(), roster: 0, store: {} };
     const ask = () =>
-      new Promise<OutboxStats>((resolve) => {
-        const onMessage = (message: { stats?: OutboxStats }) => {
+      new Promise<WorkerReport>((resolve) => {
+        const onMessage = (message: { stats?: WorkerReport }) => {
           if (!message.stats) return;
           child.off('message', onMessage);
           last = message.stats;
@@ -247,23 +273,33 @@ async function measure(
       });
     const poll = setInterval(() => void ask(), POLL_MS);
     running.push({ name: 'stats poll', stop: () => Promise.resolve(clearInterval(poll)) });
-    outboxStats = () => last;
-    finalOutboxStats = ask;
+    workerReport = () => last;
+    finalWorkerReport = ask;
   } else {
     const worker = await startWorker(loadConfig(env), {
       workflowBundle: { codePath: engineBundle },
     });
     running.push({ name: 'engine worker', stop: () => worker.stop() });
-    outboxStats = () => worker.outboxStats();
-    finalOutboxStats = () => Promise.resolve(worker.outboxStats());
+    profile?.attach('worker (bench process)');
+    workerReport = () => ({
+      outbox: worker.outboxStats(),
+      roster: rosterEntriesInserted.count,
+      store: {},
+    });
+    finalWorkerReport = () => Promise.resolve(workerReport());
   }
+  const outboxStats = () => workerReport().outbox;
+  const cpu = cpuMeter(stack.pids, cpuHosts);
+  const cpuFigures: RollcallFigures['cpu'] = [];
   const config = loadConfig(env);
   const api = await startApi(config, { definitionsDir: null });
   running.push({ name: 'API', stop: () => api.stop() });
+  profile?.attach('API (bench process)');
   running.push({ name: 'HTTP client', stop: () => Promise.resolve(keepAlive.destroy()) });
   await api.ensureBootstrapAdminKey(ADMIN_KEY);
   const db = await connectDatabase(config.MONGODB_URI);
   running.push({ name: 'database connection', stop: () => db.close() });
+  profile?.attach('bench polls and checks');
   const models = db.models;
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   running.push({ name: 'Temporal client', stop: () => connection.close() });
@@ -322,27 +358,46 @@ async function measure(
   // People report in as soon as the roster is written, while the call mails still go out (as
   // they would: a called person may hear of it by phone before the mail arrives).
   let casesStarted: number | undefined;
+  let exactCountAt = 0;
   const rosterWritten = await progress.step(`Writing the roster of ${people.length} people`, () =>
     waitFor('the roster to be written', async () => {
       if (casesStarted === undefined) {
         const cases = await models.Case.countDocuments({ definitionKey: 'emergency-compound' });
         if (cases >= options.compounds) casesStarted = since();
       }
-      return (await models.RollCallEntry.countDocuments({})) >= options.people
-        ? since()
-        : undefined;
+      // The worker's count of the entries it inserted, then one exact count to confirm it: on
+      // FerretDB v1 a count converts every entry, and counting 10,000 every 2 s was a
+      // measurable part of the store's CPU (bench/README.md). The worker's count can fall short
+      // (an insert that failed on the wire after the store wrote it, then retried: all
+      // duplicates), so the exact count also runs every 15 s (chosen).
+      const at = since();
+      if (workerReport().roster < options.people && at - exactCountAt < 15) return undefined;
+      exactCountAt = at;
+      const written = await models.RollCallEntry.countDocuments({});
+      progress.info(
+        `  ${at.toFixed(0)} s: roster entries ${written} (the worker counted ${workerReport().roster})`,
+      );
+      return written >= options.people ? at : undefined;
     }),
   );
+  cpuFigures.push({ at: 'roster written', seconds: since(), byProcess: cpuSeconds(cpu) });
+  progress.info(`  ${cpuLine(cpuFigures.at(-1)!)}`);
   const [seconds, acks] = await Promise.all([
     progress.step(`Mailing ${people.length} calls`, () =>
-      callMails(models, options, since, rosterWritten, casesStarted, () =>
-        outboxLine(outboxStats()),
-      ),
+      callMails(models, options, since, rosterWritten, casesStarted, outboxStats, () => {
+        cpuFigures.push({ at: 'all called', seconds: since(), byProcess: cpuSeconds(cpu) });
+        progress.info(`  ${cpuLine(cpuFigures.at(-1)!)}`);
+      }),
     ),
     progress.step(`${people.length - missingPeople} people reporting in`, () =>
       reportIn(api.url, models, people, options),
     ),
   ]);
+  cpuFigures.push({
+    at: 'calls and report-ins done',
+    seconds: since(),
+    byProcess: cpuSeconds(cpu),
+  });
   await progress.step('Waiting for the activation to close', () =>
     waitFor('the activation to close', async () => {
       const doc = await models.Case.findById(activationId, { status: 1 }).lean();
@@ -350,13 +405,17 @@ async function measure(
     }),
   );
   await progress.step('Waiting for the outbox to drain', () =>
-    waitFor('the outbox to drain', async () =>
-      (await models.Outbox.countDocuments({ status: { $in: ['pending', 'sending'] } })) === 0
-        ? true
-        : undefined,
-    ),
+    waitFor('the outbox to drain', async () => {
+      // One equality count per status: FerretDB v1 hands those to PostgreSQL's index, an `$in`
+      // it applies to every row itself.
+      for (const status of ['pending', 'sending'] as const) {
+        if ((await models.Outbox.countDocuments({ status })) > 0) return undefined;
+      }
+      return true;
+    }),
   );
   const loads = load.stop();
+  cpuFigures.push({ at: 'end', seconds: since(), byProcess: cpuSeconds(cpu) });
   const escalation = await escalationLatency(models, options.deadline);
   const mails = await mailFigures(models, dirs.mail);
   const maxHistory = await progress.step('Reading every execution history', () =>
@@ -375,8 +434,17 @@ async function measure(
     mails,
     activation: await activationFigures(models, activationId),
     loads,
-    outbox: await finalOutboxStats(),
+    ...(await finalWorkerReport().then((report) => ({
+      outbox: report.outbox,
+      store: { ...report.store, ...(profile?.tally() ?? {}) },
+    }))),
+    cpu: cpuFigures,
   };
+}
+
+/** CPU seconds used so far by each process (bench/machine.ts). */
+function cpuSeconds(meter: ReturnType<typeof cpuMeter>): Record<string, number> {
+  return Object.fromEntries([...meter.read()].map(([name, ms]) => [name, ms / 1000]));
 }
 
 /**
@@ -419,24 +487,36 @@ async function callMails(
   since: () => number,
   rosterWritten: number,
   startedBefore: number | undefined,
-  /** The dispatcher's counters so far, printed with each progress line. */
-  outbox: () => string,
+  /** The dispatcher's counters so far (polled), printed with each progress line. */
+  outbox: () => OutboxStats,
+  /** Told once every call is out. */
+  onCalled: () => void,
 ): Promise<RollcallFigures['seconds']> {
   let casesStarted = startedBefore;
   let last = 0;
+  let exactCountAt = since();
   return waitFor('every call mail to be sent', async () => {
     if (casesStarted === undefined) {
       const cases = await models.Case.countDocuments({ definitionKey: 'emergency-compound' });
       if (cases >= options.compounds) casesStarted = since();
     }
-    const sent = await models.Outbox.countDocuments({ template: 'task-assigned', status: 'sent' });
+    // The dispatcher's count, then one exact count of the outbox's rows to confirm it (on
+    // FerretDB v1 a count converts every row it matches).
+    const counted = outbox().sentByTemplate['task-assigned'] ?? 0;
     if (since() - last >= 15) {
       last = since();
-      progress.info(`  ${since().toFixed(0)} s: call mails sent ${sent}/${options.people}`);
-      progress.info(`  ${outbox()}`);
+      progress.info(`  ${since().toFixed(0)} s: call mails sent ${counted}/${options.people}`);
+      progress.info(`  ${outboxLine(outbox())}`);
     }
-    if (sent < options.people || casesStarted === undefined) return undefined;
-    return { casesStarted, rosterWritten, called: Math.max(since(), rosterWritten) };
+    if (casesStarted === undefined) return undefined;
+    // Also every 15 s (chosen), should the dispatcher's count fall short of the rows.
+    const at = since();
+    if (counted < options.people && at - exactCountAt < 15) return undefined;
+    exactCountAt = at;
+    const sent = await models.Outbox.countDocuments({ template: 'task-assigned', status: 'sent' });
+    if (sent < options.people) return undefined;
+    onCalled();
+    return { casesStarted, rosterWritten, called: Math.max(at, rosterWritten) };
   });
 }
 
@@ -654,8 +734,20 @@ export function rollcallLines(f: RollcallFigures): string[] {
     // Against the report-ins the API took: a late one refused is missing, and said so above.
     `activation: ${f.activation.status}; expected ${f.activation.expected} (${check(f.activation.expected === o.people)}), acknowledged ${f.activation.acknowledged} (${check(f.activation.acknowledged === f.acks.accepted)}), missing ${f.activation.missing} (${check(f.activation.missing === o.people - f.acks.accepted)})${f.acks.accepted < f.reporters ? `; ${f.reporters - f.acks.accepted} of the ${f.reporters} who reported were not accepted` : ''}`,
     outboxLine(f.outbox),
+    ...f.cpu.map(cpuLine),
+    ...storeProfileLines(f.store, o.people),
     `rollcall: ${o.people} people called in ${f.seconds.called.toFixed(1)} s; ${f.acks.perSecond.toFixed(1)} acks/s; escalations ${f.escalationSeconds.toFixed(1)} s after the deadline; max history ${f.maxHistory.events} events ${f.maxHistory.bytes} bytes; mails ${f.mails.expected} expected, ${f.mails.delivered} delivered, ${f.mails.duplicates} duplicates`,
   ];
+}
+
+/** CPU seconds by process at one point of the run, largest first. */
+function cpuLine(c: RollcallFigures['cpu'][number]): string {
+  return `CPU seconds by process at ${c.at} (${c.seconds.toFixed(1)} s): ${Object.entries(
+    c.byProcess,
+  )
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${s.toFixed(1)}`)
+    .join(', ')}`;
 }
 
 /** The dispatcher's counters: store operations per mail and where its time went. */
@@ -677,10 +769,15 @@ export function parseRollcallOptions(argv: string[]): RollcallOptions {
       deadline: { type: 'string' },
       concurrency: { type: 'string' },
       split: { type: 'boolean' },
+      profile: { type: 'boolean' },
     },
     strict: true,
   });
-  const int = (name: Exclude<keyof RollcallOptions, 'split'>, min: number, max: number): number => {
+  const int = (
+    name: Exclude<keyof RollcallOptions, 'split' | 'profile'>,
+    min: number,
+    max: number,
+  ): number => {
     const raw = values[name];
     if (raw === undefined) return ROLLCALL_DEFAULTS[name];
     const n = Number(raw);
@@ -696,6 +793,7 @@ export function parseRollcallOptions(argv: string[]): RollcallOptions {
     deadline: int('deadline', 15, 86_400),
     concurrency: int('concurrency', 1, 256),
     split: values.split ?? false,
+    profile: values.profile ?? false,
   };
 }
 

@@ -87,6 +87,9 @@ function draftId(key: string): string {
 /** How long a start reuses the latest published snapshot of a key (see latestSnapshot). */
 const STARTABLE_TTL_MS = 5_000;
 
+/** Versions whose snapshots a process keeps before it starts over (chosen). */
+const SNAPSHOTS_KEPT = 500;
+
 export function createDefinitionService(
   models: Models,
   knownTemplates: ReadonlySet<string>,
@@ -100,6 +103,8 @@ export function createDefinitionService(
    */
   const startable = new Map<string, { at: number; snapshot: Promise<DefinitionSnapshot | null> }>();
   const forgetStartable = (key: string) => startable.delete(key);
+  /** Snapshots of versions that are not drafts, by `key@version` (they never change). */
+  const snapshots = new Map<string, DefinitionSnapshot>();
 
   async function latest(key: string) {
     return Definition.findOne({ key, status: 'published' }).sort({ version: -1 }).lean();
@@ -517,8 +522,17 @@ export function createDefinitionService(
 
     /** One version as cases of it carry it (published or retired), or null. */
     async snapshot(key: string, version: number): Promise<DefinitionSnapshot | null> {
-      const doc = await Definition.findById(`${key}@${version}`).lean();
-      return doc && doc.status !== 'draft' ? snapshotOf(doc) : null;
+      const id = `${key}@${version}`;
+      const known = snapshots.get(id);
+      if (known) return known;
+      const doc = await Definition.findById(id).lean();
+      if (!doc || doc.status === 'draft') return null;
+      // A version's spec never changes once it is not a draft (retiring changes its status
+      // only), so it is kept: each report-in to a roll-call asks for its step (bench:rollcall).
+      if (snapshots.size >= SNAPSHOTS_KEPT) snapshots.clear();
+      const snapshot = snapshotOf(doc);
+      snapshots.set(id, snapshot);
+      return snapshot;
     },
 
     /**
