@@ -133,28 +133,70 @@ export function sumsOf(metrics: Partial<Record<string, unknown>> | null | undefi
 export type RollupParts = Record<string, Partial<Sums>>;
 
 /**
- * A roll-up document's entries as stored: one JSON string (`partsJson`), zeros and empty entries
- * left out. FerretDB v1 converts every field of a document between PostgreSQL's jsonb and BSON on
- * each read, so its cost follows the number of fields, not the bytes: a grid's month as nested
- * fields (about 300 numbers at 20,000 cases) read 13 times slower than as one string (measured:
- * 1,533 documents in 6.9 s against 0.45 s, docs/metrics-at-scale.md). Only the folder and the
- * rebuild write it, whole (activities/metric-rollups.ts).
+ * A roll-up document's entries as stored: one JSON string (`partsJson`). FerretDB v1 converts
+ * every field of a document between PostgreSQL's jsonb and BSON on each read, so its cost follows
+ * the number of fields, not only the bytes: a grid's month as nested fields (about 300 numbers at
+ * 20,000 cases) read 13 times slower than as one string (measured: 1,533 documents in 6.9 s
+ * against 0.45 s, docs/metrics-at-scale.md). Only the folder and the rebuild write it, whole
+ * (activities/metric-rollups.ts).
+ *
+ * The string is columnar (docs/metrics-at-scale.md, "Columnar entries"): `[fields, entries]`,
+ * the names of the figures that are not zero in some entry once per document (in
+ * {@link METRIC_FIELDS} order), and each entry as an array of numbers in that order, trailing
+ * zeros left out; an entry of zeros only is left out. As objects (`{"part": {"received": 3, …}}`,
+ * what versions before wrote, still read by {@link unpackRollupParts}), the field names were most
+ * of a period document's bytes, and FerretDB's and the reader's cost follows the bytes too.
  */
 export function packRollupParts(parts: Readonly<Record<string, Partial<Sums>>>): string {
-  const packed: RollupParts = {};
-  for (const [part, sums] of Object.entries(parts)) {
-    const kept = Object.fromEntries(
-      Object.entries(sums).filter(([, v]) => typeof v === 'number' && v !== 0),
-    );
-    if (Object.keys(kept).length > 0) packed[part] = kept;
+  const used = new Set<string>();
+  for (const sums of Object.values(parts)) {
+    for (const [field, value] of Object.entries(sums)) {
+      if (typeof value === 'number' && value !== 0 && Number.isFinite(value)) used.add(field);
+    }
   }
-  return JSON.stringify(packed);
+  // The known figures in their order, then any other (a figure a later version added) by name.
+  const known = new Set<string>(METRIC_FIELDS);
+  const fields = [
+    ...METRIC_FIELDS.filter((f) => used.has(f)),
+    ...[...used].filter((f) => !known.has(f)).sort(),
+  ];
+  const entries: Record<string, number[]> = {};
+  for (const [part, sums] of Object.entries(parts)) {
+    const row = fields.map((field) => {
+      const value = (sums as Record<string, unknown>)[field];
+      return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+    });
+    while (row.length > 0 && row[row.length - 1] === 0) row.pop();
+    if (row.length > 0) entries[part] = row;
+  }
+  return JSON.stringify([fields, entries]);
+}
+
+/** The entries of a columnar `partsJson` (see {@link packRollupParts}); null: not that shape. */
+function unpackColumns(packed: unknown): RollupParts | null {
+  if (!Array.isArray(packed) || packed.length !== 2) return null;
+  const [fields, rows] = packed as [unknown, unknown];
+  if (!Array.isArray(fields) || rows === null || typeof rows !== 'object') return null;
+  const names = fields.map(String) as MetricField[];
+  const entries: RollupParts = {};
+  for (const [part, row] of Object.entries(rows as Record<string, unknown>)) {
+    if (!Array.isArray(row)) continue;
+    const sums: Partial<Sums> = {};
+    const count = Math.min(row.length, names.length);
+    for (let i = 0; i < count; i += 1) {
+      const value = row[i] as unknown;
+      if (typeof value === 'number' && value !== 0) sums[names[i]!] = value;
+    }
+    entries[part] = sums;
+  }
+  return entries;
 }
 
 /**
- * The entries of a stored roll-up document: `partsJson`, plus `parts` as nested fields (what
- * versions before the packing wrote; the folder packs a document the next time it folds into it,
- * the rebuild packs them all). Summed where both are there (never, unless written by hand).
+ * The entries of a stored roll-up document: `partsJson` (columnar, or entries as objects as the
+ * versions before the columns wrote it), plus `parts` as nested fields (what versions before the
+ * packing wrote; the folder packs a document the next time it folds into it, the rebuild packs
+ * them all). Summed where both are there (never, unless written by hand).
  */
 export function unpackRollupParts(stored: object): RollupParts {
   const doc = stored as { parts?: unknown; partsJson?: unknown };
@@ -172,9 +214,10 @@ export function unpackRollupParts(stored: object): RollupParts {
       }
     }
   };
-  const packed: unknown =
+  const parsed: unknown =
     typeof doc.partsJson === 'string' && doc.partsJson !== '' ? JSON.parse(doc.partsJson) : null;
-  // Only packed entries (every document the folder or the rebuild wrote): as parsed, no copy;
+  const packed = unpackColumns(parsed) ?? parsed;
+  // Only packed entries (every document the folder or the rebuild wrote): as unpacked, no copy;
   // what reads them converts each figure with Number() (sumsOf) anyway.
   if (doc.parts === undefined && packed !== null && typeof packed === 'object') {
     return packed as RollupParts;

@@ -426,9 +426,10 @@ const metricRollupSchema = new mongoose.Schema(
     /** A period document's Beijing half year, `2026-H1` (its entries are `<month>|<part>`). */
     half: { type: String, default: undefined },
     /**
-     * Summed figures per `process~category[~trendMonth]` entry, as one JSON string, zeros left
-     * out (common/metric-rollup.ts packRollupParts: FerretDB v1 reads one string field many times
-     * faster than hundreds of nested numbers).
+     * Summed figures per `process~category[~trendMonth]` entry, as one JSON string, columnar
+     * (`[fields, {entry: [numbers]}]`, zeros left out; entries as objects where an older version
+     * wrote them): common/metric-rollup.ts packRollupParts. FerretDB v1 reads one string field
+     * many times faster than hundreds of nested numbers, and its cost follows the bytes too.
      */
     partsJson: { type: String, default: '{}' },
     /** The entries as nested fields, as versions before `partsJson` wrote them (read still). */

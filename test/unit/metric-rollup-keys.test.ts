@@ -124,12 +124,66 @@ describe('metric roll-up keys and periods', () => {
     });
 
     // Assert
-    expect(JSON.parse(packed)).toEqual({ 'order~road': { received: 2, overdue: 1 } });
+    expect(JSON.parse(packed)).toEqual([['received', 'overdue'], { 'order~road': [2, 1] }]);
     expect(unpacked).toEqual({
       'order~road': { received: 3, completed: 1, overdue: 1 },
       'order~water': { rated: 1 },
     });
     expect(unpackRollupParts({})).toEqual({});
+  });
+
+  it('when entries are packed, then the field names are written once per document, each entry an array in that order without its trailing zeros, and unpacking gives every figure back', () => {
+    // Arrange: figures of every field, a field only one entry has, a zero inside a row.
+    const all = sumsOf(Object.fromEntries(METRIC_FIELDS.map((field, i) => [field, i + 1])));
+    const parts = {
+      '2026-03|order~road': all,
+      '2026-04|order~%E8%B7%AF': { ...sumsOf(null), received: 5, rated: 2, ratingScore: 9.5 },
+      '2026-04|order~': { ...sumsOf(null), due: 1 },
+    };
+
+    // Act
+    const packed = packRollupParts(parts);
+    const [fields, entries] = JSON.parse(packed) as [string[], Record<string, number[]>];
+
+    // Assert
+    expect(fields).toEqual([...METRIC_FIELDS]);
+    expect(entries['2026-03|order~road']).toEqual(METRIC_FIELDS.map((_, i) => i + 1));
+    expect(entries['2026-04|order~']).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const strip = (sums: Partial<Record<string, number>>) =>
+      Object.fromEntries(Object.entries(sums).filter(([, v]) => v !== 0));
+    expect(unpackRollupParts({ partsJson: packed })).toEqual(
+      Object.fromEntries(Object.entries(parts).map(([part, sums]) => [part, strip(sums)])),
+    );
+    // A half year of 4 parts (24 entries): as objects each entry names its fields, as columns
+    // the document does once, a fraction of the bytes.
+    const half = Object.fromEntries(
+      ['01', '02', '03', '04', '05', '06'].flatMap((m) =>
+        ['road', 'noise', 'water', 'other'].map((c) => [`2026-${m}|order~${c}`, all] as const),
+      ),
+    );
+    expect(packRollupParts(half).length).toBeLessThan(JSON.stringify(half).length / 2);
+  });
+
+  it('when a document holds its entries as objects in partsJson (the version before the columns), then they are read as they are, added to nested ones', () => {
+    // Arrange: partsJson as the version before the columns wrote it.
+    const partsJson = JSON.stringify({
+      'order~road': { received: 2, overdue: 1 },
+      '2026-03|order~': { rated: 1 },
+    });
+
+    // Act
+    const alone = unpackRollupParts({ partsJson });
+    const withNested = unpackRollupParts({ partsJson, parts: { 'order~road': { received: 1 } } });
+
+    // Assert
+    expect(alone).toEqual({
+      'order~road': { received: 2, overdue: 1 },
+      '2026-03|order~': { rated: 1 },
+    });
+    expect(withNested).toEqual({
+      'order~road': { received: 3, overdue: 1 },
+      '2026-03|order~': { rated: 1 },
+    });
   });
 
   it('when the roll-ups of a subtree are read, then each query is equalities on kind and month (and unit for a small subtree), never a month $in', () => {

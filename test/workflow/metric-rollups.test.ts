@@ -405,6 +405,45 @@ describe('metric roll-ups', () => {
     await expectRollupsMatchCases();
   });
 
+  it('when roll-ups hold their entries as objects in partsJson (the version before the columns), then they are read as they are and written columnar by the next fold into them', async () => {
+    // Arrange: every roll-up (month, subtree and period documents) as that version wrote them.
+    await foldRollupChanges(db.models);
+    const period = { unitId: 'r-s', period: '2026-03' };
+    const halfYear = { unitId: 'r-s', period: '2026-H1' };
+    const expected = await metricsService().unitMetrics(admin, period);
+    const expectedHalf = await metricsService().unitMetrics(admin, halfYear);
+    const rollups = await db.models.MetricRollup.find({}).lean();
+    expect(rollups.some((r) => typeof r.half === 'string')).toBe(true);
+    for (const r of rollups) {
+      await db.models.MetricRollup.collection.updateOne(
+        { _id: r._id as never },
+        { $set: { partsJson: JSON.stringify(unpackRollupParts(r)) }, $unset: { parts: '' } },
+      );
+    }
+    const legacyRead = await metricsService().unitMetrics(admin, period);
+    const legacyHalf = await metricsService().unitMetrics(admin, halfYear);
+    const tag = randomBytes(4).toString('hex');
+
+    // Act: one more case of r-c1 in March, projected and folded.
+    for (const progress of revisionsOf(`ro-${tag}`, 'r-c1', 'road', FATES[0]!, SERVED[0])) {
+      await activities.recordCaseProgress(progress);
+    }
+    await foldRollupChanges(db.models);
+
+    // Assert
+    expect({ ...legacyRead, computedAt: null }).toEqual({ ...expected, computedAt: null });
+    expect({ ...legacyHalf, computedAt: null }).toEqual({ ...expectedHalf, computedAt: null });
+    const march = rollups.filter(
+      (r) => r.unitId === 'r-c1' && (r.month === '2026-03' || r.half === '2026-H1'),
+    );
+    expect(march.length).toBeGreaterThan(0);
+    for (const r of march) {
+      const folded = (await db.models.MetricRollup.findOne({ _id: r._id }).lean())!;
+      expect(Array.isArray(JSON.parse(folded.partsJson))).toBe(true);
+    }
+    await expectRollupsMatchCases();
+  });
+
   it('when the case mark is lost after the roll-up was written, then the retry does not count the change twice', async () => {
     // Arrange: a case at revision 1, then revision 2 (claimed: figures change) projected.
     const tag = randomBytes(4).toString('hex');
@@ -557,6 +596,14 @@ describe('metric roll-ups', () => {
       month: '2020-01',
       parts: { 'x~': { received: 1 } },
     });
+    // Another as the version before the columns wrote it (entries as objects in partsJson).
+    const other = (await db.models.MetricRollup.find({}).lean()).find(
+      (r) => r._id !== any._id && Object.keys(unpackRollupParts(r)).length > 0,
+    )!;
+    await db.models.MetricRollup.updateOne(
+      { _id: other._id },
+      { $set: { partsJson: JSON.stringify(unpackRollupParts(other)) } },
+    );
 
     // Act
     const report = await rebuildRollups(db.models);
@@ -564,6 +611,11 @@ describe('metric roll-ups', () => {
     // Assert
     expect(report.cases).toBeGreaterThan(0);
     await expectRollupsMatchCases();
+    // The rebuild writes every document columnar: `[fields, entries]`, no nested `parts`.
+    for (const r of await db.models.MetricRollup.find({}).lean()) {
+      expect(r.parts).toBeUndefined();
+      expect(Array.isArray(JSON.parse(r.partsJson))).toBe(true);
+    }
     const doc = (await db.models.Case.findOne({ unitId: 'r-c1' }).lean())!;
     expect(doc.rolledUp).toMatchObject({ keys: rollupKeysOf(doc as RollupCase) });
   });
