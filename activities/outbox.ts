@@ -211,6 +211,27 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(
 }
 
 /**
+ * The positions an unordered insert's error names as refused duplicate keys, or null when it is a
+ * duplicate-key error that names none (the caller reads its documents back). Any other error,
+ * or a bulk error listing another failure beside the duplicates, is thrown.
+ */
+function duplicatePositionsOf(err: unknown): Set<number> | null {
+  const errors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
+    code?: number;
+    index?: number;
+    err?: { code?: number; index?: number };
+  }>;
+  if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
+  if (!list.every((e) => (e.code ?? e.err?.code) === 11000)) throw err;
+  const positions = list.map((e) => e.index ?? e.err?.index);
+  if (list.length > 0 && positions.every((i): i is number => typeof i === 'number')) {
+    return new Set(positions);
+  }
+  return null;
+}
+
+/**
  * Inserts documents under their `_id`s with one unordered insert, leaving those already there as
  * they are, and answers the positions the store refused as duplicate keys (documents written
  * before: a retry). Where the store names no positions, every document is answered as possibly
@@ -225,18 +246,8 @@ export async function insertReportingDuplicates<T extends { _id: string }>(
     await collection.insertMany(docs as never, { ordered: false });
     return new Set();
   } catch (err) {
-    const errors = (err as { writeErrors?: unknown }).writeErrors;
-    const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
-      code?: number;
-      index?: number;
-      err?: { code?: number; index?: number };
-    }>;
-    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
-    if (!list.every((e) => (e.code ?? e.err?.code) === 11000)) throw err;
-    const positions = list.map((e) => e.index ?? e.err?.index);
-    if (list.length > 0 && positions.every((i): i is number => typeof i === 'number')) {
-      return new Set(positions);
-    }
+    const named = duplicatePositionsOf(err);
+    if (named !== null) return named;
     return new Set(docs.map((_, i) => i));
   }
 }
@@ -425,18 +436,8 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     err: unknown,
     claims: Array<{ _id: string; owner: string; at: Date }>,
   ): Promise<Set<number>> {
-    const errors = (err as { writeErrors?: unknown }).writeErrors;
-    const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{
-      code?: number;
-      index?: number;
-      err?: { code?: number; index?: number };
-    }>;
-    if (list.length === 0 && !isDuplicateKeyError(err)) throw err;
-    if (!list.every((e) => (e.code ?? e.err?.code) === 11000)) throw err;
-    const positions = list.map((e) => e.index ?? e.err?.index);
-    if (list.length > 0 && positions.every((i): i is number => typeof i === 'number')) {
-      return new Set(positions);
-    }
+    const named = duplicatePositionsOf(err);
+    if (named !== null) return named;
     const refused = new Set<number>();
     for (const [i, claim] of claims.entries()) {
       counted('storeOps');
