@@ -109,9 +109,14 @@ async function startCase(definitionKey: string): Promise<string> {
 }
 
 async function openTask(caseId: string) {
-  return waitFor('the task to open', () =>
+  const task = await waitFor('the task to open', () =>
     app.db.models.Task.findOne({ caseId, status: 'open', dueAt: { $ne: null } }).lean(),
   );
+  // The projection writes a revision's tasks before its case document (a retry after a lost case
+  // write re-applies them as no-ops, activities/index.ts), so the opening case may land a moment
+  // after its first task: the admin endpoints read the case document.
+  await caseDoc(caseId, 'open');
+  return task;
 }
 
 function caseDoc(caseId: string, status: string) {
