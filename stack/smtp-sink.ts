@@ -53,8 +53,15 @@ export async function startSmtpSink(options: {
   });
   await new Promise<void>((resolve, reject) => {
     smtp.once('error', reject);
-    smtp.listen(options.smtpPort, host, () => resolve());
+    smtp.listen(options.smtpPort, host, () => {
+      smtp.off('error', reject);
+      resolve();
+    });
   });
+  // Once listening, an error is one client's connection (a pooled sender dropped mid-session:
+  // ECONNRESET when a worker stops): that session ends, the sink goes on. Without a listener the
+  // server's 'error' event would throw and end the whole process (it ended a test run so).
+  smtp.on('error', () => undefined);
 
   const web = http.createServer((req, res) => {
     listMail(options.mailDir).then(
