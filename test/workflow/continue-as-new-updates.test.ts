@@ -134,16 +134,7 @@ it('when a run has accepted as many Updates as its threshold, then the case cont
     );
     expect(secondAccepted).toHaveLength(2);
     // Every run replays on the interpreter as it ran.
-    for (const history of histories) {
-      await Worker.runReplayHistory(
-        {
-          workflowBundle: { codePath: testStack().workflowBundlePath },
-          dataConverter: testDataConverter(),
-        },
-        history,
-        kase.caseId,
-      );
-    }
+    await replayEach(histories, kase.caseId);
 
     // Nothing lost: one timeline without a gap, every step once, every move on it.
     expect(result).toMatchObject({ status: 'closed' });
@@ -245,16 +236,7 @@ it('when a run inside a parallel step has accepted as many Updates as its thresh
     expect(accepted).toHaveLength(TEST_LIMITS.updates);
     const started = histories[1]!.events![0]!.workflowExecutionStartedEventAttributes!;
     expect(started.continuedExecutionRunId).toBe(firstExecutionRunId);
-    for (const history of histories) {
-      await Worker.runReplayHistory(
-        {
-          workflowBundle: { codePath: testStack().workflowBundlePath },
-          dataConverter: testDataConverter(),
-        },
-        history,
-        kase.caseId,
-      );
-    }
+    await replayEach(histories, kase.caseId);
     // Both tasks kept their ids and claims, completed by their holders; the deadline unmoved.
     expect(result).toMatchObject({ status: 'closed' });
     const doc = await kase.waitForDoc('the case to close', (d) => d.status === 'closed');
@@ -279,3 +261,20 @@ it('when a run inside a parallel step has accepted as many Updates as its thresh
     expect(eventsOf(doc.timeline, 'step.entered', { stepType: 'parallel' })).toHaveLength(1);
   });
 });
+
+/** Replays every run's history on the interpreter as it ran (a non-determinism fails the test). */
+async function replayEach(
+  histories: Parameters<typeof Worker.runReplayHistory>[1][],
+  caseId: string,
+) {
+  for (const history of histories) {
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: testStack().workflowBundlePath },
+        dataConverter: testDataConverter(),
+      },
+      history,
+      caseId,
+    );
+  }
+}
