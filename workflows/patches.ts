@@ -298,3 +298,20 @@ export const LATE_ROLL_CALL_ESCALATIONS = 'late-roll-call-escalations';
 export function firesLateRollCallEscalations(): boolean {
   return patched(LATE_ROLL_CALL_ESCALATIONS);
 }
+
+/**
+ * A fan-out too large for one slice hands each fan-out batch workflow its slice in the compact
+ * shape (workflows/fan-out-batch.ts, `compactSlice`): the definition snapshot and the other input
+ * fields the children share once per slice, not once per child. Each batch start's input had
+ * carried every child's whole input and memo (about 1 MB per slice of 250 emergency compounds),
+ * so the parent's history grew by that per slice: past 10 MB at about 2,500 children and past
+ * the server's 50 MB limit before MAX_CHILD_CASES. Its own `patched()`, asked only by a fan-out
+ * that starts batches: a parent that started its batches before replays to the same start
+ * commands, and batches started in either shape run (`childStartsOf`).
+ */
+export const FAN_OUT_COMPACT_SLICES = 'fan-out-compact-slices';
+
+/** Whether this fan-out hands its batches compact slices (see above). */
+export function compactsFanOutSlices(): boolean {
+  return patched(FAN_OUT_COMPACT_SLICES);
+}

@@ -16,8 +16,9 @@ import { unitTypesOf } from '../lang/vocabulary';
 import { withInputDefaults } from '../lang/case-data';
 import { caseStartOf } from '../common/case-start';
 import type { FanOutBatchInput, FanOutChildEnd } from './fan-out-batch';
-import { FAN_OUT_BATCH_TYPE, fanOutSlices } from './fan-out-batch';
+import { compactSlice, FAN_OUT_BATCH_TYPE, fanOutSlices } from './fan-out-batch';
 import { lookups } from './stubs';
+import { compactsFanOutSlices } from './patches';
 
 /** What a process's Temporal Schedule starts at each fire: the process to start a case of. */
 export interface ScheduledCaseInput {
@@ -193,10 +194,11 @@ async function startForEachUnit(
     );
     return resultOf(units, started.some(Boolean));
   }
+  const compact = compactsFanOutSlices();
   const slices: FanOutBatchInput[] = fanOutSlices(
     units.map((unit) => ({ workflowId: unit.caseId, start: unit.start })),
     SCHEDULED_SLICE,
-  ).map((children) => ({ children, wait: false }));
+  ).map((children) => (compact ? compactSlice(children, false) : { children, wait: false }));
   const started = await Promise.all(
     slices.map(async (slice, n) => {
       try {

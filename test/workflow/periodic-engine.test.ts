@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
 import type { SlaTestBed } from '../support/sla-cases';
 import { eventsOf, useSlaTestBed } from '../support/sla-cases';
 import { bumpOrgRevision } from '../../models/org-revision';
 import { scheduledCaseId } from '../../workflows/scheduled';
 import type { ScheduledCaseResult } from '../../workflows/scheduled';
+import type { FanOutBatchInput } from '../../workflows/fan-out-batch';
+import { childStartsOf } from '../../workflows/fan-out-batch';
+import { testDataConverter, testStack } from '../support/test-stack';
 
 /**
  * Engine support for periodic rounds on the time-skipping server (which has no schedules, so a
@@ -211,22 +216,35 @@ describe('a fan-out over the org tree', () => {
     const round = roundOver(child.key);
 
     // Act
-    const { caseId, doc, parentEvents, batchIds } = await bed.withWorker(async (queue) => {
-      const kase = await bed.startCase(queue, round, org.grid.id);
-      await kase.handle.result();
-      const history = await kase.handle.fetchHistory();
-      const batches = (history.events ?? []).flatMap((e) =>
-        e.startChildWorkflowExecutionInitiatedEventAttributes
-          ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!]
-          : [],
-      );
-      return {
-        caseId: kase.handle.workflowId,
-        doc: await kase.doc(),
-        parentEvents: history.events?.length ?? 0,
-        batchIds: batches,
-      };
-    });
+    const { caseId, doc, parentEvents, batchIds, batchInputs, histories } = await bed.withWorker(
+      async (queue) => {
+        const kase = await bed.startCase(queue, round, org.grid.id);
+        await kase.handle.result();
+        const history = await kase.handle.fetchHistory();
+        const starts = (history.events ?? []).flatMap((e) =>
+          e.startChildWorkflowExecutionInitiatedEventAttributes
+            ? [e.startChildWorkflowExecutionInitiatedEventAttributes]
+            : [],
+        );
+        const ids = starts.map((start) => start.workflowId!);
+        return {
+          caseId: kase.handle.workflowId,
+          doc: await kase.doc(),
+          parentEvents: history.events?.length ?? 0,
+          batchIds: ids,
+          batchInputs: starts.map((start) => start.input!.payloads![0]!),
+          histories: [
+            { workflowId: kase.handle.workflowId, history },
+            ...(await Promise.all(
+              ids.map(async (id) => ({
+                workflowId: id,
+                history: await bed.env.client.workflow.getHandle(id).fetchHistory(),
+              })),
+            )),
+          ],
+        };
+      },
+    );
     const children = await bed.db.models.Case.find({ parentCaseId: caseId }, { status: 1 }).lean();
 
     // Assert: 301 children, all closed, each named once on the parent's timeline
@@ -240,6 +258,35 @@ describe('a fan-out over the org tree', () => {
     expect(batchIds).toHaveLength(2);
     expect(batchIds.every((id) => id.startsWith('fanout-'))).toBe(true);
     expect(parentEvents).toBeLessThan(150);
+    // …each slice names the child's definition once, not once per child, and its children's
+    // inputs and memos come back whole from it (the batch starts them from what it rebuilds)
+    const [codec] = testDataConverter().payloadCodecs ?? [];
+    const slices = await Promise.all(
+      batchInputs.map(async (payload) => {
+        const [plain] = codec ? await codec.decode([payload]) : [payload];
+        const input = defaultPayloadConverter.fromPayload<FanOutBatchInput>(plain!);
+        return { bytes: payload.data!.length, input };
+      }),
+    );
+    for (const { bytes, input } of slices) {
+      expect(input).toMatchObject({ shared: { definition: { key: child.key } }, wait: true });
+      const each = 'each' in input ? input.each : [];
+      expect(each.every((own) => own.definition === undefined && own.caseId)).toBe(true);
+      const whole = JSON.stringify({ children: childStartsOf(input), wait: true });
+      expect(bytes * 2).toBeLessThan(whole.length);
+    }
+    expect(slices.map(({ input }) => ('each' in input ? input.each.length : 0))).toEqual([250, 51]);
+    // …and the parent and both batches replay on the interpreter as they ran.
+    for (const { workflowId, history } of histories) {
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: testStack().workflowBundlePath },
+          dataConverter: testDataConverter(),
+        },
+        history,
+        workflowId,
+      );
+    }
   });
 
   it('when more than 20,000 units are found, then no child starts and the case fails, saying how many', async () => {

@@ -14,8 +14,8 @@ import type { ForEachUnitsSpec, StepSpec } from '../../lang/definition';
 import { evaluateValue } from '../../lang/expression';
 import { withInputDefaults } from '../../lang/case-data';
 import type { FanOutBatchInput, FanOutChildEnd } from '../fan-out-batch';
-import { FAN_OUT_BATCH_TYPE, fanOutSlices } from '../fan-out-batch';
-import { FAN_OUT_IN_PARALLEL } from '../patches';
+import { compactSlice, FAN_OUT_BATCH_TYPE, fanOutSlices } from '../fan-out-batch';
+import { compactsFanOutSlices, FAN_OUT_IN_PARALLEL } from '../patches';
 import { ENGINE } from '../projection';
 import type { RollCallFigures } from '../roll-call';
 import { childRollCall, totalOf } from '../roll-call';
@@ -52,7 +52,8 @@ const MAX_CHILD_CASES = 20_000;
  * Children per slice (chosen). Up to this many, the step starts its children itself, all in one
  * workflow task; beyond it, each slice goes to a fan-out batch workflow (../fan-out-batch.ts), so
  * no history holds more than a slice's start commands (each carries the child's definition) and
- * pending children stay far below the server's limit of 2,000 per execution.
+ * pending children stay far below the server's limit of 2,000 per execution. The parent hands each
+ * batch a compact slice (the definition once), so its own history grows by about 200 bytes a child.
  */
 const FAN_OUT_SLICE = 250;
 
@@ -309,11 +310,12 @@ async function fanOutInParallel(
       children.map((child) => ({ workflowId: child.childId, start: child.start })),
       FAN_OUT_SLICE,
     );
+    const compact = compactsFanOutSlices();
     const results = await Promise.all(
       slices.map((slice) =>
         executeChild<(input: FanOutBatchInput) => Promise<FanOutChildEnd[]>>(FAN_OUT_BATCH_TYPE, {
           workflowId: `fanout-${uuid4().replace(/-/g, '').slice(0, 24)}`,
-          args: [{ children: slice, wait: step.wait }],
+          args: [compact ? compactSlice(slice, step.wait) : { children: slice, wait: step.wait }],
           taskQueue,
         }),
       ),
