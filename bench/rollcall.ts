@@ -398,12 +398,18 @@ async function measure(
     seconds: since(),
     byProcess: cpuSeconds(cpu),
   });
-  await progress.step('Waiting for the activation to close', () =>
-    waitFor('the activation to close', async () => {
-      const doc = await models.Case.findById(activationId, { status: 1 }).lean();
-      return doc && doc.status !== 'open' ? true : undefined;
-    }),
-  );
+  await progress
+    .step('Waiting for the activation to close', () =>
+      waitFor('the activation to close', async () => {
+        const doc = await models.Case.findById(activationId, { status: 1 }).lean();
+        return doc && doc.status !== 'open' ? true : undefined;
+      }),
+    )
+    .catch(async (err: unknown) => {
+      // Say where it stands before the stack is removed: a run that cannot close is a finding.
+      for (const line of await whyStillOpen(models, client, activationId)) progress.info(line);
+      throw err;
+    });
   await progress.step('Waiting for the outbox to drain', () =>
     waitFor('the outbox to drain', async () => {
       // One equality count per status: FerretDB v1 hands those to PostgreSQL's index, an `$in`
@@ -673,6 +679,45 @@ async function mailFigures(models: Models, mailDir: string): Promise<RollcallFig
 }
 
 /** The largest history (events, encoded bytes) of every execution the server holds. */
+/**
+ * Where an activation that did not close stands: its compound cases by status, the last entries
+ * on its timeline, the executions still running by type, and for the first few still running
+ * their pending activities (attempts, last failure) and latest history events.
+ */
+async function whyStillOpen(models: Models, client: Client, activationId: string) {
+  const lines: string[] = ['why the activation is still open:'];
+  const byStatus = await models.Case.aggregate<{ _id: string; n: number }>([
+    { $match: { definitionKey: 'emergency-compound' } },
+    { $group: { _id: '$status', n: { $sum: 1 } } },
+  ]);
+  lines.push(`  compound cases by status: ${byStatus.map((s) => `${s._id} ${s.n}`).join(', ')}`);
+  const activation = await models.Case.findById(activationId, { timeline: 1 }).lean();
+  const tail = (activation?.timeline ?? [])
+    .slice(-5)
+    .map((e) => `${e.type}${e.stepId ? `@${e.stepId}` : ''}`);
+  lines.push(`  the activation's last entries: ${tail.join(', ')}`);
+  const running = new Map<string, string[]>();
+  for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+    running.set(wf.type, [...(running.get(wf.type) ?? []), wf.workflowId]);
+  }
+  lines.push(
+    `  running executions: ${[...running].map(([type, ids]) => `${type} ${ids.length}`).join(', ') || 'none'}`,
+  );
+  for (const workflowId of [...running.values()].flat().slice(0, 3)) {
+    const handle = client.workflow.getHandle(workflowId);
+    const described = await handle.describe();
+    for (const pending of described.raw.pendingActivities ?? []) {
+      lines.push(
+        `  ${workflowId}: pending ${pending.activityType?.name} attempt ${pending.attempt} ${pending.lastFailure?.message ?? ''}`,
+      );
+    }
+    const events = (await handle.fetchHistory()).events ?? [];
+    const last = events.slice(-4).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+    lines.push(`  ${workflowId}: ${events.length} events, last ${last.join(', ')}`);
+  }
+  return lines;
+}
+
 async function largestHistory(client: Client): Promise<RollcallFigures['maxHistory']> {
   const executions: Array<{ workflowId: string; runId: string }> = [];
   for await (const wf of client.workflow.list()) {
