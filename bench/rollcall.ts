@@ -407,7 +407,10 @@ async function measure(
     )
     .catch(async (err: unknown) => {
       // Say where it stands before the stack is removed: a run that cannot close is a finding.
-      for (const line of await whyStillOpen(models, client, activationId)) progress.info(line);
+      const lines = await whyStillOpen(models, client, activationId).catch((why: unknown) => [
+        `(where it stands could not be read: ${String(why)})`,
+      ]);
+      for (const line of lines) progress.info(line);
       throw err;
     });
   await progress.step('Waiting for the outbox to drain', () =>
