@@ -79,3 +79,20 @@ it('when the read under way fails, then only its callers see the failure and the
   // Assert
   expect(await second).toBe(2);
 });
+
+it('when the read under way hangs past the longest wait, then the waiting read is sent beside it', async () => {
+  // Arrange
+  const reads = heldReads();
+  const shared = coalescedRead(reads.read, { maxWaitMs: 20 });
+  void shared();
+  await nextTurn();
+
+  // Act
+  const second = shared();
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  reads.releases[1]!();
+
+  // Assert
+  expect(await second).toBe(2);
+  expect(reads.log).toEqual(['sent 1', 'sent 2', 'returned 2']);
+});
