@@ -5,6 +5,7 @@ import type { DefinitionSnapshot, DefinitionSpec, UnitAt, UnitRef } from '../lan
 import type { UnitType } from '../lang/vocabulary';
 import { chinaDayOf, OrgTree } from '../common/org-tree';
 import { readOrgRevision } from '../models/org-revision';
+import { coalescedRead } from '../common/coalesced-read';
 import type { OrgSelector } from '../common/people-selector';
 import { baseOfReference, homeUnitOf, selectPeople } from '../common/people-selector';
 import type { CatalogueEntry, CatalogueRevisionView } from '../common/catalogue';
@@ -106,6 +107,11 @@ export function createLookupActivities(deps: ActivityDependencies) {
    */
   let cached: { tree: OrgTree; revision: number } | null = null;
   /**
+   * The org revision, one read shared by the lookups that ask while another is under way (each
+   * still sees every write finished before it asked: common/coalesced-read.ts).
+   */
+  const orgRevision = coalescedRead(() => readOrgRevision(deps.models));
+  /**
    * The read of the tree at a revision while it runs: lookups that find the revision new at
    * the same moment (a fan-out's hundreds of cases starting after an import) share that one read
    * instead of each reading every unit, post and pairing (bench:rollcall, 300 compounds).
@@ -117,7 +123,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
   let accountsLoad: Promise<void> | null = null;
 
   async function orgTree(): Promise<OrgTree> {
-    const revision = await readOrgRevision(deps.models);
+    const revision = await orgRevision();
     if (cached && cached.revision === revision) return cached.tree;
     if (!treeLoad || treeLoad.revision !== revision) {
       const load = readTree();
@@ -163,7 +169,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
     availability: Availability;
     rotas: Map<string, DutyRota>;
   }> {
-    const revision = cached?.revision ?? (await readOrgRevision(deps.models));
+    const revision = cached?.revision ?? (await orgRevision());
     if (availabilityCache && availabilityCache.revision === revision) return availabilityCache;
     const absences = await Absence.find({}).lean();
     const backups = await PostBackup.find({}).lean();
@@ -243,7 +249,7 @@ export function createLookupActivities(deps: ActivityDependencies) {
   }
 
   async function candidatesOf(personIds: readonly string[], unitOf: (id: string) => string) {
-    const revision = cached?.revision ?? (await readOrgRevision(deps.models));
+    const revision = cached?.revision ?? (await orgRevision());
     if (revision !== accountsRevision) {
       accounts = new Map();
       accountsLoad = null;

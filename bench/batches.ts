@@ -29,16 +29,18 @@ export async function runBatch(
       into.caseIds.push(caseId);
     }
   };
-  const settled = await Promise.allSettled(
+  // The first error, in time: the other runners then fail with "aborted", which says nothing.
+  let firstFailure: { error: unknown } | undefined;
+  await Promise.allSettled(
     Array.from({ length: Math.min(concurrency, count) }, () =>
       runner().catch((err: unknown) => {
+        firstFailure ??= { error: err };
         abort(`${side.name} failed`);
         throw err;
       }),
     ),
   );
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
+  if (firstFailure) throw firstFailure.error;
   throwIfAborted();
   const wallMs = performance.now() - started;
   for (const [name, ms] of ctx.cpu.read()) {

@@ -1,6 +1,7 @@
 import { childrenByParent } from './org-tree';
 import type { Models } from '../models';
 import { readOrgRevision } from '../models/org-revision';
+import { coalescedRead } from './coalesced-read';
 
 /** A unit as the read-side services name and place it. */
 export interface SnapshotUnit {
@@ -22,9 +23,10 @@ export interface OrgSnapshot {
 
 export interface OrgSnapshotReader {
   /**
-   * The unit tree as of the current org revision: one `_id` read of the revision document (shared
-   * by the calls of one event-loop turn, sent after they all asked), and the units read again only
-   * when the revision moved since the last read.
+   * The unit tree as of the current org revision: one `_id` read of the revision document (sent
+   * after the caller asked, shared with the callers of the same turn and those who asked while the
+   * previous read was under way), and the units read again only when the revision moved since the
+   * last read.
    */
   get(): Promise<OrgSnapshot>;
   /** Forgets the kept tree (the next `get` reads the units whatever the revision). */
@@ -45,16 +47,9 @@ export function createOrgSnapshot(deps: {
   revision?: () => Promise<number>;
 }): OrgSnapshotReader {
   const readRevision = deps.revision ?? (() => readOrgRevision(deps.models));
-  // The callers of one turn of the event loop share one revision read, sent once they have all
-  // asked (at setImmediate): the read starts after each of them asked, so it sees every write that
-  // had finished by then, as a read of its own would. Nothing is kept: the next turn reads again.
-  // (The API asks once per request; concurrent requests mostly ask in the same turn.)
-  let shared: Promise<number> | undefined;
-  const revisionOf = (): Promise<number> =>
-    (shared ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      shared = undefined;
-      return readRevision();
-    }));
+  // Shared by concurrent callers, but never a read sent before the caller asked
+  // (common/coalesced-read.ts): every caller sees the writes finished before it asked.
+  const revisionOf = coalescedRead(readRevision);
   let kept: { revision: number; tree: Promise<OrgSnapshot> } | undefined;
 
   function load(revision: number): Promise<OrgSnapshot> {
