@@ -25,12 +25,15 @@ import type { HourCounts } from '../common/list-days';
 import { TREE_HALF_KINDS, unpackRollupParts } from '../common/metric-rollup';
 import {
   addSealCounts,
+  ALL_ROOT,
   boardKeys,
   caseListKeys,
-  filingFacets,
-  stateFacets,
+  categoryFacet,
   chinaDayHourOf,
   dayKey,
+  filingFacets,
+  keyedRoot,
+  stateFacets,
   unitRoot,
 } from '../common/list-days';
 import {
@@ -874,6 +877,20 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
           .find({
             listDays: dayKey(unitRoot(community), chinaDayHourOf(new Date(END - DAY_MS)).day),
             $or: [{ unitId: { $in: below } }, { 'createdBy.id': 'usr_dispatch' }],
+          })
+          .explain(),
+    ],
+    [
+      // A rare filter's walk (common/list-days.ts keyed roots): the same equality on a keyed day key.
+      'case list day (rare category)',
+      () =>
+        cases
+          .find({
+            listDays: dayKey(
+              keyedRoot(ALL_ROOT, categoryFacet(RARE_CATEGORY)),
+              chinaDayHourOf(new Date(END - DAY_MS)).day,
+            ),
+            category: RARE_CATEGORY,
           })
           .explain(),
     ],
