@@ -65,6 +65,11 @@ export function createCaseImportActivities(
       unitId: record.unitId,
       createdBy: record.createdBy,
       publication: record.publication,
+      // Keyed roots of its process, category and final state (common/list-days.ts).
+      definitionKey: record.definitionKey,
+      category: record.category,
+      status: record.status,
+      overdue: storedMetrics(importedTimeline(record).metrics).overdue === 1,
     });
   }
 

@@ -229,6 +229,8 @@ export function createActivities(deps: ActivityDependencies) {
         else if (progress.status !== 'open') await dropOpenCase(deps.models, progress.caseId);
         else if (written) await writeOpenEntry(deps.models, progress.caseId, written);
         else await syncOpenCase(deps.models, progress.caseId);
+        // The rare states' list keys (rejected, overdue…: activities/list-days.ts).
+        await listKeys.syncStateKeys(progress.caseId, retry ? undefined : written);
       };
 
       if (progress.opening) {
@@ -239,6 +241,8 @@ export function createActivities(deps: ActivityDependencies) {
           unitId: opening.unitId ?? null,
           createdBy: opening.createdBy,
           publication: progress.publication ?? null,
+          definitionKey: opening.definitionKey,
+          category: opening.category ?? null,
         });
         try {
           const created = await Case.create({

@@ -8,11 +8,13 @@ import {
   caseListKeys,
   chinaDayHourOf,
   dayKey,
+  filingFacets,
   isSealedRoot,
   markerId,
   markerKey,
+  missingFacetKeys,
   parseMarkerId,
-  rootsOf,
+  stateFacets,
   unitRoot,
 } from '../common/list-days';
 import { startBackgroundLoop } from '../common/background-loop';
@@ -77,6 +79,27 @@ export interface KeyedCase {
   unitId?: string | null;
   createdBy: { id: string };
   publication?: { publishedAt: string } | null;
+  /** Its process and category: keyed roots for the list's rare filters (common/list-days.ts). */
+  definitionKey?: string | null;
+  category?: string | null;
+  /** The rare states it is in already (an imported case, the backfill): keyed likewise. */
+  status?: string | null;
+  overdue?: boolean;
+}
+
+/** Every facet of a case as it stands: its filing's and its rare states'. */
+function facetsOf(doc: KeyedCase): string[] {
+  return [
+    ...filingFacets(doc.definitionKey, doc.category),
+    ...stateFacets(doc.status, doc.overdue === true),
+  ];
+}
+
+/** What the rare states' keys are added from: the case as the projection wrote it, or read. */
+export interface StatedCase {
+  status?: string | null;
+  metrics?: Record<string, unknown> | null;
+  listDays?: string[] | null;
 }
 
 /**
@@ -91,7 +114,7 @@ export function createListKeys(deps: { models: KeeperModels }) {
     const ancestry = ancestryIn(await parents(), doc.unitId);
     const publishedAt = doc.publication ? new Date(doc.publication.publishedAt) : null;
     return {
-      listDays: caseListKeys(doc.createdAt, ancestry, doc.createdBy.id),
+      listDays: caseListKeys(doc.createdAt, ancestry, doc.createdBy.id, facetsOf(doc)),
       ...(publishedAt ? { boardDays: boardKeys(publishedAt, ancestry) } : {}),
     };
   }
@@ -118,6 +141,35 @@ export function createListKeys(deps: { models: KeeperModels }) {
      */
     async touchKeys(keys: { listDays: readonly string[]; boardDays?: readonly string[] }) {
       await stampMarkers(deps.models, markersOfAll(keys), 'touch');
+    },
+    /**
+     * Adds the keys of the rare states a case has reached (rejected, cancelled, failed, overdue:
+     * common/list-days.ts `stateFacets`) to its `listDays` and counts them in their markers; keys
+     * are never taken away (the list's filter beside the key drops a case that left the state).
+     * `written`: the case as this attempt's write returned it (no read); without it (a retry) the
+     * case is read, and keys found there already get their markers touched, since the attempt
+     * that added them may have crashed before counting them. Idempotent.
+     */
+    async syncStateKeys(caseId: string, written?: StatedCase): Promise<void> {
+      const doc =
+        written ??
+        ((await deps.models.Case.findById(caseId, {
+          status: 1,
+          metrics: 1,
+          listDays: 1,
+        }).lean()) as StatedCase | null);
+      if (!doc?.listDays) return;
+      const facets = stateFacets(doc.status, doc.metrics?.overdue === 1);
+      if (facets.length === 0) return;
+      const missing = missingFacetKeys(doc.listDays, facets);
+      if (missing.length > 0) {
+        const raw = deps.models.Case.collection as unknown as mongo.Collection<{ _id: string }>;
+        await raw.updateOne({ _id: caseId }, { $addToSet: { listDays: { $each: missing } } });
+        await stampMarkers(deps.models, markersOfKeys('list', missing), 'count');
+      } else if (written === undefined) {
+        const present = doc.listDays.filter((key) => facets.some((f) => key.includes(`+${f}|`)));
+        await stampMarkers(deps.models, markersOfKeys('list', present), 'touch');
+      }
     },
   };
 }
@@ -277,12 +329,17 @@ async function writeSeal(
 }
 
 /**
+ * Writes per bulk write (chosen). 500 marker updates in one bulk stalled FerretDB v1 for good in
+ * test/e2e/case-list-filters.test.ts once the keyed roots made them that many (8 December 2026),
+ * as bulks of updates to cases and roll-ups did before; 100 did not.
+ */
+const BATCH = 100;
+
+/**
  * Gives every case its day keys and recounts the day markers (an upgraded store, or after units
  * moved), then marks the keys complete. Idempotent; run while no worker projects cases for exact
  * counts (a case projected meanwhile keeps its keys, its count may be off by one).
  */
-const BATCH = 500; // chosen: writes per bulk write
-
 export async function backfillListDays(
   models: KeeperModels,
   options: {
@@ -310,7 +367,18 @@ export async function backfillListDays(
   // over it is open stalled for good (20,000 cases, 7 December 2026). The fields read are small.
   const stored = await models.Case.find(
     {},
-    { createdAt: 1, unitId: 1, createdBy: 1, publication: 1, listDays: 1, boardDays: 1 },
+    {
+      createdAt: 1,
+      unitId: 1,
+      createdBy: 1,
+      publication: 1,
+      listDays: 1,
+      boardDays: 1,
+      definitionKey: 1,
+      category: 1,
+      status: 1,
+      'metrics.overdue': 1,
+    },
   ).lean();
   let cases = 0;
   let written = 0;
@@ -318,9 +386,22 @@ export async function backfillListDays(
   for (const doc of stored) {
     cases += 1;
     const ancestry = ancestryIn(parents, doc.unitId);
-    const listDays = caseListKeys(doc.createdAt, ancestry, doc.createdBy.id);
+    const overdue = (doc as { metrics?: { overdue?: number } | null }).metrics?.overdue === 1;
+    const facets = facetsOf({
+      createdAt: doc.createdAt,
+      createdBy: doc.createdBy,
+      definitionKey: doc.definitionKey,
+      category: doc.category ?? null,
+      status: doc.status,
+      overdue,
+    });
+    // Keys the case has that this pass would not give it (a state it left) are kept: never taken away.
+    const listDays = [
+      ...caseListKeys(doc.createdAt, ancestry, doc.createdBy.id, facets),
+      ...keptStateKeys(doc.listDays),
+    ].filter((key, at, all) => all.indexOf(key) === at);
     addSealCounts(seals, 'list', listDays);
-    for (const root of rootsOf(ancestry, doc.createdBy.id)) count('list', root, doc.createdAt);
+    for (const { root } of markersOfKeys('list', listDays)) count('list', root, doc.createdAt);
     const publication = doc.publication as { publishedAt?: string } | null;
     const publishedAt = publication?.publishedAt ? new Date(publication.publishedAt) : null;
     const boardDays = publishedAt ? boardKeys(publishedAt, ancestry) : undefined;
@@ -395,15 +476,26 @@ export async function backfillListDays(
   return { cases, written, markers: counts.size };
 }
 
+/** Whether the stored keys are the wanted ones, in any order (state keys are appended later). */
 function sameKeys(stored: readonly string[] | null | undefined, wanted: string[] | undefined) {
   if (!stored || stored.length === 0) return wanted === undefined;
   if (wanted === undefined) return false;
-  return stored.length === wanted.length && stored.every((key, i) => key === wanted[i]);
+  const have = new Set(stored);
+  return have.size === wanted.length && wanted.every((key) => have.has(key));
+}
+
+/**
+ * The keys of rare states a case carries already (`+s:…`, `+overdue`): kept by the backfill under
+ * the roots they name even if the case left the state, so a case is never dropped from a keyed
+ * root the projection put it in (the filter beside the key decides whether it is listed).
+ */
+function keptStateKeys(stored: readonly string[] | null | undefined): string[] {
+  return (stored ?? []).filter((key) => /\+(s:[^|+]*|overdue)\|/.test(key));
 }
 
 export async function markListDaysComplete(models: Pick<Models, 'ListDay'>): Promise<void> {
   const raw = models.ListDay.collection as unknown as mongo.Collection<{ _id: string }>;
-  for (const mark of [LIST_DAYS_COMPLETE, LIST_DAYS_SEALED]) {
+  for (const mark of [LIST_DAYS_COMPLETE, LIST_DAYS_SEALED, LIST_DAYS_KEYED]) {
     await raw.updateOne(
       { _id: mark },
       { $setOnInsert: { key: mark, day: '', count: 0 } },
@@ -419,6 +511,16 @@ export async function listDaysComplete(models: Pick<Models, 'ListDay'>): Promise
 export async function listDaysSealed(models: Pick<Models, 'ListDay'>): Promise<boolean> {
   return (await models.ListDay.findById(LIST_DAYS_SEALED, { _id: 1 }).lean()) !== null;
 }
+
+export async function listDaysKeyed(models: Pick<Models, 'ListDay'>): Promise<boolean> {
+  return (await models.ListDay.findById(LIST_DAYS_KEYED, { _id: 1 }).lean()) !== null;
+}
+
+/**
+ * The mark that every case carries its keyed roots' keys (process, category, rare states;
+ * common/list-days.ts): until the backfill writes it, the rare filters walk their plain roots.
+ */
+export const LIST_DAYS_KEYED = '#keyed';
 
 /** The mark that every `*`/`u:` marker has a seal as of the backfill (the walk works without). */
 export const LIST_DAYS_SEALED = '#sealed';
@@ -438,7 +540,11 @@ export function startListDayKeeper(deps: {
   logger: { info(msg: string): void; error(msg: string): void };
 }): { stop(): Promise<void> } {
   const backfill = (async () => {
-    if (!(await listDaysComplete(deps.models)) || !(await listDaysSealed(deps.models))) {
+    if (
+      !(await listDaysComplete(deps.models)) ||
+      !(await listDaysSealed(deps.models)) ||
+      !(await listDaysKeyed(deps.models))
+    ) {
       const report = await backfillListDays(deps.models);
       deps.logger.info(
         `List day keys backfilled: ${report.written} of ${report.cases} cases, ${report.markers} day markers`,

@@ -44,10 +44,18 @@ export interface CaseFields {
   [field: string]: unknown;
 }
 
-/** The case's list roots: its day keys without the day (`*`, `u:…`, `by:…`). */
+/**
+ * The case's list roots: its day keys without the day (`*`, `u:…`, `by:…`); not the keyed roots of
+ * its process, category or states (`u:…+c:…`), which `status=open` never reads.
+ */
 function rootsOfKeys(keys: readonly string[]): string[] {
   return [
-    ...new Set(keys.filter((k) => !k.includes('T')).map((k) => k.slice(0, k.lastIndexOf('|')))),
+    ...new Set(
+      keys
+        .filter((k) => !k.includes('T'))
+        .map((k) => k.slice(0, k.lastIndexOf('|')))
+        .filter((root) => !root.includes('+')),
+    ),
   ];
 }
 

@@ -25,10 +25,15 @@ import type { HourCounts } from '../common/list-days';
 import { TREE_HALF_KINDS, unpackRollupParts } from '../common/metric-rollup';
 import {
   addSealCounts,
+  ALL_ROOT,
   boardKeys,
   caseListKeys,
+  categoryFacet,
   chinaDayHourOf,
   dayKey,
+  filingFacets,
+  keyedRoot,
+  stateFacets,
   unitRoot,
 } from '../common/list-days';
 import {
@@ -65,6 +70,9 @@ const COMMUNITIES = 8; // chosen: 8 communities per street
 const GRIDS = 4; // chosen: 4 grids per community (256 grids, 329 units)
 const PROCESSES = ['resident-request', 'grid-event', 'whistle'];
 const CATEGORIES = ['road', 'noise', 'water', 'greening', 'parking', 'other'];
+/** A rare category and a rare process (chosen: one case in 500 and one in 700), for the lists' rare filters. */
+const RARE_CATEGORY = 'gas-leak';
+const RARE_PROCESS = 'hazard-report';
 /** Open tasks in the measured worker's inbox (chosen: a busy grid worker). */
 const OPEN_TASKS = 200;
 const BATCH = 2_000; // chosen: documents per insertMany
@@ -191,8 +199,9 @@ function countMarkers(into: Map<string, number>, kind: 'list' | 'board', keys: u
 function caseOf(i: number, org: Org, next: () => number) {
   const createdAt = END - Math.floor(next() * YEAR_MS);
   const unitId = org.grids[Math.floor(next() * org.grids.length)]!;
-  const definitionKey = PROCESSES[i % PROCESSES.length]!;
-  const category = CATEGORIES[Math.floor(next() * CATEGORIES.length)]!;
+  const definitionKey = i % 700 === 13 ? RARE_PROCESS : PROCESSES[i % PROCESSES.length]!;
+  const drawn = CATEGORIES[Math.floor(next() * CATEGORIES.length)]!;
+  const category = i % 500 === 11 ? RARE_CATEGORY : drawn;
   const at = (min: number) => new Date(createdAt + min * 60_000);
   const late = next() < 0.15;
   const refused = next() < 0.05;
@@ -274,7 +283,10 @@ function caseOf(i: number, org: Org, next: () => number) {
     },
     rolledUp: null as unknown,
     // The day keys the projection writes (activities/list-days.ts): the grid's ancestry is in its id.
-    listDays: caseListKeys(at(0), ancestryOf(unitId), `usr_r${i % 5000}`),
+    listDays: caseListKeys(at(0), ancestryOf(unitId), `usr_r${i % 5000}`, [
+      ...filingFacets(definitionKey, category),
+      ...stateFacets(status, metrics.overdue === 1),
+    ]),
     boardDays:
       i % 3 === 0 ? boardKeys(at(closeMin + 1), ancestryOf(unitId)) : (undefined as unknown),
   };
@@ -631,6 +643,35 @@ async function measure(
       false,
       () => cases.listCases(dispatcher, { ...page, status: 'open' }),
     ],
+    // The other rare filters (docs/metrics-at-scale.md, "Rare filters"): a rare category and a
+    // rare process (one case in 500 and in 700), the rejected (one in 20) and overdue cases.
+    [
+      'case list (rare category)',
+      false,
+      () => cases.listCases(admin, { ...page, category: RARE_CATEGORY }),
+    ],
+    [
+      'case list (rare process)',
+      false,
+      () => cases.listCases(admin, { ...page, definitionKeys: [RARE_PROCESS] }),
+    ],
+    [
+      'case list (community, rare category)',
+      false,
+      () => cases.listCases(dispatcher, { ...page, category: RARE_CATEGORY }),
+    ],
+    ['case list (rejected)', false, () => cases.listCases(admin, { ...page, status: 'rejected' })],
+    [
+      'case list (community, rejected)',
+      false,
+      () => cases.listCases(dispatcher, { ...page, status: 'rejected' }),
+    ],
+    ['case list (overdue)', false, () => cases.listCases(admin, { ...page, overdue: true })],
+    [
+      'case list (open, page 2)',
+      false,
+      () => cases.listCases(admin, { ...page, status: 'open', page: 2 }),
+    ],
   ];
   const figures: Record<string, { p50: number; p95: number }> = {};
   if (profile) {
@@ -836,6 +877,20 @@ async function explainHotQueries(db: Database, org: Org): Promise<void> {
           .find({
             listDays: dayKey(unitRoot(community), chinaDayHourOf(new Date(END - DAY_MS)).day),
             $or: [{ unitId: { $in: below } }, { 'createdBy.id': 'usr_dispatch' }],
+          })
+          .explain(),
+    ],
+    [
+      // A rare filter's walk (common/list-days.ts keyed roots): the same equality on a keyed day key.
+      'case list day (rare category)',
+      () =>
+        cases
+          .find({
+            listDays: dayKey(
+              keyedRoot(ALL_ROOT, categoryFacet(RARE_CATEGORY)),
+              chinaDayHourOf(new Date(END - DAY_MS)).day,
+            ),
+            category: RARE_CATEGORY,
           })
           .explain(),
     ],

@@ -10,6 +10,12 @@
  * board), `u:<unit id>` (the unit and everything below it: one key per ancestor of the case's unit,
  * the unit included) or `by:<principal id>` (what somebody filed: the list shows a person their own
  * cases wherever they were filed). Pure; the projection writes them, services/day-walk.ts reads.
+ *
+ * Rare filters (docs/metrics-at-scale.md, "Rare filters: keyed roots"): each `*` and `u:` root also
+ * has **keyed roots** `<root>+<facet>`, one per facet of the case: its process (`p:<key>`) and
+ * category (`c:<code>`), fixed at filing, and the rare states it reached (`s:rejected`,
+ * `s:cancelled`, `s:failed`, `overdue`), added when it reaches them and never taken away. A list
+ * filtered by one of them walks the keyed root's days only: the days that hold such a case.
  */
 
 /** UTC+8: China has one time zone and no daylight saving. */
@@ -24,6 +30,53 @@ export function unitRoot(unitId: string): string {
 
 export function ownerRoot(principalId: string): string {
   return `by:${principalId}`;
+}
+
+/**
+ * Statuses a case seldom ends in, keyed for `status=…` (chosen: the terminal ones other than
+ * `closed`; `open` has its own index, activities/open-cases.ts, and every case is `closed` or one
+ * of these in the end, so keying `closed` would mark every day).
+ */
+export const KEYED_STATUSES: ReadonlySet<string> = new Set(['rejected', 'cancelled', 'failed']);
+
+/** The facet of a process (fixed at filing). Values are URI-encoded: no `|` or `+` inside. */
+export function processFacet(definitionKey: string): string {
+  return `p:${encodeURIComponent(definitionKey)}`;
+}
+
+export function categoryFacet(category: string): string {
+  return `c:${encodeURIComponent(category)}`;
+}
+
+export function statusFacet(status: string): string {
+  return `s:${encodeURIComponent(status)}`;
+}
+
+/** A missed deadline (`metrics.overdue` 1): once missed, always missed. */
+export const OVERDUE_FACET = 'overdue';
+
+/** The facets a case has from its filing: its process and its category. */
+export function filingFacets(
+  definitionKey: string | null | undefined,
+  category: string | null | undefined,
+): string[] {
+  return [
+    ...(definitionKey ? [processFacet(definitionKey)] : []),
+    ...(category ? [categoryFacet(category)] : []),
+  ];
+}
+
+/** The facets of the rare states a case is in now: a keyed status, a missed deadline. */
+export function stateFacets(status: string | null | undefined, overdue: boolean): string[] {
+  return [
+    ...(status && KEYED_STATUSES.has(status) ? [statusFacet(status)] : []),
+    ...(overdue ? [OVERDUE_FACET] : []),
+  ];
+}
+
+/** A root narrowed to one facet: `u:c1+c:road`. Unit ids hold no `+` (services/org-id.ts). */
+export function keyedRoot(root: string, facet: string): string {
+  return `${root}+${facet}`;
 }
 
 /** The Beijing day (`YYYY-MM-DD`) and hour (`00`–`23`) of an instant. */
@@ -55,13 +108,41 @@ export function keysAt(roots: readonly string[], instant: Date): string[] {
   return roots.flatMap((root) => [dayKey(root, day), hourKey(root, day, hour)]);
 }
 
-/** The list's keys: by creation, under every root. */
+/** The keyed roots of some facets: each facet under `*` and each unit root of the case. */
+export function keyedRootsOf(roots: readonly string[], facets: readonly string[]): string[] {
+  return facets.flatMap((facet) =>
+    roots.filter(isSealedRoot).map((root) => keyedRoot(root, facet)),
+  );
+}
+
+/**
+ * The list's keys: by creation, under every root, and under the keyed roots of the case's facets
+ * (its filing's, and the rare states it is in: {@link filingFacets}, {@link stateFacets}).
+ */
 export function caseListKeys(
   createdAt: Date,
   unitAncestry: readonly string[],
   createdById: string | null,
+  facets: readonly string[] = [],
 ): string[] {
-  return keysAt(rootsOf(unitAncestry, createdById), createdAt);
+  const roots = rootsOf(unitAncestry, createdById);
+  return keysAt([...roots, ...keyedRootsOf(roots, facets)], createdAt);
+}
+
+/**
+ * The keys a case stored under `listDays` lacks for some facets (a rare state it reached after
+ * filing): derived from its own `*` and `u:` keys, so no unit tree is needed to add them.
+ */
+export function missingFacetKeys(listDays: readonly string[], facets: readonly string[]): string[] {
+  const have = new Set(listDays);
+  const wanted = facets.flatMap((facet) =>
+    listDays.flatMap((key) => {
+      const bar = key.lastIndexOf('|');
+      const root = key.slice(0, bar);
+      return isSealedRoot(root) ? [`${keyedRoot(root, facet)}${key.slice(bar)}`] : [];
+    }),
+  );
+  return [...new Set(wanted)].filter((key) => !have.has(key));
 }
 
 /** The board's keys: by publication, under everything and each unit from the case's up. */
@@ -101,7 +182,8 @@ export const HOURS_NEWEST_FIRST: readonly string[] = Array.from({ length: 24 }, 
  * its page by these counts; `by:` roots are always read beside a unit root (merged), never skipped.
  */
 export function isSealedRoot(root: string): boolean {
-  return root === ALL_ROOT || root.startsWith('u:');
+  // Keyed roots (`u:c1+c:road`) are not sealed: a filtered list walks their days, never skips.
+  return root === ALL_ROOT || (root.startsWith('u:') && !root.includes('+'));
 }
 
 /** The kind, root and day of a marker's `_id` (`<kind>|<root>|<day>`). */

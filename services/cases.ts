@@ -15,7 +15,18 @@ import type { ErrorDetail } from './errors';
 import { AppError } from './errors';
 import type { AttachmentView } from './attachments';
 import { attachmentsOfCase } from './attachments';
-import { ALL_ROOT, ownerRoot, unitRoot } from '../common/list-days';
+import {
+  ALL_ROOT,
+  categoryFacet,
+  isSealedRoot,
+  KEYED_STATUSES,
+  keyedRoot,
+  OVERDUE_FACET,
+  ownerRoot,
+  processFacet,
+  statusFacet,
+  unitRoot,
+} from '../common/list-days';
 import type { ListCursor } from './day-walk';
 import { createDayWalker, cursorText, daysOfRange, parseCursor } from './day-walk';
 import { openCasesComplete } from '../activities/open-cases';
@@ -484,11 +495,15 @@ export function createCaseService(deps: {
         return openPage(filter, roots, query, before);
       }
       if (await days.ready()) {
+        // A rare filter walks the days of its keyed roots only (common/list-days.ts).
+        const facets = rareFacetsOf(query);
+        const walkedRoots =
+          facets !== null && (await days.keyed()) ? narrowedRoots(roots, facets) : roots;
         // Day by day, newest first (services/day-walk.ts): every read an equality on a day key.
         const walked = await days.page<SummaryFields>({
           kind: 'list',
           keyField: 'listDays',
-          roots,
+          roots: walkedRoots,
           filter,
           projection: SUMMARY_PROJECTION,
           sortAt: (doc) => doc.createdAt.getTime(),
@@ -565,6 +580,33 @@ export function listRootsOf(principal: Principal, scope: OrgScope, unitId?: stri
     ...principal.unitIds.filter((id) => scope.unitIds.has(id)).map(unitRoot),
     ownerRoot(principal.id),
   ];
+}
+
+/**
+ * The facets one of which every case the list's filter matches carries as a keyed root
+ * (common/list-days.ts), the rarest kind first by its nature (chosen order: a keyed status, a
+ * missed deadline, a category, the processes); null when the filter has none of them. Several
+ * processes: each one's keyed root, merged.
+ */
+export function rareFacetsOf(query: CaseListQuery): string[] | null {
+  if (query.status !== undefined && KEYED_STATUSES.has(query.status)) {
+    return [statusFacet(query.status)];
+  }
+  if (query.overdue === true) return [OVERDUE_FACET];
+  if (query.category !== undefined) return [categoryFacet(query.category)];
+  const processes = [...new Set(query.definitionKeys ?? [])];
+  if (processes.length > 0) return processes.map(processFacet);
+  return null;
+}
+
+/**
+ * The walk's roots for a rare filter: each `*` or unit root narrowed to the facets' keyed roots; a
+ * `by:` root (what the reader filed: few cases) is walked as it is.
+ */
+export function narrowedRoots(roots: readonly string[], facets: readonly string[]): string[] {
+  return roots.flatMap((root) =>
+    isSealedRoot(root) ? facets.map((facet) => keyedRoot(root, facet)) : [root],
+  );
 }
 
 /**

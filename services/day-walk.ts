@@ -1,4 +1,4 @@
-import { listDaysComplete } from '../activities/list-days';
+import { listDaysComplete, listDaysKeyed } from '../activities/list-days';
 import type { ListKind } from '../common/list-days';
 import {
   chinaDayHourOf,
@@ -126,12 +126,19 @@ export function createDayWalker(deps: {
   }
   // Once complete, always complete: the mark is read until it is seen, then kept.
   let complete = false;
+  let keyed = false;
 
   return {
     /** Whether every case carries its keys (else the caller reads the old way). */
     async ready(): Promise<boolean> {
       if (!complete) complete = await listDaysComplete(deps.models);
       return complete;
+    },
+
+    /** Whether every case carries its keyed roots' keys too (common/list-days.ts, rare filters). */
+    async keyed(): Promise<boolean> {
+      if (!keyed) keyed = await listDaysKeyed(deps.models);
+      return keyed;
     },
 
     async page<T>(request: DayWalkRequest<T>): Promise<DayWalkPage<T>> {

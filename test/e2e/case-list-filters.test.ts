@@ -1,4 +1,4 @@
-import { backfillListDays } from '../../activities/list-days';
+import { backfillListDays, createListKeys } from '../../activities/list-days';
 import { backfillOpenCases } from '../../activities/open-cases';
 import type { TestApp } from '../support/harness';
 import { startTestApp } from '../support/harness';
@@ -410,5 +410,171 @@ describe('deep pages by sealed counts, and open cases from their index', () => {
     // The index is what answers: an entry removed by hand is missing from the list
     await app.db.models.OpenCase.deleteOne({ _id: 'lf-3' });
     expect(await ids(`status=open&${ALL}&overdue=true`)).toEqual(['lf-2']);
+  });
+});
+
+describe('rare filters from keyed roots (process, category, rejected, cancelled, overdue)', () => {
+  // 40 cases over seven weeks before the others (Beijing 2026-03-01 to 04-18), in four units.
+  const UNITS = ['lf-g1', 'lf-c2', 'lf-other', 'lf-c1'];
+  const RARE = Array.from({ length: 40 }, (_, i) => ({
+    id: `lf-rare-${String(i).padStart(2, '0')}`,
+    unitId: UNITS[i % UNITS.length]!,
+    definitionKey: i % 5 === 0 ? 'lf-rare' : 'lf-common',
+    category: i % 7 === 0 ? '燃气' : 'road',
+    status: i % 6 === 0 ? 'rejected' : i % 11 === 0 ? 'cancelled' : 'closed',
+    overdue: i % 4 === 1,
+    createdAt: new Date(Date.parse('2026-03-01T02:00:00Z') + i * 29 * 3_600_000),
+  }));
+  type Rare = (typeof RARE)[number];
+  const UNTIL = 'to=2026-04-29'; // before every other case of this file
+  const STAFF_UNITS = new Set(['lf-c1', 'lf-g1']);
+  const STREET = new Set(['lf-street', 'lf-c1', 'lf-c2', 'lf-g1']);
+
+  /** The expected answer: the matching cases newest first (the list's order). */
+  function expected(match: (c: Rare) => boolean, within: (c: Rare) => boolean = () => true) {
+    return RARE.filter((c) => match(c) && within(c))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .map((c) => c.id);
+  }
+
+  const QUERIES: Array<[string, (c: Rare) => boolean]> = [
+    [`category=${encodeURIComponent('燃气')}`, (c) => c.category === '燃气'],
+    ['definitionKey=lf-rare', (c) => c.definitionKey === 'lf-rare'],
+    [`definitionKey=lf-rare,lf-common&${UNTIL}`, () => true],
+    ['status=rejected', (c) => c.status === 'rejected'],
+    [
+      'status=cancelled&unitId=lf-street&subtree=true',
+      (c) => c.status === 'cancelled' && STREET.has(c.unitId),
+    ],
+    [`overdue=true&${UNTIL}`, (c) => c.overdue],
+    [
+      `category=road&status=rejected&${UNTIL}`,
+      (c) => c.category === 'road' && c.status === 'rejected',
+    ],
+  ];
+
+  beforeAll(async () => {
+    for (const c of RARE) {
+      await app.db.models.Case.create({
+        _id: c.id,
+        revision: 3,
+        status: c.status,
+        definitionKey: c.definitionKey,
+        definitionVersion: 1,
+        definitionName: c.definitionKey,
+        category: c.category,
+        data: {},
+        createdBy: { kind: 'user', id: 'lf-nobody' },
+        unitId: c.unitId,
+        channel: 'api',
+        requestHash: 'x',
+        createdAt: c.createdAt,
+        updatedAt: c.createdAt,
+        closedAt: c.createdAt,
+        metrics: { overdue: c.overdue ? 1 : 0 },
+      });
+    }
+    await backfillListDays(app.db.models);
+  });
+
+  it('when a list is filtered by a process, a category, a rare status or overdue, then it answers the matching cases in order by page and by cursor', async () => {
+    for (const [query, match] of QUERIES) {
+      for (const how of ['page', 'before'] as const) {
+        expect({ query, how, order: await ordered(query, how, app.adminKey, 3) }).toEqual({
+          query,
+          how,
+          order: expected(match),
+        });
+      }
+    }
+    // A community's staff: their own subtree (and what they filed: nothing here)
+    for (const [query, match] of QUERIES.filter(([q]) => !q.includes('unitId'))) {
+      expect({ query, order: await ordered(query, 'before', communityStaff, 2) }).toEqual({
+        query,
+        order: expected(match, (c) => STAFF_UNITS.has(c.unitId)),
+      });
+    }
+  });
+
+  it('when a rare filter is read, then its keyed root is what answers: a key removed by hand hides the case', async () => {
+    // Arrange: lf-rare-00 is rejected, of lf-rare and 燃气, in lf-g1 (under lf-c1, lf-street, lf-county)
+    const stored = await app.db.models.Case.findById('lf-rare-00', { listDays: 1 }).lean();
+    const keyed = stored!.listDays!.filter((k) => k.startsWith('*+'));
+    expect([...new Set(keyed.map((k) => k.slice(0, k.indexOf('|'))))].sort()).toEqual(
+      ['*+c:%E7%87%83%E6%B0%94', '*+p:lf-rare', '*+s:rejected'].sort(),
+    );
+
+    // Act: the admin's keys under `*+s:rejected` taken away
+    await app.db.models.Case.updateOne(
+      { _id: 'lf-rare-00' },
+      { $set: { listDays: stored!.listDays!.filter((k) => !k.startsWith('*+s:rejected|')) } },
+    );
+
+    // Assert: gone from the admin's rejected list, still in the category's and the unit's
+    expect(await ids('status=rejected')).not.toContain('lf-rare-00');
+    expect(await ids(`category=${encodeURIComponent('燃气')}`)).toContain('lf-rare-00');
+    expect(await ids('status=rejected&unitId=lf-c1&subtree=true')).toContain('lf-rare-00');
+    await app.db.models.Case.updateOne(
+      { _id: 'lf-rare-00' },
+      { $set: { listDays: stored!.listDays } },
+    );
+  });
+
+  it('when a case becomes rejected and overdue after filing, then the projection adds its keyed keys once, and a retry counts nothing again', async () => {
+    // Arrange: a case filed open (keys as the projection writes at filing), then rejected and overdue
+    const keys = createListKeys({ models: app.db.models });
+    const createdAt = new Date('2026-03-20T05:00:00Z');
+    const filed = await keys.keysOf({
+      createdAt,
+      unitId: 'lf-g1',
+      createdBy: { id: 'lf-nobody' },
+      definitionKey: 'lf-common',
+      category: 'road',
+    });
+    expect(filed.listDays.some((k) => k.includes('+s:') || k.includes('+overdue'))).toBe(false);
+    await app.db.models.Case.create({
+      _id: 'lf-late',
+      revision: 2,
+      status: 'rejected',
+      definitionKey: 'lf-common',
+      definitionVersion: 1,
+      definitionName: 'lf-common',
+      category: 'road',
+      data: {},
+      createdBy: { kind: 'user', id: 'lf-nobody' },
+      unitId: 'lf-g1',
+      channel: 'api',
+      requestHash: 'x',
+      createdAt,
+      updatedAt: createdAt,
+      metrics: { overdue: 1 },
+      listDays: filed.listDays,
+    });
+    await keys.countKeys(filed);
+    const marker = 'list|u:lf-c1+s:rejected|2026-03-20';
+    const before = (await app.db.models.ListDay.findById(marker).lean())?.count ?? 0;
+
+    // Act: the revision as written (no read), then a retry (reads the case)
+    const written = await app.db.models.Case.findById('lf-late', {
+      status: 1,
+      metrics: 1,
+      listDays: 1,
+    }).lean();
+    await keys.syncStateKeys('lf-late', {
+      status: written!.status,
+      metrics: written!.metrics as Record<string, unknown>,
+      listDays: written!.listDays ?? null,
+    });
+    await keys.syncStateKeys('lf-late');
+
+    // Assert: listed under both filters, its markers counted once
+    expect(await ids('status=rejected&unitId=lf-c1&subtree=true')).toContain('lf-late');
+    expect(await ids(`overdue=true&${UNTIL}`)).toContain('lf-late');
+    expect((await app.db.models.ListDay.findById(marker).lean())?.count).toBe(before + 1);
+    const stored = await app.db.models.Case.findById('lf-late', { listDays: 1 }).lean();
+    expect(stored!.listDays!.length).toBe(new Set(stored!.listDays).size);
+    // The backfill gives it the same keys (idempotent: nothing to rewrite)
+    const again = await backfillListDays(app.db.models);
+    expect(again.written).toBe(0);
   });
 });

@@ -2,9 +2,14 @@ import {
   boardKeys,
   caseListKeys,
   chinaDayHourOf,
+  filingFacets,
+  isSealedRoot,
   markerIdsOf,
+  missingFacetKeys,
   rootsOf,
+  stateFacets,
 } from '../../common/list-days';
+import { narrowedRoots, rareFacetsOf } from '../../services/cases';
 import { cursorText, daysOfRange, parseCursor } from '../../services/day-walk';
 import { AppError } from '../../services/errors';
 
@@ -78,5 +83,58 @@ describe('list cursors and day bounds', () => {
       }),
     ).toEqual({ fromDay: '2026-05-01', toDay: '2026-05-31' });
     expect(daysOfRange(undefined)).toEqual({});
+  });
+});
+
+describe('keyed roots of the rare filters', () => {
+  const at = new Date('2026-05-10T03:00:00Z'); // Beijing 2026-05-10 11:00
+
+  it('when a case has a process, a category and rare states, then each unit root and * get a keyed root, never the filer', () => {
+    const facets = [...filingFacets('hotline', '燃气'), ...stateFacets('rejected', true)];
+    const keys = caseListKeys(at, ['g1', 'c1'], 'usr_a', facets);
+    const roots = [...new Set(keys.map((k) => k.slice(0, k.lastIndexOf('|'))))];
+    expect(roots).toEqual([
+      '*',
+      'u:g1',
+      'u:c1',
+      'by:usr_a',
+      ...['p:hotline', 'c:%E7%87%83%E6%B0%94', 's:rejected', 'overdue'].flatMap((f) => [
+        `*+${f}`,
+        `u:g1+${f}`,
+        `u:c1+${f}`,
+      ]),
+    ]);
+    expect(keys).toHaveLength(2 * roots.length);
+    // Keyed roots are never sealed: a filtered list walks their days, it skips nothing
+    expect(isSealedRoot('u:g1+p:hotline')).toBe(false);
+    expect(isSealedRoot('u:g1')).toBe(true);
+  });
+
+  it('when a case reaches a rare state, then the keys it lacks are derived from its own unit keys, once', () => {
+    const filed = caseListKeys(at, ['g1'], 'usr_a', filingFacets('hotline', null));
+    const missing = missingFacetKeys(filed, stateFacets('cancelled', false));
+    expect(missing).toEqual([
+      '*+s:cancelled|2026-05-10',
+      '*+s:cancelled|2026-05-10T11',
+      'u:g1+s:cancelled|2026-05-10',
+      'u:g1+s:cancelled|2026-05-10T11',
+    ]);
+    expect(missingFacetKeys([...filed, ...missing], stateFacets('cancelled', false))).toEqual([]);
+    expect(stateFacets('closed', false)).toEqual([]);
+    expect(stateFacets('open', false)).toEqual([]);
+  });
+
+  it('when the list is filtered, then the rarest facet by kind picks the keyed roots, and a filer root is walked as it is', () => {
+    const q = { page: 1, pageSize: 20 };
+    expect(rareFacetsOf({ ...q, status: 'rejected', category: 'road' })).toEqual(['s:rejected']);
+    expect(rareFacetsOf({ ...q, overdue: true, category: 'road' })).toEqual(['overdue']);
+    expect(rareFacetsOf({ ...q, overdue: false, category: 'road' })).toEqual(['c:road']);
+    expect(rareFacetsOf({ ...q, definitionKeys: ['a', 'b', 'a'] })).toEqual(['p:a', 'p:b']);
+    expect(rareFacetsOf({ ...q, status: 'closed' })).toBeNull();
+    expect(narrowedRoots(['u:c1', 'by:usr_a'], ['p:a', 'p:b'])).toEqual([
+      'u:c1+p:a',
+      'u:c1+p:b',
+      'by:usr_a',
+    ]);
   });
 });

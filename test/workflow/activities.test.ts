@@ -202,3 +202,30 @@ it('when revisions are projected twice, then the open cases index and the dirty 
   await activities.recordCaseProgress(closing);
   expect(await db.models.OpenCase.findById(caseId).lean()).toBeNull();
 });
+
+it('when revisions are projected twice, then the process keyed root is written at filing and a rejection adds its keyed keys once', async () => {
+  // Arrange: a case opened, then rejected, each revision recorded twice (a retry)
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  const opening = progress(caseId, 1, [1]);
+  const rejecting = { ...progress(caseId, 2, [2]), status: 'rejected' as const, currentStep: null };
+  const keysOf = async () =>
+    (await db.models.Case.findById(caseId, { listDays: 1 }).lean())!.listDays!;
+
+  // Act and assert: filed under `*` and `*+p:k` (no unit), no state key yet
+  await activities.recordCaseProgress(opening);
+  await activities.recordCaseProgress(opening);
+  const filed = await keysOf();
+  const rootsOf = (keys: string[]) => [...new Set(keys.map((k) => k.slice(0, k.lastIndexOf('|'))))];
+  expect(rootsOf(filed).sort()).toEqual(['*', '*+p:k', 'by:u']);
+  const day = filed.find((k) => k.startsWith('*|') && !k.includes('T'))!.slice(2);
+  const marker = `list|*+s:rejected|${day}`;
+  const counted = (await db.models.ListDay.findById(marker).lean())?.count ?? 0;
+
+  await activities.recordCaseProgress(rejecting);
+  await activities.recordCaseProgress(rejecting);
+  const rejected = await keysOf();
+  expect(rootsOf(rejected).sort()).toEqual(['*', '*+p:k', '*+s:rejected', 'by:u']);
+  expect(rejected).toHaveLength(new Set(rejected).size);
+  // Counted once in its day's marker, the retry only touched it
+  expect((await db.models.ListDay.findById(marker).lean())?.count).toBe(counted + 1);
+});
