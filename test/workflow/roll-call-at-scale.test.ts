@@ -164,6 +164,22 @@ describe('a roll-call of hundreds of people (roster)', () => {
     const { history, events, bytes } = await historyOf(outcome.kase);
     expect(events).toBeLessThan(100);
     expect(bytes).toBeLessThan(100_000);
+    // …and the roll-call opened in one activity: the roster, its plans and the call together,
+    // then one read-model write (before: the opening's write, two plans and the call apart)
+    const scheduled = history.events!.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes
+        ? [e.activityTaskScheduledEventAttributes.activityType!.name!]
+        : [],
+    );
+    expect(scheduled.filter((name) => name === 'openRollCall')).toHaveLength(1);
+    expect(scheduled).not.toContain('planDeadline');
+    expect(scheduled).not.toContain('mailRollCall');
+    const openingWrite = outcome.doc.timeline.filter((entry) => entry.seq <= 3);
+    expect(openingWrite.map((entry) => entry.type)).toEqual([
+      'case.started',
+      'task.opened',
+      'notification.sent',
+    ]);
     // (and a repeated report counted once: the figures above, and one claimant each)
     expect(new Set(outcome.closed!.claimants.map((c) => c.personId)).size).toBe(N);
     await expect(
