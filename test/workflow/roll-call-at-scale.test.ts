@@ -192,7 +192,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
         outcome.kase.caseId,
       ),
     ).resolves.toBeUndefined();
-    await recordFixture('roster-roll-call-all-present', outcome.kase);
+    await recordFixture('roster-roll-call-opened-at-once-all-present', outcome.kase);
     process.stdout.write(
       `roster roll-call N=${N}, all present: ${events} events, ${bytes} bytes\n`,
     );
@@ -267,7 +267,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
     // (its clocks' timers, reminder and three escalation levels: a fixed number, not one per person)
     expect(events).toBeLessThan(250);
     expect(bytes).toBeLessThan(150_000);
-    await recordFixture('roster-roll-call-window-ends', outcome.kase);
+    await recordFixture('roster-roll-call-opened-at-once-window-ends', outcome.kase);
     process.stdout.write(
       `roster roll-call N=${N}, ${SILENT} missing: ${events} events, ${bytes} bytes\n`,
     );
