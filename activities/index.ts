@@ -414,6 +414,7 @@ export function createActivities(deps: ActivityDependencies) {
       wakeOutbox: () => outbox.wake(),
       enqueueRows: (rows) => enqueueRows(rows),
       abandonNotification: (key) => activities.abandonNotification(key),
+      planDeadline: (request) => lookupActivities.planDeadline(request),
     }),
   };
 

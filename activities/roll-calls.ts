@@ -14,6 +14,7 @@ import { PERSON_CONTACT_FIELDS } from './channels';
 import { readOrgRevision } from '../models/org-revision';
 import { insertIgnoringDuplicates, type OutboxRow } from './outbox';
 import type { ResolvePeopleRequest } from './lookups';
+import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 
 /**
  * Roster roll-calls (ARCHITECTURE decision 8): the people a roll-call calls live in the
@@ -51,6 +52,40 @@ export interface OpenRollCallRequest {
   caseId: string;
   /** The lookups the step's candidates mean, as the workflow built them (run.wireRequest). */
   requests: ResolvePeopleRequest[];
+  /**
+   * Cases since `roster-opened-in-one-activity` (workflows/patches.ts): the roll-call's deadlines
+   * and window are planned here, and its call goes out from here, so the case runs one activity
+   * and one read-model write before it waits instead of four and three. Absent: the roster only.
+   */
+  planning?: RollCallPlanning;
+  /** The call to everyone (the step's `announce`), sent once the roster is written; see `call`. */
+  call?: RollCallOpeningCall;
+}
+
+/** What a roll-call's opening plans for its workflow (workflows/steps/task.ts). */
+export interface RollCallPlanning {
+  /** One per clock of the step, as `Clock.replan` would ask `planDeadline`. */
+  clocks: Array<{ policy: DeadlinePolicy; startedAt: string; pauses: ClockPause[] }>;
+  /**
+   * Whether the clocks count working time in their unit's hours (the `unit-working-hours`
+   * change): the roll-call's unit as resolved here, else `caseUnitId`; otherwise office hours.
+   */
+  unitHours: boolean;
+  caseUnitId: string | null;
+  /** The step's `within` (its window), planned from `openedAt` in office hours; null: none. */
+  window: string | null;
+  openedAt: string;
+}
+
+/** The call mail a roll-call's opening sends: a `mailRollCall` to the whole roster. */
+export interface RollCallOpeningCall {
+  template: string;
+  keyBase: string;
+  /** The mail's context without `deadlines`: those come from the plans made here. */
+  context: Record<string, unknown>;
+  /** The name of each clock in `planning.clocks`, or null for one the call does not list. */
+  deadlineNames: Array<string | null>;
+  channels?: ChannelChoice[];
 }
 
 export interface OpenRollCallResult {
@@ -58,7 +93,27 @@ export interface OpenRollCallResult {
   unitId: string | null;
   unitName: string | null;
   fellBack: boolean;
+  /** With `planning`: each clock's first plan, in the order asked. */
+  plans?: DeadlinePlan[];
+  /** With `planning`: the unit whose working hours the clocks count in (null: office hours). */
+  hoursUnitId?: string | null;
+  /** With `planning`: when the window ends (null: the step has none). */
+  windowDueAt?: string | null;
+  /**
+   * With `call`: what the call did, or null when it was not sent here (a roster above
+   * {@link CALL_AT_OPENING_MAX}, or mails that failed): the workflow then sends it with its own
+   * activity (`mailRollCall`, retried and given up as before), and the business keys keep what
+   * went out here from going out twice.
+   */
+  call?: RollCallMailResult | null;
 }
+
+/**
+ * The largest roster whose call goes out from the opening activity (chosen: a compound's roster
+ * is tens of people; one of thousands keeps the call in its own activity, with its own
+ * 10-minute timeout, so the opening's 5 minutes are the roster's alone).
+ */
+export const CALL_AT_OPENING_MAX = 1_000;
 
 /** A mail to a roll-call's roster (all or those still missing) and to other targets. */
 export interface RollCallMailRequest {
@@ -169,6 +224,13 @@ export function createRollCallActivities(
     /** Wakes the outbox dispatcher once a batch is queued. */
     wakeOutbox(): void;
     abandonNotification(businessKey: string): Promise<void>;
+    /** The `planDeadline` lookup (activities/lookups.ts), as the workflow's clocks ask it. */
+    planDeadline(request: {
+      policy: DeadlinePolicy;
+      startedAt: string;
+      pauses: ClockPause[];
+      unitId?: string | null;
+    }): Promise<DeadlinePlan>;
   },
 ) {
   const entries = rosterCollection(deps);
@@ -232,6 +294,174 @@ export function createRollCallActivities(
     return docs.map((d) => d.personId);
   }
 
+  /**
+   * Puts one message per target in the outbox under `<keyBase>:<slot>` (what `mailRollCall` and
+   * a roll-call's opening call send): the rows collected and written {@link ENQUEUE_BATCH} at a
+   * time. Returns what went in and the keys that failed (retried by the caller's activity); a
+   * non-retryable failure (a template error) is thrown.
+   */
+  async function sendToTargets(
+    request: Omit<RollCallMailRequest, 'roster' | 'targets'>,
+    targets: ReadonlyArray<{ slot: string; to: RollCallTarget }>,
+  ): Promise<{ result: RollCallMailResult; failedKeys: string[] }> {
+    const context = { ...request.context };
+    if (request.figures) Object.assign(context, await figuresOf(request.taskId));
+    const nameLists = request.missingNames
+      ? { missingNames: await personIdsOf(request.taskId, 'unacknowledged') }
+      : undefined;
+    const result: RollCallMailResult = { sent: 0, noAddress: 0, failed: 0 };
+    const failedKeys: string[] = [];
+    // What every mail needs is read once for the whole roster, not once per mail: the people
+    // (address and name) a slice at a time, and the names the context asks for. On FerretDB v1
+    // each of those reads is a scan of the collection, so per-mail reads made calling N people
+    // cost N scans (bench:rollcall at 10,000 people).
+    const common = {
+      ...(request.names !== undefined ? { names: request.names } : {}),
+      ...(nameLists !== undefined ? { nameLists } : {}),
+    };
+    const names = await helpers.namesOf(common);
+    const people = await peopleOf(
+      targets.flatMap((t) =>
+        typeof t.to !== 'string' && 'personId' in t.to ? [t.to.personId] : [],
+      ),
+    );
+    // The rows are collected and written together, ENQUEUE_BATCH at a time, not two inserts
+    // per mail (bench:rollcall: the compound cases' calls were two store round trips each).
+    const rows: OutboxRow[] = [];
+    const collect = (row: OutboxRow) => void rows.push(row);
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const target = targets[next++]!;
+        heartbeat();
+        const businessKey = `${request.keyBase}:${target.slot}`;
+        const personId =
+          typeof target.to !== 'string' && 'personId' in target.to ? target.to.personId : null;
+        const person = personId !== null ? people.get(personId) : undefined;
+        if (personId !== null && !person) {
+          result.noAddress++;
+          continue;
+        }
+        try {
+          const sent = await helpers.sendNotification(
+            {
+              businessKey,
+              caseId: request.caseId,
+              template: request.template,
+              to: target.to,
+              context,
+              ...common,
+              // Channels choose among a person's addresses; an address is mailed and a robot
+              // posted as they are (run.sendOne passes them the same way).
+              ...(request.channels !== undefined && personId !== null
+                ? { channels: request.channels }
+                : {}),
+            },
+            { ...(person ? { person } : {}), names, batch: true, collect },
+          );
+          if (sent.status === 'no-address') result.noAddress++;
+        } catch (err) {
+          if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+          failedKeys.push(businessKey);
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(ROLL_CALL_MAIL_CONCURRENCY, targets.length) }, worker),
+    );
+    for (let i = 0; i < rows.length; i += ENQUEUE_BATCH) {
+      heartbeat();
+      const slice = rows.slice(i, i + ENQUEUE_BATCH);
+      try {
+        await helpers.enqueueRows(slice);
+        result.sent += slice.length;
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+        failedKeys.push(...slice.map((row) => row._id));
+      }
+    }
+    helpers.wakeOutbox();
+    return { result, failedKeys };
+  }
+
+  /**
+   * A roll-call's first plans, as its clocks and its window would ask them one activity each
+   * (workflows/clocks.ts `replan`, workflows/steps/task.ts `waitForRoster`): the clocks in the
+   * hours of the unit the roll-call resolved to (else the case's) when the case counts unit
+   * hours, the window in office hours.
+   */
+  async function planOpening(
+    planning: RollCallPlanning,
+    unitId: string | null,
+  ): Promise<Pick<OpenRollCallResult, 'plans' | 'hoursUnitId' | 'windowDueAt'>> {
+    const hoursUnitId = planning.unitHours ? (unitId ?? planning.caseUnitId ?? null) : null;
+    const plans: DeadlinePlan[] = [];
+    for (const clock of planning.clocks) {
+      plans.push(
+        await helpers.planDeadline({
+          ...clock,
+          ...(hoursUnitId !== null ? { unitId: hoursUnitId } : {}),
+        }),
+      );
+    }
+    const windowDueAt =
+      planning.window === null
+        ? null
+        : (
+            await helpers.planDeadline({
+              policy: { within: planning.window, reminders: [], escalations: [] },
+              startedAt: planning.openedAt,
+              pauses: [],
+            })
+          ).dueAt;
+    return { plans, hoursUnitId, windowDueAt };
+  }
+
+  /**
+   * The call to everyone a roll-call's opening sends, from the people it just resolved (no read
+   * of the roster back): what `mailRollCall` with `roster: 'all'` would send, under the same
+   * business keys. Null, and nothing more tried here, when the roster is large or any mail
+   * failed: the workflow then runs `mailRollCall`, which retries and gives up as before, and
+   * the keys keep what went in here from going in twice.
+   */
+  async function callAtOpening(
+    request: OpenRollCallRequest,
+    call: RollCallOpeningCall,
+    people: ReadonlyArray<{ personId: string }>,
+    plans: readonly DeadlinePlan[],
+  ): Promise<RollCallMailResult | null> {
+    if (people.length > CALL_AT_OPENING_MAX) return null;
+    const deadlines = plans.flatMap((plan, i) => {
+      const name = call.deadlineNames[i];
+      return name !== null && name !== undefined && plan.dueAt !== null
+        ? [{ name, dueAt: plan.dueAt }]
+        : [];
+    });
+    try {
+      const { result, failedKeys } = await sendToTargets(
+        {
+          taskId: request.taskId,
+          caseId: request.caseId,
+          template: call.template,
+          keyBase: call.keyBase,
+          context: { ...call.context, deadlines },
+          ...(call.channels !== undefined ? { channels: call.channels } : {}),
+          figures: false,
+          missingNames: false,
+        },
+        people.map((p) => ({ slot: p.personId, to: { personId: p.personId } })),
+      );
+      return failedKeys.length === 0 ? result : null;
+    } catch (err) {
+      // Ids and the error's kind only: no addresses or names in the log.
+      deps.logger.warn(
+        { taskId: request.taskId, error: err instanceof Error ? err.name : 'unknown' },
+        'Roll-call call left to its own activity',
+      );
+      return null;
+    }
+  }
+
   return {
     /**
      * Opens a roll-call: resolves its candidates here (the same resolver as `resolvePeople`),
@@ -280,7 +510,12 @@ export function createRollCallActivities(
         // Added after the await: `count += await …` would add to the count read before it.
         rosterEntriesInserted.count += inserted;
       }
-      return { expected: people.length, unitId, unitName, fellBack };
+      const opened: OpenRollCallResult = { expected: people.length, unitId, unitName, fellBack };
+      if (request.planning) Object.assign(opened, await planOpening(request.planning, unitId));
+      if (request.call) {
+        opened.call = await callAtOpening(request, request.call, people, opened.plans ?? []);
+      }
+      return opened;
     },
 
     /** The figures of a roll-call as they stand. */
@@ -339,83 +574,7 @@ export function createRollCallActivities(
         }
       }
       targets.push(...request.targets);
-      const context = { ...request.context };
-      if (request.figures) Object.assign(context, await figuresOf(request.taskId));
-      const nameLists = request.missingNames
-        ? { missingNames: await personIdsOf(request.taskId, 'unacknowledged') }
-        : undefined;
-      const result: RollCallMailResult = { sent: 0, noAddress: 0, failed: 0 };
-      const failedKeys: string[] = [];
-      // What every mail needs is read once for the whole roster, not once per mail: the people
-      // (address and name) a slice at a time, and the names the context asks for. On FerretDB v1
-      // each of those reads is a scan of the collection, so per-mail reads made calling N people
-      // cost N scans (bench:rollcall at 10,000 people).
-      const common = {
-        ...(request.names !== undefined ? { names: request.names } : {}),
-        ...(nameLists !== undefined ? { nameLists } : {}),
-      };
-      const names = await helpers.namesOf(common);
-      const people = await peopleOf(
-        targets.flatMap((t) =>
-          typeof t.to !== 'string' && 'personId' in t.to ? [t.to.personId] : [],
-        ),
-      );
-      // The rows are collected and written together, ENQUEUE_BATCH at a time, not two inserts
-      // per mail (bench:rollcall: the compound cases' calls were two store round trips each).
-      const rows: OutboxRow[] = [];
-      const collect = (row: OutboxRow) => void rows.push(row);
-      let next = 0;
-      const worker = async () => {
-        while (next < targets.length) {
-          const target = targets[next++]!;
-          heartbeat();
-          const businessKey = `${request.keyBase}:${target.slot}`;
-          const personId =
-            typeof target.to !== 'string' && 'personId' in target.to ? target.to.personId : null;
-          const person = personId !== null ? people.get(personId) : undefined;
-          if (personId !== null && !person) {
-            result.noAddress++;
-            continue;
-          }
-          try {
-            const sent = await helpers.sendNotification(
-              {
-                businessKey,
-                caseId: request.caseId,
-                template: request.template,
-                to: target.to,
-                context,
-                ...common,
-                // Channels choose among a person's addresses; an address is mailed and a robot
-                // posted as they are (run.sendOne passes them the same way).
-                ...(request.channels !== undefined && personId !== null
-                  ? { channels: request.channels }
-                  : {}),
-              },
-              { ...(person ? { person } : {}), names, batch: true, collect },
-            );
-            if (sent.status === 'no-address') result.noAddress++;
-          } catch (err) {
-            if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
-            failedKeys.push(businessKey);
-          }
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(ROLL_CALL_MAIL_CONCURRENCY, targets.length) }, worker),
-      );
-      for (let i = 0; i < rows.length; i += ENQUEUE_BATCH) {
-        heartbeat();
-        const slice = rows.slice(i, i + ENQUEUE_BATCH);
-        try {
-          await helpers.enqueueRows(slice);
-          result.sent += slice.length;
-        } catch (err) {
-          if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
-          failedKeys.push(...slice.map((row) => row._id));
-        }
-      }
-      helpers.wakeOutbox();
+      const { result, failedKeys } = await sendToTargets(request, targets);
       if (failedKeys.length > 0) {
         if (Context.current().info.attempt < ROLL_CALL_MAIL_ATTEMPTS) {
           throw ApplicationFailure.retryable(

@@ -24,6 +24,7 @@ import {
   CHANGES,
   CHANGES_SINCE_2026_12,
   PINNED_SUBPROCESS_VERSIONS,
+  rosterOpenedInOneActivity,
 } from './patches';
 import { CaseProjection, ENGINE } from './projection';
 import type { CaseWorkflowResult } from './run';
@@ -31,6 +32,7 @@ import { CaseRun, DefinitionLoopError } from './run';
 import type { ResumeStep } from './steps';
 import { closeCase, runStep } from './steps';
 import { runParallel } from './steps/parallel';
+import { opensInOneActivity } from './steps/task';
 import { lookups, mail } from './stubs';
 
 export type { CaseStateView } from './projection';
@@ -79,11 +81,18 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseWorkfl
       version: input.definition.version,
       channel: input.channel,
     });
-    // A first task writes the opening with itself (every write inserts a held opening first).
+    // A first task writes the opening with itself (every write inserts a held opening first),
+    // and so does a first roll-call opened in one activity: after its roster and its call.
     const firstStep = topLevel(run.spec).steps.find((s) => s.id === startStepId(run.spec));
     if (
       firstStep?.type === 'task' &&
       appliesSince2026_12(CHANGES_SINCE_2026_12.openingRidesFirstTask)
+    ) {
+      projection.openWithNextWrite(openingOf(input));
+    } else if (
+      firstStep !== undefined &&
+      opensInOneActivity(firstStep) &&
+      rosterOpenedInOneActivity()
     ) {
       projection.openWithNextWrite(openingOf(input));
     } else {

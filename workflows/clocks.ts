@@ -6,7 +6,7 @@ import type { DeadlineSpec, EscalationSpec, RecipientSpec } from '../lang/defini
 import { evaluateValue } from '../lang/expression';
 import type { LevelledDeadlineSpec } from '../lang/ladder';
 import { levelledDeadline } from '../lang/ladder';
-import type { ClockPause, DeadlinePlan } from '../common/sla';
+import type { ClockPause, DeadlinePlan, DeadlinePolicy } from '../common/sla';
 import { lookups } from './stubs';
 import type { CaseProjection, Detail } from './projection';
 import { ENGINE } from './projection';
@@ -201,6 +201,20 @@ export class Clock {
     });
   }
 
+  /** What the planning activity is asked for this clock, but the unit whose hours count. */
+  planRequest(): { policy: DeadlinePolicy; startedAt: string; pauses: ClockPause[] } {
+    return {
+      policy: {
+        // Set for every clock: a deadline with `at` runs as the time from its start (runnableDeadline).
+        within: this.spec.within!,
+        reminders: this.spec.reminders.map((r) => ({ before: r.before })),
+        escalations: this.spec.escalations.map((e) => ({ after: e.after })),
+      },
+      startedAt: this.startedAt,
+      pauses: this.pauses,
+    };
+  }
+
   /** Asks the planning activity for fresh instants; a stale answer never overwrites a newer one. */
   async replan(run: ClockHost): Promise<void> {
     const request = ++this.requested;
@@ -214,14 +228,7 @@ export class Clock {
     let plan: DeadlinePlan;
     try {
       plan = await lookups.planDeadline({
-        policy: {
-          // Set for every clock: a deadline with `at` runs as the time from its start (runnableDeadline).
-          within: this.spec.within!,
-          reminders: this.spec.reminders.map((r) => ({ before: r.before })),
-          escalations: this.spec.escalations.map((e) => ({ after: e.after })),
-        },
-        startedAt: this.startedAt,
-        pauses: this.pauses,
+        ...this.planRequest(),
         ...(this.hoursUnitId !== null ? { unitId: this.hoursUnitId } : {}),
       });
     } finally {
@@ -230,6 +237,20 @@ export class Clock {
     if (request < this.requested) return;
     this.plan = plan;
     this.plannedHolds = holds;
+    this.planVersion++;
+    this.viewChanged(run);
+  }
+
+  /**
+   * Takes a first plan another activity made from {@link planRequest} (a roll-call's opening,
+   * workflows/steps/task.ts) as {@link replan} would have taken the planning activity's, with
+   * the unit whose hours it counted in (kept for later plans, as replan keeps it).
+   */
+  adoptFirstPlan(run: ClockHost, plan: DeadlinePlan, hoursUnitId: string | null): void {
+    this.requested++;
+    this.hoursUnitId = hoursUnitId;
+    this.plan = plan;
+    this.plannedHolds = this.holds;
     this.planVersion++;
     this.viewChanged(run);
   }

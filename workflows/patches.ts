@@ -211,6 +211,23 @@ export function rosterRollCalls(): boolean {
 }
 
 /**
+ * A roster roll-call opens in one activity: `openRollCall` also plans its clocks and window and
+ * sends the call to everyone, and the case's first read-model write (its opening, when the
+ * roll-call is its first step) goes with the task's, after the roster and the call: one activity
+ * and one write before the roll-call waits, where there were four activities (the opening, two
+ * plans, the call) and three writes (bench:rollcall, docs/roll-calls-at-scale.md). Its own
+ * `patched()`, asked only where such a roll-call opens (and, for a first step, as the case
+ * starts): it stands for {@link ROSTER_ROLL_CALL} too, so a new case records this marker alone;
+ * cases that opened a roll-call before keep their path on replay.
+ */
+export const ROSTER_OPENED_IN_ONE_ACTIVITY = 'roster-opened-in-one-activity';
+
+/** Whether a roster roll-call opens in one activity (see {@link ROSTER_OPENED_IN_ONE_ACTIVITY}). */
+export function rosterOpenedInOneActivity(): boolean {
+  return patched(ROSTER_OPENED_IN_ONE_ACTIVITY);
+}
+
+/**
  * A case with sub-process steps pins the versions of their processes when it starts (one lookup
  * before its first step) and starts those versions; before, each step loaded the latest. Its own
  * `patched()`, asked only by definitions with sub-process steps.

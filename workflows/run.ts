@@ -23,7 +23,7 @@ import type {
   WireRoleSelector,
   WireUnitRef,
 } from '../activities/lookups';
-import type { RollCallMailRequest } from '../activities/roll-calls';
+import type { RollCallMailRequest, RollCallMailResult } from '../activities/roll-calls';
 import type { CriterionSpec } from '../common/evaluation';
 import type { Clock } from './clocks';
 import type { CaseProjection, CaseStateView, Detail } from './projection';
@@ -656,39 +656,49 @@ export class CaseRun {
     const detail: Detail = { template: request.template };
     try {
       const result = await rollCallMail.mailRollCall({ ...request, caseId: this.caseId });
-      if (result.sent > 0) {
-        this.projection.record('notification.sent', ENGINE, stepId, {
-          ...detail,
-          status: 'sent',
-          count: result.sent,
-        });
-      }
-      if (result.noAddress > 0) {
-        this.projection.record('notification.failed', ENGINE, stepId, {
-          ...detail,
-          reason: 'no-address',
-          count: result.noAddress,
-        });
-      }
-      if (result.failed > 0) {
-        this.projection.record('notification.failed', ENGINE, stepId, {
-          ...detail,
-          reason: 'delivery-failed',
-          count: result.failed,
-        });
-      }
-      if (result.sent + result.noAddress + result.failed === 0) {
-        this.projection.record('notification.failed', ENGINE, stepId, {
-          ...detail,
-          reason: 'no-recipient',
-        });
-      }
+      this.recordRollCallMail(request.template, result, stepId);
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       log.warn('Roll-call notification failed', { caseId: this.caseId, stepId });
       this.projection.record('notification.failed', ENGINE, stepId, {
         ...detail,
         reason: 'delivery-failed',
+      });
+    }
+  }
+
+  /**
+   * The timeline entries of a roll-call mail activity's result (`mailRollCall`, or the call a
+   * roll-call's opening sent): one `notification.sent` with a count, and one
+   * `notification.failed` per reason with its count.
+   */
+  recordRollCallMail(template: string, result: RollCallMailResult, stepId: string): void {
+    const detail: Detail = { template };
+    if (result.sent > 0) {
+      this.projection.record('notification.sent', ENGINE, stepId, {
+        ...detail,
+        status: 'sent',
+        count: result.sent,
+      });
+    }
+    if (result.noAddress > 0) {
+      this.projection.record('notification.failed', ENGINE, stepId, {
+        ...detail,
+        reason: 'no-address',
+        count: result.noAddress,
+      });
+    }
+    if (result.failed > 0) {
+      this.projection.record('notification.failed', ENGINE, stepId, {
+        ...detail,
+        reason: 'delivery-failed',
+        count: result.failed,
+      });
+    }
+    if (result.sent + result.noAddress + result.failed === 0) {
+      this.projection.record('notification.failed', ENGINE, stepId, {
+        ...detail,
+        reason: 'no-recipient',
       });
     }
   }

@@ -164,6 +164,22 @@ describe('a roll-call of hundreds of people (roster)', () => {
     const { history, events, bytes } = await historyOf(outcome.kase);
     expect(events).toBeLessThan(100);
     expect(bytes).toBeLessThan(100_000);
+    // …and the roll-call opened in one activity: the roster, its plans and the call together,
+    // then one read-model write (before: the opening's write, two plans and the call apart)
+    const scheduled = history.events!.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes
+        ? [e.activityTaskScheduledEventAttributes.activityType!.name!]
+        : [],
+    );
+    expect(scheduled.filter((name) => name === 'openRollCall')).toHaveLength(1);
+    expect(scheduled).not.toContain('planDeadline');
+    expect(scheduled).not.toContain('mailRollCall');
+    const openingWrite = outcome.doc.timeline.filter((entry) => entry.seq <= 3);
+    expect(openingWrite.map((entry) => entry.type)).toEqual([
+      'case.started',
+      'task.opened',
+      'notification.sent',
+    ]);
     // (and a repeated report counted once: the figures above, and one claimant each)
     expect(new Set(outcome.closed!.claimants.map((c) => c.personId)).size).toBe(N);
     await expect(
@@ -176,7 +192,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
         outcome.kase.caseId,
       ),
     ).resolves.toBeUndefined();
-    await recordFixture('roster-roll-call-all-present', outcome.kase);
+    await recordFixture('roster-roll-call-opened-at-once-all-present', outcome.kase);
     process.stdout.write(
       `roster roll-call N=${N}, all present: ${events} events, ${bytes} bytes\n`,
     );
@@ -251,7 +267,7 @@ describe('a roll-call of hundreds of people (roster)', () => {
     // (its clocks' timers, reminder and three escalation levels: a fixed number, not one per person)
     expect(events).toBeLessThan(250);
     expect(bytes).toBeLessThan(150_000);
-    await recordFixture('roster-roll-call-window-ends', outcome.kase);
+    await recordFixture('roster-roll-call-opened-at-once-window-ends', outcome.kase);
     process.stdout.write(
       `roster roll-call N=${N}, ${SILENT} missing: ${events} events, ${bytes} bytes\n`,
     );

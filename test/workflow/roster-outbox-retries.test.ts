@@ -173,6 +173,93 @@ it('when opening a roll-call and mailing its roster are retried, then each entry
   );
 });
 
+it('when a roll-call opens in one activity, twice, and its call is then sent by its own activity, then each person gets one call mail naming the planned deadline', async () => {
+  // Arrange: three people, an opening that plans one 30-minute clock and sends the call
+  const { unitId, people } = await threePeople();
+  const { acts } = activities();
+  const caseId = `case-${randomBytes(12).toString('hex')}`;
+  const taskId = `${caseId}.report.1`;
+  const openedAt = new Date().toISOString();
+  const context = { caseId, processName: '应急报到', taskName: '报到' };
+  const open = {
+    taskId,
+    caseId,
+    requests: [{ persons: people.map((p) => p.personId), caseUnitId: unitId }],
+    planning: {
+      clocks: [
+        {
+          policy: { within: 'PT30M', reminders: [{ before: 'PT10M' }], escalations: [{}] },
+          startedAt: openedAt,
+          pauses: [],
+        },
+      ],
+      unitHours: true,
+      caseUnitId: unitId,
+      window: 'PT2H',
+      openedAt,
+    },
+    call: {
+      template: 'task-assigned',
+      keyBase: `${taskId}:assigned`,
+      context,
+      deadlineNames: ['30分钟内到岗报到'],
+    },
+  };
+
+  // Act: the opening run twice (a retry), then the call's own activity (the fallback)
+  const first = await asActivity(
+    (a: Parameters<typeof acts.openRollCall>[0]) => acts.openRollCall(a),
+    open,
+  );
+  const second = await asActivity(
+    (a: Parameters<typeof acts.openRollCall>[0]) => acts.openRollCall(a),
+    open,
+  );
+  await asActivity((a: Parameters<typeof acts.mailRollCall>[0]) => acts.mailRollCall(a), {
+    taskId,
+    caseId,
+    template: 'task-assigned',
+    keyBase: `${taskId}:assigned`,
+    context: { ...context, deadlines: [] },
+    roster: 'all' as const,
+    targets: [],
+    figures: false,
+    missingNames: false,
+  });
+
+  // Assert: the plans are what the clock's and the window's own planDeadline would answer
+  const clockPlan = await acts.planDeadline({ ...open.planning.clocks[0]!, unitId });
+  const windowPlan = await acts.planDeadline({
+    policy: { within: 'PT2H', reminders: [], escalations: [] },
+    startedAt: openedAt,
+    pauses: [],
+  });
+  expect(first.plans).toEqual([clockPlan]);
+  expect(first.windowDueAt).toBe(windowPlan.dueAt);
+  expect(first.hoursUnitId).toBe(unitId);
+  expect([first.call, second.call]).toEqual([
+    { sent: 3, noAddress: 0, failed: 0 },
+    { sent: 3, noAddress: 0, failed: 0 },
+  ]);
+  // …one outbox row per person, under the call's keys, with the deadline in its context
+  const rows = await bed.db.models.Outbox.find({ _id: { $regex: `^${taskId}:assigned:` } }).lean();
+  expect(rows).toHaveLength(3);
+  const stored = JSON.parse((rows[0] as unknown as { contextJson: string }).contextJson) as {
+    deadlines: unknown;
+  };
+  expect(stored.deadlines).toEqual([{ name: '30分钟内到岗报到', dueAt: clockPlan.dueAt }]);
+  // …and one mail each, however often the call was sent
+  for (const person of people) {
+    const got = await waitFor(`the call mail of ${person.personId}`, async () => {
+      const found = await mailsTo(person.email);
+      return found.length > 0 ? found : null;
+    });
+    expect(got).toHaveLength(1);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (const person of people) expect(await mailsTo(person.email)).toHaveLength(1);
+});
+
 it('when an enqueue is retried, before or after its mail went out, then the mail is sent once', async () => {
   // Arrange
   const { acts, outbox } = activities();

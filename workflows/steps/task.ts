@@ -1,7 +1,7 @@
 import { condition, isCancellation } from '@temporalio/workflow';
 import { formPrefill } from '../../lang/case-data';
 import { evaluateValue } from '../../lang/expression';
-import type { ClaimStepSpec, TaskStepSpec } from '../../lang/definition';
+import type { ClaimStepSpec, StepSpec, TaskStepSpec } from '../../lang/definition';
 import type { ChannelChoice } from '../../lang/vocabulary';
 import { lookups, roster, rosterOpening } from '../stubs';
 import type { CarriedTask } from '../../common/case';
@@ -12,7 +12,12 @@ import type { Detail } from '../projection';
 import { ENGINE } from '../projection';
 import type { CaseRun } from '../run';
 import { figuresOf, isRollCall, unacknowledged } from '../roll-call';
-import { rosterRollCalls } from '../patches';
+import {
+  appliesSince2026_11,
+  CHANGES_SINCE_2026_11,
+  rosterOpenedInOneActivity,
+  rosterRollCalls,
+} from '../patches';
 import { TaskRuntime } from '../task-runtime';
 
 /**
@@ -61,8 +66,14 @@ export async function runTaskStep(
   visit: number,
 ): Promise<string | undefined> {
   const id = `${run.caseId}.${step.id}.${visit}`;
-  // Roll-calls opened since the roster keep their people out of the history (see below).
-  if (isRollCall(step) && rosterRollCalls()) return runRosterRollCall(run, step, id);
+  // Roll-calls opened since the roster keep their people out of the history (see below); since
+  // the later change they open in one activity, when nothing in them needs planning first.
+  if (isRollCall(step)) {
+    if (opensInOneActivity(step) && rosterOpenedInOneActivity()) {
+      return runRosterRollCallOpenedAtOnce(run, step, id);
+    }
+    if (rosterRollCalls()) return runRosterRollCall(run, step, id);
+  }
   const resolved = await run.resolvePeople(step.candidates, null);
   const task = new TaskRuntime(
     run,
@@ -360,20 +371,137 @@ async function runRosterRollCall(
     ...(opened.fellBack ? { fellBack: true } : {}),
   });
   const clockRuns = await startClocks(run, task, step, id);
-  let clockEnds: unknown[] = [];
   task.changed();
   await run.projection.flush();
+  return rosterRollCallRuns(run, task, step, clockRuns, { callSent: false, window: null });
+}
+
+/**
+ * The call's mail context (docs: `task-assigned`) without its `deadlines`, which come from the
+ * clocks' plans.
+ */
+function callContext(run: CaseRun, step: ClaimStepSpec): Record<string, unknown> {
+  return { caseId: run.caseId, processName: run.spec.name, taskName: step.name };
+}
+
+/**
+ * Whether a roll-call can open in one activity: none of its deadlines is planned from an `at`
+ * instant with `after` (an activity of its own, before the others: deadlineAfter), the one case
+ * where planning needs more than the opening's result. Pure: the same answer on replay.
+ */
+export function opensInOneActivity(
+  step: StepSpec | TaskStepSpec | ClaimStepSpec,
+): step is ClaimStepSpec {
+  return isRollCall(step) && !step.deadlines.some(plansAfter);
+}
+
+/**
+ * A roster roll-call opened in one activity (ROSTER_OPENED_IN_ONE_ACTIVITY): `openRollCall`
+ * resolves the people and writes the roster, plans the clocks and the window (as their own
+ * `planDeadline`s would, from the instant the step began), and sends the call to everyone; the
+ * workflow then writes the task, its deadlines and the call's entry (and the case's opening, when
+ * held: workflows/case-workflow.ts) in one read-model write, and waits. Before, the case ran the
+ * opening write, `openRollCall`, a plan, a write, the call, a write and a plan, each a workflow
+ * task or more, before the call was even queued (bench:rollcall, docs/roll-calls-at-scale.md).
+ */
+async function runRosterRollCallOpenedAtOnce(
+  run: CaseRun,
+  step: ClaimStepSpec,
+  id: string,
+): Promise<string | undefined> {
+  const openedAt = new Date().toISOString();
+  // The task's unit is the roll-call's, known once its people are: set from the result below.
+  const task = new TaskRuntime(run, id, step, [], null, openedAt);
+  for (const deadline of step.deadlines) {
+    const startedAt = deadline.from === 'case' ? run.input.receivedAt : openedAt;
+    const runnable = runnableDeadline(deadline, startedAt, run.expressionScope());
+    if (runnable === null) continue;
+    task.clocks.push(new Clock(`${id}/${deadline.id}`, runnable, startedAt, step.id, task));
+  }
+  // A clock started while the case waits on the requester starts paused and plans again
+  // (run.startClock): the call does not name its deadline, as the call sent after that did not.
+  const startsPaused = (clock: Clock) => run.pausedSince !== null && clock.spec.pausable;
+  const opened = await rosterOpening.openRollCall({
+    taskId: id,
+    caseId: run.caseId,
+    requests: step.candidates.map((selector) => run.wireRequest(selector, null)),
+    planning: {
+      clocks: task.clocks.map((clock) => clock.planRequest()),
+      unitHours: appliesSince2026_11(CHANGES_SINCE_2026_11.unitWorkingHours),
+      caseUnitId: run.caseUnitId,
+      window: step.within ?? null,
+      openedAt,
+    },
+    ...(step.announce
+      ? {
+          call: {
+            template: 'task-assigned',
+            keyBase: `${id}:assigned`,
+            context: callContext(run, step),
+            deadlineNames: task.clocks.map((clock) =>
+              startsPaused(clock) ? null : clock.spec.name,
+            ),
+            ...(step.channels !== undefined ? { channels: step.channels } : {}),
+          },
+        }
+      : {}),
+  });
+  task.unitId = opened.unitId;
+  task.roster = { expected: opened.expected };
+  run.tasks.set(id, task);
+  run.projection.record('task.opened', ENGINE, step.id, {
+    task: id,
+    candidates: opened.expected,
+    ...(opened.fellBack ? { fellBack: true } : {}),
+  });
+  const plans = opened.plans;
+  if (plans !== undefined) {
+    task.clocks.forEach((clock, i) => clock.adoptFirstPlan(run, plans[i]!, opened.hoursUnitId!));
+  } else {
+    // An activity worker older than the request (a rolling deploy) opened the roster only: the
+    // clocks plan as they did before, and the window and the call follow below as they did.
+    await Promise.all(task.clocks.map((clock) => clock.replan(run)));
+  }
+  const clockRuns = task.clocks.map((clock) =>
+    run.startClock(clock).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  );
+  task.changed();
+  // The call went out from the opening (its entry rides with this write), or is sent below.
+  const call = step.announce ? (opened.call ?? null) : null;
+  if (call !== null) run.recordRollCallMail('task-assigned', call, step.id);
+  await run.projection.flush();
+  return rosterRollCallRuns(run, task, step, clockRuns, {
+    callSent: call !== null,
+    window: opened.windowDueAt !== undefined ? { dueAt: opened.windowDueAt } : null,
+  });
+}
+
+/**
+ * A roster roll-call once open and written: its call (the step's `announce`, unless the opening
+ * sent it), its wait and its close, then what it leaves for later steps. `window`: its end as the
+ * opening planned it (null: planned here, by an activity, as before the one-activity opening).
+ */
+async function rosterRollCallRuns(
+  run: CaseRun,
+  task: TaskRuntime,
+  step: ClaimStepSpec,
+  clockRuns: Array<Promise<unknown>>,
+  opening: { callSent: boolean; window: { dueAt: string | null } | null },
+): Promise<string | undefined> {
+  const id = task.id;
+  let clockEnds: unknown[] = [];
   try {
-    if (step.announce) {
+    if (step.announce && !opening.callSent) {
       await run.mailRollCall(
         {
           taskId: id,
           template: 'task-assigned',
           keyBase: `${id}:assigned`,
           context: {
-            caseId: run.caseId,
-            processName: run.spec.name,
-            taskName: step.name,
+            ...callContext(run, step),
             deadlines: task.clocks.flatMap((c) =>
               c.plan?.dueAt ? [{ name: c.spec.name, dueAt: c.plan.dueAt }] : [],
             ),
@@ -388,7 +516,7 @@ async function runRosterRollCall(
       );
       await run.projection.flush();
     }
-    await waitForRoster(run, task, step);
+    await waitForRoster(run, task, step, opening.window);
   } catch (err) {
     if (isCancellation(err) && task.isOpen()) {
       task.finish('cancelled');
@@ -402,12 +530,14 @@ async function runRosterRollCall(
   }
   const clockFailure = clockEnds.find((end) => end !== null && !isCancellation(end));
   if (clockFailure !== undefined) throw clockFailure as Error;
+  // Set as it opened, and again with all three figures as it closed.
+  const roster = task.roster!;
   const figures = {
-    expected: task.roster.expected,
-    acknowledged: task.roster.acknowledged ?? 0,
-    missing: task.roster.missing ?? task.roster.expected,
+    expected: roster.expected,
+    acknowledged: roster.acknowledged ?? 0,
+    missing: roster.missing ?? roster.expected,
     // A roll-call with nobody to call is not "everyone present": a parent's summary says so.
-    ...(task.roster.expected === 0 ? { unstaffed: 1 } : {}),
+    ...(roster.expected === 0 ? { unstaffed: 1 } : {}),
   };
   // Counts only: who reported and who did not are in the roster, not in the case's state.
   run.steps[step.id] = {
@@ -427,10 +557,18 @@ async function runRosterRollCall(
  * Waits until a roster roll-call is full (the service's signal, checked against the roster), its
  * window ends, or a dispatcher closes it; then closes it (the unacknowledged are missing).
  */
-async function waitForRoster(run: CaseRun, task: TaskRuntime, step: ClaimStepSpec) {
+async function waitForRoster(
+  run: CaseRun,
+  task: TaskRuntime,
+  step: ClaimStepSpec,
+  window: { dueAt: string | null } | null,
+) {
   const woken = () => task.done || task.closing || run.rosterMaybeFull.has(task.id);
   let dueMs: number | null = null;
-  if (step.within !== undefined) {
+  if (window !== null) {
+    // Planned by the roll-call's opening.
+    dueMs = window.dueAt !== null ? Date.parse(window.dueAt) : null;
+  } else if (step.within !== undefined) {
     const plan = await lookups.planDeadline({
       policy: { within: step.within, reminders: [], escalations: [] },
       startedAt: task.openedAt,
