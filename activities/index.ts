@@ -29,8 +29,10 @@ import {
   createOutboxDispatcher,
   insertIgnoringDuplicates,
   insertReportingDuplicates,
+  type OutboxQueueEntry,
   type OutboxRow,
   messageIdOf,
+  queueEntryOf,
   withoutAddresses,
 } from './outbox';
 import type { PersonContact } from './channels';
@@ -104,10 +106,8 @@ export function createActivities(deps: ActivityDependencies) {
     _id: string;
     [field: string]: unknown;
   }>;
-  const rawQueue = deps.models.OutboxQueue.collection as unknown as mongo.Collection<{
-    _id: string;
-    dueAt: Date;
-  }>;
+  const rawQueue = deps.models.OutboxQueue
+    .collection as unknown as mongo.Collection<OutboxQueueEntry>;
 
   /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
   async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
@@ -428,19 +428,16 @@ export function createActivities(deps: ActivityDependencies) {
   async function enqueueRows(rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
     const existing = await insertReportingDuplicates(rawOutbox, rows);
-    const queue: OutboxRow[] = [];
+    const queue: OutboxQueueEntry[] = [];
     for (const [i, row] of rows.entries()) {
       if (!existing.has(i)) {
-        queue.push(row);
+        queue.push(queueEntryOf(row, true));
         continue;
       }
       const status = (await Outbox.findById(row._id, { status: 1 }).lean())?.status ?? 'pending';
-      if (status === 'pending' || status === 'sending') queue.push(row);
+      if (status === 'pending' || status === 'sending') queue.push(queueEntryOf(row, false));
     }
-    await insertIgnoringDuplicates(
-      rawQueue,
-      queue.map((row) => ({ _id: row._id, dueAt: row.nextAttemptAt })),
-    );
+    await insertIgnoringDuplicates(rawQueue, queue);
   }
 
   /**
@@ -571,14 +568,16 @@ export function createActivities(deps: ActivityDependencies) {
       return { status: 'queued', messageId };
     }
     let status = 'pending';
+    let fresh = true;
     try {
       await rawOutbox.insertOne(row);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
+      fresh = false;
       status = (await Outbox.findById(request.businessKey, { status: 1 }).lean())?.status ?? status;
     }
     if (status === 'pending' || status === 'sending') {
-      await insertIgnoringDuplicates(rawQueue, [{ _id: request.businessKey, dueAt: now }]);
+      await insertIgnoringDuplicates(rawQueue, [queueEntryOf(row, fresh)]);
     }
     if (prepared.batch) return { status: 'queued', messageId };
     if (status === 'sent') return { status: 'already-sent', messageId };

@@ -141,6 +141,20 @@ async function main(): Promise<void> {
       () => c.updateOne({ _id: 't00100:p005011', status: 'pending' }, { $set: { status: 'sent' } }),
       5,
     );
+    await time(
+      'findOneAndUpdate _id+status',
+      () =>
+        c.findOneAndUpdate(
+          { _id: 't00100:p005012', status: { $ne: 'x' } },
+          { $set: { status: 'sent' } },
+        ),
+      5,
+    );
+    await time(
+      'findOneAndUpdate by _id',
+      () => c.findOneAndUpdate({ _id: 't00100:p005013' }, { $set: { status: 'sent' } }),
+      5,
+    );
     await time('deleteOne _id', () => c.deleteOne({ _id: `new${--n}` }), 5);
     await time(
       'find all sort _id limit 8',

@@ -258,6 +258,76 @@ it('when a batch is delivered, then its rows are recorded sent in bulk writes, n
   for (const to of addresses) expect(received.get(to)).toHaveLength(1);
 });
 
+it('when enqueued mail is sent, then the dispatcher takes each first attempt from its queue entry, not by reading its row', async () => {
+  // Arrange: 20 mails enqueued as the workflow's activity does, with nothing else queued; the
+  // enqueue's own dispatcher is stopped, so only the one measured below sends
+  await bed.db.models.OutboxQueue.deleteMany({});
+  const smtp = createSmtpTransport(testStack().env.SMTP_URL, { maxConnections: 4 });
+  transports.push(smtp);
+  const enqueuing = dispatcher(smtp);
+  await enqueuing.stop();
+  const activities = activitiesOver(enqueuing, smtp);
+  const addresses = Array.from({ length: 20 }, (_, i) => uniqueAddress(`queued${i}`));
+  const requests = addresses.map((to) => receipt(to));
+  const queued = [];
+  for (const request of requests) queued.push(await activities.sendNotification(request));
+  const outbox = dispatcher(smtp, { concurrency: 8 });
+
+  // Act
+  await outbox.drain();
+
+  // Assert: each mail sent once, with the Message-ID stored before, rows recorded sent; the
+  // store saw a few commands per batch and none per mail (a row read each made it 28)
+  const ids = requests.map((r) => r.businessKey);
+  const rows = await bed.db.models.Outbox.find({ _id: { $in: ids } }).lean();
+  expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ['sent', 1]));
+  expect(await bed.db.models.OutboxQueue.countDocuments({ _id: { $in: ids } })).toBe(0);
+  const stats = outbox.stats();
+  expect(stats.sent).toBe(20);
+  expect(stats.storeOps).toBeLessThanOrEqual(10);
+  const received = await waitFor('20 mails in the sink', async () => {
+    const found = await mailsToEach(addresses);
+    return [...found.values()].every((m) => m.length >= 1) ? found : null;
+  });
+  for (const [i, to] of addresses.entries()) {
+    expect(received.get(to)!.map((m) => m.messageId)).toEqual([queued[i]!.messageId]);
+  }
+});
+
+it('when a queued mail fails once, then its queue entry no longer carries the mail and a later attempt delivers it once', async () => {
+  // Arrange: the relay down for the first attempt
+  await bed.db.models.OutboxQueue.deleteMany({});
+  const { transport, restore } = await relay();
+  const enqueuing = dispatcher(transport);
+  await enqueuing.stop();
+  const to = uniqueAddress('requeued');
+  const request = receipt(to);
+  await activitiesOver(enqueuing, transport).sendNotification(request);
+  const queuedEntry = await bed.db.models.OutboxQueue.findById(request.businessKey).lean();
+  expect(queuedEntry?.mail).toMatchObject({ to, template: 'case-received' });
+  const outbox = dispatcher(transport);
+
+  // Act: one failed attempt, then the relay is back
+  await outbox.drain();
+  const afterFailure = await bed.db.models.OutboxQueue.findById(request.businessKey).lean();
+  restore();
+  await new Promise((r) => setTimeout(r, FAST.maxBackoffMs));
+  await outbox.drain();
+
+  // Assert
+  expect(afterFailure).not.toBeNull();
+  expect(afterFailure!.mail).toBeUndefined();
+  const doc = (await bed.db.models.Outbox.findById(request.businessKey).lean())!;
+  // (the dispatcher's retry timer may have tried again before the relay came back)
+  expect(doc.status).toBe('sent');
+  expect(doc.attempts).toBeGreaterThanOrEqual(2);
+  const mails = await waitFor('the mail after the retry', async () => {
+    const found = await mailsTo(to);
+    return found.length > 0 ? found : null;
+  });
+  expect(mails.map((m) => m.messageId)).toEqual([doc.messageId]);
+});
+
 it('when another dispatcher took a mail over while it was being sent, then the bulk write records the others and leaves that row, its queue entry and its claim', async () => {
   // Arrange: three pending mails; while the middle one is sent, another dispatcher counts this
   // attempt as made (as it does past the lease) and claims the next one, so the row is its
