@@ -29,10 +29,8 @@ import {
   createOutboxDispatcher,
   insertIgnoringDuplicates,
   insertReportingDuplicates,
-  type OutboxQueueEntry,
   type OutboxRow,
   messageIdOf,
-  queueEntryOf,
   withoutAddresses,
 } from './outbox';
 import type { PersonContact } from './channels';
@@ -106,8 +104,10 @@ export function createActivities(deps: ActivityDependencies) {
     _id: string;
     [field: string]: unknown;
   }>;
-  const rawQueue = deps.models.OutboxQueue
-    .collection as unknown as mongo.Collection<OutboxQueueEntry>;
+  const rawQueue = deps.models.OutboxQueue.collection as unknown as mongo.Collection<{
+    _id: string;
+    dueAt: Date;
+  }>;
 
   /** Upserts task snapshots newer than what is stored; an older or equal version is skipped. */
   async function projectTasks(tasks: readonly TaskSnapshot[]): Promise<void> {
@@ -428,16 +428,19 @@ export function createActivities(deps: ActivityDependencies) {
   async function enqueueRows(rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
     const existing = await insertReportingDuplicates(rawOutbox, rows);
-    const queue: OutboxQueueEntry[] = [];
+    const queue: OutboxRow[] = [];
     for (const [i, row] of rows.entries()) {
       if (!existing.has(i)) {
-        queue.push(queueEntryOf(row, true));
+        queue.push(row);
         continue;
       }
       const status = (await Outbox.findById(row._id, { status: 1 }).lean())?.status ?? 'pending';
-      if (status === 'pending' || status === 'sending') queue.push(queueEntryOf(row, false));
+      if (status === 'pending' || status === 'sending') queue.push(row);
     }
-    await insertIgnoringDuplicates(rawQueue, queue);
+    await insertIgnoringDuplicates(
+      rawQueue,
+      queue.map((row) => ({ _id: row._id, dueAt: row.nextAttemptAt })),
+    );
   }
 
   /**
@@ -568,16 +571,14 @@ export function createActivities(deps: ActivityDependencies) {
       return { status: 'queued', messageId };
     }
     let status = 'pending';
-    let fresh = true;
     try {
       await rawOutbox.insertOne(row);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      fresh = false;
       status = (await Outbox.findById(request.businessKey, { status: 1 }).lean())?.status ?? status;
     }
     if (status === 'pending' || status === 'sending') {
-      await insertIgnoringDuplicates(rawQueue, [queueEntryOf(row, fresh)]);
+      await insertIgnoringDuplicates(rawQueue, [{ _id: request.businessKey, dueAt: now }]);
     }
     if (prepared.batch) return { status: 'queued', messageId };
     if (status === 'sent') return { status: 'already-sent', messageId };

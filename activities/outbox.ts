@@ -269,8 +269,6 @@ type Claimed = {
   group?: boolean | null;
   caseId: string;
   createdAt?: Date | null;
-  /** Taken from its queue entry's copy (QueuedMail), not read from the row. */
-  fromQueue?: boolean;
 };
 
 /** A mail or channel message's row as the enqueue writes it (also a fallback's). */
@@ -292,56 +290,6 @@ export type OutboxRow = {
   fallbacks?: Array<{ channel: string; to: string }>;
   group?: boolean;
 };
-
-/**
- * What a mail's first attempt needs, carried on its ready-queue entry (`mail`) so the dispatcher
- * sends it without reading its outbox row (one `_id` read per mail: most of its store commands,
- * bench/README.md). Written only with a row just inserted, so it is the row as it stands until the
- * first attempt is claimed; every later change of the mail (a retry, a claim another dispatcher
- * holds, a wait, an admin's resend) removes it, and the row is read as before.
- */
-export type QueuedMail = Pick<
-  OutboxRow,
-  | 'caseId'
-  | 'template'
-  | 'to'
-  | 'subject'
-  | 'contextJson'
-  | 'messageId'
-  | 'expiresAt'
-  | 'createdAt'
-  | 'channel'
-  | 'notificationKey'
-  | 'fallbacks'
-  | 'group'
->;
-
-/** A ready-queue entry (`outboxQueue`): the mail's business key, when it is due, and maybe the mail. */
-export type OutboxQueueEntry = { _id: string; dueAt: Date; mail?: QueuedMail };
-
-/**
- * The queue entry of a row: with `fresh` (the row was inserted by this very enqueue, so it is
- * pending at attempt 0) it carries the mail; a row found there already (a retried enqueue) is
- * queued bare, to be read when it is claimed.
- */
-export function queueEntryOf(row: OutboxRow, fresh: boolean): OutboxQueueEntry {
-  if (!fresh) return { _id: row._id, dueAt: row.nextAttemptAt };
-  const mail: QueuedMail = {
-    caseId: row.caseId,
-    template: row.template,
-    to: row.to,
-    subject: row.subject,
-    contextJson: row.contextJson,
-    messageId: row.messageId,
-    expiresAt: row.expiresAt,
-    createdAt: row.createdAt,
-    ...(row.channel !== undefined ? { channel: row.channel } : {}),
-    ...(row.notificationKey !== undefined ? { notificationKey: row.notificationKey } : {}),
-    ...(row.fallbacks !== undefined ? { fallbacks: row.fallbacks } : {}),
-    ...(row.group !== undefined ? { group: row.group } : {}),
-  };
-  return { _id: row._id, dueAt: row.nextAttemptAt, mail };
-}
 
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
   const options = {
@@ -402,34 +350,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   /** Moves a queue entry still due to when its mail may be claimed. */
   async function later(id: string, now: Date, at: Date): Promise<void> {
     counted('storeOps');
-    // The mail is read from its row from now on (QueuedMail: only a first claim uses it).
-    await OutboxQueue.updateOne(
-      { _id: id, dueAt: { $lte: now } },
-      { $set: { dueAt: at }, $unset: { mail: '' } },
-    );
-  }
-
-  /** Stops sending a queued mail from its queue entry: its row is read when next claimed. */
-  async function forgetQueuedMail(id: string): Promise<void> {
-    counted('storeOps');
-    await OutboxQueue.updateOne({ _id: id }, { $unset: { mail: '' } });
-  }
-
-  /**
-   * A queue entry that carries its mail (QueuedMail): the first attempt, claimable now, without
-   * reading the row. A robot over its rate waits as in {@link inspect}.
-   */
-  async function fromQueue(entry: OutboxQueueEntry & { mail: QueuedMail }, now: Date) {
-    const { mail } = entry;
-    if (mail.channel === 'wecom' || mail.channel === 'dingtalk') {
-      const wait = limiter.take(`${mail.channel}:${mail.to}`, now.getTime());
-      if (wait > 0) {
-        await later(entry._id, now, new Date(now.getTime() + wait));
-        return null;
-      }
-    }
-    const claimed: Claimed = { ...mail, _id: entry._id, attempts: 1, fromQueue: true };
-    return claimed;
+    await OutboxQueue.updateOne({ _id: id, dueAt: { $lte: now } }, { $set: { dueAt: at } });
   }
 
   /**
@@ -500,13 +421,8 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
           { _id: mail._id, attempts: attempt - 1 },
           { $set: { attempts: attempt } },
         );
-        if (mail.fromQueue) await forgetQueuedMail(mail._id);
       } else if (other) {
         await later(mail._id, now, new Date(other.at.getTime() + options.leaseMs));
-      } else if (mail.fromQueue) {
-        // The claim was there and is gone: another dispatcher sent the mail and cleaned up
-        // after reading this entry. Its row says so; the entry's copy does not.
-        await forgetQueuedMail(mail._id);
       }
     }
     return held;
@@ -717,10 +633,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
           $set: { status: 'pending', attempts, nextAttemptAt: next, lastError: reason },
           $unset: { leaseUntil: '', leaseOwner: '' },
         });
-        await OutboxQueue.updateOne(
-          { _id: mail._id },
-          { $set: { dueAt: next }, $unset: { mail: '' } },
-        );
+        await OutboxQueue.updateOne({ _id: mail._id }, { $set: { dueAt: next } });
         deps.logger.warn({ businessKey: mail._id, channel, reason, attempts }, 'mail send failed');
         scheduleRetry(next.getTime());
       }
@@ -870,19 +783,16 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       // in its own process; the queue holds only mail still to deliver, in small documents,
       // so that costs a read of those, once per batch.
       counted('storeOps');
-      const due = (await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1, dueAt: 1, mail: 1 })
+      const due = await OutboxQueue.find({ dueAt: { $lte: now } }, { _id: 1, dueAt: 1 })
         .sort({ dueAt: 1, _id: 1 })
         .limit(options.batch)
-        .lean()) as OutboxQueueEntry[];
+        .lean();
       stats.ms.queue += performance.now() - started;
       if (due.length === 0) return attempted;
       counted('batches');
       counted('read', due.length);
       started = performance.now();
-      // A first attempt is sent from its entry's copy; anything else is read from its row.
-      const found = await inLanes(due, (d) =>
-        d.mail ? fromQueue({ ...d, mail: d.mail }, now) : inspect(String(d._id), now),
-      );
+      const found = await inLanes(due, (d) => inspect(String(d._id), now));
       const claimable = found.filter((m): m is Claimed => m !== null);
       stats.ms.inspect += performance.now() - started;
       started = performance.now();

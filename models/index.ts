@@ -238,11 +238,6 @@ const outboxQueueSchema = new mongoose.Schema(
   {
     _id: { type: String, required: true },
     dueAt: { type: Date, required: true },
-    /**
-     * The mail itself while its first attempt is still to be claimed (activities/outbox.ts
-     * QueuedMail), so the dispatcher need not read its row; removed by any later change.
-     */
-    mail: { type: mongoose.Schema.Types.Mixed, default: undefined },
   },
   { collection: 'outboxQueue', versionKey: false },
 );

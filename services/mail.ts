@@ -119,9 +119,7 @@ export function createMailService(deps: { models: Models; clock: () => Date; exp
         // Queued for the worker's dispatcher, which reads due mail from the ready queue.
         await deps.models.OutboxQueue.updateOne(
           { _id: id },
-          // A copy of the mail left on an old entry (activities/outbox.ts QueuedMail) is not
-          // this attempt's: the dispatcher reads the row.
-          { $set: { dueAt: now }, $unset: { mail: '' } },
+          { $set: { dueAt: now } },
           { upsert: true },
         );
         return view(updated);
