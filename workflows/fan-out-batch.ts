@@ -87,19 +87,24 @@ export function fanOutSlices(
 }
 
 /**
- * A slice in the compact shape when every child's memo is the one its input gives and its
- * workflow id is its case id (always so for the sub-process step's and a schedule's starts);
+ * A slice in the compact shape when every child's input and memo are the ones the start builder
+ * gives back from its input and its workflow id is its case id (always so for the sub-process step's and a schedule's starts);
  * otherwise the slice as it is. Deterministic: the same children give the same input.
  */
 export function compactSlice(
   children: readonly FanOutChildStart[],
   wait: boolean,
 ): FanOutBatchInput {
-  const rebuildable = children.every(
-    (child) =>
+  const rebuildable = children.every((child) => {
+    // The batch rebuilds each start through caseStartOf: only a start it gives back whole, input
+    // (no field it would drop) and memo alike, may leave its memo out.
+    const rebuilt = caseStartOf(child.input);
+    return (
       child.workflowId === child.input.caseId &&
-      JSON.stringify(caseStartOf(child.input).memo) === JSON.stringify(child.memo),
-  );
+      JSON.stringify(rebuilt.args[0]) === JSON.stringify(child.input) &&
+      JSON.stringify(rebuilt.memo) === JSON.stringify(child.memo)
+    );
+  });
   if (!rebuildable || children.length === 0) return { children: [...children], wait };
   const first = children[0]!.input as unknown as Record<string, unknown>;
   const shared: Record<string, unknown> = {};

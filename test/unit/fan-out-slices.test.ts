@@ -87,6 +87,21 @@ describe('a compact fan-out slice', () => {
     expect(childStartsOf(slice)).toEqual(children);
   });
 
+  it('when an input holds a field the start builder does not copy, then the slice keeps every child whole', () => {
+    // Arrange: a test-only threshold the builder never writes (it would be lost on rebuilding)
+    const children = compoundChildren(2);
+    children[1] = {
+      ...children[1]!,
+      input: { ...children[1]!.input, historyLimits: { events: 10, bytes: 1000 } },
+    };
+
+    // Act
+    const slice = compactSlice(children, false);
+
+    // Assert
+    expect(slice).toEqual({ children, wait: false });
+  });
+
   it('when 20,000 compounds fan out, then the batch inputs in the parent history stay under 10 MB, where whole inputs would pass the 50 MB limit', () => {
     // Arrange: one slice of 250 measured, as the sub-process step cuts them (FAN_OUT_SLICE)
     const [slice] = fanOutSlices(
