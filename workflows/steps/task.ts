@@ -363,17 +363,30 @@ async function runRosterRollCall(
     requests: step.candidates.map((selector) => run.wireRequest(selector, null)),
   });
   const task = new TaskRuntime(run, id, step, [], opened.unitId, new Date().toISOString());
-  task.roster = { expected: opened.expected };
-  run.tasks.set(id, task);
-  run.projection.record('task.opened', ENGINE, step.id, {
-    task: id,
-    candidates: opened.expected,
-    ...(opened.fellBack ? { fellBack: true } : {}),
-  });
+  recordRosterOpened(run, task, step, opened);
   const clockRuns = await startClocks(run, task, step, id);
   task.changed();
   await run.projection.flush();
   return rosterRollCallRuns(run, task, step, clockRuns, { callSent: false, window: null });
+}
+
+/**
+ * A roster roll-call's task once its roster is written, whichever way it opened: its expected
+ * count, the run's task, and its `task.opened` entry (the count, not the people).
+ */
+function recordRosterOpened(
+  run: CaseRun,
+  task: TaskRuntime,
+  step: ClaimStepSpec,
+  opened: { expected: number; fellBack?: boolean },
+): void {
+  task.roster = { expected: opened.expected };
+  run.tasks.set(task.id, task);
+  run.projection.record('task.opened', ENGINE, step.id, {
+    task: task.id,
+    candidates: opened.expected,
+    ...(opened.fellBack ? { fellBack: true } : {}),
+  });
 }
 
 /**
@@ -447,13 +460,7 @@ async function runRosterRollCallOpenedAtOnce(
       : {}),
   });
   task.unitId = opened.unitId;
-  task.roster = { expected: opened.expected };
-  run.tasks.set(id, task);
-  run.projection.record('task.opened', ENGINE, step.id, {
-    task: id,
-    candidates: opened.expected,
-    ...(opened.fellBack ? { fellBack: true } : {}),
-  });
+  recordRosterOpened(run, task, step, opened);
   const plans = opened.plans;
   if (plans !== undefined) {
     task.clocks.forEach((clock, i) => clock.adoptFirstPlan(run, plans[i]!, opened.hoursUnitId!));
